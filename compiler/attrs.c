@@ -1,0 +1,148 @@
+/* Attribute fields: their text names, kinds, and access by field id, so the
+ * parser, printer, builder and importers share one description. */
+#include <string.h>
+
+#include "ir.h"
+
+static const clg_field_info fields[CLG_F_COUNT] = {
+    [CLG_F_ALPHA] = {"alpha", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_BETA] = {"beta", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_TRANS_A] = {"transA", CLG_ATTR_INT, 1, true},
+    [CLG_F_TRANS_B] = {"transB", CLG_ATTR_INT, 1, true},
+    [CLG_F_EPSILON] = {"epsilon", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_MIN] = {"min", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_MAX] = {"max", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_APPROXIMATE] = {"approximate", CLG_ATTR_INT, 1, true},
+    [CLG_F_AXIS] = {"axis", CLG_ATTR_INT, 1, true},
+    [CLG_F_KERNEL] = {"kernel_shape", CLG_ATTR_INTS, 2, true},
+    [CLG_F_STRIDES] = {"strides", CLG_ATTR_INTS, 2, true},
+    [CLG_F_PADS] = {"pads", CLG_ATTR_INTS, 4, true},
+    [CLG_F_DILATIONS] = {"dilations", CLG_ATTR_INTS, 2, true},
+    [CLG_F_GROUP] = {"group", CLG_ATTR_INT, 1, true},
+    [CLG_F_CEIL_MODE] = {"ceil_mode", CLG_ATTR_INT, 1, true},
+    [CLG_F_COUNT_INCLUDE_PAD] = {"count_include_pad", CLG_ATTR_INT, 1, true},
+    [CLG_F_SHAPE] = {"shape", CLG_ATTR_INTS, CLG_MAX_RANK, false},
+    [CLG_F_PERM] = {"perm", CLG_ATTR_INTS, CLG_MAX_RANK, false},
+};
+
+const clg_field_info *clg_field_get(clg_attr_field f) { return &fields[f]; }
+
+bool clg_field_lookup(clg_op op, const char *name, size_t len, clg_attr_field *f)
+{
+    const clg_op_info *info = clg_op_get(op);
+    if (!info) return false;
+    for (int i = 0; i < info->n_attrs; i++) {
+        const char *fname = fields[info->attrs[i]].name;
+        if (strlen(fname) == len && memcmp(fname, name, len) == 0) {
+            *f = info->attrs[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Where an INTS field lives, and its length slot (NULL: fixed length). */
+static int64_t *ints_slot(clg_attrs *a, clg_attr_field f, int **len)
+{
+    *len = NULL;
+    switch (f) {
+    case CLG_F_KERNEL: return a->kernel;
+    case CLG_F_STRIDES: return a->strides;
+    case CLG_F_PADS: return a->pads;
+    case CLG_F_DILATIONS: return a->dilations;
+    case CLG_F_SHAPE: *len = &a->shape_rank; return a->shape;
+    case CLG_F_PERM: *len = &a->perm_rank; return a->perm;
+    default: return NULL;
+    }
+}
+
+static int64_t *int_slot(clg_attrs *a, clg_attr_field f)
+{
+    switch (f) {
+    case CLG_F_TRANS_A: return &a->trans_a;
+    case CLG_F_TRANS_B: return &a->trans_b;
+    case CLG_F_APPROXIMATE: return &a->approximate;
+    case CLG_F_AXIS: return &a->axis;
+    case CLG_F_GROUP: return &a->group;
+    case CLG_F_CEIL_MODE: return &a->ceil_mode;
+    case CLG_F_COUNT_INCLUDE_PAD: return &a->count_include_pad;
+    default: return NULL;
+    }
+}
+
+static float *float_slot(clg_attrs *a, clg_attr_field f)
+{
+    switch (f) {
+    case CLG_F_ALPHA: return &a->alpha;
+    case CLG_F_BETA: return &a->beta;
+    case CLG_F_EPSILON: return &a->epsilon;
+    case CLG_F_MIN: return &a->min;
+    case CLG_F_MAX: return &a->max;
+    default: return NULL;
+    }
+}
+
+clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg_attrs *a,
+                        clg_attr_field f, const clg_attr *v)
+{
+    const clg_field_info *fi = &fields[f];
+    if (fi->kind == CLG_ATTR_FLOAT) {
+        /* An integer literal is a fine float (alpha=1). */
+        if (v->kind == CLG_ATTR_INT) {
+            *float_slot(a, f) = (float)v->ints[0];
+            return CLG_OK;
+        }
+        if (v->kind != CLG_ATTR_FLOAT)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                 "attribute %s must be a number", fi->name);
+        *float_slot(a, f) = v->f;
+        return CLG_OK;
+    }
+    if (fi->kind == CLG_ATTR_INT) {
+        if (v->kind != CLG_ATTR_INT)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                 "attribute %s must be an integer", fi->name);
+        *int_slot(a, f) = v->ints[0];
+        return CLG_OK;
+    }
+    if (v->kind != CLG_ATTR_INTS)
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                             "attribute %s must be a list of integers", fi->name);
+    if (fi->fixed_count ? v->count != fi->max_count : (v->count < 0 || v->count > fi->max_count))
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                             "attribute %s needs %s%d values, got %d", fi->name,
+                             fi->fixed_count ? "" : "at most ", fi->max_count, v->count);
+    int *len;
+    int64_t *dst = ints_slot(a, f, &len);
+    for (int i = 0; i < v->count; i++) dst[i] = v->ints[i];
+    if (len) *len = v->count;
+    return CLG_OK;
+}
+
+void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out)
+{
+    clg_attrs *m = (clg_attrs *)a; /* the slot helpers are shared with the setter */
+    memset(out, 0, sizeof *out);
+    out->kind = fields[f].kind;
+    if (out->kind == CLG_ATTR_FLOAT) {
+        out->f = *float_slot(m, f);
+    } else if (out->kind == CLG_ATTR_INT) {
+        out->count = 1;
+        out->ints[0] = *int_slot(m, f);
+    } else {
+        int *len;
+        const int64_t *src = ints_slot(m, f, &len);
+        out->count = len ? *len : fields[f].max_count;
+        for (int i = 0; i < out->count; i++) out->ints[i] = src[i];
+    }
+}
+
+bool clg_attr_equal(const clg_attr *x, const clg_attr *y)
+{
+    if (x->kind != y->kind) return false;
+    if (x->kind == CLG_ATTR_FLOAT) return memcmp(&x->f, &y->f, sizeof x->f) == 0;
+    if (x->count != y->count) return false;
+    for (int i = 0; i < x->count; i++)
+        if (x->ints[i] != y->ints[i]) return false;
+    return true;
+}

@@ -1,0 +1,418 @@
+/* Graph lifetime, the builder API and shape checks on every added node. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "name_map.h"
+
+/* Largest tensor clgraph accepts: 2^31 elements (8 GiB of fp32). Beyond it
+ * sizes stop fitting the int arithmetic OpenCL kernels use for indices. */
+#define MAX_ELEMENTS ((int64_t)1 << 31)
+
+static void *default_alloc(void *user, void *ptr, size_t old_size, size_t new_size)
+{
+    (void)user;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, new_size);
+}
+
+clg_status clg_graph_create(clg_graph **out, clg_alloc_fn alloc, void *user)
+{
+    if (!out) return CLG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!alloc) alloc = default_alloc;
+    /* The graph struct itself comes from the allocator too, without a header:
+     * its size is known at both ends. */
+    clg_graph *g = alloc(user, NULL, 0, sizeof *g);
+    if (!g) return CLG_ERR_OUT_OF_MEMORY;
+    memset(g, 0, sizeof *g);
+    g->alloc = alloc;
+    g->user = user;
+    *out = g;
+    return CLG_OK;
+}
+
+void clg_graph_clear(clg_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        clg_node *n = &g->nodes[i];
+        clg_free(g, n->name);
+        clg_free(g, n->inputs);
+        clg_const_release(g, n->constant);
+    }
+    clg_free(g, g->nodes);
+    clg_free(g, g->outputs);
+    clg_free(g, g->weights_path);
+    clg_name_map_free(g, &g->names);
+    g->nodes = NULL;
+    g->outputs = NULL;
+    g->weights_path = NULL;
+    g->n_nodes = g->cap_nodes = g->n_outputs = g->cap_outputs = 0;
+}
+
+void clg_graph_destroy(clg_graph *g)
+{
+    if (!g) return;
+    clg_graph_clear(g);
+    g->alloc(g->user, g, sizeof *g, 0);
+}
+
+void clg_graph_free(clg_graph *g, void *ptr)
+{
+    if (g) clg_free(g, ptr);
+}
+
+static const char *node_name(const void *g, int i) { return ((const clg_graph *)g)->nodes[i].name; }
+
+int clg_find_value(const clg_graph *g, const char *name)
+{
+    return clg_name_map_find(&g->names, name, node_name, g);
+}
+
+static bool valid_name(const char *s)
+{
+    if (!*s) return false;
+    for (; *s; s++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-", *s))
+            return false;
+    return true;
+}
+
+/* Dims must be positive, with N allowed first; the count must stay sane. */
+static clg_status check_shape(clg_graph *g, int line, const char *name, clg_op op,
+                              const clg_shape *s)
+{
+    char buf[96];
+    if (s->rank < 1 || s->rank > CLG_MAX_RANK)
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                             "rank %d is outside 1..%d", s->rank, CLG_MAX_RANK);
+    int64_t count = 1;
+    for (int i = 0; i < s->rank; i++) {
+        int64_t d = s->dims[i];
+        if (d == CLG_BATCH && i > 0)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                 "shape %s: the symbolic batch N must be the first dimension",
+                                 clg_shape_str(s, buf, sizeof buf));
+        if (d == CLG_BATCH) continue;
+        if (d < 1)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                 "shape %s: dimension %d must be positive",
+                                 clg_shape_str(s, buf, sizeof buf), i);
+        if (d > MAX_ELEMENTS || count > MAX_ELEMENTS / d)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                 "shape %s has more than 2^31 elements per batch item",
+                                 clg_shape_str(s, buf, sizeof buf));
+        count *= d;
+    }
+    return CLG_OK;
+}
+
+clg_status clg_infer_node(clg_graph *g, const clg_node *n, const clg_shape *const *in, clg_shape *out)
+{
+    const clg_op_info *info = clg_op_get(n->op);
+    clg_infer_ctx ctx = {g, n->line, n->name, n->op, &n->attrs, n->n_inputs, in};
+    clg_status s = info->infer(&ctx, out);
+    if (s) return s;
+    return check_shape(g, n->line, n->name, n->op, out);
+}
+
+clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line, const int *inputs,
+                            int n_inputs, const clg_attrs *attrs, const clg_shape *shape,
+                            clg_const *constant)
+{
+    const clg_op_info *info = clg_op_get(op);
+    if (!info) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "unknown op %d", (int)op);
+    if (!name || !valid_name(name))
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name ? name : "(null)", op,
+                             "a name must be non-empty and use only letters, digits and _ . / -");
+    int other = clg_find_value(g, name);
+    if (other >= 0) {
+        if (g->nodes[other].line > 0)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                 "duplicate name: already defined on line %d", g->nodes[other].line);
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op, "duplicate name");
+    }
+    if (n_inputs < info->min_inputs || (info->max_inputs >= 0 && n_inputs > info->max_inputs)) {
+        if (info->min_inputs == info->max_inputs)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                 "takes %d inputs, got %d", info->min_inputs, n_inputs);
+        if (info->max_inputs < 0)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                 "takes at least %d inputs, got %d", info->min_inputs, n_inputs);
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op, "takes %d to %d inputs, got %d",
+                             info->min_inputs, info->max_inputs, n_inputs);
+    }
+
+    clg_node n = {0};
+    n.op = op;
+    n.name = (char *)name;
+    n.line = line;
+    n.n_inputs = n_inputs;
+    n.inputs = (int *)inputs;
+    if (attrs) n.attrs = *attrs;
+    else clg_attrs_default(op, &n.attrs);
+
+    clg_status s;
+    if (info->infer) {
+        const clg_shape *in_stack[8];
+        const clg_shape **in = in_stack;
+        if (n_inputs > 8 && !(in = clg_malloc(g, (size_t)n_inputs * sizeof *in)))
+            return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory adding node %s", name);
+        for (int i = 0; i < n_inputs; i++) in[i] = &g->nodes[inputs[i]].shape;
+        s = clg_infer_node(g, &n, in, &n.shape);
+        if (in != in_stack) clg_free(g, in);
+        if (s) return s;
+    } else {
+        n.shape = *shape;
+        if ((s = check_shape(g, line, name, op, shape))) return s;
+        if (op == CLG_OP_CONSTANT && clg_shape_has_batch(shape))
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                 "a constant cannot have the symbolic batch dimension N");
+    }
+
+    if (!clg_grow(g, (void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof *g->nodes))
+        return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory adding node %s", name);
+    n.name = clg_strdup(g, name);
+    n.inputs = n_inputs ? clg_malloc(g, (size_t)n_inputs * sizeof *n.inputs) : NULL;
+    if (!n.name || (n_inputs && !n.inputs)) {
+        clg_free(g, n.name);
+        clg_free(g, n.inputs);
+        return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory adding node %s", name);
+    }
+    if (n_inputs) memcpy(n.inputs, inputs, (size_t)n_inputs * sizeof *n.inputs);
+    n.constant = constant;
+    g->nodes[g->n_nodes] = n;
+    if (!clg_name_map_insert(g, &g->names, g->n_nodes, node_name, g)) {
+        clg_free(g, n.name);
+        clg_free(g, n.inputs);
+        return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory adding node %s", name);
+    }
+    g->n_nodes++;
+    return CLG_OK;
+}
+
+/* ---- the public builder */
+
+static clg_status shape_from(clg_graph *g, const char *name, clg_op op, int rank,
+                             const int64_t *dims, clg_shape *s)
+{
+    if (rank < 1 || rank > CLG_MAX_RANK || !dims)
+        return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, 0, name, op, "rank %d is outside 1..%d",
+                             rank, CLG_MAX_RANK);
+    s->rank = rank;
+    for (int i = 0; i < rank; i++) s->dims[i] = dims[i];
+    return CLG_OK;
+}
+
+clg_status clg_graph_add_input(clg_graph *g, const char *name, int rank, const int64_t *dims)
+{
+    if (!g) return CLG_ERR_INVALID_ARGUMENT;
+    clg_shape s;
+    clg_status st = shape_from(g, name, CLG_OP_INPUT, rank, dims, &s);
+    if (st) return st;
+    return clg_graph_append(g, CLG_OP_INPUT, name, 0, NULL, 0, NULL, &s, NULL);
+}
+
+clg_status clg_graph_add_constant(clg_graph *g, const char *name, int rank, const int64_t *dims,
+                                  const float *data)
+{
+    if (!g) return CLG_ERR_INVALID_ARGUMENT;
+    clg_shape s;
+    clg_status st = shape_from(g, name, CLG_OP_CONSTANT, rank, dims, &s);
+    if (st) return st;
+    if (!data) return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, 0, name, CLG_OP_CONSTANT, "data is NULL");
+    /* Validate the shape before trusting it as an element count. */
+    if ((st = check_shape(g, 0, name, CLG_OP_CONSTANT, &s))) return st;
+    if (clg_shape_has_batch(&s))
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, 0, name, CLG_OP_CONSTANT,
+                             "a constant cannot have the symbolic batch dimension N");
+    size_t count = (size_t)clg_shape_count(&s);
+    clg_const *c = clg_const_new(g, count);
+    if (!c) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory for constant %s", name);
+    memcpy(c->data, data, count * sizeof *data);
+    c->init.kind = CLG_INIT_LIST;
+    if ((st = clg_graph_append(g, CLG_OP_CONSTANT, name, 0, NULL, 0, NULL, &s, c))) {
+        clg_const_release(g, c);
+        return st;
+    }
+    return CLG_OK;
+}
+
+clg_status clg_graph_add_node(clg_graph *g, clg_op op, const char *name, const char *const *inputs,
+                              int n_inputs, const clg_attr *attrs, int n_attrs)
+{
+    if (!g) return CLG_ERR_INVALID_ARGUMENT;
+    if (!clg_op_get(op) || op == CLG_OP_INPUT || op == CLG_OP_CONSTANT)
+        return clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
+                        "node %s: op %d is not a computing op (use add_input/add_constant)",
+                        name ? name : "(null)", (int)op);
+    if (n_inputs < 0 || (n_inputs > 0 && !inputs) || n_attrs < 0 || (n_attrs > 0 && !attrs))
+        return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, 0, name, op, "bad input or attribute array");
+    clg_attrs a;
+    clg_attrs_default(op, &a);
+    for (int i = 0; i < n_attrs; i++) {
+        clg_attr_field f;
+        const char *an = attrs[i].name ? attrs[i].name : "";
+        if (!clg_field_lookup(op, an, strlen(an), &f))
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, 0, name, op, "unknown attribute '%s'", an);
+        clg_status s = clg_attr_set(g, 0, name, op, &a, f, &attrs[i]);
+        if (s) return s;
+    }
+    int stack_idx[8];
+    int *idx = stack_idx;
+    if (n_inputs > 8 && !(idx = clg_malloc(g, (size_t)n_inputs * sizeof *idx)))
+        return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory adding node %s", name);
+    clg_status s = CLG_OK;
+    for (int i = 0; i < n_inputs && !s; i++) {
+        idx[i] = inputs[i] ? clg_find_value(g, inputs[i]) : -1;
+        if (idx[i] < 0)
+            s = clg_fail_node(g, CLG_ERR_INVALID_GRAPH, 0, name, op, "input '%s' is not defined",
+                              inputs[i] ? inputs[i] : "(null)");
+    }
+    if (!s) s = clg_graph_append(g, op, name, 0, idx, n_inputs, &a, NULL, NULL);
+    if (idx != stack_idx) clg_free(g, idx);
+    return s;
+}
+
+clg_status clg_graph_add_output(clg_graph *g, const char *name)
+{
+    if (!g) return CLG_ERR_INVALID_ARGUMENT;
+    int i = name ? clg_find_value(g, name) : -1;
+    if (i < 0) return clg_fail(g, CLG_ERR_INVALID_GRAPH, "output '%s' is not defined", name ? name : "(null)");
+    for (int k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k] == i) return clg_fail(g, CLG_ERR_INVALID_GRAPH, "output '%s' is listed twice", name);
+    if (!clg_grow(g, (void **)&g->outputs, &g->cap_outputs, g->n_outputs + 1, sizeof *g->outputs))
+        return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory adding output %s", name);
+    g->outputs[g->n_outputs++] = i;
+    return CLG_OK;
+}
+
+/* ---- inspection */
+
+int clg_graph_node_count(const clg_graph *g) { return g ? g->n_nodes : 0; }
+
+int clg_graph_input_count(const clg_graph *g)
+{
+    int n = 0;
+    for (int i = 0; g && i < g->n_nodes; i++) n += g->nodes[i].op == CLG_OP_INPUT;
+    return n;
+}
+
+int clg_graph_output_count(const clg_graph *g) { return g ? g->n_outputs : 0; }
+
+static void write_shape(const clg_shape *s, int *rank, int64_t dims[CLG_MAX_RANK])
+{
+    if (rank) *rank = s->rank;
+    if (dims)
+        for (int i = 0; i < CLG_MAX_RANK; i++) dims[i] = i < s->rank ? s->dims[i] : 0;
+}
+
+clg_status clg_graph_node_info(const clg_graph *g, int i, clg_op *op, const char **name, int *rank,
+                               int64_t dims[CLG_MAX_RANK])
+{
+    if (!g || i < 0 || i >= g->n_nodes) return CLG_ERR_INVALID_ARGUMENT;
+    const clg_node *n = &g->nodes[i];
+    if (op) *op = n->op;
+    if (name) *name = n->name;
+    write_shape(&n->shape, rank, dims);
+    return CLG_OK;
+}
+
+static int input_node(const clg_graph *g, int i)
+{
+    for (int k = 0; k < g->n_nodes; k++)
+        if (g->nodes[k].op == CLG_OP_INPUT && i-- == 0) return k;
+    return -1;
+}
+
+clg_status clg_graph_input_info(const clg_graph *g, int i, const char **name, int *rank,
+                                int64_t dims[CLG_MAX_RANK])
+{
+    int k = g ? input_node(g, i) : -1;
+    if (k < 0) return CLG_ERR_INVALID_ARGUMENT;
+    if (name) *name = g->nodes[k].name;
+    write_shape(&g->nodes[k].shape, rank, dims);
+    return CLG_OK;
+}
+
+clg_status clg_graph_output_info(clg_graph *g, int i, int64_t batch, const char **name, int *rank,
+                                 int64_t dims[CLG_MAX_RANK])
+{
+    if (!g || i < 0 || i >= g->n_outputs) return CLG_ERR_INVALID_ARGUMENT;
+    if (batch < 1) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "batch must be positive, got %lld", (long long)batch);
+    const clg_node *n = &g->nodes[g->outputs[i]];
+    if (name) *name = n->name;
+    if (!clg_shape_has_batch(&n->shape) && rank == NULL && dims == NULL) return CLG_OK;
+    clg_shape *shapes = clg_malloc(g, (size_t)g->n_nodes * sizeof *shapes);
+    if (!shapes) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the batch");
+    clg_status s = clg_graph_bind_batch(g, batch, shapes);
+    if (!s) write_shape(&shapes[g->outputs[i]], rank, dims);
+    clg_free(g, shapes);
+    return s;
+}
+
+/* ---- binding a batch size */
+
+clg_status clg_graph_bind_batch(clg_graph *g, int64_t batch, clg_shape *shapes)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const clg_node *n = &g->nodes[i];
+        if (!clg_op_get(n->op)->infer) {
+            shapes[i] = n->shape;
+            if (clg_shape_has_batch(&shapes[i])) shapes[i].dims[0] = batch;
+            continue;
+        }
+        const clg_shape *in_stack[8];
+        const clg_shape **in = in_stack;
+        if (n->n_inputs > 8 && !(in = clg_malloc(g, (size_t)n->n_inputs * sizeof *in)))
+            return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the batch");
+        for (int k = 0; k < n->n_inputs; k++) in[k] = &shapes[n->inputs[k]];
+        clg_status s = clg_infer_node(g, n, in, &shapes[i]);
+        if (in != in_stack) clg_free(g, in);
+        if (s) return s;
+    }
+    return CLG_OK;
+}
+
+clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs, int n_inputs, int64_t *batch)
+{
+    int expected = clg_graph_input_count(g);
+    if (n_inputs != expected || (n_inputs > 0 && !inputs))
+        return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "the graph has %d inputs, %d were given",
+                        expected, n_inputs);
+    *batch = 0;
+    const char *batch_from = NULL;
+    for (int i = 0; i < n_inputs; i++) {
+        const clg_node *n = &g->nodes[input_node(g, i)];
+        const clg_tensor *t = &inputs[i];
+        char want[96];
+        clg_shape_str(&n->shape, want, sizeof want);
+        if (!t->data) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: data is NULL", n->name);
+        bool ok = t->rank == n->shape.rank;
+        for (int d = 0; ok && d < t->rank; d++) {
+            if (n->shape.dims[d] == CLG_BATCH) ok = t->dims[0] >= 1;
+            else ok = t->dims[d] == n->shape.dims[d];
+        }
+        if (!ok) {
+            clg_shape got = {t->rank > 0 && t->rank <= CLG_MAX_RANK ? t->rank : 0, {0}};
+            for (int d = 0; d < got.rank; d++) got.dims[d] = t->dims[d];
+            char have[96];
+            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: expected shape %s, got %s%s",
+                            n->name, want, clg_shape_str(&got, have, sizeof have),
+                            got.rank == t->rank ? "" : " (bad rank)");
+        }
+        if (clg_shape_has_batch(&n->shape)) {
+            if (*batch && t->dims[0] != *batch)
+                return clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
+                                "input %s has batch %lld but input %s has batch %lld", n->name,
+                                (long long)t->dims[0], batch_from, (long long)*batch);
+            *batch = t->dims[0];
+            batch_from = n->name;
+        }
+    }
+    if (!*batch) *batch = 1;
+    return CLG_OK;
+}

@@ -1,0 +1,349 @@
+/* Shape inference per op. Shapes may carry the symbolic batch N (CLG_BATCH)
+ * as their first dimension; the same functions run again with N bound to a
+ * number when a graph is executed, so they must accept concrete shapes too. */
+#include <stdio.h>
+
+#include "infer.h"
+
+#define FAIL(c, ...) clg_fail_node((c)->g, CLG_ERR_INVALID_GRAPH, (c)->line, (c)->name, (c)->op, __VA_ARGS__)
+
+typedef struct { char s[96]; } shape_text;
+
+static shape_text show(const clg_shape *s)
+{
+    shape_text t;
+    clg_shape_str(s, t.s, sizeof t.s);
+    return t;
+}
+
+static const char *dim_text(int64_t d, char *buf, size_t size)
+{
+    if (d == CLG_BATCH) snprintf(buf, size, "N");
+    else snprintf(buf, size, "%lld", (long long)d);
+    return buf;
+}
+
+static clg_status need_rank(const clg_infer_ctx *c, int i, int lo, int hi, const char *what)
+{
+    int r = c->in[i]->rank;
+    if (r >= lo && r <= hi) return CLG_OK;
+    if (lo == hi)
+        return FAIL(c, "%s must have rank %d, got %s", what, lo, show(c->in[i]).s);
+    return FAIL(c, "%s must have rank %d to %d, got %s", what, lo, hi, show(c->in[i]).s);
+}
+
+/* Normalises a possibly negative axis into [0, rank + extra). */
+static clg_status norm_axis(const clg_infer_ctx *c, int64_t axis, int rank, int extra, int64_t *out)
+{
+    int64_t n = rank + extra;
+    if (axis < -n || axis >= n)
+        return FAIL(c, "axis %lld is out of range for rank %d", (long long)axis, rank);
+    *out = axis < 0 ? axis + n : axis;
+    return CLG_OK;
+}
+
+clg_status clg_infer_same(const clg_infer_ctx *c, clg_shape *out)
+{
+    *out = *c->in[0];
+    return CLG_OK;
+}
+
+clg_status clg_infer_clip(const clg_infer_ctx *c, clg_shape *out)
+{
+    if (c->attrs->min > c->attrs->max)
+        return FAIL(c, "min %g is greater than max %g", c->attrs->min, c->attrs->max);
+    *out = *c->in[0];
+    return CLG_OK;
+}
+
+/* NumPy broadcasting of two shapes. */
+static clg_status broadcast2(const clg_infer_ctx *c, const clg_shape *a, const clg_shape *b,
+                             clg_shape *out)
+{
+    int r = a->rank > b->rank ? a->rank : b->rank;
+    out->rank = r;
+    for (int i = 0; i < r; i++) {
+        int ia = i - (r - a->rank), ib = i - (r - b->rank);
+        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        if (da == db || db == 1) out->dims[i] = da;
+        else if (da == 1) out->dims[i] = db;
+        else
+            return FAIL(c, "shapes %s and %s do not broadcast", show(a).s, show(b).s);
+    }
+    return CLG_OK;
+}
+
+clg_status clg_infer_broadcast(const clg_infer_ctx *c, clg_shape *out)
+{
+    return broadcast2(c, c->in[0], c->in[1], out);
+}
+
+clg_status clg_infer_gemm(const clg_infer_ctx *c, clg_shape *out)
+{
+    clg_status s;
+    if ((s = need_rank(c, 0, 2, 2, "input A")) || (s = need_rank(c, 1, 2, 2, "weight B"))) return s;
+    const clg_shape *a = c->in[0], *b = c->in[1];
+    int64_t m = c->attrs->trans_a ? a->dims[1] : a->dims[0];
+    int64_t k = c->attrs->trans_a ? a->dims[0] : a->dims[1];
+    int64_t kb = c->attrs->trans_b ? b->dims[1] : b->dims[0];
+    int64_t n = c->attrs->trans_b ? b->dims[0] : b->dims[1];
+    char t1[24], t2[24];
+    if (k != kb)
+        return FAIL(c, "input has %s features, weight expects %s", dim_text(k, t1, sizeof t1),
+                    dim_text(kb, t2, sizeof t2));
+    out->rank = 2;
+    out->dims[0] = m;
+    out->dims[1] = n;
+    if (c->n_inputs == 3) {
+        const clg_shape *bias = c->in[2];
+        clg_shape full;
+        if (bias->rank > 2 || broadcast2(c, out, bias, &full) != CLG_OK ||
+            full.dims[0] != m || full.dims[1] != n)
+            return FAIL(c, "bias %s does not broadcast to the output %s", show(bias).s,
+                        show(out).s);
+    }
+    return CLG_OK;
+}
+
+clg_status clg_infer_matmul(const clg_infer_ctx *c, clg_shape *out)
+{
+    clg_shape a = *c->in[0], b = *c->in[1];
+    if (a.rank < 1 || b.rank < 1) return FAIL(c, "inputs must have rank 1 or more");
+    bool a_vec = a.rank == 1, b_vec = b.rank == 1;
+    if (a_vec) { a.rank = 2; a.dims[1] = a.dims[0]; a.dims[0] = 1; }
+    if (b_vec) { b.rank = 2; b.dims[1] = 1; }
+    char t1[24], t2[24];
+    if (a.dims[a.rank - 1] != b.dims[b.rank - 2])
+        return FAIL(c, "input has %s features, weight expects %s",
+                    dim_text(a.dims[a.rank - 1], t1, sizeof t1),
+                    dim_text(b.dims[b.rank - 2], t2, sizeof t2));
+    clg_shape ba = {a.rank - 2, {0}}, bb = {b.rank - 2, {0}}, batch;
+    for (int i = 0; i < ba.rank; i++) ba.dims[i] = a.dims[i];
+    for (int i = 0; i < bb.rank; i++) bb.dims[i] = b.dims[i];
+    clg_status s = broadcast2(c, &ba, &bb, &batch);
+    if (s) return s;
+    if (batch.rank + 2 > CLG_MAX_RANK) return FAIL(c, "result would exceed rank %d", CLG_MAX_RANK);
+    *out = batch;
+    if (!a_vec) out->dims[out->rank++] = a.dims[a.rank - 2];
+    if (!b_vec) out->dims[out->rank++] = b.dims[b.rank - 1];
+    return CLG_OK;
+}
+
+int64_t clg_window_out(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
+                       int64_t pad_end, int64_t dilation, bool ceil_mode)
+{
+    int64_t span = dilation * (kernel - 1) + 1;
+    int64_t room = in + pad_begin + pad_end - span;
+    if (room < 0) return 0;
+    int64_t n = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
+    /* As PyTorch and ONNX Runtime do: the last window must start inside the
+     * input or its leading padding, not in the trailing padding. */
+    if (ceil_mode && (n - 1) * stride >= in + pad_begin) n--;
+    return n;
+}
+
+/* Checks strides/pads/dilations and computes the two spatial sizes. */
+static clg_status spatial(const clg_infer_ctx *c, const clg_shape *x, const int64_t kernel[2],
+                          bool ceil_mode, int64_t out_hw[2])
+{
+    const clg_attrs *a = c->attrs;
+    for (int i = 0; i < 2; i++) {
+        if (kernel[i] < 1) return FAIL(c, "kernel size must be positive, got %lld", (long long)kernel[i]);
+        if (a->strides[i] < 1) return FAIL(c, "strides must be positive, got %lld", (long long)a->strides[i]);
+        if (a->dilations[i] < 1) return FAIL(c, "dilations must be positive, got %lld", (long long)a->dilations[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        if (a->pads[i] < 0) return FAIL(c, "pads must not be negative, got %lld", (long long)a->pads[i]);
+    for (int i = 0; i < 2; i++) {
+        if (x->dims[2 + i] < 1) return FAIL(c, "spatial dims must be known, got %s", show(x).s);
+        if (a->pads[i] >= kernel[i] * a->dilations[i] || a->pads[i + 2] >= kernel[i] * a->dilations[i])
+            if (c->op != CLG_OP_CONV2D)
+                return FAIL(c, "pads must be smaller than the kernel");
+        out_hw[i] = clg_window_out(x->dims[2 + i], kernel[i], a->strides[i], a->pads[i],
+                                   a->pads[i + 2], a->dilations[i], ceil_mode);
+        if (out_hw[i] < 1)
+            return FAIL(c, "kernel %lldx%lld does not fit the input %s", (long long)kernel[0],
+                        (long long)kernel[1], show(x).s);
+    }
+    return CLG_OK;
+}
+
+clg_status clg_infer_conv2d(const clg_infer_ctx *c, clg_shape *out)
+{
+    clg_status s;
+    if ((s = need_rank(c, 0, 4, 4, "input")) || (s = need_rank(c, 1, 4, 4, "weight"))) return s;
+    const clg_shape *x = c->in[0], *w = c->in[1];
+    int64_t group = c->attrs->group;
+    if (group < 1) return FAIL(c, "group must be positive, got %lld", (long long)group);
+    int64_t cin = x->dims[1], cout = w->dims[0];
+    if (cin < 1 || cout < 1) return FAIL(c, "channel counts must be known");
+    if (cin % group || cout % group)
+        return FAIL(c, "group %lld does not divide %lld input and %lld output channels",
+                    (long long)group, (long long)cin, (long long)cout);
+    if (w->dims[1] * group != cin)
+        return FAIL(c, "input has %lld channels, weight %s expects %lld", (long long)cin,
+                    show(w).s, (long long)(w->dims[1] * group));
+    if (c->n_inputs == 3 && (c->in[2]->rank != 1 || c->in[2]->dims[0] != cout))
+        return FAIL(c, "bias must have shape [%lld], got %s", (long long)cout, show(c->in[2]).s);
+    int64_t hw[2];
+    if ((s = spatial(c, x, &w->dims[2], false, hw))) return s;
+    *out = (clg_shape){4, {x->dims[0], cout, hw[0], hw[1]}};
+    return CLG_OK;
+}
+
+clg_status clg_infer_batchnorm(const clg_infer_ctx *c, clg_shape *out)
+{
+    clg_status s;
+    if ((s = need_rank(c, 0, 2, CLG_MAX_RANK, "input"))) return s;
+    int64_t ch = c->in[0]->dims[1];
+    static const char *names[] = {"", "scale", "bias", "mean", "var"};
+    for (int i = 1; i < 5; i++)
+        if (c->in[i]->rank != 1 || c->in[i]->dims[0] != ch)
+            return FAIL(c, "%s must have shape [%lld] (one per channel), got %s", names[i],
+                        (long long)ch, show(c->in[i]).s);
+    if (!(c->attrs->epsilon >= 0)) return FAIL(c, "epsilon must not be negative");
+    *out = *c->in[0];
+    return CLG_OK;
+}
+
+clg_status clg_infer_softmax(const clg_infer_ctx *c, clg_shape *out)
+{
+    int64_t axis;
+    clg_status s = norm_axis(c, c->attrs->axis, c->in[0]->rank, 0, &axis);
+    if (s) return s;
+    if (axis == 0 && clg_shape_has_batch(c->in[0]))
+        return FAIL(c, "softmax over the symbolic batch dimension is not supported");
+    *out = *c->in[0];
+    return CLG_OK;
+}
+
+clg_status clg_infer_pool(const clg_infer_ctx *c, clg_shape *out)
+{
+    clg_status s;
+    if ((s = need_rank(c, 0, 4, 4, "input"))) return s;
+    if (c->attrs->kernel[0] == 0 && c->attrs->kernel[1] == 0)
+        return FAIL(c, "attribute kernel_shape is required");
+    int64_t hw[2];
+    if ((s = spatial(c, c->in[0], c->attrs->kernel, c->attrs->ceil_mode != 0, hw))) return s;
+    *out = (clg_shape){4, {c->in[0]->dims[0], c->in[0]->dims[1], hw[0], hw[1]}};
+    return CLG_OK;
+}
+
+clg_status clg_infer_global_pool(const clg_infer_ctx *c, clg_shape *out)
+{
+    clg_status s;
+    if ((s = need_rank(c, 0, 3, CLG_MAX_RANK, "input"))) return s;
+    *out = *c->in[0];
+    for (int i = 2; i < out->rank; i++) out->dims[i] = 1;
+    return CLG_OK;
+}
+
+clg_status clg_infer_flatten(const clg_infer_ctx *c, clg_shape *out)
+{
+    const clg_shape *x = c->in[0];
+    int64_t axis;
+    clg_status s = norm_axis(c, c->attrs->axis, x->rank, 1, &axis);
+    if (s) return s;
+    bool batch = clg_shape_has_batch(x);
+    if (batch && axis != 1)
+        return FAIL(c, "with a symbolic batch only axis=1 keeps N as the first dimension");
+    int64_t outer = 1, inner = 1;
+    for (int i = batch ? 1 : 0; i < x->rank; i++) {
+        if (i < axis) outer *= x->dims[i];
+        else inner *= x->dims[i];
+    }
+    *out = (clg_shape){2, {batch ? CLG_BATCH : outer, inner}};
+    return CLG_OK;
+}
+
+clg_status clg_infer_reshape(const clg_infer_ctx *c, clg_shape *out)
+{
+    const clg_shape *x = c->in[0];
+    const clg_attrs *a = c->attrs;
+    if (a->shape_rank < 1) return FAIL(c, "attribute shape is required");
+    /* With a symbolic batch, N stays first: shape[0] must be 0 (copy) or -1
+     * (infer), and the other dims reshape one batch item. */
+    bool batch = clg_shape_has_batch(x);
+    int first = 0;
+    int64_t total = 1;
+    if (batch) {
+        if (a->shape[0] != 0 && a->shape[0] != -1)
+            return FAIL(c, "shape[0] must be 0 or -1 to keep the symbolic batch dimension N");
+        out->dims[0] = CLG_BATCH;
+        first = 1;
+    }
+    for (int i = first; i < x->rank; i++) total *= x->dims[i];
+    out->rank = a->shape_rank;
+    int infer_at = -1;
+    int64_t known = 1;
+    for (int i = first; i < a->shape_rank; i++) {
+        int64_t d = a->shape[i];
+        if (d == 0) {
+            if (i >= x->rank) return FAIL(c, "shape[%d] = 0 copies a dimension the input lacks", i);
+            d = x->dims[i];
+        } else if (d == -1) {
+            if (infer_at >= 0 || (batch && a->shape[0] == -1))
+                return FAIL(c, "shape has more than one -1");
+            infer_at = i;
+        } else if (d < -1) {
+            return FAIL(c, "shape[%d] = %lld is negative", i, (long long)d);
+        }
+        out->dims[i] = d;
+        if (d > 0) known *= d;
+    }
+    if (infer_at >= 0) {
+        if (known == 0 || total % known)
+            return FAIL(c, "cannot reshape %s: %lld elements%s do not divide into %lld", show(x).s,
+                        (long long)total, batch ? " per batch item" : "", (long long)known);
+        out->dims[infer_at] = total / known;
+    } else if (known != total) {
+        return FAIL(c, "cannot reshape %s: %lld elements%s, shape holds %lld", show(x).s,
+                    (long long)total, batch ? " per batch item" : "", (long long)known);
+    }
+    return CLG_OK;
+}
+
+clg_status clg_infer_transpose(const clg_infer_ctx *c, clg_shape *out)
+{
+    const clg_shape *x = c->in[0];
+    const clg_attrs *a = c->attrs;
+    int64_t perm[CLG_MAX_RANK];
+    if (a->perm_rank == 0) {
+        for (int i = 0; i < x->rank; i++) perm[i] = x->rank - 1 - i;
+    } else {
+        if (a->perm_rank != x->rank)
+            return FAIL(c, "perm has %d entries for an input of rank %d", a->perm_rank, x->rank);
+        bool seen[CLG_MAX_RANK] = {false};
+        for (int i = 0; i < x->rank; i++) {
+            int64_t p = a->perm[i];
+            if (p < 0 || p >= x->rank || seen[p]) return FAIL(c, "perm is not a permutation");
+            seen[p] = true;
+            perm[i] = p;
+        }
+    }
+    out->rank = x->rank;
+    for (int i = 0; i < x->rank; i++) out->dims[i] = x->dims[perm[i]];
+    return CLG_OK;
+}
+
+clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out)
+{
+    const clg_shape *x = c->in[0];
+    int64_t axis;
+    clg_status s = norm_axis(c, c->attrs->axis, x->rank, 0, &axis);
+    if (s) return s;
+    if (axis == 0 && clg_shape_has_batch(x))
+        return FAIL(c, "concatenating along the symbolic batch dimension is not supported");
+    *out = *x;
+    for (int i = 1; i < c->n_inputs; i++) {
+        const clg_shape *y = c->in[i];
+        bool ok = y->rank == x->rank;
+        for (int d = 0; ok && d < x->rank; d++)
+            if (d != axis && y->dims[d] != x->dims[d]) ok = false;
+        if (!ok)
+            return FAIL(c, "input %d has shape %s, which does not match %s outside axis %lld", i,
+                        show(y).s, show(x).s, (long long)axis);
+        out->dims[axis] += y->dims[axis];
+    }
+    return CLG_OK;
+}

@@ -1,0 +1,26 @@
+/* Shape functions, one per op family (infer.c); the op table points at them. */
+#ifndef CLG_INFER_H
+#define CLG_INFER_H
+
+#include "ir.h"
+
+CLG_INTERNAL clg_status clg_infer_same(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_broadcast(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_gemm(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_matmul(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_conv2d(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_batchnorm(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_softmax(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_pool(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_global_pool(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_flatten(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_reshape(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_transpose(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_clip(const clg_infer_ctx *c, clg_shape *out);
+
+/* Pool/conv output length along one axis; <= 0 when the window does not fit. */
+CLG_INTERNAL int64_t clg_window_out(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
+                                    int64_t pad_end, int64_t dilation, bool ceil_mode);
+
+#endif

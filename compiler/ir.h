@@ -1,0 +1,196 @@
+/* Internal graph IR: a flat, topologically ordered array of nodes, one value
+ * per node. Inputs and constants are nodes too, so a node's inputs are plain
+ * indices into the same array. */
+#ifndef CLG_IR_H
+#define CLG_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clgraph.h"
+
+#define CLG_INTERNAL __attribute__((visibility("hidden")))
+
+typedef struct clg_shape {
+    int rank;
+    int64_t dims[CLG_MAX_RANK]; /* dims[0] may be CLG_BATCH */
+} clg_shape;
+
+/* Every attribute any op has. Which fields an op uses, their text names and
+ * their defaults live in the op table (op_table.c). */
+typedef struct clg_attrs {
+    float alpha, beta;   /* Gemm; alpha also LeakyRelu */
+    int64_t trans_a, trans_b;
+    float epsilon;       /* BatchNorm */
+    float min, max;      /* Clip */
+    int64_t approximate; /* Gelu: 0 exact erf, 1 tanh */
+    int64_t axis;        /* Softmax, Flatten, Concat */
+    int64_t kernel[2];   /* pools (Conv2D takes its kernel from the weight) */
+    int64_t strides[2];
+    int64_t pads[4];     /* top, left, bottom, right (ONNX order) */
+    int64_t dilations[2];
+    int64_t group;
+    int64_t ceil_mode, count_include_pad;
+    int shape_rank;      /* Reshape target; 0 keeps a dim, -1 infers one */
+    int64_t shape[CLG_MAX_RANK];
+    int perm_rank;       /* Transpose; 0 means reverse */
+    int64_t perm[CLG_MAX_RANK];
+} clg_attrs;
+
+typedef enum clg_init_kind {
+    CLG_INIT_LIST,   /* explicit values (also builder-added data) */
+    CLG_INIT_ZEROS,
+    CLG_INIT_ONES,
+    CLG_INIT_FULL,   /* every element = value */
+    CLG_INIT_RANDOM, /* uniform in [lo, hi) from seed */
+    CLG_INIT_FILE    /* float32 LE at byte offset of the sidecar weights file */
+} clg_init_kind;
+
+typedef struct clg_init {
+    clg_init_kind kind;
+    uint64_t seed;
+    float lo, hi, value;
+    uint64_t offset;
+} clg_init;
+
+/* Constant data, shared by reference count: a pass that wants different
+ * values makes a new one instead of editing one another node may use. */
+typedef struct clg_const {
+    int refs;
+    size_t count;
+    float *data;
+    clg_init init;
+} clg_const;
+
+typedef struct clg_node {
+    clg_op op;
+    char *name;
+    int line; /* text line, 0 when built through the API */
+    int n_inputs;
+    int *inputs; /* node indices, all smaller than this node's */
+    clg_attrs attrs;
+    clg_shape shape;
+    clg_const *constant; /* CONSTANT only */
+} clg_node;
+
+/* Open-addressing hash of names to indices (name_map.c). */
+typedef struct clg_name_map {
+    int *slots; /* index + 1, 0 when empty */
+    int cap, count;
+} clg_name_map;
+
+struct clg_graph {
+    clg_alloc_fn alloc;
+    void *user;
+    clg_node *nodes;
+    int n_nodes, cap_nodes;
+    int *outputs; /* node indices in output order */
+    int n_outputs, cap_outputs;
+    char *weights_path; /* sidecar named by the text, as written */
+    clg_name_map names; /* node name -> node index */
+    char errmsg[2048];
+};
+
+/* ---- memory (alloc.c): everything goes through the graph's allocator */
+CLG_INTERNAL void *clg_malloc(clg_graph *g, size_t size);
+CLG_INTERNAL void *clg_calloc(clg_graph *g, size_t n, size_t size);
+CLG_INTERNAL void *clg_realloc(clg_graph *g, void *ptr, size_t new_size);
+CLG_INTERNAL void clg_free(clg_graph *g, void *ptr);
+CLG_INTERNAL char *clg_strdup(clg_graph *g, const char *s);
+/* Grows *arr (of *cap elements of elem bytes) to hold at least need. */
+CLG_INTERNAL bool clg_grow(clg_graph *g, void **arr, int *cap, int need, size_t elem);
+/* Blocks carry a small header with their size, so clg_free can tell the
+ * allocator the old size (lua_Alloc's contract) without callers tracking it. */
+
+/* ---- errors (error.c) */
+/* Sets g's message and returns status. */
+CLG_INTERNAL clg_status clg_fail(clg_graph *g, clg_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same, prefixed with "line L: node NAME (Op): " for the node being built. */
+CLG_INTERNAL clg_status clg_fail_node(clg_graph *g, clg_status status, int line, const char *name,
+                                      clg_op op, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+CLG_INTERNAL void clg_clear_error(clg_graph *g);
+
+/* ---- shapes (shape.c) */
+CLG_INTERNAL int64_t clg_shape_count(const clg_shape *s); /* -1 if symbolic */
+CLG_INTERNAL bool clg_shape_has_batch(const clg_shape *s);
+/* Writes "[N, 128]" into buf. */
+CLG_INTERNAL const char *clg_shape_str(const clg_shape *s, char *buf, size_t size);
+
+/* ---- the op table (op_table.c) */
+typedef enum clg_attr_field {
+    CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPSILON, CLG_F_MIN, CLG_F_MAX,
+    CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
+    CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_COUNT
+} clg_attr_field;
+
+#define CLG_MAX_OP_ATTRS 8
+
+/* A node being built, as the shape functions see it. */
+typedef struct clg_infer_ctx {
+    clg_graph *g;
+    int line;
+    const char *name;
+    clg_op op;
+    const clg_attrs *attrs;
+    int n_inputs;
+    const clg_shape *const *in; /* input shapes */
+} clg_infer_ctx;
+
+typedef clg_status (*clg_infer_fn)(const clg_infer_ctx *ctx, clg_shape *out);
+
+typedef struct clg_op_info {
+    const char *name;
+    int min_inputs, max_inputs; /* max -1: any number */
+    int n_attrs;
+    clg_attr_field attrs[CLG_MAX_OP_ATTRS];
+    clg_infer_fn infer;
+} clg_op_info;
+
+CLG_INTERNAL const clg_op_info *clg_op_get(clg_op op);
+CLG_INTERNAL bool clg_op_from_name(const char *name, size_t len, clg_op *op);
+CLG_INTERNAL void clg_attrs_default(clg_op op, clg_attrs *a);
+
+/* Attribute fields by name/kind (attrs.c). */
+typedef struct clg_field_info {
+    const char *name;
+    clg_attr_kind kind;
+    int max_count; /* INTS: the most values; for fixed-length lists the only count */
+    bool fixed_count;
+} clg_field_info;
+CLG_INTERNAL const clg_field_info *clg_field_get(clg_attr_field f);
+/* Looks up an attribute of op by name; false if op has none of that name. */
+CLG_INTERNAL bool clg_field_lookup(clg_op op, const char *name, size_t len, clg_attr_field *f);
+/* Sets field f from a user attribute; checks kind and count. */
+CLG_INTERNAL clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op,
+                                     clg_attrs *a, clg_attr_field f, const clg_attr *value);
+/* Reads field f into a clg_attr (name left NULL). */
+CLG_INTERNAL void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out);
+CLG_INTERNAL bool clg_attr_equal(const clg_attr *x, const clg_attr *y);
+
+/* ---- graph building (graph.c) */
+CLG_INTERNAL int clg_find_value(const clg_graph *g, const char *name);
+/* Adds a node whose inputs are already resolved to indices; infers its shape.
+ * Takes ownership of nothing: name is copied. constant may be NULL. */
+CLG_INTERNAL clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line,
+                                         const int *inputs, int n_inputs, const clg_attrs *attrs,
+                                         const clg_shape *shape, clg_const *constant);
+CLG_INTERNAL void clg_graph_clear(clg_graph *g);
+CLG_INTERNAL clg_status clg_infer_node(clg_graph *g, const clg_node *n, const clg_shape *const *in,
+                                       clg_shape *out);
+/* Concrete shapes of every node for a batch size: shapes[i] for node i. */
+CLG_INTERNAL clg_status clg_graph_bind_batch(clg_graph *g, int64_t batch, clg_shape *shapes);
+/* The batch of the inputs, or an error naming the mismatching input. */
+CLG_INTERNAL clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs,
+                                               int n_inputs, int64_t *batch);
+
+/* ---- constants (constant.c) */
+CLG_INTERNAL clg_const *clg_const_new(clg_graph *g, size_t count);
+CLG_INTERNAL void clg_const_release(clg_graph *g, clg_const *c);
+/* Fills c->data from c->init (all kinds but LIST and FILE). */
+CLG_INTERNAL void clg_const_generate(clg_const *c);
+
+#endif

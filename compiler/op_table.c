@@ -1,0 +1,84 @@
+/* The op table: text name, arity, attributes and shape function per op. */
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include "infer.h"
+
+static_assert(CLG_OP_COUNT == 25, "a new op needs a row in op_table below and a reference kernel");
+
+#define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
+#define NO_ATTRS 0, {0}
+
+static const clg_op_info op_table[CLG_OP_COUNT] = {
+    [CLG_OP_INPUT] = {"Input", 0, 0, NO_ATTRS, NULL},
+    [CLG_OP_CONSTANT] = {"Constant", 0, 0, NO_ATTRS, NULL},
+    [CLG_OP_GEMM] = {"Gemm", 2, 3, ATTRS(CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B),
+                     clg_infer_gemm},
+    [CLG_OP_MATMUL] = {"MatMul", 2, 2, NO_ATTRS, clg_infer_matmul},
+    [CLG_OP_CONV2D] = {"Conv2D", 2, 3, ATTRS(CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_GROUP),
+                       clg_infer_conv2d},
+    [CLG_OP_BATCHNORM] = {"BatchNorm", 5, 5, ATTRS(CLG_F_EPSILON), clg_infer_batchnorm},
+    [CLG_OP_ADD] = {"Add", 2, 2, NO_ATTRS, clg_infer_broadcast},
+    [CLG_OP_SUB] = {"Sub", 2, 2, NO_ATTRS, clg_infer_broadcast},
+    [CLG_OP_MUL] = {"Mul", 2, 2, NO_ATTRS, clg_infer_broadcast},
+    [CLG_OP_DIV] = {"Div", 2, 2, NO_ATTRS, clg_infer_broadcast},
+    [CLG_OP_RELU] = {"Relu", 1, 1, NO_ATTRS, clg_infer_same},
+    [CLG_OP_LEAKY_RELU] = {"LeakyRelu", 1, 1, ATTRS(CLG_F_ALPHA), clg_infer_same},
+    [CLG_OP_SIGMOID] = {"Sigmoid", 1, 1, NO_ATTRS, clg_infer_same},
+    [CLG_OP_TANH] = {"Tanh", 1, 1, NO_ATTRS, clg_infer_same},
+    [CLG_OP_CLIP] = {"Clip", 1, 1, ATTRS(CLG_F_MIN, CLG_F_MAX), clg_infer_clip},
+    [CLG_OP_GELU] = {"Gelu", 1, 1, ATTRS(CLG_F_APPROXIMATE), clg_infer_same},
+    [CLG_OP_SOFTMAX] = {"Softmax", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_softmax},
+    [CLG_OP_MAXPOOL] = {"MaxPool", 1, 1,
+                        ATTRS(CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_CEIL_MODE),
+                        clg_infer_pool},
+    [CLG_OP_AVERAGEPOOL] = {"AveragePool", 1, 1,
+                            ATTRS(CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_CEIL_MODE,
+                                  CLG_F_COUNT_INCLUDE_PAD),
+                            clg_infer_pool},
+    [CLG_OP_GLOBALAVERAGEPOOL] = {"GlobalAveragePool", 1, 1, NO_ATTRS, clg_infer_global_pool},
+    [CLG_OP_FLATTEN] = {"Flatten", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_flatten},
+    [CLG_OP_RESHAPE] = {"Reshape", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_reshape},
+    [CLG_OP_TRANSPOSE] = {"Transpose", 1, 1, ATTRS(CLG_F_PERM), clg_infer_transpose},
+    [CLG_OP_CONCAT] = {"Concat", 1, -1, ATTRS(CLG_F_AXIS), clg_infer_concat},
+    [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same},
+};
+
+const clg_op_info *clg_op_get(clg_op op)
+{
+    if ((int)op < 0 || op >= CLG_OP_COUNT) return NULL;
+    return &op_table[op];
+}
+
+const char *clg_op_name(clg_op op)
+{
+    const clg_op_info *info = clg_op_get(op);
+    return info ? info->name : NULL;
+}
+
+bool clg_op_from_name(const char *name, size_t len, clg_op *op)
+{
+    /* Input and Constant are statements, not callable ops. */
+    for (int i = CLG_OP_GEMM; i < CLG_OP_COUNT; i++) {
+        if (strlen(op_table[i].name) == len && memcmp(op_table[i].name, name, len) == 0) {
+            *op = (clg_op)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+void clg_attrs_default(clg_op op, clg_attrs *a)
+{
+    memset(a, 0, sizeof *a);
+    a->alpha = op == CLG_OP_LEAKY_RELU ? 0.01f : 1.0f;
+    a->beta = 1.0f;
+    a->epsilon = 1e-5f;
+    a->min = -INFINITY;
+    a->max = INFINITY;
+    a->axis = op == CLG_OP_SOFTMAX ? -1 : 1;
+    a->strides[0] = a->strides[1] = 1;
+    a->dilations[0] = a->dilations[1] = 1;
+    a->group = 1;
+}

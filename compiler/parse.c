@@ -1,0 +1,635 @@
+/* The text format parser. Two phases: each line becomes a statement (syntax
+ * only), then statements are ordered by their dependencies — so a cycle or
+ * an undefined name is reported with its line — and added to the graph
+ * through the same path as the builder API, which infers and checks shapes. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "name_map.h"
+#include "weights_file.h"
+
+typedef enum { ST_INPUT, ST_CONST, ST_NODE, ST_OUTPUT } stmt_kind;
+
+typedef struct stmt {
+    stmt_kind kind;
+    int line;
+    char *name;
+    clg_op op;
+    clg_attrs attrs;
+    clg_shape shape;
+    int n_args;
+    char **args;
+    clg_const *constant;
+} stmt;
+
+typedef struct parser {
+    clg_graph *g;
+    const char *p, *end; /* cursor within the current line */
+    int line;
+    stmt *stmts;
+    int n_stmts, cap_stmts;
+    clg_name_map names; /* statement name -> statement index */
+    char *weights;      /* the `weights "file"` path */
+    int weights_line;
+} parser;
+
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-"
+
+/* ---------------------------------------------------------------- lexing */
+
+static clg_status syntax(parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static clg_status syntax(parser *ps, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return clg_fail(ps->g, CLG_ERR_PARSE, "line %d: %s", ps->line, what);
+}
+
+static void skip_space(parser *ps)
+{
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r')) ps->p++;
+}
+
+static bool at_end(parser *ps)
+{
+    skip_space(ps);
+    return ps->p >= ps->end || *ps->p == '#';
+}
+
+/* A description of what is at the cursor, for messages. */
+static const char *found(parser *ps, char *buf, size_t size)
+{
+    if (at_end(ps)) return "end of line";
+    unsigned char c = (unsigned char)*ps->p;
+    if (c < 32 || c > 126) snprintf(buf, size, "byte 0x%02x", c);
+    else snprintf(buf, size, "'%c'", c);
+    return buf;
+}
+
+static clg_status expect(parser *ps, char c)
+{
+    skip_space(ps);
+    if (ps->p < ps->end && *ps->p == c) {
+        ps->p++;
+        return CLG_OK;
+    }
+    char buf[32];
+    return syntax(ps, "expected '%c', found %s", c, found(ps, buf, sizeof buf));
+}
+
+static bool accept(parser *ps, char c)
+{
+    skip_space(ps);
+    if (ps->p < ps->end && *ps->p == c) {
+        ps->p++;
+        return true;
+    }
+    return false;
+}
+
+/* A run of name characters; *len 0 when there is none. */
+static const char *word(parser *ps, size_t *len)
+{
+    skip_space(ps);
+    const char *s = ps->p;
+    while (ps->p < ps->end && *ps->p && strchr(NAME_CHARS, *ps->p)) ps->p++;
+    *len = (size_t)(ps->p - s);
+    return s;
+}
+
+static bool word_is(const char *s, size_t len, const char *w)
+{
+    return strlen(w) == len && memcmp(s, w, len) == 0;
+}
+
+static clg_status name(parser *ps, const char *what, char **out)
+{
+    size_t len;
+    const char *s = word(ps, &len);
+    if (!len) {
+        char buf[32];
+        return syntax(ps, "expected %s, found %s", what, found(ps, buf, sizeof buf));
+    }
+    *out = clg_malloc(ps->g, len + 1);
+    if (!*out) return clg_fail(ps->g, CLG_ERR_OUT_OF_MEMORY, "line %d: out of memory", ps->line);
+    memcpy(*out, s, len);
+    (*out)[len] = '\0';
+    return CLG_OK;
+}
+
+/* A number token: copies it out (the text is not NUL-terminated) and
+ * converts it in full, so "1x" or "--2" are errors rather than prefixes. */
+static clg_status number(parser *ps, double *out, bool *is_int)
+{
+    skip_space(ps);
+    const char *s = ps->p;
+    while (ps->p < ps->end && *ps->p && strchr("0123456789+-.eEinfatyINFATY", *ps->p)) ps->p++;
+    size_t len = (size_t)(ps->p - s);
+    char buf[64], f[32];
+    if (!len || len >= sizeof buf) {
+        ps->p = s;
+        return syntax(ps, "expected a number, found %s", found(ps, f, sizeof f));
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *stop;
+    errno = 0;
+    *out = strtod(buf, &stop);
+    if (*stop || stop == buf) return syntax(ps, "'%s' is not a number", buf);
+    *is_int = strspn(buf, "+-0123456789") == len;
+    if (*is_int && (errno == ERANGE || fabs(*out) > 9.0e18)) return syntax(ps, "integer %s is too large", buf);
+    return CLG_OK;
+}
+
+static clg_status integer(parser *ps, const char *what, int64_t *out)
+{
+    double v;
+    bool is_int;
+    clg_status s = number(ps, &v, &is_int);
+    if (s) return s;
+    if (!is_int) return syntax(ps, "%s must be an integer", what);
+    *out = (int64_t)v;
+    return CLG_OK;
+}
+
+/* Parses an integer token exactly (doubles lose precision past 2^53). */
+static clg_status exact_integer(parser *ps, const char *what, int64_t *out)
+{
+    skip_space(ps);
+    const char *start = ps->p;
+    clg_status s = integer(ps, what, out);
+    if (s) return s;
+    char buf[64];
+    size_t len = (size_t)(ps->p - start);
+    memcpy(buf, start, len);
+    buf[len] = '\0';
+    *out = strtoll(buf, NULL, 10);
+    return CLG_OK;
+}
+
+/* f32[N, 128] */
+static clg_status shape(parser *ps, clg_shape *out)
+{
+    size_t len;
+    const char *t = word(ps, &len);
+    if (!len) return syntax(ps, "expected a type such as f32[N, 128]");
+    if (!word_is(t, len, "f32"))
+        return syntax(ps, "unsupported type '%.*s' (only f32 is supported)", (int)(len > 40 ? 40 : len), t);
+    clg_status s = expect(ps, '[');
+    if (s) return s;
+    out->rank = 0;
+    do {
+        if (out->rank == CLG_MAX_RANK) return syntax(ps, "more than %d dimensions", CLG_MAX_RANK);
+        skip_space(ps);
+        if (ps->p < ps->end && *ps->p == 'N') {
+            ps->p++;
+            out->dims[out->rank++] = CLG_BATCH;
+            continue;
+        }
+        int64_t d;
+        if ((s = integer(ps, "a dimension", &d))) return s;
+        if (d < 1) return syntax(ps, "dimension %lld must be positive", (long long)d);
+        out->dims[out->rank++] = d;
+    } while (accept(ps, ','));
+    return expect(ps, ']');
+}
+
+/* ---------------------------------------------------------------- statements */
+
+static stmt *new_stmt(parser *ps, stmt_kind kind)
+{
+    if (!clg_grow(ps->g, (void **)&ps->stmts, &ps->cap_stmts, ps->n_stmts + 1, sizeof *ps->stmts))
+        return NULL;
+    stmt *st = &ps->stmts[ps->n_stmts++];
+    memset(st, 0, sizeof *st);
+    st->kind = kind;
+    st->line = ps->line;
+    return st;
+}
+
+static clg_status oom(parser *ps)
+{
+    return clg_fail(ps->g, CLG_ERR_OUT_OF_MEMORY, "line %d: out of memory", ps->line);
+}
+
+static clg_status const_init(parser *ps, stmt *st)
+{
+    clg_graph *g = ps->g;
+    int64_t count = clg_shape_count(&st->shape);
+    if (count > ((int64_t)1 << 31)) return syntax(ps, "constant %s is too large", st->name);
+    st->constant = clg_const_new(g, (size_t)count);
+    if (!st->constant) return oom(ps);
+    clg_init *in = &st->constant->init;
+    clg_status s;
+    double v;
+    bool is_int;
+    if (accept(ps, '[')) {
+        in->kind = CLG_INIT_LIST;
+        int64_t n = 0;
+        do {
+            if ((s = number(ps, &v, &is_int))) return s;
+            if (n < count) st->constant->data[n] = (float)v;
+            n++;
+        } while (accept(ps, ','));
+        if ((s = expect(ps, ']'))) return s;
+        if (n != count)
+            return syntax(ps, "constant %s: %lld values for a shape of %lld elements", st->name,
+                          (long long)n, (long long)count);
+        return CLG_OK;
+    }
+    size_t len;
+    const char *w = word(ps, &len);
+    if (word_is(w, len, "zeros")) {
+        in->kind = CLG_INIT_ZEROS;
+    } else if (word_is(w, len, "ones")) {
+        in->kind = CLG_INIT_ONES;
+    } else if (word_is(w, len, "full")) {
+        in->kind = CLG_INIT_FULL;
+        if ((s = expect(ps, '(')) || (s = number(ps, &v, &is_int)) || (s = expect(ps, ')'))) return s;
+        in->value = (float)v;
+    } else if (word_is(w, len, "random")) {
+        in->kind = CLG_INIT_RANDOM;
+        int64_t seed;
+        if ((s = expect(ps, '(')) || (s = exact_integer(ps, "the seed", &seed))) return s;
+        if (seed < 0) return syntax(ps, "the seed must not be negative");
+        in->seed = (uint64_t)seed;
+        in->lo = -1.0f;
+        in->hi = 1.0f;
+        if (accept(ps, ',')) {
+            if ((s = number(ps, &v, &is_int))) return s;
+            in->lo = (float)v;
+            if ((s = expect(ps, ',')) || (s = number(ps, &v, &is_int))) return s;
+            in->hi = (float)v;
+            if (!(in->lo <= in->hi) || !isfinite(in->lo) || !isfinite(in->hi))
+                return syntax(ps, "random range [%g, %g) is empty or not finite", in->lo, in->hi);
+        }
+        if ((s = expect(ps, ')'))) return s;
+    } else if (word_is(w, len, "file")) {
+        in->kind = CLG_INIT_FILE;
+        int64_t off;
+        if ((s = expect(ps, '(')) || (s = exact_integer(ps, "the offset", &off)) || (s = expect(ps, ')')))
+            return s;
+        if (off < 0) return syntax(ps, "the offset must not be negative");
+        in->offset = (uint64_t)off;
+        return CLG_OK;
+    } else {
+        return syntax(ps, "expected zeros, ones, full(v), random(seed), file(offset) or a [list]");
+    }
+    clg_const_generate(st->constant);
+    return CLG_OK;
+}
+
+/* input x: f32[N, 128]   |   const w: f32[128, 10] = random(1) */
+static clg_status value_decl(parser *ps, stmt_kind kind)
+{
+    stmt *st = new_stmt(ps, kind);
+    if (!st) return oom(ps);
+    clg_status s;
+    if ((s = name(ps, "a name", &st->name)) || (s = expect(ps, ':')) || (s = shape(ps, &st->shape)))
+        return s;
+    st->op = kind == ST_INPUT ? CLG_OP_INPUT : CLG_OP_CONSTANT;
+    if (kind == ST_CONST) {
+        if (st->shape.dims[0] == CLG_BATCH)
+            return syntax(ps, "constant %s cannot have the symbolic batch dimension N", st->name);
+        if ((s = expect(ps, '='))) return s;
+        return const_init(ps, st);
+    }
+    return CLG_OK;
+}
+
+static clg_status attr_value(parser *ps, clg_attr *v)
+{
+    clg_status s;
+    double d;
+    bool is_int;
+    memset(v, 0, sizeof *v);
+    if (accept(ps, '[')) {
+        v->kind = CLG_ATTR_INTS;
+        if (accept(ps, ']')) return CLG_OK;
+        do {
+            if (v->count == CLG_MAX_ATTR_INTS) return syntax(ps, "too many values in a list");
+            if ((s = integer(ps, "a list value", &v->ints[v->count]))) return s;
+            v->count++;
+        } while (accept(ps, ','));
+        return expect(ps, ']');
+    }
+    if ((s = number(ps, &d, &is_int))) return s;
+    if (is_int) {
+        v->kind = CLG_ATTR_INT;
+        v->count = 1;
+        v->ints[0] = (int64_t)d;
+    } else {
+        v->kind = CLG_ATTR_FLOAT;
+        v->f = (float)d;
+    }
+    return CLG_OK;
+}
+
+/* y = Op(a, b) attr=value ... */
+static clg_status node_stmt(parser *ps, const char *lhs, size_t lhs_len)
+{
+    stmt *st = new_stmt(ps, ST_NODE);
+    if (!st) return oom(ps);
+    st->name = clg_malloc(ps->g, lhs_len + 1);
+    if (!st->name) return oom(ps);
+    memcpy(st->name, lhs, lhs_len);
+    st->name[lhs_len] = '\0';
+    clg_status s;
+    if ((s = expect(ps, '='))) return s;
+    size_t len;
+    const char *opname = word(ps, &len);
+    if (!len) return syntax(ps, "expected an op name after '='");
+    if (!clg_op_from_name(opname, len, &st->op))
+        return syntax(ps, "node %s: unknown op '%.*s'", st->name, (int)(len > 40 ? 40 : len), opname);
+    clg_attrs_default(st->op, &st->attrs);
+    if ((s = expect(ps, '('))) return s;
+    int cap = 0;
+    if (!accept(ps, ')')) {
+        do {
+            if (!clg_grow(ps->g, (void **)&st->args, &cap, st->n_args + 1, sizeof *st->args)) return oom(ps);
+            st->args[st->n_args] = NULL;
+            if ((s = name(ps, "an input name", &st->args[st->n_args]))) return s;
+            st->n_args++;
+        } while (accept(ps, ','));
+        if ((s = expect(ps, ')'))) return s;
+    }
+    bool seen[CLG_F_COUNT] = {false};
+    while (!at_end(ps)) {
+        const char *an = word(ps, &len);
+        if (!len) {
+            char buf[32];
+            return syntax(ps, "node %s: expected an attribute, found %s", st->name, found(ps, buf, sizeof buf));
+        }
+        clg_attr_field f;
+        if (!clg_field_lookup(st->op, an, len, &f))
+            return clg_fail_node(ps->g, CLG_ERR_PARSE, ps->line, st->name, st->op,
+                                 "unknown attribute '%.*s'", (int)(len > 40 ? 40 : len), an);
+        if (seen[f])
+            return clg_fail_node(ps->g, CLG_ERR_PARSE, ps->line, st->name, st->op,
+                                 "attribute %s is given twice", clg_field_get(f)->name);
+        seen[f] = true;
+        clg_attr v;
+        if ((s = expect(ps, '=')) || (s = attr_value(ps, &v))) return s;
+        if ((s = clg_attr_set(ps->g, ps->line, st->name, st->op, &st->attrs, f, &v))) return s;
+    }
+    return CLG_OK;
+}
+
+static clg_status statement(parser *ps)
+{
+    size_t len;
+    const char *w = word(ps, &len);
+    clg_status s;
+    if (!len) {
+        char buf[32];
+        return syntax(ps, "expected a statement, found %s", found(ps, buf, sizeof buf));
+    }
+    skip_space(ps);
+    bool assignment = ps->p < ps->end && *ps->p == '=';
+    if (!assignment && word_is(w, len, "input")) {
+        s = value_decl(ps, ST_INPUT);
+    } else if (!assignment && word_is(w, len, "const")) {
+        s = value_decl(ps, ST_CONST);
+    } else if (!assignment && word_is(w, len, "output")) {
+        stmt *st = new_stmt(ps, ST_OUTPUT);
+        if (!st) return oom(ps);
+        s = name(ps, "an output name", &st->name);
+    } else if (!assignment && word_is(w, len, "weights")) {
+        if (ps->weights) return syntax(ps, "a second weights statement (first on line %d)", ps->weights_line);
+        if ((s = expect(ps, '"'))) return s;
+        const char *start = ps->p;
+        while (ps->p < ps->end && *ps->p != '"' && *ps->p) ps->p++;
+        if (ps->p >= ps->end || *ps->p != '"') return syntax(ps, "unterminated string");
+        size_t n = (size_t)(ps->p - start);
+        if (!n) return syntax(ps, "empty weights file name");
+        ps->p++;
+        if (!(ps->weights = clg_malloc(ps->g, n + 1))) return oom(ps);
+        memcpy(ps->weights, start, n);
+        ps->weights[n] = '\0';
+        ps->weights_line = ps->line;
+        s = CLG_OK;
+    } else if (assignment) {
+        s = node_stmt(ps, w, len);
+    } else {
+        return syntax(ps, "unknown statement '%.*s' (expected input, const, output, weights or NAME = Op(...))",
+                      (int)(len > 40 ? 40 : len), w);
+    }
+    if (s) return s;
+    if (!at_end(ps)) {
+        char buf[32];
+        return syntax(ps, "unexpected %s after the statement", found(ps, buf, sizeof buf));
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- resolving */
+
+static const char *stmt_name(const void *ctx, int i) { return ((const parser *)ctx)->stmts[i].name; }
+
+/* Index of the statement defining name, or -1. */
+static int lookup(parser *ps, const char *name) { return clg_name_map_find(&ps->names, name, stmt_name, ps); }
+
+static clg_status index_names(parser *ps)
+{
+    for (int i = 0; i < ps->n_stmts; i++) {
+        stmt *st = &ps->stmts[i];
+        if (st->kind == ST_OUTPUT) continue;
+        int other = lookup(ps, st->name);
+        if (other >= 0)
+            return clg_fail_node(ps->g, CLG_ERR_INVALID_GRAPH, st->line, st->name, st->op,
+                                 "duplicate name: already defined on line %d", ps->stmts[other].line);
+        if (!clg_name_map_insert(ps->g, &ps->names, i, stmt_name, ps))
+            return clg_fail(ps->g, CLG_ERR_OUT_OF_MEMORY, "out of memory indexing names");
+    }
+    return CLG_OK;
+}
+
+/* Depth-first order over the dependencies, iterative so deep chains cannot
+ * overflow the stack; statements already in order keep their order. */
+static clg_status order(parser *ps, int *out, int *n_out)
+{
+    clg_graph *g = ps->g;
+    int n = ps->n_stmts;
+    clg_status s = CLG_OK;
+    char *state = clg_calloc(g, (size_t)n + 1, 1); /* 0 new, 1 on the stack, 2 done */
+    int *stack = clg_malloc(g, ((size_t)n + 1) * sizeof *stack);
+    int *next_arg = clg_calloc(g, (size_t)n + 1, sizeof *next_arg);
+    if (!state || !stack || !next_arg) {
+        s = clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory ordering the graph");
+        goto done;
+    }
+    *n_out = 0;
+    for (int root = 0; root < n && !s; root++) {
+        if (ps->stmts[root].kind == ST_OUTPUT || state[root]) continue;
+        int top = 0;
+        stack[top++] = root;
+        state[root] = 1;
+        while (top > 0 && !s) {
+            int cur = stack[top - 1];
+            stmt *st = &ps->stmts[cur];
+            if (next_arg[cur] < st->n_args) {
+                const char *arg = st->args[next_arg[cur]++];
+                int dep = lookup(ps, arg);
+                if (dep < 0) {
+                    s = clg_fail_node(g, CLG_ERR_INVALID_GRAPH, st->line, st->name, st->op,
+                                      "input '%s' is not defined", arg);
+                } else if (state[dep] == 1) {
+                    /* The stack from dep up to cur is the cycle. */
+                    char path[512];
+                    size_t len = 0;
+                    int from = top - 1;
+                    while (stack[from] != dep) from--;
+                    for (int k = from; k < top && len < sizeof path; k++)
+                        len += (size_t)snprintf(path + len, sizeof path - len, "%s -> ",
+                                                ps->stmts[stack[k]].name);
+                    if (len < sizeof path) snprintf(path + len, sizeof path - len, "%s", arg);
+                    s = clg_fail_node(g, CLG_ERR_INVALID_GRAPH, st->line, st->name, st->op,
+                                      "cycle: %s", path);
+                } else if (state[dep] == 0) {
+                    state[dep] = 1;
+                    stack[top++] = dep;
+                }
+            } else {
+                state[cur] = 2;
+                out[(*n_out)++] = cur;
+                top--;
+            }
+        }
+    }
+done:
+    clg_free(g, state);
+    clg_free(g, stack);
+    clg_free(g, next_arg);
+    return s;
+}
+
+static clg_status build(parser *ps, const char *base_dir)
+{
+    clg_graph *g = ps->g;
+    clg_status s;
+    int n_order = 0;
+    int *ord = clg_malloc(g, ((size_t)ps->n_stmts + 1) * sizeof *ord);
+    int *idx = NULL;
+    if (!ord) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory building the graph");
+    if ((s = index_names(ps)) || (s = order(ps, ord, &n_order))) goto done;
+
+    for (int k = 0; k < n_order && !s; k++) {
+        stmt *st = &ps->stmts[ord[k]];
+        int cap = 0;
+        if (st->n_args && !clg_grow(g, (void **)&idx, &cap, st->n_args, sizeof *idx)) {
+            s = clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory building the graph");
+            break;
+        }
+        for (int a = 0; a < st->n_args; a++) idx[a] = clg_find_value(g, st->args[a]);
+        s = clg_graph_append(g, st->op, st->name, st->line, idx, st->n_args, &st->attrs, &st->shape,
+                             st->constant);
+        if (!s) st->constant = NULL; /* the graph owns it now */
+        clg_free(g, idx);
+        idx = NULL;
+    }
+    for (int i = 0; i < ps->n_stmts && !s; i++) {
+        stmt *st = &ps->stmts[i];
+        if (st->kind != ST_OUTPUT) continue;
+        if (clg_find_value(g, st->name) < 0) {
+            s = clg_fail(g, CLG_ERR_INVALID_GRAPH, "line %d: output '%s' is not defined", st->line, st->name);
+            break;
+        }
+        if ((s = clg_graph_add_output(g, st->name)))
+            s = clg_fail(g, s, "line %d: %s", st->line, clg_graph_errmsg(g));
+    }
+    if (!s && g->n_outputs == 0)
+        s = clg_fail(g, CLG_ERR_INVALID_GRAPH, "the graph has no outputs (add a line 'output NAME')");
+    if (!s && ps->weights) {
+        g->weights_path = ps->weights;
+        ps->weights = NULL;
+        s = clg_weights_load(g, base_dir, ps->weights_line);
+    } else if (!s) {
+        for (int i = 0; i < g->n_nodes; i++) {
+            const clg_node *n = &g->nodes[i];
+            if (n->constant && n->constant->init.kind == CLG_INIT_FILE) {
+                s = clg_fail_node(g, CLG_ERR_INVALID_GRAPH, n->line, n->name, n->op,
+                                  "file(...) needs a weights \"FILE\" statement");
+                break;
+            }
+        }
+    }
+done:
+    clg_free(g, ord);
+    return s;
+}
+
+static void free_parser(parser *ps)
+{
+    for (int i = 0; i < ps->n_stmts; i++) {
+        stmt *st = &ps->stmts[i];
+        clg_free(ps->g, st->name);
+        for (int a = 0; a < st->n_args; a++) clg_free(ps->g, st->args[a]);
+        clg_free(ps->g, st->args);
+        clg_const_release(ps->g, st->constant);
+    }
+    clg_free(ps->g, ps->stmts);
+    clg_free(ps->g, ps->weights);
+    clg_name_map_free(ps->g, &ps->names);
+}
+
+clg_status clg_graph_parse(clg_graph *g, const char *text, size_t len, const char *base_dir)
+{
+    if (!g) return CLG_ERR_INVALID_ARGUMENT;
+    if (!text && len) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "text is NULL");
+    if (g->n_nodes || g->n_outputs) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "the graph is not empty");
+    clg_clear_error(g);
+    parser ps = {0};
+    ps.g = g;
+    clg_status s = CLG_OK;
+    const char *p = text, *end = text ? text + len : NULL;
+    for (ps.line = 1; p && p < end && !s; ps.line++) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol) eol = end;
+        ps.p = p;
+        ps.end = eol;
+        if (!at_end(&ps)) s = statement(&ps);
+        p = eol + 1;
+    }
+    if (!s) s = build(&ps, base_dir);
+    free_parser(&ps);
+    if (s) clg_graph_clear(g);
+    return s;
+}
+
+clg_status clg_graph_load(clg_graph *g, const char *path)
+{
+    if (!g) return CLG_ERR_INVALID_ARGUMENT;
+    if (!path) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "path is NULL");
+    char *text = NULL;
+    size_t len = 0;
+    clg_status s = clg_read_file(g, path, &text, &len);
+    if (s) return s;
+    /* Sidecar weights are named relative to the model file. */
+    const char *slash = strrchr(path, '/');
+    char *dir = NULL;
+    if (slash) {
+        size_t n = (size_t)(slash - path) + 1;
+        if (!(dir = clg_malloc(g, n + 1))) {
+            clg_free(g, text);
+            return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory loading %s", path);
+        }
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    s = clg_graph_parse(g, text, len, dir);
+    if (s && s != CLG_ERR_OUT_OF_MEMORY) {
+        char msg[sizeof g->errmsg];
+        snprintf(msg, sizeof msg, "%s", g->errmsg);
+        clg_fail(g, s, "%s: %s", path, msg);
+    }
+    clg_free(g, dir);
+    clg_free(g, text);
+    return s;
+}

@@ -1,0 +1,147 @@
+/* The canonical text form of a graph: one statement per line, attributes
+ * that differ from their defaults in op-table order, floats in the shortest
+ * form that reads back to the same bits. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+typedef struct strbuf {
+    clg_graph *g;
+    char *s;
+    size_t len, cap;
+    bool oom;
+} strbuf;
+
+static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(strbuf *b, const char *fmt, ...)
+{
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) { b->oom = true; return; }
+        if (b->s && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap <= b->len + (size_t)n) cap *= 2;
+        char *p = clg_realloc(b->g, b->s, cap);
+        if (!p) { b->oom = true; return; }
+        b->s = p;
+        b->cap = cap;
+    }
+}
+
+/* Shortest %g that strtof reads back to the same float. */
+static void sb_float(strbuf *b, float v)
+{
+    if (isnan(v)) { sb_printf(b, "nan"); return; }
+    if (isinf(v)) { sb_printf(b, v < 0 ? "-inf" : "inf"); return; }
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    sb_printf(b, "%s", buf);
+}
+
+static void sb_shape(strbuf *b, const clg_shape *s)
+{
+    char buf[96];
+    sb_printf(b, "f32%s", clg_shape_str(s, buf, sizeof buf));
+}
+
+static void sb_init(strbuf *b, const clg_const *c)
+{
+    const clg_init *in = &c->init;
+    switch (in->kind) {
+    case CLG_INIT_ZEROS: sb_printf(b, "zeros"); break;
+    case CLG_INIT_ONES: sb_printf(b, "ones"); break;
+    case CLG_INIT_FULL: sb_printf(b, "full("); sb_float(b, in->value); sb_printf(b, ")"); break;
+    case CLG_INIT_RANDOM:
+        sb_printf(b, "random(%llu", (unsigned long long)in->seed);
+        if (in->lo != -1.0f || in->hi != 1.0f) {
+            sb_printf(b, ", ");
+            sb_float(b, in->lo);
+            sb_printf(b, ", ");
+            sb_float(b, in->hi);
+        }
+        sb_printf(b, ")");
+        break;
+    case CLG_INIT_FILE: sb_printf(b, "file(%llu)", (unsigned long long)in->offset); break;
+    case CLG_INIT_LIST:
+        sb_printf(b, "[");
+        for (size_t i = 0; i < c->count; i++) {
+            if (i) sb_printf(b, ", ");
+            sb_float(b, c->data[i]);
+        }
+        sb_printf(b, "]");
+        break;
+    }
+}
+
+static void sb_attrs(strbuf *b, const clg_node *n)
+{
+    const clg_op_info *info = clg_op_get(n->op);
+    clg_attrs def;
+    clg_attrs_default(n->op, &def);
+    for (int i = 0; i < info->n_attrs; i++) {
+        clg_attr v, d;
+        clg_attr_get(&n->attrs, info->attrs[i], &v);
+        clg_attr_get(&def, info->attrs[i], &d);
+        if (clg_attr_equal(&v, &d)) continue;
+        sb_printf(b, " %s=", clg_field_get(info->attrs[i])->name);
+        if (v.kind == CLG_ATTR_FLOAT) {
+            sb_float(b, v.f);
+        } else if (v.kind == CLG_ATTR_INT) {
+            sb_printf(b, "%lld", (long long)v.ints[0]);
+        } else {
+            sb_printf(b, "[");
+            for (int k = 0; k < v.count; k++) sb_printf(b, "%s%lld", k ? ", " : "", (long long)v.ints[k]);
+            sb_printf(b, "]");
+        }
+    }
+}
+
+clg_status clg_graph_print(clg_graph *g, char **text, size_t *len)
+{
+    if (!g || !text) return CLG_ERR_INVALID_ARGUMENT;
+    *text = NULL;
+    strbuf b = {g, NULL, 0, 0, false};
+    if (g->weights_path) sb_printf(&b, "weights \"%s\"\n", g->weights_path);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const clg_node *n = &g->nodes[i];
+        if (n->op == CLG_OP_INPUT) {
+            sb_printf(&b, "input %s: ", n->name);
+            sb_shape(&b, &n->shape);
+        } else if (n->op == CLG_OP_CONSTANT) {
+            sb_printf(&b, "const %s: ", n->name);
+            sb_shape(&b, &n->shape);
+            sb_printf(&b, " = ");
+            sb_init(&b, n->constant);
+        } else {
+            sb_printf(&b, "%s = %s(", n->name, clg_op_name(n->op));
+            for (int k = 0; k < n->n_inputs; k++)
+                sb_printf(&b, "%s%s", k ? ", " : "", g->nodes[n->inputs[k]].name);
+            sb_printf(&b, ")");
+            sb_attrs(&b, n);
+        }
+        sb_printf(&b, "\n");
+    }
+    for (int i = 0; i < g->n_outputs; i++) sb_printf(&b, "output %s\n", g->nodes[g->outputs[i]].name);
+    if (!b.s) sb_printf(&b, "%s", "");
+    if (b.oom) {
+        clg_free(g, b.s);
+        return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory printing the graph");
+    }
+    *text = b.s;
+    if (len) *len = b.len;
+    return CLG_OK;
+}

@@ -1,0 +1,260 @@
+/*
+ * clgraph.h — the one public header of clgraph.
+ *
+ * clgraph compiles neural networks built from residual blocks and runs them on
+ * any OpenCL device. This header declares the graph IR (text format, C builder
+ * API, shape inference), the host reference executor and the .npy helpers.
+ *
+ * Usage, parsing a model and running it on the reference executor:
+ *
+ *     clg_graph *g = NULL;
+ *     if (clg_graph_create(&g, NULL, NULL) != CLG_OK) return -1;   // out of memory
+ *     if (clg_graph_load(g, "examples/residual_mlp.clg") != CLG_OK) {
+ *         fprintf(stderr, "%s\n", clg_graph_errmsg(g));
+ *         clg_graph_destroy(g);
+ *         return -1;
+ *     }
+ *     clg_tensor x = { data, 2, { 64, 128 } };        // batch 64, caller's memory
+ *     clg_tensor y = { out, 0, { 0 } };
+ *     clg_graph_output_shape(g, 0, 64, &y.rank, y.dims);
+ *     clg_graph_run_reference(g, &x, 1, &y, 1);
+ *     clg_graph_destroy(g);
+ *
+ * Conventions:
+ *   - Every function that can fail returns a clg_status (CLG_OK is 0, errors are
+ *     negative). After an error on a graph, clg_graph_errmsg() says what went
+ *     wrong, naming the text line, the node and its op where they apply.
+ *   - Pointers passed in are borrowed for the duration of the call unless a
+ *     comment says otherwise. Memory the library returns is owned by the object
+ *     it came from unless a comment says who frees it.
+ *   - Every *_destroy(NULL) is a no-op.
+ *   - The library never prints, never exits and never aborts on user input.
+ */
+#ifndef CLGRAPH_H
+#define CLGRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CLG_API __attribute__((visibility("default")))
+#else
+#define CLG_API
+#endif
+
+#define CLG_VERSION_MAJOR 0
+#define CLG_VERSION_MINOR 1
+#define CLG_VERSION_PATCH 0
+#define CLG_VERSION_NUMBER (CLG_VERSION_MAJOR * 10000 + CLG_VERSION_MINOR * 100 + CLG_VERSION_PATCH)
+
+/* The library's version as CLG_VERSION_NUMBER; compare with the header's to
+ * detect a header/library mismatch. */
+CLG_API int clg_version(void);
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum clg_status {
+    CLG_OK = 0,
+    CLG_ERR_INVALID_ARGUMENT = -1, /* NULL pointer, bad index, tensor of the wrong shape */
+    CLG_ERR_OUT_OF_MEMORY = -2,    /* the allocator returned NULL */
+    CLG_ERR_PARSE = -3,            /* text that does not follow the grammar */
+    CLG_ERR_INVALID_GRAPH = -4,    /* undefined or duplicate names, cycles, shape errors */
+    CLG_ERR_UNSUPPORTED = -5,      /* a valid request clgraph cannot do (yet) */
+    CLG_ERR_IO = -6,               /* a file could not be opened, read or written */
+    CLG_ERR_FORMAT = -7,           /* a file's contents are malformed (.npy, weights) */
+    CLG_ERR_OPENCL = -8,           /* an OpenCL or CLBlast call failed */
+    CLG_ERR_DEVICE_NOT_FOUND = -9, /* no OpenCL device matches the request */
+    CLG_ERR_OUT_OF_DEVICE_MEMORY = -10,
+    CLG_ERR_BUILD = -11            /* an OpenCL program failed to build */
+} clg_status;
+
+/* A static English name for a status ("CLG_ERR_PARSE: ..."); never NULL. */
+CLG_API const char *clg_status_string(clg_status status);
+
+/* ------------------------------------------------------------- allocator */
+
+/* An allocator shaped like lua_Alloc. With new_size == 0 it frees ptr and
+ * returns NULL; otherwise it behaves like realloc(ptr, new_size) and returns
+ * NULL on failure (old_size is the size of ptr's block, 0 when ptr is NULL).
+ * Every host allocation a graph makes goes through its allocator. */
+typedef void *(*clg_alloc_fn)(void *user, void *ptr, size_t old_size, size_t new_size);
+
+/* ---------------------------------------------------------------- tensors */
+
+#define CLG_MAX_RANK 5
+/* The symbolic batch dimension: may appear only as the first dimension. */
+#define CLG_BATCH (-1)
+
+typedef enum clg_dtype { CLG_DTYPE_F32 = 0 } clg_dtype;
+
+/* A dense, C-ordered fp32 tensor in host memory. The data is always the
+ * caller's (borrowed), except for tensors filled by clg_graph_read_npy. */
+typedef struct clg_tensor {
+    float *data;
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+} clg_tensor;
+
+/* ---------------------------------------------------------------- the ops */
+
+typedef enum clg_op {
+    CLG_OP_INPUT,
+    CLG_OP_CONSTANT,
+    CLG_OP_GEMM,
+    CLG_OP_MATMUL,
+    CLG_OP_CONV2D,
+    CLG_OP_BATCHNORM,
+    CLG_OP_ADD,
+    CLG_OP_SUB,
+    CLG_OP_MUL,
+    CLG_OP_DIV,
+    CLG_OP_RELU,
+    CLG_OP_LEAKY_RELU,
+    CLG_OP_SIGMOID,
+    CLG_OP_TANH,
+    CLG_OP_CLIP,
+    CLG_OP_GELU,
+    CLG_OP_SOFTMAX,
+    CLG_OP_MAXPOOL,
+    CLG_OP_AVERAGEPOOL,
+    CLG_OP_GLOBALAVERAGEPOOL,
+    CLG_OP_FLATTEN,
+    CLG_OP_RESHAPE,
+    CLG_OP_TRANSPOSE,
+    CLG_OP_CONCAT,
+    CLG_OP_IDENTITY,
+    CLG_OP_COUNT
+} clg_op;
+
+/* The op's name as written in the text format ("Gemm"), or NULL. */
+CLG_API const char *clg_op_name(clg_op op);
+
+/* --------------------------------------------------------------- attributes */
+
+typedef enum clg_attr_kind { CLG_ATTR_INT, CLG_ATTR_FLOAT, CLG_ATTR_INTS } clg_attr_kind;
+
+#define CLG_MAX_ATTR_INTS 8
+
+/* One attribute for clg_graph_add_node. Names and meanings follow ONNX
+ * (docs/ir.md lists them per op); name is borrowed for the call. */
+typedef struct clg_attr {
+    const char *name;
+    clg_attr_kind kind;
+    int count;                        /* number of ints for CLG_ATTR_INTS */
+    int64_t ints[CLG_MAX_ATTR_INTS];  /* ints[0] for CLG_ATTR_INT */
+    float f;                          /* for CLG_ATTR_FLOAT */
+} clg_attr;
+
+/* ------------------------------------------------------------------ graphs */
+
+typedef struct clg_graph clg_graph;
+
+/* Creates an empty graph. alloc may be NULL for the C library's allocator;
+ * user is passed to alloc untouched. Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT
+ * (out is NULL) or CLG_ERR_OUT_OF_MEMORY. The caller owns *out. */
+CLG_API clg_status clg_graph_create(clg_graph **out, clg_alloc_fn alloc, void *user);
+
+/* Releases the graph and everything it owns. NULL is a no-op. */
+CLG_API void clg_graph_destroy(clg_graph *g);
+
+/* The message of the last error on g ("" when none). Owned by g, valid until
+ * the next call on g. Never NULL, even for g == NULL. */
+CLG_API const char *clg_graph_errmsg(const clg_graph *g);
+
+/* Parses text in the clgraph text format (docs/ir.md) into g, which must be
+ * empty. len is the text's length in bytes (the text need not be
+ * NUL-terminated). base_dir is where a `weights "file"` statement's relative
+ * path is resolved (NULL: the current directory). On error g is left empty.
+ * Returns CLG_OK, CLG_ERR_PARSE, CLG_ERR_INVALID_GRAPH, CLG_ERR_IO,
+ * CLG_ERR_FORMAT, CLG_ERR_OUT_OF_MEMORY or CLG_ERR_INVALID_ARGUMENT. */
+CLG_API clg_status clg_graph_parse(clg_graph *g, const char *text, size_t len, const char *base_dir);
+
+/* Reads and parses a text-format file; a sidecar weights file is looked up
+ * next to it. Statuses as clg_graph_parse. */
+CLG_API clg_status clg_graph_load(clg_graph *g, const char *path);
+
+/* Prints g in the canonical text format. *text is NUL-terminated, allocated
+ * with g's allocator and freed by the caller with clg_graph_free(g, *text).
+ * len may be NULL. print(parse(print(x))) == print(x). */
+CLG_API clg_status clg_graph_print(clg_graph *g, char **text, size_t *len);
+
+/* Frees memory that g's functions handed to the caller. NULL is a no-op. */
+CLG_API void clg_graph_free(clg_graph *g, void *ptr);
+
+/* ---- the builder: values are named; a node's inputs must already exist. */
+
+/* Adds a graph input. dims[0] may be CLG_BATCH. */
+CLG_API clg_status clg_graph_add_input(clg_graph *g, const char *name, int rank, const int64_t *dims);
+
+/* Adds a constant; data (the product of dims floats) is copied. */
+CLG_API clg_status clg_graph_add_constant(clg_graph *g, const char *name, int rank,
+                                          const int64_t *dims, const float *data);
+
+/* Adds a node of op (not INPUT or CONSTANT) computing the value `name` from
+ * the named inputs, infers its shape and checks it. Attributes that are not
+ * given keep their ONNX defaults. On error nothing is added and the message
+ * names the node and its op. */
+CLG_API clg_status clg_graph_add_node(clg_graph *g, clg_op op, const char *name,
+                                      const char *const *inputs, int n_inputs,
+                                      const clg_attr *attrs, int n_attrs);
+
+/* Marks a value as a graph output, in call order. */
+CLG_API clg_status clg_graph_add_output(clg_graph *g, const char *name);
+
+/* ---- inspection */
+
+CLG_API int clg_graph_node_count(const clg_graph *g);
+CLG_API int clg_graph_input_count(const clg_graph *g);
+CLG_API int clg_graph_output_count(const clg_graph *g);
+
+/* Describes node i (0 <= i < node_count) in topological order. Any out
+ * pointer may be NULL. *name is owned by g. dims[0] may be CLG_BATCH. */
+CLG_API clg_status clg_graph_node_info(const clg_graph *g, int i, clg_op *op, const char **name,
+                                       int *rank, int64_t dims[CLG_MAX_RANK]);
+
+/* Name and declared shape of the i-th graph input (dims[0] may be CLG_BATCH). */
+CLG_API clg_status clg_graph_input_info(const clg_graph *g, int i, const char **name, int *rank,
+                                        int64_t dims[CLG_MAX_RANK]);
+
+/* Name and concrete shape of the i-th output when the batch is `batch`
+ * (ignored when the graph has no symbolic batch). */
+CLG_API clg_status clg_graph_output_info(clg_graph *g, int i, int64_t batch, const char **name,
+                                         int *rank, int64_t dims[CLG_MAX_RANK]);
+
+/* ---- the reference executor */
+
+/* Runs g on the host with plain C loops, accumulating in double where sums
+ * are long. It is the oracle every device result is checked against, built
+ * for correctness, not speed. inputs[i] must have the shape of graph input
+ * i, with one batch size shared by all inputs; outputs[i].data must point to
+ * room for output i, whose rank and dims the call writes. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT (wrong count, NULL data, a shape that does not
+ * match) or CLG_ERR_OUT_OF_MEMORY. */
+CLG_API clg_status clg_graph_run_reference(clg_graph *g, const clg_tensor *inputs, int n_inputs,
+                                           clg_tensor *outputs, int n_outputs);
+
+/* ---- .npy files (NumPy format 1.0–3.0, little-endian float32, C order) */
+
+/* Reads a .npy file into *out; its data is allocated with g's allocator and
+ * released with clg_graph_free_tensor. If input_index >= 0 the shape is
+ * checked against that graph input (a symbolic batch matches any size).
+ * Returns CLG_OK, CLG_ERR_IO, CLG_ERR_FORMAT (not a float32 C-order .npy, or
+ * truncated), CLG_ERR_INVALID_ARGUMENT (shape mismatch) or
+ * CLG_ERR_OUT_OF_MEMORY. */
+CLG_API clg_status clg_graph_read_npy(clg_graph *g, const char *path, int input_index, clg_tensor *out);
+
+/* Releases t->data from clg_graph_read_npy and clears t. NULL is a no-op. */
+CLG_API void clg_graph_free_tensor(clg_graph *g, clg_tensor *t);
+
+/* Writes t as a float32 C-order .npy file. */
+CLG_API clg_status clg_graph_write_npy(clg_graph *g, const char *path, const clg_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLGRAPH_H */

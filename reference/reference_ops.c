@@ -1,0 +1,1 @@
+/* reference kernels: see reference.c */

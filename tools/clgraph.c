@@ -1,0 +1,3 @@
+/* Placeholder CLI: being written. */
+#include <stdio.h>
+int main(void) { fprintf(stderr, "clgraph: not written yet\n"); return 1; }
