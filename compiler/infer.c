@@ -208,7 +208,7 @@ clg_status clg_infer_batchnorm(const clg_infer_ctx *c, clg_shape *out)
 
 clg_status clg_infer_softmax(const clg_infer_ctx *c, clg_shape *out)
 {
-    int64_t axis;
+    int64_t axis = 0;
     clg_status s = norm_axis(c, c->attrs->axis, c->in[0]->rank, 0, &axis);
     if (s) return s;
     if (axis == 0 && clg_shape_has_batch(c->in[0]))
@@ -241,7 +241,7 @@ clg_status clg_infer_global_pool(const clg_infer_ctx *c, clg_shape *out)
 clg_status clg_infer_flatten(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0];
-    int64_t axis;
+    int64_t axis = 0;
     clg_status s = norm_axis(c, c->attrs->axis, x->rank, 1, &axis);
     if (s) return s;
     bool batch = clg_shape_has_batch(x);
@@ -329,7 +329,7 @@ clg_status clg_infer_transpose(const clg_infer_ctx *c, clg_shape *out)
 clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0];
-    int64_t axis;
+    int64_t axis = 0;
     clg_status s = norm_axis(c, c->attrs->axis, x->rank, 0, &axis);
     if (s) return s;
     if (axis == 0 && clg_shape_has_batch(x))
