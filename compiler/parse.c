@@ -193,7 +193,7 @@ static clg_status shape(parser *ps, clg_shape *out)
             out->dims[out->rank++] = CLG_BATCH;
             continue;
         }
-        int64_t d;
+        int64_t d = 0;
         if ((s = integer(ps, "a dimension", &d))) return s;
         if (d < 1) return syntax(ps, "dimension %lld must be positive", (long long)d);
         out->dims[out->rank++] = d;
