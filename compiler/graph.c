@@ -8,29 +8,18 @@
  * sizes stop fitting the int arithmetic OpenCL kernels use for indices. */
 #define MAX_ELEMENTS ((int64_t)1 << 31)
 
-static void *default_alloc(void *user, void *ptr, size_t old_size, size_t new_size)
-{
-    (void)user;
-    (void)old_size;
-    if (new_size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, new_size);
-}
-
 clg_status clg_graph_create(clg_graph **out, clg_alloc_fn alloc, void *user)
 {
     if (!out) return CLG_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (!alloc) alloc = default_alloc;
+    if (!alloc) alloc = clg_default_alloc;
     /* The graph struct itself comes from the allocator too, without a header:
      * its size is known at both ends. */
     clg_graph *g = alloc(user, NULL, 0, sizeof *g);
     if (!g) return CLG_ERR_OUT_OF_MEMORY;
     memset(g, 0, sizeof *g);
-    g->alloc = alloc;
-    g->user = user;
+    g->allocator.fn = alloc;
+    g->allocator.user = user;
     *out = g;
     return CLG_OK;
 }
@@ -57,7 +46,7 @@ void clg_graph_destroy(clg_graph *g)
 {
     if (!g) return;
     clg_graph_clear(g);
-    g->alloc(g->user, g, sizeof *g, 0);
+    g->allocator.fn(g->allocator.user, g, sizeof *g, 0);
 }
 
 void clg_graph_free(clg_graph *g, void *ptr)

@@ -81,9 +81,15 @@ typedef struct clg_name_map {
     int cap, count;
 } clg_name_map;
 
-struct clg_graph {
-    clg_alloc_fn alloc;
+/* A lua_Alloc-shaped function and its user pointer; graphs, contexts and
+ * models each carry one. */
+typedef struct clg_allocator {
+    clg_alloc_fn fn;
     void *user;
+} clg_allocator;
+
+struct clg_graph {
+    clg_allocator allocator;
     clg_node *nodes;
     int n_nodes, cap_nodes;
     int *outputs; /* node indices in output order */
@@ -93,7 +99,13 @@ struct clg_graph {
     char errmsg[2048];
 };
 
-/* ---- memory (alloc.c): everything goes through the graph's allocator */
+/* ---- memory (alloc.c): everything goes through an object's allocator */
+CLG_INTERNAL void *clg_mem_realloc(const clg_allocator *a, void *ptr, size_t new_size);
+CLG_INTERNAL void *clg_mem_calloc(const clg_allocator *a, size_t n, size_t size);
+CLG_INTERNAL void clg_mem_free(const clg_allocator *a, void *ptr);
+/* The C library's allocator, used when the caller passes NULL. */
+CLG_INTERNAL void *clg_default_alloc(void *user, void *ptr, size_t old_size, size_t new_size);
+/* Shorthands on a graph's allocator. */
 CLG_INTERNAL void *clg_malloc(clg_graph *g, size_t size);
 CLG_INTERNAL void *clg_calloc(clg_graph *g, size_t n, size_t size);
 CLG_INTERNAL void *clg_realloc(clg_graph *g, void *ptr, size_t new_size);
