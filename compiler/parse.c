@@ -541,8 +541,11 @@ static clg_status build(parser *ps, const char *base_dir)
             s = clg_fail(g, CLG_ERR_INVALID_GRAPH, "line %d: output '%s' is not defined", st->line, st->name);
             break;
         }
-        if ((s = clg_graph_add_output(g, st->name)))
-            s = clg_fail(g, s, "line %d: %s", st->line, clg_graph_errmsg(g));
+        if ((s = clg_graph_add_output(g, st->name))) {
+            char msg[sizeof g->errmsg]; /* the message is rewritten in place */
+            snprintf(msg, sizeof msg, "%s", g->errmsg);
+            s = clg_fail(g, s, "line %d: %s", st->line, msg);
+        }
     }
     if (!s && g->n_outputs == 0)
         s = clg_fail(g, CLG_ERR_INVALID_GRAPH, "the graph has no outputs (add a line 'output NAME')");
