@@ -253,6 +253,135 @@ CLG_API void clg_graph_free_tensor(clg_graph *g, clg_tensor *t);
 /* Writes t as a float32 C-order .npy file. */
 CLG_API clg_status clg_graph_write_npy(clg_graph *g, const char *path, const clg_tensor *t);
 
+
+/* ------------------------------------------------------------ OpenCL devices */
+
+typedef enum clg_device_type {
+    CLG_DEVICE_CPU = 1,
+    CLG_DEVICE_GPU = 2,
+    CLG_DEVICE_ACCELERATOR = 4,
+    CLG_DEVICE_OTHER = 8
+} clg_device_type;
+
+/* What clgraph knows about one OpenCL device. Indices count devices across
+ * all platforms in platform order, as `clgraph devices` lists them. */
+typedef struct clg_device_info {
+    int index;                 /* global index, what CLGRAPH_DEVICE=1 selects */
+    int platform_index, device_index; /* what CLGRAPH_DEVICE=0:1 selects */
+    char platform[128];        /* platform name */
+    char name[128];            /* device name */
+    char vendor[128];
+    char driver[64];           /* driver version */
+    char c_version[64];        /* OpenCL C version */
+    clg_device_type type;
+    unsigned compute_units;
+    unsigned clock_mhz;
+    uint64_t global_mem_bytes;
+    uint64_t local_mem_bytes;
+    uint64_t max_alloc_bytes;
+    int fp16, fp64;            /* 1 when supported */
+    int unified_memory;        /* 1 for host-shared memory (CPUs, integrated GPUs) */
+    int is_default;            /* the device chosen when no spec is given */
+} clg_device_info;
+
+/* Lists every device of every OpenCL platform. Writes up to capacity
+ * entries to out (which may be NULL with capacity 0) and the total to
+ * *count. A machine with no OpenCL platform has 0 devices, not an error.
+ * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT or CLG_ERR_OPENCL. */
+CLG_API clg_status clg_devices_list(clg_device_info *out, int capacity, int *count);
+
+/* --------------------------------------------------------------- contexts */
+
+/* A context is one OpenCL device with its context, in-order command queue
+ * and program cache. Models compiled in it share them. */
+typedef struct clg_context clg_context;
+
+/* Flags for clg_context_create. */
+#define CLG_CONTEXT_PROFILING 1 /* a profiling queue, for per-node times */
+
+/* Opens the device that spec selects: "gpu", "cpu", a global index ("1"),
+ * "platform:device" ("0:1"), or a case-insensitive substring of the device
+ * or platform name ("nvidia", "pthread"). spec NULL or "" reads the
+ * CLGRAPH_DEVICE environment variable, and without it picks the first
+ * discrete GPU, else any GPU, else a CPU. alloc may be NULL.
+ * Like sqlite3_open, *out is set even on most failures so that
+ * clg_context_errmsg can say why (a spec that matches nothing lists the
+ * devices there are); the caller destroys it either way. *out is NULL only
+ * when the context itself could not be allocated.
+ * Returns CLG_OK, CLG_ERR_DEVICE_NOT_FOUND, CLG_ERR_OPENCL,
+ * CLG_ERR_OUT_OF_MEMORY or CLG_ERR_INVALID_ARGUMENT. */
+CLG_API clg_status clg_context_create(clg_context **out, const char *spec, int flags,
+                                      clg_alloc_fn alloc, void *user);
+
+/* Wraps an embedder's own cl_context and cl_command_queue (passed as
+ * void * so this header does not need CL/cl.h). clgraph borrows them:
+ * it retains nothing and never releases them; they must outlive the
+ * context. The queue must be in-order. */
+CLG_API clg_status clg_context_create_borrowed(clg_context **out, void *cl_context,
+                                               void *cl_command_queue, clg_alloc_fn alloc,
+                                               void *user);
+
+/* Releases the context and what it owns (not borrowed handles). NULL: no-op. */
+CLG_API void clg_context_destroy(clg_context *ctx);
+
+/* The last error on ctx, including the OpenCL error name and build log
+ * where they apply. Owned by ctx. Never NULL. */
+CLG_API const char *clg_context_errmsg(const clg_context *ctx);
+
+/* Describes the context's device. */
+CLG_API clg_status clg_context_device(const clg_context *ctx, clg_device_info *info);
+
+/* ----------------------------------------------------------------- models */
+
+/* A graph compiled for one context's device: weights uploaded once,
+ * activations in device memory, all nodes enqueued on one in-order queue. */
+typedef struct clg_model clg_model;
+
+/* Compiles g for ctx's device. The model borrows g and ctx: both must
+ * outlive it, and g must not change while it exists. On failure *out is
+ * NULL and clg_context_errmsg(ctx) says why, naming the node. Returns
+ * CLG_OK, CLG_ERR_UNSUPPORTED, CLG_ERR_BUILD, CLG_ERR_OPENCL,
+ * CLG_ERR_OUT_OF_DEVICE_MEMORY, CLG_ERR_OUT_OF_MEMORY or
+ * CLG_ERR_INVALID_ARGUMENT. */
+CLG_API clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g);
+
+/* Releases the model's device memory and kernels. NULL is a no-op. */
+CLG_API void clg_model_destroy(clg_model *m);
+
+/* The last error of clg_model_run on m. Owned by m. Never NULL. */
+CLG_API const char *clg_model_errmsg(const clg_model *m);
+
+/* Runs the model: copies the inputs to the device, enqueues every node with
+ * no host synchronisation between them, reads the outputs back and waits
+ * once. Inputs and outputs as for clg_graph_run_reference. A new batch size
+ * re-plans device memory; the same batch reuses the plan. */
+CLG_API clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs,
+                                 clg_tensor *outputs, int n_outputs);
+
+/* Costs and sizes of the current plan. */
+typedef struct clg_model_stats {
+    int64_t batch;              /* batch of the current plan (0 before the first run) */
+    int launches_per_inference; /* kernels enqueued, each CLBlast call counted as one */
+    uint64_t activation_bytes;  /* device memory for activations and scratch */
+    uint64_t weight_bytes;      /* device memory for constants */
+    double build_ms;            /* program builds (cache hits included) at create */
+    double upload_ms;           /* weight upload at create */
+} clg_model_stats;
+
+CLG_API clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *stats);
+
+/* Device time of each node in the last run, from OpenCL profiling events;
+ * needs a context created with CLG_CONTEXT_PROFILING. Writes up to capacity
+ * entries, slowest first, and the number of timed nodes to *count. */
+typedef struct clg_node_time {
+    const char *node; /* owned by the graph */
+    clg_op op;
+    int launches;
+    double ms;
+} clg_node_time;
+
+CLG_API clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, int *count);
+
 #ifdef __cplusplus
 }
 #endif
