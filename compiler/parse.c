@@ -222,8 +222,15 @@ static clg_status oom(parser *ps)
 static clg_status const_init(parser *ps, stmt *st)
 {
     clg_graph *g = ps->g;
-    int64_t count = clg_shape_count(&st->shape);
-    if (count > ((int64_t)1 << 31)) return syntax(ps, "constant %s is too large", st->name);
+    /* Count with overflow checks: the shape is not validated yet. */
+    int64_t count = 1;
+    for (int i = 0; i < st->shape.rank; i++) {
+        int64_t d = st->shape.dims[i];
+        if (d == CLG_BATCH)
+            return syntax(ps, "constant %s cannot have the symbolic batch dimension N", st->name);
+        if (d > ((int64_t)1 << 31) / count) return syntax(ps, "constant %s is too large", st->name);
+        count *= d;
+    }
     st->constant = clg_const_new(g, (size_t)count);
     if (!st->constant) return oom(ps);
     clg_init *in = &st->constant->init;
