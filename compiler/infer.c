@@ -32,13 +32,13 @@ static clg_status need_rank(const clg_infer_ctx *c, int i, int lo, int hi, const
     return FAIL(c, "%s must have rank %d to %d, got %s", what, lo, hi, show(c->in[i]).s);
 }
 
-/* Normalises a possibly negative axis into [0, rank + extra). */
+/* Normalises an axis in [-rank, rank + extra) into [0, rank + extra): a
+ * negative axis counts from the back of the input's dims (ONNX). */
 static clg_status norm_axis(const clg_infer_ctx *c, int64_t axis, int rank, int extra, int64_t *out)
 {
-    int64_t n = rank + extra;
-    if (axis < -n || axis >= n)
+    if (axis < -rank || axis >= rank + extra)
         return FAIL(c, "axis %lld is out of range for rank %d", (long long)axis, rank);
-    *out = axis < 0 ? axis + n : axis;
+    *out = axis < 0 ? axis + rank : axis;
     return CLG_OK;
 }
 
