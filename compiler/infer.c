@@ -154,6 +154,11 @@ static clg_status spatial(const clg_infer_ctx *c, const clg_shape *x, const int6
     }
     for (int i = 0; i < 4; i++)
         if (a->pads[i] < 0) return FAIL(c, "pads must not be negative, got %lld", (long long)a->pads[i]);
+    /* Bounded so the window arithmetic below cannot overflow. */
+    const int64_t big = (int64_t)1 << 31;
+    for (int i = 0; i < 4; i++)
+        if (kernel[i % 2] > big || a->strides[i % 2] > big || a->dilations[i % 2] > big || a->pads[i] > big)
+            return FAIL(c, "kernel, strides, pads and dilations must be at most 2^31");
     for (int i = 0; i < 2; i++) {
         if (x->dims[2 + i] < 1) return FAIL(c, "spatial dims must be known, got %s", show(x).s);
         if (a->pads[i] >= kernel[i] * a->dilations[i] || a->pads[i + 2] >= kernel[i] * a->dilations[i])
@@ -287,6 +292,8 @@ clg_status clg_infer_reshape(const clg_infer_ctx *c, clg_shape *out)
             infer_at = i;
         } else if (d < -1) {
             return FAIL(c, "shape[%d] = %lld is negative", i, (long long)d);
+        } else if (d > ((int64_t)1 << 31) / known) {
+            return FAIL(c, "cannot reshape %s: shape holds more than 2^31 elements", show(x).s);
         }
         out->dims[i] = d;
         if (d > 0) known *= d;
