@@ -1,4 +1,5 @@
 /* Constant data: reference-counted blocks and the inline generators. */
+#include <math.h>
 #include <string.h>
 
 #include "ir.h"
@@ -50,7 +51,10 @@ void clg_const_generate(clg_const *c)
         double span = (double)in->hi - (double)in->lo;
         for (size_t i = 0; i < c->count; i++) {
             double u = (double)(splitmix64(&state) >> 40) / (double)(1u << 24); /* [0, 1) */
-            c->data[i] = (float)((double)in->lo + span * u);
+            float v = (float)((double)in->lo + span * u);
+            /* Rounding to float can reach hi (random(3747935, 0.5, 1.5) did):
+             * keep the range half-open. */
+            c->data[i] = v < in->hi ? v : nextafterf(in->hi, in->lo);
         }
         break;
     }

@@ -274,7 +274,7 @@ static clg_status const_init(parser *ps, stmt *st)
             in->lo = (float)v;
             if ((s = expect(ps, ',')) || (s = number(ps, &v, &is_int))) return s;
             in->hi = (float)v;
-            if (!(in->lo <= in->hi) || !isfinite(in->lo) || !isfinite(in->hi))
+            if (!(in->lo < in->hi) || !isfinite(in->lo) || !isfinite(in->hi))
                 return syntax(ps, "random range [%g, %g) is empty or not finite", in->lo, in->hi);
         }
         if ((s = expect(ps, ')'))) return s;
