@@ -114,8 +114,9 @@ clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line,
 {
     const clg_op_info *info = clg_op_get(op);
     if (!info) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "unknown op %d", (int)op);
-    if (!name || !valid_name(name))
-        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name ? name : "(null)", op,
+    if (!name) return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, line, "(null)", op, "name is NULL");
+    if (!valid_name(name))
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
                              "a name must be non-empty and use only letters, digits and _ . / -");
     int other = clg_find_value(g, name);
     if (other >= 0) {
@@ -257,9 +258,10 @@ clg_status clg_graph_add_node(clg_graph *g, clg_op op, const char *name, const c
     clg_status s = CLG_OK;
     for (int i = 0; i < n_inputs && !s; i++) {
         idx[i] = inputs[i] ? clg_find_value(g, inputs[i]) : -1;
-        if (idx[i] < 0)
-            s = clg_fail_node(g, CLG_ERR_INVALID_GRAPH, 0, name, op, "input '%s' is not defined",
-                              inputs[i] ? inputs[i] : "(null)");
+        if (!inputs[i])
+            s = clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, 0, name, op, "input %d is NULL", i);
+        else if (idx[i] < 0)
+            s = clg_fail_node(g, CLG_ERR_INVALID_GRAPH, 0, name, op, "input '%s' is not defined", inputs[i]);
     }
     if (!s) s = clg_graph_append(g, op, name, 0, idx, n_inputs, &a, NULL, NULL);
     if (idx != stack_idx) clg_free(g, idx);
@@ -269,8 +271,9 @@ clg_status clg_graph_add_node(clg_graph *g, clg_op op, const char *name, const c
 clg_status clg_graph_add_output(clg_graph *g, const char *name)
 {
     if (!g) return CLG_ERR_INVALID_ARGUMENT;
-    int i = name ? clg_find_value(g, name) : -1;
-    if (i < 0) return clg_fail(g, CLG_ERR_INVALID_GRAPH, "output '%s' is not defined", name ? name : "(null)");
+    if (!name) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "output name is NULL");
+    int i = clg_find_value(g, name);
+    if (i < 0) return clg_fail(g, CLG_ERR_INVALID_GRAPH, "output '%s' is not defined", name);
     for (int k = 0; k < g->n_outputs; k++)
         if (g->outputs[k] == i) return clg_fail(g, CLG_ERR_INVALID_GRAPH, "output '%s' is listed twice", name);
     if (!clg_grow(g, (void **)&g->outputs, &g->cap_outputs, g->n_outputs + 1, sizeof *g->outputs))
