@@ -44,6 +44,8 @@ static void sb_float(strbuf *b, float v)
 {
     if (isnan(v)) { sb_printf(b, "nan"); return; }
     if (isinf(v)) { sb_printf(b, v < 0 ? "-inf" : "inf"); return; }
+    /* "-0" would read back as the integer 0, and so as +0 for a float attribute. */
+    if (v == 0 && signbit(v)) { sb_printf(b, "-0.0"); return; }
     char buf[32];
     for (int prec = 1; prec <= 9; prec++) {
         snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
