@@ -1,0 +1,41 @@
+/* Convolution as im2col + GEMM. For a batch of B images and G groups the
+ * column matrix of group g is [Cg*KH*KW, B*P] (P = OH*OW output pixels), so
+ * one GEMM per group covers the whole batch; gemm_to_nchw then moves the
+ * [M, B*P] result into NCHW and adds the bias. */
+
+/* One work-item per (row, column) of the column matrix of every group:
+ * rows = G * Cg*KH*KW, columns = B * P. */
+__kernel void im2col(__global const float *x, uint x_off, __global float *col, uint col_off,
+                     int batch, int channels, int height, int width,
+                     int kh, int kw, int out_h, int out_w,
+                     int stride_h, int stride_w, int pad_top, int pad_left,
+                     int dil_h, int dil_w)
+{
+    const int column = get_global_id(0);
+    const int row = get_global_id(1); /* over all channels: c * KH*KW + ky * KW + kx */
+    const int p_count = out_h * out_w;
+    const int b = column / p_count, p = column % p_count;
+    const int oy = p / out_w, ox = p % out_w;
+    const int c = row / (kh * kw), r = row % (kh * kw);
+    const int ky = r / kw, kx = r % kw;
+    const int iy = oy * stride_h - pad_top + ky * dil_h;
+    const int ix = ox * stride_w - pad_left + kx * dil_w;
+    float v = 0.0f;
+    if (iy >= 0 && iy < height && ix >= 0 && ix < width)
+        v = x[x_off + ((b * channels + c) * height + iy) * width + ix];
+    col[col_off + row * (batch * p_count) + column] = v;
+}
+
+/* y[b, m, p] = t[m, b*P + p] + bias[m]; one work-item per output element. */
+__kernel void gemm_to_nchw(__global const float *t, uint t_off, __global const float *bias,
+                           uint bias_off, int has_bias, __global float *y, uint y_off,
+                           int batch, int out_channels, int p_count)
+{
+    const int i = get_global_id(0);
+    const int p = i % p_count;
+    const int m = (i / p_count) % out_channels;
+    const int b = i / (p_count * out_channels);
+    float v = t[t_off + m * (batch * p_count) + b * p_count + p];
+    if (has_bias) v += bias[bias_off + m];
+    y[y_off + i] = v;
+}

@@ -1,0 +1,185 @@
+/* Gemm, MatMul and Conv2D through CLBlast. */
+#include <string.h>
+
+#include "lower.h"
+
+static size_t count(const clg_shape *s) { return (size_t)clg_shape_count(s); }
+
+clg_status clg_lower_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                          const clg_dev_tensor *out)
+{
+    const clg_dev_tensor *a = &in[0], *b = &in[1];
+    clg_gemm gm = {0};
+    gm.trans_a = n->attrs.trans_a != 0;
+    gm.trans_b = n->attrs.trans_b != 0;
+    gm.m = (size_t)out->shape.dims[0];
+    gm.n = (size_t)out->shape.dims[1];
+    gm.k = (size_t)(gm.trans_a ? a->shape.dims[0] : a->shape.dims[1]);
+    gm.alpha = n->attrs.alpha;
+    gm.beta = 0.0f;
+    gm.a = a->buf;
+    gm.a_off = a->off;
+    gm.lda = (size_t)a->shape.dims[1];
+    gm.b = b->buf;
+    gm.b_off = b->off;
+    gm.ldb = (size_t)b->shape.dims[1];
+    gm.c = out->buf;
+    gm.c_off = out->off;
+    gm.ldc = gm.n;
+    gm.batch = 1;
+    /* The bias pre-fills C and CLBlast accumulates onto it with beta. */
+    if (n->n_inputs == 3 && n->attrs.beta != 0.0f) {
+        clg_status s = clg_emit_broadcast_copy(lw, &in[2], out);
+        if (s) return s;
+        gm.beta = n->attrs.beta;
+    }
+    return clg_emit_gemm(lw, &gm);
+}
+
+/* Element offset of batch item `index` (over out_batch dims) in a matmul
+ * operand with its own (broadcast) batch dims. */
+static size_t batch_offset(const clg_shape *opd, int opd_batch_rank, const clg_shape *out,
+                           int out_batch_rank, size_t index, size_t matrix)
+{
+    size_t off = 0, stride = matrix;
+    for (int d = out_batch_rank - 1; d >= 0; d--) {
+        size_t dim = (size_t)out->dims[d];
+        size_t i = index % dim;
+        index /= dim;
+        int od = d - (out_batch_rank - opd_batch_rank);
+        if (od < 0) continue;
+        size_t odim = (size_t)opd->dims[od];
+        if (odim != 1) off += i * stride;
+        stride *= odim;
+    }
+    return off;
+}
+
+clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                            const clg_dev_tensor *out)
+{
+    (void)n;
+    const clg_shape *as = &in[0].shape, *bs = &in[1].shape;
+    /* Rank-1 operands are a row (A) or a column (B) vector. */
+    size_t m = as->rank == 1 ? 1 : (size_t)as->dims[as->rank - 2];
+    size_t k = (size_t)as->dims[as->rank - 1];
+    size_t nn = bs->rank == 1 ? 1 : (size_t)bs->dims[bs->rank - 1];
+    int a_batch = as->rank > 2 ? as->rank - 2 : 0, b_batch = bs->rank > 2 ? bs->rank - 2 : 0;
+    int out_batch = a_batch > b_batch ? a_batch : b_batch;
+    size_t batches = 1;
+    for (int d = 0; d < out_batch; d++) batches *= (size_t)out->shape.dims[d];
+
+    clg_gemm gm = {0};
+    gm.alpha = 1.0f;
+    gm.k = k;
+    gm.n = nn;
+    gm.a = in[0].buf;
+    gm.b = in[1].buf;
+    gm.c = out->buf;
+    gm.lda = k;
+    gm.ldb = nn;
+    gm.ldc = nn;
+    gm.batch = 1;
+
+    size_t a_batches = count(as) / (m * k), b_batches = count(bs) / (k * nn);
+    if (b_batches == 1) {
+        /* A shared B: A's batch dims fold into M, one GEMM. */
+        gm.m = m * a_batches;
+        gm.a_off = in[0].off;
+        gm.b_off = in[1].off;
+        gm.c_off = out->off;
+        return clg_emit_gemm(lw, &gm);
+    }
+    gm.m = m;
+    if (a_batches == batches && b_batches == batches) {
+        gm.batch = batches;
+        gm.a_off = in[0].off;
+        gm.b_off = in[1].off;
+        gm.c_off = out->off;
+        gm.a_stride = m * k;
+        gm.b_stride = k * nn;
+        gm.c_stride = m * nn;
+        return clg_emit_gemm(lw, &gm);
+    }
+    /* General broadcasting: one GEMM per output matrix. */
+    for (size_t i = 0; i < batches; i++) {
+        gm.a_off = in[0].off + batch_offset(as, a_batch, &out->shape, out_batch, i, m * k);
+        gm.b_off = in[1].off + batch_offset(bs, b_batch, &out->shape, out_batch, i, k * nn);
+        gm.c_off = out->off + i * m * nn;
+        clg_status s = clg_emit_gemm(lw, &gm);
+        if (s) return s;
+    }
+    return CLG_OK;
+}
+
+clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                            const clg_dev_tensor *out)
+{
+    const clg_attrs *at = &n->attrs;
+    const clg_shape *xs = &in[0].shape, *ws = &in[1].shape, *ys = &out->shape;
+    int batch = (int)xs->dims[0], channels = (int)xs->dims[1];
+    int height = (int)xs->dims[2], width = (int)xs->dims[3];
+    int out_ch = (int)ws->dims[0], kh = (int)ws->dims[2], kw = (int)ws->dims[3];
+    int out_h = (int)ys->dims[2], out_w = (int)ys->dims[3];
+    int groups = (int)at->group;
+    size_t p_count = (size_t)out_h * (size_t)out_w;
+    size_t kdim = (size_t)(channels / groups) * (size_t)kh * (size_t)kw; /* GEMM K per group */
+    size_t cols = (size_t)batch * p_count;
+    size_t m_group = (size_t)(out_ch / groups);
+
+    clg_dev_tensor col;
+    clg_status s = clg_scratch(lw, kdim * (size_t)groups * cols, &col);
+    if (s) return s;
+    size_t im2col_grid[2] = {cols, kdim * (size_t)groups};
+    clg_karg im2col_args[] = {
+        CLG_ARG_T(&in[0]), CLG_ARG_T(&col),      CLG_ARG_I(batch),        CLG_ARG_I(channels),
+        CLG_ARG_I(height), CLG_ARG_I(width),     CLG_ARG_I(kh),           CLG_ARG_I(kw),
+        CLG_ARG_I(out_h),  CLG_ARG_I(out_w),     CLG_ARG_I(at->strides[0]), CLG_ARG_I(at->strides[1]),
+        CLG_ARG_I(at->pads[0]), CLG_ARG_I(at->pads[1]), CLG_ARG_I(at->dilations[0]),
+        CLG_ARG_I(at->dilations[1]),
+    };
+    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col", NULL, 2, im2col_grid, im2col_args,
+                             (int)(sizeof im2col_args / sizeof *im2col_args))))
+        return s;
+
+    /* With one image the GEMM result already is NCHW: write it in place
+     * (the bias pre-filled); otherwise go through [M, B*P] and reorder. */
+    bool direct = batch == 1;
+    clg_dev_tensor t = *out;
+    if (!direct && (s = clg_scratch(lw, (size_t)out_ch * cols, &t))) return s;
+    clg_gemm gm = {0};
+    gm.m = m_group;
+    gm.n = cols;
+    gm.k = kdim;
+    gm.alpha = 1.0f;
+    gm.a = in[1].buf;
+    gm.a_off = in[1].off;
+    gm.lda = kdim;
+    gm.a_stride = m_group * kdim;
+    gm.b = col.buf;
+    gm.b_off = col.off;
+    gm.ldb = cols;
+    gm.b_stride = kdim * cols;
+    gm.c = t.buf;
+    gm.c_off = t.off;
+    gm.ldc = cols;
+    gm.c_stride = m_group * cols;
+    gm.batch = (size_t)groups;
+    bool has_bias = n->n_inputs == 3;
+    if (direct && has_bias) {
+        clg_dev_tensor bias = in[2];
+        bias.shape = (clg_shape){3, {out_ch, 1, 1}};
+        if ((s = clg_emit_broadcast_copy(lw, &bias, out))) return s;
+        gm.beta = 1.0f;
+    }
+    if ((s = clg_emit_gemm(lw, &gm))) return s;
+    if (direct) return CLG_OK;
+
+    size_t grid[1] = {count(ys)};
+    clg_karg args[] = {
+        CLG_ARG_T(&t), CLG_ARG_T(has_bias ? &in[2] : &t), CLG_ARG_I(has_bias), CLG_ARG_T(out),
+        CLG_ARG_I(batch), CLG_ARG_I(out_ch), CLG_ARG_I(p_count),
+    };
+    return clg_emit_kernel(lw, "conv.cl", "gemm_to_nchw", NULL, 1, grid, args,
+                           (int)(sizeof args / sizeof *args));
+}

@@ -1,0 +1,249 @@
+/* Models: a graph compiled for one device. Weights are uploaded once at
+ * create; a plan per batch size is built on first use and kept while the
+ * batch stays the same. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "plan.h"
+
+struct clg_model {
+    clg_context *ctx;
+    clg_graph *g;
+    cl_mem weights;
+    size_t *const_off; /* per node, for constants */
+    uint64_t weight_bytes;
+    clg_plan plan;
+    double build_ms, upload_ms;
+    cl_event *events;  /* per step of the last run, when profiling */
+    int n_events;
+    char errmsg[16384];
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void release_events(clg_model *m)
+{
+    for (int i = 0; i < m->n_events; i++)
+        if (m->events[i]) clReleaseEvent(m->events[i]);
+    clg_mem_free(&m->ctx->allocator, m->events);
+    m->events = NULL;
+    m->n_events = 0;
+}
+
+void clg_model_destroy(clg_model *m)
+{
+    if (!m) return;
+    const clg_allocator a = m->ctx->allocator;
+    release_events(m);
+    clg_plan_free(&m->plan);
+    if (m->weights) clReleaseMemObject(m->weights);
+    clg_mem_free(&a, m->const_off);
+    clg_mem_free(&a, m);
+}
+
+const char *clg_model_errmsg(const clg_model *m) { return m ? m->errmsg : "no model (NULL)"; }
+
+/* Copies every constant into one device buffer. */
+static clg_status upload_weights(clg_model *m)
+{
+    clg_context *ctx = m->ctx;
+    clg_graph *g = m->g;
+    size_t total = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].op != CLG_OP_CONSTANT) continue;
+        m->const_off[i] = total;
+        total += (g->nodes[i].constant->count + 63) / 64 * 64;
+    }
+    m->weight_bytes = (uint64_t)total * sizeof(float);
+    size_t bytes = (total ? total : 1) * sizeof(float);
+    if (bytes > ctx->info.max_alloc_bytes)
+        return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
+                            "the weights need %zu bytes, more than the device's largest allocation "
+                            "(%llu bytes)", bytes, (unsigned long long)ctx->info.max_alloc_bytes);
+    cl_int err;
+    m->weights = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(ctx, err, "clCreateBuffer", "weights buffer of %zu bytes", bytes);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const clg_node *n = &g->nodes[i];
+        if (n->op != CLG_OP_CONSTANT || n->constant->count == 0) continue;
+        err = clEnqueueWriteBuffer(ctx->queue, m->weights, CL_FALSE, m->const_off[i] * sizeof(float),
+                                   n->constant->count * sizeof(float), n->constant->data, 0, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            clFinish(ctx->queue);
+            return clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "constant %s", n->name);
+        }
+    }
+    err = clFinish(ctx->queue);
+    if (err != CL_SUCCESS) return clg_ctx_cl_fail(ctx, err, "clFinish", "uploading the weights");
+    return CLG_OK;
+}
+
+/* The batch a graph is first planned for: 1 unless inputs fix it. */
+clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g)
+{
+    if (!out) return CLG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!ctx) return CLG_ERR_INVALID_ARGUMENT;
+    if (!g) return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "graph is NULL");
+    if (g->n_outputs == 0) return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the graph has no outputs");
+    clg_model *m = clg_mem_calloc(&ctx->allocator, 1, sizeof *m);
+    if (!m) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
+    m->ctx = ctx;
+    m->g = g;
+    clg_status s;
+    if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off))) {
+        s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
+        goto fail;
+    }
+    double t0 = now_ms();
+    if ((s = upload_weights(m))) goto fail;
+    double t1 = now_ms();
+    m->upload_ms = t1 - t0;
+    /* Plan for batch 1 now, so every program is built (and any unsupported
+     * node reported) at create rather than at the first run. */
+    if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, 1))) goto fail;
+    m->build_ms = now_ms() - t1;
+    *out = m;
+    return CLG_OK;
+fail:
+    clg_model_destroy(m);
+    return s;
+}
+
+static clg_status model_fail(clg_model *m, clg_status s, const char *msg)
+{
+    snprintf(m->errmsg, sizeof m->errmsg, "%s", msg);
+    return s;
+}
+
+clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs,
+                         int n_outputs)
+{
+    if (!m) return CLG_ERR_INVALID_ARGUMENT;
+    clg_context *ctx = m->ctx;
+    clg_graph *g = m->g;
+    int64_t batch;
+    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, &batch);
+    if (s) return model_fail(m, s, clg_graph_errmsg(g));
+    if (n_outputs != g->n_outputs || (n_outputs && !outputs)) {
+        snprintf(m->errmsg, sizeof m->errmsg, "the graph has %d outputs, %d were given",
+                 g->n_outputs, n_outputs);
+        return CLG_ERR_INVALID_ARGUMENT;
+    }
+    for (int i = 0; i < n_outputs; i++)
+        if (!outputs[i].data) {
+            snprintf(m->errmsg, sizeof m->errmsg, "output %s: data is NULL", g->nodes[g->outputs[i]].name);
+            return CLG_ERR_INVALID_ARGUMENT;
+        }
+    if (batch != m->plan.batch) {
+        clg_plan_free(&m->plan);
+        release_events(m);
+        if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, batch)))
+            return model_fail(m, s, ctx->errmsg);
+    }
+    clg_plan *p = &m->plan;
+    release_events(m);
+    if (ctx->profiling && p->n_steps) {
+        m->events = clg_mem_calloc(&ctx->allocator, (size_t)p->n_steps, sizeof *m->events);
+        if (!m->events) return model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory for profiling events");
+        m->n_events = p->n_steps;
+    }
+
+    cl_int err = CL_SUCCESS;
+    int input = 0;
+    for (int i = 0; i < g->n_nodes && err == CL_SUCCESS; i++) {
+        if (g->nodes[i].op != CLG_OP_INPUT) continue;
+        const clg_dev_tensor *v = &p->values[i];
+        err = clEnqueueWriteBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float),
+                                   (size_t)clg_shape_count(&v->shape) * sizeof(float),
+                                   inputs[input++].data, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "input %s", g->nodes[i].name);
+    }
+    for (int i = 0; i < p->n_steps && !s; i++)
+        s = clg_plan_enqueue(p, g, &p->steps[i], m->events ? &m->events[i] : NULL);
+    for (int i = 0; i < n_outputs && !s; i++) {
+        const clg_dev_tensor *v = &p->values[g->outputs[i]];
+        outputs[i].rank = v->shape.rank;
+        for (int d = 0; d < CLG_MAX_RANK; d++) outputs[i].dims[d] = d < v->shape.rank ? v->shape.dims[d] : 0;
+        err = clEnqueueReadBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float),
+                                  (size_t)clg_shape_count(&v->shape) * sizeof(float), outputs[i].data,
+                                  0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "output %s", g->nodes[g->outputs[i]].name);
+    }
+    /* Always wait: reads into the caller's memory must not outlive the call. */
+    err = clFinish(ctx->queue);
+    if (!s && err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clFinish", "running the model");
+    if (s) return model_fail(m, s, ctx->errmsg);
+    m->errmsg[0] = '\0';
+    return CLG_OK;
+}
+
+clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *st)
+{
+    if (!m || !st) return CLG_ERR_INVALID_ARGUMENT;
+    memset(st, 0, sizeof *st);
+    st->batch = m->plan.batch;
+    st->launches_per_inference = m->plan.n_steps;
+    st->activation_bytes = (uint64_t)(m->plan.arena_elems + m->plan.scratch_elems) * sizeof(float);
+    st->weight_bytes = m->weight_bytes;
+    st->build_ms = m->build_ms;
+    st->upload_ms = m->upload_ms;
+    return CLG_OK;
+}
+
+clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, int *count)
+{
+    if (!m || !count || (capacity > 0 && !times)) return CLG_ERR_INVALID_ARGUMENT;
+    *count = 0;
+    if (!m->ctx->profiling)
+        return model_fail(m, CLG_ERR_INVALID_ARGUMENT,
+                          "profiling needs a context created with CLG_CONTEXT_PROFILING");
+    if (!m->events) return model_fail(m, CLG_ERR_INVALID_ARGUMENT, "the model has not run yet");
+    const clg_graph *g = m->g;
+    double *ms = clg_mem_calloc(&m->ctx->allocator, (size_t)g->n_nodes, sizeof *ms);
+    int *launches = clg_mem_calloc(&m->ctx->allocator, (size_t)g->n_nodes, sizeof *launches);
+    clg_status s = CLG_OK;
+    if (!ms || !launches) {
+        s = model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory for the profile");
+        goto done;
+    }
+    for (int i = 0; i < m->n_events; i++) {
+        if (!m->events[i]) continue; /* CLBlast may not hand back an event */
+        cl_ulong start = 0, end = 0;
+        cl_int err = clGetEventProfilingInfo(m->events[i], CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
+        if (err == CL_SUCCESS)
+            err = clGetEventProfilingInfo(m->events[i], CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
+        if (err != CL_SUCCESS) {
+            s = clg_ctx_cl_fail(m->ctx, err, "clGetEventProfilingInfo", "profiling step %d", i);
+            s = model_fail(m, s, m->ctx->errmsg);
+            goto done;
+        }
+        int node = m->plan.steps[i].node;
+        ms[node] += (double)(end - start) / 1e6;
+        launches[node]++;
+    }
+    /* Slowest first: selection of the largest remaining, capacity times. */
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < g->n_nodes; i++)
+            if (launches[i] && (best < 0 || ms[i] > ms[best])) best = i;
+        if (best < 0) break;
+        if (*count < capacity)
+            times[*count] = (clg_node_time){g->nodes[best].name, g->nodes[best].op, launches[best], ms[best]};
+        (*count)++;
+        launches[best] = 0;
+    }
+done:
+    clg_mem_free(&m->ctx->allocator, ms);
+    clg_mem_free(&m->ctx->allocator, launches);
+    return s;
+}
