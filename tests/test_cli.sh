@@ -1,0 +1,145 @@
+#!/bin/sh
+# Tests the clgraph command-line tool: test_cli.sh PATH/TO/clgraph
+# Run from the source directory (ctest does); needs only POSIX sh and awk.
+set -u
+CLI=$1
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/clgraph_cli.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+MLP=examples/residual_mlp.clg
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL: $*" >&2
+    if [ -s "$TMP/out" ]; then sed 's/^/  stdout: /' "$TMP/out" >&2; fi
+    if [ -s "$TMP/err" ]; then sed 's/^/  stderr: /' "$TMP/err" >&2; fi
+}
+
+# run EXPECTED_STATUS ARGS...: runs the CLI, output in $TMP/out and $TMP/err.
+run() {
+    want=$1
+    shift
+    "$CLI" "$@" >"$TMP/out" 2>"$TMP/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else bad "clgraph $* exited $got, expected $want"; fi
+}
+
+# has FILE PATTERN: FILE has a line matching the basic regex PATTERN.
+has() {
+    if grep -q -e "$2" "$TMP/$1"; then ok; else bad "$1 has no line matching '$2'"; fi
+}
+
+# ---- check
+run 0 check "$MLP"
+has out '^ *0  x  *Input  *f32\[N, 128\]$'
+has out '^ *1  w1  *Constant  *f32\[128, 128\]$'
+has out '^ *22  logits  *Gemm  *f32\[N, 10\]$'
+has out '^ *23  y  *Softmax  *f32\[N, 10\]$'
+has out '^24 nodes, 1 input, 1 output, 35338 parameters$'
+
+# ---- print: the canonical form of the example is the example without its comments
+run 0 print "$MLP"
+grep -v '^#' "$MLP" >"$TMP/expected"
+if cmp -s "$TMP/expected" "$TMP/out"; then ok; else bad "print $MLP differs from the file without comments"; fi
+cp "$TMP/out" "$TMP/printed.clg"
+run 0 print "$TMP/printed.clg"
+if cmp -s "$TMP/printed.clg" "$TMP/out"; then ok; else bad "print is not idempotent"; fi
+
+# ---- errors in the graph exit 1 with the library's message
+printf 'input x: f32[N, 4]\ny = Relu(x)\nz = Frobnicate(y)\noutput z\n' >"$TMP/bad.clg"
+run 1 check "$TMP/bad.clg"
+has err '^clgraph: .*line 3: .*Frobnicate'
+run 1 print "$TMP/bad.clg"
+has err 'line 3'
+run 1 check "$TMP/does-not-exist.clg"
+has err '^clgraph: .*does-not-exist.clg'
+
+# ---- usage errors exit 2 and name what is wrong
+run 2
+has err 'usage: clgraph'
+run 2 frobnicate
+has err "unknown command 'frobnicate'"
+run 2 --frobnicate
+has err "unknown option '--frobnicate'"
+run 2 check
+has err 'check needs a FILE'
+run 2 check "$MLP" "$MLP"
+run 2 print
+run 2 run
+has err 'run needs a FILE'
+run 2 run "$MLP" --frobnicate
+has err "unknown option '--frobnicate'"
+run 2 run "$MLP" --input
+has err 'option --input needs a value'
+run 2 run "$MLP" --batch 0
+has err "'0' is not a positive integer"
+run 2 run "$MLP" --batch 3x
+run 2 run "$MLP" --batch 2 --input tests/data/npy/mlp_x_b3.npy
+has err '--batch applies to generated inputs'
+run 2 run "$MLP" "$MLP"
+
+# ---- help and version
+run 0 help
+has err 'usage: clgraph'
+run 0 --version
+has out '^clgraph [0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*$'
+
+# ---- run: errors found before running
+run 1 run "$MLP" --device gpu
+has err "^clgraph: device 'gpu': only 'ref' is available in this build$"
+run 1 run "$MLP" --input tests/data/npy/mlp_x_bad.npy
+has err 'mlp_x_bad.npy: shape (3, 64) does not match input x: f32\[N, 128\]'
+run 1 run "$MLP" --input tests/data/npy/f64.npy
+has err "dtype '<f8' (float64) is not supported"
+run 1 run "$MLP" --input tests/data/npy/mlp_x_b3.npy --input tests/data/npy/mlp_x_b3.npy
+has err 'the graph has 1 input, but 2 --input files were given'
+
+# ---- run end to end, once the reference executor is there
+"$CLI" run "$MLP" >"$TMP/out" 2>"$TMP/err"
+if [ $? -ne 0 ] && grep -q 'not written yet' "$TMP/err"; then
+    echo "test_cli: the reference executor is not written yet; skipping the run checks"
+else
+    run 0 run "$MLP" --batch 2
+    has out '^input x: f32\[2, 128\] random'
+    has out '^device: reference executor (host)$'
+    has out '^output y: f32\[2, 10\]$'
+    has out '^  \[1\]'
+
+    y="$TMP/y.npy"
+    run 0 run "$MLP" --input tests/data/npy/mlp_x_b3.npy --output "$y" --device ref
+    has out "^output y: f32\[3, 10\] written to $y\$"
+    # A version 1.0 header padded to 128 bytes, then 3 x 10 floats.
+    size=$(wc -c <"$y" | tr -d ' ')
+    if [ "$size" -eq 248 ]; then ok; else bad "$y has $size bytes, expected 248"; fi
+    magic=$(head -c 6 "$y" | tail -c 5)
+    header=$(head -c 128 "$y" | tail -c 118)
+    if [ "$magic" = NUMPY ] && [ "$(echo "$header" | sed 's/ *$//')" = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 10), }" ]; then
+        ok
+    else
+        bad "$y does not have numpy's header for (3, 10) float32"
+    fi
+
+    # Read the softmax back with the CLI itself: each row must sum to 1.
+    printf 'input y: f32[N, 10]\nconst ones: f32[10, 1] = ones\ns = MatMul(y, ones)\noutput s\n' >"$TMP/rowsum.clg"
+    run 0 run "$TMP/rowsum.clg" --input "$y"
+    has out '^output s: f32\[3, 1\]$'
+    if awk '/^  min / { found = 1; if ($2 < 1 - 1e-5 || $4 > 1 + 1e-5) bad = 1 }
+            END { exit !(found && !bad) }' "$TMP/out"; then
+        ok
+    else
+        bad "the rows of the softmax do not sum to 1 within 1e-5"
+    fi
+    run 0 run "$TMP/rowsum.clg" --input "$y" --output "$TMP/s.npy"
+    size=$(wc -c <"$TMP/s.npy" | tr -d ' ')
+    if [ "$size" -eq 140 ]; then ok; else bad "s.npy has $size bytes, expected 140"; fi
+
+    run 1 run "$MLP" --output "$TMP/no/such/dir/y.npy"
+    has err 'cannot create'
+    run 1 run "$MLP" --output "$TMP/a.npy" --output "$TMP/b.npy"
+    has err 'the graph has 1 output, but 2 --output files were given'
+fi
+
+echo "test_cli: $passed checks passed, $failed failed"
+[ "$failed" -eq 0 ]
