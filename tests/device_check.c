@@ -1,0 +1,122 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include <cmocka.h>
+
+#include "device_check.h"
+
+static clg_context *shared_ctx;
+static int shared_tried;
+
+clg_context *test_context(void)
+{
+    if (!shared_tried) {
+        shared_tried = 1;
+        int count = 0;
+        if (clg_devices_list(NULL, 0, &count) != CLG_OK || count == 0) return NULL;
+        clg_status s = clg_context_create(&shared_ctx, NULL, CLG_CONTEXT_PROFILING, NULL, NULL);
+        if (s != CLG_OK) {
+            fprintf(stderr, "context: %s\n", clg_context_errmsg(shared_ctx));
+            clg_context_destroy(shared_ctx);
+            shared_ctx = NULL;
+            fail_msg("cannot open the OpenCL device");
+        }
+    }
+    return shared_ctx;
+}
+
+void test_context_release(void)
+{
+    clg_context_destroy(shared_ctx);
+    shared_ctx = NULL;
+}
+
+clg_graph *test_parse(const char *text)
+{
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    if (clg_graph_parse(g, text, strlen(text), NULL) != CLG_OK) {
+        fprintf(stderr, "parse: %s\n--- text:\n%s\n", clg_graph_errmsg(g), text);
+        clg_graph_destroy(g);
+        fail_msg("test graph does not parse");
+    }
+    return g;
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return *s >> 33;
+}
+
+static size_t elems(int rank, const int64_t *dims)
+{
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) n *= (size_t)dims[i];
+    return n;
+}
+
+double test_device_error(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed)
+{
+    int n_in = clg_graph_input_count(g), n_out = clg_graph_output_count(g);
+    clg_tensor *in = calloc((size_t)n_in + 1, sizeof *in);
+    clg_tensor *ref = calloc((size_t)n_out + 1, sizeof *ref);
+    clg_tensor *dev = calloc((size_t)n_out + 1, sizeof *dev);
+    assert_non_null(in);
+    assert_non_null(ref);
+    assert_non_null(dev);
+    uint64_t state = seed * 2654435761u + 1;
+    for (int i = 0; i < n_in; i++) {
+        assert_int_equal(clg_graph_input_info(g, i, NULL, &in[i].rank, in[i].dims), CLG_OK);
+        if (in[i].dims[0] == CLG_BATCH) in[i].dims[0] = batch;
+        size_t n = elems(in[i].rank, in[i].dims);
+        in[i].data = malloc(n * sizeof(float));
+        assert_non_null(in[i].data);
+        for (size_t k = 0; k < n; k++) in[i].data[k] = (float)next_rand(&state) / 2147483648.0f * 2.0f - 1.0f;
+    }
+    for (int i = 0; i < n_out; i++) {
+        int rank;
+        int64_t dims[CLG_MAX_RANK];
+        assert_int_equal(clg_graph_output_info(g, i, batch, NULL, &rank, dims), CLG_OK);
+        size_t n = elems(rank, dims);
+        ref[i].data = malloc(n * sizeof(float));
+        dev[i].data = malloc(n * sizeof(float));
+        assert_non_null(ref[i].data);
+        assert_non_null(dev[i].data);
+        for (size_t k = 0; k < n; k++) dev[i].data[k] = NAN; /* unwritten output shows */
+    }
+    if (clg_graph_run_reference(g, in, n_in, ref, n_out) != CLG_OK)
+        fail_msg("reference: %s", clg_graph_errmsg(g));
+    clg_model *m = NULL;
+    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("model: %s", clg_context_errmsg(ctx));
+    if (clg_model_run(m, in, n_in, dev, n_out) != CLG_OK) fail_msg("run: %s", clg_model_errmsg(m));
+    double worst = 0.0;
+    for (int i = 0; i < n_out; i++) {
+        assert_int_equal(dev[i].rank, ref[i].rank);
+        for (int d = 0; d < ref[i].rank; d++) assert_int_equal(dev[i].dims[d], ref[i].dims[d]);
+        size_t n = elems(ref[i].rank, ref[i].dims);
+        double scale = 1e-6, diff = 0.0;
+        for (size_t k = 0; k < n; k++) {
+            if (fabs(ref[i].data[k]) > scale) scale = fabs(ref[i].data[k]);
+            double d = fabs((double)dev[i].data[k] - (double)ref[i].data[k]);
+            if (!(d <= diff)) diff = isnan(d) ? INFINITY : d;
+        }
+        if (diff / scale > worst) worst = diff / scale;
+    }
+    clg_model_destroy(m);
+    for (int i = 0; i < n_in; i++) free(in[i].data);
+    for (int i = 0; i < n_out; i++) {
+        free(ref[i].data);
+        free(dev[i].data);
+    }
+    free(in);
+    free(ref);
+    free(dev);
+    return worst;
+}

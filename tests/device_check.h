@@ -1,0 +1,25 @@
+/* Shared by the runtime tests: one OpenCL context per test executable, and
+ * a differential check of a graph on the device against the reference
+ * executor with seeded random inputs. */
+#ifndef CLG_TEST_DEVICE_CHECK_H
+#define CLG_TEST_DEVICE_CHECK_H
+
+#include "clgraph.h"
+
+/* The context all tests of an executable share; NULL when the machine has no
+ * OpenCL device (tests then skip). Created on first use, CLGRAPH_DEVICE
+ * respected. */
+clg_context *test_context(void);
+void test_context_release(void);
+
+/* Parses text (fails the test with the library's message on error). */
+clg_graph *test_parse(const char *text);
+
+/* Runs g on the device and on the reference executor at batch, with inputs
+ * uniform in [-1, 1) from seed, and returns the worst output error: the
+ * largest |device - reference| divided by the largest |reference| of that
+ * output (at least 1e-6), so a tolerance of 1e-4 means "agrees to four
+ * digits relative to the tensor's scale". Fails the test on any error. */
+double test_device_error(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed);
+
+#endif

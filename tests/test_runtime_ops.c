@@ -1,0 +1,262 @@
+/* Every op on the OpenCL device against the reference executor, over shapes
+ * that include 1, 3, 17 and 127 and sizes that are no multiple of any
+ * work-group size. Tolerances are relative to each output's largest
+ * magnitude (tests/device_check.h); 1e-4 unless noted beside a case. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "device_check.h"
+
+#define TOL 1e-4
+
+static char text[8192];
+
+/* Checks the graph in `text` at a few batch sizes. */
+static void check(double tol)
+{
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_graph *g = test_parse(text);
+    static const int64_t batches[] = {1, 3, 17};
+    for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
+        double err = test_device_error(ctx, g, batches[i], (unsigned)(i + 1));
+        if (!(err <= tol)) {
+            clg_graph_destroy(g);
+            fail_msg("batch %lld: error %.3g > %.3g for\n%s", (long long)batches[i], err, tol, text);
+        }
+    }
+    clg_graph_destroy(g);
+}
+
+static const int sizes[] = {1, 3, 17, 127};
+#define N_SIZES (int)(sizeof sizes / sizeof *sizes)
+
+static void test_gemm(void **state)
+{
+    (void)state;
+    for (int i = 0; i < N_SIZES; i++) {
+        for (int j = 0; j < N_SIZES; j++) {
+            int k = sizes[i], n = sizes[j];
+            for (int t = 0; t < 2; t++) {
+                snprintf(text, sizeof text,
+                         "input x: f32[N, %d]\n"
+                         "const w: f32[%d, %d] = random(1)\n"
+                         "const b: f32[%d] = random(2)\n"
+                         "y = Gemm(x, w, b) transB=%d alpha=0.5 beta=2\n"
+                         "output y\n", k, t ? n : k, t ? k : n, n, t);
+                check(TOL);
+            }
+        }
+    }
+}
+
+static void test_gemm_bias_shapes_and_trans_a(void **state)
+{
+    (void)state;
+    static const char *bias[] = {"[1, 17]", "[5, 17]", "[5, 1]", "[1]"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(text, sizeof text,
+                 "input a: f32[3, 5]\n"
+                 "const w: f32[3, 17] = random(1)\n"
+                 "const c: f32%s = random(2)\n"
+                 "y = Gemm(a, w, c) transA=1\n"
+                 "output y\n", bias[i]);
+        check(TOL);
+    }
+    snprintf(text, sizeof text,
+             "input a: f32[N, 7]\n"
+             "const w: f32[7, 3] = random(1)\n"
+             "y = Gemm(a, w)\n"
+             "output y\n");
+    check(TOL);
+}
+
+static void test_matmul(void **state)
+{
+    (void)state;
+    static const char *cases[][3] = {
+        {"[N, 17]", "[17, 3]", "plain"},
+        {"[N, 4, 17]", "[17, 127]", "batched A, shared B"},
+        {"[N, 4, 17]", "[4, 17, 3]", "same batch (needs N = 4 at run)"},
+        {"[N, 1, 5, 3]", "[2, 3, 7]", "broadcast batch"},
+        {"[N, 17]", "[17]", "matrix-vector"},
+    };
+    for (int i = 0; i < 5; i++) {
+        bool const_b = i != 2;
+        if (const_b)
+            snprintf(text, sizeof text,
+                     "input a: f32%s\nconst b: f32%s = random(3)\ny = MatMul(a, b)\noutput y\n",
+                     cases[i][0], cases[i][1]);
+        else
+            snprintf(text, sizeof text,
+                     "input a: f32[4, 4, 17]\ninput b: f32[4, 17, 3]\ny = MatMul(a, b)\noutput y\n");
+        check(TOL);
+    }
+}
+
+static void test_conv2d(void **state)
+{
+    (void)state;
+    /* channels, out, h, w, k, stride, pads, dilation, group, bias */
+    static const struct { int c, m, h, w, k, s; const char *pads; int d, g, bias; } cases[] = {
+        {3, 8, 17, 17, 3, 1, "[1, 1, 1, 1]", 1, 1, 1},
+        {3, 5, 9, 13, 3, 2, "[0, 1, 2, 0]", 1, 1, 0},
+        {4, 6, 11, 7, 3, 1, "[2, 2, 2, 2]", 2, 2, 1},
+        {8, 8, 7, 7, 3, 1, "[1, 1, 1, 1]", 1, 8, 1}, /* depthwise */
+        {17, 3, 5, 5, 1, 1, "[0, 0, 0, 0]", 1, 1, 1}, /* 1x1 */
+        {1, 1, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int n = snprintf(text, sizeof text,
+                         "input x: f32[N, %d, %d, %d]\nconst w: f32[%d, %d, %d, %d] = random(4, -0.5, 0.5)\n",
+                         cases[i].c, cases[i].h, cases[i].w, cases[i].m, cases[i].c / cases[i].g,
+                         cases[i].k, cases[i].k);
+        if (cases[i].bias) n += snprintf(text + n, sizeof text - (size_t)n, "const b: f32[%d] = random(5)\n", cases[i].m);
+        snprintf(text + n, sizeof text - (size_t)n,
+                 "y = Conv2D(x, w%s) strides=[%d, %d] pads=%s dilations=[%d, %d] group=%d\noutput y\n",
+                 cases[i].bias ? ", b" : "", cases[i].s, cases[i].s, cases[i].pads, cases[i].d,
+                 cases[i].d, cases[i].g);
+        check(TOL);
+    }
+}
+
+static void test_batchnorm(void **state)
+{
+    (void)state;
+    static const char *shapes[] = {"[N, 17]", "[N, 3, 5, 7]", "[N, 127]"};
+    static const int ch[] = {17, 3, 127};
+    for (int i = 0; i < 3; i++) {
+        snprintf(text, sizeof text,
+                 "input x: f32%s\n"
+                 "const s: f32[%d] = random(1, 0.5, 1.5)\nconst b: f32[%d] = random(2)\n"
+                 "const m: f32[%d] = random(3)\nconst v: f32[%d] = random(4, 0.1, 2)\n"
+                 "y = BatchNorm(x, s, b, m, v) epsilon=0.001\noutput y\n",
+                 shapes[i], ch[i], ch[i], ch[i], ch[i]);
+        check(TOL);
+    }
+}
+
+static void test_binary(void **state)
+{
+    (void)state;
+    static const char *ops[] = {"Add", "Sub", "Mul", "Div"};
+    static const char *pairs[][2] = {
+        {"[N, 17]", "[N, 17]"}, {"[N, 17]", "[17]"}, {"[N, 1]", "[1, 127]"},
+        {"[N, 3, 5, 7]", "[3, 1, 1]"}, {"[N, 3, 1, 7]", "[5, 1]"}, {"[N, 1]", "[1]"},
+    };
+    for (int o = 0; o < 4; o++) {
+        for (int p = 0; p < 6; p++) {
+            /* Div's denominator stays away from zero. */
+            snprintf(text, sizeof text,
+                     "input a: f32%s\nconst b: f32%s = random(7, %s)\ny = %s(a, b)\noutput y\n",
+                     pairs[p][0], pairs[p][1], o == 3 ? "0.5, 2" : "-1, 1", ops[o]);
+            check(TOL);
+        }
+    }
+    snprintf(text, sizeof text, "input a: f32[N, 17]\ninput b: f32[N, 17]\ny = Add(a, b)\noutput y\n");
+    check(TOL);
+}
+
+static void test_unary(void **state)
+{
+    (void)state;
+    static const char *ops[] = {
+        "Relu(x)", "LeakyRelu(x) alpha=0.2", "Sigmoid(x)", "Tanh(x)", "Clip(x) min=-0.5 max=0.25",
+        "Clip(x) min=0", "Gelu(x)", "Gelu(x) approximate=1", "Identity(x)",
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        snprintf(text, sizeof text,
+                 "input x0: f32[N, 3, 127]\nconst k: f32[1] = full(3)\nx = Mul(x0, k)\ny = %s\noutput y\n", ops[i]);
+        check(TOL);
+    }
+}
+
+static void test_softmax(void **state)
+{
+    (void)state;
+    for (int axis = -1; axis <= 2; axis++) {
+        if (axis == 0) continue; /* N is symbolic */
+        snprintf(text, sizeof text,
+                 "input x0: f32[N, 17, 3]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\n"
+                 "y = Softmax(x) axis=%d\noutput y\n", axis);
+        check(TOL);
+    }
+    snprintf(text, sizeof text, "input x: f32[N, 127]\ny = Softmax(x)\noutput y\n");
+    check(TOL);
+}
+
+static void test_pools(void **state)
+{
+    (void)state;
+    static const char *attrs[] = {
+        "kernel_shape=[2, 2] strides=[2, 2]",
+        "kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]",
+        "kernel_shape=[3, 3] strides=[2, 2] ceil_mode=1",
+        "kernel_shape=[3, 2] pads=[1, 0, 0, 1]",
+    };
+    for (int i = 0; i < 4; i++) {
+        snprintf(text, sizeof text, "input x: f32[N, 3, 17, 13]\ny = MaxPool(x) %s\noutput y\n", attrs[i]);
+        check(TOL);
+        snprintf(text, sizeof text, "input x: f32[N, 3, 17, 13]\ny = AveragePool(x) %s\noutput y\n", attrs[i]);
+        check(TOL);
+        snprintf(text, sizeof text,
+                 "input x: f32[N, 3, 17, 13]\ny = AveragePool(x) %s count_include_pad=1\noutput y\n", attrs[i]);
+        check(TOL);
+    }
+    snprintf(text, sizeof text, "input x: f32[N, 3, 17, 13]\ny = MaxPool(x) kernel_shape=[3, 3] dilations=[2, 2]\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text, "input x: f32[N, 17, 7, 3]\ny = GlobalAveragePool(x)\noutput y\n");
+    check(TOL);
+}
+
+static void test_shape_ops(void **state)
+{
+    (void)state;
+    static const char *bodies[] = {
+        "y = Flatten(x)",
+        "y = Reshape(x) shape=[0, -1, 3]",
+        "y = Transpose(x) perm=[0, 3, 1, 2]",
+        "y = Transpose(x) perm=[0, 2, 1, 3]",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        snprintf(text, sizeof text, "input x: f32[N, 5, 7, 3]\n%s\nz = Relu(y)\noutput z\n", bodies[i]);
+        check(TOL);
+    }
+    snprintf(text, sizeof text,
+             "input a: f32[N, 3, 5]\ninput b: f32[N, 17, 5]\nconst c: f32[1, 1, 5] = random(2)\n"
+             "cb = Add(b, c)\ny = Concat(a, cb, a) axis=1\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input a: f32[N, 3, 5]\ninput b: f32[N, 3, 7]\ny = Concat(a, b) axis=-1\noutput y\n");
+    check(TOL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_context_release();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemm_bias_shapes_and_trans_a),
+        cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_unary),
+        cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_shape_ops),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}
