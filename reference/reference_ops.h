@@ -1,0 +1,24 @@
+/* The host reference kernels (reference_ops.c), one per op, and what the
+ * executor (reference.c) hands each of them. */
+#ifndef CLG_REFERENCE_OPS_H
+#define CLG_REFERENCE_OPS_H
+
+#include "ir.h"
+
+/* One node to compute. Shapes are concrete (the batch is bound); every
+ * buffer is dense and C-ordered. The kernel writes all of out. */
+typedef struct clg_ref_args {
+    clg_graph *g;
+    const clg_node *node;        /* op, attributes, name (for messages) */
+    int n_inputs;
+    const clg_shape *const *in_shapes;
+    const float *const *in;      /* the inputs' data, in the node's input order */
+    const clg_shape *out_shape;
+    float *out;
+} clg_ref_args;
+
+/* Computes one node. Returns CLG_OK, or CLG_ERR_UNSUPPORTED for an op that
+ * has no reference kernel (Input and Constant are the executor's job). */
+CLG_INTERNAL clg_status clg_ref_run_node(const clg_ref_args *a);
+
+#endif

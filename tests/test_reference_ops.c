@@ -1,0 +1,1062 @@
+/* The host reference executor, op by op, against hand-computed values.
+ *
+ * Every expected array below was worked out independently of clgraph: by
+ * hand for the small cases, and otherwise with NumPy (np.matmul, broadcasting
+ * arithmetic, np.concatenate, np.transpose, math.erf) or straightforward
+ * Python loop nests over np.pad-ed inputs for Conv2D and the pools, following
+ * the ONNX operator definitions. The comment above each array says which. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "clgraph.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+#define DIMS(...) (const int64_t[]){__VA_ARGS__}
+#define NDIMS(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
+#define NAMES(...) (const char *const[]){__VA_ARGS__}, \
+                   ((int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)))
+#define ATTRS(...) (const clg_attr[]){__VA_ARGS__}, \
+                   ((int)(sizeof((clg_attr[]){__VA_ARGS__}) / sizeof(clg_attr)))
+#define NO_ATTRS NULL, 0
+#define FLOATS(...) (float[]){__VA_ARGS__}
+/* A caller tensor over a (modifiable) float array literal. */
+#define TENSOR(data, ...) ((clg_tensor){(data), NDIMS(__VA_ARGS__), {__VA_ARGS__}})
+
+static clg_attr a_int(const char *name, int64_t v)
+{
+    clg_attr a = {name, CLG_ATTR_INT, 1, {v}, 0.0f};
+    return a;
+}
+
+static clg_attr a_float(const char *name, float f)
+{
+    clg_attr a = {name, CLG_ATTR_FLOAT, 1, {0}, f};
+    return a;
+}
+
+static clg_attr a_ints(const char *name, int count, const int64_t *v)
+{
+    clg_attr a = {name, CLG_ATTR_INTS, count, {0}, 0.0f};
+    for (int i = 0; i < count; i++) a.ints[i] = v[i];
+    return a;
+}
+#define A_INTS(name, ...) a_ints((name), NDIMS(__VA_ARGS__), DIMS(__VA_ARGS__))
+
+static void ok(clg_graph *g, clg_status s)
+{
+    if (s != CLG_OK) fail_msg("status %d: %s", (int)s, clg_graph_errmsg(g));
+}
+
+static clg_graph *new_graph(void)
+{
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    return g;
+}
+
+static void input(clg_graph *g, const char *name, int rank, const int64_t *dims)
+{
+    ok(g, clg_graph_add_input(g, name, rank, dims));
+}
+
+static void constant(clg_graph *g, const char *name, int rank, const int64_t *dims, const float *data)
+{
+    ok(g, clg_graph_add_constant(g, name, rank, dims, data));
+}
+
+static void node(clg_graph *g, clg_op op, const char *name, const char *const *in, int n_in,
+                 const clg_attr *attrs, int n_attrs)
+{
+    ok(g, clg_graph_add_node(g, op, name, in, n_in, attrs, n_attrs));
+}
+
+static void output(clg_graph *g, const char *name) { ok(g, clg_graph_add_output(g, name)); }
+
+static int64_t count_of(int rank, const int64_t *dims)
+{
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    return n;
+}
+
+/* |got - want| <= 1e-5 * max(1, |want|): 1e-5 absolute near zero, relative above. */
+static void check_close(const float *got, const float *want, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double w = want[i], d = fabs((double)got[i] - w);
+        double tol = 1e-5 * (fabs(w) > 1.0 ? fabs(w) : 1.0);
+        if (!(d <= tol))
+            fail_msg("element %lld: got %.9g, want %.9g", (long long)i, (double)got[i], w);
+    }
+}
+
+static void check_shape(const clg_tensor *t, int rank, const int64_t *dims)
+{
+    assert_int_equal(t->rank, rank);
+    for (int i = 0; i < rank; i++)
+        if (t->dims[i] != dims[i])
+            fail_msg("dim %d: got %lld, want %lld", i, (long long)t->dims[i], (long long)dims[i]);
+}
+
+/* Runs a one-output graph and checks the output's shape and values. */
+static void expect(clg_graph *g, clg_tensor *inputs, int n_inputs, int rank, const int64_t *dims,
+                   const float *want)
+{
+    int64_t n = count_of(rank, dims);
+    clg_tensor y = {malloc((size_t)n * sizeof(float)), 0, {0}};
+    assert_non_null(y.data);
+    clg_status s = clg_graph_run_reference(g, inputs, n_inputs, &y, 1);
+    if (s != CLG_OK) {
+        free(y.data);
+        fail_msg("run_reference: status %d: %s", (int)s, clg_graph_errmsg(g));
+    }
+    check_shape(&y, rank, dims);
+    check_close(y.data, want, n);
+    free(y.data);
+}
+
+/* x (an input) -> op(x, consts...) -> y, run and checked, graph destroyed. */
+static void expect_destroy(clg_graph *g, clg_tensor *inputs, int n_inputs, int rank,
+                           const int64_t *dims, const float *want)
+{
+    expect(g, inputs, n_inputs, rank, dims, want);
+    clg_graph_destroy(g);
+}
+
+/* ------------------------------------------------------------ broadcasting */
+
+static clg_graph *binary_graph(clg_op op, int ra, const int64_t *da, int rb, const int64_t *db)
+{
+    clg_graph *g = new_graph();
+    input(g, "a", ra, da);
+    input(g, "b", rb, db);
+    node(g, op, "y", NAMES("a", "b"), NO_ATTRS);
+    output(g, "y");
+    return g;
+}
+
+static void test_add_column_plus_row(void **state)
+{
+    (void)state;
+    clg_graph *g = binary_graph(CLG_OP_ADD, 2, DIMS(3, 1), 2, DIMS(1, 4));
+    clg_tensor in[] = {TENSOR(FLOATS(1, 2, 3), 3, 1), TENSOR(FLOATS(10, 20, 30, 40), 1, 4)};
+    /* by hand: y[i][j] = a[i] + b[j] */
+    expect_destroy(g, in, 2, 2, DIMS(3, 4), FLOATS(11, 21, 31, 41, 12, 22, 32, 42, 13, 23, 33, 43));
+}
+
+static void test_mul_rank3_by_rank1(void **state)
+{
+    (void)state;
+    clg_graph *g = binary_graph(CLG_OP_MUL, 3, DIMS(2, 2, 3), 1, DIMS(3));
+    clg_tensor in[] = {TENSOR(FLOATS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), 2, 2, 3),
+                       TENSOR(FLOATS(0.5f, -1, 2), 3)};
+    /* by hand: each row of 3 times (0.5, -1, 2) */
+    expect_destroy(g, in, 2, 3, DIMS(2, 2, 3),
+                   FLOATS(0.5f, -2, 6, 2, -5, 12, 3.5f, -8, 18, 5, -11, 24));
+}
+
+static void test_sub_both_sides_broadcast(void **state)
+{
+    (void)state;
+    /* [2,1,3] - [2,1] -> [2,2,3]: a repeats along dim 1, b along dims 0 and 2 */
+    clg_graph *g = binary_graph(CLG_OP_SUB, 3, DIMS(2, 1, 3), 2, DIMS(2, 1));
+    clg_tensor in[] = {TENSOR(FLOATS(1, 2, 3, 4, 5, 6), 2, 1, 3), TENSOR(FLOATS(1, 2), 2, 1)};
+    /* by hand: y[i][j][k] = a[i][k] - b[j] */
+    expect_destroy(g, in, 2, 3, DIMS(2, 2, 3), FLOATS(0, 1, 2, -1, 0, 1, 3, 4, 5, 2, 3, 4));
+}
+
+static void test_div_broadcast(void **state)
+{
+    (void)state;
+    clg_graph *g = binary_graph(CLG_OP_DIV, 2, DIMS(2, 3), 1, DIMS(1));
+    clg_tensor in[] = {TENSOR(FLOATS(1, 2, 3, 4, 5, 6), 2, 3), TENSOR(FLOATS(4), 1)};
+    expect_destroy(g, in, 2, 2, DIMS(2, 3), FLOATS(0.25f, 0.5f, 0.75f, 1, 1.25f, 1.5f));
+
+    g = binary_graph(CLG_OP_DIV, 2, DIMS(1, 2), 2, DIMS(3, 1));
+    clg_tensor in2[] = {TENSOR(FLOATS(1, -2), 1, 2), TENSOR(FLOATS(3, 4, 5), 3, 1)};
+    /* by hand: y[i][j] = a[j] / b[i] */
+    expect_destroy(g, in2, 2, 2, DIMS(3, 2),
+                   FLOATS(1.0f / 3, -2.0f / 3, 0.25f, -0.5f, 0.2f, -0.4f));
+}
+
+static void test_add_rank5_broadcast(void **state)
+{
+    (void)state;
+    /* [2,1,1,1,2] + [1,2,1,1] -> [2,1,2,1,2]: y[i,0,j,0,k] = a[i,k] + b[j] */
+    clg_graph *g = binary_graph(CLG_OP_ADD, 5, DIMS(2, 1, 1, 1, 2), 4, DIMS(1, 2, 1, 1));
+    clg_tensor in[] = {TENSOR(FLOATS(1, 2, 3, 4), 2, 1, 1, 1, 2), TENSOR(FLOATS(10, 20), 1, 2, 1, 1)};
+    expect_destroy(g, in, 2, 5, DIMS(2, 1, 2, 1, 2), FLOATS(11, 12, 21, 22, 13, 14, 23, 24));
+}
+
+/* -------------------------------------------------------------------- Gemm */
+
+/* A = [[1,2,3],[4,5,6]], B = [[1,0,-1,2],[2,1,0,-1],[0,3,1,1]];
+ * A @ B = [[5,11,2,3],[14,23,2,9]] (by hand). */
+static const float gemm_a[] = {1, 2, 3, 4, 5, 6};
+static const float gemm_at[] = {1, 4, 2, 5, 3, 6}; /* A transposed, [3,2] */
+static const float gemm_b[] = {1, 0, -1, 2, 2, 1, 0, -1, 0, 3, 1, 1};
+static const float gemm_bt[] = {1, 2, 0, 0, 1, 3, -1, 0, 1, 2, -1, 1}; /* B transposed, [4,3] */
+
+static clg_graph *gemm_graph(bool ta, bool tb, float alpha, float beta, int c_rank,
+                             const int64_t *c_dims, const float *c_data)
+{
+    clg_graph *g = new_graph();
+    input(g, "a", 2, ta ? DIMS(3, 2) : DIMS(2, 3));
+    constant(g, "b", 2, tb ? DIMS(4, 3) : DIMS(3, 4), tb ? gemm_bt : gemm_b);
+    if (c_rank) constant(g, "c", c_rank, c_dims, c_data);
+    node(g, CLG_OP_GEMM, "y", (const char *const[]){"a", "b", "c"}, c_rank ? 3 : 2,
+         ATTRS(a_int("transA", ta), a_int("transB", tb), a_float("alpha", alpha), a_float("beta", beta)));
+    output(g, "y");
+    return g;
+}
+
+static void test_gemm_plain(void **state)
+{
+    (void)state;
+    clg_graph *g = gemm_graph(false, false, 1, 1, 0, NULL, NULL);
+    clg_tensor x = TENSOR((float *)gemm_a, 2, 3);
+    expect_destroy(g, &x, 1, 2, DIMS(2, 4), FLOATS(5, 11, 2, 3, 14, 23, 2, 9));
+}
+
+static void test_gemm_bias_shapes(void **state)
+{
+    (void)state;
+    clg_tensor x = TENSOR((float *)gemm_a, 2, 3);
+    /* Y = 0.5 * A@B + 2 * C, by hand from A@B above. */
+    clg_graph *g = gemm_graph(false, false, 0.5f, 2, 1, DIMS(4), FLOATS(1, 2, 3, 4));
+    expect_destroy(g, &x, 1, 2, DIMS(2, 4), FLOATS(4.5f, 9.5f, 7, 9.5f, 9, 15.5f, 7, 12.5f));
+    g = gemm_graph(false, false, 0.5f, 2, 2, DIMS(1, 4), FLOATS(1, 2, 3, 4));
+    expect_destroy(g, &x, 1, 2, DIMS(2, 4), FLOATS(4.5f, 9.5f, 7, 9.5f, 9, 15.5f, 7, 12.5f));
+    g = gemm_graph(false, false, 0.5f, 2, 2, DIMS(2, 1), FLOATS(10, 20));
+    expect_destroy(g, &x, 1, 2, DIMS(2, 4), FLOATS(22.5f, 25.5f, 21, 21.5f, 47, 51.5f, 41, 44.5f));
+    g = gemm_graph(false, false, 0.5f, 2, 2, DIMS(2, 4), FLOATS(1, 2, 3, 4, 5, 6, 7, 8));
+    expect_destroy(g, &x, 1, 2, DIMS(2, 4), FLOATS(4.5f, 9.5f, 7, 9.5f, 17, 23.5f, 15, 20.5f));
+    g = gemm_graph(false, false, 0.5f, 2, 1, DIMS(1), FLOATS(7));
+    expect_destroy(g, &x, 1, 2, DIMS(2, 4), FLOATS(16.5f, 19.5f, 15, 15.5f, 21, 25.5f, 15, 18.5f));
+}
+
+static void test_gemm_transposes(void **state)
+{
+    (void)state;
+    /* The same product from transposed storage: 2 * A@B - C, C = [1,2,3,4]. */
+    const float *want = FLOATS(9, 20, 1, 2, 27, 44, 1, 14);
+    clg_tensor xt = TENSOR((float *)gemm_at, 3, 2), x = TENSOR((float *)gemm_a, 2, 3);
+    clg_graph *g = gemm_graph(true, true, 2, -1, 1, DIMS(4), FLOATS(1, 2, 3, 4));
+    expect_destroy(g, &xt, 1, 2, DIMS(2, 4), want);
+    g = gemm_graph(true, false, 2, -1, 1, DIMS(4), FLOATS(1, 2, 3, 4));
+    expect_destroy(g, &xt, 1, 2, DIMS(2, 4), want);
+    g = gemm_graph(false, true, 2, -1, 1, DIMS(4), FLOATS(1, 2, 3, 4));
+    expect_destroy(g, &x, 1, 2, DIMS(2, 4), want);
+}
+
+/* ------------------------------------------------------------------ MatMul */
+
+static clg_graph *matmul_graph(int ra, const int64_t *da, int rb, const int64_t *db)
+{
+    return binary_graph(CLG_OP_MATMUL, ra, da, rb, db);
+}
+
+static void test_matmul_2d(void **state)
+{
+    (void)state;
+    clg_graph *g = matmul_graph(2, DIMS(2, 3), 2, DIMS(3, 2));
+    clg_tensor in[] = {TENSOR(FLOATS(1, 2, 3, 4, 5, 6), 2, 3), TENSOR(FLOATS(1, 2, 3, 4, 5, 6), 3, 2)};
+    /* by hand: [[1+6+15, 2+8+18], [4+15+30, 8+20+36]] */
+    expect_destroy(g, in, 2, 2, DIMS(2, 2), FLOATS(22, 28, 49, 64));
+}
+
+static void test_matmul_batched(void **state)
+{
+    (void)state;
+    clg_graph *g = matmul_graph(3, DIMS(2, 2, 3), 2, DIMS(3, 2));
+    clg_tensor in[] = {TENSOR(FLOATS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), 2, 2, 3),
+                       TENSOR(FLOATS(1, 0, 0, 1, 1, -1), 3, 2)};
+    /* by hand: each row (p,q,r) -> (p + r, q - r) */
+    expect_destroy(g, in, 2, 3, DIMS(2, 2, 2), FLOATS(4, -1, 10, -1, 16, -1, 22, -1));
+}
+
+static void test_matmul_broadcast_batch(void **state)
+{
+    (void)state;
+    /* [2,1,2,3] x [3,3,2]: batch dims [2,1] and [3] broadcast to [2,3]. */
+    clg_graph *g = matmul_graph(4, DIMS(2, 1, 2, 3), 3, DIMS(3, 3, 2));
+    float a[12], b[18];
+    for (int i = 0; i < 12; i++) a[i] = (float)(i + 1);  /* 1..12 */
+    for (int i = 0; i < 18; i++) b[i] = (float)(i - 8);  /* -8..9 */
+    clg_tensor in[] = {TENSOR(a, 2, 1, 2, 3), TENSOR(b, 3, 3, 2)};
+    /* numpy: np.arange(1,13).reshape(2,1,2,3) @ np.arange(-8,10).reshape(3,3,2) */
+    expect_destroy(g, in, 2, 4, DIMS(2, 3, 2, 2),
+                   FLOATS(-32, -26, -86, -71, 4, 10, 4, 19, 40, 46, 94, 109, -140, -116, -194, -161,
+                          4, 28, 4, 37, 148, 172, 202, 235));
+}
+
+static void test_matmul_rank1(void **state)
+{
+    (void)state;
+    float v[] = {1, 2, 3}, m32[] = {1, 2, 3, 4, 5, 6};
+    clg_graph *g = matmul_graph(1, DIMS(3), 2, DIMS(3, 2));
+    clg_tensor in[] = {TENSOR(v, 3), TENSOR(m32, 3, 2)};
+    /* by hand: (1,2,3) @ [[1,2],[3,4],[5,6]] = (22, 28) */
+    expect_destroy(g, in, 2, 1, DIMS(2), FLOATS(22, 28));
+
+    g = matmul_graph(2, DIMS(2, 3), 1, DIMS(3));
+    clg_tensor in2[] = {TENSOR(m32, 2, 3), TENSOR(v, 3)};
+    /* by hand: [[1,2,3],[4,5,6]] @ (1,2,3) = (14, 32) */
+    expect_destroy(g, in2, 2, 1, DIMS(2), FLOATS(14, 32));
+
+    g = matmul_graph(3, DIMS(2, 2, 3), 1, DIMS(3));
+    clg_tensor in3[] = {TENSOR(FLOATS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), 2, 2, 3), TENSOR(v, 3)};
+    expect_destroy(g, in3, 2, 2, DIMS(2, 2), FLOATS(14, 32, 50, 68));
+
+    g = matmul_graph(1, DIMS(2), 3, DIMS(3, 2, 4));
+    float b[24];
+    for (int i = 0; i < 24; i++) b[i] = (float)(i + 1);
+    clg_tensor in4[] = {TENSOR(FLOATS(2, -1), 2), TENSOR(b, 3, 2, 4)};
+    /* numpy: np.array([2,-1]) @ np.arange(1,25).reshape(3,2,4), shape (3,4) */
+    expect_destroy(g, in4, 2, 2, DIMS(3, 4), FLOATS(-3, -2, -1, 0, 5, 6, 7, 8, 13, 14, 15, 16));
+}
+
+/* ------------------------------------------------------------------ Conv2D */
+
+static clg_graph *conv_graph(int64_t n, int64_t c, int64_t h, int64_t w, const int64_t *wdims,
+                             const float *weight, const float *bias, const clg_attr *attrs,
+                             int n_attrs)
+{
+    clg_graph *g = new_graph();
+    input(g, "x", 4, DIMS(n, c, h, w));
+    constant(g, "w", 4, wdims, weight);
+    if (bias) constant(g, "b", 1, DIMS(wdims[0]), bias);
+    node(g, CLG_OP_CONV2D, "y", (const char *const[]){"x", "w", "b"}, bias ? 3 : 2, attrs, n_attrs);
+    output(g, "y");
+    return g;
+}
+
+static float *iota(float *buf, int n, float start, float scale)
+{
+    for (int i = 0; i < n; i++) buf[i] = (start + (float)i) * scale;
+    return buf;
+}
+
+static void test_conv_asymmetric_pads(void **state)
+{
+    (void)state;
+    float x[16];
+    clg_graph *g = conv_graph(1, 1, 4, 4, DIMS(1, 1, 3, 3), FLOATS(1, 0, -1, 2, 1, 0, 0, 1, 1), NULL,
+                              ATTRS(A_INTS("pads", 1, 0, 0, 2)));
+    clg_tensor in = TENSOR(iota(x, 16, 1, 1), 1, 1, 4, 4);
+    /* Python loops over np.pad(x, top 1, left 0, bottom 0, right 2); e.g. y[0][0] =
+     * (2,1,0).(1,2,3) + (0,1,1).(5,6,7) = 4 + 13 = 17 by hand. */
+    expect_destroy(g, &in, 1, 4, DIMS(1, 1, 3, 4), FLOATS(17, 22, 18, 8, 35, 40, 37, 20, 55, 60, 57, 32));
+}
+
+static void test_conv_stride2(void **state)
+{
+    (void)state;
+    float x[16];
+    clg_graph *g = conv_graph(1, 1, 4, 4, DIMS(1, 1, 3, 3), FLOATS(1, 0, -1, 2, 1, 0, 0, 1, 1), NULL,
+                              ATTRS(A_INTS("pads", 1, 1, 1, 1), A_INTS("strides", 2, 2)));
+    clg_tensor in = TENSOR(iota(x, 16, 1, 1), 1, 1, 4, 4);
+    /* Python loops; by hand y[0][0] is the window at rows/cols -1..1:
+     * (2,1,0).(0,1,2) + (0,1,1).(0,5,6) = 1 + 11 = 12. */
+    expect_destroy(g, &in, 1, 4, DIMS(1, 1, 2, 2), FLOATS(12, 22, 30, 60));
+}
+
+static void test_conv_dilation2(void **state)
+{
+    (void)state;
+    float x[25];
+    clg_graph *g = conv_graph(1, 1, 5, 5, DIMS(1, 1, 2, 2), FLOATS(1, 2, 3, 4), NULL,
+                              ATTRS(A_INTS("dilations", 2, 2)));
+    clg_tensor in = TENSOR(iota(x, 25, 1, 1), 1, 1, 5, 5);
+    /* y[0][0] = 1*x00 + 2*x02 + 3*x20 + 4*x22 = 1 + 6 + 33 + 52 = 92 by hand;
+     * each step right adds 10, each step down adds 50. */
+    expect_destroy(g, &in, 1, 4, DIMS(1, 1, 3, 3), FLOATS(92, 102, 112, 142, 152, 162, 192, 202, 212));
+}
+
+static void test_conv_group2(void **state)
+{
+    (void)state;
+    float x[36], w[16];
+    /* x = 1..36 as [1,4,3,3]; w = (-7..8)/4 as [2,2,2,2]; group 2: output
+     * channel 0 reads input channels 0-1, output channel 1 reads 2-3. */
+    clg_graph *g = conv_graph(1, 4, 3, 3, DIMS(2, 2, 2, 2), iota(w, 16, -7, 0.25f), NULL,
+                              ATTRS(a_int("group", 2)));
+    clg_tensor in = TENSOR(iota(x, 36, 1, 1), 1, 4, 3, 3);
+    /* Python loops over the groups */
+    expect_destroy(g, &in, 1, 4, DIMS(1, 2, 2, 2), FLOATS(-31, -38, -52, -59, 251, 260, 278, 287));
+}
+
+static void test_conv_depthwise(void **state)
+{
+    (void)state;
+    float x[18];
+    clg_graph *g = conv_graph(1, 2, 3, 3, DIMS(2, 1, 2, 2), FLOATS(1, -1, 0, 2, 0.5f, 0.5f, 0.5f, 0.5f),
+                              FLOATS(1, -2), ATTRS(a_int("group", 2)));
+    clg_tensor in = TENSOR(iota(x, 18, 1, 1), 1, 2, 3, 3);
+    /* by hand: channel 0: x00 - x01 + 2 x11 + 1, e.g. 1 - 2 + 10 + 1 = 10;
+     * channel 1: mean-of-4 * 2 - 2, e.g. (10+11+13+14)/2 - 2 = 22. */
+    expect_destroy(g, &in, 1, 4, DIMS(1, 2, 2, 2), FLOATS(10, 12, 16, 18, 22, 24, 28, 30));
+}
+
+static void test_conv_batch_bias_channels(void **state)
+{
+    (void)state;
+    float x[36], w[24];
+    /* x = (1..36)/10 as [2,2,3,3]; w = (-12..11)/8 as [3,2,2,2]; pads (0,1,1,0) */
+    clg_graph *g = conv_graph(2, 2, 3, 3, DIMS(3, 2, 2, 2), iota(w, 24, -12, 0.125f),
+                              FLOATS(0.5f, 0, -0.5f), ATTRS(A_INTS("pads", 0, 1, 1, 0)));
+    clg_tensor in = TENSOR(iota(x, 36, 1, 0.1f), 2, 2, 3, 3);
+    /* Python loops over np.pad */
+    expect_destroy(g, &in, 1, 4, DIMS(2, 3, 3, 3),
+                   FLOATS(-1.775f, -4.8f, -5.65f, -2.975f, -7.35f, -8.2f, -1.8625f, -4.7375f, -5.2125f,
+                          0.525f, 0.7f, 0.65f, 0.525f, 0.55f, 0.5f, -0.0625f, -0.4375f, -0.5125f,
+                          2.825f, 6.2f, 6.95f, 4.025f, 8.45f, 9.2f, 1.7375f, 3.8625f, 4.1875f,
+                          -8.975f, -20.1f, -20.95f, -10.175f, -22.65f, -23.5f, -5.9125f, -13.2875f,
+                          -13.7625f, 0.525f, -0.2f, -0.25f, 0.525f, -0.35f, -0.4f, -0.5125f, -1.7875f,
+                          -1.8625f, 10.025f, 19.7f, 20.45f, 11.225f, 21.95f, 22.7f, 4.8875f, 9.7125f,
+                          10.0375f));
+}
+
+/* --------------------------------------------------------------- BatchNorm */
+
+static clg_graph *bn_graph(int rank, const int64_t *dims, const float *scale, const float *bias,
+                           const float *mean, const float *var, float eps)
+{
+    clg_graph *g = new_graph();
+    input(g, "x", rank, dims);
+    const int64_t *cd = DIMS(dims[1]);
+    constant(g, "scale", 1, cd, scale);
+    constant(g, "bias", 1, cd, bias);
+    constant(g, "mean", 1, cd, mean);
+    constant(g, "var", 1, cd, var);
+    node(g, CLG_OP_BATCHNORM, "y", NAMES("x", "scale", "bias", "mean", "var"),
+         ATTRS(a_float("epsilon", eps)));
+    output(g, "y");
+    return g;
+}
+
+static void test_batchnorm(void **state)
+{
+    (void)state;
+    clg_graph *g = bn_graph(2, DIMS(2, 3), FLOATS(1, 2, 0.5f), FLOATS(0, 1, -1), FLOATS(1, 2, 3),
+                            FLOATS(4, 1, 0.25f), 1e-5f);
+    clg_tensor x = TENSOR(FLOATS(1, 2, 3, 4, 5, 6), 2, 3);
+    /* numpy: scale * (x - mean) / sqrt(var + 1e-5) + bias; e.g. (4-1)/sqrt(4.00001) */
+    expect_destroy(g, &x, 1, 2, DIMS(2, 3), FLOATS(0, 1, -1, 1.49999813f, 6.99997f, 1.99994f));
+
+    g = bn_graph(4, DIMS(1, 2, 2, 2), FLOATS(2, -1), FLOATS(0.5f, 0), FLOATS(0, 4), FLOATS(3, 0),
+                 0.001f);
+    clg_tensor x4 = TENSOR(FLOATS(1, 2, 3, 4, 5, 6, 7, 8), 1, 2, 2, 2);
+    /* numpy, channel = dim 1: 2x/sqrt(3.001) + 0.5 and -(x-4)/sqrt(0.001) */
+    expect_destroy(g, &x4, 1, 4, DIMS(1, 2, 2, 2),
+                   FLOATS(1.65450814f, 2.80901627f, 3.96352441f, 5.11803255f, -31.6227766f,
+                          -63.2455532f, -94.8683298f, -126.491106f));
+}
+
+/* -------------------------------------------------------------- activations */
+
+static float unary_x[] = {-3, -1, -0.5f, 0, 0.5f, 1, 3};
+
+static void expect_unary(clg_op op, const clg_attr *attrs, int n_attrs, const float *want)
+{
+    clg_graph *g = new_graph();
+    input(g, "x", 1, DIMS(7));
+    node(g, op, "y", NAMES("x"), attrs, n_attrs);
+    output(g, "y");
+    clg_tensor x = TENSOR(unary_x, 7);
+    expect_destroy(g, &x, 1, 1, DIMS(7), want);
+}
+
+static void test_relu_leaky(void **state)
+{
+    (void)state;
+    expect_unary(CLG_OP_RELU, NO_ATTRS, FLOATS(0, 0, 0, 0, 0.5f, 1, 3));
+    expect_unary(CLG_OP_LEAKY_RELU, ATTRS(a_float("alpha", 0.1f)),
+                 FLOATS(-0.3f, -0.1f, -0.05f, 0, 0.5f, 1, 3));
+    /* ONNX default alpha 0.01 */
+    expect_unary(CLG_OP_LEAKY_RELU, NO_ATTRS, FLOATS(-0.03f, -0.01f, -0.005f, 0, 0.5f, 1, 3));
+    expect_unary(CLG_OP_IDENTITY, NO_ATTRS, unary_x);
+}
+
+static void test_sigmoid_tanh(void **state)
+{
+    (void)state;
+    /* numpy: 1 / (1 + np.exp(-x)) and np.tanh(x) */
+    expect_unary(CLG_OP_SIGMOID, NO_ATTRS,
+                 FLOATS(0.0474258732f, 0.268941421f, 0.377540669f, 0.5f, 0.622459331f, 0.731058579f,
+                        0.952574127f));
+    expect_unary(CLG_OP_TANH, NO_ATTRS,
+                 FLOATS(-0.995054754f, -0.761594156f, -0.462117157f, 0, 0.462117157f, 0.761594156f,
+                        0.995054754f));
+}
+
+static void test_clip(void **state)
+{
+    (void)state;
+    expect_unary(CLG_OP_CLIP, ATTRS(a_float("min", -1), a_float("max", 0.5f)),
+                 FLOATS(-1, -1, -0.5f, 0, 0.5f, 0.5f, 0.5f));
+    expect_unary(CLG_OP_CLIP, ATTRS(a_float("min", 0)), FLOATS(0, 0, 0, 0, 0.5f, 1, 3));
+    expect_unary(CLG_OP_CLIP, ATTRS(a_float("max", 0.75f)), FLOATS(-3, -1, -0.5f, 0, 0.5f, 0.75f, 0.75f));
+    expect_unary(CLG_OP_CLIP, NO_ATTRS, unary_x);
+}
+
+static void test_gelu(void **state)
+{
+    (void)state;
+    /* Python: 0.5*x*(1+math.erf(x/math.sqrt(2))) */
+    expect_unary(CLG_OP_GELU, NO_ATTRS,
+                 FLOATS(-0.00404969409f, -0.158655254f, -0.154268769f, 0, 0.345731231f, 0.841344746f,
+                        2.99595031f));
+    expect_unary(CLG_OP_GELU, ATTRS(a_int("approximate", 0)),
+                 FLOATS(-0.00404969409f, -0.158655254f, -0.154268769f, 0, 0.345731231f, 0.841344746f,
+                        2.99595031f));
+    /* Python: 0.5*x*(1+math.tanh(math.sqrt(2/math.pi)*(x+0.044715*x**3))) */
+    expect_unary(CLG_OP_GELU, ATTRS(a_int("approximate", 1)),
+                 FLOATS(-0.00363739208f, -0.158808009f, -0.15428599f, 0, 0.34571401f, 0.841191991f,
+                        2.99636261f));
+}
+
+/* ----------------------------------------------------------------- Softmax */
+
+static float softmax_x[] = {-0.9f, 0.2f, 1.3f, 2.4f, -1.5f, -0.4f, 0.7f, 1.8f, 2.9f, -1.0f, 0.1f, 1.2f,
+                            2.3f,  3.4f, -0.5f, 0.6f, 1.7f, 2.8f, 3.9f, 0.0f, 1.1f, 2.2f, 3.3f, 4.4f};
+
+static void expect_softmax(int64_t axis, const float *want)
+{
+    clg_graph *g = new_graph();
+    input(g, "x", 3, DIMS(2, 3, 4));
+    node(g, CLG_OP_SOFTMAX, "y", NAMES("x"), ATTRS(a_int("axis", axis)));
+    output(g, "y");
+    clg_tensor x = TENSOR(softmax_x, 2, 3, 4);
+    expect_destroy(g, &x, 1, 3, DIMS(2, 3, 4), want);
+}
+
+static void test_softmax_axes(void **state)
+{
+    (void)state;
+    /* numpy: e = np.exp(x - x.max(axis, keepdims=True)); e / e.sum(axis, keepdims=True) */
+    expect_softmax(0, FLOATS(0.0391657228f, 0.0391657228f, 0.858148935f, 0.858148935f, 0.0391657228f,
+                             0.0391657228f, 0.0391657228f, 0.858148935f, 0.858148935f, 0.0391657228f,
+                             0.0391657228f, 0.0391657228f, 0.960834277f, 0.960834277f, 0.141851065f,
+                             0.141851065f, 0.960834277f, 0.960834277f, 0.960834277f, 0.141851065f,
+                             0.141851065f, 0.960834277f, 0.960834277f, 0.960834277f));
+    expect_softmax(1, FLOATS(0.0216216234f, 0.540538832f, 0.540538832f, 0.540538832f, 0.0118661985f,
+                             0.296654001f, 0.296654001f, 0.296654001f, 0.966512178f, 0.162807167f,
+                             0.162807167f, 0.162807167f, 0.540538832f, 0.540538832f, 0.00786459971f,
+                             0.0216216234f, 0.296654001f, 0.296654001f, 0.640578478f, 0.0118661985f,
+                             0.162807167f, 0.162807167f, 0.351556922f, 0.966512178f));
+    const float *last = FLOATS(0.0249116766f, 0.0748388125f, 0.224828218f, 0.675421293f, 0.0249116766f,
+                               0.0748388125f, 0.224828218f, 0.675421293f, 0.791304827f, 0.0160175222f,
+                               0.0481192961f, 0.144558354f, 0.235423761f, 0.707252063f, 0.0143161336f,
+                               0.0430080423f, 0.0756895524f, 0.227383982f, 0.683099232f, 0.0138272342f,
+                               0.0249116766f, 0.0748388125f, 0.224828218f, 0.675421293f);
+    expect_softmax(-1, last);
+    expect_softmax(2, last);
+}
+
+static void test_softmax_stable(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", 2, DIMS(2, 3));
+    node(g, CLG_OP_SOFTMAX, "y", NAMES("x"), NO_ATTRS); /* default axis -1 */
+    output(g, "y");
+    clg_tensor x = TENSOR(FLOATS(1000, 1001, 1002, -1000, -1000, -1000), 2, 3);
+    /* numpy with the max subtracted: softmax(0,1,2) and a uniform row; exp(1000)
+     * alone would overflow */
+    expect_destroy(g, &x, 1, 2, DIMS(2, 3),
+                   FLOATS(0.0900305732f, 0.244728471f, 0.665240956f, 1.0f / 3, 1.0f / 3, 1.0f / 3));
+}
+
+/* ------------------------------------------------------------------ pools */
+
+static float x5[] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4, 6, 2, 6, 4, 3};
+
+static void expect_pool(clg_op op, float *x, int64_t h, int64_t w, const clg_attr *attrs, int n_attrs,
+                        int64_t oh, int64_t ow, const float *want)
+{
+    clg_graph *g = new_graph();
+    input(g, "x", 4, DIMS(1, 1, h, w));
+    node(g, op, "y", NAMES("x"), attrs, n_attrs);
+    output(g, "y");
+    clg_tensor in = TENSOR(x, 1, 1, h, w);
+    expect_destroy(g, &in, 1, 4, DIMS(1, 1, oh, ow), want);
+}
+
+static void test_maxpool(void **state)
+{
+    (void)state;
+    float x[16];
+    iota(x, 16, 1, 1);
+    /* by hand: max of each 2x2 block of 1..16 */
+    expect_pool(CLG_OP_MAXPOOL, x, 4, 4, ATTRS(A_INTS("kernel_shape", 2, 2), A_INTS("strides", 2, 2)),
+                2, 2, FLOATS(6, 8, 14, 16));
+    /* x = -(1..16): the zero padding must never win; by hand the max of each
+     * 3x3 window at rows/cols -1..1 and 1..3 */
+    iota(x, 16, 1, -1);
+    expect_pool(CLG_OP_MAXPOOL, x, 4, 4,
+                ATTRS(A_INTS("kernel_shape", 3, 3), A_INTS("strides", 2, 2), A_INTS("pads", 1, 1, 1, 1)),
+                2, 2, FLOATS(-1, -2, -5, -6));
+}
+
+static void test_maxpool_ceil_dilation_asym(void **state)
+{
+    (void)state;
+    /* Python loops (ONNX semantics; ceil_mode output 3 = ceil((5-2)/2)+1) */
+    expect_pool(CLG_OP_MAXPOOL, x5, 5, 5,
+                ATTRS(A_INTS("kernel_shape", 2, 2), A_INTS("strides", 2, 2), a_int("ceil_mode", 1)), 3, 3,
+                FLOATS(9, 6, 5, 8, 9, 9, 6, 6, 3));
+    /* 2x2 kernel with dilation 2 reads x[i][j], x[i][j+2], x[i+2][j], x[i+2][j+2] */
+    expect_pool(CLG_OP_MAXPOOL, x5, 5, 5, ATTRS(A_INTS("kernel_shape", 2, 2), A_INTS("dilations", 2, 2)),
+                3, 3, FLOATS(9, 8, 9, 9, 8, 6, 9, 8, 9));
+    /* kernel 2x3, strides (2,1), pads (top 1, left 0, bottom 0, right 1) */
+    expect_pool(CLG_OP_MAXPOOL, x5, 5, 5,
+                ATTRS(A_INTS("kernel_shape", 2, 3), A_INTS("strides", 2, 1), A_INTS("pads", 1, 0, 0, 1)), 3,
+                4, FLOATS(4, 4, 5, 5, 9, 9, 9, 9, 6, 8, 8, 8));
+}
+
+static void test_avgpool_pads(void **state)
+{
+    (void)state;
+    float x[16];
+    iota(x, 16, 1, 1);
+    /* by hand: window (0,0) holds 1,2,5,6 (sum 14) in a 3x3 padded window:
+     * 14/4 = 3.5 without the padding, 14/9 = 1.5556 with it */
+    expect_pool(CLG_OP_AVERAGEPOOL, x, 4, 4,
+                ATTRS(A_INTS("kernel_shape", 3, 3), A_INTS("strides", 2, 2), A_INTS("pads", 1, 1, 1, 1),
+                      a_int("count_include_pad", 0)),
+                2, 2, FLOATS(3.5f, 5, 9.5f, 11));
+    expect_pool(CLG_OP_AVERAGEPOOL, x, 4, 4,
+                ATTRS(A_INTS("kernel_shape", 3, 3), A_INTS("strides", 2, 2), A_INTS("pads", 1, 1, 1, 1),
+                      a_int("count_include_pad", 1)),
+                2, 2, FLOATS(1.55555556f, 3.33333333f, 6.33333333f, 11));
+    /* kernel 3x2, strides 2, pads (top 2, left 0, bottom 0, right 1); Python loops */
+    expect_pool(CLG_OP_AVERAGEPOOL, x5, 5, 5,
+                ATTRS(A_INTS("kernel_shape", 3, 2), A_INTS("strides", 2, 2), A_INTS("pads", 2, 0, 0, 1)), 3,
+                3,
+                FLOATS(2, 2.5f, 5, 4.66666667f, 5.33333333f, 5.66666667f, 4.33333333f, 6.16666667f,
+                       5.33333333f));
+    expect_pool(CLG_OP_AVERAGEPOOL, x5, 5, 5,
+                ATTRS(A_INTS("kernel_shape", 3, 2), A_INTS("strides", 2, 2), A_INTS("pads", 2, 0, 0, 1),
+                      a_int("count_include_pad", 1)),
+                3, 3,
+                FLOATS(0.666666667f, 0.833333333f, 0.833333333f, 4.66666667f, 5.33333333f, 2.83333333f,
+                       4.33333333f, 6.16666667f, 2.66666667f));
+}
+
+static void test_avgpool_ceil_mode(void **state)
+{
+    (void)state;
+    float x[36];
+    iota(x, 36, 1, 1);
+    /* 6x6, kernel 3, stride 2, pads 1, ceil_mode: 4 outputs per axis (3 with
+     * floor). The last window starts at 5 and would end at 8, past the padded
+     * input's end 7: clipped to [5,7), so with the padding counted it divides
+     * by 2 per axis, not 3. By hand: y[0][3] holds x[0][5], x[1][5] = 6, 12:
+     * 18/2 = 9 without padding, 18/(3*2) = 3 with it. Rest: Python loops. */
+    expect_pool(CLG_OP_AVERAGEPOOL, x, 6, 6,
+                ATTRS(A_INTS("kernel_shape", 3, 3), A_INTS("strides", 2, 2), A_INTS("pads", 1, 1, 1, 1),
+                      a_int("ceil_mode", 1)),
+                4, 4, FLOATS(4.5f, 6, 8, 9, 13.5f, 15, 17, 18, 25.5f, 27, 29, 30, 31.5f, 33, 35, 36));
+    expect_pool(CLG_OP_AVERAGEPOOL, x, 6, 6,
+                ATTRS(A_INTS("kernel_shape", 3, 3), A_INTS("strides", 2, 2), A_INTS("pads", 1, 1, 1, 1),
+                      a_int("ceil_mode", 1), a_int("count_include_pad", 1)),
+                4, 4,
+                FLOATS(2, 4, 5.33333333f, 3, 9, 15, 17, 9, 17, 27, 29, 15, 10.5f, 16.5f, 17.5f, 9));
+    /* 5x5, kernel 2, stride 2, no pads, ceil_mode: the last window holds one
+     * row/column and, clipped to the (unpadded) input, divides by what it
+     * holds under both count_include_pad values. By hand: y[2][2] = x[4][4] = 3,
+     * y[0][2] = (5+3)/2 = 4. */
+    const float *want = FLOATS(3.75f, 4, 4, 4.5f, 6.75f, 6.5f, 4, 5, 3);
+    expect_pool(CLG_OP_AVERAGEPOOL, x5, 5, 5,
+                ATTRS(A_INTS("kernel_shape", 2, 2), A_INTS("strides", 2, 2), a_int("ceil_mode", 1)), 3, 3,
+                want);
+    expect_pool(CLG_OP_AVERAGEPOOL, x5, 5, 5,
+                ATTRS(A_INTS("kernel_shape", 2, 2), A_INTS("strides", 2, 2), a_int("ceil_mode", 1),
+                      a_int("count_include_pad", 1)),
+                3, 3, want);
+}
+
+static void test_global_avgpool(void **state)
+{
+    (void)state;
+    float x[24];
+    clg_graph *g = new_graph();
+    input(g, "x", 4, DIMS(2, 2, 2, 3));
+    node(g, CLG_OP_GLOBALAVERAGEPOOL, "y", NAMES("x"), NO_ATTRS);
+    output(g, "y");
+    clg_tensor in = TENSOR(iota(x, 24, 1, 1), 2, 2, 2, 3);
+    /* by hand: mean of each run of 6 consecutive values */
+    expect_destroy(g, &in, 1, 4, DIMS(2, 2, 1, 1), FLOATS(3.5f, 9.5f, 15.5f, 21.5f));
+
+    g = new_graph();
+    input(g, "x", 3, DIMS(1, 2, 4));
+    node(g, CLG_OP_GLOBALAVERAGEPOOL, "y", NAMES("x"), NO_ATTRS);
+    output(g, "y");
+    clg_tensor in3 = TENSOR(x, 1, 2, 4); /* 1..8 */
+    expect_destroy(g, &in3, 1, 3, DIMS(1, 2, 1), FLOATS(2.5f, 6.5f));
+}
+
+/* --------------------------------------------------------- data movement */
+
+static void test_flatten_reshape(void **state)
+{
+    (void)state;
+    float x[24];
+    iota(x, 24, 1, 1);
+    clg_tensor in = TENSOR(x, 2, 3, 4);
+    clg_graph *g = new_graph();
+    input(g, "x", 3, DIMS(2, 3, 4));
+    node(g, CLG_OP_FLATTEN, "y", NAMES("x"), NO_ATTRS);
+    output(g, "y");
+    expect_destroy(g, &in, 1, 2, DIMS(2, 12), x);
+
+    g = new_graph();
+    input(g, "x", 3, DIMS(2, 3, 4));
+    node(g, CLG_OP_FLATTEN, "y", NAMES("x"), ATTRS(a_int("axis", 0)));
+    output(g, "y");
+    expect_destroy(g, &in, 1, 2, DIMS(1, 24), x);
+
+    /* 0 copies the input's dim, -1 takes what is left */
+    g = new_graph();
+    input(g, "x", 3, DIMS(2, 3, 4));
+    node(g, CLG_OP_RESHAPE, "y", NAMES("x"), ATTRS(A_INTS("shape", 0, -1)));
+    output(g, "y");
+    expect_destroy(g, &in, 1, 2, DIMS(2, 12), x);
+
+    g = new_graph();
+    input(g, "x", 3, DIMS(2, 3, 4));
+    node(g, CLG_OP_RESHAPE, "y", NAMES("x"), ATTRS(A_INTS("shape", 4, 0, -1)));
+    output(g, "y");
+    expect_destroy(g, &in, 1, 3, DIMS(4, 3, 2), x);
+}
+
+static void test_transpose(void **state)
+{
+    (void)state;
+    float x[24];
+    iota(x, 24, 1, 1);
+    clg_tensor in = TENSOR(x, 2, 3, 4);
+    clg_graph *g = new_graph();
+    input(g, "x", 3, DIMS(2, 3, 4));
+    node(g, CLG_OP_TRANSPOSE, "y", NAMES("x"), ATTRS(A_INTS("perm", 1, 2, 0)));
+    output(g, "y");
+    /* numpy: np.arange(1,25).reshape(2,3,4).transpose(1,2,0); y[j][k][i] = x[i][j][k] */
+    expect_destroy(g, &in, 1, 3, DIMS(3, 4, 2),
+                   FLOATS(1, 13, 2, 14, 3, 15, 4, 16, 5, 17, 6, 18, 7, 19, 8, 20, 9, 21, 10, 22, 11, 23,
+                          12, 24));
+
+    g = new_graph();
+    input(g, "x", 3, DIMS(2, 3, 4));
+    node(g, CLG_OP_TRANSPOSE, "y", NAMES("x"), NO_ATTRS); /* no perm: reverse the dims */
+    output(g, "y");
+    /* numpy: .transpose() */
+    expect_destroy(g, &in, 1, 3, DIMS(4, 3, 2),
+                   FLOATS(1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22, 3, 15, 7, 19, 11, 23, 4, 16, 8, 20,
+                          12, 24));
+}
+
+static void test_concat(void **state)
+{
+    (void)state;
+    float a[4], b[8], c[12];
+    clg_graph *g = new_graph();
+    input(g, "a", 3, DIMS(2, 1, 2));
+    input(g, "b", 3, DIMS(2, 2, 2));
+    input(g, "c", 3, DIMS(2, 3, 2));
+    node(g, CLG_OP_CONCAT, "y", NAMES("a", "b", "c"), ATTRS(a_int("axis", 1)));
+    output(g, "y");
+    clg_tensor in[] = {TENSOR(iota(a, 4, 1, 1), 2, 1, 2), TENSOR(iota(b, 8, 101, 1), 2, 2, 2),
+                       TENSOR(iota(c, 12, 201, 1), 2, 3, 2)};
+    /* numpy: np.concatenate([a, b, c], axis=1) */
+    expect_destroy(g, in, 3, 3, DIMS(2, 6, 2),
+                   FLOATS(1, 2, 101, 102, 103, 104, 201, 202, 203, 204, 205, 206, 3, 4, 105, 106, 107,
+                          108, 207, 208, 209, 210, 211, 212));
+
+    g = new_graph();
+    input(g, "a", 2, DIMS(2, 2));
+    constant(g, "b", 2, DIMS(2, 1), FLOATS(50, 51));
+    node(g, CLG_OP_CONCAT, "y", NAMES("a", "b"), ATTRS(a_int("axis", -1)));
+    output(g, "y");
+    clg_tensor in2 = TENSOR(FLOATS(1, 2, 3, 4), 2, 2);
+    expect_destroy(g, &in2, 1, 2, DIMS(2, 3), FLOATS(1, 2, 50, 3, 4, 51));
+}
+
+/* ---------------------------------------------------------- whole graphs */
+
+/* x: [N, 3] -> relu(x @ W + b), W [3,2], b [2]. */
+static clg_graph *batch_graph(void)
+{
+    clg_graph *g = new_graph();
+    input(g, "x", 2, DIMS(CLG_BATCH, 3));
+    constant(g, "w", 2, DIMS(3, 2), FLOATS(1, -1, 0.5f, 2, -2, 1));
+    constant(g, "b", 1, DIMS(2), FLOATS(0.5f, -0.5f));
+    node(g, CLG_OP_GEMM, "h", NAMES("x", "w", "b"), NO_ATTRS);
+    node(g, CLG_OP_RELU, "y", NAMES("h"), NO_ATTRS);
+    output(g, "y");
+    return g;
+}
+
+static void test_symbolic_batch(void **state)
+{
+    (void)state;
+    clg_graph *g = batch_graph();
+    float x[] = {1, 2, 3, -1, 0, 1, 2, 2, -2, 0, 0, 0};
+    /* by hand: row (1,2,3) -> (1+1-6+0.5, -1+4+3-0.5) = (-3.5 -> 0, 5.5) */
+    const float *want = FLOATS(0, 5.5f, 0, 1.5f, 7.5f, 0, 0.5f, 0);
+    clg_tensor in4 = TENSOR(x, 4, 3), in1 = TENSOR(x, 1, 3);
+    expect(g, &in4, 1, 2, DIMS(4, 2), want);
+    expect(g, &in1, 1, 2, DIMS(1, 2), want);
+    expect(g, &in4, 1, 2, DIMS(4, 2), want); /* the graph is unchanged by running */
+    int rank = 0;
+    int64_t dims[CLG_MAX_RANK];
+    ok(g, clg_graph_output_info(g, 0, 7, NULL, &rank, dims));
+    assert_int_equal(rank, 2);
+    assert_int_equal(dims[0], 7);
+    clg_graph_destroy(g);
+}
+
+static void test_multi_output_and_reuse(void **state)
+{
+    (void)state;
+    /* x -> a = Relu(x) -> b = Add(a, a) -> c = Mul(b, x); d = Sigmoid(a) is dead.
+     * Outputs: c, a (also read later), x (an input) and k (a constant). */
+    clg_graph *g = new_graph();
+    input(g, "x", 1, DIMS(4));
+    constant(g, "k", 1, DIMS(2), FLOATS(7, 8));
+    node(g, CLG_OP_RELU, "a", NAMES("x"), NO_ATTRS);
+    node(g, CLG_OP_ADD, "b", NAMES("a", "a"), NO_ATTRS);
+    node(g, CLG_OP_SIGMOID, "d", NAMES("a"), NO_ATTRS);
+    node(g, CLG_OP_MUL, "c", NAMES("b", "x"), NO_ATTRS);
+    output(g, "c");
+    output(g, "a");
+    output(g, "x");
+    output(g, "k");
+    float x[] = {-1, 2, -3, 4};
+    clg_tensor in = TENSOR(x, 4);
+    float yc[4], ya[4], yx[4], yk[2];
+    clg_tensor out[] = {{yc, 0, {0}}, {ya, 0, {0}}, {yx, 0, {0}}, {yk, 0, {0}}};
+    ok(g, clg_graph_run_reference(g, &in, 1, out, 4));
+    /* by hand: a = (0,2,0,4), c = 2a * x = (0,8,0,32) */
+    check_shape(&out[0], 1, DIMS(4));
+    check_close(yc, FLOATS(0, 8, 0, 32), 4);
+    check_close(ya, FLOATS(0, 2, 0, 4), 4);
+    check_close(yx, x, 4);
+    check_shape(&out[3], 1, DIMS(2));
+    check_close(yk, FLOATS(7, 8), 2);
+    clg_graph_destroy(g);
+}
+
+static void test_example_model(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    if (clg_graph_load(g, "examples/residual_mlp.clg") != CLG_OK)
+        fail_msg("%s", clg_graph_errmsg(g));
+    float x[3 * 128], y[3 * 10];
+    for (int i = 0; i < 3 * 128; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    clg_tensor in = TENSOR(x, 3, 128), out = {y, 0, {0}};
+    ok(g, clg_graph_run_reference(g, &in, 1, &out, 1));
+    check_shape(&out, 2, DIMS(3, 10));
+    /* Property, not values: each row of the softmax head is a distribution. */
+    for (int r = 0; r < 3; r++) {
+        double sum = 0;
+        for (int j = 0; j < 10; j++) {
+            assert_true(y[r * 10 + j] > 0.0f && y[r * 10 + j] < 1.0f);
+            sum += y[r * 10 + j];
+        }
+        assert_true(fabs(sum - 1.0) < 1e-5);
+    }
+    clg_graph_destroy(g);
+}
+
+/* ------------------------------------------------------------------ errors */
+
+static void expect_error(clg_graph *g, const clg_tensor *in, int n_in, clg_tensor *out, int n_out,
+                         const char *needle)
+{
+    clg_status s = clg_graph_run_reference(g, in, n_in, out, n_out);
+    assert_int_equal(s, CLG_ERR_INVALID_ARGUMENT);
+    if (!strstr(clg_graph_errmsg(g), needle))
+        fail_msg("message \"%s\" does not mention \"%s\"", clg_graph_errmsg(g), needle);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "left", 2, DIMS(CLG_BATCH, 3));
+    input(g, "right", 2, DIMS(CLG_BATCH, 3));
+    node(g, CLG_OP_ADD, "y", NAMES("left", "right"), NO_ATTRS);
+    output(g, "y");
+    float a[12] = {0}, b[12] = {0}, y[12] = {0};
+    clg_tensor out = {y, 0, {0}};
+
+    /* wrong input count */
+    clg_tensor one[] = {TENSOR(a, 2, 3)};
+    expect_error(g, one, 1, &out, 1, "2 inputs");
+    expect_error(g, NULL, 2, &out, 1, "2 inputs");
+    /* wrong shape (second dim, then rank) */
+    clg_tensor bad[] = {TENSOR(a, 2, 3), TENSOR(b, 2, 4)};
+    expect_error(g, bad, 2, &out, 1, "right");
+    clg_tensor bad_rank[] = {TENSOR(a, 6), TENSOR(b, 2, 3)};
+    expect_error(g, bad_rank, 2, &out, 1, "left");
+    /* NULL data */
+    clg_tensor null_data[] = {TENSOR(a, 2, 3), TENSOR(NULL, 2, 3)};
+    expect_error(g, null_data, 2, &out, 1, "right");
+    /* the two inputs disagree on the batch */
+    clg_tensor mixed[] = {TENSOR(a, 2, 3), TENSOR(b, 3, 3)};
+    expect_error(g, mixed, 2, &out, 1, "right");
+    assert_non_null(strstr(clg_graph_errmsg(g), "left"));
+    /* outputs: wrong count, NULL data */
+    clg_tensor good[] = {TENSOR(a, 2, 3), TENSOR(b, 2, 3)};
+    expect_error(g, good, 2, &out, 0, "1 outputs");
+    expect_error(g, good, 2, NULL, 1, "1 outputs");
+    clg_tensor null_out = {NULL, 0, {0}};
+    expect_error(g, good, 2, &null_out, 1, "output y");
+    /* after all that, a good call still works */
+    for (int i = 0; i < 6; i++) { a[i] = (float)i; b[i] = 10.0f * (float)i; }
+    expect(g, good, 2, 2, DIMS(2, 3), FLOATS(0, 11, 22, 33, 44, 55));
+    clg_graph_destroy(g);
+    assert_int_equal(clg_graph_run_reference(NULL, good, 2, &out, 1), CLG_ERR_INVALID_ARGUMENT);
+}
+
+/* ------------------------------------------------------------- allocation */
+
+typedef struct alloc_stats {
+    long live;     /* blocks allocated and not yet freed */
+    long calls;    /* allocations (and reallocations) so far */
+    long fail_at;  /* the call number that fails; -1 never */
+    long failures;
+} alloc_stats;
+
+static void *counting_alloc(void *user, void *ptr, size_t old_size, size_t new_size)
+{
+    (void)old_size;
+    alloc_stats *st = user;
+    if (new_size == 0) {
+        if (ptr) st->live--;
+        free(ptr);
+        return NULL;
+    }
+    if (st->calls++ == st->fail_at) {
+        st->failures++;
+        return NULL;
+    }
+    void *p = realloc(ptr, new_size);
+    if (p && !ptr) st->live++;
+    return p;
+}
+
+/* conv -> relu -> maxpool -> flatten -> gemm -> concat with the input's
+ * flattening -> softmax: a graph with many intermediate buffers. */
+static clg_graph *alloc_graph(alloc_stats *st)
+{
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, counting_alloc, st), CLG_OK);
+    input(g, "x", 4, DIMS(CLG_BATCH, 1, 4, 4));
+    float w[9], fc[12];
+    constant(g, "w", 4, DIMS(1, 1, 3, 3), iota(w, 9, -4, 0.25f));
+    constant(g, "fc", 2, DIMS(4, 3), iota(fc, 12, -6, 0.1f));
+    node(g, CLG_OP_CONV2D, "c", NAMES("x", "w"), ATTRS(A_INTS("pads", 1, 1, 1, 1)));
+    node(g, CLG_OP_RELU, "r", NAMES("c"), NO_ATTRS);
+    node(g, CLG_OP_MAXPOOL, "p", NAMES("r"), ATTRS(A_INTS("kernel_shape", 2, 2), A_INTS("strides", 2, 2)));
+    node(g, CLG_OP_FLATTEN, "f", NAMES("p"), NO_ATTRS);
+    node(g, CLG_OP_GEMM, "d", NAMES("f", "fc"), NO_ATTRS);
+    node(g, CLG_OP_FLATTEN, "xf", NAMES("x"), NO_ATTRS);
+    node(g, CLG_OP_CONCAT, "cat", NAMES("d", "xf", "f"), ATTRS(a_int("axis", 1)));
+    node(g, CLG_OP_SOFTMAX, "y", NAMES("cat"), NO_ATTRS);
+    output(g, "y");
+    output(g, "d");
+    return g;
+}
+
+static void test_allocator_and_out_of_memory(void **state)
+{
+    (void)state;
+    alloc_stats st = {0, 0, -1, 0};
+    clg_graph *g = alloc_graph(&st);
+    long baseline = st.live;
+    float x[2 * 16], y[2 * 23], d[2 * 3], y_ok[2 * 23], d_ok[2 * 3];
+    iota(x, 32, -10, 0.3f);
+    clg_tensor in = TENSOR(x, 2, 1, 4, 4);
+    clg_tensor out[] = {{y_ok, 0, {0}}, {d_ok, 0, {0}}};
+    long before = st.calls;
+    ok(g, clg_graph_run_reference(g, &in, 1, out, 2));
+    long calls = st.calls - before;
+    assert_int_equal(st.live, baseline); /* everything freed, through the allocator */
+    assert_true(calls >= 8);             /* the buffers came from the allocator */
+    check_shape(&out[0], 2, DIMS(2, 23));
+
+    /* Fail each allocation of a run in turn: every failure is reported as out
+     * of memory, leaks nothing, and leaves the graph usable. */
+    for (long k = 0; k < calls; k++) {
+        st.fail_at = st.calls + k;
+        clg_tensor o[] = {{y, 0, {0}}, {d, 0, {0}}};
+        clg_status s = clg_graph_run_reference(g, &in, 1, o, 2);
+        assert_int_equal(s, CLG_ERR_OUT_OF_MEMORY);
+        assert_int_equal(st.live, baseline);
+    }
+    st.fail_at = -1;
+    assert_int_equal(st.failures, calls);
+    clg_tensor o[] = {{y, 0, {0}}, {d, 0, {0}}};
+    ok(g, clg_graph_run_reference(g, &in, 1, o, 2));
+    check_close(y, y_ok, 2 * 23);
+    check_close(d, d_ok, 2 * 3);
+    clg_graph_destroy(g);
+    assert_int_equal(st.live, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_add_column_plus_row),
+        cmocka_unit_test(test_mul_rank3_by_rank1),
+        cmocka_unit_test(test_sub_both_sides_broadcast),
+        cmocka_unit_test(test_div_broadcast),
+        cmocka_unit_test(test_add_rank5_broadcast),
+        cmocka_unit_test(test_gemm_plain),
+        cmocka_unit_test(test_gemm_bias_shapes),
+        cmocka_unit_test(test_gemm_transposes),
+        cmocka_unit_test(test_matmul_2d),
+        cmocka_unit_test(test_matmul_batched),
+        cmocka_unit_test(test_matmul_broadcast_batch),
+        cmocka_unit_test(test_matmul_rank1),
+        cmocka_unit_test(test_conv_asymmetric_pads),
+        cmocka_unit_test(test_conv_stride2),
+        cmocka_unit_test(test_conv_dilation2),
+        cmocka_unit_test(test_conv_group2),
+        cmocka_unit_test(test_conv_depthwise),
+        cmocka_unit_test(test_conv_batch_bias_channels),
+        cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_relu_leaky),
+        cmocka_unit_test(test_sigmoid_tanh),
+        cmocka_unit_test(test_clip),
+        cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_softmax_axes),
+        cmocka_unit_test(test_softmax_stable),
+        cmocka_unit_test(test_maxpool),
+        cmocka_unit_test(test_maxpool_ceil_dilation_asym),
+        cmocka_unit_test(test_avgpool_pads),
+        cmocka_unit_test(test_avgpool_ceil_mode),
+        cmocka_unit_test(test_global_avgpool),
+        cmocka_unit_test(test_flatten_reshape),
+        cmocka_unit_test(test_transpose),
+        cmocka_unit_test(test_concat),
+        cmocka_unit_test(test_symbolic_batch),
+        cmocka_unit_test(test_multi_output_and_reuse),
+        cmocka_unit_test(test_example_model),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_allocator_and_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
