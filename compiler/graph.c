@@ -1,4 +1,5 @@
 /* Graph lifetime, the builder API and shape checks on every added node. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +93,7 @@ static clg_status check_shape(clg_graph *g, int line, const char *name, clg_op o
                                  clg_shape_str(s, buf, sizeof buf), i);
         if (d > MAX_ELEMENTS || count > MAX_ELEMENTS / d)
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
-                                 "shape %s has more than 2^31 elements per batch item",
+                                 "shape %s has more than 2^31 elements",
                                  clg_shape_str(s, buf, sizeof buf));
         count *= d;
     }
@@ -364,6 +365,13 @@ clg_status clg_graph_bind_batch(clg_graph *g, int64_t batch, clg_shape *shapes)
         for (int k = 0; k < n->n_inputs; k++) in[k] = &shapes[n->inputs[k]];
         clg_status s = clg_infer_node(g, n, in, &shapes[i]);
         if (in != in_stack) clg_free(g, in);
+        /* The graph was valid with N symbolic; only the batch's size can
+         * fail here (a tensor past the element limit). */
+        if (s == CLG_ERR_INVALID_GRAPH) {
+            char msg[sizeof g->errmsg];
+            snprintf(msg, sizeof msg, "%s", g->errmsg);
+            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "batch %lld: %s", (long long)batch, msg);
+        }
         if (s) return s;
     }
     return CLG_OK;
@@ -372,7 +380,8 @@ clg_status clg_graph_bind_batch(clg_graph *g, int64_t batch, clg_shape *shapes)
 clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs, int n_inputs, int64_t *batch)
 {
     int expected = clg_graph_input_count(g);
-    if (n_inputs != expected || (n_inputs > 0 && !inputs))
+    if (n_inputs > 0 && !inputs) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "inputs is NULL");
+    if (n_inputs != expected)
         return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "the graph has %d inputs, %d were given",
                         expected, n_inputs);
     *batch = 0;

@@ -123,6 +123,7 @@ clg_status clg_infer_matmul(const clg_infer_ctx *c, clg_shape *out)
     clg_status s = broadcast2(c, &ba, &bb, &batch);
     if (s) return s;
     if (batch.rank + 2 > CLG_MAX_RANK) return FAIL(c, "result would exceed rank %d", CLG_MAX_RANK);
+    if (a_vec && b_vec) return FAIL(c, "a vector times a vector is a scalar, which clgraph does not support");
     *out = batch;
     if (!a_vec) out->dims[out->rank++] = a.dims[a.rank - 2];
     if (!b_vec) out->dims[out->rank++] = b.dims[b.rank - 1];
@@ -161,9 +162,12 @@ static clg_status spatial(const clg_infer_ctx *c, const clg_shape *x, const int6
             return FAIL(c, "kernel, strides, pads and dilations must be at most 2^31");
     for (int i = 0; i < 2; i++) {
         if (x->dims[2 + i] < 1) return FAIL(c, "spatial dims must be known, got %s", show(x).s);
-        if (a->pads[i] >= kernel[i] * a->dilations[i] || a->pads[i + 2] >= kernel[i] * a->dilations[i])
-            if (c->op != CLG_OP_CONV2D)
-                return FAIL(c, "pads must be smaller than the kernel");
+        /* ONNX's rule: padding smaller than the dilated window, so the first
+         * and last windows reach into the input. */
+        int64_t span = (kernel[i] - 1) * a->dilations[i] + 1;
+        if (c->op != CLG_OP_CONV2D && (a->pads[i] >= span || a->pads[i + 2] >= span))
+            return FAIL(c, "pads must be smaller than the window (%lld) along axis %d",
+                        (long long)span, i + 2);
         out_hw[i] = clg_window_out(x->dims[2 + i], kernel[i], a->strides[i], a->pads[i],
                                    a->pads[i + 2], a->dilations[i], ceil_mode);
         if (out_hw[i] < 1)

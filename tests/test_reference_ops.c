@@ -904,7 +904,7 @@ static void test_errors(void **state)
     /* wrong input count */
     clg_tensor one[] = {TENSOR(a, 2, 3)};
     expect_error(g, one, 1, &out, 1, "2 inputs");
-    expect_error(g, NULL, 2, &out, 1, "2 inputs");
+    expect_error(g, NULL, 2, &out, 1, "inputs is NULL");
     /* wrong shape (second dim, then rank) */
     clg_tensor bad[] = {TENSOR(a, 2, 3), TENSOR(b, 2, 4)};
     expect_error(g, bad, 2, &out, 1, "right");
