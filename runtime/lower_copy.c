@@ -1,0 +1,194 @@
+/* Data movement through the one strided copy kernel of kernels/copy.cl:
+ * Transpose, Concat, and the broadcast copy that pre-fills a GEMM's C. */
+#include <limits.h>
+
+#include "lower.h"
+
+#define R CLG_MAX_RANK
+
+/* A copy over a grid of dims (C order) with a source and a destination
+ * element stride per dim. */
+typedef struct copy_grid {
+    int rank;
+    int64_t dims[R];
+    int64_t st[2][R]; /* [0]: source, [1]: destination */
+} copy_grid;
+
+static int64_t count_of(const clg_shape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++) n *= s->dims[i];
+    return n;
+}
+
+/* Dense C-order strides of a shape. */
+static void dense_strides(const clg_shape *s, int64_t st[R])
+{
+    int64_t k = 1;
+    for (int i = s->rank - 1; i >= 0; i--) {
+        st[i] = k;
+        k *= s->dims[i];
+    }
+}
+
+static const char *node_name(const clg_lower *lw)
+{
+    return lw->g->nodes[lw->node].name;
+}
+
+static const char *node_op(const clg_lower *lw)
+{
+    return clg_op_name(lw->g->nodes[lw->node].op);
+}
+
+/* Drops dims of 1 and merges neighbours that are contiguous in both tensors,
+ * so the kernel does as few divisions as the layout allows: a plain copy
+ * becomes rank 1, a Concat input (outer, chunk). Leaves rank >= 1. */
+static void merge_dims(copy_grid *g)
+{
+    int r = 0;
+    for (int i = 0; i < g->rank; i++) {
+        if (g->dims[i] == 1) continue;
+        bool merge = r > 0;
+        for (int k = 0; merge && k < 2; k++)
+            if (g->st[k][r - 1] != g->st[k][i] * g->dims[i]) merge = false;
+        if (merge) {
+            g->dims[r - 1] *= g->dims[i];
+            for (int k = 0; k < 2; k++) g->st[k][r - 1] = g->st[k][i];
+        } else {
+            g->dims[r] = g->dims[i];
+            for (int k = 0; k < 2; k++) g->st[k][r] = g->st[k][i];
+            r++;
+        }
+    }
+    if (r == 0) {
+        g->dims[0] = 1;
+        g->st[0][0] = g->st[1][0] = 0;
+        r = 1;
+    }
+    g->rank = r;
+}
+
+/* Emits one copy_strided launch for grid g from src to dst (whose offsets
+ * already point at the first element to read and write). */
+static clg_status emit_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_dev_tensor *dst,
+                            copy_grid g)
+{
+    int64_t count = 1;
+    for (int i = 0; i < g.rank; i++) count *= g.dims[i];
+    if (count == 0) return CLG_OK;
+    if (count > INT_MAX)
+        return clg_ctx_fail(lw->ctx, CLG_ERR_UNSUPPORTED,
+                            "node %s (%s): tensors of more than %d elements are not supported",
+                            node_name(lw), node_op(lw), INT_MAX);
+    merge_dims(&g);
+    /* Right-align into the kernel's five slots. */
+    int d[R] = {1, 1, 1, 1, 1}, ss[R] = {0}, ds[R] = {0};
+    for (int i = 0; i < g.rank; i++) {
+        d[R - g.rank + i] = (int)g.dims[i];
+        ss[R - g.rank + i] = (int)g.st[0][i];
+        ds[R - g.rank + i] = (int)g.st[1][i];
+    }
+    size_t global = (size_t)count;
+    clg_karg args[] = {
+        CLG_ARG_T(src), CLG_ARG_T(dst), CLG_ARG_I(count), CLG_ARG_I(g.rank),
+        CLG_ARG_I(d[0]), CLG_ARG_I(d[1]), CLG_ARG_I(d[2]), CLG_ARG_I(d[3]), CLG_ARG_I(d[4]),
+        CLG_ARG_I(ss[0]), CLG_ARG_I(ss[1]), CLG_ARG_I(ss[2]), CLG_ARG_I(ss[3]), CLG_ARG_I(ss[4]),
+        CLG_ARG_I(ds[0]), CLG_ARG_I(ds[1]), CLG_ARG_I(ds[2]), CLG_ARG_I(ds[3]), CLG_ARG_I(ds[4]),
+    };
+    return clg_emit_kernel(lw, "copy.cl", "copy_strided", NULL, 1, &global, args,
+                           (int)(sizeof args / sizeof args[0]));
+}
+
+clg_status clg_lower_transpose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                               const clg_dev_tensor *out)
+{
+    const clg_shape *xs = &in[0].shape;
+    const clg_attrs *a = &n->attrs;
+    if (out->shape.rank != xs->rank || (a->perm_rank != 0 && a->perm_rank != xs->rank))
+        return clg_ctx_fail(lw->ctx, CLG_ERR_INVALID_ARGUMENT,
+                            "node %s (%s): perm does not match the input's rank %d", n->name,
+                            clg_op_name(n->op), xs->rank);
+    if (count_of(xs) > INT_MAX)
+        return clg_ctx_fail(lw->ctx, CLG_ERR_UNSUPPORTED,
+                            "node %s (%s): tensors of more than %d elements are not supported",
+                            n->name, clg_op_name(n->op), INT_MAX);
+    int64_t in_st[R];
+    dense_strides(xs, in_st);
+    copy_grid g = {out->shape.rank, {0}, {{0}}};
+    dense_strides(&out->shape, g.st[1]);
+    /* Output axis i walks input axis perm[i]. */
+    for (int i = 0; i < g.rank; i++) {
+        g.dims[i] = out->shape.dims[i];
+        g.st[0][i] = in_st[a->perm_rank ? a->perm[i] : xs->rank - 1 - i];
+    }
+    return emit_copy(lw, &in[0], out, g);
+}
+
+clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                            const clg_dev_tensor *out)
+{
+    const clg_shape *ys = &out->shape;
+    int64_t axis = n->attrs.axis < 0 ? n->attrs.axis + ys->rank : n->attrs.axis;
+    if (axis < 0 || axis >= ys->rank)
+        return clg_ctx_fail(lw->ctx, CLG_ERR_INVALID_ARGUMENT,
+                            "node %s (%s): axis %lld is out of range for rank %d", n->name,
+                            clg_op_name(n->op), (long long)n->attrs.axis, ys->rank);
+    int64_t out_st[R];
+    dense_strides(ys, out_st);
+    /* Each input is a block of the output: same dims, the output's strides,
+     * starting `at` elements along the axis. */
+    int64_t at = 0;
+    for (int k = 0; k < n->n_inputs; k++) {
+        const clg_shape *xs = &in[k].shape;
+        if (xs->rank != ys->rank || at + xs->dims[axis] > ys->dims[axis])
+            return clg_ctx_fail(lw->ctx, CLG_ERR_INVALID_ARGUMENT,
+                                "node %s (%s): input %d does not fit the output", n->name,
+                                clg_op_name(n->op), k);
+        copy_grid g = {xs->rank, {0}, {{0}}};
+        dense_strides(xs, g.st[0]);
+        for (int i = 0; i < xs->rank; i++) {
+            g.dims[i] = xs->dims[i];
+            g.st[1][i] = out_st[i];
+        }
+        clg_dev_tensor dst = *out;
+        dst.off += (size_t)(at * out_st[axis]);
+        clg_status s = emit_copy(lw, &in[k], &dst, g);
+        if (s) return s;
+        at += xs->dims[axis];
+    }
+    return CLG_OK;
+}
+
+clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src,
+                                   const clg_dev_tensor *dst)
+{
+    const clg_shape *xs = &src->shape, *ys = &dst->shape;
+    copy_grid g = {ys->rank, {0}, {{0}}};
+    int lead = ys->rank - xs->rank;
+    bool ok = lead >= 0;
+    int64_t k = 1;
+    /* NumPy rules: src's dims align with dst's trailing dims; a dim of 1 or
+     * a missing leading dim repeats with stride 0. */
+    for (int i = ys->rank - 1; ok && i >= 0; i--) {
+        int j = i - lead;
+        g.dims[i] = ys->dims[i];
+        if (j < 0 || xs->dims[j] == 1) {
+            g.st[0][i] = 0;
+        } else if (xs->dims[j] == ys->dims[i]) {
+            g.st[0][i] = k;
+        } else {
+            ok = false;
+        }
+        if (j >= 0) k *= xs->dims[j];
+    }
+    if (!ok) {
+        char from[96], to[96];
+        return clg_ctx_fail(lw->ctx, CLG_ERR_INVALID_ARGUMENT,
+                            "node %s (%s): shape %s does not broadcast to %s", node_name(lw),
+                            node_op(lw), clg_shape_str(xs, from, sizeof from),
+                            clg_shape_str(ys, to, sizeof to));
+    }
+    dense_strides(ys, g.st[1]);
+    return emit_copy(lw, src, dst, g);
+}
