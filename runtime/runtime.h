@@ -32,6 +32,7 @@ struct clg_context {
     clg_program_entry *programs; /* in-memory program cache */
     int n_programs, cap_programs;
     char *cache_dir; /* on-disk binary cache, NULL when off */
+    int cache_memory_hits, cache_disk_hits, cache_builds; /* clg_program_cache_stats */
     char errmsg[16384];
 };
 
@@ -157,5 +158,28 @@ typedef clg_status (*clg_lower_fn)(clg_lower *lw, const clg_node *n, const clg_d
 CLG_INTERNAL clg_lower_fn clg_lower_get(clg_op op);
 /* Ops whose output is their first input's memory, reinterpreted. */
 CLG_INTERNAL bool clg_lower_is_alias(clg_op op);
+
+/* ---------------------------------------------------------------- runtime core, continued */
+
+/* A device's OpenCL handles, parallel to its clg_device_info. */
+typedef struct clg_device_handle {
+    cl_platform_id platform;
+    cl_device_id device;
+} clg_device_handle;
+
+/* Every device of every platform in platform order, described, with
+ * index/platform_index/device_index/is_default set (device.c). *infos and
+ * *handles (either may be NULL to skip it) are allocated with a and freed
+ * with clg_mem_free; both are NULL when *count is 0. A platform whose
+ * devices cannot be listed is skipped. On CLG_ERR_OPENCL or
+ * CLG_ERR_OUT_OF_MEMORY, err (may be NULL) says why. */
+CLG_INTERNAL clg_status clg_device_enumerate(const clg_allocator *a, clg_device_info **infos,
+                                             clg_device_handle **handles, int *count, char *err,
+                                             size_t err_size);
+
+/* How ctx's clg_program_get calls were served: from memory, from the disk
+ * cache, or by building from source (any pointer may be NULL). */
+CLG_INTERNAL void clg_program_cache_stats(const clg_context *ctx, int *memory_hits, int *disk_hits,
+                                          int *builds);
 
 #endif

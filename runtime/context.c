@@ -1,0 +1,231 @@
+/* Contexts: one OpenCL device with its cl_context, in-order queue, program
+ * cache and on-disk cache directory; owned or borrowed from an embedder. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+static char *ctx_strdup(clg_context *ctx, const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = b ? strlen(b) : 0;
+    char *s = clg_mem_realloc(&ctx->allocator, NULL, na + nb + 1);
+    if (!s) return NULL;
+    memcpy(s, a, na);
+    if (nb) memcpy(s + na, b, nb);
+    s[na + nb] = '\0';
+    return s;
+}
+
+/* mkdir -p. Directories it creates are private to the user: the cache
+ * holds device binaries that the process will load and run. */
+static bool make_dirs(char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') path[--n] = '\0';
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        int r = mkdir(path, 0700);
+        *p = '/';
+        if (r != 0 && errno != EEXIST) return false;
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) return false;
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;
+}
+
+/* CLGRAPH_CACHE=0 turns the disk cache off; else CLGRAPH_CACHE_DIR, else
+ * $XDG_CACHE_HOME/clgraph, else ~/.cache/clgraph. A directory that cannot
+ * be created means running without a disk cache, not failing: the cache
+ * only saves build time. Only running out of host memory is an error. */
+static clg_status setup_cache_dir(clg_context *ctx)
+{
+    const char *off = getenv("CLGRAPH_CACHE");
+    if (off && strcmp(off, "0") == 0) return CLG_OK;
+    const char *dir = getenv("CLGRAPH_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    char *path;
+    if (dir && *dir) path = ctx_strdup(ctx, dir, NULL);
+    /* The XDG spec says a relative $XDG_CACHE_HOME is invalid and ignored. */
+    else if (xdg && xdg[0] == '/') path = ctx_strdup(ctx, xdg, "/clgraph");
+    else if (home && *home) path = ctx_strdup(ctx, home, "/.cache/clgraph");
+    else return CLG_OK;
+    if (!path) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!make_dirs(path)) {
+        clg_mem_free(&ctx->allocator, path);
+        return CLG_OK;
+    }
+    ctx->cache_dir = path;
+    return CLG_OK;
+}
+
+/* The context struct comes from the allocator without a header, like a
+ * graph: its size is known at both ends. */
+static clg_context *context_alloc(clg_alloc_fn alloc, void *user)
+{
+    if (!alloc) alloc = clg_default_alloc;
+    clg_context *ctx = alloc(user, NULL, 0, sizeof *ctx);
+    if (!ctx) return NULL;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->allocator.fn = alloc;
+    ctx->allocator.user = user;
+    ctx->info.index = ctx->info.platform_index = ctx->info.device_index = -1;
+    return ctx;
+}
+
+clg_status clg_context_create(clg_context **out, const char *spec, int flags, clg_alloc_fn alloc,
+                              void *user)
+{
+    if (!out) return CLG_ERR_INVALID_ARGUMENT;
+    clg_context *ctx = *out = context_alloc(alloc, user);
+    if (!ctx) return CLG_ERR_OUT_OF_MEMORY;
+    if (flags & ~CLG_CONTEXT_PROFILING)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "unknown context flags 0x%x",
+                            (unsigned)flags);
+
+    const char *from_env = NULL;
+    if (!spec || !*spec) {
+        from_env = getenv("CLGRAPH_DEVICE");
+        spec = from_env && *from_env ? from_env : "";
+    }
+
+    clg_device_info *devices = NULL;
+    clg_device_handle *handles = NULL;
+    int count = 0;
+    clg_status s = clg_device_enumerate(&ctx->allocator, &devices, &handles, &count, ctx->errmsg,
+                                        sizeof ctx->errmsg);
+    if (s != CLG_OK) return s;
+
+    size_t prefix = 0;
+    if (from_env && *from_env) {
+        int w = snprintf(ctx->errmsg, sizeof ctx->errmsg, "CLGRAPH_DEVICE: ");
+        prefix = w > 0 ? (size_t)w : 0;
+    }
+    int i =
+        clg_device_pick(devices, count, spec, ctx->errmsg + prefix, sizeof ctx->errmsg - prefix);
+    if (i < 0) {
+        s = CLG_ERR_DEVICE_NOT_FOUND;
+        goto done;
+    }
+    ctx->errmsg[0] = '\0';
+    ctx->info = devices[i];
+    ctx->platform = handles[i].platform;
+    ctx->device = handles[i].device;
+    ctx->profiling = (flags & CLG_CONTEXT_PROFILING) != 0;
+
+    cl_int err = CL_SUCCESS;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform, 0};
+    ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
+    if (!ctx->cl) {
+        if (err == CL_SUCCESS) err = CL_OUT_OF_HOST_MEMORY;
+        s = clg_ctx_cl_fail(ctx, err, "clCreateContext", "opening %s", ctx->info.name);
+        goto done;
+    }
+    ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device,
+                                      ctx->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
+    if (!ctx->queue) {
+        if (err == CL_SUCCESS) err = CL_OUT_OF_HOST_MEMORY;
+        s = clg_ctx_cl_fail(ctx, err, "clCreateCommandQueue", "opening %s", ctx->info.name);
+        goto done;
+    }
+    s = setup_cache_dir(ctx);
+
+done:
+    clg_mem_free(&ctx->allocator, devices);
+    clg_mem_free(&ctx->allocator, handles);
+    return s;
+}
+
+clg_status clg_context_create_borrowed(clg_context **out, void *cl_context_handle,
+                                       void *cl_command_queue_handle, clg_alloc_fn alloc,
+                                       void *user)
+{
+    if (!out) return CLG_ERR_INVALID_ARGUMENT;
+    clg_context *ctx = *out = context_alloc(alloc, user);
+    if (!ctx) return CLG_ERR_OUT_OF_MEMORY;
+    ctx->borrowed = true;
+    cl_context cl = (cl_context)cl_context_handle;
+    cl_command_queue queue = (cl_command_queue)cl_command_queue_handle;
+    if (!cl || !queue)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                            "a borrowed context needs both a cl_context and a cl_command_queue");
+
+    cl_context queue_cl = NULL;
+    cl_command_queue_properties props = 0;
+    cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof queue_cl, &queue_cl, NULL);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(ctx, err, "clGetCommandQueueInfo", "borrowed queue");
+    if (queue_cl != cl)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                            "the borrowed queue belongs to another cl_context");
+    err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof ctx->device, &ctx->device, NULL);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(ctx, err, "clGetCommandQueueInfo", "borrowed queue");
+    err = clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(ctx, err, "clGetCommandQueueInfo", "borrowed queue");
+    /* Models enqueue node after node with no events between them. */
+    if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                            "the borrowed queue is out-of-order; clgraph needs an in-order queue");
+    err = clGetDeviceInfo(ctx->device, CL_DEVICE_PLATFORM, sizeof ctx->platform, &ctx->platform,
+                          NULL);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(ctx, err, "clGetDeviceInfo", "borrowed queue's device");
+    ctx->cl = cl;
+    ctx->queue = queue;
+    ctx->profiling = (props & CL_QUEUE_PROFILING_ENABLE) != 0;
+
+    /* The device's place in the list, for clg_context_device; a device the
+     * list does not show (a sub-device) keeps index -1. */
+    clg_device_info *devices = NULL;
+    clg_device_handle *handles = NULL;
+    int count = 0;
+    clg_status s = clg_device_enumerate(&ctx->allocator, &devices, &handles, &count, ctx->errmsg,
+                                        sizeof ctx->errmsg);
+    if (s != CLG_OK) return s;
+    int found = -1;
+    for (int i = 0; i < count && found < 0; i++)
+        if (handles[i].device == ctx->device) found = i;
+    if (found >= 0) {
+        ctx->info = devices[found];
+    } else {
+        clg_device_describe(ctx->platform, ctx->device, &ctx->info);
+        ctx->info.index = ctx->info.platform_index = ctx->info.device_index = -1;
+    }
+    clg_mem_free(&ctx->allocator, devices);
+    clg_mem_free(&ctx->allocator, handles);
+    return setup_cache_dir(ctx);
+}
+
+void clg_context_destroy(clg_context *ctx)
+{
+    if (!ctx) return;
+    for (int i = 0; i < ctx->n_programs; i++)
+        if (ctx->programs[i].program) clReleaseProgram(ctx->programs[i].program);
+    clg_mem_free(&ctx->allocator, ctx->programs);
+    clg_mem_free(&ctx->allocator, ctx->cache_dir);
+    if (!ctx->borrowed) {
+        if (ctx->queue) clReleaseCommandQueue(ctx->queue);
+        if (ctx->cl) clReleaseContext(ctx->cl);
+    }
+    ctx->allocator.fn(ctx->allocator.user, ctx, sizeof *ctx, 0);
+}
+
+const char *clg_context_errmsg(const clg_context *ctx)
+{
+    return ctx ? ctx->errmsg : "no context (NULL)";
+}
+
+clg_status clg_context_device(const clg_context *ctx, clg_device_info *info)
+{
+    if (!ctx || !info) return CLG_ERR_INVALID_ARGUMENT;
+    if (!ctx->device) return CLG_ERR_INVALID_ARGUMENT; /* a context whose creation failed */
+    *info = ctx->info;
+    return CLG_OK;
+}

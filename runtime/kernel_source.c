@@ -1,0 +1,104 @@
+/* The text of kernels/NAME.cl: embedded into the library at build time
+ * (cmake/embed_kernels.cmake), or read from $CLGRAPH_KERNEL_DIR so kernels
+ * can be edited without rebuilding. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+/* Generated: one entry per kernels/NAME.cl, in name order. */
+extern const int clg_embedded_kernel_count;
+extern const char *const clg_embedded_kernel_names[];
+extern const char *const clg_embedded_kernel_texts[];
+
+/* Kernels read from $CLGRAPH_KERNEL_DIR live for the process (the header
+ * promises that); the list stays reachable from a global, so leak checkers
+ * do not report it. Keyed by the full path in case the variable changes. */
+typedef struct loaded_kernel {
+    struct loaded_kernel *next;
+    char *path;
+    char *text;
+} loaded_kernel;
+
+static pthread_mutex_t loaded_lock = PTHREAD_MUTEX_INITIALIZER;
+static loaded_kernel *loaded;
+
+/* The whole file as a NUL-terminated string (malloc'd: it belongs to the
+ * process, not to any context's allocator), or NULL. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            /* Kernel sources are small; 64 MiB means something is wrong. */
+            if (cap > ((size_t)64 << 20)) goto fail;
+            size_t new_cap = cap ? 2 * cap : 16384;
+            char *t = realloc(text, new_cap);
+            if (!t) goto fail;
+            text = t;
+            cap = new_cap;
+        }
+        size_t r = fread(text + len, 1, cap - len - 1, f);
+        len += r;
+        if (r == 0) break;
+    }
+    if (ferror(f)) goto fail;
+    fclose(f);
+    text[len] = '\0';
+    return text;
+fail:
+    free(text);
+    fclose(f);
+    return NULL;
+}
+
+static const char *from_dir(const char *dir, const char *file)
+{
+    size_t n = strlen(dir) + 1 + strlen(file) + 1;
+    char *path = malloc(n);
+    if (!path) return NULL;
+    snprintf(path, n, "%s/%s", dir, file);
+
+    const char *text = NULL;
+    pthread_mutex_lock(&loaded_lock);
+    for (loaded_kernel *k = loaded; k; k = k->next) {
+        if (strcmp(k->path, path) == 0) {
+            text = k->text;
+            break;
+        }
+    }
+    if (!text) {
+        loaded_kernel *k = malloc(sizeof *k);
+        char *t = k ? read_text(path) : NULL;
+        if (t) {
+            k->path = path;
+            k->text = t;
+            k->next = loaded;
+            loaded = k;
+            path = NULL;
+            text = t;
+        } else {
+            free(k);
+        }
+    }
+    pthread_mutex_unlock(&loaded_lock);
+    free(path);
+    return text;
+}
+
+const char *clg_kernel_source(const char *file)
+{
+    /* A bare file name: never a path that leaves the kernel directory. */
+    if (!file || !*file || strchr(file, '/') || strcmp(file, ".") == 0 || strcmp(file, "..") == 0)
+        return NULL;
+    const char *dir = getenv("CLGRAPH_KERNEL_DIR");
+    if (dir && *dir) return from_dir(dir, file);
+    for (int i = 0; i < clg_embedded_kernel_count; i++)
+        if (strcmp(clg_embedded_kernel_names[i], file) == 0) return clg_embedded_kernel_texts[i];
+    return NULL;
+}

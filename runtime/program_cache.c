@@ -1,0 +1,416 @@
+/* Built OpenCL programs, cached per context in memory and per device and
+ * driver on disk, so a process pays the compiler once per kernel source.
+ *
+ * A disk entry is <cache_dir>/<16 hex digits>.bin:
+ *
+ *     "CLGBIN1\0"             8 bytes of magic
+ *     key                     u64, the hash the file is named after
+ *     identity length         u32
+ *     identity                platform, device name and driver version
+ *     payload length          u64
+ *     payload checksum        u64, FNV-1a of the payload
+ *     payload                 what CL_PROGRAM_BINARIES returned
+ *
+ * with integers little-endian. Nothing in a file is trusted: any mismatch,
+ * short read or failed load of the binary means building from source and
+ * replacing the file. Files are written under a temporary name and renamed,
+ * so a reader never sees a half-written entry. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+#define CL_STD_OPTION "-cl-std=CL1.2"
+static const char MAGIC[8] = "CLGBIN1";
+/* A kernel binary this large is not one of ours; refuse to read it. */
+#define MAX_PAYLOAD ((uint64_t)1 << 30)
+#define MAX_IDENTITY 1024
+
+/* ------------------------------------------------------------------ hashing */
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+/* Each part is hashed with its terminating NUL so that ("ab", "c") and
+ * ("a", "bc") differ. */
+static uint64_t fnv1a_str(uint64_t h, const char *s) { return fnv1a(h, s, strlen(s) + 1); }
+
+/* ------------------------------------------------------------------ bytes */
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* ------------------------------------------------------------------ options */
+
+/* "-cl-std=CL1.2 OPTIONS", allocated with ctx's allocator. */
+static char *full_options(clg_context *ctx, const char *options)
+{
+    size_t a = strlen(CL_STD_OPTION), b = options ? strlen(options) : 0;
+    char *s = clg_mem_realloc(&ctx->allocator, NULL, a + 1 + b + 1);
+    if (!s) return NULL;
+    memcpy(s, CL_STD_OPTION, a);
+    s[a] = '\0';
+    if (b) {
+        s[a] = ' ';
+        memcpy(s + a + 1, options, b);
+        s[a + 1 + b] = '\0';
+    }
+    return s;
+}
+
+/* Platform, device and driver: a binary from any other combination must not
+ * be loaded, so it is both part of the file's key and checked inside it. */
+static void device_identity(const clg_context *ctx, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s\n%s\n%s", ctx->info.platform, ctx->info.name, ctx->info.driver);
+}
+
+/* ------------------------------------------------------------------ disk */
+
+static char *cache_path(clg_context *ctx, uint64_t key, const char *suffix)
+{
+    size_t n = strlen(ctx->cache_dir) + 1 + 16 + strlen(suffix) + 1;
+    char *p = clg_mem_realloc(&ctx->allocator, NULL, n);
+    if (p)
+        snprintf(p, n, "%s/%016llx%s", ctx->cache_dir, (unsigned long long)key, suffix);
+    return p;
+}
+
+static bool read_all(int fd, unsigned char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(fd, buf, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        buf += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+static bool write_all(int fd, const unsigned char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        buf += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static size_t header_size(size_t identity_len) { return 8 + 8 + 4 + identity_len + 8 + 8; }
+
+/* Reads and checks a cache file; on success *payload (allocated) and *len
+ * hold the binary. Every failure, including running out of memory, just
+ * means "no usable entry". */
+static bool disk_read(clg_context *ctx, const char *path, uint64_t key, const char *identity,
+                      unsigned char **payload, size_t *len)
+{
+    *payload = NULL;
+    bool ok = false;
+    unsigned char *buf = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st;
+    size_t id_len = strlen(identity);
+    size_t hsize = header_size(id_len);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < hsize ||
+        (uint64_t)st.st_size - hsize > MAX_PAYLOAD)
+        goto done;
+    size_t size = (size_t)st.st_size;
+    buf = clg_mem_realloc(&ctx->allocator, NULL, size);
+    if (!buf || !read_all(fd, buf, size)) goto done;
+
+    const unsigned char *p = buf;
+    if (memcmp(p, MAGIC, 8) != 0) goto done;
+    p += 8;
+    if (get_u64(p) != key) goto done;
+    p += 8;
+    if (get_u32(p) != id_len) goto done;
+    p += 4;
+    if (memcmp(p, identity, id_len) != 0) goto done;
+    p += id_len;
+    uint64_t n = get_u64(p);
+    p += 8;
+    uint64_t sum = get_u64(p);
+    p += 8;
+    if (n == 0 || n != size - hsize) goto done;
+    if (fnv1a(FNV_OFFSET, p, (size_t)n) != sum) goto done;
+    /* The payload moves to the front so one block is handed back. */
+    memmove(buf, p, (size_t)n);
+    *payload = buf;
+    *len = (size_t)n;
+    buf = NULL;
+    ok = true;
+done:
+    clg_mem_free(&ctx->allocator, buf);
+    close(fd);
+    return ok;
+}
+
+/* Unique enough for a temporary name within one cache directory: the pid
+ * separates processes, the counter threads of one, the clock reruns. */
+static uint64_t temp_suffix(void)
+{
+    static atomic_uint counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t h = FNV_OFFSET;
+    uint64_t parts[3] = {(uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec,
+                         (uint64_t)atomic_fetch_add(&counter, 1)};
+    return fnv1a(h, parts, sizeof parts);
+}
+
+/* Best effort: a cache that cannot be written only costs a rebuild later. */
+static void disk_write(clg_context *ctx, const char *path, uint64_t key, const char *identity,
+                       const unsigned char *payload, size_t len)
+{
+    size_t id_len = strlen(identity);
+    unsigned char header[8 + 8 + 4 + MAX_IDENTITY + 8 + 8];
+    if (id_len > MAX_IDENTITY) return;
+    unsigned char *p = header;
+    memcpy(p, MAGIC, 8);
+    p += 8;
+    put_u64(p, key);
+    p += 8;
+    put_u32(p, (uint32_t)id_len);
+    p += 4;
+    memcpy(p, identity, id_len);
+    p += id_len;
+    put_u64(p, len);
+    p += 8;
+    put_u64(p, fnv1a(FNV_OFFSET, payload, len));
+    p += 8;
+
+    size_t n = strlen(path) + 64;
+    char *tmp = clg_mem_realloc(&ctx->allocator, NULL, n);
+    if (!tmp) return;
+    int fd = -1;
+    for (int attempt = 0; attempt < 4 && fd < 0; attempt++) {
+        snprintf(tmp, n, "%s.%ld.%016llx.tmp", path, (long)getpid(),
+                 (unsigned long long)temp_suffix());
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) goto done;
+    bool ok = write_all(fd, header, (size_t)(p - header)) && write_all(fd, payload, len);
+    if (close(fd) != 0) ok = false;
+    if (!ok || rename(tmp, path) != 0) unlink(tmp);
+done:
+    clg_mem_free(&ctx->allocator, tmp);
+}
+
+/* ------------------------------------------------------------------ building */
+
+/* Loads a cached binary; NULL when the driver refuses it in any way. */
+static cl_program load_binary(clg_context *ctx, const unsigned char *bin, size_t len,
+                              const char *options)
+{
+    cl_int err = CL_SUCCESS, bin_status = CL_SUCCESS;
+    cl_program prog =
+        clCreateProgramWithBinary(ctx->cl, 1, &ctx->device, &len, &bin, &bin_status, &err);
+    if (!prog) return NULL;
+    cl_build_status build = CL_BUILD_ERROR;
+    if (err != CL_SUCCESS || bin_status != CL_SUCCESS ||
+        clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL) != CL_SUCCESS ||
+        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_STATUS, sizeof build, &build,
+                              NULL) != CL_SUCCESS ||
+        build != CL_BUILD_SUCCESS) {
+        clReleaseProgram(prog);
+        return NULL;
+    }
+    return prog;
+}
+
+/* The binary of a built program, allocated with ctx's allocator; NULL when
+ * the driver gives none (the disk cache is then skipped). */
+static unsigned char *program_binary(clg_context *ctx, cl_program prog, size_t *len)
+{
+    cl_uint n_devices = 0;
+    if (clGetProgramInfo(prog, CL_PROGRAM_NUM_DEVICES, sizeof n_devices, &n_devices, NULL) !=
+            CL_SUCCESS ||
+        n_devices != 1)
+        return NULL;
+    size_t size = 0;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
+        size == 0 || size > MAX_PAYLOAD)
+        return NULL;
+    unsigned char *bin = clg_mem_realloc(&ctx->allocator, NULL, size);
+    if (!bin) return NULL;
+    unsigned char *bins[1] = {bin};
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS) {
+        clg_mem_free(&ctx->allocator, bin);
+        return NULL;
+    }
+    *len = size;
+    return bin;
+}
+
+/* "building FILE with options 'OPTS' failed: CL_BUILD_PROGRAM_FAILURE (-11)"
+ * followed by as much of the build log as fits. */
+static clg_status build_failed(clg_context *ctx, cl_program prog, cl_int err, const char *file,
+                               const char *options)
+{
+    clg_status s = clg_ctx_cl_fail(ctx, err, "clBuildProgram", "building %s with options '%s'",
+                                   file, options);
+    size_t used = strlen(ctx->errmsg);
+    size_t log_size = 0;
+    if (!prog ||
+        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size) !=
+            CL_SUCCESS ||
+        log_size <= 1)
+        return s;
+    char *log = clg_mem_realloc(&ctx->allocator, NULL, log_size + 1);
+    if (!log) return s;
+    if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, log_size, log, NULL) ==
+        CL_SUCCESS) {
+        log[log_size] = '\0';
+        size_t end = strlen(log);
+        while (end > 0 && (log[end - 1] == '\n' || log[end - 1] == '\r' || log[end - 1] == ' '))
+            log[--end] = '\0';
+        const char *tail = "\n[build log truncated]";
+        size_t room = sizeof ctx->errmsg - used;
+        int w = snprintf(ctx->errmsg + used, room, "\nbuild log:\n%s", log);
+        if (w > 0 && (size_t)w >= room && room > strlen(tail) + 1)
+            memcpy(ctx->errmsg + sizeof ctx->errmsg - strlen(tail) - 1, tail, strlen(tail) + 1);
+    }
+    clg_mem_free(&ctx->allocator, log);
+    return s;
+}
+
+static clg_status build_source(clg_context *ctx, const char *file, const char *source,
+                               const char *options, cl_program *out)
+{
+    cl_int err = CL_SUCCESS;
+    cl_program prog = clCreateProgramWithSource(ctx->cl, 1, &source, NULL, &err);
+    if (!prog) {
+        if (err == CL_SUCCESS) err = CL_OUT_OF_HOST_MEMORY;
+        return clg_ctx_cl_fail(ctx, err, "clCreateProgramWithSource", "%s", file);
+    }
+    err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        clg_status s = build_failed(ctx, prog, err, file, options);
+        clReleaseProgram(prog);
+        return s;
+    }
+    *out = prog;
+    return CLG_OK;
+}
+
+clg_status clg_program_get(clg_context *ctx, const char *file, const char *source,
+                           const char *options, cl_program *out)
+{
+    if (!out) return CLG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!ctx) return CLG_ERR_INVALID_ARGUMENT;
+    if (!ctx->cl || !ctx->device)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
+    if (!file || !source)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "no kernel source to build");
+
+    char *opts = full_options(ctx, options);
+    if (!opts) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    uint64_t key = fnv1a_str(fnv1a_str(fnv1a_str(FNV_OFFSET, file), source), opts);
+
+    clg_status s = CLG_OK;
+    char *path = NULL;
+    unsigned char *bin = NULL;
+    cl_program prog = NULL;
+    for (int i = 0; i < ctx->n_programs; i++) {
+        if (ctx->programs[i].key == key) {
+            ctx->cache_memory_hits++;
+            *out = ctx->programs[i].program;
+            goto done;
+        }
+    }
+    /* Room for the new entry first, so a program once built is never lost
+     * to a failed allocation. */
+    if (ctx->n_programs == ctx->cap_programs) {
+        int cap = ctx->cap_programs ? 2 * ctx->cap_programs : 16;
+        clg_program_entry *p =
+            clg_mem_realloc(&ctx->allocator, ctx->programs, (size_t)cap * sizeof *p);
+        if (!p) {
+            s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+            goto done;
+        }
+        ctx->programs = p;
+        ctx->cap_programs = cap;
+    }
+
+    char identity[3 * 128 + 64 + 8];
+    device_identity(ctx, identity, sizeof identity);
+    uint64_t disk_key = fnv1a_str(fnv1a(FNV_OFFSET, &key, sizeof key), identity);
+    size_t len = 0;
+    if (ctx->cache_dir) {
+        path = cache_path(ctx, disk_key, ".bin");
+        if (path && disk_read(ctx, path, disk_key, identity, &bin, &len)) {
+            prog = load_binary(ctx, bin, len, opts);
+            clg_mem_free(&ctx->allocator, bin);
+            bin = NULL;
+            if (prog) ctx->cache_disk_hits++;
+        }
+    }
+    if (!prog) {
+        s = build_source(ctx, file, source, opts, &prog);
+        if (s != CLG_OK) goto done;
+        ctx->cache_builds++;
+        if (path && (bin = program_binary(ctx, prog, &len)) != NULL)
+            disk_write(ctx, path, disk_key, identity, bin, len);
+    }
+    ctx->programs[ctx->n_programs].key = key;
+    ctx->programs[ctx->n_programs].program = prog;
+    ctx->n_programs++;
+    *out = prog;
+
+done:
+    clg_mem_free(&ctx->allocator, bin);
+    clg_mem_free(&ctx->allocator, path);
+    clg_mem_free(&ctx->allocator, opts);
+    return s;
+}
+
+void clg_program_cache_stats(const clg_context *ctx, int *memory_hits, int *disk_hits, int *builds)
+{
+    if (memory_hits) *memory_hits = ctx ? ctx->cache_memory_hits : 0;
+    if (disk_hits) *disk_hits = ctx ? ctx->cache_disk_hits : 0;
+    if (builds) *builds = ctx ? ctx->cache_builds : 0;
+}
