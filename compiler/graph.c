@@ -338,7 +338,11 @@ clg_status clg_graph_output_info(clg_graph *g, int i, int64_t batch, const char 
     if (batch < 1) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "batch must be positive, got %lld", (long long)batch);
     const clg_node *n = &g->nodes[g->outputs[i]];
     if (name) *name = n->name;
-    if (!clg_shape_has_batch(&n->shape) && rank == NULL && dims == NULL) return CLG_OK;
+    if (!rank && !dims) return CLG_OK;
+    if (!clg_shape_has_batch(&n->shape)) {
+        write_shape(&n->shape, rank, dims);
+        return CLG_OK;
+    }
     clg_shape *shapes = clg_malloc(g, (size_t)g->n_nodes * sizeof *shapes);
     if (!shapes) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the batch");
     clg_status s = clg_graph_bind_batch(g, batch, shapes);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "weights_file.h"
 
@@ -61,8 +62,8 @@ clg_status clg_weights_load(clg_graph *g, const char *base_dir, int line)
     FILE *f = fopen(path, "rb");
     if (!f) return clg_fail(g, CLG_ERR_IO, "line %d: cannot open weights file %s: %s", line, path, strerror(errno));
     clg_status s = CLG_OK;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    off_t size = -1; /* off_t, not long: sidecars can pass 2 GiB */
+    if (fseeko(f, 0, SEEK_END) == 0) size = ftello(f);
     if (size < 0) s = clg_fail(g, CLG_ERR_IO, "line %d: cannot size weights file %s", line, path);
     for (int i = 0; i < g->n_nodes && !s; i++) {
         clg_node *n = &g->nodes[i];
@@ -70,11 +71,12 @@ clg_status clg_weights_load(clg_graph *g, const char *base_dir, int line)
         uint64_t off = n->constant->init.offset, bytes = n->constant->count * sizeof(float);
         if (off > (uint64_t)size || bytes > (uint64_t)size - off) {
             s = clg_fail_node(g, CLG_ERR_FORMAT, n->line, n->name, n->op,
-                              "needs bytes %llu..%llu of %s, which has %ld bytes",
-                              (unsigned long long)off, (unsigned long long)(off + bytes), path, size);
+                              "needs bytes %llu..%llu of %s, which has %lld bytes",
+                              (unsigned long long)off, (unsigned long long)(off + bytes), path,
+                              (long long)size);
             break;
         }
-        if (fseek(f, (long)off, SEEK_SET) != 0 || fread(n->constant->data, 1, bytes, f) != bytes) {
+        if (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(n->constant->data, 1, bytes, f) != bytes) {
             s = clg_fail_node(g, CLG_ERR_IO, n->line, n->name, n->op, "cannot read %s", path);
             break;
         }

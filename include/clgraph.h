@@ -16,7 +16,7 @@
  *     }
  *     clg_tensor x = { data, 2, { 64, 128 } };        // batch 64, caller's memory
  *     clg_tensor y = { out, 0, { 0 } };
- *     clg_graph_output_shape(g, 0, 64, &y.rank, y.dims);
+ *     clg_graph_output_info(g, 0, 64, NULL, &y.rank, y.dims);  // room for out
  *     clg_graph_run_reference(g, &x, 1, &y, 1);
  *     clg_graph_destroy(g);
  *
