@@ -82,13 +82,13 @@ run 2 run "$MLP" "$MLP"
 
 # ---- help and version
 run 0 help
-has err 'usage: clgraph'
+has out 'usage: clgraph'
 run 0 --version
 has out '^clgraph [0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*$'
 
 # ---- run: errors found before running
-run 1 run "$MLP" --device gpu
-has err "^clgraph: device 'gpu': only 'ref' is available in this build$"
+run 1 run "$MLP" --device no-such-device
+has err "no OpenCL device matches 'no-such-device'"
 run 1 run "$MLP" --input tests/data/npy/mlp_x_bad.npy
 has err 'mlp_x_bad.npy: shape (3, 64) does not match input x: f32\[N, 128\]'
 run 1 run "$MLP" --input tests/data/npy/f64.npy
@@ -101,7 +101,7 @@ has err 'the graph has 1 input, but 2 --input files were given'
 if [ $? -ne 0 ] && grep -q 'not written yet' "$TMP/err"; then
     echo "test_cli: the reference executor is not written yet; skipping the run checks"
 else
-    run 0 run "$MLP" --batch 2
+    run 0 run "$MLP" --batch 2 --device ref
     has out '^input x: f32\[2, 128\] random'
     has out '^device: reference executor (host)$'
     has out '^output y: f32\[2, 10\]$'
@@ -120,6 +120,12 @@ else
     else
         bad "$y does not have numpy's header for (3, 10) float32"
     fi
+
+    # On the default device (reference when the machine has no OpenCL),
+    # --check compares with the reference executor.
+    run 0 run "$MLP" --batch 3 --check
+    has out '^device: '
+    if grep -q '^device: reference' "$TMP/out"; then ok; else has out '^check y: max abs error'; fi
 
     # Read the softmax back with the CLI itself: each row must sum to 1.
     printf 'input y: f32[N, 10]\nconst ones: f32[10, 1] = ones\ns = MatMul(y, ones)\noutput s\n' >"$TMP/rowsum.clg"
@@ -140,6 +146,26 @@ else
     run 1 run "$MLP" --output "$TMP/a.npy" --output "$TMP/b.npy"
     has err 'the graph has 1 output, but 2 --output files were given'
 fi
+
+# ---- devices and bench (bench needs an OpenCL device)
+run 0 devices
+if grep -q '^no OpenCL devices' "$TMP/out"; then
+    ok
+    run 1 bench "$MLP"
+else
+    has out '^\*[0-9]'
+    run 0 bench "$MLP" --batch 4 --iters 3 --warmup 1 --json --profile
+    for field in device batch latency_ms_median latency_ms_p90 inferences_per_s \
+                 launches_per_inference activation_bytes weight_bytes build_ms upload_ms profile; do
+        has out "^  \"$field\": "
+    done
+    has out '"batch": 4,'
+    run 0 bench "$MLP" --iters 2
+    has out '^latency: *median'
+fi
+run 2 bench "$MLP" --device ref
+run 2 bench "$MLP" --iters 0
+run 2 devices extra
 
 echo "test_cli: $passed checks passed, $failed failed"
 [ "$failed" -eq 0 ]

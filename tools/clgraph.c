@@ -1,28 +1,22 @@
-/* clgraph — the command-line tool: check, print and run graphs.
+/* clgraph — the command-line tool.
  *
- *   clgraph check FILE     parse and validate; list nodes and shapes
- *   clgraph print FILE     the canonical text form
- *   clgraph run FILE ...   run on a device, reading/writing .npy files
+ *   clgraph check FILE       parse and validate; list nodes and shapes
+ *   clgraph print FILE       the canonical text form
+ *   clgraph run FILE ...     run on a device, reading/writing .npy files
+ *   clgraph bench FILE ...   time a model on a device
+ *   clgraph devices          list the OpenCL devices
  *
  * Exit status: 0 success, 1 an error from the library or a file, 2 a usage
  * error. Only the public API (clgraph.h) is used. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clgraph.h"
+#include "cli.h"
 
-#define EXIT_USAGE 2
-#define MAX_FILES 64
-/* Generated inputs: input i is uniform in [-1, 1) from seed RANDOM_SEED + i,
- * with the generator of the text format's random(seed) (SplitMix64), so a
- * run can be reproduced exactly elsewhere. */
-#define RANDOM_SEED 1234u
-
-static const char usage_text[] =
+const char usage_text[] =
     "usage: clgraph check FILE      parse and validate a graph; list its nodes\n"
     "       clgraph print FILE      print the graph in canonical text form\n"
     "       clgraph run FILE [options]\n"
@@ -31,98 +25,17 @@ static const char usage_text[] =
     "           --output Y.npy      write a graph output, in output order (repeatable);\n"
     "                               outputs without a file are summarized\n"
     "           --batch N           batch size of generated inputs (default 1)\n"
-    "           --device NAME       where to run (default ref: the host reference)\n"
+    "           --device SPEC       ref (the host reference executor), gpu, cpu, an index,\n"
+    "                               P:D, or part of a device name (default: CLGRAPH_DEVICE,\n"
+    "                               else the first discrete GPU, else any GPU, else a CPU)\n"
+    "           --check             also run the reference executor and print the errors\n"
+    "       clgraph bench FILE [--device SPEC] [--batch N] [--iters K] [--warmup W]\n"
+    "                          [--json] [--profile]\n"
+    "       clgraph devices         list every OpenCL device; * marks the default\n"
     "       clgraph --version\n"
-    "       clgraph help\n";
-
-/* ------------------------------------------------------------- helpers */
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("clgraph: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s", usage_text);
-    return EXIT_USAGE;
-}
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("clgraph: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return EXIT_FAILURE;
-}
-
-/* Loads path into a new graph; prints the error and returns NULL on failure. */
-static clg_graph *load_graph(const char *path)
-{
-    clg_graph *g = NULL;
-    if (clg_graph_create(&g, NULL, NULL) != CLG_OK) {
-        fail("out of memory");
-        return NULL;
-    }
-    if (clg_graph_load(g, path) != CLG_OK) {
-        fail("%s", clg_graph_errmsg(g));
-        clg_graph_destroy(g);
-        return NULL;
-    }
-    return g;
-}
-
-/* "f32[N, 128]" */
-static const char *shape_str(int rank, const int64_t *dims, char *buf, size_t size)
-{
-    size_t n = (size_t)snprintf(buf, size, "f32[");
-    for (int i = 0; i < rank && n < size; i++) {
-        if (dims[i] == CLG_BATCH) n += (size_t)snprintf(buf + n, size - n, "%sN", i ? ", " : "");
-        else n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)dims[i]);
-    }
-    if (n < size) snprintf(buf + n, size - n, "]");
-    return buf;
-}
-
-/* Element count of a concrete shape; 0 if it overflows size_t bytes. */
-static size_t element_count(int rank, const int64_t *dims)
-{
-    size_t n = 1;
-    for (int i = 0; i < rank; i++) {
-        if (dims[i] < 1 || (uint64_t)dims[i] > SIZE_MAX / sizeof(float) / n) return 0;
-        n *= (size_t)dims[i];
-    }
-    return n;
-}
-
-static const char *plural(long long n, const char *word, char *buf, size_t size)
-{
-    snprintf(buf, size, "%lld %s%s", n, word, n == 1 ? "" : "s");
-    return buf;
-}
-
-/* The value of an option given as "--opt VALUE" or "--opt=VALUE"; NULL when
- * argv[*i] is not opt. Sets *missing when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *opt, int *missing)
-{
-    size_t n = strlen(opt);
-    const char *a = argv[*i];
-    if (strncmp(a, opt, n) != 0) return NULL;
-    if (a[n] == '=') return a + n + 1;
-    if (a[n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
+    "       clgraph help\n"
+    "environment: CLGRAPH_DEVICE (device spec), CLGRAPH_CACHE_DIR (program cache,\n"
+    "             default ~/.cache/clgraph), CLGRAPH_CACHE=0 (no program cache)\n";
 
 /* ---------------------------------------------------------------- check */
 
@@ -181,50 +94,23 @@ static int cmd_print(int argc, char **argv)
 
 /* ------------------------------------------------------------------ run */
 
-typedef clg_status (*run_fn)(clg_graph *g, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs,
-                             int n_outputs);
-
-/* The places a graph can run. A device runner (OpenCL) adds a row here. */
-typedef struct device {
-    const char *name;
-    const char *description;
-    run_fn run;
-} device;
-
-static const device devices[] = {
-    {"ref", "reference executor (host)", clg_graph_run_reference},
-};
-#define N_DEVICES ((int)(sizeof devices / sizeof devices[0]))
-
-static const device *find_device(const char *name)
-{
-    for (int i = 0; i < N_DEVICES; i++)
-        if (strcmp(devices[i].name, name) == 0) return &devices[i];
-    char list[256] = "";
-    size_t n = 0;
-    for (int i = 0; i < N_DEVICES && n < sizeof list; i++)
-        n += (size_t)snprintf(list + n, sizeof list - n, "%s'%s'", i ? ", " : "", devices[i].name);
-    fail("device '%s': only %s %s available in this build", name, list, N_DEVICES == 1 ? "is" : "are");
-    return NULL;
-}
-
 typedef struct run_args {
     const char *file;
     const char *inputs[MAX_FILES];
     int n_inputs;
     const char *outputs[MAX_FILES];
     int n_outputs;
-    const char *device;
-    long long batch; /* 0: not given */
+    const char *device; /* NULL: the default */
+    long long batch;    /* 0: not given */
+    int check;
 } run_args;
 
 /* Parses run's arguments; returns 0 or a usage error's exit status. */
 static int parse_run_args(int argc, char **argv, run_args *ra)
 {
     memset(ra, 0, sizeof *ra);
-    ra->device = "ref";
     for (int i = 0; i < argc; i++) {
-        int missing = 0;
+        int missing = 0, rc;
         const char *v;
         const char *a = argv[i];
         if ((v = option_value(argc, argv, &i, "--input", &missing))) {
@@ -236,12 +122,9 @@ static int parse_run_args(int argc, char **argv, run_args *ra)
         } else if ((v = option_value(argc, argv, &i, "--device", &missing))) {
             ra->device = v;
         } else if ((v = option_value(argc, argv, &i, "--batch", &missing))) {
-            char *end;
-            errno = 0;
-            long long b = strtoll(v, &end, 10);
-            if (*v < '0' || *v > '9' || *end || errno || b < 1)
-                return usage_error("--batch: '%s' is not a positive integer", v);
-            ra->batch = b;
+            if ((rc = positive_option("--batch", v, &ra->batch))) return rc;
+        } else if (strcmp(a, "--check") == 0) {
+            ra->check = 1;
         } else if (missing) {
             return usage_error("option %s needs a value", a);
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -258,119 +141,29 @@ static int parse_run_args(int argc, char **argv, run_args *ra)
     return 0;
 }
 
-/* SplitMix64, as the text format's random(seed) generator. */
-static uint64_t splitmix64(uint64_t *state)
+/* --check: the reference executor's outputs beside the device's. */
+static int check_outputs(clg_graph *g, const clg_tensor *inputs, int n_in, const clg_tensor *outputs,
+                         int n_out, int64_t batch)
 {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Generated input i at the given batch; returns 0 or prints and returns 1. */
-static int random_input(clg_graph *g, int i, int64_t batch, clg_tensor *t)
-{
-    const char *name;
-    clg_graph_input_info(g, i, &name, &t->rank, t->dims);
-    if (t->dims[0] == CLG_BATCH) t->dims[0] = batch;
-    size_t count = element_count(t->rank, t->dims);
-    if (!count || !(t->data = malloc(count * sizeof(float))))
-        return fail("out of memory generating input %s", name);
-    uint64_t state = RANDOM_SEED + (uint64_t)i;
-    for (size_t k = 0; k < count; k++)
-        t->data[k] = (float)(-1.0 + 2.0 * (double)(splitmix64(&state) >> 40) / (double)(1u << 24));
-    return 0;
-}
-
-/* Reads or generates every input; sets *batch. Returns 0 or 1 (printed). */
-static int prepare_inputs(clg_graph *g, const run_args *ra, clg_tensor *inputs, int n, int64_t *batch)
-{
-    char buf[128];
-    if (ra->n_inputs) {
-        if (ra->n_inputs != n)
-            return fail("the graph has %d input%s, but %d --input file%s given", n, n == 1 ? "" : "s",
-                        ra->n_inputs, ra->n_inputs == 1 ? " was" : "s were");
-        *batch = 1;
-        for (int i = 0; i < n; i++) {
-            const char *name;
-            int rank;
-            int64_t dims[CLG_MAX_RANK];
-            if (clg_graph_read_npy(g, ra->inputs[i], i, &inputs[i]) != CLG_OK) return fail("%s", clg_graph_errmsg(g));
-            clg_graph_input_info(g, i, &name, &rank, dims);
-            if (dims[0] == CLG_BATCH) *batch = inputs[i].dims[0];
-            printf("input %s: %s from %s\n", name, shape_str(inputs[i].rank, inputs[i].dims, buf, sizeof buf),
-                   ra->inputs[i]);
+    clg_tensor *ref = calloc((size_t)n_out + 1, sizeof *ref);
+    int rc = ref ? prepare_outputs(g, batch, ref, n_out) : fail("out of memory");
+    if (!rc && clg_graph_run_reference(g, inputs, n_in, ref, n_out) != CLG_OK) rc = fail("%s", clg_graph_errmsg(g));
+    for (int i = 0; !rc && i < n_out; i++) {
+        size_t count = element_count(ref[i].rank, ref[i].dims);
+        double max_abs = 0, max_ref = 0, max_rel = 0;
+        for (size_t k = 0; k < count; k++) {
+            double r = ref[i].data[k], d = fabs((double)outputs[i].data[k] - r);
+            if (!(d <= max_abs)) max_abs = isnan(d) ? INFINITY : d;
+            if (fabs(r) > max_ref) max_ref = fabs(r);
+            double rel = d / (fabs(r) > 1e-6 ? fabs(r) : 1e-6);
+            if (!(rel <= max_rel)) max_rel = isnan(rel) ? INFINITY : rel;
         }
-        return 0;
+        printf("check %s: max abs error %.3g, max rel error %.3g (%.3g relative to the largest |value|)\n",
+               output_name(g, i), max_abs, max_rel, max_abs / (max_ref > 1e-6 ? max_ref : 1e-6));
     }
-    *batch = ra->batch ? ra->batch : 1;
-    for (int i = 0; i < n; i++) {
-        const char *name;
-        if (random_input(g, i, *batch, &inputs[i])) return 1;
-        clg_graph_input_info(g, i, &name, NULL, NULL);
-        printf("input %s: %s random uniform [-1, 1) (seed %u, no --input given)\n", name,
-               shape_str(inputs[i].rank, inputs[i].dims, buf, sizeof buf), RANDOM_SEED + (unsigned)i);
-    }
-    return 0;
-}
-
-/* Allocates every output at the batch. Returns 0 or 1 (printed). */
-static int prepare_outputs(clg_graph *g, int64_t batch, clg_tensor *outputs, int n)
-{
-    for (int i = 0; i < n; i++) {
-        const char *name;
-        clg_tensor *t = &outputs[i];
-        if (clg_graph_output_info(g, i, batch, &name, &t->rank, t->dims) != CLG_OK)
-            return fail("%s", clg_graph_errmsg(g));
-        size_t count = element_count(t->rank, t->dims);
-        if (!count || !(t->data = malloc(count * sizeof(float))))
-            return fail("out of memory for output %s", name);
-    }
-    return 0;
-}
-
-static const char *output_name(clg_graph *g, int i)
-{
-    const char *name = "?";
-    clg_graph_output_info(g, i, 1, &name, NULL, NULL);
-    return name;
-}
-
-/* Prints min/max/mean and the first values of output i. */
-static void summarize(clg_graph *g, int i, const clg_tensor *t)
-{
-    const char *name = output_name(g, i);
-    char buf[128];
-    size_t count = element_count(t->rank, t->dims), nans = 0;
-    double sum = 0, lo = INFINITY, hi = -INFINITY;
-    for (size_t k = 0; k < count; k++) {
-        double v = t->data[k];
-        if (isnan(v)) {
-            nans++;
-            continue;
-        }
-        sum += v;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-    }
-    printf("output %s: %s\n", name, shape_str(t->rank, t->dims, buf, sizeof buf));
-    printf("  min %.9g  max %.9g  mean %.9g", lo, hi, count > nans ? sum / (double)(count - nans) : NAN);
-    if (nans) printf("  (%zu NaN)", nans);
-    printf("\n");
-    if (t->rank == 2 && t->dims[1] <= 10) {
-        int64_t rows = t->dims[0] < 4 ? t->dims[0] : 4;
-        for (int64_t r = 0; r < rows; r++) {
-            printf("  [%lld]", (long long)r);
-            for (int64_t c = 0; c < t->dims[1]; c++) printf(" %.6g", t->data[r * t->dims[1] + c]);
-            printf("\n");
-        }
-        if (t->dims[0] > rows) printf("  ... %lld more rows\n", (long long)(t->dims[0] - rows));
-    } else {
-        size_t shown = count < 10 ? count : 10;
-        printf("  first %zu of %zu:", shown, count);
-        for (size_t k = 0; k < shown; k++) printf(" %.6g", t->data[k]);
-        printf("\n");
-    }
+    for (int i = 0; ref && i < n_out; i++) free(ref[i].data);
+    free(ref);
+    return rc;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -378,24 +171,25 @@ static int cmd_run(int argc, char **argv)
     run_args ra;
     int rc = parse_run_args(argc, argv, &ra);
     if (rc) return rc;
-    const device *dev = find_device(ra.device);
-    if (!dev) return EXIT_FAILURE;
     clg_graph *g = load_graph(ra.file);
     if (!g) return EXIT_FAILURE;
     int n_in = clg_graph_input_count(g), n_out = clg_graph_output_count(g);
     clg_tensor *inputs = calloc((size_t)n_in + 1, sizeof *inputs);
     clg_tensor *outputs = calloc((size_t)n_out + 1, sizeof *outputs);
     int64_t batch = 1;
+    engine e = {0};
     if (!inputs || !outputs) rc = fail("out of memory");
     else if (ra.n_outputs > n_out)
         rc = fail("the graph has %d output%s, but %d --output files were given", n_out, n_out == 1 ? "" : "s",
                   ra.n_outputs);
-    if (!rc) rc = prepare_inputs(g, &ra, inputs, n_in, &batch);
+    if (!rc) rc = engine_open(&e, ra.device, g, 0);
+    if (!rc) rc = prepare_inputs(g, ra.inputs, ra.n_inputs, ra.batch, inputs, n_in, &batch, 0);
     if (!rc) rc = prepare_outputs(g, batch, outputs, n_out);
     if (!rc) {
-        printf("device: %s\n", dev->description);
-        if (dev->run(g, inputs, n_in, outputs, n_out) != CLG_OK) rc = fail("%s", clg_graph_errmsg(g));
+        printf("device: %s\n", e.description);
+        rc = engine_run(&e, g, inputs, n_in, outputs, n_out);
     }
+    if (!rc && ra.check && !e.is_ref) rc = check_outputs(g, inputs, n_in, outputs, n_out, batch);
     for (int i = 0; !rc && i < n_out; i++) {
         char buf[128];
         if (i >= ra.n_outputs) {
@@ -407,10 +201,8 @@ static int cmd_run(int argc, char **argv)
                    shape_str(outputs[i].rank, outputs[i].dims, buf, sizeof buf), ra.outputs[i]);
         }
     }
-    for (int i = 0; inputs && i < n_in; i++) {
-        if (ra.n_inputs) clg_graph_free_tensor(g, &inputs[i]);
-        else free(inputs[i].data);
-    }
+    engine_close(&e);
+    free_inputs(g, ra.n_inputs > 0, inputs, n_in);
     for (int i = 0; outputs && i < n_out; i++) free(outputs[i].data);
     free(inputs);
     free(outputs);
@@ -431,13 +223,17 @@ int main(int argc, char **argv)
         rc = cmd_print(argc - 2, argv + 2);
     } else if (strcmp(cmd, "run") == 0) {
         rc = cmd_run(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "bench") == 0) {
+        rc = cmd_bench(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "devices") == 0) {
+        rc = cmd_devices(argc - 2, argv + 2);
     } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         int v = clg_version();
         printf("clgraph %d.%d.%d\n", v / 10000, v / 100 % 100, v % 100);
         rc = EXIT_SUCCESS;
     } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        fputs(usage_text, stderr);
-        return EXIT_SUCCESS;
+        fputs(usage_text, stdout);
+        rc = EXIT_SUCCESS;
     } else if (cmd[0] == '-') {
         return usage_error("unknown option '%s'", cmd);
     } else {

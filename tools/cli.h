@@ -1,0 +1,67 @@
+/* Shared pieces of the clgraph command-line tool. Exit status convention:
+ * 0 success, 1 an error from the library or a file, 2 a usage error. */
+#ifndef CLG_CLI_H
+#define CLG_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clgraph.h"
+
+#define EXIT_USAGE 2
+#define MAX_FILES 64
+/* Generated inputs: input i is uniform in [-1, 1) from seed RANDOM_SEED + i,
+ * with the generator of the text format's random(seed) (SplitMix64), so a
+ * run can be reproduced exactly elsewhere. */
+#define RANDOM_SEED 1234u
+
+extern const char usage_text[];
+
+/* Print "clgraph: MESSAGE" (and the usage for usage_error); return the exit status. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Loads path into a new graph; prints the error and returns NULL on failure. */
+clg_graph *load_graph(const char *path);
+/* "f32[N, 128]" */
+const char *shape_str(int rank, const int64_t *dims, char *buf, size_t size);
+/* Element count of a concrete shape; 0 if it overflows size_t bytes. */
+size_t element_count(int rank, const int64_t *dims);
+const char *plural(long long n, const char *word, char *buf, size_t size);
+/* The value of an option given as "--opt VALUE" or "--opt=VALUE"; NULL when
+ * argv[*i] is not opt. Sets *missing when the value is absent. */
+const char *option_value(int argc, char **argv, int *i, const char *opt, int *missing);
+/* Parses a positive integer option value; 0 on success, else a usage error's status. */
+int positive_option(const char *opt, const char *v, long long *out);
+
+/* Reads n inputs from files (n_files == n) or, with no files, generates them
+ * at batch (0: 1). Sets *batch. Returns 0 or 1 (printed). quiet: no lines. */
+int prepare_inputs(clg_graph *g, const char *const *files, int n_files, long long batch_opt,
+                   clg_tensor *inputs, int n, int64_t *batch, int quiet);
+void free_inputs(clg_graph *g, int from_files, clg_tensor *inputs, int n);
+/* Allocates every output at the batch. Returns 0 or 1 (printed). */
+int prepare_outputs(clg_graph *g, int64_t batch, clg_tensor *outputs, int n);
+const char *output_name(clg_graph *g, int i);
+/* Prints min/max/mean and the first values of output i. */
+void summarize(clg_graph *g, int i, const clg_tensor *t);
+
+/* Where a graph runs: the host reference executor, or an OpenCL device. */
+typedef struct engine {
+    int is_ref;
+    clg_context *ctx;
+    clg_model *model;
+    char description[512];
+} engine;
+
+/* Opens spec ("ref", an OpenCL device spec, or NULL for CLGRAPH_DEVICE or
+ * the default OpenCL device — the reference executor when there is none)
+ * and compiles g there. Returns 0 or 1 (printed). */
+int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags);
+/* Runs once; returns 0 or 1 (printed). */
+int engine_run(engine *e, clg_graph *g, const clg_tensor *in, int n_in, clg_tensor *out, int n_out);
+void engine_close(engine *e);
+
+int cmd_bench(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+
+#endif

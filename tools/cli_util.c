@@ -1,0 +1,287 @@
+/* Helpers shared by the clgraph subcommands: messages, options, inputs
+ * and outputs, and the engine a graph runs on. Only the public API is used. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("clgraph: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%s", usage_text);
+    return EXIT_USAGE;
+}
+
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("clgraph: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_FAILURE;
+}
+
+/* Loads path into a new graph; prints the error and returns NULL on failure. */
+clg_graph *load_graph(const char *path)
+{
+    clg_graph *g = NULL;
+    if (clg_graph_create(&g, NULL, NULL) != CLG_OK) {
+        fail("out of memory");
+        return NULL;
+    }
+    if (clg_graph_load(g, path) != CLG_OK) {
+        fail("%s", clg_graph_errmsg(g));
+        clg_graph_destroy(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* "f32[N, 128]" */
+const char *shape_str(int rank, const int64_t *dims, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "f32[");
+    for (int i = 0; i < rank && n < size; i++) {
+        if (dims[i] == CLG_BATCH) n += (size_t)snprintf(buf + n, size - n, "%sN", i ? ", " : "");
+        else n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)dims[i]);
+    }
+    if (n < size) snprintf(buf + n, size - n, "]");
+    return buf;
+}
+
+/* Element count of a concrete shape; 0 if it overflows size_t bytes. */
+size_t element_count(int rank, const int64_t *dims)
+{
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] < 1 || (uint64_t)dims[i] > SIZE_MAX / sizeof(float) / n) return 0;
+        n *= (size_t)dims[i];
+    }
+    return n;
+}
+
+const char *plural(long long n, const char *word, char *buf, size_t size)
+{
+    snprintf(buf, size, "%lld %s%s", n, word, n == 1 ? "" : "s");
+    return buf;
+}
+
+/* The value of an option given as "--opt VALUE" or "--opt=VALUE"; NULL when
+ * argv[*i] is not opt. Sets *missing when the value is absent. */
+const char *option_value(int argc, char **argv, int *i, const char *opt, int *missing)
+{
+    size_t n = strlen(opt);
+    const char *a = argv[*i];
+    if (strncmp(a, opt, n) != 0) return NULL;
+    if (a[n] == '=') return a + n + 1;
+    if (a[n] != '\0') return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* SplitMix64, as the text format's random(seed) generator. */
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Generated input i at the given batch; returns 0 or prints and returns 1. */
+static int random_input(clg_graph *g, int i, int64_t batch, clg_tensor *t)
+{
+    const char *name;
+    clg_graph_input_info(g, i, &name, &t->rank, t->dims);
+    if (t->dims[0] == CLG_BATCH) t->dims[0] = batch;
+    size_t count = element_count(t->rank, t->dims);
+    if (!count || !(t->data = malloc(count * sizeof(float))))
+        return fail("out of memory generating input %s", name);
+    uint64_t state = RANDOM_SEED + (uint64_t)i;
+    for (size_t k = 0; k < count; k++)
+        t->data[k] = (float)(-1.0 + 2.0 * (double)(splitmix64(&state) >> 40) / (double)(1u << 24));
+    return 0;
+}
+
+int prepare_inputs(clg_graph *g, const char *const *files, int n_files, long long batch_opt,
+                   clg_tensor *inputs, int n, int64_t *batch, int quiet)
+{
+    char buf[128];
+    if (n_files) {
+        if (n_files != n)
+            return fail("the graph has %d input%s, but %d --input file%s given", n, n == 1 ? "" : "s",
+                        n_files, n_files == 1 ? " was" : "s were");
+        *batch = 1;
+        for (int i = 0; i < n; i++) {
+            const char *name;
+            int rank;
+            int64_t dims[CLG_MAX_RANK];
+            if (clg_graph_read_npy(g, files[i], i, &inputs[i]) != CLG_OK) return fail("%s", clg_graph_errmsg(g));
+            clg_graph_input_info(g, i, &name, &rank, dims);
+            if (dims[0] == CLG_BATCH) *batch = inputs[i].dims[0];
+            if (!quiet)
+                printf("input %s: %s from %s\n", name,
+                       shape_str(inputs[i].rank, inputs[i].dims, buf, sizeof buf), files[i]);
+        }
+        return 0;
+    }
+    *batch = batch_opt ? batch_opt : 1;
+    for (int i = 0; i < n; i++) {
+        const char *name;
+        if (random_input(g, i, *batch, &inputs[i])) return 1;
+        clg_graph_input_info(g, i, &name, NULL, NULL);
+        if (!quiet)
+            printf("input %s: %s random uniform [-1, 1) (seed %u, no --input given)\n", name,
+                   shape_str(inputs[i].rank, inputs[i].dims, buf, sizeof buf), RANDOM_SEED + (unsigned)i);
+    }
+    return 0;
+}
+
+void free_inputs(clg_graph *g, int from_files, clg_tensor *inputs, int n)
+{
+    for (int i = 0; inputs && i < n; i++) {
+        if (from_files) clg_graph_free_tensor(g, &inputs[i]);
+        else free(inputs[i].data);
+    }
+}
+
+/* Allocates every output at the batch. Returns 0 or 1 (printed). */
+int prepare_outputs(clg_graph *g, int64_t batch, clg_tensor *outputs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *name;
+        clg_tensor *t = &outputs[i];
+        if (clg_graph_output_info(g, i, batch, &name, &t->rank, t->dims) != CLG_OK)
+            return fail("%s", clg_graph_errmsg(g));
+        size_t count = element_count(t->rank, t->dims);
+        if (!count || !(t->data = malloc(count * sizeof(float))))
+            return fail("out of memory for output %s", name);
+    }
+    return 0;
+}
+
+const char *output_name(clg_graph *g, int i)
+{
+    const char *name = "?";
+    clg_graph_output_info(g, i, 1, &name, NULL, NULL);
+    return name;
+}
+
+/* Prints min/max/mean and the first values of output i. */
+void summarize(clg_graph *g, int i, const clg_tensor *t)
+{
+    const char *name = output_name(g, i);
+    char buf[128];
+    size_t count = element_count(t->rank, t->dims), nans = 0;
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
+    for (size_t k = 0; k < count; k++) {
+        double v = t->data[k];
+        if (isnan(v)) {
+            nans++;
+            continue;
+        }
+        sum += v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+    }
+    printf("output %s: %s\n", name, shape_str(t->rank, t->dims, buf, sizeof buf));
+    printf("  min %.9g  max %.9g  mean %.9g", lo, hi, count > nans ? sum / (double)(count - nans) : NAN);
+    if (nans) printf("  (%zu NaN)", nans);
+    printf("\n");
+    if (t->rank == 2 && t->dims[1] <= 10) {
+        int64_t rows = t->dims[0] < 4 ? t->dims[0] : 4;
+        for (int64_t r = 0; r < rows; r++) {
+            printf("  [%lld]", (long long)r);
+            for (int64_t c = 0; c < t->dims[1]; c++) printf(" %.6g", t->data[r * t->dims[1] + c]);
+            printf("\n");
+        }
+        if (t->dims[0] > rows) printf("  ... %lld more rows\n", (long long)(t->dims[0] - rows));
+    } else {
+        size_t shown = count < 10 ? count : 10;
+        printf("  first %zu of %zu:", shown, count);
+        for (size_t k = 0; k < shown; k++) printf(" %.6g", t->data[k]);
+        printf("\n");
+    }
+}
+
+int positive_option(const char *opt, const char *v, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long b = strtoll(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || errno || b < 1)
+        return usage_error("%s: '%s' is not a positive integer", opt, v);
+    *out = b;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- engines */
+
+int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags)
+{
+    memset(e, 0, sizeof *e);
+    if (!spec) {
+        const char *env = getenv("CLGRAPH_DEVICE");
+        int count = 0;
+        if ((!env || !*env) && (clg_devices_list(NULL, 0, &count) != CLG_OK || count == 0)) {
+            fprintf(stderr, "clgraph: no OpenCL device found; using the reference executor "
+                            "(install pocl-opencl-icd for a CPU device)\n");
+            spec = "ref";
+        }
+    }
+    if (spec && strcmp(spec, "ref") == 0) {
+        e->is_ref = 1;
+        snprintf(e->description, sizeof e->description, "reference executor (host)");
+        return 0;
+    }
+    clg_status s = clg_context_create(&e->ctx, spec, context_flags, NULL, NULL);
+    if (s != CLG_OK) {
+        int rc = fail("%s", e->ctx ? clg_context_errmsg(e->ctx) : "out of memory");
+        engine_close(e);
+        return rc;
+    }
+    clg_device_info info;
+    clg_context_device(e->ctx, &info);
+    snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
+             info.platform, info.platform_index, info.device_index);
+    if (clg_model_create(&e->model, e->ctx, g) != CLG_OK) {
+        int rc = fail("%s", clg_context_errmsg(e->ctx));
+        engine_close(e);
+        return rc;
+    }
+    return 0;
+}
+
+int engine_run(engine *e, clg_graph *g, const clg_tensor *in, int n_in, clg_tensor *out, int n_out)
+{
+    if (e->is_ref) {
+        if (clg_graph_run_reference(g, in, n_in, out, n_out) != CLG_OK) return fail("%s", clg_graph_errmsg(g));
+        return 0;
+    }
+    if (clg_model_run(e->model, in, n_in, out, n_out) != CLG_OK) return fail("%s", clg_model_errmsg(e->model));
+    return 0;
+}
+
+void engine_close(engine *e)
+{
+    clg_model_destroy(e->model);
+    clg_context_destroy(e->ctx);
+    memset(e, 0, sizeof *e);
+}
