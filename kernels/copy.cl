@@ -1,36 +1,18 @@
-/* A strided copy: dst[index . dst_strides] = src[index . src_strides] for
- * every index of a grid of up to MAX_RANK dims. It serves Transpose (src
- * strides permuted), Concat (dst strides of the whole output, the offset at
- * the input's slice) and broadcasting (src strides of 0). The host gives
- * dims and strides right-aligned in MAX_RANK slots (slots before
- * MAX_RANK - rank are unused) after merging dims that are contiguous in both
- * tensors, so a plain copy arrives as rank 1. One work-item per element,
- * n = the product of the dims. */
-
-#define MAX_RANK 5
-
+/* A strided copy over a grid of at most three dims, i0 the innermost
+ * (extent n0), i1 (extent n1), i2 the outermost:
+ *     dst[i0 * d0 + i1 * d1 + i2 * d2] = src[i0 * s0 + i1 * s1 + i2 * s2]
+ * It serves Transpose (permuted source strides), Concat (the output's
+ * strides, the offset at the input's slice) and broadcasting (source
+ * strides of 0). The host merges dims that are contiguous in both tensors
+ * (a plain copy becomes one dim, a Concat input two) and, for the rare
+ * shapes that keep more than three, launches once per outer index. There
+ * is no integer division: PoCL does not hoist it out of its work-item loops.
+ * The host pads the first grid dim up to a multiple of 64, hence the check. */
 __kernel void copy_strided(__global const float *src, uint src_off, __global float *dst,
-                           uint dst_off, int n, int rank,
-                           int d0, int d1, int d2, int d3, int d4,
-                           int ss0, int ss1, int ss2, int ss3, int ss4,
-                           int ds0, int ds1, int ds2, int ds3, int ds4)
+                           uint dst_off, int n0, int s0, int s1, int s2, int d0, int d1, int d2)
 {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    const int dims[MAX_RANK] = {d0, d1, d2, d3, d4};
-    const int src_st[MAX_RANK] = {ss0, ss1, ss2, ss3, ss4};
-    const int dst_st[MAX_RANK] = {ds0, ds1, ds2, ds3, ds4};
-    int rest = i, is = 0, id = 0;
-    int first = MAX_RANK - rank;
-    for (int d = MAX_RANK - 1; d > first; d--) {
-        int q = rest / dims[d];
-        int c = rest - q * dims[d];
-        is += c * src_st[d];
-        id += c * dst_st[d];
-        rest = q;
-    }
-    /* The outermost dim needs no modulo: what is left is its coordinate. */
-    is += rest * src_st[first];
-    id += rest * dst_st[first];
-    dst[dst_off + id] = src[src_off + is];
+    int i0 = get_global_id(0);
+    if (i0 >= n0) return;
+    int i1 = get_global_id(1), i2 = get_global_id(2);
+    dst[dst_off + i0 * d0 + i1 * d1 + i2 * d2] = src[src_off + i0 * s0 + i1 * s1 + i2 * s2];
 }

@@ -1,21 +1,22 @@
 /* Pooling over NCHW tensors. x is [planes, h, w] with planes = N * C, y is
  * [planes, oh, ow]; the host computed oh and ow (ceil_mode included). One
- * work-item per output element, n = planes * oh * ow. Pads are ONNX's: the
- * top and left pads shift every window; the bottom and right pads only
- * matter to AveragePool's count_include_pad divisor. */
+ * work-item per output element on the grid (ox, oy, plane): no integer
+ * division, which PoCL cannot hoist out of its work-item loops. The host
+ * pads the first grid dim up to a multiple of 64 once ow reaches 64, hence
+ * the check against ow. Pads are ONNX's: the top and left pads shift every
+ * window; the bottom and right pads only matter to AveragePool's
+ * count_include_pad divisor. */
 
 /* Only real elements are compared: padding never wins. A window that holds
  * none (possible only with dilation) gives -FLT_MAX, as ONNX Runtime does.
  * NaN propagates, as in numpy.max and PyTorch. */
-__kernel void maxpool(__global const float *x, uint x_off, __global float *y, uint y_off, int n,
-                      int h, int w, int oh, int ow, int kh, int kw, int stride_h, int stride_w,
+__kernel void maxpool(__global const float *x, uint x_off, __global float *y, uint y_off, int h,
+                      int w, int oh, int ow, int kh, int kw, int stride_h, int stride_w,
                       int pad_top, int pad_left, int dilation_h, int dilation_w)
 {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int ox = i % ow;
-    int oy = (i / ow) % oh;
-    int plane = i / (ow * oh);
+    int ox = get_global_id(0);
+    if (ox >= ow) return;
+    int oy = get_global_id(1), plane = get_global_id(2);
     __global const float *src = x + x_off + plane * h * w;
     int y0 = oy * stride_h - pad_top, x0 = ox * stride_w - pad_left;
 
@@ -30,7 +31,7 @@ __kernel void maxpool(__global const float *x, uint x_off, __global float *y, ui
             if (!isnan(best) && (v > best || isnan(v))) best = v;
         }
     }
-    y[y_off + i] = best;
+    y[y_off + (plane * oh + oy) * ow + ox] = best;
 }
 
 /* The window along one axis starts at o * stride - pad_begin and spans k
@@ -38,15 +39,13 @@ __kernel void maxpool(__global const float *x, uint x_off, __global float *y, ui
  * window may run past it). count_include_pad divides by that padded span;
  * otherwise by the number of real elements, as ONNX and PyTorch do. */
 __kernel void averagepool(__global const float *x, uint x_off, __global float *y, uint y_off,
-                          int n, int h, int w, int oh, int ow, int kh, int kw, int stride_h,
+                          int h, int w, int oh, int ow, int kh, int kw, int stride_h,
                           int stride_w, int pad_top, int pad_left, int pad_bottom, int pad_right,
                           int count_include_pad)
 {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int ox = i % ow;
-    int oy = (i / ow) % oh;
-    int plane = i / (ow * oh);
+    int ox = get_global_id(0);
+    if (ox >= ow) return;
+    int oy = get_global_id(1), plane = get_global_id(2);
     __global const float *src = x + x_off + plane * h * w;
 
     int y_start = oy * stride_h - pad_top, y_end = min(y_start + kh, h + pad_bottom);
@@ -60,11 +59,11 @@ __kernel void averagepool(__global const float *x, uint x_off, __global float *y
     int count = count_include_pad ? (y_end - y_start) * (x_end - x_start)
                                   : (y_hi - y_lo) * (x_hi - x_lo);
     /* Shape inference keeps every window on the input; guard anyway. */
-    y[y_off + i] = count > 0 ? sum / (float)count : 0.0f;
+    y[y_off + (plane * oh + oy) * ow + ox] = count > 0 ? sum / (float)count : 0.0f;
 }
 
 /* The mean of each of n planes of `inner` contiguous elements; one
- * work-item per plane. Planes can be large (224 x 224 = 50 176), and the
+ * work-item per plane (the host pads n up to a multiple of 64). Planes can be large (224 x 224 = 50 176), and the
  * rounding error of a running float sum grows with its length, so the sum
  * goes in blocks: its error grows with BLOCK + inner / BLOCK instead. */
 #define BLOCK 256

@@ -1,6 +1,6 @@
-/* Lowering of the elementwise ops to kernels/elementwise.cl: the activations
- * (one unary kernel), Add/Sub/Mul/Div (one broadcasting binary kernel) and
- * BatchNorm in inference form. */
+/* Lowering of the elementwise ops to kernels/elementwise.cl: the
+ * activations, Add/Sub/Mul/Div with broadcasting, and BatchNorm in
+ * inference form. */
 #include <limits.h>
 
 #include "lower.h"
@@ -8,18 +8,14 @@
 #define R CLG_MAX_RANK
 #define FILE_CL "elementwise.cl"
 
-/* Op codes of the unary and binary kernels; kernels/elementwise.cl defines
- * the same numbers. */
-enum {
-    UNARY_RELU = 0,
-    UNARY_LEAKY_RELU = 1,
-    UNARY_SIGMOID = 2,
-    UNARY_TANH = 3,
-    UNARY_CLIP = 4,
-    UNARY_GELU_ERF = 5,
-    UNARY_GELU_TANH = 6
-};
-enum { BINARY_ADD = 0, BINARY_SUB = 1, BINARY_MUL = 2, BINARY_DIV = 3 };
+/* The first grid dim as launched: padded up to a multiple of 64 (the
+ * kernels check their extent), because PoCL picks a work-group size of 1
+ * for a large prime global size and runs ~7x slower. Extents below 64 are
+ * launched as they are, so a short innermost dim wastes no work-items. */
+static size_t grid_size0(int64_t n)
+{
+    return n < 64 ? (size_t)n : (size_t)((n + 63) / 64 * 64);
+}
 
 static int64_t count_of(const clg_shape *s)
 {
@@ -41,15 +37,15 @@ clg_status clg_lower_unary(clg_lower *lw, const clg_node *n, const clg_dev_tenso
                            const clg_dev_tensor *out)
 {
     const clg_attrs *a = &n->attrs;
-    int op;
+    const char *kernel;
     float alpha = 0.0f, beta = 0.0f;
     switch (n->op) {
-    case CLG_OP_RELU: op = UNARY_RELU; break;
-    case CLG_OP_LEAKY_RELU: op = UNARY_LEAKY_RELU; alpha = a->alpha; break;
-    case CLG_OP_SIGMOID: op = UNARY_SIGMOID; break;
-    case CLG_OP_TANH: op = UNARY_TANH; break;
-    case CLG_OP_CLIP: op = UNARY_CLIP; alpha = a->min; beta = a->max; break;
-    case CLG_OP_GELU: op = a->approximate ? UNARY_GELU_TANH : UNARY_GELU_ERF; break;
+    case CLG_OP_RELU: kernel = "unary_relu"; break;
+    case CLG_OP_LEAKY_RELU: kernel = "unary_leaky_relu"; alpha = a->alpha; break;
+    case CLG_OP_SIGMOID: kernel = "unary_sigmoid"; break;
+    case CLG_OP_TANH: kernel = "unary_tanh"; break;
+    case CLG_OP_CLIP: kernel = "unary_clip"; alpha = a->min; beta = a->max; break;
+    case CLG_OP_GELU: kernel = a->approximate ? "unary_gelu_tanh" : "unary_gelu_erf"; break;
     default:
         return clg_ctx_fail(lw->ctx, CLG_ERR_UNSUPPORTED, "node %s (%s): not a unary op",
                             n->name, clg_op_name(n->op));
@@ -58,10 +54,10 @@ clg_status clg_lower_unary(clg_lower *lw, const clg_node *n, const clg_dev_tenso
     if (s) return s;
     int64_t count = count_of(&out->shape);
     if (count == 0) return CLG_OK;
-    size_t global = (size_t)count;
-    clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(count), CLG_ARG_I(op),
-                       CLG_ARG_F(alpha), CLG_ARG_F(beta)};
-    return clg_emit_kernel(lw, FILE_CL, "unary", NULL, 1, &global, args,
+    size_t global = (size_t)((count + 63) / 64 * 64);
+    clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(count), CLG_ARG_F(alpha),
+                       CLG_ARG_F(beta)};
+    return clg_emit_kernel(lw, FILE_CL, kernel, NULL, 1, &global, args,
                            (int)(sizeof args / sizeof args[0]));
 }
 
@@ -83,44 +79,52 @@ static void broadcast_strides(const clg_shape *in, const clg_shape *out, int64_t
     }
 }
 
+/* A walk over dims (C order) with a stride per dim for each of a, b and
+ * the dense output y. */
+typedef struct grid3 {
+    int rank;
+    int64_t dims[R];
+    int64_t st[3][R]; /* a, b, y */
+} grid3;
+
 /* Drops dims of 1 and merges neighbours that are contiguous for every
- * stride array (a stride of the outer dim equal to the inner stride times
- * the inner dim), so the kernel does as few divisions as the layout
- * allows: a same-shape operation becomes rank 1. Leaves rank >= 1. */
-static void merge_dims(int *rank, int64_t dims[R], int64_t st[][R], int n_st)
+ * stride array (the outer stride equals the inner stride times the inner
+ * dim), so most shapes fit the kernels' three grid dims: a same-shape
+ * operation becomes one dim, a bias add two. Leaves rank >= 1. */
+static void merge_dims(grid3 *g)
 {
     int r = 0;
-    for (int i = 0; i < *rank; i++) {
-        if (dims[i] == 1) continue;
+    for (int i = 0; i < g->rank; i++) {
+        if (g->dims[i] == 1) continue;
         bool merge = r > 0;
-        for (int k = 0; merge && k < n_st; k++)
-            if (st[k][r - 1] != st[k][i] * dims[i]) merge = false;
+        for (int k = 0; merge && k < 3; k++)
+            if (g->st[k][r - 1] != g->st[k][i] * g->dims[i]) merge = false;
         if (merge) {
-            dims[r - 1] *= dims[i];
-            for (int k = 0; k < n_st; k++) st[k][r - 1] = st[k][i];
+            g->dims[r - 1] *= g->dims[i];
+            for (int k = 0; k < 3; k++) g->st[k][r - 1] = g->st[k][i];
         } else {
-            dims[r] = dims[i];
-            for (int k = 0; k < n_st; k++) st[k][r] = st[k][i];
+            g->dims[r] = g->dims[i];
+            for (int k = 0; k < 3; k++) g->st[k][r] = g->st[k][i];
             r++;
         }
     }
     if (r == 0) {
-        dims[0] = 1;
-        for (int k = 0; k < n_st; k++) st[k][0] = 0;
+        g->dims[0] = 1;
+        for (int k = 0; k < 3; k++) g->st[k][0] = 0;
         r = 1;
     }
-    *rank = r;
+    g->rank = r;
 }
 
 clg_status clg_lower_binary(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                             const clg_dev_tensor *out)
 {
-    int op;
+    const char *kernel;
     switch (n->op) {
-    case CLG_OP_ADD: op = BINARY_ADD; break;
-    case CLG_OP_SUB: op = BINARY_SUB; break;
-    case CLG_OP_MUL: op = BINARY_MUL; break;
-    case CLG_OP_DIV: op = BINARY_DIV; break;
+    case CLG_OP_ADD: kernel = "binary_add"; break;
+    case CLG_OP_SUB: kernel = "binary_sub"; break;
+    case CLG_OP_MUL: kernel = "binary_mul"; break;
+    case CLG_OP_DIV: kernel = "binary_div"; break;
     default:
         return clg_ctx_fail(lw->ctx, CLG_ERR_UNSUPPORTED, "node %s (%s): not a binary op",
                             n->name, clg_op_name(n->op));
@@ -134,36 +138,47 @@ clg_status clg_lower_binary(clg_lower *lw, const clg_node *n, const clg_dev_tens
         return clg_ctx_fail(lw->ctx, CLG_ERR_INVALID_ARGUMENT,
                             "node %s (%s): an input has a higher rank than the output", n->name,
                             clg_op_name(n->op));
-    int64_t count = count_of(ys);
-    if (count == 0) return CLG_OK;
+    if (count_of(ys) == 0) return CLG_OK;
 
-    /* Strides of a, of b, and of the dense output (which the kernel walks by
-     * its linear index, but which must stay contiguous through merging). */
-    int rank = ys->rank;
-    int64_t dims[R] = {0}, st[3][R] = {{0}};
-    for (int i = 0; i < rank; i++) dims[i] = ys->dims[i];
-    broadcast_strides(&in[0].shape, ys, st[0]);
-    broadcast_strides(&in[1].shape, ys, st[1]);
-    broadcast_strides(ys, ys, st[2]);
-    merge_dims(&rank, dims, st, 3);
+    grid3 g = {ys->rank, {0}, {{0}}};
+    for (int i = 0; i < ys->rank; i++) g.dims[i] = ys->dims[i];
+    broadcast_strides(&in[0].shape, ys, g.st[0]);
+    broadcast_strides(&in[1].shape, ys, g.st[1]);
+    broadcast_strides(ys, ys, g.st[2]);
+    merge_dims(&g);
 
-    /* Right-align into the kernel's five slots. */
-    int d[R] = {1, 1, 1, 1, 1}, sa[R] = {0}, sb[R] = {0};
-    for (int i = 0; i < rank; i++) {
-        d[R - rank + i] = (int)dims[i];
-        sa[R - rank + i] = (int)st[0][i];
-        sb[R - rank + i] = (int)st[1][i];
+    /* The innermost three dims are the launch grid; dims beyond those (only
+     * when broadcasting alternates along four or more dims) are walked here,
+     * one launch per index, with the offsets moved to its slice. */
+    int lead = g.rank > 3 ? g.rank - 3 : 0;
+    int64_t launches = 1;
+    for (int i = 0; i < lead; i++) launches *= g.dims[i];
+    int64_t n0 = g.dims[g.rank - 1];
+    int64_t n1 = g.rank > 1 ? g.dims[g.rank - 2] : 1, n2 = g.rank > 2 ? g.dims[g.rank - 3] : 1;
+    int64_t st[3][3] = {{0}}; /* [tensor][grid dim] */
+    for (int k = 0; k < 3; k++)
+        for (int d = 0; d < 3 && d < g.rank; d++) st[k][d] = g.st[k][g.rank - 1 - d];
+    size_t global[3] = {grid_size0(n0), (size_t)n1, (size_t)n2};
+    for (int64_t l = 0; l < launches; l++) {
+        clg_dev_tensor a = in[0], b = in[1], y = *out;
+        int64_t rest = l;
+        for (int i = lead - 1; i >= 0; i--) {
+            int64_t c = rest % g.dims[i];
+            rest /= g.dims[i];
+            a.off += (size_t)(c * g.st[0][i]);
+            b.off += (size_t)(c * g.st[1][i]);
+            y.off += (size_t)(c * g.st[2][i]);
+        }
+        clg_karg args[] = {
+            CLG_ARG_T(&a), CLG_ARG_T(&b), CLG_ARG_T(&y), CLG_ARG_I(n0), CLG_ARG_I(n1),
+            CLG_ARG_I(st[0][0]), CLG_ARG_I(st[0][1]), CLG_ARG_I(st[0][2]),
+            CLG_ARG_I(st[1][0]), CLG_ARG_I(st[1][1]), CLG_ARG_I(st[1][2]),
+        };
+        if ((s = clg_emit_kernel(lw, FILE_CL, kernel, NULL, 3, global, args,
+                                 (int)(sizeof args / sizeof args[0]))))
+            return s;
     }
-    size_t global = (size_t)count;
-    clg_karg args[] = {
-        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(out),
-        CLG_ARG_I(count), CLG_ARG_I(op), CLG_ARG_I(rank),
-        CLG_ARG_I(d[0]), CLG_ARG_I(d[1]), CLG_ARG_I(d[2]), CLG_ARG_I(d[3]), CLG_ARG_I(d[4]),
-        CLG_ARG_I(sa[0]), CLG_ARG_I(sa[1]), CLG_ARG_I(sa[2]), CLG_ARG_I(sa[3]), CLG_ARG_I(sa[4]),
-        CLG_ARG_I(sb[0]), CLG_ARG_I(sb[1]), CLG_ARG_I(sb[2]), CLG_ARG_I(sb[3]), CLG_ARG_I(sb[4]),
-    };
-    return clg_emit_kernel(lw, FILE_CL, "binary", NULL, 1, &global, args,
-                           (int)(sizeof args / sizeof args[0]));
+    return CLG_OK;
 }
 
 clg_status clg_lower_batchnorm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
@@ -176,15 +191,19 @@ clg_status clg_lower_batchnorm(clg_lower *lw, const clg_node *n, const clg_dev_t
                             clg_op_name(n->op));
     clg_status s = check_size(lw, n, out);
     if (s) return s;
-    int64_t count = count_of(xs), channels = xs->dims[1], inner = 1;
+    int64_t outer = xs->dims[0], channels = xs->dims[1], inner = 1;
     for (int i = 2; i < xs->rank; i++) inner *= xs->dims[i];
-    if (count == 0) return CLG_OK;
-    size_t global = (size_t)count;
+    if (outer * channels * inner == 0) return CLG_OK;
+    /* The grid (inner, channels, outer), or (channels, outer, 1) when there
+     * is no inner extent, so that the first grid dim is never a lone 1. */
+    bool spatial = inner > 1;
+    int64_t n0 = spatial ? inner : channels, n1 = spatial ? channels : outer;
+    size_t global[3] = {grid_size0(n0), (size_t)n1, (size_t)(spatial ? outer : 1)};
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(&in[2]), CLG_ARG_T(&in[3]),
-        CLG_ARG_T(&in[4]), CLG_ARG_T(out), CLG_ARG_I(count), CLG_ARG_I(channels),
-        CLG_ARG_I(inner), CLG_ARG_F(n->attrs.epsilon),
+        CLG_ARG_T(&in[4]), CLG_ARG_T(out), CLG_ARG_I(n0), CLG_ARG_I(n1),
+        CLG_ARG_I(spatial ? 0 : 1), CLG_ARG_I(spatial ? 1 : 0), CLG_ARG_F(n->attrs.epsilon),
     };
-    return clg_emit_kernel(lw, FILE_CL, "batchnorm", NULL, 1, &global, args,
+    return clg_emit_kernel(lw, FILE_CL, "batchnorm", NULL, 3, global, args,
                            (int)(sizeof args / sizeof args[0]));
 }
