@@ -715,6 +715,90 @@ static void test_print_misc(void **state)
     clg_graph_destroy(g);
 }
 
+/* ---------------------------------------------------------------- mutations */
+
+typedef struct live_counter { long long live; } live_counter;
+
+static void *counting_alloc(void *user, void *ptr, size_t old_size, size_t new_size)
+{
+    live_counter *c = user;
+    if (new_size == 0) {
+        if (ptr) c->live -= (long long)old_size;
+        free(ptr);
+        return NULL;
+    }
+    void *p = realloc(ptr, new_size);
+    if (p) c->live += (long long)new_size - (long long)(ptr ? old_size : 0);
+    return p;
+}
+
+/* Small random edits of valid files (a fixed seed, so the run is the same
+ * every time): each text either fails, leaving the graph empty and holding
+ * no memory, or parses into a graph whose printed text prints back
+ * identically. */
+static void test_mutations_fail_cleanly_or_print_idempotently(void **state)
+{
+    (void)state;
+    static const char *files[] = {EXAMPLE, VALID_DIR "/all_ops.clg", VALID_DIR "/messy.clg",
+                                  VALID_DIR "/names.clg", VALID_DIR "/weights.clg", VALID_DIR "/generators.clg"};
+    static const char alphabet[] = "0123456789abcxyzN[](),=:#\" \n\t-+.eE_/fiInfa";
+    enum { N_FILES = sizeof files / sizeof *files, ITERATIONS = 4000 };
+    char *src[N_FILES];
+    size_t len[N_FILES];
+    for (int i = 0; i < N_FILES; i++) src[i] = read_text(files[i], &len[i]);
+    uint64_t rng = 88172645463325252ull;
+#define NEXT() (rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17, rng)
+    int parsed = 0;
+    for (int it = 0; it < ITERATIONS; it++) {
+        int f = (int)(NEXT() % N_FILES);
+        size_t n = len[f];
+        char *t = malloc(n + 8);
+        assert_non_null(t);
+        memcpy(t, src[f], n);
+        int edits = 1 + (int)(NEXT() % 4);
+        for (int e = 0; e < edits && n > 1; e++) {
+            size_t pos = NEXT() % n;
+            switch (NEXT() % 4) {
+            case 0: t[pos] = alphabet[NEXT() % (sizeof alphabet - 1)]; break;
+            case 1:
+                memmove(t + pos + 1, t + pos, n - pos);
+                t[pos] = alphabet[NEXT() % (sizeof alphabet - 1)];
+                n++;
+                break;
+            case 2:
+                memmove(t + pos, t + pos + 1, n - pos - 1);
+                n--;
+                break;
+            default: t[pos] = (char)(NEXT() & 0xff); break;
+            }
+        }
+        live_counter c = {0};
+        clg_graph *g = NULL;
+        assert_int_equal(clg_graph_create(&g, counting_alloc, &c), CLG_OK);
+        long long baseline = c.live;
+        clg_status s = clg_graph_parse(g, t, n, VALID_DIR);
+        if (s != CLG_OK) {
+            assert_true(s < 0);
+            if (clg_graph_node_count(g) || clg_graph_output_count(g) || c.live != baseline)
+                fail_msg("failed parse (%s) left something behind:\n%.*s", clg_graph_errmsg(g), (int)n, t);
+            assert_true(strlen(clg_graph_errmsg(g)) > 0);
+        } else {
+            parsed++;
+            char *p1 = print_dup(g);
+            char *p2 = parse_print(p1, VALID_DIR);
+            if (strcmp(p1, p2) != 0) fail_msg("not idempotent:\n%s---\n%s", p1, p2);
+            free(p1);
+            free(p2);
+        }
+        clg_graph_destroy(g);
+        assert_int_equal(c.live, 0);
+        free(t);
+    }
+#undef NEXT
+    for (int i = 0; i < N_FILES; i++) free(src[i]);
+    assert_true(parsed > ITERATIONS / 50); /* the edits often leave valid text */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -732,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_shapes_parse),
         cmocka_unit_test(test_print_misc),
+        cmocka_unit_test(test_mutations_fail_cleanly_or_print_idempotently),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
