@@ -73,6 +73,7 @@ typedef struct clg_node {
     clg_attrs attrs;
     clg_shape shape;
     clg_const *constant; /* CONSTANT only */
+    bool dead;           /* removed by a pass; gone after clg_graph_compact */
 } clg_node;
 
 /* Open-addressing hash of names to indices (name_map.c). */
@@ -198,6 +199,33 @@ CLG_INTERNAL clg_status clg_graph_bind_batch(clg_graph *g, int64_t batch, clg_sh
 /* The batch of the inputs, or an error naming the mismatching input. */
 CLG_INTERNAL clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs,
                                                int n_inputs, int64_t *batch);
+
+/* ---- editing, for passes (graph_edit.c). Passes work with node indices:
+ * appending may move the node array. Appended nodes may come after their
+ * consumers; clg_graph_compact restores the topological order. */
+/* Appends a node named after hint (made unique: hint, hint.1, hint.2, ...),
+ * inferring its shape from its inputs (or taking *shape for constants).
+ * On success the node owns constant's reference. Returns the index, or -1
+ * with *status set. */
+CLG_INTERNAL int clg_edit_append(clg_graph *g, clg_op op, const char *hint, const int *inputs,
+                                 int n_inputs, const clg_attrs *attrs, const clg_shape *shape,
+                                 clg_const *constant, clg_status *status);
+/* A new constant node holding count values copied from data. */
+CLG_INTERNAL int clg_edit_constant(clg_graph *g, const char *hint, const clg_shape *shape,
+                                   const float *data, clg_status *status);
+/* Every use of node from (inputs of live nodes, graph outputs) becomes to. */
+CLG_INTERNAL void clg_edit_replace_uses(clg_graph *g, int from, int to);
+/* Swaps the names of a and b, so a replacement can keep the name users know
+ * (graph outputs keep their names). */
+CLG_INTERNAL void clg_edit_swap_names(clg_graph *g, int a, int b);
+/* Number of uses of each node by live nodes, plus one per graph output slot. */
+CLG_INTERNAL clg_status clg_edit_use_counts(clg_graph *g, int *counts);
+CLG_INTERNAL bool clg_edit_is_output(const clg_graph *g, int node);
+/* Drops dead nodes, restores a stable topological order, renumbers inputs
+ * and outputs and rebuilds the name index. */
+CLG_INTERNAL clg_status clg_graph_compact(clg_graph *g);
+/* A deep copy sharing constant data by reference count. */
+CLG_INTERNAL clg_status clg_graph_copy(const clg_graph *src, clg_graph *dst);
 
 /* ---- constants (constant.c) */
 CLG_INTERNAL clg_const *clg_const_new(clg_graph *g, size_t count);

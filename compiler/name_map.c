@@ -9,14 +9,20 @@ static uint32_t hash(const char *s)
     return h;
 }
 
-int clg_name_map_find(const clg_name_map *m, const char *name, clg_name_key_fn key, const void *ctx)
+int clg_name_map_slot(const clg_name_map *m, const char *name, clg_name_key_fn key, const void *ctx)
 {
     if (!m->cap) return -1;
     for (uint32_t i = hash(name) & (uint32_t)(m->cap - 1);; i = (i + 1) & (uint32_t)(m->cap - 1)) {
         int v = m->slots[i];
         if (!v) return -1;
-        if (strcmp(key(ctx, v - 1), name) == 0) return v - 1;
+        if (strcmp(key(ctx, v - 1), name) == 0) return (int)i;
     }
+}
+
+int clg_name_map_find(const clg_name_map *m, const char *name, clg_name_key_fn key, const void *ctx)
+{
+    int slot = clg_name_map_slot(m, name, key, ctx);
+    return slot < 0 ? -1 : m->slots[slot] - 1;
 }
 
 static void place(clg_name_map *m, int index, const char *name)

@@ -15,6 +15,9 @@ CLG_INTERNAL int clg_name_map_find(const clg_name_map *m, const char *name, clg_
  * The caller checks for duplicates first. */
 CLG_INTERNAL bool clg_name_map_insert(clg_graph *g, clg_name_map *m, int index, clg_name_key_fn key,
                                       const void *ctx);
+/* The slot holding name, or -1; slots[slot] - 1 is its index. */
+CLG_INTERNAL int clg_name_map_slot(const clg_name_map *m, const char *name, clg_name_key_fn key,
+                                   const void *ctx);
 CLG_INTERNAL void clg_name_map_free(clg_graph *g, clg_name_map *m);
 
 #endif

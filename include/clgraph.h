@@ -225,6 +225,41 @@ CLG_API clg_status clg_graph_input_info(const clg_graph *g, int i, const char **
 CLG_API clg_status clg_graph_output_info(clg_graph *g, int i, int64_t batch, const char **name,
                                          int *rank, int64_t dims[CLG_MAX_RANK]);
 
+/* ---- optimization (the graph compiler) */
+
+/* Optimization levels: 0 none, 1 folding and cleanup (dead code, Identity
+ * removal, constant folding, BatchNorm folding), 2 everything (also
+ * elementwise fusion into generated kernels and GEMM epilogues). */
+#define CLG_OPT_DEFAULT 2
+
+/* Called after each pass that ran, with the graph as that pass left it. */
+typedef void (*clg_pass_fn)(void *user, const char *pass, const clg_graph *g);
+
+/* Rewrites g in place so it computes the same outputs (within fp32
+ * rounding) with fewer nodes. Output names and input names are kept.
+ * after_pass may be NULL. Returns CLG_OK, CLG_ERR_OUT_OF_MEMORY or
+ * CLG_ERR_INVALID_ARGUMENT; after an error g may be partly optimized but
+ * is still a valid graph computing the same outputs. */
+CLG_API clg_status clg_graph_optimize(clg_graph *g, int level, clg_pass_fn after_pass, void *user);
+
+/* The passes in the order they run, with the level each needs; NULL past
+ * the last. For --dump-after. */
+CLG_API const char *clg_pass_name(int i, int *level);
+
+/* A new graph equal to g, with g's allocator; the caller owns *out.
+ * Constant data is shared by reference count, never edited in place. */
+CLG_API clg_status clg_graph_clone(const clg_graph *g, clg_graph **out);
+
+/* Writes g as text to path and, when g holds constants that no generator
+ * describes (folded weights, imported models), their values to the sidecar
+ * weights file path + ".bin" (named by a weights statement, relative to
+ * the text file). clg_graph_load reads both back. */
+CLG_API clg_status clg_graph_save(clg_graph *g, const char *path);
+
+/* Graphviz text for g: one box per node (a fused node lists what it
+ * computes), edges labelled with shapes. Allocated with g's allocator. */
+CLG_API clg_status clg_graph_dot(clg_graph *g, char **text, size_t *len);
+
 /* ---- the reference executor */
 
 /* Runs g on the host with plain C loops, accumulating in double where sums
@@ -337,13 +372,24 @@ CLG_API clg_status clg_context_device(const clg_context *ctx, clg_device_info *i
  * activations in device memory, all nodes enqueued on one in-order queue. */
 typedef struct clg_model clg_model;
 
-/* Compiles g for ctx's device. The model borrows g and ctx: both must
- * outlive it, and g must not change while it exists. On failure *out is
+/* Compiles g for ctx's device at CLG_OPT_DEFAULT (see clg_model_create_ex).
+ * The model borrows g and ctx: both must outlive it, and g must not change
+ * while it exists. On failure *out is
  * NULL and clg_context_errmsg(ctx) says why, naming the node. Returns
  * CLG_OK, CLG_ERR_UNSUPPORTED, CLG_ERR_BUILD, CLG_ERR_OPENCL,
  * CLG_ERR_OUT_OF_DEVICE_MEMORY, CLG_ERR_OUT_OF_MEMORY or
  * CLG_ERR_INVALID_ARGUMENT. */
 CLG_API clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g);
+
+/* Options for clg_model_create_ex. */
+typedef struct clg_model_options {
+    int opt_level; /* 0, 1 or 2 (CLG_OPT_DEFAULT) */
+} clg_model_options;
+
+/* As clg_model_create, with options (NULL: the defaults). The model
+ * optimizes its own copy of g at opt_level; g itself is not changed. */
+CLG_API clg_status clg_model_create_ex(clg_model **out, clg_context *ctx, clg_graph *g,
+                                       const clg_model_options *options);
 
 /* Releases the model's device memory and kernels. NULL is a no-op. */
 CLG_API void clg_model_destroy(clg_model *m);
