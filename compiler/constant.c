@@ -62,3 +62,19 @@ void clg_const_generate(clg_const *c)
     case CLG_INIT_FILE: break; /* filled by whoever made them */
     }
 }
+
+void clg_const_simplify_init(clg_const *c)
+{
+    /* One value reads as well in a list: [-2.5], not full(-2.5). */
+    if (c->init.kind != CLG_INIT_LIST || c->count < 2) return;
+    float v = c->data[0];
+    if (v != v) return; /* full(nan) may not give back the same NaN bits */
+    for (size_t i = 1; i < c->count; i++)
+        if (memcmp(&c->data[i], &v, sizeof v) != 0) return;
+    if (v == 0.0f && !signbit(v)) c->init.kind = CLG_INIT_ZEROS;
+    else if (v == 1.0f) c->init.kind = CLG_INIT_ONES;
+    else {
+        c->init.kind = CLG_INIT_FULL;
+        c->init.value = v;
+    }
+}

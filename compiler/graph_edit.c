@@ -30,6 +30,7 @@ int clg_edit_constant(clg_graph *g, const char *hint, const clg_shape *shape, co
     }
     memcpy(c->data, data, (size_t)count * sizeof *data);
     c->init.kind = CLG_INIT_LIST;
+    clg_const_simplify_init(c);
     int i = clg_edit_append(g, CLG_OP_CONSTANT, hint, NULL, 0, NULL, shape, c, status);
     if (i < 0) clg_const_release(g, c);
     return i;
@@ -180,4 +181,39 @@ clg_status clg_graph_copy(const clg_graph *src, clg_graph *g)
         s = clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory copying the graph");
     if (s) clg_graph_clear(g);
     return s;
+}
+
+void clg_graph_swap_contents(clg_graph *a, clg_graph *b)
+{
+#define SWAP(field)                                                                                \
+    do {                                                                                           \
+        __typeof__(a->field) t_ = a->field;                                                        \
+        a->field = b->field;                                                                       \
+        b->field = t_;                                                                             \
+    } while (0)
+    SWAP(nodes);
+    SWAP(n_nodes);
+    SWAP(cap_nodes);
+    SWAP(outputs);
+    SWAP(n_outputs);
+    SWAP(cap_outputs);
+    SWAP(weights_path);
+    SWAP(names);
+#undef SWAP
+}
+
+clg_status clg_graph_clone(const clg_graph *g, clg_graph **out)
+{
+    if (!out) return CLG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!g) return CLG_ERR_INVALID_ARGUMENT;
+    clg_graph *copy = NULL;
+    clg_status s = clg_graph_create(&copy, g->allocator.fn, g->allocator.user);
+    if (s) return s;
+    if ((s = clg_graph_copy(g, copy))) {
+        clg_graph_destroy(copy);
+        return s;
+    }
+    *out = copy;
+    return CLG_OK;
 }

@@ -226,11 +226,18 @@ CLG_INTERNAL bool clg_edit_is_output(const clg_graph *g, int node);
 CLG_INTERNAL clg_status clg_graph_compact(clg_graph *g);
 /* A deep copy sharing constant data by reference count. */
 CLG_INTERNAL clg_status clg_graph_copy(const clg_graph *src, clg_graph *dst);
+/* Exchanges everything a and b hold (nodes, outputs, names, weights path),
+ * not their allocators or messages; both must use the same allocator. */
+CLG_INTERNAL void clg_graph_swap_contents(clg_graph *a, clg_graph *b);
 
 /* ---- constants (constant.c) */
 CLG_INTERNAL clg_const *clg_const_new(clg_graph *g, size_t count);
 CLG_INTERNAL void clg_const_release(clg_graph *g, clg_const *c);
 /* Fills c->data from c->init (all kinds but LIST and FILE). */
 CLG_INTERNAL void clg_const_generate(clg_const *c);
+/* For a constant a pass computed (init LIST) of two or more values: zeros,
+ * ones or full(v) when every value is the same and that generator gives
+ * back the same bits, so the printed text stays short. */
+CLG_INTERNAL void clg_const_simplify_init(clg_const *c);
 
 #endif

@@ -117,3 +117,38 @@ fail:
     clg_free(g, in_data);
     return s;
 }
+
+clg_status clg_ref_eval_constant_node(clg_graph *g, int i, float *out)
+{
+    const clg_node *node = &g->nodes[i];
+    enum { MAX_STACK = 16 };
+    const clg_shape *shape_stack[MAX_STACK];
+    const float *data_stack[MAX_STACK];
+    const clg_shape **in_shapes = shape_stack;
+    const float **in_data = data_stack;
+    if (node->n_inputs > MAX_STACK) {
+        in_shapes = clg_malloc(g, (size_t)node->n_inputs * sizeof *in_shapes);
+        in_data = clg_malloc(g, (size_t)node->n_inputs * sizeof *in_data);
+    }
+    clg_status s = CLG_OK;
+    if (!in_shapes || !in_data) {
+        s = clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory folding node %s", node->name);
+        goto done;
+    }
+    for (int k = 0; k < node->n_inputs; k++) {
+        const clg_node *in = &g->nodes[node->inputs[k]];
+        if (in->op != CLG_OP_CONSTANT) {
+            s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "node %s: input %s is not a constant",
+                         node->name, in->name);
+            goto done;
+        }
+        in_shapes[k] = &in->shape;
+        in_data[k] = in->constant->data;
+    }
+    clg_ref_args args = {g, node, node->n_inputs, in_shapes, in_data, &node->shape, out};
+    s = clg_ref_run_node(&args);
+done:
+    if (in_shapes != shape_stack) clg_free(g, in_shapes);
+    if (in_data != data_stack) clg_free(g, in_data);
+    return s;
+}

@@ -1,0 +1,824 @@
+/* The graph compiler's passes, one at a time: text in, the canonical text
+ * expected out (written by hand), and for every legality condition a graph
+ * the pass must leave alone. Then the pipeline: BatchNorm folding checked
+ * numerically on the reference executor, the example model's node list at
+ * the pass manager's contract, out-of-memory at every allocation, and
+ * clone. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "clgraph.h"
+#include "passes.h"
+
+#define EXAMPLE "examples/residual_mlp.clg"
+
+/* ---------------------------------------------------------------- helpers */
+
+static clg_graph *parse(const char *text)
+{
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    if (clg_graph_parse(g, text, strlen(text), NULL) != CLG_OK)
+        fail_msg("parse: %s\n--- text:\n%s", clg_graph_errmsg(g), text);
+    return g;
+}
+
+static clg_graph *load(const char *path)
+{
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    if (clg_graph_load(g, path) != CLG_OK) fail_msg("load: %s", clg_graph_errmsg(g));
+    return g;
+}
+
+/* The canonical text of g, malloc'd. */
+static char *print(clg_graph *g)
+{
+    char *text = NULL;
+    assert_int_equal(clg_graph_print(g, &text, NULL), CLG_OK);
+    char *copy = strdup(text);
+    clg_graph_free(g, text);
+    assert_non_null(copy);
+    return copy;
+}
+
+/* Runs one pass (then dead-code elimination, so that what the pass orphaned
+ * does not clutter the expected text) and compares the canonical text. The
+ * result must also read back to itself. */
+static void check_pass(const char *pass, const char *in, const char *expected)
+{
+    clg_graph *g = parse(in);
+    if (clg_pass_run_named(g, pass) != CLG_OK) fail_msg("%s: %s", pass, clg_graph_errmsg(g));
+    if (strcmp(pass, "dce") != 0) assert_int_equal(clg_pass_run_named(g, "dce"), CLG_OK);
+    char *got = print(g);
+    if (strcmp(got, expected) != 0)
+        fail_msg("pass %s\n--- input:\n%s--- got:\n%s--- expected:\n%s", pass, in, got, expected);
+    clg_graph *again = parse(got);
+    char *reprinted = print(again);
+    assert_string_equal(reprinted, got);
+    free(reprinted);
+    clg_graph_destroy(again);
+    free(got);
+    clg_graph_destroy(g);
+}
+
+/* "Do not fold/fuse": the pass must leave the text exactly as it was. */
+static void check_unchanged(const char *pass, const char *in)
+{
+    check_pass(pass, in, in);
+}
+
+/* ---------------------------------------------------------------- dce */
+
+static void test_dce(void **state)
+{
+    (void)state;
+    check_pass("dce",
+               "input x: f32[N, 2]\n"
+               "input unused: f32[3]\n"
+               "const c: f32[2] = ones\n"
+               "const dead_c: f32[2] = zeros\n"
+               "a = Relu(x)\n"
+               "dead = Add(a, dead_c)\n"
+               "dead2 = Sigmoid(dead)\n"
+               "y = Add(a, c)\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "input unused: f32[3]\n"
+               "const c: f32[2] = ones\n"
+               "a = Relu(x)\n"
+               "y = Add(a, c)\n"
+               "output y\n");
+}
+
+/* ---------------------------------------------------------------- identity */
+
+static void test_identity(void **state)
+{
+    (void)state;
+    check_pass("identity",
+               "input x: f32[N, 4]\n"
+               "a = Identity(x)\n"
+               "b = Relu(a)\n"
+               "c = Reshape(b) shape=[0, 4]\n"
+               "d = Flatten(c)\n"
+               "e = Transpose(d) perm=[0, 1]\n"
+               "f = Concat(e)\n"
+               "y = Sigmoid(f)\n"
+               "output y\n",
+               "input x: f32[N, 4]\n"
+               "b = Relu(x)\n"
+               "y = Sigmoid(b)\n"
+               "output y\n");
+}
+
+static void test_identity_output_keeps_name(void **state)
+{
+    (void)state;
+    /* The output's name moves to the value the Identity copied. */
+    check_pass("identity",
+               "input x: f32[N, 4]\n"
+               "h = Relu(x)\n"
+               "y = Identity(h)\n"
+               "output y\n",
+               "input x: f32[N, 4]\n"
+               "y = Relu(x)\n"
+               "output y\n");
+}
+
+static void test_identity_not_removed(void **state)
+{
+    (void)state;
+    /* An output copying a graph input: the input's name cannot change. */
+    check_unchanged("identity",
+                    "input x: f32[N, 4]\n"
+                    "y = Identity(x)\n"
+                    "output y\n");
+    /* An output copying another output: one value cannot have two names. */
+    check_unchanged("identity",
+                    "input x: f32[N, 4]\n"
+                    "h = Relu(x)\n"
+                    "y = Identity(h)\n"
+                    "output h\n"
+                    "output y\n");
+    /* Shape-changing Reshape, a real Transpose, a Concat of two. */
+    check_unchanged("identity",
+                    "input x: f32[N, 2, 3]\n"
+                    "r = Reshape(x) shape=[0, 3, 2]\n"
+                    "t = Transpose(r) perm=[0, 2, 1]\n"
+                    "c = Concat(t, t)\n"
+                    "output c\n");
+}
+
+/* ---------------------------------------------------------------- fold-constants */
+
+static void test_fold_constants(void **state)
+{
+    (void)state;
+    check_pass("fold-constants",
+               "input x: f32[N, 2]\n"
+               "const a: f32[2] = [1, 2]\n"
+               "const b: f32[2] = [3, -5]\n"
+               "s = Add(a, b)\n"
+               "r = Relu(s)\n"
+               "y = Mul(x, r)\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "const r: f32[2] = [4, 0]\n"
+               "y = Mul(x, r)\n"
+               "output y\n");
+    /* A folded output keeps its name; equal values print as a generator. */
+    check_pass("fold-constants",
+               "const a: f32[3] = full(2)\n"
+               "y = Mul(a, a)\n"
+               "output y\n",
+               "const y: f32[3] = full(4)\n"
+               "output y\n");
+    check_pass("fold-constants",
+               "const a: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const b: f32[2, 2] = [1, 0, 0, 1]\n"
+               "y = Gemm(a, b) transB=1\n"
+               "z = Transpose(y)\n"
+               "output z\n",
+               "const z: f32[2, 2] = [1, 3, 2, 4]\n"
+               "output z\n");
+}
+
+static void test_fold_constants_not_folded(void **state)
+{
+    (void)state;
+    /* One input is not a constant. */
+    check_unchanged("fold-constants",
+                    "input x: f32[2]\n"
+                    "const a: f32[2] = [1, 2]\n"
+                    "y = Add(a, x)\n"
+                    "output y\n");
+}
+
+/* ---------------------------------------------------------------- fold-batchnorm */
+
+/* BatchNorm parameters with exact arithmetic: var + epsilon is 4 and 1, so
+ * s = scale / sqrt(var + eps) = [1, 3] and t = bias - mean·s = [-0.5, -1].
+ * The epsilon is 0.25, not the default: the pass must use the node's own. */
+#define BN_PARAMS                                                                                  \
+    "const s: f32[2] = [2, 3]\n"                                                                   \
+    "const o: f32[2] = [0.5, -1]\n"                                                                \
+    "const m: f32[2] = [1, 0]\n"                                                               \
+    "const v: f32[2] = [3.75, 0.75]\n"
+
+static void test_fold_batchnorm_backward_gemm(void **state)
+{
+    (void)state;
+    /* transB=1: rows of w are output channels. b' = s·b + t. */
+    check_pass("fold-batchnorm",
+               "input x: f32[N, 2]\n"
+               "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const b: f32[2] = [0.5, 0.25]\n"
+               "d = Gemm(x, w, b) transB=1\n" BN_PARAMS
+               "bn = BatchNorm(d, s, o, m, v) epsilon=0.25\n"
+               "y = Relu(bn)\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "const w/bn: f32[2, 2] = [1, 2, 9, 12]\n"
+               "const b/bn: f32[2] = [0, -0.25]\n"
+               "bn = Gemm(x, w/bn, b/bn) transB=1\n"
+               "y = Relu(bn)\n"
+               "output y\n");
+    /* transB=0: columns are channels; no bias: one is made (t); alpha
+     * stays; the BatchNorm's output being a graph output does not matter,
+     * the folded Gemm takes its name. */
+    check_pass("fold-batchnorm",
+               "input x: f32[N, 2]\n"
+               "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+               "d = Gemm(x, w) alpha=2\n" BN_PARAMS
+               "bn = BatchNorm(d, s, o, m, v) epsilon=0.25\n"
+               "output bn\n",
+               "input x: f32[N, 2]\n"
+               "const w/bn: f32[2, 2] = [1, 6, 3, 12]\n"
+               "const d.bias/bn: f32[2] = [-0.5, -1]\n"
+               "bn = Gemm(x, w/bn, d.bias/bn) alpha=2\n"
+               "output bn\n");
+    /* beta scales C before the BatchNorm: b' = s·beta·C + t, beta becomes
+     * 1; a [1, N] bias keeps its shape. */
+    check_pass("fold-batchnorm",
+               "input x: f32[N, 2]\n"
+               "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const b: f32[1, 2] = [0.5, 0.25]\n"
+               "d = Gemm(x, w, b) beta=0.5 transB=1\n" BN_PARAMS
+               "bn = BatchNorm(d, s, o, m, v) epsilon=0.25\n"
+               "output bn\n",
+               "input x: f32[N, 2]\n"
+               "const w/bn: f32[2, 2] = [1, 2, 9, 12]\n"
+               "const b/bn: f32[1, 2] = [-0.25, -0.625]\n"
+               "bn = Gemm(x, w/bn, b/bn) transB=1\n"
+               "output bn\n");
+}
+
+static void test_fold_batchnorm_backward_conv(void **state)
+{
+    (void)state;
+    /* Grouped: W's first dim is the output channel whatever the group. */
+    check_pass("fold-batchnorm",
+               "input x: f32[N, 2, 3, 3]\n"
+               "const w: f32[2, 1, 1, 1] = [2, 3]\n"
+               "const b: f32[2] = [1, 1]\n"
+               "c = Conv2D(x, w, b) pads=[1, 1, 1, 1] group=2\n" BN_PARAMS
+               "bn = BatchNorm(c, s, o, m, v) epsilon=0.25\n"
+               "y = Relu(bn)\n"
+               "output y\n",
+               "input x: f32[N, 2, 3, 3]\n"
+               "const w/bn: f32[2, 1, 1, 1] = [2, 9]\n"
+               "const b/bn: f32[2] = [0.5, 2]\n"
+               "bn = Conv2D(x, w/bn, b/bn) pads=[1, 1, 1, 1] group=2\n"
+               "y = Relu(bn)\n"
+               "output y\n");
+}
+
+static void test_fold_batchnorm_forward_gemm(void **state)
+{
+    (void)state;
+    /* W' = W·diag(s); b' = b + W·t: u = [1·-0.5 + 2·-1, 3·-0.5 + 4·-1,
+     * 5·-0.5 + 6·-1] = [-2.5, -5.5, -8.5]. */
+    check_pass("fold-batchnorm",
+               "input x: f32[N, 2]\n" BN_PARAMS
+               "bn = BatchNorm(x, s, o, m, v) epsilon=0.25\n"
+               "const w: f32[3, 2] = [1, 2, 3, 4, 5, 6]\n"
+               "const b: f32[3] = [1, 1, 1]\n"
+               "d = Gemm(bn, w, b) transB=1\n"
+               "output d\n",
+               "input x: f32[N, 2]\n"
+               "const w/bn: f32[3, 2] = [1, 6, 3, 12, 5, 18]\n"
+               "const b/bn: f32[3] = [-1.5, -4.5, -7.5]\n"
+               "d = Gemm(x, w/bn, b/bn) transB=1\n"
+               "output d\n");
+    /* Two consumers, each with its own new constants; transB=0 and alpha=2
+     * (the bias gains alpha·W·t = 2·(-1.5)). */
+    check_pass("fold-batchnorm",
+               "input x: f32[N, 2]\n" BN_PARAMS
+               "bn = BatchNorm(x, s, o, m, v) epsilon=0.25\n"
+               "const w: f32[3, 2] = [1, 2, 3, 4, 5, 6]\n"
+               "const b: f32[3] = [1, 1, 1]\n"
+               "d = Gemm(bn, w, b) transB=1\n"
+               "const w2: f32[2, 1] = [1, 1]\n"
+               "e = Gemm(bn, w2) alpha=2\n"
+               "output d\n"
+               "output e\n",
+               "input x: f32[N, 2]\n"
+               "const w/bn: f32[3, 2] = [1, 6, 3, 12, 5, 18]\n"
+               "const b/bn: f32[3] = [-1.5, -4.5, -7.5]\n"
+               "d = Gemm(x, w/bn, b/bn) transB=1\n"
+               "const w2/bn: f32[2, 1] = [1, 3]\n"
+               "const e.bias/bn: f32[1] = [-3]\n"
+               "e = Gemm(x, w2/bn, e.bias/bn) alpha=2\n"
+               "output d\n"
+               "output e\n");
+}
+
+static void test_fold_batchnorm_forward_conv(void **state)
+{
+    (void)state;
+    /* Without padding every tap sees x·s + t, so W·t is exact. */
+    check_pass("fold-batchnorm",
+               "input x: f32[N, 2, 2, 2]\n" BN_PARAMS
+               "bn = BatchNorm(x, s, o, m, v) epsilon=0.25\n"
+               "const w: f32[1, 2, 1, 1] = [1, 2]\n"
+               "c = Conv2D(bn, w)\n"
+               "output c\n",
+               "input x: f32[N, 2, 2, 2]\n"
+               "const w/bn: f32[1, 2, 1, 1] = [1, 6]\n"
+               "const c.bias/bn: f32[1] = [-2.5]\n"
+               "c = Conv2D(x, w/bn, c.bias/bn)\n"
+               "output c\n");
+}
+
+static void test_fold_batchnorm_refused(void **state)
+{
+    (void)state;
+    /* The producer's output is read twice (by the BatchNorm and the Add). */
+    check_unchanged("fold-batchnorm",
+                    "input x: f32[N, 2]\n"
+                    "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "d = Gemm(x, w) transB=1\n" BN_PARAMS
+                    "bn = BatchNorm(d, s, o, m, v) epsilon=0.25\n"
+                    "y = Add(bn, d)\n"
+                    "output y\n");
+    /* The producer's output is a graph output. */
+    check_unchanged("fold-batchnorm",
+                    "input x: f32[N, 2]\n"
+                    "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "d = Gemm(x, w) transB=1\n" BN_PARAMS
+                    "bn = BatchNorm(d, s, o, m, v) epsilon=0.25\n"
+                    "y = Relu(bn)\n"
+                    "output d\n"
+                    "output y\n");
+    /* The producer's weight is computed, not a constant. */
+    check_unchanged("fold-batchnorm",
+                    "input x: f32[N, 2]\n"
+                    "input w: f32[2, 2]\n"
+                    "d = Gemm(x, w) transB=1\n" BN_PARAMS
+                    "bn = BatchNorm(d, s, o, m, v) epsilon=0.25\n"
+                    "output bn\n");
+    /* The BatchNorm's output is also a graph output: forward folding would
+     * lose it. */
+    check_unchanged("fold-batchnorm",
+                    "input x: f32[N, 2]\n" BN_PARAMS
+                    "bn = BatchNorm(x, s, o, m, v) epsilon=0.25\n"
+                    "const w: f32[3, 2] = [1, 2, 3, 4, 5, 6]\n"
+                    "d = Gemm(bn, w) transB=1\n"
+                    "output bn\n"
+                    "output d\n");
+    /* One consumer is not a layer that can absorb it. */
+    check_unchanged("fold-batchnorm",
+                    "input x: f32[N, 2]\n" BN_PARAMS
+                    "bn = BatchNorm(x, s, o, m, v) epsilon=0.25\n"
+                    "const w: f32[3, 2] = [1, 2, 3, 4, 5, 6]\n"
+                    "d = Gemm(bn, w) transB=1\n"
+                    "r = Relu(bn)\n"
+                    "output d\n"
+                    "output r\n");
+    /* transA=1: the channels are not A's columns. */
+    check_unchanged("fold-batchnorm",
+                    "input x: f32[2, 2]\n" BN_PARAMS
+                    "bn = BatchNorm(x, s, o, m, v) epsilon=0.25\n"
+                    "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "d = Gemm(bn, w) transA=1\n"
+                    "output d\n");
+    /* The BatchNorm is the Gemm's weight, not its input. */
+    check_unchanged("fold-batchnorm",
+                    "input x: f32[2, 2]\n" BN_PARAMS
+                    "bn = BatchNorm(x, s, o, m, v) epsilon=0.25\n"
+                    "const a: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "d = Gemm(a, bn)\n"
+                    "output d\n");
+    /* A zero-padded Conv2D sees 0 at the border where the BatchNorm would
+     * have given t: forward folding would be inexact. */
+    check_unchanged("fold-batchnorm",
+                    "input x: f32[N, 2, 2, 2]\n" BN_PARAMS
+                    "bn = BatchNorm(x, s, o, m, v) epsilon=0.25\n"
+                    "const w: f32[1, 2, 1, 1] = [1, 2]\n"
+                    "c = Conv2D(bn, w) pads=[1, 0, 0, 0]\n"
+                    "output c\n");
+    /* BatchNorm parameters that are computed. */
+    check_unchanged("fold-batchnorm",
+                    "input x: f32[N, 2]\n"
+                    "input sv: f32[2]\n"
+                    "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "d = Gemm(x, w) transB=1\n"
+                    "const o: f32[2] = [0.5, -1]\n"
+                    "const m: f32[2] = [1, 0]\n"
+                    "const v: f32[2] = [3.75, 0.75]\n"
+                    "bn = BatchNorm(d, sv, o, m, v) epsilon=0.25\n"
+                    "output bn\n");
+}
+
+static void test_fold_batchnorm_shared_weight(void **state)
+{
+    (void)state;
+    /* w and b also feed e: they stay as they were for it, and the folded
+     * Gemm gets constants of its own. */
+    check_pass("fold-batchnorm",
+               "input x: f32[N, 2]\n"
+               "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const b: f32[2] = [0.5, 0.25]\n"
+               "d = Gemm(x, w, b) transB=1\n" BN_PARAMS
+               "bn = BatchNorm(d, s, o, m, v) epsilon=0.25\n"
+               "e = Gemm(x, w, b) transB=1\n"
+               "y = Add(bn, e)\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const b: f32[2] = [0.5, 0.25]\n"
+               "e = Gemm(x, w, b) transB=1\n"
+               "const w/bn: f32[2, 2] = [1, 2, 9, 12]\n"
+               "const b/bn: f32[2] = [0, -0.25]\n"
+               "bn = Gemm(x, w/bn, b/bn) transB=1\n"
+               "y = Add(bn, e)\n"
+               "output y\n");
+}
+
+/* ---------------------------------------------------------------- scale-shift */
+
+static void test_batchnorm_scale_shift(void **state)
+{
+    (void)state;
+    check_pass("batchnorm-scale-shift",
+               "input x: f32[N, 2]\n"
+               "r = Relu(x)\n" BN_PARAMS
+               "bn = BatchNorm(r, s, o, m, v) epsilon=0.25\n"
+               "y = Sigmoid(bn)\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "r = Relu(x)\n"
+               "const bn/scale: f32[2] = [1, 3]\n"
+               "bn/mul = Mul(r, bn/scale)\n"
+               "const bn/shift: f32[2] = [-0.5, -1]\n"
+               "bn = Add(bn/mul, bn/shift)\n"
+               "y = Sigmoid(bn)\n"
+               "output y\n");
+    /* NCHW: [C, 1, 1] so that the channel lines up with dim 1. */
+    check_pass("batchnorm-scale-shift",
+               "input x: f32[N, 2, 3, 3]\n" BN_PARAMS
+               "bn = BatchNorm(x, s, o, m, v) epsilon=0.25\n"
+               "output bn\n",
+               "input x: f32[N, 2, 3, 3]\n"
+               "const bn/scale: f32[2, 1, 1] = [1, 3]\n"
+               "const bn/shift: f32[2, 1, 1] = [-0.5, -1]\n"
+               "bn/mul = Mul(x, bn/scale)\n"
+               "bn = Add(bn/mul, bn/shift)\n"
+               "output bn\n");
+}
+
+/* ---------------------------------------------------------------- split-bias */
+
+static void test_split_bias(void **state)
+{
+    (void)state;
+    check_pass("split-bias",
+               "input x: f32[N, 2]\n"
+               "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const b: f32[2] = [0.5, 0.25]\n"
+               "d = Gemm(x, w, b) transB=1\n"
+               "y = Relu(d)\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const b: f32[2] = [0.5, 0.25]\n"
+               "d = Gemm(x, w) transB=1\n"
+               "d/add_bias = Add(d, b)\n"
+               "y = Relu(d/add_bias)\n"
+               "output y\n");
+    /* beta: the bias constant is beta·C, a new one. */
+    check_pass("split-bias",
+               "input x: f32[N, 2]\n"
+               "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const b: f32[1, 2] = [0.5, 0.25]\n"
+               "d = Gemm(x, w, b) beta=2 transB=1\n"
+               "y = Add(d, x)\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+               "d = Gemm(x, w) transB=1\n"
+               "const d/bias: f32[1, 2] = [1, 0.5]\n"
+               "d/add_bias = Add(d, d/bias)\n"
+               "y = Add(d/add_bias, x)\n"
+               "output y\n");
+    /* Conv2D: the bias becomes [M, 1, 1]. */
+    check_pass("split-bias",
+               "input x: f32[N, 2, 3, 3]\n"
+               "const w: f32[2, 2, 1, 1] = [1, 2, 3, 4]\n"
+               "const b: f32[2] = [0.5, 0.25]\n"
+               "c = Conv2D(x, w, b)\n"
+               "y = Relu(c)\n"
+               "output y\n",
+               "input x: f32[N, 2, 3, 3]\n"
+               "const w: f32[2, 2, 1, 1] = [1, 2, 3, 4]\n"
+               "c = Conv2D(x, w)\n"
+               "const c/bias: f32[2, 1, 1] = [0.5, 0.25]\n"
+               "c/add_bias = Add(c, c/bias)\n"
+               "y = Relu(c/add_bias)\n"
+               "output y\n");
+}
+
+static void test_split_bias_refused(void **state)
+{
+    (void)state;
+    /* The consumer is not elementwise. */
+    check_unchanged("split-bias",
+                    "input x: f32[N, 2]\n"
+                    "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "const b: f32[2] = [0.5, 0.25]\n"
+                    "d = Gemm(x, w, b) transB=1\n"
+                    "y = Softmax(d)\n"
+                    "output y\n");
+    /* The output is read twice: the Add could not fuse into both. */
+    check_unchanged("split-bias",
+                    "input x: f32[N, 2]\n"
+                    "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "const b: f32[2] = [0.5, 0.25]\n"
+                    "d = Gemm(x, w, b) transB=1\n"
+                    "y = Relu(d)\n"
+                    "z = Sigmoid(d)\n"
+                    "output y\n"
+                    "output z\n");
+    /* The Gemm is a graph output. */
+    check_unchanged("split-bias",
+                    "input x: f32[N, 2]\n"
+                    "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "const b: f32[2] = [0.5, 0.25]\n"
+                    "d = Gemm(x, w, b) transB=1\n"
+                    "output d\n");
+    /* The consumer broadcasts to a larger shape: the Add would be
+     * recomputed per output element. */
+    check_unchanged("split-bias",
+                    "input x: f32[1, 2]\n"
+                    "input z: f32[3, 2]\n"
+                    "const w: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "const b: f32[2] = [0.5, 0.25]\n"
+                    "d = Gemm(x, w, b) transB=1\n"
+                    "y = Add(d, z)\n"
+                    "output y\n");
+}
+
+/* ---------------------------------------------------------------- the pipeline */
+
+static clg_tensor random_input(clg_graph *g, int i, int64_t batch, unsigned seed)
+{
+    clg_tensor t = {0};
+    assert_int_equal(clg_graph_input_info(g, i, NULL, &t.rank, t.dims), CLG_OK);
+    if (t.dims[0] == CLG_BATCH) t.dims[0] = batch;
+    size_t n = 1;
+    for (int d = 0; d < t.rank; d++) n *= (size_t)t.dims[d];
+    t.data = malloc(n * sizeof(float));
+    assert_non_null(t.data);
+    uint64_t s = seed * 2654435761u + 7;
+    for (size_t k = 0; k < n; k++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        t.data[k] = (float)(s >> 40) / 16777216.0f * 2.0f - 1.0f;
+    }
+    return t;
+}
+
+/* Largest |a - b| over the largest |a| of each output (one input only). */
+static double reference_difference(clg_graph *a, clg_graph *b, int64_t batch)
+{
+    assert_int_equal(clg_graph_input_count(a), 1);
+    assert_int_equal(clg_graph_output_count(a), clg_graph_output_count(b));
+    clg_tensor in = random_input(a, 0, batch, 3);
+    double worst = 0.0;
+    int n_out = clg_graph_output_count(a);
+    clg_tensor *ya = calloc((size_t)n_out, sizeof *ya), *yb = calloc((size_t)n_out, sizeof *yb);
+    size_t *counts = calloc((size_t)n_out, sizeof *counts);
+    for (int o = 0; o < n_out; o++) {
+        int rank;
+        int64_t dims[CLG_MAX_RANK];
+        assert_int_equal(clg_graph_output_info(a, o, batch, NULL, &rank, dims), CLG_OK);
+        counts[o] = 1;
+        for (int d = 0; d < rank; d++) counts[o] *= (size_t)dims[d];
+        ya[o].data = malloc(counts[o] * sizeof(float));
+        yb[o].data = malloc(counts[o] * sizeof(float));
+    }
+    if (clg_graph_run_reference(a, &in, 1, ya, n_out) != CLG_OK) fail_msg("reference: %s", clg_graph_errmsg(a));
+    if (clg_graph_run_reference(b, &in, 1, yb, n_out) != CLG_OK) fail_msg("reference: %s", clg_graph_errmsg(b));
+    for (int o = 0; o < n_out; o++) {
+        double scale = 1e-6, diff = 0.0;
+        for (size_t k = 0; k < counts[o]; k++) {
+            if (fabs(ya[o].data[k]) > scale) scale = fabs(ya[o].data[k]);
+            double d = fabs((double)ya[o].data[k] - (double)yb[o].data[k]);
+            if (!(d <= diff)) diff = isnan(d) ? INFINITY : d;
+        }
+        if (diff / scale > worst) worst = diff / scale;
+        free(ya[o].data);
+        free(yb[o].data);
+    }
+    free(ya);
+    free(yb);
+    free(counts);
+    free(in.data);
+    return worst;
+}
+
+static int count_op(clg_graph *g, clg_op op)
+{
+    int n = 0;
+    for (int i = 0; i < clg_graph_node_count(g); i++) {
+        clg_op o;
+        assert_int_equal(clg_graph_node_info(g, i, &o, NULL, NULL, NULL), CLG_OK);
+        n += o == op;
+    }
+    return n;
+}
+
+static void test_batchnorm_folding_numerics(void **state)
+{
+    (void)state;
+    /* The example (forward into Gemm, then backward into it) and a graph
+     * with grouped convolutions folded both ways. */
+    clg_graph *g = load(EXAMPLE), *opt = NULL;
+    assert_int_equal(clg_graph_clone(g, &opt), CLG_OK);
+    assert_int_equal(clg_graph_optimize(opt, 1, NULL, NULL), CLG_OK);
+    assert_int_equal(count_op(opt, CLG_OP_BATCHNORM), 0);
+    double err = reference_difference(g, opt, 7);
+    if (err > 1e-5) fail_msg("example folded: relative error %g", err);
+    clg_graph_destroy(g);
+    clg_graph_destroy(opt);
+
+    g = parse("input x: f32[N, 4, 6, 6]\n"
+              "const w1: f32[6, 2, 3, 3] = random(1, -0.5, 0.5)\n"
+              "const b1: f32[6] = random(2)\n"
+              "c1 = Conv2D(x, w1, b1) strides=[2, 1] pads=[1, 1, 0, 1] group=2\n"
+              "const s1: f32[6] = random(3, 0.5, 1.5)\n"
+              "const o1: f32[6] = random(4)\n"
+              "const m1: f32[6] = random(5)\n"
+              "const v1: f32[6] = random(6, 0.2, 2)\n"
+              "bn1 = BatchNorm(c1, s1, o1, m1, v1) epsilon=0.01\n"
+              "const s2: f32[6] = random(7, 0.5, 1.5)\n"
+              "const o2: f32[6] = random(8)\n"
+              "const m2: f32[6] = random(9)\n"
+              "const v2: f32[6] = random(10, 0.2, 2)\n"
+              "bn2 = BatchNorm(bn1, s2, o2, m2, v2) epsilon=0.001\n"
+              "const w2: f32[4, 3, 2, 2] = random(11, -0.5, 0.5)\n"
+              "c2 = Conv2D(bn2, w2) dilations=[1, 2] group=2\n"
+              "y = Relu(c2)\n"
+              "output y\n");
+    assert_int_equal(clg_graph_clone(g, &opt), CLG_OK);
+    assert_int_equal(clg_graph_optimize(opt, 1, NULL, NULL), CLG_OK);
+    assert_int_equal(count_op(opt, CLG_OP_BATCHNORM), 0);
+    err = reference_difference(g, opt, 3);
+    if (err > 1e-5) fail_msg("convolutions folded: relative error %g", err);
+    clg_graph_destroy(g);
+    clg_graph_destroy(opt);
+}
+
+static void count_passes(void *user, const char *pass, const clg_graph *g)
+{
+    (void)pass;
+    (void)g;
+    (*(int *)user)++;
+}
+
+static void test_pass_manager(void **state)
+{
+    (void)state;
+    int level, n = 0, at_level[3] = {0, 0, 0};
+    for (const char *name; (name = clg_pass_name(n, &level)); n++) {
+        assert_true(level >= 1 && level <= 2);
+        for (int l = level; l <= 2; l++) at_level[l]++;
+    }
+    assert_true(n >= 7);
+    assert_null(clg_pass_name(n, &level));
+    assert_null(clg_pass_name(-1, &level));
+    assert_string_equal(clg_pass_name(0, NULL), "dce");
+
+    clg_graph *g = load(EXAMPLE);
+    char *before = print(g);
+    assert_int_equal(clg_graph_optimize(g, 3, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(clg_graph_optimize(g, -1, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(clg_graph_optimize(NULL, 1, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    for (int l = 0; l <= 2; l++) {
+        clg_graph *c = NULL;
+        assert_int_equal(clg_graph_clone(g, &c), CLG_OK);
+        int calls = 0;
+        assert_int_equal(clg_graph_optimize(c, l, count_passes, &calls), CLG_OK);
+        assert_int_equal(calls, at_level[l]);
+        if (l == 0) {
+            char *same = print(c);
+            assert_string_equal(same, before);
+            free(same);
+        }
+        clg_graph_destroy(c);
+    }
+    /* The original was never touched. */
+    char *after = print(g);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    clg_graph_destroy(g);
+}
+
+/* ---------------------------------------------------------------- out of memory */
+
+typedef struct fail_alloc {
+    long long fail_at, growths, live;
+} fail_alloc;
+
+#define HDR 16
+
+static void *fail_alloc_fn(void *user, void *ptr, size_t old_size, size_t new_size)
+{
+    fail_alloc *a = user;
+    char *block = ptr ? (char *)ptr - HDR : NULL;
+    if (new_size == 0) {
+        if (ptr) a->live -= (long long)old_size;
+        free(block);
+        return NULL;
+    }
+    if (new_size > (ptr ? old_size : 0) && ++a->growths == a->fail_at) return NULL;
+    char *p = realloc(block, new_size + HDR);
+    if (!p) return NULL;
+    a->live += (long long)new_size - (long long)(ptr ? old_size : 0);
+    return p + HDR;
+}
+
+/* Optimizing fails cleanly at every allocation: CLG_ERR_OUT_OF_MEMORY, a
+ * graph that still computes the same outputs, nothing leaked. */
+static void test_optimize_out_of_memory(void **state)
+{
+    (void)state;
+    FILE *f = fopen(EXAMPLE, "rb");
+    assert_non_null(f);
+    static char text[1 << 16];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    clg_graph *ref = parse(text);
+    bool succeeded = false;
+    for (long long k = 1; !succeeded && k < 100000; k++) {
+        fail_alloc a = {0, 0, 0};
+        clg_graph *g = NULL;
+        assert_int_equal(clg_graph_create(&g, fail_alloc_fn, &a), CLG_OK);
+        assert_int_equal(clg_graph_parse(g, text, len, "examples"), CLG_OK);
+        a.fail_at = a.growths + k;
+        clg_status s = clg_graph_optimize(g, 2, NULL, NULL);
+        a.fail_at = 0;
+        if (s == CLG_OK) succeeded = true;
+        else if (s != CLG_ERR_OUT_OF_MEMORY) fail_msg("failing allocation %lld: %s", k, clg_status_string(s));
+        double err = reference_difference(ref, g, 2);
+        if (err > 1e-5) fail_msg("failing allocation %lld: relative error %g", k, err);
+        clg_graph_destroy(g);
+        if (a.live != 0) fail_msg("failing allocation %lld: %lld bytes leaked", k, a.live);
+    }
+    assert_true(succeeded);
+    clg_graph_destroy(ref);
+}
+
+/* ---------------------------------------------------------------- clone, save, dot */
+
+static void test_clone(void **state)
+{
+    (void)state;
+    clg_graph *g = load(EXAMPLE), *c = NULL;
+    char *want = print(g);
+    assert_int_equal(clg_graph_clone(g, &c), CLG_OK);
+    clg_graph_destroy(g); /* the clone's constants outlive the original */
+    char *got = print(c);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    clg_graph_destroy(c);
+    assert_int_equal(clg_graph_clone(NULL, &c), CLG_ERR_INVALID_ARGUMENT);
+    assert_null(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dce),
+        cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_identity_output_keeps_name),
+        cmocka_unit_test(test_identity_not_removed),
+        cmocka_unit_test(test_fold_constants),
+        cmocka_unit_test(test_fold_constants_not_folded),
+        cmocka_unit_test(test_fold_batchnorm_backward_gemm),
+        cmocka_unit_test(test_fold_batchnorm_backward_conv),
+        cmocka_unit_test(test_fold_batchnorm_forward_gemm),
+        cmocka_unit_test(test_fold_batchnorm_forward_conv),
+        cmocka_unit_test(test_fold_batchnorm_refused),
+        cmocka_unit_test(test_fold_batchnorm_shared_weight),
+        cmocka_unit_test(test_batchnorm_scale_shift),
+        cmocka_unit_test(test_split_bias),
+        cmocka_unit_test(test_split_bias_refused),
+        cmocka_unit_test(test_batchnorm_folding_numerics),
+        cmocka_unit_test(test_pass_manager),
+        cmocka_unit_test(test_optimize_out_of_memory),
+        cmocka_unit_test(test_clone),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
