@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the plain and the AddressSanitizer+UBSan
-# configurations with -Werror, and runs every test in both.
+# configurations with -Werror, runs every test in both, then fuzzes each
+# fuzz harness for 60 s (fuzz/run.sh; any crash fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,3 +17,6 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # PoCL and LLVM leak at exit by design; suppress those libraries only.
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 (cd build-asan && ctest --output-on-failure -j2)
+
+echo "== fuzzing (libFuzzer + ASan + UBSan, 60 s per harness)"
+bash fuzz/run.sh 60

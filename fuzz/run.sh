@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (clang, ASan + UBSan) into build-fuzz and
+# runs each for SECONDS (default 60). Fails on any crash, leak, timeout or
+# broken property; the input that did it is left in build-fuzz/artifacts/.
+#
+#   fuzz/run.sh [SECONDS] [HARNESS...]      harnesses: parse npy onnx (all built by default)
+#
+# Each harness starts from its seeds (copied into build-fuzz/corpus/NAME,
+# which keeps what earlier runs found) plus fuzz/regressions/NAME. To keep a
+# crash fixed, copy its artifact into fuzz/regressions/NAME; ctest replays
+# that folder in every build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+
+cc=$(command -v clang-14 || command -v clang || true)
+[ -n "$cc" ] || { echo "fuzz/run.sh: no clang (scripts/setup.sh installs clang-14)" >&2; exit 1; }
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCLGRAPH_FUZZ=ON -DCLGRAPH_TESTS=OFF -DCLGRAPH_WERROR=ON >/dev/null
+targets_help=$(cmake --build build-fuzz --target help)
+available=()
+for h in parse npy onnx; do
+  grep -qx "\.\.\. fuzz_$h" <<<"$targets_help" && available+=("$h")
+done
+harnesses=("$@")
+((${#harnesses[@]})) || harnesses=("${available[@]}")
+targets=()
+for h in "${harnesses[@]}"; do targets+=("fuzz_$h"); done
+cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
+
+seeds() { # the seed files of harness $1
+  local dirs=() pattern='*'
+  case $1 in
+    parse) dirs=(tests/data/valid tests/data/malformed examples) ;;
+    npy)   dirs=(tests/data/npy tests/fixtures) pattern='*.npy' ;;
+    onnx)  dirs=(tests/fixtures) pattern='*.onnx' ;;
+  esac
+  for d in "${dirs[@]}"; do
+    [ -d "$d" ] && find "$d" -type f -name "$pattern"
+  done
+  return 0
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+[ -x /usr/lib/llvm-14/bin/llvm-symbolizer ] && export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
+# The library never touches OpenCL here, but keep third-party leaks out anyway.
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
+mkdir -p build-fuzz/artifacts
+status=0
+for h in "${harnesses[@]}"; do
+  corpus=build-fuzz/corpus/$h
+  mkdir -p "$corpus"
+  seeds "$h" | while read -r f; do cp -n "$f" "$corpus/seed_$(echo "$f" | tr / _)"; done
+  dict=()
+  [ -f "fuzz/$h.dict" ] && dict=(-dict="fuzz/$h.dict")
+  log=build-fuzz/fuzz_$h.log
+  echo "== fuzz $h for ${seconds}s"
+  if ./build-fuzz/fuzz/fuzz_"$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+       -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/"$h"- "${dict[@]}" \
+       "$corpus" "fuzz/regressions/$h" >"$log" 2>&1; then
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    echo "fuzz $h: ${runs:-?} inputs, no crash (corpus $(ls "$corpus" | wc -l) files)"
+  else
+    status=1
+    echo "fuzz $h: FAILED; the end of $log:"
+    tail -n 60 "$log"
+  fi
+done
+exit $status
