@@ -2,7 +2,7 @@
  * parser, printer, builder and importers share one description. */
 #include <string.h>
 
-#include "ir.h"
+#include "expr.h"
 
 static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_ALPHA] = {"alpha", CLG_ATTR_FLOAT, 1, true},
@@ -23,6 +23,7 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_COUNT_INCLUDE_PAD] = {"count_include_pad", CLG_ATTR_INT, 1, true},
     [CLG_F_SHAPE] = {"shape", CLG_ATTR_INTS, CLG_MAX_RANK, false},
     [CLG_F_PERM] = {"perm", CLG_ATTR_INTS, CLG_MAX_RANK, false},
+    [CLG_F_EXPR] = {"expr", CLG_ATTR_STRING, 1, true},
 };
 
 const clg_field_info *clg_field_get(clg_attr_field f) { return &fields[f]; }
@@ -82,10 +83,38 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
     }
 }
 
+/* Elementwise's expr: parsed here so a syntax error names the node at once,
+ * and stored in canonical form. Which inputs it may use is checked with the
+ * node's inputs, by shape inference. */
+static clg_status set_expr(clg_graph *g, int line, const char *node, clg_op op, clg_attrs *a,
+                           const char *text)
+{
+    clg_expr e;
+    char err[256], canonical[CLG_MAX_STRING_ATTR];
+    if (clg_expr_parse(&e, text, err, sizeof err))
+        return clg_fail_node(g, CLG_ERR_PARSE, line, node, op, "%s", err);
+    if (clg_expr_print(&e, canonical, sizeof canonical) >= sizeof canonical)
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                             "attribute expr is longer than %d bytes in canonical form",
+                             CLG_MAX_STRING_ATTR - 1);
+    memcpy(a->expr, canonical, sizeof canonical);
+    return CLG_OK;
+}
+
 clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg_attrs *a,
                         clg_attr_field f, const clg_attr *v)
 {
     const clg_field_info *fi = &fields[f];
+    if (fi->kind == CLG_ATTR_STRING) {
+        if (v->kind != CLG_ATTR_STRING || !v->s)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                 "attribute %s must be a string", fi->name);
+        if (strlen(v->s) >= CLG_MAX_STRING_ATTR)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                 "attribute %s is longer than %d bytes", fi->name,
+                                 CLG_MAX_STRING_ATTR - 1);
+        return set_expr(g, line, node, op, a, v->s); /* expr is the only string field */
+    }
     if (fi->kind == CLG_ATTR_FLOAT) {
         /* An integer literal is a fine float (alpha=1). */
         if (v->kind == CLG_ATTR_INT) {
@@ -124,7 +153,9 @@ void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out)
     clg_attrs *m = (clg_attrs *)a; /* the slot helpers are shared with the setter */
     memset(out, 0, sizeof *out);
     out->kind = fields[f].kind;
-    if (out->kind == CLG_ATTR_FLOAT) {
+    if (out->kind == CLG_ATTR_STRING) {
+        out->s = m->expr;
+    } else if (out->kind == CLG_ATTR_FLOAT) {
         out->f = *float_slot(m, f);
     } else if (out->kind == CLG_ATTR_INT) {
         out->count = 1;
@@ -141,6 +172,7 @@ bool clg_attr_equal(const clg_attr *x, const clg_attr *y)
 {
     if (x->kind != y->kind) return false;
     if (x->kind == CLG_ATTR_FLOAT) return memcmp(&x->f, &y->f, sizeof x->f) == 0;
+    if (x->kind == CLG_ATTR_STRING) return x->s && y->s && strcmp(x->s, y->s) == 0;
     if (x->count != y->count) return false;
     for (int i = 0; i < x->count; i++)
         if (x->ints[i] != y->ints[i]) return false;

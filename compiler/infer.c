@@ -2,7 +2,9 @@
  * as their first dimension; the same functions run again with N bound to a
  * number when a graph is executed, so they must accept concrete shapes too. */
 #include <stdio.h>
+#include <string.h>
 
+#include "expr.h"
 #include "infer.h"
 
 #define FAIL(c, ...) clg_fail_node((c)->g, CLG_ERR_INVALID_GRAPH, (c)->line, (c)->name, (c)->op, __VA_ARGS__)
@@ -76,6 +78,26 @@ static clg_status broadcast2(const clg_infer_ctx *c, const clg_shape *a, const c
 clg_status clg_infer_broadcast(const clg_infer_ctx *c, clg_shape *out)
 {
     return broadcast2(c, c->in[0], c->in[1], out);
+}
+
+/* Elementwise: the expression must parse and use only the node's inputs;
+ * the output is the NumPy broadcast of all inputs. */
+clg_status clg_infer_elementwise(const clg_infer_ctx *c, clg_shape *out)
+{
+    const char *text = c->attrs->expr;
+    if (!memchr(text, '\0', sizeof c->attrs->expr)) return FAIL(c, "attribute expr is not terminated");
+    if (!text[0]) return FAIL(c, "attribute expr is required");
+    clg_expr e;
+    char err[256];
+    if (clg_expr_parse(&e, text, err, sizeof err) || clg_expr_check_inputs(&e, c->n_inputs, err, sizeof err))
+        return FAIL(c, "%s", err);
+    *out = *c->in[0];
+    for (int i = 1; i < c->n_inputs; i++) {
+        clg_shape acc = *out;
+        clg_status s = broadcast2(c, &acc, c->in[i], out);
+        if (s) return s;
+    }
+    return CLG_OK;
 }
 
 clg_status clg_infer_gemm(const clg_infer_ctx *c, clg_shape *out)

@@ -18,6 +18,7 @@ CLG_INTERNAL clg_status clg_infer_reshape(const clg_infer_ctx *c, clg_shape *out
 CLG_INTERNAL clg_status clg_infer_transpose(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_clip(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_elementwise(const clg_infer_ctx *c, clg_shape *out);
 
 /* Pool/conv output length along one axis; <= 0 when the window does not fit. */
 CLG_INTERNAL int64_t clg_window_out(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,

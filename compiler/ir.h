@@ -18,6 +18,9 @@ typedef struct clg_shape {
     int64_t dims[CLG_MAX_RANK]; /* dims[0] may be CLG_BATCH */
 } clg_shape;
 
+/* Room for a string attribute, its NUL included. */
+#define CLG_MAX_STRING_ATTR 1024
+
 /* Every attribute any op has. Which fields an op uses, their text names and
  * their defaults live in the op table (op_table.c). */
 typedef struct clg_attrs {
@@ -37,6 +40,10 @@ typedef struct clg_attrs {
     int64_t shape[CLG_MAX_RANK];
     int perm_rank;       /* Transpose; 0 means reverse */
     int64_t perm[CLG_MAX_RANK];
+    /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
+     * unset. clg_attr_set stores it canonical; a pass writing it directly
+     * should too (clg_expr_print), though any valid text works. */
+    char expr[CLG_MAX_STRING_ATTR];
 } clg_attrs;
 
 typedef enum clg_init_kind {
@@ -137,7 +144,8 @@ CLG_INTERNAL const char *clg_shape_str(const clg_shape *s, char *buf, size_t siz
 typedef enum clg_attr_field {
     CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPSILON, CLG_F_MIN, CLG_F_MAX,
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
-    CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_COUNT
+    CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
+    CLG_F_COUNT
 } clg_attr_field;
 
 #define CLG_MAX_OP_ATTRS 8
@@ -180,7 +188,7 @@ CLG_INTERNAL bool clg_field_lookup(clg_op op, const char *name, size_t len, clg_
 /* Sets field f from a user attribute; checks kind and count. */
 CLG_INTERNAL clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op,
                                      clg_attrs *a, clg_attr_field f, const clg_attr *value);
-/* Reads field f into a clg_attr (name left NULL). */
+/* Reads field f into a clg_attr (name left NULL; a string's s points into a). */
 CLG_INTERNAL void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out);
 CLG_INTERNAL bool clg_attr_equal(const clg_attr *x, const clg_attr *y);
 

@@ -3,9 +3,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 25, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 26, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -43,6 +44,7 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_TRANSPOSE] = {"Transpose", 1, 1, ATTRS(CLG_F_PERM), clg_infer_transpose},
     [CLG_OP_CONCAT] = {"Concat", 1, -1, ATTRS(CLG_F_AXIS), clg_infer_concat},
     [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same},
+    [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise},
 };
 
 const clg_op_info *clg_op_get(clg_op op)

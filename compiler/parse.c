@@ -311,12 +311,40 @@ static clg_status value_decl(parser *ps, stmt_kind kind)
     return CLG_OK;
 }
 
-static clg_status attr_value(parser *ps, clg_attr *v)
+/* "text": \" and \\ are the only escapes; a string ends on its line. The
+ * unescaped text goes to str (size bytes with the NUL). */
+static clg_status string_value(parser *ps, char *str, size_t size)
+{
+    size_t n = 0;
+    for (;;) {
+        if (ps->p >= ps->end) return syntax(ps, "unterminated string");
+        unsigned char c = (unsigned char)*ps->p++;
+        if (c == '"') break;
+        if (c == '\\') {
+            if (ps->p >= ps->end) return syntax(ps, "unterminated string");
+            c = (unsigned char)*ps->p++;
+            if (c != '"' && c != '\\') return syntax(ps, "unknown escape in a string (only \\\" and \\\\)");
+        } else if ((c < 32 && c != '\t') || c == 127) {
+            return syntax(ps, "byte 0x%02x in a string", c);
+        }
+        if (n + 1 >= size) return syntax(ps, "string longer than %zu bytes", size - 1);
+        str[n++] = (char)c;
+    }
+    str[n] = '\0';
+    return CLG_OK;
+}
+
+static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size)
 {
     clg_status s;
     double d;
     bool is_int;
     memset(v, 0, sizeof *v);
+    if (accept(ps, '"')) {
+        v->kind = CLG_ATTR_STRING;
+        v->s = str;
+        return string_value(ps, str, str_size);
+    }
     if (accept(ps, '[')) {
         v->kind = CLG_ATTR_INTS;
         if (accept(ps, ']')) return CLG_OK;
@@ -383,7 +411,8 @@ static clg_status node_stmt(parser *ps, const char *lhs, size_t lhs_len)
                                  "attribute %s is given twice", clg_field_get(f)->name);
         seen[f] = true;
         clg_attr v;
-        if ((s = expect(ps, '=')) || (s = attr_value(ps, &v))) return s;
+        char str[CLG_MAX_STRING_ATTR];
+        if ((s = expect(ps, '=')) || (s = attr_value(ps, &v, str, sizeof str))) return s;
         if ((s = clg_attr_set(ps->g, ps->line, st->name, st->op, &st->attrs, f, &v))) return s;
     }
     return CLG_OK;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir.h"
+#include "expr.h"
 
 typedef struct strbuf {
     clg_graph *g;
@@ -89,6 +89,26 @@ static void sb_init(strbuf *b, const clg_const *c)
     }
 }
 
+/* "text" with \" and \\ escaped. */
+static void sb_string(strbuf *b, const char *s)
+{
+    sb_printf(b, "\"");
+    for (; *s; s++) sb_printf(b, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+    sb_printf(b, "\"");
+}
+
+/* An expression in canonical form even when a pass wrote it otherwise, so
+ * printing stays idempotent; left as it is if it does not parse. */
+static void sb_expr(strbuf *b, const char *text)
+{
+    clg_expr e;
+    char err[8], canonical[CLG_MAX_STRING_ATTR];
+    if (clg_expr_parse(&e, text, err, sizeof err) == CLG_OK &&
+        clg_expr_print(&e, canonical, sizeof canonical) < sizeof canonical)
+        text = canonical;
+    sb_string(b, text);
+}
+
 static void sb_attrs(strbuf *b, const clg_node *n)
 {
     const clg_op_info *info = clg_op_get(n->op);
@@ -100,7 +120,9 @@ static void sb_attrs(strbuf *b, const clg_node *n)
         clg_attr_get(&def, info->attrs[i], &d);
         if (clg_attr_equal(&v, &d)) continue;
         sb_printf(b, " %s=", clg_field_get(info->attrs[i])->name);
-        if (v.kind == CLG_ATTR_FLOAT) {
+        if (v.kind == CLG_ATTR_STRING) {
+            sb_expr(b, v.s); /* expr is the only string field */
+        } else if (v.kind == CLG_ATTR_FLOAT) {
             sb_float(b, v.f);
         } else if (v.kind == CLG_ATTR_INT) {
             sb_printf(b, "%lld", (long long)v.ints[0]);

@@ -127,6 +127,7 @@ typedef enum clg_op {
     CLG_OP_TRANSPOSE,
     CLG_OP_CONCAT,
     CLG_OP_IDENTITY,
+    CLG_OP_ELEMENTWISE, /* fused elementwise: attribute expr over inputs x0..x15 */
     CLG_OP_COUNT
 } clg_op;
 
@@ -135,18 +136,20 @@ CLG_API const char *clg_op_name(clg_op op);
 
 /* --------------------------------------------------------------- attributes */
 
-typedef enum clg_attr_kind { CLG_ATTR_INT, CLG_ATTR_FLOAT, CLG_ATTR_INTS } clg_attr_kind;
+typedef enum clg_attr_kind { CLG_ATTR_INT, CLG_ATTR_FLOAT, CLG_ATTR_INTS, CLG_ATTR_STRING } clg_attr_kind;
 
 #define CLG_MAX_ATTR_INTS 8
 
 /* One attribute for clg_graph_add_node. Names and meanings follow ONNX
- * (docs/ir.md lists them per op); name is borrowed for the call. */
+ * (docs/ir.md lists them per op); name and s are borrowed for the call (the
+ * graph keeps its own copy of a string). */
 typedef struct clg_attr {
     const char *name;
     clg_attr_kind kind;
     int count;                        /* number of ints for CLG_ATTR_INTS */
     int64_t ints[CLG_MAX_ATTR_INTS];  /* ints[0] for CLG_ATTR_INT */
     float f;                          /* for CLG_ATTR_FLOAT */
+    const char *s;                    /* for CLG_ATTR_STRING: NUL-terminated, at most 1023 bytes */
 } clg_attr;
 
 /* ------------------------------------------------------------------ graphs */

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "expr.h"
 #include "reference_ops.h"
 
 #define R CLG_MAX_RANK
@@ -130,6 +131,35 @@ static clg_status k_unary(const clg_ref_args *a)
         default: r = v; break;
         }
         a->out[i] = (float)r;
+    }
+    return CLG_OK;
+}
+
+/* Elementwise: the expression evaluated in double per output element, with
+ * each input broadcast to the output's shape. */
+static clg_status k_elementwise(const clg_ref_args *a)
+{
+    clg_expr e;
+    char err[256];
+    if (a->n_inputs > CLG_EXPR_MAX_INPUTS || clg_expr_parse(&e, a->node->attrs.expr, err, sizeof err) ||
+        clg_expr_check_inputs(&e, a->n_inputs, err, sizeof err))
+        return clg_fail_node(a->g, CLG_ERR_INVALID_GRAPH, a->node->line, a->node->name, a->node->op,
+                             "%s", a->n_inputs > CLG_EXPR_MAX_INPUTS ? "too many inputs" : err);
+    const clg_shape *ys = a->out_shape;
+    int64_t st[CLG_EXPR_MAX_INPUTS][R], off[CLG_EXPR_MAX_INPUTS] = {0}, idx[R] = {0};
+    for (int k = 0; k < a->n_inputs; k++) broadcast_strides(a->in_shapes[k], ys, st[k]);
+    double x[CLG_EXPR_MAX_INPUTS] = {0}, values[CLG_EXPR_MAX_NODES];
+    int64_t n = count_of(ys);
+    for (int64_t i = 0; i < n; i++) {
+        for (int k = 0; k < a->n_inputs; k++) x[k] = a->in[k][off[k]];
+        a->out[i] = (float)clg_expr_eval(&e, x, values);
+        /* The next output index in C order, moving every input's offset. */
+        for (int d = ys->rank - 1; d >= 0; d--) {
+            for (int k = 0; k < a->n_inputs; k++) off[k] += st[k][d];
+            if (++idx[d] < ys->dims[d]) break;
+            for (int k = 0; k < a->n_inputs; k++) off[k] -= st[k][d] * ys->dims[d];
+            idx[d] = 0;
+        }
     }
     return CLG_OK;
 }
@@ -412,7 +442,7 @@ static clg_status k_concat(const clg_ref_args *a)
 
 typedef clg_status (*ref_kernel)(const clg_ref_args *a);
 
-static_assert(CLG_OP_COUNT == 25, "a new op needs a reference kernel in the table below");
+static_assert(CLG_OP_COUNT == 26, "a new op needs a reference kernel in the table below");
 
 static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_INPUT] = NULL,    /* the executor copies the caller's data */
@@ -440,6 +470,7 @@ static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_TRANSPOSE] = k_transpose,
     [CLG_OP_CONCAT] = k_concat,
     [CLG_OP_IDENTITY] = k_copy,
+    [CLG_OP_ELEMENTWISE] = k_elementwise,
 };
 
 clg_status clg_ref_run_node(const clg_ref_args *a)

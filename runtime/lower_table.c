@@ -3,7 +3,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 25, "a new op needs a lowering entry below");
+static_assert(CLG_OP_COUNT == 26, "a new op needs a lowering entry below");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,

@@ -187,7 +187,7 @@ static void test_add_node_errors(void **state)
     clg_graph *g = base_graph();
     const char *xw[] = {"x", "w"};
     const char *x[] = {"x"};
-    clg_attr tb = {"transB", CLG_ATTR_INT, 1, {1}, 0};
+    clg_attr tb = {"transB", CLG_ATTR_INT, 1, {1}, 0, NULL};
     expect(g, clg_graph_add_node(NULL, CLG_OP_GEMM, "y", xw, 2, NULL, 0), CLG_ERR_INVALID_ARGUMENT, NULL);
     /* Only computing ops. */
     expect(g, clg_graph_add_node(g, CLG_OP_INPUT, "y", NULL, 0, NULL, 0), CLG_ERR_INVALID_ARGUMENT,
@@ -223,39 +223,39 @@ static void test_add_node_errors(void **state)
     expect(g, clg_graph_add_node(g, CLG_OP_GEMM, "y", x, 1, NULL, 0), CLG_ERR_INVALID_GRAPH,
            "node y (Gemm): takes 2 to 3 inputs, got 1");
     /* Attributes. */
-    clg_attr unknown = {"gamma", CLG_ATTR_FLOAT, 0, {0}, 1.0f};
+    clg_attr unknown = {"gamma", CLG_ATTR_FLOAT, 0, {0}, 1.0f, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_GEMM, "y", xw, 2, &unknown, 1), CLG_ERR_INVALID_GRAPH,
            "node y (Gemm): unknown attribute 'gamma'");
-    clg_attr other_op = {"axis", CLG_ATTR_INT, 1, {1}, 0};
+    clg_attr other_op = {"axis", CLG_ATTR_INT, 1, {1}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_GEMM, "y", xw, 2, &other_op, 1), CLG_ERR_INVALID_GRAPH,
            "unknown attribute 'axis'");
-    clg_attr wrong_case = {"TransB", CLG_ATTR_INT, 1, {1}, 0};
+    clg_attr wrong_case = {"TransB", CLG_ATTR_INT, 1, {1}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_GEMM, "y", xw, 2, &wrong_case, 1), CLG_ERR_INVALID_GRAPH,
            "unknown attribute 'TransB'");
-    clg_attr no_name = {NULL, CLG_ATTR_INT, 1, {1}, 0};
+    clg_attr no_name = {NULL, CLG_ATTR_INT, 1, {1}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_GEMM, "y", xw, 2, &no_name, 1), CLG_ERR_INVALID_GRAPH,
            "unknown attribute ''");
     expect(g, clg_graph_add_node(g, CLG_OP_RELU, "y", x, 1, &tb, 1), CLG_ERR_INVALID_GRAPH,
            "node y (Relu): unknown attribute 'transB'");
-    clg_attr tb_float = {"transB", CLG_ATTR_FLOAT, 0, {0}, 1.0f};
+    clg_attr tb_float = {"transB", CLG_ATTR_FLOAT, 0, {0}, 1.0f, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_GEMM, "y", xw, 2, &tb_float, 1), CLG_ERR_INVALID_GRAPH,
            "attribute transB must be an integer");
-    clg_attr alpha_list = {"alpha", CLG_ATTR_INTS, 1, {1}, 0};
+    clg_attr alpha_list = {"alpha", CLG_ATTR_INTS, 1, {1}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_GEMM, "y", xw, 2, &alpha_list, 1), CLG_ERR_INVALID_GRAPH,
            "attribute alpha must be a number");
-    clg_attr perm_int = {"perm", CLG_ATTR_INT, 1, {0}, 0};
+    clg_attr perm_int = {"perm", CLG_ATTR_INT, 1, {0}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_TRANSPOSE, "y", x, 1, &perm_int, 1), CLG_ERR_INVALID_GRAPH,
            "attribute perm must be a list of integers");
-    clg_attr perm_long = {"perm", CLG_ATTR_INTS, 6, {0, 1, 2, 3, 4, 5}, 0};
+    clg_attr perm_long = {"perm", CLG_ATTR_INTS, 6, {0, 1, 2, 3, 4, 5}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_TRANSPOSE, "y", x, 1, &perm_long, 1), CLG_ERR_INVALID_GRAPH,
            "attribute perm needs at most 5 values, got 6");
-    clg_attr perm_neg = {"perm", CLG_ATTR_INTS, -1, {0}, 0};
+    clg_attr perm_neg = {"perm", CLG_ATTR_INTS, -1, {0}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_TRANSPOSE, "y", x, 1, &perm_neg, 1), CLG_ERR_INVALID_GRAPH,
            "attribute perm needs at most 5 values, got -1");
-    clg_attr strides3 = {"strides", CLG_ATTR_INTS, 3, {1, 1, 1}, 0};
+    clg_attr strides3 = {"strides", CLG_ATTR_INTS, 3, {1, 1, 1}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_MAXPOOL, "y", x, 1, &strides3, 1), CLG_ERR_INVALID_GRAPH,
            "attribute strides needs 2 values, got 3");
-    clg_attr bad_kind = {"transB", (clg_attr_kind)7, 1, {1}, 0};
+    clg_attr bad_kind = {"transB", (clg_attr_kind)7, 1, {1}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_GEMM, "y", xw, 2, &bad_kind, 1), CLG_ERR_INVALID_GRAPH,
            "attribute transB must be an integer");
     /* Shape errors. */
@@ -326,12 +326,12 @@ static void test_built_graph_round_trips(void **state)
     const float b[4] = {0.1f, -0.2f, 0.3f, 1e-3f};
     assert_int_equal(clg_graph_add_constant(g, "conv.b", 1, d4, b), CLG_OK);
     const char *conv_in[] = {"img", "conv.w", "conv.b"};
-    clg_attr conv_attrs[2] = {{"pads", CLG_ATTR_INTS, 4, {1, 1, 1, 1}, 0}, {"strides", CLG_ATTR_INTS, 2, {1, 1}, 0}};
+    clg_attr conv_attrs[2] = {{"pads", CLG_ATTR_INTS, 4, {1, 1, 1, 1}, 0, NULL}, {"strides", CLG_ATTR_INTS, 2, {1, 1}, 0, NULL}};
     assert_int_equal(clg_graph_add_node(g, CLG_OP_CONV2D, "conv", conv_in, 3, conv_attrs, 2), CLG_OK);
-    clg_attr lr = {"alpha", CLG_ATTR_FLOAT, 0, {0}, 0.125f};
+    clg_attr lr = {"alpha", CLG_ATTR_FLOAT, 0, {0}, 0.125f, NULL};
     const char *c[] = {"conv"};
     assert_int_equal(clg_graph_add_node(g, CLG_OP_LEAKY_RELU, "act", c, 1, &lr, 1), CLG_OK);
-    clg_attr pool[2] = {{"kernel_shape", CLG_ATTR_INTS, 2, {2, 2}, 0}, {"strides", CLG_ATTR_INTS, 2, {3, 3}, 0}};
+    clg_attr pool[2] = {{"kernel_shape", CLG_ATTR_INTS, 2, {2, 2}, 0, NULL}, {"strides", CLG_ATTR_INTS, 2, {3, 3}, 0, NULL}};
     const char *a[] = {"act"};
     assert_int_equal(clg_graph_add_node(g, CLG_OP_MAXPOOL, "pool", a, 1, pool, 2), CLG_OK);
     const char *p[] = {"pool"};
@@ -340,7 +340,7 @@ static void test_built_graph_round_trips(void **state)
     for (int i = 0; i < 48; i++) fc[i] = (float)(i % 7) - 3.0f;
     assert_int_equal(clg_graph_add_constant(g, "fc", 2, dfc, fc), CLG_OK);
     const char *f[] = {"flat", "fc"};
-    clg_attr gemm[2] = {{"transB", CLG_ATTR_INT, 1, {1}, 0}, {"alpha", CLG_ATTR_FLOAT, 0, {0}, 0.5f}};
+    clg_attr gemm[2] = {{"transB", CLG_ATTR_INT, 1, {1}, 0, NULL}, {"alpha", CLG_ATTR_FLOAT, 0, {0}, 0.5f, NULL}};
     assert_int_equal(clg_graph_add_node(g, CLG_OP_GEMM, "logits", f, 2, gemm, 2), CLG_OK);
     assert_int_equal(clg_graph_add_output(g, "logits"), CLG_OK);
     assert_int_equal(clg_graph_add_output(g, "pool"), CLG_OK);

@@ -33,19 +33,19 @@
 
 static clg_attr a_int(const char *name, int64_t v)
 {
-    clg_attr a = {name, CLG_ATTR_INT, 1, {v}, 0.0f};
+    clg_attr a = {name, CLG_ATTR_INT, 1, {v}, 0.0f, NULL};
     return a;
 }
 
 static clg_attr a_float(const char *name, float f)
 {
-    clg_attr a = {name, CLG_ATTR_FLOAT, 1, {0}, f};
+    clg_attr a = {name, CLG_ATTR_FLOAT, 1, {0}, f, NULL};
     return a;
 }
 
 static clg_attr a_ints(const char *name, int count, const int64_t *v)
 {
-    clg_attr a = {name, CLG_ATTR_INTS, count, {0}, 0.0f};
+    clg_attr a = {name, CLG_ATTR_INTS, count, {0}, 0.0f, NULL};
     for (int i = 0; i < count; i++) a.ints[i] = v[i];
     return a;
 }

@@ -24,19 +24,19 @@
 
 static clg_attr ai(const char *name, int64_t v)
 {
-    clg_attr a = {name, CLG_ATTR_INT, 1, {v}, 0.0f};
+    clg_attr a = {name, CLG_ATTR_INT, 1, {v}, 0.0f, NULL};
     return a;
 }
 
 static clg_attr af(const char *name, float f)
 {
-    clg_attr a = {name, CLG_ATTR_FLOAT, 0, {0}, f};
+    clg_attr a = {name, CLG_ATTR_FLOAT, 0, {0}, f, NULL};
     return a;
 }
 
 /* An INTS attribute: AL("pads", 1, 1, 1, 1). */
 #define AL(name, ...) \
-    ((clg_attr){name, CLG_ATTR_INTS, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), {__VA_ARGS__}, 0.0f})
+    ((clg_attr){name, CLG_ATTR_INTS, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), {__VA_ARGS__}, 0.0f, NULL})
 
 static clg_graph *new_graph(void)
 {

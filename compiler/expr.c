@@ -1,0 +1,462 @@
+/* The Elementwise expression language: a recursive-descent parser into a
+ * post-order node array, the canonical printer, a double evaluator and the
+ * OpenCL C writer. The functions mean exactly what the standalone ops mean
+ * in reference/reference_ops.c and kernels/elementwise.cl. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expr.h"
+
+/* Functions by name, with their argument count and OpenCL name. */
+static const struct {
+    const char *name;
+    int arity;
+    const char *cl_name;
+} functions[CLG_EXPR_OP_COUNT] = {
+    [CLG_EXPR_RELU] = {"relu", 1, "clg_relu"},
+    [CLG_EXPR_LEAKY_RELU] = {"leaky_relu", 2, "clg_leaky_relu"},
+    [CLG_EXPR_SIGMOID] = {"sigmoid", 1, "clg_sigmoid"},
+    [CLG_EXPR_TANH] = {"tanh", 1, "tanh"},
+    [CLG_EXPR_CLIP] = {"clip", 3, "clg_clip"},
+    [CLG_EXPR_GELU] = {"gelu", 1, "clg_gelu"},
+    [CLG_EXPR_GELU_TANH] = {"gelu_tanh", 1, "clg_gelu_tanh"},
+    [CLG_EXPR_MIN] = {"min", 2, "clg_min"},
+    [CLG_EXPR_MAX] = {"max", 2, "clg_max"},
+};
+
+/* ---------------------------------------------------------------- text */
+
+void clg_text_printf(clg_text *t, const char *fmt, ...)
+{
+    size_t room = t->len < t->size ? t->size - t->len : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(room ? t->buf + t->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0) t->len += (size_t)n;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+typedef struct expr_parser {
+    clg_expr *e;
+    const char *text, *p;
+    int depth;
+    char *err;
+    size_t err_size;
+} expr_parser;
+
+static clg_status fail_at(expr_parser *ps, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static clg_status fail_at(expr_parser *ps, const char *at, const char *fmt, ...)
+{
+    if (ps->err_size) {
+        int n = snprintf(ps->err, ps->err_size, "expr: at %d: ", (int)(at - ps->text));
+        if (n > 0 && (size_t)n < ps->err_size) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(ps->err + n, ps->err_size - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return CLG_ERR_PARSE;
+}
+
+static void skip_space(expr_parser *ps)
+{
+    while (*ps->p == ' ' || *ps->p == '\t') ps->p++;
+}
+
+/* What is at the cursor, for messages. */
+static const char *found(const expr_parser *ps, char *buf, size_t size)
+{
+    unsigned char c = (unsigned char)*ps->p;
+    if (!c) return "the end";
+    if (c < 32 || c > 126) snprintf(buf, size, "byte 0x%02x", c);
+    else snprintf(buf, size, "'%c'", c);
+    return buf;
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+static bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
+
+/* Appends a node; its index, or -1 with the error set. */
+static int add_node(expr_parser *ps, clg_expr_op op, const char *at, int a0, int a1, int a2)
+{
+    clg_expr *e = ps->e;
+    if (e->n_nodes == CLG_EXPR_MAX_NODES) {
+        fail_at(ps, at, "more than %d terms", CLG_EXPR_MAX_NODES);
+        return -1;
+    }
+    clg_expr_node *n = &e->nodes[e->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->op = (uint8_t)op;
+    n->pos = (int16_t)(at - ps->text);
+    n->args[0] = (int16_t)a0;
+    n->args[1] = (int16_t)a1;
+    n->args[2] = (int16_t)a2;
+    return e->n_nodes++;
+}
+
+static int parse_expr(expr_parser *ps);
+
+/* Enters one level of nesting at `at`; false (error set) past the limit. */
+static bool enter(expr_parser *ps, const char *at)
+{
+    if (++ps->depth <= CLG_EXPR_MAX_DEPTH) return true;
+    fail_at(ps, at, "the expression nests deeper than %d levels", CLG_EXPR_MAX_DEPTH);
+    return false;
+}
+
+/* Digits with an optional fraction and exponent: 2, 0.5, .5, 1e-05, 3.4e+38. */
+static int parse_number(expr_parser *ps)
+{
+    const char *start = ps->p, *q = ps->p;
+    while (is_digit(*q)) q++;
+    if (*q == '.') {
+        q++;
+        while (is_digit(*q)) q++;
+    }
+    if (q - start == 1 && *start == '.') return fail_at(ps, start, "expected digits around '.'"), -1;
+    if (*q == 'e' || *q == 'E') {
+        const char *exp = q + 1;
+        if (*exp == '+' || *exp == '-') exp++;
+        if (!is_digit(*exp)) return fail_at(ps, start, "malformed number: no digits after the exponent's 'e'"), -1;
+        while (is_digit(*exp)) exp++;
+        q = exp;
+    }
+    char buf[64];
+    size_t len = (size_t)(q - start);
+    if (len >= sizeof buf) return fail_at(ps, start, "number longer than %d characters", (int)sizeof buf - 1), -1;
+    memcpy(buf, start, len);
+    buf[len] = '\0';
+    float v = (float)strtod(buf, NULL);
+    if (isinf(v)) return fail_at(ps, start, "number %s is out of range for a float", buf), -1;
+    ps->p = q;
+    int i = add_node(ps, CLG_EXPR_NUMBER, start, -1, -1, -1);
+    if (i >= 0) ps->e->nodes[i].value = v;
+    return i;
+}
+
+static bool word_is(const char *s, size_t len, const char *w) { return strlen(w) == len && memcmp(s, w, len) == 0; }
+
+/* name(arg, ...) with the name already read; the cursor is after it. */
+static int parse_call(expr_parser *ps, clg_expr_op op, const char *name)
+{
+    skip_space(ps);
+    char f[32];
+    if (*ps->p != '(')
+        return fail_at(ps, ps->p, "expected '(' after %s, found %s", functions[op].name, found(ps, f, sizeof f)), -1;
+    if (!enter(ps, ps->p)) return -1;
+    ps->p++;
+    int args[3] = {-1, -1, -1}, n = 0;
+    for (;;) {
+        int a = parse_expr(ps);
+        if (a < 0) return -1;
+        if (n < 3) args[n] = a;
+        n++;
+        skip_space(ps);
+        if (*ps->p == ',') {
+            ps->p++;
+            continue;
+        }
+        if (*ps->p == ')') break;
+        return fail_at(ps, ps->p, "expected ',' or ')', found %s", found(ps, f, sizeof f)), -1;
+    }
+    ps->p++;
+    ps->depth--;
+    int arity = functions[op].arity;
+    if (n != arity)
+        return fail_at(ps, name, "%s takes %d argument%s, got %d", functions[op].name, arity,
+                       arity == 1 ? "" : "s", n), -1;
+    return add_node(ps, op, name, args[0], args[1], args[2]);
+}
+
+static int parse_primary(expr_parser *ps)
+{
+    skip_space(ps);
+    const char *start = ps->p;
+    char f[32];
+    if (is_digit(*ps->p) || *ps->p == '.') return parse_number(ps);
+    if (*ps->p == '(') {
+        if (!enter(ps, start)) return -1;
+        ps->p++;
+        int i = parse_expr(ps);
+        if (i < 0) return -1;
+        skip_space(ps);
+        if (*ps->p != ')') return fail_at(ps, ps->p, "expected ')', found %s", found(ps, f, sizeof f)), -1;
+        ps->p++;
+        ps->depth--;
+        return i;
+    }
+    if (!is_name_start(*ps->p))
+        return fail_at(ps, start, "expected an expression, found %s", found(ps, f, sizeof f)), -1;
+    while (is_name_char(*ps->p)) ps->p++;
+    size_t len = (size_t)(ps->p - start);
+    int shown = len > 40 ? 40 : (int)len;
+    if (start[0] == 'x' && len > 1 && strspn(start + 1, "0123456789") == len - 1) {
+        /* xK: K from 0 to 15, written without leading zeros. */
+        int k = len <= 3 ? atoi(start + 1) : CLG_EXPR_MAX_INPUTS;
+        if ((start[1] == '0' && len > 2) || k >= CLG_EXPR_MAX_INPUTS)
+            return fail_at(ps, start, "'%.*s' is not an input: inputs are x0 to x%d", shown, start,
+                           CLG_EXPR_MAX_INPUTS - 1), -1;
+        int i = add_node(ps, CLG_EXPR_INPUT, start, -1, -1, -1);
+        if (i >= 0) {
+            ps->e->nodes[i].input = (uint8_t)k;
+            ps->e->inputs_used |= 1u << k;
+        }
+        return i;
+    }
+    if (word_is(start, len, "inf") || word_is(start, len, "nan")) {
+        int i = add_node(ps, CLG_EXPR_NUMBER, start, -1, -1, -1);
+        if (i >= 0) ps->e->nodes[i].value = start[0] == 'i' ? INFINITY : NAN;
+        return i;
+    }
+    for (int op = CLG_EXPR_RELU; op < CLG_EXPR_OP_COUNT; op++)
+        if (word_is(start, len, functions[op].name)) return parse_call(ps, (clg_expr_op)op, start);
+    return fail_at(ps, start, "unknown name '%.*s' (expected x0 to x%d, a number or a function)", shown,
+                   start, CLG_EXPR_MAX_INPUTS - 1), -1;
+}
+
+static int parse_unary(expr_parser *ps)
+{
+    skip_space(ps);
+    if (*ps->p != '-') return parse_primary(ps);
+    const char *at = ps->p++;
+    if (!enter(ps, at)) return -1;
+    int a = parse_unary(ps);
+    if (a < 0) return -1;
+    ps->depth--;
+    return add_node(ps, CLG_EXPR_NEG, at, a, -1, -1);
+}
+
+static int parse_term(expr_parser *ps)
+{
+    int left = parse_unary(ps);
+    for (;;) {
+        if (left < 0) return -1;
+        skip_space(ps);
+        char c = *ps->p;
+        if (c != '*' && c != '/') return left;
+        const char *at = ps->p++;
+        int right = parse_unary(ps);
+        if (right < 0) return -1;
+        left = add_node(ps, c == '*' ? CLG_EXPR_MUL : CLG_EXPR_DIV, at, left, right, -1);
+    }
+}
+
+static int parse_expr(expr_parser *ps)
+{
+    int left = parse_term(ps);
+    for (;;) {
+        if (left < 0) return -1;
+        skip_space(ps);
+        char c = *ps->p;
+        if (c != '+' && c != '-') return left;
+        const char *at = ps->p++;
+        int right = parse_term(ps);
+        if (right < 0) return -1;
+        left = add_node(ps, c == '+' ? CLG_EXPR_ADD : CLG_EXPR_SUB, at, left, right, -1);
+    }
+}
+
+clg_status clg_expr_parse(clg_expr *e, const char *text, char *err, size_t err_size)
+{
+    if (err_size) err[0] = '\0';
+    e->n_nodes = 0;
+    e->inputs_used = 0;
+    expr_parser ps = {e, text, text, 0, err, err_size};
+    /* Node positions are int16_t; attributes are far shorter anyway. */
+    size_t len = strlen(text);
+    if (len >= CLG_MAX_STRING_ATTR) {
+        if (err_size) snprintf(err, err_size, "expr: longer than %d bytes", CLG_MAX_STRING_ATTR - 1);
+        return CLG_ERR_PARSE;
+    }
+    if (parse_expr(&ps) < 0) return CLG_ERR_PARSE;
+    skip_space(&ps);
+    if (*ps.p) {
+        char f[32];
+        return fail_at(&ps, ps.p, "expected an operator or the end, found %s", found(&ps, f, sizeof f));
+    }
+    return CLG_OK;
+}
+
+clg_status clg_expr_check_inputs(const clg_expr *e, int n_inputs, char *err, size_t err_size)
+{
+    for (int i = 0; i < e->n_nodes; i++) {
+        const clg_expr_node *n = &e->nodes[i];
+        if (n->op == CLG_EXPR_INPUT && n->input >= n_inputs) {
+            if (err_size)
+                snprintf(err, err_size, "expr: at %d: x%d is not an input: the node has %d input%s",
+                         n->pos, n->input, n_inputs, n_inputs == 1 ? "" : "s");
+            return CLG_ERR_INVALID_GRAPH;
+        }
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+double clg_expr_eval(const clg_expr *e, const double *x, double *values)
+{
+    for (int i = 0; i < e->n_nodes; i++) {
+        const clg_expr_node *n = &e->nodes[i];
+        double a = n->args[0] >= 0 ? values[n->args[0]] : 0.0;
+        double b = n->args[1] >= 0 ? values[n->args[1]] : 0.0;
+        double c = n->args[2] >= 0 ? values[n->args[2]] : 0.0;
+        double r;
+        switch ((clg_expr_op)n->op) {
+        case CLG_EXPR_NUMBER: r = n->value; break;
+        case CLG_EXPR_INPUT: r = x[n->input]; break;
+        case CLG_EXPR_NEG: r = -a; break;
+        case CLG_EXPR_ADD: r = a + b; break;
+        case CLG_EXPR_SUB: r = a - b; break;
+        case CLG_EXPR_MUL: r = a * b; break;
+        case CLG_EXPR_DIV: r = a / b; break;
+        /* As the Relu, LeakyRelu and Clip reference kernels: comparisons, so
+         * NaN passes through. */
+        case CLG_EXPR_RELU: r = a < 0 ? 0.0 : a; break;
+        case CLG_EXPR_LEAKY_RELU: r = a < 0 ? b * a : a; break;
+        case CLG_EXPR_SIGMOID: r = 1.0 / (1.0 + exp(-a)); break;
+        case CLG_EXPR_TANH: r = tanh(a); break;
+        case CLG_EXPR_CLIP: r = a < b ? b : a > c ? c : a; break;
+        case CLG_EXPR_GELU: r = 0.5 * a * (1.0 + erf(a / sqrt(2.0))); break;
+        case CLG_EXPR_GELU_TANH: {
+            const double k = 0.79788456080286535588; /* sqrt(2 / pi) */
+            r = 0.5 * a * (1.0 + tanh(k * (a + 0.044715 * a * a * a)));
+            break;
+        }
+        /* NaN in either argument gives NaN, as numpy.minimum/maximum. */
+        case CLG_EXPR_MIN: r = a < b || isnan(a) ? a : b; break;
+        case CLG_EXPR_MAX: r = a > b || isnan(a) ? a : b; break;
+        default: r = NAN; break;
+        }
+        values[i] = r;
+    }
+    return e->n_nodes ? values[e->n_nodes - 1] : 0.0;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* Binding strength: + - bind loosest, then * /, then unary minus, then
+ * numbers, inputs and calls. */
+static int precedence(const clg_expr_node *n)
+{
+    switch ((clg_expr_op)n->op) {
+    case CLG_EXPR_ADD:
+    case CLG_EXPR_SUB: return 1;
+    case CLG_EXPR_MUL:
+    case CLG_EXPR_DIV: return 2;
+    case CLG_EXPR_NEG: return 3;
+    default: return 4;
+    }
+}
+
+/* The shortest %g that reads back as the same float (as print.c writes
+ * floats); in OpenCL C a float literal, so always with '.' or an exponent
+ * and the f suffix. */
+static void write_number(clg_text *t, float v, bool cl)
+{
+    if (isnan(v)) { clg_text_printf(t, cl ? "NAN" : "nan"); return; }
+    if (isinf(v)) { clg_text_printf(t, cl ? "INFINITY" : "inf"); return; }
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    if (!cl) clg_text_printf(t, "%s", buf);
+    else clg_text_printf(t, "%s%sf", buf, strpbrk(buf, ".e") ? "" : ".0");
+}
+
+static void write_node(const clg_expr *e, int i, clg_text *t, bool cl)
+{
+    const clg_expr_node *n = &e->nodes[i];
+    switch ((clg_expr_op)n->op) {
+    case CLG_EXPR_NUMBER: write_number(t, n->value, cl); return;
+    case CLG_EXPR_INPUT: clg_text_printf(t, "%c%d", cl ? 'v' : 'x', n->input); return;
+    case CLG_EXPR_NEG: {
+        /* -(-x0), never --x0: that would be a decrement in C. */
+        const clg_expr_node *a = &e->nodes[n->args[0]];
+        bool paren = precedence(a) < 3 || a->op == CLG_EXPR_NEG;
+        clg_text_printf(t, paren ? "-(" : "-");
+        write_node(e, n->args[0], t, cl);
+        if (paren) clg_text_printf(t, ")");
+        return;
+    }
+    case CLG_EXPR_ADD:
+    case CLG_EXPR_SUB:
+    case CLG_EXPR_MUL:
+    case CLG_EXPR_DIV: {
+        /* Left-associative: the right operand needs parentheses already at
+         * equal strength, a - (b - c) and also a + (b + c), which is a
+         * different program (and in floats a different value). */
+        int p = precedence(n);
+        bool lp = precedence(&e->nodes[n->args[0]]) < p, rp = precedence(&e->nodes[n->args[1]]) <= p;
+        static const char ops[] = {[CLG_EXPR_ADD] = '+', [CLG_EXPR_SUB] = '-', [CLG_EXPR_MUL] = '*',
+                                   [CLG_EXPR_DIV] = '/'};
+        if (lp) clg_text_printf(t, "(");
+        write_node(e, n->args[0], t, cl);
+        clg_text_printf(t, "%s %c %s", lp ? ")" : "", ops[n->op], rp ? "(" : "");
+        write_node(e, n->args[1], t, cl);
+        if (rp) clg_text_printf(t, ")");
+        return;
+    }
+    default: {
+        clg_text_printf(t, "%s(", cl ? functions[n->op].cl_name : functions[n->op].name);
+        for (int k = 0; k < functions[n->op].arity; k++) {
+            if (k) clg_text_printf(t, ", ");
+            write_node(e, n->args[k], t, cl);
+        }
+        clg_text_printf(t, ")");
+        return;
+    }
+    }
+}
+
+void clg_expr_write(const clg_expr *e, clg_text *t)
+{
+    if (t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = '\0';
+    if (e->n_nodes) write_node(e, e->n_nodes - 1, t, false);
+}
+
+size_t clg_expr_print(const clg_expr *e, char *buf, size_t size)
+{
+    clg_text t = {buf, size, 0};
+    clg_expr_write(e, &t);
+    return t.len;
+}
+
+void clg_expr_write_opencl(const clg_expr *e, clg_text *t)
+{
+    if (t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = '\0';
+    if (e->n_nodes) write_node(e, e->n_nodes - 1, t, true);
+}
+
+/* The helpers compute in float what the reference computes in double: the
+ * same formulas as kernels/elementwise.cl's standalone kernels, comparisons
+ * where NaN must pass through. */
+static const char *const helpers[CLG_EXPR_OP_COUNT] = {
+    [CLG_EXPR_RELU] = "float clg_relu(float v) { return v < 0.0f ? 0.0f : v; }\n",
+    [CLG_EXPR_LEAKY_RELU] = "float clg_leaky_relu(float v, float alpha) { return v < 0.0f ? alpha * v : v; }\n",
+    [CLG_EXPR_SIGMOID] = "float clg_sigmoid(float v) { return 1.0f / (1.0f + exp(-v)); }\n",
+    [CLG_EXPR_CLIP] = "float clg_clip(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }\n",
+    [CLG_EXPR_GELU] = "float clg_gelu(float v) { return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f)); }\n",
+    [CLG_EXPR_GELU_TANH] = "float clg_gelu_tanh(float v) "
+                           "{ return v / (1.0f + exp(-1.5957691216057308f * (v + 0.044715f * v * v * v))); }\n",
+    [CLG_EXPR_MIN] = "float clg_min(float a, float b) { return a < b || isnan(a) ? a : b; }\n",
+    [CLG_EXPR_MAX] = "float clg_max(float a, float b) { return a > b || isnan(a) ? a : b; }\n",
+};
+
+void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t)
+{
+    if (t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = '\0';
+    bool used[CLG_EXPR_OP_COUNT] = {false};
+    for (int i = 0; i < e->n_nodes; i++) used[e->nodes[i].op] = true;
+    for (int op = 0; op < CLG_EXPR_OP_COUNT; op++)
+        if (used[op] && helpers[op]) clg_text_printf(t, "%s", helpers[op]);
+}

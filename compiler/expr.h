@@ -1,0 +1,103 @@
+/* The expression language of the Elementwise op (docs/ir.md, "Elementwise
+ * expressions"): parsing into a flat program, the canonical text, evaluation
+ * in double for the reference executor, and OpenCL C text for generated
+ * kernels. All of it works in memory the caller provides, so nothing here
+ * allocates or can run out of memory.
+ *
+ *     expr    := term (('+' | '-') term)*
+ *     term    := unary (('*' | '/') unary)*
+ *     unary   := '-' unary | primary
+ *     primary := NUMBER | 'inf' | 'nan' | 'x' K | FUNCTION '(' expr (',' expr)* ')'
+ *              | '(' expr ')'
+ */
+#ifndef CLG_EXPR_H
+#define CLG_EXPR_H
+
+#include "ir.h"
+
+#define CLG_EXPR_MAX_INPUTS 16
+/* Every node starts at its own byte of text (an operator, a number, a name,
+ * a minus sign), so a text that fits a string attribute fits this many. */
+#define CLG_EXPR_MAX_NODES CLG_MAX_STRING_ATTR
+/* Nesting of parentheses, calls and minus signs. Bounds the parser's
+ * recursion and the bracket depth of the generated OpenCL C, which clang
+ * (and so PoCL) limits to 256 by default. */
+#define CLG_EXPR_MAX_DEPTH 200
+
+typedef enum clg_expr_op {
+    CLG_EXPR_NUMBER,
+    CLG_EXPR_INPUT,
+    CLG_EXPR_NEG,
+    CLG_EXPR_ADD,
+    CLG_EXPR_SUB,
+    CLG_EXPR_MUL,
+    CLG_EXPR_DIV,
+    /* the functions, in the order their OpenCL helpers are emitted */
+    CLG_EXPR_RELU,
+    CLG_EXPR_LEAKY_RELU,
+    CLG_EXPR_SIGMOID,
+    CLG_EXPR_TANH,
+    CLG_EXPR_CLIP,
+    CLG_EXPR_GELU,
+    CLG_EXPR_GELU_TANH,
+    CLG_EXPR_MIN,
+    CLG_EXPR_MAX,
+    CLG_EXPR_OP_COUNT
+} clg_expr_op;
+
+typedef struct clg_expr_node {
+    uint8_t op;      /* clg_expr_op */
+    uint8_t input;   /* CLG_EXPR_INPUT: k of xK */
+    int16_t pos;     /* byte offset in the text where it was written, for messages */
+    int16_t args[3]; /* operands: indices of earlier nodes */
+    float value;     /* CLG_EXPR_NUMBER: the number rounded to float */
+} clg_expr_node;
+
+/* A parsed expression: nodes in post-order (operands before the node that
+ * uses them), the root last. */
+typedef struct clg_expr {
+    int n_nodes;
+    uint32_t inputs_used; /* bit k set when xK appears */
+    clg_expr_node nodes[CLG_EXPR_MAX_NODES];
+} clg_expr;
+
+/* Parses the NUL-terminated text into *e. Returns CLG_OK, or CLG_ERR_PARSE
+ * with "expr: at P: WHAT" in err (P is a byte offset from 0). */
+CLG_INTERNAL clg_status clg_expr_parse(clg_expr *e, const char *text, char *err, size_t err_size);
+
+/* CLG_OK when every xK has K < n_inputs; else CLG_ERR_INVALID_GRAPH with a
+ * message naming the first that does not. Inputs the expression never uses
+ * are allowed. */
+CLG_INTERNAL clg_status clg_expr_check_inputs(const clg_expr *e, int n_inputs, char *err,
+                                              size_t err_size);
+
+/* Evaluates e with the inputs x (x[k] for xK) in double, with the same
+ * semantics as the standalone ops of the reference executor. values is
+ * scratch room for e->n_nodes doubles. */
+CLG_INTERNAL double clg_expr_eval(const clg_expr *e, const double *x, double *values);
+
+/* A text being written into a fixed buffer, snprintf-style: len counts every
+ * byte asked for, also those that did not fit, so a first pass with size 0
+ * measures. buf stays NUL-terminated when size > 0. */
+typedef struct clg_text {
+    char *buf;
+    size_t size, len;
+} clg_text;
+
+CLG_INTERNAL void clg_text_printf(clg_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The canonical text: minimal parentheses, one space around binary
+ * operators, ", " between arguments, numbers in the shortest form that reads
+ * back to the same float. Parsing it gives the same program. */
+CLG_INTERNAL void clg_expr_write(const clg_expr *e, clg_text *t);
+/* As clg_expr_write into buf; returns the full length (>= size: truncated). */
+CLG_INTERNAL size_t clg_expr_print(const clg_expr *e, char *buf, size_t size);
+
+/* The expression as OpenCL C over float variables v0..v15 (xK read as vK),
+ * calling the helpers below. */
+CLG_INTERNAL void clg_expr_write_opencl(const clg_expr *e, clg_text *t);
+/* OpenCL C definitions of the helper functions e calls, one per line, in a
+ * fixed order; empty when it calls none. */
+CLG_INTERNAL void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t);
+
+#endif

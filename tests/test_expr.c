@@ -1,0 +1,598 @@
+/* The Elementwise expression language (compiler/expr.c) and the op around
+ * it: parse/print round trips, precedence, errors with their positions,
+ * evaluation against hand-computed values and against the standalone
+ * reference ops, the generated OpenCL C as text, and the op in the text
+ * format and the builder. No device needed. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "expr.h"
+
+static clg_expr expr; /* 16 KiB: not on the stack of every test */
+
+static void parse_ok(const char *text)
+{
+    char err[256];
+    if (clg_expr_parse(&expr, text, err, sizeof err) != CLG_OK) fail_msg("\"%s\": %s", text, err);
+}
+
+static const char *canonical(const char *text)
+{
+    static char buf[4 * CLG_MAX_STRING_ATTR];
+    parse_ok(text);
+    size_t n = clg_expr_print(&expr, buf, sizeof buf);
+    assert_true(n < sizeof buf);
+    assert_int_equal(strlen(buf), n);
+    return buf;
+}
+
+/* ---------------------------------------------------------------- round trips */
+
+static void test_round_trips(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"x0", "x0"},
+        {"  x15\t", "x15"},
+        {"x0+x1*x2", "x0 + x1 * x2"},
+        {"(x0+x1)*x2", "(x0 + x1) * x2"},
+        {"x0*(x1+x2)", "x0 * (x1 + x2)"},
+        {"((x0))", "x0"},
+        {"(x0-x1)-x2", "x0 - x1 - x2"},
+        {"x0-(x1-x2)", "x0 - (x1 - x2)"},
+        {"x0-(x1+x2)", "x0 - (x1 + x2)"},
+        {"x0+(x1+x2)", "x0 + (x1 + x2)"}, /* a different program from x0 + x1 + x2 */
+        {"x0+(x1*x2)", "x0 + x1 * x2"},
+        {"(x0*x1)/x2", "x0 * x1 / x2"},
+        {"x0/(x1*x2)", "x0 / (x1 * x2)"},
+        {"x0/x1/x2", "x0 / x1 / x2"},
+        {"-x0", "-x0"},
+        {"--x0", "-(-x0)"},
+        {"-(-x0)", "-(-x0)"},
+        {"-(x0+x1)", "-(x0 + x1)"},
+        {"-x0*x1", "-x0 * x1"},
+        {"-(x0*x1)", "-(x0 * x1)"},
+        {"x0*-x1", "x0 * -x1"},
+        {"x0 - -2", "x0 - -2"},
+        {"relu( x0 + x1 )", "relu(x0 + x1)"},
+        {"leaky_relu(x0,0.2)", "leaky_relu(x0, 0.2)"},
+        {"clip(x0,-6,6)", "clip(x0, -6, 6)"},
+        {"clip(x0, -inf, inf)", "clip(x0, -inf, inf)"},
+        {"min(x0, nan)", "min(x0, nan)"},
+        {"max(min(x0,x1),x2)", "max(min(x0, x1), x2)"},
+        {"gelu(x0)+gelu_tanh(x1)+sigmoid(x2)+tanh(x3)", "gelu(x0) + gelu_tanh(x1) + sigmoid(x2) + tanh(x3)"},
+        {"-relu(x0)", "-relu(x0)"},
+        {"2*(x0)", "2 * x0"},
+        /* numbers: the shortest text that reads back as the same float */
+        {"1.50", "1.5"},
+        {"100", "1e+02"},
+        {"0.1", "0.1"},
+        {"1e-5", "1e-05"},
+        {".5", "0.5"},
+        {"5.", "5"},
+        {"3.4028235e38", "3.4028235e+38"},
+        {"0.333333343", "0.33333334"},
+        {"1E-50", "0"},
+        {"007", "7"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char first[256];
+        snprintf(first, sizeof first, "%s", canonical(cases[i][0]));
+        if (strcmp(first, cases[i][1]) != 0)
+            fail_msg("\"%s\" printed \"%s\", want \"%s\"", cases[i][0], first, cases[i][1]);
+        /* The canonical text parses to the same program and prints itself. */
+        clg_expr a = expr;
+        assert_string_equal(canonical(first), first);
+        assert_int_equal(a.n_nodes, expr.n_nodes);
+        assert_int_equal(a.inputs_used, expr.inputs_used);
+        for (int k = 0; k < a.n_nodes; k++) {
+            assert_int_equal(a.nodes[k].op, expr.nodes[k].op);
+            assert_int_equal(a.nodes[k].input, expr.nodes[k].input);
+            assert_memory_equal(a.nodes[k].args, expr.nodes[k].args, sizeof a.nodes[k].args);
+            assert_memory_equal(&a.nodes[k].value, &expr.nodes[k].value, sizeof(float));
+        }
+    }
+}
+
+static void test_inputs_used(void **state)
+{
+    (void)state;
+    parse_ok("x3 * x0 + x15");
+    assert_int_equal(expr.inputs_used, (1u << 0) | (1u << 3) | (1u << 15));
+    parse_ok("2");
+    assert_int_equal(expr.inputs_used, 0);
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+static double eval(const char *text, const double *x)
+{
+    static double values[CLG_EXPR_MAX_NODES];
+    parse_ok(text);
+    return clg_expr_eval(&expr, x, values);
+}
+
+static void check_value(const char *text, const double *x, double want)
+{
+    double got = eval(text, x);
+    if (isnan(want) ? !isnan(got) : got != want) fail_msg("%s = %.17g, want %.17g", text, got, want);
+}
+
+static void check_near(const char *text, const double *x, double want)
+{
+    double got = eval(text, x);
+    if (!(fabs(got - want) <= 1e-15)) fail_msg("%s = %.17g, want %.17g", text, got, want);
+}
+
+static void test_precedence(void **state)
+{
+    (void)state;
+    check_value("2 + 3 * 4", NULL, 14);
+    check_value("(2 + 3) * 4", NULL, 20);
+    check_value("2 - 3 - 4", NULL, -5);
+    check_value("2 - (3 - 4)", NULL, 3);
+    check_value("24 / 4 / 2", NULL, 3);
+    check_value("24 / (4 / 2)", NULL, 12);
+    check_value("-2 * 3", NULL, -6);
+    check_value("-(2 + 3)", NULL, -5);
+    check_value("2 * -3 + 1", NULL, -5);
+    check_value("8 / -2 - -1", NULL, -3);
+    check_value("--2", NULL, 2);
+    check_value("1 + 2 * 3 - 4 / 2", NULL, 5);
+}
+
+static void test_evaluation(void **state)
+{
+    (void)state;
+    const double x[] = {3, -2, 0.5, NAN, -1, 1, 7};
+    check_value("x0 * x1 + x0 / x1", x, -7.5);
+    check_value("x0 - x1 * x2", x, 4);
+    check_value("relu(x1)", x, 0);
+    check_value("relu(x0)", x, 3);
+    check_value("relu(x3)", x, NAN); /* NaN passes through, as Relu's */
+    check_value("leaky_relu(x1, 0.25)", x, -0.5);
+    check_value("leaky_relu(x1, 0.1)", x, -2 * (double)0.1f); /* the slope is a float */
+    check_value("leaky_relu(x0, 0.1)", x, 3);
+    check_value("sigmoid(0)", x, 0.5);
+    check_near("sigmoid(x0)", x, 1 / (1 + exp(-3.0)));
+    check_value("tanh(x2)", x, tanh(0.5));
+    check_value("clip(x6, -6, 6)", x, 6);
+    check_value("clip(-x6, -6, 6)", x, -6);
+    check_value("clip(x2, -6, 6)", x, 0.5);
+    check_value("clip(x3, -6, 6)", x, NAN);
+    check_value("clip(x0, -inf, inf)", x, 3);
+    check_near("gelu(x5)", x, 0.8413447460685429);
+    check_near("gelu(x4)", x, -0.15865525393145707);
+    check_near("gelu_tanh(x5)", x, 0.8411919906082768);
+    check_value("gelu(0)", x, 0);
+    check_value("min(x0, x1)", x, -2);
+    check_value("max(x0, x1)", x, 3);
+    check_value("min(x3, x1)", x, NAN); /* NaN either side wins, as numpy.minimum */
+    check_value("min(x1, x3)", x, NAN);
+    check_value("max(x3, x1)", x, NAN);
+    check_value("max(x1, x3)", x, NAN);
+    check_value("1 / 0", x, INFINITY);
+    check_value("inf - inf", x, NAN);
+    check_value("x0 * nan", x, NAN);
+}
+
+/* Each function gives bit for bit what its standalone op gives in the
+ * reference executor, special values included. */
+static void test_same_as_standalone_ops(void **state)
+{
+    (void)state;
+    static const struct { const char *op, *expr; } pairs[] = {
+        {"Relu(x)", "relu(x0)"},
+        {"LeakyRelu(x) alpha=0.1", "leaky_relu(x0, 0.1)"},
+        {"Sigmoid(x)", "sigmoid(x0)"},
+        {"Tanh(x)", "tanh(x0)"},
+        {"Clip(x) min=-0.5 max=0.75", "clip(x0, -0.5, 0.75)"},
+        {"Clip(x)", "clip(x0, -inf, inf)"},
+        {"Gelu(x)", "gelu(x0)"},
+        {"Gelu(x) approximate=1", "gelu_tanh(x0)"},
+        {"Identity(x)", "x0"},
+    };
+    float in[] = {NAN, -INFINITY, INFINITY, -0.0f, 0.0f, 1e-30f, -1e-30f, 0.3f, -0.3f, 2.5f,
+                  -2.5f, 9.0f, -9.0f, 40.0f, -40.0f, 3e38f, -3e38f, 1e-45f, 0.75f, -0.5f};
+    enum { N = sizeof in / sizeof *in };
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "input x: f32[%d]\na = %s\nb = Elementwise(x) expr=\"%s\"\noutput a\noutput b\n", N,
+                 pairs[i].op, pairs[i].expr);
+        clg_graph *g = NULL;
+        assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+        if (clg_graph_parse(g, text, strlen(text), NULL)) fail_msg("%s: %s", text, clg_graph_errmsg(g));
+        float a[N], b[N];
+        clg_tensor x = {in, 1, {N}};
+        clg_tensor outs[2] = {{a, 0, {0}}, {b, 0, {0}}};
+        assert_int_equal(clg_graph_run_reference(g, &x, 1, outs, 2), CLG_OK);
+        for (int k = 0; k < N; k++)
+            if (memcmp(&a[k], &b[k], sizeof a[k]) != 0 && !(isnan(a[k]) && isnan(b[k])))
+                fail_msg("%s vs %s at x = %g: %.9g != %.9g", pairs[i].op, pairs[i].expr, in[k], a[k], b[k]);
+        clg_graph_destroy(g);
+    }
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void check_error(const char *text, const char *want)
+{
+    char err[256];
+    if (clg_expr_parse(&expr, text, err, sizeof err) != CLG_ERR_PARSE) fail_msg("\"%s\" parsed", text);
+    if (strcmp(err, want) != 0) fail_msg("\"%s\": got \"%s\", want \"%s\"", text, err, want);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    check_error("", "expr: at 0: expected an expression, found the end");
+    check_error("   ", "expr: at 3: expected an expression, found the end");
+    check_error("(x0 + x1", "expr: at 8: expected ')', found the end");
+    check_error("(x0 + x1]", "expr: at 8: expected ')', found ']'");
+    check_error("relu(x0", "expr: at 7: expected ',' or ')', found the end");
+    check_error("relu()", "expr: at 5: expected an expression, found ')'");
+    check_error("relu x0", "expr: at 5: expected '(' after relu, found 'x'");
+    check_error("relu(x0, x1)", "expr: at 0: relu takes 1 argument, got 2");
+    check_error("2 * clip(x0, 1)", "expr: at 4: clip takes 3 arguments, got 2");
+    check_error("min(x0, x1, x2, x3)", "expr: at 0: min takes 2 arguments, got 4");
+    check_error("x0 +", "expr: at 4: expected an expression, found the end");
+    check_error("x0 x1", "expr: at 3: expected an operator or the end, found 'x'");
+    check_error("x0)", "expr: at 2: expected an operator or the end, found ')'");
+    check_error("x0 # 1", "expr: at 3: expected an operator or the end, found '#'");
+    check_error("x0 ^ 2", "expr: at 3: expected an operator or the end, found '^'");
+    check_error("x0 + \x01", "expr: at 5: expected an expression, found byte 0x01");
+    check_error("2x0", "expr: at 1: expected an operator or the end, found 'x'");
+    check_error("foo(x0)", "expr: at 0: unknown name 'foo' (expected x0 to x15, a number or a function)");
+    check_error("Relu(x0)", "expr: at 0: unknown name 'Relu' (expected x0 to x15, a number or a function)");
+    check_error("x", "expr: at 0: unknown name 'x' (expected x0 to x15, a number or a function)");
+    check_error("y0", "expr: at 0: unknown name 'y0' (expected x0 to x15, a number or a function)");
+    check_error("x0 + x16", "expr: at 5: 'x16' is not an input: inputs are x0 to x15");
+    check_error("x01", "expr: at 0: 'x01' is not an input: inputs are x0 to x15");
+    check_error("x99999999999", "expr: at 0: 'x99999999999' is not an input: inputs are x0 to x15");
+    check_error("1e", "expr: at 0: malformed number: no digits after the exponent's 'e'");
+    check_error("1e+", "expr: at 0: malformed number: no digits after the exponent's 'e'");
+    check_error("x0 * 1e39", "expr: at 5: number 1e39 is out of range for a float");
+    check_error("x0 + .", "expr: at 5: expected digits around '.'");
+    check_error("1.2.3", "expr: at 3: expected an operator or the end, found '.'");
+    check_error("+x0", "expr: at 0: expected an expression, found '+'");
+
+    /* Nesting: 200 levels are fine, 201 are not. */
+    char deep[1024];
+    for (int kind = 0; kind < 2; kind++) {
+        for (int levels = 200; levels <= 201; levels++) {
+            size_t n = 0;
+            static const char *const open[] = {"(", "-"};
+            for (int i = 0; i < levels; i++) n += (size_t)sprintf(deep + n, "%s", open[kind]);
+            n += (size_t)sprintf(deep + n, "x0");
+            for (int i = 0; kind == 0 && i < levels; i++) deep[n++] = ')';
+            deep[n] = '\0';
+            char err[256];
+            clg_status s = clg_expr_parse(&expr, deep, err, sizeof err);
+            if (levels == 200) {
+                assert_int_equal(s, CLG_OK);
+            } else {
+                assert_int_equal(s, CLG_ERR_PARSE);
+                assert_non_null(strstr(err, "the expression nests deeper than 200 levels"));
+            }
+        }
+    }
+
+    /* Longer than an attribute can hold. */
+    char long_text[CLG_MAX_STRING_ATTR + 1];
+    memset(long_text, ' ', sizeof long_text);
+    long_text[0] = '1';
+    long_text[CLG_MAX_STRING_ATTR] = '\0';
+    check_error(long_text, "expr: longer than 1023 bytes");
+    long_text[CLG_MAX_STRING_ATTR - 1] = '\0';
+    parse_ok(long_text);
+
+    /* Truncated messages stay terminated. */
+    char small[12];
+    assert_int_equal(clg_expr_parse(&expr, "relu(", small, sizeof small), CLG_ERR_PARSE);
+    assert_string_equal(small, "expr: at 5:");
+}
+
+static void test_input_range(void **state)
+{
+    (void)state;
+    char err[256];
+    parse_ok("x0 + x2 * x1");
+    assert_int_equal(clg_expr_check_inputs(&expr, 3, err, sizeof err), CLG_OK);
+    assert_int_equal(clg_expr_check_inputs(&expr, 2, err, sizeof err), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(err, "expr: at 5: x2 is not an input: the node has 2 inputs");
+    assert_int_equal(clg_expr_check_inputs(&expr, 1, err, sizeof err), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(err, "expr: at 5: x2 is not an input: the node has 1 input");
+    /* Unused inputs are allowed. */
+    parse_ok("x1");
+    assert_int_equal(clg_expr_check_inputs(&expr, 16, err, sizeof err), CLG_OK);
+}
+
+/* ---------------------------------------------------------------- OpenCL text */
+
+static const char *opencl(const char *text, const char **helpers)
+{
+    static char body[4096], defs[4096];
+    parse_ok(text);
+    clg_text t = {body, sizeof body, 0};
+    clg_expr_write_opencl(&expr, &t);
+    assert_true(t.len < sizeof body);
+    clg_text h = {defs, sizeof defs, 0};
+    clg_expr_write_opencl_helpers(&expr, &h);
+    assert_true(h.len < sizeof defs);
+    *helpers = defs;
+    return body;
+}
+
+static void test_opencl_text(void **state)
+{
+    (void)state;
+    const char *helpers;
+    assert_string_equal(opencl("relu(x0 + x1)", &helpers), "clg_relu(v0 + v1)");
+    assert_string_equal(helpers, "float clg_relu(float v) { return v < 0.0f ? 0.0f : v; }\n");
+
+    assert_string_equal(opencl("x0 * 0.5 - -x1 / 3", &helpers), "v0 * 0.5f - -v1 / 3.0f");
+    assert_string_equal(helpers, "");
+
+    assert_string_equal(opencl("--x0 * (x1 - x2)", &helpers), "-(-v0) * (v1 - v2)");
+    assert_string_equal(opencl("clip(x0, -inf, 100) + nan", &helpers),
+                        "clg_clip(v0, -INFINITY, 1e+02f) + NAN");
+    assert_string_equal(opencl("tanh(x3) * 1e-05", &helpers), "tanh(v3) * 1e-05f");
+    assert_string_equal(helpers, ""); /* tanh is OpenCL's own */
+
+    /* Helpers come once each, in a fixed order whatever the expression's. */
+    assert_string_equal(opencl("max(min(x0, 1), relu(x1)) + relu(x2)", &helpers),
+                        "clg_max(clg_min(v0, 1.0f), clg_relu(v1)) + clg_relu(v2)");
+    assert_string_equal(helpers,
+                        "float clg_relu(float v) { return v < 0.0f ? 0.0f : v; }\n"
+                        "float clg_min(float a, float b) { return a < b || isnan(a) ? a : b; }\n"
+                        "float clg_max(float a, float b) { return a > b || isnan(a) ? a : b; }\n");
+
+    /* Measuring with no buffer gives the length that writing needs. */
+    parse_ok("gelu(x0) + gelu_tanh(x1) * sigmoid(x2) - leaky_relu(x3, 0.01)");
+    clg_text m = {NULL, 0, 0};
+    clg_expr_write_opencl(&expr, &m);
+    char buf[512];
+    clg_text t = {buf, sizeof buf, 0};
+    clg_expr_write_opencl(&expr, &t);
+    assert_int_equal(m.len, strlen(buf));
+    /* A buffer too small is filled and terminated, and the length still counts all. */
+    char tiny[8];
+    clg_text s = {tiny, sizeof tiny, 0};
+    clg_expr_write_opencl(&expr, &s);
+    assert_int_equal(s.len, m.len);
+    assert_string_equal(tiny, "clg_gel");
+}
+
+/* ---------------------------------------------------------------- the op */
+
+static clg_graph *parse_graph(const char *text, clg_status want, const char *msg)
+{
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    clg_status s = clg_graph_parse(g, text, strlen(text), NULL);
+    if (s != want) fail_msg("status %d (%s), want %d for\n%s", s, clg_graph_errmsg(g), want, text);
+    if (msg && !strstr(clg_graph_errmsg(g), msg)) fail_msg("message \"%s\" lacks \"%s\"", clg_graph_errmsg(g), msg);
+    return g;
+}
+
+static char *print_graph(clg_graph *g)
+{
+    char *text = NULL;
+    assert_int_equal(clg_graph_print(g, &text, NULL), CLG_OK);
+    return text;
+}
+
+static void test_text_format(void **state)
+{
+    (void)state;
+    const char *text =
+        "input x: f32[N, 3, 5, 7]\n"
+        "const c: f32[3, 1, 1] = random(1)\n"
+        "const s: f32[1] = full(0.5)\n"
+        "y = Elementwise(x, c, s) expr=\"relu(x0*x1+x2)  -  -0.25\"\n"
+        "output y\n";
+    clg_graph *g = parse_graph(text, CLG_OK, NULL);
+    char *printed = print_graph(g);
+    assert_string_equal(printed,
+                        "input x: f32[N, 3, 5, 7]\n"
+                        "const c: f32[3, 1, 1] = random(1)\n"
+                        "const s: f32[1] = full(0.5)\n"
+                        "y = Elementwise(x, c, s) expr=\"relu(x0 * x1 + x2) - -0.25\"\n"
+                        "output y\n");
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+    assert_int_equal(clg_graph_node_info(g, 3, NULL, NULL, &rank, dims), CLG_OK);
+    assert_int_equal(rank, 4);
+    assert_int_equal(dims[0], CLG_BATCH);
+    assert_int_equal(dims[3], 7);
+    clg_graph *again = parse_graph(printed, CLG_OK, NULL);
+    char *printed2 = print_graph(again);
+    assert_string_equal(printed2, printed);
+    clg_graph_free(again, printed2);
+    clg_graph_destroy(again);
+    clg_graph_free(g, printed);
+    clg_graph_destroy(g);
+
+    /* Broadcasting: [N, 17] with [17], and the scalar [1] first. */
+    g = parse_graph("input x: f32[N, 17]\nconst b: f32[17] = ones\nconst one: f32[1] = ones\n"
+                    "y = Elementwise(one, x, b) expr=\"x1 + x2\"\noutput y\n", CLG_OK, NULL);
+    assert_int_equal(clg_graph_node_info(g, 3, NULL, NULL, &rank, dims), CLG_OK);
+    assert_int_equal(rank, 2);
+    assert_int_equal(dims[0], CLG_BATCH);
+    assert_int_equal(dims[1], 17);
+    clg_graph_destroy(g);
+
+    /* Unused inputs are allowed; an escaped backslash reaches the expression. */
+    g = parse_graph("input x: f32[4]\ny = Elementwise(x, x) expr=\"x1\"\noutput y\n", CLG_OK, NULL);
+    clg_graph_destroy(g);
+    g = parse_graph("input x: f32[4]\ny = Elementwise(x) expr=\"x0 \\\\ 2\"\noutput y\n", CLG_ERR_PARSE,
+                    "line 2: node y (Elementwise): expr: at 3: expected an operator or the end, found '\\'");
+    clg_graph_destroy(g);
+    g = parse_graph("input x: f32[4]\ny = Elementwise(x) expr=\"x0\" expr=\"x0\"\noutput y\n", CLG_ERR_PARSE,
+                    "attribute expr is given twice");
+    clg_graph_destroy(g);
+    g = parse_graph("input x: f32[4]\ny = Elementwise(x) expr=\"x0\x02\"\noutput y\n", CLG_ERR_PARSE,
+                    "line 2: byte 0x02 in a string");
+    clg_graph_destroy(g);
+    g = parse_graph("input x: f32[4]\ny = Relu(x) expr=\"x0\"\noutput y\n", CLG_ERR_PARSE,
+                    "unknown attribute 'expr'");
+    clg_graph_destroy(g);
+    g = parse_graph("input x: f32[4]\ny = Relu(x) alpha=\"x0\"\noutput y\n", CLG_ERR_PARSE,
+                    "unknown attribute 'alpha'");
+    clg_graph_destroy(g);
+    g = parse_graph("input x: f32[4]\ny = LeakyRelu(x) alpha=\"x0\"\noutput y\n", CLG_ERR_INVALID_GRAPH,
+                    "attribute alpha must be a number");
+    clg_graph_destroy(g);
+
+    /* A string that does not fit an attribute. */
+    char big[2 * CLG_MAX_STRING_ATTR];
+    int n = snprintf(big, sizeof big, "input x: f32[4]\ny = Elementwise(x) expr=\"");
+    memset(big + n, ' ', CLG_MAX_STRING_ATTR);
+    big[n] = 'x';
+    big[n + 1] = '0';
+    snprintf(big + n + CLG_MAX_STRING_ATTR, sizeof big - (size_t)n - CLG_MAX_STRING_ATTR, "\"\noutput y\n");
+    g = parse_graph(big, CLG_ERR_PARSE, "line 2: string longer than 1023 bytes");
+    clg_graph_destroy(g);
+}
+
+static void test_builder(void **state)
+{
+    (void)state;
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    int64_t xd[] = {CLG_BATCH, 3, 5, 7}, cd[] = {3, 1, 1};
+    float c[3] = {1, 2, 3};
+    assert_int_equal(clg_graph_add_input(g, "x", 4, xd), CLG_OK);
+    assert_int_equal(clg_graph_add_constant(g, "c", 3, cd, c), CLG_OK);
+    const char *in[] = {"x", "c"};
+    clg_attr e = {"expr", CLG_ATTR_STRING, 0, {0}, 0.0f, "(x0)*x1+1"};
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "y", in, 2, &e, 1), CLG_OK);
+    assert_string_equal(clg_op_name(CLG_OP_ELEMENTWISE), "Elementwise");
+
+    /* Errors name the node; nothing is added. */
+    clg_attr not_string = {"expr", CLG_ATTR_INT, 1, {1}, 0.0f, NULL};
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "e1", in, 2, &not_string, 1), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(clg_graph_errmsg(g), "node e1 (Elementwise): attribute expr must be a string");
+    clg_attr null_string = {"expr", CLG_ATTR_STRING, 0, {0}, 0.0f, NULL};
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "e2", in, 2, &null_string, 1), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(clg_graph_errmsg(g), "node e2 (Elementwise): attribute expr must be a string");
+    clg_attr bad = {"expr", CLG_ATTR_STRING, 0, {0}, 0.0f, "x0 +* x1"};
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "e3", in, 2, &bad, 1), CLG_ERR_PARSE);
+    assert_string_equal(clg_graph_errmsg(g), "node e3 (Elementwise): expr: at 4: expected an expression, found '*'");
+    clg_attr range = {"expr", CLG_ATTR_STRING, 0, {0}, 0.0f, "x0 * x2"};
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "e4", in, 2, &range, 1), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(clg_graph_errmsg(g), "node e4 (Elementwise): expr: at 5: x2 is not an input: the node has 2 inputs");
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "e5", in, 2, NULL, 0), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(clg_graph_errmsg(g), "node e5 (Elementwise): attribute expr is required");
+    clg_attr string_for_float = {"alpha", CLG_ATTR_STRING, 0, {0}, 0.0f, "1"};
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_LEAKY_RELU, "e6", in, 1, &string_for_float, 1), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(clg_graph_errmsg(g), "node e6 (LeakyRelu): attribute alpha must be a number");
+    const char *seventeen[17];
+    for (int i = 0; i < 17; i++) seventeen[i] = "x";
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "e7", seventeen, 17, &e, 1), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(clg_graph_errmsg(g), "node e7 (Elementwise): takes 1 to 16 inputs, got 17");
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "e8", seventeen, 16, &e, 1), CLG_OK);
+
+    /* Longer than 1023 bytes, as given or once canonical. */
+    char text[CLG_MAX_STRING_ATTR + 8];
+    memset(text, ' ', sizeof text);
+    text[0] = 'x';
+    text[1] = '0';
+    text[CLG_MAX_STRING_ATTR] = '\0';
+    clg_attr too_long = {"expr", CLG_ATTR_STRING, 0, {0}, 0.0f, text};
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "e9", in, 1, &too_long, 1), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(clg_graph_errmsg(g), "node e9 (Elementwise): attribute expr is longer than 1023 bytes");
+    size_t n = 0;
+    while (n + 3 < 1000) n += (size_t)sprintf(text + n, "%sx0", n ? "+" : ""); /* x0+x0+...: 1000 bytes */
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_ELEMENTWISE, "e10", in, 1, &too_long, 1), CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(clg_graph_errmsg(g),
+                        "node e10 (Elementwise): attribute expr is longer than 1023 bytes in canonical form");
+
+    assert_int_equal(clg_graph_add_output(g, "y"), CLG_OK);
+    char *printed = print_graph(g);
+    assert_string_equal(printed,
+                        "input x: f32[N, 3, 5, 7]\n"
+                        "const c: f32[3, 1, 1] = [1, 2, 3]\n"
+                        "y = Elementwise(x, c) expr=\"x0 * x1 + 1\"\n"
+                        "e8 = Elementwise(x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x) expr=\"x0 * x1 + 1\"\n"
+                        "output y\n");
+    clg_graph_free(g, printed);
+
+    /* A pass may write expr directly: shape inference checks it, and the
+     * printer writes it canonically. */
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_ELEMENTWISE, &a);
+    snprintf(a.expr, sizeof a.expr, "max(x0,(x1))");
+    int inputs[2] = {0, 1};
+    clg_status s;
+    int idx = clg_edit_append(g, CLG_OP_ELEMENTWISE, "fused", inputs, 2, &a, NULL, NULL, &s);
+    assert_int_equal(s, CLG_OK);
+    assert_true(idx > 0);
+    snprintf(a.expr, sizeof a.expr, "max(x0, x2)");
+    assert_int_equal(clg_edit_append(g, CLG_OP_ELEMENTWISE, "bad", inputs, 2, &a, NULL, NULL, &s), -1);
+    assert_int_equal(s, CLG_ERR_INVALID_GRAPH);
+    assert_string_equal(clg_graph_errmsg(g), "node bad (Elementwise): expr: at 8: x2 is not an input: the node has 2 inputs");
+    snprintf(a.expr, sizeof a.expr, "max(x0, ");
+    assert_int_equal(clg_edit_append(g, CLG_OP_ELEMENTWISE, "bad", inputs, 2, &a, NULL, NULL, &s), -1);
+    assert_int_equal(s, CLG_ERR_INVALID_GRAPH);
+    memset(a.expr, 'x', sizeof a.expr);
+    assert_int_equal(clg_edit_append(g, CLG_OP_ELEMENTWISE, "bad", inputs, 2, &a, NULL, NULL, &s), -1);
+    assert_string_equal(clg_graph_errmsg(g), "node bad (Elementwise): attribute expr is not terminated");
+    printed = print_graph(g);
+    assert_non_null(strstr(printed, "fused = Elementwise(x, c) expr=\"max(x0, x1)\"\n"));
+    clg_graph_free(g, printed);
+    clg_graph_destroy(g);
+}
+
+/* The reference executor broadcasts every input to the output's shape. */
+static void test_reference_broadcast(void **state)
+{
+    (void)state;
+    clg_graph *g = parse_graph("input x: f32[N, 2, 3]\n"
+                               "const r: f32[2, 1] = [10, 20]\n"
+                               "const c: f32[3] = [1, 2, 3]\n"
+                               "const s: f32[1] = [-1]\n"
+                               "y = Elementwise(x, r, c, s) expr=\"x0 * x3 + x1 * x2\"\n"
+                               "output y\n", CLG_OK, NULL);
+    float in[12], out[12];
+    for (int i = 0; i < 12; i++) in[i] = (float)i;
+    clg_tensor x = {in, 3, {2, 2, 3}};
+    clg_tensor y = {out, 0, {0}};
+    assert_int_equal(clg_graph_run_reference(g, &x, 1, &y, 1), CLG_OK);
+    assert_int_equal(y.rank, 3);
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++) {
+                int k = (b * 2 + i) * 3 + j;
+                assert_float_equal(out[k], -in[k] + (i ? 20.0f : 10.0f) * (float)(j + 1), 0.0f);
+            }
+    clg_graph_destroy(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trips),
+        cmocka_unit_test(test_inputs_used),
+        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_evaluation),
+        cmocka_unit_test(test_same_as_standalone_ops),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_input_range),
+        cmocka_unit_test(test_opencl_text),
+        cmocka_unit_test(test_text_format),
+        cmocka_unit_test(test_builder),
+        cmocka_unit_test(test_reference_broadcast),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
