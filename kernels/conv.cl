@@ -4,7 +4,9 @@
  * [M, B*P] result into NCHW and adds the bias. */
 
 /* One work-item per (row, column) of the column matrix of every group:
- * rows = G * Cg*KH*KW, columns = B * P. */
+ * rows = G * Cg*KH*KW, columns = B * P. The host pads the column grid dim up
+ * to a multiple of 64 (PoCL picks a work-group size of 1 for a prime global
+ * size), hence the check against B * P. */
 __kernel void im2col(__global const float *x, uint x_off, __global float *col, uint col_off,
                      int batch, int channels, int height, int width,
                      int kh, int kw, int out_h, int out_w,
@@ -14,6 +16,7 @@ __kernel void im2col(__global const float *x, uint x_off, __global float *col, u
     const int column = get_global_id(0);
     const int row = get_global_id(1); /* over all channels: c * KH*KW + ky * KW + kx */
     const int p_count = out_h * out_w;
+    if (column >= batch * p_count) return;
     const int b = column / p_count, p = column % p_count;
     const int oy = p / out_w, ox = p % out_w;
     const int c = row / (kh * kw), r = row % (kh * kw);
@@ -26,12 +29,14 @@ __kernel void im2col(__global const float *x, uint x_off, __global float *col, u
     col[col_off + row * (batch * p_count) + column] = v;
 }
 
-/* y[b, m, p] = t[m, b*P + p] + bias[m]; one work-item per output element. */
+/* y[b, m, p] = t[m, b*P + p] + bias[m]; one work-item per output element,
+ * n = B * M * P of them (the host pads the grid up to a multiple of 64). */
 __kernel void gemm_to_nchw(__global const float *t, uint t_off, __global const float *bias,
                            uint bias_off, int has_bias, __global float *y, uint y_off,
-                           int batch, int out_channels, int p_count)
+                           int n, int batch, int out_channels, int p_count)
 {
     const int i = get_global_id(0);
+    if (i >= n) return;
     const int p = i % p_count;
     const int m = (i / p_count) % out_channels;
     const int b = i / (p_count * out_channels);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "lower.h"
+#include "lower_util.h"
 
 static size_t count(const clg_shape *s) { return (size_t)clg_shape_count(s); }
 
@@ -130,7 +131,7 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     clg_dev_tensor col;
     clg_status s = clg_scratch(lw, kdim * (size_t)groups * cols, &col);
     if (s) return s;
-    size_t im2col_grid[2] = {cols, kdim * (size_t)groups};
+    size_t im2col_grid[2] = {clg_grid_size((int64_t)cols), kdim * (size_t)groups};
     clg_karg im2col_args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(&col),      CLG_ARG_I(batch),        CLG_ARG_I(channels),
         CLG_ARG_I(height), CLG_ARG_I(width),     CLG_ARG_I(kh),           CLG_ARG_I(kw),
@@ -175,10 +176,10 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     if ((s = clg_emit_gemm(lw, &gm))) return s;
     if (direct) return CLG_OK;
 
-    size_t grid[1] = {count(ys)};
+    size_t grid[1] = {clg_grid_size((int64_t)count(ys))};
     clg_karg args[] = {
         CLG_ARG_T(&t), CLG_ARG_T(has_bias ? &in[2] : &t), CLG_ARG_I(has_bias), CLG_ARG_T(out),
-        CLG_ARG_I(batch), CLG_ARG_I(out_ch), CLG_ARG_I(p_count),
+        CLG_ARG_I(count(ys)), CLG_ARG_I(batch), CLG_ARG_I(out_ch), CLG_ARG_I(p_count),
     };
     return clg_emit_kernel(lw, "conv.cl", "gemm_to_nchw", NULL, 1, grid, args,
                            (int)(sizeof args / sizeof *args));

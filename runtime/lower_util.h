@@ -1,0 +1,75 @@
+/* What the lowering functions share: launch-grid sizes, the element-count
+ * limit of the kernels, messages that name the node, and strided walks (the
+ * broadcast strides of NumPy rules, merging of contiguous dims, and the
+ * split of a walk into three launch-grid dims plus launches over the rest). */
+#ifndef CLG_LOWER_UTIL_H
+#define CLG_LOWER_UTIL_H
+
+#include "runtime.h"
+
+/* The first grid dim is padded up to a multiple of this, and every kernel
+ * checks that dim against its extent. */
+#define CLG_GRID_MULTIPLE 64
+
+/* The first grid dim as launched for an extent of n: padded up to a
+ * multiple of CLG_GRID_MULTIPLE, because PoCL picks a work-group size of 1
+ * for a large prime global size and runs ~7x slower. An extent below the
+ * multiple is launched as it is, so a short dim wastes no work-items. */
+CLG_INTERNAL size_t clg_grid_size(int64_t n);
+
+/* Sets ctx's message to "node NAME (Op): " and the formatted text; returns s. */
+CLG_INTERNAL clg_status clg_lower_fail(const clg_lower *lw, clg_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The kernels index with int: a tensor of more than INT_MAX elements is
+ * refused (CLG_ERR_UNSUPPORTED, naming the node), never wrapped. */
+CLG_INTERNAL clg_status clg_check_elems(const clg_lower *lw, const clg_shape *s);
+
+/* t moved on by elems: the same buffer from elems further, seen as the 1-D
+ * rest of t, so that clg_emit_kernel's position checks stay exact for a
+ * slice (a launch of a walk, a Concat input's place in the output). */
+CLG_INTERNAL clg_dev_tensor clg_tensor_advance(const clg_dev_tensor *t, size_t elems);
+
+/* Dense C-order element strides of s. */
+CLG_INTERNAL void clg_dense_strides(const clg_shape *s, int64_t st[CLG_MAX_RANK]);
+
+/* Element strides of a dense tensor of shape `in` seen through the shape
+ * `out` under NumPy broadcasting: in's dims align with out's trailing dims,
+ * and a dim of 1 (or a missing leading dim) gets stride 0 so its element
+ * repeats. False when in does not broadcast to out. */
+CLG_INTERNAL bool clg_broadcast_strides(const clg_shape *in, const clg_shape *out,
+                                        int64_t st[CLG_MAX_RANK]);
+
+/* A walk over dims (C order) with an element stride per dim for each of up
+ * to CLG_WALK_TENSORS tensors: the shape of every strided kernel. */
+#define CLG_WALK_TENSORS 3
+
+typedef struct clg_walk {
+    int rank, n_tensors;
+    int64_t dims[CLG_MAX_RANK];
+    int64_t st[CLG_WALK_TENSORS][CLG_MAX_RANK];
+} clg_walk;
+
+/* Drops dims of 1 and merges neighbours that are contiguous for every
+ * tensor (the outer stride equals the inner stride times the inner dim), so
+ * most walks fit a kernel's three grid dims: a same-shape operation becomes
+ * one dim, a bias add or a Concat input two. Leaves rank >= 1. */
+CLG_INTERNAL void clg_walk_merge(clg_walk *w);
+
+/* A merged walk as launches: its innermost three dims are the grid (n[0]
+ * the innermost, global[] as launched, first dim padded), st[k][d] tensor
+ * k's stride along grid dim d; dims beyond those (rare: broadcasting or a
+ * transpose that keeps four or more dims apart) are `launches` launches,
+ * one per index, each with offsets from clg_walk_offset. */
+typedef struct clg_walk_grid {
+    int64_t n[3];
+    int64_t st[CLG_WALK_TENSORS][3];
+    size_t global[3];
+    int64_t launches;
+} clg_walk_grid;
+
+CLG_INTERNAL void clg_walk_grid_of(const clg_walk *w, clg_walk_grid *grid);
+/* How far tensor k's first element moves for launch number `launch`. */
+CLG_INTERNAL size_t clg_walk_offset(const clg_walk *w, int k, int64_t launch);
+
+#endif
