@@ -77,8 +77,10 @@ static void fold_name(char *buf, size_t size, const clg_graph *g, int weight_or_
 
 /* Appends a copy of layer (a Gemm or Conv2D) reading x, with new weight and
  * bias constants w and b named after BatchNorm bn, and replaces node
- * `replaced` (the BatchNorm or the layer itself) by it. Names are strings
- * of their own, so they stay valid while the node array grows. */
+ * `replaced` (the BatchNorm or the layer itself) by it. The new node takes
+ * the name of `replaced` when that is a graph output, else the layer's.
+ * Names are strings of their own, so they stay valid while the node array
+ * grows. */
 static clg_status replace_layer(clg_graph *g, int layer, int x, const clg_shape *w_shape, const float *w,
                                 const clg_shape *b_shape, const float *b, int replaced, const char *bn)
 {
@@ -96,9 +98,11 @@ static clg_status replace_layer(clg_graph *g, int layer, int x, const clg_shape 
     clg_attrs attrs = g->nodes[layer].attrs;
     attrs.beta = 1.0f; /* beta·C is inside the new bias (Gemm only) */
     int inputs[3] = {x, wi, bi};
-    int k = clg_edit_append(g, g->nodes[layer].op, g->nodes[replaced].name, inputs, 3, &attrs, NULL, NULL, &s);
+    int k = clg_edit_append(g, g->nodes[layer].op, g->nodes[layer].name, inputs, 3, &attrs, NULL, NULL, &s);
     if (k < 0) return s;
-    clg_pass_replace(g, replaced, k);
+    clg_edit_replace_uses(g, replaced, k);
+    clg_edit_swap_names(g, clg_edit_is_output(g, k) ? replaced : layer, k);
+    g->nodes[replaced].dead = true;
     return CLG_OK;
 }
 

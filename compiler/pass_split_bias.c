@@ -5,6 +5,7 @@
  * broadcast copy before it. */
 #include <stdio.h>
 
+#include "expr.h"
 #include "passes.h"
 
 /* Is the layer at i's output read by exactly one elementwise node that
@@ -14,6 +15,8 @@ static bool feeds_elementwise(const clg_sweep *sw, int i)
     int c = clg_sweep_sole_consumer(sw, i);
     if (c < 0) return false;
     const clg_node *cn = &sw->g->nodes[c];
+    /* A fused node already reading 16 inputs could not take the bias too. */
+    if (cn->op == CLG_OP_ELEMENTWISE && cn->n_inputs >= CLG_EXPR_MAX_INPUTS) return false;
     return clg_pass_is_elementwise(cn->op) && clg_shape_equal(&cn->shape, &sw->g->nodes[i].shape);
 }
 

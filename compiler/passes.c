@@ -16,6 +16,7 @@ static const clg_pass passes[] = {
     {"fold-batchnorm", 1, true, clg_pass_fold_batchnorm},
     {"batchnorm-scale-shift", 2, false, clg_pass_batchnorm_scale_shift},
     {"split-bias", 2, false, clg_pass_split_bias},
+    {"fuse-elementwise", 2, true, clg_pass_fuse_elementwise},
     {"dce", 1, false, clg_pass_dce},
 };
 
@@ -158,7 +159,8 @@ bool clg_pass_is_elementwise(clg_op op)
     case CLG_OP_SIGMOID:
     case CLG_OP_TANH:
     case CLG_OP_CLIP:
-    case CLG_OP_GELU: return true;
+    case CLG_OP_GELU:
+    case CLG_OP_ELEMENTWISE: return true;
     default: return false;
     }
 }

@@ -26,6 +26,7 @@ CLG_INTERNAL clg_status clg_pass_fold_constants(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_fold_batchnorm(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_batchnorm_scale_shift(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_split_bias(clg_graph *g, bool *changed);
+CLG_INTERNAL clg_status clg_pass_fuse_elementwise(clg_graph *g, bool *changed);
 
 /* Runs the first pass called name as clg_graph_optimize would (rounds,
  * compaction, the fallback copy); for tests and tools. */
@@ -59,7 +60,7 @@ CLG_INTERNAL void clg_sweep_touch(clg_sweep *sw, int i);
 /* True for a constant node. */
 CLG_INTERNAL bool clg_pass_is_constant(const clg_graph *g, int i);
 /* Ops computed element by element (possibly broadcasting), which elementwise
- * fusion can merge into one generated kernel. */
+ * fusion can merge into one generated kernel: the fused Elementwise op too. */
 CLG_INTERNAL bool clg_pass_is_elementwise(clg_op op);
 CLG_INTERNAL bool clg_shape_equal(const clg_shape *a, const clg_shape *b);
 /* Replaces node old by node repl (appended by the caller): every use moves to

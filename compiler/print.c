@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "expr.h"
+#include "print.h"
 
 typedef struct strbuf {
     clg_graph *g;
@@ -137,9 +138,15 @@ static void sb_attrs(strbuf *b, const clg_node *n)
 clg_status clg_graph_print(clg_graph *g, char **text, size_t *len)
 {
     if (!g || !text) return CLG_ERR_INVALID_ARGUMENT;
+    return clg_print_with_sidecar(g, g->weights_path, NULL, text, len);
+}
+
+clg_status clg_print_with_sidecar(clg_graph *g, const char *weights_path, const uint64_t *file_offsets,
+                                  char **text, size_t *len)
+{
     *text = NULL;
     strbuf b = {g, NULL, 0, 0, false};
-    if (g->weights_path) sb_printf(&b, "weights \"%s\"\n", g->weights_path);
+    if (weights_path) sb_printf(&b, "weights \"%s\"\n", weights_path);
     for (int i = 0; i < g->n_nodes; i++) {
         const clg_node *n = &g->nodes[i];
         if (n->op == CLG_OP_INPUT) {
@@ -149,7 +156,10 @@ clg_status clg_graph_print(clg_graph *g, char **text, size_t *len)
             sb_printf(&b, "const %s: ", n->name);
             sb_shape(&b, &n->shape);
             sb_printf(&b, " = ");
-            sb_init(&b, n->constant);
+            if (file_offsets && file_offsets[i] != CLG_NOT_IN_SIDECAR)
+                sb_printf(&b, "file(%llu)", (unsigned long long)file_offsets[i]);
+            else
+                sb_init(&b, n->constant);
         } else {
             sb_printf(&b, "%s = %s(", n->name, clg_op_name(n->op));
             for (int k = 0; k < n->n_inputs; k++)

@@ -2,8 +2,8 @@
  * expected out (written by hand), and for every legality condition a graph
  * the pass must leave alone. Then the pipeline: BatchNorm folding checked
  * numerically on the reference executor, the example model's node list at
- * the pass manager's contract, out-of-memory at every allocation, and
- * clone. */
+ * -O2, the pass manager's contract, out-of-memory at every allocation, and
+ * clone, save and dot. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -217,7 +218,8 @@ static void test_fold_constants_not_folded(void **state)
 static void test_fold_batchnorm_backward_gemm(void **state)
 {
     (void)state;
-    /* transB=1: rows of w are output channels. b' = s·b + t. */
+    /* transB=1: rows of w are output channels. b' = s·b + t. The folded
+     * layer keeps its own name. */
     check_pass("fold-batchnorm",
                "input x: f32[N, 2]\n"
                "const w: f32[2, 2] = [1, 2, 3, 4]\n"
@@ -229,8 +231,8 @@ static void test_fold_batchnorm_backward_gemm(void **state)
                "input x: f32[N, 2]\n"
                "const w/bn: f32[2, 2] = [1, 2, 9, 12]\n"
                "const b/bn: f32[2] = [0, -0.25]\n"
-               "bn = Gemm(x, w/bn, b/bn) transB=1\n"
-               "y = Relu(bn)\n"
+               "d = Gemm(x, w/bn, b/bn) transB=1\n"
+               "y = Relu(d)\n"
                "output y\n");
     /* transB=0: columns are channels; no bias: one is made (t); alpha
      * stays; the BatchNorm's output being a graph output does not matter,
@@ -277,8 +279,8 @@ static void test_fold_batchnorm_backward_conv(void **state)
                "input x: f32[N, 2, 3, 3]\n"
                "const w/bn: f32[2, 1, 1, 1] = [2, 9]\n"
                "const b/bn: f32[2] = [0.5, 2]\n"
-               "bn = Conv2D(x, w/bn, b/bn) pads=[1, 1, 1, 1] group=2\n"
-               "y = Relu(bn)\n"
+               "c = Conv2D(x, w/bn, b/bn) pads=[1, 1, 1, 1] group=2\n"
+               "y = Relu(c)\n"
                "output y\n");
 }
 
@@ -439,8 +441,8 @@ static void test_fold_batchnorm_shared_weight(void **state)
                "e = Gemm(x, w, b) transB=1\n"
                "const w/bn: f32[2, 2] = [1, 2, 9, 12]\n"
                "const b/bn: f32[2] = [0, -0.25]\n"
-               "bn = Gemm(x, w/bn, b/bn) transB=1\n"
-               "y = Add(bn, e)\n"
+               "d = Gemm(x, w/bn, b/bn) transB=1\n"
+               "y = Add(d, e)\n"
                "output y\n");
 }
 
@@ -565,6 +567,148 @@ static void test_split_bias_refused(void **state)
                     "d = Gemm(x, w, b) transB=1\n"
                     "y = Add(d, z)\n"
                     "output y\n");
+}
+
+/* ---------------------------------------------------------------- fuse-elementwise */
+
+static void test_fuse_elementwise(void **state)
+{
+    (void)state;
+    check_pass("fuse-elementwise",
+               "input x: f32[N, 2]\n"
+               "input z: f32[N, 2]\n"
+               "s = Add(x, z)\n"
+               "y = Relu(s)\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "input z: f32[N, 2]\n"
+               "y = Elementwise(x, z) expr=\"relu(x0 + x1)\"\n"
+               "output y\n");
+    /* Every fusible op; x read four times is one input; constants are
+     * inputs like any other. */
+    check_pass("fuse-elementwise",
+               "input x: f32[N, 3]\n"
+               "const c: f32[3] = [1, 2, 3]\n"
+               "a = Mul(x, c)\n"
+               "b = Sub(a, x)\n"
+               "d = Div(b, x)\n"
+               "l = LeakyRelu(d) alpha=0.2\n"
+               "cl = Clip(l) min=-1 max=6\n"
+               "sg = Sigmoid(cl)\n"
+               "t = Tanh(sg)\n"
+               "ge = Gelu(t) approximate=1\n"
+               "g2 = Gelu(ge)\n"
+               "y = Add(g2, x)\n"
+               "output y\n",
+               "input x: f32[N, 3]\n"
+               "const c: f32[3] = [1, 2, 3]\n"
+               "y = Elementwise(x, c) expr=\"gelu(gelu_tanh(tanh(sigmoid(clip(leaky_relu((x0 * x1 - x0) / x0, "
+               "0.2), -1, 6))))) + x0\"\n"
+               "output y\n");
+    /* Elementwise nodes merge by substitution; a producer read twice by one
+     * consumer still has one consumer; a right operand keeps its
+     * parentheses (fp32 sums depend on their order). */
+    check_pass("fuse-elementwise",
+               "input x: f32[N, 2]\n"
+               "input z: f32[N, 2]\n"
+               "e = Elementwise(x, z) expr=\"x0 * x1\"\n"
+               "f = Elementwise(e, x) expr=\"max(x0, x1) - x1\"\n"
+               "s = Relu(x)\n"
+               "m = Mul(s, s)\n"
+               "cl = Clip(m) max=6\n"
+               "p = Add(z, x)\n"
+               "q = Add(cl, p)\n"
+               "k = Add(f, q)\n"
+               "output k\n",
+               "input x: f32[N, 2]\n"
+               "input z: f32[N, 2]\n"
+               "k = Elementwise(x, z) expr=\"max(x0 * x1, x0) - x0 + (clip(relu(x0) * relu(x0), -inf, 6) + (x1 + x0))\"\n"
+               "output k\n");
+}
+
+static void test_fuse_elementwise_refused(void **state)
+{
+    (void)state;
+    /* The pre-activation sum is read twice. */
+    check_unchanged("fuse-elementwise",
+                    "input x: f32[N, 2]\n"
+                    "input z: f32[N, 2]\n"
+                    "s = Add(x, z)\n"
+                    "y = Relu(s)\n"
+                    "w = Sigmoid(s)\n"
+                    "output y\n"
+                    "output w\n");
+    /* The producer is a graph output. */
+    check_unchanged("fuse-elementwise",
+                    "input x: f32[N, 2]\n"
+                    "input z: f32[N, 2]\n"
+                    "s = Add(x, z)\n"
+                    "y = Relu(s)\n"
+                    "output s\n"
+                    "output y\n");
+    /* The consumer broadcasts the producer: it would be recomputed per
+     * output element. */
+    check_unchanged("fuse-elementwise",
+                    "input x: f32[N, 1]\n"
+                    "input z: f32[N, 3]\n"
+                    "a = Relu(x)\n"
+                    "y = Add(a, z)\n"
+                    "output y\n");
+    /* A producer that is not elementwise. */
+    check_unchanged("fuse-elementwise",
+                    "input x: f32[N, 2]\n"
+                    "a = Softmax(x)\n"
+                    "y = Relu(a)\n"
+                    "output y\n");
+}
+
+static void test_fuse_elementwise_16_inputs(void **state)
+{
+    (void)state;
+    /* 17 distinct inputs: the chain fuses up to 16, the first Add stays. */
+    char in[4096] = "", want[4096] = "";
+    size_t a = 0, b = 0;
+    for (int i = 0; i <= 16; i++) {
+        a += (size_t)snprintf(in + a, sizeof in - a, "input i%d: f32[N, 2]\n", i);
+        b += (size_t)snprintf(want + b, sizeof want - b, "input i%d: f32[N, 2]\n", i);
+    }
+    a += (size_t)snprintf(in + a, sizeof in - a, "s1 = Add(i0, i1)\n");
+    for (int i = 2; i <= 16; i++) a += (size_t)snprintf(in + a, sizeof in - a, "s%d = Add(s%d, i%d)\n", i, i - 1, i);
+    snprintf(in + a, sizeof in - a, "output s16\n");
+    b += (size_t)snprintf(want + b, sizeof want - b, "s1 = Add(i0, i1)\ns16 = Elementwise(s1");
+    for (int i = 2; i <= 16; i++) b += (size_t)snprintf(want + b, sizeof want - b, ", i%d", i);
+    b += (size_t)snprintf(want + b, sizeof want - b, ") expr=\"x0");
+    for (int i = 1; i < 16; i++) b += (size_t)snprintf(want + b, sizeof want - b, " + x%d", i);
+    snprintf(want + b, sizeof want - b, "\"\noutput s16\n");
+    check_pass("fuse-elementwise", in, want);
+}
+
+/* A chain too long for one expression (the attribute holds 1023 bytes and
+ * nesting is limited): it splits into several fused nodes that still
+ * compute the same. */
+static double reference_difference(clg_graph *a, clg_graph *b, int64_t batch);
+static int count_op(clg_graph *g, clg_op op);
+
+static void test_fuse_elementwise_long_chain(void **state)
+{
+    (void)state;
+    static char text[1 << 16];
+    size_t n = (size_t)snprintf(text, sizeof text, "input x: f32[N, 4]\nv0 = Tanh(x)\n");
+    for (int i = 1; i < 400; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "v%d = %s(v%d)\n", i, i % 2 ? "Sigmoid" : "Tanh", i - 1);
+    snprintf(text + n, sizeof text - n, "output v399\n");
+    clg_graph *g = parse(text), *opt = NULL;
+    assert_int_equal(clg_graph_clone(g, &opt), CLG_OK);
+    assert_int_equal(clg_graph_optimize(opt, 2, NULL, NULL), CLG_OK);
+    int fused = count_op(opt, CLG_OP_ELEMENTWISE);
+    assert_true(fused >= 3 && fused + 1 == clg_graph_node_count(opt));
+    char *out = print(opt);
+    assert_non_null(strstr(out, "v399 = Elementwise("));
+    free(out);
+    double err = reference_difference(g, opt, 3);
+    if (err > 1e-5) fail_msg("long chain: relative error %g", err);
+    clg_graph_destroy(g);
+    clg_graph_destroy(opt);
 }
 
 /* ---------------------------------------------------------------- the pipeline */
@@ -692,7 +836,7 @@ static void test_pass_manager(void **state)
         assert_true(level >= 1 && level <= 2);
         for (int l = level; l <= 2; l++) at_level[l]++;
     }
-    assert_true(n >= 7);
+    assert_true(n >= 8);
     assert_null(clg_pass_name(n, &level));
     assert_null(clg_pass_name(-1, &level));
     assert_string_equal(clg_pass_name(0, NULL), "dce");
@@ -721,6 +865,46 @@ static void test_pass_manager(void **state)
     free(before);
     free(after);
     clg_graph_destroy(g);
+}
+
+/* -O2 on the example: no BatchNorm left, the residual block is
+ * Gemm, Elementwise, Gemm, Elementwise, then the head. */
+static void test_example_o2(void **state)
+{
+    (void)state;
+    clg_graph *g = load(EXAMPLE);
+    clg_graph *opt = NULL;
+    assert_int_equal(clg_graph_clone(g, &opt), CLG_OK);
+    assert_int_equal(clg_graph_optimize(opt, 2, NULL, NULL), CLG_OK);
+    assert_int_equal(count_op(opt, CLG_OP_BATCHNORM), 0);
+    clg_op ops[32];
+    int n = 0;
+    for (int i = 0; i < clg_graph_node_count(opt); i++) {
+        clg_op op;
+        assert_int_equal(clg_graph_node_info(opt, i, &op, NULL, NULL, NULL), CLG_OK);
+        if (op != CLG_OP_INPUT && op != CLG_OP_CONSTANT && n < 32) ops[n++] = op;
+    }
+    const clg_op want[] = {CLG_OP_GEMM, CLG_OP_ELEMENTWISE, CLG_OP_GEMM, CLG_OP_ELEMENTWISE,
+                           CLG_OP_GEMM, CLG_OP_SOFTMAX};
+    int n_want = (int)(sizeof want / sizeof *want);
+    char got[512] = "";
+    for (int i = 0; i < n; i++) {
+        strcat(got, clg_op_name(ops[i]));
+        strcat(got, " ");
+    }
+    if (n != n_want) fail_msg("nodes at -O2: %s", got);
+    for (int i = 0; i < n; i++)
+        if (ops[i] != want[i]) fail_msg("nodes at -O2: %s", got);
+    /* Output and input names are kept. */
+    const char *name;
+    assert_int_equal(clg_graph_output_info(opt, 0, 1, &name, NULL, NULL), CLG_OK);
+    assert_string_equal(name, "y");
+    assert_int_equal(clg_graph_input_info(opt, 0, &name, NULL, NULL), CLG_OK);
+    assert_string_equal(name, "x");
+    double err = reference_difference(g, opt, 5);
+    if (err > 1e-5) fail_msg("example at -O2: relative error %g", err);
+    clg_graph_destroy(g);
+    clg_graph_destroy(opt);
 }
 
 /* ---------------------------------------------------------------- out of memory */
@@ -797,6 +981,78 @@ static void test_clone(void **state)
     assert_null(c);
 }
 
+static void test_save(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/clg_save_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], bin[300];
+    snprintf(path, sizeof path, "%s/model.clg", dir);
+    snprintf(bin, sizeof bin, "%s.bin", path);
+
+    /* Generators only: the text is the canonical print, no sidecar. */
+    clg_graph *g = load(EXAMPLE);
+    char *want = print(g);
+    assert_int_equal(clg_graph_save(g, path), CLG_OK);
+    clg_graph *back = load(path);
+    char *got = print(back);
+    assert_string_equal(got, want);
+    assert_int_equal(access(bin, F_OK), -1);
+    free(got);
+    free(want);
+    clg_graph_destroy(back);
+
+    /* Folded weights go to the sidecar, short lists stay inline, and the
+     * graph reads back with the same values. */
+    assert_int_equal(clg_graph_optimize(g, 2, NULL, NULL), CLG_OK);
+    assert_int_equal(clg_graph_save(g, path), CLG_OK);
+    assert_int_equal(access(bin, F_OK), 0);
+    back = load(path);
+    char *text = print(back);
+    assert_non_null(strstr(text, "weights \"model.clg.bin\"\n"));
+    assert_non_null(strstr(text, "= file(0)\n"));
+    assert_int_equal(clg_graph_node_count(back), clg_graph_node_count(g));
+    double err = reference_difference(g, back, 3);
+    assert_true(err == 0.0);
+    /* Saved again from what was loaded: the same text. */
+    char path2[300];
+    snprintf(path2, sizeof path2, "%s/again.clg", dir);
+    assert_int_equal(clg_graph_save(back, path2), CLG_OK);
+    clg_graph *back2 = load(path2);
+    char *text2 = print(back2);
+    char *nl = strchr(text2, '\n'), *nl1 = strchr(text, '\n');
+    assert_string_equal(nl, nl1); /* everything after the weights line */
+    free(text);
+    free(text2);
+    clg_graph_destroy(back);
+    clg_graph_destroy(back2);
+
+    assert_int_equal(clg_graph_save(g, "/nonexistent-dir/x.clg"), CLG_ERR_IO);
+    assert_int_equal(clg_graph_save(g, NULL), CLG_ERR_INVALID_ARGUMENT);
+    clg_graph_destroy(g);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_dot(void **state)
+{
+    (void)state;
+    clg_graph *g = load(EXAMPLE);
+    assert_int_equal(clg_graph_optimize(g, 2, NULL, NULL), CLG_OK);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(clg_graph_dot(g, &text, &len), CLG_OK);
+    assert_int_equal(strlen(text), len);
+    assert_true(strncmp(text, "digraph clgraph {\n", 18) == 0);
+    assert_non_null(strstr(text, "label=\"[N, 128]\""));
+    assert_non_null(strstr(text, "\\nElementwise\\nrelu("));
+    assert_non_null(strstr(text, "peripheries=2"));
+    assert_true(text[len - 2] == '}' && text[len - 1] == '\n');
+    clg_graph_free(g, text);
+    clg_graph_destroy(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,10 +1071,17 @@ int main(void)
         cmocka_unit_test(test_batchnorm_scale_shift),
         cmocka_unit_test(test_split_bias),
         cmocka_unit_test(test_split_bias_refused),
+        cmocka_unit_test(test_fuse_elementwise),
+        cmocka_unit_test(test_fuse_elementwise_refused),
+        cmocka_unit_test(test_fuse_elementwise_16_inputs),
+        cmocka_unit_test(test_fuse_elementwise_long_chain),
         cmocka_unit_test(test_batchnorm_folding_numerics),
         cmocka_unit_test(test_pass_manager),
+        cmocka_unit_test(test_example_o2),
         cmocka_unit_test(test_optimize_out_of_memory),
         cmocka_unit_test(test_clone),
+        cmocka_unit_test(test_save),
+        cmocka_unit_test(test_dot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
