@@ -193,7 +193,7 @@ clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *st)
     memset(st, 0, sizeof *st);
     st->batch = m->plan.batch;
     st->launches_per_inference = m->plan.n_steps;
-    st->activation_bytes = (uint64_t)(m->plan.arena_elems + m->plan.scratch_elems) * sizeof(float);
+    st->activation_bytes = (uint64_t)m->plan.arena_elems * sizeof(float); /* scratch included */
     st->weight_bytes = m->weight_bytes;
     st->build_ms = m->build_ms;
     st->upload_ms = m->upload_ms;

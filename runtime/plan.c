@@ -1,16 +1,16 @@
 /* Building and enqueueing plans. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "lower_util.h"
 #include "plan.h"
 
 #include <clblast_c.h>
 
-/* Activations start on 64-float (256-byte) boundaries: aligned for vector
- * loads on every device, and what CLBlast's fast paths prefer. */
-#define ALIGN_ELEMS 64
-
-static size_t align_up(size_t x) { return (x + ALIGN_ELEMS - 1) / ALIGN_ELEMS * ALIGN_ELEMS; }
+/* Kernels take a tensor's offset as uint and add int indices to it, so no
+ * element they touch may sit at 2^32 or beyond in its buffer. */
+#define KERNEL_POSITIONS ((uint64_t)UINT32_MAX + 1)
 
 static const char *node_name(const clg_lower *lw) { return lw->g->nodes[lw->node].name; }
 static const char *node_op(const clg_lower *lw) { return clg_op_name(lw->g->nodes[lw->node].op); }
@@ -35,6 +35,19 @@ clg_status clg_emit_kernel(clg_lower *lw, const char *file, const char *name, co
                            cl_uint work_dim, const size_t *global, const clg_karg *args, int n_args)
 {
     clg_context *ctx = lw->ctx;
+    if (lw->plan->measuring) return CLG_OK;
+    for (int i = 0; i < n_args; i++) {
+        const clg_dev_tensor *t = args[i].kind == CLG_KARG_TENSOR ? args[i].t : NULL;
+        if (!t) continue;
+        clg_status s = clg_check_elems(lw, &t->shape);
+        if (s) return s;
+        uint64_t end = (uint64_t)t->off + (uint64_t)clg_shape_count(&t->shape);
+        if (end > KERNEL_POSITIONS)
+            return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
+                                  "kernel %s, argument %d reaches element %llu of its buffer; "
+                                  "kernels address at most 2^32 elements (uint offsets)",
+                                  name, i, (unsigned long long)(end - 1));
+    }
     const char *source = clg_kernel_source(file);
     if (!source)
         return clg_ctx_fail(ctx, CLG_ERR_BUILD, "node %s (%s): kernel file %s is missing",
@@ -53,7 +66,7 @@ clg_status clg_emit_kernel(clg_lower *lw, const char *file, const char *name, co
     for (int i = 0; i < n_args && err == CL_SUCCESS; i++) {
         const clg_karg *a = &args[i];
         if (a->kind == CLG_KARG_TENSOR) {
-            cl_uint off = (cl_uint)a->t->off;
+            cl_uint off = (cl_uint)a->t->off; /* checked above */
             err = clSetKernelArg(k, arg++, sizeof(cl_mem), &a->t->buf);
             if (err == CL_SUCCESS) err = clSetKernelArg(k, arg++, sizeof off, &off);
         } else if (a->kind == CLG_KARG_INT) {
@@ -82,9 +95,32 @@ clg_status clg_emit_kernel(clg_lower *lw, const char *file, const char *name, co
     return CLG_OK;
 }
 
+/* The last element a GEMM operand of rows x cols (leading dim ld) reaches
+ * over batch matrices stride apart, counting from the buffer's start. */
+static uint64_t operand_last(size_t off, size_t rows, size_t cols, size_t ld, size_t batch,
+                             size_t stride)
+{
+    return (uint64_t)off + (uint64_t)(batch - 1) * stride + (uint64_t)(rows - 1) * ld + cols - 1;
+}
+
 clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm)
 {
-    if (gemm->m == 0 || gemm->n == 0 || gemm->batch == 0) return CLG_OK;
+    if (gemm->m == 0 || gemm->n == 0 || gemm->batch == 0 || lw->plan->measuring) return CLG_OK;
+    /* CLBlast hands offsets and sizes to its kernels as int. */
+    const clg_gemm *g = gemm;
+    uint64_t last[3] = {
+        g->k ? operand_last(g->a_off, g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->lda,
+                            g->batch, g->a_stride) : 0,
+        g->k ? operand_last(g->b_off, g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->ldb,
+                            g->batch, g->b_stride) : 0,
+        operand_last(g->c_off, g->m, g->n, g->ldc, g->batch, g->c_stride),
+    };
+    for (int i = 0; i < 3; i++)
+        if (last[i] > INT_MAX)
+            return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
+                                  "%zux%zux%zu GEMM: operand %c reaches element %llu of its "
+                                  "buffer; CLBlast addresses at most %d", g->m, g->n, g->k,
+                                  "ABC"[i], (unsigned long long)last[i], INT_MAX);
     clg_step *st = new_step(lw);
     if (!st) return clg_ctx_fail(lw->ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", node_name(lw));
     st->kind = CLG_STEP_GEMM;
@@ -96,47 +132,90 @@ clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm)
 clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out)
 {
     clg_plan *p = lw->plan;
-    clg_context *ctx = lw->ctx;
-    if (p->n_scratch == p->cap_scratch) {
-        int cap = p->cap_scratch ? p->cap_scratch * 2 : 8;
-        cl_mem *s = clg_mem_realloc(&ctx->allocator, p->scratch, (size_t)cap * sizeof *s);
-        if (!s) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", node_name(lw));
-        p->scratch = s;
-        p->cap_scratch = cap;
-    }
-    size_t bytes = (elems ? elems : 1) * sizeof(float);
-    if (bytes > ctx->info.max_alloc_bytes)
-        return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
-                            "node %s (%s): needs %zu bytes of scratch, more than the device's "
-                            "largest allocation (%llu bytes)", node_name(lw), node_op(lw), bytes,
-                            (unsigned long long)ctx->info.max_alloc_bytes);
-    cl_int err;
-    cl_mem m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS)
-        return clg_ctx_cl_fail(ctx, err, "clCreateBuffer", "node %s (%s): %zu bytes of scratch",
-                               node_name(lw), node_op(lw), bytes);
-    p->scratch[p->n_scratch++] = m;
-    p->scratch_elems += elems;
     memset(out, 0, sizeof *out);
-    out->buf = m;
-    out->off = 0;
     out->shape.rank = 1;
     out->shape.dims[0] = (int64_t)elems;
+    if (p->measuring) {
+        if (p->n_scratch == p->cap_scratch) {
+            int cap = p->cap_scratch ? p->cap_scratch * 2 : 8;
+            clg_scratch_request *r = clg_mem_realloc(&lw->ctx->allocator, p->scratch,
+                                                     (size_t)cap * sizeof *r);
+            if (!r) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory planning");
+            p->scratch = r;
+            p->cap_scratch = cap;
+        }
+        p->scratch[p->n_scratch++] = (clg_scratch_request){lw->node, elems, 0};
+        return CLG_OK;
+    }
+    const clg_scratch_request *r = p->next_scratch < p->n_scratch ? &p->scratch[p->next_scratch] : NULL;
+    if (!r || r->node != lw->node || r->elems != elems)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT,
+                              "asked for scratch it did not ask for while measuring");
+    p->next_scratch++;
+    out->buf = p->arena;
+    out->off = r->off;
     return CLG_OK;
+}
+
+/* Releases the steps (and their kernels) but keeps the rest. */
+static void drop_steps(clg_plan *p)
+{
+    for (int i = 0; i < p->n_steps; i++)
+        if (p->steps[i].kernel) clReleaseKernel(p->steps[i].kernel);
+    p->n_steps = 0;
 }
 
 void clg_plan_free(clg_plan *p)
 {
     if (!p->ctx) return;
     const clg_allocator *a = &p->ctx->allocator;
-    for (int i = 0; i < p->n_steps; i++)
-        if (p->steps[i].kernel) clReleaseKernel(p->steps[i].kernel);
-    for (int i = 0; i < p->n_scratch; i++) clReleaseMemObject(p->scratch[i]);
+    drop_steps(p);
     if (p->arena) clReleaseMemObject(p->arena);
     clg_mem_free(a, p->steps);
     clg_mem_free(a, p->scratch);
     clg_mem_free(a, p->values);
     memset(p, 0, sizeof *p);
+}
+
+/* Runs every node's lowering function over p->values. */
+static clg_status lower_all(clg_plan *p, clg_context *ctx, const clg_graph *g)
+{
+    clg_status s = CLG_OK;
+    for (int i = 0; i < g->n_nodes && !s; i++) {
+        const clg_node *n = &g->nodes[i];
+        if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT || clg_lower_is_alias(n->op)) continue;
+        clg_dev_tensor in_stack[8], *in = in_stack;
+        if (n->n_inputs > 8 &&
+            !(in = clg_mem_realloc(&ctx->allocator, NULL, (size_t)n->n_inputs * sizeof *in)))
+            return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", n->name);
+        for (int k = 0; k < n->n_inputs; k++) in[k] = p->values[n->inputs[k]];
+        clg_lower lw = {ctx, g, i, p};
+        clg_lower_fn fn = clg_lower_get(n->op);
+        s = fn ? fn(&lw, n, in, &p->values[i])
+               : clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED, "node %s (%s): no OpenCL implementation",
+                              n->name, clg_op_name(n->op));
+        if (in != in_stack) clg_mem_free(&ctx->allocator, in);
+    }
+    return s;
+}
+
+/* Where each value lives: constants in the weights buffer, the rest at
+ * their planned offset in the arena (buf NULL before it exists). */
+static void place_values(clg_plan *p, const clg_graph *g, const clg_shape *shapes, cl_mem weights,
+                         const size_t *const_off, const size_t *arena_off)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        clg_dev_tensor *v = &p->values[i];
+        int root = clg_value_root(g, i);
+        v->shape = shapes[i];
+        if (g->nodes[root].op == CLG_OP_CONSTANT) {
+            v->buf = weights;
+            v->off = const_off[root];
+        } else {
+            v->buf = p->arena;
+            v->off = arena_off ? arena_off[i] : 0;
+        }
+    }
 }
 
 clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem weights,
@@ -146,9 +225,11 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     p->ctx = ctx;
     p->batch = batch;
     clg_status s = CLG_OK;
-    clg_shape *shapes = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *shapes);
-    p->values = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *p->values);
-    if (!shapes || !p->values) {
+    const clg_allocator *mem = &ctx->allocator;
+    clg_shape *shapes = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *shapes);
+    size_t *arena_off = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *arena_off);
+    p->values = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *p->values);
+    if (!shapes || !arena_off || !p->values) {
         s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the model");
         goto done;
     }
@@ -157,24 +238,20 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
         goto done;
     }
 
-    /* Where each value lives. No reuse yet: every activation has its own
-     * slice of the arena. */
-    size_t total = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const clg_node *n = &g->nodes[i];
-        clg_dev_tensor *v = &p->values[i];
-        v->shape = shapes[i];
-        if (n->op == CLG_OP_CONSTANT) {
-            v->buf = weights;
-            v->off = const_off[i];
-        } else if (clg_lower_is_alias(n->op)) {
-            v->buf = NULL; /* resolved below, once the arena exists */
-            v->off = 0;
-        } else {
-            v->off = total;
-            total = align_up(total + (size_t)clg_shape_count(&shapes[i]));
-        }
+    /* Measure: lower once without an arena to learn the scratch each node
+     * asks for (ggml-alloc's measure pass), then place every value. */
+    place_values(p, g, shapes, weights, const_off, NULL);
+    p->measuring = true;
+    s = lower_all(p, ctx, g);
+    p->measuring = false;
+    drop_steps(p);
+    if (s) goto done;
+    if ((s = clg_plan_memory(mem, g, shapes, p->scratch, p->n_scratch, arena_off, &p->arena_elems))) {
+        s = clg_ctx_fail(ctx, s, "%s planning the activation memory",
+                         s == CLG_ERR_OUT_OF_MEMORY ? "out of memory" : "internal error");
+        goto done;
     }
+    size_t total = p->arena_elems;
     size_t bytes = (total ? total : 1) * sizeof(float);
     if (bytes > ctx->info.max_alloc_bytes) {
         s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
@@ -186,41 +263,19 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     cl_int err;
     p->arena = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS) {
+        p->arena = NULL;
         s = clg_ctx_cl_fail(ctx, err, "clCreateBuffer", "activation arena of %zu bytes", bytes);
         goto done;
     }
-    p->arena_elems = total;
-
-    for (int i = 0; i < g->n_nodes && !s; i++) {
-        const clg_node *n = &g->nodes[i];
-        clg_dev_tensor *v = &p->values[i];
-        if (n->op == CLG_OP_INPUT) {
-            v->buf = p->arena;
-            continue;
-        }
-        if (n->op == CLG_OP_CONSTANT) continue;
-        if (clg_lower_is_alias(n->op)) {
-            v->buf = p->values[n->inputs[0]].buf;
-            v->off = p->values[n->inputs[0]].off;
-            continue;
-        }
-        v->buf = p->arena;
-        clg_dev_tensor in_stack[8], *in = in_stack;
-        if (n->n_inputs > 8 &&
-            !(in = clg_mem_realloc(&ctx->allocator, NULL, (size_t)n->n_inputs * sizeof *in))) {
-            s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", n->name);
-            break;
-        }
-        for (int k = 0; k < n->n_inputs; k++) in[k] = p->values[n->inputs[k]];
-        clg_lower lw = {ctx, g, i, p};
-        clg_lower_fn fn = clg_lower_get(n->op);
-        s = fn ? fn(&lw, n, in, v)
-               : clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED, "node %s (%s): no OpenCL implementation",
-                              n->name, clg_op_name(n->op));
-        if (in != in_stack) clg_mem_free(&ctx->allocator, in);
-    }
+    place_values(p, g, shapes, weights, const_off, arena_off);
+    s = lower_all(p, ctx, g);
+    if (!s && p->next_scratch != p->n_scratch)
+        s = clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                         "internal error: %d scratch requests measured, %d made",
+                         p->n_scratch, p->next_scratch);
 done:
-    clg_mem_free(&ctx->allocator, shapes);
+    clg_mem_free(mem, shapes);
+    clg_mem_free(mem, arena_off);
     if (s) clg_plan_free(p);
     return s;
 }

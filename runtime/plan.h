@@ -1,10 +1,19 @@
 /* A plan: every node of a graph lowered for one batch size to a list of
  * steps (kernel launches with their arguments already set, CLBlast GEMMs)
- * over device memory: one arena for activations, one buffer for weights. */
+ * over device memory: one arena for activations and scratch, planned by
+ * liveness (memory_plan.c), and one buffer for weights. */
 #ifndef CLG_PLAN_H
 #define CLG_PLAN_H
 
 #include "runtime.h"
+
+/* A lowering's call to clg_scratch: elems floats for node's steps only,
+ * placed at off in the arena. */
+typedef struct clg_scratch_request {
+    int node;
+    size_t elems;
+    size_t off;
+} clg_scratch_request;
 
 typedef struct clg_plan {
     clg_context *ctx;
@@ -12,11 +21,15 @@ typedef struct clg_plan {
     clg_step *steps;
     int n_steps, cap_steps;
     clg_dev_tensor *values; /* per node: where its output lives */
-    cl_mem arena;           /* activations */
+    cl_mem arena;           /* activations and scratch */
     size_t arena_elems;
-    cl_mem *scratch;        /* per-node scratch buffers */
+    clg_scratch_request *scratch; /* in node order */
     int n_scratch, cap_scratch;
-    size_t scratch_elems;
+    int next_scratch; /* the request clg_scratch hands out next */
+    /* Lowering runs twice: first measuring (emitters record nothing,
+     * clg_scratch only collects requests), then for real once the arena
+     * is placed and allocated. */
+    bool measuring;
 } clg_plan;
 
 /* Lowers g at batch into plan. weights holds every constant, node i's at
@@ -28,5 +41,30 @@ CLG_INTERNAL void clg_plan_free(clg_plan *plan);
 /* Enqueues one step; event may be NULL. */
 CLG_INTERNAL clg_status clg_plan_enqueue(clg_plan *plan, const clg_graph *g, const clg_step *step,
                                          cl_event *event);
+
+/* ---------------------------------------------------------------- memory_plan.c */
+
+/* The node whose memory node's value is: node itself, or for an alias
+ * (clg_lower_is_alias) its first input's root. */
+CLG_INTERNAL int clg_value_root(const clg_graph *g, int node);
+/* Whether node's value lives in the arena: its root is not a constant. */
+CLG_INTERNAL bool clg_value_in_arena(const clg_graph *g, int node);
+
+/* Places every arena value of g (shapes: concrete, per node) and every
+ * scratch request (in node order; each gets its .off) in one arena, in
+ * elements, every block 64-float aligned:
+ * - a root value lives from its node to the last node reading it or any
+ *   alias of it; graph inputs and outputs are pinned (never reused);
+ * - blocks are reused best-fit once their value is dead; scratch lives
+ *   during its node only and overlaps none of the node's values;
+ * - a unary activation, BatchNorm, Softmax, or a binary op may write over
+ *   an input of its output's size that dies at it (in place).
+ * Writes off[i] for every node whose value is in the arena (aliases get
+ * their root's offset; others 0) and the arena's size to *arena_elems.
+ * Returns CLG_OK, CLG_ERR_OUT_OF_MEMORY, or CLG_ERR_INVALID_ARGUMENT when
+ * the requests are not in node order. */
+CLG_INTERNAL clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g,
+                                        const clg_shape *shapes, clg_scratch_request *scratch,
+                                        int n_scratch, size_t *off, size_t *arena_elems);
 
 #endif

@@ -137,16 +137,27 @@ typedef struct clg_lower {
     struct clg_plan *plan;
 } clg_lower;
 
-/* Appends a kernel launch: kernel `name` from kernels/FILE built with
+/* Plans lower every node twice (plan.c): first measuring, with no arena yet
+ * (tensors' buf NULL), when the emitters below record nothing and
+ * clg_scratch only notes the request; then for real. A lowering function
+ * must ask for the same scratch both times; an emitter of its own must
+ * record nothing while lw->plan->measuring.
+ *
+ * Appends a kernel launch: kernel `name` from kernels/FILE built with
  * options (may be NULL; -cl-std=CL1.2 is always added), over a work_dim
- * grid of global sizes (rounded up by nothing: kernels receive exact sizes),
- * with the given arguments in order. */
+ * grid of global sizes as given (pad the first with clg_grid_size, and
+ * bounds-check it in the kernel), with the given arguments in order. A
+ * tensor argument past INT_MAX elements or reaching element 2^32 of its
+ * buffer (kernels take uint offsets, int indices) is CLG_ERR_UNSUPPORTED. */
 CLG_INTERNAL clg_status clg_emit_kernel(clg_lower *lw, const char *file, const char *name,
                                         const char *options, cl_uint work_dim,
                                         const size_t *global, const clg_karg *args, int n_args);
-/* Appends a GEMM (see clg_gemm). */
+/* Appends a GEMM (see clg_gemm). An operand reaching past element INT_MAX
+ * of its buffer (CLBlast passes offsets to its kernels as int) is
+ * CLG_ERR_UNSUPPORTED. */
 CLG_INTERNAL clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm);
-/* Device scratch memory of elems floats that lives for the node's steps. */
+/* Device scratch memory of elems floats that lives for the node's steps
+ * only: a block of the arena that overlaps none of the node's values. */
 CLG_INTERNAL clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out);
 
 /* Lowers one node: in[] are its inputs' device tensors, out its output's. A
