@@ -28,4 +28,21 @@ CLG_INTERNAL clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const
  * to pre-fill a GEMM's C with its bias). */
 CLG_INTERNAL clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_dev_tensor *dst);
 
+/* lower_fused.c: Elementwise, a kernel generated from the expression */
+CLG_INTERNAL clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+struct clg_expr;
+/* The OpenCL C program for an expression over n_inputs inputs: kernel
+ * "elementwise"(y, y_off, n0, n1, then per input xK, xK_off and its three
+ * grid strides). snprintf-style: writes at most size bytes, NUL included,
+ * and returns the full length. The same expression and input count always
+ * give the same text. */
+CLG_INTERNAL size_t clg_fused_kernel_source(const struct clg_expr *e, int n_inputs, char *buf, size_t size);
+
+/* emit_source.c: clg_emit_kernel for source text a lowering generated.
+ * name_for_cache names the program in messages and in the program cache's
+ * key (with the source and options); kernel is the kernel's name in it. */
+CLG_INTERNAL clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, const char *source,
+                                               const char *kernel, const char *options, cl_uint work_dim,
+                                               const size_t *global, const clg_karg *args, int n_args);
+
 #endif

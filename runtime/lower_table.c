@@ -26,6 +26,7 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GLOBALAVERAGEPOOL] = clg_lower_globalaveragepool,
     [CLG_OP_TRANSPOSE] = clg_lower_transpose,
     [CLG_OP_CONCAT] = clg_lower_concat,
+    [CLG_OP_ELEMENTWISE] = clg_lower_elementwise_fused,
     /* Input and Constant have no launch; Flatten, Reshape and Identity
      * reinterpret their input's memory (clg_lower_is_alias). */
 };

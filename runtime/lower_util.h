@@ -41,8 +41,9 @@ CLG_INTERNAL bool clg_broadcast_strides(const clg_shape *in, const clg_shape *ou
                                         int64_t st[CLG_MAX_RANK]);
 
 /* A walk over dims (C order) with an element stride per dim for each of up
- * to CLG_WALK_TENSORS tensors: the shape of every strided kernel. */
-#define CLG_WALK_TENSORS 3
+ * to CLG_WALK_TENSORS tensors: the shape of every strided kernel. An
+ * Elementwise node (lower_fused.c) walks its output and up to 16 inputs. */
+#define CLG_WALK_TENSORS 17
 
 typedef struct clg_walk {
     int rank, n_tensors;

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "expr.h"
+#include "lower.h"
 
 static clg_expr expr; /* 16 KiB: not on the stack of every test */
 
@@ -373,6 +374,54 @@ static void test_opencl_text(void **state)
     assert_string_equal(tiny, "clg_gel");
 }
 
+/* The whole generated program (runtime/lower_fused.c) for two simple cases. */
+static void test_kernel_source(void **state)
+{
+    (void)state;
+    static char buf[8192];
+    parse_ok("relu(x0 + x1)");
+    size_t n = clg_fused_kernel_source(&expr, 2, buf, sizeof buf);
+    assert_int_equal(n, strlen(buf));
+    assert_string_equal(buf,
+        "/* Elementwise: relu(x0 + x1) */\n"
+        "float clg_relu(float v) { return v < 0.0f ? 0.0f : v; }\n"
+        "__kernel void elementwise(__global float *y, uint y_off, int n0, int n1,\n"
+        "    __global const float *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2,\n"
+        "    __global const float *x1, uint x1_off, int x1_s0, int x1_s1, int x1_s2)\n"
+        "{\n"
+        "    int i0 = get_global_id(0);\n"
+        "    if (i0 >= n0) return;\n"
+        "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
+        "    float v0 = x0[x0_off + i2 * x0_s2 + i1 * x0_s1 + i0 * x0_s0];\n"
+        "    float v1 = x1[x1_off + i2 * x1_s2 + i1 * x1_s1 + i0 * x1_s0];\n"
+        "    y[y_off + (i2 * n1 + i1) * n0 + i0] = clg_relu(v0 + v1);\n"
+        "}\n");
+    /* An unused input keeps its parameters (the launch passes every input)
+     * but is not read. */
+    parse_ok("x1*2");
+    clg_fused_kernel_source(&expr, 2, buf, sizeof buf);
+    assert_string_equal(buf,
+        "/* Elementwise: x1 * 2 */\n"
+        "__kernel void elementwise(__global float *y, uint y_off, int n0, int n1,\n"
+        "    __global const float *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2,\n"
+        "    __global const float *x1, uint x1_off, int x1_s0, int x1_s1, int x1_s2)\n"
+        "{\n"
+        "    int i0 = get_global_id(0);\n"
+        "    if (i0 >= n0) return;\n"
+        "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
+        "    float v1 = x1[x1_off + i2 * x1_s2 + i1 * x1_s1 + i0 * x1_s0];\n"
+        "    y[y_off + (i2 * n1 + i1) * n0 + i0] = v1 * 2.0f;\n"
+        "}\n");
+    /* Measuring first gives the size to allocate; the same expression
+     * written differently gives the same program. */
+    char other[8192];
+    parse_ok("( x1 )*2.0");
+    size_t need = clg_fused_kernel_source(&expr, 2, NULL, 0);
+    assert_int_equal(need, strlen(buf));
+    clg_fused_kernel_source(&expr, 2, other, need + 1);
+    assert_string_equal(other, buf);
+}
+
 /* ---------------------------------------------------------------- the op */
 
 static clg_graph *parse_graph(const char *text, clg_status want, const char *msg)
@@ -590,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_input_range),
         cmocka_unit_test(test_opencl_text),
+        cmocka_unit_test(test_kernel_source),
         cmocka_unit_test(test_text_format),
         cmocka_unit_test(test_builder),
         cmocka_unit_test(test_reference_broadcast),

@@ -1,0 +1,95 @@
+/* clg_emit_kernel for generated kernels: the same launch, with the program
+ * built from source text the lowering made instead of a file in kernels/.
+ *
+ * This mirrors clg_emit_kernel in plan.c step for step (plan.c was being
+ * reworked when generated kernels arrived, so it was not touched); once
+ * plan.c makes clg_emit_kernel a wrapper of this function, the copy below
+ * of its checks and of its step append goes away. */
+#include <string.h>
+
+#include "lower.h"
+#include "lower_util.h"
+#include "plan.h"
+
+/* Kernels take a tensor's offset as uint and add int indices to it, so no
+ * element they touch may sit at 2^32 or beyond in its buffer. */
+#define KERNEL_POSITIONS ((uint64_t)UINT32_MAX + 1)
+
+static clg_step *append_step(clg_lower *lw)
+{
+    clg_plan *p = lw->plan;
+    if (p->n_steps == p->cap_steps) {
+        int cap = p->cap_steps ? p->cap_steps * 2 : 64;
+        clg_step *s = clg_mem_realloc(&lw->ctx->allocator, p->steps, (size_t)cap * sizeof *s);
+        if (!s) return NULL;
+        p->steps = s;
+        p->cap_steps = cap;
+    }
+    clg_step *s = &p->steps[p->n_steps];
+    memset(s, 0, sizeof *s);
+    s->node = lw->node;
+    return s;
+}
+
+clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, const char *source,
+                                  const char *kernel, const char *options, cl_uint work_dim,
+                                  const size_t *global, const clg_karg *args, int n_args)
+{
+    clg_context *ctx = lw->ctx;
+    if (lw->plan->measuring) return CLG_OK;
+    for (int i = 0; i < n_args; i++) {
+        const clg_dev_tensor *t = args[i].kind == CLG_KARG_TENSOR ? args[i].t : NULL;
+        if (!t) continue;
+        clg_status s = clg_check_elems(lw, &t->shape);
+        if (s) return s;
+        uint64_t end = (uint64_t)t->off + (uint64_t)clg_shape_count(&t->shape);
+        if (end > KERNEL_POSITIONS)
+            return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
+                                  "kernel %s, argument %d reaches element %llu of its buffer; "
+                                  "kernels address at most 2^32 elements (uint offsets)",
+                                  kernel, i, (unsigned long long)(end - 1));
+    }
+    cl_program program;
+    clg_status s = clg_program_get(ctx, name_for_cache, source, options, &program);
+    if (s) return s;
+    for (cl_uint d = 0; d < work_dim; d++)
+        if (global[d] == 0) return CLG_OK; /* nothing to do: an empty launch is an error in OpenCL */
+    cl_int err;
+    cl_kernel k = clCreateKernel(program, kernel, &err);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(ctx, err, "clCreateKernel", "node %s (%s): kernel %s in %s",
+                               lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op),
+                               kernel, name_for_cache);
+    cl_uint arg = 0;
+    for (int i = 0; i < n_args && err == CL_SUCCESS; i++) {
+        const clg_karg *a = &args[i];
+        if (a->kind == CLG_KARG_TENSOR) {
+            cl_uint off = (cl_uint)a->t->off; /* checked above */
+            err = clSetKernelArg(k, arg++, sizeof(cl_mem), &a->t->buf);
+            if (err == CL_SUCCESS) err = clSetKernelArg(k, arg++, sizeof off, &off);
+        } else if (a->kind == CLG_KARG_INT) {
+            cl_int v = a->i;
+            err = clSetKernelArg(k, arg++, sizeof v, &v);
+        } else {
+            cl_float v = a->f;
+            err = clSetKernelArg(k, arg++, sizeof v, &v);
+        }
+    }
+    if (err != CL_SUCCESS) {
+        clReleaseKernel(k);
+        return clg_ctx_cl_fail(ctx, err, "clSetKernelArg", "node %s (%s): kernel %s argument %u",
+                               lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op),
+                               kernel, arg ? arg - 1 : 0);
+    }
+    clg_step *st = append_step(lw);
+    if (!st) {
+        clReleaseKernel(k);
+        return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the node");
+    }
+    st->kind = CLG_STEP_KERNEL;
+    st->kernel = k;
+    st->work_dim = work_dim;
+    for (cl_uint d = 0; d < work_dim; d++) st->global[d] = global[d];
+    lw->plan->n_steps++;
+    return CLG_OK;
+}
