@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "name_map.h"
+#include "onnx_detect.h"
 #include "weights_file.h"
 
 typedef enum { ST_INPUT, ST_CONST, ST_NODE, ST_OUTPUT } stmt_kind;
@@ -650,8 +651,9 @@ clg_status clg_graph_load(clg_graph *g, const char *path)
     size_t len = 0;
     clg_status s = clg_read_file(g, path, &text, &len);
     if (s) return s;
+    bool onnx = clg_onnx_detect(path, text, len);
     /* Sidecar weights are named relative to the model file. */
-    const char *slash = strrchr(path, '/');
+    const char *slash = onnx ? NULL : strrchr(path, '/');
     char *dir = NULL;
     if (slash) {
         size_t n = (size_t)(slash - path) + 1;
@@ -662,7 +664,7 @@ clg_status clg_graph_load(clg_graph *g, const char *path)
         memcpy(dir, path, n);
         dir[n] = '\0';
     }
-    s = clg_graph_parse(g, text, len, dir);
+    s = onnx ? clg_graph_parse_onnx(g, text, len) : clg_graph_parse(g, text, len, dir);
     if (s && s != CLG_ERR_OUT_OF_MEMORY) {
         char msg[sizeof g->errmsg];
         snprintf(msg, sizeof msg, "%s", g->errmsg);

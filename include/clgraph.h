@@ -177,8 +177,36 @@ CLG_API const char *clg_graph_errmsg(const clg_graph *g);
 CLG_API clg_status clg_graph_parse(clg_graph *g, const char *text, size_t len, const char *base_dir);
 
 /* Reads and parses a text-format file; a sidecar weights file is looked up
- * next to it. Statuses as clg_graph_parse. */
+ * next to it. A file whose name ends in .onnx (any case) or whose first
+ * byte is 0x08 (a ModelProto's ir_version tag, which no text model starts
+ * with) is read with clg_graph_load_onnx instead. Statuses as
+ * clg_graph_parse, plus CLG_ERR_UNSUPPORTED for ONNX files. */
 CLG_API clg_status clg_graph_load(clg_graph *g, const char *path);
+
+/* ---- ONNX models (docs/onnx.md lists the ops, opsets 9 to 17, and limits) */
+
+/* Imports an ONNX model, a serialized ModelProto of len bytes, into g,
+ * which must be empty. data is borrowed for the call; every value the
+ * graph needs is copied (initializers become constants owned by g). Graph
+ * inputs must be FLOAT tensors of rank 1 to 5 whose dims are known except
+ * the first, which may be symbolic (a dim_param, 0 or unset) and then
+ * becomes the batch N. Initializers listed as graph inputs are constants.
+ * Shape arithmetic (Shape, Gather, Concat, ...) is folded at import; names
+ * are mapped to valid clgraph names as docs/onnx.md describes. Messages
+ * name the ONNX node, its op type and the opset ("node /layer1/Conv (Conv,
+ * opset 13): auto_pad 'FOO' is not supported"). On error g is left empty.
+ * Returns CLG_OK, CLG_ERR_FORMAT (not a ModelProto, truncated, tensor data
+ * of the wrong size, negative dims), CLG_ERR_UNSUPPORTED (an op, attribute
+ * value, data type or opset clgraph does not import), CLG_ERR_INVALID_GRAPH
+ * (undefined or duplicate names, cycles, shape errors),
+ * CLG_ERR_OUT_OF_MEMORY or CLG_ERR_INVALID_ARGUMENT. */
+CLG_API clg_status clg_graph_parse_onnx(clg_graph *g, const void *data, size_t len);
+
+/* Reads an ONNX file and imports it as clg_graph_parse_onnx does; the
+ * message starts with the path. Also CLG_ERR_IO. clg_graph_load calls this
+ * for files whose name ends in .onnx or whose contents start like a
+ * ModelProto. */
+CLG_API clg_status clg_graph_load_onnx(clg_graph *g, const char *path);
 
 /* Prints g in the canonical text format. *text is NUL-terminated, allocated
  * with g's allocator and freed by the caller with clg_graph_free(g, *text).

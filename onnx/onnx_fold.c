@@ -1,0 +1,600 @@
+/* Folding on the host: Constant, and the shape arithmetic exporters emit
+ * around a dynamic batch (Shape -> Gather -> Unsqueeze -> Concat -> Reshape,
+ * with Cast, Slice, Squeeze and integer Add/Sub/Mul/Div on the way), done at
+ * import time so the graph only sees constants. A shape element that
+ * depends on the batch stays symbolic (k * N) as long as the arithmetic
+ * keeps it a multiple of N; anything else that depends on N is refused
+ * instead of being guessed. */
+#include <math.h>
+#include <string.h>
+
+#include "onnx_internal.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* dst = src's elements with new dims (same count): float data is shared,
+ * integers copied. */
+static clg_status host_reshaped(ox_ctx *ox, const ox_host *src, int rank, const int64_t *dims, ox_host *dst)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->dtype = src->dtype;
+    dst->rank = rank;
+    for (int k = 0; k < rank; k++) dst->dims[k] = dims[k];
+    dst->count = src->count;
+    if (src->f) {
+        dst->f = src->f;
+        dst->f->refs++;
+        return CLG_OK;
+    }
+    size_t n = src->count ? src->count : 1;
+    if (!(dst->i = clg_malloc(ox->g, n * sizeof *dst->i))) return ox_oom(ox);
+    memcpy(dst->i, src->i, src->count * sizeof *dst->i);
+    if (src->sym) {
+        if (!(dst->sym = clg_malloc(ox->g, n))) {
+            ox_host_free(ox->g, dst);
+            return ox_oom(ox);
+        }
+        memcpy(dst->sym, src->sym, src->count);
+    }
+    return CLG_OK;
+}
+
+/* Gives h a sym array (all zero) if it has none. */
+static clg_status need_sym(ox_ctx *ox, ox_host *h)
+{
+    if (h->sym) return CLG_OK;
+    if (!(h->sym = clg_calloc(ox->g, h->count ? h->count : 1, 1))) return ox_oom(ox);
+    return CLG_OK;
+}
+
+/* Copies element `from` of src to element `to` of dst (same storage kind). */
+static clg_status copy_elem(ox_ctx *ox, const ox_host *src, size_t from, ox_host *dst, size_t to)
+{
+    if (src->f) {
+        dst->f->data[to] = src->f->data[from];
+        return CLG_OK;
+    }
+    dst->i[to] = src->i[from];
+    if (src->sym && src->sym[from]) {
+        clg_status s = need_sym(ox, dst);
+        if (s) return s;
+        dst->sym[to] = 1;
+    }
+    return CLG_OK;
+}
+
+static const ox_host *host_of(ox_ctx *ox, const ox_value *v, const char *what, clg_status *s)
+{
+    if (v->kind != OX_HOST) {
+        *s = ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                     "%s '%s' is a computed tensor; only constants and shapes can be used here", what, v->name);
+        return NULL;
+    }
+    *s = CLG_OK;
+    return &v->host;
+}
+
+/* A host integer vector without symbolic elements (starts, axes, ...). */
+static clg_status int_list(ox_ctx *ox, const ox_value *v, const char *what, int64_t *out, int max, int *n)
+{
+    clg_status s;
+    const ox_host *h = host_of(ox, v, what, &s);
+    if (!h) return s;
+    if (!ox_dtype_is_int(h->dtype) || h->rank > 1)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "%s '%s' must be a 1-D integer tensor", what, v->name);
+    if (h->sym) {
+        for (size_t k = 0; k < h->count; k++)
+            if (h->sym[k])
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s '%s' depends on the batch size N", what, v->name);
+    }
+    if (h->count > (size_t)max)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s '%s' has %zu values; at most %d are supported", what, v->name,
+                       h->count, max);
+    for (size_t k = 0; k < h->count; k++) out[k] = h->i[k];
+    *n = (int)h->count;
+    return CLG_OK;
+}
+
+static clg_status get_int_attr(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int64_t def,
+                               bool *present, int64_t *out)
+{
+    const Onnx__AttributeProto *a = ox_attr(n, name);
+    if (present) *present = a != NULL;
+    *out = def;
+    if (!a) return CLG_OK;
+    if ((a->has_type && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT) || (!a->has_type && !a->has_i))
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be an integer", name);
+    *out = a->i;
+    return CLG_OK;
+}
+
+static clg_status norm_axis(ox_ctx *ox, int64_t axis, int rank, int64_t *out)
+{
+    if (axis < -rank || axis >= rank)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axis %lld is out of range for rank %d", (long long)axis, rank);
+    *out = axis < 0 ? axis + rank : axis;
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- Constant */
+
+clg_status ox_constant_value(ox_ctx *ox, const Onnx__NodeProto *n, ox_host *out)
+{
+    memset(out, 0, sizeof *out);
+    if (n->n_attribute != 1)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "a Constant needs exactly one attribute, got %zu", n->n_attribute);
+    const Onnx__AttributeProto *a = n->attribute[0];
+    const char *name = a->name ? a->name : "";
+    if (strcmp(name, "value") == 0) {
+        if (!a->t) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute value holds no tensor");
+        return ox_tensor_decode(ox, a->t, "the value", out);
+    }
+    bool floats = strcmp(name, "value_floats") == 0, ints = strcmp(name, "value_ints") == 0;
+    bool one_float = strcmp(name, "value_float") == 0, one_int = strcmp(name, "value_int") == 0;
+    if (!floats && !ints && !one_float && !one_int)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a Constant given by %s is not supported", name);
+    int64_t dims[1] = {(int64_t)(floats ? a->n_floats : a->n_ints)};
+    clg_status s = ox_host_new(ox, floats || one_float ? OX_FLOAT : OX_INT64, floats || ints ? 1 : 0, dims, out);
+    if (s) return s;
+    if (one_float) out->f->data[0] = a->f;
+    else if (one_int) out->i[0] = a->i;
+    else if (floats && a->n_floats) memcpy(out->f->data, a->floats, a->n_floats * sizeof *a->floats);
+    else if (ints && a->n_ints) memcpy(out->i, a->ints, a->n_ints * sizeof *a->ints);
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- Shape */
+
+static clg_status fold_shape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    const ox_value *x = in[0];
+    int rank;
+    int64_t dims[OX_MAX_RANK];
+    if (x->kind == OX_TENSOR) {
+        const clg_shape *sh = &ox->g->nodes[x->node].shape;
+        rank = sh->rank;
+        for (int k = 0; k < rank; k++) dims[k] = sh->dims[k];
+    } else {
+        rank = x->host.rank;
+        for (int k = 0; k < rank; k++) dims[k] = x->host.dims[k];
+    }
+    int64_t start, end;
+    clg_status s;
+    if ((s = get_int_attr(ox, n, "start", 0, NULL, &start)) || (s = get_int_attr(ox, n, "end", rank, NULL, &end)))
+        return s;
+    if (ox->opset < 15 && (ox_attr(n, "start") || ox_attr(n, "end")))
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "start and end are attributes from opset 15 on");
+    if (start < 0) start += rank;
+    if (end < 0) end += rank;
+    start = start < 0 ? 0 : start > rank ? rank : start;
+    end = end < 0 ? 0 : end > rank ? rank : end;
+    int64_t len[1] = {end > start ? end - start : 0};
+    if ((s = ox_host_new(ox, OX_INT64, 1, len, out))) return s;
+    for (int64_t k = 0; k < len[0]; k++) {
+        int64_t d = dims[start + k];
+        if (d == CLG_BATCH) {
+            if ((s = need_sym(ox, out))) return s;
+            out->sym[k] = 1;
+            d = 1;
+        }
+        out->i[k] = d;
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- Gather */
+
+static clg_status fold_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    clg_status s;
+    const ox_host *data = host_of(ox, in[0], "the data", &s);
+    if (!data) return s;
+    const ox_host *idx = host_of(ox, in[1], "the indices", &s);
+    if (!idx) return s;
+    if (!ox_dtype_is_int(idx->dtype) || idx->dtype == OX_BOOL)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the indices must be integers");
+    if (idx->sym) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "indices that depend on the batch N are not supported");
+    if (data->rank < 1) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the data must have rank 1 or more");
+    int64_t axis;
+    if ((s = get_int_attr(ox, n, "axis", 0, NULL, &axis)) || (s = norm_axis(ox, axis, data->rank, &axis))) return s;
+    int rank = data->rank - 1 + idx->rank;
+    if (rank > OX_MAX_RANK) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the result has more than %d dims", OX_MAX_RANK);
+    int64_t dims[OX_MAX_RANK];
+    int r = 0;
+    size_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; k++) outer *= (size_t)(dims[r++] = data->dims[k]);
+    for (int k = 0; k < idx->rank; k++) dims[r++] = idx->dims[k];
+    for (int k = (int)axis + 1; k < data->rank; k++) inner *= (size_t)(dims[r++] = data->dims[k]);
+    int64_t dim = data->dims[axis];
+    if ((s = ox_host_new(ox, data->dtype, rank, dims, out))) return s;
+    for (size_t j = 0; j < idx->count; j++) {
+        int64_t at = idx->i[j] < 0 ? idx->i[j] + dim : idx->i[j];
+        if (at < 0 || at >= dim)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "index %lld is out of range for a dimension of %lld",
+                           (long long)idx->i[j], (long long)dim);
+        for (size_t o = 0; o < outer; o++)
+            for (size_t i = 0; i < inner; i++) {
+                size_t to = (o * idx->count + j) * inner + i;
+                size_t from = (o * (size_t)dim + (size_t)at) * inner + i;
+                if ((s = copy_elem(ox, data, from, out, to))) return s;
+            }
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- Squeeze, Unsqueeze, Reshape */
+
+static clg_status fold_squeeze(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_host *out)
+{
+    bool unsqueeze = strcmp(n->op_type, "Unsqueeze") == 0;
+    const ox_host *x = &in[0]->host;
+    int64_t axes[OX_MAX_RANK];
+    int n_axes;
+    bool present;
+    clg_status s = ox_read_axes(ox, n, in, n_in, axes, &n_axes, &present);
+    if (s) return s;
+    if (unsqueeze && !present) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axes are required");
+    int rank = unsqueeze ? x->rank + n_axes : x->rank;
+    if (rank > OX_MAX_RANK) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the result has more than %d dims", OX_MAX_RANK);
+    bool marked[OX_MAX_RANK] = {false};
+    for (int k = 0; k < n_axes; k++) {
+        int64_t ax = axes[k] < 0 ? axes[k] + rank : axes[k];
+        if (ax < 0 || ax >= rank || marked[ax])
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axis %lld is out of range or repeated", (long long)axes[k]);
+        marked[ax] = true;
+    }
+    int64_t dims[OX_MAX_RANK];
+    int r = 0, src = 0;
+    for (int k = 0; k < rank; k++) {
+        if (unsqueeze) {
+            dims[r++] = marked[k] ? 1 : x->dims[src++];
+            continue;
+        }
+        bool drop = present ? marked[k] : x->dims[k] == 1;
+        if (drop && x->dims[k] != 1)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "dimension %d has size %lld, not 1", k, (long long)x->dims[k]);
+        if (!drop) dims[r++] = x->dims[k];
+    }
+    return host_reshaped(ox, x, r, dims, out);
+}
+
+static clg_status fold_reshape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    const ox_host *x = &in[0]->host;
+    int64_t target[OX_MAX_RANK];
+    int rank;
+    clg_status s = int_list(ox, in[1], "the shape", target, OX_MAX_RANK, &rank);
+    if (s) return s;
+    int64_t allowzero;
+    if ((s = get_int_attr(ox, n, "allowzero", 0, NULL, &allowzero))) return s;
+    int infer = -1;
+    int64_t known = 1;
+    for (int k = 0; k < rank; k++) {
+        if (target[k] == 0 && !allowzero) {
+            if (k >= x->rank)
+                return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "target dimension %d copies a dimension the input lacks", k);
+            target[k] = x->dims[k];
+        }
+        if (target[k] == -1) {
+            if (infer >= 0) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the target has more than one -1");
+            infer = k;
+            continue;
+        }
+        if (target[k] < 0)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "target dimension %d is %lld", k, (long long)target[k]);
+        if (target[k] && known > ((int64_t)1 << 40) / target[k])
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the target shape is too large");
+        known *= target[k];
+    }
+    if (infer >= 0) {
+        if (known == 0 || (int64_t)x->count % known)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "cannot infer the -1 of the target for %zu elements", x->count);
+        target[infer] = (int64_t)x->count / known;
+        known *= target[infer];
+    }
+    if (known != (int64_t)x->count)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the target holds %lld elements, the input %zu", (long long)known,
+                       x->count);
+    return host_reshaped(ox, x, rank, target, out);
+}
+
+/* ---------------------------------------------------------------- Concat */
+
+static clg_status fold_concat(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_host *out)
+{
+    bool present;
+    int64_t axis;
+    clg_status s = get_int_attr(ox, n, "axis", 0, &present, &axis);
+    if (s) return s;
+    if (!present) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute axis is required");
+    const ox_host *first = NULL;
+    for (int i = 0; i < n_in; i++) {
+        if (!in[i]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "input %d is empty", i);
+        if (!first) first = &in[i]->host;
+    }
+    if ((s = norm_axis(ox, axis, first->rank, &axis))) return s;
+    int64_t dims[OX_MAX_RANK];
+    memcpy(dims, first->dims, sizeof dims);
+    dims[axis] = 0;
+    for (int i = 0; i < n_in; i++) {
+        const ox_host *h = &in[i]->host;
+        if (h->dtype != first->dtype)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "inputs of types %s and %s", ox_dtype_name(first->dtype),
+                           ox_dtype_name(h->dtype));
+        if (h->rank != first->rank)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "inputs of ranks %d and %d", first->rank, h->rank);
+        for (int k = 0; k < h->rank; k++)
+            if (k != axis && h->dims[k] != first->dims[k])
+                return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "inputs differ in dimension %d", k);
+        dims[axis] += h->dims[axis];
+    }
+    if ((s = ox_host_new(ox, first->dtype, first->rank, dims, out))) return s;
+    size_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; k++) outer *= (size_t)dims[k];
+    for (int k = (int)axis + 1; k < first->rank; k++) inner *= (size_t)dims[k];
+    size_t to = 0;
+    for (size_t o = 0; o < outer; o++)
+        for (int i = 0; i < n_in; i++) {
+            const ox_host *h = &in[i]->host;
+            size_t chunk = (size_t)h->dims[axis] * inner;
+            for (size_t e = 0; e < chunk; e++)
+                if ((s = copy_elem(ox, h, o * chunk + e, out, to++))) return s;
+        }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- Cast */
+
+static int64_t narrow(int64_t v, int32_t to)
+{
+    switch (to) {
+    case OX_INT32: return (int32_t)(uint32_t)(uint64_t)v;
+    case OX_INT16: return (int16_t)(uint16_t)(uint64_t)v;
+    case OX_INT8: return (int8_t)(uint8_t)(uint64_t)v;
+    case OX_UINT16: return (int64_t)((uint64_t)v & 0xffff);
+    case OX_UINT8: return (int64_t)((uint64_t)v & 0xff);
+    case OX_BOOL: return v != 0;
+    default: return v;
+    }
+}
+
+static clg_status fold_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    const ox_host *x = &in[0]->host;
+    int64_t to;
+    clg_status s = get_int_attr(ox, n, "to", 0, NULL, &to);
+    if (s) return s;
+    if (!ox_dtype_is_float((int32_t)to) && !ox_dtype_is_int((int32_t)to))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a cast to %s is not supported", ox_dtype_name((int32_t)to));
+    if ((s = ox_host_new(ox, (int32_t)to, x->rank, x->dims, out))) return s;
+    for (size_t k = 0; k < x->count; k++) {
+        bool sym = x->sym && x->sym[k];
+        if (x->f && out->f) {
+            out->f->data[k] = x->f->data[k];
+        } else if (x->f) {
+            float v = x->f->data[k];
+            if (to == OX_BOOL) {
+                out->i[k] = v != 0.0f;
+                continue;
+            }
+            if (!(v > -9.2e18f && v < 9.2e18f))
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "casting %g to %s is not supported", (double)v,
+                               ox_dtype_name((int32_t)to));
+            out->i[k] = narrow((int64_t)v, (int32_t)to);
+        } else if (out->f) {
+            if (sym)
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape that depends on the batch N cast to %s",
+                               ox_dtype_name((int32_t)to));
+            out->f->data[k] = (float)x->i[k];
+        } else {
+            if (sym && to != OX_INT64 && to != OX_INT32)
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape that depends on the batch N cast to %s",
+                               ox_dtype_name((int32_t)to));
+            out->i[k] = sym ? x->i[k] : narrow(x->i[k], (int32_t)to);
+            if (sym) {
+                if ((s = need_sym(ox, out))) return s;
+                out->sym[k] = 1;
+            }
+        }
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- Slice */
+
+static clg_status fold_slice(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_host *out)
+{
+    clg_status s;
+    const ox_host *x = host_of(ox, in[0], "the data", &s);
+    if (!x) return s;
+    int64_t starts[OX_MAX_RANK], ends[OX_MAX_RANK], axes[OX_MAX_RANK], steps[OX_MAX_RANK];
+    int n_starts = 0, n_ends = 0, n_axes = -1, n_steps = -1;
+    if (ox->opset < 10) {
+        const char *names[3] = {"starts", "ends", "axes"};
+        int64_t *dst[3] = {starts, ends, axes};
+        int *cnt[3] = {&n_starts, &n_ends, &n_axes};
+        for (int a = 0; a < 3; a++) {
+            const Onnx__AttributeProto *at = ox_attr(n, names[a]);
+            if (!at) {
+                if (a < 2) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s is required", names[a]);
+                continue;
+            }
+            if (at->n_ints > OX_MAX_RANK) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "too many %s", names[a]);
+            for (size_t k = 0; k < at->n_ints; k++) dst[a][k] = at->ints[k];
+            *cnt[a] = (int)at->n_ints;
+        }
+    } else {
+        if (n_in < 3 || !in[1] || !in[2]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "starts and ends are required");
+        if (n->n_attribute) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "starts, ends and axes are inputs from opset 10");
+        if ((s = int_list(ox, in[1], "starts", starts, OX_MAX_RANK, &n_starts)) ||
+            (s = int_list(ox, in[2], "ends", ends, OX_MAX_RANK, &n_ends)))
+            return s;
+        if (n_in > 3 && in[3] && (s = int_list(ox, in[3], "axes", axes, OX_MAX_RANK, &n_axes))) return s;
+        if (n_in > 4 && in[4] && (s = int_list(ox, in[4], "steps", steps, OX_MAX_RANK, &n_steps))) return s;
+    }
+    if (n_ends != n_starts || (n_axes >= 0 && n_axes != n_starts) || (n_steps >= 0 && n_steps != n_starts))
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "starts, ends, axes and steps differ in length");
+    int64_t first[OX_MAX_RANK], step[OX_MAX_RANK], dims[OX_MAX_RANK];
+    bool seen[OX_MAX_RANK] = {false};
+    for (int k = 0; k < x->rank; k++) {
+        first[k] = 0;
+        step[k] = 1;
+        dims[k] = x->dims[k];
+    }
+    for (int j = 0; j < n_starts; j++) {
+        int64_t ax = n_axes >= 0 ? axes[j] : j;
+        if ((s = norm_axis(ox, ax, x->rank, &ax))) return s;
+        if (seen[ax]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axis %lld is repeated", (long long)ax);
+        seen[ax] = true;
+        int64_t dim = x->dims[ax], st = n_steps >= 0 ? steps[j] : 1;
+        int64_t b = starts[j], e = ends[j];
+        if (st == 0) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "a step is 0");
+        if (b < 0) b += dim;
+        if (e < 0) e += dim;
+        if (st > 0) {
+            b = b < 0 ? 0 : b > dim ? dim : b;
+            e = e < 0 ? 0 : e > dim ? dim : e;
+            dims[ax] = e > b ? (e - b + st - 1) / st : 0;
+        } else {
+            b = b < 0 ? 0 : b > dim - 1 ? dim - 1 : b;
+            e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
+            dims[ax] = b > e ? (b - e + (-st) - 1) / (-st) : 0;
+        }
+        first[ax] = b;
+        step[ax] = st;
+    }
+    if ((s = ox_host_new(ox, x->dtype, x->rank, dims, out))) return s;
+    int64_t at[OX_MAX_RANK] = {0};
+    for (size_t e = 0; e < out->count; e++) {
+        size_t from = 0;
+        for (int k = 0; k < x->rank; k++) from = from * (size_t)x->dims[k] + (size_t)(first[k] + at[k] * step[k]);
+        if ((s = copy_elem(ox, x, from, out, e))) return s;
+        for (int k = x->rank - 1; k >= 0 && ++at[k] == dims[k]; k--) at[k] = 0;
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- Add, Sub, Mul, Div */
+
+/* a op b where each side is v (concrete) or v*N (symbolic). */
+static clg_status int_op(ox_ctx *ox, char op, int64_t a, bool as, int64_t b, bool bs, int64_t *r, bool *rs)
+{
+    bool overflow = false;
+    *rs = false;
+    switch (op) {
+    case '+':
+    case '-':
+        if (as != bs && (as ? b : a) != 0) break; /* N + c */
+        overflow = op == '+' ? __builtin_add_overflow(a, b, r) : __builtin_sub_overflow(a, b, r);
+        *rs = (as || bs) && *r != 0;
+        if (!overflow) return CLG_OK;
+        break;
+    case '*':
+        if (as && bs) break;
+        overflow = __builtin_mul_overflow(a, b, r);
+        *rs = (as || bs) && *r != 0;
+        if (!overflow) return CLG_OK;
+        break;
+    case '/':
+        if (b == 0) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "integer division by zero");
+        if (a == INT64_MIN && b == -1) break;
+        if (as == bs || a == 0) { /* (aN)/(bN) = a/b exactly when b divides a */
+            if (as && a % b) break;
+            *r = a / b;
+            return CLG_OK;
+        }
+        if (as && a % b == 0) {
+            *r = a / b;
+            *rs = true;
+            return CLG_OK;
+        }
+        break;
+    }
+    return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                   overflow ? "integer overflow in shape arithmetic"
+                            : "shape arithmetic on the batch size N that does not keep it a multiple of N");
+}
+
+static clg_status fold_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    const ox_host *a = &in[0]->host, *b = &in[1]->host;
+    if (a->dtype != b->dtype)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "inputs of types %s and %s", ox_dtype_name(a->dtype),
+                       ox_dtype_name(b->dtype));
+    char op = n->op_type[0] == 'A' ? '+' : n->op_type[0] == 'S' ? '-' : n->op_type[0] == 'M' ? '*' : '/';
+    /* NumPy broadcasting, aligned from the right. */
+    int rank = a->rank > b->rank ? a->rank : b->rank;
+    int64_t dims[OX_MAX_RANK], sa[OX_MAX_RANK], sb[OX_MAX_RANK];
+    int64_t stride_a = 1, stride_b = 1;
+    for (int k = rank - 1; k >= 0; k--) {
+        int ka = k - (rank - a->rank), kb = k - (rank - b->rank);
+        int64_t da = ka >= 0 ? a->dims[ka] : 1, db = kb >= 0 ? b->dims[kb] : 1;
+        if (da != db && da != 1 && db != 1)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "dimensions %lld and %lld do not broadcast", (long long)da,
+                           (long long)db);
+        dims[k] = da == 1 ? db : da;
+        sa[k] = da == 1 ? 0 : stride_a;
+        sb[k] = db == 1 ? 0 : stride_b;
+        stride_a *= da;
+        stride_b *= db;
+    }
+    clg_status s = ox_host_new(ox, a->dtype, rank, dims, out);
+    if (s) return s;
+    int64_t at[OX_MAX_RANK] = {0};
+    for (size_t e = 0; e < out->count; e++) {
+        size_t ia = 0, ib = 0;
+        for (int k = 0; k < rank; k++) {
+            ia += (size_t)(at[k] * sa[k]);
+            ib += (size_t)(at[k] * sb[k]);
+        }
+        if (out->f) {
+            float x = a->f->data[ia], y = b->f->data[ib];
+            out->f->data[e] = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : x / y;
+        } else {
+            bool rs;
+            if ((s = int_op(ox, op, a->i[ia], a->sym && a->sym[ia], b->i[ib], b->sym && b->sym[ib], &out->i[e], &rs)))
+                return s;
+            if (rs) {
+                if ((s = need_sym(ox, out))) return s;
+                out->sym[e] = 1;
+            }
+        }
+        for (int k = rank - 1; k >= 0 && ++at[k] == dims[k]; k--) at[k] = 0;
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+clg_status ox_fold_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out, int n_out,
+                        bool *handled)
+{
+    (void)n_out;
+    const char *t = n->op_type;
+    ox_host h;
+    memset(&h, 0, sizeof h);
+    clg_status s;
+    *handled = true;
+    if (strcmp(t, "Constant") == 0) s = ox_constant_value(ox, n, &h);
+    else if (strcmp(t, "Shape") == 0) s = fold_shape(ox, n, in, &h);
+    else if (strcmp(t, "Gather") == 0) s = fold_gather(ox, n, in, &h);
+    else if (strcmp(t, "Slice") == 0) s = fold_slice(ox, n, in, n_in, &h);
+    else if (strcmp(t, "Squeeze") == 0 || strcmp(t, "Unsqueeze") == 0) s = fold_squeeze(ox, n, in, n_in, &h);
+    else if (strcmp(t, "Reshape") == 0) s = fold_reshape(ox, n, in, &h);
+    else if (strcmp(t, "Concat") == 0) s = fold_concat(ox, n, in, n_in, &h);
+    else if (strcmp(t, "Cast") == 0) s = fold_cast(ox, n, in, &h);
+    else if (strcmp(t, "Identity") == 0) s = host_reshaped(ox, &in[0]->host, in[0]->host.rank, in[0]->host.dims, &h);
+    else if (strcmp(t, "Add") == 0 || strcmp(t, "Sub") == 0 || strcmp(t, "Mul") == 0 || strcmp(t, "Div") == 0)
+        s = fold_binary(ox, n, in, &h);
+    else {
+        *handled = false;
+        return CLG_OK;
+    }
+    if (s) {
+        ox_host_free(ox->g, &h);
+        return s;
+    }
+    out[0]->host = h;
+    out[0]->kind = OX_HOST;
+    return CLG_OK;
+}
