@@ -1,0 +1,1497 @@
+/* The ONNX importer without a device: models built here with the generated
+ * protobuf-c bindings, imported, inspected and run on the reference
+ * executor; every error path with its exact status and message; truncated
+ * and mutated files; out-of-memory at every allocation; clg_graph_load's
+ * detection and the CLI on an .onnx file. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ir.h"
+#include "onnx.pb-c.h"
+
+#define FIXTURE "tests/onnx/mlp_batch.onnx"
+
+/* ================================================================ a model builder */
+
+#define CAP 256
+
+typedef struct mb {
+    Onnx__ModelProto model;
+    Onnx__GraphProto graph;
+    Onnx__OperatorSetIdProto opset, *opsets[2];
+    void **owned;
+    int n_owned, cap_owned;
+} mb;
+
+static void *own(mb *b, void *p)
+{
+    assert_non_null(p);
+    if (b->n_owned == b->cap_owned) {
+        b->cap_owned = b->cap_owned ? 2 * b->cap_owned : 256;
+        b->owned = realloc(b->owned, (size_t)b->cap_owned * sizeof *b->owned);
+        assert_non_null(b->owned);
+    }
+    return b->owned[b->n_owned++] = p;
+}
+
+static void *mb_alloc(mb *b, size_t size) { return own(b, calloc(1, size)); }
+static char *mb_str(mb *b, const char *s) { return own(b, strdup(s)); }
+
+static void mb_init(mb *b, int64_t opset)
+{
+    memset(b, 0, sizeof *b);
+    onnx__model_proto__init(&b->model);
+    b->model.has_ir_version = 1;
+    b->model.ir_version = 8;
+    b->model.producer_name = "test_onnx_import";
+    onnx__graph_proto__init(&b->graph);
+    b->graph.name = "g";
+    b->model.graph = &b->graph;
+    onnx__operator_set_id_proto__init(&b->opset);
+    b->opset.domain = "";
+    b->opset.has_version = 1;
+    b->opset.version = opset;
+    b->opsets[0] = &b->opset;
+    b->model.opset_import = b->opsets;
+    b->model.n_opset_import = 1;
+    b->graph.node = mb_alloc(b, CAP * sizeof *b->graph.node);
+    b->graph.input = mb_alloc(b, CAP * sizeof *b->graph.input);
+    b->graph.output = mb_alloc(b, CAP * sizeof *b->graph.output);
+    b->graph.initializer = mb_alloc(b, CAP * sizeof *b->graph.initializer);
+}
+
+static void mb_free(mb *b)
+{
+    for (int i = b->n_owned - 1; i >= 0; i--) free(b->owned[i]);
+    free(b->owned);
+}
+
+/* A tensor ValueInfo; dims < 0 are dim_param "batch"; rank < 0: no shape. */
+static Onnx__ValueInfoProto *mb_vi(mb *b, const char *name, int32_t elem, int rank, const int64_t *dims)
+{
+    Onnx__ValueInfoProto *v = mb_alloc(b, sizeof *v);
+    onnx__value_info_proto__init(v);
+    v->name = mb_str(b, name);
+    Onnx__TypeProto *t = mb_alloc(b, sizeof *t);
+    onnx__type_proto__init(t);
+    Onnx__TypeProto__Tensor *tt = mb_alloc(b, sizeof *tt);
+    onnx__type_proto__tensor__init(tt);
+    tt->has_elem_type = 1;
+    tt->elem_type = elem;
+    t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    t->tensor_type = tt;
+    v->type = t;
+    if (rank < 0) return v;
+    Onnx__TensorShapeProto *sh = mb_alloc(b, sizeof *sh);
+    onnx__tensor_shape_proto__init(sh);
+    sh->n_dim = (size_t)rank;
+    sh->dim = mb_alloc(b, (size_t)(rank + 1) * sizeof *sh->dim);
+    for (int k = 0; k < rank; k++) {
+        Onnx__TensorShapeProto__Dimension *d = mb_alloc(b, sizeof *d);
+        onnx__tensor_shape_proto__dimension__init(d);
+        if (dims[k] < 0) {
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            d->dim_param = mb_str(b, dims[k] == -2 ? "seq" : "batch");
+        } else {
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            d->dim_value = dims[k];
+        }
+        sh->dim[k] = d;
+    }
+    tt->shape = sh;
+    return v;
+}
+
+static void mb_input_t(mb *b, const char *name, int32_t elem, int rank, const int64_t *dims)
+{
+    b->graph.input[b->graph.n_input++] = mb_vi(b, name, elem, rank, dims);
+}
+
+static void mb_input(mb *b, const char *name, int rank, const int64_t *dims)
+{
+    mb_input_t(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, rank, dims);
+}
+
+static void mb_output(mb *b, const char *name)
+{
+    b->graph.output[b->graph.n_output++] = mb_vi(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, -1, NULL);
+}
+
+static Onnx__TensorProto *mb_tensor(mb *b, const char *name, int32_t dtype, int rank, const int64_t *dims)
+{
+    Onnx__TensorProto *t = mb_alloc(b, sizeof *t);
+    onnx__tensor_proto__init(t);
+    if (name) t->name = mb_str(b, name);
+    t->has_data_type = 1;
+    t->data_type = dtype;
+    t->n_dims = (size_t)rank;
+    t->dims = mb_alloc(b, (size_t)(rank + 1) * sizeof *t->dims);
+    for (int k = 0; k < rank; k++) t->dims[k] = dims[k];
+    return t;
+}
+
+static size_t count_of(int rank, const int64_t *dims)
+{
+    size_t n = 1;
+    for (int k = 0; k < rank; k++) n *= (size_t)dims[k];
+    return n;
+}
+
+/* A FLOAT tensor, in raw_data (little-endian bytes) or float_data. */
+static Onnx__TensorProto *mb_tensor_f(mb *b, const char *name, int rank, const int64_t *dims, const float *data,
+                                      bool raw)
+{
+    Onnx__TensorProto *t = mb_tensor(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, rank, dims);
+    size_t n = count_of(rank, dims);
+    if (raw) {
+        uint8_t *bytes = mb_alloc(b, 4 * n + 1);
+        for (size_t k = 0; k < n; k++) {
+            uint32_t u;
+            memcpy(&u, &data[k], 4);
+            for (int j = 0; j < 4; j++) bytes[4 * k + (size_t)j] = (uint8_t)(u >> (8 * j));
+        }
+        t->has_raw_data = 1;
+        t->raw_data.data = bytes;
+        t->raw_data.len = 4 * n;
+    } else {
+        t->n_float_data = n;
+        t->float_data = mb_alloc(b, (n + 1) * sizeof(float));
+        memcpy(t->float_data, data, n * sizeof(float));
+    }
+    return t;
+}
+
+static Onnx__TensorProto *mb_tensor_i64(mb *b, const char *name, int rank, const int64_t *dims, const int64_t *data)
+{
+    Onnx__TensorProto *t = mb_tensor(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__INT64, rank, dims);
+    size_t n = count_of(rank, dims);
+    t->n_int64_data = n;
+    t->int64_data = mb_alloc(b, (n + 1) * sizeof(int64_t));
+    memcpy(t->int64_data, data, n * sizeof(int64_t));
+    return t;
+}
+
+static void mb_init_f(mb *b, const char *name, int rank, const int64_t *dims, const float *data, bool raw)
+{
+    b->graph.initializer[b->graph.n_initializer++] = mb_tensor_f(b, name, rank, dims, data, raw);
+}
+
+static void mb_init_i64(mb *b, const char *name, int rank, const int64_t *dims, const int64_t *data)
+{
+    b->graph.initializer[b->graph.n_initializer++] = mb_tensor_i64(b, name, rank, dims, data);
+}
+
+/* ---- attributes */
+
+static Onnx__AttributeProto *attr(mb *b, const char *name, Onnx__AttributeProto__AttributeType type)
+{
+    Onnx__AttributeProto *a = mb_alloc(b, sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = mb_str(b, name);
+    a->has_type = 1;
+    a->type = type;
+    return a;
+}
+
+static Onnx__AttributeProto *A_i(mb *b, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = attr(b, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    a->has_i = 1;
+    a->i = v;
+    return a;
+}
+
+static Onnx__AttributeProto *A_f(mb *b, const char *name, float v)
+{
+    Onnx__AttributeProto *a = attr(b, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    a->has_f = 1;
+    a->f = v;
+    return a;
+}
+
+static Onnx__AttributeProto *A_ints(mb *b, const char *name, int n, const int64_t *v)
+{
+    Onnx__AttributeProto *a = attr(b, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    a->n_ints = (size_t)n;
+    a->ints = mb_alloc(b, (size_t)(n + 1) * sizeof *a->ints);
+    memcpy(a->ints, v, (size_t)n * sizeof *v);
+    return a;
+}
+
+static Onnx__AttributeProto *A_s(mb *b, const char *name, const char *v)
+{
+    Onnx__AttributeProto *a = attr(b, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    a->has_s = 1;
+    a->s.data = (uint8_t *)mb_str(b, v);
+    a->s.len = strlen(v);
+    return a;
+}
+
+static Onnx__AttributeProto *A_t(mb *b, const char *name, Onnx__TensorProto *t)
+{
+    Onnx__AttributeProto *a = attr(b, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR);
+    a->t = t;
+    return a;
+}
+
+/* Splits "a,b,,c" into owned strings (empty entries kept). */
+static char **split(mb *b, const char *list, size_t *n)
+{
+    *n = 0;
+    char **out = mb_alloc(b, 64 * sizeof *out);
+    if (!*list) return out;
+    const char *p = list;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char *s = mb_alloc(b, len + 1);
+        memcpy(s, p, len);
+        out[(*n)++] = s;
+        if (!e) break;
+        p = e + 1;
+    }
+    return out;
+}
+
+/* A node: inputs and outputs are comma-separated names; then n_attrs
+ * attributes. */
+static Onnx__NodeProto *mb_node(mb *b, const char *op, const char *name, const char *inputs, const char *outputs,
+                                int n_attrs, ...)
+{
+    Onnx__NodeProto *n = mb_alloc(b, sizeof *n);
+    onnx__node_proto__init(n);
+    n->op_type = mb_str(b, op);
+    if (name) n->name = mb_str(b, name);
+    n->input = split(b, inputs, &n->n_input);
+    n->output = split(b, outputs, &n->n_output);
+    n->attribute = mb_alloc(b, (size_t)(n_attrs + 1) * sizeof *n->attribute);
+    va_list ap;
+    va_start(ap, n_attrs);
+    for (int i = 0; i < n_attrs; i++) n->attribute[i] = va_arg(ap, Onnx__AttributeProto *);
+    va_end(ap);
+    n->n_attribute = (size_t)n_attrs;
+    b->graph.node[b->graph.n_node++] = n;
+    return n;
+}
+
+/* A Constant node holding an INT64 vector (or a scalar when rank is 0). */
+static void mb_const_i64(mb *b, const char *out, int rank, int64_t count, const int64_t *v)
+{
+    int64_t dims[1] = {count};
+    mb_node(b, "Constant", NULL, "", out, 1, A_t(b, "value", mb_tensor_i64(b, NULL, rank, dims, v)));
+}
+
+static void mb_const_f(mb *b, const char *out, float v)
+{
+    mb_node(b, "Constant", NULL, "", out, 1, A_t(b, "value", mb_tensor_f(b, NULL, 0, NULL, &v, true)));
+}
+
+static uint8_t *mb_pack(mb *b, size_t *len)
+{
+    *len = onnx__model_proto__get_packed_size(&b->model);
+    uint8_t *buf = malloc(*len + 1);
+    assert_non_null(buf);
+    assert_int_equal(onnx__model_proto__pack(&b->model, buf), *len);
+    return buf;
+}
+
+/* Imports b's model; returns the graph (destroy it) and checks the status
+ * and, when want_msg is not NULL, that the message contains it. */
+static clg_graph *import_want(mb *b, clg_status want, const char *want_msg)
+{
+    size_t len;
+    uint8_t *bytes = mb_pack(b, &len);
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    clg_status s = clg_graph_parse_onnx(g, bytes, len);
+    free(bytes);
+    if (s != want)
+        fail_msg("import: status %s (%s), expected %s", clg_status_string(s), clg_graph_errmsg(g),
+                 clg_status_string(want));
+    if (want_msg && !strstr(clg_graph_errmsg(g), want_msg))
+        fail_msg("import: message \"%s\" lacks \"%s\"", clg_graph_errmsg(g), want_msg);
+    if (s) {
+        assert_int_equal(clg_graph_node_count(g), 0);
+        assert_int_equal(clg_graph_output_count(g), 0);
+    } else {
+        assert_string_equal(clg_graph_errmsg(g), "");
+    }
+    return g;
+}
+
+static clg_graph *import_ok(mb *b) { return import_want(b, CLG_OK, NULL); }
+
+static void expect_error(mb *b, clg_status want, const char *msg)
+{
+    clg_graph *g = import_want(b, want, msg);
+    clg_graph_destroy(g);
+    mb_free(b);
+}
+
+/* ---- inspecting the result */
+
+static const clg_node *find_node(clg_graph *g, const char *name)
+{
+    int i = clg_find_value(g, name);
+    if (i < 0) fail_msg("no node named %s", name);
+    return &g->nodes[i];
+}
+
+static int count_op(const clg_graph *g, clg_op op)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) n += g->nodes[i].op == op;
+    return n;
+}
+
+/* Runs g on the reference with one input; out gets room for count floats. */
+static void run1(clg_graph *g, const float *x, int rank, const int64_t *dims, float *out, clg_tensor *y)
+{
+    clg_tensor in = {(float *)x, rank, {0}};
+    for (int k = 0; k < rank; k++) in.dims[k] = dims[k];
+    y->data = out;
+    clg_status s = clg_graph_run_reference(g, &in, 1, y, 1);
+    if (s) fail_msg("reference: %s", clg_graph_errmsg(g));
+}
+
+static void assert_close(const float *got, const double *want, size_t n, double tol)
+{
+    for (size_t k = 0; k < n; k++)
+        if (fabs(got[k] - want[k]) > tol * (1 + fabs(want[k])))
+            fail_msg("element %zu: got %.9g, want %.9g", k, got[k], want[k]);
+}
+
+/* ================================================================ models */
+
+static const float W1[3 * 4] = {0.5f, -1, 0.25f, 2, 1, 1, -0.5f, 0, -2, 0.75f, 1.5f, -1};
+static const float B1[3] = {0.1f, -0.2f, 0.3f};
+static const float W2[3 * 2] = {1, -1, 0.5f, 2, -1.5f, 0.25f};
+static const float B2[2] = {0.05f, -0.05f};
+
+/* y = Softmax(Relu(x W1^T + b1) W2 + b2) with x [batch, 4]; PyTorch-style
+ * names ("onnx::Gemm_1", "/fc1/Gemm_output_0"). */
+static void build_mlp(mb *b)
+{
+    mb_init(b, 13);
+    int64_t x[2] = {-1, 4}, w1[2] = {3, 4}, b1[1] = {3}, w2[2] = {3, 2}, b2[1] = {2};
+    mb_input(b, "input", 2, x);
+    mb_init_f(b, "onnx::Gemm_1", 2, w1, W1, true);
+    mb_init_f(b, "fc1.bias", 1, b1, B1, false);
+    mb_init_f(b, "onnx::MatMul_2", 2, w2, W2, true);
+    mb_init_f(b, "fc2.bias", 1, b2, B2, false);
+    mb_node(b, "Gemm", "/fc1/Gemm", "input,onnx::Gemm_1,fc1.bias", "/fc1/Gemm_output_0", 2, A_f(b, "alpha", 1.0f),
+            A_i(b, "transB", 1));
+    mb_node(b, "Relu", "/act/Relu", "/fc1/Gemm_output_0", "/act/Relu_output_0", 0);
+    mb_node(b, "MatMul", "/fc2/MatMul", "/act/Relu_output_0,onnx::MatMul_2", "/fc2/MatMul_output_0", 0);
+    mb_node(b, "Add", "/fc2/Add", "fc2.bias,/fc2/MatMul_output_0", "logits", 0);
+    mb_node(b, "Softmax", "/Softmax", "logits", "probs", 1, A_i(b, "axis", 1));
+    mb_output(b, "probs");
+}
+
+static void mlp_expected(const float *x, int64_t batch, double *y)
+{
+    for (int64_t r = 0; r < batch; r++) {
+        double h[3], l[2];
+        for (int j = 0; j < 3; j++) {
+            double s = B1[j];
+            for (int k = 0; k < 4; k++) s += (double)x[r * 4 + k] * W1[j * 4 + k];
+            h[j] = s > 0 ? s : 0;
+        }
+        for (int j = 0; j < 2; j++) {
+            l[j] = B2[j];
+            for (int k = 0; k < 3; k++) l[j] += h[k] * W2[k * 2 + j];
+        }
+        double m = l[0] > l[1] ? l[0] : l[1], z = exp(l[0] - m) + exp(l[1] - m);
+        for (int j = 0; j < 2; j++) y[r * 2 + j] = exp(l[j] - m) / z;
+    }
+}
+
+static void test_mlp_dynamic_batch(void **state)
+{
+    (void)state;
+    mb b;
+    build_mlp(&b);
+    clg_graph *g = import_ok(&b);
+    assert_int_equal(clg_graph_input_count(g), 1);
+    const char *name;
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+    assert_int_equal(clg_graph_input_info(g, 0, &name, &rank, dims), CLG_OK);
+    assert_string_equal(name, "input");
+    assert_int_equal(rank, 2);
+    assert_int_equal(dims[0], CLG_BATCH);
+    assert_int_equal(dims[1], 4);
+    assert_int_equal(clg_graph_output_info(g, 0, 5, &name, &rank, dims), CLG_OK);
+    assert_string_equal(name, "probs");
+    assert_int_equal(dims[0], 5);
+    assert_int_equal(dims[1], 2);
+    /* Names mapped: ':' becomes '_'. */
+    assert_int_equal(find_node(g, "onnx__Gemm_1")->op, CLG_OP_CONSTANT);
+    assert_int_equal(find_node(g, "/fc1/Gemm_output_0")->op, CLG_OP_GEMM);
+    assert_int_equal(find_node(g, "/fc1/Gemm_output_0")->attrs.trans_b, 1);
+    assert_int_equal(find_node(g, "probs")->op, CLG_OP_SOFTMAX);
+    assert_int_equal(find_node(g, "probs")->attrs.axis, 1);
+
+    float x[5 * 4], y[5 * 2];
+    double want[5 * 2];
+    for (int k = 0; k < 20; k++) x[k] = (float)((k * 37 % 11) - 5) * 0.3f;
+    int64_t xd[2] = {5, 4};
+    clg_tensor out = {0};
+    run1(g, x, 2, xd, y, &out);
+    mlp_expected(x, 5, want);
+    assert_close(y, want, 10, 1e-6);
+    clg_graph_destroy(g);
+    mb_free(&b);
+}
+
+/* The checked-in fixture is exactly what build_mlp packs (regenerate with
+ * CLGRAPH_ONNX_REGEN=1), and it loads through clg_graph_load by extension. */
+static void test_fixture(void **state)
+{
+    (void)state;
+    mb b;
+    build_mlp(&b);
+    size_t len;
+    uint8_t *bytes = mb_pack(&b, &len);
+    if (getenv("CLGRAPH_ONNX_REGEN")) {
+        FILE *f = fopen(FIXTURE, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(bytes, 1, len, f), len);
+        fclose(f);
+    }
+    FILE *f = fopen(FIXTURE, "rb");
+    assert_non_null(f);
+    uint8_t *file = malloc(len + 16);
+    size_t got = fread(file, 1, len + 16, f);
+    fclose(f);
+    assert_int_equal(got, len);
+    assert_memory_equal(file, bytes, len);
+    free(file);
+    free(bytes);
+    mb_free(&b);
+
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    assert_int_equal(clg_graph_load(g, FIXTURE), CLG_OK);
+    assert_int_equal(clg_graph_output_count(g), 1);
+    clg_graph_destroy(g);
+}
+
+/* ---- PyTorch's dynamic-batch shape plumbing */
+
+/* x.view(x.size(0), -1) and x.view(x.size(0), x.size(2) * x.size(3), -1)
+ * and a Slice of the shape, as the exporter writes them. */
+static void test_batch_plumbing(void **state)
+{
+    (void)state;
+    mb b;
+    mb_init(&b, 13);
+    int64_t xd[4] = {-1, 2, 3, 4};
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "Shape", "/Shape", "x", "s", 0);
+    mb_const_i64(&b, "c0", 0, 1, (int64_t[]){0});
+    mb_node(&b, "Gather", "/Gather", "s,c0", "n", 1, A_i(&b, "axis", 0));
+    mb_const_i64(&b, "axes0", 1, 1, (int64_t[]){0});
+    mb_node(&b, "Unsqueeze", "/Unsqueeze", "n,axes0", "n1", 0);
+    mb_const_i64(&b, "minus1", 1, 1, (int64_t[]){-1});
+    mb_node(&b, "Concat", "/Concat", "n1,minus1", "shape_a", 1, A_i(&b, "axis", 0));
+    mb_node(&b, "Reshape", "/Reshape", "x,shape_a", "flat", 0);
+    /* [N, 3*4, -1] through Gather, Mul, Cast and Div */
+    mb_const_i64(&b, "c2", 0, 1, (int64_t[]){2});
+    mb_const_i64(&b, "c3", 0, 1, (int64_t[]){3});
+    mb_node(&b, "Gather", NULL, "s,c2", "d2", 0);
+    mb_node(&b, "Gather", NULL, "s,c3", "d3", 0);
+    mb_node(&b, "Mul", NULL, "d2,d3", "d23", 0);
+    mb_node(&b, "Cast", NULL, "d23", "d23c", 1, A_i(&b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__INT64));
+    mb_node(&b, "Unsqueeze", NULL, "d23c,axes0", "d23u", 0);
+    mb_node(&b, "Mul", NULL, "n1,d23u", "n12", 0);
+    mb_node(&b, "Div", NULL, "n12,d23u", "n_again", 0);
+    mb_node(&b, "Concat", NULL, "n_again,d23u,minus1", "shape_b", 1, A_i(&b, "axis", 0));
+    mb_node(&b, "Reshape", "/Reshape_1", "flat,shape_b", "r3", 0);
+    /* Slice(shape, 1, INT64_MAX) = [2, 3, 4]; Concat([N], that) = x's shape */
+    mb_const_i64(&b, "starts", 1, 1, (int64_t[]){1});
+    mb_const_i64(&b, "ends", 1, 1, (int64_t[]){INT64_MAX});
+    mb_node(&b, "Slice", NULL, "s,starts,ends", "tail", 0);
+    mb_node(&b, "Concat", NULL, "n1,tail", "shape_c", 1, A_i(&b, "axis", 0));
+    mb_node(&b, "Reshape", NULL, "r3,shape_c", "y", 0);
+    mb_output(&b, "flat");
+    mb_output(&b, "r3");
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    /* Only the input and the three reshapes reach the graph. */
+    assert_int_equal(clg_graph_node_count(g), 4);
+    const clg_node *flat = find_node(g, "flat"), *r3 = find_node(g, "r3"), *y = find_node(g, "y");
+    assert_int_equal(flat->op, CLG_OP_RESHAPE);
+    assert_int_equal(flat->attrs.shape_rank, 2);
+    assert_int_equal(flat->attrs.shape[0], 0);
+    assert_int_equal(flat->attrs.shape[1], -1);
+    assert_int_equal(flat->shape.dims[0], CLG_BATCH);
+    assert_int_equal(flat->shape.dims[1], 24);
+    assert_int_equal(r3->attrs.shape_rank, 3);
+    assert_int_equal(r3->attrs.shape[0], 0);
+    assert_int_equal(r3->attrs.shape[1], 12);
+    assert_int_equal(r3->attrs.shape[2], -1);
+    assert_int_equal(r3->shape.dims[2], 2);
+    assert_int_equal(y->shape.rank, 4);
+    assert_int_equal(y->shape.dims[0], CLG_BATCH);
+    assert_int_equal(y->shape.dims[3], 4);
+
+    float x[3 * 24], out[3][3 * 24];
+    for (int k = 0; k < 72; k++) x[k] = (float)k;
+    clg_tensor in = {x, 4, {3, 2, 3, 4}}, outs[3] = {{out[0], 0, {0}}, {out[1], 0, {0}}, {out[2], 0, {0}}};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, outs, 3), CLG_OK);
+    for (int o = 0; o < 3; o++)
+        for (int k = 0; k < 72; k++) assert_true(out[o][k] == (float)k);
+    assert_int_equal(outs[1].dims[1], 12);
+    clg_graph_destroy(g);
+    mb_free(&b);
+}
+
+/* Shapes that would need N anywhere but first, or N + 1, are refused. */
+static void test_batch_plumbing_refused(void **state)
+{
+    (void)state;
+    int64_t xd[2] = {-1, 6};
+    for (int variant = 0; variant < 3; variant++) {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, xd);
+        mb_node(&b, "Shape", NULL, "x", "s", 0);
+        mb_const_i64(&b, "c0", 1, 1, (int64_t[]){0});
+        mb_node(&b, "Gather", NULL, "s,c0", "n", 0);
+        mb_const_i64(&b, "k", 1, 1, (int64_t[]){variant == 0 ? 2 : 1});
+        const char *msg;
+        if (variant == 0) {
+            mb_node(&b, "Mul", NULL, "n,k", "n2", 0); /* [2N, -1] */
+            msg = "target dimension 0 depends on the batch N (2*N)";
+        } else if (variant == 1) {
+            mb_node(&b, "Add", NULL, "n,k", "n2", 0); /* [N + 1, -1] */
+            msg = "shape arithmetic on the batch size N that does not keep it a multiple of N";
+        } else {
+            mb_node(&b, "Identity", NULL, "n", "n2", 0); /* [-1, N] */
+            msg = "target dimension 1 depends on the batch N (1*N)";
+        }
+        mb_const_i64(&b, "m1", 1, 1, (int64_t[]){-1});
+        mb_node(&b, "Concat", "cat", variant == 2 ? "m1,n2" : "n2,m1", "shape", 1, A_i(&b, "axis", 0));
+        mb_node(&b, "Reshape", "r", "x,shape", "y", 0);
+        mb_output(&b, "y");
+        expect_error(&b, CLG_ERR_UNSUPPORTED, msg);
+    }
+}
+
+/* ---- GELU */
+
+static void build_gelu(mb *b, int variant)
+{
+    mb_init(b, 13);
+    int64_t xd[2] = {-1, 5};
+    mb_input(b, "x", 2, xd);
+    if (variant == 0) {
+        mb_const_f(b, "sqrt2", 1.4142135381698608f);
+        mb_node(b, "Div", "/act/Div", "x,sqrt2", "d", 0);
+    } else {
+        mb_const_f(b, "rsqrt2", 0.70710677f);
+        mb_node(b, "Mul", "/act/Mul_0", "rsqrt2,x", "d", 0);
+    }
+    mb_node(b, "Erf", "/act/Erf", "d", "e", 0);
+    mb_const_f(b, "one", 1.0f);
+    mb_node(b, "Add", "/act/Add", variant == 0 ? "e,one" : "one,e", "a", 0);
+    mb_const_f(b, "half", 0.5f);
+    if (variant == 0) {
+        mb_node(b, "Mul", "/act/Mul", "x,a", "m", 0);
+        mb_node(b, "Mul", "/act/Mul_1", "m,half", "y", 0);
+    } else {
+        mb_node(b, "Mul", "/act/Mul", "half,x", "h", 0);
+        mb_node(b, "Mul", "/act/Mul_1", "a,h", "y", 0);
+    }
+    mb_output(b, "y");
+}
+
+static void test_gelu_pattern(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        mb b;
+        build_gelu(&b, variant);
+        clg_graph *g = import_ok(&b);
+        assert_int_equal(clg_graph_node_count(g), 2);
+        assert_int_equal(find_node(g, "y")->op, CLG_OP_GELU);
+        assert_int_equal(find_node(g, "y")->attrs.approximate, 0);
+        float x[10], y[10];
+        double want[10];
+        for (int k = 0; k < 10; k++) {
+            x[k] = (float)(k - 5) * 0.7f;
+            want[k] = 0.5 * x[k] * (1 + erf(x[k] / sqrt(2.0)));
+        }
+        int64_t xd[2] = {2, 5};
+        clg_tensor out = {0};
+        run1(g, x, 2, xd, y, &out);
+        assert_close(y, want, 10, 1e-6);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    /* Erf seen from outside the pattern: no fusion, and Erf is unsupported. */
+    mb b;
+    build_gelu(&b, 0);
+    mb_output(&b, "e");
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node /act/Erf (Erf, opset 13): op Erf is not supported (only inside the exact GELU pattern");
+    /* A different constant: not GELU. */
+    build_gelu(&b, 0);
+    b.graph.node[0]->attribute[0]->t->raw_data.data[0] ^= 0x40;
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "op Erf is not supported");
+}
+
+/* ---- Softmax before opset 13: flatten at axis, softmax rows, reshape back */
+
+static void test_softmax_opset11(void **state)
+{
+    (void)state;
+    float x[2 * 3 * 4];
+    for (int k = 0; k < 24; k++) x[k] = (float)((k * 7) % 13) * 0.25f - 1;
+    for (int axis = 0; axis < 3; axis++) {
+        mb b;
+        mb_init(&b, 11);
+        int64_t xd[3] = {2, 3, 4};
+        mb_input(&b, "x", 3, xd);
+        mb_node(&b, "Softmax", "sm", "x", "y", 1, A_i(&b, "axis", axis));
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        assert_int_equal(count_op(g, CLG_OP_SOFTMAX), 1);
+        assert_int_equal(count_op(g, CLG_OP_RESHAPE), axis == 2 ? 0 : 2);
+        float y[24];
+        double want[24];
+        /* rows of `inner` elements: the dims from axis on */
+        int inner = axis == 0 ? 24 : axis == 1 ? 12 : 4;
+        for (int r = 0; r < 24 / inner; r++) {
+            double m = -INFINITY, z = 0;
+            for (int k = 0; k < inner; k++) m = fmax(m, x[r * inner + k]);
+            for (int k = 0; k < inner; k++) z += exp(x[r * inner + k] - m);
+            for (int k = 0; k < inner; k++) want[r * inner + k] = exp(x[r * inner + k] - m) / z;
+        }
+        clg_tensor out = {0};
+        run1(g, x, 3, xd, y, &out);
+        assert_int_equal(out.rank, 3);
+        assert_close(y, want, 24, 1e-6);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    /* With N, axis 1 works (Reshape [0, 12]) and axis 0 cannot. */
+    for (int axis = 0; axis < 2; axis++) {
+        mb b;
+        mb_init(&b, 11);
+        int64_t xd[3] = {-1, 3, 4};
+        mb_input(&b, "x", 3, xd);
+        mb_node(&b, "Softmax", "sm", "x", "y", 1, A_i(&b, "axis", axis));
+        mb_output(&b, "y");
+        if (axis == 0) {
+            expect_error(&b, CLG_ERR_UNSUPPORTED, "node sm (Softmax, opset 11): axis 0 normalizes across the batch N");
+            continue;
+        }
+        clg_graph *g = import_ok(&b);
+        const clg_node *flat = find_node(g, "y/flat");
+        assert_int_equal(flat->attrs.shape_rank, 2);
+        assert_int_equal(flat->attrs.shape[0], 0);
+        assert_int_equal(flat->attrs.shape[1], 12);
+        assert_int_equal(find_node(g, "y")->shape.dims[0], CLG_BATCH);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+}
+
+/* ---- Conv and pools: auto_pad to explicit pads */
+
+static void test_auto_pad(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pad;
+        int64_t kernel, stride;
+        int64_t want[4];
+    } cases[] = {
+        {"SAME_UPPER", 2, 2, {0, 0, 1, 1}}, {"SAME_LOWER", 2, 2, {1, 1, 0, 0}}, {"SAME_UPPER", 3, 1, {1, 1, 1, 1}},
+        {"SAME_LOWER", 4, 1, {2, 2, 1, 1}}, {"VALID", 3, 2, {0, 0, 0, 0}},      {"NOTSET", 3, 1, {0, 0, 0, 0}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int op = 0; op < 2; op++) {
+            mb b;
+            mb_init(&b, 13);
+            int64_t xd[4] = {-1, 1, 5, 5}, wd[4] = {1, 1, cases[c].kernel, cases[c].kernel};
+            float w[16];
+            for (int k = 0; k < 16; k++) w[k] = 1;
+            mb_input(&b, "x", 4, xd);
+            int64_t st[2] = {cases[c].stride, cases[c].stride}, ks[2] = {cases[c].kernel, cases[c].kernel};
+            if (op == 0) {
+                mb_init_f(&b, "w", 4, wd, w, true);
+                mb_node(&b, "Conv", "c", "x,w", "y", 2, A_s(&b, "auto_pad", cases[c].pad), A_ints(&b, "strides", 2, st));
+            } else {
+                mb_node(&b, "MaxPool", "p", "x", "y", 3, A_s(&b, "auto_pad", cases[c].pad), A_ints(&b, "strides", 2, st),
+                        A_ints(&b, "kernel_shape", 2, ks));
+            }
+            mb_output(&b, "y");
+            clg_graph *g = import_ok(&b);
+            const clg_node *y = find_node(g, "y");
+            for (int k = 0; k < 4; k++)
+                if (y->attrs.pads[k] != cases[c].want[k])
+                    fail_msg("%s kernel %lld stride %lld: pads[%d] = %lld, want %lld", cases[c].pad,
+                             (long long)cases[c].kernel, (long long)cases[c].stride, k, (long long)y->attrs.pads[k],
+                             (long long)cases[c].want[k]);
+            if (cases[c].pad[0] == 'S')
+                assert_int_equal(y->shape.dims[2], (5 + cases[c].stride - 1) / cases[c].stride);
+            clg_graph_destroy(g);
+            mb_free(&b);
+        }
+    }
+    mb b;
+    mb_init(&b, 13);
+    int64_t xd[4] = {1, 1, 5, 5}, wd[4] = {1, 1, 3, 3};
+    float w[9] = {0};
+    mb_input(&b, "x", 4, xd);
+    mb_init_f(&b, "w", 4, wd, w, false);
+    mb_node(&b, "Conv", "/layer1/Conv", "x,w", "y", 1, A_s(&b, "auto_pad", "FOO"));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node /layer1/Conv (Conv, opset 13): auto_pad 'FOO' is not supported");
+}
+
+/* ---- names */
+
+static void test_names(void **state)
+{
+    (void)state;
+    mb b;
+    mb_init(&b, 13);
+    int64_t d[2] = {2, 3};
+    mb_input(&b, "input:0", 2, d);
+    mb_input(&b, "input_0", 2, d); /* collides with the mapped "input:0" */
+    mb_node(&b, "Relu", NULL, "input:0", "a b", 0);
+    mb_node(&b, "Relu", NULL, "input_0", "a_b", 0);
+    mb_node(&b, "Add", NULL, "a b,a_b", "résumé", 0);
+    mb_output(&b, "résumé");
+    clg_graph *g = import_ok(&b);
+    const char *name;
+    assert_int_equal(clg_graph_input_info(g, 0, &name, NULL, NULL), CLG_OK);
+    assert_string_equal(name, "input_0");
+    assert_int_equal(clg_graph_input_info(g, 1, &name, NULL, NULL), CLG_OK);
+    assert_string_equal(name, "input_0.1");
+    assert_int_equal(find_node(g, "a_b")->op, CLG_OP_RELU);
+    assert_int_equal(find_node(g, "a_b.1")->op, CLG_OP_RELU);
+    assert_int_equal(clg_graph_output_info(g, 0, 1, &name, NULL, NULL), CLG_OK);
+    assert_string_equal(name, "r__sum__"); /* each byte of é is replaced */
+    /* Imports are deterministic, and the printed text parses back. */
+    char *text = NULL;
+    assert_int_equal(clg_graph_print(g, &text, NULL), CLG_OK);
+    clg_graph *h = NULL;
+    assert_int_equal(clg_graph_create(&h, NULL, NULL), CLG_OK);
+    assert_int_equal(clg_graph_parse(h, text, strlen(text), NULL), CLG_OK);
+    clg_graph_free(g, text);
+    clg_graph_destroy(h);
+    clg_graph_destroy(g);
+    mb_free(&b);
+}
+
+/* ---- ops and forms */
+
+static void test_clip_forms(void **state)
+{
+    (void)state;
+    float x[6] = {-3, -1, 0, 0.5f, 2, 9};
+    int64_t xd[2] = {2, 3};
+    for (int form = 0; form < 4; form++) {
+        mb b;
+        mb_init(&b, form == 0 ? 6 : form == 1 ? 11 : 13);
+        mb_input(&b, "x", 2, xd);
+        double lo = -1, hi = 2;
+        if (form == 0) {
+            mb_node(&b, "Clip", "c", "x", "y", 2, A_f(&b, "min", -1), A_f(&b, "max", 2));
+        } else if (form == 1) {
+            mb_const_f(&b, "lo", -1);
+            mb_const_f(&b, "hi", 2);
+            mb_node(&b, "Clip", "c", "x,lo,hi", "y", 0);
+        } else if (form == 2) {
+            mb_init_f(&b, "hi", 0, NULL, (float[]){2}, false);
+            mb_node(&b, "Clip", "c", "x,,hi", "y", 0); /* no min */
+            lo = -INFINITY;
+        } else {
+            mb_node(&b, "Clip", "c", "x", "y", 0); /* no bounds at all */
+            lo = -INFINITY;
+            hi = INFINITY;
+        }
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        float y[6];
+        double want[6];
+        for (int k = 0; k < 6; k++) want[k] = fmin(fmax(x[k], lo), hi);
+        clg_tensor out = {0};
+        run1(g, x, 2, xd, y, &out);
+        assert_close(y, want, 6, 0);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, xd);
+    mb_input(&b, "lo", 1, (int64_t[]){1});
+    mb_node(&b, "Clip", "c", "x,lo", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node c (Clip, opset 13): min 'lo' must be a constant");
+}
+
+/* Constants: folded on the host, materialized once when the graph needs
+ * them; an output that is a constant becomes a constant node. */
+static void test_constants_fold(void **state)
+{
+    (void)state;
+    mb b;
+    mb_init(&b, 13);
+    int64_t xd[2] = {3, 2}, cd[2] = {3, 2};
+    float c[6] = {1, 2, 3, 4, 5, 6};
+    mb_input(&b, "x", 2, xd);
+    mb_init_f(&b, "c", 2, cd, c, true);
+    /* Gather rows [-1, 0] of c: [[5, 6], [1, 2]]; Transpose-free Slice of
+     * the flattened constant backwards with step -2: [6, 4, 2] */
+    mb_const_i64(&b, "idx", 1, 2, (int64_t[]){-1, 0});
+    mb_node(&b, "Gather", NULL, "c,idx", "rows", 1, A_i(&b, "axis", 0));
+    mb_const_i64(&b, "flat_shape", 1, 1, (int64_t[]){-1});
+    mb_node(&b, "Reshape", NULL, "c,flat_shape", "cflat", 0);
+    mb_const_i64(&b, "st", 1, 1, (int64_t[]){-1});
+    mb_const_i64(&b, "en", 1, 1, (int64_t[]){INT64_MIN});
+    mb_const_i64(&b, "ax", 1, 1, (int64_t[]){0});
+    mb_const_i64(&b, "sp", 1, 1, (int64_t[]){-2});
+    mb_node(&b, "Slice", NULL, "cflat,st,en,ax,sp", "back", 0);
+    mb_node(&b, "Mul", NULL, "c,c", "sq", 0); /* folded: [1, 4, 9, ...] */
+    mb_node(&b, "Add", NULL, "x,sq", "y", 0);
+    mb_output(&b, "y");
+    mb_output(&b, "rows");
+    mb_output(&b, "back");
+    clg_graph *g = import_ok(&b);
+    assert_int_equal(find_node(g, "sq")->op, CLG_OP_CONSTANT);
+    assert_int_equal(find_node(g, "rows")->op, CLG_OP_CONSTANT);
+    assert_int_equal(clg_find_value(g, "c"), -1); /* only its folded uses are constants */
+    const clg_node *rows = find_node(g, "rows"), *back = find_node(g, "back");
+    float want_rows[4] = {5, 6, 1, 2}, want_back[3] = {6, 4, 2};
+    assert_memory_equal(rows->constant->data, want_rows, sizeof want_rows);
+    assert_int_equal(back->shape.dims[0], 3);
+    assert_memory_equal(back->constant->data, want_back, sizeof want_back);
+    float x[6] = {0}, y[6], r[4], k3[3];
+    clg_tensor in = {x, 2, {3, 2}}, outs[3] = {{y, 0, {0}}, {r, 0, {0}}, {k3, 0, {0}}};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, outs, 3), CLG_OK);
+    for (int k = 0; k < 6; k++) assert_true(y[k] == c[k] * c[k]);
+    clg_graph_destroy(g);
+    mb_free(&b);
+}
+
+static void test_batchnorm_dropout_identity(void **state)
+{
+    (void)state;
+    float scale[2] = {1, 2}, bias[2] = {0, 1}, mean[2] = {0.5f, -1}, var[2] = {4, 1};
+    int64_t xd[4] = {-1, 2, 1, 2}, pd[1] = {2};
+    for (int opset = 9; opset <= 15; opset += 6) {
+        mb b;
+        mb_init(&b, opset);
+        mb_input(&b, "x", 4, xd);
+        mb_init_f(&b, "s", 1, pd, scale, true);
+        mb_init_f(&b, "b", 1, pd, bias, true);
+        mb_init_f(&b, "m", 1, pd, mean, true);
+        mb_init_f(&b, "v", 1, pd, var, true);
+        if (opset >= 14)
+            mb_node(&b, "BatchNormalization", "bn", "x,s,b,m,v", "h,rm,rv", 2, A_f(&b, "epsilon", 0.0f),
+                    A_i(&b, "training_mode", 0));
+        else
+            mb_node(&b, "BatchNormalization", "bn", "x,s,b,m,v", "h", 1, A_f(&b, "epsilon", 0.0f));
+        mb_node(&b, "Dropout", "drop", "h", "d", 0);
+        mb_node(&b, "Identity", "id", "d", "y", 0);
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        assert_int_equal(find_node(g, "h")->op, CLG_OP_BATCHNORM);
+        assert_int_equal(find_node(g, "y")->op, CLG_OP_IDENTITY);
+        float x[4] = {1, 2, 3, 4}, y[4];
+        double want[4] = {(1 - 0.5) / 2 * 1 + 0, (2 - 0.5) / 2, (3 + 1) * 2 + 1, (4 + 1) * 2 + 1};
+        int64_t bd[4] = {1, 2, 1, 2};
+        clg_tensor out = {0};
+        run1(g, x, 4, bd, y, &out);
+        assert_close(y, want, 4, 1e-6);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    /* Using a training output, or asking for them before opset 14. */
+    mb b;
+    mb_init(&b, 15);
+    mb_input(&b, "x", 4, xd);
+    const char *p[4] = {"s", "b", "m", "v"};
+    for (int k = 0; k < 4; k++) mb_init_f(&b, p[k], 1, pd, scale, true);
+    mb_node(&b, "BatchNormalization", "bn", "x,s,b,m,v", "h,rm,rv", 0);
+    mb_node(&b, "Relu", "r", "rm", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node r (Relu, opset 15): input 'rm' is a training output of BatchNormalization, which clgraph does "
+                 "not compute");
+    mb_init(&b, 12);
+    mb_input(&b, "x", 4, xd);
+    for (int k = 0; k < 4; k++) mb_init_f(&b, p[k], 1, pd, scale, true);
+    mb_node(&b, "BatchNormalization", "bn", "x,s,b,m,v", "y,rm", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node bn (BatchNormalization, opset 12): training mode (output 1, 'rm'");
+    /* Dropout's mask */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "Dropout", "drop", "x", "y,mask", 0);
+    mb_output(&b, "y");
+    mb_output(&b, "mask");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "'mask' is Dropout's mask, which clgraph does not compute");
+}
+
+static void test_squeeze_unsqueeze_graph(void **state)
+{
+    (void)state;
+    mb b;
+    mb_init(&b, 11); /* axes as attributes */
+    int64_t xd[3] = {-1, 3, 1};
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "Squeeze", NULL, "x", "s", 1, A_ints(&b, "axes", 1, (int64_t[]){-1}));
+    mb_node(&b, "Unsqueeze", NULL, "s", "u", 1, A_ints(&b, "axes", 2, (int64_t[]){1, 3}));
+    mb_output(&b, "u");
+    clg_graph *g = import_ok(&b);
+    const clg_node *u = find_node(g, "u");
+    assert_int_equal(u->shape.rank, 4);
+    assert_int_equal(u->shape.dims[0], CLG_BATCH);
+    assert_int_equal(u->shape.dims[1], 1);
+    assert_int_equal(u->shape.dims[2], 3);
+    assert_int_equal(u->shape.dims[3], 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "Unsqueeze", "un", "x", "u", 1, A_ints(&b, "axes", 1, (int64_t[]){0}));
+    mb_output(&b, "u");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node un (Unsqueeze, opset 11): the batch dimension N would no longer be first");
+}
+
+/* IR 3 models list initializers among the graph inputs: they are constants. */
+static void test_initializer_listed_as_input(void **state)
+{
+    (void)state;
+    mb b;
+    build_mlp(&b);
+    int64_t w1[2] = {3, 4};
+    mb_input(&b, "onnx::Gemm_1", 2, w1);
+    clg_graph *g = import_ok(&b);
+    assert_int_equal(clg_graph_input_count(g), 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* ... and its declared type must be the initializer's. */
+    build_mlp(&b);
+    mb_input_t(&b, "onnx::Gemm_1", ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE, 2, w1);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "graph input 'onnx::Gemm_1' is declared DOUBLE but its initializer is FLOAT");
+}
+
+/* ================================================================ errors */
+
+static void relu_model(mb *b, int64_t opset)
+{
+    mb_init(b, opset);
+    int64_t xd[2] = {-1, 3};
+    mb_input(b, "x", 2, xd);
+    mb_node(b, "Relu", "r", "x", "y", 0);
+    mb_output(b, "y");
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    mb b;
+    int64_t d2[2] = {2, 3}, d1[1] = {3};
+    float f3[3] = {1, 2, 3}, f6[6] = {1, 2, 3, 4, 5, 6};
+
+    relu_model(&b, 13);
+    mb_node(&b, "Foo", "f", "y", "z", 0);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node f (Foo, opset 13): op Foo is not supported");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Erf", NULL, "y", "z", 0); /* unnamed: labelled by its output */
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node z (Erf, opset 13): op Erf is not supported");
+
+    relu_model(&b, 18);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "the model uses opset 18; clgraph imports opsets up to 17");
+
+    relu_model(&b, 5);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node r (Relu, opset 5): Relu before opset 6 is not supported");
+
+    relu_model(&b, 13);
+    b.model.n_opset_import = 0;
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "the model imports no opset of the default ONNX domain");
+
+    relu_model(&b, 13);
+    b.graph.node[0]->domain = "com.microsoft";
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node r (Relu, opset 13): ops of domain 'com.microsoft' are not supported");
+
+    relu_model(&b, 13);
+    b.graph.node[0]->attribute = mb_alloc(&b, 2 * sizeof(void *));
+    b.graph.node[0]->attribute[0] = A_i(&b, "foo", 1);
+    b.graph.node[0]->n_attribute = 1;
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node r (Relu, opset 13): attribute 'foo' is not supported");
+
+    /* initializers: sizes, dims, types, external data */
+    relu_model(&b, 13);
+    mb_init_f(&b, "w", 1, d1, f3, true);
+    b.graph.initializer[0]->raw_data.len = 8;
+    expect_error(&b, CLG_ERR_FORMAT, "initializer 'w': raw_data has 8 bytes, expected 12 (3 values of FLOAT)");
+
+    relu_model(&b, 13);
+    mb_init_f(&b, "w", 1, d1, f3, false);
+    b.graph.initializer[0]->n_float_data = 2;
+    expect_error(&b, CLG_ERR_FORMAT, "initializer 'w': float_data has 2 values, expected 3");
+
+    relu_model(&b, 13);
+    mb_init_f(&b, "w", 1, d1, f3, false);
+    b.graph.initializer[0]->dims[0] = -3;
+    expect_error(&b, CLG_ERR_FORMAT, "initializer 'w': dimension 0 is negative (-3)");
+
+    relu_model(&b, 13);
+    mb_init_f(&b, "w", 2, d2, f6, false);
+    b.graph.initializer[0]->dims[0] = (int64_t)1 << 40;
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "initializer 'w' has more than 2^31 elements");
+
+    relu_model(&b, 13);
+    mb_init_f(&b, "w", 1, d1, f3, true);
+    b.graph.initializer[0]->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
+    mb_node(&b, "Add", "a", "y,w", "z", 0);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "initializer 'w' has data type FLOAT16, which is not supported");
+
+    relu_model(&b, 13);
+    mb_init_f(&b, "w", 1, d1, f3, true);
+    b.graph.initializer[0]->has_data_location = 1;
+    b.graph.initializer[0]->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "initializer 'w' keeps its data in an external file");
+
+    relu_model(&b, 13);
+    mb_init_i64(&b, "w", 1, d1, (int64_t[]){1, 2, 3});
+    mb_node(&b, "Add", "a", "y,w", "z", 0);
+    mb_output(&b, "z");
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node a (Add, opset 13): 'w' has type INT64 but is used as a graph tensor; clgraph computes in FLOAT only");
+
+    /* graph inputs */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){2, -2});
+    mb_node(&b, "Relu", "r", "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "graph input 'x': dimension 1 is symbolic ('seq'); only the first dimension may be (the batch N)");
+
+    relu_model(&b, 13);
+    b.graph.input[0]->type->tensor_type->shape->dim[1]->dim_value = -4;
+    expect_error(&b, CLG_ERR_FORMAT, "graph input 'x': dimension 1 is negative (-4)");
+
+    relu_model(&b, 13);
+    b.graph.input[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph input 'x' has data type INT64; clgraph inputs are FLOAT");
+
+    relu_model(&b, 13);
+    b.graph.input[0]->type->tensor_type->shape->n_dim = 0;
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph input 'x' has rank 0; clgraph tensors have rank 1 to 5");
+
+    relu_model(&b, 13);
+    b.graph.input[0]->type->tensor_type->shape->dim[1]->dim_value = (int64_t)1 << 40;
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "'x': shape [N, 1099511627776] has more than 2^31 elements");
+
+    /* names and structure */
+    relu_model(&b, 13);
+    mb_node(&b, "Add", "a", "y,w", "z", 0);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH,
+                 "node a (Add, opset 13): input 'w' is not defined (not a graph input, initializer or node output)");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Relu", "r2", "x", "y", 0);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node r2 (Relu, opset 13): output 'y' is also produced by node r (Relu)");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Relu", "r2", "y", "x", 0);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node r2 (Relu, opset 13): output 'x' is also a graph input");
+
+    relu_model(&b, 13);
+    mb_init_f(&b, "w", 1, d1, f3, true);
+    mb_init_f(&b, "w", 1, d1, f3, true);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "initializer 'w' is defined twice");
+
+    relu_model(&b, 13);
+    mb_input(&b, "x", 2, d2);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "graph input 'x' is listed twice");
+
+    relu_model(&b, 13);
+    mb_output(&b, "nope");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "graph output 'nope' is not defined");
+
+    relu_model(&b, 13);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "graph output 'y' is listed twice");
+
+    relu_model(&b, 13);
+    b.graph.n_output = 0;
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "the graph has no outputs");
+
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, d2);
+    mb_node(&b, "Add", "a", "x,c", "b2", 0);
+    mb_node(&b, "Relu", "c1", "b2", "c", 0);
+    mb_output(&b, "c");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node a (Add, opset 13): the graph has a cycle: input 'c' depends on");
+
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, d2);
+    mb_node(&b, "Relu", "self", "y", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node self (Relu, opset 13): the graph has a cycle");
+
+    /* nodes out of order are fine */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, d2);
+    mb_node(&b, "Relu", "second", "h", "y", 0);
+    mb_node(&b, "Relu", "first", "x", "h", 0);
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    assert_int_equal(find_node(g, "y")->inputs[0], clg_find_value(g, "h"));
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* shapes clgraph checks, reported against the ONNX node */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, d2);
+    mb_input(&b, "z", 2, (int64_t[]){4, 5});
+    mb_node(&b, "Add", "/blocks.0/Add", "x,z", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node /blocks.0/Add (Add, opset 13): ");
+
+    relu_model(&b, 13);
+    b.graph.output[0] = mb_vi(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, (int64_t[]){-1, 4});
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "graph output 'y' is declared with dimension 1 = 4 but computes [N, 3]");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Conv", "c", "y,y", "z", 0);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node c (Conv, opset 13): only 2-D convolution is supported");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Shape", NULL, "x", "s", 0);
+    mb_node(&b, "Reshape", "re", "x,s", "z", 1, A_i(&b, "allowzero", 1));
+    mb_output(&b, "z");
+    mb_init_i64(&b, "zero", 1, (int64_t[]){2}, (int64_t[]){0, 3});
+    b.graph.node[2]->input[1] = "zero";
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node re (Reshape, opset 13): allowzero=1 with a 0 in the target");
+
+    relu_model(&b, 13);
+    mb_node(&b, "BatchNormalization", "bn", "y,y,y,y,y", "z", 1, A_i(&b, "training_mode", 1));
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node bn (BatchNormalization, opset 13): training_mode=1 is not supported");
+
+    relu_model(&b, 13);
+    mb_node(&b, "MaxPool", "mp", "y", "z,idx", 1, A_ints(&b, "kernel_shape", 2, (int64_t[]){1, 1}));
+    mb_output(&b, "idx");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node mp (MaxPool, opset 13): only 2-D pooling is supported");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Gather", "ga", "y,y", "z", 0);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node ga (Gather, opset 13): the data 'y' is a computed tensor");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Constant", "k", "", "z", 1, A_s(&b, "value_string", "hi"));
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node k (Constant, opset 13): a Constant given by value_string");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Gemm", "gm", "y,y", "z", 1, A_s(&b, "alpha", "one"));
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node gm (Gemm, opset 13): attribute alpha must be a float");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Shape", "sh", "y", "z", 0);
+    b.graph.output[0]->name = "z";
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "'z' has type INT64 but is used as a graph tensor");
+
+    relu_model(&b, 13);
+    b.model.has_ir_version = 0;
+    expect_error(&b, CLG_ERR_FORMAT, "not an ONNX model: it has no ir_version");
+
+    relu_model(&b, 13);
+    b.model.graph = NULL;
+    expect_error(&b, CLG_ERR_FORMAT, "not an ONNX model: it has no graph");
+}
+
+/* Bytes that are not a ModelProto, arguments, and a non-empty graph. */
+static void test_bad_bytes_and_arguments(void **state)
+{
+    (void)state;
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    assert_int_equal(clg_graph_parse_onnx(g, "\x0a\xff\xff\xff\x0f", 5), CLG_ERR_FORMAT);
+    assert_string_equal(clg_graph_errmsg(g),
+                        "not an ONNX model: its 5 bytes are not a valid protobuf ModelProto (malformed or truncated)");
+    assert_int_equal(clg_graph_parse_onnx(g, "", 0), CLG_ERR_FORMAT);
+    assert_int_equal(clg_graph_parse_onnx(g, NULL, 3), CLG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(clg_graph_parse_onnx(NULL, "", 0), CLG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(clg_graph_load_onnx(g, NULL), CLG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(clg_graph_load_onnx(g, "tests/onnx/no such file.onnx"), CLG_ERR_IO);
+    mb b;
+    relu_model(&b, 13);
+    size_t len;
+    uint8_t *bytes = mb_pack(&b, &len);
+    assert_int_equal(clg_graph_parse_onnx(g, bytes, len), CLG_OK);
+    assert_int_equal(clg_graph_parse_onnx(g, bytes, len), CLG_ERR_INVALID_ARGUMENT);
+    assert_string_equal(clg_graph_errmsg(g), "the graph is not empty");
+    free(bytes);
+    mb_free(&b);
+    clg_graph_destroy(g);
+}
+
+/* Every strict prefix of a model fails cleanly, and seeded byte mutations
+ * never crash (ASan/UBSan builds check the memory side). */
+static void test_truncated_and_mutated(void **state)
+{
+    (void)state;
+    mb b;
+    build_mlp(&b);
+    size_t len;
+    uint8_t *bytes = mb_pack(&b, &len);
+    mb_free(&b);
+    for (size_t n = 0; n < len; n++) {
+        clg_graph *g = NULL;
+        assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+        clg_status s = clg_graph_parse_onnx(g, bytes, n);
+        if (s != CLG_ERR_FORMAT && s != CLG_ERR_UNSUPPORTED && s != CLG_ERR_INVALID_GRAPH)
+            fail_msg("prefix of %zu bytes: %s (%s)", n, clg_status_string(s), clg_graph_errmsg(g));
+        assert_int_equal(clg_graph_node_count(g), 0);
+        clg_graph_destroy(g);
+    }
+    uint8_t *copy = malloc(len);
+    uint64_t seed = 12345;
+    int ok = 0;
+    for (int round = 0; round < 3000; round++) {
+        memcpy(copy, bytes, len);
+        int edits = 1 + round % 4;
+        for (int e = 0; e < edits; e++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(seed >> 33) % len;
+            copy[at] = (uint8_t)(seed >> 17);
+        }
+        clg_graph *g = NULL;
+        assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+        clg_status s = clg_graph_parse_onnx(g, copy, len);
+        assert_true(s == CLG_OK || (s != CLG_ERR_OUT_OF_MEMORY && s != CLG_ERR_INVALID_ARGUMENT));
+        if (s == CLG_OK) {
+            ok++;
+            char *text = NULL;
+            assert_int_equal(clg_graph_print(g, &text, NULL), CLG_OK);
+            clg_graph_free(g, text);
+        } else {
+            assert_int_equal(clg_graph_node_count(g), 0);
+            assert_true(strlen(clg_graph_errmsg(g)) > 0);
+        }
+        clg_graph_destroy(g);
+    }
+    print_message("3000 mutated models: %d imported, the rest failed cleanly\n", ok);
+    free(copy);
+    free(bytes);
+}
+
+/* ================================================================ out of memory */
+
+typedef struct fail_alloc {
+    long long fail_at, growths, failures, live, blocks;
+} fail_alloc;
+
+#define HDR 16
+
+static void *fail_alloc_fn(void *user, void *ptr, size_t old_size, size_t new_size)
+{
+    fail_alloc *a = user;
+    char *block = ptr ? (char *)ptr - HDR : NULL;
+    if (new_size == 0) {
+        if (ptr) {
+            a->live -= (long long)old_size;
+            a->blocks--;
+        }
+        free(block);
+        return NULL;
+    }
+    if (new_size > (ptr ? old_size : 0) && ++a->growths == a->fail_at) {
+        a->failures++;
+        return NULL;
+    }
+    char *p = realloc(block, new_size + HDR);
+    if (!p) return NULL;
+    a->live += (long long)new_size - (long long)(ptr ? old_size : 0);
+    if (!ptr) a->blocks++;
+    return p + HDR;
+}
+
+/* For k = 1, 2, ...: the k-th allocation fails, which must give
+ * CLG_ERR_OUT_OF_MEMORY, leave the graph empty and leak nothing, until the
+ * import succeeds. protobuf-c's own allocations are among them. */
+static void oom_sweep(mb *b, const char *what)
+{
+    size_t len;
+    uint8_t *bytes = mb_pack(b, &len);
+    for (long long k = 1;; k++) {
+        fail_alloc a = {k, 0, 0, 0, 0};
+        clg_graph *g = NULL;
+        if (clg_graph_create(&g, fail_alloc_fn, &a)) continue;
+        clg_status s = clg_graph_parse_onnx(g, bytes, len);
+        if (s) {
+            if (s != CLG_ERR_OUT_OF_MEMORY || !a.failures)
+                fail_msg("%s, allocation %lld: %s (%s)", what, k, clg_status_string(s), clg_graph_errmsg(g));
+            assert_non_null(strstr(clg_graph_errmsg(g), "out of memory"));
+            assert_int_equal(clg_graph_node_count(g), 0);
+        }
+        clg_graph_destroy(g);
+        if (a.live || a.blocks) fail_msg("%s, allocation %lld: %lld bytes in %lld blocks leaked", what, k, a.live, a.blocks);
+        if (!s) {
+            assert_int_equal(a.failures, 0);
+            print_message("%s: %lld allocations, each failed once\n", what, k - 1);
+            break;
+        }
+    }
+    free(bytes);
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    mb b;
+    build_mlp(&b);
+    oom_sweep(&b, "mlp");
+    mb_free(&b);
+    build_gelu(&b, 1);
+    oom_sweep(&b, "gelu");
+    mb_free(&b);
+    mb_init(&b, 11);
+    int64_t xd[3] = {-1, 3, 4};
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "Shape", NULL, "x", "s", 0);
+    mb_const_i64(&b, "c0", 1, 1, (int64_t[]){0});
+    mb_node(&b, "Gather", NULL, "s,c0", "n", 0);
+    mb_const_i64(&b, "m1", 1, 1, (int64_t[]){-1});
+    mb_node(&b, "Concat", NULL, "n,m1", "shape", 1, A_i(&b, "axis", 0));
+    mb_node(&b, "Reshape", NULL, "x,shape", "flat", 0);
+    mb_node(&b, "Softmax", NULL, "x", "sm", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "flat");
+    mb_output(&b, "sm");
+    oom_sweep(&b, "plumbing");
+    mb_free(&b);
+}
+
+/* ================================================================ files and the CLI */
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void test_load_detects_onnx(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/clg_onnx_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char a[64], c[64], d[64];
+    snprintf(a, sizeof a, "%s/m.ONNX", dir);
+    snprintf(c, sizeof c, "%s/m.bin", dir);
+    snprintf(d, sizeof d, "%s/text.onnx", dir);
+    mb b;
+    build_mlp(&b);
+    size_t len;
+    uint8_t *bytes = mb_pack(&b, &len);
+    mb_free(&b);
+    assert_int_equal(bytes[0], 0x08);
+    write_file(a, bytes, len);
+    write_file(c, bytes, len);
+    write_file(d, "input x: f32[N, 2]\n", 19);
+    free(bytes);
+    const char *paths[2] = {a, c};
+    for (int k = 0; k < 2; k++) {
+        clg_graph *g = NULL;
+        assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+        if (clg_graph_load(g, paths[k])) fail_msg("%s: %s", paths[k], clg_graph_errmsg(g));
+        assert_int_equal(clg_graph_node_count(g), 10);
+        clg_graph_destroy(g);
+    }
+    /* A text model named .onnx is read as ONNX, and says so. */
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    assert_int_equal(clg_graph_load(g, d), CLG_ERR_FORMAT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "text.onnx: not an ONNX model"));
+    clg_graph_destroy(g);
+    remove(a);
+    remove(c);
+    remove(d);
+    rmdir(dir);
+}
+
+/* Runs a shell command; returns its exit status and its output in out. */
+static int sh(const char *cmd, char *out, size_t size)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    const char *dir = getenv("CLGRAPH_BUILD_DIR");
+    if (!dir) skip();
+    char cli[1024], cmd[2048];
+    static char out[1 << 16];
+    snprintf(cli, sizeof cli, "%s/clgraph", dir);
+    if (access(cli, X_OK) != 0) skip();
+    snprintf(cmd, sizeof cmd, "'%s' check " FIXTURE " 2>&1", cli);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, FIXTURE ": ok"));
+    assert_non_null(strstr(out, "/fc1/Gemm_output_0"));
+    assert_non_null(strstr(out, "f32[N, 2]"));
+    snprintf(cmd, sizeof cmd, "'%s' print " FIXTURE " 2>&1", cli);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "input input: f32[N, 4]\n"));
+    assert_non_null(strstr(out, "/fc1/Gemm_output_0 = Gemm(input, onnx__Gemm_1, fc1.bias) transB=1\n"));
+    assert_non_null(strstr(out, "output probs\n"));
+    snprintf(cmd, sizeof cmd, "'%s' run " FIXTURE " --device ref --batch 3 2>&1", cli);
+    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "probs"));
+    snprintf(cmd, sizeof cmd, "'%s' check tests/onnx/expected_pass.txt.onnx 2>&1", cli);
+    assert_int_equal(sh(cmd, out, sizeof out), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mlp_dynamic_batch),
+        cmocka_unit_test(test_fixture),
+        cmocka_unit_test(test_batch_plumbing),
+        cmocka_unit_test(test_batch_plumbing_refused),
+        cmocka_unit_test(test_gelu_pattern),
+        cmocka_unit_test(test_softmax_opset11),
+        cmocka_unit_test(test_auto_pad),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_clip_forms),
+        cmocka_unit_test(test_constants_fold),
+        cmocka_unit_test(test_batchnorm_dropout_identity),
+        cmocka_unit_test(test_squeeze_unsqueeze_graph),
+        cmocka_unit_test(test_initializer_listed_as_input),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bad_bytes_and_arguments),
+        cmocka_unit_test(test_truncated_and_mutated),
+        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_load_detects_onnx),
+        cmocka_unit_test(test_cli),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
