@@ -131,7 +131,8 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     clg_dev_tensor col;
     clg_status s = clg_scratch(lw, kdim * (size_t)groups * cols, &col);
     if (s) return s;
-    size_t im2col_grid[2] = {clg_grid_size((int64_t)cols), kdim * (size_t)groups};
+    size_t im2col_grid[3] = {clg_grid_size(out_w), (size_t)out_h,
+                             kdim * (size_t)groups * (size_t)batch};
     clg_karg im2col_args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(&col),      CLG_ARG_I(batch),        CLG_ARG_I(channels),
         CLG_ARG_I(height), CLG_ARG_I(width),     CLG_ARG_I(kh),           CLG_ARG_I(kw),
@@ -139,7 +140,7 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
         CLG_ARG_I(at->pads[0]), CLG_ARG_I(at->pads[1]), CLG_ARG_I(at->dilations[0]),
         CLG_ARG_I(at->dilations[1]),
     };
-    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col", NULL, 2, im2col_grid, im2col_args,
+    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col", NULL, 3, im2col_grid, im2col_args,
                              (int)(sizeof im2col_args / sizeof *im2col_args))))
         return s;
 
