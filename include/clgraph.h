@@ -404,8 +404,10 @@ CLG_API clg_status clg_context_device(const clg_context *ctx, clg_device_info *i
 typedef struct clg_model clg_model;
 
 /* Compiles g for ctx's device at CLG_OPT_DEFAULT (see clg_model_create_ex).
- * The model borrows g and ctx: both must outlive it, and g must not change
- * while it exists. On failure *out is
+ * The model compiles its own optimized copy of g, so g may change or go
+ * away afterwards (its allocator must stay usable until the model is
+ * destroyed: the copy shares constant data with g). ctx is borrowed and
+ * must outlive the model. On failure *out is
  * NULL and clg_context_errmsg(ctx) says why, naming the node. Returns
  * CLG_OK, CLG_ERR_UNSUPPORTED, CLG_ERR_BUILD, CLG_ERR_OPENCL,
  * CLG_ERR_OUT_OF_DEVICE_MEMORY, CLG_ERR_OUT_OF_MEMORY or
@@ -418,7 +420,9 @@ typedef struct clg_model_options {
 } clg_model_options;
 
 /* As clg_model_create, with options (NULL: the defaults). The model
- * optimizes its own copy of g at opt_level; g itself is not changed. */
+ * optimizes its own copy of g at opt_level (clg_graph_optimize); g itself
+ * is not changed. Stats and profiles describe the optimized graph. An
+ * opt_level outside 0..2 is CLG_ERR_INVALID_ARGUMENT. */
 CLG_API clg_status clg_model_create_ex(clg_model **out, clg_context *ctx, clg_graph *g,
                                        const clg_model_options *options);
 
@@ -451,7 +455,7 @@ CLG_API clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *stat
  * needs a context created with CLG_CONTEXT_PROFILING. Writes up to capacity
  * entries, slowest first, and the number of timed nodes to *count. */
 typedef struct clg_node_time {
-    const char *node; /* owned by the graph */
+    const char *node; /* a node of the model's optimized graph, owned by the model */
     clg_op op;
     int launches;
     double ms;

@@ -44,6 +44,7 @@ void clg_model_destroy(clg_model *m)
     clg_plan_free(&m->plan);
     if (m->weights) clReleaseMemObject(m->weights);
     clg_mem_free(&a, m->const_off);
+    clg_graph_destroy(m->g);
     clg_mem_free(&a, m);
 }
 
@@ -85,19 +86,38 @@ static clg_status upload_weights(clg_model *m)
     return CLG_OK;
 }
 
-/* The batch a graph is first planned for: 1 unless inputs fix it. */
 clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g)
+{
+    return clg_model_create_ex(out, ctx, g, NULL);
+}
+
+/* The model compiles its own copy of g, optimized at the requested level:
+ * the caller's graph stays as it was, and the plan, the stats and the
+ * profile all speak of the optimized graph's nodes. */
+clg_status clg_model_create_ex(clg_model **out, clg_context *ctx, clg_graph *g,
+                               const clg_model_options *options)
 {
     if (!out) return CLG_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!ctx) return CLG_ERR_INVALID_ARGUMENT;
     if (!g) return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "graph is NULL");
     if (g->n_outputs == 0) return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the graph has no outputs");
+    int level = options ? options->opt_level : CLG_OPT_DEFAULT;
+    if (level < 0 || level > 2)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "opt_level %d is outside 0..2", level);
     clg_model *m = clg_mem_calloc(&ctx->allocator, 1, sizeof *m);
     if (!m) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
     m->ctx = ctx;
-    m->g = g;
-    clg_status s;
+    clg_status s = clg_graph_clone(g, &m->g);
+    if (s) {
+        s = clg_ctx_fail(ctx, s, "out of memory copying the graph");
+        goto fail;
+    }
+    if ((s = clg_graph_optimize(m->g, level, NULL, NULL))) {
+        s = clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
+        goto fail;
+    }
+    g = m->g;
     if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off))) {
         s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
         goto fail;

@@ -64,6 +64,11 @@ static size_t elems(int rank, const int64_t *dims)
 
 double test_device_error(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed)
 {
+    return test_device_error_at(ctx, g, batch, seed, CLG_OPT_DEFAULT);
+}
+
+double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed, int opt_level)
+{
     int n_in = clg_graph_input_count(g), n_out = clg_graph_output_count(g);
     clg_tensor *in = calloc((size_t)n_in + 1, sizeof *in);
     clg_tensor *ref = calloc((size_t)n_out + 1, sizeof *ref);
@@ -94,7 +99,8 @@ double test_device_error(clg_context *ctx, clg_graph *g, int64_t batch, unsigned
     if (clg_graph_run_reference(g, in, n_in, ref, n_out) != CLG_OK)
         fail_msg("reference: %s", clg_graph_errmsg(g));
     clg_model *m = NULL;
-    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("model: %s", clg_context_errmsg(ctx));
+    clg_model_options options = {opt_level};
+    if (clg_model_create_ex(&m, ctx, g, &options) != CLG_OK) fail_msg("model: %s", clg_context_errmsg(ctx));
     if (clg_model_run(m, in, n_in, dev, n_out) != CLG_OK) fail_msg("run: %s", clg_model_errmsg(m));
     double worst = 0.0;
     for (int i = 0; i < n_out; i++) {

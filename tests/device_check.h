@@ -22,4 +22,8 @@ clg_graph *test_parse(const char *text);
  * digits relative to the tensor's scale". Fails the test on any error. */
 double test_device_error(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed);
 
+/* The same with the model compiled at opt_level (clg_model_create_ex); the
+ * reference always runs g itself, unoptimized. */
+double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed, int opt_level);
+
 #endif

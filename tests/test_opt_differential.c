@@ -1,0 +1,196 @@
+/* Optimization levels against the unoptimized graph. Every test model (the
+ * example, a 50-block residual MLP, a small ResNet) compiled at -O0, -O1
+ * and -O2 on the device must agree with the reference executor running the
+ * graph as written; and the reference executor on the optimized graph must
+ * agree with it too, which needs no device. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "device_check.h"
+#include "models.h"
+
+#define TOLERANCE 1e-4
+
+static clg_graph *load(const char *path)
+{
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    if (clg_graph_load(g, path) != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
+    return g;
+}
+
+static clg_graph *model(int which)
+{
+    if (which == 0) return load("examples/residual_mlp.clg");
+    char *text = which == 1 ? model_residual_mlp(50, 64) : model_small_resnet();
+    clg_graph *g = test_parse(text);
+    free(text);
+    return g;
+}
+
+static const char *model_name[] = {"example", "50-block MLP", "small ResNet"};
+
+static size_t elems(int rank, const int64_t *dims)
+{
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) n *= (size_t)dims[i];
+    return n;
+}
+
+/* Runs g on the reference executor with seeded inputs; returns the outputs
+ * (malloc'd, n_out of them). */
+static clg_tensor *reference_outputs(clg_graph *g, int64_t batch, unsigned seed)
+{
+    int n_in = clg_graph_input_count(g), n_out = clg_graph_output_count(g);
+    clg_tensor *in = calloc((size_t)n_in + 1, sizeof *in), *out = calloc((size_t)n_out + 1, sizeof *out);
+    assert_non_null(in);
+    assert_non_null(out);
+    uint64_t state = seed * 2654435761u + 1;
+    for (int i = 0; i < n_in; i++) {
+        assert_int_equal(clg_graph_input_info(g, i, NULL, &in[i].rank, in[i].dims), CLG_OK);
+        if (in[i].dims[0] == CLG_BATCH) in[i].dims[0] = batch;
+        size_t n = elems(in[i].rank, in[i].dims);
+        assert_non_null(in[i].data = malloc(n * sizeof(float)));
+        for (size_t k = 0; k < n; k++) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            in[i].data[k] = (float)(state >> 33) / 2147483648.0f * 2.0f - 1.0f;
+        }
+    }
+    for (int i = 0; i < n_out; i++) {
+        int rank;
+        int64_t dims[CLG_MAX_RANK];
+        assert_int_equal(clg_graph_output_info(g, i, batch, NULL, &rank, dims), CLG_OK);
+        assert_non_null(out[i].data = malloc(elems(rank, dims) * sizeof(float)));
+    }
+    if (clg_graph_run_reference(g, in, n_in, out, n_out) != CLG_OK) fail_msg("reference: %s", clg_graph_errmsg(g));
+    for (int i = 0; i < n_in; i++) free(in[i].data);
+    free(in);
+    return out;
+}
+
+static void free_outputs(clg_tensor *t, int n)
+{
+    for (int i = 0; i < n; i++) free(t[i].data);
+    free(t);
+}
+
+/* The reference executor on the graph optimized at each level against the
+ * graph as written. */
+static void test_reference_optimized_vs_unoptimized(void **state)
+{
+    (void)state;
+    for (int which = 0; which < 3; which++) {
+        clg_graph *g = model(which);
+        int n_out = clg_graph_output_count(g);
+        clg_tensor *want = reference_outputs(g, 5, 11);
+        for (int level = 0; level <= 2; level++) {
+            clg_graph *opt = NULL;
+            assert_int_equal(clg_graph_clone(g, &opt), CLG_OK);
+            if (clg_graph_optimize(opt, level, NULL, NULL) != CLG_OK)
+                fail_msg("%s -O%d: %s", model_name[which], level, clg_graph_errmsg(opt));
+            assert_int_equal(clg_graph_output_count(opt), n_out);
+            clg_tensor *got = reference_outputs(opt, 5, 11);
+            for (int i = 0; i < n_out; i++) {
+                assert_int_equal(got[i].rank, want[i].rank);
+                size_t n = elems(want[i].rank, want[i].dims);
+                double scale = 1e-6, diff = 0;
+                for (size_t k = 0; k < n; k++) {
+                    if (fabs(want[i].data[k]) > scale) scale = fabs(want[i].data[k]);
+                    double d = fabs((double)got[i].data[k] - (double)want[i].data[k]);
+                    if (!(d <= diff)) diff = isnan(d) ? INFINITY : d;
+                }
+                if (!(diff / scale <= TOLERANCE))
+                    fail_msg("%s -O%d on the reference: error %.3g", model_name[which], level, diff / scale);
+            }
+            free_outputs(got, n_out);
+            clg_graph_destroy(opt);
+        }
+        free_outputs(want, n_out);
+        clg_graph_destroy(g);
+    }
+}
+
+/* The device at each level against the reference on the graph as written. */
+static void test_device_levels(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const int64_t batches[] = {1, 7};
+    for (int which = 0; which < 3; which++) {
+        clg_graph *g = model(which);
+        for (int level = 0; level <= 2; level++)
+            for (int b = 0; b < 2; b++) {
+                double err = test_device_error_at(ctx, g, batches[b], (unsigned)(level * 10 + b), level);
+                if (!(err <= TOLERANCE))
+                    fail_msg("%s -O%d batch %lld: error %.3g", model_name[which], level,
+                             (long long)batches[b], err);
+            }
+        clg_graph_destroy(g);
+    }
+}
+
+/* Fewer launches as the level rises; the model's graph is its own, so the
+ * caller's graph is unchanged and may be destroyed first. */
+static void test_launches_per_level(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_graph *g = model(0);
+    int launches[3];
+    static float x[128], y[10];
+    for (int i = 0; i < 128; i++) x[i] = (float)i / 128.0f;
+    for (int level = 0; level <= 2; level++) {
+        clg_graph *copy = NULL;
+        assert_int_equal(clg_graph_clone(g, &copy), CLG_OK);
+        clg_model *m = NULL;
+        clg_model_options options = {level};
+        if (clg_model_create_ex(&m, ctx, copy, &options) != CLG_OK) fail_msg("%s", clg_context_errmsg(ctx));
+        clg_graph_destroy(copy);
+        clg_tensor in = {x, 2, {1, 128}}, out = {y, 0, {0}};
+        assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
+        clg_model_stats st;
+        assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);
+        launches[level] = st.launches_per_inference;
+        clg_model_destroy(m);
+    }
+    if (!(launches[2] < launches[1] && launches[1] < launches[0]))
+        fail_msg("launches at -O0/-O1/-O2: %d %d %d", launches[0], launches[1], launches[2]);
+    /* -O2: the block is Gemm, fused bias+relu, Gemm, fused bias+shortcut+relu
+     * (4), then the head's Gemm with its bias (2) and Softmax (1). */
+    assert_int_equal(launches[2], 7);
+
+    clg_model_options bad = {3};
+    clg_model *m = NULL;
+    assert_int_equal(clg_model_create_ex(&m, ctx, g, &bad), CLG_ERR_INVALID_ARGUMENT);
+    assert_null(m);
+    assert_int_equal(clg_model_create_ex(&m, ctx, g, NULL), CLG_OK); /* NULL: the defaults */
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_context_release();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reference_optimized_vs_unoptimized),
+        cmocka_unit_test(test_device_levels),
+        cmocka_unit_test(test_launches_per_level),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}
