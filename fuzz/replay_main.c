@@ -76,7 +76,7 @@ static int run_dir(const char *dir, int *files)
         snprintf(names[n++], len, "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, compare); /* the same order every run */
+    if (n) qsort(names, n, sizeof *names, compare); /* the same order every run */
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
