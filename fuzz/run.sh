@@ -3,7 +3,7 @@
 # runs each for SECONDS (default 60). Fails on any crash, leak, timeout or
 # broken property; the input that did it is left in build-fuzz/artifacts/.
 #
-#   fuzz/run.sh [SECONDS] [HARNESS...]      harnesses: parse npy onnx (all built by default)
+#   fuzz/run.sh [SECONDS] [HARNESS...]      harnesses: parse optimize npy onnx (default: all)
 #
 # Each harness starts from its seeds (copied into build-fuzz/corpus/NAME,
 # which keeps what earlier runs found) plus fuzz/regressions/NAME. To keep a
@@ -25,7 +25,7 @@ cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebI
       -DCLGRAPH_FUZZ=ON -DCLGRAPH_TESTS=OFF -DCLGRAPH_WERROR=ON >/dev/null
 targets_help=$(cmake --build build-fuzz --target help)
 available=()
-for h in parse npy onnx; do
+for h in parse optimize npy onnx; do
   grep -qx "\.\.\. fuzz_$h" <<<"$targets_help" && available+=("$h")
 done
 harnesses=("$@")
@@ -38,6 +38,7 @@ seeds() { # the seed files of harness $1
   local dirs=() pattern='*'
   case $1 in
     parse) dirs=(tests/data/valid tests/data/malformed examples) ;;
+    optimize) dirs=(tests/data/valid tests/data/malformed examples) ;;
     npy)   dirs=(tests/data/npy tests/fixtures) pattern='*.npy' ;;
     onnx)  dirs=(tests/fixtures) pattern='*.onnx' ;;
   esac
@@ -60,6 +61,7 @@ for h in "${harnesses[@]}"; do
   seeds "$h" | while read -r f; do cp -n "$f" "$corpus/seed_$(echo "$f" | tr / _)"; done
   dict=()
   [ -f "fuzz/$h.dict" ] && dict=(-dict="fuzz/$h.dict")
+  [ "$h" = optimize ] && dict=(-dict=fuzz/parse.dict)
   log=build-fuzz/fuzz_$h.log
   echo "== fuzz $h for ${seconds}s"
   if ./build-fuzz/fuzz/fuzz_"$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
