@@ -1,0 +1,200 @@
+/* PyTorch fixtures (tests/fixtures, made by make_fixtures.py there): models
+ * exported from PyTorch 1.13 with BatchNorm kept in the graph, imported with
+ * the ONNX importer and run on the reference executor and on the OpenCL
+ * device at each optimization level, compared with PyTorch's own output.
+ *
+ * The error is max |ours - PyTorch| / max |PyTorch| over the output, so a
+ * tolerance of 1e-4 means "agrees to four digits relative to the output's
+ * scale". A fixture may loosen it in its tolerance.txt (a number, then why).
+ * Each run prints its error; the device runs also check that a model re-plans
+ * correctly from batch 1 to the fixture's batch.
+ *
+ * Without the ONNX importer (CLG_HAVE_ONNX unset by CMake) every test skips;
+ * without an OpenCL device only the reference runs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include <cmocka.h>
+
+#include "device_check.h"
+
+#define FIXTURES "tests/fixtures/"
+#define DEFAULT_TOLERANCE 1e-4
+
+#ifdef CLG_HAVE_ONNX
+
+static size_t count(const clg_tensor *t)
+{
+    size_t n = 1;
+    for (int i = 0; i < t->rank; i++) n *= (size_t)t->dims[i];
+    return n;
+}
+
+/* max |got - want| / max |want| over the first `n` elements (NaN counts as
+ * infinitely wrong). */
+static double error(const float *got, const float *want, size_t n)
+{
+    double scale = 1e-6, diff = 0.0;
+    for (size_t k = 0; k < n; k++) {
+        if (fabs(want[k]) > scale) scale = fabs(want[k]);
+        double d = fabs((double)got[k] - (double)want[k]);
+        if (!(d <= diff)) diff = isnan(d) ? INFINITY : d;
+    }
+    return diff / scale;
+}
+
+/* The fixture's tolerance: the first number in its tolerance.txt, or 1e-4. */
+static double tolerance(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, FIXTURES "%s/tolerance.txt", name);
+    FILE *f = fopen(path, "r");
+    double tol = DEFAULT_TOLERANCE;
+    if (f) {
+        if (fscanf(f, "%lf", &tol) != 1 || !(tol > 0)) fail_msg("%s: no tolerance in it", path);
+        fclose(f);
+    }
+    return tol;
+}
+
+typedef struct fixture {
+    const char *name;
+    clg_graph *g;
+    clg_tensor x, want; /* PyTorch's input and output */
+    float *got;
+    double tol;
+} fixture;
+
+static void fixture_load(fixture *fx, const char *name)
+{
+    char path[256];
+    memset(fx, 0, sizeof *fx);
+    fx->name = name;
+    fx->tol = tolerance(name);
+    assert_int_equal(clg_graph_create(&fx->g, NULL, NULL), CLG_OK);
+    snprintf(path, sizeof path, FIXTURES "%s/model.onnx", name);
+    if (clg_graph_load_onnx(fx->g, path) != CLG_OK) fail_msg("%s", clg_graph_errmsg(fx->g));
+    snprintf(path, sizeof path, FIXTURES "%s/input.npy", name);
+    if (clg_graph_read_npy(fx->g, path, 0, &fx->x) != CLG_OK) fail_msg("%s", clg_graph_errmsg(fx->g));
+    snprintf(path, sizeof path, FIXTURES "%s/output.npy", name);
+    if (clg_graph_read_npy(fx->g, path, -1, &fx->want) != CLG_OK) fail_msg("%s", clg_graph_errmsg(fx->g));
+    fx->got = malloc(count(&fx->want) * sizeof(float));
+    assert_non_null(fx->got);
+}
+
+static void fixture_free(fixture *fx)
+{
+    free(fx->got);
+    clg_graph_free_tensor(fx->g, &fx->x);
+    clg_graph_free_tensor(fx->g, &fx->want);
+    clg_graph_destroy(fx->g);
+}
+
+/* Checks an output's shape against PyTorch's, its error against the
+ * tolerance, and prints the error. */
+static void check(const fixture *fx, const clg_tensor *out, const char *where)
+{
+    if (out->rank != fx->want.rank || memcmp(out->dims, fx->want.dims, (size_t)out->rank * sizeof out->dims[0]))
+        fail_msg("%s %s: the output shape differs from PyTorch's", fx->name, where);
+    double err = error(out->data, fx->want.data, count(&fx->want));
+    printf("fixture %-16s %-24s max error %.3g (tolerance %.0e)\n", fx->name, where, err, fx->tol);
+    if (!(err <= fx->tol)) fail_msg("%s %s: error %.3g > %.3g", fx->name, where, err, fx->tol);
+}
+
+static void run_reference(fixture *fx)
+{
+    clg_tensor out = {fx->got, 0, {0}};
+    if (clg_graph_run_reference(fx->g, &fx->x, 1, &out, 1) != CLG_OK)
+        fail_msg("%s reference: %s", fx->name, clg_graph_errmsg(fx->g));
+    check(fx, &out, "reference");
+}
+
+/* Compiles the model at `level` (-1: clg_model_create's default), runs the
+ * first sample alone and then the whole batch, and checks both. */
+static void run_device(fixture *fx, clg_context *ctx, int level)
+{
+    char where[64];
+    clg_model *m = NULL;
+    clg_model_options opt = {level};
+    clg_status s = level < 0 ? clg_model_create(&m, ctx, fx->g) : clg_model_create_ex(&m, ctx, fx->g, &opt);
+    if (level < 0) snprintf(where, sizeof where, "device default (O%d)", CLG_OPT_DEFAULT);
+    else snprintf(where, sizeof where, "device O%d", level);
+    if (s != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_context_errmsg(ctx));
+
+    /* Batch 1 first, so the full batch that follows needs a new plan. */
+    clg_tensor one = fx->x, out1 = {fx->got, 0, {0}};
+    one.dims[0] = 1;
+    if (clg_model_run(m, &one, 1, &out1, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
+    size_t row = count(&fx->want) / (size_t)fx->want.dims[0];
+    assert_int_equal(out1.dims[0], 1);
+    double err1 = error(out1.data, fx->want.data, row);
+    if (!(err1 <= fx->tol)) fail_msg("%s %s batch 1: error %.3g > %.3g", fx->name, where, err1, fx->tol);
+
+    clg_tensor out = {fx->got, 0, {0}};
+    if (clg_model_run(m, &fx->x, 1, &out, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
+    check(fx, &out, where);
+    clg_model_destroy(m);
+}
+
+static void run_fixture(const char *name)
+{
+    fixture fx;
+    fixture_load(&fx, name);
+    run_reference(&fx);
+    clg_context *ctx = test_context();
+    if (ctx) {
+        run_device(&fx, ctx, -1);
+        for (int level = 0; level <= 2; level++) run_device(&fx, ctx, level);
+    } else {
+        printf("fixture %-16s no OpenCL device: reference only\n", name);
+    }
+    fixture_free(&fx);
+}
+
+#else
+
+static void run_fixture(const char *name)
+{
+    printf("fixture %s: skipped, the library has no ONNX importer\n", name);
+    skip();
+}
+
+#endif
+
+#define FIXTURE_TEST(name)                       \
+    static void test_##name(void **state)        \
+    {                                            \
+        (void)state;                             \
+        run_fixture(#name);                      \
+    }
+
+FIXTURE_TEST(example_mlp)
+FIXTURE_TEST(residual_mlp24)
+FIXTURE_TEST(preact_resnet)
+FIXTURE_TEST(resnet18_narrow)
+FIXTURE_TEST(old_ops_opset9)
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_context_release();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example_mlp),
+        cmocka_unit_test(test_residual_mlp24),
+        cmocka_unit_test(test_preact_resnet),
+        cmocka_unit_test(test_resnet18_narrow),
+        cmocka_unit_test(test_old_ops_opset9),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}
