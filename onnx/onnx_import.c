@@ -595,6 +595,61 @@ static void free_ctx(ox_ctx *ox)
     clg_free(ox->g, ox->skip);
 }
 
+/* ---------------------------------------------------------------- nesting */
+
+/* ONNX nests messages (graphs in attributes in nodes in graphs ...), and
+ * protobuf-c unpacks them recursively without a limit: a 150 KB file of
+ * 30000 nested attributes overflows the stack. This walk of the wire
+ * format, guided by the descriptors, refuses deeper nesting first. Bytes
+ * that do not parse are left to protobuf-c to reject. */
+#define MAX_NESTING 64
+
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+
+static bool nesting_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, int depth)
+{
+    if (depth > MAX_NESTING) return false;
+    while (p < end) {
+        uint64_t tag, v;
+        if (!read_varint(&p, end, &tag)) return true;
+        switch (tag & 7) {
+        case 0:
+            if (!read_varint(&p, end, &v)) return true;
+            break;
+        case 1:
+            if ((size_t)(end - p) < 8) return true;
+            p += 8;
+            break;
+        case 5:
+            if ((size_t)(end - p) < 4) return true;
+            p += 4;
+            break;
+        case 2: {
+            if (!read_varint(&p, end, &v) || v > (uint64_t)(end - p)) return true;
+            const ProtobufCFieldDescriptor *f =
+                tag >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3)) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                !nesting_ok(f->descriptor, p, p + v, depth + 1))
+                return false;
+            p += v;
+            break;
+        }
+        default:
+            return true; /* groups, invalid wire types: protobuf-c's to reject */
+        }
+    }
+    return true;
+}
+
 /* ---------------------------------------------------------------- public */
 
 clg_status clg_graph_parse_onnx(clg_graph *g, const void *data, size_t len)
@@ -603,6 +658,8 @@ clg_status clg_graph_parse_onnx(clg_graph *g, const void *data, size_t len)
     if (!data && len) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "data is NULL");
     if (g->n_nodes || g->n_outputs) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "the graph is not empty");
     clg_clear_error(g);
+    if (!nesting_ok(&onnx__model_proto__descriptor, data, (const uint8_t *)data + len, 0))
+        return clg_fail(g, CLG_ERR_FORMAT, "not an ONNX model: messages nested more than %d deep", MAX_NESTING);
     ox_pb_alloc alloc;
     ox_pb_alloc_init(&alloc, g);
     Onnx__ModelProto *m = onnx__model_proto__unpack(&alloc.pb, len, data);

@@ -1298,6 +1298,50 @@ static void test_truncated_and_mutated(void **state)
     free(bytes);
 }
 
+/* Graphs nested in attributes in nodes in graphs, 30000 deep: protobuf-c
+ * would recurse until the stack overflows; the importer refuses it first.
+ * 60 levels still import (and fail later, for a missing opset). */
+static size_t nested_model(uint8_t *buf, size_t cap, int levels)
+{
+    static const uint8_t tags[3] = {0x32, 0x2a, 0x0a}; /* Attribute.g, Node.attribute, Graph.node */
+    size_t pos = cap;
+    for (int l = 0; l <= levels; l++) {
+        size_t len = cap - pos;
+        uint8_t v[10];
+        size_t n = 0;
+        do {
+            v[n++] = (uint8_t)((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+            len >>= 7;
+        } while (len);
+        pos -= n;
+        memcpy(buf + pos, v, n);
+        /* the outermost wrap is ModelProto.graph, around a GraphProto */
+        buf[--pos] = l == levels ? 0x3a : tags[l % 3];
+    }
+    buf[--pos] = 0; /* ir_version 0 */
+    buf[--pos] = 0x08;
+    memmove(buf, buf + pos, cap - pos);
+    return cap - pos;
+}
+
+static void test_deep_nesting(void **state)
+{
+    (void)state;
+    size_t cap = 30000 * 8 + 64;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    size_t len = nested_model(buf, cap, 30000);
+    assert_int_equal(clg_graph_parse_onnx(g, buf, len), CLG_ERR_FORMAT);
+    assert_string_equal(clg_graph_errmsg(g), "not an ONNX model: messages nested more than 64 deep");
+    len = nested_model(buf, cap, 60);
+    assert_int_equal(clg_graph_parse_onnx(g, buf, len), CLG_ERR_UNSUPPORTED);
+    assert_non_null(strstr(clg_graph_errmsg(g), "imports no opset"));
+    clg_graph_destroy(g);
+    free(buf);
+}
+
 /* ================================================================ out of memory */
 
 typedef struct fail_alloc {
@@ -1489,6 +1533,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_bad_bytes_and_arguments),
         cmocka_unit_test(test_truncated_and_mutated),
+        cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_load_detects_onnx),
         cmocka_unit_test(test_cli),
