@@ -1,10 +1,6 @@
-/* clg_emit_kernel for generated kernels: the same launch, with the program
- * built from source text the lowering made instead of a file in kernels/.
- *
- * This mirrors clg_emit_kernel in plan.c step for step (plan.c was being
- * reworked when generated kernels arrived, so it was not touched); once
- * plan.c makes clg_emit_kernel a wrapper of this function, the copy below
- * of its checks and of its step append goes away. */
+/* Appending a kernel launch: the program built from source text (a file
+ * of kernels/ through clg_emit_kernel, or text a lowering generated), the
+ * kernel's arguments set once, the step added to the plan. */
 #include <string.h>
 
 #include "lower.h"
@@ -14,22 +10,6 @@
 /* Kernels take a tensor's offset as uint and add int indices to it, so no
  * element they touch may sit at 2^32 or beyond in its buffer. */
 #define KERNEL_POSITIONS ((uint64_t)UINT32_MAX + 1)
-
-static clg_step *append_step(clg_lower *lw)
-{
-    clg_plan *p = lw->plan;
-    if (p->n_steps == p->cap_steps) {
-        int cap = p->cap_steps ? p->cap_steps * 2 : 64;
-        clg_step *s = clg_mem_realloc(&lw->ctx->allocator, p->steps, (size_t)cap * sizeof *s);
-        if (!s) return NULL;
-        p->steps = s;
-        p->cap_steps = cap;
-    }
-    clg_step *s = &p->steps[p->n_steps];
-    memset(s, 0, sizeof *s);
-    s->node = lw->node;
-    return s;
-}
 
 clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, const char *source,
                                   const char *kernel, const char *options, cl_uint work_dim,
@@ -81,7 +61,7 @@ clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, con
                                lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op),
                                kernel, arg ? arg - 1 : 0);
     }
-    clg_step *st = append_step(lw);
+    clg_step *st = clg_plan_new_step(lw);
     if (!st) {
         clReleaseKernel(k);
         return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the node");

@@ -121,7 +121,9 @@ bool clg_value_in_arena(const clg_graph *g, int node)
  * - Add/Sub/Mul/Div: y[i] = a[i] op b[j], where the input of the output's
  *   shape is read at i itself (the other may broadcast);
  * - Softmax: one work-item per row, each element read before it is
- *   written (kernels/softmax.cl).
+ *   written (kernels/softmax.cl);
+ * - Elementwise (lower_fused.c): reads every input, then writes y[i]; an
+ *   input of the output's shape is read at i.
  * Not pools, Transpose, Concat, Conv2D, Gemm or MatMul: they read elements
  * other work-items write (or CLBlast's tiles do). */
 static bool in_place_ok(const clg_node *n, int k)
@@ -141,6 +143,8 @@ static bool in_place_ok(const clg_node *n, int k)
     case CLG_OP_MUL:
     case CLG_OP_DIV:
         return k == 0 || k == 1;
+    case CLG_OP_ELEMENTWISE:
+        return k < n->n_inputs;
     default:
         return false;
     }

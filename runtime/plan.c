@@ -3,19 +3,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lower.h"
 #include "lower_util.h"
 #include "plan.h"
 
 #include <clblast_c.h>
 
-/* Kernels take a tensor's offset as uint and add int indices to it, so no
- * element they touch may sit at 2^32 or beyond in its buffer. */
-#define KERNEL_POSITIONS ((uint64_t)UINT32_MAX + 1)
-
 static const char *node_name(const clg_lower *lw) { return lw->g->nodes[lw->node].name; }
 static const char *node_op(const clg_lower *lw) { return clg_op_name(lw->g->nodes[lw->node].op); }
 
-static clg_step *new_step(clg_lower *lw)
+clg_step *clg_plan_new_step(clg_lower *lw)
 {
     clg_plan *p = lw->plan;
     if (p->n_steps == p->cap_steps) {
@@ -34,65 +31,11 @@ static clg_step *new_step(clg_lower *lw)
 clg_status clg_emit_kernel(clg_lower *lw, const char *file, const char *name, const char *options,
                            cl_uint work_dim, const size_t *global, const clg_karg *args, int n_args)
 {
-    clg_context *ctx = lw->ctx;
-    if (lw->plan->measuring) return CLG_OK;
-    for (int i = 0; i < n_args; i++) {
-        const clg_dev_tensor *t = args[i].kind == CLG_KARG_TENSOR ? args[i].t : NULL;
-        if (!t) continue;
-        clg_status s = clg_check_elems(lw, &t->shape);
-        if (s) return s;
-        uint64_t end = (uint64_t)t->off + (uint64_t)clg_shape_count(&t->shape);
-        if (end > KERNEL_POSITIONS)
-            return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
-                                  "kernel %s, argument %d reaches element %llu of its buffer; "
-                                  "kernels address at most 2^32 elements (uint offsets)",
-                                  name, i, (unsigned long long)(end - 1));
-    }
     const char *source = clg_kernel_source(file);
     if (!source)
-        return clg_ctx_fail(ctx, CLG_ERR_BUILD, "node %s (%s): kernel file %s is missing",
+        return clg_ctx_fail(lw->ctx, CLG_ERR_BUILD, "node %s (%s): kernel file %s is missing",
                             node_name(lw), node_op(lw), file);
-    cl_program program;
-    clg_status s = clg_program_get(ctx, file, source, options, &program);
-    if (s) return s;
-    for (cl_uint d = 0; d < work_dim; d++)
-        if (global[d] == 0) return CLG_OK; /* nothing to do: an empty launch is an error in OpenCL */
-    cl_int err;
-    cl_kernel k = clCreateKernel(program, name, &err);
-    if (err != CL_SUCCESS)
-        return clg_ctx_cl_fail(ctx, err, "clCreateKernel", "node %s (%s): kernel %s in %s",
-                               node_name(lw), node_op(lw), name, file);
-    cl_uint arg = 0;
-    for (int i = 0; i < n_args && err == CL_SUCCESS; i++) {
-        const clg_karg *a = &args[i];
-        if (a->kind == CLG_KARG_TENSOR) {
-            cl_uint off = (cl_uint)a->t->off; /* checked above */
-            err = clSetKernelArg(k, arg++, sizeof(cl_mem), &a->t->buf);
-            if (err == CL_SUCCESS) err = clSetKernelArg(k, arg++, sizeof off, &off);
-        } else if (a->kind == CLG_KARG_INT) {
-            cl_int v = a->i;
-            err = clSetKernelArg(k, arg++, sizeof v, &v);
-        } else {
-            cl_float v = a->f;
-            err = clSetKernelArg(k, arg++, sizeof v, &v);
-        }
-    }
-    if (err != CL_SUCCESS) {
-        clReleaseKernel(k);
-        return clg_ctx_cl_fail(ctx, err, "clSetKernelArg", "node %s (%s): kernel %s argument %u",
-                               node_name(lw), node_op(lw), name, arg ? arg - 1 : 0);
-    }
-    clg_step *st = new_step(lw);
-    if (!st) {
-        clReleaseKernel(k);
-        return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", node_name(lw));
-    }
-    st->kind = CLG_STEP_KERNEL;
-    st->kernel = k;
-    st->work_dim = work_dim;
-    for (cl_uint d = 0; d < work_dim; d++) st->global[d] = global[d];
-    lw->plan->n_steps++;
-    return CLG_OK;
+    return clg_emit_kernel_source(lw, file, source, name, options, work_dim, global, args, n_args);
 }
 
 /* The last element a GEMM operand of rows x cols (leading dim ld) reaches
@@ -121,7 +64,7 @@ clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm)
                                   "%zux%zux%zu GEMM: operand %c reaches element %llu of its "
                                   "buffer; CLBlast addresses at most %d", g->m, g->n, g->k,
                                   "ABC"[i], (unsigned long long)last[i], INT_MAX);
-    clg_step *st = new_step(lw);
+    clg_step *st = clg_plan_new_step(lw);
     if (!st) return clg_ctx_fail(lw->ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", node_name(lw));
     st->kind = CLG_STEP_GEMM;
     st->gemm = *gemm;

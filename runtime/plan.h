@@ -38,6 +38,9 @@ typedef struct clg_plan {
 CLG_INTERNAL clg_status clg_plan_build(clg_plan *plan, clg_context *ctx, clg_graph *g,
                                        cl_mem weights, const size_t *const_off, int64_t batch);
 CLG_INTERNAL void clg_plan_free(clg_plan *plan);
+/* A new, zeroed step for lw's node at the end of the plan (counted once the
+ * caller increments n_steps), or NULL when out of memory. */
+CLG_INTERNAL clg_step *clg_plan_new_step(clg_lower *lw);
 /* Enqueues one step; event may be NULL. */
 CLG_INTERNAL clg_status clg_plan_enqueue(clg_plan *plan, const clg_graph *g, const clg_step *step,
                                          cl_event *event);
@@ -57,8 +60,9 @@ CLG_INTERNAL bool clg_value_in_arena(const clg_graph *g, int node);
  *   alias of it; graph inputs and outputs are pinned (never reused);
  * - blocks are reused best-fit once their value is dead; scratch lives
  *   during its node only and overlaps none of the node's values;
- * - a unary activation, BatchNorm, Softmax, or a binary op may write over
- *   an input of its output's size that dies at it (in place).
+ * - a unary activation, BatchNorm, Softmax, a binary op or an Elementwise
+ *   node may write over an input of its output's size that dies at it (in
+ *   place).
  * Writes off[i] for every node whose value is in the arena (aliases get
  * their root's offset; others 0) and the arena's size to *arena_elems.
  * Returns CLG_OK, CLG_ERR_OUT_OF_MEMORY, or CLG_ERR_INVALID_ARGUMENT when

@@ -43,7 +43,7 @@ static bool in_place_op(clg_op op)
     switch (op) {
     case CLG_OP_RELU: case CLG_OP_LEAKY_RELU: case CLG_OP_SIGMOID: case CLG_OP_TANH:
     case CLG_OP_CLIP: case CLG_OP_GELU: case CLG_OP_SOFTMAX: case CLG_OP_BATCHNORM:
-    case CLG_OP_ADD: case CLG_OP_SUB: case CLG_OP_MUL: case CLG_OP_DIV:
+    case CLG_OP_ADD: case CLG_OP_SUB: case CLG_OP_MUL: case CLG_OP_DIV: case CLG_OP_ELEMENTWISE:
         return true;
     default:
         return false;
@@ -198,8 +198,8 @@ static void new_value(int kind) { kinds[n_values++] = kind; }
 
 /* A seeded graph of about `ops` nodes over values v0, v1, ...: unary and
  * binary elementwise ops (some broadcasting a constant), Softmax,
- * BatchNorm, Gemm, Concat, Transpose and the aliases Reshape, Flatten and
- * Identity, with several outputs, some of them read again later. */
+ * BatchNorm, Gemm, Concat, Transpose, Elementwise and the aliases Reshape,
+ * Flatten and Identity, with several outputs, some of them read again later. */
 static const char *random_text(uint64_t seed, int ops)
 {
     static const char *unary[] = {"Relu", "Sigmoid", "Tanh", "Gelu", "Clip min=-1 max=1",
@@ -219,7 +219,7 @@ static const char *random_text(uint64_t seed, int ops)
         int v = n_values, kind = (int)pick(4) == 0 ? 1 : 0;
         int a = operand(kind);
         if (a < 0) kind = 0, a = operand(0);
-        switch (pick(9)) {
+        switch (pick(10)) {
         case 0: case 1: {
             const char *u = unary[pick(6)];
             const char *space = strchr(u, ' ');
@@ -276,6 +276,14 @@ static const char *random_text(uint64_t seed, int ops)
                 new_value(1 - kind);
             }
             break;
+        case 8: { /* a fused node: the second input read twice, a broadcast constant */
+            int b = operand(kind);
+            add("const c%d: f32[%d] = random(%d, -1, 1)\n", consts, kind ? 4 : 16, consts + 1);
+            add("v%d = Elementwise(v%d, c%d, v%d) expr=\"tanh(x0 * x1) + x2 - sigmoid(x2)\"\n", v,
+                a, consts++, b);
+            new_value(kind);
+            break;
+        }
         default:
             if (kind == 0) {
                 int b = operand(0);
@@ -533,7 +541,8 @@ static void test_device_in_place_ops(void **state)
                "g = Add(f, f)\n"
                "h = Div(g, x)\n"
                "i = Clip(h) min=-3 max=3\n"
-               "output i\n",
+               "j = Elementwise(k, i, i) expr=\"tanh(x1) * x0 + x2\"\n"
+               "output j\n",
                batches, 3);
 }
 
