@@ -40,10 +40,11 @@ seeds() { # the seed files of harness $1
     parse) dirs=(tests/data/valid tests/data/malformed examples) ;;
     optimize) dirs=(tests/data/valid tests/data/malformed examples) ;;
     npy)   dirs=(tests/data/npy tests/fixtures) pattern='*.npy' ;;
-    onnx)  dirs=(tests/fixtures) pattern='*.onnx' ;;
+    # Models over 1 MB would be cut to libFuzzer's default maximum length.
+    onnx)  dirs=(tests/onnx tests/fixtures /usr/share/libonnx-testdata/data/node) pattern='*.onnx' ;;
   esac
   for d in "${dirs[@]}"; do
-    [ -d "$d" ] && find "$d" -type f -name "$pattern"
+    [ -d "$d" ] && find "$d" -type f -name "$pattern" -size -1000k
   done
   return 0
 }

@@ -9,8 +9,7 @@
  * Each run prints its error; the device runs also check that a model re-plans
  * correctly from batch 1 to the fixture's batch.
  *
- * Without the ONNX importer (CLG_HAVE_ONNX unset by CMake) every test skips;
- * without an OpenCL device only the reference runs. */
+ * Without an OpenCL device only the reference runs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,8 +25,6 @@
 
 #define FIXTURES "tests/fixtures/"
 #define DEFAULT_TOLERANCE 1e-4
-
-#ifdef CLG_HAVE_ONNX
 
 static size_t count(const clg_tensor *t)
 {
@@ -156,16 +153,6 @@ static void run_fixture(const char *name)
     }
     fixture_free(&fx);
 }
-
-#else
-
-static void run_fixture(const char *name)
-{
-    printf("fixture %s: skipped, the library has no ONNX importer\n", name);
-    skip();
-}
-
-#endif
 
 #define FIXTURE_TEST(name)                       \
     static void test_##name(void **state)        \
