@@ -70,6 +70,18 @@ clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, con
     st->kernel = k;
     st->work_dim = work_dim;
     for (cl_uint d = 0; d < work_dim; d++) st->global[d] = global[d];
+    /* A fixed work-group shape for padded grids: PoCL compiles a kernel
+     * once per work-group size it sees (about 30 ms each, cold), so letting
+     * it choose per global size multiplies compilations by the number of
+     * distinct shapes in a model. */
+    size_t max_wg = 0;
+    if (global[0] % CLG_GRID_MULTIPLE == 0 &&
+        clGetKernelWorkGroupInfo(k, lw->ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg, &max_wg,
+                                 NULL) == CL_SUCCESS &&
+        max_wg >= CLG_GRID_MULTIPLE) {
+        st->local[0] = CLG_GRID_MULTIPLE;
+        for (cl_uint d = 1; d < work_dim; d++) st->local[d] = 1;
+    }
     lw->plan->n_steps++;
     return CLG_OK;
 }

@@ -7,7 +7,6 @@
 
 size_t clg_grid_size(int64_t n)
 {
-    if (n < CLG_GRID_MULTIPLE) return (size_t)n;
     return (size_t)((n + CLG_GRID_MULTIPLE - 1) / CLG_GRID_MULTIPLE * CLG_GRID_MULTIPLE);
 }
 

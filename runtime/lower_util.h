@@ -13,8 +13,9 @@
 
 /* The first grid dim as launched for an extent of n: padded up to a
  * multiple of CLG_GRID_MULTIPLE, because PoCL picks a work-group size of 1
- * for a large prime global size and runs ~7x slower. An extent below the
- * multiple is launched as it is, so a short dim wastes no work-items. */
+ * for a large prime global size and runs ~7x slower, and so that every
+ * launch can use one fixed work-group shape (see clg_emit_kernel_source):
+ * a short dim wastes at most 63 idle work-items. */
 CLG_INTERNAL size_t clg_grid_size(int64_t n);
 
 /* Sets ctx's message to "node NAME (Op): " and the formatted text; returns s. */

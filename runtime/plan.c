@@ -229,7 +229,7 @@ clg_status clg_plan_enqueue(clg_plan *p, const clg_graph *g, const clg_step *st,
     const clg_node *n = &g->nodes[st->node];
     if (st->kind == CLG_STEP_KERNEL) {
         cl_int err = clEnqueueNDRangeKernel(ctx->queue, st->kernel, st->work_dim, NULL, st->global,
-                                            NULL, 0, NULL, event);
+                                            st->local[0] ? st->local : NULL, 0, NULL, event);
         if (err != CL_SUCCESS)
             return clg_ctx_cl_fail(ctx, err, "clEnqueueNDRangeKernel", "node %s (%s)", n->name,
                                    clg_op_name(n->op));

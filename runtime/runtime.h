@@ -126,6 +126,7 @@ typedef struct clg_step {
     cl_kernel kernel; /* owned by the step; arguments set at plan time */
     cl_uint work_dim;
     size_t global[3];
+    size_t local[3]; /* all zero: the driver chooses */
     clg_gemm gemm;
 } clg_step;
 
