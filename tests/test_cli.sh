@@ -147,6 +147,22 @@ else
     has err 'the graph has 1 output, but 2 --output files were given'
 fi
 
+# ---- compile: optimize, write text + sidecar, load and run again
+run 0 compile "$MLP" -O2 -o "$TMP/opt.clg" --dot "$TMP/before.dot" "$TMP/after.dot"
+has err '24 nodes -> 13 nodes'
+if [ -s "$TMP/opt.clg.bin" ] && grep -q '^weights "opt.clg.bin"$' "$TMP/opt.clg"; then ok; else bad "no sidecar written"; fi
+if grep -q 'BatchNorm' "$TMP/opt.clg"; then bad "BatchNorm left after -O2"; else ok; fi
+if grep -q 'digraph' "$TMP/before.dot" && grep -q 'Elementwise' "$TMP/after.dot"; then ok; else bad "dot files"; fi
+run 0 run "$TMP/opt.clg" --batch 3 --device ref
+has out '^output y: f32\[3, 10\]$'
+run 0 compile "$MLP" --dump-after fold-batchnorm
+has out '^# ---- after fold-batchnorm$'
+run 2 compile "$MLP" --dump-after no-such-pass
+has err "no pass 'no-such-pass'"
+run 2 compile "$MLP" -O3
+has err "optimization level '3' is not 0, 1 or 2"
+run 2 run "$MLP" -O
+
 # ---- devices and bench (bench needs an OpenCL device)
 run 0 devices
 if grep -q '^no OpenCL devices' "$TMP/out"; then

@@ -3,6 +3,7 @@
  *   clgraph check FILE       parse and validate; list nodes and shapes
  *   clgraph print FILE       the canonical text form
  *   clgraph run FILE ...     run on a device, reading/writing .npy files
+ *   clgraph compile FILE     optimize and write (or print) the result
  *   clgraph bench FILE ...   time a model on a device
  *   clgraph devices          list the OpenCL devices
  *
@@ -29,8 +30,13 @@ const char usage_text[] =
     "                               P:D, or part of a device name (default: CLGRAPH_DEVICE,\n"
     "                               else the first discrete GPU, else any GPU, else a CPU)\n"
     "           --check             also run the reference executor and print the errors\n"
+    "           -O0, -O1, -O2       optimization level (default -O2)\n"
+    "       clgraph compile FILE [-O0|-O1|-O2] [-o OUT.clg] [--dump-after PASS|all]\n"
+    "                            [--dot BEFORE.dot AFTER.dot]\n"
+    "                               optimize; write the result (weights beside it in\n"
+    "                               OUT.clg.bin) or print it\n"
     "       clgraph bench FILE [--device SPEC] [--batch N] [--iters K] [--warmup W]\n"
-    "                          [--json] [--profile]\n"
+    "                          [-O0|-O1|-O2] [--json] [--profile]\n"
     "       clgraph devices         list every OpenCL device; * marks the default\n"
     "       clgraph --version\n"
     "       clgraph help\n"
@@ -103,17 +109,21 @@ typedef struct run_args {
     const char *device; /* NULL: the default */
     long long batch;    /* 0: not given */
     int check;
+    int opt_level;
 } run_args;
 
 /* Parses run's arguments; returns 0 or a usage error's exit status. */
 static int parse_run_args(int argc, char **argv, run_args *ra)
 {
     memset(ra, 0, sizeof *ra);
+    ra->opt_level = CLG_OPT_DEFAULT;
     for (int i = 0; i < argc; i++) {
-        int missing = 0, rc;
+        int missing = 0, rc = 0, o;
         const char *v;
         const char *a = argv[i];
-        if ((v = option_value(argc, argv, &i, "--input", &missing))) {
+        if ((o = opt_option(argc, argv, &i, &ra->opt_level, &rc))) {
+            if (o < 0) return rc;
+        } else if ((v = option_value(argc, argv, &i, "--input", &missing))) {
             if (ra->n_inputs == MAX_FILES) return usage_error("more than %d --input files", MAX_FILES);
             ra->inputs[ra->n_inputs++] = v;
         } else if ((v = option_value(argc, argv, &i, "--output", &missing))) {
@@ -182,7 +192,7 @@ static int cmd_run(int argc, char **argv)
     else if (ra.n_outputs > n_out)
         rc = fail("the graph has %d output%s, but %d --output files were given", n_out, n_out == 1 ? "" : "s",
                   ra.n_outputs);
-    if (!rc) rc = engine_open(&e, ra.device, g, 0);
+    if (!rc) rc = engine_open(&e, ra.device, g, 0, ra.opt_level);
     if (!rc) rc = prepare_inputs(g, ra.inputs, ra.n_inputs, ra.batch, inputs, n_in, &batch, 0);
     if (!rc) rc = prepare_outputs(g, batch, outputs, n_out);
     if (!rc) {
@@ -223,6 +233,8 @@ int main(int argc, char **argv)
         rc = cmd_print(argc - 2, argv + 2);
     } else if (strcmp(cmd, "run") == 0) {
         rc = cmd_run(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "compile") == 0) {
+        rc = cmd_compile(argc - 2, argv + 2);
     } else if (strcmp(cmd, "bench") == 0) {
         rc = cmd_bench(argc - 2, argv + 2);
     } else if (strcmp(cmd, "devices") == 0) {

@@ -55,8 +55,12 @@ typedef struct engine {
 
 /* Opens spec ("ref", an OpenCL device spec, or NULL for CLGRAPH_DEVICE or
  * the default OpenCL device — the reference executor when there is none)
- * and compiles g there. Returns 0 or 1 (printed). */
-int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags);
+ * and compiles g there at opt_level. Returns 0 or 1 (printed). */
+int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags, int opt_level);
+/* Parses -O0/-O1/-O2 or "-O N"/"--opt N" at argv[*i]: 1 and *level set when
+ * it is one, 0 when not, -1 (usage error printed) when malformed. */
+int opt_option(int argc, char **argv, int *i, int *level, int *rc);
+int cmd_compile(int argc, char **argv);
 /* Runs once; returns 0 or 1 (printed). */
 int engine_run(engine *e, clg_graph *g, const clg_tensor *in, int n_in, clg_tensor *out, int n_out);
 void engine_close(engine *e);

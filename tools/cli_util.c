@@ -234,7 +234,7 @@ int positive_option(const char *opt, const char *v, long long *out)
 
 /* ---------------------------------------------------------------- engines */
 
-int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags)
+int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags, int opt_level)
 {
     memset(e, 0, sizeof *e);
     if (!spec) {
@@ -261,7 +261,8 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags)
     clg_context_device(e->ctx, &info);
     snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
              info.platform, info.platform_index, info.device_index);
-    if (clg_model_create(&e->model, e->ctx, g) != CLG_OK) {
+    clg_model_options options = {opt_level};
+    if (clg_model_create_ex(&e->model, e->ctx, g, &options) != CLG_OK) {
         int rc = fail("%s", clg_context_errmsg(e->ctx));
         engine_close(e);
         return rc;
@@ -284,4 +285,25 @@ void engine_close(engine *e)
     clg_model_destroy(e->model);
     clg_context_destroy(e->ctx);
     memset(e, 0, sizeof *e);
+}
+
+int opt_option(int argc, char **argv, int *i, int *level, int *rc)
+{
+    const char *a = argv[*i];
+    const char *v = NULL;
+    int missing = 0;
+    if (strncmp(a, "-O", 2) == 0 && a[2] != '\0') {
+        v = a + 2;
+    } else if (!(v = option_value(argc, argv, i, "-O", &missing)) &&
+               !(v = option_value(argc, argv, i, "--opt", &missing))) {
+        if (!missing) return 0;
+        *rc = usage_error("option %s needs a level (0, 1 or 2)", a);
+        return -1;
+    }
+    if ((v[0] != '0' && v[0] != '1' && v[0] != '2') || v[1] != '\0') {
+        *rc = usage_error("optimization level '%s' is not 0, 1 or 2", v);
+        return -1;
+    }
+    *level = v[0] - '0';
+    return 1;
 }

@@ -13,7 +13,7 @@ typedef struct bench_args {
     const char *file;
     const char *device;
     long long batch, iters, warmup;
-    int json, profile;
+    int json, profile, opt_level;
 } bench_args;
 
 static int parse_bench_args(int argc, char **argv, bench_args *ba)
@@ -22,10 +22,13 @@ static int parse_bench_args(int argc, char **argv, bench_args *ba)
     ba->batch = 1;
     ba->iters = 20;
     ba->warmup = 3;
+    ba->opt_level = CLG_OPT_DEFAULT;
     for (int i = 0; i < argc; i++) {
-        int missing = 0, rc;
+        int missing = 0, rc = 0, o;
         const char *v, *a = argv[i];
-        if ((v = option_value(argc, argv, &i, "--device", &missing))) {
+        if ((o = opt_option(argc, argv, &i, &ba->opt_level, &rc))) {
+            if (o < 0) return rc;
+        } else if ((v = option_value(argc, argv, &i, "--device", &missing))) {
             ba->device = v;
         } else if ((v = option_value(argc, argv, &i, "--batch", &missing))) {
             if ((rc = positive_option("--batch", v, &ba->batch))) return rc;
@@ -138,7 +141,7 @@ int cmd_bench(int argc, char **argv)
     int64_t batch = 1;
     engine e = {0};
     if (!inputs || !outputs || !ms) rc = fail("out of memory");
-    if (!rc) rc = engine_open(&e, ba.device, g, ba.profile ? CLG_CONTEXT_PROFILING : 0);
+    if (!rc) rc = engine_open(&e, ba.device, g, ba.profile ? CLG_CONTEXT_PROFILING : 0, ba.opt_level);
     if (!rc && e.is_ref) rc = fail("no OpenCL device to benchmark");
     if (!rc) rc = prepare_inputs(g, NULL, 0, ba.batch, inputs, n_in, &batch, 1);
     if (!rc) rc = prepare_outputs(g, batch, outputs, n_out);
@@ -160,6 +163,7 @@ int cmd_bench(int argc, char **argv)
             json_string(ba.file);
             printf(",\n  \"device\": ");
             json_string(e.description);
+            printf(",\n  \"opt_level\": %d", ba.opt_level);
             printf(",\n  \"batch\": %lld,\n  \"iters\": %lld,\n  \"latency_ms_median\": %.6f,\n"
                    "  \"latency_ms_p90\": %.6f,\n  \"inferences_per_s\": %.3f,\n"
                    "  \"launches_per_inference\": %d,\n  \"activation_bytes\": %llu,\n"
@@ -172,7 +176,7 @@ int cmd_bench(int argc, char **argv)
         } else {
             printf("model:        %s\n", ba.file);
             printf("device:       %s\n", e.description);
-            printf("batch:        %lld\n", (long long)batch);
+            printf("batch:        %lld (-O%d)\n", (long long)batch, ba.opt_level);
             printf("latency:      median %.4f ms, p90 %.4f ms over %lld runs (after %lld warm-up)\n",
                    median, p90, ba.iters, ba.warmup);
             printf("throughput:   %.1f inferences/s\n", ips);
