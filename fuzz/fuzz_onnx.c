@@ -3,7 +3,10 @@
  *   - a rejected model gives one of the documented statuses with a message
  *     and leaves the graph empty;
  *   - an imported model is a valid clgraph graph: it prints, the text parses
- *     back, and printing that gives the same text. */
+ *     back, and printing that gives the same text. Only for models up to
+ *     ROUND_TRIP_MAX bytes: printing a large model's weights as text and
+ *     reading them back takes most of a second under ASan and would slow the
+ *     fuzzer tenfold, and the weights' size adds nothing to the property. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,8 @@
 
 #include "clgraph.h"
 #include "fuzz_alloc.h"
+
+#define ROUND_TRIP_MAX 65536
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("a failed import left nodes in the graph", clg_graph_errmsg(g));
         goto done;
     }
+    if (size > ROUND_TRIP_MAX) goto done;
     if (clg_graph_print(g, &first, &first_len) != CLG_OK) {
         if (strstr(clg_graph_errmsg(g), "out of memory")) goto done; /* the allocator's cap */
         fail("an imported graph does not print", clg_graph_errmsg(g));
