@@ -7,6 +7,8 @@
 
 /* lower_gemm.c: CLBlast-backed ops */
 CLG_INTERNAL clg_status clg_lower_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* A Gemm node as CLBlast runs it (the bias copied into C first). */
+CLG_INTERNAL clg_status clg_lower_gemm_clblast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 
@@ -44,5 +46,42 @@ CLG_INTERNAL size_t clg_fused_kernel_source(const struct clg_expr *e, int n_inpu
 CLG_INTERNAL clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, const char *source,
                                                const char *kernel, const char *options, cl_uint work_dim,
                                                const size_t *global, const clg_karg *args, int n_args);
+
+/* gemm_generated.c: kernels/gemm.cl variants, and Gemm -> Elementwise
+ * pairs that one of them runs as a single launch */
+typedef struct clg_gemm_variant {
+    const char *name; /* as in CLGRAPH_GEMM=generated:NAME and the choice file */
+    int tm, tn;       /* rows and columns of C per work-item */
+    int vw;           /* > 1: VW-wide dot products along K (A plain, B transposed) */
+} clg_gemm_variant;
+#define CLG_GEMM_VARIANTS 4
+CLG_INTERNAL extern const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS];
+/* Whether variant v exists and handles these transposes. */
+CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);
+/* The variant named name, or -1. */
+CLG_INTERNAL int clg_gemm_variant_find(const char *name);
+/* The Elementwise node a generated kernel for Gemm node gemm may apply as
+ * its epilogue, or -1: gemm's only reader, reading it as x0 only, with the
+ * same 2-D shape and its other inputs computed before gemm (the kernel runs
+ * at gemm's place), and gemm not a graph output. */
+CLG_INTERNAL int clg_gemm_epilogue_node(const clg_graph *g, int gemm);
+/* The program text for a GEMM with epilogue e over n_inputs Elementwise
+ * inputs (e NULL: none), snprintf-style like clg_fused_kernel_source. */
+CLG_INTERNAL size_t clg_gemm_kernel_source(const struct clg_expr *e, int n_inputs, char *buf, size_t size);
+/* Appends Gemm node n (inputs in, output out) as generated variant
+ * `variant`, with epi (NULL: none) applied to every element before it is
+ * stored; epi_in are epi's inputs (epi_in[0], the GEMM, is not read). */
+CLG_INTERNAL clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                                const clg_dev_tensor *out, int variant, const clg_node *epi,
+                                                const clg_dev_tensor *epi_in);
+
+/* gemm_choice.c: which kernel runs Gemm node n, decided while measuring
+ * (lw->plan->measuring) and remembered in the plan: -1 for CLBlast, else a
+ * generated variant; *epi is the Elementwise node it also runs, or -1.
+ * CLGRAPH_GEMM=clblast|generated|generated:NAME forces the path; else the
+ * per-device choice file in the cache directory answers, or the candidates
+ * are timed on scratch buffers and the winner is written there. */
+CLG_INTERNAL clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                        const clg_dev_tensor *out, int *variant, int *epi);
 
 #endif

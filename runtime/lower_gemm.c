@@ -1,13 +1,36 @@
-/* Gemm, MatMul and Conv2D through CLBlast. */
+/* Gemm, MatMul and Conv2D through CLBlast; Gemm also through generated
+ * kernels (gemm_generated.c) when gemm_choice.c finds them faster. */
 #include <string.h>
 
 #include "lower.h"
 #include "lower_util.h"
+#include "plan.h"
 
 static size_t count(const clg_shape *s) { return (size_t)clg_shape_count(s); }
 
 clg_status clg_lower_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                           const clg_dev_tensor *out)
+{
+    int variant, epi;
+    clg_status s = clg_gemm_choose(lw, n, in, out, &variant, &epi);
+    if (s) return s;
+    if (variant < 0) return clg_lower_gemm_clblast(lw, n, in, out);
+    if (epi < 0) return clg_emit_gemm_generated(lw, n, in, out, variant, NULL, NULL);
+    /* Fused: the kernel writes the Elementwise node's value (its block is
+     * the GEMM's, memory_plan.c) and reads its other inputs. */
+    const clg_node *en = &lw->g->nodes[epi];
+    clg_dev_tensor ein_stack[8], *ein = ein_stack;
+    if (en->n_inputs > 8 &&
+        !(ein = clg_mem_realloc(&lw->ctx->allocator, NULL, (size_t)en->n_inputs * sizeof *ein)))
+        return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    for (int k = 0; k < en->n_inputs; k++) ein[k] = lw->plan->values[en->inputs[k]];
+    s = clg_emit_gemm_generated(lw, n, in, &lw->plan->values[epi], variant, en, ein);
+    if (ein != ein_stack) clg_mem_free(&lw->ctx->allocator, ein);
+    return s;
+}
+
+clg_status clg_lower_gemm_clblast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                  const clg_dev_tensor *out)
 {
     const clg_dev_tensor *a = &in[0], *b = &in[1];
     clg_gemm gm = {0};

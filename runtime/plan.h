@@ -15,6 +15,17 @@ typedef struct clg_scratch_request {
     size_t off;
 } clg_scratch_request;
 
+/* A GEMM shape as gemm_choice.c keys its choices, and a plan's answer. */
+typedef struct clg_gemm_key {
+    int64_t m, n, k;
+    int ta, tb, epi; /* transposes; 1 when an Elementwise epilogue can run too */
+} clg_gemm_key;
+
+typedef struct clg_gemm_memo {
+    clg_gemm_key key;
+    int variant; /* -1 CLBlast, else a generated variant */
+} clg_gemm_memo;
+
 typedef struct clg_plan {
     clg_context *ctx;
     int64_t batch;
@@ -30,6 +41,14 @@ typedef struct clg_plan {
      * clg_scratch only collects requests), then for real once the arena
      * is placed and allocated. */
     bool measuring;
+    /* Per node, decided while measuring (gemm_choice.c): a Gemm's kernel
+     * (-1 CLBlast, else a generated variant), and fused[i], for a Gemm run
+     * together with the Elementwise node after it, that node's index, and
+     * for that Elementwise node the Gemm's (else -1). */
+    int *gemm_variant;
+    int *fused;
+    clg_gemm_memo *gemm_memo; /* shapes this plan has chosen for */
+    int n_gemm_memo, cap_gemm_memo;
 } clg_plan;
 
 /* Lowers g at batch into plan. weights holds every constant, node i's at
@@ -62,13 +81,17 @@ CLG_INTERNAL bool clg_value_in_arena(const clg_graph *g, int node);
  *   during its node only and overlaps none of the node's values;
  * - a unary activation, BatchNorm, Softmax, a binary op or an Elementwise
  *   node may write over an input of its output's size that dies at it (in
- *   place).
+ *   place);
+ * - an Elementwise node e with fused[e] = j < e (NULL: none) is computed by
+ *   node j's kernel: its value is j's block, taken at j and living until
+ *   e's last reader (j's own value is never stored apart from it).
  * Writes off[i] for every node whose value is in the arena (aliases get
  * their root's offset; others 0) and the arena's size to *arena_elems.
  * Returns CLG_OK, CLG_ERR_OUT_OF_MEMORY, or CLG_ERR_INVALID_ARGUMENT when
  * the requests are not in node order. */
 CLG_INTERNAL clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g,
-                                        const clg_shape *shapes, clg_scratch_request *scratch,
-                                        int n_scratch, size_t *off, size_t *arena_elems);
+                                        const clg_shape *shapes, const int *fused,
+                                        clg_scratch_request *scratch, int n_scratch, size_t *off,
+                                        size_t *arena_elems);
 
 #endif

@@ -146,28 +146,38 @@ static void test_launches_per_level(void **state)
     clg_context *ctx = test_context();
     if (!ctx) skip();
     clg_graph *g = model(0);
-    int launches[3];
-    static float x[128], y[10];
-    for (int i = 0; i < 128; i++) x[i] = (float)i / 128.0f;
-    for (int level = 0; level <= 2; level++) {
-        clg_graph *copy = NULL;
-        assert_int_equal(clg_graph_clone(g, &copy), CLG_OK);
-        clg_model *m = NULL;
-        clg_model_options options = {level};
-        if (clg_model_create_ex(&m, ctx, copy, &options) != CLG_OK) fail_msg("%s", clg_context_errmsg(ctx));
-        clg_graph_destroy(copy);
-        clg_tensor in = {x, 2, {1, 128}}, out = {y, 0, {0}};
-        assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
-        clg_model_stats st;
-        assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);
-        launches[level] = st.launches_per_inference;
-        clg_model_destroy(m);
+    /* CLBlast for every GEMM, then generated kernels that run each Gemm's
+     * Elementwise consumer as their epilogue (gemm_choice.c). */
+    static const char *const paths[] = {"clblast", "generated"};
+    static const int expect_o2[] = {7, 4};
+    for (int p = 0; p < 2; p++) {
+        assert_int_equal(setenv("CLGRAPH_GEMM", paths[p], 1), 0);
+        int launches[3];
+        static float x[128], y[10];
+        for (int i = 0; i < 128; i++) x[i] = (float)i / 128.0f;
+        for (int level = 0; level <= 2; level++) {
+            clg_graph *copy = NULL;
+            assert_int_equal(clg_graph_clone(g, &copy), CLG_OK);
+            clg_model *m = NULL;
+            clg_model_options options = {level};
+            if (clg_model_create_ex(&m, ctx, copy, &options) != CLG_OK) fail_msg("%s", clg_context_errmsg(ctx));
+            clg_graph_destroy(copy);
+            clg_tensor in = {x, 2, {1, 128}}, out = {y, 0, {0}};
+            assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
+            clg_model_stats st;
+            assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);
+            launches[level] = st.launches_per_inference;
+            clg_model_destroy(m);
+        }
+        if (!(launches[2] < launches[1] && launches[1] < launches[0]))
+            fail_msg("launches at -O0/-O1/-O2: %d %d %d", launches[0], launches[1], launches[2]);
+        /* -O2 with CLBlast: the block is Gemm, fused bias+relu, Gemm, fused
+         * bias+shortcut+relu (4), then the head's Gemm with its bias (2) and
+         * Softmax (1); generated, each Gemm with its Elementwise is one launch
+         * and the head's bias is added in its kernel (3), then Softmax. */
+        assert_int_equal(launches[2], expect_o2[p]);
     }
-    if (!(launches[2] < launches[1] && launches[1] < launches[0]))
-        fail_msg("launches at -O0/-O1/-O2: %d %d %d", launches[0], launches[1], launches[2]);
-    /* -O2: the block is Gemm, fused bias+relu, Gemm, fused bias+shortcut+relu
-     * (4), then the head's Gemm with its bias (2) and Softmax (1). */
-    assert_int_equal(launches[2], 7);
+    unsetenv("CLGRAPH_GEMM");
 
     clg_model_options bad = {3};
     clg_model *m = NULL;

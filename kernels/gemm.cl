@@ -1,0 +1,124 @@
+/* Row-major GEMM with an optional bias and elementwise epilogue, specialised
+ * at build time (runtime/gemm_generated.c chooses the defines):
+ *
+ *     C[r][c] = EPILOGUE(alpha * sum_k op(A)[r][k] * op(B)[k][c]
+ *                        + beta * bias[r * bias_sr + c * bias_sc])
+ *
+ *   TM, TN     rows and columns of C per work-item (register tile)
+ *   TRANS_A    0: A is [M][lda] (element (r, k) at r * lda + k); 1: [K][lda]
+ *   TRANS_B    0: B is [K][ldb] (element (k, c) at k * ldb + c); 1: [N][ldb]
+ *   VW         > 1: each work-item's dot products run VW-wide along k
+ *              (needs TRANS_A 0 and TRANS_B 1, TM = TN = 1)
+ *   HAS_BIAS   add beta * bias, bias broadcast over C by its strides
+ *   EPILOGUE   defined by generated source in front of this file: a
+ *              function clg_epilogue(v0, r, c EPILOGUE_PASS) over extra
+ *              kernel arguments EPILOGUE_ARGS (an Elementwise expression
+ *              with x0 the GEMM's value)
+ *
+ * Grid: dim 0 over ceil(N / TN) column groups (padded to a multiple of 64,
+ * checked here), dim 1 over ceil(M / TM) row groups. A work-item's TN
+ * columns are ceil(N / TN) apart, so neighbouring work-items read
+ * neighbouring columns of B (the CPU compilers vectorise across work-items;
+ * GPUs coalesce the loads) and every work-item of a row of work-groups
+ * reads the same elements of A. Rows and columns past the edge are clamped
+ * for loads and skipped for stores, so odd sizes need no padding. */
+#ifndef TM
+#define TM 1
+#endif
+#ifndef TN
+#define TN 1
+#endif
+#ifndef TRANS_A
+#define TRANS_A 0
+#endif
+#ifndef TRANS_B
+#define TRANS_B 0
+#endif
+#ifndef VW
+#define VW 1
+#endif
+#ifndef HAS_BIAS
+#define HAS_BIAS 0
+#endif
+#ifndef EPILOGUE
+#define EPILOGUE_ARGS
+#endif
+
+#define CLG_CAT2(a, b) a##b
+#define CLG_CAT(a, b) CLG_CAT2(a, b)
+
+#if TRANS_A
+#define A_AT(r, k) a[(k) * lda + (r)]
+#else
+#define A_AT(r, k) a[(r) * lda + (k)]
+#endif
+#if TRANS_B
+#define B_AT(k, c) b[(c) * ldb + (k)]
+#else
+#define B_AT(k, c) b[(k) * ldb + (c)]
+#endif
+
+__kernel void gemm(__global const float *a, uint a_off, int lda,
+                   __global const float *b, uint b_off, int ldb,
+                   __global float *y, uint y_off,
+                   int M, int N, int K, float alpha,
+                   __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta
+                   EPILOGUE_ARGS)
+{
+    const int groups = (N + TN - 1) / TN;
+    const int c0 = get_global_id(0);
+    if (c0 >= groups) return;
+    const int r0 = get_global_id(1) * TM;
+    a += a_off;
+    b += b_off;
+
+    int rows[TM], cols[TN];
+    for (int i = 0; i < TM; i++) rows[i] = min(r0 + i, M - 1);
+    for (int j = 0; j < TN; j++) cols[j] = min(c0 + j * groups, N - 1);
+
+    float acc[TM][TN];
+    for (int i = 0; i < TM; i++)
+        for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
+
+#if VW > 1
+    {
+        typedef CLG_CAT(float, VW) floatv;
+        floatv accv = (floatv)(0.0f);
+        const __global float *arow = a + rows[0] * lda, *brow = b + cols[0] * ldb;
+        int k = 0;
+        for (; k + VW <= K; k += VW)
+            accv = fma(CLG_CAT(vload, VW)(0, arow + k), CLG_CAT(vload, VW)(0, brow + k), accv);
+        float part[VW];
+        CLG_CAT(vstore, VW)(accv, 0, part);
+        float s = 0.0f;
+        for (int i = 0; i < VW; i++) s += part[i];
+        for (; k < K; k++) s = fma(arow[k], brow[k], s);
+        acc[0][0] = s;
+    }
+#else
+    for (int k = 0; k < K; k++) {
+        float av[TM], bv[TN];
+        for (int i = 0; i < TM; i++) av[i] = A_AT(rows[i], k);
+        for (int j = 0; j < TN; j++) bv[j] = B_AT(k, cols[j]);
+        for (int i = 0; i < TM; i++)
+            for (int j = 0; j < TN; j++) acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+    }
+#endif
+
+    for (int i = 0; i < TM; i++) {
+        const int r = r0 + i;
+        if (r >= M) break;
+        for (int j = 0; j < TN; j++) {
+            const int c = c0 + j * groups;
+            if (c >= N) break;
+            float v = alpha * acc[i][j];
+#if HAS_BIAS
+            v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
+#endif
+#ifdef EPILOGUE
+            v = clg_epilogue(v, r, c EPILOGUE_PASS);
+#endif
+            y[y_off + r * N + c] = v;
+        }
+    }
+}

@@ -1,0 +1,300 @@
+/* Which kernel runs a Gemm node: CLBlast or a generated variant (with the
+ * Elementwise node after it as its epilogue), chosen by measurement.
+ *
+ * The choice is per device and GEMM shape (M, N, K, transposes, whether an
+ * epilogue runs too). A plan decides while it measures (the first lowering
+ * pass, before memory is planned, because a fused pair shares one block),
+ * asking in turn: CLGRAPH_GEMM, the plan's own earlier answers, the
+ * device's choice file in the cache directory, and last the device itself:
+ * every candidate runs on zero-filled scratch buffers, once to warm up and
+ * then 3 rounds of 4 back-to-back launches, and the fastest round counts.
+ * The CLBlast candidate pays what it costs in the plan: the bias copy, the
+ * GEMM and the separate Elementwise launch.
+ *
+ * The choice file, <cache_dir>/gemm-<hash of platform, device, driver>.txt,
+ * holds lines "M N K TA TB EPI VARIANT" (VARIANT "clblast" or a generated
+ * variant's name) after a first line naming the format; lines that do not
+ * parse or name an unknown variant are ignored, the last line for a shape
+ * wins, and writes go to a temporary file renamed over the old one. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "expr.h"
+#include "lower.h"
+#include "lower_util.h"
+#include "plan.h"
+
+#define FILE_MAGIC "clgraph-gemm-choices 1"
+#define MAX_FILE_BYTES (1 << 20)
+#define ROUNDS 3
+#define LAUNCHES 4
+/* Larger GEMMs are not timed (scratch memory): CLBlast runs them. */
+#define MAX_MEASURE_ELEMS ((int64_t)1 << 26)
+
+typedef clg_gemm_key gemm_key;
+
+static bool key_eq(const gemm_key *a, const gemm_key *b)
+{
+    return a->m == b->m && a->n == b->n && a->k == b->k && a->ta == b->ta && a->tb == b->tb &&
+           a->epi == b->epi;
+}
+
+/* ---------------------------------------------------------------- the file */
+
+static char *choice_path(clg_context *ctx)
+{
+    if (!ctx->cache_dir) return NULL;
+    uint64_t h = 0xcbf29ce484222325ull;
+    const char *parts[3] = {ctx->info.platform, ctx->info.name, ctx->info.driver};
+    for (int i = 0; i < 3; i++)
+        for (const char *p = parts[i];; p++) {
+            h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+            if (!*p) break;
+        }
+    size_t len = strlen(ctx->cache_dir) + 32;
+    char *path = clg_mem_realloc(&ctx->allocator, NULL, len);
+    if (path) snprintf(path, len, "%s/gemm-%016llx.txt", ctx->cache_dir, (unsigned long long)h);
+    return path;
+}
+
+/* The whole file (NUL-terminated), or NULL when absent, unreadable or not
+ * ours. */
+static char *read_file(clg_context *ctx, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = clg_mem_realloc(&ctx->allocator, NULL, MAX_FILE_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES, f) : 0;
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = '\0';
+    if (strncmp(buf, FILE_MAGIC "\n", strlen(FILE_MAGIC) + 1) != 0) {
+        clg_mem_free(&ctx->allocator, buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* -2: no entry; -1: CLBlast; else a variant that fits the key. */
+static int file_lookup(const char *text, const gemm_key *key)
+{
+    int found = -2;
+    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        long long m, n, k;
+        int ta, tb, epi;
+        char name[32];
+        if (sscanf(line, "%lld %lld %lld %d %d %d %31s", &m, &n, &k, &ta, &tb, &epi, name) != 7) continue;
+        gemm_key e = {m, n, k, ta, tb, epi};
+        if (!key_eq(&e, key)) continue;
+        if (!strcmp(name, "clblast")) {
+            found = -1;
+        } else {
+            int v = clg_gemm_variant_find(name);
+            if (clg_gemm_variant_fits(v, key->ta, key->tb)) found = v;
+        }
+    }
+    return found;
+}
+
+static void file_append(clg_context *ctx, const char *path, const char *old, const gemm_key *key, int v)
+{
+    static atomic_uint counter;
+    size_t len = strlen(path) + 48;
+    char *tmp = clg_mem_realloc(&ctx->allocator, NULL, len);
+    if (!tmp) return;
+    snprintf(tmp, len, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f != NULL;
+    if (ok) {
+        if (old && strlen(old) < MAX_FILE_BYTES / 2)
+            ok = fputs(old, f) >= 0;
+        else
+            ok = fputs(FILE_MAGIC "\n", f) >= 0;
+        ok = ok && fprintf(f, "%lld %lld %lld %d %d %d %s\n", (long long)key->m, (long long)key->n,
+                           (long long)key->k, key->ta, key->tb, key->epi,
+                           v < 0 ? "clblast" : clg_gemm_variants[v].name) > 0;
+        ok = (fclose(f) == 0) && ok;
+    }
+    if (!ok || rename(tmp, path) != 0) remove(tmp);
+    clg_mem_free(&ctx->allocator, tmp);
+}
+
+/* ---------------------------------------------------------------- timing */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The best of ROUNDS rounds of LAUNCHES runs of tmp's steps, in seconds
+ * per run; a negative value when a step fails. */
+static double time_steps(clg_plan *tmp, const clg_graph *g)
+{
+    clg_context *ctx = tmp->ctx;
+    double best = -1.0;
+    for (int round = -1; round < ROUNDS; round++) {
+        double t0 = now_s();
+        for (int l = 0; l < (round < 0 ? 1 : LAUNCHES); l++)
+            for (int s = 0; s < tmp->n_steps; s++)
+                if (clg_plan_enqueue(tmp, g, &tmp->steps[s], NULL)) return -1.0;
+        if (clFinish(ctx->queue) != CL_SUCCESS) return -1.0;
+        double t = (now_s() - t0) / LAUNCHES;
+        if (round >= 0 && (best < 0 || t < best)) best = t;
+    }
+    return best;
+}
+
+static void drop_tmp_steps(clg_plan *tmp)
+{
+    for (int i = 0; i < tmp->n_steps; i++)
+        if (tmp->steps[i].kernel) clReleaseKernel(tmp->steps[i].kernel);
+    tmp->n_steps = 0;
+}
+
+/* A zero-filled scratch buffer for a tensor of shape s. */
+static cl_mem zero_buffer(clg_context *ctx, const clg_shape *s, clg_dev_tensor *t)
+{
+    size_t bytes = ((size_t)clg_shape_count(s) + 1) * sizeof(float);
+    cl_int err;
+    cl_mem b = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS) return NULL;
+    float zero = 0.0f;
+    if (clEnqueueFillBuffer(ctx->queue, b, &zero, sizeof zero, 0, bytes, 0, NULL, NULL) != CL_SUCCESS) {
+        clReleaseMemObject(b);
+        return NULL;
+    }
+    t->buf = b;
+    t->off = 0;
+    t->shape = *s;
+    return b;
+}
+
+/* Times CLBlast and every fitting variant for node n (with epilogue node
+ * epi, or -1); *best is the fastest (-1 CLBlast). Falls back to CLBlast
+ * when nothing can be timed. */
+static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
+                    int epi, int *best)
+{
+    clg_context *ctx = lw->ctx;
+    const clg_graph *g = lw->g;
+    *best = -1;
+    const clg_node *en = epi >= 0 ? &g->nodes[epi] : NULL;
+    int n_t = n->n_inputs + 1 + (en ? en->n_inputs : 0);
+    clg_dev_tensor t[3 + 1 + CLG_EXPR_MAX_INPUTS];
+    cl_mem bufs[3 + 1 + CLG_EXPR_MAX_INPUTS] = {0};
+    if (n_t > (int)(sizeof bufs / sizeof *bufs)) return;
+    bool ok = true;
+    for (int i = 0; i < n->n_inputs && ok; i++) ok = (bufs[i] = zero_buffer(ctx, &in[i].shape, &t[i])) != NULL;
+    clg_dev_tensor *y = &t[n->n_inputs];
+    ok = ok && (bufs[n->n_inputs] = zero_buffer(ctx, &out->shape, y)) != NULL;
+    clg_dev_tensor *ein = &t[n->n_inputs + 1];
+    if (en) {
+        ein[0] = *y;
+        for (int i = 1; i < en->n_inputs && ok; i++)
+            ok = (bufs[n->n_inputs + 1 + i] =
+                      zero_buffer(ctx, &lw->plan->values[en->inputs[i]].shape, &ein[i])) != NULL;
+    }
+    clg_plan tmp = {0};
+    tmp.ctx = ctx;
+    tmp.batch = lw->plan->batch;
+    clg_lower tl = {ctx, g, lw->node, &tmp};
+    double best_t = -1.0;
+    for (int v = -1; v < CLG_GEMM_VARIANTS && ok; v++) {
+        bool ta = n->attrs.trans_a != 0, tb = n->attrs.trans_b != 0;
+        if (v >= 0 && !clg_gemm_variant_fits(v, ta, tb)) continue;
+        clg_status s;
+        if (v < 0) {
+            s = clg_lower_gemm_clblast(&tl, n, t, y);
+            if (!s && en) {
+                clg_lower te = {ctx, g, epi, &tmp};
+                s = clg_lower_elementwise_fused(&te, en, ein, y);
+            }
+        } else {
+            s = clg_emit_gemm_generated(&tl, n, t, y, v, en, ein);
+        }
+        double secs = s ? -1.0 : time_steps(&tmp, g);
+        drop_tmp_steps(&tmp);
+        if (secs >= 0 && (best_t < 0 || secs < best_t)) {
+            best_t = secs;
+            *best = v;
+        }
+    }
+    clFinish(ctx->queue);
+    clg_mem_free(&ctx->allocator, tmp.steps);
+    for (int i = 0; i < n_t; i++)
+        if (bufs[i]) clReleaseMemObject(bufs[i]);
+}
+
+/* ---------------------------------------------------------------- choosing */
+
+/* Without measuring (CLGRAPH_GEMM=generated): one row per work-item for
+ * thin batches, a 4x4 tile otherwise. */
+static int default_variant(int64_t m) { return m <= 8 ? clg_gemm_variant_find("g1x1") : clg_gemm_variant_find("g4x4"); }
+
+clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                           const clg_dev_tensor *out, int *variant, int *epi)
+{
+    clg_plan *p = lw->plan;
+    clg_context *ctx = lw->ctx;
+    int node = lw->node;
+    if (!p->measuring) {
+        *variant = p->gemm_variant[node];
+        *epi = p->fused[node];
+        return CLG_OK;
+    }
+    int e = clg_gemm_epilogue_node(lw->g, node);
+    bool ta = n->attrs.trans_a != 0, tb = n->attrs.trans_b != 0;
+    gemm_key key = {out->shape.dims[0], out->shape.dims[1],
+                    ta ? in[0].shape.dims[0] : in[0].shape.dims[1], ta, tb, e >= 0};
+    int v = -1;
+    const char *env = getenv("CLGRAPH_GEMM");
+    int64_t biggest = clg_shape_count(&out->shape);
+    for (int i = 0; i < n->n_inputs; i++)
+        if (clg_shape_count(&in[i].shape) > biggest) biggest = clg_shape_count(&in[i].shape);
+    if (key.m == 0 || key.n == 0 || biggest > MAX_MEASURE_ELEMS) {
+        v = -1;
+    } else if (env && !strcmp(env, "clblast")) {
+        v = -1;
+    } else if (env && !strncmp(env, "generated", 9)) {
+        v = default_variant(key.m);
+        int f = env[9] == ':' ? clg_gemm_variant_find(env + 10) : -1;
+        if (clg_gemm_variant_fits(f, ta, tb)) v = f;
+    } else {
+        int found = -2;
+        for (int i = 0; i < p->n_gemm_memo && found == -2; i++)
+            if (key_eq(&p->gemm_memo[i].key, &key)) found = p->gemm_memo[i].variant;
+        char *path = found == -2 ? choice_path(ctx) : NULL;
+        char *text = path ? read_file(ctx, path) : NULL;
+        if (found == -2 && text) found = file_lookup(text, &key);
+        if (found == -2) {
+            measure(lw, n, in, out, e, &found);
+            if (path) file_append(ctx, path, text, &key, found);
+        }
+        clg_mem_free(&ctx->allocator, text);
+        clg_mem_free(&ctx->allocator, path);
+        v = found;
+        if (p->n_gemm_memo == p->cap_gemm_memo) {
+            int cap = p->cap_gemm_memo ? 2 * p->cap_gemm_memo : 8;
+            clg_gemm_memo *mm = clg_mem_realloc(&ctx->allocator, p->gemm_memo, (size_t)cap * sizeof *mm);
+            if (!mm) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+            p->gemm_memo = mm;
+            p->cap_gemm_memo = cap;
+        }
+        clg_gemm_memo *mm = &p->gemm_memo[p->n_gemm_memo++];
+        mm->key = key;
+        mm->variant = v;
+    }
+    if (v < 0) e = -1;
+    p->gemm_variant[node] = v;
+    p->fused[node] = e;
+    if (e >= 0) p->fused[e] = node;
+    *variant = v;
+    *epi = e;
+    return CLG_OK;
+}

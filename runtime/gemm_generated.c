@@ -1,0 +1,182 @@
+/* Generated GEMM kernels (kernels/gemm.cl): the variants, their source and
+ * launch, and the Gemm -> Elementwise pairs that can run as one of them.
+ *
+ * A variant is a set of -D defines for kernels/gemm.cl. An epilogue
+ * (an Elementwise node whose x0 is the GEMM) becomes a function
+ * clg_epilogue(v0, r, c, ...) written in front of the file, with the
+ * Elementwise's other inputs as extra kernel arguments, each with a row
+ * and a column stride (0 where it broadcasts). Which variant a GEMM uses,
+ * or CLBlast, is decided by gemm_choice.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "expr.h"
+#include "lower.h"
+#include "lower_util.h"
+#include "plan.h"
+
+#define CACHE_NAME "generated:gemm"
+
+const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS] = {
+    {"g1x1", 1, 1, 1},
+    {"g2x4", 2, 4, 1},
+    {"g4x4", 4, 4, 1},
+    {"d1x1v8", 1, 1, 8},
+};
+
+bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b)
+{
+    if (v < 0 || v >= CLG_GEMM_VARIANTS) return false;
+    return clg_gemm_variants[v].vw == 1 || (!trans_a && trans_b);
+}
+
+int clg_gemm_variant_find(const char *name)
+{
+    for (int v = 0; v < CLG_GEMM_VARIANTS; v++)
+        if (!strcmp(clg_gemm_variants[v].name, name)) return v;
+    return -1;
+}
+
+/* The only reader of node gemm is an Elementwise node, alive, reading it as
+ * x0 and nowhere else, with the GEMM's shape, whose other inputs exist
+ * before gemm runs; gemm is not a graph output. */
+int clg_gemm_epilogue_node(const clg_graph *g, int gemm)
+{
+    for (int o = 0; o < g->n_outputs; o++)
+        if (g->outputs[o] == gemm) return -1;
+    int found = -1;
+    for (int i = gemm + 1; i < g->n_nodes; i++) {
+        const clg_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        for (int k = 0; k < n->n_inputs; k++) {
+            if (n->inputs[k] != gemm) continue;
+            if (found >= 0 || n->op != CLG_OP_ELEMENTWISE || k != 0) return -1;
+            found = i;
+        }
+    }
+    if (found < 0) return -1;
+    const clg_shape *a = &g->nodes[gemm].shape, *b = &g->nodes[found].shape;
+    if (a->rank != 2 || b->rank != 2 || a->dims[0] != b->dims[0] || a->dims[1] != b->dims[1]) return -1;
+    const clg_node *e = &g->nodes[found];
+    if (e->n_inputs < 1 || e->n_inputs > CLG_EXPR_MAX_INPUTS) return -1;
+    /* The kernel runs at the Gemm's place: every other input must be
+     * there by then (computed earlier, or a constant or graph input). */
+    for (int k = 1; k < e->n_inputs; k++) {
+        int r = clg_value_root(g, e->inputs[k]);
+        clg_op op = g->nodes[r].op;
+        if (r > gemm && op != CLG_OP_CONSTANT && op != CLG_OP_INPUT) return -1;
+    }
+    return found;
+}
+
+size_t clg_gemm_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_t size)
+{
+    clg_text t = {buf, size, 0};
+    if (size) buf[0] = '\0';
+    if (e) {
+        clg_text_printf(&t, "/* GEMM epilogue: ");
+        clg_expr_write(e, &t);
+        clg_text_printf(&t, " */\n");
+        clg_expr_write_opencl_helpers(e, &t);
+        clg_text_printf(&t, "#define EPILOGUE 1\n#define EPILOGUE_ARGS");
+        for (int k = 1; k < n_inputs; k++)
+            clg_text_printf(&t, " , __global const float *x%d, uint x%d_off, int x%d_sr, int x%d_sc", k, k, k, k);
+        clg_text_printf(&t, "\n#define EPILOGUE_PASS");
+        for (int k = 1; k < n_inputs; k++) clg_text_printf(&t, " , x%d, x%d_off, x%d_sr, x%d_sc", k, k, k, k);
+        clg_text_printf(&t, "\nfloat clg_epilogue(float v0, int r, int c EPILOGUE_ARGS)\n{\n");
+        for (int k = 1; k < n_inputs; k++)
+            if (e->inputs_used & (1u << k))
+                clg_text_printf(&t, "    float v%d = x%d[x%d_off + r * x%d_sr + c * x%d_sc];\n", k, k, k, k, k);
+        clg_text_printf(&t, "    return ");
+        clg_expr_write_opencl(e, &t);
+        clg_text_printf(&t, ";\n}\n");
+    }
+    const char *body = clg_kernel_source("gemm.cl");
+    clg_text_printf(&t, "%s", body ? body : "#error kernels/gemm.cl is missing\n");
+    return t.len;
+}
+
+/* 2-D broadcast strides (row, column) of shape s over an m x n output. */
+static bool strides_2d(const clg_shape *s, int64_t m, int64_t n, int64_t st[2])
+{
+    clg_shape out = {2, {m, n}};
+    int64_t full[CLG_MAX_RANK];
+    if (!clg_broadcast_strides(s, &out, full)) return false;
+    st[0] = full[0];
+    st[1] = full[1];
+    return true;
+}
+
+clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                   const clg_dev_tensor *out, int variant, const clg_node *epi,
+                                   const clg_dev_tensor *epi_in)
+{
+    const clg_allocator *mem = &lw->ctx->allocator;
+    const clg_gemm_variant *v = &clg_gemm_variants[variant];
+    bool ta = n->attrs.trans_a != 0, tb = n->attrs.trans_b != 0;
+    int64_t m = out->shape.dims[0], nn = out->shape.dims[1];
+    int64_t k = ta ? in[0].shape.dims[0] : in[0].shape.dims[1];
+    bool has_bias = n->n_inputs == 3 && n->attrs.beta != 0.0f;
+    clg_expr *e = NULL;
+    char *source = NULL;
+    char err[256];
+    clg_status s = CLG_OK;
+    if (m == 0 || nn == 0) return CLG_OK;
+    if ((s = clg_check_elems(lw, &out->shape))) return s;
+
+    int64_t bias_st[2] = {0, 0};
+    if (has_bias && !strides_2d(&in[2].shape, m, nn, bias_st))
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "the bias does not broadcast to the output");
+    int n_epi = epi ? epi->n_inputs : 0;
+    if (epi) {
+        if (!(e = clg_mem_realloc(mem, NULL, sizeof *e)))
+            return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+        if (clg_expr_parse(e, epi->attrs.expr, err, sizeof err) ||
+            clg_expr_check_inputs(e, n_epi, err, sizeof err)) {
+            s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "epilogue: %s", err);
+            goto done;
+        }
+    }
+    size_t len = clg_gemm_kernel_source(e, n_epi, NULL, 0);
+    if (!(source = clg_mem_realloc(mem, NULL, len + 1))) {
+        s = clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    clg_gemm_kernel_source(e, n_epi, source, len + 1);
+
+    char options[160];
+    snprintf(options, sizeof options, "-DTM=%d -DTN=%d -DVW=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d",
+             v->tm, v->tn, v->vw, ta, tb, has_bias);
+    clg_karg args[16 + 3 * CLG_EXPR_MAX_INPUTS];
+    int a = 0;
+    args[a++] = CLG_ARG_T(&in[0]);
+    args[a++] = CLG_ARG_I(in[0].shape.dims[1]);
+    args[a++] = CLG_ARG_T(&in[1]);
+    args[a++] = CLG_ARG_I(in[1].shape.dims[1]);
+    args[a++] = CLG_ARG_T(out);
+    args[a++] = CLG_ARG_I(m);
+    args[a++] = CLG_ARG_I(nn);
+    args[a++] = CLG_ARG_I(k);
+    args[a++] = CLG_ARG_F(n->attrs.alpha);
+    args[a++] = CLG_ARG_T(has_bias ? &in[2] : out);
+    args[a++] = CLG_ARG_I(bias_st[0]);
+    args[a++] = CLG_ARG_I(bias_st[1]);
+    args[a++] = CLG_ARG_F(has_bias ? n->attrs.beta : 0.0f);
+    for (int i = 1; i < n_epi; i++) {
+        int64_t st[2];
+        if (!strides_2d(&epi_in[i].shape, m, nn, st)) {
+            s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "epilogue input %d does not broadcast", i);
+            goto done;
+        }
+        args[a++] = CLG_ARG_T(&epi_in[i]);
+        args[a++] = CLG_ARG_I(st[0]);
+        args[a++] = CLG_ARG_I(st[1]);
+    }
+    int64_t groups = (nn + v->tn - 1) / v->tn;
+    size_t grid[2] = {clg_grid_size(groups), (size_t)((m + v->tm - 1) / v->tm)};
+    s = clg_emit_kernel_source(lw, CACHE_NAME, source, "gemm", options, 2, grid, args, a);
+done:
+    clg_mem_free(mem, source);
+    clg_mem_free(mem, e);
+    return s;
+}
