@@ -364,6 +364,8 @@ typedef struct clg_context clg_context;
 
 /* Flags for clg_context_create. */
 #define CLG_CONTEXT_PROFILING 1 /* a profiling queue, for per-node times */
+#define CLG_CONTEXT_UNTUNED 2   /* do not apply the device's stored GEMM parameters
+                                  * (see clg_tune); for A/B timing */
 
 /* Opens the device that spec selects: "gpu", "cpu", a global index ("1"),
  * "platform:device" ("0:1"), or a case-insensitive substring of the device
@@ -462,6 +464,101 @@ typedef struct clg_node_time {
 } clg_node_time;
 
 CLG_API clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, int *count);
+
+/* ----------------------------------------------------------------- tuning */
+
+/* clgraph runs GEMMs (Gemm, MatMul and convolutions) through CLBlast, whose
+ * speed depends on kernel parameters CLBlast ships tuned for common GPUs
+ * only; elsewhere (CPUs through PoCL, new GPUs) it uses generic ones, 4x
+ * slower or worse. clg_tune searches parameters for one device and stores
+ * the winners in a per-device file in the cache directory (CLGRAPH_CACHE_DIR,
+ * else $XDG_CACHE_HOME/clgraph, else ~/.cache/clgraph; CLGRAPH_CACHE=0 does
+ * not turn this file off). Every context opened on that device afterwards
+ * applies them, so every model gets them without asking; nothing ever
+ * tunes implicitly. The file is keyed by platform, device name and driver
+ * version and checked whole before use: a corrupt file, one for another
+ * device or driver, or one from another CLBlast version is ignored.
+ * CLGRAPH_TUNING=0 (or CLG_CONTEXT_UNTUNED) keeps CLBlast's own parameters.
+ *
+ * CLBlast holds parameters per process and device, not per context: once a
+ * context has applied them (or clg_tune has run), every context in the
+ * process on that device uses them, CLG_CONTEXT_UNTUNED ones included. */
+
+typedef enum clg_tune_level {
+    CLG_TUNE_QUICK = 0, /* a few hundred sampled configurations: minutes */
+    CLG_TUNE_FULL = 1   /* a few thousand, larger problems: tens of minutes */
+} clg_tune_level;
+
+#define CLG_TUNE_MAX_SHAPES 12
+
+/* One GEMM shape the tune timed through CLBlast's GEMM routine, row-major
+ * C[m×n] = A[m×k]·B (B[n×k] transposed when trans_b, as a Dense layer). */
+typedef struct clg_tune_shape {
+    int64_t m, n, k;
+    int trans_b;
+    double before_gflops; /* with the parameters in effect when the tune began */
+    double after_gflops;  /* with the parameters it stored */
+} clg_tune_shape;
+
+/* What is known about a device's tuning. */
+typedef struct clg_tune_info {
+    int tuned;             /* 1: a valid parameter file for the device exists */
+    int applied;           /* 1: this process runs the device with it */
+    char status[256];      /* one line: "tuned", "no parameter file", "ignored: ..." */
+    char path[1024];       /* the parameter file ("" without a cache directory) */
+    int64_t created;       /* when it was tuned, Unix time */
+    char level[16];        /* "quick" or "full" */
+    double seconds;        /* how long the tune took */
+    int n_shapes;
+    clg_tune_shape shapes[CLG_TUNE_MAX_SHAPES];
+    char parameters[2048]; /* one line per CLBlast kernel: "Xgemm GEMMK=0 KREG=1 ..." */
+} clg_tune_info;
+
+/* Reads the tuning state of a device from clg_devices_list without opening
+ * it; info->applied is always 0 here. A missing or invalid file is not an
+ * error: info->tuned is 0 and info->status says why. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT or CLG_ERR_OUT_OF_MEMORY. */
+CLG_API clg_status clg_device_tuning(const clg_device_info *device, clg_tune_info *info);
+
+/* As clg_device_tuning for ctx's device, with info->applied set. */
+CLG_API clg_status clg_context_tuning(const clg_context *ctx, clg_tune_info *info);
+
+/* Progress of clg_tune, for a status line. */
+typedef struct clg_tune_progress {
+    const char *stage;      /* "Xgemm", "XgemmDirect", "Copy", ..., "GEMM routine" */
+    int stage_index;        /* 1-based */
+    int stage_count;
+    int done, total;        /* configurations or timings; total may grow within a stage */
+    double best;            /* best so far in the stage, in unit (0: none yet) */
+    const char *unit;       /* "GFLOP/s" */
+    double elapsed_s;       /* since clg_tune began */
+} clg_tune_progress;
+
+/* Called from clg_tune's thread; p is valid during the call only. */
+typedef void (*clg_tune_progress_fn)(void *user, const clg_tune_progress *p);
+
+/* Searches CLBlast's GEMM parameters for ctx's device, stores what is
+ * faster than the parameters in effect and applies it in this process.
+ * Stages: CLBlast's kernel tuners (clblast_tuner_* from Debian's
+ * clblast-utils, found on PATH or in $CLGRAPH_CLBLAST_TUNERS) sample the
+ * copy, transpose, direct-GEMM and main GEMM kernels in child processes;
+ * without them only a few built-in Xgemm configurations are tried. Then the
+ * best few candidates are timed through CLBlast's whole GEMM routine on the
+ * shapes models use (Dense layers at batch 1, 64 and 1024, square 512 and
+ * 1024, a convolution), results checked against the host, and the size
+ * where the GEMM routine switches from its direct kernel to the main one
+ * is set from those timings. It blocks for minutes (QUICK) or tens of
+ * minutes (FULL) and uses the whole device. progress may be NULL. result
+ * (may be NULL) receives the outcome; result->tuned is 0 when nothing
+ * faster was found: nothing is stored then, and CLBlast gets back the
+ * parameters it had (also after an error). Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT, CLG_ERR_IO (no cache directory, or the file
+ * could not be written), CLG_ERR_UNSUPPORTED (no configuration ran),
+ * CLG_ERR_OPENCL, CLG_ERR_OUT_OF_DEVICE_MEMORY or CLG_ERR_OUT_OF_MEMORY,
+ * with the cause in clg_context_errmsg(ctx). */
+CLG_API clg_status clg_tune(clg_context *ctx, clg_tune_level level, clg_tune_progress_fn progress,
+                            void *user, clg_tune_info *result);
+
 
 #ifdef __cplusplus
 }

@@ -8,17 +8,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
-
-static char *ctx_strdup(clg_context *ctx, const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = b ? strlen(b) : 0;
-    char *s = clg_mem_realloc(&ctx->allocator, NULL, na + nb + 1);
-    if (!s) return NULL;
-    memcpy(s, a, na);
-    if (nb) memcpy(s + na, b, nb);
-    s[na + nb] = '\0';
-    return s;
-}
+#include "tuning.h"
 
 /* mkdir -p. Directories it creates are private to the user: the cache
  * holds device binaries that the process will load and run. */
@@ -38,29 +28,43 @@ static bool make_dirs(char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;
 }
 
-/* CLGRAPH_CACHE=0 turns the disk cache off; else CLGRAPH_CACHE_DIR, else
- * $XDG_CACHE_HOME/clgraph, else ~/.cache/clgraph. A directory that cannot
- * be created means running without a disk cache, not failing: the cache
- * only saves build time. Only running out of host memory is an error. */
-static clg_status setup_cache_dir(clg_context *ctx)
+/* CLGRAPH_CACHE=0 turns the disk cache off (when honor_off); else
+ * CLGRAPH_CACHE_DIR, else $XDG_CACHE_HOME/clgraph, else ~/.cache/clgraph.
+ * A directory that cannot be created means running without a disk cache,
+ * not failing: the cache only saves build time. Only running out of host
+ * memory is an error. */
+clg_status clg_cache_dir_resolve(const clg_allocator *a, bool honor_off, bool create, char **out)
 {
+    *out = NULL;
     const char *off = getenv("CLGRAPH_CACHE");
-    if (off && strcmp(off, "0") == 0) return CLG_OK;
+    if (honor_off && off && strcmp(off, "0") == 0) return CLG_OK;
     const char *dir = getenv("CLGRAPH_CACHE_DIR");
     const char *xdg = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
-    char *path;
-    if (dir && *dir) path = ctx_strdup(ctx, dir, NULL);
+    const char *base, *tail = NULL;
+    if (dir && *dir) base = dir;
     /* The XDG spec says a relative $XDG_CACHE_HOME is invalid and ignored. */
-    else if (xdg && xdg[0] == '/') path = ctx_strdup(ctx, xdg, "/clgraph");
-    else if (home && *home) path = ctx_strdup(ctx, home, "/.cache/clgraph");
+    else if (xdg && xdg[0] == '/') base = xdg, tail = "/clgraph";
+    else if (home && *home) base = home, tail = "/.cache/clgraph";
     else return CLG_OK;
-    if (!path) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-    if (!make_dirs(path)) {
-        clg_mem_free(&ctx->allocator, path);
+    size_t nb = strlen(base), nt = tail ? strlen(tail) : 0;
+    char *path = clg_mem_realloc(a, NULL, nb + nt + 1);
+    if (!path) return CLG_ERR_OUT_OF_MEMORY;
+    memcpy(path, base, nb);
+    if (nt) memcpy(path + nb, tail, nt);
+    path[nb + nt] = '\0';
+    if (create && !make_dirs(path)) {
+        clg_mem_free(a, path);
         return CLG_OK;
     }
-    ctx->cache_dir = path;
+    *out = path;
+    return CLG_OK;
+}
+
+static clg_status setup_cache_dir(clg_context *ctx)
+{
+    if (clg_cache_dir_resolve(&ctx->allocator, true, true, &ctx->cache_dir) != CLG_OK)
+        return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
     return CLG_OK;
 }
 
@@ -84,7 +88,7 @@ clg_status clg_context_create(clg_context **out, const char *spec, int flags, cl
     if (!out) return CLG_ERR_INVALID_ARGUMENT;
     clg_context *ctx = *out = context_alloc(alloc, user);
     if (!ctx) return CLG_ERR_OUT_OF_MEMORY;
-    if (flags & ~CLG_CONTEXT_PROFILING)
+    if (flags & ~(CLG_CONTEXT_PROFILING | CLG_CONTEXT_UNTUNED))
         return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "unknown context flags 0x%x",
                             (unsigned)flags);
 
@@ -134,6 +138,8 @@ clg_status clg_context_create(clg_context **out, const char *spec, int flags, cl
         goto done;
     }
     s = setup_cache_dir(ctx);
+    /* Every model on this device then runs CLBlast with its tuned parameters. */
+    if (s == CLG_OK && !(flags & CLG_CONTEXT_UNTUNED)) clg_tuning_apply(ctx);
 
 done:
     clg_mem_free(&ctx->allocator, devices);
@@ -200,7 +206,9 @@ clg_status clg_context_create_borrowed(clg_context **out, void *cl_context_handl
     }
     clg_mem_free(&ctx->allocator, devices);
     clg_mem_free(&ctx->allocator, handles);
-    return setup_cache_dir(ctx);
+    s = setup_cache_dir(ctx);
+    if (s == CLG_OK) clg_tuning_apply(ctx);
+    return s;
 }
 
 void clg_context_destroy(clg_context *ctx)

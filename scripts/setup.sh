@@ -7,6 +7,7 @@ packages=(
   cmake make gcc pkg-config
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   libclblast-dev libcmocka-dev
+  clblast-utils   # CLBlast's kernel tuners, which `clgraph tune` drives
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata   # ONNX import and its conformance tests
   clang-14 libclang-rt-14-dev llvm-14   # fuzz/run.sh: libFuzzer, sanitizers, llvm-symbolizer
 )

@@ -6,6 +6,7 @@
  *   clgraph compile FILE     optimize and write (or print) the result
  *   clgraph bench FILE ...   time a model on a device
  *   clgraph devices          list the OpenCL devices
+ *   clgraph tune             tune CLBlast's GEMM parameters for a device
  *
  * Exit status: 0 success, 1 an error from the library or a file, 2 a usage
  * error. Only the public API (clgraph.h) is used. */
@@ -38,10 +39,14 @@ const char usage_text[] =
     "       clgraph bench FILE [--device SPEC] [--batch N] [--iters K] [--warmup W]\n"
     "                          [-O0|-O1|-O2] [--json] [--profile]\n"
     "       clgraph devices         list every OpenCL device; * marks the default\n"
+    "       clgraph tune [--device SPEC] [--quick|--full]\n"
+    "                               search CLBlast's GEMM parameters for a device and\n"
+    "                               store them; every later context applies them\n"
     "       clgraph --version\n"
     "       clgraph help\n"
     "environment: CLGRAPH_DEVICE (device spec), CLGRAPH_CACHE_DIR (program cache,\n"
-    "             default ~/.cache/clgraph), CLGRAPH_CACHE=0 (no program cache)\n";
+    "             default ~/.cache/clgraph), CLGRAPH_CACHE=0 (no program cache),\n"
+    "             CLGRAPH_TUNING=0 (ignore tuned GEMM parameters)\n";
 
 /* ---------------------------------------------------------------- check */
 
@@ -239,6 +244,8 @@ int main(int argc, char **argv)
         rc = cmd_bench(argc - 2, argv + 2);
     } else if (strcmp(cmd, "devices") == 0) {
         rc = cmd_devices(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "tune") == 0) {
+        rc = cmd_tune(argc - 2, argv + 2);
     } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         int v = clg_version();
         printf("clgraph %d.%d.%d\n", v / 10000, v / 100 % 100, v % 100);

@@ -67,5 +67,6 @@ void engine_close(engine *e);
 
 int cmd_bench(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 #endif

@@ -1,6 +1,8 @@
 /* clgraph devices: every OpenCL device on every platform. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -12,6 +14,36 @@ static const char *type_name(clg_device_type t)
     case CLG_DEVICE_ACCELERATOR: return "accelerator";
     default: return "other";
     }
+}
+
+/* "yes, 2026-11-27 14:02 (quick, 4m 35s; 1024x1024x1024: 21.3 -> 112.0 GFLOP/s)"
+ * or "no (why; run ...)". */
+static void print_tuning(const clg_device_info *d)
+{
+    clg_tune_info *t = calloc(1, sizeof *t);
+    if (!t || clg_device_tuning(d, t) != CLG_OK) {
+        printf("      tuned      unknown (out of memory)\n");
+        free(t);
+        return;
+    }
+    if (t->tuned) {
+        char when[32] = "?";
+        time_t created = (time_t)t->created;
+        struct tm tm;
+        if (localtime_r(&created, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+        printf("      tuned      yes, %s (%s, %.1f min", when, t->level, t->seconds / 60.0);
+        if (t->n_shapes > 0)
+            printf("; %lldx%lldx%lld: %.1f -> %.1f GFLOP/s", (long long)t->shapes[0].m,
+                   (long long)t->shapes[0].n, (long long)t->shapes[0].k, t->shapes[0].before_gflops,
+                   t->shapes[0].after_gflops);
+        printf(")%s\n", getenv("CLGRAPH_TUNING") && strcmp(getenv("CLGRAPH_TUNING"), "0") == 0
+                             ? ", not applied: CLGRAPH_TUNING=0"
+                             : "");
+    } else {
+        printf("      tuned      no (%s; 'clgraph tune --device %d' takes minutes)\n", t->status,
+               d->index);
+    }
+    free(t);
 }
 
 int cmd_devices(int argc, char **argv)
@@ -45,6 +77,7 @@ int cmd_devices(int argc, char **argv)
                (double)d[i].max_alloc_bytes / (1u << 30));
         printf("      OpenCL C   %s, driver %s\n", d[i].c_version, d[i].driver);
         printf("      fp16 %s, fp64 %s\n", d[i].fp16 ? "yes" : "no", d[i].fp64 ? "yes" : "no");
+        print_tuning(&d[i]);
     }
     printf("* the default device; select another with --device SPEC or CLGRAPH_DEVICE\n");
     free(d);
