@@ -59,7 +59,10 @@ status=0
 for h in "${harnesses[@]}"; do
   corpus=build-fuzz/corpus/$h
   mkdir -p "$corpus"
-  seeds "$h" | while read -r f; do cp -n "$f" "$corpus/seed_$(echo "$f" | tr / _)"; done
+  seeds "$h" | while read -r f; do
+    dest=$corpus/seed_$(echo "$f" | tr / _)
+    [ -e "$dest" ] || cp "$f" "$dest"
+  done
   dict=()
   [ -f "fuzz/$h.dict" ] && dict=(-dict="fuzz/$h.dict")
   [ "$h" = optimize ] && dict=(-dict=fuzz/parse.dict)
