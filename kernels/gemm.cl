@@ -9,13 +9,20 @@
  *   TRANS_B    0: B is [K][ldb] (element (k, c) at k * ldb + c); 1: [N][ldb]
  *   VW         > 1: each work-item's dot products run VW-wide along k
  *              (needs TRANS_A 0 and TRANS_B 1, TM = TN = 1)
+ *   VN         > 1: each work-item's TM rows run VN-wide along N, VN
+ *              neighbouring columns loaded as one vector from a row of B
+ *              (needs TRANS_B 0, TN = 1)
  *   HAS_BIAS   add beta * bias, bias broadcast over C by its strides
  *   EPILOGUE   defined by generated source in front of this file: a
  *              function clg_epilogue(v0, r, c EPILOGUE_PASS) over extra
  *              kernel arguments EPILOGUE_ARGS (an Elementwise expression
  *              with x0 the GEMM's value)
  *
- * Grid: dim 0 over ceil(N / TN) column groups (padded to a multiple of 64,
+ * Compilers for CPUs (PoCL's loop vectoriser) vectorise the innermost loop
+ * of a work-item, not across work-items, so the VW and VN variants spell
+ * their vectors out.
+ *
+ * Grid: dim 0 over ceil(N / TN) column groups (ceil(N / VN) with VN) (padded to a multiple of 64,
  * checked here), dim 1 over ceil(M / TM) row groups. A work-item's TN
  * columns are ceil(N / TN) apart, so neighbouring work-items read
  * neighbouring columns of B (the CPU compilers vectorise across work-items;
@@ -36,6 +43,9 @@
 #endif
 #ifndef VW
 #define VW 1
+#endif
+#ifndef VN
+#define VN 1
 #endif
 #ifndef HAS_BIAS
 #define HAS_BIAS 0
@@ -65,12 +75,56 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
                    __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta
                    EPILOGUE_ARGS)
 {
-    const int groups = (N + TN - 1) / TN;
-    const int c0 = get_global_id(0);
-    if (c0 >= groups) return;
     const int r0 = get_global_id(1) * TM;
     a += a_off;
     b += b_off;
+#if VN > 1
+    {
+        typedef CLG_CAT(float, VN) floatv;
+        const int cbase = get_global_id(0) * VN;
+        if (cbase >= N) return;
+        int rows[TM];
+        for (int i = 0; i < TM; i++) rows[i] = min(r0 + i, M - 1);
+        floatv acc[TM];
+        for (int i = 0; i < TM; i++) acc[i] = (floatv)(0.0f);
+        if (cbase + VN <= N) {
+            for (int k = 0; k < K; k++) {
+                const floatv bv = CLG_CAT(vload, VN)(0, b + k * ldb + cbase);
+                for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), bv, acc[i]);
+            }
+        } else {
+            /* the last, partial group of columns: element by element */
+            for (int k = 0; k < K; k++) {
+                float part[VN];
+                for (int l = 0; l < VN; l++) part[l] = b[k * ldb + min(cbase + l, N - 1)];
+                const floatv bv = CLG_CAT(vload, VN)(0, part);
+                for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), bv, acc[i]);
+            }
+        }
+        for (int i = 0; i < TM; i++) {
+            const int r = r0 + i;
+            if (r >= M) break;
+            float part[VN];
+            CLG_CAT(vstore, VN)(acc[i], 0, part);
+            for (int l = 0; l < VN; l++) {
+                const int c = cbase + l;
+                if (c >= N) break;
+                float v = alpha * part[l];
+#if HAS_BIAS
+                v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
+#endif
+#ifdef EPILOGUE
+                v = clg_epilogue(v, r, c EPILOGUE_PASS);
+#endif
+                y[y_off + r * N + c] = v;
+            }
+        }
+        return;
+    }
+#endif
+    const int groups = (N + TN - 1) / TN;
+    const int c0 = get_global_id(0);
+    if (c0 >= groups) return;
 
     int rows[TM], cols[TN];
     for (int i = 0; i < TM; i++) rows[i] = min(r0 + i, M - 1);

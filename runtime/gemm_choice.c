@@ -233,9 +233,14 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
 
 /* ---------------------------------------------------------------- choosing */
 
-/* Without measuring (CLGRAPH_GEMM=generated): one row per work-item for
- * thin batches, a 4x4 tile otherwise. */
-static int default_variant(int64_t m) { return m <= 8 ? clg_gemm_variant_find("g1x1") : clg_gemm_variant_find("g4x4"); }
+/* Without measuring (CLGRAPH_GEMM=generated): what won on PoCL (2 cores,
+ * AVX-512; bench/README.md): dot products along K when B is transposed,
+ * vectors along N when it is not, else a 4x4 register tile. */
+static int default_variant(int64_t m, bool ta, bool tb)
+{
+    const char *name = !ta && tb ? "d1x1v8" : !tb ? (m <= 8 ? "n1x8" : "n4x16") : "g4x4";
+    return clg_gemm_variant_find(name);
+}
 
 clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                            const clg_dev_tensor *out, int *variant, int *epi)
@@ -262,7 +267,7 @@ clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tenso
     } else if (env && !strcmp(env, "clblast")) {
         v = -1;
     } else if (env && !strncmp(env, "generated", 9)) {
-        v = default_variant(key.m);
+        v = default_variant(key.m, ta, tb);
         int f = env[9] == ':' ? clg_gemm_variant_find(env + 10) : -1;
         if (clg_gemm_variant_fits(f, ta, tb)) v = f;
     } else {

@@ -18,16 +18,20 @@
 #define CACHE_NAME "generated:gemm"
 
 const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS] = {
-    {"g1x1", 1, 1, 1},
-    {"g2x4", 2, 4, 1},
-    {"g4x4", 4, 4, 1},
-    {"d1x1v8", 1, 1, 8},
+    {"g1x1", 1, 1, 1, 1},
+    {"g2x4", 2, 4, 1, 1},
+    {"g4x4", 4, 4, 1, 1},
+    {"d1x1v8", 1, 1, 8, 1},
+    {"n1x8", 1, 1, 1, 8},
+    {"n4x16", 4, 1, 1, 16},
+    {"n8x16", 8, 1, 1, 16},
 };
 
 bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b)
 {
     if (v < 0 || v >= CLG_GEMM_VARIANTS) return false;
-    return clg_gemm_variants[v].vw == 1 || (!trans_a && trans_b);
+    const clg_gemm_variant *x = &clg_gemm_variants[v];
+    return (x->vw == 1 || (!trans_a && trans_b)) && (x->vn == 1 || !trans_b);
 }
 
 int clg_gemm_variant_find(const char *name)
@@ -145,8 +149,8 @@ clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_d
     clg_gemm_kernel_source(e, n_epi, source, len + 1);
 
     char options[160];
-    snprintf(options, sizeof options, "-DTM=%d -DTN=%d -DVW=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d",
-             v->tm, v->tn, v->vw, ta, tb, has_bias);
+    snprintf(options, sizeof options, "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d",
+             v->tm, v->tn, v->vw, v->vn, ta, tb, has_bias);
     clg_karg args[16 + 3 * CLG_EXPR_MAX_INPUTS];
     int a = 0;
     args[a++] = CLG_ARG_T(&in[0]);
@@ -172,7 +176,7 @@ clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_d
         args[a++] = CLG_ARG_I(st[0]);
         args[a++] = CLG_ARG_I(st[1]);
     }
-    int64_t groups = (nn + v->tn - 1) / v->tn;
+    int64_t groups = v->vn > 1 ? (nn + v->vn - 1) / v->vn : (nn + v->tn - 1) / v->tn;
     size_t grid[2] = {clg_grid_size(groups), (size_t)((m + v->tm - 1) / v->tm)};
     s = clg_emit_kernel_source(lw, CACHE_NAME, source, "gemm", options, 2, grid, args, a);
 done:

@@ -53,8 +53,9 @@ typedef struct clg_gemm_variant {
     const char *name; /* as in CLGRAPH_GEMM=generated:NAME and the choice file */
     int tm, tn;       /* rows and columns of C per work-item */
     int vw;           /* > 1: VW-wide dot products along K (A plain, B transposed) */
+    int vn;           /* > 1: VN columns as one vector (B plain) */
 } clg_gemm_variant;
-#define CLG_GEMM_VARIANTS 4
+#define CLG_GEMM_VARIANTS 7
 CLG_INTERNAL extern const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS];
 /* Whether variant v exists and handles these transposes. */
 CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);

@@ -46,7 +46,9 @@ const char usage_text[] =
     "       clgraph help\n"
     "environment: CLGRAPH_DEVICE (device spec), CLGRAPH_CACHE_DIR (program cache,\n"
     "             default ~/.cache/clgraph), CLGRAPH_CACHE=0 (no program cache),\n"
-    "             CLGRAPH_TUNING=0 (ignore tuned GEMM parameters)\n";
+    "             CLGRAPH_TUNING=0 (ignore tuned GEMM parameters),\n"
+    "             CLGRAPH_GEMM=clblast|generated[:VARIANT] (force a GEMM path;\n"
+    "             default: measured per shape, remembered in the cache directory)\n";
 
 /* ---------------------------------------------------------------- check */
 
