@@ -157,19 +157,20 @@ static void test_epilogue_input_computed_later(void **state)
     unsetenv("CLGRAPH_GEMM");
 }
 
-static int count_choice_lines(const char *dir)
+/* Lines of the one gemm-*.txt file in dir (its path to path), or -1. */
+static int choice_lines(const char *dir, char *path, size_t size)
 {
     DIR *d = opendir(dir);
     if (!d) return -1;
-    int lines = 0;
+    int lines = -1;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (strncmp(de->d_name, "gemm-", 5) != 0 || !strstr(de->d_name, ".txt")) continue;
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        snprintf(path, size, "%s/%s", dir, de->d_name);
         FILE *f = fopen(path, "r");
         if (!f) continue;
         int c;
+        lines = 0;
         while ((c = fgetc(f)) != EOF) lines += c == '\n';
         fclose(f);
     }
@@ -177,37 +178,58 @@ static int count_choice_lines(const char *dir)
     return lines;
 }
 
-/* Measured on a miss: a choice file appears (format line + one line per
- * shape), the answer is right, a second compile reads it instead, and a
- * file of junk is ignored (measured again, then replaced). */
+static void write_text_file(const char *path, const char *content)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(content, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* With a cache directory of its own (other tests write theirs at the same
+ * time): a miss is measured and written (format line + one line for the
+ * one shape), a second compile reads it, a file of junk is ignored and
+ * replaced, and an entry naming an unknown variant is measured again. */
 static void test_choice_file(void **state)
 {
     (void)state;
-    clg_context *ctx = test_context();
-    if (!ctx) skip();
-    if (!ctx->cache_dir) skip();
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", ctx->cache_dir);
+    if (!test_context()) skip();
+    char dir[] = "/tmp/clg_gemm_choice_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *old = getenv("CLGRAPH_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    assert_int_equal(setenv("CLGRAPH_CACHE_DIR", dir, 1), 0);
     unsetenv("CLGRAPH_GEMM");
-    /* a shape no other test uses */
+    clg_context *ctx = NULL;
+    if (clg_context_create(&ctx, NULL, 0, NULL, NULL) != CLG_OK) fail_msg("context: %s", clg_context_errmsg(ctx));
+    char path[4400];
     write_graph(5, 29, 11, 0, 1, 1, &epilogues[1]);
+    check_text(ctx, TOL);
+    assert_int_equal(choice_lines(dir, path, sizeof path), 2);
+    check_text(ctx, TOL);
+    assert_int_equal(choice_lines(dir, path, sizeof path), 2);
+    write_text_file(path, "not a choice file\n5 29 11 0 1 1 g1x1\n");
+    check_text(ctx, TOL);
+    assert_int_equal(choice_lines(dir, path, sizeof path), 2);
+    write_text_file(path, "clgraph-gemm-choices 1\n5 29 11 0 1 1 no-such-variant\n");
+    check_text(ctx, TOL);
+    assert_int_equal(choice_lines(dir, path, sizeof path), 3);
+    clg_context_destroy(ctx);
+    if (saved) {
+        setenv("CLGRAPH_CACHE_DIR", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("CLGRAPH_CACHE_DIR");
+    }
     DIR *d = opendir(dir);
     struct dirent *de;
     while (d && (de = readdir(d))) {
-        if (strncmp(de->d_name, "gemm-", 5) != 0) continue;
-        char path[4400];
+        if (de->d_name[0] == '.') continue;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        FILE *f = fopen(path, "w");
-        assert_non_null(f);
-        fputs("not a choice file\n5 29 11 0 1 1 g1x1\n", f);
-        fclose(f);
+        remove(path);
     }
     if (d) closedir(d);
-    check_text(ctx, TOL);
-    int after_first = count_choice_lines(dir);
-    assert_true(after_first >= 2);
-    check_text(ctx, TOL);
-    assert_int_equal(count_choice_lines(dir), after_first);
+    rmdir(dir);
 }
 
 int main(void)
