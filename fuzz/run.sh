@@ -15,13 +15,16 @@ seconds=${1:-60}
 shift || true
 
 cc=$(command -v clang-14 || command -v clang || true)
-[ -n "$cc" ] || { echo "fuzz/run.sh: no clang (scripts/setup.sh installs clang-14)" >&2; exit 1; }
+cxx=$(command -v clang++-14 || command -v clang++ || true)
+[ -n "$cc" ] && [ -n "$cxx" ] || { echo "fuzz/run.sh: no clang (scripts/setup.sh installs clang-14)" >&2; exit 1; }
 # CMake cannot switch compilers in an existing build folder; start it afresh
 # (build-fuzz/corpus, what earlier runs found, stays).
-if [ -f build-fuzz/CMakeCache.txt ] && ! grep -qx "CMAKE_C_COMPILER:[A-Z]*=$cc" build-fuzz/CMakeCache.txt; then
+if [ -f build-fuzz/CMakeCache.txt ] && { ! grep -qx "CMAKE_C_COMPILER:[A-Z]*=$cc" build-fuzz/CMakeCache.txt ||
+                                        ! grep -qx "CMAKE_CXX_COMPILER:[A-Z]*=$cxx" build-fuzz/CMakeCache.txt; }; then
   rm -rf build-fuzz/CMakeCache.txt build-fuzz/CMakeFiles
 fi
-cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# The library has one C++ file (CLBlast's C++-only API), so C++ is clang too.
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCLGRAPH_FUZZ=ON -DCLGRAPH_TESTS=OFF -DCLGRAPH_WERROR=ON >/dev/null
 targets_help=$(cmake --build build-fuzz --target help)
 available=()
