@@ -154,7 +154,10 @@ clg_status clg_graph_copy(const clg_graph *src, clg_graph *g)
     bool share = src->allocator.fn == g->allocator.fn && src->allocator.user == g->allocator.user;
     for (int i = 0; i < src->n_nodes && !s; i++) {
         const clg_node *n = &src->nodes[i];
-        if (n->dead) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "copying a graph that is not compact");
+        if (n->dead) {
+            s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "copying a graph that is not compact");
+            break;
+        }
         clg_const *c = n->constant;
         if (c && share) {
             c->refs++;

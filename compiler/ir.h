@@ -5,6 +5,7 @@
 #define CLG_IR_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,7 +66,7 @@ typedef struct clg_init {
 /* Constant data, shared by reference count: a pass that wants different
  * values makes a new one instead of editing one another node may use. */
 typedef struct clg_const {
-    int refs;
+    atomic_int refs; /* clones and models on other threads may share it */
     size_t count;
     float *data;
     clg_init init;

@@ -56,9 +56,13 @@ clg_status clg_weights_load(clg_graph *g, const char *base_dir, int line)
 {
     const char *name = g->weights_path;
     char path[4096];
-    if (name[0] == '/' || !base_dir || !*base_dir) snprintf(path, sizeof path, "%s", name);
-    else snprintf(path, sizeof path, "%s%s%s", base_dir,
-                  base_dir[strlen(base_dir) - 1] == '/' ? "" : "/", name);
+    int n;
+    if (name[0] == '/' || !base_dir || !*base_dir) n = snprintf(path, sizeof path, "%s", name);
+    else n = snprintf(path, sizeof path, "%s%s%s", base_dir,
+                      base_dir[strlen(base_dir) - 1] == '/' ? "" : "/", name);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return clg_fail(g, CLG_ERR_IO, "line %d: the weights file's path is longer than %zu bytes", line,
+                        sizeof path - 1);
     FILE *f = fopen(path, "rb");
     if (!f) return clg_fail(g, CLG_ERR_IO, "line %d: cannot open weights file %s: %s", line, path, strerror(errno));
     clg_status s = CLG_OK;
