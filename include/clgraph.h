@@ -210,13 +210,18 @@ CLG_API clg_status clg_graph_load_onnx(clg_graph *g, const char *path);
 
 /* Prints g in the canonical text format. *text is NUL-terminated, allocated
  * with g's allocator and freed by the caller with clg_graph_free(g, *text).
- * len may be NULL. print(parse(print(x))) == print(x). */
+ * len may be NULL. print(parse(print(x))) == print(x). Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_graph_print(clg_graph *g, char **text, size_t *len);
 
 /* Frees memory that g's functions handed to the caller. NULL is a no-op. */
 CLG_API void clg_graph_free(clg_graph *g, void *ptr);
 
-/* ---- the builder: values are named; a node's inputs must already exist. */
+/* ---- the builder: values are named; a node's inputs must already exist.
+ * Every builder function below returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (a NULL pointer or bad rank),
+ * CLG_ERR_INVALID_GRAPH (a bad or duplicate name, an undefined input, an
+ * unknown attribute, a shape that does not check) or CLG_ERR_OUT_OF_MEMORY;
+ * on error nothing is added and clg_graph_errmsg says why. */
 
 /* Adds a graph input. dims[0] may be CLG_BATCH. */
 CLG_API clg_status clg_graph_add_input(clg_graph *g, const char *name, int rank, const int64_t *dims);
@@ -238,21 +243,26 @@ CLG_API clg_status clg_graph_add_output(clg_graph *g, const char *name);
 
 /* ---- inspection */
 
+/* Counts; 0 for a NULL graph. */
 CLG_API int clg_graph_node_count(const clg_graph *g);
 CLG_API int clg_graph_input_count(const clg_graph *g);
 CLG_API int clg_graph_output_count(const clg_graph *g);
 
 /* Describes node i (0 <= i < node_count) in topological order. Any out
- * pointer may be NULL. *name is owned by g. dims[0] may be CLG_BATCH. */
+ * pointer may be NULL. *name is owned by g. dims[0] may be CLG_BATCH.
+ * Returns CLG_OK or CLG_ERR_INVALID_ARGUMENT (no such node). */
 CLG_API clg_status clg_graph_node_info(const clg_graph *g, int i, clg_op *op, const char **name,
                                        int *rank, int64_t dims[CLG_MAX_RANK]);
 
-/* Name and declared shape of the i-th graph input (dims[0] may be CLG_BATCH). */
+/* Name and declared shape of the i-th graph input (dims[0] may be CLG_BATCH).
+ * Returns CLG_OK or CLG_ERR_INVALID_ARGUMENT (no such input). */
 CLG_API clg_status clg_graph_input_info(const clg_graph *g, int i, const char **name, int *rank,
                                         int64_t dims[CLG_MAX_RANK]);
 
 /* Name and concrete shape of the i-th output when the batch is `batch`
- * (ignored when the graph has no symbolic batch). */
+ * (ignored when the graph has no symbolic batch). Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT (no such output, a batch below 1, or a batch
+ * that makes a tensor too large) or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_graph_output_info(clg_graph *g, int i, int64_t batch, const char **name,
                                          int *rank, int64_t dims[CLG_MAX_RANK]);
 
@@ -278,17 +288,21 @@ CLG_API clg_status clg_graph_optimize(clg_graph *g, int level, clg_pass_fn after
 CLG_API const char *clg_pass_name(int i, int *level);
 
 /* A new graph equal to g, with g's allocator; the caller owns *out.
- * Constant data is shared by reference count, never edited in place. */
+ * Constant data is shared by reference count, never edited in place.
+ * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_graph_clone(const clg_graph *g, clg_graph **out);
 
 /* Writes g as text to path and, when g holds constants that no generator
  * describes (folded weights, imported models), their values to the sidecar
  * weights file path + ".bin" (named by a weights statement, relative to
- * the text file). clg_graph_load reads both back. */
+ * the text file). clg_graph_load reads both back. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT, CLG_ERR_IO or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_graph_save(clg_graph *g, const char *path);
 
 /* Graphviz text for g: one box per node (a fused node lists what it
- * computes), edges labelled with shapes. Allocated with g's allocator. */
+ * computes), edges labelled with shapes. *text is allocated with g's
+ * allocator; free it with clg_graph_free. len may be NULL. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_graph_dot(clg_graph *g, char **text, size_t *len);
 
 /* ---- the reference executor */
@@ -437,7 +451,11 @@ CLG_API const char *clg_model_errmsg(const clg_model *m);
 /* Runs the model: copies the inputs to the device, enqueues every node with
  * no host synchronisation between them, reads the outputs back and waits
  * once. Inputs and outputs as for clg_graph_run_reference. A new batch size
- * re-plans device memory; the same batch reuses the plan. */
+ * re-plans device memory; the same batch reuses the plan. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT (counts, NULL data, a shape that does not
+ * match), CLG_ERR_OUT_OF_DEVICE_MEMORY (the batch does not fit),
+ * CLG_ERR_OPENCL, CLG_ERR_BUILD, CLG_ERR_UNSUPPORTED or
+ * CLG_ERR_OUT_OF_MEMORY; clg_model_errmsg says why. */
 CLG_API clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs,
                                  clg_tensor *outputs, int n_outputs);
 
@@ -451,6 +469,7 @@ typedef struct clg_model_stats {
     double upload_ms;           /* weight upload at create */
 } clg_model_stats;
 
+/* Fills *stats for the current plan. Returns CLG_OK or CLG_ERR_INVALID_ARGUMENT. */
 CLG_API clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *stats);
 
 /* Device time of each node in the last run, from OpenCL profiling events;
@@ -463,6 +482,8 @@ typedef struct clg_node_time {
     double ms;
 } clg_node_time;
 
+/* Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (no profiling queue, or no run
+ * yet), CLG_ERR_OPENCL or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, int *count);
 
 /* ----------------------------------------------------------------- tuning */
