@@ -569,7 +569,9 @@ typedef void (*clg_tune_progress_fn)(void *user, const clg_tune_progress *p);
  * 1024, a convolution), results checked against the host, and the size
  * where the GEMM routine switches from its direct kernel to the main one
  * is set from those timings. It blocks for minutes (QUICK) or tens of
- * minutes (FULL) and uses the whole device. progress may be NULL. result
+ * minutes (FULL) and uses the whole device; models on it meanwhile still
+ * compute correctly but at whatever parameters are being tried. It runs
+ * child processes (fork and exec) for the tuners. progress may be NULL. result
  * (may be NULL) receives the outcome; result->tuned is 0 when nothing
  * faster was found: nothing is stored then, and CLBlast gets back the
  * parameters it had (also after an error). Returns CLG_OK,

@@ -71,7 +71,8 @@ void clg_tune_plan_for_level(clg_tune_level level, clg_tune_plan *plan)
         plan->rounds = 3;
     } else {
         /* ~130 Xgemm configurations (both GEMMK variants), ~16 direct ones,
-         * a quarter of the copy kernels on 256³: about five minutes. */
+         * a quarter of the copy kernels on 256³: five to ten minutes on a
+         * 2-core CPU. */
         plan->level = "quick";
         plan->kernel_size = 256;
         double fraction[CLG_TK_COUNT] = {4, 4, 4, 2, 512, 1024, 0};
@@ -80,7 +81,7 @@ void clg_tune_plan_for_level(clg_tune_level level, clg_tune_plan *plan)
         memcpy(plan->seconds, seconds, sizeof seconds);
         plan->candidates = 2;
         plan->n_seeds = 1;
-        plan->rounds = 1;
+        plan->rounds = 2;
     }
 }
 

@@ -713,6 +713,16 @@ int clg_tuning_apply_set(cl_device_id device, const clg_tuning *t)
 
 void clg_tuning_forget(cl_device_id device) { record_applied(device, 0); }
 
+uint64_t clg_tuning_state(cl_device_id device)
+{
+    pthread_mutex_lock(&applied_lock);
+    uint64_t set = 0;
+    for (int i = 0; i < n_applied; i++)
+        if (applied[i].device == device) set = applied[i].set;
+    pthread_mutex_unlock(&applied_lock);
+    return set;
+}
+
 static bool tuning_disabled(void)
 {
     const char *off = getenv("CLGRAPH_TUNING");

@@ -95,6 +95,11 @@ CLG_INTERNAL int clg_tuning_retrieve(cl_device_id device, clg_tune_kernel_id id,
 CLG_INTERNAL int clg_tuning_apply_set(cl_device_id device, const clg_tuning *t);
 /* Records that device runs no stored set any more (a tune changed it). */
 CLG_INTERNAL void clg_tuning_forget(cl_device_id device);
+/* What CLBlast runs for device in this process: a hash of the stored set
+ * applied to it, 0 for CLBlast's own parameters (or after a tune failed
+ * half-way). Decisions cached from timing CLBlast (gemm_choice.c) should
+ * include it in their key: a tune changes which side wins. */
+CLG_INTERNAL uint64_t clg_tuning_state(cl_device_id device);
 
 /* Applies the stored parameters of ctx's device when there are valid ones,
  * unless CLGRAPH_TUNING=0. Called when a context opens; never fails it: a

@@ -447,6 +447,7 @@ static void test_context_applies_stored(void **state)
     size_t xgemm[CLG_TK_MAX_PARAMS], routine[1];
     assert_int_equal(clg_tuning_retrieve(ctx_device(ctx), CLG_TK_XGEMM, xgemm), 0);
     assert_memory_not_equal(xgemm, t.values[CLG_TK_XGEMM], 16 * sizeof(size_t));
+    assert_int_equal(clg_tuning_state(ctx_device(ctx)), 0);
     clg_context_destroy(ctx);
     setenv("CLGRAPH_TUNING", "0", 1);
     ctx = open_context(0);
@@ -466,6 +467,7 @@ static void test_context_applies_stored(void **state)
     assert_memory_equal(xgemm, t.values[CLG_TK_XGEMM], 16 * sizeof(size_t));
     assert_int_equal(clg_tuning_retrieve(ctx_device(ctx), CLG_TK_GEMM_ROUTINE, routine), 0);
     assert_int_equal(routine[0], 16);
+    assert_true(clg_tuning_state(ctx_device(ctx)) != 0);
     check_gemms(ctx);
     clg_context_destroy(ctx);
 

@@ -126,7 +126,7 @@ int cmd_tune(int argc, char **argv)
     printf("tuning CLBlast's GEMM parameters for %s (%s)\n", info.name, info.platform);
     printf("%s; the device is busy meanwhile\n",
            ta.level == CLG_TUNE_FULL ? "full search: tens of minutes"
-                                     : "quick search: about five minutes (--full searches more)");
+                                     : "quick search: five to ten minutes (--full searches more)");
     fflush(stdout);
 
     progress_state ps;
