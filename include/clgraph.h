@@ -532,7 +532,8 @@ typedef struct clg_tune_info {
     double seconds;        /* how long the tune took */
     int n_shapes;
     clg_tune_shape shapes[CLG_TUNE_MAX_SHAPES];
-    char parameters[2048]; /* one line per CLBlast kernel: "Xgemm GEMMK=0 KREG=1 ..." */
+    char parameters[2048]; /* one line per kernel the file overrides (the rest keep
+                              CLBlast's own): "Xgemm GEMMK=0 KREG=1 ..." */
 } clg_tune_info;
 
 /* Reads the tuning state of a device from clg_devices_list without opening
@@ -551,7 +552,7 @@ typedef struct clg_tune_progress {
     int stage_count;
     int done, total;        /* configurations or timings; total may grow within a stage */
     double best;            /* best so far in the stage, in unit (0: none yet) */
-    const char *unit;       /* "GFLOP/s" */
+    const char *unit;       /* "GFLOP/s", or "GB/s" for the copy kernels */
     double elapsed_s;       /* since clg_tune began */
 } clg_tune_progress;
 
