@@ -367,7 +367,8 @@ typedef struct clg_device_info {
 /* Lists every device of every OpenCL platform. Writes up to capacity
  * entries to out (which may be NULL with capacity 0) and the total to
  * *count. A machine with no OpenCL platform has 0 devices, not an error.
- * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT or CLG_ERR_OPENCL. */
+ * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT, CLG_ERR_OUT_OF_MEMORY or
+ * CLG_ERR_OPENCL. */
 CLG_API clg_status clg_devices_list(clg_device_info *out, int capacity, int *count);
 
 /* --------------------------------------------------------------- contexts */
@@ -445,7 +446,8 @@ CLG_API clg_status clg_model_create_ex(clg_model **out, clg_context *ctx, clg_gr
 /* Releases the model's device memory and kernels. NULL is a no-op. */
 CLG_API void clg_model_destroy(clg_model *m);
 
-/* The last error of clg_model_run on m. Owned by m. Never NULL. */
+/* The last error of a call on m (clg_model_run, clg_model_profile). Owned
+ * by m. Never NULL. */
 CLG_API const char *clg_model_errmsg(const clg_model *m);
 
 /* Runs the model: copies the inputs to the device, enqueues every node with
@@ -461,7 +463,8 @@ CLG_API clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_i
 
 /* Costs and sizes of the current plan. */
 typedef struct clg_model_stats {
-    int64_t batch;              /* batch of the current plan (0 before the first run) */
+    int64_t batch;              /* batch of the current plan (1 after create: the model plans
+                                   batch 1 up front, so every program is built there) */
     int launches_per_inference; /* kernels enqueued, each CLBlast call counted as one */
     uint64_t activation_bytes;  /* device memory for activations and scratch */
     uint64_t weight_bytes;      /* device memory for constants */

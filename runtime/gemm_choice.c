@@ -27,6 +27,7 @@
 #include "lower.h"
 #include "lower_util.h"
 #include "plan.h"
+#include "tuning.h"
 
 #define FILE_MAGIC "clgraph-gemm-choices 1"
 #define MAX_FILE_BYTES (1 << 20)
@@ -55,6 +56,10 @@ static char *choice_path(clg_context *ctx)
             h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
             if (!*p) break;
         }
+    /* CLBlast's parameters decide which side wins: choices timed against
+     * another tuning state are not this device's answers. */
+    uint64_t tuning = clg_tuning_state(ctx->device);
+    for (int i = 0; i < 8; i++) h = (h ^ (unsigned char)(tuning >> (8 * i))) * 0x100000001b3ull;
     size_t len = strlen(ctx->cache_dir) + 32;
     char *path = clg_mem_realloc(&ctx->allocator, NULL, len);
     if (path) snprintf(path, len, "%s/gemm-%016llx.txt", ctx->cache_dir, (unsigned long long)h);
