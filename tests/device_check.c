@@ -126,3 +126,19 @@ double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsig
     free(dev);
     return worst;
 }
+
+void test_check_text(const char *text, double tol)
+{
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_graph *g = test_parse(text);
+    static const int64_t batches[] = {1, 3, 17};
+    for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
+        double err = test_device_error(ctx, g, batches[i], (unsigned)(i + 1));
+        if (!(err <= tol)) {
+            clg_graph_destroy(g);
+            fail_msg("batch %lld: error %.3g > %.3g for\n%s", (long long)batches[i], err, tol, text);
+        }
+    }
+    clg_graph_destroy(g);
+}

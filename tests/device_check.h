@@ -26,4 +26,9 @@ double test_device_error(clg_context *ctx, clg_graph *g, int64_t batch, unsigned
  * reference always runs g itself, unoptimized. */
 double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed, int opt_level);
 
+/* Parses text and checks it on the device against the reference at batches
+ * 1, 3 and 17 (skips without a device); fails with the text and the batch
+ * when the error passes tol. */
+void test_check_text(const char *text, double tol);
+
 #endif

@@ -19,21 +19,7 @@
 static char text[8192];
 
 /* Checks the graph in `text` at a few batch sizes. */
-static void check(double tol)
-{
-    clg_context *ctx = test_context();
-    if (!ctx) skip();
-    clg_graph *g = test_parse(text);
-    static const int64_t batches[] = {1, 3, 17};
-    for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
-        double err = test_device_error(ctx, g, batches[i], (unsigned)(i + 1));
-        if (!(err <= tol)) {
-            clg_graph_destroy(g);
-            fail_msg("batch %lld: error %.3g > %.3g for\n%s", (long long)batches[i], err, tol, text);
-        }
-    }
-    clg_graph_destroy(g);
-}
+static void check(double tol) { test_check_text(text, tol); }
 
 static const int sizes[] = {1, 3, 17, 127};
 #define N_SIZES (int)(sizeof sizes / sizeof *sizes)
