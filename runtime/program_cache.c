@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache_file.h"
 #include "runtime.h"
 
 #define CL_STD_OPTION "-cl-std=CL1.2"
@@ -34,22 +35,9 @@ static const char MAGIC[8] = "CLGBIN1";
 
 /* ------------------------------------------------------------------ hashing */
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
 /* Each part is hashed with its terminating NUL so that ("ab", "c") and
  * ("a", "bc") differ. */
-static uint64_t fnv1a_str(uint64_t h, const char *s) { return fnv1a(h, s, strlen(s) + 1); }
+static uint64_t fnv1a_str(uint64_t h, const char *s) { return clg_fnv1a(h, s, strlen(s) + 1); }
 
 /* ------------------------------------------------------------------ bytes */
 
@@ -113,30 +101,6 @@ static char *cache_path(clg_context *ctx, uint64_t key, const char *suffix)
     return p;
 }
 
-static bool read_all(int fd, unsigned char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = read(fd, buf, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return false;
-        buf += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
-
-static bool write_all(int fd, const unsigned char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        buf += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 static size_t header_size(size_t identity_len) { return 8 + 8 + 4 + identity_len + 8 + 8; }
 
 /* Reads and checks a cache file; on success *payload (allocated) and *len
@@ -158,7 +122,7 @@ static bool disk_read(clg_context *ctx, const char *path, uint64_t key, const ch
         goto done;
     size_t size = (size_t)st.st_size;
     buf = clg_mem_realloc(&ctx->allocator, NULL, size);
-    if (!buf || !read_all(fd, buf, size)) goto done;
+    if (!buf || !clg_read_all(fd, buf, size)) goto done;
 
     const unsigned char *p = buf;
     if (memcmp(p, MAGIC, 8) != 0) goto done;
@@ -174,7 +138,7 @@ static bool disk_read(clg_context *ctx, const char *path, uint64_t key, const ch
     uint64_t sum = get_u64(p);
     p += 8;
     if (n == 0 || n != size - hsize) goto done;
-    if (fnv1a(FNV_OFFSET, p, (size_t)n) != sum) goto done;
+    if (clg_fnv1a(CLG_FNV_OFFSET, p, (size_t)n) != sum) goto done;
     /* The payload moves to the front so one block is handed back. */
     memmove(buf, p, (size_t)n);
     *payload = buf;
@@ -185,19 +149,6 @@ done:
     clg_mem_free(&ctx->allocator, buf);
     close(fd);
     return ok;
-}
-
-/* Unique enough for a temporary name within one cache directory: the pid
- * separates processes, the counter threads of one, the clock reruns. */
-static uint64_t temp_suffix(void)
-{
-    static atomic_uint counter;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t h = FNV_OFFSET;
-    uint64_t parts[3] = {(uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec,
-                         (uint64_t)atomic_fetch_add(&counter, 1)};
-    return fnv1a(h, parts, sizeof parts);
 }
 
 /* Best effort: a cache that cannot be written only costs a rebuild later. */
@@ -218,21 +169,15 @@ static void disk_write(clg_context *ctx, const char *path, uint64_t key, const c
     p += id_len;
     put_u64(p, len);
     p += 8;
-    put_u64(p, fnv1a(FNV_OFFSET, payload, len));
+    put_u64(p, clg_fnv1a(CLG_FNV_OFFSET, payload, len));
     p += 8;
 
     size_t n = strlen(path) + 64;
     char *tmp = clg_mem_realloc(&ctx->allocator, NULL, n);
     if (!tmp) return;
-    int fd = -1;
-    for (int attempt = 0; attempt < 4 && fd < 0; attempt++) {
-        snprintf(tmp, n, "%s.%ld.%016llx.tmp", path, (long)getpid(),
-                 (unsigned long long)temp_suffix());
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 && errno != EEXIST) break;
-    }
+    int fd = clg_open_temp_beside(path, tmp, n);
     if (fd < 0) goto done;
-    bool ok = write_all(fd, header, (size_t)(p - header)) && write_all(fd, payload, len);
+    bool ok = clg_write_all(fd, header, (size_t)(p - header)) && clg_write_all(fd, payload, len);
     if (close(fd) != 0) ok = false;
     if (!ok || rename(tmp, path) != 0) unlink(tmp);
 done:
@@ -349,7 +294,7 @@ clg_status clg_program_get(clg_context *ctx, const char *file, const char *sourc
 
     char *opts = full_options(ctx, options);
     if (!opts) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-    uint64_t key = fnv1a_str(fnv1a_str(fnv1a_str(FNV_OFFSET, file), source), opts);
+    uint64_t key = fnv1a_str(fnv1a_str(fnv1a_str(CLG_FNV_OFFSET, file), source), opts);
 
     clg_status s = CLG_OK;
     char *path = NULL;
@@ -378,7 +323,7 @@ clg_status clg_program_get(clg_context *ctx, const char *file, const char *sourc
 
     char identity[3 * 128 + 64 + 8];
     device_identity(ctx, identity, sizeof identity);
-    uint64_t disk_key = fnv1a_str(fnv1a(FNV_OFFSET, &key, sizeof key), identity);
+    uint64_t disk_key = fnv1a_str(clg_fnv1a(CLG_FNV_OFFSET, &key, sizeof key), identity);
     size_t len = 0;
     if (ctx->cache_dir) {
         path = cache_path(ctx, disk_key, ".bin");

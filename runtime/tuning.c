@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache_file.h"
 #include "tuning.h"
 
 #include <clblast_c.h>
@@ -170,27 +171,14 @@ bool clg_tune_params_valid(clg_tune_kernel_id id, const size_t *values, char *wh
 
 /* ---------------------------------------------------------------- hashing */
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
 /* Identifies a parameter set (what CLBlast runs), not the file around it. */
 static uint64_t set_hash(const clg_tuning *t)
 {
-    uint64_t h = FNV_OFFSET;
+    uint64_t h = CLG_FNV_OFFSET;
     for (int i = 0; i < CLG_TK_COUNT; i++) {
         unsigned char has = t->has[i];
-        h = fnv1a(h, &has, 1);
-        if (has) h = fnv1a(h, t->values[i], (size_t)KERNELS[i].n_params * sizeof(size_t));
+        h = clg_fnv1a(h, &has, 1);
+        if (has) h = clg_fnv1a(h, t->values[i], (size_t)KERNELS[i].n_params * sizeof(size_t));
     }
     return h;
 }
@@ -264,7 +252,7 @@ clg_status clg_tuning_format(const clg_allocator *a, const clg_tuning *t,
             put(&b, "%s%s=%zu", j ? " " : "", KERNELS[i].params[j], t->values[i][j]);
         put(&b, "\n");
     }
-    uint64_t sum = b.failed ? 0 : fnv1a(FNV_OFFSET, b.s, b.len);
+    uint64_t sum = b.failed ? 0 : clg_fnv1a(CLG_FNV_OFFSET, b.s, b.len);
     put(&b, "checksum\t%016" PRIx64 "\n", sum);
     if (b.failed) {
         clg_mem_free(a, b.s);
@@ -394,7 +382,7 @@ bool clg_tuning_parse(const char *text, size_t len, const clg_device_info *devic
     }
     const char *mark = text + len - tail;
     char expected[17];
-    snprintf(expected, sizeof expected, "%016" PRIx64, fnv1a(FNV_OFFSET, text, (size_t)(mark - text)));
+    snprintf(expected, sizeof expected, "%016" PRIx64, clg_fnv1a(CLG_FNV_OFFSET, text, (size_t)(mark - text)));
     if (memcmp(mark + 9, expected, 16) != 0) {
         snprintf(why, why_size, "corrupt: checksum mismatch");
         return false;
@@ -514,36 +502,12 @@ corrupt:
 
 char *clg_tuning_path(const clg_allocator *a, const char *dir, const clg_device_info *device)
 {
-    uint64_t h = fnv1a(FNV_OFFSET, device->platform, strlen(device->platform) + 1);
-    h = fnv1a(h, device->name, strlen(device->name) + 1);
+    uint64_t h = clg_fnv1a(CLG_FNV_OFFSET, device->platform, strlen(device->platform) + 1);
+    h = clg_fnv1a(h, device->name, strlen(device->name) + 1);
     size_t n = strlen(dir) + 64;
     char *p = clg_mem_realloc(a, NULL, n);
     if (p) snprintf(p, n, "%s/tuning-%016" PRIx64 ".txt", dir, h);
     return p;
-}
-
-static bool read_all(int fd, char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = read(fd, buf, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return false;
-        buf += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
-
-static bool write_all(int fd, const char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        buf += w;
-        n -= (size_t)w;
-    }
-    return true;
 }
 
 bool clg_tuning_load(const clg_allocator *a, const char *dir, const clg_device_info *device,
@@ -574,7 +538,7 @@ bool clg_tuning_load(const clg_allocator *a, const char *dir, const clg_device_i
         snprintf(why, why_size, "out of memory");
         goto done;
     }
-    if (!read_all(fd, buf, size)) {
+    if (!clg_read_all(fd, buf, size)) {
         snprintf(why, why_size, "ignored: cannot read it");
         goto done;
     }
@@ -586,16 +550,6 @@ done:
     clg_mem_free(a, buf);
     clg_mem_free(a, path);
     return ok;
-}
-
-static uint64_t temp_suffix(void)
-{
-    static atomic_uint counter;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t parts[3] = {(uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec,
-                         (uint64_t)atomic_fetch_add(&counter, 1)};
-    return fnv1a(FNV_OFFSET, parts, sizeof parts);
 }
 
 clg_status clg_tuning_store(const clg_allocator *a, const char *dir, const clg_device_info *device,
@@ -619,11 +573,7 @@ clg_status clg_tuning_store(const clg_allocator *a, const char *dir, const clg_d
         s = CLG_ERR_OUT_OF_MEMORY;
         goto done;
     }
-    for (int attempt = 0; attempt < 4 && fd < 0; attempt++) {
-        snprintf(tmp, n, "%s.%ld.%016" PRIx64 ".tmp", path, (long)getpid(), temp_suffix());
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 && errno != EEXIST) break;
-    }
+    fd = clg_open_temp_beside(path, tmp, n);
     if (fd < 0) {
         snprintf(err, err_size, "cannot create %s: %s", tmp, strerror(errno));
         s = CLG_ERR_IO;
@@ -631,7 +581,7 @@ clg_status clg_tuning_store(const clg_allocator *a, const char *dir, const clg_d
     }
     /* fsync before rename: the file is minutes of measurement, and a crash
      * must leave the old file or the new one, never an empty one. */
-    bool ok = write_all(fd, text, len) && fsync(fd) == 0;
+    bool ok = clg_write_all(fd, text, len) && fsync(fd) == 0;
     if (close(fd) != 0) ok = false;
     if (!ok || rename(tmp, path) != 0) {
         snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));

@@ -1,0 +1,26 @@
+/* What the on-disk caches (programs, tuning files) share: the hash that
+ * names and checks their files, whole reads and writes that survive EINTR,
+ * and the temporary file beside the target that is renamed over it, so a
+ * reader never sees a half-written entry. */
+#ifndef CLG_CACHE_FILE_H
+#define CLG_CACHE_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ir.h"
+
+#define CLG_FNV_OFFSET 0xcbf29ce484222325ull
+
+/* FNV-1a of n bytes, continuing from h (start with CLG_FNV_OFFSET). */
+CLG_INTERNAL uint64_t clg_fnv1a(uint64_t h, const void *data, size_t n);
+/* Exactly n bytes, or false. */
+CLG_INTERNAL bool clg_read_all(int fd, void *buf, size_t n);
+CLG_INTERNAL bool clg_write_all(int fd, const void *buf, size_t n);
+/* Creates a new file "PATH.<pid>.<unique>.tmp" (mode 0600, exclusive) and
+ * writes its name to tmp (tmp_size >= strlen(path) + 64). Returns the
+ * descriptor, or -1 with errno set. */
+CLG_INTERNAL int clg_open_temp_beside(const char *path, char *tmp, size_t tmp_size);
+
+#endif
