@@ -12,6 +12,8 @@
  *   VN         > 1: each work-item's TM rows run VN-wide along N, VN
  *              neighbouring columns loaded as one vector from a row of B
  *              (needs TRANS_B 0, TN = 1)
+ *   MR, NV     > 0: the packed-B kernel (below): each work-item computes an
+ *              MR x (16 * NV) tile of C from B packed by pack_b
  *   HAS_BIAS   add beta * bias, bias broadcast over C by its strides
  *   EPILOGUE   defined by generated source in front of this file: a
  *              function clg_epilogue(v0, r, c EPILOGUE_PASS) over extra
@@ -52,6 +54,7 @@
 #endif
 #ifndef EPILOGUE
 #define EPILOGUE_ARGS
+#define EPILOGUE_PASS
 #endif
 
 #define CLG_CAT2(a, b) a##b
@@ -68,6 +71,107 @@
 #define B_AT(k, c) b[(k) * ldb + (c)]
 #endif
 
+#ifndef MR
+#define MR 0
+#endif
+#ifndef NV
+#define NV 1
+#endif
+
+/* The epilogue of one element of C. */
+inline float clg_finish(float v, int r, int c, float alpha, __global const float *bias, uint bias_off,
+                        int bias_sr, int bias_sc, float beta EPILOGUE_ARGS)
+{
+    v *= alpha;
+#if HAS_BIAS
+    v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
+#endif
+#ifdef EPILOGUE
+    v = clg_epilogue(v, r, c EPILOGUE_PASS);
+#endif
+    return v;
+}
+
+#if MR > 0
+/* The packed-B kernel, for CPUs: a register tile of MR rows by NR = 16 * NV
+ * columns, MR * NV float16 accumulators, B read as one contiguous stream
+ * per tile and each element of A broadcast once per k (a BLAS
+ * micro-kernel). B must be packed first: panel t holds columns
+ * [t * NR, t * NR + NR) as K rows of NR floats, zero past N, so loads never
+ * need a bound; rows of A past M are clamped in the last row of tiles.
+ * The loops carry "unroll" pragmas because PoCL leaves them rolled, which
+ * puts the accumulators in memory (about 3x slower).
+ *
+ * Grid: dim 0 over ceil(M / MR) row tiles, dim 1 over ceil(N / NR) column
+ * panels, one work-item per work-group (each is one tile's whole loop). */
+#define NR (16 * NV)
+
+__kernel void pack_b(__global const float *b, uint b_off, int ldb, __global float *p, uint p_off, int N, int K)
+{
+    const int k = get_global_id(0), t = get_global_id(1);
+    if (k >= K) return;
+    b += b_off;
+    p += p_off + ((size_t)t * K + k) * NR;
+    for (int j = 0; j < NR; j++) {
+        const int c = t * NR + j;
+        p[j] = c < N ? B_AT(k, c) : 0.0f;
+    }
+}
+
+/* The k loop over rows ROW(i) of A. */
+#define CLG_TILE_LOOP(ROW)                                                                  \
+    for (int k = 0; k < K; k++) {                                                           \
+        float16 bv[NV];                                                                     \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = vload16(0, bp + k * NR + 16 * v); \
+        _Pragma("unroll") for (int i = 0; i < MR; i++) {                                    \
+            const float16 av = (float16)(A_AT(ROW(i), k));                                  \
+            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = fma(av, bv[v], acc[i][v]); \
+        }                                                                                   \
+    }
+
+__kernel void gemm(__global const float *a, uint a_off, int lda,
+                   __global const float *b, uint b_off, int ldb,
+                   __global float *y, uint y_off,
+                   int M, int N, int K, float alpha,
+                   __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta
+                   EPILOGUE_ARGS)
+{
+    const int ti = get_global_id(0), tj = get_global_id(1);
+    const int r0 = ti * MR, c0 = tj * NR;
+    if (r0 >= M || c0 >= N) return;
+    a += a_off;
+    const __global float *bp = b + b_off + (size_t)tj * K * NR;
+    float16 acc[MR][NV];
+    _Pragma("unroll") for (int i = 0; i < MR; i++)
+        _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = (float16)(0.0f);
+    if (r0 + MR <= M) {
+#define CLG_ROW_FULL(i) (r0 + (i))
+        CLG_TILE_LOOP(CLG_ROW_FULL)
+    } else {
+        const int last = M - 1 - r0;
+#define CLG_ROW_CLAMPED(i) (r0 + min((i), last))
+        CLG_TILE_LOOP(CLG_ROW_CLAMPED)
+    }
+    _Pragma("unroll") for (int i = 0; i < MR; i++) {
+        const int r = r0 + i;
+        if (r >= M) break;
+        _Pragma("unroll") for (int v = 0; v < NV; v++) {
+            const int cv = c0 + 16 * v;
+#if !HAS_BIAS && !defined(EPILOGUE)
+            if (cv + 16 <= N) {
+                vstore16(alpha * acc[i][v], 0, y + y_off + r * N + cv);
+                continue;
+            }
+#endif
+            float part[16];
+            vstore16(acc[i][v], 0, part);
+            for (int l = 0; l < 16 && cv + l < N; l++)
+                y[y_off + r * N + cv + l] =
+                    clg_finish(part[l], r, cv + l, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS);
+        }
+    }
+}
+#else
 __kernel void gemm(__global const float *a, uint a_off, int lda,
                    __global const float *b, uint b_off, int ldb,
                    __global float *y, uint y_off,
@@ -176,3 +280,4 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
         }
     }
 }
+#endif

@@ -15,6 +15,15 @@ clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, con
                                   const char *kernel, const char *options, cl_uint work_dim,
                                   const size_t *global, const clg_karg *args, int n_args)
 {
+    return clg_emit_kernel_local(lw, name_for_cache, source, kernel, options, work_dim, global, NULL,
+                                 args, n_args);
+}
+
+clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, const char *source,
+                                 const char *kernel, const char *options, cl_uint work_dim,
+                                 const size_t *global, const size_t *local, const clg_karg *args,
+                                 int n_args)
+{
     clg_context *ctx = lw->ctx;
     if (lw->plan->measuring) return CLG_OK;
     for (int i = 0; i < n_args; i++) {
@@ -75,7 +84,9 @@ clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, con
      * it choose per global size multiplies compilations by the number of
      * distinct shapes in a model. */
     size_t max_wg = 0;
-    if (global[0] % CLG_GRID_MULTIPLE == 0 &&
+    if (local) {
+        for (cl_uint d = 0; d < work_dim; d++) st->local[d] = local[d];
+    } else if (global[0] % CLG_GRID_MULTIPLE == 0 &&
         clGetKernelWorkGroupInfo(k, lw->ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg, &max_wg,
                                  NULL) == CL_SUCCESS &&
         max_wg >= CLG_GRID_MULTIPLE) {

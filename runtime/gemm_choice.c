@@ -208,6 +208,7 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
     clg_plan tmp = {0};
     tmp.ctx = ctx;
     tmp.batch = lw->plan->batch;
+    tmp.scratch_owned = true;
     clg_lower tl = {ctx, g, lw->node, &tmp};
     double best_t = -1.0;
     for (int v = -1; v < CLG_GEMM_VARIANTS && ok; v++) {
@@ -232,6 +233,8 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
     }
     clFinish(ctx->queue);
     clg_mem_free(&ctx->allocator, tmp.steps);
+    for (int i = 0; i < tmp.n_owned; i++) clReleaseMemObject(tmp.owned[i]);
+    clg_mem_free(&ctx->allocator, tmp.owned);
     for (int i = 0; i < n_t; i++)
         if (bufs[i]) clReleaseMemObject(bufs[i]);
 }

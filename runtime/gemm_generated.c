@@ -18,19 +18,24 @@
 #define CACHE_NAME "generated:gemm"
 
 const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS] = {
-    {"g1x1", 1, 1, 1, 1},
-    {"g2x4", 2, 4, 1, 1},
-    {"g4x4", 4, 4, 1, 1},
-    {"d1x1v8", 1, 1, 8, 1},
-    {"n1x8", 1, 1, 1, 8},
-    {"n4x16", 4, 1, 1, 16},
-    {"n8x16", 8, 1, 1, 16},
+    {"g1x1", 1, 1, 1, 1, 0},
+    {"g2x4", 2, 4, 1, 1, 0},
+    {"g4x4", 4, 4, 1, 1, 0},
+    {"d1x1v8", 1, 1, 8, 1, 0},
+    {"n1x8", 1, 1, 1, 8, 0},
+    {"n4x16", 4, 1, 1, 16, 0},
+    {"n8x16", 8, 1, 1, 16, 0},
+    /* packed B, tm x nr tiles (kernels/gemm.cl MR, NV = nr / 16) */
+    {"p4x64", 4, 1, 1, 1, 64},
+    {"p8x32", 8, 1, 1, 1, 32},
+    {"p12x32", 12, 1, 1, 1, 32},
 };
 
 bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b)
 {
     if (v < 0 || v >= CLG_GEMM_VARIANTS) return false;
     const clg_gemm_variant *x = &clg_gemm_variants[v];
+    if (x->nr > 0) return true;
     return (x->vw == 1 || (!trans_a && trans_b)) && (x->vn == 1 || !trans_b);
 }
 
@@ -111,6 +116,27 @@ static bool strides_2d(const clg_shape *s, int64_t m, int64_t n, int64_t st[2])
     return true;
 }
 
+/* B packed for a packed variant (kernels/gemm.cl pack_b): panels of nr
+ * columns, each k rows of nr floats, zero past n. A constant B is packed
+ * once into a buffer of the plan's; any other B every run, into scratch. */
+static clg_status pack_b(clg_lower *lw, const clg_node *n, const clg_dev_tensor *b, int64_t k, int64_t nn,
+                         int nr, const char *source, const char *options, clg_dev_tensor *packed)
+{
+    int64_t panels = (nn + nr - 1) / nr;
+    size_t elems = (size_t)(panels * k * nr);
+    bool constant = lw->g->nodes[clg_value_root(lw->g, n->inputs[1])].op == CLG_OP_CONSTANT;
+    clg_status s = constant ? clg_plan_buffer(lw, elems, packed) : clg_scratch(lw, elems, packed);
+    if (s || k == 0) return s;
+    int from = lw->plan->n_steps;
+    clg_karg args[] = {CLG_ARG_T(b), CLG_ARG_I(b->shape.dims[1]), CLG_ARG_T(packed), CLG_ARG_I(nn),
+                       CLG_ARG_I(k)};
+    size_t grid[2] = {clg_grid_size(k), (size_t)panels};
+    s = clg_emit_kernel_source(lw, CACHE_NAME, source, "pack_b", options, 2, grid, args,
+                               (int)(sizeof args / sizeof *args));
+    if (!s && constant) s = clg_plan_run_steps_now(lw, from);
+    return s;
+}
+
 clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                    const clg_dev_tensor *out, int variant, const clg_node *epi,
                                    const clg_dev_tensor *epi_in)
@@ -148,14 +174,22 @@ clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_d
     }
     clg_gemm_kernel_source(e, n_epi, source, len + 1);
 
-    char options[160];
-    snprintf(options, sizeof options, "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d",
-             v->tm, v->tn, v->vw, v->vn, ta, tb, has_bias);
+    char options[200];
+    if (v->nr > 0)
+        snprintf(options, sizeof options, "-DMR=%d -DNV=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm,
+                 v->nr / 16, ta, tb, has_bias);
+    else
+        snprintf(options, sizeof options,
+                 "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm, v->tn,
+                 v->vw, v->vn, ta, tb, has_bias);
+    clg_dev_tensor packed_b;
+    if (v->nr > 0 && (s = pack_b(lw, n, &in[1], k, nn, v->nr, source, options, &packed_b))) goto done;
+    const clg_dev_tensor *b_arg = v->nr > 0 ? &packed_b : &in[1];
     clg_karg args[16 + 3 * CLG_EXPR_MAX_INPUTS];
     int a = 0;
     args[a++] = CLG_ARG_T(&in[0]);
     args[a++] = CLG_ARG_I(in[0].shape.dims[1]);
-    args[a++] = CLG_ARG_T(&in[1]);
+    args[a++] = CLG_ARG_T(b_arg);
     args[a++] = CLG_ARG_I(in[1].shape.dims[1]);
     args[a++] = CLG_ARG_T(out);
     args[a++] = CLG_ARG_I(m);
@@ -175,6 +209,14 @@ clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_d
         args[a++] = CLG_ARG_T(&epi_in[i]);
         args[a++] = CLG_ARG_I(st[0]);
         args[a++] = CLG_ARG_I(st[1]);
+    }
+    if (v->nr > 0) {
+        /* One tile per work-group: a tile is a long loop already, and
+         * PoCL spreads work-groups over the cores. */
+        size_t grid[2] = {(size_t)((m + v->tm - 1) / v->tm), (size_t)((nn + v->nr - 1) / v->nr)};
+        static const size_t one[2] = {1, 1};
+        s = clg_emit_kernel_local(lw, CACHE_NAME, source, "gemm", options, 2, grid, one, args, a);
+        goto done;
     }
     int64_t groups = v->vn > 1 ? (nn + v->vn - 1) / v->vn : (nn + v->tn - 1) / v->tn;
     size_t grid[2] = {clg_grid_size(groups), (size_t)((m + v->tm - 1) / v->tm)};

@@ -47,6 +47,13 @@ CLG_INTERNAL clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_f
                                                const char *kernel, const char *options, cl_uint work_dim,
                                                const size_t *global, const clg_karg *args, int n_args);
 
+/* The same with a work-group shape of the caller's (local: work_dim sizes
+ * that divide global; NULL: as clg_emit_kernel_source chooses). */
+CLG_INTERNAL clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, const char *source,
+                                              const char *kernel, const char *options, cl_uint work_dim,
+                                              const size_t *global, const size_t *local,
+                                              const clg_karg *args, int n_args);
+
 /* gemm_generated.c: kernels/gemm.cl variants, and Gemm -> Elementwise
  * pairs that one of them runs as a single launch */
 typedef struct clg_gemm_variant {
@@ -54,8 +61,9 @@ typedef struct clg_gemm_variant {
     int tm, tn;       /* rows and columns of C per work-item */
     int vw;           /* > 1: VW-wide dot products along K (A plain, B transposed) */
     int vn;           /* > 1: VN columns as one vector (B plain) */
+    int nr;           /* > 0: B packed in panels of nr columns, tiles of tm x nr (any transposes) */
 } clg_gemm_variant;
-#define CLG_GEMM_VARIANTS 7
+#define CLG_GEMM_VARIANTS 10
 CLG_INTERNAL extern const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS];
 /* Whether variant v exists and handles these transposes. */
 CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);

@@ -1,5 +1,7 @@
-/* Gemm, MatMul and Conv2D through CLBlast; Gemm also through generated
- * kernels (gemm_generated.c) when gemm_choice.c finds them faster. */
+/* Gemm, MatMul and Conv2D through CLBlast; Gemm, and MatMul with a shared
+ * B, also through generated kernels (gemm_generated.c) when gemm_choice.c
+ * finds them faster. */
+#include <stdint.h>
 #include <string.h>
 
 #include "lower.h"
@@ -106,6 +108,20 @@ clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tens
     gm.batch = 1;
 
     size_t a_batches = count(as) / (m * k), b_batches = count(bs) / (k * nn);
+    if (b_batches == 1 && as->rank >= 2 && bs->rank == 2 && m * a_batches <= INT32_MAX) {
+        /* A shared matrix B: A's batch dims fold into M, and the product is
+         * a Gemm (alpha 1, no bias), chosen between CLBlast and the
+         * generated kernels like one. */
+        clg_node gn = *n;
+        gn.op = CLG_OP_GEMM;
+        gn.n_inputs = 2;
+        memset(&gn.attrs, 0, sizeof gn.attrs);
+        gn.attrs.alpha = 1.0f;
+        clg_dev_tensor in2[2] = {in[0], in[1]}, out2 = *out;
+        in2[0].shape = (clg_shape){2, {(int64_t)(m * a_batches), (int64_t)k}};
+        out2.shape = (clg_shape){2, {(int64_t)(m * a_batches), (int64_t)nn}};
+        return clg_lower_gemm(lw, &gn, in2, &out2);
+    }
     if (b_batches == 1) {
         /* A shared B: A's batch dims fold into M, one GEMM. */
         gm.m = m * a_batches;

@@ -78,6 +78,7 @@ clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out)
     memset(out, 0, sizeof *out);
     out->shape.rank = 1;
     out->shape.dims[0] = (int64_t)elems;
+    if (p->scratch_owned) return clg_plan_buffer(lw, elems, out);
     if (p->measuring) {
         if (p->n_scratch == p->cap_scratch) {
             int cap = p->cap_scratch ? p->cap_scratch * 2 : 8;
@@ -100,6 +101,47 @@ clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out)
     return CLG_OK;
 }
 
+clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out)
+{
+    clg_plan *p = lw->plan;
+    memset(out, 0, sizeof *out);
+    out->shape.rank = 1;
+    out->shape.dims[0] = (int64_t)elems;
+    if (p->measuring) return CLG_OK;
+    if (p->n_owned == p->cap_owned) {
+        int cap = p->cap_owned ? p->cap_owned * 2 : 8;
+        cl_mem *o = clg_mem_realloc(&lw->ctx->allocator, p->owned, (size_t)cap * sizeof *o);
+        if (!o) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory planning");
+        p->owned = o;
+        p->cap_owned = cap;
+    }
+    size_t bytes = (elems ? elems : 1) * sizeof(float);
+    if (bytes > lw->ctx->info.max_alloc_bytes)
+        return clg_lower_fail(lw, CLG_ERR_OUT_OF_DEVICE_MEMORY,
+                              "needs a buffer of %zu bytes, more than the device's largest allocation "
+                              "(%llu bytes)", bytes, (unsigned long long)lw->ctx->info.max_alloc_bytes);
+    cl_int err;
+    cl_mem b = clCreateBuffer(lw->ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(lw->ctx, err, "clCreateBuffer", "node %s (%s): buffer of %zu bytes",
+                               node_name(lw), node_op(lw), bytes);
+    p->owned[p->n_owned++] = b;
+    out->buf = b;
+    return CLG_OK;
+}
+
+clg_status clg_plan_run_steps_now(clg_lower *lw, int from)
+{
+    clg_plan *p = lw->plan;
+    clg_status s = CLG_OK;
+    for (int i = from; i < p->n_steps; i++) {
+        if (!s) s = clg_plan_enqueue(p, lw->g, &p->steps[i], NULL);
+        if (p->steps[i].kernel) clReleaseKernel(p->steps[i].kernel);
+    }
+    if (from < p->n_steps) p->n_steps = from;
+    return s;
+}
+
 /* Releases the steps (and their kernels) but keeps the rest. */
 static void drop_steps(clg_plan *p)
 {
@@ -114,6 +156,8 @@ void clg_plan_free(clg_plan *p)
     const clg_allocator *a = &p->ctx->allocator;
     drop_steps(p);
     if (p->arena) clReleaseMemObject(p->arena);
+    for (int i = 0; i < p->n_owned; i++) clReleaseMemObject(p->owned[i]);
+    clg_mem_free(a, p->owned);
     clg_mem_free(a, p->steps);
     clg_mem_free(a, p->scratch);
     clg_mem_free(a, p->values);

@@ -49,6 +49,13 @@ typedef struct clg_plan {
     int *fused;
     clg_gemm_memo *gemm_memo; /* shapes this plan has chosen for */
     int n_gemm_memo, cap_gemm_memo;
+    /* Buffers of the plan's own (clg_plan_buffer): constants in another
+     * layout, prepared once when the plan is built. */
+    cl_mem *owned;
+    int n_owned, cap_owned;
+    /* gemm_choice.c's trial plans have no arena: clg_scratch hands out
+     * owned buffers instead. */
+    bool scratch_owned;
 } clg_plan;
 
 /* Lowers g at batch into plan. weights holds every constant, node i's at
@@ -57,6 +64,14 @@ typedef struct clg_plan {
 CLG_INTERNAL clg_status clg_plan_build(clg_plan *plan, clg_context *ctx, clg_graph *g,
                                        cl_mem weights, const size_t *const_off, int64_t batch);
 CLG_INTERNAL void clg_plan_free(clg_plan *plan);
+/* A device buffer of elems floats that lives as long as lw's plan, for data
+ * derived from constants (a packed weight matrix); buf NULL while
+ * measuring. */
+CLG_INTERNAL clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out);
+/* Runs the steps appended since the plan had `from` steps once, now, and
+ * removes them from the plan: work on constants that every run would
+ * repeat. (While measuring no steps are appended.) */
+CLG_INTERNAL clg_status clg_plan_run_steps_now(clg_lower *lw, int from);
 /* A new, zeroed step for lw's node at the end of the plan (counted once the
  * caller increments n_steps), or NULL when out of memory. */
 CLG_INTERNAL clg_step *clg_plan_new_step(clg_lower *lw);

@@ -45,10 +45,15 @@ static const epilogue epilogues[] = {
 };
 #define N_EPILOGUES (int)(sizeof epilogues / sizeof *epilogues)
 
+/* 1: the GEMM's B is a graph input rather than a constant (packed every
+ * run rather than once by the packed-B variants). */
+static int w_is_input;
+
 static void write_graph(int m, int n, int k, int ta, int tb, int bias, const epilogue *ep)
 {
-    int len = snprintf(text, sizeof text, "input a: f32[%d, %d]\nconst w: f32[%d, %d] = random(1, -1, 1)\n",
-                       ta ? k : m, ta ? m : k, tb ? n : k, tb ? k : n);
+    int len = snprintf(text, sizeof text, "input a: f32[%d, %d]\n%s w: f32[%d, %d]%s\n", ta ? k : m, ta ? m : k,
+                       w_is_input ? "input" : "const", tb ? n : k, tb ? k : n,
+                       w_is_input ? "" : " = random(1, -1, 1)");
     if (bias) len += snprintf(text + len, sizeof text - (size_t)len, "const b: f32[%d] = random(2, -1, 1)\n", n);
     if (ep->expr) {
         /* e1 is [N] or [M, 1], e2 [M, N] */
@@ -94,11 +99,14 @@ static void test_every_variant(void **state)
                     for (int e = 0; e < N_EPILOGUES; e++) {
                         /* every combination at two shapes, the rest sampled */
                         if (s >= 2 && (e + (int)mi + t) % 3 != 0) continue;
+                        /* B as an input too, sampled */
+                        w_is_input = (e + (int)mi + (int)s) % 4 == 1;
                         write_graph(ms[mi], nks[s][0], nks[s][1], ta, tb, (e + t + (int)mi) % 2, &epilogues[e]);
                         check_text(ctx, TOL);
                     }
         }
     }
+    w_is_input = 0;
     unsetenv("CLGRAPH_GEMM");
 }
 
@@ -153,6 +161,45 @@ static void test_epilogue_input_computed_later(void **state)
                  "z = Elementwise(%s) expr=\"%s\"\n"
                  "output z\n", orders[i], exprs[i]);
         check_text(ctx, TOL);
+    }
+    unsetenv("CLGRAPH_GEMM");
+}
+
+/* MatMul with a shared B runs as a Gemm: A's batch dims folded into M, an
+ * Elementwise after a 2-D MatMul as the kernel's epilogue, B constant or
+ * not; every path against the reference. With a constant B the packed
+ * variant packs it once: one launch per run; an input B adds the pack. */
+static void test_matmul_as_gemm(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const char *const modes[] = {"generated:p12x32", "generated:p4x64", "generated:n4x16", "clblast"};
+    static const char *const graphs[] = {
+        "input a: f32[2, 5, 17]\nconst w: f32[17, 33] = random(1, -1, 1)\ny = MatMul(a, w)\noutput y\n",
+        "input a: f32[7, 40]\n%s w: f32[40, 65]%s\ninput e1: f32[65]\ny = MatMul(a, w)\n"
+        "z = Elementwise(y, e1) expr=\"relu(x0 + x1)\"\noutput z\n",
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        assert_int_equal(setenv("CLGRAPH_GEMM", modes[i], 1), 0);
+        snprintf(text, sizeof text, "%s", graphs[0]);
+        check_text(ctx, TOL);
+        for (int input = 0; input < 2; input++) {
+            snprintf(text, sizeof text, graphs[1], input ? "input" : "const", input ? "" : " = random(1, -1, 1)");
+            check_text(ctx, TOL);
+            clg_graph *g = test_parse(text);
+            clg_model *m = NULL;
+            clg_model_options o = {0};
+            assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_OK);
+            clg_model_stats st;
+            assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);
+            int expected = strcmp(modes[i], "clblast") == 0 ? 2 : !strncmp(modes[i], "generated:p", 11) && input ? 2 : 1;
+            if (st.launches_per_inference != expected)
+                fail_msg("%s, B %s: %d launches, expected %d", modes[i], input ? "an input" : "constant",
+                         st.launches_per_inference, expected);
+            clg_model_destroy(m);
+            clg_graph_destroy(g);
+        }
     }
     unsetenv("CLGRAPH_GEMM");
 }
@@ -238,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_every_variant),
         cmocka_unit_test(test_fused_pair_is_one_launch),
         cmocka_unit_test(test_epilogue_input_computed_later),
+        cmocka_unit_test(test_matmul_as_gemm),
         cmocka_unit_test(test_choice_file),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
