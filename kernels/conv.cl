@@ -1,4 +1,5 @@
-/* Convolution as im2col + GEMM. For a batch of B images and G groups the
+/* Convolution as im2col + GEMM (CLBlast's, or with PACK_NR defined one of
+ * kernels/gemm.cl's packed-B kernels, which writes NCHW itself). For a batch of B images and G groups the
  * column matrix of group g is [Cg*KH*KW, B*P] (P = OH*OW output pixels), so
  * one GEMM per group covers the whole batch; gemm_to_nchw then moves the
  * [M, B*P] result into NCHW and adds the bias. */
@@ -33,6 +34,49 @@ __kernel void im2col(__global const float *x, uint x_off, __global float *col, u
         v = x[x_off + ((b * channels + c) * height + iy) * width + ix];
     col[col_off + row * (batch * p_count) + b * p_count + oy * out_w + ox] = v;
 }
+
+#ifdef PACK_NR
+/* The column matrix packed for kernels/gemm.cl's packed-B kernel: panel t
+ * holds columns [t * PACK_NR, t * PACK_NR + PACK_NR) as `rows` rows of
+ * PACK_NR floats, zero past the last column. One work-item per (row,
+ * panel), on the grid (row, t), writes its PACK_NR floats in a loop,
+ * stepping through pixels and images: neighbouring work-items fill
+ * neighbouring stretches of the panel. Measured on PoCL on a ResNet stem
+ * (7x7, stride 2, 16 images of 16x16 outputs): 2.8x faster than a
+ * work-item per element. */
+__kernel void im2col_panel(__global const float *x, uint x_off, __global float *col, uint col_off,
+                          int batch, int channels, int height, int width,
+                          int kh, int kw, int out_h, int out_w,
+                          int stride_h, int stride_w, int pad_top, int pad_left,
+                          int dil_h, int dil_w, int rows)
+{
+    const int row = get_global_id(0);
+    if (row >= rows) return;
+    const int t = get_global_id(1);
+    const int c = row / (kh * kw), r = row - c * (kh * kw);
+    const int ky = r / kw, kx = r - ky * kw;
+    const int p_count = out_h * out_w;
+    const int cidx = t * PACK_NR;
+    int b = cidx / p_count, p = cidx - b * p_count;
+    int oy = p / out_w, ox = p - oy * out_w;
+    __global float *dst = col + col_off + ((size_t)t * rows + row) * PACK_NR;
+    for (int j = 0; j < PACK_NR; j++) {
+        const int iy = oy * stride_h - pad_top + ky * dil_h;
+        const int ix = ox * stride_w - pad_left + kx * dil_w;
+        float v = 0.0f;
+        if (b < batch && iy >= 0 && iy < height && ix >= 0 && ix < width)
+            v = x[x_off + ((b * channels + c) * height + iy) * width + ix];
+        dst[j] = v;
+        if (++ox == out_w) {
+            ox = 0;
+            if (++oy == out_h) {
+                oy = 0;
+                b++;
+            }
+        }
+    }
+}
+#endif
 
 /* y[b, m, p] = t[m, b*P + p] + bias[m]; one work-item per output element,
  * n = B * M * P of them (the host pads the grid up to a multiple of 64). */

@@ -12,6 +12,8 @@
  *   VN         > 1: each work-item's TM rows run VN-wide along N, VN
  *              neighbouring columns loaded as one vector from a row of B
  *              (needs TRANS_B 0, TN = 1)
+ *   y_p        (argument) 0: y is C, row-major; > 0: y holds NCHW images of
+ *              y_p pixels and C's columns run over images then pixels
  *   MR, NV     > 0: the packed-B kernel (below): each work-item computes an
  *              MR x (16 * NV) tile of C from B packed by pack_b
  *   HAS_BIAS   add beta * bias, bias broadcast over C by its strides
@@ -78,19 +80,10 @@
 #define NV 1
 #endif
 
-/* The epilogue of one element of C. */
-inline float clg_finish(float v, int r, int c, float alpha, __global const float *bias, uint bias_off,
-                        int bias_sr, int bias_sc, float beta EPILOGUE_ARGS)
-{
-    v *= alpha;
-#if HAS_BIAS
-    v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
-#endif
-#ifdef EPILOGUE
-    v = clg_epilogue(v, r, c EPILOGUE_PASS);
-#endif
-    return v;
-}
+/* Where element (r, c) of C goes in y: row-major [M][N], or with y_p > 0
+ * NCHW images of y_p pixels, a convolution's C being [channels][images *
+ * pixels]. */
+#define Y_INDEX(r, c) (y_p ? ((c) / y_p * M + (r)) * y_p + (c) % y_p : (r) * N + (c))
 
 #if MR > 0
 /* The packed-B kernel, for CPUs: a register tile of MR rows by NR = 16 * NV
@@ -131,7 +124,7 @@ __kernel void pack_b(__global const float *b, uint b_off, int ldb, __global floa
 
 __kernel void gemm(__global const float *a, uint a_off, int lda,
                    __global const float *b, uint b_off, int ldb,
-                   __global float *y, uint y_off,
+                   __global float *y, uint y_off, int y_p,
                    int M, int N, int K, float alpha,
                    __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta
                    EPILOGUE_ARGS)
@@ -157,24 +150,44 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
         if (r >= M) break;
         _Pragma("unroll") for (int v = 0; v < NV; v++) {
             const int cv = c0 + 16 * v;
-#if !HAS_BIAS && !defined(EPILOGUE)
-            if (cv + 16 <= N) {
-                vstore16(alpha * acc[i][v], 0, y + y_off + r * N + cv);
+            float16 x = alpha * acc[i][v];
+#if HAS_BIAS
+            /* a bias per row (a convolution's) or per column (a Dense
+             * layer's) as vectors; other strides element by element */
+            if (bias_sc == 0) {
+                x += beta * bias[bias_off + r * bias_sr];
+            } else if (bias_sc == 1 && cv + 16 <= N) {
+                x += beta * vload16(0, bias + bias_off + r * bias_sr + cv);
+            } else {
+                float part[16];
+                vstore16(x, 0, part);
+                for (int l = 0; l < 16 && cv + l < N; l++)
+                    part[l] += beta * bias[bias_off + r * bias_sr + (cv + l) * bias_sc];
+                x = vload16(0, part);
+            }
+#endif
+#ifndef EPILOGUE
+            /* 16 neighbouring elements of y (in one image when NCHW) */
+            if (cv + 16 <= N && (y_p == 0 || cv / y_p == (cv + 15) / y_p)) {
+                vstore16(x, 0, y + y_off + Y_INDEX(r, cv));
                 continue;
             }
 #endif
             float part[16];
-            vstore16(acc[i][v], 0, part);
+            vstore16(x, 0, part);
             for (int l = 0; l < 16 && cv + l < N; l++)
-                y[y_off + r * N + cv + l] =
-                    clg_finish(part[l], r, cv + l, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS);
+#ifdef EPILOGUE
+                y[y_off + Y_INDEX(r, cv + l)] = clg_epilogue(part[l], r, cv + l EPILOGUE_PASS);
+#else
+                y[y_off + Y_INDEX(r, cv + l)] = part[l];
+#endif
         }
     }
 }
 #else
 __kernel void gemm(__global const float *a, uint a_off, int lda,
                    __global const float *b, uint b_off, int ldb,
-                   __global float *y, uint y_off,
+                   __global float *y, uint y_off, int y_p,
                    int M, int N, int K, float alpha,
                    __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta
                    EPILOGUE_ARGS)
@@ -220,7 +233,7 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
 #ifdef EPILOGUE
                 v = clg_epilogue(v, r, c EPILOGUE_PASS);
 #endif
-                y[y_off + r * N + c] = v;
+                y[y_off + Y_INDEX(r, c)] = v;
             }
         }
         return;
@@ -276,7 +289,7 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
 #ifdef EPILOGUE
             v = clg_epilogue(v, r, c EPILOGUE_PASS);
 #endif
-            y[y_off + r * N + c] = v;
+            y[y_off + Y_INDEX(r, c)] = v;
         }
     }
 }

@@ -7,9 +7,12 @@
  * asking in turn: CLGRAPH_GEMM, the plan's own earlier answers, the
  * device's choice file in the cache directory, and last the device itself:
  * every candidate runs on zero-filled scratch buffers, once to warm up and
- * then 3 rounds of 4 back-to-back launches, and the fastest round counts.
- * The CLBlast candidate pays what it costs in the plan: the bias copy, the
+ * then 3 rounds of 4 back-to-back launches, and the fastest round counts
+ * (fewer when the warm-up run was slow, see time_steps). The CLBlast candidate pays what it costs in the plan: the bias copy, the
  * GEMM and the separate Elementwise launch.
+ *
+ * A convolution asks for its im2col GEMM (gemm_key.epi 2): CLBlast against
+ * the packed variants only, timed as a Gemm of the same shape.
  *
  * The choice file, <cache_dir>/gemm-<hash of platform, device, driver>.txt,
  * holds lines "M N K TA TB EPI VARIANT" (VARIANT "clblast" or a generated
@@ -33,6 +36,7 @@
 #define MAX_FILE_BYTES (1 << 20)
 #define ROUNDS 3
 #define LAUNCHES 4
+#define SLOW_S 0.02
 /* Larger GEMMs are not timed (scratch memory): CLBlast runs them. */
 #define MAX_MEASURE_ELEMS ((int64_t)1 << 26)
 
@@ -84,7 +88,8 @@ static char *read_file(clg_context *ctx, const char *path)
     return buf;
 }
 
-/* -2: no entry; -1: CLBlast; else a variant that fits the key. */
+/* -2: no entry; -1: CLBlast; else a variant that fits the key (a packed
+ * one for a convolution's). */
 static int file_lookup(const char *text, const gemm_key *key)
 {
     int found = -2;
@@ -99,7 +104,8 @@ static int file_lookup(const char *text, const gemm_key *key)
             found = -1;
         } else {
             int v = clg_gemm_variant_find(name);
-            if (clg_gemm_variant_fits(v, key->ta, key->tb)) found = v;
+            if (clg_gemm_variant_fits(v, key->ta, key->tb) && (key->epi != 2 || clg_gemm_variants[v].nr > 0))
+                found = v;
         }
     }
     return found;
@@ -138,19 +144,29 @@ static double now_s(void)
 }
 
 /* The best of ROUNDS rounds of LAUNCHES runs of tmp's steps, in seconds
- * per run; a negative value when a step fails. */
-static double time_steps(clg_plan *tmp, const clg_graph *g)
+ * per run, after one run to warm up; a negative value when a step fails.
+ * A candidate whose warm-up run took over 3x the best time so far (`beat`,
+ * negative: none yet) is out and is not timed further, and one over
+ * SLOW_S is timed once more only: a convolution's GEMM on a slow path
+ * would otherwise cost seconds. */
+static double time_steps(clg_plan *tmp, const clg_graph *g, double beat)
 {
     clg_context *ctx = tmp->ctx;
     double best = -1.0;
-    for (int round = -1; round < ROUNDS; round++) {
+    int rounds = ROUNDS, launches = LAUNCHES;
+    for (int round = -1; round < rounds; round++) {
         double t0 = now_s();
-        for (int l = 0; l < (round < 0 ? 1 : LAUNCHES); l++)
+        for (int l = 0; l < (round < 0 ? 1 : launches); l++)
             for (int s = 0; s < tmp->n_steps; s++)
                 if (clg_plan_enqueue(tmp, g, &tmp->steps[s], NULL)) return -1.0;
         if (clFinish(ctx->queue) != CL_SUCCESS) return -1.0;
-        double t = (now_s() - t0) / LAUNCHES;
-        if (round >= 0 && (best < 0 || t < best)) best = t;
+        double t = (now_s() - t0) / (round < 0 ? 1 : launches);
+        if (round < 0) {
+            if (beat >= 0 && t > 3 * beat) return t;
+            if (t > SLOW_S) rounds = launches = 1;
+            continue;
+        }
+        if (best < 0 || t < best) best = t;
     }
     return best;
 }
@@ -184,7 +200,7 @@ static cl_mem zero_buffer(clg_context *ctx, const clg_shape *s, clg_dev_tensor *
  * epi, or -1); *best is the fastest (-1 CLBlast). Falls back to CLBlast
  * when nothing can be timed. */
 static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
-                    int epi, int *best)
+                    int epi, bool packed_only, int *best)
 {
     clg_context *ctx = lw->ctx;
     const clg_graph *g = lw->g;
@@ -214,6 +230,7 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
     for (int v = -1; v < CLG_GEMM_VARIANTS && ok; v++) {
         bool ta = n->attrs.trans_a != 0, tb = n->attrs.trans_b != 0;
         if (v >= 0 && !clg_gemm_variant_fits(v, ta, tb)) continue;
+        if (v >= 0 && packed_only && clg_gemm_variants[v].nr == 0) continue;
         clg_status s;
         if (v < 0) {
             s = clg_lower_gemm_clblast(&tl, n, t, y);
@@ -224,7 +241,7 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
         } else {
             s = clg_emit_gemm_generated(&tl, n, t, y, v, en, ein);
         }
-        double secs = s ? -1.0 : time_steps(&tmp, g);
+        double secs = s ? -1.0 : time_steps(&tmp, g, best_t);
         drop_tmp_steps(&tmp);
         if (secs >= 0 && (best_t < 0 || secs < best_t)) {
             best_t = secs;
@@ -261,10 +278,12 @@ clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tenso
         *epi = p->fused[node];
         return CLG_OK;
     }
-    int e = clg_gemm_epilogue_node(lw->g, node);
+    /* A convolution's GEMM: only the packed variants (im2col packs B). */
+    bool conv = lw->g->nodes[node].op == CLG_OP_CONV2D;
+    int e = conv ? -1 : clg_gemm_epilogue_node(lw->g, node);
     bool ta = n->attrs.trans_a != 0, tb = n->attrs.trans_b != 0;
     gemm_key key = {out->shape.dims[0], out->shape.dims[1],
-                    ta ? in[0].shape.dims[0] : in[0].shape.dims[1], ta, tb, e >= 0};
+                    ta ? in[0].shape.dims[0] : in[0].shape.dims[1], ta, tb, conv ? 2 : e >= 0};
     int v = -1;
     const char *env = getenv("CLGRAPH_GEMM");
     int64_t biggest = clg_shape_count(&out->shape);
@@ -275,9 +294,9 @@ clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tenso
     } else if (env && !strcmp(env, "clblast")) {
         v = -1;
     } else if (env && !strncmp(env, "generated", 9)) {
-        v = default_variant(key.m, ta, tb);
+        v = conv ? clg_gemm_variant_find("p8x32") : default_variant(key.m, ta, tb);
         int f = env[9] == ':' ? clg_gemm_variant_find(env + 10) : -1;
-        if (clg_gemm_variant_fits(f, ta, tb)) v = f;
+        if (clg_gemm_variant_fits(f, ta, tb) && (!conv || clg_gemm_variants[f].nr > 0)) v = f;
     } else {
         int found = -2;
         for (int i = 0; i < p->n_gemm_memo && found == -2; i++)
@@ -286,7 +305,7 @@ clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tenso
         char *text = path ? read_file(ctx, path) : NULL;
         if (found == -2 && text) found = file_lookup(text, &key);
         if (found == -2) {
-            measure(lw, n, in, out, e, &found);
+            measure(lw, n, in, out, e, conv, &found);
             if (path) file_append(ctx, path, text, &key, found);
         }
         clg_mem_free(&ctx->allocator, text);

@@ -119,43 +119,72 @@ static bool strides_2d(const clg_shape *s, int64_t m, int64_t n, int64_t st[2])
 /* B packed for a packed variant (kernels/gemm.cl pack_b): panels of nr
  * columns, each k rows of nr floats, zero past n. A constant B is packed
  * once into a buffer of the plan's; any other B every run, into scratch. */
-static clg_status pack_b(clg_lower *lw, const clg_node *n, const clg_dev_tensor *b, int64_t k, int64_t nn,
-                         int nr, const char *source, const char *options, clg_dev_tensor *packed)
+static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int nr, const char *source, const char *options,
+                         clg_dev_tensor *packed)
 {
-    int64_t panels = (nn + nr - 1) / nr;
-    size_t elems = (size_t)(panels * k * nr);
-    bool constant = lw->g->nodes[clg_value_root(lw->g, n->inputs[1])].op == CLG_OP_CONSTANT;
-    clg_status s = constant ? clg_plan_buffer(lw, elems, packed) : clg_scratch(lw, elems, packed);
-    if (s || k == 0) return s;
+    int64_t panels = (g->n + nr - 1) / nr;
+    size_t elems = (size_t)(panels * g->k * nr);
+    clg_status s = g->b_constant ? clg_plan_buffer(lw, elems, packed) : clg_scratch(lw, elems, packed);
+    if (s || g->k == 0) return s;
     int from = lw->plan->n_steps;
-    clg_karg args[] = {CLG_ARG_T(b), CLG_ARG_I(b->shape.dims[1]), CLG_ARG_T(packed), CLG_ARG_I(nn),
-                       CLG_ARG_I(k)};
-    size_t grid[2] = {clg_grid_size(k), (size_t)panels};
+    clg_karg args[] = {CLG_ARG_T(g->b), CLG_ARG_I(g->ldb), CLG_ARG_T(packed), CLG_ARG_I(g->n), CLG_ARG_I(g->k)};
+    size_t grid[2] = {clg_grid_size(g->k), (size_t)panels};
     s = clg_emit_kernel_source(lw, CACHE_NAME, source, "pack_b", options, 2, grid, args,
                                (int)(sizeof args / sizeof *args));
-    if (!s && constant) s = clg_plan_run_steps_now(lw, from);
+    if (!s && g->b_constant) s = clg_plan_run_steps_now(lw, from);
     return s;
+}
+
+size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k)
+{
+    int nr = clg_gemm_variants[variant].nr;
+    return nr > 0 ? (size_t)((n + nr - 1) / nr * k * nr) : 0;
 }
 
 clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                    const clg_dev_tensor *out, int variant, const clg_node *epi,
                                    const clg_dev_tensor *epi_in)
 {
+    clg_gemm_gen g = {0};
+    g.ta = n->attrs.trans_a != 0;
+    g.tb = n->attrs.trans_b != 0;
+    g.a = &in[0];
+    g.b = &in[1];
+    g.y = out;
+    g.lda = in[0].shape.dims[1];
+    g.ldb = in[1].shape.dims[1];
+    g.m = out->shape.dims[0];
+    g.n = out->shape.dims[1];
+    g.k = g.ta ? in[0].shape.dims[0] : in[0].shape.dims[1];
+    g.alpha = n->attrs.alpha;
+    if (n->n_inputs == 3 && n->attrs.beta != 0.0f) {
+        g.bias = &in[2];
+        g.beta = n->attrs.beta;
+    }
+    g.b_constant = lw->g->nodes[clg_value_root(lw->g, n->inputs[1])].op == CLG_OP_CONSTANT;
+    g.epi = epi;
+    g.epi_in = epi_in;
+    return clg_emit_gemm_gen(lw, &g, variant);
+}
+
+clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
+{
     const clg_allocator *mem = &lw->ctx->allocator;
     const clg_gemm_variant *v = &clg_gemm_variants[variant];
-    bool ta = n->attrs.trans_a != 0, tb = n->attrs.trans_b != 0;
-    int64_t m = out->shape.dims[0], nn = out->shape.dims[1];
-    int64_t k = ta ? in[0].shape.dims[0] : in[0].shape.dims[1];
-    bool has_bias = n->n_inputs == 3 && n->attrs.beta != 0.0f;
+    int64_t m = g->m, nn = g->n, k = g->k;
+    bool has_bias = g->bias != NULL;
+    const clg_node *epi = g->epi;
     clg_expr *e = NULL;
     char *source = NULL;
     char err[256];
     clg_status s = CLG_OK;
     if (m == 0 || nn == 0) return CLG_OK;
-    if ((s = clg_check_elems(lw, &out->shape))) return s;
+    if ((s = clg_check_elems(lw, &g->y->shape))) return s;
+    if ((g->b_packed || g->y_p) && v->nr == 0)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: variant %s takes no packed B", v->name);
 
     int64_t bias_st[2] = {0, 0};
-    if (has_bias && !strides_2d(&in[2].shape, m, nn, bias_st))
+    if (has_bias && !strides_2d(&g->bias->shape, m, nn, bias_st))
         return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "the bias does not broadcast to the output");
     int n_epi = epi ? epi->n_inputs : 0;
     if (epi) {
@@ -177,36 +206,37 @@ clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_d
     char options[200];
     if (v->nr > 0)
         snprintf(options, sizeof options, "-DMR=%d -DNV=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm,
-                 v->nr / 16, ta, tb, has_bias);
+                 v->nr / 16, g->ta, g->tb, has_bias);
     else
         snprintf(options, sizeof options,
                  "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm, v->tn,
-                 v->vw, v->vn, ta, tb, has_bias);
+                 v->vw, v->vn, g->ta, g->tb, has_bias);
     clg_dev_tensor packed_b;
-    if (v->nr > 0 && (s = pack_b(lw, n, &in[1], k, nn, v->nr, source, options, &packed_b))) goto done;
-    const clg_dev_tensor *b_arg = v->nr > 0 ? &packed_b : &in[1];
+    if (v->nr > 0 && !g->b_packed && (s = pack_b(lw, g, v->nr, source, options, &packed_b))) goto done;
+    const clg_dev_tensor *b_arg = v->nr > 0 && !g->b_packed ? &packed_b : g->b;
     clg_karg args[16 + 3 * CLG_EXPR_MAX_INPUTS];
     int a = 0;
-    args[a++] = CLG_ARG_T(&in[0]);
-    args[a++] = CLG_ARG_I(in[0].shape.dims[1]);
+    args[a++] = CLG_ARG_T(g->a);
+    args[a++] = CLG_ARG_I(g->lda);
     args[a++] = CLG_ARG_T(b_arg);
-    args[a++] = CLG_ARG_I(in[1].shape.dims[1]);
-    args[a++] = CLG_ARG_T(out);
+    args[a++] = CLG_ARG_I(g->ldb);
+    args[a++] = CLG_ARG_T(g->y);
+    args[a++] = CLG_ARG_I(g->y_p);
     args[a++] = CLG_ARG_I(m);
     args[a++] = CLG_ARG_I(nn);
     args[a++] = CLG_ARG_I(k);
-    args[a++] = CLG_ARG_F(n->attrs.alpha);
-    args[a++] = CLG_ARG_T(has_bias ? &in[2] : out);
+    args[a++] = CLG_ARG_F(g->alpha);
+    args[a++] = CLG_ARG_T(has_bias ? g->bias : g->y);
     args[a++] = CLG_ARG_I(bias_st[0]);
     args[a++] = CLG_ARG_I(bias_st[1]);
-    args[a++] = CLG_ARG_F(has_bias ? n->attrs.beta : 0.0f);
+    args[a++] = CLG_ARG_F(has_bias ? g->beta : 0.0f);
     for (int i = 1; i < n_epi; i++) {
         int64_t st[2];
-        if (!strides_2d(&epi_in[i].shape, m, nn, st)) {
+        if (!strides_2d(&g->epi_in[i].shape, m, nn, st)) {
             s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "epilogue input %d does not broadcast", i);
             goto done;
         }
-        args[a++] = CLG_ARG_T(&epi_in[i]);
+        args[a++] = CLG_ARG_T(&g->epi_in[i]);
         args[a++] = CLG_ARG_I(st[0]);
         args[a++] = CLG_ARG_I(st[1]);
     }

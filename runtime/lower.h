@@ -84,6 +84,25 @@ CLG_INTERNAL clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n
                                                 const clg_dev_tensor *out, int variant, const clg_node *epi,
                                                 const clg_dev_tensor *epi_in);
 
+/* A GEMM for a generated kernel: y = epi(alpha * op(A) op(B) + beta * bias)
+ * with A [m, k] (ta: [k, m]) of leading dim lda, B [k, n] (tb: [n, k]) of
+ * ldb, bias (NULL: none) broadcast to [m, n]. */
+typedef struct clg_gemm_gen {
+    const clg_dev_tensor *a, *b, *y, *bias;
+    int64_t m, n, k, lda, ldb;
+    bool ta, tb;
+    float alpha, beta;
+    bool b_constant; /* a packed variant packs B once, when the plan is built */
+    bool b_packed;   /* B already is in the packed variant's layout (im2col wrote it) */
+    int64_t y_p;     /* > 0 (packed variants): y is NCHW images of y_p pixels, C's column
+                        c = image * y_p + pixel */
+    const clg_node *epi;          /* NULL: no epilogue */
+    const clg_dev_tensor *epi_in; /* epi's inputs; [0] is not read */
+} clg_gemm_gen;
+CLG_INTERNAL clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant);
+/* Floats of B packed for variant (0 when it does not pack B). */
+CLG_INTERNAL size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k);
+
 /* gemm_choice.c: which kernel runs Gemm node n, decided while measuring
  * (lw->plan->measuring) and remembered in the plan: -1 for CLBlast, else a
  * generated variant; *epi is the Elementwise node it also runs, or -1.

@@ -2,6 +2,7 @@
  * B, also through generated kernels (gemm_generated.c) when gemm_choice.c
  * finds them faster. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lower.h"
@@ -152,6 +153,49 @@ clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tens
     return CLG_OK;
 }
 
+/* Convolution through a packed-B GEMM kernel: im2col writes the column
+ * matrix straight into the kernel's packed layout, and the kernel adds the
+ * bias and writes NCHW itself, so one image or many take two launches. */
+static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                    const clg_dev_tensor *out, int variant, const clg_karg *im2col_args,
+                                    int n_im2col_args, int64_t m, int64_t cols,
+                                    int64_t kdim, int64_t p_count)
+{
+    clg_dev_tensor col;
+    clg_status s = clg_scratch(lw, clg_gemm_packed_elems(variant, cols, kdim), &col);
+    if (s) return s;
+    clg_karg args[17];
+    memcpy(args, im2col_args, (size_t)n_im2col_args * sizeof *args);
+    args[1] = CLG_ARG_T(&col);
+    int nr = clg_gemm_variants[variant].nr;
+    char options[32];
+    snprintf(options, sizeof options, "-DPACK_NR=%d", nr);
+    size_t grid[2] = {clg_grid_size((int64_t)kdim), (size_t)((cols + nr - 1) / nr)};
+    args[n_im2col_args] = CLG_ARG_I(kdim);
+    s = clg_emit_kernel(lw, "conv.cl", "im2col_panel", options, 2, grid, args, n_im2col_args + 1);
+    if (s) return s;
+    clg_dev_tensor w = in[1], bias;
+    w.shape = (clg_shape){2, {m, kdim}};
+    clg_gemm_gen g = {0};
+    g.a = &w;
+    g.lda = kdim;
+    g.b = &col;
+    g.b_packed = true;
+    g.y = out;
+    g.y_p = out->shape.dims[0] > 1 ? p_count : 0;
+    g.m = m;
+    g.n = cols;
+    g.k = kdim;
+    g.alpha = 1.0f;
+    if (n->n_inputs == 3) {
+        bias = in[2];
+        bias.shape = (clg_shape){2, {m, 1}};
+        g.bias = &bias;
+        g.beta = 1.0f;
+    }
+    return clg_emit_gemm_gen(lw, &g, variant);
+}
+
 clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                             const clg_dev_tensor *out)
 {
@@ -167,22 +211,44 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     size_t cols = (size_t)batch * p_count;
     size_t m_group = (size_t)(out_ch / groups);
 
-    clg_dev_tensor col;
-    clg_status s = clg_scratch(lw, kdim * (size_t)groups * cols, &col);
-    if (s) return s;
     size_t im2col_grid[3] = {clg_grid_size(out_w), (size_t)out_h,
                              kdim * (size_t)groups * (size_t)batch};
     clg_karg im2col_args[] = {
-        CLG_ARG_T(&in[0]), CLG_ARG_T(&col),      CLG_ARG_I(batch),        CLG_ARG_I(channels),
-        CLG_ARG_I(height), CLG_ARG_I(width),     CLG_ARG_I(kh),           CLG_ARG_I(kw),
+        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[0]) /* the column matrix, below */, CLG_ARG_I(batch),
+        CLG_ARG_I(channels), CLG_ARG_I(height), CLG_ARG_I(width), CLG_ARG_I(kh), CLG_ARG_I(kw),
         CLG_ARG_I(out_h),  CLG_ARG_I(out_w),     CLG_ARG_I(at->strides[0]), CLG_ARG_I(at->strides[1]),
         CLG_ARG_I(at->pads[0]), CLG_ARG_I(at->pads[1]), CLG_ARG_I(at->dilations[0]),
         CLG_ARG_I(at->dilations[1]),
     };
-    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col", NULL, 3, im2col_grid, im2col_args,
-                             (int)(sizeof im2col_args / sizeof *im2col_args))))
-        return s;
+    int n_im2col_args = (int)(sizeof im2col_args / sizeof *im2col_args);
+    clg_status s;
 
+    if (groups == 1 && cols > 0 && kdim > 0 && cols <= INT32_MAX) {
+        /* Chosen like a Gemm of the same shape: W [M, K] times the column
+         * matrix [K, B*P], which is not a constant (the node itself stands
+         * for it as B). */
+        int ins[2] = {n->inputs[1], lw->node}, variant, unused;
+        clg_node gn = *n;
+        gn.op = CLG_OP_GEMM;
+        gn.n_inputs = 2;
+        gn.inputs = ins;
+        memset(&gn.attrs, 0, sizeof gn.attrs);
+        gn.attrs.alpha = 1.0f;
+        clg_dev_tensor gin[2] = {in[1], in[0]}, gout = *out;
+        gin[0].shape = (clg_shape){2, {(int64_t)m_group, (int64_t)kdim}};
+        gin[1].shape = (clg_shape){2, {(int64_t)kdim, (int64_t)cols}};
+        gout.shape = (clg_shape){2, {(int64_t)m_group, (int64_t)cols}};
+        if ((s = clg_gemm_choose(lw, &gn, gin, &gout, &variant, &unused))) return s;
+        if (variant >= 0)
+            return lower_conv_packed(lw, n, in, out, variant, im2col_args, n_im2col_args,
+                                     (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
+    }
+
+    clg_dev_tensor col;
+    if ((s = clg_scratch(lw, kdim * (size_t)groups * cols, &col))) return s;
+    im2col_args[1] = CLG_ARG_T(&col);
+    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col", NULL, 3, im2col_grid, im2col_args, n_im2col_args)))
+        return s;
     /* With one image the GEMM result already is NCHW: write it in place
      * (the bias pre-filled); otherwise go through [M, B*P] and reorder. */
     bool direct = batch == 1;

@@ -18,7 +18,8 @@ typedef struct clg_scratch_request {
 /* A GEMM shape as gemm_choice.c keys its choices, and a plan's answer. */
 typedef struct clg_gemm_key {
     int64_t m, n, k;
-    int ta, tb, epi; /* transposes; 1 when an Elementwise epilogue can run too */
+    int ta, tb, epi; /* transposes; epi 1 when an Elementwise epilogue can run too, 2 for a
+                        convolution's im2col GEMM */
 } clg_gemm_key;
 
 typedef struct clg_gemm_memo {

@@ -204,6 +204,35 @@ static void test_matmul_as_gemm(void **state)
     unsetenv("CLGRAPH_GEMM");
 }
 
+/* Conv2D through the packed variants (im2col packing the column matrix,
+ * the kernel adding the bias and writing NCHW) and through CLBlast, at
+ * batches 1, 3 and 17 (test_check_text), with strides,
+ * padding, dilation, no bias, one output channel and odd sizes; grouped
+ * convolutions always take CLBlast's path. */
+static void test_conv_as_gemm(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const char *const modes[] = {"generated:p12x32", "generated:p8x32", "generated:p4x64", "clblast"};
+    static const char *const convs[] = {
+        "input x: f32[N, 3, 11, 9]\nconst w: f32[5, 3, 3, 3] = random(1, -1, 1)\nconst b: f32[5] = random(2, -1, 1)\n"
+        "y = Conv2D(x, w, b) pads=[1, 1, 1, 1]\noutput y\n",
+        "input x: f32[N, 3, 17, 13]\nconst w: f32[13, 3, 7, 7] = random(1, -1, 1)\nconst b: f32[13] = random(2, -1, 1)\n"
+        "y = Conv2D(x, w, b) strides=[2, 2] pads=[3, 3, 3, 3]\noutput y\n",
+        "input x: f32[N, 4, 8, 8]\nconst w: f32[1, 4, 1, 1] = random(1, -1, 1)\ny = Conv2D(x, w)\noutput y\n",
+        "input x: f32[N, 2, 10, 10]\nconst w: f32[3, 2, 3, 3] = random(1, -1, 1)\n"
+        "y = Conv2D(x, w) dilations=[2, 2] pads=[0, 1, 2, 1]\noutput y\n",
+        "input x: f32[N, 4, 6, 6]\nconst w: f32[6, 2, 3, 3] = random(1, -1, 1)\nconst b: f32[6] = random(2, -1, 1)\n"
+        "y = Conv2D(x, w, b) group=2 pads=[1, 1, 1, 1]\noutput y\n",
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        assert_int_equal(setenv("CLGRAPH_GEMM", modes[i], 1), 0);
+        for (size_t c = 0; c < sizeof convs / sizeof *convs; c++) test_check_text(convs[c], TOL);
+    }
+    unsetenv("CLGRAPH_GEMM");
+}
+
 /* Lines of the one gemm-*.txt file in dir (its path to path), or -1. */
 static int choice_lines(const char *dir, char *path, size_t size)
 {
@@ -286,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_fused_pair_is_one_launch),
         cmocka_unit_test(test_epilogue_input_computed_later),
         cmocka_unit_test(test_matmul_as_gemm),
+        cmocka_unit_test(test_conv_as_gemm),
         cmocka_unit_test(test_choice_file),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
