@@ -1,28 +1,45 @@
-/* GEMM speed on the default device: CLBlast with its own parameters against
- * CLBlast with the parameters `clgraph tune` stored, against NumPy
+/* GEMM speed on the default device: CLBlast with its own parameters, CLBlast
+ * with the parameters `clgraph tune` stored, clgraph's generated kernels
+ * (each variant forced, and what clgraph picks by itself), against NumPy
  * (OpenBLAS) on the host, on square GEMMs and Dense layers.
  *
  * Each configuration runs in its own process (CLBlast's parameters are
- * per process, so "default" and "tuned" cannot share one; NumPy runs with
- * OpenBLAS's threads and with one), and they alternate round after round,
- * rotating their order, so machine noise hits all alike; the table reports
- * the median over rounds. Two numbers per shape and clgraph configuration:
- *   - GEMM: the CLBlastSgemm call clg_plan_enqueue makes for the layer
- *     (row-major, Dense weights transposed), on the context's queue with
- *     data resident, back to back with one wait per sample, as NumPy's
- *     matmul is timed;
- *   - model: clg_model_run of the one-layer model (input upload, GEMM, bias,
- *     output read-back, the final wait), what an embedder sees.
+ * per process, so "default" and "tuned" cannot share one; each generated
+ * variant is forced through CLGRAPH_GEMM, read at plan build; NumPy runs
+ * with OpenBLAS's threads and with one), and they alternate round after
+ * round, rotating their order, so machine noise hits all alike; the table
+ * reports the median over rounds. Round 0 is a warm-up (program builds,
+ * the choice measurement) and also checks every generated result against
+ * the reference executor. What is timed:
+ *   - gemm (default, tuned): the CLBlastSgemm call clg_plan_enqueue makes
+ *     for the layer (row-major, Dense weights transposed), on the context's
+ *     queue with data resident, back to back with one wait per sample, as
+ *     NumPy's matmul is timed; wall time;
+ *   - device (chosen, generated:NAME): device time of the one-layer model's
+ *     GEMM node from profiling events (CLG_CONTEXT_PROFILING,
+ *     clg_model_profile), median over repeated clg_model_run; a generated
+ *     kernel runs the Dense layer's bias as its epilogue in the same launch;
+ *   - model (default, tuned): wall time of clg_model_run of the one-layer
+ *     model (input upload, GEMM, bias, output read-back, the final wait),
+ *     what an embedder sees.
+ * The processes use a private CLGRAPH_CACHE_DIR made for this run (holding
+ * a copy of the device's tuning file), so clgraph's GEMM choice is measured
+ * in this run, never read from an older choice file; POCL_CACHE_DIR is
+ * left as it is. "chosen" and the model run with the same CLBlast
+ * parameters share one directory, hence one choice.
  * Build and run: see bench/README.md (cmake target bench_gemm). */
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <clblast_c.h>
 
+#include "lower.h"
 #include "runtime.h"
 
 #ifndef CLG_SOURCE_DIR
@@ -47,8 +64,15 @@ static const shape SHAPES[] = {
 };
 #define N_SHAPES ((int)(sizeof SHAPES / sizeof *SHAPES))
 
-enum { DEFAULT, TUNED, OPENBLAS, OPENBLAS_1T, N_CONFIGS };
-static const char *const CONFIG_NAMES[N_CONFIGS] = {"default", "tuned", "openblas", "openblas1"};
+/* Configurations: one process each per round. GEN + v forces generated
+ * variant v (clg_gemm_variants). */
+enum { DEFAULT, TUNED, CHOSEN, OPENBLAS, OPENBLAS_1T, GEN, N_CONFIGS = GEN + CLG_GEMM_VARIANTS };
+
+static const char *config_name(int config)
+{
+    static const char *const names[GEN] = {"default", "tuned", "chosen", "openblas", "openblas1"};
+    return config < GEN ? names[config] : clg_gemm_variants[config - GEN].name;
+}
 
 static double now_s(void)
 {
@@ -87,6 +111,12 @@ static int seconds_per_call(int (*call)(void *), void *arg, double *out)
     }
     *out = median(samples, 5);
     return 0;
+}
+
+/* Whether configuration config times shape s at all. */
+static int config_applies(int config, const shape *s)
+{
+    return config < GEN || clg_gemm_variant_fits(config - GEN, false, s->dense != 0);
 }
 
 /* ---------------------------------------------------------------- child: clgraph */
@@ -130,6 +160,53 @@ static int run_model(void *arg)
     return 0;
 }
 
+/* One run of the model, then the device time of its GEMM node (Gemm or
+ * MatMul; a generated kernel's fused epilogue and any pack launch are the
+ * node's own launches) into *ms and its launch count into *launches. */
+static int gemm_node_ms(model_call *mc, double *ms, int *launches)
+{
+    if (run_model(mc)) return 1;
+    clg_node_time times[16];
+    int count = 0;
+    if (clg_model_profile(mc->model, times, 16, &count) != CLG_OK) {
+        fprintf(stderr, "profile: %s\n", clg_model_errmsg(mc->model));
+        return 1;
+    }
+    int found = 0;
+    *ms = 0;
+    *launches = 0;
+    for (int i = 0; i < count && i < 16; i++)
+        if (times[i].op == CLG_OP_GEMM || times[i].op == CLG_OP_MATMUL) {
+            *ms += times[i].ms;
+            *launches += times[i].launches;
+            found++;
+        }
+    if (found != 1) {
+        fprintf(stderr, "profile: %d GEMM nodes timed, expected 1\n", found);
+        return 1;
+    }
+    return 0;
+}
+
+/* Device seconds of the GEMM node: a warm-up run (two if fast), then the
+ * median over runs, at least 5 and up to 200 or ~0.1 s of runs. */
+static int device_seconds(model_call *mc, double *out, int *launches)
+{
+    double ms = 0;
+    double t0 = now_s();
+    if (gemm_node_ms(mc, &ms, launches)) return 1;
+    if (now_s() - t0 < 0.2 && gemm_node_ms(mc, &ms, launches)) return 1;
+    double samples[200];
+    int n = 0;
+    t0 = now_s();
+    while (n < 200 && (n < 5 || now_s() - t0 < 0.1)) {
+        if (gemm_node_ms(mc, &ms, launches)) return 1;
+        samples[n++] = ms * 1e-3;
+    }
+    *out = median(samples, n);
+    return 0;
+}
+
 static cl_mem random_buffer(clg_context *ctx, size_t n, unsigned seed)
 {
     float *h = malloc(n * sizeof *h);
@@ -145,23 +222,52 @@ static cl_mem random_buffer(clg_context *ctx, size_t n, unsigned seed)
     return err == CL_SUCCESS ? m : NULL;
 }
 
-static int time_shape(clg_context *ctx, const shape *s)
+static int time_clblast(clg_context *ctx, const shape *s)
 {
     /* GEMM: data resident, B as the layer's weights are stored. */
     gemm_call g = {ctx, s, random_buffer(ctx, s->m * s->k, 1), random_buffer(ctx, s->k * s->n, 2),
                    random_buffer(ctx, s->m * s->n, 3), 1};
-    if (!g.a || !g.b || !g.c) return 1;
+    int rc = 1;
     double gemm_s = 0;
-    /* Small GEMMs are enqueued 10 per wait, as a model enqueues its layers. */
-    g.batch = s->m * s->n * s->k < (1u << 22) ? 10 : 1;
-    int rc = seconds_per_call(run_gemm, &g, &gemm_s);
-    clReleaseMemObject(g.a);
-    clReleaseMemObject(g.b);
-    clReleaseMemObject(g.c);
-    if (rc) return 1;
-    printf("gemm %s %.9f\n", s->name, gemm_s / g.batch);
+    if (g.a && g.b && g.c) {
+        /* Small GEMMs are enqueued 10 per wait, as a model enqueues its layers. */
+        g.batch = s->m * s->n * s->k < (1u << 22) ? 10 : 1;
+        rc = seconds_per_call(run_gemm, &g, &gemm_s);
+    }
+    if (g.a) clReleaseMemObject(g.a);
+    if (g.b) clReleaseMemObject(g.b);
+    if (g.c) clReleaseMemObject(g.c);
+    if (!rc) printf("gemm %s %.9f\n", s->name, gemm_s / g.batch);
+    return rc;
+}
 
-    /* The model: one layer, weights random constants. */
+/* Largest |a-b| over the largest |b|: the model's output against the
+ * reference executor's on the same input. */
+static int check_output(clg_graph *graph, model_call *mc, const shape *s, double *err)
+{
+    clg_tensor ref = mc->out;
+    ref.data = malloc(s->m * s->n * sizeof(float));
+    if (!ref.data) return 1;
+    int rc = 1;
+    if (clg_graph_run_reference(graph, &mc->in, 1, &ref, 1) == CLG_OK) {
+        double diff = 0, mag = 0;
+        for (size_t i = 0; i < s->m * s->n; i++) {
+            diff = fmax(diff, fabs((double)mc->out.data[i] - ref.data[i]));
+            mag = fmax(mag, fabs((double)ref.data[i]));
+        }
+        *err = mag > 0 ? diff / mag : diff;
+        rc = 0;
+    } else {
+        fprintf(stderr, "%s: reference: %s\n", s->name, clg_graph_errmsg(graph));
+    }
+    free(ref.data);
+    return rc;
+}
+
+/* The one-layer model: its wall time per clg_model_run (wall) or its GEMM
+ * node's device time, and with check, its output against the reference. */
+static int time_model(clg_context *ctx, const shape *s, int wall, int check)
+{
     char text[512];
     if (s->dense)
         snprintf(text, sizeof text,
@@ -182,15 +288,19 @@ static int time_shape(clg_context *ctx, const shape *s)
     mc.in.dims[0] = mc.out.dims[0] = (int64_t)s->m;
     mc.in.dims[1] = (int64_t)s->k;
     mc.out.dims[1] = (int64_t)s->n;
-    rc = 1;
+    int rc = 1;
     if (mc.in.data && mc.out.data && clg_graph_create(&graph, NULL, NULL) == CLG_OK &&
         clg_graph_parse(graph, text, strlen(text), NULL) == CLG_OK &&
         clg_model_create(&model, ctx, graph) == CLG_OK) {
         for (size_t i = 0; i < s->m * s->k; i++) mc.in.data[i] = (float)((i * 7919) % 200) / 100 - 1;
         mc.model = model;
-        double model_s = 0;
-        rc = seconds_per_call(run_model, &mc, &model_s);
-        if (!rc) printf("model %s %.9f\n", s->name, model_s);
+        double t = 0;
+        int launches = 0;
+        rc = wall ? seconds_per_call(run_model, &mc, &t) : device_seconds(&mc, &t, &launches);
+        if (!rc) printf("%s %s %.9f %d\n", wall ? "model" : "device", s->name, t, launches);
+        double err = 0;
+        if (!rc && check && !check_output(graph, &mc, s, &err))
+            printf("error %s %.3g\n", s->name, err);
     } else {
         fprintf(stderr, "%s: %s%s\n", s->name, graph ? clg_graph_errmsg(graph) : "",
                 clg_context_errmsg(ctx));
@@ -202,24 +312,41 @@ static int time_shape(clg_context *ctx, const shape *s)
     return rc;
 }
 
-static int child(const char *config)
+/* config: "default", "tuned" (CLBlast calls and the model's wall time),
+ * "chosen" or a variant's name (the GEMM node's device time; the variant
+ * is forced by the parent through CLGRAPH_GEMM). */
+static int child(const char *config, int check)
 {
-    int tuned = strcmp(config, "tuned") == 0;
+    int config_id = -1;
+    for (int c = 0; c < N_CONFIGS; c++)
+        if (c != OPENBLAS && c != OPENBLAS_1T && !strcmp(config, config_name(c))) config_id = c;
+    if (config_id < 0) {
+        fprintf(stderr, "bench_gemm: unknown configuration %s\n", config);
+        return 1;
+    }
+    int clblast = config_id == DEFAULT || config_id == TUNED;
+    int flags = config_id == DEFAULT ? CLG_CONTEXT_UNTUNED : clblast ? 0 : CLG_CONTEXT_PROFILING;
     clg_context *ctx = NULL;
-    if (clg_context_create(&ctx, NULL, tuned ? 0 : CLG_CONTEXT_UNTUNED, NULL, NULL) != CLG_OK) {
+    if (clg_context_create(&ctx, NULL, flags, NULL, NULL) != CLG_OK) {
         fprintf(stderr, "context: %s\n", ctx ? clg_context_errmsg(ctx) : "out of memory");
         clg_context_destroy(ctx);
         return 1;
     }
     clg_tune_info info;
-    if (clg_context_tuning(ctx, &info) != CLG_OK || info.applied != tuned) {
+    if (clg_context_tuning(ctx, &info) != CLG_OK ||
+        (clblast && info.applied != (config_id == TUNED))) {
         fprintf(stderr, "%s: tuning %s\n", config, info.status);
         clg_context_destroy(ctx);
         return 1;
     }
     int rc = 0;
-    for (int i = 0; i < N_SHAPES && !rc; i++) rc = time_shape(ctx, &SHAPES[i]);
-    fflush(stdout);
+    for (int i = 0; i < N_SHAPES && !rc; i++) {
+        const shape *s = &SHAPES[i];
+        if (!config_applies(config_id, s)) continue;
+        if (clblast) rc = time_clblast(ctx, s) || time_model(ctx, s, 1, 0);
+        else rc = time_model(ctx, s, 0, check);
+        fflush(stdout);
+    }
     clg_context_destroy(ctx);
     return rc;
 }
@@ -228,18 +355,32 @@ static int child(const char *config)
 
 #define MAX_ROUNDS 64
 
+typedef struct series {
+    double v[MAX_ROUNDS];
+    int n;
+} series;
+
 typedef struct samples {
-    double gemm[N_CONFIGS][N_SHAPES][MAX_ROUNDS];
-    double model[N_CONFIGS][N_SHAPES][MAX_ROUNDS];
-    int n_gemm[N_CONFIGS][N_SHAPES], n_model[N_CONFIGS][N_SHAPES];
+    series gemm[N_CONFIGS][N_SHAPES];   /* wall time of the CLBlast call, or the GEMM node's
+                                           device time (chosen, generated) */
+    series model[N_CONFIGS][N_SHAPES];  /* clg_model_run wall time */
+    int launches[N_CONFIGS][N_SHAPES];  /* of the GEMM node */
+    double error[N_CONFIGS][N_SHAPES];  /* against the reference, round 0; -1: not checked */
+    int failed[N_CONFIGS];
 } samples;
 
 static char blas_version[128] = "";
 
-/* Runs one configuration's process and adds what it printed. */
-static int run_child(const char *self, int config, samples *acc, int keep)
+static void add(series *s, double v)
 {
-    char cmd[2048];
+    if (s->n < MAX_ROUNDS) s->v[s->n++] = v;
+}
+
+/* Runs one configuration's process and adds what it printed. cache_dir is
+ * its CLGRAPH_CACHE_DIR. Round 0 (keep 0) checks results and keeps none. */
+static int run_child(const char *self, int config, const char *cache_dir, samples *acc, int keep)
+{
+    char cmd[4096];
     if (config == OPENBLAS || config == OPENBLAS_1T) {
         int n = snprintf(cmd, sizeof cmd,
                          "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE %s python3 "
@@ -250,8 +391,14 @@ static int run_child(const char *self, int config, samples *acc, int keep)
             n += snprintf(cmd + n, sizeof cmd - (size_t)n, " %s:%zu,%zu,%zu,%d", SHAPES[i].name,
                           SHAPES[i].m, SHAPES[i].n, SHAPES[i].k, SHAPES[i].dense);
     } else {
-        snprintf(cmd, sizeof cmd, "%s'%s' --child %s", config == DEFAULT ? "CLGRAPH_TUNING=0 " : "",
-                 self, CONFIG_NAMES[config]);
+        /* env's -u options before any NAME=VALUE. */
+        char gemm_env[128] = "";
+        if (config >= GEN)
+            snprintf(gemm_env, sizeof gemm_env, "CLGRAPH_GEMM=generated:%s ", config_name(config));
+        snprintf(cmd, sizeof cmd, "env %s%s%sCLGRAPH_CACHE_DIR='%s' '%s' --child %s%s",
+                 config >= GEN ? "" : "-u CLGRAPH_GEMM ",
+                 config == DEFAULT ? "CLGRAPH_TUNING=0 " : "-u CLGRAPH_TUNING ", gemm_env, cache_dir,
+                 self, config_name(config), keep ? "" : " --check");
     }
     FILE *p = popen(cmd, "r");
     if (!p) return 1;
@@ -259,6 +406,7 @@ static int run_child(const char *self, int config, samples *acc, int keep)
     while (fgets(line, sizeof line, p)) {
         char kind[16], name[64];
         double s;
+        int launches = 0;
         if (line[0] == '#') {
             size_t len = strcspn(line + 2, "\n");
             if (len >= sizeof blas_version) len = sizeof blas_version - 1;
@@ -266,17 +414,19 @@ static int run_child(const char *self, int config, samples *acc, int keep)
             blas_version[len] = '\0';
             continue;
         }
-        if (sscanf(line, "%15s %63s %lf", kind, name, &s) != 3) continue;
+        if (sscanf(line, "%15s %63s %lf %d", kind, name, &s, &launches) < 3) continue;
         for (int i = 0; i < N_SHAPES; i++) {
-            if (strcmp(name, SHAPES[i].name) != 0 || !keep) continue;
-            if (strcmp(kind, "gemm") == 0 && acc->n_gemm[config][i] < MAX_ROUNDS)
-                acc->gemm[config][i][acc->n_gemm[config][i]++] = s;
-            if (strcmp(kind, "model") == 0 && acc->n_model[config][i] < MAX_ROUNDS)
-                acc->model[config][i][acc->n_model[config][i]++] = s;
+            if (strcmp(name, SHAPES[i].name) != 0) continue;
+            if (strcmp(kind, "error") == 0) acc->error[config][i] = s;
+            if (!keep) continue;
+            if (strcmp(kind, "gemm") == 0 || strcmp(kind, "device") == 0)
+                add(&acc->gemm[config][i], s);
+            if (strcmp(kind, "device") == 0) acc->launches[config][i] = launches;
+            if (strcmp(kind, "model") == 0) add(&acc->model[config][i], s);
         }
     }
     int status = pclose(p);
-    if (status != 0) fprintf(stderr, "bench_gemm: '%s' failed (status %d)\n", cmd, status);
+    if (status != 0) fprintf(stderr, "\nbench_gemm: '%s' failed (status %d)\n", cmd, status);
     return status != 0;
 }
 
@@ -298,19 +448,62 @@ static double gflops(const shape *s, double seconds)
     return 2.0 * (double)s->m * (double)s->n * (double)s->k / seconds * 1e-9;
 }
 
-/* "112.3" GFLOP/s, or "94 µs" for the batch-1 layer, "—" without data. */
-static const char *cell(const shape *s, double *v, int n, char *buf, size_t size)
+/* Median of a series, 0 without data. */
+static double med(series *s) { return s->n ? median(s->v, s->n) : 0; }
+
+/* "112.3" GFLOP/s, or "94.0 µs" for the batch-1 layer, "—" for 0 seconds. */
+static const char *cell(const shape *s, double t, char *buf, size_t size)
 {
-    if (n == 0) return "—";
-    double t = median(v, n);
+    if (t <= 0) return "—";
     if (s->m == 1) snprintf(buf, size, "%.1f µs", t * 1e6);
     else snprintf(buf, size, "%.1f", gflops(s, t));
     return buf;
 }
 
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in) return 1;
+    FILE *out = fopen(to, "wb");
+    int rc = !out;
+    char buf[8192];
+    size_t n;
+    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0) rc = fwrite(buf, 1, n, out) != n;
+    fclose(in);
+    if (out && fclose(out)) rc = 1;
+    return rc;
+}
+
+/* The variant clgraph chose for s, from the choice file(s) in dir ("M N K
+ * TA TB EPI VARIANT" lines; the last line for a shape wins). */
+static void chosen_variant(const char *dir, const shape *s, char *out, size_t size)
+{
+    snprintf(out, size, "?");
+    char pattern[1100];
+    snprintf(pattern, sizeof pattern, "%s/gemm-*.txt", dir);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0) return;
+    for (size_t f = 0; f < g.gl_pathc; f++) {
+        FILE *in = fopen(g.gl_pathv[f], "r");
+        if (!in) continue;
+        char line[256], variant[64];
+        long long m, n, k;
+        int ta, tb, epi;
+        while (fgets(line, sizeof line, in))
+            if (sscanf(line, "%lld %lld %lld %d %d %d %63s", &m, &n, &k, &ta, &tb, &epi, variant) ==
+                    7 &&
+                (size_t)m == s->m && (size_t)n == s->n && (size_t)k == s->k && ta == 0 &&
+                tb == s->dense)
+                snprintf(out, size, "%s", variant);
+        fclose(in);
+    }
+    globfree(&g);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--child") == 0) return child(argv[2]);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "--child") == 0)
+        return child(argv[2], argc == 4 && !strcmp(argv[3], "--check"));
     int rounds = 7;
     if (argc == 3 && strcmp(argv[1], "--rounds") == 0) rounds = atoi(argv[2]);
     else if (argc != 1) {
@@ -326,6 +519,7 @@ int main(int argc, char **argv)
     if (n <= 0) snprintf(self, sizeof self, "%s", argv[0]);
     else self[n] = '\0';
 
+    /* The device and its tuning file, from the usual cache directory. */
     clg_context *ctx = NULL;
     if (clg_context_create(&ctx, NULL, CLG_CONTEXT_UNTUNED, NULL, NULL) != CLG_OK) {
         fprintf(stderr, "context: %s\n", ctx ? clg_context_errmsg(ctx) : "out of memory");
@@ -343,20 +537,56 @@ int main(int argc, char **argv)
            tuning.tuned ? tuning.level : "");
     if (!have_tuned) printf("(run `clgraph tune` for the tuned column)\n");
 
-    samples *acc = calloc(1, sizeof *acc);
-    if (!acc) return 1;
-    double load_before = load_average();
+    /* A private cache directory: "chosen/" for the chosen configuration and
+     * the model run with the same CLBlast parameters (one choice file),
+     * "other/" for the rest. Each holds a copy of the tuning file. */
+    char base[] = "/tmp/bench_gemm.XXXXXX";
+    if (!mkdtemp(base)) {
+        perror("bench_gemm: mkdtemp");
+        return 1;
+    }
+    char dirs[2][sizeof base + 8];
+    const char *sub[2] = {"chosen", "other"};
     int rc = 0;
-    /* Round 0 is a warm-up (program builds, page faults) and is not kept. */
-    for (int r = 0; r <= rounds && !rc; r++) {
-        for (int j = 0; j < N_CONFIGS && !rc; j++) {
-            int config = (r + j) % N_CONFIGS;
-            if (config == TUNED && !have_tuned) continue;
-            rc = run_child(self, config, acc, r > 0);
+    for (int d = 0; d < 2 && !rc; d++) {
+        snprintf(dirs[d], sizeof dirs[d], "%s/%s", base, sub[d]);
+        rc = mkdir(dirs[d], 0700) != 0;
+        if (!rc && have_tuned) {
+            const char *slash = strrchr(tuning.path, '/');
+            char to[2048];
+            snprintf(to, sizeof to, "%s/%s", dirs[d], slash ? slash + 1 : tuning.path);
+            rc = copy_file(tuning.path, to);
+            if (rc) fprintf(stderr, "bench_gemm: cannot copy %s to %s\n", tuning.path, to);
         }
-        fprintf(stderr, "\rround %d/%d", r, rounds);
+    }
+    printf("cache directory: %s (removed at the end)\n", base);
+    fflush(stdout);
+
+    samples *acc = calloc(1, sizeof *acc);
+    if (!acc) rc = 1;
+    for (int c = 0; c < N_CONFIGS && acc; c++)
+        for (int i = 0; i < N_SHAPES; i++) acc->error[c][i] = -1;
+    double load_before = load_average();
+    /* Round 0 is a warm-up (program builds, the choice, the checks) and is
+     * not kept. A failing configuration is reported and dropped. */
+    for (int r = 0; r <= rounds && !rc; r++) {
+        for (int j = 0; j < N_CONFIGS; j++) {
+            int config = (r + j) % N_CONFIGS;
+            if ((config == TUNED && !have_tuned) || acc->failed[config]) continue;
+            int same = config == CHOSEN || config == (have_tuned ? TUNED : DEFAULT);
+            if (run_child(self, config, dirs[same ? 0 : 1], acc, r > 0)) {
+                acc->failed[config] = 1;
+                if (config < GEN) rc = 1;
+            }
+            fprintf(stderr, "\rround %d/%d, %d/%d ", r, rounds, j + 1, N_CONFIGS);
+        }
     }
     fprintf(stderr, "\n");
+    char chosen[N_SHAPES][64];
+    for (int i = 0; i < N_SHAPES; i++) chosen_variant(dirs[0], &SHAPES[i], chosen[i], sizeof chosen[i]);
+    char rm[256];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", base);
+    if (system(rm) != 0) fprintf(stderr, "bench_gemm: could not remove %s\n", base);
     if (rc) {
         free(acc);
         return 1;
@@ -364,27 +594,65 @@ int main(int argc, char **argv)
     printf("NumPy: %s; medians of %d interleaved rounds; 1-minute load average %.2f before, "
            "%.2f after\n\n",
            blas_version, rounds, load_before, load_average());
-    printf("| GEMM | CLBlast default | CLBlast tuned | tuned / default | NumPy (OpenBLAS) "
-           "| NumPy, 1 thread |\n");
-    printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+    printf("| GEMM | CLBlast default | CLBlast tuned | generated, best variant | chosen | NumPy "
+           "(OpenBLAS) | NumPy, 1 thread | chosen / faster NumPy |\n");
+    printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int i = 0; i < N_SHAPES; i++) {
         const shape *s = &SHAPES[i];
-        char a[32], b[32], c[32], d[32], ratio[32] = "—";
-        if (acc->n_gemm[DEFAULT][i] && acc->n_gemm[TUNED][i])
-            snprintf(ratio, sizeof ratio, "%.2f×",
-                     median(acc->gemm[DEFAULT][i], acc->n_gemm[DEFAULT][i]) /
-                         median(acc->gemm[TUNED][i], acc->n_gemm[TUNED][i]));
-        printf("| %s%s | %s | %s | %s | %s | %s |\n", s->label, s->m == 1 ? " (µs)" : "",
-               cell(s, acc->gemm[DEFAULT][i], acc->n_gemm[DEFAULT][i], a, sizeof a),
-               cell(s, acc->gemm[TUNED][i], acc->n_gemm[TUNED][i], b, sizeof b), ratio,
-               cell(s, acc->gemm[OPENBLAS][i], acc->n_gemm[OPENBLAS][i], c, sizeof c),
-               cell(s, acc->gemm[OPENBLAS_1T][i], acc->n_gemm[OPENBLAS_1T][i], d, sizeof d));
+        char a[32], b[32], c[32], d[32], e[32], f[32];
+        char gen[512] = "—", cho[512] = "—", ratio[32] = "—";
+        int best = -1;
+        double best_t = 0;
+        for (int v = GEN; v < N_CONFIGS; v++) {
+            double t = med(&acc->gemm[v][i]);
+            if (t > 0 && (best < 0 || t < best_t)) best = v, best_t = t;
+        }
+        if (best >= 0)
+            snprintf(gen, sizeof gen, "%s (%s)", cell(s, best_t, a, sizeof a), config_name(best));
+        double ch = med(&acc->gemm[CHOSEN][i]);
+        if (ch > 0) snprintf(cho, sizeof cho, "%s (%s)", cell(s, ch, b, sizeof b), chosen[i]);
+        double o2 = med(&acc->gemm[OPENBLAS][i]), o1 = med(&acc->gemm[OPENBLAS_1T][i]);
+        double ob = o2 > 0 && (o1 <= 0 || o2 < o1) ? o2 : o1;
+        if (ch > 0 && ob > 0) snprintf(ratio, sizeof ratio, "%.0f%%", 100 * ob / ch);
+        printf("| %s%s | %s | %s | %s | %s | %s | %s | %s |\n", s->label, s->m == 1 ? " (µs)" : "",
+               cell(s, med(&acc->gemm[DEFAULT][i]), c, sizeof c),
+               cell(s, med(&acc->gemm[TUNED][i]), d, sizeof d), gen, cho, cell(s, o2, e, sizeof e),
+               cell(s, o1, f, sizeof f), ratio);
     }
+
+    /* Every generated variant, and its check against the reference. */
+    printf("\n| generated variant (GEMM node device time) |");
+    for (int i = 0; i < N_SHAPES; i++) printf(" %s |", SHAPES[i].name);
+    printf("\n| --- |");
+    for (int i = 0; i < N_SHAPES; i++) printf(" ---: |");
+    printf("\n");
+    for (int v = GEN; v < N_CONFIGS; v++) {
+        printf("| %s%s |", config_name(v), acc->failed[v] ? " (failed)" : "");
+        for (int i = 0; i < N_SHAPES; i++) {
+            const shape *s = &SHAPES[i];
+            char a[32];
+            if (!config_applies(v, s)) {
+                printf(" n/a |");
+                continue;
+            }
+            printf(" %s", cell(s, med(&acc->gemm[v][i]), a, sizeof a));
+            if (acc->error[v][i] > 1e-4) printf(" (error %.2g)", acc->error[v][i]);
+            else if (acc->error[v][i] < 0) printf(" (unchecked)");
+            printf(" |");
+        }
+        printf("\n");
+    }
+    for (int i = 0; i < N_SHAPES; i++)
+        if (acc->error[CHOSEN][i] > 1e-4)
+            printf("chosen %s: error %.2g against the reference\n", SHAPES[i].name,
+                   acc->error[CHOSEN][i]);
+        else if (acc->error[CHOSEN][i] < 0)
+            printf("chosen %s: not checked against the reference\n", SHAPES[i].name);
+
     printf("\n| one-layer model, clg_model_run | default | tuned |\n| --- | ---: | ---: |\n");
     for (int i = 0; i < N_SHAPES; i++) {
         const shape *s = &SHAPES[i];
-        double d = acc->n_model[DEFAULT][i] ? median(acc->model[DEFAULT][i], acc->n_model[DEFAULT][i]) : 0;
-        double t = acc->n_model[TUNED][i] ? median(acc->model[TUNED][i], acc->n_model[TUNED][i]) : 0;
+        double d = med(&acc->model[DEFAULT][i]), t = med(&acc->model[TUNED][i]);
         printf("| %s | %.3f ms | ", s->label, d * 1e3);
         if (t > 0) printf("%.3f ms |\n", t * 1e3);
         else printf("— |\n");
