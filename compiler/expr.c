@@ -373,11 +373,13 @@ static void write_number(clg_text *t, float v, bool cl)
     else clg_text_printf(t, "%s%sf", buf, strpbrk(buf, ".e") ? "" : ".0");
 }
 
-static void write_node(const clg_expr *e, int i, clg_text *t, bool cl)
+/* cl: NULL for clgraph's text, else OpenCL C with cl appended to the names
+ * of clgraph's helper functions ("" for the float ones). */
+static void write_node(const clg_expr *e, int i, clg_text *t, const char *cl)
 {
     const clg_expr_node *n = &e->nodes[i];
     switch ((clg_expr_op)n->op) {
-    case CLG_EXPR_NUMBER: write_number(t, n->value, cl); return;
+    case CLG_EXPR_NUMBER: write_number(t, n->value, cl != NULL); return;
     case CLG_EXPR_INPUT: clg_text_printf(t, "%c%d", cl ? 'v' : 'x', n->input); return;
     case CLG_EXPR_NEG: {
         /* -(-x0), never --x0: that would be a decrement in C. */
@@ -407,7 +409,8 @@ static void write_node(const clg_expr *e, int i, clg_text *t, bool cl)
         return;
     }
     default: {
-        clg_text_printf(t, "%s(", cl ? functions[n->op].cl_name : functions[n->op].name);
+        const char *name = cl ? functions[n->op].cl_name : functions[n->op].name;
+        clg_text_printf(t, "%s%s(", name, cl && !strncmp(name, "clg_", 4) ? cl : "");
         for (int k = 0; k < functions[n->op].arity; k++) {
             if (k) clg_text_printf(t, ", ");
             write_node(e, n->args[k], t, cl);
@@ -421,7 +424,7 @@ static void write_node(const clg_expr *e, int i, clg_text *t, bool cl)
 void clg_expr_write(const clg_expr *e, clg_text *t)
 {
     if (t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = '\0';
-    if (e->n_nodes) write_node(e, e->n_nodes - 1, t, false);
+    if (e->n_nodes) write_node(e, e->n_nodes - 1, t, NULL);
 }
 
 size_t clg_expr_print(const clg_expr *e, char *buf, size_t size)
@@ -433,8 +436,15 @@ size_t clg_expr_print(const clg_expr *e, char *buf, size_t size)
 
 void clg_expr_write_opencl(const clg_expr *e, clg_text *t)
 {
+    clg_expr_write_opencl_vector(e, t, 1);
+}
+
+void clg_expr_write_opencl_vector(const clg_expr *e, clg_text *t, int width)
+{
     if (t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = '\0';
-    if (e->n_nodes) write_node(e, e->n_nodes - 1, t, true);
+    char suffix[16] = "";
+    if (width > 1) snprintf(suffix, sizeof suffix, "%d", width);
+    if (e->n_nodes) write_node(e, e->n_nodes - 1, t, suffix);
 }
 
 /* The helpers compute in float what the reference computes in double: the
@@ -454,9 +464,38 @@ static const char *const helpers[CLG_EXPR_OP_COUNT] = {
 
 void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t)
 {
+    clg_expr_write_opencl_helpers_vector(e, t, 1);
+}
+
+/* A helper's text for floatW: "float" as a type becomes "floatW" and the
+ * helper's name gets W appended. The bodies are written so that they mean
+ * the same per component (comparisons, ?: and || are componentwise on
+ * vectors in OpenCL C, with scalars widened). */
+static void write_helper(clg_text *t, const char *h, int width)
+{
+    if (width <= 1) {
+        clg_text_printf(t, "%s", h);
+        return;
+    }
+    for (const char *p = h; *p;) {
+        if (!strncmp(p, "float ", 6)) {
+            clg_text_printf(t, "float%d ", width);
+            p += 6;
+        } else if (!strncmp(p, "clg_", 4) && (p == h || p[-1] == ' ')) {
+            size_t len = strcspn(p, "(");
+            clg_text_printf(t, "%.*s%d", (int)len, p, width);
+            p += len;
+        } else {
+            clg_text_printf(t, "%c", *p++);
+        }
+    }
+}
+
+void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int width)
+{
     if (t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = '\0';
     bool used[CLG_EXPR_OP_COUNT] = {false};
     for (int i = 0; i < e->n_nodes; i++) used[e->nodes[i].op] = true;
     for (int op = 0; op < CLG_EXPR_OP_COUNT; op++)
-        if (used[op] && helpers[op]) clg_text_printf(t, "%s", helpers[op]);
+        if (used[op] && helpers[op]) write_helper(t, helpers[op], width);
 }

@@ -99,5 +99,11 @@ CLG_INTERNAL void clg_expr_write_opencl(const clg_expr *e, clg_text *t);
 /* OpenCL C definitions of the helper functions e calls, one per line, in a
  * fixed order; empty when it calls none. */
 CLG_INTERNAL void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t);
+/* The same over floatW vectors (W 2, 4, 8 or 16; 1: as above): the
+ * expression calls clgraph's helpers with W appended to their names, and
+ * the helpers are written for floatW under those names; inputs v0.. are
+ * floatW, numbers stay float literals (widened). */
+CLG_INTERNAL void clg_expr_write_opencl_vector(const clg_expr *e, clg_text *t, int width);
+CLG_INTERNAL void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int width);
 
 #endif

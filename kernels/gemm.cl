@@ -166,18 +166,20 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
                 x = vload16(0, part);
             }
 #endif
-#ifndef EPILOGUE
+            const bool full = cv + 16 <= N;
+#ifdef EPILOGUE
+            if (full) x = clg_epilogue16(x, r, cv EPILOGUE_PASS);
+#endif
             /* 16 neighbouring elements of y (in one image when NCHW) */
-            if (cv + 16 <= N && (y_p == 0 || cv / y_p == (cv + 15) / y_p)) {
+            if (full && (y_p == 0 || cv / y_p == (cv + 15) / y_p)) {
                 vstore16(x, 0, y + y_off + Y_INDEX(r, cv));
                 continue;
             }
-#endif
             float part[16];
             vstore16(x, 0, part);
             for (int l = 0; l < 16 && cv + l < N; l++)
 #ifdef EPILOGUE
-                y[y_off + Y_INDEX(r, cv + l)] = clg_epilogue(part[l], r, cv + l EPILOGUE_PASS);
+                y[y_off + Y_INDEX(r, cv + l)] = full ? part[l] : clg_epilogue(part[l], r, cv + l EPILOGUE_PASS);
 #else
                 y[y_off + Y_INDEX(r, cv + l)] = part[l];
 #endif

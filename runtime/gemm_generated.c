@@ -99,6 +99,24 @@ size_t clg_gemm_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_t
         clg_text_printf(&t, "    return ");
         clg_expr_write_opencl(e, &t);
         clg_text_printf(&t, ";\n}\n");
+        /* The same over 16 neighbouring columns c.. c + 15 (the packed
+         * kernels' stores): inputs that run along the row load as one
+         * vector, ones constant along it broadcast. */
+        clg_expr_write_opencl_helpers_vector(e, &t, 16);
+        clg_text_printf(&t, "float16 clg_load16(__global const float *p, int sc)\n{\n"
+                            "    if (sc == 1) return vload16(0, p);\n"
+                            "    if (sc == 0) return (float16)(p[0]);\n"
+                            "    float part[16];\n"
+                            "    for (int l = 0; l < 16; l++) part[l] = p[l * sc];\n"
+                            "    return vload16(0, part);\n}\n");
+        clg_text_printf(&t, "float16 clg_epilogue16(float16 v0, int r, int c EPILOGUE_ARGS)\n{\n");
+        for (int k = 1; k < n_inputs; k++)
+            if (e->inputs_used & (1u << k))
+                clg_text_printf(&t, "    float16 v%d = clg_load16(x%d + x%d_off + r * x%d_sr + c * x%d_sc, x%d_sc);\n", k,
+                                k, k, k, k, k);
+        clg_text_printf(&t, "    return ");
+        clg_expr_write_opencl_vector(e, &t, 16);
+        clg_text_printf(&t, ";\n}\n");
     }
     const char *body = clg_kernel_source("gemm.cl");
     clg_text_printf(&t, "%s", body ? body : "#error kernels/gemm.cl is missing\n");

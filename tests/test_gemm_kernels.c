@@ -42,6 +42,9 @@ static const epilogue epilogues[] = {
     {"relu(x0 + x1 + x2)", "input e1: f32[%d]\ninput e2: f32[%d, %d]\n", ", e1, e2"},
     {"sigmoid(x0) * x1 - x2", "input e1: f32[%d, 1]\ninput e2: f32[%d, %d]\n", ", e1, e2"},
     {"gelu(x0 * 0.5)", "", ""},
+    /* every helper function (the packed kernels run them on vectors) */
+    {"clip(x0, -0.5, 0.5) + leaky_relu(x1, 0.1) * max(x0, x2) - min(x0, 0.25) + tanh(x2) + gelu_tanh(x0)",
+     "input e1: f32[%d]\ninput e2: f32[%d, %d]\n", ", e1, e2"},
 };
 #define N_EPILOGUES (int)(sizeof epilogues / sizeof *epilogues)
 
