@@ -19,13 +19,13 @@
  * variant's name) after a first line naming the format; lines that do not
  * parse or name an unknown variant are ignored, the last line for a shape
  * wins, and writes go to a temporary file renamed over the old one. */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cache_file.h"
 #include "expr.h"
 #include "lower.h"
 #include "lower_util.h"
@@ -53,17 +53,15 @@ static bool key_eq(const gemm_key *a, const gemm_key *b)
 static char *choice_path(clg_context *ctx)
 {
     if (!ctx->cache_dir) return NULL;
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = CLG_FNV_OFFSET;
     const char *parts[3] = {ctx->info.platform, ctx->info.name, ctx->info.driver};
-    for (int i = 0; i < 3; i++)
-        for (const char *p = parts[i];; p++) {
-            h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-            if (!*p) break;
-        }
+    for (int i = 0; i < 3; i++) h = clg_fnv1a(h, parts[i], strlen(parts[i]) + 1);
     /* CLBlast's parameters decide which side wins: choices timed against
      * another tuning state are not this device's answers. */
-    uint64_t tuning = clg_tuning_state(ctx->device);
-    for (int i = 0; i < 8; i++) h = (h ^ (unsigned char)(tuning >> (8 * i))) * 0x100000001b3ull;
+    uint8_t tuning[8];
+    uint64_t state = clg_tuning_state(ctx->device);
+    for (int i = 0; i < 8; i++) tuning[i] = (uint8_t)(state >> (8 * i));
+    h = clg_fnv1a(h, tuning, sizeof tuning);
     size_t len = strlen(ctx->cache_dir) + 32;
     char *path = clg_mem_realloc(&ctx->allocator, NULL, len);
     if (path) snprintf(path, len, "%s/gemm-%016llx.txt", ctx->cache_dir, (unsigned long long)h);
@@ -111,26 +109,25 @@ static int file_lookup(const char *text, const gemm_key *key)
     return found;
 }
 
+/* The old text (when ours and not too big) with one line added, written to
+ * a new file beside path and renamed over it: a reader sees the old file
+ * or the new one. A failure only costs the next process a measurement. */
 static void file_append(clg_context *ctx, const char *path, const char *old, const gemm_key *key, int v)
 {
-    static atomic_uint counter;
-    size_t len = strlen(path) + 48;
-    char *tmp = clg_mem_realloc(&ctx->allocator, NULL, len);
+    char line[160];
+    int n = snprintf(line, sizeof line, "%lld %lld %lld %d %d %d %s\n", (long long)key->m, (long long)key->n,
+                     (long long)key->k, key->ta, key->tb, key->epi, v < 0 ? "clblast" : clg_gemm_variants[v].name);
+    if (n <= 0 || (size_t)n >= sizeof line) return;
+    const char *head = old && strlen(old) < MAX_FILE_BYTES / 2 ? old : FILE_MAGIC "\n";
+    size_t tmp_size = strlen(path) + 64;
+    char *tmp = clg_mem_realloc(&ctx->allocator, NULL, tmp_size);
     if (!tmp) return;
-    snprintf(tmp, len, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f != NULL;
-    if (ok) {
-        if (old && strlen(old) < MAX_FILE_BYTES / 2)
-            ok = fputs(old, f) >= 0;
-        else
-            ok = fputs(FILE_MAGIC "\n", f) >= 0;
-        ok = ok && fprintf(f, "%lld %lld %lld %d %d %d %s\n", (long long)key->m, (long long)key->n,
-                           (long long)key->k, key->ta, key->tb, key->epi,
-                           v < 0 ? "clblast" : clg_gemm_variants[v].name) > 0;
-        ok = (fclose(f) == 0) && ok;
+    int fd = clg_open_temp_beside(path, tmp, tmp_size);
+    if (fd >= 0) {
+        bool ok = clg_write_all(fd, head, strlen(head)) && clg_write_all(fd, line, (size_t)n);
+        if (close(fd) != 0) ok = false;
+        if (!ok || rename(tmp, path) != 0) unlink(tmp);
     }
-    if (!ok || rename(tmp, path) != 0) remove(tmp);
     clg_mem_free(&ctx->allocator, tmp);
 }
 
