@@ -13,7 +13,8 @@
  *              neighbouring columns loaded as one vector from a row of B
  *              (needs TRANS_B 0, TN = 1)
  *   y_p        (argument) 0: y is C, row-major; > 0: y holds NCHW images of
- *              y_p pixels and C's columns run over images then pixels
+ *              y_p pixels and C's columns run over images then pixels;
+ *              < 0: NCHW images of -y_p pixels, C's rows run over them
  *   MR, NV     > 0: the packed-B kernel (below): each work-item computes an
  *              MR x (16 * NV) tile of C from B packed by pack_b
  *   HAS_BIAS   add beta * bias, bias broadcast over C by its strides
@@ -80,10 +81,13 @@
 #define NV 1
 #endif
 
-/* Where element (r, c) of C goes in y: row-major [M][N], or with y_p > 0
- * NCHW images of y_p pixels, a convolution's C being [channels][images *
- * pixels]. */
-#define Y_INDEX(r, c) (y_p ? ((c) / y_p * M + (r)) * y_p + (c) % y_p : (r) * N + (c))
+/* Where element (r, c) of C goes in y: row-major [M][N] (y_p 0), or NCHW
+ * images of P pixels for a convolution's C, which is [channels][images *
+ * pixels] (y_p = P) or [images * pixels][channels] (y_p = -P). */
+#define Y_INDEX(r, c)                                                   \
+    (y_p > 0   ? ((c) / y_p * M + (r)) * y_p + (c) % y_p                \
+     : y_p < 0 ? ((r) / -y_p * N + (c)) * -y_p + (r) % -y_p             \
+               : (r) * N + (c))
 
 #if MR > 0
 /* The packed-B kernel, for CPUs: a register tile of MR rows by NR = 16 * NV
@@ -145,12 +149,20 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
 #define CLG_ROW_CLAMPED(i) (r0 + min((i), last))
         CLG_TILE_LOOP(CLG_ROW_CLAMPED)
     }
-    _Pragma("unroll") for (int i = 0; i < MR; i++) {
+    /* The tile leaves the registers once; the stores below stay a rolled
+     * loop (one copy of the epilogue instead of MR * NV: PoCL's compile
+     * time), reading it from private memory. */
+    float16 tile[MR][NV];
+    _Pragma("unroll") for (int i = 0; i < MR; i++)
+        _Pragma("unroll") for (int v = 0; v < NV; v++) tile[i][v] = acc[i][v];
+#pragma nounroll
+    for (int i = 0; i < MR; i++) {
         const int r = r0 + i;
         if (r >= M) break;
-        _Pragma("unroll") for (int v = 0; v < NV; v++) {
+#pragma nounroll
+        for (int v = 0; v < NV; v++) {
             const int cv = c0 + 16 * v;
-            float16 x = alpha * acc[i][v];
+            float16 x = alpha * tile[i][v];
 #if HAS_BIAS
             /* a bias per row (a convolution's) or per column (a Dense
              * layer's) as vectors; other strides element by element */
@@ -171,7 +183,7 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
             if (full) x = clg_epilogue16(x, r, cv EPILOGUE_PASS);
 #endif
             /* 16 neighbouring elements of y (in one image when NCHW) */
-            if (full && (y_p == 0 || cv / y_p == (cv + 15) / y_p)) {
+            if (full && (y_p == 0 || (y_p > 0 && cv / y_p == (cv + 15) / y_p))) {
                 vstore16(x, 0, y + y_off + Y_INDEX(r, cv));
                 continue;
             }

@@ -86,8 +86,31 @@ static char *read_file(clg_context *ctx, const char *path)
     return buf;
 }
 
-/* -2: no entry; -1: CLBlast; else a variant that fits the key (a packed
- * one for a convolution's). */
+/* A variant as the file and CLGRAPH_GEMM name it: its name, with "t"
+ * appended for a convolution's other orientation (v + CLG_GEMM_VARIANTS). */
+static const char *variant_name(int v, char *buf, size_t size)
+{
+    if (v < 0) return "clblast";
+    snprintf(buf, size, "%s%s", clg_gemm_variants[v % CLG_GEMM_VARIANTS].name, v >= CLG_GEMM_VARIANTS ? "t" : "");
+    return buf;
+}
+
+/* The variant named name (see variant_name) if it can run key's GEMM, or
+ * -2: any that fits the transposes for a Gemm, a packed one (either
+ * orientation) for a convolution's. */
+static int variant_for(const char *name, const gemm_key *key)
+{
+    char base[32];
+    size_t len = strlen(name);
+    bool flipped = len > 1 && len < sizeof base && name[len - 1] == 't';
+    snprintf(base, sizeof base, "%.*s", (int)(flipped ? len - 1 : len), name);
+    int v = clg_gemm_variant_find(base);
+    if (v < 0) return -2;
+    if (key->epi == 2) return clg_gemm_variants[v].nr > 0 ? v + (flipped ? CLG_GEMM_VARIANTS : 0) : -2;
+    return !flipped && clg_gemm_variant_fits(v, key->ta, key->tb) ? v : -2;
+}
+
+/* -2: no entry; -1: CLBlast; else a variant for the key (variant_for). */
 static int file_lookup(const char *text, const gemm_key *key)
 {
     int found = -2;
@@ -101,9 +124,8 @@ static int file_lookup(const char *text, const gemm_key *key)
         if (!strcmp(name, "clblast")) {
             found = -1;
         } else {
-            int v = clg_gemm_variant_find(name);
-            if (clg_gemm_variant_fits(v, key->ta, key->tb) && (key->epi != 2 || clg_gemm_variants[v].nr > 0))
-                found = v;
+            int v = variant_for(name, key);
+            if (v >= 0) found = v;
         }
     }
     return found;
@@ -114,9 +136,9 @@ static int file_lookup(const char *text, const gemm_key *key)
  * or the new one. A failure only costs the next process a measurement. */
 static void file_append(clg_context *ctx, const char *path, const char *old, const gemm_key *key, int v)
 {
-    char line[160];
+    char line[160], name[40];
     int n = snprintf(line, sizeof line, "%lld %lld %lld %d %d %d %s\n", (long long)key->m, (long long)key->n,
-                     (long long)key->k, key->ta, key->tb, key->epi, v < 0 ? "clblast" : clg_gemm_variants[v].name);
+                     (long long)key->k, key->ta, key->tb, key->epi, variant_name(v, name, sizeof name));
     if (n <= 0 || (size_t)n >= sizeof line) return;
     const char *head = old && strlen(old) < MAX_FILE_BYTES / 2 ? old : FILE_MAGIC "\n";
     size_t tmp_size = strlen(path) + 64;
@@ -193,26 +215,50 @@ static cl_mem zero_buffer(clg_context *ctx, const clg_shape *s, clg_dev_tensor *
     return b;
 }
 
+/* Whether variant v is worth timing on ctx's device. On a
+ * CPU the packed variants beat the others by 3-60x whenever a GEMM does
+ * arithmetic (bench/README.md), and only at a few rows do the dot-product
+ * and row-vector ones win (launch cost, not FLOPs): the rest are skipped,
+ * as each costs a PoCL compile per expression and transposes when first
+ * timed. Other devices time every variant. */
+static bool worth_timing(const clg_context *ctx, int v)
+{
+    if (ctx->info.type != CLG_DEVICE_CPU) return true;
+    const clg_gemm_variant *x = &clg_gemm_variants[v];
+    return x->nr > 0 || x->vw > 1 || (x->vn > 1 && x->tm == 1);
+}
+
+/* Zero-filled buffers for a GEMM candidate's inputs and output (t[0..n_in)
+ * the inputs, t[n_in] the output); false when one cannot be made. */
+static bool zero_operands(clg_context *ctx, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
+                          clg_dev_tensor *t, cl_mem *bufs)
+{
+    for (int i = 0; i < n->n_inputs; i++)
+        if (!(bufs[i] = zero_buffer(ctx, &in[i].shape, &t[i]))) return false;
+    return (bufs[n->n_inputs] = zero_buffer(ctx, &out->shape, &t[n->n_inputs])) != NULL;
+}
+
 /* Times CLBlast and every fitting variant for node n (with epilogue node
- * epi, or -1); *best is the fastest (-1 CLBlast). Falls back to CLBlast
- * when nothing can be timed. */
+ * epi, or -1), and with alt (may be NULL) the packed variants on alt's
+ * GEMM too (as v + CLG_GEMM_VARIANTS); conv: packed variants only. *best is
+ * the fastest (-1 CLBlast). Falls back to CLBlast when nothing can be
+ * timed. */
 static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
-                    int epi, bool packed_only, int *best)
+                    int epi, bool conv, const clg_gemm_alt *alt, int *best)
 {
     clg_context *ctx = lw->ctx;
     const clg_graph *g = lw->g;
     *best = -1;
     const clg_node *en = epi >= 0 ? &g->nodes[epi] : NULL;
     int n_t = n->n_inputs + 1 + (en ? en->n_inputs : 0);
-    clg_dev_tensor t[3 + 1 + CLG_EXPR_MAX_INPUTS];
-    cl_mem bufs[3 + 1 + CLG_EXPR_MAX_INPUTS] = {0};
-    if (n_t > (int)(sizeof bufs / sizeof *bufs)) return;
-    bool ok = true;
-    for (int i = 0; i < n->n_inputs && ok; i++) ok = (bufs[i] = zero_buffer(ctx, &in[i].shape, &t[i])) != NULL;
+    clg_dev_tensor t[3 + 1 + CLG_EXPR_MAX_INPUTS], at[4];
+    cl_mem bufs[3 + 1 + CLG_EXPR_MAX_INPUTS] = {0}, abufs[4] = {0};
+    if (n_t > (int)(sizeof bufs / sizeof *bufs) || (alt && alt->n->n_inputs > 3)) return;
+    bool ok = zero_operands(ctx, n, in, out, t, bufs);
+    bool alt_ok = alt && zero_operands(ctx, alt->n, alt->in, alt->out, at, abufs);
     clg_dev_tensor *y = &t[n->n_inputs];
-    ok = ok && (bufs[n->n_inputs] = zero_buffer(ctx, &out->shape, y)) != NULL;
     clg_dev_tensor *ein = &t[n->n_inputs + 1];
-    if (en) {
+    if (en && ok) {
         ein[0] = *y;
         for (int i = 1; i < en->n_inputs && ok; i++)
             ok = (bufs[n->n_inputs + 1 + i] =
@@ -224,10 +270,15 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
     tmp.scratch_owned = true;
     clg_lower tl = {ctx, g, lw->node, &tmp};
     double best_t = -1.0;
-    for (int v = -1; v < CLG_GEMM_VARIANTS && ok; v++) {
-        bool ta = n->attrs.trans_a != 0, tb = n->attrs.trans_b != 0;
-        if (v >= 0 && !clg_gemm_variant_fits(v, ta, tb)) continue;
-        if (v >= 0 && packed_only && clg_gemm_variants[v].nr == 0) continue;
+    for (int v = -1; v < 2 * CLG_GEMM_VARIANTS && ok; v++) {
+        bool flipped = v >= CLG_GEMM_VARIANTS;
+        if (flipped && !alt_ok) break;
+        int base = v % CLG_GEMM_VARIANTS;
+        const clg_node *cn = flipped ? alt->n : n;
+        bool ta = cn->attrs.trans_a != 0, tb = cn->attrs.trans_b != 0;
+        if (v >= 0 && !clg_gemm_variant_fits(base, ta, tb)) continue;
+        if (v >= 0 && (conv || flipped) && clg_gemm_variants[base].nr == 0) continue;
+        if (v >= 0 && !worth_timing(ctx, base)) continue;
         clg_status s;
         if (v < 0) {
             s = clg_lower_gemm_clblast(&tl, n, t, y);
@@ -235,6 +286,8 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
                 clg_lower te = {ctx, g, epi, &tmp};
                 s = clg_lower_elementwise_fused(&te, en, ein, y);
             }
+        } else if (flipped) {
+            s = clg_emit_gemm_generated(&tl, cn, at, &at[cn->n_inputs], base, NULL, NULL);
         } else {
             s = clg_emit_gemm_generated(&tl, n, t, y, v, en, ein);
         }
@@ -251,6 +304,8 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
     clg_mem_free(&ctx->allocator, tmp.owned);
     for (int i = 0; i < n_t; i++)
         if (bufs[i]) clReleaseMemObject(bufs[i]);
+    for (int i = 0; i < 4; i++)
+        if (abufs[i]) clReleaseMemObject(abufs[i]);
 }
 
 /* ---------------------------------------------------------------- choosing */
@@ -265,7 +320,7 @@ static int default_variant(int64_t m, bool ta, bool tb)
 }
 
 clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                           const clg_dev_tensor *out, int *variant, int *epi)
+                           const clg_dev_tensor *out, const clg_gemm_alt *alt, int *variant, int *epi)
 {
     clg_plan *p = lw->plan;
     clg_context *ctx = lw->ctx;
@@ -292,8 +347,8 @@ clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tenso
         v = -1;
     } else if (env && !strncmp(env, "generated", 9)) {
         v = conv ? clg_gemm_variant_find("p8x32") : default_variant(key.m, ta, tb);
-        int f = env[9] == ':' ? clg_gemm_variant_find(env + 10) : -1;
-        if (clg_gemm_variant_fits(f, ta, tb) && (!conv || clg_gemm_variants[f].nr > 0)) v = f;
+        int f = env[9] == ':' ? variant_for(env + 10, &key) : -2;
+        if (f >= 0 && (f < CLG_GEMM_VARIANTS || alt)) v = f;
     } else {
         int found = -2;
         for (int i = 0; i < p->n_gemm_memo && found == -2; i++)
@@ -302,7 +357,7 @@ clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tenso
         char *text = path ? read_file(ctx, path) : NULL;
         if (found == -2 && text) found = file_lookup(text, &key);
         if (found == -2) {
-            measure(lw, n, in, out, e, conv, &found);
+            measure(lw, n, in, out, e, conv, alt, &found);
             if (path) file_append(ctx, path, text, &key, found);
         }
         clg_mem_free(&ctx->allocator, text);

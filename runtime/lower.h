@@ -103,13 +103,23 @@ CLG_INTERNAL clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, 
 /* Floats of B packed for variant (0 when it does not pack B). */
 CLG_INTERNAL size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k);
 
+/* Another GEMM that computes the same result (a convolution's, with the
+ * operands swapped): a Gemm node over inputs in with output out. */
+typedef struct clg_gemm_alt {
+    const clg_node *n;
+    const clg_dev_tensor *in, *out;
+} clg_gemm_alt;
+
 /* gemm_choice.c: which kernel runs Gemm node n, decided while measuring
  * (lw->plan->measuring) and remembered in the plan: -1 for CLBlast, else a
- * generated variant; *epi is the Elementwise node it also runs, or -1.
+ * generated variant, or with alt (may be NULL) a packed variant v run on
+ * alt's GEMM as v + CLG_GEMM_VARIANTS (named NAME "t"); *epi is the
+ * Elementwise node it also runs, or -1.
  * CLGRAPH_GEMM=clblast|generated|generated:NAME forces the path; else the
  * per-device choice file in the cache directory answers, or the candidates
  * are timed on scratch buffers and the winner is written there. */
 CLG_INTERNAL clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                        const clg_dev_tensor *out, int *variant, int *epi);
+                                        const clg_dev_tensor *out, const clg_gemm_alt *alt, int *variant,
+                                        int *epi);
 
 #endif

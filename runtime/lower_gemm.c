@@ -15,7 +15,7 @@ clg_status clg_lower_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor
                           const clg_dev_tensor *out)
 {
     int variant, epi;
-    clg_status s = clg_gemm_choose(lw, n, in, out, &variant, &epi);
+    clg_status s = clg_gemm_choose(lw, n, in, out, NULL, &variant, &epi);
     if (s) return s;
     if (variant < 0) return clg_lower_gemm_clblast(lw, n, in, out);
     if (epi < 0) return clg_emit_gemm_generated(lw, n, in, out, variant, NULL, NULL);
@@ -153,7 +153,8 @@ clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tens
     return CLG_OK;
 }
 
-/* Convolution through a packed-B GEMM kernel: im2col writes the column
+/* Convolution through a packed-B GEMM kernel, W times the column matrix (few
+ * channels, many pixels): im2col writes the column
  * matrix straight into the kernel's packed layout, and the kernel adds the
  * bias and writes NCHW itself, so one image or many take two launches. */
 static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
@@ -196,6 +197,45 @@ static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_
     return clg_emit_gemm_gen(lw, &g, variant);
 }
 
+/* The other orientation, for few pixels and many channels: C^T = col^T W^T,
+ * [B*P, M], with the weights as the packed operand (packed once: they are
+ * constant) and the plain column matrix read transposed; the kernel adds
+ * the bias per column and writes NCHW (y_p = -P). */
+static clg_status lower_conv_flipped(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                     const clg_dev_tensor *out, int variant, clg_karg *im2col_args,
+                                     int n_im2col_args, const size_t *im2col_grid, int64_t m, int64_t cols,
+                                     int64_t kdim, int64_t p_count)
+{
+    clg_dev_tensor col;
+    clg_status s = clg_scratch(lw, (size_t)(kdim * cols), &col);
+    if (s) return s;
+    im2col_args[1] = CLG_ARG_T(&col);
+    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col", NULL, 3, im2col_grid, im2col_args, n_im2col_args)))
+        return s;
+    clg_dev_tensor w = in[1];
+    w.shape = (clg_shape){2, {m, kdim}};
+    col.shape = (clg_shape){2, {kdim, cols}};
+    clg_gemm_gen g = {0};
+    g.a = &col;
+    g.ta = true;
+    g.lda = cols;
+    g.b = &w;
+    g.tb = true;
+    g.ldb = kdim;
+    g.b_constant = lw->g->nodes[clg_value_root(lw->g, n->inputs[1])].op == CLG_OP_CONSTANT;
+    g.y = out;
+    g.y_p = p_count > 1 ? -p_count : 0;
+    g.m = cols;
+    g.n = m;
+    g.k = kdim;
+    g.alpha = 1.0f;
+    if (n->n_inputs == 3) {
+        g.bias = &in[2];
+        g.beta = 1.0f;
+    }
+    return clg_emit_gemm_gen(lw, &g, variant - CLG_GEMM_VARIANTS);
+}
+
 clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                             const clg_dev_tensor *out)
 {
@@ -226,19 +266,29 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     if (groups == 1 && cols > 0 && kdim > 0 && cols <= INT32_MAX) {
         /* Chosen like a Gemm of the same shape: W [M, K] times the column
          * matrix [K, B*P], which is not a constant (the node itself stands
-         * for it as B). */
-        int ins[2] = {n->inputs[1], lw->node}, variant, unused;
-        clg_node gn = *n;
+         * for it as B); or the other way round, col^T [B*P, K] times W^T. */
+        int ins[2] = {n->inputs[1], lw->node}, alt_ins[2] = {lw->node, n->inputs[1]}, variant, unused;
+        clg_node gn = *n, an;
         gn.op = CLG_OP_GEMM;
         gn.n_inputs = 2;
         gn.inputs = ins;
         memset(&gn.attrs, 0, sizeof gn.attrs);
         gn.attrs.alpha = 1.0f;
-        clg_dev_tensor gin[2] = {in[1], in[0]}, gout = *out;
+        an = gn;
+        an.inputs = alt_ins;
+        an.attrs.trans_a = an.attrs.trans_b = 1;
+        clg_dev_tensor gin[2] = {in[1], in[0]}, gout = *out, ain[2] = {in[0], in[1]}, aout = *out;
         gin[0].shape = (clg_shape){2, {(int64_t)m_group, (int64_t)kdim}};
         gin[1].shape = (clg_shape){2, {(int64_t)kdim, (int64_t)cols}};
         gout.shape = (clg_shape){2, {(int64_t)m_group, (int64_t)cols}};
-        if ((s = clg_gemm_choose(lw, &gn, gin, &gout, &variant, &unused))) return s;
+        ain[0].shape = gin[1].shape;
+        ain[1].shape = gin[0].shape;
+        aout.shape = (clg_shape){2, {(int64_t)cols, (int64_t)m_group}};
+        clg_gemm_alt alt = {&an, ain, &aout};
+        if ((s = clg_gemm_choose(lw, &gn, gin, &gout, &alt, &variant, &unused))) return s;
+        if (variant >= CLG_GEMM_VARIANTS)
+            return lower_conv_flipped(lw, n, in, out, variant, im2col_args, n_im2col_args, im2col_grid,
+                                      (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
         if (variant >= 0)
             return lower_conv_packed(lw, n, in, out, variant, im2col_args, n_im2col_args,
                                      (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
