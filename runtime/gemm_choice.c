@@ -32,7 +32,9 @@
 #include "plan.h"
 #include "tuning.h"
 
-#define FILE_MAGIC "clgraph-gemm-choices 1"
+/* Version 2: the packed variants and convolutions' keys; choices made
+ * among version 1's candidates are measured again. */
+#define FILE_MAGIC "clgraph-gemm-choices 2"
 #define MAX_FILE_BYTES (1 << 20)
 #define ROUNDS 3
 #define LAUNCHES 4
