@@ -470,6 +470,8 @@ typedef struct clg_model_stats {
     uint64_t weight_bytes;      /* device memory for constants */
     double build_ms;            /* program builds (cache hits included) at create */
     double upload_ms;           /* weight upload at create */
+    uint64_t prepared_bytes;    /* device memory the current plan holds for constants in
+                                   another layout (GEMM weights packed for the kernel) */
 } clg_model_stats;
 
 /* Fills *stats for the current plan. Returns CLG_OK or CLG_ERR_INVALID_ARGUMENT. */

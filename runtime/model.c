@@ -215,6 +215,7 @@ clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *st)
     st->launches_per_inference = m->plan.n_steps;
     st->activation_bytes = (uint64_t)m->plan.arena_elems * sizeof(float); /* scratch included */
     st->weight_bytes = m->weight_bytes;
+    st->prepared_bytes = m->plan.owned_bytes;
     st->build_ms = m->build_ms;
     st->upload_ms = m->upload_ms;
     return CLG_OK;

@@ -126,6 +126,7 @@ clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out)
         return clg_ctx_cl_fail(lw->ctx, err, "clCreateBuffer", "node %s (%s): buffer of %zu bytes",
                                node_name(lw), node_op(lw), bytes);
     p->owned[p->n_owned++] = b;
+    p->owned_bytes += bytes;
     out->buf = b;
     return CLG_OK;
 }

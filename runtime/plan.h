@@ -54,6 +54,7 @@ typedef struct clg_plan {
      * layout, prepared once when the plan is built. */
     cl_mem *owned;
     int n_owned, cap_owned;
+    uint64_t owned_bytes;
     /* gemm_choice.c's trial plans have no arena: clg_scratch hands out
      * owned buffers instead. */
     bool scratch_owned;

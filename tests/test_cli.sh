@@ -172,7 +172,7 @@ else
     has out '^\*[0-9]'
     run 0 bench "$MLP" --batch 4 --iters 3 --warmup 1 --json --profile
     for field in device batch latency_ms_median latency_ms_p90 inferences_per_s \
-                 launches_per_inference activation_bytes weight_bytes build_ms upload_ms profile; do
+                 launches_per_inference activation_bytes weight_bytes prepared_bytes build_ms upload_ms profile; do
         has out "^  \"$field\": "
     done
     has out '"batch": 4,'

@@ -207,6 +207,12 @@ static void test_matmul_as_gemm(void **state)
             if (st.launches_per_inference != expected)
                 fail_msg("%s, B %s: %d launches, expected %d", modes[i], input ? "an input" : "constant",
                          st.launches_per_inference, expected);
+            /* a constant B packed once, 65 columns in panels of 32 or 64 */
+            uint64_t packed = !input && strstr(modes[i], ":p12x32") ? 3 * 32 * 40 * 4
+                              : !input && strstr(modes[i], ":p4x64") ? 2 * 64 * 40 * 4 : 0;
+            if (st.prepared_bytes != packed)
+                fail_msg("%s: %llu prepared bytes, expected %llu", modes[i], (unsigned long long)st.prepared_bytes,
+                         (unsigned long long)packed);
             clg_model_destroy(m);
             clg_graph_destroy(g);
         }

@@ -167,10 +167,11 @@ int cmd_bench(int argc, char **argv)
             printf(",\n  \"batch\": %lld,\n  \"iters\": %lld,\n  \"latency_ms_median\": %.6f,\n"
                    "  \"latency_ms_p90\": %.6f,\n  \"inferences_per_s\": %.3f,\n"
                    "  \"launches_per_inference\": %d,\n  \"activation_bytes\": %llu,\n"
-                   "  \"weight_bytes\": %llu,\n  \"build_ms\": %.3f,\n  \"upload_ms\": %.3f",
+                   "  \"weight_bytes\": %llu,\n  \"prepared_bytes\": %llu,\n  \"build_ms\": %.3f,\n"
+                   "  \"upload_ms\": %.3f",
                    (long long)batch, ba.iters, median, p90, ips, st.launches_per_inference,
                    (unsigned long long)st.activation_bytes, (unsigned long long)st.weight_bytes,
-                   st.build_ms, st.upload_ms);
+                   (unsigned long long)st.prepared_bytes, st.build_ms, st.upload_ms);
             if (ba.profile) print_profile(&e, 1);
             printf("\n}\n");
         } else {
@@ -182,8 +183,9 @@ int cmd_bench(int argc, char **argv)
             printf("throughput:   %.1f inferences/s\n", ips);
             printf("launches:     %d per inference (each CLBlast call counted as one)\n",
                    st.launches_per_inference);
-            printf("device bytes: %llu activations, %llu weights\n",
-                   (unsigned long long)st.activation_bytes, (unsigned long long)st.weight_bytes);
+            printf("device bytes: %llu activations, %llu weights, %llu packed weights\n",
+                   (unsigned long long)st.activation_bytes, (unsigned long long)st.weight_bytes,
+                   (unsigned long long)st.prepared_bytes);
             printf("one-time:     build %.1f ms, weight upload %.1f ms\n", st.build_ms, st.upload_ms);
             if (ba.profile) print_profile(&e, 0);
         }
