@@ -38,6 +38,10 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
                                   "kernels address at most 2^32 elements (uint offsets)",
                                   kernel, i, (unsigned long long)(end - 1));
     }
+    for (int i = 0; i < n_args; i++)
+        if (args[i].kind == CLG_KARG_TENSOR && !args[i].t->buf)
+            return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: kernel %s, argument %d has no buffer",
+                                  kernel, i);
     cl_program program;
     clg_status s = clg_program_get(ctx, name_for_cache, source, options, &program);
     if (s) return s;

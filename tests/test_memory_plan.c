@@ -560,9 +560,22 @@ static void test_device_conv_scratch(void **state)
     clg_graph *g = test_parse(t);
     size_t *const_off = calloc((size_t)g->n_nodes, sizeof *const_off);
     assert_non_null(const_off);
+    /* The plan is only looked at, never run, but building it may pack
+     * constant weights on the device: a zero-filled weights buffer. */
+    size_t total = 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == CLG_OP_CONSTANT) {
+            const_off[i] = total;
+            total += (size_t)clg_shape_count(&g->nodes[i].shape);
+        }
+    cl_int err;
+    cl_mem weights = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, total * sizeof(float), NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    float zero = 0.0f;
+    assert_int_equal(clEnqueueFillBuffer(ctx->queue, weights, &zero, sizeof zero, 0, total * sizeof(float), 0, NULL,
+                                         NULL), CL_SUCCESS);
     clg_plan plan;
-    /* No weights buffer: the plan is only looked at, never run. */
-    if (clg_plan_build(&plan, ctx, g, NULL, const_off, 3) != CLG_OK)
+    if (clg_plan_build(&plan, ctx, g, weights, const_off, 3) != CLG_OK)
         fail_msg("plan: %s", clg_context_errmsg(ctx));
     assert_true(plan.n_scratch >= 4);
     clg_scratch_request req[64];
@@ -577,6 +590,8 @@ static void test_device_conv_scratch(void **state)
     for (int i = 0; i < plan.n_scratch; i++) end_to_end += (plan.scratch[i].elems + 63) / 64 * 64;
     assert_true(plan.arena_elems * 2 < end_to_end);
     clg_plan_free(&plan);
+    assert_int_equal(clFinish(ctx->queue), CL_SUCCESS);
+    clReleaseMemObject(weights);
     free(const_off);
     clg_graph_destroy(g);
     free(t);
