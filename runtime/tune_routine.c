@@ -175,6 +175,11 @@ static clg_status run_kernel_stage(tune_run *run, clg_tune_kernel_id id, const c
 #define CHECK_N 29
 #define CHECK_K 53
 #define CHECK_ELEMS (CHECK_M * CHECK_K > CHECK_K * CHECK_N ? CHECK_M * CHECK_K : CHECK_K * CHECK_N)
+/* Floats past the end of every buffer, and past the check's C, that a
+ * parameter set must leave alone: on a CPU device a kernel writing past its
+ * output corrupts the host heap, so such a set is refused, not timed. */
+#define GUARD 16384
+#define GUARD_BITS 0x7fc0dea1u
 
 static size_t max_size(const clg_tune_plan *plan, int which)
 {
@@ -210,7 +215,7 @@ static clg_status setup_buffers(tune_run *run)
     cl_mem *bufs[3] = {&run->a, &run->b, &run->c};
     for (int i = 0; i < 3; i++) {
         cl_int err = CL_SUCCESS;
-        *bufs[i] = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
+        *bufs[i] = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (sizes[i] + GUARD) * sizeof(float), NULL, &err);
         if (!*bufs[i])
             return clg_ctx_cl_fail(ctx, err == CL_SUCCESS ? CL_OUT_OF_HOST_MEMORY : err,
                                    "clCreateBuffer", "tuning buffers");
@@ -247,16 +252,41 @@ static void release_buffers(tune_run *run)
 /* Runs the check shape with and without B transposed and compares with a
  * double-precision host GEMM. 0 when right, else the CLBlast/OpenCL error
  * or 1 for wrong numbers. */
+/* Whether the GUARD floats from element `from` of run->c still hold the
+ * sentinel (fill: write it there first). */
+static int guard(tune_run *run, size_t from, bool fill, bool *intact)
+{
+    static cl_uint words[GUARD];
+    cl_int rc;
+    if (fill) {
+        cl_uint bits = GUARD_BITS;
+        return clEnqueueFillBuffer(run->ctx->queue, run->c, &bits, sizeof bits, from * sizeof(float),
+                                   GUARD * sizeof(float), 0, NULL, NULL);
+    }
+    rc = clEnqueueReadBuffer(run->ctx->queue, run->c, CL_TRUE, from * sizeof(float), sizeof words, words, 0,
+                             NULL, NULL);
+    *intact = true;
+    for (int i = 0; i < GUARD && rc == CL_SUCCESS; i++)
+        if (words[i] != GUARD_BITS) *intact = false;
+    return rc;
+}
+
+/* 0: right; 1: wrong numbers or a write past C; else a CLBlast or OpenCL
+ * error. */
 static int check_results(tune_run *run)
 {
     float c[CHECK_M * CHECK_N];
     for (int tb = 0; tb < 2; tb++) {
         clg_tune_gemm g = {CHECK_M, CHECK_N, CHECK_K, tb == 1};
-        int rc = (int)gemm(run, &g);
+        bool intact = true;
+        int rc = guard(run, CHECK_M * CHECK_N, true, NULL);
+        if (rc == 0) rc = (int)gemm(run, &g);
         if (rc == 0)
             rc = clEnqueueReadBuffer(run->ctx->queue, run->c, CL_TRUE, 0, sizeof c, c, 0, NULL,
                                      NULL);
+        if (rc == 0) rc = guard(run, CHECK_M * CHECK_N, false, &intact);
         if (rc != 0) return rc;
+        if (!intact) return 1;
         for (int i = 0; i < CHECK_M; i++)
             for (int j = 0; j < CHECK_N; j++) {
                 double sum = 0, mag = 0;
@@ -315,7 +345,9 @@ static double gflops(const clg_tune_gemm *g, double seconds)
  * when check), keeping each shape's fastest time so far in times. */
 static int sweep(tune_run *run, bool check, double *times)
 {
-    int rc = check ? check_results(run) : 0;
+    size_t end = max_size(run->plan, 2);
+    int rc = guard(run, end, true, NULL);
+    if (rc == 0 && check) rc = check_results(run);
     for (int i = 0; rc == 0 && i < run->plan->n_shapes; i++) {
         double t = 0;
         rc = time_shape(run, &run->plan->shapes[i], &t);
@@ -325,7 +357,9 @@ static int sweep(tune_run *run, bool check, double *times)
         if (rc == 0 && i == 0 && gf > run->p.best) run->p.best = gf; /* the first shape's best */
         report(run);
     }
-    return rc;
+    bool intact = true;
+    if (rc == 0) rc = guard(run, end, false, &intact);
+    return rc == 0 && !intact ? 1 : rc;
 }
 
 static double log_sum(const double *t, int n)
@@ -404,7 +438,8 @@ static bool override_all(tune_run *run, const clg_tuning *t)
 static clg_status sweep_failed(clg_context *ctx, int rc, const char *what)
 {
     if (rc == 1)
-        return clg_ctx_fail(ctx, CLG_ERR_OPENCL, "CLBlastSgemm gives wrong results with %s", what);
+        return clg_ctx_fail(ctx, CLG_ERR_OPENCL, "CLBlastSgemm gives wrong results (or writes past C) with %s",
+                            what);
     return clg_ctx_cl_fail(ctx, rc, "CLBlastSgemm", "timing %s", what);
 }
 
