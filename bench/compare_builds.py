@@ -4,17 +4,19 @@ of each, round after round in alternating order, so machine noise hits both
 alike. Round 0 warms the caches (PoCL's kernels, each build's own GEMM
 choices) and is not counted.
 
-usage: bench/compare_builds.py [--rounds R] [--iters K] BEFORE AFTER MODEL:BATCH ...
+usage: bench/compare_builds.py [--rounds R] [--iters K] [--tuning-from DIR] BEFORE AFTER MODEL:BATCH ...
 
 BEFORE and AFTER are clgraph binaries (e.g. from a `git worktree` of the
 older commit). MODEL is a file `clgraph bench` reads, or mlp:BLOCKS:WIDTH for
 the residual MLP of tests/models.c (Dense, ReLU, BatchNorm, Dense,
 BatchNorm, add, ReLU per block, then Dense(10) and Softmax), written to a
-temporary file. Each build gets its own CLGRAPH_CACHE_DIR. Prints a
+temporary file. Each build gets its own CLGRAPH_CACHE_DIR, empty but for
+the `clgraph tune` files (tuning-*.txt) copied from DIR when given. Prints a
 Markdown table: median over rounds of each build's median latency, its p90,
 launches, activation bytes and the after/before latency ratio."""
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,12 +70,14 @@ def run(binary, model, batch, iters, cache):
 
 def main():
     args = sys.argv[1:]
-    rounds, iters = 5, 30
+    rounds, iters, tuning_from = 5, 30, None
     while args and args[0].startswith("--"):
         if args[0] == "--rounds":
             rounds = int(args[1])
         elif args[0] == "--iters":
             iters = int(args[1])
+        elif args[0] == "--tuning-from":
+            tuning_from = args[1]
         else:
             sys.exit(__doc__)
         args = args[2:]
@@ -82,6 +86,11 @@ def main():
     builds = {"before": os.path.abspath(args[0]), "after": os.path.abspath(args[1])}
     tmp = tempfile.mkdtemp(prefix="clgraph-compare-")
     caches = {k: os.path.join(tmp, "cache-" + k) for k in builds}
+    for c in caches.values():
+        os.makedirs(c)
+        for name in os.listdir(tuning_from) if tuning_from else []:
+            if name.startswith("tuning-") and name.endswith(".txt"):
+                shutil.copy(os.path.join(tuning_from, name), c)
     cases = []
     for spec in args[2:]:
         model, batch = spec.rsplit(":", 1)

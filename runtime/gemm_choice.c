@@ -6,9 +6,10 @@
  * pass, before memory is planned, because a fused pair shares one block),
  * asking in turn: CLGRAPH_GEMM, the plan's own earlier answers, the
  * device's choice file in the cache directory, and last the device itself:
- * every candidate runs on zero-filled scratch buffers, once to warm up and
- * then 3 rounds of 4 back-to-back launches, and the fastest round counts
- * (fewer when the warm-up run was slow, see time_steps). The CLBlast candidate pays what it costs in the plan: the bias copy, the
+ * every candidate runs on zero-filled scratch buffers, once to warm up,
+ * once timed alone and then 3 rounds of 4 back-to-back launches, and the
+ * fastest counts (no rounds when the timed run was slow, see time_steps).
+ * The CLBlast candidate pays what it costs in the plan: the bias copy, the
  * GEMM and the separate Elementwise launch.
  *
  * A convolution asks for its im2col GEMM (gemm_key.epi 2): CLBlast against
@@ -165,29 +166,33 @@ static double now_s(void)
 }
 
 /* The best of ROUNDS rounds of LAUNCHES runs of tmp's steps, in seconds
- * per run, after one run to warm up; a negative value when a step fails.
- * A candidate whose warm-up run took over 3x the best time so far (`beat`,
- * negative: none yet) is out and is not timed further, and one over
- * SLOW_S is timed once more only: a convolution's GEMM on a slow path
- * would otherwise cost seconds. */
+ * per run, after one run to warm up (the first launch of a kernel compiles
+ * it: never timed); a negative value when a step fails. A candidate whose
+ * first timed run took over 3x the best time so far (`beat`, negative:
+ * none yet) is out and is not timed further, and one over SLOW_S gets no
+ * more rounds: a convolution's GEMM on a slow path would otherwise cost
+ * seconds. */
 static double time_steps(clg_plan *tmp, const clg_graph *g, double beat)
 {
     clg_context *ctx = tmp->ctx;
     double best = -1.0;
-    int rounds = ROUNDS, launches = LAUNCHES;
+    int rounds = ROUNDS;
     for (int round = -1; round < rounds; round++) {
+        /* warm-up, then a single run, then the rounds proper */
+        int launches = round < 0 ? 1 : round == 0 ? 1 : LAUNCHES;
         double t0 = now_s();
-        for (int l = 0; l < (round < 0 ? 1 : launches); l++)
+        for (int l = 0; l < launches; l++)
             for (int s = 0; s < tmp->n_steps; s++)
                 if (clg_plan_enqueue(tmp, g, &tmp->steps[s], NULL)) return -1.0;
         if (clFinish(ctx->queue) != CL_SUCCESS) return -1.0;
-        double t = (now_s() - t0) / (round < 0 ? 1 : launches);
-        if (round < 0) {
-            if (beat >= 0 && t > 3 * beat) return t;
-            if (t > SLOW_S) rounds = launches = 1;
-            continue;
-        }
+        double t = (now_s() - t0) / launches;
+        if (round < 0) continue;
         if (best < 0 || t < best) best = t;
+        if (round == 0) {
+            if (beat >= 0 && t > 3 * beat) return t;
+            if (t > SLOW_S) return t;
+            rounds = ROUNDS + 1;
+        }
     }
     return best;
 }
