@@ -1,38 +1,37 @@
-/* Convolution as im2col + GEMM (CLBlast's, or with PACK_NR defined one of
- * kernels/gemm.cl's packed-B kernels, which writes NCHW itself). For a batch of B images and G groups the
+/* Convolution as im2col + GEMM. For a batch of B images and G groups the
  * column matrix of group g is [Cg*KH*KW, B*P] (P = OH*OW output pixels), so
- * one GEMM per group covers the whole batch; gemm_to_nchw then moves the
- * [M, B*P] result into NCHW and adds the bias. */
+ * one GEMM per group covers the whole batch. After CLBlast's GEMM,
+ * gemm_to_nchw moves the [M, B*P] result into NCHW and adds the bias;
+ * kernels/gemm.cl's packed kernels write NCHW themselves, from
+ * im2col_panel's packed layout or, flipped, from im2col_rows'. */
 
-/* One work-item per element of the column matrix of every group: rows =
- * G * Cg*KH*KW (over all channels: c * KH*KW + ky * KW + kx), columns =
- * B * P, on the grid (ox, oy, row * B + b). The divisions depend on the
- * third grid dim only, which PoCL's work-groups (spread along the first
- * dims) share, so they leave its work-item loops. Measured on PoCL
- * against a 2-D (column, row) grid with four divisions per work-item: 25%
- * faster (a 1 x 8191 output), and no slower on ResNet shapes. The host pads
- * the first grid dim up to a multiple of 64 (PoCL picks a work-group size
- * of 1 for a prime global size), hence the check against out_w. */
-__kernel void im2col(__global const float *x, uint x_off, __global float *col, uint col_off,
-                     int batch, int channels, int height, int width,
-                     int kh, int kw, int out_h, int out_w,
-                     int stride_h, int stride_w, int pad_top, int pad_left,
-                     int dil_h, int dil_w)
+/* The column matrix of every group: rows G * Cg*KH*KW (over all
+ * channels: c * KH*KW + ky * KW + kx), columns B * P. One work-item per
+ * (image, output row, column-matrix row), on the grid (b * OH + oy, row)
+ * (the first dim padded to 64, hence its check), each writing its OW
+ * neighbouring elements in a loop: on PoCL a work-item per element costs
+ * more in work-item loops than the copy itself (2.6x slower measured on a
+ * ResNet stem, 16 images of 16x16 outputs). */
+__kernel void im2col_rows(__global const float *x, uint x_off, __global float *col, uint col_off,
+                          int batch, int channels, int height, int width,
+                          int kh, int kw, int out_h, int out_w,
+                          int stride_h, int stride_w, int pad_top, int pad_left,
+                          int dil_h, int dil_w)
 {
-    const int z = get_global_id(2);
-    const int row = z / batch, b = z - row * batch;
+    const int i = get_global_id(0);
+    if (i >= batch * out_h) return;
+    const int row = get_global_id(1);
+    const int b = i / out_h, oy = i - b * out_h;
     const int c = row / (kh * kw), r = row - c * (kh * kw);
     const int ky = r / kw, kx = r - ky * kw;
-    const int ox = get_global_id(0);
-    if (ox >= out_w) return;
-    const int oy = get_global_id(1);
-    const int p_count = out_h * out_w;
     const int iy = oy * stride_h - pad_top + ky * dil_h;
-    const int ix = ox * stride_w - pad_left + kx * dil_w;
-    float v = 0.0f;
-    if (iy >= 0 && iy < height && ix >= 0 && ix < width)
-        v = x[x_off + ((b * channels + c) * height + iy) * width + ix];
-    col[col_off + row * (batch * p_count) + b * p_count + oy * out_w + ox] = v;
+    const bool inside = iy >= 0 && iy < height;
+    const int src = x_off + ((b * channels + c) * height + (inside ? iy : 0)) * width;
+    __global float *dst = col + col_off + (size_t)row * (batch * out_h * out_w) + (size_t)i * out_w;
+    for (int ox = 0; ox < out_w; ox++) {
+        const int ix = ox * stride_w - pad_left + kx * dil_w;
+        dst[ox] = inside && ix >= 0 && ix < width ? x[src + ix] : 0.0f;
+    }
 }
 
 #ifdef PACK_NR

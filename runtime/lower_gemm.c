@@ -203,14 +203,15 @@ static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_
  * the bias per column and writes NCHW (y_p = -P). */
 static clg_status lower_conv_flipped(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                      const clg_dev_tensor *out, int variant, clg_karg *im2col_args,
-                                     int n_im2col_args, const size_t *im2col_grid, int64_t m, int64_t cols,
+                                     int n_im2col_args, int64_t m, int64_t cols,
                                      int64_t kdim, int64_t p_count)
 {
     clg_dev_tensor col;
     clg_status s = clg_scratch(lw, (size_t)(kdim * cols), &col);
     if (s) return s;
     im2col_args[1] = CLG_ARG_T(&col);
-    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col", NULL, 3, im2col_grid, im2col_args, n_im2col_args)))
+    size_t grid[2] = {clg_grid_size(out->shape.dims[0] * out->shape.dims[2]), (size_t)kdim};
+    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col_rows", NULL, 2, grid, im2col_args, n_im2col_args)))
         return s;
     clg_dev_tensor w = in[1];
     w.shape = (clg_shape){2, {m, kdim}};
@@ -251,8 +252,8 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     size_t cols = (size_t)batch * p_count;
     size_t m_group = (size_t)(out_ch / groups);
 
-    size_t im2col_grid[3] = {clg_grid_size(out_w), (size_t)out_h,
-                             kdim * (size_t)groups * (size_t)batch};
+    /* im2col_rows' grid: (image, output row), column-matrix row */
+    size_t im2col_grid[2] = {clg_grid_size((int64_t)batch * out_h), kdim * (size_t)groups};
     clg_karg im2col_args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(&in[0]) /* the column matrix, below */, CLG_ARG_I(batch),
         CLG_ARG_I(channels), CLG_ARG_I(height), CLG_ARG_I(width), CLG_ARG_I(kh), CLG_ARG_I(kw),
@@ -287,7 +288,7 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
         clg_gemm_alt alt = {&an, ain, &aout};
         if ((s = clg_gemm_choose(lw, &gn, gin, &gout, &alt, &variant, &unused))) return s;
         if (variant >= CLG_GEMM_VARIANTS)
-            return lower_conv_flipped(lw, n, in, out, variant, im2col_args, n_im2col_args, im2col_grid,
+            return lower_conv_flipped(lw, n, in, out, variant, im2col_args, n_im2col_args,
                                       (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
         if (variant >= 0)
             return lower_conv_packed(lw, n, in, out, variant, im2col_args, n_im2col_args,
@@ -297,7 +298,7 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     clg_dev_tensor col;
     if ((s = clg_scratch(lw, kdim * (size_t)groups * cols, &col))) return s;
     im2col_args[1] = CLG_ARG_T(&col);
-    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col", NULL, 3, im2col_grid, im2col_args, n_im2col_args)))
+    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col_rows", NULL, 2, im2col_grid, im2col_args, n_im2col_args)))
         return s;
     /* With one image the GEMM result already is NCHW: write it in place
      * (the bias pre-filled); otherwise go through [M, B*P] and reorder. */
