@@ -223,10 +223,9 @@ static void test_matmul_as_gemm(void **state)
 /* Conv2D through the packed variants (im2col packing the column matrix,
  * the kernel adding the bias and writing NCHW), the same flipped (W^T
  * packed, the column matrix read transposed: variant names ending in t)
- * and through CLBlast, at
- * batches 1, 3 and 17 (test_check_text), with strides,
- * padding, dilation, no bias, one output channel and odd sizes; grouped
- * convolutions always take CLBlast's path. */
+ * and through CLBlast, at batches 1, 3 and 17 (test_check_text), with
+ * strides, padding, dilation, no bias, one output channel and odd sizes;
+ * grouped convolutions always take CLBlast's path. */
 static void test_conv_as_gemm(void **state)
 {
     (void)state;
