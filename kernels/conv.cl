@@ -26,11 +26,12 @@ __kernel void im2col_rows(__global const float *x, uint x_off, __global float *c
     const int ky = r / kw, kx = r - ky * kw;
     const int iy = oy * stride_h - pad_top + ky * dil_h;
     const bool inside = iy >= 0 && iy < height;
-    const int src = x_off + ((b * channels + c) * height + (inside ? iy : 0)) * width;
+    /* x_off may pass 2^31: the pointer moves in size_t, not int */
+    const __global float *src = x + x_off + (size_t)(((b * channels + c) * height + (inside ? iy : 0)) * width);
     __global float *dst = col + col_off + (size_t)row * (batch * out_h * out_w) + (size_t)i * out_w;
     for (int ox = 0; ox < out_w; ox++) {
         const int ix = ox * stride_w - pad_left + kx * dil_w;
-        dst[ox] = inside && ix >= 0 && ix < width ? x[src + ix] : 0.0f;
+        dst[ox] = inside && ix >= 0 && ix < width ? src[ix] : 0.0f;
     }
 }
 

@@ -13,7 +13,11 @@
  * GEMM and the separate Elementwise launch.
  *
  * A convolution asks for its im2col GEMM (gemm_key.epi 2): CLBlast against
- * the packed variants only, timed as a Gemm of the same shape.
+ * the packed variants only, timed as a Gemm of the same shape. That leaves
+ * im2col out and counts a pack of the column matrix for W·col (which the
+ * plan writes packed directly) but not for the flipped product (whose
+ * packed operand, W, is a constant): it leans towards the flipped
+ * orientation and CLBlast.
  *
  * The choice file, <cache_dir>/gemm-<hash of platform, device, driver>.txt,
  * holds lines "M N K TA TB EPI VARIANT" (VARIANT "clblast" or a generated
@@ -300,6 +304,9 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
         }
         double secs = s ? -1.0 : time_steps(&tmp, g, best_t);
         drop_tmp_steps(&tmp);
+        /* one candidate's packed operands at a time on the device */
+        for (int i = 0; i < tmp.n_owned; i++) clReleaseMemObject(tmp.owned[i]);
+        tmp.n_owned = 0;
         if (secs >= 0 && (best_t < 0 || secs < best_t)) {
             best_t = secs;
             *best = v;
