@@ -199,6 +199,21 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
     }
 }
 #else
+/* Element (r, c) of y from its sum: alpha times it, plus beta times the
+ * bias, through the epilogue. */
+float clg_finish(float v, int r, int c, float alpha, __global const float *bias, uint bias_off, int bias_sr,
+                 int bias_sc, float beta EPILOGUE_ARGS)
+{
+    v *= alpha;
+#if HAS_BIAS
+    v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
+#endif
+#ifdef EPILOGUE
+    v = clg_epilogue(v, r, c EPILOGUE_PASS);
+#endif
+    return v;
+}
+
 __kernel void gemm(__global const float *a, uint a_off, int lda,
                    __global const float *b, uint b_off, int ldb,
                    __global float *y, uint y_off, int y_p,
@@ -240,14 +255,8 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
             for (int l = 0; l < VN; l++) {
                 const int c = cbase + l;
                 if (c >= N) break;
-                float v = alpha * part[l];
-#if HAS_BIAS
-                v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
-#endif
-#ifdef EPILOGUE
-                v = clg_epilogue(v, r, c EPILOGUE_PASS);
-#endif
-                y[y_off + Y_INDEX(r, c)] = v;
+                y[y_off + Y_INDEX(r, c)] =
+                    clg_finish(part[l], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS);
             }
         }
         return;
@@ -296,14 +305,8 @@ __kernel void gemm(__global const float *a, uint a_off, int lda,
         for (int j = 0; j < TN; j++) {
             const int c = c0 + j * groups;
             if (c >= N) break;
-            float v = alpha * acc[i][j];
-#if HAS_BIAS
-            v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
-#endif
-#ifdef EPILOGUE
-            v = clg_epilogue(v, r, c EPILOGUE_PASS);
-#endif
-            y[y_off + Y_INDEX(r, c)] = v;
+            y[y_off + Y_INDEX(r, c)] =
+                clg_finish(acc[i][j], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS);
         }
     }
 }

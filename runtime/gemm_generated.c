@@ -137,16 +137,16 @@ static bool strides_2d(const clg_shape *s, int64_t m, int64_t n, int64_t st[2])
 /* B packed for a packed variant (kernels/gemm.cl pack_b): panels of nr
  * columns, each k rows of nr floats, zero past n. A constant B is packed
  * once into a buffer of the plan's; any other B every run, into scratch. */
-static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int nr, const char *source, const char *options,
-                         clg_dev_tensor *packed)
+static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, const char *source,
+                         const char *options, clg_dev_tensor *packed)
 {
-    int64_t panels = (g->n + nr - 1) / nr;
-    size_t elems = (size_t)(panels * g->k * nr);
+    size_t elems = clg_gemm_packed_elems(variant, g->n, g->k);
+    int nr = clg_gemm_variants[variant].nr;
     clg_status s = g->b_constant ? clg_plan_buffer(lw, elems, packed) : clg_scratch(lw, elems, packed);
     if (s || g->k == 0) return s;
     int from = lw->plan->n_steps;
     clg_karg args[] = {CLG_ARG_T(g->b), CLG_ARG_I(g->ldb), CLG_ARG_T(packed), CLG_ARG_I(g->n), CLG_ARG_I(g->k)};
-    size_t grid[2] = {clg_grid_size(g->k), (size_t)panels};
+    size_t grid[2] = {clg_grid_size(g->k), (size_t)((g->n + nr - 1) / nr)};
     s = clg_emit_kernel_source(lw, CACHE_NAME, source, "pack_b", options, 2, grid, args,
                                (int)(sizeof args / sizeof *args));
     if (!s && g->b_constant) s = clg_plan_run_steps_now(lw, from);
@@ -179,7 +179,7 @@ clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_d
         g.bias = &in[2];
         g.beta = n->attrs.beta;
     }
-    g.b_constant = lw->g->nodes[clg_value_root(lw->g, n->inputs[1])].op == CLG_OP_CONSTANT;
+    g.b_constant = !clg_value_in_arena(lw->g, n->inputs[1]);
     g.epi = epi;
     g.epi_in = epi_in;
     return clg_emit_gemm_gen(lw, &g, variant);
@@ -230,7 +230,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
                  "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm, v->tn,
                  v->vw, v->vn, g->ta, g->tb, has_bias);
     clg_dev_tensor packed_b;
-    if (v->nr > 0 && !g->b_packed && (s = pack_b(lw, g, v->nr, source, options, &packed_b))) goto done;
+    if (v->nr > 0 && !g->b_packed && (s = pack_b(lw, g, variant, source, options, &packed_b))) goto done;
     const clg_dev_tensor *b_arg = v->nr > 0 && !g->b_packed ? &packed_b : g->b;
     clg_karg args[16 + 3 * CLG_EXPR_MAX_INPUTS];
     int a = 0;

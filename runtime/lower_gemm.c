@@ -223,7 +223,7 @@ static clg_status lower_conv_flipped(clg_lower *lw, const clg_node *n, const clg
     g.b = &w;
     g.tb = true;
     g.ldb = kdim;
-    g.b_constant = lw->g->nodes[clg_value_root(lw->g, n->inputs[1])].op == CLG_OP_CONSTANT;
+    g.b_constant = !clg_value_in_arena(lw->g, n->inputs[1]);
     g.y = out;
     g.y_p = p_count > 1 ? -p_count : 0;
     g.m = cols;
