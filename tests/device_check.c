@@ -37,6 +37,13 @@ void test_context_release(void)
     shared_ctx = NULL;
 }
 
+int test_teardown(void **state)
+{
+    (void)state;
+    test_context_release();
+    return 0;
+}
+
 clg_graph *test_parse(const char *text)
 {
     clg_graph *g = NULL;

@@ -11,6 +11,8 @@
  * respected. */
 clg_context *test_context(void);
 void test_context_release(void);
+/* A cmocka group teardown that releases the shared context. */
+int test_teardown(void **state);
 
 /* Parses text (fails the test with the library's message on error). */
 clg_graph *test_parse(const char *text);

@@ -25,6 +25,7 @@
 #include "device_check.h"
 #include "lower.h"
 #include "runtime.h"
+#include "tuning.h"
 
 #define TOL 1e-4
 
@@ -325,15 +326,7 @@ static void test_choice_file(void **state)
     } else {
         unsetenv("CLGRAPH_CACHE_DIR");
     }
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        remove(path);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
+    clg_remove_tree(dir);
 }
 
 int main(void)
@@ -346,7 +339,5 @@ int main(void)
         cmocka_unit_test(test_conv_as_gemm),
         cmocka_unit_test(test_choice_file),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    test_context_release();
-    return rc;
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

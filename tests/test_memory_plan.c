@@ -715,13 +715,6 @@ static void test_planning_out_of_memory(void **state)
     clg_context_destroy(ctx);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_context_release();
-    return 0;
-}
-
 
 static int node_named(const clg_graph *g, const char *name)
 {
@@ -796,5 +789,5 @@ int main(void)
         cmocka_unit_test(test_refuses_tensors_past_int),
         cmocka_unit_test(test_planning_out_of_memory),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -188,13 +188,6 @@ static void test_launches_per_level(void **state)
     clg_graph_destroy(g);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_context_release();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,5 +195,5 @@ int main(void)
         cmocka_unit_test(test_device_levels),
         cmocka_unit_test(test_launches_per_level),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

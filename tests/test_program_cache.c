@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "runtime.h"
+#include "tuning.h"
 
 #define SELFTEST "selftest.cl"
 
@@ -450,28 +451,6 @@ static void test_allocation_failures(void **state)
 
 /* ------------------------------------------------------------ set-up */
 
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-                char child[1024];
-                snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-                remove_tree(child);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -486,7 +465,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    remove_tree(root);
+    clg_remove_tree(root);
     return 0;
 }
 

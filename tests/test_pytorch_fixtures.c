@@ -167,13 +167,6 @@ FIXTURE_TEST(preact_resnet)
 FIXTURE_TEST(resnet18_narrow)
 FIXTURE_TEST(old_ops_opset9)
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_context_release();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,5 +176,5 @@ int main(void)
         cmocka_unit_test(test_resnet18_narrow),
         cmocka_unit_test(test_old_ops_opset9),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -51,15 +51,8 @@ static void test_random_graphs(void **state)
     for (uint64_t seed = 0; seed < GRAPHS; seed++) check_seed(seed);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_context_release();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_graphs)};
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

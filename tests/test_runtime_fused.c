@@ -227,13 +227,6 @@ static void test_programs_shared(void **state)
     clg_graph_destroy(g);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_context_release();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,5 +237,5 @@ int main(void)
         cmocka_unit_test(test_in_a_graph),
         cmocka_unit_test(test_programs_shared),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -145,13 +145,6 @@ static void test_out_of_device_memory(void **state)
     clg_graph_destroy(g);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_context_release();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,5 +154,5 @@ int main(void)
         cmocka_unit_test(test_small_resnet),
         cmocka_unit_test(test_out_of_device_memory),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -224,13 +224,6 @@ static void test_shape_ops(void **state)
     check(TOL);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_context_release();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,5 +238,5 @@ int main(void)
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_shape_ops),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }
