@@ -89,6 +89,13 @@
      : y_p < 0 ? ((r) / -y_p * N + (c)) * -y_p + (r) % -y_p             \
                : (r) * N + (c))
 
+/* Both kernels below take these arguments, in this order: the host
+ * (runtime/gemm_generated.c) sets one list for every variant. */
+#define CLG_GEMM_PARAMS                                                                  \
+    __global const float *a, uint a_off, int lda, __global const float *b, uint b_off, int ldb, \
+        __global float *y, uint y_off, int y_p, int M, int N, int K, float alpha,           \
+        __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta EPILOGUE_ARGS
+
 #if MR > 0
 /* The packed-B kernel, for CPUs: a register tile of MR rows by NR = 16 * NV
  * columns, MR * NV float16 accumulators, B read as one contiguous stream
@@ -126,12 +133,7 @@ __kernel void pack_b(__global const float *b, uint b_off, int ldb, __global floa
         }                                                                                   \
     }
 
-__kernel void gemm(__global const float *a, uint a_off, int lda,
-                   __global const float *b, uint b_off, int ldb,
-                   __global float *y, uint y_off, int y_p,
-                   int M, int N, int K, float alpha,
-                   __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta
-                   EPILOGUE_ARGS)
+__kernel void gemm(CLG_GEMM_PARAMS)
 {
     const int ti = get_global_id(0), tj = get_global_id(1);
     const int r0 = ti * MR, c0 = tj * NR;
@@ -214,12 +216,7 @@ float clg_finish(float v, int r, int c, float alpha, __global const float *bias,
     return v;
 }
 
-__kernel void gemm(__global const float *a, uint a_off, int lda,
-                   __global const float *b, uint b_off, int ldb,
-                   __global float *y, uint y_off, int y_p,
-                   int M, int N, int K, float alpha,
-                   __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta
-                   EPILOGUE_ARGS)
+__kernel void gemm(CLG_GEMM_PARAMS)
 {
     const int r0 = get_global_id(1) * TM;
     a += a_off;
