@@ -153,6 +153,18 @@ clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tens
     return CLG_OK;
 }
 
+/* The column matrix, [G*Cg*kh*kw, B*P] plain, into scratch of elems floats
+ * (*col), by im2col_rows (args: the conv's im2col arguments, [1] set here;
+ * grid: (images * output rows, column-matrix rows)). */
+static clg_status emit_columns(clg_lower *lw, clg_karg *args, int n_args, const size_t *grid, size_t elems,
+                               clg_dev_tensor *col)
+{
+    clg_status s = clg_scratch(lw, elems, col);
+    if (s) return s;
+    args[1] = CLG_ARG_T(col);
+    return clg_emit_kernel(lw, "conv.cl", "im2col_rows", NULL, 2, grid, args, n_args);
+}
+
 /* Convolution through a packed-B GEMM kernel, W times the column matrix (few
  * channels, many pixels): im2col writes the column
  * matrix straight into the kernel's packed layout, and the kernel adds the
@@ -203,16 +215,12 @@ static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_
  * the bias per column and writes NCHW (y_p = -P). */
 static clg_status lower_conv_flipped(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                      const clg_dev_tensor *out, int variant, clg_karg *im2col_args,
-                                     int n_im2col_args, int64_t m, int64_t cols,
+                                     int n_im2col_args, const size_t *im2col_grid, int64_t m, int64_t cols,
                                      int64_t kdim, int64_t p_count)
 {
     clg_dev_tensor col;
-    clg_status s = clg_scratch(lw, (size_t)(kdim * cols), &col);
+    clg_status s = emit_columns(lw, im2col_args, n_im2col_args, im2col_grid, (size_t)(kdim * cols), &col);
     if (s) return s;
-    im2col_args[1] = CLG_ARG_T(&col);
-    size_t grid[2] = {clg_grid_size(out->shape.dims[0] * out->shape.dims[2]), (size_t)kdim};
-    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col_rows", NULL, 2, grid, im2col_args, n_im2col_args)))
-        return s;
     clg_dev_tensor w = in[1];
     w.shape = (clg_shape){2, {m, kdim}};
     col.shape = (clg_shape){2, {kdim, cols}};
@@ -288,7 +296,7 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
         clg_gemm_alt alt = {&an, ain, &aout};
         if ((s = clg_gemm_choose(lw, &gn, gin, &gout, &alt, &variant, &unused))) return s;
         if (variant >= CLG_GEMM_VARIANTS)
-            return lower_conv_flipped(lw, n, in, out, variant, im2col_args, n_im2col_args,
+            return lower_conv_flipped(lw, n, in, out, variant, im2col_args, n_im2col_args, im2col_grid,
                                       (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
         if (variant >= 0)
             return lower_conv_packed(lw, n, in, out, variant, im2col_args, n_im2col_args,
@@ -296,9 +304,7 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     }
 
     clg_dev_tensor col;
-    if ((s = clg_scratch(lw, kdim * (size_t)groups * cols, &col))) return s;
-    im2col_args[1] = CLG_ARG_T(&col);
-    if ((s = clg_emit_kernel(lw, "conv.cl", "im2col_rows", NULL, 2, im2col_grid, im2col_args, n_im2col_args)))
+    if ((s = emit_columns(lw, im2col_args, n_im2col_args, im2col_grid, kdim * (size_t)groups * cols, &col)))
         return s;
     /* With one image the GEMM result already is NCHW: write it in place
      * (the bias pre-filled); otherwise go through [M, B*P] and reorder. */
