@@ -37,10 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <clblast_c.h>
-
 #include "lower.h"
-#include "runtime.h"
+#include "runtime.h" /* first: it sets CL_TARGET_OPENCL_VERSION for the OpenCL headers */
+
+#include <clblast_c.h>
 
 #ifndef CLG_SOURCE_DIR
 #define CLG_SOURCE_DIR "."
