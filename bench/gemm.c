@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lower.h"
+#include "gemm.h"
 #include "runtime.h" /* first: it sets CL_TARGET_OPENCL_VERSION for the OpenCL headers */
 
 #include <clblast_c.h>

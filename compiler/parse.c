@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "name_map.h"
-#include "onnx_detect.h"
 #include "weights_file.h"
 
 typedef enum { ST_INPUT, ST_CONST, ST_NODE, ST_OUTPUT } stmt_kind;
@@ -640,37 +639,5 @@ clg_status clg_graph_parse(clg_graph *g, const char *text, size_t len, const cha
     if (!s) s = build(&ps, base_dir);
     free_parser(&ps);
     if (s) clg_graph_clear(g);
-    return s;
-}
-
-clg_status clg_graph_load(clg_graph *g, const char *path)
-{
-    if (!g) return CLG_ERR_INVALID_ARGUMENT;
-    if (!path) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "path is NULL");
-    char *text = NULL;
-    size_t len = 0;
-    clg_status s = clg_read_file(g, path, &text, &len);
-    if (s) return s;
-    bool onnx = clg_onnx_detect(path, text, len);
-    /* Sidecar weights are named relative to the model file. */
-    const char *slash = onnx ? NULL : strrchr(path, '/');
-    char *dir = NULL;
-    if (slash) {
-        size_t n = (size_t)(slash - path) + 1;
-        if (!(dir = clg_malloc(g, n + 1))) {
-            clg_free(g, text);
-            return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory loading %s", path);
-        }
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    s = onnx ? clg_graph_parse_onnx(g, text, len) : clg_graph_parse(g, text, len, dir);
-    if (s && s != CLG_ERR_OUT_OF_MEMORY) {
-        char msg[sizeof g->errmsg];
-        snprintf(msg, sizeof msg, "%s", g->errmsg);
-        clg_fail(g, s, "%s: %s", path, msg);
-    }
-    clg_free(g, dir);
-    clg_free(g, text);
     return s;
 }

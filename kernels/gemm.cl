@@ -1,5 +1,5 @@
 /* Row-major GEMM with an optional bias and elementwise epilogue, specialised
- * at build time (runtime/gemm_generated.c chooses the defines):
+ * at build time (runtime/gemm/variants.c chooses the defines):
  *
  *     C[r][c] = EPILOGUE(alpha * sum_k op(A)[r][k] * op(B)[k][c]
  *                        + beta * bias[r * bias_sr + c * bias_sc])
@@ -90,7 +90,7 @@
                : (r) * N + (c))
 
 /* Both kernels below take these arguments, in this order: the host
- * (runtime/gemm_generated.c) sets one list for every variant. */
+ * (runtime/gemm/variants.c) sets one list for every variant. */
 #define CLG_GEMM_PARAMS                                                                  \
     __global const float *a, uint a_off, int lda, __global const float *b, uint b_off, int ldb, \
         __global float *y, uint y_off, int y_p, int M, int N, int K, float alpha,           \

@@ -1,4 +1,4 @@
-/* Devices and contexts (runtime/device.c, runtime/context.c, runtime/cl_error.c):
+/* Devices and contexts (runtime/cl/device.c, runtime/cl/context.c, runtime/cl/cl_error.c):
  * device choice on synthetic device lists, then the real machine's devices,
  * contexts by spec and by CLGRAPH_DEVICE, borrowed contexts and allocation
  * failures. Tests that need a device skip when the machine has none. */

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "expr.h"
-#include "lower.h"
+#include "gemm.h"
 
 static clg_expr expr; /* 16 KiB: not on the stack of every test */
 
@@ -374,7 +374,7 @@ static void test_opencl_text(void **state)
     assert_string_equal(tiny, "clg_gel");
 }
 
-/* The whole generated program (runtime/lower_fused.c) for two simple cases. */
+/* The whole generated program (runtime/lower/fused.c) for two simple cases. */
 static void test_kernel_source(void **state)
 {
     (void)state;

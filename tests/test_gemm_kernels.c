@@ -1,4 +1,4 @@
-/* Generated GEMM kernels (kernels/gemm.cl, runtime/gemm_generated.c) against
+/* Generated GEMM kernels (kernels/gemm.cl, runtime/gemm/variants.c) against
  * the reference executor: every variant forced with
  * CLGRAPH_GEMM=generated:NAME, M in {1, 3, 17, 64, 127}, odd and even N and
  * K, every transpose, with and without the Gemm's own bias and each kind of
@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "device_check.h"
-#include "lower.h"
+#include "gemm.h"
 #include "runtime.h"
 #include "tuning.h"
 

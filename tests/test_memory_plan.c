@@ -1,5 +1,5 @@
-/* Memory planning by liveness (runtime/memory_plan.c) and the limits of
- * kernel addressing (runtime/plan.c).
+/* Memory planning by liveness (runtime/plan/memory_plan.c) and the limits of
+ * kernel addressing (runtime/plan/plan.c).
  *
  * Without a device: every plan of seeded random graphs (aliases, fan-out,
  * values read much later, pinned inputs and outputs, random scratch) is
@@ -730,7 +730,7 @@ static bool blocks_overlap(const size_t *off, const clg_shape *shapes, int a, in
 }
 
 /* A Gemm whose kernel also runs the Elementwise node after it (fused, as
- * gemm_choice.c decides): the Elementwise's value is the Gemm's block, taken
+ * gemm/choice.c decides): the Elementwise's value is the Gemm's block, taken
  * at the Gemm over nothing live there, held through the nodes in between
  * (which must not write over it) and until the Elementwise's last reader;
  * the Elementwise's other inputs stay live until it. */

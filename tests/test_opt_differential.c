@@ -147,7 +147,7 @@ static void test_launches_per_level(void **state)
     if (!ctx) skip();
     clg_graph *g = model(0);
     /* CLBlast for every GEMM, then generated kernels that run each Gemm's
-     * Elementwise consumer as their epilogue (gemm_choice.c). */
+     * Elementwise consumer as their epilogue (gemm/choice.c). */
     static const char *const paths[] = {"clblast", "generated"};
     static const int expect_o2[] = {7, 4};
     for (int p = 0; p < 2; p++) {

@@ -1,5 +1,5 @@
-/* The program cache (runtime/program_cache.c) and kernel text
- * (runtime/kernel_source.c): builds, memory hits, disk hits, every kind of
+/* The program cache (runtime/cl/program_cache.c) and kernel text
+ * (runtime/cl/kernel_source.c): builds, memory hits, disk hits, every kind of
  * damaged cache file, the cache switched off, build errors with their log,
  * and allocation failures. Each test uses a fresh cache directory. Skips
  * when the machine has no OpenCL device. */

@@ -1,4 +1,4 @@
-/* Elementwise nodes (generated kernels, runtime/lower_fused.c) on the OpenCL
+/* Elementwise nodes (generated kernels, runtime/lower/fused.c) on the OpenCL
  * device against the reference executor: 1 to 16 inputs, broadcasting,
  * every function, odd sizes, walks that need more than one launch, and
  * programs shared between nodes with the same expression. Tolerances are

@@ -1,4 +1,4 @@
-/* GEMM tuning (runtime/tuning.c, tune_kernels.c, tune_routine.c): parameter
+/* GEMM tuning (runtime/tune/tuning.c, tune/tuners.c, tune/routine.c): parameter
  * validity, reading clblast_tuner output, the parameter file's round trip,
  * every kind of file that must be ignored (corrupt, stale, another device's,
  * invalid values), a context applying stored parameters with GEMMs still

@@ -122,7 +122,7 @@ bool clg_value_in_arena(const clg_graph *g, int node)
  *   shape is read at i itself (the other may broadcast);
  * - Softmax: one work-item per row, each element read before it is
  *   written (kernels/softmax.cl);
- * - Elementwise (lower_fused.c): reads every input, then writes y[i]; an
+ * - Elementwise (lower/fused.c): reads every input, then writes y[i]; an
  *   input of the output's shape is read at i.
  * Not pools, Transpose, Concat, Conv2D, Gemm or MatMul: they read elements
  * other work-items write (or CLBlast's tiles do). */

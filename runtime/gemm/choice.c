@@ -32,7 +32,7 @@
 
 #include "cache_file.h"
 #include "expr.h"
-#include "lower.h"
+#include "gemm.h"
 #include "lower_util.h"
 #include "plan.h"
 #include "tuning.h"

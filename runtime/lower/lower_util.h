@@ -5,7 +5,7 @@
 #ifndef CLG_LOWER_UTIL_H
 #define CLG_LOWER_UTIL_H
 
-#include "runtime.h"
+#include "plan.h"
 
 /* The first grid dim is padded up to a multiple of this, and every kernel
  * checks that dim against its extent. */
@@ -43,7 +43,7 @@ CLG_INTERNAL bool clg_broadcast_strides(const clg_shape *in, const clg_shape *ou
 
 /* A walk over dims (C order) with an element stride per dim for each of up
  * to CLG_WALK_TENSORS tensors: the shape of every strided kernel. An
- * Elementwise node (lower_fused.c) walks its output and up to 16 inputs. */
+ * Elementwise node (lower/fused.c) walks its output and up to 16 inputs. */
 #define CLG_WALK_TENSORS 17
 
 typedef struct clg_walk {

@@ -6,12 +6,12 @@
  * clg_epilogue(v0, r, c, ...) written in front of the file, with the
  * Elementwise's other inputs as extra kernel arguments, each with a row
  * and a column stride (0 where it broadcasts). Which variant a GEMM uses,
- * or CLBlast, is decided by gemm_choice.c. */
+ * or CLBlast, is decided by gemm/choice.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "expr.h"
-#include "lower.h"
+#include "gemm.h"
 #include "lower_util.h"
 #include "plan.h"
 

@@ -1,7 +1,7 @@
 /* Internal interface of GEMM tuning: CLBlast's kernel parameters per device,
  * their file next to the program cache (tuning.c), the kernel tuners
- * clgraph drives (tune_kernels.c) and the search that picks what to store
- * by timing CLBlast's GEMM routine itself (tune_routine.c). */
+ * clgraph drives (tune/tuners.c) and the search that picks what to store
+ * by timing CLBlast's GEMM routine itself (tune/routine.c). */
 #ifndef CLG_TUNING_H
 #define CLG_TUNING_H
 
@@ -97,7 +97,7 @@ CLG_INTERNAL int clg_tuning_apply_set(cl_device_id device, const clg_tuning *t);
 CLG_INTERNAL void clg_tuning_forget(cl_device_id device);
 /* What CLBlast runs for device in this process: a hash of the stored set
  * applied to it, 0 for CLBlast's own parameters (or after a tune failed
- * half-way). Decisions cached from timing CLBlast (gemm_choice.c) should
+ * half-way). Decisions cached from timing CLBlast (gemm/choice.c) should
  * include it in their key: a tune changes which side wins. */
 CLG_INTERNAL uint64_t clg_tuning_state(cl_device_id device);
 
@@ -106,15 +106,7 @@ CLG_INTERNAL uint64_t clg_tuning_state(cl_device_id device);
  * missing or bad file only means CLBlast's own parameters. */
 CLG_INTERNAL void clg_tuning_apply(clg_context *ctx);
 
-/* The directory the environment names for caches (CLGRAPH_CACHE_DIR, else
- * $XDG_CACHE_HOME/clgraph, else ~/.cache/clgraph), allocated with a, or
- * NULL in *out when there is none. With create it is created if missing
- * (NULL when that fails); with honor_off, CLGRAPH_CACHE=0 also means NULL.
- * Only running out of memory is an error. Defined in context.c. */
-CLG_INTERNAL clg_status clg_cache_dir_resolve(const clg_allocator *a, bool honor_off, bool create,
-                                              char **out);
-
-/* ---------------------------------------------------------------- kernel tuners (tune_kernels.c) */
+/* ---------------------------------------------------------------- kernel tuners (tune/tuners.c) */
 
 /* One configuration a kernel tuner measured and verified. */
 typedef struct clg_tuner_result {
@@ -170,7 +162,7 @@ CLG_INTERNAL int clg_tuner_parse_line(clg_tuner_parser *p, char *line, clg_tuner
 /* Removes a directory tree (scratch directories). Best effort. */
 CLG_INTERNAL void clg_remove_tree(const char *path);
 
-/* ---------------------------------------------------------------- the search (tune_routine.c) */
+/* ---------------------------------------------------------------- the search (tune/routine.c) */
 
 /* One GEMM the search times, row-major as clg_plan_enqueue calls it. */
 typedef struct clg_tune_gemm {

@@ -7,6 +7,99 @@
 
 #include "runtime.h"
 
+/* ---------------------------------------------------------------- plans (plan.c) */
+
+/* A tensor in device memory: a buffer and an offset in elements, the way
+ * CLBlast takes them, so activations can share one arena. */
+typedef struct clg_dev_tensor {
+    cl_mem buf;
+    size_t off;
+    clg_shape shape; /* concrete */
+} clg_dev_tensor;
+
+typedef enum clg_karg_kind {
+    CLG_KARG_TENSOR, /* two kernel arguments: __global float *, uint offset */
+    CLG_KARG_INT,
+    CLG_KARG_FLOAT,
+} clg_karg_kind;
+
+typedef struct clg_karg {
+    clg_karg_kind kind;
+    const clg_dev_tensor *t;
+    int i;
+    float f;
+} clg_karg;
+
+#define CLG_ARG_T(tensor) ((clg_karg){CLG_KARG_TENSOR, (tensor), 0, 0.0f})
+#define CLG_ARG_I(v) ((clg_karg){CLG_KARG_INT, NULL, (int)(v), 0.0f})
+#define CLG_ARG_F(v) ((clg_karg){CLG_KARG_FLOAT, NULL, 0, (float)(v)})
+
+typedef enum clg_step_kind { CLG_STEP_KERNEL, CLG_STEP_GEMM } clg_step_kind;
+
+/* One GEMM, row-major: C = alpha * op(A) * op(B) + beta * C, batch times
+ * with the given strides (batch 1: a single CLBlastSgemm). */
+typedef struct clg_gemm {
+    bool trans_a, trans_b;
+    size_t m, n, k;
+    float alpha, beta;
+    cl_mem a, b, c;
+    size_t a_off, b_off, c_off;
+    size_t lda, ldb, ldc;
+    size_t batch;
+    size_t a_stride, b_stride, c_stride;
+} clg_gemm;
+
+typedef struct clg_step {
+    int node; /* graph node this step belongs to */
+    clg_step_kind kind;
+    cl_kernel kernel; /* owned by the step; arguments set at plan time */
+    cl_uint work_dim;
+    size_t global[3];
+    size_t local[3]; /* all zero: the driver chooses */
+    clg_gemm gemm;
+} clg_step;
+
+/* The state a node's lowering function works with. */
+typedef struct clg_lower {
+    clg_context *ctx;
+    const clg_graph *g;
+    int node;                   /* index of the node being lowered */
+    struct clg_plan *plan;
+} clg_lower;
+
+/* Plans lower every node twice (plan.c): first measuring, with no arena yet
+ * (tensors' buf NULL), when the emitters below record nothing and
+ * clg_scratch only notes the request; then for real. A lowering function
+ * must ask for the same scratch both times; an emitter of its own must
+ * record nothing while lw->plan->measuring.
+ *
+ * Appends a kernel launch: kernel `name` from kernels/FILE built with
+ * options (may be NULL; -cl-std=CL1.2 is always added), over a work_dim
+ * grid of global sizes as given (pad the first with clg_grid_size, and
+ * bounds-check it in the kernel), with the given arguments in order. A
+ * tensor argument past INT_MAX elements or reaching element 2^32 of its
+ * buffer (kernels take uint offsets, int indices) is CLG_ERR_UNSUPPORTED. */
+CLG_INTERNAL clg_status clg_emit_kernel(clg_lower *lw, const char *file, const char *name,
+                                        const char *options, cl_uint work_dim,
+                                        const size_t *global, const clg_karg *args, int n_args);
+/* Appends a GEMM (see clg_gemm). An operand reaching past element INT_MAX
+ * of its buffer (CLBlast passes offsets to its kernels as int) is
+ * CLG_ERR_UNSUPPORTED. */
+CLG_INTERNAL clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm);
+/* Device scratch memory of elems floats that lives for the node's steps
+ * only: a block of the arena that overlaps none of the node's values. */
+CLG_INTERNAL clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out);
+
+/* Lowers one node: in[] are its inputs' device tensors, out its output's. A
+ * node may set *alias to make its output the same memory as in[0] (reshape-
+ * like ops) instead of launching anything. One per op, in lower_*.c. */
+typedef clg_status (*clg_lower_fn)(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                   const clg_dev_tensor *out);
+
+CLG_INTERNAL clg_lower_fn clg_lower_get(clg_op op);
+/* Ops whose output is their first input's memory, reinterpreted. */
+CLG_INTERNAL bool clg_lower_is_alias(clg_op op);
+
 /* A lowering's call to clg_scratch: elems floats for node's steps only,
  * placed at off in the arena. */
 typedef struct clg_scratch_request {
@@ -15,7 +108,7 @@ typedef struct clg_scratch_request {
     size_t off;
 } clg_scratch_request;
 
-/* A GEMM shape as gemm_choice.c keys its choices, and a plan's answer. */
+/* A GEMM shape as gemm/choice.c keys its choices, and a plan's answer. */
 typedef struct clg_gemm_key {
     int64_t m, n, k;
     int ta, tb, epi; /* transposes; epi 1 when an Elementwise epilogue can run too, 2 for a
@@ -42,7 +135,7 @@ typedef struct clg_plan {
      * clg_scratch only collects requests), then for real once the arena
      * is placed and allocated. */
     bool measuring;
-    /* Per node, decided while measuring (gemm_choice.c): a Gemm's kernel
+    /* Per node, decided while measuring (gemm/choice.c): a Gemm's kernel
      * (-1 CLBlast, else a generated variant), and fused[i], for a Gemm run
      * together with the Elementwise node after it, that node's index, and
      * for that Elementwise node the Gemm's (else -1). */
@@ -55,7 +148,7 @@ typedef struct clg_plan {
     cl_mem *owned;
     int n_owned, cap_owned;
     uint64_t owned_bytes;
-    /* gemm_choice.c's trial plans have no arena: clg_scratch hands out
+    /* gemm/choice.c's trial plans have no arena: clg_scratch hands out
      * owned buffers instead. */
     bool scratch_owned;
 } clg_plan;

@@ -605,7 +605,7 @@ int clg_tuning_override(cl_device_id device, clg_tune_kernel_id id, const size_t
                                           (size_t)k->n_params, (const char **)k->params, values);
 }
 
-/* runtime/clblast_params.cpp */
+/* runtime/tune/clblast_params.cpp */
 CLG_INTERNAL int clg_clblast_retrieve(cl_device_id device, const char *kernel, size_t n,
                                       const char *const *names, size_t *values);
 

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "runtime.h"
-#include "tuning.h"
 
 /* mkdir -p. Directories it creates are private to the user: the cache
  * holds device binaries that the process will load and run. */
@@ -82,8 +81,8 @@ static clg_context *context_alloc(clg_alloc_fn alloc, void *user)
     return ctx;
 }
 
-clg_status clg_context_create(clg_context **out, const char *spec, int flags, clg_alloc_fn alloc,
-                              void *user)
+clg_status clg_context_open(clg_context **out, const char *spec, int flags, clg_alloc_fn alloc,
+                            void *user)
 {
     if (!out) return CLG_ERR_INVALID_ARGUMENT;
     clg_context *ctx = *out = context_alloc(alloc, user);
@@ -138,8 +137,6 @@ clg_status clg_context_create(clg_context **out, const char *spec, int flags, cl
         goto done;
     }
     s = setup_cache_dir(ctx);
-    /* Every model on this device then runs CLBlast with its tuned parameters. */
-    if (s == CLG_OK && !(flags & CLG_CONTEXT_UNTUNED)) clg_tuning_apply(ctx);
 
 done:
     clg_mem_free(&ctx->allocator, devices);
@@ -147,9 +144,8 @@ done:
     return s;
 }
 
-clg_status clg_context_create_borrowed(clg_context **out, void *cl_context_handle,
-                                       void *cl_command_queue_handle, clg_alloc_fn alloc,
-                                       void *user)
+clg_status clg_context_open_borrowed(clg_context **out, void *cl_context_handle,
+                                     void *cl_command_queue_handle, clg_alloc_fn alloc, void *user)
 {
     if (!out) return CLG_ERR_INVALID_ARGUMENT;
     clg_context *ctx = *out = context_alloc(alloc, user);
@@ -206,9 +202,7 @@ clg_status clg_context_create_borrowed(clg_context **out, void *cl_context_handl
     }
     clg_mem_free(&ctx->allocator, devices);
     clg_mem_free(&ctx->allocator, handles);
-    s = setup_cache_dir(ctx);
-    if (s == CLG_OK) clg_tuning_apply(ctx);
-    return s;
+    return setup_cache_dir(ctx);
 }
 
 void clg_context_destroy(clg_context *ctx)

@@ -1,5 +1,6 @@
-/* Internal interface of the OpenCL runtime: contexts, errors, programs, and
- * the plan that lowers each graph node to kernel launches and CLBlast calls. */
+/* The OpenCL plumbing (runtime/cl/): contexts, errors, devices, programs and
+ * kernel text. Plans, lowering and tuning build on it; it calls none of
+ * them (CMake gives runtime/cl/ no include path to the other rooms). */
 #ifndef CLG_RUNTIME_H
 #define CLG_RUNTIME_H
 
@@ -78,100 +79,7 @@ CLG_INTERNAL clg_status clg_program_get(clg_context *ctx, const char *file, cons
  * NULL if there is no such file. The returned text lives for the process. */
 CLG_INTERNAL const char *clg_kernel_source(const char *file);
 
-/* ---------------------------------------------------------------- plans (plan.c) */
-
-/* A tensor in device memory: a buffer and an offset in elements, the way
- * CLBlast takes them, so activations can share one arena. */
-typedef struct clg_dev_tensor {
-    cl_mem buf;
-    size_t off;
-    clg_shape shape; /* concrete */
-} clg_dev_tensor;
-
-typedef enum clg_karg_kind {
-    CLG_KARG_TENSOR, /* two kernel arguments: __global float *, uint offset */
-    CLG_KARG_INT,
-    CLG_KARG_FLOAT,
-} clg_karg_kind;
-
-typedef struct clg_karg {
-    clg_karg_kind kind;
-    const clg_dev_tensor *t;
-    int i;
-    float f;
-} clg_karg;
-
-#define CLG_ARG_T(tensor) ((clg_karg){CLG_KARG_TENSOR, (tensor), 0, 0.0f})
-#define CLG_ARG_I(v) ((clg_karg){CLG_KARG_INT, NULL, (int)(v), 0.0f})
-#define CLG_ARG_F(v) ((clg_karg){CLG_KARG_FLOAT, NULL, 0, (float)(v)})
-
-typedef enum clg_step_kind { CLG_STEP_KERNEL, CLG_STEP_GEMM } clg_step_kind;
-
-/* One GEMM, row-major: C = alpha * op(A) * op(B) + beta * C, batch times
- * with the given strides (batch 1: a single CLBlastSgemm). */
-typedef struct clg_gemm {
-    bool trans_a, trans_b;
-    size_t m, n, k;
-    float alpha, beta;
-    cl_mem a, b, c;
-    size_t a_off, b_off, c_off;
-    size_t lda, ldb, ldc;
-    size_t batch;
-    size_t a_stride, b_stride, c_stride;
-} clg_gemm;
-
-typedef struct clg_step {
-    int node; /* graph node this step belongs to */
-    clg_step_kind kind;
-    cl_kernel kernel; /* owned by the step; arguments set at plan time */
-    cl_uint work_dim;
-    size_t global[3];
-    size_t local[3]; /* all zero: the driver chooses */
-    clg_gemm gemm;
-} clg_step;
-
-/* The state a node's lowering function works with. */
-typedef struct clg_lower {
-    clg_context *ctx;
-    const clg_graph *g;
-    int node;                   /* index of the node being lowered */
-    struct clg_plan *plan;
-} clg_lower;
-
-/* Plans lower every node twice (plan.c): first measuring, with no arena yet
- * (tensors' buf NULL), when the emitters below record nothing and
- * clg_scratch only notes the request; then for real. A lowering function
- * must ask for the same scratch both times; an emitter of its own must
- * record nothing while lw->plan->measuring.
- *
- * Appends a kernel launch: kernel `name` from kernels/FILE built with
- * options (may be NULL; -cl-std=CL1.2 is always added), over a work_dim
- * grid of global sizes as given (pad the first with clg_grid_size, and
- * bounds-check it in the kernel), with the given arguments in order. A
- * tensor argument past INT_MAX elements or reaching element 2^32 of its
- * buffer (kernels take uint offsets, int indices) is CLG_ERR_UNSUPPORTED. */
-CLG_INTERNAL clg_status clg_emit_kernel(clg_lower *lw, const char *file, const char *name,
-                                        const char *options, cl_uint work_dim,
-                                        const size_t *global, const clg_karg *args, int n_args);
-/* Appends a GEMM (see clg_gemm). An operand reaching past element INT_MAX
- * of its buffer (CLBlast passes offsets to its kernels as int) is
- * CLG_ERR_UNSUPPORTED. */
-CLG_INTERNAL clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm);
-/* Device scratch memory of elems floats that lives for the node's steps
- * only: a block of the arena that overlaps none of the node's values. */
-CLG_INTERNAL clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out);
-
-/* Lowers one node: in[] are its inputs' device tensors, out its output's. A
- * node may set *alias to make its output the same memory as in[0] (reshape-
- * like ops) instead of launching anything. One per op, in lower_*.c. */
-typedef clg_status (*clg_lower_fn)(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                   const clg_dev_tensor *out);
-
-CLG_INTERNAL clg_lower_fn clg_lower_get(clg_op op);
-/* Ops whose output is their first input's memory, reinterpreted. */
-CLG_INTERNAL bool clg_lower_is_alias(clg_op op);
-
-/* ---------------------------------------------------------------- runtime core, continued */
+/* ---------------------------------------------------------------- devices and programs, continued */
 
 /* A device's OpenCL handles, parallel to its clg_device_info. */
 typedef struct clg_device_handle {
@@ -193,5 +101,22 @@ CLG_INTERNAL clg_status clg_device_enumerate(const clg_allocator *a, clg_device_
  * cache, or by building from source (any pointer may be NULL). */
 CLG_INTERNAL void clg_program_cache_stats(const clg_context *ctx, int *memory_hits, int *disk_hits,
                                           int *builds);
+
+/* The directory the environment names for caches (CLGRAPH_CACHE_DIR, else
+ * $XDG_CACHE_HOME/clgraph, else ~/.cache/clgraph), allocated with a, or
+ * NULL in *out when there is none. With create it is created if missing
+ * (NULL when that fails); with honor_off, CLGRAPH_CACHE=0 also means NULL.
+ * Only running out of memory is an error. */
+CLG_INTERNAL clg_status clg_cache_dir_resolve(const clg_allocator *a, bool honor_off, bool create,
+                                              char **out);
+
+/* clg_context_create and clg_context_create_borrowed without applying
+ * CLBlast's stored tuning (the public functions, runtime/plan/context_api.c,
+ * open the context here and then apply it). */
+CLG_INTERNAL clg_status clg_context_open(clg_context **out, const char *spec, int flags,
+                                         clg_alloc_fn alloc, void *user);
+CLG_INTERNAL clg_status clg_context_open_borrowed(clg_context **out, void *cl_context_handle,
+                                                  void *cl_command_queue_handle, clg_alloc_fn alloc,
+                                                  void *user);
 
 #endif

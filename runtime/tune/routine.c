@@ -2,7 +2,7 @@
  *
  * 1. Kernel stages (cheap per configuration): CLBlast's own tuners sample
  *    the copy/pad/transpose kernels, the direct GEMM kernel and the main
- *    Xgemm kernel in child processes (tune_kernels.c says why).
+ *    Xgemm kernel in child processes (tune/tuners.c says why).
  * 2. The routine stage (a ~9 s compile per configuration on PoCL, so only a
  *    few): the best Xgemm candidates, and the direct kernel, are timed
  *    through CLBlastSgemm itself on the shapes models use, after checking

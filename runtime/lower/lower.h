@@ -1,0 +1,57 @@
+/* Lowering functions, one per op family; lower/table.c maps ops to
+ * them. Each appends the node's launches to the plan through clg_emit_*. */
+#ifndef CLG_LOWER_H
+#define CLG_LOWER_H
+
+#include "plan.h"
+
+/* gemm.c, matmul.c, conv.c: GEMM-shaped ops (runtime/gemm/ holds their kernels) */
+CLG_INTERNAL clg_status clg_lower_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* A Gemm node as CLBlast runs it (the bias copied into C first). */
+CLG_INTERNAL clg_status clg_lower_gemm_clblast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+
+/* elementwise.c: kernels/elementwise.cl */
+CLG_INTERNAL clg_status clg_lower_unary(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_binary(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_batchnorm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+
+/* softmax.c, pool.c: kernels/softmax.cl, kernels/pool.cl */
+CLG_INTERNAL clg_status clg_lower_softmax(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_maxpool(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_averagepool(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_globalaveragepool(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+
+/* copy.c: kernels/copy.cl */
+CLG_INTERNAL clg_status clg_lower_transpose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* Copies src into dst with NumPy broadcasting of src's shape to dst's (used
+ * to pre-fill a GEMM's C with its bias). */
+CLG_INTERNAL clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_dev_tensor *dst);
+
+/* fused.c: Elementwise, a kernel generated from the expression */
+CLG_INTERNAL clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+struct clg_expr;
+/* The OpenCL C program for an expression over n_inputs inputs: kernel
+ * "elementwise"(y, y_off, n0, n1, then per input xK, xK_off and its three
+ * grid strides). snprintf-style: writes at most size bytes, NUL included,
+ * and returns the full length. The same expression and input count always
+ * give the same text. */
+CLG_INTERNAL size_t clg_fused_kernel_source(const struct clg_expr *e, int n_inputs, char *buf, size_t size);
+
+/* plan/emit.c: clg_emit_kernel for source text a lowering generated.
+ * name_for_cache names the program in messages and in the program cache's
+ * key (with the source and options); kernel is the kernel's name in it. */
+CLG_INTERNAL clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, const char *source,
+                                               const char *kernel, const char *options, cl_uint work_dim,
+                                               const size_t *global, const clg_karg *args, int n_args);
+
+/* The same with a work-group shape of the caller's (local: work_dim sizes
+ * that divide global; NULL: as clg_emit_kernel_source chooses). */
+CLG_INTERNAL clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, const char *source,
+                                              const char *kernel, const char *options, cl_uint work_dim,
+                                              const size_t *global, const size_t *local,
+                                              const clg_karg *args, int n_args);
+
+#endif
