@@ -24,6 +24,8 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_SHAPE] = {"shape", CLG_ATTR_INTS, CLG_MAX_RANK, false},
     [CLG_F_PERM] = {"perm", CLG_ATTR_INTS, CLG_MAX_RANK, false},
     [CLG_F_EXPR] = {"expr", CLG_ATTR_STRING, 1, true},
+    /* Gemm, MatMul: stored in the same slot as expr (no op has both). */
+    [CLG_F_EPILOGUE] = {"epilogue", CLG_ATTR_STRING, 1, true},
 };
 
 const clg_field_info *clg_field_get(clg_attr_field f) { return &fields[f]; }
@@ -113,7 +115,7 @@ clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
                                  "attribute %s is longer than %d bytes", fi->name,
                                  CLG_MAX_STRING_ATTR - 1);
-        return set_expr(g, line, node, op, a, v->s); /* expr is the only string field */
+        return set_expr(g, line, node, op, a, v->s); /* expr and epilogue share a->expr */
     }
     if (fi->kind == CLG_ATTR_FLOAT) {
         /* An integer literal is a fine float (alpha=1). */

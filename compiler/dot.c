@@ -67,14 +67,15 @@ clg_status clg_graph_dot(clg_graph *g, char **text, size_t *len)
         put(&b, "\\n%s", clg_op_name(n->op));
         if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT)
             put(&b, " %s", clg_shape_str(&n->shape, shape, sizeof shape));
-        if (n->op == CLG_OP_ELEMENTWISE) {
-            put(&b, "\\n");
+        if (n->op == CLG_OP_ELEMENTWISE || clg_node_has_epilogue(n)) {
+            put(&b, clg_node_has_epilogue(n) ? "\\nepilogue: " : "\\n");
             put_escaped(&b, n->attrs.expr);
         }
         put(&b, "\"");
         if (n->op == CLG_OP_INPUT) put(&b, ", shape=ellipse");
         if (n->op == CLG_OP_CONSTANT) put(&b, ", shape=note, style=filled, fillcolor=\"#eeeeee\"");
-        if (n->op == CLG_OP_ELEMENTWISE) put(&b, ", style=filled, fillcolor=\"#ddeeff\"");
+        if (n->op == CLG_OP_ELEMENTWISE || clg_node_has_epilogue(n))
+            put(&b, ", style=filled, fillcolor=\"#ddeeff\"");
         if (clg_edit_is_output(g, i)) put(&b, ", peripheries=2");
         put(&b, "];\n");
     }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "infer.h"
 #include "name_map.h"
 
 /* Largest tensor clgraph accepts: 2^31 elements (8 GiB of fp32). Beyond it
@@ -103,9 +104,14 @@ static clg_status check_shape(clg_graph *g, int line, const char *name, clg_op o
 clg_status clg_infer_node(clg_graph *g, const clg_node *n, const clg_shape *const *in, clg_shape *out)
 {
     const clg_op_info *info = clg_op_get(n->op);
-    clg_infer_ctx ctx = {g, n->line, n->name, n->op, &n->attrs, n->n_inputs, in};
+    int own = clg_node_own_inputs(n);
+    clg_infer_ctx ctx = {g, n->line, n->name, n->op, &n->attrs, own, in};
     clg_status s = info->infer(&ctx, out);
     if (s) return s;
+    if (clg_node_has_epilogue(n)) {
+        ctx.n_inputs = n->n_inputs;
+        if ((s = clg_infer_epilogue(&ctx, own, out))) return s;
+    }
     return check_shape(g, n->line, n->name, n->op, out);
 }
 
@@ -126,17 +132,6 @@ clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line,
                                  "duplicate name: already defined on line %d", g->nodes[other].line);
         return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op, "duplicate name");
     }
-    if (n_inputs < info->min_inputs || (info->max_inputs >= 0 && n_inputs > info->max_inputs)) {
-        if (info->min_inputs == info->max_inputs)
-            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
-                                 "takes %d inputs, got %d", info->min_inputs, n_inputs);
-        if (info->max_inputs < 0)
-            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
-                                 "takes at least %d inputs, got %d", info->min_inputs, n_inputs);
-        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op, "takes %d to %d inputs, got %d",
-                             info->min_inputs, info->max_inputs, n_inputs);
-    }
-
     clg_node n = {0};
     n.op = op;
     n.name = (char *)name;
@@ -145,6 +140,22 @@ clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line,
     n.inputs = (int *)inputs;
     if (attrs) n.attrs = *attrs;
     else clg_attrs_default(op, &n.attrs);
+    /* An epilogue's inputs come after the op's own (clg_op_takes_epilogue). */
+    int epi = clg_epilogue_inputs(op, &n.attrs);
+    if (epi < 0)
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op, "attribute epilogue does not parse");
+    int own = n_inputs - epi;
+    if (own < info->min_inputs || (info->max_inputs >= 0 && own > info->max_inputs)) {
+        if (info->min_inputs == info->max_inputs)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                 "takes %d inputs, got %d", info->min_inputs, own);
+        if (info->max_inputs < 0)
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                 "takes at least %d inputs, got %d", info->min_inputs, own);
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op, "takes %d to %d inputs, got %d",
+                             info->min_inputs, info->max_inputs, own);
+    }
+
 
     clg_status s;
     if (info->infer) {

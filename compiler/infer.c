@@ -100,6 +100,27 @@ clg_status clg_infer_elementwise(const clg_infer_ctx *c, clg_shape *out)
     return CLG_OK;
 }
 
+clg_status clg_infer_epilogue(const clg_infer_ctx *c, int own, clg_shape *out)
+{
+    const char *text = c->attrs->expr;
+    if (!memchr(text, '\0', sizeof c->attrs->expr)) return FAIL(c, "attribute epilogue is not terminated");
+    clg_expr e;
+    char err[256];
+    if (clg_expr_parse(&e, text, err, sizeof err) || clg_expr_check_inputs(&e, c->n_inputs - own + 1, err, sizeof err))
+        return FAIL(c, "attribute epilogue: %s", err);
+    /* The epilogue runs on the op's result in place: its inputs broadcast
+     * to that shape and never widen it. */
+    for (int i = own; i < c->n_inputs; i++) {
+        clg_shape full;
+        bool same = broadcast2(c, out, c->in[i], &full) == CLG_OK && full.rank == out->rank;
+        for (int d = 0; same && d < out->rank; d++) same = full.dims[d] == out->dims[d];
+        if (!same)
+            return FAIL(c, "epilogue input x%d %s does not broadcast to the result %s", i - own + 1,
+                        show(c->in[i]).s, show(out).s);
+    }
+    return CLG_OK;
+}
+
 clg_status clg_infer_gemm(const clg_infer_ctx *c, clg_shape *out)
 {
     clg_status s;

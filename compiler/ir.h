@@ -146,7 +146,7 @@ typedef enum clg_attr_field {
     CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPSILON, CLG_F_MIN, CLG_F_MAX,
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
-    CLG_F_COUNT
+    CLG_F_EPILOGUE, CLG_F_COUNT
 } clg_attr_field;
 
 #define CLG_MAX_OP_ATTRS 8
@@ -175,6 +175,22 @@ typedef struct clg_op_info {
 CLG_INTERNAL const clg_op_info *clg_op_get(clg_op op);
 CLG_INTERNAL bool clg_op_from_name(const char *name, size_t len, clg_op *op);
 CLG_INTERNAL void clg_attrs_default(clg_op op, clg_attrs *a);
+/* Epilogues. An op whose attributes include `epilogue` (Gemm, MatMul) may
+ * carry an Elementwise expression applied to each element of its result
+ * before it is stored: x0 is that element, x1..xK the node's last K inputs
+ * (K the highest xK the expression names), broadcast to the result's shape.
+ * The compiler's absorb-epilogue pass writes them; the runtime runs them in
+ * the GEMM kernel's store or as a launch after it.
+ *
+ * Whether op takes an epilogue attribute. */
+CLG_INTERNAL bool clg_op_takes_epilogue(clg_op op);
+/* Whether node n carries an epilogue (a non-empty epilogue attribute). */
+CLG_INTERNAL bool clg_node_has_epilogue(const clg_node *n);
+/* K for an op's attributes: the inputs its epilogue reads after the op's
+ * own, 0 without one; -1 when the expression does not parse. */
+CLG_INTERNAL int clg_epilogue_inputs(clg_op op, const clg_attrs *a);
+/* The inputs n's op itself reads: n_inputs less its epilogue's. */
+CLG_INTERNAL int clg_node_own_inputs(const clg_node *n);
 
 /* Attribute fields by name/kind (attrs.c). */
 typedef struct clg_field_info {

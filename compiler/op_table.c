@@ -14,9 +14,11 @@ static_assert(CLG_OP_COUNT == 26, "a new op needs a row in op_table below and a 
 static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_INPUT] = {"Input", 0, 0, NO_ATTRS, NULL},
     [CLG_OP_CONSTANT] = {"Constant", 0, 0, NO_ATTRS, NULL},
-    [CLG_OP_GEMM] = {"Gemm", 2, 3, ATTRS(CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B),
+    /* Arity counts the op's own inputs; an epilogue's follow them. */
+    [CLG_OP_GEMM] = {"Gemm", 2, 3,
+                     ATTRS(CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPILOGUE),
                      clg_infer_gemm},
-    [CLG_OP_MATMUL] = {"MatMul", 2, 2, NO_ATTRS, clg_infer_matmul},
+    [CLG_OP_MATMUL] = {"MatMul", 2, 2, ATTRS(CLG_F_EPILOGUE), clg_infer_matmul},
     [CLG_OP_CONV2D] = {"Conv2D", 2, 3, ATTRS(CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_GROUP),
                        clg_infer_conv2d},
     [CLG_OP_BATCHNORM] = {"BatchNorm", 5, 5, ATTRS(CLG_F_EPSILON), clg_infer_batchnorm},
@@ -83,4 +85,36 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;
+}
+
+bool clg_op_takes_epilogue(clg_op op)
+{
+    const clg_op_info *info = clg_op_get(op);
+    for (int i = 0; info && i < info->n_attrs; i++)
+        if (info->attrs[i] == CLG_F_EPILOGUE) return true;
+    return false;
+}
+
+bool clg_node_has_epilogue(const clg_node *n)
+{
+    return clg_op_takes_epilogue(n->op) && n->attrs.expr[0] != '\0';
+}
+
+int clg_epilogue_inputs(clg_op op, const clg_attrs *a)
+{
+    if (!clg_op_takes_epilogue(op) || !a->expr[0]) return 0;
+    if (!memchr(a->expr, '\0', sizeof a->expr)) return -1;
+    clg_expr e;
+    char err[8];
+    if (clg_expr_parse(&e, a->expr, err, sizeof err)) return -1;
+    int k = 0;
+    for (int i = 1; i < CLG_EXPR_MAX_INPUTS; i++)
+        if (e.inputs_used & (1u << i)) k = i;
+    return k;
+}
+
+int clg_node_own_inputs(const clg_node *n)
+{
+    int k = clg_epilogue_inputs(n->op, &n->attrs);
+    return k > 0 ? n->n_inputs - k : n->n_inputs;
 }

@@ -162,6 +162,8 @@ static bool backward_legal(const clg_sweep *sw, int bn_i)
      * must not be a graph output. */
     if (clg_sweep_sole_consumer(sw, layer) != bn_i) return false;
     const clg_node *l = &g->nodes[layer];
+    /* BN(epilogue(layer)) is no layer with other weights. */
+    if (clg_node_has_epilogue(l)) return false;
     if (l->op == CLG_OP_GEMM)
         return clg_pass_is_constant(g, l->inputs[1]) && optional_constant(g, l, 2);
     if (l->op == CLG_OP_CONV2D)
@@ -174,7 +176,7 @@ static bool backward_legal(const clg_sweep *sw, int bn_i)
 static bool forward_consumer_legal(const clg_graph *g, int bn_i, int c)
 {
     const clg_node *n = &g->nodes[c];
-    if (n->inputs[0] != bn_i) return false;
+    if (n->inputs[0] != bn_i || clg_node_has_epilogue(n)) return false; /* its rewrite keeps no epilogue */
     for (int k = 1; k < n->n_inputs; k++)
         if (n->inputs[k] == bn_i || !clg_pass_is_constant(g, n->inputs[k])) return false;
     if (n->op == CLG_OP_GEMM) return n->attrs.trans_a == 0; /* channels are A's columns */

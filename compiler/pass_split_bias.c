@@ -67,7 +67,9 @@ clg_status clg_pass_split_bias(clg_graph *g, bool *changed)
     if (st) return st;
     for (int i = 0; i < sw.n0 && !st; i++) {
         const clg_node *n = &g->nodes[i];
-        if (n->dead || (n->op != CLG_OP_GEMM && n->op != CLG_OP_CONV2D) || n->n_inputs != 3) continue;
+        if (n->dead || (n->op != CLG_OP_GEMM && n->op != CLG_OP_CONV2D) || n->n_inputs != 3 ||
+            clg_node_has_epilogue(n))
+            continue;
         if (n->op == CLG_OP_GEMM && n->attrs.beta == 0.0f) continue; /* no bias to split */
         if (!clg_pass_is_constant(g, n->inputs[2]) || !feeds_elementwise(&sw, i)) continue;
         if (!(st = split(g, i))) *changed = true;

@@ -7,7 +7,8 @@
 
 /* Order matters: BatchNorm folding wants constant weights (so it runs after
  * constant folding); what it cannot fold becomes Mul/Add for fusion; biases
- * are split off before fusion so that they join the epilogue; dead code runs
+ * are split off before fusion so that they join the epilogue, which is then
+ * absorbed into the GEMM that feeds it (one kernel); dead code runs
  * first (so nothing dead is folded) and last (what folding orphaned). */
 static const clg_pass passes[] = {
     {"dce", 1, false, clg_pass_dce},
@@ -17,6 +18,7 @@ static const clg_pass passes[] = {
     {"batchnorm-scale-shift", 2, false, clg_pass_batchnorm_scale_shift},
     {"split-bias", 2, false, clg_pass_split_bias},
     {"fuse-elementwise", 2, true, clg_pass_fuse_elementwise},
+    {"absorb-epilogue", 2, false, clg_pass_absorb_epilogue},
     {"dce", 1, false, clg_pass_dce},
 };
 

@@ -27,6 +27,7 @@ CLG_INTERNAL clg_status clg_pass_fold_batchnorm(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_batchnorm_scale_shift(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_split_bias(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_fuse_elementwise(clg_graph *g, bool *changed);
+CLG_INTERNAL clg_status clg_pass_absorb_epilogue(clg_graph *g, bool *changed);
 
 /* Runs the first pass called name as clg_graph_optimize would (rounds,
  * compaction, the fallback copy); for tests and tools. */

@@ -122,7 +122,7 @@ static void sb_attrs(strbuf *b, const clg_node *n)
         if (clg_attr_equal(&v, &d)) continue;
         sb_printf(b, " %s=", clg_field_get(info->attrs[i])->name);
         if (v.kind == CLG_ATTR_STRING) {
-            sb_expr(b, v.s); /* expr is the only string field */
+            sb_expr(b, v.s); /* expr or epilogue, both expressions */
         } else if (v.kind == CLG_ATTR_FLOAT) {
             sb_float(b, v.f);
         } else if (v.kind == CLG_ATTR_INT) {

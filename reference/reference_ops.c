@@ -480,5 +480,28 @@ clg_status clg_ref_run_node(const clg_ref_args *a)
     if (!k)
         return clg_fail_node(a->g, CLG_ERR_UNSUPPORTED, a->node->line, a->node->name, op,
                              "the reference executor has no kernel for this op");
-    return k(a);
+    if (!clg_node_has_epilogue(a->node)) return k(a);
+    /* The op on its own inputs, then its epilogue over the result in place
+     * (k_elementwise reads each element before writing it; the node's
+     * expr slot holds the epilogue): x0 the result, x1.. the last inputs. */
+    int own = clg_node_own_inputs(a->node);
+    clg_ref_args op_args = *a;
+    op_args.n_inputs = own;
+    clg_status s = k(&op_args);
+    if (s) return s;
+    enum { MAX_IN = CLG_EXPR_MAX_INPUTS };
+    const clg_shape *shapes[MAX_IN];
+    const float *data[MAX_IN];
+    int n_epi = a->n_inputs - own + 1;
+    if (n_epi > MAX_IN)
+        return clg_fail_node(a->g, CLG_ERR_INVALID_GRAPH, a->node->line, a->node->name, op,
+                             "the epilogue has more than %d inputs", MAX_IN);
+    shapes[0] = a->out_shape;
+    data[0] = a->out;
+    for (int i = 1; i < n_epi; i++) {
+        shapes[i] = a->in_shapes[own + i - 1];
+        data[i] = a->in[own + i - 1];
+    }
+    clg_ref_args epi_args = {a->g, a->node, n_epi, shapes, data, a->out_shape, a->out};
+    return k_elementwise(&epi_args);
 }

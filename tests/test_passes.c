@@ -662,6 +662,152 @@ static void test_fuse_elementwise_refused(void **state)
                     "output y\n");
 }
 
+static double reference_difference(clg_graph *a, clg_graph *b, int64_t batch);
+static int count_op(clg_graph *g, clg_op op);
+
+/* The Elementwise after a Gemm or 2-D MatMul becomes its epilogue: the
+ * GEMM's inputs, then the Elementwise's others up to the last one its
+ * expression names (that count is how the text tells them apart). */
+static void test_absorb_epilogue(void **state)
+{
+    (void)state;
+    check_pass("absorb-epilogue",
+               "input x: f32[N, 4]\n"
+               "const w: f32[3, 4] = random(1)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "input r: f32[N, 3]\n"
+               "h = Gemm(x, w, b) transB=1\n"
+               "y = Elementwise(h, r) expr=\"relu(x0 + x1)\"\n"
+               "output y\n",
+               "input x: f32[N, 4]\n"
+               "const w: f32[3, 4] = random(1)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "input r: f32[N, 3]\n"
+               "y = Gemm(x, w, b, r) transB=1 epilogue=\"relu(x0 + x1)\"\n"
+               "output y\n");
+    /* A MatMul; an input the expression never names is left out, one it
+     * names after an unnamed one keeps its place. */
+    check_pass("absorb-epilogue",
+               "input x: f32[2, 4]\n"
+               "input r: f32[2, 3]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const c: f32[3] = [1, 2, 3]\n"
+               "h = MatMul(x, w)\n"
+               "y = Elementwise(h, c, r, c) expr=\"x0 * x2\"\n"
+               "output y\n",
+               "input x: f32[2, 4]\n"
+               "input r: f32[2, 3]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const c: f32[3] = [1, 2, 3]\n"
+               "y = MatMul(x, w, c, r) epilogue=\"x0 * x2\"\n"
+               "output y\n");
+    /* The reference executor computes the same numbers either way: the
+     * epilogue reads the GEMM's result rounded to float, as the Elementwise
+     * did. */
+    clg_graph *g = load(EXAMPLE), *opt = NULL;
+    assert_int_equal(clg_graph_optimize(g, 1, NULL, NULL), CLG_OK);
+    assert_int_equal(clg_pass_run_named(g, "split-bias"), CLG_OK);
+    assert_int_equal(clg_pass_run_named(g, "fuse-elementwise"), CLG_OK);
+    assert_int_equal(clg_graph_clone(g, &opt), CLG_OK);
+    assert_int_equal(clg_pass_run_named(opt, "absorb-epilogue"), CLG_OK);
+    assert_int_equal(count_op(opt, CLG_OP_ELEMENTWISE), 0);
+    assert_true(count_op(g, CLG_OP_ELEMENTWISE) > 0);
+    double err = reference_difference(g, opt, 3);
+    if (err != 0.0) fail_msg("absorbing changed the reference's numbers: relative error %g", err);
+    clg_graph_destroy(g);
+    clg_graph_destroy(opt);
+}
+
+static void test_absorb_epilogue_refused(void **state)
+{
+    (void)state;
+    /* The GEMM is read twice. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 4]\n"
+                    "const w: f32[4, 4] = random(1)\n"
+                    "h = Gemm(x, w)\n"
+                    "y = Elementwise(h) expr=\"relu(x0)\"\n"
+                    "z = Elementwise(h, y) expr=\"x0 + x1\"\n"
+                    "output z\n");
+    /* The GEMM is a graph output. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 4]\n"
+                    "const w: f32[4, 4] = random(1)\n"
+                    "h = Gemm(x, w)\n"
+                    "y = Elementwise(h) expr=\"relu(x0)\"\n"
+                    "output h\n"
+                    "output y\n");
+    /* The GEMM is not x0. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 4]\n"
+                    "const w: f32[4, 4] = random(1)\n"
+                    "h = Gemm(x, w)\n"
+                    "y = Elementwise(x, h) expr=\"x0 - x1\"\n"
+                    "output y\n");
+    /* The Elementwise broadcasts the GEMM to a larger shape. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 4]\n"
+                    "const w: f32[4, 1] = random(1)\n"
+                    "input z: f32[N, 3]\n"
+                    "h = Gemm(x, w)\n"
+                    "y = Elementwise(h, z) expr=\"x0 + x1\"\n"
+                    "output y\n");
+    /* A batched MatMul (3-D result). */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 2, 4]\n"
+                    "const w: f32[4, 3] = random(1)\n"
+                    "h = MatMul(x, w)\n"
+                    "y = Elementwise(h) expr=\"relu(x0)\"\n"
+                    "output y\n");
+    /* The GEMM has an epilogue already. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 4]\n"
+                    "const w: f32[4, 4] = random(1)\n"
+                    "h = Gemm(x, w) epilogue=\"relu(x0)\"\n"
+                    "y = Elementwise(h) expr=\"tanh(x0)\"\n"
+                    "output y\n");
+    /* A Conv2D takes no epilogue (yet). */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 1, 4, 4]\n"
+                    "const w: f32[2, 1, 3, 3] = random(1)\n"
+                    "h = Conv2D(x, w)\n"
+                    "y = Elementwise(h) expr=\"relu(x0)\"\n"
+                    "output y\n");
+}
+
+/* Other passes leave a GEMM with an epilogue alone: BatchNorm folding in
+ * either direction and bias splitting would lose or misplace it. */
+static void test_epilogue_blocks_other_passes(void **state)
+{
+    (void)state;
+    const char *bn_after = "input x: f32[N, 4]\n"
+                           "const w: f32[4, 4] = random(1)\n"
+                           "const b: f32[4] = [1, 2, 3, 4]\n"
+                           "const g: f32[4] = [1, 2, 1, 2]\n"
+                           "const m: f32[4] = [0, 1, 0, 1]\n"
+                           "const v: f32[4] = [1, 1, 2, 2]\n"
+                           "h = Gemm(x, w, b) epilogue=\"relu(x0)\"\n"
+                           "y = BatchNorm(h, g, b, m, v)\n"
+                           "output y\n";
+    check_unchanged("fold-batchnorm", bn_after);
+    check_unchanged("fold-batchnorm", "input x: f32[N, 4]\n"
+                                      "const w: f32[4, 4] = random(1)\n"
+                                      "const b: f32[4] = [1, 2, 3, 4]\n"
+                                      "const g: f32[4] = [1, 2, 1, 2]\n"
+                                      "const m: f32[4] = [0, 1, 0, 1]\n"
+                                      "const v: f32[4] = [1, 1, 2, 2]\n"
+                                      "n = BatchNorm(x, g, b, m, v)\n"
+                                      "y = Gemm(n, w, b) epilogue=\"relu(x0)\"\n"
+                                      "output y\n");
+    /* [x, w, r] with an epilogue naming x1 is a Gemm without bias. */
+    check_unchanged("split-bias", "input x: f32[N, 4]\n"
+                                  "const w: f32[4, 4] = random(1)\n"
+                                  "const r: f32[4] = [1, 2, 3, 4]\n"
+                                  "h = Gemm(x, w, r) epilogue=\"x0 * x1\"\n"
+                                  "y = Relu(h)\n"
+                                  "output y\n");
+}
+
 static void test_fuse_elementwise_16_inputs(void **state)
 {
     (void)state;
@@ -686,8 +832,6 @@ static void test_fuse_elementwise_16_inputs(void **state)
 /* A chain too long for one expression (the attribute holds 1023 bytes and
  * nesting is limited): it splits into several fused nodes that still
  * compute the same. */
-static double reference_difference(clg_graph *a, clg_graph *b, int64_t batch);
-static int count_op(clg_graph *g, clg_op op);
 
 static void test_fuse_elementwise_long_chain(void **state)
 {
@@ -884,8 +1028,8 @@ static void test_example_o2(void **state)
         assert_int_equal(clg_graph_node_info(opt, i, &op, NULL, NULL, NULL), CLG_OK);
         if (op != CLG_OP_INPUT && op != CLG_OP_CONSTANT && n < 32) ops[n++] = op;
     }
-    const clg_op want[] = {CLG_OP_GEMM, CLG_OP_ELEMENTWISE, CLG_OP_GEMM, CLG_OP_ELEMENTWISE,
-                           CLG_OP_GEMM, CLG_OP_SOFTMAX};
+    /* Each block's Elementwise is absorbed into its Gemm as an epilogue. */
+    const clg_op want[] = {CLG_OP_GEMM, CLG_OP_GEMM, CLG_OP_GEMM, CLG_OP_SOFTMAX};
     int n_want = (int)(sizeof want / sizeof *want);
     char got[512] = "";
     for (int i = 0; i < n; i++) {
@@ -1046,7 +1190,8 @@ static void test_dot(void **state)
     assert_int_equal(strlen(text), len);
     assert_true(strncmp(text, "digraph clgraph {\n", 18) == 0);
     assert_non_null(strstr(text, "label=\"[N, 128]\""));
-    assert_non_null(strstr(text, "\\nElementwise\\nrelu("));
+    /* The absorbed epilogue shows on its Gemm. */
+    assert_non_null(strstr(text, "\\nGemm\\nepilogue: relu("));
     assert_non_null(strstr(text, "peripheries=2"));
     assert_true(text[len - 2] == '}' && text[len - 1] == '\n');
     clg_graph_free(g, text);
@@ -1074,6 +1219,9 @@ int main(void)
         cmocka_unit_test(test_fuse_elementwise),
         cmocka_unit_test(test_fuse_elementwise_refused),
         cmocka_unit_test(test_fuse_elementwise_16_inputs),
+        cmocka_unit_test(test_absorb_epilogue),
+        cmocka_unit_test(test_absorb_epilogue_refused),
+        cmocka_unit_test(test_epilogue_blocks_other_passes),
         cmocka_unit_test(test_fuse_elementwise_long_chain),
         cmocka_unit_test(test_batchnorm_folding_numerics),
         cmocka_unit_test(test_pass_manager),

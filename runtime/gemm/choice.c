@@ -1,29 +1,31 @@
-/* Which kernel runs a Gemm node: CLBlast or a generated variant (with the
- * Elementwise node after it as its epilogue), chosen by measurement.
+/* How a GEMM runs: CLBlast or a generated variant (with the node's
+ * epilogue in its store), chosen by measurement, for the selection step
+ * (plan/select.c) before any lowering.
  *
- * The choice is per device and GEMM shape (M, N, K, transposes, whether an
- * epilogue runs too). A plan decides while it measures (the first lowering
- * pass, before memory is planned, because a fused pair shares one block),
- * asking in turn: CLGRAPH_GEMM, the plan's own earlier answers, the
- * device's choice file in the cache directory, and last the device itself:
- * every candidate runs on zero-filled scratch buffers, once to warm up,
- * once timed alone and then 3 rounds of 4 back-to-back launches, and the
+ * The choice is per device and GEMM shape (clg_gemm_key: M, N, K,
+ * transposes, and what runs with it). clg_gemm_decide asks in turn:
+ * CLGRAPH_GEMM, the plan's own earlier answers, the device's choice file
+ * in the cache directory, and last the device itself: every candidate is
+ * emitted through clg_emit_gemm_decided (gemm/emit.c, what lowering runs)
+ * into a trial plan on zero-filled buffers, run once to warm up, once
+ * timed alone and then 3 rounds of 4 back-to-back launches, and the
  * fastest counts (no rounds when the timed run was slow, see time_steps).
  * The CLBlast candidate pays what it costs in the plan: the bias copy, the
- * GEMM and the separate Elementwise launch.
+ * GEMM and the epilogue's separate launch.
  *
- * A convolution asks for its im2col GEMM (gemm_key.epi 2): CLBlast against
- * the packed variants only, timed as a Gemm of the same shape. That leaves
- * im2col out and counts a pack of the column matrix for W·col (which the
- * plan writes packed directly) but not for the flipped product (whose
- * packed operand, W, is a constant): it leans towards the flipped
- * orientation and CLBlast.
+ * A convolution's im2col GEMM (CLG_GEMM_USE_CONV): CLBlast against the
+ * packed variants only, in both orientations, timed as plain GEMMs of the
+ * same shapes. That leaves im2col out and counts a pack of the column
+ * matrix for W·col (which the plan writes packed directly) but not for the
+ * flipped product (whose packed operand, W, is a constant): it leans
+ * towards the flipped orientation and CLBlast.
  *
  * The choice file, <cache_dir>/gemm-<hash of platform, device, driver>.txt,
- * holds lines "M N K TA TB EPI VARIANT" (VARIANT "clblast" or a generated
- * variant's name) after a first line naming the format; lines that do not
- * parse or name an unknown variant are ignored, the last line for a shape
- * wins, and writes go to a temporary file renamed over the old one. */
+ * holds lines "M N K TA TB USE VARIANT" (USE clg_gemm_use's number, VARIANT
+ * "clblast" or a generated variant's name, with "t" appended for the
+ * flipped orientation) after a first line naming the format; lines that do
+ * not parse or name an unknown variant are ignored, the last line for a
+ * shape wins, and writes go to a temporary file renamed over the old one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +54,14 @@ typedef clg_gemm_key gemm_key;
 static bool key_eq(const gemm_key *a, const gemm_key *b)
 {
     return a->m == b->m && a->n == b->n && a->k == b->k && a->ta == b->ta && a->tb == b->tb &&
-           a->epi == b->epi;
+           a->use == b->use;
+}
+
+static clg_decision clblast(void) { return (clg_decision){CLG_BACKEND_CLBLAST, -1, CLG_ORIENT_AS_WRITTEN, false}; }
+
+static clg_decision generated(int v, clg_orientation o, const gemm_key *key)
+{
+    return (clg_decision){CLG_BACKEND_GENERATED, v, o, key->use == CLG_GEMM_USE_EPILOGUE};
 }
 
 /* ---------------------------------------------------------------- the file */
@@ -93,47 +102,52 @@ static char *read_file(clg_context *ctx, const char *path)
     return buf;
 }
 
-/* A variant as the file and CLGRAPH_GEMM name it: its name, with "t"
- * appended for a convolution's other orientation (v + CLG_GEMM_VARIANTS). */
-static const char *variant_name(int v, char *buf, size_t size)
+/* A decision as the file and CLGRAPH_GEMM name it: "clblast", or the
+ * variant's name with "t" appended for the flipped orientation. */
+static const char *decision_name(const clg_decision *d, char *buf, size_t size)
 {
-    if (v < 0) return "clblast";
-    snprintf(buf, size, "%s%s", clg_gemm_variants[v % CLG_GEMM_VARIANTS].name, v >= CLG_GEMM_VARIANTS ? "t" : "");
+    if (d->backend != CLG_BACKEND_GENERATED) return "clblast";
+    snprintf(buf, size, "%s%s", clg_gemm_variants[d->variant].name,
+             d->orientation == CLG_ORIENT_FLIPPED ? "t" : "");
     return buf;
 }
 
-/* The variant named name (see variant_name) if it can run key's GEMM, or
- * -2: any that fits the transposes for a Gemm, a packed one (either
- * orientation) for a convolution's. */
-static int variant_for(const char *name, const gemm_key *key)
+/* The decision a name stands for (see decision_name) if it can run key's
+ * GEMM: any variant that fits the transposes for a GEMM, a packed one
+ * (either orientation) for a convolution's. */
+static bool decision_for(const char *name, const gemm_key *key, clg_decision *d)
 {
+    if (!strcmp(name, "clblast")) {
+        *d = clblast();
+        return true;
+    }
     char base[32];
     size_t len = strlen(name);
     bool flipped = len > 1 && len < sizeof base && name[len - 1] == 't';
     snprintf(base, sizeof base, "%.*s", (int)(flipped ? len - 1 : len), name);
     int v = clg_gemm_variant_find(base);
-    if (v < 0) return -2;
-    if (key->epi == 2) return clg_gemm_variants[v].nr > 0 ? v + (flipped ? CLG_GEMM_VARIANTS : 0) : -2;
-    return !flipped && clg_gemm_variant_fits(v, key->ta, key->tb) ? v : -2;
+    if (v < 0) return false;
+    if (key->use == CLG_GEMM_USE_CONV) {
+        if (clg_gemm_variants[v].nr == 0) return false;
+    } else if (flipped || !clg_gemm_variant_fits(v, key->ta, key->tb)) {
+        return false;
+    }
+    *d = generated(v, flipped ? CLG_ORIENT_FLIPPED : CLG_ORIENT_AS_WRITTEN, key);
+    return true;
 }
 
-/* -2: no entry; -1: CLBlast; else a variant for the key (variant_for). */
-static int file_lookup(const char *text, const gemm_key *key)
+/* The last usable line for key in the file's text, if any. */
+static bool file_lookup(const char *text, const gemm_key *key, clg_decision *d)
 {
-    int found = -2;
+    bool found = false;
     for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         long long m, n, k;
-        int ta, tb, epi;
+        int ta, tb, use;
         char name[32];
-        if (sscanf(line, "%lld %lld %lld %d %d %d %31s", &m, &n, &k, &ta, &tb, &epi, name) != 7) continue;
-        gemm_key e = {m, n, k, ta, tb, epi};
-        if (!key_eq(&e, key)) continue;
-        if (!strcmp(name, "clblast")) {
-            found = -1;
-        } else {
-            int v = variant_for(name, key);
-            if (v >= 0) found = v;
-        }
+        if (sscanf(line, "%lld %lld %lld %d %d %d %31s", &m, &n, &k, &ta, &tb, &use, name) != 7) continue;
+        gemm_key e = {m, n, k, ta != 0, tb != 0, (clg_gemm_use)use};
+        if (ta < 0 || ta > 1 || tb < 0 || tb > 1 || !key_eq(&e, key)) continue;
+        if (decision_for(name, key, d)) found = true;
     }
     return found;
 }
@@ -141,11 +155,12 @@ static int file_lookup(const char *text, const gemm_key *key)
 /* The old text (when ours and not too big) with one line added, written to
  * a new file beside path and renamed over it: a reader sees the old file
  * or the new one. A failure only costs the next process a measurement. */
-static void file_append(clg_context *ctx, const char *path, const char *old, const gemm_key *key, int v)
+static void file_append(clg_context *ctx, const char *path, const char *old, const gemm_key *key,
+                        const clg_decision *d)
 {
     char line[160], name[40];
     int n = snprintf(line, sizeof line, "%lld %lld %lld %d %d %d %s\n", (long long)key->m, (long long)key->n,
-                     (long long)key->k, key->ta, key->tb, key->epi, variant_name(v, name, sizeof name));
+                     (long long)key->k, key->ta, key->tb, (int)key->use, decision_name(d, name, sizeof name));
     if (n <= 0 || (size_t)n >= sizeof line) return;
     const char *head = old && strlen(old) < MAX_FILE_BYTES / 2 ? old : FILE_MAGIC "\n";
     size_t tmp_size = strlen(path) + 64;
@@ -239,69 +254,78 @@ static bool worth_timing(const clg_context *ctx, int v)
     return x->nr > 0 || x->vw > 1 || (x->vn > 1 && x->tm == 1);
 }
 
-/* Zero-filled buffers for a GEMM candidate's inputs and output (t[0..n_in)
- * the inputs, t[n_in] the output); false when one cannot be made. */
-static bool zero_operands(clg_context *ctx, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
-                          clg_dev_tensor *t, cl_mem *bufs)
+/* A trial copy of gen whose tensors are zero-filled buffers of the same
+ * shapes (t: room for them; bufs: to release, n_bufs counted up); false
+ * when one cannot be made. */
+typedef struct trial {
+    clg_gemm_gen gen;
+    clg_dev_tensor a, b, y, bias, epi_in[CLG_EXPR_MAX_INPUTS];
+    cl_mem bufs[4 + CLG_EXPR_MAX_INPUTS];
+    int n_bufs;
+} trial;
+
+static bool trial_tensor(clg_context *ctx, trial *t, const clg_dev_tensor *of, clg_dev_tensor *into)
 {
-    for (int i = 0; i < n->n_inputs; i++)
-        if (!(bufs[i] = zero_buffer(ctx, &in[i].shape, &t[i]))) return false;
-    return (bufs[n->n_inputs] = zero_buffer(ctx, &out->shape, &t[n->n_inputs])) != NULL;
+    cl_mem b = zero_buffer(ctx, &of->shape, into);
+    if (b) t->bufs[t->n_bufs++] = b;
+    return b != NULL;
 }
 
-/* Times CLBlast and every fitting variant for node n (with epilogue node
- * epi, or -1), and with alt (may be NULL) the packed variants on alt's
- * GEMM too (as v + CLG_GEMM_VARIANTS); conv: packed variants only. *best is
- * the fastest (-1 CLBlast). Falls back to CLBlast when nothing can be
- * timed. */
-static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
-                    int epi, bool conv, const clg_gemm_alt *alt, int *best)
+static bool trial_make(clg_context *ctx, const clg_gemm_gen *gen, trial *t)
+{
+    memset(t, 0, sizeof *t);
+    t->gen = *gen;
+    if (gen->n_epi > CLG_EXPR_MAX_INPUTS) return false;
+    bool ok = trial_tensor(ctx, t, gen->a, &t->a) && trial_tensor(ctx, t, gen->b, &t->b) &&
+              trial_tensor(ctx, t, gen->y, &t->y) && (!gen->bias || trial_tensor(ctx, t, gen->bias, &t->bias));
+    for (int i = 1; ok && gen->epi && i < gen->n_epi; i++) ok = trial_tensor(ctx, t, &gen->epi_in[i], &t->epi_in[i]);
+    t->gen.a = &t->a;
+    t->gen.b = &t->b;
+    t->gen.y = &t->y;
+    t->gen.bias = gen->bias ? &t->bias : NULL;
+    t->gen.epi_in = t->epi_in;
+    return ok;
+}
+
+static void trial_free(trial *t)
+{
+    for (int i = 0; i < t->n_bufs; i++) clReleaseMemObject(t->bufs[i]);
+    t->n_bufs = 0;
+}
+
+/* Times CLBlast and every fitting variant for gen, and with flipped (may be
+ * NULL) the packed variants on that product too; conv: packed variants
+ * only. *best is the fastest; CLBlast when nothing can be timed. */
+static void measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped, const gemm_key *key,
+                    clg_decision *best)
 {
     clg_context *ctx = lw->ctx;
     const clg_graph *g = lw->g;
-    *best = -1;
-    const clg_node *en = epi >= 0 ? &g->nodes[epi] : NULL;
-    int n_t = n->n_inputs + 1 + (en ? en->n_inputs : 0);
-    clg_dev_tensor t[3 + 1 + CLG_EXPR_MAX_INPUTS], at[4];
-    cl_mem bufs[3 + 1 + CLG_EXPR_MAX_INPUTS] = {0}, abufs[4] = {0};
-    if (n_t > (int)(sizeof bufs / sizeof *bufs) || (alt && alt->n->n_inputs > 3)) return;
-    bool ok = zero_operands(ctx, n, in, out, t, bufs);
-    bool alt_ok = alt && zero_operands(ctx, alt->n, alt->in, alt->out, at, abufs);
-    clg_dev_tensor *y = &t[n->n_inputs];
-    clg_dev_tensor *ein = &t[n->n_inputs + 1];
-    if (en && ok) {
-        ein[0] = *y;
-        for (int i = 1; i < en->n_inputs && ok; i++)
-            ok = (bufs[n->n_inputs + 1 + i] =
-                      zero_buffer(ctx, &lw->plan->values[en->inputs[i]].shape, &ein[i])) != NULL;
-    }
+    *best = clblast();
+    trial *t = clg_mem_calloc(&ctx->allocator, 2, sizeof *t);
+    if (!t) return;
+    bool ok = trial_make(ctx, gen, &t[0]);
+    bool alt_ok = flipped && trial_make(ctx, flipped, &t[1]);
     clg_plan tmp = {0};
     tmp.ctx = ctx;
     tmp.batch = lw->plan->batch;
     tmp.scratch_owned = true;
     clg_lower tl = {ctx, g, lw->node, &tmp};
     double best_t = -1.0;
-    for (int v = -1; v < 2 * CLG_GEMM_VARIANTS && ok; v++) {
-        bool flipped = v >= CLG_GEMM_VARIANTS;
-        if (flipped && !alt_ok) break;
-        int base = v % CLG_GEMM_VARIANTS;
-        const clg_node *cn = flipped ? alt->n : n;
-        bool ta = cn->attrs.trans_a != 0, tb = cn->attrs.trans_b != 0;
-        if (v >= 0 && !clg_gemm_variant_fits(base, ta, tb)) continue;
-        if (v >= 0 && (conv || flipped) && clg_gemm_variants[base].nr == 0) continue;
-        if (v >= 0 && !worth_timing(ctx, base)) continue;
-        clg_status s;
-        if (v < 0) {
-            s = clg_lower_gemm_clblast(&tl, n, t, y);
-            if (!s && en) {
-                clg_lower te = {ctx, g, epi, &tmp};
-                s = clg_lower_elementwise_fused(&te, en, ein, y);
-            }
-        } else if (flipped) {
-            s = clg_emit_gemm_generated(&tl, cn, at, &at[cn->n_inputs], base, NULL, NULL);
-        } else {
-            s = clg_emit_gemm_generated(&tl, n, t, y, v, en, ein);
+    bool conv = key->use == CLG_GEMM_USE_CONV;
+    for (int c = -1; c < 2 * CLG_GEMM_VARIANTS && ok; c++) {
+        bool is_flipped = c >= CLG_GEMM_VARIANTS;
+        if (is_flipped && !alt_ok) break;
+        int v = c % CLG_GEMM_VARIANTS;
+        const clg_gemm_gen *cg = is_flipped ? &t[1].gen : &t[0].gen;
+        clg_decision d = clblast();
+        if (c >= 0) {
+            if (!clg_gemm_variant_fits(v, cg->ta, cg->tb)) continue;
+            if ((conv || is_flipped) && clg_gemm_variants[v].nr == 0) continue;
+            if (!worth_timing(ctx, v)) continue;
+            d = generated(v, is_flipped ? CLG_ORIENT_FLIPPED : CLG_ORIENT_AS_WRITTEN, key);
         }
+        clg_status s = clg_emit_gemm_decided(&tl, cg, &d);
         double secs = s ? -1.0 : time_steps(&tmp, g, best_t);
         drop_tmp_steps(&tmp);
         /* one candidate's packed operands at a time on the device */
@@ -309,90 +333,83 @@ static void measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, 
         tmp.n_owned = 0;
         if (secs >= 0 && (best_t < 0 || secs < best_t)) {
             best_t = secs;
-            *best = v;
+            *best = d;
         }
     }
     clFinish(ctx->queue);
     clg_mem_free(&ctx->allocator, tmp.steps);
     for (int i = 0; i < tmp.n_owned; i++) clReleaseMemObject(tmp.owned[i]);
     clg_mem_free(&ctx->allocator, tmp.owned);
-    for (int i = 0; i < n_t; i++)
-        if (bufs[i]) clReleaseMemObject(bufs[i]);
-    for (int i = 0; i < 4; i++)
-        if (abufs[i]) clReleaseMemObject(abufs[i]);
+    trial_free(&t[0]);
+    trial_free(&t[1]);
+    clg_mem_free(&ctx->allocator, t);
+    /* A failed candidate left its message; the choice made stands. */
+    ctx->errmsg[0] = '\0';
 }
 
 /* ---------------------------------------------------------------- choosing */
 
 /* Without measuring (CLGRAPH_GEMM=generated): what won on PoCL (2 cores,
  * AVX-512; bench/README.md): dot products along K when B is transposed,
- * vectors along N when it is not, else a 4x4 register tile. */
-static int default_variant(int64_t m, bool ta, bool tb)
+ * vectors along N when it is not, else a 4x4 register tile; p8x32 for a
+ * convolution. */
+static clg_decision default_generated(const gemm_key *key)
 {
-    const char *name = !ta && tb ? "d1x1v8" : !tb ? (m <= 8 ? "n1x8" : "n4x16") : "g4x4";
-    return clg_gemm_variant_find(name);
+    const char *name = key->use == CLG_GEMM_USE_CONV ? "p8x32"
+                       : !key->ta && key->tb         ? "d1x1v8"
+                       : !key->tb                    ? (key->m <= 8 ? "n1x8" : "n4x16")
+                                                     : "g4x4";
+    return generated(clg_gemm_variant_find(name), CLG_ORIENT_AS_WRITTEN, key);
 }
 
-clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                           const clg_dev_tensor *out, const clg_gemm_alt *alt, int *variant, int *epi)
+static clg_status remember(clg_lower *lw, const gemm_key *key, const clg_decision *d)
+{
+    clg_plan *p = lw->plan;
+    if (p->n_gemm_memo == p->cap_gemm_memo) {
+        int cap = p->cap_gemm_memo ? 2 * p->cap_gemm_memo : 8;
+        clg_gemm_memo *mm = clg_mem_realloc(&lw->ctx->allocator, p->gemm_memo, (size_t)cap * sizeof *mm);
+        if (!mm) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+        p->gemm_memo = mm;
+        p->cap_gemm_memo = cap;
+    }
+    p->gemm_memo[p->n_gemm_memo++] = (clg_gemm_memo){*key, *d};
+    return CLG_OK;
+}
+
+clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped, bool conv,
+                           clg_decision *out)
 {
     clg_plan *p = lw->plan;
     clg_context *ctx = lw->ctx;
-    int node = lw->node;
-    if (!p->measuring) {
-        *variant = p->gemm_variant[node];
-        *epi = p->fused[node];
+    gemm_key key = {gen->m, gen->n, gen->k, gen->ta, gen->tb,
+                    conv ? CLG_GEMM_USE_CONV : gen->epi ? CLG_GEMM_USE_EPILOGUE : CLG_GEMM_USE_PLAIN};
+    *out = clblast();
+    const char *env = getenv("CLGRAPH_GEMM");
+    int64_t biggest = clg_shape_count(&gen->y->shape);
+    const clg_dev_tensor *ops[3] = {gen->a, gen->b, gen->bias};
+    for (int i = 0; i < 3; i++)
+        if (ops[i] && clg_shape_count(&ops[i]->shape) > biggest) biggest = clg_shape_count(&ops[i]->shape);
+    if (key.m == 0 || key.n == 0 || biggest > MAX_MEASURE_ELEMS) return CLG_OK;
+    if (env && !strcmp(env, "clblast")) return CLG_OK;
+    if (env && !strncmp(env, "generated", 9)) {
+        *out = default_generated(&key);
+        clg_decision forced;
+        if (env[9] == ':' && decision_for(env + 10, &key, &forced) && (forced.orientation == CLG_ORIENT_AS_WRITTEN || flipped))
+            *out = forced;
         return CLG_OK;
     }
-    /* A convolution's GEMM: only the packed variants (im2col packs B). */
-    bool conv = lw->g->nodes[node].op == CLG_OP_CONV2D;
-    int e = conv ? -1 : clg_gemm_epilogue_node(lw->g, node);
-    bool ta = n->attrs.trans_a != 0, tb = n->attrs.trans_b != 0;
-    gemm_key key = {out->shape.dims[0], out->shape.dims[1],
-                    ta ? in[0].shape.dims[0] : in[0].shape.dims[1], ta, tb, conv ? 2 : e >= 0};
-    int v = -1;
-    const char *env = getenv("CLGRAPH_GEMM");
-    int64_t biggest = clg_shape_count(&out->shape);
-    for (int i = 0; i < n->n_inputs; i++)
-        if (clg_shape_count(&in[i].shape) > biggest) biggest = clg_shape_count(&in[i].shape);
-    if (key.m == 0 || key.n == 0 || biggest > MAX_MEASURE_ELEMS) {
-        v = -1;
-    } else if (env && !strcmp(env, "clblast")) {
-        v = -1;
-    } else if (env && !strncmp(env, "generated", 9)) {
-        v = conv ? clg_gemm_variant_find("p8x32") : default_variant(key.m, ta, tb);
-        int f = env[9] == ':' ? variant_for(env + 10, &key) : -2;
-        if (f >= 0 && (f < CLG_GEMM_VARIANTS || alt)) v = f;
-    } else {
-        int found = -2;
-        for (int i = 0; i < p->n_gemm_memo && found == -2; i++)
-            if (key_eq(&p->gemm_memo[i].key, &key)) found = p->gemm_memo[i].variant;
-        char *path = found == -2 ? choice_path(ctx) : NULL;
-        char *text = path ? read_file(ctx, path) : NULL;
-        if (found == -2 && text) found = file_lookup(text, &key);
-        if (found == -2) {
-            measure(lw, n, in, out, e, conv, alt, &found);
-            if (path) file_append(ctx, path, text, &key, found);
+    for (int i = 0; i < p->n_gemm_memo; i++)
+        if (key_eq(&p->gemm_memo[i].key, &key)) {
+            *out = p->gemm_memo[i].decision;
+            return CLG_OK;
         }
-        clg_mem_free(&ctx->allocator, text);
-        clg_mem_free(&ctx->allocator, path);
-        v = found;
-        if (p->n_gemm_memo == p->cap_gemm_memo) {
-            int cap = p->cap_gemm_memo ? 2 * p->cap_gemm_memo : 8;
-            clg_gemm_memo *mm = clg_mem_realloc(&ctx->allocator, p->gemm_memo, (size_t)cap * sizeof *mm);
-            if (!mm) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-            p->gemm_memo = mm;
-            p->cap_gemm_memo = cap;
-        }
-        clg_gemm_memo *mm = &p->gemm_memo[p->n_gemm_memo++];
-        mm->key = key;
-        mm->variant = v;
+    char *path = choice_path(ctx);
+    char *text = path ? read_file(ctx, path) : NULL;
+    if (!text || !file_lookup(text, &key, out)) {
+        measure(lw, gen, conv ? flipped : NULL, &key, out);
+        if (path) file_append(ctx, path, text, &key, out);
     }
-    if (v < 0) e = -1;
-    p->gemm_variant[node] = v;
-    p->fused[node] = e;
-    if (e >= 0) p->fused[e] = node;
-    *variant = v;
-    *epi = e;
-    return CLG_OK;
+    clg_mem_free(&ctx->allocator, text);
+    clg_mem_free(&ctx->allocator, path);
+    return remember(lw, &key, out);
 }

@@ -20,24 +20,15 @@ CLG_INTERNAL extern const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS];
 CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);
 /* The variant named name, or -1. */
 CLG_INTERNAL int clg_gemm_variant_find(const char *name);
-/* The Elementwise node a generated kernel for Gemm node gemm may apply as
- * its epilogue, or -1: gemm's only reader, reading it as x0 only, with the
- * same 2-D shape and its other inputs computed before gemm (the kernel runs
- * at gemm's place), and gemm not a graph output. */
-CLG_INTERNAL int clg_gemm_epilogue_node(const clg_graph *g, int gemm);
 /* The program text for a GEMM with epilogue e over n_inputs Elementwise
  * inputs (e NULL: none), snprintf-style like clg_fused_kernel_source. */
 CLG_INTERNAL size_t clg_gemm_kernel_source(const struct clg_expr *e, int n_inputs, char *buf, size_t size);
-/* Appends Gemm node n (inputs in, output out) as generated variant
- * `variant`, with epi (NULL: none) applied to every element before it is
- * stored; epi_in are epi's inputs (epi_in[0], the GEMM, is not read). */
-CLG_INTERNAL clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                                const clg_dev_tensor *out, int variant, const clg_node *epi,
-                                                const clg_dev_tensor *epi_in);
 
-/* A GEMM for a generated kernel: y = epi(alpha * op(A) op(B) + beta * bias)
- * with A [m, k] (ta: [k, m]) of leading dim lda, B [k, n] (tb: [n, k]) of
- * ldb, bias (NULL: none) broadcast to [m, n]. */
+/* One GEMM's operands, as selection times it and lowering runs it:
+ * y = epi(alpha * op(A) op(B) + beta * bias) with A [m, k] (ta: [k, m]) of
+ * leading dim lda, B [k, n] (tb: [n, k]) of ldb, bias (NULL: none)
+ * broadcast to [m, n], epi (NULL: none) an expression whose x0 is the
+ * element and x1.. epi_in[1..n_epi) broadcast to [m, n]. */
 typedef struct clg_gemm_gen {
     const clg_dev_tensor *a, *b, *y, *bias;
     int64_t m, n, k, lda, ldb;
@@ -46,31 +37,66 @@ typedef struct clg_gemm_gen {
     bool b_constant; /* a packed variant packs B once, when the plan is built */
     bool b_packed;   /* B already is in the packed variant's layout (im2col wrote it) */
     int64_t y_p;     /* > 0 (packed variants): y is NCHW images of y_p pixels, C's column
-                        c = image * y_p + pixel */
-    const clg_node *epi;          /* NULL: no epilogue */
-    const clg_dev_tensor *epi_in; /* epi's inputs; [0] is not read */
+                        c = image * y_p + pixel; < 0: y is NCHW images of -y_p pixels and
+                        C's row r = image * -y_p + pixel (the flipped convolution) */
+    const struct clg_expr *epi;
+    int n_epi;                    /* epi's inputs, x0 included */
+    const clg_dev_tensor *epi_in; /* [1..n_epi) read; [0] is the GEMM itself */
 } clg_gemm_gen;
+
+/* Operands seen as matrices (a MatMul's A and Y with their batch dims
+ * folded into rows); gen points into it, so it must live as long. */
+typedef struct clg_gemm_views {
+    clg_dev_tensor a, y;
+} clg_gemm_views;
+
+/* The GEMM of a Gemm node, or of a MatMul with 2-D B shared by every matrix
+ * of A (A's batch dims fold into M), over its inputs in and output out,
+ * with epi (may be NULL) as its epilogue over epi_in ([0] unused). False
+ * when the node's product is no single GEMM (a batched or broadcast
+ * MatMul, or another op). */
+CLG_INTERNAL bool clg_gemm_of_node(const clg_graph *g, const clg_node *n, const clg_dev_tensor *in,
+                                   const clg_dev_tensor *out, const struct clg_expr *epi,
+                                   const clg_dev_tensor *epi_in, clg_gemm_views *views, clg_gemm_gen *gen);
+/* Appends gen as decided: a generated variant (epilogue in its store) or
+ * CLBlast (bias copied into y first, the epilogue as a launch after). */
+CLG_INTERNAL clg_status clg_emit_gemm_decided(clg_lower *lw, const clg_gemm_gen *gen, const clg_decision *d);
+/* Appends gen through CLBlast: the bias pre-fills y, one GEMM accumulates
+ * onto it, the epilogue runs after it over y in place. */
+CLG_INTERNAL clg_status clg_emit_gemm_clblast(clg_lower *lw, const clg_gemm_gen *gen);
 CLG_INTERNAL clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant);
 /* Floats of B packed for variant (0 when it does not pack B). */
 CLG_INTERNAL size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k);
 
-/* Another GEMM that computes the same result (a convolution's, with the
- * operands swapped): a Gemm node over inputs in with output out. */
-typedef struct clg_gemm_alt {
-    const clg_node *n;
-    const clg_dev_tensor *in, *out;
-} clg_gemm_alt;
+/* choice.c: how a GEMM runs, decided per device and shape.
+ *
+ * What a choice is keyed by: the product's shape and what runs with it.
+ * The numbers of clg_gemm_use are the choice file's EPI column. */
+typedef enum clg_gemm_use {
+    CLG_GEMM_USE_PLAIN = 0,    /* a GEMM and its bias */
+    CLG_GEMM_USE_EPILOGUE = 1, /* with an epilogue in the same kernel (CLBlast: a launch after) */
+    CLG_GEMM_USE_CONV = 2,     /* a convolution's im2col GEMM: packed variants or CLBlast */
+} clg_gemm_use;
 
-/* choice.c: which kernel runs Gemm node n, decided while measuring
- * (lw->plan->measuring) and remembered in the plan: -1 for CLBlast, else a
- * generated variant, or with alt (may be NULL) a packed variant v run on
- * alt's GEMM as v + CLG_GEMM_VARIANTS (named NAME "t"); *epi is the
- * Elementwise node it also runs, or -1.
- * CLGRAPH_GEMM=clblast|generated|generated:NAME forces the path; else the
- * per-device choice file in the cache directory answers, or the candidates
- * are timed on scratch buffers and the winner is written there. */
-CLG_INTERNAL clg_status clg_gemm_choose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                        const clg_dev_tensor *out, const clg_gemm_alt *alt, int *variant,
-                                        int *epi);
+typedef struct clg_gemm_key {
+    int64_t m, n, k;
+    bool ta, tb;
+    clg_gemm_use use;
+} clg_gemm_key;
+
+typedef struct clg_gemm_memo {
+    clg_gemm_key key;
+    clg_decision decision;
+} clg_gemm_memo;
+
+/* The decision for gen (gen's tensors need shapes only: measuring runs
+ * candidates on zero-filled buffers of those shapes), for a convolution
+ * also for flipped (may be NULL), its other orientation. Asks in turn:
+ * the GEMM path forced by CLGRAPH_GEMM, the plan's memo of this shape, the
+ * device's choice file in the cache directory, and last the device:
+ * every candidate timed (see choice.c), the winner written to the file.
+ * lw names the node in messages and holds the plan whose memo is used. */
+CLG_INTERNAL clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped,
+                                        bool conv, clg_decision *out);
 
 #endif

@@ -1,12 +1,12 @@
 /* Generated GEMM kernels (kernels/gemm.cl): the variants, their source and
- * launch, and the Gemm -> Elementwise pairs that can run as one of them.
+ * launch.
  *
  * A variant is a set of -D defines for kernels/gemm.cl. An epilogue
- * (an Elementwise node whose x0 is the GEMM) becomes a function
- * clg_epilogue(v0, r, c, ...) written in front of the file, with the
- * Elementwise's other inputs as extra kernel arguments, each with a row
- * and a column stride (0 where it broadcasts). Which variant a GEMM uses,
- * or CLBlast, is decided by gemm/choice.c. */
+ * (the expression of a GEMM node's epilogue attribute, x0 the element)
+ * becomes a function clg_epilogue(v0, r, c, ...) written in front of the
+ * file, with the epilogue's other inputs as extra kernel arguments, each
+ * with a row and a column stride (0 where it broadcasts). Which variant a
+ * GEMM uses, or CLBlast, is decided by gemm/choice.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -44,38 +44,6 @@ int clg_gemm_variant_find(const char *name)
     for (int v = 0; v < CLG_GEMM_VARIANTS; v++)
         if (!strcmp(clg_gemm_variants[v].name, name)) return v;
     return -1;
-}
-
-/* The only reader of node gemm is an Elementwise node, alive, reading it as
- * x0 and nowhere else, with the GEMM's shape, whose other inputs exist
- * before gemm runs; gemm is not a graph output. */
-int clg_gemm_epilogue_node(const clg_graph *g, int gemm)
-{
-    for (int o = 0; o < g->n_outputs; o++)
-        if (g->outputs[o] == gemm) return -1;
-    int found = -1;
-    for (int i = gemm + 1; i < g->n_nodes; i++) {
-        const clg_node *n = &g->nodes[i];
-        if (n->dead) continue;
-        for (int k = 0; k < n->n_inputs; k++) {
-            if (n->inputs[k] != gemm) continue;
-            if (found >= 0 || n->op != CLG_OP_ELEMENTWISE || k != 0) return -1;
-            found = i;
-        }
-    }
-    if (found < 0) return -1;
-    const clg_shape *a = &g->nodes[gemm].shape, *b = &g->nodes[found].shape;
-    if (a->rank != 2 || b->rank != 2 || a->dims[0] != b->dims[0] || a->dims[1] != b->dims[1]) return -1;
-    const clg_node *e = &g->nodes[found];
-    if (e->n_inputs < 1 || e->n_inputs > CLG_EXPR_MAX_INPUTS) return -1;
-    /* The kernel runs at the Gemm's place: every other input must be
-     * there by then (computed earlier, or a constant or graph input). */
-    for (int k = 1; k < e->n_inputs; k++) {
-        int r = clg_value_root(g, e->inputs[k]);
-        clg_op op = g->nodes[r].op;
-        if (r > gemm && op != CLG_OP_CONSTANT && op != CLG_OP_INPUT) return -1;
-    }
-    return found;
 }
 
 size_t clg_gemm_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_t size)
@@ -159,42 +127,15 @@ size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k)
     return nr > 0 ? (size_t)((n + nr - 1) / nr * k * nr) : 0;
 }
 
-clg_status clg_emit_gemm_generated(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                   const clg_dev_tensor *out, int variant, const clg_node *epi,
-                                   const clg_dev_tensor *epi_in)
-{
-    clg_gemm_gen g = {0};
-    g.ta = n->attrs.trans_a != 0;
-    g.tb = n->attrs.trans_b != 0;
-    g.a = &in[0];
-    g.b = &in[1];
-    g.y = out;
-    g.lda = in[0].shape.dims[1];
-    g.ldb = in[1].shape.dims[1];
-    g.m = out->shape.dims[0];
-    g.n = out->shape.dims[1];
-    g.k = g.ta ? in[0].shape.dims[0] : in[0].shape.dims[1];
-    g.alpha = n->attrs.alpha;
-    if (n->n_inputs == 3 && n->attrs.beta != 0.0f) {
-        g.bias = &in[2];
-        g.beta = n->attrs.beta;
-    }
-    g.b_constant = !clg_value_in_arena(lw->g, n->inputs[1]);
-    g.epi = epi;
-    g.epi_in = epi_in;
-    return clg_emit_gemm_gen(lw, &g, variant);
-}
-
 clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
 {
     const clg_allocator *mem = &lw->ctx->allocator;
     const clg_gemm_variant *v = &clg_gemm_variants[variant];
     int64_t m = g->m, nn = g->n, k = g->k;
     bool has_bias = g->bias != NULL;
-    const clg_node *epi = g->epi;
-    clg_expr *e = NULL;
+    const clg_expr *e = g->epi;
+    int n_epi = e ? g->n_epi : 0;
     char *source = NULL;
-    char err[256];
     clg_status s = CLG_OK;
     if (m == 0 || nn == 0) return CLG_OK;
     if ((s = clg_check_elems(lw, &g->y->shape))) return s;
@@ -204,16 +145,8 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     int64_t bias_st[2] = {0, 0};
     if (has_bias && !strides_2d(&g->bias->shape, m, nn, bias_st))
         return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "the bias does not broadcast to the output");
-    int n_epi = epi ? epi->n_inputs : 0;
-    if (epi) {
-        if (!(e = clg_mem_realloc(mem, NULL, sizeof *e)))
-            return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-        if (clg_expr_parse(e, epi->attrs.expr, err, sizeof err) ||
-            clg_expr_check_inputs(e, n_epi, err, sizeof err)) {
-            s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "epilogue: %s", err);
-            goto done;
-        }
-    }
+    if (n_epi > CLG_EXPR_MAX_INPUTS)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "an epilogue of %d inputs", n_epi);
     size_t len = clg_gemm_kernel_source(e, n_epi, NULL, 0);
     if (!(source = clg_mem_realloc(mem, NULL, len + 1))) {
         s = clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
@@ -271,6 +204,5 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     s = clg_emit_kernel_source(lw, CACHE_NAME, source, "gemm", options, 2, grid, args, a);
 done:
     clg_mem_free(mem, source);
-    clg_mem_free(mem, e);
     return s;
 }

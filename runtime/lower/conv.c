@@ -1,6 +1,6 @@
 /* Conv2D: im2col and a GEMM, the GEMM through a packed generated kernel (in
- * either orientation) or CLBlast, whichever runtime/gemm/choice.c found
- * faster; grouped convolutions through CLBlast's batched GEMM. */
+ * either orientation) or CLBlast, as selection decided (runtime/gemm/choice.c
+ * measures); grouped convolutions through CLBlast's batched GEMM. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,7 +99,49 @@ static clg_status lower_conv_flipped(clg_lower *lw, const clg_node *n, const clg
         g.bias = &in[2];
         g.beta = 1.0f;
     }
-    return clg_emit_gemm_gen(lw, &g, variant - CLG_GEMM_VARIANTS);
+    return clg_emit_gemm_gen(lw, &g, variant);
+}
+
+clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                             const clg_dev_tensor *out, clg_decision *d)
+{
+    const clg_shape *xs = &in[0].shape, *ws = &in[1].shape, *ys = &out->shape;
+    int64_t groups = n->attrs.group, m = ws->dims[0] / groups;
+    int64_t kdim = xs->dims[1] / groups * ws->dims[2] * ws->dims[3];
+    int64_t cols = xs->dims[0] * ys->dims[2] * ys->dims[3];
+    *d = (clg_decision){CLG_BACKEND_CLBLAST, -1, CLG_ORIENT_AS_WRITTEN, false};
+    /* Grouped convolutions run as CLBlast's batched GEMM. */
+    if (groups != 1 || cols <= 0 || kdim <= 0 || cols > INT32_MAX) return CLG_OK;
+    /* Decided like a GEMM of the same shape: W [M, K] times the column
+     * matrix [K, B*P] (not a constant: packed every run), or the other way
+     * round, col^T [B*P, K] times W^T (W packed once). Only shapes count. */
+    clg_dev_tensor w = in[1], col = {0}, y = *out, yt = *out;
+    w.shape = (clg_shape){2, {m, kdim}};
+    col.shape = (clg_shape){2, {kdim, cols}};
+    y.shape = (clg_shape){2, {m, cols}};
+    yt.shape = (clg_shape){2, {cols, m}};
+    clg_gemm_gen direct = {0}, flipped = {0};
+    direct.a = &w;
+    direct.lda = kdim;
+    direct.b = &col;
+    direct.ldb = cols;
+    direct.y = &y;
+    direct.m = m;
+    direct.n = cols;
+    direct.k = kdim;
+    direct.alpha = 1.0f;
+    flipped = direct;
+    flipped.a = &col;
+    flipped.ta = true;
+    flipped.lda = cols;
+    flipped.b = &w;
+    flipped.tb = true;
+    flipped.ldb = kdim;
+    flipped.b_constant = !clg_value_in_arena(lw->g, n->inputs[1]);
+    flipped.y = &yt;
+    flipped.m = cols;
+    flipped.n = m;
+    return clg_gemm_decide(lw, &direct, &flipped, true, d);
 }
 
 clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
@@ -129,36 +171,13 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     int n_im2col_args = (int)(sizeof im2col_args / sizeof *im2col_args);
     clg_status s;
 
-    if (groups == 1 && cols > 0 && kdim > 0 && cols <= INT32_MAX) {
-        /* Chosen like a Gemm of the same shape: W [M, K] times the column
-         * matrix [K, B*P], which is not a constant (the node itself stands
-         * for it as B); or the other way round, col^T [B*P, K] times W^T. */
-        int ins[2] = {n->inputs[1], lw->node}, alt_ins[2] = {lw->node, n->inputs[1]}, variant, unused;
-        clg_node gn = *n, an;
-        gn.op = CLG_OP_GEMM;
-        gn.n_inputs = 2;
-        gn.inputs = ins;
-        memset(&gn.attrs, 0, sizeof gn.attrs);
-        gn.attrs.alpha = 1.0f;
-        an = gn;
-        an.inputs = alt_ins;
-        an.attrs.trans_a = an.attrs.trans_b = 1;
-        clg_dev_tensor gin[2] = {in[1], in[0]}, gout = *out, ain[2] = {in[0], in[1]}, aout = *out;
-        gin[0].shape = (clg_shape){2, {(int64_t)m_group, (int64_t)kdim}};
-        gin[1].shape = (clg_shape){2, {(int64_t)kdim, (int64_t)cols}};
-        gout.shape = (clg_shape){2, {(int64_t)m_group, (int64_t)cols}};
-        ain[0].shape = gin[1].shape;
-        ain[1].shape = gin[0].shape;
-        aout.shape = (clg_shape){2, {(int64_t)cols, (int64_t)m_group}};
-        clg_gemm_alt alt = {&an, ain, &aout};
-        if ((s = clg_gemm_choose(lw, &gn, gin, &gout, &alt, &variant, &unused))) return s;
-        if (variant >= CLG_GEMM_VARIANTS)
-            return lower_conv_flipped(lw, n, in, out, variant, im2col_args, n_im2col_args, im2col_grid,
-                                      (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
-        if (variant >= 0)
-            return lower_conv_packed(lw, n, in, out, variant, im2col_args, n_im2col_args,
-                                     (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
-    }
+    const clg_decision *d = clg_decision_of(lw);
+    if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_FLIPPED)
+        return lower_conv_flipped(lw, n, in, out, d->variant, im2col_args, n_im2col_args, im2col_grid,
+                                  (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
+    if (d->backend == CLG_BACKEND_GENERATED)
+        return lower_conv_packed(lw, n, in, out, d->variant, im2col_args, n_im2col_args, (int64_t)m_group,
+                                 (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
 
     clg_dev_tensor col;
     if ((s = emit_columns(lw, im2col_args, n_im2col_args, im2col_grid, kdim * (size_t)groups * cols, &col)))

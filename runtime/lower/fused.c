@@ -52,52 +52,35 @@ size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_
     return t.len;
 }
 
-clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                       const clg_dev_tensor *out)
+clg_status clg_emit_expr(clg_lower *lw, const clg_expr *e, int n_inputs, const clg_dev_tensor *in,
+                         const clg_dev_tensor *out)
 {
     const clg_allocator *mem = &lw->ctx->allocator;
     const clg_shape *ys = &out->shape;
-    clg_expr *e = NULL;
     char *source = NULL;
-    char err[256];
     clg_status s = CLG_OK;
-    if (n->n_inputs < 1 || n->n_inputs > CLG_EXPR_MAX_INPUTS)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%d inputs, not 1 to %d", n->n_inputs,
+    if (n_inputs < 1 || n_inputs > CLG_EXPR_MAX_INPUTS)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%d inputs, not 1 to %d", n_inputs,
                               CLG_EXPR_MAX_INPUTS);
     if ((s = clg_check_elems(lw, ys))) return s;
-    for (int k = 0; k < n->n_inputs; k++)
+    for (int k = 0; k < n_inputs; k++)
         if ((s = clg_check_elems(lw, &in[k].shape))) return s;
+    if (clg_shape_count(ys) == 0) return CLG_OK;
 
-    if (!(e = clg_mem_realloc(mem, NULL, sizeof *e))) {
-        s = clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
-    if (clg_expr_parse(e, n->attrs.expr, err, sizeof err) ||
-        clg_expr_check_inputs(e, n->n_inputs, err, sizeof err)) {
-        s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%s", err);
-        goto done;
-    }
-    if (clg_shape_count(ys) == 0) goto done;
-
-    clg_walk w = {ys->rank, n->n_inputs + 1, {0}, {{0}}};
+    clg_walk w = {ys->rank, n_inputs + 1, {0}, {{0}}};
     for (int i = 0; i < ys->rank; i++) w.dims[i] = ys->dims[i];
     clg_dense_strides(ys, w.st[0]);
-    for (int k = 0; k < n->n_inputs; k++) {
-        if (!clg_broadcast_strides(&in[k].shape, ys, w.st[k + 1])) {
-            s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "input %d does not broadcast to the output", k);
-            goto done;
-        }
-    }
+    for (int k = 0; k < n_inputs; k++)
+        if (!clg_broadcast_strides(&in[k].shape, ys, w.st[k + 1]))
+            return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "input %d does not broadcast to the output", k);
     clg_walk_merge(&w);
     clg_walk_grid grid;
     clg_walk_grid_of(&w, &grid);
 
-    size_t len = clg_fused_kernel_source(e, n->n_inputs, NULL, 0);
-    if (!(source = clg_mem_realloc(mem, NULL, len + 1))) {
-        s = clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
-    clg_fused_kernel_source(e, n->n_inputs, source, len + 1);
+    size_t len = clg_fused_kernel_source(e, n_inputs, NULL, 0);
+    if (!(source = clg_mem_realloc(mem, NULL, len + 1)))
+        return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    clg_fused_kernel_source(e, n_inputs, source, len + 1);
 
     clg_dev_tensor x[CLG_EXPR_MAX_INPUTS], y;
     clg_karg args[3 + 4 * CLG_EXPR_MAX_INPUTS];
@@ -107,15 +90,68 @@ clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const c
         args[a++] = CLG_ARG_T(&y);
         args[a++] = CLG_ARG_I(grid.n[0]);
         args[a++] = CLG_ARG_I(grid.n[1]);
-        for (int k = 0; k < n->n_inputs; k++) {
+        for (int k = 0; k < n_inputs; k++) {
             x[k] = clg_tensor_advance(&in[k], clg_walk_offset(&w, k + 1, l));
             args[a++] = CLG_ARG_T(&x[k]);
             for (int d = 0; d < 3; d++) args[a++] = CLG_ARG_I(grid.st[k + 1][d]);
         }
         s = clg_emit_kernel_source(lw, CACHE_NAME, source, KERNEL_NAME, NULL, 3, grid.global, args, a);
     }
-done:
     clg_mem_free(mem, source);
-    clg_mem_free(mem, e);
+    return s;
+}
+
+/* Parses text (an Elementwise's expr or an epilogue) for n_inputs inputs. */
+static clg_status parse_for(clg_lower *lw, const char *text, int n_inputs, clg_expr **out)
+{
+    char err[256];
+    clg_expr *e = clg_mem_realloc(&lw->ctx->allocator, NULL, sizeof *e);
+    *out = NULL;
+    if (!e) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    if (clg_expr_parse(e, text, err, sizeof err) || clg_expr_check_inputs(e, n_inputs, err, sizeof err)) {
+        clg_mem_free(&lw->ctx->allocator, e);
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%s", err);
+    }
+    *out = e;
+    return CLG_OK;
+}
+
+clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                       const clg_dev_tensor *out)
+{
+    if (n->n_inputs < 1 || n->n_inputs > CLG_EXPR_MAX_INPUTS)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%d inputs, not 1 to %d", n->n_inputs,
+                              CLG_EXPR_MAX_INPUTS);
+    clg_expr *e;
+    clg_status s = parse_for(lw, n->attrs.expr, n->n_inputs, &e);
+    if (s) return s;
+    s = clg_emit_expr(lw, e, n->n_inputs, in, out);
+    clg_mem_free(&lw->ctx->allocator, e);
+    return s;
+}
+
+clg_status clg_epilogue_parse(clg_lower *lw, const clg_node *n, clg_expr **e)
+{
+    *e = NULL;
+    if (!clg_node_has_epilogue(n)) return CLG_OK;
+    int n_epi = n->n_inputs - clg_node_own_inputs(n) + 1;
+    if (n_epi > CLG_EXPR_MAX_INPUTS)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "an epilogue of %d inputs, more than %d", n_epi,
+                              CLG_EXPR_MAX_INPUTS);
+    return parse_for(lw, n->attrs.expr, n_epi, e);
+}
+
+clg_status clg_emit_epilogue_launch(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                    const clg_dev_tensor *out)
+{
+    clg_expr *e;
+    clg_status s = clg_epilogue_parse(lw, n, &e);
+    if (s || !e) return s;
+    int own = clg_node_own_inputs(n), n_epi = n->n_inputs - own + 1;
+    clg_dev_tensor x[CLG_EXPR_MAX_INPUTS];
+    x[0] = *out;
+    for (int k = 1; k < n_epi; k++) x[k] = in[own + k - 1];
+    s = clg_emit_expr(lw, e, n_epi, x, out);
+    clg_mem_free(&lw->ctx->allocator, e);
     return s;
 }

@@ -1,61 +1,59 @@
-/* Gemm through CLBlast or a generated kernel (runtime/gemm/), whichever
- * runtime/gemm/choice.c found faster. */
+/* Gemm (and MatMul where it is one GEMM) as selection decided: a generated
+ * kernel with the node's epilogue in its store, or CLBlast with the
+ * epilogue as a launch after it (runtime/gemm/). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "expr.h"
 #include "gemm.h"
 #include "lower_util.h"
 
+/* The epilogue's inputs as device tensors: epi_in[k] for xK, [0] unused. */
+static void epilogue_inputs(const clg_node *n, const clg_dev_tensor *in, clg_dev_tensor *epi_in)
+{
+    int own = clg_node_own_inputs(n);
+    for (int k = own; k < n->n_inputs && k - own + 1 < CLG_EXPR_MAX_INPUTS; k++) epi_in[k - own + 1] = in[k];
+}
+
+clg_status clg_select_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                           const clg_dev_tensor *out, clg_decision *d)
+{
+    clg_expr *e;
+    clg_status s = clg_epilogue_parse(lw, n, &e);
+    if (s) return s;
+    clg_dev_tensor epi_in[CLG_EXPR_MAX_INPUTS];
+    epilogue_inputs(n, in, epi_in);
+    clg_gemm_views views;
+    clg_gemm_gen gen;
+    *d = (clg_decision){CLG_BACKEND_CLBLAST, -1, CLG_ORIENT_AS_WRITTEN, false};
+    /* The generated kernels address an epilogue's inputs by row and column
+     * of a 2-D result; any other runs as a launch after the GEMM. */
+    bool epi_in_kernel = e && out->shape.rank == 2;
+    if (clg_gemm_of_node(lw->g, n, in, out, epi_in_kernel ? e : NULL, epi_in, &views, &gen))
+        s = clg_gemm_decide(lw, &gen, NULL, false, d);
+    clg_mem_free(&lw->ctx->allocator, e);
+    return s;
+}
 
 clg_status clg_lower_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                           const clg_dev_tensor *out)
 {
-    int variant, epi;
-    clg_status s = clg_gemm_choose(lw, n, in, out, NULL, &variant, &epi);
+    clg_expr *e;
+    clg_status s = clg_epilogue_parse(lw, n, &e);
     if (s) return s;
-    if (variant < 0) return clg_lower_gemm_clblast(lw, n, in, out);
-    if (epi < 0) return clg_emit_gemm_generated(lw, n, in, out, variant, NULL, NULL);
-    /* Fused: the kernel writes the Elementwise node's value (its block is
-     * the GEMM's, memory_plan.c) and reads its other inputs. */
-    const clg_node *en = &lw->g->nodes[epi];
-    clg_dev_tensor ein_stack[8], *ein = ein_stack;
-    if (en->n_inputs > 8 &&
-        !(ein = clg_mem_realloc(&lw->ctx->allocator, NULL, (size_t)en->n_inputs * sizeof *ein)))
-        return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-    for (int k = 0; k < en->n_inputs; k++) ein[k] = lw->plan->values[en->inputs[k]];
-    s = clg_emit_gemm_generated(lw, n, in, &lw->plan->values[epi], variant, en, ein);
-    if (ein != ein_stack) clg_mem_free(&lw->ctx->allocator, ein);
+    clg_dev_tensor epi_in[CLG_EXPR_MAX_INPUTS];
+    epilogue_inputs(n, in, epi_in);
+    const clg_decision *d = clg_decision_of(lw);
+    bool in_kernel = d->backend == CLG_BACKEND_GENERATED && d->epilogue_in_kernel;
+    clg_gemm_views views;
+    clg_gemm_gen gen;
+    if (!clg_gemm_of_node(lw->g, n, in, out, in_kernel ? e : NULL, epi_in, &views, &gen))
+        s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: not one GEMM");
+    else
+        s = clg_emit_gemm_decided(lw, &gen, d);
+    /* Otherwise the epilogue runs after, over the output as the node has it. */
+    if (!s && e && !in_kernel) s = clg_emit_epilogue_launch(lw, n, in, out);
+    clg_mem_free(&lw->ctx->allocator, e);
     return s;
-}
-
-clg_status clg_lower_gemm_clblast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                  const clg_dev_tensor *out)
-{
-    const clg_dev_tensor *a = &in[0], *b = &in[1];
-    clg_gemm gm = {0};
-    gm.trans_a = n->attrs.trans_a != 0;
-    gm.trans_b = n->attrs.trans_b != 0;
-    gm.m = (size_t)out->shape.dims[0];
-    gm.n = (size_t)out->shape.dims[1];
-    gm.k = (size_t)(gm.trans_a ? a->shape.dims[0] : a->shape.dims[1]);
-    gm.alpha = n->attrs.alpha;
-    gm.beta = 0.0f;
-    gm.a = a->buf;
-    gm.a_off = a->off;
-    gm.lda = (size_t)a->shape.dims[1];
-    gm.b = b->buf;
-    gm.b_off = b->off;
-    gm.ldb = (size_t)b->shape.dims[1];
-    gm.c = out->buf;
-    gm.c_off = out->off;
-    gm.ldc = gm.n;
-    gm.batch = 1;
-    /* The bias pre-fills C and CLBlast accumulates onto it with beta. */
-    if (n->n_inputs == 3 && n->attrs.beta != 0.0f) {
-        clg_status s = clg_emit_broadcast_copy(lw, &in[2], out);
-        if (s) return s;
-        gm.beta = n->attrs.beta;
-    }
-    return clg_emit_gemm(lw, &gm);
 }

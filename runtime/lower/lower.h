@@ -5,10 +5,26 @@
 
 #include "plan.h"
 
+/* A family's choice for node n (inputs in, output out; shapes are what
+ * counts), written to *d, which holds the default on entry
+ * (plan/select.c calls these; lowering reads the result from
+ * lw->plan->decisions). */
+typedef clg_status (*clg_select_fn)(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                    const clg_dev_tensor *out, clg_decision *d);
+/* gemm.c: Gemm, and MatMul as one GEMM where it is one; conv.c: Conv2D;
+ * softmax.c: Softmax */
+CLG_INTERNAL clg_status clg_select_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                        const clg_dev_tensor *out, clg_decision *d);
+CLG_INTERNAL clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                          const clg_dev_tensor *out, clg_decision *d);
+CLG_INTERNAL clg_status clg_select_softmax(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                           const clg_dev_tensor *out, clg_decision *d);
+
+/* The decision for lw's node. */
+static inline const clg_decision *clg_decision_of(const clg_lower *lw) { return &lw->plan->decisions[lw->node]; }
+
 /* gemm.c, matmul.c, conv.c: GEMM-shaped ops (runtime/gemm/ holds their kernels) */
 CLG_INTERNAL clg_status clg_lower_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
-/* A Gemm node as CLBlast runs it (the bias copied into C first). */
-CLG_INTERNAL clg_status clg_lower_gemm_clblast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 
@@ -39,6 +55,19 @@ struct clg_expr;
  * and returns the full length. The same expression and input count always
  * give the same text. */
 CLG_INTERNAL size_t clg_fused_kernel_source(const struct clg_expr *e, int n_inputs, char *buf, size_t size);
+/* Appends the kernel for e over inputs in[0..n_inputs) (broadcast to out's
+ * shape) writing out: an Elementwise node's launch, and an epilogue's run
+ * after a GEMM that could not take it (in[0] is then out itself: each
+ * element is read before it is written). */
+CLG_INTERNAL clg_status clg_emit_expr(clg_lower *lw, const struct clg_expr *e, int n_inputs,
+                                      const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* Node n's epilogue (clg_node_has_epilogue) as a launch over out in place,
+ * its inputs the last ones of in. */
+CLG_INTERNAL clg_status clg_emit_epilogue_launch(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                                 const clg_dev_tensor *out);
+/* Node n's epilogue parsed into *e (allocated with lw's allocator, to free
+ * with clg_mem_free), or *e NULL when n has none. */
+CLG_INTERNAL clg_status clg_epilogue_parse(clg_lower *lw, const clg_node *n, struct clg_expr **e);
 
 /* plan/emit.c: clg_emit_kernel for source text a lowering generated.
  * name_for_cache names the program in messages and in the program cache's

@@ -1,5 +1,5 @@
-/* MatMul: a shared B folds A's batch dims into M and runs as a Gemm (chosen
- * like one); batched and broadcast products go to CLBlast. */
+/* MatMul: a shared B folds A's batch dims into M and runs as one GEMM
+ * (decided like a Gemm); batched and broadcast products go to CLBlast. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,10 +28,10 @@ static size_t batch_offset(const clg_shape *opd, int opd_batch_rank, const clg_s
     return off;
 }
 
-clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                            const clg_dev_tensor *out)
+/* The products that are no single GEMM of clg_gemm_of_node's, through
+ * CLBlast. */
+static clg_status lower_products(clg_lower *lw, const clg_dev_tensor *in, const clg_dev_tensor *out)
 {
-    (void)n;
     const clg_shape *as = &in[0].shape, *bs = &in[1].shape;
     /* Rank-1 operands are a row (A) or a column (B) vector. */
     size_t m = as->rank == 1 ? 1 : (size_t)as->dims[as->rank - 2];
@@ -55,20 +55,6 @@ clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tens
     gm.batch = 1;
 
     size_t a_batches = count(as) / (m * k), b_batches = count(bs) / (k * nn);
-    if (b_batches == 1 && as->rank >= 2 && bs->rank == 2 && m * a_batches <= INT32_MAX) {
-        /* A shared matrix B: A's batch dims fold into M, and the product is
-         * a Gemm (alpha 1, no bias), chosen between CLBlast and the
-         * generated kernels like one. */
-        clg_node gn = *n;
-        gn.op = CLG_OP_GEMM;
-        gn.n_inputs = 2;
-        memset(&gn.attrs, 0, sizeof gn.attrs);
-        gn.attrs.alpha = 1.0f;
-        clg_dev_tensor in2[2] = {in[0], in[1]}, out2 = *out;
-        in2[0].shape = (clg_shape){2, {(int64_t)(m * a_batches), (int64_t)k}};
-        out2.shape = (clg_shape){2, {(int64_t)(m * a_batches), (int64_t)nn}};
-        return clg_lower_gemm(lw, &gn, in2, &out2);
-    }
     if (b_batches == 1) {
         /* A shared B: A's batch dims fold into M, one GEMM. */
         gm.m = m * a_batches;
@@ -97,4 +83,17 @@ clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tens
         if (s) return s;
     }
     return CLG_OK;
+}
+
+clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                            const clg_dev_tensor *out)
+{
+    /* One GEMM: as selection decided, its epilogue in the kernel or after. */
+    clg_gemm_views views;
+    clg_gemm_gen gen;
+    if (clg_gemm_of_node(lw->g, n, in, out, NULL, NULL, &views, &gen)) return clg_lower_gemm(lw, n, in, out);
+    /* Batched or broadcast products through CLBlast, then the epilogue. */
+    clg_status s = lower_products(lw, in, out);
+    if (!s && clg_node_has_epilogue(n)) s = clg_emit_epilogue_launch(lw, n, in, out);
+    return s;
 }

@@ -175,7 +175,7 @@ static int in_place_root(const clg_graph *g, int i, const clg_shape *shapes, con
 }
 
 clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g, const clg_shape *shapes,
-                           const int *fused, clg_scratch_request *scratch, int n_scratch, size_t *off,
+                           clg_scratch_request *scratch, int n_scratch, size_t *off,
                            size_t *arena_elems)
 {
     int n = g->n_nodes;
@@ -195,13 +195,6 @@ clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g, const c
     for (int i = 0; i < n; i++) {
         const clg_node *nd = &g->nodes[i];
         root[i] = clg_lower_is_alias(nd->op) && nd->n_inputs > 0 ? root[nd->inputs[0]] : i;
-        /* A fused Elementwise is stored by its GEMM's kernel into the
-         * GEMM's block: the GEMM is its root, so the block is taken before
-         * the GEMM runs (over none of its live inputs, and none of the
-         * Elementwise's: they live on to e) and lives to e's last reader. */
-        if (fused && fused[i] >= 0 && fused[i] < i && nd->op == CLG_OP_ELEMENTWISE &&
-            clg_shape_count(&shapes[fused[i]]) == clg_shape_count(&shapes[i]))
-            root[i] = root[fused[i]];
         last[i] = i;
         if (root[i] == i && clg_value_in_arena(g, i))
             size[i] = align_up((size_t)clg_shape_count(&shapes[i]));

@@ -162,8 +162,7 @@ void clg_plan_free(clg_plan *p)
     clg_mem_free(a, p->steps);
     clg_mem_free(a, p->scratch);
     clg_mem_free(a, p->values);
-    clg_mem_free(a, p->gemm_variant);
-    clg_mem_free(a, p->fused);
+    clg_mem_free(a, p->decisions);
     clg_mem_free(a, p->gemm_memo);
     memset(p, 0, sizeof *p);
 }
@@ -175,8 +174,6 @@ static clg_status lower_all(clg_plan *p, clg_context *ctx, const clg_graph *g)
     for (int i = 0; i < g->n_nodes && !s; i++) {
         const clg_node *n = &g->nodes[i];
         if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT || clg_lower_is_alias(n->op)) continue;
-        /* An Elementwise node its GEMM's kernel runs as an epilogue. */
-        if (n->op == CLG_OP_ELEMENTWISE && p->fused[i] >= 0) continue;
         clg_dev_tensor in_stack[8], *in = in_stack;
         if (n->n_inputs > 8 &&
             !(in = clg_mem_realloc(&ctx->allocator, NULL, (size_t)n->n_inputs * sizeof *in)))
@@ -222,27 +219,27 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     clg_shape *shapes = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *shapes);
     size_t *arena_off = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *arena_off);
     p->values = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *p->values);
-    p->gemm_variant = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *p->gemm_variant);
-    p->fused = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *p->fused);
-    if (!shapes || !arena_off || !p->values || !p->gemm_variant || !p->fused) {
+    p->decisions = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *p->decisions);
+    if (!shapes || !arena_off || !p->values || !p->decisions) {
         s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the model");
         goto done;
     }
-    for (int i = 0; i < g->n_nodes; i++) p->gemm_variant[i] = p->fused[i] = -1;
     if ((s = clg_graph_bind_batch(g, batch, shapes))) {
         s = clg_ctx_fail(ctx, s, "%s", clg_graph_errmsg(g));
         goto done;
     }
 
-    /* Measure: lower once without an arena to learn the scratch each node
-     * asks for (ggml-alloc's measure pass), then place every value. */
+    /* Select what runs each node; then lower once without an arena to learn
+     * the scratch each node asks for (ggml-alloc's measure pass), place
+     * every value, and lower for real. */
     place_values(p, g, shapes, weights, const_off, NULL);
+    if ((s = clg_plan_select(p, g))) goto done;
     p->measuring = true;
     s = lower_all(p, ctx, g);
     p->measuring = false;
     drop_steps(p);
     if (s) goto done;
-    if ((s = clg_plan_memory(mem, g, shapes, p->fused, p->scratch, p->n_scratch, arena_off, &p->arena_elems))) {
+    if ((s = clg_plan_memory(mem, g, shapes, p->scratch, p->n_scratch, arena_off, &p->arena_elems))) {
         s = clg_ctx_fail(ctx, s, "%s planning the activation memory",
                          s == CLG_ERR_OUT_OF_MEMORY ? "out of memory" : "internal error");
         goto done;

@@ -108,17 +108,30 @@ typedef struct clg_scratch_request {
     size_t off;
 } clg_scratch_request;
 
-/* A GEMM shape as gemm/choice.c keys its choices, and a plan's answer. */
-typedef struct clg_gemm_key {
-    int64_t m, n, k;
-    int ta, tb, epi; /* transposes; epi 1 when an Elementwise epilogue can run too, 2 for a
-                        convolution's im2col GEMM */
-} clg_gemm_key;
+/* ---------------------------------------------------------------- selection (select.c) */
 
-typedef struct clg_gemm_memo {
-    clg_gemm_key key;
-    int variant; /* -1 CLBlast, else a generated variant */
-} clg_gemm_memo;
+/* What runs a node: decided for every node of a plan by clg_plan_select,
+ * before lowering, which only reads it. */
+typedef enum clg_backend {
+    CLG_BACKEND_DEFAULT = 0, /* the op family's own kernels (the only way for most ops) */
+    CLG_BACKEND_CLBLAST,     /* a CLBlast GEMM; an epilogue runs as a launch after it */
+    CLG_BACKEND_GENERATED,   /* a generated kernels/gemm.cl variant */
+} clg_backend;
+
+/* Which product a convolution computes. */
+typedef enum clg_orientation {
+    CLG_ORIENT_AS_WRITTEN = 0, /* W times the column matrix, which im2col packs */
+    CLG_ORIENT_FLIPPED,        /* col^T times W^T: the weights are packed once, per plan */
+} clg_orientation;
+
+typedef struct clg_decision {
+    clg_backend backend;
+    int variant; /* GENERATED: index in clg_gemm_variants; DEFAULT: the family's variant */
+    clg_orientation orientation;
+    bool epilogue_in_kernel; /* the node's epilogue runs in its kernel's store */
+} clg_decision;
+
+struct clg_gemm_memo;
 
 typedef struct clg_plan {
     clg_context *ctx;
@@ -131,27 +144,28 @@ typedef struct clg_plan {
     clg_scratch_request *scratch; /* in node order */
     int n_scratch, cap_scratch;
     int next_scratch; /* the request clg_scratch hands out next */
-    /* Lowering runs twice: first measuring (emitters record nothing,
-     * clg_scratch only collects requests), then for real once the arena
-     * is placed and allocated. */
+    /* Lowering runs twice over the same decisions: first sizing scratch
+     * (emitters record nothing, clg_scratch only collects requests, as
+     * ggml-alloc's measure pass), then for real once the arena is placed
+     * and allocated. */
     bool measuring;
-    /* Per node, decided while measuring (gemm/choice.c): a Gemm's kernel
-     * (-1 CLBlast, else a generated variant), and fused[i], for a Gemm run
-     * together with the Elementwise node after it, that node's index, and
-     * for that Elementwise node the Gemm's (else -1). */
-    int *gemm_variant;
-    int *fused;
-    clg_gemm_memo *gemm_memo; /* shapes this plan has chosen for */
+    clg_decision *decisions;         /* per node, from clg_plan_select */
+    struct clg_gemm_memo *gemm_memo; /* GEMM shapes this plan has decided */
     int n_gemm_memo, cap_gemm_memo;
     /* Buffers of the plan's own (clg_plan_buffer): constants in another
      * layout, prepared once when the plan is built. */
     cl_mem *owned;
     int n_owned, cap_owned;
     uint64_t owned_bytes;
-    /* gemm/choice.c's trial plans have no arena: clg_scratch hands out
-     * owned buffers instead. */
+    /* The trial plans that time GEMM candidates (gemm/choice.c) have no
+     * arena: clg_scratch hands out owned buffers instead. */
     bool scratch_owned;
 } clg_plan;
+
+/* Decides what runs each node of g into p->decisions: GEMM-shaped nodes
+ * through gemm/choice.c, the rest by their family's rule. Reads only the
+ * shapes of p->values. */
+CLG_INTERNAL clg_status clg_plan_select(clg_plan *p, const clg_graph *g);
 
 /* Lowers g at batch into plan. weights holds every constant, node i's at
  * const_off[i]. On failure the plan is left empty and ctx's message says
@@ -192,16 +206,12 @@ CLG_INTERNAL bool clg_value_in_arena(const clg_graph *g, int node);
  * - a unary activation, BatchNorm, Softmax, a binary op or an Elementwise
  *   node may write over an input of its output's size that dies at it (in
  *   place);
- * - an Elementwise node e with fused[e] = j < e (NULL: none) is computed by
- *   node j's kernel: its value is j's block, taken at j and living until
- *   e's last reader (j's own value is never stored apart from it).
  * Writes off[i] for every node whose value is in the arena (aliases get
  * their root's offset; others 0) and the arena's size to *arena_elems.
  * Returns CLG_OK, CLG_ERR_OUT_OF_MEMORY, or CLG_ERR_INVALID_ARGUMENT when
  * the requests are not in node order. */
 CLG_INTERNAL clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g,
-                                        const clg_shape *shapes, const int *fused,
-                                        clg_scratch_request *scratch, int n_scratch, size_t *off,
+                                        const clg_shape *shapes, clg_scratch_request *scratch, int n_scratch, size_t *off,
                                         size_t *arena_elems);
 
 #endif

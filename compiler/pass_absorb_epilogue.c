@@ -1,0 +1,93 @@
+/* Absorbs an Elementwise node into the Gemm or MatMul whose result it reads
+ * as x0: the pair becomes one node, the GEMM with an `epilogue` attribute
+ * (its expression) and the Elementwise's other inputs appended to its own
+ * (clg_op_takes_epilogue). The runtime then applies the expression as the
+ * GEMM kernel stores each element, or runs it as a launch after a CLBlast
+ * GEMM: the fusion is decided here, visible in the text and in --dot, and
+ * the runtime only chooses how to run it.
+ *
+ * Legal when (each is tested by a "do not absorb" case in test_passes.c):
+ * - the GEMM has no epilogue yet, and is not a graph output;
+ * - the Elementwise is the GEMM's only reader and reads it once, as x0;
+ * - both have the same shape, and it is 2-D (the generated kernels address
+ *   the epilogue's inputs by row and column; MatMul only with 2-D operands,
+ *   which runs as a plain GEMM);
+ * - the Elementwise reads at most CLG_EXPR_MAX_INPUTS inputs (it always
+ *   does when it parses).
+ * The new node takes the Elementwise's place (its name and readers), so
+ * the epilogue's inputs are all computed before it. */
+#include <string.h>
+
+#include "expr.h"
+#include "passes.h"
+
+static bool gemm_like(const clg_graph *g, const clg_node *n)
+{
+    if (n->op == CLG_OP_GEMM) return true;
+    if (n->op != CLG_OP_MATMUL) return false;
+    return g->nodes[n->inputs[0]].shape.rank == 2 && g->nodes[n->inputs[1]].shape.rank == 2;
+}
+
+/* The GEMM node node e may be absorbed into, or -1. */
+static int absorbing_gemm(const clg_sweep *sw, int e)
+{
+    const clg_graph *g = sw->g;
+    const clg_node *en = &g->nodes[e];
+    if (en->op != CLG_OP_ELEMENTWISE || en->n_inputs < 1 || en->n_inputs > CLG_EXPR_MAX_INPUTS) return -1;
+    int p = en->inputs[0];
+    if (!clg_sweep_fresh(sw, p) || clg_sweep_sole_consumer(sw, p) != e) return -1;
+    for (int k = 1; k < en->n_inputs; k++)
+        if (en->inputs[k] == p) return -1;
+    const clg_node *pn = &g->nodes[p];
+    if (!gemm_like(g, pn) || clg_node_has_epilogue(pn)) return -1;
+    if (pn->shape.rank != 2 || !clg_shape_equal(&pn->shape, &en->shape)) return -1;
+    return p;
+}
+
+static clg_status absorb(clg_graph *g, int p, int e)
+{
+    clg_status st = CLG_OK;
+    clg_expr *x = clg_malloc(g, sizeof *x);
+    if (!x) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory absorbing %s", g->nodes[e].name);
+    char err[256];
+    if (clg_expr_parse(x, g->nodes[e].attrs.expr, err, sizeof err)) {
+        clg_free(g, x);
+        return clg_fail(g, CLG_ERR_INVALID_GRAPH, "node %s: %s", g->nodes[e].name, err);
+    }
+    /* Only inputs up to the highest one the expression names follow the
+     * GEMM's own: that is how the epilogue's inputs are counted. */
+    int last = 0;
+    for (int k = 1; k < CLG_EXPR_MAX_INPUTS; k++)
+        if (x->inputs_used & (1u << k)) last = k;
+    clg_free(g, x);
+    const clg_node *pn = &g->nodes[p], *en = &g->nodes[e];
+    int n_in = pn->n_inputs + last;
+    int in[3 + CLG_EXPR_MAX_INPUTS];
+    for (int k = 0; k < pn->n_inputs; k++) in[k] = pn->inputs[k];
+    for (int k = 1; k <= last; k++) in[pn->n_inputs + k - 1] = en->inputs[k];
+    clg_attrs attrs = pn->attrs;
+    memcpy(attrs.expr, en->attrs.expr, sizeof attrs.expr);
+    int f = clg_edit_append(g, pn->op, g->nodes[e].name, in, n_in, &attrs, NULL, NULL, &st);
+    if (f < 0) return st;
+    clg_pass_replace(g, e, f); /* f takes e's name and readers */
+    g->nodes[p].dead = true;   /* e was its only reader */
+    return CLG_OK;
+}
+
+clg_status clg_pass_absorb_epilogue(clg_graph *g, bool *changed)
+{
+    clg_sweep sw;
+    clg_status st = clg_sweep_begin(g, &sw);
+    if (st) return st;
+    for (int e = 0; e < sw.n0 && !st; e++) {
+        if (!clg_sweep_fresh(&sw, e)) continue;
+        int p = absorbing_gemm(&sw, e);
+        if (p < 0) continue;
+        if ((st = absorb(g, p, e))) break;
+        clg_sweep_touch(&sw, p);
+        clg_sweep_touch(&sw, e);
+        *changed = true;
+    }
+    clg_sweep_end(&sw);
+    return st;
+}

@@ -1,0 +1,108 @@
+/* One GEMM as decided: the operands of a GEMM-shaped node, and their launch
+ * through a generated variant or CLBlast. Lowering (lower/gemm.c) and the
+ * timing of candidates (choice.c) both go through here, so what is timed
+ * is what runs. */
+#include <stdint.h>
+#include <string.h>
+
+#include "expr.h"
+#include "gemm.h"
+#include "lower_util.h"
+
+bool clg_gemm_of_node(const clg_graph *g, const clg_node *n, const clg_dev_tensor *in,
+                      const clg_dev_tensor *out, const clg_expr *epi, const clg_dev_tensor *epi_in,
+                      clg_gemm_views *views, clg_gemm_gen *gen)
+{
+    memset(gen, 0, sizeof *gen);
+    gen->epi = epi;
+    gen->n_epi = epi ? n->n_inputs - clg_node_own_inputs(n) + 1 : 0;
+    gen->epi_in = epi_in;
+    gen->alpha = 1.0f;
+    gen->b_constant = !clg_value_in_arena(g, n->inputs[1]);
+    if (n->op == CLG_OP_GEMM) {
+        gen->ta = n->attrs.trans_a != 0;
+        gen->tb = n->attrs.trans_b != 0;
+        gen->a = &in[0];
+        gen->b = &in[1];
+        gen->y = out;
+        gen->lda = in[0].shape.dims[1];
+        gen->ldb = in[1].shape.dims[1];
+        gen->m = out->shape.dims[0];
+        gen->n = out->shape.dims[1];
+        gen->k = gen->ta ? in[0].shape.dims[0] : in[0].shape.dims[1];
+        gen->alpha = n->attrs.alpha;
+        if (clg_node_own_inputs(n) == 3 && n->attrs.beta != 0.0f) {
+            gen->bias = &in[2];
+            gen->beta = n->attrs.beta;
+        }
+        return true;
+    }
+    if (n->op != CLG_OP_MATMUL) return false;
+    /* A B shared by every matrix of A: A's batch dims fold into M, and the
+     * product is one GEMM (alpha 1, no bias). */
+    const clg_shape *as = &in[0].shape, *bs = &in[1].shape;
+    if (as->rank < 2 || bs->rank != 2) return false;
+    int64_t k = as->dims[as->rank - 1], nn = bs->dims[1];
+    int64_t rows = clg_shape_count(as) / (k ? k : 1);
+    if (k == 0 || rows > INT32_MAX) return false;
+    views->a = in[0];
+    views->a.shape = (clg_shape){2, {rows, k}};
+    views->y = *out;
+    views->y.shape = (clg_shape){2, {rows, nn}};
+    gen->a = &views->a;
+    gen->b = &in[1];
+    gen->y = &views->y;
+    gen->lda = k;
+    gen->ldb = nn;
+    gen->m = rows;
+    gen->n = nn;
+    gen->k = k;
+    return true;
+}
+
+clg_status clg_emit_gemm_clblast(clg_lower *lw, const clg_gemm_gen *gen)
+{
+    if (gen->b_packed || gen->y_p)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: CLBlast takes no packed operands");
+    clg_gemm gm = {0};
+    gm.trans_a = gen->ta;
+    gm.trans_b = gen->tb;
+    gm.m = (size_t)gen->m;
+    gm.n = (size_t)gen->n;
+    gm.k = (size_t)gen->k;
+    gm.alpha = gen->alpha;
+    gm.a = gen->a->buf;
+    gm.a_off = gen->a->off;
+    gm.lda = (size_t)gen->lda;
+    gm.b = gen->b->buf;
+    gm.b_off = gen->b->off;
+    gm.ldb = (size_t)gen->ldb;
+    gm.c = gen->y->buf;
+    gm.c_off = gen->y->off;
+    gm.ldc = (size_t)gen->n;
+    gm.batch = 1;
+    /* The bias pre-fills C and CLBlast accumulates onto it with beta. */
+    if (gen->bias) {
+        clg_status s = clg_emit_broadcast_copy(lw, gen->bias, gen->y);
+        if (s) return s;
+        gm.beta = gen->beta;
+    }
+    return clg_emit_gemm(lw, &gm);
+}
+
+clg_status clg_emit_gemm_decided(clg_lower *lw, const clg_gemm_gen *gen, const clg_decision *d)
+{
+    clg_gemm_gen g = *gen;
+    bool epi_after = gen->epi && !(d->backend == CLG_BACKEND_GENERATED && d->epilogue_in_kernel);
+    if (epi_after) g.epi = NULL;
+    clg_status s = d->backend == CLG_BACKEND_GENERATED ? clg_emit_gemm_gen(lw, &g, d->variant)
+                                                       : clg_emit_gemm_clblast(lw, &g);
+    if (s || !epi_after) return s;
+    /* The epilogue over y in place: x0 is y itself. */
+    clg_dev_tensor x[CLG_EXPR_MAX_INPUTS];
+    if (gen->n_epi < 1 || gen->n_epi > CLG_EXPR_MAX_INPUTS)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "an epilogue of %d inputs", gen->n_epi);
+    x[0] = *gen->y;
+    for (int k = 1; k < gen->n_epi; k++) x[k] = gen->epi_in[k];
+    return clg_emit_expr(lw, gen->epi, gen->n_epi, x, gen->y);
+}

@@ -1,0 +1,39 @@
+/* Selection: what runs each node of a plan, decided once, before lowering.
+ * A family with a choice to make (GEMM-shaped ops between CLBlast and the
+ * generated variants, by measurement; Softmax between its kernels, by
+ * shape) has a select function next to its lowering; every other node gets
+ * its family's default. Lowering then only reads p->decisions. */
+#include <assert.h>
+#include <string.h>
+
+#include "lower.h"
+
+static_assert(CLG_OP_COUNT == 26, "a new op with a choice of kernels needs a select entry below");
+
+static const clg_select_fn select_table[CLG_OP_COUNT] = {
+    [CLG_OP_GEMM] = clg_select_gemm,
+    [CLG_OP_MATMUL] = clg_select_gemm,
+    [CLG_OP_CONV2D] = clg_select_conv2d,
+    [CLG_OP_SOFTMAX] = clg_select_softmax,
+};
+
+clg_status clg_plan_select(clg_plan *p, const clg_graph *g)
+{
+    clg_context *ctx = p->ctx;
+    clg_status s = CLG_OK;
+    for (int i = 0; i < g->n_nodes && !s; i++) {
+        const clg_node *n = &g->nodes[i];
+        p->decisions[i] = (clg_decision){CLG_BACKEND_DEFAULT, 0, CLG_ORIENT_AS_WRITTEN, false};
+        clg_select_fn fn = select_table[n->op];
+        if (!fn) continue;
+        clg_dev_tensor in_stack[8], *in = in_stack;
+        if (n->n_inputs > 8 &&
+            !(in = clg_mem_realloc(&ctx->allocator, NULL, (size_t)n->n_inputs * sizeof *in)))
+            return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", n->name);
+        for (int k = 0; k < n->n_inputs; k++) in[k] = p->values[n->inputs[k]];
+        clg_lower lw = {ctx, g, i, p};
+        s = fn(&lw, n, in, &p->values[i], &p->decisions[i]);
+        if (in != in_stack) clg_mem_free(&ctx->allocator, in);
+    }
+    return s;
+}
