@@ -25,3 +25,47 @@ __kernel void softmax(__global const float *x, uint x_off, __global float *y, ui
     }
     for (int j = 0; j < len; j++) dst[j * inner] /= sum;
 }
+
+/* The same for few long rows (a classifier head or an attention row at
+ * batch 1): one work-group per row (grid: work-group size x rows), its
+ * work-items striding over the row and reducing its maximum and its sum
+ * through part, one float per work-item (the host sizes it; the group size
+ * is a power of two). Every element is read and written by one work-item,
+ * all reads for the maximum happen before the first barrier, so y may be x. */
+static float group_reduce(__local float *part, float v, int is_max)
+{
+    int lid = get_local_id(0);
+    part[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = (int)get_local_size(0) / 2; s > 0; s >>= 1) {
+        if (lid < s) part[lid] = is_max ? fmax(part[lid], part[lid + s]) : part[lid] + part[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = part[0];
+    barrier(CLK_LOCAL_MEM_FENCE); /* part is reused by the next reduction */
+    return r;
+}
+
+__kernel void softmax_group(__global const float *x, uint x_off, __global float *y, uint y_off, int n,
+                            int len, int inner, __local float *part)
+{
+    int row = get_global_id(1);
+    if (row >= n) return; /* a whole work-group: the barriers stay uniform */
+    int lid = get_local_id(0), size = get_local_size(0);
+    int o = row / inner, i = row - o * inner;
+    int base = o * len * inner + i;
+    __global const float *src = x + x_off + base;
+    __global float *dst = y + y_off + base;
+
+    float mx = -INFINITY;
+    for (int j = lid; j < len; j += size) mx = fmax(mx, src[j * inner]);
+    mx = group_reduce(part, mx, 1);
+    float sum = 0.0f;
+    for (int j = lid; j < len; j += size) {
+        float e = exp(src[j * inner] - mx);
+        dst[j * inner] = e;
+        sum += e;
+    }
+    sum = group_reduce(part, sum, 0);
+    for (int j = lid; j < len; j += size) dst[j * inner] /= sum;
+}

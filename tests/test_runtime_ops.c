@@ -176,6 +176,17 @@ static void test_softmax(void **state)
     }
     snprintf(text, sizeof text, "input x: f32[N, 127]\ny = Softmax(x)\noutput y\n");
     check(TOL);
+    /* Few long rows take the work-group kernel (a row per work-group,
+     * reductions through local memory): rows of odd length, along the last
+     * axis and a middle one (strided), written in place over the scaled
+     * input. */
+    snprintf(text, sizeof text,
+             "input x0: f32[N, 1001]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\ny = Softmax(x)\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x0: f32[N, 2, 333, 3]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\n"
+             "y = Softmax(x) axis=2\noutput y\n");
+    check(TOL);
 }
 
 static void test_pools(void **state)

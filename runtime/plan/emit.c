@@ -53,6 +53,27 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
         return clg_ctx_cl_fail(ctx, err, "clCreateKernel", "node %s (%s): kernel %s in %s",
                                lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op),
                                kernel, name_for_cache);
+    size_t grid0 = global[0], local_fit = 0;
+    if (local && local[0] == CLG_LOCAL_FIT) {
+        size_t kernel_max = 0, local_per_item = 0;
+        for (int i = 0; i < n_args; i++)
+            if (args[i].kind == CLG_KARG_LOCAL) local_per_item += (size_t)args[i].i;
+        err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max, NULL);
+        if (err != CL_SUCCESS) {
+            clReleaseKernel(k);
+            return clg_ctx_cl_fail(ctx, err, "clGetKernelWorkGroupInfo", "node %s (%s): kernel %s",
+                                   lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op), kernel);
+        }
+        size_t rest = 1; /* the work-group's other dims */
+        for (cl_uint d = 1; d < work_dim; d++) rest *= local[d];
+        local_fit = 1;
+        while (local_fit * 2 <= grid0 && local_fit * 2 * rest <= kernel_max &&
+               (uint64_t)local_fit * 2 * rest * local_per_item <= ctx->info.local_mem_bytes)
+            local_fit *= 2;
+        grid0 = local_fit;
+    }
+    size_t group_items = local_fit;
+    for (cl_uint d = 1; local && d < work_dim; d++) group_items *= local[d];
     cl_uint arg = 0;
     for (int i = 0; i < n_args && err == CL_SUCCESS; i++) {
         const clg_karg *a = &args[i];
@@ -60,6 +81,13 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
             cl_uint off = (cl_uint)a->t->off; /* checked above */
             err = clSetKernelArg(k, arg++, sizeof(cl_mem), &a->t->buf);
             if (err == CL_SUCCESS) err = clSetKernelArg(k, arg++, sizeof off, &off);
+        } else if (a->kind == CLG_KARG_LOCAL) {
+            if (!group_items) {
+                clReleaseKernel(k);
+                return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT,
+                                      "internal error: kernel %s takes local memory without CLG_LOCAL_FIT", kernel);
+            }
+            err = clSetKernelArg(k, arg++, group_items * (size_t)a->i, NULL);
         } else if (a->kind == CLG_KARG_INT) {
             cl_int v = a->i;
             err = clSetKernelArg(k, arg++, sizeof v, &v);
@@ -83,6 +111,7 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
     st->kernel = k;
     st->work_dim = work_dim;
     for (cl_uint d = 0; d < work_dim; d++) st->global[d] = global[d];
+    st->global[0] = grid0;
     /* A fixed work-group shape for padded grids: PoCL compiles a kernel
      * once per work-group size it sees (about 30 ms each, cold), so letting
      * it choose per global size multiplies compilations by the number of
@@ -90,6 +119,7 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
     size_t max_wg = 0;
     if (local) {
         for (cl_uint d = 0; d < work_dim; d++) st->local[d] = local[d];
+        if (local_fit) st->local[0] = local_fit;
     } else if (global[0] % CLG_GRID_MULTIPLE == 0 &&
         clGetKernelWorkGroupInfo(k, lw->ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg, &max_wg,
                                  NULL) == CL_SUCCESS &&

@@ -21,6 +21,7 @@ typedef enum clg_karg_kind {
     CLG_KARG_TENSOR, /* two kernel arguments: __global float *, uint offset */
     CLG_KARG_INT,
     CLG_KARG_FLOAT,
+    CLG_KARG_LOCAL,  /* a __local buffer of i bytes per work-item of the work-group */
 } clg_karg_kind;
 
 typedef struct clg_karg {
@@ -33,6 +34,14 @@ typedef struct clg_karg {
 #define CLG_ARG_T(tensor) ((clg_karg){CLG_KARG_TENSOR, (tensor), 0, 0.0f})
 #define CLG_ARG_I(v) ((clg_karg){CLG_KARG_INT, NULL, (int)(v), 0.0f})
 #define CLG_ARG_F(v) ((clg_karg){CLG_KARG_FLOAT, NULL, 0, (float)(v)})
+#define CLG_ARG_LOCAL(bytes_per_item) ((clg_karg){CLG_KARG_LOCAL, NULL, (int)(bytes_per_item), 0.0f})
+
+/* local[0] for a kernel that runs one work-group along grid dim 0 (a
+ * work-group reduction): global[0] is then the most work-items wanted, and
+ * the emitter settles on the largest power of two that is no larger, fits
+ * the kernel's CL_KERNEL_WORK_GROUP_SIZE and leaves every CLG_ARG_LOCAL
+ * within the device's local memory, for local[0] and global[0] alike. */
+#define CLG_LOCAL_FIT ((size_t)-1)
 
 typedef enum clg_step_kind { CLG_STEP_KERNEL, CLG_STEP_GEMM } clg_step_kind;
 
