@@ -18,10 +18,11 @@
  *   MR, NV     > 0: the packed-B kernel (below): each work-item computes an
  *              MR x (16 * NV) tile of C from B packed by pack_b
  *   HAS_BIAS   add beta * bias, bias broadcast over C by its strides
- *   EPILOGUE   defined by generated source in front of this file: a
- *              function clg_epilogue(v0, r, c EPILOGUE_PASS) over extra
- *              kernel arguments EPILOGUE_ARGS (an Elementwise expression
- *              with x0 the GEMM's value)
+ *   EPILOGUE   defined by the prelude the host writes in front of this
+ *              file (the contract: runtime/lower/epilogue.h): functions
+ *              clg_epilogue(v0, r, c EPILOGUE_PASS) and clg_epilogue16
+ *              over extra kernel arguments EPILOGUE_ARGS (an expression
+ *              with x0 the GEMM's value); the gemm kernel takes them
  *
  * Compilers for CPUs (PoCL's loop vectoriser) vectorise the innermost loop
  * of a work-item, not across work-items, so the VW and VN variants spell

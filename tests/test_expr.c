@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "expr.h"
+#include "epilogue.h"
 #include "gemm.h"
 
 static clg_expr expr; /* 16 KiB: not on the stack of every test */
@@ -422,6 +423,41 @@ static void test_kernel_source(void **state)
     assert_string_equal(other, buf);
 }
 
+/* The epilogue prelude (runtime/lower/epilogue.c) is the contract a
+ * family's kernel is written against (epilogue.h): its macros and the
+ * scalar function, as text; none without an epilogue. */
+static void test_epilogue_prelude(void **state)
+{
+    (void)state;
+    static char buf[16384];
+    assert_int_equal(clg_epilogue_prelude(NULL, buf, sizeof buf), 0);
+    assert_string_equal(buf, "");
+    parse_ok("relu(x0 + x2)");
+    clg_epilogue ep = {&expr, 3, NULL, 4, 5};
+    size_t n = clg_epilogue_prelude(&ep, buf, sizeof buf);
+    assert_int_equal(n, strlen(buf));
+    assert_non_null(strstr(buf, "#define EPILOGUE 1\n"
+                                "#define EPILOGUE_ARGS , __global const float *x1, uint x1_off, int x1_sr, int x1_sc"
+                                " , __global const float *x2, uint x2_off, int x2_sr, int x2_sc\n"
+                                "#define EPILOGUE_PASS , x1, x1_off, x1_sr, x1_sc , x2, x2_off, x2_sr, x2_sc\n"
+                                "float clg_epilogue(float v0, int r, int c EPILOGUE_ARGS)\n{\n"
+                                "    float v2 = x2[x2_off + r * x2_sr + c * x2_sc];\n"
+                                "    return clg_relu(v0 + v2);\n}\n"));
+    assert_non_null(strstr(buf, "float16 clg_epilogue16(float16 v0, int r, int c EPILOGUE_ARGS)\n"));
+    /* Arguments: three per input after x0, strides over the 4 x 5 result. */
+    clg_dev_tensor in[3] = {{0}, {NULL, 0, {1, {5}}}, {NULL, 7, {2, {4, 1}}}};
+    ep.in = in;
+    clg_karg args[6];
+    assert_int_equal(clg_epilogue_args(&ep, args, 6), 6);
+    assert_int_equal(args[1].i, 0); /* x1 [5]: the same for every row */
+    assert_int_equal(args[2].i, 1);
+    assert_int_equal(args[4].i, 1); /* x2 [4, 1]: one per row */
+    assert_int_equal(args[5].i, 0);
+    assert_int_equal(clg_epilogue_args(&ep, args, 5), -1);
+    in[2].shape = (clg_shape){2, {3, 1}};
+    assert_int_equal(clg_epilogue_args(&ep, args, 6), -1); /* 3 rows do not broadcast to 4 */
+}
+
 /* ---------------------------------------------------------------- the op */
 
 static clg_graph *parse_graph(const char *text, clg_status want, const char *msg)
@@ -640,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_input_range),
         cmocka_unit_test(test_opencl_text),
         cmocka_unit_test(test_kernel_source),
+        cmocka_unit_test(test_epilogue_prelude),
         cmocka_unit_test(test_text_format),
         cmocka_unit_test(test_builder),
         cmocka_unit_test(test_reference_broadcast),

@@ -20,10 +20,6 @@ CLG_INTERNAL extern const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS];
 CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);
 /* The variant named name, or -1. */
 CLG_INTERNAL int clg_gemm_variant_find(const char *name);
-/* The program text for a GEMM with epilogue e over n_inputs Elementwise
- * inputs (e NULL: none), snprintf-style like clg_fused_kernel_source. */
-CLG_INTERNAL size_t clg_gemm_kernel_source(const struct clg_expr *e, int n_inputs, char *buf, size_t size);
-
 /* One GEMM's operands, as selection times it and lowering runs it:
  * y = epi(alpha * op(A) op(B) + beta * bias) with A [m, k] (ta: [k, m]) of
  * leading dim lda, B [k, n] (tb: [n, k]) of ldb, bias (NULL: none)

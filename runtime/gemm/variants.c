@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "epilogue.h"
 #include "expr.h"
 #include "gemm.h"
 #include "lower_util.h"
 #include "plan.h"
 
-#define CACHE_NAME "generated:gemm"
+/* kernels/gemm.cl: the gemm kernel takes an epilogue, pack_b shares its
+ * program. */
+static const clg_kernel_family gemm_family = {"gemm.cl", "gemm"};
 
 const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS] = {
     {"g1x1", 1, 1, 1, 1, 0},
@@ -46,51 +49,6 @@ int clg_gemm_variant_find(const char *name)
     return -1;
 }
 
-size_t clg_gemm_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_t size)
-{
-    clg_text t = {buf, size, 0};
-    if (size) buf[0] = '\0';
-    if (e) {
-        clg_text_printf(&t, "/* GEMM epilogue: ");
-        clg_expr_write(e, &t);
-        clg_text_printf(&t, " */\n");
-        clg_expr_write_opencl_helpers(e, &t);
-        clg_text_printf(&t, "#define EPILOGUE 1\n#define EPILOGUE_ARGS");
-        for (int k = 1; k < n_inputs; k++)
-            clg_text_printf(&t, " , __global const float *x%d, uint x%d_off, int x%d_sr, int x%d_sc", k, k, k, k);
-        clg_text_printf(&t, "\n#define EPILOGUE_PASS");
-        for (int k = 1; k < n_inputs; k++) clg_text_printf(&t, " , x%d, x%d_off, x%d_sr, x%d_sc", k, k, k, k);
-        clg_text_printf(&t, "\nfloat clg_epilogue(float v0, int r, int c EPILOGUE_ARGS)\n{\n");
-        for (int k = 1; k < n_inputs; k++)
-            if (e->inputs_used & (1u << k))
-                clg_text_printf(&t, "    float v%d = x%d[x%d_off + r * x%d_sr + c * x%d_sc];\n", k, k, k, k, k);
-        clg_text_printf(&t, "    return ");
-        clg_expr_write_opencl(e, &t);
-        clg_text_printf(&t, ";\n}\n");
-        /* The same over 16 neighbouring columns c.. c + 15 (the packed
-         * kernels' stores): inputs that run along the row load as one
-         * vector, ones constant along it broadcast. */
-        clg_expr_write_opencl_helpers_vector(e, &t, 16);
-        clg_text_printf(&t, "float16 clg_load16(__global const float *p, int sc)\n{\n"
-                            "    if (sc == 1) return vload16(0, p);\n"
-                            "    if (sc == 0) return (float16)(p[0]);\n"
-                            "    float part[16];\n"
-                            "    for (int l = 0; l < 16; l++) part[l] = p[l * sc];\n"
-                            "    return vload16(0, part);\n}\n");
-        clg_text_printf(&t, "float16 clg_epilogue16(float16 v0, int r, int c EPILOGUE_ARGS)\n{\n");
-        for (int k = 1; k < n_inputs; k++)
-            if (e->inputs_used & (1u << k))
-                clg_text_printf(&t, "    float16 v%d = clg_load16(x%d + x%d_off + r * x%d_sr + c * x%d_sc, x%d_sc);\n", k,
-                                k, k, k, k, k);
-        clg_text_printf(&t, "    return ");
-        clg_expr_write_opencl_vector(e, &t, 16);
-        clg_text_printf(&t, ";\n}\n");
-    }
-    const char *body = clg_kernel_source("gemm.cl");
-    clg_text_printf(&t, "%s", body ? body : "#error kernels/gemm.cl is missing\n");
-    return t.len;
-}
-
 /* 2-D broadcast strides (row, column) of shape s over an m x n output. */
 static bool strides_2d(const clg_shape *s, int64_t m, int64_t n, int64_t st[2])
 {
@@ -105,7 +63,7 @@ static bool strides_2d(const clg_shape *s, int64_t m, int64_t n, int64_t st[2])
 /* B packed for a packed variant (kernels/gemm.cl pack_b): panels of nr
  * columns, each k rows of nr floats, zero past n. A constant B is packed
  * once into a buffer of the plan's; any other B every run, into scratch. */
-static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, const char *source,
+static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, const clg_epilogue *ep,
                          const char *options, clg_dev_tensor *packed)
 {
     size_t elems = clg_gemm_packed_elems(variant, g->n, g->k);
@@ -114,9 +72,9 @@ static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, cons
     if (s || g->k == 0) return s;
     int from = lw->plan->n_steps;
     clg_karg args[] = {CLG_ARG_T(g->b), CLG_ARG_I(g->ldb), CLG_ARG_T(packed), CLG_ARG_I(g->n), CLG_ARG_I(g->k)};
-    size_t grid[2] = {clg_grid_size(g->k), (size_t)((g->n + nr - 1) / nr)};
-    s = clg_emit_kernel_source(lw, CACHE_NAME, source, "pack_b", options, 2, grid, args,
-                               (int)(sizeof args / sizeof *args));
+    clg_launch l = {&gemm_family, "pack_b", options, 2, {clg_grid_size(g->k), (size_t)((g->n + nr - 1) / nr)},
+                    {0}, args, (int)(sizeof args / sizeof *args), ep};
+    s = clg_emit_launch(lw, &l);
     if (!s && g->b_constant) s = clg_plan_run_steps_now(lw, from);
     return s;
 }
@@ -129,13 +87,9 @@ size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k)
 
 clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
 {
-    const clg_allocator *mem = &lw->ctx->allocator;
     const clg_gemm_variant *v = &clg_gemm_variants[variant];
     int64_t m = g->m, nn = g->n, k = g->k;
     bool has_bias = g->bias != NULL;
-    const clg_expr *e = g->epi;
-    int n_epi = e ? g->n_epi : 0;
-    char *source = NULL;
     clg_status s = CLG_OK;
     if (m == 0 || nn == 0) return CLG_OK;
     if ((s = clg_check_elems(lw, &g->y->shape))) return s;
@@ -145,14 +99,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     int64_t bias_st[2] = {0, 0};
     if (has_bias && !strides_2d(&g->bias->shape, m, nn, bias_st))
         return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "the bias does not broadcast to the output");
-    if (n_epi > CLG_EXPR_MAX_INPUTS)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "an epilogue of %d inputs", n_epi);
-    size_t len = clg_gemm_kernel_source(e, n_epi, NULL, 0);
-    if (!(source = clg_mem_realloc(mem, NULL, len + 1))) {
-        s = clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
-    clg_gemm_kernel_source(e, n_epi, source, len + 1);
+    clg_epilogue ep = {g->epi, g->n_epi, g->epi_in, m, nn};
 
     char options[200];
     if (v->nr > 0)
@@ -163,46 +110,27 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
                  "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm, v->tn,
                  v->vw, v->vn, g->ta, g->tb, has_bias);
     clg_dev_tensor packed_b;
-    if (v->nr > 0 && !g->b_packed && (s = pack_b(lw, g, variant, source, options, &packed_b))) goto done;
+    if (v->nr > 0 && !g->b_packed && (s = pack_b(lw, g, variant, g->epi ? &ep : NULL, options, &packed_b)))
+        return s;
     const clg_dev_tensor *b_arg = v->nr > 0 && !g->b_packed ? &packed_b : g->b;
-    clg_karg args[16 + 3 * CLG_EXPR_MAX_INPUTS];
-    int a = 0;
-    args[a++] = CLG_ARG_T(g->a);
-    args[a++] = CLG_ARG_I(g->lda);
-    args[a++] = CLG_ARG_T(b_arg);
-    args[a++] = CLG_ARG_I(g->ldb);
-    args[a++] = CLG_ARG_T(g->y);
-    args[a++] = CLG_ARG_I(g->y_p);
-    args[a++] = CLG_ARG_I(m);
-    args[a++] = CLG_ARG_I(nn);
-    args[a++] = CLG_ARG_I(k);
-    args[a++] = CLG_ARG_F(g->alpha);
-    args[a++] = CLG_ARG_T(has_bias ? g->bias : g->y);
-    args[a++] = CLG_ARG_I(bias_st[0]);
-    args[a++] = CLG_ARG_I(bias_st[1]);
-    args[a++] = CLG_ARG_F(has_bias ? g->beta : 0.0f);
-    for (int i = 1; i < n_epi; i++) {
-        int64_t st[2];
-        if (!strides_2d(&g->epi_in[i].shape, m, nn, st)) {
-            s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "epilogue input %d does not broadcast", i);
-            goto done;
-        }
-        args[a++] = CLG_ARG_T(&g->epi_in[i]);
-        args[a++] = CLG_ARG_I(st[0]);
-        args[a++] = CLG_ARG_I(st[1]);
-    }
+    clg_karg args[] = {
+        CLG_ARG_T(g->a), CLG_ARG_I(g->lda), CLG_ARG_T(b_arg), CLG_ARG_I(g->ldb), CLG_ARG_T(g->y),
+        CLG_ARG_I(g->y_p), CLG_ARG_I(m), CLG_ARG_I(nn), CLG_ARG_I(k), CLG_ARG_F(g->alpha),
+        CLG_ARG_T(has_bias ? g->bias : g->y), CLG_ARG_I(bias_st[0]), CLG_ARG_I(bias_st[1]),
+        CLG_ARG_F(has_bias ? g->beta : 0.0f),
+    };
+    clg_launch l = {&gemm_family, "gemm", options, 2, {0}, {0}, args, (int)(sizeof args / sizeof *args),
+                    g->epi ? &ep : NULL};
     if (v->nr > 0) {
         /* One tile per work-group: a tile is a long loop already, and
          * PoCL spreads work-groups over the cores. */
-        size_t grid[2] = {(size_t)((m + v->tm - 1) / v->tm), (size_t)((nn + v->nr - 1) / v->nr)};
-        static const size_t one[2] = {1, 1};
-        s = clg_emit_kernel_local(lw, CACHE_NAME, source, "gemm", options, 2, grid, one, args, a);
-        goto done;
+        l.global[0] = (size_t)((m + v->tm - 1) / v->tm);
+        l.global[1] = (size_t)((nn + v->nr - 1) / v->nr);
+        l.local[0] = l.local[1] = 1;
+    } else {
+        int64_t groups = v->vn > 1 ? (nn + v->vn - 1) / v->vn : (nn + v->tn - 1) / v->tn;
+        l.global[0] = clg_grid_size(groups);
+        l.global[1] = (size_t)((m + v->tm - 1) / v->tm);
     }
-    int64_t groups = v->vn > 1 ? (nn + v->vn - 1) / v->vn : (nn + v->tn - 1) / v->tn;
-    size_t grid[2] = {clg_grid_size(groups), (size_t)((m + v->tm - 1) / v->tm)};
-    s = clg_emit_kernel_source(lw, CACHE_NAME, source, "gemm", options, 2, grid, args, a);
-done:
-    clg_mem_free(mem, source);
-    return s;
+    return clg_emit_launch(lw, &l);
 }

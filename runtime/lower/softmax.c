@@ -4,6 +4,8 @@
 #include "lower.h"
 #include "lower_util.h"
 
+static const clg_kernel_family softmax_family = {"softmax.cl", NULL};
+
 /* The decision's variant. */
 enum { ROW_PER_ITEM = 0, ROW_PER_GROUP = 1 };
 /* Few rows, each long: a row per work-item would leave the device idle
@@ -39,15 +41,15 @@ clg_status clg_lower_softmax(clg_lower *lw, const clg_node *n, const clg_dev_ten
                        CLG_ARG_I(inner), CLG_ARG_LOCAL(sizeof(float))};
     int n_args = (int)(sizeof args / sizeof args[0]);
     if (clg_decision_of(lw)->variant == ROW_PER_GROUP) {
-        const char *source = clg_kernel_source("softmax.cl");
-        if (!source) return clg_lower_fail(lw, CLG_ERR_BUILD, "kernel file softmax.cl is missing");
-        size_t global[2] = {GROUP_MAX_ITEMS < len ? GROUP_MAX_ITEMS : (size_t)len, (size_t)rows};
-        size_t local[2] = {CLG_LOCAL_FIT, 1};
-        return clg_emit_kernel_local(lw, "softmax.cl", source, "softmax_group", NULL, 2, global, local, args,
-                                     n_args);
+        /* At most GROUP_MAX_ITEMS work-items, as many as the device allows. */
+        clg_launch l = {&softmax_family, "softmax_group", NULL, 2,
+                        {GROUP_MAX_ITEMS < len ? GROUP_MAX_ITEMS : (size_t)len, (size_t)rows}, {CLG_LOCAL_FIT, 1},
+                        args, n_args, NULL};
+        return clg_emit_launch(lw, &l);
     }
     size_t global = clg_grid_size(rows);
-    return clg_emit_kernel(lw, "softmax.cl", "softmax", NULL, 1, &global, args, n_args - 1);
+    clg_launch l = {&softmax_family, "softmax", NULL, 1, {global}, {0}, args, n_args - 1, NULL};
+    return clg_emit_launch(lw, &l);
 }
 
 clg_status clg_select_softmax(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,

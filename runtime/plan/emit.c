@@ -1,8 +1,10 @@
 /* Appending a kernel launch: the program built from source text (a file
  * of kernels/ through clg_emit_kernel, or text a lowering generated), the
  * kernel's arguments set once, the step added to the plan. */
+#include <stdio.h>
 #include <string.h>
 
+#include "epilogue.h"
 #include "lower.h"
 #include "lower_util.h"
 #include "plan.h"
@@ -129,4 +131,48 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
     }
     lw->plan->n_steps++;
     return CLG_OK;
+}
+
+clg_status clg_emit_launch(clg_lower *lw, const clg_launch *l)
+{
+    const clg_allocator *mem = &lw->ctx->allocator;
+    const char *file = l->family->file;
+    const char *body = clg_kernel_source(file);
+    if (!body)
+        return clg_lower_fail(lw, CLG_ERR_BUILD, "kernel file %s is missing", file);
+    bool takes = l->epilogue && l->family->epilogue_kernel && !strcmp(l->kernel, l->family->epilogue_kernel);
+    if (l->epilogue && !l->family->epilogue_kernel)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: %s takes no epilogue", file);
+    enum { MAX_ARGS = 64 };
+    clg_karg args[MAX_ARGS];
+    if (l->n_args > MAX_ARGS)
+        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: kernel %s: %d arguments", l->kernel,
+                              l->n_args);
+    memcpy(args, l->args, (size_t)l->n_args * sizeof *args);
+    int n_args = l->n_args;
+    if (takes) {
+        int extra = clg_epilogue_args(l->epilogue, args + n_args, MAX_ARGS - n_args);
+        if (extra < 0)
+            return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "an epilogue input does not broadcast to the %lldx%lld result",
+                                  (long long)l->epilogue->rows, (long long)l->epilogue->cols);
+        n_args += extra;
+    }
+    static const size_t no_local[3] = {0, 0, 0};
+    const size_t *local = memcmp(l->local, no_local, sizeof no_local) ? l->local : NULL;
+    if (!l->epilogue)
+        return clg_emit_kernel_local(lw, file, body, l->kernel, l->defines, l->work_dim, l->global, local, args,
+                                     n_args);
+    /* The prelude and the file as one text; the program cache keys it by
+     * its text, so each epilogue is its own program. */
+    size_t pre = clg_epilogue_prelude(l->epilogue, NULL, 0), len = strlen(body);
+    char *source = clg_mem_realloc(mem, NULL, pre + len + 1);
+    if (!source) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    clg_epilogue_prelude(l->epilogue, source, pre + 1);
+    memcpy(source + pre, body, len + 1);
+    char name[96];
+    snprintf(name, sizeof name, "%s+epilogue", file);
+    clg_status s = clg_emit_kernel_local(lw, name, source, l->kernel, l->defines, l->work_dim, l->global, local,
+                                         args, n_args);
+    clg_mem_free(mem, source);
+    return s;
 }

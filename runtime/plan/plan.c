@@ -31,11 +31,10 @@ clg_step *clg_plan_new_step(clg_lower *lw)
 clg_status clg_emit_kernel(clg_lower *lw, const char *file, const char *name, const char *options,
                            cl_uint work_dim, const size_t *global, const clg_karg *args, int n_args)
 {
-    const char *source = clg_kernel_source(file);
-    if (!source)
-        return clg_ctx_fail(lw->ctx, CLG_ERR_BUILD, "node %s (%s): kernel file %s is missing",
-                            node_name(lw), node_op(lw), file);
-    return clg_emit_kernel_source(lw, file, source, name, options, work_dim, global, args, n_args);
+    clg_kernel_family family = {file, NULL};
+    clg_launch l = {&family, name, options, work_dim, {0}, {0}, args, n_args, NULL};
+    for (cl_uint d = 0; d < work_dim && d < 3; d++) l.global[d] = global[d];
+    return clg_emit_launch(lw, &l);
 }
 
 /* The last element a GEMM operand of rows x cols (leading dim ld) reaches

@@ -91,6 +91,37 @@ typedef struct clg_lower {
 CLG_INTERNAL clg_status clg_emit_kernel(clg_lower *lw, const char *file, const char *name,
                                         const char *options, cl_uint work_dim,
                                         const size_t *global, const clg_karg *args, int n_args);
+/* A kernel family: one kernels/FILE whose kernels are specialised by -D
+ * defines, and the kernel in it that takes an epilogue (NULL: none; the
+ * contract is in lower/epilogue.h). A family is a static const next to its
+ * lowering. */
+typedef struct clg_kernel_family {
+    const char *file;
+    const char *epilogue_kernel;
+} clg_kernel_family;
+
+struct clg_epilogue;
+
+/* One launch of a family's kernel: the one way to build a kernel from a
+ * file of kernels/. local: all 0 for the fixed shape padded grids use (see
+ * clg_emit_kernel_local), CLG_LOCAL_FIT in [0] for a work-group sized from
+ * the device's limits, or explicit sizes. epilogue (NULL: none) puts its
+ * prelude in front of the file (for every kernel of the family alike, so
+ * they share a program) and, for the family's epilogue kernel, its
+ * arguments after args. */
+typedef struct clg_launch {
+    const clg_kernel_family *family;
+    const char *kernel;
+    const char *defines; /* -D options; NULL: none */
+    cl_uint work_dim;
+    size_t global[3], local[3];
+    const clg_karg *args;
+    int n_args;
+    const struct clg_epilogue *epilogue;
+} clg_launch;
+
+CLG_INTERNAL clg_status clg_emit_launch(clg_lower *lw, const clg_launch *l);
+
 /* Appends a GEMM (see clg_gemm). An operand reaching past element INT_MAX
  * of its buffer (CLBlast passes offsets to its kernels as int) is
  * CLG_ERR_UNSUPPORTED. */

@@ -1,0 +1,56 @@
+/* The epilogue contract between the host and a kernel family's .cl file,
+ * written down once. Any family may take an epilogue (GEMM today; conv,
+ * pooling, normalisation as they come): an Elementwise expression applied
+ * to each element of the kernel's 2-D result [rows, cols] before it is
+ * stored, x0 being that element and x1.. further tensors broadcast to the
+ * result.
+ *
+ * The host (clg_emit_launch, plan/emit.c) puts a prelude in front of the
+ * family's file that defines:
+ *   EPILOGUE                 1 (left undefined when there is no epilogue)
+ *   EPILOGUE_ARGS            the extra kernel parameters, to be written
+ *                            last in the epilogue kernel's parameter list:
+ *                            per input xK, K >= 1,
+ *                            `__global const float *xK, uint xK_off,
+ *                             int xK_sr, int xK_sc` (row and column
+ *                            strides of xK over the result; 0 where it
+ *                            broadcasts)
+ *   EPILOGUE_PASS            the same names, to pass them on to a helper
+ *   float clg_epilogue(float v, int r, int c EPILOGUE_ARGS)
+ *                            the expression for element (r, c)
+ *   float16 clg_epilogue16(float16 v, int r, int c EPILOGUE_ARGS)
+ *                            the same for elements (r, c) .. (r, c + 15)
+ * and appends those arguments, in that order, after the launch's own.
+ * Without an epilogue the prelude is empty: the file defines
+ * EPILOGUE_ARGS and EPILOGUE_PASS as nothing under #ifndef EPILOGUE and
+ * calls the functions only under #ifdef EPILOGUE. Only the family's
+ * epilogue kernel (clg_kernel_family.epilogue_kernel) takes the
+ * arguments; every other kernel of the file is built from the same text
+ * (one program) and takes none. */
+#ifndef CLG_EPILOGUE_H
+#define CLG_EPILOGUE_H
+
+#include "plan.h"
+
+struct clg_expr;
+
+/* An epilogue as a launch takes it: expression e over n_inputs inputs
+ * (x0 the element), in[1..n_inputs) the tensors for x1.., the result's
+ * shape rows x cols for their strides. */
+typedef struct clg_epilogue {
+    const struct clg_expr *e;
+    int n_inputs;
+    const clg_dev_tensor *in;
+    int64_t rows, cols;
+} clg_epilogue;
+
+/* The prelude for ep (NULL: none, the empty text), snprintf-style: writes
+ * at most size bytes, NUL included, and returns the full length. */
+CLG_INTERNAL size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size);
+
+/* ep's kernel arguments (3 per input x1..) into args, at most room; their
+ * count, or -1 when an input does not broadcast to rows x cols or room is
+ * short. */
+CLG_INTERNAL int clg_epilogue_args(const clg_epilogue *ep, clg_karg *args, int room);
+
+#endif
