@@ -89,15 +89,17 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
  * and stored in canonical form. Which inputs it may use is checked with the
  * node's inputs, by shape inference. */
 static clg_status set_expr(clg_graph *g, int line, const char *node, clg_op op, clg_attrs *a,
-                           const char *text)
+                           const char *field, const char *text)
 {
     clg_expr e;
     char err[256], canonical[CLG_MAX_STRING_ATTR];
+    /* The parser's messages start "expr: "; name the attribute instead. */
     if (clg_expr_parse(&e, text, err, sizeof err))
-        return clg_fail_node(g, CLG_ERR_PARSE, line, node, op, "%s", err);
+        return clg_fail_node(g, CLG_ERR_PARSE, line, node, op, "%s: %s", field,
+                             strncmp(err, "expr: ", 6) == 0 ? err + 6 : err);
     if (clg_expr_print(&e, canonical, sizeof canonical) >= sizeof canonical)
         return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
-                             "attribute expr is longer than %d bytes in canonical form",
+                             "attribute %s is longer than %d bytes in canonical form", field,
                              CLG_MAX_STRING_ATTR - 1);
     memcpy(a->expr, canonical, sizeof canonical);
     return CLG_OK;
@@ -115,7 +117,7 @@ clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
                                  "attribute %s is longer than %d bytes", fi->name,
                                  CLG_MAX_STRING_ATTR - 1);
-        return set_expr(g, line, node, op, a, v->s); /* expr and epilogue share a->expr */
+        return set_expr(g, line, node, op, a, fi->name, v->s); /* expr and epilogue share a->expr */
     }
     if (fi->kind == CLG_ATTR_FLOAT) {
         /* An integer literal is a fine float (alpha=1). */

@@ -145,6 +145,10 @@ clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line,
     if (epi < 0)
         return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op, "attribute epilogue does not parse");
     int own = n_inputs - epi;
+    if (epi > 0 && (own < info->min_inputs || (info->max_inputs >= 0 && own > info->max_inputs)))
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                             "takes %d to %d inputs, then the %d its epilogue reads (x1..x%d); got %d in all",
+                             info->min_inputs, info->max_inputs, epi, epi, n_inputs);
     if (own < info->min_inputs || (info->max_inputs >= 0 && own > info->max_inputs)) {
         if (info->min_inputs == info->max_inputs)
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,

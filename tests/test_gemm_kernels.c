@@ -177,6 +177,33 @@ static void test_epilogue_input_computed_later(void **state)
     unsetenv("CLGRAPH_GEMM");
 }
 
+/* Epilogues as written in the text (-O0, nothing absorbed): a Gemm with a
+ * bias and two epilogue inputs, one broadcast per row, in the kernel or
+ * after CLBlast; a batched MatMul whose 3-D result takes its epilogue as a
+ * launch after the product. */
+static void test_written_epilogues(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const char *const modes[] = {"generated", "generated:p8x32", "generated:d1x1v8", "clblast"};
+    static const char *const graphs[] = {
+        "input a: f32[5, 12]\nconst w: f32[9, 12] = random(1, -1, 1)\nconst b: f32[9] = random(2, -1, 1)\n"
+        "input r: f32[5, 9]\ninput s: f32[5, 1]\n"
+        "y = Gemm(a, w, b, r, s) transB=1 epilogue=\"relu(x0 + x1) * x2\"\noutput y\n",
+        "input a: f32[2, 5, 12]\nconst w: f32[12, 9] = random(1, -1, 1)\ninput r: f32[2, 1, 9]\n"
+        "y = MatMul(a, w, r) epilogue=\"tanh(x0 - x1)\"\noutput y\n",
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        assert_int_equal(setenv("CLGRAPH_GEMM", modes[i], 1), 0);
+        for (size_t j = 0; j < sizeof graphs / sizeof *graphs; j++) {
+            snprintf(text, sizeof text, "%s", graphs[j]);
+            check_text(ctx, TOL);
+        }
+    }
+    unsetenv("CLGRAPH_GEMM");
+}
+
 /* MatMul with a shared B runs as a Gemm: A's batch dims folded into M, an
  * Elementwise after a 2-D MatMul as the kernel's epilogue, B constant or
  * not; every path against the reference. With a constant B the packed
@@ -336,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_every_variant),
         cmocka_unit_test(test_fused_pair_is_one_launch),
         cmocka_unit_test(test_epilogue_input_computed_later),
+        cmocka_unit_test(test_written_epilogues),
         cmocka_unit_test(test_matmul_as_gemm),
         cmocka_unit_test(test_conv_as_gemm),
         cmocka_unit_test(test_choice_file),
