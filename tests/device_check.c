@@ -106,8 +106,9 @@ double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsig
     if (clg_graph_run_reference(g, in, n_in, ref, n_out) != CLG_OK)
         fail_msg("reference: %s", clg_graph_errmsg(g));
     clg_model *m = NULL;
-    clg_model_options options = {opt_level};
-    if (clg_model_create_ex(&m, ctx, g, &options) != CLG_OK) fail_msg("model: %s", clg_context_errmsg(ctx));
+    clg_model_options options = CLG_MODEL_OPTIONS_INIT;
+    options.opt_level = opt_level;
+    if (clg_model_create_ex(&m, ctx, g, &options) != CLG_OK) fail_msg("model: %s", clg_model_errmsg(m));
     if (clg_model_run(m, in, n_in, dev, n_out) != CLG_OK) fail_msg("run: %s", clg_model_errmsg(m));
     double worst = 0.0;
     for (int i = 0; i < n_out; i++) {

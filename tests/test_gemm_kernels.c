@@ -136,7 +136,8 @@ static void test_fused_pair_is_one_launch(void **state)
         check_text(ctx, TOL);
         clg_graph *g = test_parse(text);
         clg_model *m = NULL;
-        clg_model_options o = {0};
+        clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+        o.opt_level = 0;
         assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_OK);
         static float a[3 * 33], e1[17], e2[3 * 17], z[3 * 17];
         clg_tensor in[3] = {{a, 2, {3, 33}}, {e1, 1, {17}}, {e2, 2, {3, 17}}};
@@ -200,7 +201,8 @@ static void test_matmul_as_gemm(void **state)
             check_text(ctx, TOL);
             clg_graph *g = test_parse(text);
             clg_model *m = NULL;
-            clg_model_options o = {0};
+            clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+            o.opt_level = 0;
             assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_OK);
             clg_model_stats st;
             assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);

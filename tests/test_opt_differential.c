@@ -159,8 +159,9 @@ static void test_launches_per_level(void **state)
             clg_graph *copy = NULL;
             assert_int_equal(clg_graph_clone(g, &copy), CLG_OK);
             clg_model *m = NULL;
-            clg_model_options options = {level};
-            if (clg_model_create_ex(&m, ctx, copy, &options) != CLG_OK) fail_msg("%s", clg_context_errmsg(ctx));
+            clg_model_options options = CLG_MODEL_OPTIONS_INIT;
+            options.opt_level = level;
+            if (clg_model_create_ex(&m, ctx, copy, &options) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
             clg_graph_destroy(copy);
             clg_tensor in = {x, 2, {1, 128}}, out = {y, 0, {0}};
             assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
@@ -179,10 +180,12 @@ static void test_launches_per_level(void **state)
     }
     unsetenv("CLGRAPH_GEMM");
 
-    clg_model_options bad = {3};
+    clg_model_options bad = CLG_MODEL_OPTIONS_INIT;
+    bad.opt_level = 3;
     clg_model *m = NULL;
     assert_int_equal(clg_model_create_ex(&m, ctx, g, &bad), CLG_ERR_INVALID_ARGUMENT);
-    assert_null(m);
+    assert_non_null(strstr(clg_model_errmsg(m), "opt_level 3"));
+    clg_model_destroy(m);
     assert_int_equal(clg_model_create_ex(&m, ctx, g, NULL), CLG_OK); /* NULL: the defaults */
     clg_model_destroy(m);
     clg_graph_destroy(g);

@@ -261,9 +261,10 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags, in
     clg_context_device(e->ctx, &info);
     snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
              info.platform, info.platform_index, info.device_index);
-    clg_model_options options = {opt_level};
+    clg_model_options options = CLG_MODEL_OPTIONS_INIT;
+    options.opt_level = opt_level;
     if (clg_model_create_ex(&e->model, e->ctx, g, &options) != CLG_OK) {
-        int rc = fail("%s", clg_context_errmsg(e->ctx));
+        int rc = fail("%s", e->model ? clg_model_errmsg(e->model) : "out of memory");
         engine_close(e);
         return rc;
     }

@@ -26,6 +26,16 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
 {
     clg_context *ctx = lw->ctx;
     if (lw->plan->measuring) return CLG_OK;
+    /* clg_emit_kernel (plan.c) looks a kernels/ file up without the
+     * context, in $CLGRAPH_KERNEL_DIR or the embedded copies: the context's
+     * own kernel directory decides which text is built. (Generated sources
+     * are no kernels/ file and stay as they are.) */
+    if (source && source == clg_kernel_source(name_for_cache)) {
+        source = clg_context_kernel_source(ctx, name_for_cache);
+        if (!source)
+            return clg_lower_fail(lw, CLG_ERR_BUILD, "kernel file %s is missing from %s",
+                                  name_for_cache, ctx->kernel_dir ? ctx->kernel_dir : "the library");
+    }
     for (int i = 0; i < n_args; i++) {
         const clg_dev_tensor *t = args[i].kind == CLG_KARG_TENSOR ? args[i].t : NULL;
         if (!t) continue;
@@ -40,7 +50,7 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
     }
     for (int i = 0; i < n_args; i++)
         if (args[i].kind == CLG_KARG_TENSOR && !args[i].t->buf)
-            return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: kernel %s, argument %d has no buffer",
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: kernel %s, argument %d has no buffer",
                                   kernel, i);
     cl_program program;
     clg_status s = clg_program_get(ctx, name_for_cache, source, options, &program);
