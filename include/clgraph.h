@@ -60,7 +60,9 @@
  *   - Threads: an object is used by one thread at a time, except a context,
  *     which models used from different threads may share (its program cache
  *     is locked; nothing a model does writes the context's message). Their
- *     work then shares the context's one in-order queue.
+ *     work then shares the context's one in-order queue, and the context's
+ *     allocator must be thread-safe. clg_tune and clg_context_destroy need
+ *     the context to themselves.
  *   - The library never prints, never exits and never aborts on user input.
  */
 #ifndef CLGRAPH_H

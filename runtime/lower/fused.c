@@ -62,7 +62,7 @@ clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const c
     char err[256];
     clg_status s = CLG_OK;
     if (n->n_inputs < 1 || n->n_inputs > CLG_EXPR_MAX_INPUTS)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%d inputs, not 1 to %d", n->n_inputs,
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: %d inputs, not 1 to %d", n->n_inputs,
                               CLG_EXPR_MAX_INPUTS);
     if ((s = clg_check_elems(lw, ys))) return s;
     for (int k = 0; k < n->n_inputs; k++)
@@ -74,7 +74,7 @@ clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const c
     }
     if (clg_expr_parse(e, n->attrs.expr, err, sizeof err) ||
         clg_expr_check_inputs(e, n->n_inputs, err, sizeof err)) {
-        s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%s", err);
+        s = clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: %s", err);
         goto done;
     }
     if (clg_shape_count(ys) == 0) goto done;
@@ -84,7 +84,7 @@ clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const c
     clg_dense_strides(ys, w.st[0]);
     for (int k = 0; k < n->n_inputs; k++) {
         if (!clg_broadcast_strides(&in[k].shape, ys, w.st[k + 1])) {
-            s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "input %d does not broadcast to the output", k);
+            s = clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: input %d does not broadcast to the output", k);
             goto done;
         }
     }
