@@ -22,7 +22,8 @@
 
 #define SELFTEST "selftest.cl"
 
-static char root[256]; /* this process's scratch directory */
+static char root[256];          /* this process's scratch directory */
+static char default_cache[300]; /* CLGRAPH_CACHE_DIR between tests: never $HOME's */
 static int next_dir;
 
 static bool have_device(void)
@@ -216,7 +217,7 @@ static void test_cache_dir_option(void **state)
     assert_non_null(ctx);
     assert_non_null(strstr(clg_context_errmsg(ctx), below));
     clg_context_destroy(ctx);
-    assert_int_equal(unsetenv("CLGRAPH_CACHE_DIR"), 0);
+    assert_int_equal(setenv("CLGRAPH_CACHE_DIR", default_cache, 1), 0);
 }
 
 /* ---------------------------------------------------------------- kernel directory */
@@ -483,6 +484,8 @@ static int setup(void **state)
     const char *tmp = getenv("TMPDIR");
     snprintf(root, sizeof root, "%s/clgraph-test-options-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(root)) return -1;
+    snprintf(default_cache, sizeof default_cache, "%s/default-cache", root);
+    setenv("CLGRAPH_CACHE_DIR", default_cache, 1);
     unsetenv("CLGRAPH_CACHE");
     unsetenv("CLGRAPH_KERNEL_DIR");
     unsetenv("CLGRAPH_GEMM");
