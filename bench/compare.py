@@ -80,6 +80,12 @@ class Tensor(ctypes.Structure):
 
 
 class ModelOptions(ctypes.Structure):
+    """clg_model_options: struct_size first since clg_context_create_ex exists."""
+    _fields_ = [('struct_size', ctypes.c_size_t), ('opt_level', ctypes.c_int)]
+
+
+class ModelOptionsUnsized(ctypes.Structure):
+    """clg_model_options of the libraries before it had struct_size."""
     _fields_ = [('opt_level', ctypes.c_int)]
 
 
@@ -102,9 +108,14 @@ class Clgraph:
             raise RuntimeError(lib.clg_graph_errmsg(self.g).decode())
         if lib.clg_context_create(ctypes.byref(self.ctx), device.encode() if device else None, 0, None, None):
             raise RuntimeError(lib.clg_context_errmsg(self.ctx).decode())
-        opts = ModelOptions(opt_level)
+        if hasattr(lib, 'clg_context_create_ex'):
+            opts = ModelOptions(ctypes.sizeof(ModelOptions), opt_level)
+            errmsg = lambda: lib.clg_model_errmsg(self.m)  # noqa: E731
+        else:
+            opts = ModelOptionsUnsized(opt_level)
+            errmsg = lambda: lib.clg_context_errmsg(self.ctx)  # noqa: E731
         if lib.clg_model_create_ex(ctypes.byref(self.m), self.ctx, self.g, ctypes.byref(opts)):
-            raise RuntimeError(lib.clg_context_errmsg(self.ctx).decode())
+            raise RuntimeError(errmsg().decode())
         self.batch = None
 
     def _plan(self, x):

@@ -87,7 +87,7 @@ int main(void)
         clg_graph_run_reference(g, &tx, 1, &tr, 1);
         clg_model *m = NULL;
         if (clg_model_create(&m, ctx, g) != CLG_OK) {
-            fprintf(stderr, "%s\n", clg_context_errmsg(ctx));
+            fprintf(stderr, "%s\n", clg_model_errmsg(m));
             return 1;
         }
         /* The same weights on the CLBlast side: read them from the graph's

@@ -303,7 +303,7 @@ static int time_model(clg_context *ctx, const shape *s, int wall, int check)
             printf("error %s %.3g\n", s->name, err);
     } else {
         fprintf(stderr, "%s: %s%s\n", s->name, graph ? clg_graph_errmsg(graph) : "",
-                clg_context_errmsg(ctx));
+                model ? clg_model_errmsg(model) : "");
     }
     clg_model_destroy(model);
     clg_graph_destroy(graph);

@@ -18,6 +18,7 @@ const char *clg_status_string(clg_status status)
     case CLG_ERR_DEVICE_NOT_FOUND: return "CLG_ERR_DEVICE_NOT_FOUND: no matching OpenCL device";
     case CLG_ERR_OUT_OF_DEVICE_MEMORY: return "CLG_ERR_OUT_OF_DEVICE_MEMORY: out of device memory";
     case CLG_ERR_BUILD: return "CLG_ERR_BUILD: OpenCL program build failed";
+    case CLG_ERR_INTERNAL: return "CLG_ERR_INTERNAL: internal error in clgraph (a bug)";
     }
     return "CLG_ERR_?: unknown status";
 }

@@ -114,6 +114,17 @@ CLG_INTERNAL void *clg_mem_calloc(const clg_allocator *a, size_t n, size_t size)
 CLG_INTERNAL void clg_mem_free(const clg_allocator *a, void *ptr);
 /* The C library's allocator, used when the caller passes NULL. */
 CLG_INTERNAL void *clg_default_alloc(void *user, void *ptr, size_t old_size, size_t new_size);
+
+/* Reads a caller's options struct (clg_model_options, clg_context_options:
+ * a size_t struct_size first) into out, which holds this library's version
+ * of the struct already filled with the defaults (known bytes). The first
+ * min(struct_size, known) bytes are copied, so a caller built against an
+ * older, smaller struct keeps the defaults for the fields it lacks. Fails,
+ * saying why in why, for a struct_size below min (0: not initialised) or
+ * one above known whose extra bytes are not all zero (a newer header's
+ * fields this library cannot honour); out is left as it was then. */
+CLG_INTERNAL bool clg_options_read(void *out, size_t known, const void *options, size_t min,
+                                   char *why, size_t why_size);
 /* Shorthands on a graph's allocator. */
 CLG_INTERNAL void *clg_malloc(clg_graph *g, size_t size);
 CLG_INTERNAL void *clg_calloc(clg_graph *g, size_t n, size_t size);

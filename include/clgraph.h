@@ -2,10 +2,14 @@
  * clgraph.h — the one public header of clgraph.
  *
  * clgraph compiles neural networks built from residual blocks and runs them on
- * any OpenCL device. This header declares the graph IR (text format, C builder
- * API, shape inference), the host reference executor and the .npy helpers.
+ * any OpenCL device. This header declares the whole library: the graph IR
+ * (text format, ONNX import, C builder API, shape inference), the graph
+ * compiler (clg_graph_optimize), the host reference executor and the .npy
+ * helpers; then OpenCL devices, contexts (a device with its queue, program
+ * cache and settings) and models (a graph compiled for a context's device,
+ * run with clg_model_run); last, tuning CLBlast for a device.
  *
- * Usage, parsing a model and running it on the reference executor:
+ * Usage, compiling a model for the default OpenCL device and running it:
  *
  *     clg_graph *g = NULL;
  *     if (clg_graph_create(&g, NULL, NULL) != CLG_OK) return -1;   // out of memory
@@ -14,20 +18,51 @@
  *         clg_graph_destroy(g);
  *         return -1;
  *     }
- *     clg_tensor x = { data, 2, { 64, 128 } };        // batch 64, caller's memory
- *     clg_tensor y = { out, 0, { 0 } };
- *     clg_graph_output_info(g, 0, 64, NULL, &y.rank, y.dims);  // room for out
- *     clg_graph_run_reference(g, &x, 1, &y, 1);
+ *     clg_context *ctx = NULL;
+ *     clg_model *m = NULL;
+ *     if (clg_context_create(&ctx, NULL, 0, NULL, NULL) != CLG_OK)
+ *         fprintf(stderr, "%s\n", clg_context_errmsg(ctx));     // e.g. no OpenCL device
+ *     else if (clg_model_create(&m, ctx, g) != CLG_OK)
+ *         fprintf(stderr, "%s\n", clg_model_errmsg(m));         // names the node
+ *     else {
+ *         clg_tensor x = { data, 2, { 64, 128 } };    // batch 64, caller's memory
+ *         clg_tensor y = { out, 0, { 0 } };
+ *         clg_graph_output_info(g, 0, 64, NULL, &y.rank, y.dims);  // room for out
+ *         if (clg_model_run(m, &x, 1, &y, 1) != CLG_OK)
+ *             fprintf(stderr, "%s\n", clg_model_errmsg(m));
+ *     }
+ *     clg_model_destroy(m);                      // the model before its context
+ *     clg_context_destroy(ctx);
  *     clg_graph_destroy(g);
+ *
+ * clg_graph_run_reference(g, &x, 1, &y, 1) computes the same on the host
+ * without a device: the oracle the device results are tested against.
  *
  * Conventions:
  *   - Every function that can fail returns a clg_status (CLG_OK is 0, errors are
- *     negative). After an error on a graph, clg_graph_errmsg() says what went
- *     wrong, naming the text line, the node and its op where they apply.
+ *     negative). Each object keeps the message of its own last error:
+ *     clg_graph_errmsg, clg_context_errmsg, clg_model_errmsg. A failing call
+ *     writes the message of the object it acts on (the model for
+ *     clg_model_create and clg_model_run, the context for clg_context_create
+ *     and clg_tune, the graph for graph functions), naming the text line, the
+ *     node and its op, the OpenCL call and its error where they apply.
  *   - Pointers passed in are borrowed for the duration of the call unless a
  *     comment says otherwise. Memory the library returns is owned by the object
  *     it came from unless a comment says who frees it.
  *   - Every *_destroy(NULL) is a no-op.
+ *   - Options structs (clg_context_options, clg_model_options) start with
+ *     struct_size and are initialised with their _INIT macro: fields are
+ *     only ever added at the end, and a caller built against an older header
+ *     (a smaller struct_size) keeps working, its missing fields defaulted.
+ *   - Settings the environment gives (CLGRAPH_DEVICE, CLGRAPH_CACHE_DIR,
+ *     CLGRAPH_CACHE, CLGRAPH_KERNEL_DIR, CLGRAPH_GEMM, CLGRAPH_TUNING) are
+ *     defaults: an argument, flag or option set through the API wins.
+ *   - Threads: an object is used by one thread at a time, except a context,
+ *     which models used from different threads may share (its program cache
+ *     is locked; nothing a model does writes the context's message). Their
+ *     work then shares the context's one in-order queue, and the context's
+ *     allocator must be thread-safe. clg_tune and clg_context_destroy need
+ *     the context to themselves.
  *   - The library never prints, never exits and never aborts on user input.
  */
 #ifndef CLGRAPH_H
@@ -69,7 +104,9 @@ typedef enum clg_status {
     CLG_ERR_OPENCL = -8,           /* an OpenCL or CLBlast call failed */
     CLG_ERR_DEVICE_NOT_FOUND = -9, /* no OpenCL device matches the request */
     CLG_ERR_OUT_OF_DEVICE_MEMORY = -10,
-    CLG_ERR_BUILD = -11            /* an OpenCL program failed to build */
+    CLG_ERR_BUILD = -11,           /* an OpenCL program failed to build */
+    CLG_ERR_INTERNAL = -12         /* clgraph broke one of its own invariants: a bug in
+                                    * clgraph to report, not a fault of the caller's */
 } clg_status;
 
 /* A static English name for a status ("CLG_ERR_PARSE: ..."); never NULL. */
@@ -373,20 +410,23 @@ CLG_API clg_status clg_devices_list(clg_device_info *out, int capacity, int *cou
 
 /* --------------------------------------------------------------- contexts */
 
-/* A context is one OpenCL device with its context, in-order command queue
- * and program cache. Models compiled in it share them. */
+/* A context is one OpenCL device with its context, in-order command queue,
+ * program cache and settings (where caches and kernels live, how GEMMs run).
+ * Models compiled in it share them. */
 typedef struct clg_context clg_context;
 
-/* Flags for clg_context_create. */
+/* Flags for clg_context_create and clg_context_create_ex. */
 #define CLG_CONTEXT_PROFILING 1 /* a profiling queue, for per-node times */
 #define CLG_CONTEXT_UNTUNED 2   /* do not apply the device's stored GEMM parameters
-                                  * (see clg_tune); for A/B timing */
+                                  * (see clg_tune); for A/B timing. Also what
+                                  * CLGRAPH_TUNING=0 does */
 
 /* Opens the device that spec selects: "gpu", "cpu", a global index ("1"),
  * "platform:device" ("0:1"), or a case-insensitive substring of the device
  * or platform name ("nvidia", "pthread"). spec NULL or "" reads the
  * CLGRAPH_DEVICE environment variable, and without it picks the first
- * discrete GPU, else any GPU, else a CPU. alloc may be NULL.
+ * discrete GPU, else any GPU, else a CPU. alloc may be NULL. The settings
+ * come from the environment (see clg_context_options).
  * Like sqlite3_open, *out is set even on most failures so that
  * clg_context_errmsg can say why (a spec that matches nothing lists the
  * devices there are); the caller destroys it either way. *out is NULL only
@@ -399,16 +439,89 @@ CLG_API clg_status clg_context_create(clg_context **out, const char *spec, int f
 /* Wraps an embedder's own cl_context and cl_command_queue (passed as
  * void * so this header does not need CL/cl.h). clgraph borrows them:
  * it retains nothing and never releases them; they must outlive the
- * context. The queue must be in-order. */
+ * context. The queue must be in-order. Statuses and *out as for
+ * clg_context_create. */
 CLG_API clg_status clg_context_create_borrowed(clg_context **out, void *cl_context,
                                                void *cl_command_queue, clg_alloc_fn alloc,
                                                void *user);
 
+/* A context's settings, for clg_context_create_ex and
+ * clg_context_create_borrowed_ex. Initialise with CLG_CONTEXT_OPTIONS_INIT
+ * (every setting NULL, struct_size set), then set what you need. A NULL
+ * setting takes its default from the environment, as clg_context_create
+ * does; a setting given here wins over the environment. The strings are
+ * copied; the context resolves every setting once, when it is created. */
+typedef struct clg_context_options {
+    size_t struct_size; /* sizeof(clg_context_options) in the caller's header */
+
+    /* Where built program binaries, the measured GEMM choices and
+     * clg_tune's parameter file are kept.
+     *   NULL: CLGRAPH_CACHE_DIR, else $XDG_CACHE_HOME/clgraph, else
+     *     ~/.cache/clgraph, created if missing (a directory that cannot be
+     *     created means no disk cache); CLGRAPH_CACHE=0 keeps programs and
+     *     GEMM choices off the disk but still reads the parameter file there.
+     *   "": no cache directory: nothing is read from or written to disk
+     *     (programs and GEMM choices are kept in memory, no stored tuning is
+     *     applied, and clg_tune fails with CLG_ERR_IO).
+     *   a path: that directory, created (mode 0700) if missing; one that
+     *     cannot be created is CLG_ERR_IO. */
+    const char *cache_dir;
+
+    /* Where the text of kernels/NAME.cl is read from.
+     *   NULL: CLGRAPH_KERNEL_DIR when it is set, else the copies embedded
+     *     in the library at build time.
+     *   "": the embedded copies.
+     *   a path: that directory, for kernel development without rebuilding;
+     *     a kernel missing there fails the build that needs it
+     *     (CLG_ERR_BUILD), it does not fall back to the embedded copy. A
+     *     path that is not a directory is CLG_ERR_IO. */
+    const char *kernel_dir;
+
+    /* How GEMMs (Gemm, MatMul and convolutions) run.
+     *   NULL: CLGRAPH_GEMM when it is set (unknown values measure), else
+     *     "measure".
+     *   "measure": for each GEMM shape, CLBlast and the generated kernels
+     *     that fit are timed once per device and the fastest is kept in the
+     *     cache directory (docs/runtime.md, "Generated GEMMs").
+     *   "clblast": always CLBlast.
+     *   "generated": always a generated kernel, the variant that won on
+     *     PoCL for the shape's transposes.
+     *   "generated:NAME": variant NAME where it fits the GEMM ("p8x32",
+     *     "d1x1v8", ...; a name ending in "t" for a convolution's flipped
+     *     product), else as "generated".
+     * Any other value is CLG_ERR_INVALID_ARGUMENT. The setting belongs to
+     * the context because the measured choices it replaces are per device. */
+    const char *gemm;
+} clg_context_options;
+
+#define CLG_CONTEXT_OPTIONS_INIT { sizeof(clg_context_options), NULL, NULL, NULL }
+
+/* As clg_context_create, with options (NULL: all from the environment).
+ * Also returns CLG_ERR_INVALID_ARGUMENT for options whose struct_size is 0
+ * (not initialised with CLG_CONTEXT_OPTIONS_INIT), or larger than this
+ * library's struct with a field it does not know set, and for an unknown
+ * gemm value; CLG_ERR_IO for a cache_dir that cannot be created or a
+ * kernel_dir that is not a directory. */
+CLG_API clg_status clg_context_create_ex(clg_context **out, const char *spec, int flags,
+                                         const clg_context_options *options, clg_alloc_fn alloc,
+                                         void *user);
+
+/* As clg_context_create_borrowed, with flags and options. flags may hold
+ * CLG_CONTEXT_UNTUNED; CLG_CONTEXT_PROFILING is CLG_ERR_INVALID_ARGUMENT
+ * (the borrowed queue's own properties decide). Options and statuses as for
+ * clg_context_create_ex. */
+CLG_API clg_status clg_context_create_borrowed_ex(clg_context **out, void *cl_context,
+                                                  void *cl_command_queue, int flags,
+                                                  const clg_context_options *options,
+                                                  clg_alloc_fn alloc, void *user);
+
 /* Releases the context and what it owns (not borrowed handles). NULL: no-op. */
 CLG_API void clg_context_destroy(clg_context *ctx);
 
-/* The last error on ctx, including the OpenCL error name and build log
- * where they apply. Owned by ctx. Never NULL. */
+/* The last error of a call on ctx (creating it, clg_tune,
+ * clg_context_tuning), including the OpenCL error name and build log where
+ * they apply. Models never write it: their errors are in clg_model_errmsg.
+ * Owned by ctx. Never NULL. */
 CLG_API const char *clg_context_errmsg(const clg_context *ctx);
 
 /* Describes the context's device. */
@@ -424,30 +537,43 @@ typedef struct clg_model clg_model;
  * The model compiles its own optimized copy of g, so g may change or go
  * away afterwards (its allocator must stay usable until the model is
  * destroyed: the copy shares constant data with g). ctx is borrowed and
- * must outlive the model. On failure *out is
- * NULL and clg_context_errmsg(ctx) says why, naming the node. Returns
- * CLG_OK, CLG_ERR_UNSUPPORTED, CLG_ERR_BUILD, CLG_ERR_OPENCL,
- * CLG_ERR_OUT_OF_DEVICE_MEMORY, CLG_ERR_OUT_OF_MEMORY or
- * CLG_ERR_INVALID_ARGUMENT. */
+ * must outlive the model.
+ * Like clg_context_create, *out is set even on failure, so that
+ * clg_model_errmsg(*out) can say why (naming the node); the caller destroys
+ * it either way, and a model whose creation failed cannot run. *out is NULL
+ * only when out or ctx is NULL (CLG_ERR_INVALID_ARGUMENT) or the model
+ * itself could not be allocated (CLG_ERR_OUT_OF_MEMORY). The context's
+ * message is not touched. Returns CLG_OK, CLG_ERR_UNSUPPORTED,
+ * CLG_ERR_BUILD, CLG_ERR_OPENCL, CLG_ERR_OUT_OF_DEVICE_MEMORY,
+ * CLG_ERR_OUT_OF_MEMORY, CLG_ERR_INVALID_ARGUMENT or CLG_ERR_INTERNAL. */
 CLG_API clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g);
 
-/* Options for clg_model_create_ex. */
+/* Options for clg_model_create_ex. Initialise with CLG_MODEL_OPTIONS_INIT,
+ * then set what you need. (Fields are only added at the end, each making
+ * the struct larger, so that struct_size tells the versions apart.) */
 typedef struct clg_model_options {
-    int opt_level; /* 0, 1 or 2 (CLG_OPT_DEFAULT) */
+    size_t struct_size; /* sizeof(clg_model_options) in the caller's header */
+    int opt_level;      /* 0, 1 or 2 (CLG_OPT_DEFAULT) */
 } clg_model_options;
+
+#define CLG_MODEL_OPTIONS_INIT { sizeof(clg_model_options), CLG_OPT_DEFAULT }
 
 /* As clg_model_create, with options (NULL: the defaults). The model
  * optimizes its own copy of g at opt_level (clg_graph_optimize); g itself
  * is not changed. Stats and profiles describe the optimized graph. An
- * opt_level outside 0..2 is CLG_ERR_INVALID_ARGUMENT. */
+ * opt_level outside 0..2, a struct_size of 0 (options not initialised with
+ * CLG_MODEL_OPTIONS_INIT), or a struct_size larger than this library's
+ * struct with a field it does not know set, is CLG_ERR_INVALID_ARGUMENT. */
 CLG_API clg_status clg_model_create_ex(clg_model **out, clg_context *ctx, clg_graph *g,
                                        const clg_model_options *options);
 
 /* Releases the model's device memory and kernels. NULL is a no-op. */
 CLG_API void clg_model_destroy(clg_model *m);
 
-/* The last error of a call on m (clg_model_run, clg_model_profile). Owned
- * by m. Never NULL. */
+/* The last error of a call on m (clg_model_create, clg_model_run,
+ * clg_model_profile): "" after a call that succeeded. Each model has its
+ * own, so models sharing a context, in one thread or several, never see
+ * each other's errors. Owned by m. Never NULL. */
 CLG_API const char *clg_model_errmsg(const clg_model *m);
 
 /* Runs the model: copies the inputs to the device, enqueues every node with
@@ -456,8 +582,9 @@ CLG_API const char *clg_model_errmsg(const clg_model *m);
  * re-plans device memory; the same batch reuses the plan. Returns CLG_OK,
  * CLG_ERR_INVALID_ARGUMENT (counts, NULL data, a shape that does not
  * match), CLG_ERR_OUT_OF_DEVICE_MEMORY (the batch does not fit),
- * CLG_ERR_OPENCL, CLG_ERR_BUILD, CLG_ERR_UNSUPPORTED or
- * CLG_ERR_OUT_OF_MEMORY; clg_model_errmsg says why. */
+ * CLG_ERR_OPENCL, CLG_ERR_BUILD, CLG_ERR_UNSUPPORTED, CLG_ERR_OUT_OF_MEMORY
+ * or CLG_ERR_INTERNAL; clg_model_errmsg says why. A model whose creation
+ * failed returns CLG_ERR_INVALID_ARGUMENT and keeps its message. */
 CLG_API clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs,
                                  clg_tensor *outputs, int n_outputs);
 
@@ -493,18 +620,22 @@ CLG_API clg_status clg_model_profile(clg_model *m, clg_node_time *times, int cap
 
 /* ----------------------------------------------------------------- tuning */
 
-/* clgraph runs GEMMs (Gemm, MatMul and convolutions) through CLBlast, whose
- * speed depends on kernel parameters CLBlast ships tuned for common GPUs
- * only; elsewhere (CPUs through PoCL, new GPUs) it uses generic ones, 4x
- * slower or worse. clg_tune searches parameters for one device and stores
- * the winners in a per-device file in the cache directory (CLGRAPH_CACHE_DIR,
- * else $XDG_CACHE_HOME/clgraph, else ~/.cache/clgraph; CLGRAPH_CACHE=0 does
- * not turn this file off). Every context opened on that device afterwards
- * applies them, so every model gets them without asking; nothing ever
- * tunes implicitly. The file is keyed by platform, device name and driver
- * version and checked whole before use: a corrupt file, one for another
- * device or driver, or one from another CLBlast version is ignored.
- * CLGRAPH_TUNING=0 (or CLG_CONTEXT_UNTUNED) keeps CLBlast's own parameters.
+/* clgraph runs each GEMM (Gemm, MatMul and convolutions) either as one of
+ * its generated kernels (kernels/gemm.cl) or through CLBlast, whichever
+ * measured faster for that shape on the device (clg_context_options.gemm
+ * can force one). CLBlast's speed depends on kernel parameters it ships
+ * tuned for common GPUs only; elsewhere (CPUs through PoCL, new GPUs) it
+ * uses generic ones, 4x slower or worse. clg_tune searches parameters for
+ * one device and stores the winners in a per-device file in the context's
+ * cache directory (clg_context_options.cache_dir; by default
+ * CLGRAPH_CACHE_DIR, else $XDG_CACHE_HOME/clgraph, else ~/.cache/clgraph;
+ * CLGRAPH_CACHE=0 does not turn this file off). Every context opened on
+ * that device afterwards applies them, so every model gets them without
+ * asking; nothing ever tunes implicitly. The file is keyed by platform,
+ * device name and driver version and checked whole before use: a corrupt
+ * file, one for another device or driver, or one from another CLBlast
+ * version is ignored. CLGRAPH_TUNING=0 (or CLG_CONTEXT_UNTUNED) keeps
+ * CLBlast's own parameters.
  *
  * CLBlast holds parameters per process and device, not per context: once a
  * context has applied them (or clg_tune has run), every context in the
@@ -542,12 +673,15 @@ typedef struct clg_tune_info {
 } clg_tune_info;
 
 /* Reads the tuning state of a device from clg_devices_list without opening
- * it; info->applied is always 0 here. A missing or invalid file is not an
+ * it, from the cache directory the environment names (a context's
+ * cache_dir option applies to clg_context_tuning only); info->applied is
+ * always 0 here. A missing or invalid file is not an
  * error: info->tuned is 0 and info->status says why. Returns CLG_OK,
  * CLG_ERR_INVALID_ARGUMENT or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_device_tuning(const clg_device_info *device, clg_tune_info *info);
 
-/* As clg_device_tuning for ctx's device, with info->applied set. */
+/* As clg_device_tuning for ctx's device and ctx's cache directory, with
+ * info->applied set. */
 CLG_API clg_status clg_context_tuning(const clg_context *ctx, clg_tune_info *info);
 
 /* Progress of clg_tune, for a status line. */

@@ -14,7 +14,7 @@
 static clg_context *shared_ctx;
 static int shared_tried;
 
-clg_context *test_context(void)
+static clg_context *shared_context(void)
 {
     if (!shared_tried) {
         shared_tried = 1;
@@ -31,10 +31,50 @@ clg_context *test_context(void)
     return shared_ctx;
 }
 
+/* One context per GEMM path a test asked for (the path is a context's
+ * setting, fixed when it is created). */
+#define MAX_GEMM_CONTEXTS 32
+static struct {
+    char gemm[64];
+    clg_context *ctx;
+} gemm_ctx[MAX_GEMM_CONTEXTS];
+static int n_gemm_ctx;
+static char current_gemm[64];
+
+void test_set_gemm(const char *gemm)
+{
+    snprintf(current_gemm, sizeof current_gemm, "%s", gemm ? gemm : "");
+}
+
+const char *test_gemm_path(void) { return current_gemm[0] ? current_gemm : "measure"; }
+
+clg_context *test_context(void)
+{
+    clg_context *shared = shared_context();
+    if (!shared || !current_gemm[0]) return shared;
+    for (int i = 0; i < n_gemm_ctx; i++)
+        if (!strcmp(gemm_ctx[i].gemm, current_gemm)) return gemm_ctx[i].ctx;
+    if (n_gemm_ctx == MAX_GEMM_CONTEXTS) fail_msg("more than %d GEMM paths", MAX_GEMM_CONTEXTS);
+    clg_context_options o = CLG_CONTEXT_OPTIONS_INIT;
+    o.gemm = current_gemm;
+    clg_context *ctx = NULL;
+    if (clg_context_create_ex(&ctx, NULL, CLG_CONTEXT_PROFILING, &o, NULL, NULL) != CLG_OK) {
+        fprintf(stderr, "context (gemm %s): %s\n", current_gemm, clg_context_errmsg(ctx));
+        clg_context_destroy(ctx);
+        fail_msg("cannot open the OpenCL device with gemm %s", current_gemm);
+    }
+    snprintf(gemm_ctx[n_gemm_ctx].gemm, sizeof gemm_ctx[n_gemm_ctx].gemm, "%s", current_gemm);
+    gemm_ctx[n_gemm_ctx++].ctx = ctx;
+    return ctx;
+}
+
 void test_context_release(void)
 {
     clg_context_destroy(shared_ctx);
     shared_ctx = NULL;
+    for (int i = 0; i < n_gemm_ctx; i++) clg_context_destroy(gemm_ctx[i].ctx);
+    n_gemm_ctx = 0;
+    current_gemm[0] = '\0';
 }
 
 int test_teardown(void **state)
@@ -106,8 +146,9 @@ double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsig
     if (clg_graph_run_reference(g, in, n_in, ref, n_out) != CLG_OK)
         fail_msg("reference: %s", clg_graph_errmsg(g));
     clg_model *m = NULL;
-    clg_model_options options = {opt_level};
-    if (clg_model_create_ex(&m, ctx, g, &options) != CLG_OK) fail_msg("model: %s", clg_context_errmsg(ctx));
+    clg_model_options options = CLG_MODEL_OPTIONS_INIT;
+    options.opt_level = opt_level;
+    if (clg_model_create_ex(&m, ctx, g, &options) != CLG_OK) fail_msg("model: %s", clg_model_errmsg(m));
     if (clg_model_run(m, in, n_in, dev, n_out) != CLG_OK) fail_msg("run: %s", clg_model_errmsg(m));
     double worst = 0.0;
     for (int i = 0; i < n_out; i++) {

@@ -10,6 +10,12 @@
  * OpenCL device (tests then skip). Created on first use, CLGRAPH_DEVICE
  * respected. */
 clg_context *test_context(void);
+/* Which GEMM path later test_context calls give (clblast, generated,
+ * generated:NAME; NULL: the environment's, as clg_context_create): a
+ * context of its own per path, kept until test_context_release. */
+void test_set_gemm(const char *gemm);
+/* The path set, "measure" when none, for messages. */
+const char *test_gemm_path(void);
 void test_context_release(void);
 /* A cmocka group teardown that releases the shared context. */
 int test_teardown(void **state);

@@ -72,11 +72,11 @@ static void test_status_strings_and_version(void **state)
     static const clg_status all[] = {CLG_OK, CLG_ERR_INVALID_ARGUMENT, CLG_ERR_OUT_OF_MEMORY, CLG_ERR_PARSE,
                                      CLG_ERR_INVALID_GRAPH, CLG_ERR_UNSUPPORTED, CLG_ERR_IO, CLG_ERR_FORMAT,
                                      CLG_ERR_OPENCL, CLG_ERR_DEVICE_NOT_FOUND, CLG_ERR_OUT_OF_DEVICE_MEMORY,
-                                     CLG_ERR_BUILD};
+                                     CLG_ERR_BUILD, CLG_ERR_INTERNAL};
     static const char *names[] = {"CLG_OK", "CLG_ERR_INVALID_ARGUMENT", "CLG_ERR_OUT_OF_MEMORY", "CLG_ERR_PARSE",
                                   "CLG_ERR_INVALID_GRAPH", "CLG_ERR_UNSUPPORTED", "CLG_ERR_IO", "CLG_ERR_FORMAT",
                                   "CLG_ERR_OPENCL", "CLG_ERR_DEVICE_NOT_FOUND", "CLG_ERR_OUT_OF_DEVICE_MEMORY",
-                                  "CLG_ERR_BUILD"};
+                                  "CLG_ERR_BUILD", "CLG_ERR_INTERNAL"};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
         const char *s = clg_status_string(all[i]);
         assert_non_null(s);

@@ -178,7 +178,29 @@ else
     has out '"batch": 4,'
     run 0 bench "$MLP" --iters 2
     has out '^latency: *median'
+    # Context settings as options: a cache directory of our own fills with
+    # program binaries; '' keeps nothing on disk; a kernel directory (a copy
+    # of kernels/) whose elementwise.cl cannot build fails the run with the
+    # build log.
+    run 0 run "$MLP" -O0 --cache-dir "$TMP/cache/a"
+    if ls "$TMP/cache/a" | grep -q '\.bin$'; then ok; else bad "--cache-dir $TMP/cache/a holds no program binary"; fi
+    run 0 bench "$MLP" --iters 1 --warmup 0 --cache-dir '' --gemm clblast
+    mkdir "$TMP/kernels"
+    cp kernels/*.cl "$TMP/kernels/" # a kernel directory stands in for every kernels/ file
+    printf '#error clg-cli-kernel-dir\n' >"$TMP/kernels/elementwise.cl"
+    run 1 run "$MLP" -O0 --cache-dir '' --kernel-dir "$TMP/kernels"
+    has err 'clg-cli-kernel-dir'
+    run 1 run "$MLP" --kernel-dir "$TMP/no-such-dir"
+    has err "^clgraph: kernel directory $TMP/no-such-dir"
+    run 1 bench "$MLP" --iters 1 --gemm fastest
+    has err "^clgraph: gemm option 'fastest'"
+    run 1 run "$MLP" --gemm generated:nosuch
+    has err 'no variant nosuch'
 fi
+run 2 run "$MLP" --gemm
+has err 'option --gemm needs a value'
+run 2 bench "$MLP" --cache-dir
+run 2 tune --kernel-dir "$TMP"
 run 2 bench "$MLP" --device ref
 run 2 bench "$MLP" --iters 0
 run 2 devices extra

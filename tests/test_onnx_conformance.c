@@ -372,12 +372,14 @@ static int run_dataset(clg_graph *g, const dataset *ds, clg_context *ctx, char *
         int opt = level == 3 ? -1 : level;
         if (opt < 0 && CLG_OPT_DEFAULT >= 0 && CLG_OPT_DEFAULT <= 2) continue;
         clg_model *m = NULL;
-        clg_model_options o = {opt};
+        clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+        o.opt_level = opt;
         clg_status s = opt < 0 ? clg_model_create(&m, ctx, g) : clg_model_create_ex(&m, ctx, g, &o);
         char where[32];
         snprintf(where, sizeof where, opt < 0 ? "device (default)" : "device -O%d", opt);
         if (s) {
-            snprintf(why, size, "%s: create: %s", where, clg_context_errmsg(ctx));
+            snprintf(why, size, "%s: create: %s", where, clg_model_errmsg(m));
+            clg_model_destroy(m);
             rc = FAIL;
             break;
         }

@@ -151,7 +151,8 @@ static void test_launches_per_level(void **state)
     static const char *const paths[] = {"clblast", "generated"};
     static const int expect_o2[] = {7, 4};
     for (int p = 0; p < 2; p++) {
-        assert_int_equal(setenv("CLGRAPH_GEMM", paths[p], 1), 0);
+        test_set_gemm(paths[p]);
+        ctx = test_context();
         int launches[3];
         static float x[128], y[10];
         for (int i = 0; i < 128; i++) x[i] = (float)i / 128.0f;
@@ -159,8 +160,9 @@ static void test_launches_per_level(void **state)
             clg_graph *copy = NULL;
             assert_int_equal(clg_graph_clone(g, &copy), CLG_OK);
             clg_model *m = NULL;
-            clg_model_options options = {level};
-            if (clg_model_create_ex(&m, ctx, copy, &options) != CLG_OK) fail_msg("%s", clg_context_errmsg(ctx));
+            clg_model_options options = CLG_MODEL_OPTIONS_INIT;
+            options.opt_level = level;
+            if (clg_model_create_ex(&m, ctx, copy, &options) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
             clg_graph_destroy(copy);
             clg_tensor in = {x, 2, {1, 128}}, out = {y, 0, {0}};
             assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
@@ -177,12 +179,15 @@ static void test_launches_per_level(void **state)
          * and the head's bias is added in its kernel (3), then Softmax. */
         assert_int_equal(launches[2], expect_o2[p]);
     }
-    unsetenv("CLGRAPH_GEMM");
+    test_set_gemm(NULL);
+    ctx = test_context();
 
-    clg_model_options bad = {3};
+    clg_model_options bad = CLG_MODEL_OPTIONS_INIT;
+    bad.opt_level = 3;
     clg_model *m = NULL;
     assert_int_equal(clg_model_create_ex(&m, ctx, g, &bad), CLG_ERR_INVALID_ARGUMENT);
-    assert_null(m);
+    assert_non_null(strstr(clg_model_errmsg(m), "opt_level 3"));
+    clg_model_destroy(m);
     assert_int_equal(clg_model_create_ex(&m, ctx, g, NULL), CLG_OK); /* NULL: the defaults */
     clg_model_destroy(m);
     clg_graph_destroy(g);

@@ -118,11 +118,12 @@ static void run_device(fixture *fx, clg_context *ctx, int level)
 {
     char where[64];
     clg_model *m = NULL;
-    clg_model_options opt = {level};
+    clg_model_options opt = CLG_MODEL_OPTIONS_INIT;
+    opt.opt_level = level;
     clg_status s = level < 0 ? clg_model_create(&m, ctx, fx->g) : clg_model_create_ex(&m, ctx, fx->g, &opt);
     if (level < 0) snprintf(where, sizeof where, "device default (O%d)", CLG_OPT_DEFAULT);
     else snprintf(where, sizeof where, "device O%d", level);
-    if (s != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_context_errmsg(ctx));
+    if (s != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
 
     /* Batch 1 first, so the full batch that follows needs a new plan. */
     clg_tensor one = fx->x, out1 = {fx->got, 0, {0}};

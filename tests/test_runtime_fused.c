@@ -219,7 +219,7 @@ static void test_programs_shared(void **state)
     int mem0, disk0, built0, mem1, disk1, built1;
     clg_program_cache_stats(ctx, &mem0, &disk0, &built0);
     clg_model *m = NULL;
-    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s", clg_context_errmsg(ctx));
+    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
     clg_program_cache_stats(ctx, &mem1, &disk1, &built1);
     assert_int_equal((disk1 - disk0) + (built1 - built0), 2); /* 2 inputs, 3 inputs */
     assert_true(mem1 - mem0 >= 1);                            /* e2 reuses e1's */

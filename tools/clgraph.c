@@ -32,20 +32,29 @@ const char usage_text[] =
     "                               else the first discrete GPU, else any GPU, else a CPU)\n"
     "           --check             also run the reference executor and print the errors\n"
     "           -O0, -O1, -O2       optimization level (default -O2)\n"
+    "           --cache-dir DIR     program binaries, GEMM choices and tuned parameters\n"
+    "                               (default: CLGRAPH_CACHE_DIR, else ~/.cache/clgraph;\n"
+    "                               '' keeps nothing on disk)\n"
+    "           --kernel-dir DIR    read kernels/*.cl from DIR (default: CLGRAPH_KERNEL_DIR,\n"
+    "                               else the copies built into the library)\n"
+    "           --gemm PATH         measure (default, or CLGRAPH_GEMM), clblast, generated\n"
+    "                               or generated:VARIANT: how GEMMs run\n"
     "       clgraph compile FILE [-O0|-O1|-O2] [-o OUT.clg] [--dump-after PASS|all]\n"
     "                            [--dot BEFORE.dot AFTER.dot]\n"
     "                               optimize; write the result (weights beside it in\n"
     "                               OUT.clg.bin) or print it\n"
     "       clgraph bench FILE [--device SPEC] [--batch N] [--iters K] [--warmup W]\n"
     "                          [-O0|-O1|-O2] [--json] [--profile]\n"
+    "                          [--cache-dir DIR] [--kernel-dir DIR] [--gemm PATH]\n"
     "       clgraph devices         list every OpenCL device; * marks the default\n"
-    "       clgraph tune [--device SPEC] [--quick|--full]\n"
+    "       clgraph tune [--device SPEC] [--quick|--full] [--cache-dir DIR]\n"
     "                               search CLBlast's GEMM parameters for a device and\n"
     "                               store them; every later context applies them\n"
     "       clgraph --version\n"
     "       clgraph help\n"
-    "environment: CLGRAPH_DEVICE (device spec), CLGRAPH_CACHE_DIR (program cache,\n"
-    "             default ~/.cache/clgraph), CLGRAPH_CACHE=0 (no program cache),\n"
+    "environment (defaults for the options above): CLGRAPH_DEVICE (device spec),\n"
+    "             CLGRAPH_CACHE_DIR (program cache, default ~/.cache/clgraph),\n"
+    "             CLGRAPH_CACHE=0 (no program cache), CLGRAPH_KERNEL_DIR (kernels),\n"
     "             CLGRAPH_TUNING=0 (ignore tuned GEMM parameters),\n"
     "             CLGRAPH_GEMM=clblast|generated[:VARIANT] (force a GEMM path;\n"
     "             default: measured per shape, remembered in the cache directory)\n";
@@ -117,6 +126,7 @@ typedef struct run_args {
     long long batch;    /* 0: not given */
     int check;
     int opt_level;
+    clg_context_options context; /* --cache-dir, --kernel-dir, --gemm */
 } run_args;
 
 /* Parses run's arguments; returns 0 or a usage error's exit status. */
@@ -124,11 +134,14 @@ static int parse_run_args(int argc, char **argv, run_args *ra)
 {
     memset(ra, 0, sizeof *ra);
     ra->opt_level = CLG_OPT_DEFAULT;
+    ra->context = (clg_context_options)CLG_CONTEXT_OPTIONS_INIT;
     for (int i = 0; i < argc; i++) {
         int missing = 0, rc = 0, o;
         const char *v;
         const char *a = argv[i];
         if ((o = opt_option(argc, argv, &i, &ra->opt_level, &rc))) {
+            if (o < 0) return rc;
+        } else if ((o = context_option(argc, argv, &i, &ra->context, &rc))) {
             if (o < 0) return rc;
         } else if ((v = option_value(argc, argv, &i, "--input", &missing))) {
             if (ra->n_inputs == MAX_FILES) return usage_error("more than %d --input files", MAX_FILES);
@@ -199,7 +212,7 @@ static int cmd_run(int argc, char **argv)
     else if (ra.n_outputs > n_out)
         rc = fail("the graph has %d output%s, but %d --output files were given", n_out, n_out == 1 ? "" : "s",
                   ra.n_outputs);
-    if (!rc) rc = engine_open(&e, ra.device, g, 0, ra.opt_level);
+    if (!rc) rc = engine_open(&e, ra.device, g, 0, &ra.context, ra.opt_level);
     if (!rc) rc = prepare_inputs(g, ra.inputs, ra.n_inputs, ra.batch, inputs, n_in, &batch, 0);
     if (!rc) rc = prepare_outputs(g, batch, outputs, n_out);
     if (!rc) {

@@ -55,8 +55,14 @@ typedef struct engine {
 
 /* Opens spec ("ref", an OpenCL device spec, or NULL for CLGRAPH_DEVICE or
  * the default OpenCL device — the reference executor when there is none)
- * and compiles g there at opt_level. Returns 0 or 1 (printed). */
-int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags, int opt_level);
+ * with the context settings in options and compiles g there at opt_level.
+ * Returns 0 or 1 (printed). */
+int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
+                const clg_context_options *options, int opt_level);
+/* Parses --cache-dir DIR, --kernel-dir DIR or --gemm PATH at argv[*i] into
+ * options: 1 when it is one, 0 when not, -1 (usage error in *rc) when its
+ * value is missing. */
+int context_option(int argc, char **argv, int *i, clg_context_options *options, int *rc);
 /* Parses -O0/-O1/-O2 or "-O N"/"--opt N" at argv[*i]: 1 and *level set when
  * it is one, 0 when not, -1 (usage error printed) when malformed. */
 int opt_option(int argc, char **argv, int *i, int *level, int *rc);

@@ -234,7 +234,8 @@ int positive_option(const char *opt, const char *v, long long *out)
 
 /* ---------------------------------------------------------------- engines */
 
-int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags, int opt_level)
+int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
+                const clg_context_options *options, int opt_level)
 {
     memset(e, 0, sizeof *e);
     if (!spec) {
@@ -251,7 +252,7 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags, in
         snprintf(e->description, sizeof e->description, "reference executor (host)");
         return 0;
     }
-    clg_status s = clg_context_create(&e->ctx, spec, context_flags, NULL, NULL);
+    clg_status s = clg_context_create_ex(&e->ctx, spec, context_flags, options, NULL, NULL);
     if (s != CLG_OK) {
         int rc = fail("%s", e->ctx ? clg_context_errmsg(e->ctx) : "out of memory");
         engine_close(e);
@@ -261,9 +262,10 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags, in
     clg_context_device(e->ctx, &info);
     snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
              info.platform, info.platform_index, info.device_index);
-    clg_model_options options = {opt_level};
-    if (clg_model_create_ex(&e->model, e->ctx, g, &options) != CLG_OK) {
-        int rc = fail("%s", clg_context_errmsg(e->ctx));
+    clg_model_options model_options = CLG_MODEL_OPTIONS_INIT;
+    model_options.opt_level = opt_level;
+    if (clg_model_create_ex(&e->model, e->ctx, g, &model_options) != CLG_OK) {
+        int rc = fail("%s", e->model ? clg_model_errmsg(e->model) : "out of memory");
         engine_close(e);
         return rc;
     }
@@ -285,6 +287,25 @@ void engine_close(engine *e)
     clg_model_destroy(e->model);
     clg_context_destroy(e->ctx);
     memset(e, 0, sizeof *e);
+}
+
+int context_option(int argc, char **argv, int *i, clg_context_options *options, int *rc)
+{
+    static const char *const names[] = {"--cache-dir", "--kernel-dir", "--gemm"};
+    const char **fields[] = {&options->cache_dir, &options->kernel_dir, &options->gemm};
+    for (int k = 0; k < 3; k++) {
+        int missing = 0;
+        const char *v = option_value(argc, argv, i, names[k], &missing);
+        if (missing) {
+            *rc = usage_error("option %s needs a value", names[k]);
+            return -1;
+        }
+        if (v) {
+            *fields[k] = v;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int opt_option(int argc, char **argv, int *i, int *level, int *rc)

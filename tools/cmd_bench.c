@@ -14,6 +14,7 @@ typedef struct bench_args {
     const char *device;
     long long batch, iters, warmup;
     int json, profile, opt_level;
+    clg_context_options context; /* --cache-dir, --kernel-dir, --gemm */
 } bench_args;
 
 static int parse_bench_args(int argc, char **argv, bench_args *ba)
@@ -23,10 +24,13 @@ static int parse_bench_args(int argc, char **argv, bench_args *ba)
     ba->iters = 20;
     ba->warmup = 3;
     ba->opt_level = CLG_OPT_DEFAULT;
+    ba->context = (clg_context_options)CLG_CONTEXT_OPTIONS_INIT;
     for (int i = 0; i < argc; i++) {
         int missing = 0, rc = 0, o;
         const char *v, *a = argv[i];
         if ((o = opt_option(argc, argv, &i, &ba->opt_level, &rc))) {
+            if (o < 0) return rc;
+        } else if ((o = context_option(argc, argv, &i, &ba->context, &rc))) {
             if (o < 0) return rc;
         } else if ((v = option_value(argc, argv, &i, "--device", &missing))) {
             ba->device = v;
@@ -141,7 +145,9 @@ int cmd_bench(int argc, char **argv)
     int64_t batch = 1;
     engine e = {0};
     if (!inputs || !outputs || !ms) rc = fail("out of memory");
-    if (!rc) rc = engine_open(&e, ba.device, g, ba.profile ? CLG_CONTEXT_PROFILING : 0, ba.opt_level);
+    if (!rc)
+        rc = engine_open(&e, ba.device, g, ba.profile ? CLG_CONTEXT_PROFILING : 0, &ba.context,
+                         ba.opt_level);
     if (!rc && e.is_ref) rc = fail("no OpenCL device to benchmark");
     if (!rc) rc = prepare_inputs(g, NULL, 0, ba.batch, inputs, n_in, &batch, 1);
     if (!rc) rc = prepare_outputs(g, batch, outputs, n_out);

@@ -11,18 +11,22 @@
 typedef struct tune_args {
     const char *device;
     clg_tune_level level;
+    clg_context_options context; /* --cache-dir: where the parameters are stored */
 } tune_args;
 
 static int parse_tune_args(int argc, char **argv, tune_args *ta)
 {
     memset(ta, 0, sizeof *ta);
     ta->level = CLG_TUNE_QUICK;
+    ta->context = (clg_context_options)CLG_CONTEXT_OPTIONS_INIT;
     int levels = 0;
     for (int i = 0; i < argc; i++) {
         int missing = 0;
         const char *v, *a = argv[i];
         if ((v = option_value(argc, argv, &i, "--device", &missing))) {
             ta->device = v;
+        } else if ((v = option_value(argc, argv, &i, "--cache-dir", &missing))) {
+            ta->context.cache_dir = v;
         } else if (strcmp(a, "--quick") == 0) {
             ta->level = CLG_TUNE_QUICK;
             levels++;
@@ -115,7 +119,7 @@ int cmd_tune(int argc, char **argv)
     if (rc) return rc;
     /* Untuned, so "before" is CLBlast's own parameters, not the last tune's. */
     clg_context *ctx = NULL;
-    clg_status s = clg_context_create(&ctx, ta.device, CLG_CONTEXT_UNTUNED, NULL, NULL);
+    clg_status s = clg_context_create_ex(&ctx, ta.device, CLG_CONTEXT_UNTUNED, &ta.context, NULL, NULL);
     if (s != CLG_OK) {
         rc = fail("%s", ctx ? clg_context_errmsg(ctx) : clg_status_string(s));
         clg_context_destroy(ctx);

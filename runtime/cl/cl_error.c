@@ -1,5 +1,6 @@
-/* OpenCL and CLBlast error names, their mapping to clg_status, and the
- * per-context last-error message. */
+/* OpenCL and CLBlast error names, their mapping to clg_status, and where
+ * a message about a context's work goes: the context's last-error message,
+ * or the buffer of the model working on it in this thread. */
 #include <stdio.h>
 #include <string.h>
 
@@ -139,8 +140,42 @@ clg_status clg_cl_status(cl_int err)
     }
 }
 
+/* The innermost capture of this thread. Thread-local, so two threads
+ * working on models of one context each capture into their own model. */
+static _Thread_local clg_error_capture *capture_top;
+
+void clg_error_capture_begin(clg_error_capture *c, const clg_context *ctx, char *buf, size_t size)
+{
+    c->ctx = ctx;
+    c->buf = buf;
+    c->size = size;
+    c->outer = capture_top;
+    capture_top = c;
+}
+
+void clg_error_capture_end(clg_error_capture *c) { capture_top = c->outer; }
+
+char *clg_ctx_errbuf(clg_context *ctx, size_t *size)
+{
+    for (clg_error_capture *c = capture_top; c; c = c->outer)
+        if (c->ctx == ctx) {
+            *size = c->size;
+            return c->buf;
+        }
+    *size = sizeof ctx->errmsg;
+    return ctx->errmsg;
+}
+
+/* Stores a formatted message where ctx's messages go now. */
+static void set_message(clg_context *ctx, const char *msg)
+{
+    size_t size;
+    char *buf = clg_ctx_errbuf(ctx, &size);
+    snprintf(buf, size, "%s", msg);
+}
+
 /* Messages are formatted into a scratch buffer first, so an argument may be
- * ctx->errmsg itself ("node d1 (Gemm): %s", ctx->errmsg). */
+ * the current message itself ("node d1 (Gemm): %s", ctx->errmsg). */
 clg_status clg_ctx_fail(clg_context *ctx, clg_status s, const char *fmt, ...)
 {
     if (!ctx) return s;
@@ -149,7 +184,7 @@ clg_status clg_ctx_fail(clg_context *ctx, clg_status s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    memcpy(ctx->errmsg, msg, strlen(msg) + 1);
+    set_message(ctx, msg);
     return s;
 }
 
@@ -175,6 +210,6 @@ clg_status clg_ctx_cl_fail(clg_context *ctx, cl_int err, const char *call, const
     }
     snprintf(msg + n, sizeof msg - n, "%s failed: %s (%d)", call ? call : "OpenCL call",
              clg_cl_error_name(err), (int)err);
-    memcpy(ctx->errmsg, msg, strlen(msg) + 1);
+    set_message(ctx, msg);
     return s;
 }

@@ -1,5 +1,6 @@
 /* Contexts: one OpenCL device with its cl_context, in-order queue, program
- * cache and on-disk cache directory; owned or borrowed from an embedder. */
+ * cache and settings (cache and kernel directories, the GEMM path), owned
+ * or borrowed from an embedder. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,12 @@
 
 /* mkdir -p. Directories it creates are private to the user: the cache
  * holds device binaries that the process will load and run. */
-static bool make_dirs(char *path)
+bool clg_make_dirs(const char *dir)
 {
-    size_t n = strlen(path);
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) return false;
+    memcpy(path, dir, n + 1);
     while (n > 1 && path[n - 1] == '/') path[--n] = '\0';
     for (char *p = path + 1; *p; p++) {
         if (*p != '/') continue;
@@ -52,7 +56,7 @@ clg_status clg_cache_dir_resolve(const clg_allocator *a, bool honor_off, bool cr
     memcpy(path, base, nb);
     if (nt) memcpy(path + nb, tail, nt);
     path[nb + nt] = '\0';
-    if (create && !make_dirs(path)) {
+    if (create && !clg_make_dirs(path)) {
         clg_mem_free(a, path);
         return CLG_OK;
     }
@@ -60,10 +64,105 @@ clg_status clg_cache_dir_resolve(const clg_allocator *a, bool honor_off, bool cr
     return CLG_OK;
 }
 
-static clg_status setup_cache_dir(clg_context *ctx)
+/* A copy of text with ctx's allocator, trailing slashes dropped from a
+ * path (so that "dir/" and "dir" name one cache). */
+static char *copy_setting(clg_context *ctx, const char *text, bool path)
 {
-    if (clg_cache_dir_resolve(&ctx->allocator, true, true, &ctx->cache_dir) != CLG_OK)
-        return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    size_t n = strlen(text);
+    while (path && n > 1 && text[n - 1] == '/') n--;
+    char *c = clg_mem_realloc(&ctx->allocator, NULL, n + 1);
+    if (!c) return NULL;
+    memcpy(c, text, n);
+    c[n] = '\0';
+    return c;
+}
+
+#define OOM(ctx) clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory")
+
+static clg_status resolve_cache_dir(clg_context *ctx, const char *option)
+{
+    if (!option) {
+        if (clg_cache_dir_resolve(&ctx->allocator, true, true, &ctx->cache_dir) != CLG_OK ||
+            clg_cache_dir_resolve(&ctx->allocator, false, false, &ctx->tuning_dir) != CLG_OK)
+            return OOM(ctx);
+        return CLG_OK;
+    }
+    if (!*option) return CLG_OK; /* no cache directory at all */
+    if (!(ctx->cache_dir = copy_setting(ctx, option, true))) return OOM(ctx);
+    if (!(ctx->tuning_dir = copy_setting(ctx, option, true))) return OOM(ctx);
+    /* Asked for by name: a directory that cannot be made is an error, not
+     * a silent run without a cache. */
+    errno = 0;
+    if (!clg_make_dirs(ctx->cache_dir))
+        return clg_ctx_fail(ctx, CLG_ERR_IO, "cache directory %s: %s", ctx->cache_dir,
+                            errno ? strerror(errno) : "not a writable directory");
+    return CLG_OK;
+}
+
+static clg_status resolve_kernel_dir(clg_context *ctx, const char *option)
+{
+    if (!option) {
+        const char *env = getenv("CLGRAPH_KERNEL_DIR");
+        /* As before contexts had the setting: a missing directory shows as
+         * missing kernels when they are built. */
+        if (env && *env && !(ctx->kernel_dir = copy_setting(ctx, env, true))) return OOM(ctx);
+        return CLG_OK;
+    }
+    if (!*option) return CLG_OK; /* the embedded kernels */
+    struct stat st;
+    if (stat(option, &st) != 0)
+        return clg_ctx_fail(ctx, CLG_ERR_IO, "kernel directory %s: %s", option, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return clg_ctx_fail(ctx, CLG_ERR_IO, "kernel directory %s: not a directory", option);
+    if (!(ctx->kernel_dir = copy_setting(ctx, option, true))) return OOM(ctx);
+    return CLG_OK;
+}
+
+/* The GEMM path, as runtime/gemm/choice.c reads it: NULL (measure),
+ * "clblast", "generated" or "generated:NAME". From the environment,
+ * values are taken as CLGRAPH_GEMM always was (any other value measures,
+ * "generatedX" is "generated"); through the API only the documented
+ * values are accepted. Whether NAME is a variant is for the caller that
+ * knows the variants (runtime/plan/context_api.c). */
+static clg_status resolve_gemm(clg_context *ctx, const char *option)
+{
+    const char *v = option ? option : getenv("CLGRAPH_GEMM");
+    const char *path = NULL;
+    if (!v || !*v || !strcmp(v, "measure")) path = NULL;
+    else if (!strcmp(v, "clblast")) path = "clblast";
+    else if (!strncmp(v, "generated:", 10) && v[10]) path = v;
+    else if (!strcmp(v, "generated") || (!option && !strncmp(v, "generated", 9))) path = "generated";
+    else if (option)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                            "gemm option '%s': expected measure, clblast, generated or "
+                            "generated:VARIANT", option);
+    if (path && !(ctx->gemm_path = copy_setting(ctx, path, false))) return OOM(ctx);
+    return CLG_OK;
+}
+
+#undef OOM
+
+/* Every setting of the context, from options (already read whole by the
+ * caller; may be NULL) or else the environment, once. */
+static clg_status resolve_settings(clg_context *ctx, const clg_context_options *options)
+{
+    clg_status s = resolve_cache_dir(ctx, options ? options->cache_dir : NULL);
+    if (!s) s = resolve_kernel_dir(ctx, options ? options->kernel_dir : NULL);
+    if (!s) s = resolve_gemm(ctx, options ? options->gemm : NULL);
+    return s;
+}
+
+/* The caller's options whole, as this version of the struct (a caller's
+ * older, smaller struct gets the defaults for what it lacks). */
+static clg_status read_options(clg_context *ctx, const clg_context_options *options,
+                               clg_context_options *out)
+{
+    *out = (clg_context_options)CLG_CONTEXT_OPTIONS_INIT;
+    char why[256];
+    /* The first version of the struct ends with gemm. */
+    size_t first = offsetof(clg_context_options, gemm) + sizeof options->gemm;
+    if (!clg_options_read(out, sizeof *out, options, first, why, sizeof why))
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_context_options: %s", why);
     return CLG_OK;
 }
 
@@ -75,14 +174,18 @@ static clg_context *context_alloc(clg_alloc_fn alloc, void *user)
     clg_context *ctx = alloc(user, NULL, 0, sizeof *ctx);
     if (!ctx) return NULL;
     memset(ctx, 0, sizeof *ctx);
+    if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
+        alloc(user, ctx, sizeof *ctx, 0);
+        return NULL;
+    }
     ctx->allocator.fn = alloc;
     ctx->allocator.user = user;
     ctx->info.index = ctx->info.platform_index = ctx->info.device_index = -1;
     return ctx;
 }
 
-clg_status clg_context_open(clg_context **out, const char *spec, int flags, clg_alloc_fn alloc,
-                            void *user)
+clg_status clg_context_open(clg_context **out, const char *spec, int flags,
+                            const clg_context_options *options, clg_alloc_fn alloc, void *user)
 {
     if (!out) return CLG_ERR_INVALID_ARGUMENT;
     clg_context *ctx = *out = context_alloc(alloc, user);
@@ -90,6 +193,12 @@ clg_status clg_context_open(clg_context **out, const char *spec, int flags, clg_
     if (flags & ~(CLG_CONTEXT_PROFILING | CLG_CONTEXT_UNTUNED))
         return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "unknown context flags 0x%x",
                             (unsigned)flags);
+    clg_context_options opts;
+    if (options) {
+        clg_status s = read_options(ctx, options, &opts);
+        if (s) return s;
+        options = &opts;
+    }
 
     const char *from_env = NULL;
     if (!spec || !*spec) {
@@ -136,7 +245,7 @@ clg_status clg_context_open(clg_context **out, const char *spec, int flags, clg_
         s = clg_ctx_cl_fail(ctx, err, "clCreateCommandQueue", "opening %s", ctx->info.name);
         goto done;
     }
-    s = setup_cache_dir(ctx);
+    s = resolve_settings(ctx, options);
 
 done:
     clg_mem_free(&ctx->allocator, devices);
@@ -145,12 +254,27 @@ done:
 }
 
 clg_status clg_context_open_borrowed(clg_context **out, void *cl_context_handle,
-                                     void *cl_command_queue_handle, clg_alloc_fn alloc, void *user)
+                                     void *cl_command_queue_handle, int flags,
+                                     const clg_context_options *options, clg_alloc_fn alloc,
+                                     void *user)
 {
     if (!out) return CLG_ERR_INVALID_ARGUMENT;
     clg_context *ctx = *out = context_alloc(alloc, user);
     if (!ctx) return CLG_ERR_OUT_OF_MEMORY;
     ctx->borrowed = true;
+    if (flags & CLG_CONTEXT_PROFILING)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                            "CLG_CONTEXT_PROFILING with a borrowed queue: the queue's own "
+                            "properties decide whether it profiles");
+    if (flags & ~CLG_CONTEXT_UNTUNED)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "unknown context flags 0x%x",
+                            (unsigned)flags);
+    clg_context_options opts;
+    if (options) {
+        clg_status s = read_options(ctx, options, &opts);
+        if (s) return s;
+        options = &opts;
+    }
     cl_context cl = (cl_context)cl_context_handle;
     cl_command_queue queue = (cl_command_queue)cl_command_queue_handle;
     if (!cl || !queue)
@@ -202,7 +326,7 @@ clg_status clg_context_open_borrowed(clg_context **out, void *cl_context_handle,
     }
     clg_mem_free(&ctx->allocator, devices);
     clg_mem_free(&ctx->allocator, handles);
-    return setup_cache_dir(ctx);
+    return resolve_settings(ctx, options);
 }
 
 void clg_context_destroy(clg_context *ctx)
@@ -212,6 +336,10 @@ void clg_context_destroy(clg_context *ctx)
         if (ctx->programs[i].program) clReleaseProgram(ctx->programs[i].program);
     clg_mem_free(&ctx->allocator, ctx->programs);
     clg_mem_free(&ctx->allocator, ctx->cache_dir);
+    clg_mem_free(&ctx->allocator, ctx->tuning_dir);
+    clg_mem_free(&ctx->allocator, ctx->kernel_dir);
+    clg_mem_free(&ctx->allocator, ctx->gemm_path);
+    pthread_mutex_destroy(&ctx->lock);
     if (!ctx->borrowed) {
         if (ctx->queue) clReleaseCommandQueue(ctx->queue);
         if (ctx->cl) clReleaseContext(ctx->cl);

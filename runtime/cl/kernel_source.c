@@ -1,6 +1,7 @@
 /* The text of kernels/NAME.cl: embedded into the library at build time
- * (cmake/embed_kernels.cmake), or read from $CLGRAPH_KERNEL_DIR so kernels
- * can be edited without rebuilding. */
+ * (cmake/embed_kernels.cmake), or read from a context's kernel directory
+ * (clg_context_options.kernel_dir, by default $CLGRAPH_KERNEL_DIR) so
+ * kernels can be edited without rebuilding. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,10 @@ extern const int clg_embedded_kernel_count;
 extern const char *const clg_embedded_kernel_names[];
 extern const char *const clg_embedded_kernel_texts[];
 
-/* Kernels read from $CLGRAPH_KERNEL_DIR live for the process (the header
+/* Kernels read from a kernel directory live for the process (runtime.h
  * promises that); the list stays reachable from a global, so leak checkers
- * do not report it. Keyed by the full path in case the variable changes. */
+ * do not report it. Keyed by the full path: contexts may name different
+ * directories. */
 typedef struct loaded_kernel {
     struct loaded_kernel *next;
     char *path;
@@ -91,14 +93,30 @@ static const char *from_dir(const char *dir, const char *file)
     return text;
 }
 
-const char *clg_kernel_source(const char *file)
+/* A bare file name: never a path that leaves the kernel directory. */
+static bool bare_name(const char *file)
 {
-    /* A bare file name: never a path that leaves the kernel directory. */
-    if (!file || !*file || strchr(file, '/') || strcmp(file, ".") == 0 || strcmp(file, "..") == 0)
-        return NULL;
-    const char *dir = getenv("CLGRAPH_KERNEL_DIR");
-    if (dir && *dir) return from_dir(dir, file);
+    return file && *file && !strchr(file, '/') && strcmp(file, ".") != 0 && strcmp(file, "..") != 0;
+}
+
+static const char *embedded(const char *file)
+{
     for (int i = 0; i < clg_embedded_kernel_count; i++)
         if (strcmp(clg_embedded_kernel_names[i], file) == 0) return clg_embedded_kernel_texts[i];
     return NULL;
+}
+
+const char *clg_context_kernel_source(const clg_context *ctx, const char *file)
+{
+    if (!bare_name(file)) return NULL;
+    if (ctx && ctx->kernel_dir) return from_dir(ctx->kernel_dir, file);
+    return embedded(file);
+}
+
+const char *clg_kernel_source(const char *file)
+{
+    if (!bare_name(file)) return NULL;
+    const char *dir = getenv("CLGRAPH_KERNEL_DIR");
+    if (dir && *dir) return from_dir(dir, file);
+    return embedded(file);
 }

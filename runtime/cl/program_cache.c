@@ -237,7 +237,9 @@ static clg_status build_failed(clg_context *ctx, cl_program prog, cl_int err, co
 {
     clg_status s = clg_ctx_cl_fail(ctx, err, "clBuildProgram", "building %s with options '%s'",
                                    file, options);
-    size_t used = strlen(ctx->errmsg);
+    size_t msg_size;
+    char *msg = clg_ctx_errbuf(ctx, &msg_size);
+    size_t used = strlen(msg);
     size_t log_size = 0;
     if (!prog ||
         clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size) !=
@@ -253,10 +255,10 @@ static clg_status build_failed(clg_context *ctx, cl_program prog, cl_int err, co
         while (end > 0 && (log[end - 1] == '\n' || log[end - 1] == '\r' || log[end - 1] == ' '))
             log[--end] = '\0';
         const char *tail = "\n[build log truncated]";
-        size_t room = sizeof ctx->errmsg - used;
-        int w = snprintf(ctx->errmsg + used, room, "\nbuild log:\n%s", log);
+        size_t room = msg_size - used;
+        int w = snprintf(msg + used, room, "\nbuild log:\n%s", log);
         if (w > 0 && (size_t)w >= room && room > strlen(tail) + 1)
-            memcpy(ctx->errmsg + sizeof ctx->errmsg - strlen(tail) - 1, tail, strlen(tail) + 1);
+            memcpy(msg + msg_size - strlen(tail) - 1, tail, strlen(tail) + 1);
     }
     clg_mem_free(&ctx->allocator, log);
     return s;
@@ -281,17 +283,9 @@ static clg_status build_source(clg_context *ctx, const char *file, const char *s
     return CLG_OK;
 }
 
-clg_status clg_program_get(clg_context *ctx, const char *file, const char *source,
-                           const char *options, cl_program *out)
+static clg_status program_get(clg_context *ctx, const char *file, const char *source,
+                              const char *options, cl_program *out)
 {
-    if (!out) return CLG_ERR_INVALID_ARGUMENT;
-    *out = NULL;
-    if (!ctx) return CLG_ERR_INVALID_ARGUMENT;
-    if (!ctx->cl || !ctx->device)
-        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
-    if (!file || !source)
-        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "no kernel source to build");
-
     char *opts = full_options(ctx, options);
     if (!opts) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
     uint64_t key = fnv1a_str(fnv1a_str(fnv1a_str(CLG_FNV_OFFSET, file), source), opts);
@@ -353,9 +347,31 @@ done:
     return s;
 }
 
+/* The whole lookup holds the context's lock, a build included: models
+ * created on one context from two threads at once then build a program
+ * they both need once, and one waits for the other. */
+clg_status clg_program_get(clg_context *ctx, const char *file, const char *source,
+                           const char *options, cl_program *out)
+{
+    if (!out) return CLG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!ctx) return CLG_ERR_INVALID_ARGUMENT;
+    if (!ctx->cl || !ctx->device)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
+    if (!file || !source)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "no kernel source to build");
+    pthread_mutex_lock(&ctx->lock);
+    clg_status s = program_get(ctx, file, source, options, out);
+    pthread_mutex_unlock(&ctx->lock);
+    return s;
+}
+
 void clg_program_cache_stats(const clg_context *ctx, int *memory_hits, int *disk_hits, int *builds)
 {
+    /* The lock is not part of the context's value: a const context still locks it. */
+    if (ctx) pthread_mutex_lock((pthread_mutex_t *)&ctx->lock);
     if (memory_hits) *memory_hits = ctx ? ctx->cache_memory_hits : 0;
     if (disk_hits) *disk_hits = ctx ? ctx->cache_disk_hits : 0;
     if (builds) *builds = ctx ? ctx->cache_builds : 0;
+    if (ctx) pthread_mutex_unlock((pthread_mutex_t *)&ctx->lock);
 }

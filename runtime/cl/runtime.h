@@ -11,6 +11,7 @@
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
 #endif
 #include <CL/cl.h>
+#include <pthread.h>
 
 #include "ir.h"
 
@@ -30,10 +31,24 @@ struct clg_context {
     bool borrowed;  /* cl and queue belong to the embedder */
     bool profiling; /* queue has CL_QUEUE_PROFILING_ENABLE */
     clg_device_info info;
+    /* Models built and run from several threads share the program cache:
+     * lock guards programs and the counters. */
+    pthread_mutex_t lock;
     clg_program_entry *programs; /* in-memory program cache */
     int n_programs, cap_programs;
-    char *cache_dir; /* on-disk binary cache, NULL when off */
     int cache_memory_hits, cache_disk_hits, cache_builds; /* clg_program_cache_stats */
+
+    /* Settings, resolved once at creation from clg_context_options, else
+     * from the environment (context.c, resolve_settings); read-only after. */
+    char *cache_dir;  /* program binaries and GEMM choices; NULL: none (CLGRAPH_CACHE=0,
+                         cache_dir "", or no directory could be made) */
+    char *tuning_dir; /* where clg_tune's parameter file is read and written: the cache
+                         directory even when CLGRAPH_CACHE=0; NULL: none (cache_dir "") */
+    char *kernel_dir; /* kernels/NAME.cl read from here; NULL: the embedded copies */
+    char *gemm_path;  /* how GEMMs run: NULL measures (the choice file, else timing);
+                         "clblast"; "generated"; "generated:NAME" (NAME a variant, or a
+                         packed one + "t" for a convolution's flipped product) */
+
     char errmsg[16384];
 };
 
@@ -45,12 +60,32 @@ CLG_INTERNAL const char *clg_cl_error_name(cl_int err);
  * CLG_ERR_OUT_OF_DEVICE_MEMORY, build failures CLG_ERR_BUILD, the rest
  * CLG_ERR_OPENCL. */
 CLG_INTERNAL clg_status clg_cl_status(cl_int err);
+/* Sets the message (where clg_ctx_errbuf says) and returns s. */
 CLG_INTERNAL clg_status clg_ctx_fail(clg_context *ctx, clg_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sets "WHAT: CALL failed: CL_NAME (code)" and returns clg_cl_status(err). */
 CLG_INTERNAL clg_status clg_ctx_cl_fail(clg_context *ctx, cl_int err, const char *call,
                                         const char *what_fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* A message about work on a context goes to the context's errmsg, unless
+ * the calling thread has begun a capture for that context: then it goes to
+ * the capture's buffer. A model captures around everything it does, so the
+ * messages of the plan, lowering and program code it calls land in the
+ * model's own message, and models sharing a context (in one thread or
+ * several) never overwrite each other's or the context's. Captures nest;
+ * each begin is paired with an end in the same function. */
+typedef struct clg_error_capture {
+    const clg_context *ctx;
+    char *buf;
+    size_t size;
+    struct clg_error_capture *outer;
+} clg_error_capture;
+CLG_INTERNAL void clg_error_capture_begin(clg_error_capture *c, const clg_context *ctx, char *buf,
+                                          size_t size);
+CLG_INTERNAL void clg_error_capture_end(clg_error_capture *c);
+/* Where the next message about ctx goes on this thread, and its size. */
+CLG_INTERNAL char *clg_ctx_errbuf(clg_context *ctx, size_t *size);
 
 /* ---------------------------------------------------------------- devices (device.c) */
 
@@ -74,9 +109,17 @@ CLG_INTERNAL int clg_device_default(const clg_device_info *devices, int count);
 CLG_INTERNAL clg_status clg_program_get(clg_context *ctx, const char *file, const char *source,
                                         const char *options, cl_program *out);
 
-/* The text of kernels/FILE (e.g. "elementwise.cl"): embedded at build time,
- * or read from $CLGRAPH_KERNEL_DIR when that is set (for kernel development).
- * NULL if there is no such file. The returned text lives for the process. */
+/* The text of kernels/FILE (e.g. "elementwise.cl") for ctx: read from
+ * ctx->kernel_dir when it has one (for kernel development), else the copy
+ * embedded at build time. NULL if there is no such file. The returned text
+ * lives for the process. */
+CLG_INTERNAL const char *clg_context_kernel_source(const clg_context *ctx, const char *file);
+
+/* As clg_context_kernel_source with the directory $CLGRAPH_KERNEL_DIR names
+ * now, ignoring any context's setting. For callers that have no context
+ * at hand yet (runtime/plan/plan.c's clg_emit_kernel and
+ * runtime/gemm/variants.c's gemm.cl); emit.c swaps the text of a kernels/
+ * file for the context's before building it. */
 CLG_INTERNAL const char *clg_kernel_source(const char *file);
 
 /* ---------------------------------------------------------------- devices and programs, continued */
@@ -106,17 +149,24 @@ CLG_INTERNAL void clg_program_cache_stats(const clg_context *ctx, int *memory_hi
  * $XDG_CACHE_HOME/clgraph, else ~/.cache/clgraph), allocated with a, or
  * NULL in *out when there is none. With create it is created if missing
  * (NULL when that fails); with honor_off, CLGRAPH_CACHE=0 also means NULL.
- * Only running out of memory is an error. */
+ * Only running out of memory is an error. A context resolves this once
+ * (ctx->cache_dir, ctx->tuning_dir); only what has no context
+ * (clg_device_tuning) calls it later. */
 CLG_INTERNAL clg_status clg_cache_dir_resolve(const clg_allocator *a, bool honor_off, bool create,
                                               char **out);
+/* mkdir -p path, private to the user (0700); true when it is then a
+ * writable directory. */
+CLG_INTERNAL bool clg_make_dirs(const char *path);
 
-/* clg_context_create and clg_context_create_borrowed without applying
+/* clg_context_create_ex and clg_context_create_borrowed_ex without applying
  * CLBlast's stored tuning (the public functions, runtime/plan/context_api.c,
- * open the context here and then apply it). */
+ * open the context here and then apply it). options may be NULL. */
 CLG_INTERNAL clg_status clg_context_open(clg_context **out, const char *spec, int flags,
-                                         clg_alloc_fn alloc, void *user);
+                                         const clg_context_options *options, clg_alloc_fn alloc,
+                                         void *user);
 CLG_INTERNAL clg_status clg_context_open_borrowed(clg_context **out, void *cl_context_handle,
-                                                  void *cl_command_queue_handle, clg_alloc_fn alloc,
-                                                  void *user);
+                                                  void *cl_command_queue_handle, int flags,
+                                                  const clg_context_options *options,
+                                                  clg_alloc_fn alloc, void *user);
 
 #endif

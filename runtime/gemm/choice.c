@@ -384,7 +384,8 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
     gemm_key key = {gen->m, gen->n, gen->k, gen->ta, gen->tb,
                     conv ? CLG_GEMM_USE_CONV : gen->epi ? CLG_GEMM_USE_EPILOGUE : CLG_GEMM_USE_PLAIN};
     *out = clblast();
-    const char *env = getenv("CLGRAPH_GEMM");
+    /* The context's GEMM path: its option, else CLGRAPH_GEMM (NULL: measure). */
+    const char *env = ctx->gemm_path;
     int64_t biggest = clg_shape_count(&gen->y->shape);
     const clg_dev_tensor *ops[3] = {gen->a, gen->b, gen->bias};
     for (int i = 0; i < 3; i++)

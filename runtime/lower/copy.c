@@ -39,8 +39,8 @@ clg_status clg_lower_transpose(clg_lower *lw, const clg_node *n, const clg_dev_t
     const clg_shape *xs = &in[0].shape;
     const clg_attrs *a = &n->attrs;
     if (out->shape.rank != xs->rank || (a->perm_rank != 0 && a->perm_rank != xs->rank))
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT,
-                              "perm does not match the input's rank %d", xs->rank);
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL,
+                              "internal error: perm does not match the input's rank %d", xs->rank);
     clg_status s = clg_check_elems(lw, xs);
     if (s) return s;
     int64_t in_st[CLG_MAX_RANK];
@@ -61,7 +61,7 @@ clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tens
     const clg_shape *ys = &out->shape;
     int64_t axis = n->attrs.axis < 0 ? n->attrs.axis + ys->rank : n->attrs.axis;
     if (axis < 0 || axis >= ys->rank)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "axis %lld is out of range for rank %d",
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: axis %lld is out of range for rank %d",
                               (long long)n->attrs.axis, ys->rank);
     int64_t out_st[CLG_MAX_RANK];
     clg_dense_strides(ys, out_st);
@@ -71,7 +71,7 @@ clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tens
     for (int k = 0; k < n->n_inputs; k++) {
         const clg_shape *xs = &in[k].shape;
         if (xs->rank != ys->rank || at + xs->dims[axis] > ys->dims[axis])
-            return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "input %d does not fit the output",
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: input %d does not fit the output",
                                   k);
         clg_walk w = {xs->rank, 2, {0}, {{0}}};
         clg_dense_strides(xs, w.st[0]);
@@ -95,7 +95,7 @@ clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src,
     for (int i = 0; i < ys->rank; i++) w.dims[i] = ys->dims[i];
     if (!clg_broadcast_strides(xs, ys, w.st[0])) {
         char from[96], to[96];
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "shape %s does not broadcast to %s",
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: shape %s does not broadcast to %s",
                               clg_shape_str(xs, from, sizeof from), clg_shape_str(ys, to, sizeof to));
     }
     clg_dense_strides(ys, w.st[1]);

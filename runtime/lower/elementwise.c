@@ -56,8 +56,8 @@ clg_status clg_lower_binary(clg_lower *lw, const clg_node *n, const clg_dev_tens
     for (int i = 0; i < ys->rank; i++) w.dims[i] = ys->dims[i];
     if (!clg_broadcast_strides(&in[0].shape, ys, w.st[0]) ||
         !clg_broadcast_strides(&in[1].shape, ys, w.st[1]))
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT,
-                              "an input does not broadcast to the output");
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL,
+                              "internal error: an input does not broadcast to the output");
     clg_dense_strides(ys, w.st[2]);
     clg_walk_merge(&w);
     clg_walk_grid grid;

@@ -60,7 +60,7 @@ clg_status clg_emit_expr(clg_lower *lw, const clg_expr *e, int n_inputs, const c
     char *source = NULL;
     clg_status s = CLG_OK;
     if (n_inputs < 1 || n_inputs > CLG_EXPR_MAX_INPUTS)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%d inputs, not 1 to %d", n_inputs,
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: %d inputs, not 1 to %d", n_inputs,
                               CLG_EXPR_MAX_INPUTS);
     if ((s = clg_check_elems(lw, ys))) return s;
     for (int k = 0; k < n_inputs; k++)
@@ -72,7 +72,7 @@ clg_status clg_emit_expr(clg_lower *lw, const clg_expr *e, int n_inputs, const c
     clg_dense_strides(ys, w.st[0]);
     for (int k = 0; k < n_inputs; k++)
         if (!clg_broadcast_strides(&in[k].shape, ys, w.st[k + 1]))
-            return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "input %d does not broadcast to the output", k);
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: input %d does not broadcast to the output", k);
     clg_walk_merge(&w);
     clg_walk_grid grid;
     clg_walk_grid_of(&w, &grid);
@@ -110,7 +110,7 @@ static clg_status parse_for(clg_lower *lw, const char *text, int n_inputs, clg_e
     if (!e) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
     if (clg_expr_parse(e, text, err, sizeof err) || clg_expr_check_inputs(e, n_inputs, err, sizeof err)) {
         clg_mem_free(&lw->ctx->allocator, e);
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%s", err);
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: %s", err); /* shape inference checked it */
     }
     *out = e;
     return CLG_OK;
@@ -120,7 +120,7 @@ clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const c
                                        const clg_dev_tensor *out)
 {
     if (n->n_inputs < 1 || n->n_inputs > CLG_EXPR_MAX_INPUTS)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%d inputs, not 1 to %d", n->n_inputs,
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: %d inputs, not 1 to %d", n->n_inputs,
                               CLG_EXPR_MAX_INPUTS);
     clg_expr *e;
     clg_status s = parse_for(lw, n->attrs.expr, n->n_inputs, &e);
@@ -136,7 +136,7 @@ clg_status clg_epilogue_parse(clg_lower *lw, const clg_node *n, clg_expr **e)
     if (!clg_node_has_epilogue(n)) return CLG_OK;
     int n_epi = n->n_inputs - clg_node_own_inputs(n) + 1;
     if (n_epi > CLG_EXPR_MAX_INPUTS)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "an epilogue of %d inputs, more than %d", n_epi,
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: an epilogue of %d inputs, more than %d", n_epi,
                               CLG_EXPR_MAX_INPUTS);
     return parse_for(lw, n->attrs.expr, n_epi, e);
 }

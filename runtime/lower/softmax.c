@@ -31,7 +31,7 @@ clg_status clg_lower_softmax(clg_lower *lw, const clg_node *n, const clg_dev_ten
     const clg_shape *xs = &in[0].shape;
     int64_t outer, len, inner;
     if (!axis_split(n, xs, &outer, &len, &inner))
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "axis %lld is out of range for rank %d",
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: axis %lld is out of range for rank %d",
                               (long long)n->attrs.axis, xs->rank);
     clg_status s = clg_check_elems(lw, xs);
     if (s) return s;

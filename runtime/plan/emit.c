@@ -42,7 +42,7 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
     }
     for (int i = 0; i < n_args; i++)
         if (args[i].kind == CLG_KARG_TENSOR && !args[i].t->buf)
-            return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: kernel %s, argument %d has no buffer",
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: kernel %s, argument %d has no buffer",
                                   kernel, i);
     cl_program program;
     clg_status s = clg_program_get(ctx, name_for_cache, source, options, &program);
@@ -137,9 +137,11 @@ clg_status clg_emit_launch(clg_lower *lw, const clg_launch *l)
 {
     const clg_allocator *mem = &lw->ctx->allocator;
     const char *file = l->family->file;
-    const char *body = clg_kernel_source(file);
+    /* The context's kernel directory decides which text is built. */
+    const char *body = clg_context_kernel_source(lw->ctx, file);
     if (!body)
-        return clg_lower_fail(lw, CLG_ERR_BUILD, "kernel file %s is missing", file);
+        return clg_lower_fail(lw, CLG_ERR_BUILD, "kernel file %s is missing from %s", file,
+                              lw->ctx->kernel_dir ? lw->ctx->kernel_dir : "the library");
     bool takes = l->epilogue && l->family->epilogue_kernel && !strcmp(l->kernel, l->family->epilogue_kernel);
     if (l->epilogue && !l->family->epilogue_kernel)
         return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: %s takes no epilogue", file);

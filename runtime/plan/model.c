@@ -1,6 +1,10 @@
 /* Models: a graph compiled for one device. Weights are uploaded once at
  * create; a plan per batch size is built on first use and kept while the
- * batch stays the same. */
+ * batch stays the same. Each model keeps its own last error: everything it
+ * calls reports through its context (clg_ctx_fail), and the model captures
+ * those messages into its own buffer while it works (clg_error_capture), so
+ * models sharing a context never overwrite each other's. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +21,7 @@ struct clg_model {
     double build_ms, upload_ms;
     cl_event *events;  /* per step of the last run, when profiling */
     int n_events;
+    bool created;      /* false after a failed clg_model_create: only the message is left */
     char errmsg[16384];
 };
 
@@ -36,15 +41,25 @@ static void release_events(clg_model *m)
     m->n_events = 0;
 }
 
-void clg_model_destroy(clg_model *m)
+/* Everything the model holds but itself and its message. */
+static void model_release(clg_model *m)
 {
-    if (!m) return;
     const clg_allocator a = m->ctx->allocator;
     release_events(m);
     clg_plan_free(&m->plan);
     if (m->weights) clReleaseMemObject(m->weights);
+    m->weights = NULL;
     clg_mem_free(&a, m->const_off);
+    m->const_off = NULL;
     clg_graph_destroy(m->g);
+    m->g = NULL;
+}
+
+void clg_model_destroy(clg_model *m)
+{
+    if (!m) return;
+    const clg_allocator a = m->ctx->allocator;
+    model_release(m);
     clg_mem_free(&a, m);
 }
 
@@ -91,49 +106,61 @@ clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g)
     return clg_model_create_ex(out, ctx, g, NULL);
 }
 
+/* The first version of clg_model_options ends with opt_level. */
+#define MODEL_OPTIONS_FIRST (offsetof(clg_model_options, opt_level) + sizeof(int))
+
 /* The model compiles its own copy of g, optimized at the requested level:
  * the caller's graph stays as it was, and the plan, the stats and the
- * profile all speak of the optimized graph's nodes. */
+ * profile all speak of the optimized graph's nodes. Failures report through
+ * the context, which the caller has pointed at m's message. */
+static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_options *options)
+{
+    clg_context *ctx = m->ctx;
+    clg_model_options opts = CLG_MODEL_OPTIONS_INIT;
+    char why[256];
+    if (options && !clg_options_read(&opts, sizeof opts, options, MODEL_OPTIONS_FIRST, why, sizeof why))
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "clg_model_options: %s", why);
+    if (!g) return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "graph is NULL");
+    if (g->n_outputs == 0) return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the graph has no outputs");
+    int level = opts.opt_level;
+    if (level < 0 || level > 2)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "opt_level %d is outside 0..2", level);
+    clg_status s = clg_graph_clone(g, &m->g);
+    if (s) return clg_ctx_fail(ctx, s, "out of memory copying the graph");
+    if ((s = clg_graph_optimize(m->g, level, NULL, NULL)))
+        return clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
+    g = m->g;
+    if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off)))
+        return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
+    double t0 = now_ms();
+    if ((s = upload_weights(m))) return s;
+    double t1 = now_ms();
+    m->upload_ms = t1 - t0;
+    /* Plan for batch 1 now, so every program is built (and any unsupported
+     * node reported) at create rather than at the first run. */
+    if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, 1))) return s;
+    m->build_ms = now_ms() - t1;
+    return CLG_OK;
+}
+
+/* Like clg_context_create, the model is handed out even when it fails, to
+ * carry the message; it keeps nothing else. */
 clg_status clg_model_create_ex(clg_model **out, clg_context *ctx, clg_graph *g,
                                const clg_model_options *options)
 {
     if (!out) return CLG_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!ctx) return CLG_ERR_INVALID_ARGUMENT;
-    if (!g) return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "graph is NULL");
-    if (g->n_outputs == 0) return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the graph has no outputs");
-    int level = options ? options->opt_level : CLG_OPT_DEFAULT;
-    if (level < 0 || level > 2)
-        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "opt_level %d is outside 0..2", level);
     clg_model *m = clg_mem_calloc(&ctx->allocator, 1, sizeof *m);
-    if (!m) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
+    if (!m) return CLG_ERR_OUT_OF_MEMORY;
     m->ctx = ctx;
-    clg_status s = clg_graph_clone(g, &m->g);
-    if (s) {
-        s = clg_ctx_fail(ctx, s, "out of memory copying the graph");
-        goto fail;
-    }
-    if ((s = clg_graph_optimize(m->g, level, NULL, NULL))) {
-        s = clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
-        goto fail;
-    }
-    g = m->g;
-    if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off))) {
-        s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
-        goto fail;
-    }
-    double t0 = now_ms();
-    if ((s = upload_weights(m))) goto fail;
-    double t1 = now_ms();
-    m->upload_ms = t1 - t0;
-    /* Plan for batch 1 now, so every program is built (and any unsupported
-     * node reported) at create rather than at the first run. */
-    if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, 1))) goto fail;
-    m->build_ms = now_ms() - t1;
     *out = m;
-    return CLG_OK;
-fail:
-    clg_model_destroy(m);
+    clg_error_capture capture;
+    clg_error_capture_begin(&capture, ctx, m->errmsg, sizeof m->errmsg);
+    clg_status s = model_build(m, g, options);
+    clg_error_capture_end(&capture);
+    if (s) model_release(m);
+    m->created = s == CLG_OK;
     return s;
 }
 
@@ -143,10 +170,9 @@ static clg_status model_fail(clg_model *m, clg_status s, const char *msg)
     return s;
 }
 
-clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs,
-                         int n_outputs)
+static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs,
+                            int n_outputs)
 {
-    if (!m) return CLG_ERR_INVALID_ARGUMENT;
     clg_context *ctx = m->ctx;
     clg_graph *g = m->g;
     int64_t batch;
@@ -165,8 +191,7 @@ clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, c
     if (batch != m->plan.batch) {
         clg_plan_free(&m->plan);
         release_events(m);
-        if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, batch)))
-            return model_fail(m, s, ctx->errmsg);
+        if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, batch))) return s;
     }
     clg_plan *p = &m->plan;
     release_events(m);
@@ -202,9 +227,21 @@ clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, c
     /* Always wait: reads into the caller's memory must not outlive the call. */
     err = clFinish(ctx->queue);
     if (!s && err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clFinish", "running the model");
-    if (s) return model_fail(m, s, ctx->errmsg);
+    if (s) return s;
     m->errmsg[0] = '\0';
     return CLG_OK;
+}
+
+clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs,
+                         int n_outputs)
+{
+    if (!m) return CLG_ERR_INVALID_ARGUMENT;
+    if (!m->created) return CLG_ERR_INVALID_ARGUMENT; /* the message says why creating it failed */
+    clg_error_capture capture;
+    clg_error_capture_begin(&capture, m->ctx, m->errmsg, sizeof m->errmsg);
+    clg_status s = model_run(m, inputs, n_inputs, outputs, n_outputs);
+    clg_error_capture_end(&capture);
+    return s;
 }
 
 clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *st)
@@ -225,6 +262,7 @@ clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, i
 {
     if (!m || !count || (capacity > 0 && !times)) return CLG_ERR_INVALID_ARGUMENT;
     *count = 0;
+    if (!m->created) return CLG_ERR_INVALID_ARGUMENT; /* the message says why creating it failed */
     if (!m->ctx->profiling)
         return model_fail(m, CLG_ERR_INVALID_ARGUMENT,
                           "profiling needs a context created with CLG_CONTEXT_PROFILING");
@@ -244,8 +282,10 @@ clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, i
         if (err == CL_SUCCESS)
             err = clGetEventProfilingInfo(m->events[i], CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
         if (err != CL_SUCCESS) {
+            clg_error_capture capture;
+            clg_error_capture_begin(&capture, m->ctx, m->errmsg, sizeof m->errmsg);
             s = clg_ctx_cl_fail(m->ctx, err, "clGetEventProfilingInfo", "profiling step %d", i);
-            s = model_fail(m, s, m->ctx->errmsg);
+            clg_error_capture_end(&capture);
             goto done;
         }
         int node = m->plan.steps[i].node;
@@ -263,6 +303,7 @@ clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, i
         (*count)++;
         launches[best] = 0;
     }
+    m->errmsg[0] = '\0';
 done:
     clg_mem_free(&m->ctx->allocator, ms);
     clg_mem_free(&m->ctx->allocator, launches);

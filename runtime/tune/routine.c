@@ -482,12 +482,20 @@ clg_status clg_tune_run(clg_context *ctx, const clg_tune_plan *plan, clg_tune_pr
     double *times = NULL;
     clg_tuning orig, chosen;  /* what CLBlast ran before the tune; what it picks */
     bool changed = false, stored = false;
-    clg_status s = clg_cache_dir_resolve(al, false, true, &dir);
-    if (s != CLG_OK) return clg_ctx_fail(ctx, s, "out of memory");
+    clg_status s = CLG_OK;
+    if (ctx->tuning_dir) {
+        size_t n = strlen(ctx->tuning_dir) + 1;
+        if (!(dir = clg_mem_realloc(al, NULL, n))) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+        memcpy(dir, ctx->tuning_dir, n);
+    }
     if (!dir) {
         s = clg_ctx_fail(ctx, CLG_ERR_IO,
-                         "no cache directory to store tuned parameters in (set "
-                         "CLGRAPH_CACHE_DIR or HOME)");
+                         "no cache directory to store tuned parameters in (the context's cache_dir "
+                         "is \"\", or neither CLGRAPH_CACHE_DIR nor HOME is set)");
+        goto done;
+    }
+    if (!clg_make_dirs(dir)) {
+        s = clg_ctx_fail(ctx, CLG_ERR_IO, "cannot create the cache directory %s", dir);
         goto done;
     }
     if (result) {

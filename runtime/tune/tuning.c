@@ -681,15 +681,12 @@ static bool tuning_disabled(void)
 
 void clg_tuning_apply(clg_context *ctx)
 {
-    if (!ctx || !ctx->device || tuning_disabled()) return;
-    char *dir = NULL;
-    if (clg_cache_dir_resolve(&ctx->allocator, false, false, &dir) != CLG_OK || !dir) return;
+    if (!ctx || !ctx->device || !ctx->tuning_dir || tuning_disabled()) return;
     clg_tuning t;
     char why[256];
-    if (clg_tuning_load(&ctx->allocator, dir, &ctx->info, &t, why, sizeof why) &&
+    if (clg_tuning_load(&ctx->allocator, ctx->tuning_dir, &ctx->info, &t, why, sizeof why) &&
         !is_applied(ctx->device, set_hash(&t)))
         clg_tuning_apply_set(ctx->device, &t);
-    clg_mem_free(&ctx->allocator, dir);
 }
 
 /* ---------------------------------------------------------------- describing */
@@ -716,24 +713,20 @@ void clg_tuning_describe(const clg_tuning *t, clg_tune_info *info)
     }
 }
 
-/* Fills info for device from the file; applied_on (may be NULL) is the
- * device handle whose in-process state to report. */
-static clg_status tuning_info(const clg_allocator *a, const clg_device_info *device,
-                              cl_device_id applied_on, clg_tune_info *info)
+/* Fills info for device from the file in dir (NULL: no cache directory,
+ * for the reason no_dir gives); applied_on (may be NULL) is the device
+ * handle whose in-process state to report. */
+static clg_status tuning_info(const clg_allocator *a, const char *dir, const char *no_dir,
+                              const clg_device_info *device, cl_device_id applied_on,
+                              clg_tune_info *info)
 {
     memset(info, 0, sizeof *info);
-    char *dir = NULL;
-    if (clg_cache_dir_resolve(a, false, false, &dir) != CLG_OK) return CLG_ERR_OUT_OF_MEMORY;
     if (!dir) {
-        snprintf(info->status, sizeof info->status,
-                 "no cache directory (set CLGRAPH_CACHE_DIR or HOME)");
+        snprintf(info->status, sizeof info->status, "no cache directory (%s)", no_dir);
         return CLG_OK;
     }
     char *path = clg_tuning_path(a, dir, device);
-    if (!path) {
-        clg_mem_free(a, dir);
-        return CLG_ERR_OUT_OF_MEMORY;
-    }
+    if (!path) return CLG_ERR_OUT_OF_MEMORY;
     snprintf(info->path, sizeof info->path, "%s", path);
     clg_tuning t;
     char why[sizeof info->status] = "";
@@ -750,7 +743,6 @@ static clg_status tuning_info(const clg_allocator *a, const clg_device_info *dev
         memcpy(info->status, why, sizeof why);
     }
     clg_mem_free(a, path);
-    clg_mem_free(a, dir);
     return strcmp(why, "out of memory") == 0 && !info->tuned ? CLG_ERR_OUT_OF_MEMORY : CLG_OK;
 }
 
@@ -758,11 +750,17 @@ clg_status clg_device_tuning(const clg_device_info *device, clg_tune_info *info)
 {
     if (!device || !info) return CLG_ERR_INVALID_ARGUMENT;
     clg_allocator a = {clg_default_alloc, NULL};
-    return tuning_info(&a, device, NULL, info);
+    char *dir = NULL;
+    if (clg_cache_dir_resolve(&a, false, false, &dir) != CLG_OK) return CLG_ERR_OUT_OF_MEMORY;
+    clg_status s = tuning_info(&a, dir, "set CLGRAPH_CACHE_DIR or HOME", device, NULL, info);
+    clg_mem_free(&a, dir);
+    return s;
 }
 
 clg_status clg_context_tuning(const clg_context *ctx, clg_tune_info *info)
 {
     if (!ctx || !info || !ctx->device) return CLG_ERR_INVALID_ARGUMENT;
-    return tuning_info(&ctx->allocator, &ctx->info, ctx->device, info);
+    return tuning_info(&ctx->allocator, ctx->tuning_dir,
+                       "the context's cache_dir is \"\", or neither CLGRAPH_CACHE_DIR nor HOME is set",
+                       &ctx->info, ctx->device, info);
 }
