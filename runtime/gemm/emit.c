@@ -63,7 +63,7 @@ bool clg_gemm_of_node(const clg_graph *g, const clg_node *n, const clg_dev_tenso
 clg_status clg_emit_gemm_clblast(clg_lower *lw, const clg_gemm_gen *gen)
 {
     if (gen->b_packed || gen->y_p)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: CLBlast takes no packed operands");
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: CLBlast takes no packed operands");
     clg_gemm gm = {0};
     gm.trans_a = gen->ta;
     gm.trans_b = gen->tb;

@@ -94,11 +94,11 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     if (m == 0 || nn == 0) return CLG_OK;
     if ((s = clg_check_elems(lw, &g->y->shape))) return s;
     if ((g->b_packed || g->y_p) && v->nr == 0)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: variant %s takes no packed B", v->name);
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: variant %s takes no packed B", v->name);
 
     int64_t bias_st[2] = {0, 0};
     if (has_bias && !strides_2d(&g->bias->shape, m, nn, bias_st))
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "the bias does not broadcast to the output");
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the bias does not broadcast to the output");
     clg_epilogue ep = {g->epi, g->n_epi, g->epi_in, m, nn};
 
     char options[200];

@@ -49,7 +49,7 @@ clg_status clg_lower_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor
     clg_gemm_views views;
     clg_gemm_gen gen;
     if (!clg_gemm_of_node(lw->g, n, in, out, in_kernel ? e : NULL, epi_in, &views, &gen))
-        s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: not one GEMM");
+        s = clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: not one GEMM");
     else
         s = clg_emit_gemm_decided(lw, &gen, d);
     /* Otherwise the epilogue runs after, over the output as the node has it. */

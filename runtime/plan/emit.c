@@ -86,7 +86,7 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
         } else if (a->kind == CLG_KARG_LOCAL) {
             if (!group_items) {
                 clReleaseKernel(k);
-                return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT,
+                return clg_lower_fail(lw, CLG_ERR_INTERNAL,
                                       "internal error: kernel %s takes local memory without CLG_LOCAL_FIT", kernel);
             }
             err = clSetKernelArg(k, arg++, group_items * (size_t)a->i, NULL);
@@ -144,18 +144,18 @@ clg_status clg_emit_launch(clg_lower *lw, const clg_launch *l)
                               lw->ctx->kernel_dir ? lw->ctx->kernel_dir : "the library");
     bool takes = l->epilogue && l->family->epilogue_kernel && !strcmp(l->kernel, l->family->epilogue_kernel);
     if (l->epilogue && !l->family->epilogue_kernel)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: %s takes no epilogue", file);
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: %s takes no epilogue", file);
     enum { MAX_ARGS = 64 };
     clg_karg args[MAX_ARGS];
     if (l->n_args > MAX_ARGS)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "internal error: kernel %s: %d arguments", l->kernel,
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: kernel %s: %d arguments", l->kernel,
                               l->n_args);
     memcpy(args, l->args, (size_t)l->n_args * sizeof *args);
     int n_args = l->n_args;
     if (takes) {
         int extra = clg_epilogue_args(l->epilogue, args + n_args, MAX_ARGS - n_args);
         if (extra < 0)
-            return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "an epilogue input does not broadcast to the %lldx%lld result",
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: an epilogue input does not broadcast to the %lldx%lld result",
                                   (long long)l->epilogue->rows, (long long)l->epilogue->cols);
         n_args += extra;
     }

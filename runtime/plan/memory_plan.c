@@ -249,7 +249,7 @@ clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g, const c
             }
         }
     }
-    if (next_scratch != n_scratch) s = CLG_ERR_INVALID_ARGUMENT; /* requests out of node order */
+    if (next_scratch != n_scratch) s = CLG_ERR_INTERNAL; /* requests out of node order */
     *arena_elems = a.high;
 done:
     clg_mem_free(mem, a.free);

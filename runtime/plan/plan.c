@@ -92,8 +92,8 @@ clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out)
     }
     const clg_scratch_request *r = p->next_scratch < p->n_scratch ? &p->scratch[p->next_scratch] : NULL;
     if (!r || r->node != lw->node || r->elems != elems)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT,
-                              "asked for scratch it did not ask for while measuring");
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL,
+                              "internal error: asked for scratch it did not ask for while sizing");
     p->next_scratch++;
     out->buf = p->arena;
     out->off = r->off;
@@ -239,8 +239,8 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     drop_steps(p);
     if (s) goto done;
     if ((s = clg_plan_memory(mem, g, shapes, p->scratch, p->n_scratch, arena_off, &p->arena_elems))) {
-        s = clg_ctx_fail(ctx, s, "%s planning the activation memory",
-                         s == CLG_ERR_OUT_OF_MEMORY ? "out of memory" : "internal error");
+        s = s == CLG_ERR_OUT_OF_MEMORY ? clg_ctx_fail(ctx, s, "out of memory planning the activation memory")
+                                       : clg_ctx_fail(ctx, CLG_ERR_INTERNAL, "internal error planning the activation memory");
         goto done;
     }
     size_t total = p->arena_elems;
@@ -262,8 +262,7 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     place_values(p, g, shapes, weights, const_off, arena_off);
     s = lower_all(p, ctx, g);
     if (!s && p->next_scratch != p->n_scratch)
-        s = clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                         "internal error: %d scratch requests measured, %d made",
+        s = clg_ctx_fail(ctx, CLG_ERR_INTERNAL, "internal error: %d scratch requests measured, %d made",
                          p->n_scratch, p->next_scratch);
 done:
     clg_mem_free(mem, shapes);

@@ -248,7 +248,7 @@ CLG_INTERNAL bool clg_value_in_arena(const clg_graph *g, int node);
  *   place);
  * Writes off[i] for every node whose value is in the arena (aliases get
  * their root's offset; others 0) and the arena's size to *arena_elems.
- * Returns CLG_OK, CLG_ERR_OUT_OF_MEMORY, or CLG_ERR_INVALID_ARGUMENT when
+ * Returns CLG_OK, CLG_ERR_OUT_OF_MEMORY, or CLG_ERR_INTERNAL when
  * the requests are not in node order. */
 CLG_INTERNAL clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g,
                                         const clg_shape *shapes, clg_scratch_request *scratch, int n_scratch, size_t *off,
