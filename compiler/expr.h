@@ -86,6 +86,11 @@ typedef struct clg_text {
 
 CLG_INTERNAL void clg_text_printf(clg_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A number the parser reads back as exactly v: the shortest form, with a
+ * minus sign for negatives (-0.5, -0, -inf), which the parser takes as a
+ * negation of the number. */
+CLG_INTERNAL void clg_expr_write_float(clg_text *t, float v);
+
 /* The canonical text: minimal parentheses, one space around binary
  * operators, ", " between arguments, numbers in the shortest form that reads
  * back to the same float. Parsing it gives the same program. */
@@ -102,8 +107,17 @@ CLG_INTERNAL void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t);
 /* The same over floatW vectors (W 2, 4, 8 or 16; 1: as above): the
  * expression calls clgraph's helpers with W appended to their names, and
  * the helpers are written for floatW under those names; inputs v0.. are
- * floatW, numbers stay float literals (widened). */
+ * floatW, numbers stay float literals (widened). A helper's body is one
+ * text for every width (comparisons, ?: and || work per component on
+ * vectors); only its signature names the type. */
 CLG_INTERNAL void clg_expr_write_opencl_vector(const clg_expr *e, clg_text *t, int width);
 CLG_INTERNAL void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int width);
+
+/* The value of node n as an expression over its inputs: an Elementwise
+ * node's expr, or what its op's row of the op table writes (a Relu gives
+ * relu(x0), a LeakyRelu with alpha=0.2 leaky_relu(x0, 0.2)). Returns
+ * CLG_OK; CLG_ERR_INVALID_ARGUMENT for an op that is not elementwise;
+ * CLG_ERR_PARSE (message in err) for an expression that does not parse. */
+CLG_INTERNAL clg_status clg_expr_of_node(const clg_node *n, clg_expr *e, char *err, size_t err_size);
 
 #endif

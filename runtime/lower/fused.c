@@ -1,16 +1,22 @@
-/* Lowering of Elementwise nodes: one OpenCL kernel generated from the
- * node's expression, one work-item per output element.
+/* Lowering of every elementwise op (an Elementwise node, and Add ... Gelu
+ * through the expressions the op table gives them): one OpenCL kernel
+ * generated from the node's expression, one work-item per output element.
  *
  * The kernel is the expression and the input count, nothing else: shapes,
  * strides and offsets are arguments, so every node with the same canonical
  * expression and the same number of inputs shares one program (the program
- * cache keys on the source). Like the binary kernels of elementwise.cl it
+ * cache keys on the source): all the Relus of a model are one program. It
  * walks a 3-D grid whose first dim is padded to a multiple of 64 and
  * bounds-checked, with no integer division per element (PoCL slows down ~5x
  * with one, and ~7x with a prime global size); each input has its own
  * stride per grid dim, 0 along the dims it broadcasts. Dims contiguous in
- * the output and every input are merged first, and walks that still have
- * more than three dims launch once per index of the outer ones. */
+ * the output and every input are merged first (a unary op over a dense
+ * tensor is one dim, one launch), and walks that still have more than
+ * three dims launch once per index of the outer ones.
+ *
+ * Each op gets its own small kernel. Measured on PoCL: one kernel that
+ * selected the op with a uniform switch kept PoCL from vectorising across
+ * work-items, making Sigmoid about 4x and Gelu about 6x slower. */
 #include <assert.h>
 
 #include "expr.h"
@@ -72,8 +78,7 @@ clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const c
         s = clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
-    if (clg_expr_parse(e, n->attrs.expr, err, sizeof err) ||
-        clg_expr_check_inputs(e, n->n_inputs, err, sizeof err)) {
+    if (clg_expr_of_node(n, e, err, sizeof err) || clg_expr_check_inputs(e, n->n_inputs, err, sizeof err)) {
         s = clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "%s", err);
         goto done;
     }

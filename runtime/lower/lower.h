@@ -13,8 +13,6 @@ CLG_INTERNAL clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const
 CLG_INTERNAL clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 
 /* elementwise.c: kernels/elementwise.cl */
-CLG_INTERNAL clg_status clg_lower_unary(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
-CLG_INTERNAL clg_status clg_lower_binary(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_batchnorm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 
 /* softmax.c, pool.c: kernels/softmax.cl, kernels/pool.cl */
@@ -30,7 +28,8 @@ CLG_INTERNAL clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const
  * to pre-fill a GEMM's C with its bias). */
 CLG_INTERNAL clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_dev_tensor *dst);
 
-/* fused.c: Elementwise, a kernel generated from the expression */
+/* fused.c: every op with an expression in the op table (Elementwise, Add,
+ * Relu, ...), a kernel generated from the expression */
 CLG_INTERNAL clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 struct clg_expr;
 /* The OpenCL C program for an expression over n_inputs inputs: kernel
