@@ -26,9 +26,46 @@
 static_assert(CLG_WALK_TENSORS >= CLG_EXPR_MAX_INPUTS + 1, "one walk holds the output and every input");
 
 #define KERNEL_NAME "elementwise"
+#define KERNEL_NAME_DENSE "elementwise_dense"
 /* The program cache's name for generated programs; their source tells
  * them apart. */
 #define CACHE_NAME "generated:elementwise"
+
+/* The general kernel: a 3-D grid, each input with its own strides. */
+static void write_strided(clg_text *t, const clg_expr *e, int n_inputs)
+{
+    clg_text_printf(t, "__kernel void " KERNEL_NAME "(__global float *y, uint y_off, int n0, int n1");
+    for (int k = 0; k < n_inputs; k++)
+        clg_text_printf(t, ",\n    __global const float *x%d, uint x%d_off, int x%d_s0, int x%d_s1, int x%d_s2",
+                        k, k, k, k, k);
+    clg_text_printf(t, ")\n{\n"
+                       "    int i0 = get_global_id(0);\n"
+                       "    if (i0 >= n0) return;\n"
+                       "    int i1 = get_global_id(1), i2 = get_global_id(2);\n");
+    for (int k = 0; k < n_inputs; k++)
+        if (e->inputs_used & (1u << k))
+            clg_text_printf(t, "    float v%d = x%d[x%d_off + i2 * x%d_s2 + i1 * x%d_s1 + i0 * x%d_s0];\n",
+                            k, k, k, k, k, k);
+    clg_text_printf(t, "    y[y_off + (i2 * n1 + i1) * n0 + i0] = ");
+    clg_expr_write_opencl(e, t);
+    clg_text_printf(t, ";\n}\n");
+}
+
+/* Every input dense and of the output's shape (a standalone op on one
+ * tensor, a same-shape Add): one dim, no strides. */
+static void write_dense(clg_text *t, const clg_expr *e, int n_inputs)
+{
+    clg_text_printf(t, "__kernel void " KERNEL_NAME_DENSE "(__global float *y, uint y_off, int n");
+    for (int k = 0; k < n_inputs; k++) clg_text_printf(t, ",\n    __global const float *x%d, uint x%d_off", k, k);
+    clg_text_printf(t, ")\n{\n"
+                       "    int i = get_global_id(0);\n"
+                       "    if (i >= n) return;\n");
+    for (int k = 0; k < n_inputs; k++)
+        if (e->inputs_used & (1u << k)) clg_text_printf(t, "    float v%d = x%d[x%d_off + i];\n", k, k, k);
+    clg_text_printf(t, "    y[y_off + i] = ");
+    clg_expr_write_opencl(e, t);
+    clg_text_printf(t, ";\n}\n");
+}
 
 size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_t size)
 {
@@ -40,21 +77,8 @@ size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_
     clg_expr_write(e, &t);
     clg_text_printf(&t, " */\n");
     clg_expr_write_opencl_helpers(e, &t);
-    clg_text_printf(&t, "__kernel void " KERNEL_NAME "(__global float *y, uint y_off, int n0, int n1");
-    for (int k = 0; k < n_inputs; k++)
-        clg_text_printf(&t, ",\n    __global const float *x%d, uint x%d_off, int x%d_s0, int x%d_s1, int x%d_s2",
-                        k, k, k, k, k);
-    clg_text_printf(&t, ")\n{\n"
-                        "    int i0 = get_global_id(0);\n"
-                        "    if (i0 >= n0) return;\n"
-                        "    int i1 = get_global_id(1), i2 = get_global_id(2);\n");
-    for (int k = 0; k < n_inputs; k++)
-        if (e->inputs_used & (1u << k))
-            clg_text_printf(&t, "    float v%d = x%d[x%d_off + i2 * x%d_s2 + i1 * x%d_s1 + i0 * x%d_s0];\n",
-                            k, k, k, k, k, k);
-    clg_text_printf(&t, "    y[y_off + (i2 * n1 + i1) * n0 + i0] = ");
-    clg_expr_write_opencl(e, &t);
-    clg_text_printf(&t, ";\n}\n");
+    write_strided(&t, e, n_inputs);
+    write_dense(&t, e, n_inputs);
     return t.len;
 }
 
@@ -106,7 +130,20 @@ clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const c
 
     clg_dev_tensor x[CLG_EXPR_MAX_INPUTS], y;
     clg_karg args[3 + 4 * CLG_EXPR_MAX_INPUTS];
-    for (int64_t l = 0; l < grid.launches && !s; l++) {
+    /* One dim that every input walks with the output: the kernel without
+     * strides. Measured on PoCL, 64 x 128: a Relu takes the 2.2 us of the
+     * hand-written kernel it replaced (2.4 with strides), a same-shape Add
+     * 2.4 us (3.1 with strides). */
+    bool dense = w.rank == 1;
+    for (int k = 0; k < n->n_inputs; k++) dense = dense && w.st[k + 1][0] == 1;
+    if (dense) {
+        int a = 0;
+        args[a++] = CLG_ARG_T(out);
+        args[a++] = CLG_ARG_I(grid.n[0]);
+        for (int k = 0; k < n->n_inputs; k++) args[a++] = CLG_ARG_T(&in[k]);
+        s = clg_emit_kernel_source(lw, CACHE_NAME, source, KERNEL_NAME_DENSE, NULL, 1, grid.global, args, a);
+    }
+    for (int64_t l = 0; !dense && l < grid.launches && !s; l++) {
         int a = 0;
         y = clg_tensor_advance(out, clg_walk_offset(&w, 0, l));
         args[a++] = CLG_ARG_T(&y);

@@ -34,7 +34,8 @@ CLG_INTERNAL clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_nod
 struct clg_expr;
 /* The OpenCL C program for an expression over n_inputs inputs: kernel
  * "elementwise"(y, y_off, n0, n1, then per input xK, xK_off and its three
- * grid strides). snprintf-style: writes at most size bytes, NUL included,
+ * grid strides), and "elementwise_dense"(y, y_off, n, then per input xK,
+ * xK_off) for inputs all dense and of the output's shape. snprintf-style: writes at most size bytes, NUL included,
  * and returns the full length. The same expression and input count always
  * give the same text. */
 CLG_INTERNAL size_t clg_fused_kernel_source(const struct clg_expr *e, int n_inputs, char *buf, size_t size);
