@@ -318,42 +318,50 @@ clg_status clg_expr_check_inputs(const clg_expr *e, int n_inputs, char *err, siz
 
 /* ---------------------------------------------------------------- evaluation */
 
-double clg_expr_eval(const clg_expr *e, const double *x, double *values)
+void clg_expr_eval_many(const clg_expr *e, const double *const *x, size_t count, double *values)
 {
     for (int i = 0; i < e->n_nodes; i++) {
         const clg_expr_node *n = &e->nodes[i];
-        double a = n->args[0] >= 0 ? values[n->args[0]] : 0.0;
-        double b = n->args[1] >= 0 ? values[n->args[1]] : 0.0;
-        double c = n->args[2] >= 0 ? values[n->args[2]] : 0.0;
-        double r;
+        double *r = values + (size_t)i * count;
+        const double *a = n->args[0] >= 0 ? values + (size_t)n->args[0] * count : NULL;
+        const double *b = n->args[1] >= 0 ? values + (size_t)n->args[1] * count : NULL;
+        const double *c = n->args[2] >= 0 ? values + (size_t)n->args[2] * count : NULL;
+        /* r[j] = V for every position j; each case is one formula. */
+#define EACH(V) for (size_t j = 0; j < count; j++) r[j] = (V)
         switch ((clg_expr_op)n->op) {
-        case CLG_EXPR_NUMBER: r = n->value; break;
-        case CLG_EXPR_INPUT: r = x[n->input]; break;
-        case CLG_EXPR_NEG: r = -a; break;
-        case CLG_EXPR_ADD: r = a + b; break;
-        case CLG_EXPR_SUB: r = a - b; break;
-        case CLG_EXPR_MUL: r = a * b; break;
-        case CLG_EXPR_DIV: r = a / b; break;
-        /* As the Relu, LeakyRelu and Clip reference kernels: comparisons, so
-         * NaN passes through. */
-        case CLG_EXPR_RELU: r = a < 0 ? 0.0 : a; break;
-        case CLG_EXPR_LEAKY_RELU: r = a < 0 ? b * a : a; break;
-        case CLG_EXPR_SIGMOID: r = 1.0 / (1.0 + exp(-a)); break;
-        case CLG_EXPR_TANH: r = tanh(a); break;
-        case CLG_EXPR_CLIP: r = a < b ? b : a > c ? c : a; break;
-        case CLG_EXPR_GELU: r = 0.5 * a * (1.0 + erf(a / sqrt(2.0))); break;
+        case CLG_EXPR_NUMBER: EACH(n->value); break;
+        case CLG_EXPR_INPUT: EACH(x[n->input][j]); break;
+        case CLG_EXPR_NEG: EACH(-a[j]); break;
+        case CLG_EXPR_ADD: EACH(a[j] + b[j]); break;
+        case CLG_EXPR_SUB: EACH(a[j] - b[j]); break;
+        case CLG_EXPR_MUL: EACH(a[j] * b[j]); break;
+        case CLG_EXPR_DIV: EACH(a[j] / b[j]); break;
+        /* Comparisons, so NaN passes through. */
+        case CLG_EXPR_RELU: EACH(a[j] < 0 ? 0.0 : a[j]); break;
+        case CLG_EXPR_LEAKY_RELU: EACH(a[j] < 0 ? b[j] * a[j] : a[j]); break;
+        case CLG_EXPR_SIGMOID: EACH(1.0 / (1.0 + exp(-a[j]))); break;
+        case CLG_EXPR_TANH: EACH(tanh(a[j])); break;
+        case CLG_EXPR_CLIP: EACH(a[j] < b[j] ? b[j] : a[j] > c[j] ? c[j] : a[j]); break;
+        case CLG_EXPR_GELU: EACH(0.5 * a[j] * (1.0 + erf(a[j] / sqrt(2.0)))); break;
         case CLG_EXPR_GELU_TANH: {
             const double k = 0.79788456080286535588; /* sqrt(2 / pi) */
-            r = 0.5 * a * (1.0 + tanh(k * (a + 0.044715 * a * a * a)));
+            EACH(0.5 * a[j] * (1.0 + tanh(k * (a[j] + 0.044715 * a[j] * a[j] * a[j]))));
             break;
         }
         /* NaN in either argument gives NaN, as numpy.minimum/maximum. */
-        case CLG_EXPR_MIN: r = a < b || isnan(a) ? a : b; break;
-        case CLG_EXPR_MAX: r = a > b || isnan(a) ? a : b; break;
-        default: r = NAN; break;
+        case CLG_EXPR_MIN: EACH(a[j] < b[j] || isnan(a[j]) ? a[j] : b[j]); break;
+        case CLG_EXPR_MAX: EACH(a[j] > b[j] || isnan(a[j]) ? a[j] : b[j]); break;
+        default: EACH(NAN); break;
         }
-        values[i] = r;
+#undef EACH
     }
+}
+
+double clg_expr_eval(const clg_expr *e, const double *x, double *values)
+{
+    const double *inputs[CLG_EXPR_MAX_INPUTS];
+    for (int k = 0; k < CLG_EXPR_MAX_INPUTS; k++) inputs[k] = &x[k];
+    clg_expr_eval_many(e, inputs, 1, values);
     return e->n_nodes ? values[e->n_nodes - 1] : 0.0;
 }
 

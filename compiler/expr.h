@@ -71,10 +71,15 @@ CLG_INTERNAL clg_status clg_expr_parse(clg_expr *e, const char *text, char *err,
 CLG_INTERNAL clg_status clg_expr_check_inputs(const clg_expr *e, int n_inputs, char *err,
                                               size_t err_size);
 
-/* Evaluates e with the inputs x (x[k] for xK) in double, with the same
- * semantics as the standalone ops of the reference executor. values is
- * scratch room for e->n_nodes doubles. */
+/* Evaluates e with the inputs x (x[k] for xK, every one of the 16 readable)
+ * in double: the reference executor's formula of each function and so of
+ * each elementwise op. values is scratch room for e->n_nodes doubles. */
 CLG_INTERNAL double clg_expr_eval(const clg_expr *e, const double *x, double *values);
+/* The same at count positions at once: x[k] points to count values of xK
+ * (only the inputs e uses are read); values is room for e->n_nodes * count
+ * doubles, node i's at values[i * count], so the results are the last
+ * count. */
+CLG_INTERNAL void clg_expr_eval_many(const clg_expr *e, const double *const *x, size_t count, double *values);
 
 /* A text being written into a fixed buffer, snprintf-style: len counts every
  * byte asked for, also those that did not fit, so a first pass with size 0

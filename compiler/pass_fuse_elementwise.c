@@ -16,7 +16,6 @@
  * The group's expression is built from its members' own expressions
  * (clg_expr_of_node), each xK replaced by what the member's input K
  * computes: a member's value, or an input of the fused node. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

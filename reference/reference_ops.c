@@ -83,32 +83,60 @@ static void walk_next(strided_walk *w)
 /* Every elementwise op (Add ... Gelu, Elementwise: those with an expression
  * in the op table): the expression evaluated in double per output element,
  * with each input broadcast to the output's shape, rounded once. For one
- * +, -, * or / of two floats that is the float operation's result. */
+ * +, -, * or / of two floats that is the float operation's result. The
+ * elements go in chunks, so the expression's switch runs once per node and
+ * chunk rather than per element. */
+#define CHUNK 64
+
 static clg_status k_elementwise(const clg_ref_args *a)
 {
-    clg_expr e;
+    const clg_node *node = a->node;
+    clg_expr *e = clg_malloc(a->g, sizeof *e);
+    double *values = NULL;
     char err[256];
-    if (a->n_inputs > CLG_EXPR_MAX_INPUTS || clg_expr_of_node(a->node, &e, err, sizeof err) ||
-        clg_expr_check_inputs(&e, a->n_inputs, err, sizeof err))
-        return clg_fail_node(a->g, CLG_ERR_INVALID_GRAPH, a->node->line, a->node->name, a->node->op,
-                             "%s", a->n_inputs > CLG_EXPR_MAX_INPUTS ? "too many inputs" : err);
+    clg_status s = CLG_OK;
+    if (!e) return clg_fail_node(a->g, CLG_ERR_OUT_OF_MEMORY, node->line, node->name, node->op, "out of memory");
+    if (a->n_inputs > CLG_EXPR_MAX_INPUTS || clg_expr_of_node(node, e, err, sizeof err) ||
+        clg_expr_check_inputs(e, a->n_inputs, err, sizeof err)) {
+        s = clg_fail_node(a->g, CLG_ERR_INVALID_GRAPH, node->line, node->name, node->op, "%s",
+                          a->n_inputs > CLG_EXPR_MAX_INPUTS ? "too many inputs" : err);
+        goto done;
+    }
+    if (!(values = clg_malloc(a->g, (size_t)e->n_nodes * CHUNK * sizeof *values))) {
+        s = clg_fail_node(a->g, CLG_ERR_OUT_OF_MEMORY, node->line, node->name, node->op, "out of memory");
+        goto done;
+    }
     const clg_shape *ys = a->out_shape;
     int64_t st[CLG_EXPR_MAX_INPUTS][R], off[CLG_EXPR_MAX_INPUTS] = {0}, idx[R] = {0};
     for (int k = 0; k < a->n_inputs; k++) broadcast_strides(a->in_shapes[k], ys, st[k]);
-    double x[CLG_EXPR_MAX_INPUTS] = {0}, values[CLG_EXPR_MAX_NODES];
+    double x[CLG_EXPR_MAX_INPUTS][CHUNK];
+    const double *xp[CLG_EXPR_MAX_INPUTS] = {NULL}; /* the expression reads only inputs it has */
+    for (int k = 0; k < a->n_inputs; k++) xp[k] = x[k];
     int64_t n = count_of(ys);
-    for (int64_t i = 0; i < n; i++) {
-        for (int k = 0; k < a->n_inputs; k++) x[k] = a->in[k][off[k]];
-        a->out[i] = (float)clg_expr_eval(&e, x, values);
-        /* The next output index in C order, moving every input's offset. */
-        for (int d = ys->rank - 1; d >= 0; d--) {
-            for (int k = 0; k < a->n_inputs; k++) off[k] += st[k][d];
-            if (++idx[d] < ys->dims[d]) break;
-            for (int k = 0; k < a->n_inputs; k++) off[k] -= st[k][d] * ys->dims[d];
-            idx[d] = 0;
+    bool dense = true; /* every input of the output's shape: read in order */
+    for (int k = 0; k < a->n_inputs; k++) dense = dense && count_of(a->in_shapes[k]) == n;
+    for (int64_t base = 0; base < n; base += CHUNK) {
+        int count = n - base < CHUNK ? (int)(n - base) : CHUNK;
+        for (int j = 0; dense && j < count; j++)
+            for (int k = 0; k < a->n_inputs; k++) x[k][j] = a->in[k][base + j];
+        for (int j = 0; !dense && j < count; j++) {
+            for (int k = 0; k < a->n_inputs; k++) x[k][j] = a->in[k][off[k]];
+            /* The next output index in C order, moving every input's offset. */
+            for (int d = ys->rank - 1; d >= 0; d--) {
+                for (int k = 0; k < a->n_inputs; k++) off[k] += st[k][d];
+                if (++idx[d] < ys->dims[d]) break;
+                for (int k = 0; k < a->n_inputs; k++) off[k] -= st[k][d] * ys->dims[d];
+                idx[d] = 0;
+            }
         }
+        clg_expr_eval_many(e, xp, (size_t)count, values);
+        const double *result = values + (size_t)(e->n_nodes - 1) * (size_t)count;
+        for (int j = 0; j < count; j++) a->out[base + j] = (float)result[j];
     }
-    return CLG_OK;
+done:
+    clg_free(a->g, values);
+    clg_free(a->g, e);
+    return s;
 }
 
 /* Flatten, Reshape, Identity: the shape is all that changes. */
