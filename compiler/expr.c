@@ -1,7 +1,8 @@
 /* The Elementwise expression language: a recursive-descent parser into a
  * post-order node array, the canonical printer, a double evaluator and the
- * OpenCL C writer. The functions mean exactly what the standalone ops mean
- * in reference/reference_ops.c and kernels/elementwise.cl. */
+ * OpenCL C writer. Every elementwise op (the op table's expr) runs through
+ * them: clg_expr_eval holds each function's formula for the reference
+ * executor, the functions table below its formula for the device. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,21 +11,36 @@
 
 #include "expr.h"
 
-/* Functions by name, with their argument count and OpenCL name. */
+/* Functions by name, with their argument count and their OpenCL C: a
+ * builtin (cl_name alone), or a helper of clgraph's, cl_name(params) {
+ * return body; }, written once for float and for floatW. The bodies
+ * compute in float what clg_expr_eval computes in double, with comparisons
+ * where NaN must pass through; they mean the same per component on vectors
+ * (comparisons, ?: and || are componentwise in OpenCL C, scalars widen). */
 static const struct {
     const char *name;
     int arity;
     const char *cl_name;
+    const char *params[3];
+    const char *body;
 } functions[CLG_EXPR_OP_COUNT] = {
-    [CLG_EXPR_RELU] = {"relu", 1, "clg_relu"},
-    [CLG_EXPR_LEAKY_RELU] = {"leaky_relu", 2, "clg_leaky_relu"},
-    [CLG_EXPR_SIGMOID] = {"sigmoid", 1, "clg_sigmoid"},
-    [CLG_EXPR_TANH] = {"tanh", 1, "tanh"},
-    [CLG_EXPR_CLIP] = {"clip", 3, "clg_clip"},
-    [CLG_EXPR_GELU] = {"gelu", 1, "clg_gelu"},
-    [CLG_EXPR_GELU_TANH] = {"gelu_tanh", 1, "clg_gelu_tanh"},
-    [CLG_EXPR_MIN] = {"min", 2, "clg_min"},
-    [CLG_EXPR_MAX] = {"max", 2, "clg_max"},
+    [CLG_EXPR_RELU] = {"relu", 1, "clg_relu", {"v"}, "v < 0.0f ? 0.0f : v"},
+    [CLG_EXPR_LEAKY_RELU] = {"leaky_relu", 2, "clg_leaky_relu", {"v", "alpha"}, "v < 0.0f ? alpha * v : v"},
+    [CLG_EXPR_SIGMOID] = {"sigmoid", 1, "clg_sigmoid", {"v"}, "1.0f / (1.0f + exp(-v))"},
+    [CLG_EXPR_TANH] = {"tanh", 1, "tanh", {NULL}, NULL},
+    [CLG_EXPR_CLIP] = {"clip", 3, "clg_clip", {"v", "lo", "hi"}, "v < lo ? lo : v > hi ? hi : v"},
+    /* x * Phi(x) with the exact normal CDF. erfc(-x / sqrt 2) would keep
+     * more relative accuracy where the result is below ~1e-8, but PoCL's
+     * erfc is 4x slower than its erf, and ONNX Runtime and PyTorch use
+     * this form too. */
+    [CLG_EXPR_GELU] = {"gelu", 1, "clg_gelu", {"v"}, "0.5f * v * (1.0f + erf(v * 0.70710678118654752f))"},
+    /* 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3), written
+     * as x / (1 + exp(-2u)): the same function without the cancellation of
+     * 1 + tanh(u) for negative x, and with exp, which PoCL vectorises. */
+    [CLG_EXPR_GELU_TANH] = {"gelu_tanh", 1, "clg_gelu_tanh", {"v"},
+                            "v / (1.0f + exp(-1.5957691216057308f * (v + 0.044715f * v * v * v)))"},
+    [CLG_EXPR_MIN] = {"min", 2, "clg_min", {"a", "b"}, "a < b || isnan(a) ? a : b"},
+    [CLG_EXPR_MAX] = {"max", 2, "clg_max", {"a", "b"}, "a > b || isnan(a) ? a : b"},
 };
 
 /* ---------------------------------------------------------------- text */
@@ -302,42 +318,50 @@ clg_status clg_expr_check_inputs(const clg_expr *e, int n_inputs, char *err, siz
 
 /* ---------------------------------------------------------------- evaluation */
 
-double clg_expr_eval(const clg_expr *e, const double *x, double *values)
+void clg_expr_eval_many(const clg_expr *e, const double *const *x, size_t count, double *values)
 {
     for (int i = 0; i < e->n_nodes; i++) {
         const clg_expr_node *n = &e->nodes[i];
-        double a = n->args[0] >= 0 ? values[n->args[0]] : 0.0;
-        double b = n->args[1] >= 0 ? values[n->args[1]] : 0.0;
-        double c = n->args[2] >= 0 ? values[n->args[2]] : 0.0;
-        double r;
+        double *r = values + (size_t)i * count;
+        const double *a = n->args[0] >= 0 ? values + (size_t)n->args[0] * count : NULL;
+        const double *b = n->args[1] >= 0 ? values + (size_t)n->args[1] * count : NULL;
+        const double *c = n->args[2] >= 0 ? values + (size_t)n->args[2] * count : NULL;
+        /* r[j] = V for every position j; each case is one formula. */
+#define EACH(V) for (size_t j = 0; j < count; j++) r[j] = (V)
         switch ((clg_expr_op)n->op) {
-        case CLG_EXPR_NUMBER: r = n->value; break;
-        case CLG_EXPR_INPUT: r = x[n->input]; break;
-        case CLG_EXPR_NEG: r = -a; break;
-        case CLG_EXPR_ADD: r = a + b; break;
-        case CLG_EXPR_SUB: r = a - b; break;
-        case CLG_EXPR_MUL: r = a * b; break;
-        case CLG_EXPR_DIV: r = a / b; break;
-        /* As the Relu, LeakyRelu and Clip reference kernels: comparisons, so
-         * NaN passes through. */
-        case CLG_EXPR_RELU: r = a < 0 ? 0.0 : a; break;
-        case CLG_EXPR_LEAKY_RELU: r = a < 0 ? b * a : a; break;
-        case CLG_EXPR_SIGMOID: r = 1.0 / (1.0 + exp(-a)); break;
-        case CLG_EXPR_TANH: r = tanh(a); break;
-        case CLG_EXPR_CLIP: r = a < b ? b : a > c ? c : a; break;
-        case CLG_EXPR_GELU: r = 0.5 * a * (1.0 + erf(a / sqrt(2.0))); break;
+        case CLG_EXPR_NUMBER: EACH(n->value); break;
+        case CLG_EXPR_INPUT: EACH(x[n->input][j]); break;
+        case CLG_EXPR_NEG: EACH(-a[j]); break;
+        case CLG_EXPR_ADD: EACH(a[j] + b[j]); break;
+        case CLG_EXPR_SUB: EACH(a[j] - b[j]); break;
+        case CLG_EXPR_MUL: EACH(a[j] * b[j]); break;
+        case CLG_EXPR_DIV: EACH(a[j] / b[j]); break;
+        /* Comparisons, so NaN passes through. */
+        case CLG_EXPR_RELU: EACH(a[j] < 0 ? 0.0 : a[j]); break;
+        case CLG_EXPR_LEAKY_RELU: EACH(a[j] < 0 ? b[j] * a[j] : a[j]); break;
+        case CLG_EXPR_SIGMOID: EACH(1.0 / (1.0 + exp(-a[j]))); break;
+        case CLG_EXPR_TANH: EACH(tanh(a[j])); break;
+        case CLG_EXPR_CLIP: EACH(a[j] < b[j] ? b[j] : a[j] > c[j] ? c[j] : a[j]); break;
+        case CLG_EXPR_GELU: EACH(0.5 * a[j] * (1.0 + erf(a[j] / sqrt(2.0)))); break;
         case CLG_EXPR_GELU_TANH: {
             const double k = 0.79788456080286535588; /* sqrt(2 / pi) */
-            r = 0.5 * a * (1.0 + tanh(k * (a + 0.044715 * a * a * a)));
+            EACH(0.5 * a[j] * (1.0 + tanh(k * (a[j] + 0.044715 * a[j] * a[j] * a[j]))));
             break;
         }
         /* NaN in either argument gives NaN, as numpy.minimum/maximum. */
-        case CLG_EXPR_MIN: r = a < b || isnan(a) ? a : b; break;
-        case CLG_EXPR_MAX: r = a > b || isnan(a) ? a : b; break;
-        default: r = NAN; break;
+        case CLG_EXPR_MIN: EACH(a[j] < b[j] || isnan(a[j]) ? a[j] : b[j]); break;
+        case CLG_EXPR_MAX: EACH(a[j] > b[j] || isnan(a[j]) ? a[j] : b[j]); break;
+        default: EACH(NAN); break;
         }
-        values[i] = r;
+#undef EACH
     }
+}
+
+double clg_expr_eval(const clg_expr *e, const double *x, double *values)
+{
+    const double *inputs[CLG_EXPR_MAX_INPUTS];
+    for (int k = 0; k < CLG_EXPR_MAX_INPUTS; k++) inputs[k] = &x[k];
+    clg_expr_eval_many(e, inputs, 1, values);
     return e->n_nodes ? values[e->n_nodes - 1] : 0.0;
 }
 
@@ -371,6 +395,15 @@ static void write_number(clg_text *t, float v, bool cl)
     }
     if (!cl) clg_text_printf(t, "%s", buf);
     else clg_text_printf(t, "%s%sf", buf, strpbrk(buf, ".e") ? "" : ".0");
+}
+
+void clg_expr_write_float(clg_text *t, float v)
+{
+    if (signbit(v) && !isnan(v)) {
+        clg_text_printf(t, "-");
+        v = -v;
+    }
+    write_number(t, v, false);
 }
 
 /* cl: NULL for clgraph's text, else OpenCL C with cl appended to the names
@@ -410,7 +443,7 @@ static void write_node(const clg_expr *e, int i, clg_text *t, const char *cl)
     }
     default: {
         const char *name = cl ? functions[n->op].cl_name : functions[n->op].name;
-        clg_text_printf(t, "%s%s(", name, cl && !strncmp(name, "clg_", 4) ? cl : "");
+        clg_text_printf(t, "%s%s(", name, cl && functions[n->op].body ? cl : "");
         for (int k = 0; k < functions[n->op].arity; k++) {
             if (k) clg_text_printf(t, ", ");
             write_node(e, n->args[k], t, cl);
@@ -447,48 +480,24 @@ void clg_expr_write_opencl_vector(const clg_expr *e, clg_text *t, int width)
     if (e->n_nodes) write_node(e, e->n_nodes - 1, t, suffix);
 }
 
-/* The helpers compute in float what the reference computes in double: the
- * same formulas as kernels/elementwise.cl's standalone kernels, comparisons
- * where NaN must pass through. */
-static const char *const helpers[CLG_EXPR_OP_COUNT] = {
-    [CLG_EXPR_RELU] = "float clg_relu(float v) { return v < 0.0f ? 0.0f : v; }\n",
-    [CLG_EXPR_LEAKY_RELU] = "float clg_leaky_relu(float v, float alpha) { return v < 0.0f ? alpha * v : v; }\n",
-    [CLG_EXPR_SIGMOID] = "float clg_sigmoid(float v) { return 1.0f / (1.0f + exp(-v)); }\n",
-    [CLG_EXPR_CLIP] = "float clg_clip(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }\n",
-    [CLG_EXPR_GELU] = "float clg_gelu(float v) { return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f)); }\n",
-    [CLG_EXPR_GELU_TANH] = "float clg_gelu_tanh(float v) "
-                           "{ return v / (1.0f + exp(-1.5957691216057308f * (v + 0.044715f * v * v * v))); }\n",
-    [CLG_EXPR_MIN] = "float clg_min(float a, float b) { return a < b || isnan(a) ? a : b; }\n",
-    [CLG_EXPR_MAX] = "float clg_max(float a, float b) { return a > b || isnan(a) ? a : b; }\n",
-};
-
 void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t)
 {
     clg_expr_write_opencl_helpers_vector(e, t, 1);
 }
 
-/* A helper's text for floatW: "float" as a type becomes "floatW" and the
- * helper's name gets W appended. The bodies are written so that they mean
- * the same per component (comparisons, ?: and || are componentwise on
- * vectors in OpenCL C, with scalars widened). */
-static void write_helper(clg_text *t, const char *h, int width)
+/* T cl_nameW(T p0, ...) { return body; }, T float or floatW (W omitted for
+ * float). */
+static void write_helper(clg_text *t, int op, int width)
 {
-    if (width <= 1) {
-        clg_text_printf(t, "%s", h);
-        return;
+    char type[16] = "float", suffix[16] = "";
+    if (width > 1) {
+        snprintf(type, sizeof type, "float%d", width);
+        snprintf(suffix, sizeof suffix, "%d", width);
     }
-    for (const char *p = h; *p;) {
-        if (!strncmp(p, "float ", 6)) {
-            clg_text_printf(t, "float%d ", width);
-            p += 6;
-        } else if (!strncmp(p, "clg_", 4) && (p == h || p[-1] == ' ')) {
-            size_t len = strcspn(p, "(");
-            clg_text_printf(t, "%.*s%d", (int)len, p, width);
-            p += len;
-        } else {
-            clg_text_printf(t, "%c", *p++);
-        }
-    }
+    clg_text_printf(t, "%s %s%s(", type, functions[op].cl_name, suffix);
+    for (int k = 0; k < functions[op].arity; k++)
+        clg_text_printf(t, "%s%s %s", k ? ", " : "", type, functions[op].params[k]);
+    clg_text_printf(t, ") { return %s; }\n", functions[op].body);
 }
 
 void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int width)
@@ -497,5 +506,5 @@ void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int wi
     bool used[CLG_EXPR_OP_COUNT] = {false};
     for (int i = 0; i < e->n_nodes; i++) used[e->nodes[i].op] = true;
     for (int op = 0; op < CLG_EXPR_OP_COUNT; op++)
-        if (used[op] && helpers[op]) write_helper(t, helpers[op], width);
+        if (used[op] && functions[op].body) write_helper(t, op, width);
 }

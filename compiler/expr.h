@@ -71,10 +71,15 @@ CLG_INTERNAL clg_status clg_expr_parse(clg_expr *e, const char *text, char *err,
 CLG_INTERNAL clg_status clg_expr_check_inputs(const clg_expr *e, int n_inputs, char *err,
                                               size_t err_size);
 
-/* Evaluates e with the inputs x (x[k] for xK) in double, with the same
- * semantics as the standalone ops of the reference executor. values is
- * scratch room for e->n_nodes doubles. */
+/* Evaluates e with the inputs x (x[k] for xK, every one of the 16 readable)
+ * in double: the reference executor's formula of each function and so of
+ * each elementwise op. values is scratch room for e->n_nodes doubles. */
 CLG_INTERNAL double clg_expr_eval(const clg_expr *e, const double *x, double *values);
+/* The same at count positions at once: x[k] points to count values of xK
+ * (only the inputs e uses are read); values is room for e->n_nodes * count
+ * doubles, node i's at values[i * count], so the results are the last
+ * count. */
+CLG_INTERNAL void clg_expr_eval_many(const clg_expr *e, const double *const *x, size_t count, double *values);
 
 /* A text being written into a fixed buffer, snprintf-style: len counts every
  * byte asked for, also those that did not fit, so a first pass with size 0
@@ -85,6 +90,11 @@ typedef struct clg_text {
 } clg_text;
 
 CLG_INTERNAL void clg_text_printf(clg_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A number the parser reads back as exactly v: the shortest form, with a
+ * minus sign for negatives (-0.5, -0, -inf), which the parser takes as a
+ * negation of the number. */
+CLG_INTERNAL void clg_expr_write_float(clg_text *t, float v);
 
 /* The canonical text: minimal parentheses, one space around binary
  * operators, ", " between arguments, numbers in the shortest form that reads
@@ -102,8 +112,17 @@ CLG_INTERNAL void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t);
 /* The same over floatW vectors (W 2, 4, 8 or 16; 1: as above): the
  * expression calls clgraph's helpers with W appended to their names, and
  * the helpers are written for floatW under those names; inputs v0.. are
- * floatW, numbers stay float literals (widened). */
+ * floatW, numbers stay float literals (widened). A helper's body is one
+ * text for every width (comparisons, ?: and || work per component on
+ * vectors); only its signature names the type. */
 CLG_INTERNAL void clg_expr_write_opencl_vector(const clg_expr *e, clg_text *t, int width);
 CLG_INTERNAL void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int width);
+
+/* The value of node n as an expression over its inputs: an Elementwise
+ * node's expr, or what its op's row of the op table writes (a Relu gives
+ * relu(x0), a LeakyRelu with alpha=0.2 leaky_relu(x0, 0.2)). Returns
+ * CLG_OK; CLG_ERR_INVALID_ARGUMENT for an op that is not elementwise;
+ * CLG_ERR_PARSE (message in err) for an expression that does not parse. */
+CLG_INTERNAL clg_status clg_expr_of_node(const clg_node *n, clg_expr *e, char *err, size_t err_size);
 
 #endif

@@ -175,12 +175,38 @@ typedef struct clg_infer_ctx {
 
 typedef clg_status (*clg_infer_fn)(const clg_infer_ctx *ctx, clg_shape *out);
 
+/* Writes an op's value as an Elementwise expression (compiler/expr.h's
+ * language) over x0..x(n-1), the node's inputs, given its attributes:
+ * "relu(x0)", "leaky_relu(x0, 0.2)", "x0 + x1". */
+struct clg_text;
+typedef void (*clg_op_expr_fn)(const clg_attrs *a, struct clg_text *t);
+
+/* in_place: every input may share the output's memory. */
+#define CLG_IN_PLACE_ALL UINT32_MAX
+
 typedef struct clg_op_info {
     const char *name;
     int min_inputs, max_inputs; /* max -1: any number */
     int n_attrs;
     clg_attr_field attrs[CLG_MAX_OP_ATTRS];
     clg_infer_fn infer;
+    /* Elementwise: each output element is this expression of the inputs'
+     * elements at the same position, every input broadcast to the output's
+     * shape as for Add. NULL for other ops. Such an op fuses into an
+     * Elementwise node (compiler/pass_fuse_elementwise.c), runs alone as the
+     * kernel generated from its expression (runtime/lower/fused.c), and its
+     * reference is the expression evaluated (clg_expr_eval): its formula is
+     * written once for the device and once for the reference, in expr.c. */
+    clg_op_expr_fn expr;
+    /* Bit k set: the memory planner may give the output input k's memory
+     * when k dies at this node with the output's size
+     * (runtime/plan/memory_plan.c). The op's lowering promises that each
+     * work-item reads the elements of input k it writes before writing them
+     * and that no other work-item reads them. */
+    uint32_t in_place;
+    /* The output is input 0's memory reinterpreted (Flatten, Reshape,
+     * Identity): no launch on the device. */
+    bool alias;
 } clg_op_info;
 
 CLG_INTERNAL const clg_op_info *clg_op_get(clg_op op);

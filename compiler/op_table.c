@@ -1,6 +1,10 @@
-/* The op table: text name, arity, attributes and shape function per op. */
+/* The op table: text name, arity, attributes, shape function and the
+ * properties the passes, the memory planner and the lowering read (the
+ * expression of an elementwise op, which inputs may be overwritten in place,
+ * whether the output aliases the input) per op. */
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "expr.h"
@@ -10,6 +14,45 @@ static_assert(CLG_OP_COUNT == 26, "a new op needs a row in op_table below and a 
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
+
+/* ---- the expressions of the elementwise ops (what each function means is
+ * docs/ir.md's table; its float formula is expr.c's, its double one
+ * clg_expr_eval's) */
+
+static void expr_add(const clg_attrs *a, clg_text *t) { (void)a; clg_text_printf(t, "x0 + x1"); }
+static void expr_sub(const clg_attrs *a, clg_text *t) { (void)a; clg_text_printf(t, "x0 - x1"); }
+static void expr_mul(const clg_attrs *a, clg_text *t) { (void)a; clg_text_printf(t, "x0 * x1"); }
+static void expr_div(const clg_attrs *a, clg_text *t) { (void)a; clg_text_printf(t, "x0 / x1"); }
+static void expr_relu(const clg_attrs *a, clg_text *t) { (void)a; clg_text_printf(t, "relu(x0)"); }
+static void expr_sigmoid(const clg_attrs *a, clg_text *t) { (void)a; clg_text_printf(t, "sigmoid(x0)"); }
+static void expr_tanh(const clg_attrs *a, clg_text *t) { (void)a; clg_text_printf(t, "tanh(x0)"); }
+
+static void expr_leaky_relu(const clg_attrs *a, clg_text *t)
+{
+    clg_text_printf(t, "leaky_relu(x0, ");
+    clg_expr_write_float(t, a->alpha);
+    clg_text_printf(t, ")");
+}
+
+static void expr_clip(const clg_attrs *a, clg_text *t)
+{
+    clg_text_printf(t, "clip(x0, ");
+    clg_expr_write_float(t, a->min);
+    clg_text_printf(t, ", ");
+    clg_expr_write_float(t, a->max);
+    clg_text_printf(t, ")");
+}
+
+static void expr_gelu(const clg_attrs *a, clg_text *t)
+{
+    clg_text_printf(t, a->approximate ? "gelu_tanh(x0)" : "gelu(x0)");
+}
+
+static void expr_elementwise(const clg_attrs *a, clg_text *t) { clg_text_printf(t, "%s", a->expr); }
+
+/* Designated initialisers after the positional ones: only the properties an
+ * op has are written. */
+#define ELEMENTWISE(fn) .expr = (fn), .in_place = CLG_IN_PLACE_ALL
 
 static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_INPUT] = {"Input", 0, 0, NO_ATTRS, NULL},
@@ -21,18 +64,21 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_MATMUL] = {"MatMul", 2, 2, ATTRS(CLG_F_EPILOGUE), clg_infer_matmul},
     [CLG_OP_CONV2D] = {"Conv2D", 2, 3, ATTRS(CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_GROUP),
                        clg_infer_conv2d},
-    [CLG_OP_BATCHNORM] = {"BatchNorm", 5, 5, ATTRS(CLG_F_EPSILON), clg_infer_batchnorm},
-    [CLG_OP_ADD] = {"Add", 2, 2, NO_ATTRS, clg_infer_broadcast},
-    [CLG_OP_SUB] = {"Sub", 2, 2, NO_ATTRS, clg_infer_broadcast},
-    [CLG_OP_MUL] = {"Mul", 2, 2, NO_ATTRS, clg_infer_broadcast},
-    [CLG_OP_DIV] = {"Div", 2, 2, NO_ATTRS, clg_infer_broadcast},
-    [CLG_OP_RELU] = {"Relu", 1, 1, NO_ATTRS, clg_infer_same},
-    [CLG_OP_LEAKY_RELU] = {"LeakyRelu", 1, 1, ATTRS(CLG_F_ALPHA), clg_infer_same},
-    [CLG_OP_SIGMOID] = {"Sigmoid", 1, 1, NO_ATTRS, clg_infer_same},
-    [CLG_OP_TANH] = {"Tanh", 1, 1, NO_ATTRS, clg_infer_same},
-    [CLG_OP_CLIP] = {"Clip", 1, 1, ATTRS(CLG_F_MIN, CLG_F_MAX), clg_infer_clip},
-    [CLG_OP_GELU] = {"Gelu", 1, 1, ATTRS(CLG_F_APPROXIMATE), clg_infer_same},
-    [CLG_OP_SOFTMAX] = {"Softmax", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_softmax},
+    /* kernels/elementwise.cl's batchnorm reads x[i], then writes y[i] */
+    [CLG_OP_BATCHNORM] = {"BatchNorm", 5, 5, ATTRS(CLG_F_EPSILON), clg_infer_batchnorm, .in_place = 1u << 0},
+    [CLG_OP_ADD] = {"Add", 2, 2, NO_ATTRS, clg_infer_broadcast, ELEMENTWISE(expr_add)},
+    [CLG_OP_SUB] = {"Sub", 2, 2, NO_ATTRS, clg_infer_broadcast, ELEMENTWISE(expr_sub)},
+    [CLG_OP_MUL] = {"Mul", 2, 2, NO_ATTRS, clg_infer_broadcast, ELEMENTWISE(expr_mul)},
+    [CLG_OP_DIV] = {"Div", 2, 2, NO_ATTRS, clg_infer_broadcast, ELEMENTWISE(expr_div)},
+    [CLG_OP_RELU] = {"Relu", 1, 1, NO_ATTRS, clg_infer_same, ELEMENTWISE(expr_relu)},
+    [CLG_OP_LEAKY_RELU] = {"LeakyRelu", 1, 1, ATTRS(CLG_F_ALPHA), clg_infer_same, ELEMENTWISE(expr_leaky_relu)},
+    [CLG_OP_SIGMOID] = {"Sigmoid", 1, 1, NO_ATTRS, clg_infer_same, ELEMENTWISE(expr_sigmoid)},
+    [CLG_OP_TANH] = {"Tanh", 1, 1, NO_ATTRS, clg_infer_same, ELEMENTWISE(expr_tanh)},
+    [CLG_OP_CLIP] = {"Clip", 1, 1, ATTRS(CLG_F_MIN, CLG_F_MAX), clg_infer_clip, ELEMENTWISE(expr_clip)},
+    [CLG_OP_GELU] = {"Gelu", 1, 1, ATTRS(CLG_F_APPROXIMATE), clg_infer_same, ELEMENTWISE(expr_gelu)},
+    /* kernels/softmax.cl: one work-item per row reads its elements before
+     * writing them */
+    [CLG_OP_SOFTMAX] = {"Softmax", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_softmax, .in_place = 1u << 0},
     [CLG_OP_MAXPOOL] = {"MaxPool", 1, 1,
                         ATTRS(CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_CEIL_MODE),
                         clg_infer_pool},
@@ -41,18 +87,36 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                                   CLG_F_COUNT_INCLUDE_PAD),
                             clg_infer_pool},
     [CLG_OP_GLOBALAVERAGEPOOL] = {"GlobalAveragePool", 1, 1, NO_ATTRS, clg_infer_global_pool},
-    [CLG_OP_FLATTEN] = {"Flatten", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_flatten},
-    [CLG_OP_RESHAPE] = {"Reshape", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_reshape},
+    [CLG_OP_FLATTEN] = {"Flatten", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_flatten, .alias = true},
+    [CLG_OP_RESHAPE] = {"Reshape", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_reshape, .alias = true},
     [CLG_OP_TRANSPOSE] = {"Transpose", 1, 1, ATTRS(CLG_F_PERM), clg_infer_transpose},
     [CLG_OP_CONCAT] = {"Concat", 1, -1, ATTRS(CLG_F_AXIS), clg_infer_concat},
-    [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same},
-    [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise},
+    [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true},
+    [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise,
+                            ELEMENTWISE(expr_elementwise)},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
 {
     if ((int)op < 0 || op >= CLG_OP_COUNT) return NULL;
     return &op_table[op];
+}
+
+clg_status clg_expr_of_node(const clg_node *n, clg_expr *e, char *err, size_t err_size)
+{
+    const clg_op_info *info = clg_op_get(n->op);
+    if (!info || !info->expr) {
+        if (err_size) snprintf(err, err_size, "%s is not an elementwise op", info ? info->name : "the op");
+        return CLG_ERR_INVALID_ARGUMENT;
+    }
+    char text[CLG_MAX_STRING_ATTR];
+    clg_text t = {text, sizeof text, 0};
+    info->expr(&n->attrs, &t);
+    if (t.len >= sizeof text) {
+        if (err_size) snprintf(err, err_size, "expr: longer than %d bytes", CLG_MAX_STRING_ATTR - 1);
+        return CLG_ERR_PARSE;
+    }
+    return clg_expr_parse(e, text, err, err_size);
 }
 
 const char *clg_op_name(clg_op op)

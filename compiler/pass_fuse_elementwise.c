@@ -1,7 +1,8 @@
-/* Elementwise fusion: chains and trees of Add, Sub, Mul, Div, Relu,
- * LeakyRelu, Sigmoid, Tanh, Clip, Gelu and Elementwise nodes become one
- * Elementwise node whose expression combines them, so one generated kernel
- * reads the inputs once and writes the result once.
+/* Elementwise fusion: chains and trees of elementwise ops (those with an
+ * expression in the op table: Add, Sub, Mul, Div, Relu, LeakyRelu, Sigmoid,
+ * Tanh, Clip, Gelu and Elementwise itself) become one Elementwise node whose
+ * expression combines them, so one generated kernel reads the inputs once
+ * and writes the result once.
  *
  * Starting from the last node, each elementwise node gathers the producers
  * it may absorb: a producer joins only when every one of its uses is by one
@@ -10,19 +11,16 @@
  * consumer broadcasts would be recomputed for every output element). The
  * group stops growing at 16 distinct inputs or when the expression no longer
  * fits the attribute. The fused node takes the name of the group's last
- * node. */
-#include <math.h>
-#include <stdio.h>
+ * node.
+ *
+ * The group's expression is built from its members' own expressions
+ * (clg_expr_of_node), each xK replaced by what the member's input K
+ * computes: a member's value, or an input of the fused node. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "expr.h"
 #include "passes.h"
-
-/* Room for the expression as first written, before clg_expr_print makes it
- * canonical (fewer parentheses, shortest numbers). */
-#define RAW_SIZE (4 * CLG_MAX_STRING_ATTR)
-
-enum { PREC_SUM, PREC_PRODUCT, PREC_ATOM };
 
 typedef struct fuse_state {
     clg_graph *g;
@@ -33,144 +31,130 @@ typedef struct fuse_state {
     int n_list;
     int *rejected_list;
     int n_rejected;
-    int leaves[CLG_EXPR_MAX_INPUTS];
+    int *order;         /* the members by node index, for write_group */
+    int *value, *stamp; /* per node of the sweep: its node in built, if stamp == round */
+    int round;
+    int leaves[CLG_EXPR_MAX_INPUTS]; /* the fused node's inputs */
     int n_leaves;
-    bool too_many_leaves;
-    char raw[RAW_SIZE];
+    clg_expr one;   /* one member's expression */
+    clg_expr built; /* the group's, a member's value shared by its uses */
+    int leaf_node[CLG_EXPR_MAX_NODES];     /* built's INPUT nodes: the graph node read */
+    int stack[2 * CLG_EXPR_MAX_NODES + 3]; /* the walk numbering the leaves */
     char canonical[CLG_MAX_STRING_ATTR];
     clg_expr expr;
 } fuse_state;
 
 static bool fusible(clg_op op) { return clg_pass_is_elementwise(op); }
 
-static bool in_group(const fuse_state *fs, int i) { return i < fs->sw->n0 && fs->member[i]; }
+static int by_index(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
-static int precedence(const fuse_state *fs, int i)
+/* Appends node n (its args already in built) to built; its index or -1 when
+ * full. */
+static int append(clg_expr *e, const clg_expr_node *n)
 {
-    if (!in_group(fs, i)) return PREC_ATOM;
-    switch (fs->g->nodes[i].op) {
-    case CLG_OP_ADD:
-    case CLG_OP_SUB:
-    case CLG_OP_ELEMENTWISE: return PREC_SUM; /* whatever its text is, it may be a sum */
-    case CLG_OP_MUL:
-    case CLG_OP_DIV: return PREC_PRODUCT;
-    default: return PREC_ATOM;
-    }
+    if (e->n_nodes == CLG_EXPR_MAX_NODES) return -1;
+    e->nodes[e->n_nodes] = *n;
+    return e->n_nodes++;
 }
 
-static void emit_number(clg_text *t, float v)
+/* Where graph node p's value is in built: a member built or an input seen
+ * in this round; -1 when it is not there yet. A node appended by this pass
+ * (past the sweep's nodes, never a member) is looked up among the inputs. */
+static int seen(const fuse_state *fs, int p)
 {
-    if (isnan(v)) clg_text_printf(t, "nan");
-    else if (isinf(v)) clg_text_printf(t, v < 0 ? "-inf" : "inf");
-    else clg_text_printf(t, "%.9g", (double)v);
+    if (p < fs->sw->n0) return fs->stamp[p] == fs->round ? fs->value[p] : -1;
+    for (int i = 0; i < fs->built.n_nodes; i++)
+        if (fs->built.nodes[i].op == CLG_EXPR_INPUT && fs->leaf_node[i] == p) return i;
+    return -1;
 }
 
-static void emit(fuse_state *fs, clg_text *t, int i);
-
-/* Node i as an operand that needs at least precedence min. */
-static void emit_operand(fuse_state *fs, clg_text *t, int i, int min)
+/* Where member m's expression is appended to built, each xK mapped to the
+ * value of the member's input K (built earlier: members come in node
+ * order, producers first) or to an INPUT node for a graph node outside the
+ * group, one per such node. Its root's index, or -1 when built is full. */
+static int build_member(fuse_state *fs, int m)
 {
-    bool parens = precedence(fs, i) < min;
-    if (parens) clg_text_printf(t, "(");
-    emit(fs, t, i);
-    if (parens) clg_text_printf(t, ")");
-}
-
-static void emit_leaf(fuse_state *fs, clg_text *t, int i)
-{
-    int k = 0;
-    while (k < fs->n_leaves && fs->leaves[k] != i) k++;
-    if (k == fs->n_leaves) {
-        if (k == CLG_EXPR_MAX_INPUTS) {
-            fs->too_many_leaves = true;
-            k = 0;
-        } else {
-            fs->leaves[fs->n_leaves++] = i;
+    const clg_node *n = &fs->g->nodes[m];
+    char err[8];
+    if (clg_expr_of_node(n, &fs->one, err, sizeof err) || fs->one.n_nodes == 0) return -1;
+    int map[CLG_EXPR_MAX_NODES];
+    for (int j = 0; j < fs->one.n_nodes; j++) {
+        clg_expr_node node = fs->one.nodes[j];
+        if (node.op == CLG_EXPR_INPUT) {
+            if (node.input >= n->n_inputs) return -1;
+            int p = n->inputs[node.input];
+            if ((map[j] = seen(fs, p)) >= 0) continue;
+            /* Not a member (members come first) nor seen: a new input. */
+            node.input = 0;
+            node.pos = 0;
+            if ((map[j] = append(&fs->built, &node)) < 0) return -1;
+            fs->leaf_node[map[j]] = p;
+            if (p < fs->sw->n0) {
+                fs->stamp[p] = fs->round;
+                fs->value[p] = map[j];
+            }
+            continue;
         }
+        for (int k = 0; k < 3; k++)
+            if (node.args[k] >= 0) node.args[k] = (int16_t)map[node.args[k]];
+        if ((map[j] = append(&fs->built, &node)) < 0) return -1;
     }
-    clg_text_printf(t, "x%d", k);
+    return map[fs->one.n_nodes - 1];
 }
 
-/* An Elementwise member's expression with each of its xK replaced by what
- * its input K computes. */
-static void emit_substituted(fuse_state *fs, clg_text *t, const clg_node *n)
+/* Numbers built's inputs x0, x1, ... in the order the printed text shows
+ * them (args left to right), into fs->leaves; false past 16 inputs or when
+ * the expression, written out, has more nodes than any expression may. */
+static bool number_leaves(fuse_state *fs, int top)
 {
-    const char *s = n->attrs.expr;
-    while (*s) {
-        if (s[0] == 'x' && s[1] >= '0' && s[1] <= '9' && (s == n->attrs.expr || !(s[-1] == '_' ||
-            (s[-1] >= 'a' && s[-1] <= 'z') || (s[-1] >= 'A' && s[-1] <= 'Z') || (s[-1] >= '0' && s[-1] <= '9')))) {
-            int k = 0;
-            s++;
-            while (*s >= '0' && *s <= '9') k = k * 10 + (*s++ - '0');
-            emit_operand(fs, t, n->inputs[k], PREC_ATOM);
-        } else {
-            clg_text_printf(t, "%c", *s++);
+    clg_expr *e = &fs->built;
+    fs->n_leaves = 0;
+    e->inputs_used = 0;
+    for (int i = 0; i < e->n_nodes; i++)
+        if (e->nodes[i].op == CLG_EXPR_INPUT) e->nodes[i].input = UINT8_MAX;
+    int sp = 0, visits = 0;
+    fs->stack[sp++] = top;
+    while (sp > 0) {
+        /* A value used twice is written out twice, so this counts the
+         * nodes of the text, not of built. */
+        if (++visits > CLG_EXPR_MAX_NODES) return false;
+        clg_expr_node *n = &e->nodes[fs->stack[--sp]];
+        if (n->op == CLG_EXPR_INPUT) {
+            if (n->input != UINT8_MAX) continue;
+            if (fs->n_leaves == CLG_EXPR_MAX_INPUTS) return false;
+            n->input = (uint8_t)fs->n_leaves;
+            e->inputs_used |= 1u << fs->n_leaves;
+            fs->leaves[fs->n_leaves++] = fs->leaf_node[n - e->nodes];
+            continue;
         }
+        for (int k = 2; k >= 0; k--)
+            if (n->args[k] >= 0) fs->stack[sp++] = n->args[k];
     }
+    return true;
 }
 
-static void emit(fuse_state *fs, clg_text *t, int i)
-{
-    if (!in_group(fs, i)) {
-        emit_leaf(fs, t, i);
-        return;
-    }
-    const clg_node *n = &fs->g->nodes[i];
-    const char *fn = NULL;
-    switch (n->op) {
-    case CLG_OP_ADD:
-    case CLG_OP_SUB:
-    case CLG_OP_MUL:
-    case CLG_OP_DIV: {
-        int p = precedence(fs, i);
-        const char *sym = n->op == CLG_OP_ADD ? " + " : n->op == CLG_OP_SUB ? " - " : n->op == CLG_OP_MUL ? " * " : " / ";
-        /* Left-associative: a right operand of the same precedence keeps
-         * its parentheses, since fp32 sums depend on their order. */
-        emit_operand(fs, t, n->inputs[0], p);
-        clg_text_printf(t, "%s", sym);
-        emit_operand(fs, t, n->inputs[1], p + 1);
-        return;
-    }
-    case CLG_OP_ELEMENTWISE: emit_substituted(fs, t, n); return;
-    case CLG_OP_RELU: fn = "relu"; break;
-    case CLG_OP_SIGMOID: fn = "sigmoid"; break;
-    case CLG_OP_TANH: fn = "tanh"; break;
-    case CLG_OP_GELU: fn = n->attrs.approximate ? "gelu_tanh" : "gelu"; break;
-    case CLG_OP_LEAKY_RELU:
-        clg_text_printf(t, "leaky_relu(");
-        emit(fs, t, n->inputs[0]);
-        clg_text_printf(t, ", ");
-        emit_number(t, n->attrs.alpha);
-        clg_text_printf(t, ")");
-        return;
-    case CLG_OP_CLIP:
-        clg_text_printf(t, "clip(");
-        emit(fs, t, n->inputs[0]);
-        clg_text_printf(t, ", ");
-        emit_number(t, n->attrs.min);
-        clg_text_printf(t, ", ");
-        emit_number(t, n->attrs.max);
-        clg_text_printf(t, ")");
-        return;
-    default: return; /* not fusible: never a member */
-    }
-    clg_text_printf(t, "%s(", fn);
-    emit(fs, t, n->inputs[0]);
-    clg_text_printf(t, ")");
-}
-
-/* Writes the group's expression; false when it has more than 16 inputs or
- * does not fit the attribute (or the parser's depth) in canonical form. */
+/* Writes the group's expression into fs->canonical (and its inputs into
+ * fs->leaves); false when it has more than 16 inputs or does not fit the
+ * attribute (or the parser's depth) in canonical form. */
 static bool write_group(fuse_state *fs)
 {
-    fs->n_leaves = 0;
-    fs->too_many_leaves = false;
-    clg_text t = {fs->raw, sizeof fs->raw, 0};
-    emit(fs, &t, fs->root);
-    if (fs->too_many_leaves || t.len >= sizeof fs->raw) return false;
+    memcpy(fs->order, fs->list, (size_t)fs->n_list * sizeof *fs->order);
+    qsort(fs->order, (size_t)fs->n_list, sizeof *fs->order, by_index);
+    fs->round++;
+    fs->built.n_nodes = 0;
+    int top = -1;
+    for (int q = 0; q < fs->n_list; q++) {
+        int m = fs->order[q];
+        if ((top = build_member(fs, m)) < 0) return false;
+        fs->stamp[m] = fs->round;
+        fs->value[m] = top;
+    }
+    /* The root is the last member; the text is written from the last node. */
+    if (!number_leaves(fs, top)) return false;
+    if (top != fs->built.n_nodes - 1 && append(&fs->built, &fs->built.nodes[top]) < 0) return false;
+    if (clg_expr_print(&fs->built, fs->canonical, sizeof fs->canonical) >= sizeof fs->canonical) return false;
     char err[8];
-    if (clg_expr_parse(&fs->expr, fs->raw, err, sizeof err) != CLG_OK) return false;
-    return clg_expr_print(&fs->expr, fs->canonical, sizeof fs->canonical) < sizeof fs->canonical;
+    return clg_expr_parse(&fs->expr, fs->canonical, err, sizeof err) == CLG_OK;
 }
 
 /* May producer p join the group through its consumer m? */
@@ -246,8 +230,12 @@ clg_status clg_pass_fuse_elementwise(clg_graph *g, bool *changed)
         fs->rejected = clg_calloc(g, n, sizeof *fs->rejected);
         fs->list = clg_malloc(g, n * sizeof *fs->list);
         fs->rejected_list = clg_malloc(g, n * sizeof *fs->rejected_list);
+        fs->order = clg_malloc(g, n * sizeof *fs->order);
+        fs->value = clg_malloc(g, n * sizeof *fs->value);
+        fs->stamp = clg_calloc(g, n, sizeof *fs->stamp);
     }
-    if (!fs || !fs->member || !fs->rejected || !fs->list || !fs->rejected_list) {
+    if (!fs || !fs->member || !fs->rejected || !fs->list || !fs->rejected_list || !fs->order || !fs->value ||
+        !fs->stamp) {
         st = clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory in pass fuse-elementwise");
         goto done;
     }
@@ -271,6 +259,9 @@ done:
         clg_free(g, fs->rejected);
         clg_free(g, fs->list);
         clg_free(g, fs->rejected_list);
+        clg_free(g, fs->order);
+        clg_free(g, fs->value);
+        clg_free(g, fs->stamp);
         clg_free(g, fs);
     }
     clg_sweep_end(&sw);

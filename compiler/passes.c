@@ -151,20 +151,8 @@ bool clg_pass_is_constant(const clg_graph *g, int i) { return g->nodes[i].op == 
 
 bool clg_pass_is_elementwise(clg_op op)
 {
-    switch (op) {
-    case CLG_OP_ADD:
-    case CLG_OP_SUB:
-    case CLG_OP_MUL:
-    case CLG_OP_DIV:
-    case CLG_OP_RELU:
-    case CLG_OP_LEAKY_RELU:
-    case CLG_OP_SIGMOID:
-    case CLG_OP_TANH:
-    case CLG_OP_CLIP:
-    case CLG_OP_GELU:
-    case CLG_OP_ELEMENTWISE: return true;
-    default: return false;
-    }
+    const clg_op_info *info = clg_op_get(op);
+    return info && info->expr;
 }
 
 bool clg_shape_equal(const clg_shape *a, const clg_shape *b)

@@ -61,7 +61,8 @@ CLG_INTERNAL void clg_sweep_touch(clg_sweep *sw, int i);
 /* True for a constant node. */
 CLG_INTERNAL bool clg_pass_is_constant(const clg_graph *g, int i);
 /* Ops computed element by element (possibly broadcasting), which elementwise
- * fusion can merge into one generated kernel: the fused Elementwise op too. */
+ * fusion can merge into one generated kernel: those with an expression in
+ * the op table, the fused Elementwise op too. */
 CLG_INTERNAL bool clg_pass_is_elementwise(clg_op op);
 CLG_INTERNAL bool clg_shape_equal(const clg_shape *a, const clg_shape *b);
 /* Replaces node old by node repl (appended by the caller): every use moves to

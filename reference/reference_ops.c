@@ -80,88 +80,66 @@ static void walk_next(strided_walk *w)
 
 /* ------------------------------------------------------------ elementwise */
 
-static clg_status k_binary(const clg_ref_args *a)
-{
-    int64_t sa[R], sb[R];
-    broadcast_strides(a->in_shapes[0], a->out_shape, sa);
-    broadcast_strides(a->in_shapes[1], a->out_shape, sb);
-    strided_walk w;
-    walk_init(&w, a->out_shape, sa, sb);
-    const float *x = a->in[0], *y = a->in[1];
-    int64_t n = count_of(a->out_shape);
-    clg_op op = a->node->op;
-    for (int64_t i = 0; i < n; i++, walk_next(&w)) {
-        float p = x[w.off_a], q = y[w.off_b];
-        float r;
-        switch (op) {
-        case CLG_OP_ADD: r = p + q; break;
-        case CLG_OP_SUB: r = p - q; break;
-        case CLG_OP_MUL: r = p * q; break;
-        default: r = p / q; break;
-        }
-        a->out[i] = r;
-    }
-    return CLG_OK;
-}
+/* Every elementwise op (Add ... Gelu, Elementwise: those with an expression
+ * in the op table): the expression evaluated in double per output element,
+ * with each input broadcast to the output's shape, rounded once. For one
+ * +, -, * or / of two floats that is the float operation's result. The
+ * elements go in chunks, so the expression's switch runs once per node and
+ * chunk rather than per element. */
+#define CHUNK 64
 
-static double gelu(double x, bool tanh_form)
-{
-    if (tanh_form) {
-        const double k = 0.79788456080286535588; /* sqrt(2 / pi) */
-        return 0.5 * x * (1.0 + tanh(k * (x + 0.044715 * x * x * x)));
-    }
-    return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
-}
-
-static clg_status k_unary(const clg_ref_args *a)
-{
-    const clg_attrs *at = &a->node->attrs;
-    const float *x = a->in[0];
-    int64_t n = count_of(a->out_shape);
-    for (int64_t i = 0; i < n; i++) {
-        double v = x[i], r;
-        switch (a->node->op) {
-        case CLG_OP_RELU: r = v < 0 ? 0.0 : v; break;
-        case CLG_OP_LEAKY_RELU: r = v < 0 ? (double)at->alpha * v : v; break;
-        case CLG_OP_SIGMOID: r = 1.0 / (1.0 + exp(-v)); break;
-        case CLG_OP_TANH: r = tanh(v); break;
-        /* NaN passes through (neither comparison holds). */
-        case CLG_OP_CLIP: r = v < at->min ? at->min : v > at->max ? at->max : v; break;
-        case CLG_OP_GELU: r = gelu(v, at->approximate != 0); break;
-        default: r = v; break;
-        }
-        a->out[i] = (float)r;
-    }
-    return CLG_OK;
-}
-
-/* Elementwise: the expression evaluated in double per output element, with
- * each input broadcast to the output's shape. */
 static clg_status k_elementwise(const clg_ref_args *a)
 {
-    clg_expr e;
+    const clg_node *node = a->node;
+    clg_expr *e = clg_malloc(a->g, sizeof *e);
+    double *values = NULL;
     char err[256];
-    if (a->n_inputs > CLG_EXPR_MAX_INPUTS || clg_expr_parse(&e, a->node->attrs.expr, err, sizeof err) ||
-        clg_expr_check_inputs(&e, a->n_inputs, err, sizeof err))
-        return clg_fail_node(a->g, CLG_ERR_INVALID_GRAPH, a->node->line, a->node->name, a->node->op,
-                             "%s", a->n_inputs > CLG_EXPR_MAX_INPUTS ? "too many inputs" : err);
+    clg_status s = CLG_OK;
+    if (!e) return clg_fail_node(a->g, CLG_ERR_OUT_OF_MEMORY, node->line, node->name, node->op, "out of memory");
+    /* A node with an epilogue comes here for it (clg_ref_run_node): its
+     * expr slot holds the epilogue's text. */
+    clg_status parsed = clg_node_has_epilogue(node) ? clg_expr_parse(e, node->attrs.expr, err, sizeof err)
+                                                    : clg_expr_of_node(node, e, err, sizeof err);
+    if (a->n_inputs > CLG_EXPR_MAX_INPUTS || parsed || clg_expr_check_inputs(e, a->n_inputs, err, sizeof err)) {
+        s = clg_fail_node(a->g, CLG_ERR_INVALID_GRAPH, node->line, node->name, node->op, "%s",
+                          a->n_inputs > CLG_EXPR_MAX_INPUTS ? "too many inputs" : err);
+        goto done;
+    }
+    if (!(values = clg_malloc(a->g, (size_t)e->n_nodes * CHUNK * sizeof *values))) {
+        s = clg_fail_node(a->g, CLG_ERR_OUT_OF_MEMORY, node->line, node->name, node->op, "out of memory");
+        goto done;
+    }
     const clg_shape *ys = a->out_shape;
     int64_t st[CLG_EXPR_MAX_INPUTS][R], off[CLG_EXPR_MAX_INPUTS] = {0}, idx[R] = {0};
     for (int k = 0; k < a->n_inputs; k++) broadcast_strides(a->in_shapes[k], ys, st[k]);
-    double x[CLG_EXPR_MAX_INPUTS] = {0}, values[CLG_EXPR_MAX_NODES];
+    double x[CLG_EXPR_MAX_INPUTS][CHUNK];
+    const double *xp[CLG_EXPR_MAX_INPUTS] = {NULL}; /* the expression reads only inputs it has */
+    for (int k = 0; k < a->n_inputs; k++) xp[k] = x[k];
     int64_t n = count_of(ys);
-    for (int64_t i = 0; i < n; i++) {
-        for (int k = 0; k < a->n_inputs; k++) x[k] = a->in[k][off[k]];
-        a->out[i] = (float)clg_expr_eval(&e, x, values);
-        /* The next output index in C order, moving every input's offset. */
-        for (int d = ys->rank - 1; d >= 0; d--) {
-            for (int k = 0; k < a->n_inputs; k++) off[k] += st[k][d];
-            if (++idx[d] < ys->dims[d]) break;
-            for (int k = 0; k < a->n_inputs; k++) off[k] -= st[k][d] * ys->dims[d];
-            idx[d] = 0;
+    bool dense = true; /* every input of the output's shape: read in order */
+    for (int k = 0; k < a->n_inputs; k++) dense = dense && count_of(a->in_shapes[k]) == n;
+    for (int64_t base = 0; base < n; base += CHUNK) {
+        int count = n - base < CHUNK ? (int)(n - base) : CHUNK;
+        for (int j = 0; dense && j < count; j++)
+            for (int k = 0; k < a->n_inputs; k++) x[k][j] = a->in[k][base + j];
+        for (int j = 0; !dense && j < count; j++) {
+            for (int k = 0; k < a->n_inputs; k++) x[k][j] = a->in[k][off[k]];
+            /* The next output index in C order, moving every input's offset. */
+            for (int d = ys->rank - 1; d >= 0; d--) {
+                for (int k = 0; k < a->n_inputs; k++) off[k] += st[k][d];
+                if (++idx[d] < ys->dims[d]) break;
+                for (int k = 0; k < a->n_inputs; k++) off[k] -= st[k][d] * ys->dims[d];
+                idx[d] = 0;
+            }
         }
+        clg_expr_eval_many(e, xp, (size_t)count, values);
+        const double *result = values + (size_t)(e->n_nodes - 1) * (size_t)count;
+        for (int j = 0; j < count; j++) a->out[base + j] = (float)result[j];
     }
-    return CLG_OK;
+done:
+    clg_free(a->g, values);
+    clg_free(a->g, e);
+    return s;
 }
 
 /* Flatten, Reshape, Identity: the shape is all that changes. */
@@ -442,8 +420,11 @@ static clg_status k_concat(const clg_ref_args *a)
 
 typedef clg_status (*ref_kernel)(const clg_ref_args *a);
 
-static_assert(CLG_OP_COUNT == 26, "a new op needs a reference kernel in the table below");
+static_assert(CLG_OP_COUNT == 26, "a new op needs a reference kernel in the table below, or an "
+                                   "expression in the op table");
 
+/* Ops with an expression in the op table evaluate it (k_elementwise); ops
+ * whose output aliases their input copy it. */
 static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_INPUT] = NULL,    /* the executor copies the caller's data */
     [CLG_OP_CONSTANT] = NULL, /* the executor points at the constant's data */
@@ -451,32 +432,21 @@ static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_MATMUL] = k_matmul,
     [CLG_OP_CONV2D] = k_conv2d,
     [CLG_OP_BATCHNORM] = k_batchnorm,
-    [CLG_OP_ADD] = k_binary,
-    [CLG_OP_SUB] = k_binary,
-    [CLG_OP_MUL] = k_binary,
-    [CLG_OP_DIV] = k_binary,
-    [CLG_OP_RELU] = k_unary,
-    [CLG_OP_LEAKY_RELU] = k_unary,
-    [CLG_OP_SIGMOID] = k_unary,
-    [CLG_OP_TANH] = k_unary,
-    [CLG_OP_CLIP] = k_unary,
-    [CLG_OP_GELU] = k_unary,
     [CLG_OP_SOFTMAX] = k_softmax,
     [CLG_OP_MAXPOOL] = k_maxpool,
     [CLG_OP_AVERAGEPOOL] = k_avgpool,
     [CLG_OP_GLOBALAVERAGEPOOL] = k_global_avgpool,
-    [CLG_OP_FLATTEN] = k_copy,
-    [CLG_OP_RESHAPE] = k_copy,
     [CLG_OP_TRANSPOSE] = k_transpose,
     [CLG_OP_CONCAT] = k_concat,
-    [CLG_OP_IDENTITY] = k_copy,
-    [CLG_OP_ELEMENTWISE] = k_elementwise,
 };
 
 clg_status clg_ref_run_node(const clg_ref_args *a)
 {
     clg_op op = a->node->op;
-    ref_kernel k = (int)op >= 0 && op < CLG_OP_COUNT ? kernels[op] : NULL;
+    const clg_op_info *info = clg_op_get(op);
+    ref_kernel k = info ? kernels[op] : NULL;
+    if (!k && info && info->expr) k = k_elementwise;
+    if (!k && info && info->alias) k = k_copy;
     if (!k)
         return clg_fail_node(a->g, CLG_ERR_UNSUPPORTED, a->node->line, a->node->name, op,
                              "the reference executor has no kernel for this op");

@@ -180,13 +180,35 @@ void test_check_text(const char *text, double tol)
     clg_context *ctx = test_context();
     if (!ctx) skip();
     clg_graph *g = test_parse(text);
+    /* As written (each op by its own lowering) and optimised (what
+     * clg_model_create runs). */
+    static const int levels[] = {0, CLG_OPT_DEFAULT};
     static const int64_t batches[] = {1, 3, 17};
-    for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
-        double err = test_device_error(ctx, g, batches[i], (unsigned)(i + 1));
-        if (!(err <= tol)) {
-            clg_graph_destroy(g);
-            fail_msg("batch %lld: error %.3g > %.3g for\n%s", (long long)batches[i], err, tol, text);
+    for (size_t l = 0; l < sizeof levels / sizeof *levels; l++) {
+        for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
+            double err = test_device_error_at(ctx, g, batches[i], (unsigned)(i + 1), levels[l]);
+            if (!(err <= tol)) {
+                clg_graph_destroy(g);
+                fail_msg("-O%d, batch %lld: error %.3g > %.3g for\n%s", levels[l], (long long)batches[i], err, tol,
+                         text);
+            }
         }
     }
     clg_graph_destroy(g);
+}
+
+int test_launches_at(const char *text, int opt_level)
+{
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_graph *g = test_parse(text);
+    clg_model *m = NULL;
+    clg_model_options options = CLG_MODEL_OPTIONS_INIT;
+    options.opt_level = opt_level;
+    if (clg_model_create_ex(&m, ctx, g, &options) != CLG_OK) fail_msg("model: %s", clg_model_errmsg(m));
+    clg_model_stats st;
+    assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+    return st.launches_per_inference;
 }

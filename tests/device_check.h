@@ -35,8 +35,13 @@ double test_device_error(clg_context *ctx, clg_graph *g, int64_t batch, unsigned
 double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed, int opt_level);
 
 /* Parses text and checks it on the device against the reference at batches
- * 1, 3 and 17 (skips without a device); fails with the text and the batch
- * when the error passes tol. */
+ * 1, 3 and 17, compiled at -O0 (every op lowered as written) and at the
+ * default level (skips without a device); fails with the text, the level
+ * and the batch when the error passes tol. */
 void test_check_text(const char *text, double tol);
+
+/* Launches per inference of the graph in text compiled at opt_level, at
+ * batch 1 (skips without a device). */
+int test_launches_at(const char *text, int opt_level);
 
 #endif

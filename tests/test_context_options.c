@@ -5,6 +5,7 @@
  * failures. The expected values come from the header's documentation of
  * each setting. Skips when the machine has no OpenCL device. */
 #include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -295,11 +296,12 @@ static void test_kernel_dir_reaches_models(void **state)
     assert_int_equal(unsetenv("CLGRAPH_KERNEL_DIR"), 0);
     const char *broken = kernel_dir_with("elementwise.cl", "#error clg-test-broken-kernel-dir\n");
     clg_graph *g = NULL;
-    const char *text = "input x: f32[N, 8]\ny = Relu(x)\noutput y\n";
+    const char *text = "input x: f32[N, 2]\nconst s: f32[2] = ones\nconst b: f32[2] = zeros\n"
+                       "y = BatchNorm(x, s, b, b, s)\noutput y\n";
     assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
     assert_int_equal(clg_graph_parse(g, text, strlen(text), NULL), CLG_OK);
     clg_model_options mo = CLG_MODEL_OPTIONS_INIT;
-    mo.opt_level = 0; /* Relu through elementwise.cl, not a generated kernel */
+    mo.opt_level = 0; /* BatchNorm through elementwise.cl, its only kernel file */
 
     clg_context_options o = CLG_CONTEXT_OPTIONS_INIT;
     o.cache_dir = ""; /* nothing from an earlier run's disk cache */
@@ -320,9 +322,10 @@ static void test_kernel_dir_reaches_models(void **state)
     ctx = create_with(&o);
     assert_int_equal(clg_model_create_ex(&m, ctx, g, &mo), CLG_OK);
     float x[8] = {-1, 2, -3, 4, -5, 6, -7, 8}, y[8];
-    clg_tensor in = {x, 2, {1, 8}}, out = {y, 0, {0}};
+    clg_tensor in = {x, 2, {4, 2}}, out = {y, 0, {0}};
     assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
-    for (int i = 0; i < 8; i++) assert_true(y[i] == (x[i] > 0 ? x[i] : 0.0f));
+    /* scale 1, bias 0, mean 0, variance 1: x / sqrt(1 + epsilon) */
+    for (int i = 0; i < 8; i++) assert_true(fabsf(y[i] - x[i] / sqrtf(1.0f + 1e-5f)) <= 1e-6f * fabsf(x[i]));
     clg_model_destroy(m);
     clg_context_destroy(ctx);
     assert_int_equal(unsetenv("CLGRAPH_KERNEL_DIR"), 0);

@@ -225,6 +225,114 @@ static void test_same_as_standalone_ops(void **state)
     }
 }
 
+/* The op table's expressions: what fusion merges, what the reference
+ * evaluates and what a standalone op runs as on the device. */
+static void test_op_table_expressions(void **state)
+{
+    (void)state;
+    static const struct { const char *op, *expr; } cases[] = {
+        {"Add(x, x)", "x0 + x1"},
+        {"Sub(x, x)", "x0 - x1"},
+        {"Mul(x, x)", "x0 * x1"},
+        {"Div(x, x)", "x0 / x1"},
+        {"Relu(x)", "relu(x0)"},
+        {"LeakyRelu(x)", "leaky_relu(x0, 0.01)"},
+        {"LeakyRelu(x) alpha=-0.5", "leaky_relu(x0, -0.5)"},
+        {"LeakyRelu(x) alpha=-0.0", "leaky_relu(x0, -0)"},
+        {"LeakyRelu(x) alpha=0.33333334", "leaky_relu(x0, 0.33333334)"},
+        {"Sigmoid(x)", "sigmoid(x0)"},
+        {"Tanh(x)", "tanh(x0)"},
+        {"Clip(x)", "clip(x0, -inf, inf)"},
+        {"Clip(x) min=-1e-45 max=3.4028235e+38", "clip(x0, -1e-45, 3.4028235e+38)"},
+        {"Gelu(x)", "gelu(x0)"},
+        {"Gelu(x) approximate=1", "gelu_tanh(x0)"},
+        {"Elementwise(x, x) expr=\"x1 * (x0 + 2)\"", "x1 * (x0 + 2)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "input x: f32[3]\ny = %s\noutput y\n", cases[i].op);
+        clg_graph *g = NULL;
+        assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+        if (clg_graph_parse(g, text, strlen(text), NULL)) fail_msg("%s: %s", text, clg_graph_errmsg(g));
+        const clg_node *n = &g->nodes[clg_find_value(g, "y")];
+        const clg_op_info *info = clg_op_get(n->op);
+        assert_non_null(info->expr);
+        assert_true(info->in_place == CLG_IN_PLACE_ALL);
+        assert_false(info->alias);
+        char err[256], out[256];
+        if (clg_expr_of_node(n, &expr, err, sizeof err)) fail_msg("%s: %s", cases[i].op, err);
+        clg_expr_print(&expr, out, sizeof out);
+        if (strcmp(out, cases[i].expr)) fail_msg("%s: \"%s\", want \"%s\"", cases[i].op, out, cases[i].expr);
+        /* Attributes come back bit for bit: f(-1) of LeakyRelu is -alpha,
+         * Clip's bounds clip x = -inf and inf. */
+        double x[2] = {-1.0, -1.0}, values[CLG_EXPR_MAX_NODES];
+        if (n->op == CLG_OP_LEAKY_RELU) {
+            float got = (float)clg_expr_eval(&expr, x, values), want = -n->attrs.alpha;
+            assert_memory_equal(&got, &want, sizeof got);
+        }
+        if (n->op == CLG_OP_CLIP) {
+            x[0] = -INFINITY;
+            assert_true((float)clg_expr_eval(&expr, x, values) == n->attrs.min);
+            x[0] = INFINITY;
+            assert_true((float)clg_expr_eval(&expr, x, values) == n->attrs.max);
+        }
+        clg_graph_destroy(g);
+    }
+
+    /* The other ops have no expression; which alias their input and which
+     * may overwrite one is the op table's too. */
+    for (int op = 0; op < CLG_OP_COUNT; op++) {
+        const clg_op_info *info = clg_op_get((clg_op)op);
+        bool alias = op == CLG_OP_FLATTEN || op == CLG_OP_RESHAPE || op == CLG_OP_IDENTITY;
+        bool elementwise = (op >= CLG_OP_ADD && op <= CLG_OP_GELU) || op == CLG_OP_ELEMENTWISE;
+        if (info->alias != alias || (info->expr != NULL) != elementwise)
+            fail_msg("%s: alias %d, expr %d", info->name, info->alias, info->expr != NULL);
+        if (!elementwise && op != CLG_OP_BATCHNORM && op != CLG_OP_SOFTMAX) assert_int_equal(info->in_place, 0);
+    }
+    assert_int_equal(clg_op_get(CLG_OP_BATCHNORM)->in_place, 1); /* x, not the parameters */
+    assert_int_equal(clg_op_get(CLG_OP_SOFTMAX)->in_place, 1);
+    clg_node identity = {.op = CLG_OP_IDENTITY, .n_inputs = 1};
+    char err[64];
+    assert_int_equal(clg_expr_of_node(&identity, &expr, err, sizeof err), CLG_ERR_INVALID_ARGUMENT);
+    assert_string_equal(err, "Identity is not an elementwise op");
+}
+
+/* What a standalone op runs as on the device (-O0): the program generated
+ * from its expression, shared by every node with that expression. */
+static void test_standalone_op_kernel_source(void **state)
+{
+    (void)state;
+    clg_graph *g = NULL;
+    const char *text = "input x: f32[N, 4]\ny = LeakyRelu(x) alpha=0.2\noutput y\n";
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    assert_int_equal(clg_graph_parse(g, text, strlen(text), NULL), CLG_OK);
+    char err[64];
+    assert_int_equal(clg_expr_of_node(&g->nodes[clg_find_value(g, "y")], &expr, err, sizeof err), CLG_OK);
+    static char buf[4096];
+    clg_fused_kernel_source(&expr, 1, buf, sizeof buf);
+    assert_string_equal(buf,
+        "/* Elementwise: leaky_relu(x0, 0.2) */\n"
+        "float clg_leaky_relu(float v, float alpha) { return v < 0.0f ? alpha * v : v; }\n"
+        "__kernel void elementwise(__global float *y, uint y_off, int n0, int n1,\n"
+        "    __global const float *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2)\n"
+        "{\n"
+        "    int i0 = get_global_id(0);\n"
+        "    if (i0 >= n0) return;\n"
+        "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
+        "    float v0 = x0[x0_off + i2 * x0_s2 + i1 * x0_s1 + i0 * x0_s0];\n"
+        "    y[y_off + (i2 * n1 + i1) * n0 + i0] = clg_leaky_relu(v0, 0.2f);\n"
+        "}\n"
+        "__kernel void elementwise_dense(__global float *y, uint y_off, int n,\n"
+        "    __global const float *x0, uint x0_off)\n"
+        "{\n"
+        "    int i = get_global_id(0);\n"
+        "    if (i >= n) return;\n"
+        "    float v0 = x0[x0_off + i];\n"
+        "    y[y_off + i] = clg_leaky_relu(v0, 0.2f);\n"
+        "}\n");
+    clg_graph_destroy(g);
+}
+
 /* ---------------------------------------------------------------- errors */
 
 static void check_error(const char *text, const char *want)
@@ -359,6 +467,45 @@ static void test_opencl_text(void **state)
                         "float clg_min(float a, float b) { return a < b || isnan(a) ? a : b; }\n"
                         "float clg_max(float a, float b) { return a > b || isnan(a) ? a : b; }\n");
 
+    /* Over float16 (the GEMM epilogue's): the same bodies, the type and
+     * the names widened; numbers stay float literals. */
+    parse_ok("max(leaky_relu(x0, 0.1), clip(x1, -1, 1)) * tanh(x2)");
+    char vec[1024], vec_defs[1024];
+    clg_text v = {vec, sizeof vec, 0}, vd = {vec_defs, sizeof vec_defs, 0};
+    clg_expr_write_opencl_vector(&expr, &v, 16);
+    clg_expr_write_opencl_helpers_vector(&expr, &vd, 16);
+    assert_string_equal(vec, "clg_max16(clg_leaky_relu16(v0, 0.1f), clg_clip16(v1, -1.0f, 1.0f)) * tanh(v2)");
+    assert_string_equal(vec_defs,
+                        "float16 clg_leaky_relu16(float16 v, float16 alpha) { return v < 0.0f ? alpha * v : v; }\n"
+                        "float16 clg_clip16(float16 v, float16 lo, float16 hi) { return v < lo ? lo : v > hi ? hi : v; }\n"
+                        "float16 clg_max16(float16 a, float16 b) { return a > b || isnan(a) ? a : b; }\n");
+    /* Every helper, scalar and vector, from the same body. */
+    parse_ok("relu(x0) + leaky_relu(x0, 2) + sigmoid(x0) + clip(x0, 0, 1) + gelu(x0) + gelu_tanh(x0) + min(x0, 1) + "
+             "max(x0, 1)");
+    char all1[2048], all4[2048];
+    clg_text a1 = {all1, sizeof all1, 0}, a4 = {all4, sizeof all4, 0};
+    clg_expr_write_opencl_helpers(&expr, &a1);
+    clg_expr_write_opencl_helpers_vector(&expr, &a4, 4);
+    assert_true(a1.len < sizeof all1 && a4.len < sizeof all4);
+    assert_string_equal(all1,
+        "float clg_relu(float v) { return v < 0.0f ? 0.0f : v; }\n"
+        "float clg_leaky_relu(float v, float alpha) { return v < 0.0f ? alpha * v : v; }\n"
+        "float clg_sigmoid(float v) { return 1.0f / (1.0f + exp(-v)); }\n"
+        "float clg_clip(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }\n"
+        "float clg_gelu(float v) { return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f)); }\n"
+        "float clg_gelu_tanh(float v) { return v / (1.0f + exp(-1.5957691216057308f * (v + 0.044715f * v * v * v))); }\n"
+        "float clg_min(float a, float b) { return a < b || isnan(a) ? a : b; }\n"
+        "float clg_max(float a, float b) { return a > b || isnan(a) ? a : b; }\n");
+    /* Line by line, the float4 text is the float text with the signature
+     * widened: "float " -> "float4 " and each name -> name4. */
+    for (char *l1 = all1, *l4 = all4; *l1; l1 = strchr(l1, '\n') + 1, l4 = strchr(l4, '\n') + 1) {
+        const char *body1 = strstr(l1, "{ return "), *body4 = strstr(l4, "{ return ");
+        assert_non_null(body1);
+        assert_non_null(body4);
+        assert_memory_equal(body1, body4, (size_t)(strchr(body1, '\n') - body1));
+        assert_memory_equal(l4, "float4 clg_", 11);
+    }
+
     /* Measuring with no buffer gives the length that writing needs. */
     parse_ok("gelu(x0) + gelu_tanh(x1) * sigmoid(x2) - leaky_relu(x3, 0.01)");
     clg_text m = {NULL, 0, 0};
@@ -396,6 +543,16 @@ static void test_kernel_source(void **state)
         "    float v0 = x0[x0_off + i2 * x0_s2 + i1 * x0_s1 + i0 * x0_s0];\n"
         "    float v1 = x1[x1_off + i2 * x1_s2 + i1 * x1_s1 + i0 * x1_s0];\n"
         "    y[y_off + (i2 * n1 + i1) * n0 + i0] = clg_relu(v0 + v1);\n"
+        "}\n"
+        "__kernel void elementwise_dense(__global float *y, uint y_off, int n,\n"
+        "    __global const float *x0, uint x0_off,\n"
+        "    __global const float *x1, uint x1_off)\n"
+        "{\n"
+        "    int i = get_global_id(0);\n"
+        "    if (i >= n) return;\n"
+        "    float v0 = x0[x0_off + i];\n"
+        "    float v1 = x1[x1_off + i];\n"
+        "    y[y_off + i] = clg_relu(v0 + v1);\n"
         "}\n");
     /* An unused input keeps its parameters (the launch passes every input)
      * but is not read. */
@@ -412,6 +569,15 @@ static void test_kernel_source(void **state)
         "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
         "    float v1 = x1[x1_off + i2 * x1_s2 + i1 * x1_s1 + i0 * x1_s0];\n"
         "    y[y_off + (i2 * n1 + i1) * n0 + i0] = v1 * 2.0f;\n"
+        "}\n"
+        "__kernel void elementwise_dense(__global float *y, uint y_off, int n,\n"
+        "    __global const float *x0, uint x0_off,\n"
+        "    __global const float *x1, uint x1_off)\n"
+        "{\n"
+        "    int i = get_global_id(0);\n"
+        "    if (i >= n) return;\n"
+        "    float v1 = x1[x1_off + i];\n"
+        "    y[y_off + i] = v1 * 2.0f;\n"
         "}\n");
     /* Measuring first gives the size to allocate; the same expression
      * written differently gives the same program. */
@@ -672,11 +838,13 @@ int main(void)
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_evaluation),
         cmocka_unit_test(test_same_as_standalone_ops),
+        cmocka_unit_test(test_op_table_expressions),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_input_range),
         cmocka_unit_test(test_opencl_text),
         cmocka_unit_test(test_kernel_source),
         cmocka_unit_test(test_epilogue_prelude),
+        cmocka_unit_test(test_standalone_op_kernel_source),
         cmocka_unit_test(test_text_format),
         cmocka_unit_test(test_builder),
         cmocka_unit_test(test_reference_broadcast),

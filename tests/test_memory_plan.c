@@ -613,19 +613,20 @@ static void test_refuses_unaddressable_positions(void **state)
      * buffer is never touched, so none is needed). */
     clg_dev_tensor far = {NULL, (size_t)1 << 32, {1, {16}}}, near = {NULL, 0, {1, {16}}};
     size_t global = 16;
-    clg_karg args[] = {CLG_ARG_T(&near), CLG_ARG_T(&far), CLG_ARG_I(16), CLG_ARG_F(0), CLG_ARG_F(0)};
-    assert_int_equal(clg_emit_kernel(&lw, "elementwise.cl", "unary_relu", NULL, 1, &global, args, 5),
+    clg_karg args[] = {CLG_ARG_T(&near), CLG_ARG_T(&far), CLG_ARG_I(16), CLG_ARG_I(1), CLG_ARG_I(0),
+                       CLG_ARG_I(0), CLG_ARG_I(1), CLG_ARG_I(0), CLG_ARG_I(0)};
+    assert_int_equal(clg_emit_kernel(&lw, "copy.cl", "copy_strided", NULL, 1, &global, args, 9),
                      CLG_ERR_UNSUPPORTED);
     assert_non_null(strstr(clg_context_errmsg(ctx), "node big (Relu)"));
     assert_non_null(strstr(clg_context_errmsg(ctx), "2^32"));
     /* A tensor that ends past 2^32 although it starts below. */
     far.off = ((size_t)1 << 32) - 8;
-    assert_int_equal(clg_emit_kernel(&lw, "elementwise.cl", "unary_relu", NULL, 1, &global, args, 5),
+    assert_int_equal(clg_emit_kernel(&lw, "copy.cl", "copy_strided", NULL, 1, &global, args, 9),
                      CLG_ERR_UNSUPPORTED);
     /* More elements than int indexes. */
     far.off = 0;
     far.shape.dims[0] = (int64_t)INT_MAX + 1;
-    assert_int_equal(clg_emit_kernel(&lw, "elementwise.cl", "unary_relu", NULL, 1, &global, args, 5),
+    assert_int_equal(clg_emit_kernel(&lw, "copy.cl", "copy_strided", NULL, 1, &global, args, 9),
                      CLG_ERR_UNSUPPORTED);
     assert_non_null(strstr(clg_context_errmsg(ctx), "node big (Relu)"));
     /* CLBlast takes offsets as int. */

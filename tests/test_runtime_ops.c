@@ -1,6 +1,7 @@
 /* Every op on the OpenCL device against the reference executor, over shapes
  * that include 1, 3, 17 and 127 and sizes that are no multiple of any
- * work-group size. Tolerances are relative to each output's largest
+ * work-group size, compiled as written (-O0: each op by its own lowering)
+ * and optimised (-O2). Tolerances are relative to each output's largest
  * magnitude (tests/device_check.h); 1e-4 unless noted beside a case. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -164,6 +165,25 @@ static void test_unary(void **state)
     }
 }
 
+/* At -O0 each elementwise op runs alone as the kernel generated from its
+ * expression: one launch, whether its inputs are dense or broadcast (up to
+ * three dims after merging). */
+static void test_elementwise_ops_one_launch(void **state)
+{
+    (void)state;
+    static const char *ops[] = {
+        "Relu(x)", "LeakyRelu(x) alpha=0.2", "Sigmoid(x)", "Tanh(x)", "Clip(x) min=0", "Gelu(x)",
+        "Gelu(x) approximate=1", "Add(x, x)", "Sub(x, c)", "Mul(c, x)", "Div(x, r)",
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        snprintf(text, sizeof text,
+                 "input x: f32[N, 3, 127]\nconst c: f32[3, 1] = random(1)\nconst r: f32[127] = random(2, 1, 2)\n"
+                 "y = %s\noutput y\n", ops[i]);
+        int launches = test_launches_at(text, 0);
+        if (launches != 1) fail_msg("%s: %d launches at -O0", ops[i], launches);
+    }
+}
+
 static void test_softmax(void **state)
 {
     (void)state;
@@ -245,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_unary),
+        cmocka_unit_test(test_elementwise_ops_one_launch),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_shape_ops),

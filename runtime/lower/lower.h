@@ -29,8 +29,6 @@ CLG_INTERNAL clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const
 CLG_INTERNAL clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 
 /* elementwise.c: kernels/elementwise.cl */
-CLG_INTERNAL clg_status clg_lower_unary(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
-CLG_INTERNAL clg_status clg_lower_binary(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_batchnorm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 
 /* softmax.c, pool.c: kernels/softmax.cl, kernels/pool.cl */
@@ -46,12 +44,14 @@ CLG_INTERNAL clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const
  * to pre-fill a GEMM's C with its bias). */
 CLG_INTERNAL clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_dev_tensor *dst);
 
-/* fused.c: Elementwise, a kernel generated from the expression */
+/* fused.c: every op with an expression in the op table (Elementwise, Add,
+ * Relu, ...), a kernel generated from the expression */
 CLG_INTERNAL clg_status clg_lower_elementwise_fused(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 struct clg_expr;
 /* The OpenCL C program for an expression over n_inputs inputs: kernel
  * "elementwise"(y, y_off, n0, n1, then per input xK, xK_off and its three
- * grid strides). snprintf-style: writes at most size bytes, NUL included,
+ * grid strides), and "elementwise_dense"(y, y_off, n, then per input xK,
+ * xK_off) for inputs all dense and of the output's shape. snprintf-style: writes at most size bytes, NUL included,
  * and returns the full length. The same expression and input count always
  * give the same text. */
 CLG_INTERNAL size_t clg_fused_kernel_source(const struct clg_expr *e, int n_inputs, char *buf, size_t size);

@@ -116,38 +116,16 @@ bool clg_value_in_arena(const clg_graph *g, int node)
 
 /* Whether node n's kernel stays correct when its output is the memory of
  * its input k (same shape): every work-item reads the elements it writes
- * before writing them, and no other work-item reads them.
- * - unary activations, BatchNorm's x: y[i] = f(x[i]);
- * - Add/Sub/Mul/Div: y[i] = a[i] op b[j], where the input of the output's
- *   shape is read at i itself (the other may broadcast);
- * - Softmax: one work-item per row, each element read before it is
- *   written (kernels/softmax.cl);
- * - Elementwise (lower/fused.c): reads every input, then writes y[i]; an
- *   input of the output's shape is read at i.
- * Not pools, Transpose, Concat, Conv2D, Gemm or MatMul: they read elements
- * other work-items write (or CLBlast's tiles do). */
+ * before writing them, and no other work-item reads them. The op table
+ * says which inputs (in_place): every input of an elementwise op (the
+ * generated kernel reads every input, then writes y[i]; an input of the
+ * output's shape is read at i), x of BatchNorm, Softmax's input (one
+ * work-item per row). Not pools, Transpose, Concat, Conv2D, Gemm or
+ * MatMul: they read elements other work-items write (or CLBlast's tiles
+ * do). */
 static bool in_place_ok(const clg_node *n, int k)
 {
-    switch (n->op) {
-    case CLG_OP_RELU:
-    case CLG_OP_LEAKY_RELU:
-    case CLG_OP_SIGMOID:
-    case CLG_OP_TANH:
-    case CLG_OP_CLIP:
-    case CLG_OP_GELU:
-    case CLG_OP_SOFTMAX:
-    case CLG_OP_BATCHNORM:
-        return k == 0;
-    case CLG_OP_ADD:
-    case CLG_OP_SUB:
-    case CLG_OP_MUL:
-    case CLG_OP_DIV:
-        return k == 0 || k == 1;
-    case CLG_OP_ELEMENTWISE:
-        return k < n->n_inputs;
-    default:
-        return false;
-    }
+    return k >= 0 && k < 32 && (clg_op_get(n->op)->in_place >> k & 1u);
 }
 
 /* The input root node i may write over, or -1: one that in_place_ok allows,
