@@ -1,6 +1,7 @@
-/* Absorbs an Elementwise node into the Gemm or MatMul whose result it reads
- * as x0: the pair becomes one node, the GEMM with an `epilogue` attribute
- * (its expression) and the Elementwise's other inputs appended to its own
+/* Absorbs an elementwise node (an Elementwise, or any op the op table gives
+ * an expression: a lone Relu, an Add) into the Gemm or MatMul whose result
+ * it reads as x0: the pair becomes one node, the GEMM with an `epilogue`
+ * attribute (the node's expression) and its other inputs appended to its own
  * (clg_op_takes_epilogue). The runtime then applies the expression as the
  * GEMM kernel stores each element, or runs it as a launch after a CLBlast
  * GEMM: the fusion is decided here, visible in the text and in --dot, and
@@ -16,6 +17,7 @@
  *   does when it parses).
  * The new node takes the Elementwise's place (its name and readers), so
  * the epilogue's inputs are all computed before it. */
+#include <stdio.h>
 #include <string.h>
 
 #include "expr.h"
@@ -33,7 +35,7 @@ static int absorbing_gemm(const clg_sweep *sw, int e)
 {
     const clg_graph *g = sw->g;
     const clg_node *en = &g->nodes[e];
-    if (en->op != CLG_OP_ELEMENTWISE || en->n_inputs < 1 || en->n_inputs > CLG_EXPR_MAX_INPUTS) return -1;
+    if (!clg_pass_is_elementwise(en->op) || en->n_inputs < 1 || en->n_inputs > CLG_EXPR_MAX_INPUTS) return -1;
     int p = en->inputs[0];
     if (!clg_sweep_fresh(sw, p) || clg_sweep_sole_consumer(sw, p) != e) return -1;
     for (int k = 1; k < en->n_inputs; k++)
@@ -50,7 +52,13 @@ static clg_status absorb(clg_graph *g, int p, int e)
     clg_expr *x = clg_malloc(g, sizeof *x);
     if (!x) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory absorbing %s", g->nodes[e].name);
     char err[256];
-    if (clg_expr_parse(x, g->nodes[e].attrs.expr, err, sizeof err)) {
+    clg_attrs attrs = g->nodes[p].attrs;
+    clg_status parsed = clg_expr_of_node(&g->nodes[e], x, err, sizeof err);
+    if (!parsed && clg_expr_print(x, attrs.expr, sizeof attrs.expr) >= sizeof attrs.expr) {
+        snprintf(err, sizeof err, "the expression is longer than %d bytes", CLG_MAX_STRING_ATTR - 1);
+        parsed = CLG_ERR_INVALID_GRAPH;
+    }
+    if (parsed) {
         clg_free(g, x);
         return clg_fail(g, CLG_ERR_INVALID_GRAPH, "node %s: %s", g->nodes[e].name, err);
     }
@@ -65,8 +73,6 @@ static clg_status absorb(clg_graph *g, int p, int e)
     int in[3 + CLG_EXPR_MAX_INPUTS];
     for (int k = 0; k < pn->n_inputs; k++) in[k] = pn->inputs[k];
     for (int k = 1; k <= last; k++) in[pn->n_inputs + k - 1] = en->inputs[k];
-    clg_attrs attrs = pn->attrs;
-    memcpy(attrs.expr, en->attrs.expr, sizeof attrs.expr);
     int f = clg_edit_append(g, pn->op, g->nodes[e].name, in, n_in, &attrs, NULL, NULL, &st);
     if (f < 0) return st;
     clg_pass_replace(g, e, f); /* f takes e's name and readers */

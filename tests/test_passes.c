@@ -685,6 +685,18 @@ static void test_absorb_epilogue(void **state)
                "input r: f32[N, 3]\n"
                "y = Gemm(x, w, b, r) transB=1 epilogue=\"relu(x0 + x1)\"\n"
                "output y\n");
+    /* Any elementwise op, not only an Elementwise node: a lone LeakyRelu
+     * (its expression from the op table). */
+    check_pass("absorb-epilogue",
+               "input x: f32[N, 4]\n"
+               "const w: f32[3, 4] = random(1)\n"
+               "h = Gemm(x, w) transB=1\n"
+               "y = LeakyRelu(h) alpha=0.2\n"
+               "output y\n",
+               "input x: f32[N, 4]\n"
+               "const w: f32[3, 4] = random(1)\n"
+               "y = Gemm(x, w) transB=1 epilogue=\"leaky_relu(x0, 0.2)\"\n"
+               "output y\n");
     /* A MatMul; an input the expression never names is left out, one it
      * names after an unnamed one keeps its place. */
     check_pass("absorb-epilogue",
@@ -765,6 +777,13 @@ static void test_absorb_epilogue_refused(void **state)
                     "const w: f32[4, 4] = random(1)\n"
                     "h = Gemm(x, w) epilogue=\"relu(x0)\"\n"
                     "y = Elementwise(h) expr=\"tanh(x0)\"\n"
+                    "output y\n");
+    /* Softmax is no elementwise op. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 4]\n"
+                    "const w: f32[4, 4] = random(1)\n"
+                    "h = Gemm(x, w)\n"
+                    "y = Softmax(h)\n"
                     "output y\n");
     /* A Conv2D takes no epilogue (yet). */
     check_unchanged("absorb-epilogue",
