@@ -611,7 +611,7 @@ static void test_epilogue_prelude(void **state)
                                 "    return clg_relu(v0 + v2);\n}\n"));
     assert_non_null(strstr(buf, "float16 clg_epilogue16(float16 v0, int r, int c EPILOGUE_ARGS)\n"));
     /* Arguments: three per input after x0, strides over the 4 x 5 result. */
-    clg_dev_tensor in[3] = {{0}, {NULL, 0, {1, {5}}}, {NULL, 7, {2, {4, 1}}}};
+    clg_dev_tensor in[3] = {{0}, {NULL, 0, {1, {5}}, CLG_BLOCK_NONE}, {NULL, 7, {2, {4, 1}}, CLG_BLOCK_NONE}};
     ep.in = in;
     clg_karg args[6];
     assert_int_equal(clg_epilogue_args(&ep, args, 6), 6);

@@ -611,7 +611,7 @@ static void test_refuses_unaddressable_positions(void **state)
     clg_lower lw = {ctx, g, 1, &plan};
     /* An offset past 2^32 elements: refused before any OpenCL call (the
      * buffer is never touched, so none is needed). */
-    clg_dev_tensor far = {NULL, (size_t)1 << 32, {1, {16}}}, near = {NULL, 0, {1, {16}}};
+    clg_dev_tensor far = {NULL, (size_t)1 << 32, {1, {16}}, CLG_BLOCK_NONE}, near = {NULL, 0, {1, {16}}, CLG_BLOCK_NONE};
     size_t global = 16;
     clg_karg args[] = {CLG_ARG_T(&near), CLG_ARG_T(&far), CLG_ARG_I(16), CLG_ARG_I(1), CLG_ARG_I(0),
                        CLG_ARG_I(0), CLG_ARG_I(1), CLG_ARG_I(0), CLG_ARG_I(0)};
@@ -631,10 +631,10 @@ static void test_refuses_unaddressable_positions(void **state)
     assert_non_null(strstr(clg_context_errmsg(ctx), "node big (Relu)"));
     /* CLBlast takes offsets as int. */
     clg_gemm gm = {.m = 4, .n = 4, .k = 4, .alpha = 1, .lda = 4, .ldb = 4, .ldc = 4, .batch = 1};
-    gm.c_off = (size_t)INT_MAX - 8;
+    gm.c.off = (size_t)INT_MAX - 8;
     assert_int_equal(clg_emit_gemm(&lw, &gm), CLG_ERR_UNSUPPORTED);
     assert_non_null(strstr(clg_context_errmsg(ctx), "operand C"));
-    gm.c_off = 0;
+    gm.c.off = 0;
     gm.batch = 3;
     gm.b_stride = (size_t)1 << 30;
     assert_int_equal(clg_emit_gemm(&lw, &gm), CLG_ERR_UNSUPPORTED);

@@ -301,8 +301,8 @@ static void test_model_options_struct_size(void **state)
 
 /* ---------------------------------------------------------------- internal errors */
 
-/* A launch whose tensor has no buffer outside the measuring pass can only
- * come from a bug in clgraph: CLG_ERR_INTERNAL, not the caller's
+/* A launch whose tensor has no buffer once the plan binds can only come
+ * from a bug in clgraph: CLG_ERR_INTERNAL, not the caller's
  * CLG_ERR_INVALID_ARGUMENT. */
 static void test_internal_error_status(void **state)
 {
@@ -314,13 +314,14 @@ static void test_internal_error_status(void **state)
     memset(&plan, 0, sizeof plan);
     plan.ctx = ctx;
     clg_lower lw = {ctx, g, 1, &plan};
-    clg_dev_tensor t = {NULL, 0, {1, {16}}};
+    clg_dev_tensor t = {NULL, 0, {1, {16}}, CLG_BLOCK_NONE};
     size_t global = 64;
-    clg_karg args[] = {CLG_ARG_T(&t), CLG_ARG_T(&t), CLG_ARG_I(16), CLG_ARG_F(0), CLG_ARG_F(0)};
-    assert_int_equal(clg_emit_kernel(&lw, "elementwise.cl", "unary_relu", NULL, 1, &global, args, 5),
-                     CLG_ERR_INTERNAL);
+    clg_karg args[] = {CLG_ARG_T(&t), CLG_ARG_T(&t), CLG_ARG_I(16), CLG_ARG_I(1), CLG_ARG_I(0),
+                       CLG_ARG_I(0), CLG_ARG_I(1), CLG_ARG_I(0), CLG_ARG_I(0)};
+    assert_int_equal(clg_emit_kernel(&lw, "copy.cl", "copy_strided", NULL, 1, &global, args, 9), CLG_OK);
+    assert_int_equal(clg_plan_bind(&plan, g, 0), CLG_ERR_INTERNAL);
     expect_in("ctx", clg_context_errmsg(ctx), "node r (Relu): internal error");
-    assert_int_equal(plan.n_steps, 0);
+    assert_int_equal(plan.n_steps, 1);
     clg_plan_free(&plan);
     clg_graph_destroy(g);
     assert_int_equal(strncmp(clg_status_string(CLG_ERR_INTERNAL), "CLG_ERR_INTERNAL:", 17), 0);

@@ -218,8 +218,7 @@ static double time_steps(clg_plan *tmp, const clg_graph *g, double beat)
 
 static void drop_tmp_steps(clg_plan *tmp)
 {
-    for (int i = 0; i < tmp->n_steps; i++)
-        if (tmp->steps[i].kernel) clReleaseKernel(tmp->steps[i].kernel);
+    for (int i = 0; i < tmp->n_steps; i++) clg_plan_step_release(tmp, &tmp->steps[i]);
     tmp->n_steps = 0;
 }
 
@@ -326,6 +325,7 @@ static void measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *
             d = generated(v, is_flipped ? CLG_ORIENT_FLIPPED : CLG_ORIENT_AS_WRITTEN, key);
         }
         clg_status s = clg_emit_gemm_decided(&tl, cg, &d);
+        if (!s) s = clg_plan_bind(&tmp, g, 0);
         double secs = s ? -1.0 : time_steps(&tmp, g, best_t);
         drop_tmp_steps(&tmp);
         /* one candidate's packed operands at a time on the device */

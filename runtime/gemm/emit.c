@@ -71,14 +71,11 @@ clg_status clg_emit_gemm_clblast(clg_lower *lw, const clg_gemm_gen *gen)
     gm.n = (size_t)gen->n;
     gm.k = (size_t)gen->k;
     gm.alpha = gen->alpha;
-    gm.a = gen->a->buf;
-    gm.a_off = gen->a->off;
+    gm.a = *gen->a;
     gm.lda = (size_t)gen->lda;
-    gm.b = gen->b->buf;
-    gm.b_off = gen->b->off;
+    gm.b = *gen->b;
     gm.ldb = (size_t)gen->ldb;
-    gm.c = gen->y->buf;
-    gm.c_off = gen->y->off;
+    gm.c = *gen->y;
     gm.ldc = (size_t)gen->n;
     gm.batch = 1;
     /* The bias pre-fills C and CLBlast accumulates onto it with beta. */

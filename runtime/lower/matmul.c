@@ -46,9 +46,9 @@ static clg_status lower_products(clg_lower *lw, const clg_dev_tensor *in, const 
     gm.alpha = 1.0f;
     gm.k = k;
     gm.n = nn;
-    gm.a = in[0].buf;
-    gm.b = in[1].buf;
-    gm.c = out->buf;
+    gm.a = in[0];
+    gm.b = in[1];
+    gm.c = *out;
     gm.lda = k;
     gm.ldb = nn;
     gm.ldc = nn;
@@ -58,17 +58,17 @@ static clg_status lower_products(clg_lower *lw, const clg_dev_tensor *in, const 
     if (b_batches == 1) {
         /* A shared B: A's batch dims fold into M, one GEMM. */
         gm.m = m * a_batches;
-        gm.a_off = in[0].off;
-        gm.b_off = in[1].off;
-        gm.c_off = out->off;
+        gm.a.off = in[0].off;
+        gm.b.off = in[1].off;
+        gm.c.off = out->off;
         return clg_emit_gemm(lw, &gm);
     }
     gm.m = m;
     if (a_batches == batches && b_batches == batches) {
         gm.batch = batches;
-        gm.a_off = in[0].off;
-        gm.b_off = in[1].off;
-        gm.c_off = out->off;
+        gm.a.off = in[0].off;
+        gm.b.off = in[1].off;
+        gm.c.off = out->off;
         gm.a_stride = m * k;
         gm.b_stride = k * nn;
         gm.c_stride = m * nn;
@@ -76,9 +76,9 @@ static clg_status lower_products(clg_lower *lw, const clg_dev_tensor *in, const 
     }
     /* General broadcasting: one GEMM per output matrix. */
     for (size_t i = 0; i < batches; i++) {
-        gm.a_off = in[0].off + batch_offset(as, a_batch, &out->shape, out_batch, i, m * k);
-        gm.b_off = in[1].off + batch_offset(bs, b_batch, &out->shape, out_batch, i, k * nn);
-        gm.c_off = out->off + i * m * nn;
+        gm.a.off = in[0].off + batch_offset(as, a_batch, &out->shape, out_batch, i, m * k);
+        gm.b.off = in[1].off + batch_offset(bs, b_batch, &out->shape, out_batch, i, k * nn);
+        gm.c.off = out->off + i * m * nn;
         clg_status s = clg_emit_gemm(lw, &gm);
         if (s) return s;
     }

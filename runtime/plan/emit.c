@@ -21,29 +21,35 @@ clg_status clg_emit_kernel_source(clg_lower *lw, const char *name_for_cache, con
                                  args, n_args);
 }
 
+/* A tensor argument's positions: no more elements than int indexes, and
+ * none at 2^32 or beyond in its buffer (kernels take uint offsets). */
+static clg_status check_positions(const clg_lower *lw, const char *kernel, int i, const clg_dev_tensor *t)
+{
+    clg_status s = clg_check_elems(lw, &t->shape);
+    if (s) return s;
+    uint64_t end = (uint64_t)t->off + (uint64_t)clg_shape_count(&t->shape);
+    if (end > KERNEL_POSITIONS)
+        return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
+                              "kernel %s, argument %d reaches element %llu of its buffer; "
+                              "kernels address at most 2^32 elements (uint offsets)",
+                              kernel, i, (unsigned long long)(end - 1));
+    return CLG_OK;
+}
+
 clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, const char *source,
                                  const char *kernel, const char *options, cl_uint work_dim,
                                  const size_t *global, const size_t *local, const clg_karg *args,
                                  int n_args)
 {
     clg_context *ctx = lw->ctx;
-    if (lw->plan->measuring) return CLG_OK;
+    /* Positions already final are checked now, the rest when the plan
+     * binds. */
     for (int i = 0; i < n_args; i++) {
         const clg_dev_tensor *t = args[i].kind == CLG_KARG_TENSOR ? args[i].t : NULL;
-        if (!t) continue;
-        clg_status s = clg_check_elems(lw, &t->shape);
+        clg_status s = !t ? CLG_OK : t->block == CLG_BLOCK_NONE ? check_positions(lw, kernel, i, t)
+                                                                 : clg_check_elems(lw, &t->shape);
         if (s) return s;
-        uint64_t end = (uint64_t)t->off + (uint64_t)clg_shape_count(&t->shape);
-        if (end > KERNEL_POSITIONS)
-            return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
-                                  "kernel %s, argument %d reaches element %llu of its buffer; "
-                                  "kernels address at most 2^32 elements (uint offsets)",
-                                  kernel, i, (unsigned long long)(end - 1));
     }
-    for (int i = 0; i < n_args; i++)
-        if (args[i].kind == CLG_KARG_TENSOR && !args[i].t->buf)
-            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: kernel %s, argument %d has no buffer",
-                                  kernel, i);
     cl_program program;
     clg_status s = clg_program_get(ctx, name_for_cache, source, options, &program);
     if (s) return s;
@@ -74,43 +80,23 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
             local_fit *= 2;
         grid0 = local_fit;
     }
-    size_t group_items = local_fit;
-    for (cl_uint d = 1; local && d < work_dim; d++) group_items *= local[d];
-    cl_uint arg = 0;
-    for (int i = 0; i < n_args && err == CL_SUCCESS; i++) {
-        const clg_karg *a = &args[i];
-        if (a->kind == CLG_KARG_TENSOR) {
-            cl_uint off = (cl_uint)a->t->off; /* checked above */
-            err = clSetKernelArg(k, arg++, sizeof(cl_mem), &a->t->buf);
-            if (err == CL_SUCCESS) err = clSetKernelArg(k, arg++, sizeof off, &off);
-        } else if (a->kind == CLG_KARG_LOCAL) {
-            if (!group_items) {
-                clReleaseKernel(k);
-                return clg_lower_fail(lw, CLG_ERR_INTERNAL,
-                                      "internal error: kernel %s takes local memory without CLG_LOCAL_FIT", kernel);
-            }
-            err = clSetKernelArg(k, arg++, group_items * (size_t)a->i, NULL);
-        } else if (a->kind == CLG_KARG_INT) {
-            cl_int v = a->i;
-            err = clSetKernelArg(k, arg++, sizeof v, &v);
-        } else {
-            cl_float v = a->f;
-            err = clSetKernelArg(k, arg++, sizeof v, &v);
-        }
-    }
-    if (err != CL_SUCCESS) {
-        clReleaseKernel(k);
-        return clg_ctx_cl_fail(ctx, err, "clSetKernelArg", "node %s (%s): kernel %s argument %u",
-                               lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op),
-                               kernel, arg ? arg - 1 : 0);
-    }
     clg_step *st = clg_plan_new_step(lw);
-    if (!st) {
+    clg_step_arg *kept = n_args ? clg_mem_calloc(&ctx->allocator, (size_t)n_args, sizeof *kept) : NULL;
+    if (!st || (n_args && !kept)) {
         clReleaseKernel(k);
+        clg_mem_free(&ctx->allocator, kept);
         return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the node");
+    }
+    for (int i = 0; i < n_args; i++) {
+        kept[i].kind = args[i].kind;
+        if (args[i].kind == CLG_KARG_TENSOR) kept[i].t = *args[i].t;
+        kept[i].i = args[i].i;
+        kept[i].f = args[i].f;
     }
     st->kind = CLG_STEP_KERNEL;
     st->kernel = k;
+    st->args = kept;
+    st->n_args = n_args;
     st->work_dim = work_dim;
     for (cl_uint d = 0; d < work_dim; d++) st->global[d] = global[d];
     st->global[0] = grid0;
@@ -122,6 +108,8 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
     if (local) {
         for (cl_uint d = 0; d < work_dim; d++) st->local[d] = local[d];
         if (local_fit) st->local[0] = local_fit;
+        st->group_items = local_fit;
+        for (cl_uint d = 1; d < work_dim; d++) st->group_items *= local[d];
     } else if (global[0] % CLG_GRID_MULTIPLE == 0 &&
         clGetKernelWorkGroupInfo(k, lw->ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg, &max_wg,
                                  NULL) == CL_SUCCESS &&
@@ -131,6 +119,59 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
     }
     lw->plan->n_steps++;
     return CLG_OK;
+}
+
+/* A kernel step's arguments set on its kernel, tensors resolved and
+ * checked. */
+static clg_status bind_kernel(clg_lower *lw, clg_step *st)
+{
+    clg_context *ctx = lw->ctx;
+    char kernel[128] = "";
+    clGetKernelInfo(st->kernel, CL_KERNEL_FUNCTION_NAME, sizeof kernel, kernel, NULL);
+    cl_int err = CL_SUCCESS;
+    cl_uint arg = 0;
+    for (int i = 0; i < st->n_args && err == CL_SUCCESS; i++) {
+        clg_step_arg *a = &st->args[i];
+        if (a->kind == CLG_KARG_TENSOR) {
+            if (!clg_plan_resolve(lw->plan, &a->t) || !a->t.buf)
+                return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: kernel %s, argument %d has no buffer",
+                                      kernel, i);
+            clg_status s = check_positions(lw, kernel, i, &a->t);
+            if (s) return s;
+            cl_uint off = (cl_uint)a->t.off; /* checked above */
+            err = clSetKernelArg(st->kernel, arg++, sizeof(cl_mem), &a->t.buf);
+            if (err == CL_SUCCESS) err = clSetKernelArg(st->kernel, arg++, sizeof off, &off);
+        } else if (a->kind == CLG_KARG_LOCAL) {
+            if (!st->group_items)
+                return clg_lower_fail(lw, CLG_ERR_INTERNAL,
+                                      "internal error: kernel %s takes local memory without CLG_LOCAL_FIT", kernel);
+            err = clSetKernelArg(st->kernel, arg++, st->group_items * (size_t)a->i, NULL);
+        } else if (a->kind == CLG_KARG_INT) {
+            cl_int v = a->i;
+            err = clSetKernelArg(st->kernel, arg++, sizeof v, &v);
+        } else {
+            cl_float v = a->f;
+            err = clSetKernelArg(st->kernel, arg++, sizeof v, &v);
+        }
+    }
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(ctx, err, "clSetKernelArg", "node %s (%s): kernel %s argument %u",
+                               lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op), kernel,
+                               arg ? arg - 1 : 0);
+    st->bound = true;
+    return CLG_OK;
+}
+
+clg_status clg_plan_bind(clg_plan *p, const clg_graph *g, int from)
+{
+    clg_status s = CLG_OK;
+    for (int i = from; i < p->n_steps && !s; i++) {
+        clg_step *st = &p->steps[i];
+        if (st->bound) continue;
+        clg_lower lw = {p->ctx, g, st->node, p};
+        s = st->kind == CLG_STEP_KERNEL ? bind_kernel(&lw, st) : clg_plan_bind_gemm(&lw, st);
+    }
+    return s;
 }
 
 clg_status clg_emit_launch(clg_lower *lw, const clg_launch *l)

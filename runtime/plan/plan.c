@@ -45,17 +45,16 @@ static uint64_t operand_last(size_t off, size_t rows, size_t cols, size_t ld, si
     return (uint64_t)off + (uint64_t)(batch - 1) * stride + (uint64_t)(rows - 1) * ld + cols - 1;
 }
 
-clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm)
+/* CLBlast hands offsets and sizes to its kernels as int: every element a
+ * GEMM reaches must be addressable so (checked once the offsets are final). */
+static clg_status gemm_check_positions(const clg_lower *lw, const clg_gemm *g)
 {
-    if (gemm->m == 0 || gemm->n == 0 || gemm->batch == 0 || lw->plan->measuring) return CLG_OK;
-    /* CLBlast hands offsets and sizes to its kernels as int. */
-    const clg_gemm *g = gemm;
     uint64_t last[3] = {
-        g->k ? operand_last(g->a_off, g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->lda,
+        g->k ? operand_last(g->a.off, g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->lda,
                             g->batch, g->a_stride) : 0,
-        g->k ? operand_last(g->b_off, g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->ldb,
+        g->k ? operand_last(g->b.off, g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->ldb,
                             g->batch, g->b_stride) : 0,
-        operand_last(g->c_off, g->m, g->n, g->ldc, g->batch, g->c_stride),
+        operand_last(g->c.off, g->m, g->n, g->ldc, g->batch, g->c_stride),
     };
     for (int i = 0; i < 3; i++)
         if (last[i] > INT_MAX)
@@ -63,6 +62,17 @@ clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm)
                                   "%zux%zux%zu GEMM: operand %c reaches element %llu of its "
                                   "buffer; CLBlast addresses at most %d", g->m, g->n, g->k,
                                   "ABC"[i], (unsigned long long)last[i], INT_MAX);
+    return CLG_OK;
+}
+
+clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm)
+{
+    if (gemm->m == 0 || gemm->n == 0 || gemm->batch == 0) return CLG_OK;
+    /* Final offsets are checked now, the rest when the plan binds. */
+    bool placed = gemm->a.block == CLG_BLOCK_NONE && gemm->b.block == CLG_BLOCK_NONE &&
+                  gemm->c.block == CLG_BLOCK_NONE;
+    clg_status s = placed ? gemm_check_positions(lw, gemm) : CLG_OK;
+    if (s) return s;
     clg_step *st = clg_plan_new_step(lw);
     if (!st) return clg_ctx_fail(lw->ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", node_name(lw));
     st->kind = CLG_STEP_GEMM;
@@ -78,25 +88,15 @@ clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out)
     out->shape.rank = 1;
     out->shape.dims[0] = (int64_t)elems;
     if (p->scratch_owned) return clg_plan_buffer(lw, elems, out);
-    if (p->measuring) {
-        if (p->n_scratch == p->cap_scratch) {
-            int cap = p->cap_scratch ? p->cap_scratch * 2 : 8;
-            clg_scratch_request *r = clg_mem_realloc(&lw->ctx->allocator, p->scratch,
-                                                     (size_t)cap * sizeof *r);
-            if (!r) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory planning");
-            p->scratch = r;
-            p->cap_scratch = cap;
-        }
-        p->scratch[p->n_scratch++] = (clg_scratch_request){lw->node, elems, 0};
-        return CLG_OK;
+    if (p->n_scratch == p->cap_scratch) {
+        int cap = p->cap_scratch ? p->cap_scratch * 2 : 8;
+        clg_scratch_request *r = clg_mem_realloc(&lw->ctx->allocator, p->scratch, (size_t)cap * sizeof *r);
+        if (!r) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory planning");
+        p->scratch = r;
+        p->cap_scratch = cap;
     }
-    const clg_scratch_request *r = p->next_scratch < p->n_scratch ? &p->scratch[p->next_scratch] : NULL;
-    if (!r || r->node != lw->node || r->elems != elems)
-        return clg_lower_fail(lw, CLG_ERR_INTERNAL,
-                              "internal error: asked for scratch it did not ask for while sizing");
-    p->next_scratch++;
-    out->buf = p->arena;
-    out->off = r->off;
+    p->scratch[p->n_scratch] = (clg_scratch_request){lw->node, elems, 0};
+    out->block = 1 + p->n_values + p->n_scratch++;
     return CLG_OK;
 }
 
@@ -106,7 +106,6 @@ clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out)
     memset(out, 0, sizeof *out);
     out->shape.rank = 1;
     out->shape.dims[0] = (int64_t)elems;
-    if (p->measuring) return CLG_OK;
     if (p->n_owned == p->cap_owned) {
         int cap = p->cap_owned ? p->cap_owned * 2 : 8;
         cl_mem *o = clg_mem_realloc(&lw->ctx->allocator, p->owned, (size_t)cap * sizeof *o);
@@ -133,20 +132,27 @@ clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out)
 clg_status clg_plan_run_steps_now(clg_lower *lw, int from)
 {
     clg_plan *p = lw->plan;
-    clg_status s = CLG_OK;
+    clg_status s = clg_plan_bind(p, lw->g, from);
     for (int i = from; i < p->n_steps; i++) {
         if (!s) s = clg_plan_enqueue(p, lw->g, &p->steps[i], NULL);
-        if (p->steps[i].kernel) clReleaseKernel(p->steps[i].kernel);
+        clg_plan_step_release(p, &p->steps[i]);
     }
     if (from < p->n_steps) p->n_steps = from;
     return s;
 }
 
+void clg_plan_step_release(clg_plan *p, clg_step *st)
+{
+    if (st->kernel) clReleaseKernel(st->kernel);
+    clg_mem_free(&p->ctx->allocator, st->args);
+    st->kernel = NULL;
+    st->args = NULL;
+}
+
 /* Releases the steps (and their kernels) but keeps the rest. */
 static void drop_steps(clg_plan *p)
 {
-    for (int i = 0; i < p->n_steps; i++)
-        if (p->steps[i].kernel) clReleaseKernel(p->steps[i].kernel);
+    for (int i = 0; i < p->n_steps; i++) clg_plan_step_release(p, &p->steps[i]);
     p->n_steps = 0;
 }
 
@@ -163,6 +169,7 @@ void clg_plan_free(clg_plan *p)
     clg_mem_free(a, p->values);
     clg_mem_free(a, p->decisions);
     clg_mem_free(a, p->gemm_memo);
+    clg_mem_free(a, p->block_off);
     memset(p, 0, sizeof *p);
 }
 
@@ -188,8 +195,9 @@ static clg_status lower_all(clg_plan *p, clg_context *ctx, const clg_graph *g)
     return s;
 }
 
-/* Where each value lives: constants in the weights buffer, the rest at
- * their planned offset in the arena (buf NULL before it exists). */
+/* Where each value lives: constants in the weights buffer; the rest in the
+ * arena, as their block (1 + node) until the arena is placed (arena_off
+ * NULL), then at their planned offset. */
 static void place_values(clg_plan *p, const clg_graph *g, const clg_shape *shapes, cl_mem weights,
                          const size_t *const_off, const size_t *arena_off)
 {
@@ -200,9 +208,15 @@ static void place_values(clg_plan *p, const clg_graph *g, const clg_shape *shape
         if (g->nodes[root].op == CLG_OP_CONSTANT) {
             v->buf = weights;
             v->off = const_off[root];
+            v->block = CLG_BLOCK_NONE;
+        } else if (!arena_off) {
+            v->buf = NULL;
+            v->off = 0;
+            v->block = 1 + i;
         } else {
             v->buf = p->arena;
-            v->off = arena_off ? arena_off[i] : 0;
+            v->off = arena_off[i];
+            v->block = CLG_BLOCK_NONE;
         }
     }
 }
@@ -213,6 +227,7 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     memset(p, 0, sizeof *p);
     p->ctx = ctx;
     p->batch = batch;
+    p->n_values = g->n_nodes;
     clg_status s = CLG_OK;
     const clg_allocator *mem = &ctx->allocator;
     clg_shape *shapes = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *shapes);
@@ -228,16 +243,12 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
         goto done;
     }
 
-    /* Select what runs each node; then lower once without an arena to learn
-     * the scratch each node asks for (ggml-alloc's measure pass), place
-     * every value, and lower for real. */
+    /* Select what runs each node, lower every node once (activations and
+     * scratch as arena blocks, ggml-alloc style), place the blocks by
+     * liveness, allocate the arena and bind the steps to it. */
     place_values(p, g, shapes, weights, const_off, NULL);
     if ((s = clg_plan_select(p, g))) goto done;
-    p->measuring = true;
-    s = lower_all(p, ctx, g);
-    p->measuring = false;
-    drop_steps(p);
-    if (s) goto done;
+    if ((s = lower_all(p, ctx, g))) goto done;
     if ((s = clg_plan_memory(mem, g, shapes, p->scratch, p->n_scratch, arena_off, &p->arena_elems))) {
         s = s == CLG_ERR_OUT_OF_MEMORY ? clg_ctx_fail(ctx, s, "out of memory planning the activation memory")
                                        : clg_ctx_fail(ctx, CLG_ERR_INTERNAL, "internal error planning the activation memory");
@@ -252,6 +263,12 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
                          (unsigned long long)ctx->info.max_alloc_bytes, ctx->info.name);
         goto done;
     }
+    if (!(p->block_off = clg_mem_calloc(mem, (size_t)(1 + p->n_values + p->n_scratch), sizeof *p->block_off))) {
+        s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the model");
+        goto done;
+    }
+    for (int i = 0; i < p->n_values; i++) p->block_off[1 + i] = arena_off[i];
+    for (int r = 0; r < p->n_scratch; r++) p->block_off[1 + p->n_values + r] = p->scratch[r].off;
     cl_int err;
     p->arena = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS) {
@@ -260,10 +277,7 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
         goto done;
     }
     place_values(p, g, shapes, weights, const_off, arena_off);
-    s = lower_all(p, ctx, g);
-    if (!s && p->next_scratch != p->n_scratch)
-        s = clg_ctx_fail(ctx, CLG_ERR_INTERNAL, "internal error: %d scratch requests measured, %d made",
-                         p->n_scratch, p->next_scratch);
+    s = clg_plan_bind(p, g, 0);
 done:
     clg_mem_free(mem, shapes);
     clg_mem_free(mem, arena_off);
@@ -275,6 +289,9 @@ clg_status clg_plan_enqueue(clg_plan *p, const clg_graph *g, const clg_step *st,
 {
     clg_context *ctx = p->ctx;
     const clg_node *n = &g->nodes[st->node];
+    if (!st->bound)
+        return clg_ctx_fail(ctx, CLG_ERR_INTERNAL, "internal error: node %s (%s): a step enqueued unbound", n->name,
+                            clg_op_name(n->op));
     if (st->kind == CLG_STEP_KERNEL) {
         cl_int err = clEnqueueNDRangeKernel(ctx->queue, st->kernel, st->work_dim, NULL, st->global,
                                             st->local[0] ? st->local : NULL, 0, NULL, event);
@@ -290,18 +307,42 @@ clg_status clg_plan_enqueue(clg_plan *p, const clg_graph *g, const clg_step *st,
     const char *call;
     if (m->batch == 1) {
         call = "CLBlastSgemm";
-        rc = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m->m, m->n, m->k, m->alpha, m->a, m->a_off,
-                          m->lda, m->b, m->b_off, m->ldb, m->beta, m->c, m->c_off, m->ldc,
+        rc = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m->m, m->n, m->k, m->alpha, m->a.buf, m->a.off,
+                          m->lda, m->b.buf, m->b.off, m->ldb, m->beta, m->c.buf, m->c.off, m->ldc,
                           &ctx->queue, event);
     } else {
         call = "CLBlastSgemmStridedBatched";
         rc = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, m->m, m->n, m->k, m->alpha,
-                                        m->a, m->a_off, m->lda, m->a_stride, m->b, m->b_off, m->ldb,
-                                        m->b_stride, m->beta, m->c, m->c_off, m->ldc, m->c_stride,
+                                        m->a.buf, m->a.off, m->lda, m->a_stride, m->b.buf, m->b.off, m->ldb,
+                                        m->b_stride, m->beta, m->c.buf, m->c.off, m->ldc, m->c_stride,
                                         m->batch, &ctx->queue, event);
     }
     if (rc != CLBlastSuccess)
         return clg_ctx_cl_fail(ctx, (cl_int)rc, call, "node %s (%s): %zux%zux%zu GEMM", n->name,
                                clg_op_name(n->op), m->m, m->n, m->k);
     return CLG_OK;
+}
+
+/* A tensor with its arena block resolved (the arena placed, p->block_off
+ * set); false when it names a block the plan does not have. */
+bool clg_plan_resolve(const clg_plan *p, clg_dev_tensor *t)
+{
+    if (t->block == CLG_BLOCK_NONE) return true;
+    if (!p->block_off || !p->arena || t->block < 1 || t->block > p->n_values + p->n_scratch) return false;
+    t->buf = p->arena;
+    t->off += p->block_off[t->block];
+    t->block = CLG_BLOCK_NONE;
+    return true;
+}
+
+/* A GEMM step's operands placed and checked. */
+clg_status clg_plan_bind_gemm(clg_lower *lw, clg_step *st)
+{
+    clg_gemm *m = &st->gemm;
+    if (!clg_plan_resolve(lw->plan, &m->a) || !clg_plan_resolve(lw->plan, &m->b) ||
+        !clg_plan_resolve(lw->plan, &m->c))
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: a GEMM operand in no arena block");
+    clg_status s = gemm_check_positions(lw, m);
+    if (!s) st->bound = true;
+    return s;
 }

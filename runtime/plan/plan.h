@@ -1,6 +1,6 @@
 /* A plan: every node of a graph lowered for one batch size to a list of
- * steps (kernel launches with their arguments already set, CLBlast GEMMs)
- * over device memory: one arena for activations and scratch, planned by
+ * steps (kernel launches with their arguments bound, CLBlast GEMMs) over
+ * device memory: one arena for activations and scratch, planned by
  * liveness (memory_plan.c), and one buffer for weights. */
 #ifndef CLG_PLAN_H
 #define CLG_PLAN_H
@@ -10,12 +10,18 @@
 /* ---------------------------------------------------------------- plans (plan.c) */
 
 /* A tensor in device memory: a buffer and an offset in elements, the way
- * CLBlast takes them, so activations can share one arena. */
+ * CLBlast takes them, so activations can share one arena. While a plan is
+ * lowered the arena is not placed yet: an activation or a scratch block is
+ * then `block` (its offset counted from the block's start), and the plan
+ * binds it to the arena once memory is planned (clg_plan_bind). */
 typedef struct clg_dev_tensor {
     cl_mem buf;
     size_t off;
     clg_shape shape; /* concrete */
+    int block;       /* CLG_BLOCK_NONE: buf and off are final; else a block of the plan's arena */
 } clg_dev_tensor;
+
+#define CLG_BLOCK_NONE 0
 
 typedef enum clg_karg_kind {
     CLG_KARG_TENSOR, /* two kernel arguments: __global float *, uint offset */
@@ -46,26 +52,38 @@ typedef struct clg_karg {
 typedef enum clg_step_kind { CLG_STEP_KERNEL, CLG_STEP_GEMM } clg_step_kind;
 
 /* One GEMM, row-major: C = alpha * op(A) * op(B) + beta * C, batch times
- * with the given strides (batch 1: a single CLBlastSgemm). */
+ * with the given strides (batch 1: a single CLBlastSgemm); the operands'
+ * offsets are their tensors'. */
 typedef struct clg_gemm {
     bool trans_a, trans_b;
     size_t m, n, k;
     float alpha, beta;
-    cl_mem a, b, c;
-    size_t a_off, b_off, c_off;
+    clg_dev_tensor a, b, c;
     size_t lda, ldb, ldc;
     size_t batch;
     size_t a_stride, b_stride, c_stride;
 } clg_gemm;
 
+/* A kernel argument as a step keeps it until the plan binds it. */
+typedef struct clg_step_arg {
+    clg_karg_kind kind;
+    clg_dev_tensor t;
+    int i;
+    float f;
+} clg_step_arg;
+
 typedef struct clg_step {
     int node; /* graph node this step belongs to */
     clg_step_kind kind;
-    cl_kernel kernel; /* owned by the step; arguments set at plan time */
+    cl_kernel kernel; /* owned by the step */
     cl_uint work_dim;
     size_t global[3];
     size_t local[3]; /* all zero: the driver chooses */
     clg_gemm gemm;
+    clg_step_arg *args; /* the kernel's, set on it when the plan binds */
+    int n_args;
+    size_t group_items; /* work-items per group, for CLG_KARG_LOCAL arguments */
+    bool bound;         /* arguments set (a kernel) or operands placed (a GEMM) */
 } clg_step;
 
 /* The state a node's lowering function works with. */
@@ -76,11 +94,10 @@ typedef struct clg_lower {
     struct clg_plan *plan;
 } clg_lower;
 
-/* Plans lower every node twice (plan.c): first measuring, with no arena yet
- * (tensors' buf NULL), when the emitters below record nothing and
- * clg_scratch only notes the request; then for real. A lowering function
- * must ask for the same scratch both times; an emitter of its own must
- * record nothing while lw->plan->measuring.
+/* Plans lower every node once (plan.c), before the arena is placed: the
+ * emitters below record steps whose arena tensors are blocks (see
+ * clg_dev_tensor) and clg_scratch records a request; clg_plan_bind then
+ * gives the steps their buffers and offsets.
  *
  * Appends a kernel launch: kernel `name` from kernels/FILE built with
  * options (may be NULL; -cl-std=CL1.2 is always added), over a work_dim
@@ -183,12 +200,11 @@ typedef struct clg_plan {
     size_t arena_elems;
     clg_scratch_request *scratch; /* in node order */
     int n_scratch, cap_scratch;
-    int next_scratch; /* the request clg_scratch hands out next */
-    /* Lowering runs twice over the same decisions: first sizing scratch
-     * (emitters record nothing, clg_scratch only collects requests, as
-     * ggml-alloc's measure pass), then for real once the arena is placed
-     * and allocated. */
-    bool measuring;
+    /* Arena blocks (clg_dev_tensor.block): 1 + i for node i's value,
+     * 1 + n_values + r for scratch request r; their offsets once memory is
+     * planned (block_off[block], NULL before). */
+    int n_values;
+    size_t *block_off;
     clg_decision *decisions;         /* per node, from clg_plan_select */
     struct clg_gemm_memo *gemm_memo; /* GEMM shapes this plan has decided */
     int n_gemm_memo, cap_gemm_memo;
@@ -214,13 +230,25 @@ CLG_INTERNAL clg_status clg_plan_build(clg_plan *plan, clg_context *ctx, clg_gra
                                        cl_mem weights, const size_t *const_off, int64_t batch);
 CLG_INTERNAL void clg_plan_free(clg_plan *plan);
 /* A device buffer of elems floats that lives as long as lw's plan, for data
- * derived from constants (a packed weight matrix); buf NULL while
- * measuring. */
+ * derived from constants (a packed weight matrix). */
 CLG_INTERNAL clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out);
 /* Runs the steps appended since the plan had `from` steps once, now, and
  * removes them from the plan: work on constants that every run would
- * repeat. (While measuring no steps are appended.) */
+ * repeat (their tensors must need no arena block). */
 CLG_INTERNAL clg_status clg_plan_run_steps_now(clg_lower *lw, int from);
+/* Binds the plan's steps from `from` on that are not bound yet: arena
+ * blocks become the arena and their planned offsets (p->block_off), every
+ * position is checked against the kernels' and CLBlast's addressing, and
+ * kernels get their arguments. Errors name the step's node. */
+CLG_INTERNAL clg_status clg_plan_bind(struct clg_plan *p, const clg_graph *g, int from);
+/* t with its arena block resolved to the arena and the block's offset;
+ * false when the plan has no such block placed. */
+CLG_INTERNAL bool clg_plan_resolve(const struct clg_plan *p, clg_dev_tensor *t);
+/* A GEMM step's operands resolved and checked against CLBlast's int
+ * addressing (lw: the step's node, for messages). */
+CLG_INTERNAL clg_status clg_plan_bind_gemm(clg_lower *lw, clg_step *st);
+/* Releases a step's kernel and arguments. */
+CLG_INTERNAL void clg_plan_step_release(struct clg_plan *p, clg_step *st);
 /* A new, zeroed step for lw's node at the end of the plan (counted once the
  * caller increments n_steps), or NULL when out of memory. */
 CLG_INTERNAL clg_step *clg_plan_new_step(clg_lower *lw);
