@@ -180,19 +180,33 @@ static clg_status lower_all(clg_plan *p, clg_context *ctx, const clg_graph *g)
     for (int i = 0; i < g->n_nodes && !s; i++) {
         const clg_node *n = &g->nodes[i];
         if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT || clg_lower_is_alias(n->op)) continue;
-        clg_dev_tensor in_stack[8], *in = in_stack;
-        if (n->n_inputs > 8 &&
-            !(in = clg_mem_realloc(&ctx->allocator, NULL, (size_t)n->n_inputs * sizeof *in)))
-            return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", n->name);
-        for (int k = 0; k < n->n_inputs; k++) in[k] = p->values[n->inputs[k]];
+        clg_dev_tensor stack[CLG_PLAN_INPUTS_STACK], *in = clg_plan_inputs(p, n, stack);
+        if (!in) return CLG_ERR_OUT_OF_MEMORY;
         clg_lower lw = {ctx, g, i, p};
         clg_lower_fn fn = clg_lower_get(n->op);
         s = fn ? fn(&lw, n, in, &p->values[i])
                : clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED, "node %s (%s): no OpenCL implementation",
                               n->name, clg_op_name(n->op));
-        if (in != in_stack) clg_mem_free(&ctx->allocator, in);
+        clg_plan_inputs_free(p, in, stack);
     }
     return s;
+}
+
+clg_dev_tensor *clg_plan_inputs(clg_plan *p, const clg_node *n, clg_dev_tensor *stack)
+{
+    clg_dev_tensor *in = stack;
+    if (n->n_inputs > CLG_PLAN_INPUTS_STACK &&
+        !(in = clg_mem_realloc(&p->ctx->allocator, NULL, (size_t)n->n_inputs * sizeof *in))) {
+        clg_ctx_fail(p->ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", n->name);
+        return NULL;
+    }
+    for (int k = 0; k < n->n_inputs; k++) in[k] = p->values[n->inputs[k]];
+    return in;
+}
+
+void clg_plan_inputs_free(clg_plan *p, clg_dev_tensor *in, const clg_dev_tensor *stack)
+{
+    if (in != stack) clg_mem_free(&p->ctx->allocator, in);
 }
 
 /* Where each value lives: constants in the weights buffer; the rest in the

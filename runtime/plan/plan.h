@@ -247,6 +247,13 @@ CLG_INTERNAL bool clg_plan_resolve(const struct clg_plan *p, clg_dev_tensor *t);
 /* A GEMM step's operands resolved and checked against CLBlast's int
  * addressing (lw: the step's node, for messages). */
 CLG_INTERNAL clg_status clg_plan_bind_gemm(clg_lower *lw, clg_step *st);
+/* Node n's input tensors from p->values, in stack (room for
+ * CLG_PLAN_INPUTS_STACK) or, for more, a block of the context's allocator:
+ * release them with clg_plan_inputs_free. NULL when out of memory (the
+ * context's message says so). */
+#define CLG_PLAN_INPUTS_STACK 8
+CLG_INTERNAL clg_dev_tensor *clg_plan_inputs(struct clg_plan *p, const clg_node *n, clg_dev_tensor *stack);
+CLG_INTERNAL void clg_plan_inputs_free(struct clg_plan *p, clg_dev_tensor *in, const clg_dev_tensor *stack);
 /* Releases a step's kernel and arguments. */
 CLG_INTERNAL void clg_plan_step_release(struct clg_plan *p, clg_step *st);
 /* A new, zeroed step for lw's node at the end of the plan (counted once the

@@ -26,14 +26,11 @@ clg_status clg_plan_select(clg_plan *p, const clg_graph *g)
         p->decisions[i] = (clg_decision){CLG_BACKEND_DEFAULT, 0, CLG_ORIENT_AS_WRITTEN, false};
         clg_select_fn fn = select_table[n->op];
         if (!fn) continue;
-        clg_dev_tensor in_stack[8], *in = in_stack;
-        if (n->n_inputs > 8 &&
-            !(in = clg_mem_realloc(&ctx->allocator, NULL, (size_t)n->n_inputs * sizeof *in)))
-            return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning node %s", n->name);
-        for (int k = 0; k < n->n_inputs; k++) in[k] = p->values[n->inputs[k]];
+        clg_dev_tensor stack[CLG_PLAN_INPUTS_STACK], *in = clg_plan_inputs(p, n, stack);
+        if (!in) return CLG_ERR_OUT_OF_MEMORY;
         clg_lower lw = {ctx, g, i, p};
         s = fn(&lw, n, in, &p->values[i], &p->decisions[i]);
-        if (in != in_stack) clg_mem_free(&ctx->allocator, in);
+        clg_plan_inputs_free(p, in, stack);
     }
     return s;
 }
