@@ -25,6 +25,7 @@
 #include "device_check.h"
 #include "models.h"
 #include "plan.h"
+#include "plan_check.h"
 
 #define TOL 1e-4
 #define PINNED INT_MAX
@@ -558,25 +559,9 @@ static void test_device_conv_scratch(void **state)
     static const int64_t batches[] = {1, 3};
     check_text(t, batches, 2);
     clg_graph *g = test_parse(t);
-    size_t *const_off = calloc((size_t)g->n_nodes, sizeof *const_off);
-    assert_non_null(const_off);
-    /* The plan is only looked at, never run, but building it may pack
-     * constant weights on the device: a zero-filled weights buffer. */
-    size_t total = 1;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == CLG_OP_CONSTANT) {
-            const_off[i] = total;
-            total += (size_t)clg_shape_count(&g->nodes[i].shape);
-        }
-    cl_int err;
-    cl_mem weights = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, total * sizeof(float), NULL, &err);
-    assert_int_equal(err, CL_SUCCESS);
-    float zero = 0.0f;
-    assert_int_equal(clEnqueueFillBuffer(ctx->queue, weights, &zero, sizeof zero, 0, total * sizeof(float), 0, NULL,
-                                         NULL), CL_SUCCESS);
-    clg_plan plan;
-    if (clg_plan_build(&plan, ctx, g, weights, const_off, 3) != CLG_OK)
-        fail_msg("plan: %s", clg_context_errmsg(ctx));
+    test_plan tp;
+    test_plan_build(&tp, ctx, g, 3);
+    clg_plan plan = tp.plan;
     assert_true(plan.n_scratch >= 4);
     clg_scratch_request req[64];
     assert_true(plan.n_scratch <= 64);
@@ -589,10 +574,7 @@ static void test_device_conv_scratch(void **state)
             end_to_end += ((size_t)clg_shape_count(&plan.values[i].shape) + 63) / 64 * 64;
     for (int i = 0; i < plan.n_scratch; i++) end_to_end += (plan.scratch[i].elems + 63) / 64 * 64;
     assert_true(plan.arena_elems * 2 < end_to_end);
-    clg_plan_free(&plan);
-    assert_int_equal(clFinish(ctx->queue), CL_SUCCESS);
-    clReleaseMemObject(weights);
-    free(const_off);
+    test_plan_free(&tp);
     clg_graph_destroy(g);
     free(t);
 }

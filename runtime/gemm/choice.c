@@ -294,16 +294,23 @@ static void trial_free(trial *t)
 
 /* Times CLBlast and every fitting variant for gen, and with flipped (may be
  * NULL) the packed variants on that product too; conv: packed variants
- * only. *best is the fastest; CLBlast when nothing can be timed. */
-static void measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped, const gemm_key *key,
+ * only. *best is the fastest; CLBlast when nothing can be timed. Returns
+ * whether the answer is the device's to remember: false when nothing was
+ * timed or a candidate failed for want of memory or by a fault of
+ * clgraph's (another process must not inherit a fallback). A candidate's
+ * failure is no failure of the plan: its message goes nowhere. */
+static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped, const gemm_key *key,
                     clg_decision *best)
 {
     clg_context *ctx = lw->ctx;
     const clg_graph *g = lw->g;
     *best = clblast();
     trial *t = clg_mem_calloc(&ctx->allocator, 2, sizeof *t);
-    if (!t) return;
-    bool ok = trial_make(ctx, gen, &t[0]);
+    if (!t) return false;
+    char discarded[512];
+    clg_error_capture capture;
+    clg_error_capture_begin(&capture, ctx, discarded, sizeof discarded);
+    bool ok = trial_make(ctx, gen, &t[0]), remember = ok;
     bool alt_ok = flipped && trial_make(ctx, flipped, &t[1]);
     clg_plan tmp = {0};
     tmp.ctx = ctx;
@@ -326,6 +333,8 @@ static void measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *
         }
         clg_status s = clg_emit_gemm_decided(&tl, cg, &d);
         if (!s) s = clg_plan_bind(&tmp, g, 0);
+        if (s == CLG_ERR_OUT_OF_MEMORY || s == CLG_ERR_OUT_OF_DEVICE_MEMORY || s == CLG_ERR_INTERNAL)
+            remember = false;
         double secs = s ? -1.0 : time_steps(&tmp, g, best_t);
         drop_tmp_steps(&tmp);
         /* one candidate's packed operands at a time on the device */
@@ -343,8 +352,8 @@ static void measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *
     trial_free(&t[0]);
     trial_free(&t[1]);
     clg_mem_free(&ctx->allocator, t);
-    /* A failed candidate left its message; the choice made stands. */
-    ctx->errmsg[0] = '\0';
+    clg_error_capture_end(&capture);
+    return remember && best_t >= 0;
 }
 
 /* ---------------------------------------------------------------- choosing */
@@ -407,8 +416,7 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
     char *path = choice_path(ctx);
     char *text = path ? read_file(ctx, path) : NULL;
     if (!text || !file_lookup(text, &key, out)) {
-        measure(lw, gen, conv ? flipped : NULL, &key, out);
-        if (path) file_append(ctx, path, text, &key, out);
+        if (measure(lw, gen, conv ? flipped : NULL, &key, out) && path) file_append(ctx, path, text, &key, out);
     }
     clg_mem_free(&ctx->allocator, text);
     clg_mem_free(&ctx->allocator, path);

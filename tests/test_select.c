@@ -1,0 +1,111 @@
+/* The selection step as a specification: what clg_plan_select decides for
+ * each node (runtime/plan/select.c), read from the plan before anything
+ * runs. GEMM paths are forced through the context's gemm setting, so the
+ * decisions do not depend on timing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "device_check.h"
+#include "gemm.h"
+#include "plan_check.h"
+
+static int node_named(const clg_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!strcmp(g->nodes[i].name, name)) return i;
+    fail_msg("no node %s", name);
+    return -1;
+}
+
+/* The decision for node `name` of text at batch, with the GEMM path gemm
+ * (NULL: measured). */
+static clg_decision decide(const char *text, const char *name, int64_t batch, const char *gemm)
+{
+    test_set_gemm(gemm);
+    clg_context *ctx = test_context();
+    clg_graph *g = test_parse(text);
+    test_plan tp;
+    test_plan_build(&tp, ctx, g, batch);
+    clg_decision d = tp.plan.decisions[node_named(g, name)];
+    test_plan_free(&tp);
+    clg_graph_destroy(g);
+    test_set_gemm(NULL);
+    return d;
+}
+
+static const char *const gemm_text = "input x: f32[N, 24]\n"
+                                     "const w: f32[16, 24] = random(1)\n"
+                                     "const b: f32[16] = random(2)\n"
+                                     "input r: f32[N, 16]\n"
+                                     "y = Gemm(x, w, b, r) transB=1 epilogue=\"relu(x0 + x1)\"\n"
+                                     "output y\n";
+
+/* A Gemm with an epilogue: generated, the epilogue in the kernel's store;
+ * CLBlast, the epilogue as a launch after it. */
+static void test_gemm_decisions(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    clg_decision d = decide(gemm_text, "y", 5, "generated:p8x32");
+    assert_int_equal(d.backend, CLG_BACKEND_GENERATED);
+    assert_int_equal(d.variant, clg_gemm_variant_find("p8x32"));
+    assert_true(d.epilogue_in_kernel);
+    d = decide(gemm_text, "y", 5, "clblast");
+    assert_int_equal(d.backend, CLG_BACKEND_CLBLAST);
+    assert_false(d.epilogue_in_kernel);
+    /* Measured: whichever wins, a generated kernel takes the epilogue. */
+    d = decide(gemm_text, "y", 5, NULL);
+    assert_true(d.backend == CLG_BACKEND_CLBLAST || d.backend == CLG_BACKEND_GENERATED);
+    assert_int_equal(d.epilogue_in_kernel, d.backend == CLG_BACKEND_GENERATED);
+}
+
+/* A convolution: a packed variant in either orientation, or CLBlast; a
+ * grouped one always CLBlast. */
+static void test_conv_decisions(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    const char *conv = "input x: f32[N, 3, 9, 9]\nconst w: f32[8, 3, 3, 3] = random(1)\ny = Conv2D(x, w)\noutput y\n";
+    clg_decision d = decide(conv, "y", 2, "generated:p4x64t");
+    assert_int_equal(d.backend, CLG_BACKEND_GENERATED);
+    assert_int_equal(d.variant, clg_gemm_variant_find("p4x64"));
+    assert_int_equal(d.orientation, CLG_ORIENT_FLIPPED);
+    d = decide(conv, "y", 2, "generated:p12x32");
+    assert_int_equal(d.orientation, CLG_ORIENT_AS_WRITTEN);
+    assert_int_equal(d.variant, clg_gemm_variant_find("p12x32"));
+    const char *grouped = "input x: f32[N, 4, 9, 9]\nconst w: f32[8, 2, 3, 3] = random(1)\n"
+                          "y = Conv2D(x, w) group=2\noutput y\n";
+    d = decide(grouped, "y", 2, "generated:p12x32");
+    assert_int_equal(d.backend, CLG_BACKEND_CLBLAST);
+}
+
+/* Softmax: a work-group per row for few long rows, else a work-item per
+ * row; other ops keep their family's default. */
+static void test_softmax_and_default_decisions(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    const char *text = "input x: f32[N, 300]\na = Relu(x)\ny = Softmax(a)\noutput y\n";
+    assert_int_equal(decide(text, "y", 1, NULL).variant, 1);
+    assert_int_equal(decide(text, "y", 64, NULL).variant, 1);
+    assert_int_equal(decide(text, "y", 65, NULL).variant, 0);
+    assert_int_equal(decide("input x: f32[N, 255]\ny = Softmax(x)\noutput y\n", "y", 1, NULL).variant, 0);
+    clg_decision d = decide(text, "a", 1, NULL);
+    assert_int_equal(d.backend, CLG_BACKEND_DEFAULT);
+    assert_int_equal(d.variant, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm_decisions),
+        cmocka_unit_test(test_conv_decisions),
+        cmocka_unit_test(test_softmax_and_default_decisions),
+    };
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
+}
