@@ -58,17 +58,12 @@ static clg_status absorb(clg_graph *g, int p, int e)
         snprintf(err, sizeof err, "the expression is longer than %d bytes", CLG_MAX_STRING_ATTR - 1);
         parsed = CLG_ERR_INVALID_GRAPH;
     }
-    if (parsed) {
-        clg_free(g, x);
-        return clg_fail(g, CLG_ERR_INVALID_GRAPH, "node %s: %s", g->nodes[e].name, err);
-    }
+    clg_free(g, x);
+    if (parsed) return clg_fail(g, CLG_ERR_INVALID_GRAPH, "node %s: %s", g->nodes[e].name, err);
     /* Only inputs up to the highest one the expression names follow the
      * GEMM's own: that is how the epilogue's inputs are counted. */
-    int last = 0;
-    for (int k = 1; k < CLG_EXPR_MAX_INPUTS; k++)
-        if (x->inputs_used & (1u << k)) last = k;
-    clg_free(g, x);
     const clg_node *pn = &g->nodes[p], *en = &g->nodes[e];
+    int last = clg_epilogue_inputs(pn->op, &attrs);
     int n_in = pn->n_inputs + last;
     int in[3 + CLG_EXPR_MAX_INPUTS];
     for (int k = 0; k < pn->n_inputs; k++) in[k] = pn->inputs[k];

@@ -121,11 +121,8 @@ static bool decision_for(const char *name, const gemm_key *key, clg_decision *d)
         *d = clblast();
         return true;
     }
-    char base[32];
-    size_t len = strlen(name);
-    bool flipped = len > 1 && len < sizeof base && name[len - 1] == 't';
-    snprintf(base, sizeof base, "%.*s", (int)(flipped ? len - 1 : len), name);
-    int v = clg_gemm_variant_find(base);
+    bool flipped;
+    int v = clg_gemm_variant_parse(name, &flipped);
     if (v < 0) return false;
     if (key->use == CLG_GEMM_USE_CONV) {
         if (clg_gemm_variants[v].nr == 0) return false;

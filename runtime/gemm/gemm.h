@@ -20,6 +20,10 @@ CLG_INTERNAL extern const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS];
 CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);
 /* The variant named name, or -1. */
 CLG_INTERNAL int clg_gemm_variant_find(const char *name);
+/* The variant a GEMM path or the choice file names: a variant's name, or a
+ * packed variant's with "t" appended for a convolution's flipped product
+ * (*flipped set). -1 when it names none. */
+CLG_INTERNAL int clg_gemm_variant_parse(const char *name, bool *flipped);
 /* One GEMM's operands, as selection times it and lowering runs it:
  * y = epi(alpha * op(A) op(B) + beta * bias) with A [m, k] (ta: [k, m]) of
  * leading dim lda, B [k, n] (tb: [n, k]) of ldb, bias (NULL: none)

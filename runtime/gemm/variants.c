@@ -49,6 +49,20 @@ int clg_gemm_variant_find(const char *name)
     return -1;
 }
 
+int clg_gemm_variant_parse(const char *name, bool *flipped)
+{
+    *flipped = false;
+    int v = clg_gemm_variant_find(name);
+    size_t len = strlen(name);
+    char base[32];
+    if (v >= 0 || len < 2 || len >= sizeof base || name[len - 1] != 't') return v;
+    snprintf(base, sizeof base, "%.*s", (int)(len - 1), name);
+    v = clg_gemm_variant_find(base);
+    if (v < 0 || clg_gemm_variants[v].nr == 0) return -1;
+    *flipped = true;
+    return v;
+}
+
 /* 2-D broadcast strides (row, column) of shape s over an m x n output. */
 static bool strides_2d(const clg_shape *s, int64_t m, int64_t n, int64_t st[2])
 {

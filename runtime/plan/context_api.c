@@ -19,15 +19,8 @@ static clg_status check_gemm_variant(clg_context *ctx, const clg_context_options
     const char *v = options ? options->gemm : NULL;
     if (!v || strncmp(v, "generated:", 10) != 0) return CLG_OK;
     const char *name = v + 10;
-    size_t len = strlen(name);
-    char base[32];
-    int found = len < sizeof base ? clg_gemm_variant_find(name) : -1;
-    if (found < 0 && len > 1 && len < sizeof base && name[len - 1] == 't') {
-        snprintf(base, sizeof base, "%.*s", (int)(len - 1), name);
-        found = clg_gemm_variant_find(base);
-        if (found >= 0 && clg_gemm_variants[found].nr == 0) found = -1;
-    }
-    if (found >= 0) return CLG_OK;
+    bool flipped;
+    if (clg_gemm_variant_parse(name, &flipped) >= 0) return CLG_OK;
     char names[512];
     size_t used = 0;
     names[0] = '\0';
