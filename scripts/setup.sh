@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages clgraph needs, only those missing, and Intel's
-# OpenCL CPU runtime as a second OpenCL vendor, so a second run is instant. Must run as root on Debian 12 (or with the packages present).
+# OpenCL CPU runtime as a second OpenCL vendor, so a second run is instant.
+# Must run as root on Debian 12 (or with everything present).
 set -euo pipefail
 
 packages=(
