@@ -16,16 +16,24 @@ intel="Intel(R) OpenCL"
 echo "== plain build"
 bash scripts/build.sh build
 ./build/clgraph devices
-for platform in "$pocl" "$intel"; do
-  if ! ./build/clgraph devices | grep -qF "platform   $platform"; then
-    echo "test.sh: no OpenCL device of platform '$platform' (scripts/setup.sh installs it)" >&2
-    exit 1
-  fi
-done
+has_platform() { ./build/clgraph devices | grep -qF "platform   $1"; }
+if ! has_platform "$pocl"; then
+  echo "test.sh: no PoCL device (scripts/setup.sh installs pocl-opencl-icd)" >&2
+  exit 1
+fi
 echo "== ctest on PoCL, and test_oclgrind"
 (cd build && CLGRAPH_DEVICE="$pocl" ctest --output-on-failure -j2)
-echo "== ctest on Intel's OpenCL CPU runtime"
-(cd build && CLGRAPH_DEVICE="$intel" ctest --output-on-failure -j2 -LE oclgrind)
+# Intel's runtime was verified on Intel CPUs only: there a missing device
+# fails the run; on another vendor's CPU the stage is skipped, loudly.
+if has_platform "$intel"; then
+  echo "== ctest on Intel's OpenCL CPU runtime"
+  (cd build && CLGRAPH_DEVICE="$intel" ctest --output-on-failure -j2 -LE oclgrind)
+elif grep -q GenuineIntel /proc/cpuinfo; then
+  echo "test.sh: no device of Intel's OpenCL runtime (scripts/setup.sh installs it)" >&2
+  exit 1
+else
+  echo "== SKIPPED: Intel's OpenCL CPU runtime shows no device on this $(grep -m1 vendor_id /proc/cpuinfo | cut -d: -f2) CPU"
+fi
 
 echo "== AddressSanitizer + UBSan build (PoCL only)"
 bash scripts/build.sh build-asan -DCLGRAPH_SANITIZE=ON
