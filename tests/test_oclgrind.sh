@@ -1,0 +1,273 @@
+#!/bin/sh
+# Runs every kernel family of clgraph under Oclgrind, a simulated OpenCL
+# device that reports data races, uninitialised values, out-of-bounds
+# accesses, barrier divergence and API misuse, shrunk to GPU-like limits
+# (work-groups of at most 256 items, 32 KiB of local memory). Fails on any
+# error Oclgrind reports in clgraph's own kernels, on any API error, on a
+# wrong result (--check against the reference executor) or on a crash, and
+# when a kernel family did not run at all. Errors in CLBlast's kernels (their
+# names start with a capital letter) are counted and listed, not failed on:
+# they are not ours (docs/portability.md lists them).
+#
+#   test_oclgrind.sh CLGRAPH SHIM REPRO_OFFSET_WRITE REPRO_SLOT_REUSE
+#
+# SHIM is tests/oclgrind_shim.c built as a module: it works around two bugs
+# of Oclgrind 21.10's uninitialised-value checker that would otherwise
+# report every clgraph kernel (see that file); the two reproducers show the
+# bugs without clgraph, and the first checks below prove the shim fixes them.
+# Exit 77 (skipped) when oclgrind is not installed.
+set -u
+CLI=$1
+SHIM=$2
+REPRO_OFFSET=$3
+REPRO_REUSE=$4
+if ! command -v oclgrind >/dev/null 2>&1; then
+    echo "oclgrind is not installed (scripts/setup.sh installs it): skipped"
+    exit 77
+fi
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/clgraph_oclgrind.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+# A cache of its own: programs built by Oclgrind, and GEMM choices timed on it.
+export CLGRAPH_CACHE_DIR="$TMP/cache"
+unset CLGRAPH_DEVICE
+# -cl-opt-disable: Oclgrind 21.10's uninitialised-value checker stops a
+# work-item at LLVM's freeze instruction ("OCLGRIND FATAL ERROR ...
+# Unsupported instruction: freeze"; fixed after 21.10), which clang's
+# optimiser emits for a division and remainder by the same value (gemm.cl's
+# NCHW store index): the work-item's outputs are then never written and
+# every kernel after it reads garbage. Unoptimised code has no freeze.
+OPTIONS="--data-races --uninitialized --check-api --max-wgsize 256 --local-mem-size 32768"
+OPTIONS="$OPTIONS --max-errors 100000 --build-options -cl-opt-disable"
+KERNELS=$TMP/kernels.txt
+: >"$KERNELS"
+failed=0
+runs=0
+
+# grind LABEL SHIM|- ENV=VALUE... -- PROGRAM ARGS...: runs PROGRAM under
+# Oclgrind (with SHIM in front of Oclgrind's runtime unless -), its output in
+# $TMP/LABEL.out and Oclgrind's reports in $TMP/LABEL.log. Returns the
+# program's exit status.
+grind() {
+    label=$1
+    shim=$2
+    shift 2
+    envs=""
+    while [ "$1" != "--" ]; do
+        envs="$envs $1"
+        shift
+    done
+    shift
+    if [ "$shim" = "-" ]; then
+        # shellcheck disable=SC2086
+        env $envs oclgrind $OPTIONS --log "$TMP/$label.log" "$@" >"$TMP/$label.out" 2>&1
+    else
+        # shellcheck disable=SC2086
+        env $envs CLG_SHIM_KERNEL_LOG="$KERNELS" oclgrind $OPTIONS --log "$TMP/$label.log" \
+            sh -c 'LD_PRELOAD="$0${LD_PRELOAD:+:$LD_PRELOAD}" exec "$@"' "$shim" "$@" \
+            >"$TMP/$label.out" 2>&1
+    fi
+}
+
+# reports LABEL: Oclgrind's reports in $TMP/LABEL.log, one line each:
+# "KERNEL<TAB>first line of the message" (KERNEL "-" for API errors).
+reports() {
+    [ -f "$TMP/$1.log" ] || return 0
+    awk 'BEGIN { RS = ""; FS = "\n" }
+         { k = "-"
+           for (i = 2; i <= NF; i++) if ($i ~ /^\tKernel: /) { k = $i; sub(/^\tKernel: /, "", k) }
+           print k "\t" $1 }' "$TMP/$1.log"
+}
+
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL: $*"
+}
+
+# model LABEL FILE BATCH -O<n> ENV=VALUE...: runs FILE with --check and
+# judges the run.
+model() {
+    label=$1
+    file=$2
+    batch=$3
+    level=$4
+    shift 4
+    runs=$((runs + 1))
+    start=$(date +%s)
+    grind "$label" "$SHIM" "$@" -- "$CLI" run "$file" --batch "$batch" "$level" --check
+    rc=$?
+    secs=$(($(date +%s) - start))
+    reports "$label" >"$TMP/$label.reports"
+    ours=$(awk -F '\t' '$1 !~ /^[A-Z]/' "$TMP/$label.reports" | wc -l)
+    theirs=$(awk -F '\t' '$1 ~ /^[A-Z]/' "$TMP/$label.reports" | wc -l)
+    echo "$label: exit $rc, ${secs} s, $ours reports in clgraph's kernels or API calls, $theirs in CLBlast's"
+    if [ "$rc" -ne 0 ]; then
+        fail "$label: clgraph exited $rc"
+        tail -n 20 "$TMP/$label.out"
+    fi
+    if [ "$ours" -ne 0 ]; then
+        fail "$label: Oclgrind reports errors in clgraph's kernels:"
+        awk -F '\t' '$1 !~ /^[A-Z]/' "$TMP/$label.reports" | sort | uniq -c | sort -rn | head -n 20
+        awk 'BEGIN { RS = ""; ORS = "\n\n" } /\tKernel: [a-z]/ && n++ < 3' "$TMP/$label.log"
+    fi
+    if [ "$theirs" -ne 0 ]; then
+        awk -F '\t' '$1 ~ /^[A-Z]/ { print "  (CLBlast) " $1 ": " $2 }' "$TMP/$label.reports" |
+            sed 's/ address 0x[0-9a-f]*//' | sort | uniq -c
+    fi
+    # every output matches the reference executor
+    checks=$(grep -c '^check ' "$TMP/$label.out")
+    if [ "$checks" -eq 0 ] && [ "$rc" -eq 0 ]; then fail "$label: no --check line"; fi
+    awk '/^check / { v = $0; sub(/.*\(/, "", v); sub(/ relative.*/, "", v);
+                     if (!(v + 0 <= 1e-4)) { print "FAIL: '"$label"': " $0; bad = 1 } }
+         END { exit bad }' "$TMP/$label.out" || failed=$((failed + 1))
+}
+
+# ---- the shim fixes Oclgrind's two bugs (and nothing else)
+grind repro_offset - -- "$REPRO_OFFSET"
+n=$(reports repro_offset | grep -c Uninitialized)
+if [ "$n" -ge 1 ]; then echo "Oclgrind bug 1 reproduced without the shim ($n report)"; else
+    echo "note: Oclgrind no longer shows bug 1 (offset writes); tests/oclgrind_shim.c may be unnecessary"; fi
+grind repro_offset_shim "$SHIM" -- "$REPRO_OFFSET"
+[ "$(reports repro_offset_shim | wc -l)" -eq 0 ] || fail "the shim does not fix Oclgrind's offset-write bug"
+grind repro_reuse - -- "$REPRO_REUSE"
+n=$(reports repro_reuse | grep -c Uninitialized)
+if [ "$n" -eq 0 ]; then echo "Oclgrind bug 2 reproduced without the shim (no report)"; else
+    echo "note: Oclgrind no longer shows bug 2 (slot reuse); tests/oclgrind_shim.c may be unnecessary"; fi
+grind repro_reuse_shim "$SHIM" -- "$REPRO_REUSE"
+[ "$(reports repro_reuse_shim | grep -c Uninitialized)" -ge 1 ] ||
+    fail "with the shim, a read of a never-written buffer is not reported"
+: >"$KERNELS"
+
+# ---- models at small odd shapes
+cat >"$TMP/gemm.clg" <<'EOF'
+# Gemm with and without transposes, a bias per column and per row, alpha,
+# a residual Add + Relu epilogue; MatMul batched and with a constant. q has
+# no batch dim, so that A can be transposed or a constant.
+input x: f32[N, 13]
+input z: f32[N, 3, 5]
+input q: f32[13, 5]
+input p: f32[13, 13]
+const w1: f32[19, 13] = random(1, -0.5, 0.5)
+const b1: f32[19] = random(2, -0.1, 0.1)
+const w2: f32[13, 19] = random(3, -0.5, 0.5)
+const wa: f32[7, 13] = random(4, -0.5, 0.5)
+const ba: f32[7, 1] = random(5, -0.1, 0.1)
+const wt: f32[13, 7] = random(6, -0.5, 0.5)
+const wm: f32[5, 6] = random(7, -0.5, 0.5)
+d1 = Gemm(x, w1, b1) transB=1
+d2 = Gemm(x, w2)
+s = Add(d1, d2)
+r = Relu(s)
+d3 = Gemm(wa, q, ba)
+d4 = Gemm(q, wt) transA=1 alpha=0.5
+d5 = Gemm(q, p) transA=1 transB=1
+m1 = MatMul(z, wm)
+zt = Transpose(z) perm=[0, 2, 1]
+m2 = MatMul(z, zt)
+output r
+output d3
+output d4
+output d5
+output m1
+output m2
+EOF
+cat >"$TMP/conv.clg" <<'EOF'
+# Convolutions: padding (asymmetric), strides, groups, 1x1, dilation, bias,
+# a fused Relu and a residual Add after a convolution.
+input x: f32[N, 3, 9, 7]
+const w1: f32[5, 3, 3, 3] = random(1, -0.5, 0.5)
+const b1: f32[5] = random(2, -0.1, 0.1)
+c1 = Conv2D(x, w1, b1) pads=[1, 1, 1, 1]
+r1 = Relu(c1)
+const w5: f32[5, 5, 3, 3] = random(3, -0.3, 0.3)
+const b5: f32[5] = random(4, -0.1, 0.1)
+c5 = Conv2D(r1, w5, b5) pads=[1, 1, 1, 1]
+a5 = Add(c5, r1)
+r5 = Relu(a5)
+const w2: f32[6, 5, 3, 3] = random(5, -0.3, 0.3)
+c2 = Conv2D(r5, w2) strides=[2, 2] pads=[1, 0, 1, 1]
+const w3: f32[6, 3, 1, 1] = random(6, -0.5, 0.5)
+c3 = Conv2D(c2, w3) group=2
+const w4: f32[4, 6, 2, 2] = random(7, -0.5, 0.5)
+c4 = Conv2D(c3, w4) dilations=[2, 2] pads=[1, 1, 1, 1]
+output c4
+output r5
+EOF
+cat >"$TMP/ops.clg" <<'EOF'
+# BatchNorm, pooling, softmax (a row per work-item, and a work-group per
+# row through local memory for l's few long rows), copies (Transpose,
+# Concat, Flatten, Reshape), every unary op and the binary ops with
+# broadcasting.
+input x: f32[N, 6, 7, 5]
+input l: f32[N, 301]
+const s: f32[6] = random(1, 0.5, 1.5)
+const b: f32[6] = random(2, -0.2, 0.2)
+const m: f32[6] = random(3, -0.2, 0.2)
+const v: f32[6] = random(4, 0.5, 1.5)
+bn = BatchNorm(x, s, b, m, v) epsilon=0.001
+mp = MaxPool(bn) kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1] ceil_mode=1
+ap = AveragePool(x) kernel_shape=[3, 2] strides=[2, 1] pads=[1, 0, 1, 1] count_include_pad=1
+ap2 = AveragePool(x) kernel_shape=[2, 2] pads=[1, 1, 0, 0]
+gp = GlobalAveragePool(bn)
+sm = Softmax(ap) axis=1
+sm2 = Softmax(x)
+sl = Softmax(l)
+tr = Transpose(x) perm=[0, 2, 3, 1]
+cc = Concat(x, ap2) axis=1
+fl = Flatten(mp) axis=1
+rs = Reshape(gp) shape=[0, -1]
+const c6: f32[6, 1, 1] = random(5, -1, 1)
+const c5: f32[5] = random(6, -1, 1)
+const two: f32[1] = full(2)
+u1 = Sigmoid(x)
+sg = Add(u1, c6)
+u2 = Tanh(x)
+u3 = Gelu(x)
+th = Sub(u2, u3)
+u4 = Gelu(x) approximate=1
+gt = Mul(u4, c5)
+u5 = LeakyRelu(x) alpha=0.1
+lr = Div(u5, two)
+u6 = Relu(x)
+cl = Clip(u6) min=-0.5 max=0.5
+output mp
+output sm
+output sm2
+output sl
+output tr
+output cc
+output fl
+output rs
+output sg
+output th
+output gt
+output lr
+output cl
+EOF
+
+# The variants' names from their table (CLGRAPH_GEMM ignores a name it does
+# not know, so a stale list here would test the default variant instead).
+variants=$(sed -n 's/^ *{"\([a-z0-9]*\)", .*/\1/p' "$(dirname "$0")/../runtime/gemm/variants.c")
+[ -n "$variants" ] || fail "no GEMM variant names found in runtime/gemm/variants.c"
+for v in $variants; do
+    model "gemm-$v" "$TMP/gemm.clg" 5 -O2 CLGRAPH_GEMM=generated:$v
+done
+model gemm-generated-O0 "$TMP/gemm.clg" 1 -O0 CLGRAPH_GEMM=generated
+for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4x64t clblast; do
+    model "conv-$v" "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=$v
+done
+model ops-O0 "$TMP/ops.clg" 3 -O0 CLGRAPH_GEMM=generated
+model ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
+model seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
+# the default choice times CLBlast and the generated variants on Oclgrind
+model seed-default examples/residual_mlp.clg 2 -O2
+
+# ---- every kernel family ran
+echo "kernels launched (clgraph's and CLBlast's):"
+sort "$KERNELS" | uniq -c | sed 's/^/  /'
+for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
+    averagepool globalaveragepool softmax softmax_group copy_strided; do
+    grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
+done
+
+echo "$runs model runs under Oclgrind, $failed failures"
+[ "$failed" -eq 0 ]
