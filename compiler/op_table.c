@@ -51,19 +51,20 @@ static void expr_gelu(const clg_attrs *a, clg_text *t)
 static void expr_elementwise(const clg_attrs *a, clg_text *t) { clg_text_printf(t, "%s", a->expr); }
 
 /* Designated initialisers after the positional ones: only the properties an
- * op has are written. */
+ * op has are written (`.expr = NULL` in a row with none, so that clang's
+ * -Wmissing-field-initializers sees every row name its properties). */
 #define ELEMENTWISE(fn) .expr = (fn), .in_place = CLG_IN_PLACE_ALL
 
 static const clg_op_info op_table[CLG_OP_COUNT] = {
-    [CLG_OP_INPUT] = {"Input", 0, 0, NO_ATTRS, NULL},
-    [CLG_OP_CONSTANT] = {"Constant", 0, 0, NO_ATTRS, NULL},
+    [CLG_OP_INPUT] = {"Input", 0, 0, NO_ATTRS, NULL, .expr = NULL},
+    [CLG_OP_CONSTANT] = {"Constant", 0, 0, NO_ATTRS, NULL, .expr = NULL},
     /* Arity counts the op's own inputs; an epilogue's follow them. */
     [CLG_OP_GEMM] = {"Gemm", 2, 3,
                      ATTRS(CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPILOGUE),
-                     clg_infer_gemm},
-    [CLG_OP_MATMUL] = {"MatMul", 2, 2, ATTRS(CLG_F_EPILOGUE), clg_infer_matmul},
+                     clg_infer_gemm, .expr = NULL},
+    [CLG_OP_MATMUL] = {"MatMul", 2, 2, ATTRS(CLG_F_EPILOGUE), clg_infer_matmul, .expr = NULL},
     [CLG_OP_CONV2D] = {"Conv2D", 2, 3, ATTRS(CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_GROUP),
-                       clg_infer_conv2d},
+                       clg_infer_conv2d, .expr = NULL},
     /* kernels/elementwise.cl's batchnorm reads x[i], then writes y[i] */
     [CLG_OP_BATCHNORM] = {"BatchNorm", 5, 5, ATTRS(CLG_F_EPSILON), clg_infer_batchnorm, .in_place = 1u << 0},
     [CLG_OP_ADD] = {"Add", 2, 2, NO_ATTRS, clg_infer_broadcast, ELEMENTWISE(expr_add)},
@@ -81,16 +82,16 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_SOFTMAX] = {"Softmax", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_softmax, .in_place = 1u << 0},
     [CLG_OP_MAXPOOL] = {"MaxPool", 1, 1,
                         ATTRS(CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_CEIL_MODE),
-                        clg_infer_pool},
+                        clg_infer_pool, .expr = NULL},
     [CLG_OP_AVERAGEPOOL] = {"AveragePool", 1, 1,
                             ATTRS(CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_CEIL_MODE,
                                   CLG_F_COUNT_INCLUDE_PAD),
-                            clg_infer_pool},
-    [CLG_OP_GLOBALAVERAGEPOOL] = {"GlobalAveragePool", 1, 1, NO_ATTRS, clg_infer_global_pool},
+                            clg_infer_pool, .expr = NULL},
+    [CLG_OP_GLOBALAVERAGEPOOL] = {"GlobalAveragePool", 1, 1, NO_ATTRS, clg_infer_global_pool, .expr = NULL},
     [CLG_OP_FLATTEN] = {"Flatten", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_flatten, .alias = true},
     [CLG_OP_RESHAPE] = {"Reshape", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_reshape, .alias = true},
-    [CLG_OP_TRANSPOSE] = {"Transpose", 1, 1, ATTRS(CLG_F_PERM), clg_infer_transpose},
-    [CLG_OP_CONCAT] = {"Concat", 1, -1, ATTRS(CLG_F_AXIS), clg_infer_concat},
+    [CLG_OP_TRANSPOSE] = {"Transpose", 1, 1, ATTRS(CLG_F_PERM), clg_infer_transpose, .expr = NULL},
+    [CLG_OP_CONCAT] = {"Concat", 1, -1, ATTRS(CLG_F_AXIS), clg_infer_concat, .expr = NULL},
     [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true},
     [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise,
                             ELEMENTWISE(expr_elementwise)},
