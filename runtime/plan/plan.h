@@ -45,8 +45,10 @@ typedef struct clg_karg {
 /* local[0] for a kernel that runs one work-group along grid dim 0 (a
  * work-group reduction): global[0] is then the most work-items wanted, and
  * the emitter settles on the largest power of two that is no larger, fits
- * the kernel's CL_KERNEL_WORK_GROUP_SIZE and leaves every CLG_ARG_LOCAL
- * within the device's local memory, for local[0] and global[0] alike. */
+ * the kernel's CL_KERNEL_WORK_GROUP_SIZE and the device's
+ * CL_DEVICE_MAX_WORK_ITEM_SIZES[0], and leaves every CLG_ARG_LOCAL plus the
+ * kernel's own __local arrays within the device's local memory, for
+ * local[0] and global[0] alike. */
 #define CLG_LOCAL_FIT ((size_t)-1)
 
 typedef enum clg_step_kind { CLG_STEP_KERNEL, CLG_STEP_GEMM } clg_step_kind;
