@@ -22,6 +22,31 @@ static clg_status emit_columns(clg_lower *lw, clg_karg *args, int n_args, const 
     return clg_emit_kernel(lw, "conv.cl", "im2col_rows", NULL, 2, grid, args, n_args);
 }
 
+/* The GEMM of a convolution in an orientation, over W seen as [m, kdim]
+ * and the column matrix col as [kdim, cols]: W times col into y [m, cols],
+ * or flipped, col^T times W^T into y [cols, m] with W the operand packed
+ * (once, when it is a constant). Selection times it as it is; lowering adds
+ * the bias and the NCHW store. */
+static void conv_gemm(clg_orientation o, const clg_dev_tensor *w, const clg_dev_tensor *col,
+                      const clg_dev_tensor *y, bool w_constant, int64_t m, int64_t cols, int64_t kdim,
+                      clg_gemm_gen *g)
+{
+    memset(g, 0, sizeof *g);
+    bool flipped = o == CLG_ORIENT_FLIPPED;
+    g->a = flipped ? col : w;
+    g->ta = flipped;
+    g->lda = flipped ? cols : kdim;
+    g->b = flipped ? w : col;
+    g->tb = flipped;
+    g->ldb = flipped ? kdim : cols;
+    g->b_constant = flipped && w_constant;
+    g->y = y;
+    g->m = flipped ? cols : m;
+    g->n = flipped ? m : cols;
+    g->k = kdim;
+    g->alpha = 1.0f;
+}
+
 /* Convolution through a packed-B GEMM kernel, W times the column matrix (few
  * channels, many pixels): im2col writes the column
  * matrix straight into the kernel's packed layout, and the kernel adds the
@@ -46,17 +71,10 @@ static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_
     if (s) return s;
     clg_dev_tensor w = in[1], bias;
     w.shape = (clg_shape){2, {m, kdim}};
-    clg_gemm_gen g = {0};
-    g.a = &w;
-    g.lda = kdim;
-    g.b = &col;
-    g.b_packed = true;
-    g.y = out;
+    clg_gemm_gen g;
+    conv_gemm(CLG_ORIENT_AS_WRITTEN, &w, &col, out, false, m, cols, kdim, &g);
+    g.b_packed = true; /* im2col_panel wrote it packed */
     g.y_p = out->shape.dims[0] > 1 ? p_count : 0;
-    g.m = m;
-    g.n = cols;
-    g.k = kdim;
-    g.alpha = 1.0f;
     if (n->n_inputs == 3) {
         bias = in[2];
         bias.shape = (clg_shape){2, {m, 1}};
@@ -81,20 +99,9 @@ static clg_status lower_conv_flipped(clg_lower *lw, const clg_node *n, const clg
     clg_dev_tensor w = in[1];
     w.shape = (clg_shape){2, {m, kdim}};
     col.shape = (clg_shape){2, {kdim, cols}};
-    clg_gemm_gen g = {0};
-    g.a = &col;
-    g.ta = true;
-    g.lda = cols;
-    g.b = &w;
-    g.tb = true;
-    g.ldb = kdim;
-    g.b_constant = !clg_value_in_arena(lw->g, n->inputs[1]);
-    g.y = out;
+    clg_gemm_gen g;
+    conv_gemm(CLG_ORIENT_FLIPPED, &w, &col, out, !clg_value_in_arena(lw->g, n->inputs[1]), m, cols, kdim, &g);
     g.y_p = p_count > 1 ? -p_count : 0;
-    g.m = cols;
-    g.n = m;
-    g.k = kdim;
-    g.alpha = 1.0f;
     if (n->n_inputs == 3) {
         g.bias = &in[2];
         g.beta = 1.0f;
@@ -120,27 +127,10 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
     col.shape = (clg_shape){2, {kdim, cols}};
     y.shape = (clg_shape){2, {m, cols}};
     yt.shape = (clg_shape){2, {cols, m}};
-    clg_gemm_gen direct = {0}, flipped = {0};
-    direct.a = &w;
-    direct.lda = kdim;
-    direct.b = &col;
-    direct.ldb = cols;
-    direct.y = &y;
-    direct.m = m;
-    direct.n = cols;
-    direct.k = kdim;
-    direct.alpha = 1.0f;
-    flipped = direct;
-    flipped.a = &col;
-    flipped.ta = true;
-    flipped.lda = cols;
-    flipped.b = &w;
-    flipped.tb = true;
-    flipped.ldb = kdim;
-    flipped.b_constant = !clg_value_in_arena(lw->g, n->inputs[1]);
-    flipped.y = &yt;
-    flipped.m = cols;
-    flipped.n = m;
+    bool w_constant = !clg_value_in_arena(lw->g, n->inputs[1]);
+    clg_gemm_gen direct, flipped;
+    conv_gemm(CLG_ORIENT_AS_WRITTEN, &w, &col, &y, w_constant, m, cols, kdim, &direct);
+    conv_gemm(CLG_ORIENT_FLIPPED, &w, &col, &yt, w_constant, m, cols, kdim, &flipped);
     return clg_gemm_decide(lw, &direct, &flipped, true, d);
 }
 
