@@ -95,11 +95,5 @@ clg_status clg_emit_gemm_decided(clg_lower *lw, const clg_gemm_gen *gen, const c
     clg_status s = d->backend == CLG_BACKEND_GENERATED ? clg_emit_gemm_gen(lw, &g, d->variant)
                                                        : clg_emit_gemm_clblast(lw, &g);
     if (s || !epi_after) return s;
-    /* The epilogue over y in place: x0 is y itself. */
-    clg_dev_tensor x[CLG_EXPR_MAX_INPUTS];
-    if (gen->n_epi < 1 || gen->n_epi > CLG_EXPR_MAX_INPUTS)
-        return clg_lower_fail(lw, CLG_ERR_INVALID_ARGUMENT, "an epilogue of %d inputs", gen->n_epi);
-    x[0] = *gen->y;
-    for (int k = 1; k < gen->n_epi; k++) x[k] = gen->epi_in[k];
-    return clg_emit_expr(lw, gen->epi, gen->n_epi, x, gen->y);
+    return clg_emit_epilogue_after(lw, gen->epi, gen->n_epi, gen->epi_in, gen->y);
 }

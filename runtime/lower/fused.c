@@ -192,11 +192,20 @@ clg_status clg_emit_epilogue_launch(clg_lower *lw, const clg_node *n, const clg_
     clg_expr *e;
     clg_status s = clg_epilogue_parse(lw, n, &e);
     if (s || !e) return s;
-    int own = clg_node_own_inputs(n), n_epi = n->n_inputs - own + 1;
-    clg_dev_tensor x[CLG_EXPR_MAX_INPUTS];
-    x[0] = *out;
-    for (int k = 1; k < n_epi; k++) x[k] = in[own + k - 1];
-    s = clg_emit_expr(lw, e, n_epi, x, out);
+    int own = clg_node_own_inputs(n);
+    /* epi_in[k] is xK: in[own + k - 1]; [0] is never read */
+    s = clg_emit_epilogue_after(lw, e, n->n_inputs - own + 1, in + own - 1, out);
     clg_mem_free(&lw->ctx->allocator, e);
     return s;
+}
+
+clg_status clg_emit_epilogue_after(clg_lower *lw, const clg_expr *e, int n_epi, const clg_dev_tensor *epi_in,
+                                   const clg_dev_tensor *y)
+{
+    if (n_epi < 1 || n_epi > CLG_EXPR_MAX_INPUTS)
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: an epilogue of %d inputs", n_epi);
+    clg_dev_tensor x[CLG_EXPR_MAX_INPUTS];
+    x[0] = *y; /* in place: each element is read before it is written */
+    for (int k = 1; k < n_epi; k++) x[k] = epi_in[k];
+    return clg_emit_expr(lw, e, n_epi, x, y);
 }

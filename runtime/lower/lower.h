@@ -65,6 +65,10 @@ CLG_INTERNAL clg_status clg_emit_expr(clg_lower *lw, const struct clg_expr *e, i
  * its inputs the last ones of in. */
 CLG_INTERNAL clg_status clg_emit_epilogue_launch(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                                  const clg_dev_tensor *out);
+/* Epilogue e over y in place after the op that wrote y: x0 is y,
+ * x1..x(n_epi - 1) are epi_in[1..] (epi_in[0] is not read). */
+CLG_INTERNAL clg_status clg_emit_epilogue_after(clg_lower *lw, const struct clg_expr *e, int n_epi,
+                                                const clg_dev_tensor *epi_in, const clg_dev_tensor *y);
 /* Node n's epilogue parsed into *e (allocated with lw's allocator, to free
  * with clg_mem_free), or *e NULL when n has none. */
 CLG_INTERNAL clg_status clg_epilogue_parse(clg_lower *lw, const clg_node *n, struct clg_expr **e);
