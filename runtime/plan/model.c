@@ -1,6 +1,7 @@
 /* Models: a graph compiled for one device. Weights are uploaded once at
- * create; a plan per batch size is built on first use and kept while the
- * batch stays the same. Each model keeps its own last error: everything it
+ * create; a plan per set of sizes (the batch N and any other symbolic size
+ * the inputs give) is built on first use and kept while the sizes stay the
+ * same. Each model keeps its own last error: everything it
  * calls reports through its context (clg_ctx_fail), and the model captures
  * those messages into its own buffer while it works (clg_error_capture), so
  * models sharing a context never overwrite each other's. */
@@ -18,6 +19,7 @@ struct clg_model {
     size_t *const_off; /* per node, for constants */
     uint64_t weight_bytes;
     clg_plan plan;
+    int64_t *sizes;    /* room for every symbol's size, for each run */
     double build_ms, upload_ms;
     cl_event *events;  /* per step of the last run, when profiling */
     int n_events;
@@ -51,6 +53,8 @@ static void model_release(clg_model *m)
     m->weights = NULL;
     clg_mem_free(&a, m->const_off);
     m->const_off = NULL;
+    clg_mem_free(&a, m->sizes);
+    m->sizes = NULL;
     clg_graph_destroy(m->g);
     m->g = NULL;
 }
@@ -130,15 +134,30 @@ static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_option
     if ((s = clg_graph_optimize(m->g, level, NULL, NULL)))
         return clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
     g = m->g;
-    if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off)))
+    int n_syms = clg_dim_symbol_count(g);
+    if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off)) ||
+        !(m->sizes = clg_mem_calloc(&ctx->allocator, (size_t)n_syms, sizeof *m->sizes)))
         return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
     double t0 = now_ms();
     if ((s = upload_weights(m))) return s;
     double t1 = now_ms();
     m->upload_ms = t1 - t0;
-    /* Plan for batch 1 now, so every program is built (and any unsupported
-     * node reported) at create rather than at the first run. */
-    if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, 1))) return s;
+    /* Plan with every size the inputs give at 1 now, so every program is
+     * built (and any unsupported node reported) at create rather than at
+     * the first run. A graph whose other symbols cannot all be 1 (a
+     * Reshape that needs S even) is planned at its first run instead. */
+    bool others = false;
+    for (int k = 0; k < n_syms; k++) m->sizes[k] = -1;
+    m->sizes[0] = 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int d = 0; g->nodes[i].op == CLG_OP_INPUT && d < g->nodes[i].shape.rank; d++) {
+            int k = clg_dim_symbol_of(g, g->nodes[i].shape.dims[d]);
+            if (k >= 0) m->sizes[k] = 1;
+            others |= k > 0;
+        }
+    s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, m->sizes);
+    if (s == CLG_ERR_INVALID_ARGUMENT && others) s = CLG_OK;
+    if (s) return s;
     m->build_ms = now_ms() - t1;
     return CLG_OK;
 }
@@ -175,8 +194,7 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
 {
     clg_context *ctx = m->ctx;
     clg_graph *g = m->g;
-    int64_t batch;
-    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, &batch);
+    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, m->sizes);
     if (s) return model_fail(m, s, clg_graph_errmsg(g));
     if (n_outputs != g->n_outputs || (n_outputs && !outputs)) {
         snprintf(m->errmsg, sizeof m->errmsg, "the graph has %d outputs, %d were given",
@@ -188,10 +206,11 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
             snprintf(m->errmsg, sizeof m->errmsg, "output %s: data is NULL", g->nodes[g->outputs[i]].name);
             return CLG_ERR_INVALID_ARGUMENT;
         }
-    if (batch != m->plan.batch) {
+    int n_syms = clg_dim_symbol_count(g);
+    if (!m->plan.sizes || memcmp(m->sizes, m->plan.sizes, (size_t)n_syms * sizeof *m->sizes) != 0) {
         clg_plan_free(&m->plan);
         release_events(m);
-        if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, batch))) return s;
+        if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, m->sizes))) return s;
     }
     clg_plan *p = &m->plan;
     release_events(m);
