@@ -179,6 +179,9 @@ static clg_status intern(clg_graph *g, const clg_dim_expr *e, int64_t *d)
         *d = e->t[0].coef;
         return CLG_OK;
     }
+    /* A negative leading coefficient (1 - S) is negative for large sizes:
+     * no size. */
+    if (e->t[e->n - 1].coef < 0) return CLG_ERR_UNSUPPORTED;
     clg_status s = seed(g);
     if (s) return s;
     for (int i = 0; i < g->dims.n_exprs; i++)
@@ -335,6 +338,26 @@ clg_status clg_dim_div(clg_graph *g, int64_t a, int64_t b, int64_t *r)
     }
     if (!normalise(raw, x.n, &z)) return CLG_ERR_UNSUPPORTED;
     return intern(g, &z, r);
+}
+
+bool clg_dim_differ(const clg_graph *g, int64_t a, int64_t b)
+{
+    clg_dim_expr x, y, z;
+    if (a == b || !expr_of(g, a, &x) || !expr_of(g, b, &y)) return false;
+    clg_dim_term raw[2 * CLG_DIM_MAX_TERMS];
+    int n = 0;
+    for (int i = 0; i < x.n; i++) raw[n++] = x.t[i];
+    for (int i = 0; i < y.n; i++) {
+        raw[n] = y.t[i];
+        if (__builtin_sub_overflow((int64_t)0, raw[n].coef, &raw[n].coef)) return false;
+        n++;
+    }
+    if (!normalise(raw, n, &z) || z.n == 0) return false;
+    /* Sizes are positive: a difference whose terms all have one sign is
+     * never 0. */
+    for (int i = 1; i < z.n; i++)
+        if ((z.t[i].coef > 0) != (z.t[0].coef > 0)) return false;
+    return true;
 }
 
 bool clg_dim_eval(const clg_graph *g, int64_t d, const int64_t *values, int64_t *out)

@@ -499,7 +499,9 @@ clg_status clg_graph_bind(clg_graph *g, int64_t *values, clg_shape *shapes)
         if (n->n_inputs > 8 && !(in = clg_malloc(g, (size_t)n->n_inputs * sizeof *in)))
             return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the sizes");
         for (int k = 0; k < n->n_inputs; k++) in[k] = &shapes[n->inputs[k]];
+        g->binding = values;
         clg_status s = clg_infer_node(g, n, in, &shapes[i]);
+        g->binding = NULL;
         if (in != in_stack) clg_free(g, in);
         /* The graph was valid with its sizes symbolic; only the sizes can
          * fail here (a tensor past the element limit, a sequence longer

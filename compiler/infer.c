@@ -27,17 +27,10 @@ static shape_text show_in(const clg_graph *g, const clg_shape *s)
 
 /* Whether two sizes may be equal: equal, or one of them symbolic (then the
  * binding checks the numbers). */
-static bool may_equal(int64_t a, int64_t b) { return a == b || clg_dim_is_symbolic(a) || clg_dim_is_symbolic(b); }
-
-/* Whether two element counts may be equal when bound: false when one is a
- * fixed multiple (other than 1) of the other, as N*12 and N*5 are. */
-static bool ratio_may_be_one(clg_graph *g, int64_t a, int64_t b)
+#define may_equal(a, b) may_equal_in(c->g, (a), (b))
+static bool may_equal_in(const clg_graph *g, int64_t a, int64_t b)
 {
-    int64_t q;
-    if (a == b) return true;
-    if (clg_dim_div(g, a, b, &q) == CLG_OK && !clg_dim_is_symbolic(q)) return false;
-    if (clg_dim_div(g, b, a, &q) == CLG_OK && !clg_dim_is_symbolic(q)) return false;
-    return true;
+    return a == b || ((clg_dim_is_symbolic(a) || clg_dim_is_symbolic(b)) && !clg_dim_differ(g, a, b));
 }
 
 /* r = a (op) b on sizes that may be symbolic; a result the table cannot
@@ -349,17 +342,21 @@ clg_status clg_infer_reshape(const clg_infer_ctx *c, clg_shape *out)
     int infer_at = -1;
     char t1[64], t2[64];
     for (int i = 0; i < a->shape_rank; i++) {
-        int64_t d = clg_reshape_dim(a->shape[i]);
-        if (d == 0) {
+        /* -1 infers; below it, a symbolic size (clg_reshape_value). */
+        int64_t d = a->shape[i] < -1 ? clg_reshape_dim(a->shape[i]) : a->shape[i];
+        if (a->shape[i] == 0) {
             if (i >= x->rank) return FAIL(c, "shape[%d] = 0 copies a dimension the input lacks", i);
             d = x->dims[i];
-        } else if (d == -1) {
+        } else if (a->shape[i] == -1) {
             if (infer_at >= 0) return FAIL(c, "shape has more than one -1");
             infer_at = i;
             continue;
         } else if (clg_dim_is_symbolic(d)) {
             if (CLG_DIM_ENTRY(d) >= c->g->dims.n_exprs && d != CLG_BATCH)
                 return FAIL(c, "shape[%d] names no symbolic size of this graph", i);
+            /* Bound: the size it names now. */
+            if (c->g->binding && !clg_dim_eval(c->g, d, c->g->binding, &d))
+                return FAIL(c, "shape[%d] names a size no input gives", i);
         } else if (!clg_dim_is_symbolic(known) && known > 0 && d > ((int64_t)1 << 31) / known) {
             return FAIL(c, "cannot reshape %s: shape holds more than 2^31 elements", show(x).s);
         }
@@ -373,7 +370,7 @@ clg_status clg_infer_reshape(const clg_infer_ctx *c, clg_shape *out)
                         (long long)total, (long long)known);
         if (known == 0) return FAIL(c, "cannot reshape %s: the -1 of a shape with 0 elements", show(x).s);
         if ((s = dim_op(c, '/', total, known, &out->dims[infer_at]))) return s;
-    } else if (!may_equal(known, total) || !ratio_may_be_one(c->g, known, total)) {
+    } else if (!may_equal(known, total)) {
         return FAIL(c, "cannot reshape %s: %s elements, shape holds %s", show(x).s,
                     dim_text(total, t1, sizeof t1), dim_text(known, t2, sizeof t2));
     }

@@ -138,6 +138,10 @@ struct clg_graph {
     char *weights_path; /* sidecar named by the text, as written */
     clg_name_map names; /* node name -> node index */
     clg_dim_table dims; /* the symbolic sizes its shapes name */
+    /* While clg_graph_bind runs: every symbol's size, so that shape
+     * functions turn the symbolic sizes of attributes (Reshape's shape)
+     * into numbers. NULL otherwise. */
+    const int64_t *binding;
     char errmsg[2048];
 };
 
@@ -202,6 +206,9 @@ CLG_INTERNAL clg_status clg_dim_sub(clg_graph *g, int64_t a, int64_t b, int64_t 
 CLG_INTERNAL clg_status clg_dim_mul(clg_graph *g, int64_t a, int64_t b, int64_t *r);
 /* a / b when b divides a exactly, term by term. */
 CLG_INTERNAL clg_status clg_dim_div(clg_graph *g, int64_t a, int64_t b, int64_t *r);
+/* True when a and b can never be equal, whatever positive sizes the
+ * symbols take (N*12 and N*5; S+1 and S); false when they might be. */
+CLG_INTERNAL bool clg_dim_differ(const clg_graph *g, int64_t a, int64_t b);
 /* The symbol index when d is exactly one symbol, else -1. */
 CLG_INTERNAL int clg_dim_symbol_of(const clg_graph *g, int64_t d);
 /* d's value with symbol k = values[k] (values[k] < 0: unknown); false when

@@ -205,6 +205,8 @@ static clg_status dim_factor(parser *ps, int64_t *d, bool *symbolic)
         if (v > (INT64_MAX - 9) / 10) return syntax(ps, "dimension is too large");
         v = v * 10 + (*ps->p++ - '0');
     }
+    if (ps->p < ps->end && (*ps->p == '.' || *ps->p == 'e' || *ps->p == 'E'))
+        return syntax(ps, "a dimension must be an integer");
     if (ps->p == digits) {
         char f[32];
         ps->p = start;
