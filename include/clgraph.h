@@ -230,9 +230,11 @@ CLG_API clg_status clg_graph_load(clg_graph *g, const char *path);
 /* Imports an ONNX model, a serialized ModelProto of len bytes, into g,
  * which must be empty. data is borrowed for the call; every value the
  * graph needs is copied (initializers become constants owned by g). Graph
- * inputs must be FLOAT tensors of rank 1 to 5 whose dims are known except
- * the first, which may be symbolic (a dim_param, 0 or unset) and then
- * becomes the batch N. Initializers listed as graph inputs are constants.
+ * inputs must be FLOAT tensors of rank 1 to 5; any dim may be symbolic: a
+ * symbolic first dim (a dim_param, 0 or unset) is the batch N, another
+ * dim_param a symbol of that name shared by the inputs that use it, an
+ * unnamed one a size of its own. Initializers listed as graph inputs are
+ * constants.
  * Shape arithmetic (Shape, Gather, Concat, ...) is folded at import; names
  * are mapped to valid clgraph names as docs/onnx.md describes. Messages
  * name the ONNX node, its op type and the opset ("node /layer1/Conv (Conv,
@@ -382,7 +384,7 @@ CLG_API clg_status clg_graph_run_reference(clg_graph *g, const clg_tensor *input
 
 /* Reads a .npy file into *out; its data is allocated with g's allocator and
  * released with clg_graph_free_tensor. If input_index >= 0 the shape is
- * checked against that graph input (a symbolic batch matches any size).
+ * checked against that graph input (a symbolic dim matches any size).
  * Returns CLG_OK, CLG_ERR_IO, CLG_ERR_FORMAT (not a float32 C-order .npy, or
  * truncated), CLG_ERR_INVALID_ARGUMENT (shape mismatch) or
  * CLG_ERR_OUT_OF_MEMORY. */
@@ -602,8 +604,9 @@ CLG_API const char *clg_model_errmsg(const clg_model *m);
 
 /* Runs the model: copies the inputs to the device, enqueues every node with
  * no host synchronisation between them, reads the outputs back and waits
- * once. Inputs and outputs as for clg_graph_run_reference. A new batch size
- * re-plans device memory; the same batch reuses the plan. Returns CLG_OK,
+ * once. Inputs and outputs as for clg_graph_run_reference. New sizes (the
+ * batch N or any other symbolic size the inputs give) re-plan device memory;
+ * the same sizes reuse the plan. Returns CLG_OK,
  * CLG_ERR_INVALID_ARGUMENT (counts, NULL data, a shape that does not
  * match), CLG_ERR_OUT_OF_DEVICE_MEMORY (the batch does not fit),
  * CLG_ERR_OPENCL, CLG_ERR_BUILD, CLG_ERR_UNSUPPORTED, CLG_ERR_OUT_OF_MEMORY
