@@ -44,8 +44,9 @@ typedef enum ox_kind {
 /* A host value: a constant tensor of any rank 0..OX_MAX_RANK. Floating
  * types (FLOAT, DOUBLE) are held as floats in a clgraph constant block, so
  * materializing one shares its data; integer and bool types as int64. An
- * integer element may be symbolic: sym[k] set means the element is
- * i[k] * N, a multiple of the batch size (Shape of a tensor with N). */
+ * integer element may be symbolic: sym[k] set means the element is the
+ * graph's symbolic size i[k] (a dim code: N, S, N*S, ...; Shape of a tensor
+ * with symbolic dims, and the arithmetic on them). */
 typedef struct ox_host {
     int32_t dtype;
     int rank;
@@ -67,6 +68,8 @@ typedef struct ox_value {
     int uses;         /* inputs of nodes that name it, plus one per graph output */
 } ox_value;
 
+#define OX_MAX_BATCH_NAMES 8
+
 typedef struct ox_ctx {
     clg_graph *g;
     const Onnx__GraphProto *graph;
@@ -80,6 +83,8 @@ typedef struct ox_ctx {
     const Onnx__NodeProto *cur; /* the node being imported, for messages */
     int *gelu_input;        /* per ONNX node: value index of x when the node ends a Gelu pattern, else -1 */
     bool *skip;             /* per ONNX node: inside a matched Gelu pattern */
+    const char *batch_names[OX_MAX_BATCH_NAMES]; /* dim_params that name N (borrowed) */
+    int n_batch_names;
 } ox_ctx;
 
 /* protobuf-c allocates through this, so the graph's allocator sees (and

@@ -132,15 +132,20 @@ static clg_status emit(ox_ctx *ox, clg_op op, ox_value *out, ox_value *const *in
     return s;
 }
 
-/* A Reshape of node `from` to dims (which may hold CLG_BATCH first, meaning
- * "keep the input's N", written as 0). out NULL: a helper named hint. */
+/* A Reshape of node `from` to dims (which may be symbolic: a symbolic dim
+ * equal to the input's in the same position is written 0, "copy"). out
+ * NULL: a helper named hint. */
 static clg_status reshape_to(ox_ctx *ox, int from, const clg_shape *dims, ox_value *out, const char *hint,
                              int *node)
 {
     clg_attrs a;
     clg_attrs_default(CLG_OP_RESHAPE, &a);
     a.shape_rank = dims->rank;
-    for (int k = 0; k < dims->rank; k++) a.shape[k] = dims->dims[k] == CLG_BATCH ? 0 : dims->dims[k];
+    const clg_shape *xs = node_shape(ox, from);
+    for (int k = 0; k < dims->rank; k++) {
+        int64_t d = dims->dims[k];
+        a.shape[k] = !clg_dim_is_symbolic(d) ? d : k < xs->rank && xs->dims[k] == d ? 0 : clg_reshape_value(d);
+    }
     return ox_append(ox, CLG_OP_RESHAPE, out, hint, &from, 1, &a, node);
 }
 
@@ -435,14 +440,12 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
         a.axis = -1;
         return emit(ox, CLG_OP_SOFTMAX, out[0], in, 1, &a);
     }
-    if (axis == 0 && xs.dims[0] == CLG_BATCH)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                       "axis 0 normalizes across the batch N (opset < 13 semantics), which is not supported");
     clg_shape flat = {(int)axis + 1, {0}};
     int64_t rest = 1;
     for (int k = 0; k < xs.rank; k++) {
         if (k < axis) flat.dims[k] = xs.dims[k];
-        else rest *= xs.dims[k];
+        else if (clg_dim_mul(ox->g, rest, xs.dims[k], &rest))
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the flattened size of %s cannot be expressed", "the input");
     }
     flat.dims[axis] = rest;
     char hint[256];
@@ -496,11 +499,9 @@ static clg_status conv_reshape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     for (size_t k = 0; k < h->count; k++) {
         int64_t d = h->i[k];
         if (h->sym && h->sym[k]) {
-            if (k != 0 || d != 1 || xs->dims[0] != CLG_BATCH)
-                return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                               "target dimension %zu depends on the batch N (%lld*N); only a first "
-                               "dimension equal to the input's N is supported", k, (long long)d);
-            d = 0;
+            /* A symbolic size: "copy" where the input has it in the same
+             * place, else the size itself. */
+            d = (int)k < xs->rank && xs->dims[k] == d ? 0 : clg_reshape_value(d);
         } else if (d == 0 && allowzero) {
             /* allowzero=1 makes 0 a real zero-size dim. */
             return ox_fail(ox, CLG_ERR_UNSUPPORTED, "allowzero=1 with a 0 in the target is not supported");
@@ -632,16 +633,11 @@ static clg_status conv_squeeze(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
             continue;
         }
         bool drop = present ? marked[k] : xs->dims[k] == 1;
-        if (drop && xs->dims[k] == CLG_BATCH)
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "squeezing the batch dimension N is not supported");
-        if (drop && xs->dims[k] != 1)
+        if (drop && xs->dims[k] != 1 && !clg_dim_is_symbolic(xs->dims[k]))
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "dimension %d has size %lld, not 1", k,
                            (long long)xs->dims[k]);
         if (!drop) to.dims[to.rank++] = xs->dims[k];
     }
-    for (int k = 1; k < to.rank; k++)
-        if (to.dims[k] == CLG_BATCH)
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the batch dimension N would no longer be first");
     if (to.rank == 0)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the result is a scalar; clgraph tensors have rank 1 to %d",
                        CLG_MAX_RANK);
