@@ -524,6 +524,7 @@ static clg_status import_node(ox_ctx *ox, int k, ox_value ***in_buf, ox_value **
         if ((s = ox_tensor_node(ox, &ox->values[ox->gelu_input[k]], &x))) return s;
         clg_attrs a;
         clg_attrs_default(CLG_OP_GELU, &a);
+        a.approximate = ox->gelu_tanh[k];
         if ((s = ox_append(ox, CLG_OP_GELU, out[0], NULL, &x, 1, &a, &out[0]->node))) return s;
         out[0]->kind = OX_TENSOR;
         return CLG_OK;
@@ -585,7 +586,8 @@ static clg_status import_model(ox_ctx *ox, const Onnx__ModelProto *m)
     int *order = clg_malloc(ox->g, ((size_t)n + 1) * sizeof *order);
     ox->gelu_input = clg_malloc(ox->g, ((size_t)n + 1) * sizeof *ox->gelu_input);
     ox->skip = clg_calloc(ox->g, (size_t)n + 1, sizeof *ox->skip);
-    if (!order || !ox->gelu_input || !ox->skip) {
+    ox->gelu_tanh = clg_calloc(ox->g, (size_t)n + 1, sizeof *ox->gelu_tanh);
+    if (!order || !ox->gelu_input || !ox->skip || !ox->gelu_tanh) {
         clg_free(ox->g, order);
         return ox_oom(ox);
     }
@@ -614,6 +616,7 @@ static void free_ctx(ox_ctx *ox)
     ox_names_free(ox);
     clg_free(ox->g, ox->gelu_input);
     clg_free(ox->g, ox->skip);
+    clg_free(ox->g, ox->gelu_tanh);
 }
 
 /* ---------------------------------------------------------------- nesting */

@@ -85,6 +85,7 @@ typedef struct ox_ctx {
     bool *skip;             /* per ONNX node: inside a matched Gelu pattern */
     const char *batch_names[OX_MAX_BATCH_NAMES]; /* dim_params that name N (borrowed) */
     int n_batch_names;
+    bool *gelu_tanh;        /* per ONNX node: the Gelu it ends is the tanh approximation */
 } ox_ctx;
 
 /* protobuf-c allocates through this, so the graph's allocator sees (and
@@ -160,8 +161,27 @@ CLG_INTERNAL clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox
 /* True when the importer knows op_type (to fold or to convert). */
 CLG_INTERNAL bool ox_op_known(const char *op_type);
 
+/* ---- activations, unary math, comparisons, logic, Min/Max/Sum/Mean as
+ * Elementwise nodes (onnx_elementwise.c); the op table's convert functions */
+CLG_INTERNAL clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                           ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_activation(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                           ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_prelu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                      ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_compare(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                        ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_where(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                      ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_pow(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                    ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_variadic(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                         ox_value **out, int n_out);
+
 /* ---- Gelu (onnx_gelu.c): marks x*0.5*(1+Erf(x/sqrt(2))) subgraphs, which
- * PyTorch 1.13 exports for nn.GELU, so they import as one Gelu node. */
+ * PyTorch 1.13 exports for nn.GELU, and the tanh approximation
+ * 0.5*x*(1+Tanh(sqrt(2/pi)*(x+0.044715*x^3))) (nn.GELU(approximate='tanh'),
+ * Keras' gelu(approximate=True)), so they import as one Gelu node. */
 CLG_INTERNAL clg_status ox_match_gelu(ox_ctx *ox, const int *order, int n_order);
 
 /* ---- test support: decodes a serialized TensorProto (ONNX test data) into

@@ -657,10 +657,14 @@ static clg_status conv_host_only(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
 /* ---------------------------------------------------------------- the table */
 
 static const ox_op ops[] = {
+    {"Abs", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Add", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
+    {"And", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"AveragePool", 7, 1, 1, "auto_pad ceil_mode count_include_pad kernel_shape pads strides", FOLD_NEVER, conv_pool},
     {"BatchNormalization", 9, 5, 5, "epsilon momentum training_mode", FOLD_NEVER, conv_batchnorm},
     {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, conv_cast},
+    {"Ceil", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Celu", 12, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
     {"Clip", 6, 1, 3, "min max", FOLD_NEVER, conv_clip},
     {"Concat", 4, 1, -1, "axis", FOLD_IF_HOST, conv_concat},
     {"Constant", 1, 0, 0, "value value_float value_floats value_int value_ints value_string value_strings sparse_value",
@@ -668,26 +672,58 @@ static const ox_op ops[] = {
     {"Conv", 1, 2, 3, "auto_pad dilations group kernel_shape pads strides", FOLD_NEVER, conv_conv},
     {"Div", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Dropout", 7, 1, 3, "ratio seed", FOLD_NEVER, conv_identity},
+    {"Elu", 6, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
+    {"Equal", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"Erf", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Exp", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Flatten", 1, 1, 1, "axis", FOLD_NEVER, conv_flatten},
+    {"Floor", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Gather", 1, 2, 2, "axis", FOLD_ALWAYS, conv_host_only},
     {"Gemm", 7, 2, 3, "alpha beta transA transB", FOLD_NEVER, conv_gemm},
     {"GlobalAveragePool", 1, 1, 1, "", FOLD_NEVER, conv_unary},
+    {"Greater", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"GreaterOrEqual", 12, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"HardSigmoid", 6, 1, 1, "alpha beta", FOLD_NEVER, ox_conv_activation},
+    {"HardSwish", 14, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},
     {"LeakyRelu", 6, 1, 1, "alpha", FOLD_NEVER, conv_leaky_relu},
+    {"Less", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"LessOrEqual", 12, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"Log", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"MatMul", 1, 2, 2, "", FOLD_NEVER, conv_matmul},
+    {"Max", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
     {"MaxPool", 1, 1, 1, "auto_pad ceil_mode dilations kernel_shape pads storage_order strides", FOLD_NEVER, conv_pool},
+    {"Mean", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
+    {"Min", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
+    {"Mish", 18, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Mul", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
+    {"Neg", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Not", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Or", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"PRelu", 7, 2, 2, "", FOLD_NEVER, ox_conv_prelu},
+    {"Pow", 7, 2, 2, "", FOLD_NEVER, ox_conv_pow},
+    {"Reciprocal", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Relu", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Reshape", 5, 2, 2, "allowzero", FOLD_IF_HOST, conv_reshape},
+    {"Round", 11, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Selu", 6, 1, 1, "alpha gamma", FOLD_NEVER, ox_conv_activation},
     {"Shape", 1, 1, 1, "start end", FOLD_ALWAYS, NULL},
     {"Sigmoid", 6, 1, 1, "", FOLD_NEVER, conv_unary},
+    {"Sign", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Slice", 1, 1, 5, "axes ends starts", FOLD_ALWAYS, conv_host_only},
     {"Softmax", 1, 1, 1, "axis", FOLD_NEVER, conv_softmax},
+    {"Softplus", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Softsign", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Sqrt", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Squeeze", 1, 1, 2, "axes", FOLD_IF_HOST, conv_squeeze},
     {"Sub", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
+    {"Sum", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
     {"Tanh", 6, 1, 1, "", FOLD_NEVER, conv_unary},
+    {"ThresholdedRelu", 10, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
     {"Transpose", 1, 1, 1, "perm", FOLD_NEVER, conv_transpose},
     {"Unsqueeze", 1, 1, 2, "axes", FOLD_IF_HOST, conv_squeeze},
+    {"Where", 9, 3, 3, "", FOLD_NEVER, ox_conv_where},
+    {"Xor", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
 };
 
 static const ox_op *find_op(const char *name)
@@ -716,13 +752,9 @@ clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
                            int n_out)
 {
     const ox_op *op = find_op(n->op_type);
-    if (!op) {
-        if (strcmp(n->op_type, "Erf") == 0)
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                           "op Erf is not supported (only inside the exact GELU pattern x*0.5*(1+Erf(x/sqrt(2))))");
+    if (!op)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s is not supported (docs/onnx.md lists the supported ops)",
                        n->op_type);
-    }
     if (ox->opset < op->since)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s before opset %d is not supported", n->op_type, op->since);
     if (n_in < op->min_in || (op->max_in >= 0 && n_in > op->max_in))

@@ -605,6 +605,21 @@ static void test_fuse_elementwise(void **state)
                "y = Elementwise(x, c) expr=\"gelu(gelu_tanh(tanh(sigmoid(clip(leaky_relu((x0 * x1 - x0) / x0, "
                "0.2), -1, 6))))) + x0\"\n"
                "output y\n");
+    /* The functions ONNX's activations, math, comparisons and logic import
+     * as (onnx/onnx_elementwise.c) fuse like any other. */
+    check_pass("fuse-elementwise",
+               "input x: f32[N, 3]\n"
+               "const c: f32[3] = [1, 2, 3]\n"
+               "a = Elementwise(x) expr=\"softplus(x0)\"\n"
+               "b = Elementwise(a, c) expr=\"leaky_relu(x0, x1)\"\n"
+               "w = Elementwise(b, x) expr=\"where(gt(x0, 0.5), x0, mish(x1))\"\n"
+               "y = Elementwise(w) expr=\"round(pow(x0, 2))\"\n"
+               "output y\n",
+               "input x: f32[N, 3]\n"
+               "const c: f32[3] = [1, 2, 3]\n"
+               "y = Elementwise(x, c) expr=\"round(pow(where(gt(leaky_relu(softplus(x0), x1), 0.5), "
+               "leaky_relu(softplus(x0), x1), mish(x0)), 2))\"\n"
+               "output y\n");
     /* Elementwise nodes merge by substitution; a producer read twice by one
      * consumer still has one consumer; a right operand keeps its
      * parentheses (fp32 sums depend on their order). */
