@@ -155,6 +155,11 @@ CLG_INTERNAL clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox
 /* True when the importer knows op_type (to fold or to convert). */
 CLG_INTERNAL bool ox_op_known(const char *op_type);
 
+/* ---- converters in files of their own, named in onnx_ops.c's table */
+/* onnx_pad.c: Pad, opsets 2 to 17 */
+CLG_INTERNAL clg_status ox_convert_pad(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                       ox_value **out, int n_out);
+
 /* ---- Gelu (onnx_gelu.c): marks x*0.5*(1+Erf(x/sqrt(2))) subgraphs, which
  * PyTorch 1.13 exports for nn.GELU, so they import as one Gelu node. */
 CLG_INTERNAL clg_status ox_match_gelu(ox_ctx *ox, const int *order, int n_order);

@@ -681,6 +681,7 @@ static const ox_op ops[] = {
     {"MatMul", 1, 2, 2, "", FOLD_NEVER, conv_matmul},
     {"MaxPool", 1, 1, 1, "auto_pad ceil_mode dilations kernel_shape pads storage_order strides", FOLD_NEVER, conv_pool},
     {"Mul", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
+    {"Pad", 2, 1, 4, "mode pads value", FOLD_NEVER, ox_convert_pad},
     {"Relu", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Reshape", 5, 2, 2, "allowzero", FOLD_IF_HOST, conv_reshape},
     {"Shape", 1, 1, 1, "start end", FOLD_ALWAYS, NULL},
