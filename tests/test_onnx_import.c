@@ -1529,6 +1529,14 @@ static void test_out_of_memory(void **state)
     mb_output(&b, "sm");
     oom_sweep(&b, "plumbing");
     mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_init_i64(&b, "pads", 1, (int64_t[]){6}, (int64_t[]){0, 1, 0, 0, 0, 2});
+    mb_const_f(&b, "v", 0.5f);
+    mb_node(&b, "Pad", NULL, "x,pads,v", "y", 0);
+    mb_output(&b, "y");
+    oom_sweep(&b, "pad");
+    mb_free(&b);
 }
 
 /* ================================================================ files and the CLI */
