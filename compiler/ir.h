@@ -54,6 +54,8 @@ typedef struct clg_dim_table {
 /* Room for a string attribute, its NUL included. */
 #define CLG_MAX_STRING_ATTR 1024
 
+typedef enum clg_pad_mode { CLG_PAD_CONSTANT, CLG_PAD_REFLECT, CLG_PAD_EDGE, CLG_PAD_MODE_COUNT } clg_pad_mode;
+
 /* Every attribute any op has. Which fields an op uses, their text names and
  * their defaults live in the op table (op_table.c). */
 typedef struct clg_attrs {
@@ -73,6 +75,12 @@ typedef struct clg_attrs {
     int64_t shape[CLG_MAX_RANK];
     int perm_rank;       /* Transpose; 0 means reverse */
     int64_t perm[CLG_MAX_RANK];
+    /* Pad: ONNX's pads, the begins of every dim then the ends (negative
+     * crops), pad_count = 2 * rank; the mode; the constant mode's value. */
+    int pad_count;
+    int64_t pad_amounts[2 * CLG_MAX_RANK];
+    clg_pad_mode pad_mode;
+    float pad_value;
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -230,7 +238,7 @@ typedef enum clg_attr_field {
     CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPSILON, CLG_F_MIN, CLG_F_MAX,
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
-    CLG_F_EPILOGUE, CLG_F_COUNT
+    CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_COUNT
 } clg_attr_field;
 
 #define CLG_MAX_OP_ATTRS 8

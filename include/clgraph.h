@@ -170,6 +170,7 @@ typedef enum clg_op {
     CLG_OP_CONCAT,
     CLG_OP_IDENTITY,
     CLG_OP_ELEMENTWISE, /* fused elementwise: attribute expr over inputs x0..x15 */
+    CLG_OP_PAD,         /* ONNX Pad: constant, reflect or edge, on any axis */
     CLG_OP_COUNT
 } clg_op;
 
@@ -180,7 +181,8 @@ CLG_API const char *clg_op_name(clg_op op);
 
 typedef enum clg_attr_kind { CLG_ATTR_INT, CLG_ATTR_FLOAT, CLG_ATTR_INTS, CLG_ATTR_STRING } clg_attr_kind;
 
-#define CLG_MAX_ATTR_INTS 8
+/* Pad's pads: a begin and an end per dim of a rank-5 tensor. */
+#define CLG_MAX_ATTR_INTS 10
 
 /* One attribute for clg_graph_add_node. Names and meanings follow ONNX
  * (docs/ir.md lists them per op); name and s are borrowed for the call (the

@@ -177,6 +177,10 @@ CLG_INTERNAL clg_status ox_conv_pow(ox_ctx *ox, const Onnx__NodeProto *n, ox_val
                                     ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_conv_variadic(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                          ox_value **out, int n_out);
+/* ---- converters in files of their own, named in onnx_ops.c's table */
+/* onnx_pad.c: Pad, opsets 2 to 17 */
+CLG_INTERNAL clg_status ox_convert_pad(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                       ox_value **out, int n_out);
 
 /* ---- Gelu (onnx_gelu.c): marks x*0.5*(1+Erf(x/sqrt(2))) subgraphs, which
  * PyTorch 1.13 exports for nn.GELU, and the tanh approximation

@@ -703,6 +703,7 @@ static const ox_op ops[] = {
     {"PRelu", 7, 2, 2, "", FOLD_NEVER, ox_conv_prelu},
     {"Pow", 7, 2, 2, "", FOLD_NEVER, ox_conv_pow},
     {"Reciprocal", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Pad", 2, 1, 4, "mode pads value", FOLD_NEVER, ox_convert_pad},
     {"Relu", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Reshape", 5, 2, 2, "allowzero", FOLD_IF_HOST, conv_reshape},
     {"Round", 11, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},

@@ -1310,6 +1310,109 @@ static void test_clip_forms(void **state)
     expect_error(&b, CLG_ERR_UNSUPPORTED, "node c (Clip, opset 13): min 'lo' must be a constant");
 }
 
+/* Pad: attributes before opset 11, constant inputs from 11 on; the values
+ * are numpy.pad's on x = [[1, 2, 3], [4, 5, 6]], worked out by hand. */
+static void test_pad_forms(void **state)
+{
+    (void)state;
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    int64_t xd[2] = {2, 3}, pads[4] = {0, 1, 1, 0}; /* begins (0, 1), ends (1, 0) */
+    /* np.pad(x, ((0, 1), (1, 0)), constant_values=9) */
+    static const double constant9[12] = {9, 1, 2, 3, 9, 4, 5, 6, 9, 9, 9, 9};
+    /* np.pad(x, ((0, 1), (1, 0)), 'reflect') and 'edge' */
+    static const double reflect[12] = {2, 1, 2, 3, 5, 4, 5, 6, 2, 1, 2, 3};
+    static const double edge[12] = {1, 1, 2, 3, 4, 4, 5, 6, 4, 4, 5, 6};
+    for (int form = 0; form < 5; form++) {
+        mb b;
+        mb_init(&b, form == 0 ? 2 : form == 1 ? 10 : form == 2 ? 11 : 13);
+        mb_input(&b, "x", 2, xd);
+        const double *want = constant9;
+        if (form <= 1) {
+            mb_node(&b, "Pad", "p", "x", "y", 2, A_ints(&b, "pads", 4, pads), A_f(&b, "value", 9));
+        } else if (form == 2) {
+            mb_init_i64(&b, "pads", 1, (int64_t[]){4}, pads);
+            mb_const_f(&b, "v", 9);
+            mb_node(&b, "Pad", "p", "x,pads,v", "y", 0);
+        } else {
+            mb_const_i64(&b, "pads", 1, 4, pads);
+            mb_node(&b, "Pad", "p", "x,pads", "y", 1, A_s(&b, "mode", form == 3 ? "reflect" : "edge"));
+            want = form == 3 ? reflect : edge;
+        }
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        assert_int_equal(count_op(g, CLG_OP_PAD), 1);
+        float y[12];
+        clg_tensor out = {0};
+        run1(g, x, 2, xd, y, &out);
+        assert_int_equal(out.rank, 2);
+        assert_int_equal(out.dims[0], 3);
+        assert_int_equal(out.dims[1], 4);
+        assert_close(y, want, 12, 0);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+
+    /* The pads must be constants: here they hold the batch size N (x's
+     * shape, [N, 3], then two zeros). */
+    mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 3});
+    mb_node(&b, "Shape", NULL, "x", "s", 0);
+    mb_const_i64(&b, "zeros", 1, 2, (int64_t[]){0, 0});
+    mb_node(&b, "Concat", NULL, "s,zeros", "pads", 1, A_i(&b, "axis", 0));
+    mb_node(&b, "Pad", "p", "x,pads", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node p (Pad, opset 13): pads 'pads' is a computed tensor");
+    /* ... and so must the value. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, xd);
+    mb_input(&b, "v", 1, (int64_t[]){1});
+    mb_init_i64(&b, "pads", 1, (int64_t[]){4}, pads);
+    mb_node(&b, "Pad", "p", "x,pads,v", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node p (Pad, opset 13): constant_value 'v' is a computed tensor");
+    /* Opset 18's axes input. */
+    mb_init(&b, 17);
+    mb_input(&b, "x", 2, xd);
+    mb_init_i64(&b, "pads", 1, (int64_t[]){2}, pads);
+    mb_init_i64(&b, "axes", 1, (int64_t[]){1}, (int64_t[]){1});
+    mb_node(&b, "Pad", "p", "x,pads,,axes", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node p (Pad, opset 17): the axes input (Pad-18) is not supported");
+    /* Opset 19's wrap mode. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, xd);
+    mb_init_i64(&b, "pads", 1, (int64_t[]){4}, pads);
+    mb_node(&b, "Pad", "p", "x,pads", "y", 1, A_s(&b, "mode", "wrap"));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node p (Pad, opset 13): attribute mode 'wrap' is not supported");
+    /* Wrong counts and forms. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, xd);
+    mb_init_i64(&b, "pads", 1, (int64_t[]){2}, pads);
+    mb_node(&b, "Pad", "p", "x,pads", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (Pad, opset 13): pads 'pads' has 2 values; the input of rank 2 needs 4");
+    mb_init(&b, 10);
+    mb_input(&b, "x", 2, xd);
+    mb_node(&b, "Pad", "p", "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (Pad, opset 10): attribute pads is required before opset 11");
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, xd);
+    mb_init_i64(&b, "pads", 1, (int64_t[]){4}, pads);
+    mb_node(&b, "Pad", "p", "x,pads", "y", 1, A_ints(&b, "pads", 4, pads));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (Pad, opset 13): attributes pads and value are inputs from opset 11 on");
+    /* Reflect past the dim: what ONNX Runtime refuses, clgraph does too. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, xd);
+    mb_init_i64(&b, "pads", 1, (int64_t[]){4}, (int64_t[]){0, 3, 0, 0});
+    mb_node(&b, "Pad", "p", "x,pads", "y", 1, A_s(&b, "mode", "reflect"));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "reflect pads [3, 0] of dim 1 must be smaller than the 3 elements");
+}
+
 /* Constants: folded on the host, materialized once when the graph needs
  * them; an output that is a constant becomes a constant node. */
 static void test_constants_fold(void **state)
@@ -1909,6 +2012,14 @@ static void test_out_of_memory(void **state)
     mb_output(&b, "sm");
     oom_sweep(&b, "plumbing");
     mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_init_i64(&b, "pads", 1, (int64_t[]){6}, (int64_t[]){0, 1, 0, 0, 0, 2});
+    mb_const_f(&b, "v", 0.5f);
+    mb_node(&b, "Pad", NULL, "x,pads,v", "y", 0);
+    mb_output(&b, "y");
+    oom_sweep(&b, "pad");
+    mb_free(&b);
 }
 
 /* ================================================================ files and the CLI */
@@ -2013,6 +2124,7 @@ int main(void)
         cmocka_unit_test(test_auto_pad),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_clip_forms),
+        cmocka_unit_test(test_pad_forms),
         cmocka_unit_test(test_constants_fold),
         cmocka_unit_test(test_batchnorm_dropout_identity),
         cmocka_unit_test(test_squeeze_unsqueeze_graph),

@@ -379,6 +379,54 @@ static void test_pools(void **state)
     clg_graph_destroy(g);
 }
 
+/* ---------------------------------------------------------------- Pad */
+
+static clg_attr as(const char *name, const char *text)
+{
+    clg_attr a = {name, CLG_ATTR_STRING, 0, {0}, 0.0f, text};
+    return a;
+}
+
+static void test_pad(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", DIMS(N, 3, 5, 7));
+    input(g, "v", DIMS(4));
+    input(g, "x5", DIMS(2, 3, 4, 5, 6));
+    /* Each dim grows by its begin and end pads (ONNX order: all begins,
+     * then all ends); N passes through unpadded. */
+    OK(g, CLG_OP_PAD, "p", INS("x"), ATTRS(AL("pads", 0, 0, 1, 2, 0, 0, 3, 4)), DIMS(N, 3, 9, 13));
+    OK(g, CLG_OP_PAD, "pc", INS("x"), ATTRS(AL("pads", 0, 1, 0, 0, 0, 2, 0, 0)), DIMS(N, 6, 5, 7));
+    /* Negative pads crop. */
+    OK(g, CLG_OP_PAD, "crop", INS("x"), ATTRS(AL("pads", 0, 0, -1, 2, 0, 0, -2, -3)), DIMS(N, 3, 2, 6));
+    OK(g, CLG_OP_PAD, "v1", INS("v"), ATTRS(AL("pads", 2, 3), as("mode", "edge")), DIMS(9));
+    OK(g, CLG_OP_PAD, "r5", INS("x5"), ATTRS(AL("pads", 1, 0, 0, 0, 0, 0, 2, 0, 3, -5), as("mode", "reflect")),
+       DIMS(3, 5, 4, 8, 1));
+    /* Reflect needs room: pads smaller than the dim after cropping. */
+    OK(g, CLG_OP_PAD, "r_edge", INS("v"), ATTRS(AL("pads", 3, 3), as("mode", "reflect")), DIMS(10));
+    ERR(g, CLG_OP_PAD, "r_long", INS("v"), ATTRS(AL("pads", 4, 0), as("mode", "reflect")), CLG_ERR_UNSUPPORTED,
+        "reflect pads [4, 0] of dim 0 must be smaller than the 4 elements they reflect");
+    ERR(g, CLG_OP_PAD, "r_crop", INS("v"), ATTRS(AL("pads", -2, 2), as("mode", "reflect")), CLG_ERR_UNSUPPORTED,
+        "reflect pads [-2, 2] of dim 0 must be smaller than the 2 elements they reflect");
+    ERR(g, CLG_OP_PAD, "all", INS("v"), ATTRS(AL("pads", -2, -2)), CLG_ERR_INVALID_GRAPH,
+        "pads [-2, -2] crop all of dim 0 of the input [4]");
+    ERR(g, CLG_OP_PAD, "count", INS("x"), ATTRS(AL("pads", 1, 1, 1, 1)), CLG_ERR_INVALID_GRAPH,
+        "attribute pads needs 8 values (a begin and an end per dim of the input [N, 3, 5, 7]), got 4");
+    ERR(g, CLG_OP_PAD, "none", INS("x"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "attribute pads needs 8 values");
+    ERR(g, CLG_OP_PAD, "mode", INS("v"), ATTRS(AL("pads", 1, 1), as("mode", "wrap")), CLG_ERR_INVALID_GRAPH,
+        "attribute mode must be \"constant\", \"reflect\" or \"edge\", got \"wrap\"");
+    ERR(g, CLG_OP_PAD, "huge", INS("v"), ATTRS(AL("pads", (int64_t)1 << 40, 0)), CLG_ERR_INVALID_GRAPH,
+        "pads of dim 0 must be within +-2^31");
+    /* A symbolic dim can be copied through, never padded or cropped. */
+    ERR(g, CLG_OP_PAD, "sym", INS("x"), ATTRS(AL("pads", 1, 0, 0, 0, 0, 0, 0, 0)), CLG_ERR_UNSUPPORTED,
+        "padding dim 0 of the input [N, 3, 5, 7], which is symbolic, is not supported");
+    ERR(g, CLG_OP_PAD, "sym_crop", INS("x"), ATTRS(AL("pads", 0, 0, 0, 0, -1, 0, 0, 0)), CLG_ERR_UNSUPPORTED,
+        "which is symbolic");
+    OK(g, CLG_OP_PAD, "val", INS("v"), ATTRS(AL("pads", 0, 1), af("value", -2.5f)), DIMS(5));
+    clg_graph_destroy(g);
+}
+
 /* ---------------------------------------------------------------- layout ops */
 
 static void test_flatten(void **state)
@@ -686,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_pad),
         cmocka_unit_test(test_flatten),
         cmocka_unit_test(test_reshape),
         cmocka_unit_test(test_transpose),
