@@ -197,7 +197,7 @@ static clg_status intern(clg_graph *g, const clg_dim_expr *e, int64_t *d)
 
 static bool valid_symbol_name(const char *s, size_t len)
 {
-    if (!len || (s[0] >= '0' && s[0] <= '9')) return false;
+    if (!len || len > CLG_MAX_SYMBOL_NAME || (s[0] >= '0' && s[0] <= '9')) return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))

@@ -26,8 +26,11 @@ typedef struct clg_shape {
 
 #define CLG_DIM_MAX_TERMS 4
 #define CLG_DIM_MAX_FACTORS 4
-/* The most named symbols one graph may have. */
+/* The most named symbols one graph may have, the longest name, and room
+ * for any dim as text (clg_dim_str). */
 #define CLG_MAX_SYMBOLS 64
+#define CLG_MAX_SYMBOL_NAME 32
+#define CLG_DIM_STR_MAX 768
 
 /* coef * sym[0] * ... * sym[n-1] (symbol indices ascending, repeats are
  * powers); n == 0 is the constant coef. */

@@ -195,6 +195,8 @@ static clg_status dim_factor(parser *ps, int64_t *d, bool *symbolic)
         while (ps->p < ps->end && symbol_char(*ps->p, false)) ps->p++;
         clg_status s = clg_dim_symbol(ps->g, start, (size_t)(ps->p - start), d);
         if (s == CLG_ERR_UNSUPPORTED) return syntax(ps, "more than %d symbolic sizes", CLG_MAX_SYMBOLS);
+        if (s == CLG_ERR_INVALID_ARGUMENT)
+            return syntax(ps, "a symbol's name has at most %d characters", CLG_MAX_SYMBOL_NAME);
         if (s) return oom(ps);
         *symbolic = true;
         return CLG_OK;
