@@ -155,6 +155,19 @@ CLG_INTERNAL clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox
 /* True when the importer knows op_type (to fold or to convert). */
 CLG_INTERNAL bool ox_op_known(const char *op_type);
 
+/* ---- data movement of graph tensors (onnx_movement.c): Slice, Split,
+ * Expand, Tile, DepthToSpace and SpaceToDepth (by op_type) */
+CLG_INTERNAL clg_status ox_convert_slice(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                         ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_split(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                         ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_expand(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_tile(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                        ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_depth_space(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                               ox_value **out, int n_out);
+
 /* ---- Gelu (onnx_gelu.c): marks x*0.5*(1+Erf(x/sqrt(2))) subgraphs, which
  * PyTorch 1.13 exports for nn.GELU, so they import as one Gelu node. */
 CLG_INTERNAL clg_status ox_match_gelu(ox_ctx *ox, const int *order, int n_order);
