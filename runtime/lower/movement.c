@@ -135,10 +135,12 @@ clg_status clg_lower_tile(clg_lower *lw, const clg_node *n, const clg_dev_tensor
 /* ---------------------------------------------------------------- DepthToSpace, SpaceToDepth */
 
 /* Both are a 6-D permutation of [N, C, H, W] with the block split out of
- * the channels. Per batch item the walk is [bi, bj, c, h, w], the block
- * dims outermost: they are small, so after the grid takes the three inner
- * dims the extra launches number b^2 (instead of C * H for the output's
- * C order). */
+ * the channels: a walk [bi, bj, c, h, w] per batch item, the block dims
+ * outermost because they are small, so that after the grid takes the three
+ * inner dims the extra launches number b^2 (instead of C * H for the
+ * output's C order). Where the batch and channel dims are contiguous in
+ * both tensors (DepthToSpace CRD) they are one dim and the batch costs no
+ * launches; otherwise (DCR, SpaceToDepth) each batch item is its own walk. */
 static clg_status depth_space(clg_lower *lw, const clg_dev_tensor *in, const clg_dev_tensor *out,
                               const int64_t src_st[5], const int64_t dst_st[5], const int64_t dims[5])
 {
@@ -146,13 +148,16 @@ static clg_status depth_space(clg_lower *lw, const clg_dev_tensor *in, const clg
     clg_status s = clg_check_elems(lw, xs);
     if (s) return s;
     int64_t item = xs->dims[1] * xs->dims[2] * xs->dims[3]; /* one batch item, the same in and out */
-    for (int64_t b = 0; b < xs->dims[0]; b++) {
+    bool merge = item == dims[2] * src_st[2] && item == dims[2] * dst_st[2];
+    int64_t walks = merge ? 1 : xs->dims[0];
+    for (int64_t b = 0; b < walks; b++) {
         clg_walk w = {5, 2, {0}, {{0}}};
         for (int i = 0; i < 5; i++) {
             w.dims[i] = dims[i];
             w.st[0][i] = src_st[i];
             w.st[1][i] = dst_st[i];
         }
+        if (merge) w.dims[2] *= xs->dims[0];
         if ((s = clg_emit_copy(lw, &in[0], b * item, out, b * item, w))) return s;
     }
     return CLG_OK;
