@@ -14,7 +14,11 @@
  * format's integers stop at 9e18). */
 #define INDEX_LIMIT ((int64_t)1 << 32)
 
-static int64_t clamp_index(int64_t v) { return v > INDEX_LIMIT ? INDEX_LIMIT : v < -INDEX_LIMIT ? -INDEX_LIMIT : v; }
+static int64_t clamp(int64_t v, int64_t limit) { return v > limit ? limit : v < -limit ? -limit : v; }
+static int64_t clamp_index(int64_t v) { return clamp(v, INDEX_LIMIT); }
+/* A step of 2^31 or more takes one element of any dim, as the step given
+ * does (clgraph's Slice takes steps up to 2^31). */
+static int64_t clamp_step(int64_t v) { return clamp(v, INDEX_LIMIT / 2); }
 
 /* A host integer vector of at most max values: an index operand. A symbolic
  * element (k*N) is refused unless sym_ok, which then reads it as its k
@@ -116,7 +120,7 @@ clg_status ox_convert_slice(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
      * empty starts is refused by shape inference. */
     for (int k = 0; k < a.starts_rank; k++) a.starts[k] = clamp_index(a.starts[k]);
     for (int k = 0; k < a.ends_rank; k++) a.ends[k] = clamp_index(a.ends[k]);
-    for (int k = 0; k < a.steps_rank; k++) a.steps[k] = clamp_index(a.steps[k]);
+    for (int k = 0; k < a.steps_rank; k++) a.steps[k] = clamp_step(a.steps[k]);
     return emit_one(ox, CLG_OP_SLICE, in[0], out[0], &a);
 }
 

@@ -1035,6 +1035,21 @@ static void test_movement_graph(void **state)
     clg_graph_destroy(g);
     mb_free(&b);
 
+    /* A step of INT64_MAX takes the first element (the step is clamped to
+     * 2^31, which does the same for any clgraph dim). */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, (int64_t[]){-1, 4, 2, 3});
+    mb_const_i64(&b, "st", 1, 1, (int64_t[]){0});
+    mb_const_i64(&b, "en", 1, 1, (int64_t[]){INT64_MAX});
+    mb_const_i64(&b, "ax", 1, 1, (int64_t[]){-1});
+    mb_const_i64(&b, "sp", 1, 1, (int64_t[]){INT64_MAX});
+    mb_node(&b, "Slice", NULL, "x,st,en,ax,sp", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    assert_int_equal(find_node(g, "y")->shape.dims[3], 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
     /* Opset 9: Slice's attributes; Expand, Tile, DepthToSpace and its
      * inverse SpaceToDepth give x back. */
     mb_init(&b, 9);
