@@ -332,6 +332,17 @@ static void test_movement(void **state)
              "y = Reshape(t) shape=[0, 8, 5, 5]\n"
              "output y\n");
     check(TOL);
+    /* Launches: a copy's grid takes its innermost and two largest dims, so
+     * the shuffle's [16, 4, 2, 25] walk launches twice (not 16 times).
+     * DepthToSpace DCR walks [bi, bj, c*h, w] per batch item (c and h are
+     * contiguous in both tensors): 2 launches each, 6 for a batch of 3; CRD
+     * walks [bi, bj, n*c, h, w] once: b^2 = 4 launches in all. */
+    assert_int_equal(test_launches_at("input x: f32[16, 2, 4, 5, 5]\ny = Transpose(x) perm=[0, 2, 1, 3, 4]\n"
+                                      "output y\n", 0), 2);
+    assert_int_equal(test_launches_at("input x: f32[3, 8, 5, 3]\ny = DepthToSpace(x) blocksize=2\noutput y\n", 0),
+                     6);
+    assert_int_equal(test_launches_at("input x: f32[3, 8, 5, 3]\ny = DepthToSpace(x) blocksize=2 mode=\"CRD\"\n"
+                                      "output y\n", 0), 4);
 }
 
 int main(void)

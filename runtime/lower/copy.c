@@ -5,6 +5,43 @@
 #include "lower.h"
 #include "lower_util.h"
 
+/* A copy may walk its dims in any order: each element is read and written
+ * once whichever way. So when more than three dims are left, the grid takes
+ * the innermost (the destination's contiguous run, for coalesced stores)
+ * and the two largest of the rest, and only the smallest become launches:
+ * ShuffleNet's channel shuffle [N, C/2, 2, H·W] launches twice, not N
+ * times. */
+static void grid_largest(clg_walk *w)
+{
+    int r = w->rank;
+    if (r <= 3) return;
+    /* Stable selection of the two largest among dims 0..r-2, moved to
+     * r-3 and r-2 (in their original order); the others keep theirs. */
+    int big[2] = {-1, -1};
+    for (int i = 0; i < r - 1; i++) {
+        if (big[0] < 0 || w->dims[i] > w->dims[big[0]]) {
+            big[1] = big[0];
+            big[0] = i;
+        } else if (big[1] < 0 || w->dims[i] > w->dims[big[1]]) {
+            big[1] = i;
+        }
+    }
+    int lo = big[0] < big[1] ? big[0] : big[1], hi = big[0] < big[1] ? big[1] : big[0];
+    clg_walk o = *w;
+    int at = 0;
+    for (int i = 0; i < r - 1; i++) {
+        if (i == lo || i == hi) continue;
+        w->dims[at] = o.dims[i];
+        for (int k = 0; k < w->n_tensors; k++) w->st[k][at] = o.st[k][i];
+        at++;
+    }
+    int order[2] = {lo, hi};
+    for (int j = 0; j < 2; j++, at++) {
+        w->dims[at] = o.dims[order[j]];
+        for (int k = 0; k < w->n_tensors; k++) w->st[k][at] = o.st[k][order[j]];
+    }
+}
+
 clg_status clg_emit_copy(clg_lower *lw, const clg_dev_tensor *src, int64_t src_at, const clg_dev_tensor *dst,
                          int64_t dst_at, clg_walk w)
 {
@@ -15,6 +52,7 @@ clg_status clg_emit_copy(clg_lower *lw, const clg_dev_tensor *src, int64_t src_a
     clg_status s = clg_check_elems(lw, &walked);
     if (s) return s;
     clg_walk_merge(&w);
+    grid_largest(&w);
     clg_walk_grid grid;
     clg_walk_grid_of(&w, &grid);
     for (int64_t l = 0; l < grid.launches; l++) {

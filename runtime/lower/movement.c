@@ -135,10 +135,9 @@ clg_status clg_lower_tile(clg_lower *lw, const clg_node *n, const clg_dev_tensor
 /* ---------------------------------------------------------------- DepthToSpace, SpaceToDepth */
 
 /* Both are a 6-D permutation of [N, C, H, W] with the block split out of
- * the channels: a walk [bi, bj, c, h, w] per batch item, the block dims
- * outermost because they are small, so that after the grid takes the three
- * inner dims the extra launches number b^2 (instead of C * H for the
- * output's C order). Where the batch and channel dims are contiguous in
+ * the channels: a walk [bi, bj, c, h, w] per batch item, of which the grid
+ * takes w and the two largest others (clg_emit_copy), so the extra
+ * launches number about b^2. Where the batch and channel dims are contiguous in
  * both tensors (DepthToSpace CRD) they are one dim and the batch costs no
  * launches; otherwise (DCR, SpaceToDepth) each batch item is its own walk. */
 static clg_status depth_space(clg_lower *lw, const clg_dev_tensor *in, const clg_dev_tensor *out,
