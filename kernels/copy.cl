@@ -7,8 +7,9 @@
  * times the steps, negative for a reversed axis, the offset at the first
  * element read), DepthToSpace and SpaceToDepth (the block dims as dims of
  * their own). The host merges dims that are contiguous in both tensors (a
- * plain copy becomes one dim, a Concat input two) and, for the rare shapes
- * that keep more than three, launches once per outer index. There is no
+ * plain copy becomes one dim, a Concat input two) and, for shapes that
+ * keep more than three, gives the grid the innermost and the two largest
+ * and launches once per index of the rest. There is no
  * integer division: PoCL does not hoist it out of its work-item loops.
  * The host pads the first grid dim up to a multiple of 64, hence the check.
  *
