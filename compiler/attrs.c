@@ -26,15 +26,24 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_EXPR] = {"expr", CLG_ATTR_STRING, 1, true},
     /* Gemm, MatMul: stored in the same slot as expr (no op has both). */
     [CLG_F_EPILOGUE] = {"epilogue", CLG_ATTR_STRING, 1, true},
+    /* Pad: "pads" like the windows' field, but a begin and an end per dim
+     * (no op has both); mode is a string stored as clg_pad_mode. */
+    [CLG_F_PAD_AMOUNTS] = {"pads", CLG_ATTR_INTS, 2 * CLG_MAX_RANK, false},
+    [CLG_F_PAD_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
+    [CLG_F_PAD_VALUE] = {"value", CLG_ATTR_FLOAT, 1, true},
     [CLG_F_STARTS] = {"starts", CLG_ATTR_INTS, CLG_MAX_RANK, false},
     [CLG_F_ENDS] = {"ends", CLG_ATTR_INTS, CLG_MAX_RANK, false},
     [CLG_F_AXES] = {"axes", CLG_ATTR_INTS, CLG_MAX_RANK, false},
     [CLG_F_STEPS] = {"steps", CLG_ATTR_INTS, CLG_MAX_RANK, false},
     [CLG_F_REPEATS] = {"repeats", CLG_ATTR_INTS, CLG_MAX_RANK, false},
     [CLG_F_BLOCKSIZE] = {"blocksize", CLG_ATTR_INT, 1, true},
-    /* DepthToSpace: one of two names, stored as mode_crd (see mode_names). */
-    [CLG_F_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
+    /* DepthToSpace: one of two names, stored as mode_crd (see mode_names);
+     * the same text name as Pad's mode (no op has both). */
+    [CLG_F_BLOCK_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
 };
+
+/* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
+static const char *const pad_modes[CLG_PAD_MODE_COUNT] = {"constant", "reflect", "edge"};
 
 /* DepthToSpace's modes, indexed by mode_crd: ONNX's names. */
 static const char *const mode_names[2] = {"DCR", "CRD"};
@@ -66,6 +75,7 @@ static int64_t *ints_slot(clg_attrs *a, clg_attr_field f, int **len)
     case CLG_F_DILATIONS: return a->dilations;
     case CLG_F_SHAPE: *len = &a->shape_rank; return a->shape;
     case CLG_F_PERM: *len = &a->perm_rank; return a->perm;
+    case CLG_F_PAD_AMOUNTS: *len = &a->pad_count; return a->pad_amounts;
     case CLG_F_STARTS: *len = &a->starts_rank; return a->starts;
     case CLG_F_ENDS: *len = &a->ends_rank; return a->ends;
     case CLG_F_AXES: *len = &a->axes_rank; return a->axes;
@@ -98,6 +108,7 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_EPSILON: return &a->epsilon;
     case CLG_F_MIN: return &a->min;
     case CLG_F_MAX: return &a->max;
+    case CLG_F_PAD_VALUE: return &a->pad_value;
     default: return NULL;
     }
 }
@@ -130,19 +141,29 @@ clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg
         if (v->kind != CLG_ATTR_STRING || !v->s)
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
                                  "attribute %s must be a string", fi->name);
-        if (f == CLG_F_MODE) {
+        if (f == CLG_F_BLOCK_MODE) {
             for (int m = 0; m < 2; m++)
                 if (strcmp(v->s, mode_names[m]) == 0) {
                     a->mode_crd = m;
                     return CLG_OK;
                 }
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
-                                 "attribute mode must be \"DCR\" or \"CRD\"");
+                                 "attribute mode must be \"DCR\" or \"CRD\", got \"%.40s\"", v->s);
         }
         if (strlen(v->s) >= CLG_MAX_STRING_ATTR)
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
                                  "attribute %s is longer than %d bytes", fi->name,
                                  CLG_MAX_STRING_ATTR - 1);
+        if (f == CLG_F_PAD_MODE) {
+            for (int m = 0; m < CLG_PAD_MODE_COUNT; m++)
+                if (strcmp(v->s, pad_modes[m]) == 0) {
+                    a->pad_mode = (clg_pad_mode)m;
+                    return CLG_OK;
+                }
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                 "attribute mode must be \"constant\", \"reflect\" or \"edge\", got \"%.40s\"",
+                                 v->s);
+        }
         return set_expr(g, line, node, op, a, fi->name, v->s); /* expr and epilogue share a->expr */
     }
     if (fi->kind == CLG_ATTR_FLOAT) {
@@ -183,7 +204,9 @@ void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out)
     clg_attrs *m = (clg_attrs *)a; /* the slot helpers are shared with the setter */
     memset(out, 0, sizeof *out);
     out->kind = fields[f].kind;
-    if (f == CLG_F_MODE) {
+    if (f == CLG_F_PAD_MODE) {
+        out->s = (unsigned)m->pad_mode < CLG_PAD_MODE_COUNT ? pad_modes[m->pad_mode] : "?";
+    } else if (f == CLG_F_BLOCK_MODE) {
         out->s = mode_names[m->mode_crd != 0];
     } else if (out->kind == CLG_ATTR_STRING) {
         out->s = m->expr;

@@ -19,6 +19,8 @@ CLG_INTERNAL clg_status clg_infer_transpose(const clg_infer_ctx *c, clg_shape *o
 CLG_INTERNAL clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_clip(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_elementwise(const clg_infer_ctx *c, clg_shape *out);
+/* infer_pad.c */
+CLG_INTERNAL clg_status clg_infer_pad(const clg_infer_ctx *c, clg_shape *out);
 /* infer_movement.c */
 CLG_INTERNAL clg_status clg_infer_slice(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_expand(const clg_infer_ctx *c, clg_shape *out);

@@ -14,7 +14,7 @@
  * 2^31 elements), so the products below cannot overflow. */
 #define DIM_LIMIT ((int64_t)1 << 31)
 
-static const char *shape_text(const clg_shape *s, char *buf, size_t size) { return clg_shape_str(s, buf, size); }
+#define shape_text(s, buf, size) clg_shape_str(c->g, (s), (buf), (size))
 
 static clg_status need_symbolic_free(const clg_infer_ctx *c, int64_t dim, int axis, const char *why)
 {

@@ -1,5 +1,5 @@
 /* Optimization levels against the unoptimized graph. Every test model (the
- * example, a 50-block residual MLP, a small ResNet) compiled at -O0, -O1
+ * example, a 50-block residual MLP, a small ResNet, a CNN with Keras' Pads) compiled at -O0, -O1
  * and -O2 on the device must agree with the reference executor running the
  * graph as written; and the reference executor on the optimized graph must
  * agree with it too, which needs no device. */
@@ -30,13 +30,14 @@ static clg_graph *load(const char *path)
 static clg_graph *model(int which)
 {
     if (which == 0) return load("examples/residual_mlp.clg");
-    char *text = which == 1 ? model_residual_mlp(50, 64) : model_small_resnet();
+    char *text = which == 1 ? model_residual_mlp(50, 64) : which == 2 ? model_small_resnet() : model_keras_padded_cnn();
     clg_graph *g = test_parse(text);
     free(text);
     return g;
 }
 
-static const char *model_name[] = {"example", "50-block MLP", "small ResNet"};
+static const char *model_name[] = {"example", "50-block MLP", "small ResNet", "Keras-padded CNN"};
+#define N_MODELS 4
 
 static size_t elems(int rank, const int64_t *dims)
 {
@@ -87,7 +88,7 @@ static void free_outputs(clg_tensor *t, int n)
 static void test_reference_optimized_vs_unoptimized(void **state)
 {
     (void)state;
-    for (int which = 0; which < 3; which++) {
+    for (int which = 0; which < N_MODELS; which++) {
         clg_graph *g = model(which);
         int n_out = clg_graph_output_count(g);
         clg_tensor *want = reference_outputs(g, 5, 11);
@@ -118,6 +119,26 @@ static void test_reference_optimized_vs_unoptimized(void **state)
     }
 }
 
+/* -O1 folds the Keras model's four zero Pads into the ops they feed and
+ * keeps the reflect Pad. */
+static void test_keras_pads_folded(void **state)
+{
+    (void)state;
+    clg_graph *g = model(3);
+    int pads[2] = {0, 0};
+    for (int level = 0; level <= 1; level++) {
+        if (level) assert_int_equal(clg_graph_optimize(g, 1, NULL, NULL), CLG_OK);
+        for (int i = 0; i < clg_graph_node_count(g); i++) {
+            clg_op op;
+            assert_int_equal(clg_graph_node_info(g, i, &op, NULL, NULL, NULL), CLG_OK);
+            pads[level] += op == CLG_OP_PAD;
+        }
+    }
+    assert_int_equal(pads[0], 5);
+    assert_int_equal(pads[1], 1);
+    clg_graph_destroy(g);
+}
+
 /* The device at each level against the reference on the graph as written. */
 static void test_device_levels(void **state)
 {
@@ -125,7 +146,7 @@ static void test_device_levels(void **state)
     clg_context *ctx = test_context();
     if (!ctx) skip();
     static const int64_t batches[] = {1, 7};
-    for (int which = 0; which < 3; which++) {
+    for (int which = 0; which < N_MODELS; which++) {
         clg_graph *g = model(which);
         for (int level = 0; level <= 2; level++)
             for (int b = 0; b < 2; b++) {
@@ -197,6 +218,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_optimized_vs_unoptimized),
+        cmocka_unit_test(test_keras_pads_folded),
         cmocka_unit_test(test_device_levels),
         cmocka_unit_test(test_launches_per_level),
     };
