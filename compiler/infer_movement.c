@@ -18,7 +18,7 @@
 
 static clg_status need_symbolic_free(const clg_infer_ctx *c, int64_t dim, int axis, const char *why)
 {
-    char t[96];
+    char t[160];
     if (dim >= 0) return CLG_OK;
     return UNSUPPORTED(c, "input 0 %s: dimension %d is symbolic, and %s",
                        shape_text(c->in[0], t, sizeof t), axis, why);
@@ -103,7 +103,7 @@ clg_status clg_infer_slice(const clg_infer_ctx *c, clg_shape *out)
     out->rank = x->rank;
     for (int k = 0; k < x->rank; k++) {
         if (d.count[k] == 0) {
-            char t[96];
+            char t[160];
             return UNSUPPORTED(c, "the slice of input 0 %s along axis %d is empty; clgraph tensors are never empty",
                                shape_text(x, t, sizeof t), k);
         }
@@ -121,7 +121,7 @@ clg_status clg_infer_expand(const clg_infer_ctx *c, clg_shape *out)
     if (a->shape_rank < 1) return FAIL(c, "attribute shape is required");
     int r = x->rank > a->shape_rank ? x->rank : a->shape_rank;
     out->rank = r;
-    char t[96];
+    char t[160];
     for (int i = 0; i < r; i++) {
         int ix = i - (r - x->rank), is = i - (r - a->shape_rank);
         int64_t dx = ix >= 0 ? x->dims[ix] : 1, ds = is >= 0 ? a->shape[is] : 1;
@@ -171,7 +171,7 @@ clg_status clg_infer_depth_space(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0];
     int64_t b = c->attrs->blocksize;
-    char t[96];
+    char t[160];
     if (x->rank != 4) return FAIL(c, "input must have rank 4, got %s", shape_text(x, t, sizeof t));
     if (b < 1) return FAIL(c, b == 0 ? "attribute blocksize is required" : "blocksize must be positive");
     if (b > 65536) return FAIL(c, "blocksize %lld is too large", (long long)b);

@@ -11,7 +11,7 @@ clg_status clg_infer_pad(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0];
     const clg_attrs *a = c->attrs;
-    char shape[96];
+    char shape[160];
     clg_shape_str(c->g, x, shape, sizeof shape);
     if (a->pad_count != 2 * x->rank)
         return clg_fail_node(c->g, CLG_ERR_INVALID_GRAPH, c->line, c->name, c->op,

@@ -273,7 +273,9 @@ static clg_status shape(parser *ps, clg_shape *out)
         int64_t d = 0;
         bool symbolic;
         if ((s = dim_value(ps, &d, &symbolic))) return s;
-        if (!symbolic && d < 1) return syntax(ps, "dimension %lld must be positive", (long long)d);
+        /* A symbolic text may still name a number (S*0, S-S+2). */
+        if ((!symbolic || !clg_dim_is_symbolic(d)) && d < 1)
+            return syntax(ps, "dimension %lld must be positive", (long long)d);
         out->dims[out->rank++] = d;
     } while (accept(ps, ','));
     return expect(ps, ']');
