@@ -125,6 +125,22 @@ clg_status clg_infer_expand(const clg_infer_ctx *c, clg_shape *out)
     for (int i = 0; i < r; i++) {
         int ix = i - (r - x->rank), is = i - (r - a->shape_rank);
         int64_t dx = ix >= 0 ? x->dims[ix] : 1, ds = is >= 0 ? a->shape[is] : 1;
+        /* A symbolic target size (written as Reshape's: clg_reshape_value):
+         * its number once bound. */
+        if (ds < -1) {
+            ds = clg_reshape_dim(ds);
+            if (CLG_DIM_ENTRY(ds) >= c->g->dims.n_exprs && ds != CLG_BATCH)
+                return FAIL(c, "shape[%d] names no symbolic size of this graph", is);
+            if (c->g->binding && !clg_dim_eval(c->g, ds, c->g->binding, &ds))
+                return FAIL(c, "shape[%d] names a size no input gives", is);
+        }
+        if (clg_dim_is_symbolic(ds)) {
+            /* Against the input's 1 it is the result; against the same size,
+             * or any other (which must equal it when bound, or it is 1), the
+             * input's dim stays. */
+            out->dims[i] = dx == 1 ? ds : dx;
+            continue;
+        }
         if (ds < 1 || ds > DIM_LIMIT)
             return FAIL(c, "shape[%d] = %lld: target dims must be 1 to 2^31", is, (long long)ds);
         /* ONNX's Expand broadcasts both ways: a 1 in the target keeps the

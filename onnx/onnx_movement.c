@@ -21,8 +21,8 @@ static int64_t clamp_index(int64_t v) { return clamp(v, INDEX_LIMIT); }
 static int64_t clamp_step(int64_t v) { return clamp(v, INDEX_LIMIT / 2); }
 
 /* A host integer vector of at most max values: an index operand. A symbolic
- * element (k*N) is refused unless sym_ok, which then reads it as its k
- * with *sym set for that element. */
+ * element (a symbolic size's code, compiler/dims.c) is refused unless sym is
+ * given, which is then set for that element. */
 static clg_status host_ints(ox_ctx *ox, const ox_value *v, const char *what, int max, int64_t *out, int *n,
                             bool *sym)
 {
@@ -39,8 +39,11 @@ static clg_status host_ints(ox_ctx *ox, const ox_value *v, const char *what, int
     for (size_t k = 0; k < h->count; k++) {
         bool s = h->sym && h->sym[k];
         if (s && !sym)
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s '%s' depends on the batch size N (element %zu)", what,
-                           v->name, k);
+        {
+            char d[CLG_DIM_STR_MAX];
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s '%s' element %zu is the symbolic size %s; only constants "
+                           "are supported there", what, v->name, k, clg_dim_str(ox->g, h->i[k], d, sizeof d));
+        }
         if (sym) sym[k] = s;
         out[k] = h->i[k];
     }
@@ -213,12 +216,9 @@ clg_status ox_convert_expand(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     for (int k = 0; k < count; k++) {
         int ix = k - (count - xs->rank);
         if (sym[k]) {
-            /* N where the input already has N: a 1, which keeps it. */
-            if (shape[k] != 1 || ix < 0 || xs->dims[ix] != CLG_BATCH)
-                return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                               "target dimension %d depends on the batch N (%lld*N); only the input's own N is "
-                               "supported there", k, (long long)shape[k]);
-            a.shape[k] = 1;
+            /* A symbolic size: a 1 where the input has the same size (it
+             * keeps it), else the size itself (Reshape's encoding). */
+            a.shape[k] = ix >= 0 && xs->dims[ix] == shape[k] ? 1 : clg_reshape_value(shape[k]);
             continue;
         }
         if (shape[k] < 1)
