@@ -606,6 +606,43 @@ static void test_symbolic_plumbing(void **state)
     }
 }
 
+/* Max and Min of shape values fold on the host with symbolic sizes where
+ * the answer does not depend on them (tf2onnx's einsum takes Max of two
+ * shapes' dims): Max(N, 1) is N, Min(N, 1) is 1, Max(N, N) is N; Max(N, 2)
+ * is refused. */
+static void test_symbolic_max_min(void **state)
+{
+    (void)state;
+    int64_t xd[2] = {-1, 6};
+    static const char *ops[4] = {"Max", "Min", "Max", "Max"};
+    static const int64_t k[4] = {1, 1, -1, 2};
+    static const char *shapes[3] = {"[N, 6]", "[1, 6*N]", "[N, 6]"};
+    for (int variant = 0; variant < 4; variant++) {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, xd);
+        mb_node(&b, "Shape", NULL, "x", "s", 0);
+        mb_const_i64(&b, "c0", 1, 1, (int64_t[]){0});
+        mb_node(&b, "Gather", NULL, "s,c0", "n", 0);
+        if (k[variant] < 0) mb_node(&b, "Identity", NULL, "n", "kk", 0); /* Max(N, N) */
+        else mb_const_i64(&b, "kk", 1, 1, (int64_t[]){k[variant]});
+        mb_node(&b, ops[variant], "mm", "n,kk", "n2", 0);
+        mb_const_i64(&b, "m1", 1, 1, (int64_t[]){-1});
+        mb_node(&b, "Concat", "cat", "n2,m1", "shape", 1, A_i(&b, "axis", 0));
+        mb_node(&b, "Reshape", "r", "x,shape", "y", 0);
+        mb_output(&b, "y");
+        if (variant == 3) {
+            expect_error(&b, CLG_ERR_UNSUPPORTED, "node mm (Max, opset 13): Max of the sizes N and 2 depends on their values");
+            continue;
+        }
+        clg_graph *g = import_ok(&b);
+        char text[64];
+        assert_string_equal(clg_shape_str(g, &find_node(g, "y")->shape, text, sizeof text), shapes[variant]);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+}
+
 /* ---- GELU */
 
 static void build_gelu(mb *b, int variant)
@@ -2272,6 +2309,7 @@ int main(void)
         cmocka_unit_test(test_fixture),
         cmocka_unit_test(test_batch_plumbing),
         cmocka_unit_test(test_symbolic_plumbing),
+        cmocka_unit_test(test_symbolic_max_min),
         cmocka_unit_test(test_gelu_pattern),
         cmocka_unit_test(test_gelu_tanh_pattern),
         cmocka_unit_test(test_elementwise_ops),
