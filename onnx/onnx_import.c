@@ -184,24 +184,53 @@ static clg_status model_opset(ox_ctx *ox, const Onnx__ModelProto *m)
 
 /* A graph input's ValueInfo to a clgraph shape: FLOAT, rank 1..5, positive
  * dims, the first one symbolic (dim_param, 0 or unknown) meaning N. */
+static bool param_is(const Onnx__ValueInfoProto *vi, size_t k, const char *name)
+{
+    const Onnx__TypeProto *t = vi->type;
+    if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type || !t->tensor_type->shape ||
+        k >= t->tensor_type->shape->n_dim)
+        return false;
+    const Onnx__TensorShapeProto__Dimension *d = t->tensor_type->shape->dim[k];
+    return d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && strcmp(str(d->dim_param), name) == 0;
+}
+
+/* Whether some graph input has the dim_param `name` at position `from` or
+ * later. */
+static bool param_used(ox_ctx *ox, const char *name, size_t from)
+{
+    const Onnx__GraphProto *gr = ox->graph;
+    for (size_t i = 0; i < gr->n_input; i++) {
+        const Onnx__TypeProto *t = gr->input[i]->type;
+        size_t rank = t && t->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && t->tensor_type &&
+                              t->tensor_type->shape ? t->tensor_type->shape->n_dim : 0;
+        for (size_t k = from; k < rank; k++)
+            if (param_is(gr->input[i], k, name)) return true;
+    }
+    return false;
+}
+
 /* The size of a graph input's symbolic dimension k named `param` (a
- * dim_param, "" when the dim is unnamed or 0). A first dimension is the
- * batch N, and so is every later use of its name; another name becomes a
- * symbol of that name (characters a symbol cannot hold become _), the same
- * in every input that uses it; an unnamed one a size of its own. */
+ * dim_param, "" when the dim is unnamed or 0). The batch N is the dim_param
+ * "N" when an input has one; otherwise a first dimension, whose name (if
+ * any) is the batch wherever it appears, unless some input has that name
+ * in another position (then it is a size of that name: PyTorch's
+ * sequence-first {0: 'S', 1: 'N'} keeps S and N apart). Every other name
+ * becomes a symbol of that name (characters a symbol cannot hold become
+ * _), the same in every input that uses it; an unnamed dimension after the
+ * first a size of its own. */
 static clg_status input_symbol(ox_ctx *ox, const char *param, size_t k, int64_t *d)
 {
-    for (int i = 0; i < ox->n_batch_names; i++)
-        if (strcmp(ox->batch_names[i], param) == 0 && param[0]) {
+    if (!param[0]) {
+        if (k == 0) {
             *d = CLG_BATCH;
             return CLG_OK;
         }
-    if (k == 0) {
+        return clg_dim_fresh(ox->g, d);
+    }
+    if (strcmp(param, "N") == 0 || (k == 0 && !param_used(ox, "N", 0) && !param_used(ox, param, 1))) {
         *d = CLG_BATCH;
-        if (param[0] && ox->n_batch_names < OX_MAX_BATCH_NAMES) ox->batch_names[ox->n_batch_names++] = param;
         return CLG_OK;
     }
-    if (!param[0]) return clg_dim_fresh(ox->g, d);
     char name[64];
     size_t n = 0;
     if (param[0] >= '0' && param[0] <= '9') name[n++] = '_';

@@ -68,8 +68,6 @@ typedef struct ox_value {
     int uses;         /* inputs of nodes that name it, plus one per graph output */
 } ox_value;
 
-#define OX_MAX_BATCH_NAMES 8
-
 typedef struct ox_ctx {
     clg_graph *g;
     const Onnx__GraphProto *graph;
@@ -83,8 +81,6 @@ typedef struct ox_ctx {
     const Onnx__NodeProto *cur; /* the node being imported, for messages */
     int *gelu_input;        /* per ONNX node: value index of x when the node ends a Gelu pattern, else -1 */
     bool *skip;             /* per ONNX node: inside a matched Gelu pattern */
-    const char *batch_names[OX_MAX_BATCH_NAMES]; /* dim_params that name N (borrowed) */
-    int n_batch_names;
     bool *gelu_tanh;        /* per ONNX node: the Gelu it ends is the tanh approximation */
 } ox_ctx;
 
