@@ -26,6 +26,8 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_EXPR] = {"expr", CLG_ATTR_STRING, 1, true},
     /* Gemm, MatMul: stored in the same slot as expr (no op has both). */
     [CLG_F_EPILOGUE] = {"epilogue", CLG_ATTR_STRING, 1, true},
+    [CLG_F_AXES] = {"axes", CLG_ATTR_INTS, CLG_MAX_RANK, false},
+    [CLG_F_KEEPDIMS] = {"keepdims", CLG_ATTR_INT, 1, true},
 };
 
 const clg_field_info *clg_field_get(clg_attr_field f) { return &fields[f]; }
@@ -55,6 +57,7 @@ static int64_t *ints_slot(clg_attrs *a, clg_attr_field f, int **len)
     case CLG_F_DILATIONS: return a->dilations;
     case CLG_F_SHAPE: *len = &a->shape_rank; return a->shape;
     case CLG_F_PERM: *len = &a->perm_rank; return a->perm;
+    case CLG_F_AXES: *len = &a->axes_rank; return a->axes;
     default: return NULL;
     }
 }
@@ -69,6 +72,7 @@ static int64_t *int_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_GROUP: return &a->group;
     case CLG_F_CEIL_MODE: return &a->ceil_mode;
     case CLG_F_COUNT_INCLUDE_PAD: return &a->count_include_pad;
+    case CLG_F_KEEPDIMS: return &a->keepdims;
     default: return NULL;
     }
 }

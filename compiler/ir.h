@@ -30,7 +30,7 @@ typedef struct clg_attrs {
     float epsilon;       /* BatchNorm */
     float min, max;      /* Clip */
     int64_t approximate; /* Gelu: 0 exact erf, 1 tanh */
-    int64_t axis;        /* Softmax, Flatten, Concat */
+    int64_t axis;        /* Softmax, LogSoftmax, Flatten, Concat, LayerNorm */
     int64_t kernel[2];   /* pools (Conv2D takes its kernel from the weight) */
     int64_t strides[2];
     int64_t pads[4];     /* top, left, bottom, right (ONNX order) */
@@ -41,6 +41,9 @@ typedef struct clg_attrs {
     int64_t shape[CLG_MAX_RANK];
     int perm_rank;       /* Transpose; 0 means reverse */
     int64_t perm[CLG_MAX_RANK];
+    int axes_rank;       /* reductions: the axes reduced; 0 means all */
+    int64_t axes[CLG_MAX_RANK];
+    int64_t keepdims;    /* reductions: keep reduced dims as 1 (default 1) */
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -157,7 +160,7 @@ typedef enum clg_attr_field {
     CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPSILON, CLG_F_MIN, CLG_F_MAX,
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
-    CLG_F_EPILOGUE, CLG_F_COUNT
+    CLG_F_EPILOGUE, CLG_F_AXES, CLG_F_KEEPDIMS, CLG_F_COUNT
 } clg_attr_field;
 
 #define CLG_MAX_OP_ATTRS 8

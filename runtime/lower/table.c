@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 26, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 38, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -18,6 +18,18 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GLOBALAVERAGEPOOL] = clg_lower_globalaveragepool,
     [CLG_OP_TRANSPOSE] = clg_lower_transpose,
     [CLG_OP_CONCAT] = clg_lower_concat,
+    [CLG_OP_REDUCE_MEAN] = clg_lower_reduce,
+    [CLG_OP_REDUCE_SUM] = clg_lower_reduce,
+    [CLG_OP_REDUCE_MAX] = clg_lower_reduce,
+    [CLG_OP_REDUCE_MIN] = clg_lower_reduce,
+    [CLG_OP_REDUCE_PROD] = clg_lower_reduce,
+    [CLG_OP_REDUCE_L1] = clg_lower_reduce,
+    [CLG_OP_REDUCE_L2] = clg_lower_reduce,
+    [CLG_OP_REDUCE_SUM_SQUARE] = clg_lower_reduce,
+    [CLG_OP_REDUCE_LOG_SUM] = clg_lower_reduce,
+    [CLG_OP_REDUCE_LOG_SUM_EXP] = clg_lower_reduce,
+    [CLG_OP_LAYER_NORM] = clg_lower_layer_norm,
+    [CLG_OP_LOG_SOFTMAX] = clg_lower_softmax,
     /* Input and Constant have no launch; Flatten, Reshape and Identity
      * reinterpret their input's memory (the op table's alias). */
 };
