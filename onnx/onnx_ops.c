@@ -415,13 +415,14 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     clg_status s;
     int64_t axis;
     if ((s = attr_int(ox, n, "axis", ox->opset < 13 ? 1 : -1, &axis))) return s;
+    clg_op op = strcmp(n->op_type, "LogSoftmax") == 0 ? CLG_OP_LOG_SOFTMAX : CLG_OP_SOFTMAX;
     clg_attrs a;
-    clg_attrs_default(CLG_OP_SOFTMAX, &a);
+    clg_attrs_default(op, &a);
     if (ox->opset >= 13) {
         a.axis = axis;
-        return emit(ox, CLG_OP_SOFTMAX, out[0], in, 1, &a);
+        return emit(ox, op, out[0], in, 1, &a);
     }
-    /* Before opset 13 Softmax flattens the input to 2-D at axis and
+    /* Before opset 13 Softmax (and LogSoftmax) flattens the input to 2-D at axis and
      * normalizes each row: a per-axis softmax only when axis is the last
      * dim, otherwise a reshape to [d0, ..., d(axis-1), rest], a softmax over
      * the last dim and a reshape back. */
@@ -433,7 +434,7 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     if (axis < 0) axis += xs.rank;
     if (axis == xs.rank - 1) {
         a.axis = -1;
-        return emit(ox, CLG_OP_SOFTMAX, out[0], in, 1, &a);
+        return emit(ox, op, out[0], in, 1, &a);
     }
     if (axis == 0 && xs.dims[0] == CLG_BATCH)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED,
@@ -451,7 +452,7 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     if ((s = reshape_to(ox, x, &flat, NULL, hint, &r1))) return s;
     a.axis = -1;
     snprintf(hint, sizeof hint, "%s/softmax", out[0]->clg_name);
-    if ((s = ox_append(ox, CLG_OP_SOFTMAX, NULL, hint, &r1, 1, &a, &sm))) return s;
+    if ((s = ox_append(ox, op, NULL, hint, &r1, 1, &a, &sm))) return s;
     if ((s = reshape_to(ox, sm, &xs, out[0], NULL, &out[0]->node))) return s;
     out[0]->kind = OX_TENSOR;
     return CLG_OK;
@@ -677,10 +678,23 @@ static const ox_op ops[] = {
     {"Gemm", 7, 2, 3, "alpha beta transA transB", FOLD_NEVER, conv_gemm},
     {"GlobalAveragePool", 1, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},
+    {"InstanceNormalization", 1, 3, 3, "epsilon", FOLD_NEVER, ox_convert_instance_norm},
+    {"LayerNormalization", 17, 2, 3, "axis epsilon stash_type", FOLD_NEVER, ox_convert_layer_norm},
     {"LeakyRelu", 6, 1, 1, "alpha", FOLD_NEVER, conv_leaky_relu},
+    {"LogSoftmax", 1, 1, 1, "axis", FOLD_NEVER, conv_softmax},
     {"MatMul", 1, 2, 2, "", FOLD_NEVER, conv_matmul},
     {"MaxPool", 1, 1, 1, "auto_pad ceil_mode dilations kernel_shape pads storage_order strides", FOLD_NEVER, conv_pool},
     {"Mul", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
+    {"ReduceL1", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceL2", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceLogSum", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceLogSumExp", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMax", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMean", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMin", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceProd", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceSum", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceSumSquare", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
     {"Relu", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Reshape", 5, 2, 2, "allowzero", FOLD_IF_HOST, conv_reshape},
     {"Shape", 1, 1, 1, "start end", FOLD_ALWAYS, NULL},

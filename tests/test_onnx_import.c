@@ -709,6 +709,142 @@ static void test_softmax_opset11(void **state)
     }
 }
 
+/* ---- reductions and normalisations (onnx_reduce.c); the ONNX node tests
+ * cover the values of every reduction, these the forms and errors. */
+
+static void test_layer_normalization(void **state)
+{
+    (void)state;
+    /* axis 1 of [2, 3, 4]: two rows of 12, scale and bias of shape [3, 4];
+     * the expected values computed here in double. */
+    float x[24], sc[12], bi[12];
+    for (int k = 0; k < 24; k++) x[k] = (float)((k * 5) % 11) * 0.5f - 2;
+    for (int k = 0; k < 12; k++) {
+        sc[k] = 0.5f + 0.125f * (float)k;
+        bi[k] = 0.25f * (float)(k % 3) - 0.25f;
+    }
+    int64_t xd[3] = {2, 3, 4}, pd[2] = {3, 4};
+    mb b;
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_init_f(&b, "bias", 2, pd, bi, false);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale,bias", "y", 2, A_i(&b, "axis", 1), A_f(&b, "epsilon", 0.01f));
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_LAYER_NORM), 1);
+    float y[24];
+    double want[24];
+    for (int r = 0; r < 2; r++) {
+        double mean = 0, var = 0;
+        for (int k = 0; k < 12; k++) mean += x[r * 12 + k] / 12.0;
+        for (int k = 0; k < 12; k++) var += (x[r * 12 + k] - mean) * (x[r * 12 + k] - mean) / 12.0;
+        for (int k = 0; k < 12; k++)
+            want[r * 12 + k] = (x[r * 12 + k] - mean) / sqrt(var + (double)0.01f) * sc[k] + bi[k];
+    }
+    clg_tensor out = {0};
+    run1(g, x, 3, xd, y, &out);
+    assert_close(y, want, 24, 1e-6);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* The statistics outputs are not computed: an error once used. */
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y,mean", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "y");
+    mb_output(&b, "mean");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "'mean' is LayerNormalization's Mean or InvStdDev output");
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y", 1, A_i(&b, "stash_type", 11));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node ln (LayerNormalization, opset 17): stash_type=11 is not supported");
+    /* A scale that is not the normalised dims' trailing shape. */
+    int64_t bad[1] = {3};
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 1, bad, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "scale [3] must match the trailing dims");
+    /* Before opset 17 it is not an ONNX op. */
+    mb_init(&b, 16);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "LayerNormalization before opset 17 is not supported");
+}
+
+static void test_reduce_forms(void **state)
+{
+    (void)state;
+    int64_t xd[3] = {-1, 3, 4};
+    /* ReduceSum-13's axes input; keepdims=0. */
+    mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    int64_t ax[2] = {-1, 1};
+    mb_const_i64(&b, "axes", 1, 2, ax);
+    mb_node(&b, "ReduceSum", "rs", "x,axes", "y", 1, A_i(&b, "keepdims", 0));
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    const clg_node *y = find_node(g, "y");
+    assert_int_equal(y->op, CLG_OP_REDUCE_SUM);
+    assert_int_equal(y->attrs.axes_rank, 2);
+    assert_int_equal(y->attrs.keepdims, 0);
+    assert_int_equal(y->shape.rank, 1);
+    assert_int_equal(y->shape.dims[0], CLG_BATCH);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* No axes with noop_with_empty_axes: the input unchanged. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceSum", "rs", "x", "y", 1, A_i(&b, "noop_with_empty_axes", 1));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_REDUCE_SUM), 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* ReduceMean takes its axes as an attribute up to opset 17. */
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMean", "rm", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){2}));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    y = find_node(g, "y");
+    assert_int_equal(y->op, CLG_OP_REDUCE_MEAN);
+    assert_int_equal(y->shape.rank, 3);
+    assert_int_equal(y->shape.dims[2], 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* Errors: axes as an attribute of ReduceSum-13, an axis out of range,
+     * a reduction over the symbolic batch (all axes by default). */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceSum", "rs", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){1}));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "axes is an input, not an attribute, from opset 13");
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMax", "rm", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){3}));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "axes[0] = 3 is out of range for rank 3");
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceL2", "rl", "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "reducing over the symbolic dimension 0 is not supported");
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMin", "rm", "x", "y", 1, A_i(&b, "keepdims", 2));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "keepdims must be 0 or 1, got 2");
+}
+
 /* ---- Conv and pools: auto_pad to explicit pads */
 
 static void test_auto_pad(void **state)
@@ -1523,6 +1659,8 @@ int main(void)
         cmocka_unit_test(test_batch_plumbing_refused),
         cmocka_unit_test(test_gelu_pattern),
         cmocka_unit_test(test_softmax_opset11),
+        cmocka_unit_test(test_layer_normalization),
+        cmocka_unit_test(test_reduce_forms),
         cmocka_unit_test(test_auto_pad),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_clip_forms),

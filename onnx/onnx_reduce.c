@@ -1,0 +1,220 @@
+/* ONNX reductions and normalisations: ReduceMean ... ReduceLogSumExp,
+ * LayerNormalization and InstanceNormalization (docs/onnx.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "onnx_internal.h"
+
+static const struct {
+    const char *onnx;
+    clg_op op;
+} reductions[] = {
+    {"ReduceMean", CLG_OP_REDUCE_MEAN},   {"ReduceSum", CLG_OP_REDUCE_SUM},
+    {"ReduceMax", CLG_OP_REDUCE_MAX},     {"ReduceMin", CLG_OP_REDUCE_MIN},
+    {"ReduceProd", CLG_OP_REDUCE_PROD},   {"ReduceL1", CLG_OP_REDUCE_L1},
+    {"ReduceL2", CLG_OP_REDUCE_L2},       {"ReduceSumSquare", CLG_OP_REDUCE_SUM_SQUARE},
+    {"ReduceLogSum", CLG_OP_REDUCE_LOG_SUM}, {"ReduceLogSumExp", CLG_OP_REDUCE_LOG_SUM_EXP},
+};
+
+static bool is_type(const Onnx__AttributeProto *a, Onnx__AttributeProto__AttributeType type, bool filled)
+{
+    return a->has_type ? a->type == type : filled; /* old exporters leave type unset */
+}
+
+static clg_status int_attr(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int64_t def, int64_t *out)
+{
+    const Onnx__AttributeProto *a = ox_attr(n, name);
+    *out = def;
+    if (!a) return CLG_OK;
+    if (!is_type(a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, a->has_i))
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be an integer", name);
+    *out = a->i;
+    return CLG_OK;
+}
+
+static clg_status float_attr(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, float def, float *out)
+{
+    const Onnx__AttributeProto *a = ox_attr(n, name);
+    *out = def;
+    if (!a) return CLG_OK;
+    if (!is_type(a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, a->has_f))
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be a float", name);
+    *out = a->f;
+    return CLG_OK;
+}
+
+/* The reduced axes: an attribute, except ReduceSum's from opset 13, which
+ * is an optional constant input. */
+static clg_status read_reduce_axes(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, bool axes_input,
+                                   int64_t *axes, int *n_axes)
+{
+    *n_axes = 0;
+    if (axes_input) {
+        if (ox_attr(n, "axes")) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axes is an input, not an attribute, from opset 13");
+        if (n_in < 2 || !in[1]) return CLG_OK;
+        const ox_value *v = in[1];
+        if (v->kind != OX_HOST || !ox_dtype_is_int(v->host.dtype) || v->host.sym)
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "axes '%s' must be a constant integer tensor", v->name);
+        if (v->host.count > CLG_MAX_RANK)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axes '%s' has %zu entries; tensors have at most %d dims",
+                           v->name, v->host.count, CLG_MAX_RANK);
+        for (size_t k = 0; k < v->host.count; k++) axes[k] = v->host.i[k];
+        *n_axes = (int)v->host.count;
+        return CLG_OK;
+    }
+    const Onnx__AttributeProto *a = ox_attr(n, "axes");
+    if (!a) return CLG_OK;
+    if (!is_type(a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, a->n_ints > 0 || !a->n_floats))
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute axes must be a list of integers");
+    if (a->n_ints > CLG_MAX_RANK)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute axes has %zu entries; tensors have at most %d dims",
+                       a->n_ints, CLG_MAX_RANK);
+    for (size_t k = 0; k < a->n_ints; k++) axes[k] = a->ints[k];
+    *n_axes = (int)a->n_ints;
+    return CLG_OK;
+}
+
+static clg_status tensor(ox_ctx *ox, ox_value *v, int *node) { return ox_tensor_node(ox, v, node); }
+
+clg_status ox_convert_reduce(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                             int n_out)
+{
+    (void)n_out;
+    clg_op op = CLG_OP_COUNT;
+    for (size_t k = 0; k < sizeof reductions / sizeof reductions[0]; k++)
+        if (strcmp(n->op_type, reductions[k].onnx) == 0) op = reductions[k].op;
+    if (op == CLG_OP_COUNT) return ox_fail(ox, CLG_ERR_INTERNAL, "internal error: not a reduction");
+    bool axes_input = op == CLG_OP_REDUCE_SUM && ox->opset >= 13;
+    if (!axes_input && n_in > 1)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "takes 1 input before opset 18 (ReduceSum: 13), got %d", n_in);
+    clg_attrs a;
+    clg_attrs_default(op, &a);
+    int64_t noop = 0;
+    clg_status s;
+    if ((s = int_attr(ox, n, "keepdims", 1, &a.keepdims))) return s;
+    if (a.keepdims != 0 && a.keepdims != 1)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "keepdims must be 0 or 1, got %lld", (long long)a.keepdims);
+    if ((s = int_attr(ox, n, "noop_with_empty_axes", 0, &noop))) return s;
+    if (noop && !axes_input)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute noop_with_empty_axes is not part of this op's opset");
+    if ((s = read_reduce_axes(ox, n, in, n_in, axes_input, a.axes, &a.axes_rank))) return s;
+    int x;
+    if ((s = tensor(ox, in[0], &x))) return s;
+    if (a.axes_rank == 0 && noop) { /* no axes and noop_with_empty_axes: the input itself */
+        clg_attrs id;
+        clg_attrs_default(CLG_OP_IDENTITY, &id);
+        s = ox_append(ox, CLG_OP_IDENTITY, out[0], NULL, &x, 1, &id, &out[0]->node);
+    } else {
+        s = ox_append(ox, op, out[0], NULL, &x, 1, &a, &out[0]->node);
+    }
+    if (!s) out[0]->kind = OX_TENSOR;
+    return s;
+}
+
+/* Marks out[from..] as outputs clgraph does not compute. */
+static clg_status unavailable(ox_ctx *ox, ox_value **out, int n_out, int from, const char *why)
+{
+    for (int o = from; o < n_out; o++) {
+        if (!out[o]) continue;
+        out[o]->kind = OX_UNAVAILABLE;
+        if (!(out[o]->why = clg_strdup(ox->g, why))) return ox_oom(ox);
+    }
+    return CLG_OK;
+}
+
+clg_status ox_convert_layer_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                 int n_out)
+{
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_LAYER_NORM, &a);
+    int64_t stash = 1;
+    clg_status s;
+    if ((s = int_attr(ox, n, "axis", -1, &a.axis)) || (s = float_attr(ox, n, "epsilon", 1e-5f, &a.epsilon)) ||
+        (s = int_attr(ox, n, "stash_type", 1, &stash)))
+        return s;
+    /* stash_type is the precision of the statistics: float (1) is what the
+     * kernels use; a double one would be a silent approximation. */
+    if (stash != 1)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "stash_type=%lld is not supported (1, float, only)", (long long)stash);
+    if ((s = unavailable(ox, out, n_out, 1,
+                         "is LayerNormalization's Mean or InvStdDev output, which clgraph does not compute")))
+        return s;
+    int idx[3];
+    int n_idx = n_in > 2 && in[2] ? 3 : 2;
+    for (int i = 0; i < n_idx; i++)
+        if ((s = tensor(ox, in[i], &idx[i]))) return s;
+    if ((s = ox_append(ox, CLG_OP_LAYER_NORM, out[0], NULL, idx, n_idx, &a, &out[0]->node))) return s;
+    out[0]->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
+/* A Reshape of node `from` to [C, 1, ..., 1] (rank - 1 dims), so a
+ * per-channel vector broadcasts over an [N, C, ...] tensor. */
+static clg_status per_channel(ox_ctx *ox, int from, int64_t channels, int rank, const char *hint, int *node)
+{
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_RESHAPE, &a);
+    a.shape_rank = rank - 1;
+    a.shape[0] = channels;
+    for (int k = 1; k < rank - 1; k++) a.shape[k] = 1;
+    return ox_append(ox, CLG_OP_RESHAPE, NULL, hint, &from, 1, &a, node);
+}
+
+/* InstanceNormalization(x [N, C, D...], scale [C], bias [C]): each (n, c)
+ * normalised over its spatial dims, then scaled and shifted per channel.
+ * Imported as LayerNorm from axis 2 with a scale of 1, then Mul by scale
+ * and Add of bias as [C, 1...], which -O2 fuses into one elementwise
+ * kernel. */
+clg_status ox_convert_instance_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                    int n_out)
+{
+    (void)n_in, (void)n_out;
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_LAYER_NORM, &a);
+    clg_status s;
+    if ((s = float_attr(ox, n, "epsilon", 1e-5f, &a.epsilon))) return s;
+    int x, scale, bias;
+    if ((s = tensor(ox, in[0], &x)) || (s = tensor(ox, in[1], &scale)) || (s = tensor(ox, in[2], &bias))) return s;
+    const clg_shape xs = ox->g->nodes[x].shape;
+    if (xs.rank < 3)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the input must have rank 3 or more, not %d", xs.rank);
+    int64_t ch = xs.dims[1];
+    const clg_shape *ss = &ox->g->nodes[scale].shape, *bs = &ox->g->nodes[bias].shape;
+    if (ss->rank != 1 || ss->dims[0] != ch || bs->rank != 1 || bs->dims[0] != ch)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "scale and bias must have shape [%lld] (one per channel)",
+                       (long long)ch);
+    a.axis = 2;
+    char hint[256];
+    const char *base = out[0]->clg_name;
+    clg_const *one = clg_const_new(ox->g, 1);
+    if (!one) return ox_oom(ox);
+    one->data[0] = 1.0f;
+    one->init.kind = CLG_INIT_ONES;
+    const char *one_name;
+    snprintf(hint, sizeof hint, "%s/one", base);
+    if (!(one_name = ox_unique_name(ox, hint))) {
+        clg_const_release(ox->g, one);
+        return ox_oom(ox);
+    }
+    clg_shape one_shape = {1, {1}};
+    if ((s = clg_graph_append(ox->g, CLG_OP_CONSTANT, one_name, 0, NULL, 0, NULL, &one_shape, one))) {
+        clg_const_release(ox->g, one);
+        return s == CLG_ERR_OUT_OF_MEMORY ? ox_oom(ox) : ox_fail(ox, s, "%s", ox->g->errmsg);
+    }
+    int ln_in[2] = {x, ox->g->n_nodes - 1}, ln, sc, bi, mul;
+    snprintf(hint, sizeof hint, "%s/normalised", base);
+    if ((s = ox_append(ox, CLG_OP_LAYER_NORM, NULL, hint, ln_in, 2, &a, &ln))) return s;
+    snprintf(hint, sizeof hint, "%s/scale", base);
+    if ((s = per_channel(ox, scale, ch, xs.rank, hint, &sc))) return s;
+    snprintf(hint, sizeof hint, "%s/bias", base);
+    if ((s = per_channel(ox, bias, ch, xs.rank, hint, &bi))) return s;
+    clg_attrs none;
+    clg_attrs_default(CLG_OP_MUL, &none);
+    int mul_in[2] = {ln, sc};
+    snprintf(hint, sizeof hint, "%s/scaled", base);
+    if ((s = ox_append(ox, CLG_OP_MUL, NULL, hint, mul_in, 2, &none, &mul))) return s;
+    int add_in[2] = {mul, bi};
+    if ((s = ox_append(ox, CLG_OP_ADD, out[0], NULL, add_in, 2, &none, &out[0]->node))) return s;
+    out[0]->kind = OX_TENSOR;
+    return CLG_OK;
+}
