@@ -2,7 +2,7 @@
  * than ONNX opset 17 write it, and replaces it by one LayerNorm node (one
  * kernel instead of eight launches and two extra passes over memory):
  *
- *   m = ReduceMean(x) over trailing axes, keepdims
+ *   m = ReduceMean(x) over trailing axes, keepdims (or GlobalAveragePool)
  *   d = x - m                       (Sub; tf2onnx may write two of them)
  *   q = d * d | pow(d, 2) | x0 * x0 on d | pow(d, c) with c a constant 2
  *   v = ReduceMean(q) over the same axes, keepdims
@@ -11,6 +11,11 @@
  *   n = d / s | d * (1 / s)
  *   [n * gamma] [+ beta]            (constants that fit LayerNorm's scale
  *                                    and bias: the row's trailing dims)
+ *
+ * or, after s, TensorFlow's batch-normalisation arithmetic that Keras'
+ * LayerNormalization uses and tf2onnx keeps (Rsqrt as Sqrt, Reciprocal):
+ *
+ *   r = 1 / s;  inv = r [* gamma];  x * inv + (beta - m * inv | -(m * inv))
  *
  * The ops are recognised by their expression (the op table's, or an
  * Elementwise node's canonical text), so Sub and Elementwise "x0 - x1"
@@ -27,7 +32,7 @@
 #include "passes.h"
 
 #define MAX_SUBS 2
-#define MAX_PATTERN 16
+#define MAX_PATTERN 20
 
 typedef struct ln_match {
     int x, axis;
@@ -69,10 +74,16 @@ static bool scalar_constant(const clg_graph *g, int i, float *v)
     return true;
 }
 
-/* ReduceMean with keepdims over the trailing axes [axis, rank): *axis. */
+/* ReduceMean with keepdims over the trailing axes [axis, rank): *axis.
+ * GlobalAveragePool is one over the axes from 2 (tf2onnx writes it for a
+ * mean over the last axis of a rank-3 tensor). */
 static bool trailing_mean(const clg_graph *g, int i, int *axis)
 {
     const clg_node *n = &g->nodes[i];
+    if (!n->dead && n->op == CLG_OP_GLOBALAVERAGEPOOL) {
+        *axis = 2;
+        return true;
+    }
     if (n->dead || n->op != CLG_OP_REDUCE_MEAN || !n->attrs.keepdims) return false;
     int rank = g->nodes[n->inputs[0]].shape.rank;
     bool mask[CLG_MAX_RANK] = {false};
@@ -152,10 +163,14 @@ static bool is_sqrt(const clg_graph *g, int j, const void *ctx)
     return is_expr(&g->nodes[j], 1, "sqrt(x0)");
 }
 
+/* 1 / s: Reciprocal's expression, or Div of a constant 1. */
 static bool is_reciprocal(const clg_graph *g, int j, const void *ctx)
 {
     (void)ctx;
-    return is_expr(&g->nodes[j], 1, "1 / x0");
+    const clg_node *n = &g->nodes[j];
+    float c;
+    if (is_expr(n, 1, "1 / x0")) return true;
+    return is_expr(n, 2, "x0 / x1") && scalar_constant(g, n->inputs[0], &c) && c == 1.0f;
 }
 
 /* d / s, or d * r either way round, for d one of the deviations. */
@@ -212,6 +227,87 @@ static bool is_affine(const clg_graph *g, int j, const void *ctx)
 
 static void add_node(ln_match *m, int i) { m->nodes[m->n_nodes++] = i; }
 
+/* a * b, either way round; *other gets the factor that is not a. */
+static bool is_product_with(const clg_graph *g, int j, int a, int *other)
+{
+    const clg_node *n = &g->nodes[j];
+    if (!is_expr(n, 2, "x0 * x1") || (n->inputs[0] != a && n->inputs[1] != a)) return false;
+    *other = n->inputs[0] == a ? n->inputs[1] : n->inputs[0];
+    return true;
+}
+
+/* Every live node after `from` that reads it, up to max. */
+static int consumers(const clg_graph *g, int from, int *out, int max)
+{
+    int n_out = 0;
+    for (int j = from + 1; j < g->n_nodes && n_out < max; j++) {
+        const clg_node *n = &g->nodes[j];
+        if (n->dead) continue;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] == from) {
+                out[n_out++] = j;
+                break;
+            }
+    }
+    return n_out;
+}
+
+/* TensorFlow's tf.nn.batch_normalization as Keras' LayerNormalization
+ * calls it (tf2onnx keeps its shape), from the reciprocal r of the
+ * standard deviation on:
+ *   inv = r [* gamma];  y = x * inv + (beta - mean * inv)
+ * (without an offset, - mean * inv is a negation). */
+static bool match_batchnorm_form(const clg_graph *g, int m0, int r, ln_match *m)
+{
+    const clg_shape *xs = &g->nodes[m->x].shape;
+    add_node(m, r);
+    int inv = r, cand[4], n_cand = consumers(g, r, cand, 4), other;
+    for (int k = 0; k < n_cand && inv == r; k++)
+        if (is_product_with(g, cand[k], r, &other) && other != m->x && other != m0 &&
+            fits_row(g, other, xs, m->axis)) {
+            inv = cand[k];
+            m->gamma = other;
+            add_node(m, inv);
+        }
+    /* x * inv and mean * inv */
+    int xi = -1, mi = -1;
+    n_cand = consumers(g, inv, cand, 4);
+    for (int k = 0; k < n_cand; k++) {
+        if (!is_product_with(g, cand[k], inv, &other)) continue;
+        if (other == m->x && clg_shape_equal(&g->nodes[cand[k]].shape, xs)) xi = cand[k];
+        else if (other == m0) mi = cand[k];
+    }
+    if (xi < 0 || mi < 0) return false;
+    add_node(m, xi);
+    add_node(m, mi);
+    /* beta - mean * inv, or -(mean * inv) */
+    int shift = -1;
+    n_cand = consumers(g, mi, cand, 4);
+    for (int k = 0; k < n_cand && shift < 0; k++) {
+        const clg_node *n = &g->nodes[cand[k]];
+        if (is_expr(n, 2, "x0 - x1") && n->inputs[1] == mi && fits_row(g, n->inputs[0], xs, m->axis)) {
+            shift = cand[k];
+            m->beta = n->inputs[0];
+        } else if (is_expr(n, 1, "-x0")) {
+            shift = cand[k];
+        }
+    }
+    if (shift < 0) return false;
+    add_node(m, shift);
+    n_cand = consumers(g, shift, cand, 4);
+    for (int k = 0; k < n_cand; k++) {
+        const clg_node *n = &g->nodes[cand[k]];
+        if (is_expr(n, 2, "x0 + x1") && ((n->inputs[0] == xi && n->inputs[1] == shift) ||
+                                          (n->inputs[0] == shift && n->inputs[1] == xi)) &&
+            clg_shape_equal(&n->shape, xs)) {
+            add_node(m, cand[k]);
+            m->out = cand[k];
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Matches the pattern that starts at the ReduceMean m0. */
 static bool match(const clg_graph *g, int m0, ln_match *m)
 {
@@ -248,15 +344,15 @@ static bool match(const clg_graph *g, int m0, ln_match *m)
     int s = find_consumer(g, e, is_sqrt, NULL);
     if (s < 0) return false;
     add_node(m, s);
+    int r = find_consumer(g, s, is_reciprocal, NULL);
     scale_ctx sc = {&d, s, true};
     int out = find_consumer(g, s, is_normalise, &sc);
-    if (out < 0) {
-        int r = find_consumer(g, s, is_reciprocal, NULL);
-        if (r < 0) return false;
-        add_node(m, r);
+    if (out < 0 && r >= 0) {
         sc = (scale_ctx){&d, r, false};
-        if ((out = find_consumer(g, r, is_normalise, &sc)) < 0) return false;
+        out = find_consumer(g, r, is_normalise, &sc);
+        if (out >= 0) add_node(m, r);
     }
+    if (out < 0) return r >= 0 && match_batchnorm_form(g, m0, r, m);
     add_node(m, out);
     /* The optional scale and bias. */
     affine_ctx ac = {out, "x0 * x1", xs, m->axis, &m->gamma};
@@ -329,7 +425,8 @@ clg_status clg_pass_fuse_layernorm(clg_graph *g, bool *changed)
     clg_status st = clg_sweep_begin(g, &sw);
     if (st) return st;
     for (int i = 0; i < sw.n0 && !st; i++) {
-        if (!clg_sweep_fresh(&sw, i) || g->nodes[i].op != CLG_OP_REDUCE_MEAN) continue;
+        clg_op op = g->nodes[i].op;
+        if (!clg_sweep_fresh(&sw, i) || (op != CLG_OP_REDUCE_MEAN && op != CLG_OP_GLOBALAVERAGEPOOL)) continue;
         ln_match m;
         if (!match(g, i, &m) || !legal(&sw, &m)) continue;
         if (!(st = rewrite(g, &sw, &m))) *changed = true;

@@ -670,6 +670,64 @@ static void test_fuse_layernorm(void **state)
                          "const y/scale: f32[1] = [1]\n"
                          "y = LayerNorm(x, y/scale) axis=-2\n"
                          "output y\n");
+    /* Keras' LayerNormalization through tf2onnx: x * inv + (beta - mean *
+     * inv) with inv = gamma / sqrt(var + eps), the reciprocal as a Div of
+     * 1; and without scale and offset, -(mean * inv). */
+    check_fuse_layernorm("input x: f32[N, 4, 8]\n"
+                         "const eps: f32[1] = full(0.001)\n"
+                         "const g: f32[8] = random(1)\n"
+                         "const b: f32[8] = random(2)\n"
+                         "const one: f32[1] = ones\n"
+                         "m = ReduceMean(x) axes=[2]\n"
+                         "d = Sub(x, m)\n"
+                         "q = Mul(d, d)\n"
+                         "v = ReduceMean(q) axes=[2]\n"
+                         "e = Add(v, eps)\n"
+                         "s = Elementwise(e) expr=\"x0\"\n"
+                         "r = Div(one, s)\n"
+                         "inv = Mul(r, g)\n"
+                         "xi = Mul(x, inv)\n"
+                         "mi = Mul(inv, m)\n"
+                         "sh = Sub(b, mi)\n"
+                         "y = Add(xi, sh)\n"
+                         "output y\n",
+                         NULL, LN_FUSED);
+    check_fuse_layernorm("input x: f32[N, 4, 8]\n"
+                         "const eps: f32[1] = full(0.001)\n"
+                         "m = ReduceMean(x) axes=[2]\n"
+                         "d = Sub(x, m)\n"
+                         "q = Mul(d, d)\n"
+                         "v = ReduceMean(q) axes=[2]\n"
+                         "e = Add(v, eps)\n"
+                         "s = Elementwise(e) expr=\"x0\"\n"
+                         "r = Elementwise(s) expr=\"1 / x0\"\n"
+                         "xi = Mul(r, x)\n"
+                         "mi = Mul(m, r)\n"
+                         "sh = Elementwise(mi) expr=\"-x0\"\n"
+                         "y = Add(sh, xi)\n"
+                         "output y\n",
+                         NULL,
+                         "input x: f32[N, 4, 8]\n"
+                         "const y/scale: f32[1] = [1]\n"
+                         "y = LayerNorm(x, y/scale) epsilon=0.001\n"
+                         "output y\n");
+    /* tf2onnx's means over the last axis of a rank-3 tensor as
+     * GlobalAveragePool. */
+    check_fuse_layernorm("input x: f32[N, 4, 8]\n"
+                         "const eps: f32[1] = full(0.001)\n"
+                         "const g: f32[8] = random(1)\n"
+                         "const b: f32[8] = random(2)\n"
+                         "m = GlobalAveragePool(x)\n"
+                         "d = Sub(x, m)\n"
+                         "q = Mul(d, d)\n"
+                         "v = GlobalAveragePool(q)\n"
+                         "e = Add(v, eps)\n"
+                         "s = Elementwise(e) expr=\"x0\"\n"
+                         "n = Div(d, s)\n"
+                         "y0 = Mul(n, g)\n"
+                         "y = Add(y0, b)\n"
+                         "output y\n",
+                         NULL, LN_FUSED);
     /* A scale that LayerNorm cannot take ([4, 1] varies along a dim
      * outside the row): the normalisation fuses, the Mul and Add stay. */
     check_fuse_layernorm("input x: f32[N, 4, 8]\n"
@@ -700,6 +758,13 @@ static void test_fuse_layernorm_refused(void **state)
     check_layernorm_unfused(LN_HEAD "q = Mul(d, d)\n" LN_BODY "w = Relu(v)\noutput y\noutput w\n", NULL);
     /* The deviation is read elsewhere. */
     check_layernorm_unfused(LN_HEAD "q = Mul(d, d)\n" LN_BODY "w = Relu(d)\noutput y\noutput w\n", NULL);
+    /* The batch-normalisation form with mean * inv read elsewhere. */
+    check_layernorm_unfused("input x: f32[N, 4, 8]\nconst eps: f32[1] = full(0.001)\n"
+                            "m = ReduceMean(x) axes=[2]\nd = Sub(x, m)\nq = Mul(d, d)\n"
+                            "v = ReduceMean(q) axes=[2]\ne = Add(v, eps)\ns = Elementwise(e) expr=\"x0\"\n"
+                            "r = Elementwise(s) expr=\"1 / x0\"\nxi = Mul(r, x)\nmi = Mul(m, r)\n"
+                            "sh = Elementwise(mi) expr=\"-x0\"\ny = Add(sh, xi)\noutput y\noutput mi\n",
+                            NULL);
     /* eps is not a constant. */
     check_layernorm_unfused("input x: f32[N, 4, 8]\ninput eps: f32[1]\n"
                             "const g: f32[8] = random(1)\nconst b: f32[8] = random(2)\n"
