@@ -53,10 +53,11 @@ clg_status clg_infer_reduce(const clg_infer_ctx *c, clg_shape *out)
     return CLG_OK;
 }
 
-/* LayerNorm(x, scale, bias?): every row of the dims from axis on is
- * normalised; scale and bias broadcast to those dims with the rows' own
- * layout, that is they are (leading 1s aside) a suffix of them, so the
- * kernels index them by the position in the row modulo their size. */
+/* LayerNorm(x, scale, bias?, residual?): every row of the dims from axis
+ * on (of x + residual) is normalised; scale and bias broadcast to those
+ * dims with the rows' own layout, that is they are (leading 1s aside) a
+ * suffix of them, so the kernels index them by the position in the row
+ * modulo their size. The residual has x's shape. */
 clg_status clg_infer_layer_norm(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0];
@@ -70,8 +71,16 @@ clg_status clg_infer_layer_norm(const clg_infer_ctx *c, clg_shape *out)
         if (x->dims[d] < 0)
             return UNSUPPORTED(c, "input 0 %s: normalising over the symbolic dimension %d is not supported",
                                shape_text(x, b1, sizeof b1), d);
+    if (c->n_inputs == 4) {
+        const clg_shape *r = c->in[3];
+        bool same = r->rank == x->rank;
+        for (int d = 0; same && d < x->rank; d++) same = r->dims[d] == x->dims[d];
+        if (!same)
+            return FAIL(c, "residual %s must have the shape of the input %s", shape_text(r, b1, sizeof b1),
+                        shape_text(x, b2, sizeof b2));
+    }
     static const char *names[] = {"", "scale", "bias"};
-    for (int i = 1; i < c->n_inputs; i++) {
+    for (int i = 1; i < c->n_inputs && i < 3; i++) {
         const clg_shape *p = c->in[i];
         int lead = 0;
         while (lead < p->rank && p->dims[lead] == 1) lead++;

@@ -107,10 +107,11 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_REDUCE_SUM_SQUARE] = {"ReduceSumSquare", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
     [CLG_OP_REDUCE_LOG_SUM] = {"ReduceLogSum", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
     [CLG_OP_REDUCE_LOG_SUM_EXP] = {"ReduceLogSumExp", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
-    /* kernels/layernorm.cl: a work-group per row reads the row into its
-     * sums before the barrier that precedes the first write */
-    [CLG_OP_LAYER_NORM] = {"LayerNorm", 2, 3, ATTRS(CLG_F_AXIS, CLG_F_EPSILON), clg_infer_layer_norm,
-                           .in_place = 1u << 0},
+    /* kernels/layernorm.cl: a work-group per row reads the row (x, and
+     * the residual r) into its sums before the barrier that precedes the
+     * first write, and each work-item then writes only elements it read */
+    [CLG_OP_LAYER_NORM] = {"LayerNorm", 2, 4, ATTRS(CLG_F_AXIS, CLG_F_EPSILON), clg_infer_layer_norm,
+                           .in_place = 1u << 0 | 1u << 3},
     /* the softmax kernels with -DLOG_SOFTMAX */
     [CLG_OP_LOG_SOFTMAX] = {"LogSoftmax", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_softmax, .in_place = 1u << 0},
 };

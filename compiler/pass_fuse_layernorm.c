@@ -23,7 +23,11 @@
  * the importer may write for ONNX's. Legal only when every intermediate
  * value is used inside the pattern alone (not a graph output, not read by
  * another node): the means and variances are not computed any more. The
- * model's own epsilon is kept. */
+ * model's own epsilon is kept.
+ *
+ * Then a LayerNorm's residual Add (the sum read by the LayerNorm alone)
+ * becomes its fourth input. The pass runs to a fixpoint, so a LayerNorm
+ * recognised in one round takes its residual in the next. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -419,6 +423,45 @@ static clg_status rewrite(clg_graph *g, clg_sweep *sw, const ln_match *m)
     return CLG_OK;
 }
 
+/* A LayerNorm of a + b, the Add read by nothing else (a post-norm
+ * transformer's residual connection), becomes LayerNorm(a, scale, bias, b):
+ * the sum is never written. A residual needs a bias before it, a zero one
+ * when there is none. */
+static clg_status fuse_residual(clg_graph *g, clg_sweep *sw, int i, bool *changed)
+{
+    const clg_node *ln = &g->nodes[i];
+    if (ln->n_inputs > 3) return CLG_OK;
+    int add = ln->inputs[0];
+    const clg_node *an = &g->nodes[add];
+    if (!is_expr(an, 2, "x0 + x1") || clg_sweep_sole_consumer(sw, add) != i) return CLG_OK;
+    const clg_shape *xs = &an->shape;
+    if (!clg_shape_equal(&g->nodes[an->inputs[0]].shape, xs) || !clg_shape_equal(&g->nodes[an->inputs[1]].shape, xs))
+        return CLG_OK;
+    clg_status st = CLG_OK;
+    char hint[256];
+    snprintf(hint, sizeof hint, "%s", ln->name);
+    int bias = ln->n_inputs > 2 ? ln->inputs[2] : -1;
+    if (bias < 0) {
+        char bhint[300];
+        snprintf(bhint, sizeof bhint, "%s/bias", hint);
+        static const float zero = 0.0f;
+        clg_shape s = {1, {1}};
+        if ((bias = clg_edit_constant(g, bhint, &s, &zero, &st)) < 0) return st;
+    }
+    ln = &g->nodes[i];
+    an = &g->nodes[add];
+    clg_attrs a = ln->attrs;
+    int in[4] = {an->inputs[0], ln->inputs[1], bias, an->inputs[1]};
+    int fused = clg_edit_append(g, CLG_OP_LAYER_NORM, hint, in, 4, &a, NULL, NULL, &st);
+    if (fused < 0) return st;
+    clg_pass_replace(g, i, fused);
+    g->nodes[add].dead = true;
+    clg_sweep_touch(sw, i);
+    clg_sweep_touch(sw, add);
+    *changed = true;
+    return CLG_OK;
+}
+
 clg_status clg_pass_fuse_layernorm(clg_graph *g, bool *changed)
 {
     clg_sweep sw;
@@ -431,6 +474,8 @@ clg_status clg_pass_fuse_layernorm(clg_graph *g, bool *changed)
         if (!match(g, i, &m) || !legal(&sw, &m)) continue;
         if (!(st = rewrite(g, &sw, &m))) *changed = true;
     }
+    for (int i = 0; i < sw.n0 && !st; i++)
+        if (clg_sweep_fresh(&sw, i) && g->nodes[i].op == CLG_OP_LAYER_NORM) st = fuse_residual(g, &sw, i, changed);
     clg_sweep_end(&sw);
     return st;
 }

@@ -17,7 +17,7 @@ static const clg_pass passes[] = {
     {"identity", 1, false, clg_pass_identity},
     {"fold-constants", 1, true, clg_pass_fold_constants},
     {"fold-batchnorm", 1, true, clg_pass_fold_batchnorm},
-    {"fuse-layernorm", 2, false, clg_pass_fuse_layernorm},
+    {"fuse-layernorm", 2, true, clg_pass_fuse_layernorm},
     {"batchnorm-scale-shift", 2, false, clg_pass_batchnorm_scale_shift},
     {"split-bias", 2, false, clg_pass_split_bias},
     {"fuse-elementwise", 2, true, clg_pass_fuse_elementwise},

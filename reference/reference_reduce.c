@@ -145,20 +145,24 @@ clg_status clg_ref_layer_norm(const clg_ref_args *a)
     if (a->n_inputs > 2)
         for (int d = 0; d < a->in_shapes[2]->rank; d++) n_bias *= a->in_shapes[2]->dims[d];
     const float *scale = a->in[1], *bias = a->n_inputs > 2 ? a->in[2] : NULL;
+    const float *res = a->n_inputs > 3 ? a->in[3] : NULL;
     for (int64_t r = 0; r < rows; r++) {
-        const float *x = a->in[0] + r * len;
+        const float *x = a->in[0] + r * len, *xr = res ? res + r * len : NULL;
         float *y = a->out + r * len;
+        /* x + residual rounded to float, as the Add it replaces would */
+#define ROW(j) (xr ? (double)(x[j] + xr[j]) : (double)x[j])
         double mean = 0.0, var = 0.0;
-        for (int64_t j = 0; j < len; j++) mean += x[j];
+        for (int64_t j = 0; j < len; j++) mean += ROW(j);
         mean /= (double)len;
-        for (int64_t j = 0; j < len; j++) var += (x[j] - mean) * (x[j] - mean);
+        for (int64_t j = 0; j < len; j++) var += (ROW(j) - mean) * (ROW(j) - mean);
         var /= (double)len;
         double inv = 1.0 / sqrt(var + (double)a->node->attrs.epsilon);
         for (int64_t j = 0; j < len; j++) {
-            double v = (x[j] - mean) * inv * scale[j % n_scale];
+            double v = (ROW(j) - mean) * inv * scale[j % n_scale];
             if (bias) v += bias[j % n_bias];
             y[j] = (float)v;
         }
+#undef ROW
     }
     return CLG_OK;
 }

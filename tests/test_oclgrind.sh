@@ -247,7 +247,7 @@ cat >"$TMP/norm.clg" <<'EOF'
 # Reductions: a work-group per innermost row (l's rows of 301, x's of 210),
 # a work-item per output element (outer axes, split axes, short rows);
 # LayerNorm over rows of 301 with a bias and of 35 without, in place over
-# a sum; LogSoftmax by a work-group per row and by a work-item per row.
+# a sum, and with a residual input; LogSoftmax by a work-group per row and by a work-item per row.
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
 const h: f32[1] = full(1.5)
@@ -265,6 +265,7 @@ const gb: f32[301] = random(2)
 ln1 = LayerNorm(l, g, gb)
 const g2: f32[7, 5] = random(3, 0.5, 1.5)
 ln2 = LayerNorm(xp, g2) axis=2
+ln3 = LayerNorm(x, g2, g2, xp) axis=2
 ls1 = LogSoftmax(l)
 ls2 = LogSoftmax(x) axis=1
 output m1
@@ -277,6 +278,7 @@ output m7
 output m8
 output ln1
 output ln2
+output ln3
 output ls1
 output ls2
 EOF

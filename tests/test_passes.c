@@ -796,6 +796,73 @@ static void test_fuse_layernorm_refused(void **state)
                             NULL);
 }
 
+/* A post-norm residual: the Add read by the LayerNorm alone becomes its
+ * fourth input (a zero bias made when it has none). */
+static void test_fuse_layernorm_residual(void **state)
+{
+    (void)state;
+    check_pass("fuse-layernorm",
+               "input a: f32[N, 7, 16]\n"
+               "input b: f32[N, 7, 16]\n"
+               "const g: f32[16] = random(1)\n"
+               "s = Add(a, b)\n"
+               "y = LayerNorm(s, g)\n"
+               "output y\n",
+               "input a: f32[N, 7, 16]\n"
+               "input b: f32[N, 7, 16]\n"
+               "const g: f32[16] = random(1)\n"
+               "const y/bias: f32[1] = [0]\n"
+               "y = LayerNorm(a, g, y/bias, b)\n"
+               "output y\n");
+    check_pass("fuse-layernorm",
+               "input a: f32[N, 7, 16]\n"
+               "input b: f32[N, 7, 16]\n"
+               "const g: f32[7, 16] = random(1)\n"
+               "const c: f32[16] = random(2)\n"
+               "s = Elementwise(b, a) expr=\"x0 + x1\"\n"
+               "y = LayerNorm(s, g, c) axis=1 epsilon=0.001\n"
+               "output y\n",
+               "input a: f32[N, 7, 16]\n"
+               "input b: f32[N, 7, 16]\n"
+               "const g: f32[7, 16] = random(1)\n"
+               "const c: f32[16] = random(2)\n"
+               "y = LayerNorm(b, g, c, a) axis=1 epsilon=0.001\n"
+               "output y\n");
+    /* Not fused: the sum is read again (pre-norm: the next residual), is a
+     * graph output, or broadcasts one side; a LayerNorm that has one. */
+    check_unchanged("fuse-layernorm",
+                    "input a: f32[N, 7, 16]\n"
+                    "input b: f32[N, 7, 16]\n"
+                    "const g: f32[16] = random(1)\n"
+                    "s = Add(a, b)\n"
+                    "y = LayerNorm(s, g)\n"
+                    "z = Add(s, y)\n"
+                    "output z\n");
+    check_unchanged("fuse-layernorm",
+                    "input a: f32[N, 7, 16]\n"
+                    "input b: f32[N, 7, 16]\n"
+                    "const g: f32[16] = random(1)\n"
+                    "s = Add(a, b)\n"
+                    "y = LayerNorm(s, g)\n"
+                    "output y\n"
+                    "output s\n");
+    check_unchanged("fuse-layernorm",
+                    "input a: f32[N, 7, 16]\n"
+                    "const b: f32[16] = random(2)\n"
+                    "const g: f32[16] = random(1)\n"
+                    "s = Add(a, b)\n"
+                    "y = LayerNorm(s, g)\n"
+                    "output y\n");
+    check_unchanged("fuse-layernorm",
+                    "input a: f32[N, 7, 16]\n"
+                    "input b: f32[N, 7, 16]\n"
+                    "input c: f32[N, 7, 16]\n"
+                    "const g: f32[16] = random(1)\n"
+                    "s = Add(a, b)\n"
+                    "y = LayerNorm(s, g, g, c)\n"
+                    "output y\n");
+}
+
 /* The fused node computes what the pattern means: checked on the reference
  * executor against the formula evaluated here in double. */
 static void test_fuse_layernorm_numerics(void **state)
@@ -1489,6 +1556,7 @@ int main(void)
         cmocka_unit_test(test_fuse_layernorm),
         cmocka_unit_test(test_fuse_layernorm_refused),
         cmocka_unit_test(test_fuse_layernorm_numerics),
+        cmocka_unit_test(test_fuse_layernorm_residual),
         cmocka_unit_test(test_split_bias),
         cmocka_unit_test(test_split_bias_refused),
         cmocka_unit_test(test_fuse_elementwise),

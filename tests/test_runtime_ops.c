@@ -275,6 +275,24 @@ static void test_layer_norm(void **state)
     check(TOL);
 }
 
+/* The residual input (x + r normalised), written directly and made by
+ * fuse-layernorm at -O2 from a post-norm Add: then one launch. */
+static void test_layer_norm_residual(void **state)
+{
+    (void)state;
+    snprintf(text, sizeof text,
+             "input x: f32[N, 5, 300]\ninput r: f32[N, 5, 300]\n"
+             "const g: f32[300] = random(2, 0.5, 1.5)\nconst b: f32[300] = random(3)\n"
+             "y = LayerNorm(x, g, b, r)\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 5, 24]\ninput r: f32[N, 5, 24]\nconst g: f32[5, 24] = random(2, 0.5, 1.5)\n"
+             "s = Add(x, r)\ny = LayerNorm(s, g) axis=1\noutput y\n");
+    check(TOL);
+    int launches = test_launches_at(text, 2);
+    if (launches != 1) fail_msg("Add + LayerNorm: %d launches at -O2, expected 1", launches);
+}
+
 static void test_log_softmax(void **state)
 {
     (void)state;
@@ -350,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_reductions),
         cmocka_unit_test(test_layer_norm),
+        cmocka_unit_test(test_layer_norm_residual),
         cmocka_unit_test(test_log_softmax),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_shape_ops),

@@ -558,7 +558,10 @@ static void test_reduce_and_layer_norm(void **state)
         "axis 4 is out of range for rank 4");
     ERR(g, CLG_OP_LAYER_NORM, "le5", INS("x", "g5"), ATTRS(af("epsilon", -1.0f)), CLG_ERR_INVALID_GRAPH,
         "epsilon must not be negative");
-    ERR(g, CLG_OP_LAYER_NORM, "le6", INS("x"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "takes 2 to 3 inputs, got 1");
+    ERR(g, CLG_OP_LAYER_NORM, "le6", INS("x"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "takes 2 to 4 inputs, got 1");
+    OK(g, CLG_OP_LAYER_NORM, "lr", INS("x", "g5", "g5", "x"), NO_ATTRS, DIMS(N, 3, 4, 5));
+    ERR(g, CLG_OP_LAYER_NORM, "le7", INS("x", "g5", "g5", "g45"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "residual [4, 5] must have the shape of the input [N, 3, 4, 5]");
     OK(g, CLG_OP_LOG_SOFTMAX, "lsm", INS("x"), ATTRS(ai("axis", 2)), DIMS(N, 3, 4, 5));
     clg_graph_destroy(g);
 }

@@ -149,17 +149,24 @@ clg_status clg_lower_layer_norm(clg_lower *lw, const clg_node *n, const clg_dev_
         else len *= xs->dims[d];
     }
     if (rows == 0 || len == 0) return CLG_OK;
-    bool has_bias = n->n_inputs > 2;
-    clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(rows), CLG_ARG_I(len),
-                       CLG_ARG_F(n->attrs.epsilon), CLG_ARG_T(&in[1]), CLG_ARG_I(clg_shape_count(&in[1].shape)),
-                       CLG_ARG_T(has_bias ? &in[2] : &in[1]),
-                       CLG_ARG_I(has_bias ? clg_shape_count(&in[2].shape) : 1), CLG_ARG_LOCAL(sizeof(float))};
-    int n_args = (int)(sizeof args / sizeof args[0]);
-    if (!has_bias) {
-        args[7] = args[9]; /* the local buffer follows the scale */
-        n_args = 8;
+    bool has_bias = n->n_inputs > 2, has_residual = n->n_inputs > 3;
+    clg_karg args[12];
+    int n_args = 0;
+    args[n_args++] = CLG_ARG_T(&in[0]);
+    args[n_args++] = CLG_ARG_T(out);
+    args[n_args++] = CLG_ARG_I(rows);
+    args[n_args++] = CLG_ARG_I(len);
+    args[n_args++] = CLG_ARG_F(n->attrs.epsilon);
+    args[n_args++] = CLG_ARG_T(&in[1]);
+    args[n_args++] = CLG_ARG_I(clg_shape_count(&in[1].shape));
+    if (has_bias) {
+        args[n_args++] = CLG_ARG_T(&in[2]);
+        args[n_args++] = CLG_ARG_I(clg_shape_count(&in[2].shape));
     }
-    clg_launch l = {&layernorm_family, "layernorm", has_bias ? "-DHAS_BIAS" : NULL, 2,
+    if (has_residual) args[n_args++] = CLG_ARG_T(&in[3]);
+    args[n_args++] = CLG_ARG_LOCAL(sizeof(float));
+    const char *defines = has_residual ? "-DHAS_BIAS -DHAS_RESIDUAL" : has_bias ? "-DHAS_BIAS" : NULL;
+    clg_launch l = {&layernorm_family, "layernorm", defines, 2,
                     {GROUP_MAX_ITEMS < len ? GROUP_MAX_ITEMS : (size_t)len, (size_t)rows}, {CLG_LOCAL_FIT, 1},
                     args, n_args, NULL};
     return clg_emit_launch(lw, &l);
