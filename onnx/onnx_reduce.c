@@ -76,6 +76,81 @@ static clg_status read_reduce_axes(ox_ctx *ox, const Onnx__NodeProto *n, ox_valu
 
 static clg_status tensor(ox_ctx *ox, ox_value *v, int *node) { return ox_tensor_node(ox, v, node); }
 
+/* A reduction of an integer host value (shape arithmetic: tf2onnx computes
+ * a flattened size as ReduceProd of a slice of a Shape), folded here on
+ * the host: Sum, Prod, Max, Min, L1 and SumSquare of int64 values. Elements
+ * that depend on the symbolic batch are refused. */
+static clg_status host_reduce(ox_ctx *ox, clg_op op, const ox_value *v, const int64_t *axes, int n_axes,
+                              bool keepdims, ox_value *out)
+{
+    const ox_host *h = &v->host;
+    if (op != CLG_OP_REDUCE_SUM && op != CLG_OP_REDUCE_PROD && op != CLG_OP_REDUCE_MAX && op != CLG_OP_REDUCE_MIN &&
+        op != CLG_OP_REDUCE_L1 && op != CLG_OP_REDUCE_SUM_SQUARE)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of the integer constant '%s' is not supported", clg_op_name(op),
+                       v->name);
+    if (h->sym)
+        for (size_t k = 0; k < h->count; k++)
+            if (h->sym[k])
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                               "'%s' depends on the symbolic batch N; reducing it is not supported", v->name);
+    bool mask[OX_MAX_RANK] = {false};
+    for (int d = 0; d < h->rank; d++) mask[d] = n_axes == 0;
+    for (int k = 0; k < n_axes; k++) {
+        int64_t a = axes[k] < 0 ? axes[k] + h->rank : axes[k];
+        if (a < 0 || a >= h->rank || mask[a])
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axes[%d] = %lld is out of range for rank %d or repeated", k,
+                           (long long)axes[k], h->rank);
+        mask[a] = true;
+    }
+    if (h->count == 0)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a reduction of the empty constant '%s' is not supported", v->name);
+    int64_t dims[OX_MAX_RANK], st[OX_MAX_RANK], s = 1;
+    int rank = 0;
+    for (int d = h->rank - 1; d >= 0; d--) {
+        st[d] = s;
+        s *= h->dims[d];
+    }
+    for (int d = 0; d < h->rank; d++)
+        if (!mask[d]) dims[rank++] = h->dims[d];
+        else if (keepdims) dims[rank++] = 1;
+    ox_host r;
+    clg_status st_new = ox_host_new(ox, h->dtype, rank, dims, &r);
+    if (st_new) return st_new;
+    /* Each input element adds into the output element of its kept
+     * coordinates. */
+    bool *seen = clg_calloc(ox->g, r.count ? r.count : 1, sizeof *seen);
+    if (!seen) {
+        ox_host_free(ox->g, &r);
+        return ox_oom(ox);
+    }
+    for (size_t e = 0; e < h->count; e++) {
+        size_t o = 0, ost = 1;
+        for (int d = h->rank - 1; d >= 0; d--) {
+            int64_t c = ((int64_t)e / st[d]) % h->dims[d];
+            if (mask[d]) continue;
+            o += (size_t)c * ost;
+            ost *= (size_t)h->dims[d];
+        }
+        int64_t x = h->i[e];
+        /* wrap-around arithmetic, as int64 does in ONNX Runtime, without
+         * C's undefined signed overflow */
+        if (op == CLG_OP_REDUCE_L1) x = x < 0 ? (int64_t)(0 - (uint64_t)x) : x;
+        if (op == CLG_OP_REDUCE_SUM_SQUARE) x = (int64_t)((uint64_t)x * (uint64_t)x);
+        int64_t *acc = &r.i[o];
+        if (!seen[o]) *acc = x;
+        else if (op == CLG_OP_REDUCE_PROD) *acc = (int64_t)((uint64_t)*acc * (uint64_t)x);
+        else if (op == CLG_OP_REDUCE_MAX) *acc = x > *acc ? x : *acc;
+        else if (op == CLG_OP_REDUCE_MIN) *acc = x < *acc ? x : *acc;
+        else *acc = (int64_t)((uint64_t)*acc + (uint64_t)x);
+        seen[o] = true;
+    }
+    clg_free(ox->g, seen);
+    out->host = r;
+    out->kind = OX_HOST;
+    out->node = -1;
+    return CLG_OK;
+}
+
 clg_status ox_convert_reduce(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
                              int n_out)
 {
@@ -98,6 +173,26 @@ clg_status ox_convert_reduce(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     if (noop && !axes_input)
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute noop_with_empty_axes is not part of this op's opset");
     if ((s = read_reduce_axes(ox, n, in, n_in, axes_input, a.axes, &a.axes_rank))) return s;
+    if (in[0]->kind == OX_HOST && ox_dtype_is_int(in[0]->host.dtype)) {
+        if (a.axes_rank == 0 && noop) { /* the value itself */
+            const ox_host *h = &in[0]->host;
+            ox_host r;
+            if ((s = ox_host_new(ox, h->dtype, h->rank, h->dims, &r))) return s;
+            if (h->count) memcpy(r.i, h->i, h->count * sizeof *r.i);
+            if (h->sym) {
+                if (!(r.sym = clg_malloc(ox->g, h->count))) {
+                    ox_host_free(ox->g, &r);
+                    return ox_oom(ox);
+                }
+                memcpy(r.sym, h->sym, h->count);
+            }
+            out[0]->host = r;
+            out[0]->kind = OX_HOST;
+            out[0]->node = -1;
+            return CLG_OK;
+        }
+        return host_reduce(ox, op, in[0], a.axes, a.axes_rank, a.keepdims != 0, out[0]);
+    }
     int x;
     if ((s = tensor(ox, in[0], &x))) return s;
     if (a.axes_rank == 0 && noop) { /* no axes and noop_with_empty_axes: the input itself */

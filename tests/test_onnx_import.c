@@ -821,6 +821,36 @@ static void test_reduce_forms(void **state)
     assert_int_equal(y->shape.dims[2], 1);
     clg_graph_destroy(g);
     mb_free(&b);
+    /* Shape arithmetic folds on the host: Reshape(x, [0, ReduceProd(Shape(x)[1:3])])
+     * is a Reshape to [N, 12] with no reduction in the graph. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    int64_t one[1] = {1}, three[1] = {3}, zero[1] = {0};
+    mb_node(&b, "Shape", NULL, "x", "shape", 0);
+    mb_const_i64(&b, "starts", 1, 1, one);
+    mb_const_i64(&b, "ends", 1, 1, three);
+    mb_node(&b, "Slice", NULL, "shape,starts,ends", "tail", 0);
+    mb_node(&b, "ReduceProd", "rp", "tail", "prod", 0);
+    mb_const_i64(&b, "zero", 1, 1, zero);
+    mb_node(&b, "Concat", NULL, "zero,prod", "target", 1, A_i(&b, "axis", 0));
+    mb_node(&b, "Reshape", NULL, "x,target", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_REDUCE_PROD), 0);
+    y = find_node(g, "y");
+    assert_int_equal(y->shape.rank, 2);
+    assert_int_equal(y->shape.dims[0], CLG_BATCH);
+    assert_int_equal(y->shape.dims[1], 12);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* ... but not over N itself. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "Shape", NULL, "x", "shape", 0);
+    mb_node(&b, "ReduceProd", "rp", "shape", "prod", 0);
+    mb_node(&b, "Reshape", NULL, "x,prod", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node rp (ReduceProd, opset 13): 'shape' depends on the symbolic batch N");
     /* Errors: axes as an attribute of ReduceSum-13, an axis out of range,
      * a reduction over the symbolic batch (all axes by default). */
     mb_init(&b, 13);
