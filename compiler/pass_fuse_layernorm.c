@@ -51,7 +51,8 @@ static void expr_text(const clg_node *n, char *buf, size_t size)
 {
     buf[0] = '\0';
     if (n->op == CLG_OP_ELEMENTWISE) { /* stored canonical */
-        size_t len = strnlen(n->attrs.expr, sizeof n->attrs.expr);
+        const char *end = memchr(n->attrs.expr, '\0', sizeof n->attrs.expr);
+        size_t len = end ? (size_t)(end - n->attrs.expr) : size;
         if (len < size) memcpy(buf, n->attrs.expr, len + 1);
         return;
     }
