@@ -19,6 +19,8 @@ CLG_INTERNAL clg_status clg_infer_transpose(const clg_infer_ctx *c, clg_shape *o
 CLG_INTERNAL clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_clip(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_elementwise(const clg_infer_ctx *c, clg_shape *out);
+/* infer_pad.c */
+CLG_INTERNAL clg_status clg_infer_pad(const clg_infer_ctx *c, clg_shape *out);
 /* infer_reduce.c: the reductions (ReduceMean ...) and LayerNorm */
 CLG_INTERNAL clg_status clg_infer_reduce(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_layer_norm(const clg_infer_ctx *c, clg_shape *out);

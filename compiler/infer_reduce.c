@@ -10,7 +10,7 @@
 #define FAIL(c, ...) clg_fail_node((c)->g, CLG_ERR_INVALID_GRAPH, (c)->line, (c)->name, (c)->op, __VA_ARGS__)
 #define UNSUPPORTED(c, ...) clg_fail_node((c)->g, CLG_ERR_UNSUPPORTED, (c)->line, (c)->name, (c)->op, __VA_ARGS__)
 
-static const char *shape_text(const clg_shape *s, char *buf, size_t size) { return clg_shape_str(s, buf, size); }
+#define shape_text(s, buf, size) clg_shape_str(c->g, (s), (buf), (size))
 
 /* The axes a reduction's attributes name, as a mask over x's dims: every
  * dim when axes is empty (ONNX's default). */

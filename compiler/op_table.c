@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 38, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 39, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -96,6 +96,8 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true},
     [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise,
                             ELEMENTWISE(expr_elementwise)},
+    [CLG_OP_PAD] = {"Pad", 1, 1, ATTRS(CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE), clg_infer_pad,
+                    .expr = NULL},
     /* kernels/reduce.cl; what each computes is docs/ir.md's table */
     [CLG_OP_REDUCE_MEAN] = {"ReduceMean", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
     [CLG_OP_REDUCE_SUM] = {"ReduceSum", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},

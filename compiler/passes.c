@@ -5,10 +5,11 @@
 
 #include "passes.h"
 
-/* Order matters: BatchNorm folding wants constant weights (so it runs after
- * constant folding); what it cannot fold becomes Mul/Add for fusion;
- * LayerNorm is recognised in its written-out form before fusion merges its
- * Sub, Mul and Add into other expressions; biases
+/* Order matters: a Pad folds into the window op it feeds once constant
+ * folding has taken the Pads of constants; BatchNorm folding wants constant
+ * weights (so it runs after constant folding); what it cannot fold becomes
+ * Mul/Add for fusion; LayerNorm is recognised in its written-out form
+ * before fusion merges its Sub, Mul and Add into other expressions; biases
  * are split off before fusion so that they join the epilogue, which is then
  * absorbed into the GEMM that feeds it (one kernel); dead code runs
  * first (so nothing dead is folded) and last (what folding orphaned). */
@@ -16,6 +17,7 @@ static const clg_pass passes[] = {
     {"dce", 1, false, clg_pass_dce},
     {"identity", 1, false, clg_pass_identity},
     {"fold-constants", 1, true, clg_pass_fold_constants},
+    {"fold-pad", 1, true, clg_pass_fold_pad},
     {"fold-batchnorm", 1, true, clg_pass_fold_batchnorm},
     {"fuse-layernorm", 2, true, clg_pass_fuse_layernorm},
     {"batchnorm-scale-shift", 2, false, clg_pass_batchnorm_scale_shift},

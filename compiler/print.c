@@ -58,7 +58,7 @@ static void sb_float(strbuf *b, float v)
 static void sb_shape(strbuf *b, const clg_shape *s)
 {
     char buf[96];
-    sb_printf(b, "f32%s", clg_shape_str(s, buf, sizeof buf));
+    sb_printf(b, "f32%s", clg_shape_str(b->g, s, buf, sizeof buf));
 }
 
 static void sb_init(strbuf *b, const clg_const *c)
@@ -121,7 +121,9 @@ static void sb_attrs(strbuf *b, const clg_node *n)
         clg_attr_get(&def, info->attrs[i], &d);
         if (clg_attr_equal(&v, &d)) continue;
         sb_printf(b, " %s=", clg_field_get(info->attrs[i])->name);
-        if (v.kind == CLG_ATTR_STRING) {
+        if (info->attrs[i] == CLG_F_PAD_MODE) {
+            sb_string(b, v.s);
+        } else if (v.kind == CLG_ATTR_STRING) {
             sb_expr(b, v.s); /* expr or epilogue, both expressions */
         } else if (v.kind == CLG_ATTR_FLOAT) {
             sb_float(b, v.f);
@@ -129,7 +131,14 @@ static void sb_attrs(strbuf *b, const clg_node *n)
             sb_printf(b, "%lld", (long long)v.ints[0]);
         } else {
             sb_printf(b, "[");
-            for (int k = 0; k < v.count; k++) sb_printf(b, "%s%lld", k ? ", " : "", (long long)v.ints[k]);
+            for (int k = 0; k < v.count; k++) {
+                char d[64];
+                /* Reshape's shape names symbolic sizes (clg_reshape_dim). */
+                if (info->attrs[i] == CLG_F_SHAPE && v.ints[k] < -1)
+                    sb_printf(b, "%s%s", k ? ", " : "", clg_dim_str(b->g, clg_reshape_dim(v.ints[k]), d, sizeof d));
+                else
+                    sb_printf(b, "%s%lld", k ? ", " : "", (long long)v.ints[k]);
+            }
             sb_printf(b, "]");
         }
     }

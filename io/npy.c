@@ -256,14 +256,14 @@ static clg_status check_input(clg_graph *g, const char *path, const npy_header *
         return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: the graph has no input %d (it has %d)", path,
                         index, clg_graph_input_count(g));
     bool ok = rank == h->rank;
-    for (int i = 0; ok && i < rank; i++) ok = dims[i] == h->dims[i] || (i == 0 && dims[i] == CLG_BATCH);
+    for (int i = 0; ok && i < rank; i++) ok = dims[i] == h->dims[i] || dims[i] < 0; /* a symbolic dim takes any size */
     if (ok) return CLG_OK;
     clg_shape want = {rank, {0}};
     memcpy(want.dims, dims, sizeof want.dims);
     char have_buf[160], want_buf[96];
     return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: shape %s does not match input %s: f32%s", path,
                     tuple_str(h->rank, h->dims, have_buf, sizeof have_buf), name,
-                    clg_shape_str(&want, want_buf, sizeof want_buf));
+                    clg_shape_str(g, &want, want_buf, sizeof want_buf));
 }
 
 /* ---------------------------------------------------------------- reading */

@@ -420,7 +420,7 @@ static clg_status k_concat(const clg_ref_args *a)
 
 typedef clg_status (*ref_kernel)(const clg_ref_args *a);
 
-static_assert(CLG_OP_COUNT == 38, "a new op needs a reference kernel in the table below, or an "
+static_assert(CLG_OP_COUNT == 39, "a new op needs a reference kernel in the table below, or an "
                                    "expression in the op table");
 
 /* Ops with an expression in the op table evaluate it (k_elementwise); ops
@@ -438,6 +438,7 @@ static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_GLOBALAVERAGEPOOL] = k_global_avgpool,
     [CLG_OP_TRANSPOSE] = k_transpose,
     [CLG_OP_CONCAT] = k_concat,
+    [CLG_OP_PAD] = clg_ref_pad,
     [CLG_OP_REDUCE_MEAN] = clg_ref_reduce,
     [CLG_OP_REDUCE_SUM] = clg_ref_reduce,
     [CLG_OP_REDUCE_MAX] = clg_ref_reduce,

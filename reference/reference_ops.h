@@ -27,6 +27,9 @@ CLG_INTERNAL clg_status clg_ref_log_softmax(const clg_ref_args *a);
  * has no reference kernel (Input and Constant are the executor's job). */
 CLG_INTERNAL clg_status clg_ref_run_node(const clg_ref_args *a);
 
+/* The kernels that live in files of their own (reference_<family>.c). */
+CLG_INTERNAL clg_status clg_ref_pad(const clg_ref_args *a);
+
 /* Computes node i of g, all of whose inputs are constants, into out (room
  * for the node's element count); for constant folding (reference.c).
  * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (an input is not a constant) or

@@ -196,7 +196,7 @@ cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
 # row through local memory for l's few long rows), copies (Transpose,
 # Concat, Flatten, Reshape), every unary op and the binary ops with
-# broadcasting.
+# broadcasting, Pad in its three modes (with crops).
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
 const s: f32[6] = random(1, 0.5, 1.5)
@@ -229,6 +229,9 @@ u5 = LeakyRelu(x) alpha=0.1
 lr = Div(u5, two)
 u6 = Relu(x)
 cl = Clip(u6) min=-0.5 max=0.5
+pz = Pad(x) pads=[0, 1, -1, 2, 0, 0, 1, -1] value=0.5
+pr = Pad(x) pads=[0, 0, 2, 1, 0, 0, 1, 3] mode="reflect"
+pe = Pad(x) pads=[0, 0, 1, 0, 0, 1, 0, 2] mode="edge"
 output mp
 output sm
 output sm2
@@ -242,6 +245,9 @@ output th
 output gt
 output lr
 output cl
+output pz
+output pr
+output pe
 EOF
 cat >"$TMP/norm.clg" <<'EOF'
 # Reductions: a work-group per innermost row (l's rows of 301, x's of 210),
@@ -306,7 +312,8 @@ model seed-default examples/residual_mlp.clg 2 -O2
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
-    averagepool globalaveragepool softmax softmax_group copy_strided reduce_rows reduce_strided layernorm; do
+    averagepool globalaveragepool softmax softmax_group copy_strided pad \
+    reduce_rows reduce_strided layernorm; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 
