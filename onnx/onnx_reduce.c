@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "expr.h"
 #include "onnx_internal.h"
 
 static const struct {
@@ -217,6 +218,50 @@ static clg_status unavailable(ox_ctx *ox, ox_value **out, int n_out, int from, c
     return CLG_OK;
 }
 
+/* LayerNormalization's Mean and InvStdDev outputs, computed only when
+ * something uses them: the mean over the normalised dims and
+ * 1 / sqrt(mean((x - mean)^2) + epsilon), both with those dims kept as 1
+ * (ONNX's shapes). mean_out or inv_out NULL: not wanted. */
+static clg_status layer_norm_statistics(ox_ctx *ox, int x, const clg_attrs *ln, ox_value *mean_out,
+                                        ox_value *inv_out)
+{
+    const clg_shape xs = ox->g->nodes[x].shape;
+    int64_t axis = ln->axis < 0 ? ln->axis + xs.rank : ln->axis;
+    clg_attrs red;
+    clg_attrs_default(CLG_OP_REDUCE_MEAN, &red);
+    for (int64_t d = axis; d < xs.rank; d++) red.axes[red.axes_rank++] = d;
+    char hint[256];
+    const char *base = (mean_out ? mean_out : inv_out)->clg_name;
+    int mean, dev, sq, var;
+    clg_status s;
+    snprintf(hint, sizeof hint, "%s/mean", base);
+    if ((s = ox_append(ox, CLG_OP_REDUCE_MEAN, mean_out, hint, &x, 1, &red, &mean))) return s;
+    if (mean_out) {
+        mean_out->node = mean;
+        mean_out->kind = OX_TENSOR;
+    }
+    if (!inv_out) return CLG_OK;
+    clg_attrs none;
+    clg_attrs_default(CLG_OP_SUB, &none);
+    int sub_in[2] = {x, mean};
+    snprintf(hint, sizeof hint, "%s/deviation", base);
+    if ((s = ox_append(ox, CLG_OP_SUB, NULL, hint, sub_in, 2, &none, &dev))) return s;
+    int mul_in[2] = {dev, dev};
+    snprintf(hint, sizeof hint, "%s/square", base);
+    if ((s = ox_append(ox, CLG_OP_MUL, NULL, hint, mul_in, 2, &none, &sq))) return s;
+    snprintf(hint, sizeof hint, "%s/variance", base);
+    if ((s = ox_append(ox, CLG_OP_REDUCE_MEAN, NULL, hint, &sq, 1, &red, &var))) return s;
+    clg_attrs inv;
+    clg_attrs_default(CLG_OP_ELEMENTWISE, &inv);
+    clg_text t = {inv.expr, sizeof inv.expr, 0};
+    clg_text_printf(&t, "1 / sqrt(x0 + ");
+    clg_expr_write_float(&t, ln->epsilon);
+    clg_text_printf(&t, ")");
+    if ((s = ox_append(ox, CLG_OP_ELEMENTWISE, inv_out, NULL, &var, 1, &inv, &inv_out->node))) return s;
+    inv_out->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
 clg_status ox_convert_layer_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
                                  int n_out)
 {
@@ -231,15 +276,21 @@ clg_status ox_convert_layer_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
      * kernels use; a double one would be a silent approximation. */
     if (stash != 1)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "stash_type=%lld is not supported (1, float, only)", (long long)stash);
-    if ((s = unavailable(ox, out, n_out, 1,
-                         "is LayerNormalization's Mean or InvStdDev output, which clgraph does not compute")))
-        return s;
     int idx[3];
     int n_idx = n_in > 2 && in[2] ? 3 : 2;
     for (int i = 0; i < n_idx; i++)
         if ((s = tensor(ox, in[i], &idx[i]))) return s;
     if ((s = ox_append(ox, CLG_OP_LAYER_NORM, out[0], NULL, idx, n_idx, &a, &out[0]->node))) return s;
     out[0]->kind = OX_TENSOR;
+    bool want_mean = n_out > 1 && out[1] && out[1]->uses > 0, want_inv = n_out > 2 && out[2] && out[2]->uses > 0;
+    for (int o = 3; o < n_out; o++)
+        if (out[o]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "has at most 3 outputs");
+    for (int o = 1; o < n_out && o < 3; o++)
+        if (out[o] && !(o == 1 ? want_mean : want_inv) &&
+            (s = unavailable(ox, out, o + 1, o, "is a LayerNormalization statistic that nothing uses")))
+            return s;
+    if (want_mean || want_inv) return layer_norm_statistics(ox, idx[0], &a, want_mean ? out[1] : NULL,
+                                                            want_inv ? out[2] : NULL);
     return CLG_OK;
 }
 

@@ -1212,14 +1212,25 @@ static void test_layer_normalization(void **state)
     clg_graph_destroy(g);
     mb_free(&b);
 
-    /* The statistics outputs are not computed: an error once used. */
+    /* The statistics outputs are computed only when used: Mean as a
+     * ReduceMean over the normalised dims (kept as 1); named but unused,
+     * InvStdDev adds nothing. */
     mb_init(&b, 17);
     mb_input(&b, "x", 3, xd);
     mb_init_f(&b, "scale", 2, pd, sc, true);
-    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y,mean", 1, A_i(&b, "axis", 1));
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y,mean,inv", 1, A_i(&b, "axis", 1));
     mb_output(&b, "y");
     mb_output(&b, "mean");
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "'mean' is LayerNormalization's Mean or InvStdDev output");
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_REDUCE_MEAN), 1);
+    assert_int_equal(count_op(g, CLG_OP_ELEMENTWISE), 0);
+    const clg_node *mn = find_node(g, "mean");
+    assert_int_equal(mn->op, CLG_OP_REDUCE_MEAN);
+    assert_int_equal(mn->shape.rank, 3);
+    assert_int_equal(mn->shape.dims[1], 1);
+    assert_int_equal(mn->shape.dims[2], 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
     mb_init(&b, 17);
     mb_input(&b, "x", 3, xd);
     mb_init_f(&b, "scale", 2, pd, sc, true);
