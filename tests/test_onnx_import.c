@@ -1254,6 +1254,78 @@ static void test_layer_normalization(void **state)
     expect_error(&b, CLG_ERR_UNSUPPORTED, "LayerNormalization before opset 17 is not supported");
 }
 
+/* LayerNorm as PyTorch exports it before opset 17 (ReduceMean, Sub, Pow 2,
+ * ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta) and as tf2onnx
+ * writes Keras' (SquaredDifference as Sub and Mul, Rsqrt as Sqrt and
+ * Reciprocal, x * inv + (beta - mean * inv)): imported op by op, then one
+ * LayerNorm at -O2 that computes the same on the reference executor. */
+static void test_layer_norm_patterns_fuse(void **state)
+{
+    (void)state;
+    float sc[8], bi[8], x[3 * 5 * 8];
+    for (int k = 0; k < 8; k++) {
+        sc[k] = 0.5f + 0.1f * (float)k;
+        bi[k] = 0.2f * (float)(k % 3) - 0.2f;
+    }
+    for (int k = 0; k < 120; k++) x[k] = (float)((k * 13) % 17) * 0.4f - 3.0f;
+    int64_t xd[3] = {-1, 5, 8}, cd[1] = {8}, ax[1] = {-1};
+    for (int form = 0; form < 2; form++) {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 3, xd);
+        mb_init_f(&b, "gamma", 1, cd, sc, true);
+        mb_init_f(&b, "beta", 1, cd, bi, true);
+        mb_const_f(&b, "eps", 1e-3f);
+        mb_node(&b, "ReduceMean", NULL, "x", "mean", 1, A_ints(&b, "axes", 1, ax));
+        mb_node(&b, "Sub", NULL, "x,mean", "d", 0);
+        if (form == 0) {
+            mb_const_f(&b, "two", 2.0f);
+            mb_node(&b, "Pow", NULL, "d,two", "sq", 0);
+        } else {
+            mb_node(&b, "Sub", NULL, "x,mean", "d2", 0);
+            mb_node(&b, "Mul", NULL, "d2,d2", "sq", 0);
+        }
+        mb_node(&b, "ReduceMean", NULL, "sq", "var", 1, A_ints(&b, "axes", 1, ax));
+        mb_node(&b, "Add", NULL, "var,eps", "ve", 0);
+        mb_node(&b, "Sqrt", NULL, "ve", "sd", 0);
+        if (form == 0) {
+            mb_node(&b, "Div", NULL, "d,sd", "n", 0);
+            mb_node(&b, "Mul", NULL, "n,gamma", "g", 0);
+            mb_node(&b, "Add", NULL, "g,beta", "y", 0);
+        } else {
+            mb_node(&b, "Reciprocal", NULL, "sd", "r", 0);
+            mb_node(&b, "Mul", NULL, "r,gamma", "inv", 0);
+            mb_node(&b, "Mul", NULL, "x,inv", "xi", 0);
+            mb_node(&b, "Mul", NULL, "mean,inv", "mi", 0);
+            mb_node(&b, "Sub", NULL, "beta,mi", "sh", 0);
+            mb_node(&b, "Add", NULL, "xi,sh", "y", 0);
+        }
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        int64_t rd[3] = {3, 5, 8};
+        float y0[120], y2[120];
+        double want[120];
+        for (int r = 0; r < 15; r++) {
+            double mean = 0, var = 0;
+            for (int k = 0; k < 8; k++) mean += x[r * 8 + k] / 8.0;
+            for (int k = 0; k < 8; k++) var += (x[r * 8 + k] - mean) * (x[r * 8 + k] - mean) / 8.0;
+            for (int k = 0; k < 8; k++)
+                want[r * 8 + k] = (x[r * 8 + k] - mean) / sqrt(var + (double)1e-3f) * sc[k] + bi[k];
+        }
+        clg_tensor out = {0};
+        run1(g, x, 3, rd, y0, &out);
+        assert_close(y0, want, 120, 1e-5);
+        assert_int_equal(clg_graph_optimize(g, 2, NULL, NULL), CLG_OK);
+        assert_int_equal(count_op(g, CLG_OP_LAYER_NORM), 1);
+        assert_int_equal(count_op(g, CLG_OP_REDUCE_MEAN), 0);
+        assert_int_equal(clg_graph_node_count(g), 4); /* x, gamma, beta, the LayerNorm */
+        run1(g, x, 3, rd, y2, &out);
+        assert_close(y2, want, 120, 1e-5);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+}
+
 static void test_reduce_forms(void **state)
 {
     (void)state;
@@ -2300,6 +2372,7 @@ int main(void)
         cmocka_unit_test(test_softmax_opset11),
         cmocka_unit_test(test_layer_normalization),
         cmocka_unit_test(test_reduce_forms),
+        cmocka_unit_test(test_layer_norm_patterns_fuse),
         cmocka_unit_test(test_auto_pad),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_clip_forms),
