@@ -77,10 +77,31 @@ static clg_status read_reduce_axes(ox_ctx *ox, const Onnx__NodeProto *n, ox_valu
 
 static clg_status tensor(ox_ctx *ox, ox_value *v, int *node) { return ox_tensor_node(ox, v, node); }
 
+/* One step of a host reduction where an operand is a symbolic size (a dim
+ * code): Sum and Prod as the graph's size arithmetic, a plain operand being
+ * a size (>= 0). */
+static clg_status symbolic_step(ox_ctx *ox, clg_op op, int64_t acc, bool acc_sym, int64_t x, bool x_sym, int64_t *r)
+{
+    char a[64], b[64];
+    if (op != CLG_OP_REDUCE_SUM && op != CLG_OP_REDUCE_PROD)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of symbolic sizes (%s, %s) is not supported", clg_op_name(op),
+                       clg_dim_str(ox->g, acc, a, sizeof a), clg_dim_str(ox->g, x, b, sizeof b));
+    if ((!acc_sym && acc < 0) || (!x_sym && x < 0))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of %s and %s: a negative value with a symbolic size",
+                       clg_op_name(op), clg_dim_str(ox->g, acc, a, sizeof a), clg_dim_str(ox->g, x, b, sizeof b));
+    clg_status s = op == CLG_OP_REDUCE_SUM ? clg_dim_add(ox->g, acc, x, r) : clg_dim_mul(ox->g, acc, x, r);
+    if (s == CLG_ERR_OUT_OF_MEMORY) return ox_oom(ox);
+    if (s)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of %s and %s does not give a size clgraph can express",
+                       clg_op_name(op), clg_dim_str(ox->g, acc, a, sizeof a), clg_dim_str(ox->g, x, b, sizeof b));
+    return CLG_OK;
+}
+
 /* A reduction of an integer host value (shape arithmetic: tf2onnx computes
  * a flattened size as ReduceProd of a slice of a Shape), folded here on
- * the host: Sum, Prod, Max, Min, L1 and SumSquare of int64 values. Elements
- * that depend on the symbolic batch are refused. */
+ * the host: Sum, Prod, Max, Min, L1 and SumSquare of int64 values, wrapping
+ * around as int64 does; Sum and Prod of symbolic sizes (N, S, ...) too, as
+ * the graph's size arithmetic (ReduceProd of [S, 64] is 64*S). */
 static clg_status host_reduce(ox_ctx *ox, clg_op op, const ox_value *v, const int64_t *axes, int n_axes,
                               bool keepdims, ox_value *out)
 {
@@ -89,11 +110,6 @@ static clg_status host_reduce(ox_ctx *ox, clg_op op, const ox_value *v, const in
         op != CLG_OP_REDUCE_L1 && op != CLG_OP_REDUCE_SUM_SQUARE)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of the integer constant '%s' is not supported", clg_op_name(op),
                        v->name);
-    if (h->sym)
-        for (size_t k = 0; k < h->count; k++)
-            if (h->sym[k])
-                return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                               "'%s' depends on the symbolic batch N; reducing it is not supported", v->name);
     bool mask[OX_MAX_RANK] = {false};
     for (int d = 0; d < h->rank; d++) mask[d] = n_axes == 0;
     for (int k = 0; k < n_axes; k++) {
@@ -105,26 +121,27 @@ static clg_status host_reduce(ox_ctx *ox, clg_op op, const ox_value *v, const in
     }
     if (h->count == 0)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a reduction of the empty constant '%s' is not supported", v->name);
-    int64_t dims[OX_MAX_RANK], st[OX_MAX_RANK], s = 1;
+    int64_t dims[OX_MAX_RANK], st[OX_MAX_RANK], stride = 1;
     int rank = 0;
     for (int d = h->rank - 1; d >= 0; d--) {
-        st[d] = s;
-        s *= h->dims[d];
+        st[d] = stride;
+        stride *= h->dims[d];
     }
     for (int d = 0; d < h->rank; d++)
         if (!mask[d]) dims[rank++] = h->dims[d];
         else if (keepdims) dims[rank++] = 1;
     ox_host r;
-    clg_status st_new = ox_host_new(ox, h->dtype, rank, dims, &r);
-    if (st_new) return st_new;
-    /* Each input element adds into the output element of its kept
-     * coordinates. */
-    bool *seen = clg_calloc(ox->g, r.count ? r.count : 1, sizeof *seen);
-    if (!seen) {
+    clg_status s = ox_host_new(ox, h->dtype, rank, dims, &r);
+    if (s) return s;
+    size_t n_out = r.count ? r.count : 1;
+    /* per output element: 1 once written, 2 when symbolic */
+    uint8_t *state = clg_calloc(ox->g, n_out, 1);
+    if (!state) {
         ox_host_free(ox->g, &r);
         return ox_oom(ox);
     }
-    for (size_t e = 0; e < h->count; e++) {
+    bool any_sym = false;
+    for (size_t e = 0; e < h->count && !s; e++) {
         size_t o = 0, ost = 1;
         for (int d = h->rank - 1; d >= 0; d--) {
             int64_t c = ((int64_t)e / st[d]) % h->dims[d];
@@ -132,20 +149,43 @@ static clg_status host_reduce(ox_ctx *ox, clg_op op, const ox_value *v, const in
             o += (size_t)c * ost;
             ost *= (size_t)h->dims[d];
         }
-        int64_t x = h->i[e];
-        /* wrap-around arithmetic, as int64 does in ONNX Runtime, without
-         * C's undefined signed overflow */
+        int64_t x = h->i[e], *acc = &r.i[o];
+        bool x_sym = h->sym && h->sym[e];
+        if (x_sym && (op == CLG_OP_REDUCE_L1 || op == CLG_OP_REDUCE_SUM_SQUARE)) {
+            s = ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of the symbolic sizes in '%s' is not supported", clg_op_name(op),
+                        v->name);
+            break;
+        }
         if (op == CLG_OP_REDUCE_L1) x = x < 0 ? (int64_t)(0 - (uint64_t)x) : x;
         if (op == CLG_OP_REDUCE_SUM_SQUARE) x = (int64_t)((uint64_t)x * (uint64_t)x);
-        int64_t *acc = &r.i[o];
-        if (!seen[o]) *acc = x;
-        else if (op == CLG_OP_REDUCE_PROD) *acc = (int64_t)((uint64_t)*acc * (uint64_t)x);
-        else if (op == CLG_OP_REDUCE_MAX) *acc = x > *acc ? x : *acc;
-        else if (op == CLG_OP_REDUCE_MIN) *acc = x < *acc ? x : *acc;
-        else *acc = (int64_t)((uint64_t)*acc + (uint64_t)x);
-        seen[o] = true;
+        if (!state[o]) {
+            *acc = x;
+            state[o] = x_sym ? 2 : 1;
+        } else if (x_sym || state[o] == 2) {
+            int64_t res;
+            if ((s = symbolic_step(ox, op, *acc, state[o] == 2, x, x_sym, &res))) break;
+            *acc = res;
+            state[o] = clg_dim_is_symbolic(res) ? 2 : 1;
+        } else if (op == CLG_OP_REDUCE_PROD) {
+            *acc = (int64_t)((uint64_t)*acc * (uint64_t)x);
+        } else if (op == CLG_OP_REDUCE_MAX) {
+            *acc = x > *acc ? x : *acc;
+        } else if (op == CLG_OP_REDUCE_MIN) {
+            *acc = x < *acc ? x : *acc;
+        } else {
+            *acc = (int64_t)((uint64_t)*acc + (uint64_t)x);
+        }
     }
-    clg_free(ox->g, seen);
+    for (size_t o = 0; o < r.count && !s; o++) any_sym |= state[o] == 2;
+    if (!s && any_sym) {
+        if (!(r.sym = clg_calloc(ox->g, n_out, 1))) s = ox_oom(ox);
+        for (size_t o = 0; o < r.count && !s; o++) r.sym[o] = state[o] == 2;
+    }
+    clg_free(ox->g, state);
+    if (s) {
+        ox_host_free(ox->g, &r);
+        return s;
+    }
     out->host = r;
     out->kind = OX_HOST;
     out->node = -1;
