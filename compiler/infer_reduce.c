@@ -1,14 +1,14 @@
 /* Shape inference of the reductions (ReduceMean ... ReduceLogSumExp) and of
- * LayerNorm. A dim below 0 is a symbolic size: it may be kept and copied,
- * but a reduction over one (its element count unknown until run time) is
- * refused, naming the dimension. */
+ * LayerNorm. A dim below 0 is a symbolic size: kept dims are copied, and a
+ * reduced one becomes 1 or goes; no size is computed from it (the element
+ * count a mean divides by is the bound one, which only the kernels see),
+ * so a reduction over N or S is as well defined as Softmax along it. */
 #include <stdio.h>
 #include <string.h>
 
 #include "infer.h"
 
 #define FAIL(c, ...) clg_fail_node((c)->g, CLG_ERR_INVALID_GRAPH, (c)->line, (c)->name, (c)->op, __VA_ARGS__)
-#define UNSUPPORTED(c, ...) clg_fail_node((c)->g, CLG_ERR_UNSUPPORTED, (c)->line, (c)->name, (c)->op, __VA_ARGS__)
 
 #define shape_text(s, buf, size) clg_shape_str(c->g, (s), (buf), (size))
 
@@ -39,11 +39,6 @@ clg_status clg_infer_reduce(const clg_infer_ctx *c, clg_shape *out)
     if (s) return s;
     out->rank = 0;
     for (int d = 0; d < x->rank; d++) {
-        if (mask[d] && x->dims[d] < 0) {
-            char buf[96];
-            return UNSUPPORTED(c, "input 0 %s: reducing over the symbolic dimension %d is not supported",
-                               shape_text(x, buf, sizeof buf), d);
-        }
         if (!mask[d]) out->dims[out->rank++] = x->dims[d];
         else if (c->attrs->keepdims) out->dims[out->rank++] = 1;
     }
@@ -67,10 +62,6 @@ clg_status clg_infer_layer_norm(const clg_infer_ctx *c, clg_shape *out)
     if (axis < 0) axis += x->rank;
     if (!(c->attrs->epsilon >= 0)) return FAIL(c, "epsilon must not be negative");
     char b1[96], b2[96];
-    for (int d = (int)axis; d < x->rank; d++)
-        if (x->dims[d] < 0)
-            return UNSUPPORTED(c, "input 0 %s: normalising over the symbolic dimension %d is not supported",
-                               shape_text(x, b1, sizeof b1), d);
     if (c->n_inputs == 4) {
         const clg_shape *r = c->in[3];
         bool same = r->rank == x->rank;

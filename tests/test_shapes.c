@@ -587,8 +587,8 @@ static void test_softmax_and_unary(void **state)
 }
 
 /* Reductions: axes in any order, negative or absent (all), keepdims; a
- * reduction to nothing keeps one dim of 1; the symbolic batch cannot be
- * reduced over. LayerNorm: scale and bias fit the row's trailing dims. */
+ * reduction to nothing keeps one dim of 1; a symbolic dim reduces like any
+ * other. LayerNorm: scale and bias fit the row's trailing dims. */
 static void test_reduce_and_layer_norm(void **state)
 {
     (void)state;
@@ -600,9 +600,9 @@ static void test_reduce_and_layer_norm(void **state)
     OK(g, CLG_OP_REDUCE_MAX, "mx", INS("c"), NO_ATTRS, DIMS(1, 1));
     OK(g, CLG_OP_REDUCE_MIN, "mn", INS("c"), ATTRS(ai("keepdims", 0)), DIMS(1));
     OK(g, CLG_OP_REDUCE_LOG_SUM_EXP, "lse", INS("c"), ATTRS(AL("axes", 0), ai("keepdims", 0)), DIMS(6));
-    ERR(g, CLG_OP_REDUCE_L2, "e0", INS("x"), ATTRS(AL("axes", 0)), CLG_ERR_UNSUPPORTED,
-        "input 0 [N, 3, 4, 5]: reducing over the symbolic dimension 0 is not supported");
-    ERR(g, CLG_OP_REDUCE_L1, "e1", INS("x"), NO_ATTRS, CLG_ERR_UNSUPPORTED, "symbolic dimension 0");
+    /* over N: the count is the bound batch, which only the kernels need */
+    OK(g, CLG_OP_REDUCE_L2, "n0", INS("x"), ATTRS(AL("axes", 0)), DIMS(1, 3, 4, 5));
+    OK(g, CLG_OP_REDUCE_L1, "n1", INS("x"), ATTRS(ai("keepdims", 0)), DIMS(1));
     ERR(g, CLG_OP_REDUCE_PROD, "e2", INS("x"), ATTRS(AL("axes", 4)), CLG_ERR_INVALID_GRAPH,
         "axes[0] = 4 is out of range for rank 4");
     ERR(g, CLG_OP_REDUCE_SUM_SQUARE, "e3", INS("x"), ATTRS(AL("axes", 1, -3)), CLG_ERR_INVALID_GRAPH,
@@ -623,8 +623,7 @@ static void test_reduce_and_layer_norm(void **state)
     ERR(g, CLG_OP_LAYER_NORM, "le1", INS("x", "g3"), ATTRS(ai("axis", 1)), CLG_ERR_INVALID_GRAPH,
         "scale [3, 1, 1] must match");
     ERR(g, CLG_OP_LAYER_NORM, "le2", INS("x", "g5", "g45"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "bias [4, 5] must match");
-    ERR(g, CLG_OP_LAYER_NORM, "le3", INS("x", "g5"), ATTRS(ai("axis", 0)), CLG_ERR_UNSUPPORTED,
-        "normalising over the symbolic dimension 0 is not supported");
+    OK(g, CLG_OP_LAYER_NORM, "ln5", INS("x", "g5"), ATTRS(ai("axis", 0)), DIMS(N, 3, 4, 5));
     ERR(g, CLG_OP_LAYER_NORM, "le4", INS("x", "g5"), ATTRS(ai("axis", 4)), CLG_ERR_INVALID_GRAPH,
         "axis 4 is out of range for rank 4");
     ERR(g, CLG_OP_LAYER_NORM, "le5", INS("x", "g5"), ATTRS(af("epsilon", -1.0f)), CLG_ERR_INVALID_GRAPH,
