@@ -197,7 +197,7 @@ static clg_status intern(clg_graph *g, const clg_dim_expr *e, int64_t *d)
 
 static bool valid_symbol_name(const char *s, size_t len)
 {
-    if (!len || (s[0] >= '0' && s[0] <= '9')) return false;
+    if (!len || len > CLG_MAX_SYMBOL_NAME || (s[0] >= '0' && s[0] <= '9')) return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
@@ -381,6 +381,23 @@ bool clg_dim_eval(const clg_graph *g, int64_t d, const int64_t *values, int64_t 
     return true;
 }
 
+/* A term's factors written in name order ("N*S"), so the text does not
+ * depend on the order symbols were made in (a graph printed and parsed
+ * again makes them in another). */
+static void term_names(const clg_graph *g, const clg_dim_term *t, char *buf, size_t size)
+{
+    const char *names[CLG_DIM_MAX_FACTORS];
+    for (int f = 0; f < t->n; f++) {
+        const char *x = clg_dim_symbol_name(g, t->sym[f]);
+        int k = f;
+        for (; k > 0 && strcmp(names[k - 1], x) > 0; k--) names[k] = names[k - 1];
+        names[k] = x;
+    }
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int f = 0; f < t->n && n < size; f++) n += (size_t)snprintf(buf + n, size - n, "%s%s", f ? "*" : "", names[f]);
+}
+
 const char *clg_dim_str(const clg_graph *g, int64_t d, char *buf, size_t size)
 {
     if (!size) return buf;
@@ -393,20 +410,31 @@ const char *clg_dim_str(const clg_graph *g, int64_t d, char *buf, size_t size)
         snprintf(buf, size, "?");
         return buf;
     }
-    /* Highest degree first, the constant last: "N*S+2*S-1". */
+    /* Highest degree first, then by the factors' names, the constant last:
+     * "N*S+2*S-1". */
+    char text[CLG_DIM_MAX_TERMS][4 * 64];
+    int order[CLG_DIM_MAX_TERMS];
+    for (int i = 0; i < e.n; i++) {
+        term_names(g, &e.t[i], text[i], sizeof text[i]);
+        int k = i;
+        for (; k > 0; k--) {
+            const clg_dim_term *a = &e.t[order[k - 1]], *b = &e.t[i];
+            if (a->n > b->n || (a->n == b->n && strcmp(text[order[k - 1]], text[i]) <= 0)) break;
+            order[k] = order[k - 1];
+        }
+        order[k] = i;
+    }
     size_t n = 0;
     buf[0] = '\0';
-    for (int i = e.n - 1; i >= 0 && n < size; i--) {
-        const clg_dim_term *t = &e.t[i];
+    for (int j = 0; j < e.n && n < size; j++) {
+        const clg_dim_term *t = &e.t[order[j]];
         int64_t c = t->coef;
-        const char *sign = c < 0 ? "-" : i == e.n - 1 ? "" : "+";
+        const char *sign = c < 0 ? "-" : j == 0 ? "" : "+";
         unsigned long long mag = c < 0 ? 0ull - (unsigned long long)c : (unsigned long long)c;
         if (t->n == 0 || mag != 1)
-            n += (size_t)snprintf(buf + n, size - n, "%s%llu%s", sign, mag, t->n ? "*" : "");
+            n += (size_t)snprintf(buf + n, size - n, "%s%llu%s%s", sign, mag, t->n ? "*" : "", text[order[j]]);
         else
-            n += (size_t)snprintf(buf + n, size - n, "%s", sign);
-        for (int f = 0; f < t->n && n < size; f++)
-            n += (size_t)snprintf(buf + n, size - n, "%s%s", f ? "*" : "", clg_dim_symbol_name(g, t->sym[f]));
+            n += (size_t)snprintf(buf + n, size - n, "%s%s", sign, text[order[j]]);
     }
     return buf;
 }

@@ -353,13 +353,27 @@ clg_status clg_graph_input_info(const clg_graph *g, int i, const char **name, in
 
 /* The shape of output i once the inputs' sizes are known: every symbol is
  * bound (values) and the graph's shapes are inferred again with them. */
+static clg_status bind_nodes(clg_graph *g, int64_t *values, clg_shape *shapes, const bool *needed);
+
+/* Only the nodes output i depends on are bound: a node that feeds no
+ * output cannot make its shape fail. */
 static clg_status output_shape_for(clg_graph *g, int i, int64_t *values, int *rank, int64_t dims[CLG_MAX_RANK])
 {
     clg_shape *shapes = clg_malloc(g, (size_t)g->n_nodes * sizeof *shapes);
-    if (!shapes) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the sizes");
-    clg_status s = clg_graph_bind(g, values, shapes);
+    bool *needed = clg_calloc(g, (size_t)g->n_nodes + 1, sizeof *needed);
+    clg_status s = CLG_OK;
+    if (!shapes || !needed) {
+        s = clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the sizes");
+    } else {
+        needed[g->outputs[i]] = true;
+        for (int k = g->n_nodes - 1; k >= 0; k--)
+            if (needed[k])
+                for (int j = 0; j < g->nodes[k].n_inputs; j++) needed[g->nodes[k].inputs[j]] = true;
+        s = bind_nodes(g, values, shapes, needed);
+    }
     if (!s) write_shape(&shapes[g->outputs[i]], rank, dims);
     clg_free(g, shapes);
+    clg_free(g, needed);
     return s;
 }
 
@@ -426,7 +440,7 @@ clg_status clg_graph_symbol(clg_graph *g, const char *name, int64_t *dim)
     if (!g || !name || !dim) return CLG_ERR_INVALID_ARGUMENT;
     clg_status s = clg_dim_symbol(g, name, strlen(name), dim);
     if (s == CLG_ERR_INVALID_ARGUMENT)
-        return clg_fail(g, s, "symbol '%s': a name is a letter or _ followed by letters, digits or _", name);
+        return clg_fail(g, s, "symbol '%s': a name is a letter or _ followed by letters, digits or _, at most %d in all", name, CLG_MAX_SYMBOL_NAME);
     if (s == CLG_ERR_UNSUPPORTED)
         return clg_fail(g, s, "symbol '%s': a graph has at most %d symbolic sizes", name, CLG_MAX_SYMBOLS);
     if (s) return clg_fail(g, s, "out of memory adding symbol '%s'", name);
@@ -481,8 +495,19 @@ static clg_status bind_check(clg_graph *g, int i, const clg_shape *have, int64_t
 
 clg_status clg_graph_bind(clg_graph *g, int64_t *values, clg_shape *shapes)
 {
+    return bind_nodes(g, values, shapes, NULL);
+}
+
+/* needed: the nodes to bind (NULL: all); the others keep their symbolic
+ * shapes. Inputs are always bound, since they give the sizes. */
+static clg_status bind_nodes(clg_graph *g, int64_t *values, clg_shape *shapes, const bool *needed)
+{
     for (int i = 0; i < g->n_nodes; i++) {
         const clg_node *n = &g->nodes[i];
+        if (needed && !needed[i] && n->op != CLG_OP_INPUT) {
+            shapes[i] = n->shape;
+            continue;
+        }
         if (!clg_op_get(n->op)->infer) {
             shapes[i] = n->shape;
             for (int d = 0; d < shapes[i].rank; d++)

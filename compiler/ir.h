@@ -26,8 +26,11 @@ typedef struct clg_shape {
 
 #define CLG_DIM_MAX_TERMS 4
 #define CLG_DIM_MAX_FACTORS 4
-/* The most named symbols one graph may have. */
+/* The most named symbols one graph may have, the longest name, and room
+ * for any dim as text (clg_dim_str). */
 #define CLG_MAX_SYMBOLS 64
+#define CLG_MAX_SYMBOL_NAME 32
+#define CLG_DIM_STR_MAX 768
 
 /* coef * sym[0] * ... * sym[n-1] (symbol indices ascending, repeats are
  * powers); n == 0 is the constant coef. */
@@ -71,7 +74,7 @@ typedef struct clg_attrs {
     int64_t dilations[2];
     int64_t group;
     int64_t ceil_mode, count_include_pad;
-    int shape_rank;      /* Reshape target; 0 keeps a dim, -1 infers one */
+    int shape_rank;      /* Reshape target (0 keeps a dim, -1 infers one); Expand target */
     int64_t shape[CLG_MAX_RANK];
     int perm_rank;       /* Transpose; 0 means reverse */
     int64_t perm[CLG_MAX_RANK];
@@ -81,9 +84,15 @@ typedef struct clg_attrs {
     int64_t pad_amounts[2 * CLG_MAX_RANK];
     clg_pad_mode pad_mode;
     float pad_value;
-    int axes_rank;       /* reductions: the axes reduced; 0 means all */
-    int64_t axes[CLG_MAX_RANK];
-    int64_t keepdims;    /* reductions: keep reduced dims as 1 (default 1) */
+    /* Slice (ONNX semantics: negative starts/ends count from the back and
+     * are clamped; empty axes means 0..n-1, empty steps all 1) */
+    int starts_rank, ends_rank, axes_rank, steps_rank;
+    int64_t starts[CLG_MAX_RANK], ends[CLG_MAX_RANK], axes[CLG_MAX_RANK], steps[CLG_MAX_RANK];
+    int repeats_rank;    /* Tile: one per input dim */
+    int64_t repeats[CLG_MAX_RANK];
+    int64_t blocksize;   /* DepthToSpace, SpaceToDepth */
+    int64_t mode_crd;    /* DepthToSpace: 0 DCR, 1 CRD (text: mode="DCR" / "CRD") */
+    int64_t keepdims;    /* reductions (axes above): keep reduced dims as 1 (default 1) */
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -241,7 +250,8 @@ typedef enum clg_attr_field {
     CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPSILON, CLG_F_MIN, CLG_F_MAX,
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
-    CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_AXES, CLG_F_KEEPDIMS,
+    CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES,
+    CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS,
     CLG_F_COUNT
 } clg_attr_field;
 
@@ -313,6 +323,19 @@ CLG_INTERNAL bool clg_node_has_epilogue(const clg_node *n);
 CLG_INTERNAL int clg_epilogue_inputs(clg_op op, const clg_attrs *a);
 /* The inputs n's op itself reads: n_inputs less its epilogue's. */
 CLG_INTERNAL int clg_node_own_inputs(const clg_node *n);
+
+/* A Slice resolved against its input's shape (infer_movement.c): output
+ * index i along axis k reads input index first[k] + i * step[k], for
+ * count[k] indices; ONNX's negative indices and clamping applied. Axes not
+ * sliced have first 0, step 1 and the input's dim. Shape inference, the
+ * reference kernel and the lowering all read Slice this way. Returns
+ * CLG_ERR_UNSUPPORTED with *bad_axis set when a symbolic dim is sliced
+ * other than whole; attributes must have passed shape inference. */
+typedef struct clg_slice_dims {
+    int64_t first[CLG_MAX_RANK], step[CLG_MAX_RANK], count[CLG_MAX_RANK];
+} clg_slice_dims;
+CLG_INTERNAL clg_status clg_slice_resolve(const clg_attrs *a, const clg_shape *in, clg_slice_dims *out,
+                                          int *bad_axis);
 
 /* Attribute fields by name/kind (attrs.c). */
 typedef struct clg_field_info {

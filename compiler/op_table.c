@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 39, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 44, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -98,6 +98,14 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                             ELEMENTWISE(expr_elementwise)},
     [CLG_OP_PAD] = {"Pad", 1, 1, ATTRS(CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE), clg_infer_pad,
                     .expr = NULL},
+    /* Data movement (kernels/copy.cl through runtime/lower/movement.c). */
+    [CLG_OP_SLICE] = {"Slice", 1, 1, ATTRS(CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES, CLG_F_STEPS), clg_infer_slice,
+                      .expr = NULL},
+    [CLG_OP_EXPAND] = {"Expand", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_expand, .expr = NULL},
+    [CLG_OP_TILE] = {"Tile", 1, 1, ATTRS(CLG_F_REPEATS), clg_infer_tile, .expr = NULL},
+    [CLG_OP_DEPTH_TO_SPACE] = {"DepthToSpace", 1, 1, ATTRS(CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE), clg_infer_depth_space,
+                               .expr = NULL},
+    [CLG_OP_SPACE_TO_DEPTH] = {"SpaceToDepth", 1, 1, ATTRS(CLG_F_BLOCKSIZE), clg_infer_depth_space, .expr = NULL},
     /* kernels/reduce.cl; what each computes is docs/ir.md's table */
     [CLG_OP_REDUCE_MEAN] = {"ReduceMean", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
     [CLG_OP_REDUCE_SUM] = {"ReduceSum", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},

@@ -195,6 +195,8 @@ static clg_status dim_factor(parser *ps, int64_t *d, bool *symbolic)
         while (ps->p < ps->end && symbol_char(*ps->p, false)) ps->p++;
         clg_status s = clg_dim_symbol(ps->g, start, (size_t)(ps->p - start), d);
         if (s == CLG_ERR_UNSUPPORTED) return syntax(ps, "more than %d symbolic sizes", CLG_MAX_SYMBOLS);
+        if (s == CLG_ERR_INVALID_ARGUMENT)
+            return syntax(ps, "a symbol's name has at most %d characters", CLG_MAX_SYMBOL_NAME);
         if (s) return oom(ps);
         *symbolic = true;
         return CLG_OK;
@@ -273,7 +275,9 @@ static clg_status shape(parser *ps, clg_shape *out)
         int64_t d = 0;
         bool symbolic;
         if ((s = dim_value(ps, &d, &symbolic))) return s;
-        if (!symbolic && d < 1) return syntax(ps, "dimension %lld must be positive", (long long)d);
+        /* A symbolic text may still name a number (S*0, S-S+2). */
+        if ((!symbolic || !clg_dim_is_symbolic(d)) && d < 1)
+            return syntax(ps, "dimension %lld must be positive", (long long)d);
         out->dims[out->rank++] = d;
     } while (accept(ps, ','));
     return expect(ps, ']');

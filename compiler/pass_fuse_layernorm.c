@@ -15,7 +15,8 @@
  * or, after s, TensorFlow's batch-normalisation arithmetic that Keras'
  * LayerNormalization uses and tf2onnx keeps (Rsqrt as Sqrt, Reciprocal):
  *
- *   r = 1 / s;  inv = r [* gamma];  x * inv + (beta - m * inv | -(m * inv))
+ *   r = 1 / s;  inv = r [* gamma];
+ *   x * inv + (beta - m * inv | -(m * inv) | (-m) * inv [+ beta])
  *
  * The ops are recognised by their expression (the op table's, or an
  * Elementwise node's canonical text), so Sub and Elementwise "x0 - x1"
@@ -36,7 +37,7 @@
 #include "passes.h"
 
 #define MAX_SUBS 2
-#define MAX_PATTERN 20
+#define MAX_PATTERN 24
 
 typedef struct ln_match {
     int x, axis;
@@ -274,31 +275,52 @@ static bool match_batchnorm_form(const clg_graph *g, int m0, int r, ln_match *m)
             m->gamma = other;
             add_node(m, inv);
         }
-    /* x * inv and mean * inv */
+    /* x * inv, and mean * inv or (-mean) * inv (tf2onnx writes the
+     * negation first) */
+    int neg = -1;
+    n_cand = consumers(g, m0, cand, 4);
+    for (int k = 0; k < n_cand && neg < 0; k++)
+        if (is_expr(&g->nodes[cand[k]], 1, "-x0")) neg = cand[k];
     int xi = -1, mi = -1;
+    bool negated = false;
     n_cand = consumers(g, inv, cand, 4);
     for (int k = 0; k < n_cand; k++) {
         if (!is_product_with(g, cand[k], inv, &other)) continue;
-        if (other == m->x && clg_shape_equal(&g->nodes[cand[k]].shape, xs)) xi = cand[k];
-        else if (other == m0) mi = cand[k];
+        if (other == m->x && clg_shape_equal(&g->nodes[cand[k]].shape, xs)) {
+            xi = cand[k];
+        } else if (other == m0 || (neg >= 0 && other == neg)) {
+            mi = cand[k];
+            negated = other == neg;
+        }
     }
     if (xi < 0 || mi < 0) return false;
     add_node(m, xi);
     add_node(m, mi);
-    /* beta - mean * inv, or -(mean * inv) */
-    int shift = -1;
+    if (negated) add_node(m, neg);
+    /* the shift: beta - mean * inv or -(mean * inv); (-mean) * inv + beta
+     * or (-mean) * inv alone */
+    int shift = negated ? mi : -1;
     n_cand = consumers(g, mi, cand, 4);
-    for (int k = 0; k < n_cand && shift < 0; k++) {
+    for (int k = 0; k < n_cand; k++) {
         const clg_node *n = &g->nodes[cand[k]];
-        if (is_expr(n, 2, "x0 - x1") && n->inputs[1] == mi && fits_row(g, n->inputs[0], xs, m->axis)) {
+        int other_in = n->n_inputs == 2 ? (n->inputs[0] == mi ? n->inputs[1] : n->inputs[0]) : -1;
+        if (!negated && is_expr(n, 2, "x0 - x1") && n->inputs[1] == mi && fits_row(g, n->inputs[0], xs, m->axis)) {
             shift = cand[k];
             m->beta = n->inputs[0];
-        } else if (is_expr(n, 1, "-x0")) {
+            break;
+        }
+        if (!negated && is_expr(n, 1, "-x0")) {
             shift = cand[k];
+            break;
+        }
+        if (negated && is_expr(n, 2, "x0 + x1") && other_in != xi && fits_row(g, other_in, xs, m->axis)) {
+            shift = cand[k];
+            m->beta = other_in;
+            break;
         }
     }
     if (shift < 0) return false;
-    add_node(m, shift);
+    if (shift != mi) add_node(m, shift);
     n_cand = consumers(g, shift, cand, 4);
     for (int k = 0; k < n_cand; k++) {
         const clg_node *n = &g->nodes[cand[k]];

@@ -171,6 +171,11 @@ typedef enum clg_op {
     CLG_OP_IDENTITY,
     CLG_OP_ELEMENTWISE, /* fused elementwise: attribute expr over inputs x0..x15 */
     CLG_OP_PAD,         /* ONNX Pad: constant, reflect or edge, on any axis */
+    CLG_OP_SLICE,
+    CLG_OP_EXPAND,
+    CLG_OP_TILE,
+    CLG_OP_DEPTH_TO_SPACE,
+    CLG_OP_SPACE_TO_DEPTH,
     /* reductions over attribute axes (all when empty), keepdims */
     CLG_OP_REDUCE_MEAN,
     CLG_OP_REDUCE_SUM,
@@ -335,7 +340,7 @@ CLG_API clg_status clg_graph_output_shape(clg_graph *g, int i, const clg_tensor 
                                           int *rank, int64_t dims[CLG_MAX_RANK]);
 
 /* The dim that stands for the symbol `name` (a letter or _, then letters,
- * digits or _), made if g has none of that name yet: use it in an input's
+ * digits or _; at most 32 characters), made if g has none of that name yet: use it in an input's
  * dims. "N" gives CLG_BATCH. Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (a bad
  * name), CLG_ERR_UNSUPPORTED (more than 64 symbols) or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_graph_symbol(clg_graph *g, const char *name, int64_t *dim);
