@@ -40,6 +40,7 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     /* DepthToSpace: one of two names, stored as mode_crd (see mode_names);
      * the same text name as Pad's mode (no op has both). */
     [CLG_F_BLOCK_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
+    [CLG_F_KEEPDIMS] = {"keepdims", CLG_ATTR_INT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -96,6 +97,7 @@ static int64_t *int_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_CEIL_MODE: return &a->ceil_mode;
     case CLG_F_COUNT_INCLUDE_PAD: return &a->count_include_pad;
     case CLG_F_BLOCKSIZE: return &a->blocksize;
+    case CLG_F_KEEPDIMS: return &a->keepdims;
     default: return NULL;
     }
 }

@@ -28,6 +28,9 @@ CLG_INTERNAL clg_status clg_infer_tile(const clg_infer_ctx *c, clg_shape *out);
 /* DepthToSpace and SpaceToDepth (by c->op). */
 CLG_INTERNAL clg_status clg_infer_depth_space(const clg_infer_ctx *c, clg_shape *out);
 
+/* infer_reduce.c: the reductions (ReduceMean ...) and LayerNorm */
+CLG_INTERNAL clg_status clg_infer_reduce(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_layer_norm(const clg_infer_ctx *c, clg_shape *out);
 /* The epilogue of a node whose first `own` inputs are the op's (c has all
  * of them), on the op's result *out (see clg_op_takes_epilogue). */
 CLG_INTERNAL clg_status clg_infer_epilogue(const clg_infer_ctx *c, int own, clg_shape *out);

@@ -67,7 +67,7 @@ typedef struct clg_attrs {
     float epsilon;       /* BatchNorm */
     float min, max;      /* Clip */
     int64_t approximate; /* Gelu: 0 exact erf, 1 tanh */
-    int64_t axis;        /* Softmax, Flatten, Concat */
+    int64_t axis;        /* Softmax, LogSoftmax, Flatten, Concat, LayerNorm */
     int64_t kernel[2];   /* pools (Conv2D takes its kernel from the weight) */
     int64_t strides[2];
     int64_t pads[4];     /* top, left, bottom, right (ONNX order) */
@@ -92,6 +92,7 @@ typedef struct clg_attrs {
     int64_t repeats[CLG_MAX_RANK];
     int64_t blocksize;   /* DepthToSpace, SpaceToDepth */
     int64_t mode_crd;    /* DepthToSpace: 0 DCR, 1 CRD (text: mode="DCR" / "CRD") */
+    int64_t keepdims;    /* reductions (axes above): keep reduced dims as 1 (default 1) */
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -250,7 +251,8 @@ typedef enum clg_attr_field {
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
     CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES,
-    CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_COUNT
+    CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS,
+    CLG_F_COUNT
 } clg_attr_field;
 
 #define CLG_MAX_OP_ATTRS 8

@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 32, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 44, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -54,6 +54,7 @@ static void expr_elementwise(const clg_attrs *a, clg_text *t) { clg_text_printf(
  * op has are written (`.expr = NULL` in a row with none, so that clang's
  * -Wmissing-field-initializers sees every row name its properties). */
 #define ELEMENTWISE(fn) .expr = (fn), .in_place = CLG_IN_PLACE_ALL
+#define REDUCE_ATTRS ATTRS(CLG_F_AXES, CLG_F_KEEPDIMS)
 
 static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_INPUT] = {"Input", 0, 0, NO_ATTRS, NULL, .expr = NULL},
@@ -105,6 +106,24 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_DEPTH_TO_SPACE] = {"DepthToSpace", 1, 1, ATTRS(CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE), clg_infer_depth_space,
                                .expr = NULL},
     [CLG_OP_SPACE_TO_DEPTH] = {"SpaceToDepth", 1, 1, ATTRS(CLG_F_BLOCKSIZE), clg_infer_depth_space, .expr = NULL},
+    /* kernels/reduce.cl; what each computes is docs/ir.md's table */
+    [CLG_OP_REDUCE_MEAN] = {"ReduceMean", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_SUM] = {"ReduceSum", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_MAX] = {"ReduceMax", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_MIN] = {"ReduceMin", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_PROD] = {"ReduceProd", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_L1] = {"ReduceL1", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_L2] = {"ReduceL2", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_SUM_SQUARE] = {"ReduceSumSquare", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_LOG_SUM] = {"ReduceLogSum", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_LOG_SUM_EXP] = {"ReduceLogSumExp", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    /* kernels/layernorm.cl: a work-group per row reads the row (x, and
+     * the residual r) into its sums before the barrier that precedes the
+     * first write, and each work-item then writes only elements it read */
+    [CLG_OP_LAYER_NORM] = {"LayerNorm", 2, 4, ATTRS(CLG_F_AXIS, CLG_F_EPSILON), clg_infer_layer_norm,
+                           .in_place = 1u << 0 | 1u << 3},
+    /* the softmax kernels with -DLOG_SOFTMAX */
+    [CLG_OP_LOG_SOFTMAX] = {"LogSoftmax", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_softmax, .in_place = 1u << 0},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -156,7 +175,8 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->epsilon = 1e-5f;
     a->min = -INFINITY;
     a->max = INFINITY;
-    a->axis = op == CLG_OP_SOFTMAX ? -1 : 1;
+    a->axis = op == CLG_OP_SOFTMAX || op == CLG_OP_LOG_SOFTMAX || op == CLG_OP_LAYER_NORM ? -1 : 1;
+    a->keepdims = 1;
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;

@@ -176,6 +176,19 @@ typedef enum clg_op {
     CLG_OP_TILE,
     CLG_OP_DEPTH_TO_SPACE,
     CLG_OP_SPACE_TO_DEPTH,
+    /* reductions over attribute axes (all when empty), keepdims */
+    CLG_OP_REDUCE_MEAN,
+    CLG_OP_REDUCE_SUM,
+    CLG_OP_REDUCE_MAX,
+    CLG_OP_REDUCE_MIN,
+    CLG_OP_REDUCE_PROD,
+    CLG_OP_REDUCE_L1,
+    CLG_OP_REDUCE_L2,
+    CLG_OP_REDUCE_SUM_SQUARE,
+    CLG_OP_REDUCE_LOG_SUM,
+    CLG_OP_REDUCE_LOG_SUM_EXP,
+    CLG_OP_LAYER_NORM,  /* normalise over the dims from axis, then scale and bias */
+    CLG_OP_LOG_SOFTMAX,
     CLG_OP_COUNT
 } clg_op;
 

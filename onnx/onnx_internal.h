@@ -154,6 +154,14 @@ CLG_INTERNAL clg_status ox_constant_value(ox_ctx *ox, const Onnx__NodeProto *n, 
 /* ---- graph ops (onnx_ops.c) */
 CLG_INTERNAL clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                         ox_value **out, int n_out);
+/* onnx_reduce.c: ReduceMean ... ReduceLogSumExp, LayerNormalization,
+ * InstanceNormalization */
+CLG_INTERNAL clg_status ox_convert_reduce(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_layer_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                              ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_instance_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                                 ox_value **out, int n_out);
 /* True when the importer knows op_type (to fold or to convert). */
 CLG_INTERNAL bool ox_op_known(const char *op_type);
 

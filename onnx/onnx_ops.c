@@ -420,13 +420,14 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     clg_status s;
     int64_t axis;
     if ((s = attr_int(ox, n, "axis", ox->opset < 13 ? 1 : -1, &axis))) return s;
+    clg_op op = strcmp(n->op_type, "LogSoftmax") == 0 ? CLG_OP_LOG_SOFTMAX : CLG_OP_SOFTMAX;
     clg_attrs a;
-    clg_attrs_default(CLG_OP_SOFTMAX, &a);
+    clg_attrs_default(op, &a);
     if (ox->opset >= 13) {
         a.axis = axis;
-        return emit(ox, CLG_OP_SOFTMAX, out[0], in, 1, &a);
+        return emit(ox, op, out[0], in, 1, &a);
     }
-    /* Before opset 13 Softmax flattens the input to 2-D at axis and
+    /* Before opset 13 Softmax (and LogSoftmax) flattens the input to 2-D at axis and
      * normalizes each row: a per-axis softmax only when axis is the last
      * dim, otherwise a reshape to [d0, ..., d(axis-1), rest], a softmax over
      * the last dim and a reshape back. */
@@ -438,7 +439,7 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     if (axis < 0) axis += xs.rank;
     if (axis == xs.rank - 1) {
         a.axis = -1;
-        return emit(ox, CLG_OP_SOFTMAX, out[0], in, 1, &a);
+        return emit(ox, op, out[0], in, 1, &a);
     }
     clg_shape flat = {(int)axis + 1, {0}};
     int64_t rest = 1;
@@ -454,7 +455,7 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     if ((s = reshape_to(ox, x, &flat, NULL, hint, &r1))) return s;
     a.axis = -1;
     snprintf(hint, sizeof hint, "%s/softmax", out[0]->clg_name);
-    if ((s = ox_append(ox, CLG_OP_SOFTMAX, NULL, hint, &r1, 1, &a, &sm))) return s;
+    if ((s = ox_append(ox, op, NULL, hint, &r1, 1, &a, &sm))) return s;
     if ((s = reshape_to(ox, sm, &xs, out[0], NULL, &out[0]->node))) return s;
     out[0]->kind = OX_TENSOR;
     return CLG_OK;
@@ -688,10 +689,13 @@ static const ox_op ops[] = {
     {"HardSigmoid", 6, 1, 1, "alpha beta", FOLD_NEVER, ox_conv_activation},
     {"HardSwish", 14, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},
+    {"InstanceNormalization", 1, 3, 3, "epsilon", FOLD_NEVER, ox_convert_instance_norm},
+    {"LayerNormalization", 17, 2, 3, "axis epsilon stash_type", FOLD_NEVER, ox_convert_layer_norm},
     {"LeakyRelu", 6, 1, 1, "alpha", FOLD_NEVER, conv_leaky_relu},
     {"Less", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"LessOrEqual", 12, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"Log", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"LogSoftmax", 1, 1, 1, "axis", FOLD_NEVER, conv_softmax},
     {"MatMul", 1, 2, 2, "", FOLD_NEVER, conv_matmul},
     {"Max", 8, 1, -1, "", FOLD_IF_HOST, ox_conv_variadic},
     {"MaxPool", 1, 1, 1, "auto_pad ceil_mode dilations kernel_shape pads storage_order strides", FOLD_NEVER, conv_pool},
@@ -703,9 +707,19 @@ static const ox_op ops[] = {
     {"Not", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Or", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"PRelu", 7, 2, 2, "", FOLD_NEVER, ox_conv_prelu},
+    {"Pad", 2, 1, 4, "mode pads value", FOLD_NEVER, ox_convert_pad},
     {"Pow", 7, 2, 2, "", FOLD_NEVER, ox_conv_pow},
     {"Reciprocal", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
-    {"Pad", 2, 1, 4, "mode pads value", FOLD_NEVER, ox_convert_pad},
+    {"ReduceL1", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceL2", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceLogSum", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceLogSumExp", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMax", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMean", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMin", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceProd", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceSum", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceSumSquare", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
     {"Relu", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Reshape", 5, 2, 2, "allowzero", FOLD_IF_HOST, conv_reshape},
     {"Round", 11, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},

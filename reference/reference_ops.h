@@ -17,6 +17,12 @@ typedef struct clg_ref_args {
     float *out;
 } clg_ref_args;
 
+/* reference_reduce.c: every reduction op (ReduceMean ...), LayerNorm,
+ * LogSoftmax. */
+CLG_INTERNAL clg_status clg_ref_reduce(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_layer_norm(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_log_softmax(const clg_ref_args *a);
+
 /* Computes one node. Returns CLG_OK, or CLG_ERR_UNSUPPORTED for an op that
  * has no reference kernel (Input and Constant are the executor's job). */
 CLG_INTERNAL clg_status clg_ref_run_node(const clg_ref_args *a);

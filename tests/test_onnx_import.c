@@ -1210,6 +1210,264 @@ static void test_softmax_opset11(void **state)
     }
 }
 
+/* ---- reductions and normalisations (onnx_reduce.c); the ONNX node tests
+ * cover the values of every reduction, these the forms and errors. */
+
+static void test_layer_normalization(void **state)
+{
+    (void)state;
+    /* axis 1 of [2, 3, 4]: two rows of 12, scale and bias of shape [3, 4];
+     * the expected values computed here in double. */
+    float x[24], sc[12], bi[12];
+    for (int k = 0; k < 24; k++) x[k] = (float)((k * 5) % 11) * 0.5f - 2;
+    for (int k = 0; k < 12; k++) {
+        sc[k] = 0.5f + 0.125f * (float)k;
+        bi[k] = 0.25f * (float)(k % 3) - 0.25f;
+    }
+    int64_t xd[3] = {2, 3, 4}, pd[2] = {3, 4};
+    mb b;
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_init_f(&b, "bias", 2, pd, bi, false);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale,bias", "y", 2, A_i(&b, "axis", 1), A_f(&b, "epsilon", 0.01f));
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_LAYER_NORM), 1);
+    float y[24];
+    double want[24];
+    for (int r = 0; r < 2; r++) {
+        double mean = 0, var = 0;
+        for (int k = 0; k < 12; k++) mean += x[r * 12 + k] / 12.0;
+        for (int k = 0; k < 12; k++) var += (x[r * 12 + k] - mean) * (x[r * 12 + k] - mean) / 12.0;
+        for (int k = 0; k < 12; k++)
+            want[r * 12 + k] = (x[r * 12 + k] - mean) / sqrt(var + (double)0.01f) * sc[k] + bi[k];
+    }
+    clg_tensor out = {0};
+    run1(g, x, 3, xd, y, &out);
+    assert_close(y, want, 24, 1e-6);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* The statistics outputs are computed only when used: Mean as a
+     * ReduceMean over the normalised dims (kept as 1); named but unused,
+     * InvStdDev adds nothing. */
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y,mean,inv", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "y");
+    mb_output(&b, "mean");
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_REDUCE_MEAN), 1);
+    assert_int_equal(count_op(g, CLG_OP_ELEMENTWISE), 0);
+    const clg_node *mn = find_node(g, "mean");
+    assert_int_equal(mn->op, CLG_OP_REDUCE_MEAN);
+    assert_int_equal(mn->shape.rank, 3);
+    assert_int_equal(mn->shape.dims[1], 1);
+    assert_int_equal(mn->shape.dims[2], 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y", 1, A_i(&b, "stash_type", 11));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node ln (LayerNormalization, opset 17): stash_type=11 is not supported");
+    /* A scale that is not the normalised dims' trailing shape. */
+    int64_t bad[1] = {3};
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 1, bad, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "scale [3] must match the trailing dims");
+    /* Before opset 17 it is not an ONNX op. */
+    mb_init(&b, 16);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "LayerNormalization before opset 17 is not supported");
+}
+
+/* LayerNorm as PyTorch exports it before opset 17 (ReduceMean, Sub, Pow 2,
+ * ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta) and as tf2onnx
+ * writes Keras' (SquaredDifference as Sub and Mul, Rsqrt as Sqrt and
+ * Reciprocal, x * inv + (beta - mean * inv)): imported op by op, then one
+ * LayerNorm at -O2 that computes the same on the reference executor. */
+static void test_layer_norm_patterns_fuse(void **state)
+{
+    (void)state;
+    float sc[8], bi[8], x[3 * 5 * 8];
+    for (int k = 0; k < 8; k++) {
+        sc[k] = 0.5f + 0.1f * (float)k;
+        bi[k] = 0.2f * (float)(k % 3) - 0.2f;
+    }
+    for (int k = 0; k < 120; k++) x[k] = (float)((k * 13) % 17) * 0.4f - 3.0f;
+    int64_t xd[3] = {-1, 5, 8}, cd[1] = {8}, ax[1] = {-1};
+    for (int form = 0; form < 2; form++) {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 3, xd);
+        mb_init_f(&b, "gamma", 1, cd, sc, true);
+        mb_init_f(&b, "beta", 1, cd, bi, true);
+        mb_const_f(&b, "eps", 1e-3f);
+        mb_node(&b, "ReduceMean", NULL, "x", "mean", 1, A_ints(&b, "axes", 1, ax));
+        mb_node(&b, "Sub", NULL, "x,mean", "d", 0);
+        if (form == 0) {
+            mb_const_f(&b, "two", 2.0f);
+            mb_node(&b, "Pow", NULL, "d,two", "sq", 0);
+        } else {
+            mb_node(&b, "Sub", NULL, "x,mean", "d2", 0);
+            mb_node(&b, "Mul", NULL, "d2,d2", "sq", 0);
+        }
+        mb_node(&b, "ReduceMean", NULL, "sq", "var", 1, A_ints(&b, "axes", 1, ax));
+        mb_node(&b, "Add", NULL, "var,eps", "ve", 0);
+        mb_node(&b, "Sqrt", NULL, "ve", "sd", 0);
+        if (form == 0) {
+            mb_node(&b, "Div", NULL, "d,sd", "n", 0);
+            mb_node(&b, "Mul", NULL, "n,gamma", "g", 0);
+            mb_node(&b, "Add", NULL, "g,beta", "y", 0);
+        } else {
+            mb_node(&b, "Reciprocal", NULL, "sd", "r", 0);
+            mb_node(&b, "Mul", NULL, "r,gamma", "inv", 0);
+            mb_node(&b, "Mul", NULL, "x,inv", "xi", 0);
+            mb_node(&b, "Mul", NULL, "mean,inv", "mi", 0);
+            mb_node(&b, "Sub", NULL, "beta,mi", "sh", 0);
+            mb_node(&b, "Add", NULL, "xi,sh", "y", 0);
+        }
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        int64_t rd[3] = {3, 5, 8};
+        float y0[120], y2[120];
+        double want[120];
+        for (int r = 0; r < 15; r++) {
+            double mean = 0, var = 0;
+            for (int k = 0; k < 8; k++) mean += x[r * 8 + k] / 8.0;
+            for (int k = 0; k < 8; k++) var += (x[r * 8 + k] - mean) * (x[r * 8 + k] - mean) / 8.0;
+            for (int k = 0; k < 8; k++)
+                want[r * 8 + k] = (x[r * 8 + k] - mean) / sqrt(var + (double)1e-3f) * sc[k] + bi[k];
+        }
+        clg_tensor out = {0};
+        run1(g, x, 3, rd, y0, &out);
+        assert_close(y0, want, 120, 1e-5);
+        assert_int_equal(clg_graph_optimize(g, 2, NULL, NULL), CLG_OK);
+        assert_int_equal(count_op(g, CLG_OP_LAYER_NORM), 1);
+        assert_int_equal(count_op(g, CLG_OP_REDUCE_MEAN), 0);
+        assert_int_equal(clg_graph_node_count(g), 4); /* x, gamma, beta, the LayerNorm */
+        run1(g, x, 3, rd, y2, &out);
+        assert_close(y2, want, 120, 1e-5);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+}
+
+static void test_reduce_forms(void **state)
+{
+    (void)state;
+    int64_t xd[3] = {-1, 3, 4};
+    /* ReduceSum-13's axes input; keepdims=0. */
+    mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    int64_t ax[2] = {-1, 1};
+    mb_const_i64(&b, "axes", 1, 2, ax);
+    mb_node(&b, "ReduceSum", "rs", "x,axes", "y", 1, A_i(&b, "keepdims", 0));
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    const clg_node *y = find_node(g, "y");
+    assert_int_equal(y->op, CLG_OP_REDUCE_SUM);
+    assert_int_equal(y->attrs.axes_rank, 2);
+    assert_int_equal(y->attrs.keepdims, 0);
+    assert_int_equal(y->shape.rank, 1);
+    assert_int_equal(y->shape.dims[0], CLG_BATCH);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* No axes with noop_with_empty_axes: the input unchanged. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceSum", "rs", "x", "y", 1, A_i(&b, "noop_with_empty_axes", 1));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_REDUCE_SUM), 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* ReduceMean takes its axes as an attribute up to opset 17. */
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMean", "rm", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){2}));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    y = find_node(g, "y");
+    assert_int_equal(y->op, CLG_OP_REDUCE_MEAN);
+    assert_int_equal(y->shape.rank, 3);
+    assert_int_equal(y->shape.dims[2], 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* Shape arithmetic folds on the host: Reshape(x, [0, ReduceProd(Shape(x)[1:3])])
+     * is a Reshape to [N, 12] with no reduction in the graph. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    int64_t one[1] = {1}, three[1] = {3}, zero[1] = {0};
+    mb_node(&b, "Shape", NULL, "x", "shape", 0);
+    mb_const_i64(&b, "starts", 1, 1, one);
+    mb_const_i64(&b, "ends", 1, 1, three);
+    mb_node(&b, "Slice", NULL, "shape,starts,ends", "tail", 0);
+    mb_node(&b, "ReduceProd", "rp", "tail", "prod", 0);
+    mb_const_i64(&b, "zero", 1, 1, zero);
+    mb_node(&b, "Concat", NULL, "zero,prod", "target", 1, A_i(&b, "axis", 0));
+    mb_node(&b, "Reshape", NULL, "x,target", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_REDUCE_PROD), 0);
+    y = find_node(g, "y");
+    assert_int_equal(y->shape.rank, 2);
+    assert_int_equal(y->shape.dims[0], CLG_BATCH);
+    assert_int_equal(y->shape.dims[1], 12);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* Over N too, as size arithmetic: Reshape(x, ReduceProd(Shape(x)))
+     * flattens [N, 3, 4] to [12*N]; the maximum of sizes is not one. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "Shape", NULL, "x", "shape", 0);
+    mb_node(&b, "ReduceProd", "rp", "shape", "prod", 0);
+    mb_node(&b, "Reshape", NULL, "x,prod", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    y = find_node(g, "y");
+    assert_int_equal(y->shape.rank, 1);
+    char dim[32];
+    assert_string_equal(clg_dim_str(g, y->shape.dims[0], dim, sizeof dim), "12*N");
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "Shape", NULL, "x", "shape", 0);
+    mb_node(&b, "ReduceMax", "rm", "shape", "m", 0);
+    mb_node(&b, "Reshape", NULL, "x,m", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node rm (ReduceMax, opset 13): ReduceMax of symbolic sizes (N, 3)");
+    /* Errors: axes as an attribute of ReduceSum-13, an axis out of range,
+     * keepdims not 0 or 1. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceSum", "rs", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){1}));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "axes is an input, not an attribute, from opset 13");
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMax", "rm", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){3}));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "axes[0] = 3 is out of range for rank 3");
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMin", "rm", "x", "y", 1, A_i(&b, "keepdims", 2));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "keepdims must be 0 or 1, got 2");
+}
+
 /* ---- Conv and pools: auto_pad to explicit pads */
 
 static void test_auto_pad(void **state)
@@ -2316,6 +2574,9 @@ int main(void)
         cmocka_unit_test(test_where),
         cmocka_unit_test(test_elementwise_ops_refused),
         cmocka_unit_test(test_softmax_opset11),
+        cmocka_unit_test(test_layer_normalization),
+        cmocka_unit_test(test_reduce_forms),
+        cmocka_unit_test(test_layer_norm_patterns_fuse),
         cmocka_unit_test(test_auto_pad),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_clip_forms),

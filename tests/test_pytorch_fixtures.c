@@ -217,6 +217,9 @@ FIXTURE_TEST(encoder_post_relu, true)
 FIXTURE_TEST(encoder_pre_gelu, true)
 FIXTURE_TEST(encoder_seq_first, false)
 FIXTURE_TEST(encoder_stack, true)
+/* Keras' MultiHeadAttention + LayerNormalization through tf2onnx
+ * (make_keras_fixtures.py): its LayerNorms written out, fused at -O2. */
+FIXTURE_TEST(keras_mha_block, true)
 
 int main(void)
 {
@@ -230,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_encoder_pre_gelu),
         cmocka_unit_test(test_encoder_seq_first),
         cmocka_unit_test(test_encoder_stack),
+        cmocka_unit_test(test_keras_mha_block),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

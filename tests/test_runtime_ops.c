@@ -209,6 +209,107 @@ static void test_softmax(void **state)
     check(TOL);
 }
 
+/* Every reduction over axes sets that take each kernel: innermost rows
+ * longer than a work-group (1001) and of odd length (65), short innermost
+ * rows (3: a work-item per row), outer axes, two separated groups, all
+ * axes, and size-1 axes only (a single element per output), with and
+ * without keepdims. The input is shifted away from 0 so that ReduceLogSum
+ * and ReduceProd stay finite: x in [0, 2). */
+static void test_reductions(void **state)
+{
+    (void)state;
+    static const char *ops[] = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
+                                "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"};
+    static const struct { const char *shape, *attrs; } cases[] = {
+        {"N, 1001", "axes=[1]"},
+        {"N, 5, 65", "axes=[-1] keepdims=0"},
+        {"N, 7, 3", "axes=[2]"},
+        {"N, 7, 3", "axes=[1]"},
+        {"N, 4, 5, 3", "axes=[1, 3]"},
+        {"N, 4, 5, 3", "axes=[1, 2] keepdims=0"},
+        {"N, 4, 1, 3", "axes=[2]"},
+        {"N, 2, 3, 5, 7", "axes=[1, 3]"},
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            /* ReduceProd over 1001 elements of [0, 2) underflows a
+             * float; over 40 it does not. */
+            bool prod_long = strcmp(ops[i], "ReduceProd") == 0 && c == 0;
+            snprintf(text, sizeof text,
+                     "input x0: f32[%s]\nconst h: f32[1] = full(1)\nx = Add(x0, h)\n"
+                     "y = %s(x) %s\noutput y\n", cases[c].shape, ops[i], prod_long ? "axes=[1]" : cases[c].attrs);
+            if (prod_long) snprintf(text, sizeof text,
+                                    "input x0: f32[N, 40]\nconst h: f32[1] = full(1)\nx = Add(x0, h)\n"
+                                    "y = ReduceProd(x) axes=[1]\noutput y\n");
+            check(TOL);
+        }
+    /* Every axis, the batch's as well; along N alone. */
+    snprintf(text, sizeof text, "input x: f32[N, 3, 100]\ny = ReduceMean(x)\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text, "input x: f32[N, 3, 5]\ny = ReduceSum(x) axes=[0] keepdims=0\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text, "input x: f32[300, 2]\ny = ReduceMax(x) axes=[0] keepdims=0\noutput y\n");
+    check(TOL);
+}
+
+/* LayerNorm over the last axis and over the last two, rows shorter and
+ * longer than a work-group, with and without bias, scale of the whole
+ * normalised shape or of its trailing dim; in place over the input's sum. */
+static void test_layer_norm(void **state)
+{
+    (void)state;
+    snprintf(text, sizeof text,
+             "input x0: f32[N, 7, 33]\nconst k: f32[1] = full(3)\nx = Mul(x0, k)\n"
+             "const g: f32[33] = random(2, 0.5, 1.5)\nconst b: f32[33] = random(3)\n"
+             "y = LayerNorm(x, g, b)\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x0: f32[N, 1000]\nconst k: f32[1] = full(5)\nx = Add(x0, k)\n"
+             "const g: f32[1000] = random(2, 0.5, 1.5)\ny = LayerNorm(x, g) epsilon=0.001\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 3, 4, 5]\nconst g: f32[4, 5] = random(2, 0.5, 1.5)\nconst b: f32[5] = random(3)\n"
+             "y = LayerNorm(x, g, b) axis=2\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[2, 3, 4]\nconst g: f32[1] = full(2)\nconst b: f32[1] = full(1)\n"
+             "y = LayerNorm(x, g, b) axis=0\noutput y\n");
+    check(TOL);
+}
+
+/* The residual input (x + r normalised), written directly and made by
+ * fuse-layernorm at -O2 from a post-norm Add: then one launch. */
+static void test_layer_norm_residual(void **state)
+{
+    (void)state;
+    snprintf(text, sizeof text,
+             "input x: f32[N, 5, 300]\ninput r: f32[N, 5, 300]\n"
+             "const g: f32[300] = random(2, 0.5, 1.5)\nconst b: f32[300] = random(3)\n"
+             "y = LayerNorm(x, g, b, r)\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 5, 24]\ninput r: f32[N, 5, 24]\nconst g: f32[5, 24] = random(2, 0.5, 1.5)\n"
+             "s = Add(x, r)\ny = LayerNorm(s, g) axis=1\noutput y\n");
+    check(TOL);
+    int launches = test_launches_at(text, 2);
+    if (launches != 1) fail_msg("Add + LayerNorm: %d launches at -O2, expected 1", launches);
+}
+
+static void test_log_softmax(void **state)
+{
+    (void)state;
+    for (int axis = 1; axis <= 2; axis++) {
+        snprintf(text, sizeof text,
+                 "input x0: f32[N, 17, 3]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\n"
+                 "y = LogSoftmax(x) axis=%d\noutput y\n", axis);
+        check(TOL);
+    }
+    /* the work-group kernel */
+    snprintf(text, sizeof text,
+             "input x0: f32[N, 1001]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\ny = LogSoftmax(x)\noutput y\n");
+    check(TOL);
+}
+
 static void test_pools(void **state)
 {
     (void)state;
@@ -415,6 +516,10 @@ int main(void)
         cmocka_unit_test(test_unary),
         cmocka_unit_test(test_elementwise_ops_one_launch),
         cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_reductions),
+        cmocka_unit_test(test_layer_norm),
+        cmocka_unit_test(test_layer_norm_residual),
+        cmocka_unit_test(test_log_softmax),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_pad),
         cmocka_unit_test(test_pad_then_window),
