@@ -26,6 +26,8 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_EXPR] = {"expr", CLG_ATTR_STRING, 1, true},
     /* Gemm, MatMul: stored in the same slot as expr (no op has both). */
     [CLG_F_EPILOGUE] = {"epilogue", CLG_ATTR_STRING, 1, true},
+    /* Cast: a type name, "f32", "i64", "i32" or "bool" (stored as a clg_dtype). */
+    [CLG_F_TO] = {"to", CLG_ATTR_STRING, 1, true},
 };
 
 const clg_field_info *clg_field_get(clg_attr_field f) { return &fields[f]; }
@@ -117,6 +119,12 @@ clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
                                  "attribute %s is longer than %d bytes", fi->name,
                                  CLG_MAX_STRING_ATTR - 1);
+        if (f == CLG_F_TO) {
+            if (!clg_dtype_from_name(v->s, strlen(v->s), &a->to))
+                return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                     "attribute to: unknown type '%s' (f32, i64, i32 or bool)", v->s);
+            return CLG_OK;
+        }
         return set_expr(g, line, node, op, a, fi->name, v->s); /* expr and epilogue share a->expr */
     }
     if (fi->kind == CLG_ATTR_FLOAT) {
@@ -158,7 +166,7 @@ void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out)
     memset(out, 0, sizeof *out);
     out->kind = fields[f].kind;
     if (out->kind == CLG_ATTR_STRING) {
-        out->s = m->expr;
+        out->s = f == CLG_F_TO ? clg_dtype_name(m->to) : m->expr;
     } else if (out->kind == CLG_ATTR_FLOAT) {
         out->f = *float_slot(m, f);
     } else if (out->kind == CLG_ATTR_INT) {

@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 26, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 28, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -53,7 +53,7 @@ static void expr_elementwise(const clg_attrs *a, clg_text *t) { clg_text_printf(
 /* Designated initialisers after the positional ones: only the properties an
  * op has are written (`.expr = NULL` in a row with none, so that clang's
  * -Wmissing-field-initializers sees every row name its properties). */
-#define ELEMENTWISE(fn) .expr = (fn), .in_place = CLG_IN_PLACE_ALL
+#define ELEMENTWISE(fn) .expr = (fn), .in_place = CLG_IN_PLACE_ALL, .types = CLG_TYPES_ANY
 
 static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_INPUT] = {"Input", 0, 0, NO_ATTRS, NULL, .expr = NULL},
@@ -88,13 +88,20 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                                   CLG_F_COUNT_INCLUDE_PAD),
                             clg_infer_pool, .expr = NULL},
     [CLG_OP_GLOBALAVERAGEPOOL] = {"GlobalAveragePool", 1, 1, NO_ATTRS, clg_infer_global_pool, .expr = NULL},
-    [CLG_OP_FLATTEN] = {"Flatten", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_flatten, .alias = true},
-    [CLG_OP_RESHAPE] = {"Reshape", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_reshape, .alias = true},
-    [CLG_OP_TRANSPOSE] = {"Transpose", 1, 1, ATTRS(CLG_F_PERM), clg_infer_transpose, .expr = NULL},
-    [CLG_OP_CONCAT] = {"Concat", 1, -1, ATTRS(CLG_F_AXIS), clg_infer_concat, .expr = NULL},
-    [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true},
+    [CLG_OP_FLATTEN] = {"Flatten", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_flatten, .alias = true, .types = CLG_TYPES_SAME},
+    [CLG_OP_RESHAPE] = {"Reshape", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_reshape, .alias = true, .types = CLG_TYPES_SAME},
+    [CLG_OP_TRANSPOSE] = {"Transpose", 1, 1, ATTRS(CLG_F_PERM), clg_infer_transpose, .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_CONCAT] = {"Concat", 1, -1, ATTRS(CLG_F_AXIS), clg_infer_concat, .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true, .types = CLG_TYPES_SAME},
     [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise,
                             ELEMENTWISE(expr_elementwise)},
+    /* Data movement and conversion: integer and bool values pass through
+     * as the exact floats they are held in. */
+    [CLG_OP_GATHER] = {"Gather", 2, 2, ATTRS(CLG_F_AXIS), clg_infer_gather, .expr = NULL,
+                       .types = CLG_TYPES_GATHER},
+    /* kernels/copy.cl's cast reads x[i], then writes y[i] */
+    [CLG_OP_CAST] = {"Cast", 1, 1, ATTRS(CLG_F_TO), clg_infer_same, .in_place = 1u << 0,
+                     .types = CLG_TYPES_CAST},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -146,7 +153,7 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->epsilon = 1e-5f;
     a->min = -INFINITY;
     a->max = INFINITY;
-    a->axis = op == CLG_OP_SOFTMAX ? -1 : 1;
+    a->axis = op == CLG_OP_SOFTMAX ? -1 : op == CLG_OP_GATHER ? 0 : 1;
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;

@@ -155,6 +155,21 @@ CLG_INTERNAL clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox
 /* True when the importer knows op_type (to fold or to convert). */
 CLG_INTERNAL bool ox_op_known(const char *op_type);
 
+/* ---- element types (onnx_dtype.c) */
+/* FLOAT, INT64, INT32 and BOOL as clgraph dtypes; false for the others. */
+CLG_INTERNAL bool ox_dtype_to_clg(int32_t onnx, clg_dtype *out);
+CLG_INTERNAL int32_t ox_dtype_from_clg(clg_dtype t);
+/* An INT64, INT32 or BOOL host value as a new constant of exact floats
+ * (the caller owns it) and its clgraph dtype; other types, symbolic
+ * elements and integers past 2^24 are CLG_ERR_UNSUPPORTED naming v. */
+CLG_INTERNAL clg_status ox_int_host_const(ox_ctx *ox, const ox_value *v, clg_const **out, clg_dtype *dtype);
+
+/* ---- Gather and Cast of graph tensors (onnx_gather.c) */
+CLG_INTERNAL clg_status ox_convert_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                        ox_value **out, int n_out);
+
 /* ---- Gelu (onnx_gelu.c): marks x*0.5*(1+Erf(x/sqrt(2))) subgraphs, which
  * PyTorch 1.13 exports for nn.GELU, so they import as one Gelu node. */
 CLG_INTERNAL clg_status ox_match_gelu(ox_ctx *ox, const int *order, int n_order);

@@ -566,19 +566,6 @@ static clg_status conv_identity(ox_ctx *ox, const Onnx__NodeProto *n, ox_value *
     return emit(ox, CLG_OP_IDENTITY, out[0], in, 1, NULL);
 }
 
-static clg_status conv_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
-                            int n_out)
-{
-    (void)n_in, (void)n_out;
-    int64_t to;
-    clg_status s = attr_int(ox, n, "to", 0, &to);
-    if (s) return s;
-    if (to != OX_FLOAT)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a cast of a computed tensor to %s is not supported (FLOAT only)",
-                       ox_dtype_name((int32_t)to));
-    return emit(ox, CLG_OP_IDENTITY, out[0], in, 1, NULL);
-}
-
 /* Unsqueeze and Squeeze of graph tensors are reshapes. axes come from an
  * attribute before opset 13, from a constant input after. */
 clg_status ox_read_axes(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, int64_t *axes,
@@ -664,7 +651,7 @@ static const ox_op ops[] = {
     {"Add", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"AveragePool", 7, 1, 1, "auto_pad ceil_mode count_include_pad kernel_shape pads strides", FOLD_NEVER, conv_pool},
     {"BatchNormalization", 9, 5, 5, "epsilon momentum training_mode", FOLD_NEVER, conv_batchnorm},
-    {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, conv_cast},
+    {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, ox_convert_cast},
     {"Clip", 6, 1, 3, "min max", FOLD_NEVER, conv_clip},
     {"Concat", 4, 1, -1, "axis", FOLD_IF_HOST, conv_concat},
     {"Constant", 1, 0, 0, "value value_float value_floats value_int value_ints value_string value_strings sparse_value",
@@ -673,7 +660,7 @@ static const ox_op ops[] = {
     {"Div", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Dropout", 7, 1, 3, "ratio seed", FOLD_NEVER, conv_identity},
     {"Flatten", 1, 1, 1, "axis", FOLD_NEVER, conv_flatten},
-    {"Gather", 1, 2, 2, "axis", FOLD_ALWAYS, conv_host_only},
+    {"Gather", 1, 2, 2, "axis", FOLD_IF_HOST, ox_convert_gather},
     {"Gemm", 7, 2, 3, "alpha beta transA transB", FOLD_NEVER, conv_gemm},
     {"GlobalAveragePool", 1, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},

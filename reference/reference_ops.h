@@ -21,6 +21,10 @@ typedef struct clg_ref_args {
  * has no reference kernel (Input and Constant are the executor's job). */
 CLG_INTERNAL clg_status clg_ref_run_node(const clg_ref_args *a);
 
+/* reference_gather.c */
+CLG_INTERNAL clg_status clg_ref_gather(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_cast(const clg_ref_args *a);
+
 /* Computes node i of g, all of whose inputs are constants, into out (room
  * for the node's element count); for constant folding (reference.c).
  * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (an input is not a constant) or

@@ -79,7 +79,7 @@ static clg_graph *new_graph(void)
  * tensor is left cleared. */
 static void expect_read_error(clg_graph *g, const char *path, int index, clg_status status, const char *msg)
 {
-    clg_tensor t = {(float *)&t, 3, {1, 2, 3}};
+    clg_tensor t = {(float *)&t, 3, {1, 2, 3}, CLG_DTYPE_F32};
     clg_status s = clg_graph_read_npy(g, path, index, &t);
     if (s != status || !strstr(clg_graph_errmsg(g), msg))
         fail_msg("%s: got %d \"%s\", expected %d with \"%s\"", path, s, clg_graph_errmsg(g), status, msg);
@@ -162,7 +162,7 @@ static void test_round_trip(void **state)
     const int64_t shapes[][CLG_MAX_RANK + 1] = {
         {1, 7}, {2, 4, 3}, {3, 1, 2, 3}, {5, 2, 1, 2, 1, 2}, {2, 1234567, 1}, {1, 100000}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
-        clg_tensor t = {NULL, (int)shapes[k][0], {0}};
+        clg_tensor t = {NULL, (int)shapes[k][0], {0}, CLG_DTYPE_F32};
         size_t count = 1;
         for (int i = 0; i < t.rank; i++) count *= (size_t)(t.dims[i] = shapes[k][1 + i]);
         t.data = malloc(count * sizeof(float));
@@ -405,21 +405,21 @@ static void test_bad_arguments(void **state)
     assert_int_equal(clg_graph_read_npy(g, DATA "f32_2x3.npy", -1, NULL), CLG_ERR_INVALID_ARGUMENT);
 
     const char *path = scratch("w.npy");
-    clg_tensor w = {data, 2, {2, 3}};
+    clg_tensor w = {data, 2, {2, 3}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(NULL, path, &w), CLG_ERR_INVALID_ARGUMENT);
     assert_int_equal(clg_graph_write_npy(g, NULL, &w), CLG_ERR_INVALID_ARGUMENT);
     assert_int_equal(clg_graph_write_npy(g, path, NULL), CLG_ERR_INVALID_ARGUMENT);
-    clg_tensor bad = {NULL, 2, {2, 3}};
+    clg_tensor bad = {NULL, 2, {2, 3}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
-    bad = (clg_tensor){data, 0, {0}};
+    bad = (clg_tensor){data, 0, {0}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_graph_errmsg(g), "rank 0 is outside 1..5"));
-    bad = (clg_tensor){data, 6, {1, 1, 1, 1, 1}};
+    bad = (clg_tensor){data, 6, {1, 1, 1, 1, 1}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
-    bad = (clg_tensor){data, 2, {0, 3}};
+    bad = (clg_tensor){data, 2, {0, 3}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_graph_errmsg(g), "dimension 0 is 0"));
-    bad = (clg_tensor){data, 2, {INT64_MAX, INT64_MAX}};
+    bad = (clg_tensor){data, 2, {INT64_MAX, INT64_MAX}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_graph_errmsg(g), "too large"));
 
@@ -427,7 +427,7 @@ static void test_bad_arguments(void **state)
     assert_non_null(strstr(clg_graph_errmsg(g), "cannot create /nonexistent-dir/x.npy"));
     if (access("/dev/full", W_OK) == 0) {
         float big[4096] = {0};
-        clg_tensor b = {big, 1, {4096}};
+        clg_tensor b = {big, 1, {4096}, CLG_DTYPE_F32};
         assert_int_equal(clg_graph_write_npy(g, "/dev/full", &b), CLG_ERR_IO);
         assert_non_null(strstr(clg_graph_errmsg(g), "cannot write /dev/full"));
     }

@@ -357,7 +357,7 @@ static int count_op(const clg_graph *g, clg_op op)
 /* Runs g on the reference with one input; out gets room for count floats. */
 static void run1(clg_graph *g, const float *x, int rank, const int64_t *dims, float *out, clg_tensor *y)
 {
-    clg_tensor in = {(float *)x, rank, {0}};
+    clg_tensor in = {(float *)x, rank, {0}, CLG_DTYPE_F32};
     for (int k = 0; k < rank; k++) in.dims[k] = dims[k];
     y->data = out;
     clg_status s = clg_graph_run_reference(g, &in, 1, y, 1);
@@ -548,7 +548,7 @@ static void test_batch_plumbing(void **state)
 
     float x[3 * 24], out[3][3 * 24];
     for (int k = 0; k < 72; k++) x[k] = (float)k;
-    clg_tensor in = {x, 4, {3, 2, 3, 4}}, outs[3] = {{out[0], 0, {0}}, {out[1], 0, {0}}, {out[2], 0, {0}}};
+    clg_tensor in = {x, 4, {3, 2, 3, 4}, CLG_DTYPE_F32}, outs[3] = {{out[0], 0, {0}, CLG_DTYPE_F32}, {out[1], 0, {0}, CLG_DTYPE_F32}, {out[2], 0, {0}, CLG_DTYPE_F32}};
     assert_int_equal(clg_graph_run_reference(g, &in, 1, outs, 3), CLG_OK);
     for (int o = 0; o < 3; o++)
         for (int k = 0; k < 72; k++) assert_true(out[o][k] == (float)k);
@@ -883,7 +883,7 @@ static void test_constants_fold(void **state)
     assert_int_equal(back->shape.dims[0], 3);
     assert_memory_equal(back->constant->data, want_back, sizeof want_back);
     float x[6] = {0}, y[6], r[4], k3[3];
-    clg_tensor in = {x, 2, {3, 2}}, outs[3] = {{y, 0, {0}}, {r, 0, {0}}, {k3, 0, {0}}};
+    clg_tensor in = {x, 2, {3, 2}, CLG_DTYPE_F32}, outs[3] = {{y, 0, {0}, CLG_DTYPE_F32}, {r, 0, {0}, CLG_DTYPE_F32}, {k3, 0, {0}, CLG_DTYPE_F32}};
     assert_int_equal(clg_graph_run_reference(g, &in, 1, outs, 3), CLG_OK);
     for (int k = 0; k < 6; k++) assert_true(y[k] == c[k] * c[k]);
     clg_graph_destroy(g);

@@ -106,7 +106,7 @@ static void check(const fixture *fx, const clg_tensor *out, const char *where)
 
 static void run_reference(fixture *fx)
 {
-    clg_tensor out = {fx->got, 0, {0}};
+    clg_tensor out = {fx->got, 0, {0}, CLG_DTYPE_F32};
     if (clg_graph_run_reference(fx->g, &fx->x, 1, &out, 1) != CLG_OK)
         fail_msg("%s reference: %s", fx->name, clg_graph_errmsg(fx->g));
     check(fx, &out, "reference");
@@ -126,7 +126,7 @@ static void run_device(fixture *fx, clg_context *ctx, int level)
     if (s != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
 
     /* Batch 1 first, so the full batch that follows needs a new plan. */
-    clg_tensor one = fx->x, out1 = {fx->got, 0, {0}};
+    clg_tensor one = fx->x, out1 = {fx->got, 0, {0}, CLG_DTYPE_F32};
     one.dims[0] = 1;
     if (clg_model_run(m, &one, 1, &out1, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
     size_t row = count(&fx->want) / (size_t)fx->want.dims[0];
@@ -134,7 +134,7 @@ static void run_device(fixture *fx, clg_context *ctx, int level)
     double err1 = error(out1.data, fx->want.data, row);
     if (!(err1 <= fx->tol)) fail_msg("%s %s batch 1: error %.3g > %.3g", fx->name, where, err1, fx->tol);
 
-    clg_tensor out = {fx->got, 0, {0}};
+    clg_tensor out = {fx->got, 0, {0}, CLG_DTYPE_F32};
     if (clg_model_run(m, &fx->x, 1, &out, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
     check(fx, &out, where);
     clg_model_destroy(m);

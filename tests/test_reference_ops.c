@@ -29,7 +29,7 @@
 #define NO_ATTRS NULL, 0
 #define FLOATS(...) (float[]){__VA_ARGS__}
 /* A caller tensor over a (modifiable) float array literal. */
-#define TENSOR(data, ...) ((clg_tensor){(data), NDIMS(__VA_ARGS__), {__VA_ARGS__}})
+#define TENSOR(data, ...) ((clg_tensor){(data), NDIMS(__VA_ARGS__), {__VA_ARGS__}, CLG_DTYPE_F32})
 
 static clg_attr a_int(const char *name, int64_t v)
 {
@@ -112,7 +112,7 @@ static void expect(clg_graph *g, clg_tensor *inputs, int n_inputs, int rank, con
                    const float *want)
 {
     int64_t n = count_of(rank, dims);
-    clg_tensor y = {malloc((size_t)n * sizeof(float)), 0, {0}};
+    clg_tensor y = {malloc((size_t)n * sizeof(float)), 0, {0}, CLG_DTYPE_F32};
     assert_non_null(y.data);
     clg_status s = clg_graph_run_reference(g, inputs, n_inputs, &y, 1);
     if (s != CLG_OK) {
@@ -844,7 +844,7 @@ static void test_multi_output_and_reuse(void **state)
     float x[] = {-1, 2, -3, 4};
     clg_tensor in = TENSOR(x, 4);
     float yc[4], ya[4], yx[4], yk[2];
-    clg_tensor out[] = {{yc, 0, {0}}, {ya, 0, {0}}, {yx, 0, {0}}, {yk, 0, {0}}};
+    clg_tensor out[] = {{yc, 0, {0}, CLG_DTYPE_F32}, {ya, 0, {0}, CLG_DTYPE_F32}, {yx, 0, {0}, CLG_DTYPE_F32}, {yk, 0, {0}, CLG_DTYPE_F32}};
     ok(g, clg_graph_run_reference(g, &in, 1, out, 4));
     /* by hand: a = (0,2,0,4), c = 2a * x = (0,8,0,32) */
     check_shape(&out[0], 1, DIMS(4));
@@ -864,7 +864,7 @@ static void test_example_model(void **state)
         fail_msg("%s", clg_graph_errmsg(g));
     float x[3 * 128], y[3 * 10];
     for (int i = 0; i < 3 * 128; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
-    clg_tensor in = TENSOR(x, 3, 128), out = {y, 0, {0}};
+    clg_tensor in = TENSOR(x, 3, 128), out = {y, 0, {0}, CLG_DTYPE_F32};
     ok(g, clg_graph_run_reference(g, &in, 1, &out, 1));
     check_shape(&out, 2, DIMS(3, 10));
     /* Property, not values: each row of the softmax head is a distribution. */
@@ -899,7 +899,7 @@ static void test_errors(void **state)
     node(g, CLG_OP_ADD, "y", NAMES("left", "right"), NO_ATTRS);
     output(g, "y");
     float a[12] = {0}, b[12] = {0}, y[12] = {0};
-    clg_tensor out = {y, 0, {0}};
+    clg_tensor out = {y, 0, {0}, CLG_DTYPE_F32};
 
     /* wrong input count */
     clg_tensor one[] = {TENSOR(a, 2, 3)};
@@ -921,7 +921,7 @@ static void test_errors(void **state)
     clg_tensor good[] = {TENSOR(a, 2, 3), TENSOR(b, 2, 3)};
     expect_error(g, good, 2, &out, 0, "1 outputs");
     expect_error(g, good, 2, NULL, 1, "1 outputs");
-    clg_tensor null_out = {NULL, 0, {0}};
+    clg_tensor null_out = {NULL, 0, {0}, CLG_DTYPE_F32};
     expect_error(g, good, 2, &null_out, 1, "output y");
     /* after all that, a good call still works */
     for (int i = 0; i < 6; i++) { a[i] = (float)i; b[i] = 10.0f * (float)i; }
@@ -989,7 +989,7 @@ static void test_allocator_and_out_of_memory(void **state)
     float x[2 * 16], y[2 * 23], d[2 * 3], y_ok[2 * 23], d_ok[2 * 3];
     iota(x, 32, -10, 0.3f);
     clg_tensor in = TENSOR(x, 2, 1, 4, 4);
-    clg_tensor out[] = {{y_ok, 0, {0}}, {d_ok, 0, {0}}};
+    clg_tensor out[] = {{y_ok, 0, {0}, CLG_DTYPE_F32}, {d_ok, 0, {0}, CLG_DTYPE_F32}};
     long before = st.calls;
     ok(g, clg_graph_run_reference(g, &in, 1, out, 2));
     long calls = st.calls - before;
@@ -1001,14 +1001,14 @@ static void test_allocator_and_out_of_memory(void **state)
      * of memory, leaks nothing, and leaves the graph usable. */
     for (long k = 0; k < calls; k++) {
         st.fail_at = st.calls + k;
-        clg_tensor o[] = {{y, 0, {0}}, {d, 0, {0}}};
+        clg_tensor o[] = {{y, 0, {0}, CLG_DTYPE_F32}, {d, 0, {0}, CLG_DTYPE_F32}};
         clg_status s = clg_graph_run_reference(g, &in, 1, o, 2);
         assert_int_equal(s, CLG_ERR_OUT_OF_MEMORY);
         assert_int_equal(st.live, baseline);
     }
     st.fail_at = -1;
     assert_int_equal(st.failures, calls);
-    clg_tensor o[] = {{y, 0, {0}}, {d, 0, {0}}};
+    clg_tensor o[] = {{y, 0, {0}, CLG_DTYPE_F32}, {d, 0, {0}, CLG_DTYPE_F32}};
     ok(g, clg_graph_run_reference(g, &in, 1, o, 2));
     check_close(y, y_ok, 2 * 23);
     check_close(d, d_ok, 2 * 3);

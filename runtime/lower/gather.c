@@ -1,0 +1,47 @@
+/* Lowering of the indexing and conversion ops: Gather (kernels/gather.cl)
+ * and Cast (kernels/cast.cl). */
+#include "lower.h"
+#include "lower_util.h"
+
+clg_status clg_lower_gather(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                            const clg_dev_tensor *out)
+{
+    const clg_shape *xs = &in[0].shape, *is = &in[1].shape;
+    int64_t axis = n->attrs.axis < 0 ? n->attrs.axis + xs->rank : n->attrs.axis;
+    if (axis < 0 || axis >= xs->rank)
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: axis %lld is out of range for rank %d",
+                              (long long)n->attrs.axis, xs->rank);
+    clg_status s;
+    if ((s = clg_check_elems(lw, xs)) || (s = clg_check_elems(lw, is)) || (s = clg_check_elems(lw, &out->shape)))
+        return s;
+    int64_t outer = 1, inner = 1, q = 1;
+    for (int i = 0; i < axis; i++) outer *= xs->dims[i];
+    for (int i = (int)axis + 1; i < xs->rank; i++) inner *= xs->dims[i];
+    for (int i = 0; i < is->rank; i++) q *= is->dims[i];
+    if (outer * inner * q == 0) return CLG_OK;
+    bool inner_first = inner > 1;
+    int64_t n0 = inner_first ? inner : q;
+    size_t global[3] = {clg_grid_size(n0), (size_t)(inner_first ? q : outer), (size_t)(inner_first ? outer : 1)};
+    clg_karg args[] = {
+        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(out), CLG_ARG_I(inner),
+        CLG_ARG_I(xs->dims[axis]), CLG_ARG_I(q), CLG_ARG_I(n0), CLG_ARG_I(inner_first ? 1 : 0),
+    };
+    return clg_emit_kernel(lw, "gather.cl", "gather", NULL, 3, global, args, (int)(sizeof args / sizeof args[0]));
+}
+
+clg_status clg_lower_cast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                          const clg_dev_tensor *out)
+{
+    clg_status s = clg_check_elems(lw, &out->shape);
+    if (s) return s;
+    int64_t count = clg_shape_count(&out->shape);
+    if (count == 0) return CLG_OK;
+    /* Truncating an integer or bool value changes nothing, so the kernel
+     * depends on the target type only. */
+    const char *options = NULL;
+    if (n->attrs.to == CLG_DTYPE_BOOL) options = "-DCAST_TO_BOOL";
+    else if (clg_dtype_is_int(n->attrs.to)) options = "-DCAST_TO_INT";
+    size_t global[3] = {clg_grid_size(count), 1, 1};
+    clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(count)};
+    return clg_emit_kernel(lw, "cast.cl", "cast", options, 1, global, args, (int)(sizeof args / sizeof args[0]));
+}
