@@ -386,6 +386,13 @@ clg_status clg_graph_input_info(const clg_graph *g, int i, const char **name, in
     return CLG_OK;
 }
 
+clg_status clg_graph_node_dtype(const clg_graph *g, int i, clg_dtype *dtype)
+{
+    if (!g || i < 0 || i >= g->n_nodes || !dtype) return CLG_ERR_INVALID_ARGUMENT;
+    *dtype = g->nodes[i].dtype;
+    return CLG_OK;
+}
+
 clg_status clg_graph_input_dtype(const clg_graph *g, int i, clg_dtype *dtype)
 {
     int k = g ? input_node(g, i) : -1;

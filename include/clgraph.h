@@ -333,6 +333,10 @@ CLG_API int clg_graph_output_count(const clg_graph *g);
 CLG_API clg_status clg_graph_node_info(const clg_graph *g, int i, clg_op *op, const char **name,
                                        int *rank, int64_t dims[CLG_MAX_RANK]);
 
+/* Element type of node i (0 <= i < node_count). Returns CLG_OK or
+ * CLG_ERR_INVALID_ARGUMENT (no such node, or dtype is NULL). */
+CLG_API clg_status clg_graph_node_dtype(const clg_graph *g, int i, clg_dtype *dtype);
+
 /* Name and declared shape of the i-th graph input (dims[0] may be CLG_BATCH).
  * Returns CLG_OK or CLG_ERR_INVALID_ARGUMENT (no such input). */
 CLG_API clg_status clg_graph_input_info(const clg_graph *g, int i, const char **name, int *rank,

@@ -24,7 +24,7 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Loads path into a new graph; prints the error and returns NULL on failure. */
 clg_graph *load_graph(const char *path);
 /* "f32[N, 128]" */
-const char *shape_str(int rank, const int64_t *dims, char *buf, size_t size);
+const char *shape_str(clg_dtype dtype, int rank, const int64_t *dims, char *buf, size_t size);
 /* Element count of a concrete shape; 0 if it overflows size_t bytes. */
 size_t element_count(int rank, const int64_t *dims);
 const char *plural(long long n, const char *word, char *buf, size_t size);
@@ -44,6 +44,8 @@ int prepare_outputs(clg_graph *g, int64_t batch, clg_tensor *outputs, int n);
 const char *output_name(clg_graph *g, int i);
 /* Prints min/max/mean and the first values of output i. */
 void summarize(clg_graph *g, int i, const clg_tensor *t);
+/* Element k of t as a double, whatever its dtype. */
+double tensor_value(const clg_tensor *t, size_t k);
 
 /* Where a graph runs: the host reference executor, or an OpenCL device. */
 typedef struct engine {
