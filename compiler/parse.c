@@ -600,7 +600,7 @@ static clg_status build(parser *ps, const char *base_dir)
             if (n->constant && n->constant->init.kind == CLG_INIT_FILE &&
                 !clg_values_fit_dtype(n->constant->data, n->constant->count, n->dtype, &bad))
                 s = clg_fail_node(g, CLG_ERR_INVALID_GRAPH, n->line, n->name, n->op,
-                                  "element %zu (%.9g) of the weights file is not a %s value", bad,
+                                  "element %zu (%.9g) from the weights file does not fit %s", bad,
                                   (double)n->constant->data[bad], clg_dtype_name(n->dtype));
         }
     } else if (!s) {
