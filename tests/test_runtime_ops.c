@@ -255,6 +255,101 @@ static void test_shape_ops(void **state)
     check(TOL);
 }
 
+
+/* Gather on every axis (negative and 2-D indices, a gathered last axis),
+ * embedding lookups of int64 and int32 ids at several table widths (the
+ * ids the check generates are in [-2, 2]), Cast in every direction, and
+ * integer outputs read back into integer buffers. */
+static void test_gather_and_cast(void **state)
+{
+    (void)state;
+    static const char *gathers[] = {
+        "const i: i64[3] = [0, -1, 0]\ny = Gather(x, i)", /* along N: valid at any batch */
+        "const i: i64[2, 3] = [0, 6, -7, 3, 3, 1]\ny = Gather(x, i) axis=1",
+        "const i: i32[1] = [2]\ny = Gather(x, i) axis=2",
+        "const i: i64[4] = [4, 0, -1, 2]\ny = Gather(x, i) axis=-1",
+    };
+    for (size_t i = 0; i < sizeof gathers / sizeof *gathers; i++) {
+        snprintf(text, sizeof text, "input x: f32[N, 7, 3, 5]\n%s\noutput y\n", gathers[i]);
+        check(0);
+        /* of a computed value, and feeding one */
+        snprintf(text, sizeof text, "input x0: f32[N, 7, 3, 5]\nx = Relu(x0)\n%s\nz = Sigmoid(y)\noutput z\n",
+                 gathers[i]);
+        check(TOL);
+    }
+    for (int s = 0; s < N_SIZES; s++) {
+        snprintf(text, sizeof text,
+                 "input ids: i64[N, 9]\nconst table: f32[5, %d] = random(3)\nemb = Gather(table, ids)\n"
+                 "const w: f32[%d, 4] = random(4)\ny = MatMul(emb, w)\noutput y\noutput emb\n",
+                 sizes[s], sizes[s]);
+        check(TOL);
+        snprintf(text, sizeof text,
+                 "input ids: i32[N]\nconst table: f32[3, %d] = random(5)\nemb = Gather(table, ids)\noutput emb\n",
+                 sizes[s]);
+        check(0);
+    }
+    /* Integer data gathered stays integer and comes back as int64. */
+    snprintf(text, sizeof text,
+             "input ids: i64[N, 4]\nconst pos: i64[3, 2] = [7, -8, 9, 16777216, 0, -1]\ny = Gather(pos, ids)\n"
+             "output y\n");
+    check(0);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 17]\nk = Mul(x, x)\nt = Cast(x) to=\"i64\"\nb = Cast(k) to=\"bool\"\n"
+             "h = Cast(b) to=\"i32\"\nf = Cast(t) to=\"f32\"\nm = Cast(x) to=\"f32\"\noutput t\noutput b\noutput h\n"
+             "output f\noutput m\n");
+    check(0);
+    snprintf(text, sizeof text,
+             "input m: bool[N, 5]\ninput ids: i32[N, 5]\nf = Cast(m) to=\"f32\"\ni = Cast(ids) to=\"i64\"\n"
+             "j = Cast(ids) to=\"bool\"\noutput f\noutput i\noutput j\n");
+    check(0);
+}
+
+/* The device clamps an index out of range (kernels/gather.cl), where the
+ * reference executor reports it; and a caller's integer that a float would
+ * not hold exactly, or a tensor of the wrong dtype, is refused before
+ * anything runs, naming the input. */
+static void test_gather_device_errors(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_graph *g = test_parse("input ids: i64[N]\nconst t: f32[3, 2] = [0, 1, 10, 11, 20, 21]\n"
+                              "y = Gather(t, ids)\nc = Cast(y) to=\"i32\"\noutput y\noutput c\n");
+    clg_model *m = NULL;
+    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    int64_t ids[4] = {2, -1, 7, -9};
+    float y[8];
+    int32_t c[8];
+    clg_tensor in = {(float *)ids, 1, {4}, CLG_DTYPE_I64};
+    clg_tensor out[2] = {{y, 0, {0}, CLG_DTYPE_F32}, {(float *)c, 0, {0}, CLG_DTYPE_I32}};
+    if (clg_model_run(m, &in, 1, out, 2) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    /* rows 2, 2 (-1 wraps), 2 (7 clamps to the last), 0 (-9 clamps to the first) */
+    const float want[8] = {20, 21, 20, 21, 20, 21, 0, 1};
+    for (int k = 0; k < 8; k++) {
+        assert_true(y[k] == want[k]);
+        assert_int_equal(c[k], (int32_t)want[k]);
+    }
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node y (Gather): index 7 (element 2 of 'ids')"));
+
+    ids[2] = -16777217;
+    assert_int_equal(clg_model_run(m, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_model_errmsg(m), "input ids: element 2 is -16777217, past 2^24 in magnitude"));
+    ids[2] = 0;
+    in.dtype = CLG_DTYPE_F32;
+    assert_int_equal(clg_model_run(m, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_model_errmsg(m), "input ids: the graph declares i64, the tensor is f32"));
+    in.dtype = CLG_DTYPE_I64;
+    out[1].dtype = CLG_DTYPE_I64;
+    assert_int_equal(clg_model_run(m, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_model_errmsg(m), "output c: the graph computes i32, the tensor is i64"));
+    out[1].dtype = CLG_DTYPE_I32;
+    if (clg_model_run(m, &in, 1, out, 2) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    assert_int_equal(c[4], 0);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +364,8 @@ int main(void)
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_shape_ops),
+        cmocka_unit_test(test_gather_and_cast),
+        cmocka_unit_test(test_gather_device_errors),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }
