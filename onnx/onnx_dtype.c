@@ -54,3 +54,18 @@ clg_status ox_int_host_const(ox_ctx *ox, const ox_value *v, clg_const **out, clg
     *out = c;
     return CLG_OK;
 }
+
+clg_status ox_require_float(ox_ctx *ox, ox_value *const *in, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const ox_value *v = in[i];
+        if (!v) continue;
+        int32_t type = v->kind == OX_HOST ? v->host.dtype
+                     : v->kind == OX_TENSOR ? ox_dtype_from_clg(ox->g->nodes[v->node].dtype) : OX_FLOAT;
+        if (type != OX_FLOAT && !(v->kind == OX_HOST && type == OX_DOUBLE))
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                           "input '%s' is %s; clgraph computes this op on FLOAT tensors only (integer arithmetic "
+                           "of computed tensors is not supported)", v->name, ox_dtype_name(type));
+    }
+    return CLG_OK;
+}

@@ -163,6 +163,10 @@ CLG_INTERNAL int32_t ox_dtype_from_clg(clg_dtype t);
  * (the caller owns it) and its clgraph dtype; other types, symbolic
  * elements and integers past 2^24 are CLG_ERR_UNSUPPORTED naming v. */
 CLG_INTERNAL clg_status ox_int_host_const(ox_ctx *ox, const ox_value *v, clg_const **out, clg_dtype *dtype);
+/* CLG_ERR_UNSUPPORTED naming the first of in[0..n) (graph tensors and host
+ * values; NULL entries skipped) that is not FLOAT: for ONNX ops whose
+ * integer form clgraph does not compute (integer Div truncates, ...). */
+CLG_INTERNAL clg_status ox_require_float(ox_ctx *ox, ox_value *const *in, int n);
 
 /* ---- Gather and Cast of graph tensors (onnx_gather.c) */
 CLG_INTERNAL clg_status ox_convert_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,

@@ -363,7 +363,8 @@ static clg_status conv_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
     const char *t = n->op_type;
     clg_op op = strcmp(t, "Add") == 0 ? CLG_OP_ADD : strcmp(t, "Sub") == 0 ? CLG_OP_SUB
               : strcmp(t, "Mul") == 0 ? CLG_OP_MUL : CLG_OP_DIV;
-    return emit(ox, op, out[0], in, 2, NULL);
+    clg_status s = ox_require_float(ox, in, 2);
+    return s ? s : emit(ox, op, out[0], in, 2, NULL);
 }
 
 static clg_status conv_unary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
@@ -373,7 +374,8 @@ static clg_status conv_unary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     const char *t = n->op_type;
     clg_op op = strcmp(t, "Relu") == 0 ? CLG_OP_RELU : strcmp(t, "Sigmoid") == 0 ? CLG_OP_SIGMOID
               : strcmp(t, "Tanh") == 0 ? CLG_OP_TANH : CLG_OP_GLOBALAVERAGEPOOL;
-    return emit(ox, op, out[0], in, 1, NULL);
+    clg_status s = ox_require_float(ox, in, 1);
+    return s ? s : emit(ox, op, out[0], in, 1, NULL);
 }
 
 static clg_status conv_leaky_relu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "device_check.h"
 #include "ir.h"
 #include "onnx.pb-c.h"
 
@@ -122,10 +123,12 @@ static void mb_input(mb *b, const char *name, int rank, const int64_t *dims)
     mb_input_t(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, rank, dims);
 }
 
-static void mb_output(mb *b, const char *name)
+static void mb_output_t(mb *b, const char *name, int32_t elem)
 {
-    b->graph.output[b->graph.n_output++] = mb_vi(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, -1, NULL);
+    b->graph.output[b->graph.n_output++] = mb_vi(b, name, elem, -1, NULL);
 }
+
+static void mb_output(mb *b, const char *name) { mb_output_t(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT); }
 
 static Onnx__TensorProto *mb_tensor(mb *b, const char *name, int32_t dtype, int rank, const int64_t *dims)
 {
@@ -1078,7 +1081,7 @@ static void test_errors(void **state)
     mb_node(&b, "Add", "a", "y,w", "z", 0);
     mb_output(&b, "z");
     expect_error(&b, CLG_ERR_UNSUPPORTED,
-                 "node a (Add, opset 13): 'w' has type INT64 but is used as a graph tensor; clgraph computes in FLOAT only");
+                 "node a (Add, opset 13): input 'w' is INT64; clgraph computes this op on FLOAT tensors only");
 
     /* graph inputs */
     mb_init(&b, 13);
@@ -1093,8 +1096,12 @@ static void test_errors(void **state)
     expect_error(&b, CLG_ERR_FORMAT, "graph input 'x': dimension 1 is negative (-4)");
 
     relu_model(&b, 13);
+    b.graph.input[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "graph input 'x' has data type UINT8; clgraph inputs are FLOAT, INT64, INT32 or BOOL");
+    relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph input 'x' has data type INT64; clgraph inputs are FLOAT");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node r (Relu, opset 13): input 'x' is INT64; clgraph computes this op on FLOAT");
 
     relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->shape->n_dim = 0;
@@ -1198,7 +1205,7 @@ static void test_errors(void **state)
 
     relu_model(&b, 13);
     mb_node(&b, "Gather", "ga", "y,y", "z", 0);
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "node ga (Gather, opset 13): the data 'y' is a computed tensor");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node ga (Gather, opset 13): indices 'y' are f32; Gather needs i64 or i32");
 
     relu_model(&b, 13);
     mb_node(&b, "Constant", "k", "", "z", 1, A_s(&b, "value_string", "hi"));
@@ -1211,7 +1218,7 @@ static void test_errors(void **state)
     relu_model(&b, 13);
     mb_node(&b, "Shape", "sh", "y", "z", 0);
     b.graph.output[0]->name = "z";
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "'z' has type INT64 but is used as a graph tensor");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "'z' depends on the batch N and is used as a graph tensor");
 
     relu_model(&b, 13);
     b.model.has_ir_version = 0;
@@ -1514,6 +1521,116 @@ static void test_cli(void **state)
     assert_int_equal(sh(cmd, out, sizeof out), 1);
 }
 
+
+/* A BERT-style front: int64 token ids [N, 4] -> Gather(embedding [10, 8])
+ * -> MatMul([8, 3]), plus the first token's embedding (a scalar index, which
+ * drops the axis), the ids cast to FLOAT and to BOOL (a BOOL output). The
+ * expected values are the same lookups and products written out here. */
+static float emb_w(int r, int c) { return (float)((r * 8 + c) % 13) * 0.125f - 0.75f; }
+static float proj_w(int r, int c) { return (float)((r * 3 + c) % 7) * 0.25f - 0.5f; }
+
+static void build_embedding(mb *b)
+{
+    mb_init(b, 13);
+    mb_input_t(b, "ids", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 2, (int64_t[]){-1, 4});
+    float e[10 * 8], w[8 * 3];
+    for (int r = 0; r < 10; r++)
+        for (int c = 0; c < 8; c++) e[r * 8 + c] = emb_w(r, c);
+    for (int r = 0; r < 8; r++)
+        for (int c = 0; c < 3; c++) w[r * 3 + c] = proj_w(r, c);
+    mb_init_f(b, "embeddings.weight", 2, (int64_t[]){10, 8}, e, true);
+    mb_init_f(b, "proj", 2, (int64_t[]){8, 3}, w, false);
+    mb_node(b, "Gather", "/emb/Gather", "embeddings.weight,ids", "h", 1, A_i(b, "axis", 0));
+    mb_node(b, "MatMul", "/proj/MatMul", "h,proj", "y", 0);
+    mb_const_i64(b, "zero", 0, 1, (int64_t[]){0});
+    mb_node(b, "Gather", "/first", "h,zero", "first", 1, A_i(b, "axis", 1));
+    mb_node(b, "Cast", "/castf", "ids", "idsf", 1, A_i(b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT));
+    mb_node(b, "Cast", "/castb", "ids", "mask", 1, A_i(b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__BOOL));
+    mb_output(b, "y");
+    mb_output(b, "first");
+    mb_output(b, "idsf");
+    mb_output_t(b, "mask", ONNX__TENSOR_PROTO__DATA_TYPE__BOOL);
+}
+
+static void test_embedding_int64_ids(void **state)
+{
+    (void)state;
+    mb b;
+    build_embedding(&b);
+    clg_graph *g = import_ok(&b);
+    clg_dtype t;
+    assert_int_equal(clg_graph_input_dtype(g, 0, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_I64);
+    assert_int_equal(clg_graph_output_dtype(g, 3, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_BOOL);
+    assert_int_equal(find_node(g, "h")->op, CLG_OP_GATHER);
+    assert_int_equal(find_node(g, "first")->op, CLG_OP_RESHAPE); /* the scalar index's dim dropped */
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+    assert_int_equal(clg_graph_output_info(g, 1, 2, NULL, &rank, dims), CLG_OK);
+    assert_int_equal(rank, 2);
+    assert_int_equal(dims[1], 8);
+
+    enum { B = 2 };
+    int64_t ids[B * 4] = {3, 0, 9, 3, -1, 5, 1, 0};
+    float y[B * 4 * 3], first[B * 8], idsf[B * 4];
+    uint8_t mask[B * 4];
+    clg_tensor in = {(float *)ids, 2, {B, 4}, CLG_DTYPE_I64};
+    clg_tensor out[4] = {{y, 0, {0}, CLG_DTYPE_F32}, {first, 0, {0}, CLG_DTYPE_F32},
+                         {idsf, 0, {0}, CLG_DTYPE_F32}, {(float *)mask, 0, {0}, CLG_DTYPE_BOOL}};
+    if (clg_graph_run_reference(g, &in, 1, out, 4) != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
+    double want_y[B * 4 * 3], want_first[B * 8], want_f[B * 4];
+    for (int n = 0; n < B; n++)
+        for (int s = 0; s < 4; s++) {
+            int64_t id = ids[n * 4 + s];
+            int r = (int)(id < 0 ? id + 10 : id);
+            for (int o = 0; o < 3; o++) {
+                double acc = 0;
+                for (int k = 0; k < 8; k++) acc += (double)emb_w(r, k) * proj_w(k, o);
+                want_y[(n * 4 + s) * 3 + o] = acc;
+            }
+            if (s == 0)
+                for (int k = 0; k < 8; k++) want_first[n * 8 + k] = emb_w(r, k);
+            want_f[n * 4 + s] = (double)id;
+            assert_int_equal(mask[n * 4 + s], id != 0);
+        }
+    assert_close(y, want_y, B * 12, 1e-6);
+    assert_close(first, want_first, B * 8, 0);
+    assert_close(idsf, want_f, B * 4, 0);
+
+    /* On the device, at -O0 and -O2, against the reference (ids the check
+     * generates are in [-2, 2]). */
+    clg_context *ctx = test_context();
+    if (ctx) {
+        for (int level = 0; level <= 2; level += 2)
+            for (int64_t batch = 1; batch <= 5; batch += 4) {
+                double err = test_device_error_at(ctx, g, batch, 7, level);
+                if (!(err <= 1e-5)) fail_msg("-O%d batch %lld: error %.3g", level, (long long)batch, err);
+            }
+    }
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* Constant indices out of range are refused at import, naming them. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 4});
+    mb_init_i64(&b, "bad", 1, (int64_t[]){2}, (int64_t[]){1, 4});
+    mb_node(&b, "Gather", "g", "x,bad", "z", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "z");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH,
+                 "node g (Gather, opset 13): index 4 (element 1 of 'bad') is out of range for dimension 1 of size 4");
+    /* A declared output type that clgraph does not compute is refused. */
+    build_embedding(&b);
+    b.graph.output[2]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph output 'idsf' has data type INT64; clgraph computes it as FLOAT");
+    /* Casts to types clgraph does not hold. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 4});
+    mb_node(&b, "Cast", "c", "x", "z", 1, A_i(&b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE));
+    mb_output(&b, "z");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node c (Cast, opset 13): a cast of a computed tensor to DOUBLE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1531,6 +1648,7 @@ int main(void)
         cmocka_unit_test(test_squeeze_unsqueeze_graph),
         cmocka_unit_test(test_initializer_listed_as_input),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_embedding_int64_ids),
         cmocka_unit_test(test_bad_bytes_and_arguments),
         cmocka_unit_test(test_truncated_and_mutated),
         cmocka_unit_test(test_deep_nesting),
@@ -1538,5 +1656,5 @@ int main(void)
         cmocka_unit_test(test_load_detects_onnx),
         cmocka_unit_test(test_cli),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }
