@@ -25,8 +25,8 @@
  *     else if (clg_model_create(&m, ctx, g) != CLG_OK)
  *         fprintf(stderr, "%s\n", clg_model_errmsg(m));         // names the node
  *     else {
- *         clg_tensor x = { data, 2, { 64, 128 } };    // batch 64, caller's memory
- *         clg_tensor y = { out, 0, { 0 } };
+ *         clg_tensor x = { data, 2, { 64, 128 }, CLG_DTYPE_F32 };  // batch 64, caller's memory
+ *         clg_tensor y = { out, 0, { 0 }, CLG_DTYPE_F32 };
  *         clg_graph_output_info(g, 0, 64, NULL, &y.rank, y.dims);  // room for out
  *         if (clg_model_run(m, &x, 1, &y, 1) != CLG_OK)
  *             fprintf(stderr, "%s\n", clg_model_errmsg(m));
@@ -37,6 +37,12 @@
  *
  * clg_graph_run_reference(g, &x, 1, &y, 1) computes the same on the host
  * without a device: the oracle the device results are tested against.
+ *
+ * Integer inputs (token ids) travel in their own type: for a graph with
+ * `input ids: i64[N, 16]`,
+ *
+ *     int64_t ids[4 * 16] = { ... };
+ *     clg_tensor x = { (float *)ids, 2, { 4, 16 }, CLG_DTYPE_I64 };
  *
  * Conventions:
  *   - Every function that can fail returns a clg_status (CLG_OK is 0, errors are
@@ -159,7 +165,12 @@ typedef struct clg_tensor {
     float *data;
     int rank;
     int64_t dims[CLG_MAX_RANK];
-    clg_dtype dtype; /* added last: positional initialisers { data, rank, { dims } } keep working */
+    /* Added last, so that an initialiser written before it existed,
+     * { data, rank, { dims } }, still compiles and means F32 (compilers'
+     * -Wmissing-field-initializers then asks for the fourth value). The
+     * struct grew by 8 bytes: code built against the older header must be
+     * rebuilt (an array of clg_tensor has another stride). */
+    clg_dtype dtype;
 } clg_tensor;
 
 /* ---------------------------------------------------------------- the ops */
