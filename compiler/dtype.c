@@ -81,8 +81,8 @@ clg_status clg_infer_dtype(clg_graph *g, int line, const char *name, clg_op op, 
     case CLG_TYPES_GATHER:
         if (n_inputs > 1 && !clg_dtype_is_int(in[inputs[1]].dtype))
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
-                                 "indices '%s' are %s; Gather needs i64 or i32 indices",
-                                 in[inputs[1]].name, clg_dtype_name(in[inputs[1]].dtype));
+                                 "indices '%s' are %s; %s needs i64 or i32 indices",
+                                 in[inputs[1]].name, clg_dtype_name(in[inputs[1]].dtype), clg_op_name(op));
         if (n_inputs > 0) *out = in[inputs[0]].dtype;
         return CLG_OK;
     case CLG_TYPES_CAST:

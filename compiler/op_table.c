@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 28, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 29, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -102,6 +102,8 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     /* kernels/copy.cl's cast reads x[i], then writes y[i] */
     [CLG_OP_CAST] = {"Cast", 1, 1, ATTRS(CLG_F_TO), clg_infer_same, .in_place = 1u << 0,
                      .types = CLG_TYPES_CAST},
+    [CLG_OP_GATHER_ELEMENTS] = {"GatherElements", 2, 2, ATTRS(CLG_F_AXIS), clg_infer_gather_elements,
+                                .expr = NULL, .types = CLG_TYPES_GATHER},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -153,7 +155,7 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->epsilon = 1e-5f;
     a->min = -INFINITY;
     a->max = INFINITY;
-    a->axis = op == CLG_OP_SOFTMAX ? -1 : op == CLG_OP_GATHER ? 0 : 1;
+    a->axis = op == CLG_OP_SOFTMAX ? -1 : op == CLG_OP_GATHER || op == CLG_OP_GATHER_ELEMENTS ? 0 : 1;
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;

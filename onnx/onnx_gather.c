@@ -1,4 +1,5 @@
-/* Gather and Cast of graph tensors, as clgraph's Gather and Cast nodes.
+/* Gather, GatherElements and Cast of graph tensors, as clgraph's nodes of
+ * the same names.
  * (Both fold on the host when every input is a host value: onnx_fold.c.) */
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +70,41 @@ clg_status ox_convert_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     for (int k = 0; k < gs->rank; k++)
         if (k != ax) r.shape[r.shape_rank++] = gs->dims[k] == CLG_BATCH ? 0 : gs->dims[k];
     if ((s = ox_append(ox, CLG_OP_RESHAPE, out[0], NULL, &gathered, 1, &r, &out[0]->node))) return s;
+    out[0]->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
+/* GatherElements(data, indices) along axis; constant indices are checked
+ * against the gathered dimension here, as for Gather. */
+clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                      ox_value **out, int n_out)
+{
+    (void)n_in, (void)n_out;
+    int64_t axis;
+    clg_status s = int_attr(ox, n, "axis", 0, &axis);
+    if (s) return s;
+    int inputs[2];
+    if ((s = ox_tensor_node(ox, in[0], &inputs[0]))) return s;
+    const ox_value *iv = in[1];
+    if (iv->kind == OX_HOST) {
+        if (!ox_dtype_is_int(iv->host.dtype) || iv->host.dtype == OX_BOOL)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the indices '%s' must be integers", iv->name);
+        const clg_shape *xs = &ox->g->nodes[inputs[0]].shape;
+        int64_t ax = axis < 0 ? axis + xs->rank : axis;
+        if (ax >= 0 && ax < xs->rank && xs->dims[ax] != CLG_BATCH && !iv->host.sym) {
+            int64_t dim = xs->dims[ax];
+            for (size_t j = 0; j < iv->host.count; j++)
+                if (iv->host.i[j] < -dim || iv->host.i[j] >= dim)
+                    return ox_fail(ox, CLG_ERR_INVALID_GRAPH,
+                                   "index %lld (element %zu of '%s') is out of range for dimension %lld of size %lld",
+                                   (long long)iv->host.i[j], j, iv->name, (long long)ax, (long long)dim);
+        }
+    }
+    if ((s = ox_tensor_node(ox, in[1], &inputs[1]))) return s;
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_GATHER_ELEMENTS, &a);
+    a.axis = axis;
+    if ((s = ox_append(ox, CLG_OP_GATHER_ELEMENTS, out[0], NULL, inputs, 2, &a, &out[0]->node))) return s;
     out[0]->kind = OX_TENSOR;
     return CLG_OK;
 }

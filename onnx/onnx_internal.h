@@ -168,9 +168,11 @@ CLG_INTERNAL clg_status ox_int_host_const(ox_ctx *ox, const ox_value *v, clg_con
  * integer form clgraph does not compute (integer Div truncates, ...). */
 CLG_INTERNAL clg_status ox_require_float(ox_ctx *ox, ox_value *const *in, int n);
 
-/* ---- Gather and Cast of graph tensors (onnx_gather.c) */
+/* ---- Gather, GatherElements and Cast of graph tensors (onnx_gather.c) */
 CLG_INTERNAL clg_status ox_convert_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                           ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
+                                                   int n_in, ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                         ox_value **out, int n_out);
 

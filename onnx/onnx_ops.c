@@ -663,6 +663,7 @@ static const ox_op ops[] = {
     {"Dropout", 7, 1, 3, "ratio seed", FOLD_NEVER, conv_identity},
     {"Flatten", 1, 1, 1, "axis", FOLD_NEVER, conv_flatten},
     {"Gather", 1, 2, 2, "axis", FOLD_IF_HOST, ox_convert_gather},
+    {"GatherElements", 11, 2, 2, "axis", FOLD_NEVER, ox_convert_gather_elements},
     {"Gemm", 7, 2, 3, "alpha beta transA transB", FOLD_NEVER, conv_gemm},
     {"GlobalAveragePool", 1, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},

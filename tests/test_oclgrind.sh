@@ -196,9 +196,11 @@ cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
 # row through local memory for l's few long rows), copies (Transpose,
 # Concat, Flatten, Reshape), every unary op and the binary ops with
-# broadcasting.
+# broadcasting; Gather (rows of a table by int64 ids, and along the last
+# axis) and Cast.
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
+input ids: i64[N, 3]
 const s: f32[6] = random(1, 0.5, 1.5)
 const b: f32[6] = random(2, -0.2, 0.2)
 const m: f32[6] = random(3, -0.2, 0.2)
@@ -229,6 +231,12 @@ u5 = LeakyRelu(x) alpha=0.1
 lr = Div(u5, two)
 u6 = Relu(x)
 cl = Clip(u6) min=-0.5 max=0.5
+const table: f32[4, 9] = random(8)
+emb = Gather(table, ids)
+const gi: i32[3] = [4, -1, 0]
+gl = Gather(x, gi) axis=-1
+ci = Cast(gl) to="i64"
+cb = Cast(x) to="bool"
 output mp
 output sm
 output sm2
@@ -242,6 +250,9 @@ output th
 output gt
 output lr
 output cl
+output emb
+output ci
+output cb
 EOF
 
 # The variants' names from their table (CLGRAPH_GEMM ignores a name it does
@@ -265,7 +276,7 @@ model seed-default examples/residual_mlp.clg 2 -O2
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
-    averagepool globalaveragepool softmax softmax_group copy_strided; do
+    averagepool globalaveragepool softmax softmax_group copy_strided gather cast; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 

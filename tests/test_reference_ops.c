@@ -1124,6 +1124,70 @@ static void test_gather_int64_ids(void **state)
     clg_graph_destroy(g);
 }
 
+/* GatherElements: the examples of the ONNX operator's documentation, and a
+ * rank-3 case along the middle axis worked out by hand (np.take_along_axis). */
+static void test_gather_elements(void **state)
+{
+    (void)state;
+    struct {
+        int axis;
+        int rank;
+        int64_t xd[3], id[3];
+        float x[12];
+        int64_t idx[12];
+        float want[12];
+    } cases[] = {
+        {1, 2, {2, 2}, {2, 2}, {1, 2, 3, 4}, {0, 0, 1, 0}, {1, 1, 4, 3}},
+        {0, 2, {3, 3}, {2, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 0, 2, 0, 0}, {4, 8, 3, 7, 2, 3}},
+        {0, 2, {3, 3}, {2, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, {-1, -2, 0, -2, 0, 0}, {7, 5, 3, 4, 2, 3}},
+        /* x = arange(12).reshape(2, 3, 2); along axis 1 with indices [2, 1, 2] */
+        {-2, 3, {2, 3, 2}, {2, 1, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, {2, 0, -1, 1}, {4, 1, 10, 9}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        clg_graph *g = new_graph();
+        input(g, "x", cases[c].rank, cases[c].xd);
+        ok(g, clg_graph_add_constant_typed(g, "i", CLG_DTYPE_I64, cases[c].rank, cases[c].id, cases[c].idx));
+        node(g, CLG_OP_GATHER_ELEMENTS, "y", NAMES("x", "i"), ATTRS(a_int("axis", cases[c].axis)));
+        output(g, "y");
+        float out[12];
+        clg_tensor in = {cases[c].x, cases[c].rank, {0}, CLG_DTYPE_F32}, y = {out, 0, {0}, CLG_DTYPE_F32};
+        for (int d = 0; d < cases[c].rank; d++) in.dims[d] = cases[c].xd[d];
+        ok(g, clg_graph_run_reference(g, &in, 1, &y, 1));
+        check_shape(&y, cases[c].rank, cases[c].id);
+        check_close(out, cases[c].want, count_of(cases[c].rank, cases[c].id));
+        clg_graph_destroy(g);
+    }
+    clg_graph *g = new_graph();
+    input(g, "x", 2, DIMS(3, 3));
+    ok(g, clg_graph_add_constant_typed(g, "i", CLG_DTYPE_I64, 2, DIMS(1, 4), (int64_t[4]){0, 0, 0, 0}));
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_GATHER_ELEMENTS, "y", NAMES("x", "i"), NO_ATTRS),
+                     CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "dimension 1 of indices [1, 4] is larger than the data's [3, 3]"));
+    ok(g, clg_graph_add_constant_typed(g, "j", CLG_DTYPE_I64, 2, DIMS(1, 2), (int64_t[2]){0, 3}));
+    node(g, CLG_OP_GATHER_ELEMENTS, "y", NAMES("x", "j"), NO_ATTRS);
+    output(g, "y");
+    float x[9] = {0}, out[2];
+    clg_tensor in = TENSOR(x, 3, 3), y = {out, 0, {0}, CLG_DTYPE_F32};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node y (GatherElements): index 3 (element 1 of 'j')"));
+    clg_graph_destroy(g);
+
+    /* Against a symbolic size the check waits for the batch. */
+    g = new_graph();
+    input(g, "x", 2, DIMS(CLG_BATCH, 2));
+    ok(g, clg_graph_add_constant_typed(g, "i", CLG_DTYPE_I64, 2, DIMS(3, 1), (int64_t[3]){0, 1, 0}));
+    node(g, CLG_OP_GATHER_ELEMENTS, "y", NAMES("x", "i"), ATTRS(a_int("axis", 1)));
+    output(g, "y");
+    float x3[6] = {1, 2, 3, 4, 5, 6}, y3[3];
+    clg_tensor in3 = TENSOR(x3, 3, 2), out3 = {y3, 0, {0}, CLG_DTYPE_F32};
+    ok(g, clg_graph_run_reference(g, &in3, 1, &out3, 1));
+    check_close(y3, (float[3]){1, 4, 5}, 3);
+    in3.dims[0] = 2;
+    assert_int_equal(clg_graph_run_reference(g, &in3, 1, &out3, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "batch 2: node y (GatherElements): dimension 0 of indices [3, 1]"));
+    clg_graph_destroy(g);
+}
+
 /* Cast: to integers truncates toward zero (ONNX, C's conversion), to bool is
  * != 0 (NaN included), back to f32 keeps the value; integer outputs come
  * back in the caller's integer buffers. */
@@ -1257,6 +1321,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_gather),
         cmocka_unit_test(test_gather_int64_ids),
+        cmocka_unit_test(test_gather_elements),
         cmocka_unit_test(test_cast),
         cmocka_unit_test(test_type_errors),
         cmocka_unit_test(test_allocator_and_out_of_memory),

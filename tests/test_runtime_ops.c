@@ -293,6 +293,18 @@ static void test_gather_and_cast(void **state)
              "input ids: i64[N, 4]\nconst pos: i64[3, 2] = [7, -8, 9, 16777216, 0, -1]\ny = Gather(pos, ids)\n"
              "output y\n");
     check(0);
+    /* GatherElements along each axis of a batch input, indices computed by
+     * a Cast of an input (so all of [-2, 2] occur) or constant. */
+    for (int axis = 1; axis < 3; axis++) {
+        snprintf(text, sizeof text,
+                 "input x: f32[N, 5, 4]\ninput i: i64[N, 3, 4]\ny = GatherElements(x, i) axis=%d\noutput y\n",
+                 axis);
+        check(0);
+    }
+    snprintf(text, sizeof text,
+             "input x: f32[N, 5, 17]\nconst i: i32[1, 2, 1] = [4, -5]\ny = GatherElements(x, i) axis=-2\n"
+             "z = Relu(y)\noutput z\n");
+    check(0);
     snprintf(text, sizeof text,
              "input x: f32[N, 17]\nk = Mul(x, x)\nt = Cast(x) to=\"i64\"\nb = Cast(k) to=\"bool\"\n"
              "h = Cast(b) to=\"i32\"\nf = Cast(t) to=\"f32\"\nm = Cast(x) to=\"f32\"\noutput t\noutput b\noutput h\n"

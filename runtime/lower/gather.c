@@ -1,5 +1,5 @@
-/* Lowering of the indexing and conversion ops: Gather (kernels/gather.cl)
- * and Cast (kernels/cast.cl). */
+/* Lowering of the indexing and conversion ops: Gather and GatherElements
+ * (kernels/gather.cl) and Cast (kernels/cast.cl). */
 #include "lower.h"
 #include "lower_util.h"
 
@@ -44,4 +44,35 @@ clg_status clg_lower_cast(clg_lower *lw, const clg_node *n, const clg_dev_tensor
     size_t global[3] = {clg_grid_size(count), 1, 1};
     clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(count)};
     return clg_emit_kernel(lw, "cast.cl", "cast", options, 1, global, args, (int)(sizeof args / sizeof args[0]));
+}
+
+clg_status clg_lower_gather_elements(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                     const clg_dev_tensor *out)
+{
+    const clg_shape *xs = &in[0].shape, *ys = &out->shape;
+    int rank = xs->rank;
+    int64_t axis = n->attrs.axis < 0 ? n->attrs.axis + rank : n->attrs.axis;
+    if (axis < 0 || axis >= rank || ys->rank != rank)
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: axis %lld or ranks do not fit",
+                              (long long)n->attrs.axis);
+    clg_status s;
+    if ((s = clg_check_elems(lw, xs)) || (s = clg_check_elems(lw, ys))) return s;
+    /* Pad to 5 dims in front: sizes 1 and strides 0 there. */
+    int64_t dims[5] = {1, 1, 1, 1, 1}, st[5] = {0, 0, 0, 0, 0}, xst[CLG_MAX_RANK];
+    clg_dense_strides(xs, xst);
+    int pad = 5 - rank;
+    for (int d = 0; d < rank; d++) {
+        dims[pad + d] = ys->dims[d];
+        st[pad + d] = xst[d];
+    }
+    int64_t count = clg_shape_count(ys);
+    if (count == 0) return CLG_OK;
+    size_t global[3] = {clg_grid_size(count), 1, 1};
+    clg_karg args[] = {
+        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(out), CLG_ARG_I(count), CLG_ARG_I(dims[1]),
+        CLG_ARG_I(dims[2]), CLG_ARG_I(dims[3]), CLG_ARG_I(dims[4]), CLG_ARG_I(st[0]), CLG_ARG_I(st[1]),
+        CLG_ARG_I(st[2]), CLG_ARG_I(st[3]), CLG_ARG_I(st[4]), CLG_ARG_I(pad + axis), CLG_ARG_I(xs->dims[axis]),
+    };
+    return clg_emit_kernel(lw, "gather.cl", "gather_elements", NULL, 1, global, args,
+                           (int)(sizeof args / sizeof args[0]));
 }

@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 28, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 29, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -20,6 +20,7 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_CONCAT] = clg_lower_concat,
     [CLG_OP_GATHER] = clg_lower_gather,
     [CLG_OP_CAST] = clg_lower_cast,
+    [CLG_OP_GATHER_ELEMENTS] = clg_lower_gather_elements,
     /* Input and Constant have no launch; Flatten, Reshape and Identity
      * reinterpret their input's memory (the op table's alias). */
 };
