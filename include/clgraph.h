@@ -657,7 +657,10 @@ CLG_API const char *clg_model_errmsg(const clg_model *m);
  * no host synchronisation between them, reads the outputs back and waits
  * once. Inputs and outputs as for clg_graph_run_reference (integer and bool
  * inputs are converted to exact floats on the host before the upload,
- * integer and bool outputs back after the download). A new batch size
+ * integer and bool outputs back after the download). An index out of range
+ * in a Gather or GatherElements fails the run with
+ * CLG_ERR_INVALID_ARGUMENT naming the node (the device clamped it; the
+ * outputs are then not valid). A new batch size
  * re-plans device memory; the same batch reuses the plan. Returns CLG_OK,
  * CLG_ERR_INVALID_ARGUMENT (counts, NULL data, a shape that does not
  * match), CLG_ERR_OUT_OF_DEVICE_MEMORY (the batch does not fit),

@@ -7,13 +7,16 @@
  * row of D floats coalesced. With inner == 1 (gathering along the last
  * axis) the grid is (q, outer, 1) so that its first dim is never a lone 1.
  * Indices are integers held as floats (every value is an fp32 buffer); a
- * negative one counts from the back (ONNX). A kernel cannot report an
- * error cheaply, so an index outside [-axis_len, axis_len) is clamped to
- * the nearest row: the reference executor reports it instead. The host
+ * negative one counts from the back (ONNX). An index outside
+ * [-axis_len, axis_len) is clamped to the nearest row, and the work-item
+ * stores `node` (1 + the node's index) in *flag, which the host zeroes
+ * before the run and reads with the outputs, so the run fails naming the
+ * node instead of returning the clamped rows. (Racing stores write the same
+ * kind of value; any one of them names a node that went wrong.) The host
  * pads the first grid dim up to a multiple of 64, hence the check. */
 __kernel void gather(__global const float *x, uint x_off, __global const float *idx, uint idx_off,
-                     __global float *y, uint y_off, int inner, int axis_len, int q, int n0,
-                     int inner_first)
+                     __global float *y, uint y_off, __global float *flag, uint flag_off, int node,
+                     int inner, int axis_len, int q, int n0, int inner_first)
 {
     int g0 = get_global_id(0);
     if (g0 >= n0) return;
@@ -27,27 +30,30 @@ __kernel void gather(__global const float *x, uint x_off, __global const float *
         j = g0;
         o = get_global_id(1);
     }
-    int k = (int)idx[idx_off + j];
+    float v = idx[idx_off + j];
+    if (!(v >= (float)-axis_len && v < (float)axis_len)) flag[flag_off] = (float)node;
+    int k = (int)clamp(v, (float)-axis_len, (float)(axis_len - 1));
     if (k < 0) k += axis_len;
-    k = clamp(k, 0, axis_len - 1);
     y[y_off + (o * q + j) * inner + i] = x[x_off + (o * axis_len + k) * inner + i];
 }
 
 /* ONNX GatherElements over at most 5 dims, the output (and the indices,
  * which have its shape) dense [n0, n1, n2, n3, n4] (leading 1s for a lower
  * rank): y[p] = x[p with p[axis] replaced by idx[p]], x's element strides
- * s0..s4. One work-item per output element, i the linear index; clamped
- * like gather (the reference executor reports an index out of range). The
- * host pads the grid up to a multiple of 64, hence the check. */
+ * s0..s4. One work-item per output element, i the linear index; an index
+ * out of range is clamped and flagged like gather's. The host pads the grid
+ * up to a multiple of 64, hence the check. */
 __kernel void gather_elements(__global const float *x, uint x_off, __global const float *idx, uint idx_off,
-                              __global float *y, uint y_off, int n, int n1, int n2, int n3, int n4, int s0,
-                              int s1, int s2, int s3, int s4, int axis, int axis_len)
+                              __global float *y, uint y_off, __global float *flag, uint flag_off, int node,
+                              int n, int n1, int n2, int n3, int n4, int s0, int s1, int s2, int s3, int s4,
+                              int axis, int axis_len)
 {
     int i = get_global_id(0);
     if (i >= n) return;
-    int k = (int)idx[idx_off + i];
+    float v = idx[idx_off + i];
+    if (!(v >= (float)-axis_len && v < (float)axis_len)) flag[flag_off] = (float)node;
+    int k = (int)clamp(v, (float)-axis_len, (float)(axis_len - 1));
     if (k < 0) k += axis_len;
-    k = clamp(k, 0, axis_len - 1);
     int r = i;
     int p4 = r % n4;
     r /= n4;

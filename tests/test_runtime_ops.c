@@ -316,10 +316,12 @@ static void test_gather_and_cast(void **state)
     check(0);
 }
 
-/* The device clamps an index out of range (kernels/gather.cl), where the
- * reference executor reports it; and a caller's integer that a float would
- * not hold exactly, or a tensor of the wrong dtype, is refused before
- * anything runs, naming the input. */
+/* An index out of range fails the run naming the node, on the device (the
+ * kernel clamps it and raises the plan's index flag, kernels/gather.cl) as
+ * on the reference executor (which also names the index), and the next
+ * run with good indices succeeds; a caller's integer that a float would not
+ * hold exactly, or a tensor of the wrong dtype, is refused before anything
+ * runs, naming the input. */
 static void test_gather_device_errors(void **state)
 {
     (void)state;
@@ -329,20 +331,30 @@ static void test_gather_device_errors(void **state)
                               "y = Gather(t, ids)\nc = Cast(y) to=\"i32\"\noutput y\noutput c\n");
     clg_model *m = NULL;
     if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
-    int64_t ids[4] = {2, -1, 7, -9};
+    int64_t ids[4] = {2, -1, 1, -3};
     float y[8];
     int32_t c[8];
     clg_tensor in = {(float *)ids, 1, {4}, CLG_DTYPE_I64};
     clg_tensor out[2] = {{y, 0, {0}, CLG_DTYPE_F32}, {(float *)c, 0, {0}, CLG_DTYPE_I32}};
     if (clg_model_run(m, &in, 1, out, 2) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
-    /* rows 2, 2 (-1 wraps), 2 (7 clamps to the last), 0 (-9 clamps to the first) */
-    const float want[8] = {20, 21, 20, 21, 20, 21, 0, 1};
+    /* rows 2, 2 (-1 is the last), 1, 0 (-3) */
+    const float want[8] = {20, 21, 20, 21, 10, 11, 0, 1};
     for (int k = 0; k < 8; k++) {
         assert_true(y[k] == want[k]);
         assert_int_equal(c[k], (int32_t)want[k]);
     }
-    assert_int_equal(clg_graph_run_reference(g, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(clg_graph_errmsg(g), "node y (Gather): index 7 (element 2 of 'ids')"));
+    const int64_t bad[][4] = {{2, -1, 3, 0}, {-4, 0, 0, 0}, {0, 0, 0, 16777216}};
+    for (int b = 0; b < 3; b++) {
+        memcpy(ids, bad[b], sizeof ids);
+        assert_int_equal(clg_model_run(m, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(clg_model_errmsg(m), "node y (Gather): an index is out of range"));
+        assert_int_equal(clg_graph_run_reference(g, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(clg_graph_errmsg(g), "node y (Gather): index "));
+    }
+    ids[0] = 0;
+    ids[3] = 1;
+    if (clg_model_run(m, &in, 1, out, 2) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    assert_true(y[6] == 10 && y[0] == 0);
 
     ids[2] = -16777217;
     assert_int_equal(clg_model_run(m, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
@@ -358,6 +370,21 @@ static void test_gather_device_errors(void **state)
     out[1].dtype = CLG_DTYPE_I32;
     if (clg_model_run(m, &in, 1, out, 2) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
     assert_int_equal(c[4], 0);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+
+    /* GatherElements raises the same flag, naming its node. */
+    g = test_parse("input x: f32[N, 3]\ninput i: i64[N, 2]\nge = GatherElements(x, i) axis=1\noutput ge\n");
+    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    float xs[3] = {1, 2, 3}, ys[2];
+    int64_t is[2] = {-3, 2};
+    clg_tensor gin[2] = {{xs, 2, {1, 3}, CLG_DTYPE_F32}, {(float *)is, 2, {1, 2}, CLG_DTYPE_I64}};
+    clg_tensor gout = {ys, 0, {0}, CLG_DTYPE_F32};
+    if (clg_model_run(m, gin, 2, &gout, 1) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    assert_true(ys[0] == 1 && ys[1] == 3);
+    is[1] = 3;
+    assert_int_equal(clg_model_run(m, gin, 2, &gout, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_model_errmsg(m), "node ge (GatherElements): an index is out of range"));
     clg_model_destroy(m);
     clg_graph_destroy(g);
 }

@@ -19,11 +19,13 @@ clg_status clg_lower_gather(clg_lower *lw, const clg_node *n, const clg_dev_tens
     for (int i = (int)axis + 1; i < xs->rank; i++) inner *= xs->dims[i];
     for (int i = 0; i < is->rank; i++) q *= is->dims[i];
     if (outer * inner * q == 0) return CLG_OK;
+    const clg_dev_tensor *flag;
+    if ((s = clg_plan_index_flag(lw, &flag))) return s;
     bool inner_first = inner > 1;
     int64_t n0 = inner_first ? inner : q;
     size_t global[3] = {clg_grid_size(n0), (size_t)(inner_first ? q : outer), (size_t)(inner_first ? outer : 1)};
     clg_karg args[] = {
-        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(out), CLG_ARG_I(inner),
+        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(out), CLG_ARG_T(flag), CLG_ARG_I(lw->node + 1), CLG_ARG_I(inner),
         CLG_ARG_I(xs->dims[axis]), CLG_ARG_I(q), CLG_ARG_I(n0), CLG_ARG_I(inner_first ? 1 : 0),
     };
     return clg_emit_kernel(lw, "gather.cl", "gather", NULL, 3, global, args, (int)(sizeof args / sizeof args[0]));
@@ -67,9 +69,12 @@ clg_status clg_lower_gather_elements(clg_lower *lw, const clg_node *n, const clg
     }
     int64_t count = clg_shape_count(ys);
     if (count == 0) return CLG_OK;
+    const clg_dev_tensor *flag;
+    if ((s = clg_plan_index_flag(lw, &flag))) return s;
     size_t global[3] = {clg_grid_size(count), 1, 1};
     clg_karg args[] = {
-        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(out), CLG_ARG_I(count), CLG_ARG_I(dims[1]),
+        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(out), CLG_ARG_T(flag), CLG_ARG_I(lw->node + 1),
+        CLG_ARG_I(count), CLG_ARG_I(dims[1]),
         CLG_ARG_I(dims[2]), CLG_ARG_I(dims[3]), CLG_ARG_I(dims[4]), CLG_ARG_I(st[0]), CLG_ARG_I(st[1]),
         CLG_ARG_I(st[2]), CLG_ARG_I(st[3]), CLG_ARG_I(st[4]), CLG_ARG_I(pad + axis), CLG_ARG_I(xs->dims[axis]),
     };

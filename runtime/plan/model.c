@@ -222,8 +222,21 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
         if (err != CL_SUCCESS)
             s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "input %s", g->nodes[i].name);
     }
+    /* Index kernels flag an index out of range here (plan.h). */
+    static const float zero = 0.0f;
+    float flagged = 0.0f;
+    if (p->has_index_flag && !s) {
+        err = clEnqueueWriteBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
+                                   sizeof(float), &zero, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "the index flag");
+    }
     for (int i = 0; i < p->n_steps && !s; i++)
         s = clg_plan_enqueue(p, g, &p->steps[i], m->events ? &m->events[i] : NULL);
+    if (p->has_index_flag && !s) {
+        err = clEnqueueReadBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
+                                  sizeof(float), &flagged, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "the index flag");
+    }
     for (int i = 0; i < n_outputs && !s; i++) {
         const clg_dev_tensor *v = &p->values[g->outputs[i]];
         size_t count = (size_t)clg_shape_count(&v->shape);
@@ -244,6 +257,15 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
     /* Always wait: reads into the caller's memory must not outlive the call. */
     err = clFinish(ctx->queue);
     if (!s && err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clFinish", "running the model");
+    if (!s && flagged != 0.0f) {
+        int k = (int)flagged - 1;
+        const clg_node *n = k >= 0 && k < g->n_nodes ? &g->nodes[k] : NULL;
+        snprintf(m->errmsg, sizeof m->errmsg,
+                 "node %s (%s): an index is out of range for the dimension it indexes (the device clamped it, so "
+                 "the outputs are not valid; clg_graph_run_reference names the index)",
+                 n ? n->name : "?", n ? clg_op_name(n->op) : "?");
+        s = CLG_ERR_INVALID_ARGUMENT;
+    }
     for (int i = 0; i < n_outputs && !s; i++)
         if (host[n_in + i])
             clg_values_from_float(host[n_in + i], outputs[i].dtype,
