@@ -208,7 +208,9 @@ clg_status clg_graph_append_value(clg_graph *g, clg_op op, const char *name, int
         return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, line, name ? name : "(null)", op,
                              "unknown element type %d", (int)dtype);
     size_t bad;
-    if (constant && !clg_values_fit_dtype(constant->data, constant->count, dtype, &bad))
+    /* file(...) values are not read yet: the parser checks them once they are. */
+    if (constant && constant->init.kind != CLG_INIT_FILE &&
+        !clg_values_fit_dtype(constant->data, constant->count, dtype, &bad))
         return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name ? name : "(null)", op,
                              "element %zu (%.9g) does not fit %s (%s)", bad, (double)constant->data[bad],
                              clg_dtype_name(dtype),

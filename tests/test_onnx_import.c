@@ -1598,6 +1598,32 @@ static void test_embedding_int64_ids(void **state)
     assert_close(first, want_first, B * 8, 0);
     assert_close(idsf, want_f, B * 4, 0);
 
+    /* Saved as text + sidecar (the integer constant goes to the sidecar as
+     * floats, its type in the text) and loaded back: the same graph. */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/clg_emb_%ld.clg", (long)getpid());
+    assert_int_equal(clg_graph_save(g, path), CLG_OK);
+    clg_graph *back = NULL;
+    assert_int_equal(clg_graph_create(&back, NULL, NULL), CLG_OK);
+    if (clg_graph_load(back, path) != CLG_OK) fail_msg("%s", clg_graph_errmsg(back));
+    char *t1 = NULL, *t2 = NULL;
+    assert_int_equal(clg_graph_print(g, &t1, NULL), CLG_OK);
+    assert_int_equal(clg_graph_print(back, &t2, NULL), CLG_OK);
+    /* The reloaded text names the sidecar and reads the constants from it. */
+    assert_non_null(strstr(t2, "input ids: i64[N, 4]\n"));
+    assert_non_null(strstr(t2, "const zero: i64[1] = [0]\n"));
+    assert_non_null(strstr(t2, "const embeddings.weight: f32[10, 8] = file("));
+    assert_non_null(strstr(t1, "const zero: i64[1] = [0]\n"));
+    assert_int_equal(clg_graph_run_reference(back, &in, 1, out, 4), CLG_OK);
+    assert_close(first, want_first, B * 8, 0);
+    clg_graph_free(g, t1);
+    clg_graph_free(back, t2);
+    clg_graph_destroy(back);
+    char bin[80];
+    snprintf(bin, sizeof bin, "%s.bin", path);
+    remove(path);
+    remove(bin);
+
     /* On the device, at -O0 and -O2, against the reference (ids the check
      * generates are in [-2, 2]). */
     clg_context *ctx = test_context();
