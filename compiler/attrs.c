@@ -28,7 +28,15 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_EPILOGUE] = {"epilogue", CLG_ATTR_STRING, 1, true},
     /* Cast: a type name, "f32", "i64", "i32" or "bool" (stored as a clg_dtype). */
     [CLG_F_TO] = {"to", CLG_ATTR_STRING, 1, true},
+    /* Pad: "pads" like the windows' field, but a begin and an end per dim
+     * (no op has both); mode is a string stored as clg_pad_mode. */
+    [CLG_F_PAD_AMOUNTS] = {"pads", CLG_ATTR_INTS, 2 * CLG_MAX_RANK, false},
+    [CLG_F_PAD_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
+    [CLG_F_PAD_VALUE] = {"value", CLG_ATTR_FLOAT, 1, true},
 };
+
+/* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
+static const char *const pad_modes[CLG_PAD_MODE_COUNT] = {"constant", "reflect", "edge"};
 
 const clg_field_info *clg_field_get(clg_attr_field f) { return &fields[f]; }
 
@@ -57,6 +65,7 @@ static int64_t *ints_slot(clg_attrs *a, clg_attr_field f, int **len)
     case CLG_F_DILATIONS: return a->dilations;
     case CLG_F_SHAPE: *len = &a->shape_rank; return a->shape;
     case CLG_F_PERM: *len = &a->perm_rank; return a->perm;
+    case CLG_F_PAD_AMOUNTS: *len = &a->pad_count; return a->pad_amounts;
     default: return NULL;
     }
 }
@@ -83,6 +92,7 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_EPSILON: return &a->epsilon;
     case CLG_F_MIN: return &a->min;
     case CLG_F_MAX: return &a->max;
+    case CLG_F_PAD_VALUE: return &a->pad_value;
     default: return NULL;
     }
 }
@@ -125,6 +135,16 @@ clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg
                                      "attribute to: unknown type '%s' (f32, i64, i32 or bool)", v->s);
             return CLG_OK;
         }
+        if (f == CLG_F_PAD_MODE) {
+            for (int m = 0; m < CLG_PAD_MODE_COUNT; m++)
+                if (strcmp(v->s, pad_modes[m]) == 0) {
+                    a->pad_mode = (clg_pad_mode)m;
+                    return CLG_OK;
+                }
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                 "attribute mode must be \"constant\", \"reflect\" or \"edge\", got \"%.40s\"",
+                                 v->s);
+        }
         return set_expr(g, line, node, op, a, fi->name, v->s); /* expr and epilogue share a->expr */
     }
     if (fi->kind == CLG_ATTR_FLOAT) {
@@ -165,7 +185,9 @@ void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out)
     clg_attrs *m = (clg_attrs *)a; /* the slot helpers are shared with the setter */
     memset(out, 0, sizeof *out);
     out->kind = fields[f].kind;
-    if (out->kind == CLG_ATTR_STRING) {
+    if (f == CLG_F_PAD_MODE) {
+        out->s = (unsigned)m->pad_mode < CLG_PAD_MODE_COUNT ? pad_modes[m->pad_mode] : "?";
+    } else if (out->kind == CLG_ATTR_STRING) {
         out->s = f == CLG_F_TO ? clg_dtype_name(m->to) : m->expr;
     } else if (out->kind == CLG_ATTR_FLOAT) {
         out->f = *float_slot(m, f);

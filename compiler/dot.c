@@ -66,7 +66,7 @@ clg_status clg_graph_dot(clg_graph *g, char **text, size_t *len)
         put_escaped(&b, n->name);
         put(&b, "\\n%s", clg_op_name(n->op));
         if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT)
-            put(&b, " %s", clg_shape_str(&n->shape, shape, sizeof shape));
+            put(&b, " %s", clg_shape_str(g, &n->shape, shape, sizeof shape));
         if (n->op == CLG_OP_ELEMENTWISE || clg_node_has_epilogue(n)) {
             put(&b, clg_node_has_epilogue(n) ? "\\nepilogue: " : "\\n");
             put_escaped(&b, n->attrs.expr);
@@ -86,7 +86,7 @@ clg_status clg_graph_dot(clg_graph *g, char **text, size_t *len)
             put(&b, "  n%d -> n%d [label=\"", n->inputs[k], i);
             /* A fused node's edges say which xK they are. */
             if (n->op == CLG_OP_ELEMENTWISE) put(&b, "x%d ", k);
-            put(&b, "%s\"];\n", clg_shape_str(&src->shape, shape, sizeof shape));
+            put(&b, "%s\"];\n", clg_shape_str(g, &src->shape, shape, sizeof shape));
         }
     }
     put(&b, "}\n");

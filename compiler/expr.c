@@ -16,7 +16,8 @@
  * return body; }, written once for float and for floatW. The bodies
  * compute in float what clg_expr_eval computes in double, with comparisons
  * where NaN must pass through; they mean the same per component on vectors
- * (comparisons, ?: and || are componentwise in OpenCL C, scalars widen). */
+ * (comparisons, ?: and || are componentwise in OpenCL C, scalars widen).
+ * @T in a body is the helper's type (float or floatW). */
 static const struct {
     const char *name;
     int arity;
@@ -41,6 +42,56 @@ static const struct {
                             "v / (1.0f + exp(-1.5957691216057308f * (v + 0.044715f * v * v * v)))"},
     [CLG_EXPR_MIN] = {"min", 2, "clg_min", {"a", "b"}, "a < b || isnan(a) ? a : b"},
     [CLG_EXPR_MAX] = {"max", 2, "clg_max", {"a", "b"}, "a > b || isnan(a) ? a : b"},
+    [CLG_EXPR_EXP] = {"exp", 1, "exp", {NULL}, NULL},
+    [CLG_EXPR_LOG] = {"log", 1, "log", {NULL}, NULL},
+    [CLG_EXPR_SQRT] = {"sqrt", 1, "sqrt", {NULL}, NULL},
+    [CLG_EXPR_ABS] = {"abs", 1, "fabs", {NULL}, NULL},
+    [CLG_EXPR_FLOOR] = {"floor", 1, "floor", {NULL}, NULL},
+    [CLG_EXPR_CEIL] = {"ceil", 1, "ceil", {NULL}, NULL},
+    /* Halves to even (ONNX Round): rint in the default rounding mode, which
+     * OpenCL kernels cannot change. */
+    [CLG_EXPR_ROUND] = {"round", 1, "rint", {NULL}, NULL},
+    /* OpenCL's sign() gives 0 for NaN; this lets NaN pass, as numpy.sign. */
+    [CLG_EXPR_SIGN] = {"sign", 1, "clg_sign", {"v"}, "v > 0.0f ? (@T)(1.0f) : v < 0.0f ? (@T)(-1.0f) : v"},
+    [CLG_EXPR_ERF] = {"erf", 1, "erf", {NULL}, NULL},
+    /* A helper, not the builtin: its parameters widen a float literal
+     * argument to floatW, which pow(floatW, float) has no overload for. */
+    [CLG_EXPR_POW] = {"pow", 2, "clg_pow", {"a", "b"}, "pow(a, b)"},
+    /* clip(alpha v + beta, 0, 1) with NaN passing through */
+    [CLG_EXPR_HARD_SIGMOID] = {"hard_sigmoid", 3, "clg_hard_sigmoid", {"v", "alpha", "beta"},
+                               "alpha * v + beta < 0.0f ? 0.0f : alpha * v + beta > 1.0f ? 1.0f : alpha * v + beta"},
+    /* v hard_sigmoid(v, 1/6, 1/2), exactly 0 where the slope factor is 0
+     * (so also at -inf, where v * 0 would be NaN) */
+    [CLG_EXPR_HARD_SWISH] = {"hard_swish", 1, "clg_hard_swish", {"v"},
+                             "0.16666667f * v + 0.5f <= 0.0f ? 0.0f : v * (0.16666667f * v + 0.5f > 1.0f ? 1.0f "
+                             ": 0.16666667f * v + 0.5f)"},
+    /* expm1 rather than exp - 1: no cancellation for small negative v */
+    [CLG_EXPR_ELU] = {"elu", 2, "clg_elu", {"v", "alpha"}, "v < 0.0f ? alpha * expm1(v) : v"},
+    [CLG_EXPR_SELU] = {"selu", 3, "clg_selu", {"v", "alpha", "gamma"},
+                       "v > 0.0f ? gamma * v : gamma * (alpha * expm1(v))"},
+    /* max(0, v) + min(0, alpha (exp(v / alpha) - 1)): the second term has
+     * v's sign for any alpha != 0, so one of the two is always 0. */
+    [CLG_EXPR_CELU] = {"celu", 2, "clg_celu", {"v", "alpha"}, "v > 0.0f ? v : alpha * expm1(v / alpha)"},
+    /* log(1 + exp(v)) as max(v, 0) + log1p(exp(-|v|)): exp never
+     * overflows, and no precision is lost for large negative v. */
+    [CLG_EXPR_SOFTPLUS] = {"softplus", 1, "clg_softplus", {"v"}, "fmax(v, 0.0f) + log1p(exp(-fabs(v)))"},
+    [CLG_EXPR_SOFTSIGN] = {"softsign", 1, "clg_softsign", {"v"}, "v / (1.0f + fabs(v))"},
+    [CLG_EXPR_MISH] = {"mish", 1, "clg_mish", {"v"}, "v * tanh(fmax(v, 0.0f) + log1p(exp(-fabs(v))))"},
+    [CLG_EXPR_THRESHOLDED_RELU] = {"thresholded_relu", 2, "clg_thresholded_relu", {"v", "alpha"},
+                                   "v <= alpha ? 0.0f : v"},
+    /* 1 or 0 of the helper's type: (@T)(1.0f) is a vector literal for
+     * floatW, a cast for float; a comparison alone would give an int (-1
+     * per true component on vectors). */
+    [CLG_EXPR_EQ] = {"eq", 2, "clg_eq", {"a", "b"}, "a == b ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_LT] = {"lt", 2, "clg_lt", {"a", "b"}, "a < b ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_GT] = {"gt", 2, "clg_gt", {"a", "b"}, "a > b ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_LE] = {"le", 2, "clg_le", {"a", "b"}, "a <= b ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_GE] = {"ge", 2, "clg_ge", {"a", "b"}, "a >= b ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_NOT] = {"not", 1, "clg_not", {"v"}, "v == 0.0f ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_AND] = {"and", 2, "clg_and", {"a", "b"}, "a != 0.0f && b != 0.0f ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_OR] = {"or", 2, "clg_or", {"a", "b"}, "a != 0.0f || b != 0.0f ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_XOR] = {"xor", 2, "clg_xor", {"a", "b"}, "(a != 0.0f) != (b != 0.0f) ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_WHERE] = {"where", 3, "clg_where", {"c", "a", "b"}, "c != 0.0f ? a : b"},
 };
 
 /* ---------------------------------------------------------------- text */
@@ -351,6 +402,51 @@ void clg_expr_eval_many(const clg_expr *e, const double *const *x, size_t count,
         /* NaN in either argument gives NaN, as numpy.minimum/maximum. */
         case CLG_EXPR_MIN: EACH(a[j] < b[j] || isnan(a[j]) ? a[j] : b[j]); break;
         case CLG_EXPR_MAX: EACH(a[j] > b[j] || isnan(a[j]) ? a[j] : b[j]); break;
+        case CLG_EXPR_EXP: EACH(exp(a[j])); break;
+        case CLG_EXPR_LOG: EACH(log(a[j])); break;
+        case CLG_EXPR_SQRT: EACH(sqrt(a[j])); break;
+        case CLG_EXPR_ABS: EACH(fabs(a[j])); break;
+        case CLG_EXPR_FLOOR: EACH(floor(a[j])); break;
+        case CLG_EXPR_CEIL: EACH(ceil(a[j])); break;
+        /* halves to even: the default rounding mode, never changed here */
+        case CLG_EXPR_ROUND: EACH(nearbyint(a[j])); break;
+        case CLG_EXPR_SIGN: EACH(a[j] > 0 ? 1.0 : a[j] < 0 ? -1.0 : a[j]); break;
+        case CLG_EXPR_ERF: EACH(erf(a[j])); break;
+        case CLG_EXPR_POW: EACH(pow(a[j], b[j])); break;
+        case CLG_EXPR_HARD_SIGMOID: {
+            for (size_t j = 0; j < count; j++) {
+                double v = b[j] * a[j] + c[j];
+                r[j] = v < 0 ? 0.0 : v > 1 ? 1.0 : v;
+            }
+            break;
+        }
+        case CLG_EXPR_HARD_SWISH: {
+            for (size_t j = 0; j < count; j++) {
+                double h = a[j] / 6 + 0.5;
+                r[j] = h <= 0 ? 0.0 : a[j] * (h > 1 ? 1.0 : h);
+            }
+            break;
+        }
+        case CLG_EXPR_ELU: EACH(a[j] < 0 ? b[j] * expm1(a[j]) : a[j]); break;
+        case CLG_EXPR_SELU: EACH(a[j] > 0 ? c[j] * a[j] : c[j] * (b[j] * expm1(a[j]))); break;
+        case CLG_EXPR_CELU: EACH(a[j] > 0 ? a[j] : b[j] * expm1(a[j] / b[j])); break;
+        /* log(1 + exp(v)), written so that exp cannot overflow */
+        case CLG_EXPR_SOFTPLUS: EACH(a[j] > 0 ? a[j] + log1p(exp(-a[j])) : log1p(exp(a[j]))); break;
+        case CLG_EXPR_SOFTSIGN: EACH(a[j] / (1 + fabs(a[j]))); break;
+        case CLG_EXPR_MISH:
+            EACH(a[j] * tanh(a[j] > 0 ? a[j] + log1p(exp(-a[j])) : log1p(exp(a[j]))));
+            break;
+        case CLG_EXPR_THRESHOLDED_RELU: EACH(a[j] <= b[j] ? 0.0 : a[j]); break;
+        case CLG_EXPR_EQ: EACH(a[j] == b[j] ? 1.0 : 0.0); break;
+        case CLG_EXPR_LT: EACH(a[j] < b[j] ? 1.0 : 0.0); break;
+        case CLG_EXPR_GT: EACH(a[j] > b[j] ? 1.0 : 0.0); break;
+        case CLG_EXPR_LE: EACH(a[j] <= b[j] ? 1.0 : 0.0); break;
+        case CLG_EXPR_GE: EACH(a[j] >= b[j] ? 1.0 : 0.0); break;
+        case CLG_EXPR_NOT: EACH(a[j] == 0 ? 1.0 : 0.0); break;
+        case CLG_EXPR_AND: EACH(a[j] != 0 && b[j] != 0 ? 1.0 : 0.0); break;
+        case CLG_EXPR_OR: EACH(a[j] != 0 || b[j] != 0 ? 1.0 : 0.0); break;
+        case CLG_EXPR_XOR: EACH((a[j] != 0) != (b[j] != 0) ? 1.0 : 0.0); break;
+        case CLG_EXPR_WHERE: EACH(a[j] != 0 ? b[j] : c[j]); break;
         default: EACH(NAN); break;
         }
 #undef EACH
@@ -497,7 +593,17 @@ static void write_helper(clg_text *t, int op, int width)
     clg_text_printf(t, "%s %s%s(", type, functions[op].cl_name, suffix);
     for (int k = 0; k < functions[op].arity; k++)
         clg_text_printf(t, "%s%s %s", k ? ", " : "", type, functions[op].params[k]);
-    clg_text_printf(t, ") { return %s; }\n", functions[op].body);
+    clg_text_printf(t, ") { return ");
+    for (const char *b = functions[op].body; *b;) {
+        const char *at = strstr(b, "@T");
+        if (!at) {
+            clg_text_printf(t, "%s", b);
+            break;
+        }
+        clg_text_printf(t, "%.*s%s", (int)(at - b), b, type);
+        b = at + 2;
+    }
+    clg_text_printf(t, "; }\n");
 }
 
 void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int width)

@@ -42,6 +42,39 @@ typedef enum clg_expr_op {
     CLG_EXPR_GELU_TANH,
     CLG_EXPR_MIN,
     CLG_EXPR_MAX,
+    /* unary math */
+    CLG_EXPR_EXP,
+    CLG_EXPR_LOG,
+    CLG_EXPR_SQRT,
+    CLG_EXPR_ABS,
+    CLG_EXPR_FLOOR,
+    CLG_EXPR_CEIL,
+    CLG_EXPR_ROUND,
+    CLG_EXPR_SIGN,
+    CLG_EXPR_ERF,
+    CLG_EXPR_POW,
+    /* activations */
+    CLG_EXPR_HARD_SIGMOID,
+    CLG_EXPR_HARD_SWISH,
+    CLG_EXPR_ELU,
+    CLG_EXPR_SELU,
+    CLG_EXPR_CELU,
+    CLG_EXPR_SOFTPLUS,
+    CLG_EXPR_SOFTSIGN,
+    CLG_EXPR_MISH,
+    CLG_EXPR_THRESHOLDED_RELU,
+    /* comparisons and logic: 1 for true, 0 for false; a nonzero argument
+     * (NaN included) is true */
+    CLG_EXPR_EQ,
+    CLG_EXPR_LT,
+    CLG_EXPR_GT,
+    CLG_EXPR_LE,
+    CLG_EXPR_GE,
+    CLG_EXPR_NOT,
+    CLG_EXPR_AND,
+    CLG_EXPR_OR,
+    CLG_EXPR_XOR,
+    CLG_EXPR_WHERE,
     CLG_EXPR_OP_COUNT
 } clg_expr_op;
 
@@ -114,7 +147,8 @@ CLG_INTERNAL void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t);
  * the helpers are written for floatW under those names; inputs v0.. are
  * floatW, numbers stay float literals (widened). A helper's body is one
  * text for every width (comparisons, ?: and || work per component on
- * vectors); only its signature names the type. */
+ * vectors); only its signature names the type, and the body where it says
+ * @T (a 1 or 0 of the helper's type). */
 CLG_INTERNAL void clg_expr_write_opencl_vector(const clg_expr *e, clg_text *t, int width);
 CLG_INTERNAL void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int width);
 

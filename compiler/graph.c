@@ -38,6 +38,7 @@ void clg_graph_clear(clg_graph *g)
     clg_free(g, g->outputs);
     clg_free(g, g->weights_path);
     clg_name_map_free(g, &g->names);
+    clg_dim_table_free(g);
     g->nodes = NULL;
     g->outputs = NULL;
     g->weights_path = NULL;
@@ -72,7 +73,8 @@ static bool valid_name(const char *s)
     return true;
 }
 
-/* Dims must be positive, with N allowed first; the count must stay sane. */
+/* Dims must be positive or symbolic sizes the graph knows; the count of the
+ * known dims must stay sane. */
 static clg_status check_shape(clg_graph *g, int line, const char *name, clg_op op,
                               const clg_shape *s)
 {
@@ -83,19 +85,22 @@ static clg_status check_shape(clg_graph *g, int line, const char *name, clg_op o
     int64_t count = 1;
     for (int i = 0; i < s->rank; i++) {
         int64_t d = s->dims[i];
-        if (d == CLG_BATCH && i > 0)
-            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
-                                 "shape %s: the symbolic batch N must be the first dimension",
-                                 clg_shape_str(s, buf, sizeof buf));
-        if (d == CLG_BATCH) continue;
+        if (clg_dim_is_symbolic(d)) {
+            if (d != CLG_BATCH && CLG_DIM_ENTRY(d) >= g->dims.n_exprs)
+                return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
+                                     "shape %s: dimension %d must be positive or a symbolic size of this "
+                                     "graph (clg_graph_symbol makes them), got %lld",
+                                     clg_shape_str(g, s, buf, sizeof buf), i, (long long)d);
+            continue;
+        }
         if (d < 1)
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
                                  "shape %s: dimension %d must be positive",
-                                 clg_shape_str(s, buf, sizeof buf), i);
+                                 clg_shape_str(g, s, buf, sizeof buf), i);
         if (d > MAX_ELEMENTS || count > MAX_ELEMENTS / d)
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
                                  "shape %s has more than 2^31 elements",
-                                 clg_shape_str(s, buf, sizeof buf));
+                                 clg_shape_str(g, s, buf, sizeof buf));
         count *= d;
     }
     return CLG_OK;
@@ -175,9 +180,9 @@ clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line,
     } else {
         n.shape = *shape;
         if ((s = check_shape(g, line, name, op, shape))) return s;
-        if (op == CLG_OP_CONSTANT && clg_shape_has_batch(shape))
+        if (op == CLG_OP_CONSTANT && clg_shape_is_symbolic(shape))
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op,
-                                 "a constant cannot have the symbolic batch dimension N");
+                                 "a constant cannot have a symbolic dimension");
     }
 
     if (!clg_grow(g, (void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof *g->nodes))
@@ -267,9 +272,9 @@ clg_status clg_graph_add_constant_typed(clg_graph *g, const char *name, clg_dtyp
     if (!data) return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, 0, name, CLG_OP_CONSTANT, "data is NULL");
     /* Validate the shape before trusting it as an element count. */
     if ((st = check_shape(g, 0, name, CLG_OP_CONSTANT, &s))) return st;
-    if (clg_shape_has_batch(&s))
+    if (clg_shape_is_symbolic(&s))
         return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, 0, name, CLG_OP_CONSTANT,
-                             "a constant cannot have the symbolic batch dimension N");
+                             "a constant cannot have a symbolic dimension");
     size_t count = (size_t)clg_shape_count(&s);
     clg_const *c = clg_const_new(g, count);
     if (!c) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory for constant %s", name);
@@ -410,6 +415,41 @@ clg_status clg_graph_output_dtype(const clg_graph *g, int i, clg_dtype *dtype)
     return CLG_OK;
 }
 
+/* The shape of output i once the inputs' sizes are known: every symbol is
+ * bound (values) and the graph's shapes are inferred again with them. */
+static clg_status bind_nodes(clg_graph *g, int64_t *values, clg_shape *shapes, const bool *needed);
+
+/* Only the nodes output i depends on are bound: a node that feeds no
+ * output cannot make its shape fail. */
+static clg_status output_shape_for(clg_graph *g, int i, int64_t *values, int *rank, int64_t dims[CLG_MAX_RANK])
+{
+    clg_shape *shapes = clg_malloc(g, (size_t)g->n_nodes * sizeof *shapes);
+    bool *needed = clg_calloc(g, (size_t)g->n_nodes + 1, sizeof *needed);
+    clg_status s = CLG_OK;
+    if (!shapes || !needed) {
+        s = clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the sizes");
+    } else {
+        needed[g->outputs[i]] = true;
+        for (int k = g->n_nodes - 1; k >= 0; k--)
+            if (needed[k])
+                for (int j = 0; j < g->nodes[k].n_inputs; j++) needed[g->nodes[k].inputs[j]] = true;
+        s = bind_nodes(g, values, shapes, needed);
+    }
+    if (!s) write_shape(&shapes[g->outputs[i]], rank, dims);
+    clg_free(g, shapes);
+    clg_free(g, needed);
+    return s;
+}
+
+static int64_t *new_values(clg_graph *g)
+{
+    int n = clg_dim_symbol_count(g);
+    int64_t *v = clg_malloc(g, (size_t)n * sizeof *v);
+    if (v)
+        for (int k = 0; k < n; k++) v[k] = -1;
+    return v;
+}
+
 clg_status clg_graph_output_info(clg_graph *g, int i, int64_t batch, const char **name, int *rank,
                                  int64_t dims[CLG_MAX_RANK])
 {
@@ -418,93 +458,241 @@ clg_status clg_graph_output_info(clg_graph *g, int i, int64_t batch, const char 
     const clg_node *n = &g->nodes[g->outputs[i]];
     if (name) *name = n->name;
     if (!rank && !dims) return CLG_OK;
-    if (!clg_shape_has_batch(&n->shape)) {
+    if (!clg_shape_is_symbolic(&n->shape)) {
         write_shape(&n->shape, rank, dims);
         return CLG_OK;
     }
-    clg_shape *shapes = clg_malloc(g, (size_t)g->n_nodes * sizeof *shapes);
-    if (!shapes) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the batch");
-    clg_status s = clg_graph_bind_batch(g, batch, shapes);
-    if (!s) write_shape(&shapes[g->outputs[i]], rank, dims);
-    clg_free(g, shapes);
+    for (int k = 1; k < clg_dim_symbol_count(g); k++)
+        for (int x = 0; x < g->n_nodes; x++)
+            if (g->nodes[x].op == CLG_OP_INPUT)
+                for (int d = 0; d < g->nodes[x].shape.rank; d++) {
+                    clg_dim_expr e;
+                    int64_t code = g->nodes[x].shape.dims[d];
+                    if (code < 0 && code != CLG_BATCH && CLG_DIM_ENTRY(code) < g->dims.n_exprs) {
+                        e = g->dims.exprs[CLG_DIM_ENTRY(code)];
+                        for (int t = 0; t < e.n; t++)
+                            for (int f = 0; f < e.t[t].n; f++)
+                                if (e.t[t].sym[f] == k)
+                                    return clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
+                                                    "output %s: the graph has symbolic sizes other than the batch N "
+                                                    "(%s); use clg_graph_output_shape", n->name,
+                                                    clg_dim_symbol_name(g, k));
+                    }
+                }
+    int64_t *values = new_values(g);
+    if (!values) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the sizes");
+    values[0] = batch;
+    clg_status s = output_shape_for(g, i, values, rank, dims);
+    clg_free(g, values);
     return s;
 }
 
-/* ---- binding a batch size */
+clg_status clg_graph_output_shape(clg_graph *g, int i, const clg_tensor *inputs, int n_inputs, int *rank,
+                                  int64_t dims[CLG_MAX_RANK])
+{
+    if (!g || i < 0 || i >= g->n_outputs) return CLG_ERR_INVALID_ARGUMENT;
+    int64_t *values = new_values(g);
+    if (!values) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the sizes");
+    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, values);
+    if (!s) s = output_shape_for(g, i, values, rank, dims);
+    clg_free(g, values);
+    return s;
+}
 
-clg_status clg_graph_bind_batch(clg_graph *g, int64_t batch, clg_shape *shapes)
+clg_status clg_graph_symbol(clg_graph *g, const char *name, int64_t *dim)
+{
+    if (!g || !name || !dim) return CLG_ERR_INVALID_ARGUMENT;
+    clg_status s = clg_dim_symbol(g, name, strlen(name), dim);
+    if (s == CLG_ERR_INVALID_ARGUMENT)
+        return clg_fail(g, s, "symbol '%s': a name is a letter or _ followed by letters, digits or _, at most %d in all", name, CLG_MAX_SYMBOL_NAME);
+    if (s == CLG_ERR_UNSUPPORTED)
+        return clg_fail(g, s, "symbol '%s': a graph has at most %d symbolic sizes", name, CLG_MAX_SYMBOLS);
+    if (s) return clg_fail(g, s, "out of memory adding symbol '%s'", name);
+    return CLG_OK;
+}
+
+const char *clg_graph_dim_str(const clg_graph *g, int64_t dim, char *buf, size_t size)
+{
+    if (!buf || !size) return "";
+    return clg_dim_str(g, dim, buf, size);
+}
+
+/* ---- binding the symbolic sizes */
+
+/* "N=2, S=7" for messages. */
+const char *clg_dim_values_str(const clg_graph *g, const int64_t *values, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < clg_dim_symbol_count(g) && n < size; k++)
+        if (values[k] >= 0)
+            n += (size_t)snprintf(buf + n, size - n, "%s%s=%lld", n ? ", " : "", clg_dim_symbol_name(g, k),
+                                  (long long)values[k]);
+    if (!n) snprintf(buf, size, "the given sizes");
+    return buf;
+}
+
+/* Checks node i's concrete shape against its symbolic one, binding the
+ * symbols only it determines (an anonymous size, a Reshape's inferred -1). */
+static clg_status bind_check(clg_graph *g, int i, const clg_shape *have, int64_t *values)
+{
+    const clg_node *n = &g->nodes[i];
+    const clg_shape *want = &n->shape;
+    bool ok = have->rank == want->rank;
+    for (int d = 0; ok && d < want->rank; d++) {
+        int64_t w = want->dims[d], v;
+        if (!clg_dim_is_symbolic(w)) {
+            ok = w == have->dims[d];
+            continue;
+        }
+        int k = clg_dim_symbol_of(g, w);
+        if (k >= 0 && values[k] < 0) values[k] = have->dims[d];
+        else if (clg_dim_eval(g, w, values, &v)) ok = v == have->dims[d];
+    }
+    if (ok) return CLG_OK;
+    char a[160], b[160], c[160];
+    return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, n->line, n->name, n->op,
+                         "for %s the shape is %s, but the graph was built for %s: the sizes are inconsistent",
+                         clg_dim_values_str(g, values, c, sizeof c), clg_shape_str(g, have, a, sizeof a),
+                         clg_shape_str(g, want, b, sizeof b));
+}
+
+clg_status clg_graph_bind(clg_graph *g, int64_t *values, clg_shape *shapes)
+{
+    return bind_nodes(g, values, shapes, NULL);
+}
+
+/* needed: the nodes to bind (NULL: all); the others keep their symbolic
+ * shapes. Inputs are always bound, since they give the sizes. */
+static clg_status bind_nodes(clg_graph *g, int64_t *values, clg_shape *shapes, const bool *needed)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         const clg_node *n = &g->nodes[i];
+        if (needed && !needed[i] && n->op != CLG_OP_INPUT) {
+            shapes[i] = n->shape;
+            continue;
+        }
         if (!clg_op_get(n->op)->infer) {
             shapes[i] = n->shape;
-            if (clg_shape_has_batch(&shapes[i])) shapes[i].dims[0] = batch;
+            for (int d = 0; d < shapes[i].rank; d++)
+                if (!clg_dim_eval(g, n->shape.dims[d], values, &shapes[i].dims[d])) {
+                    char t[64];
+                    return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, n->line, n->name, n->op,
+                                         "dimension %d (%s) has no size: no input gives it", d,
+                                         clg_dim_str(g, n->shape.dims[d], t, sizeof t));
+                }
             continue;
         }
         const clg_shape *in_stack[8];
         const clg_shape **in = in_stack;
         if (n->n_inputs > 8 && !(in = clg_malloc(g, (size_t)n->n_inputs * sizeof *in)))
-            return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the batch");
+            return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the sizes");
         for (int k = 0; k < n->n_inputs; k++) in[k] = &shapes[n->inputs[k]];
+        g->binding = values;
         clg_status s = clg_infer_node(g, n, in, &shapes[i]);
+        g->binding = NULL;
         if (in != in_stack) clg_free(g, in);
-        /* The graph was valid with N symbolic; only the batch's size can
-         * fail here (a tensor past the element limit). */
+        /* The graph was valid with its sizes symbolic; only the sizes can
+         * fail here (a tensor past the element limit, a sequence longer
+         * than a table it slices). */
         if (s == CLG_ERR_INVALID_GRAPH) {
-            char msg[sizeof g->errmsg];
+            char msg[sizeof g->errmsg], v[160];
             snprintf(msg, sizeof msg, "%s", g->errmsg);
-            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "batch %lld: %s", (long long)batch, msg);
+            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: %s", clg_dim_values_str(g, values, v, sizeof v), msg);
         }
         if (s) return s;
+        if ((s = bind_check(g, i, &shapes[i], values))) return s;
     }
     return CLG_OK;
 }
 
-clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs, int n_inputs, int64_t *batch)
+clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs, int n_inputs, int64_t *values)
 {
     int expected = clg_graph_input_count(g);
     if (n_inputs > 0 && !inputs) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "inputs is NULL");
     if (n_inputs != expected)
         return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "the graph has %d inputs, %d were given",
                         expected, n_inputs);
-    *batch = 0;
-    const char *batch_from = NULL;
-    for (int i = 0; i < n_inputs; i++) {
-        const clg_node *n = &g->nodes[input_node(g, i)];
-        const clg_tensor *t = &inputs[i];
-        char want[96];
-        clg_shape_str(&n->shape, want, sizeof want);
-        if (!t->data) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: data is NULL", n->name);
-        if (t->dtype != n->dtype) {
-            char got[32];
-            if (clg_dtype_name(t->dtype)) snprintf(got, sizeof got, "%s", clg_dtype_name(t->dtype));
-            else snprintf(got, sizeof got, "dtype %d", (int)t->dtype);
-            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: the graph declares %s, the tensor is %s",
-                            n->name, clg_dtype_name(n->dtype), got);
-        }
-        bool ok = t->rank == n->shape.rank;
-        for (int d = 0; ok && d < t->rank; d++) {
-            if (n->shape.dims[d] == CLG_BATCH) ok = t->dims[0] >= 1;
-            else ok = t->dims[d] == n->shape.dims[d];
-        }
-        if (!ok) {
-            clg_shape got = {t->rank > 0 && t->rank <= CLG_MAX_RANK ? t->rank : 0, {0}};
-            for (int d = 0; d < got.rank; d++) got.dims[d] = t->dims[d];
-            char have[96];
-            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: expected shape %s, got %s%s",
-                            n->name, want, clg_shape_str(&got, have, sizeof have),
-                            got.rank == t->rank ? "" : " (bad rank)");
-        }
-        if (clg_shape_has_batch(&n->shape)) {
-            if (*batch && t->dims[0] != *batch)
-                return clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
-                                "input %s has batch %lld but input %s has batch %lld", n->name,
-                                (long long)t->dims[0], batch_from, (long long)*batch);
-            *batch = t->dims[0];
-            batch_from = n->name;
+    int n_syms = clg_dim_symbol_count(g);
+    for (int k = 0; k < n_syms; k++) values[k] = -1;
+    /* Which input first gave each symbol its size, for messages. */
+    const char *from_stack[16];
+    int from_dim_stack[16];
+    const char **from = from_stack;
+    int *from_dim = from_dim_stack;
+    if (n_syms > 16) {
+        from = clg_malloc(g, (size_t)n_syms * sizeof *from);
+        from_dim = clg_malloc(g, (size_t)n_syms * sizeof *from_dim);
+        if (!from || !from_dim) {
+            clg_free(g, from);
+            clg_free(g, from_dim);
+            return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory checking the inputs");
         }
     }
-    if (!*batch) *batch = 1;
+    clg_status s = CLG_OK;
+    /* First the dims that are one symbol, which give the sizes; then every
+     * dim, checked against them. */
+    for (int pass = 0; pass < 2 && !s; pass++)
+        for (int i = 0; i < n_inputs && !s; i++) {
+            const clg_node *n = &g->nodes[input_node(g, i)];
+            const clg_tensor *t = &inputs[i];
+            char want[160], have[160];
+            clg_shape_str(g, &n->shape, want, sizeof want);
+            if (!t->data) {
+                s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: data is NULL", n->name);
+                break;
+            }
+            if (t->dtype != n->dtype) {
+                char type[32];
+                if (clg_dtype_name(t->dtype)) snprintf(type, sizeof type, "%s", clg_dtype_name(t->dtype));
+                else snprintf(type, sizeof type, "dtype %d", (int)t->dtype);
+                s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: the graph declares %s, the tensor is %s",
+                             n->name, clg_dtype_name(n->dtype), type);
+                break;
+            }
+            clg_shape got = {t->rank > 0 && t->rank <= CLG_MAX_RANK ? t->rank : 0, {0}};
+            for (int d = 0; d < got.rank; d++) got.dims[d] = t->dims[d];
+            bool ok = t->rank == n->shape.rank;
+            for (int d = 0; ok && d < t->rank; d++) ok = t->dims[d] >= 0;
+            if (!ok) {
+                s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: expected shape %s, got %s%s", n->name, want,
+                             clg_shape_str(g, &got, have, sizeof have), got.rank == t->rank ? "" : " (bad rank)");
+                break;
+            }
+            for (int d = 0; d < t->rank && !s; d++) {
+                int64_t w = n->shape.dims[d], v;
+                int k = clg_dim_symbol_of(g, w);
+                if (pass == 0 && k >= 0 && values[k] < 0) {
+                    if (t->dims[d] < 1)
+                        s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: dimension %d (%s) must be positive, got %lld",
+                                     n->name, d, clg_dim_symbol_name(g, k), (long long)t->dims[d]);
+                    values[k] = t->dims[d];
+                    from[k] = n->name;
+                    from_dim[k] = d;
+                } else if (pass == 0 && k >= 0 && values[k] != t->dims[d]) {
+                    s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
+                                 "input %s: dimension %d is %s = %lld, but input %s gave %s = %lld (its dimension %d)",
+                                 n->name, d, clg_dim_symbol_name(g, k), (long long)t->dims[d], from[k],
+                                 clg_dim_symbol_name(g, k), (long long)values[k], from_dim[k]);
+                } else if (pass == 1 && !clg_dim_eval(g, w, values, &v)) {
+                    char e[64];
+                    s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
+                                 "input %s: dimension %d is %s, and no input gives its symbols alone", n->name, d,
+                                 clg_dim_str(g, w, e, sizeof e));
+                } else if (pass == 1 && v != t->dims[d]) {
+                    char sizes[160];
+                    s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: expected shape %s, got %s (with %s)",
+                                 n->name, want, clg_shape_str(g, &got, have, sizeof have),
+                                 clg_dim_values_str(g, values, sizes, sizeof sizes));
+                }
+            }
+        }
+    if (from != from_stack) {
+        clg_free(g, from);
+        clg_free(g, from_dim);
+    }
+    if (s) return s;
+    if (values[0] < 0) values[0] = 1; /* N, when no input names it */
     return CLG_OK;
 }
 
@@ -541,4 +729,14 @@ clg_status clg_graph_input_floats(clg_graph *g, const clg_node *n, const clg_ten
                         "floats and this one would not be exact",
                         n->name, bad, (long long)value, clg_dtype_name(t->dtype));
     return CLG_OK;
+}
+
+clg_status clg_graph_bind_batch(clg_graph *g, int64_t batch, clg_shape *shapes)
+{
+    int64_t *values = new_values(g);
+    if (!values) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the sizes");
+    values[0] = batch;
+    clg_status s = clg_graph_bind(g, values, shapes);
+    clg_free(g, values);
+    return s;
 }

@@ -152,6 +152,11 @@ clg_status clg_graph_copy(const clg_graph *src, clg_graph *g)
     /* Constant data is shared only between graphs with one allocator: the
      * last graph to let go frees it with its own. */
     bool share = src->allocator.fn == g->allocator.fn && src->allocator.user == g->allocator.user;
+    /* The table first: the nodes' shapes name its entries. */
+    if (clg_dim_table_copy(g, src)) {
+        clg_dim_table_free(g);
+        return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory copying the graph");
+    }
     for (int i = 0; i < src->n_nodes && !s; i++) {
         const clg_node *n = &src->nodes[i];
         if (n->dead) {
@@ -205,6 +210,7 @@ void clg_graph_swap_contents(clg_graph *a, clg_graph *b)
     SWAP(cap_outputs);
     SWAP(weights_path);
     SWAP(names);
+    SWAP(dims);
 #undef SWAP
 }
 

@@ -1,6 +1,10 @@
-/* Shape inference per op. Shapes may carry the symbolic batch N (CLG_BATCH)
- * as their first dimension; the same functions run again with N bound to a
- * number when a graph is executed, so they must accept concrete shapes too. */
+/* Shape inference per op. Shapes may carry symbolic sizes (N, S, N*S, ...:
+ * compiler/dims.c) in any position; the same functions run again with every
+ * size bound to a number when a graph is executed (clg_graph_bind, which
+ * also checks that the numbers agree with the symbolic result), so they
+ * must accept concrete shapes too. Where two sizes can only be compared at
+ * run time (a symbol against a number, two different symbols), the
+ * functions accept them and the binding checks. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,20 +13,37 @@
 
 #define FAIL(c, ...) clg_fail_node((c)->g, CLG_ERR_INVALID_GRAPH, (c)->line, (c)->name, (c)->op, __VA_ARGS__)
 
-typedef struct { char s[96]; } shape_text;
+typedef struct { char s[160]; } shape_text;
 
-static shape_text show(const clg_shape *s)
+#define show(sh) show_in(c->g, (sh))
+static shape_text show_in(const clg_graph *g, const clg_shape *s)
 {
     shape_text t;
-    clg_shape_str(s, t.s, sizeof t.s);
+    clg_shape_str(g, s, t.s, sizeof t.s);
     return t;
 }
 
-static const char *dim_text(int64_t d, char *buf, size_t size)
+#define dim_text(d, buf, size) clg_dim_str(c->g, (d), (buf), (size))
+
+/* Whether two sizes may be equal: equal, or one of them symbolic (then the
+ * binding checks the numbers). */
+#define may_equal(a, b) may_equal_in(c->g, (a), (b))
+static bool may_equal_in(const clg_graph *g, int64_t a, int64_t b)
 {
-    if (d == CLG_BATCH) snprintf(buf, size, "N");
-    else snprintf(buf, size, "%lld", (long long)d);
-    return buf;
+    return a == b || ((clg_dim_is_symbolic(a) || clg_dim_is_symbolic(b)) && !clg_dim_differ(g, a, b));
+}
+
+/* r = a (op) b on sizes that may be symbolic; a result the table cannot
+ * express becomes a new anonymous size, known once the graph is bound. */
+static clg_status dim_op(const clg_infer_ctx *c, char op, int64_t a, int64_t b, int64_t *r)
+{
+    clg_status s = op == '+' ? clg_dim_add(c->g, a, b, r)
+                 : op == '*' ? clg_dim_mul(c->g, a, b, r)
+                             : clg_dim_div(c->g, a, b, r);
+    if (s == CLG_ERR_UNSUPPORTED && (clg_dim_is_symbolic(a) || clg_dim_is_symbolic(b))) s = clg_dim_fresh(c->g, r);
+    if (s == CLG_ERR_OUT_OF_MEMORY) return clg_fail(c->g, s, "out of memory for a symbolic size");
+    if (s) return clg_fail_node(c->g, CLG_ERR_INVALID_GRAPH, c->line, c->name, c->op, "size arithmetic overflows");
+    return CLG_OK;
 }
 
 static clg_status need_rank(const clg_infer_ctx *c, int i, int lo, int hi, const char *what)
@@ -69,7 +90,14 @@ static clg_status broadcast2(const clg_infer_ctx *c, const clg_shape *a, const c
         int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
         if (da == db || db == 1) out->dims[i] = da;
         else if (da == 1) out->dims[i] = db;
-        else
+        /* A symbol against a number n: n (the symbol is n or 1 when bound). */
+        else if (clg_dim_is_symbolic(da) && !clg_dim_is_symbolic(db)) out->dims[i] = db;
+        else if (clg_dim_is_symbolic(db) && !clg_dim_is_symbolic(da)) out->dims[i] = da;
+        /* Two different symbols: either may be 1, so the result is its own. */
+        else if (clg_dim_is_symbolic(da)) {
+            clg_status s = clg_dim_fresh(c->g, &out->dims[i]);
+            if (s) return clg_fail(c->g, s, "out of memory for a symbolic size");
+        } else
             return FAIL(c, "shapes %s and %s do not broadcast", show(a).s, show(b).s);
     }
     return CLG_OK;
@@ -130,8 +158,8 @@ clg_status clg_infer_gemm(const clg_infer_ctx *c, clg_shape *out)
     int64_t k = c->attrs->trans_a ? a->dims[0] : a->dims[1];
     int64_t kb = c->attrs->trans_b ? b->dims[1] : b->dims[0];
     int64_t n = c->attrs->trans_b ? b->dims[0] : b->dims[1];
-    char t1[24], t2[24];
-    if (k != kb)
+    char t1[64], t2[64];
+    if (!may_equal(k, kb))
         return FAIL(c, "input has %s features, weight expects %s", dim_text(k, t1, sizeof t1),
                     dim_text(kb, t2, sizeof t2));
     out->rank = 2;
@@ -141,7 +169,7 @@ clg_status clg_infer_gemm(const clg_infer_ctx *c, clg_shape *out)
         const clg_shape *bias = c->in[2];
         clg_shape full;
         if (bias->rank > 2 || broadcast2(c, out, bias, &full) != CLG_OK ||
-            full.dims[0] != m || full.dims[1] != n)
+            !may_equal(full.dims[0], m) || !may_equal(full.dims[1], n))
             return FAIL(c, "bias %s does not broadcast to the output %s", show(bias).s,
                         show(out).s);
     }
@@ -155,8 +183,8 @@ clg_status clg_infer_matmul(const clg_infer_ctx *c, clg_shape *out)
     bool a_vec = a.rank == 1, b_vec = b.rank == 1;
     if (a_vec) { a.rank = 2; a.dims[1] = a.dims[0]; a.dims[0] = 1; }
     if (b_vec) { b.rank = 2; b.dims[1] = 1; }
-    char t1[24], t2[24];
-    if (a.dims[a.rank - 1] != b.dims[b.rank - 2])
+    char t1[64], t2[64];
+    if (!may_equal(a.dims[a.rank - 1], b.dims[b.rank - 2]))
         return FAIL(c, "input has %s features, weight expects %s",
                     dim_text(a.dims[a.rank - 1], t1, sizeof t1),
                     dim_text(b.dims[b.rank - 2], t2, sizeof t2));
@@ -263,8 +291,6 @@ clg_status clg_infer_softmax(const clg_infer_ctx *c, clg_shape *out)
     int64_t axis = 0;
     clg_status s = norm_axis(c, c->attrs->axis, c->in[0]->rank, 0, &axis);
     if (s) return s;
-    if (axis == 0 && clg_shape_has_batch(c->in[0]))
-        return FAIL(c, "softmax over the symbolic batch dimension is not supported");
     *out = *c->in[0];
     return CLG_OK;
 }
@@ -296,15 +322,10 @@ clg_status clg_infer_flatten(const clg_infer_ctx *c, clg_shape *out)
     int64_t axis = 0;
     clg_status s = norm_axis(c, c->attrs->axis, x->rank, 1, &axis);
     if (s) return s;
-    bool batch = clg_shape_has_batch(x);
-    if (batch && axis != 1)
-        return FAIL(c, "with a symbolic batch only axis=1 keeps N as the first dimension");
     int64_t outer = 1, inner = 1;
-    for (int i = batch ? 1 : 0; i < x->rank; i++) {
-        if (i < axis) outer *= x->dims[i];
-        else inner *= x->dims[i];
-    }
-    *out = (clg_shape){2, {batch ? CLG_BATCH : outer, inner}};
+    for (int i = 0; i < x->rank; i++)
+        if ((s = dim_op(c, '*', i < axis ? outer : inner, x->dims[i], i < axis ? &outer : &inner))) return s;
+    *out = (clg_shape){2, {outer, inner}};
     return CLG_OK;
 }
 
@@ -313,46 +334,45 @@ clg_status clg_infer_reshape(const clg_infer_ctx *c, clg_shape *out)
     const clg_shape *x = c->in[0];
     const clg_attrs *a = c->attrs;
     if (a->shape_rank < 1) return FAIL(c, "attribute shape is required");
-    /* With a symbolic batch, N stays first: shape[0] must be 0 (copy) or -1
-     * (infer), and the other dims reshape one batch item. */
-    bool batch = clg_shape_has_batch(x);
-    int first = 0;
-    int64_t total = 1;
-    if (batch) {
-        if (a->shape[0] != 0 && a->shape[0] != -1)
-            return FAIL(c, "shape[0] must be 0 or -1 to keep the symbolic batch dimension N");
-        out->dims[0] = CLG_BATCH;
-        first = 1;
-    }
-    for (int i = first; i < x->rank; i++) total *= x->dims[i];
+    int64_t total = 1, known = 1;
+    clg_status s;
+    for (int i = 0; i < x->rank; i++)
+        if ((s = dim_op(c, '*', total, x->dims[i], &total))) return s;
     out->rank = a->shape_rank;
     int infer_at = -1;
-    int64_t known = 1;
-    for (int i = first; i < a->shape_rank; i++) {
-        int64_t d = a->shape[i];
-        if (d == 0) {
+    char t1[64], t2[64];
+    for (int i = 0; i < a->shape_rank; i++) {
+        /* -1 infers; below it, a symbolic size (clg_reshape_value). */
+        int64_t d = a->shape[i] < -1 ? clg_reshape_dim(a->shape[i]) : a->shape[i];
+        if (a->shape[i] == 0) {
             if (i >= x->rank) return FAIL(c, "shape[%d] = 0 copies a dimension the input lacks", i);
             d = x->dims[i];
-        } else if (d == -1) {
-            if (infer_at >= 0 || (batch && a->shape[0] == -1))
-                return FAIL(c, "shape has more than one -1");
+        } else if (a->shape[i] == -1) {
+            if (infer_at >= 0) return FAIL(c, "shape has more than one -1");
             infer_at = i;
-        } else if (d < -1) {
-            return FAIL(c, "shape[%d] = %lld is negative", i, (long long)d);
-        } else if (d > ((int64_t)1 << 31) / known) {
+            continue;
+        } else if (clg_dim_is_symbolic(d)) {
+            if (CLG_DIM_ENTRY(d) >= c->g->dims.n_exprs && d != CLG_BATCH)
+                return FAIL(c, "shape[%d] names no symbolic size of this graph", i);
+            /* Bound: the size it names now. */
+            if (c->g->binding && !clg_dim_eval(c->g, d, c->g->binding, &d))
+                return FAIL(c, "shape[%d] names a size no input gives", i);
+        } else if (!clg_dim_is_symbolic(known) && known > 0 && d > ((int64_t)1 << 31) / known) {
             return FAIL(c, "cannot reshape %s: shape holds more than 2^31 elements", show(x).s);
         }
         out->dims[i] = d;
-        if (d > 0) known *= d;
+        if ((s = dim_op(c, '*', known, d, &known))) return s;
     }
+    bool symbolic = clg_dim_is_symbolic(total) || clg_dim_is_symbolic(known);
     if (infer_at >= 0) {
-        if (known == 0 || total % known)
-            return FAIL(c, "cannot reshape %s: %lld elements%s do not divide into %lld", show(x).s,
-                        (long long)total, batch ? " per batch item" : "", (long long)known);
-        out->dims[infer_at] = total / known;
-    } else if (known != total) {
-        return FAIL(c, "cannot reshape %s: %lld elements%s, shape holds %lld", show(x).s,
-                    (long long)total, batch ? " per batch item" : "", (long long)known);
+        if (!symbolic && (known == 0 || total % known))
+            return FAIL(c, "cannot reshape %s: %lld elements do not divide into %lld", show(x).s,
+                        (long long)total, (long long)known);
+        if (known == 0) return FAIL(c, "cannot reshape %s: the -1 of a shape with 0 elements", show(x).s);
+        if ((s = dim_op(c, '/', total, known, &out->dims[infer_at]))) return s;
+    } else if (!may_equal(known, total)) {
+        return FAIL(c, "cannot reshape %s: %s elements, shape holds %s", show(x).s,
+                    dim_text(total, t1, sizeof t1), dim_text(known, t2, sizeof t2));
     }
     return CLG_OK;
 }
@@ -386,18 +406,16 @@ clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out)
     int64_t axis = 0;
     clg_status s = norm_axis(c, c->attrs->axis, x->rank, 0, &axis);
     if (s) return s;
-    if (axis == 0 && clg_shape_has_batch(x))
-        return FAIL(c, "concatenating along the symbolic batch dimension is not supported");
     *out = *x;
     for (int i = 1; i < c->n_inputs; i++) {
         const clg_shape *y = c->in[i];
         bool ok = y->rank == x->rank;
         for (int d = 0; ok && d < x->rank; d++)
-            if (d != axis && y->dims[d] != x->dims[d]) ok = false;
+            if (d != axis && !may_equal(y->dims[d], x->dims[d])) ok = false;
         if (!ok)
             return FAIL(c, "input %d has shape %s, which does not match %s outside axis %lld", i,
                         show(y).s, show(x).s, (long long)axis);
-        out->dims[axis] += y->dims[axis];
+        if ((s = dim_op(c, '+', out->dims[axis], y->dims[axis], &out->dims[axis]))) return s;
     }
     return CLG_OK;
 }

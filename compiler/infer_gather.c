@@ -43,8 +43,8 @@ clg_status clg_infer_gather_elements(const clg_infer_ctx *c, clg_shape *out)
     char xb[96], ib[96];
     if (idx->rank != x->rank)
         return clg_fail_node(c->g, CLG_ERR_INVALID_GRAPH, c->line, c->name, c->op,
-                             "indices %s must have the data's rank (data %s)", clg_shape_str(idx, ib, sizeof ib),
-                             clg_shape_str(x, xb, sizeof xb));
+                             "indices %s must have the data's rank (data %s)", clg_shape_str(c->g, idx, ib, sizeof ib),
+                             clg_shape_str(c->g, x, xb, sizeof xb));
     for (int d = 0; d < x->rank; d++) {
         if (d == axis || idx->dims[d] == x->dims[d]) continue;
         /* With a symbolic size the comparison waits for the sizes: shape
@@ -53,7 +53,7 @@ clg_status clg_infer_gather_elements(const clg_infer_ctx *c, clg_shape *out)
         if (idx->dims[d] > x->dims[d])
             return clg_fail_node(c->g, CLG_ERR_INVALID_GRAPH, c->line, c->name, c->op,
                                  "dimension %d of indices %s is larger than the data's %s", d,
-                                 clg_shape_str(idx, ib, sizeof ib), clg_shape_str(x, xb, sizeof xb));
+                                 clg_shape_str(c->g, idx, ib, sizeof ib), clg_shape_str(c->g, x, xb, sizeof xb));
     }
     *out = *idx;
     return CLG_OK;

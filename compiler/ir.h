@@ -14,13 +14,50 @@
 
 #define CLG_INTERNAL __attribute__((visibility("hidden")))
 
+/* A dimension is a size >= 0, or a negative code naming a symbolic size:
+ * code -1 - e is entry e of the graph's table of dimension expressions
+ * (compiler/dims.c), polynomials in the graph's named symbols such as N, S,
+ * N*S or S+1. Entry 0 is always the symbol N, so CLG_BATCH (-1) is N. The
+ * table interns, so two dims are equal exactly when their codes are. */
 typedef struct clg_shape {
     int rank;
-    int64_t dims[CLG_MAX_RANK]; /* dims[0] may be CLG_BATCH */
+    int64_t dims[CLG_MAX_RANK];
 } clg_shape;
+
+#define CLG_DIM_MAX_TERMS 4
+#define CLG_DIM_MAX_FACTORS 4
+/* The most named symbols one graph may have, the longest name, and room
+ * for any dim as text (clg_dim_str). */
+#define CLG_MAX_SYMBOLS 64
+#define CLG_MAX_SYMBOL_NAME 32
+#define CLG_DIM_STR_MAX 768
+
+/* coef * sym[0] * ... * sym[n-1] (symbol indices ascending, repeats are
+ * powers); n == 0 is the constant coef. */
+typedef struct clg_dim_term {
+    int64_t coef;
+    int n;
+    int sym[CLG_DIM_MAX_FACTORS];
+} clg_dim_term;
+
+/* A sum of terms, canonical: terms ordered, no two alike, no zero coef. */
+typedef struct clg_dim_expr {
+    int n;
+    clg_dim_term t[CLG_DIM_MAX_TERMS];
+} clg_dim_expr;
+
+typedef struct clg_dim_table {
+    char **names; /* symbol k's name */
+    int n_syms, cap_syms;
+    clg_dim_expr *exprs;
+    int n_exprs, cap_exprs;
+    int n_fresh; /* anonymous symbols made so far (_1, _2, ...) */
+} clg_dim_table;
 
 /* Room for a string attribute, its NUL included. */
 #define CLG_MAX_STRING_ATTR 1024
+
+typedef enum clg_pad_mode { CLG_PAD_CONSTANT, CLG_PAD_REFLECT, CLG_PAD_EDGE, CLG_PAD_MODE_COUNT } clg_pad_mode;
 
 /* Every attribute any op has. Which fields an op uses, their text names and
  * their defaults live in the op table (op_table.c). */
@@ -42,6 +79,12 @@ typedef struct clg_attrs {
     int64_t shape[CLG_MAX_RANK];
     int perm_rank;       /* Transpose; 0 means reverse */
     int64_t perm[CLG_MAX_RANK];
+    /* Pad: ONNX's pads, the begins of every dim then the ends (negative
+     * crops), pad_count = 2 * rank; the mode; the constant mode's value. */
+    int pad_count;
+    int64_t pad_amounts[2 * CLG_MAX_RANK];
+    clg_pad_mode pad_mode;
+    float pad_value;
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -111,6 +154,11 @@ struct clg_graph {
     int n_outputs, cap_outputs;
     char *weights_path; /* sidecar named by the text, as written */
     clg_name_map names; /* node name -> node index */
+    clg_dim_table dims; /* the symbolic sizes its shapes name */
+    /* While clg_graph_bind runs: every symbol's size, so that shape
+     * functions turn the symbolic sizes of attributes (Reshape's shape)
+     * into numbers. NULL otherwise. */
+    const int64_t *binding;
     char errmsg[2048];
 };
 
@@ -154,16 +202,52 @@ CLG_INTERNAL void clg_clear_error(clg_graph *g);
 
 /* ---- shapes (shape.c) */
 CLG_INTERNAL int64_t clg_shape_count(const clg_shape *s); /* -1 if symbolic */
-CLG_INTERNAL bool clg_shape_has_batch(const clg_shape *s);
-/* Writes "[N, 128]" into buf. */
-CLG_INTERNAL const char *clg_shape_str(const clg_shape *s, char *buf, size_t size);
+/* Whether any dim is symbolic. */
+CLG_INTERNAL bool clg_shape_is_symbolic(const clg_shape *s);
+/* Writes "[N, S, 128]" into buf; g names the symbols (NULL: written "?"). */
+CLG_INTERNAL const char *clg_shape_str(const clg_graph *g, const clg_shape *s, char *buf, size_t size);
+
+/* ---- symbolic dimensions (dims.c). Arithmetic returns CLG_OK,
+ * CLG_ERR_UNSUPPORTED when the result is not a polynomial the table can
+ * hold (a division that is not exact, too many terms) or
+ * CLG_ERR_OUT_OF_MEMORY, and sets no message: the caller says what failed. */
+static inline bool clg_dim_is_symbolic(int64_t d) { return d < 0; }
+#define CLG_DIM_CODE(e) (-1 - (int64_t)(e))
+#define CLG_DIM_ENTRY(d) ((int)(-1 - (d)))
+/* The code of the symbol called name (len bytes), made if new. */
+CLG_INTERNAL clg_status clg_dim_symbol(clg_graph *g, const char *name, size_t len, int64_t *d);
+/* A new anonymous symbol (_1, _2, ...): a size known only once bound. */
+CLG_INTERNAL clg_status clg_dim_fresh(clg_graph *g, int64_t *d);
+CLG_INTERNAL clg_status clg_dim_add(clg_graph *g, int64_t a, int64_t b, int64_t *r);
+CLG_INTERNAL clg_status clg_dim_sub(clg_graph *g, int64_t a, int64_t b, int64_t *r);
+CLG_INTERNAL clg_status clg_dim_mul(clg_graph *g, int64_t a, int64_t b, int64_t *r);
+/* a / b when b divides a exactly, term by term. */
+CLG_INTERNAL clg_status clg_dim_div(clg_graph *g, int64_t a, int64_t b, int64_t *r);
+/* True when a and b can never be equal, whatever positive sizes the
+ * symbols take (N*12 and N*5; S+1 and S); false when they might be. */
+CLG_INTERNAL bool clg_dim_differ(const clg_graph *g, int64_t a, int64_t b);
+/* The symbol index when d is exactly one symbol, else -1. */
+CLG_INTERNAL int clg_dim_symbol_of(const clg_graph *g, int64_t d);
+/* d's value with symbol k = values[k] (values[k] < 0: unknown); false when
+ * d names an unknown symbol or overflows. */
+CLG_INTERNAL bool clg_dim_eval(const clg_graph *g, int64_t d, const int64_t *values, int64_t *out);
+/* "128", "N", "N*S", "2*S+1"; "?" for a code g does not hold. */
+CLG_INTERNAL const char *clg_dim_str(const clg_graph *g, int64_t d, char *buf, size_t size);
+CLG_INTERNAL const char *clg_dim_symbol_name(const clg_graph *g, int k);
+/* Reshape's shape attribute keeps ONNX's 0 (copy) and -1 (infer), so a
+ * symbolic size d is written there as d - 1: these convert. */
+static inline int64_t clg_reshape_value(int64_t d) { return d < 0 ? d - 1 : d; }
+static inline int64_t clg_reshape_dim(int64_t v) { return v < -1 ? v + 1 : v; }
+CLG_INTERNAL int clg_dim_symbol_count(const clg_graph *g);
+CLG_INTERNAL clg_status clg_dim_table_copy(clg_graph *dst, const clg_graph *src);
+CLG_INTERNAL void clg_dim_table_free(clg_graph *g);
 
 /* ---- the op table (op_table.c) */
 typedef enum clg_attr_field {
     CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPSILON, CLG_F_MIN, CLG_F_MAX,
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
-    CLG_F_EPILOGUE, CLG_F_TO, CLG_F_COUNT
+    CLG_F_EPILOGUE, CLG_F_TO, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_COUNT
 } clg_attr_field;
 
 #define CLG_MAX_OP_ATTRS 8
@@ -279,11 +363,21 @@ CLG_INTERNAL clg_status clg_graph_append_value(clg_graph *g, clg_op op, const ch
 CLG_INTERNAL void clg_graph_clear(clg_graph *g);
 CLG_INTERNAL clg_status clg_infer_node(clg_graph *g, const clg_node *n, const clg_shape *const *in,
                                        clg_shape *out);
-/* Concrete shapes of every node for a batch size: shapes[i] for node i. */
+/* Concrete shapes of every node (shapes[i] for node i) with each symbol k
+ * of g sized values[k] (clg_dim_symbol_count(g) entries; -1 unknown):
+ * shape inference runs again on the sizes, and each node's result must
+ * match its symbolic shape. Symbols no input gives (an anonymous size) are
+ * bound in values as their nodes are reached. */
+CLG_INTERNAL clg_status clg_graph_bind(clg_graph *g, int64_t *values, clg_shape *shapes);
+/* "N=2, S=7": the known sizes, for messages. */
+CLG_INTERNAL const char *clg_dim_values_str(const clg_graph *g, const int64_t *values, char *buf, size_t size);
+/* The same with only N sized (batch); for graphs with no other symbol. */
 CLG_INTERNAL clg_status clg_graph_bind_batch(clg_graph *g, int64_t batch, clg_shape *shapes);
-/* The batch of the inputs, or an error naming the mismatching input. */
+/* Checks the inputs against the graph's and sizes every symbol the inputs
+ * give (values as above; N is 1 when no input names it), or an error naming
+ * the input, the dimension and both sizes. */
 CLG_INTERNAL clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs,
-                                               int n_inputs, int64_t *batch);
+                                               int n_inputs, int64_t *values);
 /* The count, data and dtype of the caller's output tensors, or an error
  * naming the output. */
 CLG_INTERNAL clg_status clg_graph_check_outputs(clg_graph *g, const clg_tensor *outputs, int n_outputs);

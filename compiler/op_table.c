@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 29, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 30, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -95,6 +95,8 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true, .types = CLG_TYPES_SAME},
     [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise,
                             ELEMENTWISE(expr_elementwise)},
+    [CLG_OP_PAD] = {"Pad", 1, 1, ATTRS(CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE), clg_infer_pad,
+                    .expr = NULL},
     /* Data movement and conversion: integer and bool values pass through
      * as the exact floats they are held in. */
     [CLG_OP_GATHER] = {"Gather", 2, 2, ATTRS(CLG_F_AXIS), clg_infer_gather, .expr = NULL,

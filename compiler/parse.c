@@ -175,7 +175,92 @@ static clg_status exact_integer(parser *ps, const char *what, int64_t *out)
     return CLG_OK;
 }
 
-/* f32[N, 128], i64[N, 16], i32[4], bool[N, 16] */
+/* A size in a shape or in Reshape's shape: a plain integer (a leading -
+ * allowed, the caller checks the range) or a polynomial in symbols,
+ *     dim    := term (('+' | '-') term)*
+ *     term   := factor ('*' factor)*
+ *     factor := INTEGER | SYMBOL
+ * ("N", "S", "N*S", "2*S+1"). *symbolic says whether a symbol appears. */
+static clg_status oom(parser *ps);
+
+static bool symbol_char(char c, bool first)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!first && c >= '0' && c <= '9');
+}
+
+static clg_status dim_factor(parser *ps, int64_t *d, bool *symbolic)
+{
+    skip_space(ps);
+    const char *start = ps->p;
+    if (ps->p < ps->end && symbol_char(*ps->p, true)) {
+        while (ps->p < ps->end && symbol_char(*ps->p, false)) ps->p++;
+        clg_status s = clg_dim_symbol(ps->g, start, (size_t)(ps->p - start), d);
+        if (s == CLG_ERR_UNSUPPORTED) return syntax(ps, "more than %d symbolic sizes", CLG_MAX_SYMBOLS);
+        if (s == CLG_ERR_INVALID_ARGUMENT)
+            return syntax(ps, "a symbol's name has at most %d characters", CLG_MAX_SYMBOL_NAME);
+        if (s) return oom(ps);
+        *symbolic = true;
+        return CLG_OK;
+    }
+    int64_t v = 0;
+    const char *digits = ps->p;
+    while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+        if (v > (INT64_MAX - 9) / 10) return syntax(ps, "dimension is too large");
+        v = v * 10 + (*ps->p++ - '0');
+    }
+    if (ps->p < ps->end && (*ps->p == '.' || *ps->p == 'e' || *ps->p == 'E'))
+        return syntax(ps, "a dimension must be an integer");
+    if (ps->p == digits) {
+        char f[32];
+        ps->p = start;
+        return syntax(ps, "expected a dimension (a number or a symbol such as N), found %s", found(ps, f, sizeof f));
+    }
+    *d = v;
+    return CLG_OK;
+}
+
+static clg_status dim_value(parser *ps, int64_t *d, bool *symbolic)
+{
+    *symbolic = false;
+    skip_space(ps);
+    /* A negative number stands alone (Reshape's -1); sizes are otherwise
+     * never negative, and the arithmetic below takes negatives for codes. */
+    if (ps->p < ps->end && *ps->p == '-') {
+        ps->p++;
+        clg_status s = dim_factor(ps, d, symbolic);
+        if (s) return s;
+        if (*symbolic) return syntax(ps, "a dimension cannot be negative");
+        *d = -*d;
+        return CLG_OK;
+    }
+    int64_t sum = 0;
+    bool first = true, minus = false;
+    for (;;) {
+        int64_t term;
+        clg_status s = dim_factor(ps, &term, symbolic);
+        while (!s) {
+            skip_space(ps);
+            if (!accept(ps, '*')) break;
+            int64_t f;
+            if (!(s = dim_factor(ps, &f, symbolic)) && clg_dim_mul(ps->g, term, f, &term)) return syntax(ps, "this dimension is too large");
+        }
+        if (s) return s;
+        if (first) sum = term;
+        else if ((minus ? clg_dim_sub : clg_dim_add)(ps->g, sum, term, &sum))
+            return syntax(ps, "this dimension cannot be negative or this large");
+        first = false;
+        skip_space(ps);
+        if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-')) {
+            minus = *ps->p++ == '-';
+            continue;
+        }
+        break;
+    }
+    *d = sum;
+    return CLG_OK;
+}
+
+/* f32[N, S, 128], i64[N, 16], i32[4], bool[N, 16] */
 static clg_status shape(parser *ps, clg_shape *out, clg_dtype *dtype)
 {
     size_t len;
@@ -188,15 +273,12 @@ static clg_status shape(parser *ps, clg_shape *out, clg_dtype *dtype)
     out->rank = 0;
     do {
         if (out->rank == CLG_MAX_RANK) return syntax(ps, "more than %d dimensions", CLG_MAX_RANK);
-        skip_space(ps);
-        if (ps->p < ps->end && *ps->p == 'N') {
-            ps->p++;
-            out->dims[out->rank++] = CLG_BATCH;
-            continue;
-        }
         int64_t d = 0;
-        if ((s = integer(ps, "a dimension", &d))) return s;
-        if (d < 1) return syntax(ps, "dimension %lld must be positive", (long long)d);
+        bool symbolic;
+        if ((s = dim_value(ps, &d, &symbolic))) return s;
+        /* A symbolic text may still name a number (S*0, S-S+2). */
+        if ((!symbolic || !clg_dim_is_symbolic(d)) && d < 1)
+            return syntax(ps, "dimension %lld must be positive", (long long)d);
         out->dims[out->rank++] = d;
     } while (accept(ps, ','));
     return expect(ps, ']');
@@ -227,8 +309,8 @@ static clg_status const_init(parser *ps, stmt *st)
     int64_t count = 1;
     for (int i = 0; i < st->shape.rank; i++) {
         int64_t d = st->shape.dims[i];
-        if (d == CLG_BATCH)
-            return syntax(ps, "constant %s cannot have the symbolic batch dimension N", st->name);
+        if (clg_dim_is_symbolic(d))
+            return syntax(ps, "constant %s cannot have a symbolic dimension", st->name);
         if (d > ((int64_t)1 << 31) / count) return syntax(ps, "constant %s is too large", st->name);
         count *= d;
     }
@@ -304,8 +386,6 @@ static clg_status value_decl(parser *ps, stmt_kind kind)
         return s;
     st->op = kind == ST_INPUT ? CLG_OP_INPUT : CLG_OP_CONSTANT;
     if (kind == ST_CONST) {
-        if (st->shape.dims[0] == CLG_BATCH)
-            return syntax(ps, "constant %s cannot have the symbolic batch dimension N", st->name);
         if ((s = expect(ps, '='))) return s;
         return const_init(ps, st);
     }
@@ -335,7 +415,8 @@ static clg_status string_value(parser *ps, char *str, size_t size)
     return CLG_OK;
 }
 
-static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size)
+/* dims: the list holds sizes (Reshape's shape), which may be symbolic. */
+static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size, bool dims)
 {
     clg_status s;
     double d;
@@ -351,7 +432,11 @@ static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size
         if (accept(ps, ']')) return CLG_OK;
         do {
             if (v->count == CLG_MAX_ATTR_INTS) return syntax(ps, "too many values in a list");
-            if ((s = integer(ps, "a list value", &v->ints[v->count]))) return s;
+            bool symbolic = false;
+            if (dims) s = dim_value(ps, &v->ints[v->count], &symbolic);
+            else s = integer(ps, "a list value", &v->ints[v->count]);
+            if (s) return s;
+            if (symbolic) v->ints[v->count] = clg_reshape_value(v->ints[v->count]);
             v->count++;
         } while (accept(ps, ','));
         return expect(ps, ']');
@@ -413,7 +498,7 @@ static clg_status node_stmt(parser *ps, const char *lhs, size_t lhs_len)
         seen[f] = true;
         clg_attr v;
         char str[CLG_MAX_STRING_ATTR];
-        if ((s = expect(ps, '=')) || (s = attr_value(ps, &v, str, sizeof str))) return s;
+        if ((s = expect(ps, '=')) || (s = attr_value(ps, &v, str, sizeof str, f == CLG_F_SHAPE))) return s;
         if ((s = clg_attr_set(ps->g, ps->line, st->name, st->op, &st->attrs, f, &v))) return s;
     }
     return CLG_OK;

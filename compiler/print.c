@@ -57,8 +57,10 @@ static void sb_float(strbuf *b, float v)
 
 static void sb_type(strbuf *b, clg_dtype t, const clg_shape *s)
 {
-    char buf[96];
-    sb_printf(b, "%s%s", clg_dtype_name(t), clg_shape_str(s, buf, sizeof buf));
+    char d[CLG_DIM_STR_MAX];
+    sb_printf(b, "%s[", clg_dtype_name(t));
+    for (int i = 0; i < s->rank; i++) sb_printf(b, "%s%s", i ? ", " : "", clg_dim_str(b->g, s->dims[i], d, sizeof d));
+    sb_printf(b, "]");
 }
 
 static void sb_init(strbuf *b, const clg_const *c)
@@ -121,8 +123,8 @@ static void sb_attrs(strbuf *b, const clg_node *n)
         clg_attr_get(&def, info->attrs[i], &d);
         if (clg_attr_equal(&v, &d)) continue;
         sb_printf(b, " %s=", clg_field_get(info->attrs[i])->name);
-        if (v.kind == CLG_ATTR_STRING && info->attrs[i] == CLG_F_TO) {
-            sb_string(b, v.s); /* a type name */
+        if (info->attrs[i] == CLG_F_PAD_MODE || info->attrs[i] == CLG_F_TO) {
+            sb_string(b, v.s); /* a mode or a type name */
         } else if (v.kind == CLG_ATTR_STRING) {
             sb_expr(b, v.s); /* expr or epilogue, both expressions */
         } else if (v.kind == CLG_ATTR_FLOAT) {
@@ -131,7 +133,14 @@ static void sb_attrs(strbuf *b, const clg_node *n)
             sb_printf(b, "%lld", (long long)v.ints[0]);
         } else {
             sb_printf(b, "[");
-            for (int k = 0; k < v.count; k++) sb_printf(b, "%s%lld", k ? ", " : "", (long long)v.ints[k]);
+            for (int k = 0; k < v.count; k++) {
+                char d[CLG_DIM_STR_MAX];
+                /* Reshape's shape names symbolic sizes (clg_reshape_dim). */
+                if (info->attrs[i] == CLG_F_SHAPE && v.ints[k] < -1)
+                    sb_printf(b, "%s%s", k ? ", " : "", clg_dim_str(b->g, clg_reshape_dim(v.ints[k]), d, sizeof d));
+                else
+                    sb_printf(b, "%s%lld", k ? ", " : "", (long long)v.ints[k]);
+            }
             sb_printf(b, "]");
         }
     }

@@ -129,7 +129,12 @@ typedef void *(*clg_alloc_fn)(void *user, void *ptr, size_t old_size, size_t new
 /* ---------------------------------------------------------------- tensors */
 
 #define CLG_MAX_RANK 5
-/* The symbolic batch dimension: may appear only as the first dimension. */
+/* Symbolic dimensions. A dim below 0 is a size known only when the graph
+ * runs, named by a symbol (N, S, ...) or a polynomial in symbols (N*S,
+ * S+1) that shape inference derived. CLG_BATCH is the symbol N; any other
+ * symbol's dim comes from clg_graph_symbol, and clg_graph_dim_str names
+ * any dim. Symbols may stand in any position of any input; a run takes
+ * their sizes from the inputs it is given. */
 #define CLG_BATCH (-1)
 
 /* Element types. Every value of a graph has one (clg_graph_input_dtype,
@@ -202,6 +207,7 @@ typedef enum clg_op {
     CLG_OP_CONCAT,
     CLG_OP_IDENTITY,
     CLG_OP_ELEMENTWISE, /* fused elementwise: attribute expr over inputs x0..x15 */
+    CLG_OP_PAD,         /* ONNX Pad: constant, reflect or edge, on any axis */
     CLG_OP_GATHER,      /* ONNX Gather: data, integer indices, attribute axis */
     CLG_OP_CAST,        /* ONNX Cast between f32, i64, i32 and bool: attribute to */
     CLG_OP_GATHER_ELEMENTS, /* ONNX GatherElements: data, integer indices of its rank, axis */
@@ -215,7 +221,8 @@ CLG_API const char *clg_op_name(clg_op op);
 
 typedef enum clg_attr_kind { CLG_ATTR_INT, CLG_ATTR_FLOAT, CLG_ATTR_INTS, CLG_ATTR_STRING } clg_attr_kind;
 
-#define CLG_MAX_ATTR_INTS 8
+/* Pad's pads: a begin and an end per dim of a rank-5 tensor. */
+#define CLG_MAX_ATTR_INTS 10
 
 /* One attribute for clg_graph_add_node. Names and meanings follow ONNX
  * (docs/ir.md lists them per op); name and s are borrowed for the call (the
@@ -266,9 +273,11 @@ CLG_API clg_status clg_graph_load(clg_graph *g, const char *path);
  * which must be empty. data is borrowed for the call; every value the
  * graph needs is copied (initializers become constants owned by g). Graph
  * inputs must be FLOAT, INT64, INT32 or BOOL tensors (the last three become
- * I64, I32 and BOOL inputs) of rank 1 to 5 whose dims are known except
- * the first, which may be symbolic (a dim_param, 0 or unset) and then
- * becomes the batch N. Initializers listed as graph inputs are constants.
+ * I64, I32 and BOOL inputs) of rank 1 to 5; any dim may be symbolic: a
+ * symbolic first dim (a dim_param, 0 or unset) is the batch N, another
+ * dim_param a symbol of that name shared by the inputs that use it, an
+ * unnamed one a size of its own. Initializers listed as graph inputs are
+ * constants.
  * Shape arithmetic (Shape, Gather, Concat, ...) is folded at import; names
  * are mapped to valid clgraph names as docs/onnx.md describes. Messages
  * name the ONNX node, its op type and the opset ("node /layer1/Conv (Conv,
@@ -340,7 +349,7 @@ CLG_API int clg_graph_input_count(const clg_graph *g);
 CLG_API int clg_graph_output_count(const clg_graph *g);
 
 /* Describes node i (0 <= i < node_count) in topological order. Any out
- * pointer may be NULL. *name is owned by g. dims[0] may be CLG_BATCH.
+ * pointer may be NULL. *name is owned by g. Dims may be symbolic (< 0).
  * Returns CLG_OK or CLG_ERR_INVALID_ARGUMENT (no such node). */
 CLG_API clg_status clg_graph_node_info(const clg_graph *g, int i, clg_op *op, const char **name,
                                        int *rank, int64_t dims[CLG_MAX_RANK]);
@@ -349,7 +358,7 @@ CLG_API clg_status clg_graph_node_info(const clg_graph *g, int i, clg_op *op, co
  * CLG_ERR_INVALID_ARGUMENT (no such node, or dtype is NULL). */
 CLG_API clg_status clg_graph_node_dtype(const clg_graph *g, int i, clg_dtype *dtype);
 
-/* Name and declared shape of the i-th graph input (dims[0] may be CLG_BATCH).
+/* Name and declared shape of the i-th graph input (dims may be symbolic).
  * Returns CLG_OK or CLG_ERR_INVALID_ARGUMENT (no such input). */
 CLG_API clg_status clg_graph_input_info(const clg_graph *g, int i, const char **name, int *rank,
                                         int64_t dims[CLG_MAX_RANK]);
@@ -363,12 +372,31 @@ CLG_API clg_status clg_graph_input_info(const clg_graph *g, int i, const char **
 CLG_API clg_status clg_graph_input_dtype(const clg_graph *g, int i, clg_dtype *dtype);
 CLG_API clg_status clg_graph_output_dtype(const clg_graph *g, int i, clg_dtype *dtype);
 
-/* Name and concrete shape of the i-th output when the batch is `batch`
- * (ignored when the graph has no symbolic batch). Returns CLG_OK,
- * CLG_ERR_INVALID_ARGUMENT (no such output, a batch below 1, or a batch
- * that makes a tensor too large) or CLG_ERR_OUT_OF_MEMORY. */
+/* Name and concrete shape of the i-th output when the batch N is `batch`
+ * (ignored when the graph has no symbolic batch). A graph with symbols
+ * other than N needs clg_graph_output_shape. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT (no such output, a batch below 1, a batch that
+ * makes a tensor too large, other symbols) or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_graph_output_info(clg_graph *g, int i, int64_t batch, const char **name,
                                          int *rank, int64_t dims[CLG_MAX_RANK]);
+
+/* The concrete shape of the i-th output for these inputs (only their rank,
+ * dims and non-NULL data are read), as clg_model_run would produce it.
+ * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (no such output, inputs that do
+ * not fit the graph: the message names the input, the dimension and both
+ * sizes) or CLG_ERR_OUT_OF_MEMORY. */
+CLG_API clg_status clg_graph_output_shape(clg_graph *g, int i, const clg_tensor *inputs, int n_inputs,
+                                          int *rank, int64_t dims[CLG_MAX_RANK]);
+
+/* The dim that stands for the symbol `name` (a letter or _, then letters,
+ * digits or _; at most 32 characters), made if g has none of that name yet: use it in an input's
+ * dims. "N" gives CLG_BATCH. Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (a bad
+ * name), CLG_ERR_UNSUPPORTED (more than 64 symbols) or CLG_ERR_OUT_OF_MEMORY. */
+CLG_API clg_status clg_graph_symbol(clg_graph *g, const char *name, int64_t *dim);
+
+/* Writes dim as text into buf ("128", "S", "N*S", "2*S+1"; "?" for a code g
+ * does not hold) and returns buf. */
+CLG_API const char *clg_graph_dim_str(const clg_graph *g, int64_t dim, char *buf, size_t size);
 
 /* ---- optimization (the graph compiler) */
 
@@ -434,7 +462,7 @@ CLG_API clg_status clg_graph_run_reference(clg_graph *g, const clg_tensor *input
 /* Reads a .npy file into *out; its data is allocated with g's allocator and
  * released with clg_graph_free_tensor. out->dtype is the file's element
  * type ('<f4' F32, '<i8' I64, '<i4' I32, '|b1' BOOL). If input_index >= 0
- * the shape is checked against that graph input (a symbolic batch matches
+ * the shape is checked against that graph input (a symbolic dim matches
  * any size), and so is the dtype.
  * Returns CLG_OK, CLG_ERR_IO, CLG_ERR_FORMAT (not a C-order .npy of one of
  * those types, or truncated), CLG_ERR_INVALID_ARGUMENT (shape or dtype
@@ -660,8 +688,9 @@ CLG_API const char *clg_model_errmsg(const clg_model *m);
  * integer and bool outputs back after the download). An index out of range
  * in a Gather or GatherElements fails the run with
  * CLG_ERR_INVALID_ARGUMENT naming the node (the device clamped it; the
- * outputs are then not valid). A new batch size
- * re-plans device memory; the same batch reuses the plan. Returns CLG_OK,
+ * outputs are then not valid). New sizes (the batch N or any other
+ * symbolic size the inputs give) re-plan device memory; the same sizes
+ * reuse the plan. Returns CLG_OK,
  * CLG_ERR_INVALID_ARGUMENT (counts, NULL data, a shape that does not
  * match), CLG_ERR_OUT_OF_DEVICE_MEMORY (the batch does not fit),
  * CLG_ERR_OPENCL, CLG_ERR_BUILD, CLG_ERR_UNSUPPORTED, CLG_ERR_OUT_OF_MEMORY

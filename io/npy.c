@@ -282,18 +282,18 @@ static clg_status check_input(clg_graph *g, const char *path, const npy_header *
     clg_dtype want_type = CLG_DTYPE_F32;
     clg_graph_input_dtype(g, index, &want_type);
     bool ok = rank == h->rank;
-    for (int i = 0; ok && i < rank; i++) ok = dims[i] == h->dims[i] || (i == 0 && dims[i] == CLG_BATCH);
+    for (int i = 0; ok && i < rank; i++) ok = dims[i] == h->dims[i] || dims[i] < 0; /* a symbolic dim takes any size */
     clg_shape want = {rank, {0}};
     memcpy(want.dims, dims, sizeof want.dims);
     char have_buf[160], want_buf[96];
     if (!ok)
         return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: shape %s does not match input %s: %s%s", path,
                         tuple_str(h->rank, h->dims, have_buf, sizeof have_buf), name, clg_dtype_name(want_type),
-                        clg_shape_str(&want, want_buf, sizeof want_buf));
+                        clg_shape_str(g, &want, want_buf, sizeof want_buf));
     if (dtype != want_type)
         return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: dtype '%s' (%s) does not match input %s: %s%s", path,
                         h->descr, clg_dtype_name(dtype), name, clg_dtype_name(want_type),
-                        clg_shape_str(&want, want_buf, sizeof want_buf));
+                        clg_shape_str(g, &want, want_buf, sizeof want_buf));
     return CLG_OK;
 }
 

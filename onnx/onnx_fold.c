@@ -1,10 +1,11 @@
 /* Folding on the host: Constant, and the shape arithmetic exporters emit
- * around a dynamic batch (Shape -> Gather -> Unsqueeze -> Concat -> Reshape,
+ * around dynamic sizes (Shape -> Gather -> Unsqueeze -> Concat -> Reshape,
  * with Cast, Slice, Squeeze and integer Add/Sub/Mul/Div on the way), done at
  * import time so the graph only sees constants. A shape element that
- * depends on the batch stays symbolic (k * N) as long as the arithmetic
- * keeps it a multiple of N; anything else that depends on N is refused
- * instead of being guessed. */
+ * depends on a symbolic size (N, S, ...) stays symbolic, a polynomial in the
+ * symbols (compiler/dims.c), as long as the arithmetic keeps it one;
+ * anything else that depends on a symbolic size is refused instead of being
+ * guessed. */
 #include <math.h>
 #include <string.h>
 
@@ -85,7 +86,7 @@ static clg_status int_list(ox_ctx *ox, const ox_value *v, const char *what, int6
     if (h->sym) {
         for (size_t k = 0; k < h->count; k++)
             if (h->sym[k])
-                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s '%s' depends on the batch size N", what, v->name);
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s '%s' depends on a symbolic size", what, v->name);
     }
     if (h->count > (size_t)max)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s '%s' has %zu values; at most %d are supported", what, v->name,
@@ -172,10 +173,9 @@ static clg_status fold_shape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     if ((s = ox_host_new(ox, OX_INT64, 1, len, out))) return s;
     for (int64_t k = 0; k < len[0]; k++) {
         int64_t d = dims[start + k];
-        if (d == CLG_BATCH) {
+        if (clg_dim_is_symbolic(d)) {
             if ((s = need_sym(ox, out))) return s;
             out->sym[k] = 1;
-            d = 1;
         }
         out->i[k] = d;
     }
@@ -193,7 +193,7 @@ static clg_status fold_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
     if (!idx) return s;
     if (!ox_dtype_is_int(idx->dtype) || idx->dtype == OX_BOOL)
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the indices must be integers");
-    if (idx->sym) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "indices that depend on the batch N are not supported");
+    if (idx->sym) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "indices that depend on a symbolic size are not supported");
     if (data->rank < 1) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the data must have rank 1 or more");
     int64_t axis;
     if ((s = get_int_attr(ox, n, "axis", 0, NULL, &axis)) || (s = norm_axis(ox, axis, data->rank, &axis))) return s;
@@ -383,12 +383,12 @@ static clg_status fold_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
             out->i[k] = narrow((int64_t)v, (int32_t)to);
         } else if (out->f) {
             if (sym)
-                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape that depends on the batch N cast to %s",
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape that depends on a symbolic size cast to %s",
                                ox_dtype_name((int32_t)to));
             out->f->data[k] = (float)x->i[k];
         } else {
             if (sym && to != OX_INT64 && to != OX_INT32)
-                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape that depends on the batch N cast to %s",
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape that depends on a symbolic size cast to %s",
                                ox_dtype_name((int32_t)to));
             out->i[k] = sym ? x->i[k] : narrow(x->i[k], (int32_t)to);
             if (sym) {
@@ -476,43 +476,49 @@ static clg_status fold_slice(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
 
 /* ---------------------------------------------------------------- Add, Sub, Mul, Div */
 
-/* a op b where each side is v (concrete) or v*N (symbolic). */
+/* a op b where each side is a plain integer or (as, bs) a symbolic size's
+ * code; the result is symbolic (*rs) unless the arithmetic cancels it. */
 static clg_status int_op(ox_ctx *ox, char op, int64_t a, bool as, int64_t b, bool bs, int64_t *r, bool *rs)
 {
     bool overflow = false;
     *rs = false;
-    switch (op) {
-    case '+':
-    case '-':
-        if (as != bs && (as ? b : a) != 0) break; /* N + c */
-        overflow = op == '+' ? __builtin_add_overflow(a, b, r) : __builtin_sub_overflow(a, b, r);
-        *rs = (as || bs) && *r != 0;
-        if (!overflow) return CLG_OK;
-        break;
-    case '*':
-        if (as && bs) break;
-        overflow = __builtin_mul_overflow(a, b, r);
-        *rs = (as || bs) && *r != 0;
-        if (!overflow) return CLG_OK;
-        break;
-    case '/':
-        if (b == 0) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "integer division by zero");
-        if (a == INT64_MIN && b == -1) break;
-        if (as == bs || a == 0) { /* (aN)/(bN) = a/b exactly when b divides a */
-            if (as && a % b) break;
-            *r = a / b;
-            return CLG_OK;
+    if (!as && !bs) {
+        switch (op) {
+        case '+': overflow = __builtin_add_overflow(a, b, r); break;
+        case '-': overflow = __builtin_sub_overflow(a, b, r); break;
+        case '*': overflow = __builtin_mul_overflow(a, b, r); break;
+        default:
+            if (b == 0) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "integer division by zero");
+            if (a == INT64_MIN && b == -1) overflow = true;
+            else {
+                /* ONNX's integer Div truncates, as C does. */
+                *r = a / b;
+            }
         }
-        if (as && a % b == 0) {
-            *r = a / b;
-            *rs = true;
-            return CLG_OK;
-        }
-        break;
+        if (!overflow) return CLG_OK;
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "integer overflow in shape arithmetic");
     }
-    return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                   overflow ? "integer overflow in shape arithmetic"
-                            : "shape arithmetic on the batch size N that does not keep it a multiple of N");
+    /* A plain operand must be a size (>= 0) to meet a symbolic one; a
+     * negative one only subtracts (S + -1 is S - 1). */
+    if (!as && a < 0) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "shape arithmetic on %lld and a symbolic size", (long long)a);
+    if (!bs && b < 0 && op == '+' && b != INT64_MIN) {
+        op = '-';
+        b = -b;
+    } else if (!bs && b < 0) {
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "shape arithmetic on a symbolic size and %lld", (long long)b);
+    }
+    clg_status s = op == '+' ? clg_dim_add(ox->g, a, b, r)
+                 : op == '-' ? clg_dim_sub(ox->g, a, b, r)
+                 : op == '*' ? clg_dim_mul(ox->g, a, b, r)
+                             : clg_dim_div(ox->g, a, b, r);
+    if (s == CLG_ERR_OUT_OF_MEMORY) return ox_oom(ox);
+    if (s) {
+        char x[64], y[64];
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "shape arithmetic %s %c %s does not give a size clgraph can express",
+                       clg_dim_str(ox->g, a, x, sizeof x), op, clg_dim_str(ox->g, b, y, sizeof y));
+    }
+    *rs = clg_dim_is_symbolic(*r);
+    return CLG_OK;
 }
 
 static clg_status fold_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)

@@ -37,7 +37,7 @@ clg_status ox_convert_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the indices '%s' must be integers", iv->name);
         const clg_shape *xs = &ox->g->nodes[x].shape;
         int64_t ax = axis < 0 ? axis + xs->rank : axis;
-        if (ax >= 0 && ax < xs->rank && xs->dims[ax] != CLG_BATCH && !iv->host.sym) {
+        if (ax >= 0 && ax < xs->rank && !clg_dim_is_symbolic(xs->dims[ax]) && !iv->host.sym) {
             int64_t dim = xs->dims[ax];
             for (size_t j = 0; j < iv->host.count; j++)
                 if (iv->host.i[j] < -dim || iv->host.i[j] >= dim)
@@ -67,8 +67,13 @@ clg_status ox_convert_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
                                                 "clgraph cannot represent");
     clg_attrs r;
     clg_attrs_default(CLG_OP_RESHAPE, &r);
-    for (int k = 0; k < gs->rank; k++)
-        if (k != ax) r.shape[r.shape_rank++] = gs->dims[k] == CLG_BATCH ? 0 : gs->dims[k];
+    /* A symbolic size keeps its position (0: copy) before the axis and
+     * moves one place after it (its symbolic value, as reshape_to writes). */
+    for (int k = 0; k < gs->rank; k++) {
+        int64_t d = gs->dims[k];
+        if (k == ax) continue;
+        r.shape[r.shape_rank++] = !clg_dim_is_symbolic(d) ? d : k < ax ? 0 : clg_reshape_value(d);
+    }
     if ((s = ox_append(ox, CLG_OP_RESHAPE, out[0], NULL, &gathered, 1, &r, &out[0]->node))) return s;
     out[0]->kind = OX_TENSOR;
     return CLG_OK;
@@ -91,7 +96,7 @@ clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeProto *n, ox_v
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the indices '%s' must be integers", iv->name);
         const clg_shape *xs = &ox->g->nodes[inputs[0]].shape;
         int64_t ax = axis < 0 ? axis + xs->rank : axis;
-        if (ax >= 0 && ax < xs->rank && xs->dims[ax] != CLG_BATCH && !iv->host.sym) {
+        if (ax >= 0 && ax < xs->rank && !clg_dim_is_symbolic(xs->dims[ax]) && !iv->host.sym) {
             int64_t dim = xs->dims[ax];
             for (size_t j = 0; j < iv->host.count; j++)
                 if (iv->host.i[j] < -dim || iv->host.i[j] >= dim)

@@ -195,9 +195,36 @@ static clg_status model_opset(ox_ctx *ox, const Onnx__ModelProto *m)
     return CLG_OK;
 }
 
+/* The size of a graph input's symbolic dimension k named `param` (a
+ * dim_param, "" when the dim is unnamed or 0). A first dimension is the
+ * batch N, and so is every later use of its name; another name becomes a
+ * symbol of that name (characters a symbol cannot hold become _), the same
+ * in every input that uses it; an unnamed one a size of its own. */
+static clg_status input_symbol(ox_ctx *ox, const char *param, size_t k, int64_t *d)
+{
+    for (int i = 0; i < ox->n_batch_names; i++)
+        if (strcmp(ox->batch_names[i], param) == 0 && param[0]) {
+            *d = CLG_BATCH;
+            return CLG_OK;
+        }
+    if (k == 0) {
+        *d = CLG_BATCH;
+        if (param[0] && ox->n_batch_names < OX_MAX_BATCH_NAMES) ox->batch_names[ox->n_batch_names++] = param;
+        return CLG_OK;
+    }
+    if (!param[0]) return clg_dim_fresh(ox->g, d);
+    char name[64];
+    size_t n = 0;
+    if (param[0] >= '0' && param[0] <= '9') name[n++] = '_';
+    for (const char *c = param; *c && n + 1 < sizeof name; c++)
+        name[n++] = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ? *c : '_';
+    name[n] = '\0';
+    clg_status s = clg_dim_symbol(ox->g, name, n, d);
+    return s == CLG_ERR_INVALID_ARGUMENT ? clg_dim_fresh(ox->g, d) : s;
+}
+
 /* A graph input's ValueInfo to a clgraph shape and type: FLOAT, INT64,
- * INT32 or BOOL, rank 1..5, positive dims, the first one symbolic
- * (dim_param, 0 or unknown) meaning N. */
+ * INT32 or BOOL, rank 1..5, dims positive or symbolic (input_symbol). */
 static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_shape *shape, clg_dtype *type)
 {
     const char *name = vi->name;
@@ -227,17 +254,10 @@ static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_sh
             shape->dims[k] = d->dim_value;
             continue;
         }
-        if (k == 0) {
-            shape->dims[k] = CLG_BATCH;
-            continue;
-        }
-        if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                           "graph input '%s': dimension %zu is symbolic ('%s'); only the first "
-                           "dimension may be (the batch N)", name, k, str(d->dim_param));
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                       "graph input '%s': dimension %zu is %s; only the first dimension may be unknown",
-                       name, k, known ? "0" : "unknown");
+        clg_status s = input_symbol(ox, d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+                                             ? str(d->dim_param) : "", k, &shape->dims[k]);
+        if (s) return ox_fail(ox, s, "graph input '%s': dimension %zu: %s", name, k,
+                              s == CLG_ERR_UNSUPPORTED ? "too many symbolic sizes" : "out of memory");
     }
     return CLG_OK;
 }
@@ -257,19 +277,19 @@ static clg_status check_output(ox_ctx *ox, const Onnx__ValueInfoProto *vi, int n
                        vi->name, ox_dtype_name(tt->elem_type), ox_dtype_name(computed));
     if (!tt->shape) return CLG_OK;
     const clg_shape *have = &ox->g->nodes[node].shape;
-    char buf[96];
+    char buf[160];
     if ((int)tt->shape->n_dim != have->rank)
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "graph output '%s' is declared with rank %zu but computes %s",
-                       vi->name, tt->shape->n_dim, clg_shape_str(have, buf, sizeof buf));
+                       vi->name, tt->shape->n_dim, clg_shape_str(ox->g, have, buf, sizeof buf));
     for (int k = 0; k < have->rank; k++) {
         const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[k];
         if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d->dim_value <= 0 ||
-            have->dims[k] == CLG_BATCH)
+            clg_dim_is_symbolic(have->dims[k]))
             continue;
         if (d->dim_value != have->dims[k])
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH,
                            "graph output '%s' is declared with dimension %d = %lld but computes %s", vi->name,
-                           k, (long long)d->dim_value, clg_shape_str(have, buf, sizeof buf));
+                           k, (long long)d->dim_value, clg_shape_str(ox->g, have, buf, sizeof buf));
     }
     return CLG_OK;
 }
@@ -521,6 +541,7 @@ static clg_status import_node(ox_ctx *ox, int k, ox_value ***in_buf, ox_value **
         if ((s = ox_tensor_node(ox, &ox->values[ox->gelu_input[k]], &x))) return s;
         clg_attrs a;
         clg_attrs_default(CLG_OP_GELU, &a);
+        a.approximate = ox->gelu_tanh[k];
         if ((s = ox_append(ox, CLG_OP_GELU, out[0], NULL, &x, 1, &a, &out[0]->node))) return s;
         out[0]->kind = OX_TENSOR;
         return CLG_OK;
@@ -582,7 +603,8 @@ static clg_status import_model(ox_ctx *ox, const Onnx__ModelProto *m)
     int *order = clg_malloc(ox->g, ((size_t)n + 1) * sizeof *order);
     ox->gelu_input = clg_malloc(ox->g, ((size_t)n + 1) * sizeof *ox->gelu_input);
     ox->skip = clg_calloc(ox->g, (size_t)n + 1, sizeof *ox->skip);
-    if (!order || !ox->gelu_input || !ox->skip) {
+    ox->gelu_tanh = clg_calloc(ox->g, (size_t)n + 1, sizeof *ox->gelu_tanh);
+    if (!order || !ox->gelu_input || !ox->skip || !ox->gelu_tanh) {
         clg_free(ox->g, order);
         return ox_oom(ox);
     }
@@ -611,6 +633,7 @@ static void free_ctx(ox_ctx *ox)
     ox_names_free(ox);
     clg_free(ox->g, ox->gelu_input);
     clg_free(ox->g, ox->skip);
+    clg_free(ox->g, ox->gelu_tanh);
 }
 
 /* ---------------------------------------------------------------- nesting */

@@ -44,8 +44,9 @@ typedef enum ox_kind {
 /* A host value: a constant tensor of any rank 0..OX_MAX_RANK. Floating
  * types (FLOAT, DOUBLE) are held as floats in a clgraph constant block, so
  * materializing one shares its data; integer and bool types as int64. An
- * integer element may be symbolic: sym[k] set means the element is
- * i[k] * N, a multiple of the batch size (Shape of a tensor with N). */
+ * integer element may be symbolic: sym[k] set means the element is the
+ * graph's symbolic size i[k] (a dim code: N, S, N*S, ...; Shape of a tensor
+ * with symbolic dims, and the arithmetic on them). */
 typedef struct ox_host {
     int32_t dtype;
     int rank;
@@ -67,6 +68,8 @@ typedef struct ox_value {
     int uses;         /* inputs of nodes that name it, plus one per graph output */
 } ox_value;
 
+#define OX_MAX_BATCH_NAMES 8
+
 typedef struct ox_ctx {
     clg_graph *g;
     const Onnx__GraphProto *graph;
@@ -80,6 +83,9 @@ typedef struct ox_ctx {
     const Onnx__NodeProto *cur; /* the node being imported, for messages */
     int *gelu_input;        /* per ONNX node: value index of x when the node ends a Gelu pattern, else -1 */
     bool *skip;             /* per ONNX node: inside a matched Gelu pattern */
+    const char *batch_names[OX_MAX_BATCH_NAMES]; /* dim_params that name N (borrowed) */
+    int n_batch_names;
+    bool *gelu_tanh;        /* per ONNX node: the Gelu it ends is the tanh approximation */
 } ox_ctx;
 
 /* protobuf-c allocates through this, so the graph's allocator sees (and
@@ -175,9 +181,31 @@ CLG_INTERNAL clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeP
                                                    int n_in, ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                         ox_value **out, int n_out);
+/* ---- activations, unary math, comparisons, logic, Min/Max/Sum/Mean as
+ * Elementwise nodes (onnx_elementwise.c); the op table's convert functions */
+CLG_INTERNAL clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                           ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_activation(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                           ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_prelu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                      ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_compare(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                        ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_where(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                      ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_pow(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                    ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_variadic(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                         ox_value **out, int n_out);
+/* ---- converters in files of their own, named in onnx_ops.c's table */
+/* onnx_pad.c: Pad, opsets 2 to 17 */
+CLG_INTERNAL clg_status ox_convert_pad(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                       ox_value **out, int n_out);
 
 /* ---- Gelu (onnx_gelu.c): marks x*0.5*(1+Erf(x/sqrt(2))) subgraphs, which
- * PyTorch 1.13 exports for nn.GELU, so they import as one Gelu node. */
+ * PyTorch 1.13 exports for nn.GELU, and the tanh approximation
+ * 0.5*x*(1+Tanh(sqrt(2/pi)*(x+0.044715*x^3))) (nn.GELU(approximate='tanh'),
+ * Keras' gelu(approximate=True)), so they import as one Gelu node. */
 CLG_INTERNAL clg_status ox_match_gelu(ox_ctx *ox, const int *order, int n_order);
 
 /* ---- test support: decodes a serialized TensorProto (ONNX test data) into

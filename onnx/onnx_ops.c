@@ -132,15 +132,20 @@ static clg_status emit(ox_ctx *ox, clg_op op, ox_value *out, ox_value *const *in
     return s;
 }
 
-/* A Reshape of node `from` to dims (which may hold CLG_BATCH first, meaning
- * "keep the input's N", written as 0). out NULL: a helper named hint. */
+/* A Reshape of node `from` to dims (which may be symbolic: a symbolic dim
+ * equal to the input's in the same position is written 0, "copy"). out
+ * NULL: a helper named hint. */
 static clg_status reshape_to(ox_ctx *ox, int from, const clg_shape *dims, ox_value *out, const char *hint,
                              int *node)
 {
     clg_attrs a;
     clg_attrs_default(CLG_OP_RESHAPE, &a);
     a.shape_rank = dims->rank;
-    for (int k = 0; k < dims->rank; k++) a.shape[k] = dims->dims[k] == CLG_BATCH ? 0 : dims->dims[k];
+    const clg_shape *xs = node_shape(ox, from);
+    for (int k = 0; k < dims->rank; k++) {
+        int64_t d = dims->dims[k];
+        a.shape[k] = !clg_dim_is_symbolic(d) ? d : k < xs->rank && xs->dims[k] == d ? 0 : clg_reshape_value(d);
+    }
     return ox_append(ox, CLG_OP_RESHAPE, out, hint, &from, 1, &a, node);
 }
 
@@ -437,14 +442,12 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
         a.axis = -1;
         return emit(ox, CLG_OP_SOFTMAX, out[0], in, 1, &a);
     }
-    if (axis == 0 && xs.dims[0] == CLG_BATCH)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                       "axis 0 normalizes across the batch N (opset < 13 semantics), which is not supported");
     clg_shape flat = {(int)axis + 1, {0}};
     int64_t rest = 1;
     for (int k = 0; k < xs.rank; k++) {
         if (k < axis) flat.dims[k] = xs.dims[k];
-        else rest *= xs.dims[k];
+        else if (clg_dim_mul(ox->g, rest, xs.dims[k], &rest))
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the flattened size of %s cannot be expressed", "the input");
     }
     flat.dims[axis] = rest;
     char hint[256];
@@ -498,11 +501,9 @@ static clg_status conv_reshape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     for (size_t k = 0; k < h->count; k++) {
         int64_t d = h->i[k];
         if (h->sym && h->sym[k]) {
-            if (k != 0 || d != 1 || xs->dims[0] != CLG_BATCH)
-                return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                               "target dimension %zu depends on the batch N (%lld*N); only a first "
-                               "dimension equal to the input's N is supported", k, (long long)d);
-            d = 0;
+            /* A symbolic size: "copy" where the input has it in the same
+             * place, else the size itself. */
+            d = (int)k < xs->rank && xs->dims[k] == d ? 0 : clg_reshape_value(d);
         } else if (d == 0 && allowzero) {
             /* allowzero=1 makes 0 a real zero-size dim. */
             return ox_fail(ox, CLG_ERR_UNSUPPORTED, "allowzero=1 with a 0 in the target is not supported");
@@ -621,16 +622,11 @@ static clg_status conv_squeeze(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
             continue;
         }
         bool drop = present ? marked[k] : xs->dims[k] == 1;
-        if (drop && xs->dims[k] == CLG_BATCH)
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "squeezing the batch dimension N is not supported");
-        if (drop && xs->dims[k] != 1)
+        if (drop && xs->dims[k] != 1 && !clg_dim_is_symbolic(xs->dims[k]))
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "dimension %d has size %lld, not 1", k,
                            (long long)xs->dims[k]);
         if (!drop) to.dims[to.rank++] = xs->dims[k];
     }
-    for (int k = 1; k < to.rank; k++)
-        if (to.dims[k] == CLG_BATCH)
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the batch dimension N would no longer be first");
     if (to.rank == 0)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the result is a scalar; clgraph tensors have rank 1 to %d",
                        CLG_MAX_RANK);
@@ -650,10 +646,14 @@ static clg_status conv_host_only(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
 /* ---------------------------------------------------------------- the table */
 
 static const ox_op ops[] = {
+    {"Abs", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Add", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
+    {"And", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"AveragePool", 7, 1, 1, "auto_pad ceil_mode count_include_pad kernel_shape pads strides", FOLD_NEVER, conv_pool},
     {"BatchNormalization", 9, 5, 5, "epsilon momentum training_mode", FOLD_NEVER, conv_batchnorm},
     {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, ox_convert_cast},
+    {"Ceil", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Celu", 12, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
     {"Clip", 6, 1, 3, "min max", FOLD_NEVER, conv_clip},
     {"Concat", 4, 1, -1, "axis", FOLD_IF_HOST, conv_concat},
     {"Constant", 1, 0, 0, "value value_float value_floats value_int value_ints value_string value_strings sparse_value",
@@ -661,27 +661,60 @@ static const ox_op ops[] = {
     {"Conv", 1, 2, 3, "auto_pad dilations group kernel_shape pads strides", FOLD_NEVER, conv_conv},
     {"Div", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Dropout", 7, 1, 3, "ratio seed", FOLD_NEVER, conv_identity},
+    {"Elu", 6, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
+    {"Equal", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"Erf", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Exp", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Flatten", 1, 1, 1, "axis", FOLD_NEVER, conv_flatten},
+    {"Floor", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Gather", 1, 2, 2, "axis", FOLD_IF_HOST, ox_convert_gather},
     {"GatherElements", 11, 2, 2, "axis", FOLD_NEVER, ox_convert_gather_elements},
     {"Gemm", 7, 2, 3, "alpha beta transA transB", FOLD_NEVER, conv_gemm},
     {"GlobalAveragePool", 1, 1, 1, "", FOLD_NEVER, conv_unary},
+    {"Greater", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"GreaterOrEqual", 12, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"HardSigmoid", 6, 1, 1, "alpha beta", FOLD_NEVER, ox_conv_activation},
+    {"HardSwish", 14, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},
     {"LeakyRelu", 6, 1, 1, "alpha", FOLD_NEVER, conv_leaky_relu},
+    {"Less", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"LessOrEqual", 12, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"Log", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"MatMul", 1, 2, 2, "", FOLD_NEVER, conv_matmul},
+    {"Max", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
     {"MaxPool", 1, 1, 1, "auto_pad ceil_mode dilations kernel_shape pads storage_order strides", FOLD_NEVER, conv_pool},
+    {"Mean", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
+    {"Min", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
+    {"Mish", 18, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Mul", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
+    {"Neg", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Not", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Or", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"PRelu", 7, 2, 2, "", FOLD_NEVER, ox_conv_prelu},
+    {"Pow", 7, 2, 2, "", FOLD_NEVER, ox_conv_pow},
+    {"Reciprocal", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Pad", 2, 1, 4, "mode pads value", FOLD_NEVER, ox_convert_pad},
     {"Relu", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Reshape", 5, 2, 2, "allowzero", FOLD_IF_HOST, conv_reshape},
+    {"Round", 11, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Selu", 6, 1, 1, "alpha gamma", FOLD_NEVER, ox_conv_activation},
     {"Shape", 1, 1, 1, "start end", FOLD_ALWAYS, NULL},
     {"Sigmoid", 6, 1, 1, "", FOLD_NEVER, conv_unary},
+    {"Sign", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Slice", 1, 1, 5, "axes ends starts", FOLD_ALWAYS, conv_host_only},
     {"Softmax", 1, 1, 1, "axis", FOLD_NEVER, conv_softmax},
+    {"Softplus", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Softsign", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Sqrt", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Squeeze", 1, 1, 2, "axes", FOLD_IF_HOST, conv_squeeze},
     {"Sub", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
+    {"Sum", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
     {"Tanh", 6, 1, 1, "", FOLD_NEVER, conv_unary},
+    {"ThresholdedRelu", 10, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
     {"Transpose", 1, 1, 1, "perm", FOLD_NEVER, conv_transpose},
     {"Unsqueeze", 1, 1, 2, "axes", FOLD_IF_HOST, conv_squeeze},
+    {"Where", 9, 3, 3, "", FOLD_NEVER, ox_conv_where},
+    {"Xor", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
 };
 
 static const ox_op *find_op(const char *name)
@@ -710,13 +743,9 @@ clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
                            int n_out)
 {
     const ox_op *op = find_op(n->op_type);
-    if (!op) {
-        if (strcmp(n->op_type, "Erf") == 0)
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                           "op Erf is not supported (only inside the exact GELU pattern x*0.5*(1+Erf(x/sqrt(2))))");
+    if (!op)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s is not supported (docs/onnx.md lists the supported ops)",
                        n->op_type);
-    }
     if (ox->opset < op->since)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s before opset %d is not supported", n->op_type, op->since);
     if (n_in < op->min_in || (op->max_in >= 0 && n_in > op->max_in))

@@ -19,12 +19,11 @@ static int64_t buffer_count(const clg_shape *s)
     return n;
 }
 
-clg_status clg_graph_run_reference(clg_graph *g, const clg_tensor *inputs, int n_inputs,
-                                   clg_tensor *outputs, int n_outputs)
+/* values: room for every symbol's size. */
+static clg_status run_reference(clg_graph *g, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs,
+                                int n_outputs, int64_t *values)
 {
-    if (!g) return CLG_ERR_INVALID_ARGUMENT;
-    int64_t batch = 0;
-    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, &batch);
+    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, values);
     if (s) return s;
     if ((s = clg_graph_check_outputs(g, outputs, n_outputs))) return s;
 
@@ -41,7 +40,7 @@ clg_status clg_graph_run_reference(clg_graph *g, const clg_tensor *inputs, int n
         s = clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory running the reference executor");
         goto fail;
     }
-    if ((s = clg_graph_bind_batch(g, batch, shapes))) goto fail;
+    if ((s = clg_graph_bind(g, values, shapes))) goto fail;
 
     /* A buffer lives until the last node that reads it; outputs to the end. */
     for (int i = 0; i < n; i++) last_use[i] = i;
@@ -109,6 +108,17 @@ fail:
     clg_free(g, last_use);
     clg_free(g, in_shapes);
     clg_free(g, in_data);
+    return s;
+}
+
+clg_status clg_graph_run_reference(clg_graph *g, const clg_tensor *inputs, int n_inputs,
+                                   clg_tensor *outputs, int n_outputs)
+{
+    if (!g) return CLG_ERR_INVALID_ARGUMENT;
+    int64_t *values = clg_malloc(g, (size_t)clg_dim_symbol_count(g) * sizeof *values);
+    if (!values) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory running the reference executor");
+    clg_status s = run_reference(g, inputs, n_inputs, outputs, n_outputs, values);
+    clg_free(g, values);
     return s;
 }
 

@@ -21,6 +21,8 @@ typedef struct clg_ref_args {
  * has no reference kernel (Input and Constant are the executor's job). */
 CLG_INTERNAL clg_status clg_ref_run_node(const clg_ref_args *a);
 
+/* The kernels that live in files of their own (reference_<family>.c). */
+CLG_INTERNAL clg_status clg_ref_pad(const clg_ref_args *a);
 /* reference_gather.c */
 CLG_INTERNAL clg_status clg_ref_gather(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_cast(const clg_ref_args *a);

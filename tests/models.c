@@ -111,3 +111,31 @@ char *model_small_resnet(void)
     add(&b, "y = Softmax(logits)\noutput y\n");
     return b.s;
 }
+
+char *model_keras_padded_cnn(void)
+{
+    buf b = {0};
+    seed = 700;
+    add(&b, "input x: f32[N, 3, 19, 18]\n");
+    /* ResNet50's stem: ZeroPadding2D(3), Conv 7x7 stride 2 "valid" */
+    add(&b, "stem_pad = Pad(x) pads=[0, 0, 3, 3, 0, 0, 3, 3]\n");
+    conv(&b, "stem", "stem_pad", 3, 8, 7, 2, 0);
+    batchnorm(&b, "stem_bn", "stem", 8);
+    add(&b, "stem_r = Relu(stem_bn)\n");
+    /* ZeroPadding2D(1) then MaxPooling2D(3, strides=2) */
+    add(&b, "pool_pad = Pad(stem_r) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n");
+    add(&b, "pool = MaxPool(pool_pad) kernel_shape=[3, 3] strides=[2, 2]\n");
+    /* Conv2D(padding="same", strides=2) through tf2onnx: an asymmetric Pad */
+    add(&b, "down_pad = Pad(pool) pads=[0, 0, 0, 0, 0, 0, 1, 1]\n");
+    conv(&b, "down", "down_pad", 8, 12, 3, 2, 0);
+    batchnorm(&b, "down_bn", "down", 12);
+    add(&b, "down_r = Relu(down_bn)\n");
+    /* a reflect Pad, which stays a Pad, and a padded average pool */
+    add(&b, "refl = Pad(down_r) pads=[0, 0, 1, 0, 0, 0, 1, 1] mode=\"reflect\"\n");
+    add(&b, "avg_pad = Pad(refl) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n");
+    add(&b, "avg = AveragePool(avg_pad) kernel_shape=[3, 3]\n");
+    add(&b, "gap = GlobalAveragePool(avg)\nflat = Flatten(gap)\n");
+    dense(&b, "logits", "flat", 12, 10, 0.5);
+    add(&b, "y = Softmax(logits)\noutput y\n");
+    return b.s;
+}

@@ -12,4 +12,10 @@ char *model_residual_mlp(int blocks, int width);
  * on input [N, 3, 16, 16]. */
 char *model_small_resnet(void);
 
+/* Keras' padding as tf2onnx exports it, on input [N, 3, 19, 18]: zero Pads
+ * before a 7x7 stride-2 stem, a max-pool, a stride-2 conv (asymmetric) and
+ * an average pool, which -O1 folds into them, and a reflect Pad, which it
+ * keeps. */
+char *model_keras_padded_cnn(void);
+
 #endif

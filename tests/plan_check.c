@@ -24,7 +24,10 @@ void test_plan_build(test_plan *tp, clg_context *ctx, clg_graph *g, int64_t batc
     float zero = 0.0f;
     assert_int_equal(clEnqueueFillBuffer(ctx->queue, tp->weights, &zero, sizeof zero, 0, total * sizeof(float), 0,
                                          NULL, NULL), CL_SUCCESS);
-    if (clg_plan_build(&tp->plan, ctx, g, tp->weights, tp->const_off, batch) != CLG_OK)
+    int64_t sizes[CLG_MAX_SYMBOLS];
+    for (int k = 0; k < CLG_MAX_SYMBOLS; k++) sizes[k] = -1;
+    sizes[0] = batch;
+    if (clg_plan_build(&tp->plan, ctx, g, tp->weights, tp->const_off, sizes) != CLG_OK)
         fail_msg("plan: %s", clg_context_errmsg(ctx));
 }
 

@@ -88,10 +88,31 @@ static void layer(gen *g, value *v, int ch, int one_by_one, int stride)
         emit(g, "const %s_w: f32[%d, %d, %d, %d] = random(%d, %g, %g)\n", out, ch, v->ch, k, k,
              g->next_seed++, -scale, scale);
         if (bias) emit(g, "const %s_b: f32[%d] = random(%d, -0.1, 0.1)\n", out, ch, g->next_seed++);
-        emit(g, "%s = Conv2D(%s, %s_w%s%s%s) strides=[%d, %d] pads=[%d, %d, %d, %d]\n", out, v->name, out,
-             bias ? ", " : "", bias ? out : "", bias ? "_b" : "", stride, stride, pad, pad, pad, pad);
-        v->h = (v->h + 2 * pad - k) / stride + 1;
-        v->w = (v->w + 2 * pad - k) / stride + 1;
+        /* One 3x3 layer in four pads the way Keras' padding="same" exports
+         * through tf2onnx: an explicit Pad (asymmetric with stride 2 on an
+         * even size), mostly of zeros (which fold-pad folds) and sometimes
+         * of another value (which stays). */
+        char from[40];
+        int pads[4] = {pad, pad, pad, pad}; /* top, left, bottom, right */
+        snprintf(from, sizeof from, "%s", v->name);
+        if (!one_by_one && pick(g, 4) == 0) {
+            int size[2] = {v->h, v->w};
+            for (int i = 0; i < 2; i++) {
+                int o = (size[i] + stride - 1) / stride, total = (o - 1) * stride + k - size[i];
+                pads[i] = total / 2;
+                pads[i + 2] = total - total / 2;
+            }
+            snprintf(from, sizeof from, "%s_pad", out);
+            emit(g, "%s = Pad(%s) pads=[0, 0, %d, %d, 0, 0, %d, %d]%s\n", from, v->name, pads[0], pads[1], pads[2],
+                 pads[3], pick(g, 4) == 0 ? " value=0.5" : "");
+            v->h += pads[0] + pads[2];
+            v->w += pads[1] + pads[3];
+            pads[0] = pads[1] = pads[2] = pads[3] = 0;
+        }
+        emit(g, "%s = Conv2D(%s, %s_w%s%s%s) strides=[%d, %d] pads=[%d, %d, %d, %d]\n", out, from, out,
+             bias ? ", " : "", bias ? out : "", bias ? "_b" : "", stride, stride, pads[0], pads[1], pads[2], pads[3]);
+        v->h = (v->h + pads[0] + pads[2] - k) / stride + 1;
+        v->w = (v->w + pads[1] + pads[3] - k) / stride + 1;
     } else {
         double scale = 1.7 / __builtin_sqrt((double)v->ch);
         int trans = pick(g, 4) != 0;

@@ -150,7 +150,8 @@ static void test_load_and_print_other_files(void **state)
 {
     (void)state;
     static const char *files[] = {"tests/data/valid/all_ops.clg", "tests/data/valid/weights.clg",
-                                  "tests/data/valid/messy.clg", "tests/data/valid/names.clg"};
+                                  "tests/data/valid/messy.clg", "tests/data/valid/names.clg",
+                                  "tests/data/valid/sequence_sizes.clg"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) load_print_until_success(files[i]);
 }
 

@@ -122,10 +122,26 @@ static void test_create_and_inputs(void **state)
     static const int64_t zero[2] = {CLG_BATCH, 0}, neg[2] = {2, -5}, n2[2] = {4, CLG_BATCH}, huge[2] = {65536, 65536};
     expect(g, clg_graph_add_input(g, "x", 2, zero), CLG_ERR_INVALID_GRAPH, "shape [N, 0]: dimension 1 must be positive");
     expect(g, clg_graph_add_input(g, "x", 2, neg), CLG_ERR_INVALID_GRAPH, "dimension 1 must be positive");
-    expect(g, clg_graph_add_input(g, "x", 2, n2), CLG_ERR_INVALID_GRAPH,
-           "node x (Input): shape [4, N]: the symbolic batch N must be the first dimension");
     expect(g, clg_graph_add_input(g, "x", 2, huge), CLG_ERR_INVALID_GRAPH, "more than 2^31 elements");
     assert_int_equal(clg_graph_node_count(g), 0);
+    /* N may stand anywhere, and other symbols too. */
+    assert_int_equal(clg_graph_add_input(g, "n_second", 2, n2), CLG_OK);
+    int64_t seq, seq_again, nn;
+    assert_int_equal(clg_graph_symbol(g, "S", &seq), CLG_OK);
+    assert_int_equal(clg_graph_symbol(g, "S", &seq_again), CLG_OK);
+    assert_int_equal(clg_graph_symbol(g, "N", &nn), CLG_OK);
+    assert_true(seq < 0 && seq != CLG_BATCH);
+    assert_int_equal(seq_again, seq);
+    assert_int_equal(nn, CLG_BATCH);
+    expect(g, clg_graph_symbol(g, "2S", &seq_again), CLG_ERR_INVALID_ARGUMENT, "symbol '2S'");
+    int64_t ns[3] = {CLG_BATCH, seq, 8};
+    assert_int_equal(clg_graph_add_input(g, "tokens", 3, ns), CLG_OK);
+    char buf[16];
+    assert_string_equal(clg_graph_dim_str(g, seq, buf, sizeof buf), "S");
+    assert_string_equal(clg_graph_dim_str(g, 12, buf, sizeof buf), "12");
+    assert_int_equal(clg_graph_node_count(g), 2);
+    clg_graph_destroy(g);
+    g = new_graph();
     /* Good inputs; the name is copied. */
     char name[8] = "in.0/a-";
     assert_int_equal(clg_graph_add_input(g, name, 5, d5), CLG_OK);
@@ -159,7 +175,7 @@ static void test_constants(void **state)
     expect(g, clg_graph_add_constant(g, NULL, 2, d22, data), CLG_ERR_INVALID_ARGUMENT, "name is NULL");
     expect(g, clg_graph_add_constant(g, "c", 2, NULL, data), CLG_ERR_INVALID_ARGUMENT, NULL);
     expect(g, clg_graph_add_constant(g, "c", 2, dn, data), CLG_ERR_INVALID_GRAPH,
-           "a constant cannot have the symbolic batch dimension N");
+           "a constant cannot have a symbolic dimension");
     expect(g, clg_graph_add_constant(g, "c", 1, d0, data), CLG_ERR_INVALID_GRAPH, "must be positive");
     expect(g, clg_graph_add_constant(g, "c c", 2, d22, data), CLG_ERR_INVALID_GRAPH, "a name must be non-empty");
     assert_int_equal(clg_graph_node_count(g), 0);

@@ -77,8 +77,25 @@ run 2 run "$MLP" --batch 0
 has err "'0' is not a positive integer"
 run 2 run "$MLP" --batch 3x
 run 2 run "$MLP" --batch 2 --input tests/data/npy/mlp_x_b3.npy
-has err '--batch applies to generated inputs'
+has err '--batch and --dim apply to generated inputs'
 run 2 run "$MLP" "$MLP"
+
+# ---- symbolic sizes other than the batch: --dim gives them
+SEQ=tests/data/valid/sequence_sizes.clg
+run 0 check "$SEQ"
+has out '^ *0  x  *Input  *f32\[N, S, 8\]$'
+has out 'flat  *Reshape  *f32\[N\*S, S\]$'
+run 0 run "$SEQ" --device ref --batch 2 --dim S=5
+has out 'input x: f32\[2, 5, 8\]'
+has out 'output flat: f32\[10, 5\]'
+run 0 run "$SEQ" --dim S=3 --check
+has out 'check flat: max abs error'
+run 1 run "$SEQ" --device ref
+has err 'input x: dimension 1 is S; give its size with --dim S=SIZE'
+run 2 run "$SEQ" --dim S
+has err '--dim takes NAME=SIZE'
+run 2 run "$SEQ" --dim S=2 --dim S=3
+has err 'the size of S is given twice'
 
 # ---- help and version
 run 0 help

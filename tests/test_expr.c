@@ -73,6 +73,15 @@ static void test_round_trips(void **state)
         {"max(min(x0,x1),x2)", "max(min(x0, x1), x2)"},
         {"gelu(x0)+gelu_tanh(x1)+sigmoid(x2)+tanh(x3)", "gelu(x0) + gelu_tanh(x1) + sigmoid(x2) + tanh(x3)"},
         {"-relu(x0)", "-relu(x0)"},
+        {"exp(log(sqrt(abs(x0))))", "exp(log(sqrt(abs(x0))))"},
+        {"floor(x0)+ceil(x1)-round(x2)*sign(x3)", "floor(x0) + ceil(x1) - round(x2) * sign(x3)"},
+        {"erf(x0)/pow(x1,3)", "erf(x0) / pow(x1, 3)"},
+        {"hard_sigmoid(x0,0.2,0.5)*hard_swish(x1)", "hard_sigmoid(x0, 0.2, 0.5) * hard_swish(x1)"},
+        {"elu(x0,1)+selu(x1,1.6732632,1.050701)+celu(x2,2)", "elu(x0, 1) + selu(x1, 1.6732632, 1.050701) + celu(x2, 2)"},
+        {"softplus(x0)+softsign(x1)+mish(x2)+thresholded_relu(x3,1)",
+         "softplus(x0) + softsign(x1) + mish(x2) + thresholded_relu(x3, 1)"},
+        {"where(and(eq(x0,x1),not(lt(x0,x2))),x3,-x3)", "where(and(eq(x0, x1), not(lt(x0, x2))), x3, -x3)"},
+        {"or(gt(x0,x1),xor(le(x0,x1),ge(x0,x2)))", "or(gt(x0, x1), xor(le(x0, x1), ge(x0, x2)))"},
         {"2*(x0)", "2 * x0"},
         /* numbers: the shortest text that reads back as the same float */
         {"1.50", "1.5"},
@@ -183,6 +192,104 @@ static void test_evaluation(void **state)
     check_value("max(x3, x1)", x, NAN);
     check_value("max(x1, x3)", x, NAN);
     check_value("1 / 0", x, INFINITY);
+}
+
+/* The new functions' values, worked out by hand (or from the definition
+ * with libm) at ordinary and edge arguments. */
+static void test_evaluation_math(void **state)
+{
+    (void)state;
+    const double x[] = {3, -2, 0.5, NAN, -1, 1, 7, INFINITY, -INFINITY, 0, -0.0, 1000, -1000, 2.5, -2.5, 1.5};
+    check_value("exp(x9)", x, 1);
+    check_value("exp(x8)", x, 0);
+    check_value("log(x5)", x, 0);
+    check_value("log(x9)", x, -INFINITY);
+    check_value("log(x1)", x, NAN);
+    check_value("sqrt(9)", x, 3);
+    check_value("sqrt(x1)", x, NAN);
+    check_value("abs(x1)", x, 2);
+    check_value("abs(x8)", x, INFINITY);
+    check_value("floor(x14)", x, -3);
+    check_value("ceil(x14)", x, -2);
+    /* round: halves to even */
+    check_value("round(x13)", x, 2);
+    check_value("round(x14)", x, -2);
+    check_value("round(x15)", x, 2);
+    check_value("round(x2)", x, 0);
+    check_value("round(2.6)", x, 3);
+    check_value("round(x3)", x, NAN);
+    check_value("sign(x0)", x, 1);
+    check_value("sign(x1)", x, -1);
+    check_value("sign(x9)", x, 0);
+    check_value("sign(x3)", x, NAN);
+    check_value("sign(x8)", x, -1);
+    check_value("erf(x9)", x, 0);
+    check_value("erf(x7)", x, 1);
+    check_value("pow(x1, 3)", x, -8);
+    check_value("pow(x0, 0.5)", x, sqrt(3.0));
+    check_value("pow(x1, 0.5)", x, NAN);
+    check_value("pow(x9, -1)", x, INFINITY);
+    check_value("pow(x3, 0)", x, 1);
+    /* hard_sigmoid(v, 0.5, 0.25) = clip(v/2 + 1/4, 0, 1) */
+    check_value("hard_sigmoid(x2, 0.5, 0.25)", x, 0.5);
+    check_value("hard_sigmoid(x0, 0.5, 0.25)", x, 1);
+    check_value("hard_sigmoid(x1, 0.5, 0.25)", x, 0);
+    check_value("hard_sigmoid(x3, 0.5, 0.25)", x, NAN);
+    /* hard_swish(v) = v clip(v/6 + 1/2, 0, 1) */
+    check_value("hard_swish(x0)", x, 3);
+    check_near("hard_swish(x5)", x, 2.0 / 3);
+    check_value("hard_swish(-3)", x, 0);
+    check_value("hard_swish(x8)", x, 0);
+    check_value("hard_swish(x7)", x, INFINITY);
+    check_value("hard_swish(x3)", x, NAN);
+    check_near("elu(x4, 0.5)", x, 0.5 * (exp(-1.0) - 1));
+    check_value("elu(x0, 0.5)", x, 3);
+    check_value("elu(x8, 0.5)", x, -0.5);
+    check_value("elu(x3, 0.5)", x, NAN);
+    check_near("selu(x4, 2, 3)", x, 3 * 2 * (exp(-1.0) - 1));
+    check_value("selu(x0, 2, 3)", x, 9);
+    check_value("selu(x9, 2, 3)", x, 0);
+    check_near("celu(x4, 2)", x, 2 * (exp(-0.5) - 1));
+    check_value("celu(x0, 2)", x, 3);
+    check_value("celu(x8, 2)", x, -2);
+    check_near("celu(x0, -2)", x, 3); /* max(0, 3) + min(0, -2 (e^-1.5 - 1) > 0) */
+    check_near("softplus(x9)", x, log(2.0));
+    check_near("softplus(x1)", x, log(1 + exp(-2.0)));
+    check_value("softplus(x11)", x, 1000); /* no overflow: exp(1000) is inf */
+    check_value("softplus(x12)", x, 0);
+    check_value("softplus(x7)", x, INFINITY);
+    check_value("softplus(x8)", x, 0);
+    check_value("softplus(x3)", x, NAN);
+    check_value("softsign(x0)", x, 0.75);
+    check_value("softsign(x1)", x, -2.0 / 3);
+    check_near("mish(x5)", x, tanh(log(1 + exp(1.0))));
+    check_value("mish(x11)", x, 1000);
+    check_value("mish(x9)", x, 0);
+    check_value("thresholded_relu(x0, 3)", x, 0); /* strictly above alpha */
+    check_value("thresholded_relu(x6, 3)", x, 7);
+    check_value("thresholded_relu(x3, 3)", x, NAN);
+    /* comparisons and logic: 1 or 0, NaN compares false, nonzero is true */
+    check_value("eq(x0, 3)", x, 1);
+    check_value("eq(x3, x3)", x, 0);
+    check_value("eq(x9, x10)", x, 1); /* 0 == -0 */
+    check_value("lt(x1, x0)", x, 1);
+    check_value("lt(x0, x0)", x, 0);
+    check_value("le(x0, x0)", x, 1);
+    check_value("gt(x3, x0)", x, 0);
+    check_value("ge(x0, x3)", x, 0);
+    check_value("ge(x7, x0)", x, 1);
+    check_value("not(x9)", x, 1);
+    check_value("not(x1)", x, 0);
+    check_value("not(x3)", x, 0);
+    check_value("and(x0, x1)", x, 1);
+    check_value("and(x0, x9)", x, 0);
+    check_value("or(x9, x10)", x, 0);
+    check_value("or(x9, x3)", x, 1);
+    check_value("xor(x0, x1)", x, 0);
+    check_value("xor(x0, x9)", x, 1);
+    check_value("where(x5, x0, x1)", x, 3);
+    check_value("where(x9, x0, x1)", x, -2);
+    check_value("where(x3, x0, x1)", x, 3);
     check_value("inf - inf", x, NAN);
     check_value("x0 * nan", x, NAN);
 }
@@ -356,6 +463,13 @@ static void test_errors(void **state)
     check_error("relu(x0, x1)", "expr: at 0: relu takes 1 argument, got 2");
     check_error("2 * clip(x0, 1)", "expr: at 4: clip takes 3 arguments, got 2");
     check_error("min(x0, x1, x2, x3)", "expr: at 0: min takes 2 arguments, got 4");
+    check_error("where(x0, x1)", "expr: at 0: where takes 3 arguments, got 2");
+    check_error("x0 * pow(x0)", "expr: at 5: pow takes 2 arguments, got 1");
+    check_error("hard_sigmoid(x0, 0.2)", "expr: at 0: hard_sigmoid takes 3 arguments, got 2");
+    check_error("not x0", "expr: at 4: expected '(' after not, found 'x'");
+    check_error("x0 and x1", "expr: at 3: expected an operator or the end, found 'a'");
+    check_error("x0 < x1", "expr: at 3: expected an operator or the end, found '<'");
+    check_error("exp", "expr: at 3: expected '(' after exp, found the end");
     check_error("x0 +", "expr: at 4: expected an expression, found the end");
     check_error("x0 x1", "expr: at 3: expected an operator or the end, found 'x'");
     check_error("x0)", "expr: at 2: expected an operator or the end, found ')'");
@@ -506,6 +620,26 @@ static void test_opencl_text(void **state)
         assert_memory_equal(body1, body4, (size_t)(strchr(body1, '\n') - body1));
         assert_memory_equal(l4, "float4 clg_", 11);
     }
+
+    /* Builtins are called by their OpenCL names; helpers returning 1 or 0
+     * name their own type for it, float or floatW. */
+    assert_string_equal(opencl("abs(x0) + round(x1) + exp(x2) + erf(x3)", &helpers),
+                        "fabs(v0) + rint(v1) + exp(v2) + erf(v3)");
+    assert_string_equal(helpers, "");
+    assert_string_equal(opencl("where(eq(x0, x1), x2, sign(x3))", &helpers),
+                        "clg_where(clg_eq(v0, v1), v2, clg_sign(v3))");
+    assert_string_equal(helpers,
+                        "float clg_sign(float v) { return v > 0.0f ? (float)(1.0f) : v < 0.0f ? (float)(-1.0f) : v; }\n"
+                        "float clg_eq(float a, float b) { return a == b ? (float)(1.0f) : (float)(0.0f); }\n"
+                        "float clg_where(float c, float a, float b) { return c != 0.0f ? a : b; }\n");
+    parse_ok("where(eq(x0, x1), x2, pow(x3, 2))");
+    char cmp4[1024];
+    clg_text c4 = {cmp4, sizeof cmp4, 0};
+    clg_expr_write_opencl_helpers_vector(&expr, &c4, 4);
+    assert_string_equal(cmp4,
+                        "float4 clg_pow4(float4 a, float4 b) { return pow(a, b); }\n"
+                        "float4 clg_eq4(float4 a, float4 b) { return a == b ? (float4)(1.0f) : (float4)(0.0f); }\n"
+                        "float4 clg_where4(float4 c, float4 a, float4 b) { return c != 0.0f ? a : b; }\n");
 
     /* Measuring with no buffer gives the length that writing needs. */
     parse_ok("gelu(x0) + gelu_tanh(x1) * sigmoid(x2) - leaky_relu(x3, 0.01)");
@@ -838,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_inputs_used),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_evaluation),
+        cmocka_unit_test(test_evaluation_math),
         cmocka_unit_test(test_same_as_standalone_ops),
         cmocka_unit_test(test_op_table_expressions),
         cmocka_unit_test(test_errors),

@@ -48,6 +48,10 @@ static const epilogue epilogues[] = {
     /* every helper function (the packed kernels run them on vectors) */
     {"clip(x0, -0.5, 0.5) + leaky_relu(x1, 0.1) * max(x0, x2) - min(x0, 0.25) + tanh(x2) + gelu_tanh(x0)",
      "input e1: f32[%d]\ninput e2: f32[%d, %d]\n", ", e1, e2"},
+    /* the helpers that name their vector type (@T) and pow's widening */
+    {"where(gt(x0, x1), hard_swish(x0), softplus(x2)) + eq(x2, x2) - pow(abs(x1) + 0.5, x0) * sign(x2) + "
+     "xor(lt(x0, 0), ge(x1, 0.25)) + mish(x0)",
+     "input e1: f32[%d]\ninput e2: f32[%d, %d]\n", ", e1, e2"},
 };
 #define N_EPILOGUES (int)(sizeof epilogues / sizeof *epilogues)
 

@@ -196,8 +196,8 @@ cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
 # row through local memory for l's few long rows), copies (Transpose,
 # Concat, Flatten, Reshape), every unary op and the binary ops with
-# broadcasting; Gather (rows of a table by int64 ids, and along the last
-# axis) and Cast.
+# broadcasting, Pad in its three modes (with crops), Gather (rows of a table
+# by int64 ids, and along the last axis) and Cast.
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
 input ids: i64[N, 3]
@@ -231,6 +231,9 @@ u5 = LeakyRelu(x) alpha=0.1
 lr = Div(u5, two)
 u6 = Relu(x)
 cl = Clip(u6) min=-0.5 max=0.5
+pz = Pad(x) pads=[0, 1, -1, 2, 0, 0, 1, -1] value=0.5
+pr = Pad(x) pads=[0, 0, 2, 1, 0, 0, 1, 3] mode="reflect"
+pe = Pad(x) pads=[0, 0, 1, 0, 0, 1, 0, 2] mode="edge"
 const table: f32[4, 9] = random(8)
 emb = Gather(table, ids)
 const gi: i32[3] = [4, -1, 0]
@@ -250,6 +253,9 @@ output th
 output gt
 output lr
 output cl
+output pz
+output pr
+output pe
 output emb
 output ci
 output cb
@@ -276,7 +282,7 @@ model seed-default examples/residual_mlp.clg 2 -O2
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
-    averagepool globalaveragepool softmax softmax_group copy_strided gather cast; do
+    averagepool globalaveragepool softmax softmax_group copy_strided pad gather cast; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 

@@ -1,5 +1,5 @@
 /* Optimization levels against the unoptimized graph. Every test model (the
- * example, a 50-block residual MLP, a small ResNet) compiled at -O0, -O1
+ * example, a 50-block residual MLP, a small ResNet, a CNN with Keras' Pads) compiled at -O0, -O1
  * and -O2 on the device must agree with the reference executor running the
  * graph as written; and the reference executor on the optimized graph must
  * agree with it too, which needs no device. */
@@ -27,16 +27,43 @@ static clg_graph *load(const char *path)
     return g;
 }
 
+/* An attention-shaped residual block over a sequence S of its own size:
+ * per-token projections, scores over S, a residual add, a Reshape naming
+ * N*S. */
+static const char *SEQUENCE_BLOCK =
+    "input x: f32[N, S, 16]\n"
+    "const wq: f32[16, 16] = random(11, -0.3, 0.3)\n"
+    "const wv: f32[16, 16] = random(12, -0.3, 0.3)\n"
+    "const bv: f32[16] = random(13, -0.1, 0.1)\n"
+    "q = MatMul(x, wq)\n"
+    "v0 = MatMul(x, wv)\n"
+    "v = Add(v0, bv)\n"
+    "kt = Transpose(x) perm=[0, 2, 1]\n"
+    "s0 = MatMul(q, kt)\n"
+    "s = Mul(s0, c)\n"
+    "const c: f32[1] = full(0.25)\n"
+    "p = Softmax(s) axis=-1\n"
+    "o = MatMul(p, v)\n"
+    "r0 = Add(o, x)\n"
+    "r = Relu(r0)\n"
+    "flat = Reshape(r) shape=[-1, 16]\n"
+    "const wo: f32[16, 4] = random(14, -0.3, 0.3)\n"
+    "y = MatMul(flat, wo)\n"
+    "output y\n";
+
 static clg_graph *model(int which)
 {
     if (which == 0) return load("examples/residual_mlp.clg");
-    char *text = which == 1 ? model_residual_mlp(50, 64) : model_small_resnet();
+    if (which == 4) return test_parse(SEQUENCE_BLOCK);
+    char *text = which == 1 ? model_residual_mlp(50, 64) : which == 2 ? model_small_resnet() : model_keras_padded_cnn();
     clg_graph *g = test_parse(text);
     free(text);
     return g;
 }
 
-static const char *model_name[] = {"example", "50-block MLP", "small ResNet"};
+static const char *model_name[] = {"example", "50-block MLP", "small ResNet", "Keras-padded CNN",
+                                   "sequence block"};
+#define N_MODELS 5
 
 static size_t elems(int rank, const int64_t *dims)
 {
@@ -56,7 +83,9 @@ static clg_tensor *reference_outputs(clg_graph *g, int64_t batch, unsigned seed)
     uint64_t state = seed * 2654435761u + 1;
     for (int i = 0; i < n_in; i++) {
         assert_int_equal(clg_graph_input_info(g, i, NULL, &in[i].rank, in[i].dims), CLG_OK);
-        if (in[i].dims[0] == CLG_BATCH) in[i].dims[0] = batch;
+        /* N is the batch, any other symbolic size batch + 2 (as device_check.c). */
+        for (int d = 0; d < in[i].rank; d++)
+            if (in[i].dims[d] < 0) in[i].dims[d] = in[i].dims[d] == CLG_BATCH ? batch : batch + 2;
         size_t n = elems(in[i].rank, in[i].dims);
         assert_non_null(in[i].data = malloc(n * sizeof(float)));
         for (size_t k = 0; k < n; k++) {
@@ -67,7 +96,7 @@ static clg_tensor *reference_outputs(clg_graph *g, int64_t batch, unsigned seed)
     for (int i = 0; i < n_out; i++) {
         int rank;
         int64_t dims[CLG_MAX_RANK];
-        assert_int_equal(clg_graph_output_info(g, i, batch, NULL, &rank, dims), CLG_OK);
+        if (clg_graph_output_shape(g, i, in, n_in, &rank, dims) != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
         assert_non_null(out[i].data = malloc(elems(rank, dims) * sizeof(float)));
     }
     if (clg_graph_run_reference(g, in, n_in, out, n_out) != CLG_OK) fail_msg("reference: %s", clg_graph_errmsg(g));
@@ -87,7 +116,7 @@ static void free_outputs(clg_tensor *t, int n)
 static void test_reference_optimized_vs_unoptimized(void **state)
 {
     (void)state;
-    for (int which = 0; which < 3; which++) {
+    for (int which = 0; which < N_MODELS; which++) {
         clg_graph *g = model(which);
         int n_out = clg_graph_output_count(g);
         clg_tensor *want = reference_outputs(g, 5, 11);
@@ -118,6 +147,26 @@ static void test_reference_optimized_vs_unoptimized(void **state)
     }
 }
 
+/* -O1 folds the Keras model's four zero Pads into the ops they feed and
+ * keeps the reflect Pad. */
+static void test_keras_pads_folded(void **state)
+{
+    (void)state;
+    clg_graph *g = model(3);
+    int pads[2] = {0, 0};
+    for (int level = 0; level <= 1; level++) {
+        if (level) assert_int_equal(clg_graph_optimize(g, 1, NULL, NULL), CLG_OK);
+        for (int i = 0; i < clg_graph_node_count(g); i++) {
+            clg_op op;
+            assert_int_equal(clg_graph_node_info(g, i, &op, NULL, NULL, NULL), CLG_OK);
+            pads[level] += op == CLG_OP_PAD;
+        }
+    }
+    assert_int_equal(pads[0], 5);
+    assert_int_equal(pads[1], 1);
+    clg_graph_destroy(g);
+}
+
 /* The device at each level against the reference on the graph as written. */
 static void test_device_levels(void **state)
 {
@@ -125,7 +174,7 @@ static void test_device_levels(void **state)
     clg_context *ctx = test_context();
     if (!ctx) skip();
     static const int64_t batches[] = {1, 7};
-    for (int which = 0; which < 3; which++) {
+    for (int which = 0; which < N_MODELS; which++) {
         clg_graph *g = model(which);
         for (int level = 0; level <= 2; level++)
             for (int b = 0; b < 2; b++) {
@@ -197,6 +246,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_optimized_vs_unoptimized),
+        cmocka_unit_test(test_keras_pads_folded),
         cmocka_unit_test(test_device_levels),
         cmocka_unit_test(test_launches_per_level),
     };

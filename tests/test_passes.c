@@ -204,6 +204,212 @@ static void test_fold_constants_not_folded(void **state)
                     "output y\n");
 }
 
+/* ---------------------------------------------------------------- fold-pad */
+
+static double reference_difference(clg_graph *a, clg_graph *b, int64_t batch);
+static int count_op(clg_graph *g, clg_op op);
+
+static void test_fold_pad(void **state)
+{
+    (void)state;
+    /* Keras' stride-2 "same" convolution: an asymmetric zero Pad joins the
+     * Conv2D's own pads ([top, left, bottom, right] += [1, 0, 2, 1]). */
+    check_pass("fold-pad",
+               "input x: f32[N, 3, 8, 8]\n"
+               "p = Pad(x) pads=[0, 0, 1, 0, 0, 0, 2, 1]\n"
+               "const w: f32[4, 3, 3, 3] = random(1)\n"
+               "y = Conv2D(p, w) strides=[2, 2] pads=[1, 1, 0, 0]\n"
+               "output y\n",
+               "input x: f32[N, 3, 8, 8]\n"
+               "const w: f32[4, 3, 3, 3] = random(1)\n"
+               "y = Conv2D(x, w) strides=[2, 2] pads=[2, 1, 2, 1]\n"
+               "output y\n");
+    /* AveragePool without pads of its own: the zeros count in the divisor,
+     * which is count_include_pad=1. */
+    check_pass("fold-pad",
+               "input x: f32[N, 3, 8, 8]\n"
+               "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 0, 1]\n"
+               "y = AveragePool(p) kernel_shape=[3, 3] strides=[2, 2]\n"
+               "output y\n",
+               "input x: f32[N, 3, 8, 8]\n"
+               "y = AveragePool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 0, 1] count_include_pad=1\n"
+               "output y\n");
+    /* ... or with pads it already counts. */
+    check_pass("fold-pad",
+               "input x: f32[N, 3, 8, 8]\n"
+               "p = Pad(x) pads=[0, 0, 1, 0, 0, 0, 0, 0]\n"
+               "y = AveragePool(p) kernel_shape=[3, 3] pads=[0, 1, 1, 1] count_include_pad=1\n"
+               "output y\n",
+               "input x: f32[N, 3, 8, 8]\n"
+               "y = AveragePool(x) kernel_shape=[3, 3] pads=[1, 1, 1, 1] count_include_pad=1\n"
+               "output y\n");
+    /* MaxPool: a -inf pad never wins, like MaxPool's own padding ... */
+    check_pass("fold-pad",
+               "input x: f32[N, 3, 8, 8]\n"
+               "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1] value=-inf\n"
+               "y = MaxPool(p) kernel_shape=[3, 3] strides=[2, 2]\n"
+               "output y\n",
+               "input x: f32[N, 3, 8, 8]\n"
+               "y = MaxPool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]\n"
+               "output y\n");
+    /* ... nor does a zero pad after a Relu (Keras' ResNet stem), nor after
+     * a Clip whose min is not negative. */
+    check_pass("fold-pad",
+               "input x: f32[N, 3, 8, 8]\n"
+               "r = Relu(x)\n"
+               "p = Pad(r) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n"
+               "y = MaxPool(p) kernel_shape=[3, 3] strides=[2, 2]\n"
+               "output y\n",
+               "input x: f32[N, 3, 8, 8]\n"
+               "r = Relu(x)\n"
+               "y = MaxPool(r) kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]\n"
+               "output y\n");
+    check_pass("fold-pad",
+               "input x: f32[N, 3, 8, 8]\n"
+               "r = Clip(x) min=0 max=6\n"
+               "p = Pad(r) pads=[0, 0, 0, 1, 0, 0, 1, 0]\n"
+               "y = MaxPool(p) kernel_shape=[2, 2] strides=[2, 2]\n"
+               "output y\n",
+               "input x: f32[N, 3, 8, 8]\n"
+               "r = Clip(x) min=0 max=6\n"
+               "y = MaxPool(r) kernel_shape=[2, 2] strides=[2, 2] pads=[0, 1, 1, 0]\n"
+               "output y\n");
+    /* Two Pads in a row both fold (the pass runs to a fixpoint). */
+    check_pass("fold-pad",
+               "input x: f32[N, 3, 8, 8]\n"
+               "p1 = Pad(x) pads=[0, 0, 1, 0, 0, 0, 0, 0]\n"
+               "p2 = Pad(p1) pads=[0, 0, 0, 2, 0, 0, 0, 1]\n"
+               "const w: f32[4, 3, 3, 3] = random(1)\n"
+               "y = Conv2D(p2, w)\n"
+               "output y\n",
+               "input x: f32[N, 3, 8, 8]\n"
+               "const w: f32[4, 3, 3, 3] = random(1)\n"
+               "y = Conv2D(x, w) pads=[1, 2, 0, 1]\n"
+               "output y\n");
+}
+
+static void test_fold_pad_refused(void **state)
+{
+    (void)state;
+    static const char *cases[] = {
+        /* The padded tensor has another user ... */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n"
+        "const w: f32[4, 3, 3, 3] = random(1)\n"
+        "y = Conv2D(p, w)\n"
+        "z = Relu(p)\n"
+        "output y\n"
+        "output z\n",
+        /* ... or is a graph output. */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n"
+        "const w: f32[4, 3, 3, 3] = random(1)\n"
+        "y = Conv2D(p, w)\n"
+        "output y\n"
+        "output p\n",
+        /* Pads on C (or N) are no window's padding. */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 1, 1, 1, 0, 0, 1, 1]\n"
+        "const w: f32[4, 4, 3, 3] = random(1)\n"
+        "y = Conv2D(p, w)\n"
+        "output y\n",
+        /* A Conv2D pads with 0, not 1; nor with the input's reflection or edge. */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1] value=1\n"
+        "const w: f32[4, 3, 3, 3] = random(1)\n"
+        "y = Conv2D(p, w)\n"
+        "output y\n",
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1] mode=\"reflect\"\n"
+        "const w: f32[4, 3, 3, 3] = random(1)\n"
+        "y = Conv2D(p, w)\n"
+        "output y\n",
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1] mode=\"edge\"\n"
+        "const w: f32[4, 3, 3, 3] = random(1)\n"
+        "y = Conv2D(p, w)\n"
+        "output y\n",
+        /* A crop is not padding. */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, -1, 0, 0, 1, 1]\n"
+        "const w: f32[4, 3, 3, 3] = random(1)\n"
+        "y = Conv2D(p, w)\n"
+        "output y\n",
+        /* The Pad feeds the weight, not the input. */
+        "input x: f32[N, 3, 8, 8]\n"
+        "input w: f32[4, 3, 1, 1]\n"
+        "p = Pad(w) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n"
+        "y = Conv2D(x, p)\n"
+        "output y\n",
+        /* A zero pad can win a max over negative inputs. */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n"
+        "y = MaxPool(p) kernel_shape=[3, 3] strides=[2, 2]\n"
+        "output y\n",
+        "input x: f32[N, 3, 8, 8]\n"
+        "r = Clip(x) min=-1 max=6\n"
+        "p = Pad(r) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n"
+        "y = MaxPool(p) kernel_shape=[3, 3] strides=[2, 2]\n"
+        "output y\n",
+        /* With dilation a window may hold only padding: -inf there, but
+         * -FLT_MAX from MaxPool's own padding. */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1] value=-inf\n"
+        "y = MaxPool(p) kernel_shape=[2, 2] dilations=[2, 2]\n"
+        "output y\n",
+        /* AveragePool that leaves its own padding out of the divisor. */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n"
+        "y = AveragePool(p) kernel_shape=[3, 3] pads=[1, 1, 1, 1]\n"
+        "output y\n",
+        /* The summed pads would reach the window's size. */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 2, 0, 0, 0, 0, 0]\n"
+        "y = AveragePool(p) kernel_shape=[2, 2] count_include_pad=1\n"
+        "output y\n",
+        /* ceil_mode: the last window starts on the Pad's rows, which
+         * after folding would be trailing padding, and be dropped. */
+        "input x: f32[N, 3, 4, 4]\n"
+        "p = Pad(x) pads=[0, 0, 0, 0, 0, 0, 1, 1]\n"
+        "y = AveragePool(p) kernel_shape=[2, 2] strides=[2, 2] ceil_mode=1 count_include_pad=1\n"
+        "output y\n",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_unchanged("fold-pad", cases[i]);
+}
+
+/* The folded graphs compute what the Pads did: the reference executor
+ * gives the same numbers before and after -O1, bit for bit (the Pad's
+ * zeros add nothing to a sum and never win a max where the fold is made).
+ * The ceil_mode cases round up (10 - 3 over stride 2) to a last window
+ * that starts on the input, so they fold. */
+static void test_fold_pad_numerics(void **state)
+{
+    (void)state;
+    static const char *tails[] = {
+        "const w: f32[4, 3, 3, 3] = random(1)\ny = Conv2D(p, w) strides=[2, 2] pads=[1, 0, 0, 1]",
+        "const w: f32[3, 1, 3, 3] = random(1)\ny = Conv2D(p, w) group=3 dilations=[2, 2]",
+        "y = AveragePool(p) kernel_shape=[3, 3] strides=[2, 2] ceil_mode=1",
+        "y = AveragePool(p) kernel_shape=[3, 3] pads=[1, 0, 0, 1] count_include_pad=1",
+        "y = MaxPool(p) kernel_shape=[3, 3] strides=[2, 2] ceil_mode=1",
+    };
+    for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "input x: f32[N, 3, 8, 8]\nr = Relu(x)\np = Pad(r) pads=[0, 0, 1, 0, 0, 0, 1, 1]\n%s\noutput y\n",
+                 tails[i]);
+        clg_graph *g = parse(text), *o = NULL;
+        assert_int_equal(clg_graph_clone(g, &o), CLG_OK);
+        assert_int_equal(clg_graph_optimize(o, 1, NULL, NULL), CLG_OK);
+        if (count_op(o, CLG_OP_PAD) != 0) fail_msg("not folded:\n%s", text);
+        for (int64_t batch = 1; batch <= 2; batch++) {
+            double d = reference_difference(g, o, batch);
+            if (d != 0.0) fail_msg("batch %lld: difference %g after folding\n%s", (long long)batch, d, text);
+        }
+        clg_graph_destroy(o);
+        clg_graph_destroy(g);
+    }
+}
+
 /* ---------------------------------------------------------------- fold-batchnorm */
 
 /* BatchNorm parameters with exact arithmetic: var + epsilon is 4 and 1, so
@@ -604,6 +810,21 @@ static void test_fuse_elementwise(void **state)
                "const c: f32[3] = [1, 2, 3]\n"
                "y = Elementwise(x, c) expr=\"gelu(gelu_tanh(tanh(sigmoid(clip(leaky_relu((x0 * x1 - x0) / x0, "
                "0.2), -1, 6))))) + x0\"\n"
+               "output y\n");
+    /* The functions ONNX's activations, math, comparisons and logic import
+     * as (onnx/onnx_elementwise.c) fuse like any other. */
+    check_pass("fuse-elementwise",
+               "input x: f32[N, 3]\n"
+               "const c: f32[3] = [1, 2, 3]\n"
+               "a = Elementwise(x) expr=\"softplus(x0)\"\n"
+               "b = Elementwise(a, c) expr=\"leaky_relu(x0, x1)\"\n"
+               "w = Elementwise(b, x) expr=\"where(gt(x0, 0.5), x0, mish(x1))\"\n"
+               "y = Elementwise(w) expr=\"round(pow(x0, 2))\"\n"
+               "output y\n",
+               "input x: f32[N, 3]\n"
+               "const c: f32[3] = [1, 2, 3]\n"
+               "y = Elementwise(x, c) expr=\"round(pow(where(gt(leaky_relu(softplus(x0), x1), 0.5), "
+               "leaky_relu(softplus(x0), x1), mish(x0)), 2))\"\n"
                "output y\n");
     /* Elementwise nodes merge by substitution; a producer read twice by one
      * consumer still has one consumer; a right operand keeps its
@@ -1096,15 +1317,10 @@ static void *fail_alloc_fn(void *user, void *ptr, size_t old_size, size_t new_si
 
 /* Optimizing fails cleanly at every allocation: CLG_ERR_OUT_OF_MEMORY, a
  * graph that still computes the same outputs, nothing leaked. */
-static void test_optimize_out_of_memory(void **state)
+/* Every allocation of clg_graph_optimize(text, -O2) failed in turn: out of
+ * memory, the graph as it was (or as optimized), nothing leaked. */
+static void optimize_out_of_memory(const char *text, size_t len)
 {
-    (void)state;
-    FILE *f = fopen(EXAMPLE, "rb");
-    assert_non_null(f);
-    static char text[1 << 16];
-    size_t len = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[len] = '\0';
     clg_graph *ref = parse(text);
     bool succeeded = false;
     for (long long k = 1; !succeeded && k < 100000; k++) {
@@ -1124,6 +1340,27 @@ static void test_optimize_out_of_memory(void **state)
     }
     assert_true(succeeded);
     clg_graph_destroy(ref);
+}
+
+static void test_optimize_out_of_memory(void **state)
+{
+    (void)state;
+    FILE *f = fopen(EXAMPLE, "rb");
+    assert_non_null(f);
+    static char text[1 << 16];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    optimize_out_of_memory(text, len);
+    /* fold-pad's sweep, with a Pad that folds and one that stays */
+    static const char pads[] = "input x: f32[N, 3, 8, 8]\n"
+                               "p = Pad(x) pads=[0, 0, 1, 0, 0, 0, 2, 1]\n"
+                               "const w: f32[4, 3, 3, 3] = random(1)\n"
+                               "c = Conv2D(p, w) strides=[2, 2]\n"
+                               "q = Pad(c) pads=[0, 0, 1, 1, 0, 0, 1, 1] mode=\"edge\"\n"
+                               "y = MaxPool(q) kernel_shape=[2, 2]\n"
+                               "output y\n";
+    optimize_out_of_memory(pads, sizeof pads - 1);
 }
 
 /* ---------------------------------------------------------------- clone, save, dot */
@@ -1226,6 +1463,9 @@ int main(void)
         cmocka_unit_test(test_identity_not_removed),
         cmocka_unit_test(test_fold_constants),
         cmocka_unit_test(test_fold_constants_not_folded),
+        cmocka_unit_test(test_fold_pad),
+        cmocka_unit_test(test_fold_pad_refused),
+        cmocka_unit_test(test_fold_pad_numerics),
         cmocka_unit_test(test_fold_batchnorm_backward_gemm),
         cmocka_unit_test(test_fold_batchnorm_backward_conv),
         cmocka_unit_test(test_fold_batchnorm_forward_gemm),

@@ -7,11 +7,14 @@
  * tolerance of 1e-4 means "agrees to four digits relative to the output's
  * scale". A fixture may loosen it in its tolerance.txt (a number, then why).
  * Each run prints its error; the device runs also check that a model re-plans
- * correctly from batch 1 to the fixture's batch.
+ * correctly from batch 1 to the fixture's batch. A fixture with input_2.npy
+ * and output_2.npy (the transformers: another batch and sequence length) is
+ * also run on those, by the same model, which must re-plan for the new sizes.
  *
  * Without an OpenCL device only the reference runs. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,9 +66,11 @@ static double tolerance(const char *name)
 typedef struct fixture {
     const char *name;
     clg_graph *g;
-    clg_tensor x, want; /* PyTorch's input and output */
+    clg_tensor x, want;   /* PyTorch's input and output */
+    clg_tensor x2, want2; /* the second pair (data NULL when there is none) */
     float *got;
     double tol;
+    bool rows_independent; /* dim 0 is a batch of independent samples */
 } fixture;
 
 static void fixture_load(fixture *fx, const char *name)
@@ -81,7 +86,17 @@ static void fixture_load(fixture *fx, const char *name)
     if (clg_graph_read_npy(fx->g, path, 0, &fx->x) != CLG_OK) fail_msg("%s", clg_graph_errmsg(fx->g));
     snprintf(path, sizeof path, FIXTURES "%s/output.npy", name);
     if (clg_graph_read_npy(fx->g, path, -1, &fx->want) != CLG_OK) fail_msg("%s", clg_graph_errmsg(fx->g));
-    fx->got = malloc(count(&fx->want) * sizeof(float));
+    snprintf(path, sizeof path, FIXTURES "%s/input_2.npy", name);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        fclose(f);
+        if (clg_graph_read_npy(fx->g, path, 0, &fx->x2) != CLG_OK) fail_msg("%s", clg_graph_errmsg(fx->g));
+        snprintf(path, sizeof path, FIXTURES "%s/output_2.npy", name);
+        if (clg_graph_read_npy(fx->g, path, -1, &fx->want2) != CLG_OK) fail_msg("%s", clg_graph_errmsg(fx->g));
+    }
+    size_t most = count(&fx->want);
+    if (fx->x2.data && count(&fx->want2) > most) most = count(&fx->want2);
+    fx->got = malloc(most * sizeof(float));
     assert_non_null(fx->got);
 }
 
@@ -90,18 +105,27 @@ static void fixture_free(fixture *fx)
     free(fx->got);
     clg_graph_free_tensor(fx->g, &fx->x);
     clg_graph_free_tensor(fx->g, &fx->want);
+    if (fx->x2.data) {
+        clg_graph_free_tensor(fx->g, &fx->x2);
+        clg_graph_free_tensor(fx->g, &fx->want2);
+    }
     clg_graph_destroy(fx->g);
 }
 
 /* Checks an output's shape against PyTorch's, its error against the
  * tolerance, and prints the error. */
-static void check(const fixture *fx, const clg_tensor *out, const char *where)
+static void check_against(const fixture *fx, const clg_tensor *out, const clg_tensor *want, const char *where)
 {
-    if (out->rank != fx->want.rank || memcmp(out->dims, fx->want.dims, (size_t)out->rank * sizeof out->dims[0]))
+    if (out->rank != want->rank || memcmp(out->dims, want->dims, (size_t)out->rank * sizeof out->dims[0]))
         fail_msg("%s %s: the output shape differs from PyTorch's", fx->name, where);
-    double err = error(out->data, fx->want.data, count(&fx->want));
+    double err = error(out->data, want->data, count(want));
     printf("fixture %-16s %-24s max error %.3g (tolerance %.0e)\n", fx->name, where, err, fx->tol);
     if (!(err <= fx->tol)) fail_msg("%s %s: error %.3g > %.3g", fx->name, where, err, fx->tol);
+}
+
+static void check(const fixture *fx, const clg_tensor *out, const char *where)
+{
+    check_against(fx, out, &fx->want, where);
 }
 
 static void run_reference(fixture *fx)
@@ -110,6 +134,11 @@ static void run_reference(fixture *fx)
     if (clg_graph_run_reference(fx->g, &fx->x, 1, &out, 1) != CLG_OK)
         fail_msg("%s reference: %s", fx->name, clg_graph_errmsg(fx->g));
     check(fx, &out, "reference");
+    if (!fx->x2.data) return;
+    clg_tensor out2 = {fx->got, 0, {0}, CLG_DTYPE_F32};
+    if (clg_graph_run_reference(fx->g, &fx->x2, 1, &out2, 1) != CLG_OK)
+        fail_msg("%s reference, second input: %s", fx->name, clg_graph_errmsg(fx->g));
+    check_against(fx, &out2, &fx->want2, "reference, input_2");
 }
 
 /* Compiles the model at `level` (-1: clg_model_create's default), runs the
@@ -126,24 +155,38 @@ static void run_device(fixture *fx, clg_context *ctx, int level)
     if (s != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
 
     /* Batch 1 first, so the full batch that follows needs a new plan. */
-    clg_tensor one = fx->x, out1 = {fx->got, 0, {0}, CLG_DTYPE_F32};
-    one.dims[0] = 1;
-    if (clg_model_run(m, &one, 1, &out1, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
-    size_t row = count(&fx->want) / (size_t)fx->want.dims[0];
-    assert_int_equal(out1.dims[0], 1);
-    double err1 = error(out1.data, fx->want.data, row);
-    if (!(err1 <= fx->tol)) fail_msg("%s %s batch 1: error %.3g > %.3g", fx->name, where, err1, fx->tol);
+    if (fx->rows_independent) {
+        clg_tensor one = fx->x, out1 = {fx->got, 0, {0}, CLG_DTYPE_F32};
+        one.dims[0] = 1;
+        if (clg_model_run(m, &one, 1, &out1, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
+        size_t row = count(&fx->want) / (size_t)fx->want.dims[0];
+        assert_int_equal(out1.dims[0], 1);
+        double err1 = error(out1.data, fx->want.data, row);
+        if (!(err1 <= fx->tol)) fail_msg("%s %s batch 1: error %.3g > %.3g", fx->name, where, err1, fx->tol);
+    }
 
     clg_tensor out = {fx->got, 0, {0}, CLG_DTYPE_F32};
     if (clg_model_run(m, &fx->x, 1, &out, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
     check(fx, &out, where);
+    if (fx->x2.data) {
+        /* Other sizes, then the first ones again (a kept plan). */
+        char where2[80];
+        snprintf(where2, sizeof where2, "%s, input_2", where);
+        clg_tensor out2 = {fx->got, 0, {0}, CLG_DTYPE_F32};
+        if (clg_model_run(m, &fx->x2, 1, &out2, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where2, clg_model_errmsg(m));
+        check_against(fx, &out2, &fx->want2, where2);
+        clg_tensor again = {fx->got, 0, {0}, CLG_DTYPE_F32};
+        if (clg_model_run(m, &fx->x, 1, &again, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
+        check(fx, &again, where);
+    }
     clg_model_destroy(m);
 }
 
-static void run_fixture(const char *name)
+static void run_fixture(const char *name, bool rows_independent)
 {
     fixture fx;
     fixture_load(&fx, name);
+    fx.rows_independent = rows_independent;
     run_reference(&fx);
     clg_context *ctx = test_context();
     if (ctx) {
@@ -155,18 +198,25 @@ static void run_fixture(const char *name)
     fixture_free(&fx);
 }
 
-#define FIXTURE_TEST(name)                       \
+/* rows: the first dim is a batch of independent samples, so the first
+ * sample alone must give the first row of the output. */
+#define FIXTURE_TEST(name, rows)                 \
     static void test_##name(void **state)        \
     {                                            \
         (void)state;                             \
-        run_fixture(#name);                      \
+        run_fixture(#name, rows);                \
     }
 
-FIXTURE_TEST(example_mlp)
-FIXTURE_TEST(residual_mlp24)
-FIXTURE_TEST(preact_resnet)
-FIXTURE_TEST(resnet18_narrow)
-FIXTURE_TEST(old_ops_opset9)
+FIXTURE_TEST(example_mlp, true)
+FIXTURE_TEST(residual_mlp24, true)
+FIXTURE_TEST(preact_resnet, true)
+FIXTURE_TEST(resnet18_narrow, true)
+FIXTURE_TEST(old_ops_opset9, true)
+/* Transformers (make_transformer_fixtures.py): symbolic batch and sequence. */
+FIXTURE_TEST(encoder_post_relu, true)
+FIXTURE_TEST(encoder_pre_gelu, true)
+FIXTURE_TEST(encoder_seq_first, false)
+FIXTURE_TEST(encoder_stack, true)
 
 int main(void)
 {
@@ -176,6 +226,10 @@ int main(void)
         cmocka_unit_test(test_preact_resnet),
         cmocka_unit_test(test_resnet18_narrow),
         cmocka_unit_test(test_old_ops_opset9),
+        cmocka_unit_test(test_encoder_post_relu),
+        cmocka_unit_test(test_encoder_pre_gelu),
+        cmocka_unit_test(test_encoder_seq_first),
+        cmocka_unit_test(test_encoder_stack),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -791,6 +791,81 @@ static void test_concat(void **state)
     expect_destroy(g, &in2, 1, 2, DIMS(2, 3), FLOATS(1, 2, 50, 3, 4, 51));
 }
 
+/* -------------------------------------------------------------------- Pad */
+
+/* y = Pad(x) with the given attributes; the expected values are
+ * numpy.pad's, worked out by hand in the comments. */
+static void expect_pad(int rank, const int64_t *dims, float *x, const clg_attr *attrs, int n_attrs,
+                       int out_rank, const int64_t *out_dims, const float *want)
+{
+    clg_graph *g = new_graph();
+    input(g, "x", rank, dims);
+    node(g, CLG_OP_PAD, "y", (const char *const[]){"x"}, 1, attrs, n_attrs);
+    output(g, "y");
+    clg_tensor in = {x, rank, {0}, CLG_DTYPE_F32};
+    for (int i = 0; i < rank; i++) in.dims[i] = dims[i];
+    expect_destroy(g, &in, 1, out_rank, out_dims, want);
+}
+
+static clg_attr a_string(const char *name, const char *s)
+{
+    clg_attr a = {name, CLG_ATTR_STRING, 0, {0}, 0.0f, s};
+    return a;
+}
+
+static void test_pad_constant(void **state)
+{
+    (void)state;
+    /* np.pad([[1,2,3],[4,5,6]], ((1,0),(0,2)), constant_values=9) */
+    expect_pad(2, DIMS(2, 3), FLOATS(1, 2, 3, 4, 5, 6), ATTRS(A_INTS("pads", 1, 0, 0, 2), a_float("value", 9)),
+               2, DIMS(3, 5), FLOATS(9, 9, 9, 9, 9, 1, 2, 3, 9, 9, 4, 5, 6, 9, 9));
+    /* The default value is 0. */
+    expect_pad(1, DIMS(2), FLOATS(1, 2), ATTRS(A_INTS("pads", 0, 1)), 1, DIMS(3), FLOATS(1, 2, 0));
+}
+
+static void test_pad_reflect_edge(void **state)
+{
+    (void)state;
+    /* np.pad([1,2,3,4], (2,3), 'reflect'): the edge element is not repeated. */
+    expect_pad(1, DIMS(4), FLOATS(1, 2, 3, 4), ATTRS(A_INTS("pads", 2, 3), a_string("mode", "reflect")), 1,
+               DIMS(9), FLOATS(3, 2, 1, 2, 3, 4, 3, 2, 1));
+    /* np.pad([1,2,3,4], (2,1), 'edge') */
+    expect_pad(1, DIMS(4), FLOATS(1, 2, 3, 4), ATTRS(A_INTS("pads", 2, 1), a_string("mode", "edge")), 1,
+               DIMS(7), FLOATS(1, 1, 1, 2, 3, 4, 4));
+    /* x = 1..6 as [1, 2, 3], pads (0,0), (1,0), (1,2), reflect: the rows
+     * become r1 r0 r1, and each row [a,b,c] becomes [b,a,b,c,b,a]. */
+    expect_pad(3, DIMS(1, 2, 3), FLOATS(1, 2, 3, 4, 5, 6),
+               ATTRS(A_INTS("pads", 0, 1, 1, 0, 0, 2), a_string("mode", "reflect")), 3, DIMS(1, 3, 6),
+               FLOATS(5, 4, 5, 6, 5, 4, 2, 1, 2, 3, 2, 1, 5, 4, 5, 6, 5, 4));
+}
+
+static void test_pad_negative_crops(void **state)
+{
+    (void)state;
+    /* x = 1..12 as [3, 4]; pads begins (-1, 1), ends (1, -2), edge: crop
+     * the first row and the last two columns, leaving [[5,6],[9,10]], then
+     * np.pad(that, ((0,1),(1,0)), 'edge'). */
+    float x[12];
+    expect_pad(2, DIMS(3, 4), iota(x, 12, 1, 1), ATTRS(A_INTS("pads", -1, 1, 1, -2), a_string("mode", "edge")), 2,
+               DIMS(3, 3), FLOATS(5, 5, 6, 9, 9, 10, 9, 9, 10));
+    /* Constant mode crops too: [1..12] as [3, 4] with begins (0, -1), ends (-2, 1). */
+    expect_pad(2, DIMS(3, 4), iota(x, 12, 1, 1), ATTRS(A_INTS("pads", 0, -1, -2, 1)), 2, DIMS(1, 4),
+               FLOATS(2, 3, 4, 0));
+}
+
+static void test_pad_rank5(void **state)
+{
+    (void)state;
+    /* [1, 1, 1, 1, 2] = [7, 8]: only the last dim padded, edge (1, 2). */
+    expect_pad(5, DIMS(1, 1, 1, 1, 2), FLOATS(7, 8),
+               ATTRS(A_INTS("pads", 0, 0, 0, 0, 1, 0, 0, 0, 0, 2), a_string("mode", "edge")), 5, DIMS(1, 1, 1, 1, 5),
+               FLOATS(7, 7, 8, 8, 8));
+    /* [2, 1, 1, 1, 1] = [7, 8] reflected along the first dim by (1, 1). */
+    expect_pad(5, DIMS(2, 1, 1, 1, 1), FLOATS(7, 8),
+               ATTRS(A_INTS("pads", 1, 0, 0, 0, 0, 1, 0, 0, 0, 0), a_string("mode", "reflect")), 5,
+               DIMS(4, 1, 1, 1, 1), FLOATS(8, 7, 8, 7));
+}
+
 /* ---------------------------------------------------------- whole graphs */
 
 /* x: [N, 3] -> relu(x @ W + b), W [3,2], b [2]. */
@@ -1184,7 +1259,7 @@ static void test_gather_elements(void **state)
     check_close(y3, (float[3]){1, 4, 5}, 3);
     in3.dims[0] = 2;
     assert_int_equal(clg_graph_run_reference(g, &in3, 1, &out3, 1), CLG_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(clg_graph_errmsg(g), "batch 2: node y (GatherElements): dimension 0 of indices [3, 1]"));
+    assert_non_null(strstr(clg_graph_errmsg(g), "N=2: node y (GatherElements): dimension 0 of indices [3, 1]"));
     clg_graph_destroy(g);
 }
 
@@ -1295,6 +1370,10 @@ int main(void)
         cmocka_unit_test(test_matmul_broadcast_batch),
         cmocka_unit_test(test_matmul_rank1),
         cmocka_unit_test(test_conv_asymmetric_pads),
+        cmocka_unit_test(test_pad_constant),
+        cmocka_unit_test(test_pad_reflect_edge),
+        cmocka_unit_test(test_pad_negative_crops),
+        cmocka_unit_test(test_pad_rank5),
         cmocka_unit_test(test_conv_stride2),
         cmocka_unit_test(test_conv_dilation2),
         cmocka_unit_test(test_conv_group2),

@@ -4,6 +4,7 @@
  * programs shared between nodes with the same expression. Tolerances are
  * relative to each output's largest magnitude (tests/device_check.h): 1e-4
  * unless noted beside a case. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -56,6 +57,33 @@ static void test_every_function(void **state)
         "max(min(x0, 0.5), relu(-x0) - 0.75)",
         "1e+02 * x0 / 1e+02",
         "0.5",
+        /* unary math, arguments kept inside each function's domain */
+        "exp(x0 * 3)",
+        "log(abs(x0) + 0.125)",
+        "sqrt(abs(x0))",
+        "abs(x0) - 0.5",
+        "floor(x0 * 4.3)",
+        "ceil(x0 * 4.3)",
+        "round(x0 * 4.3)",
+        "sign(x0)",
+        "erf(x0 * 2)",
+        "pow(abs(x0) + 0.25, x0 * 3)",
+        /* activations, over [-4, 4) */
+        "hard_sigmoid(x0 * 4, 0.2, 0.5)",
+        "hard_swish(x0 * 4)",
+        "elu(x0 * 4, 0.7)",
+        "selu(x0 * 4, 1.6732632, 1.050701)",
+        "celu(x0 * 4, 1.5)",
+        "softplus(x0 * 4)",
+        "softsign(x0 * 4)",
+        "mish(x0 * 4)",
+        "thresholded_relu(x0 * 4, 1)",
+        /* comparisons and logic: 1 or 0 */
+        "eq(floor(x0 * 3), 0)",
+        "lt(x0, 0.25) + gt(x0, -0.25) * 2 + le(x0, 0.5) * 4 + ge(x0, -0.5) * 8",
+        "not(gt(x0, 0)) + and(gt(x0, 0), lt(x0, 0.5)) * 2 + or(lt(x0, -0.5), gt(x0, 0.5)) * 4",
+        "xor(gt(x0, 0), gt(x0, 0.5))",
+        "where(gt(x0, 0), x0 * 2, exp(x0))",
     };
     for (size_t e = 0; e < sizeof exprs / sizeof *exprs; e++)
         for (int i = 0; i < N_SIZES; i++) {
@@ -65,6 +93,56 @@ static void test_every_function(void **state)
                      "output y\n", sizes[i], exprs[e]);
             check(TOL);
         }
+}
+
+/* Each function at the edges of its domain (0, -0, large |x|, +-inf, NaN,
+ * halves for round): the device against the reference element by element,
+ * NaN where the reference has NaN, infinities equal, else within
+ * 1e-5 relative (OpenCL's exp, erf, pow are within 16 ulp) or 1e-30
+ * absolute (results PoCL may flush to zero as denormals). Run as written
+ * and optimised. */
+static void test_edge_values(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const float v[] = {0.0f, -0.0f, 0.5f, -0.5f, 1.5f, 2.5f, -2.5f, 1.0f, -1.0f, 3.0f, -3.0f,
+                              20.0f, -20.0f, 88.0f, -88.0f, 100.0f, -100.0f, 1e30f, -1e30f, 3.4e38f, -3.4e38f,
+                              INFINITY, -INFINITY, NAN};
+    enum { N = sizeof v / sizeof *v };
+    static const char *const exprs[] = {
+        "exp(x0)", "log(x0)", "sqrt(x0)", "abs(x0)", "floor(x0)", "ceil(x0)", "round(x0)", "sign(x0)", "erf(x0)",
+        "pow(x0, 2)", "pow(x0, 0.5)", "pow(x0, -1)", "pow(2, x0)", "hard_sigmoid(x0, 0.2, 0.5)", "hard_swish(x0)",
+        "elu(x0, 1)", "selu(x0, 1.6732632, 1.050701)", "celu(x0, 1)", "softplus(x0)", "softsign(x0)", "mish(x0)",
+        "thresholded_relu(x0, 1)", "eq(x0, 1)", "lt(x0, 1)", "gt(x0, 1)", "le(x0, 1)", "ge(x0, 1)", "not(x0)",
+        "and(x0, 1)", "or(x0, 0)", "xor(x0, 1)", "where(x0, 1, 2)", "1 / x0", "-x0",
+    };
+    float ref[N], dev[N];
+    for (size_t e = 0; e < sizeof exprs / sizeof *exprs; e++) {
+        snprintf(text, sizeof text, "input x: f32[1, %d]\ny = Elementwise(x) expr=\"%s\"\noutput y\n", N, exprs[e]);
+        clg_graph *g = test_parse(text);
+        clg_tensor in = {(float *)v, 2, {1, N}, CLG_DTYPE_F32}, r = {ref, 0, {0}, CLG_DTYPE_F32};
+        if (clg_graph_run_reference(g, &in, 1, &r, 1)) fail_msg("reference: %s", clg_graph_errmsg(g));
+        static const int levels[] = {0, CLG_OPT_DEFAULT};
+        for (int l = 0; l < 2; l++) {
+            clg_model *m = NULL;
+            clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+            o.opt_level = levels[l];
+            if (clg_model_create_ex(&m, ctx, g, &o)) fail_msg("%s: model: %s", exprs[e], clg_model_errmsg(m));
+            clg_tensor d = {dev, 0, {0}, CLG_DTYPE_F32};
+            if (clg_model_run(m, &in, 1, &d, 1)) fail_msg("%s: run: %s", exprs[e], clg_model_errmsg(m));
+            clg_model_destroy(m);
+            for (int k = 0; k < N; k++) {
+                bool ok = isnan(ref[k]) ? isnan(dev[k])
+                        : isinf(ref[k]) ? dev[k] == ref[k]
+                                        : fabs((double)dev[k] - ref[k]) <= 1e-5 * fabs(ref[k]) + 1e-30;
+                if (!ok)
+                    fail_msg("-O%d: %s at x0 = %.9g: device %.9g, reference %.9g", levels[l], exprs[e], v[k],
+                             dev[k], ref[k]);
+            }
+        }
+        clg_graph_destroy(g);
+    }
 }
 
 /* 1 to 5 inputs of one shape, and the most the op takes: 16. */
@@ -231,6 +309,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_function),
+        cmocka_unit_test(test_edge_values),
         cmocka_unit_test(test_input_counts),
         cmocka_unit_test(test_broadcasting),
         cmocka_unit_test(test_many_launches),

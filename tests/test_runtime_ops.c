@@ -217,8 +217,10 @@ static void test_pools(void **state)
         "kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]",
         "kernel_shape=[3, 3] strides=[2, 2] ceil_mode=1",
         "kernel_shape=[3, 2] pads=[1, 0, 0, 1]",
+        /* asymmetric on both axes, with ceil_mode's partial last window */
+        "kernel_shape=[3, 3] strides=[2, 2] pads=[0, 2, 2, 1] ceil_mode=1",
     };
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         snprintf(text, sizeof text, "input x: f32[N, 3, 17, 13]\ny = MaxPool(x) %s\noutput y\n", attrs[i]);
         check(TOL);
         snprintf(text, sizeof text, "input x: f32[N, 3, 17, 13]\ny = AveragePool(x) %s\noutput y\n", attrs[i]);
@@ -230,6 +232,62 @@ static void test_pools(void **state)
     snprintf(text, sizeof text, "input x: f32[N, 3, 17, 13]\ny = MaxPool(x) kernel_shape=[3, 3] dilations=[2, 2]\noutput y\n");
     check(TOL);
     snprintf(text, sizeof text, "input x: f32[N, 17, 7, 3]\ny = GlobalAveragePool(x)\noutput y\n");
+    check(TOL);
+}
+
+/* Pad in every mode on ranks 1 to 5, with negative pads (crops) and pads
+ * on the innermost and outer dims. */
+static void test_pad(void **state)
+{
+    (void)state;
+    static const struct { const char *shape, *pads; } cases[] = {
+        {"[N, 127]", "[0, 3, 0, 5]"},
+        {"[N, 3, 17]", "[0, 1, -2, 0, 2, 4]"},
+        {"[N, 3, 17, 13]", "[0, 0, 1, 2, 0, 0, 3, 0]"},
+        {"[N, 3, 17, 13]", "[0, 2, -1, 1, 0, 1, 2, -3]"},
+        {"[N, 2, 3, 4, 5]", "[0, 1, 2, 3, 4, 0, 1, 2, 1, 0]"},
+        {"[N, 2, 3, 4, 5]", "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]"},
+    };
+    static const char *modes[] = {"value=-1.5", "mode=\"reflect\"", "mode=\"edge\""};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        for (int m = 0; m < 3; m++) {
+            snprintf(text, sizeof text, "input x: f32%s\ny = Pad(x) pads=%s %s\noutput y\n", cases[i].shape,
+                     cases[i].pads, modes[m]);
+            check(TOL);
+        }
+    }
+    /* Rank 1 has no batch. */
+    snprintf(text, sizeof text, "input x: f32[17]\ny = Pad(x) pads=[3, -2] mode=\"reflect\"\noutput y\n");
+    check(TOL);
+}
+
+/* A zero Pad before a window op: at -O2 fold-pad makes it the op's own
+ * (asymmetric) padding where that is exact; -O0 runs the Pad. Both match
+ * the reference of the graph as written. */
+static void test_pad_then_window(void **state)
+{
+    (void)state;
+    static const char *tails[] = {
+        "const w: f32[5, 3, 3, 3] = random(4, -0.5, 0.5)\ny = Conv2D(p, w) strides=[2, 2]",
+        "const w: f32[5, 3, 3, 3] = random(4, -0.5, 0.5)\ny = Conv2D(p, w) strides=[2, 2] pads=[1, 0, 0, 1]",
+        "const w: f32[3, 1, 3, 3] = random(4, -0.5, 0.5)\ny = Conv2D(p, w) group=3 dilations=[2, 2]",
+        "y = AveragePool(p) kernel_shape=[3, 3] strides=[2, 2]",
+        "y = AveragePool(p) kernel_shape=[3, 3] strides=[2, 2] ceil_mode=1",
+        "y = AveragePool(p) kernel_shape=[3, 3] pads=[1, 0, 0, 1] count_include_pad=1",
+        "y = AveragePool(p) kernel_shape=[3, 3] pads=[1, 0, 0, 1]", /* not folded */
+        "y = MaxPool(p) kernel_shape=[3, 3] strides=[2, 2]",
+    };
+    for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+        for (int relu = 0; relu < 2; relu++) {
+            snprintf(text, sizeof text,
+                     "input x: f32[N, 3, 17, 13]\n%s\np = Pad(r) pads=[0, 0, 1, 0, 0, 0, 2, 1]\n%s\noutput y\n",
+                     relu ? "r = Relu(x)" : "r = Identity(x)", tails[i]);
+            check(TOL);
+        }
+    }
+    snprintf(text, sizeof text,
+             "input x: f32[N, 3, 17, 13]\np = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1] value=-inf\n"
+             "y = MaxPool(p) kernel_shape=[3, 3] strides=[2, 2]\noutput y\n");
     check(TOL);
 }
 
@@ -402,6 +460,8 @@ int main(void)
         cmocka_unit_test(test_elementwise_ops_one_launch),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_pad),
+        cmocka_unit_test(test_pad_then_window),
         cmocka_unit_test(test_shape_ops),
         cmocka_unit_test(test_gather_and_cast),
         cmocka_unit_test(test_gather_device_errors),

@@ -27,6 +27,7 @@ const char usage_text[] =
     "           --output Y.npy      write a graph output, in output order (repeatable);\n"
     "                               outputs without a file are summarized\n"
     "           --batch N           batch size of generated inputs (default 1)\n"
+    "           --dim NAME=SIZE     size of the symbolic dimension NAME of generated inputs\n"
     "           --device SPEC       ref (the host reference executor), gpu, cpu, an index,\n"
     "                               P:D, or part of a device name (default: CLGRAPH_DEVICE,\n"
     "                               else the first discrete GPU, else any GPU, else a CPU)\n"
@@ -43,7 +44,7 @@ const char usage_text[] =
     "                            [--dot BEFORE.dot AFTER.dot]\n"
     "                               optimize; write the result (weights beside it in\n"
     "                               OUT.clg.bin) or print it\n"
-    "       clgraph bench FILE [--device SPEC] [--batch N] [--iters K] [--warmup W]\n"
+    "       clgraph bench FILE [--device SPEC] [--batch N] [--dim NAME=SIZE] [--iters K] [--warmup W]\n"
     "                          [-O0|-O1|-O2] [--json] [--profile]\n"
     "                          [--cache-dir DIR] [--kernel-dir DIR] [--gemm PATH]\n"
     "       clgraph devices         list every OpenCL device; * marks the default\n"
@@ -89,7 +90,7 @@ static int cmd_check(int argc, char **argv)
         clg_graph_node_info(g, i, &op, &name, &rank, dims);
         clg_graph_node_dtype(g, i, &dtype);
         printf("%5d  %-*s  %-*s  %s\n", i, name_w, name, op_w, clg_op_name(op),
-               shape_str(dtype, rank, dims, buf, sizeof buf));
+               shape_str(g, dtype, rank, dims, buf, sizeof buf));
         if (op == CLG_OP_CONSTANT) params += (long long)element_count(rank, dims);
     }
     char a[48], b[48], c[48], d[48];
@@ -126,7 +127,7 @@ typedef struct run_args {
     const char *outputs[MAX_FILES];
     int n_outputs;
     const char *device; /* NULL: the default */
-    long long batch;    /* 0: not given */
+    size_args sizes;    /* --batch, --dim */
     int check;
     int opt_level;
     clg_context_options context; /* --cache-dir, --kernel-dir, --gemm */
@@ -154,8 +155,8 @@ static int parse_run_args(int argc, char **argv, run_args *ra)
             ra->outputs[ra->n_outputs++] = v;
         } else if ((v = option_value(argc, argv, &i, "--device", &missing))) {
             ra->device = v;
-        } else if ((v = option_value(argc, argv, &i, "--batch", &missing))) {
-            if ((rc = positive_option("--batch", v, &ra->batch))) return rc;
+        } else if (size_option(argc, argv, &i, &ra->sizes, &rc)) {
+            if (rc) return rc;
         } else if (strcmp(a, "--check") == 0) {
             ra->check = 1;
         } else if (missing) {
@@ -169,17 +170,17 @@ static int parse_run_args(int argc, char **argv, run_args *ra)
         }
     }
     if (!ra->file) return usage_error("run needs a FILE");
-    if (ra->batch && ra->n_inputs)
-        return usage_error("--batch applies to generated inputs; with --input the batch comes from the files");
+    if (ra->sizes.n && ra->n_inputs)
+        return usage_error("--batch and --dim apply to generated inputs; with --input the sizes come from the files");
     return 0;
 }
 
 /* --check: the reference executor's outputs beside the device's. */
 static int check_outputs(clg_graph *g, const clg_tensor *inputs, int n_in, const clg_tensor *outputs,
-                         int n_out, int64_t batch)
+                         int n_out)
 {
     clg_tensor *ref = calloc((size_t)n_out + 1, sizeof *ref);
-    int rc = ref ? prepare_outputs(g, batch, ref, n_out) : fail("out of memory");
+    int rc = ref ? prepare_outputs(g, inputs, n_in, ref, n_out) : fail("out of memory");
     if (!rc && clg_graph_run_reference(g, inputs, n_in, ref, n_out) != CLG_OK) rc = fail("%s", clg_graph_errmsg(g));
     for (int i = 0; !rc && i < n_out; i++) {
         size_t count = element_count(ref[i].rank, ref[i].dims);
@@ -216,13 +217,13 @@ static int cmd_run(int argc, char **argv)
         rc = fail("the graph has %d output%s, but %d --output files were given", n_out, n_out == 1 ? "" : "s",
                   ra.n_outputs);
     if (!rc) rc = engine_open(&e, ra.device, g, 0, &ra.context, ra.opt_level);
-    if (!rc) rc = prepare_inputs(g, ra.inputs, ra.n_inputs, ra.batch, inputs, n_in, &batch, 0);
-    if (!rc) rc = prepare_outputs(g, batch, outputs, n_out);
+    if (!rc) rc = prepare_inputs(g, ra.inputs, ra.n_inputs, &ra.sizes, inputs, n_in, &batch, 0);
+    if (!rc) rc = prepare_outputs(g, inputs, n_in, outputs, n_out);
     if (!rc) {
         printf("device: %s\n", e.description);
         rc = engine_run(&e, g, inputs, n_in, outputs, n_out);
     }
-    if (!rc && ra.check && !e.is_ref) rc = check_outputs(g, inputs, n_in, outputs, n_out, batch);
+    if (!rc && ra.check && !e.is_ref) rc = check_outputs(g, inputs, n_in, outputs, n_out);
     for (int i = 0; !rc && i < n_out; i++) {
         char buf[128];
         if (i >= ra.n_outputs) {
@@ -231,7 +232,7 @@ static int cmd_run(int argc, char **argv)
             rc = fail("%s", clg_graph_errmsg(g));
         } else {
             printf("output %s: %s written to %s\n", output_name(g, i),
-                   shape_str(outputs[i].dtype, outputs[i].rank, outputs[i].dims, buf, sizeof buf), ra.outputs[i]);
+                   shape_str(NULL, outputs[i].dtype, outputs[i].rank, outputs[i].dims, buf, sizeof buf), ra.outputs[i]);
         }
     }
     engine_close(&e);

@@ -23,8 +23,9 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Loads path into a new graph; prints the error and returns NULL on failure. */
 clg_graph *load_graph(const char *path);
-/* "f32[N, 128]" */
-const char *shape_str(clg_dtype dtype, int rank, const int64_t *dims, char *buf, size_t size);
+/* "f32[N, S, 128]", "i64[N, 16]": g names the symbolic sizes (NULL for
+ * concrete shapes). */
+const char *shape_str(const clg_graph *g, clg_dtype dtype, int rank, const int64_t *dims, char *buf, size_t size);
 /* Element count of a concrete shape; 0 if it overflows size_t bytes. */
 size_t element_count(int rank, const int64_t *dims);
 const char *plural(long long n, const char *word, char *buf, size_t size);
@@ -34,13 +35,26 @@ const char *option_value(int argc, char **argv, int *i, const char *opt, int *mi
 /* Parses a positive integer option value; 0 on success, else a usage error's status. */
 int positive_option(const char *opt, const char *v, long long *out);
 
+/* The symbolic sizes given on the command line: --batch B is N=B, and
+ * --dim NAME=SIZE any symbol's. */
+#define MAX_SIZES 16
+typedef struct size_args {
+    int n;
+    const char *name[MAX_SIZES];
+    long long value[MAX_SIZES];
+} size_args;
+/* Parses --batch and --dim; returns 1 when argv[*i] was one (*rc set to a
+ * usage error's status on a bad value), else 0. */
+int size_option(int argc, char **argv, int *i, size_args *sizes, int *rc);
+
 /* Reads n inputs from files (n_files == n) or, with no files, generates them
- * at batch (0: 1). Sets *batch. Returns 0 or 1 (printed). quiet: no lines. */
-int prepare_inputs(clg_graph *g, const char *const *files, int n_files, long long batch_opt,
+ * with the given sizes (N is 1 unless given; other symbols must be given).
+ * Sets *batch to N's size. Returns 0 or 1 (printed). quiet: no lines. */
+int prepare_inputs(clg_graph *g, const char *const *files, int n_files, const size_args *sizes,
                    clg_tensor *inputs, int n, int64_t *batch, int quiet);
 void free_inputs(clg_graph *g, int from_files, clg_tensor *inputs, int n);
-/* Allocates every output at the batch. Returns 0 or 1 (printed). */
-int prepare_outputs(clg_graph *g, int64_t batch, clg_tensor *outputs, int n);
+/* Allocates every output at the shape these inputs give. Returns 0 or 1 (printed). */
+int prepare_outputs(clg_graph *g, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs, int n);
 const char *output_name(clg_graph *g, int i);
 /* Prints min/max/mean and the first values of output i. */
 void summarize(clg_graph *g, int i, const clg_tensor *t);

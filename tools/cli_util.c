@@ -51,14 +51,14 @@ clg_graph *load_graph(const char *path)
     return g;
 }
 
-/* "f32[N, 128]", "i64[N, 16]" */
-const char *shape_str(clg_dtype dtype, int rank, const int64_t *dims, char *buf, size_t size)
+/* "f32[N, S, 128]", "i64[N, 16]" */
+const char *shape_str(const clg_graph *g, clg_dtype dtype, int rank, const int64_t *dims, char *buf, size_t size)
 {
     const char *type = clg_dtype_name(dtype);
     size_t n = (size_t)snprintf(buf, size, "%s[", type ? type : "?");
     for (int i = 0; i < rank && n < size; i++) {
-        if (dims[i] == CLG_BATCH) n += (size_t)snprintf(buf + n, size - n, "%sN", i ? ", " : "");
-        else n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)dims[i]);
+        char d[64];
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", clg_graph_dim_str(g, dims[i], d, sizeof d));
     }
     if (n < size) snprintf(buf + n, size - n, "]");
     return buf;
@@ -116,15 +116,72 @@ double tensor_value(const clg_tensor *t, size_t k)
     }
 }
 
-/* Generated input i at the given batch: floats uniform in [-1, 1), integer
+int size_option(int argc, char **argv, int *i, size_args *sizes, int *rc)
+{
+    int missing = 0;
+    const char *v;
+    long long value;
+    const char *name = NULL;
+    char text[64];
+    if ((v = option_value(argc, argv, i, "--batch", &missing))) {
+        if ((*rc = positive_option("--batch", v, &value))) return 1;
+        name = "N";
+    } else if ((v = option_value(argc, argv, i, "--dim", &missing))) {
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v || (size_t)(eq - v) >= sizeof text) {
+            *rc = usage_error("--dim takes NAME=SIZE (e.g. --dim S=128), got '%s'", v);
+            return 1;
+        }
+        snprintf(text, sizeof text, "--dim %.*s", (int)(eq - v), v);
+        if ((*rc = positive_option(text, eq + 1, &value))) return 1;
+        name = v;
+    } else {
+        if (missing) *rc = usage_error("option %s needs a value", argv[*i]);
+        return missing;
+    }
+    size_t len = strcspn(name, "=");
+    for (int k = 0; k < sizes->n; k++)
+        if (strncmp(sizes->name[k], name, len) == 0 && strcspn(sizes->name[k], "=") == len) {
+            *rc = usage_error("the size of %.*s is given twice", (int)len, name);
+            return 1;
+        }
+    if (sizes->n == MAX_SIZES) {
+        *rc = usage_error("more than %d sizes given", MAX_SIZES);
+        return 1;
+    }
+    sizes->name[sizes->n] = name;
+    sizes->value[sizes->n++] = value;
+    return 1;
+}
+
+/* The size given for the symbolic dim d, or -1 (N: 1 when not given). */
+static long long given_size(const clg_graph *g, const size_args *sizes, int64_t d)
+{
+    char text[64];
+    clg_graph_dim_str(g, d, text, sizeof text);
+    for (int k = 0; sizes && k < sizes->n; k++)
+        if (strlen(text) == strcspn(sizes->name[k], "=") && strncmp(sizes->name[k], text, strlen(text)) == 0)
+            return sizes->value[k];
+    return d == CLG_BATCH ? 1 : -1;
+}
+
+/* Generated input i at the given sizes: floats uniform in [-1, 1), integer
  * and bool inputs zeros (any other value could be an index out of range).
  * Returns 0 or prints and returns 1. */
-static int random_input(clg_graph *g, int i, int64_t batch, clg_tensor *t)
+static int random_input(clg_graph *g, int i, const size_args *sizes, clg_tensor *t)
 {
     const char *name;
     clg_graph_input_info(g, i, &name, &t->rank, t->dims);
     clg_graph_input_dtype(g, i, &t->dtype);
-    if (t->dims[0] == CLG_BATCH) t->dims[0] = batch;
+    for (int d = 0; d < t->rank; d++) {
+        if (t->dims[d] >= 0) continue;
+        char text[64];
+        long long v = given_size(g, sizes, t->dims[d]);
+        if (v < 0)
+            return fail("input %s: dimension %d is %s; give its size with --dim %s=SIZE, or give --input files",
+                        name, d, clg_graph_dim_str(g, t->dims[d], text, sizeof text), text);
+        t->dims[d] = v;
+    }
     size_t count = element_count(t->rank, t->dims);
     if (t->dtype != CLG_DTYPE_F32) {
         if (!count || !(t->data = calloc(count, clg_dtype_size(t->dtype))))
@@ -139,7 +196,7 @@ static int random_input(clg_graph *g, int i, int64_t batch, clg_tensor *t)
     return 0;
 }
 
-int prepare_inputs(clg_graph *g, const char *const *files, int n_files, long long batch_opt,
+int prepare_inputs(clg_graph *g, const char *const *files, int n_files, const size_args *sizes,
                    clg_tensor *inputs, int n, int64_t *batch, int quiet)
 {
     char buf[128];
@@ -154,24 +211,25 @@ int prepare_inputs(clg_graph *g, const char *const *files, int n_files, long lon
             int64_t dims[CLG_MAX_RANK];
             if (clg_graph_read_npy(g, files[i], i, &inputs[i]) != CLG_OK) return fail("%s", clg_graph_errmsg(g));
             clg_graph_input_info(g, i, &name, &rank, dims);
-            if (dims[0] == CLG_BATCH) *batch = inputs[i].dims[0];
+            for (int d = 0; d < rank && d < inputs[i].rank; d++)
+                if (dims[d] == CLG_BATCH) *batch = inputs[i].dims[d];
             if (!quiet)
                 printf("input %s: %s from %s\n", name,
-                       shape_str(inputs[i].dtype, inputs[i].rank, inputs[i].dims, buf, sizeof buf), files[i]);
+                       shape_str(NULL, inputs[i].dtype, inputs[i].rank, inputs[i].dims, buf, sizeof buf), files[i]);
         }
         return 0;
     }
-    *batch = batch_opt ? batch_opt : 1;
+    *batch = given_size(g, sizes, CLG_BATCH);
     for (int i = 0; i < n; i++) {
         const char *name;
-        if (random_input(g, i, *batch, &inputs[i])) return 1;
+        if (random_input(g, i, sizes, &inputs[i])) return 1;
         clg_graph_input_info(g, i, &name, NULL, NULL);
         if (!quiet && inputs[i].dtype != CLG_DTYPE_F32)
             printf("input %s: %s zeros (no --input given)\n", name,
-                   shape_str(inputs[i].dtype, inputs[i].rank, inputs[i].dims, buf, sizeof buf));
+                   shape_str(NULL, inputs[i].dtype, inputs[i].rank, inputs[i].dims, buf, sizeof buf));
         else if (!quiet)
             printf("input %s: %s random uniform [-1, 1) (seed %u, no --input given)\n", name,
-                   shape_str(inputs[i].dtype, inputs[i].rank, inputs[i].dims, buf, sizeof buf), RANDOM_SEED + (unsigned)i);
+                   shape_str(NULL, inputs[i].dtype, inputs[i].rank, inputs[i].dims, buf, sizeof buf), RANDOM_SEED + (unsigned)i);
     }
     return 0;
 }
@@ -184,13 +242,13 @@ void free_inputs(clg_graph *g, int from_files, clg_tensor *inputs, int n)
     }
 }
 
-/* Allocates every output at the batch. Returns 0 or 1 (printed). */
-int prepare_outputs(clg_graph *g, int64_t batch, clg_tensor *outputs, int n)
+/* Allocates every output at the shape the inputs give. Returns 0 or 1 (printed). */
+int prepare_outputs(clg_graph *g, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs, int n)
 {
     for (int i = 0; i < n; i++) {
-        const char *name;
+        const char *name = output_name(g, i);
         clg_tensor *t = &outputs[i];
-        if (clg_graph_output_info(g, i, batch, &name, &t->rank, t->dims) != CLG_OK)
+        if (clg_graph_output_shape(g, i, inputs, n_inputs, &t->rank, t->dims) != CLG_OK)
             return fail("%s", clg_graph_errmsg(g));
         clg_graph_output_dtype(g, i, &t->dtype);
         size_t count = element_count(t->rank, t->dims);
@@ -224,7 +282,7 @@ void summarize(clg_graph *g, int i, const clg_tensor *t)
         if (v < lo) lo = v;
         if (v > hi) hi = v;
     }
-    printf("output %s: %s\n", name, shape_str(t->dtype, t->rank, t->dims, buf, sizeof buf));
+    printf("output %s: %s\n", name, shape_str(NULL, t->dtype, t->rank, t->dims, buf, sizeof buf));
     printf("  min %.9g  max %.9g  mean %.9g", lo, hi, count > nans ? sum / (double)(count - nans) : NAN);
     if (nans) printf("  (%zu NaN)", nans);
     printf("\n");

@@ -12,7 +12,8 @@
 typedef struct bench_args {
     const char *file;
     const char *device;
-    long long batch, iters, warmup;
+    size_args sizes; /* --batch, --dim */
+    long long iters, warmup;
     int json, profile, opt_level;
     clg_context_options context; /* --cache-dir, --kernel-dir, --gemm */
 } bench_args;
@@ -20,7 +21,6 @@ typedef struct bench_args {
 static int parse_bench_args(int argc, char **argv, bench_args *ba)
 {
     memset(ba, 0, sizeof *ba);
-    ba->batch = 1;
     ba->iters = 20;
     ba->warmup = 3;
     ba->opt_level = CLG_OPT_DEFAULT;
@@ -34,8 +34,8 @@ static int parse_bench_args(int argc, char **argv, bench_args *ba)
             if (o < 0) return rc;
         } else if ((v = option_value(argc, argv, &i, "--device", &missing))) {
             ba->device = v;
-        } else if ((v = option_value(argc, argv, &i, "--batch", &missing))) {
-            if ((rc = positive_option("--batch", v, &ba->batch))) return rc;
+        } else if (size_option(argc, argv, &i, &ba->sizes, &rc)) {
+            if (rc) return rc;
         } else if ((v = option_value(argc, argv, &i, "--iters", &missing))) {
             if ((rc = positive_option("--iters", v, &ba->iters))) return rc;
         } else if ((v = option_value(argc, argv, &i, "--warmup", &missing))) {
@@ -149,8 +149,8 @@ int cmd_bench(int argc, char **argv)
         rc = engine_open(&e, ba.device, g, ba.profile ? CLG_CONTEXT_PROFILING : 0, &ba.context,
                          ba.opt_level);
     if (!rc && e.is_ref) rc = fail("no OpenCL device to benchmark");
-    if (!rc) rc = prepare_inputs(g, NULL, 0, ba.batch, inputs, n_in, &batch, 1);
-    if (!rc) rc = prepare_outputs(g, batch, outputs, n_out);
+    if (!rc) rc = prepare_inputs(g, NULL, 0, &ba.sizes, inputs, n_in, &batch, 1);
+    if (!rc) rc = prepare_outputs(g, inputs, n_in, outputs, n_out);
     for (long long i = 0; !rc && i < ba.warmup; i++) rc = engine_run(&e, g, inputs, n_in, outputs, n_out);
     for (long long i = 0; !rc && i < ba.iters; i++) {
         double t0 = now_ms();

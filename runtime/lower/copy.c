@@ -96,7 +96,7 @@ clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src,
     if (!clg_broadcast_strides(xs, ys, w.st[0])) {
         char from[96], to[96];
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: shape %s does not broadcast to %s",
-                              clg_shape_str(xs, from, sizeof from), clg_shape_str(ys, to, sizeof to));
+                              clg_shape_str(NULL, xs, from, sizeof from), clg_shape_str(NULL, ys, to, sizeof to));
     }
     clg_dense_strides(ys, w.st[1]);
     return emit_copy(lw, src, dst, w);

@@ -40,6 +40,8 @@ CLG_INTERNAL clg_status clg_lower_globalaveragepool(clg_lower *lw, const clg_nod
 /* copy.c: kernels/copy.cl */
 CLG_INTERNAL clg_status clg_lower_transpose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* pad.c: kernels/pad.cl */
+CLG_INTERNAL clg_status clg_lower_pad(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* gather.c: kernels/gather.cl, kernels/cast.cl */
 CLG_INTERNAL clg_status clg_lower_gather(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_cast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);

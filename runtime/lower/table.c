@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 29, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 30, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -18,6 +18,7 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GLOBALAVERAGEPOOL] = clg_lower_globalaveragepool,
     [CLG_OP_TRANSPOSE] = clg_lower_transpose,
     [CLG_OP_CONCAT] = clg_lower_concat,
+    [CLG_OP_PAD] = clg_lower_pad,
     [CLG_OP_GATHER] = clg_lower_gather,
     [CLG_OP_CAST] = clg_lower_cast,
     [CLG_OP_GATHER_ELEMENTS] = clg_lower_gather_elements,

@@ -1,6 +1,8 @@
 /* Models: a graph compiled for one device. Weights are uploaded once at
- * create; a plan per batch size is built on first use and kept while the
- * batch stays the same. Each model keeps its own last error: everything it
+ * create; a plan per set of sizes (the batch N and any other symbolic size
+ * the inputs give) is built on first use, and the last MODEL_PLANS of them
+ * are kept, so a server alternating between a few sequence lengths plans
+ * each once. Each model keeps its own last error: everything it
  * calls reports through its context (clg_ctx_fail), and the model captures
  * those messages into its own buffer while it works (clg_error_capture), so
  * models sharing a context never overwrite each other's. */
@@ -11,13 +13,20 @@
 
 #include "plan.h"
 
+/* Plans kept per model: each holds its own activation memory. */
+#define MODEL_PLANS 4
+
 struct clg_model {
     clg_context *ctx;
     clg_graph *g;
     cl_mem weights;
     size_t *const_off; /* per node, for constants */
     uint64_t weight_bytes;
-    clg_plan plan;
+    clg_plan plans[MODEL_PLANS];
+    uint64_t plan_used[MODEL_PLANS]; /* last use (run count), 0: empty */
+    uint64_t runs;
+    clg_plan *plan;    /* the one the last run used (or create built) */
+    int64_t *sizes;    /* room for every symbol's size, for each run */
     double build_ms, upload_ms;
     cl_event *events;  /* per step of the last run, when profiling */
     int n_events;
@@ -46,11 +55,14 @@ static void model_release(clg_model *m)
 {
     const clg_allocator a = m->ctx->allocator;
     release_events(m);
-    clg_plan_free(&m->plan);
+    for (int i = 0; i < MODEL_PLANS; i++) clg_plan_free(&m->plans[i]);
+    m->plan = &m->plans[0];
     if (m->weights) clReleaseMemObject(m->weights);
     m->weights = NULL;
     clg_mem_free(&a, m->const_off);
     m->const_off = NULL;
+    clg_mem_free(&a, m->sizes);
+    m->sizes = NULL;
     clg_graph_destroy(m->g);
     m->g = NULL;
 }
@@ -130,15 +142,32 @@ static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_option
     if ((s = clg_graph_optimize(m->g, level, NULL, NULL)))
         return clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
     g = m->g;
-    if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off)))
+    int n_syms = clg_dim_symbol_count(g);
+    if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off)) ||
+        !(m->sizes = clg_mem_calloc(&ctx->allocator, (size_t)n_syms, sizeof *m->sizes)))
         return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
     double t0 = now_ms();
     if ((s = upload_weights(m))) return s;
     double t1 = now_ms();
     m->upload_ms = t1 - t0;
-    /* Plan for batch 1 now, so every program is built (and any unsupported
-     * node reported) at create rather than at the first run. */
-    if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, 1))) return s;
+    /* Plan with every size the inputs give at 1 now, so every program is
+     * built (and any unsupported node reported) at create rather than at
+     * the first run. A graph whose other symbols cannot all be 1 (a
+     * Reshape that needs S even) is planned at its first run instead. */
+    bool others = false;
+    for (int k = 0; k < n_syms; k++) m->sizes[k] = -1;
+    m->sizes[0] = 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int d = 0; g->nodes[i].op == CLG_OP_INPUT && d < g->nodes[i].shape.rank; d++) {
+            int k = clg_dim_symbol_of(g, g->nodes[i].shape.dims[d]);
+            if (k >= 0) m->sizes[k] = 1;
+            others |= k > 0;
+        }
+    m->plan = &m->plans[0];
+    s = clg_plan_build(m->plan, ctx, g, m->weights, m->const_off, m->sizes);
+    if (s == CLG_ERR_INVALID_ARGUMENT && others) s = CLG_OK;
+    m->plan_used[0] = m->plan->sizes ? 1 : 0;
+    if (s) return s;
     m->build_ms = now_ms() - t1;
     return CLG_OK;
 }
@@ -175,16 +204,40 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
 {
     clg_context *ctx = m->ctx;
     clg_graph *g = m->g;
-    int64_t batch;
-    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, &batch);
+    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, m->sizes);
     if (s) return model_fail(m, s, clg_graph_errmsg(g));
     if ((s = clg_graph_check_outputs(g, outputs, n_outputs))) return model_fail(m, s, clg_graph_errmsg(g));
-    if (batch != m->plan.batch) {
-        clg_plan_free(&m->plan);
-        release_events(m);
-        if ((s = clg_plan_build(&m->plan, ctx, g, m->weights, m->const_off, batch))) return s;
+    int n_syms = clg_dim_symbol_count(g);
+    /* The plan for these sizes, else a new one in the least recently used
+     * slot. */
+    int slot = -1, lru = 0;
+    for (int i = 0; i < MODEL_PLANS && slot < 0; i++) {
+        if (m->plan_used[i] && !memcmp(m->sizes, m->plans[i].sizes, (size_t)n_syms * sizeof *m->sizes)) slot = i;
+        if (m->plan_used[i] < m->plan_used[lru]) lru = i;
     }
-    clg_plan *p = &m->plan;
+    release_events(m);
+    if (slot < 0) {
+        slot = lru;
+        clg_plan_free(&m->plans[slot]);
+        m->plan_used[slot] = 0;
+        m->plan = &m->plans[slot];
+        s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes);
+        if (s == CLG_ERR_OUT_OF_DEVICE_MEMORY || s == CLG_ERR_OPENCL) {
+            /* The kept plans' memory may be what is missing: let them go. */
+            bool freed = false;
+            for (int i = 0; i < MODEL_PLANS; i++)
+                if (i != slot && m->plan_used[i]) {
+                    clg_plan_free(&m->plans[i]);
+                    m->plan_used[i] = 0;
+                    freed = true;
+                }
+            if (freed) s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes);
+        }
+        if (s) return s;
+    }
+    m->plan_used[slot] = ++m->runs + 1;
+    m->plan = &m->plans[slot];
+    clg_plan *p = m->plan;
     release_events(m);
     if (ctx->profiling && p->n_steps) {
         m->events = clg_mem_calloc(&ctx->allocator, (size_t)p->n_steps, sizeof *m->events);
@@ -293,11 +346,11 @@ clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *st)
 {
     if (!m || !st) return CLG_ERR_INVALID_ARGUMENT;
     memset(st, 0, sizeof *st);
-    st->batch = m->plan.batch;
-    st->launches_per_inference = m->plan.n_steps;
-    st->activation_bytes = (uint64_t)m->plan.arena_elems * sizeof(float); /* scratch included */
+    st->batch = m->plan->batch;
+    st->launches_per_inference = m->plan->n_steps;
+    st->activation_bytes = (uint64_t)m->plan->arena_elems * sizeof(float); /* scratch included */
     st->weight_bytes = m->weight_bytes;
-    st->prepared_bytes = m->plan.owned_bytes;
+    st->prepared_bytes = m->plan->owned_bytes;
     st->build_ms = m->build_ms;
     st->upload_ms = m->upload_ms;
     return CLG_OK;
@@ -333,7 +386,7 @@ clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, i
             clg_error_capture_end(&capture);
             goto done;
         }
-        int node = m->plan.steps[i].node;
+        int node = m->plan->steps[i].node;
         ms[node] += (double)(end - start) / 1e6;
         launches[node]++;
     }

@@ -182,6 +182,7 @@ void clg_plan_free(clg_plan *p)
     clg_mem_free(a, p->decisions);
     clg_mem_free(a, p->gemm_memo);
     clg_mem_free(a, p->block_off);
+    clg_mem_free(a, p->sizes);
     memset(p, 0, sizeof *p);
 }
 
@@ -248,14 +249,22 @@ static void place_values(clg_plan *p, const clg_graph *g, const clg_shape *shape
 }
 
 clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem weights,
-                          const size_t *const_off, int64_t batch)
+                          const size_t *const_off, const int64_t *sizes)
 {
     memset(p, 0, sizeof *p);
     p->ctx = ctx;
-    p->batch = batch;
+    p->batch = sizes[0];
     p->n_values = g->n_nodes;
     clg_status s = CLG_OK;
     const clg_allocator *mem = &ctx->allocator;
+    p->n_sizes = clg_dim_symbol_count(g);
+    /* values: the key, then the bound sizes (binding may add the sizes
+     * only inference knows). */
+    p->sizes = clg_mem_calloc(mem, 2 * (size_t)p->n_sizes, sizeof *p->sizes);
+    if (!p->sizes) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the model");
+    int64_t *bound = p->sizes + p->n_sizes;
+    memcpy(p->sizes, sizes, (size_t)p->n_sizes * sizeof *sizes);
+    memcpy(bound, sizes, (size_t)p->n_sizes * sizeof *sizes);
     clg_shape *shapes = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *shapes);
     size_t *arena_off = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *arena_off);
     p->values = clg_mem_calloc(mem, (size_t)g->n_nodes + 1, sizeof *p->values);
@@ -264,7 +273,7 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
         s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the model");
         goto done;
     }
-    if ((s = clg_graph_bind_batch(g, batch, shapes))) {
+    if ((s = clg_graph_bind(g, bound, shapes))) {
         s = clg_ctx_fail(ctx, s, "%s", clg_graph_errmsg(g));
         goto done;
     }
@@ -281,11 +290,12 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
         goto done;
     }
     size_t total = p->arena_elems;
+    char sizes_text[160];
     size_t bytes = (total ? total : 1) * sizeof(float);
     if (bytes > ctx->info.max_alloc_bytes) {
         s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
-                         "batch %lld needs %zu bytes of activations, more than the device's largest "
-                         "allocation (%llu bytes of %s)", (long long)batch, bytes,
+                         "%s needs %zu bytes of activations, more than the device's largest "
+                         "allocation (%llu bytes of %s)", clg_dim_values_str(g, bound, sizes_text, sizeof sizes_text), bytes,
                          (unsigned long long)ctx->info.max_alloc_bytes, ctx->info.name);
         goto done;
     }

@@ -194,7 +194,9 @@ struct clg_gemm_memo;
 
 typedef struct clg_plan {
     clg_context *ctx;
-    int64_t batch;
+    int64_t batch;  /* N's size (1 when the graph has no N) */
+    int64_t *sizes; /* every symbol's size as the inputs gave it: the plan's key */
+    int n_sizes;
     clg_step *steps;
     int n_steps, cap_steps;
     clg_dev_tensor *values; /* per node: where its output lives */
@@ -231,11 +233,12 @@ typedef struct clg_plan {
  * shapes of p->values. */
 CLG_INTERNAL clg_status clg_plan_select(clg_plan *p, const clg_graph *g);
 
-/* Lowers g at batch into plan. weights holds every constant, node i's at
+/* Lowers g for the symbol sizes `sizes` (clg_graph_check_inputs's values)
+ * into plan. weights holds every constant, node i's at
  * const_off[i]. On failure the plan is left empty and ctx's message says
  * which node failed. */
 CLG_INTERNAL clg_status clg_plan_build(clg_plan *plan, clg_context *ctx, clg_graph *g,
-                                       cl_mem weights, const size_t *const_off, int64_t batch);
+                                       cl_mem weights, const size_t *const_off, const int64_t *sizes);
 CLG_INTERNAL void clg_plan_free(clg_plan *plan);
 /* A device buffer of elems floats that lives as long as lw's plan, for data
  * derived from constants (a packed weight matrix). */

@@ -1,0 +1,283 @@
+/* ONNX's activations, unary math, comparisons, logic and the variadic
+ * Min/Max/Sum/Mean as Elementwise nodes: each op is one formula of the
+ * expression language (docs/ir.md, "Elementwise expressions"), so it fuses
+ * with its neighbours like Relu or Sigmoid. Attributes become numbers in the
+ * formula.
+ *
+ * clgraph computes in float. Booleans are 1.0 / 0.0 and a comparison gives
+ * 1.0 / 0.0. An integer or bool input is accepted where the op allows those
+ * types and it is a constant whose every element is exact in float (|v| <=
+ * 2^24); the result is then the same number the integer op would give,
+ * because each op taking integers here (comparisons, logic, Where, Min, Max,
+ * Abs, Neg, Sign, Pow's exponent) is exact on such values. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expr.h"
+#include "onnx_internal.h"
+
+/* Largest integer magnitude below which every integer is a float. */
+#define EXACT_IN_FLOAT ((int64_t)1 << 24)
+
+/* The node of input v used as a float tensor. With ints, an integer or bool
+ * constant is first copied into a FLOAT constant of its own (the host value
+ * itself stays an integer for any shape arithmetic that uses it). */
+static clg_status operand(ox_ctx *ox, ox_value *v, bool ints, int *node)
+{
+    if (v->kind != OX_HOST || !ints || ox_dtype_is_float(v->host.dtype)) return ox_tensor_node(ox, v, node);
+    const ox_host *h = &v->host;
+    if (!ox_dtype_is_int(h->dtype))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "'%s' has type %s, which is not supported here", v->name,
+                       ox_dtype_name(h->dtype));
+    for (size_t k = 0; k < h->count; k++) {
+        if (h->sym && h->sym[k])
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                           "'%s' element %zu depends on the batch size N, which is not supported here", v->name, k);
+        if (h->i[k] > EXACT_IN_FLOAT || h->i[k] < -EXACT_IN_FLOAT)
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                           "'%s' element %zu is %lld; integers are computed as floats, exact only up to 2^24",
+                           v->name, k, (long long)h->i[k]);
+    }
+    char hint[256];
+    snprintf(hint, sizeof hint, "%s/float", v->clg_name);
+    ox_value tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.name = v->name;
+    tmp.kind = OX_HOST;
+    tmp.node = -1;
+    tmp.producer = v->producer;
+    if (!(tmp.clg_name = ox_unique_name(ox, hint))) return ox_oom(ox);
+    clg_status s = ox_host_new(ox, OX_FLOAT, h->rank, h->dims, &tmp.host);
+    if (s) return s;
+    for (size_t k = 0; k < h->count; k++) tmp.host.f->data[k] = (float)h->i[k];
+    s = ox_tensor_node(ox, &tmp, node);
+    ox_host_free(ox->g, &tmp.host);
+    return s;
+}
+
+/* out = Elementwise(in[0..n_in-1]) expr="text". */
+static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, bool ints, const clg_text *text)
+{
+    if (n_in > CLG_EXPR_MAX_INPUTS)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%d inputs; at most %d are supported", n_in, CLG_EXPR_MAX_INPUTS);
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_ELEMENTWISE, &a);
+    if (text->len >= sizeof a.expr)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the formula is longer than %d bytes", (int)sizeof a.expr - 1);
+    memcpy(a.expr, text->buf, text->len + 1);
+    int idx[CLG_EXPR_MAX_INPUTS];
+    for (int i = 0; i < n_in; i++) {
+        if (!in[i]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "input %d is empty", i);
+        clg_status s = operand(ox, in[i], ints, &idx[i]);
+        if (s) return s;
+    }
+    clg_status s = ox_append(ox, CLG_OP_ELEMENTWISE, out, NULL, idx, n_in, &a, &out->node);
+    if (!s) out->kind = OX_TENSOR;
+    return s;
+}
+
+static clg_status attr_float(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, float def, float *out)
+{
+    const Onnx__AttributeProto *a = ox_attr(n, name);
+    *out = def;
+    if (!a) return CLG_OK;
+    bool is_float = a->has_type ? a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT : a->has_f;
+    if (!is_float) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be a float", name);
+    *out = a->f;
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- one input, no attributes */
+
+static const struct {
+    const char *op;
+    const char *expr;
+    bool ints; /* defined on integers (or bools) too */
+} unary[] = {
+    {"Abs", "abs(x0)", true},
+    {"Ceil", "ceil(x0)", false},
+    {"Erf", "erf(x0)", false},
+    {"Exp", "exp(x0)", false},
+    {"Floor", "floor(x0)", false},
+    {"HardSwish", "hard_swish(x0)", false},
+    {"Log", "log(x0)", false},
+    {"Mish", "mish(x0)", false},
+    {"Neg", "-x0", true},
+    {"Not", "not(x0)", true},
+    {"Reciprocal", "1 / x0", false},
+    {"Round", "round(x0)", false},
+    {"Sign", "sign(x0)", true},
+    {"Softplus", "softplus(x0)", false},
+    {"Softsign", "softsign(x0)", false},
+    {"Sqrt", "sqrt(x0)", false},
+};
+
+clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                              int n_out)
+{
+    (void)n_in, (void)n_out;
+    for (size_t k = 0; k < sizeof unary / sizeof unary[0]; k++) {
+        if (strcmp(n->op_type, unary[k].op) != 0) continue;
+        char buf[32];
+        clg_text t = {buf, sizeof buf, 0};
+        clg_text_printf(&t, "%s", unary[k].expr);
+        return emit_expr(ox, out[0], in, 1, unary[k].ints, &t);
+    }
+    return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", n->op_type);
+}
+
+/* ---------------------------------------------------------------- activations with attributes */
+
+/* name(x0, a1[, a2]) with the attributes' values. */
+static void write_call(clg_text *t, const char *name, int n_args, const float *args)
+{
+    clg_text_printf(t, "%s(x0", name);
+    for (int k = 0; k < n_args; k++) {
+        clg_text_printf(t, ", ");
+        clg_expr_write_float(t, args[k]);
+    }
+    clg_text_printf(t, ")");
+}
+
+clg_status ox_conv_activation(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                              int n_out)
+{
+    (void)n_in, (void)n_out;
+    const char *op = n->op_type;
+    float args[2];
+    int n_args = 1;
+    const char *fn;
+    clg_status s;
+    if (strcmp(op, "HardSigmoid") == 0) {
+        fn = "hard_sigmoid";
+        n_args = 2;
+        if ((s = attr_float(ox, n, "alpha", 0.2f, &args[0])) || (s = attr_float(ox, n, "beta", 0.5f, &args[1])))
+            return s;
+    } else if (strcmp(op, "Elu") == 0) {
+        fn = "elu";
+        if ((s = attr_float(ox, n, "alpha", 1.0f, &args[0]))) return s;
+    } else if (strcmp(op, "Selu") == 0) {
+        fn = "selu";
+        n_args = 2;
+        /* the defaults are ONNX's, the float nearest the exact constants */
+        if ((s = attr_float(ox, n, "alpha", 1.67326319217681884765625f, &args[0])) ||
+            (s = attr_float(ox, n, "gamma", 1.05070102214813232421875f, &args[1])))
+            return s;
+    } else if (strcmp(op, "Celu") == 0) {
+        fn = "celu";
+        if ((s = attr_float(ox, n, "alpha", 1.0f, &args[0]))) return s;
+        if (args[0] == 0.0f)
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "attribute alpha=0 is not supported (Celu divides by alpha)");
+    } else if (strcmp(op, "ThresholdedRelu") == 0) {
+        fn = "thresholded_relu";
+        if ((s = attr_float(ox, n, "alpha", 1.0f, &args[0]))) return s;
+    } else {
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", op);
+    }
+    char buf[128];
+    clg_text t = {buf, sizeof buf, 0};
+    write_call(&t, fn, n_args, args);
+    return emit_expr(ox, out[0], in, 1, false, &t);
+}
+
+/* PRelu: leaky_relu with the slope as a second input, which must broadcast
+ * to X's shape without widening it (ONNX's unidirectional broadcasting). */
+clg_status ox_conv_prelu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                         int n_out)
+{
+    (void)n, (void)n_in, (void)n_out;
+    int x;
+    clg_status s = ox_tensor_node(ox, in[0], &x);
+    if (s) return s;
+    clg_shape xs = ox->g->nodes[x].shape;
+    char buf[32];
+    clg_text t = {buf, sizeof buf, 0};
+    clg_text_printf(&t, "leaky_relu(x0, x1)");
+    if ((s = emit_expr(ox, out[0], in, 2, false, &t))) return s;
+    const clg_shape *ys = &ox->g->nodes[out[0]->node].shape;
+    bool same = ys->rank == xs.rank;
+    for (int k = 0; same && k < xs.rank; k++) same = ys->dims[k] == xs.dims[k];
+    if (!same) {
+        char a[160], b[160];
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the slope '%s' widens X %s to %s; it must broadcast to X's shape",
+                       in[1]->name, clg_shape_str(ox->g, &xs, a, sizeof a), clg_shape_str(ox->g, ys, b, sizeof b));
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- two or more inputs */
+
+static const struct {
+    const char *op;
+    const char *fn;
+} binary[] = {
+    {"And", "and"}, {"Equal", "eq"}, {"Greater", "gt"}, {"GreaterOrEqual", "ge"}, {"Less", "lt"},
+    {"LessOrEqual", "le"}, {"Or", "or"}, {"Xor", "xor"},
+};
+
+/* The comparisons and the logic ops: numbers compared as floats (exact for
+ * FLOAT, and for integers within 2^24), any nonzero being true. */
+clg_status ox_conv_compare(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                           int n_out)
+{
+    (void)n_in, (void)n_out;
+    for (size_t k = 0; k < sizeof binary / sizeof binary[0]; k++) {
+        if (strcmp(n->op_type, binary[k].op) != 0) continue;
+        char buf[32];
+        clg_text t = {buf, sizeof buf, 0};
+        clg_text_printf(&t, "%s(x0, x1)", binary[k].fn);
+        return emit_expr(ox, out[0], in, 2, true, &t);
+    }
+    return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", n->op_type);
+}
+
+clg_status ox_conv_where(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                         int n_out)
+{
+    (void)n, (void)n_in, (void)n_out;
+    char buf[32];
+    clg_text t = {buf, sizeof buf, 0};
+    clg_text_printf(&t, "where(x0, x1, x2)");
+    return emit_expr(ox, out[0], in, 3, true, &t);
+}
+
+/* Pow: X must be floating (an integer X gives an integer result, which a
+ * float pow would not round the same way); the exponent may be an integer. */
+clg_status ox_conv_pow(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                       int n_out)
+{
+    (void)n, (void)n_in, (void)n_out;
+    if (in[0]->kind == OX_HOST && !ox_dtype_is_float(in[0]->host.dtype))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "Pow of the %s base '%s' is not supported (FLOAT bases only)",
+                       ox_dtype_name(in[0]->host.dtype), in[0]->name);
+    char buf[32];
+    clg_text t = {buf, sizeof buf, 0};
+    clg_text_printf(&t, "pow(x0, x1)");
+    return emit_expr(ox, out[0], in, 2, true, &t);
+}
+
+/* Min, Max, Sum and Mean of 1 to 16 inputs with NumPy broadcasting: nested
+ * min/max, a sum, and the sum divided by the count. */
+clg_status ox_conv_variadic(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                            int n_out)
+{
+    (void)n_out;
+    const char *op = n->op_type;
+    bool is_min = strcmp(op, "Min") == 0, is_max = strcmp(op, "Max") == 0, is_mean = strcmp(op, "Mean") == 0;
+    if (n_in > CLG_EXPR_MAX_INPUTS)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%d inputs; at most %d are supported", n_in, CLG_EXPR_MAX_INPUTS);
+    char buf[CLG_MAX_STRING_ATTR];
+    clg_text t = {buf, sizeof buf, 0};
+    if (is_min || is_max) {
+        for (int i = 1; i < n_in; i++) clg_text_printf(&t, "%s(", is_min ? "min" : "max");
+        clg_text_printf(&t, "x0");
+        for (int i = 1; i < n_in; i++) clg_text_printf(&t, ", x%d)", i);
+    } else {
+        if (is_mean && n_in > 1) clg_text_printf(&t, "(");
+        for (int i = 0; i < n_in; i++) clg_text_printf(&t, "%sx%d", i ? " + " : "", i);
+        if (is_mean && n_in > 1) clg_text_printf(&t, ") / %d", n_in);
+    }
+    /* Sum and Mean are defined on floating types only. */
+    return emit_expr(ox, out[0], in, n_in, is_min || is_max, &t);
+}
