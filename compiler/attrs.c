@@ -33,10 +33,22 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_PAD_AMOUNTS] = {"pads", CLG_ATTR_INTS, 2 * CLG_MAX_RANK, false},
     [CLG_F_PAD_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
     [CLG_F_PAD_VALUE] = {"value", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_STARTS] = {"starts", CLG_ATTR_INTS, CLG_MAX_RANK, false},
+    [CLG_F_ENDS] = {"ends", CLG_ATTR_INTS, CLG_MAX_RANK, false},
+    [CLG_F_AXES] = {"axes", CLG_ATTR_INTS, CLG_MAX_RANK, false},
+    [CLG_F_STEPS] = {"steps", CLG_ATTR_INTS, CLG_MAX_RANK, false},
+    [CLG_F_REPEATS] = {"repeats", CLG_ATTR_INTS, CLG_MAX_RANK, false},
+    [CLG_F_BLOCKSIZE] = {"blocksize", CLG_ATTR_INT, 1, true},
+    /* DepthToSpace: one of two names, stored as mode_crd (see mode_names);
+     * the same text name as Pad's mode (no op has both). */
+    [CLG_F_BLOCK_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
 static const char *const pad_modes[CLG_PAD_MODE_COUNT] = {"constant", "reflect", "edge"};
+
+/* DepthToSpace's modes, indexed by mode_crd: ONNX's names. */
+static const char *const mode_names[2] = {"DCR", "CRD"};
 
 const clg_field_info *clg_field_get(clg_attr_field f) { return &fields[f]; }
 
@@ -66,6 +78,11 @@ static int64_t *ints_slot(clg_attrs *a, clg_attr_field f, int **len)
     case CLG_F_SHAPE: *len = &a->shape_rank; return a->shape;
     case CLG_F_PERM: *len = &a->perm_rank; return a->perm;
     case CLG_F_PAD_AMOUNTS: *len = &a->pad_count; return a->pad_amounts;
+    case CLG_F_STARTS: *len = &a->starts_rank; return a->starts;
+    case CLG_F_ENDS: *len = &a->ends_rank; return a->ends;
+    case CLG_F_AXES: *len = &a->axes_rank; return a->axes;
+    case CLG_F_STEPS: *len = &a->steps_rank; return a->steps;
+    case CLG_F_REPEATS: *len = &a->repeats_rank; return a->repeats;
     default: return NULL;
     }
 }
@@ -80,6 +97,7 @@ static int64_t *int_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_GROUP: return &a->group;
     case CLG_F_CEIL_MODE: return &a->ceil_mode;
     case CLG_F_COUNT_INCLUDE_PAD: return &a->count_include_pad;
+    case CLG_F_BLOCKSIZE: return &a->blocksize;
     default: return NULL;
     }
 }
@@ -125,6 +143,15 @@ clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg
         if (v->kind != CLG_ATTR_STRING || !v->s)
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
                                  "attribute %s must be a string", fi->name);
+        if (f == CLG_F_BLOCK_MODE) {
+            for (int m = 0; m < 2; m++)
+                if (strcmp(v->s, mode_names[m]) == 0) {
+                    a->mode_crd = m;
+                    return CLG_OK;
+                }
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                 "attribute mode must be \"DCR\" or \"CRD\", got \"%.40s\"", v->s);
+        }
         if (strlen(v->s) >= CLG_MAX_STRING_ATTR)
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
                                  "attribute %s is longer than %d bytes", fi->name,
@@ -187,6 +214,8 @@ void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out)
     out->kind = fields[f].kind;
     if (f == CLG_F_PAD_MODE) {
         out->s = (unsigned)m->pad_mode < CLG_PAD_MODE_COUNT ? pad_modes[m->pad_mode] : "?";
+    } else if (f == CLG_F_BLOCK_MODE) {
+        out->s = mode_names[m->mode_crd != 0];
     } else if (out->kind == CLG_ATTR_STRING) {
         out->s = f == CLG_F_TO ? clg_dtype_name(m->to) : m->expr;
     } else if (out->kind == CLG_ATTR_FLOAT) {

@@ -24,6 +24,13 @@ CLG_INTERNAL clg_status clg_infer_gather(const clg_infer_ctx *c, clg_shape *out)
 CLG_INTERNAL clg_status clg_infer_gather_elements(const clg_infer_ctx *c, clg_shape *out);
 /* infer_pad.c */
 CLG_INTERNAL clg_status clg_infer_pad(const clg_infer_ctx *c, clg_shape *out);
+/* infer_movement.c */
+CLG_INTERNAL clg_status clg_infer_slice(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_expand(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_tile(const clg_infer_ctx *c, clg_shape *out);
+/* DepthToSpace and SpaceToDepth (by c->op). */
+CLG_INTERNAL clg_status clg_infer_depth_space(const clg_infer_ctx *c, clg_shape *out);
+
 /* The epilogue of a node whose first `own` inputs are the op's (c has all
  * of them), on the op's result *out (see clg_op_takes_epilogue). */
 CLG_INTERNAL clg_status clg_infer_epilogue(const clg_infer_ctx *c, int own, clg_shape *out);

@@ -75,7 +75,7 @@ typedef struct clg_attrs {
     int64_t dilations[2];
     int64_t group;
     int64_t ceil_mode, count_include_pad;
-    int shape_rank;      /* Reshape target; 0 keeps a dim, -1 infers one */
+    int shape_rank;      /* Reshape target (0 keeps a dim, -1 infers one); Expand target */
     int64_t shape[CLG_MAX_RANK];
     int perm_rank;       /* Transpose; 0 means reverse */
     int64_t perm[CLG_MAX_RANK];
@@ -85,6 +85,14 @@ typedef struct clg_attrs {
     int64_t pad_amounts[2 * CLG_MAX_RANK];
     clg_pad_mode pad_mode;
     float pad_value;
+    /* Slice (ONNX semantics: negative starts/ends count from the back and
+     * are clamped; empty axes means 0..n-1, empty steps all 1) */
+    int starts_rank, ends_rank, axes_rank, steps_rank;
+    int64_t starts[CLG_MAX_RANK], ends[CLG_MAX_RANK], axes[CLG_MAX_RANK], steps[CLG_MAX_RANK];
+    int repeats_rank;    /* Tile: one per input dim */
+    int64_t repeats[CLG_MAX_RANK];
+    int64_t blocksize;   /* DepthToSpace, SpaceToDepth */
+    int64_t mode_crd;    /* DepthToSpace: 0 DCR, 1 CRD (text: mode="DCR" / "CRD") */
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -247,7 +255,8 @@ typedef enum clg_attr_field {
     CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPSILON, CLG_F_MIN, CLG_F_MAX,
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
-    CLG_F_EPILOGUE, CLG_F_TO, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_COUNT
+    CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES,
+    CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_TO, CLG_F_COUNT
 } clg_attr_field;
 
 #define CLG_MAX_OP_ATTRS 8
@@ -330,6 +339,19 @@ CLG_INTERNAL bool clg_node_has_epilogue(const clg_node *n);
 CLG_INTERNAL int clg_epilogue_inputs(clg_op op, const clg_attrs *a);
 /* The inputs n's op itself reads: n_inputs less its epilogue's. */
 CLG_INTERNAL int clg_node_own_inputs(const clg_node *n);
+
+/* A Slice resolved against its input's shape (infer_movement.c): output
+ * index i along axis k reads input index first[k] + i * step[k], for
+ * count[k] indices; ONNX's negative indices and clamping applied. Axes not
+ * sliced have first 0, step 1 and the input's dim. Shape inference, the
+ * reference kernel and the lowering all read Slice this way. Returns
+ * CLG_ERR_UNSUPPORTED with *bad_axis set when a symbolic dim is sliced
+ * other than whole; attributes must have passed shape inference. */
+typedef struct clg_slice_dims {
+    int64_t first[CLG_MAX_RANK], step[CLG_MAX_RANK], count[CLG_MAX_RANK];
+} clg_slice_dims;
+CLG_INTERNAL clg_status clg_slice_resolve(const clg_attrs *a, const clg_shape *in, clg_slice_dims *out,
+                                          int *bad_axis);
 
 /* Attribute fields by name/kind (attrs.c). */
 typedef struct clg_field_info {

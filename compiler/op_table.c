@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 30, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 35, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -97,6 +97,15 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                             ELEMENTWISE(expr_elementwise)},
     [CLG_OP_PAD] = {"Pad", 1, 1, ATTRS(CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE), clg_infer_pad,
                     .expr = NULL},
+    /* Data movement (kernels/copy.cl through runtime/lower/movement.c). */
+    [CLG_OP_SLICE] = {"Slice", 1, 1, ATTRS(CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES, CLG_F_STEPS), clg_infer_slice,
+                      .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_EXPAND] = {"Expand", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_expand, .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_TILE] = {"Tile", 1, 1, ATTRS(CLG_F_REPEATS), clg_infer_tile, .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_DEPTH_TO_SPACE] = {"DepthToSpace", 1, 1, ATTRS(CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE), clg_infer_depth_space,
+                               .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_SPACE_TO_DEPTH] = {"SpaceToDepth", 1, 1, ATTRS(CLG_F_BLOCKSIZE), clg_infer_depth_space, .expr = NULL,
+                               .types = CLG_TYPES_SAME},
     /* Data movement and conversion: integer and bool values pass through
      * as the exact floats they are held in. */
     [CLG_OP_GATHER] = {"Gather", 2, 2, ATTRS(CLG_F_AXIS), clg_infer_gather, .expr = NULL,

@@ -22,6 +22,9 @@ clg_status clg_pass_fold_constants(clg_graph *g, bool *changed)
             in_elements += clg_shape_count(&g->nodes[n->inputs[k]].shape);
         }
         if (!all_constant) continue;
+        /* A constant grown to a symbolic size (Expand to [N, S, 4]) stays a
+         * node: its size is known only when bound. */
+        if (clg_shape_is_symbolic(&n->shape)) continue;
         int64_t count = clg_shape_count(&n->shape);
         if (count > MAX_GROWN_ELEMENTS && count > in_elements) continue;
 

@@ -123,7 +123,7 @@ static void sb_attrs(strbuf *b, const clg_node *n)
         clg_attr_get(&def, info->attrs[i], &d);
         if (clg_attr_equal(&v, &d)) continue;
         sb_printf(b, " %s=", clg_field_get(info->attrs[i])->name);
-        if (info->attrs[i] == CLG_F_PAD_MODE || info->attrs[i] == CLG_F_TO) {
+        if (info->attrs[i] == CLG_F_PAD_MODE || info->attrs[i] == CLG_F_BLOCK_MODE || info->attrs[i] == CLG_F_TO) {
             sb_string(b, v.s); /* a mode or a type name */
         } else if (v.kind == CLG_ATTR_STRING) {
             sb_expr(b, v.s); /* expr or epilogue, both expressions */

@@ -208,6 +208,11 @@ typedef enum clg_op {
     CLG_OP_IDENTITY,
     CLG_OP_ELEMENTWISE, /* fused elementwise: attribute expr over inputs x0..x15 */
     CLG_OP_PAD,         /* ONNX Pad: constant, reflect or edge, on any axis */
+    CLG_OP_SLICE,
+    CLG_OP_EXPAND,
+    CLG_OP_TILE,
+    CLG_OP_DEPTH_TO_SPACE,
+    CLG_OP_SPACE_TO_DEPTH,
     CLG_OP_GATHER,      /* ONNX Gather: data, integer indices, attribute axis */
     CLG_OP_CAST,        /* ONNX Cast between f32, i64, i32 and bool: attribute to */
     CLG_OP_GATHER_ELEMENTS, /* ONNX GatherElements: data, integer indices of its rank, axis */

@@ -201,6 +201,18 @@ CLG_INTERNAL clg_status ox_conv_variadic(ox_ctx *ox, const Onnx__NodeProto *n, o
 /* onnx_pad.c: Pad, opsets 2 to 17 */
 CLG_INTERNAL clg_status ox_convert_pad(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                        ox_value **out, int n_out);
+/* ---- data movement of graph tensors (onnx_movement.c): Slice, Split,
+ * Expand, Tile, DepthToSpace and SpaceToDepth (by op_type) */
+CLG_INTERNAL clg_status ox_convert_slice(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                         ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_split(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                         ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_expand(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_tile(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                        ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_depth_space(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                               ox_value **out, int n_out);
 
 /* ---- Gelu (onnx_gelu.c): marks x*0.5*(1+Erf(x/sqrt(2))) subgraphs, which
  * PyTorch 1.13 exports for nn.GELU, and the tanh approximation

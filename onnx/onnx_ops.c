@@ -635,14 +635,6 @@ static clg_status conv_squeeze(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     return CLG_OK;
 }
 
-static clg_status conv_host_only(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
-                                 ox_value **out, int n_out)
-{
-    (void)in, (void)n_in, (void)out, (void)n_out;
-    return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of a computed tensor is not supported (only of constants and shapes)",
-                   n->op_type);
-}
-
 /* ---------------------------------------------------------------- the table */
 
 static const ox_op ops[] = {
@@ -659,12 +651,14 @@ static const ox_op ops[] = {
     {"Constant", 1, 0, 0, "value value_float value_floats value_int value_ints value_string value_strings sparse_value",
      FOLD_ALWAYS, NULL},
     {"Conv", 1, 2, 3, "auto_pad dilations group kernel_shape pads strides", FOLD_NEVER, conv_conv},
+    {"DepthToSpace", 1, 1, 1, "blocksize mode", FOLD_NEVER, ox_convert_depth_space},
     {"Div", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Dropout", 7, 1, 3, "ratio seed", FOLD_NEVER, conv_identity},
     {"Elu", 6, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
     {"Equal", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"Erf", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Exp", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Expand", 8, 2, 2, "", FOLD_NEVER, ox_convert_expand},
     {"Flatten", 1, 1, 1, "axis", FOLD_NEVER, conv_flatten},
     {"Floor", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Gather", 1, 2, 2, "axis", FOLD_IF_HOST, ox_convert_gather},
@@ -701,16 +695,19 @@ static const ox_op ops[] = {
     {"Shape", 1, 1, 1, "start end", FOLD_ALWAYS, NULL},
     {"Sigmoid", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Sign", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
-    {"Slice", 1, 1, 5, "axes ends starts", FOLD_ALWAYS, conv_host_only},
+    {"Slice", 1, 1, 5, "axes ends starts", FOLD_IF_HOST, ox_convert_slice},
     {"Softmax", 1, 1, 1, "axis", FOLD_NEVER, conv_softmax},
     {"Softplus", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Softsign", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"SpaceToDepth", 1, 1, 1, "blocksize", FOLD_NEVER, ox_convert_depth_space},
+    {"Split", 2, 1, 2, "axis split", FOLD_NEVER, ox_convert_split},
     {"Sqrt", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Squeeze", 1, 1, 2, "axes", FOLD_IF_HOST, conv_squeeze},
     {"Sub", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Sum", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
     {"Tanh", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"ThresholdedRelu", 10, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
+    {"Tile", 6, 2, 2, "", FOLD_NEVER, ox_convert_tile},
     {"Transpose", 1, 1, 1, "perm", FOLD_NEVER, conv_transpose},
     {"Unsqueeze", 1, 1, 2, "axes", FOLD_IF_HOST, conv_squeeze},
     {"Where", 9, 3, 3, "", FOLD_NEVER, ox_conv_where},

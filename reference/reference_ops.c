@@ -420,7 +420,7 @@ static clg_status k_concat(const clg_ref_args *a)
 
 typedef clg_status (*ref_kernel)(const clg_ref_args *a);
 
-static_assert(CLG_OP_COUNT == 30, "a new op needs a reference kernel in the table below, or an "
+static_assert(CLG_OP_COUNT == 35, "a new op needs a reference kernel in the table below, or an "
                                    "expression in the op table");
 
 /* Ops with an expression in the op table evaluate it (k_elementwise); ops
@@ -439,6 +439,11 @@ static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_TRANSPOSE] = k_transpose,
     [CLG_OP_CONCAT] = k_concat,
     [CLG_OP_PAD] = clg_ref_pad,
+    [CLG_OP_SLICE] = clg_ref_slice,
+    [CLG_OP_EXPAND] = clg_ref_expand,
+    [CLG_OP_TILE] = clg_ref_tile,
+    [CLG_OP_DEPTH_TO_SPACE] = clg_ref_depth_to_space,
+    [CLG_OP_SPACE_TO_DEPTH] = clg_ref_space_to_depth,
     [CLG_OP_GATHER] = clg_ref_gather,
     [CLG_OP_CAST] = clg_ref_cast,
     [CLG_OP_GATHER_ELEMENTS] = clg_ref_gather_elements,

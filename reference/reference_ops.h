@@ -23,6 +23,12 @@ CLG_INTERNAL clg_status clg_ref_run_node(const clg_ref_args *a);
 
 /* The kernels that live in files of their own (reference_<family>.c). */
 CLG_INTERNAL clg_status clg_ref_pad(const clg_ref_args *a);
+/* The data-movement kernels (reference_movement.c). */
+CLG_INTERNAL clg_status clg_ref_slice(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_expand(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_tile(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_depth_to_space(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_space_to_depth(const clg_ref_args *a);
 /* reference_gather.c */
 CLG_INTERNAL clg_status clg_ref_gather(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_cast(const clg_ref_args *a);

@@ -195,9 +195,11 @@ EOF
 cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
 # row through local memory for l's few long rows), copies (Transpose,
-# Concat, Flatten, Reshape), every unary op and the binary ops with
-# broadcasting, Pad in its three modes (with crops), Gather (rows of a table
-# by int64 ids, and along the last axis) and Cast.
+# Concat, Flatten, Reshape, a Slice with negative steps, Expand, Tile's
+# wrapping variant, DepthToSpace in both modes, SpaceToDepth), every unary
+# op and the binary ops with broadcasting, Pad in its three modes (with
+# crops), Gather (rows of a table by int64 ids, and along the last axis) and
+# Cast.
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
 input ids: i64[N, 3]
@@ -217,6 +219,12 @@ tr = Transpose(x) perm=[0, 2, 3, 1]
 cc = Concat(x, ap2) axis=1
 fl = Flatten(mp) axis=1
 rs = Reshape(gp) shape=[0, -1]
+sr = Slice(x) starts=[-1, 1] ends=[-100, 7] axes=[3, 2] steps=[-2, 3]
+ex = Expand(gp) shape=[1, 6, 3, 4]
+ti = Tile(x) repeats=[1, 2, 1, 3]
+d2s = DepthToSpace(cc) blocksize=2
+d2c = DepthToSpace(cc) blocksize=2 mode="CRD"
+s2d = SpaceToDepth(d2c) blocksize=2
 const c6: f32[6, 1, 1] = random(5, -1, 1)
 const c5: f32[5] = random(6, -1, 1)
 const two: f32[1] = full(2)
@@ -248,6 +256,11 @@ output tr
 output cc
 output fl
 output rs
+output sr
+output ex
+output ti
+output d2s
+output s2d
 output sg
 output th
 output gt

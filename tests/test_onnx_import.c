@@ -1553,6 +1553,114 @@ static void test_squeeze_unsqueeze_graph(void **state)
     mb_free(&b);
 }
 
+/* ShuffleNet v2's block as torch.onnx writes it (opset 13): Split of the
+ * channels, a branch, Concat, the channel shuffle Reshape -> Transpose ->
+ * Reshape, then a reversed Slice with INT64 bounds, all on graph tensors. */
+static void build_shuffle(mb *b)
+{
+    mb_init(b, 13);
+    int64_t xd[4] = {-1, 8, 2, 3};
+    mb_input(b, "x", 4, xd);
+    mb_init_i64(b, "halves", 1, (int64_t[]){2}, (int64_t[]){4, 4});
+    mb_node(b, "Split", "/split", "x,halves", "l,r", 1, A_i(b, "axis", 1));
+    mb_node(b, "Relu", NULL, "r", "rr", 0);
+    mb_node(b, "Concat", NULL, "l,rr", "c", 1, A_i(b, "axis", 1));
+    mb_init_i64(b, "groups", 1, (int64_t[]){5}, (int64_t[]){0, 2, 4, 2, 3});
+    mb_node(b, "Reshape", NULL, "c,groups", "g", 0);
+    mb_node(b, "Transpose", NULL, "g", "t", 1, A_ints(b, "perm", 5, (int64_t[]){0, 2, 1, 3, 4}));
+    mb_init_i64(b, "flat", 1, (int64_t[]){4}, (int64_t[]){0, 8, 2, 3});
+    mb_node(b, "Reshape", NULL, "t,flat", "sh", 0);
+    mb_const_i64(b, "st", 1, 1, (int64_t[]){-1});
+    mb_const_i64(b, "en", 1, 1, (int64_t[]){INT64_MIN});
+    mb_const_i64(b, "ax", 1, 1, (int64_t[]){1});
+    mb_const_i64(b, "sp", 1, 1, (int64_t[]){-1});
+    mb_node(b, "Slice", "/slice", "sh,st,en,ax,sp", "y", 0);
+    mb_output(b, "y");
+}
+
+static void test_movement_graph(void **state)
+{
+    (void)state;
+    mb b;
+    build_shuffle(&b);
+    clg_graph *g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_SLICE), 3); /* two from Split */
+    const clg_node *y = find_node(g, "y");
+    assert_int_equal(y->shape.rank, 4);
+    assert_int_equal(y->shape.dims[0], CLG_BATCH);
+    assert_int_equal(y->shape.dims[1], 8);
+    /* The ends INT64_MIN was written as -2^32, which means the same. */
+    assert_int_equal(y->attrs.ends[0], -((int64_t)1 << 32));
+    enum { B = 2, C = 8, HW = 6 };
+    float x[B * C * HW], out[B * C * HW];
+    for (int k = 0; k < B * C * HW; k++) x[k] = (float)(k % 7) - 3.0f + 0.25f * (float)k;
+    clg_tensor yt = {0};
+    run1(g, x, 4, (int64_t[]){B, C, 2, 3}, out, &yt);
+    /* Output channel j is shuffled channel 7 - j; shuffled channel k is
+     * concatenated channel (k % 2) * 4 + k / 2, which is x's channel, through
+     * a Relu for the second half. */
+    double want[B * C * HW];
+    for (int n = 0; n < B; n++)
+        for (int j = 0; j < C; j++) {
+            int k = 7 - j, src = (k % 2) * 4 + k / 2;
+            for (int e = 0; e < HW; e++) {
+                double v = x[(n * C + src) * HW + e];
+                want[(n * C + j) * HW + e] = src >= 4 && v < 0 ? 0 : v;
+            }
+        }
+    assert_close(out, want, B * C * HW, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* A step of INT64_MAX takes the first element (the step is clamped to
+     * 2^31, which does the same for any clgraph dim). */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, (int64_t[]){-1, 4, 2, 3});
+    mb_const_i64(&b, "st", 1, 1, (int64_t[]){0});
+    mb_const_i64(&b, "en", 1, 1, (int64_t[]){INT64_MAX});
+    mb_const_i64(&b, "ax", 1, 1, (int64_t[]){-1});
+    mb_const_i64(&b, "sp", 1, 1, (int64_t[]){INT64_MAX});
+    mb_node(&b, "Slice", NULL, "x,st,en,ax,sp", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    assert_int_equal(find_node(g, "y")->shape.dims[3], 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* Opset 9: Slice's attributes; Expand, Tile, DepthToSpace and its
+     * inverse SpaceToDepth give x back. */
+    mb_init(&b, 9);
+    int64_t xd[4] = {-1, 4, 2, 3};
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "Slice", NULL, "x", "s", 3, A_ints(&b, "starts", 1, (int64_t[]){1}),
+            A_ints(&b, "ends", 1, (int64_t[]){INT64_MAX}), A_ints(&b, "axes", 1, (int64_t[]){2}));
+    mb_init_i64(&b, "eshape", 1, (int64_t[]){4}, (int64_t[]){1, 1, 2, 1});
+    mb_node(&b, "Expand", NULL, "s,eshape", "e", 0);
+    mb_init_i64(&b, "reps", 1, (int64_t[]){4}, (int64_t[]){1, 1, 1, 2});
+    mb_node(&b, "Tile", NULL, "e,reps", "t", 0);
+    mb_node(&b, "DepthToSpace", NULL, "x", "d", 1, A_i(&b, "blocksize", 2));
+    mb_node(&b, "SpaceToDepth", NULL, "d", "back", 1, A_i(&b, "blocksize", 2));
+    mb_output(&b, "t");
+    mb_output(&b, "back");
+    g = import_ok(&b);
+    const clg_node *t = find_node(g, "t"), *d = find_node(g, "d");
+    assert_int_equal(t->shape.dims[2], 2);
+    assert_int_equal(t->shape.dims[3], 6);
+    assert_int_equal(d->shape.dims[1], 1);
+    assert_int_equal(d->shape.dims[2], 4);
+    float xs[24], ts[48], back[24];
+    for (int k = 0; k < 24; k++) xs[k] = (float)k;
+    clg_tensor in = {xs, 4, {1, 4, 2, 3}, CLG_DTYPE_F32}, outs[2] = {{ts, 0, {0}, CLG_DTYPE_F32}, {back, 0, {0}, CLG_DTYPE_F32}};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, outs, 2), CLG_OK);
+    assert_memory_equal(back, xs, sizeof xs);
+    /* t[c][h][w] = x[c][1][w % 3]: row 1 of each channel, twice down, twice across */
+    for (int c = 0; c < 4; c++)
+        for (int h = 0; h < 2; h++)
+            for (int w = 0; w < 6; w++) assert_true(ts[(c * 2 + h) * 6 + w] == xs[c * 6 + 3 + w % 3]);
+    clg_graph_destroy(g);
+    mb_free(&b);
+}
+
 /* IR 3 models list initializers among the graph inputs: they are constants. */
 static void test_initializer_listed_as_input(void **state)
 {
@@ -1809,6 +1917,52 @@ static void test_errors(void **state)
     expect_error(&b, CLG_ERR_FORMAT, "not an ONNX model: it has no graph");
 }
 
+static void test_movement_errors(void **state)
+{
+    (void)state;
+    mb b;
+    relu_model(&b, 13);
+    mb_const_i64(&b, "en", 1, 1, (int64_t[]){2});
+    mb_node(&b, "Slice", "sl", "y,y,en", "z", 0);
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node sl (Slice, opset 13): starts 'y' is computed in the graph; it must be a constant");
+
+    relu_model(&b, 13);
+    mb_const_i64(&b, "st", 1, 1, (int64_t[]){0});
+    mb_const_i64(&b, "en", 1, 1, (int64_t[]){2});
+    mb_node(&b, "Slice", "sl", "y,st,en", "z", 0); /* axis 0 is N */
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "dimension 0 is symbolic, and a Slice must keep a symbolic dimension whole");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Expand", "ex", "y,y", "z", 0);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node ex (Expand, opset 13): the shape 'y' is computed in the graph");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Tile", "ti", "y,y", "z", 0);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node ti (Tile, opset 13): repeats 'y' is computed in the graph");
+
+    relu_model(&b, 13);
+    mb_init_i64(&b, "parts", 1, (int64_t[]){2}, (int64_t[]){1, 1});
+    mb_node(&b, "Split", "sp", "y,parts", "z,w", 1, A_i(&b, "axis", 1));
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node sp (Split, opset 13): split sums to 2, but axis 1 has 3");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Split", "sp", "y", "z,w", 1, A_i(&b, "axis", 1));
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "axis 1 (3) does not split into 2 equal parts");
+
+    relu_model(&b, 13);
+    mb_node(&b, "Split", "sp", "y", "z", 0); /* axis 0: N */
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node sp (Split, opset 13): splitting along axis 0, a symbolic dimension");
+
+    relu_model(&b, 13);
+    mb_node(&b, "DepthToSpace", "d2s", "y", "z", 2, A_i(&b, "blocksize", 2), A_s(&b, "mode", "RCD"));
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node d2s (DepthToSpace, opset 13): mode 'RCD' is not supported");
+
+    relu_model(&b, 13);
+    mb_node(&b, "SpaceToDepth", "s2d", "y", "z", 0);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node s2d (SpaceToDepth, opset 13): attribute blocksize is required");
+}
+
 /* Bytes that are not a ModelProto, arguments, and a non-empty graph. */
 static void test_bad_bytes_and_arguments(void **state)
 {
@@ -2026,6 +2180,9 @@ static void test_out_of_memory(void **state)
     mb_node(&b, "Pad", NULL, "x,pads,v", "y", 0);
     mb_output(&b, "y");
     oom_sweep(&b, "pad");
+    mb_free(&b);
+    build_shuffle(&b);
+    oom_sweep(&b, "shuffle");
     mb_free(&b);
 }
 
@@ -2271,6 +2428,8 @@ int main(void)
         cmocka_unit_test(test_constants_fold),
         cmocka_unit_test(test_batchnorm_dropout_identity),
         cmocka_unit_test(test_squeeze_unsqueeze_graph),
+        cmocka_unit_test(test_movement_graph),
+        cmocka_unit_test(test_movement_errors),
         cmocka_unit_test(test_initializer_listed_as_input),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_embedding_int64_ids),

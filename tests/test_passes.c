@@ -119,6 +119,24 @@ static void test_identity(void **state)
                "b = Relu(x)\n"
                "y = Sigmoid(b)\n"
                "output y\n");
+    /* Whole Slices (a dim of 1 read backwards too), Expand and Tile to the
+     * same shape, blocks of 1. */
+    check_pass("identity",
+               "input x: f32[N, 4, 1, 2, 2]\n"
+               "a = Relu(x)\n"
+               "s = Slice(a) starts=[0, 0, -1] ends=[2147483648, 100, -4294967296] axes=[0, 1, 2] steps=[1, 1, -1]\n"
+               "e = Expand(s) shape=[1, 1, 2, 2]\n"
+               "t = Tile(e) repeats=[1, 1, 1, 1, 1]\n"
+               "r = Reshape(t) shape=[0, 4, 2, 2]\n"
+               "d = DepthToSpace(r) blocksize=1 mode=\"CRD\"\n"
+               "p = SpaceToDepth(d) blocksize=1\n"
+               "y = Sigmoid(p)\n"
+               "output y\n",
+               "input x: f32[N, 4, 1, 2, 2]\n"
+               "a = Relu(x)\n"
+               "r = Reshape(a) shape=[0, 4, 2, 2]\n"
+               "y = Sigmoid(r)\n"
+               "output y\n");
 }
 
 static void test_identity_output_keeps_name(void **state)
@@ -157,6 +175,25 @@ static void test_identity_not_removed(void **state)
                     "t = Transpose(r) perm=[0, 2, 1]\n"
                     "c = Concat(t, t)\n"
                     "output c\n");
+    /* A reversed dim keeps the shape but is no copy; a step of 2, an offset
+     * start, a broadcast, a repeat, a real block. */
+    check_unchanged("identity",
+                    "input x: f32[N, 4, 2, 2]\n"
+                    "input z: f32[N, 4, 1, 2]\n"
+                    "s = Slice(x) starts=[-1] ends=[-4294967296] axes=[1] steps=[-1]\n"
+                    "s2 = Slice(x) starts=[0] ends=[4] axes=[1] steps=[2]\n"
+                    "s3 = Slice(x) starts=[1] ends=[4] axes=[1]\n"
+                    "e = Expand(z) shape=[1, 1, 3, 1]\n"
+                    "t = Tile(x) repeats=[1, 1, 1, 2]\n"
+                    "d = DepthToSpace(x) blocksize=2\n"
+                    "p = SpaceToDepth(x) blocksize=2\n"
+                    "output s\n"
+                    "output s2\n"
+                    "output s3\n"
+                    "output e\n"
+                    "output t\n"
+                    "output d\n"
+                    "output p\n");
 }
 
 /* ---------------------------------------------------------------- fold-constants */

@@ -866,6 +866,102 @@ static void test_pad_rank5(void **state)
                DIMS(4, 1, 1, 1, 1), FLOATS(8, 7, 8, 7));
 }
 
+/* Slice, Expand, Tile: expected values from Python's own slicing and plain
+ * loops over nested lists (x[:, 2::-2, 3:0:-2] is ONNX's Slice for these
+ * in-range indices), not from clgraph. */
+static void test_slice(void **state)
+{
+    (void)state;
+    float x[72];
+    iota(x, 24, 1, 1);
+    clg_tensor in = TENSOR(x, 2, 3, 4);
+    clg_graph *g = new_graph();
+    input(g, "x", 3, DIMS(2, 3, 4));
+    /* negative steps; a start counted from the back; an end below -dim clamps */
+    node(g, CLG_OP_SLICE, "y", NAMES("x"),
+         ATTRS(A_INTS("starts", -1, 3), A_INTS("ends", -100, 0), A_INTS("axes", 1, 2), A_INTS("steps", -2, -2)));
+    output(g, "y");
+    /* python: [[row[3:0:-2] for row in m[2::-2]] for m in x] */
+    expect_destroy(g, &in, 1, 3, DIMS(2, 2, 2), FLOATS(12, 10, 4, 2, 24, 22, 16, 14));
+
+    /* rank 5, default axes and steps, an end past the dim */
+    iota(x, 72, 1, 1);
+    clg_tensor in5 = TENSOR(x, 2, 3, 2, 2, 3);
+    g = new_graph();
+    input(g, "x", 5, DIMS(2, 3, 2, 2, 3));
+    node(g, CLG_OP_SLICE, "y", NAMES("x"), ATTRS(A_INTS("starts", 1, 1), A_INTS("ends", 2, 1000)));
+    output(g, "y");
+    /* python: x[1:2, 1:] */
+    float want[24];
+    iota(want, 24, 49, 1);
+    expect_destroy(g, &in5, 1, 5, DIMS(1, 2, 2, 2, 3), want);
+}
+
+static void test_expand_tile(void **state)
+{
+    (void)state;
+    clg_tensor in = TENSOR(FLOATS(1, 2, 3), 3, 1);
+    clg_graph *g = new_graph();
+    input(g, "x", 2, DIMS(3, 1));
+    node(g, CLG_OP_EXPAND, "y", NAMES("x"), ATTRS(A_INTS("shape", 2, 1, 4)));
+    output(g, "y");
+    /* [3, 1] against [2, 1, 4]: [2, 3, 4], each row its one value */
+    expect_destroy(g, &in, 1, 3, DIMS(2, 3, 4),
+                   FLOATS(1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+
+    float x[6];
+    clg_tensor in2 = TENSOR(iota(x, 6, 1, 1), 2, 3);
+    g = new_graph();
+    input(g, "x", 2, DIMS(2, 3));
+    node(g, CLG_OP_TILE, "y", NAMES("x"), ATTRS(A_INTS("repeats", 2, 2)));
+    output(g, "y");
+    /* python: [[x[i % 2][j % 3] for j in range(6)] for i in range(4)] */
+    expect_destroy(g, &in2, 1, 2, DIMS(4, 6),
+                   FLOATS(1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6, 1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6));
+
+    clg_tensor in3 = TENSOR(iota(x, 4, 1, 1), 1, 2, 2);
+    g = new_graph();
+    input(g, "x", 3, DIMS(1, 2, 2));
+    node(g, CLG_OP_TILE, "y", NAMES("x"), ATTRS(A_INTS("repeats", 3, 1, 2)));
+    output(g, "y");
+    expect_destroy(g, &in3, 1, 3, DIMS(3, 2, 4),
+                   FLOATS(1, 2, 1, 2, 3, 4, 3, 4, 1, 2, 1, 2, 3, 4, 3, 4, 1, 2, 1, 2, 3, 4, 3, 4));
+}
+
+/* The ONNX operator documentation's DepthToSpace example: x = arange(48)
+ * as [1, 8, 2, 3], blocksize 2, in both modes; SpaceToDepth is DCR's
+ * inverse, so it takes the DCR result back to arange(48). */
+static const float d2s_dcr[48] = {0,  12, 1,  13, 2,  14, 24, 36, 25, 37, 26, 38, 3,  15, 4,  16,
+                                  5,  17, 27, 39, 28, 40, 29, 41, 6,  18, 7,  19, 8,  20, 30, 42,
+                                  31, 43, 32, 44, 9,  21, 10, 22, 11, 23, 33, 45, 34, 46, 35, 47};
+static const float d2s_crd[48] = {0,  6,  1,  7,  2,  8,  12, 18, 13, 19, 14, 20, 3,  9,  4,  10,
+                                  5,  11, 15, 21, 16, 22, 17, 23, 24, 30, 25, 31, 26, 32, 36, 42,
+                                  37, 43, 38, 44, 27, 33, 28, 34, 29, 35, 39, 45, 40, 46, 41, 47};
+
+static void test_depth_to_space(void **state)
+{
+    (void)state;
+    float x[48], dcr_in[48];
+    iota(x, 48, 0, 1);
+    clg_tensor in = TENSOR(x, 1, 8, 2, 3);
+    const clg_attr crd = {"mode", CLG_ATTR_STRING, 0, {0}, 0.0f, "CRD"};
+    for (int mode = 0; mode < 2; mode++) {
+        clg_graph *g = new_graph();
+        input(g, "x", 4, DIMS(1, 8, 2, 3));
+        if (mode) node(g, CLG_OP_DEPTH_TO_SPACE, "y", NAMES("x"), ATTRS(a_int("blocksize", 2), crd));
+        else node(g, CLG_OP_DEPTH_TO_SPACE, "y", NAMES("x"), ATTRS(a_int("blocksize", 2)));
+        output(g, "y");
+        expect_destroy(g, &in, 1, 4, DIMS(1, 2, 4, 6), mode ? d2s_crd : d2s_dcr);
+    }
+    memcpy(dcr_in, d2s_dcr, sizeof dcr_in);
+    clg_tensor in2 = TENSOR(dcr_in, 1, 2, 4, 6);
+    clg_graph *g = new_graph();
+    input(g, "x", 4, DIMS(1, 2, 4, 6));
+    node(g, CLG_OP_SPACE_TO_DEPTH, "y", NAMES("x"), ATTRS(a_int("blocksize", 2)));
+    output(g, "y");
+    expect_destroy(g, &in2, 1, 4, DIMS(1, 8, 2, 3), x);
+}
+
 /* ---------------------------------------------------------- whole graphs */
 
 /* x: [N, 3] -> relu(x @ W + b), W [3,2], b [2]. */
@@ -1394,6 +1490,9 @@ int main(void)
         cmocka_unit_test(test_flatten_reshape),
         cmocka_unit_test(test_transpose),
         cmocka_unit_test(test_concat),
+        cmocka_unit_test(test_slice),
+        cmocka_unit_test(test_expand_tile),
+        cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_symbolic_batch),
         cmocka_unit_test(test_multi_output_and_reuse),
         cmocka_unit_test(test_example_model),

@@ -447,6 +447,96 @@ static void test_gather_device_errors(void **state)
     clg_graph_destroy(g);
 }
 
+/* Slice, Expand, Tile, DepthToSpace, SpaceToDepth, and Transpose and
+ * Concat at every rank up to 5: each a strided walk of copy_strided (Tile
+ * its -DWRAP variant), with walks that merge to one dim, that keep more
+ * than three dims (extra launches), negative steps and broadcast strides. */
+static void test_movement(void **state)
+{
+    (void)state;
+    static const struct { const char *input, *body; } cases[] = {
+        /* Slice: rank 1 to 5, negative steps, clamped ends, default axes */
+        {"f32[17]", "y = Slice(x) starts=[-2] ends=[-4294967296] steps=[-3]"},
+        {"f32[17]", "y = Slice(x) starts=[3] ends=[100]"},
+        {"f32[N, 19]", "y = Slice(x) starts=[1] ends=[-1] axes=[1] steps=[2]"},
+        {"f32[N, 7, 9]", "y = Slice(x) starts=[6, 8] ends=[-100, 0] axes=[1, 2] steps=[-1, -3]"},
+        {"f32[N, 6, 7, 5]", "y = Slice(x) starts=[2] ends=[5] axes=[1]"},
+        {"f32[N, 6, 7, 5]", "y = Slice(x) starts=[0, 1, -1] ends=[3, 7, -6] axes=[-3, -2, -1] steps=[2, 2, -1]"},
+        {"f32[N, 4, 3, 5, 6]", "y = Slice(x) starts=[3, 1, 4] ends=[-5, 3, 0] axes=[1, 2, 4] steps=[-1, 1, -2]"},
+        {"f32[3, 4, 3, 5, 6]", "y = Slice(x) starts=[1, 0, 0, 1, -1] ends=[3, 4, 3, 5, -100] steps=[1, 3, 2, 1, -1]"},
+        /* Expand: a scalar-like [1], a channel vector, a new leading dim */
+        {"f32[N, 1, 5]", "y = Expand(x) shape=[1, 6, 1]"},
+        {"f32[N, 3, 1, 1]", "y = Expand(x) shape=[3, 7, 5]"},
+        {"f32[3, 1]", "y = Expand(x) shape=[2, 4, 3, 5]"},
+        {"f32[1]", "y = Expand(x) shape=[3, 1, 2, 67]"},
+        {"f32[N, 2, 1, 3, 1]", "y = Expand(x) shape=[1, 4, 1, 5]"},
+        /* Tile: one repeated axis, all of them, rank 5 (launches over the
+         * dims beyond the grid's three) */
+        {"f32[13]", "y = Tile(x) repeats=[5]"},
+        {"f32[N, 3, 7]", "y = Tile(x) repeats=[1, 2, 1]"},
+        {"f32[N, 3, 7]", "y = Tile(x) repeats=[1, 3, 2]"},
+        {"f32[2, 3, 2, 5, 3]", "y = Tile(x) repeats=[2, 1, 3, 2, 2]"},
+        {"f32[N, 2, 3, 2, 2]", "y = Tile(x) repeats=[1, 2, 2, 3, 1]"},
+        /* DepthToSpace both modes, SpaceToDepth, blocksize 1 and 3 */
+        {"f32[N, 8, 5, 3]", "y = DepthToSpace(x) blocksize=2"},
+        {"f32[N, 8, 5, 3]", "y = DepthToSpace(x) blocksize=2 mode=\"CRD\""},
+        {"f32[N, 18, 2, 3]", "y = DepthToSpace(x) blocksize=3 mode=\"CRD\""},
+        {"f32[N, 9, 2, 3]", "y = DepthToSpace(x) blocksize=3"},
+        {"f32[N, 4, 3, 2]", "y = DepthToSpace(x) blocksize=1"},
+        {"f32[N, 3, 6, 4]", "y = SpaceToDepth(x) blocksize=2"},
+        {"f32[N, 2, 9, 3]", "y = SpaceToDepth(x) blocksize=3"},
+        /* Transpose at ranks 1 to 5: ShuffleNet's channel shuffle, a full
+         * reversal, a permutation that merges to nothing */
+        {"f32[17]", "y = Transpose(x)"},
+        {"f32[N, 2, 3, 5, 7]", "y = Transpose(x) perm=[0, 2, 1, 3, 4]"},
+        {"f32[2, 3, 4, 5, 6]", "y = Transpose(x)"},
+        {"f32[N, 2, 3, 5, 7]", "y = Transpose(x) perm=[0, 4, 2, 3, 1]"},
+        {"f32[N, 3, 5]", "y = Transpose(x) perm=[0, 2, 1]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(text, sizeof text, "input x: %s\n%s\nz = Relu(y)\noutput z\noutput y\n", cases[i].input,
+                 cases[i].body);
+        check(TOL);
+    }
+    /* Concat along every axis of a rank-5 tensor, and of a rank 1 */
+    for (int axis = 1; axis < 5; axis++) {
+        int64_t a[5] = {0, 2, 3, 2, 3}, b[5] = {0, 2, 3, 2, 3};
+        b[axis] = 4;
+        snprintf(text, sizeof text,
+                 "input a: f32[N, %lld, %lld, %lld, %lld]\ninput b: f32[N, %lld, %lld, %lld, %lld]\n"
+                 "y = Concat(a, b, a) axis=%d\noutput y\n",
+                 (long long)a[1], (long long)a[2], (long long)a[3], (long long)a[4], (long long)b[1],
+                 (long long)b[2], (long long)b[3], (long long)b[4], axis - 5);
+        check(TOL);
+    }
+    snprintf(text, sizeof text, "input a: f32[5]\ninput b: f32[3]\ny = Concat(a, b, a) axis=0\noutput y\n");
+    check(TOL);
+    /* ShuffleNet v2's block as exported: a channel split by Slice, a
+     * Concat, and the shuffle's Reshape -> Transpose -> Reshape */
+    snprintf(text, sizeof text,
+             "input x: f32[N, 8, 5, 5]\n"
+             "l = Slice(x) starts=[0] ends=[4] axes=[1]\n"
+             "r = Slice(x) starts=[4] ends=[8] axes=[1]\n"
+             "rr = Relu(r)\n"
+             "c = Concat(l, rr) axis=1\n"
+             "g = Reshape(c) shape=[0, 2, 4, 5, 5]\n"
+             "t = Transpose(g) perm=[0, 2, 1, 3, 4]\n"
+             "y = Reshape(t) shape=[0, 8, 5, 5]\n"
+             "output y\n");
+    check(TOL);
+    /* Launches: a copy's grid takes its innermost and two largest dims, so
+     * the shuffle's [16, 4, 2, 25] walk launches twice (not 16 times).
+     * DepthToSpace DCR walks [bi, bj, c*h, w] per batch item (c and h are
+     * contiguous in both tensors): 2 launches each, 6 for a batch of 3; CRD
+     * walks [bi, bj, n*c, h, w] once: b^2 = 4 launches in all. */
+    assert_int_equal(test_launches_at("input x: f32[16, 2, 4, 5, 5]\ny = Transpose(x) perm=[0, 2, 1, 3, 4]\n"
+                                      "output y\n", 0), 2);
+    assert_int_equal(test_launches_at("input x: f32[3, 8, 5, 3]\ny = DepthToSpace(x) blocksize=2\noutput y\n", 0),
+                     6);
+    assert_int_equal(test_launches_at("input x: f32[3, 8, 5, 3]\ny = DepthToSpace(x) blocksize=2 mode=\"CRD\"\n"
+                                      "output y\n", 0), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_shape_ops),
         cmocka_unit_test(test_gather_and_cast),
         cmocka_unit_test(test_gather_device_errors),
+        cmocka_unit_test(test_movement),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

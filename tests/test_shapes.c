@@ -555,6 +555,104 @@ static void test_concat(void **state)
     clg_graph_destroy(g);
 }
 
+/* Slice: ONNX's clamping, negative indices and steps; a symbolic dim only
+ * whole. */
+static void test_slice(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", DIMS(N, 10, 6));
+    input(g, "c", DIMS(4, 5, 6, 7, 8));
+    /* [N, 2:8:3, :] -> indices 2, 5 */
+    OK(g, CLG_OP_SLICE, "s0", INS("x"), ATTRS(AL("starts", 2), AL("ends", 8), AL("axes", 1), AL("steps", 3)),
+       DIMS(N, 2, 6));
+    /* ends past the dim clamp; negative starts count from the back: 10-3 = 7..10 */
+    OK(g, CLG_OP_SLICE, "s1", INS("x"), ATTRS(AL("starts", -3), AL("ends", 1000), AL("axes", -2)), DIMS(N, 3, 6));
+    /* reversed: 9 down to (but not) 0 by 2 -> 9, 7, 5, 3, 1 */
+    OK(g, CLG_OP_SLICE, "s2", INS("x"), ATTRS(AL("starts", -1), AL("ends", 0), AL("axes", 1), AL("steps", -2)),
+       DIMS(N, 5, 6));
+    /* reversed to the front: an end below -dim clamps to -1 -> all 6 */
+    OK(g, CLG_OP_SLICE, "s3", INS("x"), ATTRS(AL("starts", 100), AL("ends", -4294967296), AL("axes", 2), AL("steps", -1)),
+       DIMS(N, 10, 6));
+    /* default axes (0, 1, ...) over a rank-5 input, default steps */
+    OK(g, CLG_OP_SLICE, "s4", INS("c"), ATTRS(AL("starts", 1, 0, -2), AL("ends", 3, -1, 6)), DIMS(2, 4, 2, 7, 8));
+    /* N kept whole: start 0, end 2^31 or more, step 1 */
+    OK(g, CLG_OP_SLICE, "s5", INS("x"), ATTRS(AL("starts", 0, 1), AL("ends", 2147483648, 2), AL("axes", 0, 1)),
+       DIMS(N, 1, 6));
+    ERR(g, CLG_OP_SLICE, "e0", INS("x"), ATTRS(AL("starts", 0), AL("ends", 2)), CLG_ERR_UNSUPPORTED,
+        "input 0 [N, 10, 6]: dimension 0 is symbolic, and a Slice must keep a symbolic dimension whole");
+    ERR(g, CLG_OP_SLICE, "e1", INS("x"), ATTRS(AL("starts", 5), AL("ends", 5), AL("axes", 1)), CLG_ERR_UNSUPPORTED,
+        "the slice of input 0 [N, 10, 6] along axis 1 is empty");
+    ERR(g, CLG_OP_SLICE, "e2", INS("x"), ATTRS(AL("starts", 1), AL("ends", 5), AL("axes", 1), AL("steps", 0)),
+        CLG_ERR_INVALID_GRAPH, "steps[0] is 0");
+    ERR(g, CLG_OP_SLICE, "e3", INS("x"), ATTRS(AL("starts", 1, 1), AL("ends", 5, 5), AL("axes", 1, -2)),
+        CLG_ERR_INVALID_GRAPH, "axis 1 is repeated");
+    ERR(g, CLG_OP_SLICE, "e4", INS("x"), ATTRS(AL("starts", 1), AL("ends", 5), AL("axes", 3)), CLG_ERR_INVALID_GRAPH,
+        "axis 3 is out of range for rank 3");
+    ERR(g, CLG_OP_SLICE, "e5", INS("x"), ATTRS(AL("starts", 1), AL("ends", 5, 6)), CLG_ERR_INVALID_GRAPH,
+        "starts, ends, axes and steps must have the same length (1, 2, 0, 0)");
+    ERR(g, CLG_OP_SLICE, "e6", INS("x"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "attributes starts and ends are required");
+    clg_graph_destroy(g);
+}
+
+static void test_expand_and_tile(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", DIMS(N, 3, 1));
+    input(g, "c", DIMS(3, 1));
+    /* bidirectional: a 1 in the target keeps the input's dim */
+    OK(g, CLG_OP_EXPAND, "e0", INS("x"), ATTRS(AL("shape", 1, 1, 4)), DIMS(N, 3, 4));
+    OK(g, CLG_OP_EXPAND, "e1", INS("c"), ATTRS(AL("shape", 2, 1, 6)), DIMS(2, 3, 6));
+    OK(g, CLG_OP_EXPAND, "e2", INS("c"), ATTRS(AL("shape", 1)), DIMS(3, 1));
+    OK(g, CLG_OP_EXPAND, "e3", INS("x"), ATTRS(AL("shape", 3, 5)), DIMS(N, 3, 5));
+    ERR(g, CLG_OP_EXPAND, "f0", INS("c"), ATTRS(AL("shape", 2, 6)), CLG_ERR_INVALID_GRAPH,
+        "input [3, 1] does not broadcast to shape[0] = 2");
+    ERR(g, CLG_OP_EXPAND, "f1", INS("x"), ATTRS(AL("shape", 4, 3, 1)), CLG_ERR_UNSUPPORTED,
+        "dimension 0 is symbolic, and it cannot be broadcast to a fixed size");
+    ERR(g, CLG_OP_EXPAND, "f2", INS("c"), ATTRS(AL("shape", 0, 1)), CLG_ERR_INVALID_GRAPH,
+        "shape[0] = 0: target dims must be 1 to 2^31");
+    ERR(g, CLG_OP_EXPAND, "f3", INS("c"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "attribute shape is required");
+
+    OK(g, CLG_OP_TILE, "t0", INS("x"), ATTRS(AL("repeats", 1, 2, 3)), DIMS(N, 6, 3));
+    OK(g, CLG_OP_TILE, "t1", INS("c"), ATTRS(AL("repeats", 1, 1)), DIMS(3, 1));
+    ERR(g, CLG_OP_TILE, "u0", INS("x"), ATTRS(AL("repeats", 2, 1, 1)), CLG_ERR_UNSUPPORTED,
+        "dimension 0 is symbolic, and only a repeat of 1 keeps it");
+    ERR(g, CLG_OP_TILE, "u1", INS("c"), ATTRS(AL("repeats", 2)), CLG_ERR_INVALID_GRAPH,
+        "repeats has 1 entries for an input of rank 2");
+    ERR(g, CLG_OP_TILE, "u2", INS("c"), ATTRS(AL("repeats", 0, 1)), CLG_ERR_UNSUPPORTED, "repeats[0] = 0 makes an empty tensor");
+    ERR(g, CLG_OP_TILE, "u3", INS("c"), ATTRS(AL("repeats", 1, -2)), CLG_ERR_INVALID_GRAPH,
+        "repeats[1] = -2: repeats must be 1 to 2^31");
+    clg_graph_destroy(g);
+}
+
+static void test_depth_to_space(void **state)
+{
+    (void)state;
+    const clg_attr crd = {"mode", CLG_ATTR_STRING, 0, {0}, 0.0f, "CRD"};
+    const clg_attr bad_mode = {"mode", CLG_ATTR_STRING, 0, {0}, 0.0f, "DRC"};
+    clg_graph *g = new_graph();
+    input(g, "x", DIMS(N, 8, 3, 5));
+    input(g, "y", DIMS(N, 3, 4, 6));
+    input(g, "r3", DIMS(8, 3, 5));
+    OK(g, CLG_OP_DEPTH_TO_SPACE, "d0", INS("x"), ATTRS(ai("blocksize", 2)), DIMS(N, 2, 6, 10));
+    OK(g, CLG_OP_DEPTH_TO_SPACE, "d1", INS("x"), ATTRS(ai("blocksize", 2), crd), DIMS(N, 2, 6, 10));
+    OK(g, CLG_OP_DEPTH_TO_SPACE, "d2", INS("x"), ATTRS(ai("blocksize", 1)), DIMS(N, 8, 3, 5));
+    OK(g, CLG_OP_SPACE_TO_DEPTH, "s0", INS("y"), ATTRS(ai("blocksize", 2)), DIMS(N, 12, 2, 3));
+    ERR(g, CLG_OP_DEPTH_TO_SPACE, "e0", INS("x"), ATTRS(ai("blocksize", 3)), CLG_ERR_INVALID_GRAPH,
+        "8 channels do not divide by blocksize^2 = 9");
+    ERR(g, CLG_OP_DEPTH_TO_SPACE, "e1", INS("x"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "attribute blocksize is required");
+    ERR(g, CLG_OP_DEPTH_TO_SPACE, "e2", INS("r3"), ATTRS(ai("blocksize", 2)), CLG_ERR_INVALID_GRAPH,
+        "input must have rank 4, got [8, 3, 5]");
+    ERR(g, CLG_OP_DEPTH_TO_SPACE, "e3", INS("x"), ATTRS(ai("blocksize", 2), bad_mode), CLG_ERR_INVALID_GRAPH,
+        "attribute mode must be \"DCR\" or \"CRD\"");
+    ERR(g, CLG_OP_SPACE_TO_DEPTH, "e4", INS("y"), ATTRS(ai("blocksize", 3)), CLG_ERR_INVALID_GRAPH,
+        "height and width of [N, 3, 4, 6] do not divide by blocksize 3");
+    ERR(g, CLG_OP_SPACE_TO_DEPTH, "e5", INS("y"), ATTRS(ai("blocksize", -1)), CLG_ERR_INVALID_GRAPH,
+        "blocksize must be positive");
+    clg_graph_destroy(g);
+}
+
 static void test_softmax_and_unary(void **state)
 {
     (void)state;
@@ -739,6 +837,9 @@ int main(void)
         cmocka_unit_test(test_reshape),
         cmocka_unit_test(test_transpose),
         cmocka_unit_test(test_concat),
+        cmocka_unit_test(test_slice),
+        cmocka_unit_test(test_expand_and_tile),
+        cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_softmax_and_unary),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_broadcasting),

@@ -211,6 +211,43 @@ static void test_checked_when_bound(void **state)
     clg_graph_destroy(g);
 }
 
+/* Expand to a symbolic target: the sizes are bound per run. */
+static void test_expand_to_symbolic(void **state)
+{
+    (void)state;
+    clg_graph *g = test_parse("input x: f32[N, S, 4]\n"
+                              "const b: f32[1, 4] = random(5)\n"
+                              "e = Expand(b) shape=[N, S, 4]\n"
+                              "y = Add(x, e)\n"
+                              "output y\n");
+    char text[64];
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+    assert_int_equal(clg_graph_node_info(g, 2, NULL, NULL, &rank, dims), CLG_OK);
+    assert_int_equal(rank, 3);
+    assert_string_equal(clg_graph_dim_str(g, dims[1], text, sizeof text), "S");
+    const float *bias = NULL;
+    float x[2 * 3 * 4], y[2 * 3 * 4], yd[2 * 3 * 4], b_vals[4];
+    fill(x, 24, 9);
+    clg_tensor in = {x, 3, {2, 3, 4}, CLG_DTYPE_F32}, out = {y, 0, {0}, CLG_DTYPE_F32};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &out, 1), CLG_OK);
+    /* y - x is b in every row. */
+    for (int k = 0; k < 4; k++) b_vals[k] = y[k] - x[k];
+    bias = b_vals;
+    for (int r = 0; r < 6; r++)
+        for (int k = 0; k < 4; k++) assert_true(fabs(y[r * 4 + k] - x[r * 4 + k] - bias[k]) < 1e-6);
+    clg_context *ctx = test_context();
+    if (ctx) {
+        clg_model *m = NULL;
+        if (clg_model_create(&m, ctx, g)) fail_msg("create: %s", clg_model_errmsg(m));
+        clg_tensor outd = {yd, 0, {0}, CLG_DTYPE_F32};
+        if (clg_model_run(m, &in, 1, &outd, 1)) fail_msg("run: %s", clg_model_errmsg(m));
+        for (int k = 0; k < 24; k++) assert_true(fabs(yd[k] - y[k]) < 1e-6);
+        clg_model_destroy(m);
+    }
+    clg_graph_destroy(g);
+}
+
 /* Text round trip: symbols and polynomials print as written. */
 static void test_print_round_trip(void **state)
 {
@@ -248,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_reference_shapes),   cmocka_unit_test(test_device_changing_sizes),
         cmocka_unit_test(test_binding_errors),     cmocka_unit_test(test_unbindable),
         cmocka_unit_test(test_checked_when_bound), cmocka_unit_test(test_print_round_trip),
+        cmocka_unit_test(test_expand_to_symbolic),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

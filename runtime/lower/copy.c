@@ -1,13 +1,49 @@
 /* Data movement through the one strided copy kernel of kernels/copy.cl:
- * Transpose, Concat, and the broadcast copy that pre-fills a GEMM's C. */
+ * the walk launcher every data-movement op uses (movement.c has Slice,
+ * Expand, Tile, DepthToSpace, SpaceToDepth), Transpose, Concat, and the
+ * broadcast copy that pre-fills a GEMM's C. */
 #include "lower.h"
 #include "lower_util.h"
 
-/* Emits the copy_strided launches for walk w (tensor 0 the source, 1 the
- * destination) from src to dst, whose offsets point at the first element
- * to read and write. */
-static clg_status emit_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_dev_tensor *dst,
-                            clg_walk w)
+/* A copy may walk its dims in any order: each element is read and written
+ * once whichever way. So when more than three dims are left, the grid takes
+ * the innermost (the destination's contiguous run, for coalesced stores)
+ * and the two largest of the rest, and only the smallest become launches:
+ * ShuffleNet's channel shuffle [N, C/2, 2, H·W] launches twice, not N
+ * times. */
+static void grid_largest(clg_walk *w)
+{
+    int r = w->rank;
+    if (r <= 3) return;
+    /* Stable selection of the two largest among dims 0..r-2, moved to
+     * r-3 and r-2 (in their original order); the others keep theirs. */
+    int big[2] = {-1, -1};
+    for (int i = 0; i < r - 1; i++) {
+        if (big[0] < 0 || w->dims[i] > w->dims[big[0]]) {
+            big[1] = big[0];
+            big[0] = i;
+        } else if (big[1] < 0 || w->dims[i] > w->dims[big[1]]) {
+            big[1] = i;
+        }
+    }
+    int lo = big[0] < big[1] ? big[0] : big[1], hi = big[0] < big[1] ? big[1] : big[0];
+    clg_walk o = *w;
+    int at = 0;
+    for (int i = 0; i < r - 1; i++) {
+        if (i == lo || i == hi) continue;
+        w->dims[at] = o.dims[i];
+        for (int k = 0; k < w->n_tensors; k++) w->st[k][at] = o.st[k][i];
+        at++;
+    }
+    int order[2] = {lo, hi};
+    for (int j = 0; j < 2; j++, at++) {
+        w->dims[at] = o.dims[order[j]];
+        for (int k = 0; k < w->n_tensors; k++) w->st[k][at] = o.st[k][order[j]];
+    }
+}
+
+clg_status clg_emit_copy(clg_lower *lw, const clg_dev_tensor *src, int64_t src_at, const clg_dev_tensor *dst,
+                         int64_t dst_at, clg_walk w)
 {
     int64_t count = 1;
     for (int i = 0; i < w.rank; i++) count *= w.dims[i];
@@ -16,11 +52,14 @@ static clg_status emit_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_
     clg_status s = clg_check_elems(lw, &walked);
     if (s) return s;
     clg_walk_merge(&w);
+    grid_largest(&w);
     clg_walk_grid grid;
     clg_walk_grid_of(&w, &grid);
     for (int64_t l = 0; l < grid.launches; l++) {
-        clg_dev_tensor from = clg_tensor_advance(src, clg_walk_offset(&w, 0, l));
-        clg_dev_tensor to = clg_tensor_advance(dst, clg_walk_offset(&w, 1, l));
+        /* Signed until here: a reversed axis (a Slice with a negative
+         * step) walks back from its first element. */
+        clg_dev_tensor from = clg_tensor_advance(src, (size_t)(src_at + clg_walk_offset(&w, 0, l)));
+        clg_dev_tensor to = clg_tensor_advance(dst, (size_t)(dst_at + clg_walk_offset(&w, 1, l)));
         clg_karg args[] = {
             CLG_ARG_T(&from), CLG_ARG_T(&to), CLG_ARG_I(grid.n[0]),
             CLG_ARG_I(grid.st[0][0]), CLG_ARG_I(grid.st[0][1]), CLG_ARG_I(grid.st[0][2]),
@@ -52,7 +91,7 @@ clg_status clg_lower_transpose(clg_lower *lw, const clg_node *n, const clg_dev_t
         w.dims[i] = out->shape.dims[i];
         w.st[0][i] = in_st[a->perm_rank ? a->perm[i] : xs->rank - 1 - i];
     }
-    return emit_copy(lw, &in[0], out, w);
+    return clg_emit_copy(lw, &in[0], 0, out, 0, w);
 }
 
 clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
@@ -79,8 +118,7 @@ clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tens
             w.dims[i] = xs->dims[i];
             w.st[1][i] = out_st[i];
         }
-        clg_dev_tensor dst = clg_tensor_advance(out, (size_t)(at * out_st[axis]));
-        clg_status s = emit_copy(lw, &in[k], &dst, w);
+        clg_status s = clg_emit_copy(lw, &in[k], 0, out, at * out_st[axis], w);
         if (s) return s;
         at += xs->dims[axis];
     }
@@ -99,5 +137,5 @@ clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src,
                               clg_shape_str(NULL, xs, from, sizeof from), clg_shape_str(NULL, ys, to, sizeof to));
     }
     clg_dense_strides(ys, w.st[1]);
-    return emit_copy(lw, src, dst, w);
+    return clg_emit_copy(lw, src, 0, dst, 0, w);
 }

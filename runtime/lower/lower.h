@@ -42,6 +42,12 @@ CLG_INTERNAL clg_status clg_lower_transpose(clg_lower *lw, const clg_node *n, co
 CLG_INTERNAL clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* pad.c: kernels/pad.cl */
 CLG_INTERNAL clg_status clg_lower_pad(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* movement.c: kernels/copy.cl too */
+CLG_INTERNAL clg_status clg_lower_slice(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_expand(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_tile(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_depth_to_space(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_space_to_depth(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* gather.c: kernels/gather.cl, kernels/cast.cl */
 CLG_INTERNAL clg_status clg_lower_gather(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_cast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);

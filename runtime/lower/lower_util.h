@@ -71,7 +71,16 @@ typedef struct clg_walk_grid {
 } clg_walk_grid;
 
 CLG_INTERNAL void clg_walk_grid_of(const clg_walk *w, clg_walk_grid *grid);
-/* How far tensor k's first element moves for launch number `launch`. */
-CLG_INTERNAL size_t clg_walk_offset(const clg_walk *w, int k, int64_t launch);
+/* How far tensor k's first element moves for launch number `launch`
+ * (negative along a dim of negative stride). */
+CLG_INTERNAL int64_t clg_walk_offset(const clg_walk *w, int k, int64_t launch);
+
+/* The copy_strided launches (kernels/copy.cl) of walk w, tensor 0 the
+ * source and 1 the destination, whose first elements are src_at and
+ * dst_at elements into src and dst. The walk is merged and split into
+ * launches here (the grid takes its innermost and two largest dims); strides may be 0 (broadcast) or negative (a reversed
+ * axis: src_at is then the element read first, not the lowest). */
+CLG_INTERNAL clg_status clg_emit_copy(clg_lower *lw, const clg_dev_tensor *src, int64_t src_at,
+                                      const clg_dev_tensor *dst, int64_t dst_at, clg_walk w);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 30, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 35, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -19,6 +19,11 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_TRANSPOSE] = clg_lower_transpose,
     [CLG_OP_CONCAT] = clg_lower_concat,
     [CLG_OP_PAD] = clg_lower_pad,
+    [CLG_OP_SLICE] = clg_lower_slice,
+    [CLG_OP_EXPAND] = clg_lower_expand,
+    [CLG_OP_TILE] = clg_lower_tile,
+    [CLG_OP_DEPTH_TO_SPACE] = clg_lower_depth_to_space,
+    [CLG_OP_SPACE_TO_DEPTH] = clg_lower_space_to_depth,
     [CLG_OP_GATHER] = clg_lower_gather,
     [CLG_OP_CAST] = clg_lower_cast,
     [CLG_OP_GATHER_ELEMENTS] = clg_lower_gather_elements,

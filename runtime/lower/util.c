@@ -109,7 +109,7 @@ void clg_walk_grid_of(const clg_walk *w, clg_walk_grid *grid)
     grid->global[2] = (size_t)grid->n[2];
 }
 
-size_t clg_walk_offset(const clg_walk *w, int k, int64_t launch)
+int64_t clg_walk_offset(const clg_walk *w, int k, int64_t launch)
 {
     int lead = w->rank > 3 ? w->rank - 3 : 0;
     int64_t off = 0;
@@ -117,5 +117,5 @@ size_t clg_walk_offset(const clg_walk *w, int k, int64_t launch)
         off += launch % w->dims[i] * w->st[k][i];
         launch /= w->dims[i];
     }
-    return (size_t)off;
+    return off;
 }
