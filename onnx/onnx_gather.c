@@ -17,6 +17,21 @@ static clg_status int_attr(ox_ctx *ox, const Onnx__NodeProto *n, const char *nam
     return CLG_OK;
 }
 
+/* ONNX's indices are always INT64 or INT32; a computed one that clgraph
+ * holds as f32 (an Elementwise formula of integers, such as Where over
+ * integer constants, gives f32) becomes i64 through a Cast, which keeps its
+ * values (they are integers) and satisfies the op's type rule. */
+static clg_status integer_indices(ox_ctx *ox, const ox_value *out, int *idx)
+{
+    if (ox->g->nodes[*idx].dtype != CLG_DTYPE_F32) return CLG_OK;
+    char hint[256];
+    snprintf(hint, sizeof hint, "%s/indices", out->clg_name);
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_CAST, &a);
+    a.to = CLG_DTYPE_I64;
+    return ox_append(ox, CLG_OP_CAST, NULL, hint, idx, 1, &a, idx);
+}
+
 /* Gather(data, indices) along axis. Constant indices are checked against
  * the gathered dimension here (the device clamps; a wrong model should fail
  * at import, not compute something). Scalar indices drop the axis: a Gather
@@ -46,7 +61,7 @@ clg_status ox_convert_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
                                    (long long)iv->host.i[j], j, iv->name, (long long)ax, (long long)dim);
         }
     }
-    if ((s = ox_tensor_node(ox, in[1], &idx))) return s;
+    if ((s = ox_tensor_node(ox, in[1], &idx)) || (s = integer_indices(ox, out[0], &idx))) return s;
     clg_attrs a;
     clg_attrs_default(CLG_OP_GATHER, &a);
     a.axis = axis;
@@ -105,7 +120,7 @@ clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeProto *n, ox_v
                                    (long long)iv->host.i[j], j, iv->name, (long long)ax, (long long)dim);
         }
     }
-    if ((s = ox_tensor_node(ox, in[1], &inputs[1]))) return s;
+    if ((s = ox_tensor_node(ox, in[1], &inputs[1])) || (s = integer_indices(ox, out[0], &inputs[1]))) return s;
     clg_attrs a;
     clg_attrs_default(CLG_OP_GATHER_ELEMENTS, &a);
     a.axis = axis;
