@@ -1437,6 +1437,30 @@ static void test_type_errors(void **state)
     assert_int_equal(clg_graph_input_count(g), 2);
     clg_graph_destroy(g);
 
+    /* Data movement keeps the type: a Slice and a Tile of int64 ids gather
+     * as ids; Pad computes in f32. */
+    g = new_graph();
+    const char *moves = "input ids: i64[N, 6]\nconst t: f32[8, 2] = random(1)\n"
+                        "s = Slice(ids) starts=[1] ends=[5] axes=[1] steps=[2]\ntl = Tile(s) repeats=[1, 3]\n"
+                        "e = Gather(t, tl)\noutput e\noutput tl\n";
+    ok(g, clg_graph_parse(g, moves, strlen(moves), NULL));
+    ok(g, clg_graph_output_dtype(g, 1, &d));
+    assert_int_equal(d, CLG_DTYPE_I64);
+    int64_t ids[12] = {0, 7, 1, 6, 2, 5, 3, 4, 4, 3, 5, 2};
+    int64_t sel[12];
+    float e[2 * 6 * 2];
+    clg_tensor in = {(float *)ids, 2, {2, 6}, CLG_DTYPE_I64};
+    clg_tensor out[2] = {{e, 0, {0}, CLG_DTYPE_F32}, {(float *)sel, 0, {0}, CLG_DTYPE_I64}};
+    ok(g, clg_graph_run_reference(g, &in, 1, out, 2));
+    /* ids[:, 1:5:2] = [[7, 6], [4, 3]] tiled three times along axis 1 */
+    const int64_t want_sel[12] = {7, 6, 7, 6, 7, 6, 4, 3, 4, 3, 4, 3};
+    assert_memory_equal(sel, want_sel, sizeof want_sel);
+    check_shape(&out[0], 3, DIMS(2, 6, 2));
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_PAD, "p", NAMES("ids"), ATTRS(A_INTS("pads", 0, 1, 0, 1))),
+                     CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node p (Pad): input 'ids' is i64; Pad needs f32"));
+    clg_graph_destroy(g);
+
     /* The same rules from the text format, with its line. */
     g = new_graph();
     const char *text = "input x: f32[4]\nconst i: i32[2] = [0, 1.5]\ny = Gather(x, i)\noutput y\n";
