@@ -20,6 +20,7 @@ typedef struct stmt {
     clg_op op;
     clg_attrs attrs;
     clg_shape shape;
+    clg_dtype dtype; /* inputs and constants */
     int n_args;
     char **args;
     clg_const *constant;
@@ -259,14 +260,14 @@ static clg_status dim_value(parser *ps, int64_t *d, bool *symbolic)
     return CLG_OK;
 }
 
-/* f32[N, S, 128] */
-static clg_status shape(parser *ps, clg_shape *out)
+/* f32[N, S, 128], i64[N, 16], i32[4], bool[N, 16] */
+static clg_status shape(parser *ps, clg_shape *out, clg_dtype *dtype)
 {
     size_t len;
     const char *t = word(ps, &len);
     if (!len) return syntax(ps, "expected a type such as f32[N, 128]");
-    if (!word_is(t, len, "f32"))
-        return syntax(ps, "unsupported type '%.*s' (only f32 is supported)", (int)(len > 40 ? 40 : len), t);
+    if (!clg_dtype_from_name(t, len, dtype))
+        return syntax(ps, "unsupported type '%.*s' (f32, i64, i32 or bool)", (int)(len > 40 ? 40 : len), t);
     clg_status s = expect(ps, '[');
     if (s) return s;
     out->rank = 0;
@@ -381,7 +382,7 @@ static clg_status value_decl(parser *ps, stmt_kind kind)
     stmt *st = new_stmt(ps, kind);
     if (!st) return oom(ps);
     clg_status s;
-    if ((s = name(ps, "a name", &st->name)) || (s = expect(ps, ':')) || (s = shape(ps, &st->shape)))
+    if ((s = name(ps, "a name", &st->name)) || (s = expect(ps, ':')) || (s = shape(ps, &st->shape, &st->dtype)))
         return s;
     st->op = kind == ST_INPUT ? CLG_OP_INPUT : CLG_OP_CONSTANT;
     if (kind == ST_CONST) {
@@ -649,8 +650,11 @@ static clg_status build(parser *ps, const char *base_dir)
             break;
         }
         for (int a = 0; a < st->n_args; a++) idx[a] = clg_find_value(g, st->args[a]);
-        s = clg_graph_append(g, st->op, st->name, st->line, idx, st->n_args, &st->attrs, &st->shape,
-                             st->constant);
+        if (st->kind == ST_NODE)
+            s = clg_graph_append(g, st->op, st->name, st->line, idx, st->n_args, &st->attrs, &st->shape,
+                                 st->constant);
+        else
+            s = clg_graph_append_value(g, st->op, st->name, st->line, &st->shape, st->constant, st->dtype);
         if (!s) st->constant = NULL; /* the graph owns it now */
         clg_free(g, idx);
         idx = NULL;
@@ -674,6 +678,16 @@ static clg_status build(parser *ps, const char *base_dir)
         g->weights_path = ps->weights;
         ps->weights = NULL;
         s = clg_weights_load(g, base_dir, ps->weights_line);
+        /* file(...) values arrive only now: check those of integer constants. */
+        for (int i = 0; i < g->n_nodes && !s; i++) {
+            const clg_node *n = &g->nodes[i];
+            size_t bad;
+            if (n->constant && n->constant->init.kind == CLG_INIT_FILE &&
+                !clg_values_fit_dtype(n->constant->data, n->constant->count, n->dtype, &bad))
+                s = clg_fail_node(g, CLG_ERR_INVALID_GRAPH, n->line, n->name, n->op,
+                                  "element %zu (%.9g) from the weights file does not fit %s", bad,
+                                  (double)n->constant->data[bad], clg_dtype_name(n->dtype));
+        }
     } else if (!s) {
         for (int i = 0; i < g->n_nodes; i++) {
             const clg_node *n = &g->nodes[i];

@@ -100,6 +100,18 @@ clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out)
     return CLG_OK;
 }
 
+clg_status clg_plan_index_flag(clg_lower *lw, const clg_dev_tensor **flag)
+{
+    clg_plan *p = lw->plan;
+    if (!p->has_index_flag) {
+        clg_status s = clg_plan_buffer(lw, 1, &p->index_flag);
+        if (s) return s;
+        p->has_index_flag = true;
+    }
+    *flag = &p->index_flag;
+    return CLG_OK;
+}
+
 clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out)
 {
     clg_plan *p = lw->plan;
