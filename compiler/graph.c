@@ -593,9 +593,9 @@ static clg_status bind_nodes(clg_graph *g, int64_t *values, clg_shape *shapes, c
         g->binding = NULL;
         if (in != in_stack) clg_free(g, in);
         /* The graph was valid with its sizes symbolic; only the sizes can
-         * fail here (a tensor past the element limit, a sequence longer
-         * than a table it slices). */
-        if (s == CLG_ERR_INVALID_GRAPH) {
+         * fail here (a tensor past the element limit, a slice they make
+         * empty). */
+        if (s == CLG_ERR_INVALID_GRAPH || s == CLG_ERR_UNSUPPORTED) {
             char msg[sizeof g->errmsg], v[160];
             snprintf(msg, sizeof msg, "%s", g->errmsg);
             return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: %s", clg_dim_values_str(g, values, v, sizeof v), msg);

@@ -352,8 +352,19 @@ CLG_INTERNAL int clg_node_own_inputs(const clg_node *n);
 typedef struct clg_slice_dims {
     int64_t first[CLG_MAX_RANK], step[CLG_MAX_RANK], count[CLG_MAX_RANK];
 } clg_slice_dims;
-CLG_INTERNAL clg_status clg_slice_resolve(const clg_attrs *a, const clg_shape *in, clg_slice_dims *out,
+/* g gives the symbolic sizes a start or end may name (clg_index_value),
+ * their numbers while g->binding is set; without a binding, a symbolic
+ * input dim or bound is resolved symbolically for step 1 (count = end -
+ * start, interned in g), anything else being unsupported. */
+CLG_INTERNAL clg_status clg_slice_resolve(clg_graph *g, const clg_attrs *a, const clg_shape *in, clg_slice_dims *out,
                                           int *bad_axis);
+/* Slice's starts and ends keep ONNX's negative indices, so a symbolic size
+ * d (a sequence length S an exporter slices a table to) is written as
+ * CLG_INDEX_SYMBOLIC + d: these convert. */
+#define CLG_INDEX_SYMBOLIC (-((int64_t)1 << 62))
+static inline int64_t clg_index_value(int64_t d) { return CLG_INDEX_SYMBOLIC + d; }
+static inline bool clg_index_is_symbolic(int64_t v) { return v < CLG_INDEX_SYMBOLIC; }
+static inline int64_t clg_index_dim(int64_t v) { return v - CLG_INDEX_SYMBOLIC; }
 
 /* Attribute fields by name/kind (attrs.c). */
 typedef struct clg_field_info {

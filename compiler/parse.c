@@ -415,8 +415,10 @@ static clg_status string_value(parser *ps, char *str, size_t size)
     return CLG_OK;
 }
 
-/* dims: the list holds sizes (Reshape's shape), which may be symbolic. */
-static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size, bool dims)
+/* dims: the list may name symbolic sizes, written as Reshape's shape
+ * keeps them (CLG_F_SHAPE: clg_reshape_value) or as Slice's starts and
+ * ends do (clg_index_value); other fields take plain integers. */
+static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size, clg_attr_field dims)
 {
     clg_status s;
     double d;
@@ -433,10 +435,14 @@ static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size
         do {
             if (v->count == CLG_MAX_ATTR_INTS) return syntax(ps, "too many values in a list");
             bool symbolic = false;
-            if (dims) s = dim_value(ps, &v->ints[v->count], &symbolic);
+            bool sizes = dims == CLG_F_SHAPE || dims == CLG_F_STARTS || dims == CLG_F_ENDS;
+            if (sizes) s = dim_value(ps, &v->ints[v->count], &symbolic);
             else s = integer(ps, "a list value", &v->ints[v->count]);
             if (s) return s;
-            if (symbolic) v->ints[v->count] = clg_reshape_value(v->ints[v->count]);
+            if (symbolic && !clg_dim_is_symbolic(v->ints[v->count])) symbolic = false; /* S-S+2 is 2 */
+            if (symbolic)
+                v->ints[v->count] = dims == CLG_F_SHAPE ? clg_reshape_value(v->ints[v->count])
+                                                        : clg_index_value(v->ints[v->count]);
             v->count++;
         } while (accept(ps, ','));
         return expect(ps, ']');
@@ -498,7 +504,7 @@ static clg_status node_stmt(parser *ps, const char *lhs, size_t lhs_len)
         seen[f] = true;
         clg_attr v;
         char str[CLG_MAX_STRING_ATTR];
-        if ((s = expect(ps, '=')) || (s = attr_value(ps, &v, str, sizeof str, f == CLG_F_SHAPE))) return s;
+        if ((s = expect(ps, '=')) || (s = attr_value(ps, &v, str, sizeof str, f))) return s;
         if ((s = clg_attr_set(ps->g, ps->line, st->name, st->op, &st->attrs, f, &v))) return s;
     }
     return CLG_OK;

@@ -138,6 +138,10 @@ static void sb_attrs(strbuf *b, const clg_node *n)
                 /* Reshape's shape names symbolic sizes (clg_reshape_dim). */
                 if (info->attrs[i] == CLG_F_SHAPE && v.ints[k] < -1)
                     sb_printf(b, "%s%s", k ? ", " : "", clg_dim_str(b->g, clg_reshape_dim(v.ints[k]), d, sizeof d));
+                /* Slice's starts and ends, likewise (clg_index_value). */
+                else if ((info->attrs[i] == CLG_F_STARTS || info->attrs[i] == CLG_F_ENDS) &&
+                         clg_index_is_symbolic(v.ints[k]))
+                    sb_printf(b, "%s%s", k ? ", " : "", clg_dim_str(b->g, clg_index_dim(v.ints[k]), d, sizeof d));
                 else
                     sb_printf(b, "%s%lld", k ? ", " : "", (long long)v.ints[k]);
             }

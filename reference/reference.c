@@ -75,7 +75,12 @@ static clg_status run_reference(clg_graph *g, const clg_tensor *inputs, int n_in
             in_data[k] = bufs[node->inputs[k]];
         }
         clg_ref_args args = {g, node, node->n_inputs, in_shapes, in_data, &shapes[i], bufs[i]};
-        if ((s = clg_ref_run_node(&args))) goto fail;
+        /* Attributes that name symbolic sizes (a Slice to S) read the
+         * bound numbers. */
+        g->binding = values;
+        s = clg_ref_run_node(&args);
+        g->binding = NULL;
+        if (s) goto fail;
         /* Release what no later node reads (each input once, even if listed twice). */
         for (int k = 0; k < node->n_inputs; k++) {
             int j = node->inputs[k];

@@ -248,6 +248,66 @@ static void test_expand_to_symbolic(void **state)
     clg_graph_destroy(g);
 }
 
+/* Slices bounded by symbolic sizes: a positional table cut to the
+ * sequence length S, and x[:, 1:] + x[:, :-1] (S-1 rows), checked by hand;
+ * a sequence longer than the table is an error naming the Slice. */
+static void test_symbolic_slices(void **state)
+{
+    (void)state;
+    clg_graph *g = test_parse("input x: f32[N, S, 4]\n"
+                              "const pos: f32[16, 4] = random(3)\n"
+                              "p = Slice(pos) starts=[0] ends=[S] axes=[0]\n"
+                              "y = Add(x, p)\n"
+                              "t = Slice(x) starts=[1] ends=[2147483648] axes=[1]\n"
+                              "u = Slice(x) starts=[0] ends=[-1] axes=[1]\n"
+                              "v = Add(t, u)\n"
+                              "output y\n"
+                              "output v\n");
+    char *text = NULL;
+    assert_int_equal(clg_graph_print(g, &text, NULL), CLG_OK);
+    assert_non_null(strstr(text, "p = Slice(pos) starts=[0] ends=[S] axes=[0]"));
+    clg_graph_free(g, text);
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+    char d[32];
+    assert_int_equal(clg_graph_node_info(g, 6, NULL, NULL, &rank, dims), CLG_OK);
+    assert_string_equal(clg_graph_dim_str(g, dims[1], d, sizeof d), "S-1");
+    float x[2 * 5 * 4], y[2 * 5 * 4], v[2 * 4 * 4], yd[2 * 5 * 4], vd[2 * 4 * 4];
+    fill(x, 40, 4);
+    clg_tensor in = {x, 3, {2, 5, 4}, CLG_DTYPE_F32};
+    clg_tensor out[2] = {{y, 0, {0}, CLG_DTYPE_F32}, {v, 0, {0}, CLG_DTYPE_F32}};
+    if (clg_graph_run_reference(g, &in, 1, out, 2)) fail_msg("%s", clg_graph_errmsg(g));
+    assert_int_equal(out[1].dims[1], 4);
+    for (int n = 0; n < 2; n++)
+        for (int r = 0; r < 4; r++)
+            for (int k = 0; k < 4; k++) {
+                float want = x[(n * 5 + r + 1) * 4 + k] + x[(n * 5 + r) * 4 + k];
+                assert_true(fabs(v[(n * 4 + r) * 4 + k] - want) < 1e-6);
+            }
+    /* y - x is the same table row for every batch item. */
+    for (int r = 0; r < 5; r++)
+        for (int k = 0; k < 4; k++)
+            assert_true(fabs((y[(5 + r) * 4 + k] - x[(5 + r) * 4 + k]) - (y[r * 4 + k] - x[r * 4 + k])) < 1e-6);
+    clg_context *ctx = test_context();
+    if (ctx) {
+        clg_model *m = NULL;
+        if (clg_model_create(&m, ctx, g)) fail_msg("create: %s", clg_model_errmsg(m));
+        clg_tensor outd[2] = {{yd, 0, {0}, CLG_DTYPE_F32}, {vd, 0, {0}, CLG_DTYPE_F32}};
+        if (clg_model_run(m, &in, 1, outd, 2)) fail_msg("run: %s", clg_model_errmsg(m));
+        for (int k = 0; k < 40; k++) assert_true(fabs(yd[k] - y[k]) < 1e-6);
+        for (int k = 0; k < 32; k++) assert_true(fabs(vd[k] - v[k]) < 1e-6);
+        clg_model_destroy(m);
+    }
+    /* S = 20 rows of a 16-row table. */
+    float big[20 * 4] = {0}, yb[20 * 4], vb[19 * 4];
+    clg_tensor in20 = {big, 3, {1, 20, 4}, CLG_DTYPE_F32};
+    clg_tensor out20[2] = {{yb, 0, {0}, CLG_DTYPE_F32}, {vb, 0, {0}, CLG_DTYPE_F32}};
+    assert_int_equal(clg_graph_run_reference(g, &in20, 1, out20, 2), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node p (Slice): for N=1, S=20 the shape is [16, 4], but the graph "
+                                                "was built for [S, 4]"));
+    clg_graph_destroy(g);
+}
+
 /* Text round trip: symbols and polynomials print as written. */
 static void test_print_round_trip(void **state)
 {
@@ -285,7 +345,7 @@ int main(void)
         cmocka_unit_test(test_reference_shapes),   cmocka_unit_test(test_device_changing_sizes),
         cmocka_unit_test(test_binding_errors),     cmocka_unit_test(test_unbindable),
         cmocka_unit_test(test_checked_when_bound), cmocka_unit_test(test_print_round_trip),
-        cmocka_unit_test(test_expand_to_symbolic),
+        cmocka_unit_test(test_expand_to_symbolic), cmocka_unit_test(test_symbolic_slices),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }
