@@ -217,6 +217,8 @@ FIXTURE_TEST(encoder_post_relu, true)
 FIXTURE_TEST(encoder_pre_gelu, true)
 FIXTURE_TEST(encoder_seq_first, false)
 FIXTURE_TEST(encoder_stack, true)
+/* int64 token ids, an embedding Gather and positions cut to S. */
+FIXTURE_TEST(embedding_stack, true)
 /* Keras' MultiHeadAttention + LayerNormalization through tf2onnx
  * (make_keras_fixtures.py): its LayerNorms written out, fused at -O2. */
 FIXTURE_TEST(keras_mha_block, true)
@@ -233,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_encoder_pre_gelu),
         cmocka_unit_test(test_encoder_seq_first),
         cmocka_unit_test(test_encoder_stack),
+        cmocka_unit_test(test_embedding_stack),
         cmocka_unit_test(test_keras_mha_block),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
