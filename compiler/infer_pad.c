@@ -11,8 +11,8 @@ clg_status clg_infer_pad(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0];
     const clg_attrs *a = c->attrs;
-    char shape[96];
-    clg_shape_str(x, shape, sizeof shape);
+    char shape[160];
+    clg_shape_str(c->g, x, shape, sizeof shape);
     if (a->pad_count != 2 * x->rank)
         return clg_fail_node(c->g, CLG_ERR_INVALID_GRAPH, c->line, c->name, c->op,
                              "attribute pads needs %d values (a begin and an end per dim of the input %s), got %d",

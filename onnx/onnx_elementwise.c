@@ -199,9 +199,9 @@ clg_status ox_conv_prelu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, in
     bool same = ys->rank == xs.rank;
     for (int k = 0; same && k < xs.rank; k++) same = ys->dims[k] == xs.dims[k];
     if (!same) {
-        char a[96], b[96];
+        char a[160], b[160];
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the slope '%s' widens X %s to %s; it must broadcast to X's shape",
-                       in[1]->name, clg_shape_str(&xs, a, sizeof a), clg_shape_str(ys, b, sizeof b));
+                       in[1]->name, clg_shape_str(ox->g, &xs, a, sizeof a), clg_shape_str(ox->g, ys, b, sizeof b));
     }
     return CLG_OK;
 }
