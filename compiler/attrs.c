@@ -31,6 +31,7 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_PAD_AMOUNTS] = {"pads", CLG_ATTR_INTS, 2 * CLG_MAX_RANK, false},
     [CLG_F_PAD_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
     [CLG_F_PAD_VALUE] = {"value", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_SCALE] = {"scale", CLG_ATTR_FLOAT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -91,6 +92,7 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_MIN: return &a->min;
     case CLG_F_MAX: return &a->max;
     case CLG_F_PAD_VALUE: return &a->pad_value;
+    case CLG_F_SCALE: return &a->scale;
     default: return NULL;
     }
 }

@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 27, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 28, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -97,6 +97,7 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                             ELEMENTWISE(expr_elementwise)},
     [CLG_OP_PAD] = {"Pad", 1, 1, ATTRS(CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE), clg_infer_pad,
                     .expr = NULL},
+    [CLG_OP_ATTENTION] = {"Attention", 3, 4, ATTRS(CLG_F_SCALE), clg_infer_attention, .expr = NULL},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -152,6 +153,7 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;
+    a->scale = 1.0f;
 }
 
 bool clg_op_takes_epilogue(clg_op op)

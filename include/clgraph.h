@@ -171,6 +171,7 @@ typedef enum clg_op {
     CLG_OP_IDENTITY,
     CLG_OP_ELEMENTWISE, /* fused elementwise: attribute expr over inputs x0..x15 */
     CLG_OP_PAD,         /* ONNX Pad: constant, reflect or edge, on any axis */
+    CLG_OP_ATTENTION,   /* softmax(scale * Q·KT + mask)·V in one kernel (fuse-attention) */
     CLG_OP_COUNT
 } clg_op;
 

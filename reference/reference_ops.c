@@ -420,7 +420,7 @@ static clg_status k_concat(const clg_ref_args *a)
 
 typedef clg_status (*ref_kernel)(const clg_ref_args *a);
 
-static_assert(CLG_OP_COUNT == 27, "a new op needs a reference kernel in the table below, or an "
+static_assert(CLG_OP_COUNT == 28, "a new op needs a reference kernel in the table below, or an "
                                    "expression in the op table");
 
 /* Ops with an expression in the op table evaluate it (k_elementwise); ops
@@ -439,6 +439,7 @@ static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_TRANSPOSE] = k_transpose,
     [CLG_OP_CONCAT] = k_concat,
     [CLG_OP_PAD] = clg_ref_pad,
+    [CLG_OP_ATTENTION] = clg_ref_attention,
 };
 
 clg_status clg_ref_run_node(const clg_ref_args *a)

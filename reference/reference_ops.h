@@ -23,6 +23,7 @@ CLG_INTERNAL clg_status clg_ref_run_node(const clg_ref_args *a);
 
 /* The kernels that live in files of their own (reference_<family>.c). */
 CLG_INTERNAL clg_status clg_ref_pad(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_attention(const clg_ref_args *a);
 
 /* Computes node i of g, all of whose inputs are constants, into out (room
  * for the node's element count); for constant folding (reference.c).

@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 27, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 28, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -19,6 +19,7 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_TRANSPOSE] = clg_lower_transpose,
     [CLG_OP_CONCAT] = clg_lower_concat,
     [CLG_OP_PAD] = clg_lower_pad,
+    [CLG_OP_ATTENTION] = clg_lower_attention,
     /* Input and Constant have no launch; Flatten, Reshape and Identity
      * reinterpret their input's memory (the op table's alias). */
 };

@@ -1,0 +1,93 @@
+/* Attention, flash style: O = softmax(scale * Q·KT + mask) · V for one
+ * batch matrix per grid index 2, without ever writing the Sq x Sk scores.
+ *
+ * Q is [Sq, HEAD_DIM], KT [HEAD_DIM, Sk] (K transposed, as exported),
+ * V [Sk, VALUE_DIM], O [Sq, VALUE_DIM], all dense; the batch strides move
+ * each to its matrix (0 where a batch dim broadcasts). Grid: dim 0 is one
+ * work-group (the host sizes it from the device's limits and the local
+ * memory), dim 1 the blocks of block_rows query rows, dim 2 the batch.
+ * Each work-item owns one query row at a time (a group smaller than a
+ * block takes the block in several passes), keeps q and its output row in
+ * private memory and streams K and V through __local tiles of one key per
+ * work-item, loaded by the whole group with coalesced reads. The softmax is
+ * online: a running maximum m and sum l, the output rescaled by
+ * exp(m_old - m_new) when the maximum grows, so each score is computed
+ * once and never stored. A score of -inf (a masked key) adds nothing; a
+ * row whose every key is masked is 0/0 = NaN, as the unfused Softmax gives.
+ *
+ * Defines: HEAD_DIM, VALUE_DIM (private arrays of that many floats), and
+ * HAS_MASK for a mask input with strides mask_q, mask_k along the query
+ * and key dims. */
+#ifndef HEAD_DIM
+#error HEAD_DIM must be defined
+#endif
+#ifndef VALUE_DIM
+#error VALUE_DIM must be defined
+#endif
+
+__kernel void attention(__global const float *q, uint q_off, __global const float *kt, uint kt_off,
+                        __global const float *v, uint v_off, __global float *o, uint o_off, int sq, int sk,
+                        int block_rows, float scale, int q_b, int kt_b, int v_b, int o_b,
+#ifdef HAS_MASK
+                        __global const float *mask, uint mask_off, int mask_b, int mask_q, int mask_k,
+#endif
+                        __local float *tile)
+{
+    int lid = get_local_id(0), size = get_local_size(0);
+    int b = get_global_id(2);
+    q += q_off + b * q_b;
+    kt += kt_off + b * kt_b;
+    v += v_off + b * v_b;
+    o += o_off + b * o_b;
+#ifdef HAS_MASK
+    mask += mask_off + b * mask_b;
+#endif
+    /* k_tile[d * size + j]: every work-item reads the same element at once
+     * (a broadcast); v_tile[j * VALUE_DIM + e] likewise. */
+    __local float *k_tile = tile;
+    __local float *v_tile = tile + HEAD_DIM * size;
+    int first = get_global_id(1) * block_rows;
+    int last = min(first + block_rows, sq);
+
+    /* The same trip counts for every work-item of the group, so the
+     * barriers stay uniform; rows past the end only help load tiles. */
+    for (int r0 = first; r0 < last; r0 += size) {
+        int row = r0 + lid;
+        bool live = row < last;
+        float qr[HEAD_DIM], acc[VALUE_DIM];
+        for (int d = 0; d < HEAD_DIM; d++) qr[d] = live ? q[row * HEAD_DIM + d] * scale : 0.0f;
+        for (int e = 0; e < VALUE_DIM; e++) acc[e] = 0.0f;
+        float m = -INFINITY, l = 0.0f;
+        for (int j0 = 0; j0 < sk; j0 += size) {
+            int n = min(size, sk - j0);
+            barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is used up */
+            for (int i = lid; i < HEAD_DIM * n; i += size) {
+                int d = i / n, j = i - d * n;
+                k_tile[d * size + j] = kt[d * sk + j0 + j];
+            }
+            for (int i = lid; i < n * VALUE_DIM; i += size) v_tile[i] = v[j0 * VALUE_DIM + i];
+            barrier(CLK_LOCAL_MEM_FENCE);
+            if (!live) continue;
+            for (int j = 0; j < n; j++) {
+                float s = 0.0f;
+                for (int d = 0; d < HEAD_DIM; d++) s = mad(qr[d], k_tile[d * size + j], s);
+#ifdef HAS_MASK
+                s += mask[row * mask_q + (j0 + j) * mask_k];
+#endif
+                if (s == -INFINITY) continue;
+                if (s > m) {
+                    /* exp(-inf) is 0: the first finite score clears nothing. */
+                    float c = exp(m - s);
+                    l *= c;
+                    for (int e = 0; e < VALUE_DIM; e++) acc[e] *= c;
+                    m = s;
+                }
+                float p = exp(s - m);
+                l += p;
+                for (int e = 0; e < VALUE_DIM; e++) acc[e] = mad(p, v_tile[j * VALUE_DIM + e], acc[e]);
+            }
+        }
+        if (live)
+            for (int e = 0; e < VALUE_DIM; e++) o[row * VALUE_DIM + e] = acc[e] / l;
+    }
+}
