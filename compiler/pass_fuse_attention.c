@@ -12,10 +12,12 @@
  * data anyway), and the kernel's reads of KT along Sk are the coalesced
  * ones.
  *
- * Legality, each checked: every intermediate (the scaled Q or KT, the
- * scores, the masked scores, P) has the next node as its only use and is
- * not a graph output; the scale is a constant of one element, finite and
- * (for Div) non-zero, dividing (Div) only as the divisor; the scaled value
+ * Legality, each checked: every intermediate (the scores, the scaled and
+ * the masked scores, P) has the next node as its only use and is not a
+ * graph output; a scale is a constant of one element, finite and (for
+ * Div) non-zero, dividing (Div) only as the divisor, else it is no scale:
+ * on Q or KT the node stays and feeds the Attention (as it does when it
+ * has other uses), on the scores nothing fuses; the scaled value
  * keeps its operand's shape; the Softmax is over the last axis; neither
  * MatMul carries an epilogue; Q, KT and V have rank 2 or more (no MatMul
  * vectors); the mask has rank 2 or more and does not widen the scores;
@@ -125,12 +127,12 @@ static bool match_at(const clg_sweep *sw, int o, match *m)
     const clg_node *mn = &g->nodes[mm];
     if (mn->op != CLG_OP_MATMUL || clg_node_has_epilogue(mn) || mn->n_inputs != 2) return false;
     m->dead[m->n_dead++] = mm;
+    /* A scaled Q or KT with other uses stays, as the node's input. */
     for (int k = 0; k < 2; k++) {
-        int x = mn->inputs[k];
-        int y = strip_scale(g, x, &m->scale, &scaled);
-        if (scaled) {
-            if (!sole_use(sw, x, mm)) return false;
-            m->dead[m->n_dead++] = x;
+        int x = mn->inputs[k], y = x;
+        if (sole_use(sw, x, mm)) {
+            y = strip_scale(g, x, &m->scale, &scaled);
+            if (scaled) m->dead[m->n_dead++] = x;
         }
         if (k == 0) m->q = y;
         else m->kt = y;
