@@ -11,8 +11,8 @@
  * private memory and streams K and V through __local tiles of one key per
  * work-item, loaded by the whole group with coalesced reads. The softmax is
  * online: a running maximum m and sum l, the output rescaled by
- * exp(m_old - m_new) when the maximum grows, so each score is computed
- * once and never stored. A score of -inf (a masked key) adds nothing; a
+ * exp(m_old - m_new) when the maximum grows (checked once per CHUNK keys),
+ * so each score is computed once and never stored. A score of -inf (a masked key) adds nothing; a
  * row whose every key is masked is 0/0 = NaN, as the unfused Softmax gives.
  *
  * Defines: HEAD_DIM, VALUE_DIM (private arrays of that many floats), and
@@ -23,6 +23,10 @@
 #endif
 #ifndef VALUE_DIM
 #error VALUE_DIM must be defined
+#endif
+/* Keys scored before each rescale of the running sums. */
+#ifndef CHUNK
+#define CHUNK 16
 #endif
 
 __kernel void attention(__global const float *q, uint q_off, __global const float *kt, uint kt_off,
@@ -68,23 +72,36 @@ __kernel void attention(__global const float *q, uint q_off, __global const floa
             for (int i = lid; i < n * VALUE_DIM; i += size) v_tile[i] = v[j0 * VALUE_DIM + i];
             barrier(CLK_LOCAL_MEM_FENCE);
             if (!live) continue;
-            for (int j = 0; j < n; j++) {
-                float s = 0.0f;
-                for (int d = 0; d < HEAD_DIM; d++) s = mad(qr[d], k_tile[d * size + j], s);
+            /* CHUNK keys at a time: their scores, then one rescale for
+             * the chunk's maximum (not one per key), then their weights. */
+            for (int jc = 0; jc < n; jc += CHUNK) {
+                float sc[CHUNK], cm = m;
+                for (int jj = 0; jj < CHUNK; jj++) {
+                    int j = jc + jj;
+                    float s = -INFINITY;
+                    if (j < n) {
+                        s = 0.0f;
+                        for (int d = 0; d < HEAD_DIM; d++) s += qr[d] * k_tile[d * size + j];
 #ifdef HAS_MASK
-                s += mask[row * mask_q + (j0 + j) * mask_k];
+                        s += mask[row * mask_q + (j0 + j) * mask_k];
 #endif
-                if (s == -INFINITY) continue;
-                if (s > m) {
-                    /* exp(-inf) is 0: the first finite score clears nothing. */
-                    float c = exp(m - s);
+                    }
+                    sc[jj] = s;
+                    cm = fmax(cm, s);
+                }
+                if (cm == -INFINITY) continue; /* all masked so far: nothing to add */
+                if (cm > m) {
+                    /* exp(-inf) is 0: the first finite maximum clears nothing. */
+                    float c = exp(m - cm);
                     l *= c;
                     for (int e = 0; e < VALUE_DIM; e++) acc[e] *= c;
-                    m = s;
+                    m = cm;
                 }
-                float p = exp(s - m);
-                l += p;
-                for (int e = 0; e < VALUE_DIM; e++) acc[e] = mad(p, v_tile[j * VALUE_DIM + e], acc[e]);
+                for (int jj = 0; jj < CHUNK && jc + jj < n; jj++) {
+                    float p = exp(sc[jj] - m);
+                    l += p;
+                    for (int e = 0; e < VALUE_DIM; e++) acc[e] += p * v_tile[(jc + jj) * VALUE_DIM + e];
+                }
             }
         }
         if (live)
