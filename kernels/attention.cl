@@ -56,10 +56,14 @@ __kernel void attention(__global const float *q, uint q_off, __global const floa
     /* The same trip counts for every work-item of the group, so the
      * barriers stay uniform; rows past the end only help load tiles. */
     for (int r0 = first; r0 < last; r0 += size) {
+        /* Rows past the end compute on row last - 1's mask and q = 0 and
+         * store nothing: no branch splits the group (PoCL vectorises
+         * across work-items only where none does). */
         int row = r0 + lid;
         bool live = row < last;
+        int at = live ? row : last - 1;
         float qr[HEAD_DIM], acc[VALUE_DIM];
-        for (int d = 0; d < HEAD_DIM; d++) qr[d] = live ? q[row * HEAD_DIM + d] * scale : 0.0f;
+        for (int d = 0; d < HEAD_DIM; d++) qr[d] = live ? q[at * HEAD_DIM + d] * scale : 0.0f;
         for (int e = 0; e < VALUE_DIM; e++) acc[e] = 0.0f;
         float m = -INFINITY, l = 0.0f;
         for (int j0 = 0; j0 < sk; j0 += size) {
@@ -71,34 +75,28 @@ __kernel void attention(__global const float *q, uint q_off, __global const floa
             }
             for (int i = lid; i < n * VALUE_DIM; i += size) v_tile[i] = v[j0 * VALUE_DIM + i];
             barrier(CLK_LOCAL_MEM_FENCE);
-            if (!live) continue;
-            /* CHUNK keys at a time: their scores, then one rescale for
-             * the chunk's maximum (not one per key), then their weights. */
+            /* CHUNK keys at a time: their scores, then one rescale to the
+             * chunk's maximum (not one per key), then their weights. */
             for (int jc = 0; jc < n; jc += CHUNK) {
-                float sc[CHUNK], cm = m;
-                for (int jj = 0; jj < CHUNK; jj++) {
-                    int j = jc + jj;
-                    float s = -INFINITY;
-                    if (j < n) {
-                        s = 0.0f;
-                        for (int d = 0; d < HEAD_DIM; d++) s += qr[d] * k_tile[d * size + j];
+                int cn = min(CHUNK, n - jc);
+                float sc[CHUNK], mn = m;
+                for (int jj = 0; jj < cn; jj++) {
+                    float s = 0.0f;
+                    for (int d = 0; d < HEAD_DIM; d++) s += qr[d] * k_tile[d * size + jc + jj];
 #ifdef HAS_MASK
-                        s += mask[row * mask_q + (j0 + j) * mask_k];
+                    s += mask[at * mask_q + (j0 + jc + jj) * mask_k];
 #endif
-                    }
                     sc[jj] = s;
-                    cm = fmax(cm, s);
+                    mn = fmax(mn, s);
                 }
-                if (cm == -INFINITY) continue; /* all masked so far: nothing to add */
-                if (cm > m) {
-                    /* exp(-inf) is 0: the first finite maximum clears nothing. */
-                    float c = exp(m - cm);
-                    l *= c;
-                    for (int e = 0; e < VALUE_DIM; e++) acc[e] *= c;
-                    m = cm;
-                }
-                for (int jj = 0; jj < CHUNK && jc + jj < n; jj++) {
-                    float p = exp(sc[jj] - m);
+                /* While every score so far is -inf (masked), mn is -inf:
+                 * nothing is added and nothing rescaled. */
+                float c = mn == -INFINITY ? 1.0f : exp(m - mn);
+                l *= c;
+                for (int e = 0; e < VALUE_DIM; e++) acc[e] *= c;
+                m = mn;
+                for (int jj = 0; jj < cn; jj++) {
+                    float p = mn == -INFINITY ? 0.0f : exp(sc[jj] - mn);
                     l += p;
                     for (int e = 0; e < VALUE_DIM; e++) acc[e] += p * v_tile[(jc + jj) * VALUE_DIM + e];
                 }
