@@ -274,6 +274,25 @@ static void test_attention_pattern(void **state)
     }
 }
 
+/* A head larger than the kernel takes (fuse-attention never makes one, a
+ * text may) is refused when the plan is made, naming the node. */
+static void test_attention_head_too_large(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_graph *g = test_parse("input q: f32[2, 129]\ninput kt: f32[129, 3]\ninput v: f32[3, 4]\n"
+                              "y = Attention(q, kt, v)\noutput y\n");
+    clg_model *m = NULL;
+    /* A graph without symbolic sizes is planned when the model is made. */
+    assert_int_equal(clg_model_create(&m, ctx, g), CLG_ERR_UNSUPPORTED);
+    const char *msg = clg_model_errmsg(m);
+    if (!strstr(msg, "node y (Attention)") || !strstr(msg, "at most 128"))
+        fail_msg("message: %s", msg);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+}
+
 static void test_pools(void **state)
 {
     (void)state;
@@ -392,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_attention_pattern),
+        cmocka_unit_test(test_attention_head_too_large),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_pad),
         cmocka_unit_test(test_pad_then_window),
