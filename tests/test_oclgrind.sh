@@ -268,7 +268,8 @@ a2 = MatMul(p, v)
 output a1
 output a2
 EOF
-model attention "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated
+model attention-fused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
+model attention-unfused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
 
 # The variants' names from their table (CLGRAPH_GEMM ignores a name it does
 # not know, so a stale list here would test the default variant instead).

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -210,6 +211,19 @@ static void test_softmax(void **state)
     check(TOL);
 }
 
+/* The graph in `text` with its Attention nodes run each way: the fused
+ * kernel, the unfused launches, and as measurement picks (selection). */
+static void check_attention_ways(double tol)
+{
+    static const char *const ways[] = {"fused", "unfused", NULL};
+    for (size_t i = 0; i < sizeof ways / sizeof *ways; i++) {
+        if (ways[i]) setenv("CLGRAPH_ATTENTION", ways[i], 1);
+        else unsetenv("CLGRAPH_ATTENTION");
+        check(tol);
+    }
+    unsetenv("CLGRAPH_ATTENTION");
+}
+
 /* Attention as one node (kernels/attention.cl) against the reference:
  * Sq != Sk, head sizes 8 to 64 and value sizes apart from them, sequence
  * lengths 1, 7, 33 and 129 (the kernel's tiles and query blocks end part
@@ -229,25 +243,25 @@ static void test_attention(void **state)
                  "const m: f32[%d, %d] = random(3, -4, 0)\n"
                  "y = Attention(q, kt, v%s) scale=0.7\noutput y\n",
                  sq, d, d, sk, sk, dv, sq, sk, cases[i].mask ? ", m" : "");
-        check(TOL);
+        check_attention_ways(TOL);
     }
     /* Two batch dims; KT shared across N (stride 0: the batch walk does
      * not merge), a mask per head. */
     snprintf(text, sizeof text,
              "input q: f32[N, 2, 33, 16]\ninput kt: f32[2, 16, 7]\ninput v: f32[N, 2, 7, 16]\n"
              "input m: f32[2, 1, 7]\ny = Attention(q, kt, v, m) scale=0.25\noutput y\n");
-    check(TOL);
+    check_attention_ways(TOL);
     /* A causal mask: rows whose first keys are -inf. */
     snprintf(text, sizeof text,
              "input q: f32[N, 4, 8]\ninput kt: f32[N, 8, 4]\ninput v: f32[N, 4, 8]\n"
              "const m: f32[4, 4] = [0, -inf, -inf, -inf, 0, 0, -inf, -inf, 0, 0, 0, -inf, 0, 0, 0, 0]\n"
              "y = Attention(q, kt, v, m)\noutput y\n");
-    check(TOL);
+    check_attention_ways(TOL);
     snprintf(text, sizeof text,
              "input q: f32[N, 4, 8]\ninput kt: f32[N, 8, 4]\ninput v: f32[N, 4, 8]\n"
              "const m: f32[4, 4] = [-inf, 0, 0, 0, -inf, -inf, 0, 0, -inf, -inf, -inf, 0, 0, 0, 0, 0]\n"
              "y = Attention(q, kt, v, m)\noutput y\n");
-    check(TOL);
+    check_attention_ways(TOL);
 }
 
 /* PyTorch's attention block as exported (K here [N, S, D], as the test
@@ -267,8 +281,10 @@ static void test_attention_pattern(void **state)
                  "qs = Div(q, c)\nkt = Transpose(k) perm=[0, 2, 1]\ns = MatMul(qs, kt)\nsm = Add(s, m)\n"
                  "p = Softmax(sm)\ny = MatMul(p, v)\noutput y\n",
                  s, d, s, d, s, dv, s, s, sqrt((double)d));
-        check(TOL);
+        check_attention_ways(TOL);
+        setenv("CLGRAPH_ATTENTION", "fused", 1);
         int o0 = test_launches_at(text, 0), o2 = test_launches_at(text, 2);
+        unsetenv("CLGRAPH_ATTENTION");
         if (o2 != 2) fail_msg("%d launches at -O2 (-O0: %d), expected the Transpose and the Attention:\n%s", o2, o0, text);
         assert_true(o0 > o2);
     }

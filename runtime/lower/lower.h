@@ -20,6 +20,10 @@ CLG_INTERNAL clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, cons
 CLG_INTERNAL clg_status clg_select_softmax(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                            const clg_dev_tensor *out, clg_decision *d);
 
+/* attention.c: Attention, fused or unfused, by measurement */
+CLG_INTERNAL clg_status clg_select_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                             const clg_dev_tensor *out, clg_decision *d);
+
 /* The decision for lw's node. */
 static inline const clg_decision *clg_decision_of(const clg_lower *lw) { return &lw->plan->decisions[lw->node]; }
 

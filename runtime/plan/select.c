@@ -15,6 +15,7 @@ static const clg_select_fn select_table[CLG_OP_COUNT] = {
     [CLG_OP_MATMUL] = clg_select_gemm,
     [CLG_OP_CONV2D] = clg_select_conv2d,
     [CLG_OP_SOFTMAX] = clg_select_softmax,
+    [CLG_OP_ATTENTION] = clg_select_attention,
 };
 
 clg_status clg_plan_select(clg_plan *p, const clg_graph *g)
