@@ -6,8 +6,8 @@
  * - UNFUSED: what the node replaced: scores = scale * Q·KT into scratch
  *   (CLBlast GEMMs), the mask added in place, Softmax over the keys
  *   (kernels/softmax.cl), then P·V (CLBlast GEMMs).
- * A shape the kernel does not take (D or Dv above CLG_ATTENTION_MAX_DIM)
- * is refused (fuse-attention never makes one). */
+ * A shape the kernel does not take (D or Dv above CLG_ATTENTION_MAX_DIM;
+ * fuse-attention never makes one, a text may) runs unfused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +54,6 @@ static clg_status shape_of(clg_lower *lw, const clg_node *n, const clg_dev_tenso
     int br = os->rank - 2;
     a->sq = os->dims[br], a->dv = os->dims[br + 1];
     a->d = in[0].shape.dims[in[0].shape.rank - 1], a->sk = in[1].shape.dims[in[1].shape.rank - 1];
-    if (a->d > CLG_ATTENTION_MAX_DIM || a->dv > CLG_ATTENTION_MAX_DIM)
-        return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
-                              "head size %lld and value size %lld: the attention kernel takes at most %d each",
-                              (long long)a->d, (long long)a->dv, CLG_ATTENTION_MAX_DIM);
     /* Each tensor's strides through the shape it broadcasts to: the
      * output's batch dims, then its own last two. */
     memset(&a->w, 0, sizeof a->w);
@@ -97,6 +93,11 @@ static clg_status lower_fused(clg_lower *lw, const clg_node *n, const clg_dev_te
 {
     const clg_walk *w = &a->w;
     int64_t sq = a->sq, sk = a->sk;
+    if (a->d > CLG_ATTENTION_MAX_DIM || a->dv > CLG_ATTENTION_MAX_DIM)
+        return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
+                              "head size %lld and value size %lld: the attention kernel takes at most %d each "
+                              "(CLGRAPH_ATTENTION=fused)",
+                              (long long)a->d, (long long)a->dv, CLG_ATTENTION_MAX_DIM);
     /* The innermost batch dim is grid dim 2; any others are launches. */
     int64_t launches = 1;
     for (int i = 0; i < w->rank - 1; i++) launches *= w->dims[i];
@@ -341,6 +342,10 @@ clg_status clg_select_attention(clg_lower *lw, const clg_node *n, const clg_dev_
     clg_error_capture_end(&capture);
     /* A shape lowering refuses: lowering says why. */
     if (s || clg_shape_count(&out->shape) == 0 || a.sk == 0 || a.d == 0) return CLG_OK;
+    if (a.d > CLG_ATTENTION_MAX_DIM || a.dv > CLG_ATTENTION_MAX_DIM) {
+        d->variant = UNFUSED;
+        return CLG_OK;
+    }
     int64_t scores = clg_shape_count(&out->shape) / a.dv * a.sk;
     if (scores > MAX_MEASURE_SCORES) return CLG_OK;
     d->variant = measure(lw, n, in, out, &a);
