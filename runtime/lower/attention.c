@@ -231,7 +231,7 @@ clg_status clg_lower_attention(clg_lower *lw, const clg_node *n, const clg_dev_t
 /* Scores beyond this many elements are not timed (the unfused candidate's
  * scratch): the fused kernel runs them. */
 #define MAX_MEASURE_SCORES ((int64_t)1 << 26)
-#define ROUNDS 3
+#define ROUNDS 4
 #define RUNS 3
 
 static double now_s(void)
@@ -241,23 +241,16 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The best of ROUNDS rounds of RUNS runs of tmp's steps, in seconds per
- * run, after one run to warm up (a kernel's first launch may compile it);
- * negative when a step fails. */
-static double time_steps(clg_plan *tmp, const clg_graph *g)
+/* Seconds per run of RUNS runs of tmp's steps; negative when a step
+ * fails. */
+static double time_runs(clg_plan *tmp, const clg_graph *g, int runs)
 {
-    double best = -1.0;
-    for (int round = -1; round < ROUNDS; round++) {
-        int runs = round < 0 ? 1 : RUNS;
-        double t0 = now_s();
-        for (int r = 0; r < runs; r++)
-            for (int s = 0; s < tmp->n_steps; s++)
-                if (clg_plan_enqueue(tmp, g, &tmp->steps[s], NULL)) return -1.0;
-        if (clFinish(tmp->ctx->queue) != CL_SUCCESS) return -1.0;
-        double t = (now_s() - t0) / runs;
-        if (round >= 0 && (best < 0 || t < best)) best = t;
-    }
-    return best;
+    double t0 = now_s();
+    for (int r = 0; r < runs; r++)
+        for (int s = 0; s < tmp->n_steps; s++)
+            if (clg_plan_enqueue(tmp, g, &tmp->steps[s], NULL)) return -1.0;
+    if (clFinish(tmp->ctx->queue) != CL_SUCCESS) return -1.0;
+    return (now_s() - t0) / runs;
 }
 
 /* A zero-filled buffer for a tensor of t's shape, into *into. */
@@ -278,10 +271,14 @@ static cl_mem zero_buffer(clg_context *ctx, const clg_dev_tensor *t, clg_dev_ten
     return b;
 }
 
-/* Times both ways on zero-filled copies of the node's tensors in a trial
- * plan and keeps the faster; FUSED when nothing could be timed. A
- * candidate's failure is no failure of the plan: its message goes
- * nowhere (lowering reports the chosen way's own errors). */
+/* Times both ways on zero-filled copies of the node's tensors, each
+ * lowered into a trial plan of its own, and keeps the faster; FUSED when
+ * nothing could be timed. Each is run once to warm up (a kernel's first
+ * launch may compile it), then the two take turns for ROUNDS rounds of
+ * RUNS runs and the best round of each counts: turns, so that a burst of
+ * load from elsewhere on a shared machine falls on both. A candidate's
+ * failure is no failure of the plan: its message goes nowhere (lowering
+ * reports the chosen way's own errors). */
 static int measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
                    const att_shape *a)
 {
@@ -296,32 +293,38 @@ static int measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, c
     for (int i = 0; ok && i < n->n_inputs && i < 4; i++) ok = (bufs[n_bufs++] = zero_buffer(ctx, &in[i], &t_in[i]));
     if (ok) ok = (bufs[n_bufs++] = zero_buffer(ctx, out, &t_out));
     if (!ok) n_bufs--; /* the failed one is NULL */
-    clg_plan tmp = {0};
-    tmp.ctx = ctx;
-    tmp.batch = lw->plan->batch;
-    tmp.scratch_owned = true;
-    clg_lower tl = {ctx, lw->g, lw->node, &tmp};
-    int best_v = FUSED;
-    double best_t = -1.0;
-    for (int v = FUSED; ok && v <= UNFUSED; v++) {
+    clg_plan tmp[2];
+    double best[2] = {-1.0, -1.0};
+    bool usable[2] = {false, false};
+    for (int v = FUSED; v <= UNFUSED; v++) {
+        memset(&tmp[v], 0, sizeof tmp[v]);
+        tmp[v].ctx = ctx;
+        tmp[v].batch = lw->plan->batch;
+        tmp[v].scratch_owned = true;
+        if (!ok) continue;
+        clg_lower tl = {ctx, lw->g, lw->node, &tmp[v]};
         clg_status s = v == FUSED ? lower_fused(&tl, n, t_in, &t_out, a) : lower_unfused(&tl, n, t_in, &t_out, a);
-        if (!s) s = clg_plan_bind(&tmp, lw->g, 0);
-        double secs = s ? -1.0 : time_steps(&tmp, lw->g);
-        for (int i = 0; i < tmp.n_steps; i++) clg_plan_step_release(&tmp, &tmp.steps[i]);
-        tmp.n_steps = 0;
-        for (int i = 0; i < tmp.n_owned; i++) clReleaseMemObject(tmp.owned[i]);
-        tmp.n_owned = 0;
-        if (secs >= 0 && (best_t < 0 || secs < best_t)) {
-            best_t = secs;
-            best_v = v;
-        }
+        if (!s) s = clg_plan_bind(&tmp[v], lw->g, 0);
+        usable[v] = !s && time_runs(&tmp[v], lw->g, 1) >= 0;
+    }
+    for (int round = 0; round < 2 * ROUNDS; round++) {
+        int v = round % 2;
+        if (!usable[v]) continue;
+        double t = time_runs(&tmp[v], lw->g, RUNS);
+        if (t < 0) usable[v] = false;
+        else if (best[v] < 0 || t < best[v]) best[v] = t;
     }
     clFinish(ctx->queue);
-    clg_mem_free(&ctx->allocator, tmp.steps);
-    clg_mem_free(&ctx->allocator, tmp.owned);
+    for (int v = FUSED; v <= UNFUSED; v++) {
+        for (int i = 0; i < tmp[v].n_steps; i++) clg_plan_step_release(&tmp[v], &tmp[v].steps[i]);
+        for (int i = 0; i < tmp[v].n_owned; i++) clReleaseMemObject(tmp[v].owned[i]);
+        clg_mem_free(&ctx->allocator, tmp[v].steps);
+        clg_mem_free(&ctx->allocator, tmp[v].owned);
+    }
     for (int i = 0; i < n_bufs; i++) clReleaseMemObject(bufs[i]);
     clg_error_capture_end(&capture);
-    return best_v;
+    if (usable[UNFUSED] && (!usable[FUSED] || best[UNFUSED] < best[FUSED])) return UNFUSED;
+    return FUSED;
 }
 
 clg_status clg_select_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
