@@ -1543,6 +1543,25 @@ static void test_optimize_out_of_memory(void **state)
                                "y = MaxPool(q) kernel_shape=[2, 2]\n"
                                "output y\n";
     optimize_out_of_memory(pads, sizeof pads - 1);
+    /* fuse-attention's sweep: a block that fuses and one whose scores are
+     * also an output */
+    static const char attention[] = "input x: f32[N, 7, 8]\n"
+                                    "const m: f32[7, 7] = random(5, -2, 0)\n"
+                                    "const c: f32[1] = full(2)\n"
+                                    "kt = Transpose(x) perm=[0, 2, 1]\n"
+                                    "v = Tanh(x)\n"
+                                    "qs = Div(x, c)\n"
+                                    "s = MatMul(qs, kt)\n"
+                                    "sm = Add(s, m)\n"
+                                    "p = Softmax(sm)\n"
+                                    "y = MatMul(p, v)\n"
+                                    "s2 = MatMul(x, kt)\n"
+                                    "p2 = Softmax(s2)\n"
+                                    "y2 = MatMul(p2, v)\n"
+                                    "output y\n"
+                                    "output y2\n"
+                                    "output s2\n";
+    optimize_out_of_memory(attention, sizeof attention - 1);
 }
 
 /* ---------------------------------------------------------------- clone, save, dot */
