@@ -47,7 +47,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from onnx import TensorProto, helper, numpy_helper, shape_inference
+from onnx import TensorProto, helper, numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, 'bench')
@@ -97,8 +97,10 @@ def sh(cmd, **kw):
 # ------------------------------------------------------------------ clgraph
 
 class Tensor(ctypes.Structure):
+    """clg_tensor. dtype (0: CLG_DTYPE_F32) is its last field since typed
+    tensors; a library from before them never reads it."""
     _fields_ = [('data', ctypes.POINTER(ctypes.c_float)), ('rank', ctypes.c_int),
-                ('dims', ctypes.c_int64 * 5)]
+                ('dims', ctypes.c_int64 * 5), ('dtype', ctypes.c_int)]
 
 
 class ModelOptions(ctypes.Structure):
