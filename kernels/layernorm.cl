@@ -7,13 +7,19 @@
  * dims, see compiler/infer_reduce.c).
  *
  * One work-group per row (grid: work-group size x rows), its work-items
- * striding over the row so that neighbours read neighbouring elements. The
+ * striding over the row so that neighbours read neighbouring elements; or
+ * (ROW_PER_ITEM, for CPUs with many rows) one work-item per row, rows on
+ * dim 0, without barriers. The
  * variance is the mean of squared deviations from the mean, found in a
  * second pass rather than as E[x^2] - E[x]^2, which cancels badly when the
  * mean is large against the spread. Every read of the row happens before
  * the barrier of the second reduction, and each work-item then reads and
  * writes only its own elements, so y may be x (or r). */
 
+#ifdef ROW_PER_ITEM
+#define GROUP_SUM(part, v) (v)
+#else
+#define GROUP_SUM(part, v) group_sum(part, v)
 static float group_sum(__local float *part, float v)
 {
     int lid = get_local_id(0);
@@ -27,6 +33,7 @@ static float group_sum(__local float *part, float v)
     barrier(CLK_LOCAL_MEM_FENCE); /* part is reused by the next reduction */
     return r;
 }
+#endif
 
 #ifdef HAS_RESIDUAL
 #define X(j) (src[j] + res[j])
@@ -44,9 +51,16 @@ __kernel void layernorm(__global const float *x, uint x_off, __global float *y, 
 #endif
                         __local float *part)
 {
+#ifdef ROW_PER_ITEM
+    int row = get_global_id(0);
+    if (row >= rows) return;
+    int lid = 0, size = 1;
+    (void)part;
+#else
     int row = get_global_id(1);
     if (row >= rows) return; /* a whole work-group: the barriers stay uniform */
     int lid = get_local_id(0), size = get_local_size(0);
+#endif
     __global const float *src = x + x_off + (size_t)row * len;
     __global float *dst = y + y_off + (size_t)row * len;
 #ifdef HAS_RESIDUAL
@@ -55,13 +69,13 @@ __kernel void layernorm(__global const float *x, uint x_off, __global float *y, 
 
     float sum = 0.0f;
     for (int j = lid; j < len; j += size) sum += X(j);
-    float mean = group_sum(part, sum) / (float)len;
+    float mean = GROUP_SUM(part, sum) / (float)len;
     float dev = 0.0f;
     for (int j = lid; j < len; j += size) {
         float d = X(j) - mean;
         dev += d * d;
     }
-    float inv = rsqrt(group_sum(part, dev) / (float)len + eps);
+    float inv = rsqrt(GROUP_SUM(part, dev) / (float)len + eps);
     scale += scale_off;
 #ifdef HAS_BIAS
     bias += bias_off;
