@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 44, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 45, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -124,6 +124,8 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                            .in_place = 1u << 0 | 1u << 3},
     /* the softmax kernels with -DLOG_SOFTMAX */
     [CLG_OP_LOG_SOFTMAX] = {"LogSoftmax", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_softmax, .in_place = 1u << 0},
+    /* kernels/trilu.cl: each work-item reads the one element it writes */
+    [CLG_OP_TRILU] = {"Trilu", 1, 1, ATTRS(CLG_F_UPPER, CLG_F_TRILU_K), clg_infer_trilu, .in_place = 1u << 0},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -177,6 +179,7 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->max = INFINITY;
     a->axis = op == CLG_OP_SOFTMAX || op == CLG_OP_LOG_SOFTMAX || op == CLG_OP_LAYER_NORM ? -1 : 1;
     a->keepdims = 1;
+    a->upper = 1;
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;

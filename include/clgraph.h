@@ -189,6 +189,7 @@ typedef enum clg_op {
     CLG_OP_REDUCE_LOG_SUM_EXP,
     CLG_OP_LAYER_NORM,  /* normalise over the dims from axis, then scale and bias */
     CLG_OP_LOG_SOFTMAX,
+    CLG_OP_TRILU,       /* ONNX Trilu: keep the upper or lower triangle of the last two dims */
     CLG_OP_COUNT
 } clg_op;
 

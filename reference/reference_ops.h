@@ -35,6 +35,8 @@ CLG_INTERNAL clg_status clg_ref_expand(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_tile(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_depth_to_space(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_space_to_depth(const clg_ref_args *a);
+/* reference_trilu.c */
+CLG_INTERNAL clg_status clg_ref_trilu(const clg_ref_args *a);
 
 /* Computes node i of g, all of whose inputs are constants, into out (room
  * for the node's element count); for constant folding (reference.c).
