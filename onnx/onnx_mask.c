@@ -89,7 +89,7 @@ clg_status ox_convert_constant_of_shape(ox_ctx *ox, const Onnx__NodeProto *n, ox
      * dims 1, expanded to the shape (Expand takes symbolic sizes). */
     if (!is_float)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                       "a %s tensor of a symbolic shape would be a graph tensor; clgraph computes in FLOAT only",
+                       "a value of type %s with a symbolic shape would be a graph tensor; clgraph computes in FLOAT only",
                        ox_dtype_name(dtype));
     if (rank < 1 || rank > CLG_MAX_RANK)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape of %d dims is not supported here (1 to %d)", rank,
