@@ -2603,6 +2603,18 @@ static void test_out_of_memory(void **state)
     build_shuffle(&b);
     oom_sweep(&b, "shuffle");
     mb_free(&b);
+    build_causal(&b, -INFINITY, false, false); /* ConstantOfShape as an Expand, Trilu */
+    oom_sweep(&b, "causal");
+    mb_free(&b);
+    mb_init(&b, 13); /* ConstantOfShape folded on the host */
+    mb_input(&b, "x", 3, xd);
+    mb_const_i64(&b, "shape", 1, 2, (int64_t[]){3, 4});
+    mb_node(&b, "ConstantOfShape", NULL, "shape", "c", 1,
+            A_t(&b, "value", mb_tensor_f(&b, NULL, 1, (int64_t[]){1}, (float[]){0.5f}, true)));
+    mb_node(&b, "Add", NULL, "x,c", "y", 0);
+    mb_output(&b, "y");
+    oom_sweep(&b, "constant_of_shape");
+    mb_free(&b);
 }
 
 /* ================================================================ files and the CLI */
