@@ -198,7 +198,7 @@ cat >"$TMP/ops.clg" <<'EOF'
 # Concat, Flatten, Reshape, a Slice with negative steps, Expand, Tile's
 # wrapping variant, DepthToSpace in both modes, SpaceToDepth), every unary
 # op and the binary ops with broadcasting, Pad in its three modes (with
-# crops).
+# crops), Trilu (upper and lower).
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
 const s: f32[6] = random(1, 0.5, 1.5)
@@ -240,6 +240,8 @@ cl = Clip(u6) min=-0.5 max=0.5
 pz = Pad(x) pads=[0, 1, -1, 2, 0, 0, 1, -1] value=0.5
 pr = Pad(x) pads=[0, 0, 2, 1, 0, 0, 1, 3] mode="reflect"
 pe = Pad(x) pads=[0, 0, 1, 0, 0, 1, 0, 2] mode="edge"
+tu = Trilu(x) k=1
+tl = Trilu(x) upper=0 k=-2
 output mp
 output sm
 output sm2
@@ -261,6 +263,8 @@ output cl
 output pz
 output pr
 output pe
+output tu
+output tl
 EOF
 cat >"$TMP/norm.clg" <<'EOF'
 # Reductions: a work-group per innermost row (l's rows of 301, x's of 210),
@@ -326,7 +330,7 @@ echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
-    reduce_rows reduce_strided layernorm; do
+    reduce_rows reduce_strided layernorm trilu; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 

@@ -751,6 +751,30 @@ static void test_constant_of_shape_host(void **state)
         clg_graph_destroy(g);
         mb_free(&b);
     }
+    /* A large known shape is a graph Expand, not a host value written out
+     * at import. */
+    {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, (int64_t[]){300, 300});
+        mb_const_i64(&b, "shape", 1, 2, (int64_t[]){300, 300});
+        float v = -1.5f;
+        mb_node(&b, "ConstantOfShape", NULL, "shape", "c", 1,
+                A_t(&b, "value", mb_tensor_f(&b, NULL, 1, (int64_t[]){1}, &v, true)));
+        mb_node(&b, "Add", NULL, "x,c", "y", 0);
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        assert_int_equal(find_node(g, "c")->op, CLG_OP_EXPAND);
+        float *big = malloc(2 * 90000 * sizeof *big);
+        assert_non_null(big);
+        for (int k = 0; k < 90000; k++) big[k] = (float)(k % 7);
+        clg_tensor got = {0};
+        run1(g, big, 2, (int64_t[]){300, 300}, big + 90000, &got);
+        for (int k = 0; k < 90000; k++) assert_true(big[90000 + k] == big[k] - 1.5f);
+        free(big);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
     /* A value of two elements; a negative dimension. */
     {
         mb b;
