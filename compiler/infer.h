@@ -19,6 +19,9 @@ CLG_INTERNAL clg_status clg_infer_transpose(const clg_infer_ctx *c, clg_shape *o
 CLG_INTERNAL clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_clip(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_elementwise(const clg_infer_ctx *c, clg_shape *out);
+/* infer_gather.c */
+CLG_INTERNAL clg_status clg_infer_gather(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_gather_elements(const clg_infer_ctx *c, clg_shape *out);
 /* infer_pad.c */
 CLG_INTERNAL clg_status clg_infer_pad(const clg_infer_ctx *c, clg_shape *out);
 /* infer_movement.c */

@@ -86,11 +86,9 @@ clg_status ox_convert_constant_of_shape(ox_ctx *ox, const Onnx__NodeProto *n, ox
         return CLG_OK;
     }
     /* A graph tensor: the value as a constant of the output's rank with all
-     * dims 1, expanded to the shape (Expand takes symbolic sizes). */
-    if (!is_float)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                       "a value of type %s with a symbolic shape would be a graph tensor; clgraph computes in FLOAT only",
-                       ox_dtype_name(dtype));
+     * dims 1, expanded to the shape (Expand takes symbolic sizes and keeps
+     * the element type; ox_tensor_node refuses a type graph tensors cannot
+     * have). */
     if (rank < 1 || rank > CLG_MAX_RANK)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape of %d dims is not supported here (1 to %d)", rank,
                        CLG_MAX_RANK);
@@ -118,8 +116,9 @@ clg_status ox_convert_constant_of_shape(ox_ctx *ox, const Onnx__NodeProto *n, ox
     fill.node = -1;
     fill.producer = out[0]->producer;
     if (!(fill.clg_name = ox_unique_name(ox, hint))) return ox_oom(ox);
-    if ((s = ox_host_new(ox, OX_FLOAT, rank, ones, &fill.host))) return s;
-    fill.host.f->data[0] = fv;
+    if ((s = ox_host_new(ox, dtype, rank, ones, &fill.host))) return s;
+    if (is_float) fill.host.f->data[0] = fv;
+    else fill.host.i[0] = iv;
     int node;
     s = ox_tensor_node(ox, &fill, &node);
     ox_host_free(ox->g, &fill.host);

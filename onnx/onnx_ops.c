@@ -368,7 +368,8 @@ static clg_status conv_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
     const char *t = n->op_type;
     clg_op op = strcmp(t, "Add") == 0 ? CLG_OP_ADD : strcmp(t, "Sub") == 0 ? CLG_OP_SUB
               : strcmp(t, "Mul") == 0 ? CLG_OP_MUL : CLG_OP_DIV;
-    return emit(ox, op, out[0], in, 2, NULL);
+    clg_status s = ox_require_float(ox, in, 2);
+    return s ? s : emit(ox, op, out[0], in, 2, NULL);
 }
 
 static clg_status conv_unary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
@@ -378,7 +379,8 @@ static clg_status conv_unary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     const char *t = n->op_type;
     clg_op op = strcmp(t, "Relu") == 0 ? CLG_OP_RELU : strcmp(t, "Sigmoid") == 0 ? CLG_OP_SIGMOID
               : strcmp(t, "Tanh") == 0 ? CLG_OP_TANH : CLG_OP_GLOBALAVERAGEPOOL;
-    return emit(ox, op, out[0], in, 1, NULL);
+    clg_status s = ox_require_float(ox, in, 1);
+    return s ? s : emit(ox, op, out[0], in, 1, NULL);
 }
 
 static clg_status conv_leaky_relu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
@@ -568,19 +570,6 @@ static clg_status conv_identity(ox_ctx *ox, const Onnx__NodeProto *n, ox_value *
     return emit(ox, CLG_OP_IDENTITY, out[0], in, 1, NULL);
 }
 
-static clg_status conv_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
-                            int n_out)
-{
-    (void)n_in, (void)n_out;
-    int64_t to;
-    clg_status s = attr_int(ox, n, "to", 0, &to);
-    if (s) return s;
-    if (to != OX_FLOAT)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a cast of a computed tensor to %s is not supported (FLOAT only)",
-                       ox_dtype_name((int32_t)to));
-    return emit(ox, CLG_OP_IDENTITY, out[0], in, 1, NULL);
-}
-
 /* Unsqueeze and Squeeze of graph tensors are reshapes. axes come from an
  * attribute before opset 13, from a constant input after. */
 clg_status ox_read_axes(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, int64_t *axes,
@@ -647,14 +636,6 @@ static clg_status conv_squeeze(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     return CLG_OK;
 }
 
-static clg_status conv_host_only(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
-                                 ox_value **out, int n_out)
-{
-    (void)in, (void)n_in, (void)out, (void)n_out;
-    return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of a computed tensor is not supported (only of constants and shapes)",
-                   n->op_type);
-}
-
 /* ---------------------------------------------------------------- the table */
 
 static const ox_op ops[] = {
@@ -663,7 +644,7 @@ static const ox_op ops[] = {
     {"And", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"AveragePool", 7, 1, 1, "auto_pad ceil_mode count_include_pad kernel_shape pads strides", FOLD_NEVER, conv_pool},
     {"BatchNormalization", 9, 5, 5, "epsilon momentum training_mode", FOLD_NEVER, conv_batchnorm},
-    {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, conv_cast},
+    {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, ox_convert_cast},
     {"Ceil", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Celu", 12, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
     {"Clip", 6, 1, 3, "min max", FOLD_NEVER, conv_clip},
@@ -682,7 +663,8 @@ static const ox_op ops[] = {
     {"Expand", 8, 2, 2, "", FOLD_NEVER, ox_convert_expand},
     {"Flatten", 1, 1, 1, "axis", FOLD_NEVER, conv_flatten},
     {"Floor", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
-    {"Gather", 1, 2, 2, "axis", FOLD_ALWAYS, conv_host_only},
+    {"Gather", 1, 2, 2, "axis", FOLD_IF_HOST, ox_convert_gather},
+    {"GatherElements", 11, 2, 2, "axis", FOLD_NEVER, ox_convert_gather_elements},
     {"Gemm", 7, 2, 3, "alpha beta transA transB", FOLD_NEVER, conv_gemm},
     {"GlobalAveragePool", 1, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Greater", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
@@ -794,6 +776,12 @@ clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
     bool all_host = true;
     for (int i = 0; i < n_in; i++)
         if (in[i] && in[i]->kind != OX_HOST) all_host = false;
+    /* A constant sliced to a symbolic size (a positional table cut to the
+     * sequence length) has no size on the host: a graph Slice. */
+    if (all_host && strcmp(n->op_type, "Slice") == 0 && in[0] && in[0]->host.f)
+        for (int i = 1; i < n_in && i < 3; i++)
+            if (in[i] && in[i]->host.sym)
+                for (size_t k = 0; k < in[i]->host.count; k++) all_host &= !in[i]->host.sym[k];
     if (op->fold == FOLD_ALWAYS || (op->fold == FOLD_IF_HOST && all_host)) {
         bool handled = false;
         clg_status s = ox_fold_node(ox, n, in, n_in, out, n_out, &handled);

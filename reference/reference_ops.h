@@ -35,6 +35,10 @@ CLG_INTERNAL clg_status clg_ref_expand(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_tile(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_depth_to_space(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_space_to_depth(const clg_ref_args *a);
+/* reference_gather.c */
+CLG_INTERNAL clg_status clg_ref_gather(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_cast(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_gather_elements(const clg_ref_args *a);
 /* reference_trilu.c */
 CLG_INTERNAL clg_status clg_ref_trilu(const clg_ref_args *a);
 

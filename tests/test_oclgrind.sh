@@ -198,9 +198,11 @@ cat >"$TMP/ops.clg" <<'EOF'
 # Concat, Flatten, Reshape, a Slice with negative steps, Expand, Tile's
 # wrapping variant, DepthToSpace in both modes, SpaceToDepth), every unary
 # op and the binary ops with broadcasting, Pad in its three modes (with
-# crops), Trilu (upper and lower).
+# crops), Gather (rows of a table by int64 ids, and along the last axis),
+# Cast and Trilu (upper and lower).
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
+input ids: i64[N, 3]
 const s: f32[6] = random(1, 0.5, 1.5)
 const b: f32[6] = random(2, -0.2, 0.2)
 const m: f32[6] = random(3, -0.2, 0.2)
@@ -242,6 +244,12 @@ pr = Pad(x) pads=[0, 0, 2, 1, 0, 0, 1, 3] mode="reflect"
 pe = Pad(x) pads=[0, 0, 1, 0, 0, 1, 0, 2] mode="edge"
 tu = Trilu(x) k=1
 tl = Trilu(x) upper=0 k=-2
+const table: f32[4, 9] = random(8)
+emb = Gather(table, ids)
+const gi: i32[3] = [4, -1, 0]
+gl = Gather(x, gi) axis=-1
+ci = Cast(gl) to="i64"
+cb = Cast(x) to="bool"
 output mp
 output sm
 output sm2
@@ -265,6 +273,9 @@ output pr
 output pe
 output tu
 output tl
+output emb
+output ci
+output cb
 EOF
 cat >"$TMP/norm.clg" <<'EOF'
 # Reductions: a work-group per innermost row (l's rows of 301, x's of 210),
@@ -330,7 +341,7 @@ echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
-    reduce_rows reduce_strided layernorm trilu; do
+    reduce_rows reduce_strided layernorm gather cast trilu; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 

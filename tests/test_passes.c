@@ -1140,7 +1140,7 @@ static void test_fuse_layernorm_numerics(void **state)
     const float *gamma = g->nodes[gi].constant->data, *beta = g->nodes[bi].constant->data;
     float x[3 * 4 * 8], y[3 * 4 * 8];
     for (int k = 0; k < 96; k++) x[k] = (float)((k * 37) % 23) * 0.3f - 3.0f;
-    clg_tensor in = {x, 3, {3, 4, 8}}, out = {y, 0, {0}};
+    clg_tensor in = {x, 3, {3, 4, 8}, CLG_DTYPE_F32}, out = {y, 0, {0}, CLG_DTYPE_F32};
     if (clg_graph_run_reference(g, &in, 1, &out, 1) != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
     for (int r = 0; r < 12; r++) {
         double mean = 0, var = 0;

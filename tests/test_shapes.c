@@ -579,8 +579,11 @@ static void test_slice(void **state)
     /* N kept whole: start 0, end 2^31 or more, step 1 */
     OK(g, CLG_OP_SLICE, "s5", INS("x"), ATTRS(AL("starts", 0, 1), AL("ends", 2147483648, 2), AL("axes", 0, 1)),
        DIMS(N, 1, 6));
-    ERR(g, CLG_OP_SLICE, "e0", INS("x"), ATTRS(AL("starts", 0), AL("ends", 2)), CLG_ERR_UNSUPPORTED,
-        "input 0 [N, 10, 6]: dimension 0 is symbolic, and a Slice must keep a symbolic dimension whole");
+    /* Part of N: 2 rows (N must be at least 2 when bound), or N-2 of them. */
+    OK(g, CLG_OP_SLICE, "e0", INS("x"), ATTRS(AL("starts", 0), AL("ends", 2)), DIMS(2, 10, 6));
+    OK_TEXT(g, CLG_OP_SLICE, "n2", INS("x"), ATTRS(AL("starts", 1), AL("ends", -1)), "[N-2, 10, 6]");
+    ERR(g, CLG_OP_SLICE, "e0s", INS("x"), ATTRS(AL("starts", 0), AL("ends", 2147483648), AL("steps", 2)),
+        CLG_ERR_UNSUPPORTED, "the slice along axis 0 involves a symbolic size; only steps of 1");
     ERR(g, CLG_OP_SLICE, "e1", INS("x"), ATTRS(AL("starts", 5), AL("ends", 5), AL("axes", 1)), CLG_ERR_UNSUPPORTED,
         "the slice of input 0 [N, 10, 6] along axis 1 is empty");
     ERR(g, CLG_OP_SLICE, "e2", INS("x"), ATTRS(AL("starts", 1), AL("ends", 5), AL("axes", 1), AL("steps", 0)),

@@ -57,6 +57,10 @@ CLG_INTERNAL clg_status clg_lower_expand(clg_lower *lw, const clg_node *n, const
 CLG_INTERNAL clg_status clg_lower_tile(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_depth_to_space(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_space_to_depth(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* gather.c: kernels/gather.cl, kernels/cast.cl */
+CLG_INTERNAL clg_status clg_lower_gather(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_cast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_gather_elements(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* trilu.c */
 CLG_INTERNAL clg_status clg_lower_trilu(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* Copies src into dst with NumPy broadcasting of src's shape to dst's (used

@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 45, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 48, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -37,6 +37,9 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_REDUCE_LOG_SUM_EXP] = clg_lower_reduce,
     [CLG_OP_LAYER_NORM] = clg_lower_layer_norm,
     [CLG_OP_LOG_SOFTMAX] = clg_lower_softmax,
+    [CLG_OP_GATHER] = clg_lower_gather,
+    [CLG_OP_CAST] = clg_lower_cast,
+    [CLG_OP_GATHER_ELEMENTS] = clg_lower_gather_elements,
     /* Input and Constant have no launch; Flatten, Reshape and Identity
      * reinterpret their input's memory (the op table's alias). */
 };
