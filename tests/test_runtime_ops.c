@@ -667,6 +667,12 @@ static void test_trilu(void **state)
                  cases[i].input, cases[i].attrs);
         check(TOL);
     }
+    /* Integer and bool data keep their type (the kept values and the zeros
+     * are exact). */
+    snprintf(text, sizeof text, "input x: i64[N, 4, 5]\ny = Trilu(x) k=1\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text, "input x: bool[3, 6]\ny = Trilu(x) upper=0\noutput y\n");
+    check(TOL);
 }
 
 /* A causal attention mask as PyTorch exports it: -inf grown to [S, S]
