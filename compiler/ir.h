@@ -364,7 +364,6 @@ CLG_INTERNAL clg_status clg_slice_resolve(clg_graph *g, const clg_attrs *a, cons
 /* Slice's starts and ends keep ONNX's negative indices, so a symbolic size
  * d (a sequence length S an exporter slices a table to) is written as
  * CLG_INDEX_SYMBOLIC + d: these convert. */
-#define CLG_INDEX_SYMBOLIC (-((int64_t)1 << 62))
 static inline int64_t clg_index_value(int64_t d) { return CLG_INDEX_SYMBOLIC + d; }
 static inline bool clg_index_is_symbolic(int64_t v) { return v < CLG_INDEX_SYMBOLIC; }
 static inline int64_t clg_index_dim(int64_t v) { return v - CLG_INDEX_SYMBOLIC; }

@@ -136,6 +136,10 @@ typedef void *(*clg_alloc_fn)(void *user, void *ptr, size_t old_size, size_t new
  * any dim. Symbols may stand in any position of any input; a run takes
  * their sizes from the inputs it is given. */
 #define CLG_BATCH (-1)
+/* Symbolic sizes in attribute lists: Reshape's and Expand's `shape` write a
+ * size d as d - 1 (-1 there means "infer"), Slice's `starts` and `ends` as
+ * CLG_INDEX_SYMBOLIC + d (negative indices there count from the back). */
+#define CLG_INDEX_SYMBOLIC (-((int64_t)1 << 62))
 
 /* Element types. Every value of a graph has one (clg_graph_input_dtype,
  * clg_graph_output_dtype). clgraph computes in fp32: integer and boolean
