@@ -44,6 +44,8 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_BLOCK_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
     [CLG_F_KEEPDIMS] = {"keepdims", CLG_ATTR_INT, 1, true},
     [CLG_F_SCALE] = {"scale", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_UPPER] = {"upper", CLG_ATTR_INT, 1, true},
+    [CLG_F_TRILU_K] = {"k", CLG_ATTR_INT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -101,6 +103,8 @@ static int64_t *int_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_COUNT_INCLUDE_PAD: return &a->count_include_pad;
     case CLG_F_BLOCKSIZE: return &a->blocksize;
     case CLG_F_KEEPDIMS: return &a->keepdims;
+    case CLG_F_UPPER: return &a->upper;
+    case CLG_F_TRILU_K: return &a->trilu_k;
     default: return NULL;
     }
 }

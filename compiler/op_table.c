@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 48, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 49, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -135,6 +135,10 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_GATHER_ELEMENTS] = {"GatherElements", 2, 2, ATTRS(CLG_F_AXIS), clg_infer_gather_elements,
                                 .expr = NULL, .types = CLG_TYPES_GATHER},
     [CLG_OP_ATTENTION] = {"Attention", 3, 4, ATTRS(CLG_F_SCALE), clg_infer_attention, .expr = NULL},
+    /* kernels/trilu.cl: each work-item reads the one element it writes;
+     * the kept elements and the zeros are exact in any element type */
+    [CLG_OP_TRILU] = {"Trilu", 1, 1, ATTRS(CLG_F_UPPER, CLG_F_TRILU_K), clg_infer_trilu, .in_place = 1u << 0,
+                      .types = CLG_TYPES_SAME},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -189,6 +193,7 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->axis = op == CLG_OP_SOFTMAX || op == CLG_OP_LOG_SOFTMAX || op == CLG_OP_LAYER_NORM ? -1
             : op == CLG_OP_GATHER || op == CLG_OP_GATHER_ELEMENTS ? 0 : 1;
     a->keepdims = 1;
+    a->upper = 1;
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;

@@ -205,6 +205,12 @@ CLG_INTERNAL clg_status ox_conv_variadic(ox_ctx *ox, const Onnx__NodeProto *n, o
 /* onnx_pad.c: Pad, opsets 2 to 17 */
 CLG_INTERNAL clg_status ox_convert_pad(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                        ox_value **out, int n_out);
+/* onnx_mask.c: ConstantOfShape (a host value, or an Expand of a symbolic
+ * shape) and Trilu */
+CLG_INTERNAL clg_status ox_convert_constant_of_shape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                                     ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_trilu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                         ox_value **out, int n_out);
 /* ---- data movement of graph tensors (onnx_movement.c): Slice, Split,
  * Expand, Tile, DepthToSpace and SpaceToDepth (by op_type) */
 CLG_INTERNAL clg_status ox_convert_slice(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,

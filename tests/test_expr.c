@@ -395,13 +395,14 @@ static void test_op_table_expressions(void **state)
         if (info->alias != alias || (info->expr != NULL) != elementwise)
             fail_msg("%s: alias %d, expr %d", info->name, info->alias, info->expr != NULL);
         if (!elementwise && op != CLG_OP_BATCHNORM && op != CLG_OP_SOFTMAX && op != CLG_OP_LOG_SOFTMAX &&
-            op != CLG_OP_LAYER_NORM && op != CLG_OP_CAST)
+            op != CLG_OP_LAYER_NORM && op != CLG_OP_CAST && op != CLG_OP_TRILU)
             assert_int_equal(info->in_place, 0);
     }
     assert_int_equal(clg_op_get(CLG_OP_BATCHNORM)->in_place, 1); /* x, not the parameters */
     assert_int_equal(clg_op_get(CLG_OP_SOFTMAX)->in_place, 1);
     assert_int_equal(clg_op_get(CLG_OP_LOG_SOFTMAX)->in_place, 1);
     assert_int_equal(clg_op_get(CLG_OP_LAYER_NORM)->in_place, 1u | 1u << 3); /* x or the residual */
+    assert_int_equal(clg_op_get(CLG_OP_TRILU)->in_place, 1);
     clg_node identity = {.op = CLG_OP_IDENTITY, .n_inputs = 1};
     char err[64];
     assert_int_equal(clg_expr_of_node(&identity, &expr, err, sizeof err), CLG_ERR_INVALID_ARGUMENT);

@@ -198,8 +198,8 @@ cat >"$TMP/ops.clg" <<'EOF'
 # Concat, Flatten, Reshape, a Slice with negative steps, Expand, Tile's
 # wrapping variant, DepthToSpace in both modes, SpaceToDepth), every unary
 # op and the binary ops with broadcasting, Pad in its three modes (with
-# crops), Gather (rows of a table by int64 ids, and along the last axis) and
-# Cast.
+# crops), Gather (rows of a table by int64 ids, and along the last axis),
+# Cast and Trilu (upper and lower).
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
 input ids: i64[N, 3]
@@ -242,6 +242,8 @@ cl = Clip(u6) min=-0.5 max=0.5
 pz = Pad(x) pads=[0, 1, -1, 2, 0, 0, 1, -1] value=0.5
 pr = Pad(x) pads=[0, 0, 2, 1, 0, 0, 1, 3] mode="reflect"
 pe = Pad(x) pads=[0, 0, 1, 0, 0, 1, 0, 2] mode="edge"
+tu = Trilu(x) k=1
+tl = Trilu(x) upper=0 k=-2
 const table: f32[4, 9] = random(8)
 emb = Gather(table, ids)
 const gi: i32[3] = [4, -1, 0]
@@ -269,6 +271,8 @@ output cl
 output pz
 output pr
 output pe
+output tu
+output tl
 output emb
 output ci
 output cb
@@ -358,7 +362,7 @@ echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
-    reduce_rows reduce_strided layernorm gather cast attention; do
+    reduce_rows reduce_strided layernorm gather cast attention trilu; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 

@@ -646,6 +646,171 @@ static void test_symbolic_max_min(void **state)
     }
 }
 
+/* ---- ConstantOfShape and Trilu: a causal mask */
+
+/* x [batch, seq, seq] + Trilu(ConstantOfShape([seq, seq], value), k): the
+ * mask's shape comes from x's symbolic seq, as PyTorch exports
+ * torch.triu(torch.full((s, s), -inf), diagonal=1). */
+static void build_causal(mb *b, float value, bool int_value, bool k_computed)
+{
+    mb_init(b, 14);
+    int64_t xd[3] = {-1, -2, -2};
+    mb_input(b, "x", 3, xd);
+    mb_node(b, "Shape", NULL, "x", "s", 0);
+    mb_const_i64(b, "c1", 1, 1, (int64_t[]){1});
+    mb_node(b, "Gather", NULL, "s,c1", "seq", 0);
+    mb_node(b, "Concat", NULL, "seq,seq", "ss", 1, A_i(b, "axis", 0));
+    Onnx__TensorProto *v = int_value ? mb_tensor_i64(b, NULL, 1, (int64_t[]){1}, (int64_t[]){3})
+                                     : mb_tensor_f(b, NULL, 1, (int64_t[]){1}, &value, true);
+    mb_node(b, "ConstantOfShape", "cos", "ss", "full", 1, A_t(b, "value", v));
+    if (k_computed) {
+        mb_node(b, "ReduceMax", NULL, "x", "kk", 1, A_i(b, "keepdims", 0));
+    } else {
+        mb_const_i64(b, "kk", 0, 1, (int64_t[]){1});
+    }
+    mb_node(b, "Trilu", "tri", "full,kk", "mask", 0);
+    if (int_value) { /* an integer mask, the output itself */
+        mb_output_t(b, "mask", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+        return;
+    }
+    mb_node(b, "Add", NULL, "x,mask", "y", 0);
+    mb_output(b, "y");
+}
+
+static void test_causal_mask(void **state)
+{
+    (void)state;
+    mb b;
+    build_causal(&b, -INFINITY, false, false);
+    clg_graph *g = import_ok(&b);
+    char text[64];
+    assert_string_equal(clg_shape_str(g, &find_node(g, "mask")->shape, text, sizeof text), "[seq, seq]");
+    assert_int_equal(find_node(g, "full")->op, CLG_OP_EXPAND);
+    /* Two sizes through the same graph: y = x + (-inf above the diagonal). */
+    for (int64_t s = 3; s <= 5; s += 2) {
+        float x[2 * 5 * 5], out[2 * 5 * 5];
+        for (int k = 0; k < 2 * s * s; k++) x[k] = (float)k * 0.25f - 3.0f;
+        clg_tensor got = {0};
+        run1(g, x, 3, (int64_t[]){2, s, s}, out, &got);
+        assert_int_equal(got.dims[1], s);
+        for (int64_t m = 0; m < 2; m++)
+            for (int64_t i = 0; i < s; i++)
+                for (int64_t j = 0; j < s; j++) {
+                    int64_t at = (m * s + i) * s + j;
+                    if (j > i) assert_true(isinf(out[at]) && out[at] < 0);
+                    else assert_true(out[at] == x[at]);
+                }
+    }
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* An integer fill of a symbolic shape is an INT64 graph tensor: an
+     * Expand of an INT64 constant, which Trilu keeps INT64. */
+    build_causal(&b, 1.0f, true, false);
+    g = import_ok(&b);
+    assert_int_equal(find_node(g, "full")->op, CLG_OP_EXPAND);
+    assert_int_equal(find_node(g, "full")->dtype, CLG_DTYPE_I64);
+    assert_int_equal(find_node(g, "mask")->dtype, CLG_DTYPE_I64);
+    assert_string_equal(clg_shape_str(g, &find_node(g, "mask")->shape, text, sizeof text), "[seq, seq]");
+    clg_graph_destroy(g);
+    mb_free(&b);
+    build_causal(&b, -INFINITY, false, true);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node tri (Trilu, opset 14): k 'kk' is computed in the graph");
+}
+
+/* ConstantOfShape of a known shape folds on the host: the value (float 0
+ * without one, a float, an integer that shape arithmetic can use), a scalar
+ * for an empty shape; malformed values are refused. */
+static void test_constant_of_shape_host(void **state)
+{
+    (void)state;
+    int64_t xd[2] = {-1, 4};
+    float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, out[8];
+    for (int variant = 0; variant < 3; variant++) {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, xd);
+        float v = 2.5f;
+        if (variant == 2) mb_const_i64(&b, "shape", 1, 0, (int64_t[]){0}); /* [] : a scalar */
+        else mb_const_i64(&b, "shape", 1, 2, (int64_t[]){1, 4});
+        if (variant == 0) mb_node(&b, "ConstantOfShape", NULL, "shape", "c", 0);
+        else mb_node(&b, "ConstantOfShape", NULL, "shape", "c", 1,
+                     A_t(&b, "value", mb_tensor_f(&b, NULL, 1, (int64_t[]){1}, &v, false)));
+        mb_node(&b, "Add", NULL, "x,c", "y", 0);
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        clg_tensor got = {0};
+        run1(g, x, 2, (int64_t[]){2, 4}, out, &got);
+        for (int k = 0; k < 8; k++) assert_true(out[k] == x[k] + (variant == 0 ? 0.0f : 2.5f));
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    /* An integer fill is a host value: Reshape x by ConstantOfShape([2], 2)
+     * = [2, 2] after Concat with -1. */
+    {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, (int64_t[]){2, 4});
+        mb_const_i64(&b, "two", 1, 1, (int64_t[]){2});
+        mb_node(&b, "ConstantOfShape", NULL, "two", "c", 1,
+                A_t(&b, "value", mb_tensor_i64(&b, NULL, 1, (int64_t[]){1}, (int64_t[]){2})));
+        mb_const_i64(&b, "m1", 1, 1, (int64_t[]){-1});
+        mb_node(&b, "Concat", NULL, "m1,c", "shape", 1, A_i(&b, "axis", 0));
+        mb_node(&b, "Reshape", NULL, "x,shape", "y", 0);
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        char text[64];
+        assert_string_equal(clg_shape_str(g, &find_node(g, "y")->shape, text, sizeof text), "[2, 2, 2]");
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    /* A large known shape is a graph Expand, not a host value written out
+     * at import. */
+    {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, (int64_t[]){300, 300});
+        mb_const_i64(&b, "shape", 1, 2, (int64_t[]){300, 300});
+        float v = -1.5f;
+        mb_node(&b, "ConstantOfShape", NULL, "shape", "c", 1,
+                A_t(&b, "value", mb_tensor_f(&b, NULL, 1, (int64_t[]){1}, &v, true)));
+        mb_node(&b, "Add", NULL, "x,c", "y", 0);
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        assert_int_equal(find_node(g, "c")->op, CLG_OP_EXPAND);
+        float *big = malloc(2 * 90000 * sizeof *big);
+        assert_non_null(big);
+        for (int k = 0; k < 90000; k++) big[k] = (float)(k % 7);
+        clg_tensor got = {0};
+        run1(g, big, 2, (int64_t[]){300, 300}, big + 90000, &got);
+        for (int k = 0; k < 90000; k++) assert_true(big[90000 + k] == big[k] - 1.5f);
+        free(big);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    /* A value of two elements; a negative dimension. */
+    {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, xd);
+        mb_const_i64(&b, "shape", 1, 2, (int64_t[]){1, 4});
+        mb_node(&b, "ConstantOfShape", "cos", "shape", "c", 1,
+                A_t(&b, "value", mb_tensor_f(&b, NULL, 1, (int64_t[]){2}, (float[]){1, 2}, true)));
+        mb_node(&b, "Add", NULL, "x,c", "y", 0);
+        mb_output(&b, "y");
+        expect_error(&b, CLG_ERR_INVALID_GRAPH,
+                     "node cos (ConstantOfShape, opset 13): attribute value must hold one element, got 2");
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, xd);
+        mb_const_i64(&b, "shape", 1, 2, (int64_t[]){1, -4});
+        mb_node(&b, "ConstantOfShape", "cos", "shape", "c", 0);
+        mb_node(&b, "Add", NULL, "x,c", "y", 0);
+        mb_output(&b, "y");
+        expect_error(&b, CLG_ERR_INVALID_GRAPH,
+                     "node cos (ConstantOfShape, opset 13): the shape 'shape' has the negative dimension -4 at 1");
+    }
+}
+
 /* ---- GELU */
 
 static void build_gelu(mb *b, int variant)
@@ -2481,6 +2646,18 @@ static void test_out_of_memory(void **state)
     build_shuffle(&b);
     oom_sweep(&b, "shuffle");
     mb_free(&b);
+    build_causal(&b, -INFINITY, false, false); /* ConstantOfShape as an Expand, Trilu */
+    oom_sweep(&b, "causal");
+    mb_free(&b);
+    mb_init(&b, 13); /* ConstantOfShape folded on the host */
+    mb_input(&b, "x", 3, xd);
+    mb_const_i64(&b, "shape", 1, 2, (int64_t[]){3, 4});
+    mb_node(&b, "ConstantOfShape", NULL, "shape", "c", 1,
+            A_t(&b, "value", mb_tensor_f(&b, NULL, 1, (int64_t[]){1}, (float[]){0.5f}, true)));
+    mb_node(&b, "Add", NULL, "x,c", "y", 0);
+    mb_output(&b, "y");
+    oom_sweep(&b, "constant_of_shape");
+    mb_free(&b);
 }
 
 /* ================================================================ files and the CLI */
@@ -2713,6 +2890,8 @@ int main(void)
         cmocka_unit_test(test_batch_plumbing),
         cmocka_unit_test(test_symbolic_plumbing),
         cmocka_unit_test(test_symbolic_max_min),
+        cmocka_unit_test(test_causal_mask),
+        cmocka_unit_test(test_constant_of_shape_host),
         cmocka_unit_test(test_gelu_pattern),
         cmocka_unit_test(test_gelu_tanh_pattern),
         cmocka_unit_test(test_elementwise_ops),

@@ -299,6 +299,10 @@ static const pair canonical_cases[] = {
     {IMG "y = MaxPool(x) ceil_mode=0 dilations=[1, 1] pads=[0, 0, 0, 0] strides=[1, 1] kernel_shape=[2, 2]\n"
          "output y\n",
      IMG "y = MaxPool(x) kernel_shape=[2, 2]\noutput y\n"},
+    /* Trilu: upper=1 and k=0 are the defaults; attributes in table order */
+    {HEAD "y = Trilu(x) k=0 upper=1\noutput y\n", HEAD "y = Trilu(x)\noutput y\n"},
+    {HEAD "y = Trilu(x) k=-3 upper=0\noutput y\n", HEAD "y = Trilu(x) upper=0 k=-3\noutput y\n"},
+    {HEAD "y = Trilu(x) k=+9000000000\noutput y\n", HEAD "y = Trilu(x) k=9000000000\noutput y\n"},
     {IMG "y = AveragePool(x) kernel_shape=[3, 3] count_include_pad=0 ceil_mode=0\noutput y\n",
      IMG "y = AveragePool(x) kernel_shape=[3, 3]\noutput y\n"},
     /* Attention: scale 1 is the default; a mask is a fourth input. */

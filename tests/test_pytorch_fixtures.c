@@ -217,6 +217,9 @@ FIXTURE_TEST(encoder_post_relu, true)
 FIXTURE_TEST(encoder_pre_gelu, true)
 FIXTURE_TEST(encoder_seq_first, false)
 FIXTURE_TEST(encoder_stack, true)
+/* a causal mask: Shape -> ConstantOfShape(-inf) -> Trilu(k = 1), added to
+ * every head's [S, S] scores before the softmax */
+FIXTURE_TEST(decoder_causal, true)
 /* int64 token ids, an embedding Gather and positions cut to S. */
 FIXTURE_TEST(embedding_stack, true)
 /* Keras' MultiHeadAttention + LayerNormalization through tf2onnx
@@ -235,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_encoder_pre_gelu),
         cmocka_unit_test(test_encoder_seq_first),
         cmocka_unit_test(test_encoder_stack),
+        cmocka_unit_test(test_decoder_causal),
         cmocka_unit_test(test_embedding_stack),
         cmocka_unit_test(test_keras_mha_block),
     };

@@ -745,6 +745,106 @@ static void test_movement(void **state)
                                       "output y\n", 0), 4);
 }
 
+/* Trilu: upper and lower, k below, on and above the diagonal and past
+ * either end (the host clamps it), ranks 2 to 5, square and not. */
+static void test_trilu(void **state)
+{
+    (void)state;
+    static const struct { const char *input, *attrs; } cases[] = {
+        {"f32[5, 7]", ""},
+        {"f32[5, 7]", "k=2"},
+        {"f32[5, 7]", "k=-3"},
+        {"f32[5, 7]", "upper=0"},
+        {"f32[5, 7]", "upper=0 k=1"},
+        {"f32[7, 5]", "upper=0 k=-2"},
+        {"f32[7, 5]", "k=100"},
+        {"f32[7, 5]", "k=-100"},
+        {"f32[7, 5]", "upper=0 k=-9000000000"},
+        {"f32[7, 5]", "upper=0 k=9000000000"},
+        {"f32[N, 4, 6]", "k=-1"},
+        {"f32[N, 6, 4]", "upper=0 k=1"},
+        {"f32[N, 3, 5, 2]", "k=1"},
+        {"f32[2, 3, 1, 9]", "upper=0 k=-4"},
+        {"f32[N, 3, 66, 70]", "upper=0"},
+        {"f32[2, N, 2, 3, 4]", "k=2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(text, sizeof text, "input x: %s\ny = Trilu(x) %s\nz = Relu(y)\noutput z\noutput y\n",
+                 cases[i].input, cases[i].attrs);
+        check(TOL);
+    }
+    /* Integer and bool data keep their type (the kept values and the zeros
+     * are exact). */
+    snprintf(text, sizeof text, "input x: i64[N, 4, 5]\ny = Trilu(x) k=1\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text, "input x: bool[3, 6]\ny = Trilu(x) upper=0\noutput y\n");
+    check(TOL);
+}
+
+/* A causal attention mask as PyTorch exports it: -inf grown to [S, S]
+ * (ConstantOfShape), its strict upper triangle kept (Trilu k=1, the zero
+ * written, never -inf * 0), added to every head's scores, then Softmax over
+ * rows with -inf entries. */
+static void test_causal_mask_softmax(void **state)
+{
+    (void)state;
+    snprintf(text, sizeof text,
+             "input x: f32[N, S, S]\n"
+             "const c: f32[1, 1] = full(-inf)\n"
+             "e = Expand(c) shape=[S, S]\n"
+             "m = Trilu(e) k=1\n"
+             "s = Add(x, m)\n"
+             "y = Softmax(s) axis=-1\n"
+             "output y\n");
+    check(TOL);
+}
+
+/* A row that is -inf throughout (Trilu k=0 masks all of row 0) gives NaN
+ * there on the device and in the reference, as in ONNX Runtime and
+ * PyTorch; the other rows are finite and agree. */
+static void test_softmax_fully_masked_row(void **state)
+{
+    (void)state;
+    clg_graph *g = test_parse("input x: f32[2, 4, 4]\n"
+                              "const c: f32[4, 4] = full(-inf)\n"
+                              "m = Trilu(c)\n"
+                              "s = Add(x, m)\n"
+                              "y = Softmax(s) axis=-1\n"
+                              "output y\n");
+    float x[32], ref[32], dev[32];
+    for (int k = 0; k < 32; k++) x[k] = (float)((k * 7) % 11) / 11.0f - 0.5f;
+    clg_tensor in = {x, 3, {2, 4, 4}, CLG_DTYPE_F32}, out = {ref, 0, {0}, CLG_DTYPE_F32};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &out, 1), CLG_OK);
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 4; i++) {
+            double sum = 0;
+            for (int j = 0; j < 4; j++) {
+                float v = ref[(b * 4 + i) * 4 + j];
+                if (i == 0) assert_true(isnan(v));
+                else if (j >= i) assert_true(v == 0.0f); /* exp(-inf) */
+                else sum += v;
+            }
+            if (i > 0) assert_true(fabs(sum - 1.0) < 1e-6);
+        }
+    clg_context *ctx = test_context();
+    if (ctx) {
+        for (int level = 0; level <= 2; level++) {
+            clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+            o.opt_level = level;
+            clg_model *m = NULL;
+            if (clg_model_create_ex(&m, ctx, g, &o)) fail_msg("create: %s", clg_model_errmsg(m));
+            clg_tensor outd = {dev, 0, {0}, CLG_DTYPE_F32};
+            if (clg_model_run(m, &in, 1, &outd, 1)) fail_msg("run: %s", clg_model_errmsg(m));
+            for (int k = 0; k < 32; k++) {
+                if (isnan(ref[k])) assert_true(isnan(dev[k]));
+                else if (!(fabs(dev[k] - ref[k]) < 1e-6)) fail_msg("O%d element %d: %g, want %g", level, k, dev[k], ref[k]);
+            }
+            clg_model_destroy(m);
+        }
+    }
+    clg_graph_destroy(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -771,6 +871,9 @@ int main(void)
         cmocka_unit_test(test_gather_and_cast),
         cmocka_unit_test(test_gather_device_errors),
         cmocka_unit_test(test_movement),
+        cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_causal_mask_softmax),
+        cmocka_unit_test(test_softmax_fully_masked_row),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -697,6 +697,26 @@ static void test_depth_to_space(void **state)
     clg_graph_destroy(g);
 }
 
+/* Trilu keeps its input's shape, symbolic sizes included (a [S, S] mask,
+ * [N, H, S, S] scores); it needs the two dims of a matrix. */
+static void test_trilu(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    int64_t s;
+    assert_int_equal(clg_graph_symbol(g, "S", &s), CLG_OK);
+    input(g, "m", DIMS(s, s));
+    input(g, "x", DIMS(N, 4, s, s));
+    input(g, "r", DIMS(3, 5, 2));
+    input(g, "v", DIMS(s));
+    OK(g, CLG_OP_TRILU, "t0", INS("m"), ATTRS(ai("k", 1)), DIMS(s, s));
+    OK(g, CLG_OP_TRILU, "t1", INS("x"), ATTRS(ai("upper", 0), ai("k", -3)), DIMS(N, 4, s, s));
+    OK(g, CLG_OP_TRILU, "t2", INS("r"), NO_ATTRS, DIMS(3, 5, 2));
+    ERR(g, CLG_OP_TRILU, "e0", INS("v"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "input 0 [S] must have rank 2 or more");
+    ERR(g, CLG_OP_TRILU, "e1", INS("r"), ATTRS(ai("upper", -1)), CLG_ERR_INVALID_GRAPH, "upper must be 0 or 1, got -1");
+    clg_graph_destroy(g);
+}
+
 static void test_softmax_and_unary(void **state)
 {
     (void)state;
@@ -935,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_slice),
         cmocka_unit_test(test_expand_and_tile),
         cmocka_unit_test(test_depth_to_space),
+        cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_softmax_and_unary),
         cmocka_unit_test(test_reduce_and_layer_norm),
         cmocka_unit_test(test_batchnorm),
