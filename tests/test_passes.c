@@ -971,6 +971,36 @@ static void test_absorb_epilogue(void **state)
                "const c: f32[3] = [1, 2, 3]\n"
                "y = MatMul(x, w, c, r) epilogue=\"x0 * x2\"\n"
                "output y\n");
+    /* A Conv2D: a bias per channel [C, 1, 1] and a residual of the
+     * result's NCHW shape, then the activation (a ResNet block's second
+     * conv after fold-batchnorm and split-bias). */
+    check_pass("absorb-epilogue",
+               "input x: f32[N, 2, 5, 5]\n"
+               "input r: f32[N, 3, 5, 5]\n"
+               "const w: f32[3, 2, 3, 3] = random(1)\n"
+               "const b: f32[3, 1, 1] = [1, 2, 3]\n"
+               "h = Conv2D(x, w) pads=[1, 1, 1, 1]\n"
+               "y = Elementwise(h, b, r) expr=\"relu(x0 + x1 + x2)\"\n"
+               "output y\n",
+               "input x: f32[N, 2, 5, 5]\n"
+               "input r: f32[N, 3, 5, 5]\n"
+               "const w: f32[3, 2, 3, 3] = random(1)\n"
+               "const b: f32[3, 1, 1] = [1, 2, 3]\n"
+               "y = Conv2D(x, w, b, r) pads=[1, 1, 1, 1] epilogue=\"relu(x0 + x1 + x2)\"\n"
+               "output y\n");
+    /* A lone Clip after a depthwise Conv2D with a bias of its own (kept). */
+    check_pass("absorb-epilogue",
+               "input x: f32[N, 2, 5, 5]\n"
+               "const w: f32[2, 1, 3, 3] = random(1)\n"
+               "const b: f32[2] = [1, 2]\n"
+               "h = Conv2D(x, w, b) group=2\n"
+               "y = Clip(h) min=0 max=6\n"
+               "output y\n",
+               "input x: f32[N, 2, 5, 5]\n"
+               "const w: f32[2, 1, 3, 3] = random(1)\n"
+               "const b: f32[2] = [1, 2]\n"
+               "y = Conv2D(x, w, b) group=2 epilogue=\"clip(x0, 0, 6)\"\n"
+               "output y\n");
     /* The reference executor computes the same numbers either way: the
      * epilogue reads the GEMM's result rounded to float, as the Elementwise
      * did. */
@@ -1043,12 +1073,37 @@ static void test_absorb_epilogue_refused(void **state)
                     "h = Gemm(x, w)\n"
                     "y = Softmax(h)\n"
                     "output y\n");
-    /* A Conv2D takes no epilogue (yet). */
+    /* A Conv2D read elsewhere too (its result is needed as it is). */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 2, 4, 4]\n"
+                    "const w: f32[2, 2, 3, 3] = random(1)\n"
+                    "h = Conv2D(x, w) pads=[1, 1, 1, 1]\n"
+                    "y = Elementwise(h) expr=\"relu(x0)\"\n"
+                    "z = Add(y, h)\n"
+                    "output z\n");
+    /* A Conv2D whose reader broadcasts it to a larger shape. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 1, 4, 4]\n"
+                    "const w: f32[1, 1, 3, 3] = random(1)\n"
+                    "input r: f32[N, 3, 2, 2]\n"
+                    "h = Conv2D(x, w)\n"
+                    "y = Add(h, r)\n"
+                    "output y\n");
+    /* An input that varies along W only: no one stride over the pixels. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 1, 4, 4]\n"
+                    "const w: f32[2, 1, 3, 3] = random(1)\n"
+                    "const c: f32[2] = [1, 2]\n"
+                    "h = Conv2D(x, w)\n"
+                    "y = Mul(h, c)\n"
+                    "output y\n");
+    /* A Conv2D that is a graph output. */
     check_unchanged("absorb-epilogue",
                     "input x: f32[N, 1, 4, 4]\n"
                     "const w: f32[2, 1, 3, 3] = random(1)\n"
                     "h = Conv2D(x, w)\n"
-                    "y = Elementwise(h) expr=\"relu(x0)\"\n"
+                    "y = Relu(h)\n"
+                    "output h\n"
                     "output y\n");
 }
 
