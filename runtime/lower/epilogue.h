@@ -1,9 +1,10 @@
 /* The epilogue contract between the host and a kernel family's .cl file,
- * written down once. Any family may take an epilogue (GEMM today; conv,
- * pooling, normalisation as they come): an Elementwise expression applied
- * to each element of the kernel's 2-D result [rows, cols] before it is
- * stored, x0 being that element and x1.. further tensors broadcast to the
- * result.
+ * written down once. Any family may take an epilogue (GEMM and the
+ * depthwise convolution today; pooling, normalisation as they come): an
+ * Elementwise expression applied to each element of the kernel's 2-D result
+ * [rows, cols] (or a convolution's NCHW result seen so: clg_epilogue's p)
+ * before it is stored, x0 being that element and x1.. further tensors
+ * broadcast to the result.
  *
  * The host (clg_emit_launch, plan/emit.c) puts a prelude in front of the
  * family's file that defines:
