@@ -310,10 +310,10 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     clg_status s = epilogue_of(lw, n, in, out, flipped ? -1 : 1, &ce);
     if (s) return s;
     s = lower_conv(lw, n, in, out, d, &ce);
-    /* The generated and direct kernels ran it in their stores where it fits. */
-    bool in_kernel = d->backend != CLG_BACKEND_CLBLAST && epilogue_fits(&ce);
-    if (!s && ce.e && !in_kernel && d->backend == CLG_BACKEND_GENERATED)
-        s = clg_emit_epilogue_launch(lw, n, in, out);
+    /* The generated kernels ran it in their stores where it fits (the
+     * depthwise and CLBlast paths see to theirs). */
+    bool generated = d->backend == CLG_BACKEND_GENERATED && !depthwise(n, &in[0].shape, &in[1].shape);
+    if (!s && ce.e && generated && !epilogue_fits(&ce)) s = clg_emit_epilogue_launch(lw, n, in, out);
     clg_mem_free(&lw->ctx->allocator, ce.e);
     return s;
 }
