@@ -83,7 +83,7 @@ int main(void)
         size_t nw = (size_t)c->m * c->c * c->k * c->k;
         float *x = malloc(nx * 4), *y = malloc(ny * 4), *yr = malloc(ny * 4), *yc = malloc(ny * 4);
         for (size_t i = 0; i < nx; i++) x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-        clg_tensor tx = {x, 4, {c->b, c->c, c->h, c->w}}, ty = {y, 0, {0}}, tr = {yr, 0, {0}};
+        clg_tensor tx = {x, 4, {c->b, c->c, c->h, c->w}, CLG_DTYPE_F32}, ty = {y, 0, {0}, CLG_DTYPE_F32}, tr = {yr, 0, {0}, CLG_DTYPE_F32};
         clg_graph_run_reference(g, &tx, 1, &tr, 1);
         clg_model *m = NULL;
         if (clg_model_create(&m, ctx, g) != CLG_OK) {
@@ -99,7 +99,7 @@ int main(void)
             clg_graph *gw = NULL;
             clg_graph_create(&gw, NULL, NULL);
             clg_graph_parse(gw, wt, strlen(wt), NULL);
-            clg_tensor tw = {w, 0, {0}};
+            clg_tensor tw = {w, 0, {0}, CLG_DTYPE_F32};
             clg_graph_run_reference(gw, NULL, 0, &tw, 1);
             clg_graph_destroy(gw);
         }

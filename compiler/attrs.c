@@ -26,6 +26,8 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_EXPR] = {"expr", CLG_ATTR_STRING, 1, true},
     /* Gemm, MatMul: stored in the same slot as expr (no op has both). */
     [CLG_F_EPILOGUE] = {"epilogue", CLG_ATTR_STRING, 1, true},
+    /* Cast: a type name, "f32", "i64", "i32" or "bool" (stored as a clg_dtype). */
+    [CLG_F_TO] = {"to", CLG_ATTR_STRING, 1, true},
     /* Pad: "pads" like the windows' field, but a begin and an end per dim
      * (no op has both); mode is a string stored as clg_pad_mode. */
     [CLG_F_PAD_AMOUNTS] = {"pads", CLG_ATTR_INTS, 2 * CLG_MAX_RANK, false},
@@ -40,6 +42,7 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     /* DepthToSpace: one of two names, stored as mode_crd (see mode_names);
      * the same text name as Pad's mode (no op has both). */
     [CLG_F_BLOCK_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
+    [CLG_F_KEEPDIMS] = {"keepdims", CLG_ATTR_INT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -96,6 +99,7 @@ static int64_t *int_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_CEIL_MODE: return &a->ceil_mode;
     case CLG_F_COUNT_INCLUDE_PAD: return &a->count_include_pad;
     case CLG_F_BLOCKSIZE: return &a->blocksize;
+    case CLG_F_KEEPDIMS: return &a->keepdims;
     default: return NULL;
     }
 }
@@ -154,6 +158,12 @@ clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
                                  "attribute %s is longer than %d bytes", fi->name,
                                  CLG_MAX_STRING_ATTR - 1);
+        if (f == CLG_F_TO) {
+            if (!clg_dtype_from_name(v->s, strlen(v->s), &a->to))
+                return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                     "attribute to: unknown type '%s' (f32, i64, i32 or bool)", v->s);
+            return CLG_OK;
+        }
         if (f == CLG_F_PAD_MODE) {
             for (int m = 0; m < CLG_PAD_MODE_COUNT; m++)
                 if (strcmp(v->s, pad_modes[m]) == 0) {
@@ -209,7 +219,7 @@ void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out)
     } else if (f == CLG_F_BLOCK_MODE) {
         out->s = mode_names[m->mode_crd != 0];
     } else if (out->kind == CLG_ATTR_STRING) {
-        out->s = m->expr;
+        out->s = f == CLG_F_TO ? clg_dtype_name(m->to) : m->expr;
     } else if (out->kind == CLG_ATTR_FLOAT) {
         out->f = *float_slot(m, f);
     } else if (out->kind == CLG_ATTR_INT) {

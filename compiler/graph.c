@@ -176,6 +176,7 @@ clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line,
         s = clg_infer_node(g, &n, in, &n.shape);
         if (in != in_stack) clg_free(g, in);
         if (s) return s;
+        if ((s = clg_infer_dtype(g, line, name, op, &n.attrs, inputs, n_inputs, &n.dtype))) return s;
     } else {
         n.shape = *shape;
         if ((s = check_shape(g, line, name, op, shape))) return s;
@@ -205,6 +206,25 @@ clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line,
     return CLG_OK;
 }
 
+clg_status clg_graph_append_value(clg_graph *g, clg_op op, const char *name, int line,
+                                  const clg_shape *shape, clg_const *constant, clg_dtype dtype)
+{
+    if (!clg_dtype_valid(dtype))
+        return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, line, name ? name : "(null)", op,
+                             "unknown element type %d", (int)dtype);
+    size_t bad;
+    /* file(...) values are not read yet: the parser checks them once they are. */
+    if (constant && constant->init.kind != CLG_INIT_FILE &&
+        !clg_values_fit_dtype(constant->data, constant->count, dtype, &bad))
+        return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name ? name : "(null)", op,
+                             "element %zu (%.9g) does not fit %s (%s)", bad, (double)constant->data[bad],
+                             clg_dtype_name(dtype),
+                             dtype == CLG_DTYPE_BOOL ? "0 or 1" : "integers of at most 2^24 in magnitude");
+    clg_status s = clg_graph_append(g, op, name, line, NULL, 0, NULL, shape, constant);
+    if (!s) g->nodes[g->n_nodes - 1].dtype = dtype; /* nothing reads it yet */
+    return s;
+}
+
 /* ---- the public builder */
 
 static clg_status shape_from(clg_graph *g, const char *name, clg_op op, int rank,
@@ -218,19 +238,34 @@ static clg_status shape_from(clg_graph *g, const char *name, clg_op op, int rank
     return CLG_OK;
 }
 
-clg_status clg_graph_add_input(clg_graph *g, const char *name, int rank, const int64_t *dims)
+clg_status clg_graph_add_input_typed(clg_graph *g, const char *name, clg_dtype dtype, int rank,
+                                     const int64_t *dims)
 {
     if (!g) return CLG_ERR_INVALID_ARGUMENT;
     clg_shape s;
     clg_status st = shape_from(g, name, CLG_OP_INPUT, rank, dims, &s);
     if (st) return st;
-    return clg_graph_append(g, CLG_OP_INPUT, name, 0, NULL, 0, NULL, &s, NULL);
+    return clg_graph_append_value(g, CLG_OP_INPUT, name, 0, &s, NULL, dtype);
+}
+
+clg_status clg_graph_add_input(clg_graph *g, const char *name, int rank, const int64_t *dims)
+{
+    return clg_graph_add_input_typed(g, name, CLG_DTYPE_F32, rank, dims);
 }
 
 clg_status clg_graph_add_constant(clg_graph *g, const char *name, int rank, const int64_t *dims,
                                   const float *data)
 {
+    return clg_graph_add_constant_typed(g, name, CLG_DTYPE_F32, rank, dims, data);
+}
+
+clg_status clg_graph_add_constant_typed(clg_graph *g, const char *name, clg_dtype dtype, int rank,
+                                        const int64_t *dims, const void *data)
+{
     if (!g) return CLG_ERR_INVALID_ARGUMENT;
+    if (!clg_dtype_valid(dtype))
+        return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, 0, name ? name : "(null)", CLG_OP_CONSTANT,
+                             "unknown element type %d", (int)dtype);
     clg_shape s;
     clg_status st = shape_from(g, name, CLG_OP_CONSTANT, rank, dims, &s);
     if (st) return st;
@@ -243,9 +278,16 @@ clg_status clg_graph_add_constant(clg_graph *g, const char *name, int rank, cons
     size_t count = (size_t)clg_shape_count(&s);
     clg_const *c = clg_const_new(g, count);
     if (!c) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory for constant %s", name);
-    memcpy(c->data, data, count * sizeof *data);
+    size_t bad;
+    int64_t bad_value;
+    if (!clg_values_to_float(data, dtype, count, c->data, &bad, &bad_value)) {
+        clg_const_release(g, c);
+        return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, 0, name, CLG_OP_CONSTANT,
+                             "element %zu is %lld, past 2^24 in magnitude: not exact as a float",
+                             bad, (long long)bad_value);
+    }
     c->init.kind = CLG_INIT_LIST;
-    if ((st = clg_graph_append(g, CLG_OP_CONSTANT, name, 0, NULL, 0, NULL, &s, c))) {
+    if ((st = clg_graph_append_value(g, CLG_OP_CONSTANT, name, 0, &s, c, dtype))) {
         clg_const_release(g, c);
         return st;
     }
@@ -348,6 +390,28 @@ clg_status clg_graph_input_info(const clg_graph *g, int i, const char **name, in
     if (k < 0) return CLG_ERR_INVALID_ARGUMENT;
     if (name) *name = g->nodes[k].name;
     write_shape(&g->nodes[k].shape, rank, dims);
+    return CLG_OK;
+}
+
+clg_status clg_graph_node_dtype(const clg_graph *g, int i, clg_dtype *dtype)
+{
+    if (!g || i < 0 || i >= g->n_nodes || !dtype) return CLG_ERR_INVALID_ARGUMENT;
+    *dtype = g->nodes[i].dtype;
+    return CLG_OK;
+}
+
+clg_status clg_graph_input_dtype(const clg_graph *g, int i, clg_dtype *dtype)
+{
+    int k = g ? input_node(g, i) : -1;
+    if (k < 0 || !dtype) return CLG_ERR_INVALID_ARGUMENT;
+    *dtype = g->nodes[k].dtype;
+    return CLG_OK;
+}
+
+clg_status clg_graph_output_dtype(const clg_graph *g, int i, clg_dtype *dtype)
+{
+    if (!g || i < 0 || i >= g->n_outputs || !dtype) return CLG_ERR_INVALID_ARGUMENT;
+    *dtype = g->nodes[g->outputs[i]].dtype;
     return CLG_OK;
 }
 
@@ -529,9 +593,9 @@ static clg_status bind_nodes(clg_graph *g, int64_t *values, clg_shape *shapes, c
         g->binding = NULL;
         if (in != in_stack) clg_free(g, in);
         /* The graph was valid with its sizes symbolic; only the sizes can
-         * fail here (a tensor past the element limit, a sequence longer
-         * than a table it slices). */
-        if (s == CLG_ERR_INVALID_GRAPH) {
+         * fail here (a tensor past the element limit, a slice they make
+         * empty). */
+        if (s == CLG_ERR_INVALID_GRAPH || s == CLG_ERR_UNSUPPORTED) {
             char msg[sizeof g->errmsg], v[160];
             snprintf(msg, sizeof msg, "%s", g->errmsg);
             return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: %s", clg_dim_values_str(g, values, v, sizeof v), msg);
@@ -578,6 +642,14 @@ clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs, int n_
                 s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: data is NULL", n->name);
                 break;
             }
+            if (t->dtype != n->dtype) {
+                char type[32];
+                if (clg_dtype_name(t->dtype)) snprintf(type, sizeof type, "%s", clg_dtype_name(t->dtype));
+                else snprintf(type, sizeof type, "dtype %d", (int)t->dtype);
+                s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: the graph declares %s, the tensor is %s",
+                             n->name, clg_dtype_name(n->dtype), type);
+                break;
+            }
             clg_shape got = {t->rank > 0 && t->rank <= CLG_MAX_RANK ? t->rank : 0, {0}};
             for (int d = 0; d < got.rank; d++) got.dims[d] = t->dims[d];
             bool ok = t->rank == n->shape.rank;
@@ -621,6 +693,41 @@ clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs, int n_
     }
     if (s) return s;
     if (values[0] < 0) values[0] = 1; /* N, when no input names it */
+    return CLG_OK;
+}
+
+clg_status clg_graph_check_outputs(clg_graph *g, const clg_tensor *outputs, int n_outputs)
+{
+    if (n_outputs != g->n_outputs || (n_outputs > 0 && !outputs))
+        return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "the graph has %d outputs, %d were given",
+                        g->n_outputs, n_outputs);
+    for (int i = 0; i < n_outputs; i++) {
+        const clg_node *n = &g->nodes[g->outputs[i]];
+        if (!outputs[i].data)
+            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "output %s: data is NULL", n->name);
+        if (outputs[i].dtype != n->dtype) {
+            const char *got = clg_dtype_name(outputs[i].dtype);
+            if (got)
+                return clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
+                                "output %s: the graph computes %s, the tensor is %s", n->name,
+                                clg_dtype_name(n->dtype), got);
+            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "output %s: the graph computes %s, the tensor is dtype %d",
+                            n->name, clg_dtype_name(n->dtype), (int)outputs[i].dtype);
+        }
+    }
+    return CLG_OK;
+}
+
+clg_status clg_graph_input_floats(clg_graph *g, const clg_node *n, const clg_tensor *t, size_t count,
+                                  float *dst)
+{
+    size_t bad;
+    int64_t value;
+    if (!clg_values_to_float(t->data, t->dtype, count, dst, &bad, &value))
+        return clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
+                        "input %s: element %zu is %lld, past 2^24 in magnitude: %s values are held as "
+                        "floats and this one would not be exact",
+                        n->name, bad, (long long)value, clg_dtype_name(t->dtype));
     return CLG_OK;
 }
 

@@ -176,7 +176,10 @@ clg_status clg_graph_copy(const clg_graph *src, clg_graph *g)
             copy->init = c->init;
             c = copy;
         }
-        s = clg_graph_append(g, n->op, n->name, n->line, n->inputs, n->n_inputs, &n->attrs, &n->shape, c);
+        if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT)
+            s = clg_graph_append_value(g, n->op, n->name, n->line, &n->shape, c, n->dtype);
+        else
+            s = clg_graph_append(g, n->op, n->name, n->line, n->inputs, n->n_inputs, &n->attrs, &n->shape, c);
         if (s) clg_const_release(g, c);
     }
     for (int k = 0; k < src->n_outputs && !s; k++) {

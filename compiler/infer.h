@@ -19,6 +19,9 @@ CLG_INTERNAL clg_status clg_infer_transpose(const clg_infer_ctx *c, clg_shape *o
 CLG_INTERNAL clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_clip(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_elementwise(const clg_infer_ctx *c, clg_shape *out);
+/* infer_gather.c */
+CLG_INTERNAL clg_status clg_infer_gather(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_gather_elements(const clg_infer_ctx *c, clg_shape *out);
 /* infer_pad.c */
 CLG_INTERNAL clg_status clg_infer_pad(const clg_infer_ctx *c, clg_shape *out);
 /* infer_movement.c */
@@ -28,6 +31,9 @@ CLG_INTERNAL clg_status clg_infer_tile(const clg_infer_ctx *c, clg_shape *out);
 /* DepthToSpace and SpaceToDepth (by c->op). */
 CLG_INTERNAL clg_status clg_infer_depth_space(const clg_infer_ctx *c, clg_shape *out);
 
+/* infer_reduce.c: the reductions (ReduceMean ...) and LayerNorm */
+CLG_INTERNAL clg_status clg_infer_reduce(const clg_infer_ctx *c, clg_shape *out);
+CLG_INTERNAL clg_status clg_infer_layer_norm(const clg_infer_ctx *c, clg_shape *out);
 /* The epilogue of a node whose first `own` inputs are the op's (c has all
  * of them), on the op's result *out (see clg_op_takes_epilogue). */
 CLG_INTERNAL clg_status clg_infer_epilogue(const clg_infer_ctx *c, int own, clg_shape *out);

@@ -30,7 +30,35 @@ static clg_status need_symbolic_free(const clg_infer_ctx *c, int64_t dim, int ax
  * below 2^31; the ONNX importer writes INT64_MAX-like ends as this). */
 #define SLICE_TO_END DIM_LIMIT
 
-clg_status clg_slice_resolve(const clg_attrs *a, const clg_shape *in, clg_slice_dims *out, int *bad_axis)
+/* A start or end: a number, or (*code set) a symbolic size's code when the
+ * graph is not bound. false when a bound graph lacks its size. */
+static bool slice_index(const clg_graph *g, int64_t v, int64_t *out, bool *code)
+{
+    *code = false;
+    *out = v;
+    if (!clg_index_is_symbolic(v)) return true;
+    *out = clg_index_dim(v);
+    if (g->binding) return clg_dim_eval(g, *out, g->binding, out);
+    *code = true;
+    return true;
+}
+
+/* The symbolic count of a step-1 slice [b, e) of a dim that is or may be
+ * symbolic (b_code, e_code: b or e is a size's code): an end past the dim,
+ * or counted from its back, is the dim's (a symbolic end is taken to be
+ * within the dim, which the binding checks). */
+static bool slice_symbolic(clg_graph *g, int64_t dim, int64_t b, bool b_code, int64_t e, bool e_code, int64_t *first,
+                           int64_t *count)
+{
+    int64_t start = b, end = e;
+    if (!b_code && b < 0 && clg_dim_sub(g, dim, -b, &start)) return false;
+    if (!e_code && e >= SLICE_TO_END) end = dim;
+    else if (!e_code && e < 0 && clg_dim_sub(g, dim, -e, &end)) return false;
+    *first = start;
+    return clg_dim_sub(g, end, start, count) == CLG_OK && (*count > 0 || clg_dim_is_symbolic(*count));
+}
+
+clg_status clg_slice_resolve(clg_graph *g, const clg_attrs *a, const clg_shape *in, clg_slice_dims *out, int *bad_axis)
 {
     *bad_axis = -1;
     for (int k = 0; k < in->rank; k++) {
@@ -42,10 +70,16 @@ clg_status clg_slice_resolve(const clg_attrs *a, const clg_shape *in, clg_slice_
         int64_t ax = a->axes_rank ? a->axes[j] : j;
         if (ax < 0) ax += in->rank;
         int64_t dim = in->dims[ax], st = a->steps_rank ? a->steps[j] : 1;
-        int64_t b = a->starts[j], e = a->ends[j];
-        if (dim < 0) {
-            /* A symbolic dim is kept whole, or not at all. */
-            if (st != 1 || b != 0 || e < SLICE_TO_END) {
+        int64_t b, e;
+        bool b_code, e_code;
+        if (!slice_index(g, a->starts[j], &b, &b_code) || !slice_index(g, a->ends[j], &e, &e_code)) {
+            *bad_axis = (int)ax;
+            return CLG_ERR_UNSUPPORTED;
+        }
+        if (clg_dim_is_symbolic(dim) || b_code || e_code) {
+            /* Whole, or a step-1 part expressed in the sizes. */
+            if (st == 1 && b == 0 && !b_code && !e_code && e >= SLICE_TO_END) continue;
+            if (st != 1 || !slice_symbolic(g, dim, b, b_code, e, e_code, &out->first[ax], &out->count[ax])) {
                 *bad_axis = (int)ax;
                 return CLG_ERR_UNSUPPORTED;
             }
@@ -96,13 +130,15 @@ clg_status clg_infer_slice(const clg_infer_ctx *c, clg_shape *out)
     }
     clg_slice_dims d;
     int bad;
-    if (clg_slice_resolve(a, x, &d, &bad))
-        return need_symbolic_free(c, x->dims[bad], bad,
-                                  "a Slice must keep a symbolic dimension whole (starts 0, ends 2147483648 or "
-                                  "more, step 1)");
+    if (clg_slice_resolve(c->g, a, x, &d, &bad)) {
+        char t[160];
+        return UNSUPPORTED(c, "input 0 %s: the slice along axis %d involves a symbolic size; only steps of 1 with a "
+                           "start and end that are numbers or sizes are supported there", shape_text(x, t, sizeof t),
+                           bad);
+    }
     out->rank = x->rank;
     for (int k = 0; k < x->rank; k++) {
-        if (d.count[k] == 0) {
+        if (d.count[k] == 0 || (clg_dim_is_symbolic(d.count[k]) && c->g->binding)) {
             char t[160];
             return UNSUPPORTED(c, "the slice of input 0 %s along axis %d is empty; clgraph tensors are never empty",
                                shape_text(x, t, sizeof t), k);

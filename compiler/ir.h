@@ -67,7 +67,8 @@ typedef struct clg_attrs {
     float epsilon;       /* BatchNorm */
     float min, max;      /* Clip */
     int64_t approximate; /* Gelu: 0 exact erf, 1 tanh */
-    int64_t axis;        /* Softmax, Flatten, Concat */
+    int64_t axis;        /* Softmax, LogSoftmax, Flatten, Concat, LayerNorm, Gather */
+    clg_dtype to;        /* Cast: the result's element type */
     int64_t kernel[2];   /* pools (Conv2D takes its kernel from the weight) */
     int64_t strides[2];
     int64_t pads[4];     /* top, left, bottom, right (ONNX order) */
@@ -92,6 +93,7 @@ typedef struct clg_attrs {
     int64_t repeats[CLG_MAX_RANK];
     int64_t blocksize;   /* DepthToSpace, SpaceToDepth */
     int64_t mode_crd;    /* DepthToSpace: 0 DCR, 1 CRD (text: mode="DCR" / "CRD") */
+    int64_t keepdims;    /* reductions (axes above): keep reduced dims as 1 (default 1) */
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -132,6 +134,11 @@ typedef struct clg_node {
     clg_attrs attrs;
     clg_shape shape;
     clg_const *constant; /* CONSTANT only */
+    /* Logical element type. Every value is fp32 in memory; an integer or
+     * bool value holds exact integers (0 and 1 for bool). Inputs and
+     * constants are declared; other nodes get it from the op table's type
+     * rule (clg_infer_dtype) when they are added. */
+    clg_dtype dtype;
     bool dead;           /* removed by a pass; gone after clg_graph_compact */
 } clg_node;
 
@@ -250,7 +257,8 @@ typedef enum clg_attr_field {
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
     CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES,
-    CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_COUNT
+    CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS, CLG_F_TO,
+    CLG_F_COUNT
 } clg_attr_field;
 
 #define CLG_MAX_OP_ATTRS 8
@@ -273,6 +281,17 @@ typedef clg_status (*clg_infer_fn)(const clg_infer_ctx *ctx, clg_shape *out);
  * "relu(x0)", "leaky_relu(x0, 0.2)", "x0 + x1". */
 struct clg_text;
 typedef void (*clg_op_expr_fn)(const clg_attrs *a, struct clg_text *t);
+
+/* How an op's element types (clg_node.dtype) follow from its inputs'
+ * (compiler/dtype.c). Zero, the default of a row that names none, is the
+ * strictest. */
+typedef enum clg_type_rule {
+    CLG_TYPES_FLOAT = 0, /* every input f32 (else an error naming the input); result f32 */
+    CLG_TYPES_ANY,       /* any inputs, read as their float values; result f32 */
+    CLG_TYPES_SAME,      /* all inputs of one type (else an error), result of that type */
+    CLG_TYPES_GATHER,    /* input 1 i64 or i32 (indices); result of input 0's type */
+    CLG_TYPES_CAST       /* any input; result of the attribute `to` */
+} clg_type_rule;
 
 /* in_place: every input may share the output's memory. */
 #define CLG_IN_PLACE_ALL UINT32_MAX
@@ -300,6 +319,7 @@ typedef struct clg_op_info {
     /* The output is input 0's memory reinterpreted (Flatten, Reshape,
      * Identity): no launch on the device. */
     bool alias;
+    clg_type_rule types;
 } clg_op_info;
 
 CLG_INTERNAL const clg_op_info *clg_op_get(clg_op op);
@@ -332,8 +352,19 @@ CLG_INTERNAL int clg_node_own_inputs(const clg_node *n);
 typedef struct clg_slice_dims {
     int64_t first[CLG_MAX_RANK], step[CLG_MAX_RANK], count[CLG_MAX_RANK];
 } clg_slice_dims;
-CLG_INTERNAL clg_status clg_slice_resolve(const clg_attrs *a, const clg_shape *in, clg_slice_dims *out,
+/* g gives the symbolic sizes a start or end may name (clg_index_value),
+ * their numbers while g->binding is set; without a binding, a symbolic
+ * input dim or bound is resolved symbolically for step 1 (count = end -
+ * start, interned in g), anything else being unsupported. */
+CLG_INTERNAL clg_status clg_slice_resolve(clg_graph *g, const clg_attrs *a, const clg_shape *in, clg_slice_dims *out,
                                           int *bad_axis);
+/* Slice's starts and ends keep ONNX's negative indices, so a symbolic size
+ * d (a sequence length S an exporter slices a table to) is written as
+ * CLG_INDEX_SYMBOLIC + d: these convert. */
+#define CLG_INDEX_SYMBOLIC (-((int64_t)1 << 62))
+static inline int64_t clg_index_value(int64_t d) { return CLG_INDEX_SYMBOLIC + d; }
+static inline bool clg_index_is_symbolic(int64_t v) { return v < CLG_INDEX_SYMBOLIC; }
+static inline int64_t clg_index_dim(int64_t v) { return v - CLG_INDEX_SYMBOLIC; }
 
 /* Attribute fields by name/kind (attrs.c). */
 typedef struct clg_field_info {
@@ -359,6 +390,11 @@ CLG_INTERNAL int clg_find_value(const clg_graph *g, const char *name);
 CLG_INTERNAL clg_status clg_graph_append(clg_graph *g, clg_op op, const char *name, int line,
                                          const int *inputs, int n_inputs, const clg_attrs *attrs,
                                          const clg_shape *shape, clg_const *constant);
+/* clg_graph_append for an input or constant of element type dtype (a
+ * constant's values must fit it: clg_values_fit_dtype). */
+CLG_INTERNAL clg_status clg_graph_append_value(clg_graph *g, clg_op op, const char *name, int line,
+                                               const clg_shape *shape, clg_const *constant,
+                                               clg_dtype dtype);
 CLG_INTERNAL void clg_graph_clear(clg_graph *g);
 CLG_INTERNAL clg_status clg_infer_node(clg_graph *g, const clg_node *n, const clg_shape *const *in,
                                        clg_shape *out);
@@ -377,6 +413,14 @@ CLG_INTERNAL clg_status clg_graph_bind_batch(clg_graph *g, int64_t batch, clg_sh
  * the input, the dimension and both sizes. */
 CLG_INTERNAL clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs,
                                                int n_inputs, int64_t *values);
+/* The count, data and dtype of the caller's output tensors, or an error
+ * naming the output. */
+CLG_INTERNAL clg_status clg_graph_check_outputs(clg_graph *g, const clg_tensor *outputs, int n_outputs);
+/* Input node n's tensor t (checked by clg_graph_check_inputs) as count
+ * floats at dst; an integer not exact as a float is an error naming the
+ * input, the element and its value. */
+CLG_INTERNAL clg_status clg_graph_input_floats(clg_graph *g, const clg_node *n, const clg_tensor *t,
+                                               size_t count, float *dst);
 
 /* ---- editing, for passes (graph_edit.c). Passes work with node indices:
  * appending may move the node array. Appended nodes may come after their
@@ -407,6 +451,30 @@ CLG_INTERNAL clg_status clg_graph_copy(const clg_graph *src, clg_graph *dst);
 /* Exchanges everything a and b hold (nodes, outputs, names, weights path),
  * not their allocators or messages; both must use the same allocator. */
 CLG_INTERNAL void clg_graph_swap_contents(clg_graph *a, clg_graph *b);
+
+/* ---- element types (dtype.c) */
+/* Parses a dtype name ("f32", "i64", "i32", "bool") of len bytes. */
+CLG_INTERNAL bool clg_dtype_from_name(const char *name, size_t len, clg_dtype *out);
+CLG_INTERNAL bool clg_dtype_valid(clg_dtype t);
+CLG_INTERNAL bool clg_dtype_is_int(clg_dtype t); /* I64 or I32 */
+/* The dtype of a node with op and attrs whose inputs have in[0..n): by the
+ * op table's type rule. Fails naming the node and the offending input. */
+CLG_INTERNAL clg_status clg_infer_dtype(clg_graph *g, int line, const char *name, clg_op op,
+                                        const clg_attrs *attrs, const int *inputs, int n_inputs,
+                                        clg_dtype *out);
+/* Converts count elements of type t at src to exact floats at dst. On an
+ * integer that no float holds exactly (|v| > 2^24) returns false with its
+ * index in *bad and its value in *bad_value. Bool: any non-zero byte is 1. */
+CLG_INTERNAL bool clg_values_to_float(const void *src, clg_dtype t, size_t count, float *dst,
+                                      size_t *bad, int64_t *bad_value);
+/* Converts count floats to elements of type t at dst: integers by
+ * truncation toward zero (NaN gives 0, values beyond the type's range its
+ * nearest limit), bool as value != 0. */
+CLG_INTERNAL void clg_values_from_float(const float *src, clg_dtype t, size_t count, void *dst);
+/* For a value declared with an integer or bool type: whether every float
+ * is one of its values (an integer within 2^24; 0 or 1 for bool); if not,
+ * the first that is not in *bad. */
+CLG_INTERNAL bool clg_values_fit_dtype(const float *v, size_t count, clg_dtype t, size_t *bad);
 
 /* ---- constants (constant.c) */
 CLG_INTERNAL clg_const *clg_const_new(clg_graph *g, size_t count);

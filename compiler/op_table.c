@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 32, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 47, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -53,7 +53,8 @@ static void expr_elementwise(const clg_attrs *a, clg_text *t) { clg_text_printf(
 /* Designated initialisers after the positional ones: only the properties an
  * op has are written (`.expr = NULL` in a row with none, so that clang's
  * -Wmissing-field-initializers sees every row name its properties). */
-#define ELEMENTWISE(fn) .expr = (fn), .in_place = CLG_IN_PLACE_ALL
+#define ELEMENTWISE(fn) .expr = (fn), .in_place = CLG_IN_PLACE_ALL, .types = CLG_TYPES_ANY
+#define REDUCE_ATTRS ATTRS(CLG_F_AXES, CLG_F_KEEPDIMS)
 
 static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_INPUT] = {"Input", 0, 0, NO_ATTRS, NULL, .expr = NULL},
@@ -88,23 +89,51 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                                   CLG_F_COUNT_INCLUDE_PAD),
                             clg_infer_pool, .expr = NULL},
     [CLG_OP_GLOBALAVERAGEPOOL] = {"GlobalAveragePool", 1, 1, NO_ATTRS, clg_infer_global_pool, .expr = NULL},
-    [CLG_OP_FLATTEN] = {"Flatten", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_flatten, .alias = true},
-    [CLG_OP_RESHAPE] = {"Reshape", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_reshape, .alias = true},
-    [CLG_OP_TRANSPOSE] = {"Transpose", 1, 1, ATTRS(CLG_F_PERM), clg_infer_transpose, .expr = NULL},
-    [CLG_OP_CONCAT] = {"Concat", 1, -1, ATTRS(CLG_F_AXIS), clg_infer_concat, .expr = NULL},
-    [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true},
+    [CLG_OP_FLATTEN] = {"Flatten", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_flatten, .alias = true, .types = CLG_TYPES_SAME},
+    [CLG_OP_RESHAPE] = {"Reshape", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_reshape, .alias = true, .types = CLG_TYPES_SAME},
+    [CLG_OP_TRANSPOSE] = {"Transpose", 1, 1, ATTRS(CLG_F_PERM), clg_infer_transpose, .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_CONCAT] = {"Concat", 1, -1, ATTRS(CLG_F_AXIS), clg_infer_concat, .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true, .types = CLG_TYPES_SAME},
     [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise,
                             ELEMENTWISE(expr_elementwise)},
     [CLG_OP_PAD] = {"Pad", 1, 1, ATTRS(CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE), clg_infer_pad,
                     .expr = NULL},
     /* Data movement (kernels/copy.cl through runtime/lower/movement.c). */
     [CLG_OP_SLICE] = {"Slice", 1, 1, ATTRS(CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES, CLG_F_STEPS), clg_infer_slice,
-                      .expr = NULL},
-    [CLG_OP_EXPAND] = {"Expand", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_expand, .expr = NULL},
-    [CLG_OP_TILE] = {"Tile", 1, 1, ATTRS(CLG_F_REPEATS), clg_infer_tile, .expr = NULL},
+                      .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_EXPAND] = {"Expand", 1, 1, ATTRS(CLG_F_SHAPE), clg_infer_expand, .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_TILE] = {"Tile", 1, 1, ATTRS(CLG_F_REPEATS), clg_infer_tile, .expr = NULL, .types = CLG_TYPES_SAME},
     [CLG_OP_DEPTH_TO_SPACE] = {"DepthToSpace", 1, 1, ATTRS(CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE), clg_infer_depth_space,
-                               .expr = NULL},
-    [CLG_OP_SPACE_TO_DEPTH] = {"SpaceToDepth", 1, 1, ATTRS(CLG_F_BLOCKSIZE), clg_infer_depth_space, .expr = NULL},
+                               .expr = NULL, .types = CLG_TYPES_SAME},
+    [CLG_OP_SPACE_TO_DEPTH] = {"SpaceToDepth", 1, 1, ATTRS(CLG_F_BLOCKSIZE), clg_infer_depth_space, .expr = NULL,
+                               .types = CLG_TYPES_SAME},
+    /* kernels/reduce.cl; what each computes is docs/ir.md's table */
+    [CLG_OP_REDUCE_MEAN] = {"ReduceMean", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_SUM] = {"ReduceSum", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_MAX] = {"ReduceMax", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_MIN] = {"ReduceMin", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_PROD] = {"ReduceProd", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_L1] = {"ReduceL1", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_L2] = {"ReduceL2", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_SUM_SQUARE] = {"ReduceSumSquare", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_LOG_SUM] = {"ReduceLogSum", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    [CLG_OP_REDUCE_LOG_SUM_EXP] = {"ReduceLogSumExp", 1, 1, REDUCE_ATTRS, clg_infer_reduce, .expr = NULL},
+    /* kernels/layernorm.cl: a work-group per row reads the row (x, and
+     * the residual r) into its sums before the barrier that precedes the
+     * first write, and each work-item then writes only elements it read */
+    [CLG_OP_LAYER_NORM] = {"LayerNorm", 2, 4, ATTRS(CLG_F_AXIS, CLG_F_EPSILON), clg_infer_layer_norm,
+                           .in_place = 1u << 0 | 1u << 3},
+    /* the softmax kernels with -DLOG_SOFTMAX */
+    [CLG_OP_LOG_SOFTMAX] = {"LogSoftmax", 1, 1, ATTRS(CLG_F_AXIS), clg_infer_softmax, .in_place = 1u << 0},
+    /* Data movement and conversion: integer and bool values pass through
+     * as the exact floats they are held in. */
+    [CLG_OP_GATHER] = {"Gather", 2, 2, ATTRS(CLG_F_AXIS), clg_infer_gather, .expr = NULL,
+                       .types = CLG_TYPES_GATHER},
+    /* kernels/copy.cl's cast reads x[i], then writes y[i] */
+    [CLG_OP_CAST] = {"Cast", 1, 1, ATTRS(CLG_F_TO), clg_infer_same, .in_place = 1u << 0,
+                     .types = CLG_TYPES_CAST},
+    [CLG_OP_GATHER_ELEMENTS] = {"GatherElements", 2, 2, ATTRS(CLG_F_AXIS), clg_infer_gather_elements,
+                                .expr = NULL, .types = CLG_TYPES_GATHER},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -156,7 +185,9 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->epsilon = 1e-5f;
     a->min = -INFINITY;
     a->max = INFINITY;
-    a->axis = op == CLG_OP_SOFTMAX ? -1 : 1;
+    a->axis = op == CLG_OP_SOFTMAX || op == CLG_OP_LOG_SOFTMAX || op == CLG_OP_LAYER_NORM ? -1
+            : op == CLG_OP_GATHER || op == CLG_OP_GATHER_ELEMENTS ? 0 : 1;
+    a->keepdims = 1;
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;

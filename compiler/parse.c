@@ -20,6 +20,7 @@ typedef struct stmt {
     clg_op op;
     clg_attrs attrs;
     clg_shape shape;
+    clg_dtype dtype; /* inputs and constants */
     int n_args;
     char **args;
     clg_const *constant;
@@ -259,14 +260,14 @@ static clg_status dim_value(parser *ps, int64_t *d, bool *symbolic)
     return CLG_OK;
 }
 
-/* f32[N, S, 128] */
-static clg_status shape(parser *ps, clg_shape *out)
+/* f32[N, S, 128], i64[N, 16], i32[4], bool[N, 16] */
+static clg_status shape(parser *ps, clg_shape *out, clg_dtype *dtype)
 {
     size_t len;
     const char *t = word(ps, &len);
     if (!len) return syntax(ps, "expected a type such as f32[N, 128]");
-    if (!word_is(t, len, "f32"))
-        return syntax(ps, "unsupported type '%.*s' (only f32 is supported)", (int)(len > 40 ? 40 : len), t);
+    if (!clg_dtype_from_name(t, len, dtype))
+        return syntax(ps, "unsupported type '%.*s' (f32, i64, i32 or bool)", (int)(len > 40 ? 40 : len), t);
     clg_status s = expect(ps, '[');
     if (s) return s;
     out->rank = 0;
@@ -381,7 +382,7 @@ static clg_status value_decl(parser *ps, stmt_kind kind)
     stmt *st = new_stmt(ps, kind);
     if (!st) return oom(ps);
     clg_status s;
-    if ((s = name(ps, "a name", &st->name)) || (s = expect(ps, ':')) || (s = shape(ps, &st->shape)))
+    if ((s = name(ps, "a name", &st->name)) || (s = expect(ps, ':')) || (s = shape(ps, &st->shape, &st->dtype)))
         return s;
     st->op = kind == ST_INPUT ? CLG_OP_INPUT : CLG_OP_CONSTANT;
     if (kind == ST_CONST) {
@@ -414,8 +415,10 @@ static clg_status string_value(parser *ps, char *str, size_t size)
     return CLG_OK;
 }
 
-/* dims: the list holds sizes (Reshape's shape), which may be symbolic. */
-static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size, bool dims)
+/* dims: the list may name symbolic sizes, written as Reshape's shape
+ * keeps them (CLG_F_SHAPE: clg_reshape_value) or as Slice's starts and
+ * ends do (clg_index_value); other fields take plain integers. */
+static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size, clg_attr_field dims)
 {
     clg_status s;
     double d;
@@ -432,10 +435,14 @@ static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size
         do {
             if (v->count == CLG_MAX_ATTR_INTS) return syntax(ps, "too many values in a list");
             bool symbolic = false;
-            if (dims) s = dim_value(ps, &v->ints[v->count], &symbolic);
+            bool sizes = dims == CLG_F_SHAPE || dims == CLG_F_STARTS || dims == CLG_F_ENDS;
+            if (sizes) s = dim_value(ps, &v->ints[v->count], &symbolic);
             else s = integer(ps, "a list value", &v->ints[v->count]);
             if (s) return s;
-            if (symbolic) v->ints[v->count] = clg_reshape_value(v->ints[v->count]);
+            if (symbolic && !clg_dim_is_symbolic(v->ints[v->count])) symbolic = false; /* S-S+2 is 2 */
+            if (symbolic)
+                v->ints[v->count] = dims == CLG_F_SHAPE ? clg_reshape_value(v->ints[v->count])
+                                                        : clg_index_value(v->ints[v->count]);
             v->count++;
         } while (accept(ps, ','));
         return expect(ps, ']');
@@ -497,7 +504,7 @@ static clg_status node_stmt(parser *ps, const char *lhs, size_t lhs_len)
         seen[f] = true;
         clg_attr v;
         char str[CLG_MAX_STRING_ATTR];
-        if ((s = expect(ps, '=')) || (s = attr_value(ps, &v, str, sizeof str, f == CLG_F_SHAPE))) return s;
+        if ((s = expect(ps, '=')) || (s = attr_value(ps, &v, str, sizeof str, f))) return s;
         if ((s = clg_attr_set(ps->g, ps->line, st->name, st->op, &st->attrs, f, &v))) return s;
     }
     return CLG_OK;
@@ -649,8 +656,11 @@ static clg_status build(parser *ps, const char *base_dir)
             break;
         }
         for (int a = 0; a < st->n_args; a++) idx[a] = clg_find_value(g, st->args[a]);
-        s = clg_graph_append(g, st->op, st->name, st->line, idx, st->n_args, &st->attrs, &st->shape,
-                             st->constant);
+        if (st->kind == ST_NODE)
+            s = clg_graph_append(g, st->op, st->name, st->line, idx, st->n_args, &st->attrs, &st->shape,
+                                 st->constant);
+        else
+            s = clg_graph_append_value(g, st->op, st->name, st->line, &st->shape, st->constant, st->dtype);
         if (!s) st->constant = NULL; /* the graph owns it now */
         clg_free(g, idx);
         idx = NULL;
@@ -674,6 +684,16 @@ static clg_status build(parser *ps, const char *base_dir)
         g->weights_path = ps->weights;
         ps->weights = NULL;
         s = clg_weights_load(g, base_dir, ps->weights_line);
+        /* file(...) values arrive only now: check those of integer constants. */
+        for (int i = 0; i < g->n_nodes && !s; i++) {
+            const clg_node *n = &g->nodes[i];
+            size_t bad;
+            if (n->constant && n->constant->init.kind == CLG_INIT_FILE &&
+                !clg_values_fit_dtype(n->constant->data, n->constant->count, n->dtype, &bad))
+                s = clg_fail_node(g, CLG_ERR_INVALID_GRAPH, n->line, n->name, n->op,
+                                  "element %zu (%.9g) from the weights file does not fit %s", bad,
+                                  (double)n->constant->data[bad], clg_dtype_name(n->dtype));
+        }
     } else if (!s) {
         for (int i = 0; i < g->n_nodes; i++) {
             const clg_node *n = &g->nodes[i];

@@ -44,11 +44,13 @@ clg_status clg_pass_fold_constants(clg_graph *g, bool *changed)
         c->init.kind = CLG_INIT_LIST;
         clg_const_simplify_init(c);
         clg_shape shape = n->shape; /* n moves when the node array grows */
+        clg_dtype dtype = n->dtype;
         int k = clg_edit_append(g, CLG_OP_CONSTANT, n->name, NULL, 0, NULL, &shape, c, &s);
         if (k < 0) {
             clg_const_release(g, c);
             return s;
         }
+        g->nodes[k].dtype = dtype; /* the folded value keeps its type (a Gather of integers) */
         clg_pass_replace(g, i, k);
         *changed = true;
     }

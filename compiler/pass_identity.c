@@ -7,11 +7,11 @@
 /* Every dim read from 0 forwards by 1 to its end. A dim of 1 is the same
  * whichever way it is read; a reversed one of more is not a no-op even
  * though its shape is unchanged. */
-static bool slice_is_whole(const clg_node *n, const clg_shape *in)
+static bool slice_is_whole(clg_graph *g, const clg_node *n, const clg_shape *in)
 {
     clg_slice_dims sd;
     int bad;
-    if (clg_slice_resolve(&n->attrs, in, &sd, &bad)) return false;
+    if (clg_slice_resolve(g, &n->attrs, in, &sd, &bad)) return false;
     for (int k = 0; k < in->rank; k++)
         if (in->dims[k] != 1 && (sd.first[k] != 0 || sd.step[k] != 1 || sd.count[k] != in->dims[k])) return false;
     return true;
@@ -31,7 +31,8 @@ static bool is_no_op(const clg_graph *g, const clg_node *n)
             if (n->attrs.perm[i] != i) return false;
         return true;
     case CLG_OP_CONCAT: return n->n_inputs == 1;
-    case CLG_OP_SLICE: return slice_is_whole(n, in);
+    /* Resolving a symbolic slice may intern its count: the pass's own graph. */
+    case CLG_OP_SLICE: return slice_is_whole((clg_graph *)g, n, in);
     /* The same shape out: nothing broadcast, every repeat 1, a block of 1. */
     case CLG_OP_EXPAND:
     case CLG_OP_TILE:

@@ -7,7 +7,9 @@
 
 /* Order matters: a Pad folds into the window op it feeds once constant
  * folding has taken the Pads of constants; BatchNorm folding wants constant
- * weights (so it runs after constant folding); what it cannot fold becomes Mul/Add for fusion; biases
+ * weights (so it runs after constant folding); what it cannot fold becomes
+ * Mul/Add for fusion; LayerNorm is recognised in its written-out form
+ * before fusion merges its Sub, Mul and Add into other expressions; biases
  * are split off before fusion so that they join the epilogue, which is then
  * absorbed into the GEMM that feeds it (one kernel); dead code runs
  * first (so nothing dead is folded) and last (what folding orphaned). */
@@ -17,6 +19,7 @@ static const clg_pass passes[] = {
     {"fold-constants", 1, true, clg_pass_fold_constants},
     {"fold-pad", 1, true, clg_pass_fold_pad},
     {"fold-batchnorm", 1, true, clg_pass_fold_batchnorm},
+    {"fuse-layernorm", 2, true, clg_pass_fuse_layernorm},
     {"batchnorm-scale-shift", 2, false, clg_pass_batchnorm_scale_shift},
     {"split-bias", 2, false, clg_pass_split_bias},
     {"fuse-elementwise", 2, true, clg_pass_fuse_elementwise},

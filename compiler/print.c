@@ -55,10 +55,10 @@ static void sb_float(strbuf *b, float v)
     sb_printf(b, "%s", buf);
 }
 
-static void sb_shape(strbuf *b, const clg_shape *s)
+static void sb_type(strbuf *b, clg_dtype t, const clg_shape *s)
 {
     char d[CLG_DIM_STR_MAX];
-    sb_printf(b, "f32[");
+    sb_printf(b, "%s[", clg_dtype_name(t));
     for (int i = 0; i < s->rank; i++) sb_printf(b, "%s%s", i ? ", " : "", clg_dim_str(b->g, s->dims[i], d, sizeof d));
     sb_printf(b, "]");
 }
@@ -123,8 +123,8 @@ static void sb_attrs(strbuf *b, const clg_node *n)
         clg_attr_get(&def, info->attrs[i], &d);
         if (clg_attr_equal(&v, &d)) continue;
         sb_printf(b, " %s=", clg_field_get(info->attrs[i])->name);
-        if (info->attrs[i] == CLG_F_PAD_MODE || info->attrs[i] == CLG_F_BLOCK_MODE) {
-            sb_string(b, v.s);
+        if (info->attrs[i] == CLG_F_PAD_MODE || info->attrs[i] == CLG_F_BLOCK_MODE || info->attrs[i] == CLG_F_TO) {
+            sb_string(b, v.s); /* a mode or a type name */
         } else if (v.kind == CLG_ATTR_STRING) {
             sb_expr(b, v.s); /* expr or epilogue, both expressions */
         } else if (v.kind == CLG_ATTR_FLOAT) {
@@ -138,6 +138,10 @@ static void sb_attrs(strbuf *b, const clg_node *n)
                 /* Reshape's shape names symbolic sizes (clg_reshape_dim). */
                 if (info->attrs[i] == CLG_F_SHAPE && v.ints[k] < -1)
                     sb_printf(b, "%s%s", k ? ", " : "", clg_dim_str(b->g, clg_reshape_dim(v.ints[k]), d, sizeof d));
+                /* Slice's starts and ends, likewise (clg_index_value). */
+                else if ((info->attrs[i] == CLG_F_STARTS || info->attrs[i] == CLG_F_ENDS) &&
+                         clg_index_is_symbolic(v.ints[k]))
+                    sb_printf(b, "%s%s", k ? ", " : "", clg_dim_str(b->g, clg_index_dim(v.ints[k]), d, sizeof d));
                 else
                     sb_printf(b, "%s%lld", k ? ", " : "", (long long)v.ints[k]);
             }
@@ -162,10 +166,10 @@ clg_status clg_print_with_sidecar(clg_graph *g, const char *weights_path, const 
         const clg_node *n = &g->nodes[i];
         if (n->op == CLG_OP_INPUT) {
             sb_printf(&b, "input %s: ", n->name);
-            sb_shape(&b, &n->shape);
+            sb_type(&b, n->dtype, &n->shape);
         } else if (n->op == CLG_OP_CONSTANT) {
             sb_printf(&b, "const %s: ", n->name);
-            sb_shape(&b, &n->shape);
+            sb_type(&b, n->dtype, &n->shape);
             sb_printf(&b, " = ");
             if (file_offsets && file_offsets[i] != CLG_NOT_IN_SIDECAR)
                 sb_printf(&b, "file(%llu)", (unsigned long long)file_offsets[i]);

@@ -97,7 +97,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (s == CLG_OK) {
             if (back.rank != t.rank || memcmp(back.dims, t.dims, (size_t)t.rank * sizeof t.dims[0]) != 0)
                 fail("write + read changed the shape", NULL);
-            if (memcmp(back.data, t.data, count(&t) * sizeof(float)) != 0) fail("write + read changed the data", NULL);
+            if (back.dtype != t.dtype) fail("write + read changed the dtype", NULL);
+            if (memcmp(back.data, t.data, count(&t) * clg_dtype_size(t.dtype)) != 0)
+                fail("write + read changed the data", NULL);
             clg_graph_free_tensor(g, &back);
         } else if (s != CLG_ERR_OUT_OF_MEMORY) {
             fail("what write_npy wrote does not read back", clg_graph_errmsg(g));
@@ -107,8 +109,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     clg_status sc = clg_graph_read_npy(g, in_path, 0, &checked);
     if (sc != CLG_OK) check_failure(g, sc, &checked, 1);
     if (s == CLG_OK && sc != CLG_ERR_OUT_OF_MEMORY) {
-        int fits = t.rank == 2 && t.dims[1] == 3;
-        if (fits != (sc == CLG_OK)) fail("the input-shape check disagrees with the file's shape", clg_graph_errmsg(g));
+        int fits = t.rank == 2 && t.dims[1] == 3 && t.dtype == CLG_DTYPE_F32;
+        if (fits != (sc == CLG_OK))
+            fail("the input check disagrees with the file's shape and dtype", clg_graph_errmsg(g));
     } else if (s != CLG_OK && s != CLG_ERR_OUT_OF_MEMORY && sc == CLG_OK) {
         fail("a file rejected without a shape check is accepted with one", NULL);
     }

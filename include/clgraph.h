@@ -25,8 +25,8 @@
  *     else if (clg_model_create(&m, ctx, g) != CLG_OK)
  *         fprintf(stderr, "%s\n", clg_model_errmsg(m));         // names the node
  *     else {
- *         clg_tensor x = { data, 2, { 64, 128 } };    // batch 64, caller's memory
- *         clg_tensor y = { out, 0, { 0 } };
+ *         clg_tensor x = { data, 2, { 64, 128 }, CLG_DTYPE_F32 };  // batch 64, caller's memory
+ *         clg_tensor y = { out, 0, { 0 }, CLG_DTYPE_F32 };
  *         clg_graph_output_info(g, 0, 64, NULL, &y.rank, y.dims);  // room for out
  *         if (clg_model_run(m, &x, 1, &y, 1) != CLG_OK)
  *             fprintf(stderr, "%s\n", clg_model_errmsg(m));
@@ -37,6 +37,12 @@
  *
  * clg_graph_run_reference(g, &x, 1, &y, 1) computes the same on the host
  * without a device: the oracle the device results are tested against.
+ *
+ * Integer inputs (token ids) travel in their own type: for a graph with
+ * `input ids: i64[N, 16]`,
+ *
+ *     int64_t ids[4 * 16] = { ... };
+ *     clg_tensor x = { (float *)ids, 2, { 4, 16 }, CLG_DTYPE_I64 };
  *
  * Conventions:
  *   - Every function that can fail returns a clg_status (CLG_OK is 0, errors are
@@ -131,14 +137,45 @@ typedef void *(*clg_alloc_fn)(void *user, void *ptr, size_t old_size, size_t new
  * their sizes from the inputs it is given. */
 #define CLG_BATCH (-1)
 
-typedef enum clg_dtype { CLG_DTYPE_F32 = 0 } clg_dtype;
+/* Element types. Every value of a graph has one (clg_graph_input_dtype,
+ * clg_graph_output_dtype). clgraph computes in fp32: integer and boolean
+ * values are held on the device as exact floats (bool as 0 and 1), so an
+ * integer is exact while its magnitude is at most 2^24 = 16777216; a
+ * larger one passed in is an error (CLG_ERR_INVALID_ARGUMENT naming the
+ * input, the element and its value), never a rounded value. F32 is 0, so a
+ * zero-initialised clg_tensor is fp32. */
+typedef enum clg_dtype {
+    CLG_DTYPE_F32 = 0,  /* float:   "f32" in the text format */
+    CLG_DTYPE_I64 = 1,  /* int64_t: "i64" */
+    CLG_DTYPE_I32 = 2,  /* int32_t: "i32" */
+    CLG_DTYPE_BOOL = 3  /* uint8_t, 0 or 1 (any non-zero byte reads as 1): "bool" */
+} clg_dtype;
 
-/* A dense, C-ordered fp32 tensor in host memory. The data is always the
- * caller's (borrowed), except for tensors filled by clg_graph_read_npy. */
+/* The largest integer magnitude an integer value can hold exactly: 2^24. */
+#define CLG_MAX_EXACT_INT 16777216
+
+/* The text-format name of a dtype ("f32", "i64", "i32", "bool"), or NULL. */
+CLG_API const char *clg_dtype_name(clg_dtype dtype);
+
+/* Bytes per element of a dtype (4, 8, 4, 1), 0 for an unknown one. */
+CLG_API size_t clg_dtype_size(clg_dtype dtype);
+
+/* A dense, C-ordered tensor in host memory. The data is always the
+ * caller's (borrowed), except for tensors filled by clg_graph_read_npy.
+ * data points to elements of type dtype: with dtype F32 (0, what every
+ * initialiser that leaves dtype out gives) floats, as before dtype existed;
+ * with I64, I32 or BOOL it points to int64_t, int32_t or uint8_t elements,
+ * cast to float * (`(float *)ids`), and is never read as floats. */
 typedef struct clg_tensor {
     float *data;
     int rank;
     int64_t dims[CLG_MAX_RANK];
+    /* Added last, so that an initialiser written before it existed,
+     * { data, rank, { dims } }, still compiles and means F32 (compilers'
+     * -Wmissing-field-initializers then asks for the fourth value). The
+     * struct grew by 8 bytes: code built against the older header must be
+     * rebuilt (an array of clg_tensor has another stride). */
+    clg_dtype dtype;
 } clg_tensor;
 
 /* ---------------------------------------------------------------- the ops */
@@ -176,6 +213,22 @@ typedef enum clg_op {
     CLG_OP_TILE,
     CLG_OP_DEPTH_TO_SPACE,
     CLG_OP_SPACE_TO_DEPTH,
+    /* reductions over attribute axes (all when empty), keepdims */
+    CLG_OP_REDUCE_MEAN,
+    CLG_OP_REDUCE_SUM,
+    CLG_OP_REDUCE_MAX,
+    CLG_OP_REDUCE_MIN,
+    CLG_OP_REDUCE_PROD,
+    CLG_OP_REDUCE_L1,
+    CLG_OP_REDUCE_L2,
+    CLG_OP_REDUCE_SUM_SQUARE,
+    CLG_OP_REDUCE_LOG_SUM,
+    CLG_OP_REDUCE_LOG_SUM_EXP,
+    CLG_OP_LAYER_NORM,  /* normalise over the dims from axis, then scale and bias */
+    CLG_OP_LOG_SOFTMAX,
+    CLG_OP_GATHER,      /* ONNX Gather: data, integer indices, attribute axis */
+    CLG_OP_CAST,        /* ONNX Cast between f32, i64, i32 and bool: attribute to */
+    CLG_OP_GATHER_ELEMENTS, /* ONNX GatherElements: data, integer indices of its rank, axis */
     CLG_OP_COUNT
 } clg_op;
 
@@ -237,7 +290,8 @@ CLG_API clg_status clg_graph_load(clg_graph *g, const char *path);
 /* Imports an ONNX model, a serialized ModelProto of len bytes, into g,
  * which must be empty. data is borrowed for the call; every value the
  * graph needs is copied (initializers become constants owned by g). Graph
- * inputs must be FLOAT tensors of rank 1 to 5; any dim may be symbolic: a
+ * inputs must be FLOAT, INT64, INT32 or BOOL tensors (the last three become
+ * I64, I32 and BOOL inputs) of rank 1 to 5; any dim may be symbolic: a
  * symbolic first dim (a dim_param, 0 or unset) is the batch N, another
  * dim_param a symbol of that name shared by the inputs that use it, an
  * unnamed one a size of its own. Initializers listed as graph inputs are
@@ -281,6 +335,19 @@ CLG_API clg_status clg_graph_add_input(clg_graph *g, const char *name, int rank,
 CLG_API clg_status clg_graph_add_constant(clg_graph *g, const char *name, int rank,
                                           const int64_t *dims, const float *data);
 
+/* Adds a graph input whose values have element type dtype (the caller
+ * passes tensors of that dtype to clg_model_run and
+ * clg_graph_run_reference). clg_graph_add_input is this with F32. An
+ * unknown dtype is CLG_ERR_INVALID_ARGUMENT. */
+CLG_API clg_status clg_graph_add_input_typed(clg_graph *g, const char *name, clg_dtype dtype,
+                                             int rank, const int64_t *dims);
+
+/* Adds a constant of element type dtype; data points to the product of
+ * dims elements of that type (int64_t for I64, ...), copied. An integer
+ * above 2^24 in magnitude is CLG_ERR_INVALID_ARGUMENT naming the element. */
+CLG_API clg_status clg_graph_add_constant_typed(clg_graph *g, const char *name, clg_dtype dtype,
+                                                int rank, const int64_t *dims, const void *data);
+
 /* Adds a node of op (not INPUT or CONSTANT) computing the value `name` from
  * the named inputs, infers its shape and checks it. Attributes that are not
  * given keep their ONNX defaults. On error nothing is added and the message
@@ -305,10 +372,23 @@ CLG_API int clg_graph_output_count(const clg_graph *g);
 CLG_API clg_status clg_graph_node_info(const clg_graph *g, int i, clg_op *op, const char **name,
                                        int *rank, int64_t dims[CLG_MAX_RANK]);
 
+/* Element type of node i (0 <= i < node_count). Returns CLG_OK or
+ * CLG_ERR_INVALID_ARGUMENT (no such node, or dtype is NULL). */
+CLG_API clg_status clg_graph_node_dtype(const clg_graph *g, int i, clg_dtype *dtype);
+
 /* Name and declared shape of the i-th graph input (dims may be symbolic).
  * Returns CLG_OK or CLG_ERR_INVALID_ARGUMENT (no such input). */
 CLG_API clg_status clg_graph_input_info(const clg_graph *g, int i, const char **name, int *rank,
                                         int64_t dims[CLG_MAX_RANK]);
+
+/* Element type of the i-th graph input / output: the dtype of the tensor
+ * the caller passes for it (clg_tensor.dtype) to clg_model_run and
+ * clg_graph_run_reference. Outputs are F32 unless the graph's output value
+ * is an integer or bool value (a Gather of an integer input, a Cast).
+ * Returns CLG_OK or CLG_ERR_INVALID_ARGUMENT (no such input or output, or
+ * dtype is NULL). */
+CLG_API clg_status clg_graph_input_dtype(const clg_graph *g, int i, clg_dtype *dtype);
+CLG_API clg_status clg_graph_output_dtype(const clg_graph *g, int i, clg_dtype *dtype);
 
 /* Name and concrete shape of the i-th output when the batch N is `batch`
  * (ignored when the graph has no symbolic batch). A graph with symbols
@@ -379,28 +459,38 @@ CLG_API clg_status clg_graph_dot(clg_graph *g, char **text, size_t *len);
 
 /* Runs g on the host with plain C loops, accumulating in double where sums
  * are long. It is the oracle every device result is checked against, built
- * for correctness, not speed. inputs[i] must have the shape of graph input
- * i, with one batch size shared by all inputs; outputs[i].data must point to
- * room for output i, whose rank and dims the call writes. Returns CLG_OK,
- * CLG_ERR_INVALID_ARGUMENT (wrong count, NULL data, a shape that does not
- * match) or CLG_ERR_OUT_OF_MEMORY. */
+ * for correctness, not speed. inputs[i] must have the shape and the dtype
+ * of graph input i (clg_graph_input_dtype), with one batch size shared by
+ * all inputs; integer elements must be at most 2^24 in magnitude.
+ * outputs[i].dtype must be output i's dtype (clg_graph_output_dtype: F32
+ * unless the graph computes an integer or bool output) and outputs[i].data
+ * point to room for output i in that type, whose rank and dims the call
+ * writes. Integer outputs are converted from the exact floats computed; a
+ * bool output is 1 where the value is non-zero. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT (wrong count, NULL data, a shape or dtype that
+ * does not match, an integer input that is not exact as a float: the
+ * message names the input, the element and the value) or
+ * CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_graph_run_reference(clg_graph *g, const clg_tensor *inputs, int n_inputs,
                                            clg_tensor *outputs, int n_outputs);
 
-/* ---- .npy files (NumPy format 1.0–3.0, little-endian float32, C order) */
+/* ---- .npy files (NumPy format 1.0–3.0, little-endian, C order; float32,
+ * int64, int32 and bool elements) */
 
 /* Reads a .npy file into *out; its data is allocated with g's allocator and
- * released with clg_graph_free_tensor. If input_index >= 0 the shape is
- * checked against that graph input (a symbolic dim matches any size).
- * Returns CLG_OK, CLG_ERR_IO, CLG_ERR_FORMAT (not a float32 C-order .npy, or
- * truncated), CLG_ERR_INVALID_ARGUMENT (shape mismatch) or
- * CLG_ERR_OUT_OF_MEMORY. */
+ * released with clg_graph_free_tensor. out->dtype is the file's element
+ * type ('<f4' F32, '<i8' I64, '<i4' I32, '|b1' BOOL). If input_index >= 0
+ * the shape is checked against that graph input (a symbolic dim matches
+ * any size), and so is the dtype.
+ * Returns CLG_OK, CLG_ERR_IO, CLG_ERR_FORMAT (not a C-order .npy of one of
+ * those types, or truncated), CLG_ERR_INVALID_ARGUMENT (shape or dtype
+ * mismatch) or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_graph_read_npy(clg_graph *g, const char *path, int input_index, clg_tensor *out);
 
 /* Releases t->data from clg_graph_read_npy and clears t. NULL is a no-op. */
 CLG_API void clg_graph_free_tensor(clg_graph *g, clg_tensor *t);
 
-/* Writes t as a float32 C-order .npy file. */
+/* Writes t as a C-order .npy file of t->dtype's element type. */
 CLG_API clg_status clg_graph_write_npy(clg_graph *g, const char *path, const clg_tensor *t);
 
 
@@ -611,9 +701,14 @@ CLG_API const char *clg_model_errmsg(const clg_model *m);
 
 /* Runs the model: copies the inputs to the device, enqueues every node with
  * no host synchronisation between them, reads the outputs back and waits
- * once. Inputs and outputs as for clg_graph_run_reference. New sizes (the
- * batch N or any other symbolic size the inputs give) re-plan device memory;
- * the same sizes reuse the plan. Returns CLG_OK,
+ * once. Inputs and outputs as for clg_graph_run_reference (integer and bool
+ * inputs are converted to exact floats on the host before the upload,
+ * integer and bool outputs back after the download). An index out of range
+ * in a Gather or GatherElements fails the run with
+ * CLG_ERR_INVALID_ARGUMENT naming the node (the device clamped it; the
+ * outputs are then not valid). New sizes (the batch N or any other
+ * symbolic size the inputs give) re-plan device memory; the same sizes
+ * reuse the plan. Returns CLG_OK,
  * CLG_ERR_INVALID_ARGUMENT (counts, NULL data, a shape that does not
  * match), CLG_ERR_OUT_OF_DEVICE_MEMORY (the batch does not fit),
  * CLG_ERR_OPENCL, CLG_ERR_BUILD, CLG_ERR_UNSUPPORTED, CLG_ERR_OUT_OF_MEMORY

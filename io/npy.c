@@ -1,12 +1,13 @@
 /* .npy files: NumPy's format versions 1.0, 2.0 and 3.0, restricted to what a
- * clg_tensor can hold (little-endian float32, C order, rank 1..5).
+ * clg_tensor can hold (little-endian float32, int64, int32 or bool, C
+ * order, rank 1..5).
  *
  * A file is the magic "\x93NUMPY", a major and minor version byte, the header
  * length (u16 little-endian in 1.0, u32 in 2.0 and 3.0), the header — a
  * Python dict literal such as
  *     {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
  * padded with spaces and ended by '\n' — and then the raw data. The writer
- * produces exactly the bytes numpy.save does for a float32 array. */
+ * produces exactly the bytes numpy.save does for an array of those types. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,16 +37,35 @@ static bool host_is_little_endian(void)
     return *(const uint8_t *)&one == 1;
 }
 
-static void swap_floats(float *data, size_t count)
+/* Reverses the bytes of each of count elements of size bytes. */
+static void swap_elems(void *data, size_t count, size_t size)
 {
     for (size_t i = 0; i < count; i++) {
-        uint8_t *b = (uint8_t *)&data[i];
-        uint8_t t0 = b[0], t1 = b[1];
-        b[0] = b[3];
-        b[1] = b[2];
-        b[2] = t1;
-        b[3] = t0;
+        uint8_t *b = (uint8_t *)data + i * size;
+        for (size_t k = 0; k < size / 2; k++) {
+            uint8_t t = b[k];
+            b[k] = b[size - 1 - k];
+            b[size - 1 - k] = t;
+        }
     }
+}
+
+/* The descr numpy writes for each dtype (little-endian; bool has no order). */
+static const char *const descrs[] = {
+    [CLG_DTYPE_F32] = "<f4",
+    [CLG_DTYPE_I64] = "<i8",
+    [CLG_DTYPE_I32] = "<i4",
+    [CLG_DTYPE_BOOL] = "|b1",
+};
+
+static bool dtype_of_descr(const char *descr, clg_dtype *out)
+{
+    for (int i = 0; i < (int)(sizeof descrs / sizeof descrs[0]); i++)
+        if (strcmp(descr, descrs[i]) == 0) {
+            *out = (clg_dtype)i;
+            return true;
+        }
+    return false;
 }
 
 /* Writes the shape as Python would: "(5,)", "(2, 3)". */
@@ -215,15 +235,19 @@ static const char *dtype_name(const char *descr, char *buf, size_t size)
     return buf;
 }
 
-/* Checks the header describes something a clg_tensor holds; sets *bytes. */
-static clg_status check_header(clg_graph *g, const char *path, const npy_header *h, size_t *bytes)
+/* Checks the header describes something a clg_tensor holds; sets *bytes
+ * and *dtype. */
+static clg_status check_header(clg_graph *g, const char *path, const npy_header *h, size_t *bytes,
+                               clg_dtype *dtype)
 {
-    if (strcmp(h->descr, "<f4") != 0) {
+    if (!dtype_of_descr(h->descr, dtype)) {
         char kind[32];
         return clg_fail(g, CLG_ERR_FORMAT,
-                        "%s: dtype '%s'%s is not supported; clgraph reads only little-endian float32 ('<f4')",
+                        "%s: dtype '%s'%s is not supported; clgraph reads little-endian float32 ('<f4'), "
+                        "int64 ('<i8'), int32 ('<i4') and bool ('|b1')",
                         path, h->descr, dtype_name(h->descr, kind, sizeof kind));
     }
+    size_t elem = clg_dtype_size(*dtype);
     if (h->fortran_order)
         return clg_fail(g, CLG_ERR_FORMAT,
                         "%s: the array is in Fortran order; clgraph reads only C order (save np.ascontiguousarray(a))",
@@ -237,17 +261,17 @@ static clg_status check_header(clg_graph *g, const char *path, const npy_header 
         if (h->dims[i] == 0)
             return clg_fail(g, CLG_ERR_FORMAT, "%s: shape %s has no elements; clgraph tensors need positive dimensions",
                             path, tuple_str(h->rank, h->dims, buf, sizeof buf));
-        if ((uint64_t)h->dims[i] > SIZE_MAX / sizeof(float) / count)
+        if ((uint64_t)h->dims[i] > SIZE_MAX / sizeof(int64_t) / count)
             return clg_fail(g, CLG_ERR_FORMAT, "%s: shape %s is too large", path,
                             tuple_str(h->rank, h->dims, buf, sizeof buf));
         count *= (size_t)h->dims[i];
     }
-    *bytes = count * sizeof(float);
+    *bytes = count * elem;
     return CLG_OK;
 }
 
-/* Compares the file's shape with graph input `index`. */
-static clg_status check_input(clg_graph *g, const char *path, const npy_header *h, int index)
+/* Compares the file's shape and dtype with graph input `index`. */
+static clg_status check_input(clg_graph *g, const char *path, const npy_header *h, clg_dtype dtype, int index)
 {
     const char *name;
     int rank;
@@ -255,15 +279,22 @@ static clg_status check_input(clg_graph *g, const char *path, const npy_header *
     if (clg_graph_input_info(g, index, &name, &rank, dims) != CLG_OK)
         return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: the graph has no input %d (it has %d)", path,
                         index, clg_graph_input_count(g));
+    clg_dtype want_type = CLG_DTYPE_F32;
+    clg_graph_input_dtype(g, index, &want_type);
     bool ok = rank == h->rank;
     for (int i = 0; ok && i < rank; i++) ok = dims[i] == h->dims[i] || dims[i] < 0; /* a symbolic dim takes any size */
-    if (ok) return CLG_OK;
     clg_shape want = {rank, {0}};
     memcpy(want.dims, dims, sizeof want.dims);
     char have_buf[160], want_buf[96];
-    return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: shape %s does not match input %s: f32%s", path,
-                    tuple_str(h->rank, h->dims, have_buf, sizeof have_buf), name,
-                    clg_shape_str(g, &want, want_buf, sizeof want_buf));
+    if (!ok)
+        return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: shape %s does not match input %s: %s%s", path,
+                        tuple_str(h->rank, h->dims, have_buf, sizeof have_buf), name, clg_dtype_name(want_type),
+                        clg_shape_str(g, &want, want_buf, sizeof want_buf));
+    if (dtype != want_type)
+        return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "%s: dtype '%s' (%s) does not match input %s: %s%s", path,
+                        h->descr, clg_dtype_name(dtype), name, clg_dtype_name(want_type),
+                        clg_shape_str(g, &want, want_buf, sizeof want_buf));
+    return CLG_OK;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -377,14 +408,17 @@ clg_status clg_graph_read_npy(clg_graph *g, const char *path, int input_index, c
     npy_header h;
     size_t bytes = 0;
     float *data = NULL;
+    clg_dtype dtype = CLG_DTYPE_F32;
     clg_status s = read_header(g, f, path, &h);
-    if (!s) s = check_header(g, path, &h, &bytes);
-    if (!s && input_index >= 0) s = check_input(g, path, &h, input_index);
+    if (!s) s = check_header(g, path, &h, &bytes, &dtype);
+    if (!s && input_index >= 0) s = check_input(g, path, &h, dtype, input_index);
     if (!s) s = read_data(g, f, path, bytes, &data);
     fclose(f);
     if (s) return s;
-    if (!host_is_little_endian()) swap_floats(data, bytes / sizeof(float));
+    size_t elem = clg_dtype_size(dtype);
+    if (!host_is_little_endian()) swap_elems(data, bytes / elem, elem);
     out->data = data;
+    out->dtype = dtype;
     out->rank = h.rank;
     memcpy(out->dims, h.dims, (size_t)h.rank * sizeof h.dims[0]);
     return CLG_OK;
@@ -399,14 +433,14 @@ void clg_graph_free_tensor(clg_graph *g, clg_tensor *t)
 
 /* ---------------------------------------------------------------- writing */
 
-/* The header numpy.save writes for a float32 C-order array, magic included;
- * returns its length (a multiple of NPY_ALIGN). */
+/* The header numpy.save writes for a C-order array of t's dtype, magic
+ * included; returns its length (a multiple of NPY_ALIGN). */
 static size_t make_header(const clg_tensor *t, char *out, size_t size)
 {
     char shape[160];
     char dict[256];
-    int len = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }",
-                       tuple_str(t->rank, t->dims, shape, sizeof shape));
+    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+                       descrs[t->dtype], tuple_str(t->rank, t->dims, shape, sizeof shape));
     char first[24];
     int growth = NPY_GROWTH_DIGITS - snprintf(first, sizeof first, "%lld", (long long)t->dims[0]);
     size_t hlen = (size_t)len + (size_t)(growth > 0 ? growth : 0) + 1; /* + '\n' */
@@ -432,12 +466,15 @@ clg_status clg_graph_write_npy(clg_graph *g, const char *path, const clg_tensor 
     if (t->rank < 1 || t->rank > CLG_MAX_RANK)
         return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "write_npy %s: rank %d is outside 1..%d", path, t->rank,
                         CLG_MAX_RANK);
+    size_t elem = clg_dtype_size(t->dtype);
+    if (!elem)
+        return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "write_npy %s: unknown dtype %d", path, (int)t->dtype);
     size_t count = 1;
     for (int i = 0; i < t->rank; i++) {
         if (t->dims[i] < 1)
             return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "write_npy %s: dimension %d is %lld, not positive", path,
                             i, (long long)t->dims[i]);
-        if ((uint64_t)t->dims[i] > SIZE_MAX / sizeof(float) / count)
+        if ((uint64_t)t->dims[i] > SIZE_MAX / sizeof(int64_t) / count)
             return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "write_npy %s: the tensor is too large", path);
         count *= (size_t)t->dims[i];
     }
@@ -446,15 +483,15 @@ clg_status clg_graph_write_npy(clg_graph *g, const char *path, const clg_tensor 
     FILE *f = fopen(path, "wb");
     if (!f) return clg_fail(g, CLG_ERR_IO, "cannot create %s: %s", path, strerror(errno));
     bool ok = fwrite(header, 1, header_len, f) == header_len;
-    if (host_is_little_endian()) {
-        ok = ok && fwrite(t->data, sizeof(float), count, f) == count;
+    if (host_is_little_endian() || elem == 1) {
+        ok = ok && fwrite(t->data, elem, count, f) == count;
     } else {
-        float chunk[1024];
+        int64_t chunk[1024];
         for (size_t i = 0; ok && i < count; i += 1024) {
             size_t n = count - i < 1024 ? count - i : 1024;
-            memcpy(chunk, t->data + i, n * sizeof *chunk);
-            swap_floats(chunk, n);
-            ok = fwrite(chunk, sizeof(float), n, f) == n;
+            memcpy(chunk, (const char *)t->data + i * elem, n * elem);
+            swap_elems(chunk, n, elem);
+            ok = fwrite(chunk, elem, n, f) == n;
         }
     }
     int err = errno;

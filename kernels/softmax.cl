@@ -1,4 +1,6 @@
-/* Softmax along one axis of x, seen as [outer, len, inner]: the row at
+/* Softmax along one axis of x (LogSoftmax with LOG_SOFTMAX defined:
+ * x - max - log(sum of exp(x - max)), each element read before it is
+ * written), seen as [outer, len, inner]: the row at
  * (o, i) is x[o * len * inner + j * inner + i] for j in [0, len). One
  * work-item per row, n = outer * inner rows; the host pads the grid up to a
  * multiple of 64, hence the check. Finding (o, i) costs one division per
@@ -18,12 +20,18 @@ __kernel void softmax(__global const float *x, uint x_off, __global float *y, ui
     float mx = -INFINITY;
     for (int j = 0; j < len; j++) mx = fmax(mx, src[j * inner]);
     float sum = 0.0f;
+#ifdef LOG_SOFTMAX
+    for (int j = 0; j < len; j++) sum += exp(src[j * inner] - mx);
+    float lse = mx + log(sum);
+    for (int j = 0; j < len; j++) dst[j * inner] = src[j * inner] - lse;
+#else
     for (int j = 0; j < len; j++) {
         float e = exp(src[j * inner] - mx);
         dst[j * inner] = e;
         sum += e;
     }
     for (int j = 0; j < len; j++) dst[j * inner] /= sum;
+#endif
 }
 
 /* The same for few long rows (a classifier head or an attention row at
@@ -61,6 +69,11 @@ __kernel void softmax_group(__global const float *x, uint x_off, __global float 
     for (int j = lid; j < len; j += size) mx = fmax(mx, src[j * inner]);
     mx = group_reduce(part, mx, 1);
     float sum = 0.0f;
+#ifdef LOG_SOFTMAX
+    for (int j = lid; j < len; j += size) sum += exp(src[j * inner] - mx);
+    float lse = mx + log(group_reduce(part, sum, 0));
+    for (int j = lid; j < len; j += size) dst[j * inner] = src[j * inner] - lse;
+#else
     for (int j = lid; j < len; j += size) {
         float e = exp(src[j * inner] - mx);
         dst[j * inner] = e;
@@ -68,4 +81,5 @@ __kernel void softmax_group(__global const float *x, uint x_off, __global float 
     }
     sum = group_reduce(part, sum, 0);
     for (int j = lid; j < len; j += size) dst[j * inner] /= sum;
+#endif
 }

@@ -7,6 +7,7 @@
  * anything else that depends on a symbolic size is refused instead of being
  * guessed. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "onnx_internal.h"
@@ -482,6 +483,30 @@ static clg_status int_op(ox_ctx *ox, char op, int64_t a, bool as, int64_t b, boo
 {
     bool overflow = false;
     *rs = false;
+    if (op == '>' || op == '<') { /* Max, Min */
+        bool max = op == '>';
+        if (!as && !bs) {
+            *r = max ? (a > b ? a : b) : (a < b ? a : b);
+            return CLG_OK;
+        }
+        /* Sizes are at least 1: the same size, or a size against 0 or 1,
+         * has a known answer; two different sizes do not. */
+        if (a == b && as == bs) {
+            *r = a;
+            *rs = as;
+            return CLG_OK;
+        }
+        int64_t plain = as ? b : a, size = as ? a : b;
+        if (as != bs && plain >= 0 && plain <= 1) {
+            *r = max ? size : plain;
+            *rs = max;
+            return CLG_OK;
+        }
+        char x[CLG_DIM_STR_MAX], y[CLG_DIM_STR_MAX];
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of the sizes %s and %s depends on their values", max ? "Max" : "Min",
+                       as ? clg_dim_str(ox->g, a, x, sizeof x) : (snprintf(x, sizeof x, "%lld", (long long)a), x),
+                       bs ? clg_dim_str(ox->g, b, y, sizeof y) : (snprintf(y, sizeof y, "%lld", (long long)b), y));
+    }
     if (!as && !bs) {
         switch (op) {
         case '+': overflow = __builtin_add_overflow(a, b, r); break;
@@ -521,13 +546,13 @@ static clg_status int_op(ox_ctx *ox, char op, int64_t a, bool as, int64_t b, boo
     return CLG_OK;
 }
 
-static clg_status fold_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+/* a (op) b elementwise with NumPy broadcasting: + - * / and > for Max, <
+ * for Min. */
+static clg_status fold_pair(ox_ctx *ox, char op, const ox_host *a, const ox_host *b, ox_host *out)
 {
-    const ox_host *a = &in[0]->host, *b = &in[1]->host;
     if (a->dtype != b->dtype)
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "inputs of types %s and %s", ox_dtype_name(a->dtype),
                        ox_dtype_name(b->dtype));
-    char op = n->op_type[0] == 'A' ? '+' : n->op_type[0] == 'S' ? '-' : n->op_type[0] == 'M' ? '*' : '/';
     /* NumPy broadcasting, aligned from the right. */
     int rank = a->rank > b->rank ? a->rank : b->rank;
     int64_t dims[OX_MAX_RANK], sa[OX_MAX_RANK], sb[OX_MAX_RANK];
@@ -555,7 +580,10 @@ static clg_status fold_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
         }
         if (out->f) {
             float x = a->f->data[ia], y = b->f->data[ib];
-            out->f->data[e] = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : x / y;
+            /* Max and Min propagate NaN, as ONNX's do. */
+            out->f->data[e] = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : op == '/' ? x / y
+                            : isnan(x) || isnan(y) ? x + y
+                            : op == '>' ? (x > y ? x : y) : (x < y ? x : y);
         } else {
             bool rs;
             if ((s = int_op(ox, op, a->i[ia], a->sym && a->sym[ia], b->i[ib], b->sym && b->sym[ib], &out->i[e], &rs)))
@@ -568,6 +596,30 @@ static clg_status fold_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
         for (int k = rank - 1; k >= 0 && ++at[k] == dims[k]; k--) at[k] = 0;
     }
     return CLG_OK;
+}
+
+static clg_status fold_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    char op = n->op_type[0] == 'A' ? '+' : n->op_type[0] == 'S' ? '-' : n->op_type[0] == 'M' ? '*' : '/';
+    return fold_pair(ox, op, &in[0]->host, &in[1]->host, out);
+}
+
+/* Max and Min of any number of inputs, pairwise: tf2onnx's einsum takes the
+ * Max of two shapes' dims. */
+static clg_status fold_minmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_host *out)
+{
+    char op = strcmp(n->op_type, "Max") == 0 ? '>' : '<';
+    for (int i = 0; i < n_in; i++)
+        if (!in[i]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "input %d is empty", i);
+    clg_status s = host_reshaped(ox, &in[0]->host, in[0]->host.rank, in[0]->host.dims, out);
+    for (int i = 1; i < n_in && !s; i++) {
+        ox_host next;
+        memset(&next, 0, sizeof next);
+        s = fold_pair(ox, op, out, &in[i]->host, &next);
+        ox_host_free(ox->g, out);
+        *out = next;
+    }
+    return s;
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -592,6 +644,8 @@ clg_status ox_fold_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int
     else if (strcmp(t, "Identity") == 0) s = host_reshaped(ox, &in[0]->host, in[0]->host.rank, in[0]->host.dims, &h);
     else if (strcmp(t, "Add") == 0 || strcmp(t, "Sub") == 0 || strcmp(t, "Mul") == 0 || strcmp(t, "Div") == 0)
         s = fold_binary(ox, n, in, &h);
+    else if (strcmp(t, "Max") == 0 || strcmp(t, "Min") == 0)
+        s = fold_minmax(ox, n, in, n_in, &h);
     else {
         *handled = false;
         return CLG_OK;

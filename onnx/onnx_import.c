@@ -106,11 +106,13 @@ clg_status ox_append(ox_ctx *ox, clg_op op, ox_value *out, const char *hint, con
     return CLG_OK;
 }
 
-/* Appends an INPUT or CONSTANT node for v (constants: takes a reference to c). */
-static clg_status append_leaf(ox_ctx *ox, clg_op op, ox_value *v, const clg_shape *shape, clg_const *c)
+/* Appends an INPUT or CONSTANT node of type dtype for v (constants: takes
+ * a reference to c). */
+static clg_status append_leaf(ox_ctx *ox, clg_op op, ox_value *v, const clg_shape *shape, clg_const *c,
+                              clg_dtype dtype)
 {
     if (c) c->refs++;
-    clg_status s = clg_graph_append(ox->g, op, v->clg_name, 0, NULL, 0, NULL, shape, c);
+    clg_status s = clg_graph_append_value(ox->g, op, v->clg_name, 0, shape, c, dtype);
     if (s) {
         if (c) c->refs--;
         if (s == CLG_ERR_OUT_OF_MEMORY) return ox_oom(ox);
@@ -139,10 +141,11 @@ clg_status ox_tensor_node(ox_ctx *ox, ox_value *v, int *node)
     }
     if (v->node < 0) {
         const ox_host *h = &v->host;
-        if (h->dtype != OX_FLOAT)
+        clg_dtype type;
+        if (!ox_dtype_to_clg(h->dtype, &type))
             return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                           "'%s' has type %s but is used as a graph tensor; clgraph computes in FLOAT only",
-                           v->name, ox_dtype_name(h->dtype));
+                           "'%s' has type %s but is used as a graph tensor; clgraph computes in FLOAT, INT64, "
+                           "INT32 and BOOL only", v->name, ox_dtype_name(h->dtype));
         if (h->rank > CLG_MAX_RANK)
             return ox_fail(ox, CLG_ERR_UNSUPPORTED, "'%s' has %d dimensions; clgraph tensors have at most %d",
                            v->name, h->rank, CLG_MAX_RANK);
@@ -152,8 +155,18 @@ clg_status ox_tensor_node(ox_ctx *ox, ox_value *v, int *node)
         /* A scalar broadcasts like a [1]. */
         clg_shape shape = {h->rank ? h->rank : 1, {1}};
         for (int k = 0; k < h->rank; k++) shape.dims[k] = h->dims[k];
-        clg_status s = append_leaf(ox, CLG_OP_CONSTANT, v, &shape, h->f);
-        if (s) return s;
+        if (h->dtype == OX_FLOAT) {
+            clg_status s = append_leaf(ox, CLG_OP_CONSTANT, v, &shape, h->f, CLG_DTYPE_F32);
+            if (s) return s;
+        } else {
+            /* Integers (indices, masks) are held as exact floats. */
+            clg_const *c;
+            clg_status s = ox_int_host_const(ox, v, &c, &type);
+            if (s) return s;
+            s = append_leaf(ox, CLG_OP_CONSTANT, v, &shape, c, type);
+            clg_const_release(ox->g, c); /* the node holds its own reference */
+            if (s) return s;
+        }
     }
     *node = v->node;
     return CLG_OK;
@@ -182,26 +195,53 @@ static clg_status model_opset(ox_ctx *ox, const Onnx__ModelProto *m)
     return CLG_OK;
 }
 
-/* A graph input's ValueInfo to a clgraph shape: FLOAT, rank 1..5, positive
- * dims, the first one symbolic (dim_param, 0 or unknown) meaning N. */
+static bool param_is(const Onnx__ValueInfoProto *vi, size_t k, const char *name)
+{
+    const Onnx__TypeProto *t = vi->type;
+    if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type || !t->tensor_type->shape ||
+        k >= t->tensor_type->shape->n_dim)
+        return false;
+    const Onnx__TensorShapeProto__Dimension *d = t->tensor_type->shape->dim[k];
+    return d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && strcmp(str(d->dim_param), name) == 0;
+}
+
+/* Whether some graph input has the dim_param `name` at position `from` or
+ * later. */
+static bool param_used(ox_ctx *ox, const char *name, size_t from)
+{
+    const Onnx__GraphProto *gr = ox->graph;
+    for (size_t i = 0; i < gr->n_input; i++) {
+        const Onnx__TypeProto *t = gr->input[i]->type;
+        size_t rank = t && t->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && t->tensor_type &&
+                              t->tensor_type->shape ? t->tensor_type->shape->n_dim : 0;
+        for (size_t k = from; k < rank; k++)
+            if (param_is(gr->input[i], k, name)) return true;
+    }
+    return false;
+}
+
 /* The size of a graph input's symbolic dimension k named `param` (a
- * dim_param, "" when the dim is unnamed or 0). A first dimension is the
- * batch N, and so is every later use of its name; another name becomes a
- * symbol of that name (characters a symbol cannot hold become _), the same
- * in every input that uses it; an unnamed one a size of its own. */
+ * dim_param, "" when the dim is unnamed or 0). The batch N is the dim_param
+ * "N" when an input has one; otherwise a first dimension, whose name (if
+ * any) is the batch wherever it appears, unless some input has that name
+ * in another position (then it is a size of that name: PyTorch's
+ * sequence-first {0: 'S', 1: 'N'} keeps S and N apart). Every other name
+ * becomes a symbol of that name (characters a symbol cannot hold become
+ * _), the same in every input that uses it; an unnamed dimension after the
+ * first a size of its own. */
 static clg_status input_symbol(ox_ctx *ox, const char *param, size_t k, int64_t *d)
 {
-    for (int i = 0; i < ox->n_batch_names; i++)
-        if (strcmp(ox->batch_names[i], param) == 0 && param[0]) {
+    if (!param[0]) {
+        if (k == 0) {
             *d = CLG_BATCH;
             return CLG_OK;
         }
-    if (k == 0) {
+        return clg_dim_fresh(ox->g, d);
+    }
+    if (strcmp(param, "N") == 0 || (k == 0 && !param_used(ox, "N", 0) && !param_used(ox, param, 1))) {
         *d = CLG_BATCH;
-        if (param[0] && ox->n_batch_names < OX_MAX_BATCH_NAMES) ox->batch_names[ox->n_batch_names++] = param;
         return CLG_OK;
     }
-    if (!param[0]) return clg_dim_fresh(ox->g, d);
     char name[64];
     size_t n = 0;
     if (param[0] >= '0' && param[0] <= '9') name[n++] = '_';
@@ -212,7 +252,9 @@ static clg_status input_symbol(ox_ctx *ox, const char *param, size_t k, int64_t 
     return s == CLG_ERR_INVALID_ARGUMENT ? clg_dim_fresh(ox->g, d) : s;
 }
 
-static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_shape *shape)
+/* A graph input's ValueInfo to a clgraph shape and type: FLOAT, INT64,
+ * INT32 or BOOL, rank 1..5, dims positive or symbolic (input_symbol). */
+static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_shape *shape, clg_dtype *type)
 {
     const char *name = vi->name;
     const Onnx__TypeProto *t = vi->type;
@@ -220,8 +262,9 @@ static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_sh
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "graph input '%s' is not a tensor", name);
     const Onnx__TypeProto__Tensor *tt = t->tensor_type;
     int32_t dtype = tt->has_elem_type ? tt->elem_type : 0;
-    if (dtype != OX_FLOAT)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "graph input '%s' has data type %s; clgraph inputs are FLOAT",
+    if (!ox_dtype_to_clg(dtype, type))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                       "graph input '%s' has data type %s; clgraph inputs are FLOAT, INT64, INT32 or BOOL",
                        name, ox_dtype_name(dtype));
     if (!tt->shape)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "graph input '%s' has no shape", name);
@@ -248,17 +291,19 @@ static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_sh
     return CLG_OK;
 }
 
-/* A graph output must be FLOAT, and where the model declares its dims they
- * must be what clgraph computed: a mismatch means a wrong import, which must
- * never pass silently. */
+/* A graph output's declared type must be what clgraph computes (FLOAT, or
+ * INT64, INT32, BOOL for an integer or bool value), and where the model
+ * declares its dims they must be what clgraph computed: a mismatch means a
+ * wrong import, which must never pass silently. */
 static clg_status check_output(ox_ctx *ox, const Onnx__ValueInfoProto *vi, int node)
 {
     const Onnx__TypeProto *t = vi->type;
     if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type) return CLG_OK;
     const Onnx__TypeProto__Tensor *tt = t->tensor_type;
-    if (tt->has_elem_type && tt->elem_type != OX_FLOAT && tt->elem_type != 0)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "graph output '%s' has data type %s; clgraph outputs are FLOAT",
-                       vi->name, ox_dtype_name(tt->elem_type));
+    int32_t computed = ox_dtype_from_clg(ox->g->nodes[node].dtype);
+    if (tt->has_elem_type && tt->elem_type != computed && tt->elem_type != 0)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "graph output '%s' has data type %s; clgraph computes it as %s",
+                       vi->name, ox_dtype_name(tt->elem_type), ox_dtype_name(computed));
     if (!tt->shape) return CLG_OK;
     const clg_shape *have = &ox->g->nodes[node].shape;
     char buf[160];
@@ -357,8 +402,9 @@ static clg_status import_inputs_and_initializers(ox_ctx *ox)
             continue;
         }
         clg_shape shape;
-        clg_status s = input_shape(ox, gr->input[k], &shape);
-        if (!s) s = append_leaf(ox, CLG_OP_INPUT, v, &shape, NULL);
+        clg_dtype type;
+        clg_status s = input_shape(ox, gr->input[k], &shape, &type);
+        if (!s) s = append_leaf(ox, CLG_OP_INPUT, v, &shape, NULL, type);
         if (s) return s;
         v->kind = OX_TENSOR;
     }

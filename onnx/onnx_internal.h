@@ -68,8 +68,6 @@ typedef struct ox_value {
     int uses;         /* inputs of nodes that name it, plus one per graph output */
 } ox_value;
 
-#define OX_MAX_BATCH_NAMES 8
-
 typedef struct ox_ctx {
     clg_graph *g;
     const Onnx__GraphProto *graph;
@@ -83,8 +81,6 @@ typedef struct ox_ctx {
     const Onnx__NodeProto *cur; /* the node being imported, for messages */
     int *gelu_input;        /* per ONNX node: value index of x when the node ends a Gelu pattern, else -1 */
     bool *skip;             /* per ONNX node: inside a matched Gelu pattern */
-    const char *batch_names[OX_MAX_BATCH_NAMES]; /* dim_params that name N (borrowed) */
-    int n_batch_names;
     bool *gelu_tanh;        /* per ONNX node: the Gelu it ends is the tanh approximation */
 } ox_ctx;
 
@@ -158,9 +154,37 @@ CLG_INTERNAL clg_status ox_constant_value(ox_ctx *ox, const Onnx__NodeProto *n, 
 /* ---- graph ops (onnx_ops.c) */
 CLG_INTERNAL clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                         ox_value **out, int n_out);
+/* onnx_reduce.c: ReduceMean ... ReduceLogSumExp, LayerNormalization,
+ * InstanceNormalization */
+CLG_INTERNAL clg_status ox_convert_reduce(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_layer_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                              ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_instance_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                                 ox_value **out, int n_out);
 /* True when the importer knows op_type (to fold or to convert). */
 CLG_INTERNAL bool ox_op_known(const char *op_type);
 
+/* ---- element types (onnx_dtype.c) */
+/* FLOAT, INT64, INT32 and BOOL as clgraph dtypes; false for the others. */
+CLG_INTERNAL bool ox_dtype_to_clg(int32_t onnx, clg_dtype *out);
+CLG_INTERNAL int32_t ox_dtype_from_clg(clg_dtype t);
+/* An INT64, INT32 or BOOL host value as a new constant of exact floats
+ * (the caller owns it) and its clgraph dtype; other types, symbolic
+ * elements and integers past 2^24 are CLG_ERR_UNSUPPORTED naming v. */
+CLG_INTERNAL clg_status ox_int_host_const(ox_ctx *ox, const ox_value *v, clg_const **out, clg_dtype *dtype);
+/* CLG_ERR_UNSUPPORTED naming the first of in[0..n) (graph tensors and host
+ * values; NULL entries skipped) that is not FLOAT: for ONNX ops whose
+ * integer form clgraph does not compute (integer Div truncates, ...). */
+CLG_INTERNAL clg_status ox_require_float(ox_ctx *ox, ox_value *const *in, int n);
+
+/* ---- Gather, GatherElements and Cast of graph tensors (onnx_gather.c) */
+CLG_INTERNAL clg_status ox_convert_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
+                                                   int n_in, ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                        ox_value **out, int n_out);
 /* ---- activations, unary math, comparisons, logic, Min/Max/Sum/Mean as
  * Elementwise nodes (onnx_elementwise.c); the op table's convert functions */
 CLG_INTERNAL clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,

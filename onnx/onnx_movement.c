@@ -103,6 +103,9 @@ clg_status ox_convert_slice(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     clg_attrs_default(CLG_OP_SLICE, &a);
     enum { MAX = CLG_MAX_RANK };
     clg_status s;
+    /* A start or end may be a symbolic size (a table sliced to the
+     * sequence length S): kept as such (clg_index_value). */
+    bool start_sym[MAX] = {false}, end_sym[MAX] = {false};
     if (ox->opset < 10) {
         bool present[3];
         if ((s = attr_ints(ox, n, "starts", MAX, a.starts, &a.starts_rank, &present[0])) ||
@@ -113,16 +116,17 @@ clg_status ox_convert_slice(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     } else {
         if (n->n_attribute) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "starts, ends and axes are inputs from opset 10");
         if (n_in < 3 || !in[1] || !in[2]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "starts and ends are required");
-        if ((s = host_ints(ox, in[1], "starts", MAX, a.starts, &a.starts_rank, NULL)) ||
-            (s = host_ints(ox, in[2], "ends", MAX, a.ends, &a.ends_rank, NULL)))
+        if ((s = host_ints(ox, in[1], "starts", MAX, a.starts, &a.starts_rank, start_sym)) ||
+            (s = host_ints(ox, in[2], "ends", MAX, a.ends, &a.ends_rank, end_sym)))
             return s;
         if (n_in > 3 && in[3] && (s = host_ints(ox, in[3], "axes", MAX, a.axes, &a.axes_rank, NULL))) return s;
         if (n_in > 4 && in[4] && (s = host_ints(ox, in[4], "steps", MAX, a.steps, &a.steps_rank, NULL))) return s;
     }
     /* An empty axes or steps list means the default in clgraph too; an
      * empty starts is refused by shape inference. */
-    for (int k = 0; k < a.starts_rank; k++) a.starts[k] = clamp_index(a.starts[k]);
-    for (int k = 0; k < a.ends_rank; k++) a.ends[k] = clamp_index(a.ends[k]);
+    for (int k = 0; k < a.starts_rank; k++)
+        a.starts[k] = start_sym[k] ? clg_index_value(a.starts[k]) : clamp_index(a.starts[k]);
+    for (int k = 0; k < a.ends_rank; k++) a.ends[k] = end_sym[k] ? clg_index_value(a.ends[k]) : clamp_index(a.ends[k]);
     for (int k = 0; k < a.steps_rank; k++) a.steps[k] = clamp_step(a.steps[k]);
     return emit_one(ox, CLG_OP_SLICE, in[0], out[0], &a);
 }

@@ -368,7 +368,8 @@ static clg_status conv_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
     const char *t = n->op_type;
     clg_op op = strcmp(t, "Add") == 0 ? CLG_OP_ADD : strcmp(t, "Sub") == 0 ? CLG_OP_SUB
               : strcmp(t, "Mul") == 0 ? CLG_OP_MUL : CLG_OP_DIV;
-    return emit(ox, op, out[0], in, 2, NULL);
+    clg_status s = ox_require_float(ox, in, 2);
+    return s ? s : emit(ox, op, out[0], in, 2, NULL);
 }
 
 static clg_status conv_unary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
@@ -378,7 +379,8 @@ static clg_status conv_unary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     const char *t = n->op_type;
     clg_op op = strcmp(t, "Relu") == 0 ? CLG_OP_RELU : strcmp(t, "Sigmoid") == 0 ? CLG_OP_SIGMOID
               : strcmp(t, "Tanh") == 0 ? CLG_OP_TANH : CLG_OP_GLOBALAVERAGEPOOL;
-    return emit(ox, op, out[0], in, 1, NULL);
+    clg_status s = ox_require_float(ox, in, 1);
+    return s ? s : emit(ox, op, out[0], in, 1, NULL);
 }
 
 static clg_status conv_leaky_relu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
@@ -420,13 +422,14 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     clg_status s;
     int64_t axis;
     if ((s = attr_int(ox, n, "axis", ox->opset < 13 ? 1 : -1, &axis))) return s;
+    clg_op op = strcmp(n->op_type, "LogSoftmax") == 0 ? CLG_OP_LOG_SOFTMAX : CLG_OP_SOFTMAX;
     clg_attrs a;
-    clg_attrs_default(CLG_OP_SOFTMAX, &a);
+    clg_attrs_default(op, &a);
     if (ox->opset >= 13) {
         a.axis = axis;
-        return emit(ox, CLG_OP_SOFTMAX, out[0], in, 1, &a);
+        return emit(ox, op, out[0], in, 1, &a);
     }
-    /* Before opset 13 Softmax flattens the input to 2-D at axis and
+    /* Before opset 13 Softmax (and LogSoftmax) flattens the input to 2-D at axis and
      * normalizes each row: a per-axis softmax only when axis is the last
      * dim, otherwise a reshape to [d0, ..., d(axis-1), rest], a softmax over
      * the last dim and a reshape back. */
@@ -438,7 +441,7 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     if (axis < 0) axis += xs.rank;
     if (axis == xs.rank - 1) {
         a.axis = -1;
-        return emit(ox, CLG_OP_SOFTMAX, out[0], in, 1, &a);
+        return emit(ox, op, out[0], in, 1, &a);
     }
     clg_shape flat = {(int)axis + 1, {0}};
     int64_t rest = 1;
@@ -454,7 +457,7 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     if ((s = reshape_to(ox, x, &flat, NULL, hint, &r1))) return s;
     a.axis = -1;
     snprintf(hint, sizeof hint, "%s/softmax", out[0]->clg_name);
-    if ((s = ox_append(ox, CLG_OP_SOFTMAX, NULL, hint, &r1, 1, &a, &sm))) return s;
+    if ((s = ox_append(ox, op, NULL, hint, &r1, 1, &a, &sm))) return s;
     if ((s = reshape_to(ox, sm, &xs, out[0], NULL, &out[0]->node))) return s;
     out[0]->kind = OX_TENSOR;
     return CLG_OK;
@@ -567,19 +570,6 @@ static clg_status conv_identity(ox_ctx *ox, const Onnx__NodeProto *n, ox_value *
     return emit(ox, CLG_OP_IDENTITY, out[0], in, 1, NULL);
 }
 
-static clg_status conv_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
-                            int n_out)
-{
-    (void)n_in, (void)n_out;
-    int64_t to;
-    clg_status s = attr_int(ox, n, "to", 0, &to);
-    if (s) return s;
-    if (to != OX_FLOAT)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a cast of a computed tensor to %s is not supported (FLOAT only)",
-                       ox_dtype_name((int32_t)to));
-    return emit(ox, CLG_OP_IDENTITY, out[0], in, 1, NULL);
-}
-
 /* Unsqueeze and Squeeze of graph tensors are reshapes. axes come from an
  * attribute before opset 13, from a constant input after. */
 clg_status ox_read_axes(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, int64_t *axes,
@@ -646,14 +636,6 @@ static clg_status conv_squeeze(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     return CLG_OK;
 }
 
-static clg_status conv_host_only(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
-                                 ox_value **out, int n_out)
-{
-    (void)in, (void)n_in, (void)out, (void)n_out;
-    return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%s of a computed tensor is not supported (only of constants and shapes)",
-                   n->op_type);
-}
-
 /* ---------------------------------------------------------------- the table */
 
 static const ox_op ops[] = {
@@ -662,7 +644,7 @@ static const ox_op ops[] = {
     {"And", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"AveragePool", 7, 1, 1, "auto_pad ceil_mode count_include_pad kernel_shape pads strides", FOLD_NEVER, conv_pool},
     {"BatchNormalization", 9, 5, 5, "epsilon momentum training_mode", FOLD_NEVER, conv_batchnorm},
-    {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, conv_cast},
+    {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, ox_convert_cast},
     {"Ceil", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Celu", 12, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
     {"Clip", 6, 1, 3, "min max", FOLD_NEVER, conv_clip},
@@ -680,7 +662,8 @@ static const ox_op ops[] = {
     {"Expand", 8, 2, 2, "", FOLD_NEVER, ox_convert_expand},
     {"Flatten", 1, 1, 1, "axis", FOLD_NEVER, conv_flatten},
     {"Floor", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
-    {"Gather", 1, 2, 2, "axis", FOLD_ALWAYS, conv_host_only},
+    {"Gather", 1, 2, 2, "axis", FOLD_IF_HOST, ox_convert_gather},
+    {"GatherElements", 11, 2, 2, "axis", FOLD_NEVER, ox_convert_gather_elements},
     {"Gemm", 7, 2, 3, "alpha beta transA transB", FOLD_NEVER, conv_gemm},
     {"GlobalAveragePool", 1, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Greater", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
@@ -688,24 +671,37 @@ static const ox_op ops[] = {
     {"HardSigmoid", 6, 1, 1, "alpha beta", FOLD_NEVER, ox_conv_activation},
     {"HardSwish", 14, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},
+    {"InstanceNormalization", 1, 3, 3, "epsilon", FOLD_NEVER, ox_convert_instance_norm},
+    {"LayerNormalization", 17, 2, 3, "axis epsilon stash_type", FOLD_NEVER, ox_convert_layer_norm},
     {"LeakyRelu", 6, 1, 1, "alpha", FOLD_NEVER, conv_leaky_relu},
     {"Less", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"LessOrEqual", 12, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"Log", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"LogSoftmax", 1, 1, 1, "axis", FOLD_NEVER, conv_softmax},
     {"MatMul", 1, 2, 2, "", FOLD_NEVER, conv_matmul},
-    {"Max", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
+    {"Max", 8, 1, -1, "", FOLD_IF_HOST, ox_conv_variadic},
     {"MaxPool", 1, 1, 1, "auto_pad ceil_mode dilations kernel_shape pads storage_order strides", FOLD_NEVER, conv_pool},
     {"Mean", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
-    {"Min", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
+    {"Min", 8, 1, -1, "", FOLD_IF_HOST, ox_conv_variadic},
     {"Mish", 18, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Mul", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Neg", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Not", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Or", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"PRelu", 7, 2, 2, "", FOLD_NEVER, ox_conv_prelu},
+    {"Pad", 2, 1, 4, "mode pads value", FOLD_NEVER, ox_convert_pad},
     {"Pow", 7, 2, 2, "", FOLD_NEVER, ox_conv_pow},
     {"Reciprocal", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
-    {"Pad", 2, 1, 4, "mode pads value", FOLD_NEVER, ox_convert_pad},
+    {"ReduceL1", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceL2", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceLogSum", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceLogSumExp", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMax", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMean", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMin", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceProd", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceSum", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceSumSquare", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
     {"Relu", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Reshape", 5, 2, 2, "allowzero", FOLD_IF_HOST, conv_reshape},
     {"Round", 11, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
@@ -778,6 +774,12 @@ clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
     bool all_host = true;
     for (int i = 0; i < n_in; i++)
         if (in[i] && in[i]->kind != OX_HOST) all_host = false;
+    /* A constant sliced to a symbolic size (a positional table cut to the
+     * sequence length) has no size on the host: a graph Slice. */
+    if (all_host && strcmp(n->op_type, "Slice") == 0 && in[0] && in[0]->host.f)
+        for (int i = 1; i < n_in && i < 3; i++)
+            if (in[i] && in[i]->host.sym)
+                for (size_t k = 0; k < in[i]->host.count; k++) all_host &= !in[i]->host.sym[k];
     if (op->fold == FOLD_ALWAYS || (op->fold == FOLD_IF_HOST && all_host)) {
         bool handled = false;
         clg_status s = ox_fold_node(ox, n, in, n_in, out, n_out, &handled);

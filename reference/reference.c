@@ -25,13 +25,7 @@ static clg_status run_reference(clg_graph *g, const clg_tensor *inputs, int n_in
 {
     clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, values);
     if (s) return s;
-    if (n_outputs != g->n_outputs || (n_outputs > 0 && !outputs))
-        return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "the graph has %d outputs, %d were given",
-                        g->n_outputs, n_outputs);
-    for (int i = 0; i < n_outputs; i++)
-        if (!outputs[i].data)
-            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "output %s: data is NULL",
-                            g->nodes[g->outputs[i]].name);
+    if ((s = clg_graph_check_outputs(g, outputs, n_outputs))) return s;
 
     int n = g->n_nodes, max_in = 1;
     for (int i = 0; i < n; i++)
@@ -73,7 +67,7 @@ static clg_status run_reference(clg_graph *g, const clg_tensor *inputs, int n_in
             goto fail;
         }
         if (node->op == CLG_OP_INPUT) {
-            memcpy(bufs[i], inputs[next_input++].data, (size_t)count * sizeof(float));
+            if ((s = clg_graph_input_floats(g, node, &inputs[next_input++], (size_t)count, bufs[i]))) goto fail;
             continue;
         }
         for (int k = 0; k < node->n_inputs; k++) {
@@ -81,7 +75,12 @@ static clg_status run_reference(clg_graph *g, const clg_tensor *inputs, int n_in
             in_data[k] = bufs[node->inputs[k]];
         }
         clg_ref_args args = {g, node, node->n_inputs, in_shapes, in_data, &shapes[i], bufs[i]};
-        if ((s = clg_ref_run_node(&args))) goto fail;
+        /* Attributes that name symbolic sizes (a Slice to S) read the
+         * bound numbers. */
+        g->binding = values;
+        s = clg_ref_run_node(&args);
+        g->binding = NULL;
+        if (s) goto fail;
         /* Release what no later node reads (each input once, even if listed twice). */
         for (int k = 0; k < node->n_inputs; k++) {
             int j = node->inputs[k];
@@ -101,7 +100,7 @@ static clg_status run_reference(clg_graph *g, const clg_tensor *inputs, int n_in
         clg_tensor *t = &outputs[i];
         t->rank = shapes[j].rank;
         for (int d = 0; d < CLG_MAX_RANK; d++) t->dims[d] = d < shapes[j].rank ? shapes[j].dims[d] : 0;
-        memcpy(t->data, bufs[j], (size_t)buffer_count(&shapes[j]) * sizeof(float));
+        clg_values_from_float(bufs[j], g->nodes[j].dtype, (size_t)buffer_count(&shapes[j]), t->data);
     }
     s = CLG_OK;
 

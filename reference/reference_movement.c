@@ -28,7 +28,7 @@ clg_status clg_ref_slice(const clg_ref_args *a)
     const clg_shape *xs = a->in_shapes[0], *ys = a->out_shape;
     clg_slice_dims sd;
     int bad;
-    if (clg_slice_resolve(&a->node->attrs, xs, &sd, &bad))
+    if (clg_slice_resolve(a->g, &a->node->attrs, xs, &sd, &bad))
         return clg_fail_node(a->g, CLG_ERR_INTERNAL, a->node->line, a->node->name, a->node->op,
                              "internal error: the slice does not resolve on a concrete shape");
     int64_t o[R] = {0}, i[R];

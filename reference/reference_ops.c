@@ -420,7 +420,7 @@ static clg_status k_concat(const clg_ref_args *a)
 
 typedef clg_status (*ref_kernel)(const clg_ref_args *a);
 
-static_assert(CLG_OP_COUNT == 32, "a new op needs a reference kernel in the table below, or an "
+static_assert(CLG_OP_COUNT == 47, "a new op needs a reference kernel in the table below, or an "
                                    "expression in the op table");
 
 /* Ops with an expression in the op table evaluate it (k_elementwise); ops
@@ -444,6 +444,21 @@ static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_TILE] = clg_ref_tile,
     [CLG_OP_DEPTH_TO_SPACE] = clg_ref_depth_to_space,
     [CLG_OP_SPACE_TO_DEPTH] = clg_ref_space_to_depth,
+    [CLG_OP_REDUCE_MEAN] = clg_ref_reduce,
+    [CLG_OP_REDUCE_SUM] = clg_ref_reduce,
+    [CLG_OP_REDUCE_MAX] = clg_ref_reduce,
+    [CLG_OP_REDUCE_MIN] = clg_ref_reduce,
+    [CLG_OP_REDUCE_PROD] = clg_ref_reduce,
+    [CLG_OP_REDUCE_L1] = clg_ref_reduce,
+    [CLG_OP_REDUCE_L2] = clg_ref_reduce,
+    [CLG_OP_REDUCE_SUM_SQUARE] = clg_ref_reduce,
+    [CLG_OP_REDUCE_LOG_SUM] = clg_ref_reduce,
+    [CLG_OP_REDUCE_LOG_SUM_EXP] = clg_ref_reduce,
+    [CLG_OP_LAYER_NORM] = clg_ref_layer_norm,
+    [CLG_OP_LOG_SOFTMAX] = clg_ref_log_softmax,
+    [CLG_OP_GATHER] = clg_ref_gather,
+    [CLG_OP_CAST] = clg_ref_cast,
+    [CLG_OP_GATHER_ELEMENTS] = clg_ref_gather_elements,
 };
 
 clg_status clg_ref_run_node(const clg_ref_args *a)

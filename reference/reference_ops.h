@@ -17,6 +17,12 @@ typedef struct clg_ref_args {
     float *out;
 } clg_ref_args;
 
+/* reference_reduce.c: every reduction op (ReduceMean ...), LayerNorm,
+ * LogSoftmax. */
+CLG_INTERNAL clg_status clg_ref_reduce(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_layer_norm(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_log_softmax(const clg_ref_args *a);
+
 /* Computes one node. Returns CLG_OK, or CLG_ERR_UNSUPPORTED for an op that
  * has no reference kernel (Input and Constant are the executor's job). */
 CLG_INTERNAL clg_status clg_ref_run_node(const clg_ref_args *a);
@@ -29,6 +35,10 @@ CLG_INTERNAL clg_status clg_ref_expand(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_tile(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_depth_to_space(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_space_to_depth(const clg_ref_args *a);
+/* reference_gather.c */
+CLG_INTERNAL clg_status clg_ref_gather(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_cast(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_gather_elements(const clg_ref_args *a);
 
 /* Computes node i of g, all of whose inputs are constants, into out (room
  * for the node's element count); for constant folding (reference.c).

@@ -102,6 +102,17 @@ static uint64_t next_rand(uint64_t *s)
     return *s >> 33;
 }
 
+/* Element k of t as a double, whatever its dtype. */
+static double value_at(const clg_tensor *t, size_t k)
+{
+    switch (t->dtype) {
+    case CLG_DTYPE_I64: return (double)((const int64_t *)t->data)[k];
+    case CLG_DTYPE_I32: return (double)((const int32_t *)t->data)[k];
+    case CLG_DTYPE_BOOL: return (double)((const uint8_t *)t->data)[k];
+    default: return (double)t->data[k];
+    }
+}
+
 static size_t elems(int rank, const int64_t *dims)
 {
     size_t n = 1;
@@ -126,26 +137,42 @@ double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsig
     uint64_t state = seed * 2654435761u + 1;
     for (int i = 0; i < n_in; i++) {
         assert_int_equal(clg_graph_input_info(g, i, NULL, &in[i].rank, in[i].dims), CLG_OK);
+        assert_int_equal(clg_graph_input_dtype(g, i, &in[i].dtype), CLG_OK);
         /* N is the batch; any other symbolic size (a sequence S) is
          * batch + 2, so the three batches of test_check_text give S = 3, 5
          * and 19. */
         for (int d = 0; d < in[i].rank; d++)
             if (in[i].dims[d] < 0) in[i].dims[d] = in[i].dims[d] == CLG_BATCH ? batch : batch + 2;
         size_t n = elems(in[i].rank, in[i].dims);
-        in[i].data = malloc(n * sizeof(float));
+        in[i].data = malloc(n * clg_dtype_size(in[i].dtype));
         assert_non_null(in[i].data);
-        for (size_t k = 0; k < n; k++) in[i].data[k] = (float)next_rand(&state) / 2147483648.0f * 2.0f - 1.0f;
+        for (size_t k = 0; k < n; k++) {
+            uint64_t r = next_rand(&state);
+            /* Integers in [-2, 2], bools 0 or 1: valid indices for any
+             * gathered dimension of 2 or more. */
+            switch (in[i].dtype) {
+            case CLG_DTYPE_I64: ((int64_t *)in[i].data)[k] = (int64_t)(r % 5) - 2; break;
+            case CLG_DTYPE_I32: ((int32_t *)in[i].data)[k] = (int32_t)(r % 5) - 2; break;
+            case CLG_DTYPE_BOOL: ((uint8_t *)in[i].data)[k] = (uint8_t)(r & 1); break;
+            default: in[i].data[k] = (float)r / 2147483648.0f * 2.0f - 1.0f;
+            }
+        }
     }
     for (int i = 0; i < n_out; i++) {
         int rank;
         int64_t dims[CLG_MAX_RANK];
         if (clg_graph_output_shape(g, i, in, n_in, &rank, dims) != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
-        size_t n = elems(rank, dims);
-        ref[i].data = malloc(n * sizeof(float));
-        dev[i].data = malloc(n * sizeof(float));
+        assert_int_equal(clg_graph_output_dtype(g, i, &ref[i].dtype), CLG_OK);
+        dev[i].dtype = ref[i].dtype;
+        size_t n = elems(rank, dims), size = clg_dtype_size(ref[i].dtype);
+        ref[i].data = malloc(n * size);
+        dev[i].data = malloc(n * size);
         assert_non_null(ref[i].data);
         assert_non_null(dev[i].data);
-        for (size_t k = 0; k < n; k++) dev[i].data[k] = NAN; /* unwritten output shows */
+        if (dev[i].dtype == CLG_DTYPE_F32)
+            for (size_t k = 0; k < n; k++) dev[i].data[k] = NAN; /* unwritten output shows */
+        else
+            memset(dev[i].data, 0x5a, n * size); /* so does an unwritten integer (0x5a5a...) */
     }
     if (clg_graph_run_reference(g, in, n_in, ref, n_out) != CLG_OK)
         fail_msg("reference: %s", clg_graph_errmsg(g));
@@ -161,8 +188,9 @@ double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsig
         size_t n = elems(ref[i].rank, ref[i].dims);
         double scale = 1e-6, diff = 0.0;
         for (size_t k = 0; k < n; k++) {
-            if (fabs(ref[i].data[k]) > scale) scale = fabs(ref[i].data[k]);
-            double d = fabs((double)dev[i].data[k] - (double)ref[i].data[k]);
+            double r = value_at(&ref[i], k);
+            if (fabs(r) > scale) scale = fabs(r);
+            double d = fabs(value_at(&dev[i], k) - r);
             if (!(d <= diff)) diff = isnan(d) ? INFINITY : d;
         }
         if (diff / scale > worst) worst = diff / scale;

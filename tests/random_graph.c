@@ -55,6 +55,17 @@ typedef struct value {
 static void batchnorm(gen *g, value *v)
 {
     char out[32];
+    /* Some dense values take a LayerNorm instead. Decided by the seed
+     * counter, not by a draw, so that every seed's graph stays what it was
+     * but for this node. */
+    if (!v->conv && g->next_seed % 4 == 3) {
+        fresh(g, out, "ln");
+        emit(g, "const %s_s: f32[%d] = random(%d, 0.5, 1.5)\n", out, v->ch, g->next_seed++);
+        emit(g, "const %s_b: f32[%d] = random(%d, -0.3, 0.3)\n", out, v->ch, g->next_seed++);
+        emit(g, "%s = LayerNorm(%s, %s_s, %s_b)\n", out, v->name, out, out);
+        snprintf(v->name, sizeof v->name, "%s", out);
+        return;
+    }
     fresh(g, out, "bn");
     emit(g, "const %s_s: f32[%d] = random(%d, 0.5, 1.5)\n", out, v->ch, g->next_seed++);
     emit(g, "const %s_b: f32[%d] = random(%d, -0.3, 0.3)\n", out, v->ch, g->next_seed++);
@@ -195,7 +206,9 @@ char *random_graph(uint64_t seed)
     if (v.conv) {
         char pool[32], flat[32];
         fresh(&g, pool, "gap");
-        emit(&g, "%s = GlobalAveragePool(%s)\n", pool, v.name);
+        /* the same mean as a reduction, for some seeds (no draw, as above) */
+        if (g.next_seed % 3 == 0) emit(&g, "%s = ReduceMean(%s) axes=[2, 3]\n", pool, v.name);
+        else emit(&g, "%s = GlobalAveragePool(%s)\n", pool, v.name);
         fresh(&g, flat, "flat");
         emit(&g, "%s = Flatten(%s)\n", flat, pool);
         snprintf(v.name, sizeof v.name, "%s", flat);

@@ -253,8 +253,8 @@ static clg_status run_once(long long k, float *y, fail_alloc *a, char *msg, size
     assert_int_equal(clg_graph_load(g, EXAMPLE), CLG_OK);
     float x[BATCH * FEATURES];
     fill_input(x);
-    clg_tensor in = {x, 2, {BATCH, FEATURES}};
-    clg_tensor out = {y, 0, {0}};
+    clg_tensor in = {x, 2, {BATCH, FEATURES}, CLG_DTYPE_F32};
+    clg_tensor out = {y, 0, {0}, CLG_DTYPE_F32};
     long long before = a->live;
     a->fail_at = k ? a->growths + k : 0;
     clg_status s = clg_graph_run_reference(g, &in, 1, &out, 1);
@@ -270,7 +270,7 @@ static clg_status run_once(long long k, float *y, fail_alloc *a, char *msg, size
     if (s == CLG_ERR_OUT_OF_MEMORY) {
         /* The graph is still usable: a run with memory back succeeds. */
         float again[BATCH * CLASSES];
-        clg_tensor out2 = {again, 0, {0}};
+        clg_tensor out2 = {again, 0, {0}, CLG_DTYPE_F32};
         assert_int_equal(clg_graph_run_reference(g, &in, 1, &out2, 1), CLG_OK);
     }
     clg_graph_destroy(g);

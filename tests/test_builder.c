@@ -404,6 +404,58 @@ static void test_built_graph_round_trips(void **state)
 
 /* Errors do not stick: a successful call after a failed one works, and the
  * message of the last error stays until the next one. */
+
+/* Typed inputs and constants from the builder print as the text format
+ * writes them and parse back to the same graph. */
+static void test_typed_values_round_trip(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    const int64_t ids_dims[2] = {CLG_BATCH, 16}, table_dims[2] = {3, 2}, sel_dims[1] = {2};
+    expect(g, clg_graph_add_input_typed(g, "ids", CLG_DTYPE_I64, 2, ids_dims), CLG_OK, NULL);
+    expect(g, clg_graph_add_input_typed(g, "mask", CLG_DTYPE_BOOL, 2, ids_dims), CLG_OK, NULL);
+    const float table[6] = {0, 1, 2, 3, 4, 5};
+    expect(g, clg_graph_add_constant(g, "table", 2, table_dims, table), CLG_OK, NULL);
+    const int32_t sel[2] = {-1, 16777216};
+    expect(g, clg_graph_add_constant_typed(g, "sel", CLG_DTYPE_I32, 1, sel_dims, sel), CLG_OK, NULL);
+    const char *const gin[] = {"table", "ids"};
+    clg_attr to = {"to", CLG_ATTR_STRING, 1, {0}, 0.0f, "i64"};
+    expect(g, clg_graph_add_node(g, CLG_OP_GATHER, "emb", gin, 2, NULL, 0), CLG_OK, NULL);
+    const char *const cin[] = {"mask"};
+    expect(g, clg_graph_add_node(g, CLG_OP_CAST, "m64", cin, 1, &to, 1), CLG_OK, NULL);
+    expect(g, clg_graph_add_output(g, "emb"), CLG_OK, NULL);
+    expect(g, clg_graph_add_output(g, "m64"), CLG_OK, NULL);
+    expect(g, clg_graph_add_output(g, "sel"), CLG_OK, NULL);
+    char *text = NULL;
+    expect(g, clg_graph_print(g, &text, NULL), CLG_OK, NULL);
+    const char *want = "input ids: i64[N, 16]\n"
+                       "input mask: bool[N, 16]\n"
+                       "const table: f32[3, 2] = [0, 1, 2, 3, 4, 5]\n"
+                       "const sel: i32[2] = [-1, 16777216]\n"
+                       "emb = Gather(table, ids)\n"
+                       "m64 = Cast(mask) to=\"i64\"\n"
+                       "output emb\n"
+                       "output m64\n"
+                       "output sel\n";
+    assert_string_equal(text, want);
+    clg_dtype d;
+    expect(g, clg_graph_output_dtype(g, 1, &d), CLG_OK, NULL);
+    assert_int_equal(d, CLG_DTYPE_I64);
+    expect(g, clg_graph_output_dtype(g, 3, &d), CLG_ERR_INVALID_ARGUMENT, NULL);
+    expect(g, clg_graph_input_dtype(g, 1, NULL), CLG_ERR_INVALID_ARGUMENT, NULL);
+    clg_graph *h = new_graph();
+    expect(h, clg_graph_parse(h, text, strlen(text), NULL), CLG_OK, NULL);
+    char *again = NULL;
+    expect(h, clg_graph_print(h, &again, NULL), CLG_OK, NULL);
+    assert_string_equal(again, want);
+    expect(h, clg_graph_input_dtype(h, 1, &d), CLG_OK, NULL);
+    assert_int_equal(d, CLG_DTYPE_BOOL);
+    clg_graph_free(h, again);
+    clg_graph_free(g, text);
+    clg_graph_destroy(h);
+    clg_graph_destroy(g);
+}
+
 static void test_errors_do_not_stick(void **state)
 {
     (void)state;
@@ -431,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_outputs),
         cmocka_unit_test(test_inspection_arguments),
         cmocka_unit_test(test_built_graph_round_trips),
+        cmocka_unit_test(test_typed_values_round_trip),
         cmocka_unit_test(test_errors_do_not_stick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

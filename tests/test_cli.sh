@@ -180,6 +180,50 @@ run 2 compile "$MLP" -O3
 has err "optimization level '3' is not 0, 1 or 2"
 run 2 run "$MLP" -O
 
+# ---- integer inputs: int64 token ids from a .npy file through Gather; an
+# integer output (a Cast) written as an int32 .npy file
+{
+    printf 'input ids: i64[N, 4]\n'
+    printf 'const table: f32[10, 3] = ['
+    r=0
+    while [ $r -lt 10 ]; do
+        printf '%s%d, %d, %d' "$([ $r -gt 0 ] && echo ', ')" $((r * 10)) $((r * 10 + 1)) $((r * 10 + 2))
+        r=$((r + 1))
+    done
+    printf ']\n'
+    printf 'emb = Gather(table, ids)\nidc = Cast(ids) to="i32"\noutput emb\noutput idc\n'
+} >"$TMP/emb.clg"
+# npy_i64 FILE V...: a (2, 4) int64 .npy file as numpy.save writes it.
+npy_i64() {
+    f=$1
+    shift
+    {
+        printf '\223NUMPY\001\000\166\000'
+        printf "%-117s\n" "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 4), }"
+        for v in "$@"; do
+            if [ "$v" -lt 0 ]; then v=$((v + 256)); fill='\377'; else fill='\000'; fi
+            printf "\\$(printf '%03o' "$v")$fill$fill$fill$fill$fill$fill$fill"
+        done
+    } >"$f"
+}
+npy_i64 "$TMP/ids.npy" 1 2 3 9 0 -1 5 -10
+npy_i64 "$TMP/ids_bad.npy" 1 2 3 10 0 0 0 0
+run 0 run "$TMP/emb.clg" --device ref --input "$TMP/ids.npy"
+has out '^input ids: i64\[2, 4\] from '
+has out '^output emb: f32\[2, 4, 3\]$'
+has out '^  first 10 of 24: 10 11 12 20 21 22 30 31 32 90$'
+has out '^output idc: i32\[2, 4\]$'
+has out '^  \[0\] 1 2 3 9$'
+has out '^  \[1\] 0 -1 5 -10$'
+run 0 run "$TMP/emb.clg" --device ref --input "$TMP/ids.npy" --output "$TMP/emb.npy" --output "$TMP/idc.npy"
+has out '^output idc: i32\[2, 4\] written to '
+if grep -q "'descr': '<i4'" "$TMP/idc.npy"; then ok; else bad "idc.npy is not an int32 .npy file"; fi
+run 1 run "$TMP/emb.clg" --device ref --input "$TMP/ids_bad.npy"
+has err 'node emb (Gather): index 10 (element 3 of .ids.) is out of range for dimension 0 of size 10'
+sed 's/i64\[N/i32[N/' "$TMP/emb.clg" >"$TMP/emb32.clg"
+run 1 run "$TMP/emb32.clg" --device ref --input "$TMP/ids.npy"
+has err "dtype '<i8' (i64) does not match input ids: i32\[N, 4\]"
+
 # ---- devices and bench (bench needs an OpenCL device)
 run 0 devices
 if grep -q '^no OpenCL devices' "$TMP/out"; then

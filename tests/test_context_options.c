@@ -322,7 +322,7 @@ static void test_kernel_dir_reaches_models(void **state)
     ctx = create_with(&o);
     assert_int_equal(clg_model_create_ex(&m, ctx, g, &mo), CLG_OK);
     float x[8] = {-1, 2, -3, 4, -5, 6, -7, 8}, y[8];
-    clg_tensor in = {x, 2, {4, 2}}, out = {y, 0, {0}};
+    clg_tensor in = {x, 2, {4, 2}, CLG_DTYPE_F32}, out = {y, 0, {0}, CLG_DTYPE_F32};
     assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
     /* scale 1, bias 0, mean 0, variance 1: x / sqrt(1 + epsilon) */
     for (int i = 0; i < 8; i++) assert_true(fabsf(y[i] - x[i] / sqrtf(1.0f + 1e-5f)) <= 1e-6f * fabsf(x[i]));

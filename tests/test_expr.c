@@ -322,8 +322,8 @@ static void test_same_as_standalone_ops(void **state)
         assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
         if (clg_graph_parse(g, text, strlen(text), NULL)) fail_msg("%s: %s", text, clg_graph_errmsg(g));
         float a[N], b[N];
-        clg_tensor x = {in, 1, {N}};
-        clg_tensor outs[2] = {{a, 0, {0}}, {b, 0, {0}}};
+        clg_tensor x = {in, 1, {N}, CLG_DTYPE_F32};
+        clg_tensor outs[2] = {{a, 0, {0}, CLG_DTYPE_F32}, {b, 0, {0}, CLG_DTYPE_F32}};
         assert_int_equal(clg_graph_run_reference(g, &x, 1, outs, 2), CLG_OK);
         for (int k = 0; k < N; k++)
             if (memcmp(&a[k], &b[k], sizeof a[k]) != 0 && !(isnan(a[k]) && isnan(b[k])))
@@ -394,10 +394,14 @@ static void test_op_table_expressions(void **state)
         bool elementwise = (op >= CLG_OP_ADD && op <= CLG_OP_GELU) || op == CLG_OP_ELEMENTWISE;
         if (info->alias != alias || (info->expr != NULL) != elementwise)
             fail_msg("%s: alias %d, expr %d", info->name, info->alias, info->expr != NULL);
-        if (!elementwise && op != CLG_OP_BATCHNORM && op != CLG_OP_SOFTMAX) assert_int_equal(info->in_place, 0);
+        if (!elementwise && op != CLG_OP_BATCHNORM && op != CLG_OP_SOFTMAX && op != CLG_OP_LOG_SOFTMAX &&
+            op != CLG_OP_LAYER_NORM && op != CLG_OP_CAST)
+            assert_int_equal(info->in_place, 0);
     }
     assert_int_equal(clg_op_get(CLG_OP_BATCHNORM)->in_place, 1); /* x, not the parameters */
     assert_int_equal(clg_op_get(CLG_OP_SOFTMAX)->in_place, 1);
+    assert_int_equal(clg_op_get(CLG_OP_LOG_SOFTMAX)->in_place, 1);
+    assert_int_equal(clg_op_get(CLG_OP_LAYER_NORM)->in_place, 1u | 1u << 3); /* x or the residual */
     clg_node identity = {.op = CLG_OP_IDENTITY, .n_inputs = 1};
     char err[64];
     assert_int_equal(clg_expr_of_node(&identity, &expr, err, sizeof err), CLG_ERR_INVALID_ARGUMENT);
@@ -984,8 +988,8 @@ static void test_reference_broadcast(void **state)
                                "output y\n", CLG_OK, NULL);
     float in[12], out[12];
     for (int i = 0; i < 12; i++) in[i] = (float)i;
-    clg_tensor x = {in, 3, {2, 2, 3}};
-    clg_tensor y = {out, 0, {0}};
+    clg_tensor x = {in, 3, {2, 2, 3}, CLG_DTYPE_F32};
+    clg_tensor y = {out, 0, {0}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_run_reference(g, &x, 1, &y, 1), CLG_OK);
     assert_int_equal(y.rank, 3);
     for (int b = 0; b < 2; b++)

@@ -147,8 +147,8 @@ static void test_fused_pair_is_one_launch(void **state)
         o.opt_level = 2; /* absorb-epilogue */
         assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_OK);
         static float a[3 * 33], e1[17], e2[3 * 17], z[3 * 17];
-        clg_tensor in[3] = {{a, 2, {3, 33}}, {e1, 1, {17}}, {e2, 2, {3, 17}}};
-        clg_tensor out = {z, 2, {3, 17}};
+        clg_tensor in[3] = {{a, 2, {3, 33}, CLG_DTYPE_F32}, {e1, 1, {17}, CLG_DTYPE_F32}, {e2, 2, {3, 17}, CLG_DTYPE_F32}};
+        clg_tensor out = {z, 2, {3, 17}, CLG_DTYPE_F32};
         assert_int_equal(clg_model_run(m, in, 3, &out, 1), CLG_OK);
         clg_model_stats st;
         assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);

@@ -445,7 +445,7 @@ static uint64_t activation_bytes(clg_context *ctx, const char *t, int64_t batch)
     for (int d = 0; d < rank; d++) in_n *= (size_t)dims[d];
     float *x = calloc(in_n, sizeof *x), *y = calloc(out_n, sizeof *y);
     assert_true(x && y);
-    clg_tensor in = {x, rank, {0}}, out = {y, 0, {0}};
+    clg_tensor in = {x, rank, {0}, CLG_DTYPE_F32}, out = {y, 0, {0}, CLG_DTYPE_F32};
     memcpy(in.dims, dims, sizeof dims);
     if (clg_model_run(m, &in, 1, &out, 1) != CLG_OK) fail_msg("run: %s", clg_model_errmsg(m));
     clg_model_stats st;
@@ -637,7 +637,7 @@ static void test_refuses_tensors_past_int(void **state)
     /* Planning refuses before any input is read: a small buffer will do. */
     static float x[1024], y[1024];
     /* 2^31 elements: the most shape inference allows, one past INT_MAX */
-    clg_tensor in = {x, 2, {(int64_t)1 << 21, 1024}}, out = {y, 0, {0}};
+    clg_tensor in = {x, 2, {(int64_t)1 << 21, 1024}, CLG_DTYPE_F32}, out = {y, 0, {0}, CLG_DTYPE_F32};
     clg_status s = clg_model_run(m, &in, 1, &out, 1);
     if (s != CLG_ERR_UNSUPPORTED) fail_msg("status %d: %s", s, clg_model_errmsg(m));
     assert_non_null(strstr(clg_model_errmsg(m), "node y (Sigmoid)"));

@@ -64,16 +64,16 @@ static void test_models_keep_their_own_errors(void **state)
 
     static float x[1024], y[1024];
     /* A fails deep inside planning (the lowering of its node). */
-    clg_tensor in_a = {x, 2, {HUGE_BATCH_A, 1024}}, out_a = {y, 0, {0}};
+    clg_tensor in_a = {x, 2, {HUGE_BATCH_A, 1024}, CLG_DTYPE_F32}, out_a = {y, 0, {0}, CLG_DTYPE_F32};
     assert_int_equal(clg_model_run(a, &in_a, 1, &out_a, 1), CLG_ERR_UNSUPPORTED);
     expect_in("a", clg_model_errmsg(a), "node a_sigmoid (Sigmoid)");
     char *a_msg = copy_text(clg_model_errmsg(a));
 
     /* B succeeds, then fails in two ways of its own; A's message stays. */
-    clg_tensor in_b = {x, 2, {3, 4}}, out_b = {y, 0, {0}};
+    clg_tensor in_b = {x, 2, {3, 4}, CLG_DTYPE_F32}, out_b = {y, 0, {0}, CLG_DTYPE_F32};
     assert_int_equal(clg_model_run(b, &in_b, 1, &out_b, 1), CLG_OK);
     assert_string_equal(clg_model_errmsg(b), "");
-    clg_tensor wrong = {x, 2, {3, 5}};
+    clg_tensor wrong = {x, 2, {3, 5}, CLG_DTYPE_F32};
     assert_int_equal(clg_model_run(b, &wrong, 1, &out_b, 1), CLG_ERR_INVALID_ARGUMENT);
     expect_not_in("b", clg_model_errmsg(b), "a_sigmoid");
     assert_true(clg_model_errmsg(b)[0] != '\0');
@@ -164,7 +164,7 @@ static void *work(void *arg)
         int64_t batch = 1 + r % 3;
         for (size_t i = 0; i < (size_t)batch * (size_t)w->width; i++)
             x[i] = (float)((int)((i * 37 + (size_t)r * 11) % 19) - 9) / 4.0f;
-        clg_tensor in = {x, 2, {batch, w->width}}, out = {got, 0, {0}}, ref = {want, 0, {0}};
+        clg_tensor in = {x, 2, {batch, w->width}, CLG_DTYPE_F32}, out = {got, 0, {0}, CLG_DTYPE_F32}, ref = {want, 0, {0}, CLG_DTYPE_F32};
         if (clg_model_run(m, &in, 1, &out, 1) != CLG_OK) {
             snprintf(w->failure, sizeof w->failure, "round %d: run: %s", r, clg_model_errmsg(m));
             goto done;
@@ -180,7 +180,7 @@ static void *work(void *arg)
                 goto done;
             }
         /* Then a failure of its own, deep in planning. */
-        clg_tensor huge = {x, 2, {w->huge_batch, w->width}};
+        clg_tensor huge = {x, 2, {w->huge_batch, w->width}, CLG_DTYPE_F32};
         clg_status s = clg_model_run(m, &huge, 1, &out, 1);
         const char *msg = clg_model_errmsg(m);
         if (s != CLG_ERR_UNSUPPORTED || !strstr(msg, w->node) || strstr(msg, w->other)) {

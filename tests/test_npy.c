@@ -79,7 +79,7 @@ static clg_graph *new_graph(void)
  * tensor is left cleared. */
 static void expect_read_error(clg_graph *g, const char *path, int index, clg_status status, const char *msg)
 {
-    clg_tensor t = {(float *)&t, 3, {1, 2, 3}};
+    clg_tensor t = {(float *)&t, 3, {1, 2, 3}, CLG_DTYPE_F32};
     clg_status s = clg_graph_read_npy(g, path, index, &t);
     if (s != status || !strstr(clg_graph_errmsg(g), msg))
         fail_msg("%s: got %d \"%s\", expected %d with \"%s\"", path, s, clg_graph_errmsg(g), status, msg);
@@ -162,7 +162,7 @@ static void test_round_trip(void **state)
     const int64_t shapes[][CLG_MAX_RANK + 1] = {
         {1, 7}, {2, 4, 3}, {3, 1, 2, 3}, {5, 2, 1, 2, 1, 2}, {2, 1234567, 1}, {1, 100000}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
-        clg_tensor t = {NULL, (int)shapes[k][0], {0}};
+        clg_tensor t = {NULL, (int)shapes[k][0], {0}, CLG_DTYPE_F32};
         size_t count = 1;
         for (int i = 0; i < t.rank; i++) count *= (size_t)(t.dims[i] = shapes[k][1 + i]);
         t.data = malloc(count * sizeof(float));
@@ -198,7 +198,6 @@ static void test_malformed_numpy_files(void **state)
         const char *msg;
     } cases[] = {
         {"f64.npy", CLG_ERR_FORMAT, "dtype '<f8' (float64) is not supported"},
-        {"i32.npy", CLG_ERR_FORMAT, "dtype '<i4' (int32) is not supported"},
         {"f32_be.npy", CLG_ERR_FORMAT, "dtype '>f4' (float32) is not supported"},
         {"fortran.npy", CLG_ERR_FORMAT, "Fortran order"},
         {"scalar.npy", CLG_ERR_FORMAT, "0-d (shape ())"},
@@ -389,6 +388,78 @@ static void test_shape_against_input(void **state)
     expect_read_error(g, DATA "f32_5.npy", 3, CLG_ERR_INVALID_ARGUMENT, "the graph has no input 3 (it has 3)");
     /* Format errors come before shape checks. */
     expect_read_error(g, DATA "f64.npy", 1, CLG_ERR_FORMAT, "float64");
+    /* The element type must be the input's. */
+    expect_read_error(g, DATA "i32.npy", 1, CLG_ERR_INVALID_ARGUMENT,
+                      "i32.npy: dtype '<i4' (i32) does not match input m: f32[2, 3]");
+    const int64_t id[] = {CLG_BATCH, 3};
+    assert_int_equal(clg_graph_add_input_typed(g, "ids", CLG_DTYPE_I32, 2, id), CLG_OK);
+    assert_int_equal(clg_graph_read_npy(g, DATA "i32.npy", 3, &t), CLG_OK);
+    assert_int_equal(t.dtype, CLG_DTYPE_I32);
+    clg_graph_free_tensor(g, &t);
+    expect_read_error(g, DATA "f32_2x3.npy", 3, CLG_ERR_INVALID_ARGUMENT,
+                      "f32_2x3.npy: dtype '<f4' (f32) does not match input ids: i32[N, 3]");
+    clg_graph_destroy(g);
+}
+
+/* int32 (written by numpy.save), int64 and bool arrays read with their dtype
+ * and write back as numpy writes them. */
+static void test_integer_and_bool_arrays(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    clg_tensor t;
+    /* np.arange(6, dtype=np.int32).reshape(2, 3) */
+    assert_int_equal(clg_graph_read_npy(g, DATA "i32.npy", -1, &t), CLG_OK);
+    assert_int_equal(t.dtype, CLG_DTYPE_I32);
+    assert_int_equal(t.rank, 2);
+    assert_int_equal(t.dims[0], 2);
+    assert_int_equal(t.dims[1], 3);
+    for (int i = 0; i < 6; i++) assert_int_equal(((const int32_t *)t.data)[i], i);
+    const char *out = scratch("int.npy");
+    assert_int_equal(clg_graph_write_npy(g, out, &t), CLG_OK);
+    clg_graph_free_tensor(g, &t);
+    size_t la, lb;
+    char *a = read_bytes(DATA "i32.npy", &la), *b = read_bytes(out, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    free(a);
+    free(b);
+
+    /* int64: the header numpy.save writes for np.int64 (shape (2, 3): 128
+     * bytes with the growth padding), then the values little-endian. */
+    int64_t v[6] = {0, -1, 16777216, -16777216, ((int64_t)1 << 40) + 3, INT64_MIN};
+    clg_tensor w = {(float *)v, 2, {2, 3}, CLG_DTYPE_I64};
+    assert_int_equal(clg_graph_write_npy(g, out, &w), CLG_OK);
+    b = read_bytes(out, &lb);
+    assert_int_equal(lb, 128 + 6 * 8);
+    const char head[] = "\x93NUMPY\x01\x00\x76\x00{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }";
+    assert_memory_equal(b, head, sizeof head - 1);
+    assert_int_equal(b[127], '\n');
+    const unsigned char le_minus_one[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    assert_memory_equal(b + 128 + 8, le_minus_one, 8);
+    free(b);
+    assert_int_equal(clg_graph_read_npy(g, out, -1, &t), CLG_OK);
+    assert_int_equal(t.dtype, CLG_DTYPE_I64);
+    assert_memory_equal(t.data, v, sizeof v);
+    clg_graph_free_tensor(g, &t);
+
+    /* bool: '|b1', one byte per element. */
+    uint8_t m[3] = {1, 0, 1};
+    clg_tensor bt = {(float *)m, 1, {3}, CLG_DTYPE_BOOL};
+    assert_int_equal(clg_graph_write_npy(g, out, &bt), CLG_OK);
+    b = read_bytes(out, &lb);
+    assert_int_equal(lb, 128 + 3);
+    assert_non_null(strstr(b + 10, "'descr': '|b1'"));
+    free(b);
+    assert_int_equal(clg_graph_read_npy(g, out, -1, &t), CLG_OK);
+    assert_int_equal(t.dtype, CLG_DTYPE_BOOL);
+    assert_memory_equal(t.data, m, sizeof m);
+    clg_graph_free_tensor(g, &t);
+
+    clg_tensor bad = {(float *)m, 1, {3}, (clg_dtype)9};
+    assert_int_equal(clg_graph_write_npy(g, out, &bad), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "unknown dtype 9"));
+    remove(out);
     clg_graph_destroy(g);
 }
 
@@ -405,21 +476,21 @@ static void test_bad_arguments(void **state)
     assert_int_equal(clg_graph_read_npy(g, DATA "f32_2x3.npy", -1, NULL), CLG_ERR_INVALID_ARGUMENT);
 
     const char *path = scratch("w.npy");
-    clg_tensor w = {data, 2, {2, 3}};
+    clg_tensor w = {data, 2, {2, 3}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(NULL, path, &w), CLG_ERR_INVALID_ARGUMENT);
     assert_int_equal(clg_graph_write_npy(g, NULL, &w), CLG_ERR_INVALID_ARGUMENT);
     assert_int_equal(clg_graph_write_npy(g, path, NULL), CLG_ERR_INVALID_ARGUMENT);
-    clg_tensor bad = {NULL, 2, {2, 3}};
+    clg_tensor bad = {NULL, 2, {2, 3}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
-    bad = (clg_tensor){data, 0, {0}};
+    bad = (clg_tensor){data, 0, {0}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_graph_errmsg(g), "rank 0 is outside 1..5"));
-    bad = (clg_tensor){data, 6, {1, 1, 1, 1, 1}};
+    bad = (clg_tensor){data, 6, {1, 1, 1, 1, 1}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
-    bad = (clg_tensor){data, 2, {0, 3}};
+    bad = (clg_tensor){data, 2, {0, 3}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_graph_errmsg(g), "dimension 0 is 0"));
-    bad = (clg_tensor){data, 2, {INT64_MAX, INT64_MAX}};
+    bad = (clg_tensor){data, 2, {INT64_MAX, INT64_MAX}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_graph_errmsg(g), "too large"));
 
@@ -427,7 +498,7 @@ static void test_bad_arguments(void **state)
     assert_non_null(strstr(clg_graph_errmsg(g), "cannot create /nonexistent-dir/x.npy"));
     if (access("/dev/full", W_OK) == 0) {
         float big[4096] = {0};
-        clg_tensor b = {big, 1, {4096}};
+        clg_tensor b = {big, 1, {4096}, CLG_DTYPE_F32};
         assert_int_equal(clg_graph_write_npy(g, "/dev/full", &b), CLG_ERR_IO);
         assert_non_null(strstr(clg_graph_errmsg(g), "cannot write /dev/full"));
     }
@@ -509,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_read_numpy_rank1_rank5),
         cmocka_unit_test(test_write_matches_numpy),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_integer_and_bool_arrays),
         cmocka_unit_test(test_malformed_numpy_files),
         cmocka_unit_test(test_header_variants_accepted),
         cmocka_unit_test(test_header_variants_rejected),

@@ -198,9 +198,11 @@ cat >"$TMP/ops.clg" <<'EOF'
 # Concat, Flatten, Reshape, a Slice with negative steps, Expand, Tile's
 # wrapping variant, DepthToSpace in both modes, SpaceToDepth), every unary
 # op and the binary ops with broadcasting, Pad in its three modes (with
-# crops).
+# crops), Gather (rows of a table by int64 ids, and along the last axis) and
+# Cast.
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
+input ids: i64[N, 3]
 const s: f32[6] = random(1, 0.5, 1.5)
 const b: f32[6] = random(2, -0.2, 0.2)
 const m: f32[6] = random(3, -0.2, 0.2)
@@ -240,6 +242,12 @@ cl = Clip(u6) min=-0.5 max=0.5
 pz = Pad(x) pads=[0, 1, -1, 2, 0, 0, 1, -1] value=0.5
 pr = Pad(x) pads=[0, 0, 2, 1, 0, 0, 1, 3] mode="reflect"
 pe = Pad(x) pads=[0, 0, 1, 0, 0, 1, 0, 2] mode="edge"
+const table: f32[4, 9] = random(8)
+emb = Gather(table, ids)
+const gi: i32[3] = [4, -1, 0]
+gl = Gather(x, gi) axis=-1
+ci = Cast(gl) to="i64"
+cb = Cast(x) to="bool"
 output mp
 output sm
 output sm2
@@ -261,6 +269,48 @@ output cl
 output pz
 output pr
 output pe
+output emb
+output ci
+output cb
+EOF
+cat >"$TMP/norm.clg" <<'EOF'
+# Reductions: a work-group per innermost row (l's rows of 301, x's of 210),
+# a work-item per output element (outer axes, split axes, short rows);
+# LayerNorm over rows of 301 with a bias and of 35 without, in place over
+# a sum, and with a residual input; LogSoftmax by a work-group per row and by a work-item per row.
+input x: f32[N, 6, 7, 5]
+input l: f32[N, 301]
+const h: f32[1] = full(1.5)
+xp = Add(x, h)
+m1 = ReduceMean(l) axes=[1]
+m2 = ReduceSum(x) axes=[2, 3]
+m3 = ReduceMax(x) axes=[1]
+m4 = ReduceLogSumExp(x) axes=[1, 3]
+m5 = ReduceL2(l) axes=[1] keepdims=0
+m6 = ReduceProd(xp) axes=[3]
+m7 = ReduceLogSum(xp) axes=[1, 2, 3]
+m8 = ReduceMin(x) axes=[2]
+const g: f32[301] = random(1, 0.5, 1.5)
+const gb: f32[301] = random(2)
+ln1 = LayerNorm(l, g, gb)
+const g2: f32[7, 5] = random(3, 0.5, 1.5)
+ln2 = LayerNorm(xp, g2) axis=2
+ln3 = LayerNorm(x, g2, g2, xp) axis=2
+ls1 = LogSoftmax(l)
+ls2 = LogSoftmax(x) axis=1
+output m1
+output m2
+output m3
+output m4
+output m5
+output m6
+output m7
+output m8
+output ln1
+output ln2
+output ln3
+output ls1
+output ls2
 EOF
 
 # The variants' names from their table (CLGRAPH_GEMM ignores a name it does
@@ -276,6 +326,8 @@ for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4
 done
 model ops-O0 "$TMP/ops.clg" 3 -O0 CLGRAPH_GEMM=generated
 model ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
+model norm-O0 "$TMP/norm.clg" 3 -O0 CLGRAPH_GEMM=generated
+model norm-O2 "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
 model seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
 # the default choice times CLBlast and the generated variants on Oclgrind
 model seed-default examples/residual_mlp.clg 2 -O2
@@ -284,7 +336,8 @@ model seed-default examples/residual_mlp.clg 2 -O2
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
-    averagepool globalaveragepool softmax softmax_group copy_strided pad; do
+    averagepool globalaveragepool softmax softmax_group copy_strided pad \
+    reduce_rows reduce_strided layernorm gather cast; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "device_check.h"
 #include "ir.h"
 #include "onnx.pb-c.h"
 
@@ -122,10 +123,12 @@ static void mb_input(mb *b, const char *name, int rank, const int64_t *dims)
     mb_input_t(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, rank, dims);
 }
 
-static void mb_output(mb *b, const char *name)
+static void mb_output_t(mb *b, const char *name, int32_t elem)
 {
-    b->graph.output[b->graph.n_output++] = mb_vi(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, -1, NULL);
+    b->graph.output[b->graph.n_output++] = mb_vi(b, name, elem, -1, NULL);
 }
+
+static void mb_output(mb *b, const char *name) { mb_output_t(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT); }
 
 static Onnx__TensorProto *mb_tensor(mb *b, const char *name, int32_t dtype, int rank, const int64_t *dims)
 {
@@ -357,7 +360,7 @@ static int count_op(const clg_graph *g, clg_op op)
 /* Runs g on the reference with one input; out gets room for count floats. */
 static void run1(clg_graph *g, const float *x, int rank, const int64_t *dims, float *out, clg_tensor *y)
 {
-    clg_tensor in = {(float *)x, rank, {0}};
+    clg_tensor in = {(float *)x, rank, {0}, CLG_DTYPE_F32};
     for (int k = 0; k < rank; k++) in.dims[k] = dims[k];
     y->data = out;
     clg_status s = clg_graph_run_reference(g, &in, 1, y, 1);
@@ -548,7 +551,7 @@ static void test_batch_plumbing(void **state)
 
     float x[3 * 24], out[3][3 * 24];
     for (int k = 0; k < 72; k++) x[k] = (float)k;
-    clg_tensor in = {x, 4, {3, 2, 3, 4}}, outs[3] = {{out[0], 0, {0}}, {out[1], 0, {0}}, {out[2], 0, {0}}};
+    clg_tensor in = {x, 4, {3, 2, 3, 4}, CLG_DTYPE_F32}, outs[3] = {{out[0], 0, {0}, CLG_DTYPE_F32}, {out[1], 0, {0}, CLG_DTYPE_F32}, {out[2], 0, {0}, CLG_DTYPE_F32}};
     assert_int_equal(clg_graph_run_reference(g, &in, 1, outs, 3), CLG_OK);
     for (int o = 0; o < 3; o++)
         for (int k = 0; k < 72; k++) assert_true(out[o][k] == (float)k);
@@ -595,12 +598,49 @@ static void test_symbolic_plumbing(void **state)
         assert_memory_equal(out, x, sizeof x);
         if (variant == 1) {
             /* N = 3: 18 elements do not divide into rows of N + 1 = 4. */
-            clg_tensor in = {x, 2, {3, 6}}, o = {out, 0, {0}};
+            clg_tensor in = {x, 2, {3, 6}, CLG_DTYPE_F32}, o = {out, 0, {0}, CLG_DTYPE_F32};
             float big[18] = {0};
             in.data = big;
             assert_int_equal(clg_graph_run_reference(g, &in, 1, &o, 1), CLG_ERR_INVALID_ARGUMENT);
             assert_non_null(strstr(clg_graph_errmsg(g), "N=3"));
         }
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+}
+
+/* Max and Min of shape values fold on the host with symbolic sizes where
+ * the answer does not depend on them (tf2onnx's einsum takes Max of two
+ * shapes' dims): Max(N, 1) is N, Min(N, 1) is 1, Max(N, N) is N; Max(N, 2)
+ * is refused. */
+static void test_symbolic_max_min(void **state)
+{
+    (void)state;
+    int64_t xd[2] = {-1, 6};
+    static const char *ops[4] = {"Max", "Min", "Max", "Max"};
+    static const int64_t k[4] = {1, 1, -1, 2};
+    static const char *shapes[3] = {"[N, 6]", "[1, 6*N]", "[N, 6]"};
+    for (int variant = 0; variant < 4; variant++) {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, xd);
+        mb_node(&b, "Shape", NULL, "x", "s", 0);
+        mb_const_i64(&b, "c0", 1, 1, (int64_t[]){0});
+        mb_node(&b, "Gather", NULL, "s,c0", "n", 0);
+        if (k[variant] < 0) mb_node(&b, "Identity", NULL, "n", "kk", 0); /* Max(N, N) */
+        else mb_const_i64(&b, "kk", 1, 1, (int64_t[]){k[variant]});
+        mb_node(&b, ops[variant], "mm", "n,kk", "n2", 0);
+        mb_const_i64(&b, "m1", 1, 1, (int64_t[]){-1});
+        mb_node(&b, "Concat", "cat", "n2,m1", "shape", 1, A_i(&b, "axis", 0));
+        mb_node(&b, "Reshape", "r", "x,shape", "y", 0);
+        mb_output(&b, "y");
+        if (variant == 3) {
+            expect_error(&b, CLG_ERR_UNSUPPORTED, "node mm (Max, opset 13): Max of the sizes N and 2 depends on their values");
+            continue;
+        }
+        clg_graph *g = import_ok(&b);
+        char text[64];
+        assert_string_equal(clg_shape_str(g, &find_node(g, "y")->shape, text, sizeof text), shapes[variant]);
         clg_graph_destroy(g);
         mb_free(&b);
     }
@@ -672,7 +712,7 @@ static void test_gelu_pattern(void **state)
         want[k] = 0.5 * x[k] * (1 + erf(x[k] / sqrt(2.0)));
     }
     int64_t xd[2] = {2, 5};
-    clg_tensor in = {x, 2, {2, 5}}, out[2] = {{y, 0, {0}}, {y + 10, 0, {0}}};
+    clg_tensor in = {x, 2, {2, 5}, CLG_DTYPE_F32}, out[2] = {{y, 0, {0}, CLG_DTYPE_F32}, {y + 10, 0, {0}, CLG_DTYPE_F32}};
     (void)xd;
     if (clg_graph_run_reference(g, &in, 1, out, 2)) fail_msg("reference: %s", clg_graph_errmsg(g));
     assert_close(y, want, 10, 1e-6);
@@ -752,7 +792,7 @@ static void test_gelu_tanh_pattern(void **state)
     clg_graph *g = import_ok(&b);
     assert_int_equal(count_op(g, CLG_OP_GELU), 0);
     float y2[20];
-    clg_tensor in = {x, 2, {2, 5}}, out[2] = {{y2, 0, {0}}, {y2 + 10, 0, {0}}};
+    clg_tensor in = {x, 2, {2, 5}, CLG_DTYPE_F32}, out[2] = {{y2, 0, {0}, CLG_DTYPE_F32}, {y2 + 10, 0, {0}, CLG_DTYPE_F32}};
     if (clg_graph_run_reference(g, &in, 1, out, 2)) fail_msg("reference: %s", clg_graph_errmsg(g));
     assert_close(y2, want, 10, 1e-6);
     clg_graph_destroy(g);
@@ -899,7 +939,7 @@ static void test_elementwise_ops(void **state)
     g = import_ok(&b);
     assert_string_equal(find_node(g, "y")->attrs.expr, "pow(x0, x1)");
     float yz[20];
-    clg_tensor in = {xp, 2, {2, 5}}, outs[2] = {{yz, 0, {0}}, {yz + 10, 0, {0}}};
+    clg_tensor in = {xp, 2, {2, 5}, CLG_DTYPE_F32}, outs[2] = {{yz, 0, {0}, CLG_DTYPE_F32}, {yz + 10, 0, {0}, CLG_DTYPE_F32}};
     if (clg_graph_run_reference(g, &in, 1, outs, 2)) fail_msg("reference: %s", clg_graph_errmsg(g));
     const double ex[5] = {2, 0.5, 3, -1, 0};
     for (int k = 0; k < 10; k++) want[k] = pow(xp[k], ex[k % 5]);
@@ -1048,7 +1088,7 @@ static void test_where(void **state)
         want[k] = cond[k % 5] ? x[k] : (k < 5 ? 10 : 20);
         want[10 + k] = eq[k % 5] ? (k < 5 ? 10 : 20) : x[k];
     }
-    clg_tensor in = {x, 2, {2, 5}}, outs[2] = {{yz, 0, {0}}, {yz + 10, 0, {0}}};
+    clg_tensor in = {x, 2, {2, 5}, CLG_DTYPE_F32}, outs[2] = {{yz, 0, {0}, CLG_DTYPE_F32}, {yz + 10, 0, {0}, CLG_DTYPE_F32}};
     if (clg_graph_run_reference(g, &in, 1, outs, 2)) fail_msg("reference: %s", clg_graph_errmsg(g));
     assert_values("Where", yz, want, 20, 0);
     clg_graph_destroy(g);
@@ -1171,6 +1211,264 @@ static void test_softmax_opset11(void **state)
         clg_graph_destroy(g);
         mb_free(&b);
     }
+}
+
+/* ---- reductions and normalisations (onnx_reduce.c); the ONNX node tests
+ * cover the values of every reduction, these the forms and errors. */
+
+static void test_layer_normalization(void **state)
+{
+    (void)state;
+    /* axis 1 of [2, 3, 4]: two rows of 12, scale and bias of shape [3, 4];
+     * the expected values computed here in double. */
+    float x[24], sc[12], bi[12];
+    for (int k = 0; k < 24; k++) x[k] = (float)((k * 5) % 11) * 0.5f - 2;
+    for (int k = 0; k < 12; k++) {
+        sc[k] = 0.5f + 0.125f * (float)k;
+        bi[k] = 0.25f * (float)(k % 3) - 0.25f;
+    }
+    int64_t xd[3] = {2, 3, 4}, pd[2] = {3, 4};
+    mb b;
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_init_f(&b, "bias", 2, pd, bi, false);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale,bias", "y", 2, A_i(&b, "axis", 1), A_f(&b, "epsilon", 0.01f));
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_LAYER_NORM), 1);
+    float y[24];
+    double want[24];
+    for (int r = 0; r < 2; r++) {
+        double mean = 0, var = 0;
+        for (int k = 0; k < 12; k++) mean += x[r * 12 + k] / 12.0;
+        for (int k = 0; k < 12; k++) var += (x[r * 12 + k] - mean) * (x[r * 12 + k] - mean) / 12.0;
+        for (int k = 0; k < 12; k++)
+            want[r * 12 + k] = (x[r * 12 + k] - mean) / sqrt(var + (double)0.01f) * sc[k] + bi[k];
+    }
+    clg_tensor out = {0};
+    run1(g, x, 3, xd, y, &out);
+    assert_close(y, want, 24, 1e-6);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* The statistics outputs are computed only when used: Mean as a
+     * ReduceMean over the normalised dims (kept as 1); named but unused,
+     * InvStdDev adds nothing. */
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y,mean,inv", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "y");
+    mb_output(&b, "mean");
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_REDUCE_MEAN), 1);
+    assert_int_equal(count_op(g, CLG_OP_ELEMENTWISE), 0);
+    const clg_node *mn = find_node(g, "mean");
+    assert_int_equal(mn->op, CLG_OP_REDUCE_MEAN);
+    assert_int_equal(mn->shape.rank, 3);
+    assert_int_equal(mn->shape.dims[1], 1);
+    assert_int_equal(mn->shape.dims[2], 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y", 1, A_i(&b, "stash_type", 11));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node ln (LayerNormalization, opset 17): stash_type=11 is not supported");
+    /* A scale that is not the normalised dims' trailing shape. */
+    int64_t bad[1] = {3};
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 1, bad, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "scale [3] must match the trailing dims");
+    /* Before opset 17 it is not an ONNX op. */
+    mb_init(&b, 16);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "scale", 2, pd, sc, true);
+    mb_node(&b, "LayerNormalization", "ln", "x,scale", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "LayerNormalization before opset 17 is not supported");
+}
+
+/* LayerNorm as PyTorch exports it before opset 17 (ReduceMean, Sub, Pow 2,
+ * ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta) and as tf2onnx
+ * writes Keras' (SquaredDifference as Sub and Mul, Rsqrt as Sqrt and
+ * Reciprocal, x * inv + (beta - mean * inv)): imported op by op, then one
+ * LayerNorm at -O2 that computes the same on the reference executor. */
+static void test_layer_norm_patterns_fuse(void **state)
+{
+    (void)state;
+    float sc[8], bi[8], x[3 * 5 * 8];
+    for (int k = 0; k < 8; k++) {
+        sc[k] = 0.5f + 0.1f * (float)k;
+        bi[k] = 0.2f * (float)(k % 3) - 0.2f;
+    }
+    for (int k = 0; k < 120; k++) x[k] = (float)((k * 13) % 17) * 0.4f - 3.0f;
+    int64_t xd[3] = {-1, 5, 8}, cd[1] = {8}, ax[1] = {-1};
+    for (int form = 0; form < 2; form++) {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 3, xd);
+        mb_init_f(&b, "gamma", 1, cd, sc, true);
+        mb_init_f(&b, "beta", 1, cd, bi, true);
+        mb_const_f(&b, "eps", 1e-3f);
+        mb_node(&b, "ReduceMean", NULL, "x", "mean", 1, A_ints(&b, "axes", 1, ax));
+        mb_node(&b, "Sub", NULL, "x,mean", "d", 0);
+        if (form == 0) {
+            mb_const_f(&b, "two", 2.0f);
+            mb_node(&b, "Pow", NULL, "d,two", "sq", 0);
+        } else {
+            mb_node(&b, "Sub", NULL, "x,mean", "d2", 0);
+            mb_node(&b, "Mul", NULL, "d2,d2", "sq", 0);
+        }
+        mb_node(&b, "ReduceMean", NULL, "sq", "var", 1, A_ints(&b, "axes", 1, ax));
+        mb_node(&b, "Add", NULL, "var,eps", "ve", 0);
+        mb_node(&b, "Sqrt", NULL, "ve", "sd", 0);
+        if (form == 0) {
+            mb_node(&b, "Div", NULL, "d,sd", "n", 0);
+            mb_node(&b, "Mul", NULL, "n,gamma", "g", 0);
+            mb_node(&b, "Add", NULL, "g,beta", "y", 0);
+        } else {
+            mb_node(&b, "Reciprocal", NULL, "sd", "r", 0);
+            mb_node(&b, "Mul", NULL, "r,gamma", "inv", 0);
+            mb_node(&b, "Mul", NULL, "x,inv", "xi", 0);
+            mb_node(&b, "Mul", NULL, "mean,inv", "mi", 0);
+            mb_node(&b, "Sub", NULL, "beta,mi", "sh", 0);
+            mb_node(&b, "Add", NULL, "xi,sh", "y", 0);
+        }
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        int64_t rd[3] = {3, 5, 8};
+        float y0[120], y2[120];
+        double want[120];
+        for (int r = 0; r < 15; r++) {
+            double mean = 0, var = 0;
+            for (int k = 0; k < 8; k++) mean += x[r * 8 + k] / 8.0;
+            for (int k = 0; k < 8; k++) var += (x[r * 8 + k] - mean) * (x[r * 8 + k] - mean) / 8.0;
+            for (int k = 0; k < 8; k++)
+                want[r * 8 + k] = (x[r * 8 + k] - mean) / sqrt(var + (double)1e-3f) * sc[k] + bi[k];
+        }
+        clg_tensor out = {0};
+        run1(g, x, 3, rd, y0, &out);
+        assert_close(y0, want, 120, 1e-5);
+        assert_int_equal(clg_graph_optimize(g, 2, NULL, NULL), CLG_OK);
+        assert_int_equal(count_op(g, CLG_OP_LAYER_NORM), 1);
+        assert_int_equal(count_op(g, CLG_OP_REDUCE_MEAN), 0);
+        assert_int_equal(clg_graph_node_count(g), 4); /* x, gamma, beta, the LayerNorm */
+        run1(g, x, 3, rd, y2, &out);
+        assert_close(y2, want, 120, 1e-5);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+}
+
+static void test_reduce_forms(void **state)
+{
+    (void)state;
+    int64_t xd[3] = {-1, 3, 4};
+    /* ReduceSum-13's axes input; keepdims=0. */
+    mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    int64_t ax[2] = {-1, 1};
+    mb_const_i64(&b, "axes", 1, 2, ax);
+    mb_node(&b, "ReduceSum", "rs", "x,axes", "y", 1, A_i(&b, "keepdims", 0));
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    const clg_node *y = find_node(g, "y");
+    assert_int_equal(y->op, CLG_OP_REDUCE_SUM);
+    assert_int_equal(y->attrs.axes_rank, 2);
+    assert_int_equal(y->attrs.keepdims, 0);
+    assert_int_equal(y->shape.rank, 1);
+    assert_int_equal(y->shape.dims[0], CLG_BATCH);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* No axes with noop_with_empty_axes: the input unchanged. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceSum", "rs", "x", "y", 1, A_i(&b, "noop_with_empty_axes", 1));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_REDUCE_SUM), 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* ReduceMean takes its axes as an attribute up to opset 17. */
+    mb_init(&b, 17);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMean", "rm", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){2}));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    y = find_node(g, "y");
+    assert_int_equal(y->op, CLG_OP_REDUCE_MEAN);
+    assert_int_equal(y->shape.rank, 3);
+    assert_int_equal(y->shape.dims[2], 1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* Shape arithmetic folds on the host: Reshape(x, [0, ReduceProd(Shape(x)[1:3])])
+     * is a Reshape to [N, 12] with no reduction in the graph. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    int64_t one[1] = {1}, three[1] = {3}, zero[1] = {0};
+    mb_node(&b, "Shape", NULL, "x", "shape", 0);
+    mb_const_i64(&b, "starts", 1, 1, one);
+    mb_const_i64(&b, "ends", 1, 1, three);
+    mb_node(&b, "Slice", NULL, "shape,starts,ends", "tail", 0);
+    mb_node(&b, "ReduceProd", "rp", "tail", "prod", 0);
+    mb_const_i64(&b, "zero", 1, 1, zero);
+    mb_node(&b, "Concat", NULL, "zero,prod", "target", 1, A_i(&b, "axis", 0));
+    mb_node(&b, "Reshape", NULL, "x,target", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_REDUCE_PROD), 0);
+    y = find_node(g, "y");
+    assert_int_equal(y->shape.rank, 2);
+    assert_int_equal(y->shape.dims[0], CLG_BATCH);
+    assert_int_equal(y->shape.dims[1], 12);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* Over N too, as size arithmetic: Reshape(x, ReduceProd(Shape(x)))
+     * flattens [N, 3, 4] to [12*N]; the maximum of sizes is not one. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "Shape", NULL, "x", "shape", 0);
+    mb_node(&b, "ReduceProd", "rp", "shape", "prod", 0);
+    mb_node(&b, "Reshape", NULL, "x,prod", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    y = find_node(g, "y");
+    assert_int_equal(y->shape.rank, 1);
+    char dim[32];
+    assert_string_equal(clg_dim_str(g, y->shape.dims[0], dim, sizeof dim), "12*N");
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "Shape", NULL, "x", "shape", 0);
+    mb_node(&b, "ReduceMax", "rm", "shape", "m", 0);
+    mb_node(&b, "Reshape", NULL, "x,m", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node rm (ReduceMax, opset 13): ReduceMax of symbolic sizes (N, 3)");
+    /* Errors: axes as an attribute of ReduceSum-13, an axis out of range,
+     * keepdims not 0 or 1. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceSum", "rs", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){1}));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "axes is an input, not an attribute, from opset 13");
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMax", "rm", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){3}));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "axes[0] = 3 is out of range for rank 3");
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMin", "rm", "x", "y", 1, A_i(&b, "keepdims", 2));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "keepdims must be 0 or 1, got 2");
 }
 
 /* ---- Conv and pools: auto_pad to explicit pads */
@@ -1450,7 +1748,7 @@ static void test_constants_fold(void **state)
     assert_int_equal(back->shape.dims[0], 3);
     assert_memory_equal(back->constant->data, want_back, sizeof want_back);
     float x[6] = {0}, y[6], r[4], k3[3];
-    clg_tensor in = {x, 2, {3, 2}}, outs[3] = {{y, 0, {0}}, {r, 0, {0}}, {k3, 0, {0}}};
+    clg_tensor in = {x, 2, {3, 2}, CLG_DTYPE_F32}, outs[3] = {{y, 0, {0}, CLG_DTYPE_F32}, {r, 0, {0}, CLG_DTYPE_F32}, {k3, 0, {0}, CLG_DTYPE_F32}};
     assert_int_equal(clg_graph_run_reference(g, &in, 1, outs, 3), CLG_OK);
     for (int k = 0; k < 6; k++) assert_true(y[k] == c[k] * c[k]);
     clg_graph_destroy(g);
@@ -1591,7 +1889,7 @@ static void test_movement_graph(void **state)
     enum { B = 2, C = 8, HW = 6 };
     float x[B * C * HW], out[B * C * HW];
     for (int k = 0; k < B * C * HW; k++) x[k] = (float)(k % 7) - 3.0f + 0.25f * (float)k;
-    clg_tensor yt;
+    clg_tensor yt = {0};
     run1(g, x, 4, (int64_t[]){B, C, 2, 3}, out, &yt);
     /* Output channel j is shuffled channel 7 - j; shuffled channel k is
      * concatenated channel (k % 2) * 4 + k / 2, which is x's channel, through
@@ -1647,7 +1945,7 @@ static void test_movement_graph(void **state)
     assert_int_equal(d->shape.dims[2], 4);
     float xs[24], ts[48], back[24];
     for (int k = 0; k < 24; k++) xs[k] = (float)k;
-    clg_tensor in = {xs, 4, {1, 4, 2, 3}}, outs[2] = {{ts, 0, {0}}, {back, 0, {0}}};
+    clg_tensor in = {xs, 4, {1, 4, 2, 3}, CLG_DTYPE_F32}, outs[2] = {{ts, 0, {0}, CLG_DTYPE_F32}, {back, 0, {0}, CLG_DTYPE_F32}};
     assert_int_equal(clg_graph_run_reference(g, &in, 1, outs, 2), CLG_OK);
     assert_memory_equal(back, xs, sizeof xs);
     /* t[c][h][w] = x[c][1][w % 3]: row 1 of each channel, twice down, twice across */
@@ -1760,7 +2058,7 @@ static void test_errors(void **state)
     mb_node(&b, "Add", "a", "y,w", "z", 0);
     mb_output(&b, "z");
     expect_error(&b, CLG_ERR_UNSUPPORTED,
-                 "node a (Add, opset 13): 'w' has type INT64 but is used as a graph tensor; clgraph computes in FLOAT only");
+                 "node a (Add, opset 13): input 'w' is INT64; clgraph computes this op on FLOAT tensors only");
 
     /* graph inputs */
     mb_init(&b, 13);
@@ -1781,8 +2079,12 @@ static void test_errors(void **state)
     expect_error(&b, CLG_ERR_FORMAT, "graph input 'x': dimension 1 is negative (-4)");
 
     relu_model(&b, 13);
+    b.graph.input[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "graph input 'x' has data type UINT8; clgraph inputs are FLOAT, INT64, INT32 or BOOL");
+    relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph input 'x' has data type INT64; clgraph inputs are FLOAT");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node r (Relu, opset 13): input 'x' is INT64; clgraph computes this op on FLOAT");
 
     relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->shape->n_dim = 0;
@@ -1885,8 +2187,9 @@ static void test_errors(void **state)
     expect_error(&b, CLG_ERR_UNSUPPORTED, "node mp (MaxPool, opset 13): only 2-D pooling is supported");
 
     relu_model(&b, 13);
-    mb_node(&b, "Gather", "ga", "y,y", "z", 0);
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "node ga (Gather, opset 13): the data 'y' is a computed tensor");
+    mb_init_f(&b, "fi", 1, d1, f3, true);
+    mb_node(&b, "Gather", "ga", "y,fi", "z", 0);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node ga (Gather, opset 13): the indices 'fi' must be integers");
 
     relu_model(&b, 13);
     mb_node(&b, "Constant", "k", "", "z", 1, A_s(&b, "value_string", "hi"));
@@ -1899,7 +2202,7 @@ static void test_errors(void **state)
     relu_model(&b, 13);
     mb_node(&b, "Shape", "sh", "y", "z", 0);
     b.graph.output[0]->name = "z";
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "'z' has type INT64 but is used as a graph tensor");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "'z' depends on the batch N and is used as a graph tensor");
 
     relu_model(&b, 13);
     b.model.has_ir_version = 0;
@@ -2265,6 +2568,142 @@ static void test_cli(void **state)
     assert_int_equal(sh(cmd, out, sizeof out), 1);
 }
 
+
+/* A BERT-style front: int64 token ids [N, 4] -> Gather(embedding [10, 8])
+ * -> MatMul([8, 3]), plus the first token's embedding (a scalar index, which
+ * drops the axis), the ids cast to FLOAT and to BOOL (a BOOL output). The
+ * expected values are the same lookups and products written out here. */
+static float emb_w(int r, int c) { return (float)((r * 8 + c) % 13) * 0.125f - 0.75f; }
+static float proj_w(int r, int c) { return (float)((r * 3 + c) % 7) * 0.25f - 0.5f; }
+
+static void build_embedding(mb *b)
+{
+    mb_init(b, 13);
+    mb_input_t(b, "ids", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 2, (int64_t[]){-1, 4});
+    float e[10 * 8], w[8 * 3];
+    for (int r = 0; r < 10; r++)
+        for (int c = 0; c < 8; c++) e[r * 8 + c] = emb_w(r, c);
+    for (int r = 0; r < 8; r++)
+        for (int c = 0; c < 3; c++) w[r * 3 + c] = proj_w(r, c);
+    mb_init_f(b, "embeddings.weight", 2, (int64_t[]){10, 8}, e, true);
+    mb_init_f(b, "proj", 2, (int64_t[]){8, 3}, w, false);
+    mb_node(b, "Gather", "/emb/Gather", "embeddings.weight,ids", "h", 1, A_i(b, "axis", 0));
+    mb_node(b, "MatMul", "/proj/MatMul", "h,proj", "y", 0);
+    mb_const_i64(b, "zero", 0, 1, (int64_t[]){0});
+    mb_node(b, "Gather", "/first", "h,zero", "first", 1, A_i(b, "axis", 1));
+    mb_node(b, "Cast", "/castf", "ids", "idsf", 1, A_i(b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT));
+    mb_node(b, "Cast", "/castb", "ids", "mask", 1, A_i(b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__BOOL));
+    mb_output(b, "y");
+    mb_output(b, "first");
+    mb_output(b, "idsf");
+    mb_output_t(b, "mask", ONNX__TENSOR_PROTO__DATA_TYPE__BOOL);
+}
+
+static void test_embedding_int64_ids(void **state)
+{
+    (void)state;
+    mb b;
+    build_embedding(&b);
+    clg_graph *g = import_ok(&b);
+    clg_dtype t;
+    assert_int_equal(clg_graph_input_dtype(g, 0, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_I64);
+    assert_int_equal(clg_graph_output_dtype(g, 3, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_BOOL);
+    assert_int_equal(find_node(g, "h")->op, CLG_OP_GATHER);
+    assert_int_equal(find_node(g, "first")->op, CLG_OP_RESHAPE); /* the scalar index's dim dropped */
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+    assert_int_equal(clg_graph_output_info(g, 1, 2, NULL, &rank, dims), CLG_OK);
+    assert_int_equal(rank, 2);
+    assert_int_equal(dims[1], 8);
+
+    enum { B = 2 };
+    int64_t ids[B * 4] = {3, 0, 9, 3, -1, 5, 1, 0};
+    float y[B * 4 * 3], first[B * 8], idsf[B * 4];
+    uint8_t mask[B * 4];
+    clg_tensor in = {(float *)ids, 2, {B, 4}, CLG_DTYPE_I64};
+    clg_tensor out[4] = {{y, 0, {0}, CLG_DTYPE_F32}, {first, 0, {0}, CLG_DTYPE_F32},
+                         {idsf, 0, {0}, CLG_DTYPE_F32}, {(float *)mask, 0, {0}, CLG_DTYPE_BOOL}};
+    if (clg_graph_run_reference(g, &in, 1, out, 4) != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
+    double want_y[B * 4 * 3], want_first[B * 8], want_f[B * 4];
+    for (int n = 0; n < B; n++)
+        for (int s = 0; s < 4; s++) {
+            int64_t id = ids[n * 4 + s];
+            int r = (int)(id < 0 ? id + 10 : id);
+            for (int o = 0; o < 3; o++) {
+                double acc = 0;
+                for (int k = 0; k < 8; k++) acc += (double)emb_w(r, k) * proj_w(k, o);
+                want_y[(n * 4 + s) * 3 + o] = acc;
+            }
+            if (s == 0)
+                for (int k = 0; k < 8; k++) want_first[n * 8 + k] = emb_w(r, k);
+            want_f[n * 4 + s] = (double)id;
+            assert_int_equal(mask[n * 4 + s], id != 0);
+        }
+    assert_close(y, want_y, B * 12, 1e-6);
+    assert_close(first, want_first, B * 8, 0);
+    assert_close(idsf, want_f, B * 4, 0);
+
+    /* Saved as text + sidecar (the integer constant goes to the sidecar as
+     * floats, its type in the text) and loaded back: the same graph. */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/clg_emb_%ld.clg", (long)getpid());
+    assert_int_equal(clg_graph_save(g, path), CLG_OK);
+    clg_graph *back = NULL;
+    assert_int_equal(clg_graph_create(&back, NULL, NULL), CLG_OK);
+    if (clg_graph_load(back, path) != CLG_OK) fail_msg("%s", clg_graph_errmsg(back));
+    char *t1 = NULL, *t2 = NULL;
+    assert_int_equal(clg_graph_print(g, &t1, NULL), CLG_OK);
+    assert_int_equal(clg_graph_print(back, &t2, NULL), CLG_OK);
+    /* The reloaded text names the sidecar and reads the constants from it. */
+    assert_non_null(strstr(t2, "input ids: i64[N, 4]\n"));
+    assert_non_null(strstr(t2, "const zero: i64[1] = [0]\n"));
+    assert_non_null(strstr(t2, "const embeddings.weight: f32[10, 8] = file("));
+    assert_non_null(strstr(t1, "const zero: i64[1] = [0]\n"));
+    assert_int_equal(clg_graph_run_reference(back, &in, 1, out, 4), CLG_OK);
+    assert_close(first, want_first, B * 8, 0);
+    clg_graph_free(g, t1);
+    clg_graph_free(back, t2);
+    clg_graph_destroy(back);
+    char bin[80];
+    snprintf(bin, sizeof bin, "%s.bin", path);
+    remove(path);
+    remove(bin);
+
+    /* On the device, at -O0 and -O2, against the reference (ids the check
+     * generates are in [-2, 2]). */
+    clg_context *ctx = test_context();
+    if (ctx) {
+        for (int level = 0; level <= 2; level += 2)
+            for (int64_t batch = 1; batch <= 5; batch += 4) {
+                double err = test_device_error_at(ctx, g, batch, 7, level);
+                if (!(err <= 1e-5)) fail_msg("-O%d batch %lld: error %.3g", level, (long long)batch, err);
+            }
+    }
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* Constant indices out of range are refused at import, naming them. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 4});
+    mb_init_i64(&b, "bad", 1, (int64_t[]){2}, (int64_t[]){1, 4});
+    mb_node(&b, "Gather", "g", "x,bad", "z", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "z");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH,
+                 "node g (Gather, opset 13): index 4 (element 1 of 'bad') is out of range for dimension 1 of size 4");
+    /* A declared output type that clgraph does not compute is refused. */
+    build_embedding(&b);
+    b.graph.output[2]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph output 'idsf' has data type INT64; clgraph computes it as FLOAT");
+    /* Casts to types clgraph does not hold. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 4});
+    mb_node(&b, "Cast", "c", "x", "z", 1, A_i(&b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE));
+    mb_output(&b, "z");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node c (Cast, opset 13): a cast of a computed tensor to DOUBLE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2272,12 +2711,16 @@ int main(void)
         cmocka_unit_test(test_fixture),
         cmocka_unit_test(test_batch_plumbing),
         cmocka_unit_test(test_symbolic_plumbing),
+        cmocka_unit_test(test_symbolic_max_min),
         cmocka_unit_test(test_gelu_pattern),
         cmocka_unit_test(test_gelu_tanh_pattern),
         cmocka_unit_test(test_elementwise_ops),
         cmocka_unit_test(test_where),
         cmocka_unit_test(test_elementwise_ops_refused),
         cmocka_unit_test(test_softmax_opset11),
+        cmocka_unit_test(test_layer_normalization),
+        cmocka_unit_test(test_reduce_forms),
+        cmocka_unit_test(test_layer_norm_patterns_fuse),
         cmocka_unit_test(test_auto_pad),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_clip_forms),
@@ -2289,6 +2732,7 @@ int main(void)
         cmocka_unit_test(test_movement_errors),
         cmocka_unit_test(test_initializer_listed_as_input),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_embedding_int64_ids),
         cmocka_unit_test(test_bad_bytes_and_arguments),
         cmocka_unit_test(test_truncated_and_mutated),
         cmocka_unit_test(test_deep_nesting),
@@ -2296,5 +2740,5 @@ int main(void)
         cmocka_unit_test(test_load_detects_onnx),
         cmocka_unit_test(test_cli),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

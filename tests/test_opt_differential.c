@@ -213,7 +213,7 @@ static void test_launches_per_level(void **state)
             options.opt_level = level;
             if (clg_model_create_ex(&m, ctx, copy, &options) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
             clg_graph_destroy(copy);
-            clg_tensor in = {x, 2, {1, 128}}, out = {y, 0, {0}};
+            clg_tensor in = {x, 2, {1, 128}, CLG_DTYPE_F32}, out = {y, 0, {0}, CLG_DTYPE_F32};
             assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
             clg_model_stats st;
             assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);

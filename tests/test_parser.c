@@ -554,6 +554,18 @@ static void test_weights_file(void **state)
     memcpy(&want, raw, 4);
     assert_int_equal(bits(const_of(g, "t")->data[0]), bits(want));
     clg_graph_destroy(g);
+
+    /* An integer constant read from the file must hold integers: the file's
+     * first six floats are 1..6, the seventh 0.5. */
+    g = parse_ok("weights \"weights.bin\"\nconst t: i32[2, 3] = file(0)\noutput t\n", VALID_DIR);
+    assert_int_equal(const_of(g, "t")->data[5], 6);
+    clg_graph_destroy(g);
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    const char *bad = "weights \"weights.bin\"\nconst t: i64[2] = file(20)\noutput t\n";
+    assert_int_equal(clg_graph_parse(g, bad, strlen(bad), VALID_DIR), CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "line 2: node t (Constant): element 1 (0.5) from the weights file "
+                                                "does not fit i64"));
+    clg_graph_destroy(g);
 }
 
 /* ---------------------------------------------------------------- numbers and names */

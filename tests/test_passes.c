@@ -814,6 +814,347 @@ static void test_split_bias_refused(void **state)
 
 /* ---------------------------------------------------------------- fuse-elementwise */
 
+/* ---------------------------------------------------------------- fuse-layernorm */
+
+/* The written-out LayerNorm needs sqrt (and may use pow), which the
+ * expression language gains in another branch: such nodes are written
+ * with a placeholder expression and given their real one after parsing
+ * (SQRT_NODE: "s", POW_NODE: "q" when the text has it). The result is
+ * compared as text; it must parse when the pattern was replaced. */
+/* The pass and dce called directly: the pass manager's backup copy
+ * re-infers every node, which a sqrt cannot pass yet. */
+static void run_fuse_layernorm(clg_graph *g)
+{
+    bool changed = false;
+    if (clg_pass_fuse_layernorm(g, &changed) != CLG_OK) fail_msg("fuse-layernorm: %s", clg_graph_errmsg(g));
+    assert_int_equal(clg_graph_compact(g), CLG_OK);
+    assert_int_equal(clg_pass_dce(g, &changed), CLG_OK);
+    assert_int_equal(clg_graph_compact(g), CLG_OK);
+}
+
+static char *fuse_layernorm_text(const char *in, const char *pow_expr)
+{
+    clg_graph *g = parse(in);
+    int s = clg_find_value(g, "s"), q = clg_find_value(g, "q");
+    assert_true(s >= 0);
+    snprintf(g->nodes[s].attrs.expr, sizeof g->nodes[s].attrs.expr, "sqrt(x0)");
+    if (pow_expr) snprintf(g->nodes[q].attrs.expr, sizeof g->nodes[q].attrs.expr, "%s", pow_expr);
+    run_fuse_layernorm(g);
+    char *got = print(g);
+    clg_graph_destroy(g);
+    return got;
+}
+
+static void check_fuse_layernorm(const char *in, const char *pow_expr, const char *expected)
+{
+    char *got = fuse_layernorm_text(in, pow_expr);
+    if (strcmp(got, expected) != 0) fail_msg("--- input:\n%s--- got:\n%s--- expected:\n%s", in, got, expected);
+    clg_graph *again = parse(got);
+    clg_graph_destroy(again);
+    free(got);
+}
+
+/* Unchanged: the input with its placeholders replaced. */
+static void check_layernorm_unfused(const char *in, const char *pow_expr)
+{
+    char *got = fuse_layernorm_text(in, pow_expr);
+    if (!strstr(got, "ReduceMean") || strstr(got, "LayerNorm"))
+        fail_msg("fused what must not be fused:\n--- input:\n%s--- got:\n%s", in, got);
+    free(got);
+}
+
+/* PyTorch's export of nn.LayerNorm before opset 17 (Pow written as d*d). */
+#define LN_HEAD "input x: f32[N, 4, 8]\n" \
+                "const eps: f32[1] = full(0.001)\n" \
+                "const g: f32[8] = random(1)\n" \
+                "const b: f32[8] = random(2)\n" \
+                "m = ReduceMean(x) axes=[-1]\n" \
+                "d = Sub(x, m)\n"
+#define LN_BODY "v = ReduceMean(q) axes=[-1]\n" \
+                "e = Add(v, eps)\n" \
+                "s = Elementwise(e) expr=\"x0\"\n" \
+                "n = Div(d, s)\n" \
+                "y0 = Mul(n, g)\n" \
+                "y = Add(y0, b)\n"
+#define LN_FUSED "input x: f32[N, 4, 8]\n" \
+                 "const g: f32[8] = random(1)\n" \
+                 "const b: f32[8] = random(2)\n" \
+                 "y = LayerNorm(x, g, b) epsilon=0.001\n" \
+                 "output y\n"
+
+static void test_fuse_layernorm(void **state)
+{
+    (void)state;
+    check_fuse_layernorm(LN_HEAD "q = Mul(d, d)\n" LN_BODY "output y\n", NULL, LN_FUSED);
+    /* pow(x0, 2) and x0 * x0 as one-input expressions, pow with a constant
+     * exponent, and the model's own epsilon kept. */
+    check_fuse_layernorm(LN_HEAD "q = Elementwise(d) expr=\"x0\"\n" LN_BODY "output y\n", "pow(x0, 2)", LN_FUSED);
+    check_fuse_layernorm(LN_HEAD "q = Elementwise(d) expr=\"x0 * x0\"\n" LN_BODY "output y\n", NULL, LN_FUSED);
+    check_fuse_layernorm(LN_HEAD "const two: f32[1] = full(2)\nq = Elementwise(d, two) expr=\"x0\"\n" LN_BODY
+                         "output y\n",
+                         "pow(x0, x1)", LN_FUSED);
+    /* tf2onnx: two Subs (SquaredDifference's and the normalisation's), a
+     * Reciprocal then Mul, normalising two trailing axes, no scale or bias
+     * (a scale of 1 is made). */
+    check_fuse_layernorm("input x: f32[N, 4, 8]\n"
+                         "const eps: f32[1] = full(1e-05)\n"
+                         "m = ReduceMean(x) axes=[2, 1]\n"
+                         "d = Sub(x, m)\n"
+                         "d2 = Sub(x, m)\n"
+                         "q = Mul(d2, d)\n"
+                         "v = ReduceMean(q) axes=[-2, -1]\n"
+                         "e = Add(eps, v)\n"
+                         "s = Elementwise(e) expr=\"x0\"\n"
+                         "r = Elementwise(s) expr=\"1 / x0\"\n"
+                         "y = Mul(r, d)\n"
+                         "output y\n",
+                         NULL,
+                         "input x: f32[N, 4, 8]\n"
+                         "const y/scale: f32[1] = [1]\n"
+                         "y = LayerNorm(x, y/scale) axis=-2\n"
+                         "output y\n");
+    /* Keras' LayerNormalization through tf2onnx: x * inv + (beta - mean *
+     * inv) with inv = gamma / sqrt(var + eps), the reciprocal as a Div of
+     * 1; and without scale and offset, -(mean * inv). */
+    check_fuse_layernorm("input x: f32[N, 4, 8]\n"
+                         "const eps: f32[1] = full(0.001)\n"
+                         "const g: f32[8] = random(1)\n"
+                         "const b: f32[8] = random(2)\n"
+                         "const one: f32[1] = ones\n"
+                         "m = ReduceMean(x) axes=[2]\n"
+                         "d = Sub(x, m)\n"
+                         "q = Mul(d, d)\n"
+                         "v = ReduceMean(q) axes=[2]\n"
+                         "e = Add(v, eps)\n"
+                         "s = Elementwise(e) expr=\"x0\"\n"
+                         "r = Div(one, s)\n"
+                         "inv = Mul(r, g)\n"
+                         "xi = Mul(x, inv)\n"
+                         "mi = Mul(inv, m)\n"
+                         "sh = Sub(b, mi)\n"
+                         "y = Add(xi, sh)\n"
+                         "output y\n",
+                         NULL, LN_FUSED);
+    check_fuse_layernorm("input x: f32[N, 4, 8]\n"
+                         "const eps: f32[1] = full(0.001)\n"
+                         "m = ReduceMean(x) axes=[2]\n"
+                         "d = Sub(x, m)\n"
+                         "q = Mul(d, d)\n"
+                         "v = ReduceMean(q) axes=[2]\n"
+                         "e = Add(v, eps)\n"
+                         "s = Elementwise(e) expr=\"x0\"\n"
+                         "r = Elementwise(s) expr=\"1 / x0\"\n"
+                         "xi = Mul(r, x)\n"
+                         "mi = Mul(m, r)\n"
+                         "sh = Elementwise(mi) expr=\"-x0\"\n"
+                         "y = Add(sh, xi)\n"
+                         "output y\n",
+                         NULL,
+                         "input x: f32[N, 4, 8]\n"
+                         "const y/scale: f32[1] = [1]\n"
+                         "y = LayerNorm(x, y/scale) epsilon=0.001\n"
+                         "output y\n");
+    /* What tf2onnx really writes for Keras (tests/fixtures/keras_mha_block):
+     * the mean negated first, (-mean) * inv + beta. */
+    check_fuse_layernorm("input x: f32[N, 4, 8]\n"
+                         "const eps: f32[1] = full(0.001)\n"
+                         "const g: f32[8] = random(1)\n"
+                         "const b: f32[8] = random(2)\n"
+                         "m = GlobalAveragePool(x)\n"
+                         "ng = Elementwise(m) expr=\"-x0\"\n"
+                         "d = Sub(x, m)\n"
+                         "q = Mul(d, d)\n"
+                         "v = GlobalAveragePool(q)\n"
+                         "e = Add(v, eps)\n"
+                         "s = Elementwise(e) expr=\"x0\"\n"
+                         "r = Elementwise(s) expr=\"1 / x0\"\n"
+                         "inv = Mul(r, g)\n"
+                         "xi = Mul(x, inv)\n"
+                         "mi = Mul(ng, inv)\n"
+                         "sh = Add(mi, b)\n"
+                         "y = Add(xi, sh)\n"
+                         "output y\n",
+                         NULL, LN_FUSED);
+    /* tf2onnx's means over the last axis of a rank-3 tensor as
+     * GlobalAveragePool. */
+    check_fuse_layernorm("input x: f32[N, 4, 8]\n"
+                         "const eps: f32[1] = full(0.001)\n"
+                         "const g: f32[8] = random(1)\n"
+                         "const b: f32[8] = random(2)\n"
+                         "m = GlobalAveragePool(x)\n"
+                         "d = Sub(x, m)\n"
+                         "q = Mul(d, d)\n"
+                         "v = GlobalAveragePool(q)\n"
+                         "e = Add(v, eps)\n"
+                         "s = Elementwise(e) expr=\"x0\"\n"
+                         "n = Div(d, s)\n"
+                         "y0 = Mul(n, g)\n"
+                         "y = Add(y0, b)\n"
+                         "output y\n",
+                         NULL, LN_FUSED);
+    /* A scale that LayerNorm cannot take ([4, 1] varies along a dim
+     * outside the row): the normalisation fuses, the Mul and Add stay. */
+    check_fuse_layernorm("input x: f32[N, 4, 8]\n"
+                         "const eps: f32[1] = full(0.001)\n"
+                         "const g: f32[4, 1] = random(1)\n"
+                         "const b: f32[8] = random(2)\n"
+                         "m = ReduceMean(x) axes=[-1]\n"
+                         "d = Sub(x, m)\n"
+                         "q = Mul(d, d)\n"
+                         LN_BODY "output y\n",
+                         NULL,
+                         "input x: f32[N, 4, 8]\n"
+                         "const g: f32[4, 1] = random(1)\n"
+                         "const b: f32[8] = random(2)\n"
+                         "const n/scale: f32[1] = [1]\n"
+                         "n = LayerNorm(x, n/scale) epsilon=0.001\n"
+                         "y0 = Mul(n, g)\n"
+                         "y = Add(y0, b)\n"
+                         "output y\n");
+}
+
+static void test_fuse_layernorm_refused(void **state)
+{
+    (void)state;
+    /* The mean is also a graph output. */
+    check_layernorm_unfused(LN_HEAD "q = Mul(d, d)\n" LN_BODY "output y\noutput m\n", NULL);
+    /* The variance is read elsewhere. */
+    check_layernorm_unfused(LN_HEAD "q = Mul(d, d)\n" LN_BODY "w = Relu(v)\noutput y\noutput w\n", NULL);
+    /* The deviation is read elsewhere. */
+    check_layernorm_unfused(LN_HEAD "q = Mul(d, d)\n" LN_BODY "w = Relu(d)\noutput y\noutput w\n", NULL);
+    /* The batch-normalisation form with mean * inv read elsewhere. */
+    check_layernorm_unfused("input x: f32[N, 4, 8]\nconst eps: f32[1] = full(0.001)\n"
+                            "m = ReduceMean(x) axes=[2]\nd = Sub(x, m)\nq = Mul(d, d)\n"
+                            "v = ReduceMean(q) axes=[2]\ne = Add(v, eps)\ns = Elementwise(e) expr=\"x0\"\n"
+                            "r = Elementwise(s) expr=\"1 / x0\"\nxi = Mul(r, x)\nmi = Mul(m, r)\n"
+                            "sh = Elementwise(mi) expr=\"-x0\"\ny = Add(sh, xi)\noutput y\noutput mi\n",
+                            NULL);
+    /* eps is not a constant. */
+    check_layernorm_unfused("input x: f32[N, 4, 8]\ninput eps: f32[1]\n"
+                            "const g: f32[8] = random(1)\nconst b: f32[8] = random(2)\n"
+                            "m = ReduceMean(x) axes=[-1]\nd = Sub(x, m)\nq = Mul(d, d)\n" LN_BODY "output y\n",
+                            NULL);
+    /* Not the trailing axes; keepdims=0; different axes for the variance;
+     * a square that is not d's. */
+    check_layernorm_unfused("input x: f32[N, 4, 8]\nconst eps: f32[1] = full(0.001)\n"
+                            "const g: f32[8] = random(1)\nconst b: f32[8] = random(2)\n"
+                            "m = ReduceMean(x) axes=[1]\nd = Sub(x, m)\nq = Mul(d, d)\n"
+                            "v = ReduceMean(q) axes=[1]\ne = Add(v, eps)\ns = Elementwise(e) expr=\"x0\"\n"
+                            "y = Div(d, s)\noutput y\n",
+                            NULL);
+    check_layernorm_unfused("input x: f32[N, 4, 8]\nconst eps: f32[1] = full(0.001)\n"
+                            "m = ReduceMean(x) axes=[-1]\nd = Sub(x, m)\nq = Mul(d, d)\n"
+                            "v = ReduceMean(q) axes=[1, 2]\ne = Add(v, eps)\ns = Elementwise(e) expr=\"x0\"\n"
+                            "y = Div(d, s)\noutput y\n",
+                            NULL);
+    check_layernorm_unfused("input x: f32[N, 4, 8]\nconst eps: f32[1] = full(0.001)\n"
+                            "m = ReduceMean(x) axes=[-1]\nd = Sub(x, m)\nq = Mul(d, x)\n"
+                            "v = ReduceMean(q) axes=[-1]\ne = Add(v, eps)\ns = Elementwise(e) expr=\"x0\"\n"
+                            "y = Div(d, s)\noutput y\n",
+                            NULL);
+    /* A negative epsilon (LayerNorm's must not be). */
+    check_layernorm_unfused("input x: f32[N, 4, 8]\nconst eps: f32[1] = full(-0.5)\n"
+                            "m = ReduceMean(x) axes=[-1]\nd = Sub(x, m)\nq = Mul(d, d)\n"
+                            "v = ReduceMean(q) axes=[-1]\ne = Add(v, eps)\ns = Elementwise(e) expr=\"x0\"\n"
+                            "y = Div(d, s)\noutput y\n",
+                            NULL);
+}
+
+/* A post-norm residual: the Add read by the LayerNorm alone becomes its
+ * fourth input (a zero bias made when it has none). */
+static void test_fuse_layernorm_residual(void **state)
+{
+    (void)state;
+    check_pass("fuse-layernorm",
+               "input a: f32[N, 7, 16]\n"
+               "input b: f32[N, 7, 16]\n"
+               "const g: f32[16] = random(1)\n"
+               "s = Add(a, b)\n"
+               "y = LayerNorm(s, g)\n"
+               "output y\n",
+               "input a: f32[N, 7, 16]\n"
+               "input b: f32[N, 7, 16]\n"
+               "const g: f32[16] = random(1)\n"
+               "const y/bias: f32[1] = [0]\n"
+               "y = LayerNorm(a, g, y/bias, b)\n"
+               "output y\n");
+    check_pass("fuse-layernorm",
+               "input a: f32[N, 7, 16]\n"
+               "input b: f32[N, 7, 16]\n"
+               "const g: f32[7, 16] = random(1)\n"
+               "const c: f32[16] = random(2)\n"
+               "s = Elementwise(b, a) expr=\"x0 + x1\"\n"
+               "y = LayerNorm(s, g, c) axis=1 epsilon=0.001\n"
+               "output y\n",
+               "input a: f32[N, 7, 16]\n"
+               "input b: f32[N, 7, 16]\n"
+               "const g: f32[7, 16] = random(1)\n"
+               "const c: f32[16] = random(2)\n"
+               "y = LayerNorm(b, g, c, a) axis=1 epsilon=0.001\n"
+               "output y\n");
+    /* Not fused: the sum is read again (pre-norm: the next residual), is a
+     * graph output, or broadcasts one side; a LayerNorm that has one. */
+    check_unchanged("fuse-layernorm",
+                    "input a: f32[N, 7, 16]\n"
+                    "input b: f32[N, 7, 16]\n"
+                    "const g: f32[16] = random(1)\n"
+                    "s = Add(a, b)\n"
+                    "y = LayerNorm(s, g)\n"
+                    "z = Add(s, y)\n"
+                    "output z\n");
+    check_unchanged("fuse-layernorm",
+                    "input a: f32[N, 7, 16]\n"
+                    "input b: f32[N, 7, 16]\n"
+                    "const g: f32[16] = random(1)\n"
+                    "s = Add(a, b)\n"
+                    "y = LayerNorm(s, g)\n"
+                    "output y\n"
+                    "output s\n");
+    check_unchanged("fuse-layernorm",
+                    "input a: f32[N, 7, 16]\n"
+                    "const b: f32[16] = random(2)\n"
+                    "const g: f32[16] = random(1)\n"
+                    "s = Add(a, b)\n"
+                    "y = LayerNorm(s, g)\n"
+                    "output y\n");
+    check_unchanged("fuse-layernorm",
+                    "input a: f32[N, 7, 16]\n"
+                    "input b: f32[N, 7, 16]\n"
+                    "input c: f32[N, 7, 16]\n"
+                    "const g: f32[16] = random(1)\n"
+                    "s = Add(a, b)\n"
+                    "y = LayerNorm(s, g, g, c)\n"
+                    "output y\n");
+}
+
+/* The fused node computes what the pattern means: checked on the reference
+ * executor against the formula evaluated here in double. */
+static void test_fuse_layernorm_numerics(void **state)
+{
+    (void)state;
+    clg_graph *g = parse(LN_HEAD "q = Mul(d, d)\n" LN_BODY "output y\n");
+    int s = clg_find_value(g, "s");
+    snprintf(g->nodes[s].attrs.expr, sizeof g->nodes[s].attrs.expr, "sqrt(x0)");
+    run_fuse_layernorm(g);
+    int gi = clg_find_value(g, "g"), bi = clg_find_value(g, "b");
+    const float *gamma = g->nodes[gi].constant->data, *beta = g->nodes[bi].constant->data;
+    float x[3 * 4 * 8], y[3 * 4 * 8];
+    for (int k = 0; k < 96; k++) x[k] = (float)((k * 37) % 23) * 0.3f - 3.0f;
+    clg_tensor in = {x, 3, {3, 4, 8}, CLG_DTYPE_F32}, out = {y, 0, {0}, CLG_DTYPE_F32};
+    if (clg_graph_run_reference(g, &in, 1, &out, 1) != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
+    for (int r = 0; r < 12; r++) {
+        double mean = 0, var = 0;
+        for (int k = 0; k < 8; k++) mean += x[r * 8 + k] / 8.0;
+        for (int k = 0; k < 8; k++) var += (x[r * 8 + k] - mean) * (x[r * 8 + k] - mean) / 8.0;
+        for (int k = 0; k < 8; k++) {
+            double want = (x[r * 8 + k] - mean) / sqrt(var + (double)0.001f) * gamma[k] + beta[k];
+            if (fabs(y[r * 8 + k] - want) > 1e-5 * (1 + fabs(want)))
+                fail_msg("row %d, element %d: got %.7g, want %.7g", r, k, y[r * 8 + k], want);
+        }
+    }
+    clg_graph_destroy(g);
+}
+
 static void test_fuse_elementwise(void **state)
 {
     (void)state;
@@ -1565,6 +1906,10 @@ int main(void)
         cmocka_unit_test(test_fold_batchnorm_refused),
         cmocka_unit_test(test_fold_batchnorm_shared_weight),
         cmocka_unit_test(test_batchnorm_scale_shift),
+        cmocka_unit_test(test_fuse_layernorm),
+        cmocka_unit_test(test_fuse_layernorm_refused),
+        cmocka_unit_test(test_fuse_layernorm_numerics),
+        cmocka_unit_test(test_fuse_layernorm_residual),
         cmocka_unit_test(test_split_bias),
         cmocka_unit_test(test_split_bias_refused),
         cmocka_unit_test(test_fuse_elementwise),

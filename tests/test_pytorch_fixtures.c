@@ -130,12 +130,12 @@ static void check(const fixture *fx, const clg_tensor *out, const char *where)
 
 static void run_reference(fixture *fx)
 {
-    clg_tensor out = {fx->got, 0, {0}};
+    clg_tensor out = {fx->got, 0, {0}, CLG_DTYPE_F32};
     if (clg_graph_run_reference(fx->g, &fx->x, 1, &out, 1) != CLG_OK)
         fail_msg("%s reference: %s", fx->name, clg_graph_errmsg(fx->g));
     check(fx, &out, "reference");
     if (!fx->x2.data) return;
-    clg_tensor out2 = {fx->got, 0, {0}};
+    clg_tensor out2 = {fx->got, 0, {0}, CLG_DTYPE_F32};
     if (clg_graph_run_reference(fx->g, &fx->x2, 1, &out2, 1) != CLG_OK)
         fail_msg("%s reference, second input: %s", fx->name, clg_graph_errmsg(fx->g));
     check_against(fx, &out2, &fx->want2, "reference, input_2");
@@ -156,7 +156,7 @@ static void run_device(fixture *fx, clg_context *ctx, int level)
 
     /* Batch 1 first, so the full batch that follows needs a new plan. */
     if (fx->rows_independent) {
-        clg_tensor one = fx->x, out1 = {fx->got, 0, {0}};
+        clg_tensor one = fx->x, out1 = {fx->got, 0, {0}, CLG_DTYPE_F32};
         one.dims[0] = 1;
         if (clg_model_run(m, &one, 1, &out1, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
         size_t row = count(&fx->want) / (size_t)fx->want.dims[0];
@@ -165,17 +165,17 @@ static void run_device(fixture *fx, clg_context *ctx, int level)
         if (!(err1 <= fx->tol)) fail_msg("%s %s batch 1: error %.3g > %.3g", fx->name, where, err1, fx->tol);
     }
 
-    clg_tensor out = {fx->got, 0, {0}};
+    clg_tensor out = {fx->got, 0, {0}, CLG_DTYPE_F32};
     if (clg_model_run(m, &fx->x, 1, &out, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
     check(fx, &out, where);
     if (fx->x2.data) {
         /* Other sizes, then the first ones again (a kept plan). */
         char where2[80];
         snprintf(where2, sizeof where2, "%s, input_2", where);
-        clg_tensor out2 = {fx->got, 0, {0}};
+        clg_tensor out2 = {fx->got, 0, {0}, CLG_DTYPE_F32};
         if (clg_model_run(m, &fx->x2, 1, &out2, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where2, clg_model_errmsg(m));
         check_against(fx, &out2, &fx->want2, where2);
-        clg_tensor again = {fx->got, 0, {0}};
+        clg_tensor again = {fx->got, 0, {0}, CLG_DTYPE_F32};
         if (clg_model_run(m, &fx->x, 1, &again, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
         check(fx, &again, where);
     }
@@ -217,6 +217,11 @@ FIXTURE_TEST(encoder_post_relu, true)
 FIXTURE_TEST(encoder_pre_gelu, true)
 FIXTURE_TEST(encoder_seq_first, false)
 FIXTURE_TEST(encoder_stack, true)
+/* int64 token ids, an embedding Gather and positions cut to S. */
+FIXTURE_TEST(embedding_stack, true)
+/* Keras' MultiHeadAttention + LayerNormalization through tf2onnx
+ * (make_keras_fixtures.py): its LayerNorms written out, fused at -O2. */
+FIXTURE_TEST(keras_mha_block, true)
 
 int main(void)
 {
@@ -230,6 +235,8 @@ int main(void)
         cmocka_unit_test(test_encoder_pre_gelu),
         cmocka_unit_test(test_encoder_seq_first),
         cmocka_unit_test(test_encoder_stack),
+        cmocka_unit_test(test_embedding_stack),
+        cmocka_unit_test(test_keras_mha_block),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -29,7 +29,7 @@
 #define NO_ATTRS NULL, 0
 #define FLOATS(...) (float[]){__VA_ARGS__}
 /* A caller tensor over a (modifiable) float array literal. */
-#define TENSOR(data, ...) ((clg_tensor){(data), NDIMS(__VA_ARGS__), {__VA_ARGS__}})
+#define TENSOR(data, ...) ((clg_tensor){(data), NDIMS(__VA_ARGS__), {__VA_ARGS__}, CLG_DTYPE_F32})
 
 static clg_attr a_int(const char *name, int64_t v)
 {
@@ -112,7 +112,7 @@ static void expect(clg_graph *g, clg_tensor *inputs, int n_inputs, int rank, con
                    const float *want)
 {
     int64_t n = count_of(rank, dims);
-    clg_tensor y = {malloc((size_t)n * sizeof(float)), 0, {0}};
+    clg_tensor y = {malloc((size_t)n * sizeof(float)), 0, {0}, CLG_DTYPE_F32};
     assert_non_null(y.data);
     clg_status s = clg_graph_run_reference(g, inputs, n_inputs, &y, 1);
     if (s != CLG_OK) {
@@ -802,7 +802,7 @@ static void expect_pad(int rank, const int64_t *dims, float *x, const clg_attr *
     input(g, "x", rank, dims);
     node(g, CLG_OP_PAD, "y", (const char *const[]){"x"}, 1, attrs, n_attrs);
     output(g, "y");
-    clg_tensor in = {x, rank, {0}};
+    clg_tensor in = {x, rank, {0}, CLG_DTYPE_F32};
     for (int i = 0; i < rank; i++) in.dims[i] = dims[i];
     expect_destroy(g, &in, 1, out_rank, out_dims, want);
 }
@@ -1015,7 +1015,7 @@ static void test_multi_output_and_reuse(void **state)
     float x[] = {-1, 2, -3, 4};
     clg_tensor in = TENSOR(x, 4);
     float yc[4], ya[4], yx[4], yk[2];
-    clg_tensor out[] = {{yc, 0, {0}}, {ya, 0, {0}}, {yx, 0, {0}}, {yk, 0, {0}}};
+    clg_tensor out[] = {{yc, 0, {0}, CLG_DTYPE_F32}, {ya, 0, {0}, CLG_DTYPE_F32}, {yx, 0, {0}, CLG_DTYPE_F32}, {yk, 0, {0}, CLG_DTYPE_F32}};
     ok(g, clg_graph_run_reference(g, &in, 1, out, 4));
     /* by hand: a = (0,2,0,4), c = 2a * x = (0,8,0,32) */
     check_shape(&out[0], 1, DIMS(4));
@@ -1035,7 +1035,7 @@ static void test_example_model(void **state)
         fail_msg("%s", clg_graph_errmsg(g));
     float x[3 * 128], y[3 * 10];
     for (int i = 0; i < 3 * 128; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
-    clg_tensor in = TENSOR(x, 3, 128), out = {y, 0, {0}};
+    clg_tensor in = TENSOR(x, 3, 128), out = {y, 0, {0}, CLG_DTYPE_F32};
     ok(g, clg_graph_run_reference(g, &in, 1, &out, 1));
     check_shape(&out, 2, DIMS(3, 10));
     /* Property, not values: each row of the softmax head is a distribution. */
@@ -1070,7 +1070,7 @@ static void test_errors(void **state)
     node(g, CLG_OP_ADD, "y", NAMES("left", "right"), NO_ATTRS);
     output(g, "y");
     float a[12] = {0}, b[12] = {0}, y[12] = {0};
-    clg_tensor out = {y, 0, {0}};
+    clg_tensor out = {y, 0, {0}, CLG_DTYPE_F32};
 
     /* wrong input count */
     clg_tensor one[] = {TENSOR(a, 2, 3)};
@@ -1092,7 +1092,7 @@ static void test_errors(void **state)
     clg_tensor good[] = {TENSOR(a, 2, 3), TENSOR(b, 2, 3)};
     expect_error(g, good, 2, &out, 0, "1 outputs");
     expect_error(g, good, 2, NULL, 1, "1 outputs");
-    clg_tensor null_out = {NULL, 0, {0}};
+    clg_tensor null_out = {NULL, 0, {0}, CLG_DTYPE_F32};
     expect_error(g, good, 2, &null_out, 1, "output y");
     /* after all that, a good call still works */
     for (int i = 0; i < 6; i++) { a[i] = (float)i; b[i] = 10.0f * (float)i; }
@@ -1160,7 +1160,7 @@ static void test_allocator_and_out_of_memory(void **state)
     float x[2 * 16], y[2 * 23], d[2 * 3], y_ok[2 * 23], d_ok[2 * 3];
     iota(x, 32, -10, 0.3f);
     clg_tensor in = TENSOR(x, 2, 1, 4, 4);
-    clg_tensor out[] = {{y_ok, 0, {0}}, {d_ok, 0, {0}}};
+    clg_tensor out[] = {{y_ok, 0, {0}, CLG_DTYPE_F32}, {d_ok, 0, {0}, CLG_DTYPE_F32}};
     long before = st.calls;
     ok(g, clg_graph_run_reference(g, &in, 1, out, 2));
     long calls = st.calls - before;
@@ -1172,19 +1172,306 @@ static void test_allocator_and_out_of_memory(void **state)
      * of memory, leaks nothing, and leaves the graph usable. */
     for (long k = 0; k < calls; k++) {
         st.fail_at = st.calls + k;
-        clg_tensor o[] = {{y, 0, {0}}, {d, 0, {0}}};
+        clg_tensor o[] = {{y, 0, {0}, CLG_DTYPE_F32}, {d, 0, {0}, CLG_DTYPE_F32}};
         clg_status s = clg_graph_run_reference(g, &in, 1, o, 2);
         assert_int_equal(s, CLG_ERR_OUT_OF_MEMORY);
         assert_int_equal(st.live, baseline);
     }
     st.fail_at = -1;
     assert_int_equal(st.failures, calls);
-    clg_tensor o[] = {{y, 0, {0}}, {d, 0, {0}}};
+    clg_tensor o[] = {{y, 0, {0}, CLG_DTYPE_F32}, {d, 0, {0}, CLG_DTYPE_F32}};
     ok(g, clg_graph_run_reference(g, &in, 1, o, 2));
     check_close(y, y_ok, 2 * 23);
     check_close(d, d_ok, 2 * 3);
     clg_graph_destroy(g);
     assert_int_equal(st.live, 0);
+}
+
+
+/* ----------------------------------------------------- integer values, Gather, Cast */
+
+static clg_attr a_str(const char *name, const char *v)
+{
+    clg_attr a = {name, CLG_ATTR_STRING, 1, {0}, 0.0f, v};
+    return a;
+}
+
+/* Gather along each axis, with negative and 2-D indices: the expected values
+ * are numpy.take(x, idx, axis), worked out by hand for x = arange(24)
+ * reshaped [2, 3, 4]. */
+static void test_gather(void **state)
+{
+    (void)state;
+    float x[24];
+    for (int i = 0; i < 24; i++) x[i] = (float)i;
+    struct {
+        int axis;
+        int idx_rank;
+        int64_t idx_dims[2];
+        int64_t idx[4];
+        int out_rank;
+        int64_t out_dims[4];
+        float want[24];
+    } cases[] = {
+        /* np.take(x, [1, 0], 0): the two blocks swapped */
+        {0, 1, {2}, {1, 0}, 3, {2, 3, 4},
+         {12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
+        /* np.take(x, [-1], 1): row 2 of each block, kept as a dim of 1 */
+        {1, 1, {1}, {-1}, 3, {2, 1, 4}, {8, 9, 10, 11, 20, 21, 22, 23}},
+        /* np.take(x, [[3, 0], [-3, 2]], 2) -> [2, 3, 2, 2] */
+        {-1, 2, {2, 2}, {3, 0, -3, 2}, 4, {2, 3, 2, 2},
+         {3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 19, 16, 17, 18, 23, 20, 21, 22}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        clg_graph *g = new_graph();
+        input(g, "x", 3, DIMS(2, 3, 4));
+        ok(g, clg_graph_add_constant_typed(g, "idx", CLG_DTYPE_I64, cases[c].idx_rank, cases[c].idx_dims,
+                                           cases[c].idx));
+        node(g, CLG_OP_GATHER, "y", NAMES("x", "idx"), ATTRS(a_int("axis", cases[c].axis)));
+        output(g, "y");
+        float out[24];
+        clg_tensor in = TENSOR(x, 2, 3, 4), y = {out, 0, {0}, CLG_DTYPE_F32};
+        ok(g, clg_graph_run_reference(g, &in, 1, &y, 1));
+        check_shape(&y, cases[c].out_rank, cases[c].out_dims);
+        check_close(out, cases[c].want, count_of(cases[c].out_rank, cases[c].out_dims));
+        clg_graph_destroy(g);
+    }
+}
+
+/* An embedding lookup with int64 ids from the caller: the rows of the table
+ * the ids name (negative ids count from the back, as numpy and ONNX do). */
+static void test_gather_int64_ids(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    ok(g, clg_graph_add_input_typed(g, "ids", CLG_DTYPE_I64, 2, DIMS(CLG_BATCH, 3)));
+    float table[5 * 2];
+    for (int i = 0; i < 10; i++) table[i] = (float)(i / 2) + (i % 2 ? 0.5f : 0.0f); /* row r: r, r + 0.5 */
+    constant(g, "table", 2, DIMS(5, 2), table);
+    node(g, CLG_OP_GATHER, "emb", NAMES("table", "ids"), NO_ATTRS);
+    output(g, "emb");
+    clg_dtype t = CLG_DTYPE_F32;
+    ok(g, clg_graph_input_dtype(g, 0, &t));
+    assert_int_equal(t, CLG_DTYPE_I64);
+    ok(g, clg_graph_output_dtype(g, 0, &t));
+    assert_int_equal(t, CLG_DTYPE_F32);
+    int64_t ids[6] = {4, 0, -1, 2, 2, -5};
+    float out[12];
+    clg_tensor in = {(float *)ids, 2, {2, 3}, CLG_DTYPE_I64}, y = {out, 0, {0}, CLG_DTYPE_F32};
+    ok(g, clg_graph_run_reference(g, &in, 1, &y, 1));
+    check_shape(&y, 3, DIMS(2, 3, 2));
+    const float want[12] = {4, 4.5f, 0, 0.5f, 4, 4.5f, 2, 2.5f, 2, 2.5f, 0, 0.5f};
+    check_close(out, want, 12);
+
+    /* An id past the table: the reference names the node, the index and the size. */
+    ids[4] = 5;
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g),
+                           "node emb (Gather): index 5 (element 4 of 'ids') is out of range for dimension 0 of size 5"));
+    ids[4] = -6;
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    /* An integer no float holds exactly: named with its input, element and value. */
+    ids[4] = 16777217;
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "input ids: element 4 is 16777217, past 2^24 in magnitude"));
+    ids[4] = -16777216; /* exact: fine as a float, then out of range for the table */
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "index -16777216"));
+    /* The caller's tensor must have the declared dtype. */
+    ids[4] = 1;
+    in.dtype = CLG_DTYPE_I32;
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "input ids: the graph declares i64, the tensor is i32"));
+    in.dtype = CLG_DTYPE_F32; /* an old caller's zero-initialised dtype */
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "the graph declares i64, the tensor is f32"));
+    in.dtype = (clg_dtype)7;
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "the tensor is dtype 7"));
+    in.dtype = CLG_DTYPE_I64;
+    y.dtype = CLG_DTYPE_I64;
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "output emb: the graph computes f32, the tensor is i64"));
+    clg_graph_destroy(g);
+}
+
+/* GatherElements: the examples of the ONNX operator's documentation, and a
+ * rank-3 case along the middle axis worked out by hand (np.take_along_axis). */
+static void test_gather_elements(void **state)
+{
+    (void)state;
+    struct {
+        int axis;
+        int rank;
+        int64_t xd[3], id[3];
+        float x[12];
+        int64_t idx[12];
+        float want[12];
+    } cases[] = {
+        {1, 2, {2, 2}, {2, 2}, {1, 2, 3, 4}, {0, 0, 1, 0}, {1, 1, 4, 3}},
+        {0, 2, {3, 3}, {2, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 0, 2, 0, 0}, {4, 8, 3, 7, 2, 3}},
+        {0, 2, {3, 3}, {2, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, {-1, -2, 0, -2, 0, 0}, {7, 5, 3, 4, 2, 3}},
+        /* x = arange(12).reshape(2, 3, 2); along axis 1 with indices [2, 1, 2] */
+        {-2, 3, {2, 3, 2}, {2, 1, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, {2, 0, -1, 1}, {4, 1, 10, 9}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        clg_graph *g = new_graph();
+        input(g, "x", cases[c].rank, cases[c].xd);
+        ok(g, clg_graph_add_constant_typed(g, "i", CLG_DTYPE_I64, cases[c].rank, cases[c].id, cases[c].idx));
+        node(g, CLG_OP_GATHER_ELEMENTS, "y", NAMES("x", "i"), ATTRS(a_int("axis", cases[c].axis)));
+        output(g, "y");
+        float out[12];
+        clg_tensor in = {cases[c].x, cases[c].rank, {0}, CLG_DTYPE_F32}, y = {out, 0, {0}, CLG_DTYPE_F32};
+        for (int d = 0; d < cases[c].rank; d++) in.dims[d] = cases[c].xd[d];
+        ok(g, clg_graph_run_reference(g, &in, 1, &y, 1));
+        check_shape(&y, cases[c].rank, cases[c].id);
+        check_close(out, cases[c].want, count_of(cases[c].rank, cases[c].id));
+        clg_graph_destroy(g);
+    }
+    clg_graph *g = new_graph();
+    input(g, "x", 2, DIMS(3, 3));
+    ok(g, clg_graph_add_constant_typed(g, "i", CLG_DTYPE_I64, 2, DIMS(1, 4), (int64_t[4]){0, 0, 0, 0}));
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_GATHER_ELEMENTS, "y", NAMES("x", "i"), NO_ATTRS),
+                     CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "dimension 1 of indices [1, 4] is larger than the data's [3, 3]"));
+    ok(g, clg_graph_add_constant_typed(g, "j", CLG_DTYPE_I64, 2, DIMS(1, 2), (int64_t[2]){0, 3}));
+    node(g, CLG_OP_GATHER_ELEMENTS, "y", NAMES("x", "j"), NO_ATTRS);
+    output(g, "y");
+    float x[9] = {0}, out[2];
+    clg_tensor in = TENSOR(x, 3, 3), y = {out, 0, {0}, CLG_DTYPE_F32};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &y, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node y (GatherElements): index 3 (element 1 of 'j')"));
+    clg_graph_destroy(g);
+
+    /* Against a symbolic size the check waits for the batch. */
+    g = new_graph();
+    input(g, "x", 2, DIMS(CLG_BATCH, 2));
+    ok(g, clg_graph_add_constant_typed(g, "i", CLG_DTYPE_I64, 2, DIMS(3, 1), (int64_t[3]){0, 1, 0}));
+    node(g, CLG_OP_GATHER_ELEMENTS, "y", NAMES("x", "i"), ATTRS(a_int("axis", 1)));
+    output(g, "y");
+    float x3[6] = {1, 2, 3, 4, 5, 6}, y3[3];
+    clg_tensor in3 = TENSOR(x3, 3, 2), out3 = {y3, 0, {0}, CLG_DTYPE_F32};
+    ok(g, clg_graph_run_reference(g, &in3, 1, &out3, 1));
+    check_close(y3, (float[3]){1, 4, 5}, 3);
+    in3.dims[0] = 2;
+    assert_int_equal(clg_graph_run_reference(g, &in3, 1, &out3, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "N=2: node y (GatherElements): dimension 0 of indices [3, 1]"));
+    clg_graph_destroy(g);
+}
+
+/* Cast: to integers truncates toward zero (ONNX, C's conversion), to bool is
+ * != 0 (NaN included), back to f32 keeps the value; integer outputs come
+ * back in the caller's integer buffers. */
+static void test_cast(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", 1, DIMS(8));
+    node(g, CLG_OP_CAST, "i", NAMES("x"), ATTRS(a_str("to", "i64")));
+    node(g, CLG_OP_CAST, "h", NAMES("x"), ATTRS(a_str("to", "i32")));
+    node(g, CLG_OP_CAST, "b", NAMES("x"), ATTRS(a_str("to", "bool")));
+    node(g, CLG_OP_CAST, "f", NAMES("b"), ATTRS(a_str("to", "f32")));
+    output(g, "i");
+    output(g, "h");
+    output(g, "b");
+    output(g, "f");
+    float x[8] = {2.9f, -2.9f, 0.0f, -0.0f, 0.25f, -1.0f, 1e6f + 0.5f, NAN};
+    int64_t i[8];
+    int32_t h[8];
+    uint8_t b[8];
+    float f[8];
+    clg_tensor in = TENSOR(x, 8);
+    clg_tensor out[4] = {{(float *)i, 0, {0}, CLG_DTYPE_I64}, {(float *)h, 0, {0}, CLG_DTYPE_I32},
+                         {(float *)b, 0, {0}, CLG_DTYPE_BOOL}, {f, 0, {0}, CLG_DTYPE_F32}};
+    ok(g, clg_graph_run_reference(g, &in, 1, out, 4));
+    /* NaN has no integer; clgraph gives 0 (ONNX leaves it undefined). */
+    const int64_t want_i[8] = {2, -2, 0, 0, 0, -1, 1000000, 0};
+    const uint8_t want_b[8] = {1, 1, 0, 0, 1, 1, 1, 1};
+    const float want_f[8] = {1, 1, 0, 0, 1, 1, 1, 1};
+    for (int k = 0; k < 8; k++) {
+        assert_int_equal(i[k], want_i[k]);
+        assert_int_equal(h[k], want_i[k]);
+        assert_int_equal(b[k], want_b[k]);
+    }
+    check_close(f, want_f, 8);
+    clg_dtype t;
+    ok(g, clg_graph_output_dtype(g, 2, &t));
+    assert_int_equal(t, CLG_DTYPE_BOOL);
+    clg_graph_destroy(g);
+}
+
+/* Type rules: an op that computes in float refuses an integer input, naming
+ * the node and the input; Gather needs integer indices; data movement keeps
+ * the type and Concat needs one. Integer constants must hold integers. */
+static void test_type_errors(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    ok(g, clg_graph_add_input_typed(g, "ids", CLG_DTYPE_I64, 2, DIMS(2, 3)));
+    input(g, "x", 2, DIMS(2, 3));
+    constant(g, "w", 2, DIMS(3, 3), (float[9]){0});
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_GEMM, "g", NAMES("ids", "w"), NO_ATTRS), CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node g (Gemm): input 'ids' is i64; Gemm needs f32"));
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_SOFTMAX, "s", NAMES("ids"), NO_ATTRS), CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node s (Softmax): input 'ids' is i64; Softmax needs f32"));
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_GATHER, "gx", NAMES("w", "x"), NO_ATTRS), CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node gx (Gather): indices 'x' are f32; Gather needs i64 or i32"));
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_CONCAT, "c", NAMES("x", "ids"), NO_ATTRS), CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "input 'ids' is i64 but input 'x' is f32"));
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_CAST, "k", NAMES("x"), ATTRS(a_str("to", "f16"))),
+                     CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "unknown type 'f16'"));
+    node(g, CLG_OP_TRANSPOSE, "t", NAMES("ids"), NO_ATTRS);
+    node(g, CLG_OP_RESHAPE, "r", NAMES("t"), ATTRS(A_INTS("shape", 6)));
+    node(g, CLG_OP_ADD, "a", NAMES("ids", "x"), NO_ATTRS); /* read as their float values */
+    clg_dtype d;
+    ok(g, clg_graph_node_dtype(g, 4, &d));
+    assert_int_equal(d, CLG_DTYPE_I64); /* r */
+    ok(g, clg_graph_node_dtype(g, 5, &d));
+    assert_int_equal(d, CLG_DTYPE_F32); /* a */
+    /* Constants of integer types must hold their type's values. */
+    assert_int_equal(clg_graph_add_constant_typed(g, "big", CLG_DTYPE_I64, 1, DIMS(2), (int64_t[2]){1, -16777217}),
+                     CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_graph_errmsg(g), "element 1 is -16777217"));
+    assert_int_equal(clg_graph_add_input_typed(g, "q", (clg_dtype)4, 1, DIMS(2)), CLG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(clg_graph_input_count(g), 2);
+    clg_graph_destroy(g);
+
+    /* Data movement keeps the type: a Slice and a Tile of int64 ids gather
+     * as ids; Pad computes in f32. */
+    g = new_graph();
+    const char *moves = "input ids: i64[N, 6]\nconst t: f32[8, 2] = random(1)\n"
+                        "s = Slice(ids) starts=[1] ends=[5] axes=[1] steps=[2]\ntl = Tile(s) repeats=[1, 3]\n"
+                        "e = Gather(t, tl)\noutput e\noutput tl\n";
+    ok(g, clg_graph_parse(g, moves, strlen(moves), NULL));
+    ok(g, clg_graph_output_dtype(g, 1, &d));
+    assert_int_equal(d, CLG_DTYPE_I64);
+    int64_t ids[12] = {0, 7, 1, 6, 2, 5, 3, 4, 4, 3, 5, 2};
+    int64_t sel[12];
+    float e[2 * 6 * 2];
+    clg_tensor in = {(float *)ids, 2, {2, 6}, CLG_DTYPE_I64};
+    clg_tensor out[2] = {{e, 0, {0}, CLG_DTYPE_F32}, {(float *)sel, 0, {0}, CLG_DTYPE_I64}};
+    ok(g, clg_graph_run_reference(g, &in, 1, out, 2));
+    /* ids[:, 1:5:2] = [[7, 6], [4, 3]] tiled three times along axis 1 */
+    const int64_t want_sel[12] = {7, 6, 7, 6, 7, 6, 4, 3, 4, 3, 4, 3};
+    assert_memory_equal(sel, want_sel, sizeof want_sel);
+    check_shape(&out[0], 3, DIMS(2, 6, 2));
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_PAD, "p", NAMES("ids"), ATTRS(A_INTS("pads", 0, 1, 0, 1))),
+                     CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node p (Pad): input 'ids' is i64; Pad needs f32"));
+    clg_graph_destroy(g);
+
+    /* The same rules from the text format, with its line. */
+    g = new_graph();
+    const char *text = "input x: f32[4]\nconst i: i32[2] = [0, 1.5]\ny = Gather(x, i)\noutput y\n";
+    assert_int_equal(clg_graph_parse(g, text, strlen(text), NULL), CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "line 2: node i (Constant): element 1 (1.5) does not fit i32 (integers of at most 2^24 in magnitude)"));
+    clg_graph_destroy(g);
+    g = new_graph();
+    text = "input m: bool[4]\nconst w: f32[4, 2] = ones\ny = MatMul(m, w)\noutput y\n";
+    assert_int_equal(clg_graph_parse(g, text, strlen(text), NULL), CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "line 3: node y (MatMul): input 'm' is bool; MatMul needs f32"));
+    clg_graph_destroy(g);
 }
 
 int main(void)
@@ -1234,6 +1521,11 @@ int main(void)
         cmocka_unit_test(test_multi_output_and_reuse),
         cmocka_unit_test(test_example_model),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_gather),
+        cmocka_unit_test(test_gather_int64_ids),
+        cmocka_unit_test(test_gather_elements),
+        cmocka_unit_test(test_cast),
+        cmocka_unit_test(test_type_errors),
         cmocka_unit_test(test_allocator_and_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,7 +121,7 @@ static void test_edge_values(void **state)
     for (size_t e = 0; e < sizeof exprs / sizeof *exprs; e++) {
         snprintf(text, sizeof text, "input x: f32[1, %d]\ny = Elementwise(x) expr=\"%s\"\noutput y\n", N, exprs[e]);
         clg_graph *g = test_parse(text);
-        clg_tensor in = {(float *)v, 2, {1, N}}, r = {ref, 0, {0}};
+        clg_tensor in = {(float *)v, 2, {1, N}, CLG_DTYPE_F32}, r = {ref, 0, {0}, CLG_DTYPE_F32};
         if (clg_graph_run_reference(g, &in, 1, &r, 1)) fail_msg("reference: %s", clg_graph_errmsg(g));
         static const int levels[] = {0, CLG_OPT_DEFAULT};
         for (int l = 0; l < 2; l++) {
@@ -129,7 +129,7 @@ static void test_edge_values(void **state)
             clg_model_options o = CLG_MODEL_OPTIONS_INIT;
             o.opt_level = levels[l];
             if (clg_model_create_ex(&m, ctx, g, &o)) fail_msg("%s: model: %s", exprs[e], clg_model_errmsg(m));
-            clg_tensor d = {dev, 0, {0}};
+            clg_tensor d = {dev, 0, {0}, CLG_DTYPE_F32};
             if (clg_model_run(m, &in, 1, &d, 1)) fail_msg("%s: run: %s", exprs[e], clg_model_errmsg(m));
             clg_model_destroy(m);
             for (int k = 0; k < N; k++) {

@@ -50,7 +50,7 @@ static void test_plan_reuse_and_rebind(void **state)
     for (int i = 0; i < 5 * 128; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
     clg_model_stats st;
     for (int64_t batch = 2; batch <= 5; batch += 3) {
-        clg_tensor in = {x, 2, {batch, 128}}, out = {y, 0, {0}};
+        clg_tensor in = {x, 2, {batch, 128}, CLG_DTYPE_F32}, out = {y, 0, {0}, CLG_DTYPE_F32};
         assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
         assert_int_equal(out.rank, 2);
         assert_int_equal(out.dims[0], batch);
@@ -66,7 +66,7 @@ static void test_plan_reuse_and_rebind(void **state)
     assert_true(st.launches_per_inference > 0);
     assert_true(st.weight_bytes >= (128 * 128 * 2 + 10 * 128) * 4);
     /* A wrong input shape is an error naming the input, not a crash. */
-    clg_tensor bad = {x, 2, {2, 64}}, out = {y, 0, {0}};
+    clg_tensor bad = {x, 2, {2, 64}, CLG_DTYPE_F32}, out = {y, 0, {0}, CLG_DTYPE_F32};
     assert_int_equal(clg_model_run(m, &bad, 1, &out, 1), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_model_errmsg(m), "input x"));
     /* Profiling: every timed node has a name and a non-negative time. */
@@ -132,8 +132,8 @@ static void test_out_of_device_memory(void **state)
     /* Planning fails before any input is read or output written, so small
      * host buffers suffice. */
     static float x[1024], y[16][1024];
-    clg_tensor in = {x, 2, {batch, 1024}}, out[16];
-    for (int i = 0; i < 16; i++) out[i] = (clg_tensor){y[i], 0, {0}};
+    clg_tensor in = {x, 2, {batch, 1024}, CLG_DTYPE_F32}, out[16];
+    for (int i = 0; i < 16; i++) out[i] = (clg_tensor){y[i], 0, {0}, CLG_DTYPE_F32};
     assert_int_equal(clg_model_run(m, &in, 1, out, 16), CLG_ERR_OUT_OF_DEVICE_MEMORY);
     assert_non_null(strstr(clg_model_errmsg(m), "bytes"));
     /* The model still works at a sane batch afterwards. */

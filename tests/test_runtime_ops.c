@@ -252,6 +252,107 @@ static void test_softmax(void **state)
     check(TOL);
 }
 
+/* Every reduction over axes sets that take each kernel: innermost rows
+ * longer than a work-group (1001) and of odd length (65), short innermost
+ * rows (3: a work-item per row), outer axes, two separated groups, all
+ * axes, and size-1 axes only (a single element per output), with and
+ * without keepdims. The input is shifted away from 0 so that ReduceLogSum
+ * and ReduceProd stay finite: x in [0, 2). */
+static void test_reductions(void **state)
+{
+    (void)state;
+    static const char *ops[] = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
+                                "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"};
+    static const struct { const char *shape, *attrs; } cases[] = {
+        {"N, 1001", "axes=[1]"},
+        {"N, 5, 65", "axes=[-1] keepdims=0"},
+        {"N, 7, 3", "axes=[2]"},
+        {"N, 7, 3", "axes=[1]"},
+        {"N, 4, 5, 3", "axes=[1, 3]"},
+        {"N, 4, 5, 3", "axes=[1, 2] keepdims=0"},
+        {"N, 4, 1, 3", "axes=[2]"},
+        {"N, 2, 3, 5, 7", "axes=[1, 3]"},
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            /* ReduceProd over 1001 elements of [0, 2) underflows a
+             * float; over 40 it does not. */
+            bool prod_long = strcmp(ops[i], "ReduceProd") == 0 && c == 0;
+            snprintf(text, sizeof text,
+                     "input x0: f32[%s]\nconst h: f32[1] = full(1)\nx = Add(x0, h)\n"
+                     "y = %s(x) %s\noutput y\n", cases[c].shape, ops[i], prod_long ? "axes=[1]" : cases[c].attrs);
+            if (prod_long) snprintf(text, sizeof text,
+                                    "input x0: f32[N, 40]\nconst h: f32[1] = full(1)\nx = Add(x0, h)\n"
+                                    "y = ReduceProd(x) axes=[1]\noutput y\n");
+            check(TOL);
+        }
+    /* Every axis, the batch's as well; along N alone. */
+    snprintf(text, sizeof text, "input x: f32[N, 3, 100]\ny = ReduceMean(x)\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text, "input x: f32[N, 3, 5]\ny = ReduceSum(x) axes=[0] keepdims=0\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text, "input x: f32[300, 2]\ny = ReduceMax(x) axes=[0] keepdims=0\noutput y\n");
+    check(TOL);
+}
+
+/* LayerNorm over the last axis and over the last two, rows shorter and
+ * longer than a work-group, with and without bias, scale of the whole
+ * normalised shape or of its trailing dim; in place over the input's sum. */
+static void test_layer_norm(void **state)
+{
+    (void)state;
+    snprintf(text, sizeof text,
+             "input x0: f32[N, 7, 33]\nconst k: f32[1] = full(3)\nx = Mul(x0, k)\n"
+             "const g: f32[33] = random(2, 0.5, 1.5)\nconst b: f32[33] = random(3)\n"
+             "y = LayerNorm(x, g, b)\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x0: f32[N, 1000]\nconst k: f32[1] = full(5)\nx = Add(x0, k)\n"
+             "const g: f32[1000] = random(2, 0.5, 1.5)\ny = LayerNorm(x, g) epsilon=0.001\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 3, 4, 5]\nconst g: f32[4, 5] = random(2, 0.5, 1.5)\nconst b: f32[5] = random(3)\n"
+             "y = LayerNorm(x, g, b) axis=2\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[2, 3, 4]\nconst g: f32[1] = full(2)\nconst b: f32[1] = full(1)\n"
+             "y = LayerNorm(x, g, b) axis=0\noutput y\n");
+    check(TOL);
+}
+
+/* The residual input (x + r normalised), written directly and made by
+ * fuse-layernorm at -O2 from a post-norm Add: then one launch. */
+static void test_layer_norm_residual(void **state)
+{
+    (void)state;
+    snprintf(text, sizeof text,
+             "input x: f32[N, 5, 300]\ninput r: f32[N, 5, 300]\n"
+             "const g: f32[300] = random(2, 0.5, 1.5)\nconst b: f32[300] = random(3)\n"
+             "y = LayerNorm(x, g, b, r)\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 5, 24]\ninput r: f32[N, 5, 24]\nconst g: f32[5, 24] = random(2, 0.5, 1.5)\n"
+             "s = Add(x, r)\ny = LayerNorm(s, g) axis=1\noutput y\n");
+    check(TOL);
+    int launches = test_launches_at(text, 2);
+    if (launches != 1) fail_msg("Add + LayerNorm: %d launches at -O2, expected 1", launches);
+}
+
+static void test_log_softmax(void **state)
+{
+    (void)state;
+    for (int axis = 1; axis <= 2; axis++) {
+        snprintf(text, sizeof text,
+                 "input x0: f32[N, 17, 3]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\n"
+                 "y = LogSoftmax(x) axis=%d\noutput y\n", axis);
+        check(TOL);
+    }
+    /* the work-group kernel */
+    snprintf(text, sizeof text,
+             "input x0: f32[N, 1001]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\ny = LogSoftmax(x)\noutput y\n");
+    check(TOL);
+}
+
 static void test_pools(void **state)
 {
     (void)state;
@@ -354,6 +455,140 @@ static void test_shape_ops(void **state)
     snprintf(text, sizeof text,
              "input a: f32[N, 3, 5]\ninput b: f32[N, 3, 7]\ny = Concat(a, b) axis=-1\noutput y\n");
     check(TOL);
+}
+
+
+/* Gather on every axis (negative and 2-D indices, a gathered last axis),
+ * embedding lookups of int64 and int32 ids at several table widths (the
+ * ids the check generates are in [-2, 2]), Cast in every direction, and
+ * integer outputs read back into integer buffers. */
+static void test_gather_and_cast(void **state)
+{
+    (void)state;
+    static const char *gathers[] = {
+        "const i: i64[3] = [0, -1, 0]\ny = Gather(x, i)", /* along N: valid at any batch */
+        "const i: i64[2, 3] = [0, 6, -7, 3, 3, 1]\ny = Gather(x, i) axis=1",
+        "const i: i32[1] = [2]\ny = Gather(x, i) axis=2",
+        "const i: i64[4] = [4, 0, -1, 2]\ny = Gather(x, i) axis=-1",
+    };
+    for (size_t i = 0; i < sizeof gathers / sizeof *gathers; i++) {
+        snprintf(text, sizeof text, "input x: f32[N, 7, 3, 5]\n%s\noutput y\n", gathers[i]);
+        check(0);
+        /* of a computed value, and feeding one */
+        snprintf(text, sizeof text, "input x0: f32[N, 7, 3, 5]\nx = Relu(x0)\n%s\nz = Sigmoid(y)\noutput z\n",
+                 gathers[i]);
+        check(TOL);
+    }
+    for (int s = 0; s < N_SIZES; s++) {
+        snprintf(text, sizeof text,
+                 "input ids: i64[N, 9]\nconst table: f32[5, %d] = random(3)\nemb = Gather(table, ids)\n"
+                 "const w: f32[%d, 4] = random(4)\ny = MatMul(emb, w)\noutput y\noutput emb\n",
+                 sizes[s], sizes[s]);
+        check(TOL);
+        snprintf(text, sizeof text,
+                 "input ids: i32[N]\nconst table: f32[3, %d] = random(5)\nemb = Gather(table, ids)\noutput emb\n",
+                 sizes[s]);
+        check(0);
+    }
+    /* Integer data gathered stays integer and comes back as int64. */
+    snprintf(text, sizeof text,
+             "input ids: i64[N, 4]\nconst pos: i64[3, 2] = [7, -8, 9, 16777216, 0, -1]\ny = Gather(pos, ids)\n"
+             "output y\n");
+    check(0);
+    /* GatherElements along each axis of a batch input, indices computed by
+     * a Cast of an input (so all of [-2, 2] occur) or constant. */
+    for (int axis = 1; axis < 3; axis++) {
+        snprintf(text, sizeof text,
+                 "input x: f32[N, 5, 4]\ninput i: i64[N, 3, 4]\ny = GatherElements(x, i) axis=%d\noutput y\n",
+                 axis);
+        check(0);
+    }
+    snprintf(text, sizeof text,
+             "input x: f32[N, 5, 17]\nconst i: i32[1, 2, 1] = [4, -5]\ny = GatherElements(x, i) axis=-2\n"
+             "z = Relu(y)\noutput z\n");
+    check(0);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 17]\nk = Mul(x, x)\nt = Cast(x) to=\"i64\"\nb = Cast(k) to=\"bool\"\n"
+             "h = Cast(b) to=\"i32\"\nf = Cast(t) to=\"f32\"\nm = Cast(x) to=\"f32\"\noutput t\noutput b\noutput h\n"
+             "output f\noutput m\n");
+    check(0);
+    snprintf(text, sizeof text,
+             "input m: bool[N, 5]\ninput ids: i32[N, 5]\nf = Cast(m) to=\"f32\"\ni = Cast(ids) to=\"i64\"\n"
+             "j = Cast(ids) to=\"bool\"\noutput f\noutput i\noutput j\n");
+    check(0);
+}
+
+/* An index out of range fails the run naming the node, on the device (the
+ * kernel clamps it and raises the plan's index flag, kernels/gather.cl) as
+ * on the reference executor (which also names the index), and the next
+ * run with good indices succeeds; a caller's integer that a float would not
+ * hold exactly, or a tensor of the wrong dtype, is refused before anything
+ * runs, naming the input. */
+static void test_gather_device_errors(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_graph *g = test_parse("input ids: i64[N]\nconst t: f32[3, 2] = [0, 1, 10, 11, 20, 21]\n"
+                              "y = Gather(t, ids)\nc = Cast(y) to=\"i32\"\noutput y\noutput c\n");
+    clg_model *m = NULL;
+    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    int64_t ids[4] = {2, -1, 1, -3};
+    float y[8];
+    int32_t c[8];
+    clg_tensor in = {(float *)ids, 1, {4}, CLG_DTYPE_I64};
+    clg_tensor out[2] = {{y, 0, {0}, CLG_DTYPE_F32}, {(float *)c, 0, {0}, CLG_DTYPE_I32}};
+    if (clg_model_run(m, &in, 1, out, 2) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    /* rows 2, 2 (-1 is the last), 1, 0 (-3) */
+    const float want[8] = {20, 21, 20, 21, 10, 11, 0, 1};
+    for (int k = 0; k < 8; k++) {
+        assert_true(y[k] == want[k]);
+        assert_int_equal(c[k], (int32_t)want[k]);
+    }
+    const int64_t bad[][4] = {{2, -1, 3, 0}, {-4, 0, 0, 0}, {0, 0, 0, 16777216}};
+    for (int b = 0; b < 3; b++) {
+        memcpy(ids, bad[b], sizeof ids);
+        assert_int_equal(clg_model_run(m, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(clg_model_errmsg(m), "node y (Gather): an index is out of range"));
+        assert_int_equal(clg_graph_run_reference(g, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(clg_graph_errmsg(g), "node y (Gather): index "));
+    }
+    ids[0] = 0;
+    ids[3] = 1;
+    if (clg_model_run(m, &in, 1, out, 2) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    assert_true(y[6] == 10 && y[0] == 0);
+
+    ids[2] = -16777217;
+    assert_int_equal(clg_model_run(m, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_model_errmsg(m), "input ids: element 2 is -16777217, past 2^24 in magnitude"));
+    ids[2] = 0;
+    in.dtype = CLG_DTYPE_F32;
+    assert_int_equal(clg_model_run(m, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_model_errmsg(m), "input ids: the graph declares i64, the tensor is f32"));
+    in.dtype = CLG_DTYPE_I64;
+    out[1].dtype = CLG_DTYPE_I64;
+    assert_int_equal(clg_model_run(m, &in, 1, out, 2), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_model_errmsg(m), "output c: the graph computes i32, the tensor is i64"));
+    out[1].dtype = CLG_DTYPE_I32;
+    if (clg_model_run(m, &in, 1, out, 2) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    assert_int_equal(c[4], 0);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+
+    /* GatherElements raises the same flag, naming its node. */
+    g = test_parse("input x: f32[N, 3]\ninput i: i64[N, 2]\nge = GatherElements(x, i) axis=1\noutput ge\n");
+    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    float xs[3] = {1, 2, 3}, ys[2];
+    int64_t is[2] = {-3, 2};
+    clg_tensor gin[2] = {{xs, 2, {1, 3}, CLG_DTYPE_F32}, {(float *)is, 2, {1, 2}, CLG_DTYPE_I64}};
+    clg_tensor gout = {ys, 0, {0}, CLG_DTYPE_F32};
+    if (clg_model_run(m, gin, 2, &gout, 1) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    assert_true(ys[0] == 1 && ys[1] == 3);
+    is[1] = 3;
+    assert_int_equal(clg_model_run(m, gin, 2, &gout, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_model_errmsg(m), "node ge (GatherElements): an index is out of range"));
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
 }
 
 /* Slice, Expand, Tile, DepthToSpace, SpaceToDepth, and Transpose and
@@ -459,10 +694,16 @@ int main(void)
         cmocka_unit_test(test_unary),
         cmocka_unit_test(test_elementwise_ops_one_launch),
         cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_reductions),
+        cmocka_unit_test(test_layer_norm),
+        cmocka_unit_test(test_layer_norm_residual),
+        cmocka_unit_test(test_log_softmax),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_pad),
         cmocka_unit_test(test_pad_then_window),
         cmocka_unit_test(test_shape_ops),
+        cmocka_unit_test(test_gather_and_cast),
+        cmocka_unit_test(test_gather_device_errors),
         cmocka_unit_test(test_movement),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);

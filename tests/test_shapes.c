@@ -579,8 +579,11 @@ static void test_slice(void **state)
     /* N kept whole: start 0, end 2^31 or more, step 1 */
     OK(g, CLG_OP_SLICE, "s5", INS("x"), ATTRS(AL("starts", 0, 1), AL("ends", 2147483648, 2), AL("axes", 0, 1)),
        DIMS(N, 1, 6));
-    ERR(g, CLG_OP_SLICE, "e0", INS("x"), ATTRS(AL("starts", 0), AL("ends", 2)), CLG_ERR_UNSUPPORTED,
-        "input 0 [N, 10, 6]: dimension 0 is symbolic, and a Slice must keep a symbolic dimension whole");
+    /* Part of N: 2 rows (N must be at least 2 when bound), or N-2 of them. */
+    OK(g, CLG_OP_SLICE, "e0", INS("x"), ATTRS(AL("starts", 0), AL("ends", 2)), DIMS(2, 10, 6));
+    OK_TEXT(g, CLG_OP_SLICE, "n2", INS("x"), ATTRS(AL("starts", 1), AL("ends", -1)), "[N-2, 10, 6]");
+    ERR(g, CLG_OP_SLICE, "e0s", INS("x"), ATTRS(AL("starts", 0), AL("ends", 2147483648), AL("steps", 2)),
+        CLG_ERR_UNSUPPORTED, "the slice along axis 0 involves a symbolic size; only steps of 1");
     ERR(g, CLG_OP_SLICE, "e1", INS("x"), ATTRS(AL("starts", 5), AL("ends", 5), AL("axes", 1)), CLG_ERR_UNSUPPORTED,
         "the slice of input 0 [N, 10, 6] along axis 1 is empty");
     ERR(g, CLG_OP_SLICE, "e2", INS("x"), ATTRS(AL("starts", 1), AL("ends", 5), AL("axes", 1), AL("steps", 0)),
@@ -681,6 +684,56 @@ static void test_softmax_and_unary(void **state)
         "min 1 is greater than max 0");
     ERR(g, CLG_OP_RELU, "two", INS("x", "x"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "takes 1 inputs, got 2");
     ERR(g, CLG_OP_TANH, "none", NULL, 0, NO_ATTRS, CLG_ERR_INVALID_GRAPH, "takes 1 inputs, got 0");
+    clg_graph_destroy(g);
+}
+
+/* Reductions: axes in any order, negative or absent (all), keepdims; a
+ * reduction to nothing keeps one dim of 1; a symbolic dim reduces like any
+ * other. LayerNorm: scale and bias fit the row's trailing dims. */
+static void test_reduce_and_layer_norm(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", DIMS(N, 3, 4, 5));
+    input(g, "c", DIMS(5, 6));
+    OK(g, CLG_OP_REDUCE_MEAN, "m", INS("x"), ATTRS(AL("axes", -1)), DIMS(N, 3, 4, 1));
+    OK(g, CLG_OP_REDUCE_SUM, "s", INS("x"), ATTRS(AL("axes", 3, 1), ai("keepdims", 0)), DIMS(N, 4));
+    OK(g, CLG_OP_REDUCE_MAX, "mx", INS("c"), NO_ATTRS, DIMS(1, 1));
+    OK(g, CLG_OP_REDUCE_MIN, "mn", INS("c"), ATTRS(ai("keepdims", 0)), DIMS(1));
+    OK(g, CLG_OP_REDUCE_LOG_SUM_EXP, "lse", INS("c"), ATTRS(AL("axes", 0), ai("keepdims", 0)), DIMS(6));
+    /* over N: the count is the bound batch, which only the kernels need */
+    OK(g, CLG_OP_REDUCE_L2, "n0", INS("x"), ATTRS(AL("axes", 0)), DIMS(1, 3, 4, 5));
+    OK(g, CLG_OP_REDUCE_L1, "n1", INS("x"), ATTRS(ai("keepdims", 0)), DIMS(1));
+    ERR(g, CLG_OP_REDUCE_PROD, "e2", INS("x"), ATTRS(AL("axes", 4)), CLG_ERR_INVALID_GRAPH,
+        "axes[0] = 4 is out of range for rank 4");
+    ERR(g, CLG_OP_REDUCE_SUM_SQUARE, "e3", INS("x"), ATTRS(AL("axes", 1, -3)), CLG_ERR_INVALID_GRAPH,
+        "axes[1] = -3 repeats an axis");
+    ERR(g, CLG_OP_REDUCE_LOG_SUM, "e4", INS("x"), ATTRS(AL("axes", 1), ai("keepdims", 2)), CLG_ERR_INVALID_GRAPH,
+        "keepdims must be 0 or 1, got 2");
+    constant(g, "g45", DIMS(4, 5));
+    constant(g, "g5", DIMS(5));
+    constant(g, "g145", DIMS(1, 4, 5));
+    constant(g, "g1", DIMS(1));
+    constant(g, "g3", DIMS(3, 1, 1));
+    OK(g, CLG_OP_LAYER_NORM, "ln", INS("x", "g5", "g5"), NO_ATTRS, DIMS(N, 3, 4, 5));
+    OK(g, CLG_OP_LAYER_NORM, "ln2", INS("x", "g45", "g5"), ATTRS(ai("axis", 2), af("epsilon", 0.1f)), DIMS(N, 3, 4, 5));
+    OK(g, CLG_OP_LAYER_NORM, "ln3", INS("x", "g145"), ATTRS(ai("axis", -3)), DIMS(N, 3, 4, 5));
+    OK(g, CLG_OP_LAYER_NORM, "ln4", INS("x", "g1", "g1"), ATTRS(ai("axis", 1)), DIMS(N, 3, 4, 5));
+    ERR(g, CLG_OP_LAYER_NORM, "le0", INS("x", "g45"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "scale [4, 5] must match the trailing dims of the normalised dims of [N, 3, 4, 5] (axis 3)");
+    ERR(g, CLG_OP_LAYER_NORM, "le1", INS("x", "g3"), ATTRS(ai("axis", 1)), CLG_ERR_INVALID_GRAPH,
+        "scale [3, 1, 1] must match");
+    ERR(g, CLG_OP_LAYER_NORM, "le2", INS("x", "g5", "g45"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "bias [4, 5] must match");
+    OK(g, CLG_OP_LAYER_NORM, "ln5", INS("x", "g5"), ATTRS(ai("axis", 0)), DIMS(N, 3, 4, 5));
+    ERR(g, CLG_OP_LAYER_NORM, "le4", INS("x", "g5"), ATTRS(ai("axis", 4)), CLG_ERR_INVALID_GRAPH,
+        "axis 4 is out of range for rank 4");
+    ERR(g, CLG_OP_LAYER_NORM, "le5", INS("x", "g5"), ATTRS(af("epsilon", -1.0f)), CLG_ERR_INVALID_GRAPH,
+        "epsilon must not be negative");
+    ERR(g, CLG_OP_LAYER_NORM, "le6", INS("x"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "takes 2 to 4 inputs, got 1");
+    OK(g, CLG_OP_LAYER_NORM, "lr", INS("x", "g5", "g5", "x"), NO_ATTRS, DIMS(N, 3, 4, 5));
+    ERR(g, CLG_OP_LAYER_NORM, "le7", INS("x", "g5", "g5", "g45"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "residual [4, 5] must have the shape of the input [N, 3, 4, 5]");
+    OK(g, CLG_OP_LOG_SOFTMAX, "lsm", INS("x"), ATTRS(ai("axis", 2)), DIMS(N, 3, 4, 5));
     clg_graph_destroy(g);
 }
 
@@ -841,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_expand_and_tile),
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_softmax_and_unary),
+        cmocka_unit_test(test_reduce_and_layer_norm),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_broadcasting),
         cmocka_unit_test(test_output_info_binds_batch),

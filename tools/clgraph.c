@@ -86,8 +86,11 @@ static int cmd_check(int argc, char **argv)
         int rank;
         int64_t dims[CLG_MAX_RANK];
         char buf[128];
+        clg_dtype dtype = CLG_DTYPE_F32;
         clg_graph_node_info(g, i, &op, &name, &rank, dims);
-        printf("%5d  %-*s  %-*s  %s\n", i, name_w, name, op_w, clg_op_name(op), shape_str(g, rank, dims, buf, sizeof buf));
+        clg_graph_node_dtype(g, i, &dtype);
+        printf("%5d  %-*s  %-*s  %s\n", i, name_w, name, op_w, clg_op_name(op),
+               shape_str(g, dtype, rank, dims, buf, sizeof buf));
         if (op == CLG_OP_CONSTANT) params += (long long)element_count(rank, dims);
     }
     char a[48], b[48], c[48], d[48];
@@ -183,7 +186,7 @@ static int check_outputs(clg_graph *g, const clg_tensor *inputs, int n_in, const
         size_t count = element_count(ref[i].rank, ref[i].dims);
         double max_abs = 0, max_ref = 0, max_rel = 0;
         for (size_t k = 0; k < count; k++) {
-            double r = ref[i].data[k], d = fabs((double)outputs[i].data[k] - r);
+            double r = tensor_value(&ref[i], k), d = fabs(tensor_value(&outputs[i], k) - r);
             if (!(d <= max_abs)) max_abs = isnan(d) ? INFINITY : d;
             if (fabs(r) > max_ref) max_ref = fabs(r);
             double rel = d / (fabs(r) > 1e-6 ? fabs(r) : 1e-6);
@@ -229,7 +232,7 @@ static int cmd_run(int argc, char **argv)
             rc = fail("%s", clg_graph_errmsg(g));
         } else {
             printf("output %s: %s written to %s\n", output_name(g, i),
-                   shape_str(NULL, outputs[i].rank, outputs[i].dims, buf, sizeof buf), ra.outputs[i]);
+                   shape_str(NULL, outputs[i].dtype, outputs[i].rank, outputs[i].dims, buf, sizeof buf), ra.outputs[i]);
         }
     }
     engine_close(&e);

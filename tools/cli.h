@@ -23,8 +23,9 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Loads path into a new graph; prints the error and returns NULL on failure. */
 clg_graph *load_graph(const char *path);
-/* "f32[N, S, 128]": g names the symbolic sizes (NULL for concrete shapes). */
-const char *shape_str(const clg_graph *g, int rank, const int64_t *dims, char *buf, size_t size);
+/* "f32[N, S, 128]", "i64[N, 16]": g names the symbolic sizes (NULL for
+ * concrete shapes). */
+const char *shape_str(const clg_graph *g, clg_dtype dtype, int rank, const int64_t *dims, char *buf, size_t size);
 /* Element count of a concrete shape; 0 if it overflows size_t bytes. */
 size_t element_count(int rank, const int64_t *dims);
 const char *plural(long long n, const char *word, char *buf, size_t size);
@@ -57,6 +58,8 @@ int prepare_outputs(clg_graph *g, const clg_tensor *inputs, int n_inputs, clg_te
 const char *output_name(clg_graph *g, int i);
 /* Prints min/max/mean and the first values of output i. */
 void summarize(clg_graph *g, int i, const clg_tensor *t);
+/* Element k of t as a double, whatever its dtype. */
+double tensor_value(const clg_tensor *t, size_t k);
 
 /* Where a graph runs: the host reference executor, or an OpenCL device. */
 typedef struct engine {

@@ -51,10 +51,11 @@ clg_graph *load_graph(const char *path)
     return g;
 }
 
-/* "f32[N, S, 128]" */
-const char *shape_str(const clg_graph *g, int rank, const int64_t *dims, char *buf, size_t size)
+/* "f32[N, S, 128]", "i64[N, 16]" */
+const char *shape_str(const clg_graph *g, clg_dtype dtype, int rank, const int64_t *dims, char *buf, size_t size)
 {
-    size_t n = (size_t)snprintf(buf, size, "f32[");
+    const char *type = clg_dtype_name(dtype);
+    size_t n = (size_t)snprintf(buf, size, "%s[", type ? type : "?");
     for (int i = 0; i < rank && n < size; i++) {
         char d[64];
         n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", clg_graph_dim_str(g, dims[i], d, sizeof d));
@@ -103,6 +104,16 @@ static uint64_t splitmix64(uint64_t *state)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+
+double tensor_value(const clg_tensor *t, size_t k)
+{
+    switch (t->dtype) {
+    case CLG_DTYPE_I64: return (double)((const int64_t *)t->data)[k];
+    case CLG_DTYPE_I32: return (double)((const int32_t *)t->data)[k];
+    case CLG_DTYPE_BOOL: return (double)((const uint8_t *)t->data)[k];
+    default: return (double)t->data[k];
+    }
 }
 
 int size_option(int argc, char **argv, int *i, size_args *sizes, int *rc)
@@ -154,11 +165,14 @@ static long long given_size(const clg_graph *g, const size_args *sizes, int64_t 
     return d == CLG_BATCH ? 1 : -1;
 }
 
-/* Generated input i at the given sizes; returns 0 or prints and returns 1. */
+/* Generated input i at the given sizes: floats uniform in [-1, 1), integer
+ * and bool inputs zeros (any other value could be an index out of range).
+ * Returns 0 or prints and returns 1. */
 static int random_input(clg_graph *g, int i, const size_args *sizes, clg_tensor *t)
 {
     const char *name;
     clg_graph_input_info(g, i, &name, &t->rank, t->dims);
+    clg_graph_input_dtype(g, i, &t->dtype);
     for (int d = 0; d < t->rank; d++) {
         if (t->dims[d] >= 0) continue;
         char text[64];
@@ -169,6 +183,11 @@ static int random_input(clg_graph *g, int i, const size_args *sizes, clg_tensor 
         t->dims[d] = v;
     }
     size_t count = element_count(t->rank, t->dims);
+    if (t->dtype != CLG_DTYPE_F32) {
+        if (!count || !(t->data = calloc(count, clg_dtype_size(t->dtype))))
+            return fail("out of memory generating input %s", name);
+        return 0;
+    }
     if (!count || !(t->data = malloc(count * sizeof(float))))
         return fail("out of memory generating input %s", name);
     uint64_t state = RANDOM_SEED + (uint64_t)i;
@@ -196,7 +215,7 @@ int prepare_inputs(clg_graph *g, const char *const *files, int n_files, const si
                 if (dims[d] == CLG_BATCH) *batch = inputs[i].dims[d];
             if (!quiet)
                 printf("input %s: %s from %s\n", name,
-                       shape_str(NULL, inputs[i].rank, inputs[i].dims, buf, sizeof buf), files[i]);
+                       shape_str(NULL, inputs[i].dtype, inputs[i].rank, inputs[i].dims, buf, sizeof buf), files[i]);
         }
         return 0;
     }
@@ -205,9 +224,12 @@ int prepare_inputs(clg_graph *g, const char *const *files, int n_files, const si
         const char *name;
         if (random_input(g, i, sizes, &inputs[i])) return 1;
         clg_graph_input_info(g, i, &name, NULL, NULL);
-        if (!quiet)
+        if (!quiet && inputs[i].dtype != CLG_DTYPE_F32)
+            printf("input %s: %s zeros (no --input given)\n", name,
+                   shape_str(NULL, inputs[i].dtype, inputs[i].rank, inputs[i].dims, buf, sizeof buf));
+        else if (!quiet)
             printf("input %s: %s random uniform [-1, 1) (seed %u, no --input given)\n", name,
-                   shape_str(NULL, inputs[i].rank, inputs[i].dims, buf, sizeof buf), RANDOM_SEED + (unsigned)i);
+                   shape_str(NULL, inputs[i].dtype, inputs[i].rank, inputs[i].dims, buf, sizeof buf), RANDOM_SEED + (unsigned)i);
     }
     return 0;
 }
@@ -228,8 +250,9 @@ int prepare_outputs(clg_graph *g, const clg_tensor *inputs, int n_inputs, clg_te
         clg_tensor *t = &outputs[i];
         if (clg_graph_output_shape(g, i, inputs, n_inputs, &t->rank, t->dims) != CLG_OK)
             return fail("%s", clg_graph_errmsg(g));
+        clg_graph_output_dtype(g, i, &t->dtype);
         size_t count = element_count(t->rank, t->dims);
-        if (!count || !(t->data = malloc(count * sizeof(float))))
+        if (!count || !(t->data = malloc(count * clg_dtype_size(t->dtype))))
             return fail("out of memory for output %s", name);
     }
     return 0;
@@ -250,7 +273,7 @@ void summarize(clg_graph *g, int i, const clg_tensor *t)
     size_t count = element_count(t->rank, t->dims), nans = 0;
     double sum = 0, lo = INFINITY, hi = -INFINITY;
     for (size_t k = 0; k < count; k++) {
-        double v = t->data[k];
+        double v = tensor_value(t, k);
         if (isnan(v)) {
             nans++;
             continue;
@@ -259,7 +282,7 @@ void summarize(clg_graph *g, int i, const clg_tensor *t)
         if (v < lo) lo = v;
         if (v > hi) hi = v;
     }
-    printf("output %s: %s\n", name, shape_str(NULL, t->rank, t->dims, buf, sizeof buf));
+    printf("output %s: %s\n", name, shape_str(NULL, t->dtype, t->rank, t->dims, buf, sizeof buf));
     printf("  min %.9g  max %.9g  mean %.9g", lo, hi, count > nans ? sum / (double)(count - nans) : NAN);
     if (nans) printf("  (%zu NaN)", nans);
     printf("\n");
@@ -267,14 +290,14 @@ void summarize(clg_graph *g, int i, const clg_tensor *t)
         int64_t rows = t->dims[0] < 4 ? t->dims[0] : 4;
         for (int64_t r = 0; r < rows; r++) {
             printf("  [%lld]", (long long)r);
-            for (int64_t c = 0; c < t->dims[1]; c++) printf(" %.6g", t->data[r * t->dims[1] + c]);
+            for (int64_t c = 0; c < t->dims[1]; c++) printf(" %.6g", tensor_value(t, (size_t)(r * t->dims[1] + c)));
             printf("\n");
         }
         if (t->dims[0] > rows) printf("  ... %lld more rows\n", (long long)(t->dims[0] - rows));
     } else {
         size_t shown = count < 10 ? count : 10;
         printf("  first %zu of %zu:", shown, count);
-        for (size_t k = 0; k < shown; k++) printf(" %.6g", t->data[k]);
+        for (size_t k = 0; k < shown; k++) printf(" %.6g", tensor_value(t, k));
         printf("\n");
     }
 }

@@ -20,6 +20,11 @@ CLG_INTERNAL clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, cons
 CLG_INTERNAL clg_status clg_select_softmax(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                            const clg_dev_tensor *out, clg_decision *d);
 
+/* reduce.c: every reduction op, a work-group per row or a work-item per
+ * output element */
+CLG_INTERNAL clg_status clg_select_reduce(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                          const clg_dev_tensor *out, clg_decision *d);
+
 /* The decision for lw's node. */
 static inline const clg_decision *clg_decision_of(const clg_lower *lw) { return &lw->plan->decisions[lw->node]; }
 
@@ -37,6 +42,10 @@ CLG_INTERNAL clg_status clg_lower_maxpool(clg_lower *lw, const clg_node *n, cons
 CLG_INTERNAL clg_status clg_lower_averagepool(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_globalaveragepool(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 
+/* reduce.c: kernels/reduce.cl (ReduceMean ... ReduceLogSumExp), kernels/layernorm.cl */
+CLG_INTERNAL clg_status clg_lower_reduce(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_layer_norm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+
 /* copy.c: kernels/copy.cl */
 CLG_INTERNAL clg_status clg_lower_transpose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
@@ -48,6 +57,10 @@ CLG_INTERNAL clg_status clg_lower_expand(clg_lower *lw, const clg_node *n, const
 CLG_INTERNAL clg_status clg_lower_tile(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_depth_to_space(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_space_to_depth(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* gather.c: kernels/gather.cl, kernels/cast.cl */
+CLG_INTERNAL clg_status clg_lower_gather(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_cast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL clg_status clg_lower_gather_elements(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* Copies src into dst with NumPy broadcasting of src's shape to dst's (used
  * to pre-fill a GEMM's C with its bias). */
 CLG_INTERNAL clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_dev_tensor *dst);

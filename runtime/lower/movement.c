@@ -15,7 +15,9 @@ clg_status clg_lower_slice(clg_lower *lw, const clg_node *n, const clg_dev_tenso
     const clg_shape *xs = &in[0].shape;
     clg_slice_dims sd;
     int bad;
-    if (clg_slice_resolve(&n->attrs, xs, &sd, &bad) || out->shape.rank != xs->rank)
+    /* The plan binds the graph's sizes while it lowers (g->binding), so a
+     * symbolic start or end resolves to a number and nothing is interned. */
+    if (clg_slice_resolve((clg_graph *)lw->g, &n->attrs, xs, &sd, &bad) || out->shape.rank != xs->rank)
         return internal(lw, "the slice does not resolve on the input's shape");
     clg_status s = clg_check_elems(lw, xs);
     if (s) return s;

@@ -1,4 +1,4 @@
-/* Lowering of Softmax to kernels/softmax.cl: the input seen as
+/* Lowering of Softmax and LogSoftmax to kernels/softmax.cl: the input seen as
  * [outer, len, inner] around the axis; one work-item per row, or for few
  * long rows one work-group per row reducing through local memory. */
 #include "lower.h"
@@ -35,6 +35,7 @@ clg_status clg_lower_softmax(clg_lower *lw, const clg_node *n, const clg_dev_ten
                               (long long)n->attrs.axis, xs->rank);
     clg_status s = clg_check_elems(lw, xs);
     if (s) return s;
+    const char *defines = n->op == CLG_OP_LOG_SOFTMAX ? "-DLOG_SOFTMAX" : NULL;
     int64_t rows = outer * inner;
     if (rows == 0 || len == 0) return CLG_OK;
     clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(rows), CLG_ARG_I(len),
@@ -42,13 +43,13 @@ clg_status clg_lower_softmax(clg_lower *lw, const clg_node *n, const clg_dev_ten
     int n_args = (int)(sizeof args / sizeof args[0]);
     if (clg_decision_of(lw)->variant == ROW_PER_GROUP) {
         /* At most GROUP_MAX_ITEMS work-items, as many as the device allows. */
-        clg_launch l = {&softmax_family, "softmax_group", NULL, 2,
+        clg_launch l = {&softmax_family, "softmax_group", defines, 2,
                         {GROUP_MAX_ITEMS < len ? GROUP_MAX_ITEMS : (size_t)len, (size_t)rows}, {CLG_LOCAL_FIT, 1},
                         args, n_args, NULL};
         return clg_emit_launch(lw, &l);
     }
     size_t global = clg_grid_size(rows);
-    clg_launch l = {&softmax_family, "softmax", NULL, 1, {global}, {0}, args, n_args - 1, NULL};
+    clg_launch l = {&softmax_family, "softmax", defines, 1, {global}, {0}, args, n_args - 1, NULL};
     return clg_emit_launch(lw, &l);
 }
 

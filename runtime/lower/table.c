@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 32, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 47, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -24,6 +24,21 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_TILE] = clg_lower_tile,
     [CLG_OP_DEPTH_TO_SPACE] = clg_lower_depth_to_space,
     [CLG_OP_SPACE_TO_DEPTH] = clg_lower_space_to_depth,
+    [CLG_OP_REDUCE_MEAN] = clg_lower_reduce,
+    [CLG_OP_REDUCE_SUM] = clg_lower_reduce,
+    [CLG_OP_REDUCE_MAX] = clg_lower_reduce,
+    [CLG_OP_REDUCE_MIN] = clg_lower_reduce,
+    [CLG_OP_REDUCE_PROD] = clg_lower_reduce,
+    [CLG_OP_REDUCE_L1] = clg_lower_reduce,
+    [CLG_OP_REDUCE_L2] = clg_lower_reduce,
+    [CLG_OP_REDUCE_SUM_SQUARE] = clg_lower_reduce,
+    [CLG_OP_REDUCE_LOG_SUM] = clg_lower_reduce,
+    [CLG_OP_REDUCE_LOG_SUM_EXP] = clg_lower_reduce,
+    [CLG_OP_LAYER_NORM] = clg_lower_layer_norm,
+    [CLG_OP_LOG_SOFTMAX] = clg_lower_softmax,
+    [CLG_OP_GATHER] = clg_lower_gather,
+    [CLG_OP_CAST] = clg_lower_cast,
+    [CLG_OP_GATHER_ELEMENTS] = clg_lower_gather_elements,
     /* Input and Constant have no launch; Flatten, Reshape and Identity
      * reinterpret their input's memory (the op table's alias). */
 };

@@ -206,16 +206,7 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
     clg_graph *g = m->g;
     clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, m->sizes);
     if (s) return model_fail(m, s, clg_graph_errmsg(g));
-    if (n_outputs != g->n_outputs || (n_outputs && !outputs)) {
-        snprintf(m->errmsg, sizeof m->errmsg, "the graph has %d outputs, %d were given",
-                 g->n_outputs, n_outputs);
-        return CLG_ERR_INVALID_ARGUMENT;
-    }
-    for (int i = 0; i < n_outputs; i++)
-        if (!outputs[i].data) {
-            snprintf(m->errmsg, sizeof m->errmsg, "output %s: data is NULL", g->nodes[g->outputs[i]].name);
-            return CLG_ERR_INVALID_ARGUMENT;
-        }
+    if ((s = clg_graph_check_outputs(g, outputs, n_outputs))) return model_fail(m, s, clg_graph_errmsg(g));
     int n_syms = clg_dim_symbol_count(g);
     /* The plan for these sizes, else a new one in the least recently used
      * slot. */
@@ -254,32 +245,86 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
         m->n_events = p->n_steps;
     }
 
+    /* Integer and bool tensors travel as floats: converted into host
+     * buffers that live until the queue is done with them (one per input or
+     * output that needs one, in input order then output order). */
+    int n_in = clg_graph_input_count(g);
+    float **host = clg_mem_calloc(&ctx->allocator, (size_t)(n_in + n_outputs ? n_in + n_outputs : 1), sizeof *host);
+    if (!host) return model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory converting inputs");
     cl_int err = CL_SUCCESS;
     int input = 0;
-    for (int i = 0; i < g->n_nodes && err == CL_SUCCESS; i++) {
+    for (int i = 0; i < g->n_nodes && err == CL_SUCCESS && !s; i++) {
         if (g->nodes[i].op != CLG_OP_INPUT) continue;
         const clg_dev_tensor *v = &p->values[i];
+        size_t count = (size_t)clg_shape_count(&v->shape);
+        const float *data = inputs[input].data;
+        if (inputs[input].dtype != CLG_DTYPE_F32) {
+            if (!(host[input] = clg_mem_calloc(&ctx->allocator, count ? count : 1, sizeof(float)))) {
+                s = model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory converting inputs");
+                break;
+            }
+            if ((s = clg_graph_input_floats(g, &g->nodes[i], &inputs[input], count, host[input]))) {
+                model_fail(m, s, clg_graph_errmsg(g));
+                break;
+            }
+            data = host[input];
+        }
+        input++;
         err = clEnqueueWriteBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float),
-                                   (size_t)clg_shape_count(&v->shape) * sizeof(float),
-                                   inputs[input++].data, 0, NULL, NULL);
+                                   count * sizeof(float), data, 0, NULL, NULL);
         if (err != CL_SUCCESS)
             s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "input %s", g->nodes[i].name);
     }
+    /* Index kernels flag an index out of range here (plan.h). */
+    static const float zero = 0.0f;
+    float flagged = 0.0f;
+    if (p->has_index_flag && !s) {
+        err = clEnqueueWriteBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
+                                   sizeof(float), &zero, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "the index flag");
+    }
     for (int i = 0; i < p->n_steps && !s; i++)
         s = clg_plan_enqueue(p, g, &p->steps[i], m->events ? &m->events[i] : NULL);
+    if (p->has_index_flag && !s) {
+        err = clEnqueueReadBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
+                                  sizeof(float), &flagged, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "the index flag");
+    }
     for (int i = 0; i < n_outputs && !s; i++) {
         const clg_dev_tensor *v = &p->values[g->outputs[i]];
+        size_t count = (size_t)clg_shape_count(&v->shape);
         outputs[i].rank = v->shape.rank;
         for (int d = 0; d < CLG_MAX_RANK; d++) outputs[i].dims[d] = d < v->shape.rank ? v->shape.dims[d] : 0;
-        err = clEnqueueReadBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float),
-                                  (size_t)clg_shape_count(&v->shape) * sizeof(float), outputs[i].data,
-                                  0, NULL, NULL);
+        float *into = outputs[i].data;
+        if (outputs[i].dtype != CLG_DTYPE_F32) {
+            if (!(into = host[n_in + i] = clg_mem_calloc(&ctx->allocator, count ? count : 1, sizeof(float)))) {
+                s = model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory converting outputs");
+                break;
+            }
+        }
+        err = clEnqueueReadBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float), count * sizeof(float),
+                                  into, 0, NULL, NULL);
         if (err != CL_SUCCESS)
             s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "output %s", g->nodes[g->outputs[i]].name);
     }
     /* Always wait: reads into the caller's memory must not outlive the call. */
     err = clFinish(ctx->queue);
     if (!s && err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clFinish", "running the model");
+    if (!s && flagged != 0.0f) {
+        int k = (int)flagged - 1;
+        const clg_node *n = k >= 0 && k < g->n_nodes ? &g->nodes[k] : NULL;
+        snprintf(m->errmsg, sizeof m->errmsg,
+                 "node %s (%s): an index is out of range for the dimension it indexes (the device clamped it, so "
+                 "the outputs are not valid; clg_graph_run_reference names the index)",
+                 n ? n->name : "?", n ? clg_op_name(n->op) : "?");
+        s = CLG_ERR_INVALID_ARGUMENT;
+    }
+    for (int i = 0; i < n_outputs && !s; i++)
+        if (host[n_in + i])
+            clg_values_from_float(host[n_in + i], outputs[i].dtype,
+                                  (size_t)clg_shape_count(&p->values[g->outputs[i]].shape), outputs[i].data);
+    for (int i = 0; i < n_in + n_outputs; i++) clg_mem_free(&ctx->allocator, host[i]);
+    clg_mem_free(&ctx->allocator, host);
     if (s) return s;
     m->errmsg[0] = '\0';
     return CLG_OK;

@@ -100,6 +100,18 @@ clg_status clg_scratch(clg_lower *lw, size_t elems, clg_dev_tensor *out)
     return CLG_OK;
 }
 
+clg_status clg_plan_index_flag(clg_lower *lw, const clg_dev_tensor **flag)
+{
+    clg_plan *p = lw->plan;
+    if (!p->has_index_flag) {
+        clg_status s = clg_plan_buffer(lw, 1, &p->index_flag);
+        if (s) return s;
+        p->has_index_flag = true;
+    }
+    *flag = &p->index_flag;
+    return CLG_OK;
+}
+
 clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out)
 {
     clg_plan *p = lw->plan;
@@ -270,8 +282,13 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
      * scratch as arena blocks, ggml-alloc style), place the blocks by
      * liveness, allocate the arena and bind the steps to it. */
     place_values(p, g, shapes, weights, const_off, NULL);
-    if ((s = clg_plan_select(p, g))) goto done;
-    if ((s = lower_all(p, ctx, g))) goto done;
+    /* Ops whose attributes name symbolic sizes (a Slice to S) read the
+     * numbers while they are lowered. */
+    g->binding = bound;
+    s = clg_plan_select(p, g);
+    if (!s) s = lower_all(p, ctx, g);
+    g->binding = NULL;
+    if (s) goto done;
     if ((s = clg_plan_memory(mem, g, shapes, p->scratch, p->n_scratch, arena_off, &p->arena_elems))) {
         s = s == CLG_ERR_OUT_OF_MEMORY ? clg_ctx_fail(ctx, s, "out of memory planning the activation memory")
                                        : clg_ctx_fail(ctx, CLG_ERR_INTERNAL, "internal error planning the activation memory");

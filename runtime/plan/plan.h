@@ -220,6 +220,12 @@ typedef struct clg_plan {
     /* The trial plans that time GEMM candidates (gemm/choice.c) have no
      * arena: clg_scratch hands out owned buffers instead. */
     bool scratch_owned;
+    /* One float (an owned buffer) where the index kernels (Gather,
+     * GatherElements) store 1 + their node's index when they clamp an index
+     * out of range; the model zeroes it before each run and reads it with
+     * the outputs. has_index_flag: some kernel takes it. */
+    clg_dev_tensor index_flag;
+    bool has_index_flag;
 } clg_plan;
 
 /* Decides what runs each node of g into p->decisions: GEMM-shaped nodes
@@ -237,6 +243,8 @@ CLG_INTERNAL void clg_plan_free(clg_plan *plan);
 /* A device buffer of elems floats that lives as long as lw's plan, for data
  * derived from constants (a packed weight matrix). */
 CLG_INTERNAL clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out);
+/* The plan's index flag (above), made on first use. */
+CLG_INTERNAL clg_status clg_plan_index_flag(clg_lower *lw, const clg_dev_tensor **flag);
 /* Runs the steps appended since the plan had `from` steps once, now, and
  * removes them from the plan: work on constants that every run would
  * repeat (their tensors must need no arena block). */

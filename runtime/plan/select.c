@@ -8,13 +8,24 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 32, "a new op with a choice of kernels needs a select entry below");
+static_assert(CLG_OP_COUNT == 47, "a new op with a choice of kernels needs a select entry below");
 
 static const clg_select_fn select_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_select_gemm,
     [CLG_OP_MATMUL] = clg_select_gemm,
     [CLG_OP_CONV2D] = clg_select_conv2d,
     [CLG_OP_SOFTMAX] = clg_select_softmax,
+    [CLG_OP_REDUCE_MEAN] = clg_select_reduce,
+    [CLG_OP_REDUCE_SUM] = clg_select_reduce,
+    [CLG_OP_REDUCE_MAX] = clg_select_reduce,
+    [CLG_OP_REDUCE_MIN] = clg_select_reduce,
+    [CLG_OP_REDUCE_PROD] = clg_select_reduce,
+    [CLG_OP_REDUCE_L1] = clg_select_reduce,
+    [CLG_OP_REDUCE_L2] = clg_select_reduce,
+    [CLG_OP_REDUCE_SUM_SQUARE] = clg_select_reduce,
+    [CLG_OP_REDUCE_LOG_SUM] = clg_select_reduce,
+    [CLG_OP_REDUCE_LOG_SUM_EXP] = clg_select_reduce,
+    [CLG_OP_LOG_SOFTMAX] = clg_select_softmax,
 };
 
 clg_status clg_plan_select(clg_plan *p, const clg_graph *g)

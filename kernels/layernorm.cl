@@ -1,0 +1,76 @@
+/* LayerNorm: each row of len contiguous elements (the dims from the axis on)
+ * of x (plus the residual r of the same shape, HAS_RESIDUAL defined: the
+ * Add before a post-norm LayerNorm, fused) becomes
+ * (x - mean) / sqrt(variance + eps) * scale + bias, where scale
+ * holds n_scale values and bias n_bias (HAS_BIAS defined), both indexed by
+ * the position in the row modulo their size (they match the row's trailing
+ * dims, see compiler/infer_reduce.c).
+ *
+ * One work-group per row (grid: work-group size x rows), its work-items
+ * striding over the row so that neighbours read neighbouring elements. The
+ * variance is the mean of squared deviations from the mean, found in a
+ * second pass rather than as E[x^2] - E[x]^2, which cancels badly when the
+ * mean is large against the spread. Every read of the row happens before
+ * the barrier of the second reduction, and each work-item then reads and
+ * writes only its own elements, so y may be x (or r). */
+
+static float group_sum(__local float *part, float v)
+{
+    int lid = get_local_id(0);
+    part[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = (int)get_local_size(0) / 2; s > 0; s >>= 1) {
+        if (lid < s) part[lid] += part[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = part[0];
+    barrier(CLK_LOCAL_MEM_FENCE); /* part is reused by the next reduction */
+    return r;
+}
+
+#ifdef HAS_RESIDUAL
+#define X(j) (src[j] + res[j])
+#else
+#define X(j) src[j]
+#endif
+
+__kernel void layernorm(__global const float *x, uint x_off, __global float *y, uint y_off, int rows, int len,
+                        float eps, __global const float *scale, uint scale_off, int n_scale,
+#ifdef HAS_BIAS
+                        __global const float *bias, uint bias_off, int n_bias,
+#endif
+#ifdef HAS_RESIDUAL
+                        __global const float *r, uint r_off,
+#endif
+                        __local float *part)
+{
+    int row = get_global_id(1);
+    if (row >= rows) return; /* a whole work-group: the barriers stay uniform */
+    int lid = get_local_id(0), size = get_local_size(0);
+    __global const float *src = x + x_off + (size_t)row * len;
+    __global float *dst = y + y_off + (size_t)row * len;
+#ifdef HAS_RESIDUAL
+    __global const float *res = r + r_off + (size_t)row * len;
+#endif
+
+    float sum = 0.0f;
+    for (int j = lid; j < len; j += size) sum += X(j);
+    float mean = group_sum(part, sum) / (float)len;
+    float dev = 0.0f;
+    for (int j = lid; j < len; j += size) {
+        float d = X(j) - mean;
+        dev += d * d;
+    }
+    float inv = rsqrt(group_sum(part, dev) / (float)len + eps);
+    scale += scale_off;
+#ifdef HAS_BIAS
+    bias += bias_off;
+#endif
+    for (int j = lid; j < len; j += size) {
+        float v = (X(j) - mean) * inv * scale[j % n_scale];
+#ifdef HAS_BIAS
+        v += bias[j % n_bias];
+#endif
+        dst[j] = v;
+    }
+}
