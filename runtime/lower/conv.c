@@ -41,8 +41,8 @@ static clg_status epilogue_of(clg_lower *lw, const clg_node *n, const clg_dev_te
  * the result's pixels with one stride (see clg_epilogue). */
 static bool epilogue_fits(const conv_epilogue *ce)
 {
-    clg_karg args[4 * CLG_EXPR_MAX_INPUTS];
-    return ce->e && clg_epilogue_args(&ce->ep, args, 4 * CLG_EXPR_MAX_INPUTS) >= 0;
+    clg_karg args[1 + 4 * CLG_EXPR_MAX_INPUTS];
+    return ce->e && clg_epilogue_args(&ce->ep, args, 1 + 4 * CLG_EXPR_MAX_INPUTS) >= 0;
 }
 
 /* Whether the convolution is depthwise: each group one input channel. */

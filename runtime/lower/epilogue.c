@@ -7,15 +7,14 @@
 /* Where xK's element for result element (row, col) sits (text). */
 static void write_index(clg_text *t, const clg_epilogue *ep, int k, const char *row, const char *col)
 {
-    long long p = (long long)(ep->p < 0 ? -ep->p : ep->p);
     if (ep->p == 0)
         clg_text_printf(t, "x%d_off + %s * x%d_sr + %s * x%d_sc", k, row, k, col, k);
     else if (ep->p > 0)
-        clg_text_printf(t, "x%d_off + (%s) / %lld * x%d_sn + %s * x%d_sch + (%s) %% %lld * x%d_sp", k, col, p, k,
-                        row, k, col, p, k);
+        clg_text_printf(t, "x%d_off + (%s) / epi_p * x%d_sn + %s * x%d_sch + (%s) %% epi_p * x%d_sp", k, col, k,
+                        row, k, col, k);
     else
-        clg_text_printf(t, "x%d_off + (%s) / %lld * x%d_sn + (%s) %% %lld * x%d_sp + %s * x%d_sch", k, row, p, k,
-                        row, p, k, col, k);
+        clg_text_printf(t, "x%d_off + (%s) / epi_p * x%d_sn + (%s) %% epi_p * x%d_sp + %s * x%d_sch", k, row, k,
+                        row, k, col, k);
 }
 
 size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
@@ -30,7 +29,9 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
     clg_expr_write(e, &t);
     clg_text_printf(&t, " */\n");
     clg_expr_write_opencl_helpers(e, &t);
-    clg_text_printf(&t, "#define EPILOGUE 1\n#define EPILOGUE_ARGS");
+    /* A convolution's pixels per image come as an argument, not in the
+     * text: one program serves every shape with this expression. */
+    clg_text_printf(&t, "#define EPILOGUE 1\n#define EPILOGUE_ARGS%s", nchw ? " , int epi_p" : "");
     for (int k = 1; k < n_inputs; k++) {
         if (nchw)
             clg_text_printf(&t, " , __global const float *x%d, uint x%d_off, int x%d_sn, int x%d_sch, int x%d_sp", k,
@@ -38,7 +39,7 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
         else
             clg_text_printf(&t, " , __global const float *x%d, uint x%d_off, int x%d_sr, int x%d_sc", k, k, k, k);
     }
-    clg_text_printf(&t, "\n#define EPILOGUE_PASS");
+    clg_text_printf(&t, "\n#define EPILOGUE_PASS%s", nchw ? " , epi_p" : "");
     for (int k = 1; k < n_inputs; k++) {
         if (nchw)
             clg_text_printf(&t, " , x%d, x%d_off, x%d_sn, x%d_sch, x%d_sp", k, k, k, k, k);
@@ -70,8 +71,8 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
     for (int k = 1; k < n_inputs; k++) {
         if (!(e->inputs_used & (1u << k))) continue;
         if (ep->p > 0) {
-            clg_text_printf(&t, "    float16 v%d;\n    if (c %% %lld + 16 <= %lld) {\n        v%d = clg_load16(x%d + ", k,
-                            (long long)ep->p, (long long)ep->p, k, k);
+            clg_text_printf(&t, "    float16 v%d;\n    if (c %% epi_p + 16 <= epi_p) {\n        v%d = clg_load16(x%d + ",
+                            k, k, k);
             write_index(&t, ep, k, "r", "c");
             clg_text_printf(&t, ", x%d_sp);\n    } else {\n        float part[16];\n"
                                 "        for (int l = 0; l < 16; l++) part[l] = x%d[", k, k);
@@ -103,8 +104,9 @@ int clg_epilogue_args(const clg_epilogue *ep, clg_karg *args, int room)
     int a = 0;
     clg_shape out = {2, {ep->rows, ep->cols}};
     if (ep->p) {
-        if (!ep->nchw || ep->nchw->rank != 4) return -1;
+        if (!ep->nchw || ep->nchw->rank != 4 || room < 1) return -1;
         out = *ep->nchw;
+        args[a++] = CLG_ARG_I(ep->p < 0 ? -ep->p : ep->p);
     }
     for (int k = 1; k < ep->n_inputs; k++) {
         int64_t st[CLG_MAX_RANK], sp;

@@ -43,9 +43,10 @@ struct clg_expr;
  * with p != 0, element (r, c) is an element of nchw (images of |p| = H*W
  * pixels): p > 0, r is the channel and c = image * p + pixel (the packed
  * GEMM as written, the direct kernels); p < 0, r = image * -p + pixel and
- * c the channel (the flipped GEMM). Each input xK then takes three strides
- * over nchw instead of two, `int xK_sn, int xK_sch, int xK_sp` (image,
- * channel, pixel), so an input must address its pixels with one stride:
+ * c the channel (the flipped GEMM). EPILOGUE_ARGS then open with
+ * `int epi_p` (|p|, an argument so that one program serves every shape),
+ * and each input xK takes three strides over nchw instead of two,
+ * `int xK_sn, int xK_sch, int xK_sp` (image, channel, pixel), so an input must address its pixels with one stride:
  * its H and W both the result's, both 1, or the result's H or W is 1
  * (clg_epilogue_args fails otherwise; pass absorb-epilogue never makes
  * such a node). */
@@ -62,7 +63,7 @@ typedef struct clg_epilogue {
  * at most size bytes, NUL included, and returns the full length. */
 CLG_INTERNAL size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size);
 
-/* ep's kernel arguments (3 per input x1.., 4 with p != 0) into args, at most room; their
+/* ep's kernel arguments (3 per input x1..; with p != 0, |p| and 4 per input) into args, at most room; their
  * count, or -1 when an input does not broadcast to rows x cols or room is
  * short. */
 CLG_INTERNAL int clg_epilogue_args(const clg_epilogue *ep, clg_karg *args, int room);
