@@ -1357,6 +1357,36 @@ static void test_absorb_epilogue(void **state)
     if (err != 0.0) fail_msg("absorbing changed the reference's numbers: relative error %g", err);
     clg_graph_destroy(g);
     clg_graph_destroy(opt);
+
+    /* A ResNet basic block at -O2: each conv absorbs its folded
+     * BatchNorm's bias, the ReLU and (the second) the shortcut; the
+     * reference executor running the convs' epilogues agrees with it
+     * running the block as written (up to BatchNorm folding's rounding). */
+    g = parse("input x: f32[N, 4, 6, 6]\n"
+                   "const w1: f32[4, 4, 3, 3] = random(1, -0.5, 0.5)\n"
+                   "const s1: f32[4] = random(2, 0.5, 1.5)\nconst t1: f32[4] = random(3)\n"
+                   "const m1: f32[4] = random(4)\nconst v1: f32[4] = random(5, 0.5, 1.5)\n"
+                   "const w2: f32[4, 4, 3, 3] = random(6, -0.5, 0.5)\n"
+                   "const s2: f32[4] = random(7, 0.5, 1.5)\nconst t2: f32[4] = random(8)\n"
+                   "const m2: f32[4] = random(9)\nconst v2: f32[4] = random(10, 0.5, 1.5)\n"
+                   "c1 = Conv2D(x, w1) pads=[1, 1, 1, 1]\n"
+                   "b1 = BatchNorm(c1, s1, t1, m1, v1) epsilon=0.00001\n"
+                   "r1 = Relu(b1)\n"
+                   "c2 = Conv2D(r1, w2) pads=[1, 1, 1, 1]\n"
+                   "b2 = BatchNorm(c2, s2, t2, m2, v2) epsilon=0.00001\n"
+                   "a = Add(b2, x)\n"
+                   "y = Relu(a)\n"
+                   "output y\n");
+    assert_int_equal(clg_graph_clone(g, &opt), CLG_OK);
+    assert_int_equal(clg_graph_optimize(opt, 2, NULL, NULL), CLG_OK);
+    assert_int_equal(count_op(opt, CLG_OP_CONV2D), 2);
+    assert_int_equal(count_op(opt, CLG_OP_ELEMENTWISE) + count_op(opt, CLG_OP_BATCHNORM) +
+                         count_op(opt, CLG_OP_RELU) + count_op(opt, CLG_OP_ADD),
+                     0);
+    err = reference_difference(g, opt, 3);
+    if (!(err <= 1e-5)) fail_msg("the block with conv epilogues: relative error %g", err);
+    clg_graph_destroy(g);
+    clg_graph_destroy(opt);
 }
 
 static void test_absorb_epilogue_refused(void **state)
