@@ -1509,6 +1509,32 @@ static void test_epilogue_blocks_other_passes(void **state)
                                   "h = Gemm(x, w, r) epilogue=\"x0 * x1\"\n"
                                   "y = Relu(h)\n"
                                   "output y\n");
+    /* The same for a Conv2D with an epilogue: a BatchNorm after it or
+     * before it stays, and its third input, x1 here, is no bias. */
+    check_unchanged("fold-batchnorm", "input x: f32[N, 4, 5, 5]\n"
+                                      "const w: f32[4, 4, 3, 3] = random(1)\n"
+                                      "const b: f32[4] = [1, 2, 3, 4]\n"
+                                      "const g: f32[4] = [1, 2, 1, 2]\n"
+                                      "const m: f32[4] = [0, 1, 0, 1]\n"
+                                      "const v: f32[4] = [1, 1, 2, 2]\n"
+                                      "h = Conv2D(x, w, b) epilogue=\"relu(x0)\"\n"
+                                      "y = BatchNorm(h, g, b, m, v)\n"
+                                      "output y\n");
+    check_unchanged("fold-batchnorm", "input x: f32[N, 4, 5, 5]\n"
+                                      "const w: f32[4, 4, 3, 3] = random(1)\n"
+                                      "const b: f32[4] = [1, 2, 3, 4]\n"
+                                      "const g: f32[4] = [1, 2, 1, 2]\n"
+                                      "const m: f32[4] = [0, 1, 0, 1]\n"
+                                      "const v: f32[4] = [1, 1, 2, 2]\n"
+                                      "n = BatchNorm(x, g, b, m, v)\n"
+                                      "y = Conv2D(n, w, b) epilogue=\"relu(x0)\"\n"
+                                      "output y\n");
+    check_unchanged("split-bias", "input x: f32[N, 4, 5, 5]\n"
+                                  "const w: f32[4, 4, 3, 3] = random(1)\n"
+                                  "const r: f32[4, 1, 1] = [1, 2, 3, 4]\n"
+                                  "h = Conv2D(x, w, r) epilogue=\"x0 * x1\"\n"
+                                  "y = Relu(h)\n"
+                                  "output y\n");
 }
 
 static void test_fuse_elementwise_16_inputs(void **state)
