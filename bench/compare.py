@@ -47,7 +47,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from onnx import TensorProto, helper, numpy_helper, shape_inference
+from onnx import TensorProto, helper, numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, 'bench')
@@ -57,8 +57,30 @@ CLGRAPH = os.path.join(BUILD, 'clgraph')
 LIB = os.path.join(BUILD, 'libclgraph.so')
 CORES = os.cpu_count() or 1
 
-# (fixture, batches): the issue's model set.
-MODELS = [('example_mlp', [1, 64, 1024]), ('residual_mlp24', [64]), ('resnet18_narrow', [1, 16])]
+# (model, batches): the issue's model set. A model is a fixture of
+# tests/fixtures/make_fixtures.py or one of BUILT.
+MODELS = [('example_mlp', [1, 64, 1024]), ('residual_mlp24', [64]), ('resnet18_narrow', [1, 16]),
+          ('encoder_gelu_256', [1, 8])]
+
+
+def encoder_gelu_256():
+    # dropout is inactive in eval mode; PyTorch's own inference runs its fast path.
+    return torch.nn.TransformerEncoderLayer(256, 4, 1024, activation='gelu', batch_first=True)
+
+
+# Models built and exported when the benchmark runs (random weights from a
+# fixed seed, eval mode), so their weights (~3 MB each) are never committed:
+# name: (constructor, input shape after the batch, {symbol: size} of the
+# input's other symbolic dims, opset, the input's dynamic axes).
+BUILT = {
+    'encoder_gelu_256': (encoder_gelu_256, (128, 256), {'S': 128}, 17, {0: 'N', 1: 'S'}),
+}
+ABOUT = {
+    'encoder_gelu_256': "`nn.TransformerEncoderLayer(256, 4, 1024, activation='gelu', batch_first=True)` "
+                        '(post-norm), random weights (seed 200), eval mode, exported by `bench/run` itself at opset 17 '
+                        'with a dynamic batch N and sequence S; inputs [batch, 128, 256], clgraph given S = 128 '
+                        '(`--dim S=128`); PyTorch runs its own inference fast path',
+}
 
 sys.path.insert(0, FIXTURES)
 import make_fixtures  # noqa: E402  (the fixtures' model definitions and seeds)
@@ -75,8 +97,10 @@ def sh(cmd, **kw):
 # ------------------------------------------------------------------ clgraph
 
 class Tensor(ctypes.Structure):
+    """clg_tensor. dtype (0: CLG_DTYPE_F32) is its last field since typed
+    tensors; a library from before them never reads it."""
     _fields_ = [('data', ctypes.POINTER(ctypes.c_float)), ('rank', ctypes.c_int),
-                ('dims', ctypes.c_int64 * 5)]
+                ('dims', ctypes.c_int64 * 5), ('dtype', ctypes.c_int)]
 
 
 class ModelOptions(ctypes.Structure):
@@ -116,23 +140,31 @@ class Clgraph:
             errmsg = lambda: lib.clg_context_errmsg(self.ctx)  # noqa: E731
         if lib.clg_model_create_ex(ctypes.byref(self.m), self.ctx, self.g, ctypes.byref(opts)):
             raise RuntimeError(errmsg().decode())
-        self.batch = None
+        self.shape = None
 
     def _plan(self, x):
+        """Input and output tensors for inputs shaped like x: the output's
+        shape from all of x's dims (batch, sequence, ...), as the run binds them."""
         self.inp = Tensor()
         self.inp.rank = x.ndim
         for i, d in enumerate(x.shape):
             self.inp.dims[i] = d
+        self.inp.data = x.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         name, rank, dims = ctypes.c_char_p(), ctypes.c_int(), (ctypes.c_int64 * 5)()
-        self.lib.clg_graph_output_info(self.g, 0, ctypes.c_int64(x.shape[0]), ctypes.byref(name),
-                                       ctypes.byref(rank), dims)
+        if hasattr(self.lib, 'clg_graph_output_shape'):
+            st = self.lib.clg_graph_output_shape(self.g, 0, ctypes.byref(self.inp), 1, ctypes.byref(rank), dims)
+        else:   # libraries before symbolic sizes: only the batch is symbolic
+            st = self.lib.clg_graph_output_info(self.g, 0, ctypes.c_int64(x.shape[0]), ctypes.byref(name),
+                                                ctypes.byref(rank), dims)
+        if st:
+            raise RuntimeError(self.lib.clg_graph_errmsg(self.g).decode())
         self.out = np.empty(tuple(dims[:rank.value]), np.float32)
         self.outt = Tensor()
         self.outt.data = self.out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-        self.batch = x.shape[0]
+        self.shape = x.shape
 
     def run(self, x):
-        if self.batch != x.shape[0]:
+        if self.shape != x.shape:
             self._plan(x)
         self.inp.data = x.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         if self.lib.clg_model_run(self.m, ctypes.byref(self.inp), 1, ctypes.byref(self.outt), 1):
@@ -183,6 +215,42 @@ def torch_model(name):
     return model
 
 
+def built_model(name, seed):
+    """One of BUILT, made with `seed` and exported to bench/models/NAME.onnx
+    with its dynamic axes; the module and the path."""
+    make, shape, _dims, opset, axes = BUILT[name]
+    torch.manual_seed(seed)
+    model = make()
+    model.eval()
+    path = os.path.join(BENCH, 'models', f'{name}.onnx')
+    x = torch.from_numpy(np.random.default_rng(seed).uniform(-1, 1, (1,) + shape).astype(np.float32))
+    # Not under no_grad: there PyTorch takes its fused inference path, which has no ONNX export.
+    torch.onnx.export(model, x, path, opset_version=opset, input_names=['x'], output_names=['y'],
+                      dynamic_axes={'x': axes, 'y': axes}, do_constant_folding=True)
+    return model, path
+
+
+class Spec:
+    """A benchmarked model: its ONNX file, PyTorch module, the input shape
+    after the batch, the sizes of its input's other symbolic dims, and a
+    sample input (batch 1) for TorchScript tracing."""
+
+    def __init__(self, name):
+        self.name = name
+        if name in BUILT:
+            self.torch, self.path = built_model(name, 200 + list(BUILT).index(name))
+            self.shape, self.dims = BUILT[name][1], dict(BUILT[name][2])
+            self.sample = np.random.default_rng(0).uniform(-1, 1, (1,) + self.shape).astype(np.float32)
+        else:
+            self.torch, self.path = torch_model(name), os.path.join(FIXTURES, name, 'model.onnx')
+            self.shape, self.dims = make_fixtures.FIXTURES[name][1], {}
+            self.sample = np.load(os.path.join(FIXTURES, name, 'input.npy'))
+
+    def dim_args(self):
+        """clgraph's --dim options for the symbolic sizes other than the batch."""
+        return [a for k, v in self.dims.items() for a in ('--dim', f'{k}={v}')]
+
+
 class Torch:
     def __init__(self, model, threads):
         self.m, self.threads = model, threads
@@ -196,29 +264,50 @@ class Torch:
 
 # ------------------------------------------------------------ GEMM floor
 
-def gemm_shapes(path, batch):
-    """Every Gemm/MatMul/Conv of the model at `batch`: a key for the one-node
-    graph and the GEMM it performs (M, K, N), counted."""
+def run_shapes(path, x, names):
+    """The shapes of the tensors `names` when the model at `path` runs on x:
+    one ONNX Runtime run with them as extra graph outputs (ONNX shape
+    inference loses them behind the Reshapes that attention computes from
+    Shape nodes)."""
     m = onnx.load(path)
-    dim = m.graph.input[0].type.tensor_type.shape.dim[0]
-    dim.ClearField('dim_param')
-    dim.dim_value = batch
-    m = shape_inference.infer_shapes(m)
-    shapes = {}
-    for vi in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
-        shapes[vi.name] = [d.dim_value for d in vi.type.tensor_type.shape.dim]
+    outs = {o.name for o in m.graph.output}
+    for t in names:
+        if t not in outs:
+            m.graph.output.append(helper.make_tensor_value_info(t, TensorProto.FLOAT, None))
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    s = ort.InferenceSession(m.SerializeToString(), so, providers=['CPUExecutionProvider'])
+    got = s.run(list(names), {s.get_inputs()[0].name: x})
+    return {t: list(v.shape) for t, v in zip(names, got)}
+
+
+def gemm_shapes(spec, batch):
+    """Every Gemm/MatMul/Conv of the model at `batch` (its other symbolic
+    sizes at spec.dims): a key for the one-node graph and the GEMM it
+    performs, counted. A Gemm/MatMul by a constant 2-D weight is the GEMM
+    with M = the product of the other operand's leading dims; a MatMul of
+    two computed tensors (attention's QK^T and PV) is a batched MatMul."""
+    m = onnx.load(spec.path)
     inits = {t.name: list(t.dims) for t in m.graph.initializer}
+    nodes = [n for n in m.graph.node if n.op_type in ('Gemm', 'MatMul', 'Conv')]
+    names = list(dict.fromkeys(t for n in nodes for t in (n.input[0], n.input[1], n.output[0]) if t not in inits))
+    x = np.random.default_rng(0).uniform(-1, 1, (batch,) + spec.shape).astype(np.float32)
+    shapes = run_shapes(spec.path, x, names)
     found = collections.Counter()
-    for n in m.graph.node:
+    for n in nodes:
         a = {x.name: helper.get_attribute_value(x) for x in n.attribute}
         if n.op_type in ('Gemm', 'MatMul'):
             xs, w = shapes[n.input[0]], inits.get(n.input[1])
-            if w is None or len(xs) != 2:
+            if w is None and n.op_type == 'MatMul':
+                found[('MatMul', tuple(xs), tuple(shapes[n.input[1]]), tuple(shapes[n.output[0]]))] += 1
+                continue
+            if w is None or len(w) != 2 or (n.op_type == 'Gemm' and a.get('transA', 0)):
+                log(f'{spec.name}: {n.op_type} {n.name} left out of the GEMM floor')
                 continue
             tb = a.get('transB', 0)
             k, nout = (w[1], w[0]) if tb else (w[0], w[1])
             bias = n.op_type == 'Gemm' and len(n.input) > 2 and n.input[2] != ''
-            found[('Gemm', xs[0], k, nout, tb, bias)] += 1
+            found[('Gemm', int(np.prod(xs[:-1])), k, nout, tb, bias)] += 1
         elif n.op_type == 'Conv':
             xs, w = shapes[n.input[0]], inits[n.input[1]]
             ys = shapes[n.output[0]]
@@ -228,10 +317,14 @@ def gemm_shapes(path, batch):
 
 
 def gemm_mkn(key):
+    """(batch count, M, K, N) of the GEMMs a key performs."""
     if key[0] == 'Gemm':
-        return key[1], key[2], key[3]
+        return 1, key[1], key[2], key[3]
+    if key[0] == 'MatMul':
+        xs, ws = key[1], key[2]
+        return int(np.prod(key[3][:-2])), xs[-2], xs[-1], ws[-1]
     xs, w, ys = key[1], key[2], key[6]
-    return ys[0] * ys[2] * ys[3], w[1] * w[2] * w[3], w[0]   # im2col GEMM (group 1)
+    return 1, ys[0] * ys[2] * ys[3], w[1] * w[2] * w[3], w[0]   # im2col GEMM (group 1)
 
 
 def one_node_model(key, path):
@@ -247,6 +340,15 @@ def one_node_model(key, path):
         node = helper.make_node('Gemm', ins, ['y'], transB=tb)
         x = helper.make_tensor_value_info('x', TensorProto.FLOAT, ['N', k])
         y = helper.make_tensor_value_info('y', TensorProto.FLOAT, ['N', n])
+        xs = [x]
+    elif key[0] == 'MatMul':
+        # Both operands are graph inputs (random per run), fixed shapes.
+        _, as_, bs, ys = key
+        inits = []
+        node = helper.make_node('MatMul', ['x', 'w'], ['y'])
+        xs = [helper.make_tensor_value_info('x', TensorProto.FLOAT, list(as_)),
+              helper.make_tensor_value_info('w', TensorProto.FLOAT, list(bs))]
+        y = helper.make_tensor_value_info('y', TensorProto.FLOAT, list(ys))
     else:
         _, xs, ws, strides, pads, group, ys = key
         w = rng.uniform(-0.1, 0.1, ws).astype(np.float32)
@@ -255,14 +357,15 @@ def one_node_model(key, path):
         inits = [numpy_helper.from_array(w, 'w'), numpy_helper.from_array(b, 'b')]
         node = helper.make_node('Conv', ['x', 'w', 'b'], ['y'], strides=list(strides), pads=list(pads),
                                 group=group, kernel_shape=list(ws[2:]))
-        x = helper.make_tensor_value_info('x', TensorProto.FLOAT, ['N'] + list(xs[1:]))
+        xs = [helper.make_tensor_value_info('x', TensorProto.FLOAT, ['N'] + list(xs[1:]))]
         y = helper.make_tensor_value_info('y', TensorProto.FLOAT, ['N'] + list(ys[1:]))
-    g = helper.make_graph([node], 'one', [x], [y], inits)
+    g = helper.make_graph([node], 'one', xs, [y], inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), path)
 
 
-def clgraph_bench(path, batch, device, iters=20, opt='-O2', profile=False):
-    cmd = [CLGRAPH, 'bench', path, '--batch', str(batch), '--iters', str(iters), '--json', opt]
+def clgraph_bench(path, batch, device, iters=20, opt='-O2', profile=False, dims=()):
+    """`clgraph bench --json`; dims: further options, e.g. ['--dim', 'S=128']."""
+    cmd = [CLGRAPH, 'bench', path, '--batch', str(batch), *dims, '--iters', str(iters), '--json', opt]
     if device:
         cmd += ['--device', device]
     if profile:
@@ -273,13 +376,13 @@ def clgraph_bench(path, batch, device, iters=20, opt='-O2', profile=False):
     return json.loads(r.stdout)
 
 
-def gemm_floor(path, batch, device, tmp, cache, runs=3):
+def gemm_floor(spec, batch, device, tmp, cache, runs=3):
     """Sum over the model's GEMM/convolution shapes of count x the device time
     (OpenCL profiling events) of that one node run alone through `clgraph
     bench --profile`: clgraph's time if everything else were free. The wall
     time of the one-node run (which adds one upload, read-back and wait per
     node) is kept too, as floor_wall."""
-    found = gemm_shapes(path, batch)
+    found = gemm_shapes(spec, batch)
     total = total_wall = 0.0
     rows = []
     for key, count in found.items():
@@ -287,17 +390,19 @@ def gemm_floor(path, batch, device, tmp, cache, runs=3):
             f = os.path.join(tmp, f'gemm{len(cache)}.onnx')
             one_node_model(key, f)
             # --profile reports the last run only: median over `runs` processes.
-            js = [clgraph_bench(f, batch if key[0] == 'Gemm' else key[1][0], device, profile=True)
+            # The one-node graph's batch N: Gemm's M, Conv's batch; MatMul's has no symbols.
+            one_batch = key[1] if key[0] == 'Gemm' else key[1][0] if key[0] == 'Conv' else 1
+            js = [clgraph_bench(f, one_batch, device, profile=True)
                   for _ in range(runs)]
             cache[key] = (statistics.median(sum(n['ms'] for n in j['profile']) for j in js),
                           statistics.median(j['latency_ms_median'] for j in js))
-        m, k, n = gemm_mkn(key)
+        b, m, k, n = gemm_mkn(key)
         ms, wall = cache[key]
         total += count * ms
         total_wall += count * wall
-        rows.append({'op': key[0], 'shape': [str(v) for v in key[1:]], 'M': m, 'K': k, 'N': n, 'count': count,
-                     'device_ms': ms, 'wall_ms': wall, 'gflops': 2 * m * k * n / ms / 1e6,
-                     'gflops_wall': 2 * m * k * n / wall / 1e6})
+        rows.append({'op': key[0], 'shape': [str(v) for v in key[1:]], 'B': b, 'M': m, 'K': k, 'N': n, 'count': count,
+                     'device_ms': ms, 'wall_ms': wall, 'gflops': 2 * b * m * k * n / ms / 1e6,
+                     'gflops_wall': 2 * b * m * k * n / wall / 1e6})
     return total, total_wall, rows
 
 
@@ -333,7 +438,8 @@ def timed(cmd, env=None):
     return dt
 
 
-def startup(name, path, device, tmp, warm_runs=3):
+def startup(spec, device, tmp, warm_runs=3):
+    name, path = spec.name, spec.path
     res = {}
     env = dict(os.environ)
     env['CLGRAPH_CACHE_DIR'] = os.path.join(tmp, f'clg-cache-{name}')
@@ -341,9 +447,9 @@ def startup(name, path, device, tmp, warm_runs=3):
     for d in (env['CLGRAPH_CACHE_DIR'], env['POCL_CACHE_DIR']):
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
-    cmd = [CLGRAPH, 'run', path, '--batch', '1'] + (['--device', device] if device else [])
+    cmd = [CLGRAPH, 'run', path, '--batch', '1'] + spec.dim_args() + (['--device', device] if device else [])
     res['clgraph'] = {'cold_ms': timed(cmd, env), 'warm_ms': statistics.median(timed(cmd, env) for _ in range(warm_runs))}
-    x = f'np.random.default_rng(0).uniform(-1, 1, (1,) + {make_fixtures.FIXTURES[name][1]!r}).astype(np.float32)'
+    x = f'np.random.default_rng(0).uniform(-1, 1, (1,) + {spec.shape!r}).astype(np.float32)'
     ort_code = (f'import numpy as np, onnxruntime as ort; so = ort.SessionOptions(); so.intra_op_num_threads = {CORES}; '
                 f's = ort.InferenceSession({path!r}, so, providers=["CPUExecutionProvider"]); '
                 f's.run(None, {{s.get_inputs()[0].name: {x}}})')
@@ -393,9 +499,9 @@ def machine(devices):
     return info
 
 
-def bench_case(name, batch, engines, iters, warmup):
+def bench_case(spec, batch, engines, iters, warmup):
     rng = np.random.default_rng(batch)
-    shape = (batch,) + make_fixtures.FIXTURES[name][1]
+    shape = (batch,) + spec.shape
     x = rng.uniform(-1, 1, shape).astype(np.float32)
     times = {e: [] for e in engines}
     outs = {}
@@ -443,16 +549,28 @@ def markdown(res):
     extra = [e for e in res['engines'] if e.startswith('clgraph-O2@')]
     head = ['model', 'batch', 'clgraph -O2'] + [e.replace('clgraph-O2@', 'clgraph @') for e in extra] + [
         'clgraph -O0', 'ORT', 'PyTorch', 'GEMM floor', 'clg/ORT', 'clg/PyTorch', 'clg/floor', 'O0/O2', 'max error']
+    about = [f'{m}: {ABOUT[m]}.' for m in dict.fromkeys(c['model'] for c in res['cases']) if m in ABOUT]
+    if about:
+        out += about + ['']
     out += ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
     for c in res['cases']:
         r = c['engines']
         o2, o0 = r['clgraph-O2']['median_ms'], r['clgraph-O0']['median_ms']
         oe, ot = best(r, 'onnxruntime'), best(r, 'pytorch')
-        row = [c['model'], str(c['batch']), fmt_ms(o2)] + [fmt_ms(r[e]['median_ms']) for e in extra] + [
+        model = c['model'] + ''.join(f' ({k} = {v})' for k, v in c.get('dims', {}).items())
+        row = [model, str(c['batch']), fmt_ms(o2)] + [fmt_ms(r[e]['median_ms']) for e in extra] + [
             fmt_ms(o0), f"{fmt_ms(oe[1])} ({oe[0].split('-t')[1]})", f"{fmt_ms(ot[1])} ({ot[0].split('-t')[1]})",
             fmt_ms(c['gemm_floor_ms']), f'{o2 / oe[1]:.2f}', f'{o2 / ot[1]:.2f}', f"{o2 / c['gemm_floor_ms']:.2f}",
             f'{o0 / o2:.2f}', f"{r['max_rel_err_any_pair']:.1e}"]
         out.append('| ' + ' | '.join(row) + ' |')
+    out += ['', "Arithmetic rate: the model's GEMM/convolution work per call (2·B·M·K·N summed over the floor's shapes; "
+            'everything else in the model not counted) over each median wall time above, in GFLOP/s:', '',
+            '| model | batch | GFLOP per call | clgraph -O2 | ORT | PyTorch | GEMM floor |', '| --- | --- | --- | --- | --- | --- | --- |']
+    for c in res['cases']:
+        r, gf = c['engines'], c['gemm_gflop']
+        rate = lambda ms: f'{gf / ms * 1e3:.1f}'  # noqa: E731
+        out.append(f"| {c['model']} | {c['batch']} | {gf:.3g} | {rate(r['clgraph-O2']['median_ms'])} | "
+                   f"{rate(best(r, 'onnxruntime')[1])} | {rate(best(r, 'pytorch')[1])} | {rate(c['gemm_floor_ms'])} |")
     g = res['gemm_rate']
     out += ['', 'GEMM rate on the largest GEMM shape of the set '
             f"(M×K×N = {g['M']}×{g['K']}×{g['N']}, from {g['from']}) and at 1024³:", '',
@@ -503,11 +621,11 @@ def chart(res, path):
     fig.savefig(path, dpi=110)
 
 
-def profile_summary(name, batch, device, runs=5):
+def profile_summary(spec, batch, device, runs=5):
     """`clgraph bench --profile` (per-node device time of one run) repeated
     `runs` times; per-node medians, so one noisy run does not decide."""
-    path = os.path.join(FIXTURES, name, 'model.onnx')
-    profs = [clgraph_bench(path, batch, device, profile=True) for _ in range(runs)]
+    path = spec.path
+    profs = [clgraph_bench(path, batch, device, profile=True, dims=spec.dim_args()) for _ in range(runs)]
     p = profs[0]
     nodes = collections.OrderedDict()
     for q in profs:
@@ -523,7 +641,7 @@ def profile_summary(name, batch, device, runs=5):
         by_op[n['op']][0] += n['ms']
         by_op[n['op']][1] += 1
         by_op[n['op']][2] += n['launches']
-    lines = [f"`./{os.path.relpath(CLGRAPH, ROOT)} bench {os.path.relpath(path, ROOT)} --batch {batch} --profile`, "
+    lines = [f"`./{os.path.relpath(CLGRAPH, ROOT)} bench {os.path.relpath(path, ROOT)} --batch {batch}{''.join(' ' + a for a in spec.dim_args())} --profile`, "
              f"{runs} times (per-node device time from OpenCL profiling events; medians over the runs): "
              f"wall median {wall:.3f} ms, {p['launches_per_inference']} launches, "
              f"{total:.3f} ms of device time over {len(nodes)} nodes.", '',
@@ -570,12 +688,13 @@ def main():
     tmp = tempfile.mkdtemp(prefix='clgraph-bench-')
     floor_cache = {}
     all_gemms = []
+    specs = {}
     for name, batches in models:
-        path = os.path.join(FIXTURES, name, 'model.onnx')
-        tm = torch_model(name)
-        x0 = torch.from_numpy(np.load(os.path.join(FIXTURES, name, 'input.npy')))
+        log(f'{name}: ' + ('building and exporting ...' if name in BUILT else 'rebuilding the fixture ...'))
+        spec = specs[name] = Spec(name)
+        path, tm = spec.path, spec.torch
         with torch.inference_mode():
-            torch.jit.save(torch.jit.trace(tm, x0), os.path.join(BENCH, 'models', f'{name}.pt'))
+            torch.jit.save(torch.jit.trace(tm, torch.from_numpy(spec.sample)), os.path.join(BENCH, 'models', f'{name}.pt'))
         engines = {'clgraph-O2': Clgraph(path, None, 2), 'clgraph-O0': Clgraph(path, None, 0)}
         for d in args.device:
             engines[f'clgraph-O2@{d}'] = Clgraph(path, d, 2)
@@ -585,19 +704,20 @@ def main():
         res['engines'] = list(engines)
         for b in batches:
             log(f'{name} batch {b}: engines ...')
-            r = bench_case(name, b, engines, args.iters, args.warmup)
+            r = bench_case(spec, b, engines, args.iters, args.warmup)
             log(f'{name} batch {b}: GEMM floor ...')
-            floor, floor_wall, rows = gemm_floor(path, b, None, tmp, floor_cache)
+            floor, floor_wall, rows = gemm_floor(spec, b, None, tmp, floor_cache)
             all_gemms += [dict(rw, model=name, batch=b) for rw in rows]
-            res['cases'].append({'model': name, 'batch': b, 'engines': r, 'gemm_floor_ms': floor,
-                                 'gemm_floor_wall_ms': floor_wall, 'gemms': rows})
+            res['cases'].append({'model': name, 'batch': b, 'dims': spec.dims, 'engines': r, 'gemm_floor_ms': floor,
+                                 'gemm_floor_wall_ms': floor_wall, 'gemms': rows,
+                                 'gemm_gflop': sum(2e-9 * g['count'] * g['B'] * g['M'] * g['K'] * g['N'] for g in rows)})
             log('  ' + ', '.join(f"{e} {v['median_ms']:.3f}" for e, v in r.items() if isinstance(v, dict))
                 + f', floor {floor:.3f} ms, max err {r["max_rel_err_any_pair"]:.1e}')
         for e in engines.values():
             if isinstance(e, Clgraph):
                 e.close()
     torch.set_num_threads(CORES)
-    big = max(all_gemms, key=lambda g: g['M'] * g['K'] * g['N'])
+    big = max((g for g in all_gemms if g['B'] == 1), key=lambda g: g['M'] * g['K'] * g['N'])
     log('GEMM rate ...')
     nms, ngf = numpy_gflops(big['M'], big['K'], big['N'])
     n1024_ms, n1024 = numpy_gflops(1024, 1024, 1024, iters=15)
@@ -619,16 +739,31 @@ def main():
         for name in ('example_mlp', 'resnet18_narrow'):
             if any(m[0] == name for m in models):
                 log(f'start-up {name} ...')
-                res['startup'][name] = startup(name, os.path.join(FIXTURES, name, 'model.onnx'), None, tmp)
-    slow = max(res['cases'], key=lambda c: c['engines']['clgraph-O2']['median_ms'])
-    log(f"profile {slow['model']} batch {slow['batch']} ...")
-    prof_md, prof, prof_text = profile_summary(slow['model'], slow['batch'], None)
-    res['profile'] = {'model': slow['model'], 'batch': slow['batch'], 'bench': prof}
-    prof_md += ('\nThe same model\'s GEMM shapes alone (the floor\'s one-node graphs; convolutions as their im2col '
-                'GEMM, M = batch·OH·OW, K = C·kh·kw, N = output channels), by total device time:\n\n'
+                res['startup'][name] = startup(specs[name], None, tmp)
+    # Profiles: the slowest case of the fixtures and of each built model (at
+    # its largest batch), the slowest of all first.
+    o2 = lambda c: c['engines']['clgraph-O2']['median_ms']  # noqa: E731
+    slow = max(res['cases'], key=o2)
+    fixture_cases = [c for c in res['cases'] if c['model'] not in BUILT]
+    profiled = [slow] + [c for c in res['cases'] if c is not slow and (
+        (c['model'] in BUILT and c['batch'] == max(b for m, bs in models if m == c['model'] for b in bs))
+        or (fixture_cases and c is max(fixture_cases, key=o2)))]
+    res['profiles'], prof_mds = [], []
+    for c in profiled:
+        log(f"profile {c['model']} batch {c['batch']} ...")
+        md1, prof, _ = profile_summary(specs[c['model']], c['batch'], None)
+        res['profiles'].append({'model': c['model'], 'batch': c['batch'], 'dims': c['dims'], 'bench': prof})
+        md1 += ('\nThe same model\'s GEMM shapes alone (the floor\'s one-node graphs; convolutions as their im2col '
+                'GEMM, M = batch·OH·OW, K = C·kh·kw, N = output channels; a Gemm/MatMul by a weight with M = the '
+                'product of the other leading dims; B× a batched MatMul of two computed tensors), by total device time:\n\n'
                 '| op | M×K×N | count | device ms each | GFLOP/s |\n| --- | --- | --- | --- | --- |\n')
-    for g in sorted(slow['gemms'], key=lambda g: -g['count'] * g['device_ms'])[:8]:
-        prof_md += f"| {g['op']} | {g['M']}×{g['K']}×{g['N']} | {g['count']} | {g['device_ms']:.3f} | {g['gflops']:.1f} |\n"
+        for g in sorted(c['gemms'], key=lambda g: -g['count'] * g['device_ms'])[:8]:
+            bs = f"{g['B']}× " if g['B'] > 1 else ''
+            md1 += f"| {g['op']} | {bs}{g['M']}×{g['K']}×{g['N']} | {g['count']} | {g['device_ms']:.3f} | {g['gflops']:.1f} |\n"
+        head = f"#### {c['model']}, batch {c['batch']}" + ''.join(f', {k} = {v}' for k, v in c['dims'].items())
+        prof_mds.append(f'{head}\n\n{md1}')
+    res['profile'] = res['profiles'][0]   # the slowest case, as before
+    prof_md = '\n'.join(prof_mds)
     res['runtime_s'] = time.time() - t_start
     res['load_average_at_end'] = os.getloadavg()
     stem = f"{socket.gethostname()}-{res['machine']['date'][:10]}"

@@ -43,6 +43,7 @@ static const clg_field_info fields[CLG_F_COUNT] = {
      * the same text name as Pad's mode (no op has both). */
     [CLG_F_BLOCK_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
     [CLG_F_KEEPDIMS] = {"keepdims", CLG_ATTR_INT, 1, true},
+    [CLG_F_SCALE] = {"scale", CLG_ATTR_FLOAT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -113,6 +114,7 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_MIN: return &a->min;
     case CLG_F_MAX: return &a->max;
     case CLG_F_PAD_VALUE: return &a->pad_value;
+    case CLG_F_SCALE: return &a->scale;
     default: return NULL;
     }
 }

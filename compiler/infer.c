@@ -103,6 +103,12 @@ static clg_status broadcast2(const clg_infer_ctx *c, const clg_shape *a, const c
     return CLG_OK;
 }
 
+clg_status clg_infer_broadcast_shapes(const clg_infer_ctx *c, const clg_shape *a, const clg_shape *b,
+                                      clg_shape *out)
+{
+    return broadcast2(c, a, b, out);
+}
+
 clg_status clg_infer_broadcast(const clg_infer_ctx *c, clg_shape *out)
 {
     return broadcast2(c, c->in[0], c->in[1], out);

@@ -34,6 +34,12 @@ CLG_INTERNAL clg_status clg_infer_depth_space(const clg_infer_ctx *c, clg_shape 
 /* infer_reduce.c: the reductions (ReduceMean ...) and LayerNorm */
 CLG_INTERNAL clg_status clg_infer_reduce(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_layer_norm(const clg_infer_ctx *c, clg_shape *out);
+/* infer_attention.c */
+CLG_INTERNAL clg_status clg_infer_attention(const clg_infer_ctx *c, clg_shape *out);
+/* NumPy broadcasting of a and b into out (infer.c), failing with a message
+ * naming c's node when they do not broadcast. */
+CLG_INTERNAL clg_status clg_infer_broadcast_shapes(const clg_infer_ctx *c, const clg_shape *a,
+                                                   const clg_shape *b, clg_shape *out);
 /* The epilogue of a node whose first `own` inputs are the op's (c has all
  * of them), on the op's result *out (see clg_op_takes_epilogue). */
 CLG_INTERNAL clg_status clg_infer_epilogue(const clg_infer_ctx *c, int own, clg_shape *out);

@@ -54,6 +54,11 @@ typedef struct clg_dim_table {
     int n_fresh; /* anonymous symbols made so far (_1, _2, ...) */
 } clg_dim_table;
 
+/* The largest head size D and value size Dv of an Attention node that
+ * the device kernel takes (kernels/attention.cl keeps a row of each in
+ * private memory); fuse-attention fuses only up to it. */
+#define CLG_ATTENTION_MAX_DIM 128
+
 /* Room for a string attribute, its NUL included. */
 #define CLG_MAX_STRING_ATTR 1024
 
@@ -94,6 +99,7 @@ typedef struct clg_attrs {
     int64_t blocksize;   /* DepthToSpace, SpaceToDepth */
     int64_t mode_crd;    /* DepthToSpace: 0 DCR, 1 CRD (text: mode="DCR" / "CRD") */
     int64_t keepdims;    /* reductions (axes above): keep reduced dims as 1 (default 1) */
+    float scale;         /* Attention: multiplies Q·KT */
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -257,7 +263,7 @@ typedef enum clg_attr_field {
     CLG_F_APPROXIMATE, CLG_F_AXIS, CLG_F_KERNEL, CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS,
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
     CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES,
-    CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS, CLG_F_TO,
+    CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS, CLG_F_TO, CLG_F_SCALE,
     CLG_F_COUNT
 } clg_attr_field;
 
@@ -361,7 +367,6 @@ CLG_INTERNAL clg_status clg_slice_resolve(clg_graph *g, const clg_attrs *a, cons
 /* Slice's starts and ends keep ONNX's negative indices, so a symbolic size
  * d (a sequence length S an exporter slices a table to) is written as
  * CLG_INDEX_SYMBOLIC + d: these convert. */
-#define CLG_INDEX_SYMBOLIC (-((int64_t)1 << 62))
 static inline int64_t clg_index_value(int64_t d) { return CLG_INDEX_SYMBOLIC + d; }
 static inline bool clg_index_is_symbolic(int64_t v) { return v < CLG_INDEX_SYMBOLIC; }
 static inline int64_t clg_index_dim(int64_t v) { return v - CLG_INDEX_SYMBOLIC; }

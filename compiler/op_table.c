@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 47, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 48, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -134,6 +134,7 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                      .types = CLG_TYPES_CAST},
     [CLG_OP_GATHER_ELEMENTS] = {"GatherElements", 2, 2, ATTRS(CLG_F_AXIS), clg_infer_gather_elements,
                                 .expr = NULL, .types = CLG_TYPES_GATHER},
+    [CLG_OP_ATTENTION] = {"Attention", 3, 4, ATTRS(CLG_F_SCALE), clg_infer_attention, .expr = NULL},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -191,6 +192,7 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;
+    a->scale = 1.0f;
 }
 
 bool clg_op_takes_epilogue(clg_op op)

@@ -136,6 +136,10 @@ typedef void *(*clg_alloc_fn)(void *user, void *ptr, size_t old_size, size_t new
  * any dim. Symbols may stand in any position of any input; a run takes
  * their sizes from the inputs it is given. */
 #define CLG_BATCH (-1)
+/* Symbolic sizes in attribute lists: Reshape's and Expand's `shape` write a
+ * size d as d - 1 (-1 there means "infer"), Slice's `starts` and `ends` as
+ * CLG_INDEX_SYMBOLIC + d (negative indices there count from the back). */
+#define CLG_INDEX_SYMBOLIC (-((int64_t)1 << 62))
 
 /* Element types. Every value of a graph has one (clg_graph_input_dtype,
  * clg_graph_output_dtype). clgraph computes in fp32: integer and boolean
@@ -229,6 +233,7 @@ typedef enum clg_op {
     CLG_OP_GATHER,      /* ONNX Gather: data, integer indices, attribute axis */
     CLG_OP_CAST,        /* ONNX Cast between f32, i64, i32 and bool: attribute to */
     CLG_OP_GATHER_ELEMENTS, /* ONNX GatherElements: data, integer indices of its rank, axis */
+    CLG_OP_ATTENTION,   /* softmax(scale * Q·KT + mask)·V in one kernel (fuse-attention) */
     CLG_OP_COUNT
 } clg_op;
 

@@ -420,7 +420,7 @@ static clg_status k_concat(const clg_ref_args *a)
 
 typedef clg_status (*ref_kernel)(const clg_ref_args *a);
 
-static_assert(CLG_OP_COUNT == 47, "a new op needs a reference kernel in the table below, or an "
+static_assert(CLG_OP_COUNT == 48, "a new op needs a reference kernel in the table below, or an "
                                    "expression in the op table");
 
 /* Ops with an expression in the op table evaluate it (k_elementwise); ops
@@ -459,6 +459,7 @@ static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_GATHER] = clg_ref_gather,
     [CLG_OP_CAST] = clg_ref_cast,
     [CLG_OP_GATHER_ELEMENTS] = clg_ref_gather_elements,
+    [CLG_OP_ATTENTION] = clg_ref_attention,
 };
 
 clg_status clg_ref_run_node(const clg_ref_args *a)

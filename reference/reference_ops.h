@@ -39,6 +39,7 @@ CLG_INTERNAL clg_status clg_ref_space_to_depth(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_gather(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_cast(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_gather_elements(const clg_ref_args *a);
+CLG_INTERNAL clg_status clg_ref_attention(const clg_ref_args *a);
 
 /* Computes node i of g, all of whose inputs are constants, into out (room
  * for the node's element count); for constant folding (reference.c).

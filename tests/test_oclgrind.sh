@@ -313,6 +313,27 @@ output ls1
 output ls2
 EOF
 
+cat >"$TMP/attention.clg" <<'EOF'
+# Attention (kernels/attention.cl): query blocks and key tiles that end part
+# way, a mask, batch dims that broadcast (KT shared across N), and the
+# PyTorch pattern that -O2 fuses.
+input q: f32[N, 2, 37, 8]
+input kt: f32[2, 8, 19]
+input v: f32[N, 2, 19, 5]
+const m: f32[37, 19] = random(1, -3, 0)
+a1 = Attention(q, kt, v, m) scale=0.35
+const c: f32[1] = full(2)
+qs = Div(v, c)
+vt = Transpose(v) perm=[0, 1, 3, 2]
+s = MatMul(qs, vt)
+p = Softmax(s)
+a2 = MatMul(p, v)
+output a1
+output a2
+EOF
+model attention-fused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
+model attention-unfused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
+
 # The variants' names from their table (CLGRAPH_GEMM ignores a name it does
 # not know, so a stale list here would test the default variant instead).
 variants=$(sed -n 's/^ *{"\([a-z0-9]*\)", .*/\1/p' "$(dirname "$0")/../runtime/gemm/variants.c")
@@ -337,7 +358,7 @@ echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
-    reduce_rows reduce_strided layernorm gather cast; do
+    reduce_rows reduce_strided layernorm gather cast attention; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 

@@ -301,6 +301,13 @@ static const pair canonical_cases[] = {
      IMG "y = MaxPool(x) kernel_shape=[2, 2]\noutput y\n"},
     {IMG "y = AveragePool(x) kernel_shape=[3, 3] count_include_pad=0 ceil_mode=0\noutput y\n",
      IMG "y = AveragePool(x) kernel_shape=[3, 3]\noutput y\n"},
+    /* Attention: scale 1 is the default; a mask is a fourth input. */
+    {"input q: f32[N, 5, 8]\ninput kt: f32[N, 8, 7]\ninput v: f32[N, 7, 3]\ny = Attention(q, kt, v) scale=1.0\noutput y\n",
+     "input q: f32[N, 5, 8]\ninput kt: f32[N, 8, 7]\ninput v: f32[N, 7, 3]\ny = Attention(q, kt, v)\noutput y\n"},
+    {"input q: f32[N, 5, 8]\ninput kt: f32[N, 8, 7]\ninput v: f32[N, 7, 3]\ninput m: f32[5, 7]\n"
+     "y = Attention(q, kt, v, m) scale=0.35355339\noutput y\n",
+     "input q: f32[N, 5, 8]\ninput kt: f32[N, 8, 7]\ninput v: f32[N, 7, 3]\ninput m: f32[5, 7]\n"
+     "y = Attention(q, kt, v, m) scale=0.35355338\noutput y\n"},
     /* Spacing, comments, blank lines, tabs and CR. */
     {"\n\n# comment\n  input   x :  f32 [ N , 8 ]   # trailing\r\n\t\ny=Relu(x)#c\n   output y",
      HEAD "y = Relu(x)\noutput y\n"},

@@ -447,6 +447,188 @@ static void test_fold_pad_numerics(void **state)
     }
 }
 
+/* ---------------------------------------------------------------- fuse-attention */
+
+/* PyTorch's MultiheadAttention: the scores' Transpose of K, Q divided by
+ * sqrt(D), an additive mask, Softmax over the last axis, times V. */
+#define ATT_HEAD                                                                                   \
+    "input q: f32[N, 7, 8]\n"                                                                      \
+    "input k: f32[7, N, 8]\n"                                                                      \
+    "input v: f32[N, 7, 4]\n"                                                                      \
+    "input m: f32[7, 7]\n"                                                                         \
+    "kt = Transpose(k) perm=[1, 2, 0]\n"
+
+static void test_fuse_attention(void **state)
+{
+    (void)state;
+    check_pass("fuse-attention",
+               ATT_HEAD "const c: f32[1] = full(2)\n"
+                        "qs = Div(q, c)\n"
+                        "s = MatMul(qs, kt)\n"
+                        "sm = Add(s, m)\n"
+                        "p = Softmax(sm)\n"
+                        "y = MatMul(p, v)\n"
+                        "output y\n",
+               ATT_HEAD "y = Attention(q, kt, v, m) scale=0.5\n"
+                        "output y\n");
+    /* The scale as a Mul on the scores, the mask first in the Add, the
+     * Softmax's axis written positive, no batch dims. */
+    check_pass("fuse-attention",
+               "input q: f32[5, 16]\n"
+               "input kt: f32[16, 9]\n"
+               "input v: f32[9, 3]\n"
+               "input m: f32[5, 9]\n"
+               "const c: f32[1, 1] = full(0.25)\n"
+               "s = MatMul(q, kt)\n"
+               "ss = Mul(c, s)\n"
+               "sm = Add(m, ss)\n"
+               "p = Softmax(sm) axis=1\n"
+               "y = MatMul(p, v)\n"
+               "output y\n",
+               "input q: f32[5, 16]\n"
+               "input kt: f32[16, 9]\n"
+               "input v: f32[9, 3]\n"
+               "input m: f32[5, 9]\n"
+               "y = Attention(q, kt, v, m) scale=0.25\n"
+               "output y\n");
+    /* No mask, no scale, 4-D [N, H, S, D] with the scale on KT; Q keeps
+     * its other use. */
+    check_pass("fuse-attention",
+               "input q: f32[N, 2, 6, 8]\n"
+               "input kt: f32[N, 2, 8, 6]\n"
+               "input v: f32[N, 2, 6, 8]\n"
+               "const c: f32[1] = full(4)\n"
+               "ks = Mul(kt, c)\n"
+               "s = MatMul(q, ks)\n"
+               "p = Softmax(s)\n"
+               "a = MatMul(p, v)\n"
+               "y = Add(a, q)\n"
+               "output y\n",
+               "input q: f32[N, 2, 6, 8]\n"
+               "input kt: f32[N, 2, 8, 6]\n"
+               "input v: f32[N, 2, 6, 8]\n"
+               "a = Attention(q, kt, v) scale=4\n"
+               "y = Add(a, q)\n"
+               "output y\n");
+}
+
+static void test_fuse_attention_refused(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        /* the scores are used elsewhere */
+        ATT_HEAD "s = MatMul(q, kt)\np = Softmax(s)\ny = MatMul(p, v)\nz = Relu(s)\noutput y\noutput z\n",
+        /* the probabilities are a graph output */
+        ATT_HEAD "s = MatMul(q, kt)\np = Softmax(s)\ny = MatMul(p, v)\noutput y\noutput p\n",
+        /* the masked scores are used elsewhere */
+        ATT_HEAD "s = MatMul(q, kt)\nsm = Add(s, m)\np = Softmax(sm)\ny = MatMul(p, v)\noutput y\noutput sm\n",
+        /* Softmax not over the last axis */
+        ATT_HEAD "s = MatMul(q, kt)\np = Softmax(s) axis=1\ny = MatMul(p, v)\noutput y\n",
+        /* the mask scaled with the scores: (s + m) * c is not scale * s + m */
+        ATT_HEAD "const c: f32[1] = full(2)\ns = MatMul(q, kt)\nsm = Add(s, m)\nss = Mul(sm, c)\n"
+                 "p = Softmax(ss)\ny = MatMul(p, v)\noutput y\n",
+        /* a scale on the scores that is not one number */
+        ATT_HEAD "const c: f32[7] = full(2)\ns = MatMul(q, kt)\nss = Mul(s, c)\np = Softmax(ss)\n"
+                 "y = MatMul(p, v)\noutput y\n",
+        /* a mask that widens the scores */
+        "input q: f32[7, 8]\ninput kt: f32[8, 7]\ninput v: f32[7, 4]\ninput m: f32[2, 7, 7]\n"
+        "s = MatMul(q, kt)\nsm = Add(s, m)\np = Softmax(sm)\ny = MatMul(p, v)\noutput y\n",
+        /* a mask of rank 1 */
+        "input q: f32[7, 8]\ninput kt: f32[8, 7]\ninput v: f32[7, 4]\ninput m: f32[7]\n"
+        "s = MatMul(q, kt)\nsm = Add(s, m)\np = Softmax(sm)\ny = MatMul(p, v)\noutput y\n",
+        /* V a vector */
+        "input q: f32[7, 8]\ninput kt: f32[8, 7]\ninput v: f32[7]\n"
+        "s = MatMul(q, kt)\np = Softmax(s)\ny = MatMul(p, v)\noutput y\n",
+        /* a head larger than the kernel takes */
+        "input q: f32[7, 129]\ninput kt: f32[129, 7]\ninput v: f32[7, 4]\n"
+        "s = MatMul(q, kt)\np = Softmax(s)\ny = MatMul(p, v)\noutput y\n",
+        /* a symbolic head size */
+        "input q: f32[7, D]\ninput kt: f32[D, 7]\ninput v: f32[7, 4]\n"
+        "s = MatMul(q, kt)\np = Softmax(s)\ny = MatMul(p, v)\noutput y\n",
+        /* a MatMul with an epilogue */
+        ATT_HEAD "s = MatMul(q, kt) epilogue=\"x0 * 2\"\np = Softmax(s)\ny = MatMul(p, v)\noutput y\n",
+        /* Relu instead of Softmax */
+        ATT_HEAD "s = MatMul(q, kt)\np = Relu(s)\ny = MatMul(p, v)\noutput y\n",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        /* Canonical first, so that "unchanged" compares like with like. */
+        clg_graph *g = parse(cases[i]);
+        char *text = print(g);
+        clg_graph_destroy(g);
+        check_unchanged("fuse-attention", text);
+        free(text);
+    }
+}
+
+/* A scale that is not one (a tensor, an input, a constant divided by Q, a
+ * division by zero) or a scaled Q with another use: the node stays, as the
+ * Attention's Q. */
+static void test_fuse_attention_keeps_scale_node(void **state)
+{
+    (void)state;
+    static const char *const scales[] = {
+        "const c: f32[8] = full(2)\nqs = Div(q, c)\n",
+        "input c: f32[1]\nqs = Div(q, c)\n",
+        "const c: f32[1] = full(2)\nqs = Div(c, q)\n",
+        "const c: f32[1] = zeros\nqs = Div(q, c)\n",
+    };
+    for (size_t i = 0; i < sizeof scales / sizeof *scales; i++) {
+        char in[1024], want[1024];
+        snprintf(in, sizeof in, ATT_HEAD "%ss = MatMul(qs, kt)\np = Softmax(s)\ny = MatMul(p, v)\noutput y\n",
+                 scales[i]);
+        snprintf(want, sizeof want, ATT_HEAD "%sy = Attention(qs, kt, v)\noutput y\n", scales[i]);
+        clg_graph *g = parse(in), *w = parse(want);
+        char *text = print(g), *expected = print(w);
+        check_pass("fuse-attention", text, expected);
+        free(text);
+        free(expected);
+        clg_graph_destroy(g);
+        clg_graph_destroy(w);
+    }
+    check_pass("fuse-attention",
+               ATT_HEAD "const c: f32[1] = full(2)\n"
+                        "qs = Div(q, c)\n"
+                        "s = MatMul(qs, kt)\n"
+                        "p = Softmax(s)\n"
+                        "y = MatMul(p, v)\n"
+                        "output y\n"
+                        "output qs\n",
+               ATT_HEAD "const c: f32[1] = full(2)\n"
+                        "qs = Div(q, c)\n"
+                        "y = Attention(qs, kt, v)\n"
+                        "output y\n"
+                        "output qs\n");
+}
+
+/* Fused and unfused give the same numbers on the reference executor, up
+ * to the rounding of the moved scale. */
+static void test_fuse_attention_numerics(void **state)
+{
+    (void)state;
+    const char *text = "input x: f32[N, 7, 8]\n"
+                       "const m: f32[7, 7] = random(5, -2, 0)\n"
+                       "const c: f32[1] = full(2.828427)\n"
+                       "kt = Transpose(x) perm=[0, 2, 1]\n"
+                       "v = Tanh(x)\n"
+                       "qs = Div(x, c)\n"
+                       "s = MatMul(qs, kt)\n"
+                       "sm = Add(s, m)\n"
+                       "p = Softmax(sm)\n"
+                       "y = MatMul(p, v)\n"
+                       "output y\n";
+    clg_graph *g = parse(text), *o = NULL;
+    assert_int_equal(clg_graph_clone(g, &o), CLG_OK);
+    assert_int_equal(clg_graph_optimize(o, 2, NULL, NULL), CLG_OK);
+    assert_int_equal(count_op(o, CLG_OP_ATTENTION), 1);
+    assert_int_equal(count_op(o, CLG_OP_SOFTMAX), 0);
+    for (int64_t batch = 1; batch <= 3; batch++) {
+        double d = reference_difference(g, o, batch);
+        if (!(d < 1e-6)) fail_msg("batch %lld: difference %g after fusing", (long long)batch, d);
+    }
+    clg_graph_destroy(o);
+    clg_graph_destroy(g);
+}
+
 /* ---------------------------------------------------------------- fold-batchnorm */
 
 /* BatchNorm parameters with exact arithmetic: var + epsilon is 4 and 1, so
@@ -1850,6 +2032,25 @@ static void test_optimize_out_of_memory(void **state)
                                "y = MaxPool(q) kernel_shape=[2, 2]\n"
                                "output y\n";
     optimize_out_of_memory(pads, sizeof pads - 1);
+    /* fuse-attention's sweep: a block that fuses and one whose scores are
+     * also an output */
+    static const char attention[] = "input x: f32[N, 7, 8]\n"
+                                    "const m: f32[7, 7] = random(5, -2, 0)\n"
+                                    "const c: f32[1] = full(2)\n"
+                                    "kt = Transpose(x) perm=[0, 2, 1]\n"
+                                    "v = Tanh(x)\n"
+                                    "qs = Div(x, c)\n"
+                                    "s = MatMul(qs, kt)\n"
+                                    "sm = Add(s, m)\n"
+                                    "p = Softmax(sm)\n"
+                                    "y = MatMul(p, v)\n"
+                                    "s2 = MatMul(x, kt)\n"
+                                    "p2 = Softmax(s2)\n"
+                                    "y2 = MatMul(p2, v)\n"
+                                    "output y\n"
+                                    "output y2\n"
+                                    "output s2\n";
+    optimize_out_of_memory(attention, sizeof attention - 1);
 }
 
 /* ---------------------------------------------------------------- clone, save, dot */
@@ -1961,6 +2162,10 @@ int main(void)
         cmocka_unit_test(test_fold_batchnorm_forward_conv),
         cmocka_unit_test(test_fold_batchnorm_refused),
         cmocka_unit_test(test_fold_batchnorm_shared_weight),
+        cmocka_unit_test(test_fuse_attention),
+        cmocka_unit_test(test_fuse_attention_refused),
+        cmocka_unit_test(test_fuse_attention_keeps_scale_node),
+        cmocka_unit_test(test_fuse_attention_numerics),
         cmocka_unit_test(test_batchnorm_scale_shift),
         cmocka_unit_test(test_fuse_layernorm),
         cmocka_unit_test(test_fuse_layernorm_refused),

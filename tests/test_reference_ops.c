@@ -791,6 +791,41 @@ static void test_concat(void **state)
     expect_destroy(g, &in2, 1, 2, DIMS(2, 3), FLOATS(1, 2, 50, 3, 4, 51));
 }
 
+/* -------------------------------------------------------------- Attention */
+
+/* Two batches of one query against two keys; KT and V shared by both
+ * (their batch dim of 1 broadcasts). With KT = [0, ln 2] the scores are
+ * q·[0, ln 2]: for q = 1 the weights are [1, 2]/3, for q = 2 they are
+ * [1, 4]/5, so with V = [[3, 30], [6, 60]] the outputs are [5, 50] and
+ * [27/5, 54]. */
+static clg_graph *attention_graph(bool mask, float scale)
+{
+    clg_graph *g = new_graph();
+    input(g, "q", 3, DIMS(2, 1, 1));
+    constant(g, "kt", 3, DIMS(1, 1, 2), FLOATS(0, 0.69314718f));
+    constant(g, "v", 3, DIMS(1, 2, 2), FLOATS(3, 30, 6, 60));
+    if (mask) input(g, "m", 2, DIMS(1, 2));
+    if (mask) node(g, CLG_OP_ATTENTION, "y", NAMES("q", "kt", "v", "m"), ATTRS(a_float("scale", scale)));
+    else node(g, CLG_OP_ATTENTION, "y", NAMES("q", "kt", "v"), ATTRS(a_float("scale", scale)));
+    output(g, "y");
+    return g;
+}
+
+static void test_attention(void **state)
+{
+    (void)state;
+    clg_tensor in[] = {TENSOR(FLOATS(1, 2), 2, 1, 1), TENSOR(FLOATS(0, 0), 1, 2)};
+    expect_destroy(attention_graph(false, 1), in, 1, 3, DIMS(2, 1, 2), FLOATS(5, 50, 5.4f, 54));
+    /* scale 0.5 halves the scores and the mask [0, ln 2] adds to them: for
+     * q = 2 they are [0, 2 ln 2] (weights [1, 4]/5), for q = 4
+     * [0, 3 ln 2] (weights [1, 8]/9: 51/9 and 510/9). */
+    clg_tensor half[] = {TENSOR(FLOATS(2, 4), 2, 1, 1), TENSOR(FLOATS(0, 0.69314718f), 1, 2)};
+    expect_destroy(attention_graph(true, 0.5f), half, 2, 3, DIMS(2, 1, 2), FLOATS(5.4f, 54, 51.0f / 9, 510.0f / 9));
+    /* A -inf mask entry removes its key: only V's second row is left. */
+    clg_tensor masked[] = {TENSOR(FLOATS(1, 2), 2, 1, 1), TENSOR(FLOATS(-INFINITY, 0), 1, 2)};
+    expect_destroy(attention_graph(true, 1), masked, 2, 3, DIMS(2, 1, 2), FLOATS(6, 60, 6, 60));
+}
+
 /* -------------------------------------------------------------------- Pad */
 
 /* y = Pad(x) with the given attributes; the expected values are
@@ -1490,6 +1525,7 @@ int main(void)
         cmocka_unit_test(test_matmul_broadcast_batch),
         cmocka_unit_test(test_matmul_rank1),
         cmocka_unit_test(test_conv_asymmetric_pads),
+        cmocka_unit_test(test_attention),
         cmocka_unit_test(test_pad_constant),
         cmocka_unit_test(test_pad_reflect_edge),
         cmocka_unit_test(test_pad_negative_crops),

@@ -3,12 +3,14 @@
  * work-group size, compiled as written (-O0: each op by its own lowering)
  * and optimised (-O2). Tolerances are relative to each output's largest
  * magnitude (tests/device_check.h); 1e-4 unless noted beside a case. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -351,6 +353,111 @@ static void test_log_softmax(void **state)
     snprintf(text, sizeof text,
              "input x0: f32[N, 1001]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\ny = LogSoftmax(x)\noutput y\n");
     check(TOL);
+}
+
+/* The graph in `text` with its Attention nodes run each way: the fused
+ * kernel, the unfused launches, and as measurement picks (selection). */
+static void check_attention_ways(double tol)
+{
+    static const char *const ways[] = {"fused", "unfused", NULL};
+    for (size_t i = 0; i < sizeof ways / sizeof *ways; i++) {
+        if (ways[i]) setenv("CLGRAPH_ATTENTION", ways[i], 1);
+        else unsetenv("CLGRAPH_ATTENTION");
+        check(tol);
+    }
+    unsetenv("CLGRAPH_ATTENTION");
+}
+
+/* Attention as one node (kernels/attention.cl) against the reference:
+ * Sq != Sk, head sizes 8 to 64 and value sizes apart from them, sequence
+ * lengths 1, 7, 33 and 129 (the kernel's tiles and query blocks end part
+ * way), with and without a mask, one and two batch dims, and batch dims
+ * that broadcast (one launch per outer batch index). */
+static void test_attention(void **state)
+{
+    (void)state;
+    static const struct { int sq, sk, d, dv; bool mask; } cases[] = {
+        {1, 7, 8, 8, true},      {7, 33, 16, 16, false}, {33, 1, 64, 64, true}, {129, 33, 16, 8, true},
+        {33, 129, 64, 32, false}, {129, 129, 8, 8, true}, {7, 7, 128, 128, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int sq = cases[i].sq, sk = cases[i].sk, d = cases[i].d, dv = cases[i].dv;
+        snprintf(text, sizeof text,
+                 "input q: f32[N, %d, %d]\ninput kt: f32[N, %d, %d]\ninput v: f32[N, %d, %d]\n"
+                 "const m: f32[%d, %d] = random(3, -4, 0)\n"
+                 "y = Attention(q, kt, v%s) scale=0.7\noutput y\n",
+                 sq, d, d, sk, sk, dv, sq, sk, cases[i].mask ? ", m" : "");
+        check_attention_ways(TOL);
+    }
+    /* Two batch dims; KT shared across N (stride 0: the batch walk does
+     * not merge), a mask per head. */
+    snprintf(text, sizeof text,
+             "input q: f32[N, 2, 33, 16]\ninput kt: f32[2, 16, 7]\ninput v: f32[N, 2, 7, 16]\n"
+             "input m: f32[2, 1, 7]\ny = Attention(q, kt, v, m) scale=0.25\noutput y\n");
+    check_attention_ways(TOL);
+    /* A causal mask: rows whose first keys are -inf. */
+    snprintf(text, sizeof text,
+             "input q: f32[N, 4, 8]\ninput kt: f32[N, 8, 4]\ninput v: f32[N, 4, 8]\n"
+             "const m: f32[4, 4] = [0, -inf, -inf, -inf, 0, 0, -inf, -inf, 0, 0, 0, -inf, 0, 0, 0, 0]\n"
+             "y = Attention(q, kt, v, m)\noutput y\n");
+    check_attention_ways(TOL);
+    snprintf(text, sizeof text,
+             "input q: f32[N, 4, 8]\ninput kt: f32[N, 8, 4]\ninput v: f32[N, 4, 8]\n"
+             "const m: f32[4, 4] = [-inf, 0, 0, 0, -inf, -inf, 0, 0, -inf, -inf, -inf, 0, 0, 0, 0, 0]\n"
+             "y = Attention(q, kt, v, m)\noutput y\n");
+    check_attention_ways(TOL);
+}
+
+/* PyTorch's attention block as exported (K here [N, S, D], as the test
+ * inputs' batch comes first; PyTorch's is [S, N, D]): -O0 runs it op by op, -O2 fuses
+ * it into one Attention launch after K's Transpose; both against the
+ * reference of the graph as written (test_check_text), so the two levels
+ * agree with each other too. */
+static void test_attention_pattern(void **state)
+{
+    (void)state;
+    static const int dims[][3] = {{7, 8, 16}, {33, 16, 16}, {129, 64, 32}};
+    for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
+        int s = dims[i][0], d = dims[i][1], dv = dims[i][2];
+        snprintf(text, sizeof text,
+                 "input q: f32[N, %d, %d]\ninput k: f32[N, %d, %d]\ninput v: f32[N, %d, %d]\n"
+                 "const m: f32[%d, %d] = random(4, -2, 0)\nconst c: f32[1] = full(%.9g)\n"
+                 "qs = Div(q, c)\nkt = Transpose(k) perm=[0, 2, 1]\ns = MatMul(qs, kt)\nsm = Add(s, m)\n"
+                 "p = Softmax(sm)\ny = MatMul(p, v)\noutput y\n",
+                 s, d, s, d, s, dv, s, s, sqrt((double)d));
+        check_attention_ways(TOL);
+        setenv("CLGRAPH_ATTENTION", "fused", 1);
+        int o0 = test_launches_at(text, 0), o2 = test_launches_at(text, 2);
+        unsetenv("CLGRAPH_ATTENTION");
+        if (o2 != 2) fail_msg("%d launches at -O2 (-O0: %d), expected the Transpose and the Attention:\n%s", o2, o0, text);
+        assert_true(o0 > o2);
+    }
+}
+
+/* A head larger than the kernel takes (fuse-attention never makes one, a
+ * text may) runs unfused; forced to the kernel it is refused when the plan
+ * is made, naming the node. */
+static void test_attention_head_too_large(void **state)
+{
+    (void)state;
+    snprintf(text, sizeof text,
+             "input q: f32[N, 5, 129]\ninput kt: f32[N, 129, 3]\ninput v: f32[N, 3, 130]\n"
+             "y = Attention(q, kt, v) scale=0.1\noutput y\n");
+    check(TOL);
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_graph *g = test_parse("input q: f32[2, 129]\ninput kt: f32[129, 3]\ninput v: f32[3, 4]\n"
+                              "y = Attention(q, kt, v)\noutput y\n");
+    clg_model *m = NULL;
+    setenv("CLGRAPH_ATTENTION", "fused", 1);
+    /* A graph without symbolic sizes is planned when the model is made. */
+    clg_status s = clg_model_create(&m, ctx, g);
+    unsetenv("CLGRAPH_ATTENTION");
+    assert_int_equal(s, CLG_ERR_UNSUPPORTED);
+    const char *msg = clg_model_errmsg(m);
+    if (!strstr(msg, "node y (Attention)") || !strstr(msg, "at most 128")) fail_msg("message: %s", msg);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
 }
 
 static void test_pools(void **state)
@@ -698,6 +805,9 @@ int main(void)
         cmocka_unit_test(test_layer_norm),
         cmocka_unit_test(test_layer_norm_residual),
         cmocka_unit_test(test_log_softmax),
+        cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_attention_pattern),
+        cmocka_unit_test(test_attention_head_too_large),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_pad),
         cmocka_unit_test(test_pad_then_window),

@@ -1,6 +1,7 @@
 /* Shape inference per op through the builder API (clg_graph_add_node +
  * clg_graph_node_info), and binding the symbolic batch N with
  * clg_graph_output_info. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -385,6 +386,46 @@ static clg_attr as(const char *name, const char *text)
 {
     clg_attr a = {name, CLG_ATTR_STRING, 0, {0}, 0.0f, text};
     return a;
+}
+
+/* Attention(Q, KT, V [, mask]): [..., Sq, D] x [..., D, Sk] x [..., Sk, Dv]
+ * gives [..., Sq, Dv]; batch dims broadcast as MatMul's, symbolic sizes
+ * pass through. */
+static void test_attention(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    int64_t S = 0;
+    assert_int_equal(clg_graph_symbol(g, "S", &S), CLG_OK);
+    input(g, "q", DIMS(N, 2, S, 8));
+    input(g, "kt", DIMS(N, 2, 8, 9));
+    input(g, "kt1", DIMS(1, 8, 9));
+    input(g, "v", DIMS(N, 2, 9, 4));
+    input(g, "v2", DIMS(9, 4));
+    input(g, "m", DIMS(S, 9));
+    input(g, "m1", DIMS(1, 9));
+    input(g, "m3", DIMS(3, S, 9));
+    input(g, "m_wide", DIMS(2, N, 2, S, 9));
+    input(g, "kt_bad", DIMS(N, 2, 7, 9));
+    input(g, "v_bad", DIMS(N, 2, 10, 4));
+    input(g, "vec", DIMS(9));
+    OK_TEXT(g, CLG_OP_ATTENTION, "a", INS("q", "kt", "v"), NO_ATTRS, "[N, 2, S, 4]");
+    OK_TEXT(g, CLG_OP_ATTENTION, "am", INS("q", "kt", "v", "m"), ATTRS(af("scale", 0.125f)), "[N, 2, S, 4]");
+    OK_TEXT(g, CLG_OP_ATTENTION, "bc", INS("q", "kt1", "v2", "m1"), NO_ATTRS, "[N, 2, S, 4]");
+    ERR(g, CLG_OP_ATTENTION, "e_d", INS("q", "kt_bad", "v"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "Q [N, 2, S, 8] has head size 8 (its last dim), but KT [N, 2, 7, 9] has 7 rows");
+    ERR(g, CLG_OP_ATTENTION, "e_sk", INS("q", "kt", "v_bad"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "KT [N, 2, 8, 9] has 9 keys (its last dim), but V [N, 2, 10, 4] has 10 rows");
+    ERR(g, CLG_OP_ATTENTION, "e_m3", INS("q", "kt", "v", "m3"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "does not broadcast to the scores [N, 2, S, 9]");
+    ERR(g, CLG_OP_ATTENTION, "e_wide", INS("q", "kt", "v", "m_wide"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "mask [2, N, 2, S, 9] does not broadcast to the scores");
+    ERR(g, CLG_OP_ATTENTION, "e_vec", INS("q", "kt", "vec"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "input V must have rank 2 or more, got [9]");
+    ERR(g, CLG_OP_ATTENTION, "e_scale", INS("q", "kt", "v"), ATTRS(af("scale", INFINITY)), CLG_ERR_INVALID_GRAPH,
+        "scale must be finite");
+    ERR(g, CLG_OP_ATTENTION, "e_two", INS("q", "kt"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "");
+    clg_graph_destroy(g);
 }
 
 static void test_pad(void **state)
@@ -886,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_pad),
+        cmocka_unit_test(test_attention),
         cmocka_unit_test(test_flatten),
         cmocka_unit_test(test_reshape),
         cmocka_unit_test(test_transpose),

@@ -24,6 +24,9 @@ CLG_INTERNAL clg_status clg_select_softmax(clg_lower *lw, const clg_node *n, con
  * output element */
 CLG_INTERNAL clg_status clg_select_reduce(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                           const clg_dev_tensor *out, clg_decision *d);
+/* attention.c: Attention, fused or unfused, by measurement */
+CLG_INTERNAL clg_status clg_select_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                             const clg_dev_tensor *out, clg_decision *d);
 
 /* The decision for lw's node. */
 static inline const clg_decision *clg_decision_of(const clg_lower *lw) { return &lw->plan->decisions[lw->node]; }
@@ -61,6 +64,8 @@ CLG_INTERNAL clg_status clg_lower_space_to_depth(clg_lower *lw, const clg_node *
 CLG_INTERNAL clg_status clg_lower_gather(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_cast(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_gather_elements(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* attention.c: kernels/attention.cl */
+CLG_INTERNAL clg_status clg_lower_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* Copies src into dst with NumPy broadcasting of src's shape to dst's (used
  * to pre-fill a GEMM's C with its bias). */
 CLG_INTERNAL clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_dev_tensor *dst);

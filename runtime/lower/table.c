@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 47, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 48, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -39,6 +39,7 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GATHER] = clg_lower_gather,
     [CLG_OP_CAST] = clg_lower_cast,
     [CLG_OP_GATHER_ELEMENTS] = clg_lower_gather_elements,
+    [CLG_OP_ATTENTION] = clg_lower_attention,
     /* Input and Constant have no launch; Flatten, Reshape and Identity
      * reinterpret their input's memory (the op table's alias). */
 };

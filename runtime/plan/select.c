@@ -8,7 +8,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 47, "a new op with a choice of kernels needs a select entry below");
+static_assert(CLG_OP_COUNT == 48, "a new op with a choice of kernels needs a select entry below");
 
 static const clg_select_fn select_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_select_gemm,
@@ -26,6 +26,7 @@ static const clg_select_fn select_table[CLG_OP_COUNT] = {
     [CLG_OP_REDUCE_LOG_SUM] = clg_select_reduce,
     [CLG_OP_REDUCE_LOG_SUM_EXP] = clg_select_reduce,
     [CLG_OP_LOG_SOFTMAX] = clg_select_softmax,
+    [CLG_OP_ATTENTION] = clg_select_attention,
 };
 
 clg_status clg_plan_select(clg_plan *p, const clg_graph *g)

@@ -1,0 +1,356 @@
+/* Attention, two ways, chosen by measurement before lowering
+ * (clg_select_attention):
+ * - FUSED: kernels/attention.cl, one launch per node (more only when the
+ *   batch dims do not merge into one grid dim), the head and value sizes
+ *   and the mask -D defines; the Sq x Sk scores are never written.
+ * - UNFUSED: what the node replaced: scores = scale * Q·KT into scratch
+ *   (CLBlast GEMMs), the mask added in place, Softmax over the keys
+ *   (kernels/softmax.cl), then P·V (CLBlast GEMMs).
+ * A shape the kernel does not take (D or Dv above CLG_ATTENTION_MAX_DIM;
+ * fuse-attention never makes one, a text may) runs unfused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "expr.h"
+#include "lower.h"
+#include "lower_util.h"
+
+static const clg_kernel_family attention_family = {"attention.cl", NULL};
+static const clg_kernel_family softmax_family = {"softmax.cl", NULL};
+
+/* The decision's variant. */
+enum { FUSED = 0, UNFUSED = 1 };
+
+/* Query rows per work-group block: a power of two up to 64, no more than
+ * the rows there are (the device may cut the work-group further; the
+ * kernel then takes a block in several passes). */
+#define BLOCK_ROWS_MAX 64
+
+enum { T_OUT, T_Q, T_KT, T_V, T_MASK, N_TENSORS };
+
+/* The batch dims as a walk over the output, the query, KT, V and mask
+ * (element strides per batch dim, broadcast dims 0), merged; plus the
+ * sizes and the mask's strides along the query and key dims. */
+typedef struct att_shape {
+    clg_walk w;
+    int n_t;
+    bool has_mask;
+    int64_t sq, sk, d, dv, mask_q, mask_k;
+} att_shape;
+
+static clg_status shape_of(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
+                           att_shape *a)
+{
+    const clg_shape *os = &out->shape;
+    a->has_mask = n->n_inputs > 3;
+    a->n_t = a->has_mask ? N_TENSORS : T_MASK;
+    const clg_shape *shapes[N_TENSORS] = {os, &in[0].shape, &in[1].shape, &in[2].shape,
+                                          a->has_mask ? &in[3].shape : NULL};
+    clg_status s;
+    for (int t = 0; t < a->n_t; t++)
+        if ((s = clg_check_elems(lw, shapes[t]))) return s;
+    int br = os->rank - 2;
+    a->sq = os->dims[br], a->dv = os->dims[br + 1];
+    a->d = in[0].shape.dims[in[0].shape.rank - 1], a->sk = in[1].shape.dims[in[1].shape.rank - 1];
+    /* Each tensor's strides through the shape it broadcasts to: the
+     * output's batch dims, then its own last two. */
+    memset(&a->w, 0, sizeof a->w);
+    a->w.rank = br;
+    a->w.n_tensors = a->n_t;
+    a->mask_q = a->mask_k = 0;
+    for (int t = 0; t < a->n_t; t++) {
+        clg_shape full = *os;
+        full.dims[br] = shapes[t]->dims[shapes[t]->rank - 2];
+        full.dims[br + 1] = shapes[t]->dims[shapes[t]->rank - 1];
+        if (t == T_MASK) full.dims[br] = a->sq, full.dims[br + 1] = a->sk;
+        int64_t st[CLG_MAX_RANK];
+        if (!clg_broadcast_strides(shapes[t], &full, st))
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: input %d does not broadcast", t);
+        for (int i = 0; i < br; i++) a->w.st[t][i] = st[i];
+        if (t == T_MASK) a->mask_q = st[br], a->mask_k = st[br + 1];
+    }
+    for (int i = 0; i < br; i++) a->w.dims[i] = os->dims[i];
+    clg_walk_merge(&a->w);
+    return CLG_OK;
+}
+
+/* Tensor t's element offset for batch index b (over the merged walk). */
+static size_t walk_offset(const clg_walk *w, int t, int64_t b)
+{
+    int64_t off = 0;
+    for (int i = w->rank - 1; i >= 0; i--) {
+        off += (b % w->dims[i]) * w->st[t][i];
+        b /= w->dims[i];
+    }
+    return (size_t)off;
+}
+
+
+static clg_status lower_fused(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                              const clg_dev_tensor *out, const att_shape *a)
+{
+    const clg_walk *w = &a->w;
+    int64_t sq = a->sq, sk = a->sk;
+    if (a->d > CLG_ATTENTION_MAX_DIM || a->dv > CLG_ATTENTION_MAX_DIM)
+        return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
+                              "head size %lld and value size %lld: the attention kernel takes at most %d each "
+                              "(CLGRAPH_ATTENTION=fused)",
+                              (long long)a->d, (long long)a->dv, CLG_ATTENTION_MAX_DIM);
+    /* The innermost batch dim is grid dim 2; any others are launches. */
+    int64_t launches = 1;
+    for (int i = 0; i < w->rank - 1; i++) launches *= w->dims[i];
+    int inner = w->rank - 1;
+    int64_t block = 1;
+    while (block < BLOCK_ROWS_MAX && block < sq) block *= 2;
+    char defines[96];
+    snprintf(defines, sizeof defines, "-DHEAD_DIM=%lld -DVALUE_DIM=%lld%s", (long long)a->d, (long long)a->dv,
+             a->has_mask ? " -DHAS_MASK" : "");
+    size_t tile = (size_t)(a->d + a->dv) * sizeof(float);
+    for (int64_t l = 0; l < launches; l++) {
+        clg_dev_tensor at[N_TENSORS];
+        for (int t = 0; t < a->n_t; t++) {
+            const clg_dev_tensor *base = t == T_OUT ? out : &in[t - 1];
+            at[t] = launches == 1 ? *base : clg_tensor_advance(base, walk_offset(w, t, l * w->dims[inner]));
+        }
+        clg_karg args[] = {
+            CLG_ARG_T(&at[T_Q]), CLG_ARG_T(&at[T_KT]), CLG_ARG_T(&at[T_V]), CLG_ARG_T(&at[T_OUT]),
+            CLG_ARG_I(sq), CLG_ARG_I(sk), CLG_ARG_I(block), CLG_ARG_F(n->attrs.scale),
+            CLG_ARG_I(w->st[T_Q][inner]), CLG_ARG_I(w->st[T_KT][inner]), CLG_ARG_I(w->st[T_V][inner]),
+            CLG_ARG_I(w->st[T_OUT][inner]),
+            /* the mask's five, or only the tile when there is none */
+            a->has_mask ? CLG_ARG_T(&at[T_MASK]) : CLG_ARG_LOCAL(tile),
+            CLG_ARG_I(w->st[T_MASK][inner]), CLG_ARG_I(a->mask_q), CLG_ARG_I(a->mask_k),
+            CLG_ARG_LOCAL(tile),
+        };
+        int n_args = a->has_mask ? (int)(sizeof args / sizeof args[0]) : 13;
+        clg_launch launch = {&attention_family, "attention", defines, 3,
+                             {(size_t)block, (size_t)((sq + block - 1) / block), (size_t)w->dims[inner]},
+                             {CLG_LOCAL_FIT, 1, 1}, args, n_args, NULL};
+        clg_status s = clg_emit_launch(lw, &launch);
+        if (s) return s;
+    }
+    return CLG_OK;
+}
+
+/* C[b] = alpha * A[b] · B[b] for every batch index b of the walk, A, B, C
+ * walk tensors ta, tb, tc (C dense over the walk when tc < 0: scratch of
+ * m x n per batch index): one strided-batched GEMM per outer index when
+ * neither operand broadcasts along the innermost batch dim, else one GEMM
+ * per matrix. */
+static clg_status emit_products(clg_lower *lw, const att_shape *a, const clg_dev_tensor *tensors, int ta, int tb,
+                                const clg_dev_tensor *c, bool c_dense, size_t m, size_t nn, size_t k, float alpha)
+{
+    const clg_walk *w = &a->w;
+    int inner = w->rank - 1;
+    int64_t per = w->dims[inner], outer = 1;
+    for (int i = 0; i < inner; i++) outer *= w->dims[i];
+    bool batched = per > 1 && w->st[ta][inner] != 0 && w->st[tb][inner] != 0;
+    clg_gemm gm = {0};
+    gm.m = m, gm.n = nn, gm.k = k;
+    gm.alpha = alpha;
+    gm.a = tensors[ta], gm.b = tensors[tb], gm.c = *c;
+    gm.lda = k, gm.ldb = nn, gm.ldc = nn;
+    for (int64_t l = 0; l < outer; l++) {
+        for (int64_t j = 0; j < (batched ? 1 : per); j++) {
+            int64_t b = l * per + j;
+            gm.a.off = tensors[ta].off + walk_offset(w, ta, b);
+            gm.b.off = tensors[tb].off + walk_offset(w, tb, b);
+            gm.c.off = c->off + (c_dense ? (size_t)b * m * nn : walk_offset(w, T_OUT, b));
+            gm.batch = batched ? (size_t)per : 1;
+            gm.a_stride = (size_t)w->st[ta][inner];
+            gm.b_stride = (size_t)w->st[tb][inner];
+            gm.c_stride = c_dense ? m * nn : (size_t)w->st[T_OUT][inner];
+            clg_status s = clg_emit_gemm(lw, &gm);
+            if (s) return s;
+        }
+    }
+    return CLG_OK;
+}
+
+static clg_status lower_unfused(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                const clg_dev_tensor *out, const att_shape *a)
+{
+    int br = out->shape.rank - 2;
+    int64_t batches = 1;
+    for (int i = 0; i < br; i++) batches *= out->shape.dims[i];
+    size_t rows = (size_t)(batches * a->sq);
+    clg_dev_tensor scores;
+    clg_status s = clg_scratch(lw, rows * (size_t)a->sk, &scores);
+    if (s) return s;
+    /* The scores as [batch..., Sq, Sk], for the mask's broadcast. */
+    scores.shape = out->shape;
+    scores.shape.dims[br + 1] = a->sk;
+    if ((s = clg_check_elems(lw, &scores.shape))) return s;
+    clg_dev_tensor t[N_TENSORS] = {*out, in[0], in[1], in[2]};
+    if ((s = emit_products(lw, a, t, T_Q, T_KT, &scores, true, (size_t)a->sq, (size_t)a->sk, (size_t)a->d,
+                           n->attrs.scale)))
+        return s;
+    if (a->has_mask) {
+        clg_expr e;
+        char err[64];
+        if (clg_expr_parse(&e, "x0 + x1", err, sizeof err))
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: %s", err);
+        clg_dev_tensor add_in[2] = {scores, in[3]};
+        if ((s = clg_emit_expr(lw, &e, 2, add_in, &scores))) return s;
+    }
+    clg_karg args[] = {CLG_ARG_T(&scores), CLG_ARG_T(&scores), CLG_ARG_I(rows), CLG_ARG_I(a->sk), CLG_ARG_I(1)};
+    clg_launch l = {&softmax_family, "softmax", NULL, 1, {clg_grid_size((int64_t)rows)}, {0}, args, 5, NULL};
+    if ((s = clg_emit_launch(lw, &l))) return s;
+    /* P · V: P is the scores, dense per batch index. */
+    clg_walk pw = a->w;
+    int inner = pw.rank - 1;
+    /* The scores' strides over the merged walk: dense, like the output's
+     * but with Sk columns. */
+    for (int i = 0; i < pw.rank; i++) pw.st[T_MASK][i] = pw.st[T_OUT][i] / a->dv * a->sk;
+    pw.n_tensors = N_TENSORS;
+    att_shape pa = *a;
+    pa.w = pw;
+    (void)inner;
+    clg_dev_tensor u[N_TENSORS] = {*out, in[0], in[1], in[2], scores};
+    return emit_products(lw, &pa, u, T_MASK, T_V, out, false, (size_t)a->sq, (size_t)a->dv, (size_t)a->sk, 1.0f);
+}
+
+clg_status clg_lower_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                               const clg_dev_tensor *out)
+{
+    att_shape a;
+    clg_status s = shape_of(lw, n, in, out, &a);
+    if (s) return s;
+    if (clg_shape_count(&out->shape) == 0) return CLG_OK;
+    if (a.sk == 0 || a.d == 0)
+        return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "attention over %lld keys of size %lld", (long long)a.sk,
+                              (long long)a.d);
+    return clg_decision_of(lw)->variant == UNFUSED ? lower_unfused(lw, n, in, out, &a)
+                                                   : lower_fused(lw, n, in, out, &a);
+}
+
+/* ---------------------------------------------------------------- choosing */
+
+/* Scores beyond this many elements are not timed (the unfused candidate's
+ * scratch): the fused kernel runs them. */
+#define MAX_MEASURE_SCORES ((int64_t)1 << 26)
+#define ROUNDS 4
+#define RUNS 3
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Seconds per run of RUNS runs of tmp's steps; negative when a step
+ * fails. */
+static double time_runs(clg_plan *tmp, const clg_graph *g, int runs)
+{
+    double t0 = now_s();
+    for (int r = 0; r < runs; r++)
+        for (int s = 0; s < tmp->n_steps; s++)
+            if (clg_plan_enqueue(tmp, g, &tmp->steps[s], NULL)) return -1.0;
+    if (clFinish(tmp->ctx->queue) != CL_SUCCESS) return -1.0;
+    return (now_s() - t0) / runs;
+}
+
+/* A zero-filled buffer for a tensor of t's shape, into *into. */
+static cl_mem zero_buffer(clg_context *ctx, const clg_dev_tensor *t, clg_dev_tensor *into)
+{
+    size_t bytes = ((size_t)clg_shape_count(&t->shape) + 1) * sizeof(float);
+    cl_int err;
+    cl_mem b = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS) return NULL;
+    float zero = 0.0f;
+    if (clEnqueueFillBuffer(ctx->queue, b, &zero, sizeof zero, 0, bytes, 0, NULL, NULL) != CL_SUCCESS) {
+        clReleaseMemObject(b);
+        return NULL;
+    }
+    memset(into, 0, sizeof *into);
+    into->buf = b;
+    into->shape = t->shape;
+    return b;
+}
+
+/* Times both ways on zero-filled copies of the node's tensors, each
+ * lowered into a trial plan of its own, and keeps the faster; FUSED when
+ * nothing could be timed. Each is run once to warm up (a kernel's first
+ * launch may compile it), then the two take turns for ROUNDS rounds of
+ * RUNS runs and the best round of each counts: turns, so that a burst of
+ * load from elsewhere on a shared machine falls on both. A candidate's
+ * failure is no failure of the plan: its message goes nowhere (lowering
+ * reports the chosen way's own errors). */
+static int measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
+                   const att_shape *a)
+{
+    clg_context *ctx = lw->ctx;
+    char discarded[512];
+    clg_error_capture capture;
+    clg_error_capture_begin(&capture, ctx, discarded, sizeof discarded);
+    clg_dev_tensor t_in[4], t_out;
+    cl_mem bufs[5];
+    int n_bufs = 0;
+    bool ok = true;
+    for (int i = 0; ok && i < n->n_inputs && i < 4; i++) ok = (bufs[n_bufs++] = zero_buffer(ctx, &in[i], &t_in[i]));
+    if (ok) ok = (bufs[n_bufs++] = zero_buffer(ctx, out, &t_out));
+    if (!ok) n_bufs--; /* the failed one is NULL */
+    clg_plan tmp[2];
+    double best[2] = {-1.0, -1.0};
+    bool usable[2] = {false, false};
+    for (int v = FUSED; v <= UNFUSED; v++) {
+        memset(&tmp[v], 0, sizeof tmp[v]);
+        tmp[v].ctx = ctx;
+        tmp[v].batch = lw->plan->batch;
+        tmp[v].scratch_owned = true;
+        if (!ok) continue;
+        clg_lower tl = {ctx, lw->g, lw->node, &tmp[v]};
+        clg_status s = v == FUSED ? lower_fused(&tl, n, t_in, &t_out, a) : lower_unfused(&tl, n, t_in, &t_out, a);
+        if (!s) s = clg_plan_bind(&tmp[v], lw->g, 0);
+        usable[v] = !s && time_runs(&tmp[v], lw->g, 1) >= 0;
+    }
+    for (int round = 0; round < 2 * ROUNDS; round++) {
+        int v = round % 2;
+        if (!usable[v]) continue;
+        double t = time_runs(&tmp[v], lw->g, RUNS);
+        if (t < 0) usable[v] = false;
+        else if (best[v] < 0 || t < best[v]) best[v] = t;
+    }
+    clFinish(ctx->queue);
+    for (int v = FUSED; v <= UNFUSED; v++) {
+        for (int i = 0; i < tmp[v].n_steps; i++) clg_plan_step_release(&tmp[v], &tmp[v].steps[i]);
+        for (int i = 0; i < tmp[v].n_owned; i++) clReleaseMemObject(tmp[v].owned[i]);
+        clg_mem_free(&ctx->allocator, tmp[v].steps);
+        clg_mem_free(&ctx->allocator, tmp[v].owned);
+    }
+    for (int i = 0; i < n_bufs; i++) clReleaseMemObject(bufs[i]);
+    clg_error_capture_end(&capture);
+    if (usable[UNFUSED] && (!usable[FUSED] || best[UNFUSED] < best[FUSED])) return UNFUSED;
+    return FUSED;
+}
+
+clg_status clg_select_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                const clg_dev_tensor *out, clg_decision *d)
+{
+    /* CLGRAPH_ATTENTION=fused or unfused forces one way (tests run both). */
+    const char *env = getenv("CLGRAPH_ATTENTION");
+    if (env && !strcmp(env, "fused")) return CLG_OK;
+    if (env && !strcmp(env, "unfused")) {
+        d->variant = UNFUSED;
+        return CLG_OK;
+    }
+    att_shape a;
+    char discarded[256];
+    clg_error_capture capture;
+    clg_error_capture_begin(&capture, lw->ctx, discarded, sizeof discarded);
+    clg_status s = shape_of(lw, n, in, out, &a);
+    clg_error_capture_end(&capture);
+    /* A shape lowering refuses: lowering says why. */
+    if (s || clg_shape_count(&out->shape) == 0 || a.sk == 0 || a.d == 0) return CLG_OK;
+    if (a.d > CLG_ATTENTION_MAX_DIM || a.dv > CLG_ATTENTION_MAX_DIM) {
+        d->variant = UNFUSED;
+        return CLG_OK;
+    }
+    int64_t scores = clg_shape_count(&out->shape) / a.dv * a.sk;
+    if (scores > MAX_MEASURE_SCORES) return CLG_OK;
+    d->variant = measure(lw, n, in, out, &a);
+    return CLG_OK;
+}
