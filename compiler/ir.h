@@ -334,12 +334,12 @@ typedef struct clg_op_info {
 CLG_INTERNAL const clg_op_info *clg_op_get(clg_op op);
 CLG_INTERNAL bool clg_op_from_name(const char *name, size_t len, clg_op *op);
 CLG_INTERNAL void clg_attrs_default(clg_op op, clg_attrs *a);
-/* Epilogues. An op whose attributes include `epilogue` (Gemm, MatMul) may
+/* Epilogues. An op whose attributes include `epilogue` (Gemm, MatMul, Conv2D) may
  * carry an Elementwise expression applied to each element of its result
  * before it is stored: x0 is that element, x1..xK the node's last K inputs
  * (K the highest xK the expression names), broadcast to the result's shape.
  * The compiler's absorb-epilogue pass writes them; the runtime runs them in
- * the GEMM kernel's store or as a launch after it.
+ * the GEMM or convolution kernel's store or as a launch after it.
  *
  * Whether op takes an epilogue attribute. */
 CLG_INTERNAL bool clg_op_takes_epilogue(clg_op op);

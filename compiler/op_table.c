@@ -64,7 +64,7 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                      ATTRS(CLG_F_ALPHA, CLG_F_BETA, CLG_F_TRANS_A, CLG_F_TRANS_B, CLG_F_EPILOGUE),
                      clg_infer_gemm, .expr = NULL},
     [CLG_OP_MATMUL] = {"MatMul", 2, 2, ATTRS(CLG_F_EPILOGUE), clg_infer_matmul, .expr = NULL},
-    [CLG_OP_CONV2D] = {"Conv2D", 2, 3, ATTRS(CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_GROUP),
+    [CLG_OP_CONV2D] = {"Conv2D", 2, 3, ATTRS(CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_GROUP, CLG_F_EPILOGUE),
                        clg_infer_conv2d, .expr = NULL},
     /* kernels/elementwise.cl's batchnorm reads x[i], then writes y[i] */
     [CLG_OP_BATCHNORM] = {"BatchNorm", 5, 5, ATTRS(CLG_F_EPSILON), clg_infer_batchnorm, .in_place = 1u << 0},

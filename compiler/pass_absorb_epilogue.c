@@ -1,18 +1,21 @@
 /* Absorbs an elementwise node (an Elementwise, or any op the op table gives
- * an expression: a lone Relu, an Add) into the Gemm or MatMul whose result
- * it reads as x0: the pair becomes one node, the GEMM with an `epilogue`
- * attribute (the node's expression) and its other inputs appended to its own
- * (clg_op_takes_epilogue). The runtime then applies the expression as the
- * GEMM kernel stores each element, or runs it as a launch after a CLBlast
- * GEMM: the fusion is decided here, visible in the text and in --dot, and
- * the runtime only chooses how to run it.
+ * an expression: a lone Relu, an Add) into the Gemm, MatMul or Conv2D whose
+ * result it reads as x0: the pair becomes one node, the layer with an
+ * `epilogue` attribute (the node's expression) and its other inputs appended
+ * to its own (clg_op_takes_epilogue). The runtime then applies the
+ * expression as the GEMM or convolution kernel stores each element, or runs
+ * it as a launch after a CLBlast GEMM: the fusion is decided here, visible
+ * in the text and in --dot, and the runtime only chooses how to run it.
  *
  * Legal when (each is tested by a "do not absorb" case in test_passes.c):
  * - the GEMM has no epilogue yet, and is not a graph output;
  * - the Elementwise is the GEMM's only reader and reads it once, as x0;
  * - both have the same shape, and it is 2-D (the generated kernels address
  *   the epilogue's inputs by row and column; MatMul only with 2-D operands,
- *   which runs as a plain GEMM);
+ *   which runs as a plain GEMM), or for a Conv2D its 4-D NCHW result, each
+ *   further input addressing the result's pixels with one stride (its H and
+ *   W both the result's, or both 1: a residual, a bias per channel [C, 1,
+ *   1]; runtime/lower/epilogue.h);
  * - the Elementwise reads at most CLG_EXPR_MAX_INPUTS inputs (it always
  *   does when it parses).
  * The new node takes the Elementwise's place (its name and readers), so
@@ -25,12 +28,22 @@
 
 static bool gemm_like(const clg_graph *g, const clg_node *n)
 {
-    if (n->op == CLG_OP_GEMM) return true;
+    if (n->op == CLG_OP_GEMM || n->op == CLG_OP_CONV2D) return true;
     if (n->op != CLG_OP_MATMUL) return false;
     return g->nodes[n->inputs[0]].shape.rank == 2 && g->nodes[n->inputs[1]].shape.rank == 2;
 }
 
-/* The GEMM node node e may be absorbed into, or -1. */
+/* Whether in, broadcast to the NCHW shape out, steps through out's pixels
+ * (H * W of them per image and channel) with one stride: its H and W are
+ * both out's or both 1, unless out's H or W is 1. */
+static bool one_pixel_stride(const clg_shape *in, const clg_shape *out)
+{
+    int64_t h = in->rank >= 2 ? in->dims[in->rank - 2] : 1, w = in->rank >= 1 ? in->dims[in->rank - 1] : 1;
+    if (out->dims[2] == 1 || out->dims[3] == 1) return true;
+    return (h == 1 && w == 1) || (h == out->dims[2] && w == out->dims[3]);
+}
+
+/* The layer node e may be absorbed into, or -1. */
 static int absorbing_gemm(const clg_sweep *sw, int e)
 {
     const clg_graph *g = sw->g;
@@ -42,7 +55,14 @@ static int absorbing_gemm(const clg_sweep *sw, int e)
         if (en->inputs[k] == p) return -1;
     const clg_node *pn = &g->nodes[p];
     if (!gemm_like(g, pn) || clg_node_has_epilogue(pn)) return -1;
-    if (pn->shape.rank != 2 || !clg_shape_equal(&pn->shape, &en->shape)) return -1;
+    if (!clg_shape_equal(&pn->shape, &en->shape)) return -1;
+    if (pn->op == CLG_OP_CONV2D) {
+        if (pn->shape.rank != 4) return -1;
+        for (int k = 1; k < en->n_inputs; k++)
+            if (!one_pixel_stride(&g->nodes[en->inputs[k]].shape, &pn->shape)) return -1;
+    } else if (pn->shape.rank != 2) {
+        return -1;
+    }
     return p;
 }
 

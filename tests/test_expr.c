@@ -738,7 +738,7 @@ static void test_epilogue_prelude(void **state)
     assert_int_equal(clg_epilogue_prelude(NULL, buf, sizeof buf), 0);
     assert_string_equal(buf, "");
     parse_ok("relu(x0 + x2)");
-    clg_epilogue ep = {&expr, 3, NULL, 4, 5};
+    clg_epilogue ep = {&expr, 3, NULL, 4, 5, 0, NULL};
     size_t n = clg_epilogue_prelude(&ep, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_non_null(strstr(buf, "#define EPILOGUE 1\n"
@@ -761,6 +761,41 @@ static void test_epilogue_prelude(void **state)
     assert_int_equal(clg_epilogue_args(&ep, args, 5), -1);
     in[2].shape = (clg_shape){2, {3, 1}};
     assert_int_equal(clg_epilogue_args(&ep, args, 6), -1); /* 3 rows do not broadcast to 4 */
+
+    /* A convolution's NCHW result [2, 3, 4, 5] seen as [channel, image *
+     * 20 + pixel] (p = 20): strides per image, channel and pixel. */
+    clg_shape nchw = {4, {2, 3, 4, 5}};
+    ep = (clg_epilogue){&expr, 3, in, 3, 40, 20, &nchw};
+    n = clg_epilogue_prelude(&ep, buf, sizeof buf);
+    assert_int_equal(n, strlen(buf));
+    assert_non_null(strstr(buf, "#define EPILOGUE_ARGS , int epi_p , __global const float *x1, uint x1_off, int x1_sn, int x1_sch, "
+                                "int x1_sp , __global const float *x2, uint x2_off, int x2_sn, int x2_sch, int x2_sp\n"));
+    assert_non_null(strstr(buf, "    float v2 = x2[x2_off + (c) / epi_p * x2_sn + r * x2_sch + (c) % epi_p * x2_sp];\n"));
+    /* 16 columns may run into the next image: element by element then */
+    assert_non_null(strstr(buf, "if (c % epi_p + 16 <= epi_p)"));
+    in[1].shape = (clg_shape){3, {3, 1, 1}};           /* a bias per channel */
+    in[2].shape = (clg_shape){4, {2, 3, 4, 5}};        /* a residual */
+    clg_karg cargs[9];
+    assert_int_equal(clg_epilogue_args(&ep, cargs, 9), 9);
+    assert_int_equal(cargs[0].i, 20); /* epi_p */
+    assert_int_equal(cargs[2].i, 0);
+    assert_int_equal(cargs[3].i, 1);
+    assert_int_equal(cargs[4].i, 0);
+    assert_int_equal(cargs[6].i, 60);
+    assert_int_equal(cargs[7].i, 20);
+    assert_int_equal(cargs[8].i, 1);
+    assert_int_equal(clg_epilogue_args(&ep, cargs, 8), -1); /* room short */
+    in[2].shape = (clg_shape){2, {1, 5}}; /* along W only: no one pixel stride */
+    assert_int_equal(clg_epilogue_args(&ep, cargs, 9), -1);
+    in[2].shape = (clg_shape){4, {2, 1, 4, 5}}; /* one plane per image */
+    assert_int_equal(clg_epilogue_args(&ep, cargs, 9), 9);
+    assert_int_equal(cargs[6].i, 20);
+    assert_int_equal(cargs[7].i, 0);
+    assert_int_equal(cargs[8].i, 1);
+    /* flipped (p = -20): rows are image * 20 + pixel, columns channels */
+    ep.p = -20;
+    clg_epilogue_prelude(&ep, buf, sizeof buf);
+    assert_non_null(strstr(buf, "    float v2 = x2[x2_off + (r) / epi_p * x2_sn + (r) % epi_p * x2_sp + c * x2_sch];\n"));
 }
 
 /* ---------------------------------------------------------------- the op */

@@ -292,6 +292,44 @@ static void test_conv_as_gemm(void **state)
     test_set_gemm(NULL);
 }
 
+/* Conv2D epilogues as written in the text, on each path: in the packed
+ * kernels' NCHW store (as written and flipped, columns of 16 pixels that
+ * run into the next image at batches 3 and 17), in the depthwise kernel's,
+ * and as a launch after CLBlast or where an input has no one pixel stride
+ * (the [8] along W below). Inputs broadcast per channel [C, 1, 1], per
+ * image and channel [N, C, 1, 1], per image and pixel [N, 1, H, W], or are
+ * a whole residual; one pixel per image (the 1x1 input) too. */
+static void test_conv_epilogues(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const char *const modes[] = {"generated:p12x32", "generated:p4x64", "generated:p8x32t", "clblast"};
+    static const char *const convs[] = {
+        "input x: f32[N, 3, 11, 9]\nconst w: f32[5, 3, 3, 3] = random(1, -1, 1)\nconst b: f32[5] = random(2, -1, 1)\n"
+        "const c: f32[5, 1, 1] = random(3, -1, 1)\ninput r: f32[N, 5, 11, 9]\n"
+        "y = Conv2D(x, w, b, c, r) pads=[1, 1, 1, 1] epilogue=\"relu(x0 + x1 + x2)\"\noutput y\n",
+        "input x: f32[N, 3, 17, 13]\nconst w: f32[13, 3, 7, 7] = random(1, -1, 1)\ninput s: f32[N, 13, 1, 1]\n"
+        "input t: f32[N, 1, 9, 7]\n"
+        "y = Conv2D(x, w, s, t) strides=[2, 2] pads=[3, 3, 3, 3] epilogue=\"clip(x0 * x1 + x2, -0.5, 0.5)\"\noutput y\n",
+        "input x: f32[N, 2, 10, 10]\nconst w: f32[3, 2, 3, 3] = random(1, -1, 1)\ninput r: f32[8]\n"
+        "y = Conv2D(x, w, r) dilations=[2, 2] pads=[0, 1, 2, 1] epilogue=\"tanh(x0 - x1)\"\noutput y\n",
+        "input x: f32[N, 4, 1, 1]\nconst w: f32[6, 4, 1, 1] = random(1, -1, 1)\nconst b: f32[6] = random(2, -1, 1)\n"
+        "input r: f32[N, 6, 1, 1]\ny = Conv2D(x, w, b, r) epilogue=\"x0 * x1\"\noutput y\n",
+        "input x: f32[N, 4, 6, 6]\nconst w: f32[6, 2, 3, 3] = random(1, -1, 1)\ninput r: f32[N, 6, 6, 6]\n"
+        "y = Conv2D(x, w, r) group=2 pads=[1, 1, 1, 1] epilogue=\"relu(x0 + x1)\"\noutput y\n",
+        "input x: f32[N, 4, 9, 9]\nconst w: f32[8, 1, 3, 3] = random(1, -1, 1)\nconst b: f32[8] = random(2, -1, 1)\n"
+        "input r: f32[N, 8, 5, 5]\n"
+        "y = Conv2D(x, w, b, r) group=4 strides=[2, 2] pads=[1, 1, 1, 1] epilogue=\"clip(x0 + x1, 0, 6)\"\noutput y\n",
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        test_set_gemm(modes[i]);
+        ctx = test_context();
+        for (size_t c = 0; c < sizeof convs / sizeof *convs; c++) test_check_text(convs[c], TOL);
+    }
+    test_set_gemm(NULL);
+}
+
 /* Lines of the one gemm-*.txt file in dir (its path to path), or -1. */
 static int choice_lines(const char *dir, char *path, size_t size)
 {
@@ -378,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_written_epilogues),
         cmocka_unit_test(test_matmul_as_gemm),
         cmocka_unit_test(test_conv_as_gemm),
+        cmocka_unit_test(test_conv_epilogues),
         cmocka_unit_test(test_choice_file),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);

@@ -242,6 +242,54 @@ static void test_launches_per_level(void **state)
     clg_graph_destroy(g);
 }
 
+/* A ResNet basic block: conv, BatchNorm, ReLU; conv, BatchNorm, the
+ * shortcut Add, ReLU. */
+static const char *RESNET_BLOCK =
+    "input x: f32[N, 8, 9, 9]\n"
+    "const w1: f32[8, 8, 3, 3] = random(1, -0.3, 0.3)\n"
+    "const s1: f32[8] = random(2, 0.5, 1.5)\nconst t1: f32[8] = random(3, -0.2, 0.2)\n"
+    "const m1: f32[8] = random(4, -0.2, 0.2)\nconst v1: f32[8] = random(5, 0.5, 1.5)\n"
+    "const w2: f32[8, 8, 3, 3] = random(6, -0.3, 0.3)\n"
+    "const s2: f32[8] = random(7, 0.5, 1.5)\nconst t2: f32[8] = random(8, -0.2, 0.2)\n"
+    "const m2: f32[8] = random(9, -0.2, 0.2)\nconst v2: f32[8] = random(10, 0.5, 1.5)\n"
+    "c1 = Conv2D(x, w1) pads=[1, 1, 1, 1]\n"
+    "b1 = BatchNorm(c1, s1, t1, m1, v1) epsilon=0.00001\n"
+    "r1 = Relu(b1)\n"
+    "c2 = Conv2D(r1, w2) pads=[1, 1, 1, 1]\n"
+    "b2 = BatchNorm(c2, s2, t2, m2, v2) epsilon=0.00001\n"
+    "a = Add(b2, x)\n"
+    "y = Relu(a)\n"
+    "output y\n";
+
+/* At -O2 each conv of the block absorbs its folded BatchNorm's bias, the
+ * shortcut and the ReLU as its epilogue: its im2col and one GEMM launch
+ * with the generated kernels (as written and flipped), the epilogue as one
+ * launch after CLBlast's GEMM; -O0 runs every op. Right at every level and
+ * batch on each path. */
+static void test_resnet_block_launches(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const char *const paths[] = {"generated:p8x32", "generated:p8x32t", "clblast"};
+    static const int expect[][2] = {{9, 4}, {9, 4}, {9, 6}};
+    for (int p = 0; p < 3; p++) {
+        test_set_gemm(paths[p]);
+        ctx = test_context();
+        clg_graph *g = test_parse(RESNET_BLOCK);
+        for (int level = 0; level <= 2; level++)
+            for (int64_t b = 1; b <= 3; b += 2) {
+                double err = test_device_error_at(ctx, g, b, (unsigned)(level + 3 * b), level);
+                if (!(err <= TOLERANCE)) fail_msg("%s -O%d batch %lld: error %.3g", paths[p], level, (long long)b, err);
+            }
+        clg_graph_destroy(g);
+        int o0 = test_launches_at(RESNET_BLOCK, 0), o2 = test_launches_at(RESNET_BLOCK, 2);
+        if (o0 != expect[p][0] || o2 != expect[p][1])
+            fail_msg("%s: launches at -O0/-O2 %d/%d, expected %d/%d", paths[p], o0, o2, expect[p][0], expect[p][1]);
+    }
+    test_set_gemm(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_keras_pads_folded),
         cmocka_unit_test(test_device_levels),
         cmocka_unit_test(test_launches_per_level),
+        cmocka_unit_test(test_resnet_block_launches),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -1494,6 +1494,36 @@ static void test_absorb_epilogue(void **state)
                "const c: f32[3] = [1, 2, 3]\n"
                "y = MatMul(x, w, c, r) epilogue=\"x0 * x2\"\n"
                "output y\n");
+    /* A Conv2D: a bias per channel [C, 1, 1] and a residual of the
+     * result's NCHW shape, then the activation (a ResNet block's second
+     * conv after fold-batchnorm and split-bias). */
+    check_pass("absorb-epilogue",
+               "input x: f32[N, 2, 5, 5]\n"
+               "input r: f32[N, 3, 5, 5]\n"
+               "const w: f32[3, 2, 3, 3] = random(1)\n"
+               "const b: f32[3, 1, 1] = [1, 2, 3]\n"
+               "h = Conv2D(x, w) pads=[1, 1, 1, 1]\n"
+               "y = Elementwise(h, b, r) expr=\"relu(x0 + x1 + x2)\"\n"
+               "output y\n",
+               "input x: f32[N, 2, 5, 5]\n"
+               "input r: f32[N, 3, 5, 5]\n"
+               "const w: f32[3, 2, 3, 3] = random(1)\n"
+               "const b: f32[3, 1, 1] = [1, 2, 3]\n"
+               "y = Conv2D(x, w, b, r) pads=[1, 1, 1, 1] epilogue=\"relu(x0 + x1 + x2)\"\n"
+               "output y\n");
+    /* A lone Clip after a depthwise Conv2D with a bias of its own (kept). */
+    check_pass("absorb-epilogue",
+               "input x: f32[N, 2, 5, 5]\n"
+               "const w: f32[2, 1, 3, 3] = random(1)\n"
+               "const b: f32[2] = [1, 2]\n"
+               "h = Conv2D(x, w, b) group=2\n"
+               "y = Clip(h) min=0 max=6\n"
+               "output y\n",
+               "input x: f32[N, 2, 5, 5]\n"
+               "const w: f32[2, 1, 3, 3] = random(1)\n"
+               "const b: f32[2] = [1, 2]\n"
+               "y = Conv2D(x, w, b) group=2 epilogue=\"clip(x0, 0, 6)\"\n"
+               "output y\n");
     /* The reference executor computes the same numbers either way: the
      * epilogue reads the GEMM's result rounded to float, as the Elementwise
      * did. */
@@ -1507,6 +1537,36 @@ static void test_absorb_epilogue(void **state)
     assert_true(count_op(g, CLG_OP_ELEMENTWISE) > 0);
     double err = reference_difference(g, opt, 3);
     if (err != 0.0) fail_msg("absorbing changed the reference's numbers: relative error %g", err);
+    clg_graph_destroy(g);
+    clg_graph_destroy(opt);
+
+    /* A ResNet basic block at -O2: each conv absorbs its folded
+     * BatchNorm's bias, the ReLU and (the second) the shortcut; the
+     * reference executor running the convs' epilogues agrees with it
+     * running the block as written (up to BatchNorm folding's rounding). */
+    g = parse("input x: f32[N, 4, 6, 6]\n"
+                   "const w1: f32[4, 4, 3, 3] = random(1, -0.5, 0.5)\n"
+                   "const s1: f32[4] = random(2, 0.5, 1.5)\nconst t1: f32[4] = random(3)\n"
+                   "const m1: f32[4] = random(4)\nconst v1: f32[4] = random(5, 0.5, 1.5)\n"
+                   "const w2: f32[4, 4, 3, 3] = random(6, -0.5, 0.5)\n"
+                   "const s2: f32[4] = random(7, 0.5, 1.5)\nconst t2: f32[4] = random(8)\n"
+                   "const m2: f32[4] = random(9)\nconst v2: f32[4] = random(10, 0.5, 1.5)\n"
+                   "c1 = Conv2D(x, w1) pads=[1, 1, 1, 1]\n"
+                   "b1 = BatchNorm(c1, s1, t1, m1, v1) epsilon=0.00001\n"
+                   "r1 = Relu(b1)\n"
+                   "c2 = Conv2D(r1, w2) pads=[1, 1, 1, 1]\n"
+                   "b2 = BatchNorm(c2, s2, t2, m2, v2) epsilon=0.00001\n"
+                   "a = Add(b2, x)\n"
+                   "y = Relu(a)\n"
+                   "output y\n");
+    assert_int_equal(clg_graph_clone(g, &opt), CLG_OK);
+    assert_int_equal(clg_graph_optimize(opt, 2, NULL, NULL), CLG_OK);
+    assert_int_equal(count_op(opt, CLG_OP_CONV2D), 2);
+    assert_int_equal(count_op(opt, CLG_OP_ELEMENTWISE) + count_op(opt, CLG_OP_BATCHNORM) +
+                         count_op(opt, CLG_OP_RELU) + count_op(opt, CLG_OP_ADD),
+                     0);
+    err = reference_difference(g, opt, 3);
+    if (!(err <= 1e-5)) fail_msg("the block with conv epilogues: relative error %g", err);
     clg_graph_destroy(g);
     clg_graph_destroy(opt);
 }
@@ -1566,12 +1626,37 @@ static void test_absorb_epilogue_refused(void **state)
                     "h = Gemm(x, w)\n"
                     "y = Softmax(h)\n"
                     "output y\n");
-    /* A Conv2D takes no epilogue (yet). */
+    /* A Conv2D read elsewhere too (its result is needed as it is). */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 2, 4, 4]\n"
+                    "const w: f32[2, 2, 3, 3] = random(1)\n"
+                    "h = Conv2D(x, w) pads=[1, 1, 1, 1]\n"
+                    "y = Elementwise(h) expr=\"relu(x0)\"\n"
+                    "z = Add(y, h)\n"
+                    "output z\n");
+    /* A Conv2D whose reader broadcasts it to a larger shape. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 1, 4, 4]\n"
+                    "const w: f32[1, 1, 3, 3] = random(1)\n"
+                    "input r: f32[N, 3, 2, 2]\n"
+                    "h = Conv2D(x, w)\n"
+                    "y = Add(h, r)\n"
+                    "output y\n");
+    /* An input that varies along W only: no one stride over the pixels. */
+    check_unchanged("absorb-epilogue",
+                    "input x: f32[N, 1, 4, 4]\n"
+                    "const w: f32[2, 1, 3, 3] = random(1)\n"
+                    "const c: f32[2] = [1, 2]\n"
+                    "h = Conv2D(x, w)\n"
+                    "y = Mul(h, c)\n"
+                    "output y\n");
+    /* A Conv2D that is a graph output. */
     check_unchanged("absorb-epilogue",
                     "input x: f32[N, 1, 4, 4]\n"
                     "const w: f32[2, 1, 3, 3] = random(1)\n"
                     "h = Conv2D(x, w)\n"
-                    "y = Elementwise(h) expr=\"relu(x0)\"\n"
+                    "y = Relu(h)\n"
+                    "output h\n"
                     "output y\n");
 }
 
@@ -1604,6 +1689,32 @@ static void test_epilogue_blocks_other_passes(void **state)
                                   "const w: f32[4, 4] = random(1)\n"
                                   "const r: f32[4] = [1, 2, 3, 4]\n"
                                   "h = Gemm(x, w, r) epilogue=\"x0 * x1\"\n"
+                                  "y = Relu(h)\n"
+                                  "output y\n");
+    /* The same for a Conv2D with an epilogue: a BatchNorm after it or
+     * before it stays, and its third input, x1 here, is no bias. */
+    check_unchanged("fold-batchnorm", "input x: f32[N, 4, 5, 5]\n"
+                                      "const w: f32[4, 4, 3, 3] = random(1)\n"
+                                      "const b: f32[4] = [1, 2, 3, 4]\n"
+                                      "const g: f32[4] = [1, 2, 1, 2]\n"
+                                      "const m: f32[4] = [0, 1, 0, 1]\n"
+                                      "const v: f32[4] = [1, 1, 2, 2]\n"
+                                      "h = Conv2D(x, w, b) epilogue=\"relu(x0)\"\n"
+                                      "y = BatchNorm(h, g, b, m, v)\n"
+                                      "output y\n");
+    check_unchanged("fold-batchnorm", "input x: f32[N, 4, 5, 5]\n"
+                                      "const w: f32[4, 4, 3, 3] = random(1)\n"
+                                      "const b: f32[4] = [1, 2, 3, 4]\n"
+                                      "const g: f32[4] = [1, 2, 1, 2]\n"
+                                      "const m: f32[4] = [0, 1, 0, 1]\n"
+                                      "const v: f32[4] = [1, 1, 2, 2]\n"
+                                      "n = BatchNorm(x, g, b, m, v)\n"
+                                      "y = Conv2D(n, w, b) epilogue=\"relu(x0)\"\n"
+                                      "output y\n");
+    check_unchanged("split-bias", "input x: f32[N, 4, 5, 5]\n"
+                                  "const w: f32[4, 4, 3, 3] = random(1)\n"
+                                  "const r: f32[4, 1, 1] = [1, 2, 3, 4]\n"
+                                  "h = Conv2D(x, w, r) epilogue=\"x0 * x1\"\n"
                                   "y = Relu(h)\n"
                                   "output y\n");
 }

@@ -116,6 +116,49 @@ static void test_conv2d(void **state)
     }
 }
 
+/* Depthwise convolutions (group = input channels) run a direct kernel
+ * (kernels/conv_depthwise.cl): strides 1 and 2, asymmetric pads, dilation,
+ * channel multiplier 2, kernels of 3x3, 5x5, 1x3 and one larger than the
+ * padded input's row (no interior), with and without a bias and an
+ * epilogue, at batches 1, 3 and 17 against the reference; one launch
+ * each, the epilogue included. */
+static void test_conv_depthwise(void **state)
+{
+    (void)state;
+    static const struct {
+        int c, mult, h, w, kh, kw, sh, sw;
+        const char *pads;
+        int dh, dw, bias;
+        const char *epilogue;
+    } cases[] = {
+        {8, 1, 12, 12, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL},
+        {8, 1, 13, 11, 3, 3, 2, 2, "[0, 1, 1, 0]", 1, 1, 1, "clip(x0, 0, 6)"},
+        {6, 2, 9, 10, 3, 3, 1, 2, "[2, 0, 1, 2]", 2, 1, 0, "relu(x0 + x1)"},
+        {3, 2, 7, 7, 5, 5, 2, 1, "[2, 2, 2, 2]", 1, 2, 1, "x0 * x1"},
+        {5, 1, 6, 17, 1, 3, 1, 1, "[0, 1, 0, 1]", 1, 3, 0, NULL},
+        {4, 1, 3, 3, 3, 7, 1, 1, "[1, 3, 1, 3]", 1, 1, 1, "tanh(x0)"}, /* every column at an edge */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int m = cases[i].c * cases[i].mult;
+        int n = snprintf(text, sizeof text,
+                         "input x: f32[N, %d, %d, %d]\nconst w: f32[%d, 1, %d, %d] = random(4, -0.5, 0.5)\n",
+                         cases[i].c, cases[i].h, cases[i].w, m, cases[i].kh, cases[i].kw);
+        if (cases[i].bias) n += snprintf(text + n, sizeof text - (size_t)n, "const b: f32[%d] = random(5)\n", m);
+        const char *e = cases[i].epilogue;
+        /* an epilogue's x1: per channel [M, 1, 1] */
+        if (e && strstr(e, "x1")) n += snprintf(text + n, sizeof text - (size_t)n, "const c: f32[%d, 1, 1] = random(6)\n", m);
+        n += snprintf(text + n, sizeof text - (size_t)n,
+                      "y = Conv2D(x, w%s%s) strides=[%d, %d] pads=%s dilations=[%d, %d] group=%d", cases[i].bias ? ", b" : "",
+                      e && strstr(e, "x1") ? ", c" : "", cases[i].sh, cases[i].sw, cases[i].pads, cases[i].dh,
+                      cases[i].dw, cases[i].c);
+        if (e) n += snprintf(text + n, sizeof text - (size_t)n, " epilogue=\"%s\"", e);
+        snprintf(text + n, sizeof text - (size_t)n, "\noutput y\n");
+        check(TOL);
+        int launches = test_launches_at(text, 0);
+        if (launches >= 0) assert_int_equal(launches, 1);
+    }
+}
+
 static void test_batchnorm(void **state)
 {
     (void)state;
@@ -852,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_gemm_bias_shapes_and_trans_a),
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_conv_depthwise),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_unary),

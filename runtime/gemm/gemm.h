@@ -42,6 +42,8 @@ typedef struct clg_gemm_gen {
     const struct clg_expr *epi;
     int n_epi;                    /* epi's inputs, x0 included */
     const clg_dev_tensor *epi_in; /* [1..n_epi) read; [0] is the GEMM itself */
+    int64_t epi_p;                /* != 0: a convolution's epilogue, its inputs over y's NCHW
+                                     shape (clg_epilogue's p: y_p's sign, pixels per image) */
 } clg_gemm_gen;
 
 /* Operands seen as matrices (a MatMul's A and Y with their batch dims

@@ -113,7 +113,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     int64_t bias_st[2] = {0, 0};
     if (has_bias && !strides_2d(&g->bias->shape, m, nn, bias_st))
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the bias does not broadcast to the output");
-    clg_epilogue ep = {g->epi, g->n_epi, g->epi_in, m, nn};
+    clg_epilogue ep = {g->epi, g->n_epi, g->epi_in, m, nn, g->epi_p, &g->y->shape};
 
     char options[200];
     if (v->nr > 0)

@@ -1,12 +1,56 @@
 /* Conv2D: im2col and a GEMM, the GEMM through a packed generated kernel (in
  * either orientation) or CLBlast, as selection decided (runtime/gemm/choice.c
- * measures); grouped convolutions through CLBlast's batched GEMM. */
+ * measures); depthwise convolutions through a direct kernel
+ * (kernels/conv_depthwise.cl), other grouped ones through CLBlast's batched
+ * GEMM. A node's epilogue (clg_op_takes_epilogue) runs in the generated and
+ * direct kernels' stores, over the NCHW result (clg_epilogue's p), and as a
+ * launch after CLBlast. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "epilogue.h"
+#include "expr.h"
 #include "gemm.h"
 #include "lower_util.h"
+
+static const clg_kernel_family depthwise_family = {"conv_depthwise.cl", "depthwise"};
+
+/* The node's epilogue for the NCHW result out, parsed (*e NULL: none):
+ * ep's inputs point into epi_in, which must live as long as ep. */
+typedef struct conv_epilogue {
+    clg_expr *e;
+    clg_dev_tensor in[CLG_EXPR_MAX_INPUTS];
+    clg_epilogue ep;
+} conv_epilogue;
+
+static clg_status epilogue_of(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                              const clg_dev_tensor *out, int64_t p, conv_epilogue *ce)
+{
+    memset(ce, 0, sizeof *ce);
+    clg_status s = clg_epilogue_parse(lw, n, &ce->e);
+    if (s || !ce->e) return s;
+    int own = clg_node_own_inputs(n);
+    for (int k = own; k < n->n_inputs && k - own + 1 < CLG_EXPR_MAX_INPUTS; k++) ce->in[k - own + 1] = in[k];
+    int64_t pixels = out->shape.dims[2] * out->shape.dims[3];
+    ce->ep = (clg_epilogue){ce->e, n->n_inputs - own + 1, ce->in, 0, 0, p < 0 ? -pixels : pixels, &out->shape};
+    return CLG_OK;
+}
+
+/* Whether ce's epilogue can run in a kernel's store: each input addresses
+ * the result's pixels with one stride (see clg_epilogue). */
+static bool epilogue_fits(const conv_epilogue *ce)
+{
+    clg_karg args[1 + 4 * CLG_EXPR_MAX_INPUTS];
+    return ce->e && clg_epilogue_args(&ce->ep, args, 1 + 4 * CLG_EXPR_MAX_INPUTS) >= 0;
+}
+
+/* Whether the convolution is depthwise: each group one input channel. */
+static bool depthwise(const clg_node *n, const clg_shape *xs, const clg_shape *ws)
+{
+    return n->attrs.group > 1 && n->attrs.group == xs->dims[1] && ws->dims[1] == 1 &&
+           ws->dims[0] % n->attrs.group == 0;
+}
 
 static size_t count(const clg_shape *s) { return (size_t)clg_shape_count(s); }
 
@@ -47,6 +91,17 @@ static void conv_gemm(clg_orientation o, const clg_dev_tensor *w, const clg_dev_
     g->alpha = 1.0f;
 }
 
+/* ce's epilogue into g's store when it fits there (else the caller runs it
+ * after). */
+static void set_epilogue(clg_gemm_gen *g, const conv_epilogue *ce)
+{
+    if (!epilogue_fits(ce)) return;
+    g->epi = ce->e;
+    g->n_epi = ce->ep.n_inputs;
+    g->epi_in = ce->in;
+    g->epi_p = ce->ep.p;
+}
+
 /* Convolution through a packed-B GEMM kernel, W times the column matrix (few
  * channels, many pixels): im2col writes the column
  * matrix straight into the kernel's packed layout, and the kernel adds the
@@ -54,7 +109,7 @@ static void conv_gemm(clg_orientation o, const clg_dev_tensor *w, const clg_dev_
 static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                     const clg_dev_tensor *out, int variant, const clg_karg *im2col_args,
                                     int n_im2col_args, int64_t m, int64_t cols,
-                                    int64_t kdim, int64_t p_count)
+                                    int64_t kdim, int64_t p_count, const conv_epilogue *ce)
 {
     clg_dev_tensor col;
     clg_status s = clg_scratch(lw, clg_gemm_packed_elems(variant, cols, kdim), &col);
@@ -75,7 +130,8 @@ static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_
     conv_gemm(CLG_ORIENT_AS_WRITTEN, &w, &col, out, false, m, cols, kdim, &g);
     g.b_packed = true; /* im2col_panel wrote it packed */
     g.y_p = out->shape.dims[0] > 1 ? p_count : 0;
-    if (n->n_inputs == 3) {
+    set_epilogue(&g, ce);
+    if (clg_node_own_inputs(n) == 3) {
         bias = in[2];
         bias.shape = (clg_shape){2, {m, 1}};
         g.bias = &bias;
@@ -91,7 +147,7 @@ static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_
 static clg_status lower_conv_flipped(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                      const clg_dev_tensor *out, int variant, clg_karg *im2col_args,
                                      int n_im2col_args, const size_t *im2col_grid, int64_t m, int64_t cols,
-                                     int64_t kdim, int64_t p_count)
+                                     int64_t kdim, int64_t p_count, const conv_epilogue *ce)
 {
     clg_dev_tensor col;
     clg_status s = emit_columns(lw, im2col_args, n_im2col_args, im2col_grid, (size_t)(kdim * cols), &col);
@@ -102,7 +158,8 @@ static clg_status lower_conv_flipped(clg_lower *lw, const clg_node *n, const clg
     clg_gemm_gen g;
     conv_gemm(CLG_ORIENT_FLIPPED, &w, &col, out, !clg_value_in_arena(lw->g, n->inputs[1]), m, cols, kdim, &g);
     g.y_p = p_count > 1 ? -p_count : 0;
-    if (n->n_inputs == 3) {
+    set_epilogue(&g, ce);
+    if (clg_node_own_inputs(n) == 3) {
         g.bias = &in[2];
         g.beta = 1.0f;
     }
@@ -117,7 +174,12 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
     int64_t kdim = xs->dims[1] / groups * ws->dims[2] * ws->dims[3];
     int64_t cols = xs->dims[0] * ys->dims[2] * ys->dims[3];
     *d = (clg_decision){CLG_BACKEND_CLBLAST, -1, CLG_ORIENT_AS_WRITTEN, false};
-    /* Grouped convolutions run as CLBlast's batched GEMM. */
+    /* Depthwise ones run their own kernel, the epilogue in its store. */
+    if (depthwise(n, xs, ws)) {
+        *d = (clg_decision){CLG_BACKEND_DEFAULT, 0, CLG_ORIENT_AS_WRITTEN, true};
+        return CLG_OK;
+    }
+    /* Other grouped convolutions run as CLBlast's batched GEMM. */
     if (groups != 1 || cols <= 0 || kdim <= 0 || cols > INT32_MAX) return CLG_OK;
     /* Decided like a GEMM of the same shape: W [M, K] times the column
      * matrix [K, B*P] (not a constant: packed every run), or the other way
@@ -134,8 +196,34 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
     return clg_gemm_decide(lw, &direct, &flipped, true, d);
 }
 
-clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                            const clg_dev_tensor *out)
+/* A depthwise convolution through kernels/conv_depthwise.cl, its bias and
+ * epilogue in the store (the epilogue after it when it does not fit). */
+static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                  const clg_dev_tensor *out, const conv_epilogue *ce)
+{
+    const clg_attrs *at = &n->attrs;
+    const clg_shape *xs = &in[0].shape, *ws = &in[1].shape, *ys = &out->shape;
+    int64_t rows = ys->dims[0] * ys->dims[1] * ys->dims[2];
+    if (rows > INT32_MAX) return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "%lld output rows, more than 2^31", (long long)rows);
+    bool has_bias = clg_node_own_inputs(n) == 3, in_kernel = epilogue_fits(ce);
+    char defines[48];
+    snprintf(defines, sizeof defines, "-DKH=%d -DKW=%d", (int)ws->dims[2], (int)ws->dims[3]);
+    clg_karg args[] = {
+        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(has_bias ? &in[2] : &in[1]), CLG_ARG_I(has_bias),
+        CLG_ARG_T(out), CLG_ARG_I(xs->dims[0]), CLG_ARG_I(xs->dims[1]), CLG_ARG_I(xs->dims[2]),
+        CLG_ARG_I(xs->dims[3]), CLG_ARG_I(ws->dims[0] / at->group), CLG_ARG_I(ys->dims[2]),
+        CLG_ARG_I(ys->dims[3]), CLG_ARG_I(at->strides[0]), CLG_ARG_I(at->strides[1]), CLG_ARG_I(at->pads[0]),
+        CLG_ARG_I(at->pads[1]), CLG_ARG_I(at->dilations[0]), CLG_ARG_I(at->dilations[1]),
+    };
+    clg_launch l = {&depthwise_family, "depthwise", defines, 1, {clg_grid_size(rows)}, {0}, args,
+                    (int)(sizeof args / sizeof *args), in_kernel ? &ce->ep : NULL};
+    clg_status s = clg_emit_launch(lw, &l);
+    if (!s && ce->e && !in_kernel) s = clg_emit_epilogue_launch(lw, n, in, out);
+    return s;
+}
+
+static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                             const clg_dev_tensor *out, const clg_decision *d, const conv_epilogue *ce)
 {
     const clg_attrs *at = &n->attrs;
     const clg_shape *xs = &in[0].shape, *ws = &in[1].shape, *ys = &out->shape;
@@ -161,13 +249,13 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     int n_im2col_args = (int)(sizeof im2col_args / sizeof *im2col_args);
     clg_status s;
 
-    const clg_decision *d = clg_decision_of(lw);
+    if (depthwise(n, xs, ws)) return lower_depthwise(lw, n, in, out, ce);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_FLIPPED)
         return lower_conv_flipped(lw, n, in, out, d->variant, im2col_args, n_im2col_args, im2col_grid,
-                                  (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
+                                  (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count, ce);
     if (d->backend == CLG_BACKEND_GENERATED)
         return lower_conv_packed(lw, n, in, out, d->variant, im2col_args, n_im2col_args, (int64_t)m_group,
-                                 (int64_t)cols, (int64_t)kdim, (int64_t)p_count);
+                                 (int64_t)cols, (int64_t)kdim, (int64_t)p_count, ce);
 
     clg_dev_tensor col;
     if ((s = emit_columns(lw, im2col_args, n_im2col_args, im2col_grid, kdim * (size_t)groups * cols, &col)))
@@ -192,7 +280,7 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
     gm.ldc = cols;
     gm.c_stride = m_group * cols;
     gm.batch = (size_t)groups;
-    bool has_bias = n->n_inputs == 3;
+    bool has_bias = clg_node_own_inputs(n) == 3;
     if (direct && has_bias) {
         clg_dev_tensor bias = in[2];
         bias.shape = (clg_shape){3, {out_ch, 1, 1}};
@@ -200,13 +288,32 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
         gm.beta = 1.0f;
     }
     if ((s = clg_emit_gemm(lw, &gm))) return s;
-    if (direct) return CLG_OK;
+    if (!direct) {
+        size_t grid[1] = {clg_grid_size((int64_t)count(ys))};
+        clg_karg args[] = {
+            CLG_ARG_T(&t), CLG_ARG_T(has_bias ? &in[2] : &t), CLG_ARG_I(has_bias), CLG_ARG_T(out),
+            CLG_ARG_I(count(ys)), CLG_ARG_I(batch), CLG_ARG_I(out_ch), CLG_ARG_I(p_count),
+        };
+        s = clg_emit_kernel(lw, "conv.cl", "gemm_to_nchw", NULL, 1, grid, args, (int)(sizeof args / sizeof *args));
+    }
+    /* CLBlast's result gets the epilogue as a launch after it. */
+    if (!s && ce->e) s = clg_emit_epilogue_launch(lw, n, in, out);
+    return s;
+}
 
-    size_t grid[1] = {clg_grid_size((int64_t)count(ys))};
-    clg_karg args[] = {
-        CLG_ARG_T(&t), CLG_ARG_T(has_bias ? &in[2] : &t), CLG_ARG_I(has_bias), CLG_ARG_T(out),
-        CLG_ARG_I(count(ys)), CLG_ARG_I(batch), CLG_ARG_I(out_ch), CLG_ARG_I(p_count),
-    };
-    return clg_emit_kernel(lw, "conv.cl", "gemm_to_nchw", NULL, 1, grid, args,
-                           (int)(sizeof args / sizeof *args));
+clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                            const clg_dev_tensor *out)
+{
+    const clg_decision *d = clg_decision_of(lw);
+    bool flipped = d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_FLIPPED;
+    conv_epilogue ce;
+    clg_status s = epilogue_of(lw, n, in, out, flipped ? -1 : 1, &ce);
+    if (s) return s;
+    s = lower_conv(lw, n, in, out, d, &ce);
+    /* The generated kernels ran it in their stores where it fits (the
+     * depthwise and CLBlast paths see to theirs). */
+    bool generated = d->backend == CLG_BACKEND_GENERATED && !depthwise(n, &in[0].shape, &in[1].shape);
+    if (!s && ce.e && generated && !epilogue_fits(&ce)) s = clg_emit_epilogue_launch(lw, n, in, out);
+    clg_mem_free(&lw->ctx->allocator, ce.e);
+    return s;
 }

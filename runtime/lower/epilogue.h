@@ -1,9 +1,10 @@
 /* The epilogue contract between the host and a kernel family's .cl file,
- * written down once. Any family may take an epilogue (GEMM today; conv,
- * pooling, normalisation as they come): an Elementwise expression applied
- * to each element of the kernel's 2-D result [rows, cols] before it is
- * stored, x0 being that element and x1.. further tensors broadcast to the
- * result.
+ * written down once. Any family may take an epilogue (GEMM and the
+ * depthwise convolution today; pooling, normalisation as they come): an
+ * Elementwise expression applied to each element of the kernel's 2-D result
+ * [rows, cols] (or a convolution's NCHW result seen so: clg_epilogue's p)
+ * before it is stored, x0 being that element and x1.. further tensors
+ * broadcast to the result.
  *
  * The host (clg_emit_launch, plan/emit.c) puts a prelude in front of the
  * family's file that defines:
@@ -36,19 +37,33 @@ struct clg_expr;
 
 /* An epilogue as a launch takes it: expression e over n_inputs inputs
  * (x0 the element), in[1..n_inputs) the tensors for x1.., the result's
- * shape rows x cols for their strides. */
+ * shape rows x cols for their strides.
+ *
+ * A convolution's result is NCHW although its kernels see it as a matrix:
+ * with p != 0, element (r, c) is an element of nchw (images of |p| = H*W
+ * pixels): p > 0, r is the channel and c = image * p + pixel (the packed
+ * GEMM as written, the direct kernels); p < 0, r = image * -p + pixel and
+ * c the channel (the flipped GEMM). EPILOGUE_ARGS then open with
+ * `int epi_p` (|p|, an argument so that one program serves every shape),
+ * and each input xK takes three strides over nchw instead of two,
+ * `int xK_sn, int xK_sch, int xK_sp` (image, channel, pixel), so an input must address its pixels with one stride:
+ * its H and W both the result's, both 1, or the result's H or W is 1
+ * (clg_epilogue_args fails otherwise; pass absorb-epilogue never makes
+ * such a node). */
 typedef struct clg_epilogue {
     const struct clg_expr *e;
     int n_inputs;
     const clg_dev_tensor *in;
     int64_t rows, cols;
+    int64_t p;
+    const clg_shape *nchw;
 } clg_epilogue;
 
 /* The prelude for ep (NULL: none, the empty text), snprintf-style: writes
  * at most size bytes, NUL included, and returns the full length. */
 CLG_INTERNAL size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size);
 
-/* ep's kernel arguments (3 per input x1..) into args, at most room; their
+/* ep's kernel arguments (3 per input x1..; with p != 0, |p| and 4 per input) into args, at most room; their
  * count, or -1 when an input does not broadcast to rows x cols or room is
  * short. */
 CLG_INTERNAL int clg_epilogue_args(const clg_epilogue *ep, clg_karg *args, int room);
