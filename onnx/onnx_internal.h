@@ -126,6 +126,9 @@ CLG_INTERNAL clg_status ox_tensor_node(ox_ctx *ox, ox_value *v, int *node);
 CLG_INTERNAL clg_status ox_tensor_decode(ox_ctx *ox, const Onnx__TensorProto *t, const char *what,
                                          ox_host *out);
 CLG_INTERNAL void ox_host_free(clg_graph *g, ox_host *h);
+/* Marks out[from..] as outputs clgraph does not compute (onnx_ops.c); why
+ * is the message for a node that uses one. */
+CLG_INTERNAL clg_status ox_unavailable(ox_ctx *ox, ox_value **out, int n_out, int from, const char *why);
 /* A host value of dtype and dims with room for its elements (floats for
  * FLOAT/DOUBLE, int64 otherwise; sym not allocated). */
 CLG_INTERNAL clg_status ox_host_new(ox_ctx *ox, int32_t dtype, int rank, const int64_t *dims,

@@ -161,8 +161,7 @@ static clg_status host_scalar(ox_ctx *ox, const ox_value *v, const char *what, f
     return CLG_OK;
 }
 
-/* Marks out[from..] as outputs clgraph does not compute. */
-static clg_status unavailable(ox_ctx *ox, ox_value **out, int n_out, int from, const char *why)
+clg_status ox_unavailable(ox_ctx *ox, ox_value **out, int n_out, int from, const char *why)
 {
     for (int o = from; o < n_out; o++) {
         if (!out[o]) continue;
@@ -328,7 +327,7 @@ static clg_status conv_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
         /* storage_order only changes the Indices output, which is not computed. */
         int64_t order;
         if ((s = attr_int(ox, n, "storage_order", 0, &order))) return s;
-        if ((s = unavailable(ox, out, n_out, 1, "is MaxPool's Indices output, which clgraph does not compute")))
+        if ((s = ox_unavailable(ox, out, n_out, 1, "is MaxPool's Indices output, which clgraph does not compute")))
             return s;
     }
     return emit(ox, op, out[0], in, 1, &a);
@@ -356,7 +355,7 @@ static clg_status conv_batchnorm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
             return ox_fail(ox, CLG_ERR_UNSUPPORTED,
                            "training mode (output %d, '%s', is requested) is not supported (inference only)", o,
                            out[o]->name);
-    if ((s = unavailable(ox, out, n_out, 1, "is a training output of BatchNormalization, which clgraph does not compute")))
+    if ((s = ox_unavailable(ox, out, n_out, 1, "is a training output of BatchNormalization, which clgraph does not compute")))
         return s;
     return emit(ox, CLG_OP_BATCHNORM, out[0], in, 5, &a);
 }
@@ -565,7 +564,7 @@ static clg_status conv_identity(ox_ctx *ox, const Onnx__NodeProto *n, ox_value *
                 return ox_fail(ox, CLG_ERR_UNSUPPORTED,
                                "training_mode '%s' must be a constant false (inference only)", t->name);
         }
-        if ((s = unavailable(ox, out, n_out, 1, "is Dropout's mask, which clgraph does not compute"))) return s;
+        if ((s = ox_unavailable(ox, out, n_out, 1, "is Dropout's mask, which clgraph does not compute"))) return s;
     }
     return emit(ox, CLG_OP_IDENTITY, out[0], in, 1, NULL);
 }

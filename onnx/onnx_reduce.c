@@ -247,17 +247,6 @@ clg_status ox_convert_reduce(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     return s;
 }
 
-/* Marks out[from..] as outputs clgraph does not compute. */
-static clg_status unavailable(ox_ctx *ox, ox_value **out, int n_out, int from, const char *why)
-{
-    for (int o = from; o < n_out; o++) {
-        if (!out[o]) continue;
-        out[o]->kind = OX_UNAVAILABLE;
-        if (!(out[o]->why = clg_strdup(ox->g, why))) return ox_oom(ox);
-    }
-    return CLG_OK;
-}
-
 /* LayerNormalization's Mean and InvStdDev outputs, computed only when
  * something uses them: the mean over the normalised dims and
  * 1 / sqrt(mean((x - mean)^2) + epsilon), both with those dims kept as 1
@@ -327,7 +316,7 @@ clg_status ox_convert_layer_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
         if (out[o]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "has at most 3 outputs");
     for (int o = 1; o < n_out && o < 3; o++)
         if (out[o] && !(o == 1 ? want_mean : want_inv) &&
-            (s = unavailable(ox, out, o + 1, o, "is a LayerNormalization statistic that nothing uses")))
+            (s = ox_unavailable(ox, out, o + 1, o, "is a LayerNormalization statistic that nothing uses")))
             return s;
     if (want_mean || want_inv) return layer_norm_statistics(ox, idx[0], &a, want_mean ? out[1] : NULL,
                                                             want_inv ? out[2] : NULL);

@@ -219,24 +219,6 @@ static void drop_tmp_steps(clg_plan *tmp)
     tmp->n_steps = 0;
 }
 
-/* A zero-filled scratch buffer for a tensor of shape s. */
-static cl_mem zero_buffer(clg_context *ctx, const clg_shape *s, clg_dev_tensor *t)
-{
-    size_t bytes = ((size_t)clg_shape_count(s) + 1) * sizeof(float);
-    cl_int err;
-    cl_mem b = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS) return NULL;
-    float zero = 0.0f;
-    if (clEnqueueFillBuffer(ctx->queue, b, &zero, sizeof zero, 0, bytes, 0, NULL, NULL) != CL_SUCCESS) {
-        clReleaseMemObject(b);
-        return NULL;
-    }
-    t->buf = b;
-    t->off = 0;
-    t->shape = *s;
-    return b;
-}
-
 /* Whether variant v is worth timing on ctx's device. On a
  * CPU the packed variants beat the others by 3-60x whenever a GEMM does
  * arithmetic (bench/README.md), and only at a few rows do the dot-product
@@ -262,7 +244,7 @@ typedef struct trial {
 
 static bool trial_tensor(clg_context *ctx, trial *t, const clg_dev_tensor *of, clg_dev_tensor *into)
 {
-    cl_mem b = zero_buffer(ctx, &of->shape, into);
+    cl_mem b = clg_zero_buffer(ctx, &of->shape, into);
     if (b) t->bufs[t->n_bufs++] = b;
     return b != NULL;
 }

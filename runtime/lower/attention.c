@@ -253,24 +253,6 @@ static double time_runs(clg_plan *tmp, const clg_graph *g, int runs)
     return (now_s() - t0) / runs;
 }
 
-/* A zero-filled buffer for a tensor of t's shape, into *into. */
-static cl_mem zero_buffer(clg_context *ctx, const clg_dev_tensor *t, clg_dev_tensor *into)
-{
-    size_t bytes = ((size_t)clg_shape_count(&t->shape) + 1) * sizeof(float);
-    cl_int err;
-    cl_mem b = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS) return NULL;
-    float zero = 0.0f;
-    if (clEnqueueFillBuffer(ctx->queue, b, &zero, sizeof zero, 0, bytes, 0, NULL, NULL) != CL_SUCCESS) {
-        clReleaseMemObject(b);
-        return NULL;
-    }
-    memset(into, 0, sizeof *into);
-    into->buf = b;
-    into->shape = t->shape;
-    return b;
-}
-
 /* Times both ways on zero-filled copies of the node's tensors, each
  * lowered into a trial plan of its own, and keeps the faster; FUSED when
  * nothing could be timed. Each is run once to warm up (a kernel's first
@@ -290,8 +272,8 @@ static int measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, c
     cl_mem bufs[5];
     int n_bufs = 0;
     bool ok = true;
-    for (int i = 0; ok && i < n->n_inputs && i < 4; i++) ok = (bufs[n_bufs++] = zero_buffer(ctx, &in[i], &t_in[i]));
-    if (ok) ok = (bufs[n_bufs++] = zero_buffer(ctx, out, &t_out));
+    for (int i = 0; ok && i < n->n_inputs && i < 4; i++) ok = (bufs[n_bufs++] = clg_zero_buffer(ctx, &in[i].shape, &t_in[i]));
+    if (ok) ok = (bufs[n_bufs++] = clg_zero_buffer(ctx, &out->shape, &t_out));
     if (!ok) n_bufs--; /* the failed one is NULL */
     clg_plan tmp[2];
     double best[2] = {-1.0, -1.0};

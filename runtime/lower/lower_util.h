@@ -33,6 +33,10 @@ CLG_INTERNAL clg_dev_tensor clg_tensor_advance(const clg_dev_tensor *t, size_t e
 
 /* Dense C-order element strides of s. */
 CLG_INTERNAL void clg_dense_strides(const clg_shape *s, int64_t st[CLG_MAX_RANK]);
+/* A zero-filled device buffer of its own for a tensor of shape s, described
+ * in *t (offset 0): the operands a trial plan times a candidate on (GEMM
+ * and attention choices). NULL when OpenCL refuses; the caller releases it. */
+CLG_INTERNAL cl_mem clg_zero_buffer(clg_context *ctx, const clg_shape *s, clg_dev_tensor *t);
 
 /* Element strides of a dense tensor of shape `in` seen through the shape
  * `out` under NumPy broadcasting: in's dims align with out's trailing dims,

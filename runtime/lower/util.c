@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "lower_util.h"
 
@@ -118,4 +119,22 @@ int64_t clg_walk_offset(const clg_walk *w, int k, int64_t launch)
         launch /= w->dims[i];
     }
     return off;
+}
+
+cl_mem clg_zero_buffer(clg_context *ctx, const clg_shape *s, clg_dev_tensor *t)
+{
+    /* One element more, so that an empty shape still gets a buffer. */
+    size_t bytes = ((size_t)clg_shape_count(s) + 1) * sizeof(float);
+    cl_int err;
+    cl_mem b = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS) return NULL;
+    float zero = 0.0f;
+    if (clEnqueueFillBuffer(ctx->queue, b, &zero, sizeof zero, 0, bytes, 0, NULL, NULL) != CL_SUCCESS) {
+        clReleaseMemObject(b);
+        return NULL;
+    }
+    memset(t, 0, sizeof *t);
+    t->buf = b;
+    t->shape = *s;
+    return b;
 }
