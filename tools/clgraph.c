@@ -216,6 +216,11 @@ static int cmd_run(int argc, char **argv)
     else if (ra.n_outputs > n_out)
         rc = fail("the graph has %d output%s, but %d --output files were given", n_out, n_out == 1 ? "" : "s",
                   ra.n_outputs);
+    /* Arguments that cannot fit the graph fail before the device is set up
+     * (which compiles every kernel). */
+    if (!rc && ra.n_inputs && ra.n_inputs != n_in)
+        rc = fail("the graph has %d input%s, but %d --input files were given", n_in, n_in == 1 ? "" : "s",
+                  ra.n_inputs);
     if (!rc) rc = engine_open(&e, ra.device, g, 0, &ra.context, ra.opt_level);
     if (!rc) rc = prepare_inputs(g, ra.inputs, ra.n_inputs, &ra.sizes, inputs, n_in, &batch, 0);
     if (!rc) rc = prepare_outputs(g, inputs, n_in, outputs, n_out);
