@@ -179,9 +179,15 @@ static clg_status intern(clg_graph *g, const clg_dim_expr *e, int64_t *d)
         *d = e->t[0].coef;
         return CLG_OK;
     }
-    /* A negative leading coefficient (1 - S) is negative for large sizes:
-     * no size. */
-    if (e->t[e->n - 1].coef < 0) return CLG_ERR_UNSUPPORTED;
+    /* When every term of the highest degree is negative (1 - S, -N*S + S),
+     * the size is negative for large sizes: no size. (Whether a term is
+     * highest does not depend on the order symbols were made in, so a
+     * graph printed and parsed again is accepted alike.) */
+    int top = 0;
+    bool positive = false;
+    for (int i = 0; i < e->n; i++) top = e->t[i].n > top ? e->t[i].n : top;
+    for (int i = 0; i < e->n; i++) positive |= e->t[i].n == top && e->t[i].coef > 0;
+    if (!positive) return CLG_ERR_UNSUPPORTED;
     clg_status s = seed(g);
     if (s) return s;
     for (int i = 0; i < g->dims.n_exprs; i++)
@@ -410,8 +416,9 @@ const char *clg_dim_str(const clg_graph *g, int64_t d, char *buf, size_t size)
         snprintf(buf, size, "?");
         return buf;
     }
-    /* Highest degree first, then by the factors' names, the constant last:
-     * "N*S+2*S-1". */
+    /* Highest degree first, positive terms before negative ones (so the
+     * text never starts with a minus, which a dimension may not), then by
+     * the factors' names, the constant last: "N*S+2*S-1", "T-S". */
     char text[CLG_DIM_MAX_TERMS][4 * 64];
     int order[CLG_DIM_MAX_TERMS];
     for (int i = 0; i < e.n; i++) {
@@ -419,7 +426,9 @@ const char *clg_dim_str(const clg_graph *g, int64_t d, char *buf, size_t size)
         int k = i;
         for (; k > 0; k--) {
             const clg_dim_term *a = &e.t[order[k - 1]], *b = &e.t[i];
-            if (a->n > b->n || (a->n == b->n && strcmp(text[order[k - 1]], text[i]) <= 0)) break;
+            bool ap = a->coef > 0, bp = b->coef > 0;
+            if (a->n > b->n || (a->n == b->n && (ap > bp || (ap == bp && strcmp(text[order[k - 1]], text[i]) <= 0))))
+                break;
             order[k] = order[k - 1];
         }
         order[k] = i;
