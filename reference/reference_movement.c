@@ -31,7 +31,7 @@ clg_status clg_ref_slice(const clg_ref_args *a)
     if (clg_slice_resolve(a->g, &a->node->attrs, xs, &sd, &bad))
         return clg_fail_node(a->g, CLG_ERR_INTERNAL, a->node->line, a->node->name, a->node->op,
                              "internal error: the slice does not resolve on a concrete shape");
-    int64_t o[R] = {0}, i[R];
+    int64_t o[R] = {0}, i[R] = {0};
     int64_t n = 0;
     do {
         for (int d = 0; d < ys->rank; d++) i[d] = sd.first[d] + o[d] * sd.step[d];
@@ -44,7 +44,7 @@ clg_status clg_ref_expand(const clg_ref_args *a)
 {
     const clg_shape *xs = a->in_shapes[0], *ys = a->out_shape;
     int lead = ys->rank - xs->rank;
-    int64_t o[R] = {0}, i[R];
+    int64_t o[R] = {0}, i[R] = {0};
     int64_t n = 0;
     do {
         /* Dims align from the right; a dim of 1 repeats its one element. */
@@ -57,7 +57,7 @@ clg_status clg_ref_expand(const clg_ref_args *a)
 clg_status clg_ref_tile(const clg_ref_args *a)
 {
     const clg_shape *xs = a->in_shapes[0], *ys = a->out_shape;
-    int64_t o[R] = {0}, i[R];
+    int64_t o[R] = {0}, i[R] = {0};
     int64_t n = 0;
     do {
         for (int d = 0; d < ys->rank; d++) i[d] = o[d] % xs->dims[d];
@@ -75,7 +75,7 @@ clg_status clg_ref_depth_to_space(const clg_ref_args *a)
     const clg_shape *xs = a->in_shapes[0], *ys = a->out_shape;
     int64_t b = a->node->attrs.blocksize;
     bool crd = a->node->attrs.mode_crd != 0;
-    int64_t o[R] = {0}, i[R];
+    int64_t o[R] = {0}, i[R] = {0};
     int64_t n = 0;
     do {
         int64_t bi = o[2] % b, bj = o[3] % b;
@@ -94,7 +94,7 @@ clg_status clg_ref_space_to_depth(const clg_ref_args *a)
 {
     const clg_shape *xs = a->in_shapes[0], *ys = a->out_shape;
     int64_t b = a->node->attrs.blocksize, ch = xs->dims[1];
-    int64_t o[R] = {0}, i[R];
+    int64_t o[R] = {0}, i[R] = {0};
     int64_t n = 0;
     do {
         int64_t block = o[1] / ch;

@@ -120,7 +120,7 @@ int size_option(int argc, char **argv, int *i, size_args *sizes, int *rc)
 {
     int missing = 0;
     const char *v;
-    long long value;
+    long long value = 0;
     const char *name = NULL;
     char text[64];
     if ((v = option_value(argc, argv, i, "--batch", &missing))) {
