@@ -232,6 +232,9 @@ clg_status clg_dim_symbol(clg_graph *g, const char *name, size_t len, int64_t *d
 
 clg_status clg_dim_fresh(clg_graph *g, int64_t *d)
 {
+    /* While bound, the caller's array of sizes has one entry per symbol
+     * that existed: a new one would be read past its end. */
+    if (g->binding) return CLG_ERR_UNSUPPORTED;
     clg_status s = seed(g);
     if (s) return s;
     char name[32];
