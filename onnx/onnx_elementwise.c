@@ -77,17 +77,6 @@ static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, 
     return s;
 }
 
-static clg_status attr_float(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, float def, float *out)
-{
-    const Onnx__AttributeProto *a = ox_attr(n, name);
-    *out = def;
-    if (!a) return CLG_OK;
-    bool is_float = a->has_type ? a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT : a->has_f;
-    if (!is_float) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be a float", name);
-    *out = a->f;
-    return CLG_OK;
-}
-
 /* ---------------------------------------------------------------- one input, no attributes */
 
 static const struct {
@@ -152,26 +141,26 @@ clg_status ox_conv_activation(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
     if (strcmp(op, "HardSigmoid") == 0) {
         fn = "hard_sigmoid";
         n_args = 2;
-        if ((s = attr_float(ox, n, "alpha", 0.2f, &args[0])) || (s = attr_float(ox, n, "beta", 0.5f, &args[1])))
+        if ((s = ox_attr_float(ox, n, "alpha", 0.2f, &args[0])) || (s = ox_attr_float(ox, n, "beta", 0.5f, &args[1])))
             return s;
     } else if (strcmp(op, "Elu") == 0) {
         fn = "elu";
-        if ((s = attr_float(ox, n, "alpha", 1.0f, &args[0]))) return s;
+        if ((s = ox_attr_float(ox, n, "alpha", 1.0f, &args[0]))) return s;
     } else if (strcmp(op, "Selu") == 0) {
         fn = "selu";
         n_args = 2;
         /* the defaults are ONNX's, the float nearest the exact constants */
-        if ((s = attr_float(ox, n, "alpha", 1.67326319217681884765625f, &args[0])) ||
-            (s = attr_float(ox, n, "gamma", 1.05070102214813232421875f, &args[1])))
+        if ((s = ox_attr_float(ox, n, "alpha", 1.67326319217681884765625f, &args[0])) ||
+            (s = ox_attr_float(ox, n, "gamma", 1.05070102214813232421875f, &args[1])))
             return s;
     } else if (strcmp(op, "Celu") == 0) {
         fn = "celu";
-        if ((s = attr_float(ox, n, "alpha", 1.0f, &args[0]))) return s;
+        if ((s = ox_attr_float(ox, n, "alpha", 1.0f, &args[0]))) return s;
         if (args[0] == 0.0f)
             return ox_fail(ox, CLG_ERR_UNSUPPORTED, "attribute alpha=0 is not supported (Celu divides by alpha)");
     } else if (strcmp(op, "ThresholdedRelu") == 0) {
         fn = "thresholded_relu";
-        if ((s = attr_float(ox, n, "alpha", 1.0f, &args[0]))) return s;
+        if ((s = ox_attr_float(ox, n, "alpha", 1.0f, &args[0]))) return s;
     } else {
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", op);
     }

@@ -97,19 +97,6 @@ static clg_status int_list(ox_ctx *ox, const ox_value *v, const char *what, int6
     return CLG_OK;
 }
 
-static clg_status get_int_attr(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int64_t def,
-                               bool *present, int64_t *out)
-{
-    const Onnx__AttributeProto *a = ox_attr(n, name);
-    if (present) *present = a != NULL;
-    *out = def;
-    if (!a) return CLG_OK;
-    if ((a->has_type && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT) || (!a->has_type && !a->has_i))
-        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be an integer", name);
-    *out = a->i;
-    return CLG_OK;
-}
-
 static clg_status norm_axis(ox_ctx *ox, int64_t axis, int rank, int64_t *out)
 {
     if (axis < -rank || axis >= rank)
@@ -162,7 +149,7 @@ static clg_status fold_shape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     }
     int64_t start, end;
     clg_status s;
-    if ((s = get_int_attr(ox, n, "start", 0, NULL, &start)) || (s = get_int_attr(ox, n, "end", rank, NULL, &end)))
+    if ((s = ox_attr_int(ox, n, "start", 0, &start)) || (s = ox_attr_int(ox, n, "end", rank, &end)))
         return s;
     if (ox->opset < 15 && (ox_attr(n, "start") || ox_attr(n, "end")))
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "start and end are attributes from opset 15 on");
@@ -197,7 +184,7 @@ static clg_status fold_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
     if (idx->sym) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "indices that depend on a symbolic size are not supported");
     if (data->rank < 1) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the data must have rank 1 or more");
     int64_t axis;
-    if ((s = get_int_attr(ox, n, "axis", 0, NULL, &axis)) || (s = norm_axis(ox, axis, data->rank, &axis))) return s;
+    if ((s = ox_attr_int(ox, n, "axis", 0, &axis)) || (s = norm_axis(ox, axis, data->rank, &axis))) return s;
     int rank = data->rank - 1 + idx->rank;
     if (rank > OX_MAX_RANK) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the result has more than %d dims", OX_MAX_RANK);
     int64_t dims[OX_MAX_RANK];
@@ -267,7 +254,7 @@ static clg_status fold_reshape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     clg_status s = int_list(ox, in[1], "the shape", target, OX_MAX_RANK, &rank);
     if (s) return s;
     int64_t allowzero;
-    if ((s = get_int_attr(ox, n, "allowzero", 0, NULL, &allowzero))) return s;
+    if ((s = ox_attr_int(ox, n, "allowzero", 0, &allowzero))) return s;
     int infer = -1;
     int64_t known = 1;
     for (int k = 0; k < rank; k++) {
@@ -303,11 +290,10 @@ static clg_status fold_reshape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
 
 static clg_status fold_concat(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_host *out)
 {
-    bool present;
     int64_t axis;
-    clg_status s = get_int_attr(ox, n, "axis", 0, &present, &axis);
+    clg_status s = ox_attr_int(ox, n, "axis", 0, &axis);
     if (s) return s;
-    if (!present) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute axis is required");
+    if (!ox_attr(n, "axis")) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute axis is required");
     const ox_host *first = NULL;
     for (int i = 0; i < n_in; i++) {
         if (!in[i]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "input %d is empty", i);
@@ -363,7 +349,7 @@ static clg_status fold_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
 {
     const ox_host *x = &in[0]->host;
     int64_t to;
-    clg_status s = get_int_attr(ox, n, "to", 0, NULL, &to);
+    clg_status s = ox_attr_int(ox, n, "to", 0, &to);
     if (s) return s;
     if (!ox_dtype_is_float((int32_t)to) && !ox_dtype_is_int((int32_t)to))
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a cast to %s is not supported", ox_dtype_name((int32_t)to));

@@ -6,17 +6,6 @@
 
 #include "onnx_internal.h"
 
-static clg_status int_attr(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int64_t def, int64_t *out)
-{
-    const Onnx__AttributeProto *a = ox_attr(n, name);
-    *out = def;
-    if (!a) return CLG_OK;
-    if ((a->has_type && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT) || (!a->has_type && !a->has_i))
-        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be an integer", name);
-    *out = a->i;
-    return CLG_OK;
-}
-
 /* ONNX's indices are always INT64 or INT32; a computed one that clgraph
  * holds as f32 (an Elementwise formula of integers, such as Where over
  * integer constants, gives f32) becomes i64 through a Cast, which keeps its
@@ -41,7 +30,7 @@ clg_status ox_convert_gather(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
 {
     (void)n_in, (void)n_out;
     int64_t axis;
-    clg_status s = int_attr(ox, n, "axis", 0, &axis);
+    clg_status s = ox_attr_int(ox, n, "axis", 0, &axis);
     if (s) return s;
     int x, idx;
     if ((s = ox_tensor_node(ox, in[0], &x))) return s;
@@ -101,7 +90,7 @@ clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeProto *n, ox_v
 {
     (void)n_in, (void)n_out;
     int64_t axis;
-    clg_status s = int_attr(ox, n, "axis", 0, &axis);
+    clg_status s = ox_attr_int(ox, n, "axis", 0, &axis);
     if (s) return s;
     int inputs[2];
     if ((s = ox_tensor_node(ox, in[0], &inputs[0]))) return s;
@@ -137,7 +126,7 @@ clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
 {
     (void)n_in, (void)n_out;
     int64_t to;
-    clg_status s = int_attr(ox, n, "to", 0, &to);
+    clg_status s = ox_attr_int(ox, n, "to", 0, &to);
     if (s) return s;
     clg_attrs a;
     clg_attrs_default(CLG_OP_CAST, &a);

@@ -126,6 +126,13 @@ CLG_INTERNAL clg_status ox_tensor_node(ox_ctx *ox, ox_value *v, int *node);
 CLG_INTERNAL clg_status ox_tensor_decode(ox_ctx *ox, const Onnx__TensorProto *t, const char *what,
                                          ox_host *out);
 CLG_INTERNAL void ox_host_free(clg_graph *g, ox_host *h);
+/* An INT / FLOAT attribute of node n, def when absent; one of another type
+ * (or, without a type, another field filled) is CLG_ERR_INVALID_GRAPH
+ * naming it (onnx_ops.c). */
+CLG_INTERNAL clg_status ox_attr_int(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int64_t def,
+                                    int64_t *out);
+CLG_INTERNAL clg_status ox_attr_float(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, float def,
+                                      float *out);
 /* Marks out[from..] as outputs clgraph does not compute (onnx_ops.c); why
  * is the message for a node that uses one. */
 CLG_INTERNAL clg_status ox_unavailable(ox_ctx *ox, ox_value **out, int n_out, int from, const char *why);

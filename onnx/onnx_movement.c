@@ -51,19 +51,6 @@ static clg_status host_ints(ox_ctx *ox, const ox_value *v, const char *what, int
     return CLG_OK;
 }
 
-static clg_status attr_int(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int64_t def, int64_t *out,
-                           bool *present)
-{
-    const Onnx__AttributeProto *a = ox_attr(n, name);
-    *out = def;
-    if (present) *present = a != NULL;
-    if (!a) return CLG_OK;
-    if ((a->has_type && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT) || (!a->has_type && !a->has_i))
-        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be an integer", name);
-    *out = a->i;
-    return CLG_OK;
-}
-
 /* An INTS attribute (at most max values); *present says whether it is there. */
 static clg_status attr_ints(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int max, int64_t *out, int *count,
                             bool *present)
@@ -141,7 +128,7 @@ clg_status ox_convert_split(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     int n_split = 0;
     bool present = false;
     clg_status s;
-    if ((s = attr_int(ox, n, "axis", 0, &axis, NULL))) return s;
+    if ((s = ox_attr_int(ox, n, "axis", 0, &axis))) return s;
     if (ox->opset < 13) {
         if ((s = attr_ints(ox, n, "split", MAX_SPLIT, split, &n_split, &present))) return s;
         if (n_in > 1 && in[1]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "split is an attribute before opset 13");
@@ -253,10 +240,9 @@ clg_status ox_convert_depth_space(ox_ctx *ox, const Onnx__NodeProto *n, ox_value
     clg_op op = to_space ? CLG_OP_DEPTH_TO_SPACE : CLG_OP_SPACE_TO_DEPTH;
     clg_attrs a;
     clg_attrs_default(op, &a);
-    bool present;
-    clg_status s = attr_int(ox, n, "blocksize", 0, &a.blocksize, &present);
+    clg_status s = ox_attr_int(ox, n, "blocksize", 0, &a.blocksize);
     if (s) return s;
-    if (!present) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute blocksize is required");
+    if (!ox_attr(n, "blocksize")) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute blocksize is required");
     const Onnx__AttributeProto *mode = ox_attr(n, "mode");
     if (mode) {
         if (!to_space || ox->opset < 11)

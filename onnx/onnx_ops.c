@@ -48,7 +48,7 @@ static bool attr_is(const Onnx__AttributeProto *a, Onnx__AttributeProto__Attribu
     }
 }
 
-static clg_status attr_int(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int64_t def, int64_t *out)
+clg_status ox_attr_int(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int64_t def, int64_t *out)
 {
     const Onnx__AttributeProto *a = ox_attr(n, name);
     *out = def;
@@ -59,7 +59,7 @@ static clg_status attr_int(ox_ctx *ox, const Onnx__NodeProto *n, const char *nam
     return CLG_OK;
 }
 
-static clg_status attr_float(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, float def, float *out)
+clg_status ox_attr_float(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, float def, float *out)
 {
     const Onnx__AttributeProto *a = ox_attr(n, name);
     *out = def;
@@ -180,8 +180,8 @@ static clg_status conv_gemm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     clg_attrs a;
     clg_attrs_default(CLG_OP_GEMM, &a);
     clg_status s;
-    if ((s = attr_float(ox, n, "alpha", 1.0f, &a.alpha)) || (s = attr_float(ox, n, "beta", 1.0f, &a.beta)) ||
-        (s = attr_int(ox, n, "transA", 0, &a.trans_a)) || (s = attr_int(ox, n, "transB", 0, &a.trans_b)))
+    if ((s = ox_attr_float(ox, n, "alpha", 1.0f, &a.alpha)) || (s = ox_attr_float(ox, n, "beta", 1.0f, &a.beta)) ||
+        (s = ox_attr_int(ox, n, "transA", 0, &a.trans_a)) || (s = ox_attr_int(ox, n, "transB", 0, &a.trans_b)))
         return s;
     if (ox->opset < 11 && (n_in < 3 || !in[2]))
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "input C is required before opset 11");
@@ -218,7 +218,7 @@ static clg_status read_window(ox_ctx *ox, const Onnx__NodeProto *n, const clg_sh
         if ((s = attr_ints(ox, n, "dilations", 2, 2, w->dilations, NULL, &present))) return s;
         if (!present) w->dilations[0] = w->dilations[1] = 1;
     }
-    if (has_ceil && (s = attr_int(ox, n, "ceil_mode", 0, &w->ceil_mode))) return s;
+    if (has_ceil && (s = ox_attr_int(ox, n, "ceil_mode", 0, &w->ceil_mode))) return s;
     /* MaxPool gained dilations and both pools ceil_mode in opset 10. */
     if (!has_dilations && ox_attr(n, "dilations"))
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute dilations is not part of this op's opset");
@@ -294,7 +294,7 @@ static clg_status conv_conv(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     memcpy(a.strides, win.strides, sizeof a.strides);
     memcpy(a.pads, win.pads, sizeof a.pads);
     memcpy(a.dilations, win.dilations, sizeof a.dilations);
-    if ((s = attr_int(ox, n, "group", 1, &a.group))) return s;
+    if ((s = ox_attr_int(ox, n, "group", 1, &a.group))) return s;
     ox_value *ins[3] = {in[0], in[1], n_in > 2 ? in[2] : NULL};
     return emit(ox, CLG_OP_CONV2D, out[0], ins, ins[2] ? 3 : 2, &a);
 }
@@ -322,11 +322,11 @@ static clg_status conv_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     memcpy(a.pads, win.pads, sizeof a.pads);
     memcpy(a.dilations, win.dilations, sizeof a.dilations);
     a.ceil_mode = win.ceil_mode;
-    if (!max && (s = attr_int(ox, n, "count_include_pad", 0, &a.count_include_pad))) return s;
+    if (!max && (s = ox_attr_int(ox, n, "count_include_pad", 0, &a.count_include_pad))) return s;
     if (max) {
         /* storage_order only changes the Indices output, which is not computed. */
         int64_t order;
-        if ((s = attr_int(ox, n, "storage_order", 0, &order))) return s;
+        if ((s = ox_attr_int(ox, n, "storage_order", 0, &order))) return s;
         if ((s = ox_unavailable(ox, out, n_out, 1, "is MaxPool's Indices output, which clgraph does not compute")))
             return s;
     }
@@ -342,8 +342,8 @@ static clg_status conv_batchnorm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
     int64_t training = 0;
     float momentum;
     clg_status s;
-    if ((s = attr_float(ox, n, "epsilon", 1e-5f, &a.epsilon)) || (s = attr_float(ox, n, "momentum", 0.9f, &momentum)) ||
-        (s = attr_int(ox, n, "training_mode", 0, &training)))
+    if ((s = ox_attr_float(ox, n, "epsilon", 1e-5f, &a.epsilon)) || (s = ox_attr_float(ox, n, "momentum", 0.9f, &momentum)) ||
+        (s = ox_attr_int(ox, n, "training_mode", 0, &training)))
         return s;
     if (training)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "training_mode=%lld is not supported (inference only)",
@@ -388,7 +388,7 @@ static clg_status conv_leaky_relu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value
     (void)n_in, (void)n_out;
     clg_attrs a;
     clg_attrs_default(CLG_OP_LEAKY_RELU, &a);
-    clg_status s = attr_float(ox, n, "alpha", 0.01f, &a.alpha);
+    clg_status s = ox_attr_float(ox, n, "alpha", 0.01f, &a.alpha);
     return s ? s : emit(ox, CLG_OP_LEAKY_RELU, out[0], in, 1, &a);
 }
 
@@ -401,7 +401,7 @@ static clg_status conv_clip(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     clg_status s;
     if (ox->opset < 11) {
         /* Clip-6's defaults are the float range, not infinities. */
-        if ((s = attr_float(ox, n, "min", -FLT_MAX, &a.min)) || (s = attr_float(ox, n, "max", FLT_MAX, &a.max)))
+        if ((s = ox_attr_float(ox, n, "min", -FLT_MAX, &a.min)) || (s = ox_attr_float(ox, n, "max", FLT_MAX, &a.max)))
             return s;
     } else {
         if (n->n_attribute)
@@ -420,7 +420,7 @@ static clg_status conv_softmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     (void)n_in, (void)n_out;
     clg_status s;
     int64_t axis;
-    if ((s = attr_int(ox, n, "axis", ox->opset < 13 ? 1 : -1, &axis))) return s;
+    if ((s = ox_attr_int(ox, n, "axis", ox->opset < 13 ? 1 : -1, &axis))) return s;
     clg_op op = strcmp(n->op_type, "LogSoftmax") == 0 ? CLG_OP_LOG_SOFTMAX : CLG_OP_SOFTMAX;
     clg_attrs a;
     clg_attrs_default(op, &a);
@@ -468,7 +468,7 @@ static clg_status conv_flatten(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
     (void)n_in, (void)n_out;
     clg_attrs a;
     clg_attrs_default(CLG_OP_FLATTEN, &a);
-    clg_status s = attr_int(ox, n, "axis", 1, &a.axis);
+    clg_status s = ox_attr_int(ox, n, "axis", 1, &a.axis);
     return s ? s : emit(ox, CLG_OP_FLATTEN, out[0], in, 1, &a);
 }
 
@@ -493,7 +493,7 @@ static clg_status conv_reshape(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a target of %zu dims is not supported (1 to %d)", h->count,
                        CLG_MAX_RANK);
     int64_t allowzero;
-    if ((s = attr_int(ox, n, "allowzero", 0, &allowzero))) return s;
+    if ((s = ox_attr_int(ox, n, "allowzero", 0, &allowzero))) return s;
     const clg_shape *xs = node_shape(ox, x);
     clg_attrs a;
     clg_attrs_default(CLG_OP_RESHAPE, &a);
@@ -536,7 +536,7 @@ static clg_status conv_concat(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
     if (!ox_attr(n, "axis")) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute axis is required");
     clg_attrs a;
     clg_attrs_default(CLG_OP_CONCAT, &a);
-    clg_status s = attr_int(ox, n, "axis", 1, &a.axis);
+    clg_status s = ox_attr_int(ox, n, "axis", 1, &a.axis);
     if (s) return s;
     int stack[8], *idx = stack;
     if (n_in > 8 && !(idx = clg_malloc(ox->g, (size_t)n_in * sizeof *idx))) return ox_oom(ox);

@@ -22,28 +22,6 @@ static bool is_type(const Onnx__AttributeProto *a, Onnx__AttributeProto__Attribu
     return a->has_type ? a->type == type : filled; /* old exporters leave type unset */
 }
 
-static clg_status int_attr(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, int64_t def, int64_t *out)
-{
-    const Onnx__AttributeProto *a = ox_attr(n, name);
-    *out = def;
-    if (!a) return CLG_OK;
-    if (!is_type(a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, a->has_i))
-        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be an integer", name);
-    *out = a->i;
-    return CLG_OK;
-}
-
-static clg_status float_attr(ox_ctx *ox, const Onnx__NodeProto *n, const char *name, float def, float *out)
-{
-    const Onnx__AttributeProto *a = ox_attr(n, name);
-    *out = def;
-    if (!a) return CLG_OK;
-    if (!is_type(a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, a->has_f))
-        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s must be a float", name);
-    *out = a->f;
-    return CLG_OK;
-}
-
 /* The reduced axes: an attribute, except ReduceSum's from opset 13, which
  * is an optional constant input. */
 static clg_status read_reduce_axes(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, bool axes_input,
@@ -207,10 +185,10 @@ clg_status ox_convert_reduce(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     clg_attrs_default(op, &a);
     int64_t noop = 0;
     clg_status s;
-    if ((s = int_attr(ox, n, "keepdims", 1, &a.keepdims))) return s;
+    if ((s = ox_attr_int(ox, n, "keepdims", 1, &a.keepdims))) return s;
     if (a.keepdims != 0 && a.keepdims != 1)
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "keepdims must be 0 or 1, got %lld", (long long)a.keepdims);
-    if ((s = int_attr(ox, n, "noop_with_empty_axes", 0, &noop))) return s;
+    if ((s = ox_attr_int(ox, n, "noop_with_empty_axes", 0, &noop))) return s;
     if (noop && !axes_input)
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute noop_with_empty_axes is not part of this op's opset");
     if ((s = read_reduce_axes(ox, n, in, n_in, axes_input, a.axes, &a.axes_rank))) return s;
@@ -298,8 +276,8 @@ clg_status ox_convert_layer_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
     clg_attrs_default(CLG_OP_LAYER_NORM, &a);
     int64_t stash = 1;
     clg_status s;
-    if ((s = int_attr(ox, n, "axis", -1, &a.axis)) || (s = float_attr(ox, n, "epsilon", 1e-5f, &a.epsilon)) ||
-        (s = int_attr(ox, n, "stash_type", 1, &stash)))
+    if ((s = ox_attr_int(ox, n, "axis", -1, &a.axis)) || (s = ox_attr_float(ox, n, "epsilon", 1e-5f, &a.epsilon)) ||
+        (s = ox_attr_int(ox, n, "stash_type", 1, &stash)))
         return s;
     /* stash_type is the precision of the statistics: float (1) is what the
      * kernels use; a double one would be a silent approximation. */
@@ -347,7 +325,7 @@ clg_status ox_convert_instance_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_val
     clg_attrs a;
     clg_attrs_default(CLG_OP_LAYER_NORM, &a);
     clg_status s;
-    if ((s = float_attr(ox, n, "epsilon", 1e-5f, &a.epsilon))) return s;
+    if ((s = ox_attr_float(ox, n, "epsilon", 1e-5f, &a.epsilon))) return s;
     int x, scale, bias;
     if ((s = tensor(ox, in[0], &x)) || (s = tensor(ox, in[1], &scale)) || (s = tensor(ox, in[2], &bias))) return s;
     const clg_shape xs = ox->g->nodes[x].shape;
