@@ -462,26 +462,21 @@ clg_status clg_graph_output_info(clg_graph *g, int i, int64_t batch, const char 
         write_shape(&n->shape, rank, dims);
         return CLG_OK;
     }
-    for (int k = 1; k < clg_dim_symbol_count(g); k++)
-        for (int x = 0; x < g->n_nodes; x++)
-            if (g->nodes[x].op == CLG_OP_INPUT)
-                for (int d = 0; d < g->nodes[x].shape.rank; d++) {
-                    clg_dim_expr e;
-                    int64_t code = g->nodes[x].shape.dims[d];
-                    if (code < 0 && code != CLG_BATCH && CLG_DIM_ENTRY(code) < g->dims.n_exprs) {
-                        e = g->dims.exprs[CLG_DIM_ENTRY(code)];
-                        for (int t = 0; t < e.n; t++)
-                            for (int f = 0; f < e.t[t].n; f++)
-                                if (e.t[t].sym[f] == k)
-                                    return clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
-                                                    "output %s: the graph has symbolic sizes other than the batch N "
-                                                    "(%s); use clg_graph_output_shape", n->name,
-                                                    clg_dim_symbol_name(g, k));
-                    }
-                }
     int64_t *values = new_values(g);
     if (!values) return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory binding the sizes");
     values[0] = batch;
+    /* N alone must size every input. */
+    for (int x = 0; x < g->n_nodes; x++)
+        for (int d = 0; g->nodes[x].op == CLG_OP_INPUT && d < g->nodes[x].shape.rank; d++) {
+            int64_t v;
+            if (clg_dim_eval(g, g->nodes[x].shape.dims[d], values, &v)) continue;
+            char text[CLG_DIM_STR_MAX];
+            clg_free(g, values);
+            return clg_fail(g, CLG_ERR_INVALID_ARGUMENT,
+                            "output %s: the graph has symbolic sizes other than the batch N (%s); use "
+                            "clg_graph_output_shape", n->name,
+                            clg_dim_str(g, g->nodes[x].shape.dims[d], text, sizeof text));
+        }
     clg_status s = output_shape_for(g, i, values, rank, dims);
     clg_free(g, values);
     return s;
