@@ -610,6 +610,17 @@ static clg_status fold_minmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* A float constant sliced to a symbolic size (a positional table cut to the
+ * sequence length) has no size on the host: it becomes a graph Slice. */
+static bool slice_to_symbolic(ox_value **in, int n_in)
+{
+    if (!in[0] || in[0]->kind != OX_HOST || !in[0]->host.f) return false;
+    for (int i = 1; i < n_in && i < 3; i++)
+        for (size_t k = 0; in[i] && in[i]->kind == OX_HOST && in[i]->host.sym && k < in[i]->host.count; k++)
+            if (in[i]->host.sym[k]) return true;
+    return false;
+}
+
 clg_status ox_fold_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out, int n_out,
                         bool *handled)
 {
@@ -622,7 +633,10 @@ clg_status ox_fold_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int
     if (strcmp(t, "Constant") == 0) s = ox_constant_value(ox, n, &h);
     else if (strcmp(t, "Shape") == 0) s = fold_shape(ox, n, in, &h);
     else if (strcmp(t, "Gather") == 0) s = fold_gather(ox, n, in, &h);
-    else if (strcmp(t, "Slice") == 0) s = fold_slice(ox, n, in, n_in, &h);
+    else if (strcmp(t, "Slice") == 0 && slice_to_symbolic(in, n_in)) {
+        *handled = false; /* a graph Slice (onnx_movement.c) */
+        return CLG_OK;
+    } else if (strcmp(t, "Slice") == 0) s = fold_slice(ox, n, in, n_in, &h);
     else if (strcmp(t, "Squeeze") == 0 || strcmp(t, "Unsqueeze") == 0) s = fold_squeeze(ox, n, in, n_in, &h);
     else if (strcmp(t, "Reshape") == 0) s = fold_reshape(ox, n, in, &h);
     else if (strcmp(t, "Concat") == 0) s = fold_concat(ox, n, in, n_in, &h);

@@ -775,12 +775,6 @@ clg_status ox_convert_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
     bool all_host = true;
     for (int i = 0; i < n_in; i++)
         if (in[i] && in[i]->kind != OX_HOST) all_host = false;
-    /* A constant sliced to a symbolic size (a positional table cut to the
-     * sequence length) has no size on the host: a graph Slice. */
-    if (all_host && strcmp(n->op_type, "Slice") == 0 && in[0] && in[0]->host.f)
-        for (int i = 1; i < n_in && i < 3; i++)
-            if (in[i] && in[i]->host.sym)
-                for (size_t k = 0; k < in[i]->host.count; k++) all_host &= !in[i]->host.sym[k];
     if (op->fold == FOLD_ALWAYS || (op->fold == FOLD_IF_HOST && all_host)) {
         bool handled = false;
         clg_status s = ox_fold_node(ox, n, in, n_in, out, n_out, &handled);
