@@ -15,16 +15,11 @@
 
 /* ---------------------------------------------------------------- the table */
 
-static bool grow(clg_graph *g, void **arr, int *cap, int need, size_t elem)
-{
-    return clg_grow(g, arr, cap, need, elem);
-}
-
 static clg_status add_symbol(clg_graph *g, const char *name, size_t len, int *k)
 {
     clg_dim_table *t = &g->dims;
     if (t->n_syms >= CLG_MAX_SYMBOLS) return CLG_ERR_UNSUPPORTED;
-    if (!grow(g, (void **)&t->names, &t->cap_syms, t->n_syms + 1, sizeof *t->names))
+    if (!clg_grow(g, (void **)&t->names, &t->cap_syms, t->n_syms + 1, sizeof *t->names))
         return CLG_ERR_OUT_OF_MEMORY;
     char *copy = clg_malloc(g, len + 1);
     if (!copy) return CLG_ERR_OUT_OF_MEMORY;
@@ -38,7 +33,7 @@ static clg_status add_symbol(clg_graph *g, const char *name, size_t len, int *k)
 static clg_status add_expr(clg_graph *g, const clg_dim_expr *e, int *index)
 {
     clg_dim_table *t = &g->dims;
-    if (!grow(g, (void **)&t->exprs, &t->cap_exprs, t->n_exprs + 1, sizeof *t->exprs))
+    if (!clg_grow(g, (void **)&t->exprs, &t->cap_exprs, t->n_exprs + 1, sizeof *t->exprs))
         return CLG_ERR_OUT_OF_MEMORY;
     t->exprs[t->n_exprs] = *e;
     *index = t->n_exprs++;
