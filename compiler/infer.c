@@ -57,7 +57,7 @@ static clg_status need_rank(const clg_infer_ctx *c, int i, int lo, int hi, const
 
 /* Normalises an axis in [-rank, rank + extra) into [0, rank + extra): a
  * negative axis counts from the back of the input's dims (ONNX). */
-static clg_status norm_axis(const clg_infer_ctx *c, int64_t axis, int rank, int extra, int64_t *out)
+clg_status clg_infer_axis(const clg_infer_ctx *c, int64_t axis, int rank, int extra, int64_t *out)
 {
     if (axis < -rank || axis >= rank + extra)
         return FAIL(c, "axis %lld is out of range for rank %d", (long long)axis, rank);
@@ -295,7 +295,7 @@ clg_status clg_infer_batchnorm(const clg_infer_ctx *c, clg_shape *out)
 clg_status clg_infer_softmax(const clg_infer_ctx *c, clg_shape *out)
 {
     int64_t axis = 0;
-    clg_status s = norm_axis(c, c->attrs->axis, c->in[0]->rank, 0, &axis);
+    clg_status s = clg_infer_axis(c, c->attrs->axis, c->in[0]->rank, 0, &axis);
     if (s) return s;
     *out = *c->in[0];
     return CLG_OK;
@@ -326,7 +326,7 @@ clg_status clg_infer_flatten(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0];
     int64_t axis = 0;
-    clg_status s = norm_axis(c, c->attrs->axis, x->rank, 1, &axis);
+    clg_status s = clg_infer_axis(c, c->attrs->axis, x->rank, 1, &axis);
     if (s) return s;
     int64_t outer = 1, inner = 1;
     for (int i = 0; i < x->rank; i++)
@@ -410,7 +410,7 @@ clg_status clg_infer_concat(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0];
     int64_t axis = 0;
-    clg_status s = norm_axis(c, c->attrs->axis, x->rank, 0, &axis);
+    clg_status s = clg_infer_axis(c, c->attrs->axis, x->rank, 0, &axis);
     if (s) return s;
     *out = *x;
     for (int i = 1; i < c->n_inputs; i++) {

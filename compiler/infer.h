@@ -50,4 +50,8 @@ CLG_INTERNAL clg_status clg_infer_epilogue(const clg_infer_ctx *c, int own, clg_
 CLG_INTERNAL int64_t clg_window_out(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
                                     int64_t pad_end, int64_t dilation, bool ceil_mode);
 
+/* Normalises an axis in [-rank, rank + extra) into [0, rank + extra) (a
+ * negative axis counts from the back, as in ONNX), or fails naming it. */
+CLG_INTERNAL clg_status clg_infer_axis(const clg_infer_ctx *c, int64_t axis, int rank, int extra, int64_t *out);
+
 #endif

@@ -10,11 +10,9 @@
 clg_status clg_infer_gather(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0], *idx = c->in[1];
-    int64_t axis = c->attrs->axis;
-    if (axis < -x->rank || axis >= x->rank)
-        return clg_fail_node(c->g, CLG_ERR_INVALID_GRAPH, c->line, c->name, c->op,
-                             "axis %lld is out of range for rank %d", (long long)axis, x->rank);
-    if (axis < 0) axis += x->rank;
+    int64_t axis;
+    clg_status s = clg_infer_axis(c, c->attrs->axis, x->rank, 0, &axis);
+    if (s) return s;
     int rank = x->rank + idx->rank - 1;
     if (rank > CLG_MAX_RANK)
         return clg_fail_node(c->g, CLG_ERR_UNSUPPORTED, c->line, c->name, c->op,
@@ -35,11 +33,9 @@ clg_status clg_infer_gather(const clg_infer_ctx *c, clg_shape *out)
 clg_status clg_infer_gather_elements(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0], *idx = c->in[1];
-    int64_t axis = c->attrs->axis;
-    if (axis < -x->rank || axis >= x->rank)
-        return clg_fail_node(c->g, CLG_ERR_INVALID_GRAPH, c->line, c->name, c->op,
-                             "axis %lld is out of range for rank %d", (long long)axis, x->rank);
-    if (axis < 0) axis += x->rank;
+    int64_t axis;
+    clg_status s = clg_infer_axis(c, c->attrs->axis, x->rank, 0, &axis);
+    if (s) return s;
     char xb[96], ib[96];
     if (idx->rank != x->rank)
         return clg_fail_node(c->g, CLG_ERR_INVALID_GRAPH, c->line, c->name, c->op,

@@ -117,10 +117,9 @@ clg_status clg_infer_slice(const clg_infer_ctx *c, clg_shape *out)
                     a->ends_rank, a->axes_rank, a->steps_rank);
     bool seen[CLG_MAX_RANK] = {false};
     for (int j = 0; j < a->starts_rank; j++) {
-        int64_t ax = a->axes_rank ? a->axes[j] : j;
-        if (ax < -x->rank || ax >= x->rank)
-            return FAIL(c, "axis %lld is out of range for rank %d", (long long)ax, x->rank);
-        if (ax < 0) ax += x->rank;
+        int64_t ax;
+        clg_status s = clg_infer_axis(c, a->axes_rank ? a->axes[j] : j, x->rank, 0, &ax);
+        if (s) return s;
         if (seen[ax]) return FAIL(c, "axis %lld is repeated", (long long)ax);
         seen[ax] = true;
         int64_t st = a->steps_rank ? a->steps[j] : 1;

@@ -56,10 +56,9 @@ clg_status clg_infer_reduce(const clg_infer_ctx *c, clg_shape *out)
 clg_status clg_infer_layer_norm(const clg_infer_ctx *c, clg_shape *out)
 {
     const clg_shape *x = c->in[0];
-    int64_t axis = c->attrs->axis;
-    if (axis < -x->rank || axis >= x->rank)
-        return FAIL(c, "axis %lld is out of range for rank %d", (long long)axis, x->rank);
-    if (axis < 0) axis += x->rank;
+    int64_t axis;
+    clg_status s = clg_infer_axis(c, c->attrs->axis, x->rank, 0, &axis);
+    if (s) return s;
     if (!(c->attrs->epsilon >= 0)) return FAIL(c, "epsilon must not be negative");
     char b1[96], b2[96];
     if (c->n_inputs == 4) {
