@@ -2,8 +2,10 @@
 # Installs what is missing, builds the plain and the AddressSanitizer+UBSan
 # configurations with -Werror, runs every test of the plain build on PoCL
 # and again on Intel's OpenCL CPU runtime (plus test_oclgrind once, on
-# Oclgrind's simulated device), every test of the sanitizer build on PoCL,
-# then fuzzes each fuzz harness for 60 s (fuzz/run.sh; any crash fails).
+# Oclgrind's simulated device), compiles every OpenCL program those runs
+# built again for AMD and NVIDIA GPU targets (tools/gpu_compile_check.py),
+# runs every test of the sanitizer build on PoCL, then fuzzes each fuzz
+# harness for 60 s (fuzz/run.sh; any crash fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,19 +23,33 @@ if ! has_platform "$pocl"; then
   echo "test.sh: no PoCL device (scripts/setup.sh installs pocl-opencl-icd)" >&2
   exit 1
 fi
+# Every program the tests build from source is recorded
+# (tests/program_recorder.c) for the GPU compile check below. Each stage
+# gets an empty program cache, so every program is built from source, and
+# recorded, at least once even on a machine that ran the tests before.
+root=$PWD
+programs=$root/build/gpu-programs
+rm -rf "$programs" build/test-cache && mkdir -p "$programs" build/test-cache
+recording() {
+  CLG_RECORD_DIR="$programs" CLGRAPH_CACHE_DIR="$root/build/test-cache/$1" \
+    LD_PRELOAD="$root/build/tests/libprogram_recorder.so${LD_PRELOAD:+:$LD_PRELOAD}" "${@:2}"
+}
 echo "== ctest on PoCL, and test_oclgrind"
-(cd build && CLGRAPH_DEVICE="$pocl" ctest --output-on-failure -j2)
+(cd build && recording pocl env CLGRAPH_DEVICE="$pocl" ctest --output-on-failure -j2)
 # Intel's runtime was verified on Intel CPUs only: there a missing device
 # fails the run; on another vendor's CPU the stage is skipped, loudly.
 if has_platform "$intel"; then
   echo "== ctest on Intel's OpenCL CPU runtime"
-  (cd build && CLGRAPH_DEVICE="$intel" ctest --output-on-failure -j2 -LE oclgrind)
+  (cd build && recording intel env CLGRAPH_DEVICE="$intel" ctest --output-on-failure -j2 -LE oclgrind)
 elif grep -q GenuineIntel /proc/cpuinfo; then
   echo "test.sh: no device of Intel's OpenCL runtime (scripts/setup.sh installs it)" >&2
   exit 1
 else
   echo "== SKIPPED: Intel's OpenCL CPU runtime shows no device on this $(grep -m1 vendor_id /proc/cpuinfo | cut -d: -f2) CPU"
 fi
+
+echo "== GPU compile check: every recorded program for gfx90a, gfx1100 and nvptx64 (OpenCL C 1.2)"
+python3 tools/gpu_compile_check.py "$programs" --report build/gpu-compile-report.md
 
 echo "== AddressSanitizer + UBSan build (PoCL only)"
 bash scripts/build.sh build-asan -DCLGRAPH_SANITIZE=ON

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Compiles every OpenCL program clgraph built in a run for GPU targets this
+machine does not have, and reports each kernel's register, scratch and
+local-memory use on them.
+
+The programs come from tests/program_recorder.c (an LD_PRELOAD shim that
+writes each distinct source + build options to a directory; scripts/test.sh
+records the whole test suite's). Each is compiled as it was built, options
+included (OpenCL C 1.2 and the -D specialisations), with Debian's clang-16:
+
+  - amdgcn-amd-amdhsa, gfx90a (CDNA2, wave64) and gfx1100 (RDNA3, wave32),
+    linked with Debian's rocm-device-libs (without them every call to a
+    builtin stays unresolved and each kernel reports a 16 KiB stack);
+    resource use is read from the code object's metadata notes
+    (llvm-readelf-16 --notes);
+  - nvptx64-nvidia-nvcl, to PTX (no ptxas here, so no register counts:
+    the PTX's .local depot, a stack frame, is the sign of spilling).
+
+CLBlast's own programs are recorded too and skipped here: they are not
+clgraph's. Exit status 1 if any program fails to compile for any target.
+
+usage: gpu_compile_check.py RECORD_DIR [--report FILE.md] [--jobs N]
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CLANG = os.environ.get("CLG_GPU_CLANG", "clang-16")
+READELF = os.environ.get("CLG_GPU_READELF", "llvm-readelf-16")
+BITCODE = os.environ.get("CLG_GPU_BITCODE", "/usr/lib/x86_64-linux-gnu/amdgcn/bitcode")
+
+# (cpu, ISA version of its device library, wave64)
+AMD_TARGETS = [("gfx90a", "90a", True), ("gfx1100", "1100", False)]
+
+
+def is_clblast(source):
+    return "CLBlast library" in source or "CNugteren/CLBlast" in source
+
+
+def amd_args(cpu, isa, wave64):
+    libs = ["opencl", "ocml", "ockl", "oclc_abi_version_400", "oclc_daz_opt_off",
+            "oclc_unsafe_math_off", "oclc_finite_only_off", "oclc_correctly_rounded_sqrt_on",
+            "oclc_wavefrontsize64_on" if wave64 else "oclc_wavefrontsize64_off"]
+    # rocm-device-libs 5.2 predates gfx1100: its ISA-version library is absent,
+    # and nothing clgraph calls reads it (the compile fails loudly if one did).
+    if os.path.exists(os.path.join(BITCODE, "oclc_isa_version_%s.bc" % isa)):
+        libs.append("oclc_isa_version_%s" % isa)
+    args = ["-target", "amdgcn-amd-amdhsa", "-mcpu=" + cpu, "-nogpulib"]
+    for lib in libs:
+        args += ["-Xclang", "-mlink-builtin-bitcode", "-Xclang", os.path.join(BITCODE, lib + ".bc")]
+    return args
+
+
+def split_options(options):
+    """The recorded build options as clang arguments (they are plain
+    -D/-cl-* flags; quoting is not used by clgraph)."""
+    return options.split()
+
+
+def amd_kernel_stats(text):
+    """Per kernel: the metadata map entries of one kernel between its '- .'
+    list item and the next. llvm-readelf prints each kernel as a YAML map;
+    fields appear in alphabetical order, .name among them."""
+    kernels = {}
+    block = None
+    for line in text.splitlines():
+        if re.match(r"\s*amdhsa\.kernels:", line):
+            block = {}
+            continue
+        if block is None:
+            continue
+        m = re.match(r"(\s*)(- )?\.(\w+):\s*(.*)$", line)
+        if not m:
+            continue
+        indent, item, key, value = len(m.group(1)), m.group(2), m.group(3), m.group(4).strip()
+        if item and indent <= 2:  # a new kernel
+            if block.get("name"):
+                kernels[block["name"]] = block
+            block = {}
+        if indent > 4 and key not in ("name",):
+            continue  # a field of an argument, not the kernel's
+        if key == "name" and indent <= 4:
+            block["name"] = value
+        elif indent <= 4 and re.fullmatch(r"-?\d+", value or "x"):
+            block[key] = int(value)
+    if block and block.get("name"):
+        kernels[block["name"]] = block
+    return kernels
+
+
+def compile_one(path, options, tmp):
+    """{target: (ok, message, {kernel: stats})} for one recorded program."""
+    results = {}
+    base = os.path.join(tmp, os.path.basename(path))
+    for cpu, isa, wave64 in AMD_TARGETS:
+        obj = base + "." + cpu + ".o"
+        cmd = [CLANG, "-x", "cl", "-O3"] + split_options(options) + amd_args(cpu, isa, wave64) + [path, "-o", obj]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            results[cpu] = (False, p.stderr.strip()[-2000:], {})
+            continue
+        notes = subprocess.run([READELF, "--notes", obj], capture_output=True, text=True).stdout
+        results[cpu] = (True, "", amd_kernel_stats(notes))
+    ptx = base + ".ptx"
+    cmd = [CLANG, "-x", "cl", "-O3", "-target", "nvptx64-nvidia-nvcl"] + split_options(options) + [path, "-S", "-o", ptx]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        results["nvptx"] = (False, p.stderr.strip()[-2000:], {})
+    else:
+        stats = {}
+        name = None
+        for line in open(ptx):
+            m = re.match(r"\.entry (\w+)", line.strip().replace(".visible ", ""))
+            if m:
+                name = m.group(1)
+                stats[name] = {"local_depot": 0}
+            m = re.search(r"\.local \.align \d+ \.b8 \s*__local_depot\d+\[(\d+)\]", line)
+            if m and name:
+                stats[name]["local_depot"] = int(m.group(1))
+        results["nvptx"] = (True, "", stats)
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("record_dir")
+    ap.add_argument("--report", help="write the per-kernel table (Markdown) here")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+
+    for tool in (CLANG, READELF):
+        if not shutil.which(tool):
+            print("gpu_compile_check: %s not found (scripts/setup.sh installs clang-16, llvm-16 "
+                  "and rocm-device-libs)" % tool, file=sys.stderr)
+            return 2
+    programs = []
+    for name in sorted(os.listdir(args.record_dir)):
+        if not name.endswith(".opts"):
+            continue
+        cl = os.path.join(args.record_dir, name[:-5] + ".cl")
+        source = open(cl, encoding="utf-8", errors="replace").read()
+        if is_clblast(source):
+            continue
+        options = open(os.path.join(args.record_dir, name)).read().strip()
+        programs.append((cl, options))
+    if not programs:
+        print("gpu_compile_check: no clgraph programs recorded in %s" % args.record_dir, file=sys.stderr)
+        return 2
+
+    failures = []
+    per_kernel = {}  # kernel name -> list of (options, target, stats)
+    with tempfile.TemporaryDirectory() as tmp, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(compile_one, cl, opts, tmp): (cl, opts) for cl, opts in programs}
+        for fut in concurrent.futures.as_completed(futures):
+            cl, opts = futures[fut]
+            for target, (ok, message, stats) in fut.result().items():
+                if not ok:
+                    failures.append((cl, opts, target, message))
+                for kernel, st in stats.items():
+                    per_kernel.setdefault(kernel, []).append((opts, target, st))
+
+    # One row per kernel and variant: the build options less the ones that
+    # only switch transposes and the bias on (they barely change registers).
+    def variant(opts):
+        kept = [o for o in opts.split() if not re.match(r"-D(TRANS_[AB]|HAS_BIAS)=", o)
+                and not o.startswith("-cl-std=")]
+        return " ".join(kept)
+
+    lines = []
+    lines.append("| kernel | variant (defines) | programs | gfx90a VGPRs | gfx90a scratch B | gfx1100 VGPRs "
+                 "| gfx1100 scratch B | LDS B | nvptx stack B |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    spills = []
+    for kernel in sorted(per_kernel):
+        by_variant = {}
+        for o, t, st in per_kernel[kernel]:
+            by_variant.setdefault(variant(o), []).append((o, t, st))
+        for var in sorted(by_variant):
+            rows = by_variant[var]
+
+            def rng(target, field):
+                vals = [st.get(field, 0) for o, t, st in rows if t == target]
+                if not vals:
+                    return "-"
+                lo, hi = min(vals), max(vals)
+                return str(lo) if lo == hi else "%d–%d" % (lo, hi)
+
+            spilling = any(st.get("vgpr_spill_count", 0) or st.get("sgpr_spill_count", 0)
+                           or st.get("private_segment_fixed_size", 0) or st.get("local_depot", 0)
+                           for o, t, st in rows)
+            if spilling:
+                spills.append((kernel, var))
+            lines.append("| `%s` | %s | %d | %s | %s | %s | %s | %s | %s |" % (
+                kernel, "`%s`" % var if var else "(none)", len({o for o, _, _ in rows}),
+                rng("gfx90a", "vgpr_count"), rng("gfx90a", "private_segment_fixed_size"),
+                rng("gfx1100", "vgpr_count"), rng("gfx1100", "private_segment_fixed_size"),
+                rng("gfx90a", "group_segment_fixed_size"), rng("nvptx", "local_depot")))
+    table = "\n".join(lines)
+    summary = ("%d clgraph programs (%d kernels), 3 targets: %d compile failures, %d kernel variants "
+               "with scratch or spills" % (len(programs), len(per_kernel), len(failures), len(spills)))
+    print(summary)
+    print(table)
+    if spills:
+        print("\nvariants with scratch or spills on a target (kernel, defines):")
+        for kernel, o in spills:
+            print("  %s  %s" % (kernel, o))
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write(summary + "\n\n" + table + "\n")
+            if spills:
+                f.write("\nVariants with scratch or spills:\n\n")
+                for kernel, o in spills:
+                    f.write("- `%s`: `%s`\n" % (kernel, o))
+    for cl, opts, target, message in failures:
+        print("\nFAILED %s for %s (options: %s):\n%s" % (cl, target, opts, message), file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
