@@ -3,7 +3,8 @@
  * again, offline, for GPU targets this machine does not have.
  *
  * clCreateProgramWithSource remembers the program's source;
- * clBuildProgram then writes it, once per distinct (source, options), to
+ * a successful clBuildProgram then writes it, once per distinct (source,
+ * options), to
  * $CLG_RECORD_DIR/<hash>.cl, with the build options in <hash>.opts. Both
  * calls are forwarded unchanged (dlsym(RTLD_NEXT)), so the process runs as
  * it would without the shim. Programs built from binaries (clgraph's
@@ -113,6 +114,9 @@ static void record(const char *source, const char *options)
 cl_int clBuildProgram(cl_program p, cl_uint n_devices, const cl_device_id *devices, const char *options,
                       void(CL_CALLBACK *notify)(cl_program, void *), void *user)
 {
+    cl_int err = ((build_fn)next("clBuildProgram"))(p, n_devices, devices, options, notify, user);
+    /* Only programs the device built: the tests build broken ones on purpose. */
+    if (err != CL_SUCCESS) return err;
     pthread_mutex_lock(&lock);
     for (int i = 0; i < n_programs; i++)
         if (programs[i].program == p) {
@@ -120,5 +124,5 @@ cl_int clBuildProgram(cl_program p, cl_uint n_devices, const cl_device_id *devic
             break;
         }
     pthread_mutex_unlock(&lock);
-    return ((build_fn)next("clBuildProgram"))(p, n_devices, devices, options, notify, user);
+    return err;
 }
