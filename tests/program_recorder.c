@@ -1,10 +1,9 @@
-/* LD_PRELOAD shim for tools/gpu_compile_check.sh: records every OpenCL
+/* LD_PRELOAD shim for tools/gpu_compile_check.py: records every OpenCL
  * program a process builds from source, so that each one can be compiled
  * again, offline, for GPU targets this machine does not have.
  *
- * clCreateProgramWithSource remembers the program's source;
- * a successful clBuildProgram then writes it, once per distinct (source,
- * options), to
+ * clCreateProgramWithSource remembers the program's source; a successful
+ * clBuildProgram then writes it, once per distinct (source, options), to
  * $CLG_RECORD_DIR/<hash>.cl, with the build options in <hash>.opts. Both
  * calls are forwarded unchanged (dlsym(RTLD_NEXT)), so the process runs as
  * it would without the shim. Programs built from binaries (clgraph's
