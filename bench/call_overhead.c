@@ -11,7 +11,13 @@
  *   - chain:     the same, with as many tiny kernels as the model launches
  *                per call: the OpenCL calls a clg_model_run makes, with
  *                kernels that take no time; its host time is broken into the
- *                enqueue calls and the wait;
+ *                enqueue calls and the wait; then the same with the write
+ *                waiting for a user event set once everything is queued, as
+ *                clg_model_run does (docs/runtime.md, "Small calls");
+ *   - mapped:    the zero-copy that OpenCL 1.2 allows (buffers over host
+ *                memory, touched by the host only while mapped), and the
+ *                launches alone with no data moved, the bound of any
+ *                zero-copy;
  *   - model:     clg_model_run of the model (default the seed MLP,
  *                examples/residual_mlp.clg) at batch 1, data from the host
  *                and back, what an embedder sees.
@@ -63,10 +69,17 @@ static const char *kernel_text =
         }                                                                                                \
     } while (0)
 
-enum { EMPTY, ROUNDTRIP, CHAIN, CHAIN_ENQUEUE, CHAIN_WAIT, MODEL, N_MEASURES };
+enum { EMPTY, ROUNDTRIP, CHAIN, CHAIN_ENQUEUE, CHAIN_WAIT, GATED, MAPPED, KERNELS, MODEL, N_MEASURES };
 static const char *measure_names[N_MEASURES] = {
-    "empty kernel + clFinish", "write + 1 kernel + read + clFinish", "write + L kernels + read + clFinish",
-    "  of which the enqueue calls", "  of which clFinish", "clg_model_run",
+    "empty kernel + clFinish",
+    "write + 1 kernel + read + clFinish",
+    "write + L kernels + read + clFinish",
+    "  of which the enqueue calls",
+    "  of which clFinish",
+    "the same, the write waiting for a user event set once all is queued (as clg_model_run does)",
+    "zero-copy by the rules: map, memcpy, unmap, L kernels, blocking map, memcpy, unmap",
+    "L kernels + clFinish (no data moved: what any zero-copy could reach)",
+    "clg_model_run",
 };
 
 int main(int argc, char **argv)
@@ -137,6 +150,21 @@ int main(int argc, char **argv)
     CHECK(err);
     CHECK(clSetKernelArg(tiny, 0, sizeof xb, &xb));
     CHECK(clSetKernelArg(tiny, 1, sizeof yb, &yb));
+    /* The zero-copy way OpenCL 1.2 allows: buffers over host memory
+     * (CL_MEM_USE_HOST_PTR), whose contents the host may touch only while
+     * they are mapped (clEnqueueMapBuffer), and kernels may use only while
+     * they are not. */
+    static float host_x[128] __attribute__((aligned(4096))), host_y[128] __attribute__((aligned(4096)));
+    cl_mem xh = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, sizeof host_x, host_x, &err);
+    CHECK(err);
+    cl_mem yh = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, sizeof host_y, host_y, &err);
+    CHECK(err);
+    cl_kernel tiny_host = clCreateKernel(prog, "tiny", &err);
+    CHECK(err);
+    CHECK(clSetKernelArg(tiny_host, 0, sizeof xh, &xh));
+    CHECK(clSetKernelArg(tiny_host, 1, sizeof yh, &yh));
+    cl_bool unified = CL_FALSE;
+    CHECK(clGetDeviceInfo(ctx->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL));
     float hx[128] = {0}, hy[10];
     size_t global = 64;
     cl_command_queue q = ctx->queue;
@@ -182,6 +210,45 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < iters; i++) {
             double t0 = now_us();
+            cl_event gate = clCreateUserEvent(ctx->cl, &err);
+            CHECK(err);
+            CHECK(clEnqueueWriteBuffer(q, xb, CL_FALSE, 0, sizeof hx, hx, 1, &gate, NULL));
+            for (int k = 0; k < launches; k++)
+                CHECK(clEnqueueNDRangeKernel(q, tiny, 1, NULL, &global, NULL, 0, NULL, NULL));
+            CHECK(clEnqueueReadBuffer(q, yb, CL_FALSE, 0, sizeof hy, hy, 0, NULL, NULL));
+            CHECK(clSetUserEventStatus(gate, CL_COMPLETE));
+            CHECK(clReleaseEvent(gate));
+            CHECK(clFinish(q));
+            sample[i] = now_us() - t0;
+        }
+        if (r >= 0) per_round[GATED][r] = median(sample, iters);
+        for (int i = 0; i < iters; i++) {
+            double t0 = now_us();
+            float *px = clEnqueueMapBuffer(q, xh, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, 0, sizeof hx, 0, NULL,
+                                           NULL, &err);
+            CHECK(err);
+            memcpy(px, hx, sizeof hx);
+            CHECK(clEnqueueUnmapMemObject(q, xh, px, 0, NULL, NULL));
+            for (int k = 0; k < launches; k++)
+                CHECK(clEnqueueNDRangeKernel(q, tiny_host, 1, NULL, &global, NULL, 0, NULL, NULL));
+            float *py = clEnqueueMapBuffer(q, yh, CL_TRUE, CL_MAP_READ, 0, sizeof hy, 0, NULL, NULL, &err);
+            CHECK(err);
+            memcpy(hy, py, sizeof hy);
+            CHECK(clEnqueueUnmapMemObject(q, yh, py, 0, NULL, NULL));
+            sample[i] = now_us() - t0;
+        }
+        CHECK(clFinish(q));
+        if (r >= 0) per_round[MAPPED][r] = median(sample, iters);
+        for (int i = 0; i < iters; i++) {
+            double t0 = now_us();
+            for (int k = 0; k < launches; k++)
+                CHECK(clEnqueueNDRangeKernel(q, tiny, 1, NULL, &global, NULL, 0, NULL, NULL));
+            CHECK(clFinish(q));
+            sample[i] = now_us() - t0;
+        }
+        if (r >= 0) per_round[KERNELS][r] = median(sample, iters);
+        for (int i = 0; i < iters; i++) {
+            double t0 = now_us();
             if (clg_model_run(model, in, n_in, out, n_out) != CLG_OK) {
                 fprintf(stderr, "run: %s\n", clg_model_errmsg(model));
                 return 1;
@@ -194,20 +261,26 @@ int main(int argc, char **argv)
     clg_context_device(ctx, &info);
     double result[N_MEASURES];
     for (int m = 0; m < N_MEASURES; m++) result[m] = median(per_round[m], rounds);
-    printf("device: %s (%s)\nmodel: %s at batch 1, L = %d launches per call\n", info.name, info.platform, path,
+    printf("device: %s (%s), CL_DEVICE_HOST_UNIFIED_MEMORY %s\nmodel: %s at batch 1, L = %d launches per call\n", info.name, info.platform,
+           unified ? "true" : "false", path,
            launches);
     printf("%d rounds of %d calls each; medians over rounds of each round's median\n\n", rounds, iters);
     printf("| measure | µs per call | clg_model_run / this |\n| --- | ---: | ---: |\n");
     for (int m = 0; m < N_MEASURES; m++) {
-        char name[96];
+        char name[128];
         snprintf(name, sizeof name, "%s", measure_names[m]);
         char *l = strstr(name, "L kernels");
-        if (l) snprintf(l, sizeof name - (size_t)(l - name), "%d kernels + read + clFinish", launches);
+        if (l) {
+            char rest[128];
+            snprintf(rest, sizeof rest, "%s", l + 1);
+            snprintf(l, sizeof name - (size_t)(l - name), "%d%s", launches, rest);
+        }
         bool part = m == CHAIN_ENQUEUE || m == CHAIN_WAIT || m == MODEL;
         if (part) printf("| %s | %.1f | |\n", name, result[m]);
         else printf("| %s | %.1f | %.2f× |\n", name, result[m], result[MODEL] / result[m]);
     }
-    printf("| clgraph's own host work (model − chain) | %.1f | |\n", result[MODEL] - result[CHAIN]);
+    printf("| model − chain: its kernels' device time and clgraph's host work | %.1f | |\n",
+           result[MODEL] - result[CHAIN]);
 
     for (int m = 0; m < N_MEASURES; m++) free(per_round[m]);
     free(sample);
@@ -215,6 +288,9 @@ int main(int argc, char **argv)
     free(wait);
     clReleaseMemObject(xb);
     clReleaseMemObject(yb);
+    clReleaseMemObject(xh);
+    clReleaseMemObject(yh);
+    clReleaseKernel(tiny_host);
     clReleaseKernel(empty);
     clReleaseKernel(tiny);
     clReleaseProgram(prog);
