@@ -484,6 +484,29 @@ static void test_pools(void **state)
     check(TOL);
     snprintf(text, sizeof text, "input x: f32[N, 17, 7, 3]\ny = GlobalAveragePool(x)\noutput y\n");
     check(TOL);
+    /* The work-group blocks of kernels/pool.cl: rows of more than 64
+     * outputs (75), a 1 x 1 output per plane (the group then spans planes,
+     * 37 x N of them, padded), overlapping windows inside the input (the
+     * unchecked INSIDE path) and dilation with padding and ceil_mode (the
+     * checked one). */
+    static const struct { const char *input, *attrs; } blocks[] = {
+        {"N, 5, 9, 150", "kernel_shape=[2, 2] strides=[2, 2]"},
+        {"N, 37, 5, 4", "kernel_shape=[5, 4]"},
+        {"N, 3, 11, 9", "kernel_shape=[3, 2]"},
+        {"N, 2, 19, 23", "kernel_shape=[2, 3] strides=[3, 2] pads=[1, 1, 0, 2] ceil_mode=1"},
+    };
+    for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++) {
+        snprintf(text, sizeof text, "input x: f32[%s]\ny = MaxPool(x) %s\noutput y\n", blocks[i].input,
+                 blocks[i].attrs);
+        check(TOL);
+        snprintf(text, sizeof text, "input x: f32[%s]\ny = AveragePool(x) %s\noutput y\n", blocks[i].input,
+                 blocks[i].attrs);
+        check(TOL);
+    }
+    snprintf(text, sizeof text,
+             "input x: f32[N, 2, 19, 23]\ny = MaxPool(x) kernel_shape=[2, 3] dilations=[2, 3] pads=[1, 2, 2, 0] "
+             "ceil_mode=1\noutput y\n");
+    check(TOL);
 }
 
 /* Pad in every mode on ranks 1 to 5, with negative pads (crops) and pads

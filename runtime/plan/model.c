@@ -15,6 +15,17 @@
 
 /* Plans kept per model: each holds its own activation memory. */
 #define MODEL_PLANS 4
+/* Runs of a plan timed each way before its gate is decided (model_run). */
+#define GATE_TRIALS 8
+
+/* Whether a plan's runs hold their chain behind a user event until all of it
+ * is queued: its first 2 * GATE_TRIALS runs alternate between the two ways
+ * and are timed, then the faster median decides. */
+typedef struct gate_choice {
+    int runs;                      /* timed so far */
+    double ms[2][GATE_TRIALS];     /* [0]: not gated, [1]: gated */
+    bool gated;                    /* the decision, once runs == 2 * GATE_TRIALS */
+} gate_choice;
 
 struct clg_model {
     clg_context *ctx;
@@ -25,6 +36,7 @@ struct clg_model {
     clg_plan plans[MODEL_PLANS];
     uint64_t plan_used[MODEL_PLANS]; /* last use (run count), 0: empty */
     uint64_t runs;
+    gate_choice gate[MODEL_PLANS];
     clg_plan *plan;    /* the one the last run used (or create built) */
     int64_t *sizes;    /* room for every symbol's size, for each run */
     /* Integer and bool tensors travel as floats through these host buffers,
@@ -214,6 +226,18 @@ static clg_status model_fail(clg_model *m, clg_status s, const char *msg)
     return s;
 }
 
+/* The median of GATE_TRIALS times (sorted in place). */
+static double median_ms(double *ms)
+{
+    for (int i = 1; i < GATE_TRIALS; i++)
+        for (int j = i; j > 0 && ms[j] < ms[j - 1]; j--) {
+            double t = ms[j];
+            ms[j] = ms[j - 1];
+            ms[j - 1] = t;
+        }
+    return (ms[GATE_TRIALS / 2 - 1] + ms[GATE_TRIALS / 2]) / 2;
+}
+
 /* Conversion buffer i with room for count floats (at least one), grown
  * only when a run needs more than it held; NULL when out of memory. */
 static float *convert_buffer(clg_model *m, int i, size_t count)
@@ -248,6 +272,7 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
         slot = lru;
         clg_plan_free(&m->plans[slot]);
         m->plan_used[slot] = 0;
+        m->gate[slot].runs = 0;
         m->plan = &m->plans[slot];
         s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes);
         if (s == CLG_ERR_OUT_OF_DEVICE_MEMORY || s == CLG_ERR_OPENCL) {
@@ -257,6 +282,7 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
                 if (i != slot && m->plan_used[i]) {
                     clg_plan_free(&m->plans[i]);
                     m->plan_used[i] = 0;
+                    m->gate[i].runs = 0;
                     freed = true;
                 }
             if (freed) s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes);
@@ -266,6 +292,10 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
     m->plan_used[slot] = ++m->runs + 1;
     m->plan = &m->plans[slot];
     clg_plan *p = m->plan;
+    gate_choice *gc = &m->gate[slot];
+    bool trial = gc->runs < 2 * GATE_TRIALS;
+    bool gated = trial ? gc->runs % 2 == 1 : gc->gated;
+    double t0 = now_ms();
     if (ctx->profiling && p->n_steps) {
         m->events = clg_mem_calloc(&ctx->allocator, (size_t)p->n_steps, sizeof *m->events);
         if (!m->events) return model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory for profiling events");
@@ -277,12 +307,15 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
     int n_in = clg_graph_input_count(g);
     cl_int err = CL_SUCCESS;
     int input = 0;
-    /* The first write waits for this event, set when every command of the
-     * run is queued: PoCL then works through the chain in one go instead of
-     * running each command as it arrives while this thread competes with
-     * its workers for the cores (the seed model at batch 1: 44 us -> 30 us
-     * per call on PoCL, +0.7 us on Intel's runtime; bench/README.md). */
-    cl_event gate = n_in > 0 ? clCreateUserEvent(ctx->cl, &err) : NULL;
+    /* Gated, the first write waits for this event, set when every command
+     * of the run is queued: PoCL then works through the chain in one go
+     * instead of starting each command as it arrives while this thread
+     * competes with its workers for the cores. That made the seed model's
+     * batch-1 call 0.57x as long on PoCL, but longer chains of longer
+     * kernels lose the overlap of queueing with running (1.04x at batch
+     * 64), and Intel's runtime gains nothing: so each plan times both ways
+     * (gate_choice; docs/runtime.md, "Small calls"). */
+    cl_event gate = gated && n_in > 0 ? clCreateUserEvent(ctx->cl, &err) : NULL;
     if (err != CL_SUCCESS) return clg_ctx_cl_fail(ctx, err, "clCreateUserEvent", "running the model");
     for (int i = 0; i < g->n_nodes && err == CL_SUCCESS && !s; i++) {
         if (g->nodes[i].op != CLG_OP_INPUT) continue;
@@ -302,7 +335,7 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
             data = into;
         }
         err = clEnqueueWriteBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float), count * sizeof(float),
-                                   data, input == 0 ? 1 : 0, input == 0 ? &gate : NULL, NULL);
+                                   data, input == 0 && gate ? 1 : 0, input == 0 && gate ? &gate : NULL, NULL);
         input++;
         if (err != CL_SUCCESS)
             s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "input %s", g->nodes[i].name);
@@ -362,6 +395,10 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
             clg_values_from_float(m->convert[n_in + i], outputs[i].dtype,
                                   (size_t)clg_shape_count(&p->values[g->outputs[i]].shape), outputs[i].data);
     if (s) return s;
+    if (trial) {
+        gc->ms[gc->runs % 2][gc->runs / 2] = now_ms() - t0;
+        if (++gc->runs == 2 * GATE_TRIALS) gc->gated = median_ms(gc->ms[1]) < median_ms(gc->ms[0]);
+    }
     m->errmsg[0] = '\0';
     return CLG_OK;
 }
