@@ -26,9 +26,8 @@ static size_t pow2_at_least(int64_t n, size_t cap)
 /* The grid (ox, oy, plane) of a pooling launch, each dim padded to its block
  * of the work-group: a group covers a block of outputs of every dim
  * (kernels/pool.cl says why), a row first. */
-static void pool_grid(const clg_lower *lw, const int64_t *y, size_t global[3], size_t local[3])
+static void pool_grid(const clg_lower *lw, const int64_t n[3], size_t global[3], size_t local[3])
 {
-    int64_t n[3] = {y[3], y[2], y[0] * y[1]};
     size_t left = POOL_GROUP, device_max = 0, item_max[3] = {0, 0, 0};
     /* The kernels hold a few registers and no local memory, so the device's
      * own limits are theirs. */
@@ -48,20 +47,71 @@ static void pool_grid(const clg_lower *lw, const int64_t *y, size_t global[3], s
     }
 }
 
-/* Whether every window of one axis lies inside the input: the first starts
- * at or after 0, the last ends before the input does. */
-static bool inside(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dilation)
+/* The outputs [*lo, *hi) along one axis whose windows lie inside the input:
+ * o * stride - pad >= 0 and o * stride - pad + (k - 1) * dilation <= in - 1.
+ * Empty (lo == hi) when there are none. */
+static void inside_range(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dilation,
+                         int64_t *lo, int64_t *hi)
 {
-    return pad == 0 && (out - 1) * stride + (k - 1) * dilation <= in - 1;
+    int64_t first = (pad + stride - 1) / stride, top = in - 1 + pad - (k - 1) * dilation;
+    int64_t end = top < 0 ? 0 : top / stride + 1;
+    if (end > out) end = out;
+    if (first > end) first = end;
+    *lo = first;
+    *hi = end;
 }
 
-static void pool_defines(const clg_attrs *a, const int64_t *x, const int64_t *y, int64_t dh, int64_t dw,
-                         char *buf, size_t size)
+/* A rectangle of outputs [y0, y1) x [x0, x1) of every plane, and whether
+ * all their windows lie inside the input. */
+typedef struct pool_region {
+    int64_t y0, y1, x0, x1;
+    bool inside;
+} pool_region;
+
+/* The interior (if any) and the border strips around it that padding and
+ * ceil_mode make: at most five regions, none empty. */
+static int pool_regions(const clg_attrs *a, const int64_t *x, const int64_t *y, int64_t dh, int64_t dw,
+                        pool_region r[5])
 {
-    bool in = inside(x[2], y[2], a->kernel[0], a->strides[0], a->pads[0], dh) &&
-              inside(x[3], y[3], a->kernel[1], a->strides[1], a->pads[1], dw);
-    snprintf(buf, size, "-DKH=%lld -DKW=%lld%s", (long long)a->kernel[0], (long long)a->kernel[1],
-             in ? " -DINSIDE" : "");
+    int64_t ylo, yhi, xlo, xhi;
+    inside_range(x[2], y[2], a->kernel[0], a->strides[0], a->pads[0], dh, &ylo, &yhi);
+    inside_range(x[3], y[3], a->kernel[1], a->strides[1], a->pads[1], dw, &xlo, &xhi);
+    if (ylo == yhi || xlo == xhi) {
+        r[0] = (pool_region){0, y[2], 0, y[3], false};
+        return 1;
+    }
+    const pool_region all[5] = {
+        {ylo, yhi, xlo, xhi, true},      {0, ylo, 0, y[3], false},  {yhi, y[2], 0, y[3], false},
+        {ylo, yhi, 0, xlo, false},       {ylo, yhi, xhi, y[3], false},
+    };
+    int n = 0;
+    for (int i = 0; i < 5; i++)
+        if (all[i].y1 > all[i].y0 && all[i].x1 > all[i].x0) r[n++] = all[i];
+    return n;
+}
+
+/* One launch per region of kernel `name`, whose arguments are args with
+ * the region's four bounds at [first, first + 4). */
+static clg_status emit_regions(clg_lower *lw, const char *name, const clg_attrs *a, const int64_t *x,
+                               const int64_t *y, int64_t dh, int64_t dw, clg_karg *args, int n_args, int first)
+{
+    pool_region r[5];
+    int n = pool_regions(a, x, y, dh, dw, r);
+    for (int i = 0; i < n; i++) {
+        char defines[96];
+        snprintf(defines, sizeof defines, "-DKH=%lld -DKW=%lld%s", (long long)a->kernel[0],
+                 (long long)a->kernel[1], r[i].inside ? " -DINSIDE" : "");
+        args[first] = (clg_karg)CLG_ARG_I(r[i].y0);
+        args[first + 1] = (clg_karg)CLG_ARG_I(r[i].y1);
+        args[first + 2] = (clg_karg)CLG_ARG_I(r[i].x0);
+        args[first + 3] = (clg_karg)CLG_ARG_I(r[i].x1);
+        clg_launch l = {&pool_family, name, defines, 3, {0}, {0}, args, n_args, NULL};
+        const int64_t size[3] = {r[i].x1 - r[i].x0, r[i].y1 - r[i].y0, y[0] * y[1]};
+        pool_grid(lw, size, l.global, l.local);
+        clg_status s = clg_emit_launch(lw, &l);
+        if (s) return s;
+    }
+    return CLG_OK;
 }
 
 /* The ranks the kernels handle, and the element limit of their int indices. */
@@ -85,19 +135,16 @@ clg_status clg_lower_maxpool(clg_lower *lw, const clg_node *n, const clg_dev_ten
     const clg_attrs *a = &n->attrs;
     const int64_t *x = in[0].shape.dims, *y = out->shape.dims;
     if (clg_shape_count(&out->shape) == 0) return CLG_OK;
-    char defines[96];
-    pool_defines(a, x, y, a->dilations[0], a->dilations[1], defines, sizeof defines);
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(y[0] * y[1]),
         CLG_ARG_I(x[2]), CLG_ARG_I(x[3]), CLG_ARG_I(y[2]), CLG_ARG_I(y[3]),
+        CLG_ARG_I(0), CLG_ARG_I(0), CLG_ARG_I(0), CLG_ARG_I(0), /* the region, per launch */
         CLG_ARG_I(a->strides[0]), CLG_ARG_I(a->strides[1]),
         CLG_ARG_I(a->pads[0]), CLG_ARG_I(a->pads[1]),
         CLG_ARG_I(a->dilations[0]), CLG_ARG_I(a->dilations[1]),
     };
-    clg_launch l = {&pool_family, "maxpool", defines, 3, {0}, {0}, args, (int)(sizeof args / sizeof args[0]),
-                    NULL};
-    pool_grid(lw, y, l.global, l.local);
-    return clg_emit_launch(lw, &l);
+    return emit_regions(lw, "maxpool", a, x, y, a->dilations[0], a->dilations[1], args,
+                        (int)(sizeof args / sizeof args[0]), 7);
 }
 
 clg_status clg_lower_averagepool(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
@@ -110,19 +157,15 @@ clg_status clg_lower_averagepool(clg_lower *lw, const clg_node *n, const clg_dev
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "only undilated 2-D pooling (NCHW)");
     const int64_t *x = in[0].shape.dims, *y = out->shape.dims;
     if (clg_shape_count(&out->shape) == 0) return CLG_OK;
-    char defines[96];
-    pool_defines(a, x, y, 1, 1, defines, sizeof defines);
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(y[0] * y[1]),
         CLG_ARG_I(x[2]), CLG_ARG_I(x[3]), CLG_ARG_I(y[2]), CLG_ARG_I(y[3]),
+        CLG_ARG_I(0), CLG_ARG_I(0), CLG_ARG_I(0), CLG_ARG_I(0), /* the region, per launch */
         CLG_ARG_I(a->strides[0]), CLG_ARG_I(a->strides[1]),
         CLG_ARG_I(a->pads[0]), CLG_ARG_I(a->pads[1]), CLG_ARG_I(a->pads[2]), CLG_ARG_I(a->pads[3]),
         CLG_ARG_I(a->count_include_pad != 0),
     };
-    clg_launch l = {&pool_family, "averagepool", defines, 3, {0}, {0}, args,
-                    (int)(sizeof args / sizeof args[0]), NULL};
-    pool_grid(lw, y, l.global, l.local);
-    return clg_emit_launch(lw, &l);
+    return emit_regions(lw, "averagepool", a, x, y, 1, 1, args, (int)(sizeof args / sizeof args[0]), 7);
 }
 
 clg_status clg_lower_globalaveragepool(clg_lower *lw, const clg_node *n,
