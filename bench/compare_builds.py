@@ -4,14 +4,16 @@ of each, round after round in alternating order, so machine noise hits both
 alike. Round 0 warms the caches (PoCL's kernels, each build's own GEMM
 choices) and is not counted.
 
-usage: bench/compare_builds.py [--rounds R] [--iters K] [--tuning-from DIR] BEFORE AFTER MODEL:BATCH ...
+usage: bench/compare_builds.py [--rounds R] [--iters K] [--tuning-from DIR] BEFORE AFTER MODEL:BATCH[@DEVICE] ...
 
 BEFORE and AFTER are clgraph binaries (e.g. from a `git worktree` of the
 older commit). MODEL is a file `clgraph bench` reads, or mlp:BLOCKS:WIDTH for
 the residual MLP of tests/models.c (Dense, ReLU, BatchNorm, Dense,
 BatchNorm, add, ReLU per block, then Dense(10) and Softmax), written to a
 temporary file. Each build gets its own CLGRAPH_CACHE_DIR, empty but for
-the `clgraph tune` files (tuning-*.txt) copied from DIR when given. Prints a
+the `clgraph tune` files (tuning-*.txt) copied from DIR when given. @DEVICE
+runs that case with `--device DEVICE` (e.g. `...:1@0 ...:1@1` interleaves two
+devices in the one run). Prints a
 Markdown table: median over rounds of each build's median latency, its p90,
 launches, activation bytes and the after/before latency ratio."""
 import json
@@ -60,12 +62,18 @@ def mlp_text(blocks, width):
     return "\n".join(lines) + "\n"
 
 
-def run(binary, model, batch, iters, cache):
+def run(binary, model, batch, iters, cache, device):
     env = dict(os.environ, CLGRAPH_CACHE_DIR=cache)
     env.pop("CLGRAPH_GEMM", None)
-    out = subprocess.run([binary, "bench", model, "--batch", str(batch), "--iters", str(iters), "--json"],
-                         env=env, capture_output=True, text=True, check=True).stdout
+    cmd = [binary, "bench", model, "--batch", str(batch), "--iters", str(iters), "--json"]
+    if device is not None:
+        cmd += ["--device", device]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out)
+
+
+def latency(ms):
+    return f"{ms * 1000:.1f} µs" if ms < 1 else f"{ms:.3f} ms"
 
 
 def main():
@@ -93,6 +101,9 @@ def main():
                 shutil.copy(os.path.join(tuning_from, name), c)
     cases = []
     for spec in args[2:]:
+        device = None
+        if "@" in spec:
+            spec, device = spec.rsplit("@", 1)
         model, batch = spec.rsplit(":", 1)
         label = model
         if model.startswith("mlp:"):
@@ -101,31 +112,32 @@ def main():
             model = os.path.join(tmp, f"mlp-{blocks}-{width}.clg")
             with open(model, "w") as f:
                 f.write(mlp_text(int(blocks), int(width)))
-        cases.append((label, model, int(batch)))
+        cases.append((label, model, int(batch), device))
     res = {}
     for r in range(rounds + 1):
         order = list(builds) if r % 2 == 0 else list(reversed(builds))
-        for label, model, batch in cases:
+        for label, model, batch, device in cases:
             for k in order:
-                out = run(builds[k], model, batch, iters, caches[k])
+                out = run(builds[k], model, batch, iters, caches[k], device)
                 if r > 0:
-                    res.setdefault((label, batch, k), []).append(out)
+                    res.setdefault((label, batch, device, k), []).append(out)
         print(f"round {r}/{rounds}", file=sys.stderr)
     print(f"Medians over {rounds} interleaved rounds of `clgraph bench --json --iters {iters}` (the median "
           "latency of each run; p90 likewise the median of the runs' p90).\n")
-    print("| model | batch | before: median | p90 | launches | after: median | p90 | launches | "
+    print("| model | batch | device | before: median | p90 | launches | after: median | p90 | launches | "
           "activation bytes (before / after) | after / before |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for label, model, batch in cases:
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for label, model, batch, device in cases:
         cells = {}
         for k in builds:
-            rs = res[(label, batch, k)]
+            rs = res[(label, batch, device, k)]
             cells[k] = (statistics.median(x["latency_ms_median"] for x in rs),
                         statistics.median(x["latency_ms_p90"] for x in rs),
                         rs[-1]["launches_per_inference"], rs[-1]["activation_bytes"])
         b, a = cells["before"], cells["after"]
-        print(f"| {label} | {batch} | {b[0]:.3f} ms | {b[1]:.3f} ms | {b[2]} | {a[0]:.3f} ms | {a[1]:.3f} ms | "
-              f"{a[2]} | {b[3]:,} / {a[3]:,} | {a[0] / b[0]:.2f} |")
+        name = res[(label, batch, device, "after")][-1]["device"].split(" (")[0]
+        print(f"| {label} | {batch} | {name} | {latency(b[0])} | {latency(b[1])} | {b[2]} | {latency(a[0])} | "
+              f"{latency(a[1])} | {a[2]} | {b[3]:,} / {a[3]:,} | {a[0] / b[0]:.2f} |")
 
 
 if __name__ == "__main__":

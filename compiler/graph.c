@@ -631,8 +631,9 @@ clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs, int n_
         for (int i = 0; i < n_inputs && !s; i++) {
             const clg_node *n = &g->nodes[input_node(g, i)];
             const clg_tensor *t = &inputs[i];
+            /* The declared shape as text only for a message: formatting it
+             * on every run was a microsecond of each batch-1 call. */
             char want[160], have[160];
-            clg_shape_str(g, &n->shape, want, sizeof want);
             if (!t->data) {
                 s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: data is NULL", n->name);
                 break;
@@ -650,6 +651,7 @@ clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs, int n_
             bool ok = t->rank == n->shape.rank;
             for (int d = 0; ok && d < t->rank; d++) ok = t->dims[d] >= 0;
             if (!ok) {
+                clg_shape_str(g, &n->shape, want, sizeof want);
                 s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: expected shape %s, got %s%s", n->name, want,
                              clg_shape_str(g, &got, have, sizeof have), got.rank == t->rank ? "" : " (bad rank)");
                 break;
@@ -676,6 +678,7 @@ clg_status clg_graph_check_inputs(clg_graph *g, const clg_tensor *inputs, int n_
                                  clg_dim_str(g, w, e, sizeof e));
                 } else if (pass == 1 && v != t->dims[d]) {
                     char sizes[160];
+                    clg_shape_str(g, &n->shape, want, sizeof want);
                     s = clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "input %s: expected shape %s, got %s (with %s)",
                                  n->name, want, clg_shape_str(g, &got, have, sizeof have),
                                  clg_dim_values_str(g, values, sizes, sizeof sizes));

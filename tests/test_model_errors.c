@@ -327,6 +327,77 @@ static void test_internal_error_status(void **state)
     assert_int_equal(strncmp(clg_status_string(CLG_ERR_INTERNAL), "CLG_ERR_INTERNAL:", 17), 0);
 }
 
+/* An allocator that refuses every request while `refuse` is set and
+ * counts what it was asked for and what is still held. */
+typedef struct counting_alloc {
+    bool refuse;
+    long requests, live;
+} counting_alloc;
+
+static void *counting(void *user, void *ptr, size_t old_size, size_t new_size)
+{
+    counting_alloc *a = user;
+    (void)old_size;
+    if (new_size == 0) {
+        if (ptr) a->live--;
+        free(ptr);
+        return NULL;
+    }
+    a->requests++;
+    if (a->refuse) return NULL;
+    void *p = realloc(ptr, new_size);
+    if (p && !ptr) a->live++;
+    return p;
+}
+
+/* A run of a plan the model keeps allocates nothing once its integer
+ * conversion buffers are large enough; when they must grow and cannot, the
+ * run fails with CLG_ERR_OUT_OF_MEMORY (its queued write released, not
+ * hanging), and nothing leaks. */
+static void test_runs_allocate_nothing(void **state)
+{
+    (void)state;
+    counting_alloc a = {false, 0, 0};
+    clg_context *ctx = NULL;
+    if (clg_context_create(&ctx, NULL, 0, counting, &a) != CLG_OK) {
+        clg_context_destroy(ctx);
+        skip();
+    }
+    clg_graph *g = test_parse("input x: f32[N, 3]\ninput ids: i64[N, 2]\nconst t: f32[4, 3] = random(2)\n"
+                              "e = Gather(t, ids)\nc = Cast(ids) to=\"i32\"\ny = Relu(x)\n"
+                              "output y\noutput c\noutput e\n");
+    clg_model *m = NULL;
+    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    float x[3] = {-1, 2, -3}, y[3], e[6];
+    int64_t ids[2] = {3, -4};
+    int32_t c[2];
+    clg_tensor in[2] = {{x, 2, {1, 3}, CLG_DTYPE_F32}, {(float *)ids, 2, {1, 2}, CLG_DTYPE_I64}};
+    clg_tensor out[3] = {{y, 0, {0}, CLG_DTYPE_F32}, {(float *)c, 0, {0}, CLG_DTYPE_I32},
+                         {e, 0, {0}, CLG_DTYPE_F32}};
+    /* The plan for batch 1 was built at create; the conversion buffers not yet. */
+    a.refuse = true;
+    assert_int_equal(clg_model_run(m, in, 2, out, 3), CLG_ERR_OUT_OF_MEMORY);
+    expect_in("refused conversion buffer", clg_model_errmsg(m), "out of memory converting inputs");
+    a.refuse = false;
+    if (clg_model_run(m, in, 2, out, 3) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    a.refuse = true;
+    long before = a.requests;
+    for (int r = 0; r < 3; r++) {
+        ids[0] = r;
+        x[1] = (float)r;
+        if (clg_model_run(m, in, 2, out, 3) != CLG_OK) fail_msg("run %d: %s", r, clg_model_errmsg(m));
+        assert_true(y[0] == 0 && y[1] == (float)r && y[2] == 0);
+        assert_int_equal(c[0], r);
+        assert_int_equal(c[1], -4);
+    }
+    assert_int_equal(a.requests, before);
+    a.refuse = false;
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+    clg_context_destroy(ctx);
+    assert_int_equal(a.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_two_threads_one_context),
         cmocka_unit_test(test_model_options_struct_size),
         cmocka_unit_test(test_internal_error_status),
+        cmocka_unit_test(test_runs_allocate_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -484,6 +484,29 @@ static void test_pools(void **state)
     check(TOL);
     snprintf(text, sizeof text, "input x: f32[N, 17, 7, 3]\ny = GlobalAveragePool(x)\noutput y\n");
     check(TOL);
+    /* The work-group blocks of kernels/pool.cl: rows of more than 64
+     * outputs (75), a 1 x 1 output per plane (the group then spans planes,
+     * 37 x N of them, padded), overlapping windows inside the input (the
+     * unchecked INSIDE path) and dilation with padding and ceil_mode (the
+     * checked one). */
+    static const struct { const char *input, *attrs; } blocks[] = {
+        {"N, 5, 9, 150", "kernel_shape=[2, 2] strides=[2, 2]"},
+        {"N, 37, 5, 4", "kernel_shape=[5, 4]"},
+        {"N, 3, 11, 9", "kernel_shape=[3, 2]"},
+        {"N, 2, 19, 23", "kernel_shape=[2, 3] strides=[3, 2] pads=[1, 1, 0, 2] ceil_mode=1"},
+    };
+    for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++) {
+        snprintf(text, sizeof text, "input x: f32[%s]\ny = MaxPool(x) %s\noutput y\n", blocks[i].input,
+                 blocks[i].attrs);
+        check(TOL);
+        snprintf(text, sizeof text, "input x: f32[%s]\ny = AveragePool(x) %s\noutput y\n", blocks[i].input,
+                 blocks[i].attrs);
+        check(TOL);
+    }
+    snprintf(text, sizeof text,
+             "input x: f32[N, 2, 19, 23]\ny = MaxPool(x) kernel_shape=[2, 3] dilations=[2, 3] pads=[1, 2, 2, 0] "
+             "ceil_mode=1\noutput y\n");
+    check(TOL);
 }
 
 /* Pad in every mode on ranks 1 to 5, with negative pads (crops) and pads
@@ -694,6 +717,50 @@ static void test_gather_device_errors(void **state)
     is[1] = 3;
     assert_int_equal(clg_model_run(m, gin, 2, &gout, 1), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_model_errmsg(m), "node ge (GatherElements): an index is out of range"));
+    /* The second input refused after the first one's write is queued: the
+     * run still opens its gate and waits (it would hang otherwise), and the
+     * next run is good. */
+    is[1] = 16777217;
+    assert_int_equal(clg_model_run(m, gin, 2, &gout, 1), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_model_errmsg(m), "input i: element 1 is 16777217"));
+    is[1] = -1;
+    if (clg_model_run(m, gin, 2, &gout, 1) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    assert_true(ys[0] == 1 && ys[1] == 3);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+}
+
+/* A model converts integer inputs and outputs through host buffers it keeps
+ * between runs and grows when a batch needs more: one model run at batches
+ * 1, 17, 3, 1 and 17 again, with other ids each time, matches the
+ * reference every time (a buffer kept too small or stale would not). */
+static void test_integer_buffers_across_sizes(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_graph *g = test_parse("input ids: i64[N, 3]\ninput x: f32[N, 2]\nconst t: f32[5, 2] = random(9)\n"
+                              "e = Gather(t, ids)\nc = Cast(ids) to=\"i32\"\ns = ReduceSum(e) axes=[1] keepdims=0\n"
+                              "y = Add(s, x)\noutput c\noutput y\n");
+    clg_model *m = NULL;
+    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    static const int64_t batches[] = {1, 17, 3, 1, 17};
+    int64_t ids[17 * 3];
+    float x[17 * 2], y[17 * 2], y_ref[17 * 2];
+    int32_t c[17 * 3], c_ref[17 * 3];
+    for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+        int64_t n = batches[b];
+        for (int k = 0; k < n * 3; k++) ids[k] = (int64_t)((k * 7 + b * 3) % 9) - 4; /* [-4, 4] */
+        for (int k = 0; k < n * 2; k++) x[k] = (float)(k + (int)b) * 0.25f;
+        clg_tensor in[2] = {{(float *)ids, 2, {n, 3}, CLG_DTYPE_I64}, {x, 2, {n, 2}, CLG_DTYPE_F32}};
+        clg_tensor out[2] = {{(float *)c, 0, {0}, CLG_DTYPE_I32}, {y, 0, {0}, CLG_DTYPE_F32}};
+        clg_tensor ref[2] = {{(float *)c_ref, 0, {0}, CLG_DTYPE_I32}, {y_ref, 0, {0}, CLG_DTYPE_F32}};
+        if (clg_model_run(m, in, 2, out, 2) != CLG_OK) fail_msg("batch %lld: %s", (long long)n, clg_model_errmsg(m));
+        if (clg_graph_run_reference(g, in, 2, ref, 2) != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
+        assert_int_equal(out[1].dims[0], n);
+        for (int k = 0; k < n * 3; k++) assert_int_equal(c[k], c_ref[k]);
+        for (int k = 0; k < n * 2; k++) assert_float_equal(y[k], y_ref[k], 1e-5);
+    }
     clg_model_destroy(m);
     clg_graph_destroy(g);
 }
@@ -914,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_shape_ops),
         cmocka_unit_test(test_gather_and_cast),
         cmocka_unit_test(test_gather_device_errors),
+        cmocka_unit_test(test_integer_buffers_across_sizes),
         cmocka_unit_test(test_movement),
         cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_causal_mask_softmax),

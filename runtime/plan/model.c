@@ -15,6 +15,17 @@
 
 /* Plans kept per model: each holds its own activation memory. */
 #define MODEL_PLANS 4
+/* Runs of a plan timed each way before its gate is decided (model_run). */
+#define GATE_TRIALS 8
+
+/* Whether a plan's runs hold their chain behind a user event until all of it
+ * is queued: its first 2 * GATE_TRIALS runs alternate between the two ways
+ * and are timed, then the faster median decides. */
+typedef struct gate_choice {
+    int runs;                      /* timed so far */
+    double ms[2][GATE_TRIALS];     /* [0]: not gated, [1]: gated */
+    bool gated;                    /* the decision, once runs == 2 * GATE_TRIALS */
+} gate_choice;
 
 struct clg_model {
     clg_context *ctx;
@@ -25,8 +36,15 @@ struct clg_model {
     clg_plan plans[MODEL_PLANS];
     uint64_t plan_used[MODEL_PLANS]; /* last use (run count), 0: empty */
     uint64_t runs;
+    gate_choice gate[MODEL_PLANS];
     clg_plan *plan;    /* the one the last run used (or create built) */
     int64_t *sizes;    /* room for every symbol's size, for each run */
+    /* Integer and bool tensors travel as floats through these host buffers,
+     * one per input then one per output, kept and grown between runs so that
+     * a run allocates nothing once they are large enough. */
+    float **convert;
+    size_t *convert_count; /* floats each convert[i] holds */
+    int n_convert;
     double build_ms, upload_ms;
     cl_event *events;  /* per step of the last run, when profiling */
     int n_events;
@@ -63,6 +81,12 @@ static void model_release(clg_model *m)
     m->const_off = NULL;
     clg_mem_free(&a, m->sizes);
     m->sizes = NULL;
+    for (int i = 0; i < m->n_convert; i++) clg_mem_free(&a, m->convert[i]);
+    clg_mem_free(&a, m->convert);
+    clg_mem_free(&a, m->convert_count);
+    m->convert = NULL;
+    m->convert_count = NULL;
+    m->n_convert = 0;
     clg_graph_destroy(m->g);
     m->g = NULL;
 }
@@ -143,8 +167,11 @@ static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_option
         return clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
     g = m->g;
     int n_syms = clg_dim_symbol_count(g);
+    m->n_convert = clg_graph_input_count(g) + g->n_outputs;
     if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off)) ||
-        !(m->sizes = clg_mem_calloc(&ctx->allocator, (size_t)n_syms, sizeof *m->sizes)))
+        !(m->sizes = clg_mem_calloc(&ctx->allocator, (size_t)n_syms, sizeof *m->sizes)) ||
+        !(m->convert = clg_mem_calloc(&ctx->allocator, (size_t)m->n_convert, sizeof *m->convert)) ||
+        !(m->convert_count = clg_mem_calloc(&ctx->allocator, (size_t)m->n_convert, sizeof *m->convert_count)))
         return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
     double t0 = now_ms();
     if ((s = upload_weights(m))) return s;
@@ -199,6 +226,31 @@ static clg_status model_fail(clg_model *m, clg_status s, const char *msg)
     return s;
 }
 
+/* The median of GATE_TRIALS times (sorted in place). */
+static double median_ms(double *ms)
+{
+    for (int i = 1; i < GATE_TRIALS; i++)
+        for (int j = i; j > 0 && ms[j] < ms[j - 1]; j--) {
+            double t = ms[j];
+            ms[j] = ms[j - 1];
+            ms[j - 1] = t;
+        }
+    return (ms[GATE_TRIALS / 2 - 1] + ms[GATE_TRIALS / 2]) / 2;
+}
+
+/* Conversion buffer i with room for count floats (at least one), grown
+ * only when a run needs more than it held; NULL when out of memory. */
+static float *convert_buffer(clg_model *m, int i, size_t count)
+{
+    if (count < 1) count = 1;
+    if (m->convert_count[i] >= count) return m->convert[i];
+    float *grown = clg_mem_realloc(&m->ctx->allocator, m->convert[i], count * sizeof(float));
+    if (!grown) return NULL;
+    m->convert[i] = grown;
+    m->convert_count[i] = count;
+    return grown;
+}
+
 static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs,
                             int n_outputs)
 {
@@ -220,6 +272,7 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
         slot = lru;
         clg_plan_free(&m->plans[slot]);
         m->plan_used[slot] = 0;
+        m->gate[slot].runs = 0;
         m->plan = &m->plans[slot];
         s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes);
         if (s == CLG_ERR_OUT_OF_DEVICE_MEMORY || s == CLG_ERR_OPENCL) {
@@ -229,6 +282,7 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
                 if (i != slot && m->plan_used[i]) {
                     clg_plan_free(&m->plans[i]);
                     m->plan_used[i] = 0;
+                    m->gate[i].runs = 0;
                     freed = true;
                 }
             if (freed) s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes);
@@ -238,40 +292,51 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
     m->plan_used[slot] = ++m->runs + 1;
     m->plan = &m->plans[slot];
     clg_plan *p = m->plan;
-    release_events(m);
+    gate_choice *gc = &m->gate[slot];
+    bool trial = gc->runs < 2 * GATE_TRIALS;
+    bool gated = trial ? gc->runs % 2 == 1 : gc->gated;
+    double t0 = now_ms();
     if (ctx->profiling && p->n_steps) {
         m->events = clg_mem_calloc(&ctx->allocator, (size_t)p->n_steps, sizeof *m->events);
         if (!m->events) return model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory for profiling events");
         m->n_events = p->n_steps;
     }
 
-    /* Integer and bool tensors travel as floats: converted into host
-     * buffers that live until the queue is done with them (one per input or
-     * output that needs one, in input order then output order). */
+    /* Integer and bool tensors travel as floats, through the model's
+     * conversion buffers (one per input, then per output). */
     int n_in = clg_graph_input_count(g);
-    float **host = clg_mem_calloc(&ctx->allocator, (size_t)(n_in + n_outputs ? n_in + n_outputs : 1), sizeof *host);
-    if (!host) return model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory converting inputs");
     cl_int err = CL_SUCCESS;
     int input = 0;
+    /* Gated, the first write waits for this event, set when every command
+     * of the run is queued: PoCL then works through the chain in one go
+     * instead of starting each command as it arrives while this thread
+     * competes with its workers for the cores. That made the seed model's
+     * batch-1 call 0.57x as long on PoCL, but longer chains of longer
+     * kernels lose the overlap of queueing with running (1.04x at batch
+     * 64), and Intel's runtime gains nothing: so each plan times both ways
+     * (gate_choice; docs/runtime.md, "Small calls"). */
+    cl_event gate = gated && n_in > 0 ? clCreateUserEvent(ctx->cl, &err) : NULL;
+    if (err != CL_SUCCESS) return clg_ctx_cl_fail(ctx, err, "clCreateUserEvent", "running the model");
     for (int i = 0; i < g->n_nodes && err == CL_SUCCESS && !s; i++) {
         if (g->nodes[i].op != CLG_OP_INPUT) continue;
         const clg_dev_tensor *v = &p->values[i];
         size_t count = (size_t)clg_shape_count(&v->shape);
         const float *data = inputs[input].data;
         if (inputs[input].dtype != CLG_DTYPE_F32) {
-            if (!(host[input] = clg_mem_calloc(&ctx->allocator, count ? count : 1, sizeof(float)))) {
+            float *into = convert_buffer(m, input, count);
+            if (!into) {
                 s = model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory converting inputs");
                 break;
             }
-            if ((s = clg_graph_input_floats(g, &g->nodes[i], &inputs[input], count, host[input]))) {
+            if ((s = clg_graph_input_floats(g, &g->nodes[i], &inputs[input], count, into))) {
                 model_fail(m, s, clg_graph_errmsg(g));
                 break;
             }
-            data = host[input];
+            data = into;
         }
+        err = clEnqueueWriteBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float), count * sizeof(float),
+                                   data, input == 0 && gate ? 1 : 0, input == 0 && gate ? &gate : NULL, NULL);
         input++;
-        err = clEnqueueWriteBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float),
-                                   count * sizeof(float), data, 0, NULL, NULL);
         if (err != CL_SUCCESS)
             s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "input %s", g->nodes[i].name);
     }
@@ -297,7 +362,7 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
         for (int d = 0; d < CLG_MAX_RANK; d++) outputs[i].dims[d] = d < v->shape.rank ? v->shape.dims[d] : 0;
         float *into = outputs[i].data;
         if (outputs[i].dtype != CLG_DTYPE_F32) {
-            if (!(into = host[n_in + i] = clg_mem_calloc(&ctx->allocator, count ? count : 1, sizeof(float)))) {
+            if (!(into = convert_buffer(m, n_in + i, count))) {
                 s = model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory converting outputs");
                 break;
             }
@@ -306,6 +371,12 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
                                   into, 0, NULL, NULL);
         if (err != CL_SUCCESS)
             s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "output %s", g->nodes[g->outputs[i]].name);
+    }
+    /* Open the gate on every path, or the wait below would never end. */
+    if (gate) {
+        cl_int gate_err = clSetUserEventStatus(gate, CL_COMPLETE);
+        clReleaseEvent(gate);
+        if (!s && gate_err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, gate_err, "clSetUserEventStatus", "running the model");
     }
     /* Always wait: reads into the caller's memory must not outlive the call. */
     err = clFinish(ctx->queue);
@@ -320,12 +391,14 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
         s = CLG_ERR_INVALID_ARGUMENT;
     }
     for (int i = 0; i < n_outputs && !s; i++)
-        if (host[n_in + i])
-            clg_values_from_float(host[n_in + i], outputs[i].dtype,
+        if (outputs[i].dtype != CLG_DTYPE_F32)
+            clg_values_from_float(m->convert[n_in + i], outputs[i].dtype,
                                   (size_t)clg_shape_count(&p->values[g->outputs[i]].shape), outputs[i].data);
-    for (int i = 0; i < n_in + n_outputs; i++) clg_mem_free(&ctx->allocator, host[i]);
-    clg_mem_free(&ctx->allocator, host);
     if (s) return s;
+    if (trial) {
+        gc->ms[gc->runs % 2][gc->runs / 2] = now_ms() - t0;
+        if (++gc->runs == 2 * GATE_TRIALS) gc->gated = median_ms(gc->ms[1]) < median_ms(gc->ms[0]);
+    }
     m->errmsg[0] = '\0';
     return CLG_OK;
 }
