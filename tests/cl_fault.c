@@ -14,11 +14,13 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cl_fault.h"
 
 static long armed, calls;
 static cl_fault_scope scope;
+static const char *armed_name; /* count only this entry point's calls; NULL: all in scope */
 static const char *fired_call, *fired_error;
 static char fired_caller[256];
 static cl_fault_live live;
@@ -28,8 +30,15 @@ void cl_fault_arm(long k, cl_fault_scope s)
     armed = k;
     calls = 0;
     scope = s;
+    armed_name = NULL;
     fired_call = fired_error = NULL;
     fired_caller[0] = '\0';
+}
+
+void cl_fault_arm_named(const char *call, long n)
+{
+    cl_fault_arm(n, CL_FAULT_ALL);
+    armed_name = call;
 }
 
 void cl_fault_disarm(void) { armed = 0; }
@@ -66,6 +75,7 @@ static void *next(const char *name)
 static bool fail_here(bool setup, const char *call, const char *error, void *from)
 {
     if (scope == CL_FAULT_SETUP && !setup) return false;
+    if (armed_name && strcmp(call, armed_name) != 0) return false;
     if (++calls != armed) return false;
     fired_call = call;
     fired_error = error;

@@ -24,6 +24,9 @@ typedef enum { CL_FAULT_ALL, CL_FAULT_SETUP } cl_fault_scope;
 /* Starts counting calls afresh: the k-th call in scope from now fails
  * (k = 0: none does). */
 void cl_fault_arm(long k, cl_fault_scope scope);
+/* As cl_fault_arm, counting only the calls of the entry point named
+ * `call` ("clBuildProgram"): its n-th call from now fails. */
+void cl_fault_arm_named(const char *call, long n);
 /* No call fails from now on; what cl_fault_calls and cl_fault_fired
  * report stays. */
 void cl_fault_disarm(void);

@@ -392,6 +392,51 @@ static sweep_counts sweep_setup(const char *gemm, const loaded *l, const char *w
     return c;
 }
 
+static char *tiny_text(void)
+{
+    static const char text[] = "input x: f32[N, 5]\ny = Relu(x)\noutput y\n";
+    char *t = malloc(sizeof text);
+    if (t) memcpy(t, text, sizeof text);
+    return t;
+}
+
+/* Building from source (no cache directory, so no binaries): the first
+ * clCreateProgramWithSource, then the first clBuildProgram, fail; each
+ * create fails cleanly, and then the model builds and runs on the same
+ * context. One small model on one context: building from source costs
+ * seconds per program on PoCL. */
+static void build_from_source(void)
+{
+    static const model_case tiny = {"tiny", NULL, tiny_text, {NULL}};
+    loaded tl, *l = &tl;
+    load_case(&tiny, l);
+    static const char *calls[] = {"clCreateProgramWithSource", "clBuildProgram"};
+    counting_alloc host = {0, 0};
+    cl_fault_live before = cl_fault_live_objects();
+    clg_context_options o = CLG_CONTEXT_OPTIONS_INIT;
+    o.gemm = "generated";
+    o.cache_dir = "";
+    clg_context *ctx = NULL;
+    if (clg_context_create_ex(&ctx, NULL, 0, &o, counting_fn, &host)) fail_msg("%s", clg_context_errmsg(ctx));
+    clg_model *m = NULL;
+    for (int i = 0; i < 2; i++) {
+        cl_fault_arm_named(calls[i], 1);
+        clg_status s = clg_model_create(&m, ctx, l->g);
+        cl_fault_disarm();
+        if (!cl_fault_fired(NULL, NULL, NULL)) fail_msg("building from source: no %s", calls[i]);
+        assert_clean_failure(s, clg_model_errmsg(m), "building from source", 1);
+        if (i == 1) assert_int_equal(s, CLG_ERR_BUILD);
+        clg_model_destroy(m);
+    }
+    assert_int_equal(clg_model_create(&m, ctx, l->g), CLG_OK);
+    assert_int_equal(run_and_check(m, l, "building from source", 0), CLG_OK);
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+    assert_no_leak(before, &host, 0, true, "building from source", 0);
+    unload(&tiny, l);
+    print_message("building from source: clCreateProgramWithSource and clBuildProgram failed cleanly\n");
+}
+
 /* ---------------------------------------------------------------- the tests */
 
 static const model_case mlp = {"residual_mlp", "examples/residual_mlp.clg", NULL, {NULL}};
@@ -444,6 +489,13 @@ static void test_faults_residual_mlp(void **state)
     sweep_model(&mlp, true);
 }
 
+static void test_faults_build_from_source(void **state)
+{
+    (void)state;
+    if (!have_device()) skip();
+    build_from_source();
+}
+
 static void test_faults_conv(void **state)
 {
     (void)state;
@@ -460,6 +512,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faults_residual_mlp),
+        cmocka_unit_test(test_faults_build_from_source),
         cmocka_unit_test(test_faults_conv),
         cmocka_unit_test(test_faults_transformer),
     };
