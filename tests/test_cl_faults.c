@@ -274,6 +274,7 @@ static sweep_counts sweep_create(clg_context *ctx, const counting_alloc *host, c
         }
         clg_model_destroy(m);
         assert_no_leak(before, host, host_before, true, what, k);
+        if (!s) continue; /* a model has just run right on the context */
         /* The context is still usable. */
         assert_int_equal(clg_model_create(&m, ctx, l->g), CLG_OK);
         if (run_and_check(m, l, what, k)) fail_msg("%s, k=%ld: after the failure: %s", what, k, clg_model_errmsg(m));
@@ -314,6 +315,7 @@ static sweep_counts sweep_run(clg_context *ctx, const counting_alloc *host, cons
             fail_msg("%s, k=%ld: the model's next run: %s", what, k, clg_model_errmsg(m));
         clg_model_destroy(m);
         assert_no_leak(before, host, host_before, true, what, k);
+        if (!s) continue;
         /* And a fresh one on the same context. */
         assert_int_equal(clg_model_create(&m, ctx, l->g), CLG_OK);
         if (run_and_check(m, l, what, k)) fail_msg("%s, k=%ld: a new model: %s", what, k, clg_model_errmsg(m));
@@ -461,6 +463,9 @@ static void sweep_model(const model_case *mc, bool setup)
         char what[128];
         counting_alloc host = {0, 0};
         clg_context *ctx = open_context(paths[p], &host);
+        clg_device_info dev;
+        assert_int_equal(clg_context_device(ctx, &dev), CLG_OK);
+        if (p == 0) print_message("%s on %s (%s)\n", mc->name, dev.name, dev.platform);
         /* Warm: every program built before the sweeps count calls. */
         clg_model *m = NULL;
         assert_int_equal(clg_model_create(&m, ctx, l.g), CLG_OK);
