@@ -371,6 +371,19 @@ model wg64-ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
 model wg64-attention-fused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model wg64-conv-generated "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model wg64-seed-clblast examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=clblast
+# A work-group kernel whose group of one item does not fit the local memory
+# (attention's K and V tiles need 52 bytes here): a clean error at create
+# naming the node and both sizes, not a failed launch.
+OPTIONS="--check-api --max-wgsize 64 --local-mem-size 48"
+runs=$((runs + 1))
+grind tiny-local "$SHIM" CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused -- "$CLI" run "$TMP/attention.clg" --batch 2 -O2
+rc=$?
+if [ "$rc" -eq 0 ] || ! grep -q "node a1 (Attention): kernel attention needs a work-group of 1 items" "$TMP/tiny-local.out"; then
+    fail "tiny-local: attention with 48 bytes of local memory: exit $rc, not the error expected"
+    tail -n 5 "$TMP/tiny-local.out"
+else
+    echo "tiny-local: $(tail -n 1 "$TMP/tiny-local.out")"
+fi
 OPTIONS=$OPTIONS_GPU
 
 # ---- every kernel family ran

@@ -97,6 +97,18 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
         while (local_fit * 2 <= grid0 && local_fit * 2 <= item_max[0] && local_fit * 2 * rest <= kernel_max &&
                (uint64_t)kernel_local + (uint64_t)local_fit * 2 * rest * local_per_item <= ctx->info.local_mem_bytes)
             local_fit *= 2;
+        /* Not even one work-item's group fits: say so here rather than
+         * let the launch fail with CL_OUT_OF_RESOURCES. */
+        uint64_t need = (uint64_t)kernel_local + (uint64_t)rest * local_per_item;
+        if (rest > kernel_max || need > ctx->info.local_mem_bytes) {
+            clReleaseKernel(k);
+            return clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
+                                "node %s (%s): kernel %s needs a work-group of %zu items and %llu bytes of local "
+                                "memory at least; %s allows %zu items and %llu bytes",
+                                lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op), kernel, rest,
+                                (unsigned long long)need, ctx->info.name, kernel_max,
+                                (unsigned long long)ctx->info.local_mem_bytes);
+        }
         grid0 = local_fit;
     }
     clg_step *st = clg_plan_new_step(lw);
