@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <time.h>
 
 #include "cl_fault.h"
 #include "clgraph.h"
@@ -235,14 +236,28 @@ static long stride(void)
     return s > 0 ? s : 1;
 }
 
+/* With a profiling queue, so that each step's event is counted too. */
 static clg_context *open_context(const char *gemm, counting_alloc *host)
 {
     clg_context_options o = CLG_CONTEXT_OPTIONS_INIT;
     o.gemm = gemm;
     clg_context *ctx = NULL;
-    clg_status s = clg_context_create_ex(&ctx, NULL, 0, &o, counting_fn, host);
+    clg_status s = clg_context_create_ex(&ctx, NULL, CLG_CONTEXT_PROFILING, &o, counting_fn, host);
     if (s) fail_msg("context (gemm %s): %s", gemm, clg_context_errmsg(ctx));
     return ctx;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void report(const char *what, sweep_counts c, double t0)
+{
+    print_message("%s: %ld calls, %ld failed cleanly, %ld absorbed (%.1f s)\n", what, c.calls, c.failed, c.absorbed,
+                  now_s() - t0);
 }
 
 /* ---------------------------------------------------------------- the sweeps */
@@ -411,6 +426,7 @@ static void build_from_source(void)
 {
     static const model_case tiny = {"tiny", NULL, tiny_text, {NULL}};
     loaded tl, *l = &tl;
+    double t0 = now_s();
     load_case(&tiny, l);
     static const char *calls[] = {"clCreateProgramWithSource", "clBuildProgram"};
     counting_alloc host = {0, 0};
@@ -436,7 +452,8 @@ static void build_from_source(void)
     clg_context_destroy(ctx);
     assert_no_leak(before, &host, 0, true, "building from source", 0);
     unload(&tiny, l);
-    print_message("building from source: clCreateProgramWithSource and clBuildProgram failed cleanly\n");
+    print_message("building from source: clCreateProgramWithSource and clBuildProgram failed cleanly (%.1f s)\n",
+                  now_s() - t0);
 }
 
 /* ---------------------------------------------------------------- the tests */
@@ -472,17 +489,20 @@ static void sweep_model(const model_case *mc, bool setup)
         assert_int_equal(run_and_check(m, &l, mc->name, 0), CLG_OK);
         clg_model_destroy(m);
         snprintf(what, sizeof what, "%s (gemm %s) create", mc->name, paths[p]);
+        double t0 = now_s();
         sweep_counts c = sweep_create(ctx, &host, &l, what);
-        print_message("%s: %ld calls, %ld failed cleanly, %ld absorbed\n", what, c.calls, c.failed, c.absorbed);
+        report(what, c, t0);
         snprintf(what, sizeof what, "%s (gemm %s) run", mc->name, paths[p]);
+        t0 = now_s();
         c = sweep_run(ctx, &host, &l, what);
-        print_message("%s: %ld calls, %ld failed cleanly, %ld absorbed\n", what, c.calls, c.failed, c.absorbed);
+        report(what, c, t0);
         clg_context_destroy(ctx);
         assert_int_equal(host.live, 0);
         if (setup) {
             snprintf(what, sizeof what, "%s (gemm %s) context+programs", mc->name, paths[p]);
+            t0 = now_s();
             c = sweep_setup(paths[p], &l, what);
-            print_message("%s: %ld calls, %ld failed cleanly, %ld absorbed\n", what, c.calls, c.failed, c.absorbed);
+            report(what, c, t0);
         }
     }
     unload(mc, &l);

@@ -370,7 +370,7 @@ model wg64-norm-O2 "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
 model wg64-ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
 model wg64-attention-fused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model wg64-conv-generated "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
-model wg64-seed-clblast examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=clblast
+model wg64-seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
 # A work-group kernel whose group of one item does not fit the local memory
 # (attention's K and V tiles need 52 bytes here): a clean error at create
 # naming the node and both sizes, not a failed launch.
