@@ -256,14 +256,19 @@ static double now_s(void)
 
 static void report(const char *what, sweep_counts c, double t0)
 {
-    print_message("%s: %ld calls, %ld failed cleanly, %ld absorbed (%.1f s)\n", what, c.calls, c.failed, c.absorbed,
-                  now_s() - t0);
+    print_message("%s: %ld calls, %ld failed in turn: %ld cleanly, %ld absorbed (%.1f s)\n", what, c.calls,
+                  c.failed + c.absorbed, c.failed, c.absorbed, now_s() - t0);
 }
 
 /* ---------------------------------------------------------------- the sweeps */
 
-/* Every call of clg_model_create on a warm context (programs built). */
-static sweep_counts sweep_create(clg_context *ctx, const counting_alloc *host, const loaded *l, const char *what)
+/* Every call of clg_model_create on a warm context (programs built).
+ * Strict: the calls repeat exactly, so every k must meet its call; else
+ * (a choice timed on the device decides which calls follow) a k past the
+ * calls a create made is allowed. Every `every`-th k (times the
+ * environment's stride). */
+static sweep_counts sweep_create(clg_context *ctx, const counting_alloc *host, const loaded *l, const char *what,
+                                 bool strict, long every)
 {
     sweep_counts c = {0, 0, 0};
     clg_model *m = NULL;
@@ -273,11 +278,17 @@ static sweep_counts sweep_create(clg_context *ctx, const counting_alloc *host, c
     clg_model_destroy(m);
     cl_fault_live before = cl_fault_live_objects();
     long long host_before = host->live;
-    for (long k = 1; k <= c.calls; k += stride()) {
+    for (long k = 1; k <= c.calls; k += every * stride()) {
         cl_fault_arm(k, CL_FAULT_ALL);
         clg_status s = clg_model_create(&m, ctx, l->g);
         cl_fault_disarm();
-        if (!cl_fault_fired(NULL, NULL, NULL)) fail_msg("%s, k=%ld: create made fewer calls than before", what, k);
+        if (!cl_fault_fired(NULL, NULL, NULL)) {
+            if (strict) fail_msg("%s, k=%ld: create made fewer calls than before", what, k);
+            assert_int_equal(s, CLG_OK);
+            clg_model_destroy(m);
+            assert_no_leak(before, host, host_before, true, what, k);
+            continue;
+        }
         if (s) {
             c.failed++;
             assert_clean_failure(s, clg_model_errmsg(m), what, k);
@@ -490,7 +501,7 @@ static void sweep_model(const model_case *mc, bool setup)
         clg_model_destroy(m);
         snprintf(what, sizeof what, "%s (gemm %s) create", mc->name, paths[p]);
         double t0 = now_s();
-        sweep_counts c = sweep_create(ctx, &host, &l, what);
+        sweep_counts c = sweep_create(ctx, &host, &l, what, true, 1);
         report(what, c, t0);
         snprintf(what, sizeof what, "%s (gemm %s) run", mc->name, paths[p]);
         t0 = now_s();
@@ -506,6 +517,34 @@ static void sweep_model(const model_case *mc, bool setup)
         }
     }
     unload(mc, &l);
+}
+
+/* Attention's way (fused or not) timed on the device at every plan, as by
+ * default: the timing's own buffers, trial plans and launches fail too, and
+ * a candidate that fails is not chosen, so most of these failures are
+ * absorbed; none may leak or give a wrong number. Every third k: most of
+ * the calls are the timing's repeated launches of the same steps. */
+static void test_faults_measured_attention(void **state)
+{
+    (void)state;
+    if (!have_device()) skip();
+    unsetenv("CLGRAPH_ATTENTION");
+    loaded l;
+    load_case(&encoder, &l);
+    counting_alloc host = {0, 0};
+    clg_context *ctx = open_context("generated", &host);
+    clg_model *m = NULL;
+    assert_int_equal(clg_model_create(&m, ctx, l.g), CLG_OK);
+    assert_int_equal(run_and_check(m, &l, encoder.name, 0), CLG_OK);
+    clg_model_destroy(m);
+    const char *what = "encoder_pre_gelu (attention measured) create";
+    double t0 = now_s();
+    sweep_counts c = sweep_create(ctx, &host, &l, what, false, 3);
+    report(what, c, t0);
+    clg_context_destroy(ctx);
+    assert_int_equal(host.live, 0);
+    unload(&encoder, &l);
+    setenv("CLGRAPH_ATTENTION", "fused", 1);
 }
 
 static void test_faults_residual_mlp(void **state)
@@ -540,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_faults_build_from_source),
         cmocka_unit_test(test_faults_conv),
         cmocka_unit_test(test_faults_transformer),
+        cmocka_unit_test(test_faults_measured_attention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
