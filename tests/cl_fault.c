@@ -23,6 +23,7 @@ static cl_fault_scope scope;
 static const char *armed_name; /* count only this entry point's calls; NULL: all in scope */
 static const char *fired_call, *fired_error;
 static char fired_caller[256];
+static unsigned long fired_param; /* the query of a clGet*Info call that failed */
 static cl_fault_live live;
 
 void cl_fault_arm(long k, cl_fault_scope s)
@@ -33,6 +34,7 @@ void cl_fault_arm(long k, cl_fault_scope s)
     armed_name = NULL;
     fired_call = fired_error = NULL;
     fired_caller[0] = '\0';
+    fired_param = 0;
 }
 
 void cl_fault_arm_named(const char *call, long n)
@@ -44,6 +46,8 @@ void cl_fault_arm_named(const char *call, long n)
 void cl_fault_disarm(void) { armed = 0; }
 
 long cl_fault_calls(void) { return calls; }
+
+unsigned long cl_fault_fired_query(void) { return fired_param; }
 
 bool cl_fault_fired(const char **call, const char **error, const char **caller)
 {
@@ -72,13 +76,14 @@ static void *next(const char *name)
 
 /* Counts the call (when in scope) and says whether it is the one to fail;
  * from is the caller's address, for the name of its library. */
-static bool fail_here(bool setup, const char *call, const char *error, void *from)
+static bool fail_here(bool setup, const char *call, const char *error, void *from, unsigned long param)
 {
     if (scope == CL_FAULT_SETUP && !setup) return false;
     if (armed_name && strcmp(call, armed_name) != 0) return false;
     if (++calls != armed) return false;
     fired_call = call;
     fired_error = error;
+    fired_param = param;
     Dl_info info;
     snprintf(fired_caller, sizeof fired_caller, "%s",
              dladdr(from, &info) && info.dli_fname ? info.dli_fname : "?");
@@ -86,7 +91,10 @@ static bool fail_here(bool setup, const char *call, const char *error, void *fro
 }
 
 #define FAIL(setup, call, err) \
-    (fail_here(setup, call, #err, __builtin_return_address(0)) ? (err) : CL_SUCCESS)
+    (fail_here(setup, call, #err, __builtin_return_address(0), 0) ? (err) : CL_SUCCESS)
+/* The same for a query, recording which. */
+#define FAIL_QUERY(setup, call, err, what) \
+    (fail_here(setup, call, #err, __builtin_return_address(0), (unsigned long)(what)) ? (err) : CL_SUCCESS)
 
 /* ---------------------------------------------------------------- platforms, devices, contexts, queues */
 
@@ -100,7 +108,7 @@ cl_int clGetPlatformIDs(cl_uint n, cl_platform_id *platforms, cl_uint *count)
 cl_int clGetPlatformInfo(cl_platform_id p, cl_platform_info what, size_t size, void *value, size_t *size_ret)
 {
     REAL(clGetPlatformInfo);
-    cl_int e = FAIL(true, "clGetPlatformInfo", CL_OUT_OF_HOST_MEMORY);
+    cl_int e = FAIL_QUERY(true, "clGetPlatformInfo", CL_OUT_OF_HOST_MEMORY, what);
     return e ? e : real_(p, what, size, value, size_ret);
 }
 
@@ -114,7 +122,7 @@ cl_int clGetDeviceIDs(cl_platform_id p, cl_device_type type, cl_uint n, cl_devic
 cl_int clGetDeviceInfo(cl_device_id d, cl_device_info what, size_t size, void *value, size_t *size_ret)
 {
     REAL(clGetDeviceInfo);
-    cl_int e = FAIL(true, "clGetDeviceInfo", CL_OUT_OF_RESOURCES);
+    cl_int e = FAIL_QUERY(true, "clGetDeviceInfo", CL_OUT_OF_RESOURCES, what);
     return e ? e : real_(d, what, size, value, size_ret);
 }
 
@@ -182,7 +190,7 @@ cl_int clGetCommandQueueInfo(cl_command_queue q, cl_command_queue_info what, siz
                              size_t *size_ret)
 {
     REAL(clGetCommandQueueInfo);
-    cl_int e = FAIL(false, "clGetCommandQueueInfo", CL_OUT_OF_HOST_MEMORY);
+    cl_int e = FAIL_QUERY(false, "clGetCommandQueueInfo", CL_OUT_OF_HOST_MEMORY, what);
     return e ? e : real_(q, what, size, value, size_ret);
 }
 
@@ -225,7 +233,7 @@ cl_int clReleaseMemObject(cl_mem m)
 cl_int clGetMemObjectInfo(cl_mem m, cl_mem_info what, size_t size, void *value, size_t *size_ret)
 {
     REAL(clGetMemObjectInfo);
-    cl_int e = FAIL(false, "clGetMemObjectInfo", CL_OUT_OF_HOST_MEMORY);
+    cl_int e = FAIL_QUERY(false, "clGetMemObjectInfo", CL_OUT_OF_HOST_MEMORY, what);
     return e ? e : real_(m, what, size, value, size_ret);
 }
 
@@ -286,7 +294,7 @@ cl_int clBuildProgram(cl_program p, cl_uint n, const cl_device_id *devices, cons
 cl_int clGetProgramInfo(cl_program p, cl_program_info what, size_t size, void *value, size_t *size_ret)
 {
     REAL(clGetProgramInfo);
-    cl_int e = FAIL(true, "clGetProgramInfo", CL_OUT_OF_HOST_MEMORY);
+    cl_int e = FAIL_QUERY(true, "clGetProgramInfo", CL_OUT_OF_HOST_MEMORY, what);
     return e ? e : real_(p, what, size, value, size_ret);
 }
 
@@ -294,7 +302,7 @@ cl_int clGetProgramBuildInfo(cl_program p, cl_device_id d, cl_program_build_info
                              size_t *size_ret)
 {
     REAL(clGetProgramBuildInfo);
-    cl_int e = FAIL(true, "clGetProgramBuildInfo", CL_OUT_OF_HOST_MEMORY);
+    cl_int e = FAIL_QUERY(true, "clGetProgramBuildInfo", CL_OUT_OF_HOST_MEMORY, what);
     return e ? e : real_(p, d, what, size, value, size_ret);
 }
 
@@ -330,7 +338,7 @@ cl_int clReleaseKernel(cl_kernel k)
 cl_int clGetKernelInfo(cl_kernel k, cl_kernel_info what, size_t size, void *value, size_t *size_ret)
 {
     REAL(clGetKernelInfo);
-    cl_int e = FAIL(false, "clGetKernelInfo", CL_OUT_OF_HOST_MEMORY);
+    cl_int e = FAIL_QUERY(false, "clGetKernelInfo", CL_OUT_OF_HOST_MEMORY, what);
     return e ? e : real_(k, what, size, value, size_ret);
 }
 
@@ -338,7 +346,7 @@ cl_int clGetKernelWorkGroupInfo(cl_kernel k, cl_device_id d, cl_kernel_work_grou
                                 void *value, size_t *size_ret)
 {
     REAL(clGetKernelWorkGroupInfo);
-    cl_int e = FAIL(false, "clGetKernelWorkGroupInfo", CL_OUT_OF_HOST_MEMORY);
+    cl_int e = FAIL_QUERY(false, "clGetKernelWorkGroupInfo", CL_OUT_OF_HOST_MEMORY, what);
     return e ? e : real_(k, d, what, size, value, size_ret);
 }
 
@@ -447,6 +455,6 @@ cl_int clReleaseEvent(cl_event ev)
 cl_int clGetEventProfilingInfo(cl_event ev, cl_profiling_info what, size_t size, void *value, size_t *size_ret)
 {
     REAL(clGetEventProfilingInfo);
-    cl_int e = FAIL(false, "clGetEventProfilingInfo", CL_OUT_OF_HOST_MEMORY);
+    cl_int e = FAIL_QUERY(false, "clGetEventProfilingInfo", CL_OUT_OF_HOST_MEMORY, what);
     return e ? e : real_(ev, what, size, value, size_ret);
 }

@@ -37,6 +37,9 @@ long cl_fault_calls(void);
  * and the file of the caller (the test itself, or "libclblast.so.1"); any
  * pointer may be NULL. */
 bool cl_fault_fired(const char **call, const char **error, const char **caller);
+/* For a clGet*Info call that failed, what it asked (CL_KERNEL_WORK_GROUP_SIZE,
+ * ...); else 0. */
+unsigned long cl_fault_fired_query(void);
 
 /* OpenCL objects alive that were created through the wrappers (created or
  * retained, minus released), by kind. */
