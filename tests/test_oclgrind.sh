@@ -357,6 +357,35 @@ model seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
 # the default choice times CLBlast and the generated variants on Oclgrind
 model seed-default examples/residual_mlp.clg 2 -O2
 
+# ---- device limits: the same checks on a device shrunk to 64-item
+# work-groups (and 16 KiB of local memory), below the 64 that padded grids
+# ask for where the kernel allows it and the 256 that reductions would take:
+# every work-group size clgraph picks must come from the device's and the
+# kernel's limits (CL_KERNEL_WORK_GROUP_SIZE, CL_DEVICE_MAX_WORK_ITEM_SIZES,
+# local memory), never from a constant. Oclgrind fails a launch whose
+# work-group is larger than --max-wgsize (CL_INVALID_WORK_GROUP_SIZE).
+OPTIONS_GPU=$OPTIONS
+OPTIONS=$(echo "$OPTIONS" | sed 's/--max-wgsize 256 --local-mem-size 32768/--max-wgsize 64 --local-mem-size 16384/')
+model wg64-norm-O2 "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
+model wg64-ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
+model wg64-attention-fused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
+model wg64-conv-generated "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
+model wg64-seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
+# A work-group kernel whose group of one item does not fit the local memory
+# (attention's K and V tiles need 52 bytes here): a clean error at create
+# naming the node and both sizes, not a failed launch.
+OPTIONS="--check-api --max-wgsize 64 --local-mem-size 48"
+runs=$((runs + 1))
+grind tiny-local "$SHIM" CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused -- "$CLI" run "$TMP/attention.clg" --batch 2 -O2
+rc=$?
+if [ "$rc" -eq 0 ] || ! grep -q "node a1 (Attention): kernel attention needs a work-group of 1 items" "$TMP/tiny-local.out"; then
+    fail "tiny-local: attention with 48 bytes of local memory: exit $rc, not the error expected"
+    tail -n 5 "$TMP/tiny-local.out"
+else
+    echo "tiny-local: $(tail -n 1 "$TMP/tiny-local.out")"
+fi
+OPTIONS=$OPTIONS_GPU
+
 # ---- every kernel family ran
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'

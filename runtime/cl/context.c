@@ -230,7 +230,12 @@ clg_status clg_context_open(clg_context **out, const char *spec, int flags,
     ctx->device = handles[i].device;
     ctx->profiling = (flags & CLG_CONTEXT_PROFILING) != 0;
 
-    cl_int err = CL_SUCCESS;
+    const char *query;
+    cl_int err = clg_device_limits(ctx->device, &ctx->info, &query);
+    if (err != CL_SUCCESS) {
+        s = clg_ctx_cl_fail(ctx, err, "clGetDeviceInfo", "%s of %s", query, ctx->info.name);
+        goto done;
+    }
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform, 0};
     ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
     if (!ctx->cl) {
@@ -326,6 +331,9 @@ clg_status clg_context_open_borrowed(clg_context **out, void *cl_context_handle,
     }
     clg_mem_free(&ctx->allocator, devices);
     clg_mem_free(&ctx->allocator, handles);
+    const char *query;
+    err = clg_device_limits(ctx->device, &ctx->info, &query);
+    if (err != CL_SUCCESS) return clg_ctx_cl_fail(ctx, err, "clGetDeviceInfo", "%s of %s", query, ctx->info.name);
     return resolve_settings(ctx, options);
 }
 

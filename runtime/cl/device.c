@@ -105,6 +105,32 @@ void clg_device_describe(cl_platform_id p, cl_device_id d, clg_device_info *info
     info->unified_memory = unified == CL_TRUE || info->type == CLG_DEVICE_CPU;
 }
 
+cl_int clg_device_limits(cl_device_id d, clg_device_info *info, const char **what)
+{
+    cl_device_type type = 0;
+    cl_ulong alloc = 0, local = 0;
+    cl_int err;
+    if ((err = clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof type, &type, NULL)) != CL_SUCCESS) {
+        *what = "CL_DEVICE_TYPE";
+        return err;
+    }
+    if ((err = clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc, &alloc, NULL)) != CL_SUCCESS) {
+        *what = "CL_DEVICE_MAX_MEM_ALLOC_SIZE";
+        return err;
+    }
+    if ((err = clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL)) != CL_SUCCESS) {
+        *what = "CL_DEVICE_LOCAL_MEM_SIZE";
+        return err;
+    }
+    info->type = type & CL_DEVICE_TYPE_GPU           ? CLG_DEVICE_GPU
+                 : type & CL_DEVICE_TYPE_CPU         ? CLG_DEVICE_CPU
+                 : type & CL_DEVICE_TYPE_ACCELERATOR ? CLG_DEVICE_ACCELERATOR
+                                                     : CLG_DEVICE_OTHER;
+    info->max_alloc_bytes = alloc;
+    info->local_mem_bytes = local;
+    return CL_SUCCESS;
+}
+
 static void set_err(char *err, size_t err_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -89,8 +89,14 @@ CLG_INTERNAL char *clg_ctx_errbuf(clg_context *ctx, size_t *size);
 
 /* ---------------------------------------------------------------- devices (device.c) */
 
-/* Fills info for (platform index, device index) handles. */
+/* Fills info for (platform index, device index) handles. Best effort, for
+ * listing: a query that fails leaves its field zero. */
 CLG_INTERNAL void clg_device_describe(cl_platform_id p, cl_device_id d, clg_device_info *info);
+/* Reads again, checking each query, the fields of info that plans are
+ * built with (type, largest allocation, local memory): a context must not
+ * plan with a zero that stands for a failed query. Returns CL_SUCCESS, or
+ * the first error with the query's name in *what. */
+CLG_INTERNAL cl_int clg_device_limits(cl_device_id d, clg_device_info *info, const char **what);
 /* Picks a device from a list by spec (see clg_context_create): a pure
  * function so selection is testable without hardware. Returns the list
  * index, or -1 and a message listing the devices in err. */

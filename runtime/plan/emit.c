@@ -73,21 +73,42 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
                                    lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op), kernel);
         }
         /* The kernel's own __local arrays, and the device's limit on a
-         * work-group's first dim, count too. */
+         * work-group's first dim, count too. A failed query is an error,
+         * not a zero: a group sized without the limit fails at launch,
+         * far from its cause. */
         cl_ulong kernel_local = 0;
         size_t item_max[3] = {0, 0, 0};
-        if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof kernel_local, &kernel_local,
-                                     NULL) != CL_SUCCESS)
-            kernel_local = 0;
-        if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max, NULL) != CL_SUCCESS ||
-            item_max[0] == 0)
-            item_max[0] = kernel_max;
+        const char *query = NULL;
+        if ((err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof kernel_local,
+                                            &kernel_local, NULL)) != CL_SUCCESS)
+            query = "clGetKernelWorkGroupInfo";
+        else if ((err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max,
+                                        NULL)) != CL_SUCCESS)
+            query = "clGetDeviceInfo";
+        if (query) {
+            clReleaseKernel(k);
+            return clg_ctx_cl_fail(ctx, err, query, "node %s (%s): kernel %s", lw->g->nodes[lw->node].name,
+                                   clg_op_name(lw->g->nodes[lw->node].op), kernel);
+        }
+        if (item_max[0] == 0) item_max[0] = kernel_max;
         size_t rest = 1; /* the work-group's other dims */
         for (cl_uint d = 1; d < work_dim; d++) rest *= local[d];
         local_fit = 1;
         while (local_fit * 2 <= grid0 && local_fit * 2 <= item_max[0] && local_fit * 2 * rest <= kernel_max &&
                (uint64_t)kernel_local + (uint64_t)local_fit * 2 * rest * local_per_item <= ctx->info.local_mem_bytes)
             local_fit *= 2;
+        /* Not even one work-item's group fits: say so here rather than
+         * let the launch fail with CL_OUT_OF_RESOURCES. */
+        uint64_t need = (uint64_t)kernel_local + (uint64_t)rest * local_per_item;
+        if (rest > kernel_max || need > ctx->info.local_mem_bytes) {
+            clReleaseKernel(k);
+            return clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
+                                "node %s (%s): kernel %s needs a work-group of %zu items and %llu bytes of local "
+                                "memory at least; %s allows %zu items and %llu bytes",
+                                lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op), kernel, rest,
+                                (unsigned long long)need, ctx->info.name, kernel_max,
+                                (unsigned long long)ctx->info.local_mem_bytes);
+        }
         grid0 = local_fit;
     }
     clg_step *st = clg_plan_new_step(lw);
