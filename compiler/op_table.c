@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 49, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 50, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -139,6 +139,11 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
      * the kept elements and the zeros are exact in any element type */
     [CLG_OP_TRILU] = {"Trilu", 1, 1, ATTRS(CLG_F_UPPER, CLG_F_TRILU_K), clg_infer_trilu, .in_place = 1u << 0,
                       .types = CLG_TYPES_SAME},
+    /* kernels/resize.cl: computes in float, so f32 only */
+    [CLG_OP_RESIZE] = {"Resize", 1, 1,
+                       ATTRS(CLG_F_RESIZE_SIZES, CLG_F_HEIGHT_SCALE, CLG_F_WIDTH_SCALE, CLG_F_RESIZE_MODE,
+                             CLG_F_COORD_MODE, CLG_F_NEAREST_MODE),
+                       clg_infer_resize, .expr = NULL},
 };
 
 const clg_op_info *clg_op_get(clg_op op)

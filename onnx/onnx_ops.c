@@ -704,6 +704,10 @@ static const ox_op ops[] = {
     {"ReduceSumSquare", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
     {"Relu", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Reshape", 5, 2, 2, "allowzero", FOLD_IF_HOST, conv_reshape},
+    {"Resize", 10, 1, 4,
+     "antialias axes coordinate_transformation_mode cubic_coeff_a exclude_outside extrapolation_value "
+     "keep_aspect_ratio_policy mode nearest_mode",
+     FOLD_NEVER, ox_convert_resize},
     {"Round", 11, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Selu", 6, 1, 1, "alpha gamma", FOLD_NEVER, ox_conv_activation},
     {"Shape", 1, 1, 1, "start end", FOLD_ALWAYS, NULL},
@@ -725,6 +729,7 @@ static const ox_op ops[] = {
     {"Transpose", 1, 1, 1, "perm", FOLD_NEVER, conv_transpose},
     {"Trilu", 14, 1, 2, "upper", FOLD_NEVER, ox_convert_trilu},
     {"Unsqueeze", 1, 1, 2, "axes", FOLD_IF_HOST, conv_squeeze},
+    {"Upsample", 7, 1, 2, "mode scales", FOLD_NEVER, ox_convert_resize},
     {"Where", 9, 3, 3, "", FOLD_NEVER, ox_conv_where},
     {"Xor", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
 };
