@@ -1016,6 +1016,51 @@ static void trilu_case(int rank, const int64_t *dims, int64_t upper, int64_t k, 
     expect_destroy(g, &in, 1, rank, dims, want);
 }
 
+/* Resize: inputs and outputs of ONNX's node tests (libonnx-testdata
+ * test_resize_upsample_scales_linear, ..._linear_align_corners,
+ * ..._scales_nearest, ..._sizes_nearest_round_prefer_ceil_asymmetric,
+ * test_resize_downsample_scales_linear with its given scale 0.6). */
+static void resize_case(const float *x, int64_t h, int64_t w, const clg_attr *attrs, int n_attrs, int64_t oh,
+                        int64_t ow, const float *want)
+{
+    float data[16];
+    memcpy(data, x, (size_t)(h * w) * sizeof(float));
+    clg_tensor in = TENSOR(data, 1, 1, h, w);
+    clg_graph *g = new_graph();
+    input(g, "x", 4, DIMS(1, 1, h, w));
+    node(g, CLG_OP_RESIZE, "y", NAMES("x"), attrs, n_attrs);
+    output(g, "y");
+    expect_destroy(g, &in, 1, 4, DIMS(1, 1, oh, ow), want);
+}
+
+static void test_resize(void **state)
+{
+    (void)state;
+    const float *x22 = FLOATS(1, 2, 3, 4);
+    resize_case(x22, 2, 2, ATTRS(A_INTS("sizes", 4, 4), a_string("mode", "linear")), 4, 4,
+                FLOATS(1, 1.25f, 1.75f, 2, 1.5f, 1.75f, 2.25f, 2.5f, 2.5f, 2.75f, 3.25f, 3.5f, 3, 3.25f, 3.75f, 4));
+    resize_case(x22, 2, 2,
+                ATTRS(A_INTS("sizes", 4, 4), a_string("mode", "linear"),
+                      a_string("coordinate_transformation_mode", "align_corners")),
+                4, 4,
+                FLOATS(1, 1.3333333f, 1.6666667f, 2, 1.6666666f, 2, 2.3333333f, 2.6666667f, 2.3333333f, 2.6666667f,
+                       3, 3.3333333f, 3, 3.3333333f, 3.6666667f, 4));
+    resize_case(x22, 2, 2, ATTRS(A_INTS("sizes", 4, 6), a_float("height_scale", 2), a_float("width_scale", 3)), 4, 6,
+                FLOATS(1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4));
+    const float *x44 = FLOATS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+    resize_case(x44, 4, 4,
+                ATTRS(A_INTS("sizes", 8, 8), a_string("coordinate_transformation_mode", "asymmetric"),
+                      a_string("nearest_mode", "round_prefer_ceil")),
+                8, 8,
+                FLOATS(1, 2, 2, 3, 3, 4, 4, 4, 5, 6, 6, 7, 7, 8, 8, 8, 5, 6, 6, 7, 7, 8, 8, 8, 9, 10, 10, 11, 11, 12,
+                       12, 12, 9, 10, 10, 11, 11, 12, 12, 12, 13, 14, 14, 15, 15, 16, 16, 16, 13, 14, 14, 15, 15, 16,
+                       16, 16, 13, 14, 14, 15, 15, 16, 16, 16));
+    resize_case(FLOATS(1, 2, 3, 4, 5, 6, 7, 8), 2, 4,
+                ATTRS(A_INTS("sizes", 1, 2), a_string("mode", "linear"), a_float("height_scale", 0.6f),
+                      a_float("width_scale", 0.6f)),
+                1, 2, FLOATS(2.6666665f, 4.3333331f));
+}
+
 static void test_trilu(void **state)
 {
     (void)state;
@@ -1591,6 +1636,7 @@ int main(void)
         cmocka_unit_test(test_expand_tile),
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_resize),
         cmocka_unit_test(test_symbolic_batch),
         cmocka_unit_test(test_multi_output_and_reuse),
         cmocka_unit_test(test_example_model),

@@ -824,6 +824,47 @@ static void test_trilu(void **state)
     check(TOL);
 }
 
+/* Resize: nearest with every nearest_mode and linear, under every
+ * coordinate transformation, up and down, odd sizes, sizes to 1 (the
+ * align_corners and pytorch_half_pixel special cases), given scales that
+ * are not output / input, ranks 2 to 5. Scales are ones whose coordinates
+ * are the same in float and double: a scale such as 0.6 (not exact in
+ * binary) can put a coordinate a rounding error away from a half, where
+ * nearest in float (the device) and in double (the reference) may round
+ * differently (docs/ir.md). */
+static void test_resize(void **state)
+{
+    (void)state;
+    static const char *const coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                                         "tf_half_pixel_for_nn"};
+    static const char *const nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+    static const struct { const char *input, *sizes, *scales; } shapes[] = {
+        {"f32[N, 3, 5, 7]", "[11, 13]", ""},
+        {"f32[N, 3, 5, 7]", "[10, 21]", "height_scale=2 width_scale=3"},
+        {"f32[N, 2, 9, 8]", "[4, 4]", "height_scale=0.5 width_scale=0.5"},
+        {"f32[N, 2, 9, 8]", "[3, 5]", ""},
+        {"f32[N, 4, 6]", "[1, 17]", ""},
+        {"f32[N, 1, 3]", "[5, 1]", ""},
+        {"f32[2, N, 3, 4, 6]", "[6, 9]", "height_scale=1.5 width_scale=1.5"},
+        {"f32[N, 3, 70, 66]", "[35, 131]", ""},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+        for (int c = 0; c < 5; c++) {
+            snprintf(text, sizeof text,
+                     "input x: %s\ny = Resize(x) sizes=%s %s mode=\"linear\" coordinate_transformation_mode=\"%s\"\n"
+                     "output y\n",
+                     shapes[i].input, shapes[i].sizes, shapes[i].scales, coords[c]);
+            check(TOL);
+            for (int k = 0; k < 4; k++) {
+                snprintf(text, sizeof text,
+                         "input x: %s\ny = Resize(x) sizes=%s %s coordinate_transformation_mode=\"%s\" "
+                         "nearest_mode=\"%s\"\nz = Relu(y)\noutput z\n",
+                         shapes[i].input, shapes[i].sizes, shapes[i].scales, coords[c], nearests[k]);
+                check(0.0);
+            }
+        }
+}
+
 /* A causal attention mask as PyTorch exports it: -inf grown to [S, S]
  * (ConstantOfShape), its strict upper triangle kept (Trilu k=1, the zero
  * written, never -inf * 0), added to every head's scores, then Softmax over
@@ -916,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_gather_device_errors),
         cmocka_unit_test(test_movement),
         cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_resize),
         cmocka_unit_test(test_causal_mask_softmax),
         cmocka_unit_test(test_softmax_fully_masked_row),
     };

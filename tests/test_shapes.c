@@ -717,6 +717,35 @@ static void test_trilu(void **state)
     clg_graph_destroy(g);
 }
 
+/* Resize replaces the last two dims by `sizes`; leading dims pass through,
+ * symbolic ones too, and a symbolic H or W may be resized (to numbers). */
+static void test_resize(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    int64_t s;
+    assert_int_equal(clg_graph_symbol(g, "S", &s), CLG_OK);
+    input(g, "x", DIMS(N, 3, 5, 7));
+    input(g, "m", DIMS(5, 7));
+    input(g, "q", DIMS(2, N, 3, s, 4));
+    input(g, "v", DIMS(9));
+    OK(g, CLG_OP_RESIZE, "r0", INS("x"), ATTRS(AL("sizes", 11, 13), as("mode", "linear")), DIMS(N, 3, 11, 13));
+    OK(g, CLG_OP_RESIZE, "r1", INS("m"), ATTRS(AL("sizes", 1, 2), af("height_scale", 0.25f)), DIMS(1, 2));
+    OK(g, CLG_OP_RESIZE, "r2", INS("q"), ATTRS(AL("sizes", 6, 8), as("nearest_mode", "ceil")), DIMS(2, N, 3, 6, 8));
+    ERR(g, CLG_OP_RESIZE, "e0", INS("v"), ATTRS(AL("sizes", 1, 2)), CLG_ERR_INVALID_GRAPH,
+        "input 0 [9] must have rank 2 or more");
+    ERR(g, CLG_OP_RESIZE, "e1", INS("x"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "sizes[0] must be 1 to 2^31 - 1, got 0");
+    ERR(g, CLG_OP_RESIZE, "e2", INS("x"), ATTRS(AL("sizes", 4, -1)), CLG_ERR_INVALID_GRAPH,
+        "sizes[1] must be 1 to 2^31 - 1, got -1");
+    ERR(g, CLG_OP_RESIZE, "e3", INS("x"), ATTRS(AL("sizes", 4, 4), af("width_scale", -2.0f)), CLG_ERR_INVALID_GRAPH,
+        "width_scale must be finite and positive");
+    ERR(g, CLG_OP_RESIZE, "e4", INS("x"), ATTRS(AL("sizes", 4, 4), as("mode", "cubic")), CLG_ERR_INVALID_GRAPH,
+        "attribute mode: \"cubic\" is not one of clgraph's");
+    ERR(g, CLG_OP_RESIZE, "e5", INS("x"), ATTRS(AL("sizes", 4, 4), as("coordinate_transformation_mode", "tf_crop_and_resize")),
+        CLG_ERR_INVALID_GRAPH, "coordinate_transformation_mode: \"tf_crop_and_resize\" is not one");
+    clg_graph_destroy(g);
+}
+
 static void test_softmax_and_unary(void **state)
 {
     (void)state;
@@ -956,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_expand_and_tile),
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_resize),
         cmocka_unit_test(test_softmax_and_unary),
         cmocka_unit_test(test_reduce_and_layer_norm),
         cmocka_unit_test(test_batchnorm),
