@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 50, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 51, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -144,6 +144,9 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                        ATTRS(CLG_F_RESIZE_SIZES, CLG_F_HEIGHT_SCALE, CLG_F_WIDTH_SCALE, CLG_F_RESIZE_MODE,
                              CLG_F_COORD_MODE, CLG_F_NEAREST_MODE),
                        clg_infer_resize, .expr = NULL},
+    /* kernels/conv_transpose.cl; pads may be negative (docs/ir.md) */
+    [CLG_OP_CONV_TRANSPOSE] = {"ConvTranspose2D", 2, 3, ATTRS(CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_GROUP),
+                               clg_infer_conv_transpose, .expr = NULL},
 };
 
 const clg_op_info *clg_op_get(clg_op op)

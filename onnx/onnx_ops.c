@@ -652,6 +652,8 @@ static const ox_op ops[] = {
      FOLD_ALWAYS, NULL},
     {"ConstantOfShape", 9, 1, 1, "value", FOLD_NEVER, ox_convert_constant_of_shape},
     {"Conv", 1, 2, 3, "auto_pad dilations group kernel_shape pads strides", FOLD_NEVER, conv_conv},
+    {"ConvTranspose", 1, 2, 3, "auto_pad dilations group kernel_shape output_padding output_shape pads strides",
+     FOLD_NEVER, ox_convert_conv_transpose},
     {"DepthToSpace", 1, 1, 1, "blocksize mode", FOLD_NEVER, ox_convert_depth_space},
     {"Div", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Dropout", 7, 1, 3, "ratio seed", FOLD_NEVER, conv_identity},
