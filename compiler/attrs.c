@@ -54,6 +54,7 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_RESIZE_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
     [CLG_F_COORD_MODE] = {"coordinate_transformation_mode", CLG_ATTR_STRING, 1, true},
     [CLG_F_NEAREST_MODE] = {"nearest_mode", CLG_ATTR_STRING, 1, true},
+    [CLG_F_SELECT_LAST_INDEX] = {"select_last_index", CLG_ATTR_INT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -145,6 +146,7 @@ static int64_t *int_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_KEEPDIMS: return &a->keepdims;
     case CLG_F_UPPER: return &a->upper;
     case CLG_F_TRILU_K: return &a->trilu_k;
+    case CLG_F_SELECT_LAST_INDEX: return &a->select_last_index;
     default: return NULL;
     }
 }

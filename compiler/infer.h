@@ -34,6 +34,8 @@ CLG_INTERNAL clg_status clg_infer_depth_space(const clg_infer_ctx *c, clg_shape 
 CLG_INTERNAL clg_status clg_infer_trilu(const clg_infer_ctx *c, clg_shape *out);
 /* infer_conv_transpose.c */
 CLG_INTERNAL clg_status clg_infer_conv_transpose(const clg_infer_ctx *c, clg_shape *out);
+/* infer_argmax.c: ArgMax and ArgMin */
+CLG_INTERNAL clg_status clg_infer_argmax(const clg_infer_ctx *c, clg_shape *out);
 /* infer_resize.c */
 CLG_INTERNAL clg_status clg_infer_resize(const clg_infer_ctx *c, clg_shape *out);
 

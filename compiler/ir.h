@@ -131,6 +131,7 @@ typedef struct clg_attrs {
     clg_resize_mode resize_mode;
     clg_resize_coord coord_mode;
     clg_resize_nearest nearest_mode;
+    int64_t select_last_index; /* ArgMax, ArgMin: ties go to the last index (default 0: the first) */
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -296,7 +297,7 @@ typedef enum clg_attr_field {
     CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES,
     CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS, CLG_F_TO, CLG_F_SCALE,
     CLG_F_UPPER, CLG_F_TRILU_K, CLG_F_RESIZE_SIZES, CLG_F_HEIGHT_SCALE, CLG_F_WIDTH_SCALE, CLG_F_RESIZE_MODE,
-    CLG_F_COORD_MODE, CLG_F_NEAREST_MODE,
+    CLG_F_COORD_MODE, CLG_F_NEAREST_MODE, CLG_F_SELECT_LAST_INDEX,
     CLG_F_COUNT
 } clg_attr_field;
 
@@ -329,7 +330,8 @@ typedef enum clg_type_rule {
     CLG_TYPES_ANY,       /* any inputs, read as their float values; result f32 */
     CLG_TYPES_SAME,      /* all inputs of one type (else an error), result of that type */
     CLG_TYPES_GATHER,    /* input 1 i64 or i32 (indices); result of input 0's type */
-    CLG_TYPES_CAST       /* any input; result of the attribute `to` */
+    CLG_TYPES_CAST,      /* any input; result of the attribute `to` */
+    CLG_TYPES_INDEX      /* any input, read as its float values; result i64 (ArgMax, ArgMin) */
 } clg_type_rule;
 
 /* in_place: every input may share the output's memory. */

@@ -641,6 +641,8 @@ static const ox_op ops[] = {
     {"Abs", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Add", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"And", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"ArgMax", 1, 1, 1, "axis keepdims select_last_index", FOLD_NEVER, ox_convert_argmax},
+    {"ArgMin", 1, 1, 1, "axis keepdims select_last_index", FOLD_NEVER, ox_convert_argmax},
     {"AveragePool", 7, 1, 1, "auto_pad ceil_mode count_include_pad kernel_shape pads strides", FOLD_NEVER, conv_pool},
     {"BatchNormalization", 9, 5, 5, "epsilon momentum training_mode", FOLD_NEVER, conv_batchnorm},
     {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, ox_convert_cast},

@@ -303,6 +303,11 @@ static const pair canonical_cases[] = {
     {HEAD "y = Trilu(x) k=0 upper=1\noutput y\n", HEAD "y = Trilu(x)\noutput y\n"},
     {HEAD "y = Trilu(x) k=-3 upper=0\noutput y\n", HEAD "y = Trilu(x) upper=0 k=-3\noutput y\n"},
     {HEAD "y = Trilu(x) k=+9000000000\noutput y\n", HEAD "y = Trilu(x) k=9000000000\noutput y\n"},
+    /* ConvTranspose2D: Conv2D's window attributes and defaults; negative pads print as written */
+    {IMG "const w: f32[4, 2, 3, 3] = zeros\n"
+         "y = ConvTranspose2D(x, w) group=2 dilations=[1, 1] pads=[1, 0, -1, 0] strides=[2, 2]\noutput y\n",
+     IMG "const w: f32[4, 2, 3, 3] = zeros\n"
+         "y = ConvTranspose2D(x, w) strides=[2, 2] pads=[1, 0, -1, 0] group=2\noutput y\n"},
     /* Resize: the ONNX defaults (nearest, half_pixel, round_prefer_floor,
      * scales 0) are left out; attributes in table order */
     {IMG "y = Resize(x) nearest_mode=\"round_prefer_floor\" mode=\"nearest\" sizes=[3, 5] "

@@ -1061,6 +1061,52 @@ static void test_resize(void **state)
                 1, 2, FLOATS(2.6666665f, 4.3333331f));
 }
 
+/* ConvTranspose2D: ONNX's node tests test_convtranspose (ones kernel, two
+ * output channels), test_convtranspose_dilations and test_convtranspose_pads
+ * (strides [3, 2], pads [1, 2, 1, 2]), their inputs and outputs. */
+static void test_conv_transpose(void **state)
+{
+    (void)state;
+    const float *ramp = FLOATS(0, 1, 2, 3, 4, 5, 6, 7, 8);
+    float ones[18];
+    for (int i = 0; i < 18; i++) ones[i] = 1;
+    const float *plain = FLOATS(0, 1, 3, 3, 2, 3, 8, 15, 12, 7, 9, 21, 36, 27, 15, 9, 20, 33, 24, 13, 6, 13, 21, 15, 8);
+    float want[50];
+    memcpy(want, plain, 25 * sizeof(float));
+    memcpy(want + 25, plain, 25 * sizeof(float));
+    float x[9];
+    memcpy(x, ramp, sizeof x);
+    clg_tensor in = TENSOR(x, 1, 1, 3, 3);
+    clg_graph *g = new_graph();
+    input(g, "x", 4, DIMS(1, 1, 3, 3));
+    constant(g, "w", 4, DIMS(1, 2, 3, 3), ones);
+    node(g, CLG_OP_CONV_TRANSPOSE, "y", NAMES("x", "w"), NULL, 0);
+    output(g, "y");
+    expect_destroy(g, &in, 1, 4, DIMS(1, 2, 5, 5), want);
+
+    float xd[9] = {3, 8, 1, 9, 5, 7, 3, 2, 6};
+    clg_tensor ind = TENSOR(xd, 1, 1, 3, 3);
+    g = new_graph();
+    input(g, "x", 4, DIMS(1, 1, 3, 3));
+    constant(g, "w", 4, DIMS(1, 1, 2, 2), FLOATS(7, 2, 1, 9));
+    node(g, CLG_OP_CONV_TRANSPOSE, "y", NAMES("x", "w"), ATTRS(A_INTS("dilations", 2, 2)));
+    output(g, "y");
+    expect_destroy(g, &ind, 1, 4, DIMS(1, 1, 5, 5),
+                   FLOATS(21, 56, 13, 16, 2, 63, 35, 67, 10, 14, 24, 22, 76, 76, 21, 9, 5, 88, 45, 63, 3, 2, 33, 18, 54));
+
+    memcpy(x, ramp, sizeof x);
+    const float *pads = FLOATS(1, 1, 3, 1, 1, 3, 7, 4, 9, 7, 4, 9, 7, 4, 9, 13, 7, 15, 13, 7, 15);
+    float wantp[42];
+    memcpy(wantp, pads, 21 * sizeof(float));
+    memcpy(wantp + 21, pads, 21 * sizeof(float));
+    g = new_graph();
+    input(g, "x", 4, DIMS(1, 1, 3, 3));
+    constant(g, "w", 4, DIMS(1, 2, 3, 3), ones);
+    node(g, CLG_OP_CONV_TRANSPOSE, "y", NAMES("x", "w"), ATTRS(A_INTS("strides", 3, 2), A_INTS("pads", 1, 2, 1, 2)));
+    output(g, "y");
+    expect_destroy(g, &in, 1, 4, DIMS(1, 2, 7, 3), wantp);
+}
+
 static void test_trilu(void **state)
 {
     (void)state;
@@ -1637,6 +1683,7 @@ int main(void)
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_symbolic_batch),
         cmocka_unit_test(test_multi_output_and_reuse),
         cmocka_unit_test(test_example_model),

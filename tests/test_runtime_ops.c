@@ -865,6 +865,32 @@ static void test_resize(void **state)
         }
 }
 
+/* ConvTranspose2D: strides, dilations, groups, bias or none, pads of
+ * every sign (a negative end pad is ONNX's output_padding/output_shape),
+ * odd sizes, 1x1 kernels and kernels larger than the input. */
+static void test_conv_transpose(void **state)
+{
+    (void)state;
+    static const struct { const char *x, *w, *b, *attrs; } cases[] = {
+        {"[N, 3, 5, 7]", "[3, 4, 3, 3]", "[4]", ""},
+        {"[N, 3, 5, 7]", "[3, 4, 3, 3]", "", "strides=[2, 2] pads=[1, 1, 1, 1]"},
+        {"[N, 4, 5, 7]", "[4, 3, 3, 2]", "[6]", "strides=[2, 3] pads=[1, 0, -1, 2] dilations=[2, 1] group=2"},
+        {"[N, 6, 4, 3]", "[6, 1, 3, 3]", "[6]", "strides=[3, 2] group=6"},
+        {"[N, 2, 1, 1]", "[2, 5, 4, 4]", "[5]", "strides=[2, 2] pads=[0, 0, -1, -1]"},
+        {"[N, 17, 9, 11]", "[17, 3, 1, 1]", "[3]", "strides=[2, 1]"},
+        {"[N, 3, 3, 3]", "[3, 2, 5, 5]", "", "dilations=[2, 3] pads=[2, 1, 0, 3]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int m = 0;
+        if (cases[i].b[0]) sscanf(cases[i].b, "[%d]", &m);
+        snprintf(text, sizeof text,
+                 "input x: f32%s\nconst w: f32%s = random(1)\n%s%s%s\ny = ConvTranspose2D(x, w%s) %s\noutput y\n",
+                 cases[i].x, cases[i].w, m ? "const b: f32" : "", m ? cases[i].b : "", m ? " = random(2)" : "",
+                 m ? ", b" : "", cases[i].attrs);
+        check(TOL);
+    }
+}
+
 /* A causal attention mask as PyTorch exports it: -inf grown to [S, S]
  * (ConstantOfShape), its strict upper triangle kept (Trilu k=1, the zero
  * written, never -inf * 0), added to every head's scores, then Softmax over
@@ -958,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_movement),
         cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_causal_mask_softmax),
         cmocka_unit_test(test_softmax_fully_masked_row),
     };

@@ -746,6 +746,31 @@ static void test_resize(void **state)
     clg_graph_destroy(g);
 }
 
+/* ConvTranspose2D: [N, C, H, W] and [C, M/group, kH, kW] give
+ * [N, M, stride·(H-1) + dilation·(kH-1) + 1 - pads]; negative pads grow it. */
+static void test_conv_transpose(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", DIMS(N, 4, 5, 7));
+    constant(g, "w", DIMS(4, 3, 3, 2));
+    constant(g, "b", DIMS(6));
+    constant(g, "b3", DIMS(3));
+    OK(g, CLG_OP_CONV_TRANSPOSE, "t0", INS("x", "w"), NO_ATTRS, DIMS(N, 3, 7, 8));
+    OK(g, CLG_OP_CONV_TRANSPOSE, "t1", INS("x", "w", "b"),
+       ATTRS(AL("strides", 2, 3), AL("pads", 1, 0, -1, 2), AL("dilations", 2, 1), ai("group", 2)), DIMS(N, 6, 13, 18));
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e0", INS("x", "w", "b"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "bias must have shape [3], got [6]");
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e1", INS("x", "w", "b3"), ATTRS(ai("group", 3)), CLG_ERR_INVALID_GRAPH,
+        "input has 4 channels; weight [4, 3, 3, 2] needs [C, M/group, kH, kW] with C = 4 divisible by group 3");
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e2", INS("x", "w"), ATTRS(AL("pads", 4, 0, 4, 0)), CLG_ERR_INVALID_GRAPH,
+        "output dimension 2 would be -1");
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e3", INS("x", "w"), ATTRS(AL("strides", 0, 1)), CLG_ERR_INVALID_GRAPH,
+        "strides and dilations must be positive");
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e4", INS("b", "w"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "must have rank 4");
+    clg_graph_destroy(g);
+}
+
 static void test_softmax_and_unary(void **state)
 {
     (void)state;
@@ -986,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_softmax_and_unary),
         cmocka_unit_test(test_reduce_and_layer_norm),
         cmocka_unit_test(test_batchnorm),

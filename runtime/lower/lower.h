@@ -68,6 +68,8 @@ CLG_INTERNAL clg_status clg_lower_gather_elements(clg_lower *lw, const clg_node 
 CLG_INTERNAL clg_status clg_lower_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* conv_transpose.c */
 CLG_INTERNAL clg_status clg_lower_conv_transpose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* argmax.c: ArgMax and ArgMin */
+CLG_INTERNAL clg_status clg_lower_argmax(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* resize.c */
 CLG_INTERNAL clg_status clg_lower_resize(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* trilu.c */
