@@ -303,6 +303,10 @@ static const pair canonical_cases[] = {
     {HEAD "y = Trilu(x) k=0 upper=1\noutput y\n", HEAD "y = Trilu(x)\noutput y\n"},
     {HEAD "y = Trilu(x) k=-3 upper=0\noutput y\n", HEAD "y = Trilu(x) upper=0 k=-3\noutput y\n"},
     {HEAD "y = Trilu(x) k=+9000000000\noutput y\n", HEAD "y = Trilu(x) k=9000000000\noutput y\n"},
+    /* ArgMax/ArgMin: axis 0, keepdims 1 and select_last_index 0 are the defaults */
+    {HEAD "y = ArgMax(x) select_last_index=0 keepdims=1 axis=0\noutput y\n", HEAD "y = ArgMax(x)\noutput y\n"},
+    {HEAD "y = ArgMin(x) select_last_index=1 keepdims=0 axis=-1\noutput y\n",
+     HEAD "y = ArgMin(x) axis=-1 keepdims=0 select_last_index=1\noutput y\n"},
     /* ConvTranspose2D: Conv2D's window attributes and defaults; negative pads print as written */
     {IMG "const w: f32[4, 2, 3, 3] = zeros\n"
          "y = ConvTranspose2D(x, w) group=2 dilations=[1, 1] pads=[1, 0, -1, 0] strides=[2, 2]\noutput y\n",

@@ -1107,6 +1107,38 @@ static void test_conv_transpose(void **state)
     expect_destroy(g, &in, 1, 4, DIMS(1, 2, 7, 3), wantp);
 }
 
+/* ArgMax/ArgMin: ONNX's node tests test_argmax_keepdims_example
+ * ([[2, 1], [3, 10]], axis 1), ..._select_last_index ([[2, 2], [3, 10]]),
+ * test_argmin_no_keepdims_example (axis 1, keepdims 0), and NaN as NumPy
+ * treats it (it wins, the first one). */
+static void argmax_case(clg_op op, const float *data, const clg_attr *attrs, int n_attrs, int rank,
+                        const int64_t *dims, const float *want)
+{
+    float x[6];
+    memcpy(x, data, sizeof x);
+    clg_tensor in = TENSOR(x, 2, 3);
+    clg_graph *g = new_graph();
+    input(g, "x", 2, DIMS(2, 3));
+    node(g, op, "y", NAMES("x"), attrs, n_attrs);
+    node(g, CLG_OP_CAST, "z", NAMES("y"), ATTRS(a_string("to", "f32")));
+    output(g, "z");
+    expect_destroy(g, &in, 1, rank, dims, want);
+}
+
+static void test_argmax(void **state)
+{
+    (void)state;
+    argmax_case(CLG_OP_ARGMAX, FLOATS(2, 1, 0, 3, 10, 0), ATTRS(a_int("axis", 1)), 2, DIMS(2, 1), FLOATS(0, 1));
+    argmax_case(CLG_OP_ARGMAX, FLOATS(2, 2, 0, 3, 10, 10), ATTRS(a_int("axis", 1), a_int("select_last_index", 1)), 2,
+                DIMS(2, 1), FLOATS(1, 2));
+    argmax_case(CLG_OP_ARGMIN, FLOATS(2, 1, 5, 3, 10, 3), ATTRS(a_int("axis", 1), a_int("keepdims", 0)), 1, DIMS(2),
+                FLOATS(1, 0));
+    argmax_case(CLG_OP_ARGMIN, FLOATS(2, 1, 5, 3, 10, 3), ATTRS(a_int("keepdims", 0)), 1, DIMS(3), FLOATS(0, 0, 1));
+    argmax_case(CLG_OP_ARGMAX, FLOATS(1, NAN, NAN, 4, 5, 6), ATTRS(a_int("axis", 1)), 2, DIMS(2, 1), FLOATS(1, 2));
+    argmax_case(CLG_OP_ARGMIN, FLOATS(1, NAN, NAN, 4, 5, 6), ATTRS(a_int("axis", 1), a_int("select_last_index", 1)), 2,
+                DIMS(2, 1), FLOATS(2, 0));
+}
+
 static void test_trilu(void **state)
 {
     (void)state;
@@ -1684,6 +1716,7 @@ int main(void)
         cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_symbolic_batch),
         cmocka_unit_test(test_multi_output_and_reuse),
         cmocka_unit_test(test_example_model),

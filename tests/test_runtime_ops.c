@@ -891,6 +891,39 @@ static void test_conv_transpose(void **state)
     }
 }
 
+/* ArgMax and ArgMin: every axis of ranks 1 to 5, keepdims or not,
+ * select_last_index, ties (integer data with few values) and NaN; the i64
+ * result feeds a Cast back to f32 as well as being an output. */
+static void test_argmax(void **state)
+{
+    (void)state;
+    static const struct { const char *x, *attrs; } cases[] = {
+        {"f32[N, 17]", ""},
+        {"f32[N, 17]", "axis=1 keepdims=0"},
+        {"f32[N, 5, 7]", "axis=-1 select_last_index=1"},
+        {"f32[N, 5, 7]", "axis=1 keepdims=0"},
+        {"f32[3, N, 4, 6]", "axis=2"},
+        {"f32[2, 3, N, 4, 66]", "axis=4 keepdims=0 select_last_index=1"},
+        {"f32[127]", ""},
+        {"i64[N, 9, 3]", "axis=1"},
+        {"i64[N, 9, 3]", "axis=1 select_last_index=1"},
+        {"bool[N, 12]", "axis=1 keepdims=0"},
+        {"bool[N, 12]", "axis=1 select_last_index=1"},
+    };
+    for (int op = 0; op < 2; op++)
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            snprintf(text, sizeof text, "input x: %s\ny = %s(x) %s\nz = Cast(y) to=\"f32\"\noutput y\noutput z\n",
+                     cases[i].x, op ? "ArgMin" : "ArgMax", cases[i].attrs);
+            check(0.0);
+        }
+    /* NaN wins, the first one (the last with select_last_index). */
+    snprintf(text, sizeof text,
+             "const x: f32[2, 5] = [1, nan, 3, nan, 2, -1, -2, 7, -2, 7]\n"
+             "a = ArgMax(x) axis=1\nb = ArgMin(x) axis=1 select_last_index=1\nc = ArgMax(x) axis=1 "
+             "select_last_index=1\nd = ArgMin(x) axis=1\ny = Concat(a, b, c, d) axis=1\noutput y\n");
+    check(0.0);
+}
+
 /* A causal attention mask as PyTorch exports it: -inf grown to [S, S]
  * (ConstantOfShape), its strict upper triangle kept (Trilu k=1, the zero
  * written, never -inf * 0), added to every head's scores, then Softmax over
@@ -985,6 +1018,7 @@ int main(void)
         cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_causal_mask_softmax),
         cmocka_unit_test(test_softmax_fully_masked_row),
     };

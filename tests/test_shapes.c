@@ -771,6 +771,29 @@ static void test_conv_transpose(void **state)
     clg_graph_destroy(g);
 }
 
+/* ArgMax/ArgMin: the axis dim becomes 1 or goes; [1] for a rank-1 input
+ * without keepdims; symbolic dims pass through. */
+static void test_argmax(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", DIMS(N, 5, 7));
+    input(g, "v", DIMS(9));
+    OK(g, CLG_OP_ARGMAX, "a0", INS("x"), NO_ATTRS, DIMS(1, 5, 7));
+    OK(g, CLG_OP_ARGMIN, "a1", INS("x"), ATTRS(ai("axis", -1), ai("keepdims", 0)), DIMS(N, 5));
+    OK(g, CLG_OP_ARGMAX, "a2", INS("x"), ATTRS(ai("axis", 0), ai("keepdims", 0)), DIMS(5, 7));
+    OK(g, CLG_OP_ARGMIN, "a3", INS("v"), ATTRS(ai("keepdims", 0), ai("select_last_index", 1)), DIMS(1));
+    ERR(g, CLG_OP_ARGMAX, "e0", INS("x"), ATTRS(ai("axis", 3)), CLG_ERR_INVALID_GRAPH, "axis 3 is out of range for rank 3");
+    ERR(g, CLG_OP_ARGMAX, "e1", INS("x"), ATTRS(ai("select_last_index", 2)), CLG_ERR_INVALID_GRAPH,
+        "select_last_index must be 0 or 1, got 2");
+    /* the result is i64 */
+    assert_int_equal(clg_graph_add_output(g, "a1"), CLG_OK);
+    clg_dtype t;
+    assert_int_equal(clg_graph_output_dtype(g, 0, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_I64);
+    clg_graph_destroy(g);
+}
+
 static void test_softmax_and_unary(void **state)
 {
     (void)state;
@@ -1012,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_softmax_and_unary),
         cmocka_unit_test(test_reduce_and_layer_norm),
         cmocka_unit_test(test_batchnorm),
