@@ -46,6 +46,15 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_SCALE] = {"scale", CLG_ATTR_FLOAT, 1, true},
     [CLG_F_UPPER] = {"upper", CLG_ATTR_INT, 1, true},
     [CLG_F_TRILU_K] = {"k", CLG_ATTR_INT, 1, true},
+    /* Resize: "mode" like Pad's and DepthToSpace's (no op has two of them);
+     * the three strings are stored as enums (resize_names below). */
+    [CLG_F_RESIZE_SIZES] = {"sizes", CLG_ATTR_INTS, 2, true},
+    [CLG_F_HEIGHT_SCALE] = {"height_scale", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_WIDTH_SCALE] = {"width_scale", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_RESIZE_MODE] = {"mode", CLG_ATTR_STRING, 1, true},
+    [CLG_F_COORD_MODE] = {"coordinate_transformation_mode", CLG_ATTR_STRING, 1, true},
+    [CLG_F_NEAREST_MODE] = {"nearest_mode", CLG_ATTR_STRING, 1, true},
+    [CLG_F_SELECT_LAST_INDEX] = {"select_last_index", CLG_ATTR_INT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -53,6 +62,37 @@ static const char *const pad_modes[CLG_PAD_MODE_COUNT] = {"constant", "reflect",
 
 /* DepthToSpace's modes, indexed by mode_crd: ONNX's names. */
 static const char *const mode_names[2] = {"DCR", "CRD"};
+
+/* Resize's string attributes, as ONNX spells them, indexed by their enums. */
+static const char *const resize_modes[CLG_RESIZE_MODE_COUNT] = {"nearest", "linear"};
+static const char *const coord_modes[CLG_COORD_COUNT] = {
+    "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"};
+static const char *const nearest_modes[CLG_NEAREST_COUNT] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                                             "ceil"};
+
+/* The names of an enum-valued string field of Resize, NULL for another field. */
+static const char *const *resize_names(clg_attr_field f, int *count)
+{
+    switch (f) {
+    case CLG_F_RESIZE_MODE: *count = CLG_RESIZE_MODE_COUNT; return resize_modes;
+    case CLG_F_COORD_MODE: *count = CLG_COORD_COUNT; return coord_modes;
+    case CLG_F_NEAREST_MODE: *count = CLG_NEAREST_COUNT; return nearest_modes;
+    default: *count = 0; return NULL;
+    }
+}
+
+static int resize_get(const clg_attrs *a, clg_attr_field f)
+{
+    return f == CLG_F_RESIZE_MODE ? (int)a->resize_mode : f == CLG_F_COORD_MODE ? (int)a->coord_mode
+                                                                                : (int)a->nearest_mode;
+}
+
+static void resize_set(clg_attrs *a, clg_attr_field f, int v)
+{
+    if (f == CLG_F_RESIZE_MODE) a->resize_mode = (clg_resize_mode)v;
+    else if (f == CLG_F_COORD_MODE) a->coord_mode = (clg_resize_coord)v;
+    else a->nearest_mode = (clg_resize_nearest)v;
+}
 
 const clg_field_info *clg_field_get(clg_attr_field f) { return &fields[f]; }
 
@@ -87,6 +127,7 @@ static int64_t *ints_slot(clg_attrs *a, clg_attr_field f, int **len)
     case CLG_F_AXES: *len = &a->axes_rank; return a->axes;
     case CLG_F_STEPS: *len = &a->steps_rank; return a->steps;
     case CLG_F_REPEATS: *len = &a->repeats_rank; return a->repeats;
+    case CLG_F_RESIZE_SIZES: return a->resize_sizes;
     default: return NULL;
     }
 }
@@ -105,6 +146,7 @@ static int64_t *int_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_KEEPDIMS: return &a->keepdims;
     case CLG_F_UPPER: return &a->upper;
     case CLG_F_TRILU_K: return &a->trilu_k;
+    case CLG_F_SELECT_LAST_INDEX: return &a->select_last_index;
     default: return NULL;
     }
 }
@@ -119,6 +161,8 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_MAX: return &a->max;
     case CLG_F_PAD_VALUE: return &a->pad_value;
     case CLG_F_SCALE: return &a->scale;
+    case CLG_F_HEIGHT_SCALE: return &a->height_scale;
+    case CLG_F_WIDTH_SCALE: return &a->width_scale;
     default: return NULL;
     }
 }
@@ -159,6 +203,18 @@ clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg
                 }
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
                                  "attribute mode must be \"DCR\" or \"CRD\", got \"%.40s\"", v->s);
+        }
+        int n_names;
+        const char *const *names = resize_names(f, &n_names);
+        if (names) {
+            for (int m = 0; m < n_names; m++)
+                if (strcmp(v->s, names[m]) == 0) {
+                    resize_set(a, f, m);
+                    return CLG_OK;
+                }
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
+                                 "attribute %s: \"%.40s\" is not one of clgraph's (docs/ir.md, Resize)",
+                                 fi->name, v->s);
         }
         if (strlen(v->s) >= CLG_MAX_STRING_ATTR)
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
@@ -224,6 +280,10 @@ void clg_attr_get(const clg_attrs *a, clg_attr_field f, clg_attr *out)
         out->s = (unsigned)m->pad_mode < CLG_PAD_MODE_COUNT ? pad_modes[m->pad_mode] : "?";
     } else if (f == CLG_F_BLOCK_MODE) {
         out->s = mode_names[m->mode_crd != 0];
+    } else if (f == CLG_F_RESIZE_MODE || f == CLG_F_COORD_MODE || f == CLG_F_NEAREST_MODE) {
+        int n_names, v = resize_get(m, f);
+        const char *const *names = resize_names(f, &n_names);
+        out->s = v >= 0 && v < n_names ? names[v] : "?";
     } else if (out->kind == CLG_ATTR_STRING) {
         out->s = f == CLG_F_TO ? clg_dtype_name(m->to) : m->expr;
     } else if (out->kind == CLG_ATTR_FLOAT) {

@@ -85,6 +85,7 @@ clg_status clg_infer_dtype(clg_graph *g, int line, const char *name, clg_op op, 
                                  in[inputs[1]].name, clg_dtype_name(in[inputs[1]].dtype), clg_op_name(op));
         if (n_inputs > 0) *out = in[inputs[0]].dtype;
         return CLG_OK;
+    case CLG_TYPES_INDEX: *out = CLG_DTYPE_I64; return CLG_OK;
     case CLG_TYPES_CAST:
         if (!clg_dtype_valid(attrs->to))
             return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op, "unknown type %d", (int)attrs->to);

@@ -32,6 +32,12 @@ CLG_INTERNAL clg_status clg_infer_tile(const clg_infer_ctx *c, clg_shape *out);
 CLG_INTERNAL clg_status clg_infer_depth_space(const clg_infer_ctx *c, clg_shape *out);
 /* infer_trilu.c */
 CLG_INTERNAL clg_status clg_infer_trilu(const clg_infer_ctx *c, clg_shape *out);
+/* infer_conv_transpose.c */
+CLG_INTERNAL clg_status clg_infer_conv_transpose(const clg_infer_ctx *c, clg_shape *out);
+/* infer_argmax.c: ArgMax and ArgMin */
+CLG_INTERNAL clg_status clg_infer_argmax(const clg_infer_ctx *c, clg_shape *out);
+/* infer_resize.c */
+CLG_INTERNAL clg_status clg_infer_resize(const clg_infer_ctx *c, clg_shape *out);
 
 /* infer_reduce.c: the reductions (ReduceMean ...) and LayerNorm */
 CLG_INTERNAL clg_status clg_infer_reduce(const clg_infer_ctx *c, clg_shape *out);

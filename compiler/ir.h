@@ -64,6 +64,26 @@ typedef struct clg_dim_table {
 
 typedef enum clg_pad_mode { CLG_PAD_CONSTANT, CLG_PAD_REFLECT, CLG_PAD_EDGE, CLG_PAD_MODE_COUNT } clg_pad_mode;
 
+/* Resize's mode, coordinate_transformation_mode and nearest_mode, in the
+ * order of their names in compiler/attrs.c (the first of each the ONNX
+ * default). The values are also the kernels' -D defines (kernels/resize.cl). */
+typedef enum clg_resize_mode { CLG_RESIZE_NEAREST, CLG_RESIZE_LINEAR, CLG_RESIZE_MODE_COUNT } clg_resize_mode;
+typedef enum clg_resize_coord {
+    CLG_COORD_HALF_PIXEL,
+    CLG_COORD_PYTORCH_HALF_PIXEL,
+    CLG_COORD_ALIGN_CORNERS,
+    CLG_COORD_ASYMMETRIC,
+    CLG_COORD_TF_HALF_PIXEL_FOR_NN,
+    CLG_COORD_COUNT
+} clg_resize_coord;
+typedef enum clg_resize_nearest {
+    CLG_NEAREST_ROUND_PREFER_FLOOR,
+    CLG_NEAREST_ROUND_PREFER_CEIL,
+    CLG_NEAREST_FLOOR,
+    CLG_NEAREST_CEIL,
+    CLG_NEAREST_COUNT
+} clg_resize_nearest;
+
 /* Every attribute any op has. Which fields an op uses, their text names and
  * their defaults live in the op table (op_table.c). */
 typedef struct clg_attrs {
@@ -102,6 +122,16 @@ typedef struct clg_attrs {
     float scale;         /* Attention: multiplies Q·KT */
     int64_t upper;       /* Trilu: 1 keeps j - i >= k (default), 0 keeps j - i <= k */
     int64_t trilu_k;     /* Trilu: the diagonal, k above the main one (text: k) */
+    /* Resize of the last two dims: their output sizes (text: sizes), the
+     * scales the coordinate transformation divides by (0: output size /
+     * input size, what ONNX uses when sizes are given), and the three ONNX
+     * string attributes as enums (text: their ONNX names and strings). */
+    int64_t resize_sizes[2];
+    float height_scale, width_scale;
+    clg_resize_mode resize_mode;
+    clg_resize_coord coord_mode;
+    clg_resize_nearest nearest_mode;
+    int64_t select_last_index; /* ArgMax, ArgMin: ties go to the last index (default 0: the first) */
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -266,7 +296,8 @@ typedef enum clg_attr_field {
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
     CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES,
     CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS, CLG_F_TO, CLG_F_SCALE,
-    CLG_F_UPPER, CLG_F_TRILU_K,
+    CLG_F_UPPER, CLG_F_TRILU_K, CLG_F_RESIZE_SIZES, CLG_F_HEIGHT_SCALE, CLG_F_WIDTH_SCALE, CLG_F_RESIZE_MODE,
+    CLG_F_COORD_MODE, CLG_F_NEAREST_MODE, CLG_F_SELECT_LAST_INDEX,
     CLG_F_COUNT
 } clg_attr_field;
 
@@ -299,7 +330,8 @@ typedef enum clg_type_rule {
     CLG_TYPES_ANY,       /* any inputs, read as their float values; result f32 */
     CLG_TYPES_SAME,      /* all inputs of one type (else an error), result of that type */
     CLG_TYPES_GATHER,    /* input 1 i64 or i32 (indices); result of input 0's type */
-    CLG_TYPES_CAST       /* any input; result of the attribute `to` */
+    CLG_TYPES_CAST,      /* any input; result of the attribute `to` */
+    CLG_TYPES_INDEX      /* any input, read as its float values; result i64 (ArgMax, ArgMin) */
 } clg_type_rule;
 
 /* in_place: every input may share the output's memory. */

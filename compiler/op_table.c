@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 49, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 53, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -139,6 +139,20 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
      * the kept elements and the zeros are exact in any element type */
     [CLG_OP_TRILU] = {"Trilu", 1, 1, ATTRS(CLG_F_UPPER, CLG_F_TRILU_K), clg_infer_trilu, .in_place = 1u << 0,
                       .types = CLG_TYPES_SAME},
+    /* kernels/resize.cl: computes in float, so f32 only */
+    [CLG_OP_RESIZE] = {"Resize", 1, 1,
+                       ATTRS(CLG_F_RESIZE_SIZES, CLG_F_HEIGHT_SCALE, CLG_F_WIDTH_SCALE, CLG_F_RESIZE_MODE,
+                             CLG_F_COORD_MODE, CLG_F_NEAREST_MODE),
+                       clg_infer_resize, .expr = NULL},
+    /* kernels/conv_transpose.cl; pads may be negative (docs/ir.md) */
+    [CLG_OP_CONV_TRANSPOSE] = {"ConvTranspose2D", 2, 3, ATTRS(CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_GROUP),
+                               clg_infer_conv_transpose, .expr = NULL},
+    /* kernels/argmax.cl: the index is exact as a float (dims < 2^24 are
+     * checked by the shape function) */
+    [CLG_OP_ARGMAX] = {"ArgMax", 1, 1, ATTRS(CLG_F_AXIS, CLG_F_KEEPDIMS, CLG_F_SELECT_LAST_INDEX), clg_infer_argmax,
+                       .expr = NULL, .types = CLG_TYPES_INDEX},
+    [CLG_OP_ARGMIN] = {"ArgMin", 1, 1, ATTRS(CLG_F_AXIS, CLG_F_KEEPDIMS, CLG_F_SELECT_LAST_INDEX), clg_infer_argmax,
+                       .expr = NULL, .types = CLG_TYPES_INDEX},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -191,7 +205,8 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->min = -INFINITY;
     a->max = INFINITY;
     a->axis = op == CLG_OP_SOFTMAX || op == CLG_OP_LOG_SOFTMAX || op == CLG_OP_LAYER_NORM ? -1
-            : op == CLG_OP_GATHER || op == CLG_OP_GATHER_ELEMENTS ? 0 : 1;
+            : op == CLG_OP_GATHER || op == CLG_OP_GATHER_ELEMENTS || op == CLG_OP_ARGMAX || op == CLG_OP_ARGMIN ? 0
+                                                                                                          : 1;
     a->keepdims = 1;
     a->upper = 1;
     a->strides[0] = a->strides[1] = 1;

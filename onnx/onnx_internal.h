@@ -221,6 +221,15 @@ CLG_INTERNAL clg_status ox_convert_constant_of_shape(ox_ctx *ox, const Onnx__Nod
                                                      ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_convert_trilu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                          ox_value **out, int n_out);
+/* onnx_conv_transpose.c: ConvTranspose (opsets 1 and 11), two spatial dims */
+CLG_INTERNAL clg_status ox_convert_conv_transpose(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                                  ox_value **out, int n_out);
+/* onnx_argmax.c: ArgMax and ArgMin (opsets 1 to 13) */
+CLG_INTERNAL clg_status ox_convert_argmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
+/* onnx_resize.c: Resize (opsets 10 to 17) and Upsample (7 to 9) */
+CLG_INTERNAL clg_status ox_convert_resize(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
 /* ---- data movement of graph tensors (onnx_movement.c): Slice, Split,
  * Expand, Tile, DepthToSpace and SpaceToDepth (by op_type) */
 CLG_INTERNAL clg_status ox_convert_slice(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,

@@ -88,8 +88,10 @@ clg_status ox_convert_pad(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, i
 {
     (void)n_out;
     int x;
-    clg_status s = ox_tensor_node(ox, in[0], &x);
-    if (s) return s;
+    /* clgraph's Pad computes f32: an integer input is unsupported, not a
+     * malformed graph */
+    clg_status s = ox_require_float(ox, in, 1);
+    if (s || (s = ox_tensor_node(ox, in[0], &x))) return s;
     int rank = ox->g->nodes[x].shape.rank;
     clg_attrs a;
     clg_attrs_default(CLG_OP_PAD, &a);

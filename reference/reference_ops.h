@@ -40,6 +40,12 @@ CLG_INTERNAL clg_status clg_ref_gather(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_cast(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_gather_elements(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_attention(const clg_ref_args *a);
+/* reference_conv_transpose.c */
+CLG_INTERNAL clg_status clg_ref_conv_transpose(const clg_ref_args *a);
+/* reference_argmax.c: ArgMax and ArgMin */
+CLG_INTERNAL clg_status clg_ref_argmax(const clg_ref_args *a);
+/* reference_resize.c */
+CLG_INTERNAL clg_status clg_ref_resize(const clg_ref_args *a);
 /* reference_trilu.c */
 CLG_INTERNAL clg_status clg_ref_trilu(const clg_ref_args *a);
 

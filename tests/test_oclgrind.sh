@@ -199,7 +199,9 @@ cat >"$TMP/ops.clg" <<'EOF'
 # wrapping variant, DepthToSpace in both modes, SpaceToDepth), every unary
 # op and the binary ops with broadcasting, Pad in its three modes (with
 # crops), Gather (rows of a table by int64 ids, and along the last axis),
-# Cast and Trilu (upper and lower).
+# Cast and Trilu (upper and lower), Resize (bilinear up, nearest down),
+# ConvTranspose2D (strided, grouped, with a negative end pad and a bias),
+# ArgMax and ArgMin.
 input x: f32[N, 6, 7, 5]
 input l: f32[N, 301]
 input ids: i64[N, 3]
@@ -244,6 +246,13 @@ pr = Pad(x) pads=[0, 0, 2, 1, 0, 0, 1, 3] mode="reflect"
 pe = Pad(x) pads=[0, 0, 1, 0, 0, 1, 0, 2] mode="edge"
 tu = Trilu(x) k=1
 tl = Trilu(x) upper=0 k=-2
+rl = Resize(x) sizes=[9, 11] mode="linear" coordinate_transformation_mode="align_corners"
+rn = Resize(x) sizes=[3, 2] nearest_mode="round_prefer_ceil"
+const ctw: f32[6, 2, 3, 2] = random(9)
+const ctb: f32[6] = random(10)
+ct = ConvTranspose2D(x, ctw, ctb) strides=[2, 3] pads=[1, 0, -1, 1] group=3
+amx = ArgMax(x) axis=1
+amn = ArgMin(x) axis=-1 keepdims=0 select_last_index=1
 const table: f32[4, 9] = random(8)
 emb = Gather(table, ids)
 const gi: i32[3] = [4, -1, 0]
@@ -273,6 +282,11 @@ output pr
 output pe
 output tu
 output tl
+output rl
+output rn
+output ct
+output amx
+output amn
 output emb
 output ci
 output cb
@@ -391,7 +405,7 @@ echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
-    reduce_rows reduce_strided layernorm gather cast attention trilu; do
+    reduce_rows reduce_strided layernorm gather cast attention trilu resize conv_transpose argmax; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 

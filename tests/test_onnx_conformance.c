@@ -8,12 +8,18 @@
  * opt_level 0, 1 and 2 (clg_model_create_ex; clg_model_create's default is
  * one of them, so it is not run again), and must match the expected outputs within
  * |got - want| <= 1e-5 + 1e-3 |want| (ONNX's backend tests use rtol 1e-3).
+ * INT64, INT32 and BOOL expected outputs are compared exactly, and must come
+ * back in that type (clgraph's i64, i32, bool), as ONNX's backend runner
+ * also checks the dtype: an output whose values match but that clgraph gives
+ * as f32 (its comparisons and logic compute f32) is skipped, naming both
+ * types.
  *
  * Test inputs that a model exporter would have made constants (every
  * non-FLOAT input, Reshape's shape, Clip's bounds, Squeeze/Unsqueeze axes,
  * Slice's starts/ends/axes/steps, Split's split, Expand's shape, Tile's
  * repeats, Dropout's ratio and training_mode, Pad's pads, constant_value
- * and axes, Gather's indices) are moved into the model as initializers
+ * and axes, Gather's indices, Resize's roi, scales and sizes, Upsample's
+ * scales) are moved into the model as initializers
  * holding the test's values before import.
  *
  * tests/onnx/expected_pass.txt lists the tests that must pass; any of them
@@ -133,7 +139,7 @@ static bool feeds_constant_slot(const Onnx__GraphProto *gr, const char *name)
     static const struct { const char *op; unsigned slots; } table[] = {
         {"Reshape", 1u << 1}, {"Clip", 3u << 1}, {"Unsqueeze", 1u << 1}, {"Squeeze", 1u << 1},
         {"Slice", 15u << 1}, {"Dropout", 3u << 1}, {"Gather", 1u << 1}, {"Pad", 7u << 1},
-        {"Split", 1u << 1}, {"Expand", 1u << 1}, {"Tile", 1u << 1},
+        {"Split", 1u << 1}, {"Expand", 1u << 1}, {"Tile", 1u << 1}, {"Resize", 7u << 1}, {"Upsample", 1u << 1},
     };
     for (size_t k = 0; k < gr->n_node; k++) {
         const Onnx__NodeProto *n = gr->node[k];
@@ -167,7 +173,7 @@ static bool is_initializer(const Onnx__GraphProto *gr, const char *name)
 /* One test data set: the model with the constant inputs folded in, the
  * remaining inputs and the expected outputs. */
 typedef struct dataset {
-    clg_tensor inputs[MAX_IO], expected[MAX_IO];
+    clg_tensor inputs[MAX_IO], expected[MAX_IO]; /* expected: F32 from clg_onnx_read_tensor, else malloc'd */
     int n_inputs, n_expected;
     uint8_t *model; /* serialized */
     size_t model_len;
@@ -176,9 +182,63 @@ typedef struct dataset {
 static void free_dataset(clg_graph *host, dataset *ds)
 {
     for (int i = 0; i < ds->n_inputs; i++) clg_graph_free_tensor(host, &ds->inputs[i]);
-    for (int i = 0; i < ds->n_expected; i++) clg_graph_free_tensor(host, &ds->expected[i]);
+    for (int i = 0; i < ds->n_expected; i++) {
+        if (ds->expected[i].dtype == CLG_DTYPE_F32) clg_graph_free_tensor(host, &ds->expected[i]);
+        else free(ds->expected[i].data);
+    }
     free(ds->model);
     memset(ds, 0, sizeof *ds);
+}
+
+/* An INT64, INT32 or BOOL TensorProto as a clg_tensor of i64, i32 or bool
+ * elements (data malloc'd). 0, or SKIP / FAIL with why. */
+static int read_typed(const Onnx__TensorProto *t, clg_tensor *out, int *rank0, char *why, size_t size)
+{
+    clg_dtype type = t->data_type == OX_INT64 ? CLG_DTYPE_I64 : t->data_type == OX_INT32 ? CLG_DTYPE_I32
+                                                                                         : CLG_DTYPE_BOOL;
+    if (t->n_dims > CLG_MAX_RANK) {
+        snprintf(why, size, "an expected output of rank %zu", t->n_dims);
+        return SKIP;
+    }
+    size_t n = 1;
+    for (size_t k = 0; k < t->n_dims; k++) n *= (size_t)t->dims[k];
+    *rank0 = t->n_dims == 0;
+    if (n == 0) {
+        snprintf(why, size, "an empty expected output");
+        return SKIP;
+    }
+    size_t elem = clg_dtype_size(type);
+    size_t have = t->has_raw_data ? t->raw_data.len / elem
+                : type == CLG_DTYPE_I64 ? t->n_int64_data : t->n_int32_data;
+    if (have != n) {
+        snprintf(why, size, "an expected %s output holds %zu elements, its dims %zu", ox_dtype_name(t->data_type), have,
+                 n);
+        return FAIL;
+    }
+    uint8_t *data = malloc(n * elem);
+    assert_non_null(data);
+    for (size_t k = 0; k < n; k++) {
+        if (t->has_raw_data) { /* little-endian */
+            uint64_t v = 0;
+            for (size_t b = 0; b < elem; b++) v |= (uint64_t)t->raw_data.data[k * elem + b] << (8 * b);
+            if (type == CLG_DTYPE_I64) ((int64_t *)data)[k] = (int64_t)v;
+            else if (type == CLG_DTYPE_I32) ((int32_t *)data)[k] = (int32_t)(uint32_t)v;
+            else data[k] = v != 0;
+        } else if (type == CLG_DTYPE_I64) {
+            ((int64_t *)data)[k] = t->int64_data[k];
+        } else if (type == CLG_DTYPE_I32) {
+            ((int32_t *)data)[k] = t->int32_data[k];
+        } else {
+            data[k] = t->int32_data[k] != 0;
+        }
+    }
+    memset(out, 0, sizeof *out);
+    out->data = (float *)(void *)data;
+    out->dtype = type;
+    out->rank = t->n_dims ? (int)t->n_dims : 1;
+    out->dims[0] = 1;
+    for (size_t k = 0; k < t->n_dims; k++) out->dims[k] = t->dims[k];
+    return 0;
 }
 
 /* Builds ds from the parsed model and the data set directory. Returns 0, or
@@ -242,6 +302,23 @@ static int load_dataset(clg_graph *host, Onnx__ModelProto *m, const char *dir, d
         char *bytes = read_all(path, &len);
         assert_non_null(bytes);
         int rank0 = 0;
+        Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, (const uint8_t *)bytes);
+        bool typed = t && t->has_data_type &&
+                     (t->data_type == OX_INT64 || t->data_type == OX_INT32 || t->data_type == OX_BOOL);
+        if (typed) {
+            rc = read_typed(t, &ds->expected[i], &rank0, why, size);
+            onnx__tensor_proto__free_unpacked(t, NULL);
+            free(bytes);
+            if (!rc && rank0) {
+                snprintf(why, size, "expected output %d: a scalar", i);
+                free(ds->expected[i].data);
+                rc = SKIP;
+            }
+            if (rc) break;
+            ds->n_expected++;
+            continue;
+        }
+        if (t) onnx__tensor_proto__free_unpacked(t, NULL);
         clg_status s = clg_onnx_read_tensor(host, bytes, len, &ds->expected[i], &rank0);
         free(bytes);
         if (s || rank0) {
@@ -276,9 +353,22 @@ static int load_dataset(clg_graph *host, Onnx__ModelProto *m, const char *dir, d
 
 /* ---------------------------------------------------------------- comparing */
 
-/* Compares outputs with the expected ones; 0 or FAIL with why. */
+/* Element k of t as a double, whatever its dtype. */
+static double value_at(const clg_tensor *t, size_t k)
+{
+    switch (t->dtype) {
+    case CLG_DTYPE_I64: return (double)((const int64_t *)(const void *)t->data)[k];
+    case CLG_DTYPE_I32: return (double)((const int32_t *)(const void *)t->data)[k];
+    case CLG_DTYPE_BOOL: return (double)((const uint8_t *)(const void *)t->data)[k];
+    default: return t->data[k];
+    }
+}
+
+/* Compares outputs with the expected ones: floats within the tolerance,
+ * integers and bools exactly, then the types. 0, or FAIL / SKIP with why. */
 static int compare(const clg_tensor *got, const dataset *ds, const char *where, char *why, size_t size)
 {
+    int rc = 0;
     for (int i = 0; i < ds->n_expected; i++) {
         const clg_tensor *e = &ds->expected[i], *g = &got[i];
         bool same = e->rank == g->rank;
@@ -290,16 +380,22 @@ static int compare(const clg_tensor *got, const dataset *ds, const char *where, 
         }
         size_t n = 1;
         for (int k = 0; k < e->rank; k++) n *= (size_t)e->dims[k];
+        bool exact = e->dtype != CLG_DTYPE_F32;
         for (size_t k = 0; k < n; k++) {
-            double want = e->data[k], have = g->data[k];
+            double want = value_at(e, k), have = value_at(g, k);
             if (isnan(want) && isnan(have)) continue;
             if (want == have) continue; /* infinities */
-            if (fabs(have - want) <= ATOL + RTOL * fabs(want)) continue;
-            snprintf(why, size, "%s: output %d element %zu is %.9g, expected %.9g", where, i, k, have, want);
+            if (!exact && fabs(have - want) <= ATOL + RTOL * fabs(want)) continue;
+            snprintf(why, size, "%s: output %d element %zu is %.17g, expected %.17g", where, i, k, have, want);
             return FAIL;
         }
+        if (e->dtype != g->dtype && !rc) {
+            snprintf(why, size, "%s: output %d has the expected values but is %s; ONNX gives %s", where, i,
+                     clg_dtype_name(g->dtype), clg_dtype_name(e->dtype));
+            rc = SKIP;
+        }
     }
-    return 0;
+    return rc;
 }
 
 static void alloc_outputs(clg_graph *g, const dataset *ds, clg_tensor *out)
@@ -323,8 +419,10 @@ static void alloc_outputs(clg_graph *g, const dataset *ds, clg_tensor *out)
             for (int k = 0; k < rank; k++) m *= (size_t)dims[k];
             if (m > n) n = m;
         }
-        out[i].data = calloc(n + 1, sizeof(float));
+        /* room for the widest element type */
+        out[i].data = calloc(n + 1, sizeof(int64_t));
         assert_non_null(out[i].data);
+        assert_int_equal(clg_graph_output_dtype(g, i, &out[i].dtype), CLG_OK);
     }
 }
 

@@ -718,6 +718,181 @@ static void test_causal_mask(void **state)
     expect_error(&b, CLG_ERR_UNSUPPORTED, "node tri (Trilu, opset 14): k 'kk' is computed in the graph");
 }
 
+/* ---- Resize, Upsample, ConvTranspose, ArgMax */
+
+/* Resize of x [N, 3, 4, 5]: by constant scales, or by sizes that PyTorch
+ * computes as Concat(Shape(x)[0:2], [H', W']) (a symbolic N passes). */
+static void build_resize(mb *b, int64_t opset, const char *mode, const float *scales, bool sizes_from_shape)
+{
+    mb_init(b, opset);
+    mb_input(b, "x", 4, (int64_t[]){-1, 3, 4, 5});
+    if (sizes_from_shape) {
+        mb_node(b, "Shape", NULL, "x", "s", 0);
+        mb_const_i64(b, "first2", 1, 2, (int64_t[]){0, 1});
+        mb_node(b, "Gather", NULL, "s,first2", "nc", 0);
+        mb_const_i64(b, "hw", 1, 2, (int64_t[]){8, 9});
+        mb_node(b, "Concat", NULL, "nc,hw", "sizes", 1, A_i(b, "axis", 0));
+        mb_node(b, "Resize", "rs", "x,,,sizes", "y", 1, A_s(b, "mode", mode));
+    } else {
+        mb_init_f(b, "sc", 1, (int64_t[]){4}, scales, true);
+        mb_node(b, "Resize", "rs", opset < 11 ? "x,sc" : "x,,sc", "y", 1, A_s(b, "mode", mode));
+    }
+    mb_output(b, "y");
+}
+
+static void test_resize_import(void **state)
+{
+    (void)state;
+    mb b;
+    char text[64];
+    build_resize(&b, 13, "linear", NULL, true);
+    clg_graph *g = import_ok(&b);
+    const clg_node *y = find_node(g, "y");
+    assert_int_equal(y->op, CLG_OP_RESIZE);
+    assert_string_equal(clg_shape_str(g, &y->shape, text, sizeof text), "[N, 3, 8, 9]");
+    assert_int_equal(y->attrs.resize_mode, CLG_RESIZE_LINEAR);
+    assert_true(y->attrs.height_scale == 0.0f && y->attrs.width_scale == 0.0f);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* scales: the output is floor(input * scale), the scale kept for the
+     * coordinates */
+    build_resize(&b, 13, "nearest", (float[]){1, 1, 2, 0.5f}, false);
+    g = import_ok(&b);
+    y = find_node(g, "y");
+    assert_string_equal(clg_shape_str(g, &y->shape, text, sizeof text), "[N, 3, 8, 2]");
+    assert_true(y->attrs.height_scale == 2.0f && y->attrs.width_scale == 0.5f);
+    assert_int_equal(y->attrs.coord_mode, CLG_COORD_HALF_PIXEL);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* Resize-10 is asymmetric with floor rounding */
+    build_resize(&b, 10, "nearest", (float[]){1, 1, 2, 3}, false);
+    g = import_ok(&b);
+    y = find_node(g, "y");
+    assert_int_equal(y->attrs.coord_mode, CLG_COORD_ASYMMETRIC);
+    assert_int_equal(y->attrs.nearest_mode, CLG_NEAREST_FLOOR);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    build_resize(&b, 13, "cubic", (float[]){1, 1, 2, 2}, false);
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node rs (Resize, opset 13): attribute mode 'cubic' is not supported (only nearest and linear)");
+    build_resize(&b, 13, "linear", (float[]){1, 2, 1, 1}, false);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "resizes dimension 1 (3); only the last two dimensions");
+    build_resize(&b, 13, "linear", (float[]){2, 1, 1, 1}, false);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "dimension 0 is N; scaling a symbolic dimension is not supported");
+    build_resize(&b, 10, "nearest", (float[]){1, 1, 0.5f, 1}, false);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "nearest downsampling in Resize-10 is not supported");
+    build_resize(&b, 13, "linear", (float[]){1, 1, 2, 2}, false);
+    b.graph.node[b.graph.n_node - 1]->attribute[0] = A_s(&b, "coordinate_transformation_mode", "tf_crop_and_resize");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "attribute coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
+
+    /* scales computed in the graph */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, (int64_t[]){1, 3, 4, 5});
+    mb_input(&b, "sc", 1, (int64_t[]){4});
+    mb_node(&b, "Resize", "rs", "x,,sc", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "scales 'sc' is a computed tensor; only constant scales");
+
+    /* both scales and sizes */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, (int64_t[]){1, 3, 4, 5});
+    mb_init_f(&b, "sc", 1, (int64_t[]){4}, (float[]){1, 1, 2, 2}, true);
+    mb_init_i64(&b, "sz", 1, (int64_t[]){4}, (int64_t[]){1, 3, 8, 10});
+    mb_node(&b, "Resize", "rs", "x,,sc,sz", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "exactly one of scales and sizes must be given (both are)");
+
+    /* Upsample-7: scales as an attribute */
+    mb_init(&b, 7);
+    mb_input(&b, "x", 4, (int64_t[]){1, 3, 4, 5});
+    Onnx__AttributeProto *sa = A_f(&b, "scales", 0);
+    sa->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+    sa->has_f = 0;
+    sa->floats = mb_alloc(&b, 4 * sizeof(float));
+    sa->n_floats = 4;
+    sa->floats[0] = sa->floats[1] = 1, sa->floats[2] = 2, sa->floats[3] = 3;
+    mb_node(&b, "Upsample", "up", "x", "y", 1, sa);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    assert_string_equal(clg_shape_str(g, &find_node(g, "y")->shape, text, sizeof text), "[1, 3, 8, 15]");
+    clg_graph_destroy(g);
+    mb_free(&b);
+}
+
+/* ConvTranspose: 1-D as 2-D of height 1 between Reshapes; 3-D refused;
+ * output_shape and output_padding become end pads. */
+static void test_conv_transpose_import(void **state)
+{
+    (void)state;
+    mb b;
+    char text[64];
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, (int64_t[]){-1, 2, 5});
+    mb_init_f(&b, "w", 3, (int64_t[]){2, 3, 3}, (float[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9}, true);
+    mb_node(&b, "ConvTranspose", "ct", "x,w", "y", 2, A_ints(&b, "strides", 1, (int64_t[]){2}),
+            A_ints(&b, "output_padding", 1, (int64_t[]){1}));
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    assert_string_equal(clg_shape_str(g, &find_node(g, "y")->shape, text, sizeof text), "[N, 3, 12]");
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    mb_init(&b, 11);
+    mb_input(&b, "x", 4, (int64_t[]){1, 1, 3, 3});
+    mb_init_f(&b, "w", 4, (int64_t[]){1, 2, 3, 3}, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, true);
+    mb_node(&b, "ConvTranspose", "ct", "x,w", "y", 2, A_ints(&b, "strides", 2, (int64_t[]){3, 2}),
+            A_ints(&b, "output_shape", 2, (int64_t[]){10, 8}));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    const clg_node *y = find_node(g, "y");
+    assert_string_equal(clg_shape_str(g, &y->shape, text, sizeof text), "[1, 2, 10, 8]");
+    /* the natural output is [9, 7]: one more row and column at the end */
+    assert_int_equal(y->attrs.pads[2], -1);
+    assert_int_equal(y->attrs.pads[3], -1);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    mb_init(&b, 11);
+    mb_input(&b, "x", 5, (int64_t[]){1, 1, 3, 3, 3});
+    mb_input(&b, "w", 5, (int64_t[]){1, 1, 2, 2, 2});
+    mb_node(&b, "ConvTranspose", "ct", "x,w", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "only 1-D and 2-D transposed convolutions are supported (the input has rank 5)");
+}
+
+/* ArgMax/ArgMin give INT64 graph tensors. */
+static void test_argmax_import(void **state)
+{
+    (void)state;
+    mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, (int64_t[]){-1, 4, 5});
+    mb_node(&b, "ArgMin", "am", "x", "y", 2, A_i(&b, "axis", -1), A_i(&b, "select_last_index", 1));
+    mb_output_t(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+    clg_graph *g = import_ok(&b);
+    const clg_node *y = find_node(g, "y");
+    assert_int_equal(y->op, CLG_OP_ARGMIN);
+    assert_int_equal(y->dtype, CLG_DTYPE_I64);
+    char text[64];
+    assert_string_equal(clg_shape_str(g, &y->shape, text, sizeof text), "[N, 4, 1]");
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, (int64_t[]){7});
+    mb_node(&b, "ArgMax", "am", "x", "y", 1, A_i(&b, "keepdims", 0));
+    mb_output_t(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "keepdims=0 on a rank-1 input gives a scalar");
+    mb_init(&b, 11);
+    mb_input(&b, "x", 2, (int64_t[]){3, 7});
+    mb_node(&b, "ArgMax", "am", "x", "y", 1, A_i(&b, "select_last_index", 1));
+    mb_output_t(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "attribute select_last_index is part of opset 12 on");
+}
+
 /* ConstantOfShape of a known shape folds on the host: the value (float 0
  * without one, a float, an integer that shape arithmetic can use), a scalar
  * for an empty shape; malformed values are refused. */
@@ -2891,6 +3066,9 @@ int main(void)
         cmocka_unit_test(test_symbolic_plumbing),
         cmocka_unit_test(test_symbolic_max_min),
         cmocka_unit_test(test_causal_mask),
+        cmocka_unit_test(test_resize_import),
+        cmocka_unit_test(test_conv_transpose_import),
+        cmocka_unit_test(test_argmax_import),
         cmocka_unit_test(test_constant_of_shape_host),
         cmocka_unit_test(test_gelu_pattern),
         cmocka_unit_test(test_gelu_tanh_pattern),

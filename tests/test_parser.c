@@ -303,6 +303,32 @@ static const pair canonical_cases[] = {
     {HEAD "y = Trilu(x) k=0 upper=1\noutput y\n", HEAD "y = Trilu(x)\noutput y\n"},
     {HEAD "y = Trilu(x) k=-3 upper=0\noutput y\n", HEAD "y = Trilu(x) upper=0 k=-3\noutput y\n"},
     {HEAD "y = Trilu(x) k=+9000000000\noutput y\n", HEAD "y = Trilu(x) k=9000000000\noutput y\n"},
+    /* ArgMax/ArgMin: axis 0, keepdims 1 and select_last_index 0 are the defaults */
+    {HEAD "y = ArgMax(x) select_last_index=0 keepdims=1 axis=0\noutput y\n", HEAD "y = ArgMax(x)\noutput y\n"},
+    {HEAD "y = ArgMin(x) select_last_index=1 keepdims=0 axis=-1\noutput y\n",
+     HEAD "y = ArgMin(x) axis=-1 keepdims=0 select_last_index=1\noutput y\n"},
+    /* ConvTranspose2D: Conv2D's window attributes and defaults; negative pads print as written */
+    {IMG "const w: f32[4, 2, 3, 3] = zeros\n"
+         "y = ConvTranspose2D(x, w) group=2 dilations=[1, 1] pads=[1, 0, -1, 0] strides=[2, 2]\noutput y\n",
+     IMG "const w: f32[4, 2, 3, 3] = zeros\n"
+         "y = ConvTranspose2D(x, w) strides=[2, 2] pads=[1, 0, -1, 0] group=2\noutput y\n"},
+    /* Resize: the ONNX defaults (nearest, half_pixel, round_prefer_floor,
+     * scales 0) are left out; attributes in table order */
+    {IMG "y = Resize(x) nearest_mode=\"round_prefer_floor\" mode=\"nearest\" sizes=[3, 5] "
+         "coordinate_transformation_mode=\"half_pixel\" width_scale=0 height_scale=0.0\noutput y\n",
+     IMG "y = Resize(x) sizes=[3, 5]\noutput y\n"},
+    {IMG "y = Resize(x) nearest_mode=\"ceil\" coordinate_transformation_mode=\"tf_half_pixel_for_nn\" "
+         "width_scale=0.6 sizes=[16, 3] height_scale=2\noutput y\n",
+     IMG "y = Resize(x) sizes=[16, 3] height_scale=2 width_scale=0.6 "
+         "coordinate_transformation_mode=\"tf_half_pixel_for_nn\" nearest_mode=\"ceil\"\noutput y\n"},
+    {IMG "y = Resize(x) coordinate_transformation_mode=\"align_corners\" mode=\"linear\" sizes=[1, 9]\noutput y\n",
+     IMG "y = Resize(x) sizes=[1, 9] mode=\"linear\" coordinate_transformation_mode=\"align_corners\"\noutput y\n"},
+    {IMG "y = Resize(x) sizes=[2, 2] coordinate_transformation_mode=\"pytorch_half_pixel\" "
+         "nearest_mode=\"round_prefer_ceil\"\noutput y\n",
+     IMG "y = Resize(x) sizes=[2, 2] coordinate_transformation_mode=\"pytorch_half_pixel\" "
+         "nearest_mode=\"round_prefer_ceil\"\noutput y\n"},
+    {IMG "y = Resize(x) sizes=[8, 8] nearest_mode=\"floor\" coordinate_transformation_mode=\"asymmetric\"\noutput y\n",
+     IMG "y = Resize(x) sizes=[8, 8] coordinate_transformation_mode=\"asymmetric\" nearest_mode=\"floor\"\noutput y\n"},
     {IMG "y = AveragePool(x) kernel_shape=[3, 3] count_include_pad=0 ceil_mode=0\noutput y\n",
      IMG "y = AveragePool(x) kernel_shape=[3, 3]\noutput y\n"},
     /* Attention: scale 1 is the default; a mask is a fourth input. */

@@ -1016,6 +1016,129 @@ static void trilu_case(int rank, const int64_t *dims, int64_t upper, int64_t k, 
     expect_destroy(g, &in, 1, rank, dims, want);
 }
 
+/* Resize: inputs and outputs of ONNX's node tests (libonnx-testdata
+ * test_resize_upsample_scales_linear, ..._linear_align_corners,
+ * ..._scales_nearest, ..._sizes_nearest_round_prefer_ceil_asymmetric,
+ * test_resize_downsample_scales_linear with its given scale 0.6). */
+static void resize_case(const float *x, int64_t h, int64_t w, const clg_attr *attrs, int n_attrs, int64_t oh,
+                        int64_t ow, const float *want)
+{
+    float data[16];
+    memcpy(data, x, (size_t)(h * w) * sizeof(float));
+    clg_tensor in = TENSOR(data, 1, 1, h, w);
+    clg_graph *g = new_graph();
+    input(g, "x", 4, DIMS(1, 1, h, w));
+    node(g, CLG_OP_RESIZE, "y", NAMES("x"), attrs, n_attrs);
+    output(g, "y");
+    expect_destroy(g, &in, 1, 4, DIMS(1, 1, oh, ow), want);
+}
+
+static void test_resize(void **state)
+{
+    (void)state;
+    const float *x22 = FLOATS(1, 2, 3, 4);
+    resize_case(x22, 2, 2, ATTRS(A_INTS("sizes", 4, 4), a_string("mode", "linear")), 4, 4,
+                FLOATS(1, 1.25f, 1.75f, 2, 1.5f, 1.75f, 2.25f, 2.5f, 2.5f, 2.75f, 3.25f, 3.5f, 3, 3.25f, 3.75f, 4));
+    resize_case(x22, 2, 2,
+                ATTRS(A_INTS("sizes", 4, 4), a_string("mode", "linear"),
+                      a_string("coordinate_transformation_mode", "align_corners")),
+                4, 4,
+                FLOATS(1, 1.3333333f, 1.6666667f, 2, 1.6666666f, 2, 2.3333333f, 2.6666667f, 2.3333333f, 2.6666667f,
+                       3, 3.3333333f, 3, 3.3333333f, 3.6666667f, 4));
+    resize_case(x22, 2, 2, ATTRS(A_INTS("sizes", 4, 6), a_float("height_scale", 2), a_float("width_scale", 3)), 4, 6,
+                FLOATS(1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4));
+    const float *x44 = FLOATS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+    resize_case(x44, 4, 4,
+                ATTRS(A_INTS("sizes", 8, 8), a_string("coordinate_transformation_mode", "asymmetric"),
+                      a_string("nearest_mode", "round_prefer_ceil")),
+                8, 8,
+                FLOATS(1, 2, 2, 3, 3, 4, 4, 4, 5, 6, 6, 7, 7, 8, 8, 8, 5, 6, 6, 7, 7, 8, 8, 8, 9, 10, 10, 11, 11, 12,
+                       12, 12, 9, 10, 10, 11, 11, 12, 12, 12, 13, 14, 14, 15, 15, 16, 16, 16, 13, 14, 14, 15, 15, 16,
+                       16, 16, 13, 14, 14, 15, 15, 16, 16, 16));
+    resize_case(FLOATS(1, 2, 3, 4, 5, 6, 7, 8), 2, 4,
+                ATTRS(A_INTS("sizes", 1, 2), a_string("mode", "linear"), a_float("height_scale", 0.6f),
+                      a_float("width_scale", 0.6f)),
+                1, 2, FLOATS(2.6666665f, 4.3333331f));
+}
+
+/* ConvTranspose2D: ONNX's node tests test_convtranspose (ones kernel, two
+ * output channels), test_convtranspose_dilations and test_convtranspose_pads
+ * (strides [3, 2], pads [1, 2, 1, 2]), their inputs and outputs. */
+static void test_conv_transpose(void **state)
+{
+    (void)state;
+    const float *ramp = FLOATS(0, 1, 2, 3, 4, 5, 6, 7, 8);
+    float ones[18];
+    for (int i = 0; i < 18; i++) ones[i] = 1;
+    const float *plain = FLOATS(0, 1, 3, 3, 2, 3, 8, 15, 12, 7, 9, 21, 36, 27, 15, 9, 20, 33, 24, 13, 6, 13, 21, 15, 8);
+    float want[50];
+    memcpy(want, plain, 25 * sizeof(float));
+    memcpy(want + 25, plain, 25 * sizeof(float));
+    float x[9];
+    memcpy(x, ramp, sizeof x);
+    clg_tensor in = TENSOR(x, 1, 1, 3, 3);
+    clg_graph *g = new_graph();
+    input(g, "x", 4, DIMS(1, 1, 3, 3));
+    constant(g, "w", 4, DIMS(1, 2, 3, 3), ones);
+    node(g, CLG_OP_CONV_TRANSPOSE, "y", NAMES("x", "w"), NULL, 0);
+    output(g, "y");
+    expect_destroy(g, &in, 1, 4, DIMS(1, 2, 5, 5), want);
+
+    float xd[9] = {3, 8, 1, 9, 5, 7, 3, 2, 6};
+    clg_tensor ind = TENSOR(xd, 1, 1, 3, 3);
+    g = new_graph();
+    input(g, "x", 4, DIMS(1, 1, 3, 3));
+    constant(g, "w", 4, DIMS(1, 1, 2, 2), FLOATS(7, 2, 1, 9));
+    node(g, CLG_OP_CONV_TRANSPOSE, "y", NAMES("x", "w"), ATTRS(A_INTS("dilations", 2, 2)));
+    output(g, "y");
+    expect_destroy(g, &ind, 1, 4, DIMS(1, 1, 5, 5),
+                   FLOATS(21, 56, 13, 16, 2, 63, 35, 67, 10, 14, 24, 22, 76, 76, 21, 9, 5, 88, 45, 63, 3, 2, 33, 18, 54));
+
+    memcpy(x, ramp, sizeof x);
+    const float *pads = FLOATS(1, 1, 3, 1, 1, 3, 7, 4, 9, 7, 4, 9, 7, 4, 9, 13, 7, 15, 13, 7, 15);
+    float wantp[42];
+    memcpy(wantp, pads, 21 * sizeof(float));
+    memcpy(wantp + 21, pads, 21 * sizeof(float));
+    g = new_graph();
+    input(g, "x", 4, DIMS(1, 1, 3, 3));
+    constant(g, "w", 4, DIMS(1, 2, 3, 3), ones);
+    node(g, CLG_OP_CONV_TRANSPOSE, "y", NAMES("x", "w"), ATTRS(A_INTS("strides", 3, 2), A_INTS("pads", 1, 2, 1, 2)));
+    output(g, "y");
+    expect_destroy(g, &in, 1, 4, DIMS(1, 2, 7, 3), wantp);
+}
+
+/* ArgMax/ArgMin: ONNX's node tests test_argmax_keepdims_example
+ * ([[2, 1], [3, 10]], axis 1), ..._select_last_index ([[2, 2], [3, 10]]),
+ * test_argmin_no_keepdims_example (axis 1, keepdims 0), and NaN as NumPy
+ * treats it (it wins, the first one). */
+static void argmax_case(clg_op op, const float *data, const clg_attr *attrs, int n_attrs, int rank,
+                        const int64_t *dims, const float *want)
+{
+    float x[6];
+    memcpy(x, data, sizeof x);
+    clg_tensor in = TENSOR(x, 2, 3);
+    clg_graph *g = new_graph();
+    input(g, "x", 2, DIMS(2, 3));
+    node(g, op, "y", NAMES("x"), attrs, n_attrs);
+    node(g, CLG_OP_CAST, "z", NAMES("y"), ATTRS(a_string("to", "f32")));
+    output(g, "z");
+    expect_destroy(g, &in, 1, rank, dims, want);
+}
+
+static void test_argmax(void **state)
+{
+    (void)state;
+    argmax_case(CLG_OP_ARGMAX, FLOATS(2, 1, 0, 3, 10, 0), ATTRS(a_int("axis", 1)), 2, DIMS(2, 1), FLOATS(0, 1));
+    argmax_case(CLG_OP_ARGMAX, FLOATS(2, 2, 0, 3, 10, 10), ATTRS(a_int("axis", 1), a_int("select_last_index", 1)), 2,
+                DIMS(2, 1), FLOATS(1, 2));
+    argmax_case(CLG_OP_ARGMIN, FLOATS(2, 1, 5, 3, 10, 3), ATTRS(a_int("axis", 1), a_int("keepdims", 0)), 1, DIMS(2),
+                FLOATS(1, 0));
+    argmax_case(CLG_OP_ARGMIN, FLOATS(2, 1, 5, 3, 10, 3), ATTRS(a_int("keepdims", 0)), 1, DIMS(3), FLOATS(0, 0, 1));
+    argmax_case(CLG_OP_ARGMAX, FLOATS(1, NAN, NAN, 4, 5, 6), ATTRS(a_int("axis", 1)), 2, DIMS(2, 1), FLOATS(1, 2));
+    argmax_case(CLG_OP_ARGMIN, FLOATS(1, NAN, NAN, 4, 5, 6), ATTRS(a_int("axis", 1), a_int("select_last_index", 1)), 2,
+                DIMS(2, 1), FLOATS(2, 0));
+}
+
 static void test_trilu(void **state)
 {
     (void)state;
@@ -1591,6 +1714,9 @@ int main(void)
         cmocka_unit_test(test_expand_tile),
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_symbolic_batch),
         cmocka_unit_test(test_multi_output_and_reuse),
         cmocka_unit_test(test_example_model),

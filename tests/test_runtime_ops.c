@@ -891,6 +891,106 @@ static void test_trilu(void **state)
     check(TOL);
 }
 
+/* Resize: nearest with every nearest_mode and linear, under every
+ * coordinate transformation, up and down, odd sizes, sizes to 1 (the
+ * align_corners and pytorch_half_pixel special cases), given scales that
+ * are not output / input, ranks 2 to 5. Scales are ones whose coordinates
+ * are the same in float and double: a scale such as 0.6 (not exact in
+ * binary) can put a coordinate a rounding error away from a half, where
+ * nearest in float (the device) and in double (the reference) may round
+ * differently (docs/ir.md). */
+static void test_resize(void **state)
+{
+    (void)state;
+    static const char *const coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                                         "tf_half_pixel_for_nn"};
+    static const char *const nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+    static const struct { const char *input, *sizes, *scales; } shapes[] = {
+        {"f32[N, 3, 5, 7]", "[11, 13]", ""},
+        {"f32[N, 3, 5, 7]", "[10, 21]", "height_scale=2 width_scale=3"},
+        {"f32[N, 2, 9, 8]", "[4, 4]", "height_scale=0.5 width_scale=0.5"},
+        {"f32[N, 2, 9, 8]", "[3, 5]", ""},
+        {"f32[N, 4, 6]", "[1, 17]", ""},
+        {"f32[N, 1, 3]", "[5, 1]", ""},
+        {"f32[2, N, 3, 4, 6]", "[6, 9]", "height_scale=1.5 width_scale=1.5"},
+        {"f32[N, 3, 70, 66]", "[35, 131]", ""},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+        for (int c = 0; c < 5; c++) {
+            snprintf(text, sizeof text,
+                     "input x: %s\ny = Resize(x) sizes=%s %s mode=\"linear\" coordinate_transformation_mode=\"%s\"\n"
+                     "output y\n",
+                     shapes[i].input, shapes[i].sizes, shapes[i].scales, coords[c]);
+            check(TOL);
+            for (int k = 0; k < 4; k++) {
+                snprintf(text, sizeof text,
+                         "input x: %s\ny = Resize(x) sizes=%s %s coordinate_transformation_mode=\"%s\" "
+                         "nearest_mode=\"%s\"\nz = Relu(y)\noutput z\n",
+                         shapes[i].input, shapes[i].sizes, shapes[i].scales, coords[c], nearests[k]);
+                check(0.0);
+            }
+        }
+}
+
+/* ConvTranspose2D: strides, dilations, groups, bias or none, pads of
+ * every sign (a negative end pad is ONNX's output_padding/output_shape),
+ * odd sizes, 1x1 kernels and kernels larger than the input. */
+static void test_conv_transpose(void **state)
+{
+    (void)state;
+    static const struct { const char *x, *w, *b, *attrs; } cases[] = {
+        {"[N, 3, 5, 7]", "[3, 4, 3, 3]", "[4]", ""},
+        {"[N, 3, 5, 7]", "[3, 4, 3, 3]", "", "strides=[2, 2] pads=[1, 1, 1, 1]"},
+        {"[N, 4, 5, 7]", "[4, 3, 3, 2]", "[6]", "strides=[2, 3] pads=[1, 0, -1, 2] dilations=[2, 1] group=2"},
+        {"[N, 6, 4, 3]", "[6, 1, 3, 3]", "[6]", "strides=[3, 2] group=6"},
+        {"[N, 2, 1, 1]", "[2, 5, 4, 4]", "[5]", "strides=[2, 2] pads=[0, 0, -1, -1]"},
+        {"[N, 17, 9, 11]", "[17, 3, 1, 1]", "[3]", "strides=[2, 1]"},
+        {"[N, 3, 3, 3]", "[3, 2, 5, 5]", "", "dilations=[2, 3] pads=[2, 1, 0, 3]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int m = 0;
+        if (cases[i].b[0]) sscanf(cases[i].b, "[%d]", &m);
+        snprintf(text, sizeof text,
+                 "input x: f32%s\nconst w: f32%s = random(1)\n%s%s%s\ny = ConvTranspose2D(x, w%s) %s\noutput y\n",
+                 cases[i].x, cases[i].w, m ? "const b: f32" : "", m ? cases[i].b : "", m ? " = random(2)" : "",
+                 m ? ", b" : "", cases[i].attrs);
+        check(TOL);
+    }
+}
+
+/* ArgMax and ArgMin: every axis of ranks 1 to 5, keepdims or not,
+ * select_last_index, ties (integer data with few values) and NaN; the i64
+ * result feeds a Cast back to f32 as well as being an output. */
+static void test_argmax(void **state)
+{
+    (void)state;
+    static const struct { const char *x, *attrs; } cases[] = {
+        {"f32[N, 17]", ""},
+        {"f32[N, 17]", "axis=1 keepdims=0"},
+        {"f32[N, 5, 7]", "axis=-1 select_last_index=1"},
+        {"f32[N, 5, 7]", "axis=1 keepdims=0"},
+        {"f32[3, N, 4, 6]", "axis=2"},
+        {"f32[2, 3, N, 4, 66]", "axis=4 keepdims=0 select_last_index=1"},
+        {"f32[127]", ""},
+        {"i64[N, 9, 3]", "axis=1"},
+        {"i64[N, 9, 3]", "axis=1 select_last_index=1"},
+        {"bool[N, 12]", "axis=1 keepdims=0"},
+        {"bool[N, 12]", "axis=1 select_last_index=1"},
+    };
+    for (int op = 0; op < 2; op++)
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            snprintf(text, sizeof text, "input x: %s\ny = %s(x) %s\nz = Cast(y) to=\"f32\"\noutput y\noutput z\n",
+                     cases[i].x, op ? "ArgMin" : "ArgMax", cases[i].attrs);
+            check(0.0);
+        }
+    /* NaN wins, the first one (the last with select_last_index). */
+    snprintf(text, sizeof text,
+             "const x: f32[2, 5] = [1, nan, 3, nan, 2, -1, -2, 7, -2, 7]\n"
+             "a = ArgMax(x) axis=1\nb = ArgMin(x) axis=1 select_last_index=1\nc = ArgMax(x) axis=1 "
+             "select_last_index=1\nd = ArgMin(x) axis=1\ny = Concat(a, b, c, d) axis=1\noutput y\n");
+    check(0.0);
+}
+
 /* A causal attention mask as PyTorch exports it: -inf grown to [S, S]
  * (ConstantOfShape), its strict upper triangle kept (Trilu k=1, the zero
  * written, never -inf * 0), added to every head's scores, then Softmax over
@@ -984,6 +1084,9 @@ int main(void)
         cmocka_unit_test(test_integer_buffers_across_sizes),
         cmocka_unit_test(test_movement),
         cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_causal_mask_softmax),
         cmocka_unit_test(test_softmax_fully_masked_row),
     };

@@ -717,6 +717,83 @@ static void test_trilu(void **state)
     clg_graph_destroy(g);
 }
 
+/* Resize replaces the last two dims by `sizes`; leading dims pass through,
+ * symbolic ones too, and a symbolic H or W may be resized (to numbers). */
+static void test_resize(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    int64_t s;
+    assert_int_equal(clg_graph_symbol(g, "S", &s), CLG_OK);
+    input(g, "x", DIMS(N, 3, 5, 7));
+    input(g, "m", DIMS(5, 7));
+    input(g, "q", DIMS(2, N, 3, s, 4));
+    input(g, "v", DIMS(9));
+    OK(g, CLG_OP_RESIZE, "r0", INS("x"), ATTRS(AL("sizes", 11, 13), as("mode", "linear")), DIMS(N, 3, 11, 13));
+    OK(g, CLG_OP_RESIZE, "r1", INS("m"), ATTRS(AL("sizes", 1, 2), af("height_scale", 0.25f)), DIMS(1, 2));
+    OK(g, CLG_OP_RESIZE, "r2", INS("q"), ATTRS(AL("sizes", 6, 8), as("nearest_mode", "ceil")), DIMS(2, N, 3, 6, 8));
+    ERR(g, CLG_OP_RESIZE, "e0", INS("v"), ATTRS(AL("sizes", 1, 2)), CLG_ERR_INVALID_GRAPH,
+        "input 0 [9] must have rank 2 or more");
+    ERR(g, CLG_OP_RESIZE, "e1", INS("x"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "sizes[0] must be 1 to 2^31 - 1, got 0");
+    ERR(g, CLG_OP_RESIZE, "e2", INS("x"), ATTRS(AL("sizes", 4, -1)), CLG_ERR_INVALID_GRAPH,
+        "sizes[1] must be 1 to 2^31 - 1, got -1");
+    ERR(g, CLG_OP_RESIZE, "e3", INS("x"), ATTRS(AL("sizes", 4, 4), af("width_scale", -2.0f)), CLG_ERR_INVALID_GRAPH,
+        "width_scale must be finite and positive");
+    ERR(g, CLG_OP_RESIZE, "e4", INS("x"), ATTRS(AL("sizes", 4, 4), as("mode", "cubic")), CLG_ERR_INVALID_GRAPH,
+        "attribute mode: \"cubic\" is not one of clgraph's");
+    ERR(g, CLG_OP_RESIZE, "e5", INS("x"), ATTRS(AL("sizes", 4, 4), as("coordinate_transformation_mode", "tf_crop_and_resize")),
+        CLG_ERR_INVALID_GRAPH, "coordinate_transformation_mode: \"tf_crop_and_resize\" is not one");
+    clg_graph_destroy(g);
+}
+
+/* ConvTranspose2D: [N, C, H, W] and [C, M/group, kH, kW] give
+ * [N, M, stride·(H-1) + dilation·(kH-1) + 1 - pads]; negative pads grow it. */
+static void test_conv_transpose(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", DIMS(N, 4, 5, 7));
+    constant(g, "w", DIMS(4, 3, 3, 2));
+    constant(g, "b", DIMS(6));
+    constant(g, "b3", DIMS(3));
+    OK(g, CLG_OP_CONV_TRANSPOSE, "t0", INS("x", "w"), NO_ATTRS, DIMS(N, 3, 7, 8));
+    OK(g, CLG_OP_CONV_TRANSPOSE, "t1", INS("x", "w", "b"),
+       ATTRS(AL("strides", 2, 3), AL("pads", 1, 0, -1, 2), AL("dilations", 2, 1), ai("group", 2)), DIMS(N, 6, 13, 18));
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e0", INS("x", "w", "b"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "bias must have shape [3], got [6]");
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e1", INS("x", "w", "b3"), ATTRS(ai("group", 3)), CLG_ERR_INVALID_GRAPH,
+        "input has 4 channels; weight [4, 3, 3, 2] needs [C, M/group, kH, kW] with C = 4 divisible by group 3");
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e2", INS("x", "w"), ATTRS(AL("pads", 4, 0, 4, 0)), CLG_ERR_INVALID_GRAPH,
+        "output dimension 2 would be -1");
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e3", INS("x", "w"), ATTRS(AL("strides", 0, 1)), CLG_ERR_INVALID_GRAPH,
+        "strides and dilations must be positive");
+    ERR(g, CLG_OP_CONV_TRANSPOSE, "e4", INS("b", "w"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "must have rank 4");
+    clg_graph_destroy(g);
+}
+
+/* ArgMax/ArgMin: the axis dim becomes 1 or goes; [1] for a rank-1 input
+ * without keepdims; symbolic dims pass through. */
+static void test_argmax(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    input(g, "x", DIMS(N, 5, 7));
+    input(g, "v", DIMS(9));
+    OK(g, CLG_OP_ARGMAX, "a0", INS("x"), NO_ATTRS, DIMS(1, 5, 7));
+    OK(g, CLG_OP_ARGMIN, "a1", INS("x"), ATTRS(ai("axis", -1), ai("keepdims", 0)), DIMS(N, 5));
+    OK(g, CLG_OP_ARGMAX, "a2", INS("x"), ATTRS(ai("axis", 0), ai("keepdims", 0)), DIMS(5, 7));
+    OK(g, CLG_OP_ARGMIN, "a3", INS("v"), ATTRS(ai("keepdims", 0), ai("select_last_index", 1)), DIMS(1));
+    ERR(g, CLG_OP_ARGMAX, "e0", INS("x"), ATTRS(ai("axis", 3)), CLG_ERR_INVALID_GRAPH, "axis 3 is out of range for rank 3");
+    ERR(g, CLG_OP_ARGMAX, "e1", INS("x"), ATTRS(ai("select_last_index", 2)), CLG_ERR_INVALID_GRAPH,
+        "select_last_index must be 0 or 1, got 2");
+    /* the result is i64 */
+    assert_int_equal(clg_graph_add_output(g, "a1"), CLG_OK);
+    clg_dtype t;
+    assert_int_equal(clg_graph_output_dtype(g, 0, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_I64);
+    clg_graph_destroy(g);
+}
+
 static void test_softmax_and_unary(void **state)
 {
     (void)state;
@@ -956,6 +1033,9 @@ int main(void)
         cmocka_unit_test(test_expand_and_tile),
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_softmax_and_unary),
         cmocka_unit_test(test_reduce_and_layer_norm),
         cmocka_unit_test(test_batchnorm),

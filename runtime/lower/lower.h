@@ -66,6 +66,12 @@ CLG_INTERNAL clg_status clg_lower_cast(clg_lower *lw, const clg_node *n, const c
 CLG_INTERNAL clg_status clg_lower_gather_elements(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* attention.c: kernels/attention.cl */
 CLG_INTERNAL clg_status clg_lower_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* conv_transpose.c */
+CLG_INTERNAL clg_status clg_lower_conv_transpose(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* argmax.c: ArgMax and ArgMin */
+CLG_INTERNAL clg_status clg_lower_argmax(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* resize.c */
+CLG_INTERNAL clg_status clg_lower_resize(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* trilu.c */
 CLG_INTERNAL clg_status clg_lower_trilu(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* Copies src into dst with NumPy broadcasting of src's shape to dst's (used
