@@ -156,16 +156,14 @@ __kernel void pack_b(__global const float *b, uint b_off, int ldb, __global floa
  * so each row's (output pixel's) input offset and whether the tap falls
  * inside the image (else it reads the padding's zero) are worked out once
  * per tap, not per k. Row i's offset off[i] then steps by a channel plane
- * per k; a tap outside the image still loads from a valid address (the
- * image's first element) and selects zero instead, so the loads need no
- * branch and a NaN there cannot leak into the sum. B (the weights) keeps
- * k = channel * KH*KW + tap, hence its stride of KH*KW rows. */
+ * per k. B (the weights) keeps k = channel * KH*KW + tap, hence its
+ * stride of KH*KW rows. */
 #define CLG_CONV_TILE_LOOP                                                                     \
     {                                                                                          \
         const int plane = conv_h * conv_w, taps = conv_kh * conv_kw;                           \
         int img[MR], iy0[MR], ix0[MR];                                                         \
         _Pragma("unroll") for (int i = 0; i < MR; i++) {                                       \
-            const int r = min(r0 + i, M - 1), bi = r / conv_p, p = r - bi * conv_p;             \
+            const int r = min(r0 + i, M - 1), bi = r / conv_p, p = r - bi * conv_p;            \
             const int oy = p / conv_ow, ox = p - oy * conv_ow;                                 \
             img[i] = bi * conv_c * plane;                                                      \
             iy0[i] = oy * conv_sh - conv_pt;                                                   \
@@ -174,25 +172,37 @@ __kernel void pack_b(__global const float *b, uint b_off, int ldb, __global floa
         for (int ky = 0; ky < conv_kh; ky++)                                                   \
             for (int kx = 0; kx < conv_kw; kx++) {                                             \
                 int off[MR];                                                                   \
-                bool inside[MR];                                                                   \
+                bool inside[MR], all = true;                                                   \
                 _Pragma("unroll") for (int i = 0; i < MR; i++) {                               \
                     const int iy = iy0[i] + ky * conv_dh, ix = ix0[i] + kx * conv_dw;          \
-                    inside[i] = iy >= 0 && iy < conv_h && ix >= 0 && ix < conv_w;                  \
-                    off[i] = img[i] + (inside[i] ? iy * conv_w + ix : 0);                          \
+                    inside[i] = iy >= 0 && iy < conv_h && ix >= 0 && ix < conv_w;              \
+                    off[i] = img[i] + (inside[i] ? iy * conv_w + ix : 0);                      \
+                    all = all && inside[i];                                                    \
                 }                                                                              \
                 const __global float *bk = bp + (ky * conv_kw + kx) * NR;                      \
-                for (int c = 0; c < conv_c; c++) {                                             \
-                    float16 bv[NV];                                                            \
-                    _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = vload16(0, bk + 16 * v); \
-                    bk += taps * NR;                                                           \
-                    _Pragma("unroll") for (int i = 0; i < MR; i++) {                           \
-                        const float x = a[off[i]];                                             \
-                        const float16 av = (float16)(inside[i] ? x : 0.0f);                        \
-                        off[i] += plane;                                                       \
-                        _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = fma(av, bv[v], acc[i][v]); \
-                    }                                                                          \
-                }                                                                              \
+                if (all)                                                                       \
+                    CLG_CONV_CHANNELS(a[off[i]])                                               \
+                else                                                                           \
+                    CLG_CONV_CHANNELS(inside[i] ? a[off[i]] : 0.0f)                            \
             }                                                                                  \
+    }
+
+/* The channel loop of one tap, row i's element of A being LOAD. With no
+ * row in the padding (most taps of most tiles) a plain load, which the
+ * compiler can fold into the multiply-add as a broadcast operand. Else a
+ * row in the padding still loads from a valid address (off[i] is the
+ * image's first element) and selects zero: no branch per element, and a
+ * NaN at that address cannot leak into the sum. */
+#define CLG_CONV_CHANNELS(LOAD)                                                                \
+    for (int c = 0; c < conv_c; c++) {                                                         \
+        float16 bv[NV];                                                                        \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = vload16(0, bk + 16 * v);        \
+        bk += taps * NR;                                                                       \
+        _Pragma("unroll") for (int i = 0; i < MR; i++) {                                       \
+            const float16 av = (float16)(LOAD);                                                \
+            off[i] += plane;                                                                   \
+            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = fma(av, bv[v], acc[i][v]); \
+        }                                                                                      \
     }
 #endif
 
