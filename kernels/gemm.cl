@@ -268,6 +268,16 @@ __kernel void gemm(CLG_GEMM_PARAMS)
             }
             float part[16];
             vstore16(x, 0, part);
+            /* rows are pixels (the flipped and implicit convolutions): 16
+             * channels of one pixel, -y_p apart, the division by the
+             * image size done once, not per element as Y_INDEX would (it
+             * cost more than the multiply-adds at K = 288) */
+            if (full && y_p < 0) {
+                const int pp = -y_p, img = r / pp;
+                __global float *yr = y + y_off + (img * N + cv) * pp + (r - img * pp);
+                for (int l = 0; l < 16; l++) yr[l * pp] = part[l];
+                continue;
+            }
             for (int l = 0; l < 16 && cv + l < N; l++)
 #ifdef EPILOGUE
                 y[y_off + Y_INDEX(r, cv + l)] = full ? part[l] : clg_epilogue(part[l], r, cv + l EPILOGUE_PASS);
