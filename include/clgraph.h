@@ -621,7 +621,8 @@ typedef struct clg_context_options {
      *     PoCL for the shape's transposes.
      *   "generated:NAME": variant NAME where it fits the GEMM ("p8x32",
      *     "d1x1v8", ...; a name ending in "t" for a convolution's flipped
-     *     product), else as "generated".
+     *     product, in "i" for its implicit GEMM, which reads the input in
+     *     place without im2col), else as "generated".
      * Any other value is CLG_ERR_INVALID_ARGUMENT. The setting belongs to
      * the context because the measured choices it replaces are per device. */
     const char *gemm;

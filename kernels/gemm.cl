@@ -18,6 +18,12 @@
  *   MR, NV     > 0: the packed-B kernel (below): each work-item computes an
  *              MR x (16 * NV) tile of C from B packed by pack_b
  *   HAS_BIAS   add beta * bias, bias broadcast over C by its strides
+ *   CONV_A     (packed-B kernel only) A is no matrix but a convolution's
+ *              NCHW input, read in place (an implicit GEMM, no im2col):
+ *              row r of A is output pixel r of the batch (image r / P,
+ *              pixel r % P), column k input channel k / (KH*KW) at kernel
+ *              tap k % (KH*KW); the geometry comes as the conv_* arguments
+ *              after beta, lda and TRANS_A are unused
  *   EPILOGUE   defined by the prelude the host writes in front of this
  *              file (the contract: runtime/lower/epilogue.h): functions
  *              clg_epilogue(v0, r, c EPILOGUE_PASS) and clg_epilogue16
@@ -95,7 +101,18 @@
 #define CLG_GEMM_PARAMS                                                                  \
     __global const float *a, uint a_off, int lda, __global const float *b, uint b_off, int ldb, \
         __global float *y, uint y_off, int y_p, int M, int N, int K, float alpha,           \
-        __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta EPILOGUE_ARGS
+        __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta CLG_CONV_PARAMS EPILOGUE_ARGS
+
+#ifdef CONV_A
+/* The convolution's geometry: input channels, height and width, kernel
+ * size, output width and pixels per image, strides, top and left pads,
+ * dilations (bottom and right pads only shape the output). */
+#define CLG_CONV_PARAMS                                                                 \
+    , int conv_c, int conv_h, int conv_w, int conv_kh, int conv_kw, int conv_ow, int conv_p, \
+        int conv_sh, int conv_sw, int conv_pt, int conv_pl, int conv_dh, int conv_dw
+#else
+#define CLG_CONV_PARAMS
+#endif
 
 #if MR > 0
 /* The packed-B kernel, for CPUs: a register tile of MR rows by NR = 16 * NV
@@ -134,6 +151,61 @@ __kernel void pack_b(__global const float *b, uint b_off, int ldb, __global floa
         }                                                                                   \
     }
 
+#ifdef CONV_A
+/* The implicit GEMM's k loop: kernel taps outside, input channels inside,
+ * so each row's (output pixel's) input offset and whether the tap falls
+ * inside the image (else it reads the padding's zero) are worked out once
+ * per tap, not per k. Row i's offset off[i] then steps by a channel plane
+ * per k. B (the weights) keeps k = channel * KH*KW + tap, hence its
+ * stride of KH*KW rows. */
+#define CLG_CONV_TILE_LOOP                                                                     \
+    {                                                                                          \
+        const int plane = conv_h * conv_w, taps = conv_kh * conv_kw;                           \
+        int img[MR], iy0[MR], ix0[MR];                                                         \
+        _Pragma("unroll") for (int i = 0; i < MR; i++) {                                       \
+            const int r = min(r0 + i, M - 1), bi = r / conv_p, p = r - bi * conv_p;            \
+            const int oy = p / conv_ow, ox = p - oy * conv_ow;                                 \
+            img[i] = bi * conv_c * plane;                                                      \
+            iy0[i] = oy * conv_sh - conv_pt;                                                   \
+            ix0[i] = ox * conv_sw - conv_pl;                                                   \
+        }                                                                                      \
+        for (int ky = 0; ky < conv_kh; ky++)                                                   \
+            for (int kx = 0; kx < conv_kw; kx++) {                                             \
+                int off[MR];                                                                   \
+                bool inside[MR], all = true;                                                   \
+                _Pragma("unroll") for (int i = 0; i < MR; i++) {                               \
+                    const int iy = iy0[i] + ky * conv_dh, ix = ix0[i] + kx * conv_dw;          \
+                    inside[i] = iy >= 0 && iy < conv_h && ix >= 0 && ix < conv_w;              \
+                    off[i] = img[i] + (inside[i] ? iy * conv_w + ix : 0);                      \
+                    all = all && inside[i];                                                    \
+                }                                                                              \
+                const __global float *bk = bp + (ky * conv_kw + kx) * NR;                      \
+                if (all)                                                                       \
+                    CLG_CONV_CHANNELS(a[off[i]])                                               \
+                else                                                                           \
+                    CLG_CONV_CHANNELS(inside[i] ? a[off[i]] : 0.0f)                            \
+            }                                                                                  \
+    }
+
+/* The channel loop of one tap, row i's element of A being LOAD. With no
+ * row in the padding (most taps of most tiles) a plain load, which the
+ * compiler can fold into the multiply-add as a broadcast operand. Else a
+ * row in the padding still loads from a valid address (off[i] is the
+ * image's first element) and selects zero: no branch per element, and a
+ * NaN at that address cannot leak into the sum. */
+#define CLG_CONV_CHANNELS(LOAD)                                                                \
+    for (int c = 0; c < conv_c; c++) {                                                         \
+        float16 bv[NV];                                                                        \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = vload16(0, bk + 16 * v);        \
+        bk += taps * NR;                                                                       \
+        _Pragma("unroll") for (int i = 0; i < MR; i++) {                                       \
+            const float16 av = (float16)(LOAD);                                                \
+            off[i] += plane;                                                                   \
+            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = fma(av, bv[v], acc[i][v]); \
+        }                                                                                      \
+    }
+#endif
+
 __kernel void gemm(CLG_GEMM_PARAMS)
 {
     const int ti = get_global_id(0), tj = get_global_id(1);
@@ -144,6 +216,9 @@ __kernel void gemm(CLG_GEMM_PARAMS)
     float16 acc[MR][NV];
     _Pragma("unroll") for (int i = 0; i < MR; i++)
         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = (float16)(0.0f);
+#ifdef CONV_A
+    CLG_CONV_TILE_LOOP
+#else
     if (r0 + MR <= M) {
 #define CLG_ROW_FULL(i) (r0 + (i))
         CLG_TILE_LOOP(CLG_ROW_FULL)
@@ -152,6 +227,7 @@ __kernel void gemm(CLG_GEMM_PARAMS)
 #define CLG_ROW_CLAMPED(i) (r0 + min((i), last))
         CLG_TILE_LOOP(CLG_ROW_CLAMPED)
     }
+#endif
     /* The tile leaves the registers once; the stores below stay a rolled
      * loop (one copy of the epilogue instead of MR * NV: PoCL's compile
      * time), reading it from private memory. */
@@ -192,6 +268,16 @@ __kernel void gemm(CLG_GEMM_PARAMS)
             }
             float part[16];
             vstore16(x, 0, part);
+            /* rows are pixels (the flipped and implicit convolutions): 16
+             * channels of one pixel, -y_p apart, the division by the
+             * image size done once, not per element as Y_INDEX would (it
+             * cost more than the multiply-adds at K = 288) */
+            if (full && y_p < 0) {
+                const int pp = -y_p, img = r / pp;
+                __global float *yr = y + y_off + (img * N + cv) * pp + (r - img * pp);
+                for (int l = 0; l < 16; l++) yr[l * pp] = part[l];
+                continue;
+            }
             for (int l = 0; l < 16 && cv + l < N; l++)
 #ifdef EPILOGUE
                 y[y_off + Y_INDEX(r, cv + l)] = full ? part[l] : clg_epilogue(part[l], r, cv + l EPILOGUE_PASS);

@@ -262,8 +262,9 @@ static void test_matmul_as_gemm(void **state)
 
 /* Conv2D through the packed variants (im2col packing the column matrix,
  * the kernel adding the bias and writing NCHW), the same flipped (W^T
- * packed, the column matrix read transposed: variant names ending in t)
- * and through CLBlast, at batches 1, 3 and 17 (test_check_text), with
+ * packed, the column matrix read transposed: variant names ending in t),
+ * the implicit GEMM (no column matrix: names ending in i) and through
+ * CLBlast, at batches 1, 3 and 17 (test_check_text), with
  * strides, padding, dilation, no bias, one output channel and odd sizes;
  * grouped convolutions always take CLBlast's path. */
 static void test_conv_as_gemm(void **state)
@@ -272,7 +273,7 @@ static void test_conv_as_gemm(void **state)
     clg_context *ctx = test_context();
     if (!ctx) skip();
     static const char *const modes[] = {"generated:p12x32", "generated:p8x32",  "generated:p4x64",
-                                        "generated:p12x32t", "generated:p4x64t", "clblast"};
+                                        "generated:p12x32t", "generated:p4x64t", "generated:p8x32i", "clblast"};
     static const char *const convs[] = {
         "input x: f32[N, 3, 11, 9]\nconst w: f32[5, 3, 3, 3] = random(1, -1, 1)\nconst b: f32[5] = random(2, -1, 1)\n"
         "y = Conv2D(x, w, b) pads=[1, 1, 1, 1]\noutput y\n",
@@ -304,7 +305,8 @@ static void test_conv_epilogues(void **state)
     (void)state;
     clg_context *ctx = test_context();
     if (!ctx) skip();
-    static const char *const modes[] = {"generated:p12x32", "generated:p4x64", "generated:p8x32t", "clblast"};
+    static const char *const modes[] = {"generated:p12x32", "generated:p4x64", "generated:p8x32t", "generated:p4x64i",
+                                        "clblast"};
     static const char *const convs[] = {
         "input x: f32[N, 3, 11, 9]\nconst w: f32[5, 3, 3, 3] = random(1, -1, 1)\nconst b: f32[5] = random(2, -1, 1)\n"
         "const c: f32[5, 1, 1] = random(3, -1, 1)\ninput r: f32[N, 5, 11, 9]\n"

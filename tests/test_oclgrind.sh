@@ -360,7 +360,7 @@ for v in $variants; do
     model "gemm-$v" "$TMP/gemm.clg" 5 -O2 CLGRAPH_GEMM=generated:$v
 done
 model gemm-generated-O0 "$TMP/gemm.clg" 1 -O0 CLGRAPH_GEMM=generated
-for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4x64t clblast; do
+for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4x64t generated:p8x32i generated:p12x32i clblast; do
     model "conv-$v" "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=$v
 done
 model ops-O0 "$TMP/ops.clg" 3 -O0 CLGRAPH_GEMM=generated

@@ -64,8 +64,10 @@ static void test_gemm_decisions(void **state)
     assert_int_equal(d.epilogue_in_kernel, d.backend == CLG_BACKEND_GENERATED);
 }
 
-/* A convolution: a packed variant in either orientation, or CLBlast; a
- * grouped one always CLBlast. */
+/* A convolution: a packed variant in either orientation after im2col, the
+ * implicit GEMM (no im2col: no scratch requested), or CLBlast; a grouped
+ * one always CLBlast, the implicit GEMM forced or not. Measured, the
+ * choice is one of them. */
 static void test_conv_decisions(void **state)
 {
     (void)state;
@@ -82,6 +84,43 @@ static void test_conv_decisions(void **state)
                           "y = Conv2D(x, w) group=2\noutput y\n";
     d = decide(grouped, "y", 2, "generated:p12x32");
     assert_int_equal(d.backend, CLG_BACKEND_CLBLAST);
+    d = decide(grouped, "y", 2, "generated:p8x32i");
+    assert_int_equal(d.backend, CLG_BACKEND_CLBLAST);
+    d = decide(conv, "y", 2, "generated:p8x32i");
+    assert_int_equal(d.backend, CLG_BACKEND_GENERATED);
+    assert_int_equal(d.variant, clg_gemm_variant_find("p8x32"));
+    assert_int_equal(d.orientation, CLG_ORIENT_IMPLICIT);
+    d = decide(conv, "y", 2, NULL);
+    assert_true(d.backend == CLG_BACKEND_CLBLAST || d.backend == CLG_BACKEND_GENERATED);
+    assert_true(d.backend == CLG_BACKEND_CLBLAST || clg_gemm_variants[d.variant].nr > 0);
+}
+
+/* Scratch requests of the node named name of text at batch under gemm. */
+static int scratch_requests(const char *text, int64_t batch, const char *gemm)
+{
+    test_set_gemm(gemm);
+    clg_context *ctx = test_context();
+    clg_graph *g = test_parse(text);
+    test_plan tp;
+    test_plan_build(&tp, ctx, g, batch);
+    int n = tp.plan.n_scratch;
+    test_plan_free(&tp);
+    clg_graph_destroy(g);
+    test_set_gemm(NULL);
+    return n;
+}
+
+/* The memory plan reserves the column matrix only where im2col runs: the
+ * implicit GEMM requests no scratch (with constant weights, packed into a
+ * buffer of the plan's), the im2col paths one. */
+static void test_conv_scratch(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    const char *conv = "input x: f32[N, 3, 9, 9]\nconst w: f32[8, 3, 3, 3] = random(1)\ny = Conv2D(x, w)\noutput y\n";
+    assert_int_equal(scratch_requests(conv, 3, "generated:p8x32i"), 0);
+    assert_int_equal(scratch_requests(conv, 3, "generated:p8x32t"), 1);
+    assert_int_equal(scratch_requests(conv, 3, "generated:p8x32"), 1);
 }
 
 /* Softmax: a work-group per row for few long rows, else a work-item per
@@ -105,6 +144,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_decisions),
         cmocka_unit_test(test_conv_decisions),
+        cmocka_unit_test(test_conv_scratch),
         cmocka_unit_test(test_softmax_and_default_decisions),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);

@@ -13,17 +13,20 @@
  * The CLBlast candidate pays what it costs in the plan: the bias copy, the
  * GEMM and the epilogue's separate launch.
  *
- * A convolution's im2col GEMM (CLG_GEMM_USE_CONV): CLBlast against the
- * packed variants only, in both orientations, timed as plain GEMMs of the
- * same shapes. That leaves im2col out and counts a pack of the column
- * matrix for W·col (which the plan writes packed directly) but not for the
- * flipped product (whose packed operand, W, is a constant): it leans
- * towards the flipped orientation and CLBlast.
+ * A convolution (CLG_GEMM_USE_CONV, keyed by its im2col GEMM's shape and
+ * a hash of its geometry): the whole convolution as lowering runs it
+ * (clg_emit_conv_trial, lower/conv.c), its epilogue left out, on
+ * zero-filled copies of its input, weights, bias and output: im2col +
+ * CLBlast, im2col + each packed variant in both orientations, and each
+ * packed variant as the implicit GEMM (no im2col), so the implicit path
+ * wins only where it is faster than im2col and the GEMM together.
  *
  * The choice file, <cache_dir>/gemm-<hash of platform, device, driver>.txt,
- * holds lines "M N K TA TB USE VARIANT" (USE clg_gemm_use's number, VARIANT
- * "clblast" or a generated variant's name, with "t" appended for the
- * flipped orientation) after a first line naming the format; lines that do
+ * holds lines "M N K TA TB USE VARIANT [GEOM]" (USE clg_gemm_use's number,
+ * VARIANT "clblast" or a generated variant's name, with "t" appended for
+ * the flipped orientation and "i" for the implicit GEMM, GEOM a
+ * convolution's geometry hash in hex, only on USE 3 lines) after a first
+ * line naming the format; lines that do
  * not parse or name an unknown variant are ignored, the last line for a
  * shape wins, and writes go to a temporary file renamed over the old one. */
 #include <stdio.h>
@@ -54,7 +57,7 @@ typedef clg_gemm_key gemm_key;
 static bool key_eq(const gemm_key *a, const gemm_key *b)
 {
     return a->m == b->m && a->n == b->n && a->k == b->k && a->ta == b->ta && a->tb == b->tb &&
-           a->use == b->use;
+           a->use == b->use && a->geom == b->geom;
 }
 
 static clg_decision clblast(void) { return (clg_decision){CLG_BACKEND_CLBLAST, -1, CLG_ORIENT_AS_WRITTEN, false}; }
@@ -108,28 +111,31 @@ static const char *decision_name(const clg_decision *d, char *buf, size_t size)
 {
     if (d->backend != CLG_BACKEND_GENERATED) return "clblast";
     snprintf(buf, size, "%s%s", clg_gemm_variants[d->variant].name,
-             d->orientation == CLG_ORIENT_FLIPPED ? "t" : "");
+             d->orientation == CLG_ORIENT_FLIPPED    ? "t"
+             : d->orientation == CLG_ORIENT_IMPLICIT ? "i"
+                                                     : "");
     return buf;
 }
 
 /* The decision a name stands for (see decision_name) if it can run key's
  * GEMM: any variant that fits the transposes for a GEMM, a packed one
- * (either orientation) for a convolution's. */
+ * (any orientation; the implicit GEMM only where the caller allows it) for
+ * a convolution. */
 static bool decision_for(const char *name, const gemm_key *key, clg_decision *d)
 {
     if (!strcmp(name, "clblast")) {
         *d = clblast();
         return true;
     }
-    bool flipped;
-    int v = clg_gemm_variant_parse(name, &flipped);
+    clg_orientation o;
+    int v = clg_gemm_variant_parse_orient(name, &o);
     if (v < 0) return false;
     if (key->use == CLG_GEMM_USE_CONV) {
         if (clg_gemm_variants[v].nr == 0) return false;
-    } else if (flipped || !clg_gemm_variant_fits(v, key->ta, key->tb)) {
+    } else if (o != CLG_ORIENT_AS_WRITTEN || !clg_gemm_variant_fits(v, key->ta, key->tb)) {
         return false;
     }
-    *d = generated(v, flipped ? CLG_ORIENT_FLIPPED : CLG_ORIENT_AS_WRITTEN, key);
+    *d = generated(v, o, key);
     return true;
 }
 
@@ -139,10 +145,12 @@ static bool file_lookup(const char *text, const gemm_key *key, clg_decision *d)
     bool found = false;
     for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         long long m, n, k;
+        unsigned long long geom = 0;
         int ta, tb, use;
         char name[32];
-        if (sscanf(line, "%lld %lld %lld %d %d %d %31s", &m, &n, &k, &ta, &tb, &use, name) != 7) continue;
-        gemm_key e = {m, n, k, ta != 0, tb != 0, (clg_gemm_use)use};
+        if (sscanf(line, "%lld %lld %lld %d %d %d %31s %llx", &m, &n, &k, &ta, &tb, &use, name, &geom) < 7)
+            continue;
+        gemm_key e = {m, n, k, ta != 0, tb != 0, (clg_gemm_use)use, (uint64_t)geom};
         if (ta < 0 || ta > 1 || tb < 0 || tb > 1 || !key_eq(&e, key)) continue;
         if (decision_for(name, key, d)) found = true;
     }
@@ -155,9 +163,10 @@ static bool file_lookup(const char *text, const gemm_key *key, clg_decision *d)
 static void file_append(clg_context *ctx, const char *path, const char *old, const gemm_key *key,
                         const clg_decision *d)
 {
-    char line[160], name[40];
-    int n = snprintf(line, sizeof line, "%lld %lld %lld %d %d %d %s\n", (long long)key->m, (long long)key->n,
-                     (long long)key->k, key->ta, key->tb, (int)key->use, decision_name(d, name, sizeof name));
+    char line[160], name[40], geom[24] = "";
+    if (key->geom) snprintf(geom, sizeof geom, " %016llx", (unsigned long long)key->geom);
+    int n = snprintf(line, sizeof line, "%lld %lld %lld %d %d %d %s%s\n", (long long)key->m, (long long)key->n,
+                     (long long)key->k, key->ta, key->tb, (int)key->use, decision_name(d, name, sizeof name), geom);
     if (n <= 0 || (size_t)n >= sizeof line) return;
     const char *head = old && strlen(old) < MAX_FILE_BYTES / 2 ? old : FILE_MAGIC "\n";
     size_t tmp_size = strlen(path) + 64;
@@ -238,6 +247,7 @@ static bool worth_timing(const clg_context *ctx, int v)
 typedef struct trial {
     clg_gemm_gen gen;
     clg_dev_tensor a, b, y, bias, epi_in[CLG_EXPR_MAX_INPUTS];
+    clg_dev_tensor conv_in[3], conv_out; /* a convolution's (trial_conv) */
     cl_mem bufs[4 + CLG_EXPR_MAX_INPUTS];
     int n_bufs;
 } trial;
@@ -265,52 +275,66 @@ static bool trial_make(clg_context *ctx, const clg_gemm_gen *gen, trial *t)
     return ok;
 }
 
+/* A trial copy of a convolution's own inputs and output (t->conv_in,
+ * t->conv_out), zero-filled. */
+static bool trial_conv(clg_context *ctx, const clg_conv_job *conv, trial *t)
+{
+    memset(t, 0, sizeof *t);
+    if (conv->n_in > 3) return false;
+    bool ok = trial_tensor(ctx, t, conv->out, &t->conv_out);
+    for (int i = 0; ok && i < conv->n_in; i++) ok = trial_tensor(ctx, t, &conv->in[i], &t->conv_in[i]);
+    return ok;
+}
+
 static void trial_free(trial *t)
 {
     for (int i = 0; i < t->n_bufs; i++) clReleaseMemObject(t->bufs[i]);
     t->n_bufs = 0;
 }
 
-/* Times CLBlast and every fitting variant for gen, and with flipped (may be
- * NULL) the packed variants on that product too; conv: packed variants
- * only. *best is the fastest; CLBlast when nothing can be timed. Returns
+/* Times CLBlast and every fitting variant for gen; for a convolution
+ * (conv non-NULL) the whole convolution instead, through CLBlast and the
+ * packed variants in each orientation: as written and flipped after
+ * im2col, and the implicit GEMM where conv allows it. *best is the
+ * fastest; CLBlast when nothing can be timed. Returns
  * whether the answer is the device's to remember: false when nothing was
  * timed or a candidate failed for want of memory or by a fault of
  * clgraph's (another process must not inherit a fallback). A candidate's
  * failure is no failure of the plan: its message goes nowhere. */
-static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped, const gemm_key *key,
+static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *conv, const gemm_key *key,
                     clg_decision *best)
 {
     clg_context *ctx = lw->ctx;
     const clg_graph *g = lw->g;
     *best = clblast();
-    trial *t = clg_mem_calloc(&ctx->allocator, 2, sizeof *t);
+    trial *t = clg_mem_calloc(&ctx->allocator, 1, sizeof *t);
     if (!t) return false;
     char discarded[512];
     clg_error_capture capture;
     clg_error_capture_begin(&capture, ctx, discarded, sizeof discarded);
-    bool ok = trial_make(ctx, gen, &t[0]), remember = ok;
-    bool alt_ok = flipped && trial_make(ctx, flipped, &t[1]);
+    bool ok = conv ? trial_conv(ctx, conv, &t[0]) : trial_make(ctx, gen, &t[0]), remember = ok;
     clg_plan tmp = {0};
     tmp.ctx = ctx;
     tmp.batch = lw->plan->batch;
     tmp.scratch_owned = true;
     clg_lower tl = {ctx, g, lw->node, &tmp};
     double best_t = -1.0;
-    bool conv = key->use == CLG_GEMM_USE_CONV;
-    for (int c = -1; c < 2 * CLG_GEMM_VARIANTS && ok; c++) {
-        bool is_flipped = c >= CLG_GEMM_VARIANTS;
-        if (is_flipped && !alt_ok) break;
-        int v = c % CLG_GEMM_VARIANTS;
-        const clg_gemm_gen *cg = is_flipped ? &t[1].gen : &t[0].gen;
+    /* candidates: CLBlast (c = -1), then each variant in each orientation
+     * (a convolution's three, a GEMM's one) */
+    int orientations = conv ? 3 : 1;
+    for (int c = -1; c < orientations * CLG_GEMM_VARIANTS && ok; c++) {
+        clg_orientation o = c < 0 ? CLG_ORIENT_AS_WRITTEN : (clg_orientation)(c / CLG_GEMM_VARIANTS);
+        int v = c < 0 ? 0 : c % CLG_GEMM_VARIANTS;
         clg_decision d = clblast();
         if (c >= 0) {
-            if (!clg_gemm_variant_fits(v, cg->ta, cg->tb)) continue;
-            if ((conv || is_flipped) && clg_gemm_variants[v].nr == 0) continue;
+            if (conv ? clg_gemm_variants[v].nr == 0 || (o == CLG_ORIENT_IMPLICIT && !conv->implicit_ok)
+                     : !clg_gemm_variant_fits(v, gen->ta, gen->tb))
+                continue;
             if (!worth_timing(ctx, v)) continue;
-            d = generated(v, is_flipped ? CLG_ORIENT_FLIPPED : CLG_ORIENT_AS_WRITTEN, key);
+            d = generated(v, o, key);
         }
-        clg_status s = clg_emit_gemm_decided(&tl, cg, &d);
+        clg_status s = conv ? clg_emit_conv_trial(&tl, conv->node, t[0].conv_in, &t[0].conv_out, &d)
+                            : clg_emit_gemm_decided(&tl, &t[0].gen, &d);
         if (!s) s = clg_plan_bind(&tmp, g, 0);
         if (s == CLG_ERR_OUT_OF_MEMORY || s == CLG_ERR_OUT_OF_DEVICE_MEMORY || s == CLG_ERR_INTERNAL)
             remember = false;
@@ -329,7 +353,6 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *
     for (int i = 0; i < tmp.n_owned; i++) clReleaseMemObject(tmp.owned[i]);
     clg_mem_free(&ctx->allocator, tmp.owned);
     trial_free(&t[0]);
-    trial_free(&t[1]);
     clg_mem_free(&ctx->allocator, t);
     clg_error_capture_end(&capture);
     return remember && best_t >= 0;
@@ -364,13 +387,14 @@ static clg_status remember(clg_lower *lw, const gemm_key *key, const clg_decisio
     return CLG_OK;
 }
 
-clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped, bool conv,
-                           clg_decision *out)
+clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped,
+                           const clg_conv_job *conv, clg_decision *out)
 {
     clg_plan *p = lw->plan;
     clg_context *ctx = lw->ctx;
     gemm_key key = {gen->m, gen->n, gen->k, gen->ta, gen->tb,
-                    conv ? CLG_GEMM_USE_CONV : gen->epi ? CLG_GEMM_USE_EPILOGUE : CLG_GEMM_USE_PLAIN};
+                    conv ? CLG_GEMM_USE_CONV : gen->epi ? CLG_GEMM_USE_EPILOGUE : CLG_GEMM_USE_PLAIN,
+                    conv ? conv->geom : 0};
     *out = clblast();
     /* The context's GEMM path: its option, else CLGRAPH_GEMM (NULL: measure). */
     const char *env = ctx->gemm_path;
@@ -383,7 +407,11 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
     if (env && !strncmp(env, "generated", 9)) {
         *out = default_generated(&key);
         clg_decision forced;
-        if (env[9] == ':' && decision_for(env + 10, &key, &forced) && (forced.orientation == CLG_ORIENT_AS_WRITTEN || flipped))
+        /* a flipped product only for a convolution, the implicit GEMM only
+         * where it can run it */
+        if (env[9] == ':' && decision_for(env + 10, &key, &forced) &&
+            (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) &&
+            (forced.orientation != CLG_ORIENT_IMPLICIT || conv->implicit_ok))
             *out = forced;
         return CLG_OK;
     }
@@ -394,8 +422,10 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
         }
     char *path = choice_path(ctx);
     char *text = path ? read_file(ctx, path) : NULL;
-    if (!text || !file_lookup(text, &key, out)) {
-        if (measure(lw, gen, conv ? flipped : NULL, &key, out) && path) file_append(ctx, path, text, &key, out);
+    bool hit = text && file_lookup(text, &key, out);
+    if (hit && out->orientation == CLG_ORIENT_IMPLICIT && !(conv && conv->implicit_ok)) hit = false;
+    if (!hit) {
+        if (measure(lw, gen, conv, &key, out) && path) file_append(ctx, path, text, &key, out);
     }
     clg_mem_free(&ctx->allocator, text);
     clg_mem_free(&ctx->allocator, path);

@@ -22,8 +22,17 @@ CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);
 CLG_INTERNAL int clg_gemm_variant_find(const char *name);
 /* The variant a GEMM path or the choice file names: a variant's name, or a
  * packed variant's with "t" appended for a convolution's flipped product
- * (*flipped set). -1 when it names none. */
+ * or "i" for its implicit GEMM (*o set). -1 when it names none. */
+CLG_INTERNAL int clg_gemm_variant_parse_orient(const char *name, clg_orientation *o);
+/* The same, *flipped set for either suffix. */
 CLG_INTERNAL int clg_gemm_variant_parse(const char *name, bool *flipped);
+
+/* A convolution's geometry for the implicit GEMM (kernels/gemm.cl
+ * CONV_A): input channels, height, width; kernel height and width; output
+ * width and pixels per image; strides; top and left pads; dilations. */
+typedef struct clg_conv_geom {
+    int64_t c, h, w, kh, kw, out_w, p, sh, sw, pt, pl, dh, dw;
+} clg_conv_geom;
 /* One GEMM's operands, as selection times it and lowering runs it:
  * y = epi(alpha * op(A) op(B) + beta * bias) with A [m, k] (ta: [k, m]) of
  * leading dim lda, B [k, n] (tb: [n, k]) of ldb, bias (NULL: none)
@@ -44,6 +53,9 @@ typedef struct clg_gemm_gen {
     const clg_dev_tensor *epi_in; /* [1..n_epi) read; [0] is the GEMM itself */
     int64_t epi_p;                /* != 0: a convolution's epilogue, its inputs over y's NCHW
                                      shape (clg_epilogue's p: y_p's sign, pixels per image) */
+    const clg_conv_geom *conv;    /* non-NULL (packed variants): A is a convolution's NCHW
+                                     input read in place, row r output pixel r of the batch,
+                                     column k = channel * kh*kw + tap (ta, lda unused) */
 } clg_gemm_gen;
 
 /* Operands seen as matrices (a MatMul's A and Y with their batch dims
@@ -77,14 +89,34 @@ CLG_INTERNAL size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k);
 typedef enum clg_gemm_use {
     CLG_GEMM_USE_PLAIN = 0,    /* a GEMM and its bias */
     CLG_GEMM_USE_EPILOGUE = 1, /* with an epilogue in the same kernel (CLBlast: a launch after) */
-    CLG_GEMM_USE_CONV = 2,     /* a convolution's im2col GEMM: packed variants or CLBlast */
+    /* 2 was a convolution's im2col GEMM timed alone: no longer asked */
+    CLG_GEMM_USE_CONV = 3, /* a whole convolution (im2col + GEMM, or implicit), keyed by geometry too */
 } clg_gemm_use;
 
 typedef struct clg_gemm_key {
     int64_t m, n, k;
     bool ta, tb;
     clg_gemm_use use;
+    uint64_t geom; /* CONV: a hash of the convolution's geometry (the file's GEOM), else 0 */
 } clg_gemm_key;
+
+/* A convolution as selection times it: the node, its own inputs (x, w
+ * and the bias if any) and output, shapes only; measuring lowers it
+ * through clg_emit_conv_trial onto zero-filled copies, once per
+ * candidate. */
+typedef struct clg_conv_job {
+    const clg_node *node;
+    const clg_dev_tensor *in;
+    int n_in;
+    const clg_dev_tensor *out;
+    uint64_t geom;     /* the key's geom */
+    bool implicit_ok;  /* the implicit GEMM can run it (ungrouped, offsets in int) */
+} clg_conv_job;
+
+/* conv.c: the convolution n on in/out as decision d would lower it,
+ * without its epilogue (what measuring times). */
+CLG_INTERNAL clg_status clg_emit_conv_trial(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                            const clg_dev_tensor *out, const clg_decision *d);
 
 typedef struct clg_gemm_memo {
     clg_gemm_key key;
@@ -92,13 +124,15 @@ typedef struct clg_gemm_memo {
 } clg_gemm_memo;
 
 /* The decision for gen (gen's tensors need shapes only: measuring runs
- * candidates on zero-filled buffers of those shapes), for a convolution
- * also for flipped (may be NULL), its other orientation. Asks in turn:
+ * candidates on zero-filled buffers of those shapes); for a convolution
+ * (conv non-NULL) gen and flipped are its im2col GEMM in both
+ * orientations (their shapes key the choice) and conv what is timed: the
+ * whole convolution, im2col included, against the implicit GEMM. Asks in turn:
  * the GEMM path forced by CLGRAPH_GEMM, the plan's memo of this shape, the
  * device's choice file in the cache directory, and last the device:
  * every candidate timed (see choice.c), the winner written to the file.
  * lw names the node in messages and holds the plan whose memo is used. */
 CLG_INTERNAL clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped,
-                                        bool conv, clg_decision *out);
+                                        const clg_conv_job *conv, clg_decision *out);
 
 #endif

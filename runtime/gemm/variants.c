@@ -49,17 +49,25 @@ int clg_gemm_variant_find(const char *name)
     return -1;
 }
 
-int clg_gemm_variant_parse(const char *name, bool *flipped)
+int clg_gemm_variant_parse_orient(const char *name, clg_orientation *o)
 {
-    *flipped = false;
+    *o = CLG_ORIENT_AS_WRITTEN;
     int v = clg_gemm_variant_find(name);
     size_t len = strlen(name);
     char base[32];
-    if (v >= 0 || len < 2 || len >= sizeof base || name[len - 1] != 't') return v;
+    if (v >= 0 || len < 2 || len >= sizeof base || (name[len - 1] != 't' && name[len - 1] != 'i')) return v;
     snprintf(base, sizeof base, "%.*s", (int)(len - 1), name);
     v = clg_gemm_variant_find(base);
     if (v < 0 || clg_gemm_variants[v].nr == 0) return -1;
-    *flipped = true;
+    *o = name[len - 1] == 't' ? CLG_ORIENT_FLIPPED : CLG_ORIENT_IMPLICIT;
+    return v;
+}
+
+int clg_gemm_variant_parse(const char *name, bool *flipped)
+{
+    clg_orientation o;
+    int v = clg_gemm_variant_parse_orient(name, &o);
+    *flipped = o != CLG_ORIENT_AS_WRITTEN;
     return v;
 }
 
@@ -107,7 +115,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     clg_status s = CLG_OK;
     if (m == 0 || nn == 0) return CLG_OK;
     if ((s = clg_check_elems(lw, &g->y->shape))) return s;
-    if ((g->b_packed || g->y_p) && v->nr == 0)
+    if ((g->b_packed || g->y_p || g->conv) && v->nr == 0)
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: variant %s takes no packed B", v->name);
 
     int64_t bias_st[2] = {0, 0};
@@ -117,8 +125,8 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
 
     char options[200];
     if (v->nr > 0)
-        snprintf(options, sizeof options, "-DMR=%d -DNV=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm,
-                 v->nr / 16, g->ta, g->tb, has_bias);
+        snprintf(options, sizeof options, "-DMR=%d -DNV=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s", v->tm,
+                 v->nr / 16, g->ta, g->tb, has_bias, g->conv ? " -DCONV_A=1" : "");
     else
         snprintf(options, sizeof options,
                  "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm, v->tn,
@@ -127,14 +135,21 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     if (v->nr > 0 && !g->b_packed && (s = pack_b(lw, g, variant, g->epi ? &ep : NULL, options, &packed_b)))
         return s;
     const clg_dev_tensor *b_arg = v->nr > 0 && !g->b_packed ? &packed_b : g->b;
-    clg_karg args[] = {
+    clg_karg args[27] = {
         CLG_ARG_T(g->a), CLG_ARG_I(g->lda), CLG_ARG_T(b_arg), CLG_ARG_I(g->ldb), CLG_ARG_T(g->y),
         CLG_ARG_I(g->y_p), CLG_ARG_I(m), CLG_ARG_I(nn), CLG_ARG_I(k), CLG_ARG_F(g->alpha),
         CLG_ARG_T(has_bias ? g->bias : g->y), CLG_ARG_I(bias_st[0]), CLG_ARG_I(bias_st[1]),
         CLG_ARG_F(has_bias ? g->beta : 0.0f),
     };
-    clg_launch l = {&gemm_family, "gemm", options, 2, {0}, {0}, args, (int)(sizeof args / sizeof *args),
-                    g->epi ? &ep : NULL};
+    int n_args = 14;
+    if (g->conv) {
+        /* the implicit GEMM's geometry (kernels/gemm.cl CLG_CONV_PARAMS) */
+        const clg_conv_geom *c = g->conv;
+        const int64_t geom[13] = {c->c, c->h, c->w, c->kh, c->kw, c->out_w, c->p,
+                                  c->sh, c->sw, c->pt, c->pl, c->dh, c->dw};
+        for (int i = 0; i < 13; i++) args[n_args++] = CLG_ARG_I(geom[i]);
+    }
+    clg_launch l = {&gemm_family, "gemm", options, 2, {0}, {0}, args, n_args, g->epi ? &ep : NULL};
     if (v->nr > 0) {
         /* One tile per work-group: a tile is a long loop already, and
          * PoCL spreads work-groups over the cores. */

@@ -1,6 +1,8 @@
 /* Conv2D: im2col and a GEMM, the GEMM through a packed generated kernel (in
- * either orientation) or CLBlast, as selection decided (runtime/gemm/choice.c
- * measures); depthwise convolutions through a direct kernel
+ * either orientation) or CLBlast, or an implicit GEMM (the packed kernel
+ * reading the NCHW input in place: no im2col, no column matrix in
+ * scratch), as selection decided (runtime/gemm/choice.c times the whole
+ * convolution each way); depthwise convolutions through a direct kernel
  * (kernels/conv_depthwise.cl), other grouped ones through CLBlast's batched
  * GEMM. A node's epilogue (clg_op_takes_epilogue) runs in the generated and
  * direct kernels' stores, over the NCHW result (clg_epilogue's p), and as a
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache_file.h"
 #include "epilogue.h"
 #include "expr.h"
 #include "gemm.h"
@@ -53,6 +56,35 @@ static bool depthwise(const clg_node *n, const clg_shape *xs, const clg_shape *w
 }
 
 static size_t count(const clg_shape *s) { return (size_t)clg_shape_count(s); }
+
+/* The implicit GEMM's geometry for n (*g), and whether it can run n:
+ * ungrouped, and every offset it forms (kernels/gemm.cl CONV_A: rows of
+ * the batch's pixels, input offsets one channel plane past the input's
+ * end) within an int. */
+static bool implicit_geom(const clg_node *n, const clg_shape *xs, const clg_shape *ws, const clg_shape *ys,
+                          clg_conv_geom *g)
+{
+    const clg_attrs *at = &n->attrs;
+    *g = (clg_conv_geom){xs->dims[1], xs->dims[2], xs->dims[3], ws->dims[2], ws->dims[3], ys->dims[3],
+                         ys->dims[2] * ys->dims[3], at->strides[0], at->strides[1], at->pads[0], at->pads[1],
+                         at->dilations[0], at->dilations[1]};
+    int64_t rows = xs->dims[0] * g->p, end = clg_shape_count(xs) + g->h * g->w;
+    return at->group == 1 && g->p > 0 && rows <= INT32_MAX && end <= INT32_MAX;
+}
+
+/* What a convolution's choice is keyed by besides its GEMM's shape (the
+ * choice file's GEOM): the geometry, the batch and whether it has a bias,
+ * which decide what im2col and the implicit GEMM cost. */
+static uint64_t geometry_hash(const clg_node *n, const clg_shape *xs, const clg_shape *ws, const clg_shape *ys)
+{
+    const clg_attrs *at = &n->attrs;
+    int64_t v[] = {xs->dims[0], xs->dims[1], xs->dims[2], xs->dims[3], ws->dims[0], ws->dims[2], ws->dims[3],
+                   ys->dims[2], ys->dims[3], at->strides[0], at->strides[1], at->pads[0], at->pads[1],
+                   at->pads[2], at->pads[3], at->dilations[0], at->dilations[1], at->group,
+                   clg_node_own_inputs(n)};
+    uint64_t h = clg_fnv1a(CLG_FNV_OFFSET, v, sizeof v);
+    return h ? h : 1; /* 0 means no convolution */
+}
 
 /* The column matrix, [G*Cg*kh*kw, B*P] plain, into scratch of elems floats
  * (*col), by im2col_rows (args: the conv's im2col arguments, [1] set here;
@@ -100,6 +132,34 @@ static void set_epilogue(clg_gemm_gen *g, const conv_epilogue *ce)
     g->n_epi = ce->ep.n_inputs;
     g->epi_in = ce->in;
     g->epi_p = ce->ep.p;
+}
+
+/* The implicit GEMM: the flipped product, C^T = col^T W^T with W^T packed
+ * once, but the kernel forms col^T's rows from the NCHW input itself
+ * (kernels/gemm.cl CONV_A), so no im2col runs and no column matrix takes
+ * scratch; bias and epilogue as in the flipped path. One launch (two with
+ * weights that are no constant: they are packed every run). */
+static clg_status lower_conv_implicit(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                      const clg_dev_tensor *out, int variant, int64_t m, int64_t cols,
+                                      int64_t kdim, const conv_epilogue *ce)
+{
+    clg_conv_geom geom;
+    if (!implicit_geom(n, &in[0].shape, &in[1].shape, &out->shape, &geom))
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the implicit GEMM cannot run this convolution");
+    clg_dev_tensor w = in[1];
+    w.shape = (clg_shape){2, {m, kdim}};
+    clg_gemm_gen g;
+    conv_gemm(CLG_ORIENT_FLIPPED, &w, &in[0], out, !clg_value_in_arena(lw->g, n->inputs[1]), m, cols, kdim, &g);
+    g.ta = false; /* A is no matrix: the kernel reads it through geom */
+    g.lda = 0;
+    g.conv = &geom;
+    g.y_p = geom.p > 1 ? -geom.p : 0;
+    set_epilogue(&g, ce);
+    if (clg_node_own_inputs(n) == 3) {
+        g.bias = &in[2];
+        g.beta = 1.0f;
+    }
+    return clg_emit_gemm_gen(lw, &g, variant);
 }
 
 /* Convolution through a packed-B GEMM kernel, W times the column matrix (few
@@ -181,9 +241,9 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
     }
     /* Other grouped convolutions run as CLBlast's batched GEMM. */
     if (groups != 1 || cols <= 0 || kdim <= 0 || cols > INT32_MAX) return CLG_OK;
-    /* Decided like a GEMM of the same shape: W [M, K] times the column
-     * matrix [K, B*P] (not a constant: packed every run), or the other way
-     * round, col^T [B*P, K] times W^T (W packed once). Only shapes count. */
+    /* Keyed by the im2col GEMM's shape, W [M, K] times the column matrix
+     * [K, B*P] (its other orientation col^T [B*P, K] times W^T), and the
+     * geometry. */
     clg_dev_tensor w = in[1], col = {0}, y = *out, yt = *out;
     w.shape = (clg_shape){2, {m, kdim}};
     col.shape = (clg_shape){2, {kdim, cols}};
@@ -193,7 +253,11 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
     clg_gemm_gen direct, flipped;
     conv_gemm(CLG_ORIENT_AS_WRITTEN, &w, &col, &y, w_constant, m, cols, kdim, &direct);
     conv_gemm(CLG_ORIENT_FLIPPED, &w, &col, &yt, w_constant, m, cols, kdim, &flipped);
-    return clg_gemm_decide(lw, &direct, &flipped, true, d);
+    /* What is timed is the whole convolution, each way (choice.c). */
+    clg_conv_geom geom;
+    clg_conv_job job = {n, in, clg_node_own_inputs(n), out, geometry_hash(n, xs, ws, ys),
+                        implicit_geom(n, xs, ws, ys, &geom)};
+    return clg_gemm_decide(lw, &direct, &flipped, &job, d);
 }
 
 /* A depthwise convolution through kernels/conv_depthwise.cl, its bias and
@@ -250,6 +314,8 @@ static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_ten
     clg_status s;
 
     if (depthwise(n, xs, ws)) return lower_depthwise(lw, n, in, out, ce);
+    if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_IMPLICIT)
+        return lower_conv_implicit(lw, n, in, out, d->variant, (int64_t)m_group, (int64_t)cols, (int64_t)kdim, ce);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_FLIPPED)
         return lower_conv_flipped(lw, n, in, out, d->variant, im2col_args, n_im2col_args, im2col_grid,
                                   (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count, ce);
@@ -301,11 +367,20 @@ static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_ten
     return s;
 }
 
+clg_status clg_emit_conv_trial(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                               const clg_dev_tensor *out, const clg_decision *d)
+{
+    conv_epilogue none;
+    memset(&none, 0, sizeof none);
+    return lower_conv(lw, n, in, out, d, &none);
+}
+
 clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                             const clg_dev_tensor *out)
 {
     const clg_decision *d = clg_decision_of(lw);
-    bool flipped = d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_FLIPPED;
+    /* both products whose rows are pixels: their epilogue's p is negative */
+    bool flipped = d->backend == CLG_BACKEND_GENERATED && d->orientation != CLG_ORIENT_AS_WRITTEN;
     conv_epilogue ce;
     clg_status s = epilogue_of(lw, n, in, out, flipped ? -1 : 1, &ce);
     if (s) return s;

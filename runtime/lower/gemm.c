@@ -31,7 +31,7 @@ clg_status clg_select_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tenso
      * of a 2-D result; any other runs as a launch after the GEMM. */
     bool epi_in_kernel = e && out->shape.rank == 2;
     if (clg_gemm_of_node(lw->g, n, in, out, epi_in_kernel ? e : NULL, epi_in, &views, &gen))
-        s = clg_gemm_decide(lw, &gen, NULL, false, d);
+        s = clg_gemm_decide(lw, &gen, NULL, NULL, d);
     clg_mem_free(&lw->ctx->allocator, e);
     return s;
 }

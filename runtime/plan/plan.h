@@ -181,6 +181,7 @@ typedef enum clg_backend {
 typedef enum clg_orientation {
     CLG_ORIENT_AS_WRITTEN = 0, /* W times the column matrix, which im2col packs */
     CLG_ORIENT_FLIPPED,        /* col^T times W^T: the weights are packed once, per plan */
+    CLG_ORIENT_IMPLICIT,       /* as FLIPPED, col^T read from the NCHW input in place (no im2col) */
 } clg_orientation;
 
 typedef struct clg_decision {

@@ -1,0 +1,189 @@
+/* The implicit-GEMM convolution (kernels/gemm.cl CONV_A, runtime/lower/conv.c
+ * lower_conv_implicit) against the reference executor, forced with the GEMM
+ * path generated:NAMEi for each packed variant: kernels 1x1 to 7x7 (and
+ * non-square), strides 1 and 2, symmetric and asymmetric pads, dilation 2,
+ * odd sizes and channel counts (one output channel, counts that fill no
+ * panel and several panels), with and without a bias and epilogues, at
+ * batches 1, 3 and 17 (test_check_text, -O0 and -O2). Also: one launch
+ * per run with constant weights and no im2col scratch (the activation
+ * memory shrinks by the column matrix), weights that are a graph input
+ * (packed every run), and grouped convolutions, which the implicit GEMM
+ * does not take, still right when it is forced. Tolerance: 1e-4 of each
+ * output's largest magnitude (tests/device_check.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "device_check.h"
+
+#define TOL 1e-4
+
+static char text[8192];
+
+static const char *const implicit_modes[] = {"generated:p8x32i", "generated:p4x64i", "generated:p12x32i"};
+#define N_MODES (sizeof implicit_modes / sizeof *implicit_modes)
+
+/* One convolution: input channels, height, width; output channels,
+ * kernel height and width, strides, pads [top, left, bottom, right],
+ * dilations; a bias or not; an epilogue (NULL: none) and the declarations
+ * of its inputs x1.. as graph inputs ("" when it takes none). */
+typedef struct conv_case {
+    int c, h, w, m, kh, kw, sh, sw;
+    const char *pads;
+    int dh, dw, bias;
+    const char *epilogue, *decl, *args;
+} conv_case;
+
+static void write_conv(const conv_case *k)
+{
+    int n = snprintf(text, sizeof text,
+                     "input x: f32[N, %d, %d, %d]\nconst w: f32[%d, %d, %d, %d] = random(1, -0.5, 0.5)\n", k->c,
+                     k->h, k->w, k->m, k->c, k->kh, k->kw);
+    if (k->bias) n += snprintf(text + n, sizeof text - (size_t)n, "const b: f32[%d] = random(2)\n", k->m);
+    if (k->epilogue) n += snprintf(text + n, sizeof text - (size_t)n, "%s", k->decl);
+    n += snprintf(text + n, sizeof text - (size_t)n,
+                  "y = Conv2D(x, w%s%s) strides=[%d, %d] pads=%s dilations=[%d, %d]", k->bias ? ", b" : "",
+                  k->epilogue ? k->args : "", k->sh, k->sw, k->pads, k->dh, k->dw);
+    if (k->epilogue) n += snprintf(text + n, sizeof text - (size_t)n, " epilogue=\"%s\"", k->epilogue);
+    snprintf(text + n, sizeof text - (size_t)n, "\noutput y\n");
+}
+
+/* Geometry: every kernel size, stride, pad and dilation the kernel's
+ * index arithmetic handles, on odd sizes. */
+static void test_implicit_geometry(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    static const conv_case cases[] = {
+        {5, 11, 9, 7, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {3, 13, 11, 5, 3, 3, 2, 2, "[0, 1, 2, 0]", 1, 1, 0, NULL, NULL, NULL},
+        {4, 12, 10, 6, 3, 3, 1, 1, "[2, 2, 2, 2]", 2, 2, 1, NULL, NULL, NULL},
+        {3, 17, 13, 13, 7, 7, 2, 2, "[3, 3, 3, 3]", 1, 1, 1, NULL, NULL, NULL}, /* a ResNet stem */
+        {6, 9, 10, 17, 5, 5, 1, 2, "[2, 1, 0, 2]", 1, 2, 0, NULL, NULL, NULL},
+        {17, 5, 7, 3, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL},  /* 1x1: the plain GEMM */
+        {8, 9, 9, 33, 1, 1, 2, 2, "[0, 0, 0, 0]", 1, 1, 0, NULL, NULL, NULL},  /* a 1x1 downsample */
+        {2, 6, 8, 1, 1, 3, 1, 1, "[0, 1, 0, 1]", 1, 1, 1, NULL, NULL, NULL},   /* one output channel */
+        {3, 4, 4, 70, 3, 3, 1, 1, "[1, 1, 1, 1]", 2, 2, 1, NULL, NULL, NULL},  /* several panels, taps off the edge */
+        {2, 3, 3, 4, 5, 5, 1, 1, "[2, 2, 2, 2]", 1, 1, 0, NULL, NULL, NULL},   /* kernel larger than the input */
+        {1, 1, 1, 1, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 0, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < N_MODES; i++) {
+        test_set_gemm(implicit_modes[i]);
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            write_conv(&cases[c]);
+            test_check_text(text, TOL);
+        }
+    }
+    test_set_gemm(NULL);
+}
+
+/* Epilogues in the implicit kernel's NCHW store: a whole residual, per
+ * channel [C, 1, 1], per image and channel [N, C, 1, 1], per image and
+ * pixel [N, 1, H, W]; one pixel per image; and an input with no one
+ * pixel stride ([W]: the epilogue then runs as a launch after). */
+static void test_implicit_epilogues(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    static const conv_case cases[] = {
+        {5, 11, 9, 7, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 7, 11, 9]\n", ", r"},
+        {3, 17, 13, 13, 7, 7, 2, 2, "[3, 3, 3, 3]", 1, 1, 0, "clip(x0 * x1 + x2, -0.5, 0.5)",
+         "input s: f32[N, 13, 1, 1]\ninput t: f32[N, 1, 9, 7]\n", ", s, t"},
+        {4, 10, 10, 6, 3, 3, 1, 1, "[0, 1, 2, 1]", 2, 2, 1, "relu(x0 + x1 + x2)",
+         "const c: f32[6, 1, 1] = random(3)\ninput r: f32[N, 6, 8, 8]\n", ", c, r"},
+        {4, 1, 1, 6, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "x0 * x1", "input r: f32[N, 6, 1, 1]\n", ", r"},
+        {2, 10, 10, 3, 3, 3, 1, 1, "[0, 1, 2, 1]", 2, 2, 0, "tanh(x0 - x1)", "input r: f32[8]\n", ", r"},
+    };
+    for (size_t i = 0; i < N_MODES; i++) {
+        test_set_gemm(implicit_modes[i]);
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            write_conv(&cases[c]);
+            test_check_text(text, TOL);
+        }
+    }
+    test_set_gemm(NULL);
+}
+
+/* Launches per run and activation memory of the model for text under a
+ * GEMM path, at batch 1. */
+static void model_stats(const char *gemm, clg_model_stats *st)
+{
+    test_set_gemm(gemm);
+    clg_context *ctx = test_context();
+    clg_graph *g = test_parse(text);
+    clg_model *m = NULL;
+    if (clg_model_create(&m, ctx, g) != CLG_OK) fail_msg("%s: %s", gemm, clg_model_errmsg(m));
+    assert_int_equal(clg_model_stats_get(m, st), CLG_OK);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+}
+
+/* With constant weights (packed once, when the plan is built) the
+ * implicit path is one launch, the epilogue included, and its activation
+ * memory is that of the im2col path less the column matrix at least; with
+ * weights that are a graph input, they are packed every run: two
+ * launches, still right. */
+static void test_implicit_launches_and_memory(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    const conv_case k = {16, 20, 20, 32, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)",
+                         "input r: f32[N, 32, 20, 20]\n", ", r"};
+    write_conv(&k);
+    clg_model_stats implicit, im2col;
+    model_stats("generated:p8x32i", &implicit);
+    model_stats("generated:p8x32t", &im2col);
+    assert_int_equal(implicit.launches_per_inference, 1);
+    assert_int_equal(im2col.launches_per_inference, 2);
+    uint64_t columns = (uint64_t)16 * 3 * 3 * 20 * 20 * sizeof(float);
+    if (implicit.activation_bytes + columns > im2col.activation_bytes)
+        fail_msg("implicit: %llu activation bytes, im2col: %llu, the column matrix %llu",
+                 (unsigned long long)implicit.activation_bytes, (unsigned long long)im2col.activation_bytes,
+                 (unsigned long long)columns);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 3, 9, 11]\ninput w: f32[5, 3, 3, 3]\nconst b: f32[5] = random(2)\n"
+             "y = Conv2D(x, w, b) strides=[2, 1] pads=[1, 0, 0, 1]\noutput y\n");
+    for (size_t i = 0; i < N_MODES; i++) {
+        test_set_gemm(implicit_modes[i]);
+        test_check_text(text, TOL);
+    }
+    model_stats("generated:p8x32i", &implicit);
+    assert_int_equal(implicit.launches_per_inference, 2);
+    test_set_gemm(NULL);
+}
+
+/* A grouped convolution is no implicit GEMM: forcing one leaves it on its
+ * own path (CLBlast's batched GEMM), right; a depthwise one keeps its
+ * direct kernel. */
+static void test_implicit_forced_on_grouped(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    snprintf(text, sizeof text,
+             "input x: f32[N, 4, 6, 6]\nconst w: f32[6, 2, 3, 3] = random(1, -0.5, 0.5)\nconst b: f32[6] = random(2)\n"
+             "y = Conv2D(x, w, b) group=2 pads=[1, 1, 1, 1]\noutput y\n");
+    test_set_gemm("generated:p8x32i");
+    test_check_text(text, TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 4, 6, 6]\nconst w: f32[4, 1, 3, 3] = random(1, -0.5, 0.5)\n"
+             "y = Conv2D(x, w) group=4 strides=[2, 2] pads=[1, 1, 1, 1]\noutput y\n");
+    test_check_text(text, TOL);
+    test_set_gemm(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_implicit_geometry),
+        cmocka_unit_test(test_implicit_epilogues),
+        cmocka_unit_test(test_implicit_launches_and_memory),
+        cmocka_unit_test(test_implicit_forced_on_grouped),
+    };
+    return cmocka_run_group_tests(tests, NULL, test_teardown);
+}
