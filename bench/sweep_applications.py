@@ -54,6 +54,9 @@ TORCH_MODELS = {
     'googlenet': ({'aux_logits': False, 'init_weights': True}, 64),
     'inception_v3': ({'aux_logits': False, 'init_weights': True}, 75),
     'alexnet': ({}, 224),  # its adaptive pool to 6x6 exports only from a 6x6 map
+    'vgg11_bn': ({}, 224),  # the same for its pool to 7x7
+    'vit_b_16': ({'image_size': 64}, 64),
+    'swin_t': ({}, 64),
 }
 
 KERAS_MODELS = {
