@@ -1,5 +1,5 @@
 #!/bin/sh
-# Full-size torchvision models, exported at test time by
+# A full-size torchvision model (mobilenet_v3_small), exported at test time by
 # bench/sweep_applications.py (random weights, randomised BatchNorm, dynamic
 # batch, batch 3 at 64x64) and run by the clgraph CLI at -O0 and -O2 against
 # PyTorch's output (error relative to the largest |output| at most 1e-4).
@@ -14,7 +14,10 @@
 set -eu
 clgraph=$1
 shift
-models=${*:-squeezenet1_1 mobilenet_v3_small shufflenet_v2_x1_0}
+# One model by default: cold (empty program caches) it costs about 70 s of
+# CPU on PoCL, export included; squeezenet1_1 and shufflenet_v2_x1_0 add
+# about 45 s more (sh tests/test_applications.sh build/clgraph MODEL...).
+models=${*:-mobilenet_v3_small}
 py=/usr/bin/python3   # Debian's, the one python3-torch is built for
 if ! "$py" -c 'import torch, torchvision, numpy' 2>/dev/null; then
   echo "test_applications: SKIPPED: $py has no torch, torchvision and numpy (apt-get install python3-torchvision)"
