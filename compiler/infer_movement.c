@@ -3,6 +3,7 @@
  * copied through and compared, but an op that would have to compute with it
  * (a slice of part of it, a tile or block of it) is CLG_ERR_UNSUPPORTED
  * naming the node, the input and the dimension. */
+#include <stdint.h>
 #include <stdio.h>
 
 #include "infer.h"
@@ -26,9 +27,14 @@ static clg_status need_symbolic_free(const clg_infer_ctx *c, int64_t dim, int ax
 
 /* ---------------------------------------------------------------- Slice */
 
-/* The end value that means "to the end of any dim" (clgraph dims are
- * below 2^31; the ONNX importer writes INT64_MAX-like ends as this). */
-#define SLICE_TO_END DIM_LIMIT
+/* The smallest end that means "to the end" of a symbolic dim. Exporters
+ * write INT64_MAX (which the ONNX importer clamps to 2^32) or, from
+ * TensorFlow through tf2onnx, INT32_MAX (Keras' Cropping2D, strided
+ * slices). Both are past every dim below 2^31, so the slice is the whole
+ * dim; a size of exactly 2^31 (only in a tensor of exactly 2^31 elements)
+ * would make INT32_MAX one short, and binding, which re-infers with
+ * numbers and compares, refuses it as inconsistent sizes. */
+#define SLICE_TO_END ((int64_t)INT32_MAX)
 
 /* A start or end: a number, or (*code set) a symbolic size's code when the
  * graph is not bound. false when a bound graph lacks its size. */

@@ -49,14 +49,18 @@ __kernel void layernorm(__global const float *x, uint x_off, __global float *y, 
 #ifdef HAS_RESIDUAL
                         __global const float *r, uint r_off,
 #endif
-                        __local float *part)
-{
 #ifdef ROW_PER_ITEM
+                        /* no work-group memory: the grid is one item per
+                         * row, of any size, not a work-group fitted to it */
+                        int unused)
+{
+    (void)unused;
     int row = get_global_id(0);
     if (row >= rows) return;
     int lid = 0, size = 1;
-    (void)part;
 #else
+                        __local float *part)
+{
     int row = get_global_id(1);
     if (row >= rows) return; /* a whole work-group: the barriers stay uniform */
     int lid = get_local_id(0), size = get_local_size(0);

@@ -469,6 +469,33 @@ static clg_status int_op(ox_ctx *ox, char op, int64_t a, bool as, int64_t b, boo
 {
     bool overflow = false;
     *rs = false;
+    if (op == '=') { /* Equal: 1 or 0 */
+        /* Sizes are at least 1: the same size equals itself, and no size
+         * equals a number below 1 (PyTorch's expand(n, -1, -1) asks whether
+         * n is -1); otherwise the answer depends on the size. */
+        if (as == bs) {
+            *r = a == b;
+            if (!as || a == b) return CLG_OK;
+        } else if ((as ? b : a) < 1) {
+            *r = 0;
+            return CLG_OK;
+        }
+        char x[CLG_DIM_STR_MAX], y[CLG_DIM_STR_MAX];
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "Equal of the sizes %s and %s depends on their values",
+                       as ? clg_dim_str(ox->g, a, x, sizeof x) : (snprintf(x, sizeof x, "%lld", (long long)a), x),
+                       bs ? clg_dim_str(ox->g, b, y, sizeof y) : (snprintf(y, sizeof y, "%lld", (long long)b), y));
+    }
+    if (op == '%') { /* Mod with fmod=0: the remainder takes the divisor's sign */
+        if (as || bs) {
+            char x[CLG_DIM_STR_MAX];
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "Mod of the symbolic size %s is not supported",
+                           clg_dim_str(ox->g, as ? a : b, x, sizeof x));
+        }
+        if (b == 0) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "integer Mod by zero");
+        *r = b == -1 ? 0 : a % b;
+        if (*r != 0 && (*r < 0) != (b < 0)) *r += b;
+        return CLG_OK;
+    }
     if (op == '>' || op == '<') { /* Max, Min */
         bool max = op == '>';
         if (!as && !bs) {
@@ -533,7 +560,8 @@ static clg_status int_op(ox_ctx *ox, char op, int64_t a, bool as, int64_t b, boo
 }
 
 /* a (op) b elementwise with NumPy broadcasting: + - * / and > for Max, <
- * for Min. */
+ * for Min; on integers also = (Equal, 1 or 0 of the inputs' type) and %
+ * (Mod). */
 static clg_status fold_pair(ox_ctx *ox, char op, const ox_host *a, const ox_host *b, ox_host *out)
 {
     if (a->dtype != b->dtype)
@@ -608,6 +636,116 @@ static clg_status fold_minmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
     return s;
 }
 
+/* ---------------------------------------------------------------- Equal, Mod, Where of integers */
+
+static bool all_int(ox_value **in, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!in[i] || in[i]->kind != OX_HOST || !ox_dtype_is_int(in[i]->host.dtype)) return false;
+    return true;
+}
+
+/* Equal and Mod of integer host values: the shape arithmetic exporters
+ * write (PyTorch's expand(n, -1, -1) compares a shape with -1; Swin's
+ * padding is a size Mod the window). */
+static clg_status fold_equal_mod(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    bool equal = strcmp(n->op_type, "Equal") == 0;
+    if (!equal) {
+        int64_t fmod = 0;
+        clg_status s = ox_attr_int(ox, n, "fmod", 0, &fmod);
+        if (s) return s;
+        if (fmod != 0) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "Mod of integers with fmod=%lld", (long long)fmod);
+    }
+    clg_status s = fold_pair(ox, equal ? '=' : '%', &in[0]->host, &in[1]->host, out);
+    if (!s && equal) out->dtype = OX_BOOL;
+    return s;
+}
+
+/* Where(cond, x, y) of integer host values, NumPy broadcasting over all
+ * three; a symbolic element of x or y stays symbolic where it is chosen. */
+static clg_status fold_where(ox_ctx *ox, ox_value **in, ox_host *out)
+{
+    const ox_host *h[3] = {&in[0]->host, &in[1]->host, &in[2]->host};
+    if (h[1]->dtype != h[2]->dtype)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "X and Y of types %s and %s", ox_dtype_name(h[1]->dtype),
+                       ox_dtype_name(h[2]->dtype));
+    int rank = 0;
+    for (int j = 0; j < 3; j++)
+        if (h[j]->rank > rank) rank = h[j]->rank;
+    int64_t dims[OX_MAX_RANK], st[3][OX_MAX_RANK], stride[3] = {1, 1, 1};
+    for (int k = rank - 1; k >= 0; k--) {
+        dims[k] = 1;
+        for (int j = 0; j < 3; j++) {
+            int kj = k - (rank - h[j]->rank);
+            int64_t d = kj >= 0 ? h[j]->dims[kj] : 1;
+            if (d != 1 && dims[k] != 1 && d != dims[k])
+                return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "dimensions %lld and %lld do not broadcast",
+                               (long long)dims[k], (long long)d);
+            if (d != 1) dims[k] = d;
+        }
+        for (int j = 0; j < 3; j++) {
+            int kj = k - (rank - h[j]->rank);
+            int64_t d = kj >= 0 ? h[j]->dims[kj] : 1;
+            st[j][k] = d == 1 ? 0 : stride[j];
+            stride[j] *= d;
+        }
+    }
+    clg_status s = ox_host_new(ox, h[1]->dtype, rank, dims, out);
+    if (s) return s;
+    int64_t at[OX_MAX_RANK] = {0};
+    for (size_t e = 0; e < out->count; e++) {
+        size_t ix[3] = {0, 0, 0};
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < rank; k++) ix[j] += (size_t)(at[k] * st[j][k]);
+        const ox_host *from = h[0]->i[ix[0]] ? h[1] : h[2];
+        size_t i = h[0]->i[ix[0]] ? ix[1] : ix[2];
+        if (h[0]->sym && h[0]->sym[ix[0]])
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "Where's condition '%s' holds a symbolic size", in[0]->name);
+        out->i[e] = from->i[i];
+        if (from->sym && from->sym[i]) {
+            if ((s = need_sym(ox, out))) return s;
+            out->sym[e] = 1;
+        }
+        for (int k = rank - 1; k >= 0 && ++at[k] == dims[k]; k--) at[k] = 0;
+    }
+    return CLG_OK;
+}
+
+/* Transpose of an integer host value (Swin's pads, computed from shapes
+ * through a Reshape and Transpose); perm defaults to reversing the dims. */
+static clg_status fold_transpose(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    const ox_host *x = &in[0]->host;
+    int64_t perm[OX_MAX_RANK];
+    const Onnx__AttributeProto *a = ox_attr(n, "perm");
+    if (a && (a->n_ints != (size_t)x->rank))
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "perm has %zu values for rank %d", a->n_ints, x->rank);
+    bool seen[OX_MAX_RANK] = {false};
+    for (int k = 0; k < x->rank; k++) {
+        perm[k] = a ? a->ints[k] : x->rank - 1 - k;
+        if (perm[k] < 0 || perm[k] >= x->rank || seen[perm[k]])
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "perm is not a permutation of 0..%d", x->rank - 1);
+        seen[perm[k]] = true;
+    }
+    int64_t dims[OX_MAX_RANK], stride[OX_MAX_RANK], st = 1;
+    for (int k = x->rank - 1; k >= 0; k--) {
+        stride[k] = st;
+        st *= x->dims[k];
+    }
+    for (int k = 0; k < x->rank; k++) dims[k] = x->dims[perm[k]];
+    clg_status s = ox_host_new(ox, x->dtype, x->rank, dims, out);
+    if (s) return s;
+    int64_t at[OX_MAX_RANK] = {0};
+    for (size_t e = 0; e < out->count; e++) {
+        size_t from = 0;
+        for (int k = 0; k < x->rank; k++) from += (size_t)(at[k] * stride[perm[k]]);
+        if ((s = copy_elem(ox, x, from, out, e))) return s;
+        for (int k = x->rank - 1; k >= 0 && ++at[k] == dims[k]; k--) at[k] = 0;
+    }
+    return CLG_OK;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 /* A float constant sliced to a symbolic size (a positional table cut to the
@@ -646,6 +784,12 @@ clg_status ox_fold_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int
         s = fold_binary(ox, n, in, &h);
     else if (strcmp(t, "Max") == 0 || strcmp(t, "Min") == 0)
         s = fold_minmax(ox, n, in, n_in, &h);
+    else if ((strcmp(t, "Equal") == 0 || strcmp(t, "Mod") == 0) && all_int(in, 2))
+        s = fold_equal_mod(ox, n, in, &h);
+    else if (strcmp(t, "Where") == 0 && all_int(in, 3))
+        s = fold_where(ox, in, &h);
+    else if (strcmp(t, "Transpose") == 0 && all_int(in, 1))
+        s = fold_transpose(ox, n, in, &h);
     else {
         *handled = false;
         return CLG_OK;

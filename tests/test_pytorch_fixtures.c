@@ -225,6 +225,30 @@ FIXTURE_TEST(embedding_stack, true)
 /* Keras' MultiHeadAttention + LayerNormalization through tf2onnx
  * (make_keras_fixtures.py): its LayerNorms written out, fused at -O2. */
 FIXTURE_TEST(keras_mha_block, true)
+/* torchvision's architectures from its own classes, narrowed to under 1 MB
+ * (make_fixtures.py; bench/sweep_applications.py runs the full-size ones):
+ * ReLU6 and inverted residuals; hard swish, hard sigmoid and
+ * squeeze-excitation; SiLU and stochastic depth (Identity in eval); grouped
+ * convolutions with SE; channel shuffle (a 5-D Reshape/Transpose of a
+ * computed shape) and split halves; dense concatenation with average-pool
+ * transitions; ConvNeXt's 7x7 depthwise convolutions, NCHW LayerNorm as its
+ * decomposed pattern, GELU and layer scale. */
+FIXTURE_TEST(tv_mobilenet_v2, true)
+FIXTURE_TEST(tv_mobilenet_v3_small, true)
+FIXTURE_TEST(tv_efficientnet, true)
+FIXTURE_TEST(tv_regnet_y, true)
+FIXTURE_TEST(tv_shufflenet_v2, true)
+FIXTURE_TEST(tv_densenet, true)
+FIXTURE_TEST(tv_convnext, true)
+/* Keras' applications from their own constructors, narrowed to under 1 MB
+ * (make_keras_fixtures.py), through tf2onnx (NHWC, BatchNorm folded into the
+ * convolutions by tf2onnx): ZeroPadding2D and padding="same" with strides as
+ * Pad before Conv/MaxPool, hard swish as Keras writes it, swish with
+ * squeeze-excitation and Rescaling/Normalization, dense concatenation. */
+FIXTURE_TEST(keras_resnet, true)
+FIXTURE_TEST(keras_mobilenet_v3, true)
+FIXTURE_TEST(keras_efficientnet, true)
+FIXTURE_TEST(keras_densenet, true)
 
 int main(void)
 {
@@ -241,6 +265,17 @@ int main(void)
         cmocka_unit_test(test_decoder_causal),
         cmocka_unit_test(test_embedding_stack),
         cmocka_unit_test(test_keras_mha_block),
+        cmocka_unit_test(test_tv_mobilenet_v2),
+        cmocka_unit_test(test_tv_mobilenet_v3_small),
+        cmocka_unit_test(test_tv_efficientnet),
+        cmocka_unit_test(test_tv_regnet_y),
+        cmocka_unit_test(test_tv_shufflenet_v2),
+        cmocka_unit_test(test_tv_densenet),
+        cmocka_unit_test(test_tv_convnext),
+        cmocka_unit_test(test_keras_resnet),
+        cmocka_unit_test(test_keras_mobilenet_v3),
+        cmocka_unit_test(test_keras_efficientnet),
+        cmocka_unit_test(test_keras_densenet),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

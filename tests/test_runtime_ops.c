@@ -320,6 +320,16 @@ static void test_layer_norm(void **state)
              "input x: f32[2, 3, 4]\nconst g: f32[1] = full(2)\nconst b: f32[1] = full(1)\n"
              "y = LayerNorm(x, g, b) axis=0\noutput y\n");
     check(TOL);
+    /* Many short rows, which CPU devices give an item each: 192 rows
+     * (ConvNeXt's NHWC LayerNorm at batch 3, once only its first 128 were
+     * written) and more rows than any work-group holds. */
+    snprintf(text, sizeof text,
+             "input x: f32[3, 8, 8, 16]\nconst g: f32[16] = random(2, 0.5, 1.5)\nconst b: f32[16] = random(3)\n"
+             "y = LayerNorm(x, g, b)\noutput y\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[9000, 5]\nconst g: f32[5] = random(2, 0.5, 1.5)\ny = LayerNorm(x, g)\noutput y\n");
+    check(TOL);
 }
 
 /* The residual input (x + r normalised), written directly and made by

@@ -620,6 +620,12 @@ static void test_slice(void **state)
     /* N kept whole: start 0, end 2^31 or more, step 1 */
     OK(g, CLG_OP_SLICE, "s5", INS("x"), ATTRS(AL("starts", 0, 1), AL("ends", 2147483648, 2), AL("axes", 0, 1)),
        DIMS(N, 1, 6));
+    /* ... or INT32_MAX, TensorFlow's "to the end" (tf2onnx: Keras' Cropping2D) */
+    OK(g, CLG_OP_SLICE, "s6", INS("x"), ATTRS(AL("starts", 0, 1), AL("ends", 2147483647, 2147483647), AL("axes", 0, 1)),
+       DIMS(N, 9, 6));
+    /* one short of it is a part of N: refused, not taken as the whole */
+    ERR(g, CLG_OP_SLICE, "e0t", INS("x"), ATTRS(AL("starts", 0), AL("ends", 2147483646)), CLG_ERR_INVALID_GRAPH,
+        "more than 2^31 elements");
     /* Part of N: 2 rows (N must be at least 2 when bound), or N-2 of them. */
     OK(g, CLG_OP_SLICE, "e0", INS("x"), ATTRS(AL("starts", 0), AL("ends", 2)), DIMS(2, 10, 6));
     OK_TEXT(g, CLG_OP_SLICE, "n2", INS("x"), ATTRS(AL("starts", 1), AL("ends", -1)), "[N-2, 10, 6]");

@@ -177,17 +177,24 @@ clg_status clg_lower_layer_norm(clg_lower *lw, const clg_node *n, const clg_dev_
         args[n_args++] = CLG_ARG_I(clg_shape_count(&in[2].shape));
     }
     if (has_residual) args[n_args++] = CLG_ARG_T(&in[3]);
-    args[n_args++] = CLG_ARG_LOCAL(sizeof(float));
     bool per_item = many_rows_on_cpu(lw, rows);
+    /* A work-group per row takes local memory and a work-group fitted to
+     * the row (CLG_LOCAL_FIT, which makes dim 0 one work-group); an item
+     * per row must not: CLG_LOCAL_FIT would cut its grid of rows to one
+     * power-of-two work-group, leaving the rows past it unwritten. */
+    args[n_args++] = per_item ? CLG_ARG_I(0) : CLG_ARG_LOCAL(sizeof(float));
     char defines[64];
     snprintf(defines, sizeof defines, "%s%s%s", has_bias ? "-DHAS_BIAS" : "", has_residual ? " -DHAS_RESIDUAL" : "",
              per_item ? " -DROW_PER_ITEM" : "");
-    clg_launch l = {&layernorm_family, "layernorm", defines[0] ? defines : NULL, per_item ? 1 : 2,
+    clg_launch l = {&layernorm_family, "layernorm", defines[0] ? defines : NULL, 2,
                     {GROUP_MAX_ITEMS < len ? GROUP_MAX_ITEMS : (size_t)len, (size_t)rows}, {CLG_LOCAL_FIT, 1},
                     args, n_args, NULL};
     if (per_item) {
+        l.work_dim = 1;
         l.global[0] = clg_grid_size(rows);
         l.global[1] = 0;
+        l.local[0] = 0;
+        l.local[1] = 0;
     }
     return clg_emit_launch(lw, &l);
 }
