@@ -46,6 +46,8 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_SCALE] = {"scale", CLG_ATTR_FLOAT, 1, true},
     [CLG_F_UPPER] = {"upper", CLG_ATTR_INT, 1, true},
     [CLG_F_TRILU_K] = {"k", CLG_ATTR_INT, 1, true},
+    [CLG_F_START] = {"start", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_DELTA] = {"delta", CLG_ATTR_FLOAT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -119,6 +121,8 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_MAX: return &a->max;
     case CLG_F_PAD_VALUE: return &a->pad_value;
     case CLG_F_SCALE: return &a->scale;
+    case CLG_F_START: return &a->range_start;
+    case CLG_F_DELTA: return &a->range_delta;
     default: return NULL;
     }
 }

@@ -102,6 +102,8 @@ typedef struct clg_attrs {
     float scale;         /* Attention: multiplies Q·KT */
     int64_t upper;       /* Trilu: 1 keeps j - i >= k (default), 0 keeps j - i <= k */
     int64_t trilu_k;     /* Trilu: the diagonal, k above the main one (text: k) */
+    float range_start;   /* Range: element i is range_start + i * range_delta (text: start, delta) */
+    float range_delta;
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -266,7 +268,7 @@ typedef enum clg_attr_field {
     CLG_F_GROUP, CLG_F_CEIL_MODE, CLG_F_COUNT_INCLUDE_PAD, CLG_F_SHAPE, CLG_F_PERM, CLG_F_EXPR,
     CLG_F_EPILOGUE, CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE, CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES,
     CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS, CLG_F_TO, CLG_F_SCALE,
-    CLG_F_UPPER, CLG_F_TRILU_K,
+    CLG_F_UPPER, CLG_F_TRILU_K, CLG_F_START, CLG_F_DELTA,
     CLG_F_COUNT
 } clg_attr_field;
 

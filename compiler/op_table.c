@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 49, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 50, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -139,6 +139,11 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
      * the kept elements and the zeros are exact in any element type */
     [CLG_OP_TRILU] = {"Trilu", 1, 1, ATTRS(CLG_F_UPPER, CLG_F_TRILU_K), clg_infer_trilu, .in_place = 1u << 0,
                       .types = CLG_TYPES_SAME},
+    /* No inputs: its length is the attribute shape's one entry, a symbolic
+     * size when the ONNX limit was one (positions = arange(S)); its type is
+     * the attribute to, its values exact floats in an integer type. */
+    [CLG_OP_RANGE] = {"Range", 0, 0, ATTRS(CLG_F_START, CLG_F_DELTA, CLG_F_SHAPE, CLG_F_TO), clg_infer_range,
+                      .expr = NULL, .types = CLG_TYPES_CAST},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -194,6 +199,7 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
             : op == CLG_OP_GATHER || op == CLG_OP_GATHER_ELEMENTS ? 0 : 1;
     a->keepdims = 1;
     a->upper = 1;
+    a->range_delta = 1.0f;
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;

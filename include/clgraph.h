@@ -235,6 +235,7 @@ typedef enum clg_op {
     CLG_OP_GATHER_ELEMENTS, /* ONNX GatherElements: data, integer indices of its rank, axis */
     CLG_OP_ATTENTION,   /* softmax(scale * Q·KT + mask)·V in one kernel (fuse-attention) */
     CLG_OP_TRILU,       /* ONNX Trilu: keep the upper or lower triangle of the last two dims */
+    CLG_OP_RANGE,       /* ONNX Range: start, start + delta, ... of a length that may be symbolic */
     CLG_OP_COUNT
 } clg_op;
 

@@ -420,7 +420,7 @@ static clg_status k_concat(const clg_ref_args *a)
 
 typedef clg_status (*ref_kernel)(const clg_ref_args *a);
 
-static_assert(CLG_OP_COUNT == 49, "a new op needs a reference kernel in the table below, or an "
+static_assert(CLG_OP_COUNT == 50, "a new op needs a reference kernel in the table below, or an "
                                    "expression in the op table");
 
 /* Ops with an expression in the op table evaluate it (k_elementwise); ops
@@ -461,6 +461,7 @@ static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_GATHER_ELEMENTS] = clg_ref_gather_elements,
     [CLG_OP_ATTENTION] = clg_ref_attention,
     [CLG_OP_TRILU] = clg_ref_trilu,
+    [CLG_OP_RANGE] = clg_ref_range,
 };
 
 clg_status clg_ref_run_node(const clg_ref_args *a)

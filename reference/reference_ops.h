@@ -42,6 +42,8 @@ CLG_INTERNAL clg_status clg_ref_gather_elements(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_attention(const clg_ref_args *a);
 /* reference_trilu.c */
 CLG_INTERNAL clg_status clg_ref_trilu(const clg_ref_args *a);
+/* reference_range.c */
+CLG_INTERNAL clg_status clg_ref_range(const clg_ref_args *a);
 
 /* Computes node i of g, all of whose inputs are constants, into out (room
  * for the node's element count); for constant folding (reference.c).

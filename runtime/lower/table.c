@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 49, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 50, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -25,6 +25,7 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_DEPTH_TO_SPACE] = clg_lower_depth_to_space,
     [CLG_OP_SPACE_TO_DEPTH] = clg_lower_space_to_depth,
     [CLG_OP_TRILU] = clg_lower_trilu,
+    [CLG_OP_RANGE] = clg_lower_range,
     [CLG_OP_REDUCE_MEAN] = clg_lower_reduce,
     [CLG_OP_REDUCE_SUM] = clg_lower_reduce,
     [CLG_OP_REDUCE_MAX] = clg_lower_reduce,
