@@ -31,7 +31,8 @@ clg_status clg_infer_range(const clg_infer_ctx *c, clg_shape *out)
      * within 2^24 (the importer checked start and delta; the length is
      * known only now when it is symbolic). */
     if (a->to != CLG_DTYPE_F32 && !clg_dim_is_symbolic(len) &&
-        fabs((double)a->range_start) + (double)(len - 1) * fabs((double)a->range_delta) > CLG_MAX_EXACT_INT)
+        (fabs((double)a->range_start) > CLG_MAX_EXACT_INT ||
+         fabs((double)a->range_start + (double)(len - 1) * (double)a->range_delta) > CLG_MAX_EXACT_INT))
         return clg_fail_node(c->g, CLG_ERR_UNSUPPORTED, c->line, c->name, c->op,
                              "a Range of length %lld from %g by %g goes past 2^24, where %s values are not exact "
                              "as floats", (long long)len, (double)a->range_start, (double)a->range_delta,
