@@ -2209,6 +2209,25 @@ static void test_optimize_out_of_memory(void **state)
                                     "output y2\n"
                                     "output s2\n";
     optimize_out_of_memory(attention, sizeof attention - 1);
+    /* merge-projections' sweep: three Gemms of one input with a bias each,
+     * and a MatMul pair */
+    static const char projections[] = "input x: f32[N, 6]\n"
+                                      "const wq: f32[4, 6] = random(1)\n"
+                                      "const wk: f32[4, 6] = random(2)\n"
+                                      "const wv: f32[2, 6] = random(3)\n"
+                                      "const bq: f32[4] = random(4)\n"
+                                      "const bk: f32[4] = random(5)\n"
+                                      "const bv: f32[2] = random(6)\n"
+                                      "q = Gemm(x, wq, bq) transB=1\n"
+                                      "k = Gemm(x, wk, bk) transB=1\n"
+                                      "v = Gemm(x, wv, bv) transB=1\n"
+                                      "const wa: f32[6, 3] = random(7)\n"
+                                      "const wb: f32[6, 3] = random(8)\n"
+                                      "a = MatMul(x, wa)\n"
+                                      "b = MatMul(x, wb)\n"
+                                      "y = Concat(q, k, v, a, b)\n"
+                                      "output y\n";
+    optimize_out_of_memory(projections, sizeof projections - 1);
 }
 
 /* ---------------------------------------------------------------- clone, save, dot */
