@@ -55,6 +55,8 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_COORD_MODE] = {"coordinate_transformation_mode", CLG_ATTR_STRING, 1, true},
     [CLG_F_NEAREST_MODE] = {"nearest_mode", CLG_ATTR_STRING, 1, true},
     [CLG_F_SELECT_LAST_INDEX] = {"select_last_index", CLG_ATTR_INT, 1, true},
+    [CLG_F_START] = {"start", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_DELTA] = {"delta", CLG_ATTR_FLOAT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -163,6 +165,8 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_SCALE: return &a->scale;
     case CLG_F_HEIGHT_SCALE: return &a->height_scale;
     case CLG_F_WIDTH_SCALE: return &a->width_scale;
+    case CLG_F_START: return &a->range_start;
+    case CLG_F_DELTA: return &a->range_delta;
     default: return NULL;
     }
 }

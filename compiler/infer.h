@@ -30,6 +30,8 @@ CLG_INTERNAL clg_status clg_infer_expand(const clg_infer_ctx *c, clg_shape *out)
 CLG_INTERNAL clg_status clg_infer_tile(const clg_infer_ctx *c, clg_shape *out);
 /* DepthToSpace and SpaceToDepth (by c->op). */
 CLG_INTERNAL clg_status clg_infer_depth_space(const clg_infer_ctx *c, clg_shape *out);
+/* infer_range.c */
+CLG_INTERNAL clg_status clg_infer_range(const clg_infer_ctx *c, clg_shape *out);
 /* infer_trilu.c */
 CLG_INTERNAL clg_status clg_infer_trilu(const clg_infer_ctx *c, clg_shape *out);
 /* infer_conv_transpose.c */

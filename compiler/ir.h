@@ -132,6 +132,8 @@ typedef struct clg_attrs {
     clg_resize_coord coord_mode;
     clg_resize_nearest nearest_mode;
     int64_t select_last_index; /* ArgMax, ArgMin: ties go to the last index (default 0: the first) */
+    float range_start;   /* Range: element i is range_start + i * range_delta (text: start, delta) */
+    float range_delta;
     /* Elementwise: the expression over x0..x15 (compiler/expr.h), "" when
      * unset. clg_attr_set stores it canonical; a pass writing it directly
      * should too (clg_expr_print), though any valid text works. */
@@ -298,6 +300,7 @@ typedef enum clg_attr_field {
     CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS, CLG_F_TO, CLG_F_SCALE,
     CLG_F_UPPER, CLG_F_TRILU_K, CLG_F_RESIZE_SIZES, CLG_F_HEIGHT_SCALE, CLG_F_WIDTH_SCALE, CLG_F_RESIZE_MODE,
     CLG_F_COORD_MODE, CLG_F_NEAREST_MODE, CLG_F_SELECT_LAST_INDEX,
+    CLG_F_START, CLG_F_DELTA,
     CLG_F_COUNT
 } clg_attr_field;
 

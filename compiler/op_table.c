@@ -10,7 +10,7 @@
 #include "expr.h"
 #include "infer.h"
 
-static_assert(CLG_OP_COUNT == 53, "a new op needs a row in op_table below and a reference kernel");
+static_assert(CLG_OP_COUNT == 54, "a new op needs a row in op_table below and a reference kernel");
 
 #define ATTRS(...) (int)(sizeof((clg_attr_field[]){__VA_ARGS__}) / sizeof(clg_attr_field)), {__VA_ARGS__}
 #define NO_ATTRS 0, {0}
@@ -153,6 +153,11 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
                        .expr = NULL, .types = CLG_TYPES_INDEX},
     [CLG_OP_ARGMIN] = {"ArgMin", 1, 1, ATTRS(CLG_F_AXIS, CLG_F_KEEPDIMS, CLG_F_SELECT_LAST_INDEX), clg_infer_argmax,
                        .expr = NULL, .types = CLG_TYPES_INDEX},
+    /* No inputs: its length is the attribute shape's one entry, a symbolic
+     * size when the ONNX limit was one (positions = arange(S)); its type is
+     * the attribute to, its values exact floats in an integer type. */
+    [CLG_OP_RANGE] = {"Range", 0, 0, ATTRS(CLG_F_START, CLG_F_DELTA, CLG_F_SHAPE, CLG_F_TO), clg_infer_range,
+                      .expr = NULL, .types = CLG_TYPES_CAST},
 };
 
 const clg_op_info *clg_op_get(clg_op op)
@@ -209,6 +214,7 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
                                                                                                           : 1;
     a->keepdims = 1;
     a->upper = 1;
+    a->range_delta = 1.0f;
     a->strides[0] = a->strides[1] = 1;
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;

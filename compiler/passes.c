@@ -8,7 +8,8 @@
 /* Order matters: a Pad folds into the window op it feeds once constant
  * folding has taken the Pads of constants; BatchNorm folding wants constant
  * weights (so it runs after constant folding); what it cannot fold becomes
- * Mul/Add for fusion; attention is matched before elementwise fusion and
+ * Mul/Add for fusion; sibling projections merge once their weights are
+ * final (after folding) and before attention is matched before elementwise fusion and
  * epilogues take its scale and mask apart; LayerNorm is recognised in its written-out form
  * before fusion merges its Sub, Mul and Add into other expressions; biases
  * are split off before fusion so that they join the epilogue, which is then
@@ -20,6 +21,7 @@ static const clg_pass passes[] = {
     {"fold-constants", 1, true, clg_pass_fold_constants},
     {"fold-pad", 1, true, clg_pass_fold_pad},
     {"fold-batchnorm", 1, true, clg_pass_fold_batchnorm},
+    {"merge-projections", 2, false, clg_pass_merge_projections},
     {"fuse-layernorm", 2, true, clg_pass_fuse_layernorm},
     {"fuse-attention", 2, true, clg_pass_fuse_attention},
     {"batchnorm-scale-shift", 2, false, clg_pass_batchnorm_scale_shift},

@@ -239,6 +239,7 @@ typedef enum clg_op {
     CLG_OP_CONV_TRANSPOSE, /* ONNX ConvTranspose, two spatial dims */
     CLG_OP_ARGMAX,      /* ONNX ArgMax/ArgMin: the index (i64) of the largest/smallest along axis */
     CLG_OP_ARGMIN,
+    CLG_OP_RANGE,       /* ONNX Range: start, start + delta, ... of a length that may be symbolic */
     CLG_OP_COUNT
 } clg_op;
 

@@ -696,6 +696,7 @@ static const ox_op ops[] = {
     {"PRelu", 7, 2, 2, "", FOLD_NEVER, ox_conv_prelu},
     {"Pad", 2, 1, 4, "mode pads value", FOLD_NEVER, ox_convert_pad},
     {"Pow", 7, 2, 2, "", FOLD_NEVER, ox_conv_pow},
+    {"Range", 11, 3, 3, "", FOLD_NEVER, ox_convert_range},
     {"Reciprocal", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"ReduceL1", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
     {"ReduceL2", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},

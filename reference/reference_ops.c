@@ -420,7 +420,7 @@ static clg_status k_concat(const clg_ref_args *a)
 
 typedef clg_status (*ref_kernel)(const clg_ref_args *a);
 
-static_assert(CLG_OP_COUNT == 53, "a new op needs a reference kernel in the table below, or an "
+static_assert(CLG_OP_COUNT == 54, "a new op needs a reference kernel in the table below, or an "
                                    "expression in the op table");
 
 /* Ops with an expression in the op table evaluate it (k_elementwise); ops
@@ -465,6 +465,7 @@ static const ref_kernel kernels[CLG_OP_COUNT] = {
     [CLG_OP_CONV_TRANSPOSE] = clg_ref_conv_transpose,
     [CLG_OP_ARGMAX] = clg_ref_argmax,
     [CLG_OP_ARGMIN] = clg_ref_argmax,
+    [CLG_OP_RANGE] = clg_ref_range,
 };
 
 clg_status clg_ref_run_node(const clg_ref_args *a)

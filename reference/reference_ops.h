@@ -48,6 +48,8 @@ CLG_INTERNAL clg_status clg_ref_argmax(const clg_ref_args *a);
 CLG_INTERNAL clg_status clg_ref_resize(const clg_ref_args *a);
 /* reference_trilu.c */
 CLG_INTERNAL clg_status clg_ref_trilu(const clg_ref_args *a);
+/* reference_range.c */
+CLG_INTERNAL clg_status clg_ref_range(const clg_ref_args *a);
 
 /* Computes node i of g, all of whose inputs are constants, into out (room
  * for the node's element count); for constant folding (reference.c).

@@ -224,3 +224,182 @@ char *random_graph(uint64_t seed)
     for (int i = 0; i < extra_outputs; i++) emit(&g, "output %s\n", outputs[i]);
     return g.s;
 }
+
+/* ---------------------------------------------------------------- transformer blocks */
+
+/* A [K, N] projection of value `in` ([N, S, K]) with an optional bias Add,
+ * as PyTorch's Linear exports (MatMul then Add): into out. */
+static void projection(gen *g, const char *in, int k, int n, int bias, char *out)
+{
+    double scale = 1.5 / __builtin_sqrt((double)k);
+    char mm[32];
+    fresh(g, mm, "proj");
+    emit(g, "const %s_w: f32[%d, %d] = random(%d, %g, %g)\n", mm, k, n, g->next_seed++, -scale, scale);
+    emit(g, "%s = MatMul(%s, %s_w)\n", mm, in, mm);
+    if (!bias) {
+        snprintf(out, 32, "%s", mm);
+        return;
+    }
+    fresh(g, out, "biased");
+    emit(g, "const %s_b: f32[%d] = random(%d, -0.2, 0.2)\n", out, n, g->next_seed++);
+    if (pick(g, 2)) emit(g, "%s = Add(%s_b, %s)\n", out, out, mm); /* PyTorch's operand order */
+    else emit(g, "%s = Add(%s, %s_b)\n", out, mm, out);
+}
+
+static void layer_norm(gen *g, const char *in, int d, const char *residual, char *out)
+{
+    fresh(g, out, "ln");
+    emit(g, "const %s_s: f32[%d] = random(%d, 0.5, 1.5)\n", out, d, g->next_seed++);
+    emit(g, "const %s_b: f32[%d] = random(%d, -0.3, 0.3)\n", out, d, g->next_seed++);
+    if (residual) {
+        /* the residual Add written out, as exporters do; fuse-layernorm
+         * takes it into the LayerNorm */
+        char sum[32];
+        fresh(g, sum, "res");
+        emit(g, "%s = Add(%s, %s)\n", sum, residual, in);
+        emit(g, "%s = LayerNorm(%s, %s_s, %s_b)\n", out, sum, out, out);
+    } else {
+        emit(g, "%s = LayerNorm(%s, %s_s, %s_b)\n", out, in, out, out);
+    }
+}
+
+/* One attention sub-block of x ([N, S, d], h heads): Q, K and V as one
+ * projection and Slices (PyTorch's in_proj) or as three projections of the
+ * same input (Keras'), heads split by Reshape and Transpose, the scale on
+ * Q or on the scores, an optional causal mask (-inf grown to [S, S] and
+ * cut by Trilu), Softmax, the heads joined and the output projection. */
+static void attention_block(gen *g, const char *x, int d, int h, char *out)
+{
+    int dh = d / h, bias = pick(g, 2);
+    char q[32], k[32], v[32];
+    if (pick(g, 2)) {
+        char qkv[32];
+        projection(g, x, d, 3 * d, bias, qkv);
+        const char *names[3] = {"q", "k", "v"};
+        char *dst[3] = {q, k, v};
+        for (int i = 0; i < 3; i++) {
+            fresh(g, dst[i], names[i]);
+            emit(g, "%s = Slice(%s) starts=[%d] ends=[%d] axes=[-1]\n", dst[i], qkv, i * d, (i + 1) * d);
+        }
+    } else {
+        projection(g, x, d, d, bias, q);
+        projection(g, x, d, d, bias, k);
+        projection(g, x, d, d, bias, v);
+    }
+    char qh[32], kh[32], vh[32], qt[32], kt[32], vt[32];
+    fresh(g, qh, "qh");
+    fresh(g, kh, "kh");
+    fresh(g, vh, "vh");
+    emit(g, "%s = Reshape(%s) shape=[0, 0, %d, %d]\n", qh, q, h, dh);
+    emit(g, "%s = Reshape(%s) shape=[0, 0, %d, %d]\n", kh, k, h, dh);
+    emit(g, "%s = Reshape(%s) shape=[0, 0, %d, %d]\n", vh, v, h, dh);
+    fresh(g, qt, "qt");
+    fresh(g, kt, "kt");
+    fresh(g, vt, "vt");
+    emit(g, "%s = Transpose(%s) perm=[0, 2, 1, 3]\n", qt, qh);
+    emit(g, "%s = Transpose(%s) perm=[0, 2, 3, 1]\n", kt, kh);
+    emit(g, "%s = Transpose(%s) perm=[0, 2, 1, 3]\n", vt, vh);
+    char c[32], scores[32];
+    fresh(g, c, "scale");
+    emit(g, "const %s: f32[1] = full(%g)\n", c, __builtin_sqrt((double)dh));
+    fresh(g, scores, "scores");
+    if (pick(g, 2)) {
+        char qs[32];
+        fresh(g, qs, "qs");
+        emit(g, "%s = Div(%s, %s)\n", qs, qt, c);
+        emit(g, "%s = MatMul(%s, %s)\n", scores, qs, kt);
+    } else {
+        char raw[32];
+        fresh(g, raw, "raw");
+        emit(g, "%s = MatMul(%s, %s)\n", raw, qt, kt);
+        emit(g, "%s = Div(%s, %s)\n", scores, raw, c);
+    }
+    if (pick(g, 3) == 0) {
+        char full[32], grown[32], mask[32], masked[32];
+        fresh(g, full, "minf");
+        fresh(g, grown, "grown");
+        fresh(g, mask, "mask");
+        fresh(g, masked, "masked");
+        emit(g, "const %s: f32[1, 1] = full(-inf)\n", full);
+        emit(g, "%s = Expand(%s) shape=[S, S]\n", grown, full);
+        emit(g, "%s = Trilu(%s) k=1\n", mask, grown);
+        emit(g, "%s = Add(%s, %s)\n", masked, scores, mask);
+        snprintf(scores, sizeof scores, "%s", masked);
+    }
+    char p[32], o[32], ot[32], joined[32];
+    fresh(g, p, "probs");
+    emit(g, "%s = Softmax(%s) axis=-1\n", p, scores);
+    fresh(g, o, "heads");
+    emit(g, "%s = MatMul(%s, %s)\n", o, p, vt);
+    fresh(g, ot, "ot");
+    emit(g, "%s = Transpose(%s) perm=[0, 2, 1, 3]\n", ot, o);
+    fresh(g, joined, "joined");
+    emit(g, "%s = Reshape(%s) shape=[0, 0, %d]\n", joined, ot, d);
+    projection(g, joined, d, d, 1, out);
+}
+
+char *random_transformer(uint64_t seed)
+{
+    gen g = {0};
+    g.state = seed * 0x9E3779B97F4A7C15ull + 11;
+    g.next_seed = 1;
+    static const int widths[] = {8, 12, 16, 32};
+    int d = widths[pick(&g, 4)];
+    int h = d % 4 == 0 && pick(&g, 2) ? 4 : d % 2 == 0 && pick(&g, 2) ? 2 : 1;
+    emit(&g, "input x: f32[N, S, %d]\n", d);
+    char x[32];
+    snprintf(x, sizeof x, "x");
+    if (pick(&g, 3) == 0) {
+        /* positions arange(S) as a float ramp added to the input */
+        char pos[32], col[32], ramp[32];
+        fresh(&g, pos, "pos");
+        fresh(&g, col, "col");
+        fresh(&g, ramp, "ramp");
+        emit(&g, "%s = Range() start=%d delta=0.25 shape=[S]\n", pos, pick(&g, 5) - 2);
+        emit(&g, "%s = Reshape(%s) shape=[S, 1]\n", col, pos);
+        emit(&g, "const %s_w: f32[1, %d] = random(%d, -0.2, 0.2)\n", ramp, d, g.next_seed++);
+        emit(&g, "%s = Mul(%s, %s_w)\n", ramp, col, ramp);
+        fresh(&g, x, "xp");
+        emit(&g, "%s = Add(x, %s)\n", x, ramp);
+    }
+    int blocks = 1 + pick(&g, 2), extra = -1;
+    char extra_name[32] = "";
+    for (int b = 0; b < blocks; b++) {
+        int pre_norm = pick(&g, 2), f = d * (1 + pick(&g, 3));
+        char in[32], att[32], mid[32];
+        if (pre_norm) layer_norm(&g, x, d, NULL, in);
+        else snprintf(in, sizeof in, "%s", x);
+        attention_block(&g, in, d, h, att);
+        if (pre_norm) {
+            fresh(&g, mid, "res");
+            emit(&g, "%s = Add(%s, %s)\n", mid, x, att);
+        } else {
+            layer_norm(&g, att, d, x, mid);
+        }
+        /* the feed-forward network: bias + GELU or ReLU in the first GEMM's
+         * epilogue, then back to d */
+        char ffn_in[32], hidden[32], act[32], back[32], next[32];
+        if (pre_norm) layer_norm(&g, mid, d, NULL, ffn_in);
+        else snprintf(ffn_in, sizeof ffn_in, "%s", mid);
+        projection(&g, ffn_in, d, f, 1, hidden);
+        fresh(&g, act, "act");
+        emit(&g, "%s = %s(%s)\n", act, pick(&g, 2) ? "Gelu" : "Relu", hidden);
+        projection(&g, act, f, d, 1, back);
+        if (pre_norm) {
+            fresh(&g, next, "res");
+            emit(&g, "%s = Add(%s, %s)\n", next, mid, back);
+        } else {
+            layer_norm(&g, back, d, mid, next);
+        }
+        /* a value inside the block also a graph output: fusion must keep it */
+        if (extra < 0 && pick(&g, 4) == 0) {
+            extra = b;
+            snprintf(extra_name, sizeof extra_name, "%s", mid);
+        }
+        snprintf(x, sizeof x, "%s", next);
+    }
+    emit(&g, "y = Identity(%s)\n", x);
+    emit(&g, "output y\n");
+    if (extra >= 0) emit(&g, "output %s\n", extra_name);
+    return g.s;
+}

@@ -10,5 +10,12 @@
 #include <stdint.h>
 
 char *random_graph(uint64_t seed);
+/* A seeded transformer of 1 or 2 encoder blocks over x [N, S, d] (the
+ * shapes of tests/fixtures' PyTorch and Keras exports): pre- or post-norm,
+ * Q, K and V as one projection and Slices or as three projections of one
+ * input, 1 to 4 heads, the scale on Q or the scores, sometimes a causal
+ * mask (Expand + Trilu) and positions from Range, a GELU or ReLU FFN, a
+ * value inside a block sometimes also an output. */
+char *random_transformer(uint64_t seed);
 
 #endif

@@ -155,6 +155,56 @@ static void test_load_and_print_other_files(void **state)
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) load_print_until_success(files[i]);
 }
 
+/* A transformer fixture through the ONNX importer (protobuf-c's
+ * allocations included). */
+static void test_load_and_print_transformer_fixtures(void **state)
+{
+    (void)state;
+    /* one fixture: each takes ~2000 loads (seconds); this one has symbolic
+     * sizes, int64 ids, Range, Gather and an encoder layer */
+    static const char *files[] = {"tests/fixtures/arange_positions/model.onnx"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        long long n = load_print_until_success(files[i]);
+        print_message("%s: %lld growth requests, each failed once\n", files[i], n);
+    }
+}
+
+/* -O2 on tf2onnx's Keras MultiHeadAttention + LayerNorm block
+ * (fuse-layernorm, merge-projections, elementwise fusion), failing each
+ * of its allocations in turn: CLG_ERR_OUT_OF_MEMORY and a graph that still
+ * prints as one of the states the passes go through, or success; nothing
+ * leaks. */
+static void test_optimize_transformer_fixtures(void **state)
+{
+    (void)state;
+    static const char *files[] = {"tests/fixtures/keras_mha_block/model.onnx"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        long long k;
+        for (k = 1;; k++) {
+            fail_alloc a = {0, 0, 0, 0, 0, 0};
+            clg_graph *g = NULL;
+            assert_int_equal(clg_graph_create(&g, fail_alloc_fn, &a), CLG_OK);
+            if (clg_graph_load(g, files[i]) != CLG_OK) fail_msg("%s: %s", files[i], clg_graph_errmsg(g));
+            a.fail_at = a.growths + k;
+            clg_status s = clg_graph_optimize(g, 2, NULL, NULL);
+            bool failed = a.failures != 0;
+            a.fail_at = 0;
+            if (failed) assert_oom(g, s, files[i], k);
+            else if (s) fail_msg("%s: -O2 without a failure: %s", files[i], clg_graph_errmsg(g));
+            /* whatever state it is left in, the graph is whole */
+            char *text = NULL;
+            size_t len = 0;
+            assert_int_equal(clg_graph_print(g, &text, &len), CLG_OK);
+            clg_graph_free(g, text);
+            clg_graph_destroy(g);
+            assert_clean(&a, files[i], k);
+            if (!failed) break;
+        }
+        print_message("%s -O2: %lld allocations, each failed once\n", files[i], k - 1);
+        assert_true(k > 10);
+    }
+}
+
 /* Errors other than out-of-memory still win when memory is short: a file
  * with a syntax error gives either OOM or its own error, never anything else. */
 static void test_malformed_under_failures(void **state)
@@ -323,6 +373,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_and_print_example),
         cmocka_unit_test(test_load_and_print_other_files),
+        cmocka_unit_test(test_load_and_print_transformer_fixtures),
+        cmocka_unit_test(test_optimize_transformer_fixtures),
         cmocka_unit_test(test_malformed_under_failures),
         cmocka_unit_test(test_builder_under_failures),
         cmocka_unit_test(test_run_reference_example),

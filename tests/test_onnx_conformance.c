@@ -19,7 +19,7 @@
  * Slice's starts/ends/axes/steps, Split's split, Expand's shape, Tile's
  * repeats, Dropout's ratio and training_mode, Pad's pads, constant_value
  * and axes, Gather's indices, Resize's roi, scales and sizes, Upsample's
- * scales) are moved into the model as initializers
+ * scales, Range's start, limit and delta) are moved into the model as initializers
  * holding the test's values before import.
  *
  * tests/onnx/expected_pass.txt lists the tests that must pass; any of them
@@ -140,6 +140,7 @@ static bool feeds_constant_slot(const Onnx__GraphProto *gr, const char *name)
         {"Reshape", 1u << 1}, {"Clip", 3u << 1}, {"Unsqueeze", 1u << 1}, {"Squeeze", 1u << 1},
         {"Slice", 15u << 1}, {"Dropout", 3u << 1}, {"Gather", 1u << 1}, {"Pad", 7u << 1},
         {"Split", 1u << 1}, {"Expand", 1u << 1}, {"Tile", 1u << 1}, {"Resize", 7u << 1}, {"Upsample", 1u << 1},
+        {"Range", 7u},
     };
     for (size_t k = 0; k < gr->n_node; k++) {
         const Onnx__NodeProto *n = gr->node[k];

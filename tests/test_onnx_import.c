@@ -993,6 +993,148 @@ static void test_argmax_import(void **state)
     expect_error(&b, CLG_ERR_INVALID_GRAPH, "attribute select_last_index is part of opset 12 on");
 }
 
+/* ---- Range */
+
+/* y = x + Cast(Range(start, limit, delta)) with x [batch, seq] and the
+ * limit seq (or seq + 1, 2 * seq) from x's Shape: torch.arange(x.size(1))
+ * as PyTorch exports it. The limit stays symbolic, so the Range is a graph
+ * node of length seq computed at run time. */
+static void build_range_positions(mb *b, int64_t start, const char *limit_op, int64_t limit_arg, int64_t delta)
+{
+    mb_init(b, 14);
+    mb_input(b, "x", 2, (int64_t[]){-1, -2});
+    mb_node(b, "Shape", NULL, "x", "s", 0);
+    mb_const_i64(b, "c1", 0, 1, (int64_t[]){1});
+    mb_node(b, "Gather", NULL, "s,c1", "seq", 0);
+    mb_const_i64(b, "arg", 0, 1, (int64_t[]){limit_arg});
+    if (limit_op) mb_node(b, limit_op, NULL, "seq,arg", "limit", 0);
+    else mb_node(b, "Identity", NULL, "seq", "limit", 0);
+    mb_const_i64(b, "start", 0, 1, (int64_t[]){start});
+    mb_const_i64(b, "delta", 0, 1, (int64_t[]){delta});
+    mb_node(b, "Range", "range", "start,limit,delta", "pos", 0);
+    mb_node(b, "Cast", NULL, "pos", "posf", 1, A_i(b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT));
+    mb_node(b, "Add", NULL, "x,posf", "y", 0);
+    mb_output(b, "y");
+}
+
+static void test_range_symbolic(void **state)
+{
+    (void)state;
+    /* arange(seq); arange(1, seq + 1); arange(0, 2 * seq, 2) */
+    static const struct { int64_t start; const char *op; int64_t arg, delta; float first, step; } cases[] = {
+        {0, NULL, 0, 1, 0, 1}, {1, "Add", 1, 1, 1, 1}, {0, "Mul", 2, 2, 0, 2},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        mb b;
+        build_range_positions(&b, cases[c].start, cases[c].op, cases[c].arg, cases[c].delta);
+        clg_graph *g = import_ok(&b);
+        const clg_node *r = find_node(g, "pos");
+        assert_int_equal(r->op, CLG_OP_RANGE);
+        assert_int_equal(r->dtype, CLG_DTYPE_I64);
+        char text[64];
+        assert_string_equal(clg_shape_str(g, &r->shape, text, sizeof text), "[seq]");
+        for (int64_t s = 3; s <= 5; s += 2) {
+            float x[2 * 5], out[2 * 5];
+            for (int k = 0; k < 2 * s; k++) x[k] = (float)k * 0.5f;
+            clg_tensor got = {0};
+            run1(g, x, 2, (int64_t[]){2, s}, out, &got);
+            assert_int_equal(got.dims[1], s);
+            for (int64_t m = 0; m < 2; m++)
+                for (int64_t j = 0; j < s; j++)
+                    assert_true(out[m * s + j] == x[m * s + j] + cases[c].first + (float)j * cases[c].step);
+        }
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    /* The length (seq - 0) / 3 is no size; a negative step to seq; a
+     * symbolic start. */
+    mb b;
+    build_range_positions(&b, 0, NULL, 0, 3);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node range (Range, opset 14): the length (seq - 0) / 3 of a Range to the "
+                                          "symbolic limit 'limit' is not a size clgraph can express");
+    build_range_positions(&b, 100, NULL, 0, -1);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node range (Range, opset 14): a negative delta (-1) with the symbolic "
+                                          "limit 'limit' (seq) is not supported");
+    mb_init(&b, 14);
+    mb_input(&b, "x", 2, (int64_t[]){-1, -2});
+    mb_node(&b, "Shape", NULL, "x", "s", 0);
+    mb_const_i64(&b, "c1", 0, 1, (int64_t[]){1});
+    mb_node(&b, "Gather", NULL, "s,c1", "seq", 0);
+    mb_const_i64(&b, "one", 0, 1, (int64_t[]){1});
+    mb_node(&b, "Range", "range", "seq,seq,one", "pos", 0);
+    mb_output_t(&b, "pos", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node range (Range, opset 14): start 'seq' is the symbolic size seq; only the limit may be one");
+}
+
+/* Range of constants folds on the host (ONNX's node test values: [1, 3]
+ * and [10, 7]); inputs computed in the graph, a zero step, mixed types and
+ * an empty result are refused. */
+static void test_range_host(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        mb b;
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, (int64_t[]){-1, 2});
+        if (variant == 0) {
+            mb_const_f(&b, "start", 1);
+            mb_const_f(&b, "limit", 5);
+            mb_const_f(&b, "delta", 2);
+        } else {
+            mb_const_i64(&b, "start", 0, 1, (int64_t[]){10});
+            mb_const_i64(&b, "limit", 0, 1, (int64_t[]){6});
+            mb_const_i64(&b, "delta", 0, 1, (int64_t[]){-3});
+        }
+        mb_node(&b, "Range", NULL, "start,limit,delta", "r", 0);
+        if (variant == 0) {
+            mb_node(&b, "Add", NULL, "x,r", "y", 0);
+        } else {
+            mb_node(&b, "Cast", NULL, "r", "rf", 1, A_i(&b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT));
+            mb_node(&b, "Add", NULL, "x,rf", "y", 0);
+        }
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        assert_int_equal(count_op(g, CLG_OP_RANGE), 0); /* folded */
+        float x[4] = {0, 0, 1, 1}, out[4];
+        clg_tensor got = {0};
+        run1(g, x, 2, (int64_t[]){2, 2}, out, &got);
+        float want[2] = {variant ? 10.0f : 1.0f, variant ? 7.0f : 3.0f};
+        for (int k = 0; k < 4; k++) assert_true(out[k] == x[k] + want[k % 2]);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    mb b;
+    /* the limit computed in the graph */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, (int64_t[]){4});
+    mb_const_f(&b, "start", 0);
+    mb_node(&b, "ReduceMax", NULL, "x", "limit", 1, A_i(&b, "keepdims", 0));
+    mb_const_f(&b, "delta", 1);
+    mb_node(&b, "Range", "range", "start,limit,delta", "r", 0);
+    mb_output(&b, "r");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node range (Range, opset 13): limit 'limit' is computed in the graph");
+    /* delta 0; FLOAT limit with an INT64 start; an empty range */
+    static const struct { int64_t start, limit, delta; bool float_limit; clg_status st; const char *msg; } bad[] = {
+        {0, 4, 0, false, CLG_ERR_INVALID_GRAPH, "delta 'delta' is 0"},
+        {0, 4, 1, true, CLG_ERR_INVALID_GRAPH, "limit 'limit' is FLOAT but start is INT64; Range needs one type"},
+        {5, 1, 1, false, CLG_ERR_UNSUPPORTED, "Range(5, 1, 1) is empty; clgraph tensors are never empty"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        mb_init(&b, 13);
+        mb_input(&b, "x", 1, (int64_t[]){4});
+        mb_const_i64(&b, "start", 0, 1, &bad[k].start);
+        if (bad[k].float_limit) mb_const_f(&b, "limit", (float)bad[k].limit);
+        else mb_const_i64(&b, "limit", 0, 1, &bad[k].limit);
+        mb_const_i64(&b, "delta", 0, 1, &bad[k].delta);
+        mb_node(&b, "Range", "range", "start,limit,delta", "r", 0);
+        mb_node(&b, "Cast", NULL, "r", "rf", 1, A_i(&b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT));
+        mb_node(&b, "Add", NULL, "x,rf", "y", 0);
+        mb_output(&b, "y");
+        expect_error(&b, bad[k].st, bad[k].msg);
+    }
+}
+
 /* ConstantOfShape of a known shape folds on the host: the value (float 0
  * without one, a float, an integer that shape arithmetic can use), a scalar
  * for an empty shape; malformed values are refused. */
@@ -3171,9 +3313,13 @@ int main(void)
         cmocka_unit_test(test_symbolic_equal_where),
         cmocka_unit_test(test_host_mod_transpose),
         cmocka_unit_test(test_causal_mask),
+        cmocka_unit_test(test_range_symbolic),
+        cmocka_unit_test(test_range_host),
         cmocka_unit_test(test_resize_import),
         cmocka_unit_test(test_conv_transpose_import),
         cmocka_unit_test(test_argmax_import),
+        cmocka_unit_test(test_range_symbolic),
+        cmocka_unit_test(test_range_host),
         cmocka_unit_test(test_constant_of_shape_host),
         cmocka_unit_test(test_gelu_pattern),
         cmocka_unit_test(test_gelu_tanh_pattern),

@@ -1,5 +1,8 @@
 /* Optimization levels against the unoptimized graph. Every test model (the
- * example, a 50-block residual MLP, a small ResNet, a CNN with Keras' Pads) compiled at -O0, -O1
+ * example, a 50-block residual MLP, a small ResNet, a CNN with Keras' Pads,
+ * a sequence block, and the transformer fixtures exported from PyTorch and
+ * Keras: encoders, a causal decoder block, token-id stacks with an
+ * embedding and positions) compiled at -O0, -O1
  * and -O2 on the device must agree with the reference executor running the
  * graph as written; and the reference executor on the optimized graph must
  * agree with it too, which needs no device. */
@@ -51,19 +54,31 @@ static const char *SEQUENCE_BLOCK =
     "y = MatMul(flat, wo)\n"
     "output y\n";
 
+/* The transformer fixtures (tests/fixtures, make_transformer_fixtures.py
+ * and make_keras_fixtures.py), symbolic batch and sequence. */
+static const char *const fixtures[] = {"encoder_post_relu", "encoder_seq_first", "decoder_causal",
+                                       "keras_mha_block",   "embedding_stack",   "arange_positions"};
+#define FIRST_FIXTURE 5
+
 static clg_graph *model(int which)
 {
     if (which == 0) return load("examples/residual_mlp.clg");
     if (which == 4) return test_parse(SEQUENCE_BLOCK);
+    if (which >= FIRST_FIXTURE) {
+        char path[256];
+        snprintf(path, sizeof path, "tests/fixtures/%s/model.onnx", fixtures[which - FIRST_FIXTURE]);
+        return load(path);
+    }
     char *text = which == 1 ? model_residual_mlp(50, 64) : which == 2 ? model_small_resnet() : model_keras_padded_cnn();
     clg_graph *g = test_parse(text);
     free(text);
     return g;
 }
 
-static const char *model_name[] = {"example", "50-block MLP", "small ResNet", "Keras-padded CNN",
-                                   "sequence block"};
-#define N_MODELS 5
+static const char *model_name[] = {"example",           "50-block MLP",      "small ResNet",   "Keras-padded CNN",
+                                   "sequence block",    "encoder_post_relu", "encoder_seq_first", "decoder_causal",
+                                   "keras_mha_block",   "embedding_stack",   "arange_positions"};
+#define N_MODELS (FIRST_FIXTURE + (int)(sizeof fixtures / sizeof *fixtures))
 
 static size_t elems(int rank, const int64_t *dims)
 {
@@ -83,14 +98,18 @@ static clg_tensor *reference_outputs(clg_graph *g, int64_t batch, unsigned seed)
     uint64_t state = seed * 2654435761u + 1;
     for (int i = 0; i < n_in; i++) {
         assert_int_equal(clg_graph_input_info(g, i, NULL, &in[i].rank, in[i].dims), CLG_OK);
+        assert_int_equal(clg_graph_input_dtype(g, i, &in[i].dtype), CLG_OK);
         /* N is the batch, any other symbolic size batch + 2 (as device_check.c). */
         for (int d = 0; d < in[i].rank; d++)
             if (in[i].dims[d] < 0) in[i].dims[d] = in[i].dims[d] == CLG_BATCH ? batch : batch + 2;
         size_t n = elems(in[i].rank, in[i].dims);
-        assert_non_null(in[i].data = malloc(n * sizeof(float)));
+        assert_non_null(in[i].data = malloc(n * clg_dtype_size(in[i].dtype)));
         for (size_t k = 0; k < n; k++) {
             state = state * 6364136223846793005ull + 1442695040888963407ull;
-            in[i].data[k] = (float)(state >> 33) / 2147483648.0f * 2.0f - 1.0f;
+            /* token ids in [-2, 2] (valid, negative ones count from the
+             * back), as device_check.c */
+            if (in[i].dtype == CLG_DTYPE_I64) ((int64_t *)in[i].data)[k] = (int64_t)((state >> 33) % 5) - 2;
+            else in[i].data[k] = (float)(state >> 33) / 2147483648.0f * 2.0f - 1.0f;
         }
     }
     for (int i = 0; i < n_out; i++) {

@@ -331,6 +331,12 @@ static const pair canonical_cases[] = {
      IMG "y = Resize(x) sizes=[8, 8] coordinate_transformation_mode=\"asymmetric\" nearest_mode=\"floor\"\noutput y\n"},
     {IMG "y = AveragePool(x) kernel_shape=[3, 3] count_include_pad=0 ceil_mode=0\noutput y\n",
      IMG "y = AveragePool(x) kernel_shape=[3, 3]\noutput y\n"},
+    /* Range: no inputs; start 0, delta 1 and to "f32" are the defaults; a
+     * symbolic length names its size */
+    {"input x: f32[N, S]\ny = Range() delta=1 start=0 shape=[S] to=\"f32\"\nz = Add(x, y)\noutput z\n",
+     "input x: f32[N, S]\ny = Range() shape=[S]\nz = Add(x, y)\noutput z\n"},
+    {"input x: f32[N, 6]\ny = Range( ) to=\"i64\" shape=[6] delta=-2 start=+10\nz = Add(x, y)\noutput z\n",
+     "input x: f32[N, 6]\ny = Range() start=1e+01 delta=-2 shape=[6] to=\"i64\"\nz = Add(x, y)\noutput z\n"},
     /* Attention: scale 1 is the default; a mask is a fourth input. */
     {"input q: f32[N, 5, 8]\ninput kt: f32[N, 8, 7]\ninput v: f32[N, 7, 3]\ny = Attention(q, kt, v) scale=1.0\noutput y\n",
      "input q: f32[N, 5, 8]\ninput kt: f32[N, 8, 7]\ninput v: f32[N, 7, 3]\ny = Attention(q, kt, v)\noutput y\n"},

@@ -629,6 +629,164 @@ static void test_fuse_attention_numerics(void **state)
     clg_graph_destroy(g);
 }
 
+/* ---------------------------------------------------------------- merge-projections */
+
+/* Keras' Q, K and V projections: three Gemms (transB=1, no bias) of one
+ * input become one Gemm of the stacked weights and a Slice each, which
+ * keep the members' names; MatMuls ([K, N] weights side by side, a 3-D
+ * input) and Gemms with [N] biases likewise. */
+static void test_merge_projections(void **state)
+{
+    (void)state;
+    check_pass("merge-projections",
+               "input x: f32[N, 2]\n"
+               "const wq: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const wk: f32[1, 2] = [5, 6]\n"
+               "const wv: f32[2, 2] = [7, 8, 9, 10]\n"
+               "q = Gemm(x, wq) beta=0 transB=1\n"
+               "k = Gemm(x, wk) beta=0 transB=1\n"
+               "v = Gemm(x, wv) beta=0 transB=1\n"
+               "y = Concat(q, k, v) axis=1\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "const q/merged_weight: f32[5, 2] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1e+01]\n"
+               "q/merged = Gemm(x, q/merged_weight) beta=0 transB=1\n"
+               "q = Slice(q/merged) starts=[0] ends=[2] axes=[-1]\n"
+               "k = Slice(q/merged) starts=[2] ends=[3] axes=[-1]\n"
+               "v = Slice(q/merged) starts=[3] ends=[5] axes=[-1]\n"
+               "y = Concat(q, k, v)\n"
+               "output y\n");
+    check_pass("merge-projections",
+               "input x: f32[N, 3, 2]\n"
+               "const wa: f32[2, 2] = [1, 2, 3, 4]\n"
+               "const wb: f32[2, 1] = [5, 6]\n"
+               "a = MatMul(x, wa)\n"
+               "b = MatMul(x, wb)\n"
+               "output a\n"
+               "output b\n",
+               "input x: f32[N, 3, 2]\n"
+               "const a/merged_weight: f32[2, 3] = [1, 2, 5, 3, 4, 6]\n"
+               "a/merged = MatMul(x, a/merged_weight)\n"
+               "a = Slice(a/merged) starts=[0] ends=[2] axes=[-1]\n"
+               "b = Slice(a/merged) starts=[2] ends=[3] axes=[-1]\n"
+               "output a\n"
+               "output b\n");
+    check_pass("merge-projections",
+               "input x: f32[N, 2]\n"
+               "const wa: f32[2, 1] = [1, 2]\n"
+               "const ba: f32[1] = [0.5]\n"
+               "const wb: f32[2, 2] = [3, 4, 5, 6]\n"
+               "const bb: f32[2] = [0.25, -1]\n"
+               "a = Gemm(x, wa, ba) alpha=2 beta=3\n"
+               "b = Gemm(x, wb, bb) alpha=2 beta=3\n"
+               "y = Concat(a, b) axis=1\n"
+               "output y\n",
+               "input x: f32[N, 2]\n"
+               "const a/merged_weight: f32[2, 3] = [1, 3, 4, 2, 5, 6]\n"
+               "const a/merged_bias: f32[3] = [0.5, 0.25, -1]\n"
+               "a/merged = Gemm(x, a/merged_weight, a/merged_bias) alpha=2 beta=3\n"
+               "a = Slice(a/merged) starts=[0] ends=[1] axes=[-1]\n"
+               "b = Slice(a/merged) starts=[1] ends=[3] axes=[-1]\n"
+               "y = Concat(a, b)\n"
+               "output y\n");
+}
+
+/* Do not merge: different inputs; a weight computed in the graph; different
+ * attributes; an epilogue; a bias in one member only; a lone projection. */
+static void test_merge_projections_refused(void **state)
+{
+    (void)state;
+    check_unchanged("merge-projections",
+                    "input x: f32[N, 2]\n"
+                    "input z: f32[N, 2]\n"
+                    "const wa: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "const wb: f32[2, 2] = [5, 6, 7, 8]\n"
+                    "a = MatMul(x, wa)\n"
+                    "b = MatMul(z, wb)\n"
+                    "output a\n"
+                    "output b\n");
+    check_unchanged("merge-projections",
+                    "input x: f32[N, 2]\n"
+                    "input w: f32[2, 2]\n"
+                    "const wb: f32[2, 2] = [5, 6, 7, 8]\n"
+                    "a = MatMul(x, w)\n"
+                    "b = MatMul(x, wb)\n"
+                    "output a\n"
+                    "output b\n");
+    check_unchanged("merge-projections",
+                    "input x: f32[N, 2]\n"
+                    "const wa: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "const wb: f32[2, 2] = [5, 6, 7, 8]\n"
+                    "a = Gemm(x, wa) transB=1\n"
+                    "b = Gemm(x, wb)\n"
+                    "output a\n"
+                    "output b\n");
+    check_unchanged("merge-projections",
+                    "input x: f32[N, 2]\n"
+                    "const wa: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "const wb: f32[2, 2] = [5, 6, 7, 8]\n"
+                    "a = Gemm(x, wa) alpha=0.5\n"
+                    "b = Gemm(x, wb)\n"
+                    "output a\n"
+                    "output b\n");
+    check_unchanged("merge-projections",
+                    "input x: f32[N, 2]\n"
+                    "const wa: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "const wb: f32[2, 2] = [5, 6, 7, 8]\n"
+                    "a = MatMul(x, wa, x) epilogue=\"x0 + x1\"\n"
+                    "b = MatMul(x, wb)\n"
+                    "output a\n"
+                    "output b\n");
+    check_unchanged("merge-projections",
+                    "input x: f32[N, 2]\n"
+                    "const wa: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "const ba: f32[2] = [1, 2]\n"
+                    "const wb: f32[2, 2] = [5, 6, 7, 8]\n"
+                    "a = Gemm(x, wa, ba)\n"
+                    "b = Gemm(x, wb)\n"
+                    "output a\n"
+                    "output b\n");
+    check_unchanged("merge-projections",
+                    "input x: f32[N, 2]\n"
+                    "const wa: f32[2, 2] = [1, 2, 3, 4]\n"
+                    "a = MatMul(x, wa)\n"
+                    "output a\n");
+}
+
+/* A weight another node also reads is never edited: the merged weights
+ * are a new constant, and the shared one keeps its values for its other
+ * reader. The merged graph computes what the original did. */
+static void test_merge_projections_shared_weight(void **state)
+{
+    (void)state;
+    const char *text = "input x: f32[N, 3]\n"
+                       "z = Relu(x)\n"
+                       "const w: f32[3, 4] = random(1)\n"
+                       "const wk: f32[3, 2] = random(2)\n"
+                       "q = MatMul(x, w)\n"
+                       "k = MatMul(x, wk)\n"
+                       "other = MatMul(z, w)\n"
+                       "y = Concat(q, k, other) axis=1\n"
+                       "output y\n";
+    clg_graph *g = parse(text), *o = NULL;
+    assert_int_equal(clg_graph_clone(g, &o), CLG_OK);
+    assert_int_equal(clg_pass_run_named(o, "merge-projections"), CLG_OK);
+    assert_int_equal(clg_pass_run_named(o, "dce"), CLG_OK);
+    assert_int_equal(count_op(o, CLG_OP_MATMUL), 2); /* the merged one and `other` */
+    assert_int_equal(count_op(o, CLG_OP_SLICE), 2);
+    int wi = clg_find_value(g, "w"), wo = clg_find_value(o, "w");
+    assert_true(wi >= 0 && wo >= 0);
+    const clg_node *other = &o->nodes[clg_find_value(o, "other")];
+    assert_int_equal(other->inputs[1], wo);
+    assert_memory_equal(o->nodes[wo].constant->data, g->nodes[wi].constant->data, 12 * sizeof(float));
+    for (int64_t batch = 1; batch <= 3; batch++) {
+        double d = reference_difference(g, o, batch);
+        if (!(d == 0)) fail_msg("batch %lld: difference %g after merging", (long long)batch, d);
+    }
+    clg_graph_destroy(o);
+    clg_graph_destroy(g);
+}
+
 /* ---------------------------------------------------------------- fold-batchnorm */
 
 /* BatchNorm parameters with exact arithmetic: var + epsilon is 4 and 1, so
@@ -2051,6 +2209,25 @@ static void test_optimize_out_of_memory(void **state)
                                     "output y2\n"
                                     "output s2\n";
     optimize_out_of_memory(attention, sizeof attention - 1);
+    /* merge-projections' sweep: three Gemms of one input with a bias each,
+     * and a MatMul pair */
+    static const char projections[] = "input x: f32[N, 6]\n"
+                                      "const wq: f32[4, 6] = random(1)\n"
+                                      "const wk: f32[4, 6] = random(2)\n"
+                                      "const wv: f32[2, 6] = random(3)\n"
+                                      "const bq: f32[4] = random(4)\n"
+                                      "const bk: f32[4] = random(5)\n"
+                                      "const bv: f32[2] = random(6)\n"
+                                      "q = Gemm(x, wq, bq) transB=1\n"
+                                      "k = Gemm(x, wk, bk) transB=1\n"
+                                      "v = Gemm(x, wv, bv) transB=1\n"
+                                      "const wa: f32[6, 3] = random(7)\n"
+                                      "const wb: f32[6, 3] = random(8)\n"
+                                      "a = MatMul(x, wa)\n"
+                                      "b = MatMul(x, wb)\n"
+                                      "y = Concat(q, k, v, a, b)\n"
+                                      "output y\n";
+    optimize_out_of_memory(projections, sizeof projections - 1);
 }
 
 /* ---------------------------------------------------------------- clone, save, dot */
@@ -2166,6 +2343,9 @@ int main(void)
         cmocka_unit_test(test_fuse_attention_refused),
         cmocka_unit_test(test_fuse_attention_keeps_scale_node),
         cmocka_unit_test(test_fuse_attention_numerics),
+        cmocka_unit_test(test_merge_projections),
+        cmocka_unit_test(test_merge_projections_refused),
+        cmocka_unit_test(test_merge_projections_shared_weight),
         cmocka_unit_test(test_batchnorm_scale_shift),
         cmocka_unit_test(test_fuse_layernorm),
         cmocka_unit_test(test_fuse_layernorm_refused),

@@ -222,6 +222,9 @@ FIXTURE_TEST(encoder_stack, true)
 FIXTURE_TEST(decoder_causal, true)
 /* int64 token ids, an embedding Gather and positions cut to S. */
 FIXTURE_TEST(embedding_stack, true)
+/* positions = torch.arange(S) of the ids' sequence length: a Range to a
+ * symbolic limit, gathered from a position table and cast to a float ramp */
+FIXTURE_TEST(arange_positions, true)
 /* Keras' MultiHeadAttention + LayerNormalization through tf2onnx
  * (make_keras_fixtures.py): its LayerNorms written out, fused at -O2. */
 FIXTURE_TEST(keras_mha_block, true)
@@ -264,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_encoder_stack),
         cmocka_unit_test(test_decoder_causal),
         cmocka_unit_test(test_embedding_stack),
+        cmocka_unit_test(test_arange_positions),
         cmocka_unit_test(test_keras_mha_block),
         cmocka_unit_test(test_tv_mobilenet_v2),
         cmocka_unit_test(test_tv_mobilenet_v3_small),

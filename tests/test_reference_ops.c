@@ -1157,6 +1157,44 @@ static void test_trilu(void **state)
     expect_destroy(g, &in, 1, 2, DIMS(2, 2), FLOATS(0, -INFINITY, 0, 0));
 }
 
+/* Range: ONNX's node tests' values (test_range_float_type_positive_delta:
+ * Range(1, 5, 2) = [1, 3]; test_range_int32_type_negative_delta:
+ * Range(10, 6, -3) = [10, 7]) and a length bound from a symbolic size,
+ * start 2 step -0.5 over S = 5 (the ONNX formula start + i * delta). */
+static void test_range(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    node(g, CLG_OP_RANGE, "y", NULL, 0, ATTRS(A_INTS("shape", 2), a_float("start", 1), a_float("delta", 2)));
+    output(g, "y");
+    expect_destroy(g, NULL, 0, 1, DIMS(2), FLOATS(1, 3));
+    g = new_graph();
+    node(g, CLG_OP_RANGE, "y", NULL, 0,
+         ATTRS(A_INTS("shape", 2), a_float("start", 10), a_float("delta", -3), a_string("to", "i32")));
+    output(g, "y");
+    clg_dtype t;
+    assert_int_equal(clg_graph_output_dtype(g, 0, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_I32);
+    int32_t got[2] = {0, 0};
+    clg_tensor y = {(float *)(void *)got, 0, {0}, CLG_DTYPE_I32};
+    ok(g, clg_graph_run_reference(g, NULL, 0, &y, 1));
+    check_shape(&y, 1, DIMS(2));
+    assert_int_equal(got[0], 10);
+    assert_int_equal(got[1], 7);
+    clg_graph_destroy(g);
+    /* y = x + Range over x's symbolic length */
+    g = new_graph();
+    int64_t s;
+    assert_int_equal(clg_graph_symbol(g, "S", &s), CLG_OK);
+    input(g, "x", 1, DIMS(s));
+    node(g, CLG_OP_RANGE, "r", NULL, 0, ATTRS(A_INTS("shape", s - 1), a_float("start", 2), a_float("delta", -0.5f)));
+    node(g, CLG_OP_ADD, "y", NAMES("x", "r"), NULL, 0);
+    output(g, "y");
+    float zeros[5] = {0};
+    clg_tensor in = TENSOR(zeros, 5);
+    expect_destroy(g, &in, 1, 1, DIMS(5), FLOATS(2, 1.5f, 1, 0.5f, 0));
+}
+
 /* ---------------------------------------------------------- whole graphs */
 
 /* x: [N, 3] -> relu(x @ W + b), W [3,2], b [2]. */
@@ -1714,9 +1752,11 @@ int main(void)
         cmocka_unit_test(test_expand_tile),
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_range),
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_argmax),
+        cmocka_unit_test(test_range),
         cmocka_unit_test(test_symbolic_batch),
         cmocka_unit_test(test_multi_output_and_reuse),
         cmocka_unit_test(test_example_model),

@@ -1001,6 +1001,37 @@ static void test_argmax(void **state)
     check(0.0);
 }
 
+/* Range of a symbolic length (positions = arange(S)): as floats added to
+ * the input, as i64 indices into a position table (Gather), negative and
+ * fractional steps; the sizes differ per batch (S = batch + 2). */
+static void test_range(void **state)
+{
+    (void)state;
+    snprintf(text, sizeof text,
+             "input x: f32[N, S, 3]\n"
+             "p = Range() start=2 delta=0.5 shape=[S]\n"
+             "q = Reshape(p) shape=[S, 1]\n"
+             "y = Add(x, q)\n"
+             "output y\n"
+             "output p\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[N, S, 4]\n"
+             "const t: f32[40, 4] = random(3)\n"
+             "i = Range() shape=[S] to=\"i64\"\n"
+             "e = Gather(t, i) axis=0\n"
+             "y = Add(x, e)\n"
+             "output y\n"
+             "output i\n");
+    check(TOL);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 70]\n"
+             "p = Range() start=-3 delta=-1.25 shape=[70]\n"
+             "y = Mul(x, p)\n"
+             "output y\n");
+    check(TOL);
+}
+
 /* A causal attention mask as PyTorch exports it: -inf grown to [S, S]
  * (ConstantOfShape), its strict upper triangle kept (Trilu k=1, the zero
  * written, never -inf * 0), added to every head's scores, then Softmax over
@@ -1094,9 +1125,11 @@ int main(void)
         cmocka_unit_test(test_integer_buffers_across_sizes),
         cmocka_unit_test(test_movement),
         cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_range),
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_argmax),
+        cmocka_unit_test(test_range),
         cmocka_unit_test(test_causal_mask_softmax),
         cmocka_unit_test(test_softmax_fully_masked_row),
     };

@@ -723,6 +723,38 @@ static void test_trilu(void **state)
     clg_graph_destroy(g);
 }
 
+/* Range has no inputs: its shape is [length], a number or a symbolic size
+ * (shape=[S], written S - 1 as Reshape's); integer ranges must stay exact. */
+static void test_range(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    int64_t s;
+    assert_int_equal(clg_graph_symbol(g, "S", &s), CLG_OK);
+    clg_attr i64 = {"to", CLG_ATTR_STRING, 0, {0}, 0.0f, "i64"};
+    OK(g, CLG_OP_RANGE, "r0", NULL, 0, ATTRS(AL("shape", 7)), DIMS(7));
+    OK(g, CLG_OP_RANGE, "r1", NULL, 0, ATTRS(AL("shape", s - 1), i64), DIMS(s));
+    OK(g, CLG_OP_RANGE, "r2", NULL, 0, ATTRS(AL("shape", N - 1), af("start", 3), af("delta", -0.5f)), DIMS(N));
+    /* the last value, -4096 + 4097 * 4096, is 2^24 exactly */
+    OK(g, CLG_OP_RANGE, "r3", NULL, 0, ATTRS(AL("shape", 4098), af("start", -4096), af("delta", 4096), i64),
+       DIMS(4098));
+    ERR(g, CLG_OP_RANGE, "e0", NULL, 0, NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "attribute shape must hold the length, one entry; got 0");
+    ERR(g, CLG_OP_RANGE, "e1", NULL, 0, ATTRS(AL("shape", 2, 3)), CLG_ERR_INVALID_GRAPH,
+        "attribute shape must hold the length, one entry; got 2");
+    ERR(g, CLG_OP_RANGE, "e2", NULL, 0, ATTRS(AL("shape", 0)), CLG_ERR_INVALID_GRAPH,
+        "shape[0] = 0: the length must be 1 to 2^31");
+    ERR(g, CLG_OP_RANGE, "e3", NULL, 0, ATTRS(AL("shape", -40)), CLG_ERR_INVALID_GRAPH,
+        "shape[0] names no symbolic size of this graph");
+    ERR(g, CLG_OP_RANGE, "e4", NULL, 0, ATTRS(AL("shape", 4099), af("start", -4096), af("delta", 4096), i64),
+        CLG_ERR_UNSUPPORTED, "a Range of length 4099 from -4096 by 4096 goes past 2^24");
+    ERR(g, CLG_OP_RANGE, "e5", NULL, 0, ATTRS(AL("shape", 3), af("delta", NAN)), CLG_ERR_INVALID_GRAPH,
+        "start and delta must be numbers");
+    const char *const one[] = {"r0"};
+    ERR(g, CLG_OP_RANGE, "e6", one, 1, ATTRS(AL("shape", 3)), CLG_ERR_INVALID_GRAPH, "takes 0 inputs, got 1");
+    clg_graph_destroy(g);
+}
+
 /* Resize replaces the last two dims by `sizes`; leading dims pass through,
  * symbolic ones too, and a symbolic H or W may be resized (to numbers). */
 static void test_resize(void **state)
@@ -1039,6 +1071,7 @@ int main(void)
         cmocka_unit_test(test_expand_and_tile),
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_trilu),
+        cmocka_unit_test(test_range),
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_argmax),

@@ -74,6 +74,8 @@ CLG_INTERNAL clg_status clg_lower_argmax(clg_lower *lw, const clg_node *n, const
 CLG_INTERNAL clg_status clg_lower_resize(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* trilu.c */
 CLG_INTERNAL clg_status clg_lower_trilu(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+/* range.c */
+CLG_INTERNAL clg_status clg_lower_range(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 /* Copies src into dst with NumPy broadcasting of src's shape to dst's (used
  * to pre-fill a GEMM's C with its bias). */
 CLG_INTERNAL clg_status clg_emit_broadcast_copy(clg_lower *lw, const clg_dev_tensor *src, const clg_dev_tensor *dst);

@@ -5,7 +5,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 53, "a new op needs a lowering entry below, or an expression in the op table");
+static_assert(CLG_OP_COUNT == 54, "a new op needs a lowering entry below, or an expression in the op table");
 
 static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_lower_gemm,
@@ -29,6 +29,7 @@ static const clg_lower_fn lower_table[CLG_OP_COUNT] = {
     [CLG_OP_CONV_TRANSPOSE] = clg_lower_conv_transpose,
     [CLG_OP_ARGMAX] = clg_lower_argmax,
     [CLG_OP_ARGMIN] = clg_lower_argmax,
+    [CLG_OP_RANGE] = clg_lower_range,
     [CLG_OP_REDUCE_MEAN] = clg_lower_reduce,
     [CLG_OP_REDUCE_SUM] = clg_lower_reduce,
     [CLG_OP_REDUCE_MAX] = clg_lower_reduce,

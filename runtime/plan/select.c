@@ -8,7 +8,7 @@
 
 #include "lower.h"
 
-static_assert(CLG_OP_COUNT == 53, "a new op with a choice of kernels needs a select entry below");
+static_assert(CLG_OP_COUNT == 54, "a new op with a choice of kernels needs a select entry below");
 
 static const clg_select_fn select_table[CLG_OP_COUNT] = {
     [CLG_OP_GEMM] = clg_select_gemm,
