@@ -12,7 +12,7 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata   # ONNX import and its conformance tests
   clang-14 libclang-rt-14-dev llvm-14   # fuzz/run.sh: libFuzzer, sanitizers, llvm-symbolizer
   oclgrind      # tests/test_oclgrind.sh: races, uninitialised values, GPU-like limits
-  clang-16 llvm-16 rocm-device-libs   # tools/gpu_compile_check.py: kernels built for AMD/NVIDIA GPUs
+  clang-16 llvm-16 rocm-device-libs   # scripts/gpu_compile_check.py: kernels built for AMD/NVIDIA GPUs
   python3-pip   # downloads Intel's OpenCL runtime wheels (below)
 )
 

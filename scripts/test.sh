@@ -3,7 +3,7 @@
 # configurations with -Werror, runs every test of the plain build on PoCL
 # and again on Intel's OpenCL CPU runtime (plus test_oclgrind once, on
 # Oclgrind's simulated device), compiles every OpenCL program those runs
-# built again for AMD and NVIDIA GPU targets (tools/gpu_compile_check.py),
+# built again for AMD and NVIDIA GPU targets (scripts/gpu_compile_check.py),
 # runs every test of the sanitizer build on PoCL, then fuzzes each fuzz
 # harness for 60 s (fuzz/run.sh; any crash fails).
 set -euo pipefail
@@ -49,7 +49,7 @@ else
 fi
 
 echo "== GPU compile check: every recorded program for gfx90a, gfx1100 and nvptx64 (OpenCL C 1.2)"
-python3 tools/gpu_compile_check.py "$programs" --report build/gpu-compile-report.md
+python3 scripts/gpu_compile_check.py "$programs" --report build/gpu-compile-report.md
 
 echo "== AddressSanitizer + UBSan build (PoCL only)"
 bash scripts/build.sh build-asan -DCLGRAPH_SANITIZE=ON

@@ -1,4 +1,4 @@
-/* LD_PRELOAD shim for tools/gpu_compile_check.py: records every OpenCL
+/* LD_PRELOAD shim for scripts/gpu_compile_check.py: records every OpenCL
  * program a process builds from source, so that each one can be compiled
  * again, offline, for GPU targets this machine does not have.
  *
