@@ -230,6 +230,10 @@ CLG_INTERNAL clg_status ox_convert_argmax(ox_ctx *ox, const Onnx__NodeProto *n, 
 /* onnx_resize.c: Resize (opsets 10 to 17) and Upsample (7 to 9) */
 CLG_INTERNAL clg_status ox_convert_resize(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                           ox_value **out, int n_out);
+/* onnx_lrn.c: LRN (opsets 1 and 13) as Elementwise, Transpose and
+ * AveragePool nodes (no op of its own) */
+CLG_INTERNAL clg_status ox_convert_lrn(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                       ox_value **out, int n_out);
 /* onnx_range.c: Range (a host value, or a graph Range of a symbolic or
  * large length) */
 CLG_INTERNAL clg_status ox_convert_range(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,

@@ -676,6 +676,7 @@ static const ox_op ops[] = {
     {"HardSwish", 14, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},
     {"InstanceNormalization", 1, 3, 3, "epsilon", FOLD_NEVER, ox_convert_instance_norm},
+    {"LRN", 1, 1, 1, "alpha beta bias size", FOLD_NEVER, ox_convert_lrn},
     {"LayerNormalization", 17, 2, 3, "axis epsilon stash_type", FOLD_NEVER, ox_convert_layer_norm},
     {"LeakyRelu", 6, 1, 1, "alpha", FOLD_NEVER, conv_leaky_relu},
     {"Less", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},

@@ -993,6 +993,58 @@ static void test_argmax_import(void **state)
     expect_error(&b, CLG_ERR_INVALID_GRAPH, "attribute select_last_index is part of opset 12 on");
 }
 
+/* ---- LRN */
+
+/* LRN over 5 channels with an even window (size 4: channels c-1 .. c+2,
+ * ONNX's floor/ceil split) against the formula evaluated here directly;
+ * then the refusals. */
+static void test_lrn_import(void **state)
+{
+    (void)state;
+    const float alpha = 0.3f, beta = 0.6f, bias = 1.5f;
+    const int64_t size = 4, C = 5, H = 2, W = 3;
+    mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, (int64_t[]){-1, C, H, W});
+    mb_node(&b, "LRN", "lrn", "x", "y", 4, A_f(&b, "alpha", alpha), A_f(&b, "beta", beta), A_f(&b, "bias", bias),
+            A_i(&b, "size", size));
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    float x[2 * 5 * 2 * 3], out[2 * 5 * 2 * 3];
+    double want[2 * 5 * 2 * 3];
+    for (int k = 0; k < 2 * 5 * 2 * 3; k++) x[k] = (float)((k * 37) % 23) * 0.25f - 2.5f;
+    for (int64_t n = 0; n < 2; n++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t p = 0; p < H * W; p++) {
+                double sum = 0;
+                for (int64_t i = c - (size - 1) / 2; i <= c + size / 2; i++)
+                    if (i >= 0 && i < C) sum += (double)x[(n * C + i) * H * W + p] * x[(n * C + i) * H * W + p];
+                double v = x[(n * C + c) * H * W + p];
+                want[(n * C + c) * H * W + p] = v / pow(bias + alpha / (double)size * sum, beta);
+            }
+    clg_tensor got = {0};
+    run1(g, x, 4, (int64_t[]){2, C, H, W}, out, &got);
+    assert_close(out, want, 2 * 5 * 2 * 3, 1e-5);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, (int64_t[]){1, C, H, W});
+    mb_node(&b, "LRN", "lrn", "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node lrn (LRN, opset 13): attribute size is required");
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, (int64_t[]){1, C, H});
+    mb_node(&b, "LRN", "lrn", "x", "y", 1, A_i(&b, "size", 3));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "input 'x' has rank 3; only 4-D [N, C, H, W] LRN is supported");
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, (int64_t[]){1, C, H, W});
+    mb_node(&b, "LRN", "lrn", "x", "y", 1, A_i(&b, "size", 0));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "attribute size=0 must be 1 to 4096");
+}
+
 /* ---- Range */
 
 /* y = x + Cast(Range(start, limit, delta)) with x [batch, seq] and the
@@ -3315,11 +3367,10 @@ int main(void)
         cmocka_unit_test(test_causal_mask),
         cmocka_unit_test(test_range_symbolic),
         cmocka_unit_test(test_range_host),
+        cmocka_unit_test(test_lrn_import),
         cmocka_unit_test(test_resize_import),
         cmocka_unit_test(test_conv_transpose_import),
         cmocka_unit_test(test_argmax_import),
-        cmocka_unit_test(test_range_symbolic),
-        cmocka_unit_test(test_range_host),
         cmocka_unit_test(test_constant_of_shape_host),
         cmocka_unit_test(test_gelu_pattern),
         cmocka_unit_test(test_gelu_tanh_pattern),

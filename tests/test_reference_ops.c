@@ -1756,7 +1756,6 @@ int main(void)
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_argmax),
-        cmocka_unit_test(test_range),
         cmocka_unit_test(test_symbolic_batch),
         cmocka_unit_test(test_multi_output_and_reuse),
         cmocka_unit_test(test_example_model),

@@ -1129,7 +1129,6 @@ int main(void)
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_argmax),
-        cmocka_unit_test(test_range),
         cmocka_unit_test(test_causal_mask_softmax),
         cmocka_unit_test(test_softmax_fully_masked_row),
     };
