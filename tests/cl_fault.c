@@ -436,6 +436,31 @@ cl_int clWaitForEvents(cl_uint n, const cl_event *events)
     return f ? f : e;
 }
 
+/* clg_model_run's gate: the chain's first command waits on it until the
+ * whole chain is queued. */
+cl_event clCreateUserEvent(cl_context c, cl_int *err)
+{
+    REAL(clCreateUserEvent);
+    cl_int e = FAIL(false, "clCreateUserEvent", CL_OUT_OF_HOST_MEMORY);
+    if (e) {
+        if (err) *err = e;
+        return NULL;
+    }
+    cl_event ev = real_(c, err);
+    if (ev) live.events++;
+    return ev;
+}
+
+/* Opens the gate first, then fails: a gate left shut would hold the
+ * commands queued behind it forever, which no driver error does. */
+cl_int clSetUserEventStatus(cl_event ev, cl_int status)
+{
+    REAL(clSetUserEventStatus);
+    cl_int e = real_(ev, status);
+    cl_int f = FAIL(false, "clSetUserEventStatus", CL_OUT_OF_RESOURCES);
+    return f ? f : e;
+}
+
 cl_int clRetainEvent(cl_event ev)
 {
     REAL(clRetainEvent);

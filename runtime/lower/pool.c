@@ -25,19 +25,22 @@ static size_t pow2_at_least(int64_t n, size_t cap)
 
 /* The grid (ox, oy, plane) of a pooling launch, each dim padded to its block
  * of the work-group: a group covers a block of outputs of every dim
- * (kernels/pool.cl says why), a row first. */
-static void pool_grid(const clg_lower *lw, const int64_t n[3], size_t global[3], size_t local[3])
+ * (kernels/pool.cl says why), a row first. A failed query of the device's
+ * limits is the node's error, not "no limit": a group sized without them
+ * fails at launch, far from its cause. */
+static clg_status pool_grid(clg_lower *lw, const int64_t n[3], size_t global[3], size_t local[3])
 {
     size_t left = POOL_GROUP, device_max = 0, item_max[3] = {0, 0, 0};
     /* The kernels hold a few registers and no local memory, so the device's
      * own limits are theirs. */
-    if (clGetDeviceInfo(lw->ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof device_max, &device_max, NULL) ==
-            CL_SUCCESS &&
-        device_max >= 1)
+    cl_int err = clGetDeviceInfo(lw->ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof device_max, &device_max, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(lw->ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max, NULL);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(lw->ctx, err, "clGetDeviceInfo", "node %s (%s): sizing its work-groups",
+                               lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op));
+    if (device_max >= 1)
         while (left > device_max) left /= 2;
-    if (clGetDeviceInfo(lw->ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max, NULL) !=
-        CL_SUCCESS)
-        item_max[0] = item_max[1] = item_max[2] = 1;
     for (int d = 0; d < 3; d++) {
         size_t cap = left;
         while (cap > 1 && cap > item_max[d]) cap /= 2;
@@ -45,6 +48,7 @@ static void pool_grid(const clg_lower *lw, const int64_t n[3], size_t global[3],
         left /= local[d];
         global[d] = (size_t)((n[d] + (int64_t)local[d] - 1) / (int64_t)local[d]) * local[d];
     }
+    return CLG_OK;
 }
 
 /* The outputs [*lo, *hi) along one axis whose windows lie inside the input:
@@ -107,8 +111,8 @@ static clg_status emit_regions(clg_lower *lw, const char *name, const clg_attrs 
         args[first + 3] = (clg_karg)CLG_ARG_I(r[i].x1);
         clg_launch l = {&pool_family, name, defines, 3, {0}, {0}, args, n_args, NULL};
         const int64_t size[3] = {r[i].x1 - r[i].x0, r[i].y1 - r[i].y0, y[0] * y[1]};
-        pool_grid(lw, size, l.global, l.local);
-        clg_status s = clg_emit_launch(lw, &l);
+        clg_status s = pool_grid(lw, size, l.global, l.local);
+        if (!s) s = clg_emit_launch(lw, &l);
         if (s) return s;
     }
     return CLG_OK;
