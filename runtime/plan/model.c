@@ -167,12 +167,14 @@ static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_option
         return clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
     g = m->g;
     int n_syms = clg_dim_symbol_count(g);
-    m->n_convert = clg_graph_input_count(g) + g->n_outputs;
+    /* n_convert only once convert exists: model_release walks it. */
+    int n_convert = clg_graph_input_count(g) + g->n_outputs;
     if (!(m->const_off = clg_mem_calloc(&ctx->allocator, (size_t)g->n_nodes + 1, sizeof *m->const_off)) ||
         !(m->sizes = clg_mem_calloc(&ctx->allocator, (size_t)n_syms, sizeof *m->sizes)) ||
-        !(m->convert = clg_mem_calloc(&ctx->allocator, (size_t)m->n_convert, sizeof *m->convert)) ||
-        !(m->convert_count = clg_mem_calloc(&ctx->allocator, (size_t)m->n_convert, sizeof *m->convert_count)))
+        !(m->convert = clg_mem_calloc(&ctx->allocator, (size_t)n_convert, sizeof *m->convert)) ||
+        !(m->convert_count = clg_mem_calloc(&ctx->allocator, (size_t)n_convert, sizeof *m->convert_count)))
         return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
+    m->n_convert = n_convert;
     double t0 = now_ms();
     if ((s = upload_weights(m))) return s;
     double t1 = now_ms();
