@@ -62,7 +62,7 @@ cl_program clCreateProgramWithSource(cl_context ctx, cl_uint count, const char *
     src[at] = '\0';
     pthread_mutex_lock(&lock);
     int slot = 0;
-    while (slot < n_programs && programs[slot].program != p) slot++;
+    while (slot < n_programs && programs[slot].program != p && programs[slot].program) slot++;
     if (slot == n_programs && n_programs < MAX_PROGRAMS) n_programs++;
     if (slot < MAX_PROGRAMS) {
         free(programs[slot].source);
@@ -72,6 +72,31 @@ cl_program clCreateProgramWithSource(cl_context ctx, cl_uint count, const char *
         free(src);
     }
     pthread_mutex_unlock(&lock);
+    return p;
+}
+
+/* A program made any other way may reuse a released program's handle:
+ * its build must not be taken for the old source's. */
+static void forget(cl_program p)
+{
+    pthread_mutex_lock(&lock);
+    for (int i = 0; i < n_programs; i++)
+        if (programs[i].program == p) {
+            free(programs[i].source);
+            programs[i].source = NULL;
+            programs[i].program = NULL;
+        }
+    pthread_mutex_unlock(&lock);
+}
+
+typedef cl_program (*binary_fn)(cl_context, cl_uint, const cl_device_id *, const size_t *, const unsigned char **,
+                                cl_int *, cl_int *);
+
+cl_program clCreateProgramWithBinary(cl_context ctx, cl_uint n, const cl_device_id *devices, const size_t *lengths,
+                                     const unsigned char **binaries, cl_int *status, cl_int *err)
+{
+    cl_program p = ((binary_fn)next("clCreateProgramWithBinary"))(ctx, n, devices, lengths, binaries, status, err);
+    if (p) forget(p);
     return p;
 }
 
@@ -118,7 +143,7 @@ cl_int clBuildProgram(cl_program p, cl_uint n_devices, const cl_device_id *devic
     if (err != CL_SUCCESS) return err;
     pthread_mutex_lock(&lock);
     for (int i = 0; i < n_programs; i++)
-        if (programs[i].program == p) {
+        if (programs[i].program == p && programs[i].source) {
             record(programs[i].source, options ? options : "");
             break;
         }
