@@ -221,9 +221,10 @@ static int cmd_run(int argc, char **argv)
     if (!rc && ra.n_inputs && ra.n_inputs != n_in)
         rc = fail("the graph has %d input%s, but %d --input files were given", n_in, n_in == 1 ? "" : "s",
                   ra.n_inputs);
-    if (!rc) rc = engine_open(&e, ra.device, g, 0, &ra.context, ra.opt_level);
+    /* Input files are read and checked before the device is set up too. */
     if (!rc) rc = prepare_inputs(g, ra.inputs, ra.n_inputs, &ra.sizes, inputs, n_in, &batch, 0);
     if (!rc) rc = prepare_outputs(g, inputs, n_in, outputs, n_out);
+    if (!rc) rc = engine_open(&e, ra.device, g, 0, &ra.context, ra.opt_level);
     if (!rc) {
         printf("device: %s\n", e.description);
         rc = engine_run(&e, g, inputs, n_in, outputs, n_out);
