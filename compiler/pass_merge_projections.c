@@ -111,7 +111,8 @@ static clg_status merge(clg_graph *g, const int *members, int n_members)
     int ci = -1;
     if (wi >= 0 && bias) {
         clg_shape cs = {1, {total}};
-        snprintf(hint, sizeof hint, "%s/merged_bias", lead->name);
+        /* g->nodes may have moved with the weight's append: no lead here */
+        snprintf(hint, sizeof hint, "%s/merged_bias", g->nodes[members[0]].name);
         ci = clg_edit_constant(g, hint, &cs, c, &st);
     }
     clg_free(g, c);
