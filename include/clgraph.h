@@ -579,6 +579,30 @@ CLG_API clg_status clg_context_create_borrowed(clg_context **out, void *cl_conte
                                                void *cl_command_queue, clg_alloc_fn alloc,
                                                void *user);
 
+/* What a context reports about building OpenCL programs (its options'
+ * on_build), for a caller that shows progress or logs compile times; the
+ * library itself never prints.
+ *   CLG_BUILD_START: a model's plan is about to build `count` programs
+ *     from source (nothing else set), in parallel where it can.
+ *   CLG_BUILD_DONE: one program is built or loaded: `file` (a kernels/
+ *     file, "FILE+epilogue" or "generated:elementwise"), its `options`,
+ *     the `node` that first needed it, `seconds` of clBuildProgram wall
+ *     time, `from_source` (false: loaded from the disk cache), `index` of
+ *     `count` in its START batch (both 0 outside one: a program built
+ *     alone, e.g. while GEMM candidates are timed), and `trial` (built to
+ *     time a GEMM or convolution candidate, CLGRAPH_GEMM=measure).
+ * The strings live only during the call. Calls may come from clgraph's
+ * build threads, never two at a time. */
+typedef enum clg_build_event_kind { CLG_BUILD_START = 0, CLG_BUILD_DONE = 1 } clg_build_event_kind;
+typedef struct clg_build_event {
+    clg_build_event_kind kind;
+    const char *file, *options, *node;
+    double seconds;
+    int from_source, trial; /* 0 or 1 */
+    int index, count;
+} clg_build_event;
+typedef void (*clg_build_fn)(const clg_build_event *event, void *user);
+
 /* A context's settings, for clg_context_create_ex and
  * clg_context_create_borrowed_ex. Initialise with CLG_CONTEXT_OPTIONS_INIT
  * (every setting NULL, struct_size set), then set what you need. A NULL
@@ -612,11 +636,16 @@ typedef struct clg_context_options {
     const char *kernel_dir;
 
     /* How GEMMs (Gemm, MatMul and convolutions) run.
-     *   NULL: CLGRAPH_GEMM when it is set (unknown values measure), else
-     *     "measure".
-     *   "measure": for each GEMM shape, CLBlast and the generated kernels
-     *     that fit are timed once per device and the fastest is kept in the
-     *     cache directory (docs/runtime.md, "Generated GEMMs").
+     *   NULL: CLGRAPH_GEMM when it is set (unknown values are the
+     *     default), else "default".
+     *   "default": the choice the cache directory remembers for the shape
+     *     (measured earlier), else the device class's default variant
+     *     (docs/runtime.md, "Start-up"): nothing is timed, and a first run
+     *     builds one program per kernel.
+     *   "measure": for each GEMM shape nothing remembers, CLBlast and the
+     *     generated kernels that can win on the device are timed once per
+     *     device and the fastest is kept in the cache directory, where
+     *     later "default" runs find it (docs/runtime.md, "Generated GEMMs").
      *   "clblast": always CLBlast.
      *   "generated": always a generated kernel, the variant that won on
      *     PoCL for the shape's transposes.
@@ -627,9 +656,14 @@ typedef struct clg_context_options {
      * Any other value is CLG_ERR_INVALID_ARGUMENT. The setting belongs to
      * the context because the measured choices it replaces are per device. */
     const char *gemm;
+
+    /* Called around program builds (see clg_build_event), with on_build_user;
+     * NULL: nothing is reported. */
+    clg_build_fn on_build;
+    void *on_build_user;
 } clg_context_options;
 
-#define CLG_CONTEXT_OPTIONS_INIT { sizeof(clg_context_options), NULL, NULL, NULL }
+#define CLG_CONTEXT_OPTIONS_INIT { sizeof(clg_context_options), NULL, NULL, NULL, NULL, NULL }
 
 /* As clg_context_create, with options (NULL: all from the environment).
  * Also returns CLG_ERR_INVALID_ARGUMENT for options whose struct_size is 0

@@ -368,14 +368,16 @@ static void test_gemm_option(void **state)
     if (!have_device()) skip();
     /* Through the API. */
     expect_gemm(NULL, NULL, "(null)");
-    expect_gemm("measure", NULL, "(null)");
+    expect_gemm("measure", NULL, "measure");
+    expect_gemm("default", NULL, "(null)");
     expect_gemm("clblast", NULL, "clblast");
     expect_gemm("generated", NULL, "generated");
     expect_gemm("generated:p8x32", NULL, "generated:p8x32");
     expect_gemm("generated:d1x1v8", NULL, "generated:d1x1v8");
     expect_gemm("generated:p4x64t", NULL, "generated:p4x64t"); /* flipped packed variant */
     /* The option wins over the environment. */
-    expect_gemm("measure", "clblast", "(null)");
+    expect_gemm("measure", "clblast", "measure");
+    expect_gemm("default", "measure", "(null)");
     expect_gemm("clblast", "generated", "clblast");
     /* The environment as the default, as lenient as CLGRAPH_GEMM always was. */
     expect_gemm(NULL, "clblast", "clblast");
@@ -383,13 +385,14 @@ static void test_gemm_option(void **state)
     expect_gemm(NULL, "generated", "generated");
     expect_gemm(NULL, "generatedfoo", "generated");
     expect_gemm(NULL, "bogus", "(null)");
+    expect_gemm(NULL, "measure", "measure");
     expect_gemm(NULL, "", "(null)");
     assert_int_equal(unsetenv("CLGRAPH_GEMM"), 0);
     /* Values the header does not document are refused. */
-    expect_gemm_refused("bogus", "expected measure, clblast, generated");
-    expect_gemm_refused("CLBLAST", "expected measure");
-    expect_gemm_refused("generated:", "expected measure");
-    expect_gemm_refused("generatedfoo", "expected measure");
+    expect_gemm_refused("bogus", "expected default, measure, clblast, generated");
+    expect_gemm_refused("CLBLAST", "expected default, measure");
+    expect_gemm_refused("generated:", "expected default, measure");
+    expect_gemm_refused("generatedfoo", "expected default, measure");
     expect_gemm_refused("generated:nosuch", "no variant nosuch");
     expect_gemm_refused("generated:nosuch", "p8x32"); /* the message lists the variants */
     expect_gemm_refused("generated:g4x4t", "no variant g4x4t"); /* only packed ones flip */

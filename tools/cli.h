@@ -75,8 +75,10 @@ typedef struct engine {
  * Returns 0 or 1 (printed). */
 int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
                 const clg_context_options *options, int opt_level);
-/* Parses --cache-dir DIR, --kernel-dir DIR or --gemm PATH at argv[*i] into
- * options: 1 when it is one, 0 when not, -1 (usage error in *rc) when its
+/* --verbose (or CLGRAPH_LOG=builds): one line per program built, on stderr. */
+extern int cli_verbose;
+/* Parses --cache-dir DIR, --kernel-dir DIR, --gemm PATH or --verbose at argv[*i] into
+ * options (--verbose: cli_verbose): 1 when it is one, 0 when not, -1 (usage error in *rc) when its
  * value is missing. */
 int context_option(int argc, char **argv, int *i, clg_context_options *options, int *rc);
 /* Parses -O0/-O1/-O2 or "-O N"/"--opt N" at argv[*i]: 1 and *level set when

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -315,6 +316,46 @@ int positive_option(const char *opt, const char *v, long long *out)
 
 /* ---------------------------------------------------------------- engines */
 
+/* Build reports (clg_context_options.on_build). The library never prints:
+ * the CLI says on stderr that a first run compiles (one line, how many
+ * programs; on a terminal a progress count in place), and with --verbose
+ * or CLGRAPH_LOG=builds one line per program with its compile time. */
+int cli_verbose;
+
+typedef struct build_report {
+    int tty, verbose, progress; /* progress: a count is showing on the terminal */
+} build_report;
+
+static void on_build(const clg_build_event *ev, void *user)
+{
+    build_report *r = user;
+    if (ev->kind == CLG_BUILD_START) {
+        /* PoCL takes 0.5-1 s per program from source: one is quick, more
+         * are worth a word. */
+        if (ev->count >= 2 || r->verbose)
+            fprintf(stderr, "clgraph: compiling %d OpenCL program%s for this device (once: later runs load them "
+                            "from the cache)%s",
+                    ev->count, ev->count == 1 ? "" : "s", r->tty && !r->verbose ? "" : "\n");
+        r->progress = r->tty && !r->verbose && ev->count >= 2;
+        return;
+    }
+    if (r->verbose)
+        fprintf(stderr, "clgraph: %s %-28s %7.3f s  node %s%s  [%s]\n", ev->from_source ? "built " : "loaded",
+                ev->file ? ev->file : "?", ev->seconds, ev->node ? ev->node : "-",
+                ev->trial ? " (GEMM candidate)" : "", ev->options ? ev->options : "");
+    else if (r->progress && ev->count > 0) {
+        fprintf(stderr, "\rclgraph: compiling %d OpenCL programs for this device (once: later runs load them "
+                        "from the cache): %d/%d",
+                ev->count, ev->index, ev->count);
+        if (ev->index == ev->count) {
+            fprintf(stderr, "\n");
+            r->progress = 0;
+        }
+    }
+}
+
+static build_report the_report;
+
 int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
                 const clg_context_options *options, int opt_level)
 {
@@ -333,7 +374,16 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
         snprintf(e->description, sizeof e->description, "reference executor (host)");
         return 0;
     }
-    clg_status s = clg_context_create_ex(&e->ctx, spec, context_flags, options, NULL, NULL);
+    clg_context_options with_report = CLG_CONTEXT_OPTIONS_INIT;
+    if (options) with_report = *options;
+    if (!with_report.on_build) {
+        const char *log = getenv("CLGRAPH_LOG");
+        the_report.tty = isatty(2);
+        the_report.verbose = cli_verbose || (log && strstr(log, "build"));
+        with_report.on_build = on_build;
+        with_report.on_build_user = &the_report;
+    }
+    clg_status s = clg_context_create_ex(&e->ctx, spec, context_flags, &with_report, NULL, NULL);
     if (s != CLG_OK) {
         int rc = fail("%s", e->ctx ? clg_context_errmsg(e->ctx) : "out of memory");
         engine_close(e);
@@ -372,6 +422,10 @@ void engine_close(engine *e)
 
 int context_option(int argc, char **argv, int *i, clg_context_options *options, int *rc)
 {
+    if (!strcmp(argv[*i], "--verbose")) {
+        cli_verbose = 1;
+        return 1;
+    }
     static const char *const names[] = {"--cache-dir", "--kernel-dir", "--gemm"};
     const char **fields[] = {&options->cache_dir, &options->kernel_dir, &options->gemm};
     for (int k = 0; k < 3; k++) {

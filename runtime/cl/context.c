@@ -118,23 +118,25 @@ static clg_status resolve_kernel_dir(clg_context *ctx, const char *option)
     return CLG_OK;
 }
 
-/* The GEMM path, as runtime/gemm/choice.c reads it: NULL (measure),
- * "clblast", "generated" or "generated:NAME". From the environment,
- * values are taken as CLGRAPH_GEMM always was (any other value measures,
- * "generatedX" is "generated"); through the API only the documented
- * values are accepted. Whether NAME is a variant is for the caller that
- * knows the variants (runtime/plan/context_api.c). */
+/* The GEMM path, as runtime/gemm/choice.c reads it: NULL (the default:
+ * a remembered choice, else the device class's default variant, nothing
+ * timed), "measure", "clblast", "generated" or "generated:NAME". From the
+ * environment, values are taken as CLGRAPH_GEMM always was (any other
+ * value is the default, "generatedX" is "generated"); through the API
+ * only the documented values are accepted. Whether NAME is a variant is
+ * for the caller that knows the variants (runtime/plan/context_api.c). */
 static clg_status resolve_gemm(clg_context *ctx, const char *option)
 {
     const char *v = option ? option : getenv("CLGRAPH_GEMM");
     const char *path = NULL;
-    if (!v || !*v || !strcmp(v, "measure")) path = NULL;
+    if (!v || !*v || !strcmp(v, "default")) path = NULL;
+    else if (!strcmp(v, "measure")) path = "measure";
     else if (!strcmp(v, "clblast")) path = "clblast";
     else if (!strncmp(v, "generated:", 10) && v[10]) path = v;
     else if (!strcmp(v, "generated") || (!option && !strncmp(v, "generated", 9))) path = "generated";
     else if (option)
         return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                            "gemm option '%s': expected measure, clblast, generated or "
+                            "gemm option '%s': expected default, measure, clblast, generated or "
                             "generated:VARIANT", option);
     if (path && !(ctx->gemm_path = copy_setting(ctx, path, false))) return OOM(ctx);
     return CLG_OK;
@@ -149,6 +151,10 @@ static clg_status resolve_settings(clg_context *ctx, const clg_context_options *
     clg_status s = resolve_cache_dir(ctx, options ? options->cache_dir : NULL);
     if (!s) s = resolve_kernel_dir(ctx, options ? options->kernel_dir : NULL);
     if (!s) s = resolve_gemm(ctx, options ? options->gemm : NULL);
+    if (!s && options) {
+        ctx->on_build = options->on_build;
+        ctx->on_build_user = options->on_build_user;
+    }
     return s;
 }
 
@@ -175,6 +181,11 @@ static clg_context *context_alloc(clg_alloc_fn alloc, void *user)
     if (!ctx) return NULL;
     memset(ctx, 0, sizeof *ctx);
     if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
+        alloc(user, ctx, sizeof *ctx, 0);
+        return NULL;
+    }
+    if (pthread_mutex_init(&ctx->build_report_lock, NULL) != 0) {
+        pthread_mutex_destroy(&ctx->lock);
         alloc(user, ctx, sizeof *ctx, 0);
         return NULL;
     }
@@ -348,6 +359,7 @@ void clg_context_destroy(clg_context *ctx)
     clg_mem_free(&ctx->allocator, ctx->kernel_dir);
     clg_mem_free(&ctx->allocator, ctx->gemm_path);
     pthread_mutex_destroy(&ctx->lock);
+    pthread_mutex_destroy(&ctx->build_report_lock);
     if (!ctx->borrowed) {
         if (ctx->queue) clReleaseCommandQueue(ctx->queue);
         if (ctx->cl) clReleaseContext(ctx->cl);

@@ -16,6 +16,7 @@
  * replacing the file. Files are written under a temporary name and renamed,
  * so a reader never sees a half-written entry. */
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -233,10 +234,12 @@ static unsigned char *program_binary(clg_context *ctx, cl_program prog, size_t *
 /* "building FILE with options 'OPTS' failed: CL_BUILD_PROGRAM_FAILURE (-11)"
  * followed by as much of the build log as fits. */
 static clg_status build_failed(clg_context *ctx, cl_program prog, cl_int err, const char *file,
-                               const char *options)
+                               const char *options, const char *node)
 {
-    clg_status s = clg_ctx_cl_fail(ctx, err, "clBuildProgram", "building %s with options '%s'",
-                                   file, options);
+    clg_status s = node ? clg_ctx_cl_fail(ctx, err, "clBuildProgram", "node %s: building %s with options '%s'",
+                                          node, file, options)
+                        : clg_ctx_cl_fail(ctx, err, "clBuildProgram", "building %s with options '%s'",
+                                          file, options);
     size_t msg_size;
     char *msg = clg_ctx_errbuf(ctx, &msg_size);
     size_t used = strlen(msg);
@@ -265,7 +268,7 @@ static clg_status build_failed(clg_context *ctx, cl_program prog, cl_int err, co
 }
 
 static clg_status build_source(clg_context *ctx, const char *file, const char *source,
-                               const char *options, cl_program *out)
+                               const char *options, const char *node, cl_program *out)
 {
     cl_int err = CL_SUCCESS;
     cl_program prog = clCreateProgramWithSource(ctx->cl, 1, &source, NULL, &err);
@@ -275,7 +278,7 @@ static clg_status build_source(clg_context *ctx, const char *file, const char *s
     }
     err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
-        clg_status s = build_failed(ctx, prog, err, file, options);
+        clg_status s = build_failed(ctx, prog, err, file, options, node);
         clReleaseProgram(prog);
         return s;
     }
@@ -283,86 +286,305 @@ static clg_status build_source(clg_context *ctx, const char *file, const char *s
     return CLG_OK;
 }
 
-static clg_status program_get(clg_context *ctx, const char *file, const char *source,
-                              const char *options, cl_program *out)
+static double now_s(void)
 {
-    char *opts = full_options(ctx, options);
-    if (!opts) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-    uint64_t key = fnv1a_str(fnv1a_str(fnv1a_str(CLG_FNV_OFFSET, file), source), opts);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
-    clg_status s = CLG_OK;
-    char *path = NULL;
-    unsigned char *bin = NULL;
-    cl_program prog = NULL;
-    for (int i = 0; i < ctx->n_programs; i++) {
-        if (ctx->programs[i].key == key) {
-            ctx->cache_memory_hits++;
-            *out = ctx->programs[i].program;
-            goto done;
-        }
-    }
-    /* Room for the new entry first, so a program once built is never lost
-     * to a failed allocation. */
-    if (ctx->n_programs == ctx->cap_programs) {
-        int cap = ctx->cap_programs ? 2 * ctx->cap_programs : 16;
-        clg_program_entry *p =
-            clg_mem_realloc(&ctx->allocator, ctx->programs, (size_t)cap * sizeof *p);
-        if (!p) {
-            s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-            goto done;
-        }
-        ctx->programs = p;
-        ctx->cap_programs = cap;
-    }
+/* Tells the context's on_build about one event, one call at a time. */
+static void report(clg_context *ctx, const clg_build_event *e)
+{
+    if (!ctx->on_build) return;
+    pthread_mutex_lock(&ctx->build_report_lock);
+    ctx->on_build(e, ctx->on_build_user);
+    pthread_mutex_unlock(&ctx->build_report_lock);
+}
 
+static void report_done(clg_context *ctx, const char *file, const char *options, const char *node,
+                        double secs, bool from_source, bool trial, int index, int count)
+{
+    clg_build_event e = {CLG_BUILD_DONE, file, options, node, secs, from_source, trial, index, count};
+    report(ctx, &e);
+}
+
+/* One lookup's keys and disk path (path NULL without a disk cache). */
+typedef struct lookup {
+    char *opts; /* "-cl-std=CL1.2 OPTIONS" */
+    uint64_t key, disk_key;
     char identity[3 * 128 + 64 + 8];
-    device_identity(ctx, identity, sizeof identity);
-    uint64_t disk_key = fnv1a_str(clg_fnv1a(CLG_FNV_OFFSET, &key, sizeof key), identity);
-    size_t len = 0;
-    if (ctx->cache_dir) {
-        path = cache_path(ctx, disk_key, ".bin");
-        if (path && disk_read(ctx, path, disk_key, identity, &bin, &len)) {
-            prog = load_binary(ctx, bin, len, opts);
-            clg_mem_free(&ctx->allocator, bin);
-            bin = NULL;
-            if (prog) ctx->cache_disk_hits++;
-        }
-    }
-    if (!prog) {
-        s = build_source(ctx, file, source, opts, &prog);
-        if (s != CLG_OK) goto done;
-        ctx->cache_builds++;
-        if (path && (bin = program_binary(ctx, prog, &len)) != NULL)
-            disk_write(ctx, path, disk_key, identity, bin, len);
-    }
+    char *path;
+} lookup;
+
+static void lookup_free(clg_context *ctx, lookup *l)
+{
+    clg_mem_free(&ctx->allocator, l->opts);
+    clg_mem_free(&ctx->allocator, l->path);
+    l->opts = l->path = NULL;
+}
+
+static clg_status lookup_init(clg_context *ctx, const char *file, const char *source, const char *options,
+                              lookup *l)
+{
+    memset(l, 0, sizeof *l);
+    if (!(l->opts = full_options(ctx, options))) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    l->key = fnv1a_str(fnv1a_str(fnv1a_str(CLG_FNV_OFFSET, file), source), l->opts);
+    device_identity(ctx, l->identity, sizeof l->identity);
+    l->disk_key = fnv1a_str(clg_fnv1a(CLG_FNV_OFFSET, &l->key, sizeof l->key), l->identity);
+    if (ctx->cache_dir) l->path = cache_path(ctx, l->disk_key, ".bin");
+    return CLG_OK;
+}
+
+/* Room for `more` new entries first, so a program once built is never
+ * lost to a failed allocation. */
+static clg_status reserve(clg_context *ctx, int more)
+{
+    if (ctx->n_programs + more <= ctx->cap_programs) return CLG_OK;
+    int cap = ctx->cap_programs ? 2 * ctx->cap_programs : 16;
+    while (cap < ctx->n_programs + more) cap *= 2;
+    clg_program_entry *p = clg_mem_realloc(&ctx->allocator, ctx->programs, (size_t)cap * sizeof *p);
+    if (!p) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    ctx->programs = p;
+    ctx->cap_programs = cap;
+    return CLG_OK;
+}
+
+static cl_program memory_find(const clg_context *ctx, uint64_t key)
+{
+    for (int i = 0; i < ctx->n_programs; i++)
+        if (ctx->programs[i].key == key) return ctx->programs[i].program;
+    return NULL;
+}
+
+static void insert(clg_context *ctx, uint64_t key, cl_program prog)
+{
     ctx->programs[ctx->n_programs].key = key;
     ctx->programs[ctx->n_programs].program = prog;
     ctx->n_programs++;
-    *out = prog;
+}
 
-done:
+/* Memory, then disk; NULL in *out on a miss. Holds the lock. */
+static clg_status find_locked(clg_context *ctx, const char *file, const lookup *l, const char *node, bool trial,
+                              cl_program *out)
+{
+    *out = memory_find(ctx, l->key);
+    if (*out) {
+        ctx->cache_memory_hits++;
+        return CLG_OK;
+    }
+    if (!l->path) return CLG_OK;
+    clg_status s = reserve(ctx, 1);
+    if (s) return s;
+    unsigned char *bin = NULL;
+    size_t len = 0;
+    double t0 = now_s();
+    if (disk_read(ctx, l->path, l->disk_key, l->identity, &bin, &len)) {
+        cl_program prog = load_binary(ctx, bin, len, l->opts);
+        clg_mem_free(&ctx->allocator, bin);
+        if (prog) {
+            ctx->cache_disk_hits++;
+            insert(ctx, l->key, prog);
+            report_done(ctx, file, l->opts, node, now_s() - t0, false, trial, 0, 0);
+            *out = prog;
+        }
+    }
+    return CLG_OK;
+}
+
+/* The binary of a program just built, into the disk cache. */
+static void store(clg_context *ctx, const lookup *l, cl_program prog)
+{
+    size_t len = 0;
+    unsigned char *bin = l->path ? program_binary(ctx, prog, &len) : NULL;
+    if (bin) disk_write(ctx, l->path, l->disk_key, l->identity, bin, len);
     clg_mem_free(&ctx->allocator, bin);
-    clg_mem_free(&ctx->allocator, path);
-    clg_mem_free(&ctx->allocator, opts);
+}
+
+static clg_status program_get(clg_context *ctx, const char *file, const char *source, const char *options,
+                              const char *node, bool trial, cl_program *out)
+{
+    lookup l;
+    clg_status s = lookup_init(ctx, file, source, options, &l);
+    if (!s) s = find_locked(ctx, file, &l, node, trial, out);
+    if (!s && !*out && !(s = reserve(ctx, 1))) {
+        double t0 = now_s();
+        s = build_source(ctx, file, source, l.opts, node, out);
+        if (!s) {
+            ctx->cache_builds++;
+            report_done(ctx, file, l.opts, node, now_s() - t0, true, trial, 0, 0);
+            store(ctx, &l, *out);
+            insert(ctx, l.key, *out);
+        }
+    }
+    lookup_free(ctx, &l);
     return s;
 }
 
-/* The whole lookup holds the context's lock, a build included: models
- * created on one context from two threads at once then build a program
- * they both need once, and one waits for the other. */
-clg_status clg_program_get(clg_context *ctx, const char *file, const char *source,
-                           const char *options, cl_program *out)
+static clg_status check_args(clg_context *ctx, const char *file, const char *source, cl_program *out)
 {
     if (!out) return CLG_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!ctx) return CLG_ERR_INVALID_ARGUMENT;
     if (!ctx->cl || !ctx->device)
         return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
-    if (!file || !source)
-        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "no kernel source to build");
+    if (!file || !source) return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "no kernel source to build");
+    return CLG_OK;
+}
+
+/* The whole lookup holds the context's lock, a build included: models
+ * created on one context from two threads at once then build a program
+ * they both need once, and one waits for the other. */
+clg_status clg_program_get_for(clg_context *ctx, const char *file, const char *source, const char *options,
+                               const char *node, bool trial, cl_program *out)
+{
+    clg_status s = check_args(ctx, file, source, out);
+    if (s) return s;
     pthread_mutex_lock(&ctx->lock);
-    clg_status s = program_get(ctx, file, source, options, out);
+    s = program_get(ctx, file, source, options, node, trial, out);
     pthread_mutex_unlock(&ctx->lock);
+    return s;
+}
+
+clg_status clg_program_get(clg_context *ctx, const char *file, const char *source,
+                           const char *options, cl_program *out)
+{
+    return clg_program_get_for(ctx, file, source, options, NULL, false, out);
+}
+
+clg_status clg_program_find(clg_context *ctx, const char *file, const char *source, const char *options,
+                            const char *node, cl_program *out)
+{
+    clg_status s = check_args(ctx, file, source, out);
+    if (s) return s;
+    lookup l;
+    pthread_mutex_lock(&ctx->lock);
+    s = lookup_init(ctx, file, source, options, &l);
+    if (!s) s = find_locked(ctx, file, &l, node, false, out);
+    pthread_mutex_unlock(&ctx->lock);
+    lookup_free(ctx, &l);
+    return s;
+}
+
+/* ------------------------------------------------------------------ building several at once */
+
+/* One program of a batch, as the build threads see it. */
+typedef struct build_job {
+    const clg_build_req *req;
+    lookup l;
+    cl_program prog; /* created from source; NULL: found built meanwhile */
+    cl_int err;
+    double secs;
+} build_job;
+
+typedef struct build_pool {
+    clg_context *ctx;
+    build_job *jobs;
+    int n, count; /* jobs, of which count are built */
+    atomic_int next, done;
+} build_pool;
+
+/* Takes the next job until none is left. The OpenCL specification makes
+ * every call but clSetKernelArg thread-safe since 1.1, so builds of
+ * different programs may run at once in one context (PoCL 3.1 and Intel's
+ * runtime build them concurrently: docs/runtime.md, "Start-up"). */
+static void *build_worker(void *arg)
+{
+    build_pool *p = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n) break;
+        build_job *j = &p->jobs[i];
+        if (!j->prog) continue;
+        double t0 = now_s();
+        j->err = clBuildProgram(j->prog, 1, &p->ctx->device, j->l.opts, NULL, NULL);
+        j->secs = now_s() - t0;
+        int index = atomic_fetch_add(&p->done, 1) + 1;
+        if (j->err == CL_SUCCESS)
+            report_done(p->ctx, j->req->file, j->l.opts, j->req->node, j->secs, true, false, index, p->count);
+    }
+    return NULL;
+}
+
+/* Threads for a batch of n builds: the cores there are (CLGRAPH_BUILD_THREADS
+ * overrides, for measuring), at most n and 64. */
+static int build_threads(int n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("CLGRAPH_BUILD_THREADS");
+    if (env && atoi(env) > 0) cores = atoi(env);
+    if (cores < 1) cores = 1;
+    if (cores > 64) cores = 64;
+    return n < cores ? n : (int)cores;
+}
+
+static clg_status build_batch(clg_context *ctx, clg_build_req *reqs, int n, build_job *jobs)
+{
+    clg_status s = reserve(ctx, n);
+    int count = 0;
+    for (int i = 0; i < n && !s; i++) {
+        build_job *j = &jobs[i];
+        j->req = &reqs[i];
+        if ((s = lookup_init(ctx, reqs[i].file, reqs[i].source, reqs[i].options, &j->l))) break;
+        /* Another model on the context may have built it since it was asked for. */
+        if ((reqs[i].program = memory_find(ctx, j->l.key)) != NULL) continue;
+        cl_int err = CL_SUCCESS;
+        j->prog = clCreateProgramWithSource(ctx->cl, 1, &reqs[i].source, NULL, &err);
+        if (!j->prog) {
+            if (err == CL_SUCCESS) err = CL_OUT_OF_HOST_MEMORY;
+            s = clg_ctx_cl_fail(ctx, err, "clCreateProgramWithSource", "node %s: %s",
+                                reqs[i].node ? reqs[i].node : "?", reqs[i].file);
+            break;
+        }
+        count++;
+    }
+    if (s) return s;
+    clg_build_event start = {CLG_BUILD_START, NULL, NULL, NULL, 0.0, true, false, 0, count};
+    if (count > 0) report(ctx, &start);
+    build_pool pool = {ctx, jobs, n, count, 0, 0};
+    pthread_t threads[64];
+    int started = 0, want = build_threads(count) - 1;
+    while (started < want && pthread_create(&threads[started], NULL, build_worker, &pool) == 0) started++;
+    build_worker(&pool); /* this thread builds too (all of them when no thread starts) */
+    for (int t = 0; t < started; t++) pthread_join(threads[t], NULL);
+    /* In request order, so the first failure reported is the first asked for. */
+    for (int i = 0; i < n; i++) {
+        build_job *j = &jobs[i];
+        if (!j->prog) continue;
+        if (j->err != CL_SUCCESS) {
+            if (!s) {
+                s = build_failed(ctx, j->prog, j->err, reqs[i].file, j->l.opts, reqs[i].node);
+            }
+            clReleaseProgram(j->prog);
+            j->prog = NULL;
+            continue;
+        }
+        ctx->cache_builds++;
+        store(ctx, &j->l, j->prog);
+        insert(ctx, j->l.key, j->prog);
+        reqs[i].program = j->prog;
+        j->prog = NULL;
+    }
+    return s;
+}
+
+clg_status clg_programs_build(clg_context *ctx, clg_build_req *reqs, int n)
+{
+    if (!ctx || (n > 0 && !reqs) || n < 0) return CLG_ERR_INVALID_ARGUMENT;
+    for (int i = 0; i < n; i++) reqs[i].program = NULL;
+    if (n == 0) return CLG_OK;
+    if (!ctx->cl || !ctx->device)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
+    build_job *jobs = clg_mem_calloc(&ctx->allocator, (size_t)n, sizeof *jobs);
+    if (!jobs) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    pthread_mutex_lock(&ctx->lock);
+    clg_status s = build_batch(ctx, reqs, n, jobs);
+    pthread_mutex_unlock(&ctx->lock);
+    for (int i = 0; i < n; i++) {
+        if (jobs[i].prog) clReleaseProgram(jobs[i].prog); /* created, never built: an earlier failure */
+        lookup_free(ctx, &jobs[i].l);
+    }
+    clg_mem_free(&ctx->allocator, jobs);
     return s;
 }
 

@@ -45,9 +45,13 @@ struct clg_context {
     char *tuning_dir; /* where clg_tune's parameter file is read and written: the cache
                          directory even when CLGRAPH_CACHE=0; NULL: none (cache_dir "") */
     char *kernel_dir; /* kernels/NAME.cl read from here; NULL: the embedded copies */
-    char *gemm_path;  /* how GEMMs run: NULL measures (the choice file, else timing);
+    char *gemm_path;  /* how GEMMs run: NULL: the choice file, else the device class's
+                         default (gemm/choice.c); "measure": the choice file, else timing;
                          "clblast"; "generated"; "generated:NAME" (NAME a variant, or a
                          packed one + "t" for a convolution's flipped product) */
+    clg_build_fn on_build; /* build events (clg_context_options.on_build); NULL: none */
+    void *on_build_user;
+    pthread_mutex_t build_report_lock; /* one on_build call at a time */
 
     char errmsg[16384];
 };
@@ -114,6 +118,30 @@ CLG_INTERNAL int clg_device_default(const clg_device_info *devices, int count);
  * the build log in ctx's message. */
 CLG_INTERNAL clg_status clg_program_get(clg_context *ctx, const char *file, const char *source,
                                         const char *options, cl_program *out);
+/* The same, naming node (may be NULL) in a failed build's message and in
+ * the context's build events, trial marking a build for timing a GEMM
+ * candidate. */
+CLG_INTERNAL clg_status clg_program_get_for(clg_context *ctx, const char *file, const char *source,
+                                            const char *options, const char *node, bool trial,
+                                            cl_program *out);
+/* The program if it is built already (memory) or in the disk cache (then
+ * loaded); *out NULL otherwise, with CLG_OK: nothing is built. */
+CLG_INTERNAL clg_status clg_program_find(clg_context *ctx, const char *file, const char *source,
+                                         const char *options, const char *node, cl_program *out);
+
+/* One program for clg_programs_build: what clg_program_get takes, the
+ * node that asked for it (for messages), and the program once built. */
+typedef struct clg_build_req {
+    const char *file, *source, *options, *node;
+    cl_program program; /* out: owned by the context, as clg_program_get's */
+} clg_build_req;
+/* Builds reqs from source at once, on as many threads as there are cores
+ * (each clBuildProgram on its own thread; the context's lock is held
+ * throughout), and caches each as clg_program_get does. A program another
+ * model built meanwhile is taken as it is. On a failed build, every other
+ * program still built is kept, and the first failed request's message
+ * names its node, file, options and build log (CLG_ERR_BUILD). */
+CLG_INTERNAL clg_status clg_programs_build(clg_context *ctx, clg_build_req *reqs, int n);
 
 /* The text of kernels/FILE (e.g. "elementwise.cl") for ctx: read from
  * ctx->kernel_dir when it has one (for kernel development), else the copy

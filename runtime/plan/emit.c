@@ -36,36 +36,87 @@ static clg_status check_positions(const clg_lower *lw, const char *kernel, int i
     return CLG_OK;
 }
 
-clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, const char *source,
-                                 const char *kernel, const char *options, cl_uint work_dim,
-                                 const size_t *global, const size_t *local, const clg_karg *args,
-                                 int n_args)
+static clg_status bind_kernel(clg_lower *lw, clg_step *st);
+
+/* A program a plan still has to build (clg_plan_build_pending): copies of
+ * what clg_program_get takes, and the node that first asked for it. */
+typedef struct clg_pending_program {
+    char *file, *source, *options;
+    int node;
+} clg_pending_program;
+
+static char *copy_text(const clg_allocator *a, const char *text)
+{
+    size_t n = strlen(text) + 1;
+    char *c = clg_mem_realloc(a, NULL, n);
+    if (c) memcpy(c, text, n);
+    return c;
+}
+
+/* 1 + the plan's pending program for (file, source, options), added when
+ * new; 0 when out of memory. */
+static int pending_add(clg_lower *lw, const char *file, const char *source, const char *options)
+{
+    clg_plan *p = lw->plan;
+    const clg_allocator *a = &lw->ctx->allocator;
+    if (!options) options = "";
+    for (int i = 0; i < p->n_pending; i++) {
+        const clg_pending_program *q = &p->pending[i];
+        if (!strcmp(q->file, file) && !strcmp(q->options, options) && !strcmp(q->source, source)) return i + 1;
+    }
+    if (p->n_pending == p->cap_pending) {
+        int cap = p->cap_pending ? 2 * p->cap_pending : 16;
+        clg_pending_program *q = clg_mem_realloc(a, p->pending, (size_t)cap * sizeof *q);
+        if (!q) return 0;
+        p->pending = q;
+        p->cap_pending = cap;
+    }
+    clg_pending_program *q = &p->pending[p->n_pending];
+    q->file = copy_text(a, file);
+    q->source = copy_text(a, source);
+    q->options = copy_text(a, options);
+    q->node = lw->node;
+    if (!q->file || !q->source || !q->options) {
+        clg_mem_free(a, q->file);
+        clg_mem_free(a, q->source);
+        clg_mem_free(a, q->options);
+        return 0;
+    }
+    return ++p->n_pending;
+}
+
+void clg_plan_pending_free(clg_plan *p)
+{
+    const clg_allocator *a = &p->ctx->allocator;
+    for (int i = 0; i < p->n_pending; i++) {
+        clg_mem_free(a, p->pending[i].file);
+        clg_mem_free(a, p->pending[i].source);
+        clg_mem_free(a, p->pending[i].options);
+    }
+    clg_mem_free(a, p->pending);
+    p->pending = NULL;
+    p->n_pending = p->cap_pending = 0;
+}
+
+/* Gives st its kernel `kernel` from program and sizes its work-group:
+ * what st->local asks for (st->local_given; CLG_LOCAL_FIT in [0]: the
+ * largest that fits), else 64-item groups for padded grids. */
+static clg_status attach_kernel(clg_lower *lw, clg_step *st, cl_program program, const char *kernel,
+                                const char *file)
 {
     clg_context *ctx = lw->ctx;
-    /* Positions already final are checked now, the rest when the plan
-     * binds. */
-    for (int i = 0; i < n_args; i++) {
-        const clg_dev_tensor *t = args[i].kind == CLG_KARG_TENSOR ? args[i].t : NULL;
-        clg_status s = !t ? CLG_OK : t->block == CLG_BLOCK_NONE ? check_positions(lw, kernel, i, t)
-                                                                 : clg_check_elems(lw, &t->shape);
-        if (s) return s;
-    }
-    cl_program program;
-    clg_status s = clg_program_get(ctx, name_for_cache, source, options, &program);
-    if (s) return s;
-    for (cl_uint d = 0; d < work_dim; d++)
-        if (global[d] == 0) return CLG_OK; /* nothing to do: an empty launch is an error in OpenCL */
+    cl_uint work_dim = st->work_dim;
     cl_int err;
     cl_kernel k = clCreateKernel(program, kernel, &err);
     if (err != CL_SUCCESS)
         return clg_ctx_cl_fail(ctx, err, "clCreateKernel", "node %s (%s): kernel %s in %s",
                                lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op),
-                               kernel, name_for_cache);
-    size_t grid0 = global[0], local_fit = 0;
-    if (local && local[0] == CLG_LOCAL_FIT) {
+                               kernel, file);
+    size_t grid0 = st->global[0], local_fit = 0;
+    if (st->local_given && st->local[0] == CLG_LOCAL_FIT) {
         size_t kernel_max = 0, local_per_item = 0;
-        for (int i = 0; i < n_args; i++)
-            if (args[i].kind == CLG_KARG_LOCAL) local_per_item += (size_t)args[i].i;
+        for (int i = 0; i < st->n_args; i++)
+            if (st->args[i].kind == CLG_KARG_LOCAL) local_per_item += (size_t)st->args[i].i;
         err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max, NULL);
         if (err != CL_SUCCESS) {
             clReleaseKernel(k);
@@ -92,7 +143,7 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
         }
         if (item_max[0] == 0) item_max[0] = kernel_max;
         size_t rest = 1; /* the work-group's other dims */
-        for (cl_uint d = 1; d < work_dim; d++) rest *= local[d];
+        for (cl_uint d = 1; d < work_dim; d++) rest *= st->local[d];
         local_fit = 1;
         while (local_fit * 2 <= grid0 && local_fit * 2 <= item_max[0] && local_fit * 2 * rest <= kernel_max &&
                (uint64_t)kernel_local + (uint64_t)local_fit * 2 * rest * local_per_item <= ctx->info.local_mem_bytes)
@@ -111,10 +162,52 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
         }
         grid0 = local_fit;
     }
+    st->kernel = k;
+    st->global[0] = grid0;
+    /* A fixed work-group shape for padded grids: PoCL compiles a kernel
+     * once per work-group size it sees (about 30 ms each, cold), so letting
+     * it choose per global size multiplies compilations by the number of
+     * distinct shapes in a model. */
+    size_t max_wg = 0;
+    if (st->local_given) {
+        if (local_fit) st->local[0] = local_fit;
+        st->group_items = local_fit;
+        for (cl_uint d = 1; d < work_dim; d++) st->group_items *= st->local[d];
+    } else if (st->global[0] % CLG_GRID_MULTIPLE == 0 &&
+               clGetKernelWorkGroupInfo(k, lw->ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg, &max_wg,
+                                        NULL) == CL_SUCCESS &&
+               max_wg >= CLG_GRID_MULTIPLE) {
+        st->local[0] = CLG_GRID_MULTIPLE;
+        for (cl_uint d = 1; d < work_dim; d++) st->local[d] = 1;
+    }
+    return CLG_OK;
+}
+
+clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, const char *source,
+                                 const char *kernel, const char *options, cl_uint work_dim,
+                                 const size_t *global, const size_t *local, const clg_karg *args,
+                                 int n_args)
+{
+    clg_context *ctx = lw->ctx;
+    clg_plan *p = lw->plan;
+    const char *node = lw->g->nodes[lw->node].name;
+    /* Positions already final are checked now, the rest when the plan
+     * binds. */
+    for (int i = 0; i < n_args; i++) {
+        const clg_dev_tensor *t = args[i].kind == CLG_KARG_TENSOR ? args[i].t : NULL;
+        clg_status s = !t ? CLG_OK : t->block == CLG_BLOCK_NONE ? check_positions(lw, kernel, i, t)
+                                                                 : clg_check_elems(lw, &t->shape);
+        if (s) return s;
+    }
+    for (cl_uint d = 0; d < work_dim; d++)
+        if (global[d] == 0) return CLG_OK; /* nothing to do: an empty launch is an error in OpenCL */
+    cl_program program = NULL;
+    clg_status s = p->defer_builds ? clg_program_find(ctx, name_for_cache, source, options, node, &program)
+                                   : clg_program_get_for(ctx, name_for_cache, source, options, node, true, &program);
+    if (s) return s;
     clg_step *st = clg_plan_new_step(lw);
     clg_step_arg *kept = n_args ? clg_mem_calloc(&ctx->allocator, (size_t)n_args, sizeof *kept) : NULL;
     if (!st || (n_args && !kept)) {
-        clReleaseKernel(k);
         clg_mem_free(&ctx->allocator, kept);
         return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the node");
     }
@@ -125,31 +218,76 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
         kept[i].f = args[i].f;
     }
     st->kind = CLG_STEP_KERNEL;
-    st->kernel = k;
     st->args = kept;
     st->n_args = n_args;
     st->work_dim = work_dim;
     for (cl_uint d = 0; d < work_dim; d++) st->global[d] = global[d];
-    st->global[0] = grid0;
-    /* A fixed work-group shape for padded grids: PoCL compiles a kernel
-     * once per work-group size it sees (about 30 ms each, cold), so letting
-     * it choose per global size multiplies compilations by the number of
-     * distinct shapes in a model. */
-    size_t max_wg = 0;
-    if (local) {
+    st->local_given = local != NULL;
+    if (local)
         for (cl_uint d = 0; d < work_dim; d++) st->local[d] = local[d];
-        if (local_fit) st->local[0] = local_fit;
-        st->group_items = local_fit;
-        for (cl_uint d = 1; d < work_dim; d++) st->group_items *= local[d];
-    } else if (global[0] % CLG_GRID_MULTIPLE == 0 &&
-        clGetKernelWorkGroupInfo(k, lw->ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg, &max_wg,
-                                 NULL) == CL_SUCCESS &&
-        max_wg >= CLG_GRID_MULTIPLE) {
-        st->local[0] = CLG_GRID_MULTIPLE;
-        for (cl_uint d = 1; d < work_dim; d++) st->local[d] = 1;
+    if (!program) {
+        /* built later with the plan's other new programs */
+        st->pending = pending_add(lw, name_for_cache, source, options);
+        st->kernel_name = st->pending ? copy_text(&ctx->allocator, kernel) : NULL;
+        if (!st->kernel_name) {
+            clg_plan_step_release(p, st);
+            return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory planning the node");
+        }
+        p->n_steps++;
+        return CLG_OK;
     }
-    lw->plan->n_steps++;
+    if ((s = attach_kernel(lw, st, program, kernel, name_for_cache))) {
+        clg_plan_step_release(p, st);
+        return s;
+    }
+    p->n_steps++;
     return CLG_OK;
+}
+
+clg_status clg_plan_build_pending(clg_plan *p, const clg_graph *g)
+{
+    clg_context *ctx = p->ctx;
+    clg_status s = CLG_OK;
+    clg_build_req *reqs = NULL;
+    if (p->n_pending) {
+        reqs = clg_mem_calloc(&ctx->allocator, (size_t)p->n_pending, sizeof *reqs);
+        if (!reqs) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory building the model's programs");
+        for (int i = 0; i < p->n_pending; i++)
+            reqs[i] = (clg_build_req){p->pending[i].file, p->pending[i].source, p->pending[i].options,
+                                      g->nodes[p->pending[i].node].name, NULL};
+        s = clg_programs_build(ctx, reqs, p->n_pending);
+    }
+    for (int i = 0; i < p->n_steps && !s; i++) {
+        clg_step *st = &p->steps[i];
+        if (!st->pending) continue;
+        clg_lower lw = {ctx, g, st->node, p};
+        s = attach_kernel(&lw, st, reqs[st->pending - 1].program, st->kernel_name,
+                          p->pending[st->pending - 1].file);
+        if (!s) {
+            st->pending = 0;
+            clg_mem_free(&ctx->allocator, st->kernel_name);
+            st->kernel_name = NULL;
+        }
+    }
+    clg_mem_free(&ctx->allocator, reqs);
+    /* Steps that prepare constants (packing B), in order, once. */
+    int kept = 0;
+    for (int i = 0; i < p->n_steps; i++) {
+        clg_step *st = &p->steps[i];
+        if (!st->once) {
+            p->steps[kept++] = *st;
+            continue;
+        }
+        if (!s) {
+            clg_lower lw = {ctx, g, st->node, p};
+            s = st->kind == CLG_STEP_KERNEL ? bind_kernel(&lw, st) : clg_plan_bind_gemm(&lw, st);
+            if (!s) s = clg_plan_enqueue(p, g, st, NULL);
+        }
+        clg_plan_step_release(p, st);
+    }
+    p->n_steps = kept;
+    clg_plan_pending_free(p);
+    return s;
 }
 
 /* A kernel step's arguments set on its kernel, tensors resolved and

@@ -144,6 +144,11 @@ clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out)
 clg_status clg_plan_run_steps_now(clg_lower *lw, int from)
 {
     clg_plan *p = lw->plan;
+    if (p->defer_builds) {
+        /* their programs may not be built yet: run with the others' builds */
+        for (int i = from; i < p->n_steps; i++) p->steps[i].once = true;
+        return CLG_OK;
+    }
     clg_status s = clg_plan_bind(p, lw->g, from);
     for (int i = from; i < p->n_steps; i++) {
         if (!s) s = clg_plan_enqueue(p, lw->g, &p->steps[i], NULL);
@@ -157,8 +162,10 @@ void clg_plan_step_release(clg_plan *p, clg_step *st)
 {
     if (st->kernel) clReleaseKernel(st->kernel);
     clg_mem_free(&p->ctx->allocator, st->args);
+    clg_mem_free(&p->ctx->allocator, st->kernel_name);
     st->kernel = NULL;
     st->args = NULL;
+    st->kernel_name = NULL;
 }
 
 /* Releases the steps (and their kernels) but keeps the rest. */
@@ -183,6 +190,7 @@ void clg_plan_free(clg_plan *p)
     clg_mem_free(a, p->gemm_memo);
     clg_mem_free(a, p->block_off);
     clg_mem_free(a, p->sizes);
+    clg_plan_pending_free(p);
     memset(p, 0, sizeof *p);
 }
 
@@ -286,8 +294,13 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
      * numbers while they are lowered. */
     g->binding = bound;
     s = clg_plan_select(p, g);
+    /* Programs the lowering needs that are not built yet are built
+     * together after it, in parallel. */
+    p->defer_builds = true;
     if (!s) s = lower_all(p, ctx, g);
     g->binding = NULL;
+    if (!s) s = clg_plan_build_pending(p, g);
+    p->defer_builds = false;
     if (s) goto done;
     if ((s = clg_plan_memory(mem, g, shapes, p->scratch, p->n_scratch, arena_off, &p->arena_elems))) {
         s = s == CLG_ERR_OUT_OF_MEMORY ? clg_ctx_fail(ctx, s, "out of memory planning the activation memory")

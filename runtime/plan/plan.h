@@ -86,6 +86,15 @@ typedef struct clg_step {
     int n_args;
     size_t group_items; /* work-items per group, for CLG_KARG_LOCAL arguments */
     bool bound;         /* arguments set (a kernel) or operands placed (a GEMM) */
+    /* A kernel whose program was not built when the step was emitted
+     * (clg_plan_build defers builds, to build them together): pending is
+     * 1 + the plan's pending program, kernel_name the kernel (allocated),
+     * local_given whether local[] was asked for (CLG_LOCAL_FIT in [0]
+     * sized once the kernel exists); once: run when the programs are built,
+     * then dropped (clg_plan_run_steps_now while builds are deferred). */
+    int pending;
+    char *kernel_name;
+    bool local_given, once;
 } clg_step;
 
 /* The state a node's lowering function works with. */
@@ -227,6 +236,13 @@ typedef struct clg_plan {
      * the outputs. has_index_flag: some kernel takes it. */
     clg_dev_tensor index_flag;
     bool has_index_flag;
+    /* Set by clg_plan_build: a kernel whose program is neither built nor in
+     * the disk cache is recorded (pending) instead of built, and
+     * clg_plan_build_pending builds them all at once, in parallel, after
+     * lowering. Trial plans (timing GEMM candidates) build as they go. */
+    bool defer_builds;
+    struct clg_pending_program *pending;
+    int n_pending, cap_pending;
 } clg_plan;
 
 /* Decides what runs each node of g into p->decisions: GEMM-shaped nodes
@@ -250,6 +266,12 @@ CLG_INTERNAL clg_status clg_plan_index_flag(clg_lower *lw, const clg_dev_tensor 
  * removes them from the plan: work on constants that every run would
  * repeat (their tensors must need no arena block). */
 CLG_INTERNAL clg_status clg_plan_run_steps_now(clg_lower *lw, int from);
+/* Builds p's pending programs together (clg_programs_build), gives their
+ * steps their kernels, and runs and drops the steps marked once. A failed
+ * build names the node that first needed the program. */
+CLG_INTERNAL clg_status clg_plan_build_pending(clg_plan *p, const clg_graph *g);
+/* Frees p's list of pending programs (not the steps). */
+CLG_INTERNAL void clg_plan_pending_free(clg_plan *p);
 /* Binds the plan's steps from `from` on that are not bound yet: arena
  * blocks become the arena and their planned offsets (p->block_off), every
  * position is checked against the kernels' and CLBlast's addressing, and
