@@ -12,13 +12,17 @@
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
 #include <CL/cl.h>
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cl_fault.h"
 
-static long armed, calls;
+/* calls: counted atomically, since clgraph builds programs on several
+ * threads at once (clBuildProgram). */
+static long armed;
+static _Atomic long calls;
 static cl_fault_scope scope;
 static const char *armed_name; /* count only this entry point's calls; NULL: all in scope */
 static const char *fired_call, *fired_error;
@@ -80,7 +84,7 @@ static bool fail_here(bool setup, const char *call, const char *error, void *fro
 {
     if (scope == CL_FAULT_SETUP && !setup) return false;
     if (armed_name && strcmp(call, armed_name) != 0) return false;
-    if (++calls != armed) return false;
+    if (atomic_fetch_add(&calls, 1) + 1 != armed) return false;
     fired_call = call;
     fired_error = error;
     fired_param = param;

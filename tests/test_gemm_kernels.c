@@ -374,7 +374,8 @@ static void test_choice_file(void **state)
     const char *old = getenv("CLGRAPH_CACHE_DIR");
     char *saved = old ? strdup(old) : NULL;
     assert_int_equal(setenv("CLGRAPH_CACHE_DIR", dir, 1), 0);
-    unsetenv("CLGRAPH_GEMM"); /* measured: the file is what is tested */
+    /* measured (only when asked: CLGRAPH_GEMM=measure): the file is what is tested */
+    assert_int_equal(setenv("CLGRAPH_GEMM", "measure", 1), 0);
     clg_context *ctx = NULL;
     if (clg_context_create(&ctx, NULL, 0, NULL, NULL) != CLG_OK) fail_msg("context: %s", clg_context_errmsg(ctx));
     char path[4400];
@@ -400,12 +401,152 @@ static void test_choice_file(void **state)
     fclose(f);
     assert_string_equal(head, "clgraph-gemm-choices 2\n");
     clg_context_destroy(ctx);
+    unsetenv("CLGRAPH_GEMM");
     if (saved) {
         setenv("CLGRAPH_CACHE_DIR", saved, 1);
         free(saved);
     } else {
         unsetenv("CLGRAPH_CACHE_DIR");
     }
+    clg_remove_tree(dir);
+}
+
+/* What a context reported through on_build. */
+typedef struct builds_seen {
+    int starts, done, trials, from_source;
+    char options[16][256];
+} builds_seen;
+
+static void note_build(const clg_build_event *e, void *user)
+{
+    builds_seen *b = user;
+    if (e->kind == CLG_BUILD_START) {
+        b->starts++;
+        return;
+    }
+    if (b->done < 16) snprintf(b->options[b->done], sizeof b->options[0], "%s", e->options ? e->options : "");
+    b->done++;
+    b->trials += e->trial;
+    b->from_source += e->from_source;
+}
+
+static clg_context *context_seeing(const char *dir, const char *gemm, builds_seen *seen)
+{
+    clg_context_options o = CLG_CONTEXT_OPTIONS_INIT;
+    o.cache_dir = dir;
+    o.gemm = gemm;
+    o.on_build = note_build;
+    o.on_build_user = seen;
+    clg_context *ctx = NULL;
+    if (clg_context_create_ex(&ctx, NULL, 0, &o, NULL, NULL) != CLG_OK)
+        fail_msg("context: %s", clg_context_errmsg(ctx));
+    return ctx;
+}
+
+/* The default path: nothing remembered, nothing measured. A Gemm with its
+ * bias builds one program (a CPU's default variant; on other devices
+ * CLBlast, whose programs are its own) and writes no choice file; the
+ * results match the reference. A choice the file remembers (measured
+ * earlier) is what the default path then runs. */
+static void test_default_choice(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    char dir[] = "/tmp/clg_gemm_default_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[4400];
+    builds_seen seen = {0};
+    clg_context *ctx = context_seeing(dir, NULL, &seen);
+    clg_device_info info;
+    clg_context_device(ctx, &info);
+    write_graph(5, 29, 11, 0, 1, 1, &epilogues[0]);
+    check_text(ctx, TOL);
+    assert_int_equal(choice_lines(dir, path, sizeof path), -1); /* no file */
+    assert_int_equal(seen.trials, 0);
+    if (info.type == CLG_DEVICE_CPU) {
+        int builds = 0;
+        clg_program_cache_stats(ctx, NULL, NULL, &builds);
+        assert_int_equal(builds, 1);
+        assert_int_equal(seen.from_source, 1);
+        assert_int_equal(seen.starts, 1);
+        assert_non_null(strstr(seen.options[0], "-DVW=8")); /* d1x1v8: few rows, B transposed */
+    }
+    clg_context_destroy(ctx);
+
+    /* A remembered choice wins over the default. */
+    snprintf(path, sizeof path, "%s/x", dir);
+    memset(&seen, 0, sizeof seen);
+    ctx = context_seeing(dir, "measure", &seen); /* writes the file */
+    check_text(ctx, TOL);
+    assert_int_equal(choice_lines(dir, path, sizeof path), 2);
+    assert_true(seen.trials >= 1);
+    clg_context_destroy(ctx);
+    write_text_file(path, "clgraph-gemm-choices 2\n5 29 11 0 1 0 g2x4\n");
+    memset(&seen, 0, sizeof seen);
+    ctx = context_seeing(dir, NULL, &seen);
+    check_text(ctx, TOL);
+    bool found = false;
+    for (int i = 0; i < seen.done && i < 16; i++) found |= strstr(seen.options[i], "-DTM=2 -DTN=4 -DVW=1") != NULL;
+    if (!found) fail_msg("the remembered g2x4 was not built (%d programs, first: %s)", seen.done, seen.options[0]);
+    assert_int_equal(seen.trials, 0);
+    assert_int_equal(choice_lines(dir, path, sizeof path), 2); /* nothing written */
+    clg_context_destroy(ctx);
+    clg_remove_tree(dir);
+}
+
+/* A model whose programs build together: one broken kernel file (a kernel
+ * directory holding a bad softmax.cl beside good copies) fails the model's
+ * create with CLG_ERR_BUILD naming the Softmax node, the file and the
+ * build log, while the GEMM and Relu programs beside it built fine. */
+static void test_parallel_build_error_names_node(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    char dir[] = "/tmp/clg_gemm_kdir_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DIR *d = opendir("kernels");
+    assert_non_null(d);
+    struct dirent *de;
+    char from[4400], to[4400];
+    while ((de = readdir(d))) {
+        if (!strstr(de->d_name, ".cl")) continue;
+        snprintf(from, sizeof from, "kernels/%s", de->d_name);
+        snprintf(to, sizeof to, "%s/%s", dir, de->d_name);
+        FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+        assert_non_null(in);
+        assert_non_null(out);
+        if (!strcmp(de->d_name, "softmax.cl")) fputs("__kernel void softmax(__global float *x) { x[0] = nonsense_here + ; }\n", out);
+        else {
+            char buf[4096];
+            size_t n;
+            while ((n = fread(buf, 1, sizeof buf, in)) > 0) assert_int_equal(fwrite(buf, 1, n, out), n);
+        }
+        fclose(in);
+        assert_int_equal(fclose(out), 0);
+    }
+    closedir(d);
+    clg_context_options o = CLG_CONTEXT_OPTIONS_INIT;
+    o.cache_dir = "";
+    o.kernel_dir = dir;
+    clg_context *ctx = NULL;
+    if (clg_context_create_ex(&ctx, NULL, 0, &o, NULL, NULL) != CLG_OK) fail_msg("context: %s", clg_context_errmsg(ctx));
+    clg_graph *g = test_parse("input x: f32[N, 16]\n"
+                              "const w: f32[16, 16] = random(1, -1, 1)\n"
+                              "h = Gemm(x, w) transB=1\n"
+                              "r = Relu(h)\n"
+                              "e = Sigmoid(r)\n"
+                              "the_softmax = Softmax(e) axis=1\n"
+                              "output the_softmax\n");
+    clg_model_options mo = CLG_MODEL_OPTIONS_INIT;
+    mo.opt_level = 0;
+    clg_model *m = NULL;
+    assert_int_equal(clg_model_create_ex(&m, ctx, g, &mo), CLG_ERR_BUILD);
+    const char *msg = clg_model_errmsg(m);
+    if (!strstr(msg, "node the_softmax") || !strstr(msg, "softmax.cl") || !strstr(msg, "nonsense_here"))
+        fail_msg("message lacks the node, file or log: %s", msg);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+    clg_context_destroy(ctx);
     clg_remove_tree(dir);
 }
 
@@ -420,6 +561,8 @@ int main(void)
         cmocka_unit_test(test_conv_as_gemm),
         cmocka_unit_test(test_conv_epilogues),
         cmocka_unit_test(test_choice_file),
+        cmocka_unit_test(test_default_choice),
+        cmocka_unit_test(test_parallel_build_error_names_node),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

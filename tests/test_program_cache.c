@@ -383,6 +383,53 @@ static void test_build_error_has_log(void **state)
     clg_context_destroy(ctx);
 }
 
+/* Programs built together (clg_programs_build, a plan's new programs on
+ * as many threads as there are cores): a broken one among good ones fails
+ * the batch with its own node, file and build log; the good ones are
+ * built, cached and usable; the next batch finds them in memory. */
+static void test_parallel_builds_name_failing_node(void **state)
+{
+    (void)state;
+    if (!have_device()) skip();
+    fresh_cache_dir();
+    clg_context *ctx = open_context();
+    const char *src = clg_kernel_source(SELFTEST);
+    const char *broken = "__kernel void broken(__global float *x)\n"
+                         "{\n"
+                         "    x[get_global_id(0)] = undeclared_thing + ;\n"
+                         "}\n";
+    clg_build_req reqs[4] = {
+        {SELFTEST, src, "-DA=1", "good0", NULL},
+        {SELFTEST, src, "-DA=2", "good1", NULL},
+        {"broken.cl", broken, "-DFOO=1", "the_bad_node", NULL},
+        {SELFTEST, src, "-DA=3", "good3", NULL},
+    };
+    assert_int_equal(clg_programs_build(ctx, reqs, 4), CLG_ERR_BUILD);
+    const char *msg = clg_context_errmsg(ctx);
+    if (!strstr(msg, "node the_bad_node") || !strstr(msg, "broken.cl") || !strstr(msg, "-DFOO=1") ||
+        !strstr(msg, "undeclared_thing") || strstr(msg, "good"))
+        fail_msg("message lacks the failing node, file, options or log: %s", msg);
+    assert_null(reqs[2].program);
+    for (int i = 0; i < 4; i++)
+        if (i != 2) {
+            assert_non_null(reqs[i].program);
+            run_selftest(ctx, reqs[i].program);
+        }
+    expect_stats(ctx, 0, 0, 3);
+    /* The good ones are cached: asked again they come from memory. */
+    cl_program again = get_selftest(ctx, "-DA=2");
+    assert_ptr_equal(again, reqs[1].program);
+    expect_stats(ctx, 1, 0, 3);
+    clg_build_req two[2] = {{SELFTEST, src, "-DA=1", "x", NULL}, {SELFTEST, src, "-DA=4", "y", NULL}};
+    assert_int_equal(clg_programs_build(ctx, two, 2), CLG_OK);
+    assert_ptr_equal(two[0].program, reqs[0].program);
+    run_selftest(ctx, two[1].program);
+    expect_stats(ctx, 1, 0, 4);
+    assert_int_equal(clg_programs_build(ctx, NULL, 0), CLG_OK);
+    assert_int_equal(clg_programs_build(NULL, two, 2), CLG_ERR_INVALID_ARGUMENT);
+    clg_context_destroy(ctx);
+}
+
 /* ------------------------------------------------------------ allocation failures */
 
 typedef struct failing_alloc {
@@ -477,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_damaged_files_are_rebuilt),
         cmocka_unit_test(test_cache_off),
         cmocka_unit_test(test_build_error_has_log),
+        cmocka_unit_test(test_parallel_builds_name_failing_node),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
