@@ -246,6 +246,15 @@ else
     run 0 run "$MLP" -O0 --cache-dir "$TMP/cache/a"
     if ls "$TMP/cache/a" | grep -q '\.bin$'; then ok; else bad "--cache-dir $TMP/cache/a holds no program binary"; fi
     run 0 bench "$MLP" --iters 1 --warmup 0 --cache-dir '' --gemm clblast
+    # A first run says on stderr that it compiles (one line, how many
+    # programs; stderr is no terminal here); --verbose names each program
+    # with its time; a warm run builds nothing and says nothing of it.
+    run 0 run "$MLP" --cache-dir "$TMP/cache/b"
+    has err '^clgraph: compiling [0-9][0-9]* OpenCL programs for this device'
+    run 0 run "$MLP" --cache-dir "$TMP/cache/b" --verbose
+    has err '^clgraph: loaded gemm.cl'
+    run 0 run "$MLP" --cache-dir "$TMP/cache/b"
+    if grep -q 'compiling\|loaded\|built' "$TMP/err"; then bad "a warm run reported builds"; else ok; fi
     mkdir "$TMP/kernels"
     cp kernels/*.cl "$TMP/kernels/" # a kernel directory stands in for every kernels/ file
     printf '#error clg-cli-kernel-dir\n' >"$TMP/kernels/elementwise.cl"

@@ -1,11 +1,13 @@
 /* How a GEMM runs: CLBlast or a generated variant (with the node's
- * epilogue in its store), chosen by measurement, for the selection step
- * (plan/select.c) before any lowering.
+ * epilogue in its store), chosen by measurement or by the device class's
+ * default, for the selection step (plan/select.c) before any lowering.
  *
  * The choice is per device and GEMM shape (clg_gemm_key: M, N, K,
  * transposes, and what runs with it). clg_gemm_decide asks in turn:
  * CLGRAPH_GEMM, the plan's own earlier answers, the device's choice file
- * in the cache directory, and last the device itself: every candidate is
+ * in the cache directory, and last, by default, default_choice (one
+ * variant per device class and shape class: nothing built but what runs);
+ * with CLGRAPH_GEMM=measure the device itself: every candidate is
  * emitted through clg_emit_gemm_decided (gemm/emit.c, what lowering runs)
  * into a trial plan on zero-filled buffers, run once to warm up, once
  * timed alone and then 3 rounds of 4 back-to-back launches, and the

@@ -129,8 +129,9 @@ typedef struct clg_gemm_memo {
  * orientations (their shapes key the choice) and conv what is timed: the
  * whole convolution, im2col included, against the implicit GEMM. Asks in turn:
  * the GEMM path forced by CLGRAPH_GEMM, the plan's memo of this shape, the
- * device's choice file in the cache directory, and last the device:
- * every candidate timed (see choice.c), the winner written to the file.
+ * device's choice file in the cache directory, and last the device
+ * class's default; with the path "measure" instead the device: every
+ * candidate timed (see choice.c), the winner written to the file.
  * lw names the node in messages and holds the plan whose memo is used. */
 CLG_INTERNAL clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped,
                                         const clg_conv_job *conv, clg_decision *out);
