@@ -589,8 +589,9 @@ CLG_API clg_status clg_context_create_borrowed(clg_context **out, void *cl_conte
  *     the `node` that first needed it, `seconds` of clBuildProgram wall
  *     time, `from_source` (false: loaded from the disk cache), `index` of
  *     `count` in its START batch (both 0 outside one: a program built
- *     alone, e.g. while GEMM candidates are timed), and `trial` (built to
- *     time a GEMM or convolution candidate, CLGRAPH_GEMM=measure).
+ *     alone, e.g. while candidates are timed), and `trial` (built to time
+ *     a candidate: a GEMM or convolution under CLGRAPH_GEMM=measure, or an
+ *     Attention node's two ways).
  * The strings live only during the call. Calls may come from clgraph's
  * build threads, never two at a time. */
 typedef enum clg_build_event_kind { CLG_BUILD_START = 0, CLG_BUILD_DONE = 1 } clg_build_event_kind;

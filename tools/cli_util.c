@@ -342,7 +342,7 @@ static void on_build(const clg_build_event *ev, void *user)
     if (r->verbose)
         fprintf(stderr, "clgraph: %s %-28s %7.3f s  node %s%s  [%s]\n", ev->from_source ? "built " : "loaded",
                 ev->file ? ev->file : "?", ev->seconds, ev->node ? ev->node : "-",
-                ev->trial ? " (GEMM candidate)" : "", ev->options ? ev->options : "");
+                ev->trial ? " (candidate, timed)" : "", ev->options ? ev->options : "");
     else if (r->progress && ev->count > 0) {
         fprintf(stderr, "\rclgraph: compiling %d OpenCL programs for this device (once: later runs load them "
                         "from the cache): %d/%d",
