@@ -593,7 +593,8 @@ CLG_API clg_status clg_context_create_borrowed(clg_context **out, void *cl_conte
  *     a candidate: a GEMM or convolution under CLGRAPH_GEMM=measure, or an
  *     Attention node's two ways).
  * The strings live only during the call. Calls may come from clgraph's
- * build threads, never two at a time. */
+ * build threads, never two at a time, while the context is locked: the
+ * callback must not call clgraph with the same context. */
 typedef enum clg_build_event_kind { CLG_BUILD_START = 0, CLG_BUILD_DONE = 1 } clg_build_event_kind;
 typedef struct clg_build_event {
     clg_build_event_kind kind;

@@ -396,6 +396,8 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
     clg_model_options model_options = CLG_MODEL_OPTIONS_INIT;
     model_options.opt_level = opt_level;
     if (clg_model_create_ex(&e->model, e->ctx, g, &model_options) != CLG_OK) {
+        if (the_report.progress) fputc('\n', stderr); /* end the progress line before the message */
+        the_report.progress = 0;
         int rc = fail("%s", e->model ? clg_model_errmsg(e->model) : "out of memory");
         engine_close(e);
         return rc;
