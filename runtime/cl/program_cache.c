@@ -588,6 +588,13 @@ clg_status clg_programs_build(clg_context *ctx, clg_build_req *reqs, int n)
     return s;
 }
 
+void clg_program_cache_note_shared(clg_context *ctx)
+{
+    pthread_mutex_lock(&ctx->lock);
+    ctx->cache_memory_hits++;
+    pthread_mutex_unlock(&ctx->lock);
+}
+
 void clg_program_cache_stats(const clg_context *ctx, int *memory_hits, int *disk_hits, int *builds)
 {
     /* The lock is not part of the context's value: a const context still locks it. */

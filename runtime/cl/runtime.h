@@ -176,6 +176,9 @@ CLG_INTERNAL clg_status clg_device_enumerate(const clg_allocator *a, clg_device_
 
 /* How ctx's clg_program_get calls were served: from memory, from the disk
  * cache, or by building from source (any pointer may be NULL). */
+/* Counts a request a plan's pending program already covers as a memory
+ * hit: it is served by the same build. */
+CLG_INTERNAL void clg_program_cache_note_shared(clg_context *ctx);
 CLG_INTERNAL void clg_program_cache_stats(const clg_context *ctx, int *memory_hits, int *disk_hits,
                                           int *builds);
 

@@ -62,7 +62,10 @@ static int pending_add(clg_lower *lw, const char *file, const char *source, cons
     if (!options) options = "";
     for (int i = 0; i < p->n_pending; i++) {
         const clg_pending_program *q = &p->pending[i];
-        if (!strcmp(q->file, file) && !strcmp(q->options, options) && !strcmp(q->source, source)) return i + 1;
+        if (!strcmp(q->file, file) && !strcmp(q->options, options) && !strcmp(q->source, source)) {
+            clg_program_cache_note_shared(lw->ctx); /* one build serves both, as a cached program would */
+            return i + 1;
+        }
     }
     if (p->n_pending == p->cap_pending) {
         int cap = p->cap_pending ? 2 * p->cap_pending : 16;
