@@ -56,8 +56,10 @@ static clg_status operand(ox_ctx *ox, ox_value *v, bool ints, int *node)
     return s;
 }
 
-/* out = Elementwise(in[0..n_in-1]) expr="text". */
-static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, bool ints, const clg_text *text)
+/* Appends an Elementwise node computing text over in: the ONNX value out,
+ * or (out NULL) a helper named after hint. */
+static clg_status append_expr(ox_ctx *ox, ox_value *out, const char *hint, ox_value **in, int n_in, bool ints,
+                              const clg_text *text, int *node)
 {
     if (n_in > CLG_EXPR_MAX_INPUTS)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%d inputs; at most %d are supported", n_in, CLG_EXPR_MAX_INPUTS);
@@ -72,9 +74,32 @@ static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, 
         clg_status s = operand(ox, in[i], ints, &idx[i]);
         if (s) return s;
     }
-    clg_status s = ox_append(ox, CLG_OP_ELEMENTWISE, out, NULL, idx, n_in, &a, &out->node);
+    return ox_append(ox, CLG_OP_ELEMENTWISE, out, out ? NULL : hint, idx, n_in, &a, node);
+}
+
+static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, bool ints, const clg_text *text)
+{
+    clg_status s = append_expr(ox, out, NULL, in, n_in, ints, text, &out->node);
     if (!s) out->kind = OX_TENSOR;
     return s;
+}
+
+/* A comparison or logic op: its ONNX result is BOOL, held as the floats 0
+ * and 1 like every bool. Where the result is a graph output declared BOOL,
+ * a Cast to bool follows the formula, so the caller receives it as BOOL;
+ * elsewhere its readers take the floats as they are. */
+static clg_status emit_bool_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, const clg_text *text)
+{
+    if (!ox_wants_bool_output(ox, out->name)) return emit_expr(ox, out, in, n_in, true, text);
+    int f;
+    clg_status s = append_expr(ox, NULL, out->name, in, n_in, true, text, &f);
+    if (s) return s;
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_CAST, &a);
+    a.to = CLG_DTYPE_BOOL;
+    if ((s = ox_append(ox, CLG_OP_CAST, out, NULL, &f, 1, &a, &out->node))) return s;
+    out->kind = OX_TENSOR;
+    return CLG_OK;
 }
 
 /* ---------------------------------------------------------------- one input, no attributes */
@@ -82,24 +107,25 @@ static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, 
 static const struct {
     const char *op;
     const char *expr;
-    bool ints; /* defined on integers (or bools) too */
+    bool ints;    /* defined on integers (or bools) too */
+    bool boolean; /* its result is BOOL */
 } unary[] = {
-    {"Abs", "abs(x0)", true},
-    {"Ceil", "ceil(x0)", false},
-    {"Erf", "erf(x0)", false},
-    {"Exp", "exp(x0)", false},
-    {"Floor", "floor(x0)", false},
-    {"HardSwish", "hard_swish(x0)", false},
-    {"Log", "log(x0)", false},
-    {"Mish", "mish(x0)", false},
-    {"Neg", "-x0", true},
-    {"Not", "not(x0)", true},
-    {"Reciprocal", "1 / x0", false},
-    {"Round", "round(x0)", false},
-    {"Sign", "sign(x0)", true},
-    {"Softplus", "softplus(x0)", false},
-    {"Softsign", "softsign(x0)", false},
-    {"Sqrt", "sqrt(x0)", false},
+    {"Abs", "abs(x0)", true, false},
+    {"Ceil", "ceil(x0)", false, false},
+    {"Erf", "erf(x0)", false, false},
+    {"Exp", "exp(x0)", false, false},
+    {"Floor", "floor(x0)", false, false},
+    {"HardSwish", "hard_swish(x0)", false, false},
+    {"Log", "log(x0)", false, false},
+    {"Mish", "mish(x0)", false, false},
+    {"Neg", "-x0", true, false},
+    {"Not", "not(x0)", true, true},
+    {"Reciprocal", "1 / x0", false, false},
+    {"Round", "round(x0)", false, false},
+    {"Sign", "sign(x0)", true, false},
+    {"Softplus", "softplus(x0)", false, false},
+    {"Softsign", "softsign(x0)", false, false},
+    {"Sqrt", "sqrt(x0)", false, false},
 };
 
 clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
@@ -111,6 +137,7 @@ clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
         char buf[32];
         clg_text t = {buf, sizeof buf, 0};
         clg_text_printf(&t, "%s", unary[k].expr);
+        if (unary[k].boolean) return emit_bool_expr(ox, out[0], in, 1, &t);
         return emit_expr(ox, out[0], in, 1, unary[k].ints, &t);
     }
     return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", n->op_type);
@@ -216,7 +243,7 @@ clg_status ox_conv_compare(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
         char buf[32];
         clg_text t = {buf, sizeof buf, 0};
         clg_text_printf(&t, "%s(x0, x1)", binary[k].fn);
-        return emit_expr(ox, out[0], in, 2, true, &t);
+        return emit_bool_expr(ox, out[0], in, 2, &t);
     }
     return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", n->op_type);
 }

@@ -71,6 +71,20 @@ int ox_find_value(const ox_ctx *ox, const char *name)
     return clg_name_map_find(&ox->value_map, name, value_key, ox);
 }
 
+bool ox_wants_bool_output(const ox_ctx *ox, const char *name)
+{
+    for (size_t k = 0; k < ox->graph->n_output; k++) {
+        const Onnx__ValueInfoProto *vi = ox->graph->output[k];
+        if (strcmp(vi->name, name) != 0) continue;
+        const Onnx__TypeProto *t = vi->type;
+        if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type ||
+            !t->tensor_type->has_elem_type || t->tensor_type->elem_type == 0)
+            return true; /* undeclared: ONNX's type, BOOL */
+        return t->tensor_type->elem_type == OX_BOOL;
+    }
+    return false;
+}
+
 /* Adds the value `name` (unique; the caller checked) and returns its index,
  * or -1 when out of memory. */
 static int add_value(ox_ctx *ox, const char *name, int producer)

@@ -111,6 +111,10 @@ CLG_INTERNAL void ox_names_free(ox_ctx *ox);
 
 /* ---- values (onnx_import.c) */
 CLG_INTERNAL int ox_find_value(const ox_ctx *ox, const char *name);
+/* Whether the ONNX value `name` is a graph output declared BOOL, or with
+ * no element type (a comparison's output is then BOOL, as ONNX types it).
+ * A model that declares such an output FLOAT keeps it float. */
+CLG_INTERNAL bool ox_wants_bool_output(const ox_ctx *ox, const char *name);
 /* Appends a clgraph node computing the ONNX value out (or a helper when out
  * is NULL, named after hint), wrapping clgraph's errors with the node's
  * label. On success *node is its index. */

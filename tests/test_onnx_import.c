@@ -1664,6 +1664,40 @@ static void test_elementwise_ops(void **state)
         clg_graph_destroy(g);
         mb_free(&b);
     }
+    /* Declared BOOL (as ONNX types a comparison), the output is a Cast to
+     * bool of the formula, and the caller receives bytes 0 and 1. */
+    for (int undeclared = 0; undeclared <= 1; undeclared++) {
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, (int64_t[]){2, 5});
+        mb_init_f(&b, "c", 1, (int64_t[]){5}, c5, true);
+        mb_node(&b, "Greater", "n", "x,c", "y", 0);
+        mb_output(&b, "y");
+        b.graph.output[0]->type->tensor_type->elem_type = undeclared ? 0 : ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+        g = import_ok(&b);
+        const clg_node *yn = find_node(g, "y");
+        assert_int_equal(yn->op, CLG_OP_CAST);
+        assert_int_equal(yn->attrs.to, CLG_DTYPE_BOOL);
+        assert_string_equal(g->nodes[yn->inputs[0]].attrs.expr, "gt(x0, x1)");
+        clg_dtype dt;
+        assert_int_equal(clg_graph_output_dtype(g, 0, &dt), CLG_OK);
+        assert_int_equal(dt, CLG_DTYPE_BOOL);
+        uint8_t yb[10];
+        clg_tensor in = {xc, 2, {2, 5}, CLG_DTYPE_F32}, yt = {(float *)yb, 0, {0}, CLG_DTYPE_BOOL};
+        if (clg_graph_run_reference(g, &in, 1, &yt, 1)) fail_msg("reference: %s", clg_graph_errmsg(g));
+        for (int k = 0; k < 10; k++) assert_int_equal(yb[k], xc[k] > c5[k % 5]);
+        clg_context *ctx = test_context();
+        if (ctx) {
+            clg_model *m = NULL;
+            if (clg_model_create(&m, ctx, g)) fail_msg("model: %s", clg_context_errmsg(ctx));
+            memset(yb, 7, sizeof yb);
+            yt.data = (float *)yb;
+            if (clg_model_run(m, &in, 1, &yt, 1)) fail_msg("run: %s", clg_model_errmsg(m));
+            for (int k = 0; k < 10; k++) assert_int_equal(yb[k], xc[k] > c5[k % 5]);
+            clg_model_destroy(m);
+        }
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
     static const struct {
         const char *op, *expr;
     } logic[] = {{"And", "and(x0, x1)"}, {"Or", "or(x0, x1)"}, {"Xor", "xor(x0, x1)"}};
