@@ -235,7 +235,7 @@ typedef enum clg_op {
     CLG_OP_GATHER_ELEMENTS, /* ONNX GatherElements: data, integer indices of its rank, axis */
     CLG_OP_ATTENTION,   /* softmax(scale * Q·KT + mask)·V in one kernel (fuse-attention) */
     CLG_OP_TRILU,       /* ONNX Trilu: keep the upper or lower triangle of the last two dims */
-    CLG_OP_RESIZE,      /* ONNX Resize/Upsample of the last two dims: nearest or (bi)linear */
+    CLG_OP_RESIZE,      /* ONNX Resize/Upsample of the last two dims: nearest, (bi)linear or (bi)cubic */
     CLG_OP_CONV_TRANSPOSE, /* ONNX ConvTranspose, two spatial dims */
     CLG_OP_ARGMAX,      /* ONNX ArgMax/ArgMin: the index (i64) of the largest/smallest along axis */
     CLG_OP_ARGMIN,

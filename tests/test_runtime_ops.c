@@ -901,7 +901,8 @@ static void test_trilu(void **state)
     check(TOL);
 }
 
-/* Resize: nearest with every nearest_mode and linear, under every
+/* Resize: nearest with every nearest_mode, linear and cubic (A -0.75 and
+ * -0.5, with and without exclude_outside), under every
  * coordinate transformation, up and down, odd sizes, sizes to 1 (the
  * align_corners and pytorch_half_pixel special cases), given scales that
  * are not output / input, ranks 2 to 5. Scales are ones whose coordinates
@@ -932,6 +933,14 @@ static void test_resize(void **state)
                      "output y\n",
                      shapes[i].input, shapes[i].sizes, shapes[i].scales, coords[c]);
             check(TOL);
+            for (int e = 0; e < 2; e++) {
+                snprintf(text, sizeof text,
+                         "input x: %s\ny = Resize(x) sizes=%s %s mode=\"cubic\" coordinate_transformation_mode=\"%s\" "
+                         "%s\noutput y\n",
+                         shapes[i].input, shapes[i].sizes, shapes[i].scales, coords[c],
+                         e ? "cubic_coeff_a=-0.5 exclude_outside=1" : "");
+                check(TOL);
+            }
             for (int k = 0; k < 4; k++) {
                 snprintf(text, sizeof text,
                          "input x: %s\ny = Resize(x) sizes=%s %s coordinate_transformation_mode=\"%s\" "
