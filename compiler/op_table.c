@@ -96,8 +96,10 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true, .types = CLG_TYPES_SAME},
     [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise,
                             ELEMENTWISE(expr_elementwise)},
+    /* Data movement plus a fill value: any element type, the value checked
+     * against it (compiler/dtype.c). */
     [CLG_OP_PAD] = {"Pad", 1, 1, ATTRS(CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE), clg_infer_pad,
-                    .expr = NULL},
+                    .expr = NULL, .types = CLG_TYPES_SAME},
     /* Data movement (kernels/copy.cl through runtime/lower/movement.c). */
     [CLG_OP_SLICE] = {"Slice", 1, 1, ATTRS(CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES, CLG_F_STEPS), clg_infer_slice,
                       .expr = NULL, .types = CLG_TYPES_SAME},

@@ -876,8 +876,21 @@ static void test_resize_import(void **state)
     mb_free(&b);
 
     build_resize(&b, 13, "cubic", (float[]){1, 1, 2, 2}, false);
+    g = import_ok(&b);
+    y = find_node(g, "y");
+    assert_int_equal(y->attrs.resize_mode, CLG_RESIZE_CUBIC);
+    assert_true(y->attrs.cubic_coeff_a == -0.75f);
+    assert_int_equal(y->attrs.exclude_outside, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* Cubic is not defined before Resize-11, nor in Upsample. */
+    build_resize(&b, 10, "cubic", (float[]){1, 1, 2, 2}, false);
     expect_error(&b, CLG_ERR_UNSUPPORTED,
-                 "node rs (Resize, opset 13): attribute mode 'cubic' is not supported (only nearest and linear)");
+                 "node rs (Resize, opset 10): attribute mode 'cubic' is not supported (only nearest and linear)");
+    build_resize(&b, 13, "bicubic", (float[]){1, 1, 2, 2}, false);
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node rs (Resize, opset 13): attribute mode 'bicubic' is not supported (only nearest and linear, and "
+                 "cubic from Resize-11)");
     build_resize(&b, 13, "linear", (float[]){1, 2, 1, 1}, false);
     expect_error(&b, CLG_ERR_UNSUPPORTED, "resizes dimension 1 (3); only the last two dimensions");
     build_resize(&b, 13, "linear", (float[]){2, 1, 1, 1}, false);

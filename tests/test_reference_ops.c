@@ -1692,7 +1692,7 @@ static void test_type_errors(void **state)
     clg_graph_destroy(g);
 
     /* Data movement keeps the type: a Slice and a Tile of int64 ids gather
-     * as ids; Pad computes in f32. */
+     * as ids; Pad keeps it too, its fill value one of the type's. */
     g = new_graph();
     const char *moves = "input ids: i64[N, 6]\nconst t: f32[8, 2] = random(1)\n"
                         "s = Slice(ids) starts=[1] ends=[5] axes=[1] steps=[2]\ntl = Tile(s) repeats=[1, 3]\n"
@@ -1710,9 +1710,27 @@ static void test_type_errors(void **state)
     const int64_t want_sel[12] = {7, 6, 7, 6, 7, 6, 4, 3, 4, 3, 4, 3};
     assert_memory_equal(sel, want_sel, sizeof want_sel);
     check_shape(&out[0], 3, DIMS(2, 6, 2));
-    assert_int_equal(clg_graph_add_node(g, CLG_OP_PAD, "p", NAMES("ids"), ATTRS(A_INTS("pads", 0, 1, 0, 1))),
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_PAD, "p", NAMES("ids"),
+                                        ATTRS(A_INTS("pads", 0, 1, 0, 1), a_float("value", 0.5f))),
                      CLG_ERR_INVALID_GRAPH);
-    assert_non_null(strstr(clg_graph_errmsg(g), "node p (Pad): input 'ids' is i64; Pad needs f32"));
+    assert_non_null(strstr(clg_graph_errmsg(g), "node p (Pad): value 0.5 does not fit i64"));
+    clg_graph_destroy(g);
+    g = new_graph();
+    ok(g, clg_graph_add_input_typed(g, "ids", CLG_DTYPE_I64, 2, DIMS(2, 3)));
+    node(g, CLG_OP_PAD, "p", NAMES("ids"), ATTRS(A_INTS("pads", 0, 1, 0, 1), a_float("value", -9)));
+    node(g, CLG_OP_PAD, "q", NAMES("ids"), ATTRS(A_INTS("pads", 0, 2, 0, 0), a_string("mode", "edge")));
+    output(g, "p");
+    output(g, "q");
+    ok(g, clg_graph_output_dtype(g, 0, &d));
+    assert_int_equal(d, CLG_DTYPE_I64);
+    int64_t pids[6] = {16777216, -3, 5, 0, 1, -16777216}, pp[10], pq[10];
+    clg_tensor pin = {(float *)pids, 2, {2, 3}, CLG_DTYPE_I64};
+    clg_tensor pout[2] = {{(float *)pp, 0, {0}, CLG_DTYPE_I64}, {(float *)pq, 0, {0}, CLG_DTYPE_I64}};
+    ok(g, clg_graph_run_reference(g, &pin, 1, pout, 2));
+    const int64_t want_p[10] = {-9, 16777216, -3, 5, -9, -9, 0, 1, -16777216, -9};
+    const int64_t want_q[10] = {16777216, 16777216, 16777216, -3, 5, 0, 0, 0, 1, -16777216};
+    assert_memory_equal(pp, want_p, sizeof want_p);
+    assert_memory_equal(pq, want_q, sizeof want_q);
     clg_graph_destroy(g);
 
     /* The same rules from the text format, with its line. */

@@ -543,6 +543,15 @@ static void test_pad(void **state)
     /* Rank 1 has no batch. */
     snprintf(text, sizeof text, "input x: f32[17]\ny = Pad(x) pads=[3, -2] mode=\"reflect\"\noutput y\n");
     check(TOL);
+    /* Integer and bool data keep their type, exactly. */
+    static const char *typed[] = {"i32[N, 3, 17]", "i64[N, 3, 17]", "bool[N, 3, 17]"};
+    static const char *typed_modes[] = {"value=-7", "mode=\"reflect\"", "mode=\"edge\""};
+    for (int t = 0; t < 3; t++)
+        for (int m = 0; m < 3; m++) {
+            snprintf(text, sizeof text, "input x: %s\ny = Pad(x) pads=[0, 1, -2, 0, 2, 4] %s\noutput y\n", typed[t],
+                     t == 2 && m == 0 ? "value=1" : typed_modes[m]);
+            check(0.0);
+        }
 }
 
 /* A zero Pad before a window op: at -O2 fold-pad makes it the op's own
