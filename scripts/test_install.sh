@@ -3,11 +3,12 @@
 # configured and built clgraph, default build) into a temporary prefix, checks
 # the tree (no build-tree paths in it, the SONAME and versions from
 # CMakeLists.txt's project(), the header compiling on its own as C and C++),
-# then builds every examples/embed/*.c against it three ways and runs each
+# then builds every examples/embed/*.c against it four ways and runs each
 # program, which checks its device results against the reference executor:
 #   - CMake, find_package(clgraph) with CMAKE_PREFIX_PATH: clgraph::clgraph
 #   - CMake, the same with clgraph::clgraph_static (no libclgraph.so needed)
 #   - cc with pkg-config --cflags --libs clgraph, PKG_CONFIG_PATH
+#   - cc with pkg-config --static and libclgraph.a
 # Devices as CLGRAPH_DEVICE says (scripts/test.sh: PoCL). Any error fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,6 +90,19 @@ for p in "${programs[@]}"; do
   "${cmd[@]}"
 done
 run_all "$work/pkg-config"
+# The static library through pkg-config: -Bstatic picks libclgraph.a, and
+# --static adds what it needs (Requires.private, Libs.private); --as-needed
+# drops the libclgraph.so that the repeated -lclgraph would otherwise add.
+mkdir -p "$work/pkg-config-static"
+for p in "${programs[@]}"; do
+  cmd=(cc -std=c11 -Wall -Wextra -Werror "examples/embed/$p.c" -o "$work/pkg-config-static/$p"
+       $(pkg-config --cflags clgraph OpenCL) -Wl,--as-needed -Wl,-Bstatic -lclgraph -Wl,-Bdynamic
+       $(pkg-config --static --libs clgraph OpenCL) -lm)
+  echo "-- ${cmd[*]}"
+  "${cmd[@]}"
+done
+no_shared_clgraph "$work/pkg-config-static"
+run_all "$work/pkg-config-static"
 
 # The installed CLI on the installed example model, against the reference.
 "$prefix/bin/clgraph" run "$prefix/share/doc/clgraph/examples/residual_mlp.clg" --batch 2 --check >"$work/cli.log" ||
