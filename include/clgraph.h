@@ -70,6 +70,27 @@
  *     allocator must be thread-safe. clg_tune and clg_context_destroy need
  *     the context to themselves.
  *   - The library never prints, never exits and never aborts on user input.
+ *
+ * Versions and compatibility. clgraph's version is MAJOR.MINOR.PATCH
+ * (CLG_VERSION_* at compile time, clg_version() at run time; CHANGELOG.md
+ * lists the changes). The shared library's SONAME carries the ABI version:
+ * libclgraph.so.MAJOR, and libclgraph.so.0.MINOR while MAJOR is 0.
+ *   - A breaking change bumps MAJOR (MINOR while MAJOR is 0) and with it the
+ *     SONAME: removing or renaming a function, type, macro or enum value;
+ *     changing a function's parameters, a status or enum value's number, a
+ *     struct's layout or size (other than fields appended to an options
+ *     struct that starts with struct_size), or what a call means for
+ *     input it accepted before.
+ *   - A MINOR release (a PATCH release while MAJOR is 0) may only add:
+ *     functions, types, macros, ops and enum values appended before their
+ *     _COUNT (which may therefore grow: size nothing in a stored format or
+ *     an ABI by it), fields at the end of struct_size options structs,
+ *     statuses (treat an unknown negative status as an error), ONNX
+ *     operators and text-format features. Code built against an older
+ *     header keeps working with a newer library of the same SONAME.
+ *   - Otherwise a PATCH release fixes bugs without changing the header.
+ * What is not in this header (the library's internal symbols, the files of
+ * the on-disk caches, the CLI's output) is not part of the ABI.
  */
 #ifndef CLGRAPH_H
 #define CLGRAPH_H
@@ -87,9 +108,9 @@ extern "C" {
 #define CLG_API
 #endif
 
-#define CLG_VERSION_MAJOR 0
-#define CLG_VERSION_MINOR 1
-#define CLG_VERSION_PATCH 0
+/* CLG_VERSION_MAJOR, _MINOR, _PATCH and CLG_VERSION_STRING ("0.1.0"), made
+ * by the build from the project's version and installed with this header. */
+#include "clgraph_version.h"
 #define CLG_VERSION_NUMBER (CLG_VERSION_MAJOR * 10000 + CLG_VERSION_MINOR * 100 + CLG_VERSION_PATCH)
 
 /* The library's version as CLG_VERSION_NUMBER; compare with the header's to

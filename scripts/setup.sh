@@ -5,7 +5,8 @@
 set -euo pipefail
 
 packages=(
-  cmake make gcc pkg-config
+  cmake make gcc g++ pkg-config   # g++: runtime/tune/clblast_params.cpp; pkg-config: the build and scripts/test_install.sh
+  binutils      # readelf and nm: scripts/test_install.sh checks the SONAME and the exported symbols
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   libclblast-dev libcmocka-dev
   clblast-utils   # CLBlast's kernel tuners, which `clgraph tune` drives

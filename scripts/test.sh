@@ -2,7 +2,9 @@
 # Installs what is missing, builds the plain and the AddressSanitizer+UBSan
 # configurations with -Werror, runs every test of the plain build on PoCL
 # and again on Intel's OpenCL CPU runtime (plus test_oclgrind once, on
-# Oclgrind's simulated device), compiles every OpenCL program those runs
+# Oclgrind's simulated device), installs the plain build into a temporary
+# prefix and builds and runs examples/embed/ against it
+# (scripts/test_install.sh), compiles every OpenCL program those runs
 # built again for AMD and NVIDIA GPU targets (scripts/gpu_compile_check.py),
 # runs every test of the sanitizer build on PoCL, then fuzzes each fuzz
 # harness for 60 s (fuzz/run.sh; any crash fails).
@@ -47,6 +49,13 @@ elif grep -q GenuineIntel /proc/cpuinfo; then
 else
   echo "== SKIPPED: Intel's OpenCL CPU runtime shows no device on this $(grep -m1 vendor_id /proc/cpuinfo | cut -d: -f2) CPU"
 fi
+
+# The installed package as an application sees it: install into a temporary
+# prefix, build examples/embed/ against it with find_package (shared and
+# static) and with pkg-config, run every program (each checks its results
+# against the reference executor). Seconds.
+echo "== install, and examples/embed built against the installed package (PoCL)"
+CLGRAPH_DEVICE="$pocl" bash scripts/test_install.sh build
 
 echo "== GPU compile check: every recorded program for gfx90a, gfx1100 and nvptx64 (OpenCL C 1.2)"
 python3 scripts/gpu_compile_check.py "$programs" --report build/gpu-compile-report.md
