@@ -111,11 +111,20 @@ static const struct {
     bool boolean; /* its result is BOOL */
 } unary[] = {
     {"Abs", "abs(x0)", true, false},
+    {"Acos", "acos(x0)", false, false},
+    {"Acosh", "acosh(x0)", false, false},
+    {"Asin", "asin(x0)", false, false},
+    {"Asinh", "asinh(x0)", false, false},
+    {"Atan", "atan(x0)", false, false},
+    {"Atanh", "atanh(x0)", false, false},
     {"Ceil", "ceil(x0)", false, false},
+    {"Cos", "cos(x0)", false, false},
+    {"Cosh", "cosh(x0)", false, false},
     {"Erf", "erf(x0)", false, false},
     {"Exp", "exp(x0)", false, false},
     {"Floor", "floor(x0)", false, false},
     {"HardSwish", "hard_swish(x0)", false, false},
+    {"IsNaN", "isnan(x0)", false, true},
     {"Log", "log(x0)", false, false},
     {"Mish", "mish(x0)", false, false},
     {"Neg", "-x0", true, false},
@@ -123,9 +132,12 @@ static const struct {
     {"Reciprocal", "1 / x0", false, false},
     {"Round", "round(x0)", false, false},
     {"Sign", "sign(x0)", true, false},
+    {"Sin", "sin(x0)", false, false},
+    {"Sinh", "sinh(x0)", false, false},
     {"Softplus", "softplus(x0)", false, false},
     {"Softsign", "softsign(x0)", false, false},
     {"Sqrt", "sqrt(x0)", false, false},
+    {"Tan", "tan(x0)", false, false},
 };
 
 clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
@@ -141,6 +153,23 @@ clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
         return emit_expr(ox, out[0], in, 1, unary[k].ints, &t);
     }
     return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", n->op_type);
+}
+
+/* IsInf: which infinities detect_negative and detect_positive ask for. */
+clg_status ox_conv_isinf(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out, int n_out)
+{
+    (void)n_in, (void)n_out;
+    int64_t neg, pos;
+    clg_status s;
+    if ((s = ox_attr_int(ox, n, "detect_negative", 1, &neg)) || (s = ox_attr_int(ox, n, "detect_positive", 1, &pos)))
+        return s;
+    char buf[48];
+    clg_text t = {buf, sizeof buf, 0};
+    if (neg && pos) clg_text_printf(&t, "isinf(x0)");
+    else if (neg) clg_text_printf(&t, "and(isinf(x0), lt(x0, 0))");
+    else if (pos) clg_text_printf(&t, "and(isinf(x0), gt(x0, 0))");
+    else clg_text_printf(&t, "and(0, x0)"); /* detects nothing: 0 everywhere, NaN and inf too */
+    return emit_bool_expr(ox, out[0], in, 1, &t);
 }
 
 /* ---------------------------------------------------------------- activations with attributes */
