@@ -132,6 +132,8 @@ class InferenceSession:
     # ---------------------------------------------------------------- opening
 
     def _open(self, source, device, opt_level, cache_dir, kernel_dir, gemm):
+        if opt_level not in (0, 1, 2) or isinstance(opt_level, bool):
+            raise _errors.InvalidArgument('InferenceSession: opt_level must be 0, 1 or 2, got %r' % (opt_level,))
         _check(LIB.clg_graph_create(ctypes.byref(self._g), None, None), lambda: b'clg_graph_create: out of memory')
         graph_msg = lambda: LIB.clg_graph_errmsg(self._g)  # noqa: E731
         onnx_names = None
@@ -163,8 +165,6 @@ class InferenceSession:
                                       ctypes.byref(opts), None, None)
         _check(s, lambda: LIB.clg_context_errmsg(self._ctx))
 
-        if opt_level not in (0, 1, 2):
-            raise _errors.InvalidArgument('InferenceSession: opt_level must be 0, 1 or 2, got %r' % (opt_level,))
         mopts = _lib.ModelOptions(ctypes.sizeof(_lib.ModelOptions), opt_level)
         s = LIB.clg_model_create_ex(ctypes.byref(self._m), self._ctx, self._g, ctypes.byref(mopts))
         _check(s, lambda: LIB.clg_model_errmsg(self._m))
