@@ -5,6 +5,7 @@ class Error(Exception):
     """A failing clgraph call. status is the clg_status value (negative),
     status_name its enum name ("CLG_ERR_PARSE"); str() is the library's
     message, which names the file, node, input or OpenCL call at fault."""
+    __module__ = 'clgraph'
     status = None
     status_name = None
 
@@ -16,8 +17,8 @@ class Error(Exception):
 
 
 def _status_class(name, status, doc, *bases):
-    return type(name, (Error,) + bases,
-                {'__doc__': doc, 'status': status, 'status_name': STATUS_NAMES[status]})
+    return type(name, (Error,) + bases, {'__doc__': doc, '__module__': 'clgraph', 'status': status,
+                                         'status_name': STATUS_NAMES[status]})
 
 
 STATUS_NAMES = {
