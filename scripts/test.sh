@@ -3,9 +3,10 @@
 # configurations with -Werror, runs every test of the plain build on PoCL
 # (and the Python package's, python/tests) and again on Intel's OpenCL CPU
 # runtime (plus test_oclgrind once, on Oclgrind's simulated device),
-# compiles every OpenCL program those runs built again for AMD and NVIDIA GPU targets (scripts/gpu_compile_check.py),
-# runs every test of the sanitizer build on PoCL, then fuzzes each fuzz
-# harness for 60 s (fuzz/run.sh; any crash fails).
+# compiles every OpenCL program those runs built again for AMD and NVIDIA
+# GPU targets (scripts/gpu_compile_check.py), runs every test of the
+# sanitizer build on PoCL, then fuzzes each fuzz harness for 60 s
+# (fuzz/run.sh; any crash fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
