@@ -3,6 +3,7 @@ ONNX Runtime's sessions are."""
 import ctypes
 import mmap
 import os
+import threading
 
 import numpy as np
 
@@ -123,6 +124,9 @@ class InferenceSession:
         self._ctx = ctypes.c_void_p()
         self._m = ctypes.c_void_p()
         self._out_shapes = {}
+        # ctypes lets go of the GIL during a call, and a clgraph model is used
+        # by one thread at a time (include/clgraph.h): run() holds this.
+        self._lock = threading.Lock()
         try:
             self._open(path_or_bytes, device, opt_level, cache_dir, kernel_dir, gemm)
         except BaseException:
@@ -258,7 +262,13 @@ class InferenceSession:
         symbol appears. Returns a list of NumPy arrays, one per requested
         output. Raises clgraph.InvalidArgument naming the input for a
         missing or unknown input, a wrong dtype, rank or size, and the
-        library's error for a failing run."""
+        library's error for a failing run. Threads may share a session:
+        their runs take turns (sessions never share a device queue, so
+        separate sessions run concurrently)."""
+        with self._lock:
+            return self._run(output_names, input_feed, run_options)
+
+    def _run(self, output_names, input_feed, run_options):
         self._live()
         if run_options is not None:
             raise _errors.InvalidArgument('run: run_options is not supported (pass None)')
@@ -361,6 +371,13 @@ class InferenceSession:
     def close(self):
         """Releases the model, its context and its graph (the model before
         its context). Calling it again does nothing."""
+        lock = getattr(self, '_lock', None)
+        if lock is None:
+            return self._release()
+        with lock:  # not under a run in another thread
+            self._release()
+
+    def _release(self):
         if getattr(self, '_m', None) is not None:
             LIB.clg_model_destroy(self._m)
             self._m = ctypes.c_void_p()

@@ -236,3 +236,27 @@ def test_library_not_found_lists_what_was_tried(tmp_path):
     assert r.returncode != 0
     for what in ('CLGRAPH_LIBRARY', 'bundled', "find_library('clgraph')", str(tmp_path / 'build')):
         assert what in r.stderr, (what, r.stderr)
+
+
+def test_threads_share_a_session(has_device):
+    """run() from several threads at once: each gets its own inputs' result."""
+    import threading
+    from conftest import relative_error
+    x = np.load(fixture_path('example_mlp', 'input.npy'))
+    want = np.load(fixture_path('example_mlp', 'output.npy'))
+    errors = []
+    with clgraph.InferenceSession(fixture_path('example_mlp')) as sess:
+        def work(k):
+            try:
+                for r in range(10):
+                    rows = slice((k + r) % len(x), (k + r) % len(x) + 1)
+                    (y,) = sess.run(None, {'x': x[rows]})
+                    assert relative_error(y, want[rows]) <= 1e-4
+            except BaseException as e:  # reported below, from the main thread
+                errors.append(e)
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors, errors
