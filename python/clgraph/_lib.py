@@ -1,8 +1,9 @@
 """Finding libclgraph and declaring its C API for ctypes.
 
-The one place in clgraph's tree that binds the C library from Python
-(bench/compare.py uses it too). Structures mirror include/clgraph.h; a field
-added there must be added here, at the same place.
+Structures mirror include/clgraph.h; a field added there must be added
+here, at the same place. (bench/compare.py keeps bindings of its own: it
+times a bare clg_model_run on preallocated buffers and also drives older
+builds of the library, which this package does not load.)
 """
 import ctypes
 import ctypes.util

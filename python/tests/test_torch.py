@@ -102,3 +102,19 @@ def test_unsupported_op_is_reported(has_device):
     with pytest.raises(clgraph.Error) as e:
         clgraph.from_torch(Odd(), torch.randn(2, 3, 3), opset_version=17)
     assert e.value.status_name == 'CLG_ERR_UNSUPPORTED' and 'Det' in str(e.value)
+
+
+def test_onnx_names_kept(has_device):
+    """Names clgraph maps ('in:0' becomes 'in_0', docs/onnx.md "Names") are
+    shown and taken as the model has them; clgraph's own are taken too."""
+    class Relu(torch.nn.Module):
+        def forward(self, x):
+            return torch.relu(x) * 2
+
+    x = torch.randn(2, 3)
+    with clgraph.from_torch(Relu(), x, input_names=['in:0'], output_names=['out:0']) as sess:
+        assert [i.name for i in sess.get_inputs()] == ['in:0']
+        assert [o.name for o in sess.get_outputs()] == ['out:0']
+        want = (torch.relu(x) * 2).numpy()
+        np.testing.assert_array_equal(sess.run(['out:0'], {'in:0': x.numpy()})[0], want)
+        np.testing.assert_array_equal(sess.run(['out_0'], {'in_0': x.numpy()})[0], want)
