@@ -13,11 +13,15 @@ looks for the library (CLGRAPH_LIBRARY first). Failing calls raise a
 clgraph.Error subclass with the library's message.
 """
 from ._lib import LIB as _LIB, LIB_PATH as library_path
-from ._errors import (Error, InvalidArgument, OutOfMemory, ParseError, InvalidGraph, Unsupported,  # noqa: F401
+from ._errors import (Error, InvalidArgument, OutOfMemory, ParseError, InvalidGraph, Unsupported,
                       FileError, FormatError, OpenCLError, DeviceNotFound, OutOfDeviceMemory, BuildError,
                       InternalError)
-from ._session import Device, InferenceSession, NodeArg, devices  # noqa: F401
-from ._torch import from_torch  # noqa: F401
+from ._session import Device, InferenceSession, NodeArg, devices
+from ._torch import from_torch
+
+__all__ = ['InferenceSession', 'NodeArg', 'Device', 'devices', 'from_torch', 'library_path', '__version__',
+           'Error', 'InvalidArgument', 'OutOfMemory', 'ParseError', 'InvalidGraph', 'Unsupported', 'FileError',
+           'FormatError', 'OpenCLError', 'DeviceNotFound', 'OutOfDeviceMemory', 'BuildError', 'InternalError']
 
 
 def _version():
