@@ -19,12 +19,19 @@ if importlib.util.find_spec('clgraph') is None:
 
 import clgraph  # noqa: E402
 
+# OpenCL's platforms are listed (the ICD loader opens every vendor's
+# library) before test_torch.py imports torch: Debian's torch loads an older
+# libtbb.so.12 than Intel's OpenCL CPU runtime needs, and after that the
+# loader cannot open Intel's runtime, whose platform then silently drops out
+# (docs/python.md, "Other libraries in the process").
+DEVICES = clgraph.devices()
+
 
 def pytest_report_header(config):
     lines = ['clgraph %s from %s' % (clgraph.__version__, os.path.dirname(clgraph.__file__)),
              'libclgraph: %s' % clgraph.library_path]
     lines.append('CLGRAPH_DEVICE=%r; devices: %s' % (os.environ.get('CLGRAPH_DEVICE'),
-                                                     ', '.join(d.name for d in clgraph.devices()) or 'none'))
+                                                     ', '.join(d.name for d in DEVICES) or 'none'))
     return lines
 
 
