@@ -2,6 +2,7 @@
 ONNX Runtime's sessions are."""
 import ctypes
 import mmap
+import numbers
 import os
 import threading
 
@@ -157,8 +158,8 @@ class InferenceSession:
 
         if isinstance(device, dict):
             device = device['spec']
-        elif isinstance(device, int) and not isinstance(device, bool):
-            device = str(device)
+        elif isinstance(device, numbers.Integral) and not isinstance(device, bool):
+            device = str(int(device))
         elif device is not None and not isinstance(device, str):
             raise TypeError('InferenceSession: device must be None, a spec string, an int or a Device, not %s'
                             % type(device).__name__)

@@ -59,7 +59,7 @@ def test_devices(has_device):
 def test_device_argument_selects(has_device):
     devs = clgraph.devices()
     for d in (devs[0], devs[-1]):
-        for spec in (d, d.index, d.spec):
+        for spec in (d, d.index, np.int64(d.index), d.spec):
             with clgraph.InferenceSession(fixture_path('example_mlp'), device=spec) as sess:
                 got = sess.get_device()
                 assert (got.platform, got.name) == (d.platform, d.name)
