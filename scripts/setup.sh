@@ -15,6 +15,8 @@ packages=(
   oclgrind      # tests/test_oclgrind.sh: races, uninitialised values, GPU-like limits
   clang-16 llvm-16 rocm-device-libs   # scripts/gpu_compile_check.py: kernels built for AMD/NVIDIA GPUs
   python3-pip   # downloads Intel's OpenCL runtime wheels (below)
+  python3-numpy python3-pytest python3-torch python3-venv   # python/: the package's tests (from_torch
+                                                            # needs torch) and its pip install check
 )
 
 missing=()

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the plain and the AddressSanitizer+UBSan
 # configurations with -Werror, runs every test of the plain build on PoCL
-# and again on Intel's OpenCL CPU runtime (plus test_oclgrind once, on
-# Oclgrind's simulated device), installs the plain build into a temporary
-# prefix and builds and runs examples/embed/ against it
-# (scripts/test_install.sh), compiles every OpenCL program those runs
-# built again for AMD and NVIDIA GPU targets (scripts/gpu_compile_check.py),
-# runs every test of the sanitizer build on PoCL, then fuzzes each fuzz
-# harness for 60 s (fuzz/run.sh; any crash fails).
+# (and the Python package's, python/tests) and again on Intel's OpenCL CPU
+# runtime (plus test_oclgrind once, on Oclgrind's simulated device),
+# installs the plain build into a temporary prefix and builds and runs
+# examples/embed/ against it (scripts/test_install.sh), compiles every
+# OpenCL program those runs built again for AMD and NVIDIA GPU targets
+# (scripts/gpu_compile_check.py), runs every test of the sanitizer build on
+# PoCL, then fuzzes each fuzz harness for 60 s (fuzz/run.sh; any crash fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -38,6 +38,21 @@ recording() {
 }
 echo "== ctest on PoCL, and test_oclgrind"
 (cd build && recording pocl env CLGRAPH_DEVICE="$pocl" ctest --output-on-failure -j2)
+# The Python package (python/) on the library just built: installed offline
+# into a throwaway venv (Debian's setuptools, wheel and numpy, no index),
+# where it must find build/libclgraph.so by itself (the checkout setup.py
+# recorded), then its tests on PoCL from the tree. Debian's interpreter by
+# path: the packages setup.sh installs are its, and a python3 earlier on
+# PATH (pyenv) may not see them.
+echo "== Python package: pip install, then pytest on PoCL"
+venv=$(mktemp -d)
+/usr/bin/python3 -m venv --system-site-packages "$venv"
+"$venv/bin/pip" install -q --no-index --no-build-isolation ./python
+(cd "$venv" && env -u CLGRAPH_LIBRARY bin/python -c \
+  'import clgraph, sys; print("clgraph", clgraph.__version__, "installed in", sys.prefix, "on", clgraph.library_path)')
+rm -rf "$venv" python/build python/clgraph.egg-info
+CLGRAPH_LIBRARY="$root/build/libclgraph.so" CLGRAPH_DEVICE="$pocl" CLGRAPH_CACHE_DIR="$root/build/test-cache/python" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests
 # Intel's runtime was verified on Intel CPUs only: there a missing device
 # fails the run; on another vendor's CPU the stage is skipped, loudly.
 if has_platform "$intel"; then
