@@ -172,6 +172,86 @@ clg_status ox_conv_isinf(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, in
     return emit_bool_expr(ox, out[0], in, 1, &t);
 }
 
+/* Hardmax: 1 where the first maximum along axis is, else 0, as
+ * eq(ArgMax(x, axis, keepdims), [0, 1, ..., d-1] along axis). Opset 13's
+ * one axis; before 13 Hardmax flattens the dims from axis on, which is the
+ * same only when axis is the last dim. */
+clg_status ox_conv_hardmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                           int n_out)
+{
+    (void)n_in, (void)n_out;
+    int x;
+    clg_status s;
+    if ((s = ox_require_float(ox, in, 1)) || (s = ox_tensor_node(ox, in[0], &x))) return s;
+    const clg_shape xs = ox->g->nodes[x].shape;
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_ARGMAX, &a);
+    if ((s = ox_attr_int(ox, n, "axis", ox->opset >= 13 ? -1 : 1, &a.axis))) return s;
+    int64_t axis = a.axis < 0 ? a.axis + xs.rank : a.axis;
+    if (axis < 0 || axis >= xs.rank)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axis %lld is out of range for rank %d", (long long)a.axis,
+                       xs.rank);
+    if (ox->opset < 13 && axis != xs.rank - 1)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                       "axis %lld before opset 13 (Hardmax over the flattened dims from it) is supported only as "
+                       "the last dim",
+                       (long long)a.axis);
+    int64_t d = xs.dims[axis];
+    if (clg_dim_is_symbolic(d))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the dim along axis %lld is symbolic", (long long)axis);
+    a.axis = axis;
+    a.keepdims = 1;
+    char hint[256];
+    snprintf(hint, sizeof hint, "%s/argmax", out[0]->clg_name);
+    ox_value arg, iota;
+    memset(&arg, 0, sizeof arg);
+    arg.name = out[0]->name;
+    arg.kind = OX_TENSOR;
+    if ((s = ox_append(ox, CLG_OP_ARGMAX, NULL, hint, &x, 1, &a, &arg.node))) return s;
+    /* the positions along axis, 1 in every other dim */
+    memset(&iota, 0, sizeof iota);
+    iota.name = out[0]->name;
+    iota.kind = OX_HOST;
+    iota.node = -1;
+    snprintf(hint, sizeof hint, "%s/positions", out[0]->clg_name);
+    if (!(iota.clg_name = ox_unique_name(ox, hint))) return ox_oom(ox);
+    int64_t dims[CLG_MAX_RANK];
+    for (int k = 0; k < xs.rank; k++) dims[k] = k == axis ? d : 1;
+    if ((s = ox_host_new(ox, OX_FLOAT, xs.rank, dims, &iota.host))) return s;
+    for (int64_t k = 0; k < d; k++) iota.host.f->data[k] = (float)k;
+    ox_value *args[2] = {&arg, &iota};
+    char buf[16];
+    clg_text t = {buf, sizeof buf, 0};
+    clg_text_printf(&t, "eq(x0, x1)");
+    s = emit_expr(ox, out[0], args, 2, false, &t);
+    ox_host_free(ox->g, &iota.host);
+    return s;
+}
+
+/* Shrink: x + bias below -lambd, x - bias above lambd, 0 between. */
+clg_status ox_conv_shrink(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                          int n_out)
+{
+    (void)n_in, (void)n_out;
+    float bias, lambd;
+    clg_status s;
+    if ((s = ox_require_float(ox, in, 1)) || (s = ox_attr_float(ox, n, "bias", 0.0f, &bias)) ||
+        (s = ox_attr_float(ox, n, "lambd", 0.5f, &lambd)))
+        return s;
+    char buf[160];
+    clg_text t = {buf, sizeof buf, 0};
+    clg_text_printf(&t, "where(lt(x0, ");
+    clg_expr_write_float(&t, -lambd);
+    clg_text_printf(&t, "), x0 + ");
+    clg_expr_write_float(&t, bias);
+    clg_text_printf(&t, ", where(gt(x0, ");
+    clg_expr_write_float(&t, lambd);
+    clg_text_printf(&t, "), x0 - ");
+    clg_expr_write_float(&t, bias);
+    clg_text_printf(&t, ", 0))");
+    return emit_expr(ox, out[0], in, 1, false, &t);
+}
+
 /* ---------------------------------------------------------------- activations with attributes */
 
 /* name(x0, a1[, a2]) with the attributes' values. */

@@ -203,6 +203,12 @@ CLG_INTERNAL clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox
  * Elementwise nodes (onnx_elementwise.c); the op table's convert functions */
 CLG_INTERNAL clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                            ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_hardmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                        ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_shrink(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                       int n_out);
+CLG_INTERNAL clg_status ox_convert_global_max_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                                   ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_conv_isinf(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
                                       int n_out);
 CLG_INTERNAL clg_status ox_conv_activation(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,

@@ -1778,6 +1778,72 @@ static void test_where(void **state)
     mb_free(&b);
 }
 
+/* Hardmax marks the first maximum only (ties), Shrink's three pieces, and
+ * GlobalMaxPool as a ReduceMax; each against values written here. */
+static void test_hardmax_shrink_global_max(void **state)
+{
+    (void)state;
+    mb b;
+    float x6[6] = {1, 3, 3, 2, 2, -1}, y6[6];
+    clg_tensor out = {y6, 0, {0}, CLG_DTYPE_F32};
+    int64_t d23[2] = {2, 3};
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 3});
+    mb_node(&b, "Hardmax", "h", "x", "y", 0);
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    run1(g, x6, 2, d23, y6, &out);
+    assert_values("Hardmax", y6, (double[]){0, 1, 0, 1, 0, 0}, 6, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){2, 3});
+    mb_node(&b, "Hardmax", "h", "x", "y", 1, A_i(&b, "axis", 0));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    run1(g, x6, 2, d23, y6, &out);
+    assert_values("Hardmax axis 0", y6, (double[]){0, 1, 1, 1, 0, 0}, 6, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* along a symbolic dim there is no constant to compare with */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 3});
+    mb_node(&b, "Hardmax", "h", "x", "y", 1, A_i(&b, "axis", 0));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node h (Hardmax, opset 13): the dim along axis 0 is symbolic");
+    /* Before opset 13 axis flattens the dims after it. */
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, (int64_t[]){-1, 3, 4});
+    mb_node(&b, "Hardmax", "h", "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node h (Hardmax, opset 11): axis 1 before opset 13");
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 3});
+    mb_node(&b, "Shrink", "s", "x", "y", 2, A_f(&b, "lambd", 1.5f), A_f(&b, "bias", 0.25f));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    float xs[6] = {-2, -1.5f, 0, 1.5f, 1.75f, 3};
+    run1(g, xs, 2, d23, y6, &out);
+    assert_values("Shrink", y6, (double[]){-1.75, 0, 0, 0, 1.5, 2.75}, 6, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, (int64_t[]){-1, 2, 1, 3});
+    mb_node(&b, "GlobalMaxPool", "p", "x", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    float xp[6] = {1, -4, 0.5f, -3, -2, -7};
+    run1(g, xp, 4, (int64_t[]){1, 2, 1, 3}, y6, &out);
+    assert_values("GlobalMaxPool", y6, (double[]){1, -2}, 2, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 3});
+    mb_node(&b, "GlobalMaxPool", "p", "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (GlobalMaxPool, opset 13): the input 'x' has rank 2");
+}
+
 static void test_elementwise_ops_refused(void **state)
 {
     (void)state;
@@ -3424,6 +3490,7 @@ int main(void)
         cmocka_unit_test(test_elementwise_ops),
         cmocka_unit_test(test_where),
         cmocka_unit_test(test_elementwise_ops_refused),
+        cmocka_unit_test(test_hardmax_shrink_global_max),
         cmocka_unit_test(test_softmax_opset11),
         cmocka_unit_test(test_layer_normalization),
         cmocka_unit_test(test_reduce_forms),
