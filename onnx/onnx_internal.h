@@ -203,6 +203,10 @@ CLG_INTERNAL clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox
  * Elementwise nodes (onnx_elementwise.c); the op table's convert functions */
 CLG_INTERNAL clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                            ox_value **out, int n_out);
+/* A Reshape of node `from` to [d0, d1, 1, d2] (lift a 1-D window op's
+ * input to 2-D, before) or back to [d0, d1, d3] (after): 0 copies N and C,
+ * -1 takes the rest. out NULL: a helper named hint (onnx_conv_transpose.c). */
+CLG_INTERNAL clg_status ox_reshape_1d(ox_ctx *ox, int from, bool lift, ox_value *out, const char *hint, int *node);
 CLG_INTERNAL clg_status ox_conv_hardmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                         ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_conv_shrink(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,

@@ -2917,7 +2917,8 @@ static void test_errors(void **state)
 
     relu_model(&b, 13);
     mb_node(&b, "Conv", "c", "y,y", "z", 0);
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "node c (Conv, opset 13): only 2-D convolution is supported");
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node c (Conv, opset 13): only 1-D and 2-D convolutions are supported (the input has rank 2)");
 
     relu_model(&b, 13);
     mb_node(&b, "Shape", NULL, "x", "s", 0);
@@ -2934,7 +2935,8 @@ static void test_errors(void **state)
     relu_model(&b, 13);
     mb_node(&b, "MaxPool", "mp", "y", "z,idx", 1, A_ints(&b, "kernel_shape", 2, (int64_t[]){1, 1}));
     mb_output(&b, "idx");
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "node mp (MaxPool, opset 13): only 2-D pooling is supported");
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node mp (MaxPool, opset 13): only 1-D, 2-D and 3-D pooling is supported (the input has rank 2)");
 
     relu_model(&b, 13);
     mb_init_f(&b, "fi", 1, d1, f3, true);
