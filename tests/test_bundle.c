@@ -378,7 +378,7 @@ static void test_damaged(void **state)
         for (uint64_t i = 0; i < size; i += 1 + size / 7) {
             memcpy(d, mlp, mlp_len);
             d[off + i] ^= 0x01;
-            char what[64];
+            char what[128];
             snprintf(what, sizeof what, "section %s byte %llu flipped", clg_bundle_tags[k], (unsigned long long)i);
             expect_format(d, mlp_len, what, clg_bundle_tags[k]);
         }

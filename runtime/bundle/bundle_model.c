@@ -303,7 +303,8 @@ clg_status clg_model_load_bundle(clg_model **out, clg_context *ctx, const char *
         if (!m) return CLG_ERR_OUT_OF_MEMORY;
         *out = m;
         size_t n;
-        snprintf(clg_model_errbuf(m, &n), n, "path is NULL");
+        char *msg = clg_model_errbuf(m, &n);
+        snprintf(msg, n, "path is NULL");
         return CLG_ERR_INVALID_ARGUMENT;
     }
     FILE *f = fopen(path, "rb");
@@ -351,8 +352,9 @@ clg_status clg_model_load_bundle(clg_model **out, clg_context *ctx, const char *
         if (m) {
             *out = m;
             size_t n;
-            if (s == CLG_ERR_IO) snprintf(clg_model_errbuf(m, &n), n, "cannot read %s: %s", path, strerror(e));
-            else snprintf(clg_model_errbuf(m, &n), n, "out of memory reading %s", path);
+            char *msg = clg_model_errbuf(m, &n);
+            if (s == CLG_ERR_IO) snprintf(msg, n, "cannot read %s: %s", path, strerror(e));
+            else snprintf(msg, n, "out of memory reading %s", path);
         }
     }
     clg_mem_free(&ctx->allocator, data);

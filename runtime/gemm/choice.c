@@ -147,8 +147,14 @@ static bool file_lookup(const char *text, const gemm_key *key, clg_decision *d)
         long long m, n, k;
         unsigned long long geom = 0;
         int ta, tb, use;
-        char name[32];
-        if (sscanf(line, "%lld %lld %lld %d %d %d %31s %llx", &m, &n, &k, &ta, &tb, &use, name, &geom) < 7)
+        char name[32], one[160];
+        /* One line at a time: sscanf's %llx would skip the newline of a
+         * line without GEOM and read the next line's M as its GEOM. */
+        size_t len = strcspn(line, "\n");
+        if (len >= sizeof one) continue;
+        memcpy(one, line, len);
+        one[len] = '\0';
+        if (sscanf(one, "%lld %lld %lld %d %d %d %31s %llx", &m, &n, &k, &ta, &tb, &use, name, &geom) < 7)
             continue;
         gemm_key e = {m, n, k, ta != 0, tb != 0, (clg_gemm_use)use, (uint64_t)geom};
         if (ta < 0 || ta > 1 || tb < 0 || tb > 1 || !key_eq(&e, key)) continue;
