@@ -1,5 +1,6 @@
 /* clgraph compile: run the optimizer and write (or print) the result, with
  * the IR after a chosen pass and Graphviz pictures before and after. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +118,18 @@ static int write_bundle(const compile_args *ca, clg_graph *g)
     clg_tensor *outputs = calloc((size_t)n_out + 1, sizeof *outputs);
     int64_t batch = 1;
     if (!inputs || !outputs) rc = fail("out of memory");
-    if (!rc && ca->sizes.n) {
+    /* Run once, at the sizes given or else at batch 1 when N is the only
+     * symbol: a driver that compiles kernels at their first launch (PoCL
+     * builds each work-group function then) puts them into the binaries
+     * the bundle takes only after they have run. */
+    bool only_batch = true;
+    for (int i = 0; i < n_in; i++) {
+        int rank;
+        int64_t dims[CLG_MAX_RANK];
+        clg_graph_input_info(g, i, NULL, &rank, dims);
+        for (int d = 0; d < rank; d++) only_batch &= dims[d] >= 0 || dims[d] == CLG_BATCH;
+    }
+    if (!rc && (ca->sizes.n || only_batch)) {
         rc = prepare_inputs(g, NULL, 0, &ca->sizes, inputs, n_in, &batch, 1);
         if (!rc) rc = prepare_outputs(g, inputs, n_in, outputs, n_out);
         if (!rc) rc = engine_run(&e, g, inputs, n_in, outputs, n_out);

@@ -108,7 +108,8 @@ static clg_status program_section(clg_context *ctx, const clg_plan *const *plans
                 return CLG_ERR_OUT_OF_MEMORY;
             }
             size_t len = 0;
-            unsigned char *bin = clg_program_binary(ctx, prog, &len);
+            unsigned char *bin = clg_program_binary_fresh(ctx, e.source, e.options, &len);
+            if (!bin) bin = clg_program_binary(ctx, prog, &len);
             clg_bundle_put_program(out, e.file, e.options, e.source, bin, bin ? len : 0);
             clg_mem_free(&ctx->allocator, bin);
             written++;

@@ -420,6 +420,26 @@ unsigned char *clg_program_binary(clg_context *ctx, cl_program prog, size_t *len
     return program_binary(ctx, prog, len);
 }
 
+/* PoCL serialises a program's binary once, when it is first asked for (the
+ * disk cache asks right after the build), and puts in it the kernels it
+ * has compiled by then; it compiles each kernel's work-group function only
+ * at the kernel's first launch. A program built again from its source
+ * after the model has run finds PoCL's cache warm (no compiler), and its
+ * binary carries those compiled kernels: loaded elsewhere, nothing is
+ * compiled at the first run either. */
+unsigned char *clg_program_binary_fresh(clg_context *ctx, const char *source, const char *full_options,
+                                        size_t *len)
+{
+    cl_int err = CL_SUCCESS;
+    cl_program prog = clCreateProgramWithSource(ctx->cl, 1, &source, NULL, &err);
+    if (!prog) return NULL;
+    unsigned char *bin = NULL;
+    if (clBuildProgram(prog, 1, &ctx->device, full_options, NULL, NULL) == CL_SUCCESS)
+        bin = program_binary(ctx, prog, len);
+    clReleaseProgram(prog);
+    return bin;
+}
+
 static clg_status program_preset(clg_context *ctx, const char *file, const char *source, const char *opts,
                                  const unsigned char *binary, size_t binary_len, bool *rebuilt)
 {

@@ -200,6 +200,11 @@ CLG_INTERNAL bool clg_program_entry_of(clg_context *ctx, cl_program prog, clg_pr
 /* prog's binary (CL_PROGRAM_BINARIES), allocated with ctx's allocator, or
  * NULL when the driver gives none. */
 CLG_INTERNAL unsigned char *clg_program_binary(clg_context *ctx, cl_program prog, size_t *len);
+/* The binary of the program built again from source now (NULL when that
+ * fails): with a driver that adds kernels compiled at their first launch
+ * to a binary (PoCL), one taken after the model ran carries them. */
+CLG_INTERNAL unsigned char *clg_program_binary_fresh(clg_context *ctx, const char *source, const char *full_options,
+                                                     size_t *len);
 /* Puts (file, source, full_options) into the in-memory cache unless it is
  * there: from the binary when one is given and the driver takes it
  * (counted in cache_preset_binaries), else built from source (counted in
