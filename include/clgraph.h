@@ -770,11 +770,14 @@ CLG_API clg_status clg_model_profile(clg_model *m, clg_node_time *times, int cap
  * carries and clg_model_note says so. The format is versioned; every
  * section is checksummed. */
 
-/* Writes m (created, and run at any other sizes the bundle should plan
- * for) to path, replacing it atomically. Every plan the model holds
- * contributes its decisions and programs. Returns CLG_OK,
- * CLG_ERR_INVALID_ARGUMENT (m not created, path NULL or empty), CLG_ERR_IO
- * or CLG_ERR_OUT_OF_MEMORY, with the cause in clg_model_errmsg(m). */
+/* Writes m to path, replacing it atomically. Every plan the model holds
+ * contributes its decisions and programs: run m once at each size the
+ * bundle should serve (batch 1 is planned at create) before saving, also
+ * because a driver that compiles kernels at their first launch (PoCL)
+ * carries those compiled kernels in the binaries only once they have run.
+ * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (m not created, path NULL or
+ * empty), CLG_ERR_IO or CLG_ERR_OUT_OF_MEMORY, with the cause in
+ * clg_model_errmsg(m). */
 CLG_API clg_status clg_model_save_bundle(clg_model *m, const char *path);
 
 /* Creates a model on ctx from the bundle at path. As clg_model_create,

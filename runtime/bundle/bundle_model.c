@@ -93,6 +93,7 @@ static clg_status choice_section(const clg_model *m, const clg_plan *const *plan
 static clg_status program_section(clg_context *ctx, const clg_plan *const *plans, int n_plans, clg_bytes *out,
                                   char *err, size_t err_size)
 {
+    bool pocl = strstr(ctx->info.platform, "Portable Computing Language") != NULL;
     clg_bytes_u32(out, 0); /* the count, set below */
     uint32_t written = 0;
     for (int p = 0; p < n_plans; p++) {
@@ -108,7 +109,11 @@ static clg_status program_section(clg_context *ctx, const clg_plan *const *plans
                 return CLG_ERR_OUT_OF_MEMORY;
             }
             size_t len = 0;
-            unsigned char *bin = clg_program_binary_fresh(ctx, e.source, e.options, &len);
+            /* PoCL: see clg_program_binary_fresh. Without this a ResNet-18
+             * bundle's first run spent minutes compiling work-group
+             * functions; elsewhere a build from source would only cost
+             * time (Intel's runtime has no compiler cache). */
+            unsigned char *bin = pocl ? clg_program_binary_fresh(ctx, e.source, e.options, &len) : NULL;
             if (!bin) bin = clg_program_binary(ctx, prog, &len);
             clg_bundle_put_program(out, e.file, e.options, e.source, bin, bin ? len : 0);
             clg_mem_free(&ctx->allocator, bin);
