@@ -6,6 +6,7 @@
  * the sources it carries, with a note; every damaged form is
  * CLG_ERR_FORMAT (the allocator here counts blocks: no leak on any path). */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stddef.h>
@@ -25,11 +26,14 @@
 /* ---------------------------------------------------------------- helpers */
 
 static long live_blocks;
+/* When positive, the allocation that brings it to 0 fails. */
+static long fail_countdown;
 
 static void *counting_alloc(void *user, void *ptr, size_t old_size, size_t new_size)
 {
     (void)user;
     (void)old_size;
+    if (new_size && fail_countdown > 0 && --fail_countdown == 0) return NULL;
     if (new_size == 0) {
         if (ptr) live_blocks--;
         free(ptr);
@@ -440,6 +444,40 @@ static void test_damaged(void **state)
     assert_int_equal(live_blocks, 0);
 }
 
+/* Every allocation of a load failing in turn: CLG_ERR_OUT_OF_MEMORY (or,
+ * where the failure only costs a recorded source, success), never a leak
+ * or a crash; the same context then loads the bundle. */
+static void test_load_out_of_memory(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    keep_mlp();
+    clg_context *ctx = fresh_context();
+    long base = live_blocks;
+    int failures = 0;
+    for (long k = 1; k < 100000; k += k < 40 ? 1 : 7) {
+        clg_model *m = NULL;
+        fail_countdown = k;
+        clg_status s = clg_model_load_bundle_memory(&m, ctx, mlp, mlp_len);
+        bool hit = fail_countdown == 0;
+        fail_countdown = 0;
+        if (s != CLG_OK && s != CLG_ERR_OUT_OF_MEMORY)
+            fail_msg("allocation %ld failing: %s, '%s'", k, clg_status_string(s), clg_model_errmsg(m));
+        if (s == CLG_ERR_OUT_OF_MEMORY && m && !clg_model_errmsg(m)[0])
+            fail_msg("allocation %ld failing: no message", k);
+        clg_model_destroy(m);
+        failures += s != CLG_OK;
+        if (!hit) break; /* the load needed fewer than k allocations */
+    }
+    assert_true(failures > 0);
+    clg_model *m = NULL;
+    assert_int_equal(clg_model_load_bundle_memory(&m, ctx, mlp, mlp_len), CLG_OK);
+    clg_model_destroy(m);
+    (void)base;
+    clg_context_destroy(ctx);
+    assert_int_equal(live_blocks, 0);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -473,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_mlp),
         cmocka_unit_test(test_device_mismatch_rebuilds),
         cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_load_out_of_memory),
         cmocka_unit_test(test_round_trip_conv),
         cmocka_unit_test(test_round_trip_transformer),
     };
