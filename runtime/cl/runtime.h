@@ -46,7 +46,8 @@ struct clg_context {
     int cache_preset_binaries; /* programs a bundle preseeded from its binaries */
     /* GEMM choices a bundle carries, in the choice file's format ("M N K
      * TA TB USE VARIANT [GEOM]" lines), asked before the choice file; NULL:
-     * none. Guarded by lock. gemm_measurements counts candidates timed. */
+     * none. Guarded by lock. gemm_measurements counts the decisions made by
+     * timing candidates (GEMM choices and Attention), for tests. */
     char *preset_choices;
     atomic_int gemm_measurements;
 
