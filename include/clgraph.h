@@ -780,6 +780,53 @@ typedef struct clg_node_time {
  * yet), CLG_ERR_OPENCL or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, int *count);
 
+/* ---------------------------------------------------------------- bundles */
+
+/* An AOT bundle (docs/bundle.md) is one file holding a created model as it
+ * stands: its optimized graph and weights, the decisions its plans made
+ * (GEMM choices, Attention fused or not), and the OpenCL programs it built,
+ * as binaries for its device with their sources beside them. Loading one
+ * compiles and measures nothing when it meets the same device, driver and
+ * clgraph version; elsewhere it builds the programs from the sources it
+ * carries and clg_model_note says so. The format is versioned; every
+ * section is checksummed. */
+
+/* Writes m to path, replacing it atomically. Every plan the model holds
+ * contributes its decisions and programs: run m once at each size the
+ * bundle should serve (batch 1 is planned at create) before saving, also
+ * because a driver that compiles kernels at their first launch (PoCL)
+ * carries those compiled kernels in the binaries only once they have run.
+ * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (m not created, path NULL or
+ * empty), CLG_ERR_IO or CLG_ERR_OUT_OF_MEMORY, with the cause in
+ * clg_model_errmsg(m). */
+CLG_API clg_status clg_model_save_bundle(clg_model *m, const char *path);
+
+/* Creates a model on ctx from the bundle at path. As clg_model_create,
+ * *out is set even on failure (the caller destroys it either way) so that
+ * clg_model_errmsg(*out) says why; ctx is borrowed and must outlive the
+ * model. The bundle's GEMM choices are added to ctx (other models on it
+ * may use them) and its programs to ctx's in-memory program cache.
+ * Returns CLG_OK; CLG_ERR_IO (unreadable); CLG_ERR_FORMAT for a damaged,
+ * truncated or foreign file, or another format version (the message names
+ * the section and its file offset); CLG_ERR_BUILD when a program must be
+ * rebuilt and fails; and the statuses of clg_model_create. */
+CLG_API clg_status clg_model_load_bundle(clg_model **out, clg_context *ctx, const char *path);
+
+/* As clg_model_load_bundle from len bytes at data, which are borrowed for
+ * the call only (the model copies what it keeps). */
+CLG_API clg_status clg_model_load_bundle_memory(clg_model **out, clg_context *ctx, const void *data, size_t len);
+
+/* The model's optimized graph, owned by the model (valid until it is
+ * destroyed; never change it: clone it with clg_graph_clone to run the
+ * reference executor or read .npy inputs against it). NULL when m is NULL
+ * or its creation failed. */
+CLG_API const clg_graph *clg_model_graph(const clg_model *m);
+
+/* A note on how the model was made, "" when there is none: for a bundle
+ * opened on another device, driver or clgraph version, which and how many
+ * programs were rebuilt from source. Owned by m. Never NULL. */
+CLG_API const char *clg_model_note(const clg_model *m);
+
 /* ----------------------------------------------------------------- tuning */
 
 /* clgraph runs each GEMM (Gemm, MatMul and convolutions) either as one of

@@ -353,6 +353,45 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
     return 0;
 }
 
+int file_is_bundle(const char *path)
+{
+    char magic[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    return n == sizeof magic && memcmp(magic, "CLGBNDL", 8) == 0;
+}
+
+int engine_open_bundle(engine *e, const char *spec, const char *path, int context_flags,
+                       const clg_context_options *options, clg_graph **g)
+{
+    memset(e, 0, sizeof *e);
+    *g = NULL;
+    if (spec && strcmp(spec, "ref") == 0) return fail("a bundle runs on the OpenCL device it was built for, not 'ref'");
+    clg_status s = clg_context_create_ex(&e->ctx, spec, context_flags, options, NULL, NULL);
+    if (s != CLG_OK) {
+        int rc = fail("%s", e->ctx ? clg_context_errmsg(e->ctx) : "out of memory");
+        engine_close(e);
+        return rc;
+    }
+    clg_device_info info;
+    clg_context_device(e->ctx, &info);
+    snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
+             info.platform, info.platform_index, info.device_index);
+    if (clg_model_load_bundle(&e->model, e->ctx, path) != CLG_OK) {
+        int rc = fail("%s", e->model ? clg_model_errmsg(e->model) : "out of memory");
+        engine_close(e);
+        return rc;
+    }
+    if (clg_model_note(e->model)[0]) fprintf(stderr, "clgraph: %s\n", clg_model_note(e->model));
+    if (clg_graph_clone(clg_model_graph(e->model), g) != CLG_OK) {
+        engine_close(e);
+        return fail("out of memory");
+    }
+    return 0;
+}
+
 int engine_run(engine *e, clg_graph *g, const clg_tensor *in, int n_in, clg_tensor *out, int n_out)
 {
     if (e->is_ref) {

@@ -283,12 +283,29 @@ static clg_status build_source(clg_context *ctx, const char *file, const char *s
     return CLG_OK;
 }
 
+static char *copy_string(clg_context *ctx, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *c = clg_mem_realloc(&ctx->allocator, NULL, n);
+    if (c) memcpy(c, s, n);
+    return c;
+}
+
+/* Best effort: without the copies the program only cannot be bundled. */
+static void record_origin(clg_context *ctx, clg_program_entry *e, const char *file, const char *source,
+                          const char *opts)
+{
+    e->file = copy_string(ctx, file);
+    e->source = copy_string(ctx, source);
+    e->options = copy_string(ctx, opts);
+}
+
 static clg_status program_get(clg_context *ctx, const char *file, const char *source,
                               const char *options, cl_program *out)
 {
     char *opts = full_options(ctx, options);
     if (!opts) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-    uint64_t key = fnv1a_str(fnv1a_str(fnv1a_str(CLG_FNV_OFFSET, file), source), opts);
+    uint64_t key = clg_program_key(file, source, opts);
 
     clg_status s = CLG_OK;
     char *path = NULL;
@@ -335,8 +352,8 @@ static clg_status program_get(clg_context *ctx, const char *file, const char *so
         if (path && (bin = program_binary(ctx, prog, &len)) != NULL)
             disk_write(ctx, path, disk_key, identity, bin, len);
     }
-    ctx->programs[ctx->n_programs].key = key;
-    ctx->programs[ctx->n_programs].program = prog;
+    ctx->programs[ctx->n_programs] = (clg_program_entry){key, prog, NULL, NULL, NULL};
+    record_origin(ctx, &ctx->programs[ctx->n_programs], file, source, opts);
     ctx->n_programs++;
     *out = prog;
 
@@ -374,4 +391,91 @@ void clg_program_cache_stats(const clg_context *ctx, int *memory_hits, int *disk
     if (disk_hits) *disk_hits = ctx ? ctx->cache_disk_hits : 0;
     if (builds) *builds = ctx ? ctx->cache_builds : 0;
     if (ctx) pthread_mutex_unlock((pthread_mutex_t *)&ctx->lock);
+}
+
+/* ------------------------------------------------------------------ bundles */
+
+uint64_t clg_program_key(const char *file, const char *source, const char *full_options)
+{
+    return fnv1a_str(fnv1a_str(fnv1a_str(CLG_FNV_OFFSET, file), source), full_options);
+}
+
+void clg_program_identity(const clg_context *ctx, char *buf, size_t size) { device_identity(ctx, buf, size); }
+
+bool clg_program_entry_of(clg_context *ctx, cl_program prog, clg_program_entry *entry)
+{
+    bool found = false;
+    pthread_mutex_lock(&ctx->lock);
+    for (int i = 0; i < ctx->n_programs && !found; i++)
+        if (ctx->programs[i].program == prog) {
+            *entry = ctx->programs[i];
+            found = true;
+        }
+    pthread_mutex_unlock(&ctx->lock);
+    return found;
+}
+
+unsigned char *clg_program_binary(clg_context *ctx, cl_program prog, size_t *len)
+{
+    return program_binary(ctx, prog, len);
+}
+
+/* PoCL serialises a program's binary once, when it is first asked for (the
+ * disk cache asks right after the build), and puts in it the kernels it
+ * has compiled by then; it compiles each kernel's work-group function only
+ * at the kernel's first launch. A program built again from its source
+ * after the model has run finds PoCL's cache warm (no compiler), and its
+ * binary carries those compiled kernels: loaded elsewhere, nothing is
+ * compiled at the first run either. */
+unsigned char *clg_program_binary_fresh(clg_context *ctx, const char *source, const char *full_options,
+                                        size_t *len)
+{
+    cl_int err = CL_SUCCESS;
+    cl_program prog = clCreateProgramWithSource(ctx->cl, 1, &source, NULL, &err);
+    if (!prog) return NULL;
+    unsigned char *bin = NULL;
+    if (clBuildProgram(prog, 1, &ctx->device, full_options, NULL, NULL) == CL_SUCCESS)
+        bin = program_binary(ctx, prog, len);
+    clReleaseProgram(prog);
+    return bin;
+}
+
+static clg_status program_preset(clg_context *ctx, const char *file, const char *source, const char *opts,
+                                 const unsigned char *binary, size_t binary_len, bool *rebuilt)
+{
+    uint64_t key = clg_program_key(file, source, opts);
+    for (int i = 0; i < ctx->n_programs; i++)
+        if (ctx->programs[i].key == key) return CLG_OK;
+    if (ctx->n_programs == ctx->cap_programs) {
+        int cap = ctx->cap_programs ? 2 * ctx->cap_programs : 16;
+        clg_program_entry *p = clg_mem_realloc(&ctx->allocator, ctx->programs, (size_t)cap * sizeof *p);
+        if (!p) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+        ctx->programs = p;
+        ctx->cap_programs = cap;
+    }
+    cl_program prog = binary && binary_len ? load_binary(ctx, binary, binary_len, opts) : NULL;
+    if (prog) {
+        ctx->cache_preset_binaries++;
+    } else {
+        clg_status s = build_source(ctx, file, source, opts, &prog);
+        if (s) return s;
+        ctx->cache_builds++;
+        *rebuilt = true;
+    }
+    ctx->programs[ctx->n_programs] = (clg_program_entry){key, prog, NULL, NULL, NULL};
+    record_origin(ctx, &ctx->programs[ctx->n_programs], file, source, opts);
+    ctx->n_programs++;
+    return CLG_OK;
+}
+
+clg_status clg_program_preset(clg_context *ctx, const char *file, const char *source, const char *full_options,
+                              const unsigned char *binary, size_t binary_len, bool *rebuilt)
+{
+    if (!ctx || !file || !source || !full_options) return CLG_ERR_INVALID_ARGUMENT;
+    if (!ctx->cl || !ctx->device)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
+    pthread_mutex_lock(&ctx->lock);
+    clg_status s = program_preset(ctx, file, source, full_options, binary, binary_len, rebuilt);
+    pthread_mutex_unlock(&ctx->lock);
+    return s;
 }

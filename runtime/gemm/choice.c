@@ -147,8 +147,14 @@ static bool file_lookup(const char *text, const gemm_key *key, clg_decision *d)
         long long m, n, k;
         unsigned long long geom = 0;
         int ta, tb, use;
-        char name[32];
-        if (sscanf(line, "%lld %lld %lld %d %d %d %31s %llx", &m, &n, &k, &ta, &tb, &use, name, &geom) < 7)
+        char name[32], one[160];
+        /* One line at a time: sscanf's %llx would skip the newline of a
+         * line without GEOM and read the next line's M as its GEOM. */
+        size_t len = strcspn(line, "\n");
+        if (len >= sizeof one) continue;
+        memcpy(one, line, len);
+        one[len] = '\0';
+        if (sscanf(one, "%lld %lld %lld %d %d %d %31s %llx", &m, &n, &k, &ta, &tb, &use, name, &geom) < 7)
             continue;
         gemm_key e = {m, n, k, ta != 0, tb != 0, (clg_gemm_use)use, (uint64_t)geom};
         if (ta < 0 || ta > 1 || tb < 0 || tb > 1 || !key_eq(&e, key)) continue;
@@ -163,10 +169,8 @@ static bool file_lookup(const char *text, const gemm_key *key, clg_decision *d)
 static void file_append(clg_context *ctx, const char *path, const char *old, const gemm_key *key,
                         const clg_decision *d)
 {
-    char line[160], name[40], geom[24] = "";
-    if (key->geom) snprintf(geom, sizeof geom, " %016llx", (unsigned long long)key->geom);
-    int n = snprintf(line, sizeof line, "%lld %lld %lld %d %d %d %s%s\n", (long long)key->m, (long long)key->n,
-                     (long long)key->k, key->ta, key->tb, (int)key->use, decision_name(d, name, sizeof name), geom);
+    char line[160];
+    int n = clg_gemm_choice_line(key, d, line, sizeof line);
     if (n <= 0 || (size_t)n >= sizeof line) return;
     const char *head = old && strlen(old) < MAX_FILE_BYTES / 2 ? old : FILE_MAGIC "\n";
     size_t tmp_size = strlen(path) + 64;
@@ -307,6 +311,7 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     clg_context *ctx = lw->ctx;
     const clg_graph *g = lw->g;
     *best = clblast();
+    atomic_fetch_add(&ctx->gemm_measurements, 1);
     trial *t = clg_mem_calloc(&ctx->allocator, 1, sizeof *t);
     if (!t) return false;
     char discarded[512];
@@ -413,13 +418,15 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
             (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) &&
             (forced.orientation != CLG_ORIENT_IMPLICIT || conv->implicit_ok))
             *out = forced;
-        return CLG_OK;
+        return remember(lw, &key, out); /* a bundle carries it (runtime/bundle/) */
     }
     for (int i = 0; i < p->n_gemm_memo; i++)
         if (key_eq(&p->gemm_memo[i].key, &key)) {
             *out = p->gemm_memo[i].decision;
             return CLG_OK;
         }
+    /* A bundle's choices come before the file (see clg_gemm_preset_lookup). */
+    if (clg_gemm_preset_lookup(ctx, &key, conv && conv->implicit_ok, out)) return remember(lw, &key, out);
     char *path = choice_path(ctx);
     char *text = path ? read_file(ctx, path) : NULL;
     bool hit = text && file_lookup(text, &key, out);
@@ -430,4 +437,25 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
     clg_mem_free(&ctx->allocator, text);
     clg_mem_free(&ctx->allocator, path);
     return remember(lw, &key, out);
+}
+
+/* ---------------------------------------------------------------- bundles */
+
+int clg_gemm_choice_line(const clg_gemm_key *key, const clg_decision *d, char *line, size_t size)
+{
+    char name[40], geom[24] = "";
+    if (key->geom) snprintf(geom, sizeof geom, " %016llx", (unsigned long long)key->geom);
+    return snprintf(line, size, "%lld %lld %lld %d %d %d %s%s\n", (long long)key->m, (long long)key->n,
+                    (long long)key->k, key->ta, key->tb, (int)key->use, decision_name(d, name, sizeof name), geom);
+}
+
+bool clg_gemm_preset_lookup(clg_context *ctx, const clg_gemm_key *key, bool implicit_ok, clg_decision *d)
+{
+    pthread_mutex_lock(&ctx->lock);
+    clg_decision found;
+    bool hit = ctx->preset_choices && file_lookup(ctx->preset_choices, key, &found) &&
+               (found.orientation != CLG_ORIENT_IMPLICIT || implicit_ok);
+    pthread_mutex_unlock(&ctx->lock);
+    if (hit) *d = found;
+    return hit;
 }

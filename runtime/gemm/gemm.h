@@ -132,6 +132,14 @@ typedef struct clg_gemm_memo {
  * device's choice file in the cache directory, and last the device:
  * every candidate timed (see choice.c), the winner written to the file.
  * lw names the node in messages and holds the plan whose memo is used. */
+/* Bundles: the choice file's line for key and d (with its newline; the
+ * snprintf count), and a lookup in the choices a bundle preseeded into
+ * ctx (clg_context.preset_choices), read like the file; an implicit GEMM
+ * counts only where implicit_ok. */
+CLG_INTERNAL int clg_gemm_choice_line(const clg_gemm_key *key, const clg_decision *d, char *line, size_t size);
+CLG_INTERNAL bool clg_gemm_preset_lookup(clg_context *ctx, const clg_gemm_key *key, bool implicit_ok,
+                                         clg_decision *d);
+
 CLG_INTERNAL clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped,
                                         const clg_conv_job *conv, clg_decision *out);
 

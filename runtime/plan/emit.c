@@ -36,6 +36,24 @@ static clg_status check_positions(const clg_lower *lw, const char *kernel, int i
     return CLG_OK;
 }
 
+/* Remembers that lw's plan uses program, once (for bundles). */
+static clg_status note_program(clg_lower *lw, cl_program program)
+{
+    clg_plan *p = lw->plan;
+    if (p->scratch_owned) return CLG_OK;
+    for (int i = 0; i < p->n_programs; i++)
+        if (p->programs[i] == program) return CLG_OK;
+    if (p->n_programs == p->cap_programs) {
+        int cap = p->cap_programs ? 2 * p->cap_programs : 16;
+        cl_program *np = clg_mem_realloc(&lw->ctx->allocator, p->programs, (size_t)cap * sizeof *np);
+        if (!np) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+        p->programs = np;
+        p->cap_programs = cap;
+    }
+    p->programs[p->n_programs++] = program;
+    return CLG_OK;
+}
+
 clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, const char *source,
                                  const char *kernel, const char *options, cl_uint work_dim,
                                  const size_t *global, const size_t *local, const clg_karg *args,
@@ -53,6 +71,7 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
     cl_program program;
     clg_status s = clg_program_get(ctx, name_for_cache, source, options, &program);
     if (s) return s;
+    if ((s = note_program(lw, program))) return s;
     for (cl_uint d = 0; d < work_dim; d++)
         if (global[d] == 0) return CLG_OK; /* nothing to do: an empty launch is an error in OpenCL */
     cl_int err;

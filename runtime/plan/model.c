@@ -50,6 +50,7 @@ struct clg_model {
     int n_events;
     bool created;      /* false after a failed clg_model_create: only the message is left */
     char errmsg[16384];
+    char note[1024];   /* clg_model_note: what loading a bundle had to do instead */
 };
 
 static double now_ms(void)
@@ -145,6 +146,8 @@ clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g)
 /* The first version of clg_model_options ends with opt_level. */
 #define MODEL_OPTIONS_FIRST (offsetof(clg_model_options, opt_level) + sizeof(int))
 
+static clg_status model_build_optimized(clg_model *m);
+
 /* The model compiles its own copy of g, optimized at the requested level:
  * the caller's graph stays as it was, and the plan, the stats and the
  * profile all speak of the optimized graph's nodes. Failures report through
@@ -165,7 +168,15 @@ static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_option
     if (s) return clg_ctx_fail(ctx, s, "out of memory copying the graph");
     if ((s = clg_graph_optimize(m->g, level, NULL, NULL)))
         return clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
-    g = m->g;
+    return model_build_optimized(m);
+}
+
+/* The rest of model_build, for m->g as it is (optimized already). */
+static clg_status model_build_optimized(clg_model *m)
+{
+    clg_context *ctx = m->ctx;
+    clg_graph *g = m->g;
+    clg_status s;
     int n_syms = clg_dim_symbol_count(g);
     /* n_convert only once convert exists: model_release walks it. */
     int n_convert = clg_graph_input_count(g) + g->n_outputs;
@@ -482,3 +493,49 @@ done:
     clg_mem_free(&m->ctx->allocator, launches);
     return s;
 }
+
+/* ---------------------------------------------------------------- bundles */
+
+const clg_graph *clg_model_graph(const clg_model *m) { return m && m->created ? m->g : NULL; }
+
+const char *clg_model_note(const clg_model *m) { return m ? m->note : ""; }
+
+clg_model *clg_model_alloc(clg_context *ctx)
+{
+    clg_model *m = clg_mem_calloc(&ctx->allocator, 1, sizeof *m);
+    if (m) m->ctx = ctx;
+    return m;
+}
+
+char *clg_model_errbuf(clg_model *m, size_t *size)
+{
+    *size = sizeof m->errmsg;
+    return m->errmsg;
+}
+
+void clg_model_set_note(clg_model *m, const char *note) { snprintf(m->note, sizeof m->note, "%s", note); }
+
+clg_status clg_model_build_from(clg_model *m, clg_graph *g)
+{
+    m->g = g;
+    clg_status s = model_build_optimized(m);
+    if (s) model_release(m);
+    m->created = s == CLG_OK;
+    return s;
+}
+
+void clg_model_fail_release(clg_model *m)
+{
+    model_release(m);
+    m->created = false;
+}
+
+int clg_model_plans(const clg_model *m, const clg_plan **plans, int capacity)
+{
+    int n = 0;
+    for (int i = 0; i < MODEL_PLANS && n < capacity; i++)
+        if (m->plan_used[i] && m->plans[i].sizes) plans[n++] = &m->plans[i];
+    return n;
+}
+
+clg_context *clg_model_context(const clg_model *m) { return m->ctx; }

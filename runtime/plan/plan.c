@@ -181,6 +181,7 @@ void clg_plan_free(clg_plan *p)
     clg_mem_free(a, p->values);
     clg_mem_free(a, p->decisions);
     clg_mem_free(a, p->gemm_memo);
+    clg_mem_free(a, p->programs);
     clg_mem_free(a, p->block_off);
     clg_mem_free(a, p->sizes);
     memset(p, 0, sizeof *p);
