@@ -26,33 +26,6 @@ static void fail(const char *what, const char *detail)
     abort();
 }
 
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void reseal(unsigned char *d, size_t len)
-{
-    if (len < CLG_BUNDLE_HEADER) return;
-    uint32_t n = (uint32_t)d[12] | (uint32_t)d[13] << 8 | (uint32_t)d[14] << 16 | (uint32_t)d[15] << 24;
-    if (n > CLG_BUNDLE_MAX_SECTIONS || CLG_BUNDLE_HEADER + (size_t)n * CLG_BUNDLE_ENTRY > len) return;
-    put64(d + 16, len);
-    for (uint32_t i = 0; i < n; i++) {
-        unsigned char *e = d + CLG_BUNDLE_HEADER + i * CLG_BUNDLE_ENTRY;
-        uint64_t off = get64(e + 8), sz = get64(e + 16);
-        if (off <= len && sz <= len - off) put64(e + 24, clg_fnv1a(CLG_FNV_OFFSET, d + off, (size_t)sz));
-    }
-    uint64_t h = clg_fnv1a(CLG_FNV_OFFSET, d, 24);
-    put64(d + 24, clg_fnv1a(h, d + CLG_BUNDLE_HEADER, (size_t)n * CLG_BUNDLE_ENTRY));
-}
-
 static void check_one(const unsigned char *d, size_t len)
 {
     clg_allocator a = {fuzz_alloc, NULL};
@@ -106,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char *copy = malloc(size + 1);
     if (!copy) return 0;
     if (size) memcpy(copy, data, size);
-    reseal(copy, size);
+    clg_bundle_reseal(copy, size);
     check_one(copy, size);
     free(copy);
     return 0;

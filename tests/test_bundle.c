@@ -328,32 +328,6 @@ static void expect_format(const unsigned char *data, size_t len, const char *wha
     clg_model_destroy(m);
 }
 
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-/* Recomputes every checksum, so that damage gets past them to the checks
- * behind. */
-static void reseal(unsigned char *d, size_t len)
-{
-    uint32_t n = (uint32_t)d[12] | (uint32_t)d[13] << 8;
-    for (uint32_t i = 0; i < n; i++) {
-        unsigned char *e = d + CLG_BUNDLE_HEADER + i * CLG_BUNDLE_ENTRY;
-        uint64_t off = get64(e + 8), size = get64(e + 16);
-        if (off <= len && size <= len - off) put64(e + 24, clg_fnv1a(CLG_FNV_OFFSET, d + off, size));
-    }
-    uint64_t h = clg_fnv1a(CLG_FNV_OFFSET, d, 24);
-    put64(d + 24, clg_fnv1a(h, d + CLG_BUNDLE_HEADER, (size_t)n * CLG_BUNDLE_ENTRY));
-}
-
 static void test_damaged(void **state)
 {
     (void)state;
@@ -378,7 +352,7 @@ static void test_damaged(void **state)
     }
     for (int k = 0; k < CLG_SEC_COUNT; k++) {
         const unsigned char *e = mlp + CLG_BUNDLE_HEADER + (size_t)k * CLG_BUNDLE_ENTRY;
-        uint64_t off = get64(e + 8), size = get64(e + 16);
+        uint64_t off = clg_le_get64(e + 8), size = clg_le_get64(e + 16);
         for (uint64_t i = 0; i < size; i += 1 + size / 7) {
             memcpy(d, mlp, mlp_len);
             d[off + i] ^= 0x01;
@@ -393,27 +367,27 @@ static void test_damaged(void **state)
     expect_format(d, mlp_len, "wrong magic", "magic");
     memcpy(d, mlp, mlp_len);
     d[8] = 2;
-    reseal(d, mlp_len);
+    clg_bundle_reseal(d, mlp_len);
     expect_format(d, mlp_len, "version 2", "version 2");
     memcpy(d, mlp, mlp_len);
     d[12] = 200;
     expect_format(d, mlp_len, "200 sections", "sections");
     for (int k = 0; k < CLG_SEC_COUNT; k++) {
         memcpy(d, mlp, mlp_len);
-        put64(d + CLG_BUNDLE_HEADER + (size_t)k * CLG_BUNDLE_ENTRY + 16, UINT64_MAX - 4);
-        reseal(d, mlp_len);
+        clg_le_put64(d + CLG_BUNDLE_HEADER + (size_t)k * CLG_BUNDLE_ENTRY + 16, UINT64_MAX - 4);
+        clg_bundle_reseal(d, mlp_len);
         expect_format(d, mlp_len, "huge section size", "outside the file");
         memcpy(d, mlp, mlp_len);
-        put64(d + CLG_BUNDLE_HEADER + (size_t)k * CLG_BUNDLE_ENTRY + 8, UINT64_MAX - 4);
-        reseal(d, mlp_len);
+        clg_le_put64(d + CLG_BUNDLE_HEADER + (size_t)k * CLG_BUNDLE_ENTRY + 8, UINT64_MAX - 4);
+        clg_bundle_reseal(d, mlp_len);
         expect_format(d, mlp_len, "huge section offset", "outside the file");
     }
     /* a huge program count, and a huge source length, behind good checksums */
     const unsigned char *pe = mlp + CLG_BUNDLE_HEADER + (size_t)CLG_SEC_PROGRAMS * CLG_BUNDLE_ENTRY;
-    uint64_t poff = get64(pe + 8);
+    uint64_t poff = clg_le_get64(pe + 8);
     memcpy(d, mlp, mlp_len);
     d[poff + 3] = 0x7f;
-    reseal(d, mlp_len);
+    clg_bundle_reseal(d, mlp_len);
     expect_format(d, mlp_len, "huge program count", "PROG");
     memcpy(d, mlp, mlp_len);
     {
@@ -423,21 +397,21 @@ static void test_damaged(void **state)
         at += 4 + name;
         uint32_t opts = (uint32_t)d[at] | (uint32_t)d[at + 1] << 8 | (uint32_t)d[at + 2] << 16;
         at += 4 + opts;
-        put64(d + at, UINT64_MAX / 2);
-        reseal(d, mlp_len);
+        clg_le_put64(d + at, UINT64_MAX / 2);
+        clg_bundle_reseal(d, mlp_len);
         expect_format(d, mlp_len, "huge source length", "source");
     }
     /* a graph text that does not parse, behind good checksums */
     const unsigned char *ge = mlp + CLG_BUNDLE_HEADER + (size_t)CLG_SEC_GRAPH * CLG_BUNDLE_ENTRY;
     memcpy(d, mlp, mlp_len);
-    memcpy(d + get64(ge + 8), "!!", 2);
-    reseal(d, mlp_len);
+    memcpy(d + clg_le_get64(ge + 8), "!!", 2);
+    clg_bundle_reseal(d, mlp_len);
     expect_format(d, mlp_len, "graph text", "GRPH");
     /* weights shorter than the graph needs */
     memcpy(d, mlp, mlp_len);
     unsigned char *we = d + CLG_BUNDLE_HEADER + (size_t)CLG_SEC_WEIGHTS * CLG_BUNDLE_ENTRY;
-    put64(we + 16, get64(we + 16) / 2);
-    reseal(d, mlp_len);
+    clg_le_put64(we + 16, clg_le_get64(we + 16) / 2);
+    clg_bundle_reseal(d, mlp_len);
     expect_format(d, mlp_len, "short weights", "GRPH");
     free(d);
     clg_context_destroy(damage_ctx);

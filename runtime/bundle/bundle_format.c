@@ -28,28 +28,19 @@ const char clg_bundle_tags[CLG_SEC_COUNT][5] = {"INFO", "GRPH", "WGHT", "CHOI", 
 #define MAX_NAME 4096
 #define MAX_OPTIONS 65536
 
-static uint32_t get_u32(const unsigned char *p)
+void clg_bundle_reseal(unsigned char *d, size_t len)
 {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void set_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void set_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+    if (len < CLG_BUNDLE_HEADER) return;
+    uint32_t n = clg_le_get32(d + 12);
+    if (n > CLG_BUNDLE_MAX_SECTIONS || CLG_BUNDLE_HEADER + (size_t)n * CLG_BUNDLE_ENTRY > len) return;
+    clg_le_put64(d + 16, len);
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char *e = d + CLG_BUNDLE_HEADER + i * CLG_BUNDLE_ENTRY;
+        uint64_t off = clg_le_get64(e + 8), sz = clg_le_get64(e + 16);
+        if (off <= len && sz <= len - off) clg_le_put64(e + 24, clg_fnv1a(CLG_FNV_OFFSET, d + off, (size_t)sz));
+    }
+    uint64_t h = clg_fnv1a(CLG_FNV_OFFSET, d, 24);
+    clg_le_put64(d + 24, clg_fnv1a(h, d + CLG_BUNDLE_HEADER, (size_t)n * CLG_BUNDLE_ENTRY));
 }
 
 static clg_status format_error(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -85,14 +76,14 @@ void clg_bytes_put(clg_bytes *b, const void *data, size_t n)
 void clg_bytes_u32(clg_bytes *b, uint32_t v)
 {
     unsigned char p[4];
-    set_u32(p, v);
+    clg_le_put32(p, v);
     clg_bytes_put(b, p, 4);
 }
 
 void clg_bytes_u64(clg_bytes *b, uint64_t v)
 {
     unsigned char p[8];
-    set_u64(p, v);
+    clg_le_put64(p, v);
     clg_bytes_put(b, p, 8);
 }
 
@@ -145,20 +136,20 @@ clg_status clg_bundle_serialize(const clg_allocator *a, const clg_bundle_out *se
     unsigned char *f = clg_mem_calloc(a, total, 1);
     if (!f) return CLG_ERR_OUT_OF_MEMORY;
     memcpy(f, CLG_BUNDLE_MAGIC, 8);
-    set_u32(f + 8, CLG_BUNDLE_VERSION);
-    set_u32(f + 12, CLG_SEC_COUNT);
-    set_u64(f + 16, total);
+    clg_le_put32(f + 8, CLG_BUNDLE_VERSION);
+    clg_le_put32(f + 12, CLG_SEC_COUNT);
+    clg_le_put64(f + 16, total);
     for (int i = 0; i < CLG_SEC_COUNT; i++) {
         unsigned char *e = f + CLG_BUNDLE_HEADER + (size_t)i * CLG_BUNDLE_ENTRY;
         if (sections->size[i]) memcpy(f + offsets[i], sections->data[i], sections->size[i]);
         memcpy(e, clg_bundle_tags[i], 4);
-        set_u32(e + 4, 0);
-        set_u64(e + 8, offsets[i]);
-        set_u64(e + 16, sections->size[i]);
-        set_u64(e + 24, clg_fnv1a(CLG_FNV_OFFSET, f + offsets[i], sections->size[i]));
+        clg_le_put32(e + 4, 0);
+        clg_le_put64(e + 8, offsets[i]);
+        clg_le_put64(e + 16, sections->size[i]);
+        clg_le_put64(e + 24, clg_fnv1a(CLG_FNV_OFFSET, f + offsets[i], sections->size[i]));
     }
     uint64_t h = clg_fnv1a(CLG_FNV_OFFSET, f, 24);
-    set_u64(f + 24, clg_fnv1a(h, f + CLG_BUNDLE_HEADER, table_end - CLG_BUNDLE_HEADER));
+    clg_le_put64(f + 24, clg_fnv1a(h, f + CLG_BUNDLE_HEADER, table_end - CLG_BUNDLE_HEADER));
     *out = f;
     *len = total;
     return CLG_OK;
@@ -246,7 +237,7 @@ static clg_status parse_programs(clg_bundle *b, char *err, size_t err_size)
     } while (0)
     int i = -1;
     NEED(4, "count");
-    uint32_t count = get_u32(p);
+    uint32_t count = clg_le_get32(p);
     p += 4;
     /* Each program takes at least 24 bytes: a count past that is damage. */
     if (count > s->size / 24)
@@ -264,7 +255,7 @@ static clg_status parse_programs(clg_bundle *b, char *err, size_t err_size)
         for (int f = 0; f < 3; f++) {
             int w = f < 2 ? 4 : 8;
             NEED(w, fields[f]);
-            n = w == 4 ? get_u32(p) : get_u64(p);
+            n = w == 4 ? clg_le_get32(p) : clg_le_get64(p);
             p += w;
             if (n > limit[f])
                 return format_error(err, err_size, "section PROG (offset %llu): program %d's %s length %llu is "
@@ -278,7 +269,7 @@ static clg_status parse_programs(clg_bundle *b, char *err, size_t err_size)
             p += n;
         }
         NEED(8, "binary length");
-        n = get_u64(p);
+        n = clg_le_get64(p);
         p += 8;
         NEED(n, "binary");
         pr->binary = n ? p : NULL;
@@ -300,14 +291,14 @@ static clg_status parse(const unsigned char *d, size_t len, clg_bundle *b, char 
                             CLG_BUNDLE_HEADER);
     if (memcmp(d, CLG_BUNDLE_MAGIC, 8) != 0)
         return format_error(err, err_size, "header (offset 0): not a clgraph bundle (wrong magic)");
-    uint32_t version = get_u32(d + 8), n_sec = get_u32(d + 12);
+    uint32_t version = clg_le_get32(d + 8), n_sec = clg_le_get32(d + 12);
     if (version != CLG_BUNDLE_VERSION)
         return format_error(err, err_size, "header (offset 8): bundle format version %u; this clgraph reads "
                             "version %d", version, CLG_BUNDLE_VERSION);
     if (n_sec == 0 || n_sec > CLG_BUNDLE_MAX_SECTIONS)
         return format_error(err, err_size, "header (offset 12): %u sections (1 to %d expected)", n_sec,
                             CLG_BUNDLE_MAX_SECTIONS);
-    uint64_t size = get_u64(d + 16);
+    uint64_t size = clg_le_get64(d + 16);
     if (size != len)
         return format_error(err, err_size, "header (offset 16): the bundle says it has %llu bytes, the data has "
                             "%zu (%s)", (unsigned long long)size, len, size > len ? "truncated" : "trailing bytes");
@@ -316,13 +307,13 @@ static clg_status parse(const unsigned char *d, size_t len, clg_bundle *b, char 
         return format_error(err, err_size, "section table (offset %d): %u entries run past the end of the "
                             "%zu-byte file", CLG_BUNDLE_HEADER, n_sec, len);
     uint64_t h = clg_fnv1a(CLG_FNV_OFFSET, d, 24);
-    if (clg_fnv1a(h, d + CLG_BUNDLE_HEADER, table_end - CLG_BUNDLE_HEADER) != get_u64(d + 24))
+    if (clg_fnv1a(h, d + CLG_BUNDLE_HEADER, table_end - CLG_BUNDLE_HEADER) != clg_le_get64(d + 24))
         return format_error(err, err_size, "header (offset 24): the checksum of the header and section table "
                             "does not match");
     for (uint32_t i = 0; i < n_sec; i++) {
         const unsigned char *e = d + CLG_BUNDLE_HEADER + (size_t)i * CLG_BUNDLE_ENTRY;
         size_t at = CLG_BUNDLE_HEADER + (size_t)i * CLG_BUNDLE_ENTRY;
-        uint64_t off = get_u64(e + 8), n = get_u64(e + 16);
+        uint64_t off = clg_le_get64(e + 8), n = clg_le_get64(e + 16);
         if (off < table_end || off > len || n > len - off)
             return format_error(err, err_size, "section table entry %u (offset %zu): bytes %llu..%llu are "
                                 "outside the file's %zu", i, at, (unsigned long long)off,
@@ -334,7 +325,7 @@ static clg_status parse(const unsigned char *d, size_t len, clg_bundle *b, char 
         if (b->sec[k].data)
             return format_error(err, err_size, "section table entry %u (offset %zu): a second %s section", i, at,
                                 clg_bundle_tags[k]);
-        if (clg_fnv1a(CLG_FNV_OFFSET, d + off, (size_t)n) != get_u64(e + 24))
+        if (clg_fnv1a(CLG_FNV_OFFSET, d + off, (size_t)n) != clg_le_get64(e + 24))
             return format_error(err, err_size, "section %s (offset %llu, %llu bytes): checksum mismatch",
                                 clg_bundle_tags[k], (unsigned long long)off, (unsigned long long)n);
         b->sec[k] = (clg_bundle_bytes){d + off, (size_t)n, off};

@@ -41,30 +41,6 @@ static uint64_t fnv1a_str(uint64_t h, const char *s) { return clg_fnv1a(h, s, st
 
 /* ------------------------------------------------------------------ bytes */
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* ------------------------------------------------------------------ options */
 
 /* "-cl-std=CL1.2 OPTIONS", allocated with ctx's allocator. */
@@ -127,15 +103,15 @@ static bool disk_read(clg_context *ctx, const char *path, uint64_t key, const ch
     const unsigned char *p = buf;
     if (memcmp(p, MAGIC, 8) != 0) goto done;
     p += 8;
-    if (get_u64(p) != key) goto done;
+    if (clg_le_get64(p) != key) goto done;
     p += 8;
-    if (get_u32(p) != id_len) goto done;
+    if (clg_le_get32(p) != id_len) goto done;
     p += 4;
     if (memcmp(p, identity, id_len) != 0) goto done;
     p += id_len;
-    uint64_t n = get_u64(p);
+    uint64_t n = clg_le_get64(p);
     p += 8;
-    uint64_t sum = get_u64(p);
+    uint64_t sum = clg_le_get64(p);
     p += 8;
     if (n == 0 || n != size - hsize) goto done;
     if (clg_fnv1a(CLG_FNV_OFFSET, p, (size_t)n) != sum) goto done;
@@ -161,15 +137,15 @@ static void disk_write(clg_context *ctx, const char *path, uint64_t key, const c
     unsigned char *p = header;
     memcpy(p, MAGIC, 8);
     p += 8;
-    put_u64(p, key);
+    clg_le_put64(p, key);
     p += 8;
-    put_u32(p, (uint32_t)id_len);
+    clg_le_put32(p, (uint32_t)id_len);
     p += 4;
     memcpy(p, identity, id_len);
     p += id_len;
-    put_u64(p, len);
+    clg_le_put64(p, len);
     p += 8;
-    put_u64(p, clg_fnv1a(CLG_FNV_OFFSET, payload, len));
+    clg_le_put64(p, clg_fnv1a(CLG_FNV_OFFSET, payload, len));
     p += 8;
 
     size_t n = strlen(path) + 64;
