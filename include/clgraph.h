@@ -729,6 +729,71 @@ CLG_API const char *clg_model_errmsg(const clg_model *m);
 CLG_API clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs,
                                  clg_tensor *outputs, int n_outputs);
 
+/* ---- device-resident inputs and outputs */
+
+/* A dense, C-ordered f32 tensor in an OpenCL buffer the caller owns: mem is
+ * a cl_mem (passed as void *, like clg_context_create_borrowed's handles)
+ * of the model's context, borrowed for the call (clgraph retains nothing),
+ * and the tensor's first element sits offset bytes into it. For an output,
+ * rank and dims are written by the run, as for clg_tensor. dtype must be
+ * the graph's dtype for that input or output, and F32: clgraph holds
+ * integer and bool values on the device as exact floats, so their runs
+ * go through clg_model_run, which converts on the host. */
+typedef struct clg_buffer {
+    void *mem;       /* cl_mem */
+    size_t offset;   /* bytes from the buffer's start */
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+    clg_dtype dtype; /* CLG_DTYPE_F32 (0) */
+} clg_buffer;
+
+/* Runs the model on tensors that live in OpenCL buffers, with no host
+ * round trip: the inputs are copied device-to-device (clEnqueueCopyBuffer)
+ * into the model's activation memory, every node is enqueued, and the
+ * outputs are copied into the caller's buffers, all on the context's queue
+ * (the caller's own queue for a borrowed context). Copies rather than
+ * binding the caller's buffers to the kernels: the kernels' arguments are
+ * set once per plan, and the memory plan may reuse an input's memory for
+ * later values, which would overwrite the caller's buffer. An input and an
+ * output may therefore be the same memory (the input is read before any
+ * output is written); two outputs must not overlap.
+ *
+ * wait_events points to n_wait cl_event values (NULL when n_wait is 0):
+ * nothing of the run starts before they complete (events of other queues,
+ * or user events, work too; the queue's own earlier commands come first
+ * anyway, as it is in-order).
+ *
+ * event_out is NULL, or the address of a cl_event:
+ *   - NULL: the call returns when the outputs are written, as clg_model_run
+ *     does (it waits for the queue with clFinish), and an index out of
+ *     range in a Gather or GatherElements is reported as clg_model_run
+ *     reports it.
+ *   - a cl_event *: the call returns once everything is enqueued and sets
+ *     *event_out to an event that completes when every output is written;
+ *     the caller releases it (clReleaseEvent). The caller's kernels may
+ *     then follow on the same queue, or on another one waiting for the
+ *     event. Indices out of range are clamped by the device without a
+ *     report in this mode (pass NULL, or use clg_model_run, to check). The
+ *     model's memory is in use until the event completes: a later run of
+ *     the same model queues behind it (one in-order queue), so nothing
+ *     needs to wait in between. On an error *event_out is set to NULL and
+ *     whatever was enqueued is finished before the call returns.
+ *
+ * The buffers are checked before anything is enqueued: each must be a
+ * buffer (clGetMemObjectInfo) of the model's context (CL_MEM_CONTEXT)
+ * holding the tensor from its offset (CL_MEM_SIZE); the message names the
+ * input or output and gives both sizes. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT (counts, a NULL mem or a cl_mem that is not a
+ * buffer, a buffer of another context or too small for the tensor, a shape,
+ * rank or dtype that does not match, a NULL wait_events with n_wait > 0,
+ * an index out of range when waiting), CLG_ERR_UNSUPPORTED (a graph input
+ * or output that is not f32), CLG_ERR_OUT_OF_DEVICE_MEMORY, CLG_ERR_OPENCL
+ * (also an event in wait_events that is invalid or failed), CLG_ERR_BUILD,
+ * CLG_ERR_OUT_OF_MEMORY or CLG_ERR_INTERNAL; clg_model_errmsg says why. */
+CLG_API clg_status clg_model_run_buffers(clg_model *m, const clg_buffer *inputs, int n_inputs,
+                                         clg_buffer *outputs, int n_outputs,
+                                         const void *wait_events, int n_wait, void *event_out);
+
 /* Costs and sizes of the current plan. */
 typedef struct clg_model_stats {
     int64_t batch;              /* batch of the current plan (1 after create: the model plans
