@@ -424,13 +424,20 @@ static void test_buffer_errors(void **state)
         expect_error(m, bad_in, 2, out, 2, CLG_ERR_INVALID_ARGUMENT, "input x: mem is an OpenCL image");
         clReleaseMemObject(image);
     }
-    /* A failed event in the wait list fails a waiting run as an OpenCL
-     * error (whether the run's commands ran is OpenCL's choice). */
-    cl_event failed = clCreateUserEvent(ctx->cl, &err);
+    /* A failed event in the wait list is refused before anything waits
+     * on it, with an event out or without. */
+    cl_event failed = clCreateUserEvent(ctx->cl, &err), fine = clCreateUserEvent(ctx->cl, &err);
     assert_int_equal(err, CL_SUCCESS);
     assert_int_equal(clSetUserEventStatus(failed, -1), CL_SUCCESS);
-    assert_int_equal(clg_model_run_buffers(m, in, 2, out, 2, &failed, 1, NULL), CLG_ERR_OPENCL);
-    if (!strstr(clg_model_errmsg(m), "clEnqueueBarrierWithWaitList")) expect_in(clg_model_errmsg(m), "wait_events[0] failed");
+    assert_int_equal(clSetUserEventStatus(fine, CL_COMPLETE), CL_SUCCESS);
+    cl_event pair[2] = {fine, failed};
+    assert_int_equal(clg_model_run_buffers(m, in, 2, out, 2, pair, 2, NULL), CLG_ERR_OPENCL);
+    expect_in(clg_model_errmsg(m), "wait_events[1] failed");
+    ev = (cl_event)(uintptr_t)1;
+    assert_int_equal(clg_model_run_buffers(m, in, 2, out, 2, pair, 2, &ev), CLG_ERR_OPENCL);
+    assert_null(ev);
+    expect_in(clg_model_errmsg(m), "wait_events[1] failed");
+    clReleaseEvent(fine);
     clReleaseEvent(failed);
 
     /* The model still runs, and an input may be an output's memory. */

@@ -490,6 +490,24 @@ static clg_status check_f32(clg_model *m, const char *what, const clg_node *n)
     return model_fail(m, CLG_ERR_UNSUPPORTED, msg);
 }
 
+/* A failed event in the caller's wait list (a negative execution status)
+ * is an error naming it. */
+static clg_status check_wait_events(clg_model *m, const cl_event *wait, int n_wait)
+{
+    for (int i = 0; i < n_wait; i++) {
+        cl_int status = CL_COMPLETE;
+        cl_int err = clGetEventInfo(wait[i], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
+        if (err != CL_SUCCESS) return clg_ctx_cl_fail(m->ctx, err, "clGetEventInfo", "wait_events[%d]", i);
+        if (status < 0) {
+            snprintf(m->errmsg, sizeof m->errmsg,
+                     "wait_events[%d] failed (execution status %d, %s): the run did not start", i, (int)status,
+                     clg_cl_error_name(status));
+            return CLG_ERR_OPENCL;
+        }
+    }
+    return CLG_OK;
+}
+
 static clg_status model_run_buffers(clg_model *m, const clg_buffer *inputs, int n_inputs, clg_buffer *outputs,
                                     int n_outputs, const cl_event *wait, int n_wait, cl_event *event_out)
 {
@@ -557,6 +575,11 @@ static clg_status model_run_buffers(clg_model *m, const clg_buffer *inputs, int 
                          (size_t)clg_shape_count(&v->shape) * sizeof(float));
     }
     if (s) return s;
+    /* An event that has already failed is refused before anything waits on
+     * it: what commands behind a failed event do is the implementation's
+     * choice, and PoCL 5 may never complete them (a clFinish behind one
+     * hung in test_device_io). */
+    if ((s = check_wait_events(m, wait, n_wait))) return s;
     if (ctx->profiling && p->n_steps) {
         m->events = clg_mem_calloc(&ctx->allocator, (size_t)p->n_steps, sizeof *m->events);
         if (!m->events) return model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory for profiling events");
@@ -632,19 +655,10 @@ static clg_status model_run_buffers(clg_model *m, const clg_buffer *inputs, int 
         if (!s && err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clFinish", "running the model");
     }
     if (s) return s;
-    /* Whether commands waiting on a failed event run is the
-     * implementation's choice (PoCL runs them): a waiting run says so. */
-    for (int i = 0; i < n_wait && !event_out; i++) {
-        cl_int status = CL_COMPLETE;
-        err = clGetEventInfo(wait[i], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
-        if (err != CL_SUCCESS) return clg_ctx_cl_fail(ctx, err, "clGetEventInfo", "wait_events[%d]", i);
-        if (status < 0) {
-            snprintf(m->errmsg, sizeof m->errmsg,
-                     "wait_events[%d] failed (execution status %d, %s): the outputs are not valid", i, (int)status,
-                     clg_cl_error_name(status));
-            return CLG_ERR_OPENCL;
-        }
-    }
+    /* An event that failed while the run waited for it: where the
+     * implementation ran the commands behind it anyway, a waiting run says
+     * so. */
+    if (!event_out && (s = check_wait_events(m, wait, n_wait))) return s;
     if (flagged != 0.0f) {
         int k = (int)flagged - 1;
         const clg_node *n = k >= 0 && k < g->n_nodes ? &g->nodes[k] : NULL;
