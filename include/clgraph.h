@@ -63,12 +63,43 @@
  *   - Settings the environment gives (CLGRAPH_DEVICE, CLGRAPH_CACHE_DIR,
  *     CLGRAPH_CACHE, CLGRAPH_KERNEL_DIR, CLGRAPH_GEMM, CLGRAPH_TUNING) are
  *     defaults: an argument, flag or option set through the API wins.
- *   - Threads: an object is used by one thread at a time, except a context,
- *     which models used from different threads may share (its program cache
- *     is locked; nothing a model does writes the context's message). Their
- *     work then shares the context's one in-order queue, and the context's
- *     allocator must be thread-safe. clg_tune and clg_context_destroy need
- *     the context to themselves.
+ *   - Threads (tested by tests/test_threads.c, also under ThreadSanitizer):
+ *       - A graph, a model and a context are each used by one thread at a
+ *         time; the caller serialises calls on one object (clgraph takes no
+ *         lock per model: its message, clg_model_errmsg, is only meaningful
+ *         to the thread that made the call, and its runs share the
+ *         context's queue anyway).
+ *       - Except: distinct models on one context may be created, run
+ *         (clg_model_run and clg_model_run_buffers) and destroyed from
+ *         different threads at the same time. The context's program cache
+ *         is locked (a program two threads need is built once), nothing a
+ *         model does writes the context's message, and the models' work is
+ *         interleaved on the context's one in-order queue (each call's
+ *         clFinish also waits for the others' commands queued before it).
+ *         The context's allocator must then be thread-safe.
+ *       - Distinct models may be created from one graph at the same time
+ *         (creation only reads it; constant data is shared by atomic
+ *         reference counts), as long as no thread changes the graph.
+ *       - Distinct contexts, graphs and models are independent. The
+ *         library's few process-wide tables (kernel text read from a
+ *         kernel directory, the CLBlast parameters applied per device) are
+ *         locked; every error message is written to the calling thread's
+ *         object.
+ *       - clg_tune and clg_context_destroy need the context to themselves
+ *         (no model of it in use). clgraph reads the environment
+ *         (getenv) but never changes it: a caller must not setenv while
+ *         other threads are in clgraph.
+ *   - Across processes: the program cache, the GEMM choice file and the
+ *     tuning file in a cache directory may be shared by any number of
+ *     processes at once. Every file is written whole to a temporary file
+ *     beside it and renamed over the old one (atomic on POSIX), so a
+ *     reader sees the old file or the new one, never half of one; and
+ *     nothing read is trusted (a program binary is checked against its
+ *     key, device identity and checksum, the tuning file whole, the choice
+ *     file line by line): what does not check is ignored, then rebuilt or
+ *     measured again. Two processes adding GEMM
+ *     choices at once may lose one of them (the last rename wins): it is
+ *     measured again later, never used wrong.
  *   - The library never prints, never exits and never aborts on user input.
  */
 #ifndef CLGRAPH_H
