@@ -792,7 +792,10 @@ typedef struct clg_buffer {
  * wait_events points to n_wait cl_event values (NULL when n_wait is 0):
  * nothing of the run starts before they complete (events of other queues,
  * or user events, work too; the queue's own earlier commands come first
- * anyway, as it is in-order).
+ * anyway, as it is in-order). An event that has already failed (a negative
+ * execution status) is refused before anything is enqueued; what an event
+ * that fails later does to the commands behind it is the OpenCL
+ * implementation's choice (a waiting call then reports it).
  *
  * event_out is NULL, or the address of a cl_event:
  *   - NULL: the call returns when the outputs are written, as clg_model_run
@@ -819,7 +822,7 @@ typedef struct clg_buffer {
  * rank or dtype that does not match, a NULL wait_events with n_wait > 0,
  * an index out of range when waiting), CLG_ERR_UNSUPPORTED (a graph input
  * or output that is not f32), CLG_ERR_OUT_OF_DEVICE_MEMORY, CLG_ERR_OPENCL
- * (also an event in wait_events that is invalid or failed), CLG_ERR_BUILD,
+ * (also an event in wait_events that is invalid or failed, named by its index), CLG_ERR_BUILD,
  * CLG_ERR_OUT_OF_MEMORY or CLG_ERR_INTERNAL; clg_model_errmsg says why. */
 CLG_API clg_status clg_model_run_buffers(clg_model *m, const clg_buffer *inputs, int n_inputs,
                                          clg_buffer *outputs, int n_outputs,
