@@ -304,11 +304,72 @@ static void test_concurrent_create(void **state)
     clg_context_destroy(ctx);
 }
 
+/* Contexts are independent: threads each open their own context on the
+ * same device at once (the device list, settings, the stored tuning applied
+ * per device under its lock), build a model on it, run it and close it. */
+typedef struct own_context {
+    const char *spec;
+    const job *j;
+    int runs_checked;
+    char failure[1024];
+} own_context;
+
+static void *own_context_work(void *arg)
+{
+    own_context *o = arg;
+    clg_context *ctx = NULL;
+    clg_model *m = NULL;
+    if (clg_context_create(&ctx, o->spec, 0, NULL, NULL) != CLG_OK) {
+        snprintf(o->failure, sizeof o->failure, "context: %s", clg_context_errmsg(ctx));
+    } else if (clg_model_create(&m, ctx, o->j->g) != CLG_OK) {
+        snprintf(o->failure, sizeof o->failure, "model: %s", clg_model_errmsg(m));
+    } else {
+        worker w = {0, ctx, NULL, 0, NULL, 0, ""};
+        for (int r = 0; r < 3 && !w.failure[0]; r++)
+            if (run_checked(&w, m, o->j, r == 1, r)) o->runs_checked++;
+        memcpy(o->failure, w.failure, sizeof o->failure);
+    }
+    clg_model_destroy(m);
+    clg_context_destroy(ctx);
+    return NULL;
+}
+
+static void test_concurrent_contexts(void **state)
+{
+    (void)state;
+    clg_context *shared = test_context();
+    if (!shared) skip();
+    clg_device_info info;
+    assert_int_equal(clg_context_device(shared, &info), CLG_OK);
+    char spec[16];
+    snprintf(spec, sizeof spec, "%d", info.index);
+    job j;
+    char *mlp = model_residual_mlp(1, 32);
+    job_make(&j, "mlp", test_parse(mlp), 2, NULL, 1e-4);
+    free(mlp);
+    pthread_t tid[THREADS];
+    own_context o[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        o[t] = (own_context){spec, &j, 0, ""};
+        assert_int_equal(pthread_create(&tid[t], NULL, own_context_work, &o[t]), 0);
+    }
+    int checked = 0;
+    for (int t = 0; t < THREADS; t++) pthread_join(tid[t], NULL);
+    for (int t = 0; t < THREADS; t++) {
+        if (o[t].failure[0]) fail_msg("thread %d: %s", t, o[t].failure);
+        checked += o[t].runs_checked;
+    }
+    printf("%d threads with a context each on one device: %d results checked\n", THREADS, checked);
+    assert_int_equal(checked, THREADS * 3);
+    job_free(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_share_a_context),
         cmocka_unit_test(test_concurrent_create),
+        cmocka_unit_test(test_concurrent_contexts),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }
