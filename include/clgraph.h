@@ -63,12 +63,43 @@
  *   - Settings the environment gives (CLGRAPH_DEVICE, CLGRAPH_CACHE_DIR,
  *     CLGRAPH_CACHE, CLGRAPH_KERNEL_DIR, CLGRAPH_GEMM, CLGRAPH_TUNING) are
  *     defaults: an argument, flag or option set through the API wins.
- *   - Threads: an object is used by one thread at a time, except a context,
- *     which models used from different threads may share (its program cache
- *     is locked; nothing a model does writes the context's message). Their
- *     work then shares the context's one in-order queue, and the context's
- *     allocator must be thread-safe. clg_tune and clg_context_destroy need
- *     the context to themselves.
+ *   - Threads (tested by tests/test_threads.c, also under ThreadSanitizer):
+ *       - A graph, a model and a context are each used by one thread at a
+ *         time; the caller serialises calls on one object (clgraph takes no
+ *         lock per model: its message, clg_model_errmsg, is only meaningful
+ *         to the thread that made the call, and its runs share the
+ *         context's queue anyway).
+ *       - Except: distinct models on one context may be created, run
+ *         (clg_model_run and clg_model_run_buffers) and destroyed from
+ *         different threads at the same time. The context's program cache
+ *         is locked (a program two threads need is built once), nothing a
+ *         model does writes the context's message, and the models' work is
+ *         interleaved on the context's one in-order queue (each call's
+ *         clFinish also waits for the others' commands queued before it).
+ *         The context's allocator must then be thread-safe.
+ *       - Distinct models may be created from one graph at the same time
+ *         (creation only reads it; constant data is shared by atomic
+ *         reference counts), as long as no thread changes the graph.
+ *       - Distinct contexts, graphs and models are independent. The
+ *         library's few process-wide tables (kernel text read from a
+ *         kernel directory, the CLBlast parameters applied per device) are
+ *         locked; every error message is written to the calling thread's
+ *         object.
+ *       - clg_tune and clg_context_destroy need the context to themselves
+ *         (no model of it in use). clgraph reads the environment
+ *         (getenv) but never changes it: a caller must not setenv while
+ *         other threads are in clgraph.
+ *   - Across processes: the program cache, the GEMM choice file and the
+ *     tuning file in a cache directory may be shared by any number of
+ *     processes at once. Every file is written whole to a temporary file
+ *     beside it and renamed over the old one (atomic on POSIX), so a
+ *     reader sees the old file or the new one, never half of one; and
+ *     nothing read is trusted (a program binary is checked against its
+ *     key, device identity and checksum, the tuning file whole, the choice
+ *     file line by line): what does not check is ignored, then rebuilt or
+ *     measured again. Two processes adding GEMM
+ *     choices at once may lose one of them (the last rename wins): it is
+ *     measured again later, never used wrong.
  *   - The library never prints, never exits and never aborts on user input.
  *
  * Versions and compatibility. clgraph's version is MAJOR.MINOR.PATCH
@@ -749,6 +780,74 @@ CLG_API const char *clg_model_errmsg(const clg_model *m);
  * failed returns CLG_ERR_INVALID_ARGUMENT and keeps its message. */
 CLG_API clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs,
                                  clg_tensor *outputs, int n_outputs);
+
+/* ---- device-resident inputs and outputs */
+
+/* A dense, C-ordered f32 tensor in an OpenCL buffer the caller owns: mem is
+ * a cl_mem (passed as void *, like clg_context_create_borrowed's handles)
+ * of the model's context, borrowed for the call (clgraph retains nothing),
+ * and the tensor's first element sits offset bytes into it. For an output,
+ * rank and dims are written by the run, as for clg_tensor. dtype must be
+ * the graph's dtype for that input or output, and F32: clgraph holds
+ * integer and bool values on the device as exact floats, so their runs
+ * go through clg_model_run, which converts on the host. */
+typedef struct clg_buffer {
+    void *mem;       /* cl_mem */
+    size_t offset;   /* bytes from the buffer's start */
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+    clg_dtype dtype; /* CLG_DTYPE_F32 (0) */
+} clg_buffer;
+
+/* Runs the model on tensors that live in OpenCL buffers, with no host
+ * round trip: the inputs are copied device-to-device (clEnqueueCopyBuffer)
+ * into the model's activation memory, every node is enqueued, and the
+ * outputs are copied into the caller's buffers, all on the context's queue
+ * (the caller's own queue for a borrowed context). Copies rather than
+ * binding the caller's buffers to the kernels: the kernels' arguments are
+ * set once per plan, and the memory plan may reuse an input's memory for
+ * later values, which would overwrite the caller's buffer. An input and an
+ * output may therefore be the same memory (the input is read before any
+ * output is written); two outputs must not overlap.
+ *
+ * wait_events points to n_wait cl_event values (NULL when n_wait is 0):
+ * nothing of the run starts before they complete (events of other queues,
+ * or user events, work too; the queue's own earlier commands come first
+ * anyway, as it is in-order). An event that has already failed (a negative
+ * execution status) is refused before anything is enqueued; what an event
+ * that fails later does to the commands behind it is the OpenCL
+ * implementation's choice (a waiting call then reports it).
+ *
+ * event_out is NULL, or the address of a cl_event:
+ *   - NULL: the call returns when the outputs are written, as clg_model_run
+ *     does (it waits for the queue with clFinish), and an index out of
+ *     range in a Gather or GatherElements is reported as clg_model_run
+ *     reports it.
+ *   - a cl_event *: the call returns once everything is enqueued and sets
+ *     *event_out to an event that completes when every output is written;
+ *     the caller releases it (clReleaseEvent). The caller's kernels may
+ *     then follow on the same queue, or on another one waiting for the
+ *     event. Indices out of range are clamped by the device without a
+ *     report in this mode (pass NULL, or use clg_model_run, to check). The
+ *     model's memory is in use until the event completes: a later run of
+ *     the same model queues behind it (one in-order queue), so nothing
+ *     needs to wait in between. On an error *event_out is set to NULL and
+ *     whatever was enqueued is finished before the call returns.
+ *
+ * The buffers are checked before anything is enqueued: each must be a
+ * buffer (clGetMemObjectInfo) of the model's context (CL_MEM_CONTEXT)
+ * holding the tensor from its offset (CL_MEM_SIZE); the message names the
+ * input or output and gives both sizes. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT (counts, a NULL mem or a cl_mem that is not a
+ * buffer, a buffer of another context or too small for the tensor, a shape,
+ * rank or dtype that does not match, a NULL wait_events with n_wait > 0,
+ * an index out of range when waiting), CLG_ERR_UNSUPPORTED (a graph input
+ * or output that is not f32), CLG_ERR_OUT_OF_DEVICE_MEMORY, CLG_ERR_OPENCL
+ * (also an event in wait_events that is invalid or failed, named by its index), CLG_ERR_BUILD,
+ * CLG_ERR_OUT_OF_MEMORY or CLG_ERR_INTERNAL; clg_model_errmsg says why. */
+CLG_API clg_status clg_model_run_buffers(clg_model *m, const clg_buffer *inputs, int n_inputs,
+                                         clg_buffer *outputs, int n_outputs,
+                                         const void *wait_events, int n_wait, void *event_out);
 
 /* Costs and sizes of the current plan. */
 typedef struct clg_model_stats {

@@ -7,7 +7,8 @@
 # examples/embed/ against it (scripts/test_install.sh), compiles every
 # OpenCL program those runs built again for AMD and NVIDIA GPU targets
 # (scripts/gpu_compile_check.py), runs every test of the sanitizer build on
-# PoCL, then fuzzes each fuzz harness for 60 s (fuzz/run.sh; any crash fails).
+# PoCL, builds and runs the threaded tests under ThreadSanitizer on PoCL,
+# then fuzzes each fuzz harness for 60 s (fuzz/run.sh; any crash fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -105,6 +106,26 @@ if ! asan_ctest -j2; then
     [ "$attempt" -eq 2 ] && exit 1
   done
 fi
+
+echo "== ThreadSanitizer build: test_threads and test_device_io (PoCL only)"
+# The tests that run one context from several threads (and chain events
+# across queues), built with -DCLGRAPH_SANITIZE=thread; only their targets,
+# to keep the stage near a minute and a half on two cores. The OpenCL
+# settings of the ASan stage above (PoCL's ICD only, CLGRAPH_DEVICE) still
+# hold. The program cache of the plain stage is copied in (entries are
+# checked, never trusted), so PoCL is not asked to build every program again.
+cmake -S . -B build-tsan -DCLGRAPH_WERROR=ON -DCLGRAPH_SANITIZE=thread >/dev/null
+cmake --build build-tsan -j"$(nproc)" --target test_threads test_device_io
+mkdir -p build-tsan/program-cache
+cp -r build/program-cache/. build-tsan/program-cache/ 2>/dev/null || true
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
+# TSan's shadow memory needs the classic address-space layout: kernels with
+# more mmap randomisation (vm.mmap_rnd_bits > 28) make it fail at start
+# ("unexpected memory mapping"); setarch -R turns randomisation off for the
+# run only.
+norandom=()
+if setarch "$(uname -m)" -R true 2>/dev/null; then norandom=(setarch "$(uname -m)" -R); fi
+(cd build-tsan && "${norandom[@]}" ctest --output-on-failure -R '^(test_threads|test_device_io)$')
 
 echo "== fuzzing (libFuzzer + ASan + UBSan, 60 s per harness)"
 bash fuzz/run.sh 60

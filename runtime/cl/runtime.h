@@ -100,6 +100,11 @@ CLG_INTERNAL void clg_error_capture_end(clg_error_capture *c);
 /* Where the next message about ctx goes on this thread, and its size. */
 CLG_INTERNAL char *clg_ctx_errbuf(clg_context *ctx, size_t *size);
 
+/* Every call into CLBlast holds this process-wide lock (clblast_lock.c
+ * says why). Not recursive: take it around the call only. */
+CLG_INTERNAL void clg_clblast_lock(void);
+CLG_INTERNAL void clg_clblast_unlock(void);
+
 /* ---------------------------------------------------------------- devices (device.c) */
 
 /* Fills info for (platform index, device index) handles. Best effort, for

@@ -347,6 +347,7 @@ clg_status clg_plan_enqueue(clg_plan *p, const clg_graph *g, const clg_step *st,
     CLBlastTranspose tb = m->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastStatusCode rc;
     const char *call;
+    clg_clblast_lock();
     if (m->batch == 1) {
         call = "CLBlastSgemm";
         rc = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m->m, m->n, m->k, m->alpha, m->a.buf, m->a.off,
@@ -359,6 +360,7 @@ clg_status clg_plan_enqueue(clg_plan *p, const clg_graph *g, const clg_step *st,
                                         m->b_stride, m->beta, m->c.buf, m->c.off, m->ldc, m->c_stride,
                                         m->batch, &ctx->queue, event);
     }
+    clg_clblast_unlock();
     if (rc != CLBlastSuccess)
         return clg_ctx_cl_fail(ctx, (cl_int)rc, call, "node %s (%s): %zux%zux%zu GEMM", n->name,
                                clg_op_name(n->op), m->m, m->n, m->k);
