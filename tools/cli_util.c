@@ -315,6 +315,22 @@ int positive_option(const char *opt, const char *v, long long *out)
 
 /* ---------------------------------------------------------------- engines */
 
+/* The engine's OpenCL context on device spec, and its description. */
+static int open_context(engine *e, const char *spec, int context_flags, const clg_context_options *options)
+{
+    clg_status s = clg_context_create_ex(&e->ctx, spec, context_flags, options, NULL, NULL);
+    if (s != CLG_OK) {
+        int rc = fail("%s", e->ctx ? clg_context_errmsg(e->ctx) : "out of memory");
+        engine_close(e);
+        return rc;
+    }
+    clg_device_info info;
+    clg_context_device(e->ctx, &info);
+    snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
+             info.platform, info.platform_index, info.device_index);
+    return 0;
+}
+
 int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
                 const clg_context_options *options, int opt_level)
 {
@@ -333,16 +349,7 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
         snprintf(e->description, sizeof e->description, "reference executor (host)");
         return 0;
     }
-    clg_status s = clg_context_create_ex(&e->ctx, spec, context_flags, options, NULL, NULL);
-    if (s != CLG_OK) {
-        int rc = fail("%s", e->ctx ? clg_context_errmsg(e->ctx) : "out of memory");
-        engine_close(e);
-        return rc;
-    }
-    clg_device_info info;
-    clg_context_device(e->ctx, &info);
-    snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
-             info.platform, info.platform_index, info.device_index);
+    if (open_context(e, spec, context_flags, options)) return 1;
     clg_model_options model_options = CLG_MODEL_OPTIONS_INIT;
     model_options.opt_level = opt_level;
     if (clg_model_create_ex(&e->model, e->ctx, g, &model_options) != CLG_OK) {
@@ -369,16 +376,7 @@ int engine_open_bundle(engine *e, const char *spec, const char *path, int contex
     memset(e, 0, sizeof *e);
     *g = NULL;
     if (spec && strcmp(spec, "ref") == 0) return fail("a bundle runs on the OpenCL device it was built for, not 'ref'");
-    clg_status s = clg_context_create_ex(&e->ctx, spec, context_flags, options, NULL, NULL);
-    if (s != CLG_OK) {
-        int rc = fail("%s", e->ctx ? clg_context_errmsg(e->ctx) : "out of memory");
-        engine_close(e);
-        return rc;
-    }
-    clg_device_info info;
-    clg_context_device(e->ctx, &info);
-    snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
-             info.platform, info.platform_index, info.device_index);
+    if (open_context(e, spec, context_flags, options)) return 1;
     if (clg_model_load_bundle(&e->model, e->ctx, path) != CLG_OK) {
         int rc = fail("%s", e->model ? clg_model_errmsg(e->model) : "out of memory");
         engine_close(e);
