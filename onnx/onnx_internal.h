@@ -207,6 +207,10 @@ CLG_INTERNAL clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n,
  * input to 2-D, before) or back to [d0, d1, d3] (after): 0 copies N and C,
  * -1 takes the rest. out NULL: a helper named hint (onnx_conv_transpose.c). */
 CLG_INTERNAL clg_status ox_reshape_1d(ox_ctx *ox, int from, bool lift, ox_value *out, const char *hint, int *node);
+/* If whose condition is known at import: the taken branch is imported in
+ * its place (onnx_import.c). */
+CLG_INTERNAL clg_status ox_convert_if(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                      int n_out);
 CLG_INTERNAL clg_status ox_conv_hardmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                         ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_conv_shrink(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,

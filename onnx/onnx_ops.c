@@ -806,6 +806,7 @@ static const ox_op ops[] = {
     {"HardSwish", 14, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Hardmax", 1, 1, 1, "axis", FOLD_NEVER, ox_conv_hardmax},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},
+    {"If", 1, 1, 1, "else_branch then_branch", FOLD_NEVER, ox_convert_if},
     {"InstanceNormalization", 1, 3, 3, "epsilon", FOLD_NEVER, ox_convert_instance_norm},
     {"IsInf", 10, 1, 1, "detect_negative detect_positive", FOLD_NEVER, ox_conv_isinf},
     {"IsNaN", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},

@@ -3026,6 +3026,11 @@ static void test_bad_bytes_and_arguments(void **state)
     assert_int_equal(clg_graph_parse_onnx(NULL, "", 0), CLG_ERR_INVALID_ARGUMENT);
     assert_int_equal(clg_graph_load_onnx(g, NULL), CLG_ERR_INVALID_ARGUMENT);
     assert_int_equal(clg_graph_load_onnx(g, "tests/onnx/no such file.onnx"), CLG_ERR_IO);
+    /* An If on a condition only the run knows (tests/fixtures/make_if_fixture.py). */
+    assert_int_equal(clg_graph_load_onnx(g, "tests/data/if_computed_cond.onnx"), CLG_ERR_UNSUPPORTED);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node y (If, opset 13): the condition 'c' is computed in the graph"));
+    clg_graph_destroy(g);
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
     mb b;
     relu_model(&b, 13);
     size_t len;
