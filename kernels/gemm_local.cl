@@ -71,6 +71,9 @@
 #endif
 
 #define BM (WM * TM)
+#if TN * WM * WN > TK * (WN * TN + 2)
+#error "the stores stage TN words per work-item in bs"
+#endif
 #define BN (WN * TN)
 #define WG (WM * WN)
 /* Row pitch of the staged slices: a pitch of 2 modulo 32 words puts the
@@ -215,14 +218,24 @@ __kernel __attribute__((reqd_work_group_size(WN, WM, 1))) void gemm_local(CLG_GE
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
+    /* The stores, one row of the tile at a time: the row's TN values go
+     * through this work-item's own words of bs (free after the last
+     * step's barrier, and no other work-item reads them: no barrier), so
+     * that a rolled loop can index them. The epilogue is then written out
+     * TM times, not TM * TN: unrolled 16 times, a large one (pow, softplus)
+     * was too big to inline and ran as calls with a stack frame in
+     * scratch memory on gfx1100. */
+    __local float *own = bs + lid;
 #pragma unroll
     for (int i = 0; i < TM; i++) {
         const int r = r0 + ly + WM * i;
 #pragma unroll
+        for (int j = 0; j < TN; j++) own[j * WG] = acc[i][j];
+#pragma nounroll
         for (int j = 0; j < TN; j++) {
             const int c = c0 + lx + WN * j;
             if (r < M && c < N) {
-                float v = alpha * acc[i][j];
+                float v = alpha * own[j * WG];
 #if HAS_BIAS
                 v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
 #endif
