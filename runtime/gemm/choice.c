@@ -237,11 +237,13 @@ static void drop_tmp_steps(clg_plan *tmp)
  * arithmetic (bench/README.md), and only at a few rows do the dot-product
  * and row-vector ones win (launch cost, not FLOPs): the rest are skipped,
  * as each costs a PoCL compile per expression and transposes when first
- * timed. Other devices time every variant. */
+ * timed. Other devices time every variant made for them
+ * (clg_gemm_variant.devices). */
 static bool worth_timing(const clg_context *ctx, int v)
 {
-    if (ctx->info.type != CLG_DEVICE_CPU) return true;
     const clg_gemm_variant *x = &clg_gemm_variants[v];
+    if (!(x->devices & (unsigned)ctx->info.type)) return false; /* the variant's device classes */
+    if (ctx->info.type != CLG_DEVICE_CPU) return true;
     return x->nr > 0 || x->vw > 1 || (x->vn > 1 && x->tm == 1);
 }
 

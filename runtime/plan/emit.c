@@ -129,6 +129,32 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
                                 (unsigned long long)ctx->info.local_mem_bytes);
         }
         grid0 = local_fit;
+    } else if (local) {
+        /* A fixed work-group (a tiled kernel's): it must fit the kernel
+         * as built (its registers bound CL_KERNEL_WORK_GROUP_SIZE) and its
+         * __local arrays the device, else the launch would fail with
+         * CL_INVALID_WORK_GROUP_SIZE or CL_OUT_OF_RESOURCES far from here. */
+        size_t kernel_max = 0, items = 1;
+        cl_ulong kernel_local = 0;
+        for (cl_uint d = 0; d < work_dim; d++) items *= local[d];
+        err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max, NULL);
+        if (err == CL_SUCCESS)
+            err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof kernel_local,
+                                           &kernel_local, NULL);
+        if (err != CL_SUCCESS) {
+            clReleaseKernel(k);
+            return clg_ctx_cl_fail(ctx, err, "clGetKernelWorkGroupInfo", "node %s (%s): kernel %s",
+                                   lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op), kernel);
+        }
+        if (items > kernel_max || kernel_local > ctx->info.local_mem_bytes) {
+            clReleaseKernel(k);
+            return clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
+                                "node %s (%s): kernel %s needs a work-group of %zu items and %llu bytes of local "
+                                "memory; %s allows %zu items and %llu bytes",
+                                lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op), kernel, items,
+                                (unsigned long long)kernel_local, ctx->info.name, kernel_max,
+                                (unsigned long long)ctx->info.local_mem_bytes);
+        }
     }
     clg_step *st = clg_plan_new_step(lw);
     clg_step_arg *kept = n_args ? clg_mem_calloc(&ctx->allocator, (size_t)n_args, sizeof *kept) : NULL;
