@@ -57,6 +57,8 @@ static const clg_field_info fields[CLG_F_COUNT] = {
     [CLG_F_SELECT_LAST_INDEX] = {"select_last_index", CLG_ATTR_INT, 1, true},
     [CLG_F_START] = {"start", CLG_ATTR_FLOAT, 1, true},
     [CLG_F_DELTA] = {"delta", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_CUBIC_COEFF_A] = {"cubic_coeff_a", CLG_ATTR_FLOAT, 1, true},
+    [CLG_F_EXCLUDE_OUTSIDE] = {"exclude_outside", CLG_ATTR_INT, 1, true},
 };
 
 /* Pad's modes by clg_pad_mode, as the text and ONNX spell them. */
@@ -66,7 +68,7 @@ static const char *const pad_modes[CLG_PAD_MODE_COUNT] = {"constant", "reflect",
 static const char *const mode_names[2] = {"DCR", "CRD"};
 
 /* Resize's string attributes, as ONNX spells them, indexed by their enums. */
-static const char *const resize_modes[CLG_RESIZE_MODE_COUNT] = {"nearest", "linear"};
+static const char *const resize_modes[CLG_RESIZE_MODE_COUNT] = {"nearest", "linear", "cubic"};
 static const char *const coord_modes[CLG_COORD_COUNT] = {
     "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"};
 static const char *const nearest_modes[CLG_NEAREST_COUNT] = {"round_prefer_floor", "round_prefer_ceil", "floor",
@@ -149,6 +151,7 @@ static int64_t *int_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_UPPER: return &a->upper;
     case CLG_F_TRILU_K: return &a->trilu_k;
     case CLG_F_SELECT_LAST_INDEX: return &a->select_last_index;
+    case CLG_F_EXCLUDE_OUTSIDE: return &a->exclude_outside;
     default: return NULL;
     }
 }
@@ -167,6 +170,7 @@ static float *float_slot(clg_attrs *a, clg_attr_field f)
     case CLG_F_WIDTH_SCALE: return &a->width_scale;
     case CLG_F_START: return &a->range_start;
     case CLG_F_DELTA: return &a->range_delta;
+    case CLG_F_CUBIC_COEFF_A: return &a->cubic_coeff_a;
     default: return NULL;
     }
 }

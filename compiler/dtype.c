@@ -77,6 +77,11 @@ clg_status clg_infer_dtype(clg_graph *g, int line, const char *name, clg_op op, 
                                      in[inputs[0]].name, clg_dtype_name(in[inputs[0]].dtype),
                                      clg_op_name(op));
         if (n_inputs > 0) *out = in[inputs[0]].dtype;
+        /* Pad's fill value must be one of its data's values. */
+        if (op == CLG_OP_PAD && attrs->pad_mode == CLG_PAD_CONSTANT && !clg_values_fit_dtype(&attrs->pad_value, 1, *out, &(size_t){0}))
+            return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name, op, "value %g does not fit %s (%s)",
+                                 (double)attrs->pad_value, clg_dtype_name(*out),
+                                 *out == CLG_DTYPE_BOOL ? "0 or 1" : "integers of at most 2^24 in magnitude");
         return CLG_OK;
     case CLG_TYPES_GATHER:
         if (n_inputs > 1 && !clg_dtype_is_int(in[inputs[1]].dtype))

@@ -92,6 +92,21 @@ static const struct {
     [CLG_EXPR_OR] = {"or", 2, "clg_or", {"a", "b"}, "a != 0.0f || b != 0.0f ? (@T)(1.0f) : (@T)(0.0f)"},
     [CLG_EXPR_XOR] = {"xor", 2, "clg_xor", {"a", "b"}, "(a != 0.0f) != (b != 0.0f) ? (@T)(1.0f) : (@T)(0.0f)"},
     [CLG_EXPR_WHERE] = {"where", 3, "clg_where", {"c", "a", "b"}, "c != 0.0f ? a : b"},
+    [CLG_EXPR_SIN] = {"sin", 1, "sin", {NULL}, NULL},
+    [CLG_EXPR_COS] = {"cos", 1, "cos", {NULL}, NULL},
+    [CLG_EXPR_TAN] = {"tan", 1, "tan", {NULL}, NULL},
+    [CLG_EXPR_ASIN] = {"asin", 1, "asin", {NULL}, NULL},
+    [CLG_EXPR_ACOS] = {"acos", 1, "acos", {NULL}, NULL},
+    [CLG_EXPR_ATAN] = {"atan", 1, "atan", {NULL}, NULL},
+    [CLG_EXPR_SINH] = {"sinh", 1, "sinh", {NULL}, NULL},
+    [CLG_EXPR_COSH] = {"cosh", 1, "cosh", {NULL}, NULL},
+    [CLG_EXPR_ASINH] = {"asinh", 1, "asinh", {NULL}, NULL},
+    [CLG_EXPR_ACOSH] = {"acosh", 1, "acosh", {NULL}, NULL},
+    [CLG_EXPR_ATANH] = {"atanh", 1, "atanh", {NULL}, NULL},
+    /* NaN is the one value unequal to itself; an infinity the one whose
+     * magnitude is INFINITY (comparisons, so both work on vectors too) */
+    [CLG_EXPR_ISNAN] = {"isnan", 1, "clg_isnan", {"v"}, "v != v ? (@T)(1.0f) : (@T)(0.0f)"},
+    [CLG_EXPR_ISINF] = {"isinf", 1, "clg_isinf", {"v"}, "fabs(v) == INFINITY ? (@T)(1.0f) : (@T)(0.0f)"},
 };
 
 /* ---------------------------------------------------------------- text */
@@ -447,6 +462,19 @@ void clg_expr_eval_many(const clg_expr *e, const double *const *x, size_t count,
         case CLG_EXPR_OR: EACH(a[j] != 0 || b[j] != 0 ? 1.0 : 0.0); break;
         case CLG_EXPR_XOR: EACH((a[j] != 0) != (b[j] != 0) ? 1.0 : 0.0); break;
         case CLG_EXPR_WHERE: EACH(a[j] != 0 ? b[j] : c[j]); break;
+        case CLG_EXPR_SIN: EACH(sin(a[j])); break;
+        case CLG_EXPR_COS: EACH(cos(a[j])); break;
+        case CLG_EXPR_TAN: EACH(tan(a[j])); break;
+        case CLG_EXPR_ASIN: EACH(asin(a[j])); break;
+        case CLG_EXPR_ACOS: EACH(acos(a[j])); break;
+        case CLG_EXPR_ATAN: EACH(atan(a[j])); break;
+        case CLG_EXPR_SINH: EACH(sinh(a[j])); break;
+        case CLG_EXPR_COSH: EACH(cosh(a[j])); break;
+        case CLG_EXPR_ASINH: EACH(asinh(a[j])); break;
+        case CLG_EXPR_ACOSH: EACH(acosh(a[j])); break;
+        case CLG_EXPR_ATANH: EACH(atanh(a[j])); break;
+        case CLG_EXPR_ISNAN: EACH(isnan(a[j]) ? 1.0 : 0.0); break;
+        case CLG_EXPR_ISINF: EACH(isinf(a[j]) ? 1.0 : 0.0); break;
         default: EACH(NAN); break;
         }
 #undef EACH

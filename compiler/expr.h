@@ -75,6 +75,22 @@ typedef enum clg_expr_op {
     CLG_EXPR_OR,
     CLG_EXPR_XOR,
     CLG_EXPR_WHERE,
+    /* trigonometric and hyperbolic (rotary position embeddings compute
+     * sin and cos of positions in the graph) */
+    CLG_EXPR_SIN,
+    CLG_EXPR_COS,
+    CLG_EXPR_TAN,
+    CLG_EXPR_ASIN,
+    CLG_EXPR_ACOS,
+    CLG_EXPR_ATAN,
+    CLG_EXPR_SINH,
+    CLG_EXPR_COSH,
+    CLG_EXPR_ASINH,
+    CLG_EXPR_ACOSH,
+    CLG_EXPR_ATANH,
+    /* classification: 1 or 0 */
+    CLG_EXPR_ISNAN,
+    CLG_EXPR_ISINF,
     CLG_EXPR_OP_COUNT
 } clg_expr_op;
 

@@ -67,7 +67,12 @@ typedef enum clg_pad_mode { CLG_PAD_CONSTANT, CLG_PAD_REFLECT, CLG_PAD_EDGE, CLG
 /* Resize's mode, coordinate_transformation_mode and nearest_mode, in the
  * order of their names in compiler/attrs.c (the first of each the ONNX
  * default). The values are also the kernels' -D defines (kernels/resize.cl). */
-typedef enum clg_resize_mode { CLG_RESIZE_NEAREST, CLG_RESIZE_LINEAR, CLG_RESIZE_MODE_COUNT } clg_resize_mode;
+typedef enum clg_resize_mode {
+    CLG_RESIZE_NEAREST,
+    CLG_RESIZE_LINEAR,
+    CLG_RESIZE_CUBIC,
+    CLG_RESIZE_MODE_COUNT
+} clg_resize_mode;
 typedef enum clg_resize_coord {
     CLG_COORD_HALF_PIXEL,
     CLG_COORD_PYTORCH_HALF_PIXEL,
@@ -131,6 +136,8 @@ typedef struct clg_attrs {
     clg_resize_mode resize_mode;
     clg_resize_coord coord_mode;
     clg_resize_nearest nearest_mode;
+    float cubic_coeff_a;     /* Resize cubic: the kernel's A (ONNX default -0.75) */
+    int64_t exclude_outside; /* Resize cubic: taps outside the input weigh 0, the rest renormalised */
     int64_t select_last_index; /* ArgMax, ArgMin: ties go to the last index (default 0: the first) */
     float range_start;   /* Range: element i is range_start + i * range_delta (text: start, delta) */
     float range_delta;
@@ -300,7 +307,7 @@ typedef enum clg_attr_field {
     CLG_F_STEPS, CLG_F_REPEATS, CLG_F_BLOCKSIZE, CLG_F_BLOCK_MODE, CLG_F_KEEPDIMS, CLG_F_TO, CLG_F_SCALE,
     CLG_F_UPPER, CLG_F_TRILU_K, CLG_F_RESIZE_SIZES, CLG_F_HEIGHT_SCALE, CLG_F_WIDTH_SCALE, CLG_F_RESIZE_MODE,
     CLG_F_COORD_MODE, CLG_F_NEAREST_MODE, CLG_F_SELECT_LAST_INDEX,
-    CLG_F_START, CLG_F_DELTA,
+    CLG_F_START, CLG_F_DELTA, CLG_F_CUBIC_COEFF_A, CLG_F_EXCLUDE_OUTSIDE,
     CLG_F_COUNT
 } clg_attr_field;
 

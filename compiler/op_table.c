@@ -96,8 +96,10 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     [CLG_OP_IDENTITY] = {"Identity", 1, 1, NO_ATTRS, clg_infer_same, .alias = true, .types = CLG_TYPES_SAME},
     [CLG_OP_ELEMENTWISE] = {"Elementwise", 1, CLG_EXPR_MAX_INPUTS, ATTRS(CLG_F_EXPR), clg_infer_elementwise,
                             ELEMENTWISE(expr_elementwise)},
+    /* Data movement plus a fill value: any element type, the value checked
+     * against it (compiler/dtype.c). */
     [CLG_OP_PAD] = {"Pad", 1, 1, ATTRS(CLG_F_PAD_AMOUNTS, CLG_F_PAD_MODE, CLG_F_PAD_VALUE), clg_infer_pad,
-                    .expr = NULL},
+                    .expr = NULL, .types = CLG_TYPES_SAME},
     /* Data movement (kernels/copy.cl through runtime/lower/movement.c). */
     [CLG_OP_SLICE] = {"Slice", 1, 1, ATTRS(CLG_F_STARTS, CLG_F_ENDS, CLG_F_AXES, CLG_F_STEPS), clg_infer_slice,
                       .expr = NULL, .types = CLG_TYPES_SAME},
@@ -142,7 +144,7 @@ static const clg_op_info op_table[CLG_OP_COUNT] = {
     /* kernels/resize.cl: computes in float, so f32 only */
     [CLG_OP_RESIZE] = {"Resize", 1, 1,
                        ATTRS(CLG_F_RESIZE_SIZES, CLG_F_HEIGHT_SCALE, CLG_F_WIDTH_SCALE, CLG_F_RESIZE_MODE,
-                             CLG_F_COORD_MODE, CLG_F_NEAREST_MODE),
+                             CLG_F_COORD_MODE, CLG_F_NEAREST_MODE, CLG_F_CUBIC_COEFF_A, CLG_F_EXCLUDE_OUTSIDE),
                        clg_infer_resize, .expr = NULL},
     /* kernels/conv_transpose.cl; pads may be negative (docs/ir.md) */
     [CLG_OP_CONV_TRANSPOSE] = {"ConvTranspose2D", 2, 3, ATTRS(CLG_F_STRIDES, CLG_F_PADS, CLG_F_DILATIONS, CLG_F_GROUP),
@@ -219,6 +221,7 @@ void clg_attrs_default(clg_op op, clg_attrs *a)
     a->dilations[0] = a->dilations[1] = 1;
     a->group = 1;
     a->scale = 1.0f;
+    a->cubic_coeff_a = -0.75f;
 }
 
 bool clg_op_takes_epilogue(clg_op op)

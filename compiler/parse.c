@@ -35,6 +35,11 @@ typedef struct parser {
     clg_name_map names; /* statement name -> statement index */
     char *weights;      /* the `weights "file"` path */
     int weights_line;
+    /* The weights themselves, when they come from memory (a bundle's
+     * section) rather than the file the statement names. */
+    const void *weights_data;
+    size_t weights_size;
+    bool weights_in_memory;
 } parser;
 
 #define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-"
@@ -683,7 +688,8 @@ static clg_status build(parser *ps, const char *base_dir)
     if (!s && ps->weights) {
         g->weights_path = ps->weights;
         ps->weights = NULL;
-        s = clg_weights_load(g, base_dir, ps->weights_line);
+        s = ps->weights_in_memory ? clg_weights_from_memory(g, ps->weights_data, ps->weights_size, ps->weights_line)
+                                  : clg_weights_load(g, base_dir, ps->weights_line);
         /* file(...) values arrive only now: check those of integer constants. */
         for (int i = 0; i < g->n_nodes && !s; i++) {
             const clg_node *n = &g->nodes[i];
@@ -723,7 +729,8 @@ static void free_parser(parser *ps)
     clg_name_map_free(ps->g, &ps->names);
 }
 
-clg_status clg_graph_parse(clg_graph *g, const char *text, size_t len, const char *base_dir)
+static clg_status parse(clg_graph *g, const char *text, size_t len, const char *base_dir, const void *weights,
+                        size_t weights_size, bool weights_in_memory)
 {
     if (!g) return CLG_ERR_INVALID_ARGUMENT;
     if (!text && len) return clg_fail(g, CLG_ERR_INVALID_ARGUMENT, "text is NULL");
@@ -731,6 +738,9 @@ clg_status clg_graph_parse(clg_graph *g, const char *text, size_t len, const cha
     clg_clear_error(g);
     parser ps = {0};
     ps.g = g;
+    ps.weights_data = weights;
+    ps.weights_size = weights_size;
+    ps.weights_in_memory = weights_in_memory;
     clg_status s = CLG_OK;
     const char *p = text, *end = text ? text + len : NULL;
     for (ps.line = 1; p && p < end && !s; ps.line++) {
@@ -745,4 +755,15 @@ clg_status clg_graph_parse(clg_graph *g, const char *text, size_t len, const cha
     free_parser(&ps);
     if (s) clg_graph_clear(g);
     return s;
+}
+
+clg_status clg_graph_parse(clg_graph *g, const char *text, size_t len, const char *base_dir)
+{
+    return parse(g, text, len, base_dir, NULL, 0, false);
+}
+
+clg_status clg_graph_parse_with_weights(clg_graph *g, const char *text, size_t len, const void *weights,
+                                        size_t weights_size)
+{
+    return parse(g, text, len, NULL, weights, weights_size, true);
 }

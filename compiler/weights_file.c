@@ -95,3 +95,27 @@ clg_status clg_weights_load(clg_graph *g, const char *base_dir, int line)
     fclose(f);
     return s;
 }
+
+clg_status clg_weights_from_memory(clg_graph *g, const void *data, size_t size, int line)
+{
+    (void)line;
+    const unsigned char *bytes = data;
+    for (int i = 0; i < g->n_nodes; i++) {
+        clg_node *n = &g->nodes[i];
+        if (!n->constant || n->constant->init.kind != CLG_INIT_FILE) continue;
+        uint64_t off = n->constant->init.offset, len = n->constant->count * sizeof(float);
+        if (off > (uint64_t)size || len > (uint64_t)size - off)
+            return clg_fail_node(g, CLG_ERR_FORMAT, n->line, n->name, n->op,
+                                 "needs bytes %llu..%llu of the weights, which have %zu bytes",
+                                 (unsigned long long)off, (unsigned long long)(off + len), size);
+        if (len) memcpy(n->constant->data, bytes + off, (size_t)len);
+        if (!host_is_little_endian()) {
+            for (size_t k = 0; k < n->constant->count; k++) {
+                uint8_t *b = (uint8_t *)&n->constant->data[k];
+                uint8_t t0 = b[0], t1 = b[1];
+                b[0] = b[3]; b[1] = b[2]; b[2] = t1; b[3] = t0;
+            }
+        }
+    }
+    return CLG_OK;
+}

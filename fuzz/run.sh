@@ -3,7 +3,7 @@
 # runs each for SECONDS (default 60). Fails on any crash, leak, timeout or
 # broken property; the input that did it is left in build-fuzz/artifacts/.
 #
-#   fuzz/run.sh [SECONDS] [HARNESS...]      harnesses: parse optimize npy onnx (default: all)
+#   fuzz/run.sh [SECONDS] [HARNESS...]      harnesses: parse optimize npy onnx bundle (default: all)
 #
 # Each harness starts from its seeds (copied into build-fuzz/corpus/NAME,
 # which keeps what earlier runs found) plus fuzz/regressions/NAME. To keep a
@@ -28,7 +28,7 @@ cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -D
       -DCLGRAPH_FUZZ=ON -DCLGRAPH_TESTS=OFF -DCLGRAPH_WERROR=ON >/dev/null
 targets_help=$(cmake --build build-fuzz --target help)
 available=()
-for h in parse optimize npy onnx; do
+for h in parse optimize npy onnx bundle; do
   grep -qx "\.\.\. fuzz_$h" <<<"$targets_help" && available+=("$h")
 done
 harnesses=("$@")
@@ -45,6 +45,7 @@ seeds() { # the seed files of harness $1
     npy)   dirs=(tests/data/npy tests/fixtures) pattern='*.npy' ;;
     # Models over 1 MB would be cut to libFuzzer's default maximum length.
     onnx)  dirs=(tests/onnx tests/fixtures /usr/share/libonnx-testdata/data/node) pattern='*.onnx' ;;
+    bundle) dirs=(tests/data/bundle) pattern='*.clgb' ;;
   esac
   for d in "${dirs[@]}"; do
     [ -d "$d" ] && find "$d" -type f -name "$pattern" -size -1000k

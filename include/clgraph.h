@@ -63,13 +63,65 @@
  *   - Settings the environment gives (CLGRAPH_DEVICE, CLGRAPH_CACHE_DIR,
  *     CLGRAPH_CACHE, CLGRAPH_KERNEL_DIR, CLGRAPH_GEMM, CLGRAPH_TUNING) are
  *     defaults: an argument, flag or option set through the API wins.
- *   - Threads: an object is used by one thread at a time, except a context,
- *     which models used from different threads may share (its program cache
- *     is locked; nothing a model does writes the context's message). Their
- *     work then shares the context's one in-order queue, and the context's
- *     allocator must be thread-safe. clg_tune and clg_context_destroy need
- *     the context to themselves.
+ *   - Threads (tested by tests/test_threads.c, also under ThreadSanitizer):
+ *       - A graph, a model and a context are each used by one thread at a
+ *         time; the caller serialises calls on one object (clgraph takes no
+ *         lock per model: its message, clg_model_errmsg, is only meaningful
+ *         to the thread that made the call, and its runs share the
+ *         context's queue anyway).
+ *       - Except: distinct models on one context may be created, run
+ *         (clg_model_run and clg_model_run_buffers) and destroyed from
+ *         different threads at the same time. The context's program cache
+ *         is locked (a program two threads need is built once), nothing a
+ *         model does writes the context's message, and the models' work is
+ *         interleaved on the context's one in-order queue (each call's
+ *         clFinish also waits for the others' commands queued before it).
+ *         The context's allocator must then be thread-safe.
+ *       - Distinct models may be created from one graph at the same time
+ *         (creation only reads it; constant data is shared by atomic
+ *         reference counts), as long as no thread changes the graph.
+ *       - Distinct contexts, graphs and models are independent. The
+ *         library's few process-wide tables (kernel text read from a
+ *         kernel directory, the CLBlast parameters applied per device) are
+ *         locked; every error message is written to the calling thread's
+ *         object.
+ *       - clg_tune and clg_context_destroy need the context to themselves
+ *         (no model of it in use). clgraph reads the environment
+ *         (getenv) but never changes it: a caller must not setenv while
+ *         other threads are in clgraph.
+ *   - Across processes: the program cache, the GEMM choice file and the
+ *     tuning file in a cache directory may be shared by any number of
+ *     processes at once. Every file is written whole to a temporary file
+ *     beside it and renamed over the old one (atomic on POSIX), so a
+ *     reader sees the old file or the new one, never half of one; and
+ *     nothing read is trusted (a program binary is checked against its
+ *     key, device identity and checksum, the tuning file whole, the choice
+ *     file line by line): what does not check is ignored, then rebuilt or
+ *     measured again. Two processes adding GEMM
+ *     choices at once may lose one of them (the last rename wins): it is
+ *     measured again later, never used wrong.
  *   - The library never prints, never exits and never aborts on user input.
+ *
+ * Versions and compatibility. clgraph's version is MAJOR.MINOR.PATCH
+ * (CLG_VERSION_* at compile time, clg_version() at run time; CHANGELOG.md
+ * lists the changes). The shared library's SONAME carries the ABI version:
+ * libclgraph.so.MAJOR, and libclgraph.so.0.MINOR while MAJOR is 0.
+ *   - A breaking change bumps MAJOR (MINOR while MAJOR is 0) and with it the
+ *     SONAME: removing or renaming a function, type, macro or enum value;
+ *     changing a function's parameters, a status or enum value's number, a
+ *     struct's layout or size (other than fields appended to an options
+ *     struct that starts with struct_size), or what a call means for
+ *     input it accepted before.
+ *   - A MINOR release (a PATCH release while MAJOR is 0) may only add:
+ *     functions, types, macros, ops and enum values appended before their
+ *     _COUNT (which may therefore grow: size nothing in a stored format or
+ *     an ABI by it), fields at the end of struct_size options structs,
+ *     statuses (treat an unknown negative status as an error), ONNX
+ *     operators and text-format features. Code built against an older
+ *     header keeps working with a newer library of the same SONAME.
+ *   - Otherwise a PATCH release fixes bugs without changing the header.
+ * What is not in this header (the library's internal symbols, the files of
+ * the on-disk caches, the CLI's output) is not part of the ABI.
  */
 #ifndef CLGRAPH_H
 #define CLGRAPH_H
@@ -87,9 +139,9 @@ extern "C" {
 #define CLG_API
 #endif
 
-#define CLG_VERSION_MAJOR 0
-#define CLG_VERSION_MINOR 1
-#define CLG_VERSION_PATCH 0
+/* CLG_VERSION_MAJOR, _MINOR, _PATCH and CLG_VERSION_STRING ("0.1.0"), made
+ * by the build from the project's version and installed with this header. */
+#include "clgraph_version.h"
 #define CLG_VERSION_NUMBER (CLG_VERSION_MAJOR * 10000 + CLG_VERSION_MINOR * 100 + CLG_VERSION_PATCH)
 
 /* The library's version as CLG_VERSION_NUMBER; compare with the header's to
@@ -235,7 +287,7 @@ typedef enum clg_op {
     CLG_OP_GATHER_ELEMENTS, /* ONNX GatherElements: data, integer indices of its rank, axis */
     CLG_OP_ATTENTION,   /* softmax(scale * Q·KT + mask)·V in one kernel (fuse-attention) */
     CLG_OP_TRILU,       /* ONNX Trilu: keep the upper or lower triangle of the last two dims */
-    CLG_OP_RESIZE,      /* ONNX Resize/Upsample of the last two dims: nearest or (bi)linear */
+    CLG_OP_RESIZE,      /* ONNX Resize/Upsample of the last two dims: nearest, (bi)linear or (bi)cubic */
     CLG_OP_CONV_TRANSPOSE, /* ONNX ConvTranspose, two spatial dims */
     CLG_OP_ARGMAX,      /* ONNX ArgMax/ArgMin: the index (i64) of the largest/smallest along axis */
     CLG_OP_ARGMIN,
@@ -765,6 +817,74 @@ CLG_API const char *clg_model_errmsg(const clg_model *m);
 CLG_API clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs,
                                  clg_tensor *outputs, int n_outputs);
 
+/* ---- device-resident inputs and outputs */
+
+/* A dense, C-ordered f32 tensor in an OpenCL buffer the caller owns: mem is
+ * a cl_mem (passed as void *, like clg_context_create_borrowed's handles)
+ * of the model's context, borrowed for the call (clgraph retains nothing),
+ * and the tensor's first element sits offset bytes into it. For an output,
+ * rank and dims are written by the run, as for clg_tensor. dtype must be
+ * the graph's dtype for that input or output, and F32: clgraph holds
+ * integer and bool values on the device as exact floats, so their runs
+ * go through clg_model_run, which converts on the host. */
+typedef struct clg_buffer {
+    void *mem;       /* cl_mem */
+    size_t offset;   /* bytes from the buffer's start */
+    int rank;
+    int64_t dims[CLG_MAX_RANK];
+    clg_dtype dtype; /* CLG_DTYPE_F32 (0) */
+} clg_buffer;
+
+/* Runs the model on tensors that live in OpenCL buffers, with no host
+ * round trip: the inputs are copied device-to-device (clEnqueueCopyBuffer)
+ * into the model's activation memory, every node is enqueued, and the
+ * outputs are copied into the caller's buffers, all on the context's queue
+ * (the caller's own queue for a borrowed context). Copies rather than
+ * binding the caller's buffers to the kernels: the kernels' arguments are
+ * set once per plan, and the memory plan may reuse an input's memory for
+ * later values, which would overwrite the caller's buffer. An input and an
+ * output may therefore be the same memory (the input is read before any
+ * output is written); two outputs must not overlap.
+ *
+ * wait_events points to n_wait cl_event values (NULL when n_wait is 0):
+ * nothing of the run starts before they complete (events of other queues,
+ * or user events, work too; the queue's own earlier commands come first
+ * anyway, as it is in-order). An event that has already failed (a negative
+ * execution status) is refused before anything is enqueued; what an event
+ * that fails later does to the commands behind it is the OpenCL
+ * implementation's choice (a waiting call then reports it).
+ *
+ * event_out is NULL, or the address of a cl_event:
+ *   - NULL: the call returns when the outputs are written, as clg_model_run
+ *     does (it waits for the queue with clFinish), and an index out of
+ *     range in a Gather or GatherElements is reported as clg_model_run
+ *     reports it.
+ *   - a cl_event *: the call returns once everything is enqueued and sets
+ *     *event_out to an event that completes when every output is written;
+ *     the caller releases it (clReleaseEvent). The caller's kernels may
+ *     then follow on the same queue, or on another one waiting for the
+ *     event. Indices out of range are clamped by the device without a
+ *     report in this mode (pass NULL, or use clg_model_run, to check). The
+ *     model's memory is in use until the event completes: a later run of
+ *     the same model queues behind it (one in-order queue), so nothing
+ *     needs to wait in between. On an error *event_out is set to NULL and
+ *     whatever was enqueued is finished before the call returns.
+ *
+ * The buffers are checked before anything is enqueued: each must be a
+ * buffer (clGetMemObjectInfo) of the model's context (CL_MEM_CONTEXT)
+ * holding the tensor from its offset (CL_MEM_SIZE); the message names the
+ * input or output and gives both sizes. Returns CLG_OK,
+ * CLG_ERR_INVALID_ARGUMENT (counts, a NULL mem or a cl_mem that is not a
+ * buffer, a buffer of another context or too small for the tensor, a shape,
+ * rank or dtype that does not match, a NULL wait_events with n_wait > 0,
+ * an index out of range when waiting), CLG_ERR_UNSUPPORTED (a graph input
+ * or output that is not f32), CLG_ERR_OUT_OF_DEVICE_MEMORY, CLG_ERR_OPENCL
+ * (also an event in wait_events that is invalid or failed, named by its index), CLG_ERR_BUILD,
+ * CLG_ERR_OUT_OF_MEMORY or CLG_ERR_INTERNAL; clg_model_errmsg says why. */
+CLG_API clg_status clg_model_run_buffers(clg_model *m, const clg_buffer *inputs, int n_inputs,
+                                         clg_buffer *outputs, int n_outputs,
+                                         const void *wait_events, int n_wait, void *event_out);
+
 /* Costs and sizes of the current plan. */
 typedef struct clg_model_stats {
     int64_t batch;              /* batch of the current plan (1 after create: the model plans
@@ -794,6 +914,53 @@ typedef struct clg_node_time {
 /* Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (no profiling queue, or no run
  * yet), CLG_ERR_OPENCL or CLG_ERR_OUT_OF_MEMORY. */
 CLG_API clg_status clg_model_profile(clg_model *m, clg_node_time *times, int capacity, int *count);
+
+/* ---------------------------------------------------------------- bundles */
+
+/* An AOT bundle (docs/bundle.md) is one file holding a created model as it
+ * stands: its optimized graph and weights, the decisions its plans made
+ * (GEMM choices, Attention fused or not), and the OpenCL programs it built,
+ * as binaries for its device with their sources beside them. Loading one
+ * compiles and measures nothing when it meets the same device, driver and
+ * clgraph version; elsewhere it builds the programs from the sources it
+ * carries and clg_model_note says so. The format is versioned; every
+ * section is checksummed. */
+
+/* Writes m to path, replacing it atomically. Every plan the model holds
+ * contributes its decisions and programs: run m once at each size the
+ * bundle should serve (batch 1 is planned at create) before saving, also
+ * because a driver that compiles kernels at their first launch (PoCL)
+ * carries those compiled kernels in the binaries only once they have run.
+ * Returns CLG_OK, CLG_ERR_INVALID_ARGUMENT (m not created, path NULL or
+ * empty), CLG_ERR_IO or CLG_ERR_OUT_OF_MEMORY, with the cause in
+ * clg_model_errmsg(m). */
+CLG_API clg_status clg_model_save_bundle(clg_model *m, const char *path);
+
+/* Creates a model on ctx from the bundle at path. As clg_model_create,
+ * *out is set even on failure (the caller destroys it either way) so that
+ * clg_model_errmsg(*out) says why; ctx is borrowed and must outlive the
+ * model. The bundle's GEMM choices are added to ctx (other models on it
+ * may use them) and its programs to ctx's in-memory program cache.
+ * Returns CLG_OK; CLG_ERR_IO (unreadable); CLG_ERR_FORMAT for a damaged,
+ * truncated or foreign file, or another format version (the message names
+ * the section and its file offset); CLG_ERR_BUILD when a program must be
+ * rebuilt and fails; and the statuses of clg_model_create. */
+CLG_API clg_status clg_model_load_bundle(clg_model **out, clg_context *ctx, const char *path);
+
+/* As clg_model_load_bundle from len bytes at data, which are borrowed for
+ * the call only (the model copies what it keeps). */
+CLG_API clg_status clg_model_load_bundle_memory(clg_model **out, clg_context *ctx, const void *data, size_t len);
+
+/* The model's optimized graph, owned by the model (valid until it is
+ * destroyed; never change it: clone it with clg_graph_clone to run the
+ * reference executor or read .npy inputs against it). NULL when m is NULL
+ * or its creation failed. */
+CLG_API const clg_graph *clg_model_graph(const clg_model *m);
+
+/* A note on how the model was made, "" when there is none: for a bundle
+ * opened on another device, driver or clgraph version, which and how many
+ * programs were rebuilt from source. Owned by m. Never NULL. */
+CLG_API const char *clg_model_note(const clg_model *m);
 
 /* ----------------------------------------------------------------- tuning */
 

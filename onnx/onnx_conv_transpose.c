@@ -28,9 +28,7 @@ static clg_status ints_attr(ox_ctx *ox, const Onnx__NodeProto *n, const char *na
     return CLG_OK;
 }
 
-/* A Reshape of node `from` to [d0, d1, 1, d2] (lift 1-D to 2-D, before)
- * or back to [d0, d1, d3] (after): 0 copies N and C, -1 takes the rest. */
-static clg_status reshape(ox_ctx *ox, int from, bool lift, ox_value *out, const char *hint, int *node)
+clg_status ox_reshape_1d(ox_ctx *ox, int from, bool lift, ox_value *out, const char *hint, int *node)
 {
     clg_attrs r;
     clg_attrs_default(CLG_OP_RESHAPE, &r);
@@ -63,9 +61,9 @@ clg_status ox_convert_conv_transpose(ox_ctx *ox, const Onnx__NodeProto *n, ox_va
     if (sp == 1) {
         char hint[256];
         snprintf(hint, sizeof hint, "%s/x2d", out[0]->clg_name);
-        if ((s = reshape(ox, idx[0], true, NULL, hint, &idx[0]))) return s;
+        if ((s = ox_reshape_1d(ox, idx[0], true, NULL, hint, &idx[0]))) return s;
         snprintf(hint, sizeof hint, "%s/w2d", out[0]->clg_name);
-        if ((s = reshape(ox, idx[1], true, NULL, hint, &idx[1]))) return s;
+        if ((s = ox_reshape_1d(ox, idx[1], true, NULL, hint, &idx[1]))) return s;
     }
     const clg_shape *xs = &ox->g->nodes[idx[0]].shape, *ws = &ox->g->nodes[idx[1]].shape;
     for (int d = 2; d < 4; d++)
@@ -150,7 +148,7 @@ clg_status ox_convert_conv_transpose(ox_ctx *ox, const Onnx__NodeProto *n, ox_va
         snprintf(hint, sizeof hint, "%s/2d", out[0]->clg_name);
         int y;
         if ((s = ox_append(ox, CLG_OP_CONV_TRANSPOSE, NULL, hint, idx, n_idx, &a, &y)) ||
-            (s = reshape(ox, y, false, out[0], NULL, &out[0]->node)))
+            (s = ox_reshape_1d(ox, y, false, out[0], NULL, &out[0]->node)))
             return s;
     }
     out[0]->kind = OX_TENSOR;

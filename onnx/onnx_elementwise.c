@@ -56,8 +56,10 @@ static clg_status operand(ox_ctx *ox, ox_value *v, bool ints, int *node)
     return s;
 }
 
-/* out = Elementwise(in[0..n_in-1]) expr="text". */
-static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, bool ints, const clg_text *text)
+/* Appends an Elementwise node computing text over in: the ONNX value out,
+ * or (out NULL) a helper named after hint. */
+static clg_status append_expr(ox_ctx *ox, ox_value *out, const char *hint, ox_value **in, int n_in, bool ints,
+                              const clg_text *text, int *node)
 {
     if (n_in > CLG_EXPR_MAX_INPUTS)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%d inputs; at most %d are supported", n_in, CLG_EXPR_MAX_INPUTS);
@@ -72,9 +74,32 @@ static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, 
         clg_status s = operand(ox, in[i], ints, &idx[i]);
         if (s) return s;
     }
-    clg_status s = ox_append(ox, CLG_OP_ELEMENTWISE, out, NULL, idx, n_in, &a, &out->node);
+    return ox_append(ox, CLG_OP_ELEMENTWISE, out, out ? NULL : hint, idx, n_in, &a, node);
+}
+
+static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, bool ints, const clg_text *text)
+{
+    clg_status s = append_expr(ox, out, NULL, in, n_in, ints, text, &out->node);
     if (!s) out->kind = OX_TENSOR;
     return s;
+}
+
+/* A comparison or logic op: its ONNX result is BOOL, held as the floats 0
+ * and 1 like every bool. Where the result is a graph output declared BOOL,
+ * a Cast to bool follows the formula, so the caller receives it as BOOL;
+ * elsewhere its readers take the floats as they are. */
+static clg_status emit_bool_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, const clg_text *text)
+{
+    if (!ox_wants_bool_output(ox, out->name)) return emit_expr(ox, out, in, n_in, true, text);
+    int f;
+    clg_status s = append_expr(ox, NULL, out->name, in, n_in, true, text, &f);
+    if (s) return s;
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_CAST, &a);
+    a.to = CLG_DTYPE_BOOL;
+    if ((s = ox_append(ox, CLG_OP_CAST, out, NULL, &f, 1, &a, &out->node))) return s;
+    out->kind = OX_TENSOR;
+    return CLG_OK;
 }
 
 /* ---------------------------------------------------------------- one input, no attributes */
@@ -82,24 +107,37 @@ static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, 
 static const struct {
     const char *op;
     const char *expr;
-    bool ints; /* defined on integers (or bools) too */
+    bool ints;    /* defined on integers (or bools) too */
+    bool boolean; /* its result is BOOL */
 } unary[] = {
-    {"Abs", "abs(x0)", true},
-    {"Ceil", "ceil(x0)", false},
-    {"Erf", "erf(x0)", false},
-    {"Exp", "exp(x0)", false},
-    {"Floor", "floor(x0)", false},
-    {"HardSwish", "hard_swish(x0)", false},
-    {"Log", "log(x0)", false},
-    {"Mish", "mish(x0)", false},
-    {"Neg", "-x0", true},
-    {"Not", "not(x0)", true},
-    {"Reciprocal", "1 / x0", false},
-    {"Round", "round(x0)", false},
-    {"Sign", "sign(x0)", true},
-    {"Softplus", "softplus(x0)", false},
-    {"Softsign", "softsign(x0)", false},
-    {"Sqrt", "sqrt(x0)", false},
+    {"Abs", "abs(x0)", true, false},
+    {"Acos", "acos(x0)", false, false},
+    {"Acosh", "acosh(x0)", false, false},
+    {"Asin", "asin(x0)", false, false},
+    {"Asinh", "asinh(x0)", false, false},
+    {"Atan", "atan(x0)", false, false},
+    {"Atanh", "atanh(x0)", false, false},
+    {"Ceil", "ceil(x0)", false, false},
+    {"Cos", "cos(x0)", false, false},
+    {"Cosh", "cosh(x0)", false, false},
+    {"Erf", "erf(x0)", false, false},
+    {"Exp", "exp(x0)", false, false},
+    {"Floor", "floor(x0)", false, false},
+    {"HardSwish", "hard_swish(x0)", false, false},
+    {"IsNaN", "isnan(x0)", false, true},
+    {"Log", "log(x0)", false, false},
+    {"Mish", "mish(x0)", false, false},
+    {"Neg", "-x0", true, false},
+    {"Not", "not(x0)", true, true},
+    {"Reciprocal", "1 / x0", false, false},
+    {"Round", "round(x0)", false, false},
+    {"Sign", "sign(x0)", true, false},
+    {"Sin", "sin(x0)", false, false},
+    {"Sinh", "sinh(x0)", false, false},
+    {"Softplus", "softplus(x0)", false, false},
+    {"Softsign", "softsign(x0)", false, false},
+    {"Sqrt", "sqrt(x0)", false, false},
+    {"Tan", "tan(x0)", false, false},
 };
 
 clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
@@ -111,9 +149,107 @@ clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
         char buf[32];
         clg_text t = {buf, sizeof buf, 0};
         clg_text_printf(&t, "%s", unary[k].expr);
+        if (unary[k].boolean) return emit_bool_expr(ox, out[0], in, 1, &t);
         return emit_expr(ox, out[0], in, 1, unary[k].ints, &t);
     }
     return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", n->op_type);
+}
+
+/* IsInf: which infinities detect_negative and detect_positive ask for. */
+clg_status ox_conv_isinf(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out, int n_out)
+{
+    (void)n_in, (void)n_out;
+    int64_t neg, pos;
+    clg_status s;
+    if ((s = ox_attr_int(ox, n, "detect_negative", 1, &neg)) || (s = ox_attr_int(ox, n, "detect_positive", 1, &pos)))
+        return s;
+    char buf[48];
+    clg_text t = {buf, sizeof buf, 0};
+    if (neg && pos) clg_text_printf(&t, "isinf(x0)");
+    else if (neg) clg_text_printf(&t, "and(isinf(x0), lt(x0, 0))");
+    else if (pos) clg_text_printf(&t, "and(isinf(x0), gt(x0, 0))");
+    else clg_text_printf(&t, "and(0, x0)"); /* detects nothing: 0 everywhere, NaN and inf too */
+    return emit_bool_expr(ox, out[0], in, 1, &t);
+}
+
+/* Hardmax: 1 where the first maximum along axis is, else 0, as
+ * eq(ArgMax(x, axis, keepdims), [0, 1, ..., d-1] along axis). Opset 13's
+ * one axis; before 13 Hardmax flattens the dims from axis on, which is the
+ * same only when axis is the last dim. */
+clg_status ox_conv_hardmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                           int n_out)
+{
+    (void)n_in, (void)n_out;
+    int x;
+    clg_status s;
+    if ((s = ox_require_float(ox, in, 1)) || (s = ox_tensor_node(ox, in[0], &x))) return s;
+    const clg_shape xs = ox->g->nodes[x].shape;
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_ARGMAX, &a);
+    if ((s = ox_attr_int(ox, n, "axis", ox->opset >= 13 ? -1 : 1, &a.axis))) return s;
+    int64_t axis = a.axis < 0 ? a.axis + xs.rank : a.axis;
+    if (axis < 0 || axis >= xs.rank)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axis %lld is out of range for rank %d", (long long)a.axis,
+                       xs.rank);
+    if (ox->opset < 13 && axis != xs.rank - 1)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                       "axis %lld before opset 13 (Hardmax over the flattened dims from it) is supported only as "
+                       "the last dim",
+                       (long long)a.axis);
+    int64_t d = xs.dims[axis];
+    if (clg_dim_is_symbolic(d))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the dim along axis %lld is symbolic", (long long)axis);
+    a.axis = axis;
+    a.keepdims = 1;
+    char hint[256];
+    snprintf(hint, sizeof hint, "%s/argmax", out[0]->clg_name);
+    ox_value arg, iota;
+    memset(&arg, 0, sizeof arg);
+    arg.name = out[0]->name;
+    arg.kind = OX_TENSOR;
+    if ((s = ox_append(ox, CLG_OP_ARGMAX, NULL, hint, &x, 1, &a, &arg.node))) return s;
+    /* the positions along axis, 1 in every other dim */
+    memset(&iota, 0, sizeof iota);
+    iota.name = out[0]->name;
+    iota.kind = OX_HOST;
+    iota.node = -1;
+    snprintf(hint, sizeof hint, "%s/positions", out[0]->clg_name);
+    if (!(iota.clg_name = ox_unique_name(ox, hint))) return ox_oom(ox);
+    int64_t dims[CLG_MAX_RANK];
+    for (int k = 0; k < xs.rank; k++) dims[k] = k == axis ? d : 1;
+    if ((s = ox_host_new(ox, OX_FLOAT, xs.rank, dims, &iota.host))) return s;
+    for (int64_t k = 0; k < d; k++) iota.host.f->data[k] = (float)k;
+    ox_value *args[2] = {&arg, &iota};
+    char buf[16];
+    clg_text t = {buf, sizeof buf, 0};
+    clg_text_printf(&t, "eq(x0, x1)");
+    s = emit_expr(ox, out[0], args, 2, false, &t);
+    ox_host_free(ox->g, &iota.host);
+    return s;
+}
+
+/* Shrink: x + bias below -lambd, x - bias above lambd, 0 between. */
+clg_status ox_conv_shrink(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                          int n_out)
+{
+    (void)n_in, (void)n_out;
+    float bias, lambd;
+    clg_status s;
+    if ((s = ox_require_float(ox, in, 1)) || (s = ox_attr_float(ox, n, "bias", 0.0f, &bias)) ||
+        (s = ox_attr_float(ox, n, "lambd", 0.5f, &lambd)))
+        return s;
+    char buf[160];
+    clg_text t = {buf, sizeof buf, 0};
+    clg_text_printf(&t, "where(lt(x0, ");
+    clg_expr_write_float(&t, -lambd);
+    clg_text_printf(&t, "), x0 + ");
+    clg_expr_write_float(&t, bias);
+    clg_text_printf(&t, ", where(gt(x0, ");
+    clg_expr_write_float(&t, lambd);
+    clg_text_printf(&t, "), x0 - ");
+    clg_expr_write_float(&t, bias);
+    clg_text_printf(&t, ", 0))");
+    return emit_expr(ox, out[0], in, 1, false, &t);
 }
 
 /* ---------------------------------------------------------------- activations with attributes */
@@ -216,7 +352,7 @@ clg_status ox_conv_compare(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
         char buf[32];
         clg_text t = {buf, sizeof buf, 0};
         clg_text_printf(&t, "%s(x0, x1)", binary[k].fn);
-        return emit_expr(ox, out[0], in, 2, true, &t);
+        return emit_bool_expr(ox, out[0], in, 2, &t);
     }
     return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", n->op_type);
 }

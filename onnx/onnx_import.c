@@ -71,6 +71,20 @@ int ox_find_value(const ox_ctx *ox, const char *name)
     return clg_name_map_find(&ox->value_map, name, value_key, ox);
 }
 
+bool ox_wants_bool_output(const ox_ctx *ox, const char *name)
+{
+    for (size_t k = 0; k < ox->graph->n_output; k++) {
+        const Onnx__ValueInfoProto *vi = ox->graph->output[k];
+        if (strcmp(vi->name, name) != 0) continue;
+        const Onnx__TypeProto *t = vi->type;
+        if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type ||
+            !t->tensor_type->has_elem_type || t->tensor_type->elem_type == 0)
+            return true; /* undeclared: ONNX's type, BOOL */
+        return t->tensor_type->elem_type == OX_BOOL;
+    }
+    return false;
+}
+
 /* Adds the value `name` (unique; the caller checked) and returns its index,
  * or -1 when out of memory. */
 static int add_value(ox_ctx *ox, const char *name, int producer)
@@ -541,14 +555,16 @@ done:
 
 /* ---- the node loop */
 
-static clg_status import_node(ox_ctx *ox, int k, ox_value ***in_buf, ox_value ***out_buf, int *cap)
+/* Converts node n, whose outputs are defined values: binds its inputs and
+ * outputs (in and out grow as needed) and marks the outputs its converter
+ * left undefined as unavailable. The main graph's nodes and If branches'. */
+static clg_status convert_proto_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value ***in_buf, ox_value ***out_buf,
+                                     int *cap)
 {
-    const Onnx__NodeProto *n = ox->graph->node[k];
     ox->cur = n;
     const char *domain = str(n->domain);
     if (*domain && strcmp(domain, "ai.onnx") != 0)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "ops of domain '%s' are not supported", domain);
-    if (ox->skip[k]) return CLG_OK;
     int need = (int)(n->n_input > n->n_output ? n->n_input : n->n_output);
     if (need > *cap) {
         ox_value **a = clg_realloc(ox->g, *in_buf, (size_t)need * sizeof *a);
@@ -563,18 +579,6 @@ static clg_status import_node(ox_ctx *ox, int k, ox_value ***in_buf, ox_value **
     int n_in = (int)n->n_input, n_out = (int)n->n_output;
     for (int o = 0; o < n_out; o++)
         out[o] = *n->output[o] ? &ox->values[ox_find_value(ox, n->output[o])] : NULL;
-    /* The end of a matched GELU: its inputs are inside the pattern. */
-    clg_status s;
-    if (ox->gelu_input[k] >= 0) {
-        int x;
-        if ((s = ox_tensor_node(ox, &ox->values[ox->gelu_input[k]], &x))) return s;
-        clg_attrs a;
-        clg_attrs_default(CLG_OP_GELU, &a);
-        a.approximate = ox->gelu_tanh[k];
-        if ((s = ox_append(ox, CLG_OP_GELU, out[0], NULL, &x, 1, &a, &out[0]->node))) return s;
-        out[0]->kind = OX_TENSOR;
-        return CLG_OK;
-    }
     for (int i = 0; i < n_in; i++) {
         in[i] = *n->input[i] ? &ox->values[ox_find_value(ox, n->input[i])] : NULL;
         if (in[i] && in[i]->kind == OX_UNAVAILABLE)
@@ -582,17 +586,137 @@ static clg_status import_node(ox_ctx *ox, int k, ox_value ***in_buf, ox_value **
         if (in[i] && in[i]->kind == OX_UNDEFINED)
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "input '%s' is not defined", in[i]->name);
     }
+    clg_status s;
     if ((s = ox_convert_node(ox, n, in, n_in, out, n_out))) return s;
+    /* A converter may define values (an If's branch), moving ox->values. */
     for (int o = 0; o < n_out; o++) {
-        if (!out[o] || out[o]->kind != OX_UNDEFINED) continue;
+        ox_value *v = *n->output[o] ? &ox->values[ox_find_value(ox, n->output[o])] : NULL;
+        if (!v || v->kind != OX_UNDEFINED) continue;
         /* A converter leaves an output it does not compute undefined. */
-        out[o]->kind = OX_UNAVAILABLE;
+        v->kind = OX_UNAVAILABLE;
         char buf[160];
         snprintf(buf, sizeof buf, "is output %d of node %.60s (%.40s), which clgraph does not compute", o,
                  ox_node_label(n), str(n->op_type));
-        if (!(out[o]->why = clg_strdup(ox->g, buf))) return ox_oom(ox);
+        if (!(v->why = clg_strdup(ox->g, buf))) return ox_oom(ox);
     }
     return CLG_OK;
+}
+
+static clg_status import_node(ox_ctx *ox, int k, ox_value ***in_buf, ox_value ***out_buf, int *cap)
+{
+    const Onnx__NodeProto *n = ox->graph->node[k];
+    ox->cur = n;
+    const char *domain = str(n->domain);
+    if (*domain && strcmp(domain, "ai.onnx") != 0)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "ops of domain '%s' are not supported", domain);
+    if (ox->skip[k]) return CLG_OK;
+    /* The end of a matched GELU: its inputs are inside the pattern. */
+    if (ox->gelu_input[k] >= 0) {
+        ox_value *y = &ox->values[ox_find_value(ox, n->output[0])];
+        int x;
+        clg_status s = ox_tensor_node(ox, &ox->values[ox->gelu_input[k]], &x);
+        if (s) return s;
+        clg_attrs a;
+        clg_attrs_default(CLG_OP_GELU, &a);
+        a.approximate = ox->gelu_tanh[k];
+        if ((s = ox_append(ox, CLG_OP_GELU, y, NULL, &x, 1, &a, &y->node))) return s;
+        y->kind = OX_TENSOR;
+        return CLG_OK;
+    }
+    return convert_proto_node(ox, n, in_buf, out_buf, cap);
+}
+
+/* ---- If with a condition known at import */
+
+/* Defines and imports the values of an If's branch: its initializers, then
+ * its nodes in their (topological) order. Its nodes may read every value
+ * defined so far, as ONNX's scoping allows; names must be new. */
+static clg_status import_branch(ox_ctx *ox, const Onnx__GraphProto *gr)
+{
+    if (gr->n_sparse_initializer) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "sparse initializers are not supported");
+    for (size_t k = 0; k < gr->n_initializer; k++) {
+        const char *name = str(gr->initializer[k]->name);
+        if (!*name || ox_find_value(ox, name) >= 0)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "a branch initializer '%s' has no name or one already used",
+                           name);
+        int i = add_value(ox, name, -1);
+        if (i < 0 || !(ox->values[i].clg_name = ox_unique_name(ox, name))) return ox_oom(ox);
+        char what[64 + 200];
+        snprintf(what, sizeof what, "initializer '%.200s'", name);
+        clg_status s = ox_tensor_decode(ox, gr->initializer[k], what, &ox->values[i].host);
+        if (s) return s;
+        ox->values[i].kind = OX_HOST;
+    }
+    for (size_t k = 0; k < gr->n_node; k++) {
+        const Onnx__NodeProto *n = gr->node[k];
+        ox->cur = n;
+        if (!n->op_type || !*n->op_type) return ox_fail(ox, CLG_ERR_FORMAT, "the node has no op_type");
+        for (size_t i = 0; i < n->n_input; i++) {
+            int v = *n->input[i] ? ox_find_value(ox, n->input[i]) : -2;
+            if (v == -1)
+                return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "input '%s' is not defined before this node",
+                               n->input[i]);
+            if (v >= 0) ox->values[v].uses++;
+        }
+        for (size_t o = 0; o < n->n_output; o++) {
+            const char *name = n->output[o];
+            if (!*name) continue;
+            if (ox_find_value(ox, name) >= 0)
+                return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "output '%s' is already defined", name);
+            int i = add_value(ox, name, -1);
+            if (i < 0 || !(ox->values[i].clg_name = ox_unique_name(ox, name))) return ox_oom(ox);
+        }
+    }
+    ox_value **in = NULL, **out = NULL;
+    int cap = 0;
+    clg_status s = CLG_OK;
+    for (size_t k = 0; k < gr->n_node && !s; k++) s = convert_proto_node(ox, gr->node[k], &in, &out, &cap);
+    clg_free(ox->g, in);
+    clg_free(ox->g, out);
+    return s;
+}
+
+clg_status ox_convert_if(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out, int n_out)
+{
+    (void)n_in;
+    const ox_value *c = in[0];
+    if (!c || c->kind != OX_HOST || c->host.count != 1 || (c->host.sym && c->host.sym[0]))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                       "the condition '%s' is computed in the graph; only a condition known at import (a constant "
+                       "or folded shape arithmetic) is supported, whose branch is imported in place of the If",
+                       c ? c->name : "");
+    bool take = ox_dtype_is_float(c->host.dtype) ? c->host.f->data[0] != 0.0f : c->host.i[0] != 0;
+    const char *which = take ? "then_branch" : "else_branch";
+    const Onnx__AttributeProto *a = ox_attr(n, which);
+    if (!a || !a->g) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute %s (a graph) is missing", which);
+    const Onnx__GraphProto *branch = a->g;
+    if ((int)branch->n_output != n_out)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the %s has %zu outputs; the If has %d", which, branch->n_output,
+                       n_out);
+    /* out[] points into ox->values, which the branch's values may move */
+    int idx[16];
+    if (n_out > 16) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "%d outputs; at most 16 are supported", n_out);
+    for (int k = 0; k < n_out; k++) idx[k] = out[k] ? (int)(out[k] - ox->values) : -1;
+    clg_status s = import_branch(ox, branch);
+    ox->cur = n;
+    if (s) return s;
+    for (int k = 0; k < n_out && !s; k++) {
+        if (idx[k] < 0) continue;
+        int b = ox_find_value(ox, str(branch->output[k]->name));
+        if (b < 0)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the %s's output '%s' is not defined", which,
+                           str(branch->output[k]->name));
+        ox->values[b].uses++;
+        /* the If's output is its own node, named as the model names it */
+        int x;
+        clg_attrs none;
+        clg_attrs_default(CLG_OP_IDENTITY, &none);
+        if ((s = ox_tensor_node(ox, &ox->values[b], &x))) return s;
+        ox_value *o = &ox->values[idx[k]];
+        if ((s = ox_append(ox, CLG_OP_IDENTITY, o, NULL, &x, 1, &none, &o->node))) return s;
+        o->kind = OX_TENSOR;
+    }
+    return s;
 }
 
 static clg_status import_outputs(ox_ctx *ox)

@@ -111,6 +111,10 @@ CLG_INTERNAL void ox_names_free(ox_ctx *ox);
 
 /* ---- values (onnx_import.c) */
 CLG_INTERNAL int ox_find_value(const ox_ctx *ox, const char *name);
+/* Whether the ONNX value `name` is a graph output declared BOOL, or with
+ * no element type (a comparison's output is then BOOL, as ONNX types it).
+ * A model that declares such an output FLOAT keeps it float. */
+CLG_INTERNAL bool ox_wants_bool_output(const ox_ctx *ox, const char *name);
 /* Appends a clgraph node computing the ONNX value out (or a helper when out
  * is NULL, named after hint), wrapping clgraph's errors with the node's
  * label. On success *node is its index. */
@@ -199,6 +203,22 @@ CLG_INTERNAL clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox
  * Elementwise nodes (onnx_elementwise.c); the op table's convert functions */
 CLG_INTERNAL clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                            ox_value **out, int n_out);
+/* A Reshape of node `from` to [d0, d1, 1, d2] (lift a 1-D window op's
+ * input to 2-D, before) or back to [d0, d1, d3] (after): 0 copies N and C,
+ * -1 takes the rest. out NULL: a helper named hint (onnx_conv_transpose.c). */
+CLG_INTERNAL clg_status ox_reshape_1d(ox_ctx *ox, int from, bool lift, ox_value *out, const char *hint, int *node);
+/* If whose condition is known at import: the taken branch is imported in
+ * its place (onnx_import.c). */
+CLG_INTERNAL clg_status ox_convert_if(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                      int n_out);
+CLG_INTERNAL clg_status ox_conv_hardmax(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                        ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_shrink(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                       int n_out);
+CLG_INTERNAL clg_status ox_convert_global_max_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                                   ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_conv_isinf(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                      int n_out);
 CLG_INTERNAL clg_status ox_conv_activation(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                            ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_conv_prelu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,

@@ -203,20 +203,25 @@ typedef struct window {
     int64_t ceil_mode;
 } window;
 
-static clg_status read_window(ox_ctx *ox, const Onnx__NodeProto *n, const clg_shape *x, bool has_dilations,
+/* The window attributes of an op with sp spatial dims (1 or 2), into the
+ * 2-D slots from 2 - sp (a 1-D op's height: kernel 1, stride 1, no pads).
+ * x is the input as the 2-D op sees it (a 1-D one lifted to height 1). */
+static clg_status read_window(ox_ctx *ox, const Onnx__NodeProto *n, const clg_shape *x, int sp, bool has_dilations,
                               bool has_ceil, window *w)
 {
     bool present;
     clg_status s;
+    int off = 2 - sp;
+    int64_t v[4];
     w->strides[0] = w->strides[1] = 1;
     w->dilations[0] = w->dilations[1] = 1;
     memset(w->pads, 0, sizeof w->pads);
     w->ceil_mode = 0;
-    if ((s = attr_ints(ox, n, "strides", 2, 2, w->strides, NULL, &present))) return s;
-    if (!present) w->strides[0] = w->strides[1] = 1;
+    if ((s = attr_ints(ox, n, "strides", sp, sp, v, NULL, &present))) return s;
+    for (int k = 0; present && k < sp; k++) w->strides[off + k] = v[k];
     if (has_dilations) {
-        if ((s = attr_ints(ox, n, "dilations", 2, 2, w->dilations, NULL, &present))) return s;
-        if (!present) w->dilations[0] = w->dilations[1] = 1;
+        if ((s = attr_ints(ox, n, "dilations", sp, sp, v, NULL, &present))) return s;
+        for (int k = 0; present && k < sp; k++) w->dilations[off + k] = v[k];
     }
     if (has_ceil && (s = ox_attr_int(ox, n, "ceil_mode", 0, &w->ceil_mode))) return s;
     /* MaxPool gained dilations and both pools ceil_mode in opset 10. */
@@ -224,8 +229,8 @@ static clg_status read_window(ox_ctx *ox, const Onnx__NodeProto *n, const clg_sh
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute dilations is not part of this op's opset");
     if (!has_ceil && ox_attr(n, "ceil_mode"))
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute ceil_mode is not part of this op's opset");
-    if ((s = attr_ints(ox, n, "pads", 4, 4, w->pads, NULL, &present))) return s;
-    if (!present) memset(w->pads, 0, sizeof w->pads);
+    if ((s = attr_ints(ox, n, "pads", 2 * sp, 2 * sp, v, NULL, &present))) return s;
+    for (int k = 0; present && k < sp; k++) w->pads[off + k] = v[k], w->pads[2 + off + k] = v[sp + k];
     for (int k = 0; k < 2; k++) {
         if (w->strides[k] < 1 || w->dilations[k] < 1 || w->kernel[k] < 1)
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH,
@@ -243,7 +248,7 @@ static clg_status read_window(ox_ctx *ox, const Onnx__NodeProto *n, const clg_sh
     bool upper = strcmp(pad, "SAME_UPPER") == 0;
     if (!upper && strcmp(pad, "SAME_LOWER") != 0)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "auto_pad '%s' is not supported", pad);
-    for (int k = 0; k < 2; k++) {
+    for (int k = off; k < 2; k++) {
         /* SAME: output = ceil(input / stride); the padding that takes,
          * split evenly with the odd one at the end (UPPER) or start. */
         int64_t in = x->dims[2 + k];
@@ -258,45 +263,146 @@ static clg_status read_window(ox_ctx *ox, const Onnx__NodeProto *n, const clg_sh
     return CLG_OK;
 }
 
-static clg_status need_2d(ox_ctx *ox, const clg_shape *x, const char *what)
+/* A 1-D (rank 3) window op runs as 2-D with a height of 1: its input is
+ * lifted to [N, C, 1, L] here, and the 2-D result dropped back by the
+ * caller (ox_reshape_1d). */
+static clg_status lift_1d(ox_ctx *ox, ox_value *out, const char *what, int *node)
 {
-    if (x->rank != 4)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "only 2-D %s is supported (the input has rank %d, not 4)", what,
-                       x->rank);
-    return CLG_OK;
+    char hint[256];
+    snprintf(hint, sizeof hint, "%s/%s2d", out->clg_name, what);
+    return ox_reshape_1d(ox, *node, true, NULL, hint, node);
+}
+
+/* Appends the 2-D op computing out: directly, or for a 1-D op as a helper
+ * whose result is reshaped back to rank 3. */
+static clg_status append_window_op(ox_ctx *ox, clg_op op, ox_value *out, int sp, const int *idx, int n_idx,
+                                   const clg_attrs *a)
+{
+    clg_status s;
+    if (sp == 2) {
+        s = ox_append(ox, op, out, NULL, idx, n_idx, a, &out->node);
+    } else {
+        char hint[256];
+        snprintf(hint, sizeof hint, "%s/2d", out->clg_name);
+        int y;
+        if (!(s = ox_append(ox, op, NULL, hint, idx, n_idx, a, &y))) s = ox_reshape_1d(ox, y, false, out, NULL, &out->node);
+    }
+    if (!s) out->kind = OX_TENSOR;
+    return s;
 }
 
 static clg_status conv_conv(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
                             int n_out)
 {
     (void)n_out;
-    int x, w;
+    int idx[3];
+    int n_idx = n_in > 2 && in[2] ? 3 : 2;
     clg_status s;
-    if ((s = ox_tensor_node(ox, in[0], &x)) || (s = ox_tensor_node(ox, in[1], &w))) return s;
-    const clg_shape *xs = node_shape(ox, x), *ws = node_shape(ox, w);
-    if ((s = need_2d(ox, xs, "convolution"))) return s;
-    if (ws->rank != 4)
-        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the weight '%s' must have rank 4, not %d", in[1]->name,
-                       ws->rank);
+    for (int i = 0; i < n_idx; i++)
+        if ((s = ox_tensor_node(ox, in[i], &idx[i]))) return s;
+    int rank = node_shape(ox, idx[0])->rank;
+    if (rank != 4 && rank != 3)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "only 1-D and 2-D convolutions are supported (the input has rank %d)",
+                       rank);
+    if (node_shape(ox, idx[1])->rank != rank)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the weight '%s' must have rank %d, not %d", in[1]->name, rank,
+                       node_shape(ox, idx[1])->rank);
+    int sp = rank - 2;
+    if (sp == 1 && ((s = lift_1d(ox, out[0], "x", &idx[0])) || (s = lift_1d(ox, out[0], "w", &idx[1])))) return s;
+    const clg_shape *xs = node_shape(ox, idx[0]), *ws = node_shape(ox, idx[1]);
     window win;
     win.kernel[0] = ws->dims[2];
     win.kernel[1] = ws->dims[3];
     int64_t kernel[2];
     bool present;
-    if ((s = attr_ints(ox, n, "kernel_shape", 2, 2, kernel, NULL, &present))) return s;
-    if (present && (kernel[0] != win.kernel[0] || kernel[1] != win.kernel[1]))
-        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "kernel_shape [%lld, %lld] does not match the weight's [%lld, %lld]",
-                       (long long)kernel[0], (long long)kernel[1], (long long)win.kernel[0],
-                       (long long)win.kernel[1]);
-    if ((s = read_window(ox, n, xs, true, false, &win))) return s;
+    if ((s = attr_ints(ox, n, "kernel_shape", sp, sp, kernel, NULL, &present))) return s;
+    for (int k = 0; present && k < sp; k++)
+        if (kernel[k] != win.kernel[2 - sp + k])
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "kernel_shape[%d] = %lld does not match the weight's %lld", k,
+                           (long long)kernel[k], (long long)win.kernel[2 - sp + k]);
+    if ((s = read_window(ox, n, xs, sp, true, false, &win))) return s;
     clg_attrs a;
     clg_attrs_default(CLG_OP_CONV2D, &a);
     memcpy(a.strides, win.strides, sizeof a.strides);
     memcpy(a.pads, win.pads, sizeof a.pads);
     memcpy(a.dilations, win.dilations, sizeof a.dilations);
     if ((s = ox_attr_int(ox, n, "group", 1, &a.group))) return s;
-    ox_value *ins[3] = {in[0], in[1], n_in > 2 ? in[2] : NULL};
-    return emit(ox, CLG_OP_CONV2D, out[0], ins, ins[2] ? 3 : 2, &a);
+    return append_window_op(ox, CLG_OP_CONV2D, out[0], sp, idx, n_idx, &a);
+}
+
+/* A 3-D pool (rank 5, [N, C, D, H, W]) as two 2-D ones: over (H, W) on
+ * [N, C·D, H, W], then over D on [N, C, D, H'·W'] with a (kd, 1) window.
+ * Exact for MaxPool (a max of maxes; padding never wins) and for
+ * AveragePool: the window is a box, so its element count, clipped to the
+ * input or not (count_include_pad), is the product of the per-axis counts,
+ * and the mean of means is the mean. */
+static clg_status pool_3d(ox_ctx *ox, const Onnx__NodeProto *n, clg_op op, int x, ox_value *out,
+                          const clg_attrs *base)
+{
+    const clg_shape xs = *node_shape(ox, x);
+    for (int d = 1; d < 5; d++)
+        if (clg_dim_is_symbolic(xs.dims[d]))
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "3-D pooling needs numeric C, D, H and W; dimension %d is symbolic",
+                           d);
+    int64_t k[3], st[3] = {1, 1, 1}, dil[3] = {1, 1, 1}, pads[6] = {0}, v[6];
+    bool present;
+    clg_status s;
+    if ((s = attr_ints(ox, n, "kernel_shape", 3, 3, k, NULL, &present))) return s;
+    if (!present) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute kernel_shape is required");
+    if ((s = attr_ints(ox, n, "strides", 3, 3, v, NULL, &present))) return s;
+    for (int i = 0; present && i < 3; i++) st[i] = v[i];
+    if ((s = attr_ints(ox, n, "dilations", 3, 3, v, NULL, &present))) return s;
+    for (int i = 0; present && i < 3; i++) dil[i] = v[i];
+    if ((s = attr_ints(ox, n, "pads", 6, 6, v, NULL, &present))) return s;
+    for (int i = 0; present && i < 6; i++) pads[i] = v[i];
+    char pad[32];
+    if ((s = attr_string(ox, n, "auto_pad", "NOTSET", pad, sizeof pad))) return s;
+    if (strcmp(pad, "NOTSET") != 0 && strcmp(pad, "VALID") != 0)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "auto_pad '%s' on 3-D pooling is not supported", pad);
+    for (int i = 0; i < 3; i++)
+        if (k[i] < 1 || st[i] < 1 || dil[i] < 1)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH,
+                           "kernel_shape, strides and dilations must be positive (got %lld, %lld, %lld)",
+                           (long long)k[i], (long long)st[i], (long long)dil[i]);
+    char hint[256];
+    clg_shape sh = xs;
+    int hw, dd, y;
+    /* [N, C·D, H, W], pooled over H and W */
+    sh.rank = 4;
+    sh.dims[1] = xs.dims[1] * xs.dims[2];
+    sh.dims[2] = xs.dims[3];
+    sh.dims[3] = xs.dims[4];
+    snprintf(hint, sizeof hint, "%s/hw_in", out->clg_name);
+    if ((s = reshape_to(ox, x, &sh, NULL, hint, &hw))) return s;
+    clg_attrs a = *base;
+    a.kernel[0] = k[1], a.kernel[1] = k[2];
+    a.strides[0] = st[1], a.strides[1] = st[2];
+    a.dilations[0] = dil[1], a.dilations[1] = dil[2];
+    a.pads[0] = pads[1], a.pads[1] = pads[2], a.pads[2] = pads[4], a.pads[3] = pads[5];
+    snprintf(hint, sizeof hint, "%s/hw", out->clg_name);
+    if ((s = ox_append(ox, op, NULL, hint, &hw, 1, &a, &hw))) return s;
+    const clg_shape *ps = node_shape(ox, hw);
+    int64_t oh = ps->dims[2], ow = ps->dims[3];
+    /* [N, C, D, H'·W'], pooled over D */
+    sh.dims[1] = xs.dims[1];
+    sh.dims[2] = xs.dims[2];
+    sh.dims[3] = oh * ow;
+    snprintf(hint, sizeof hint, "%s/d_in", out->clg_name);
+    if ((s = reshape_to(ox, hw, &sh, NULL, hint, &dd))) return s;
+    a = *base;
+    a.kernel[0] = k[0], a.kernel[1] = 1;
+    a.strides[0] = st[0], a.strides[1] = 1;
+    a.dilations[0] = dil[0], a.dilations[1] = 1;
+    a.pads[0] = pads[0], a.pads[1] = 0, a.pads[2] = pads[3], a.pads[3] = 0;
+    snprintf(hint, sizeof hint, "%s/d", out->clg_name);
+    if ((s = ox_append(ox, op, NULL, hint, &dd, 1, &a, &y))) return s;
+    sh.rank = 5;
+    sh.dims[2] = node_shape(ox, y)->dims[2];
+    sh.dims[3] = oh;
+    sh.dims[4] = ow;
+    if ((s = reshape_to(ox, y, &sh, out, NULL, &out->node))) return s;
+    out->kind = OX_TENSOR;
+    return CLG_OK;
 }
 
 static clg_status conv_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
@@ -306,22 +412,14 @@ static clg_status conv_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     bool max = strcmp(n->op_type, "MaxPool") == 0;
     int x;
     clg_status s;
-    if ((s = ox_tensor_node(ox, in[0], &x))) return s;
-    const clg_shape *xs = node_shape(ox, x);
-    if ((s = need_2d(ox, xs, "pooling"))) return s;
-    window win;
-    bool present;
-    if ((s = attr_ints(ox, n, "kernel_shape", 2, 2, win.kernel, NULL, &present))) return s;
-    if (!present) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute kernel_shape is required");
-    if ((s = read_window(ox, n, xs, max && ox->opset >= 10, ox->opset >= 10, &win))) return s;
+    if ((s = ox_require_float(ox, in, 1)) || (s = ox_tensor_node(ox, in[0], &x))) return s;
+    int rank = node_shape(ox, x)->rank;
+    if (rank < 3 || rank > 5)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "only 1-D, 2-D and 3-D pooling is supported (the input has rank %d)",
+                       rank);
     clg_op op = max ? CLG_OP_MAXPOOL : CLG_OP_AVERAGEPOOL;
     clg_attrs a;
     clg_attrs_default(op, &a);
-    memcpy(a.kernel, win.kernel, sizeof a.kernel);
-    memcpy(a.strides, win.strides, sizeof a.strides);
-    memcpy(a.pads, win.pads, sizeof a.pads);
-    memcpy(a.dilations, win.dilations, sizeof a.dilations);
-    a.ceil_mode = win.ceil_mode;
     if (!max && (s = ox_attr_int(ox, n, "count_include_pad", 0, &a.count_include_pad))) return s;
     if (max) {
         /* storage_order only changes the Indices output, which is not computed. */
@@ -330,7 +428,30 @@ static clg_status conv_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
         if ((s = ox_unavailable(ox, out, n_out, 1, "is MaxPool's Indices output, which clgraph does not compute")))
             return s;
     }
-    return emit(ox, op, out[0], in, 1, &a);
+    if (ox->opset >= 10 && (s = ox_attr_int(ox, n, "ceil_mode", 0, &a.ceil_mode))) return s;
+    if (rank == 5) {
+        if (max && ox->opset < 10 && ox_attr(n, "dilations"))
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute dilations is not part of this op's opset");
+        if (!max && ox_attr(n, "dilations"))
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "AveragePool's dilations are not supported");
+        return pool_3d(ox, n, op, x, out[0], &a);
+    }
+    int sp = rank - 2;
+    if (sp == 1 && (s = lift_1d(ox, out[0], "x", &x))) return s;
+    window win;
+    win.kernel[0] = 1;
+    bool present;
+    int64_t kernel[2];
+    if ((s = attr_ints(ox, n, "kernel_shape", sp, sp, kernel, NULL, &present))) return s;
+    if (!present) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute kernel_shape is required");
+    for (int k = 0; k < sp; k++) win.kernel[2 - sp + k] = kernel[k];
+    if ((s = read_window(ox, n, node_shape(ox, x), sp, max && ox->opset >= 10, ox->opset >= 10, &win))) return s;
+    memcpy(a.kernel, win.kernel, sizeof a.kernel);
+    memcpy(a.strides, win.strides, sizeof a.strides);
+    memcpy(a.pads, win.pads, sizeof a.pads);
+    memcpy(a.dilations, win.dilations, sizeof a.dilations);
+    a.ceil_mode = win.ceil_mode;
+    return append_window_op(ox, op, out[0], sp, &x, 1, &a);
 }
 
 static clg_status conv_batchnorm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
@@ -639,10 +760,16 @@ static clg_status conv_squeeze(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **
 
 static const ox_op ops[] = {
     {"Abs", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Acos", 7, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Acosh", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Add", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"And", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"ArgMax", 1, 1, 1, "axis keepdims select_last_index", FOLD_NEVER, ox_convert_argmax},
     {"ArgMin", 1, 1, 1, "axis keepdims select_last_index", FOLD_NEVER, ox_convert_argmax},
+    {"Asin", 7, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Asinh", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Atan", 7, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Atanh", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"AveragePool", 7, 1, 1, "auto_pad ceil_mode count_include_pad kernel_shape pads strides", FOLD_NEVER, conv_pool},
     {"BatchNormalization", 9, 5, 5, "epsilon momentum training_mode", FOLD_NEVER, conv_batchnorm},
     {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, ox_convert_cast},
@@ -656,6 +783,8 @@ static const ox_op ops[] = {
     {"Conv", 1, 2, 3, "auto_pad dilations group kernel_shape pads strides", FOLD_NEVER, conv_conv},
     {"ConvTranspose", 1, 2, 3, "auto_pad dilations group kernel_shape output_padding output_shape pads strides",
      FOLD_NEVER, ox_convert_conv_transpose},
+    {"Cos", 7, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Cosh", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"DepthToSpace", 1, 1, 1, "blocksize mode", FOLD_NEVER, ox_convert_depth_space},
     {"Div", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Dropout", 7, 1, 3, "ratio seed", FOLD_NEVER, conv_identity},
@@ -670,12 +799,17 @@ static const ox_op ops[] = {
     {"GatherElements", 11, 2, 2, "axis", FOLD_NEVER, ox_convert_gather_elements},
     {"Gemm", 7, 2, 3, "alpha beta transA transB", FOLD_NEVER, conv_gemm},
     {"GlobalAveragePool", 1, 1, 1, "", FOLD_NEVER, conv_unary},
+    {"GlobalMaxPool", 1, 1, 1, "", FOLD_NEVER, ox_convert_global_max_pool},
     {"Greater", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"GreaterOrEqual", 12, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"HardSigmoid", 6, 1, 1, "alpha beta", FOLD_NEVER, ox_conv_activation},
     {"HardSwish", 14, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Hardmax", 1, 1, 1, "axis", FOLD_NEVER, ox_conv_hardmax},
     {"Identity", 1, 1, 1, "", FOLD_IF_HOST, conv_identity},
+    {"If", 1, 1, 1, "else_branch then_branch", FOLD_NEVER, ox_convert_if},
     {"InstanceNormalization", 1, 3, 3, "epsilon", FOLD_NEVER, ox_convert_instance_norm},
+    {"IsInf", 10, 1, 1, "detect_negative detect_positive", FOLD_NEVER, ox_conv_isinf},
+    {"IsNaN", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"LRN", 1, 1, 1, "alpha beta bias size", FOLD_NEVER, ox_convert_lrn},
     {"LayerNormalization", 17, 2, 3, "axis epsilon stash_type", FOLD_NEVER, ox_convert_layer_norm},
     {"LeakyRelu", 6, 1, 1, "alpha", FOLD_NEVER, conv_leaky_relu},
@@ -718,8 +852,11 @@ static const ox_op ops[] = {
     {"Round", 11, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Selu", 6, 1, 1, "alpha gamma", FOLD_NEVER, ox_conv_activation},
     {"Shape", 1, 1, 1, "start end", FOLD_ALWAYS, NULL},
+    {"Shrink", 9, 1, 1, "bias lambd", FOLD_NEVER, ox_conv_shrink},
     {"Sigmoid", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Sign", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Sin", 7, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"Sinh", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Slice", 1, 1, 5, "axes ends starts", FOLD_IF_HOST, ox_convert_slice},
     {"Softmax", 1, 1, 1, "axis", FOLD_NEVER, conv_softmax},
     {"Softplus", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
@@ -730,6 +867,7 @@ static const ox_op ops[] = {
     {"Squeeze", 1, 1, 2, "axes", FOLD_IF_HOST, conv_squeeze},
     {"Sub", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Sum", 8, 1, -1, "", FOLD_NEVER, ox_conv_variadic},
+    {"Tan", 7, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Tanh", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"ThresholdedRelu", 10, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
     {"Tile", 6, 2, 2, "", FOLD_NEVER, ox_convert_tile},

@@ -76,9 +76,22 @@ static clg_status pads_from_inputs(ox_ctx *ox, const Onnx__NodeProto *n, ox_valu
         if (v->kind != OX_HOST)
             return ox_fail(ox, CLG_ERR_UNSUPPORTED,
                            "constant_value '%s' is a computed tensor; only a constant one is supported", v->name);
-        if (v->host.count != 1 || !ox_dtype_is_float(v->host.dtype))
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "constant_value '%s' must be one FLOAT value", v->name);
-        a->pad_value = v->host.f->data[0];
+        if (v->host.count != 1)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "constant_value '%s' must be one value, not %zu", v->name,
+                           v->host.count);
+        if (ox_dtype_is_float(v->host.dtype)) {
+            a->pad_value = v->host.f->data[0];
+        } else if (ox_dtype_is_int(v->host.dtype) && !v->host.sym) {
+            /* the data's type; whether the value fits it is checked with the node */
+            int64_t i = v->host.i[0];
+            if (i > CLG_MAX_EXACT_INT || i < -CLG_MAX_EXACT_INT)
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "constant_value '%s' (%lld) is beyond 2^24", v->name,
+                               (long long)i);
+            a->pad_value = (float)i;
+        } else {
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "constant_value '%s' of type %s is not supported", v->name,
+                           ox_dtype_name(v->host.dtype));
+        }
     }
     return CLG_OK;
 }
@@ -88,10 +101,9 @@ clg_status ox_convert_pad(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, i
 {
     (void)n_out;
     int x;
-    /* clgraph's Pad computes f32: an integer input is unsupported, not a
-     * malformed graph */
-    clg_status s = ox_require_float(ox, in, 1);
-    if (s || (s = ox_tensor_node(ox, in[0], &x))) return s;
+    /* data of any type clgraph holds: Pad moves values and fills one */
+    clg_status s = ox_tensor_node(ox, in[0], &x);
+    if (s) return s;
     int rank = ox->g->nodes[x].shape.rank;
     clg_attrs a;
     clg_attrs_default(CLG_OP_PAD, &a);

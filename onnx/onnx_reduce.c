@@ -371,3 +371,24 @@ clg_status ox_convert_instance_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_val
     out[0]->kind = OX_TENSOR;
     return CLG_OK;
 }
+
+/* GlobalMaxPool: ReduceMax over every spatial dim (2 on), kept as 1. */
+clg_status ox_convert_global_max_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                      ox_value **out, int n_out)
+{
+    (void)n, (void)n_in, (void)n_out;
+    int x;
+    clg_status s;
+    if ((s = ox_require_float(ox, in, 1)) || (s = ox_tensor_node(ox, in[0], &x))) return s;
+    const clg_shape xs = ox->g->nodes[x].shape;
+    if (xs.rank < 3)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the input '%s' has rank %d; [N, C, spatial...] is needed",
+                       in[0]->name, xs.rank);
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_REDUCE_MAX, &a);
+    for (int d = 2; d < xs.rank; d++) a.axes[a.axes_rank++] = d;
+    a.keepdims = 1;
+    if ((s = ox_append(ox, CLG_OP_REDUCE_MAX, out[0], NULL, &x, 1, &a, &out[0]->node))) return s;
+    out[0]->kind = OX_TENSOR;
+    return CLG_OK;
+}

@@ -45,17 +45,17 @@ static int find_name(const char *const *names, int count, const char *value)
  * only matter for what clgraph does not compute. */
 static clg_status read_modes(ox_ctx *ox, const Onnx__NodeProto *n, bool legacy, clg_attrs *a)
 {
-    static const char *const modes[] = {"nearest", "linear"};
+    static const char *const modes[] = {"nearest", "linear", "cubic"};
     static const char *const coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
                                          "tf_half_pixel_for_nn"};
     static const char *const nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     char text[48];
     clg_status s;
     if ((s = string_attr(ox, n, "mode", "nearest", text, sizeof text))) return s;
-    int m = find_name(modes, 2, text);
-    if (m < 0)
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "attribute mode '%s' is not supported (only nearest and linear)",
-                       text);
+    int m = find_name(modes, 3, text);
+    if (m < 0 || (legacy && m == CLG_RESIZE_CUBIC))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "attribute mode '%s' is not supported (only nearest and linear%s)",
+                       text, legacy ? "" : ", and cubic from Resize-11");
     a->resize_mode = (clg_resize_mode)m;
     if (legacy) {
         a->coord_mode = CLG_COORD_ASYMMETRIC;
@@ -75,6 +75,13 @@ static clg_status read_modes(ox_ctx *ox, const Onnx__NodeProto *n, bool legacy, 
     if (k < 0)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "attribute nearest_mode '%s' is not supported", text);
     a->nearest_mode = (clg_resize_nearest)k;
+    if (a->resize_mode == CLG_RESIZE_CUBIC) {
+        if ((s = ox_attr_float(ox, n, "cubic_coeff_a", -0.75f, &a->cubic_coeff_a))) return s;
+        if ((s = ox_attr_int(ox, n, "exclude_outside", 0, &a->exclude_outside))) return s;
+        if (!isfinite(a->cubic_coeff_a))
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute cubic_coeff_a is not finite");
+        a->exclude_outside = a->exclude_outside != 0;
+    }
     if ((s = string_attr(ox, n, "keep_aspect_ratio_policy", "stretch", text, sizeof text))) return s;
     if (strcmp(text, "stretch") != 0)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED,
@@ -235,7 +242,7 @@ clg_status ox_convert_resize(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
         return ox_fail(ox, CLG_ERR_UNSUPPORTED,
                        "nearest downsampling in %s is not supported (its rounding is not defined before Resize-11)",
                        upsample ? "Upsample" : "Resize-10");
-    if (antialias && a.resize_mode == CLG_RESIZE_LINEAR && down)
+    if (antialias && a.resize_mode != CLG_RESIZE_NEAREST && down)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "attribute antialias=1 (an antialiasing filter when downscaling) is "
                                                 "not supported");
     a.resize_sizes[0] = osize[r - 2];

@@ -4,9 +4,12 @@
  * transformation, with scale the given one or output size / input size;
  * nearest takes one element, rounding x_ori as nearest_mode says (an
  * integral x_ori is itself), linear the two around it weighted by the
- * distance. Indices outside the input are clamped to its edge (ONNX pads
- * the input by its edge values). Bilinear is separable, so the two axes'
- * weights multiply. */
+ * distance, cubic the four around it (floor(x_ori) - 1 to + 2) weighted by
+ * Keys' cubic convolution kernel with parameter A. Indices outside the
+ * input are clamped to its edge (ONNX pads the input by its edge values);
+ * with exclude_outside they weigh 0 instead and the other weights are
+ * scaled to sum to 1. Every mode is separable, so the two axes' weights
+ * multiply. */
 #include <math.h>
 
 #include "reference_ops.h"
@@ -40,26 +43,51 @@ static int64_t nearest_index(clg_resize_nearest mode, double x, int64_t in)
     return clamp_index(i, in);
 }
 
-/* The two source indices and the weight of the second, for output index x
- * of an axis (nearest: both indices the same). */
+/* The source indices and their weights for output index x of an axis:
+ * nearest one (weight 1), linear two, cubic four. */
 typedef struct tap {
-    int64_t i0, i1;
-    double w1;
+    int n;
+    int64_t i[4];
+    double w[4];
 } tap;
+
+/* Keys' kernel at distance d (ONNX's cubic_coeffs, with A its parameter). */
+static double cubic_weight(double d, double A)
+{
+    d = fabs(d);
+    if (d <= 1.0) return ((A + 2.0) * d - (A + 3.0)) * d * d + 1.0;
+    if (d < 2.0) return ((A * d - 5.0 * A) * d + 8.0 * A) * d - 4.0 * A;
+    return 0.0;
+}
 
 static tap axis_tap(const clg_attrs *a, int64_t x, float given, int64_t in, int64_t out)
 {
     double scale = given > 0.0f ? (double)given : (double)out / (double)in;
     double s = source_coord(a, (double)x, scale, in);
     tap t;
+    double f = floor(s), r = s - f;
     if (a->resize_mode == CLG_RESIZE_NEAREST) {
-        t.i0 = t.i1 = nearest_index(a->nearest_mode, s, in);
-        t.w1 = 0.0;
+        t.n = 1;
+        t.i[0] = nearest_index(a->nearest_mode, s, in);
+        t.w[0] = 1.0;
+    } else if (a->resize_mode == CLG_RESIZE_LINEAR) {
+        t.n = 2;
+        t.i[0] = clamp_index((int64_t)f, in);
+        t.i[1] = clamp_index((int64_t)f + 1, in);
+        t.w[0] = 1.0 - r;
+        t.w[1] = r;
     } else {
-        double f = floor(s);
-        t.i0 = clamp_index((int64_t)f, in);
-        t.i1 = clamp_index((int64_t)f + 1, in);
-        t.w1 = s - f;
+        t.n = 4;
+        double sum = 0.0;
+        for (int k = 0; k < 4; k++) {
+            int64_t i = (int64_t)f - 1 + k;
+            t.w[k] = cubic_weight(r + 1.0 - k, (double)a->cubic_coeff_a);
+            if (a->exclude_outside && (i < 0 || i >= in)) t.w[k] = 0.0;
+            sum += t.w[k];
+            t.i[k] = clamp_index(i, in);
+        }
+        if (a->exclude_outside)
+            for (int k = 0; k < 4; k++) t.w[k] /= sum;
     }
     return t;
 }
@@ -78,17 +106,21 @@ clg_status clg_ref_resize(const clg_ref_args *a)
     for (int64_t y = 0; y < oh; y++) {
         tap row = axis_tap(at, y, at->height_scale, h, oh);
         for (int64_t p = 0; p < planes; p++) {
-            const float *x0 = a->in[0] + (p * h + row.i0) * w, *x1 = a->in[0] + (p * h + row.i1) * w;
+            const float *plane = a->in[0] + p * h * w;
             float *o = a->out + (p * oh + y) * ow;
             if (at->resize_mode == CLG_RESIZE_NEAREST) { /* a copy: an inf must not meet a 0 weight */
-                for (int64_t x = 0; x < ow; x++) o[x] = x0[cols[x].i0];
+                for (int64_t x = 0; x < ow; x++) o[x] = plane[row.i[0] * w + cols[x].i[0]];
                 continue;
             }
             for (int64_t x = 0; x < ow; x++) {
                 const tap *c = &cols[x];
-                double top = (1.0 - c->w1) * x0[c->i0] + c->w1 * x0[c->i1];
-                double bottom = (1.0 - c->w1) * x1[c->i0] + c->w1 * x1[c->i1];
-                o[x] = (float)((1.0 - row.w1) * top + row.w1 * bottom);
+                double v = 0.0;
+                for (int ky = 0; ky < row.n; ky++) {
+                    double acc = 0.0;
+                    for (int kx = 0; kx < c->n; kx++) acc += c->w[kx] * plane[row.i[ky] * w + c->i[kx]];
+                    v += row.w[ky] * acc;
+                }
+                o[x] = (float)v;
             }
         }
     }

@@ -5,7 +5,8 @@
 set -euo pipefail
 
 packages=(
-  cmake make gcc pkg-config
+  cmake make gcc g++ pkg-config   # g++: runtime/tune/clblast_params.cpp; pkg-config: the build and scripts/test_install.sh
+  binutils      # readelf and nm: scripts/test_install.sh checks the SONAME and the exported symbols
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   libclblast-dev libcmocka-dev
   clblast-utils   # CLBlast's kernel tuners, which `clgraph tune` drives
@@ -14,6 +15,8 @@ packages=(
   oclgrind      # tests/test_oclgrind.sh: races, uninitialised values, GPU-like limits
   clang-16 llvm-16 rocm-device-libs   # scripts/gpu_compile_check.py: kernels built for AMD/NVIDIA GPUs
   python3-pip   # downloads Intel's OpenCL runtime wheels (below)
+  python3-numpy python3-pytest python3-torch python3-venv   # python/: the package's tests (from_torch
+                                                            # needs torch) and its pip install check
 )
 
 missing=()

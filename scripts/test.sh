@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the plain and the AddressSanitizer+UBSan
 # configurations with -Werror, runs every test of the plain build on PoCL
-# and again on Intel's OpenCL CPU runtime (plus test_oclgrind once, on
-# Oclgrind's simulated device), compiles every OpenCL program those runs
-# built again for AMD and NVIDIA GPU targets (scripts/gpu_compile_check.py),
-# runs every test of the sanitizer build on PoCL, then fuzzes each fuzz
-# harness for 60 s (fuzz/run.sh; any crash fails).
+# (and the Python package's, python/tests) and again on Intel's OpenCL CPU
+# runtime (plus test_oclgrind once, on Oclgrind's simulated device),
+# installs the plain build into a temporary prefix and builds and runs
+# examples/embed/ against it (scripts/test_install.sh), compiles every
+# OpenCL program those runs built again for AMD and NVIDIA GPU targets
+# (scripts/gpu_compile_check.py), runs every test of the sanitizer build on
+# PoCL, builds and runs the threaded tests under ThreadSanitizer on PoCL,
+# then fuzzes each fuzz harness for 60 s (fuzz/run.sh; any crash fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -36,6 +39,21 @@ recording() {
 }
 echo "== ctest on PoCL, and test_oclgrind"
 (cd build && recording pocl env CLGRAPH_DEVICE="$pocl" ctest --output-on-failure -j2)
+# The Python package (python/) on the library just built: installed offline
+# into a throwaway venv (Debian's setuptools, wheel and numpy, no index),
+# where it must find build/libclgraph.so by itself (the checkout setup.py
+# recorded), then its tests on PoCL from the tree. Debian's interpreter by
+# path: the packages setup.sh installs are its, and a python3 earlier on
+# PATH (pyenv) may not see them.
+echo "== Python package: pip install, then pytest on PoCL"
+venv=$(mktemp -d)
+/usr/bin/python3 -m venv --system-site-packages "$venv"
+"$venv/bin/pip" install -q --no-index --no-build-isolation ./python
+(cd "$venv" && env -u CLGRAPH_LIBRARY bin/python -c \
+  'import clgraph, sys; print("clgraph", clgraph.__version__, "installed in", sys.prefix, "on", clgraph.library_path)')
+rm -rf "$venv" python/build python/clgraph.egg-info
+CLGRAPH_LIBRARY="$root/build/libclgraph.so" CLGRAPH_DEVICE="$pocl" CLGRAPH_CACHE_DIR="$root/build/test-cache/python" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests
 # Intel's runtime was verified on Intel CPUs only: there a missing device
 # fails the run; on another vendor's CPU the stage is skipped, loudly.
 if has_platform "$intel"; then
@@ -47,6 +65,13 @@ elif grep -q GenuineIntel /proc/cpuinfo; then
 else
   echo "== SKIPPED: Intel's OpenCL CPU runtime shows no device on this $(grep -m1 vendor_id /proc/cpuinfo | cut -d: -f2) CPU"
 fi
+
+# The installed package as an application sees it: install into a temporary
+# prefix, build examples/embed/ against it with find_package (shared and
+# static) and with pkg-config, run every program (each checks its results
+# against the reference executor). Seconds.
+echo "== install, and examples/embed built against the installed package (PoCL)"
+CLGRAPH_DEVICE="$pocl" bash scripts/test_install.sh build
 
 echo "== GPU compile check: every recorded program for gfx90a, gfx1100 and nvptx64 (OpenCL C 1.2)"
 python3 scripts/gpu_compile_check.py "$programs" --report build/gpu-compile-report.md
@@ -81,6 +106,26 @@ if ! asan_ctest -j2; then
     [ "$attempt" -eq 2 ] && exit 1
   done
 fi
+
+echo "== ThreadSanitizer build: test_threads and test_device_io (PoCL only)"
+# The tests that run one context from several threads (and chain events
+# across queues), built with -DCLGRAPH_SANITIZE=thread; only their targets,
+# to keep the stage near a minute and a half on two cores. The OpenCL
+# settings of the ASan stage above (PoCL's ICD only, CLGRAPH_DEVICE) still
+# hold. The program cache of the plain stage is copied in (entries are
+# checked, never trusted), so PoCL is not asked to build every program again.
+cmake -S . -B build-tsan -DCLGRAPH_WERROR=ON -DCLGRAPH_SANITIZE=thread >/dev/null
+cmake --build build-tsan -j"$(nproc)" --target test_threads test_device_io
+mkdir -p build-tsan/program-cache
+cp -r build/program-cache/. build-tsan/program-cache/ 2>/dev/null || true
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
+# TSan's shadow memory needs the classic address-space layout: kernels with
+# more mmap randomisation (vm.mmap_rnd_bits > 28) make it fail at start
+# ("unexpected memory mapping"); setarch -R turns randomisation off for the
+# run only.
+norandom=()
+if setarch "$(uname -m)" -R true 2>/dev/null; then norandom=(setarch "$(uname -m)" -R); fi
+(cd build-tsan && "${norandom[@]}" ctest --output-on-failure -R '^(test_threads|test_device_io)$')
 
 echo "== fuzzing (libFuzzer + ASan + UBSan, 60 s per harness)"
 bash fuzz/run.sh 60

@@ -424,6 +424,28 @@ cl_int clEnqueueFillBuffer(cl_command_queue q, cl_mem m, const void *pattern, si
     return e;
 }
 
+/* clg_model_run_buffers: the caller's wait list (and the gate) held in
+ * front of the run by a barrier, and the run's event out as a marker. */
+cl_int clEnqueueBarrierWithWaitList(cl_command_queue q, cl_uint n_wait, const cl_event *wait, cl_event *event)
+{
+    REAL(clEnqueueBarrierWithWaitList);
+    cl_int e = FAIL(false, "clEnqueueBarrierWithWaitList", CL_OUT_OF_RESOURCES);
+    if (e) return e;
+    e = real_(q, n_wait, wait, event);
+    count_event(e, event);
+    return e;
+}
+
+cl_int clEnqueueMarkerWithWaitList(cl_command_queue q, cl_uint n_wait, const cl_event *wait, cl_event *event)
+{
+    REAL(clEnqueueMarkerWithWaitList);
+    cl_int e = FAIL(false, "clEnqueueMarkerWithWaitList", CL_OUT_OF_RESOURCES);
+    if (e) return e;
+    e = real_(q, n_wait, wait, event);
+    count_event(e, event);
+    return e;
+}
+
 cl_int clFinish(cl_command_queue q)
 {
     REAL(clFinish);

@@ -96,6 +96,37 @@ static void test_status_strings_and_version(void **state)
     assert_null(clg_op_name((clg_op)-1));
 }
 
+/* The library's version is the one CMakeLists.txt's project() line states,
+ * read from that file here (tests run in the source tree) rather than
+ * through the build's own plumbing, so a hand-edited or stale version in
+ * the header or the library fails. */
+static void test_version_is_the_project_version(void **state)
+{
+    (void)state;
+    FILE *f = fopen("CMakeLists.txt", "r");
+    assert_non_null(f);
+    char line[256];
+    int major = -1, minor = -1, patch = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "project(clgraph VERSION %d.%d.%d", &major, &minor, &patch) == 3) break;
+    }
+    fclose(f);
+    if (patch < 0) fail_msg("no 'project(clgraph VERSION X.Y.Z' line in CMakeLists.txt");
+    int v = clg_version();
+    if (v / 10000 != major || v / 100 % 100 != minor || v % 100 != patch)
+        fail_msg("clg_version() %d is not project(VERSION %d.%d.%d)", v, major, minor, patch);
+    assert_int_equal(CLG_VERSION_MAJOR, major);
+    assert_int_equal(CLG_VERSION_MINOR, minor);
+    assert_int_equal(CLG_VERSION_PATCH, patch);
+    char text[64];
+    snprintf(text, sizeof text, "%d.%d.%d", major, minor, patch);
+    assert_string_equal(CLG_VERSION_STRING, text);
+    /* The ABI version the SONAME carries: MAJOR, or 0.MINOR before 1.0. */
+    if (major == 0) snprintf(text, sizeof text, "0.%d", minor);
+    else snprintf(text, sizeof text, "%d", major);
+    assert_string_equal(CLG_SOVERSION_STRING, text);
+}
+
 /* ---------------------------------------------------------------- create and inputs */
 
 static void test_create_and_inputs(void **state)
@@ -477,6 +508,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_null_is_a_no_op),
         cmocka_unit_test(test_status_strings_and_version),
+        cmocka_unit_test(test_version_is_the_project_version),
         cmocka_unit_test(test_create_and_inputs),
         cmocka_unit_test(test_constants),
         cmocka_unit_test(test_add_node_errors),

@@ -537,6 +537,143 @@ static void sweep_model(const model_case *mc, bool setup)
     unload(mc, &l);
 }
 
+/* clg_model_run_buffers on a borrowed context: the k-th OpenCL call of a
+ * buffer run (with a wait list and an event out) fails; the run returns a
+ * clean status with no event, leaks nothing, and the model's next buffer
+ * run matches the reference. The caller's own buffers and queue are made
+ * before the fault is armed. */
+static clg_status run_buffers_and_check(clg_model *m, cl_context cl, cl_command_queue q, const loaded *l,
+                                        const char *what, long k, bool armed)
+{
+    cl_mem in[MAX_IO] = {NULL}, out[MAX_IO] = {NULL};
+    clg_buffer bin[MAX_IO], bout[MAX_IO];
+    cl_int err = CL_SUCCESS;
+    for (int i = 0; i < l->n_in; i++) {
+        size_t bytes = count_of(l->in[i].rank, l->in[i].dims) * sizeof(float);
+        in[i] = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, l->in[i].data, &err);
+        assert_int_equal(err, CL_SUCCESS);
+        bin[i] = (clg_buffer){in[i], 0, l->in[i].rank, {0}, CLG_DTYPE_F32};
+        memcpy(bin[i].dims, l->in[i].dims, sizeof bin[i].dims);
+    }
+    for (int o = 0; o < l->n_out; o++) {
+        out[o] = clCreateBuffer(cl, CL_MEM_READ_WRITE, l->out_count[o] * sizeof(float), NULL, &err);
+        assert_int_equal(err, CL_SUCCESS);
+        bout[o] = (clg_buffer){out[o], 0, 0, {0}, CLG_DTYPE_F32};
+    }
+    cl_event ready = clCreateUserEvent(cl, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    assert_int_equal(clSetUserEventStatus(ready, CL_COMPLETE), CL_SUCCESS);
+    cl_event done = (cl_event)(uintptr_t)1;
+    if (armed) cl_fault_arm(k, CL_FAULT_ALL);
+    clg_status s = clg_model_run_buffers(m, bin, l->n_in, bout, l->n_out, &ready, 1, &done);
+    if (armed) cl_fault_disarm();
+    if (s) {
+        if (done) fail_msg("%s, k=%ld: a failed run handed out an event", what, k);
+    } else {
+        assert_non_null(done);
+        assert_int_equal(clWaitForEvents(1, &done), CL_SUCCESS);
+        clReleaseEvent(done);
+        for (int o = 0; o < l->n_out; o++) {
+            float *got = calloc(l->out_count[o] ? l->out_count[o] : 1, sizeof(float));
+            assert_non_null(got);
+            assert_int_equal(clEnqueueReadBuffer(q, out[o], CL_TRUE, 0, l->out_count[o] * sizeof(float), got, 0,
+                                                 NULL, NULL), CL_SUCCESS);
+            double worst = 0, scale = 1e-6;
+            for (size_t i = 0; i < l->out_count[o]; i++) {
+                double r = l->want[o].data[i];
+                if (fabs(r) > scale) scale = fabs(r);
+                double e = fabs((double)got[i] - r);
+                if (!(e <= worst)) worst = e;
+            }
+            free(got);
+            if (!(worst / scale <= TOLERANCE))
+                fail_msg("%s, k=%ld: output %d differs from the reference by %g (relative)", what, k, o,
+                         worst / scale);
+        }
+    }
+    clReleaseEvent(ready);
+    for (int i = 0; i < MAX_IO; i++) {
+        if (in[i]) clReleaseMemObject(in[i]);
+        if (out[i]) clReleaseMemObject(out[i]);
+    }
+    return s;
+}
+
+static void test_faults_buffers(void **state)
+{
+    (void)state;
+    if (!have_device()) skip();
+    loaded l;
+    load_case(&mlp, &l);
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_int err;
+    clg_device_info dev;
+    {
+        counting_alloc probe = {0, 0};
+        clg_context *owned = open_context("generated", &probe);
+        assert_int_equal(clg_context_device(owned, &dev), CLG_OK);
+        clg_context_destroy(owned);
+    }
+    cl_uint n_platforms = 0;
+    cl_platform_id platforms[16];
+    assert_int_equal(clGetPlatformIDs(16, platforms, &n_platforms), CL_SUCCESS);
+    assert_true(dev.platform_index < (int)n_platforms);
+    platform = platforms[dev.platform_index];
+    cl_device_id devices[16];
+    cl_uint n_devices = 0;
+    assert_int_equal(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 16, devices, &n_devices), CL_SUCCESS);
+    assert_true(dev.device_index < (int)n_devices);
+    device = devices[dev.device_index];
+    cl_context cl = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    cl_command_queue q = clCreateCommandQueue(cl, device, 0, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    counting_alloc host = {0, 0};
+    clg_context_options o = CLG_CONTEXT_OPTIONS_INIT;
+    o.gemm = "generated";
+    clg_context *ctx = NULL;
+    if (clg_context_create_borrowed_ex(&ctx, cl, q, 0, &o, counting_fn, &host))
+        fail_msg("%s", clg_context_errmsg(ctx));
+    const char *what = "residual_mlp buffers (borrowed queue)";
+    double t0 = now_s();
+    sweep_counts c = {0, 0, 0};
+    clg_model *m = NULL;
+    /* Warm: every program in the context's cache before anything counts. */
+    assert_int_equal(clg_model_create(&m, ctx, l.g), CLG_OK);
+    assert_int_equal(run_buffers_and_check(m, cl, q, &l, what, 0, false), CLG_OK);
+    clg_model_destroy(m);
+    long long host_before = host.live;
+    cl_fault_live before = cl_fault_live_objects();
+    assert_int_equal(clg_model_create(&m, ctx, l.g), CLG_OK);
+    assert_int_equal(run_buffers_and_check(m, cl, q, &l, what, 0, false), CLG_OK);
+    long k = 1;
+    for (;; k += stride()) {
+        clg_status s = run_buffers_and_check(m, cl, q, &l, what, k, true);
+        if (!cl_fault_fired(NULL, NULL, NULL)) break; /* past the run's last call */
+        if (s) {
+            c.failed++;
+            assert_clean_failure(s, clg_model_errmsg(m), what, k);
+        } else {
+            c.absorbed++;
+            note_absorbed(what, k);
+        }
+        /* The same model runs again: no plan was left broken. */
+        if (run_buffers_and_check(m, cl, q, &l, what, k, false))
+            fail_msg("%s, k=%ld: the model's next run: %s", what, k, clg_model_errmsg(m));
+    }
+    c.calls = k - 1;
+    clg_model_destroy(m);
+    assert_no_leak(before, &host, host_before, true, what, k);
+    report(what, c, t0);
+    assert_true(c.failed > 0);
+    clg_context_destroy(ctx);
+    assert_int_equal(host.live, 0);
+    clReleaseCommandQueue(q);
+    clReleaseContext(cl);
+    unload(&mlp, &l);
+}
+
 /* Attention's way (fused or not) timed on the device at every plan, as by
  * default: the timing's own buffers, trial plans and launches fail too, and
  * a candidate that fails is not chosen, so most of these failures are
@@ -598,6 +735,10 @@ int main(void)
         cmocka_unit_test(test_faults_conv),
         cmocka_unit_test(test_faults_transformer),
         cmocka_unit_test(test_faults_measured_attention),
+        cmocka_unit_test(test_faults_buffers),
     };
+    /* CLGRAPH_FAULT_TEST=NAME runs only the tests whose names match it
+     * (cmocka's filter, * as a wildcard), for a quick look at one sweep. */
+    if (getenv("CLGRAPH_FAULT_TEST")) cmocka_set_test_filter(getenv("CLGRAPH_FAULT_TEST"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,6 +180,27 @@ run 2 compile "$MLP" -O3
 has err "optimization level '3' is not 0, 1 or 2"
 run 2 run "$MLP" -O
 
+# ---- compile --bundle: an AOT bundle run and benched on a fresh cache
+# directory (the outputs are the model's: the same numbers as the .clg run)
+run 2 compile "$MLP" --bundle
+has err '\-\-bundle needs -o'
+run 2 compile "$MLP" --device 0 -o "$TMP/x.clg"
+has err 'need --bundle'
+if ! "$CLI" devices 2>/dev/null | grep -q '^no OpenCL devices'; then
+    run 0 compile "$MLP" -O2 --bundle -o "$TMP/mlp.clgb" --batch 3
+    has err 'bundle for .* written to'
+    run 0 run "$MLP" --batch 3 --output "$TMP/from_clg.npy"
+    run 0 run "$TMP/mlp.clgb" --batch 3 --cache-dir "$TMP/bundle-cache" --check --output "$TMP/from_bundle.npy"
+    has out '^check y: max abs error'
+    if cmp -s "$TMP/from_clg.npy" "$TMP/from_bundle.npy"; then ok; else bad "the bundle's output differs from the model's"; fi
+    if [ -s "$TMP/err" ]; then bad "loading the bundle on its own device printed a note"; else ok; fi
+    run 0 bench "$TMP/mlp.clgb" --iters 2 --cache-dir "$TMP/bundle-cache2"
+    has out '^latency:'
+    head -c 100 "$TMP/mlp.clgb" >"$TMP/cut.clgb"
+    run 1 run "$TMP/cut.clgb"
+    has err 'truncated'
+fi
+
 # ---- integer inputs: int64 token ids from a .npy file through Gather; an
 # integer output (a Cast) written as an int32 .npy file
 {

@@ -1,6 +1,7 @@
 /* The implicit-GEMM convolution (kernels/gemm.cl CONV_A, runtime/lower/conv.c
  * lower_conv_implicit) against the reference executor, forced with the GEMM
- * path generated:NAMEi for each packed variant: kernels 1x1 to 7x7 (and
+ * path generated:NAMEi for each packed variant (kernels/gemm_local.cl's
+ * work-group ones too): kernels 1x1 to 7x7 (and
  * non-square), strides 1 and 2, symmetric and asymmetric pads, dilation 2,
  * odd sizes and channel counts (one output channel, counts that fill no
  * panel and several panels), with and without a bias and epilogues, at
@@ -26,7 +27,9 @@
 
 static char text[8192];
 
-static const char *const implicit_modes[] = {"generated:p8x32i", "generated:p4x64i", "generated:p12x32i"};
+/* and the work-group variants for GPUs (kernels/gemm_local.cl CONV_A) */
+static const char *const implicit_modes[] = {"generated:p8x32i", "generated:p4x64i", "generated:p12x32i",
+                                             "generated:l4x4pi", "generated:l2x4pi"};
 #define N_MODES (sizeof implicit_modes / sizeof *implicit_modes)
 
 /* One convolution: input channels, height, width; output channels,

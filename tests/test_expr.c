@@ -268,6 +268,21 @@ static void test_evaluation_math(void **state)
     check_value("thresholded_relu(x0, 3)", x, 0); /* strictly above alpha */
     check_value("thresholded_relu(x6, 3)", x, 7);
     check_value("thresholded_relu(x3, 3)", x, NAN);
+    /* trigonometric and hyperbolic, and classification */
+    check_value("sin(x9)", x, 0);
+    check_value("cos(x9)", x, 1);
+    check_near("sin(x0)", x, sin(3.0));
+    check_near("atan(x1)", x, atan(-2.0));
+    check_near("acosh(x0)", x, acosh(3.0));
+    check_value("acos(x0)", x, NAN); /* outside [-1, 1] */
+    check_value("atanh(x3)", x, NAN);
+    check_value("tanh(x7)", x, 1);
+    check_value("sinh(x8)", x, -INFINITY);
+    check_value("isnan(x3)", x, 1);
+    check_value("isnan(x7)", x, 0);
+    check_value("isinf(x8)", x, 1);
+    check_value("isinf(x3)", x, 0);
+    check_value("isinf(x0)", x, 0);
     /* comparisons and logic: 1 or 0, NaN compares false, nonzero is true */
     check_value("eq(x0, 3)", x, 1);
     check_value("eq(x3, x3)", x, 0);

@@ -126,6 +126,51 @@ static void test_every_variant(void **state)
     test_set_gemm(NULL);
 }
 
+/* The work-group variants for GPUs (kernels/gemm_local.cl; never timed on a
+ * CPU, so forced here): sizes that fill no tile and several (1, 7, 33, 65,
+ * 130 for M, N and K: edge tiles in every dim, K not a multiple of the
+ * slice depth 16 nor of 4), every transpose, each epilogue with and
+ * without the bias, B constant (packed once) and an input (packed every
+ * run); then at batches 1, 3 and 17 a Gemm and a batched MatMul whose
+ * epilogues -O2 absorbs (test_check_text). */
+static void test_local_variants(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    static const int sizes[] = {1, 7, 33, 65, 130};
+    static const char *const batched[] = {
+        "input x: f32[N, 33]\nconst w: f32[65, 33] = random(1, -1, 1)\nconst b: f32[65] = random(2, -1, 1)\n"
+        "input r: f32[N, 65]\nd = Gemm(x, w, b) transB=1\ns = Add(d, r)\ny = Relu(s)\noutput y\n",
+        "input x: f32[N, 7, 130]\nconst w: f32[130, 33] = random(1, -1, 1)\nconst c: f32[33] = random(2, -1, 1)\n"
+        "m = MatMul(x, w)\ny = Elementwise(m, c) expr=\"tanh(x0 * x1)\"\noutput y\n",
+    };
+    char env[64];
+    int ran = 0, n_local = 0;
+    for (int v = 0; v < CLG_GEMM_VARIANTS; v++) {
+        if (clg_gemm_variants[v].wm == 0) continue;
+        n_local++;
+        snprintf(env, sizeof env, "generated:%s", clg_gemm_variants[v].name);
+        test_set_gemm(env);
+        clg_context *ctx = test_context();
+        for (int t = 0; t < 4; t++)
+            for (int e = 0; e < N_EPILOGUES; e++)
+                for (int s = 0; s < 3; s++) {
+                    /* three shapes per program, every size in each dim
+                     * over the epilogues */
+                    int m = sizes[(e + s) % 5], n = sizes[(e + 2 * s + t + 1) % 5], k = sizes[(2 * e + s + t + 3) % 5];
+                    w_is_input = (e + s) % 3 == 2;
+                    write_graph(m, n, k, t & 1, t >> 1, (e + t) % 2, &epilogues[e]);
+                    check_text(ctx, TOL);
+                    ran++;
+                }
+        for (size_t i = 0; i < sizeof batched / sizeof *batched; i++) test_check_text(batched[i], TOL);
+    }
+    w_is_input = 0;
+    test_set_gemm(NULL);
+    assert_true(n_local >= 3);
+    assert_int_equal(ran, n_local * 4 * N_EPILOGUES * 3);
+}
+
 /* Gemm -> Elementwise, absorbed at -O2 into one Gemm with an epilogue, is
  * one launch with a generated kernel, two (bias copy excluded: no bias)
  * with CLBlast; both right. */
@@ -273,7 +318,8 @@ static void test_conv_as_gemm(void **state)
     clg_context *ctx = test_context();
     if (!ctx) skip();
     static const char *const modes[] = {"generated:p12x32", "generated:p8x32",  "generated:p4x64",
-                                        "generated:p12x32t", "generated:p4x64t", "generated:p8x32i", "clblast"};
+                                        "generated:p12x32t", "generated:p4x64t", "generated:p8x32i",
+                                        "generated:l4x4p",   "generated:l2x4pt", "generated:l4x4pi", "clblast"};
     static const char *const convs[] = {
         "input x: f32[N, 3, 11, 9]\nconst w: f32[5, 3, 3, 3] = random(1, -1, 1)\nconst b: f32[5] = random(2, -1, 1)\n"
         "y = Conv2D(x, w, b) pads=[1, 1, 1, 1]\noutput y\n",
@@ -306,7 +352,7 @@ static void test_conv_epilogues(void **state)
     clg_context *ctx = test_context();
     if (!ctx) skip();
     static const char *const modes[] = {"generated:p12x32", "generated:p4x64", "generated:p8x32t", "generated:p4x64i",
-                                        "clblast"};
+                                        "generated:l2x4p",  "generated:l4x4pt", "generated:l2x4pi", "clblast"};
     static const char *const convs[] = {
         "input x: f32[N, 3, 11, 9]\nconst w: f32[5, 3, 3, 3] = random(1, -1, 1)\nconst b: f32[5] = random(2, -1, 1)\n"
         "const c: f32[5, 1, 1] = random(3, -1, 1)\ninput r: f32[N, 5, 11, 9]\n"
@@ -475,6 +521,7 @@ static void test_default_choice(void **state)
     check_text(ctx, TOL);
     assert_int_equal(choice_lines(dir, path, sizeof path), -1); /* no file */
     assert_int_equal(seen.trials, 0);
+    assert_int_equal(atomic_load(&ctx->gemm_measurements), 0);
     if (info.type == CLG_DEVICE_CPU) {
         int builds = 0;
         clg_program_cache_stats(ctx, NULL, NULL, &builds);
@@ -492,6 +539,7 @@ static void test_default_choice(void **state)
     check_text(ctx, TOL);
     assert_int_equal(choice_lines(dir, path, sizeof path), 2);
     assert_true(seen.trials >= 1);
+    assert_true(atomic_load(&ctx->gemm_measurements) >= 1);
     clg_context_destroy(ctx);
     write_text_file(path, "clgraph-gemm-choices 2\n5 29 11 0 1 0 g2x4\n");
     memset(&seen, 0, sizeof seen);
@@ -502,6 +550,7 @@ static void test_default_choice(void **state)
     if (!found) fail_msg("the remembered g2x4 was not built (%d programs, first: %s)", seen.done, seen.options[0]);
     assert_int_equal(seen.trials, 0);
     assert_int_equal(choice_lines(dir, path, sizeof path), 2); /* nothing written */
+    assert_int_equal(atomic_load(&ctx->gemm_measurements), 0);
     clg_context_destroy(ctx);
     clg_remove_tree(dir);
 }
@@ -566,6 +615,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_variant),
+        cmocka_unit_test(test_local_variants),
         cmocka_unit_test(test_fused_pair_is_one_launch),
         cmocka_unit_test(test_epilogue_input_computed_later),
         cmocka_unit_test(test_written_epilogues),

@@ -360,7 +360,8 @@ for v in $variants; do
     model "gemm-$v" "$TMP/gemm.clg" 5 -O2 CLGRAPH_GEMM=generated:$v
 done
 model gemm-generated-O0 "$TMP/gemm.clg" 1 -O0 CLGRAPH_GEMM=generated
-for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4x64t generated:p8x32i generated:p12x32i clblast; do
+for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4x64t generated:p8x32i generated:p12x32i \
+    generated:l2x4pt generated:l4x4pi clblast; do
     model "conv-$v" "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=$v
 done
 model ops-O0 "$TMP/ops.clg" 3 -O0 CLGRAPH_GEMM=generated
@@ -385,6 +386,18 @@ model wg64-ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
 model wg64-attention-fused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model wg64-conv-generated "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model wg64-seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
+# The work-group GEMM variants (kernels/gemm_local.cl) halve their 16 x 16
+# items to 8 x 8 here: smaller tiles, the same checks (with the
+# convolution as written: im2col_panel's packed B, the NCHW store by
+# columns; the flipped and implicit forms ran above). Their convolution
+# runs cost ~3 minutes each on a loaded machine (a 64-wide tile of 5 output
+# channels simulates mostly idle work-items): two in all.
+model wg64-gemm-l4x4 "$TMP/gemm.clg" 5 -O2 CLGRAPH_GEMM=generated:l4x4
+model wg64-gemm-l4x4p "$TMP/gemm.clg" 5 -O2 CLGRAPH_GEMM=generated:l4x4p
+model wg64-conv-l2x4p "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:l2x4p
+# and at 256-item work-groups in 16 KiB of local memory (they stage 6.3-8.3 KiB)
+OPTIONS=$(echo "$OPTIONS_GPU" | sed 's/--local-mem-size 32768/--local-mem-size 16384/')
+model wg256-16k-gemm-l2x4p "$TMP/gemm.clg" 5 -O2 CLGRAPH_GEMM=generated:l2x4p
 # A work-group kernel whose group of one item does not fit the local memory
 # (attention's K and V tiles need 52 bytes here): a clean error at create
 # naming the node and both sizes, not a failed launch.
@@ -403,7 +416,7 @@ OPTIONS=$OPTIONS_GPU
 # ---- every kernel family ran
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
-for k in gemm pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
+for k in gemm gemm_local pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
     reduce_rows reduce_strided layernorm gather cast attention trilu resize conv_transpose argmax; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"

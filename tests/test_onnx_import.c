@@ -876,8 +876,21 @@ static void test_resize_import(void **state)
     mb_free(&b);
 
     build_resize(&b, 13, "cubic", (float[]){1, 1, 2, 2}, false);
+    g = import_ok(&b);
+    y = find_node(g, "y");
+    assert_int_equal(y->attrs.resize_mode, CLG_RESIZE_CUBIC);
+    assert_true(y->attrs.cubic_coeff_a == -0.75f);
+    assert_int_equal(y->attrs.exclude_outside, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* Cubic is not defined before Resize-11, nor in Upsample. */
+    build_resize(&b, 10, "cubic", (float[]){1, 1, 2, 2}, false);
     expect_error(&b, CLG_ERR_UNSUPPORTED,
-                 "node rs (Resize, opset 13): attribute mode 'cubic' is not supported (only nearest and linear)");
+                 "node rs (Resize, opset 10): attribute mode 'cubic' is not supported (only nearest and linear)");
+    build_resize(&b, 13, "bicubic", (float[]){1, 1, 2, 2}, false);
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node rs (Resize, opset 13): attribute mode 'bicubic' is not supported (only nearest and linear, and "
+                 "cubic from Resize-11)");
     build_resize(&b, 13, "linear", (float[]){1, 2, 1, 1}, false);
     expect_error(&b, CLG_ERR_UNSUPPORTED, "resizes dimension 1 (3); only the last two dimensions");
     build_resize(&b, 13, "linear", (float[]){2, 1, 1, 1}, false);
@@ -1664,6 +1677,40 @@ static void test_elementwise_ops(void **state)
         clg_graph_destroy(g);
         mb_free(&b);
     }
+    /* Declared BOOL (as ONNX types a comparison), the output is a Cast to
+     * bool of the formula, and the caller receives bytes 0 and 1. */
+    for (int undeclared = 0; undeclared <= 1; undeclared++) {
+        mb_init(&b, 13);
+        mb_input(&b, "x", 2, (int64_t[]){2, 5});
+        mb_init_f(&b, "c", 1, (int64_t[]){5}, c5, true);
+        mb_node(&b, "Greater", "n", "x,c", "y", 0);
+        mb_output(&b, "y");
+        b.graph.output[0]->type->tensor_type->elem_type = undeclared ? 0 : ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+        g = import_ok(&b);
+        const clg_node *yn = find_node(g, "y");
+        assert_int_equal(yn->op, CLG_OP_CAST);
+        assert_int_equal(yn->attrs.to, CLG_DTYPE_BOOL);
+        assert_string_equal(g->nodes[yn->inputs[0]].attrs.expr, "gt(x0, x1)");
+        clg_dtype dt;
+        assert_int_equal(clg_graph_output_dtype(g, 0, &dt), CLG_OK);
+        assert_int_equal(dt, CLG_DTYPE_BOOL);
+        uint8_t yb[10];
+        clg_tensor in = {xc, 2, {2, 5}, CLG_DTYPE_F32}, yt = {(float *)yb, 0, {0}, CLG_DTYPE_BOOL};
+        if (clg_graph_run_reference(g, &in, 1, &yt, 1)) fail_msg("reference: %s", clg_graph_errmsg(g));
+        for (int k = 0; k < 10; k++) assert_int_equal(yb[k], xc[k] > c5[k % 5]);
+        clg_context *ctx = test_context();
+        if (ctx) {
+            clg_model *m = NULL;
+            if (clg_model_create(&m, ctx, g)) fail_msg("model: %s", clg_context_errmsg(ctx));
+            memset(yb, 7, sizeof yb);
+            yt.data = (float *)yb;
+            if (clg_model_run(m, &in, 1, &yt, 1)) fail_msg("run: %s", clg_model_errmsg(m));
+            for (int k = 0; k < 10; k++) assert_int_equal(yb[k], xc[k] > c5[k % 5]);
+            clg_model_destroy(m);
+        }
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
     static const struct {
         const char *op, *expr;
     } logic[] = {{"And", "and(x0, x1)"}, {"Or", "or(x0, x1)"}, {"Xor", "xor(x0, x1)"}};
@@ -1729,6 +1776,72 @@ static void test_where(void **state)
     assert_values("Where", yz, want, 20, 0);
     clg_graph_destroy(g);
     mb_free(&b);
+}
+
+/* Hardmax marks the first maximum only (ties), Shrink's three pieces, and
+ * GlobalMaxPool as a ReduceMax; each against values written here. */
+static void test_hardmax_shrink_global_max(void **state)
+{
+    (void)state;
+    mb b;
+    float x6[6] = {1, 3, 3, 2, 2, -1}, y6[6];
+    clg_tensor out = {y6, 0, {0}, CLG_DTYPE_F32};
+    int64_t d23[2] = {2, 3};
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 3});
+    mb_node(&b, "Hardmax", "h", "x", "y", 0);
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    run1(g, x6, 2, d23, y6, &out);
+    assert_values("Hardmax", y6, (double[]){0, 1, 0, 1, 0, 0}, 6, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){2, 3});
+    mb_node(&b, "Hardmax", "h", "x", "y", 1, A_i(&b, "axis", 0));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    run1(g, x6, 2, d23, y6, &out);
+    assert_values("Hardmax axis 0", y6, (double[]){0, 1, 1, 1, 0, 0}, 6, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    /* along a symbolic dim there is no constant to compare with */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 3});
+    mb_node(&b, "Hardmax", "h", "x", "y", 1, A_i(&b, "axis", 0));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node h (Hardmax, opset 13): the dim along axis 0 is symbolic");
+    /* Before opset 13 axis flattens the dims after it. */
+    mb_init(&b, 11);
+    mb_input(&b, "x", 3, (int64_t[]){-1, 3, 4});
+    mb_node(&b, "Hardmax", "h", "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node h (Hardmax, opset 11): axis 1 before opset 13");
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 3});
+    mb_node(&b, "Shrink", "s", "x", "y", 2, A_f(&b, "lambd", 1.5f), A_f(&b, "bias", 0.25f));
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    float xs[6] = {-2, -1.5f, 0, 1.5f, 1.75f, 3};
+    run1(g, xs, 2, d23, y6, &out);
+    assert_values("Shrink", y6, (double[]){-1.75, 0, 0, 0, 1.5, 2.75}, 6, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 4, (int64_t[]){-1, 2, 1, 3});
+    mb_node(&b, "GlobalMaxPool", "p", "x", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    float xp[6] = {1, -4, 0.5f, -3, -2, -7};
+    run1(g, xp, 4, (int64_t[]){1, 2, 1, 3}, y6, &out);
+    assert_values("GlobalMaxPool", y6, (double[]){1, -2}, 2, 0);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 3});
+    mb_node(&b, "GlobalMaxPool", "p", "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (GlobalMaxPool, opset 13): the input 'x' has rank 2");
 }
 
 static void test_elementwise_ops_refused(void **state)
@@ -2804,7 +2917,8 @@ static void test_errors(void **state)
 
     relu_model(&b, 13);
     mb_node(&b, "Conv", "c", "y,y", "z", 0);
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "node c (Conv, opset 13): only 2-D convolution is supported");
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node c (Conv, opset 13): only 1-D and 2-D convolutions are supported (the input has rank 2)");
 
     relu_model(&b, 13);
     mb_node(&b, "Shape", NULL, "x", "s", 0);
@@ -2821,7 +2935,8 @@ static void test_errors(void **state)
     relu_model(&b, 13);
     mb_node(&b, "MaxPool", "mp", "y", "z,idx", 1, A_ints(&b, "kernel_shape", 2, (int64_t[]){1, 1}));
     mb_output(&b, "idx");
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "node mp (MaxPool, opset 13): only 2-D pooling is supported");
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node mp (MaxPool, opset 13): only 1-D, 2-D and 3-D pooling is supported (the input has rank 2)");
 
     relu_model(&b, 13);
     mb_init_f(&b, "fi", 1, d1, f3, true);
@@ -2911,6 +3026,11 @@ static void test_bad_bytes_and_arguments(void **state)
     assert_int_equal(clg_graph_parse_onnx(NULL, "", 0), CLG_ERR_INVALID_ARGUMENT);
     assert_int_equal(clg_graph_load_onnx(g, NULL), CLG_ERR_INVALID_ARGUMENT);
     assert_int_equal(clg_graph_load_onnx(g, "tests/onnx/no such file.onnx"), CLG_ERR_IO);
+    /* An If on a condition only the run knows (tests/fixtures/make_if_fixture.py). */
+    assert_int_equal(clg_graph_load_onnx(g, "tests/data/if_computed_cond.onnx"), CLG_ERR_UNSUPPORTED);
+    assert_non_null(strstr(clg_graph_errmsg(g), "node y (If, opset 13): the condition 'c' is computed in the graph"));
+    clg_graph_destroy(g);
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
     mb b;
     relu_model(&b, 13);
     size_t len;
@@ -3377,6 +3497,7 @@ int main(void)
         cmocka_unit_test(test_elementwise_ops),
         cmocka_unit_test(test_where),
         cmocka_unit_test(test_elementwise_ops_refused),
+        cmocka_unit_test(test_hardmax_shrink_global_max),
         cmocka_unit_test(test_softmax_opset11),
         cmocka_unit_test(test_layer_normalization),
         cmocka_unit_test(test_reduce_forms),

@@ -327,6 +327,10 @@ static const pair canonical_cases[] = {
          "nearest_mode=\"round_prefer_ceil\"\noutput y\n",
      IMG "y = Resize(x) sizes=[2, 2] coordinate_transformation_mode=\"pytorch_half_pixel\" "
          "nearest_mode=\"round_prefer_ceil\"\noutput y\n"},
+    {IMG "y = Resize(x) exclude_outside=1 cubic_coeff_a=-0.5 mode=\"cubic\" sizes=[3, 3]\noutput y\n",
+     IMG "y = Resize(x) sizes=[3, 3] mode=\"cubic\" cubic_coeff_a=-0.5 exclude_outside=1\noutput y\n"},
+    {IMG "y = Resize(x) mode=\"cubic\" sizes=[3, 3] cubic_coeff_a=-0.75\noutput y\n",
+     IMG "y = Resize(x) sizes=[3, 3] mode=\"cubic\"\noutput y\n"},
     {IMG "y = Resize(x) sizes=[8, 8] nearest_mode=\"floor\" coordinate_transformation_mode=\"asymmetric\"\noutput y\n",
      IMG "y = Resize(x) sizes=[8, 8] coordinate_transformation_mode=\"asymmetric\" nearest_mode=\"floor\"\noutput y\n"},
     {IMG "y = AveragePool(x) kernel_shape=[3, 3] count_include_pad=0 ceil_mode=0\noutput y\n",

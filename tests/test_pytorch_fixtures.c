@@ -212,6 +212,14 @@ FIXTURE_TEST(residual_mlp24, true)
 FIXTURE_TEST(preact_resnet, true)
 FIXTURE_TEST(resnet18_narrow, true)
 FIXTURE_TEST(old_ops_opset9, true)
+/* 1-D convolutions and pooling (lifted to 2-D of height 1) in a residual
+ * TCN, GlobalMaxPool; 3-D pooling (two 2-D pools), PyTorch's
+ * LocalResponseNorm (an If folded at import, a 3-D AveragePool) and bicubic
+ * Resize; an If whose condition folds at import (make_if_fixture.py: the
+ * else branch, with its own initializer, reading an outer value). */
+FIXTURE_TEST(tcn_residual_1d, true)
+FIXTURE_TEST(pool3d_bicubic, true)
+FIXTURE_TEST(if_static_branch, true)
 /* Transformers (make_transformer_fixtures.py): symbolic batch and sequence. */
 FIXTURE_TEST(encoder_post_relu, true)
 FIXTURE_TEST(encoder_pre_gelu, true)
@@ -261,6 +269,9 @@ int main(void)
         cmocka_unit_test(test_preact_resnet),
         cmocka_unit_test(test_resnet18_narrow),
         cmocka_unit_test(test_old_ops_opset9),
+        cmocka_unit_test(test_tcn_residual_1d),
+        cmocka_unit_test(test_pool3d_bicubic),
+        cmocka_unit_test(test_if_static_branch),
         cmocka_unit_test(test_encoder_post_relu),
         cmocka_unit_test(test_encoder_pre_gelu),
         cmocka_unit_test(test_encoder_seq_first),

@@ -1019,7 +1019,9 @@ static void trilu_case(int rank, const int64_t *dims, int64_t upper, int64_t k, 
 /* Resize: inputs and outputs of ONNX's node tests (libonnx-testdata
  * test_resize_upsample_scales_linear, ..._linear_align_corners,
  * ..._scales_nearest, ..._sizes_nearest_round_prefer_ceil_asymmetric,
- * test_resize_downsample_scales_linear with its given scale 0.6). */
+ * test_resize_downsample_scales_linear with its given scale 0.6,
+ * test_resize_downsample_scales_cubic_A_n0p5_exclude_outside with scale 0.8
+ * and test_resize_upsample_scales_cubic_align_corners). */
 static void resize_case(const float *x, int64_t h, int64_t w, const clg_attr *attrs, int n_attrs, int64_t oh,
                         int64_t ow, const float *want)
 {
@@ -1059,6 +1061,25 @@ static void test_resize(void **state)
                 ATTRS(A_INTS("sizes", 1, 2), a_string("mode", "linear"), a_float("height_scale", 0.6f),
                       a_float("width_scale", 0.6f)),
                 1, 2, FLOATS(2.6666665f, 4.3333331f));
+    resize_case(x44, 4, 4,
+                ATTRS(A_INTS("sizes", 3, 3), a_string("mode", "cubic"), a_float("height_scale", 0.8f),
+                      a_float("width_scale", 0.8f), a_float("cubic_coeff_a", -0.5f), a_int("exclude_outside", 1)),
+                3, 3,
+                FLOATS(1.36812675f, 2.6695013f, 4.01333666f, 6.57362509f, 7.875f, 9.21883488f, 11.948966f, 13.2503414f,
+                       14.5941763f));
+    resize_case(x44, 4, 4,
+                ATTRS(A_INTS("sizes", 8, 8), a_string("mode", "cubic"),
+                      a_string("coordinate_transformation_mode", "align_corners")),
+                8, 8,
+                FLOATS(1, 1.34110785f, 1.80029154f, 2.32944608f, 2.67055392f, 3.19970846f, 3.65889215f, 4, 2.36443138f,
+                       2.70553946f, 3.16472292f, 3.69387746f, 4.03498554f, 4.56413984f, 5.02332354f, 5.36443138f,
+                       4.20116615f, 4.542274f, 5.00145769f, 5.53061247f, 5.87172031f, 6.40087461f, 6.86005831f,
+                       7.20116615f, 6.31778431f, 6.65889215f, 7.11807585f, 7.64723015f, 7.98833799f, 8.51749229f,
+                       8.97667599f, 9.31778431f, 7.68221569f, 8.02332401f, 8.48250771f, 9.01166153f, 9.35276985f,
+                       9.88192463f, 10.3411083f, 10.6822157f, 9.79883385f, 10.1399412f, 10.5991249f, 11.1282797f,
+                       11.469388f, 11.9985418f, 12.4577255f, 12.7988338f, 11.6355686f, 11.976676f, 12.4358597f,
+                       12.9650145f, 13.3061228f, 13.8352766f, 14.2944603f, 14.6355686f, 13, 13.3411083f, 13.800292f,
+                       14.3294458f, 14.6705542f, 15.199708f, 15.6588917f, 16));
 }
 
 /* ConvTranspose2D: ONNX's node tests test_convtranspose (ones kernel, two
@@ -1671,7 +1692,7 @@ static void test_type_errors(void **state)
     clg_graph_destroy(g);
 
     /* Data movement keeps the type: a Slice and a Tile of int64 ids gather
-     * as ids; Pad computes in f32. */
+     * as ids; Pad keeps it too, its fill value one of the type's. */
     g = new_graph();
     const char *moves = "input ids: i64[N, 6]\nconst t: f32[8, 2] = random(1)\n"
                         "s = Slice(ids) starts=[1] ends=[5] axes=[1] steps=[2]\ntl = Tile(s) repeats=[1, 3]\n"
@@ -1689,9 +1710,27 @@ static void test_type_errors(void **state)
     const int64_t want_sel[12] = {7, 6, 7, 6, 7, 6, 4, 3, 4, 3, 4, 3};
     assert_memory_equal(sel, want_sel, sizeof want_sel);
     check_shape(&out[0], 3, DIMS(2, 6, 2));
-    assert_int_equal(clg_graph_add_node(g, CLG_OP_PAD, "p", NAMES("ids"), ATTRS(A_INTS("pads", 0, 1, 0, 1))),
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_PAD, "p", NAMES("ids"),
+                                        ATTRS(A_INTS("pads", 0, 1, 0, 1), a_float("value", 0.5f))),
                      CLG_ERR_INVALID_GRAPH);
-    assert_non_null(strstr(clg_graph_errmsg(g), "node p (Pad): input 'ids' is i64; Pad needs f32"));
+    assert_non_null(strstr(clg_graph_errmsg(g), "node p (Pad): value 0.5 does not fit i64"));
+    clg_graph_destroy(g);
+    g = new_graph();
+    ok(g, clg_graph_add_input_typed(g, "ids", CLG_DTYPE_I64, 2, DIMS(2, 3)));
+    node(g, CLG_OP_PAD, "p", NAMES("ids"), ATTRS(A_INTS("pads", 0, 1, 0, 1), a_float("value", -9)));
+    node(g, CLG_OP_PAD, "q", NAMES("ids"), ATTRS(A_INTS("pads", 0, 2, 0, 0), a_string("mode", "edge")));
+    output(g, "p");
+    output(g, "q");
+    ok(g, clg_graph_output_dtype(g, 0, &d));
+    assert_int_equal(d, CLG_DTYPE_I64);
+    int64_t pids[6] = {16777216, -3, 5, 0, 1, -16777216}, pp[10], pq[10];
+    clg_tensor pin = {(float *)pids, 2, {2, 3}, CLG_DTYPE_I64};
+    clg_tensor pout[2] = {{(float *)pp, 0, {0}, CLG_DTYPE_I64}, {(float *)pq, 0, {0}, CLG_DTYPE_I64}};
+    ok(g, clg_graph_run_reference(g, &pin, 1, pout, 2));
+    const int64_t want_p[10] = {-9, 16777216, -3, 5, -9, -9, 0, 1, -16777216, -9};
+    const int64_t want_q[10] = {16777216, 16777216, 16777216, -3, 5, 0, 0, 0, 1, -16777216};
+    assert_memory_equal(pp, want_p, sizeof want_p);
+    assert_memory_equal(pq, want_q, sizeof want_q);
     clg_graph_destroy(g);
 
     /* The same rules from the text format, with its line. */

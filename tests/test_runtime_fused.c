@@ -84,6 +84,16 @@ static void test_every_function(void **state)
         "not(gt(x0, 0)) + and(gt(x0, 0), lt(x0, 0.5)) * 2 + or(lt(x0, -0.5), gt(x0, 0.5)) * 4",
         "xor(gt(x0, 0), gt(x0, 0.5))",
         "where(gt(x0, 0), x0 * 2, exp(x0))",
+        /* trigonometric and hyperbolic, inside their domains */
+        "sin(x0 * 4) + cos(x0 * 4)",
+        "tan(x0)",
+        "asin(x0) + acos(x0 * 0.5)",
+        "atan(x0 * 8)",
+        "sinh(x0 * 4) + cosh(x0 * 4)",
+        "asinh(x0 * 8) + acosh(abs(x0) * 8 + 1)",
+        "atanh(x0 * 0.9)",
+        /* classification: 1 or 0 */
+        "isnan(log(x0)) + isinf(1 / floor(x0 * 2)) * 2",
     };
     for (size_t e = 0; e < sizeof exprs / sizeof *exprs; e++)
         for (int i = 0; i < N_SIZES; i++) {
@@ -115,7 +125,9 @@ static void test_edge_values(void **state)
         "pow(x0, 2)", "pow(x0, 0.5)", "pow(x0, -1)", "pow(2, x0)", "hard_sigmoid(x0, 0.2, 0.5)", "hard_swish(x0)",
         "elu(x0, 1)", "selu(x0, 1.6732632, 1.050701)", "celu(x0, 1)", "softplus(x0)", "softsign(x0)", "mish(x0)",
         "thresholded_relu(x0, 1)", "eq(x0, 1)", "lt(x0, 1)", "gt(x0, 1)", "le(x0, 1)", "ge(x0, 1)", "not(x0)",
-        "and(x0, 1)", "or(x0, 0)", "xor(x0, 1)", "where(x0, 1, 2)", "1 / x0", "-x0",
+        "and(x0, 1)", "or(x0, 0)", "xor(x0, 1)", "where(x0, 1, 2)", "1 / x0", "-x0", "sin(x0)", "cos(x0)",
+        "tan(x0)", "asin(x0)", "acos(x0)", "atan(x0)", "sinh(x0)", "cosh(x0)", "asinh(x0)", "acosh(x0)", "atanh(x0)",
+        "isnan(x0)", "isinf(x0)",
     };
     float ref[N], dev[N];
     for (size_t e = 0; e < sizeof exprs / sizeof *exprs; e++) {

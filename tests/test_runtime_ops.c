@@ -543,6 +543,15 @@ static void test_pad(void **state)
     /* Rank 1 has no batch. */
     snprintf(text, sizeof text, "input x: f32[17]\ny = Pad(x) pads=[3, -2] mode=\"reflect\"\noutput y\n");
     check(TOL);
+    /* Integer and bool data keep their type, exactly. */
+    static const char *typed[] = {"i32[N, 3, 17]", "i64[N, 3, 17]", "bool[N, 3, 17]"};
+    static const char *typed_modes[] = {"value=-7", "mode=\"reflect\"", "mode=\"edge\""};
+    for (int t = 0; t < 3; t++)
+        for (int m = 0; m < 3; m++) {
+            snprintf(text, sizeof text, "input x: %s\ny = Pad(x) pads=[0, 1, -2, 0, 2, 4] %s\noutput y\n", typed[t],
+                     t == 2 && m == 0 ? "value=1" : typed_modes[m]);
+            check(0.0);
+        }
 }
 
 /* A zero Pad before a window op: at -O2 fold-pad makes it the op's own
@@ -901,7 +910,8 @@ static void test_trilu(void **state)
     check(TOL);
 }
 
-/* Resize: nearest with every nearest_mode and linear, under every
+/* Resize: nearest with every nearest_mode, linear and cubic (A -0.75 and
+ * -0.5, with and without exclude_outside), under every
  * coordinate transformation, up and down, odd sizes, sizes to 1 (the
  * align_corners and pytorch_half_pixel special cases), given scales that
  * are not output / input, ranks 2 to 5. Scales are ones whose coordinates
@@ -932,6 +942,14 @@ static void test_resize(void **state)
                      "output y\n",
                      shapes[i].input, shapes[i].sizes, shapes[i].scales, coords[c]);
             check(TOL);
+            for (int e = 0; e < 2; e++) {
+                snprintf(text, sizeof text,
+                         "input x: %s\ny = Resize(x) sizes=%s %s mode=\"cubic\" coordinate_transformation_mode=\"%s\" "
+                         "%s\noutput y\n",
+                         shapes[i].input, shapes[i].sizes, shapes[i].scales, coords[c],
+                         e ? "cubic_coeff_a=-0.5 exclude_outside=1" : "");
+                check(TOL);
+            }
             for (int k = 0; k < 4; k++) {
                 snprintf(text, sizeof text,
                          "input x: %s\ny = Resize(x) sizes=%s %s coordinate_transformation_mode=\"%s\" "

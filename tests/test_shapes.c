@@ -777,8 +777,8 @@ static void test_resize(void **state)
         "sizes[1] must be 1 to 2^31 - 1, got -1");
     ERR(g, CLG_OP_RESIZE, "e3", INS("x"), ATTRS(AL("sizes", 4, 4), af("width_scale", -2.0f)), CLG_ERR_INVALID_GRAPH,
         "width_scale must be finite and positive");
-    ERR(g, CLG_OP_RESIZE, "e4", INS("x"), ATTRS(AL("sizes", 4, 4), as("mode", "cubic")), CLG_ERR_INVALID_GRAPH,
-        "attribute mode: \"cubic\" is not one of clgraph's");
+    ERR(g, CLG_OP_RESIZE, "e4", INS("x"), ATTRS(AL("sizes", 4, 4), as("mode", "bicubic")), CLG_ERR_INVALID_GRAPH,
+        "attribute mode: \"bicubic\" is not one of clgraph's");
     ERR(g, CLG_OP_RESIZE, "e5", INS("x"), ATTRS(AL("sizes", 4, 4), as("coordinate_transformation_mode", "tf_crop_and_resize")),
         CLG_ERR_INVALID_GRAPH, "coordinate_transformation_mode: \"tf_crop_and_resize\" is not one");
     clg_graph_destroy(g);

@@ -48,6 +48,11 @@ const char usage_text[] =
     "                            [--dot BEFORE.dot AFTER.dot]\n"
     "                               optimize; write the result (weights beside it in\n"
     "                               OUT.clg.bin) or print it\n"
+    "       clgraph compile FILE [-O0|-O1|-O2] --bundle -o OUT.clgb [--device SPEC]\n"
+    "                            [--batch N] [--dim NAME=SIZE] [--cache-dir DIR] [--gemm PATH]\n"
+    "                               compile for a device and write an AOT bundle (graph,\n"
+    "                               weights, GEMM choices, program binaries and sources):\n"
+    "                               run and bench load it without compiling anything\n"
     "       clgraph bench FILE [--device SPEC] [--batch N] [--dim NAME=SIZE] [--iters K] [--warmup W]\n"
     "                          [-O0|-O1|-O2] [--json] [--profile]\n"
     "                          [--cache-dir DIR] [--kernel-dir DIR] [--gemm PATH] [--verbose]\n"
@@ -209,13 +214,16 @@ static int cmd_run(int argc, char **argv)
     run_args ra;
     int rc = parse_run_args(argc, argv, &ra);
     if (rc) return rc;
-    clg_graph *g = load_graph(ra.file);
-    if (!g) return EXIT_FAILURE;
+    /* A bundle opens its device first: it compiles nothing there. */
+    engine e = {0};
+    int bundle = file_is_bundle(ra.file);
+    clg_graph *g = NULL;
+    if (bundle && engine_open_bundle(&e, ra.device, ra.file, 0, &ra.context, &g)) return EXIT_FAILURE;
+    if (!bundle && !(g = load_graph(ra.file))) return EXIT_FAILURE;
     int n_in = clg_graph_input_count(g), n_out = clg_graph_output_count(g);
     clg_tensor *inputs = calloc((size_t)n_in + 1, sizeof *inputs);
     clg_tensor *outputs = calloc((size_t)n_out + 1, sizeof *outputs);
     int64_t batch = 1;
-    engine e = {0};
     if (!inputs || !outputs) rc = fail("out of memory");
     else if (ra.n_outputs > n_out)
         rc = fail("the graph has %d output%s, but %d --output files were given", n_out, n_out == 1 ? "" : "s",
@@ -228,7 +236,7 @@ static int cmd_run(int argc, char **argv)
     /* Input files are read and checked before the device is set up too. */
     if (!rc) rc = prepare_inputs(g, ra.inputs, ra.n_inputs, &ra.sizes, inputs, n_in, &batch, 0);
     if (!rc) rc = prepare_outputs(g, inputs, n_in, outputs, n_out);
-    if (!rc) rc = engine_open(&e, ra.device, g, 0, &ra.context, ra.opt_level);
+    if (!rc && !bundle) rc = engine_open(&e, ra.device, g, 0, &ra.context, ra.opt_level);
     if (!rc) {
         printf("device: %s\n", e.description);
         rc = engine_run(&e, g, inputs, n_in, outputs, n_out);

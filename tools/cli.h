@@ -85,6 +85,15 @@ int context_option(int argc, char **argv, int *i, clg_context_options *options, 
  * it is one, 0 when not, -1 (usage error printed) when malformed. */
 int opt_option(int argc, char **argv, int *i, int *level, int *rc);
 int cmd_compile(int argc, char **argv);
+/* Whether path starts with a bundle's magic (docs/bundle.md). */
+int file_is_bundle(const char *path);
+/* Opens spec as engine_open does and loads the bundle at path there
+ * (nothing compiled or measured when it was built for that device); *g is
+ * a copy of the bundle's graph for inputs and checks, destroyed by the
+ * caller. A note (programs rebuilt elsewhere) goes to stderr. Returns 0 or
+ * 1 (printed). */
+int engine_open_bundle(engine *e, const char *spec, const char *path, int context_flags,
+                       const clg_context_options *options, clg_graph **g);
 /* Runs once; returns 0 or 1 (printed). */
 int engine_run(engine *e, clg_graph *g, const clg_tensor *in, int n_in, clg_tensor *out, int n_out);
 void engine_close(engine *e);

@@ -356,6 +356,41 @@ static void on_build(const clg_build_event *ev, void *user)
 
 static build_report the_report;
 
+/* Ends a progress count showing on the terminal, so that a message that
+ * follows starts on a line of its own. */
+static void end_progress(void)
+{
+    if (the_report.progress) fputc('\n', stderr);
+    the_report.progress = 0;
+}
+
+/* The engine's OpenCL context on device spec, and its description. Build
+ * reports go to on_build unless the caller's options name their own. */
+static int open_context(engine *e, const char *spec, int context_flags, const clg_context_options *options)
+{
+    clg_context_options with_report = CLG_CONTEXT_OPTIONS_INIT;
+    if (options) with_report = *options;
+    if (!with_report.on_build) {
+        const char *log = getenv("CLGRAPH_LOG");
+        the_report.tty = isatty(2);
+        the_report.verbose = cli_verbose || (log && strstr(log, "build"));
+        the_report.progress = 0;
+        with_report.on_build = on_build;
+        with_report.on_build_user = &the_report;
+    }
+    clg_status s = clg_context_create_ex(&e->ctx, spec, context_flags, &with_report, NULL, NULL);
+    if (s != CLG_OK) {
+        int rc = fail("%s", e->ctx ? clg_context_errmsg(e->ctx) : "out of memory");
+        engine_close(e);
+        return rc;
+    }
+    clg_device_info info;
+    clg_context_device(e->ctx, &info);
+    snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
+             info.platform, info.platform_index, info.device_index);
+    return 0;
+}
+
 int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
                 const clg_context_options *options, int opt_level)
 {
@@ -374,33 +409,45 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
         snprintf(e->description, sizeof e->description, "reference executor (host)");
         return 0;
     }
-    clg_context_options with_report = CLG_CONTEXT_OPTIONS_INIT;
-    if (options) with_report = *options;
-    if (!with_report.on_build) {
-        const char *log = getenv("CLGRAPH_LOG");
-        the_report.tty = isatty(2);
-        the_report.verbose = cli_verbose || (log && strstr(log, "build"));
-        with_report.on_build = on_build;
-        with_report.on_build_user = &the_report;
-    }
-    clg_status s = clg_context_create_ex(&e->ctx, spec, context_flags, &with_report, NULL, NULL);
-    if (s != CLG_OK) {
-        int rc = fail("%s", e->ctx ? clg_context_errmsg(e->ctx) : "out of memory");
-        engine_close(e);
-        return rc;
-    }
-    clg_device_info info;
-    clg_context_device(e->ctx, &info);
-    snprintf(e->description, sizeof e->description, "%s (%s, OpenCL device %d:%d)", info.name,
-             info.platform, info.platform_index, info.device_index);
+    if (open_context(e, spec, context_flags, options)) return 1;
     clg_model_options model_options = CLG_MODEL_OPTIONS_INIT;
     model_options.opt_level = opt_level;
     if (clg_model_create_ex(&e->model, e->ctx, g, &model_options) != CLG_OK) {
-        if (the_report.progress) fputc('\n', stderr); /* end the progress line before the message */
-        the_report.progress = 0;
+        end_progress(); /* before the message */
         int rc = fail("%s", e->model ? clg_model_errmsg(e->model) : "out of memory");
         engine_close(e);
         return rc;
+    }
+    return 0;
+}
+
+int file_is_bundle(const char *path)
+{
+    char magic[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    return n == sizeof magic && memcmp(magic, "CLGBNDL", 8) == 0;
+}
+
+int engine_open_bundle(engine *e, const char *spec, const char *path, int context_flags,
+                       const clg_context_options *options, clg_graph **g)
+{
+    memset(e, 0, sizeof *e);
+    *g = NULL;
+    if (spec && strcmp(spec, "ref") == 0) return fail("a bundle runs on the OpenCL device it was built for, not 'ref'");
+    if (open_context(e, spec, context_flags, options)) return 1;
+    if (clg_model_load_bundle(&e->model, e->ctx, path) != CLG_OK) {
+        end_progress(); /* a binary the driver refused is built again from source */
+        int rc = fail("%s", e->model ? clg_model_errmsg(e->model) : "out of memory");
+        engine_close(e);
+        return rc;
+    }
+    if (clg_model_note(e->model)[0]) fprintf(stderr, "clgraph: %s\n", clg_model_note(e->model));
+    if (clg_graph_clone(clg_model_graph(e->model), g) != CLG_OK) {
+        engine_close(e);
+        return fail("out of memory");
     }
     return 0;
 }

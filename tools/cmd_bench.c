@@ -136,16 +136,19 @@ int cmd_bench(int argc, char **argv)
     bench_args ba;
     int rc = parse_bench_args(argc, argv, &ba);
     if (rc) return rc;
-    clg_graph *g = load_graph(ba.file);
-    if (!g) return EXIT_FAILURE;
+    engine e = {0};
+    int bundle = file_is_bundle(ba.file);
+    clg_graph *g = NULL;
+    if (bundle && engine_open_bundle(&e, ba.device, ba.file, ba.profile ? CLG_CONTEXT_PROFILING : 0, &ba.context, &g))
+        return EXIT_FAILURE;
+    if (!bundle && !(g = load_graph(ba.file))) return EXIT_FAILURE;
     int n_in = clg_graph_input_count(g), n_out = clg_graph_output_count(g);
     clg_tensor *inputs = calloc((size_t)n_in + 1, sizeof *inputs);
     clg_tensor *outputs = calloc((size_t)n_out + 1, sizeof *outputs);
     double *ms = calloc((size_t)ba.iters, sizeof *ms);
     int64_t batch = 1;
-    engine e = {0};
     if (!inputs || !outputs || !ms) rc = fail("out of memory");
-    if (!rc)
+    if (!rc && !bundle)
         rc = engine_open(&e, ba.device, g, ba.profile ? CLG_CONTEXT_PROFILING : 0, &ba.context,
                          ba.opt_level);
     if (!rc && e.is_ref) rc = fail("no OpenCL device to benchmark");

@@ -1,5 +1,6 @@
 /* clgraph compile: run the optimizer and write (or print) the result, with
  * the IR after a chosen pass and Graphviz pictures before and after. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,16 +10,30 @@
 typedef struct compile_args {
     const char *file, *out, *dump_after, *dot_before, *dot_after;
     int opt_level;
+    /* --bundle: the device, the sizes to plan besides 1, context settings */
+    int bundle;
+    const char *device;
+    size_args sizes;
+    clg_context_options context;
 } compile_args;
 
 static int parse_compile_args(int argc, char **argv, compile_args *ca)
 {
     memset(ca, 0, sizeof *ca);
     ca->opt_level = CLG_OPT_DEFAULT;
+    ca->context = (clg_context_options)CLG_CONTEXT_OPTIONS_INIT;
     for (int i = 0; i < argc; i++) {
         int missing = 0, rc = 0, o;
         const char *v, *a = argv[i];
         if ((o = opt_option(argc, argv, &i, &ca->opt_level, &rc))) {
+            if (o < 0) return rc;
+        } else if (strcmp(a, "--bundle") == 0) {
+            ca->bundle = 1;
+        } else if ((v = option_value(argc, argv, &i, "--device", &missing))) {
+            ca->device = v;
+        } else if (size_option(argc, argv, &i, &ca->sizes, &rc)) {
+            if (rc) return rc;
+        } else if ((o = context_option(argc, argv, &i, &ca->context, &rc))) {
             if (o < 0) return rc;
         } else if ((v = option_value(argc, argv, &i, "-o", &missing))) {
             ca->out = v;
@@ -39,6 +54,12 @@ static int parse_compile_args(int argc, char **argv, compile_args *ca)
         }
     }
     if (!ca->file) return usage_error("compile needs a FILE");
+    if (ca->bundle && !ca->out) return usage_error("--bundle needs -o OUT.clgb");
+    if (ca->bundle && (ca->dump_after || ca->dot_before))
+        return usage_error("--bundle does not take --dump-after or --dot");
+    if (!ca->bundle && (ca->device || ca->sizes.n || ca->context.cache_dir || ca->context.kernel_dir ||
+                        ca->context.gemm))
+        return usage_error("--device, --batch, --dim, --cache-dir, --kernel-dir and --gemm need --bundle");
     if (ca->dump_after && strcmp(ca->dump_after, "all") != 0) {
         int level, found = 0;
         const char *name;
@@ -81,6 +102,48 @@ static int write_dot(clg_graph *g, const char *path)
     return rc;
 }
 
+/* --bundle: compile g for the device (planning batch 1, and the sizes
+ * given by running once at them), then write the model as a bundle. */
+static int write_bundle(const compile_args *ca, clg_graph *g)
+{
+    engine e;
+    int rc = engine_open(&e, ca->device, g, 0, &ca->context, ca->opt_level);
+    if (rc) return rc;
+    if (e.is_ref) {
+        engine_close(&e);
+        return fail("--bundle needs an OpenCL device");
+    }
+    int n_in = clg_graph_input_count(g), n_out = clg_graph_output_count(g);
+    clg_tensor *inputs = calloc((size_t)n_in + 1, sizeof *inputs);
+    clg_tensor *outputs = calloc((size_t)n_out + 1, sizeof *outputs);
+    int64_t batch = 1;
+    if (!inputs || !outputs) rc = fail("out of memory");
+    /* Run once, at the sizes given or else at batch 1 when N is the only
+     * symbol: a driver that compiles kernels at their first launch (PoCL
+     * builds each work-group function then) puts them into the binaries
+     * the bundle takes only after they have run. */
+    bool only_batch = true;
+    for (int i = 0; i < n_in; i++) {
+        int rank;
+        int64_t dims[CLG_MAX_RANK];
+        clg_graph_input_info(g, i, NULL, &rank, dims);
+        for (int d = 0; d < rank; d++) only_batch &= dims[d] >= 0 || dims[d] == CLG_BATCH;
+    }
+    if (!rc && (ca->sizes.n || only_batch)) {
+        rc = prepare_inputs(g, NULL, 0, &ca->sizes, inputs, n_in, &batch, 1);
+        if (!rc) rc = prepare_outputs(g, inputs, n_in, outputs, n_out);
+        if (!rc) rc = engine_run(&e, g, inputs, n_in, outputs, n_out);
+        free_inputs(g, 0, inputs, n_in);
+        for (int i = 0; i < n_out; i++) free(outputs[i].data);
+    }
+    if (!rc && clg_model_save_bundle(e.model, ca->out) != CLG_OK) rc = fail("%s", clg_model_errmsg(e.model));
+    if (!rc) fprintf(stderr, "clgraph: -O%d bundle for %s written to %s\n", ca->opt_level, e.description, ca->out);
+    free(inputs);
+    free(outputs);
+    engine_close(&e);
+    return rc;
+}
+
 int cmd_compile(int argc, char **argv)
 {
     compile_args ca;
@@ -88,6 +151,11 @@ int cmd_compile(int argc, char **argv)
     if (rc) return rc;
     clg_graph *g = load_graph(ca.file);
     if (!g) return EXIT_FAILURE;
+    if (ca.bundle) {
+        rc = write_bundle(&ca, g);
+        clg_graph_destroy(g);
+        return rc;
+    }
     int before = clg_graph_node_count(g);
     if (ca.dot_before) rc = write_dot(g, ca.dot_before);
     if (!rc && clg_graph_optimize(g, ca.opt_level, ca.dump_after ? dump_after : NULL, (void *)ca.dump_after) != CLG_OK)

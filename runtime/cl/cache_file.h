@@ -1,5 +1,6 @@
-/* What the on-disk caches (programs, tuning files) share: the hash that
- * names and checks their files, whole reads and writes that survive EINTR,
+/* What the on-disk formats (program cache, tuning files, bundles) share:
+ * little-endian integers, the hash that names and checks their files,
+ * whole reads and writes that survive EINTR,
  * and the temporary file beside the target that is renamed over it, so a
  * reader never sees a half-written entry. */
 #ifndef CLG_CACHE_FILE_H
@@ -12,6 +13,31 @@
 #include "ir.h"
 
 #define CLG_FNV_OFFSET 0xcbf29ce484222325ull
+
+/* Little-endian integers, whatever the host's byte order. */
+static inline void clg_le_put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void clg_le_put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint32_t clg_le_get32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static inline uint64_t clg_le_get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
 
 /* FNV-1a of n bytes, continuing from h (start with CLG_FNV_OFFSET). */
 CLG_INTERNAL uint64_t clg_fnv1a(uint64_t h, const void *data, size_t n);

@@ -351,8 +351,13 @@ clg_status clg_context_open_borrowed(clg_context **out, void *cl_context_handle,
 void clg_context_destroy(clg_context *ctx)
 {
     if (!ctx) return;
-    for (int i = 0; i < ctx->n_programs; i++)
+    for (int i = 0; i < ctx->n_programs; i++) {
         if (ctx->programs[i].program) clReleaseProgram(ctx->programs[i].program);
+        clg_mem_free(&ctx->allocator, ctx->programs[i].file);
+        clg_mem_free(&ctx->allocator, ctx->programs[i].source);
+        clg_mem_free(&ctx->allocator, ctx->programs[i].options);
+    }
+    clg_mem_free(&ctx->allocator, ctx->preset_choices);
     clg_mem_free(&ctx->allocator, ctx->programs);
     clg_mem_free(&ctx->allocator, ctx->cache_dir);
     clg_mem_free(&ctx->allocator, ctx->tuning_dir);

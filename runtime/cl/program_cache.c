@@ -42,30 +42,6 @@ static uint64_t fnv1a_str(uint64_t h, const char *s) { return clg_fnv1a(h, s, st
 
 /* ------------------------------------------------------------------ bytes */
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* ------------------------------------------------------------------ options */
 
 /* "-cl-std=CL1.2 OPTIONS", allocated with ctx's allocator. */
@@ -128,15 +104,15 @@ static bool disk_read(clg_context *ctx, const char *path, uint64_t key, const ch
     const unsigned char *p = buf;
     if (memcmp(p, MAGIC, 8) != 0) goto done;
     p += 8;
-    if (get_u64(p) != key) goto done;
+    if (clg_le_get64(p) != key) goto done;
     p += 8;
-    if (get_u32(p) != id_len) goto done;
+    if (clg_le_get32(p) != id_len) goto done;
     p += 4;
     if (memcmp(p, identity, id_len) != 0) goto done;
     p += id_len;
-    uint64_t n = get_u64(p);
+    uint64_t n = clg_le_get64(p);
     p += 8;
-    uint64_t sum = get_u64(p);
+    uint64_t sum = clg_le_get64(p);
     p += 8;
     if (n == 0 || n != size - hsize) goto done;
     if (clg_fnv1a(CLG_FNV_OFFSET, p, (size_t)n) != sum) goto done;
@@ -162,15 +138,15 @@ static void disk_write(clg_context *ctx, const char *path, uint64_t key, const c
     unsigned char *p = header;
     memcpy(p, MAGIC, 8);
     p += 8;
-    put_u64(p, key);
+    clg_le_put64(p, key);
     p += 8;
-    put_u32(p, (uint32_t)id_len);
+    clg_le_put32(p, (uint32_t)id_len);
     p += 4;
     memcpy(p, identity, id_len);
     p += id_len;
-    put_u64(p, len);
+    clg_le_put64(p, len);
     p += 8;
-    put_u64(p, clg_fnv1a(CLG_FNV_OFFSET, payload, len));
+    clg_le_put64(p, clg_fnv1a(CLG_FNV_OFFSET, payload, len));
     p += 8;
 
     size_t n = strlen(path) + 64;
@@ -293,6 +269,23 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static char *copy_string(clg_context *ctx, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *c = clg_mem_realloc(&ctx->allocator, NULL, n);
+    if (c) memcpy(c, s, n);
+    return c;
+}
+
+/* Best effort: without the copies the program only cannot be bundled. */
+static void record_origin(clg_context *ctx, clg_program_entry *e, const char *file, const char *source,
+                          const char *opts)
+{
+    e->file = copy_string(ctx, file);
+    e->source = copy_string(ctx, source);
+    e->options = copy_string(ctx, opts);
+}
+
 /* Tells the context's on_build about one event, one call at a time. */
 static void report(clg_context *ctx, const clg_build_event *e)
 {
@@ -329,7 +322,7 @@ static clg_status lookup_init(clg_context *ctx, const char *file, const char *so
 {
     memset(l, 0, sizeof *l);
     if (!(l->opts = full_options(ctx, options))) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-    l->key = fnv1a_str(fnv1a_str(fnv1a_str(CLG_FNV_OFFSET, file), source), l->opts);
+    l->key = clg_program_key(file, source, l->opts);
     device_identity(ctx, l->identity, sizeof l->identity);
     l->disk_key = fnv1a_str(clg_fnv1a(CLG_FNV_OFFSET, &l->key, sizeof l->key), l->identity);
     if (ctx->cache_dir) l->path = cache_path(ctx, l->disk_key, ".bin");
@@ -357,16 +350,19 @@ static cl_program memory_find(const clg_context *ctx, uint64_t key)
     return NULL;
 }
 
-static void insert(clg_context *ctx, uint64_t key, cl_program prog)
+/* A program built or loaded, with what it was built from (for bundles:
+ * every program a plan uses is captured, however it was built). Room was
+ * reserved. */
+static void insert(clg_context *ctx, const char *file, const char *source, const lookup *l, cl_program prog)
 {
-    ctx->programs[ctx->n_programs].key = key;
-    ctx->programs[ctx->n_programs].program = prog;
+    ctx->programs[ctx->n_programs] = (clg_program_entry){l->key, prog, NULL, NULL, NULL};
+    record_origin(ctx, &ctx->programs[ctx->n_programs], file, source, l->opts);
     ctx->n_programs++;
 }
 
 /* Memory, then disk; NULL in *out on a miss. Holds the lock. */
-static clg_status find_locked(clg_context *ctx, const char *file, const lookup *l, const char *node, bool trial,
-                              cl_program *out)
+static clg_status find_locked(clg_context *ctx, const char *file, const char *source, const lookup *l,
+                              const char *node, bool trial, cl_program *out)
 {
     *out = memory_find(ctx, l->key);
     if (*out) {
@@ -384,7 +380,7 @@ static clg_status find_locked(clg_context *ctx, const char *file, const lookup *
         clg_mem_free(&ctx->allocator, bin);
         if (prog) {
             ctx->cache_disk_hits++;
-            insert(ctx, l->key, prog);
+            insert(ctx, file, source, l, prog);
             report_done(ctx, file, l->opts, node, now_s() - t0, false, trial, 0, 0);
             *out = prog;
         }
@@ -406,7 +402,7 @@ static clg_status program_get(clg_context *ctx, const char *file, const char *so
 {
     lookup l;
     clg_status s = lookup_init(ctx, file, source, options, &l);
-    if (!s) s = find_locked(ctx, file, &l, node, trial, out);
+    if (!s) s = find_locked(ctx, file, source, &l, node, trial, out);
     if (!s && !*out && !(s = reserve(ctx, 1))) {
         double t0 = now_s();
         s = build_source(ctx, file, source, l.opts, node, out);
@@ -414,7 +410,7 @@ static clg_status program_get(clg_context *ctx, const char *file, const char *so
             ctx->cache_builds++;
             report_done(ctx, file, l.opts, node, now_s() - t0, true, trial, 0, 0);
             store(ctx, &l, *out);
-            insert(ctx, l.key, *out);
+            insert(ctx, file, source, &l, *out);
         }
     }
     lookup_free(ctx, &l);
@@ -460,7 +456,7 @@ clg_status clg_program_find(clg_context *ctx, const char *file, const char *sour
     lookup l;
     pthread_mutex_lock(&ctx->lock);
     s = lookup_init(ctx, file, source, options, &l);
-    if (!s) s = find_locked(ctx, file, &l, node, false, out);
+    if (!s) s = find_locked(ctx, file, source, &l, node, false, out);
     pthread_mutex_unlock(&ctx->lock);
     lookup_free(ctx, &l);
     return s;
@@ -561,7 +557,7 @@ static clg_status build_batch(clg_context *ctx, clg_build_req *reqs, int n, buil
         }
         ctx->cache_builds++;
         store(ctx, &j->l, j->prog);
-        insert(ctx, j->l.key, j->prog);
+        insert(ctx, reqs[i].file, reqs[i].source, &j->l, j->prog);
         reqs[i].program = j->prog;
         j->prog = NULL;
     }
@@ -603,4 +599,91 @@ void clg_program_cache_stats(const clg_context *ctx, int *memory_hits, int *disk
     if (disk_hits) *disk_hits = ctx ? ctx->cache_disk_hits : 0;
     if (builds) *builds = ctx ? ctx->cache_builds : 0;
     if (ctx) pthread_mutex_unlock((pthread_mutex_t *)&ctx->lock);
+}
+
+/* ------------------------------------------------------------------ bundles */
+
+uint64_t clg_program_key(const char *file, const char *source, const char *full_options)
+{
+    return fnv1a_str(fnv1a_str(fnv1a_str(CLG_FNV_OFFSET, file), source), full_options);
+}
+
+void clg_program_identity(const clg_context *ctx, char *buf, size_t size) { device_identity(ctx, buf, size); }
+
+bool clg_program_entry_of(clg_context *ctx, cl_program prog, clg_program_entry *entry)
+{
+    bool found = false;
+    pthread_mutex_lock(&ctx->lock);
+    for (int i = 0; i < ctx->n_programs && !found; i++)
+        if (ctx->programs[i].program == prog) {
+            *entry = ctx->programs[i];
+            found = true;
+        }
+    pthread_mutex_unlock(&ctx->lock);
+    return found;
+}
+
+unsigned char *clg_program_binary(clg_context *ctx, cl_program prog, size_t *len)
+{
+    return program_binary(ctx, prog, len);
+}
+
+/* PoCL serialises a program's binary once, when it is first asked for (the
+ * disk cache asks right after the build), and puts in it the kernels it
+ * has compiled by then; it compiles each kernel's work-group function only
+ * at the kernel's first launch. A program built again from its source
+ * after the model has run finds PoCL's cache warm (no compiler), and its
+ * binary carries those compiled kernels: loaded elsewhere, nothing is
+ * compiled at the first run either. */
+unsigned char *clg_program_binary_fresh(clg_context *ctx, const char *source, const char *full_options,
+                                        size_t *len)
+{
+    cl_int err = CL_SUCCESS;
+    cl_program prog = clCreateProgramWithSource(ctx->cl, 1, &source, NULL, &err);
+    if (!prog) return NULL;
+    unsigned char *bin = NULL;
+    if (clBuildProgram(prog, 1, &ctx->device, full_options, NULL, NULL) == CL_SUCCESS)
+        bin = program_binary(ctx, prog, len);
+    clReleaseProgram(prog);
+    return bin;
+}
+
+static clg_status program_preset(clg_context *ctx, const char *file, const char *source, const char *opts,
+                                 const unsigned char *binary, size_t binary_len, bool *rebuilt)
+{
+    uint64_t key = clg_program_key(file, source, opts);
+    for (int i = 0; i < ctx->n_programs; i++)
+        if (ctx->programs[i].key == key) return CLG_OK;
+    if (ctx->n_programs == ctx->cap_programs) {
+        int cap = ctx->cap_programs ? 2 * ctx->cap_programs : 16;
+        clg_program_entry *p = clg_mem_realloc(&ctx->allocator, ctx->programs, (size_t)cap * sizeof *p);
+        if (!p) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+        ctx->programs = p;
+        ctx->cap_programs = cap;
+    }
+    cl_program prog = binary && binary_len ? load_binary(ctx, binary, binary_len, opts) : NULL;
+    if (prog) {
+        ctx->cache_preset_binaries++;
+    } else {
+        clg_status s = build_source(ctx, file, source, opts, NULL, &prog);
+        if (s) return s;
+        ctx->cache_builds++;
+        *rebuilt = true;
+    }
+    ctx->programs[ctx->n_programs] = (clg_program_entry){key, prog, NULL, NULL, NULL};
+    record_origin(ctx, &ctx->programs[ctx->n_programs], file, source, opts);
+    ctx->n_programs++;
+    return CLG_OK;
+}
+
+clg_status clg_program_preset(clg_context *ctx, const char *file, const char *source, const char *full_options,
+                              const unsigned char *binary, size_t binary_len, bool *rebuilt)
+{
+    if (!ctx || !file || !source || !full_options) return CLG_ERR_INVALID_ARGUMENT;
+    if (!ctx->cl || !ctx->device)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
+    pthread_mutex_lock(&ctx->lock);
+    clg_status s = program_preset(ctx, file, source, full_options, binary, binary_len, rebuilt);
+    pthread_mutex_unlock(&ctx->lock);
+    return s;
 }

@@ -12,6 +12,7 @@
 #endif
 #include <CL/cl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "ir.h"
 
@@ -20,6 +21,11 @@
 typedef struct clg_program_entry {
     uint64_t key; /* hash of file name, source and options */
     cl_program program;
+    /* What it was built from (options with -cl-std), copies the context
+     * owns, so that a bundle can carry the source beside the binary; NULL
+     * when the copy could not be allocated (that program is then not
+     * bundled). */
+    char *file, *source, *options;
 } clg_program_entry;
 
 struct clg_context {
@@ -37,6 +43,13 @@ struct clg_context {
     clg_program_entry *programs; /* in-memory program cache */
     int n_programs, cap_programs;
     int cache_memory_hits, cache_disk_hits, cache_builds; /* clg_program_cache_stats */
+    int cache_preset_binaries; /* programs a bundle preseeded from its binaries */
+    /* GEMM choices a bundle carries, in the choice file's format ("M N K
+     * TA TB USE VARIANT [GEOM]" lines), asked before the choice file; NULL:
+     * none. Guarded by lock. gemm_measurements counts the decisions made by
+     * timing candidates (GEMM choices and Attention), for tests. */
+    char *preset_choices;
+    atomic_int gemm_measurements;
 
     /* Settings, resolved once at creation from clg_context_options, else
      * from the environment (context.c, resolve_settings); read-only after. */
@@ -90,6 +103,11 @@ CLG_INTERNAL void clg_error_capture_begin(clg_error_capture *c, const clg_contex
 CLG_INTERNAL void clg_error_capture_end(clg_error_capture *c);
 /* Where the next message about ctx goes on this thread, and its size. */
 CLG_INTERNAL char *clg_ctx_errbuf(clg_context *ctx, size_t *size);
+
+/* Every call into CLBlast holds this process-wide lock (clblast_lock.c
+ * says why). Not recursive: take it around the call only. */
+CLG_INTERNAL void clg_clblast_lock(void);
+CLG_INTERNAL void clg_clblast_unlock(void);
 
 /* ---------------------------------------------------------------- devices (device.c) */
 
@@ -205,5 +223,31 @@ CLG_INTERNAL clg_status clg_context_open_borrowed(clg_context **out, void *cl_co
                                                   void *cl_command_queue_handle, int flags,
                                                   const clg_context_options *options,
                                                   clg_alloc_fn alloc, void *user);
+
+/* ---------------------------------------------------------------- bundles (program_cache.c) */
+
+/* The program cache's key for (file, source, full options: what
+ * clBuildProgram is given, with -cl-std). */
+CLG_INTERNAL uint64_t clg_program_key(const char *file, const char *source, const char *full_options);
+/* "platform\ndevice\ndriver": what a binary is valid for. */
+CLG_INTERNAL void clg_program_identity(const clg_context *ctx, char *buf, size_t size);
+/* The cache entry holding prog (copied to *entry: its strings stay the
+ * context's), false when there is none. Takes the lock. */
+CLG_INTERNAL bool clg_program_entry_of(clg_context *ctx, cl_program prog, clg_program_entry *entry);
+/* prog's binary (CL_PROGRAM_BINARIES), allocated with ctx's allocator, or
+ * NULL when the driver gives none. */
+CLG_INTERNAL unsigned char *clg_program_binary(clg_context *ctx, cl_program prog, size_t *len);
+/* The binary of the program built again from source now (NULL when that
+ * fails): with a driver that adds kernels compiled at their first launch
+ * to a binary (PoCL), one taken after the model ran carries them. */
+CLG_INTERNAL unsigned char *clg_program_binary_fresh(clg_context *ctx, const char *source, const char *full_options,
+                                                     size_t *len);
+/* Puts (file, source, full_options) into the in-memory cache unless it is
+ * there: from the binary when one is given and the driver takes it
+ * (counted in cache_preset_binaries), else built from source (counted in
+ * cache_builds; *rebuilt set). Build failures as clg_program_get. */
+CLG_INTERNAL clg_status clg_program_preset(clg_context *ctx, const char *file, const char *source,
+                                           const char *full_options, const unsigned char *binary,
+                                           size_t binary_len, bool *rebuilt);
 
 #endif

@@ -172,10 +172,8 @@ static bool file_lookup(const char *text, const gemm_key *key, clg_decision *d)
 static void file_append(clg_context *ctx, const char *path, const char *old, const gemm_key *key,
                         const clg_decision *d)
 {
-    char line[160], name[40], geom[24] = "";
-    if (key->geom) snprintf(geom, sizeof geom, " %016llx", (unsigned long long)key->geom);
-    int n = snprintf(line, sizeof line, "%lld %lld %lld %d %d %d %s%s\n", (long long)key->m, (long long)key->n,
-                     (long long)key->k, key->ta, key->tb, (int)key->use, decision_name(d, name, sizeof name), geom);
+    char line[160];
+    int n = clg_gemm_choice_line(key, d, line, sizeof line);
     if (n <= 0 || (size_t)n >= sizeof line) return;
     const char *head = old && strlen(old) < MAX_FILE_BYTES / 2 ? old : FILE_MAGIC "\n";
     size_t tmp_size = strlen(path) + 64;
@@ -242,11 +240,13 @@ static void drop_tmp_steps(clg_plan *tmp)
  * arithmetic (bench/README.md), and only at a few rows do the dot-product
  * and row-vector ones win (launch cost, not FLOPs): the rest are skipped,
  * as each costs a PoCL compile per expression and transposes when first
- * timed. Other devices time every variant. */
+ * timed. Other devices time every variant made for them
+ * (clg_gemm_variant.devices). */
 static bool worth_timing(const clg_context *ctx, int v)
 {
-    if (ctx->info.type != CLG_DEVICE_CPU) return true;
     const clg_gemm_variant *x = &clg_gemm_variants[v];
+    if (!(x->devices & (unsigned)ctx->info.type)) return false; /* the variant's device classes */
+    if (ctx->info.type != CLG_DEVICE_CPU) return true;
     return x->nr > 0 || x->vw > 1 || (x->vn > 1 && x->tm == 1);
 }
 
@@ -316,6 +316,7 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     clg_context *ctx = lw->ctx;
     const clg_graph *g = lw->g;
     *best = clblast();
+    atomic_fetch_add(&ctx->gemm_measurements, 1);
     trial *t = clg_mem_calloc(&ctx->allocator, 1, sizeof *t);
     if (!t) return false;
     char discarded[512];
@@ -445,13 +446,15 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
             (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) &&
             (forced.orientation != CLG_ORIENT_IMPLICIT || conv->implicit_ok))
             *out = forced;
-        return CLG_OK;
+        return remember(lw, &key, out); /* a bundle carries it (runtime/bundle/) */
     }
     for (int i = 0; i < p->n_gemm_memo; i++)
         if (key_eq(&p->gemm_memo[i].key, &key)) {
             *out = p->gemm_memo[i].decision;
             return CLG_OK;
         }
+    /* A bundle's choices come before the file (see clg_gemm_preset_lookup). */
+    if (clg_gemm_preset_lookup(ctx, &key, conv && conv->implicit_ok, out)) return remember(lw, &key, out);
     char *path = choice_path(ctx);
     char *text = path ? read_file(ctx, path) : NULL;
     bool hit = text && file_lookup(text, &key, out);
@@ -464,4 +467,25 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
     clg_mem_free(&ctx->allocator, text);
     clg_mem_free(&ctx->allocator, path);
     return remember(lw, &key, out);
+}
+
+/* ---------------------------------------------------------------- bundles */
+
+int clg_gemm_choice_line(const clg_gemm_key *key, const clg_decision *d, char *line, size_t size)
+{
+    char name[40], geom[24] = "";
+    if (key->geom) snprintf(geom, sizeof geom, " %016llx", (unsigned long long)key->geom);
+    return snprintf(line, size, "%lld %lld %lld %d %d %d %s%s\n", (long long)key->m, (long long)key->n,
+                    (long long)key->k, key->ta, key->tb, (int)key->use, decision_name(d, name, sizeof name), geom);
+}
+
+bool clg_gemm_preset_lookup(clg_context *ctx, const clg_gemm_key *key, bool implicit_ok, clg_decision *d)
+{
+    pthread_mutex_lock(&ctx->lock);
+    clg_decision found;
+    bool hit = ctx->preset_choices && file_lookup(ctx->preset_choices, key, &found) &&
+               (found.orientation != CLG_ORIENT_IMPLICIT || implicit_ok);
+    pthread_mutex_unlock(&ctx->lock);
+    if (hit) *d = found;
+    return hit;
 }

@@ -12,9 +12,15 @@ typedef struct clg_gemm_variant {
     int tm, tn;       /* rows and columns of C per work-item */
     int vw;           /* > 1: VW-wide dot products along K (A plain, B transposed) */
     int vn;           /* > 1: VN columns as one vector (B plain) */
-    int nr;           /* > 0: B packed in panels of nr columns, tiles of tm x nr (any transposes) */
+    int nr;           /* > 0: B packed in panels of nr columns, tiles of tm x nr (any transposes);
+                         with wm: the panels' width, a multiple of the work-group's columns */
+    int wm, wn;       /* > 0: kernels/gemm_local.cl, work-groups of at most wm x wn work-items
+                         (fewer where the device allows fewer) staging tiles of A and B through
+                         __local memory, tm x tn outputs per work-item */
+    unsigned devices; /* clg_device_type bits of the devices on which measuring times it;
+                         CLGRAPH_GEMM=generated:NAME runs it on any */
 } clg_gemm_variant;
-#define CLG_GEMM_VARIANTS 10
+#define CLG_GEMM_VARIANTS 13
 CLG_INTERNAL extern const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS];
 /* Whether variant v exists and handles these transposes. */
 CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);
@@ -133,6 +139,14 @@ typedef struct clg_gemm_memo {
  * class's default; with the path "measure" instead the device: every
  * candidate timed (see choice.c), the winner written to the file.
  * lw names the node in messages and holds the plan whose memo is used. */
+/* Bundles: the choice file's line for key and d (with its newline; the
+ * snprintf count), and a lookup in the choices a bundle preseeded into
+ * ctx (clg_context.preset_choices), read like the file; an implicit GEMM
+ * counts only where implicit_ok. */
+CLG_INTERNAL int clg_gemm_choice_line(const clg_gemm_key *key, const clg_decision *d, char *line, size_t size);
+CLG_INTERNAL bool clg_gemm_preset_lookup(clg_context *ctx, const clg_gemm_key *key, bool implicit_ok,
+                                         clg_decision *d);
+
 CLG_INTERNAL clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped,
                                         const clg_conv_job *conv, clg_decision *out);
 

@@ -19,19 +19,41 @@
 /* kernels/gemm.cl: the gemm kernel takes an epilogue, pack_b shares its
  * program. */
 static const clg_kernel_family gemm_family = {"gemm.cl", "gemm"};
+/* kernels/gemm_local.cl, the work-group variants (wm > 0); B packed for
+ * them by gemm.cl's pack_b. */
+static const clg_kernel_family gemm_local_family = {"gemm_local.cl", "gemm_local"};
+/* The depth of the K slices gemm_local.cl stages (its TK), and the most
+ * items a work-group of it halves to: tiles below 4 rows or columns would
+ * break its loads of 4 floats. */
+#define LOCAL_TK 16
+#define LOCAL_MIN_SIDE 4
+
+/* Where measuring times a variant (CLGRAPH_GEMM=generated:NAME runs any
+ * variant anywhere). */
+#define ANY_DEVICE (CLG_DEVICE_CPU | CLG_DEVICE_GPU | CLG_DEVICE_ACCELERATOR | CLG_DEVICE_OTHER)
+#define GPU_LIKE (CLG_DEVICE_GPU | CLG_DEVICE_ACCELERATOR | CLG_DEVICE_OTHER)
 
 const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS] = {
-    {"g1x1", 1, 1, 1, 1, 0},
-    {"g2x4", 2, 4, 1, 1, 0},
-    {"g4x4", 4, 4, 1, 1, 0},
-    {"d1x1v8", 1, 1, 8, 1, 0},
-    {"n1x8", 1, 1, 1, 8, 0},
-    {"n4x16", 4, 1, 1, 16, 0},
-    {"n8x16", 8, 1, 1, 16, 0},
+    {"g1x1", 1, 1, 1, 1, 0, 0, 0, ANY_DEVICE},
+    {"g2x4", 2, 4, 1, 1, 0, 0, 0, ANY_DEVICE},
+    {"g4x4", 4, 4, 1, 1, 0, 0, 0, ANY_DEVICE},
+    {"d1x1v8", 1, 1, 8, 1, 0, 0, 0, ANY_DEVICE},
+    {"n1x8", 1, 1, 1, 8, 0, 0, 0, ANY_DEVICE},
+    {"n4x16", 4, 1, 1, 16, 0, 0, 0, ANY_DEVICE},
+    {"n8x16", 8, 1, 1, 16, 0, 0, 0, ANY_DEVICE},
     /* packed B, tm x nr tiles (kernels/gemm.cl MR, NV = nr / 16) */
-    {"p4x64", 4, 1, 1, 1, 64},
-    {"p8x32", 8, 1, 1, 1, 32},
-    {"p12x32", 12, 1, 1, 1, 32},
+    {"p4x64", 4, 1, 1, 1, 64, 0, 0, ANY_DEVICE},
+    {"p8x32", 8, 1, 1, 1, 32, 0, 0, ANY_DEVICE},
+    {"p12x32", 12, 1, 1, 1, 32, 0, 0, ANY_DEVICE},
+    /* work-group tiles through local memory, for GPUs (kernels/gemm_local.cl):
+     * 16 x 16 work-items of 4 x 4 or 2 x 4 outputs (64 x 64 or 32 x 64
+     * per work-group), B as it is or packed in panels of 64 columns (the
+     * form convolutions take). On a CPU they lose to the packed variants
+     * (PoCL runs a work-group's items one after another, between
+     * barriers, through memory): not timed there. */
+    {"l4x4", 4, 4, 1, 1, 0, 16, 16, GPU_LIKE},
+    {"l4x4p", 4, 4, 1, 1, 64, 16, 16, GPU_LIKE},
+    {"l2x4p", 2, 4, 1, 1, 64, 16, 16, GPU_LIKE},
 };
 
 bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b)
@@ -101,6 +123,41 @@ static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, cons
     return s;
 }
 
+/* The work-group (*wm x *wn items) of work-group variant v on lw's
+ * device: v's own, each side halved in turn (the longer first) until the
+ * device's CL_DEVICE_MAX_WORK_GROUP_SIZE and CL_DEVICE_MAX_WORK_ITEM_SIZES
+ * allow it (64-item groups: 8 x 8 items, tiles of 32 x 32); a packed B's
+ * panels stay a multiple of the tile's columns, since both are powers of
+ * two. The kernel's own CL_KERNEL_WORK_GROUP_SIZE (its registers) and
+ * local memory are checked when it is built (clg_emit_kernel_local). A
+ * failed query is the node's error, not "no limit". */
+static clg_status local_group(clg_lower *lw, const clg_gemm_variant *v, int *wm, int *wn)
+{
+    size_t device_max = 0, item_max[3] = {0, 0, 0};
+    cl_int err = clGetDeviceInfo(lw->ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof device_max, &device_max, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(lw->ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max, NULL);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(lw->ctx, err, "clGetDeviceInfo", "node %s (%s): sizing the GEMM's work-groups",
+                               lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op));
+    *wm = v->wm;
+    *wn = v->wn;
+    while ((size_t)*wm * (size_t)*wn > device_max || (size_t)*wn > item_max[0] || (size_t)*wm > item_max[1]) {
+        bool halve_m = (size_t)*wm > item_max[1] || ((size_t)*wn <= item_max[0] && *wm * v->tm >= *wn * v->tn);
+        if (halve_m && *wm / 2 * v->tm >= LOCAL_MIN_SIDE)
+            *wm /= 2;
+        else if (*wn / 2 * v->tn >= LOCAL_MIN_SIDE)
+            *wn /= 2;
+        else if (*wm / 2 * v->tm >= LOCAL_MIN_SIDE)
+            *wm /= 2;
+        else
+            return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
+                                  "GEMM variant %s needs work-groups of %d items at least; %s allows %zu",
+                                  v->name, *wm * *wn, lw->ctx->info.name, device_max);
+    }
+    return CLG_OK;
+}
+
 size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k)
 {
     int nr = clg_gemm_variants[variant].nr;
@@ -123,8 +180,14 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the bias does not broadcast to the output");
     clg_epilogue ep = {g->epi, g->n_epi, g->epi_in, m, nn, g->epi_p, &g->y->shape};
 
-    char options[200];
-    if (v->nr > 0)
+    char options[240];
+    int wm = 0, wn = 0;
+    if (v->wm > 0) {
+        if ((s = local_group(lw, v, &wm, &wn))) return s;
+        snprintf(options, sizeof options,
+                 "-DWM=%d -DWN=%d -DTM=%d -DTN=%d -DTK=%d -DPACKED_B=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s",
+                 wm, wn, v->tm, v->tn, LOCAL_TK, v->nr, g->ta, g->tb, has_bias, g->conv ? " -DCONV_A=1" : "");
+    } else if (v->nr > 0)
         snprintf(options, sizeof options, "-DMR=%d -DNV=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s", v->tm,
                  v->nr / 16, g->ta, g->tb, has_bias, g->conv ? " -DCONV_A=1" : "");
     else
@@ -132,8 +195,17 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
                  "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm, v->tn,
                  v->vw, v->vn, g->ta, g->tb, has_bias);
     clg_dev_tensor packed_b;
-    if (v->nr > 0 && !g->b_packed && (s = pack_b(lw, g, variant, g->epi ? &ep : NULL, options, &packed_b)))
-        return s;
+    if (v->nr > 0 && !g->b_packed) {
+        /* gemm.cl's pack_b packs for both files; a work-group variant's own
+         * options are not gemm.cl's, so it builds pack_b alone (the program
+         * p4x64 packs with when it has no bias or epilogue) */
+        char pack_options[120];
+        snprintf(pack_options, sizeof pack_options, "-DMR=4 -DNV=%d -DTRANS_A=0 -DTRANS_B=%d -DHAS_BIAS=0",
+                 v->nr / 16, g->tb);
+        s = v->wm > 0 ? pack_b(lw, g, variant, NULL, pack_options, &packed_b)
+                      : pack_b(lw, g, variant, g->epi ? &ep : NULL, options, &packed_b);
+        if (s) return s;
+    }
     const clg_dev_tensor *b_arg = v->nr > 0 && !g->b_packed ? &packed_b : g->b;
     clg_karg args[27] = {
         CLG_ARG_T(g->a), CLG_ARG_I(g->lda), CLG_ARG_T(b_arg), CLG_ARG_I(g->ldb), CLG_ARG_T(g->y),
@@ -150,7 +222,15 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
         for (int i = 0; i < 13; i++) args[n_args++] = CLG_ARG_I(geom[i]);
     }
     clg_launch l = {&gemm_family, "gemm", options, 2, {0}, {0}, args, n_args, g->epi ? &ep : NULL};
-    if (v->nr > 0) {
+    if (v->wm > 0) {
+        /* one work-group per (wm * tm) x (wn * tn) tile of C */
+        l.family = &gemm_local_family;
+        l.kernel = "gemm_local";
+        l.global[0] = (size_t)((nn + wn * v->tn - 1) / (wn * v->tn)) * (size_t)wn;
+        l.global[1] = (size_t)((m + wm * v->tm - 1) / (wm * v->tm)) * (size_t)wm;
+        l.local[0] = (size_t)wn;
+        l.local[1] = (size_t)wm;
+    } else if (v->nr > 0) {
         /* One tile per work-group: a tile is a long loop already, and
          * PoCL spreads work-groups over the cores. */
         l.global[0] = (size_t)((m + v->tm - 1) / v->tm);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache_file.h"
 #include "expr.h"
 #include "lower.h"
 #include "lower_util.h"
@@ -265,6 +266,7 @@ static int measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, c
                    const att_shape *a)
 {
     clg_context *ctx = lw->ctx;
+    atomic_fetch_add(&ctx->gemm_measurements, 1);
     char discarded[512];
     clg_error_capture capture;
     clg_error_capture_begin(&capture, ctx, discarded, sizeof discarded);
@@ -333,6 +335,42 @@ clg_status clg_select_attention(clg_lower *lw, const clg_node *n, const clg_dev_
     }
     int64_t scores = clg_shape_count(&out->shape) / a.dv * a.sk;
     if (scores > MAX_MEASURE_SCORES) return CLG_OK;
+    int preset;
+    if (clg_attention_preset_lookup(lw->ctx, clg_attention_key(n, in, out), &preset)) {
+        d->variant = preset;
+        return CLG_OK;
+    }
     d->variant = measure(lw, n, in, out, &a);
     return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- bundles */
+
+uint64_t clg_attention_key(const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out)
+{
+    uint64_t h = clg_fnv1a(CLG_FNV_OFFSET, n->name, strlen(n->name) + 1);
+    for (int i = 0; i <= n->n_inputs; i++) {
+        const clg_shape *sh = i < n->n_inputs ? &in[i].shape : &out->shape;
+        h = clg_fnv1a(h, &sh->rank, sizeof sh->rank);
+        h = clg_fnv1a(h, sh->dims, (size_t)sh->rank * sizeof sh->dims[0]);
+    }
+    return h;
+}
+
+/* Lines "attention KEY VARIANT" (KEY in hex) among the preset choices. */
+bool clg_attention_preset_lookup(clg_context *ctx, uint64_t key, int *variant)
+{
+    bool found = false;
+    pthread_mutex_lock(&ctx->lock);
+    for (const char *line = ctx->preset_choices; line && *line;
+         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        unsigned long long k;
+        int v;
+        if (sscanf(line, "attention %llx %d", &k, &v) == 2 && k == key && (v == FUSED || v == UNFUSED)) {
+            *variant = v;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return found;
 }

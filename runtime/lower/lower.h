@@ -27,6 +27,11 @@ CLG_INTERNAL clg_status clg_select_reduce(clg_lower *lw, const clg_node *n, cons
 /* attention.c: Attention, fused or unfused, by measurement */
 CLG_INTERNAL clg_status clg_select_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                              const clg_dev_tensor *out, clg_decision *d);
+/* Bundles: an attention node's decision keyed by its name and its inputs'
+ * and output's shapes (the preset line "attention KEY VARIANT"), and the
+ * lookup in what a bundle preseeded into ctx. */
+CLG_INTERNAL uint64_t clg_attention_key(const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
+CLG_INTERNAL bool clg_attention_preset_lookup(clg_context *ctx, uint64_t key, int *variant);
 
 /* The decision for lw's node. */
 static inline const clg_decision *clg_decision_of(const clg_lower *lw) { return &lw->plan->decisions[lw->node]; }

@@ -46,13 +46,15 @@ clg_status clg_lower_resize(clg_lower *lw, const clg_node *n, const clg_dev_tens
     coord_map(a, a->height_scale, h, oh, mh);
     coord_map(a, a->width_scale, w, ow, mw);
     char options[32];
-    if (a->resize_mode == CLG_RESIZE_LINEAR) snprintf(options, sizeof options, "-DLINEAR");
+    if (a->resize_mode == CLG_RESIZE_CUBIC)
+        snprintf(options, sizeof options, "-DCUBIC%s", a->exclude_outside ? " -DEXCLUDE_OUTSIDE" : "");
+    else if (a->resize_mode == CLG_RESIZE_LINEAR) snprintf(options, sizeof options, "-DLINEAR");
     else snprintf(options, sizeof options, "-DNEAREST=%d", (int)a->nearest_mode);
     size_t global[3] = {clg_grid_size(ow), (size_t)oh, (size_t)planes};
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(out),  CLG_ARG_I(h),      CLG_ARG_I(w),      CLG_ARG_I(oh),     CLG_ARG_I(ow),
         CLG_ARG_F(mh[0]), CLG_ARG_F(mh[1]), CLG_ARG_F(mh[2]), CLG_ARG_F(mh[3]),
-        CLG_ARG_F(mw[0]), CLG_ARG_F(mw[1]), CLG_ARG_F(mw[2]), CLG_ARG_F(mw[3]),
+        CLG_ARG_F(mw[0]), CLG_ARG_F(mw[1]), CLG_ARG_F(mw[2]), CLG_ARG_F(mw[3]), CLG_ARG_F(a->cubic_coeff_a),
     };
     return clg_emit_kernel(lw, "resize.cl", "resize", options, 3, global, args, (int)(sizeof args / sizeof args[0]));
 }

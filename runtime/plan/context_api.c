@@ -28,8 +28,8 @@ static clg_status check_gemm_variant(clg_context *ctx, const clg_context_options
         used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
                                  clg_gemm_variants[i].name);
     return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
-                        "gemm option '%s': no variant %s (variants: %s; a packed one, p..., "
-                        "may end in t for a convolution's flipped product)",
+                        "gemm option '%s': no variant %s (variants: %s; a packed one, p... or l...p, "
+                        "may end in t for a convolution's flipped product or i for its implicit GEMM)",
                         v, name, names);
 }
 

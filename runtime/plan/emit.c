@@ -38,6 +38,24 @@ static clg_status check_positions(const clg_lower *lw, const char *kernel, int i
 
 static clg_status bind_kernel(clg_lower *lw, clg_step *st);
 
+/* Remembers that lw's plan uses program, once (for bundles). */
+static clg_status note_program(clg_lower *lw, cl_program program)
+{
+    clg_plan *p = lw->plan;
+    if (p->scratch_owned) return CLG_OK;
+    for (int i = 0; i < p->n_programs; i++)
+        if (p->programs[i] == program) return CLG_OK;
+    if (p->n_programs == p->cap_programs) {
+        int cap = p->cap_programs ? 2 * p->cap_programs : 16;
+        cl_program *np = clg_mem_realloc(&lw->ctx->allocator, p->programs, (size_t)cap * sizeof *np);
+        if (!np) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+        p->programs = np;
+        p->cap_programs = cap;
+    }
+    p->programs[p->n_programs++] = program;
+    return CLG_OK;
+}
+
 /* A program a plan still has to build (clg_plan_build_pending): copies of
  * what clg_program_get takes, and the node that first asked for it. */
 typedef struct clg_pending_program {
@@ -164,6 +182,32 @@ static clg_status attach_kernel(clg_lower *lw, clg_step *st, cl_program program,
                                 (unsigned long long)ctx->info.local_mem_bytes);
         }
         grid0 = local_fit;
+    } else if (st->local_given) {
+        /* A fixed work-group (a tiled kernel's): it must fit the kernel
+         * as built (its registers bound CL_KERNEL_WORK_GROUP_SIZE) and its
+         * __local arrays the device, else the launch would fail with
+         * CL_INVALID_WORK_GROUP_SIZE or CL_OUT_OF_RESOURCES far from here. */
+        size_t kernel_max = 0, items = 1;
+        cl_ulong kernel_local = 0;
+        for (cl_uint d = 0; d < work_dim; d++) items *= st->local[d];
+        err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max, NULL);
+        if (err == CL_SUCCESS)
+            err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof kernel_local,
+                                           &kernel_local, NULL);
+        if (err != CL_SUCCESS) {
+            clReleaseKernel(k);
+            return clg_ctx_cl_fail(ctx, err, "clGetKernelWorkGroupInfo", "node %s (%s): kernel %s",
+                                   lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op), kernel);
+        }
+        if (items > kernel_max || kernel_local > ctx->info.local_mem_bytes) {
+            clReleaseKernel(k);
+            return clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
+                                "node %s (%s): kernel %s needs a work-group of %zu items and %llu bytes of local "
+                                "memory; %s allows %zu items and %llu bytes",
+                                lw->g->nodes[lw->node].name, clg_op_name(lw->g->nodes[lw->node].op), kernel, items,
+                                (unsigned long long)kernel_local, ctx->info.name, kernel_max,
+                                (unsigned long long)ctx->info.local_mem_bytes);
+        }
     }
     st->kernel = k;
     st->global[0] = grid0;
@@ -239,7 +283,7 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
         p->n_steps++;
         return CLG_OK;
     }
-    if ((s = attach_kernel(lw, st, program, kernel, name_for_cache))) {
+    if ((s = attach_kernel(lw, st, program, kernel, name_for_cache)) || (s = note_program(lw, program))) {
         clg_plan_step_release(p, st);
         return s;
     }
@@ -264,8 +308,9 @@ clg_status clg_plan_build_pending(clg_plan *p, const clg_graph *g)
         clg_step *st = &p->steps[i];
         if (!st->pending) continue;
         clg_lower lw = {ctx, g, st->node, p};
-        s = attach_kernel(&lw, st, reqs[st->pending - 1].program, st->kernel_name,
-                          p->pending[st->pending - 1].file);
+        cl_program program = reqs[st->pending - 1].program;
+        s = attach_kernel(&lw, st, program, st->kernel_name, p->pending[st->pending - 1].file);
+        if (!s) s = note_program(&lw, program); /* built in parallel, bundled like any other */
         if (!s) {
             st->pending = 0;
             clg_mem_free(&ctx->allocator, st->kernel_name);

@@ -50,6 +50,7 @@ struct clg_model {
     int n_events;
     bool created;      /* false after a failed clg_model_create: only the message is left */
     char errmsg[16384];
+    char note[1024];   /* clg_model_note: what loading a bundle had to do instead */
 };
 
 static double now_ms(void)
@@ -145,6 +146,8 @@ clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g)
 /* The first version of clg_model_options ends with opt_level. */
 #define MODEL_OPTIONS_FIRST (offsetof(clg_model_options, opt_level) + sizeof(int))
 
+static clg_status model_build_optimized(clg_model *m);
+
 /* The model compiles its own copy of g, optimized at the requested level:
  * the caller's graph stays as it was, and the plan, the stats and the
  * profile all speak of the optimized graph's nodes. Failures report through
@@ -165,7 +168,15 @@ static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_option
     if (s) return clg_ctx_fail(ctx, s, "out of memory copying the graph");
     if ((s = clg_graph_optimize(m->g, level, NULL, NULL)))
         return clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
-    g = m->g;
+    return model_build_optimized(m);
+}
+
+/* The rest of model_build, for m->g as it is (optimized already). */
+static clg_status model_build_optimized(clg_model *m)
+{
+    clg_context *ctx = m->ctx;
+    clg_graph *g = m->g;
+    clg_status s;
     int n_syms = clg_dim_symbol_count(g);
     /* n_convert only once convert exists: model_release walks it. */
     int n_convert = clg_graph_input_count(g) + g->n_outputs;
@@ -253,14 +264,14 @@ static float *convert_buffer(clg_model *m, int i, size_t count)
     return grown;
 }
 
-static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs,
-                            int n_outputs)
+/* Makes m->plan the plan for m->sizes (clg_graph_check_inputs's values):
+ * a kept one, else a new one in the least recently used slot; *slot_out
+ * is its slot. */
+static clg_status model_select_plan(clg_model *m, int *slot_out)
 {
     clg_context *ctx = m->ctx;
     clg_graph *g = m->g;
-    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, m->sizes);
-    if (s) return model_fail(m, s, clg_graph_errmsg(g));
-    if ((s = clg_graph_check_outputs(g, outputs, n_outputs))) return model_fail(m, s, clg_graph_errmsg(g));
+    clg_status s = CLG_OK;
     int n_syms = clg_dim_symbol_count(g);
     /* The plan for these sizes, else a new one in the least recently used
      * slot. */
@@ -293,6 +304,20 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
     }
     m->plan_used[slot] = ++m->runs + 1;
     m->plan = &m->plans[slot];
+    *slot_out = slot;
+    return CLG_OK;
+}
+
+static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, clg_tensor *outputs,
+                            int n_outputs)
+{
+    clg_context *ctx = m->ctx;
+    clg_graph *g = m->g;
+    clg_status s = clg_graph_check_inputs(g, inputs, n_inputs, m->sizes);
+    if (s) return model_fail(m, s, clg_graph_errmsg(g));
+    if ((s = clg_graph_check_outputs(g, outputs, n_outputs))) return model_fail(m, s, clg_graph_errmsg(g));
+    int slot;
+    if ((s = model_select_plan(m, &slot))) return s;
     clg_plan *p = m->plan;
     gate_choice *gc = &m->gate[slot];
     bool trial = gc->runs < 2 * GATE_TRIALS;
@@ -417,6 +442,261 @@ clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_inputs, c
     return s;
 }
 
+/* ---------------------------------------------------------------- buffer runs */
+
+/* Inputs checked without a copy of clg_graph_check_inputs: a buffer's
+ * tensor is viewed as a clg_tensor (its mem as the non-NULL data, never
+ * read). */
+#define VIEWS_ON_STACK 16
+
+/* Checks that b is a buffer of m's context holding `bytes` from its
+ * offset; `what` names it ("input x"). */
+static clg_status check_buffer(clg_model *m, const char *what, const char *name, const clg_buffer *b,
+                               size_t bytes)
+{
+    clg_context *ctx = m->ctx;
+    char msg[512];
+    if (!b->mem) {
+        snprintf(msg, sizeof msg, "%s %s: mem is NULL", what, name);
+        return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+    }
+    cl_mem mem = (cl_mem)b->mem;
+    cl_mem_object_type type = 0;
+    cl_context owner = NULL;
+    size_t size = 0;
+    cl_int err = clGetMemObjectInfo(mem, CL_MEM_TYPE, sizeof type, &type, NULL);
+    if (err == CL_INVALID_MEM_OBJECT) {
+        snprintf(msg, sizeof msg, "%s %s: mem is not an OpenCL memory object (CL_INVALID_MEM_OBJECT)", what, name);
+        return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+    }
+    if (err == CL_SUCCESS) err = clGetMemObjectInfo(mem, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
+    if (err == CL_SUCCESS) err = clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, NULL);
+    if (err != CL_SUCCESS) return clg_ctx_cl_fail(ctx, err, "clGetMemObjectInfo", "%s %s", what, name);
+    if (type != CL_MEM_OBJECT_BUFFER) {
+        snprintf(msg, sizeof msg, "%s %s: mem is an OpenCL image or pipe, not a buffer", what, name);
+        return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+    }
+    if (owner != ctx->cl) {
+        snprintf(msg, sizeof msg, "%s %s: the buffer belongs to another OpenCL context than the model's", what, name);
+        return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+    }
+    if (b->offset > size || size - b->offset < bytes) {
+        snprintf(msg, sizeof msg,
+                 "%s %s: the buffer is too small: the tensor needs %zu bytes from offset %zu, the buffer holds %zu",
+                 what, name, bytes, b->offset, size);
+        return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+    }
+    return CLG_OK;
+}
+
+/* Integer and bool values live on the device as floats: a buffer of them
+ * would need a conversion kernel, so they go through clg_model_run. */
+static clg_status check_f32(clg_model *m, const char *what, const clg_node *n)
+{
+    if (n->dtype == CLG_DTYPE_F32) return CLG_OK;
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "%s %s is %s: buffer runs take f32 tensors only (clgraph holds integers as floats on the device); "
+             "run it with clg_model_run", what, n->name, clg_dtype_name(n->dtype));
+    return model_fail(m, CLG_ERR_UNSUPPORTED, msg);
+}
+
+/* A failed event in the caller's wait list (a negative execution status)
+ * is an error naming it. */
+static clg_status check_wait_events(clg_model *m, const cl_event *wait, int n_wait)
+{
+    for (int i = 0; i < n_wait; i++) {
+        cl_int status = CL_COMPLETE;
+        cl_int err = clGetEventInfo(wait[i], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
+        if (err != CL_SUCCESS) return clg_ctx_cl_fail(m->ctx, err, "clGetEventInfo", "wait_events[%d]", i);
+        if (status < 0) {
+            snprintf(m->errmsg, sizeof m->errmsg,
+                     "wait_events[%d] failed (execution status %d, %s): the run did not start", i, (int)status,
+                     clg_cl_error_name(status));
+            return CLG_ERR_OPENCL;
+        }
+    }
+    return CLG_OK;
+}
+
+static clg_status model_run_buffers(clg_model *m, const clg_buffer *inputs, int n_inputs, clg_buffer *outputs,
+                                    int n_outputs, const cl_event *wait, int n_wait, cl_event *event_out)
+{
+    clg_context *ctx = m->ctx;
+    clg_graph *g = m->g;
+    char msg[512];
+    if (n_wait < 0 || (n_wait > 0 && !wait)) {
+        snprintf(msg, sizeof msg, "wait_events is NULL with n_wait %d", n_wait);
+        return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+    }
+    int n_in = clg_graph_input_count(g);
+    if (n_inputs > 0 && !inputs) return model_fail(m, CLG_ERR_INVALID_ARGUMENT, "inputs is NULL");
+    if (n_inputs != n_in) {
+        snprintf(msg, sizeof msg, "the graph has %d inputs, %d were given", n_in, n_inputs);
+        return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+    }
+    for (int i = 0, input = 0; i < g->n_nodes && input < n_in; i++)
+        if (g->nodes[i].op == CLG_OP_INPUT && !inputs[input++].mem) {
+            snprintf(msg, sizeof msg, "input %s: mem is NULL", g->nodes[i].name);
+            return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+        }
+    if (n_outputs != g->n_outputs || (n_outputs > 0 && !outputs)) {
+        snprintf(msg, sizeof msg, "the graph has %d outputs, %d were given", g->n_outputs, n_outputs);
+        return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+    }
+    /* Shapes, dtypes and symbol sizes, as clg_model_run checks them. */
+    clg_tensor stack_views[VIEWS_ON_STACK] = {{0}}, *views = stack_views;
+    if (n_inputs > VIEWS_ON_STACK &&
+        !(views = clg_mem_calloc(&ctx->allocator, (size_t)n_inputs, sizeof *views)))
+        return model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory checking the inputs");
+    for (int i = 0; i < n_inputs; i++) {
+        views[i] = (clg_tensor){(float *)inputs[i].mem, inputs[i].rank, {0}, inputs[i].dtype};
+        memcpy(views[i].dims, inputs[i].dims, sizeof views[i].dims);
+    }
+    clg_status s = clg_graph_check_inputs(g, views, n_inputs, m->sizes);
+    if (views != stack_views) clg_mem_free(&ctx->allocator, views);
+    if (s) return model_fail(m, s, clg_graph_errmsg(g));
+    for (int i = 0, input = 0; i < g->n_nodes && input < n_in; i++)
+        if (g->nodes[i].op == CLG_OP_INPUT) {
+            if ((s = check_f32(m, "input", &g->nodes[i]))) return s;
+            input++;
+        }
+    for (int i = 0; i < n_outputs; i++) {
+        const clg_node *n = &g->nodes[g->outputs[i]];
+        if ((s = check_f32(m, "output", n))) return s;
+        if (outputs[i].dtype != CLG_DTYPE_F32) {
+            const char *got = clg_dtype_name(outputs[i].dtype);
+            snprintf(msg, sizeof msg, "output %s: the graph computes f32, the buffer's dtype is %s%s", n->name,
+                     got ? got : "unknown: ", got ? "" : "(not a clg_dtype)");
+            return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+        }
+    }
+    int slot;
+    if ((s = model_select_plan(m, &slot))) return s;
+    clg_plan *p = m->plan;
+    /* Every buffer is checked before anything is enqueued. */
+    for (int i = 0, input = 0; i < g->n_nodes && !s; i++)
+        if (g->nodes[i].op == CLG_OP_INPUT) {
+            size_t bytes = (size_t)clg_shape_count(&p->values[i].shape) * sizeof(float);
+            s = check_buffer(m, "input", g->nodes[i].name, &inputs[input++], bytes);
+        }
+    for (int i = 0; i < n_outputs && !s; i++) {
+        const clg_dev_tensor *v = &p->values[g->outputs[i]];
+        s = check_buffer(m, "output", g->nodes[g->outputs[i]].name, &outputs[i],
+                         (size_t)clg_shape_count(&v->shape) * sizeof(float));
+    }
+    if (s) return s;
+    /* An event that has already failed is refused before anything waits on
+     * it: what commands behind a failed event do is the implementation's
+     * choice, and PoCL 5 may never complete them (a clFinish behind one
+     * hung in test_device_io). */
+    if ((s = check_wait_events(m, wait, n_wait))) return s;
+    if (ctx->profiling && p->n_steps) {
+        m->events = clg_mem_calloc(&ctx->allocator, (size_t)p->n_steps, sizeof *m->events);
+        if (!m->events) return model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory for profiling events");
+        m->n_events = p->n_steps;
+    }
+
+    /* The gate as clg_model_run decided it for this plan (not timed here:
+     * a run that does not wait has no time to take), and the caller's
+     * events, each held in front of the run by a barrier (an in-order
+     * queue runs nothing past it before it completes). */
+    cl_int err = CL_SUCCESS;
+    bool gated = m->gate[slot].runs == 2 * GATE_TRIALS && m->gate[slot].gated;
+    cl_event gate = gated ? clCreateUserEvent(ctx->cl, &err) : NULL;
+    if (err != CL_SUCCESS) return clg_ctx_cl_fail(ctx, err, "clCreateUserEvent", "running the model");
+    if (gate && (err = clEnqueueBarrierWithWaitList(ctx->queue, 1, &gate, NULL)) != CL_SUCCESS)
+        s = clg_ctx_cl_fail(ctx, err, "clEnqueueBarrierWithWaitList", "the run's gate");
+    if (!s && n_wait > 0 && (err = clEnqueueBarrierWithWaitList(ctx->queue, (cl_uint)n_wait, wait, NULL)) != CL_SUCCESS)
+        s = clg_ctx_cl_fail(ctx, err, "clEnqueueBarrierWithWaitList", "waiting for wait_events");
+    for (int i = 0, input = 0; i < g->n_nodes && !s; i++) {
+        if (g->nodes[i].op != CLG_OP_INPUT) continue;
+        const clg_dev_tensor *v = &p->values[i];
+        const clg_buffer *b = &inputs[input++];
+        size_t bytes = (size_t)clg_shape_count(&v->shape) * sizeof(float);
+        if (bytes == 0) continue; /* an empty copy is an error in OpenCL */
+        err = clEnqueueCopyBuffer(ctx->queue, (cl_mem)b->mem, v->buf, b->offset, v->off * sizeof(float), bytes, 0,
+                                  NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueCopyBuffer", "input %s", g->nodes[i].name);
+    }
+    static const float zero = 0.0f;
+    float flagged = 0.0f;
+    bool check_flag = p->has_index_flag && !event_out;
+    if (p->has_index_flag && !s) {
+        err = clEnqueueWriteBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
+                                   sizeof(float), &zero, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "the index flag");
+    }
+    for (int i = 0; i < p->n_steps && !s; i++)
+        s = clg_plan_enqueue(p, g, &p->steps[i], m->events ? &m->events[i] : NULL);
+    if (check_flag && !s) {
+        err = clEnqueueReadBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
+                                  sizeof(float), &flagged, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "the index flag");
+    }
+    for (int i = 0; i < n_outputs && !s; i++) {
+        const clg_dev_tensor *v = &p->values[g->outputs[i]];
+        size_t bytes = (size_t)clg_shape_count(&v->shape) * sizeof(float);
+        outputs[i].rank = v->shape.rank;
+        for (int d = 0; d < CLG_MAX_RANK; d++) outputs[i].dims[d] = d < v->shape.rank ? v->shape.dims[d] : 0;
+        if (bytes == 0) continue;
+        err = clEnqueueCopyBuffer(ctx->queue, v->buf, (cl_mem)outputs[i].mem, v->off * sizeof(float),
+                                  outputs[i].offset, bytes, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            s = clg_ctx_cl_fail(ctx, err, "clEnqueueCopyBuffer", "output %s", g->nodes[g->outputs[i]].name);
+    }
+    /* The queue is in-order: a marker completes after everything before it. */
+    if (event_out && !s && (err = clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, event_out)) != CL_SUCCESS)
+        s = clg_ctx_cl_fail(ctx, err, "clEnqueueMarkerWithWaitList", "the run's event");
+    /* Open the gate on every path, or the queue would never move again. */
+    if (gate) {
+        cl_int gate_err = clSetUserEventStatus(gate, CL_COMPLETE);
+        clReleaseEvent(gate);
+        if (!s && gate_err != CL_SUCCESS)
+            s = clg_ctx_cl_fail(ctx, gate_err, "clSetUserEventStatus", "running the model");
+    }
+    if (s && event_out && *event_out) {
+        clReleaseEvent(*event_out);
+        *event_out = NULL;
+    }
+    /* Waiting: when the caller asked to (no event), and after an error, so
+     * that a failed call leaves nothing of its own running. */
+    if (s || !event_out) {
+        err = clFinish(ctx->queue);
+        if (!s && err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clFinish", "running the model");
+    }
+    if (s) return s;
+    /* An event that failed while the run waited for it: where the
+     * implementation ran the commands behind it anyway, a waiting run says
+     * so. */
+    if (!event_out && (s = check_wait_events(m, wait, n_wait))) return s;
+    if (flagged != 0.0f) {
+        int k = (int)flagged - 1;
+        const clg_node *n = k >= 0 && k < g->n_nodes ? &g->nodes[k] : NULL;
+        snprintf(m->errmsg, sizeof m->errmsg,
+                 "node %s (%s): an index is out of range for the dimension it indexes (the device clamped it, so "
+                 "the outputs are not valid; clg_graph_run_reference names the index)",
+                 n ? n->name : "?", n ? clg_op_name(n->op) : "?");
+        return CLG_ERR_INVALID_ARGUMENT;
+    }
+    m->errmsg[0] = '\0';
+    return CLG_OK;
+}
+
+clg_status clg_model_run_buffers(clg_model *m, const clg_buffer *inputs, int n_inputs, clg_buffer *outputs,
+                                 int n_outputs, const void *wait_events, int n_wait, void *event_out)
+{
+    cl_event *event = event_out;
+    if (event) *event = NULL;
+    if (!m) return CLG_ERR_INVALID_ARGUMENT;
+    if (!m->created) return CLG_ERR_INVALID_ARGUMENT; /* the message says why creating it failed */
+    clg_error_capture capture;
+    clg_error_capture_begin(&capture, m->ctx, m->errmsg, sizeof m->errmsg);
+    clg_status s = model_run_buffers(m, inputs, n_inputs, outputs, n_outputs, wait_events, n_wait, event);
+    clg_error_capture_end(&capture);
+    return s;
+}
+
 clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *st)
 {
     if (!m || !st) return CLG_ERR_INVALID_ARGUMENT;
@@ -482,3 +762,49 @@ done:
     clg_mem_free(&m->ctx->allocator, launches);
     return s;
 }
+
+/* ---------------------------------------------------------------- bundles */
+
+const clg_graph *clg_model_graph(const clg_model *m) { return m && m->created ? m->g : NULL; }
+
+const char *clg_model_note(const clg_model *m) { return m ? m->note : ""; }
+
+clg_model *clg_model_alloc(clg_context *ctx)
+{
+    clg_model *m = clg_mem_calloc(&ctx->allocator, 1, sizeof *m);
+    if (m) m->ctx = ctx;
+    return m;
+}
+
+char *clg_model_errbuf(clg_model *m, size_t *size)
+{
+    *size = sizeof m->errmsg;
+    return m->errmsg;
+}
+
+void clg_model_set_note(clg_model *m, const char *note) { snprintf(m->note, sizeof m->note, "%s", note); }
+
+clg_status clg_model_build_from(clg_model *m, clg_graph *g)
+{
+    m->g = g;
+    clg_status s = model_build_optimized(m);
+    if (s) model_release(m);
+    m->created = s == CLG_OK;
+    return s;
+}
+
+void clg_model_fail_release(clg_model *m)
+{
+    model_release(m);
+    m->created = false;
+}
+
+int clg_model_plans(const clg_model *m, const clg_plan **plans, int capacity)
+{
+    int n = 0;
+    for (int i = 0; i < MODEL_PLANS && n < capacity; i++)
+        if (m->plan_used[i] && m->plans[i].sizes) plans[n++] = &m->plans[i];
+    return n;
+}
+
+clg_context *clg_model_context(const clg_model *m) { return m->ctx; }

@@ -188,6 +188,7 @@ void clg_plan_free(clg_plan *p)
     clg_mem_free(a, p->values);
     clg_mem_free(a, p->decisions);
     clg_mem_free(a, p->gemm_memo);
+    clg_mem_free(a, p->programs);
     clg_mem_free(a, p->block_off);
     clg_mem_free(a, p->sizes);
     clg_plan_pending_free(p);
@@ -359,6 +360,7 @@ clg_status clg_plan_enqueue(clg_plan *p, const clg_graph *g, const clg_step *st,
     CLBlastTranspose tb = m->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastStatusCode rc;
     const char *call;
+    clg_clblast_lock();
     if (m->batch == 1) {
         call = "CLBlastSgemm";
         rc = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m->m, m->n, m->k, m->alpha, m->a.buf, m->a.off,
@@ -371,6 +373,7 @@ clg_status clg_plan_enqueue(clg_plan *p, const clg_graph *g, const clg_step *st,
                                         m->b_stride, m->beta, m->c.buf, m->c.off, m->ldc, m->c_stride,
                                         m->batch, &ctx->queue, event);
     }
+    clg_clblast_unlock();
     if (rc != CLBlastSuccess)
         return clg_ctx_cl_fail(ctx, (cl_int)rc, call, "node %s (%s): %zux%zux%zu GEMM", n->name,
                                clg_op_name(n->op), m->m, m->n, m->k);

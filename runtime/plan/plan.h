@@ -222,6 +222,11 @@ typedef struct clg_plan {
     clg_decision *decisions;         /* per node, from clg_plan_select */
     struct clg_gemm_memo *gemm_memo; /* GEMM shapes this plan has decided */
     int n_gemm_memo, cap_gemm_memo;
+    /* The programs this plan's lowering took from the context's cache
+     * (owned by the context; a bundle carries them). Not kept for the
+     * trial plans that time candidates (scratch_owned). */
+    cl_program *programs;
+    int n_programs, cap_programs;
     /* Buffers of the plan's own (clg_plan_buffer): constants in another
      * layout, prepared once when the plan is built. */
     cl_mem *owned;
@@ -324,5 +329,22 @@ CLG_INTERNAL bool clg_value_in_arena(const clg_graph *g, int node);
 CLG_INTERNAL clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g,
                                         const clg_shape *shapes, clg_scratch_request *scratch, int n_scratch, size_t *off,
                                         size_t *arena_elems);
+
+/* ---------------------------------------------------------------- model.c, for bundles */
+
+/* A new, empty model on ctx (not yet created: clg_model_build_from does
+ * that), or NULL when out of memory. */
+CLG_INTERNAL clg_model *clg_model_alloc(clg_context *ctx);
+/* The model's message buffer, for an error capture. */
+CLG_INTERNAL char *clg_model_errbuf(clg_model *m, size_t *size);
+CLG_INTERNAL void clg_model_set_note(clg_model *m, const char *note);
+/* Finishes creating m from g, an optimized graph it takes (freed with the
+ * model, also on failure), as clg_model_create does after optimizing. */
+CLG_INTERNAL clg_status clg_model_build_from(clg_model *m, clg_graph *g);
+/* Releases what a model holds after a failure before clg_model_build_from. */
+CLG_INTERNAL void clg_model_fail_release(clg_model *m);
+/* The plans the model has built (up to capacity), newest use not implied. */
+CLG_INTERNAL int clg_model_plans(const clg_model *m, const clg_plan **plans, int capacity);
+CLG_INTERNAL clg_context *clg_model_context(const clg_model *m);
 
 #endif

@@ -194,10 +194,13 @@ static size_t max_size(const clg_tune_plan *plan, int which)
 
 static CLBlastStatusCode gemm(tune_run *run, const clg_tune_gemm *g)
 {
-    return CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                        g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k,
-                        1.0f, run->a, 0, g->k, run->b, 0, g->trans_b ? g->k : g->n, 0.0f, run->c, 0,
-                        g->n, &run->ctx->queue, NULL);
+    clg_clblast_lock();
+    CLBlastStatusCode rc = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                        g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k,
+                                        1.0f, run->a, 0, g->k, run->b, 0, g->trans_b ? g->k : g->n, 0.0f, run->c,
+                                        0, g->n, &run->ctx->queue, NULL);
+    clg_clblast_unlock();
+    return rc;
 }
 
 static void fill_random(float *x, size_t n, uint64_t seed)
@@ -256,18 +259,22 @@ static void release_buffers(tune_run *run)
  * sentinel (fill: write it there first). */
 static int guard(tune_run *run, size_t from, bool fill, bool *intact)
 {
-    static cl_uint words[GUARD];
     cl_int rc;
     if (fill) {
         cl_uint bits = GUARD_BITS;
         return clEnqueueFillBuffer(run->ctx->queue, run->c, &bits, sizeof bits, from * sizeof(float),
                                    GUARD * sizeof(float), 0, NULL, NULL);
     }
-    rc = clEnqueueReadBuffer(run->ctx->queue, run->c, CL_TRUE, from * sizeof(float), sizeof words, words, 0,
-                             NULL, NULL);
+    /* Allocated per call, not a static array: two contexts may tune (each
+     * its own device) from two threads at once. */
+    cl_uint *words = clg_mem_calloc(&run->ctx->allocator, GUARD, sizeof *words);
+    if (!words) return CL_OUT_OF_HOST_MEMORY;
+    rc = clEnqueueReadBuffer(run->ctx->queue, run->c, CL_TRUE, from * sizeof(float), GUARD * sizeof *words, words,
+                             0, NULL, NULL);
     *intact = true;
     for (int i = 0; i < GUARD && rc == CL_SUCCESS; i++)
         if (words[i] != GUARD_BITS) *intact = false;
+    clg_mem_free(&run->ctx->allocator, words);
     return rc;
 }
 

@@ -601,8 +601,11 @@ int clg_tuning_override(cl_device_id device, clg_tune_kernel_id id, const size_t
 {
     const clg_tune_kernel *k = &KERNELS[id];
     /* CLBlast's C API takes non-const pointers it does not write through. */
-    return (int)CLBlastOverrideParameters(device, k->name, CLBlastPrecisionSingle,
-                                          (size_t)k->n_params, (const char **)k->params, values);
+    clg_clblast_lock();
+    int rc = (int)CLBlastOverrideParameters(device, k->name, CLBlastPrecisionSingle, (size_t)k->n_params,
+                                            (const char **)k->params, values);
+    clg_clblast_unlock();
+    return rc;
 }
 
 /* runtime/tune/clblast_params.cpp */
@@ -612,7 +615,10 @@ CLG_INTERNAL int clg_clblast_retrieve(cl_device_id device, const char *kernel, s
 int clg_tuning_retrieve(cl_device_id device, clg_tune_kernel_id id, size_t *values)
 {
     const clg_tune_kernel *k = &KERNELS[id];
-    return clg_clblast_retrieve(device, k->name, (size_t)k->n_params, k->params, values);
+    clg_clblast_lock();
+    int rc = clg_clblast_retrieve(device, k->name, (size_t)k->n_params, k->params, values);
+    clg_clblast_unlock();
+    return rc;
 }
 
 /* Which parameter set each device runs in this process. CLBlast keeps its
