@@ -2772,7 +2772,7 @@ static void test_errors(void **state)
 
     relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->shape->n_dim = 0;
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph input 'x' has rank 0; clgraph tensors have rank 1 to 5");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph input 'x' has rank 0; clgraph tensors have rank 1 to 8");
 
     relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->shape->dim[1]->dim_value = (int64_t)1 << 40;
