@@ -293,12 +293,12 @@ static void test_add_node_errors(void **state)
     clg_attr perm_int = {"perm", CLG_ATTR_INT, 1, {0}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_TRANSPOSE, "y", x, 1, &perm_int, 1), CLG_ERR_INVALID_GRAPH,
            "attribute perm must be a list of integers");
-    clg_attr perm_long = {"perm", CLG_ATTR_INTS, 6, {0, 1, 2, 3, 4, 5}, 0, NULL};
+    clg_attr perm_long = {"perm", CLG_ATTR_INTS, 9, {0, 1, 2, 3, 4, 5, 6, 7, 8}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_TRANSPOSE, "y", x, 1, &perm_long, 1), CLG_ERR_INVALID_GRAPH,
-           "attribute perm needs at most 5 values, got 6");
+           "attribute perm needs at most 8 values, got 9");
     clg_attr perm_neg = {"perm", CLG_ATTR_INTS, -1, {0}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_TRANSPOSE, "y", x, 1, &perm_neg, 1), CLG_ERR_INVALID_GRAPH,
-           "attribute perm needs at most 5 values, got -1");
+           "attribute perm needs at most 8 values, got -1");
     clg_attr strides3 = {"strides", CLG_ATTR_INTS, 3, {1, 1, 1}, 0, NULL};
     expect(g, clg_graph_add_node(g, CLG_OP_MAXPOOL, "y", x, 1, &strides3, 1), CLG_ERR_INVALID_GRAPH,
            "attribute strides needs 2 values, got 3");
