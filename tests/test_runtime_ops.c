@@ -651,6 +651,12 @@ static void test_high_rank(void **state)
         {"f32[N, 2, 3, 4, 3, 5]", "y = ReduceMax(x) axes=[1, 3, 5]"},
         {"f32[2, 3, 2, 3, 2, 3, 2, 3]", "y = ReduceSum(x) axes=[1, 3, 5, 7]"},
         {"f32[2, 3, 2, 3, 2, 3, 2, 3]", "y = ReduceLogSumExp(x) axes=[0, 2, 4, 6] keepdims=0"},
+        /* MatMul with 4 and 6 batch dims (broadcast), Softmax and
+         * LayerNorm at rank 7 */
+        {"f32[N, 2, 1, 3, 4, 5]", "const w: f32[1, 3, 5, 3] = random(2)\ny = MatMul(x, w)"},
+        {"f32[2, 1, 2, 1, 2, 3, 4, 5]", "const w: f32[2, 1, 2, 1, 5, 3] = random(2)\ny = MatMul(x, w)"},
+        {"f32[N, 2, 1, 3, 2, 2, 7]", "y = Softmax(x) axis=-1"},
+        {"f32[N, 2, 1, 3, 2, 2, 7]", "const s: f32[7] = random(2)\ny = LayerNorm(x, s) axis=-1"},
         /* Gather and GatherElements on 6-D data */
         {"f32[N, 3, 2, 4, 2, 5]", "const i: i64[2, 2] = [3, -1, 0, 2]\ny = Gather(x, i) axis=3"},
         {"f32[N, 3, 2, 4, 2, 5]", "const i: i64[2] = [4, -5]\ny = Gather(x, i) axis=-1"},
