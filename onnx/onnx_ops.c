@@ -557,12 +557,18 @@ static clg_status conv_identity(ox_ctx *ox, const Onnx__NodeProto *n, ox_value *
     clg_status s;
     if (strcmp(n->op_type, "Dropout") == 0) {
         if (ox->opset >= 12 && n_in > 2 && in[2]) {
-            /* training_mode must be a constant false. */
-            const ox_value *t = in[2];
-            if (t->kind != OX_HOST || t->host.count != 1 ||
-                (ox_dtype_is_int(t->host.dtype) ? t->host.i[0] != 0 : t->host.f->data[0] != 0.0f))
+            /* training_mode must be a constant false, or the ratio a
+             * constant 0: training then drops nothing and scales by 1, the
+             * identity (PyTorch exports of attention_dropout=0.0 with
+             * TrainingMode.PRESERVE, torchvision's swin_t). */
+            const ox_value *t = in[2], *r = n_in > 1 ? in[1] : NULL;
+            bool no_drop = r && r->kind == OX_HOST && r->host.count == 1 &&
+                           (ox_dtype_is_int(r->host.dtype) ? r->host.i[0] == 0 : r->host.f->data[0] == 0.0f);
+            if (!no_drop && (t->kind != OX_HOST || t->host.count != 1 ||
+                             (ox_dtype_is_int(t->host.dtype) ? t->host.i[0] != 0 : t->host.f->data[0] != 0.0f)))
                 return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                               "training_mode '%s' must be a constant false (inference only)", t->name);
+                               "training_mode '%s' must be a constant false (inference only), or the ratio a "
+                               "constant 0", t->name);
         }
         if ((s = ox_unavailable(ox, out, n_out, 1, "is Dropout's mask, which clgraph does not compute"))) return s;
     }

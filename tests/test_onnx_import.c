@@ -2497,6 +2497,27 @@ static void test_batchnorm_dropout_identity(void **state)
     mb_output(&b, "y");
     mb_output(&b, "mask");
     expect_error(&b, CLG_ERR_UNSUPPORTED, "'mask' is Dropout's mask, which clgraph does not compute");
+    /* training_mode true: the identity when the ratio is a constant 0
+     * (swin_t exported with TrainingMode.PRESERVE), refused otherwise. */
+    const int32_t yes = 1;
+    for (int zero = 1; zero >= 0; zero--) {
+        mb_init(&b, 13);
+        mb_input(&b, "x", 4, xd);
+        mb_const_f(&b, "ratio", zero ? 0.0f : 0.5f);
+        mb_init_bool(&b, "train", 0, NULL, &yes);
+        mb_node(&b, "Dropout", "drop", "x,ratio,train", "y", 0);
+        mb_output(&b, "y");
+        if (zero) {
+            clg_graph *g = import_ok(&b);
+            assert_int_equal(find_node(g, "y")->op, CLG_OP_IDENTITY);
+            clg_graph_destroy(g);
+            mb_free(&b);
+        } else {
+            expect_error(&b, CLG_ERR_UNSUPPORTED,
+                         "node drop (Dropout, opset 13): training_mode 'train' must be a constant false (inference "
+                         "only), or the ratio a constant 0");
+        }
+    }
 }
 
 static void test_squeeze_unsqueeze_graph(void **state)
