@@ -662,6 +662,9 @@ static void test_high_rank(void **state)
         {"f32[N, 3, 2, 4, 2, 5]", "const i: i64[2] = [4, -5]\ny = Gather(x, i) axis=-1"},
         {"f32[N, 3, 2, 4, 2, 5]", "const i: i32[1, 2, 1, 3, 1, 1] = [1, -2, 0, 3, 2, -1]\n"
                                   "y = GatherElements(x, i) axis=3"},
+        {"f32[2, 3, 2, 3, 2, 2, 3, 2]", "const i: i64[2, 1, 2, 2, 1, 2, 1, 2] = [0, 1, -1, 2, 1, 0, 2, -3, 0, 0, 1, 1, "
+                                        "2, 2, -1, -2, 0, 1, 2, 0, 1, 2, 0, 1, -1, 0, 1, 2, 0, 0, 2, 1]\n"
+                                        "y = GatherElements(x, i) axis=1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         snprintf(text, sizeof text, "input x: %s\n%s\nz = Relu(y)\noutput z\noutput y\n", cases[i].input,
