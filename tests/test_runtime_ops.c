@@ -671,6 +671,18 @@ static void test_high_rank(void **state)
                  cases[i].body);
         check(TOL);
     }
+    /* The ops that see a rank-6 input as rows or planes: ArgMax (an i64
+     * output), GlobalAveragePool, bilinear Resize, Trilu */
+    static const char *const planes[] = {
+        "a = ArgMax(x) axis=3\noutput a",
+        "y = GlobalAveragePool(x)\noutput y",
+        "y = Resize(x) sizes=[5, 7] mode=\"linear\"\noutput y",
+        "y = Trilu(x) upper=0\noutput y",
+    };
+    for (size_t i = 0; i < sizeof planes / sizeof *planes; i++) {
+        snprintf(text, sizeof text, "input x: f32[N, 2, 3, 2, 4, 3]\n%s\n", planes[i]);
+        check(TOL);
+    }
     /* Broadcasting Add and Mul at rank 8, dims alternating between the
      * operands (no merging), and Concat along every axis of a rank-6 tensor */
     snprintf(text, sizeof text,
