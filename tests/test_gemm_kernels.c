@@ -432,7 +432,7 @@ static void test_choice_file(void **state)
     write_text_file(path, "not a choice file\n5 29 11 0 1 1 g1x1\n");
     check_text(ctx, TOL);
     assert_int_equal(choice_lines(dir, path, sizeof path), 2);
-    write_text_file(path, "clgraph-gemm-choices 2\n5 29 11 0 1 1 no-such-variant\n");
+    write_text_file(path, "clgraph-gemm-choices 3\n5 29 11 0 1 1 no-such-variant\n");
     check_text(ctx, TOL);
     assert_int_equal(choice_lines(dir, path, sizeof path), 3);
     /* a file of the previous version is not read: measured again */
@@ -444,7 +444,7 @@ static void test_choice_file(void **state)
     assert_non_null(f);
     assert_non_null(fgets(head, sizeof head, f));
     fclose(f);
-    assert_string_equal(head, "clgraph-gemm-choices 2\n");
+    assert_string_equal(head, "clgraph-gemm-choices 3\n");
     clg_context_destroy(ctx);
     if (saved) {
         setenv("CLGRAPH_CACHE_DIR", saved, 1);
