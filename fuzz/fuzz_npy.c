@@ -3,7 +3,7 @@
  * is one) and read from there. Properties beyond "no crash":
  *   - a rejected file gives IO, FORMAT or OUT_OF_MEMORY with a message and
  *     leaves the tensor cleared;
- *   - an accepted file has rank 1..5 and positive dimensions, and writing it
+ *   - an accepted file has rank 1..8 and positive dimensions, and writing it
  *     with clg_graph_write_npy and reading that back gives the same shape and
  *     the same bits;
  *   - checking the shape against a graph input ([N, 3]) accepts exactly the

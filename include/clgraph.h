@@ -180,7 +180,7 @@ typedef void *(*clg_alloc_fn)(void *user, void *ptr, size_t old_size, size_t new
 
 /* ---------------------------------------------------------------- tensors */
 
-#define CLG_MAX_RANK 5
+#define CLG_MAX_RANK 8
 /* Symbolic dimensions. A dim below 0 is a size known only when the graph
  * runs, named by a symbol (N, S, ...) or a polynomial in symbols (N*S,
  * S+1) that shape inference derived. CLG_BATCH is the symbol N; any other
@@ -302,8 +302,8 @@ CLG_API const char *clg_op_name(clg_op op);
 
 typedef enum clg_attr_kind { CLG_ATTR_INT, CLG_ATTR_FLOAT, CLG_ATTR_INTS, CLG_ATTR_STRING } clg_attr_kind;
 
-/* Pad's pads: a begin and an end per dim of a rank-5 tensor. */
-#define CLG_MAX_ATTR_INTS 10
+/* Pad's pads: a begin and an end per dim of a rank-8 tensor. */
+#define CLG_MAX_ATTR_INTS (2 * CLG_MAX_RANK)
 
 /* One attribute for clg_graph_add_node. Names and meanings follow ONNX
  * (docs/ir.md lists them per op); name and s are borrowed for the call (the
@@ -354,7 +354,7 @@ CLG_API clg_status clg_graph_load(clg_graph *g, const char *path);
  * which must be empty. data is borrowed for the call; every value the
  * graph needs is copied (initializers become constants owned by g). Graph
  * inputs must be FLOAT, INT64, INT32 or BOOL tensors (the last three become
- * I64, I32 and BOOL inputs) of rank 1 to 5; any dim may be symbolic: a
+ * I64, I32 and BOOL inputs) of rank 1 to 8; any dim may be symbolic: a
  * symbolic first dim (a dim_param, 0 or unset) is the batch N, another
  * dim_param a symbol of that name shared by the inputs that use it, an
  * unnamed one a size of its own. Initializers listed as graph inputs are

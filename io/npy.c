@@ -1,6 +1,6 @@
 /* .npy files: NumPy's format versions 1.0, 2.0 and 3.0, restricted to what a
  * clg_tensor can hold (little-endian float32, int64, int32 or bool, C
- * order, rank 1..5).
+ * order, rank 1..8).
  *
  * A file is the magic "\x93NUMPY", a major and minor version byte, the header
  * length (u16 little-endian in 1.0, u32 in 2.0 and 3.0), the header — a

@@ -37,15 +37,16 @@ __kernel void gather(__global const float *x, uint x_off, __global const float *
     y[y_off + (o * q + j) * inner + i] = x[x_off + (o * axis_len + k) * inner + i];
 }
 
-/* ONNX GatherElements over at most 5 dims, the output (and the indices,
- * which have its shape) dense [n0, n1, n2, n3, n4] (leading 1s for a lower
- * rank): y[p] = x[p with p[axis] replaced by idx[p]], x's element strides
- * s0..s4. One work-item per output element, i the linear index; an index
+/* ONNX GatherElements over at most 8 dims, the output (and the indices,
+ * which have its shape) dense [n0, ..., n7] (leading 1s for a lower rank):
+ * y[p] = x[p with p[axis] replaced by idx[p]], x's element strides
+ * s0..s7. One work-item per output element, i the linear index; an index
  * out of range is clamped and flagged like gather's. The host pads the grid
  * up to a multiple of 64, hence the check. */
 __kernel void gather_elements(__global const float *x, uint x_off, __global const float *idx, uint idx_off,
                               __global float *y, uint y_off, __global float *flag, uint flag_off, int node,
-                              int n, int n1, int n2, int n3, int n4, int s0, int s1, int s2, int s3, int s4,
+                              int n, int n1, int n2, int n3, int n4, int n5, int n6, int n7,
+                              int s0, int s1, int s2, int s3, int s4, int s5, int s6, int s7,
                               int axis, int axis_len)
 {
     int i = get_global_id(0);
@@ -54,19 +55,14 @@ __kernel void gather_elements(__global const float *x, uint x_off, __global cons
     if (!(v >= (float)-axis_len && v < (float)axis_len)) flag[flag_off] = (float)node;
     int k = (int)clamp(v, (float)-axis_len, (float)(axis_len - 1));
     if (k < 0) k += axis_len;
-    int r = i;
-    int p4 = r % n4;
-    r /= n4;
-    int p3 = r % n3;
-    r /= n3;
-    int p2 = r % n2;
-    r /= n2;
-    int p1 = r % n1;
-    int p0 = r / n1;
-    if (axis == 0) p0 = k;
-    else if (axis == 1) p1 = k;
-    else if (axis == 2) p2 = k;
-    else if (axis == 3) p3 = k;
-    else p4 = k;
-    y[y_off + i] = x[x_off + p0 * s0 + p1 * s1 + p2 * s2 + p3 * s3 + p4 * s4];
+    const int dims[8] = {1, n1, n2, n3, n4, n5, n6, n7};
+    const int st[8] = {s0, s1, s2, s3, s4, s5, s6, s7};
+    int r = i, at = 0;
+#pragma unroll
+    for (int d = 7; d >= 0; d--) {
+        int p = d > 0 ? r % dims[d] : r;
+        r = d > 0 ? r / dims[d] : 0;
+        at += (d == axis ? k : p) * st[d];
+    }
+    y[y_off + i] = x[x_off + at];
 }

@@ -91,33 +91,38 @@ __kernel void reduce_rows(__global const float *x, uint x_off, __global float *y
 
 /* Any axes: one work-item per output element, n of them (the grid padded,
  * hence the check). The host merges neighbouring dims that are both kept or
- * both reduced and drops dims of 1, which leaves at most three of each for
- * rank 5: kept dims k0..k2 (k2 innermost) with input strides ks0..ks2,
- * reduced dims r0..r2 with strides rs0..rs2 (unused ones 1 and 0).
+ * both reduced and drops dims of 1, which leaves at most four of each for
+ * rank 8: kept dims k0..k3 (k3 innermost) with input strides ks0..ks3,
+ * reduced dims r0..r3 with strides rs0..rs3 (unused ones 1 and 0).
  * Neighbouring work-items differ in the innermost kept dim, so when the
  * reduced axes are outer ones (the common case here: innermost rows take
  * reduce_rows) their reads are neighbouring addresses. */
 __kernel void reduce_strided(__global const float *x, uint x_off, __global float *y, uint y_off, int n,
-                             int k0, int k1, int k2, int ks0, int ks1, int ks2,
-                             int r0, int r1, int r2, int rs0, int rs1, int rs2)
+                             int k0, int k1, int k2, int k3, int ks0, int ks1, int ks2, int ks3,
+                             int r0, int r1, int r2, int r3, int rs0, int rs1, int rs2, int rs3)
 {
     int o = get_global_id(0);
     if (o >= n) return;
-    int i2 = o % k2, t = o / k2;
+    int i3 = o % k3, t = o / k3;
+    int i2 = t % k2;
+    t /= k2;
     int i1 = t % k1, i0 = t / k1;
     (void)k0;
-    __global const float *src = x + x_off + i0 * ks0 + i1 * ks1 + i2 * ks2;
+    __global const float *src = x + x_off + i0 * ks0 + i1 * ks1 + i2 * ks2 + i3 * ks3;
     float shift = 0.0f;
 #ifdef MAP_EXP
     float mx = -INFINITY;
     for (int a = 0; a < r0; a++)
         for (int b = 0; b < r1; b++)
-            for (int c = 0; c < r2; c++) mx = fmax(mx, src[a * rs0 + b * rs1 + c * rs2]);
+            for (int c = 0; c < r2; c++)
+                for (int e = 0; e < r3; e++) mx = fmax(mx, src[a * rs0 + b * rs1 + c * rs2 + e * rs3]);
     shift = shift_of(mx);
 #endif
     float acc = INIT;
     for (int a = 0; a < r0; a++)
         for (int b = 0; b < r1; b++)
-            for (int c = 0; c < r2; c++) acc = COMBINE(acc, MAP(src[a * rs0 + b * rs1 + c * rs2], shift));
-    y[y_off + o] = FINISH(acc, r0 * r1 * r2, shift);
+            for (int c = 0; c < r2; c++)
+                for (int e = 0; e < r3; e++)
+                    acc = COMBINE(acc, MAP(src[a * rs0 + b * rs1 + c * rs2 + e * rs3], shift));
+    y[y_off + o] = FINISH(acc, r0 * r1 * r2 * r3, shift);
 }

@@ -746,6 +746,104 @@ static clg_status fold_transpose(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
     return CLG_OK;
 }
 
+/* Expand of a host value to a shape without symbolic sizes (the index
+ * grids and region numbers of Swin's ScatterND mask); *handled false leaves
+ * a larger or symbolic one to the graph Expand (onnx_movement.c). */
+#define HOST_EXPAND_MAX 65536
+static clg_status fold_expand(ox_ctx *ox, ox_value **in, ox_host *out, bool *handled)
+{
+    const ox_host *x = &in[0]->host, *sh = &in[1]->host;
+    *handled = false;
+    if (sh->rank != 1 || sh->count > OX_MAX_RANK || sh->sym) return CLG_OK;
+    int rank = (int)sh->count > x->rank ? (int)sh->count : x->rank;
+    int64_t dims[OX_MAX_RANK], st[OX_MAX_RANK], stride = 1, count = 1;
+    for (int k = rank - 1; k >= 0; k--) {
+        int kx = k - (rank - x->rank), ks = k - (rank - (int)sh->count);
+        int64_t dx = kx >= 0 ? x->dims[kx] : 1, ds = ks >= 0 ? sh->i[ks] : 1;
+        if (dx != 1 && ds != 1 && dx != ds)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "dimensions %lld and %lld do not broadcast", (long long)dx,
+                           (long long)ds);
+        if (ds < 1) return CLG_OK; /* the graph Expand names the bad size */
+        dims[k] = dx != 1 ? dx : ds;
+        st[k] = dx == 1 ? 0 : stride;
+        stride *= dx;
+        count *= dims[k];
+        if (count > HOST_EXPAND_MAX) return CLG_OK;
+    }
+    clg_status s = ox_host_new(ox, x->dtype, rank, dims, out);
+    if (s) return s;
+    int64_t at[OX_MAX_RANK] = {0};
+    for (size_t e = 0; e < out->count; e++) {
+        size_t from = 0;
+        for (int k = 0; k < rank; k++) from += (size_t)(at[k] * st[k]);
+        if ((s = copy_elem(ox, x, from, out, e))) return s;
+        for (int k = rank - 1; k >= 0 && ++at[k] == dims[k]; k--) at[k] = 0;
+    }
+    *handled = true;
+    return CLG_OK;
+}
+
+/* ScatterND of host values: data with the slices that indices name
+ * replaced by updates (reduction "none"). Swin's shifted-window mask is
+ * built so, from shapes only: `mask[h0:h1, w0:w1] = count` per region. */
+static clg_status fold_scatter_nd(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    const Onnx__AttributeProto *red = ox_attr(n, "reduction");
+    if (red && !(red->has_s && red->s.len == 4 && memcmp(red->s.data, "none", 4) == 0))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "only reduction \"none\" is supported");
+    for (int j = 0; j < 3; j++)
+        if (in[j]->kind != OX_HOST)
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                           "input '%s' is computed in the graph; ScatterND is only folded on the host, of constants "
+                           "and shapes", in[j]->name);
+    const ox_host *d = &in[0]->host, *ix = &in[1]->host, *u = &in[2]->host;
+    if (!ox_dtype_is_int(ix->dtype) || ix->rank < 1)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "indices '%s' must be an integer tensor of rank 1 or more",
+                       in[1]->name);
+    if (ix->sym)
+        for (size_t e = 0; e < ix->count; e++)
+            if (ix->sym[e])
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED, "indices '%s' hold a symbolic size", in[1]->name);
+    if (u->dtype != d->dtype)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "data and updates of types %s and %s", ox_dtype_name(d->dtype),
+                       ox_dtype_name(u->dtype));
+    int64_t k = ix->dims[ix->rank - 1];
+    int urank = ix->rank - 1 + d->rank - (int)k;
+    bool fits = k >= 1 && k <= d->rank && u->rank == urank;
+    for (int j = 0; fits && j < ix->rank - 1; j++) fits = u->dims[j] == ix->dims[j];
+    for (int j = (int)k; fits && j < d->rank; j++) fits = u->dims[ix->rank - 1 + j - k] == d->dims[j];
+    if (!fits)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "indices '%s' (last dim %lld) and updates '%s' do not fit data '%s'",
+                       in[1]->name, (long long)k, in[2]->name, in[0]->name);
+    clg_status s = ox_host_new(ox, d->dtype, d->rank, d->dims, out);
+    if (s) return s;
+    for (size_t e = 0; e < d->count; e++)
+        if ((s = copy_elem(ox, d, e, out, e))) return s;
+    /* Each index tuple names a slice of `slice` elements (data's dims past
+     * the first k), dense at its element offset. */
+    size_t slice = 1;
+    int64_t stride[OX_MAX_RANK], st = 1;
+    for (int j = d->rank - 1; j >= 0; j--) {
+        stride[j] = st;
+        st *= d->dims[j];
+        if (j >= k) slice *= (size_t)d->dims[j];
+    }
+    size_t tuples = (size_t)(ix->count / (size_t)k);
+    for (size_t t = 0; t < tuples; t++) {
+        int64_t at = 0;
+        for (int m = 0; m < k; m++) {
+            int64_t v = ix->i[t * (size_t)k + (size_t)m];
+            if (v < -d->dims[m] || v >= d->dims[m])
+                return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "index %lld of indices '%s' is out of range for dim %d of %lld",
+                               (long long)v, in[1]->name, m, (long long)d->dims[m]);
+            at += (v < 0 ? v + d->dims[m] : v) * stride[m];
+        }
+        for (size_t e = 0; e < slice; e++)
+            if ((s = copy_elem(ox, u, t * slice + e, out, (size_t)at + e))) return s;
+    }
+    return CLG_OK;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 /* A float constant sliced to a symbolic size (a positional table cut to the
@@ -790,6 +888,12 @@ clg_status ox_fold_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int
         s = fold_where(ox, in, &h);
     else if (strcmp(t, "Transpose") == 0 && all_int(in, 1))
         s = fold_transpose(ox, n, in, &h);
+    else if (strcmp(t, "ScatterND") == 0)
+        s = fold_scatter_nd(ox, n, in, &h);
+    else if (strcmp(t, "Expand") == 0 && all_int(in + 1, 1)) {
+        s = fold_expand(ox, in, &h, handled);
+        if (!s && !*handled) return CLG_OK;
+    }
     else {
         *handled = false;
         return CLG_OK;

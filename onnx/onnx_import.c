@@ -267,7 +267,7 @@ static clg_status input_symbol(ox_ctx *ox, const char *param, size_t k, int64_t 
 }
 
 /* A graph input's ValueInfo to a clgraph shape and type: FLOAT, INT64,
- * INT32 or BOOL, rank 1..5, dims positive or symbolic (input_symbol). */
+ * INT32 or BOOL, rank 1..8, dims positive or symbolic (input_symbol). */
 static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_shape *shape, clg_dtype *type)
 {
     const char *name = vi->name;

@@ -9,13 +9,16 @@
 #ifndef CLG_ONNX_INTERNAL_H
 #define CLG_ONNX_INTERNAL_H
 
+#include <assert.h>
+
 #include "ir.h"
 #include "onnx.pb-c.h"
 #include "onnx_detect.h"
 
-/* Host values may have more dims than clgraph tensors (a shape vector of a
- * rank-5 tensor reshaped on the host); 8 is ample for what is folded. */
+/* Host values (constants folded on the host) have as many dims as clgraph
+ * tensors: a host value becomes a graph constant as it is. */
 #define OX_MAX_RANK 8
+static_assert(OX_MAX_RANK >= CLG_MAX_RANK, "a graph tensor must fit a host value");
 /* The newest opset of the default domain the importer understands; older
  * ones import when each op's version is one the op table supports (all of
  * opsets 9 to 17 are covered). */

@@ -678,12 +678,18 @@ static clg_status conv_identity(ox_ctx *ox, const Onnx__NodeProto *n, ox_value *
     clg_status s;
     if (strcmp(n->op_type, "Dropout") == 0) {
         if (ox->opset >= 12 && n_in > 2 && in[2]) {
-            /* training_mode must be a constant false. */
-            const ox_value *t = in[2];
-            if (t->kind != OX_HOST || t->host.count != 1 ||
-                (ox_dtype_is_int(t->host.dtype) ? t->host.i[0] != 0 : t->host.f->data[0] != 0.0f))
+            /* training_mode must be a constant false, or the ratio a
+             * constant 0: training then drops nothing and scales by 1, the
+             * identity (PyTorch exports of attention_dropout=0.0 with
+             * TrainingMode.PRESERVE, torchvision's swin_t). */
+            const ox_value *t = in[2], *r = n_in > 1 ? in[1] : NULL;
+            bool no_drop = r && r->kind == OX_HOST && r->host.count == 1 &&
+                           (ox_dtype_is_int(r->host.dtype) ? r->host.i[0] == 0 : r->host.f->data[0] == 0.0f);
+            if (!no_drop && (t->kind != OX_HOST || t->host.count != 1 ||
+                             (ox_dtype_is_int(t->host.dtype) ? t->host.i[0] != 0 : t->host.f->data[0] != 0.0f)))
                 return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                               "training_mode '%s' must be a constant false (inference only)", t->name);
+                               "training_mode '%s' must be a constant false (inference only), or the ratio a "
+                               "constant 0", t->name);
         }
         if ((s = ox_unavailable(ox, out, n_out, 1, "is Dropout's mask, which clgraph does not compute"))) return s;
     }
@@ -792,7 +798,7 @@ static const ox_op ops[] = {
     {"Equal", 7, 2, 2, "", FOLD_IF_HOST, ox_conv_compare},
     {"Erf", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Exp", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
-    {"Expand", 8, 2, 2, "", FOLD_NEVER, ox_convert_expand},
+    {"Expand", 8, 2, 2, "", FOLD_IF_HOST, ox_convert_expand},
     {"Flatten", 1, 1, 1, "axis", FOLD_NEVER, conv_flatten},
     {"Floor", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Gather", 1, 2, 2, "axis", FOLD_IF_HOST, ox_convert_gather},
@@ -850,6 +856,7 @@ static const ox_op ops[] = {
      "keep_aspect_ratio_policy mode nearest_mode",
      FOLD_NEVER, ox_convert_resize},
     {"Round", 11, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"ScatterND", 11, 3, 3, "reduction", FOLD_ALWAYS, NULL},
     {"Selu", 6, 1, 1, "alpha gamma", FOLD_NEVER, ox_conv_activation},
     {"Shape", 1, 1, 1, "start end", FOLD_ALWAYS, NULL},
     {"Shrink", 9, 1, 1, "bias lambd", FOLD_NEVER, ox_conv_shrink},

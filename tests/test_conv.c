@@ -4,7 +4,8 @@
  * work-group ones too): kernels 1x1 to 7x7 (and
  * non-square), strides 1 and 2, symmetric and asymmetric pads, dilation 2,
  * odd sizes and channel counts (one output channel, counts that fill no
- * panel and several panels), with and without a bias and epilogues, at
+ * panel and several panels), interior tiles of wide rows (the kernel's
+ * specialised loop) beside edge tiles, with and without a bias and epilogues, at
  * batches 1, 3 and 17 (test_check_text, -O0 and -O2). Also: one launch
  * per run with constant weights and no im2col scratch (the activation
  * memory shrinks by the column matrix), weights that are a graph input
@@ -75,6 +76,16 @@ static void test_implicit_geometry(void **state)
         {3, 4, 4, 70, 3, 3, 1, 1, "[1, 1, 1, 1]", 2, 2, 1, NULL, NULL, NULL},  /* several panels, taps off the edge */
         {2, 3, 3, 4, 5, 5, 1, 1, "[2, 2, 2, 2]", 1, 1, 0, NULL, NULL, NULL},   /* kernel larger than the input */
         {1, 1, 1, 1, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 0, NULL, NULL, NULL},
+        /* wide rows: interior tiles of every variant (kernels/gemm.cl
+         * CLG_CONV_INTERIOR_LOOP: a tile in one output row, every tap
+         * inside) beside edge tiles, with strides and dilations in each
+         * direction and a 7 x 7 kernel (its tap loop not unrolled) */
+        {3, 7, 41, 5, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {2, 6, 37, 4, 3, 3, 2, 1, "[0, 1, 1, 0]", 1, 2, 0, NULL, NULL, NULL},
+        {3, 9, 45, 6, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {2, 12, 40, 3, 3, 3, 1, 1, "[2, 2, 2, 2]", 2, 2, 1, NULL, NULL, NULL},
+        {3, 9, 30, 4, 7, 7, 1, 1, "[1, 1, 1, 1]", 1, 1, 0, NULL, NULL, NULL},
+        {2, 11, 40, 3, 9, 9, 1, 1, "[4, 4, 4, 4]", 1, 1, 0, NULL, NULL, NULL}, /* 81 taps: no interior loop */
     };
     for (size_t i = 0; i < N_MODES; i++) {
         test_set_gemm(implicit_modes[i]);

@@ -433,7 +433,7 @@ static void test_choice_file(void **state)
     write_text_file(path, "not a choice file\n5 29 11 0 1 1 g1x1\n");
     check_text(ctx, TOL);
     assert_int_equal(choice_lines(dir, path, sizeof path), 2);
-    write_text_file(path, "clgraph-gemm-choices 2\n5 29 11 0 1 1 no-such-variant\n");
+    write_text_file(path, "clgraph-gemm-choices 3\n5 29 11 0 1 1 no-such-variant\n");
     check_text(ctx, TOL);
     assert_int_equal(choice_lines(dir, path, sizeof path), 3);
     /* a file of the previous version is not read: measured again */
@@ -445,7 +445,7 @@ static void test_choice_file(void **state)
     assert_non_null(f);
     assert_non_null(fgets(head, sizeof head, f));
     fclose(f);
-    assert_string_equal(head, "clgraph-gemm-choices 2\n");
+    assert_string_equal(head, "clgraph-gemm-choices 3\n");
     /* A line followed by another is read (not only the last line): the
      * shape is found, nothing measured, nothing appended. */
     char measured[512] = "";
@@ -541,7 +541,7 @@ static void test_default_choice(void **state)
     assert_true(seen.trials >= 1);
     assert_true(atomic_load(&ctx->gemm_measurements) >= 1);
     clg_context_destroy(ctx);
-    write_text_file(path, "clgraph-gemm-choices 2\n5 29 11 0 1 0 g2x4\n");
+    write_text_file(path, "clgraph-gemm-choices 3\n5 29 11 0 1 0 g2x4\n");
     memset(&seen, 0, sizeof seen);
     ctx = context_seeing(dir, NULL, &seen);
     check_text(ctx, TOL);

@@ -160,7 +160,8 @@ static void test_round_trip(void **state)
     /* Long first dimensions change numpy's growth padding; the data must
      * still start on a 64-byte boundary. */
     const int64_t shapes[][CLG_MAX_RANK + 1] = {
-        {1, 7}, {2, 4, 3}, {3, 1, 2, 3}, {5, 2, 1, 2, 1, 2}, {2, 1234567, 1}, {1, 100000}};
+        {1, 7}, {2, 4, 3}, {3, 1, 2, 3}, {5, 2, 1, 2, 1, 2}, {2, 1234567, 1}, {1, 100000},
+        {6, 2, 1, 3, 1, 2, 2}, {8, 2, 1, 2, 3, 1, 2, 1, 2}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         clg_tensor t = {NULL, (int)shapes[k][0], {0}, CLG_DTYPE_F32};
         size_t count = 1;
@@ -202,7 +203,7 @@ static void test_malformed_numpy_files(void **state)
         {"fortran.npy", CLG_ERR_FORMAT, "Fortran order"},
         {"scalar.npy", CLG_ERR_FORMAT, "0-d (shape ())"},
         {"empty.npy", CLG_ERR_FORMAT, "shape (0, 3) has no elements"},
-        {"rank6.npy", CLG_ERR_FORMAT, "more than 5 dimensions"},
+        {"rank9.npy", CLG_ERR_FORMAT, "more than 8 dimensions"},
         {"truncated.npy", CLG_ERR_FORMAT, "truncated.npy: truncated: expected 24 bytes of data, found 20"},
         {"trailing.npy", CLG_ERR_FORMAT, "expected 24 bytes of data, found 28 (trailing bytes)"},
         {"bad_magic.npy", CLG_ERR_FORMAT, "bad_magic.npy: not a .npy file"},
@@ -282,7 +283,7 @@ static void test_header_variants_rejected(void **state)
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,)}", 1,
          "truncated: expected 4398046511104 bytes of data, found 4"},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", 5, "expected 24 bytes of data, found 20"},
-        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1)}", 1, "more than 5 dimensions"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1, 1, 1, 1)}", 1, "more than 8 dimensions"},
     };
     clg_graph *g = new_graph();
     const char *path = scratch("bad.npy");
@@ -484,8 +485,8 @@ static void test_bad_arguments(void **state)
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
     bad = (clg_tensor){data, 0, {0}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(clg_graph_errmsg(g), "rank 0 is outside 1..5"));
-    bad = (clg_tensor){data, 6, {1, 1, 1, 1, 1}, CLG_DTYPE_F32};
+    assert_non_null(strstr(clg_graph_errmsg(g), "rank 0 is outside 1..8"));
+    bad = (clg_tensor){data, 9, {1, 1, 1, 1, 1}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);
     bad = (clg_tensor){data, 2, {0, 3}, CLG_DTYPE_F32};
     assert_int_equal(clg_graph_write_npy(g, path, &bad), CLG_ERR_INVALID_ARGUMENT);

@@ -746,6 +746,61 @@ static void test_host_mod_transpose(void **state)
     }
 }
 
+/* ScatterND and Expand of host values, as swin_t builds its shifted-window
+ * mask from shapes: data d [3, 4] (d[i][j] = i*4 + j), rows 2 and 0
+ * replaced by [1, 2, 3, 4] expanded to [2, 4], added to x [N, 3, 4]. A
+ * ScatterND of a graph tensor and a reduction are refused. */
+static void test_host_scatter_nd_expand(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 3; variant++) {
+        mb b;
+        mb_init(&b, variant == 2 ? 16 : 13);
+        int64_t xd[3] = {-1, 3, 4}, dd[2] = {3, 4}, rd[2] = {1, 4};
+        float d[12], row[4] = {1, 2, 3, 4};
+        for (int k = 0; k < 12; k++) d[k] = (float)k;
+        mb_input(&b, "x", 3, xd);
+        mb_init_f(&b, "d", 2, dd, d, true);
+        mb_init_f(&b, "row", 2, rd, row, true);
+        mb_const_i64(&b, "ushape", 1, 2, (int64_t[]){2, 4});
+        mb_node(&b, "Expand", NULL, "row,ushape", "u", 0);
+        mb_const_i64(&b, "i1", 1, 2, (int64_t[]){2, 0});
+        mb_const_i64(&b, "ishape", 1, 2, (int64_t[]){2, 1});
+        mb_node(&b, "Reshape", NULL, "i1,ishape", "idx", 0);
+        if (variant == 2)
+            mb_node(&b, "ScatterND", "sc", "d,idx,u", "m", 1, A_s(&b, "reduction", "add"));
+        else
+            mb_node(&b, "ScatterND", "sc", variant == 1 ? "x,idx,u" : "d,idx,u", "m", 0);
+        mb_node(&b, "Add", NULL, "x,m", "y", 0);
+        mb_output(&b, "y");
+        if (variant == 1) {
+            expect_error(&b, CLG_ERR_UNSUPPORTED,
+                         "node sc (ScatterND, opset 13): input 'x' is computed in the graph; ScatterND is only "
+                         "folded on the host, of constants and shapes");
+            continue;
+        }
+        if (variant == 2) {
+            expect_error(&b, CLG_ERR_UNSUPPORTED, "node sc (ScatterND, opset 16): only reduction \"none\" is supported");
+            continue;
+        }
+        clg_graph *g = import_ok(&b);
+        assert_int_equal(find_node(g, "y")->op, CLG_OP_ADD);
+        float x[24], y[24];
+        double want[24];
+        for (int k = 0; k < 24; k++) {
+            x[k] = (float)(k % 5) - 2.0f;
+            int i = k / 4 % 3, j = k % 4;
+            want[k] = x[k] + (i == 1 ? d[4 + j] : row[j]);
+        }
+        int64_t bd[3] = {2, 3, 4};
+        clg_tensor out = {0};
+        run1(g, x, 3, bd, y, &out);
+        assert_close(y, want, 24, 1e-6);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+}
+
 /* ---- ConstantOfShape and Trilu: a causal mask */
 
 /* x [batch, seq, seq] + Trilu(ConstantOfShape([seq, seq], value), k): the
@@ -2563,6 +2618,27 @@ static void test_batchnorm_dropout_identity(void **state)
     mb_output(&b, "y");
     mb_output(&b, "mask");
     expect_error(&b, CLG_ERR_UNSUPPORTED, "'mask' is Dropout's mask, which clgraph does not compute");
+    /* training_mode true: the identity when the ratio is a constant 0
+     * (swin_t exported with TrainingMode.PRESERVE), refused otherwise. */
+    const int32_t yes = 1;
+    for (int zero = 1; zero >= 0; zero--) {
+        mb_init(&b, 13);
+        mb_input(&b, "x", 4, xd);
+        mb_const_f(&b, "ratio", zero ? 0.0f : 0.5f);
+        mb_init_bool(&b, "train", 0, NULL, &yes);
+        mb_node(&b, "Dropout", "drop", "x,ratio,train", "y", 0);
+        mb_output(&b, "y");
+        if (zero) {
+            clg_graph *g = import_ok(&b);
+            assert_int_equal(find_node(g, "y")->op, CLG_OP_IDENTITY);
+            clg_graph_destroy(g);
+            mb_free(&b);
+        } else {
+            expect_error(&b, CLG_ERR_UNSUPPORTED,
+                         "node drop (Dropout, opset 13): training_mode 'train' must be a constant false (inference "
+                         "only), or the ratio a constant 0");
+        }
+    }
 }
 
 static void test_squeeze_unsqueeze_graph(void **state)
@@ -2838,7 +2914,7 @@ static void test_errors(void **state)
 
     relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->shape->n_dim = 0;
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph input 'x' has rank 0; clgraph tensors have rank 1 to 5");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph input 'x' has rank 0; clgraph tensors have rank 1 to 8");
 
     relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->shape->dim[1]->dim_value = (int64_t)1 << 40;
@@ -3484,6 +3560,7 @@ int main(void)
         cmocka_unit_test(test_symbolic_max_min),
         cmocka_unit_test(test_symbolic_equal_where),
         cmocka_unit_test(test_host_mod_transpose),
+        cmocka_unit_test(test_host_scatter_nd_expand),
         cmocka_unit_test(test_causal_mask),
         cmocka_unit_test(test_range_symbolic),
         cmocka_unit_test(test_range_host),

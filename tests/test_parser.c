@@ -285,6 +285,20 @@ static const pair canonical_cases[] = {
     {"input x: f32[2, 8]\ny = Transpose(x) perm=[]\noutput y\n", "input x: f32[2, 8]\ny = Transpose(x)\noutput y\n"},
     {HEAD "y = Transpose(x) perm=[0, 1]\noutput y\n", HEAD "y = Transpose(x) perm=[0, 1]\noutput y\n"},
     {HEAD "y = Reshape(x) shape=[0, 2, -1]\noutput y\n", HEAD "y = Reshape(x) shape=[0, 2, -1]\noutput y\n"},
+    /* Ranks 6 to 8 (CLG_MAX_RANK): shapes, perm, starts/ends/axes/steps,
+     * repeats and Pad's 16 amounts at full length. */
+    {"input x: f32[N,2,7,3,7,5]\ny = Transpose(x) perm=[0,1,3,2,4,5]\noutput y\n",
+     "input x: f32[N, 2, 7, 3, 7, 5]\ny = Transpose(x) perm=[0, 1, 3, 2, 4, 5]\noutput y\n"},
+    {HEAD "r = Reshape(x) shape=[0, 1, 2, 1, 2, 1, 2, 1]\ny = Tile(r) repeats=[1, 2, 1, 2, 1, 2, 1, 2]\noutput y\n",
+     HEAD "r = Reshape(x) shape=[0, 1, 2, 1, 2, 1, 2, 1]\ny = Tile(r) repeats=[1, 2, 1, 2, 1, 2, 1, 2]\noutput y\n"},
+    {"input x: f32[N, 2, 3, 2, 3, 2, 3, 4]\n"
+     "y = Slice(x) starts=[0, 0, 0, 0, 0, 0, 0, 1] ends=[1, 2, 3, 2, 3, 2, 3, 4] axes=[0, 1, 2, 3, 4, 5, 6, 7] "
+     "steps=[1, 1, 1, 1, 1, 1, 1, 2]\n"
+     "p = Pad(y) pads=[0, 1, 0, 1, 0, 1, 0, 1, 0, 2, 0, 2, 0, 2, 0, 2] mode=\"edge\"\noutput p\n",
+     "input x: f32[N, 2, 3, 2, 3, 2, 3, 4]\n"
+     "y = Slice(x) starts=[0, 0, 0, 0, 0, 0, 0, 1] ends=[1, 2, 3, 2, 3, 2, 3, 4] axes=[0, 1, 2, 3, 4, 5, 6, 7] "
+     "steps=[1, 1, 1, 1, 1, 1, 1, 2]\n"
+     "p = Pad(y) pads=[0, 1, 0, 1, 0, 1, 0, 1, 0, 2, 0, 2, 0, 2, 0, 2] mode=\"edge\"\noutput p\n"},
     {IMG "const s: f32[4] = ones\nconst b: f32[4] = zeros\n"
          "y = BatchNorm(x, s, b, b, s) epsilon=0.00001\noutput y\n",
      IMG "const s: f32[4] = ones\nconst b: f32[4] = zeros\ny = BatchNorm(x, s, b, b, s)\noutput y\n"},

@@ -933,6 +933,71 @@ static void test_slice(void **state)
     expect_destroy(g, &in5, 1, 5, DIMS(1, 2, 2, 2, 3), want);
 }
 
+/* Ranks 6 to 8 (CLG_MAX_RANK), the expected values by index loops written
+ * here: swin's window partition (a 6-D Transpose), a rank-8 ReduceSum over
+ * alternating axes, a rank-7 constant Pad on two axes. */
+static void test_high_rank(void **state)
+{
+    (void)state;
+    enum { B = 2, HW = 2, WIN = 3, WW = 2, C = 2, N6 = B * HW * WIN * WW * WIN * C };
+    static float x[N6], want[N6];
+    for (int i = 0; i < N6; i++) x[i] = (float)i;
+    /* x [B, HW, WIN, WW, WIN, C] -> perm (0, 1, 3, 2, 4, 5) */
+    for (int b = 0, o = 0; b < B; b++)
+        for (int h = 0; h < HW; h++)
+            for (int w = 0; w < WW; w++)
+                for (int i = 0; i < WIN; i++)
+                    for (int j = 0; j < WIN; j++)
+                        for (int c = 0; c < C; c++)
+                            want[o++] = x[((((b * HW + h) * WIN + i) * WW + w) * WIN + j) * C + c];
+    clg_tensor in6 = TENSOR(x, B, HW, WIN, WW, WIN, C);
+    clg_graph *g = new_graph();
+    input(g, "x", 6, DIMS(B, HW, WIN, WW, WIN, C));
+    node(g, CLG_OP_TRANSPOSE, "y", NAMES("x"), ATTRS(A_INTS("perm", 0, 1, 3, 2, 4, 5)));
+    output(g, "y");
+    expect_destroy(g, &in6, 1, 6, DIMS(B, HW, WW, WIN, WIN, C), want);
+
+    /* [2, 3, 2, 3, 2, 3, 2, 3] summed over axes 1, 3, 5, 7 (keepdims) */
+    static float x8[1296], sum8[16];
+    for (int i = 0; i < 1296; i++) x8[i] = (float)(i % 7) - 3.0f;
+    memset(sum8, 0, sizeof sum8);
+    for (int i = 0; i < 1296; i++) {
+        int r = i, k = 0, place = 1;
+        for (int d = 7; d >= 0; d--) {
+            int idx = r % (d % 2 ? 3 : 2);
+            r /= d % 2 ? 3 : 2;
+            if (d % 2 == 0) {
+                k += idx * place;
+                place *= 2;
+            }
+        }
+        sum8[k] += x8[i];
+    }
+    clg_tensor in8 = TENSOR(x8, 2, 3, 2, 3, 2, 3, 2, 3);
+    g = new_graph();
+    input(g, "x", 8, DIMS(2, 3, 2, 3, 2, 3, 2, 3));
+    node(g, CLG_OP_REDUCE_SUM, "y", NAMES("x"), ATTRS(A_INTS("axes", 1, 3, 5, 7)));
+    output(g, "y");
+    expect_destroy(g, &in8, 1, 8, DIMS(2, 1, 2, 1, 2, 1, 2, 1), sum8);
+
+    /* [1, 2, 1, 3, 1, 2, 2] padded by 1 before axis 1 and 2 after axis 6,
+     * value 9: [1, 3, 1, 3, 1, 2, 4] */
+    float x7[24], pad7[72];
+    for (int i = 0; i < 24; i++) x7[i] = (float)i;
+    for (int a = 0, o = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            for (int c = 0; c < 2; c++)
+                for (int d = 0; d < 4; d++)
+                    pad7[o++] = a >= 1 && d < 2 ? x7[(((a - 1) * 3 + b) * 2 + c) * 2 + d] : 9.0f;
+    clg_tensor in7 = TENSOR(x7, 1, 2, 1, 3, 1, 2, 2);
+    g = new_graph();
+    input(g, "x", 7, DIMS(1, 2, 1, 3, 1, 2, 2));
+    node(g, CLG_OP_PAD, "y", NAMES("x"),
+         ATTRS(A_INTS("pads", 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2), a_float("value", 9.0f)));
+    output(g, "y");
+    expect_destroy(g, &in7, 1, 7, DIMS(1, 3, 1, 3, 1, 2, 4), pad7);
+}
+
 static void test_expand_tile(void **state)
 {
     (void)state;
@@ -1789,6 +1854,7 @@ int main(void)
         cmocka_unit_test(test_concat),
         cmocka_unit_test(test_slice),
         cmocka_unit_test(test_expand_tile),
+        cmocka_unit_test(test_high_rank),
         cmocka_unit_test(test_depth_to_space),
         cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_range),

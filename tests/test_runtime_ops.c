@@ -607,6 +607,102 @@ static void test_shape_ops(void **state)
 }
 
 
+/* Ranks 6 to 8 (CLG_MAX_RANK): swin's window partition (a 6-D Reshape and
+ * Transpose), a Reshape to 7-D and back, broadcasting at rank 8, the
+ * movement ops, Pad, the reductions, Gather and GatherElements at rank 6
+ * and up, each checked against the reference executor. The copies walk
+ * more dims than the grid's three (launches); Pad's kernel takes 8 axes
+ * (neighbours without pads merged), reduce_strided four kept and four
+ * reduced groups (rank 8 alternating). */
+static void test_high_rank(void **state)
+{
+    (void)state;
+    static const struct { const char *input, *body; } cases[] = {
+        /* swin_t's window partition and its reverse: [B, H/w, w, W/w, w, C] */
+        {"f32[N, 14, 21, 5]", "r = Reshape(x) shape=[0, 2, 7, 3, 7, 5]\nt = Transpose(r) perm=[0, 1, 3, 2, 4, 5]\n"
+                              "y = Reshape(t) shape=[-1, 7, 7, 5]"},
+        {"f32[2, 3, 4, 5, 2, 3]", "y = Transpose(x) perm=[5, 3, 1, 4, 0, 2]"},
+        {"f32[N, 2, 3, 2, 3, 2, 3]", "y = Transpose(x) perm=[0, 6, 5, 4, 3, 2, 1]"},
+        {"f32[2, 3, 2, 3, 2, 3, 2, 2]", "y = Transpose(x) perm=[7, 0, 6, 1, 5, 2, 4, 3]"},
+        /* Reshape to 7-D and back, through a Relu at rank 7 */
+        {"f32[N, 12, 10]", "r = Reshape(x) shape=[0, 2, 2, 3, 2, 5, 1]\nq = Relu(r)\ny = Reshape(q) shape=[0, 120]"},
+        /* Slice at rank 6 (negative steps, default axes) and rank 8 */
+        {"f32[N, 4, 3, 5, 2, 6]", "y = Slice(x) starts=[3, 1, 4, 5] ends=[-5, 3, 0, 0] axes=[1, 2, 3, 5] "
+                                  "steps=[-1, 1, -2, -2]"},
+        {"f32[2, 3, 2, 3, 2, 3, 2, 4]", "y = Slice(x) starts=[1, 1, 0, 1] ends=[2, 3, 1, 4] axes=[0, 3, 4, 7]"},
+        /* Expand and Tile at rank 6 and 7 */
+        {"f32[N, 2, 1, 3, 1, 2]", "y = Expand(x) shape=[1, 4, 1, 5, 1]"},
+        {"f32[3, 1]", "y = Expand(x) shape=[2, 1, 3, 2, 4, 3, 5]"},
+        {"f32[N, 2, 3, 2, 2, 3]", "y = Tile(x) repeats=[1, 2, 2, 3, 1, 2]"},
+        {"f32[2, 1, 2, 1, 2, 1, 2]", "y = Tile(x) repeats=[1, 3, 1, 2, 1, 2, 2]"},
+        /* Pad at rank 6 in each mode and at rank 8 with every axis padded
+         * (nothing to merge) */
+        {"f32[N, 2, 3, 4, 3, 5]", "y = Pad(x) pads=[0, 1, 0, 2, 0, 1, 0, 0, 1, 0, 0, 3] value=-1.5"},
+        {"f32[N, 2, 3, 4, 3, 5]", "y = Pad(x) pads=[0, 1, 0, 2, 0, -1, 0, 0, 1, -1, 0, 3] mode=\"reflect\""},
+        {"f32[N, 2, 3, 4, 3, 5]", "y = Pad(x) pads=[0, 0, 1, 0, 0, 2, 0, 1, 0, 0, 1, 2] mode=\"edge\""},
+        {"f32[2, 3, 2, 3, 2, 3, 2, 3]", "y = Pad(x) pads=[1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0, 2] "
+                                        "value=2"},
+        {"f32[2, 3, 2, 3, 2, 3, 2, 3]", "y = Pad(x) pads=[1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 2] "
+                                        "mode=\"reflect\""},
+        /* Reductions at rank 6 (inner rows and strided) and rank 8 with the
+         * axes alternating: four kept and four reduced groups */
+        {"f32[N, 2, 3, 4, 3, 5]", "y = ReduceSum(x) axes=[2, 4]"},
+        {"f32[N, 2, 3, 4, 3, 5]", "y = ReduceMean(x) axes=[-1] keepdims=0"},
+        {"f32[N, 2, 3, 4, 3, 5]", "y = ReduceMax(x) axes=[1, 3, 5]"},
+        {"f32[2, 3, 2, 3, 2, 3, 2, 3]", "y = ReduceSum(x) axes=[1, 3, 5, 7]"},
+        {"f32[2, 3, 2, 3, 2, 3, 2, 3]", "y = ReduceLogSumExp(x) axes=[0, 2, 4, 6] keepdims=0"},
+        /* MatMul with 4 and 6 batch dims (broadcast), Softmax and
+         * LayerNorm at rank 7 */
+        {"f32[N, 2, 1, 3, 4, 5]", "const w: f32[1, 3, 5, 3] = random(2)\ny = MatMul(x, w)"},
+        {"f32[2, 1, 2, 1, 2, 3, 4, 5]", "const w: f32[2, 1, 2, 1, 5, 3] = random(2)\ny = MatMul(x, w)"},
+        {"f32[N, 2, 1, 3, 2, 2, 7]", "y = Softmax(x) axis=-1"},
+        {"f32[N, 2, 1, 3, 2, 2, 7]", "const s: f32[7] = random(2)\ny = LayerNorm(x, s) axis=-1"},
+        /* Gather and GatherElements on 6-D data */
+        {"f32[N, 3, 2, 4, 2, 5]", "const i: i64[2, 2] = [3, -1, 0, 2]\ny = Gather(x, i) axis=3"},
+        {"f32[N, 3, 2, 4, 2, 5]", "const i: i64[2] = [4, -5]\ny = Gather(x, i) axis=-1"},
+        {"f32[N, 3, 2, 4, 2, 5]", "const i: i32[1, 2, 1, 3, 1, 1] = [1, -2, 0, 3, 2, -1]\n"
+                                  "y = GatherElements(x, i) axis=3"},
+        {"f32[2, 3, 2, 3, 2, 2, 3, 2]", "const i: i64[2, 1, 2, 2, 1, 2, 1, 2] = [0, 1, -1, 2, 1, 0, 2, -3, 0, 0, 1, 1, "
+                                        "2, 2, -1, -2, 0, 1, 2, 0, 1, 2, 0, 1, -1, 0, 1, 2, 0, 0, 2, 1]\n"
+                                        "y = GatherElements(x, i) axis=1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(text, sizeof text, "input x: %s\n%s\nz = Relu(y)\noutput z\noutput y\n", cases[i].input,
+                 cases[i].body);
+        check(TOL);
+    }
+    /* The ops that see a rank-6 input as rows or planes: ArgMax (an i64
+     * output), GlobalAveragePool, bilinear Resize, Trilu */
+    static const char *const planes[] = {
+        "a = ArgMax(x) axis=3\noutput a",
+        "y = GlobalAveragePool(x)\noutput y",
+        "y = Resize(x) sizes=[5, 7] mode=\"linear\"\noutput y",
+        "y = Trilu(x) upper=0\noutput y",
+    };
+    for (size_t i = 0; i < sizeof planes / sizeof *planes; i++) {
+        snprintf(text, sizeof text, "input x: f32[N, 2, 3, 2, 4, 3]\n%s\n", planes[i]);
+        check(TOL);
+    }
+    /* Broadcasting Add and Mul at rank 8, dims alternating between the
+     * operands (no merging), and Concat along every axis of a rank-6 tensor */
+    snprintf(text, sizeof text,
+             "input a: f32[N, 1, 3, 1, 2, 1, 3, 1]\ninput b: f32[2, 1, 2, 1, 3, 1, 2]\n"
+             "y = Add(a, b)\nz = Mul(y, a)\noutput z\noutput y\n");
+    check(TOL);
+    for (int axis = 0; axis < 6; axis++) {
+        int64_t a[6] = {2, 2, 3, 2, 1, 3}, b[6] = {2, 2, 3, 2, 1, 3};
+        b[axis] = 4;
+        snprintf(text, sizeof text,
+                 "input a: f32[%lld, %lld, %lld, %lld, %lld, %lld]\n"
+                 "input b: f32[%lld, %lld, %lld, %lld, %lld, %lld]\n"
+                 "y = Concat(a, b, a) axis=%d\noutput y\n",
+                 (long long)a[0], (long long)a[1], (long long)a[2], (long long)a[3], (long long)a[4],
+                 (long long)a[5], (long long)b[0], (long long)b[1], (long long)b[2], (long long)b[3],
+                 (long long)b[4], (long long)b[5], axis - 6);
+        check(TOL);
+    }
+}
+
 /* Gather on every axis (negative and 2-D indices, a gathered last axis),
  * embedding lookups of int64 and int32 ids at several table widths (the
  * ids the check generates are in [-2, 2]), Cast in every direction, and
@@ -1142,6 +1238,7 @@ int main(void)
         cmocka_unit_test(test_gather_device_errors),
         cmocka_unit_test(test_integer_buffers_across_sizes),
         cmocka_unit_test(test_movement),
+        cmocka_unit_test(test_high_rank),
         cmocka_unit_test(test_trilu),
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_resize),

@@ -376,7 +376,7 @@ static void test_pools(void **state)
     OK(g, CLG_OP_GLOBALAVERAGEPOOL, "gap3", INS("x3"), NO_ATTRS, DIMS(N, 8, 1));
     OK(g, CLG_OP_GLOBALAVERAGEPOOL, "gap5", INS("x5d"), NO_ATTRS, DIMS(2, 4, 1, 1, 1));
     ERR(g, CLG_OP_GLOBALAVERAGEPOOL, "gap2", INS("flat"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
-        "input must have rank 3 to 5, got [N, 8]");
+        "input must have rank 3 to 8, got [N, 8]");
     clg_graph_destroy(g);
 }
 
@@ -517,6 +517,11 @@ static void test_reshape(void **state)
     OK(g, CLG_OP_RESHAPE, "c3", INS("c"), ATTRS(AL("shape", 0, 0, 0)), DIMS(2, 3, 4));
     OK(g, CLG_OP_RESHAPE, "c4", INS("c"), ATTRS(AL("shape", 4, 0, 2)), DIMS(4, 3, 2)); /* 0 copies dims[1] */
     OK(g, CLG_OP_RESHAPE, "c5", INS("c"), ATTRS(AL("shape", 1, 1, 1, 1, 24)), DIMS(1, 1, 1, 1, 24));
+    /* Ranks 6 to 8 (CLG_MAX_RANK): swin's window partition, and back. */
+    OK(g, CLG_OP_RESHAPE, "r7", INS("x"), ATTRS(AL("shape", 0, 1, 3, 1, 2, 2, 1)), DIMS(N, 1, 3, 1, 2, 2, 1));
+    OK(g, CLG_OP_RESHAPE, "r8", INS("r7"), ATTRS(AL("shape", 0, 3, 4)), DIMS(N, 3, 4));
+    OK(g, CLG_OP_RESHAPE, "c6", INS("c"), ATTRS(AL("shape", 1, 2, 1, 3, 1, 2, 1, 2)), DIMS(1, 2, 1, 3, 1, 2, 1, 2));
+    OK(g, CLG_OP_RESHAPE, "c7", INS("c"), ATTRS(AL("shape", 2, 1, 3, 2, -1, 1)), DIMS(2, 1, 3, 2, 2, 1));
     /* Errors. */
     ERR(g, CLG_OP_RESHAPE, "e0", INS("x"), ATTRS(AL("shape", 0, 5)), CLG_ERR_INVALID_GRAPH,
         "cannot reshape [N, 3, 4]: 12*N elements, shape holds 5*N");
@@ -535,8 +540,8 @@ static void test_reshape(void **state)
     ERR(g, CLG_OP_RESHAPE, "e6", INS("c"), ATTRS(AL("shape", 0, 0, 0, 0)), CLG_ERR_INVALID_GRAPH,
         "shape[3] = 0 copies a dimension the input lacks");
     ERR(g, CLG_OP_RESHAPE, "e7", INS("c"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "attribute shape is required");
-    ERR(g, CLG_OP_RESHAPE, "e8", INS("c"), ATTRS(AL("shape", 1, 1, 1, 1, 4, 6)), CLG_ERR_INVALID_GRAPH,
-        "attribute shape needs at most 5 values, got 6");
+    ERR(g, CLG_OP_RESHAPE, "e8", INS("c"), ATTRS(AL("shape", 1, 1, 1, 1, 1, 1, 1, 4, 6)), CLG_ERR_INVALID_GRAPH,
+        "attribute shape needs at most 8 values, got 9");
     ERR(g, CLG_OP_RESHAPE, "e9", INS("c"), ATTRS(AL("shape", 4294967296, 4294967296, 4294967296)),
         CLG_ERR_INVALID_GRAPH, "shape holds more than 2^31 elements");
     clg_graph_destroy(g);
@@ -549,6 +554,13 @@ static void test_transpose(void **state)
     input(g, "x", DIMS(N, 3, 4));
     input(g, "c", DIMS(2, 3, 4));
     input(g, "x5", DIMS(N, 2, 3, 4, 5));
+    input(g, "x6", DIMS(N, 2, 7, 3, 7, 5));
+    input(g, "x8", DIMS(1, 2, 3, 4, 5, 6, 7, 8));
+    OK(g, CLG_OP_TRANSPOSE, "t6", INS("x6"), ATTRS(AL("perm", 0, 1, 3, 2, 4, 5)), DIMS(N, 2, 3, 7, 7, 5));
+    OK(g, CLG_OP_TRANSPOSE, "t8", INS("x8"), ATTRS(AL("perm", 7, 0, 6, 1, 5, 2, 4, 3)), DIMS(8, 1, 7, 2, 6, 3, 5, 4));
+    OK(g, CLG_OP_TRANSPOSE, "t8r", INS("x8"), NO_ATTRS, DIMS(8, 7, 6, 5, 4, 3, 2, 1));
+    ERR(g, CLG_OP_TRANSPOSE, "e6", INS("x6"), ATTRS(AL("perm", 0, 1, 3, 2, 4, 4)), CLG_ERR_INVALID_GRAPH,
+        "perm is not a permutation");
     OK(g, CLG_OP_TRANSPOSE, "t0", INS("c"), NO_ATTRS, DIMS(4, 3, 2)); /* no perm: reverse */
     OK(g, CLG_OP_TRANSPOSE, "t1", INS("x"), ATTRS(AL("perm", 0, 2, 1)), DIMS(N, 4, 3));
     OK(g, CLG_OP_TRANSPOSE, "t2", INS("c"), ATTRS(AL("perm", 1, 2, 0)), DIMS(3, 4, 2));
@@ -934,7 +946,7 @@ static void test_batchnorm(void **state)
     ERR(g, CLG_OP_BATCHNORM, "e5", INS("x", "p", "p", "p", "p"), ATTRS(af("epsilon", -1.0f)), CLG_ERR_INVALID_GRAPH,
         "epsilon must not be negative");
     ERR(g, CLG_OP_BATCHNORM, "e6", INS("p", "p", "p", "p", "p"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
-        "input must have rank 2 to 5, got [8]");
+        "input must have rank 2 to 8, got [8]");
     clg_graph_destroy(g);
 }
 
@@ -955,6 +967,13 @@ static void test_broadcasting(void **state)
     constant(g, "a213", DIMS(2, 1, 3));
     constant(g, "a41", DIMS(4, 1));
     constant(g, "m34", DIMS(3, 4));
+    /* Rank 8 against lower ranks, the dims of 1 alternating. */
+    input(g, "r8", DIMS(N, 1, 3, 1, 2, 1, 3, 1));
+    constant(g, "r7", DIMS(2, 1, 2, 1, 3, 1, 2));
+    OK(g, CLG_OP_ADD, "b8", INS("r8", "r7"), NO_ATTRS, DIMS(N, 2, 3, 2, 2, 3, 3, 2));
+    OK(g, CLG_OP_MUL, "b8v", INS("v1", "r8"), NO_ATTRS, DIMS(N, 1, 3, 1, 2, 1, 3, 1));
+    ERR(g, CLG_OP_ADD, "b8e", INS("r8", "a41"), NO_ATTRS, CLG_ERR_INVALID_GRAPH,
+        "shapes [N, 1, 3, 1, 2, 1, 3, 1] and [4, 1] do not broadcast");
     static const clg_op ops[] = {CLG_OP_ADD, CLG_OP_SUB, CLG_OP_MUL, CLG_OP_DIV};
     for (int k = 0; k < 4; k++) {
         clg_op op = ops[k];

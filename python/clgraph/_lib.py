@@ -10,7 +10,7 @@ import ctypes.util
 import glob
 import os
 
-MAX_RANK = 5  # CLG_MAX_RANK
+MAX_RANK = 8  # CLG_MAX_RANK
 
 # clg_dtype
 F32, I64, I32, BOOL = 0, 1, 2, 3

@@ -38,6 +38,14 @@ def two_io(tmp_path, has_device):
         yield sess
 
 
+def test_structures_match_the_header():
+    # _lib mirrors clg_tensor; its dims array is CLG_MAX_RANK long
+    from clgraph import _lib
+    with open(os.path.join(ROOT, 'include', 'clgraph.h')) as f:
+        header = f.read()
+    assert int(re.search(r'#define CLG_MAX_RANK (\d+)', header).group(1)) == _lib.MAX_RANK
+
+
 def test_version_is_the_projects():
     # project(VERSION) in CMakeLists.txt is the one place the version is
     # written; the header and clg_version() are generated from it.

@@ -11,7 +11,10 @@
  * emitted through clg_emit_gemm_decided (gemm/emit.c, what lowering runs)
  * into a trial plan on zero-filled buffers, run once to warm up, once
  * timed alone and then 3 rounds of 4 back-to-back launches, and the
- * fastest counts (no rounds when the timed run was slow, see time_steps).
+ * fastest counts (no rounds when two timed runs were slow, see
+ * time_steps); the three fastest are then timed twice more, interleaved,
+ * each keeping its best (load on the machine during one turn must not
+ * decide).
  * The CLBlast candidate pays what it costs in the plan: the bias copy, the
  * GEMM and the epilogue's separate launch.
  *
@@ -45,8 +48,10 @@
 #include "tuning.h"
 
 /* Version 2: the packed variants and convolutions' keys; choices made
- * among version 1's candidates are measured again. */
-#define FILE_MAGIC "clgraph-gemm-choices 2"
+ * among version 1's candidates are measured again. Version 3: the implicit
+ * GEMM's channel-outer loop (kernels/gemm.cl CONV_KH) changed which
+ * convolution path wins. */
+#define FILE_MAGIC "clgraph-gemm-choices 3"
 #define MAX_FILE_BYTES (1 << 20)
 #define ROUNDS 3
 #define LAUNCHES 4
@@ -203,12 +208,13 @@ static double now_s(void)
  * first timed run took over 3x the best time so far (`beat`, negative:
  * none yet) is out and is not timed further, and one over SLOW_S gets no
  * more rounds: a convolution's GEMM on a slow path would otherwise cost
- * seconds. */
+ * seconds. Either only after a second single run says so too. */
 static double time_steps(clg_plan *tmp, const clg_graph *g, double beat)
 {
     clg_context *ctx = tmp->ctx;
     double best = -1.0;
     int rounds = ROUNDS;
+    bool second_chance = false;
     for (int round = -1; round < rounds; round++) {
         /* warm-up, then a single run, then the rounds proper */
         int launches = round < 0 ? 1 : round == 0 ? 1 : LAUNCHES;
@@ -221,8 +227,14 @@ static double time_steps(clg_plan *tmp, const clg_graph *g, double beat)
         if (round < 0) continue;
         if (best < 0 || t < best) best = t;
         if (round == 0) {
-            if (beat >= 0 && t > 3 * beat) return t;
-            if (t > SLOW_S) return t;
+            /* out only when a second single run is slow as well: one
+             * moment of load on the machine must not rule the fastest out */
+            if ((beat >= 0 && t > 3 * beat) || t > SLOW_S) {
+                if (second_chance) return best;
+                second_chance = true;
+                round--;
+                continue;
+            }
             rounds = ROUNDS + 1;
         }
     }
@@ -301,6 +313,47 @@ static void trial_free(trial *t)
     t->n_bufs = 0;
 }
 
+/* The candidates kept for timing again (measure): the TOP fastest. */
+#define TOP 3
+#define RETIME 2
+typedef struct top_candidate {
+    clg_decision d;
+    double secs;
+} top_candidate;
+
+/* top (n sorted, fastest first) with d added if it is among the TOP
+ * fastest; the new count. */
+static int keep_top(top_candidate *top, int n, const clg_decision *d, double secs)
+{
+    int at = n;
+    while (at > 0 && top[at - 1].secs > secs) at--;
+    if (at >= TOP) return n;
+    if (n == TOP) n--;
+    memmove(&top[at + 1], &top[at], (size_t)(n - at) * sizeof *top);
+    top[at] = (top_candidate){*d, secs};
+    return n + 1;
+}
+
+/* One candidate d lowered into tl's plan on t's buffers and timed (see
+ * time_steps; beat as there), then dropped: seconds per run, negative when
+ * it failed (*remember cleared when for want of memory or by a fault of
+ * clgraph's). */
+static double time_candidate(clg_lower *tl, const clg_conv_job *conv, trial *t, const clg_decision *d, double beat,
+                             bool *remember)
+{
+    clg_plan *tmp = tl->plan;
+    clg_status s = conv ? clg_emit_conv_trial(tl, conv->node, t->conv_in, &t->conv_out, d)
+                        : clg_emit_gemm_decided(tl, &t->gen, d);
+    if (!s) s = clg_plan_bind(tmp, tl->g, 0);
+    if (s == CLG_ERR_OUT_OF_MEMORY || s == CLG_ERR_OUT_OF_DEVICE_MEMORY || s == CLG_ERR_INTERNAL) *remember = false;
+    double secs = s ? -1.0 : time_steps(tmp, tl->g, beat);
+    drop_tmp_steps(tmp);
+    /* one candidate's packed operands at a time on the device */
+    for (int i = 0; i < tmp->n_owned; i++) clReleaseMemObject(tmp->owned[i]);
+    tmp->n_owned = 0;
+    return secs;
+}
+
 /* Times CLBlast and every fitting variant for gen; for a convolution
  * (conv non-NULL) the whole convolution instead, through CLBlast and the
  * packed variants in each orientation: as written and flipped after
@@ -329,6 +382,8 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     tmp.scratch_owned = true;
     clg_lower tl = {ctx, g, lw->node, &tmp};
     double best_t = -1.0;
+    top_candidate top[TOP];
+    int n_top = 0;
     /* candidates: CLBlast (c = -1), then each variant in each orientation
      * (a convolution's three, a GEMM's one) */
     int orientations = conv ? 3 : 1;
@@ -343,21 +398,24 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
             if (!worth_timing(ctx, v)) continue;
             d = generated(v, o, key);
         }
-        clg_status s = conv ? clg_emit_conv_trial(&tl, conv->node, t[0].conv_in, &t[0].conv_out, &d)
-                            : clg_emit_gemm_decided(&tl, &t[0].gen, &d);
-        if (!s) s = clg_plan_bind(&tmp, g, 0);
-        if (s == CLG_ERR_OUT_OF_MEMORY || s == CLG_ERR_OUT_OF_DEVICE_MEMORY || s == CLG_ERR_INTERNAL)
-            remember = false;
-        double secs = s ? -1.0 : time_steps(&tmp, g, best_t);
-        drop_tmp_steps(&tmp);
-        /* one candidate's packed operands at a time on the device */
-        for (int i = 0; i < tmp.n_owned; i++) clReleaseMemObject(tmp.owned[i]);
-        tmp.n_owned = 0;
-        if (secs >= 0 && (best_t < 0 || secs < best_t)) {
-            best_t = secs;
-            *best = d;
-        }
+        double secs = time_candidate(&tl, conv, t, &d, best_t, &remember);
+        if (secs >= 0 && (best_t < 0 || secs < best_t)) best_t = secs;
+        if (secs >= 0) n_top = keep_top(top, n_top, &d, secs);
     }
+    /* The fastest few again, RETIME rounds, interleaved: a moment of load
+     * on the machine during one candidate's turn above would otherwise
+     * decide (bench/README.md saw im2col picked at 11.4 ms where the
+     * implicit GEMM ran 1.9 ms). Each keeps its best time over all turns. */
+    for (int round = 0; round < RETIME && n_top > 1 && ok; round++)
+        for (int i = 0; i < n_top; i++) {
+            double secs = time_candidate(&tl, conv, t, &top[i].d, -1.0, &remember);
+            if (secs >= 0 && secs < top[i].secs) top[i].secs = secs;
+        }
+    for (int i = 0; i < n_top; i++)
+        if (i == 0 || top[i].secs < best_t) {
+            best_t = top[i].secs;
+            *best = top[i].d;
+        }
     clFinish(ctx->queue);
     clg_mem_free(&ctx->allocator, tmp.steps);
     for (int i = 0; i < tmp.n_owned; i++) clReleaseMemObject(tmp.owned[i]);

@@ -180,16 +180,26 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the bias does not broadcast to the output");
     clg_epilogue ep = {g->epi, g->n_epi, g->epi_in, m, nn, g->epi_p, &g->y->shape};
 
-    char options[240];
+    char options[280], conv[80] = "";
+    /* the implicit GEMM: kernels up to 7 x 7 take an interior tile's loop
+     * specialised to their size, column stride and dilation (kernels/gemm.cl
+     * CONV_KH) */
+    const clg_conv_geom *cg = g->conv;
+    if (cg && cg->kh * cg->kw <= 49 && cg->sw <= 8 && cg->dw <= 8)
+        snprintf(conv, sizeof conv, " -DCONV_A=1 -DCONV_KH=%d -DCONV_KW=%d -DCONV_SW=%d -DCONV_DW=%d", (int)cg->kh,
+                 (int)cg->kw, (int)cg->sw, (int)cg->dw);
+    else if (g->conv)
+        snprintf(conv, sizeof conv, " -DCONV_A=1");
     int wm = 0, wn = 0;
     if (v->wm > 0) {
+        /* kernels/gemm_local.cl: the general implicit-conv operand only */
         if ((s = local_group(lw, v, &wm, &wn))) return s;
         snprintf(options, sizeof options,
                  "-DWM=%d -DWN=%d -DTM=%d -DTN=%d -DTK=%d -DPACKED_B=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s",
                  wm, wn, v->tm, v->tn, LOCAL_TK, v->nr, g->ta, g->tb, has_bias, g->conv ? " -DCONV_A=1" : "");
     } else if (v->nr > 0)
         snprintf(options, sizeof options, "-DMR=%d -DNV=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s", v->tm,
-                 v->nr / 16, g->ta, g->tb, has_bias, g->conv ? " -DCONV_A=1" : "");
+                 v->nr / 16, g->ta, g->tb, has_bias, conv);
     else
         snprintf(options, sizeof options,
                  "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm, v->tn,

@@ -59,10 +59,12 @@ clg_status clg_lower_gather_elements(clg_lower *lw, const clg_node *n, const clg
                               (long long)n->attrs.axis);
     clg_status s;
     if ((s = clg_check_elems(lw, xs)) || (s = clg_check_elems(lw, ys))) return s;
-    /* Pad to 5 dims in front: sizes 1 and strides 0 there. */
-    int64_t dims[5] = {1, 1, 1, 1, 1}, st[5] = {0, 0, 0, 0, 0}, xst[CLG_MAX_RANK];
+    /* Pad to 8 dims in front (kernels/gather.cl): sizes 1 and strides 0 there. */
+    enum { DIMS = 8 };
+    int64_t dims[DIMS], st[DIMS], xst[CLG_MAX_RANK];
+    for (int d = 0; d < DIMS; d++) dims[d] = 1, st[d] = 0;
     clg_dense_strides(xs, xst);
-    int pad = 5 - rank;
+    int pad = DIMS - rank;
     for (int d = 0; d < rank; d++) {
         dims[pad + d] = ys->dims[d];
         st[pad + d] = xst[d];
@@ -72,12 +74,17 @@ clg_status clg_lower_gather_elements(clg_lower *lw, const clg_node *n, const clg
     const clg_dev_tensor *flag;
     if ((s = clg_plan_index_flag(lw, &flag))) return s;
     size_t global[3] = {clg_grid_size(count), 1, 1};
-    clg_karg args[] = {
-        CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(out), CLG_ARG_T(flag), CLG_ARG_I(lw->node + 1),
-        CLG_ARG_I(count), CLG_ARG_I(dims[1]),
-        CLG_ARG_I(dims[2]), CLG_ARG_I(dims[3]), CLG_ARG_I(dims[4]), CLG_ARG_I(st[0]), CLG_ARG_I(st[1]),
-        CLG_ARG_I(st[2]), CLG_ARG_I(st[3]), CLG_ARG_I(st[4]), CLG_ARG_I(pad + axis), CLG_ARG_I(xs->dims[axis]),
-    };
-    return clg_emit_kernel(lw, "gather.cl", "gather_elements", NULL, 1, global, args,
-                           (int)(sizeof args / sizeof args[0]));
+    clg_karg args[6 + 2 * DIMS + 1];
+    int n_args = 0;
+    args[n_args++] = CLG_ARG_T(&in[0]);
+    args[n_args++] = CLG_ARG_T(&in[1]);
+    args[n_args++] = CLG_ARG_T(out);
+    args[n_args++] = CLG_ARG_T(flag);
+    args[n_args++] = CLG_ARG_I(lw->node + 1);
+    args[n_args++] = CLG_ARG_I(count);
+    for (int d = 1; d < DIMS; d++) args[n_args++] = CLG_ARG_I(dims[d]);
+    for (int d = 0; d < DIMS; d++) args[n_args++] = CLG_ARG_I(st[d]);
+    args[n_args++] = CLG_ARG_I(pad + axis);
+    args[n_args++] = CLG_ARG_I(xs->dims[axis]);
+    return clg_emit_kernel(lw, "gather.cl", "gather_elements", NULL, 1, global, args, n_args);
 }

@@ -126,26 +126,36 @@ clg_status clg_lower_reduce(clg_lower *lw, const clg_node *n, const clg_dev_tens
                         args, (int)(sizeof args / sizeof args[0]), NULL};
         return clg_emit_launch(lw, &l);
     }
-    /* Kept groups fill k0..k2 from the inside out, reduced ones r0..r2;
-     * the rest are 1 with stride 0. */
-    int64_t k[3] = {1, 1, 1}, ks[3] = {0, 0, 0}, r[3] = {1, 1, 1}, rs[3] = {0, 0, 0};
+    /* Kept groups fill k0..k3 from the inside out, reduced ones r0..r3
+     * (groups alternate, so rank 8 leaves at most four of each); the rest
+     * are 1 with stride 0. */
+    enum { GROUPS = 4 };
+    int64_t k[GROUPS], ks[GROUPS], r[GROUPS], rs[GROUPS];
+    for (int i = 0; i < GROUPS; i++) k[i] = 1, ks[i] = 0, r[i] = 1, rs[i] = 0;
     int nk = 0, nr = 0;
     for (int i = sp.n - 1; i >= 0; i--) {
+        if (sp.reduced[i] ? nr == GROUPS : nk == GROUPS)
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: more than %d %s dim groups", GROUPS,
+                                  sp.reduced[i] ? "reduced" : "kept");
         if (sp.reduced[i]) {
-            r[2 - nr] = sp.size[i];
-            rs[2 - nr++] = sp.stride[i];
+            r[GROUPS - 1 - nr] = sp.size[i];
+            rs[GROUPS - 1 - nr++] = sp.stride[i];
         } else {
-            k[2 - nk] = sp.size[i];
-            ks[2 - nk++] = sp.stride[i];
+            k[GROUPS - 1 - nk] = sp.size[i];
+            ks[GROUPS - 1 - nk++] = sp.stride[i];
         }
     }
-    clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(n_out),
-                       CLG_ARG_I(k[0]), CLG_ARG_I(k[1]), CLG_ARG_I(k[2]),
-                       CLG_ARG_I(ks[0]), CLG_ARG_I(ks[1]), CLG_ARG_I(ks[2]),
-                       CLG_ARG_I(r[0]), CLG_ARG_I(r[1]), CLG_ARG_I(r[2]),
-                       CLG_ARG_I(rs[0]), CLG_ARG_I(rs[1]), CLG_ARG_I(rs[2])};
+    clg_karg args[3 + 4 * GROUPS];
+    int n_args = 0;
+    args[n_args++] = CLG_ARG_T(&in[0]);
+    args[n_args++] = CLG_ARG_T(out);
+    args[n_args++] = CLG_ARG_I(n_out);
+    for (int i = 0; i < GROUPS; i++) args[n_args++] = CLG_ARG_I(k[i]);
+    for (int i = 0; i < GROUPS; i++) args[n_args++] = CLG_ARG_I(ks[i]);
+    for (int i = 0; i < GROUPS; i++) args[n_args++] = CLG_ARG_I(r[i]);
+    for (int i = 0; i < GROUPS; i++) args[n_args++] = CLG_ARG_I(rs[i]);
     clg_launch l = {&reduce_family, "reduce_strided", defines, 1, {clg_grid_size(n_out)}, {0},
-                    args, (int)(sizeof args / sizeof args[0]), NULL};
+                    args, n_args, NULL};
     return clg_emit_launch(lw, &l);
 }
 
