@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import socket
 import statistics
@@ -96,11 +97,22 @@ def sh(cmd, **kw):
 
 # ------------------------------------------------------------------ clgraph
 
+def _max_rank():
+    """CLG_MAX_RANK of this tree's header (clg_tensor's dims array: 5 before
+    ranks up to 8), which the library in BUILD was built from."""
+    with open(os.path.join(ROOT, 'include', 'clgraph.h')) as f:
+        m = re.search(r'#define CLG_MAX_RANK (\d+)', f.read())
+    return int(m.group(1)) if m else 5
+
+
+MAX_RANK = _max_rank()
+
+
 class Tensor(ctypes.Structure):
     """clg_tensor. dtype (0: CLG_DTYPE_F32) is its last field since typed
     tensors; a library from before them never reads it."""
     _fields_ = [('data', ctypes.POINTER(ctypes.c_float)), ('rank', ctypes.c_int),
-                ('dims', ctypes.c_int64 * 5), ('dtype', ctypes.c_int)]
+                ('dims', ctypes.c_int64 * MAX_RANK), ('dtype', ctypes.c_int)]
 
 
 class ModelOptions(ctypes.Structure):
@@ -150,7 +162,7 @@ class Clgraph:
         for i, d in enumerate(x.shape):
             self.inp.dims[i] = d
         self.inp.data = x.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-        name, rank, dims = ctypes.c_char_p(), ctypes.c_int(), (ctypes.c_int64 * 5)()
+        name, rank, dims = ctypes.c_char_p(), ctypes.c_int(), (ctypes.c_int64 * MAX_RANK)()
         if hasattr(self.lib, 'clg_graph_output_shape'):
             st = self.lib.clg_graph_output_shape(self.g, 0, ctypes.byref(self.inp), 1, ctypes.byref(rank), dims)
         else:   # libraries before symbolic sizes: only the batch is symbolic
