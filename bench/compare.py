@@ -61,12 +61,22 @@ CORES = os.cpu_count() or 1
 # (model, batches): the issue's model set. A model is a fixture of
 # tests/fixtures/make_fixtures.py or one of BUILT.
 MODELS = [('example_mlp', [1, 64, 1024]), ('residual_mlp24', [64]), ('resnet18_narrow', [1, 16]),
-          ('encoder_gelu_256', [1, 8])]
+          ('encoder_gelu_256', [1, 8]), ('tv_resnet18_64', [1, 16]), ('tv_mobilenet_v2_64', [1, 16])]
 
 
 def encoder_gelu_256():
     # dropout is inactive in eval mode; PyTorch's own inference runs its fast path.
     return torch.nn.TransformerEncoderLayer(256, 4, 1024, activation='gelu', batch_first=True)
+
+
+def tv_resnet18_64():
+    import torchvision
+    return torchvision.models.resnet18(num_classes=100)
+
+
+def tv_mobilenet_v2_64():
+    import torchvision
+    return torchvision.models.mobilenet_v2(num_classes=100)
 
 
 # Models built and exported when the benchmark runs (random weights from a
@@ -75,12 +85,18 @@ def encoder_gelu_256():
 # input's other symbolic dims, opset, the input's dynamic axes).
 BUILT = {
     'encoder_gelu_256': (encoder_gelu_256, (128, 256), {'S': 128}, 17, {0: 'N', 1: 'S'}),
+    'tv_resnet18_64': (tv_resnet18_64, (3, 64, 64), {}, 13, {0: 'N'}),
+    'tv_mobilenet_v2_64': (tv_mobilenet_v2_64, (3, 64, 64), {}, 13, {0: 'N'}),
 }
 ABOUT = {
     'encoder_gelu_256': "`nn.TransformerEncoderLayer(256, 4, 1024, activation='gelu', batch_first=True)` "
                         '(post-norm), random weights (seed 200), eval mode, exported by `bench/run` itself at opset 17 '
                         'with a dynamic batch N and sequence S; inputs [batch, 128, 256], clgraph given S = 128 '
                         '(`--dim S=128`); PyTorch runs its own inference fast path',
+    'tv_resnet18_64': 'torchvision `resnet18(num_classes=100)` (the convolution issue\'s row), random weights, '
+                      'eval mode, 64x64 inputs, exported by `bench/run` at opset 13 with a dynamic batch',
+    'tv_mobilenet_v2_64': 'torchvision `mobilenet_v2(num_classes=100)` (depthwise convolutions, ReLU6), random '
+                          'weights, eval mode, 64x64 inputs, exported by `bench/run` at opset 13 with a dynamic batch',
 }
 
 sys.path.insert(0, FIXTURES)
