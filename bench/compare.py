@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import socket
 import statistics
@@ -60,12 +61,22 @@ CORES = os.cpu_count() or 1
 # (model, batches): the issue's model set. A model is a fixture of
 # tests/fixtures/make_fixtures.py or one of BUILT.
 MODELS = [('example_mlp', [1, 64, 1024]), ('residual_mlp24', [64]), ('resnet18_narrow', [1, 16]),
-          ('encoder_gelu_256', [1, 8])]
+          ('encoder_gelu_256', [1, 8]), ('tv_resnet18_64', [1, 16]), ('tv_mobilenet_v2_64', [1, 16])]
 
 
 def encoder_gelu_256():
     # dropout is inactive in eval mode; PyTorch's own inference runs its fast path.
     return torch.nn.TransformerEncoderLayer(256, 4, 1024, activation='gelu', batch_first=True)
+
+
+def tv_resnet18_64():
+    import torchvision
+    return torchvision.models.resnet18(num_classes=100)
+
+
+def tv_mobilenet_v2_64():
+    import torchvision
+    return torchvision.models.mobilenet_v2(num_classes=100)
 
 
 # Models built and exported when the benchmark runs (random weights from a
@@ -74,12 +85,18 @@ def encoder_gelu_256():
 # input's other symbolic dims, opset, the input's dynamic axes).
 BUILT = {
     'encoder_gelu_256': (encoder_gelu_256, (128, 256), {'S': 128}, 17, {0: 'N', 1: 'S'}),
+    'tv_resnet18_64': (tv_resnet18_64, (3, 64, 64), {}, 13, {0: 'N'}),
+    'tv_mobilenet_v2_64': (tv_mobilenet_v2_64, (3, 64, 64), {}, 13, {0: 'N'}),
 }
 ABOUT = {
     'encoder_gelu_256': "`nn.TransformerEncoderLayer(256, 4, 1024, activation='gelu', batch_first=True)` "
                         '(post-norm), random weights (seed 200), eval mode, exported by `bench/run` itself at opset 17 '
                         'with a dynamic batch N and sequence S; inputs [batch, 128, 256], clgraph given S = 128 '
                         '(`--dim S=128`); PyTorch runs its own inference fast path',
+    'tv_resnet18_64': 'torchvision `resnet18(num_classes=100)` (the convolution issue\'s row), random weights, '
+                      'eval mode, 64x64 inputs, exported by `bench/run` at opset 13 with a dynamic batch',
+    'tv_mobilenet_v2_64': 'torchvision `mobilenet_v2(num_classes=100)` (depthwise convolutions, ReLU6), random '
+                          'weights, eval mode, 64x64 inputs, exported by `bench/run` at opset 13 with a dynamic batch',
 }
 
 sys.path.insert(0, FIXTURES)
@@ -96,11 +113,22 @@ def sh(cmd, **kw):
 
 # ------------------------------------------------------------------ clgraph
 
+def _max_rank():
+    """CLG_MAX_RANK of this tree's header (clg_tensor's dims array: 5 before
+    ranks up to 8), which the library in BUILD was built from."""
+    with open(os.path.join(ROOT, 'include', 'clgraph.h')) as f:
+        m = re.search(r'#define CLG_MAX_RANK (\d+)', f.read())
+    return int(m.group(1)) if m else 5
+
+
+MAX_RANK = _max_rank()
+
+
 class Tensor(ctypes.Structure):
     """clg_tensor. dtype (0: CLG_DTYPE_F32) is its last field since typed
     tensors; a library from before them never reads it."""
     _fields_ = [('data', ctypes.POINTER(ctypes.c_float)), ('rank', ctypes.c_int),
-                ('dims', ctypes.c_int64 * 5), ('dtype', ctypes.c_int)]
+                ('dims', ctypes.c_int64 * MAX_RANK), ('dtype', ctypes.c_int)]
 
 
 class ModelOptions(ctypes.Structure):
@@ -150,7 +178,7 @@ class Clgraph:
         for i, d in enumerate(x.shape):
             self.inp.dims[i] = d
         self.inp.data = x.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-        name, rank, dims = ctypes.c_char_p(), ctypes.c_int(), (ctypes.c_int64 * 5)()
+        name, rank, dims = ctypes.c_char_p(), ctypes.c_int(), (ctypes.c_int64 * MAX_RANK)()
         if hasattr(self.lib, 'clg_graph_output_shape'):
             st = self.lib.clg_graph_output_shape(self.g, 0, ctypes.byref(self.inp), 1, ctypes.byref(rank), dims)
         else:   # libraries before symbolic sizes: only the batch is symbolic
