@@ -1652,6 +1652,52 @@ static void test_absorb_epilogue(void **state)
                "const c: f32[3] = [1, 2, 3]\n"
                "y = MatMul(x, w, c, r) epilogue=\"x0 * x2\"\n"
                "output y\n");
+    /* A transformer's 3-D MatMul by a 2-D weight (one GEMM of N * S
+     * rows): a bias [F] and a residual [N, S, F] are rows of its result,
+     * so its bias + GELU and the residual are its epilogue; a [1, 1, F]
+     * bias too (all its leading dims 1). */
+    check_pass("absorb-epilogue",
+               "input x: f32[N, S, 4]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "const b3: f32[1, 1, 3] = [3, 2, 1]\n"
+               "input r: f32[N, S, 3]\n"
+               "h = MatMul(x, w)\n"
+               "y = Elementwise(h, b, r, b3) expr=\"gelu(x0 + x1) + x2 * x3\"\n"
+               "output y\n",
+               "input x: f32[N, S, 4]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "const b3: f32[1, 1, 3] = [3, 2, 1]\n"
+               "input r: f32[N, S, 3]\n"
+               "y = MatMul(x, w, b, r, b3) epilogue=\"gelu(x0 + x1) + x2 * x3\"\n"
+               "output y\n");
+    /* The GEMM read as x1 (PyTorch's Add(bias, MatMul)), x2: the
+     * expression takes it as x0, the input it displaces as its xK. */
+    check_pass("absorb-epilogue",
+               "input x: f32[N, 4]\n"
+               "const w: f32[4, 4] = random(1)\n"
+               "h = Gemm(x, w)\n"
+               "y = Elementwise(x, h) expr=\"x0 - x1\"\n"
+               "output y\n",
+               "input x: f32[N, 4]\n"
+               "const w: f32[4, 4] = random(1)\n"
+               "y = Gemm(x, w, x) epilogue=\"x1 - x0\"\n"
+               "output y\n");
+    check_pass("absorb-epilogue",
+               "input x: f32[N, S, 4]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "input r: f32[N, S, 3]\n"
+               "h = MatMul(x, w)\n"
+               "y = Elementwise(b, r, h) expr=\"gelu(x0 + x2) * x1\"\n"
+               "output y\n",
+               "input x: f32[N, S, 4]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "input r: f32[N, S, 3]\n"
+               "y = MatMul(x, w, r, b) epilogue=\"gelu(x2 + x0) * x1\"\n"
+               "output y\n");
     /* A Conv2D: a bias per channel [C, 1, 1] and a residual of the
      * result's NCHW shape, then the activation (a ResNet block's second
      * conv after fold-batchnorm and split-bias). */
@@ -1748,12 +1794,12 @@ static void test_absorb_epilogue_refused(void **state)
                     "y = Elementwise(h) expr=\"relu(x0)\"\n"
                     "output h\n"
                     "output y\n");
-    /* The GEMM is not x0. */
+    /* The Elementwise reads the GEMM twice. */
     check_unchanged("absorb-epilogue",
                     "input x: f32[N, 4]\n"
                     "const w: f32[4, 4] = random(1)\n"
                     "h = Gemm(x, w)\n"
-                    "y = Elementwise(x, h) expr=\"x0 - x1\"\n"
+                    "y = Elementwise(x, h, h) expr=\"x0 - x1 * x2\"\n"
                     "output y\n");
     /* The Elementwise broadcasts the GEMM to a larger shape. */
     check_unchanged("absorb-epilogue",
@@ -1763,13 +1809,28 @@ static void test_absorb_epilogue_refused(void **state)
                     "h = Gemm(x, w)\n"
                     "y = Elementwise(h, z) expr=\"x0 + x1\"\n"
                     "output y\n");
-    /* A batched MatMul (3-D result). */
+    /* A batched MatMul of two computed tensors (no one GEMM). */
     check_unchanged("absorb-epilogue",
                     "input x: f32[N, 2, 4]\n"
-                    "const w: f32[4, 3] = random(1)\n"
+                    "input w: f32[N, 4, 3]\n"
                     "h = MatMul(x, w)\n"
                     "y = Elementwise(h) expr=\"relu(x0)\"\n"
                     "output y\n");
+    /* A 3-D MatMul by a 2-D weight whose epilogue input is no row of the
+     * GEMM's result: [2, 3] over [N, 2, 3] (one per position, shared by
+     * the batch), [N, 1, 3] (one per batch item, shared by the positions). */
+    static const char *const not_rows[] = {"[2, 3]", "[N, 1, 3]"};
+    for (int i = 0; i < 2; i++) {
+        char t[512];
+        snprintf(t, sizeof t,
+                 "input x: f32[N, 2, 4]\n"
+                 "const w: f32[4, 3] = random(1)\n"
+                 "input r: f32%s\n"
+                 "h = MatMul(x, w)\n"
+                 "y = Elementwise(h, r) expr=\"relu(x0 + x1)\"\n"
+                 "output y\n", not_rows[i]);
+        check_unchanged("absorb-epilogue", t);
+    }
     /* The GEMM has an epilogue already. */
     check_unchanged("absorb-epilogue",
                     "input x: f32[N, 4]\n"
