@@ -99,8 +99,12 @@ clg_status clg_emit_gemm_decided(clg_lower *lw, const clg_gemm_gen *gen, const c
 }
 
 /* The variant a product of two computed tensors runs on when
- * CLGRAPH_GEMM names none: see bench/README.md ("Attention's batched
- * products") for the measurement behind it. */
+ * CLGRAPH_GEMM names none. Measured 2026-12-06 on encoder_gelu_256 at
+ * batch 8, S = 128 (attention's 32 x 128x128x64 and 32 x 128x64x128, the
+ * Attention node's device time, unfused, one process per variant, load
+ * 10): PoCL g4x4 158 ms, n4x16 62, n8x16 36, p4x64 35, p8x32 14 (CLBlast's
+ * batched GEMM 62); Intel's runtime g4x4 20 ms, n4x16 1065, n8x16 787,
+ * p4x64 27, p8x32 24 (CLBlast 70). p8x32 is the one good on both. */
 #define PRODUCT_VARIANT "p8x32"
 
 clg_status clg_emit_product(clg_lower *lw, const clg_gemm *gm)
