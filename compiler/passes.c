@@ -8,8 +8,8 @@
 /* Order matters: a Pad folds into the window op it feeds once constant
  * folding has taken the Pads of constants; BatchNorm folding wants constant
  * weights (so it runs after constant folding); what it cannot fold becomes
- * Mul/Add for fusion; sibling projections merge once their weights are
- * final (after folding) and before attention is matched before elementwise fusion and
+ * Mul/Add for fusion; sibling projections would merge once their weights are
+ * final (after folding; no level runs that today); attention is matched before elementwise fusion and
  * epilogues take its scale and mask apart; LayerNorm is recognised in its written-out form
  * before fusion merges its Sub, Mul and Add into other expressions; biases
  * are split off before fusion so that they join the epilogue, which is then
@@ -21,7 +21,11 @@ static const clg_pass passes[] = {
     {"fold-constants", 1, true, clg_pass_fold_constants},
     {"fold-pad", 1, true, clg_pass_fold_pad},
     {"fold-batchnorm", 1, true, clg_pass_fold_batchnorm},
-    {"merge-projections", 2, false, clg_pass_merge_projections},
+    /* Level 3: no -O level runs it (only clg_pass_run_named). One GEMM
+     * plus a Slice per member measured slower than the members' own GEMMs
+     * on both CPU runtimes (docs/compiler.md, merge-projections): the
+     * Slices are copies and one launch more. */
+    {"merge-projections", 3, false, clg_pass_merge_projections},
     {"fuse-layernorm", 2, true, clg_pass_fuse_layernorm},
     {"fuse-attention", 2, true, clg_pass_fuse_attention},
     {"batchnorm-scale-shift", 2, false, clg_pass_batchnorm_scale_shift},

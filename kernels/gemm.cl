@@ -24,6 +24,12 @@
  *              pixel r % P), column k input channel k / (KH*KW) at kernel
  *              tap k % (KH*KW); the geometry comes as the conv_* arguments
  *              after beta, lda and TRANS_A are unused
+ *   BATCHED    a batch of products in one launch: grid dim 2 is the
+ *              batch index z, and A, B (or its packed panels) and y start
+ *              z * a_bs, z * b_bs, z * y_bs elements further (arguments
+ *              after the convolution's; attention's Q·KT and P·V, batched
+ *              MatMuls of two computed tensors). Not with CONV_A or an
+ *              epilogue (those address y by the whole result's rows)
  *   EPILOGUE   defined by the prelude the host writes in front of this
  *              file (the contract: runtime/lower/epilogue.h): functions
  *              clg_epilogue(v0, r, c EPILOGUE_PASS) and clg_epilogue16
@@ -101,7 +107,23 @@
 #define CLG_GEMM_PARAMS                                                                  \
     __global const float *a, uint a_off, int lda, __global const float *b, uint b_off, int ldb, \
         __global float *y, uint y_off, int y_p, int M, int N, int K, float alpha,           \
-        __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta CLG_CONV_PARAMS EPILOGUE_ARGS
+        __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta CLG_CONV_PARAMS      \
+        CLG_BATCH_PARAMS EPILOGUE_ARGS
+
+#ifdef BATCHED
+#define CLG_BATCH_PARAMS , int a_bs, int b_bs, int y_bs
+/* Moves a, b and y to product get_global_id(2) of the batch. */
+#define CLG_BATCH_START                                    \
+    {                                                      \
+        const size_t z = get_global_id(2);                 \
+        a += z * a_bs;                                     \
+        b += z * b_bs;                                     \
+        y += z * y_bs;                                     \
+    }
+#else
+#define CLG_BATCH_PARAMS
+#define CLG_BATCH_START
+#endif
 
 #ifdef CONV_A
 /* The convolution's geometry: input channels, height and width, kernel
@@ -128,11 +150,20 @@
  * panels, one work-item per work-group (each is one tile's whole loop). */
 #define NR (16 * NV)
 
-__kernel void pack_b(__global const float *b, uint b_off, int ldb, __global float *p, uint p_off, int N, int K)
+__kernel void pack_b(__global const float *b, uint b_off, int ldb, __global float *p, uint p_off, int N, int K
+#ifdef BATCHED
+                     , int b_bs, int p_bs
+#endif
+)
 {
     const int k = get_global_id(0), t = get_global_id(1);
     if (k >= K) return;
     b += b_off;
+#ifdef BATCHED
+    /* product get_global_id(2)'s B into its own panels, p_bs apart */
+    b += get_global_id(2) * (size_t)b_bs;
+    p += get_global_id(2) * (size_t)p_bs;
+#endif
     p += p_off + ((size_t)t * K + k) * NR;
     for (int j = 0; j < NR; j++) {
         const int c = t * NR + j;
@@ -251,6 +282,7 @@ __kernel void gemm(CLG_GEMM_PARAMS)
     const int ti = get_global_id(0), tj = get_global_id(1);
     const int r0 = ti * MR, c0 = tj * NR;
     if (r0 >= M || c0 >= N) return;
+    CLG_BATCH_START
     a += a_off;
     const __global float *bp = b + b_off + (size_t)tj * K * NR;
     float16 acc[MR][NV];
@@ -361,6 +393,7 @@ float clg_finish(float v, int r, int c, float alpha, __global const float *bias,
 __kernel void gemm(CLG_GEMM_PARAMS)
 {
     const int r0 = get_global_id(1) * TM;
+    CLG_BATCH_START
     a += a_off;
     b += b_off;
 #if VN > 1

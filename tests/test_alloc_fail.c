@@ -170,7 +170,7 @@ static void test_load_and_print_transformer_fixtures(void **state)
 }
 
 /* -O2 on tf2onnx's Keras MultiHeadAttention + LayerNorm block
- * (fuse-layernorm, merge-projections, elementwise fusion), failing each
+ * (fuse-layernorm, elementwise fusion), failing each
  * of its allocations in turn: CLG_ERR_OUT_OF_MEMORY and a graph that still
  * prints as one of the states the passes go through, or success; nothing
  * leaks. */

@@ -258,6 +258,87 @@ static void test_written_epilogues(void **state)
     test_set_gemm(NULL);
 }
 
+/* A transformer's projection [N, S, D] x [D, F] with its bias + GELU and a
+ * residual absorbed at -O2 (the bias read first, as PyTorch's Add(b,
+ * MatMul) has it): one GEMM of N*S rows with the epilogue in its store,
+ * one launch on the generated paths (its constant B packed once), the
+ * epilogue a launch after CLBlast; a [1, 1, F] bias, and a [N, 1, F]
+ * input that is no row of the GEMM (not absorbed: two launches). Every
+ * path at batches 1 and 3 against the reference of the graph as written;
+ * 5 x 17 rows by 33 columns: partial tiles on every side. */
+static void test_matmul_3d_epilogue(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const char *const modes[] = {"generated:p8x32", "generated:n4x16", "generated:g2x4", "clblast"};
+    static const struct { const char *b, *r; int launches; } cases[] = {
+        {"[33]", "[N, 5, 33]", 1}, {"[1, 1, 33]", "[N, 5, 33]", 1}, {"[33]", "[N, 1, 33]", 2}};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        test_set_gemm(modes[i]);
+        ctx = test_context();
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            snprintf(text, sizeof text,
+                     "input a: f32[N, 5, 17]\nconst w: f32[17, 33] = random(1, -1, 1)\n"
+                     "const b: f32%s = random(2)\ninput r: f32%s\n"
+                     "h = MatMul(a, w)\ny = Elementwise(b, h, r) expr=\"gelu(x0 + x1) + x2\"\noutput y\n",
+                     cases[c].b, cases[c].r);
+            for (int64_t batch = 1; batch <= 3; batch += 2) {
+                clg_graph *g = test_parse(text);
+                double err = test_device_error_at(ctx, g, batch, 11, 2);
+                clg_graph_destroy(g);
+                if (!(err <= TOL)) fail_msg("%s, batch %lld: error %.3g for\n%s", modes[i], (long long)batch, err, text);
+            }
+            clg_graph *g = test_parse(text);
+            clg_model *m = NULL;
+            clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+            o.opt_level = 2;
+            assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_OK);
+            clg_model_stats st;
+            assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);
+            int expected = cases[c].launches + (strcmp(modes[i], "clblast") == 0 && cases[c].launches == 1);
+            if (st.launches_per_inference != expected)
+                fail_msg("%s: %d launches, expected %d, for\n%s", modes[i], st.launches_per_inference, expected, text);
+            clg_model_destroy(m);
+            clg_graph_destroy(g);
+        }
+    }
+    test_set_gemm(NULL);
+}
+
+/* Batched products of two computed tensors (attention's Q·KT and P·V as
+ * MatMuls) run on a generated kernel, every product of the batch in one
+ * launch (the packed variants pack each product's B first), or through
+ * CLBlast (CLGRAPH_GEMM=clblast): sizes off every tile edge, one and two
+ * batch dims, a broadcast batch (one launch per product), at batches 1
+ * and 3 against the reference. */
+static void test_batched_products(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const char *const modes[] = {"generated", "generated:p8x32", "generated:n4x16", "generated:g1x1",
+                                        "clblast"};
+    static const char *const graphs[] = {
+        "input a: f32[N, 33, 17]\ninput b: f32[N, 17, 45]\ny = MatMul(a, b)\noutput y\n",
+        "input a: f32[N, 3, 9, 64]\ninput b: f32[N, 3, 64, 1]\ny = MatMul(a, b)\noutput y\n",
+        "input a: f32[N, 2, 1, 40]\ninput b: f32[N, 2, 40, 129]\ny = MatMul(a, b)\noutput y\n",
+        "input a: f32[N, 2, 7, 5]\ninput b: f32[2, 5, 3]\ny = MatMul(a, b)\noutput y\n",
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        test_set_gemm(modes[i]);
+        ctx = test_context();
+        for (size_t j = 0; j < sizeof graphs / sizeof *graphs; j++)
+            for (int64_t batch = 1; batch <= 3; batch += 2) {
+                clg_graph *g = test_parse(graphs[j]);
+                double err = test_device_error_at(ctx, g, batch, 5, 0);
+                clg_graph_destroy(g);
+                if (!(err <= TOL)) fail_msg("%s, batch %lld: error %.3g for\n%s", modes[i], (long long)batch, err, graphs[j]);
+            }
+    }
+    test_set_gemm(NULL);
+}
+
 /* MatMul with a shared B runs as a Gemm: A's batch dims folded into M, an
  * Elementwise after a 2-D MatMul as the kernel's epilogue, B constant or
  * not; every path against the reference. With a constant B the packed
@@ -620,6 +701,8 @@ int main(void)
         cmocka_unit_test(test_epilogue_input_computed_later),
         cmocka_unit_test(test_written_epilogues),
         cmocka_unit_test(test_matmul_as_gemm),
+        cmocka_unit_test(test_matmul_3d_epilogue),
+        cmocka_unit_test(test_batched_products),
         cmocka_unit_test(test_conv_as_gemm),
         cmocka_unit_test(test_conv_epilogues),
         cmocka_unit_test(test_choice_file),

@@ -1652,6 +1652,52 @@ static void test_absorb_epilogue(void **state)
                "const c: f32[3] = [1, 2, 3]\n"
                "y = MatMul(x, w, c, r) epilogue=\"x0 * x2\"\n"
                "output y\n");
+    /* A transformer's 3-D MatMul by a 2-D weight (one GEMM of N * S
+     * rows): a bias [F] and a residual [N, S, F] are rows of its result,
+     * so its bias + GELU and the residual are its epilogue; a [1, 1, F]
+     * bias too (all its leading dims 1). */
+    check_pass("absorb-epilogue",
+               "input x: f32[N, S, 4]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "const b3: f32[1, 1, 3] = [3, 2, 1]\n"
+               "input r: f32[N, S, 3]\n"
+               "h = MatMul(x, w)\n"
+               "y = Elementwise(h, b, r, b3) expr=\"gelu(x0 + x1) + x2 * x3\"\n"
+               "output y\n",
+               "input x: f32[N, S, 4]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "const b3: f32[1, 1, 3] = [3, 2, 1]\n"
+               "input r: f32[N, S, 3]\n"
+               "y = MatMul(x, w, b, r, b3) epilogue=\"gelu(x0 + x1) + x2 * x3\"\n"
+               "output y\n");
+    /* The GEMM read as x1 (PyTorch's Add(bias, MatMul)), x2: the
+     * expression takes it as x0, the input it displaces as its xK. */
+    check_pass("absorb-epilogue",
+               "input x: f32[N, 4]\n"
+               "const w: f32[4, 4] = random(1)\n"
+               "h = Gemm(x, w)\n"
+               "y = Elementwise(x, h) expr=\"x0 - x1\"\n"
+               "output y\n",
+               "input x: f32[N, 4]\n"
+               "const w: f32[4, 4] = random(1)\n"
+               "y = Gemm(x, w, x) epilogue=\"x1 - x0\"\n"
+               "output y\n");
+    check_pass("absorb-epilogue",
+               "input x: f32[N, S, 4]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "input r: f32[N, S, 3]\n"
+               "h = MatMul(x, w)\n"
+               "y = Elementwise(b, r, h) expr=\"gelu(x0 + x2) * x1\"\n"
+               "output y\n",
+               "input x: f32[N, S, 4]\n"
+               "const w: f32[4, 3] = random(2)\n"
+               "const b: f32[3] = [1, 2, 3]\n"
+               "input r: f32[N, S, 3]\n"
+               "y = MatMul(x, w, r, b) epilogue=\"gelu(x2 + x0) * x1\"\n"
+               "output y\n");
     /* A Conv2D: a bias per channel [C, 1, 1] and a residual of the
      * result's NCHW shape, then the activation (a ResNet block's second
      * conv after fold-batchnorm and split-bias). */
@@ -1748,12 +1794,12 @@ static void test_absorb_epilogue_refused(void **state)
                     "y = Elementwise(h) expr=\"relu(x0)\"\n"
                     "output h\n"
                     "output y\n");
-    /* The GEMM is not x0. */
+    /* The Elementwise reads the GEMM twice. */
     check_unchanged("absorb-epilogue",
                     "input x: f32[N, 4]\n"
                     "const w: f32[4, 4] = random(1)\n"
                     "h = Gemm(x, w)\n"
-                    "y = Elementwise(x, h) expr=\"x0 - x1\"\n"
+                    "y = Elementwise(x, h, h) expr=\"x0 - x1 * x2\"\n"
                     "output y\n");
     /* The Elementwise broadcasts the GEMM to a larger shape. */
     check_unchanged("absorb-epilogue",
@@ -1763,13 +1809,28 @@ static void test_absorb_epilogue_refused(void **state)
                     "h = Gemm(x, w)\n"
                     "y = Elementwise(h, z) expr=\"x0 + x1\"\n"
                     "output y\n");
-    /* A batched MatMul (3-D result). */
+    /* A batched MatMul of two computed tensors (no one GEMM). */
     check_unchanged("absorb-epilogue",
                     "input x: f32[N, 2, 4]\n"
-                    "const w: f32[4, 3] = random(1)\n"
+                    "input w: f32[N, 4, 3]\n"
                     "h = MatMul(x, w)\n"
                     "y = Elementwise(h) expr=\"relu(x0)\"\n"
                     "output y\n");
+    /* A 3-D MatMul by a 2-D weight whose epilogue input is no row of the
+     * GEMM's result: [2, 3] over [N, 2, 3] (one per position, shared by
+     * the batch), [N, 1, 3] (one per batch item, shared by the positions). */
+    static const char *const not_rows[] = {"[2, 3]", "[N, 1, 3]"};
+    for (int i = 0; i < 2; i++) {
+        char t[512];
+        snprintf(t, sizeof t,
+                 "input x: f32[N, 2, 4]\n"
+                 "const w: f32[4, 3] = random(1)\n"
+                 "input r: f32%s\n"
+                 "h = MatMul(x, w)\n"
+                 "y = Elementwise(h, r) expr=\"relu(x0 + x1)\"\n"
+                 "output y\n", not_rows[i]);
+        check_unchanged("absorb-epilogue", t);
+    }
     /* The GEMM has an epilogue already. */
     check_unchanged("absorb-epilogue",
                     "input x: f32[N, 4]\n"
@@ -2046,7 +2107,8 @@ static void test_pass_manager(void **state)
     (void)state;
     int level, n = 0, at_level[3] = {0, 0, 0};
     for (const char *name; (name = clg_pass_name(n, &level)); n++) {
-        assert_true(level >= 1 && level <= 2);
+        /* 3: a pass no level runs (merge-projections), by name only */
+        assert_true(level >= 1 && level <= 3);
         for (int l = level; l <= 2; l++) at_level[l]++;
     }
     assert_true(n >= 8);
@@ -2148,7 +2210,8 @@ static void *fail_alloc_fn(void *user, void *ptr, size_t old_size, size_t new_si
  * graph that still computes the same outputs, nothing leaked. */
 /* Every allocation of clg_graph_optimize(text, -O2) failed in turn: out of
  * memory, the graph as it was (or as optimized), nothing leaked. */
-static void optimize_out_of_memory(const char *text, size_t len)
+/* pass: NULL runs -O2, else that pass alone (one no level runs). */
+static void optimize_out_of_memory_pass(const char *text, size_t len, const char *pass)
 {
     clg_graph *ref = parse(text);
     bool succeeded = false;
@@ -2158,7 +2221,7 @@ static void optimize_out_of_memory(const char *text, size_t len)
         assert_int_equal(clg_graph_create(&g, fail_alloc_fn, &a), CLG_OK);
         assert_int_equal(clg_graph_parse(g, text, len, "examples"), CLG_OK);
         a.fail_at = a.growths + k;
-        clg_status s = clg_graph_optimize(g, 2, NULL, NULL);
+        clg_status s = pass ? clg_pass_run_named(g, pass) : clg_graph_optimize(g, 2, NULL, NULL);
         a.fail_at = 0;
         if (s == CLG_OK) succeeded = true;
         else if (s != CLG_ERR_OUT_OF_MEMORY) fail_msg("failing allocation %lld: %s", k, clg_status_string(s));
@@ -2170,6 +2233,8 @@ static void optimize_out_of_memory(const char *text, size_t len)
     assert_true(succeeded);
     clg_graph_destroy(ref);
 }
+
+static void optimize_out_of_memory(const char *text, size_t len) { optimize_out_of_memory_pass(text, len, NULL); }
 
 static void test_optimize_out_of_memory(void **state)
 {
@@ -2227,7 +2292,7 @@ static void test_optimize_out_of_memory(void **state)
                                       "b = MatMul(x, wb)\n"
                                       "y = Concat(q, k, v, a, b)\n"
                                       "output y\n";
-    optimize_out_of_memory(projections, sizeof projections - 1);
+    optimize_out_of_memory_pass(projections, sizeof projections - 1, "merge-projections");
 }
 
 /* ---------------------------------------------------------------- clone, save, dot */

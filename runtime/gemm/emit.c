@@ -97,3 +97,49 @@ clg_status clg_emit_gemm_decided(clg_lower *lw, const clg_gemm_gen *gen, const c
     if (s || !epi_after) return s;
     return clg_emit_epilogue_after(lw, gen->epi, gen->n_epi, gen->epi_in, gen->y);
 }
+
+/* The variant a product of two computed tensors runs on when
+ * CLGRAPH_GEMM names none. Measured 2026-12-06 on encoder_gelu_256 at
+ * batch 8, S = 128 (attention's 32 x 128x128x64 and 32 x 128x64x128, the
+ * Attention node's device time, unfused, one process per variant, load
+ * 10): PoCL g4x4 158 ms, n4x16 62, n8x16 36, p4x64 35, p8x32 14 (CLBlast's
+ * batched GEMM 62); Intel's runtime g4x4 20 ms, n4x16 1065, n8x16 787,
+ * p4x64 27, p8x32 24 (CLBlast 70). p8x32 is the one good on both. */
+#define PRODUCT_VARIANT "p8x32"
+
+clg_status clg_emit_product(clg_lower *lw, const clg_gemm *gm)
+{
+    const char *path = lw->ctx->gemm_path;
+    if (gm->beta != 0.0f || gm->ldc != gm->n || (path && !strcmp(path, "clblast")) || gm->m > INT32_MAX ||
+        gm->n > INT32_MAX || gm->k > INT32_MAX)
+        return clg_emit_gemm(lw, gm);
+    if (gm->m == 0 || gm->n == 0 || gm->batch == 0) return CLG_OK;
+    int v = -1;
+    if (path && !strncmp(path, "generated:", 10)) v = clg_gemm_variant_find(path + 10);
+    if (!clg_gemm_variant_fits(v, gm->trans_a, gm->trans_b)) v = clg_gemm_variant_find(PRODUCT_VARIANT);
+    if (!clg_gemm_variant_fits(v, gm->trans_a, gm->trans_b)) v = clg_gemm_variant_find("g1x1");
+    /* The operands' shapes as the generated kernels check them: the
+     * products' extent in each buffer. */
+    clg_dev_tensor a = gm->a, b = gm->b, y = gm->c;
+    size_t batch = gm->batch;
+    size_t a_rows = gm->trans_a ? gm->k : gm->m, b_rows = gm->trans_b ? gm->n : gm->k;
+    a.shape = (clg_shape){1, {(int64_t)((batch - 1) * gm->a_stride + a_rows * gm->lda)}};
+    b.shape = (clg_shape){1, {(int64_t)((batch - 1) * gm->b_stride + b_rows * gm->ldb)}};
+    y.shape = (clg_shape){1, {(int64_t)((batch - 1) * gm->c_stride + gm->m * gm->n)}};
+    const clg_shape *shapes[3] = {&a.shape, &b.shape, &y.shape};
+    for (int i = 0; i < 3; i++) {
+        clg_status s = clg_check_elems(lw, shapes[i]);
+        if (s) return s;
+    }
+    if (batch > 1 && (gm->a_stride > INT32_MAX || gm->b_stride > INT32_MAX || gm->c_stride > INT32_MAX))
+        return clg_emit_gemm(lw, gm);
+    clg_gemm_gen g = {0};
+    g.a = &a, g.b = &b, g.y = &y;
+    g.m = (int64_t)gm->m, g.n = (int64_t)gm->n, g.k = (int64_t)gm->k;
+    g.lda = (int64_t)gm->lda, g.ldb = (int64_t)gm->ldb;
+    g.ta = gm->trans_a, g.tb = gm->trans_b;
+    g.alpha = gm->alpha;
+    g.batch = (int64_t)batch;
+    g.a_bs = (int64_t)gm->a_stride, g.b_bs = (int64_t)gm->b_stride, g.y_bs = (int64_t)gm->c_stride;
+    return clg_emit_gemm_gen(lw, &g, v);
+}

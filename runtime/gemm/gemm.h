@@ -62,6 +62,10 @@ typedef struct clg_gemm_gen {
     const clg_conv_geom *conv;    /* non-NULL (packed variants): A is a convolution's NCHW
                                      input read in place, row r output pixel r of the batch,
                                      column k = channel * kh*kw + tap (ta, lda unused) */
+    int64_t batch;                /* > 1: that many products in one launch (kernels/gemm.cl
+                                     BATCHED), product z's A, B and y a_bs, b_bs, y_bs
+                                     elements after product 0's; no epilogue, bias or conv */
+    int64_t a_bs, b_bs, y_bs;
 } clg_gemm_gen;
 
 /* Operands seen as matrices (a MatMul's A and Y with their batch dims
@@ -85,6 +89,12 @@ CLG_INTERNAL clg_status clg_emit_gemm_decided(clg_lower *lw, const clg_gemm_gen 
  * onto it, the epilogue runs after it over y in place. */
 CLG_INTERNAL clg_status clg_emit_gemm_clblast(clg_lower *lw, const clg_gemm_gen *gen);
 CLG_INTERNAL clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant);
+/* A batched or single product of two computed tensors (attention's Q·KT
+ * and P·V, a batched MatMul; no bias: beta must be 0, C row-major with
+ * ldc = n) on a generated variant, all gm->batch products in one launch:
+ * the variant CLGRAPH_GEMM=generated:NAME names when it fits, else the
+ * default below; CLGRAPH_GEMM=clblast sends it to CLBlast. */
+CLG_INTERNAL clg_status clg_emit_product(clg_lower *lw, const clg_gemm *gm);
 /* Floats of B packed for variant (0 when it does not pack B). */
 CLG_INTERNAL size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k);
 

@@ -112,12 +112,17 @@ static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, cons
 {
     size_t elems = clg_gemm_packed_elems(variant, g->n, g->k);
     int nr = clg_gemm_variants[variant].nr;
-    clg_status s = g->b_constant ? clg_plan_buffer(lw, elems, packed) : clg_scratch(lw, elems, packed);
+    int64_t batch = g->batch > 1 ? g->batch : 1;
+    clg_status s = g->b_constant ? clg_plan_buffer(lw, elems * (size_t)batch, packed)
+                                 : clg_scratch(lw, elems * (size_t)batch, packed);
     if (s || g->k == 0) return s;
     int from = lw->plan->n_steps;
-    clg_karg args[] = {CLG_ARG_T(g->b), CLG_ARG_I(g->ldb), CLG_ARG_T(packed), CLG_ARG_I(g->n), CLG_ARG_I(g->k)};
-    clg_launch l = {&gemm_family, "pack_b", options, 2, {clg_grid_size(g->k), (size_t)((g->n + nr - 1) / nr)},
-                    {0}, args, (int)(sizeof args / sizeof *args), ep};
+    /* batched: each product's panels elems apart */
+    clg_karg args[] = {CLG_ARG_T(g->b), CLG_ARG_I(g->ldb), CLG_ARG_T(packed), CLG_ARG_I(g->n), CLG_ARG_I(g->k),
+                       CLG_ARG_I(g->b_bs), CLG_ARG_I((int64_t)elems)};
+    clg_launch l = {&gemm_family, "pack_b", options, batch > 1 ? 3 : 2,
+                    {clg_grid_size(g->k), (size_t)((g->n + nr - 1) / nr), (size_t)batch},
+                    {0}, args, batch > 1 ? 7 : 5, ep};
     s = clg_emit_launch(lw, &l);
     if (!s && g->b_constant) s = clg_plan_run_steps_now(lw, from);
     return s;
@@ -174,6 +179,12 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     if ((s = clg_check_elems(lw, &g->y->shape))) return s;
     if ((g->b_packed || g->y_p || g->conv) && v->nr == 0)
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: variant %s takes no packed B", v->name);
+    bool batched = g->batch > 1;
+    if (batched && (g->epi || g->conv || g->b_packed || g->y_p || has_bias))
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: a batched GEMM takes no epilogue, bias or packing");
+    /* kernels/gemm_local.cl has no batched form */
+    if (batched && v->wm > 0)
+        return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "GEMM variant %s does not run batched products", v->name);
 
     int64_t bias_st[2] = {0, 0};
     if (has_bias && !strides_2d(&g->bias->shape, m, nn, bias_st))
@@ -199,11 +210,11 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
                  wm, wn, v->tm, v->tn, LOCAL_TK, v->nr, g->ta, g->tb, has_bias, g->conv ? " -DCONV_A=1" : "");
     } else if (v->nr > 0)
         snprintf(options, sizeof options, "-DMR=%d -DNV=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s", v->tm,
-                 v->nr / 16, g->ta, g->tb, has_bias, conv);
+                 v->nr / 16, g->ta, g->tb, has_bias, conv[0] ? conv : batched ? " -DBATCHED=1" : "");
     else
         snprintf(options, sizeof options,
-                 "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d", v->tm, v->tn,
-                 v->vw, v->vn, g->ta, g->tb, has_bias);
+                 "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s", v->tm, v->tn,
+                 v->vw, v->vn, g->ta, g->tb, has_bias, batched ? " -DBATCHED=1" : "");
     clg_dev_tensor packed_b;
     if (v->nr > 0 && !g->b_packed) {
         /* gemm.cl's pack_b packs for both files; a work-group variant's own
@@ -231,7 +242,15 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
                                   c->sh, c->sw, c->pt, c->pl, c->dh, c->dw};
         for (int i = 0; i < 13; i++) args[n_args++] = CLG_ARG_I(geom[i]);
     }
-    clg_launch l = {&gemm_family, "gemm", options, 2, {0}, {0}, args, n_args, g->epi ? &ep : NULL};
+    if (batched) {
+        /* a packed B: each product's panels, packed_elems apart */
+        int64_t b_bs = v->nr > 0 ? (int64_t)clg_gemm_packed_elems(variant, nn, k) : g->b_bs;
+        args[n_args++] = CLG_ARG_I(g->a_bs);
+        args[n_args++] = CLG_ARG_I(b_bs);
+        args[n_args++] = CLG_ARG_I(g->y_bs);
+    }
+    clg_launch l = {&gemm_family, "gemm", options, batched ? 3 : 2, {0, 0, (size_t)(batched ? g->batch : 1)}, {0},
+                    args, n_args, g->epi ? &ep : NULL};
     if (v->wm > 0) {
         /* one work-group per (wm * tm) x (wn * tn) tile of C */
         l.family = &gemm_local_family;
@@ -246,6 +265,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
         l.global[0] = (size_t)((m + v->tm - 1) / v->tm);
         l.global[1] = (size_t)((nn + v->nr - 1) / v->nr);
         l.local[0] = l.local[1] = 1;
+        if (batched) l.local[2] = 1;
     } else {
         int64_t groups = v->vn > 1 ? (nn + v->vn - 1) / v->vn : (nn + v->tn - 1) / v->tn;
         l.global[0] = clg_grid_size(groups);

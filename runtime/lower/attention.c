@@ -4,8 +4,9 @@
  *   batch dims do not merge into one grid dim), the head and value sizes
  *   and the mask -D defines; the Sq x Sk scores are never written.
  * - UNFUSED: what the node replaced: scores = scale * Q·KT into scratch
- *   (CLBlast GEMMs), the mask added in place, Softmax over the keys
- *   (kernels/softmax.cl), then P·V (CLBlast GEMMs).
+ *   (one batched launch of a generated GEMM, clg_emit_product), the mask
+ *   added in place, Softmax over the keys (kernels/softmax.cl), then P·V
+ *   (likewise).
  * A shape the kernel does not take (D or Dv above CLG_ATTENTION_MAX_DIM;
  * fuse-attention never makes one, a text may) runs unfused. */
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "cache_file.h"
 #include "expr.h"
+#include "gemm.h"
 #include "lower.h"
 #include "lower_util.h"
 
@@ -163,7 +165,7 @@ static clg_status emit_products(clg_lower *lw, const att_shape *a, const clg_dev
             gm.a_stride = (size_t)w->st[ta][inner];
             gm.b_stride = (size_t)w->st[tb][inner];
             gm.c_stride = c_dense ? m * nn : (size_t)w->st[T_OUT][inner];
-            clg_status s = clg_emit_gemm(lw, &gm);
+            clg_status s = clg_emit_product(lw, &gm);
             if (s) return s;
         }
     }

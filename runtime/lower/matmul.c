@@ -1,5 +1,7 @@
 /* MatMul: a shared B folds A's batch dims into M and runs as one GEMM
- * (decided like a Gemm); batched and broadcast products go to CLBlast. */
+ * (decided like a Gemm); batched and broadcast products run on a
+ * generated GEMM kernel, all matrices of a batch in one launch
+ * (clg_emit_product). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,8 +30,7 @@ static size_t batch_offset(const clg_shape *opd, int opd_batch_rank, const clg_s
     return off;
 }
 
-/* The products that are no single GEMM of clg_gemm_of_node's, through
- * CLBlast. */
+/* The products that are no single GEMM of clg_gemm_of_node's. */
 static clg_status lower_products(clg_lower *lw, const clg_dev_tensor *in, const clg_dev_tensor *out)
 {
     const clg_shape *as = &in[0].shape, *bs = &in[1].shape;
@@ -72,14 +73,14 @@ static clg_status lower_products(clg_lower *lw, const clg_dev_tensor *in, const 
         gm.a_stride = m * k;
         gm.b_stride = k * nn;
         gm.c_stride = m * nn;
-        return clg_emit_gemm(lw, &gm);
+        return clg_emit_product(lw, &gm);
     }
     /* General broadcasting: one GEMM per output matrix. */
     for (size_t i = 0; i < batches; i++) {
         gm.a.off = in[0].off + batch_offset(as, a_batch, &out->shape, out_batch, i, m * k);
         gm.b.off = in[1].off + batch_offset(bs, b_batch, &out->shape, out_batch, i, k * nn);
         gm.c.off = out->off + i * m * nn;
-        clg_status s = clg_emit_gemm(lw, &gm);
+        clg_status s = clg_emit_product(lw, &gm);
         if (s) return s;
     }
     return CLG_OK;
@@ -92,7 +93,7 @@ clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tens
     clg_gemm_views views;
     clg_gemm_gen gen;
     if (clg_gemm_of_node(lw->g, n, in, out, NULL, NULL, &views, &gen)) return clg_lower_gemm(lw, n, in, out);
-    /* Batched or broadcast products through CLBlast, then the epilogue. */
+    /* Batched or broadcast products, then the epilogue. */
     clg_status s = lower_products(lw, in, out);
     if (!s && clg_node_has_epilogue(n)) s = clg_emit_epilogue_launch(lw, n, in, out);
     return s;
