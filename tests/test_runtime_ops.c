@@ -366,10 +366,11 @@ static void test_log_softmax(void **state)
 }
 
 /* The graph in `text` with its Attention nodes run each way: the fused
- * kernel, the unfused launches, and as measurement picks (selection). */
+ * kernel, the unfused launches, as measurement picks (selection), and the
+ * device class's default. */
 static void check_attention_ways(double tol)
 {
-    static const char *const ways[] = {"fused", "unfused", NULL};
+    static const char *const ways[] = {"fused", "unfused", "measure", NULL};
     for (size_t i = 0; i < sizeof ways / sizeof *ways; i++) {
         if (ways[i]) setenv("CLGRAPH_ATTENTION", ways[i], 1);
         else unsetenv("CLGRAPH_ATTENTION");

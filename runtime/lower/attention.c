@@ -316,13 +316,15 @@ static int measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, c
 clg_status clg_select_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                 const clg_dev_tensor *out, clg_decision *d)
 {
-    /* CLGRAPH_ATTENTION=fused or unfused forces one way (tests run both). */
+    /* CLGRAPH_ATTENTION=fused or unfused forces one way (tests run both);
+     * =measure times them, as the context's "measure" GEMM path does. */
     const char *env = getenv("CLGRAPH_ATTENTION");
     if (env && !strcmp(env, "fused")) return CLG_OK;
     if (env && !strcmp(env, "unfused")) {
         d->variant = UNFUSED;
         return CLG_OK;
     }
+    bool measuring = (env && !strcmp(env, "measure")) || (lw->ctx->gemm_path && !strcmp(lw->ctx->gemm_path, "measure"));
     att_shape a;
     char discarded[256];
     clg_error_capture capture;
@@ -340,6 +342,16 @@ clg_status clg_select_attention(clg_lower *lw, const clg_node *n, const clg_dev_
     int preset;
     if (clg_attention_preset_lookup(lw->ctx, clg_attention_key(n, in, out), &preset)) {
         d->variant = preset;
+        return CLG_OK;
+    }
+    if (!measuring) {
+        /* The default path, like the GEMMs' (runtime/gemm/choice.c): no
+         * timing. On CPUs the unfused launches, whose products run on the
+         * generated batched GEMM, were faster than the fused kernel on PoCL
+         * and on Intel's runtime at batch 1 and 8 (encoder_gelu_256 and the
+         * encoder fixtures, docs/runtime.md); on other devices the fused
+         * kernel, which never writes the scores. */
+        d->variant = lw->ctx->info.type == CLG_DEVICE_CPU ? UNFUSED : FUSED;
         return CLG_OK;
     }
     d->variant = measure(lw, n, in, out, &a);
