@@ -116,6 +116,9 @@ clg_status clg_emit_product(clg_lower *lw, const clg_gemm *gm)
     if (gm->m == 0 || gm->n == 0 || gm->batch == 0) return CLG_OK;
     int v = -1;
     if (path && !strncmp(path, "generated:", 10)) v = clg_gemm_variant_find(path + 10);
+    /* kernels/gemm_local.cl has no batched form: a batched product under a
+     * forced work-group variant runs on the default product variant */
+    if (v >= 0 && clg_gemm_variants[v].wm > 0 && gm->batch > 1) v = -1;
     if (!clg_gemm_variant_fits(v, gm->trans_a, gm->trans_b)) v = clg_gemm_variant_find(PRODUCT_VARIANT);
     if (!clg_gemm_variant_fits(v, gm->trans_a, gm->trans_b)) v = clg_gemm_variant_find("g1x1");
     /* The operands' shapes as the generated kernels check them: the
