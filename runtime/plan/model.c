@@ -253,6 +253,53 @@ static double median_ms(double *ms)
 
 /* Conversion buffer i with room for count floats (at least one), grown
  * only when a run needs more than it held; NULL when out of memory. */
+/* The plan's chain of steps, between the index flag's reset and (with
+ * read_flag) its read into *flagged: index kernels flag an index out of
+ * range there (plan.h). */
+static clg_status enqueue_chain(clg_model *m, clg_plan *p, bool read_flag, float *flagged)
+{
+    clg_context *ctx = m->ctx;
+    static const float zero = 0.0f;
+    cl_int err;
+    clg_status s = CLG_OK;
+    if (p->has_index_flag &&
+        (err = clEnqueueWriteBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
+                                    sizeof(float), &zero, 0, NULL, NULL)) != CL_SUCCESS)
+        return clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "the index flag");
+    for (int i = 0; i < p->n_steps && !s; i++)
+        s = clg_plan_enqueue(p, m->g, &p->steps[i], m->events ? &m->events[i] : NULL);
+    if (p->has_index_flag && read_flag && !s &&
+        (err = clEnqueueReadBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
+                                   sizeof(float), flagged, 0, NULL, NULL)) != CL_SUCCESS)
+        s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "the index flag");
+    return s;
+}
+
+/* Completes and releases a run's gate event (NULL: none); s is the run's
+ * status so far, which a failure here replaces only if it was CLG_OK. */
+static clg_status open_gate(clg_context *ctx, cl_event gate, clg_status s)
+{
+    if (!gate) return s;
+    cl_int err = clSetUserEventStatus(gate, CL_COMPLETE);
+    clReleaseEvent(gate);
+    if (!s && err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clSetUserEventStatus", "running the model");
+    return s;
+}
+
+/* The error of a run whose index flag came back set: it holds the flagging
+ * node's index + 1. */
+static clg_status index_flag_error(clg_model *m, float flagged)
+{
+    const clg_graph *g = m->g;
+    int k = (int)flagged - 1;
+    const clg_node *n = k >= 0 && k < g->n_nodes ? &g->nodes[k] : NULL;
+    snprintf(m->errmsg, sizeof m->errmsg,
+             "node %s (%s): an index is out of range for the dimension it indexes (the device clamped it, so "
+             "the outputs are not valid; clg_graph_run_reference names the index)",
+             n ? n->name : "?", n ? clg_op_name(n->op) : "?");
+    return CLG_ERR_INVALID_ARGUMENT;
+}
+
 static float *convert_buffer(clg_model *m, int i, size_t count)
 {
     if (count < 1) count = 1;
@@ -367,21 +414,8 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
         if (err != CL_SUCCESS)
             s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "input %s", g->nodes[i].name);
     }
-    /* Index kernels flag an index out of range here (plan.h). */
-    static const float zero = 0.0f;
     float flagged = 0.0f;
-    if (p->has_index_flag && !s) {
-        err = clEnqueueWriteBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
-                                   sizeof(float), &zero, 0, NULL, NULL);
-        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "the index flag");
-    }
-    for (int i = 0; i < p->n_steps && !s; i++)
-        s = clg_plan_enqueue(p, g, &p->steps[i], m->events ? &m->events[i] : NULL);
-    if (p->has_index_flag && !s) {
-        err = clEnqueueReadBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
-                                  sizeof(float), &flagged, 0, NULL, NULL);
-        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "the index flag");
-    }
+    if (!s) s = enqueue_chain(m, p, true, &flagged);
     for (int i = 0; i < n_outputs && !s; i++) {
         const clg_dev_tensor *v = &p->values[g->outputs[i]];
         size_t count = (size_t)clg_shape_count(&v->shape);
@@ -400,23 +434,11 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
             s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "output %s", g->nodes[g->outputs[i]].name);
     }
     /* Open the gate on every path, or the wait below would never end. */
-    if (gate) {
-        cl_int gate_err = clSetUserEventStatus(gate, CL_COMPLETE);
-        clReleaseEvent(gate);
-        if (!s && gate_err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, gate_err, "clSetUserEventStatus", "running the model");
-    }
+    s = open_gate(ctx, gate, s);
     /* Always wait: reads into the caller's memory must not outlive the call. */
     err = clFinish(ctx->queue);
     if (!s && err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clFinish", "running the model");
-    if (!s && flagged != 0.0f) {
-        int k = (int)flagged - 1;
-        const clg_node *n = k >= 0 && k < g->n_nodes ? &g->nodes[k] : NULL;
-        snprintf(m->errmsg, sizeof m->errmsg,
-                 "node %s (%s): an index is out of range for the dimension it indexes (the device clamped it, so "
-                 "the outputs are not valid; clg_graph_run_reference names the index)",
-                 n ? n->name : "?", n ? clg_op_name(n->op) : "?");
-        s = CLG_ERR_INVALID_ARGUMENT;
-    }
+    if (!s && flagged != 0.0f) s = index_flag_error(m, flagged);
     for (int i = 0; i < n_outputs && !s; i++)
         if (outputs[i].dtype != CLG_DTYPE_F32)
             clg_values_from_float(m->convert[n_in + i], outputs[i].dtype,
@@ -619,21 +641,8 @@ static clg_status model_run_buffers(clg_model *m, const clg_buffer *inputs, int 
                                   NULL, NULL);
         if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueCopyBuffer", "input %s", g->nodes[i].name);
     }
-    static const float zero = 0.0f;
     float flagged = 0.0f;
-    bool check_flag = p->has_index_flag && !event_out;
-    if (p->has_index_flag && !s) {
-        err = clEnqueueWriteBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
-                                   sizeof(float), &zero, 0, NULL, NULL);
-        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "the index flag");
-    }
-    for (int i = 0; i < p->n_steps && !s; i++)
-        s = clg_plan_enqueue(p, g, &p->steps[i], m->events ? &m->events[i] : NULL);
-    if (check_flag && !s) {
-        err = clEnqueueReadBuffer(ctx->queue, p->index_flag.buf, CL_FALSE, p->index_flag.off * sizeof(float),
-                                  sizeof(float), &flagged, 0, NULL, NULL);
-        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "the index flag");
-    }
+    if (!s) s = enqueue_chain(m, p, !event_out, &flagged);
     for (int i = 0; i < n_outputs && !s; i++) {
         const clg_dev_tensor *v = &p->values[g->outputs[i]];
         size_t bytes = (size_t)clg_shape_count(&v->shape) * sizeof(float);
@@ -649,12 +658,7 @@ static clg_status model_run_buffers(clg_model *m, const clg_buffer *inputs, int 
     if (event_out && !s && (err = clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, event_out)) != CL_SUCCESS)
         s = clg_ctx_cl_fail(ctx, err, "clEnqueueMarkerWithWaitList", "the run's event");
     /* Open the gate on every path, or the queue would never move again. */
-    if (gate) {
-        cl_int gate_err = clSetUserEventStatus(gate, CL_COMPLETE);
-        clReleaseEvent(gate);
-        if (!s && gate_err != CL_SUCCESS)
-            s = clg_ctx_cl_fail(ctx, gate_err, "clSetUserEventStatus", "running the model");
-    }
+    s = open_gate(ctx, gate, s);
     if (s && event_out && *event_out) {
         clReleaseEvent(*event_out);
         *event_out = NULL;
@@ -670,15 +674,7 @@ static clg_status model_run_buffers(clg_model *m, const clg_buffer *inputs, int 
      * implementation ran the commands behind it anyway, a waiting run says
      * so. */
     if (!event_out && (s = check_wait_events(m, wait, n_wait))) return s;
-    if (flagged != 0.0f) {
-        int k = (int)flagged - 1;
-        const clg_node *n = k >= 0 && k < g->n_nodes ? &g->nodes[k] : NULL;
-        snprintf(m->errmsg, sizeof m->errmsg,
-                 "node %s (%s): an index is out of range for the dimension it indexes (the device clamped it, so "
-                 "the outputs are not valid; clg_graph_run_reference names the index)",
-                 n ? n->name : "?", n ? clg_op_name(n->op) : "?");
-        return CLG_ERR_INVALID_ARGUMENT;
-    }
+    if (flagged != 0.0f) return index_flag_error(m, flagged);
     m->errmsg[0] = '\0';
     return CLG_OK;
 }
