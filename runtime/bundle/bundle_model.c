@@ -65,7 +65,7 @@ static clg_status graph_sections(clg_graph *g, clg_bytes *text, clg_bytes *weigh
 static clg_status choice_section(const clg_model *m, const clg_plan *const *plans, int n_plans, clg_bytes *out)
 {
     const clg_graph *g = clg_model_graph(m);
-    clg_bytes_str(out, "clgraph-gemm-choices 2\n");
+    clg_bytes_str(out, CLG_GEMM_CHOICES_MAGIC "\n");
     for (int p = 0; p < n_plans; p++) {
         const clg_plan *pl = plans[p];
         for (int i = 0; i < pl->n_gemm_memo; i++) {

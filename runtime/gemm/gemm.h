@@ -139,6 +139,10 @@ typedef struct clg_gemm_memo {
     clg_decision decision;
 } clg_gemm_memo;
 
+/* The first line of a choice file and of a bundle's choices (its version:
+ * runtime/gemm/choice.c says what each changed). */
+#define CLG_GEMM_CHOICES_MAGIC "clgraph-gemm-choices 3"
+
 /* The decision for gen (gen's tensors need shapes only: measuring runs
  * candidates on zero-filled buffers of those shapes); for a convolution
  * (conv non-NULL) gen and flipped are its im2col GEMM in both
