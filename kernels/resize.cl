@@ -46,7 +46,9 @@ static void cubic_taps(float s, int n, float a, float4 *wt, int4 *idx)
     w /= w.x + w.y + w.z + w.w;
 #endif
     *wt = w;
-    *idx = clamp(i, 0, n - 1);
+    /* vector bounds: with clamp(int4, int, int), valid OpenCL too, Oclgrind
+     * read out of range (tests/test_oclgrind.sh runs cubic Resize) */
+    *idx = clamp(i, (int4)(0), (int4)(n - 1));
 }
 #elif !defined(LINEAR)
 static int nearest(float s, int n)

@@ -199,7 +199,8 @@ cat >"$TMP/ops.clg" <<'EOF'
 # wrapping variant, DepthToSpace in both modes, SpaceToDepth), every unary
 # op and the binary ops with broadcasting, Pad in its three modes (with
 # crops), Gather (rows of a table by int64 ids, and along the last axis),
-# Cast and Trilu (upper and lower), Resize (bilinear up, nearest down),
+# Cast and Trilu (upper and lower), Resize (bilinear up, nearest down,
+# bicubic up with exclude_outside and down), trigonometric functions,
 # ConvTranspose2D (strided, grouped, with a negative end pad and a bias),
 # ArgMax and ArgMin.
 input x: f32[N, 6, 7, 5]
@@ -248,6 +249,9 @@ tu = Trilu(x) k=1
 tl = Trilu(x) upper=0 k=-2
 rl = Resize(x) sizes=[9, 11] mode="linear" coordinate_transformation_mode="align_corners"
 rn = Resize(x) sizes=[3, 2] nearest_mode="round_prefer_ceil"
+rc = Resize(x) sizes=[13, 9] mode="cubic" cubic_coeff_a=-0.5 exclude_outside=1
+rd = Resize(x) sizes=[4, 3] mode="cubic" coordinate_transformation_mode="align_corners"
+tg = Elementwise(rd) expr="sin(x0) + cos(x0) + atanh(x0 * 0.5) + isnan(log(x0)) + isinf(1 / floor(x0))"
 const ctw: f32[6, 2, 3, 2] = random(9)
 const ctb: f32[6] = random(10)
 ct = ConvTranspose2D(x, ctw, ctb) strides=[2, 3] pads=[1, 0, -1, 1] group=3
@@ -284,6 +288,8 @@ output tu
 output tl
 output rl
 output rn
+output rc
+output tg
 output ct
 output amx
 output amn
