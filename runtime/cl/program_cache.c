@@ -480,6 +480,15 @@ typedef struct build_pool {
     atomic_int next, done;
 } build_pool;
 
+/* Makes the driver produce the program's binary now (PoCL serialises it,
+ * compiling a work-group function per kernel, when its size is first
+ * asked for); what it returns is read later. */
+static void serialize_binary(cl_program prog)
+{
+    size_t size = 0;
+    (void)clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL);
+}
+
 /* Takes the next job until none is left. The OpenCL specification makes
  * every call but clSetKernelArg thread-safe since 1.1, so builds of
  * different programs may run at once in one context (PoCL 3.1 and Intel's
@@ -494,6 +503,11 @@ static void *build_worker(void *arg)
         if (!j->prog) continue;
         double t0 = now_s();
         j->err = clBuildProgram(j->prog, 1, &p->ctx->device, j->l.opts, NULL, NULL);
+        /* The disk cache will ask for the binary. PoCL compiles every
+         * kernel's work-group function for it when it is first asked for
+         * (as long as the build itself), so ask here, on the build
+         * threads, not one program after another under the lock. */
+        if (j->err == CL_SUCCESS && j->l.path) serialize_binary(j->prog);
         j->secs = now_s() - t0;
         int index = atomic_fetch_add(&p->done, 1) + 1;
         if (j->err == CL_SUCCESS)
@@ -689,5 +703,103 @@ clg_status clg_program_preset(clg_context *ctx, const char *file, const char *so
     pthread_mutex_lock(&ctx->lock);
     clg_status s = program_preset(ctx, file, source, full_options, binary, binary_len, rebuilt);
     pthread_mutex_unlock(&ctx->lock);
+    return s;
+}
+
+/* ------------------------------------------------------------------ presetting several at once */
+
+typedef struct preset_pool {
+    clg_context *ctx;
+    clg_preset_req *reqs;
+    cl_program *progs; /* per request: loaded or built; NULL: skip or failed */
+    int n;
+    atomic_int next;
+} preset_pool;
+
+/* Loads (or, without a usable binary, builds) the next request until none
+ * is left. Taking a binary costs PoCL about as much as a small build (it
+ * links the program's bitcode again), so they run on several threads as
+ * builds do. Nothing here touches the context's cache: the caller's
+ * thread enters the programs in request order. */
+static void *preset_worker(void *arg)
+{
+    preset_pool *p = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n) break;
+        clg_preset_req *r = &p->reqs[i];
+        if (r->skip) continue;
+        cl_program prog = r->binary && r->binary_len ? load_binary(p->ctx, r->binary, r->binary_len, r->options)
+                                                     : NULL;
+        if (!prog) {
+            cl_int err = CL_SUCCESS;
+            prog = clCreateProgramWithSource(p->ctx->cl, 1, &r->source, NULL, &err);
+            if (prog) {
+                r->err = clBuildProgram(prog, 1, &p->ctx->device, r->options, NULL, NULL);
+            } else {
+                r->err = err == CL_SUCCESS ? CL_OUT_OF_HOST_MEMORY : err;
+            }
+            r->rebuilt = true;
+        }
+        p->progs[i] = prog;
+    }
+    return NULL;
+}
+
+clg_status clg_programs_preset(clg_context *ctx, clg_preset_req *reqs, int n)
+{
+    if (!ctx || (n > 0 && !reqs) || n < 0) return CLG_ERR_INVALID_ARGUMENT;
+    if (n == 0) return CLG_OK;
+    if (!ctx->cl || !ctx->device)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
+    for (int i = 0; i < n; i++) {
+        if (!reqs[i].file || !reqs[i].source || !reqs[i].options) return CLG_ERR_INVALID_ARGUMENT;
+        reqs[i].rebuilt = false;
+        reqs[i].err = CL_SUCCESS;
+        reqs[i].skip = false;
+    }
+    cl_program *progs = clg_mem_calloc(&ctx->allocator, (size_t)n, sizeof *progs);
+    if (!progs) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    pthread_mutex_lock(&ctx->lock);
+    clg_status s = reserve(ctx, n);
+    int todo = 0;
+    for (int i = 0; i < n && !s; i++) {
+        uint64_t key = clg_program_key(reqs[i].file, reqs[i].source, reqs[i].options);
+        reqs[i].skip = memory_find(ctx, key) != NULL;
+        /* the same program twice in one bundle: the first one takes it */
+        for (int j = 0; j < i && !reqs[i].skip; j++)
+            reqs[i].skip = !reqs[j].skip && key == clg_program_key(reqs[j].file, reqs[j].source, reqs[j].options);
+        todo += !reqs[i].skip;
+    }
+    if (!s && todo > 0) {
+        preset_pool pool = {ctx, reqs, progs, n, 0};
+        pthread_t threads[64];
+        int started = 0, want = build_threads(ctx, todo) - 1;
+        while (started < want && pthread_create(&threads[started], NULL, preset_worker, &pool) == 0) started++;
+        preset_worker(&pool);
+        for (int t = 0; t < started; t++) pthread_join(threads[t], NULL);
+    }
+    /* In request order: the first failure is the first asked for; every
+     * program that did load or build is kept. */
+    for (int i = 0; i < n && !s; i++) {
+        clg_preset_req *r = &reqs[i];
+        if (r->skip) continue;
+        if (!progs[i] || r->err != CL_SUCCESS) {
+            s = r->err != CL_SUCCESS ? build_failed(ctx, progs[i], r->err, r->file, r->options, NULL)
+                                     : clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+            continue;
+        }
+        if (r->rebuilt) ctx->cache_builds++;
+        else ctx->cache_preset_binaries++;
+        ctx->programs[ctx->n_programs] = (clg_program_entry){clg_program_key(r->file, r->source, r->options),
+                                                             progs[i], NULL, NULL, NULL};
+        record_origin(ctx, &ctx->programs[ctx->n_programs], r->file, r->source, r->options);
+        ctx->n_programs++;
+        progs[i] = NULL;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    for (int i = 0; i < n; i++)
+        if (progs[i]) clReleaseProgram(progs[i]);
+    clg_mem_free(&ctx->allocator, progs);
     return s;
 }

@@ -250,4 +250,20 @@ CLG_INTERNAL clg_status clg_program_preset(clg_context *ctx, const char *file, c
                                            const char *full_options, const unsigned char *binary,
                                            size_t binary_len, bool *rebuilt);
 
+/* One program for clg_programs_preset: clg_program_preset's arguments,
+ * and what became of it. */
+typedef struct clg_preset_req {
+    const char *file, *source, *options; /* options: the full options */
+    const unsigned char *binary;         /* NULL: build from source */
+    size_t binary_len;
+    bool rebuilt;                        /* out: built from source */
+    bool skip;                           /* out: in the cache already */
+    cl_int err;                          /* out: the build's error */
+} clg_preset_req;
+/* clg_program_preset for n programs at once: the binaries are taken (or
+ * the programs built) on as many threads as clg_programs_build uses, then
+ * cached in request order. The first failure's message names its file,
+ * options and build log; the programs that did load are kept. */
+CLG_INTERNAL clg_status clg_programs_preset(clg_context *ctx, clg_preset_req *reqs, int n);
+
 #endif
