@@ -17,6 +17,20 @@ uint64_t clg_fnv1a(uint64_t h, const void *data, size_t n)
     return h;
 }
 
+uint64_t clg_sum64(const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    const uint64_t prime = 0x100000001b3ull;
+    uint64_t h[4] = {CLG_FNV_OFFSET, CLG_FNV_OFFSET ^ 1, CLG_FNV_OFFSET ^ 2, CLG_FNV_OFFSET ^ 3};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int l = 0; l < 4; l++) h[l] = (h[l] ^ clg_le_get64(p + i + 8 * (size_t)l)) * prime;
+    h[3] = clg_fnv1a(h[3], p + i, n - i);
+    uint64_t len = n;
+    h[3] = clg_fnv1a(h[3], &len, sizeof len);
+    return clg_fnv1a(CLG_FNV_OFFSET, h, sizeof h);
+}
+
 bool clg_read_all(int fd, void *buf, size_t n)
 {
     unsigned char *p = buf;

@@ -666,46 +666,6 @@ unsigned char *clg_program_binary_fresh(clg_context *ctx, const char *source, co
     return bin;
 }
 
-static clg_status program_preset(clg_context *ctx, const char *file, const char *source, const char *opts,
-                                 const unsigned char *binary, size_t binary_len, bool *rebuilt)
-{
-    uint64_t key = clg_program_key(file, source, opts);
-    for (int i = 0; i < ctx->n_programs; i++)
-        if (ctx->programs[i].key == key) return CLG_OK;
-    if (ctx->n_programs == ctx->cap_programs) {
-        int cap = ctx->cap_programs ? 2 * ctx->cap_programs : 16;
-        clg_program_entry *p = clg_mem_realloc(&ctx->allocator, ctx->programs, (size_t)cap * sizeof *p);
-        if (!p) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-        ctx->programs = p;
-        ctx->cap_programs = cap;
-    }
-    cl_program prog = binary && binary_len ? load_binary(ctx, binary, binary_len, opts) : NULL;
-    if (prog) {
-        ctx->cache_preset_binaries++;
-    } else {
-        clg_status s = build_source(ctx, file, source, opts, NULL, &prog);
-        if (s) return s;
-        ctx->cache_builds++;
-        *rebuilt = true;
-    }
-    ctx->programs[ctx->n_programs] = (clg_program_entry){key, prog, NULL, NULL, NULL};
-    record_origin(ctx, &ctx->programs[ctx->n_programs], file, source, opts);
-    ctx->n_programs++;
-    return CLG_OK;
-}
-
-clg_status clg_program_preset(clg_context *ctx, const char *file, const char *source, const char *full_options,
-                              const unsigned char *binary, size_t binary_len, bool *rebuilt)
-{
-    if (!ctx || !file || !source || !full_options) return CLG_ERR_INVALID_ARGUMENT;
-    if (!ctx->cl || !ctx->device)
-        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
-    pthread_mutex_lock(&ctx->lock);
-    clg_status s = program_preset(ctx, file, source, full_options, binary, binary_len, rebuilt);
-    pthread_mutex_unlock(&ctx->lock);
-    return s;
-}
-
 /* ------------------------------------------------------------------ presetting several at once */
 
 typedef struct preset_pool {
