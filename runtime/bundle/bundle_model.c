@@ -342,7 +342,13 @@ clg_status clg_model_load_bundle(clg_model **out, clg_context *ctx, const char *
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
         (uint64_t)st.st_size <= SIZE_MAX) {
-        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+#ifdef MAP_POPULATE
+        /* every page is read: fault them in at once, not one by one */
+        const int flags = MAP_PRIVATE | MAP_POPULATE;
+#else
+        const int flags = MAP_PRIVATE;
+#endif
+        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, flags, fd, 0);
         if (map != MAP_FAILED) {
             close(fd);
             clg_status s = clg_model_load_bundle_memory(out, ctx, map, (size_t)st.st_size);
