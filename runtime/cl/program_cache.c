@@ -480,15 +480,6 @@ typedef struct build_pool {
     atomic_int next, done;
 } build_pool;
 
-/* Makes the driver produce the program's binary now (PoCL serialises it,
- * compiling a work-group function per kernel, when its size is first
- * asked for); what it returns is read later. */
-static void serialize_binary(cl_program prog)
-{
-    size_t size = 0;
-    (void)clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL);
-}
-
 /* Takes the next job until none is left. The OpenCL specification makes
  * every call but clSetKernelArg thread-safe since 1.1, so builds of
  * different programs may run at once in one context (PoCL 3.1 and Intel's
@@ -503,11 +494,6 @@ static void *build_worker(void *arg)
         if (!j->prog) continue;
         double t0 = now_s();
         j->err = clBuildProgram(j->prog, 1, &p->ctx->device, j->l.opts, NULL, NULL);
-        /* The disk cache will ask for the binary. PoCL compiles every
-         * kernel's work-group function for it when it is first asked for
-         * (as long as the build itself), so ask here, on the build
-         * threads, not one program after another under the lock. */
-        if (j->err == CL_SUCCESS && j->l.path) serialize_binary(j->prog);
         j->secs = now_s() - t0;
         int index = atomic_fetch_add(&p->done, 1) + 1;
         if (j->err == CL_SUCCESS)
