@@ -28,7 +28,7 @@
 /* Rows of the input at most (the batch of a [N, K] model). */
 #define CHAIN_MAX_ROWS 16
 /* Multiply-adds per call at most. */
-#define CHAIN_MAX_MACS (1 << 18)
+#define CHAIN_MAX_MACS (1 << 19)
 /* Local floats at most (every activation of the chain, input included). */
 #define CHAIN_MAX_LOCAL_FLOATS 8192
 #define CHAIN_WORK_ITEMS 128
