@@ -99,7 +99,7 @@ static bool chain_match(clg_context *ctx, const clg_graph *g, const clg_plan *p,
         if (n->op == CLG_OP_CONSTANT) continue;
         if (c->softmax >= 0) return false; /* the Softmax comes last */
         if (n->op == CLG_OP_INPUT) {
-            if (c->input >= 0 || ys->rank != 2) return false;
+            if (c->input >= 0 || ys->rank != 2 || ys->dims[1] < 1) return false;
             c->input = i;
             m = ys->dims[0];
             local += clg_shape_count(ys);
@@ -120,10 +120,14 @@ static bool chain_match(clg_context *ctx, const clg_graph *g, const clg_plan *p,
         if (own == 3 && n->attrs.beta != 0.0f && !extra_fits(g, p, c, n->inputs[2], m, nn)) return false;
         for (int j = own; j < n->n_inputs; j++)
             if (!extra_fits(g, p, c, n->inputs[j], m, nn)) return false;
+        if (k < 1 || nn < 1) return false; /* no zero-sized local arrays */
         macs += m * k * nn;
         local += m * nn;
         c->layers[c->n_layers++].node = i;
     }
+    /* One node is one launch either way (and its own kernel spreads over
+     * every core): the chain pays only where it replaces several. */
+    if (c->n_layers + (c->softmax >= 0) < 2) return false;
     int last = c->softmax >= 0 ? c->softmax : c->n_layers ? c->layers[c->n_layers - 1].node : -1;
     if (last < 0 || g->outputs[0] != last || m < 1 || m > CHAIN_MAX_ROWS || macs > CHAIN_MAX_MACS ||
         local > CHAIN_MAX_LOCAL_FLOATS || (uint64_t)local * sizeof(float) * 2 > ctx->info.local_mem_bytes)
@@ -151,6 +155,8 @@ static void add_helpers(clg_text *t, const char *helpers)
             memcpy(one, line, len);
             one[len] = '\0';
             if (!t->buf || !strstr(t->buf, one)) clg_text_printf(t, "%s", one);
+        } else {
+            clg_text_printf(t, "%.*s", (int)len, line);
         }
         line += len;
     }
