@@ -7,7 +7,9 @@
  *                the launch-and-wait floor;
  *   - roundtrip: a non-blocking write of 128 floats, one tiny kernel, a
  *                non-blocking read of 10 floats, clFinish: the floor of any
- *                call that moves data;
+ *                call that moves data (the seed's input and output sizes);
+ *                then the same ending in a blocking read instead of
+ *                clFinish;
  *   - chain:     the same, with as many tiny kernels as the model launches
  *                per call: the OpenCL calls a clg_model_run makes, with
  *                kernels that take no time; its host time is broken into the
@@ -20,7 +22,11 @@
  *                zero-copy;
  *   - model:     clg_model_run of the model (default the seed MLP,
  *                examples/residual_mlp.clg) at batch 1, data from the host
- *                and back, what an embedder sees.
+ *                and back, what an embedder sees: planned as a small chain
+ *                of dense layers in one kernel where it is one (lower/chain.c)
+ *                and, as a second model in the same process, with that
+ *                turned off (CLGRAPH_CHAIN=0 while its plan is built: one
+ *                launch per node, as before the chain kernel).
  * The table gives the median over rounds of each round's median, and the
  * model as a multiple of each floor. Build and run: bench/README.md. */
 #include <stdio.h>
@@ -69,16 +75,18 @@ static const char *kernel_text =
         }                                                                                                \
     } while (0)
 
-enum { EMPTY, ROUNDTRIP, CHAIN, CHAIN_ENQUEUE, CHAIN_WAIT, GATED, MAPPED, KERNELS, MODEL, N_MEASURES };
+enum { EMPTY, ROUNDTRIP, ROUNDTRIP_BLOCKING, CHAIN, CHAIN_ENQUEUE, CHAIN_WAIT, GATED, MAPPED, KERNELS, MODEL_NO_CHAIN, MODEL, N_MEASURES };
 static const char *measure_names[N_MEASURES] = {
     "empty kernel + clFinish",
     "write + 1 kernel + read + clFinish",
+    "write + 1 kernel + blocking read (no clFinish)",
     "write + L kernels + read + clFinish",
     "  of which the enqueue calls",
     "  of which clFinish",
     "the same, the write waiting for a user event set once all is queued (as clg_model_run does)",
     "zero-copy by the rules: map, memcpy, unmap, L kernels, blocking map, memcpy, unmap",
     "L kernels + clFinish (no data moved: what any zero-copy could reach)",
+    "clg_model_run, one launch per node (CLGRAPH_CHAIN=0 when planned)",
     "clg_model_run",
 };
 
@@ -108,13 +116,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", path, g ? clg_graph_errmsg(g) : "out of memory");
         return 1;
     }
-    if (clg_model_create(&model, ctx, g) != CLG_OK) {
-        fprintf(stderr, "model: %s\n", model ? clg_model_errmsg(model) : "out of memory");
-        return 1;
-    }
-    clg_model_stats st;
-    clg_model_stats_get(model, &st);
-    int launches = st.launches_per_inference;
     /* Batch-1 inputs and outputs of the graph's declared shapes (N = 1). */
     int n_in = clg_graph_input_count(g), n_out = clg_graph_output_count(g);
     clg_tensor in[8], out[8];
@@ -135,6 +136,33 @@ int main(int argc, char **argv)
         out[i] = (clg_tensor){.dtype = CLG_DTYPE_F32};
         out[i].data = malloc(1 << 20); /* the seed model's outputs are far smaller */
     }
+    /* Plans are built when a model is created (for batch 1) and when a run
+     * needs a new batch: the second model's with the chain kernel off. */
+    clg_model *no_chain = NULL;
+    const char *chain_env = getenv("CLGRAPH_CHAIN");
+    bool made = clg_model_create(&model, ctx, g) == CLG_OK;
+    setenv("CLGRAPH_CHAIN", "0", 1);
+    made = made && clg_model_create(&no_chain, ctx, g) == CLG_OK;
+    if (made && clg_model_run(no_chain, in, n_in, out, n_out) != CLG_OK) {
+        fprintf(stderr, "run: %s\n", clg_model_errmsg(no_chain));
+        return 1;
+    }
+    if (chain_env) setenv("CLGRAPH_CHAIN", chain_env, 1);
+    else unsetenv("CLGRAPH_CHAIN");
+    if (!made) {
+        fprintf(stderr, "model: %s\n", model ? clg_model_errmsg(model) : "out of memory");
+        return 1;
+    }
+
+    if (clg_model_run(model, in, n_in, out, n_out) != CLG_OK) {
+        fprintf(stderr, "run: %s\n", clg_model_errmsg(model));
+        return 1;
+    }
+    clg_model_stats st;
+    clg_model_stats_get(no_chain, &st);
+    int launches = st.launches_per_inference; /* the tiny-kernel chains copy the launch-per-node plan */
+    clg_model_stats_get(model, &st);
+    int model_launches = st.launches_per_inference;
 
     cl_int err;
     cl_program prog = clCreateProgramWithSource(ctx->cl, 1, &kernel_text, NULL, &err);
@@ -190,6 +218,14 @@ int main(int argc, char **argv)
             sample[i] = now_us() - t0;
         }
         if (r >= 0) per_round[ROUNDTRIP][r] = median(sample, iters);
+        for (int i = 0; i < iters; i++) {
+            double t0 = now_us();
+            CHECK(clEnqueueWriteBuffer(q, xb, CL_FALSE, 0, sizeof hx, hx, 0, NULL, NULL));
+            CHECK(clEnqueueNDRangeKernel(q, tiny, 1, NULL, &global, NULL, 0, NULL, NULL));
+            CHECK(clEnqueueReadBuffer(q, yb, CL_TRUE, 0, sizeof hy, hy, 0, NULL, NULL));
+            sample[i] = now_us() - t0;
+        }
+        if (r >= 0) per_round[ROUNDTRIP_BLOCKING][r] = median(sample, iters);
         for (int i = 0; i < iters; i++) {
             double t0 = now_us();
             CHECK(clEnqueueWriteBuffer(q, xb, CL_FALSE, 0, sizeof hx, hx, 0, NULL, NULL));
@@ -249,6 +285,15 @@ int main(int argc, char **argv)
         if (r >= 0) per_round[KERNELS][r] = median(sample, iters);
         for (int i = 0; i < iters; i++) {
             double t0 = now_us();
+            if (clg_model_run(no_chain, in, n_in, out, n_out) != CLG_OK) {
+                fprintf(stderr, "run: %s\n", clg_model_errmsg(no_chain));
+                return 1;
+            }
+            sample[i] = now_us() - t0;
+        }
+        if (r >= 0) per_round[MODEL_NO_CHAIN][r] = median(sample, iters);
+        for (int i = 0; i < iters; i++) {
+            double t0 = now_us();
             if (clg_model_run(model, in, n_in, out, n_out) != CLG_OK) {
                 fprintf(stderr, "run: %s\n", clg_model_errmsg(model));
                 return 1;
@@ -261,11 +306,12 @@ int main(int argc, char **argv)
     clg_context_device(ctx, &info);
     double result[N_MEASURES];
     for (int m = 0; m < N_MEASURES; m++) result[m] = median(per_round[m], rounds);
-    printf("device: %s (%s), CL_DEVICE_HOST_UNIFIED_MEMORY %s\nmodel: %s at batch 1, L = %d launches per call\n", info.name, info.platform,
-           unified ? "true" : "false", path,
-           launches);
-    printf("%d rounds of %d calls each; medians over rounds of each round's median\n\n", rounds, iters);
-    printf("| measure | µs per call | clg_model_run / this |\n| --- | ---: | ---: |\n");
+    printf("device: %s (%s), CL_DEVICE_HOST_UNIFIED_MEMORY %s\nmodel: %s at batch 1: %d launch(es) per call "
+           "(%d with one launch per node; L = %d below)\n",
+           info.name, info.platform, unified ? "true" : "false", path, model_launches, launches, launches);
+    printf("%d rounds of %d calls each, the measures interleaved in each round; medians over rounds of each "
+           "round's median\n\n", rounds, iters);
+    printf("| measure | µs per call | clg_model_run / this | one launch per node / this |\n| --- | ---: | ---: | ---: |\n");
     for (int m = 0; m < N_MEASURES; m++) {
         char name[128];
         snprintf(name, sizeof name, "%s", measure_names[m]);
@@ -275,12 +321,12 @@ int main(int argc, char **argv)
             snprintf(rest, sizeof rest, "%s", l + 1);
             snprintf(l, sizeof name - (size_t)(l - name), "%d%s", launches, rest);
         }
-        bool part = m == CHAIN_ENQUEUE || m == CHAIN_WAIT || m == MODEL;
-        if (part) printf("| %s | %.1f | |\n", name, result[m]);
-        else printf("| %s | %.1f | %.2f× |\n", name, result[m], result[MODEL] / result[m]);
+        bool part = m == CHAIN_ENQUEUE || m == CHAIN_WAIT || m == MODEL || m == MODEL_NO_CHAIN;
+        if (part) printf("| %s | %.1f | | |\n", name, result[m]);
+        else printf("| %s | %.1f | %.2f× | %.2f× |\n", name, result[m], result[MODEL] / result[m],
+                    result[MODEL_NO_CHAIN] / result[m]);
     }
-    printf("| model − chain: its kernels' device time and clgraph's host work | %.1f | |\n",
-           result[MODEL] - result[CHAIN]);
+    printf("| clg_model_run / one launch per node | %.2f | | |\n", result[MODEL] / result[MODEL_NO_CHAIN]);
 
     for (int m = 0; m < N_MEASURES; m++) free(per_round[m]);
     free(sample);
@@ -297,6 +343,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_in; i++) free(in[i].data);
     for (int i = 0; i < n_out; i++) free(out[i].data);
     clg_model_destroy(model);
+    clg_model_destroy(no_chain);
     clg_graph_destroy(g);
     clg_context_destroy(ctx);
     return 0;

@@ -392,6 +392,9 @@ model wg64-ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
 model wg64-attention-fused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model wg64-conv-generated "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model wg64-seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
+# the default path at batch 3: the dense-chain kernel (one work-group of
+# the device's size, every activation in local memory)
+model wg64-seed-default examples/residual_mlp.clg 3 -O2
 # The work-group GEMM variants (kernels/gemm_local.cl) halve their 16 x 16
 # items to 8 x 8 here: smaller tiles, the same checks (with the
 # convolution as written: im2col_panel's packed B, the NCHW store by

@@ -4,6 +4,7 @@
  * exhaustion reported as an error. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -83,6 +84,76 @@ static void test_plan_reuse_and_rebind(void **state)
     clg_graph_destroy(g);
 }
 
+/* Launches per call of g's plan at this batch (one run of zero inputs). */
+static int launches_at(clg_graph *g, int64_t batch)
+{
+    clg_model *m = NULL;
+    assert_int_equal(clg_model_create(&m, test_context(), g), CLG_OK);
+    clg_tensor in = {NULL, 0, {0}, CLG_DTYPE_F32}, out = {NULL, 0, {0}, CLG_DTYPE_F32};
+    assert_int_equal(clg_graph_input_info(g, 0, NULL, &in.rank, in.dims), CLG_OK);
+    in.dims[0] = batch;
+    in.data = calloc((size_t)(batch * in.dims[1]), sizeof(float));
+    out.data = calloc(1 << 16, sizeof(float));
+    assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
+    clg_model_stats st;
+    assert_int_equal(clg_model_stats_get(m, &st), CLG_OK);
+    free(in.data);
+    free(out.data);
+    clg_model_destroy(m);
+    return st.launches_per_inference;
+}
+
+/* Whether plans may use the dense chain (lower/chain.c): not with a forced
+ * GEMM path or CLGRAPH_CHAIN=0. */
+static bool chain_expected(void)
+{
+    const char *gemm = getenv("CLGRAPH_GEMM"), *chain = getenv("CLGRAPH_CHAIN");
+    return (!gemm || !*gemm || !strcmp(gemm, "default") || !strcmp(gemm, "measure")) && !(chain && !strcmp(chain, "0"));
+}
+
+/* Small chains of dense layers run as one kernel (lower/chain.c): the seed
+ * model at small batches (its Softmax in the kernel too), and a chain with
+ * every kind of extra input: alpha and beta, a C that is a [1, N]
+ * constant and one that is the chain's own earlier value, a scalar
+ * constant and the graph's input in an epilogue, a layer with B not
+ * transposed, no Softmax. Each against the reference, and the launch count
+ * showing the chain ran (one launch) where it applies and not beyond. */
+static void test_dense_chain(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    if (clg_graph_load(g, "examples/residual_mlp.clg") != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
+    static const int64_t seed_batches[] = {1, 3, 8, 17};
+    check_batches(g, seed_batches, 4, 1e-4);
+    if (chain_expected()) {
+        assert_int_equal(launches_at(g, 1), 1);
+        assert_int_equal(launches_at(g, 3), 1);
+        assert_true(launches_at(g, 64) > 1);
+    }
+    clg_graph_destroy(g);
+
+    g = test_parse("input x: f32[N, 12]\n"
+                   "const w1: f32[12, 20] = random(1, -0.5, 0.5)\n"
+                   "const c1: f32[1, 20] = random(2, -0.1, 0.1)\n"
+                   "h1 = Gemm(x, w1, c1) alpha=2 beta=0.5\n"
+                   "const w2: f32[20, 20] = random(3, -0.3, 0.3)\n"
+                   "const s2: f32[1] = random(4, 0.5, 1.5)\n"
+                   "h2 = Gemm(h1, w2, h1, s2) transB=1 beta=-0.75 epilogue=\"tanh(x0) * x1\"\n"
+                   "const w3: f32[12, 20] = random(5, -0.3, 0.3)\n"
+                   "const b3: f32[12] = random(6, -0.1, 0.1)\n"
+                   "y = Gemm(h2, w3, b3, x) transB=1 epilogue=\"sigmoid(x0 + x1) - x2\"\n"
+                   "output y\n");
+    static const int64_t batches[] = {1, 3, 16};
+    check_batches(g, batches, 3, 1e-4);
+    if (chain_expected()) {
+        assert_int_equal(launches_at(g, 1), 1);
+        assert_int_equal(launches_at(g, 16), 1);
+    }
+    clg_graph_destroy(g);
+}
+
 static void test_residual_mlp_50_blocks(void **state)
 {
     (void)state;
@@ -150,6 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_model),
         cmocka_unit_test(test_plan_reuse_and_rebind),
+        cmocka_unit_test(test_dense_chain),
         cmocka_unit_test(test_residual_mlp_50_blocks),
         cmocka_unit_test(test_small_resnet),
         cmocka_unit_test(test_out_of_device_memory),

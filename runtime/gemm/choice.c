@@ -460,6 +460,11 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
     /* A few rows against B transposed (a batch-1 Linear layer): dot
      * products along K, which needs no packed copy of B. */
     if (key->m <= 8 && !key->ta && key->tb) return generated(clg_gemm_variant_find("d1x1v8"), CLG_ORIENT_AS_WRITTEN, key);
+    /* At most 32 columns (a classifier head): p4x64's 64-wide tiles would
+     * compute mostly padding; p8x32's 32 waste half as much. The seed
+     * model's 1024x128 -> 10 head: 0.62-0.73x p4x64's device time on PoCL
+     * and Intel's runtime (bench/README.md "Small calls"). */
+    if (key->n <= 32) return generated(clg_gemm_variant_find("p8x32"), CLG_ORIENT_AS_WRITTEN, key);
     return generated(packed, CLG_ORIENT_AS_WRITTEN, key);
 }
 

@@ -36,6 +36,10 @@ CLG_INTERNAL bool clg_attention_preset_lookup(clg_context *ctx, uint64_t key, in
 /* The decision for lw's node. */
 static inline const clg_decision *clg_decision_of(const clg_lower *lw) { return &lw->plan->decisions[lw->node]; }
 
+/* chain.c: the whole graph as one kernel where it is a small chain of
+ * dense layers (*done then true; else nothing is emitted) */
+CLG_INTERNAL clg_status clg_lower_chain(clg_plan *p, clg_context *ctx, const clg_graph *g, bool *done);
+
 /* gemm.c, matmul.c, conv.c: GEMM-shaped ops (runtime/gemm/ holds their kernels) */
 CLG_INTERNAL clg_status clg_lower_gemm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_matmul(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);

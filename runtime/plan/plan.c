@@ -294,11 +294,16 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     /* Ops whose attributes name symbolic sizes (a Slice to S) read the
      * numbers while they are lowered. */
     g->binding = bound;
-    s = clg_plan_select(p, g);
+    /* A small chain of dense layers runs as one kernel (lower/chain.c). */
+    bool chained = false;
+    p->defer_builds = true;
+    s = clg_lower_chain(p, ctx, g, &chained);
+    p->defer_builds = false;
+    if (!s && !chained) s = clg_plan_select(p, g);
     /* Programs the lowering needs that are not built yet are built
      * together after it, in parallel. */
     p->defer_builds = true;
-    if (!s) s = lower_all(p, ctx, g);
+    if (!s && !chained) s = lower_all(p, ctx, g);
     g->binding = NULL;
     if (!s) s = clg_plan_build_pending(p, g);
     p->defer_builds = false;
