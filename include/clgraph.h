@@ -550,11 +550,11 @@ CLG_API clg_status clg_graph_run_reference(clg_graph *g, const clg_tensor *input
                                            clg_tensor *outputs, int n_outputs);
 
 /* ---- .npy files (NumPy format 1.0–3.0, little-endian, C order; float32,
- * int64, int32 and bool elements) */
+ * float16, int64, int32 and bool elements) */
 
 /* Reads a .npy file into *out; its data is allocated with g's allocator and
  * released with clg_graph_free_tensor. out->dtype is the file's element
- * type ('<f4' F32, '<i8' I64, '<i4' I32, '|b1' BOOL). If input_index >= 0
+ * type ('<f4' F32, '<f2' F16, '<i8' I64, '<i4' I32, '|b1' BOOL). If input_index >= 0
  * the shape is checked against that graph input (a symbolic dim matches
  * any size), and so is the dtype.
  * Returns CLG_OK, CLG_ERR_IO, CLG_ERR_FORMAT (not a C-order .npy of one of
