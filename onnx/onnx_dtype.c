@@ -68,7 +68,7 @@ clg_status ox_require_float(ox_ctx *ox, ox_value *const *in, int n)
                      : v->kind == OX_TENSOR ? ox_dtype_from_clg(ox->g->nodes[v->node].dtype) : OX_FLOAT;
         if (type != OX_FLOAT && type != OX_FLOAT16 && !(v->kind == OX_HOST && type == OX_DOUBLE))
             return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                           "input '%s' is %s; clgraph computes this op on FLOAT (and FLOAT16) tensors only (integer arithmetic "
+                           "input '%s' is %s; clgraph computes this op on FLOAT tensors only (integer arithmetic "
                            "of computed tensors is not supported)", v->name, ox_dtype_name(type));
     }
     return CLG_OK;
