@@ -418,8 +418,9 @@ CLG_API clg_status clg_graph_add_input_typed(clg_graph *g, const char *name, clg
                                              int rank, const int64_t *dims);
 
 /* Adds a constant of element type dtype; data points to the product of
- * dims elements of that type (int64_t for I64, ...), copied. An integer
- * above 2^24 in magnitude is CLG_ERR_INVALID_ARGUMENT naming the element. */
+ * dims elements of that type (int64_t for I64, half bits in uint16_t for
+ * F16, ...), copied. An integer above 2^24 in magnitude is
+ * CLG_ERR_INVALID_ARGUMENT naming the element. */
 CLG_API clg_status clg_graph_add_constant_typed(clg_graph *g, const char *name, clg_dtype dtype,
                                                 int rank, const int64_t *dims, const void *data);
 
