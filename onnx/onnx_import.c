@@ -308,8 +308,8 @@ static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_sh
 }
 
 /* A graph output's declared type must be what clgraph computes (FLOAT, or
- * INT64, INT32, BOOL for an integer or bool value, FLOAT16 for an f16 one), and where the model
- * declares its dims they must be what clgraph computed: a mismatch means a
+ * INT64, INT32, BOOL for an integer or bool value, FLOAT16 for an f16
+ * one), and where the model declares its dims they must be what clgraph computed: a mismatch means a
  * wrong import, which must never pass silently. */
 static clg_status check_output(ox_ctx *ox, const Onnx__ValueInfoProto *vi, int node)
 {
@@ -730,8 +730,8 @@ static clg_status half_output(ox_ctx *ox, const Onnx__ValueInfoProto *vi, ox_val
     const Onnx__TypeProto *t = vi->type;
     if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type ||
         !t->tensor_type->has_elem_type || t->tensor_type->elem_type != OX_FLOAT16 ||
-        ox->g->nodes[*node].dtype != CLG_DTYPE_F32)
-        return CLG_OK;
+        ox->g->nodes[*node].dtype != CLG_DTYPE_F32 || ox->g->nodes[*node].op == CLG_OP_INPUT)
+        return CLG_OK; /* a FLOAT input declared a FLOAT16 output: check_output refuses it */
     clg_attrs a;
     clg_attrs_default(CLG_OP_CAST, &a);
     a.to = CLG_DTYPE_F16;

@@ -3663,6 +3663,13 @@ static void test_float16_model(void **state)
     clg_graph_destroy(g);
     mb_free(&b);
 
+    /* A FLOAT input listed as a FLOAT16 output contradicts itself: refused
+     * (no Cast renames the input). */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, (int64_t[]){2});
+    mb_output_t(&b, "x", F16);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph output 'x' has data type FLOAT16; clgraph computes it as FLOAT");
+
     /* DOUBLE and BFLOAT16 stay refused, by name. */
     mb_init(&b, 13);
     mb_input_t(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE, 1, (int64_t[]){2});
