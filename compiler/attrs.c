@@ -231,7 +231,7 @@ clg_status clg_attr_set(clg_graph *g, int line, const char *node, clg_op op, clg
         if (f == CLG_F_TO) {
             if (!clg_dtype_from_name(v->s, strlen(v->s), &a->to))
                 return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, node, op,
-                                     "attribute to: unknown type '%s' (f32, i64, i32 or bool)", v->s);
+                                     "attribute to: unknown type '%s' (f32, i64, i32, bool or f16)", v->s);
             return CLG_OK;
         }
         if (f == CLG_F_PAD_MODE) {

@@ -218,8 +218,7 @@ clg_status clg_graph_append_value(clg_graph *g, clg_op op, const char *name, int
         !clg_values_fit_dtype(constant->data, constant->count, dtype, &bad))
         return clg_fail_node(g, CLG_ERR_INVALID_GRAPH, line, name ? name : "(null)", op,
                              "element %zu (%.9g) does not fit %s (%s)", bad, (double)constant->data[bad],
-                             clg_dtype_name(dtype),
-                             dtype == CLG_DTYPE_BOOL ? "0 or 1" : "integers of at most 2^24 in magnitude");
+                             clg_dtype_name(dtype), clg_dtype_values_text(dtype));
     clg_status s = clg_graph_append(g, op, name, line, NULL, 0, NULL, shape, constant);
     if (!s) g->nodes[g->n_nodes - 1].dtype = dtype; /* nothing reads it yet */
     return s;

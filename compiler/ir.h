@@ -507,6 +507,15 @@ CLG_INTERNAL void clg_graph_swap_contents(clg_graph *a, clg_graph *b);
 CLG_INTERNAL bool clg_dtype_from_name(const char *name, size_t len, clg_dtype *out);
 CLG_INTERNAL bool clg_dtype_valid(clg_dtype t);
 CLG_INTERNAL bool clg_dtype_is_int(clg_dtype t); /* I64 or I32 */
+CLG_INTERNAL bool clg_dtype_is_float(clg_dtype t); /* F32 or F16 (held as floats) */
+/* IEEE half precision: a half's bits to the float it is (exact), a float
+ * to the nearest half's bits (ties to even, beyond 65520 in magnitude inf,
+ * NaN stays NaN), and a float rounded to the nearest half (as a float). */
+CLG_INTERNAL float clg_half_to_float(uint16_t h);
+CLG_INTERNAL uint16_t clg_float_to_half(float f);
+CLG_INTERNAL float clg_round_half(float f);
+/* What values of an integer, bool or f16 type are, for messages ("0 or 1"). */
+CLG_INTERNAL const char *clg_dtype_values_text(clg_dtype t);
 /* The dtype of a node with op and attrs whose inputs have in[0..n): by the
  * op table's type rule. Fails naming the node and the offending input. */
 CLG_INTERNAL clg_status clg_infer_dtype(clg_graph *g, int line, const char *name, clg_op op,

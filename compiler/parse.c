@@ -272,7 +272,7 @@ static clg_status shape(parser *ps, clg_shape *out, clg_dtype *dtype)
     const char *t = word(ps, &len);
     if (!len) return syntax(ps, "expected a type such as f32[N, 128]");
     if (!clg_dtype_from_name(t, len, dtype))
-        return syntax(ps, "unsupported type '%.*s' (f32, i64, i32 or bool)", (int)(len > 40 ? 40 : len), t);
+        return syntax(ps, "unsupported type '%.*s' (f32, i64, i32, bool or f16)", (int)(len > 40 ? 40 : len), t);
     clg_status s = expect(ps, '[');
     if (s) return s;
     out->rank = 0;

@@ -204,24 +204,36 @@ typedef enum clg_dtype {
     CLG_DTYPE_F32 = 0,  /* float:   "f32" in the text format */
     CLG_DTYPE_I64 = 1,  /* int64_t: "i64" */
     CLG_DTYPE_I32 = 2,  /* int32_t: "i32" */
-    CLG_DTYPE_BOOL = 3  /* uint8_t, 0 or 1 (any non-zero byte reads as 1): "bool" */
+    CLG_DTYPE_BOOL = 3, /* uint8_t, 0 or 1 (any non-zero byte reads as 1): "bool" */
+    /* IEEE 754 half precision, passed as its bits in uint16_t: "f16".
+     * Every half is exactly a float, so f16 values are held and computed
+     * as floats (f32 arithmetic, whatever the device); an f16 input is
+     * widened exactly on the host and an f16 output rounded to the nearest
+     * half on the host (ties to even, beyond 65504 in magnitude +-inf, NaN
+     * stays NaN). Ops on f16 values compute f32 values, except those that
+     * only move values (Reshape, Transpose, Concat, Gather, ...), which
+     * keep f16, and Cast to f16, which rounds each value to half
+     * precision. For graph inputs, outputs and constants; buffer runs
+     * (clg_model_run_buffers) take f32 only. */
+    CLG_DTYPE_F16 = 4
 } clg_dtype;
 
 /* The largest integer magnitude an integer value can hold exactly: 2^24. */
 #define CLG_MAX_EXACT_INT 16777216
 
-/* The text-format name of a dtype ("f32", "i64", "i32", "bool"), or NULL. */
+/* The text-format name of a dtype ("f32", "i64", "i32", "bool", "f16"), or NULL. */
 CLG_API const char *clg_dtype_name(clg_dtype dtype);
 
-/* Bytes per element of a dtype (4, 8, 4, 1), 0 for an unknown one. */
+/* Bytes per element of a dtype (4, 8, 4, 1, 2), 0 for an unknown one. */
 CLG_API size_t clg_dtype_size(clg_dtype dtype);
 
 /* A dense, C-ordered tensor in host memory. The data is always the
  * caller's (borrowed), except for tensors filled by clg_graph_read_npy.
  * data points to elements of type dtype: with dtype F32 (0, what every
  * initialiser that leaves dtype out gives) floats, as before dtype existed;
- * with I64, I32 or BOOL it points to int64_t, int32_t or uint8_t elements,
- * cast to float * (`(float *)ids`), and is never read as floats. */
+ * with I64, I32, BOOL or F16 it points to int64_t, int32_t, uint8_t or
+ * uint16_t (half bits) elements, cast to float * (`(float *)ids`), and is
+ * never read as floats. */
 typedef struct clg_tensor {
     float *data;
     int rank;
@@ -406,8 +418,9 @@ CLG_API clg_status clg_graph_add_input_typed(clg_graph *g, const char *name, clg
                                              int rank, const int64_t *dims);
 
 /* Adds a constant of element type dtype; data points to the product of
- * dims elements of that type (int64_t for I64, ...), copied. An integer
- * above 2^24 in magnitude is CLG_ERR_INVALID_ARGUMENT naming the element. */
+ * dims elements of that type (int64_t for I64, half bits in uint16_t for
+ * F16, ...), copied. An integer above 2^24 in magnitude is
+ * CLG_ERR_INVALID_ARGUMENT naming the element. */
 CLG_API clg_status clg_graph_add_constant_typed(clg_graph *g, const char *name, clg_dtype dtype,
                                                 int rank, const int64_t *dims, const void *data);
 
@@ -538,11 +551,11 @@ CLG_API clg_status clg_graph_run_reference(clg_graph *g, const clg_tensor *input
                                            clg_tensor *outputs, int n_outputs);
 
 /* ---- .npy files (NumPy format 1.0–3.0, little-endian, C order; float32,
- * int64, int32 and bool elements) */
+ * float16, int64, int32 and bool elements) */
 
 /* Reads a .npy file into *out; its data is allocated with g's allocator and
  * released with clg_graph_free_tensor. out->dtype is the file's element
- * type ('<f4' F32, '<i8' I64, '<i4' I32, '|b1' BOOL). If input_index >= 0
+ * type ('<f4' F32, '<f2' F16, '<i8' I64, '<i4' I32, '|b1' BOOL). If input_index >= 0
  * the shape is checked against that graph input (a symbolic dim matches
  * any size), and so is the dtype.
  * Returns CLG_OK, CLG_ERR_IO, CLG_ERR_FORMAT (not a C-order .npy of one of
@@ -825,8 +838,9 @@ CLG_API clg_status clg_model_run(clg_model *m, const clg_tensor *inputs, int n_i
  * and the tensor's first element sits offset bytes into it. For an output,
  * rank and dims are written by the run, as for clg_tensor. dtype must be
  * the graph's dtype for that input or output, and F32: clgraph holds
- * integer and bool values on the device as exact floats, so their runs
- * go through clg_model_run, which converts on the host. */
+ * integer, bool and f16 values on the device as exact floats, so their
+ * runs go through clg_model_run, which converts on the host (an f16 input
+ * or output here is CLG_ERR_UNSUPPORTED naming it). */
 typedef struct clg_buffer {
     void *mem;       /* cl_mem */
     size_t offset;   /* bytes from the buffer's start */

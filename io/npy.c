@@ -56,6 +56,7 @@ static const char *const descrs[] = {
     [CLG_DTYPE_I64] = "<i8",
     [CLG_DTYPE_I32] = "<i4",
     [CLG_DTYPE_BOOL] = "|b1",
+    [CLG_DTYPE_F16] = "<f2",
 };
 
 static bool dtype_of_descr(const char *descr, clg_dtype *out)
@@ -244,7 +245,7 @@ static clg_status check_header(clg_graph *g, const char *path, const npy_header 
         char kind[32];
         return clg_fail(g, CLG_ERR_FORMAT,
                         "%s: dtype '%s'%s is not supported; clgraph reads little-endian float32 ('<f4'), "
-                        "int64 ('<i8'), int32 ('<i4') and bool ('|b1')",
+                        "float16 ('<f2'), int64 ('<i8'), int32 ('<i4') and bool ('|b1')",
                         path, h->descr, dtype_name(h->descr, kind, sizeof kind));
     }
     size_t elem = clg_dtype_size(*dtype);

@@ -1,7 +1,9 @@
 /* Element types at the importer's edges: which ONNX data types become
- * clgraph's integer and bool values (graph inputs, outputs, integer
+ * clgraph's integer, bool and f16 values (graph inputs, outputs, integer
  * constants used by graph ops), and integer host values materialized as
- * constants of exact floats. */
+ * constants of exact floats. FLOAT16 data is held as floats (every half is
+ * one): graph inputs and outputs declared FLOAT16 are clgraph's f16, which
+ * converts at the model's edges. */
 #include <stdio.h>
 
 #include "onnx_internal.h"
@@ -13,6 +15,7 @@ bool ox_dtype_to_clg(int32_t onnx, clg_dtype *out)
     case OX_INT64: *out = CLG_DTYPE_I64; return true;
     case OX_INT32: *out = CLG_DTYPE_I32; return true;
     case OX_BOOL: *out = CLG_DTYPE_BOOL; return true;
+    case OX_FLOAT16: *out = CLG_DTYPE_F16; return true;
     default: return false;
     }
 }
@@ -24,6 +27,7 @@ int32_t ox_dtype_from_clg(clg_dtype t)
     case CLG_DTYPE_I64: return OX_INT64;
     case CLG_DTYPE_I32: return OX_INT32;
     case CLG_DTYPE_BOOL: return OX_BOOL;
+    case CLG_DTYPE_F16: return OX_FLOAT16;
     }
     return 0;
 }
@@ -32,10 +36,10 @@ clg_status ox_int_host_const(ox_ctx *ox, const ox_value *v, clg_const **out, clg
 {
     const ox_host *h = &v->host;
     *out = NULL;
-    if (!ox_dtype_to_clg(h->dtype, dtype) || *dtype == CLG_DTYPE_F32)
+    if (!ox_dtype_to_clg(h->dtype, dtype) || clg_dtype_is_float(*dtype))
         return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                       "'%s' has type %s but is used as a graph tensor; clgraph computes in FLOAT, INT64, "
-                       "INT32 and BOOL only", v->name, ox_dtype_name(h->dtype));
+                       "'%s' has type %s but is used as a graph tensor; clgraph computes in FLOAT, FLOAT16, "
+                       "INT64, INT32 and BOOL only", v->name, ox_dtype_name(h->dtype));
     if (h->sym)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED,
                        "'%s' depends on the batch N and is used as a graph tensor, which is not supported",
@@ -62,7 +66,7 @@ clg_status ox_require_float(ox_ctx *ox, ox_value *const *in, int n)
         if (!v) continue;
         int32_t type = v->kind == OX_HOST ? v->host.dtype
                      : v->kind == OX_TENSOR ? ox_dtype_from_clg(ox->g->nodes[v->node].dtype) : OX_FLOAT;
-        if (type != OX_FLOAT && !(v->kind == OX_HOST && type == OX_DOUBLE))
+        if (type != OX_FLOAT && type != OX_FLOAT16 && !(v->kind == OX_HOST && type == OX_DOUBLE))
             return ox_fail(ox, CLG_ERR_UNSUPPORTED,
                            "input '%s' is %s; clgraph computes this op on FLOAT tensors only (integer arithmetic "
                            "of computed tensors is not supported)", v->name, ox_dtype_name(type));

@@ -357,7 +357,7 @@ static clg_status fold_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     for (size_t k = 0; k < x->count; k++) {
         bool sym = x->sym && x->sym[k];
         if (x->f && out->f) {
-            out->f->data[k] = x->f->data[k];
+            out->f->data[k] = to == OX_FLOAT16 ? clg_round_half(x->f->data[k]) : x->f->data[k];
         } else if (x->f) {
             float v = x->f->data[k];
             if (to == OX_BOOL) {
@@ -372,7 +372,7 @@ static clg_status fold_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
             if (sym)
                 return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape that depends on a symbolic size cast to %s",
                                ox_dtype_name((int32_t)to));
-            out->f->data[k] = (float)x->i[k];
+            out->f->data[k] = to == OX_FLOAT16 ? clg_round_half((float)x->i[k]) : (float)x->i[k];
         } else {
             if (sym && to != OX_INT64 && to != OX_INT32)
                 return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape that depends on a symbolic size cast to %s",

@@ -118,9 +118,10 @@ clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeProto *n, ox_v
     return CLG_OK;
 }
 
-/* Cast of a graph tensor to FLOAT, INT64, INT32 or BOOL: an Identity when
- * the type does not change, else a Cast node (to an integer truncates toward
- * zero, to BOOL is != 0, as ONNX says). */
+/* Cast of a graph tensor to FLOAT, FLOAT16, INT64, INT32 or BOOL: an
+ * Identity when the type does not change, else a Cast node (to an integer
+ * truncates toward zero, to BOOL is != 0, to FLOAT16 rounds to the nearest
+ * half, ties to even, as ONNX says; from FLOAT16 to FLOAT changes no value). */
 clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
                            int n_out)
 {
@@ -132,7 +133,7 @@ clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
     clg_attrs_default(CLG_OP_CAST, &a);
     if (!ox_dtype_to_clg((int32_t)to, &a.to))
         return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                       "a cast of a computed tensor to %s is not supported (FLOAT, INT64, INT32 or BOOL)",
+                       "a cast of a computed tensor to %s is not supported (FLOAT, FLOAT16, INT64, INT32 or BOOL)",
                        ox_dtype_name((int32_t)to));
     int x;
     if ((s = ox_tensor_node(ox, in[0], &x))) return s;

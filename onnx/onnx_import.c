@@ -158,8 +158,8 @@ clg_status ox_tensor_node(ox_ctx *ox, ox_value *v, int *node)
         clg_dtype type;
         if (!ox_dtype_to_clg(h->dtype, &type))
             return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                           "'%s' has type %s but is used as a graph tensor; clgraph computes in FLOAT, INT64, "
-                           "INT32 and BOOL only", v->name, ox_dtype_name(h->dtype));
+                           "'%s' has type %s but is used as a graph tensor; clgraph computes in FLOAT, FLOAT16, "
+                           "INT64, INT32 and BOOL only", v->name, ox_dtype_name(h->dtype));
         if (h->rank > CLG_MAX_RANK)
             return ox_fail(ox, CLG_ERR_UNSUPPORTED, "'%s' has %d dimensions; clgraph tensors have at most %d",
                            v->name, h->rank, CLG_MAX_RANK);
@@ -169,7 +169,9 @@ clg_status ox_tensor_node(ox_ctx *ox, ox_value *v, int *node)
         /* A scalar broadcasts like a [1]. */
         clg_shape shape = {h->rank ? h->rank : 1, {1}};
         for (int k = 0; k < h->rank; k++) shape.dims[k] = h->dims[k];
-        if (h->dtype == OX_FLOAT) {
+        /* A FLOAT16 constant is an f32 one: its values are exact floats, and
+         * host arithmetic on them (folded in float) need not stay halves. */
+        if (h->dtype == OX_FLOAT || h->dtype == OX_FLOAT16) {
             clg_status s = append_leaf(ox, CLG_OP_CONSTANT, v, &shape, h->f, CLG_DTYPE_F32);
             if (s) return s;
         } else {
@@ -278,7 +280,7 @@ static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_sh
     int32_t dtype = tt->has_elem_type ? tt->elem_type : 0;
     if (!ox_dtype_to_clg(dtype, type))
         return ox_fail(ox, CLG_ERR_UNSUPPORTED,
-                       "graph input '%s' has data type %s; clgraph inputs are FLOAT, INT64, INT32 or BOOL",
+                       "graph input '%s' has data type %s; clgraph inputs are FLOAT, FLOAT16, INT64, INT32 or BOOL",
                        name, ox_dtype_name(dtype));
     if (!tt->shape)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "graph input '%s' has no shape", name);
@@ -306,8 +308,8 @@ static clg_status input_shape(ox_ctx *ox, const Onnx__ValueInfoProto *vi, clg_sh
 }
 
 /* A graph output's declared type must be what clgraph computes (FLOAT, or
- * INT64, INT32, BOOL for an integer or bool value), and where the model
- * declares its dims they must be what clgraph computed: a mismatch means a
+ * INT64, INT32, BOOL for an integer or bool value, FLOAT16 for an f16
+ * one), and where the model declares its dims they must be what clgraph computed: a mismatch means a
  * wrong import, which must never pass silently. */
 static clg_status check_output(ox_ctx *ox, const Onnx__ValueInfoProto *vi, int node)
 {
@@ -719,6 +721,29 @@ clg_status ox_convert_if(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, in
     return s;
 }
 
+/* A graph output declared FLOAT16 whose value clgraph computes as f32
+ * (any arithmetic on halves does): the model would round it to half, so a
+ * Cast to f16 rounds it (an f16 output, which the caller receives as half
+ * bits). The cast takes the output's name, the value's node a new one. */
+static clg_status half_output(ox_ctx *ox, const Onnx__ValueInfoProto *vi, ox_value *v, int *node)
+{
+    const Onnx__TypeProto *t = vi->type;
+    if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type ||
+        !t->tensor_type->has_elem_type || t->tensor_type->elem_type != OX_FLOAT16 ||
+        ox->g->nodes[*node].dtype != CLG_DTYPE_F32 || ox->g->nodes[*node].op == CLG_OP_INPUT)
+        return CLG_OK; /* a FLOAT input declared a FLOAT16 output: check_output refuses it */
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_CAST, &a);
+    a.to = CLG_DTYPE_F16;
+    int x = *node, cast;
+    clg_status s = ox_append(ox, CLG_OP_CAST, NULL, vi->name, &x, 1, &a, &cast);
+    if (s) return s;
+    clg_edit_swap_names(ox->g, x, cast);
+    v->node = *node = cast;
+    v->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
 static clg_status import_outputs(ox_ctx *ox)
 {
     const Onnx__GraphProto *gr = ox->graph;
@@ -729,6 +754,7 @@ static clg_status import_outputs(ox_ctx *ox)
                            v->name, CLG_MAX_RANK);
         int node;
         clg_status s = ox_tensor_node(ox, v, &node);
+        if (!s) s = half_output(ox, gr->output[k], v, &node);
         if (!s) s = check_output(ox, gr->output[k], node);
         if (s) return s;
         for (int j = 0; j < ox->g->n_outputs; j++)

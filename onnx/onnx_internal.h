@@ -34,7 +34,8 @@ enum {
     OX_INT32 = ONNX__TENSOR_PROTO__DATA_TYPE__INT32,
     OX_INT64 = ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
     OX_BOOL = ONNX__TENSOR_PROTO__DATA_TYPE__BOOL,
-    OX_DOUBLE = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE
+    OX_DOUBLE = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE,
+    OX_FLOAT16 = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16
 };
 
 typedef enum ox_kind {
@@ -45,7 +46,7 @@ typedef enum ox_kind {
 } ox_kind;
 
 /* A host value: a constant tensor of any rank 0..OX_MAX_RANK. Floating
- * types (FLOAT, DOUBLE) are held as floats in a clgraph constant block, so
+ * types (FLOAT, DOUBLE, FLOAT16) are held as floats in a clgraph constant block, so
  * materializing one shares its data; integer and bool types as int64. An
  * integer element may be symbolic: sym[k] set means the element is the
  * graph's symbolic size i[k] (a dim code: N, S, N*S, ...; Shape of a tensor
@@ -282,8 +283,9 @@ CLG_INTERNAL clg_status ox_match_gelu(ox_ctx *ox, const int *order, int n_order)
 
 /* ---- test support: decodes a serialized TensorProto (ONNX test data) into
  * a float tensor whose data is allocated with g's allocator (free with
- * clg_graph_free_tensor). A rank-0 tensor comes back as rank 1 [1] with
- * *rank0 set. Non-float data is CLG_ERR_UNSUPPORTED. */
+ * clg_graph_free_tensor); FLOAT16 data as an f16 tensor of its bits. A
+ * rank-0 tensor comes back as rank 1 [1] with *rank0 set. Other types are
+ * CLG_ERR_UNSUPPORTED. */
 CLG_INTERNAL clg_status clg_onnx_read_tensor(clg_graph *g, const void *data, size_t len,
                                              clg_tensor *out, int *rank0);
 

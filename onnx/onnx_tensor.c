@@ -9,7 +9,7 @@
 /* Tensors past 2^31 elements are beyond clgraph (graph.c's limit). */
 #define MAX_COUNT ((int64_t)1 << 31)
 
-bool ox_dtype_is_float(int32_t dtype) { return dtype == OX_FLOAT || dtype == OX_DOUBLE; }
+bool ox_dtype_is_float(int32_t dtype) { return dtype == OX_FLOAT || dtype == OX_DOUBLE || dtype == OX_FLOAT16; }
 
 bool ox_dtype_is_int(int32_t dtype)
 {
@@ -36,7 +36,7 @@ static size_t dtype_size(int32_t dtype)
     switch (dtype) {
     case OX_FLOAT: case OX_INT32: return 4;
     case OX_DOUBLE: case OX_INT64: return 8;
-    case OX_INT16: case OX_UINT16: return 2;
+    case OX_INT16: case OX_UINT16: case OX_FLOAT16: return 2;
     case OX_INT8: case OX_UINT8: case OX_BOOL: return 1;
     default: return 0;
     }
@@ -174,6 +174,8 @@ clg_status ox_tensor_decode(ox_ctx *ox, const Onnx__TensorProto *t, const char *
                 double d;
                 memcpy(&d, &u, 8);
                 out->f->data[k] = (float)d;
+            } else if (dtype == OX_FLOAT16) {
+                out->f->data[k] = clg_half_to_float((uint16_t)load_le(p, 2)); /* exact */
             } else {
                 out->i[k] = raw_int(p, dtype);
             }
@@ -186,6 +188,8 @@ clg_status ox_tensor_decode(ox_ctx *ox, const Onnx__TensorProto *t, const char *
         case OX_DOUBLE: out->f->data[k] = (float)t->double_data[k]; break;
         case OX_INT64: out->i[k] = t->int64_data[k]; break;
         case OX_BOOL: out->i[k] = t->int32_data[k] != 0; break;
+        /* The spec stores a half's bits in the low 16 bits of an int32. */
+        case OX_FLOAT16: out->f->data[k] = clg_half_to_float((uint16_t)(t->int32_data[k] & 0xffff)); break;
         default: out->i[k] = t->int32_data[k]; break;
         }
     }
@@ -209,17 +213,19 @@ clg_status clg_onnx_read_tensor(clg_graph *g, const void *data, size_t len, clg_
     clg_status s = ox_tensor_decode(&ox, t, "the tensor", &h);
     onnx__tensor_proto__free_unpacked(t, &alloc.pb);
     if (s) return s;
-    if (h.dtype != OX_FLOAT || h.rank > CLG_MAX_RANK || h.count == 0) {
+    if ((h.dtype != OX_FLOAT && h.dtype != OX_FLOAT16) || h.rank > CLG_MAX_RANK || h.count == 0) {
         s = clg_fail(g, CLG_ERR_UNSUPPORTED, "a tensor of %s with %d dims and %zu elements is not supported",
                      ox_dtype_name(h.dtype), h.rank, h.count);
         ox_host_free(g, &h);
         return s;
     }
-    if (!(out->data = clg_malloc(g, h.count * sizeof *out->data))) {
+    out->dtype = h.dtype == OX_FLOAT16 ? CLG_DTYPE_F16 : CLG_DTYPE_F32;
+    if (!(out->data = clg_malloc(g, h.count * clg_dtype_size(out->dtype)))) {
         ox_host_free(g, &h);
         return clg_fail(g, CLG_ERR_OUT_OF_MEMORY, "out of memory reading a tensor");
     }
-    memcpy(out->data, h.f->data, h.count * sizeof *out->data);
+    /* FLOAT16 values were widened exactly; narrowing gives their bits back. */
+    clg_values_from_float(h.f->data, out->dtype, h.count, out->data);
     out->rank = h.rank ? h.rank : 1;
     out->dims[0] = 1;
     for (int k = 0; k < h.rank; k++) out->dims[k] = h.dims[k];

@@ -42,7 +42,10 @@ clg_status clg_ref_cast(const clg_ref_args *a)
     clg_dtype to = a->node->attrs.to;
     for (int64_t i = 0; i < n; i++) {
         float v = a->in[0][i];
-        a->out[i] = to == CLG_DTYPE_BOOL ? (v != 0.0f ? 1.0f : 0.0f) : clg_dtype_is_int(to) ? truncf(v) : v;
+        a->out[i] = to == CLG_DTYPE_BOOL ? (v != 0.0f ? 1.0f : 0.0f)
+                  : clg_dtype_is_int(to)   ? truncf(v)
+                  : to == CLG_DTYPE_F16    ? clg_round_half(v)
+                                           : v;
     }
     return CLG_OK;
 }

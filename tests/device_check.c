@@ -102,10 +102,29 @@ static uint64_t next_rand(uint64_t *s)
     return *s >> 33;
 }
 
+/* IEEE half bits to their value (the definition, not clgraph's code). */
+static double half_value(uint16_t h)
+{
+    int e = (h >> 10) & 0x1f, f = h & 0x3ff;
+    double v = e == 0x1f ? (f ? NAN : INFINITY) : e ? ldexp(1024 + f, e - 25) : ldexp(f, -24);
+    return h & 0x8000 ? -v : v;
+}
+
+/* k / 1024 (|k| < 1024) as half bits: exact, 10 fraction bits. */
+static uint16_t half_of_1024ths(int k)
+{
+    unsigned m = (unsigned)(k < 0 ? -k : k);
+    if (!m) return 0;
+    int e = 0;
+    while ((m >> (e + 1)) != 0) e++;
+    return (uint16_t)((k < 0 ? 0x8000u : 0u) | (unsigned)(e + 5) << 10 | ((m << (10 - e)) & 0x3ffu));
+}
+
 /* Element k of t as a double, whatever its dtype. */
 static double value_at(const clg_tensor *t, size_t k)
 {
     switch (t->dtype) {
+    case CLG_DTYPE_F16: return half_value(((const uint16_t *)t->data)[k]);
     case CLG_DTYPE_I64: return (double)((const int64_t *)t->data)[k];
     case CLG_DTYPE_I32: return (double)((const int32_t *)t->data)[k];
     case CLG_DTYPE_BOOL: return (double)((const uint8_t *)t->data)[k];
@@ -154,6 +173,8 @@ double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsig
             case CLG_DTYPE_I64: ((int64_t *)in[i].data)[k] = (int64_t)(r % 5) - 2; break;
             case CLG_DTYPE_I32: ((int32_t *)in[i].data)[k] = (int32_t)(r % 5) - 2; break;
             case CLG_DTYPE_BOOL: ((uint8_t *)in[i].data)[k] = (uint8_t)(r & 1); break;
+            /* halves in [-1, 1) on a grid of 1/1024 */
+            case CLG_DTYPE_F16: ((uint16_t *)in[i].data)[k] = half_of_1024ths((int)(r % 2048) - 1024); break;
             default: in[i].data[k] = (float)r / 2147483648.0f * 2.0f - 1.0f;
             }
         }

@@ -25,7 +25,7 @@ clg_graph *test_parse(const char *text);
 
 /* Runs g on the device and on the reference executor at batch, with inputs
  * uniform in [-1, 1) from seed (integer inputs in [-2, 2], bool ones 0 or
- * 1; outputs in their dtypes), and returns the worst output error: the
+ * 1, f16 ones multiples of 1/1024; outputs in their dtypes), and returns the worst output error: the
  * largest |device - reference| divided by the largest |reference| of that
  * output (at least 1e-6), so a tolerance of 1e-4 means "agrees to four
  * digits relative to the tensor's scale". Fails the test on any error. */

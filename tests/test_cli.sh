@@ -158,6 +158,26 @@ else
     size=$(wc -c <"$TMP/s.npy" | tr -d ' ')
     if [ "$size" -eq 140 ]; then ok; else bad "s.npy has $size bytes, expected 140"; fi
 
+    # f16 inputs and outputs: '<f2' files in and out, random halves without.
+    printf 'input x: f16[N, 3]\ny = Mul(x, x)\nh = Cast(y) to="f16"\nz = Mul(h, y)\noutput h\noutput z\n' >"$TMP/half.clg"
+    run 0 run "$TMP/half.clg" --input tests/data/npy/f16.npy --output "$TMP/h.npy" --output "$TMP/z.npy" --device ref
+    has out '^input x: f16\[2, 3\] from tests/data/npy/f16.npy$'
+    has out "^output h: f16\[2, 3\] written to $TMP/h.npy\$"
+    has out "^output z: f32\[2, 3\] written to $TMP/z.npy\$"
+    header=$(head -c 128 "$TMP/h.npy" | tail -c 118)
+    if [ "$(echo "$header" | sed 's/ *$//')" = "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3), }" ]; then
+        ok
+    else
+        bad "h.npy does not have numpy's header for (2, 3) float16"
+    fi
+    size=$(wc -c <"$TMP/h.npy" | tr -d ' ')
+    if [ "$size" -eq 140 ]; then ok; else bad "h.npy has $size bytes, expected 140"; fi
+    # 2.5^2 = 6.25 exactly; 65504^2 rounds to inf; (6e-8)^2 to 0
+    run 0 run "$TMP/half.clg" --input tests/data/npy/f16.npy --device ref
+    has out '^  \[0\] 0 6.25 inf$'
+    run 0 run "$TMP/half.clg" --batch 2 --device ref
+    has out '^input x: f16\[2, 3\] random uniform'
+
     run 1 run "$MLP" --output "$TMP/no/such/dir/y.npy"
     has err 'cannot create'
     run 1 run "$MLP" --output "$TMP/a.npy" --output "$TMP/b.npy"

@@ -229,6 +229,26 @@ static int device_count(void)
     return n;
 }
 
+#ifndef CL_DEVICE_HALF_FP_CONFIG
+#define CL_DEVICE_HALF_FP_CONFIG 0x1033 /* cl_khr_fp16 */
+#endif
+
+/* Whether the device at (platform p, device d) describes half-precision
+ * arithmetic (CL_DEVICE_HALF_FP_CONFIG non-zero): a second witness of
+ * cl_khr_fp16 besides the extension string that clgraph reads. */
+static int half_config(int p, int d)
+{
+    cl_platform_id platforms[16];
+    cl_device_id devices[16];
+    cl_uint np = 0, nd = 0;
+    if (clGetPlatformIDs(16, platforms, &np) != CL_SUCCESS || (cl_uint)p >= np) return -1;
+    if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 16, devices, &nd) != CL_SUCCESS || (cl_uint)d >= nd)
+        return -1;
+    cl_device_fp_config config = 0;
+    if (clGetDeviceInfo(devices[d], CL_DEVICE_HALF_FP_CONFIG, sizeof config, &config, NULL) != CL_SUCCESS) return 0;
+    return config != 0;
+}
+
 static void test_devices_list(void **state)
 {
     (void)state;
@@ -259,6 +279,12 @@ static void test_devices_list(void **state)
         assert_true(d->local_mem_bytes > 0);
         assert_true(d->max_alloc_bytes > 0 && d->max_alloc_bytes <= d->global_mem_bytes);
         assert_true(d->fp16 == 0 || d->fp16 == 1);
+        /* `clgraph devices` prints this: Intel's CPU runtime has fp16, PoCL's
+         * CPU driver (3.1) does not; both must agree with the device's own
+         * half-precision configuration. */
+        int half = half_config(d->platform_index, d->device_index);
+        if (half >= 0 && d->fp16 != half)
+            fail_msg("%s: fp16 %d, but CL_DEVICE_HALF_FP_CONFIG says %d", d->name, d->fp16, half);
         assert_true(d->fp64 == 0 || d->fp64 == 1);
         if (d->type == CLG_DEVICE_CPU) assert_int_equal(d->unified_memory, 1);
         defaults += d->is_default;

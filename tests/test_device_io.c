@@ -470,8 +470,8 @@ static void test_buffer_errors(void **state)
     clg_graph_destroy(g);
 }
 
-/* Integer inputs and outputs live on the device as floats: buffer runs
- * refuse them, naming the value, and NULL models are refused. */
+/* Integer and f16 inputs and outputs live on the device as floats: buffer
+ * runs refuse them, naming the value, and NULL models are refused. */
 static void test_buffer_integer_io(void **state)
 {
     (void)state;
@@ -492,6 +492,23 @@ static void test_buffer_integer_io(void **state)
     in = (clg_buffer){a, 0, 2, {2, 4}, CLG_DTYPE_F32};
     out.dtype = CLG_DTYPE_I64;
     expect_error(m, &in, 1, &out, 1, CLG_ERR_UNSUPPORTED, "output i is i64");
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+
+    /* f16 too: held as floats, converted on the host by clg_model_run. */
+    g = test_parse("input h: f16[N, 4]\nr = Relu(h)\nk = Cast(r) to=\"f16\"\noutput r\noutput k\n");
+    assert_int_equal(clg_model_create(&m, ctx, g), CLG_OK);
+    in = (clg_buffer){a, 0, 2, {2, 4}, CLG_DTYPE_F16};
+    out.dtype = CLG_DTYPE_F32;
+    clg_buffer outs[2] = {out, out};
+    outs[1].dtype = CLG_DTYPE_F16;
+    expect_error(m, &in, 1, outs, 2, CLG_ERR_UNSUPPORTED, "input h is f16: buffer runs take f32 tensors only");
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+    g = test_parse("input x: f32[N, 4]\nk = Cast(x) to=\"f16\"\noutput k\n");
+    assert_int_equal(clg_model_create(&m, ctx, g), CLG_OK);
+    in.dtype = CLG_DTYPE_F32;
+    expect_error(m, &in, 1, &outs[1], 1, CLG_ERR_UNSUPPORTED, "output k is f16");
     clg_model_destroy(m);
     clg_graph_destroy(g);
     clReleaseMemObject(a);

@@ -457,6 +457,28 @@ static void test_integer_and_bool_arrays(void **state)
     assert_memory_equal(t.data, m, sizeof m);
     clg_graph_free_tensor(g, &t);
 
+    /* float16 (numpy.save of np.float16: '<f2'): the half bits as NumPy
+     * stored them, and written back byte for byte; an f16 graph input takes
+     * it, an f32 one names both types. */
+    assert_int_equal(clg_graph_read_npy(g, DATA "f16.npy", -1, &t), CLG_OK);
+    assert_int_equal(t.dtype, CLG_DTYPE_F16);
+    assert_int_equal(t.rank, 2);
+    const uint16_t halves[6] = {0x0000, 0xc100, 0x7bff, 0x0001, 0x7c00, 0x2e66}; /* a.view(np.uint16) */
+    assert_memory_equal(t.data, halves, sizeof halves);
+    assert_int_equal(clg_graph_write_npy(g, out, &t), CLG_OK);
+    clg_graph_free_tensor(g, &t);
+    a = read_bytes(DATA "f16.npy", &la);
+    b = read_bytes(out, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    free(a);
+    free(b);
+    assert_int_equal(clg_graph_add_input_typed(g, "h", CLG_DTYPE_F16, 2, (int64_t[]){2, 3}), CLG_OK);
+    assert_int_equal(clg_graph_add_input(g, "x", 2, (int64_t[]){2, 3}), CLG_OK);
+    assert_int_equal(clg_graph_read_npy(g, DATA "f16.npy", 0, &t), CLG_OK);
+    clg_graph_free_tensor(g, &t);
+    expect_read_error(g, DATA "f16.npy", 1, CLG_ERR_INVALID_ARGUMENT, "dtype '<f2' (f16) does not match input x: f32[2, 3]");
+
     clg_tensor bad = {(float *)m, 1, {3}, (clg_dtype)9};
     assert_int_equal(clg_graph_write_npy(g, out, &bad), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_graph_errmsg(g), "unknown dtype 9"));

@@ -8,6 +8,8 @@
  * opt_level 0, 1 and 2 (clg_model_create_ex; clg_model_create's default is
  * one of them, so it is not run again), and must match the expected outputs within
  * |got - want| <= 1e-5 + 1e-3 |want| (ONNX's backend tests use rtol 1e-3).
+ * FLOAT16 inputs are passed as clgraph's f16 (half bits) and FLOAT16
+ * outputs compared as their float values with the same tolerance.
  * INT64, INT32 and BOOL expected outputs are compared exactly, and must come
  * back in that type (clgraph's i64, i32, bool), as ONNX's backend runner
  * also checks the dtype: an output whose values match but that clgraph gives
@@ -174,7 +176,8 @@ static bool is_initializer(const Onnx__GraphProto *gr, const char *name)
 /* One test data set: the model with the constant inputs folded in, the
  * remaining inputs and the expected outputs. */
 typedef struct dataset {
-    clg_tensor inputs[MAX_IO], expected[MAX_IO]; /* expected: F32 from clg_onnx_read_tensor, else malloc'd */
+    /* expected: F32 and F16 from clg_onnx_read_tensor, else malloc'd */
+    clg_tensor inputs[MAX_IO], expected[MAX_IO];
     int n_inputs, n_expected;
     uint8_t *model; /* serialized */
     size_t model_len;
@@ -184,7 +187,7 @@ static void free_dataset(clg_graph *host, dataset *ds)
 {
     for (int i = 0; i < ds->n_inputs; i++) clg_graph_free_tensor(host, &ds->inputs[i]);
     for (int i = 0; i < ds->n_expected; i++) {
-        if (ds->expected[i].dtype == CLG_DTYPE_F32) clg_graph_free_tensor(host, &ds->expected[i]);
+        if (clg_dtype_is_float(ds->expected[i].dtype)) clg_graph_free_tensor(host, &ds->expected[i]);
         else free(ds->expected[i].data);
     }
     free(ds->model);
@@ -278,7 +281,8 @@ static int load_dataset(clg_graph *host, Onnx__ModelProto *m, const char *dir, d
                      ox_dtype_name(declared_type(gr, names[i])));
             onnx__tensor_proto__free_unpacked(t, NULL);
             rc = SKIP;
-        } else if ((t->has_data_type && t->data_type != OX_FLOAT) || feeds_constant_slot(gr, names[i])) {
+        } else if ((t->has_data_type && t->data_type != OX_FLOAT && t->data_type != OX_FLOAT16) ||
+                   feeds_constant_slot(gr, names[i])) {
             /* An initializer with the input's name and the test's value. */
             free(t->name);
             t->name = strdup(names[i]);
@@ -361,6 +365,7 @@ static double value_at(const clg_tensor *t, size_t k)
     case CLG_DTYPE_I64: return (double)((const int64_t *)(const void *)t->data)[k];
     case CLG_DTYPE_I32: return (double)((const int32_t *)(const void *)t->data)[k];
     case CLG_DTYPE_BOOL: return (double)((const uint8_t *)(const void *)t->data)[k];
+    case CLG_DTYPE_F16: return clg_half_to_float(((const uint16_t *)(const void *)t->data)[k]);
     default: return t->data[k];
     }
 }
@@ -381,7 +386,7 @@ static int compare(const clg_tensor *got, const dataset *ds, const char *where, 
         }
         size_t n = 1;
         for (int k = 0; k < e->rank; k++) n *= (size_t)e->dims[k];
-        bool exact = e->dtype != CLG_DTYPE_F32;
+        bool exact = !clg_dtype_is_float(e->dtype);
         for (size_t k = 0; k < n; k++) {
             double want = value_at(e, k), have = value_at(g, k);
             if (isnan(want) && isnan(have)) continue;

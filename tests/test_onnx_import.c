@@ -2869,9 +2869,9 @@ static void test_errors(void **state)
 
     relu_model(&b, 13);
     mb_init_f(&b, "w", 1, d1, f3, true);
-    b.graph.initializer[0]->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
+    b.graph.initializer[0]->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
     mb_node(&b, "Add", "a", "y,w", "z", 0);
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "initializer 'w' has data type FLOAT16, which is not supported");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "initializer 'w' has data type BFLOAT16, which is not supported");
 
     relu_model(&b, 13);
     mb_init_f(&b, "w", 1, d1, f3, true);
@@ -2907,7 +2907,7 @@ static void test_errors(void **state)
     relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
     expect_error(&b, CLG_ERR_UNSUPPORTED,
-                 "graph input 'x' has data type UINT8; clgraph inputs are FLOAT, INT64, INT32 or BOOL");
+                 "graph input 'x' has data type UINT8; clgraph inputs are FLOAT, FLOAT16, INT64, INT32 or BOOL");
     relu_model(&b, 13);
     b.graph.input[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
     expect_error(&b, CLG_ERR_UNSUPPORTED, "node r (Relu, opset 13): input 'x' is INT64; clgraph computes this op on FLOAT");
@@ -3550,11 +3550,164 @@ static void test_embedding_int64_ids(void **state)
     expect_error(&b, CLG_ERR_UNSUPPORTED, "node c (Cast, opset 13): a cast of a computed tensor to DOUBLE");
 }
 
+
+/* ---------------------------------------------------------------- FLOAT16 */
+
+#define F16 ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16
+
+/* A FLOAT16 tensor of half bits, in raw_data (two little-endian bytes
+ * each) or, as the spec packs it, one half per int32_data value. */
+static Onnx__TensorProto *mb_tensor_h(mb *b, const char *name, int rank, const int64_t *dims, const uint16_t *h,
+                                      bool raw)
+{
+    Onnx__TensorProto *t = mb_tensor(b, name, F16, rank, dims);
+    size_t n = count_of(rank, dims);
+    if (raw) {
+        uint8_t *bytes = mb_alloc(b, 2 * n + 1);
+        for (size_t k = 0; k < n; k++) {
+            bytes[2 * k] = (uint8_t)(h[k] & 0xff);
+            bytes[2 * k + 1] = (uint8_t)(h[k] >> 8);
+        }
+        t->has_raw_data = 1;
+        t->raw_data.data = bytes;
+        t->raw_data.len = 2 * n;
+    } else {
+        t->n_int32_data = n;
+        t->int32_data = mb_alloc(b, (n + 1) * sizeof(int32_t));
+        for (size_t k = 0; k < n; k++) t->int32_data[k] = h[k];
+    }
+    return t;
+}
+
+/* A model exported in half: FLOAT16 input, a raw_data weight, an
+ * int32_data bias, a FLOAT16 Constant; the Gemm and Mul compute in f32 and
+ * the FLOAT16 output gets a Cast to f16 (named as the output) that rounds
+ * to half; a Cast to FLOAT of the input gives f32. Expected values from
+ * NumPy: (x @ W + B) * s in float32 from the halves, .astype(np.float16). */
+static void test_float16_model(void **state)
+{
+    (void)state;
+    mb b;
+    mb_init(&b, 13);
+    mb_input_t(&b, "x", F16, 2, (int64_t[]){-1, 3});
+    static const uint16_t W[6] = {14336, 48128, 13312, 16384, 15360, 15872}; /* 0.5 -1 0.25 2 1 1.5 */
+    static const uint16_t B[2] = {11878, 49664};                             /* 0.1 -> 0.0999755859375, -3 */
+    static const uint16_t S = 13517;                                         /* 0.3 -> 0.2999267578125 */
+    b.graph.initializer[b.graph.n_initializer++] = mb_tensor_h(&b, "W", 2, (int64_t[]){3, 2}, W, true);
+    b.graph.initializer[b.graph.n_initializer++] = mb_tensor_h(&b, "B", 1, (int64_t[]){2}, B, false);
+    mb_node(&b, "Constant", NULL, "", "s", 1, A_t(&b, "value", mb_tensor_h(&b, NULL, 0, NULL, &S, false)));
+    mb_node(&b, "Gemm", "gemm", "x,W,B", "g", 0);
+    mb_node(&b, "Mul", "mul", "g,s", "y", 0);
+    mb_node(&b, "Cast", "widen", "x", "xf", 1, A_i(&b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT));
+    mb_output_t(&b, "y", F16);
+    mb_output_t(&b, "xf", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+    clg_graph *g = import_ok(&b);
+    clg_dtype t;
+    assert_int_equal(clg_graph_input_dtype(g, 0, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_F16);
+    assert_int_equal(clg_graph_output_dtype(g, 0, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_F16);
+    assert_int_equal(clg_graph_output_dtype(g, 1, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_F32);
+    const char *name;
+    assert_int_equal(clg_graph_output_info(g, 0, 1, &name, NULL, NULL), CLG_OK);
+    assert_string_equal(name, "y");
+    assert_int_equal(find_node(g, "y")->op, CLG_OP_CAST);
+    assert_int_equal(find_node(g, "y")->attrs.to, CLG_DTYPE_F16);
+    uint16_t x[6] = {15360, 49152, 14336, 13312, 16896, 48128}; /* [[1, -2, 0.5], [0.25, 3, -1]] */
+    uint16_t y[4];
+    float xf[6];
+    clg_tensor in = {(float *)x, 2, {2, 3}, CLG_DTYPE_F16};
+    clg_tensor out[2] = {{(float *)y, 0, {0}, CLG_DTYPE_F16}, {xf, 0, {0}, CLG_DTYPE_F32}};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, out, 2), CLG_OK);
+    /* [[0.1800537109375, -2.17578125], [-0.00750732421875, 0.375]] */
+    const uint16_t want_y[4] = {12739, 49242, 40880, 13824};
+    assert_memory_equal(y, want_y, sizeof y);
+    const float want_xf[6] = {1, -2, 0.5f, 0.25f, 3, -1};
+    assert_memory_equal(xf, want_xf, sizeof xf);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* Cast to FLOAT16 of a computed tensor rounds; of a FLOAT16 one is an
+     * Identity; a FLOAT16 output computed as f16 gets no Cast. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, (int64_t[]){4});
+    mb_node(&b, "Cast", "narrow", "x", "h", 1, A_i(&b, "to", F16));
+    mb_node(&b, "Cast", "again", "h", "h2", 1, A_i(&b, "to", F16));
+    mb_output_t(&b, "h2", F16);
+    g = import_ok(&b);
+    assert_int_equal(count_op(g, CLG_OP_CAST), 1);
+    float xv[4] = {65520.0f, 1.00048828125f, 1e-8f, 2051.0f};
+    uint16_t hv[4];
+    in = (clg_tensor){xv, 1, {4}, CLG_DTYPE_F32};
+    out[0] = (clg_tensor){(float *)hv, 0, {0}, CLG_DTYPE_F16};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, out, 1), CLG_OK);
+    const uint16_t want_h[4] = {0x7c00, 0x3c00, 0x0000, 0x6802};
+    assert_memory_equal(hv, want_h, sizeof hv);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* A FLOAT16 constant folded on the host by Cast(to=FLOAT16) rounds. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, (int64_t[]){1});
+    mb_const_f(&b, "c", 0.1f);
+    mb_node(&b, "Cast", "fold", "c", "ch", 1, A_i(&b, "to", F16));
+    mb_node(&b, "Add", "add", "x,ch", "y", 0);
+    mb_output(&b, "y");
+    g = import_ok(&b);
+    float one = 1.0f, got;
+    in = (clg_tensor){&one, 1, {1}, CLG_DTYPE_F32};
+    out[0] = (clg_tensor){&got, 0, {0}, CLG_DTYPE_F32};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, out, 1), CLG_OK);
+    assert_true(got == 1.0f + 0.0999755859375f);
+    clg_graph_destroy(g);
+    mb_free(&b);
+
+    /* A FLOAT input listed as a FLOAT16 output contradicts itself: refused
+     * (no Cast renames the input). */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, (int64_t[]){2});
+    mb_output_t(&b, "x", F16);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "graph output 'x' has data type FLOAT16; clgraph computes it as FLOAT");
+
+    /* DOUBLE and BFLOAT16 stay refused, by name. */
+    mb_init(&b, 13);
+    mb_input_t(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE, 1, (int64_t[]){2});
+    mb_node(&b, "Relu", NULL, "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "graph input 'x' has data type DOUBLE; clgraph inputs are FLOAT, FLOAT16, INT64, INT32 or BOOL");
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, (int64_t[]){2});
+    mb_node(&b, "Cast", "bf", "x", "y", 1, A_i(&b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16));
+    mb_output_t(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "a cast of a computed tensor to BFLOAT16 is not supported (FLOAT, FLOAT16, "
+                                          "INT64, INT32 or BOOL)");
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, (int64_t[]){2});
+    Onnx__TensorProto *bw = mb_tensor_h(&b, "w", 1, (int64_t[]){2}, W, true);
+    bw->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
+    b.graph.initializer[b.graph.n_initializer++] = bw;
+    mb_node(&b, "Add", NULL, "x,w", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "initializer 'w' has data type BFLOAT16, which is not supported");
+    /* A FLOAT16 raw_data of an odd byte count is malformed. */
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, (int64_t[]){2});
+    Onnx__TensorProto *odd = mb_tensor_h(&b, "w", 1, (int64_t[]){2}, W, true);
+    odd->raw_data.len = 3;
+    b.graph.initializer[b.graph.n_initializer++] = odd;
+    mb_node(&b, "Add", NULL, "x,w", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_FORMAT, "initializer 'w': raw_data has 3 bytes, expected 4 (2 values of FLOAT16)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp_dynamic_batch),
         cmocka_unit_test(test_fixture),
+        cmocka_unit_test(test_float16_model),
         cmocka_unit_test(test_batch_plumbing),
         cmocka_unit_test(test_symbolic_plumbing),
         cmocka_unit_test(test_symbolic_max_min),

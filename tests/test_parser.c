@@ -632,6 +632,63 @@ static void test_weights_file(void **state)
 /* ---------------------------------------------------------------- numbers and names */
 
 /* Floats print in the shortest form that reads back to the same bits. */
+/* f16: every finite half as a constant (given as half bits) prints as its
+ * float value and parses back to the same value; an f16 input keeps its
+ * type through print and parse; a value no half holds is refused. */
+static void test_f16_round_trip(void **state)
+{
+    (void)state;
+    enum { N = 2 * 0x7c00 };
+    uint16_t *h = malloc(N * sizeof *h);
+    assert_non_null(h);
+    for (int i = 0; i < 0x7c00; i++) {
+        h[i] = (uint16_t)i;
+        h[0x7c00 + i] = (uint16_t)(0x8000 | i);
+    }
+    clg_graph *g = new_graph();
+    int64_t dims[1] = {N};
+    assert_int_equal(clg_graph_add_constant_typed(g, "c", CLG_DTYPE_F16, 1, dims, h), CLG_OK);
+    assert_int_equal(clg_graph_add_input_typed(g, "x", CLG_DTYPE_F16, 2, (int64_t[]){CLG_BATCH, 4}), CLG_OK);
+    assert_int_equal(clg_graph_add_output(g, "c"), CLG_OK);
+    assert_int_equal(clg_graph_add_output(g, "x"), CLG_OK);
+    char *p = print_dup(g);
+    assert_non_null(strstr(p, "input x: f16[N, 4]\n"));
+    assert_non_null(strstr(p, "const c: f16[63488] = [0, 5.9604645e-08, 1.1920929e-07, "));
+    clg_graph *back = parse_ok(p, NULL);
+    const clg_const *c = const_of(back, "c");
+    assert_int_equal(c->count, N);
+    for (int i = 0; i < N; i++) {
+        /* the value of half bits h[i], by the format's definition */
+        int e = (h[i] >> 10) & 0x1f, f = h[i] & 0x3ff;
+        float v = e ? ldexpf((float)(1024 + f), e - 25) : ldexpf((float)f, -24);
+        if (h[i] & 0x8000) v = -v;
+        if (bits(c->data[i]) != bits(v))
+            fail_msg("half 0x%04x: %.9g came back as %.9g", h[i], (double)v, (double)c->data[i]);
+    }
+    clg_dtype t;
+    assert_int_equal(clg_graph_input_dtype(back, 0, &t), CLG_OK);
+    assert_int_equal(t, CLG_DTYPE_F16);
+    char *p2 = print_dup(back);
+    assert_string_equal(p, p2);
+    free(p);
+    free(p2);
+    clg_graph_destroy(back);
+    clg_graph_destroy(g);
+    free(h);
+    static const char *const bad[][2] = {
+        {"const c: f16[2] = [1, 0.1]\noutput c\n",
+         "line 1: node c (Constant): element 1 (0.100000001) does not fit f16 (values a half-precision float holds "
+         "exactly)"},
+        {"const c: f16[1] = [65520]\noutput c\n", "element 0 (65520) does not fit f16"},
+    };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+        assert_int_equal(clg_graph_parse(g, bad[i][0], strlen(bad[i][0]), NULL), CLG_ERR_INVALID_GRAPH);
+        if (!strstr(clg_graph_errmsg(g), bad[i][1])) fail_msg("%s", clg_graph_errmsg(g));
+        clg_graph_destroy(g);
+    }
+}
+
 static void test_float_round_trip(void **state)
 {
     (void)state;
@@ -886,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_splitmix64_reference_values),
         cmocka_unit_test(test_weights_file),
         cmocka_unit_test(test_float_round_trip),
+        cmocka_unit_test(test_f16_round_trip),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_shapes_parse),
         cmocka_unit_test(test_print_misc),

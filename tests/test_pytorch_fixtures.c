@@ -11,6 +11,10 @@
  * and output_2.npy (the transformers: another batch and sequence length) is
  * also run on those, by the same model, which must re-plan for the new sizes.
  *
+ * The half_* fixtures (make_half_fixtures.py) are models exported in half
+ * precision: an f16 input (input.npy is float16) and an f16 output, which
+ * is widened here and compared with the fp32 PyTorch model's output.
+ *
  * Without an OpenCL device only the reference runs. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,6 +73,8 @@ typedef struct fixture {
     clg_tensor x, want;   /* PyTorch's input and output */
     clg_tensor x2, want2; /* the second pair (data NULL when there is none) */
     float *got;
+    uint16_t *half;       /* the output's halves, when it is f16 */
+    clg_dtype out_dtype;
     double tol;
     bool rows_independent; /* dim 0 is a batch of independent samples */
 } fixture;
@@ -97,12 +103,38 @@ static void fixture_load(fixture *fx, const char *name)
     size_t most = count(&fx->want);
     if (fx->x2.data && count(&fx->want2) > most) most = count(&fx->want2);
     fx->got = malloc(most * sizeof(float));
+    fx->half = malloc(most * sizeof(uint16_t));
     assert_non_null(fx->got);
+    assert_non_null(fx->half);
+    assert_int_equal(clg_graph_output_dtype(fx->g, 0, &fx->out_dtype), CLG_OK);
+}
+
+/* An output tensor for a run: floats, or halves for an f16 output. */
+static clg_tensor out_tensor(const fixture *fx)
+{
+    clg_tensor t = {fx->got, 0, {0}, fx->out_dtype};
+    if (fx->out_dtype == CLG_DTYPE_F16) t.data = (float *)(void *)fx->half;
+    return t;
+}
+
+/* An f16 output's halves as floats (IEEE's definition), in place of t. */
+static void widen(const fixture *fx, clg_tensor *t)
+{
+    if (t->dtype != CLG_DTYPE_F16) return;
+    for (size_t k = 0; k < count(t); k++) {
+        uint16_t h = fx->half[k];
+        int e = (h >> 10) & 0x1f, f = h & 0x3ff;
+        float v = e == 0x1f ? (f ? NAN : INFINITY) : e ? ldexpf((float)(1024 + f), e - 25) : ldexpf((float)f, -24);
+        fx->got[k] = h & 0x8000 ? -v : v;
+    }
+    t->data = fx->got;
+    t->dtype = CLG_DTYPE_F32;
 }
 
 static void fixture_free(fixture *fx)
 {
     free(fx->got);
+    free(fx->half);
     clg_graph_free_tensor(fx->g, &fx->x);
     clg_graph_free_tensor(fx->g, &fx->want);
     if (fx->x2.data) {
@@ -130,14 +162,16 @@ static void check(const fixture *fx, const clg_tensor *out, const char *where)
 
 static void run_reference(fixture *fx)
 {
-    clg_tensor out = {fx->got, 0, {0}, CLG_DTYPE_F32};
+    clg_tensor out = out_tensor(fx);
     if (clg_graph_run_reference(fx->g, &fx->x, 1, &out, 1) != CLG_OK)
         fail_msg("%s reference: %s", fx->name, clg_graph_errmsg(fx->g));
+    widen(fx, &out);
     check(fx, &out, "reference");
     if (!fx->x2.data) return;
-    clg_tensor out2 = {fx->got, 0, {0}, CLG_DTYPE_F32};
+    clg_tensor out2 = out_tensor(fx);
     if (clg_graph_run_reference(fx->g, &fx->x2, 1, &out2, 1) != CLG_OK)
         fail_msg("%s reference, second input: %s", fx->name, clg_graph_errmsg(fx->g));
+    widen(fx, &out2);
     check_against(fx, &out2, &fx->want2, "reference, input_2");
 }
 
@@ -156,27 +190,31 @@ static void run_device(fixture *fx, clg_context *ctx, int level)
 
     /* Batch 1 first, so the full batch that follows needs a new plan. */
     if (fx->rows_independent) {
-        clg_tensor one = fx->x, out1 = {fx->got, 0, {0}, CLG_DTYPE_F32};
+        clg_tensor one = fx->x, out1 = out_tensor(fx);
         one.dims[0] = 1;
         if (clg_model_run(m, &one, 1, &out1, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
+        widen(fx, &out1);
         size_t row = count(&fx->want) / (size_t)fx->want.dims[0];
         assert_int_equal(out1.dims[0], 1);
         double err1 = error(out1.data, fx->want.data, row);
         if (!(err1 <= fx->tol)) fail_msg("%s %s batch 1: error %.3g > %.3g", fx->name, where, err1, fx->tol);
     }
 
-    clg_tensor out = {fx->got, 0, {0}, CLG_DTYPE_F32};
+    clg_tensor out = out_tensor(fx);
     if (clg_model_run(m, &fx->x, 1, &out, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
+    widen(fx, &out);
     check(fx, &out, where);
     if (fx->x2.data) {
         /* Other sizes, then the first ones again (a kept plan). */
         char where2[80];
         snprintf(where2, sizeof where2, "%s, input_2", where);
-        clg_tensor out2 = {fx->got, 0, {0}, CLG_DTYPE_F32};
+        clg_tensor out2 = out_tensor(fx);
         if (clg_model_run(m, &fx->x2, 1, &out2, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where2, clg_model_errmsg(m));
+        widen(fx, &out2);
         check_against(fx, &out2, &fx->want2, where2);
-        clg_tensor again = {fx->got, 0, {0}, CLG_DTYPE_F32};
+        clg_tensor again = out_tensor(fx);
         if (clg_model_run(m, &fx->x, 1, &again, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, where, clg_model_errmsg(m));
+        widen(fx, &again);
         check(fx, &again, where);
     }
     clg_model_destroy(m);
@@ -260,6 +298,9 @@ FIXTURE_TEST(keras_resnet, true)
 FIXTURE_TEST(keras_mobilenet_v3, true)
 FIXTURE_TEST(keras_efficientnet, true)
 FIXTURE_TEST(keras_densenet, true)
+/* Exported in half (make_half_fixtures.py): FLOAT16 weights, input, output. */
+FIXTURE_TEST(half_residual_mlp, true)
+FIXTURE_TEST(half_conv_block, true)
 
 int main(void)
 {
@@ -291,6 +332,8 @@ int main(void)
         cmocka_unit_test(test_keras_mobilenet_v3),
         cmocka_unit_test(test_keras_efficientnet),
         cmocka_unit_test(test_keras_densenet),
+        cmocka_unit_test(test_half_residual_mlp),
+        cmocka_unit_test(test_half_conv_block),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

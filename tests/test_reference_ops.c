@@ -1719,6 +1719,68 @@ static void test_cast(void **state)
     clg_graph_destroy(g);
 }
 
+/* f16 values are floats: an f16 input's halves (given as bits) enter as
+ * their exact values, ops that compute give f32, data movement keeps f16,
+ * f16 with f32 in a Concat gives f32, with i64 is refused; an f16 constant
+ * holds halves only; Cast to f16 rounds (to nearest, ties to even). */
+static void test_f16_types(void **state)
+{
+    (void)state;
+    clg_graph *g = new_graph();
+    ok(g, clg_graph_add_input_typed(g, "h", CLG_DTYPE_F16, 1, DIMS(4)));
+    ok(g, clg_graph_add_input_typed(g, "ids", CLG_DTYPE_I64, 1, DIMS(4)));
+    input(g, "x", 1, DIMS(4));
+    /* 1, 1/3 rounded to half (0x3555 = 0.333251953125), 65504, 2^-24 */
+    ok(g, clg_graph_add_constant_typed(g, "c", CLG_DTYPE_F16, 1, DIMS(4), (uint16_t[4]){0x3c00, 0x3555, 0x7bff, 0x0001}));
+    node(g, CLG_OP_ADD, "a", NAMES("h", "c"), NO_ATTRS);
+    node(g, CLG_OP_RESHAPE, "r", NAMES("h"), ATTRS(A_INTS("shape", 2, 2)));
+    node(g, CLG_OP_CONCAT, "hh", NAMES("h", "c"), ATTRS(a_int("axis", 0)));
+    node(g, CLG_OP_CONCAT, "hx", NAMES("h", "x"), ATTRS(a_int("axis", 0)));
+    node(g, CLG_OP_CAST, "k", NAMES("x"), ATTRS(a_str("to", "f16")));
+    node(g, CLG_OP_SOFTMAX, "s", NAMES("h"), NO_ATTRS);
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_CONCAT, "bad", NAMES("h", "ids"), ATTRS(a_int("axis", 0))),
+                     CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "input 'ids' is i64 but input 'h' is f16"));
+    const char *names[] = {"a", "r", "hh", "hx", "k", "s"};
+    const clg_dtype want[] = {CLG_DTYPE_F32, CLG_DTYPE_F16, CLG_DTYPE_F16, CLG_DTYPE_F32, CLG_DTYPE_F16, CLG_DTYPE_F32};
+    for (int i = 0; i < 6; i++) ok(g, clg_graph_add_output(g, names[i]));
+    for (int i = 0; i < 6; i++) {
+        clg_dtype d;
+        ok(g, clg_graph_output_dtype(g, i, &d));
+        if (d != want[i]) fail_msg("%s is %s, want %s", names[i], clg_dtype_name(d), clg_dtype_name(want[i]));
+    }
+    /* h = [-2, 0.5, 2^-14, -65504]; x rounds: 0.1 -> 0.0999755859375, 1 + 2^-11
+     * (a tie) -> 1, 1 + 3 * 2^-11 (a tie) -> 1 + 2^-9, 70000 -> inf */
+    uint16_t h[4] = {0xc000, 0x3800, 0x0400, 0xfbff};
+    float x[4] = {0.1f, 1.00048828125f, 1.00146484375f, 70000.0f};
+    int64_t ids[4] = {0, 1, 2, 3};
+    float a[4], s[4], hx[8];
+    uint16_t r[4], hh[8], k[4];
+    clg_tensor in[3] = {{(float *)h, 1, {4}, CLG_DTYPE_F16}, {(float *)ids, 1, {4}, CLG_DTYPE_I64}, TENSOR(x, 4)};
+    clg_tensor out[6] = {{a, 0, {0}, CLG_DTYPE_F32},          {(float *)r, 0, {0}, CLG_DTYPE_F16},
+                         {(float *)hh, 0, {0}, CLG_DTYPE_F16}, {hx, 0, {0}, CLG_DTYPE_F32},
+                         {(float *)k, 0, {0}, CLG_DTYPE_F16},  {s, 0, {0}, CLG_DTYPE_F32}};
+    ok(g, clg_graph_run_reference(g, in, 3, out, 6));
+    /* computed in f32: 0.5 + 0.333251953125 is no half (1706.5 units of 2^-11) */
+    const float want_a[4] = {-1.0f, 0.833251953125f, 65504.0f, -65504.0f};
+    assert_memory_equal(a, want_a, sizeof a);
+    const uint16_t want_r[4] = {0xc000, 0x3800, 0x0400, 0xfbff};
+    const uint16_t want_hh[8] = {0xc000, 0x3800, 0x0400, 0xfbff, 0x3c00, 0x3555, 0x7bff, 0x0001};
+    const uint16_t want_k[4] = {0x2e66, 0x3c00, 0x3c02, 0x7c00}; /* NumPy's float16 of x */
+    assert_memory_equal(r, want_r, sizeof r);
+    assert_memory_equal(hh, want_hh, sizeof hh);
+    assert_memory_equal(k, want_k, sizeof k);
+    const float want_hx[8] = {-2.0f, 0.5f, 6.103515625e-05f, -65504.0f, 0.1f, 1.00048828125f, 1.00146484375f, 70000.0f};
+    assert_memory_equal(hx, want_hx, sizeof hx);
+    clg_graph_destroy(g);
+    /* An f16 constant holds halves only. */
+    g = new_graph();
+    const char *text = "const c: f16[2] = [0.5, 1e-8]\noutput c\n";
+    assert_int_equal(clg_graph_parse(g, text, strlen(text), NULL), CLG_ERR_INVALID_GRAPH);
+    assert_non_null(strstr(clg_graph_errmsg(g), "element 1 (9.99999994e-09) does not fit f16"));
+    clg_graph_destroy(g);
+}
+
 /* Type rules: an op that computes in float refuses an integer input, naming
  * the node and the input; Gather needs integer indices; data movement keeps
  * the type and Concat needs one. Integer constants must hold integers. */
@@ -1737,9 +1799,9 @@ static void test_type_errors(void **state)
     assert_non_null(strstr(clg_graph_errmsg(g), "node gx (Gather): indices 'x' are f32; Gather needs i64 or i32"));
     assert_int_equal(clg_graph_add_node(g, CLG_OP_CONCAT, "c", NAMES("x", "ids"), NO_ATTRS), CLG_ERR_INVALID_GRAPH);
     assert_non_null(strstr(clg_graph_errmsg(g), "input 'ids' is i64 but input 'x' is f32"));
-    assert_int_equal(clg_graph_add_node(g, CLG_OP_CAST, "k", NAMES("x"), ATTRS(a_str("to", "f16"))),
+    assert_int_equal(clg_graph_add_node(g, CLG_OP_CAST, "k", NAMES("x"), ATTRS(a_str("to", "f64"))),
                      CLG_ERR_INVALID_GRAPH);
-    assert_non_null(strstr(clg_graph_errmsg(g), "unknown type 'f16'"));
+    assert_non_null(strstr(clg_graph_errmsg(g), "unknown type 'f64'"));
     node(g, CLG_OP_TRANSPOSE, "t", NAMES("ids"), NO_ATTRS);
     node(g, CLG_OP_RESHAPE, "r", NAMES("t"), ATTRS(A_INTS("shape", 6)));
     node(g, CLG_OP_ADD, "a", NAMES("ids", "x"), NO_ATTRS); /* read as their float values */
@@ -1752,7 +1814,7 @@ static void test_type_errors(void **state)
     assert_int_equal(clg_graph_add_constant_typed(g, "big", CLG_DTYPE_I64, 1, DIMS(2), (int64_t[2]){1, -16777217}),
                      CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_graph_errmsg(g), "element 1 is -16777217"));
-    assert_int_equal(clg_graph_add_input_typed(g, "q", (clg_dtype)4, 1, DIMS(2)), CLG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(clg_graph_add_input_typed(g, "q", (clg_dtype)5, 1, DIMS(2)), CLG_ERR_INVALID_ARGUMENT);
     assert_int_equal(clg_graph_input_count(g), 2);
     clg_graph_destroy(g);
 
@@ -1869,6 +1931,7 @@ int main(void)
         cmocka_unit_test(test_gather_int64_ids),
         cmocka_unit_test(test_gather_elements),
         cmocka_unit_test(test_cast),
+        cmocka_unit_test(test_f16_types),
         cmocka_unit_test(test_type_errors),
         cmocka_unit_test(test_allocator_and_out_of_memory),
     };

@@ -1211,6 +1211,176 @@ static void test_softmax_fully_masked_row(void **state)
     clg_graph_destroy(g);
 }
 
+
+/* ------------------------------------------------------------ half precision */
+
+/* IEEE half bits to their value, from the definition. */
+static float half_value(uint16_t h)
+{
+    int e = (h >> 10) & 0x1f, f = h & 0x3ff;
+    float v = e == 0x1f ? (f ? NAN : INFINITY) : e ? ldexpf((float)(1024 + f), e - 25) : ldexpf((float)f, -24);
+    return h & 0x8000 ? -v : v;
+}
+
+static bool same_float(float a, float b) { return (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b)); }
+
+/* Runs x through Cast(to f16) and back to f32 on the reference executor
+ * and on the device (-O0 and the default level), the f16 output as half
+ * bits, the f32 one as the rounded float the device computed (the host's
+ * own rounding of an f16 output could hide a kernel's error). */
+static void run_half_cast(const float *x, size_t n, float *ref_f, uint16_t *ref_h, float *dev_f, uint16_t *dev_h,
+                          int opt_level)
+{
+    snprintf(text, sizeof text, "input x: f32[%zu]\nh = Cast(x) to=\"f16\"\nf = Cast(h) to=\"f32\"\noutput h\noutput f\n", n);
+    clg_graph *g = test_parse(text);
+    clg_tensor in = {(float *)x, 1, {(int64_t)n}, CLG_DTYPE_F32};
+    clg_tensor out[2] = {{(float *)ref_h, 0, {0}, CLG_DTYPE_F16}, {ref_f, 0, {0}, CLG_DTYPE_F32}};
+    if (clg_graph_run_reference(g, &in, 1, out, 2)) fail_msg("reference: %s", clg_graph_errmsg(g));
+    clg_context *ctx = test_context();
+    if (ctx) {
+        clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+        o.opt_level = opt_level;
+        clg_model *m = NULL;
+        if (clg_model_create_ex(&m, ctx, g, &o)) fail_msg("create: %s", clg_model_errmsg(m));
+        clg_tensor dout[2] = {{(float *)dev_h, 0, {0}, CLG_DTYPE_F16}, {dev_f, 0, {0}, CLG_DTYPE_F32}};
+        if (clg_model_run(m, &in, 1, dout, 2)) fail_msg("run: %s", clg_model_errmsg(m));
+        clg_model_destroy(m);
+    }
+    clg_graph_destroy(g);
+}
+
+/* Cast to f16 rounds to the nearest half, ties to even, past 65504 to inf
+ * (from 65520, the midpoint to the next binade), NaN stays NaN, and
+ * subnormal halves are kept. The values and their halves come from NumPy
+ * (np.float32(v).astype(np.float16)); then every midpoint between adjacent
+ * halves, and the floats either side of it, of both signs: 190k values
+ * whose rounding the half grid alone decides. */
+static void test_half_cast(void **state)
+{
+    (void)state;
+    static const float x[] = {65504.0f, 65519.99609375f, 65520.0f, -65520.0f, 65536.0f, 1e10f, INFINITY, NAN,
+                              1.00048828125f, 1.00146484375f, 1.0004892349243164f, 5.960464477539063e-08f,
+                              2.9802322387695312e-08f, 8.940696716308594e-08f, 3.073364496231079e-08f,
+                              6.1005353927612305e-05f, 1e-8f, -1e-8f, 0.1f, 3.14159265f, -2.5f, 2049.0f, 2051.0f,
+                              1e-5f};
+    static const uint16_t want[] = {0x7bff, 0x7bff, 0x7c00, 0xfc00, 0x7c00, 0x7c00, 0x7c00, 0x7e00,
+                                    0x3c00, 0x3c02, 0x3c01, 0x0001, 0x0000, 0x0002, 0x0001, 0x0400,
+                                    0x0000, 0x8000, 0x2e66, 0x4248, 0xc100, 0x6800, 0x6802, 0x00a8};
+    enum { K = sizeof x / sizeof *x };
+    float rf[K], df[K];
+    uint16_t rh[K], dh[K];
+    for (int level = 0; level <= 2; level += 2) {
+        memset(df, 0x5a, sizeof df);
+        memset(dh, 0x5a, sizeof dh);
+        run_half_cast(x, K, rf, rh, df, dh, level);
+        bool device = test_context() != NULL;
+        for (int k = 0; k < K; k++) {
+            bool nan = want[k] == 0x7e00;
+            if (nan ? !((rh[k] & 0x7c00) == 0x7c00 && (rh[k] & 0x3ff)) : rh[k] != want[k])
+                fail_msg("reference: element %d (%.9g) gives half 0x%04x, want 0x%04x", k, (double)x[k], rh[k], want[k]);
+            if (!same_float(rf[k], half_value(want[k])))
+                fail_msg("reference: element %d (%.9g) rounds to %.9g, want %.9g", k, (double)x[k], (double)rf[k],
+                         (double)half_value(want[k]));
+            if (!device) continue;
+            if (nan ? !((dh[k] & 0x7c00) == 0x7c00 && (dh[k] & 0x3ff)) : dh[k] != want[k])
+                fail_msg("O%d device: element %d (%.9g) gives half 0x%04x, want 0x%04x", level, k, (double)x[k], dh[k],
+                         want[k]);
+            if (!same_float(df[k], half_value(want[k])))
+                fail_msg("O%d device: element %d (%.9g) rounds to %.9g, want %.9g", level, k, (double)x[k],
+                         (double)df[k], (double)half_value(want[k]));
+        }
+    }
+
+    /* Midpoints: between the halves with bits h and h + 1 (0 <= h < 0x7c00;
+     * 0x7c00 stands for 65536 there, the value past 65504 whose midpoint
+     * is where inf begins) a tie goes to the even bits, a float just
+     * below to h, one just above to h + 1. */
+    size_t n = (size_t)0x7c00 * 3 * 2;
+    float *mid = malloc(n * sizeof *mid), *want_f = malloc(n * sizeof *want_f);
+    float *ref = malloc(n * sizeof *ref), *dev = malloc(n * sizeof *dev);
+    uint16_t *rbits = malloc(n * sizeof *rbits), *dbits = malloc(n * sizeof *dbits);
+    assert_true(mid && want_f && ref && dev && rbits && dbits);
+    size_t i = 0;
+    for (unsigned h = 0; h < 0x7c00; h++) {
+        float lo = half_value((uint16_t)h), hi = h + 1 == 0x7c00 ? 65536.0f : half_value((uint16_t)(h + 1));
+        float up = h + 1 == 0x7c00 ? INFINITY : hi, m = (lo + hi) / 2; /* exact: 12 significant bits */
+        float cases[3][2] = {{m, h & 1 ? up : lo}, {nextafterf(m, 0.0f), lo}, {nextafterf(m, INFINITY), up}};
+        for (int c = 0; c < 3; c++)
+            for (int s = 0; s < 2; s++, i++) {
+                mid[i] = s ? -cases[c][0] : cases[c][0];
+                want_f[i] = s ? -cases[c][1] : cases[c][1];
+            }
+    }
+    assert_int_equal(i, n);
+    for (int level = 0; level <= 2; level += 2) {
+        for (size_t k = 0; k < n; k++) dev[k] = NAN;
+        run_half_cast(mid, n, ref, rbits, dev, dbits, level);
+        bool device = test_context() != NULL;
+        for (size_t k = 0; k < n; k++) {
+            if (!same_float(ref[k], want_f[k]) || half_value(rbits[k]) != want_f[k])
+                fail_msg("reference: %.9g rounds to %.9g (half 0x%04x), want %.9g", (double)mid[k], (double)ref[k],
+                         rbits[k], (double)want_f[k]);
+            if (device && (!same_float(dev[k], want_f[k]) || half_value(dbits[k]) != want_f[k]))
+                fail_msg("O%d device: %.9g rounds to %.9g (half 0x%04x), want %.9g", level, (double)mid[k],
+                         (double)dev[k], dbits[k], (double)want_f[k]);
+        }
+    }
+    free(mid), free(want_f), free(ref), free(dev), free(rbits), free(dbits);
+}
+
+/* f16 inputs and outputs: every one of the 65536 halves goes in and comes
+ * back through an f16 output unchanged (NaN as a NaN) and through a Cast to
+ * f32 as its exact value; arithmetic and data movement on f16 values agree
+ * with the reference executor. */
+static void test_half_io(void **state)
+{
+    (void)state;
+    enum { N = 65536 };
+    uint16_t *x = malloc(N * sizeof *x), *back = malloc(N * sizeof *back);
+    float *f = malloc(N * sizeof *f);
+    assert_true(x && back && f);
+    for (int k = 0; k < N; k++) x[k] = (uint16_t)k;
+    clg_graph *g = test_parse("input x: f16[65536]\nr = Reshape(x) shape=[256, 256]\nt = Transpose(r) perm=[1, 0]\n"
+                              "u = Transpose(t) perm=[1, 0]\nb = Reshape(u) shape=[65536]\nf = Cast(x) to=\"f32\"\n"
+                              "output b\noutput f\n");
+    clg_dtype dt;
+    assert_int_equal(clg_graph_input_dtype(g, 0, &dt), CLG_OK);
+    assert_int_equal(dt, CLG_DTYPE_F16);
+    assert_int_equal(clg_graph_output_dtype(g, 0, &dt), CLG_OK);
+    assert_int_equal(dt, CLG_DTYPE_F16); /* moving values keeps f16 */
+    clg_tensor in = {(float *)x, 1, {N}, CLG_DTYPE_F16};
+    for (int dev = 0; dev < 2; dev++) {
+        clg_context *ctx = dev ? test_context() : NULL;
+        if (dev && !ctx) break;
+        memset(back, 0x5a, N * sizeof *back);
+        for (int k = 0; k < N; k++) f[k] = 12345.0f;
+        clg_tensor out[2] = {{(float *)back, 0, {0}, CLG_DTYPE_F16}, {f, 0, {0}, CLG_DTYPE_F32}};
+        clg_model *m = NULL;
+        if (!dev && clg_graph_run_reference(g, &in, 1, out, 2)) fail_msg("reference: %s", clg_graph_errmsg(g));
+        if (dev && clg_model_create(&m, ctx, g)) fail_msg("create: %s", clg_model_errmsg(m));
+        if (dev && clg_model_run(m, &in, 1, out, 2)) fail_msg("run: %s", clg_model_errmsg(m));
+        clg_model_destroy(m);
+        for (int k = 0; k < N; k++) {
+            float v = half_value((uint16_t)k);
+            if (isnan(v) ? !isnan(half_value(back[k])) : back[k] != k)
+                fail_msg("%s: half 0x%04x came back as 0x%04x", dev ? "device" : "reference", k, back[k]);
+            if (!same_float(f[k], v))
+                fail_msg("%s: half 0x%04x widened to %.9g, want %.9g", dev ? "device" : "reference", k, (double)f[k],
+                         (double)v);
+        }
+    }
+    clg_graph_destroy(g);
+    free(x), free(back), free(f);
+    /* Arithmetic on f16 values computes f32; mixing f16 and f32 in a
+     * Concat gives f32; a Cast to f16 output rounds; random f16 inputs. */
+    snprintf(text, sizeof text,
+             "input x: f16[N, 17]\ninput y: f32[N, 17]\nconst w: f32[17, 5] = random(7)\n"
+             "const b: f16[5] = [0.5, -1, 0.099975586, 0.00006103515625, 3]\ns = Add(x, y)\n"
+             "c = Concat(x, y) axis=1\nm = MatMul(x, w)\nmb = Add(m, b)\nh = Cast(mb) to=\"f16\"\nr = Relu(x)\n"
+             "output s\noutput c\noutput h\noutput r\n");
+    check(1e-6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1247,6 +1417,8 @@ int main(void)
         cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_causal_mask_softmax),
         cmocka_unit_test(test_softmax_fully_masked_row),
+        cmocka_unit_test(test_half_cast),
+        cmocka_unit_test(test_half_io),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

@@ -13,7 +13,7 @@ import os
 MAX_RANK = 8  # CLG_MAX_RANK
 
 # clg_dtype
-F32, I64, I32, BOOL = 0, 1, 2, 3
+F32, I64, I32, BOOL, F16 = 0, 1, 2, 3, 4
 
 
 class Tensor(ctypes.Structure):

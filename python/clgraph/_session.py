@@ -17,6 +17,7 @@ _DTYPES = {
     _lib.I64: (np.dtype(np.int64), 'tensor(int64)'),
     _lib.I32: (np.dtype(np.int32), 'tensor(int32)'),
     _lib.BOOL: (np.dtype(np.bool_), 'tensor(bool)'),
+    _lib.F16: (np.dtype(np.float16), 'tensor(float16)'),  # IEEE half: its bits are clg's f16
 }
 _DEVICE_TYPES = {1: 'CPU', 2: 'GPU', 4: 'ACCELERATOR', 8: 'OTHER'}
 
@@ -36,7 +37,7 @@ class NodeArg:
     """An input or output of a session, as ONNX Runtime describes it: name,
     shape (ints, and strings for symbolic sizes such as 'N', 'S' or 'N*S')
     and type ('tensor(float)', 'tensor(int64)', 'tensor(int32)',
-    'tensor(bool)')."""
+    'tensor(bool)', 'tensor(float16)')."""
 
     def __init__(self, name, shape, type, dtype):
         self.name = name

@@ -187,6 +187,38 @@ def test_library_errors_from_run(tmp_path, has_device):
         assert 'ids' in str(e.value) and str(1 << 30) in str(e.value)
 
 
+HALF = """
+input x: f16[N, 4]
+y = Mul(x, x)
+h = Cast(y) to="f16"
+output y
+output h
+"""
+
+
+def test_float16_io(tmp_path):
+    """f16 inputs and outputs are numpy float16 arrays (IEEE half bits both
+    ways): x * x is computed in f32 (exact: 22 significant bits), Cast to f16
+    rounds it as NumPy's astype(float16) does (to nearest, ties to even,
+    past 65504 inf)."""
+    path = tmp_path / 'half.clg'
+    path.write_text(HALF)
+    with clgraph.InferenceSession(str(path)) as sess:
+        assert [(a.type, a.dtype) for a in sess.get_inputs()] == [('tensor(float16)', np.float16)]
+        assert [a.type for a in sess.get_outputs()] == ['tensor(float)', 'tensor(float16)']
+        x = np.array([[-2, 0.1, 65504, 6e-8], [np.inf, 1, -1.5, 3.14]], np.float16)
+        y, h = sess.run(None, {'x': x})
+        assert y.dtype == np.float32 and h.dtype == np.float16
+        want = x.astype(np.float32) * x.astype(np.float32)
+        np.testing.assert_array_equal(y, want)
+        with np.errstate(over='ignore'):  # 65504 ** 2 becomes inf, as it should
+            want16 = want.astype(np.float16)
+        assert not np.array_equal(want, want16)  # rounding happens
+        np.testing.assert_array_equal(h.view(np.uint16), want16.view(np.uint16))
+        with pytest.raises(clgraph.InvalidArgument, match=r"input 'x': expected tensor\(float16\)"):
+            sess.run(None, {'x': x.astype(np.float32)})
+
+
 # --------------------------------------------------------------- releasing
 
 def test_close_and_context_manager(has_device):

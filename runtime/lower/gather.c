@@ -38,11 +38,12 @@ clg_status clg_lower_cast(clg_lower *lw, const clg_node *n, const clg_dev_tensor
     if (s) return s;
     int64_t count = clg_shape_count(&out->shape);
     if (count == 0) return CLG_OK;
-    /* Truncating an integer or bool value changes nothing, so the kernel
-     * depends on the target type only. */
+    /* Truncating an integer or bool value changes nothing, nor does
+     * rounding an f16 one, so the kernel depends on the target type only. */
     const char *options = NULL;
     if (n->attrs.to == CLG_DTYPE_BOOL) options = "-DCAST_TO_BOOL";
     else if (clg_dtype_is_int(n->attrs.to)) options = "-DCAST_TO_INT";
+    else if (n->attrs.to == CLG_DTYPE_F16) options = "-DCAST_TO_HALF";
     size_t global[3] = {clg_grid_size(count), 1, 1};
     clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(count)};
     return clg_emit_kernel(lw, "cast.cl", "cast", options, 1, global, args, (int)(sizeof args / sizeof args[0]));

@@ -511,14 +511,15 @@ static clg_status check_buffer(clg_model *m, const char *what, const char *name,
     return CLG_OK;
 }
 
-/* Integer and bool values live on the device as floats: a buffer of them
- * would need a conversion kernel, so they go through clg_model_run. */
+/* Integer, bool and f16 values live on the device as floats: a buffer of
+ * them would need a conversion kernel, so they go through clg_model_run. */
 static clg_status check_f32(clg_model *m, const char *what, const clg_node *n)
 {
     if (n->dtype == CLG_DTYPE_F32) return CLG_OK;
     char msg[512];
     snprintf(msg, sizeof msg,
-             "%s %s is %s: buffer runs take f32 tensors only (clgraph holds integers as floats on the device); "
+             "%s %s is %s: buffer runs take f32 tensors only (clgraph holds integer, bool and f16 values as floats "
+             "on the device); "
              "run it with clg_model_run", what, n->name, clg_dtype_name(n->dtype));
     return model_fail(m, CLG_ERR_UNSUPPORTED, msg);
 }

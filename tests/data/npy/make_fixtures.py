@@ -13,6 +13,7 @@ for v in [(2, 0), (3, 0)]:
         fmt.write_array(f, a, version=v)
 np.save('f64.npy', a.astype(np.float64))
 np.save('i32.npy', np.arange(6, dtype=np.int32).reshape(2, 3))
+np.save('f16.npy', np.array([[0.0, -2.5, 65504.0], [6e-08, np.inf, 0.0999755859375]], dtype=np.float16))
 np.save('fortran.npy', np.asfortranarray(a))
 np.save('f32_be.npy', a.astype('>f4'))
 np.save('scalar.npy', np.float32(3.0))
