@@ -627,6 +627,10 @@ static void test_transpose_views(void **state)
              "c = Add(t, t)\n"
              "output b\noutput c\noutput t\noutput xt\n");
     check(TOL);
+    /* At batch 1 only the Relu, the Sigmoid and the Add run (-O0: no
+     * fusion); copies for the two Transposes would make 5. */
+    int o0 = test_launches_at(text, 0);
+    if (o0 != 3) fail_msg("%d launches at -O0 and batch 1, expected 3 (the Transposes views):\n%s", o0, text);
     snprintf(text, sizeof text,
              "input x: f32[N, 1, 6]\n"
              "const w: f32[1, 6] = random(3)\n"
