@@ -51,9 +51,13 @@ static bool in_place_op(clg_op op)
     }
 }
 
-static bool computes(const clg_node *n)
+/* Whether node i runs a step at these sizes: not an input, a constant or
+ * a view (an alias op, or a Transpose that moves only dims of 1). */
+static bool computes(const clg_graph *g, int i, const clg_shape *shapes)
 {
-    return n->op != CLG_OP_INPUT && n->op != CLG_OP_CONSTANT && !clg_lower_is_alias(n->op);
+    const clg_node *n = &g->nodes[i];
+    return n->op != CLG_OP_INPUT && n->op != CLG_OP_CONSTANT &&
+           !clg_value_is_view(g, i, n->n_inputs > 0 ? &shapes[n->inputs[0]] : NULL);
 }
 
 /* Plans g at batch with the scratch requests and checks the result; returns
@@ -80,17 +84,17 @@ static size_t check_plan(clg_graph *g, int64_t batch, clg_scratch_request *req, 
         last[i] = g->nodes[i].op == CLG_OP_INPUT ? PINNED : i;
     }
     for (int j = 0; j < n; j++) {
-        if (!computes(&g->nodes[j])) continue;
+        if (!computes(g, j, shapes)) continue;
         for (int k = 0; k < g->nodes[j].n_inputs; k++) {
-            int r = clg_value_root(g, g->nodes[j].inputs[k]);
+            int r = clg_value_root(g, g->nodes[j].inputs[k], shapes);
             if (last[r] < j) last[r] = j;
         }
     }
-    for (int o = 0; o < g->n_outputs; o++) last[clg_value_root(g, g->outputs[o])] = PINNED;
+    for (int o = 0; o < g->n_outputs; o++) last[clg_value_root(g, g->outputs[o], shapes)] = PINNED;
 
     for (int i = 0; i < n; i++) {
         if (!clg_value_in_arena(g, i)) continue;
-        int r = clg_value_root(g, i);
+        int r = clg_value_root(g, i, shapes);
         assert_int_equal(off[i], off[r]);
         if (r == i) {
             assert_int_equal(off[i] % 64, 0);
@@ -100,7 +104,7 @@ static size_t check_plan(clg_graph *g, int64_t batch, clg_scratch_request *req, 
     int n_in_place = 0, next = 0;
     for (int i = 0; i < n; i++) {
         const clg_node *nd = &g->nodes[i];
-        if (!computes(nd)) continue;
+        if (!computes(g, i, shapes)) continue;
         size_t w_off[9], w_len[9];
         int n_w = 0;
         bool has_out = clg_value_in_arena(g, i);
@@ -121,13 +125,13 @@ static size_t check_plan(clg_graph *g, int64_t batch, clg_scratch_request *req, 
                 if (overlaps(w_off[a], w_len[a], w_off[b], w_len[b]))
                     fail_msg("node %s: writes %d and %d overlap", nd->name, a, b);
         for (int v = 0; v < n; v++) {
-            if (v == i || clg_value_root(g, v) != v || !clg_value_in_arena(g, v)) continue;
+            if (v == i || clg_value_root(g, v, shapes) != v || !clg_value_in_arena(g, v)) continue;
             if (!(first[v] < i && i <= last[v])) continue; /* not live across node i */
             for (int w = 0; w < n_w; w++) {
                 if (!overlaps(w_off[w], w_len[w], off[v], count[v])) continue;
                 bool reads_v = false;
                 for (int k = 0; k < nd->n_inputs; k++)
-                    if (clg_value_root(g, nd->inputs[k]) == v) reads_v = true;
+                    if (clg_value_root(g, nd->inputs[k], shapes) == v) reads_v = true;
                 bool ok = has_out && w == 0 && i == last[v] && off[i] == off[v] &&
                           count[i] == count[v] && in_place_op(nd->op) && reads_v;
                 if (!ok)
@@ -321,12 +325,16 @@ static void test_random_plans(void **state)
         /* Scratch for some nodes: random sizes, up to three each. */
         clg_scratch_request req[3 * MAX_VALUES * 3];
         int n_req = 0;
+        int64_t batch = 1 + (int64_t)(seed % 5);
+        clg_shape *shapes = calloc((size_t)g->n_nodes, sizeof *shapes);
+        assert_non_null(shapes);
+        assert_int_equal(clg_graph_bind_batch(g, batch, shapes), CLG_OK);
         for (int i = 0; i < g->n_nodes; i++) {
-            if (!computes(&g->nodes[i]) || pick(4)) continue;
+            if (!computes(g, i, shapes) || pick(4)) continue;
             for (int k = (int)pick(3) + 1; k > 0; k--)
                 req[n_req++] = (clg_scratch_request){i, 1 + pick(300), 0};
         }
-        int64_t batch = 1 + (int64_t)(seed % 5);
+        free(shapes);
         check_plan(g, batch, req, n_req, NULL);
         check_plan(g, batch, NULL, 0, NULL);
         clg_graph_destroy(g);
@@ -573,7 +581,7 @@ static void test_device_conv_scratch(void **state)
     for (int i = 0; i < plan.n_scratch; i++) assert_int_equal(req[i].off, plan.scratch[i].off);
     size_t end_to_end = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        if (clg_value_root(g, i) == i && clg_value_in_arena(g, i))
+        if (clg_value_root(g, i, NULL) == i && clg_value_in_arena(g, i))
             end_to_end += ((size_t)clg_shape_count(&plan.values[i].shape) + 63) / 64 * 64;
     for (int i = 0; i < plan.n_scratch; i++) end_to_end += (plan.scratch[i].elems + 63) / 64 * 64;
     assert_true(plan.arena_elems * 2 < end_to_end);

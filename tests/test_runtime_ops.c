@@ -608,6 +608,41 @@ static void test_shape_ops(void **state)
 }
 
 
+/* A Transpose that moves only dims of 1 runs no step: its value is its
+ * input's memory (memory_plan.c, clg_value_is_view). At batch 1 the first
+ * graph's Transposes of N are such views (of an input, of an intermediate
+ * read again after them, of a graph output), at batches 3 and 17 copies; a
+ * dim of 1 that is not N makes one at every batch; a view of a constant at
+ * -O0. The Sigmoid must not write over a while t (a view of a) is still to
+ * be read. */
+static void test_transpose_views(void **state)
+{
+    (void)state;
+    snprintf(text, sizeof text,
+             "input x: f32[N, 5, 3]\n"
+             "xt = Transpose(x) perm=[1, 0, 2]\n"
+             "a = Relu(xt)\n"
+             "t = Transpose(a) perm=[1, 0, 2]\n"
+             "b = Sigmoid(a)\n"
+             "c = Add(t, t)\n"
+             "output b\noutput c\noutput t\noutput xt\n");
+    check(TOL);
+    /* At batch 1 only the Relu, the Sigmoid and the Add run (-O0: no
+     * fusion); copies for the two Transposes would make 5. */
+    int o0 = test_launches_at(text, 0);
+    if (o0 != 3) fail_msg("%d launches at -O0 and batch 1, expected 3 (the Transposes views):\n%s", o0, text);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 1, 6]\n"
+             "const w: f32[1, 6] = random(3)\n"
+             "t = Transpose(x) perm=[0, 2, 1]\n"
+             "wt = Transpose(w) perm=[1, 0]\n"
+             "r = Reshape(t) shape=[0, 6]\n"
+             "y = MatMul(r, wt)\n"
+             "z = Transpose(y) perm=[1, 0]\n"
+             "output z\noutput t\n");
+    check(TOL);
+}
+
 /* Ranks 6 to 8 (CLG_MAX_RANK): swin's window partition (a 6-D Reshape and
  * Transpose), a Reshape to 7-D and back, broadcasting at rank 8, the
  * movement ops, Pad, the reductions, Gather and GatherElements at rank 6
@@ -1405,6 +1440,7 @@ int main(void)
         cmocka_unit_test(test_pad),
         cmocka_unit_test(test_pad_then_window),
         cmocka_unit_test(test_shape_ops),
+        cmocka_unit_test(test_transpose_views),
         cmocka_unit_test(test_gather_and_cast),
         cmocka_unit_test(test_gather_device_errors),
         cmocka_unit_test(test_integer_buffers_across_sizes),

@@ -2,10 +2,11 @@
  * and each scratch request lives.
  *
  * A value's storage belongs to its root: the node that computed it, after
- * looking through aliases (Flatten, Reshape, Identity reinterpret their
- * input's memory). A root lives from its node to the last node that reads
- * it or any alias of it; graph inputs and outputs are pinned (inputs are
- * written before the first step, outputs read after the last). Walking the
+ * looking through views (Flatten, Reshape, Identity reinterpret their
+ * input's memory, and so does a Transpose that moves only dims of 1 at the
+ * plan's sizes: clg_value_is_view). A root lives from its node to the last
+ * node that reads it or any view of it; graph inputs and outputs are pinned
+ * (inputs are written before the first step, outputs read after the last). Walking the
  * nodes in order, each root takes a block when it is computed and gives it
  * back after its last reader, as ggml-alloc does: best fit among the free
  * blocks, else the end of the arena. A node's scratch takes blocks after its
@@ -102,16 +103,42 @@ static bool give_back(allocator *a, size_t off, size_t size)
 
 /* ---------------------------------------------------------------- liveness */
 
-int clg_value_root(const clg_graph *g, int node)
+/* A Transpose that moves only dims of 1 (batch 1 of PyTorch's
+ * [N, S, E] <-> [S, N, E] around attention) keeps every element where it
+ * is: the dims of more than 1 stay in their order. */
+static bool transpose_keeps_layout(const clg_node *n, const clg_shape *xs)
 {
-    while (clg_lower_is_alias(g->nodes[node].op) && g->nodes[node].n_inputs > 0)
+    if (n->attrs.perm_rank != 0 && n->attrs.perm_rank != xs->rank) return false;
+    int64_t prev = -1;
+    for (int i = 0; i < xs->rank; i++) {
+        int64_t from = n->attrs.perm_rank ? n->attrs.perm[i] : xs->rank - 1 - i;
+        if (from < 0 || from >= xs->rank) return false;
+        if (xs->dims[from] == 1) continue;
+        if (from < prev) return false;
+        prev = from;
+    }
+    return true;
+}
+
+bool clg_value_is_view(const clg_graph *g, int node, const clg_shape *in_shape)
+{
+    const clg_node *n = &g->nodes[node];
+    if (n->n_inputs == 0) return false;
+    if (clg_lower_is_alias(n->op)) return true;
+    return n->op == CLG_OP_TRANSPOSE && in_shape && transpose_keeps_layout(n, in_shape);
+}
+
+int clg_value_root(const clg_graph *g, int node, const clg_shape *shapes)
+{
+    while (g->nodes[node].n_inputs > 0 &&
+           clg_value_is_view(g, node, shapes ? &shapes[g->nodes[node].inputs[0]] : NULL))
         node = g->nodes[node].inputs[0];
     return node;
 }
 
 bool clg_value_in_arena(const clg_graph *g, int node)
 {
-    return g->nodes[clg_value_root(g, node)].op != CLG_OP_CONSTANT;
+    return g->nodes[clg_value_root(g, node, NULL)].op != CLG_OP_CONSTANT;
 }
 
 /* Whether node n's kernel stays correct when its output is the memory of
@@ -169,10 +196,11 @@ clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g, const c
     }
 
     /* Roots, block sizes and last uses. An unread root dies at its own
-     * node; aliases extend their root's life to their own readers. */
+     * node; views extend their root's life to their own readers. */
     for (int i = 0; i < n; i++) {
         const clg_node *nd = &g->nodes[i];
-        root[i] = clg_lower_is_alias(nd->op) && nd->n_inputs > 0 ? root[nd->inputs[0]] : i;
+        bool view = clg_value_is_view(g, i, nd->n_inputs > 0 ? &shapes[nd->inputs[0]] : NULL);
+        root[i] = view ? root[nd->inputs[0]] : i;
         last[i] = i;
         if (root[i] == i && clg_value_in_arena(g, i))
             size[i] = align_up((size_t)clg_shape_count(&shapes[i]));

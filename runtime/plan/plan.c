@@ -201,7 +201,9 @@ static clg_status lower_all(clg_plan *p, clg_context *ctx, const clg_graph *g)
     clg_status s = CLG_OK;
     for (int i = 0; i < g->n_nodes && !s; i++) {
         const clg_node *n = &g->nodes[i];
-        if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT || clg_lower_is_alias(n->op)) continue;
+        if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT ||
+            clg_value_is_view(g, i, n->n_inputs > 0 ? &p->values[n->inputs[0]].shape : NULL))
+            continue;
         clg_dev_tensor stack[CLG_PLAN_INPUTS_STACK], *in = clg_plan_inputs(p, n, stack);
         if (!in) return CLG_ERR_OUT_OF_MEMORY;
         clg_lower lw = {ctx, g, i, p};
@@ -239,7 +241,7 @@ static void place_values(clg_plan *p, const clg_graph *g, const clg_shape *shape
 {
     for (int i = 0; i < g->n_nodes; i++) {
         clg_dev_tensor *v = &p->values[i];
-        int root = clg_value_root(g, i);
+        int root = clg_value_root(g, i, shapes);
         v->shape = shapes[i];
         if (g->nodes[root].op == CLG_OP_CONSTANT) {
             v->buf = weights;

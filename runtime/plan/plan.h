@@ -306,17 +306,25 @@ CLG_INTERNAL clg_status clg_plan_enqueue(clg_plan *plan, const clg_graph *g, con
 
 /* ---------------------------------------------------------------- memory_plan.c */
 
-/* The node whose memory node's value is: node itself, or for an alias
- * (clg_lower_is_alias) its first input's root. */
-CLG_INTERNAL int clg_value_root(const clg_graph *g, int node);
-/* Whether node's value lives in the arena: its root is not a constant. */
+/* Whether node's value is its first input's memory as it is (no step
+ * runs for it): an alias op (clg_lower_is_alias: Reshape, Flatten,
+ * Identity), or, given its input's concrete shape (in_shape, NULL: none
+ * known), a Transpose that only moves dims of 1. */
+CLG_INTERNAL bool clg_value_is_view(const clg_graph *g, int node, const clg_shape *in_shape);
+/* The node whose memory node's value is: node itself, or for a view
+ * (clg_value_is_view, shapes: concrete, per node, or NULL for the alias
+ * ops alone) its first input's root. */
+CLG_INTERNAL int clg_value_root(const clg_graph *g, int node, const clg_shape *shapes);
+/* Whether node's value lives in the arena: its root (through the alias
+ * ops; a Transpose view of a constant counts as in the arena) is not a
+ * constant. */
 CLG_INTERNAL bool clg_value_in_arena(const clg_graph *g, int node);
 
 /* Places every arena value of g (shapes: concrete, per node) and every
  * scratch request (in node order; each gets its .off) in one arena, in
  * elements, every block 64-float aligned:
  * - a root value lives from its node to the last node reading it or any
- *   alias of it; graph inputs and outputs are pinned (never reused);
+ *   view of it (clg_value_is_view); graph inputs and outputs are pinned (never reused);
  * - blocks are reused best-fit once their value is dead; scratch lives
  *   during its node only and overlaps none of the node's values;
  * - a unary activation, BatchNorm, Softmax, a binary op or an Elementwise
