@@ -56,7 +56,7 @@ static bool broadcast_2d(const clg_shape *s, int64_t m, int64_t n, int64_t *sr, 
     return true;
 }
 
-static bool is_constant(const clg_graph *g, int v) { return g->nodes[clg_value_root(g, v)].op == CLG_OP_CONSTANT; }
+static bool is_constant(const clg_graph *g, int v) { return g->nodes[clg_value_root(g, v, NULL)].op == CLG_OP_CONSTANT; }
 
 /* Position of value v in the chain: 0 the input, l + 1 layer l's output,
  * -1 neither. */
