@@ -266,7 +266,9 @@ static const char STORAGE_PRELUDE[] =
  * macros: only these may run at a half precision (another op's node is
  * refused, naming its file, rather than read half buffers as float). */
 static const char *const HALF_READY[] = {
-    "generated:elementwise", "gemm.cl", "gemm_local.cl", NULL,
+    "generated:elementwise", "gemm.cl", "gemm_local.cl", "argmax.cl", "attention.cl", "cast.cl", "conv.cl",
+    "conv_depthwise.cl", "conv_transpose.cl", "copy.cl", "elementwise.cl", "gather.cl", "layernorm.cl", "pad.cl",
+    "pool.cl", "range.cl", "reduce.cl", "resize.cl", "softmax.cl", "trilu.cl", NULL,
 };
 
 static bool half_ready(const char *name)

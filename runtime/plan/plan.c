@@ -109,7 +109,8 @@ clg_status clg_plan_index_flag(clg_lower *lw, const clg_dev_tensor **flag)
 {
     clg_plan *p = lw->plan;
     if (!p->has_index_flag) {
-        clg_status s = clg_plan_buffer(lw, 1, &p->index_flag);
+        /* two elements: room for the one float the kernels store there, at half storage too */
+        clg_status s = clg_plan_buffer(lw, 2, &p->index_flag);
         if (s) return s;
         p->has_index_flag = true;
     }
