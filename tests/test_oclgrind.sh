@@ -382,11 +382,11 @@ model seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
 model seed-default examples/residual_mlp.clg 2 -O2
 # Half storage (vload_half/vstore_half_rte, core OpenCL 1.2: Oclgrind runs
 # it): the same kernels reading and writing half buffers, within 8 of
-# half's unit roundoffs (8 * 2^-11) of the fp32 reference.
+# half's unit roundoffs (8 * 2^-11) of the fp32 reference. (ops.clg has
+# int64 ids on the device, which a half precision refuses.)
 PRECISION=fp16-storage
 CHECK_TOL=3.9e-3
 model seed-fp16-storage examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
-model ops-fp16-storage "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
 model norm-fp16-storage "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
 model conv-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model attention-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
