@@ -3,7 +3,8 @@
  * level for the OpenCL device, against the reference executor on the
  * unoptimized graph. A failure prints its seed; replay one graph with
  *   CLGRAPH_RANDOM_SEED=<seed> ./build/tests/test_random_graphs
- * (a transformer: CLGRAPH_RANDOM_TRANSFORMER=<seed>) and print its text with CLGRAPH_RANDOM_PRINT=1. */
+ * (a transformer: CLGRAPH_RANDOM_TRANSFORMER=<seed>) and print its text with CLGRAPH_RANDOM_PRINT=1.
+ * CLGRAPH_RANDOM_TEST=NAME runs one test (e.g. test_random_graphs_fp16_storage). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -113,5 +114,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_graphs),
                                        cmocka_unit_test(test_random_graphs_fp16_storage)};
+    if (getenv("CLGRAPH_RANDOM_TEST")) cmocka_set_test_filter(getenv("CLGRAPH_RANDOM_TEST"));
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }
