@@ -18,6 +18,11 @@
  * ONNX's: the top and left pads shift every window; the bottom and right
  * pads only matter to AveragePool's count_include_pad divisor. */
 
+/* A program holds the one kernel POOL_KERNEL names (1 maxpool, 2
+ * averagepool, 3 globalaveragepool; all three without it): PoCL compiles
+ * a work-group function for every kernel of a program when its binary is
+ * taken for the cache, and a model's pooling programs each run one
+ * kernel (docs/runtime.md, "Start-up"). */
 /* globalaveragepool's program is built without a window. */
 #ifndef KH
 #define KH 1
@@ -29,6 +34,7 @@
  * NaN propagates, as in numpy.max and PyTorch: once best is NaN no v is
  * greater, and a NaN v only replaces it by a NaN. The select form keeps
  * the loop free of branches, so it vectorises across work-items. */
+#if !defined(POOL_KERNEL) || POOL_KERNEL == 1
 __kernel void maxpool(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int planes,
                       int h, int w, int oh, int ow, int oy_begin, int oy_end, int ox_begin, int ox_end,
                       int stride_h, int stride_w, int pad_top, int pad_left, int dilation_h, int dilation_w)
@@ -59,11 +65,13 @@ __kernel void maxpool(__global const store_t *x, uint x_off, __global store_t *y
     }
     STORE(y, y_off + (plane * oh + oy) * ow + ox, best);
 }
+#endif
 
 /* The window along one axis starts at o * stride - pad_begin and spans KH
  * (KW) elements, cut at the end of the padded input (with ceil_mode the last
  * window may run past it). count_include_pad divides by that padded span;
  * otherwise by the number of real elements, as ONNX and PyTorch do. */
+#if !defined(POOL_KERNEL) || POOL_KERNEL == 2
 __kernel void averagepool(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int planes,
                           int h, int w, int oh, int ow, int oy_begin, int oy_end, int ox_begin, int ox_end,
                           int stride_h, int stride_w, int pad_top, int pad_left, int pad_bottom, int pad_right,
@@ -103,6 +111,7 @@ __kernel void averagepool(__global const store_t *x, uint x_off, __global store_
     /* Shape inference keeps every window on the input; guard anyway. */
     STORE(y, y_off + (plane * oh + oy) * ow + ox, count > 0.0f ? sum / count : 0.0f);
 }
+#endif
 
 /* The mean of each of n planes of `inner` contiguous elements; one
  * work-item per plane (the host pads n up to a multiple of 64). Planes can be large (224 x 224 = 50 176), and the
@@ -110,6 +119,7 @@ __kernel void averagepool(__global const store_t *x, uint x_off, __global store_
  * goes in blocks: its error grows with BLOCK + inner / BLOCK instead. */
 #define BLOCK 256
 
+#if !defined(POOL_KERNEL) || POOL_KERNEL == 3
 __kernel void globalaveragepool(__global const store_t *x, uint x_off, __global store_t *y,
                                 uint y_off, int n, int inner)
 {
@@ -125,3 +135,4 @@ __kernel void globalaveragepool(__global const store_t *x, uint x_off, __global 
     }
     STORE(y, y_off + plane, sum / (float)inner);
 }
+#endif

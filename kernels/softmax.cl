@@ -6,7 +6,13 @@
  * multiple of 64, hence the check. Finding (o, i) costs one division per
  * row, not per element. Subtracting the row's maximum before exp keeps
  * every term in (0, 1], so nothing overflows. Each element is read before
- * it is written, so y may be x. */
+ * it is written, so y may be x.
+ *
+ * A program holds the one kernel SOFTMAX_KERNEL names (1 softmax, 2
+ * softmax_group; both without it): PoCL compiles a work-group function
+ * for every kernel of a program when its binary is taken for the cache
+ * (docs/runtime.md, "Start-up"), 0.5 s for softmax_group on PoCL. */
+#if !defined(SOFTMAX_KERNEL) || SOFTMAX_KERNEL == 1
 __kernel void softmax(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int n,
                       int len, int inner)
 {
@@ -33,6 +39,7 @@ __kernel void softmax(__global const store_t *x, uint x_off, __global store_t *y
     for (int j = 0; j < len; j++) STORE(dst, j * inner, LOAD(dst, j * inner) / sum);
 #endif
 }
+#endif
 
 /* The same for few long rows (a classifier head or an attention row at
  * batch 1): one work-group per row (grid: work-group size x rows), its
@@ -54,6 +61,7 @@ static float group_reduce(__local float *part, float v, int is_max)
     return r;
 }
 
+#if !defined(SOFTMAX_KERNEL) || SOFTMAX_KERNEL == 2
 __kernel void softmax_group(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int n,
                             int len, int inner, __local float *part)
 {
@@ -83,3 +91,4 @@ __kernel void softmax_group(__global const store_t *x, uint x_off, __global stor
     for (int j = lid; j < len; j += size) STORE(dst, j * inner, LOAD(dst, j * inner) / sum);
 #endif
 }
+#endif

@@ -376,9 +376,13 @@ static void test_damaged(void **state)
     d[0] = 'X';
     expect_format(d, mlp_len, "wrong magic", "magic");
     memcpy(d, mlp, mlp_len);
-    d[8] = 2;
+    d[8] = 3;
     clg_bundle_reseal(d, mlp_len);
-    expect_format(d, mlp_len, "version 2", "version 2");
+    expect_format(d, mlp_len, "version 3", "version 3");
+    memcpy(d, mlp, mlp_len);
+    d[8] = 0;
+    clg_bundle_reseal(d, mlp_len);
+    expect_format(d, mlp_len, "version 0", "version 0");
     memcpy(d, mlp, mlp_len);
     d[12] = 200;
     expect_format(d, mlp_len, "200 sections", "sections");
@@ -431,6 +435,61 @@ static void test_damaged(void **state)
 /* Every allocation of a load failing in turn: CLG_ERR_OUT_OF_MEMORY (or,
  * where the failure only costs a recorded source, success), never a leak
  * or a crash; the same context then loads the bundle. */
+/* Format version 1 summed its sections with FNV-1a, one multiply per
+ * byte; version 2 with clg_sum64. A version-1 bundle still loads and
+ * gives the same bits; sums of one version under the other's number do
+ * not pass. */
+static void test_version1_still_loads(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    keep_mlp();
+    assert_int_equal(clg_le_get32(mlp + 8), CLG_BUNDLE_VERSION);
+    unsigned char *v1 = malloc(mlp_len);
+    memcpy(v1, mlp, mlp_len);
+    v1[8] = 1;
+    clg_bundle_reseal(v1, mlp_len);
+    for (int k = 0; k < CLG_SEC_COUNT; k++) {
+        const unsigned char *e1 = v1 + CLG_BUNDLE_HEADER + (size_t)k * CLG_BUNDLE_ENTRY;
+        const unsigned char *e2 = mlp + CLG_BUNDLE_HEADER + (size_t)k * CLG_BUNDLE_ENTRY;
+        uint64_t off = clg_le_get64(e1 + 8), size = clg_le_get64(e1 + 16);
+        assert_true(clg_le_get64(e1 + 24) == clg_fnv1a(CLG_FNV_OFFSET, v1 + off, (size_t)size));
+        if (size > 0) assert_true(clg_le_get64(e1 + 24) != clg_le_get64(e2 + 24));
+    }
+    clg_context *c1 = fresh_context(), *c2 = fresh_context();
+    clg_model *a = NULL, *b = NULL;
+    assert_int_equal(clg_model_load_bundle_memory(&a, c1, mlp, mlp_len), CLG_OK);
+    if (clg_model_load_bundle_memory(&b, c2, v1, mlp_len) != CLG_OK) fail_msg("%s", clg_model_errmsg(b));
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_clone(clg_model_graph(a), &g), CLG_OK);
+    io x, y;
+    io_make(g, NULL, &x);
+    io_make(g, NULL, &y);
+    assert_int_equal(clg_model_run(a, x.in, x.n_in, x.out, x.n_out), CLG_OK);
+    assert_int_equal(clg_model_run(b, y.in, y.n_in, y.out, y.n_out), CLG_OK);
+    for (int i = 0; i < x.n_out; i++)
+        assert_memory_equal(x.out[i].data, y.out[i].data, elems(&x.out[i]) * sizeof(float));
+    io_free(g, NULL, &x);
+    io_free(g, NULL, &y);
+    clg_graph_destroy(g);
+    clg_model_destroy(a);
+    clg_model_destroy(b);
+    clg_context_destroy(c1);
+    clg_context_destroy(c2);
+    /* version-1 sums under version 2's number (header resealed only) */
+    v1[8] = 2;
+    uint64_t h = clg_fnv1a(CLG_FNV_OFFSET, v1, 24);
+    clg_le_put64(v1 + 24, clg_fnv1a(h, v1 + CLG_BUNDLE_HEADER, (size_t)CLG_SEC_COUNT * CLG_BUNDLE_ENTRY));
+    clg_context *c3 = fresh_context();
+    clg_model *bad = NULL;
+    assert_int_equal(clg_model_load_bundle_memory(&bad, c3, v1, mlp_len), CLG_ERR_FORMAT);
+    if (!strstr(clg_model_errmsg(bad), "checksum mismatch")) fail_msg("'%s'", clg_model_errmsg(bad));
+    clg_model_destroy(bad);
+    clg_context_destroy(c3);
+    free(v1);
+    assert_int_equal(live_blocks, 0);
+}
+
 static void test_load_out_of_memory(void **state)
 {
     (void)state;
@@ -495,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_mlp),
         cmocka_unit_test(test_device_mismatch_rebuilds),
         cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_version1_still_loads),
         cmocka_unit_test(test_load_out_of_memory),
         cmocka_unit_test(test_round_trip_conv),
         cmocka_unit_test(test_round_trip_transformer),

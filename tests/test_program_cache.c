@@ -451,6 +451,57 @@ static void *failing(void *user, void *ptr, size_t old_size, size_t new_size)
     return p;
 }
 
+/* kernels/pool.cl and softmax.cl build only the kernel their lowering
+ * names (POOL_KERNEL, SOFTMAX_KERNEL): PoCL compiles a work-group
+ * function for every kernel of a program when the disk cache takes its
+ * binary (docs/runtime.md, "Start-up"). Without the define, all of them. */
+static void test_one_kernel_per_program(void **state)
+{
+    (void)state;
+    if (!have_device()) skip();
+    fresh_cache_dir();
+    clg_context *ctx = open_context();
+    static const struct {
+        const char *file, *options, *kernels;
+    } cases[] = {
+        {"pool.cl", "-DPOOL_KERNEL=1 -DKH=3 -DKW=3 -DINSIDE", "maxpool"},
+        {"pool.cl", "-DPOOL_KERNEL=2 -DKH=2 -DKW=2", "averagepool"},
+        {"pool.cl", "-DPOOL_KERNEL=3", "globalaveragepool"},
+        {"pool.cl", "-DKH=3 -DKW=3", "averagepool;globalaveragepool;maxpool"},
+        {"softmax.cl", "-DSOFTMAX_KERNEL=1", "softmax"},
+        {"softmax.cl", "-DSOFTMAX_KERNEL=2 -DLOG_SOFTMAX", "softmax_group"},
+        {"softmax.cl", "", "softmax;softmax_group"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cl_program prog = NULL;
+        if (clg_program_get(ctx, cases[i].file, clg_kernel_source(cases[i].file), cases[i].options, &prog) !=
+            CLG_OK)
+            fail_msg("%s %s: %s", cases[i].file, cases[i].options, clg_context_errmsg(ctx));
+        char names[256] = "";
+        assert_int_equal(clGetProgramInfo(prog, CL_PROGRAM_KERNEL_NAMES, sizeof names, names, NULL), CL_SUCCESS);
+        /* sorted, so the drivers' orders compare */
+        char *parts[8];
+        int n = 0;
+        for (char *t = strtok(names, ";"); t && n < 8; t = strtok(NULL, ";")) parts[n++] = t;
+        for (int a = 0; a < n; a++)
+            for (int b = a + 1; b < n; b++)
+                if (strcmp(parts[a], parts[b]) > 0) {
+                    char *x = parts[a];
+                    parts[a] = parts[b];
+                    parts[b] = x;
+                }
+        char joined[256] = "";
+        for (int a = 0; a < n; a++) {
+            if (a) strcat(joined, ";");
+            strcat(joined, parts[a]);
+        }
+        if (strcmp(joined, cases[i].kernels) != 0)
+            fail_msg("%s %s: kernels '%s', expected '%s'", cases[i].file, cases[i].options, joined,
+                     cases[i].kernels);
+    }
+    clg_context_destroy(ctx);
+}
+
 static void test_allocation_failures(void **state)
 {
     (void)state;
@@ -525,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_cache_off),
         cmocka_unit_test(test_build_error_has_log),
         cmocka_unit_test(test_parallel_builds_name_failing_node),
+        cmocka_unit_test(test_one_kernel_per_program),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -14,7 +14,8 @@
 #include "ir.h"
 
 #define CLG_BUNDLE_MAGIC "CLGBNDL" /* 8 bytes with its NUL */
-#define CLG_BUNDLE_VERSION 1
+/* 2: sections summed with clg_sum64; 1 (still read): with clg_fnv1a */
+#define CLG_BUNDLE_VERSION 2
 #define CLG_BUNDLE_HEADER 32
 #define CLG_BUNDLE_ENTRY 32
 #define CLG_BUNDLE_MAX_SECTIONS 16

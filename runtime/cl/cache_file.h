@@ -41,6 +41,12 @@ static inline uint64_t clg_le_get64(const unsigned char *p)
 
 /* FNV-1a of n bytes, continuing from h (start with CLG_FNV_OFFSET). */
 CLG_INTERNAL uint64_t clg_fnv1a(uint64_t h, const void *data, size_t n);
+/* A checksum of n bytes for large data (a bundle's weights): FNV-1a's
+ * step over little-endian 8-byte words in four interleaved lanes, the
+ * bytes past the last whole group of 32 and the length into the last
+ * lane, the lanes folded with FNV-1a. About 30x faster than clg_fnv1a,
+ * which takes one multiply per byte; any changed byte changes its lane. */
+CLG_INTERNAL uint64_t clg_sum64(const void *data, size_t n);
 /* Exactly n bytes, or false. */
 CLG_INTERNAL bool clg_read_all(int fd, void *buf, size_t n);
 CLG_INTERNAL bool clg_write_all(int fd, const void *buf, size_t n);

@@ -652,42 +652,100 @@ unsigned char *clg_program_binary_fresh(clg_context *ctx, const char *source, co
     return bin;
 }
 
-static clg_status program_preset(clg_context *ctx, const char *file, const char *source, const char *opts,
-                                 const unsigned char *binary, size_t binary_len, bool *rebuilt)
+/* ------------------------------------------------------------------ presetting several at once */
+
+typedef struct preset_pool {
+    clg_context *ctx;
+    clg_preset_req *reqs;
+    cl_program *progs; /* per request: loaded or built; NULL: skip or failed */
+    int n;
+    atomic_int next;
+} preset_pool;
+
+/* Loads (or, without a usable binary, builds) the next request until none
+ * is left. Taking a binary costs PoCL about as much as a small build (it
+ * links the program's bitcode again), so they run on several threads as
+ * builds do. Nothing here touches the context's cache: the caller's
+ * thread enters the programs in request order. */
+static void *preset_worker(void *arg)
 {
-    uint64_t key = clg_program_key(file, source, opts);
-    for (int i = 0; i < ctx->n_programs; i++)
-        if (ctx->programs[i].key == key) return CLG_OK;
-    if (ctx->n_programs == ctx->cap_programs) {
-        int cap = ctx->cap_programs ? 2 * ctx->cap_programs : 16;
-        clg_program_entry *p = clg_mem_realloc(&ctx->allocator, ctx->programs, (size_t)cap * sizeof *p);
-        if (!p) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-        ctx->programs = p;
-        ctx->cap_programs = cap;
+    preset_pool *p = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n) break;
+        clg_preset_req *r = &p->reqs[i];
+        if (r->skip) continue;
+        cl_program prog = r->binary && r->binary_len ? load_binary(p->ctx, r->binary, r->binary_len, r->options)
+                                                     : NULL;
+        if (!prog) {
+            cl_int err = CL_SUCCESS;
+            prog = clCreateProgramWithSource(p->ctx->cl, 1, &r->source, NULL, &err);
+            if (prog) {
+                r->err = clBuildProgram(prog, 1, &p->ctx->device, r->options, NULL, NULL);
+            } else {
+                r->err = err == CL_SUCCESS ? CL_OUT_OF_HOST_MEMORY : err;
+            }
+            r->rebuilt = true;
+        }
+        p->progs[i] = prog;
     }
-    cl_program prog = binary && binary_len ? load_binary(ctx, binary, binary_len, opts) : NULL;
-    if (prog) {
-        ctx->cache_preset_binaries++;
-    } else {
-        clg_status s = build_source(ctx, file, source, opts, NULL, &prog);
-        if (s) return s;
-        ctx->cache_builds++;
-        *rebuilt = true;
-    }
-    ctx->programs[ctx->n_programs] = (clg_program_entry){key, prog, NULL, NULL, NULL};
-    record_origin(ctx, &ctx->programs[ctx->n_programs], file, source, opts);
-    ctx->n_programs++;
-    return CLG_OK;
+    return NULL;
 }
 
-clg_status clg_program_preset(clg_context *ctx, const char *file, const char *source, const char *full_options,
-                              const unsigned char *binary, size_t binary_len, bool *rebuilt)
+clg_status clg_programs_preset(clg_context *ctx, clg_preset_req *reqs, int n)
 {
-    if (!ctx || !file || !source || !full_options) return CLG_ERR_INVALID_ARGUMENT;
+    if (!ctx || (n > 0 && !reqs) || n < 0) return CLG_ERR_INVALID_ARGUMENT;
+    if (n == 0) return CLG_OK;
     if (!ctx->cl || !ctx->device)
         return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "the context has no OpenCL device");
+    for (int i = 0; i < n; i++) {
+        if (!reqs[i].file || !reqs[i].source || !reqs[i].options) return CLG_ERR_INVALID_ARGUMENT;
+        reqs[i].rebuilt = false;
+        reqs[i].err = CL_SUCCESS;
+        reqs[i].skip = false;
+    }
+    cl_program *progs = clg_mem_calloc(&ctx->allocator, (size_t)n, sizeof *progs);
+    if (!progs) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
     pthread_mutex_lock(&ctx->lock);
-    clg_status s = program_preset(ctx, file, source, full_options, binary, binary_len, rebuilt);
+    clg_status s = reserve(ctx, n);
+    int todo = 0;
+    for (int i = 0; i < n && !s; i++) {
+        uint64_t key = clg_program_key(reqs[i].file, reqs[i].source, reqs[i].options);
+        reqs[i].skip = memory_find(ctx, key) != NULL;
+        /* the same program twice in one bundle: the first one takes it */
+        for (int j = 0; j < i && !reqs[i].skip; j++)
+            reqs[i].skip = !reqs[j].skip && key == clg_program_key(reqs[j].file, reqs[j].source, reqs[j].options);
+        todo += !reqs[i].skip;
+    }
+    if (!s && todo > 0) {
+        preset_pool pool = {ctx, reqs, progs, n, 0};
+        pthread_t threads[64];
+        int started = 0, want = build_threads(ctx, todo) - 1;
+        while (started < want && pthread_create(&threads[started], NULL, preset_worker, &pool) == 0) started++;
+        preset_worker(&pool);
+        for (int t = 0; t < started; t++) pthread_join(threads[t], NULL);
+    }
+    /* In request order: the first failure is the first asked for; every
+     * program that did load or build is kept. */
+    for (int i = 0; i < n && !s; i++) {
+        clg_preset_req *r = &reqs[i];
+        if (r->skip) continue;
+        if (!progs[i] || r->err != CL_SUCCESS) {
+            s = r->err != CL_SUCCESS ? build_failed(ctx, progs[i], r->err, r->file, r->options, NULL)
+                                     : clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+            continue;
+        }
+        if (r->rebuilt) ctx->cache_builds++;
+        else ctx->cache_preset_binaries++;
+        ctx->programs[ctx->n_programs] = (clg_program_entry){clg_program_key(r->file, r->source, r->options),
+                                                             progs[i], NULL, NULL, NULL};
+        record_origin(ctx, &ctx->programs[ctx->n_programs], r->file, r->source, r->options);
+        ctx->n_programs++;
+        progs[i] = NULL;
+    }
     pthread_mutex_unlock(&ctx->lock);
+    for (int i = 0; i < n; i++)
+        if (progs[i]) clReleaseProgram(progs[i]);
+    clg_mem_free(&ctx->allocator, progs);
     return s;
 }

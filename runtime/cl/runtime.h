@@ -242,12 +242,22 @@ CLG_INTERNAL unsigned char *clg_program_binary(clg_context *ctx, cl_program prog
  * to a binary (PoCL), one taken after the model ran carries them. */
 CLG_INTERNAL unsigned char *clg_program_binary_fresh(clg_context *ctx, const char *source, const char *full_options,
                                                      size_t *len);
-/* Puts (file, source, full_options) into the in-memory cache unless it is
- * there: from the binary when one is given and the driver takes it
- * (counted in cache_preset_binaries), else built from source (counted in
- * cache_builds; *rebuilt set). Build failures as clg_program_get. */
-CLG_INTERNAL clg_status clg_program_preset(clg_context *ctx, const char *file, const char *source,
-                                           const char *full_options, const unsigned char *binary,
-                                           size_t binary_len, bool *rebuilt);
+/* One program for clg_programs_preset, and what became of it. */
+typedef struct clg_preset_req {
+    const char *file, *source, *options; /* options: the full options */
+    const unsigned char *binary;         /* NULL: build from source */
+    size_t binary_len;
+    bool rebuilt;                        /* out: built from source */
+    bool skip;                           /* out: in the cache already */
+    cl_int err;                          /* out: the build's error */
+} clg_preset_req;
+/* Puts n programs (file, source, full options) into the in-memory cache,
+ * each unless it is there: from its binary when one is given and the
+ * driver takes it (counted in cache_preset_binaries), else built from
+ * source (counted in cache_builds; rebuilt set). The binaries are taken,
+ * or the programs built, on as many threads as clg_programs_build uses,
+ * then cached in request order. The first failure's message names its
+ * file, options and build log; the programs that did load are kept. */
+CLG_INTERNAL clg_status clg_programs_preset(clg_context *ctx, clg_preset_req *reqs, int n);
 
 #endif

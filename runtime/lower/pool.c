@@ -5,6 +5,7 @@
 #include "lower_util.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define FILE_CL "pool.cl"
 
@@ -99,12 +100,14 @@ static int pool_regions(const clg_attrs *a, const int64_t *x, const int64_t *y, 
 static clg_status emit_regions(clg_lower *lw, const char *name, const clg_attrs *a, const int64_t *x,
                                const int64_t *y, int64_t dh, int64_t dw, clg_karg *args, int n_args, int first)
 {
+    /* the program holds this kernel only (kernels/pool.cl POOL_KERNEL) */
+    int kernel_id = strcmp(name, "maxpool") == 0 ? 1 : 2;
     pool_region r[5];
     int n = pool_regions(a, x, y, dh, dw, r);
     for (int i = 0; i < n; i++) {
         char defines[96];
-        snprintf(defines, sizeof defines, "-DKH=%lld -DKW=%lld%s", (long long)a->kernel[0],
-                 (long long)a->kernel[1], r[i].inside ? " -DINSIDE" : "");
+        snprintf(defines, sizeof defines, "-DPOOL_KERNEL=%d -DKH=%lld -DKW=%lld%s", kernel_id,
+                 (long long)a->kernel[0], (long long)a->kernel[1], r[i].inside ? " -DINSIDE" : "");
         args[first] = (clg_karg)CLG_ARG_I(r[i].y0);
         args[first + 1] = (clg_karg)CLG_ARG_I(r[i].y1);
         args[first + 2] = (clg_karg)CLG_ARG_I(r[i].x0);
@@ -186,6 +189,6 @@ clg_status clg_lower_globalaveragepool(clg_lower *lw, const clg_node *n,
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "the mean of an empty plane is undefined");
     size_t global = clg_grid_size(planes);
     clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(planes), CLG_ARG_I(inner)};
-    return clg_emit_kernel(lw, FILE_CL, "globalaveragepool", NULL, 1, &global, args,
+    return clg_emit_kernel(lw, FILE_CL, "globalaveragepool", "-DPOOL_KERNEL=3", 1, &global, args,
                            (int)(sizeof args / sizeof args[0]));
 }

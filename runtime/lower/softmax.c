@@ -35,13 +35,16 @@ clg_status clg_lower_softmax(clg_lower *lw, const clg_node *n, const clg_dev_ten
                               (long long)n->attrs.axis, xs->rank);
     clg_status s = clg_check_elems(lw, xs);
     if (s) return s;
-    const char *defines = n->op == CLG_OP_LOG_SOFTMAX ? "-DLOG_SOFTMAX" : NULL;
+    /* the program holds the one kernel it runs (kernels/softmax.cl SOFTMAX_KERNEL) */
+    bool group = clg_decision_of(lw)->variant == ROW_PER_GROUP, log = n->op == CLG_OP_LOG_SOFTMAX;
+    const char *defines = group ? (log ? "-DSOFTMAX_KERNEL=2 -DLOG_SOFTMAX" : "-DSOFTMAX_KERNEL=2")
+                                : (log ? "-DSOFTMAX_KERNEL=1 -DLOG_SOFTMAX" : "-DSOFTMAX_KERNEL=1");
     int64_t rows = outer * inner;
     if (rows == 0 || len == 0) return CLG_OK;
     clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(rows), CLG_ARG_I(len),
                        CLG_ARG_I(inner), CLG_ARG_LOCAL(sizeof(float))};
     int n_args = (int)(sizeof args / sizeof args[0]);
-    if (clg_decision_of(lw)->variant == ROW_PER_GROUP) {
+    if (group) {
         /* At most GROUP_MAX_ITEMS work-items, as many as the device allows. */
         clg_launch l = {&softmax_family, "softmax_group", defines, 2,
                         {GROUP_MAX_ITEMS < len ? GROUP_MAX_ITEMS : (size_t)len, (size_t)rows}, {CLG_LOCAL_FIT, 1},
