@@ -230,38 +230,6 @@ static clg_status attach_kernel(clg_lower *lw, clg_step *st, cl_program program,
     return CLG_OK;
 }
 
-/* Every program starts with these storage macros: a kernel declares its
- * tensors `__global store_t *` and reads and writes them through LOAD and
- * STORE (LOADV/STOREV for n-vectors at a pointer), so one text serves
- * float buffers and, with -DSTORE_HALF, half buffers whose elements are
- * converted to float on load and rounded to nearest even on store.
- * vload_half and vstore_half are core OpenCL 1.2, so half storage needs no
- * extension; -DCOMPUTE_HALF (CLG_PRECISION_FP16) enables cl_khr_fp16 for
- * the kernels with half arithmetic (compute_t). Local and private arrays
- * stay float. */
-static const char STORAGE_PRELUDE[] =
-    "#ifdef STORE_HALF\n"
-    "#define store_t half\n"
-    "#define LOAD(p, i) vload_half((i), (p))\n"
-    "#define STORE(p, i, v) vstore_half_rte((v), (i), (p))\n"
-    "#define CLG_LV_(n) vload_half##n\n"
-    "#define CLG_SV_(n) vstore_half##n##_rte\n"
-    "#else\n"
-    "#define store_t float\n"
-    "#define LOAD(p, i) ((p)[i])\n"
-    "#define STORE(p, i, v) ((p)[i] = (v))\n"
-    "#define CLG_LV_(n) vload##n\n"
-    "#define CLG_SV_(n) vstore##n\n"
-    "#endif\n"
-    "#define LOADV(n, p) CLG_LV_(n)(0, (p))\n"
-    "#define STOREV(n, v, p) CLG_SV_(n)((v), 0, (p))\n"
-    "#ifdef COMPUTE_HALF\n"
-    "#pragma OPENCL EXTENSION cl_khr_fp16 : enable\n"
-    "#define compute_t half\n"
-    "#else\n"
-    "#define compute_t float\n"
-    "#endif\n";
-
 /* The kernel files whose kernels read and write through the storage
  * macros: only these may run at a half precision (another op's node is
  * refused, naming its file, rather than read half buffers as float). */
@@ -295,7 +263,8 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "kernel %s in %s has no half-storage variant yet (precision %s)",
                               kernel, name_for_cache, clg_precision_name(p->precision));
     const clg_allocator *mem = &lw->ctx->allocator;
-    size_t pre = sizeof STORAGE_PRELUDE - 1, len = strlen(source);
+    const char *prelude = clg_kernel_storage_prelude();
+    size_t pre = strlen(prelude), len = strlen(source);
     const char *defs = !half ? "" : p->precision == CLG_PRECISION_FP16 ? " -DSTORE_HALF -DCOMPUTE_HALF" : " -DSTORE_HALF";
     size_t olen = options ? strlen(options) : 0, dlen = strlen(defs);
     char *text = clg_mem_realloc(mem, NULL, pre + len + 1);
@@ -305,7 +274,7 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
         clg_mem_free(mem, opts);
         return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    memcpy(text, STORAGE_PRELUDE, pre);
+    memcpy(text, prelude, pre);
     memcpy(text + pre, source, len + 1);
     if (olen) memcpy(opts, options, olen);
     memcpy(opts + olen, defs, dlen + 1);
