@@ -787,16 +787,42 @@ CLG_API clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph
 /* Options for clg_model_create_ex. Initialise with CLG_MODEL_OPTIONS_INIT,
  * then set what you need. (Fields are only added at the end, each making
  * the struct larger, so that struct_size tells the versions apart.) */
+/* How a model holds and computes floating-point tensors on the device.
+ * Graph inputs and outputs stay f32 at the API whichever is chosen (the
+ * model converts at its edges); integer and bool tensors are unaffected. */
+typedef enum clg_precision {
+    CLG_PRECISION_FP32 = 0,         /* float everywhere (the default) */
+    CLG_PRECISION_FP16_STORAGE = 1, /* activations and weights in half buffers, arithmetic in
+                                       float: half the memory and traffic; needs no extension
+                                       (vload_half/vstore_half are core OpenCL 1.2) */
+    CLG_PRECISION_FP16 = 2          /* half storage, and half arithmetic where the kernel
+                                       family has it (accumulations stay float); needs the
+                                       device's cl_khr_fp16 (CLG_ERR_UNSUPPORTED otherwise) */
+} clg_precision;
+
 typedef struct clg_model_options {
     size_t struct_size; /* sizeof(clg_model_options) in the caller's header */
     int opt_level;      /* 0, 1 or 2 (CLG_OPT_DEFAULT) */
+    clg_precision precision; /* added in 0.x: CLG_PRECISION_FP32 when an older caller's
+                                struct ends before it */
 } clg_model_options;
 
-#define CLG_MODEL_OPTIONS_INIT { sizeof(clg_model_options), CLG_OPT_DEFAULT }
+#define CLG_MODEL_OPTIONS_INIT { sizeof(clg_model_options), CLG_OPT_DEFAULT, CLG_PRECISION_FP32 }
+
+/* "fp32", "fp16-storage" or "fp16" ("?" for a value outside the enum). */
+CLG_API const char *clg_precision_name(clg_precision p);
 
 /* As clg_model_create, with options (NULL: the defaults). The model
  * optimizes its own copy of g at opt_level (clg_graph_optimize); g itself
  * is not changed. Stats and profiles describe the optimized graph. An
+ * Weights are converted to half once here at a half precision, rounding to
+ * nearest even; a weight beyond half's range (65504) fails with
+ * CLG_ERR_UNSUPPORTED naming the constant. A half precision on a graph
+ * with integer tensors computed on the device (they would lose exactness
+ * in half) is CLG_ERR_UNSUPPORTED naming the tensor, as is an op whose
+ * kernels have no half variant yet (naming the node); CLG_PRECISION_FP16
+ * on a device without cl_khr_fp16 is CLG_ERR_UNSUPPORTED naming the device
+ * and the extension. A precision outside the enum, an
  * opt_level outside 0..2, a struct_size of 0 (options not initialised with
  * CLG_MODEL_OPTIONS_INIT), or a struct_size larger than this library's
  * struct with a field it does not know set, is CLG_ERR_INVALID_ARGUMENT. */

@@ -8,16 +8,16 @@
  * work-items read neighbouring elements of each row k when inner > 1. The
  * host pads the first grid dim up to a multiple of 64, hence the check. */
 
-__kernel void argmax(__global const float *x, uint x_off, __global float *y, uint y_off, int len, int inner)
+__kernel void argmax(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int len, int inner)
 {
     int i = get_global_id(0);
     if (i >= inner) return;
     int o = get_global_id(1);
-    __global const float *row = x + x_off + o * len * inner + i;
+    __global const store_t *row = x + x_off + o * len * inner + i;
     int best = 0;
-    float b = row[0];
+    float b = LOAD(row, 0);
     for (int k = 1; k < len; k++) {
-        float v = row[k * inner];
+        float v = LOAD(row, k * inner);
         bool take;
         if (isnan(b)) {
 #ifdef SELECT_LAST
@@ -39,5 +39,5 @@ __kernel void argmax(__global const float *x, uint x_off, __global float *y, uin
         }
         if (take) best = k, b = v;
     }
-    y[y_off + o * inner + i] = (float)best;
+    STORE(y, y_off + o * inner + i, (float)best);
 }

@@ -29,11 +29,11 @@
 #define CHUNK 16
 #endif
 
-__kernel void attention(__global const float *q, uint q_off, __global const float *kt, uint kt_off,
-                        __global const float *v, uint v_off, __global float *o, uint o_off, int sq, int sk,
+__kernel void attention(__global const store_t *q, uint q_off, __global const store_t *kt, uint kt_off,
+                        __global const store_t *v, uint v_off, __global store_t *o, uint o_off, int sq, int sk,
                         int block_rows, float scale, int q_b, int kt_b, int v_b, int o_b,
 #ifdef HAS_MASK
-                        __global const float *mask, uint mask_off, int mask_b, int mask_q, int mask_k,
+                        __global const store_t *mask, uint mask_off, int mask_b, int mask_q, int mask_k,
 #endif
                         __local float *tile)
 {
@@ -63,7 +63,7 @@ __kernel void attention(__global const float *q, uint q_off, __global const floa
         bool live = row < last;
         int at = live ? row : last - 1;
         float qr[HEAD_DIM], acc[VALUE_DIM];
-        for (int d = 0; d < HEAD_DIM; d++) qr[d] = live ? q[at * HEAD_DIM + d] * scale : 0.0f;
+        for (int d = 0; d < HEAD_DIM; d++) qr[d] = live ? LOAD(q, at * HEAD_DIM + d) * scale : 0.0f;
         for (int e = 0; e < VALUE_DIM; e++) acc[e] = 0.0f;
         float m = -INFINITY, l = 0.0f;
         for (int j0 = 0; j0 < sk; j0 += size) {
@@ -71,9 +71,9 @@ __kernel void attention(__global const float *q, uint q_off, __global const floa
             barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is used up */
             for (int i = lid; i < HEAD_DIM * n; i += size) {
                 int d = i / n, j = i - d * n;
-                k_tile[d * size + j] = kt[d * sk + j0 + j];
+                k_tile[d * size + j] = LOAD(kt, d * sk + j0 + j);
             }
-            for (int i = lid; i < n * VALUE_DIM; i += size) v_tile[i] = v[j0 * VALUE_DIM + i];
+            for (int i = lid; i < n * VALUE_DIM; i += size) v_tile[i] = LOAD(v, j0 * VALUE_DIM + i);
             barrier(CLK_LOCAL_MEM_FENCE);
             /* CHUNK keys at a time: their scores, then one rescale to the
              * chunk's maximum (not one per key), then their weights. */
@@ -84,7 +84,7 @@ __kernel void attention(__global const float *q, uint q_off, __global const floa
                     float s = 0.0f;
                     for (int d = 0; d < HEAD_DIM; d++) s += qr[d] * k_tile[d * size + jc + jj];
 #ifdef HAS_MASK
-                    s += mask[at * mask_q + (j0 + jc + jj) * mask_k];
+                    s += LOAD(mask, at * mask_q + (j0 + jc + jj) * mask_k);
 #endif
                     sc[jj] = s;
                     mn = fmax(mn, s);
@@ -103,6 +103,6 @@ __kernel void attention(__global const float *q, uint q_off, __global const floa
             }
         }
         if (live)
-            for (int e = 0; e < VALUE_DIM; e++) o[row * VALUE_DIM + e] = acc[e] / l;
+            for (int e = 0; e < VALUE_DIM; e++) STORE(o, row * VALUE_DIM + e, acc[e] / l);
     }
 }

@@ -27,18 +27,18 @@ float round_to_half(float v)
 }
 #endif
 
-__kernel void cast(__global const float *x, uint x_off, __global float *y, uint y_off, int n)
+__kernel void cast(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int n)
 {
     int i = get_global_id(0);
     if (i >= n) return;
-    float v = x[x_off + i];
+    float v = LOAD(x, x_off + i);
 #if defined(CAST_TO_BOOL)
-    y[y_off + i] = v != 0.0f ? 1.0f : 0.0f;
+    STORE(y, y_off + i, v != 0.0f ? 1.0f : 0.0f);
 #elif defined(CAST_TO_INT)
-    y[y_off + i] = trunc(v);
+    STORE(y, y_off + i, trunc(v));
 #elif defined(CAST_TO_HALF)
-    y[y_off + i] = round_to_half(v);
+    STORE(y, y_off + i, round_to_half(v));
 #else
-    y[y_off + i] = v;
+    STORE(y, y_off + i, v);
 #endif
 }

@@ -12,7 +12,7 @@
  * neighbouring elements in a loop: on PoCL a work-item per element costs
  * more in work-item loops than the copy itself (2.6x slower measured on a
  * ResNet stem, 16 images of 16x16 outputs). */
-__kernel void im2col_rows(__global const float *x, uint x_off, __global float *col, uint col_off,
+__kernel void im2col_rows(__global const store_t *x, uint x_off, __global store_t *col, uint col_off,
                           int batch, int channels, int height, int width,
                           int kh, int kw, int out_h, int out_w,
                           int stride_h, int stride_w, int pad_top, int pad_left,
@@ -27,11 +27,11 @@ __kernel void im2col_rows(__global const float *x, uint x_off, __global float *c
     const int iy = oy * stride_h - pad_top + ky * dil_h;
     const bool inside = iy >= 0 && iy < height;
     /* x_off may pass 2^31: the pointer moves in size_t, not int */
-    const __global float *src = x + x_off + (size_t)(((b * channels + c) * height + (inside ? iy : 0)) * width);
-    __global float *dst = col + col_off + (size_t)row * (batch * out_h * out_w) + (size_t)i * out_w;
+    const __global store_t *src = x + x_off + (size_t)(((b * channels + c) * height + (inside ? iy : 0)) * width);
+    __global store_t *dst = col + col_off + (size_t)row * (batch * out_h * out_w) + (size_t)i * out_w;
     for (int ox = 0; ox < out_w; ox++) {
         const int ix = ox * stride_w - pad_left + kx * dil_w;
-        dst[ox] = inside && ix >= 0 && ix < width ? src[ix] : 0.0f;
+        STORE(dst, ox, inside && ix >= 0 && ix < width ? LOAD(src, ix) : 0.0f);
     }
 }
 
@@ -44,7 +44,7 @@ __kernel void im2col_rows(__global const float *x, uint x_off, __global float *c
  * neighbouring stretches of the panel. Measured on PoCL on a ResNet stem
  * (7x7, stride 2, 16 images of 16x16 outputs): 2.8x faster than a
  * work-item per element. */
-__kernel void im2col_panel(__global const float *x, uint x_off, __global float *col, uint col_off,
+__kernel void im2col_panel(__global const store_t *x, uint x_off, __global store_t *col, uint col_off,
                           int batch, int channels, int height, int width,
                           int kh, int kw, int out_h, int out_w,
                           int stride_h, int stride_w, int pad_top, int pad_left,
@@ -59,14 +59,14 @@ __kernel void im2col_panel(__global const float *x, uint x_off, __global float *
     const int cidx = t * PACK_NR;
     int b = cidx / p_count, p = cidx - b * p_count;
     int oy = p / out_w, ox = p - oy * out_w;
-    __global float *dst = col + col_off + ((size_t)t * rows + row) * PACK_NR;
+    __global store_t *dst = col + col_off + ((size_t)t * rows + row) * PACK_NR;
     for (int j = 0; j < PACK_NR; j++) {
         const int iy = oy * stride_h - pad_top + ky * dil_h;
         const int ix = ox * stride_w - pad_left + kx * dil_w;
         float v = 0.0f;
         if (b < batch && iy >= 0 && iy < height && ix >= 0 && ix < width)
-            v = x[x_off + ((b * channels + c) * height + iy) * width + ix];
-        dst[j] = v;
+            v = LOAD(x, x_off + ((b * channels + c) * height + iy) * width + ix);
+        STORE(dst, j, v);
         if (++ox == out_w) {
             ox = 0;
             if (++oy == out_h) {
@@ -80,8 +80,8 @@ __kernel void im2col_panel(__global const float *x, uint x_off, __global float *
 
 /* y[b, m, p] = t[m, b*P + p] + bias[m]; one work-item per output element,
  * n = B * M * P of them (the host pads the grid up to a multiple of 64). */
-__kernel void gemm_to_nchw(__global const float *t, uint t_off, __global const float *bias,
-                           uint bias_off, int has_bias, __global float *y, uint y_off,
+__kernel void gemm_to_nchw(__global const store_t *t, uint t_off, __global const store_t *bias,
+                           uint bias_off, int has_bias, __global store_t *y, uint y_off,
                            int n, int batch, int out_channels, int p_count)
 {
     const int i = get_global_id(0);
@@ -89,7 +89,7 @@ __kernel void gemm_to_nchw(__global const float *t, uint t_off, __global const f
     const int p = i % p_count;
     const int m = (i / p_count) % out_channels;
     const int b = i / (p_count * out_channels);
-    float v = t[t_off + m * (batch * p_count) + b * p_count + p];
-    if (has_bias) v += bias[bias_off + m];
-    y[y_off + i] = v;
+    float v = LOAD(t, t_off + m * (batch * p_count) + b * p_count + p);
+    if (has_bias) v += LOAD(bias, bias_off + m);
+    STORE(y, y_off + i, v);
 }

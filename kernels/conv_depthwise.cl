@@ -28,14 +28,14 @@
         _Pragma("unroll") for (int ky = 0; ky < KH; ky++) {                         \
             const int iy = iy0 + ky * dil_h;                                        \
             if (iy < 0 || iy >= height) continue;                                   \
-            const __global float *row = xp + iy * width;                            \
+            const __global store_t *row = xp + iy * width;                            \
             _Pragma("unroll") for (int kx = 0; kx < KW; kx++) {                     \
                 const int ix = ix0 + kx * dil_w;                                    \
                 if (CHECK_X && (ix < 0 || ix >= width)) continue;                   \
-                acc = fma(row[ix], wk[ky * KW + kx], acc);                          \
+                acc = fma(LOAD(row, ix), wk[ky * KW + kx], acc);                          \
             }                                                                       \
         }                                                                           \
-        yp[ox] = CLG_DW_FINISH(acc);                                                \
+        STORE(yp, ox, CLG_DW_FINISH(acc));                                                \
     }
 
 #ifdef EPILOGUE
@@ -44,8 +44,8 @@
 #define CLG_DW_FINISH(acc) (acc)
 #endif
 
-__kernel void depthwise(__global const float *x, uint x_off, __global const float *w, uint w_off,
-                        __global const float *bias, uint bias_off, int has_bias, __global float *y,
+__kernel void depthwise(__global const store_t *x, uint x_off, __global const store_t *w, uint w_off,
+                        __global const store_t *bias, uint bias_off, int has_bias, __global store_t *y,
                         uint y_off, int batch, int channels, int height, int width, int mult, int out_h,
                         int out_w, int stride_h, int stride_w, int pad_top, int pad_left, int dil_h,
                         int dil_w EPILOGUE_ARGS)
@@ -55,13 +55,13 @@ __kernel void depthwise(__global const float *x, uint x_off, __global const floa
     if (i >= batch * out_ch * out_h) return;
     const int plane = i / out_h, oy = i - plane * out_h; /* plane = b * out_ch + m */
     const int b = plane / out_ch, m = plane - b * out_ch;
-    const __global float *xp = x + x_off + (size_t)(b * channels + m / mult) * height * width;
-    __global float *yp = y + y_off + ((size_t)plane * out_h + oy) * out_w;
+    const __global store_t *xp = x + x_off + (size_t)(b * channels + m / mult) * height * width;
+    __global store_t *yp = y + y_off + ((size_t)plane * out_h + oy) * out_w;
     const int pix0 = b * out_h * out_w + oy * out_w; /* the epilogue's column of ox = 0 */
     (void)pix0;
     float wk[KH * KW];
-    _Pragma("unroll") for (int j = 0; j < KH * KW; j++) wk[j] = w[w_off + m * (KH * KW) + j];
-    const float bv = has_bias ? bias[bias_off + m] : 0.0f;
+    _Pragma("unroll") for (int j = 0; j < KH * KW; j++) wk[j] = LOAD(w, w_off + m * (KH * KW) + j);
+    const float bv = has_bias ? LOAD(bias, bias_off + m) : 0.0f;
     const int iy0 = oy * stride_h - pad_top;
     /* the interior: ox in [lo, hi) has every tap's ix inside [0, width) */
     int lo = (pad_left + stride_w - 1) / stride_w;

@@ -15,11 +15,11 @@
  * defines (fixed per node), so divisions are by constants. The host pads
  * the first grid dim up to a multiple of 64, hence the check. */
 
-__kernel void conv_transpose(__global const float *x, uint x_off, __global const float *w, uint w_off,
+__kernel void conv_transpose(__global const store_t *x, uint x_off, __global const store_t *w, uint w_off,
 #ifdef HAS_BIAS
-                             __global const float *b, uint b_off,
+                             __global const store_t *b, uint b_off,
 #endif
-                             __global float *y, uint y_off)
+                             __global store_t *y, uint y_off)
 {
     int ox = get_global_id(0);
     if (ox >= OW) return;
@@ -27,12 +27,12 @@ __kernel void conv_transpose(__global const float *x, uint x_off, __global const
     int m = nm % M, n = nm / M;
     int g = m / MG, ml = m % MG;
 #ifdef HAS_BIAS
-    float acc = b[b_off + m];
+    float acc = LOAD(b, b_off + m);
 #else
     float acc = 0.0f;
 #endif
-    __global const float *xg = x + x_off + (n * C + g * CG) * H * W;
-    __global const float *wg = w + w_off + ((g * CG) * MG + ml) * KH * KW;
+    __global const store_t *xg = x + x_off + (n * C + g * CG) * H * W;
+    __global const store_t *wg = w + w_off + ((g * CG) * MG + ml) * KH * KW;
     int ty0 = oy + PAD_T, tx0 = ox + PAD_L;
     for (int ky = 0; ky < KH; ky++) {
         int ty = ty0 - ky * DIL_H;
@@ -44,10 +44,10 @@ __kernel void conv_transpose(__global const float *x, uint x_off, __global const
             if (tx < 0 || tx % STRIDE_W) continue;
             int ix = tx / STRIDE_W;
             if (ix >= W) continue;
-            __global const float *xp = xg + iy * W + ix;
-            __global const float *wp = wg + ky * KW + kx;
-            for (int cl = 0; cl < CG; cl++) acc += xp[cl * H * W] * wp[cl * MG * KH * KW];
+            __global const store_t *xp = xg + iy * W + ix;
+            __global const store_t *wp = wg + ky * KW + kx;
+            for (int cl = 0; cl < CG; cl++) acc += LOAD(xp, cl * H * W) * LOAD(wp, cl * MG * KH * KW);
         }
     }
-    y[y_off + (nm * OH + oy) * OW + ox] = acc;
+    STORE(y, y_off + (nm * OH + oy) * OW + ox, acc);
 }

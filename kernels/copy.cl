@@ -22,7 +22,7 @@
 #define AT(i, m) (i)
 #endif
 
-__kernel void copy_strided(__global const float *src, uint src_off, __global float *dst,
+__kernel void copy_strided(__global const store_t *src, uint src_off, __global store_t *dst,
                            uint dst_off, int n0, int s0, int s1, int s2, int d0, int d1, int d2
 #ifdef WRAP
                            , int m0, int m1, int m2
@@ -32,6 +32,6 @@ __kernel void copy_strided(__global const float *src, uint src_off, __global flo
     int i0 = get_global_id(0);
     if (i0 >= n0) return;
     int i1 = get_global_id(1), i2 = get_global_id(2);
-    dst[dst_off + i0 * d0 + i1 * d1 + i2 * d2] =
-        src[src_off + AT(i0, m0) * s0 + AT(i1, m1) * s1 + AT(i2, m2) * s2];
+    STORE(dst, dst_off + i0 * d0 + i1 * d1 + i2 * d2,
+          LOAD(src, src_off + AT(i0, m0) * s0 + AT(i1, m1) * s1 + AT(i2, m2) * s2));
 }

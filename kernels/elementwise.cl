@@ -15,10 +15,10 @@
  * (1, 0) for [outer, channels] with the grid (channels, outer, 1). Each
  * work-item recomputes its channel's factor: a sqrt and a division cost
  * less than another launch and a scratch buffer. */
-__kernel void batchnorm(__global const float *x, uint x_off, __global const float *scale,
-                        uint scale_off, __global const float *bias, uint bias_off,
-                        __global const float *mean, uint mean_off, __global const float *var,
-                        uint var_off, __global float *y, uint y_off, int n0, int n1, int c0,
+__kernel void batchnorm(__global const store_t *x, uint x_off, __global const store_t *scale,
+                        uint scale_off, __global const store_t *bias, uint bias_off,
+                        __global const store_t *mean, uint mean_off, __global const store_t *var,
+                        uint var_off, __global store_t *y, uint y_off, int n0, int n1, int c0,
                         int c1, float eps)
 {
     int i0 = get_global_id(0);
@@ -26,6 +26,6 @@ __kernel void batchnorm(__global const float *x, uint x_off, __global const floa
     int i1 = get_global_id(1), i2 = get_global_id(2);
     int c = i0 * c0 + i1 * c1;
     int i = (i2 * n1 + i1) * n0 + i0;
-    float mul = scale[scale_off + c] / sqrt(var[var_off + c] + eps);
-    y[y_off + i] = (x[x_off + i] - mean[mean_off + c]) * mul + bias[bias_off + c];
+    float mul = LOAD(scale, scale_off + c) / sqrt(LOAD(var, var_off + c) + eps);
+    STORE(y, y_off + i, (LOAD(x, x_off + i) - LOAD(mean, mean_off + c)) * mul + LOAD(bias, bias_off + c));
 }

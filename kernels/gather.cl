@@ -14,8 +14,8 @@
  * node instead of returning the clamped rows. (Racing stores write the same
  * kind of value; any one of them names a node that went wrong.) The host
  * pads the first grid dim up to a multiple of 64, hence the check. */
-__kernel void gather(__global const float *x, uint x_off, __global const float *idx, uint idx_off,
-                     __global float *y, uint y_off, __global float *flag, uint flag_off, int node,
+__kernel void gather(__global const store_t *x, uint x_off, __global const store_t *idx, uint idx_off,
+                     __global store_t *y, uint y_off, __global float *flag, uint flag_off, int node,
                      int inner, int axis_len, int q, int n0, int inner_first)
 {
     int g0 = get_global_id(0);
@@ -30,11 +30,11 @@ __kernel void gather(__global const float *x, uint x_off, __global const float *
         j = g0;
         o = get_global_id(1);
     }
-    float v = idx[idx_off + j];
+    float v = LOAD(idx, idx_off + j);
     if (!(v >= (float)-axis_len && v < (float)axis_len)) flag[flag_off] = (float)node;
     int k = (int)clamp(v, (float)-axis_len, (float)(axis_len - 1));
     if (k < 0) k += axis_len;
-    y[y_off + (o * q + j) * inner + i] = x[x_off + (o * axis_len + k) * inner + i];
+    STORE(y, y_off + (o * q + j) * inner + i, LOAD(x, x_off + (o * axis_len + k) * inner + i));
 }
 
 /* ONNX GatherElements over at most 8 dims, the output (and the indices,
@@ -43,15 +43,15 @@ __kernel void gather(__global const float *x, uint x_off, __global const float *
  * s0..s7. One work-item per output element, i the linear index; an index
  * out of range is clamped and flagged like gather's. The host pads the grid
  * up to a multiple of 64, hence the check. */
-__kernel void gather_elements(__global const float *x, uint x_off, __global const float *idx, uint idx_off,
-                              __global float *y, uint y_off, __global float *flag, uint flag_off, int node,
+__kernel void gather_elements(__global const store_t *x, uint x_off, __global const store_t *idx, uint idx_off,
+                              __global store_t *y, uint y_off, __global float *flag, uint flag_off, int node,
                               int n, int n1, int n2, int n3, int n4, int n5, int n6, int n7,
                               int s0, int s1, int s2, int s3, int s4, int s5, int s6, int s7,
                               int axis, int axis_len)
 {
     int i = get_global_id(0);
     if (i >= n) return;
-    float v = idx[idx_off + i];
+    float v = LOAD(idx, idx_off + i);
     if (!(v >= (float)-axis_len && v < (float)axis_len)) flag[flag_off] = (float)node;
     int k = (int)clamp(v, (float)-axis_len, (float)(axis_len - 1));
     if (k < 0) k += axis_len;
@@ -64,5 +64,5 @@ __kernel void gather_elements(__global const float *x, uint x_off, __global cons
         r = d > 0 ? r / dims[d] : 0;
         at += (d == axis ? k : p) * st[d];
     }
-    y[y_off + i] = x[x_off + at];
+    STORE(y, y_off + i, LOAD(x, x_off + at));
 }

@@ -77,14 +77,14 @@
 #define CLG_CAT(a, b) CLG_CAT2(a, b)
 
 #if TRANS_A
-#define A_AT(r, k) a[(k) * lda + (r)]
+#define A_AT(r, k) LOAD(a, (k) * lda + (r))
 #else
-#define A_AT(r, k) a[(r) * lda + (k)]
+#define A_AT(r, k) LOAD(a, (r) * lda + (k))
 #endif
 #if TRANS_B
-#define B_AT(k, c) b[(c) * ldb + (k)]
+#define B_AT(k, c) LOAD(b, (c) * ldb + (k))
 #else
-#define B_AT(k, c) b[(k) * ldb + (c)]
+#define B_AT(k, c) LOAD(b, (k) * ldb + (c))
 #endif
 
 #ifndef MR
@@ -105,9 +105,9 @@
 /* Both kernels below take these arguments, in this order: the host
  * (runtime/gemm/variants.c) sets one list for every variant. */
 #define CLG_GEMM_PARAMS                                                                  \
-    __global const float *a, uint a_off, int lda, __global const float *b, uint b_off, int ldb, \
-        __global float *y, uint y_off, int y_p, int M, int N, int K, float alpha,           \
-        __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta CLG_CONV_PARAMS      \
+    __global const store_t *a, uint a_off, int lda, __global const store_t *b, uint b_off, int ldb, \
+        __global store_t *y, uint y_off, int y_p, int M, int N, int K, float alpha,           \
+        __global const store_t *bias, uint bias_off, int bias_sr, int bias_sc, float beta CLG_CONV_PARAMS      \
         CLG_BATCH_PARAMS EPILOGUE_ARGS
 
 #ifdef BATCHED
@@ -150,7 +150,7 @@
  * panels, one work-item per work-group (each is one tile's whole loop). */
 #define NR (16 * NV)
 
-__kernel void pack_b(__global const float *b, uint b_off, int ldb, __global float *p, uint p_off, int N, int K
+__kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global store_t *p, uint p_off, int N, int K
 #ifdef BATCHED
                      , int b_bs, int p_bs
 #endif
@@ -167,7 +167,7 @@ __kernel void pack_b(__global const float *b, uint b_off, int ldb, __global floa
     p += p_off + ((size_t)t * K + k) * NR;
     for (int j = 0; j < NR; j++) {
         const int c = t * NR + j;
-        p[j] = c < N ? B_AT(k, c) : 0.0f;
+        STORE(p, j, c < N ? B_AT(k, c) : 0.0f);
     }
 }
 
@@ -175,7 +175,7 @@ __kernel void pack_b(__global const float *b, uint b_off, int ldb, __global floa
 #define CLG_TILE_LOOP(ROW)                                                                  \
     for (int k = 0; k < K; k++) {                                                           \
         float16 bv[NV];                                                                     \
-        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = vload16(0, bp + k * NR + 16 * v); \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = LOADV(16, bp + k * NR + 16 * v); \
         _Pragma("unroll") for (int i = 0; i < MR; i++) {                                    \
             const float16 av = (float16)(A_AT(ROW(i), k));                                  \
             _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = fma(av, bv[v], acc[i][v]); \
@@ -210,27 +210,27 @@ __kernel void pack_b(__global const float *b, uint b_off, int ldb, __global floa
                     off[i] = img[i] + (inside[i] ? iy * conv_w + ix : 0);                      \
                     all = all && inside[i];                                                    \
                 }                                                                              \
-                const __global float *bk = bp + (ky * conv_kw + kx) * NR;                      \
+                const __global store_t *bk = bp + (ky * conv_kw + kx) * NR;                      \
                 if (all)                                                                       \
-                    CLG_CONV_CHANNELS(a[off[i]])                                               \
+                    CLG_CONV_CHANNELS(LOAD(a, off[i]))                                               \
                 else                                                                           \
-                    CLG_CONV_CHANNELS(inside[i] ? a[off[i]] : 0.0f)                            \
+                    CLG_CONV_CHANNELS(inside[i] ? LOAD(a, off[i]) : 0.0f)                            \
             }                                                                                  \
     }
 
-/* The channel loop of one tap, row i's element of A being LOAD. With no
+/* The channel loop of one tap, row i's element of A being AELEM. With no
  * row in the padding (most taps of most tiles) a plain load, which the
  * compiler can fold into the multiply-add as a broadcast operand. Else a
  * row in the padding still loads from a valid address (off[i] is the
  * image's first element) and selects zero: no branch per element, and a
  * NaN at that address cannot leak into the sum. */
-#define CLG_CONV_CHANNELS(LOAD)                                                                \
+#define CLG_CONV_CHANNELS(AELEM)                                                                \
     for (int c = 0; c < conv_c; c++) {                                                         \
         float16 bv[NV];                                                                        \
-        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = vload16(0, bk + 16 * v);        \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = LOADV(16, bk + 16 * v);        \
         bk += taps * NR;                                                                       \
         _Pragma("unroll") for (int i = 0; i < MR; i++) {                                       \
-            const float16 av = (float16)(LOAD);                                                \
+            const float16 av = (float16)(AELEM);                                                \
             off[i] += plane;                                                                   \
             _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = fma(av, bv[v], acc[i][v]); \
         }                                                                                      \
@@ -262,15 +262,15 @@ __kernel void pack_b(__global const float *b, uint b_off, int ldb, __global floa
 #define CLG_CONV_INTERIOR_LOOP(AP)                                                              \
     {                                                                                           \
         const int plane = conv_h * conv_w, rowstep = conv_dh * conv_w;                          \
-        const __global float *bk = bp;                                                          \
+        const __global store_t *bk = bp;                                                          \
         for (int c = 0; c < conv_c; c++, AP += plane)                                           \
             CLG_TAP_UNROLL for (int t = 0; t < CONV_TAPS; t++) {                                \
-                const __global float *at = AP + t / CONV_KW * rowstep + t % CONV_KW * CONV_DW;  \
+                const __global store_t *at = AP + t / CONV_KW * rowstep + t % CONV_KW * CONV_DW;  \
                 float16 bv[NV];                                                                 \
-                _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = vload16(0, bk + 16 * v); \
+                _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = LOADV(16, bk + 16 * v); \
                 bk += NR;                                                                       \
                 _Pragma("unroll") for (int i = 0; i < MR; i++) {                                \
-                    const float16 av = (float16)(at[i * CONV_SW]);                              \
+                    const float16 av = (float16)(LOAD(at, i * CONV_SW));                              \
                     _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = fma(av, bv[v], acc[i][v]); \
                 }                                                                               \
             }                                                                                   \
@@ -284,14 +284,14 @@ __kernel void gemm(CLG_GEMM_PARAMS)
     if (r0 >= M || c0 >= N) return;
     CLG_BATCH_START
     a += a_off;
-    const __global float *bp = b + b_off + (size_t)tj * K * NR;
+    const __global store_t *bp = b + b_off + (size_t)tj * K * NR;
     float16 acc[MR][NV];
     _Pragma("unroll") for (int i = 0; i < MR; i++)
         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = (float16)(0.0f);
 #ifdef CONV_A
 #ifdef CONV_KH
     /* an interior tile (see CLG_CONV_INTERIOR_LOOP): ap its first pixel */
-    const __global float *ap = a;
+    const __global store_t *ap = a;
     bool interior = false;
     if (r0 + MR <= M) {
         const int bi = r0 / conv_p, p = r0 - bi * conv_p, oy = p / conv_ow, ox = p - oy * conv_ow;
@@ -333,14 +333,14 @@ __kernel void gemm(CLG_GEMM_PARAMS)
             /* a bias per row (a convolution's) or per column (a Dense
              * layer's) as vectors; other strides element by element */
             if (bias_sc == 0) {
-                x += beta * bias[bias_off + r * bias_sr];
+                x += beta * LOAD(bias, bias_off + r * bias_sr);
             } else if (bias_sc == 1 && cv + 16 <= N) {
-                x += beta * vload16(0, bias + bias_off + r * bias_sr + cv);
+                x += beta * LOADV(16, bias + bias_off + r * bias_sr + cv);
             } else {
                 float part[16];
                 vstore16(x, 0, part);
                 for (int l = 0; l < 16 && cv + l < N; l++)
-                    part[l] += beta * bias[bias_off + r * bias_sr + (cv + l) * bias_sc];
+                    part[l] += beta * LOAD(bias, bias_off + r * bias_sr + (cv + l) * bias_sc);
                 x = vload16(0, part);
             }
 #endif
@@ -350,7 +350,7 @@ __kernel void gemm(CLG_GEMM_PARAMS)
 #endif
             /* 16 neighbouring elements of y (in one image when NCHW) */
             if (full && (y_p == 0 || (y_p > 0 && cv / y_p == (cv + 15) / y_p))) {
-                vstore16(x, 0, y + y_off + Y_INDEX(r, cv));
+                STOREV(16, x, y + y_off + Y_INDEX(r, cv));
                 continue;
             }
             float part[16];
@@ -361,15 +361,15 @@ __kernel void gemm(CLG_GEMM_PARAMS)
              * cost more than the multiply-adds at K = 288) */
             if (full && y_p < 0) {
                 const int pp = -y_p, img = r / pp;
-                __global float *yr = y + y_off + (img * N + cv) * pp + (r - img * pp);
-                for (int l = 0; l < 16; l++) yr[l * pp] = part[l];
+                __global store_t *yr = y + y_off + (img * N + cv) * pp + (r - img * pp);
+                for (int l = 0; l < 16; l++) STORE(yr, l * pp, part[l]);
                 continue;
             }
             for (int l = 0; l < 16 && cv + l < N; l++)
 #ifdef EPILOGUE
-                y[y_off + Y_INDEX(r, cv + l)] = full ? part[l] : clg_epilogue(part[l], r, cv + l EPILOGUE_PASS);
+                STORE(y, y_off + Y_INDEX(r, cv + l), full ? part[l] : clg_epilogue(part[l], r, cv + l EPILOGUE_PASS));
 #else
-                y[y_off + Y_INDEX(r, cv + l)] = part[l];
+                STORE(y, y_off + Y_INDEX(r, cv + l), part[l]);
 #endif
         }
     }
@@ -377,12 +377,12 @@ __kernel void gemm(CLG_GEMM_PARAMS)
 #else
 /* Element (r, c) of y from its sum: alpha times it, plus beta times the
  * bias, through the epilogue. */
-float clg_finish(float v, int r, int c, float alpha, __global const float *bias, uint bias_off, int bias_sr,
+float clg_finish(float v, int r, int c, float alpha, __global const store_t *bias, uint bias_off, int bias_sr,
                  int bias_sc, float beta EPILOGUE_ARGS)
 {
     v *= alpha;
 #if HAS_BIAS
-    v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
+    v += beta * LOAD(bias, bias_off + r * bias_sr + c * bias_sc);
 #endif
 #ifdef EPILOGUE
     v = clg_epilogue(v, r, c EPILOGUE_PASS);
@@ -407,14 +407,14 @@ __kernel void gemm(CLG_GEMM_PARAMS)
         for (int i = 0; i < TM; i++) acc[i] = (floatv)(0.0f);
         if (cbase + VN <= N) {
             for (int k = 0; k < K; k++) {
-                const floatv bv = CLG_CAT(vload, VN)(0, b + k * ldb + cbase);
+                const floatv bv = LOADV(VN, b + k * ldb + cbase);
                 for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), bv, acc[i]);
             }
         } else {
             /* the last, partial group of columns: element by element */
             for (int k = 0; k < K; k++) {
                 float part[VN];
-                for (int l = 0; l < VN; l++) part[l] = b[k * ldb + min(cbase + l, N - 1)];
+                for (int l = 0; l < VN; l++) part[l] = LOAD(b, k * ldb + min(cbase + l, N - 1));
                 const floatv bv = CLG_CAT(vload, VN)(0, part);
                 for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), bv, acc[i]);
             }
@@ -427,8 +427,8 @@ __kernel void gemm(CLG_GEMM_PARAMS)
             for (int l = 0; l < VN; l++) {
                 const int c = cbase + l;
                 if (c >= N) break;
-                y[y_off + Y_INDEX(r, c)] =
-                    clg_finish(part[l], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS);
+                STORE(y, y_off + Y_INDEX(r, c),
+                      clg_finish(part[l], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS));
             }
         }
         return;
@@ -450,15 +450,15 @@ __kernel void gemm(CLG_GEMM_PARAMS)
     {
         typedef CLG_CAT(float, VW) floatv;
         floatv accv = (floatv)(0.0f);
-        const __global float *arow = a + rows[0] * lda, *brow = b + cols[0] * ldb;
+        const __global store_t *arow = a + rows[0] * lda, *brow = b + cols[0] * ldb;
         int k = 0;
         for (; k + VW <= K; k += VW)
-            accv = fma(CLG_CAT(vload, VW)(0, arow + k), CLG_CAT(vload, VW)(0, brow + k), accv);
+            accv = fma(LOADV(VW, arow + k), LOADV(VW, brow + k), accv);
         float part[VW];
         CLG_CAT(vstore, VW)(accv, 0, part);
         float s = 0.0f;
         for (int i = 0; i < VW; i++) s += part[i];
-        for (; k < K; k++) s = fma(arow[k], brow[k], s);
+        for (; k < K; k++) s = fma(LOAD(arow, k), LOAD(brow, k), s);
         acc[0][0] = s;
     }
 #else
@@ -477,8 +477,8 @@ __kernel void gemm(CLG_GEMM_PARAMS)
         for (int j = 0; j < TN; j++) {
             const int c = c0 + j * groups;
             if (c >= N) break;
-            y[y_off + Y_INDEX(r, c)] =
-                clg_finish(acc[i][j], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS);
+            STORE(y, y_off + Y_INDEX(r, c),
+                  clg_finish(acc[i][j], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS));
         }
     }
 }

@@ -98,20 +98,20 @@
 
 /* kernels/gemm.cl's argument list: the host sets one list for both files. */
 #define CLG_GEMM_PARAMS                                                                  \
-    __global const float *a, uint a_off, int lda, __global const float *b, uint b_off, int ldb, \
-        __global float *y, uint y_off, int y_p, int M, int N, int K, float alpha,           \
-        __global const float *bias, uint bias_off, int bias_sr, int bias_sc, float beta CLG_CONV_PARAMS EPILOGUE_ARGS
+    __global const store_t *a, uint a_off, int lda, __global const store_t *b, uint b_off, int ldb, \
+        __global store_t *y, uint y_off, int y_p, int M, int N, int K, float alpha,           \
+        __global const store_t *bias, uint bias_off, int bias_sr, int bias_sc, float beta CLG_CONV_PARAMS EPILOGUE_ARGS
 
 /* Four floats from p; those from `left` on are zero and not read. */
-float4 clg_load4(const __global float *p, int left)
+float4 clg_load4(const __global store_t *p, int left)
 {
-    if (left >= 4) return vload4(0, p);
-    return (float4)(left > 0 ? p[0] : 0.0f, left > 1 ? p[1] : 0.0f, left > 2 ? p[2] : 0.0f, 0.0f);
+    if (left >= 4) return LOADV(4, p);
+    return (float4)(left > 0 ? LOAD(p, 0) : 0.0f, left > 1 ? LOAD(p, 1) : 0.0f, left > 2 ? LOAD(p, 2) : 0.0f, 0.0f);
 }
 
 /* Stages the TK x X slice from k0 of an operand whose memory runs along k
  * (element (k, x) at base[x * ld + k]), x from x0 and below `limit`. */
-void clg_stage_along_k(__local float *t, int pitch, int xs, const __global float *base, int ld, int x0,
+void clg_stage_along_k(__local float *t, int pitch, int xs, const __global store_t *base, int ld, int x0,
                        int limit, int k0, int K, int lid)
 {
     for (int e = lid; e < xs * (TK / 4); e += WG) {
@@ -126,7 +126,7 @@ void clg_stage_along_k(__local float *t, int pitch, int xs, const __global float
 
 /* The same for an operand whose memory runs along x (element (k, x) at
  * base[k * ld + x]). */
-void clg_stage_along_x(__local float *t, int pitch, int xs, const __global float *base, int ld, int x0,
+void clg_stage_along_x(__local float *t, int pitch, int xs, const __global store_t *base, int ld, int x0,
                        int limit, int k0, int K, int lid)
 {
     for (int e = lid; e < xs / 4 * TK; e += WG) {
@@ -145,7 +145,7 @@ void clg_stage_along_x(__local float *t, int pitch, int xs, const __global float
  * at kernel tap k % taps for output pixel r, zero in the padding (the
  * address is then never formed). k runs fastest across work-items:
  * neighbouring taps of one kernel row read neighbouring input pixels. */
-void clg_stage_conv(__local float *t, const __global float *a, int r0, int M, int k0, int K, int lid,
+void clg_stage_conv(__local float *t, const __global store_t *a, int r0, int M, int k0, int K, int lid,
                     int conv_c, int conv_h, int conv_w, int conv_kh, int conv_kw, int conv_ow, int conv_p,
                     int conv_sh, int conv_sw, int conv_pt, int conv_pl, int conv_dh, int conv_dw)
 {
@@ -158,7 +158,7 @@ void clg_stage_conv(__local float *t, const __global float *a, int r0, int M, in
             const int ch = k / taps, tap = k - ch * taps, ky = tap / conv_kw, kx = tap - ky * conv_kw;
             const int iy = oy * conv_sh - conv_pt + ky * conv_dh, ix = ox * conv_sw - conv_pl + kx * conv_dw;
             if (iy >= 0 && iy < conv_h && ix >= 0 && ix < conv_w)
-                v = a[((bi * conv_c + ch) * conv_h + iy) * conv_w + ix];
+                v = LOAD(a, ((bi * conv_c + ch) * conv_h + iy) * conv_w + ix);
         }
         t[kc * PITCH_A + x] = v;
     }
@@ -174,7 +174,7 @@ __kernel __attribute__((reqd_work_group_size(WN, WM, 1))) void gemm_local(CLG_GE
     a += a_off;
 #if PACKED_B
     /* the panel that holds columns c0 .. c0 + BN - 1, from column c0 */
-    const __global float *bp = b + b_off + (size_t)(c0 / PACKED_B) * K * PACKED_B + c0 % PACKED_B;
+    const __global store_t *bp = b + b_off + (size_t)(c0 / PACKED_B) * K * PACKED_B + c0 % PACKED_B;
 #else
     b += b_off;
 #endif
@@ -237,12 +237,12 @@ __kernel __attribute__((reqd_work_group_size(WN, WM, 1))) void gemm_local(CLG_GE
             if (r < M && c < N) {
                 float v = alpha * own[j * WG];
 #if HAS_BIAS
-                v += beta * bias[bias_off + r * bias_sr + c * bias_sc];
+                v += beta * LOAD(bias, bias_off + r * bias_sr + c * bias_sc);
 #endif
 #ifdef EPILOGUE
                 v = clg_epilogue(v, r, c EPILOGUE_PASS);
 #endif
-                y[y_off + Y_INDEX(r, c)] = v;
+                STORE(y, y_off + Y_INDEX(r, c), v);
             }
         }
     }

@@ -47,18 +47,18 @@ static float group_sum(__local float *part, float v)
 #endif
 
 #ifdef HAS_RESIDUAL
-#define X(j) (src[j] + res[j])
+#define X(j) (LOAD(src, j) + LOAD(res, j))
 #else
-#define X(j) src[j]
+#define X(j) LOAD(src, j)
 #endif
 
-__kernel void layernorm(__global const float *x, uint x_off, __global float *y, uint y_off, int rows, int len,
-                        float eps, __global const float *scale, uint scale_off, int n_scale,
+__kernel void layernorm(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int rows, int len,
+                        float eps, __global const store_t *scale, uint scale_off, int n_scale,
 #ifdef HAS_BIAS
-                        __global const float *bias, uint bias_off, int n_bias,
+                        __global const store_t *bias, uint bias_off, int n_bias,
 #endif
 #ifdef HAS_RESIDUAL
-                        __global const float *r, uint r_off,
+                        __global const store_t *r, uint r_off,
 #endif
 #ifdef ROW_PER_ITEM
                         /* no work-group memory: the grid is one item per
@@ -76,10 +76,10 @@ __kernel void layernorm(__global const float *x, uint x_off, __global float *y, 
     if (row >= rows) return; /* a whole work-group: the barriers stay uniform */
     int lid = get_local_id(0), size = get_local_size(0);
 #endif
-    __global const float *src = x + x_off + (size_t)row * len;
-    __global float *dst = y + y_off + (size_t)row * len;
+    __global const store_t *src = x + x_off + (size_t)row * len;
+    __global store_t *dst = y + y_off + (size_t)row * len;
 #ifdef HAS_RESIDUAL
-    __global const float *res = r + r_off + (size_t)row * len;
+    __global const store_t *res = r + r_off + (size_t)row * len;
 #endif
 
     float sum = 0.0f;
@@ -96,10 +96,10 @@ __kernel void layernorm(__global const float *x, uint x_off, __global float *y, 
     bias += bias_off;
 #endif
     for (int j = lid; j < len; j += size) {
-        float v = (X(j) - mean) * inv * scale[PARAM_AT(j, n_scale)];
+        float v = (X(j) - mean) * inv * LOAD(scale, PARAM_AT(j, n_scale));
 #ifdef HAS_BIAS
-        v += bias[PARAM_AT(j, n_bias)];
+        v += LOAD(bias, PARAM_AT(j, n_bias));
 #endif
-        dst[j] = v;
+        STORE(dst, j, v);
     }
 }

@@ -32,7 +32,7 @@ static int source(int o, int lead, int crop, int kept)
     return j + crop;
 }
 
-__kernel void pad(__global const float *x, uint x_off, __global float *y, uint y_off,
+__kernel void pad(__global const store_t *x, uint x_off, __global store_t *y, uint y_off,
                   int n1, int n2, int n3, int n4, int n5, int n6, int n7,
                   int lead0, int lead1, int lead2, int lead3, int lead4, int lead5, int lead6, int lead7,
                   int crop0, int crop1, int crop2, int crop3, int crop4, int crop5, int crop6, int crop7,
@@ -70,6 +70,6 @@ __kernel void pad(__global const float *x, uint x_off, __global float *y, uint y
 #if PAD_MODE == 0
     if (inside)
 #endif
-        v = x[x_off + at];
-    y[y_off + (outer * n6 + o6) * n7 + o7] = v;
+        v = LOAD(x, x_off + at);
+    STORE(y, y_off + (outer * n6 + o6) * n7 + o7, v);
 }

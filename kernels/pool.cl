@@ -35,13 +35,13 @@
  * greater, and a NaN v only replaces it by a NaN. The select form keeps
  * the loop free of branches, so it vectorises across work-items. */
 #if !defined(POOL_KERNEL) || POOL_KERNEL == 1
-__kernel void maxpool(__global const float *x, uint x_off, __global float *y, uint y_off, int planes,
+__kernel void maxpool(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int planes,
                       int h, int w, int oh, int ow, int oy_begin, int oy_end, int ox_begin, int ox_end,
                       int stride_h, int stride_w, int pad_top, int pad_left, int dilation_h, int dilation_w)
 {
     int ox = ox_begin + get_global_id(0), oy = oy_begin + get_global_id(1), plane = get_global_id(2);
     if (ox >= ox_end || oy >= oy_end || plane >= planes) return;
-    __global const float *src = x + x_off + plane * h * w;
+    __global const store_t *src = x + x_off + plane * h * w;
     int y0 = oy * stride_h - pad_top, x0 = ox * stride_w - pad_left;
 
     float best = -FLT_MAX;
@@ -54,16 +54,16 @@ __kernel void maxpool(__global const float *x, uint x_off, __global float *y, ui
         for (int kx = 0; kx < KW; kx++) {
             int ix = x0 + kx * dilation_w;
 #ifdef INSIDE
-            float v = src[iy * w + ix];
+            float v = LOAD(src, iy * w + ix);
             best = v > best || isnan(v) ? v : best;
 #else
             bool in = in_y && ix >= 0 && ix < w;
-            float v = src[iy * w + clamp(ix, 0, w - 1)];
+            float v = LOAD(src, iy * w + clamp(ix, 0, w - 1));
             best = in && (v > best || isnan(v)) ? v : best;
 #endif
         }
     }
-    y[y_off + (plane * oh + oy) * ow + ox] = best;
+    STORE(y, y_off + (plane * oh + oy) * ow + ox, best);
 }
 #endif
 
@@ -72,14 +72,14 @@ __kernel void maxpool(__global const float *x, uint x_off, __global float *y, ui
  * window may run past it). count_include_pad divides by that padded span;
  * otherwise by the number of real elements, as ONNX and PyTorch do. */
 #if !defined(POOL_KERNEL) || POOL_KERNEL == 2
-__kernel void averagepool(__global const float *x, uint x_off, __global float *y, uint y_off, int planes,
+__kernel void averagepool(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int planes,
                           int h, int w, int oh, int ow, int oy_begin, int oy_end, int ox_begin, int ox_end,
                           int stride_h, int stride_w, int pad_top, int pad_left, int pad_bottom, int pad_right,
                           int count_include_pad)
 {
     int ox = ox_begin + get_global_id(0), oy = oy_begin + get_global_id(1), plane = get_global_id(2);
     if (ox >= ox_end || oy >= oy_end || plane >= planes) return;
-    __global const float *src = x + x_off + plane * h * w;
+    __global const store_t *src = x + x_off + plane * h * w;
     int y_start = oy * stride_h - pad_top, x_start = ox * stride_w - pad_left;
 
     float sum = 0.0f;
@@ -92,10 +92,10 @@ __kernel void averagepool(__global const float *x, uint x_off, __global float *y
         for (int kx = 0; kx < KW; kx++) {
             int ix = x_start + kx;
 #ifdef INSIDE
-            sum += src[iy * w + ix];
+            sum += LOAD(src, iy * w + ix);
 #else
             bool in = in_y && ix >= 0 && ix < w;
-            float v = src[iy * w + clamp(ix, 0, w - 1)];
+            float v = LOAD(src, iy * w + clamp(ix, 0, w - 1));
             sum += in ? v : 0.0f;
 #endif
         }
@@ -109,7 +109,7 @@ __kernel void averagepool(__global const float *x, uint x_off, __global float *y
                                             : (y_hi - y_lo) * (x_hi - x_lo));
 #endif
     /* Shape inference keeps every window on the input; guard anyway. */
-    y[y_off + (plane * oh + oy) * ow + ox] = count > 0.0f ? sum / count : 0.0f;
+    STORE(y, y_off + (plane * oh + oy) * ow + ox, count > 0.0f ? sum / count : 0.0f);
 }
 #endif
 
@@ -120,19 +120,19 @@ __kernel void averagepool(__global const float *x, uint x_off, __global float *y
 #define BLOCK 256
 
 #if !defined(POOL_KERNEL) || POOL_KERNEL == 3
-__kernel void globalaveragepool(__global const float *x, uint x_off, __global float *y,
+__kernel void globalaveragepool(__global const store_t *x, uint x_off, __global store_t *y,
                                 uint y_off, int n, int inner)
 {
     int plane = get_global_id(0);
     if (plane >= n) return;
-    __global const float *src = x + x_off + plane * inner;
+    __global const store_t *src = x + x_off + plane * inner;
     float sum = 0.0f;
     for (int start = 0; start < inner; start += BLOCK) {
         int end = min(start + BLOCK, inner);
         float part = 0.0f;
-        for (int j = start; j < end; j++) part += src[j];
+        for (int j = start; j < end; j++) part += LOAD(src, j);
         sum += part;
     }
-    y[y_off + plane] = sum / (float)inner;
+    STORE(y, y_off + plane, sum / (float)inner);
 }
 #endif

@@ -70,23 +70,23 @@ static float group_combine(__local float *part, float v, int is_max)
  * row (grid: work-group size x rows), its work-items striding over the row
  * so that neighbours read neighbouring elements, then a tree through local
  * memory. */
-__kernel void reduce_rows(__global const float *x, uint x_off, __global float *y, uint y_off, int rows, int len,
+__kernel void reduce_rows(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int rows, int len,
                           __local float *part)
 {
     int row = get_global_id(1);
     if (row >= rows) return; /* a whole work-group: the barriers stay uniform */
     int lid = get_local_id(0), size = get_local_size(0);
-    __global const float *src = x + x_off + (size_t)row * len;
+    __global const store_t *src = x + x_off + (size_t)row * len;
     float shift = 0.0f;
 #ifdef MAP_EXP
     float mx = -INFINITY;
-    for (int j = lid; j < len; j += size) mx = fmax(mx, src[j]);
+    for (int j = lid; j < len; j += size) mx = fmax(mx, LOAD(src, j));
     shift = shift_of(group_combine(part, mx, 1));
 #endif
     float acc = INIT;
-    for (int j = lid; j < len; j += size) acc = COMBINE(acc, MAP(src[j], shift));
+    for (int j = lid; j < len; j += size) acc = COMBINE(acc, MAP(LOAD(src, j), shift));
     acc = group_combine(part, acc, 0);
-    if (lid == 0) y[y_off + row] = FINISH(acc, len, shift);
+    if (lid == 0) STORE(y, y_off + row, FINISH(acc, len, shift));
 }
 
 /* Any axes: one work-item per output element, n of them (the grid padded,
@@ -97,7 +97,7 @@ __kernel void reduce_rows(__global const float *x, uint x_off, __global float *y
  * Neighbouring work-items differ in the innermost kept dim, so when the
  * reduced axes are outer ones (the common case here: innermost rows take
  * reduce_rows) their reads are neighbouring addresses. */
-__kernel void reduce_strided(__global const float *x, uint x_off, __global float *y, uint y_off, int n,
+__kernel void reduce_strided(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int n,
                              int k0, int k1, int k2, int k3, int ks0, int ks1, int ks2, int ks3,
                              int r0, int r1, int r2, int r3, int rs0, int rs1, int rs2, int rs3)
 {
@@ -108,14 +108,14 @@ __kernel void reduce_strided(__global const float *x, uint x_off, __global float
     t /= k2;
     int i1 = t % k1, i0 = t / k1;
     (void)k0;
-    __global const float *src = x + x_off + i0 * ks0 + i1 * ks1 + i2 * ks2 + i3 * ks3;
+    __global const store_t *src = x + x_off + i0 * ks0 + i1 * ks1 + i2 * ks2 + i3 * ks3;
     float shift = 0.0f;
 #ifdef MAP_EXP
     float mx = -INFINITY;
     for (int a = 0; a < r0; a++)
         for (int b = 0; b < r1; b++)
             for (int c = 0; c < r2; c++)
-                for (int e = 0; e < r3; e++) mx = fmax(mx, src[a * rs0 + b * rs1 + c * rs2 + e * rs3]);
+                for (int e = 0; e < r3; e++) mx = fmax(mx, LOAD(src, a * rs0 + b * rs1 + c * rs2 + e * rs3));
     shift = shift_of(mx);
 #endif
     float acc = INIT;
@@ -123,6 +123,6 @@ __kernel void reduce_strided(__global const float *x, uint x_off, __global float
         for (int b = 0; b < r1; b++)
             for (int c = 0; c < r2; c++)
                 for (int e = 0; e < r3; e++)
-                    acc = COMBINE(acc, MAP(src[a * rs0 + b * rs1 + c * rs2 + e * rs3], shift));
-    y[y_off + o] = FINISH(acc, r0 * r1 * r2 * r3, shift);
+                    acc = COMBINE(acc, MAP(LOAD(src, a * rs0 + b * rs1 + c * rs2 + e * rs3), shift));
+    STORE(y, y_off + o, FINISH(acc, r0 * r1 * r2 * r3, shift));
 }

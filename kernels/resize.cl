@@ -68,7 +68,7 @@ static int nearest(float s, int n)
 }
 #endif
 
-__kernel void resize(__global const float *x, uint x_off, __global float *y, uint y_off, int h, int w,
+__kernel void resize(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int h, int w,
                      int oh, int ow, float pre_h, float mul_h, float div_h, float post_h, float pre_w,
                      float mul_w, float div_w, float post_w, float cubic_a)
 {
@@ -77,7 +77,7 @@ __kernel void resize(__global const float *x, uint x_off, __global float *y, uin
     int i = get_global_id(1), p = get_global_id(2);
     float sy = ((float)i + pre_h) * mul_h / div_h + post_h;
     float sx = ((float)j + pre_w) * mul_w / div_w + post_w;
-    __global const float *plane = x + x_off + p * h * w;
+    __global const store_t *plane = x + x_off + p * h * w;
     float v;
 #if defined(CUBIC)
     float4 wy, wx;
@@ -86,19 +86,19 @@ __kernel void resize(__global const float *x, uint x_off, __global float *y, uin
     cubic_taps(sx, w, cubic_a, &wx, &ix);
     float r[4];
     for (int k = 0; k < 4; k++) {
-        __global const float *row = plane + (k == 0 ? iy.x : k == 1 ? iy.y : k == 2 ? iy.z : iy.w) * w;
-        r[k] = wx.x * row[ix.x] + wx.y * row[ix.y] + wx.z * row[ix.z] + wx.w * row[ix.w];
+        __global const store_t *row = plane + (k == 0 ? iy.x : k == 1 ? iy.y : k == 2 ? iy.z : iy.w) * w;
+        r[k] = wx.x * LOAD(row, ix.x) + wx.y * LOAD(row, ix.y) + wx.z * LOAD(row, ix.z) + wx.w * LOAD(row, ix.w);
     }
     v = wy.x * r[0] + wy.y * r[1] + wy.z * r[2] + wy.w * r[3];
 #elif defined(LINEAR)
     float fy = floor(sy), fx = floor(sx), ry = sy - fy, rx = sx - fx;
     int y0 = clamp((int)fy, 0, h - 1), y1 = clamp((int)fy + 1, 0, h - 1);
     int x0 = clamp((int)fx, 0, w - 1), x1 = clamp((int)fx + 1, 0, w - 1);
-    float top = (1.0f - rx) * plane[y0 * w + x0] + rx * plane[y0 * w + x1];
-    float bottom = (1.0f - rx) * plane[y1 * w + x0] + rx * plane[y1 * w + x1];
+    float top = (1.0f - rx) * LOAD(plane, y0 * w + x0) + rx * LOAD(plane, y0 * w + x1);
+    float bottom = (1.0f - rx) * LOAD(plane, y1 * w + x0) + rx * LOAD(plane, y1 * w + x1);
     v = (1.0f - ry) * top + ry * bottom;
 #else
-    v = plane[nearest(sy, h) * w + nearest(sx, w)];
+    v = LOAD(plane, nearest(sy, h) * w + nearest(sx, w));
 #endif
-    y[y_off + (p * oh + i) * ow + j] = v;
+    STORE(y, y_off + (p * oh + i) * ow + j, v);
 }

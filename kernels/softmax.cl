@@ -13,30 +13,30 @@
  * for every kernel of a program when its binary is taken for the cache
  * (docs/runtime.md, "Start-up"), 0.5 s for softmax_group on PoCL. */
 #if !defined(SOFTMAX_KERNEL) || SOFTMAX_KERNEL == 1
-__kernel void softmax(__global const float *x, uint x_off, __global float *y, uint y_off, int n,
+__kernel void softmax(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int n,
                       int len, int inner)
 {
     int row = get_global_id(0);
     if (row >= n) return;
     int o = row / inner, i = row - o * inner;
     int base = o * len * inner + i;
-    __global const float *src = x + x_off + base;
-    __global float *dst = y + y_off + base;
+    __global const store_t *src = x + x_off + base;
+    __global store_t *dst = y + y_off + base;
 
     float mx = -INFINITY;
-    for (int j = 0; j < len; j++) mx = fmax(mx, src[j * inner]);
+    for (int j = 0; j < len; j++) mx = fmax(mx, LOAD(src, j * inner));
     float sum = 0.0f;
 #ifdef LOG_SOFTMAX
-    for (int j = 0; j < len; j++) sum += exp(src[j * inner] - mx);
+    for (int j = 0; j < len; j++) sum += exp(LOAD(src, j * inner) - mx);
     float lse = mx + log(sum);
-    for (int j = 0; j < len; j++) dst[j * inner] = src[j * inner] - lse;
+    for (int j = 0; j < len; j++) STORE(dst, j * inner, LOAD(src, j * inner) - lse);
 #else
     for (int j = 0; j < len; j++) {
-        float e = exp(src[j * inner] - mx);
-        dst[j * inner] = e;
+        float e = exp(LOAD(src, j * inner) - mx);
+        STORE(dst, j * inner, e);
         sum += e;
     }
-    for (int j = 0; j < len; j++) dst[j * inner] /= sum;
+    for (int j = 0; j < len; j++) STORE(dst, j * inner, LOAD(dst, j * inner) / sum);
 #endif
 }
 #endif
@@ -62,7 +62,7 @@ static float group_reduce(__local float *part, float v, int is_max)
 }
 
 #if !defined(SOFTMAX_KERNEL) || SOFTMAX_KERNEL == 2
-__kernel void softmax_group(__global const float *x, uint x_off, __global float *y, uint y_off, int n,
+__kernel void softmax_group(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int n,
                             int len, int inner, __local float *part)
 {
     int row = get_global_id(1);
@@ -70,25 +70,25 @@ __kernel void softmax_group(__global const float *x, uint x_off, __global float 
     int lid = get_local_id(0), size = get_local_size(0);
     int o = row / inner, i = row - o * inner;
     int base = o * len * inner + i;
-    __global const float *src = x + x_off + base;
-    __global float *dst = y + y_off + base;
+    __global const store_t *src = x + x_off + base;
+    __global store_t *dst = y + y_off + base;
 
     float mx = -INFINITY;
-    for (int j = lid; j < len; j += size) mx = fmax(mx, src[j * inner]);
+    for (int j = lid; j < len; j += size) mx = fmax(mx, LOAD(src, j * inner));
     mx = group_reduce(part, mx, 1);
     float sum = 0.0f;
 #ifdef LOG_SOFTMAX
-    for (int j = lid; j < len; j += size) sum += exp(src[j * inner] - mx);
+    for (int j = lid; j < len; j += size) sum += exp(LOAD(src, j * inner) - mx);
     float lse = mx + log(group_reduce(part, sum, 0));
-    for (int j = lid; j < len; j += size) dst[j * inner] = src[j * inner] - lse;
+    for (int j = lid; j < len; j += size) STORE(dst, j * inner, LOAD(src, j * inner) - lse);
 #else
     for (int j = lid; j < len; j += size) {
-        float e = exp(src[j * inner] - mx);
-        dst[j * inner] = e;
+        float e = exp(LOAD(src, j * inner) - mx);
+        STORE(dst, j * inner, e);
         sum += e;
     }
     sum = group_reduce(part, sum, 0);
-    for (int j = lid; j < len; j += size) dst[j * inner] /= sum;
+    for (int j = lid; j < len; j += size) STORE(dst, j * inner, LOAD(dst, j * inner) / sum);
 #endif
 }
 #endif

@@ -10,7 +10,7 @@
  * The host pads the first grid dim up to a multiple of 64, hence the check.
  * ONNX's k is any int64; the host clamps it to [-rows, cols], which keeps
  * the same elements (j - i lies in [1 - rows, cols - 1]) and fits an int. */
-__kernel void trilu(__global const float *x, uint x_off, __global float *y, uint y_off, int rows, int cols,
+__kernel void trilu(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int rows, int cols,
                     int k)
 {
     int j = get_global_id(0);
@@ -23,5 +23,5 @@ __kernel void trilu(__global const float *x, uint x_off, __global float *y, uint
 #else
     bool keep = d >= k;
 #endif
-    y[y_off + at] = keep ? x[x_off + at] : 0.0f;
+    STORE(y, y_off + at, keep ? LOAD(x, x_off + at) : 0.0f);
 }

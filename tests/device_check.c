@@ -146,6 +146,12 @@ double test_device_error(clg_context *ctx, clg_graph *g, int64_t batch, unsigned
 
 double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed, int opt_level)
 {
+    return test_device_error_prec(ctx, g, batch, seed, opt_level, CLG_PRECISION_FP32, NULL, NULL, 0);
+}
+
+double test_device_error_prec(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed, int opt_level,
+                              clg_precision precision, clg_status *refused, char *why, size_t size)
+{
     int n_in = clg_graph_input_count(g), n_out = clg_graph_output_count(g);
     clg_tensor *in = calloc((size_t)n_in + 1, sizeof *in);
     clg_tensor *ref = calloc((size_t)n_out + 1, sizeof *ref);
@@ -200,10 +206,18 @@ double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsig
     clg_model *m = NULL;
     clg_model_options options = CLG_MODEL_OPTIONS_INIT;
     options.opt_level = opt_level;
-    if (clg_model_create_ex(&m, ctx, g, &options) != CLG_OK) fail_msg("model: %s", clg_model_errmsg(m));
-    if (clg_model_run(m, in, n_in, dev, n_out) != CLG_OK) fail_msg("run: %s", clg_model_errmsg(m));
+    options.precision = precision;
+    clg_status created = clg_model_create_ex(&m, ctx, g, &options);
     double worst = 0.0;
-    for (int i = 0; i < n_out; i++) {
+    if (created != CLG_OK && refused) {
+        *refused = created;
+        snprintf(why, size, "%s", clg_model_errmsg(m));
+        worst = -1.0;
+    } else if (created != CLG_OK) {
+        fail_msg("model: %s", clg_model_errmsg(m));
+    }
+    if (created == CLG_OK && clg_model_run(m, in, n_in, dev, n_out) != CLG_OK) fail_msg("run: %s", clg_model_errmsg(m));
+    for (int i = 0; i < (created == CLG_OK ? n_out : 0); i++) {
         assert_int_equal(dev[i].rank, ref[i].rank);
         for (int d = 0; d < ref[i].rank; d++) assert_int_equal(dev[i].dims[d], ref[i].dims[d]);
         size_t n = elems(ref[i].rank, ref[i].dims);

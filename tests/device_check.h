@@ -35,6 +35,13 @@ double test_device_error(clg_context *ctx, clg_graph *g, int64_t batch, unsigned
  * reference always runs g itself, unoptimized. */
 double test_device_error_at(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed, int opt_level);
 
+/* The same at a precision (clg_model_options.precision). A model the
+ * library refuses returns -1 with its status in *refused and its message
+ * copied to why (size bytes) when refused is not NULL; otherwise a
+ * refusal fails the test. */
+double test_device_error_prec(clg_context *ctx, clg_graph *g, int64_t batch, unsigned seed, int opt_level,
+                              clg_precision precision, clg_status *refused, char *why, size_t size);
+
 /* Parses text and checks it on the device against the reference at batches
  * 1, 3 and 17, compiled at -O0 (every op lowered as written) and at the
  * default level (skips without a device); fails with the text, the level

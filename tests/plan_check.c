@@ -27,7 +27,7 @@ void test_plan_build(test_plan *tp, clg_context *ctx, clg_graph *g, int64_t batc
     int64_t sizes[CLG_MAX_SYMBOLS];
     for (int k = 0; k < CLG_MAX_SYMBOLS; k++) sizes[k] = -1;
     sizes[0] = batch;
-    if (clg_plan_build(&tp->plan, ctx, g, tp->weights, tp->const_off, sizes) != CLG_OK)
+    if (clg_plan_build(&tp->plan, ctx, g, tp->weights, tp->const_off, sizes, CLG_PRECISION_FP32) != CLG_OK)
         fail_msg("plan: %s", clg_context_errmsg(ctx));
 }
 

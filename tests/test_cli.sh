@@ -199,6 +199,21 @@ has err "no pass 'no-such-pass'"
 run 2 compile "$MLP" -O3
 has err "optimization level '3' is not 0, 1 or 2"
 run 2 run "$MLP" -O
+run 2 run "$MLP" --precision half
+has err "precision 'half' is not fp32, fp16 or fp16-storage"
+run 2 bench "$MLP" --precision
+has err 'needs a value'
+# --precision fp16-storage: half buffers on any device, the same outputs
+# within half's rounding (--check's relative error, at most 8 * 2^-11)
+if ! "$CLI" devices 2>/dev/null | grep -q '^no OpenCL devices'; then
+    run 0 run "$MLP" --batch 3 --precision fp16-storage --check
+    awk '/^check / { v = $0; sub(/.*\(/, "", v); sub(/ relative.*/, "", v); n++; if (!(v + 0 <= 3.9e-3)) bad = 1 }
+         END { exit bad || !n }' "$TMP/out" && ok || bad "run --precision fp16-storage --check: error past 3.9e-3"
+    run 0 bench "$MLP" --batch 2 --iters 2 --precision fp16-storage --json
+    has out '"precision": "fp16-storage"'
+    run 1 compile "$MLP" --bundle -o "$TMP/half.clgb" --precision fp16-storage
+    has err 'bundles record no precision yet'
+fi
 
 # ---- compile --bundle: an AOT bundle run and benched on a fresh cache
 # directory (the outputs are the model's: the same numbers as the .clg run)
@@ -290,11 +305,12 @@ else
     # A first run says on stderr that it compiles (one line, how many
     # programs; stderr is no terminal here); --verbose names each program
     # with its time; a warm run builds nothing and says nothing of it.
-    run 0 run "$MLP" --cache-dir "$TMP/cache/b"
+    # Batch 64: at batch 1 the whole model is one dense-chain program.
+    run 0 run "$MLP" --batch 64 --cache-dir "$TMP/cache/b"
     has err '^clgraph: compiling [0-9][0-9]* OpenCL programs for this device'
-    run 0 run "$MLP" --cache-dir "$TMP/cache/b" --verbose
+    run 0 run "$MLP" --batch 64 --cache-dir "$TMP/cache/b" --verbose
     has err '^clgraph: loaded gemm.cl'
-    run 0 run "$MLP" --cache-dir "$TMP/cache/b"
+    run 0 run "$MLP" --batch 64 --cache-dir "$TMP/cache/b"
     if grep -q 'compiling\|loaded\|built' "$TMP/err"; then bad "a warm run reported builds"; else ok; fi
     mkdir "$TMP/kernels"
     cp kernels/*.cl "$TMP/kernels/" # a kernel directory stands in for every kernels/ file

@@ -299,6 +299,116 @@ static void test_model_options_struct_size(void **state)
     clg_graph_destroy(g);
 }
 
+/* ---------------------------------------------------------------- precision */
+
+/* The host's float-to-half conversion (weights, inputs) against values
+ * whose half is known: exact ones, ties to even, the largest finite half,
+ * overflow to inf, subnormals and NaN. */
+static void test_half_conversion(void **state)
+{
+    (void)state;
+    static const struct {
+        float f;
+        uint16_t h;
+    } cases[] = {
+        {0.0f, 0x0000},         {-0.0f, 0x8000},         {1.0f, 0x3c00},          {-2.0f, 0xc000},
+        {0.5f, 0x3800},         {65504.0f, 0x7bff},      {65519.0f, 0x7bff},      {65520.0f, 0x7c00},
+        {1e6f, 0x7c00},         {-1e6f, 0xfc00},         {INFINITY, 0x7c00},      {2048.0f, 0x6800},
+        {2049.0f, 0x6800} /* a tie: to even (2048) */,   {2051.0f, 0x6802} /* a tie: to even (2052) */,
+        {1.0f + 1.0f / 4096, 0x3c00} /* below half an ulp */,
+        {0x1p-24f, 0x0001} /* the smallest subnormal */, {0x1p-25f, 0x0000} /* a tie: to even (0) */,
+        {0x1.8p-25f, 0x0001},   {0x1p-14f, 0x0400} /* the smallest normal */,
+        {0x1.ff8p-15f, 0x03ff} /* the largest subnormal */, {0x1.ffcp-15f, 0x0400} /* a tie: to even (up) */,
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint16_t h = clg_float_to_half(cases[i].f);
+        if (h != cases[i].h) fail_msg("%a -> 0x%04x, want 0x%04x", (double)cases[i].f, h, cases[i].h);
+        if (isfinite(cases[i].f) && (h & 0x7c00) != 0x7c00 && clg_half_to_float(h) != clg_half_to_float(cases[i].h))
+            fail_msg("0x%04x back to float", h);
+    }
+    assert_true(isnan(clg_half_to_float(clg_float_to_half(NAN))));
+    /* every half survives the round trip through float */
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) continue; /* NaNs */
+        assert_int_equal(clg_float_to_half(clg_half_to_float((uint16_t)h)), h);
+    }
+}
+
+static void test_precision_errors(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_device_info info;
+    assert_int_equal(clg_context_device(ctx, &info), CLG_OK);
+    clg_model *m = NULL;
+    clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+
+    /* A weight beyond half's range, named. */
+    clg_graph *g = test_parse("input x: f32[N, 2]\nconst big: f32[2] = [1, 70000]\ny = Mul(x, big)\noutput y\n");
+    o.precision = CLG_PRECISION_FP16_STORAGE;
+    assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_ERR_UNSUPPORTED);
+    expect_in("overflow", clg_model_errmsg(m), "constant big");
+    expect_in("overflow", clg_model_errmsg(m), "65504");
+    clg_model_destroy(m);
+    o.precision = CLG_PRECISION_FP32; /* fine at fp32 */
+    assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_OK);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+
+    /* Integer tensors on the device are refused, named. */
+    g = test_parse("input ids: i64[N, 3]\nconst table: f32[5000, 2] = random(1, -1, 1)\n"
+                   "y = Gather(table, ids) axis=0\noutput y\n");
+    o.precision = CLG_PRECISION_FP16_STORAGE;
+    assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_ERR_UNSUPPORTED);
+    expect_in("integer", clg_model_errmsg(m), "node ids");
+    expect_in("integer", clg_model_errmsg(m), "i64");
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+
+    /* A precision outside the enum. */
+    g = test_parse("input x: f32[N, 2]\ny = Relu(x)\noutput y\n");
+    o.precision = (clg_precision)7;
+    assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_ERR_INVALID_ARGUMENT);
+    expect_in("bad precision", clg_model_errmsg(m), "precision 7");
+    clg_model_destroy(m);
+
+    /* fp16 compute: refused on a device without cl_khr_fp16, naming both. */
+    o.precision = CLG_PRECISION_FP16;
+    clg_status s = clg_model_create_ex(&m, ctx, g, &o);
+    if (info.fp16) {
+        assert_int_equal(s, CLG_OK);
+        printf("precision fp16 on %s: created (cl_khr_fp16)\n", info.name);
+    } else {
+        assert_int_equal(s, CLG_ERR_UNSUPPORTED);
+        expect_in("no fp16", clg_model_errmsg(m), "cl_khr_fp16");
+        expect_in("no fp16", clg_model_errmsg(m), info.name);
+        printf("precision fp16 on %s: refused, no cl_khr_fp16: %s\n", info.name, clg_model_errmsg(m));
+    }
+    clg_model_destroy(m);
+
+    /* Half models: halved bytes, outputs through clg_model_run only, and no bundle. */
+    clg_model_stats s32, s16;
+    o.precision = CLG_PRECISION_FP32;
+    assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_OK);
+    assert_int_equal(clg_model_stats_get(m, &s32), CLG_OK);
+    clg_model_destroy(m);
+    o.precision = CLG_PRECISION_FP16_STORAGE;
+    assert_int_equal(clg_model_create_ex(&m, ctx, g, &o), CLG_OK);
+    assert_int_equal(clg_model_stats_get(m, &s16), CLG_OK);
+    assert_int_equal(s16.activation_bytes * 2, s32.activation_bytes);
+    float xv[4] = {-1.0f, 2.0f, 0.1f, -0.0f}, yv[4];
+    clg_tensor x = {xv, 2, {2, 2}, CLG_DTYPE_F32}, y = {yv, 0, {0}, CLG_DTYPE_F32};
+    assert_int_equal(clg_model_run(m, &x, 1, &y, 1), CLG_OK);
+    assert_true(yv[0] == 0.0f && yv[1] == 2.0f && yv[3] == 0.0f);
+    assert_true(yv[2] == clg_half_to_float(clg_float_to_half(0.1f))); /* rounded once, at the edge */
+    assert_int_equal(clg_model_save_bundle(m, "/nonexistent/never.clgb"), CLG_ERR_UNSUPPORTED);
+    expect_in("bundle", clg_model_errmsg(m), "fp16-storage");
+    assert_int_equal(clg_model_run_buffers(m, NULL, 0, NULL, 0, NULL, 0, NULL), CLG_ERR_UNSUPPORTED);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+}
+
 /* ---------------------------------------------------------------- internal errors */
 
 /* A launch whose tensor has no buffer once the plan binds can only come
@@ -404,6 +514,8 @@ int main(void)
         cmocka_unit_test(test_models_keep_their_own_errors),
         cmocka_unit_test(test_two_threads_one_context),
         cmocka_unit_test(test_model_options_struct_size),
+        cmocka_unit_test(test_half_conversion),
+        cmocka_unit_test(test_precision_errors),
         cmocka_unit_test(test_internal_error_status),
         cmocka_unit_test(test_runs_allocate_nothing),
     };

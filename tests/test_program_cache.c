@@ -474,9 +474,15 @@ static void test_one_kernel_per_program(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cl_program prog = NULL;
-        if (clg_program_get(ctx, cases[i].file, clg_kernel_source(cases[i].file), cases[i].options, &prog) !=
-            CLG_OK)
-            fail_msg("%s %s: %s", cases[i].file, cases[i].options, clg_context_errmsg(ctx));
+        /* as a plan builds it: the storage macros, then the file */
+        const char *prelude = clg_kernel_storage_prelude(), *body = clg_kernel_source(cases[i].file);
+        char *text = malloc(strlen(prelude) + strlen(body) + 1);
+        assert_non_null(text);
+        strcpy(text, prelude);
+        strcat(text, body);
+        clg_status built = clg_program_get(ctx, cases[i].file, text, cases[i].options, &prog);
+        free(text);
+        if (built != CLG_OK) fail_msg("%s %s: %s", cases[i].file, cases[i].options, clg_context_errmsg(ctx));
         char names[256] = "";
         assert_int_equal(clGetProgramInfo(prog, CL_PROGRAM_KERNEL_NAMES, sizeof names, names, NULL), CL_SUCCESS);
         /* sorted, so the drivers' orders compare */

@@ -15,7 +15,29 @@
  * precision: an f16 input (input.npy is float16) and an f16 output, which
  * is widened here and compared with the fp32 PyTorch model's output.
  *
- * Without an OpenCL device only the reference runs. */
+ * Without an OpenCL device only the reference runs.
+ *
+ * Half precision: each fixture also runs at fp16-storage (any device) and
+ * fp16 (a device with cl_khr_fp16; elsewhere the test checks the refusal
+ * and prints that it skipped), compared with the fp32 reference executor
+ * on the same input, error relative to the output's largest |value|. The
+ * bound per fixture (FIXTURE_TEST's third argument) is half's unit roundoff
+ * u = 2^-11 (4.9e-4: every stored activation and weight is rounded once)
+ * times a factor for the model family, measured with margin (bench/README.md
+ * "Half precision" lists each fixture's error):
+ *   - MLPs, small CNNs, ResNets (BatchNorm folded, ReLU): 8u (3.9e-3): a
+ *     rounding per layer, errors of independent roundings mostly cancel;
+ *   - deep narrow CNNs with squeeze-excitation, hard swish, dense
+ *     concatenation (MobileNet, EfficientNet, RegNet, DenseNet): 16u (7.8e-3):
+ *     gates multiply two rounded values, and 20-50 layers;
+ *   - transformers and LayerNorm/softmax blocks: 16u: a LayerNorm divides by
+ *     a standard deviation computed from rounded inputs, softmax sharpens
+ *     rounded scores (exp amplifies an absolute error of the logits).
+ * The accumulations themselves run in float (GEMM, convolution, reductions,
+ * softmax, LayerNorm), so the bound does not grow with K.
+ * A bound of 0 marks a fixture with integer tensors on the device (token
+ * ids): a half precision refuses it (CLG_ERR_UNSUPPORTED naming the
+ * tensor), which the test checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -77,6 +99,7 @@ typedef struct fixture {
     clg_dtype out_dtype;
     double tol;
     bool rows_independent; /* dim 0 is a batch of independent samples */
+    double half_tol;       /* the bound at a half precision; 0: refused (integer tensors) */
 } fixture;
 
 static void fixture_load(fixture *fx, const char *name)
@@ -117,16 +140,22 @@ static clg_tensor out_tensor(const fixture *fx)
     return t;
 }
 
-/* An f16 output's halves as floats (IEEE's definition), in place of t. */
+/* n halves as floats (IEEE's definition). */
+static void halves_to_floats(const uint16_t *half, float *out, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        uint16_t h = half[k];
+        int e = (h >> 10) & 0x1f, f = h & 0x3ff;
+        float v = e == 0x1f ? (f ? NAN : INFINITY) : e ? ldexpf((float)(1024 + f), e - 25) : ldexpf((float)f, -24);
+        out[k] = h & 0x8000 ? -v : v;
+    }
+}
+
+/* An f16 output's halves as floats, in place of t. */
 static void widen(const fixture *fx, clg_tensor *t)
 {
     if (t->dtype != CLG_DTYPE_F16) return;
-    for (size_t k = 0; k < count(t); k++) {
-        uint16_t h = fx->half[k];
-        int e = (h >> 10) & 0x1f, f = h & 0x3ff;
-        float v = e == 0x1f ? (f ? NAN : INFINITY) : e ? ldexpf((float)(1024 + f), e - 25) : ldexpf((float)f, -24);
-        fx->got[k] = h & 0x8000 ? -v : v;
-    }
+    halves_to_floats(fx->half, fx->got, count(t));
     t->data = fx->got;
     t->dtype = CLG_DTYPE_F32;
 }
@@ -220,16 +249,77 @@ static void run_device(fixture *fx, clg_context *ctx, int level)
     clg_model_destroy(m);
 }
 
-static void run_fixture(const char *name, bool rows_independent)
+/* The model at a half precision against the fp32 reference executor, on
+ * the first input (and the second, where there is one). */
+static void run_half(fixture *fx, clg_context *ctx, clg_precision precision)
+{
+    const char *pname = clg_precision_name(precision);
+    clg_device_info info;
+    assert_int_equal(clg_context_device(ctx, &info), CLG_OK);
+    clg_model *m = NULL;
+    clg_model_options opt = CLG_MODEL_OPTIONS_INIT;
+    opt.precision = precision;
+    clg_status s = clg_model_create_ex(&m, ctx, fx->g, &opt);
+    if (precision == CLG_PRECISION_FP16 && !info.fp16) {
+        /* the refusal names the device and the extension */
+        if (s != CLG_ERR_UNSUPPORTED || !strstr(clg_model_errmsg(m), "cl_khr_fp16") ||
+            !strstr(clg_model_errmsg(m), info.name))
+            fail_msg("%s %s on %s: status %d, \"%s\"", fx->name, pname, info.name, s, clg_model_errmsg(m));
+        printf("fixture %-16s %-24s skipped: %s has no cl_khr_fp16 (refused as expected)\n", fx->name, pname,
+               info.name);
+        clg_model_destroy(m);
+        return;
+    }
+    if (fx->half_tol == 0) {
+        if (s != CLG_ERR_UNSUPPORTED || !strstr(clg_model_errmsg(m), "tensor on the device"))
+            fail_msg("%s %s: expected a refusal of its integer tensors, got status %d, \"%s\"", fx->name, pname, s,
+                     clg_model_errmsg(m));
+        printf("fixture %-16s %-24s skipped: integer tensors on the device (refused: %s)\n", fx->name, pname,
+               clg_model_errmsg(m));
+        clg_model_destroy(m);
+        return;
+    }
+    if (s != CLG_OK) fail_msg("%s %s: %s", fx->name, pname, clg_model_errmsg(m));
+    for (int pass = 0; pass < (fx->x2.data ? 2 : 1); pass++) {
+        const clg_tensor *x = pass ? &fx->x2 : &fx->x;
+        size_t n = count(pass ? &fx->want2 : &fx->want);
+        float *ref = malloc(n * sizeof *ref);
+        uint16_t *ref_half = malloc(n * sizeof *ref_half);
+        assert_non_null(ref);
+        assert_non_null(ref_half);
+        /* an f16 output (the half_* fixtures) comes back as halves from both */
+        clg_tensor want = {ref, 0, {0}, fx->out_dtype}, out = out_tensor(fx);
+        if (fx->out_dtype == CLG_DTYPE_F16) want.data = (float *)(void *)ref_half;
+        if (clg_graph_run_reference(fx->g, x, 1, &want, 1) != CLG_OK)
+            fail_msg("%s reference: %s", fx->name, clg_graph_errmsg(fx->g));
+        if (fx->out_dtype == CLG_DTYPE_F16) halves_to_floats(ref_half, ref, n);
+        free(ref_half);
+        if (clg_model_run(m, x, 1, &out, 1) != CLG_OK) fail_msg("%s %s: %s", fx->name, pname, clg_model_errmsg(m));
+        widen(fx, &out);
+        assert_int_equal(out.rank, want.rank);
+        double err = error(out.data, ref, n);
+        printf("fixture %-16s %-24s max error vs fp32 reference %.3g (bound %.1e)%s\n", fx->name, pname, err,
+               fx->half_tol, pass ? ", input_2" : "");
+        free(ref);
+        if (!(err <= fx->half_tol))
+            fail_msg("%s %s%s: error %.3g > %.3g", fx->name, pname, pass ? ", input_2" : "", err, fx->half_tol);
+    }
+    clg_model_destroy(m);
+}
+
+static void run_fixture(const char *name, bool rows_independent, double half_tol)
 {
     fixture fx;
     fixture_load(&fx, name);
     fx.rows_independent = rows_independent;
+    fx.half_tol = half_tol;
     run_reference(&fx);
     clg_context *ctx = test_context();
     if (ctx) {
         run_device(&fx, ctx, -1);
         for (int level = 0; level <= 2; level++) run_device(&fx, ctx, level);
+        run_half(&fx, ctx, CLG_PRECISION_FP16_STORAGE);
+        run_half(&fx, ctx, CLG_PRECISION_FP16);
     } else {
         printf("fixture %-16s no OpenCL device: reference only\n", name);
     }
@@ -238,42 +328,47 @@ static void run_fixture(const char *name, bool rows_independent)
 
 /* rows: the first dim is a batch of independent samples, so the first
  * sample alone must give the first row of the output. */
-#define FIXTURE_TEST(name, rows)                 \
+#define FIXTURE_TEST(name, rows, half_tol)       \
     static void test_##name(void **state)        \
     {                                            \
         (void)state;                             \
-        run_fixture(#name, rows);                \
+        run_fixture(#name, rows, half_tol);      \
     }
 
-FIXTURE_TEST(example_mlp, true)
-FIXTURE_TEST(residual_mlp24, true)
-FIXTURE_TEST(preact_resnet, true)
-FIXTURE_TEST(resnet18_narrow, true)
-FIXTURE_TEST(old_ops_opset9, true)
+/* the bounds at half precision (see the top of the file) */
+#define HALF_SHALLOW (8 * 4.8828125e-4)
+#define HALF_DEEP (16 * 4.8828125e-4)
+#define HALF_REFUSED 0.0
+
+FIXTURE_TEST(example_mlp, true, HALF_SHALLOW)
+FIXTURE_TEST(residual_mlp24, true, HALF_SHALLOW)
+FIXTURE_TEST(preact_resnet, true, HALF_SHALLOW)
+FIXTURE_TEST(resnet18_narrow, true, HALF_SHALLOW)
+FIXTURE_TEST(old_ops_opset9, true, HALF_SHALLOW)
 /* 1-D convolutions and pooling (lifted to 2-D of height 1) in a residual
  * TCN, GlobalMaxPool; 3-D pooling (two 2-D pools), PyTorch's
  * LocalResponseNorm (an If folded at import, a 3-D AveragePool) and bicubic
  * Resize; an If whose condition folds at import (make_if_fixture.py: the
  * else branch, with its own initializer, reading an outer value). */
-FIXTURE_TEST(tcn_residual_1d, true)
-FIXTURE_TEST(pool3d_bicubic, true)
-FIXTURE_TEST(if_static_branch, true)
+FIXTURE_TEST(tcn_residual_1d, true, HALF_SHALLOW)
+FIXTURE_TEST(pool3d_bicubic, true, HALF_SHALLOW)
+FIXTURE_TEST(if_static_branch, true, HALF_SHALLOW)
 /* Transformers (make_transformer_fixtures.py): symbolic batch and sequence. */
-FIXTURE_TEST(encoder_post_relu, true)
-FIXTURE_TEST(encoder_pre_gelu, true)
-FIXTURE_TEST(encoder_seq_first, false)
-FIXTURE_TEST(encoder_stack, true)
+FIXTURE_TEST(encoder_post_relu, true, HALF_DEEP)
+FIXTURE_TEST(encoder_pre_gelu, true, HALF_DEEP)
+FIXTURE_TEST(encoder_seq_first, false, HALF_DEEP)
+FIXTURE_TEST(encoder_stack, true, HALF_DEEP)
 /* a causal mask: Shape -> ConstantOfShape(-inf) -> Trilu(k = 1), added to
  * every head's [S, S] scores before the softmax */
-FIXTURE_TEST(decoder_causal, true)
+FIXTURE_TEST(decoder_causal, true, HALF_DEEP)
 /* int64 token ids, an embedding Gather and positions cut to S. */
-FIXTURE_TEST(embedding_stack, true)
+FIXTURE_TEST(embedding_stack, true, HALF_REFUSED)
 /* positions = torch.arange(S) of the ids' sequence length: a Range to a
  * symbolic limit, gathered from a position table and cast to a float ramp */
-FIXTURE_TEST(arange_positions, true)
+FIXTURE_TEST(arange_positions, true, HALF_REFUSED)
 /* Keras' MultiHeadAttention + LayerNormalization through tf2onnx
  * (make_keras_fixtures.py): its LayerNorms written out, fused at -O2. */
-FIXTURE_TEST(keras_mha_block, true)
+FIXTURE_TEST(keras_mha_block, true, HALF_DEEP)
 /* torchvision's architectures from its own classes, narrowed to under 1 MB
  * (make_fixtures.py; bench/sweep_applications.py runs the full-size ones):
  * ReLU6 and inverted residuals; hard swish, hard sigmoid and
@@ -282,25 +377,25 @@ FIXTURE_TEST(keras_mha_block, true)
  * computed shape) and split halves; dense concatenation with average-pool
  * transitions; ConvNeXt's 7x7 depthwise convolutions, NCHW LayerNorm as its
  * decomposed pattern, GELU and layer scale. */
-FIXTURE_TEST(tv_mobilenet_v2, true)
-FIXTURE_TEST(tv_mobilenet_v3_small, true)
-FIXTURE_TEST(tv_efficientnet, true)
-FIXTURE_TEST(tv_regnet_y, true)
-FIXTURE_TEST(tv_shufflenet_v2, true)
-FIXTURE_TEST(tv_densenet, true)
-FIXTURE_TEST(tv_convnext, true)
+FIXTURE_TEST(tv_mobilenet_v2, true, HALF_DEEP)
+FIXTURE_TEST(tv_mobilenet_v3_small, true, HALF_DEEP)
+FIXTURE_TEST(tv_efficientnet, true, HALF_DEEP)
+FIXTURE_TEST(tv_regnet_y, true, HALF_DEEP)
+FIXTURE_TEST(tv_shufflenet_v2, true, HALF_DEEP)
+FIXTURE_TEST(tv_densenet, true, HALF_DEEP)
+FIXTURE_TEST(tv_convnext, true, HALF_DEEP)
 /* Keras' applications from their own constructors, narrowed to under 1 MB
  * (make_keras_fixtures.py), through tf2onnx (NHWC, BatchNorm folded into the
  * convolutions by tf2onnx): ZeroPadding2D and padding="same" with strides as
  * Pad before Conv/MaxPool, hard swish as Keras writes it, swish with
  * squeeze-excitation and Rescaling/Normalization, dense concatenation. */
-FIXTURE_TEST(keras_resnet, true)
-FIXTURE_TEST(keras_mobilenet_v3, true)
-FIXTURE_TEST(keras_efficientnet, true)
-FIXTURE_TEST(keras_densenet, true)
+FIXTURE_TEST(keras_resnet, true, HALF_SHALLOW)
+FIXTURE_TEST(keras_mobilenet_v3, true, HALF_DEEP)
+FIXTURE_TEST(keras_efficientnet, true, HALF_DEEP)
+FIXTURE_TEST(keras_densenet, true, HALF_DEEP)
 /* Exported in half (make_half_fixtures.py): FLOAT16 weights, input, output. */
-FIXTURE_TEST(half_residual_mlp, true)
-FIXTURE_TEST(half_conv_block, true)
+FIXTURE_TEST(half_residual_mlp, true, HALF_SHALLOW)
+FIXTURE_TEST(half_conv_block, true, HALF_SHALLOW)
 
 int main(void)
 {

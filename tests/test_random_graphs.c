@@ -3,7 +3,8 @@
  * level for the OpenCL device, against the reference executor on the
  * unoptimized graph. A failure prints its seed; replay one graph with
  *   CLGRAPH_RANDOM_SEED=<seed> ./build/tests/test_random_graphs
- * (a transformer: CLGRAPH_RANDOM_TRANSFORMER=<seed>) and print its text with CLGRAPH_RANDOM_PRINT=1. */
+ * (a transformer: CLGRAPH_RANDOM_TRANSFORMER=<seed>) and print its text with CLGRAPH_RANDOM_PRINT=1.
+ * CLGRAPH_RANDOM_TEST=NAME runs one test (e.g. test_random_graphs_fp16_storage). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -43,6 +44,58 @@ static void check_seed(uint64_t seed, bool transformer)
     free(text);
 }
 
+/* The same graphs at fp16-storage (half buffers, float arithmetic; any
+ * device), against the reference at fp32. Bound: 16 half unit roundoffs
+ * (16 * 2^-11 = 7.8e-3) relative to the output's largest value: each
+ * stored activation and weight is rounded once to half (2^-11 relative),
+ * the residual blocks and LayerNorms of these graphs pass a few such
+ * roundings through, and every accumulation runs in float, so the bound
+ * does not grow with the reduction length. A graph with integer tensors on
+ * the device is refused at a half precision (checked) and not counted. */
+#define HALF_GRAPHS 40
+#define HALF_TOL (16 * 4.8828125e-4)
+
+static void check_seed_half(uint64_t seed, bool transformer, int *ran, double *worst)
+{
+    clg_context *ctx = test_context();
+    char *text = transformer ? random_transformer(seed) : random_graph(seed);
+    clg_graph *g = test_parse(text);
+    int64_t batch = 1 + (int64_t)(seed % 5);
+    clg_status refused = CLG_OK;
+    char why[512] = "";
+    double err = test_device_error_prec(ctx, g, batch, (unsigned)seed, CLG_OPT_DEFAULT, CLG_PRECISION_FP16_STORAGE,
+                                        &refused, why, sizeof why);
+    clg_graph_destroy(g);
+    if (err < 0 && !(refused == CLG_ERR_UNSUPPORTED && strstr(why, "tensor on the device"))) {
+        fprintf(stderr, "%s", text);
+        fail_msg("%s seed %llu at fp16-storage: refused (%d): %s", transformer ? "transformer" : "graph",
+                 (unsigned long long)seed, refused, why);
+    }
+    if (err >= 0 && !(err <= HALF_TOL)) {
+        fprintf(stderr, "%s", text);
+        fail_msg("%s seed %llu (batch %lld) at fp16-storage: error %.3g > %.3g", transformer ? "transformer" : "graph",
+                 (unsigned long long)seed, (long long)batch, err, HALF_TOL);
+    }
+    if (err >= 0) {
+        (*ran)++;
+        if (err > *worst) *worst = err;
+    }
+    free(text);
+}
+
+static void test_random_graphs_fp16_storage(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    int ran = 0;
+    double worst = 0.0;
+    for (uint64_t seed = 0; seed < HALF_GRAPHS; seed++) check_seed_half(seed, false, &ran, &worst);
+    for (uint64_t seed = 0; seed < TRANSFORMERS / 2; seed++) check_seed_half(seed, true, &ran, &worst);
+    printf("fp16-storage: %d of %d random graphs ran (the rest hold integer tensors: refused), worst error %.3g "
+           "(bound %.1e)\n", ran, HALF_GRAPHS + TRANSFORMERS / 2, worst, HALF_TOL);
+    assert_true(ran > 0);
+}
+
 static void test_random_graphs(void **state)
 {
     (void)state;
@@ -59,6 +112,8 @@ static void test_random_graphs(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_graphs)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_graphs),
+                                       cmocka_unit_test(test_random_graphs_fp16_storage)};
+    if (getenv("CLGRAPH_RANDOM_TEST")) cmocka_set_test_filter(getenv("CLGRAPH_RANDOM_TEST"));
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

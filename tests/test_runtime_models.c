@@ -37,6 +37,40 @@ static void test_example_model(void **state)
     clg_graph_destroy(g);
 }
 
+/* The seed model at both half precisions against the fp32 reference, at
+ * 8 half unit roundoffs (8 * 2^-11: one rounding of every stored value,
+ * float accumulation); fp16 only where the device has cl_khr_fp16 (else
+ * the refusal, which names the extension). */
+static void test_example_model_half(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_device_info info;
+    assert_int_equal(clg_context_device(ctx, &info), CLG_OK);
+    clg_graph *g = NULL;
+    assert_int_equal(clg_graph_create(&g, NULL, NULL), CLG_OK);
+    if (clg_graph_load(g, "examples/residual_mlp.clg") != CLG_OK) fail_msg("%s", clg_graph_errmsg(g));
+    static const int64_t batches[] = {1, 7, 64};
+    static const clg_precision precisions[] = {CLG_PRECISION_FP16_STORAGE, CLG_PRECISION_FP16};
+    for (int p = 0; p < 2; p++)
+        for (int i = 0; i < 3; i++) {
+            clg_status refused = CLG_OK;
+            char why[512] = "";
+            double err = test_device_error_prec(ctx, g, batches[i], (unsigned)i + 7, CLG_OPT_DEFAULT, precisions[p],
+                                                &refused, why, sizeof why);
+            if (err < 0 && precisions[p] == CLG_PRECISION_FP16 && !info.fp16 && strstr(why, "cl_khr_fp16")) {
+                printf("seed model fp16: skipped, %s has no cl_khr_fp16\n", info.name);
+                break;
+            }
+            if (err < 0) fail_msg("%s: refused: %s", clg_precision_name(precisions[p]), why);
+            printf("seed model %s batch %lld: error %.3g\n", clg_precision_name(precisions[p]), (long long)batches[i], err);
+            if (!(err <= 8 * 4.8828125e-4))
+                fail_msg("%s batch %lld: error %.3g", clg_precision_name(precisions[p]), (long long)batches[i], err);
+        }
+    clg_graph_destroy(g);
+}
+
 static void test_plan_reuse_and_rebind(void **state)
 {
     (void)state;
@@ -222,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_example_model),
         cmocka_unit_test(test_plan_reuse_and_rebind),
         cmocka_unit_test(test_dense_chain),
+        cmocka_unit_test(test_example_model_half),
         cmocka_unit_test(test_residual_mlp_50_blocks),
         cmocka_unit_test(test_small_resnet),
         cmocka_unit_test(test_out_of_device_memory),

@@ -33,6 +33,8 @@ const char usage_text[] =
     "                               else the first discrete GPU, else any GPU, else a CPU)\n"
     "           --check             also run the reference executor and print the errors\n"
     "           -O0, -O1, -O2       optimization level (default -O2)\n"
+    "           --precision P       fp32 (default), fp16-storage (half buffers, float\n"
+    "                               arithmetic) or fp16 (needs cl_khr_fp16)\n"
     "           --cache-dir DIR     program binaries, GEMM choices and tuned parameters\n"
     "                               (default: CLGRAPH_CACHE_DIR, else ~/.cache/clgraph;\n"
     "                               '' keeps nothing on disk)\n"
@@ -50,11 +52,12 @@ const char usage_text[] =
     "                               OUT.clg.bin) or print it\n"
     "       clgraph compile FILE [-O0|-O1|-O2] --bundle -o OUT.clgb [--device SPEC]\n"
     "                            [--batch N] [--dim NAME=SIZE] [--cache-dir DIR] [--gemm PATH]\n"
+    "                            [--precision P] (bundles record no precision yet: fp32 only)\n"
     "                               compile for a device and write an AOT bundle (graph,\n"
     "                               weights, GEMM choices, program binaries and sources):\n"
     "                               run and bench load it without compiling anything\n"
     "       clgraph bench FILE [--device SPEC] [--batch N] [--dim NAME=SIZE] [--iters K] [--warmup W]\n"
-    "                          [-O0|-O1|-O2] [--json] [--profile]\n"
+    "                          [-O0|-O1|-O2] [--precision P] [--json] [--profile]\n"
     "                          [--cache-dir DIR] [--kernel-dir DIR] [--gemm PATH] [--verbose]\n"
     "       clgraph devices         list every OpenCL device; * marks the default\n"
     "       clgraph tune [--device SPEC] [--quick|--full] [--cache-dir DIR]\n"
@@ -139,6 +142,7 @@ typedef struct run_args {
     size_args sizes;    /* --batch, --dim */
     int check;
     int opt_level;
+    clg_precision precision; /* --precision */
     clg_context_options context; /* --cache-dir, --kernel-dir, --gemm */
 } run_args;
 
@@ -153,6 +157,8 @@ static int parse_run_args(int argc, char **argv, run_args *ra)
         const char *v;
         const char *a = argv[i];
         if ((o = opt_option(argc, argv, &i, &ra->opt_level, &rc))) {
+            if (o < 0) return rc;
+        } else if ((o = precision_option(argc, argv, &i, &ra->precision, &rc))) {
             if (o < 0) return rc;
         } else if ((o = context_option(argc, argv, &i, &ra->context, &rc))) {
             if (o < 0) return rc;
@@ -236,7 +242,7 @@ static int cmd_run(int argc, char **argv)
     /* Input files are read and checked before the device is set up too. */
     if (!rc) rc = prepare_inputs(g, ra.inputs, ra.n_inputs, &ra.sizes, inputs, n_in, &batch, 0);
     if (!rc) rc = prepare_outputs(g, inputs, n_in, outputs, n_out);
-    if (!rc && !bundle) rc = engine_open(&e, ra.device, g, 0, &ra.context, ra.opt_level);
+    if (!rc && !bundle) rc = engine_open(&e, ra.device, g, 0, &ra.context, ra.opt_level, ra.precision);
     if (!rc) {
         printf("device: %s\n", e.description);
         rc = engine_run(&e, g, inputs, n_in, outputs, n_out);

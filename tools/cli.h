@@ -71,10 +71,10 @@ typedef struct engine {
 
 /* Opens spec ("ref", an OpenCL device spec, or NULL for CLGRAPH_DEVICE or
  * the default OpenCL device — the reference executor when there is none)
- * with the context settings in options and compiles g there at opt_level.
- * Returns 0 or 1 (printed). */
+ * with the context settings in options and compiles g there at opt_level
+ * and precision. Returns 0 or 1 (printed). */
 int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
-                const clg_context_options *options, int opt_level);
+                const clg_context_options *options, int opt_level, clg_precision precision);
 /* --verbose (or CLGRAPH_LOG=builds): one line per program built, on stderr. */
 extern int cli_verbose;
 /* Parses --cache-dir DIR, --kernel-dir DIR, --gemm PATH or --verbose at argv[*i] into
@@ -84,6 +84,8 @@ int context_option(int argc, char **argv, int *i, clg_context_options *options, 
 /* Parses -O0/-O1/-O2 or "-O N"/"--opt N" at argv[*i]: 1 and *level set when
  * it is one, 0 when not, -1 (usage error printed) when malformed. */
 int opt_option(int argc, char **argv, int *i, int *level, int *rc);
+/* Parses "--precision fp32|fp16|fp16-storage" at argv[*i], as opt_option. */
+int precision_option(int argc, char **argv, int *i, clg_precision *precision, int *rc);
 int cmd_compile(int argc, char **argv);
 /* Whether path starts with a bundle's magic (docs/bundle.md). */
 int file_is_bundle(const char *path);

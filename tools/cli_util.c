@@ -421,7 +421,7 @@ static int open_context(engine *e, const char *spec, int context_flags, const cl
 }
 
 int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
-                const clg_context_options *options, int opt_level)
+                const clg_context_options *options, int opt_level, clg_precision precision)
 {
     memset(e, 0, sizeof *e);
     if (!spec) {
@@ -441,6 +441,7 @@ int engine_open(engine *e, const char *spec, clg_graph *g, int context_flags,
     if (open_context(e, spec, context_flags, options)) return 1;
     clg_model_options model_options = CLG_MODEL_OPTIONS_INIT;
     model_options.opt_level = opt_level;
+    model_options.precision = precision;
     if (clg_model_create_ex(&e->model, e->ctx, g, &model_options) != CLG_OK) {
         end_progress(); /* before the message */
         int rc = fail("%s", e->model ? clg_model_errmsg(e->model) : "out of memory");
@@ -540,4 +541,23 @@ int opt_option(int argc, char **argv, int *i, int *level, int *rc)
     }
     *level = v[0] - '0';
     return 1;
+}
+
+int precision_option(int argc, char **argv, int *i, clg_precision *precision, int *rc)
+{
+    int missing = 0;
+    const char *v = option_value(argc, argv, i, "--precision", &missing);
+    if (!v) {
+        if (!missing) return 0;
+        *rc = usage_error("option --precision needs a value (fp32, fp16 or fp16-storage)");
+        return -1;
+    }
+    static const clg_precision all[] = {CLG_PRECISION_FP32, CLG_PRECISION_FP16_STORAGE, CLG_PRECISION_FP16};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (strcmp(v, clg_precision_name(all[k])) == 0) {
+            *precision = all[k];
+            return 1;
+        }
+    *rc = usage_error("precision '%s' is not fp32, fp16 or fp16-storage", v);
+    return -1;
 }

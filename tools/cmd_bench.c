@@ -15,6 +15,7 @@ typedef struct bench_args {
     size_args sizes; /* --batch, --dim */
     long long iters, warmup;
     int json, profile, opt_level;
+    clg_precision precision; /* --precision */
     clg_context_options context; /* --cache-dir, --kernel-dir, --gemm */
 } bench_args;
 
@@ -29,6 +30,8 @@ static int parse_bench_args(int argc, char **argv, bench_args *ba)
         int missing = 0, rc = 0, o;
         const char *v, *a = argv[i];
         if ((o = opt_option(argc, argv, &i, &ba->opt_level, &rc))) {
+            if (o < 0) return rc;
+        } else if ((o = precision_option(argc, argv, &i, &ba->precision, &rc))) {
             if (o < 0) return rc;
         } else if ((o = context_option(argc, argv, &i, &ba->context, &rc))) {
             if (o < 0) return rc;
@@ -150,7 +153,7 @@ int cmd_bench(int argc, char **argv)
     if (!inputs || !outputs || !ms) rc = fail("out of memory");
     if (!rc && !bundle)
         rc = engine_open(&e, ba.device, g, ba.profile ? CLG_CONTEXT_PROFILING : 0, &ba.context,
-                         ba.opt_level);
+                         ba.opt_level, ba.precision);
     if (!rc && e.is_ref) rc = fail("no OpenCL device to benchmark");
     if (!rc) rc = prepare_inputs(g, NULL, 0, &ba.sizes, inputs, n_in, &batch, 1);
     if (!rc) rc = prepare_outputs(g, inputs, n_in, outputs, n_out);
@@ -173,6 +176,7 @@ int cmd_bench(int argc, char **argv)
             printf(",\n  \"device\": ");
             json_string(e.description);
             printf(",\n  \"opt_level\": %d", ba.opt_level);
+            printf(",\n  \"precision\": \"%s\"", clg_precision_name(ba.precision));
             printf(",\n  \"batch\": %lld,\n  \"iters\": %lld,\n  \"latency_ms_median\": %.6f,\n"
                    "  \"latency_ms_p90\": %.6f,\n  \"inferences_per_s\": %.3f,\n"
                    "  \"launches_per_inference\": %d,\n  \"activation_bytes\": %llu,\n"
@@ -186,7 +190,7 @@ int cmd_bench(int argc, char **argv)
         } else {
             printf("model:        %s\n", ba.file);
             printf("device:       %s\n", e.description);
-            printf("batch:        %lld (-O%d)\n", (long long)batch, ba.opt_level);
+            printf("batch:        %lld (-O%d, %s)\n", (long long)batch, ba.opt_level, clg_precision_name(ba.precision));
             printf("latency:      median %.4f ms, p90 %.4f ms over %lld runs (after %lld warm-up)\n",
                    median, p90, ba.iters, ba.warmup);
             printf("throughput:   %.1f inferences/s\n", ips);

@@ -10,6 +10,7 @@
 typedef struct compile_args {
     const char *file, *out, *dump_after, *dot_before, *dot_after;
     int opt_level;
+    clg_precision precision; /* --precision (a bundle records none yet: only fp32 saves) */
     /* --bundle: the device, the sizes to plan besides 1, context settings */
     int bundle;
     const char *device;
@@ -26,6 +27,8 @@ static int parse_compile_args(int argc, char **argv, compile_args *ca)
         int missing = 0, rc = 0, o;
         const char *v, *a = argv[i];
         if ((o = opt_option(argc, argv, &i, &ca->opt_level, &rc))) {
+            if (o < 0) return rc;
+        } else if ((o = precision_option(argc, argv, &i, &ca->precision, &rc))) {
             if (o < 0) return rc;
         } else if (strcmp(a, "--bundle") == 0) {
             ca->bundle = 1;
@@ -107,7 +110,7 @@ static int write_dot(clg_graph *g, const char *path)
 static int write_bundle(const compile_args *ca, clg_graph *g)
 {
     engine e;
-    int rc = engine_open(&e, ca->device, g, 0, &ca->context, ca->opt_level);
+    int rc = engine_open(&e, ca->device, g, 0, &ca->context, ca->opt_level, ca->precision);
     if (rc) return rc;
     if (e.is_ref) {
         engine_close(&e);

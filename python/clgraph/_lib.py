@@ -42,7 +42,11 @@ class ContextOptions(ctypes.Structure):
 
 class ModelOptions(ctypes.Structure):
     """clg_model_options."""
-    _fields_ = [('struct_size', ctypes.c_size_t), ('opt_level', ctypes.c_int)]
+    _fields_ = [('struct_size', ctypes.c_size_t), ('opt_level', ctypes.c_int), ('precision', ctypes.c_int)]
+
+
+# clg_precision, by the names the CLI's --precision takes
+PRECISIONS = {'fp32': 0, 'fp16-storage': 1, 'fp16': 2}
 
 
 _p = ctypes.c_void_p

@@ -112,6 +112,9 @@ class InferenceSession:
     clg_context_create takes ("gpu", "cpu", "1", "0:1", a substring of the
     device or platform name), an int (the global index), or a Device from
     clgraph.devices(). opt_level: 0, 1 or 2 (clg_graph_optimize).
+    precision: 'fp32' (default), 'fp16-storage' (half buffers, float
+    arithmetic; any device) or 'fp16' (needs the device's cl_khr_fp16);
+    inputs and outputs stay float32 either way (clg_model_options.precision).
     cache_dir, kernel_dir, gemm: the context options of the same names
     (include/clgraph.h, clg_context_options); None takes the environment's.
 
@@ -121,7 +124,8 @@ class InferenceSession:
     collected.
     """
 
-    def __init__(self, path_or_bytes, device=None, opt_level=2, *, cache_dir=None, kernel_dir=None, gemm=None):
+    def __init__(self, path_or_bytes, device=None, opt_level=2, *, cache_dir=None, kernel_dir=None, gemm=None,
+                 precision='fp32'):
         self._g = ctypes.c_void_p()
         self._ctx = ctypes.c_void_p()
         self._m = ctypes.c_void_p()
@@ -130,16 +134,19 @@ class InferenceSession:
         # by one thread at a time (include/clgraph.h): run() holds this.
         self._lock = threading.Lock()
         try:
-            self._open(path_or_bytes, device, opt_level, cache_dir, kernel_dir, gemm)
+            self._open(path_or_bytes, device, opt_level, cache_dir, kernel_dir, gemm, precision)
         except BaseException:
             self.close()
             raise
 
     # ---------------------------------------------------------------- opening
 
-    def _open(self, source, device, opt_level, cache_dir, kernel_dir, gemm):
+    def _open(self, source, device, opt_level, cache_dir, kernel_dir, gemm, precision):
         if opt_level not in (0, 1, 2) or isinstance(opt_level, bool):
             raise _errors.InvalidArgument('InferenceSession: opt_level must be 0, 1 or 2, got %r' % (opt_level,))
+        if precision not in _lib.PRECISIONS:
+            raise _errors.InvalidArgument('InferenceSession: precision must be one of %s, got %r'
+                                          % (', '.join(sorted(_lib.PRECISIONS)), precision))
         _check(LIB.clg_graph_create(ctypes.byref(self._g), None, None), lambda: b'clg_graph_create: out of memory')
         graph_msg = lambda: LIB.clg_graph_errmsg(self._g)  # noqa: E731
         onnx_names = None
@@ -171,7 +178,7 @@ class InferenceSession:
                                       ctypes.byref(opts), None, None)
         _check(s, lambda: LIB.clg_context_errmsg(self._ctx))
 
-        mopts = _lib.ModelOptions(ctypes.sizeof(_lib.ModelOptions), opt_level)
+        mopts = _lib.ModelOptions(ctypes.sizeof(_lib.ModelOptions), opt_level, _lib.PRECISIONS[precision])
         s = LIB.clg_model_create_ex(ctypes.byref(self._m), self._ctx, self._g, ctypes.byref(mopts))
         _check(s, lambda: LIB.clg_model_errmsg(self._m))
         self._describe(onnx_names)

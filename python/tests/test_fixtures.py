@@ -75,6 +75,19 @@ def test_from_bytes_and_opt_levels(has_device):
             assert relative_error(got, want) <= TOLERANCE, level
 
 
+def test_precision_fp16_storage(has_device):
+    """precision='fp16-storage' runs on any device, float32 in and out,
+    within 8 half unit roundoffs (8 * 2**-11) of PyTorch's output relative
+    to its largest value; a name it does not know is refused."""
+    ((x, want),) = pairs('residual_mlp24')
+    with clgraph.InferenceSession(fixture_path('residual_mlp24'), precision='fp16-storage') as sess:
+        (got,) = sess.run(None, {'x': x})
+        assert got.dtype == np.float32
+        assert relative_error(got, want) <= 8 * 2.0 ** -11
+    with pytest.raises(clgraph.InvalidArgument, match='precision'):
+        clgraph.InferenceSession(fixture_path('residual_mlp24'), precision='half')
+
+
 def test_int32_ids_are_refused_for_int64_input(has_device):
     """ONNX Runtime's rule: the array's dtype must be the input's."""
     ((x, _),) = pairs('embedding_stack')[:1]

@@ -171,6 +171,13 @@ clg_status clg_model_save_bundle(clg_model *m, const char *path)
         snprintf(err, err_size, "path is NULL or empty");
         return CLG_ERR_INVALID_ARGUMENT;
     }
+    /* A bundle does not record a precision yet: loaded, it would run at
+     * fp32, so a half model is refused rather than saved as another. */
+    if (clg_model_precision(m) != CLG_PRECISION_FP32) {
+        snprintf(err, err_size, "bundles record no precision yet; this model runs at %s (save it at fp32)",
+                 clg_precision_name(clg_model_precision(m)));
+        return CLG_ERR_UNSUPPORTED;
+    }
     clg_context *ctx = clg_model_context(m);
     clg_graph *g = (clg_graph *)clg_model_graph(m);
     const clg_plan *plans[MAX_PLANS];

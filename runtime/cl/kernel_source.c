@@ -120,3 +120,37 @@ const char *clg_kernel_source(const char *file)
     if (dir && *dir) return from_dir(dir, file);
     return embedded(file);
 }
+
+/* Every program starts with these storage macros: a kernel declares its
+ * tensors `__global store_t *` and reads and writes them through LOAD and
+ * STORE (LOADV/STOREV for n-vectors at a pointer), so one text serves
+ * float buffers and, with -DSTORE_HALF, half buffers whose elements are
+ * converted to float on load and rounded to nearest even on store.
+ * vload_half and vstore_half are core OpenCL 1.2, so half storage needs no
+ * extension; -DCOMPUTE_HALF (CLG_PRECISION_FP16) enables cl_khr_fp16 for
+ * the kernels with half arithmetic (compute_t). Local and private arrays
+ * stay float. plan/emit.c puts it in front of every program a plan builds. */
+static const char STORAGE_PRELUDE[] =
+    "#ifdef STORE_HALF\n"
+    "#define store_t half\n"
+    "#define LOAD(p, i) vload_half((i), (p))\n"
+    "#define STORE(p, i, v) vstore_half_rte((v), (i), (p))\n"
+    "#define CLG_LV_(n) vload_half##n\n"
+    "#define CLG_SV_(n) vstore_half##n##_rte\n"
+    "#else\n"
+    "#define store_t float\n"
+    "#define LOAD(p, i) ((p)[i])\n"
+    "#define STORE(p, i, v) ((p)[i] = (v))\n"
+    "#define CLG_LV_(n) vload##n\n"
+    "#define CLG_SV_(n) vstore##n\n"
+    "#endif\n"
+    "#define LOADV(n, p) CLG_LV_(n)(0, (p))\n"
+    "#define STOREV(n, v, p) CLG_SV_(n)((v), 0, (p))\n"
+    "#ifdef COMPUTE_HALF\n"
+    "#pragma OPENCL EXTENSION cl_khr_fp16 : enable\n"
+    "#define compute_t half\n"
+    "#else\n"
+    "#define compute_t float\n"
+    "#endif\n";
+
+const char *clg_kernel_storage_prelude(void) { return STORAGE_PRELUDE; }

@@ -173,6 +173,10 @@ CLG_INTERNAL const char *clg_context_kernel_source(const clg_context *ctx, const
  * runtime/gemm/variants.c's gemm.cl); emit.c swaps the text of a kernels/
  * file for the context's before building it. */
 CLG_INTERNAL const char *clg_kernel_source(const char *file);
+/* The storage macros (store_t, LOAD, STORE, LOADV, STOREV, compute_t) that
+ * every kernel file and generated kernel is written against: a program's
+ * text is this, then the file (docs/runtime.md "Precision"). */
+CLG_INTERNAL const char *clg_kernel_storage_prelude(void);
 
 /* ---------------------------------------------------------------- devices and programs, continued */
 

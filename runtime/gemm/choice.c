@@ -378,6 +378,8 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     bool ok = conv ? trial_conv(ctx, conv, &t[0]) : trial_make(ctx, gen, &t[0]), remember = ok;
     clg_plan tmp = {0};
     tmp.ctx = ctx;
+    tmp.precision = lw->plan->precision;
+    tmp.elem_size = lw->plan->elem_size;
     tmp.batch = lw->plan->batch;
     tmp.scratch_owned = true;
     clg_lower tl = {ctx, g, lw->node, &tmp};
@@ -449,9 +451,10 @@ static clg_decision default_generated(const gemm_key *key)
  * variant for every shape also means GEMMs of different shapes share
  * their program. Other devices: CLBlast, whose kernels are tuned for GPUs
  * (no generated variant has been measured on one). */
-static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, const clg_conv_job *conv)
+static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, const clg_conv_job *conv,
+                                   bool half)
 {
-    if (ctx->info.type != CLG_DEVICE_CPU) return clblast();
+    if (ctx->info.type != CLG_DEVICE_CPU && !half) return clblast();
     int packed = clg_gemm_variant_find("p4x64");
     /* A convolution: the implicit GEMM (no im2col, so no im2col program)
      * wherever it can run, which measurement picked for 29 of 33
@@ -494,6 +497,20 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
     /* The context's GEMM path: its option, else CLGRAPH_GEMM (NULL: the
      * default, "measure": time what nothing remembers). */
     const char *env = ctx->gemm_path;
+    /* Half buffers: only the generated kernels read them (CLBlast's Sgemm
+     * takes float), and the choice file's measurements were made at fp32,
+     * so a half plan takes the default generated variant (or the one
+     * CLGRAPH_GEMM=generated:NAME forces). */
+    if (p->elem_size == 2) {
+        if (key.m == 0 || key.n == 0) return CLG_OK; /* nothing runs */
+        *out = default_choice(ctx, &key, conv, true);
+        clg_decision forced;
+        if (env && !strncmp(env, "generated:", 10) && decision_for(env + 10, &key, &forced) &&
+            (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) &&
+            (forced.orientation != CLG_ORIENT_IMPLICIT || conv->implicit_ok))
+            *out = forced;
+        return remember(lw, &key, out);
+    }
     int64_t biggest = clg_shape_count(&gen->y->shape);
     const clg_dev_tensor *ops[3] = {gen->a, gen->b, gen->bias};
     for (int i = 0; i < 3; i++)
@@ -525,7 +542,7 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
     if (!hit && env && !strcmp(env, "measure")) {
         if (measure(lw, gen, conv, &key, out) && path) file_append(ctx, path, text, &key, out);
     } else if (!hit) {
-        *out = default_choice(ctx, &key, conv);
+        *out = default_choice(ctx, &key, conv, false);
     }
     clg_mem_free(&ctx->allocator, text);
     clg_mem_free(&ctx->allocator, path);

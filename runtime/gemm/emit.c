@@ -110,7 +110,8 @@ clg_status clg_emit_gemm_decided(clg_lower *lw, const clg_gemm_gen *gen, const c
 clg_status clg_emit_product(clg_lower *lw, const clg_gemm *gm)
 {
     const char *path = lw->ctx->gemm_path;
-    if (gm->beta != 0.0f || gm->ldc != gm->n || (path && !strcmp(path, "clblast")) || gm->m > INT32_MAX ||
+    bool half = lw->plan->elem_size == 2; /* only the generated kernels read half buffers */
+    if (gm->beta != 0.0f || gm->ldc != gm->n || (path && !strcmp(path, "clblast") && !half) || gm->m > INT32_MAX ||
         gm->n > INT32_MAX || gm->k > INT32_MAX)
         return clg_emit_gemm(lw, gm);
     if (gm->m == 0 || gm->n == 0 || gm->batch == 0) return CLG_OK;

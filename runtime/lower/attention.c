@@ -285,6 +285,8 @@ static int measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, c
     for (int v = FUSED; v <= UNFUSED; v++) {
         memset(&tmp[v], 0, sizeof tmp[v]);
         tmp[v].ctx = ctx;
+        tmp[v].precision = lw->plan->precision;
+        tmp[v].elem_size = lw->plan->elem_size;
         tmp[v].batch = lw->plan->batch;
         tmp[v].scratch_owned = true;
         if (!ok) continue;

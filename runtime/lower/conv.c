@@ -328,7 +328,8 @@ static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_ten
         return s;
     /* With one image the GEMM result already is NCHW: write it in place
      * (the bias pre-filled); otherwise go through [M, B*P] and reorder. */
-    bool direct = batch == 1;
+    bool half = lw->plan->elem_size == 2;
+    bool direct = batch == 1 && !half;
     clg_dev_tensor t = *out;
     if (!direct && (s = clg_scratch(lw, (size_t)out_ch * cols, &t))) return s;
     clg_gemm gm = {0};
@@ -353,7 +354,10 @@ static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_ten
         if ((s = clg_emit_broadcast_copy(lw, &bias, out))) return s;
         gm.beta = 1.0f;
     }
-    if ((s = clg_emit_gemm(lw, &gm))) return s;
+    /* Half buffers: CLBlast's Sgemm cannot read them, so the groups run as
+     * one batched generated product (beta 0: the bias comes with the
+     * reorder below). */
+    if ((s = half ? clg_emit_product(lw, &gm) : clg_emit_gemm(lw, &gm))) return s;
     if (!direct) {
         size_t grid[1] = {clg_grid_size((int64_t)count(ys))};
         clg_karg args[] = {

@@ -34,10 +34,10 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
     clg_text_printf(&t, "#define EPILOGUE 1\n#define EPILOGUE_ARGS%s", nchw ? " , int epi_p" : "");
     for (int k = 1; k < n_inputs; k++) {
         if (nchw)
-            clg_text_printf(&t, " , __global const float *x%d, uint x%d_off, int x%d_sn, int x%d_sch, int x%d_sp", k,
+            clg_text_printf(&t, " , __global const store_t *x%d, uint x%d_off, int x%d_sn, int x%d_sch, int x%d_sp", k,
                             k, k, k, k);
         else
-            clg_text_printf(&t, " , __global const float *x%d, uint x%d_off, int x%d_sr, int x%d_sc", k, k, k, k);
+            clg_text_printf(&t, " , __global const store_t *x%d, uint x%d_off, int x%d_sr, int x%d_sc", k, k, k, k);
     }
     clg_text_printf(&t, "\n#define EPILOGUE_PASS%s", nchw ? " , epi_p" : "");
     for (int k = 1; k < n_inputs; k++) {
@@ -49,9 +49,9 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
     clg_text_printf(&t, "\nfloat clg_epilogue(float v0, int r, int c EPILOGUE_ARGS)\n{\n");
     for (int k = 1; k < n_inputs; k++)
         if (e->inputs_used & (1u << k)) {
-            clg_text_printf(&t, "    float v%d = x%d[", k, k);
+            clg_text_printf(&t, "    float v%d = LOAD(x%d, ", k, k);
             write_index(&t, ep, k, "r", "c");
-            clg_text_printf(&t, "];\n");
+            clg_text_printf(&t, ");\n");
         }
     clg_text_printf(&t, "    return ");
     clg_expr_write_opencl(e, &t);
@@ -61,11 +61,11 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
      * ones constant along it broadcast. A convolution's columns are pixels
      * (p > 0), which may run into the next image: then element by element. */
     clg_expr_write_opencl_helpers_vector(e, &t, 16);
-    clg_text_printf(&t, "float16 clg_load16(__global const float *p, int sc)\n{\n"
-                        "    if (sc == 1) return vload16(0, p);\n"
-                        "    if (sc == 0) return (float16)(p[0]);\n"
+    clg_text_printf(&t, "float16 clg_load16(__global const store_t *p, int sc)\n{\n"
+                        "    if (sc == 1) return LOADV(16, p);\n"
+                        "    if (sc == 0) return (float16)(LOAD(p, 0));\n"
                         "    float part[16];\n"
-                        "    for (int l = 0; l < 16; l++) part[l] = p[l * sc];\n"
+                        "    for (int l = 0; l < 16; l++) part[l] = LOAD(p, l * sc);\n"
                         "    return vload16(0, part);\n}\n");
     clg_text_printf(&t, "float16 clg_epilogue16(float16 v0, int r, int c EPILOGUE_ARGS)\n{\n");
     for (int k = 1; k < n_inputs; k++) {
@@ -75,9 +75,9 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
                             k, k, k);
             write_index(&t, ep, k, "r", "c");
             clg_text_printf(&t, ", x%d_sp);\n    } else {\n        float part[16];\n"
-                                "        for (int l = 0; l < 16; l++) part[l] = x%d[", k, k);
+                                "        for (int l = 0; l < 16; l++) part[l] = LOAD(x%d, ", k, k);
             write_index(&t, ep, k, "r", "c + l");
-            clg_text_printf(&t, "];\n        v%d = vload16(0, part);\n    }\n", k);
+            clg_text_printf(&t, ");\n        v%d = vload16(0, part);\n    }\n", k);
         } else {
             clg_text_printf(&t, "    float16 v%d = clg_load16(x%d + ", k, k);
             write_index(&t, ep, k, "r", "c");

@@ -34,9 +34,9 @@ static_assert(CLG_WALK_TENSORS >= CLG_EXPR_MAX_INPUTS + 1, "one walk holds the o
 /* The general kernel: a 3-D grid, each input with its own strides. */
 static void write_strided(clg_text *t, const clg_expr *e, int n_inputs)
 {
-    clg_text_printf(t, "__kernel void " KERNEL_NAME "(__global float *y, uint y_off, int n0, int n1");
+    clg_text_printf(t, "__kernel void " KERNEL_NAME "(__global store_t *y, uint y_off, int n0, int n1");
     for (int k = 0; k < n_inputs; k++)
-        clg_text_printf(t, ",\n    __global const float *x%d, uint x%d_off, int x%d_s0, int x%d_s1, int x%d_s2",
+        clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off, int x%d_s0, int x%d_s1, int x%d_s2",
                         k, k, k, k, k);
     clg_text_printf(t, ")\n{\n"
                        "    int i0 = get_global_id(0);\n"
@@ -44,27 +44,27 @@ static void write_strided(clg_text *t, const clg_expr *e, int n_inputs)
                        "    int i1 = get_global_id(1), i2 = get_global_id(2);\n");
     for (int k = 0; k < n_inputs; k++)
         if (e->inputs_used & (1u << k))
-            clg_text_printf(t, "    float v%d = x%d[x%d_off + i2 * x%d_s2 + i1 * x%d_s1 + i0 * x%d_s0];\n",
+            clg_text_printf(t, "    float v%d = LOAD(x%d, x%d_off + i2 * x%d_s2 + i1 * x%d_s1 + i0 * x%d_s0);\n",
                             k, k, k, k, k, k);
-    clg_text_printf(t, "    y[y_off + (i2 * n1 + i1) * n0 + i0] = ");
+    clg_text_printf(t, "    STORE(y, y_off + (i2 * n1 + i1) * n0 + i0, ");
     clg_expr_write_opencl(e, t);
-    clg_text_printf(t, ";\n}\n");
+    clg_text_printf(t, ");\n}\n");
 }
 
 /* Every input dense and of the output's shape (a standalone op on one
  * tensor, a same-shape Add): one dim, no strides. */
 static void write_dense(clg_text *t, const clg_expr *e, int n_inputs)
 {
-    clg_text_printf(t, "__kernel void " KERNEL_NAME_DENSE "(__global float *y, uint y_off, int n");
-    for (int k = 0; k < n_inputs; k++) clg_text_printf(t, ",\n    __global const float *x%d, uint x%d_off", k, k);
+    clg_text_printf(t, "__kernel void " KERNEL_NAME_DENSE "(__global store_t *y, uint y_off, int n");
+    for (int k = 0; k < n_inputs; k++) clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off", k, k);
     clg_text_printf(t, ")\n{\n"
                        "    int i = get_global_id(0);\n"
                        "    if (i >= n) return;\n");
     for (int k = 0; k < n_inputs; k++)
-        if (e->inputs_used & (1u << k)) clg_text_printf(t, "    float v%d = x%d[x%d_off + i];\n", k, k, k);
-    clg_text_printf(t, "    y[y_off + i] = ");
+        if (e->inputs_used & (1u << k)) clg_text_printf(t, "    float v%d = LOAD(x%d, x%d_off + i);\n", k, k, k);
+    clg_text_printf(t, "    STORE(y, y_off + i, ");
     clg_expr_write_opencl(e, t);
-    clg_text_printf(t, ";\n}\n");
+    clg_text_printf(t, ");\n}\n");
 }
 
 size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_t size)

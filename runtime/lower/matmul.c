@@ -62,7 +62,8 @@ static clg_status lower_products(clg_lower *lw, const clg_dev_tensor *in, const 
         gm.a.off = in[0].off;
         gm.b.off = in[1].off;
         gm.c.off = out->off;
-        return clg_emit_gemm(lw, &gm);
+        /* half buffers: a generated product (CLBlast's Sgemm reads float) */
+        return lw->plan->elem_size == 2 ? clg_emit_product(lw, &gm) : clg_emit_gemm(lw, &gm);
     }
     gm.m = m;
     if (a_batches == batches && b_batches == batches) {

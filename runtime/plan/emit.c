@@ -230,10 +230,64 @@ static clg_status attach_kernel(clg_lower *lw, clg_step *st, cl_program program,
     return CLG_OK;
 }
 
+/* The kernel files whose kernels read and write through the storage
+ * macros: only these may run at a half precision (another op's node is
+ * refused, naming its file, rather than read half buffers as float). */
+static const char *const HALF_READY[] = {
+    "generated:elementwise", "gemm.cl", "gemm_local.cl", "argmax.cl", "attention.cl", "cast.cl", "conv.cl",
+    "conv_depthwise.cl", "conv_transpose.cl", "copy.cl", "elementwise.cl", "gather.cl", "layernorm.cl", "pad.cl",
+    "pool.cl", "range.cl", "reduce.cl", "resize.cl", "softmax.cl", "trilu.cl", NULL,
+};
+
+static bool half_ready(const char *name)
+{
+    size_t n = strcspn(name, "+"); /* "FILE+epilogue" */
+    for (int i = 0; HALF_READY[i]; i++)
+        if (strlen(HALF_READY[i]) == n && !strncmp(HALF_READY[i], name, n)) return true;
+    return false;
+}
+
+static clg_status emit_kernel_stored(clg_lower *lw, const char *name_for_cache, const char *source,
+                                     const char *kernel, const char *options, cl_uint work_dim,
+                                     const size_t *global, const size_t *local, const clg_karg *args,
+                                     int n_args);
+
 clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, const char *source,
                                  const char *kernel, const char *options, cl_uint work_dim,
                                  const size_t *global, const size_t *local, const clg_karg *args,
                                  int n_args)
+{
+    const clg_plan *p = lw->plan;
+    bool half = p->precision != CLG_PRECISION_FP32;
+    if (half && !half_ready(name_for_cache))
+        return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "kernel %s in %s has no half-storage variant yet (precision %s)",
+                              kernel, name_for_cache, clg_precision_name(p->precision));
+    const clg_allocator *mem = &lw->ctx->allocator;
+    const char *prelude = clg_kernel_storage_prelude();
+    size_t pre = strlen(prelude), len = strlen(source);
+    const char *defs = !half ? "" : p->precision == CLG_PRECISION_FP16 ? " -DSTORE_HALF -DCOMPUTE_HALF" : " -DSTORE_HALF";
+    size_t olen = options ? strlen(options) : 0, dlen = strlen(defs);
+    char *text = clg_mem_realloc(mem, NULL, pre + len + 1);
+    char *opts = clg_mem_realloc(mem, NULL, olen + dlen + 1);
+    if (!text || !opts) {
+        clg_mem_free(mem, text);
+        clg_mem_free(mem, opts);
+        return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    memcpy(text, prelude, pre);
+    memcpy(text + pre, source, len + 1);
+    if (olen) memcpy(opts, options, olen);
+    memcpy(opts + olen, defs, dlen + 1);
+    clg_status s = emit_kernel_stored(lw, name_for_cache, text, kernel, opts, work_dim, global, local, args, n_args);
+    clg_mem_free(mem, text);
+    clg_mem_free(mem, opts);
+    return s;
+}
+
+static clg_status emit_kernel_stored(clg_lower *lw, const char *name_for_cache, const char *source,
+                                     const char *kernel, const char *options, cl_uint work_dim,
+                                     const size_t *global, const size_t *local, const clg_karg *args,
+                                     int n_args)
 {
     clg_context *ctx = lw->ctx;
     clg_plan *p = lw->plan;

@@ -6,6 +6,7 @@
  * calls reports through its context (clg_ctx_fail), and the model captures
  * those messages into its own buffer while it works (clg_error_capture), so
  * models sharing a context never overwrite each other's. */
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct clg_model {
     cl_mem weights;
     size_t *const_off; /* per node, for constants */
     uint64_t weight_bytes;
+    clg_precision precision;
+    size_t elem_size; /* bytes per device element: 4, or 2 at a half precision */
     clg_plan plans[MODEL_PLANS];
     uint64_t plan_used[MODEL_PLANS]; /* last use (run count), 0: empty */
     uint64_t runs;
@@ -113,8 +116,8 @@ static clg_status upload_weights(clg_model *m)
         m->const_off[i] = total;
         total += (g->nodes[i].constant->count + 63) / 64 * 64;
     }
-    m->weight_bytes = (uint64_t)total * sizeof(float);
-    size_t bytes = (total ? total : 1) * sizeof(float);
+    m->weight_bytes = (uint64_t)total * m->elem_size;
+    size_t bytes = (total ? total : 1) * m->elem_size;
     if (bytes > ctx->info.max_alloc_bytes)
         return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
                             "the weights need %zu bytes, more than the device's largest allocation "
@@ -123,17 +126,51 @@ static clg_status upload_weights(clg_model *m)
     m->weights = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY, bytes, NULL, &err);
     if (err != CL_SUCCESS)
         return clg_ctx_cl_fail(ctx, err, "clCreateBuffer", "weights buffer of %zu bytes", bytes);
-    for (int i = 0; i < g->n_nodes; i++) {
+    /* At a half precision the constants are converted here, once, into
+     * one host buffer (the writes below are not blocking: it must live
+     * until the clFinish). */
+    uint16_t *halves = NULL;
+    if (m->elem_size == 2 && !(halves = clg_mem_realloc(&ctx->allocator, NULL, bytes))) {
+        clReleaseMemObject(m->weights);
+        m->weights = NULL;
+        return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory converting the weights to half");
+    }
+    clg_status s = CLG_OK;
+    for (int i = 0; i < g->n_nodes && !s; i++) {
         const clg_node *n = &g->nodes[i];
         if (n->op != CLG_OP_CONSTANT || n->constant->count == 0) continue;
-        err = clEnqueueWriteBuffer(ctx->queue, m->weights, CL_FALSE, m->const_off[i] * sizeof(float),
-                                   n->constant->count * sizeof(float), n->constant->data, 0, NULL, NULL);
-        if (err != CL_SUCCESS) {
-            clFinish(ctx->queue);
-            return clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "constant %s", n->name);
+        const void *data = n->constant->data;
+        if (halves) {
+            uint16_t *h = halves + m->const_off[i];
+            for (size_t k = 0; k < n->constant->count && !s; k++) {
+                float v = n->constant->data[k];
+                h[k] = clg_float_to_half(v);
+                float back = clg_half_to_float(h[k]);
+                /* Beyond half's range is an error; so is an integer or bool constant that
+                 * half does not hold exactly (an index past 2048). */
+                if (isfinite(v) && !isfinite(back))
+                    s = clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
+                                     "constant %s: element %zu is %g, beyond half precision's range (65504); "
+                                     "run the model at fp32", n->name, k, (double)v);
+                else if (n->dtype != CLG_DTYPE_F32 && back != v)
+                    s = clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
+                                     "constant %s (%s): element %zu is %g, which half precision does not hold "
+                                     "exactly; run the model at fp32", n->name, clg_dtype_name(n->dtype), k, (double)v);
+            }
+            data = h;
         }
+        if (s) break;
+        err = clEnqueueWriteBuffer(ctx->queue, m->weights, CL_FALSE, m->const_off[i] * m->elem_size,
+                                   n->constant->count * m->elem_size, data, 0, NULL, NULL);
+        if (err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clEnqueueWriteBuffer", "constant %s", n->name);
+    }
+    if (s) {
+        clFinish(ctx->queue);
+        clg_mem_free(&ctx->allocator, halves);
+        return s;
     }
     err = clFinish(ctx->queue);
+    clg_mem_free(&ctx->allocator, halves);
     if (err != CL_SUCCESS) return clg_ctx_cl_fail(ctx, err, "clFinish", "uploading the weights");
     return CLG_OK;
 }
@@ -164,6 +201,14 @@ static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_option
     int level = opts.opt_level;
     if (level < 0 || level > 2)
         return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "opt_level %d is outside 0..2", level);
+    if (opts.precision < CLG_PRECISION_FP32 || opts.precision > CLG_PRECISION_FP16)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "precision %d is not a clg_precision", (int)opts.precision);
+    if (opts.precision == CLG_PRECISION_FP16 && !ctx->info.fp16)
+        return clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
+                            "precision fp16 needs half arithmetic, and device %s does not report the cl_khr_fp16 "
+                            "extension (fp16-storage needs no extension)", ctx->info.name);
+    m->precision = opts.precision;
+    m->elem_size = opts.precision == CLG_PRECISION_FP32 ? sizeof(float) : 2;
     clg_status s = clg_graph_clone(g, &m->g);
     if (s) return clg_ctx_fail(ctx, s, "out of memory copying the graph");
     if ((s = clg_graph_optimize(m->g, level, NULL, NULL)))
@@ -186,6 +231,20 @@ static clg_status model_build_optimized(clg_model *m)
         !(m->convert_count = clg_mem_calloc(&ctx->allocator, (size_t)n_convert, sizeof *m->convert_count)))
         return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory creating a model");
     m->n_convert = n_convert;
+    /* Integer tensors the device computes would lose exactness in half
+     * (every element is a half there); integer constants are checked
+     * element by element when converted. Bool (0 and 1) and f16 are exact. */
+    for (int i = 0; i < g->n_nodes && m->elem_size == 2; i++) {
+        const clg_node *n = &g->nodes[i];
+        if (n->op == CLG_OP_CONSTANT || n->dtype == CLG_DTYPE_F32 || n->dtype == CLG_DTYPE_F16 ||
+            n->dtype == CLG_DTYPE_BOOL)
+            continue;
+        if (g->nodes[clg_value_root(g, i, NULL)].op == CLG_OP_CONSTANT) continue;
+        return clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
+                            "node %s (%s): an %s tensor on the device; precision %s holds every device tensor "
+                            "in half, exact for integers only up to 2048 (run the model at fp32)",
+                            n->name, clg_op_name(n->op), clg_dtype_name(n->dtype), clg_precision_name(m->precision));
+    }
     double t0 = now_ms();
     if ((s = upload_weights(m))) return s;
     double t1 = now_ms();
@@ -204,7 +263,7 @@ static clg_status model_build_optimized(clg_model *m)
             others |= k > 0;
         }
     m->plan = &m->plans[0];
-    s = clg_plan_build(m->plan, ctx, g, m->weights, m->const_off, m->sizes);
+    s = clg_plan_build(m->plan, ctx, g, m->weights, m->const_off, m->sizes, m->precision);
     if (s == CLG_ERR_INVALID_ARGUMENT && others) s = CLG_OK;
     m->plan_used[0] = m->plan->sizes ? 1 : 0;
     if (s) return s;
@@ -334,7 +393,7 @@ static clg_status model_select_plan(clg_model *m, int *slot_out)
         m->plan_used[slot] = 0;
         m->gate[slot].runs = 0;
         m->plan = &m->plans[slot];
-        s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes);
+        s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes, m->precision);
         if (s == CLG_ERR_OUT_OF_DEVICE_MEMORY || s == CLG_ERR_OPENCL) {
             /* The kept plans' memory may be what is missing: let them go. */
             bool freed = false;
@@ -345,7 +404,7 @@ static clg_status model_select_plan(clg_model *m, int *slot_out)
                     m->gate[i].runs = 0;
                     freed = true;
                 }
-            if (freed) s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes);
+            if (freed) s = clg_plan_build(&m->plans[slot], ctx, g, m->weights, m->const_off, m->sizes, m->precision);
         }
         if (s) return s;
     }
@@ -408,7 +467,22 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
             }
             data = into;
         }
-        err = clEnqueueWriteBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float), count * sizeof(float),
+        if (m->elem_size == 2) {
+            /* Half buffers: the input rounded to half on the host, into
+             * the conversion buffer (in place when it is already there:
+             * half k never overlaps a float after k). */
+            float *into = convert_buffer(m, input, count);
+            if (!into) {
+                s = model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory converting inputs");
+                break;
+            }
+            for (size_t k = 0; k < count; k++) {
+                uint16_t h = clg_float_to_half(data[k]);
+                memcpy((char *)into + 2 * k, &h, sizeof h);
+            }
+            data = into;
+        }
+        err = clEnqueueWriteBuffer(ctx->queue, v->buf, CL_FALSE, v->off * m->elem_size, count * m->elem_size,
                                    data, input == 0 && gate ? 1 : 0, input == 0 && gate ? &gate : NULL, NULL);
         input++;
         if (err != CL_SUCCESS)
@@ -422,13 +496,13 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
         outputs[i].rank = v->shape.rank;
         for (int d = 0; d < CLG_MAX_RANK; d++) outputs[i].dims[d] = d < v->shape.rank ? v->shape.dims[d] : 0;
         float *into = outputs[i].data;
-        if (outputs[i].dtype != CLG_DTYPE_F32) {
+        if (outputs[i].dtype != CLG_DTYPE_F32 || m->elem_size == 2) {
             if (!(into = convert_buffer(m, n_in + i, count))) {
                 s = model_fail(m, CLG_ERR_OUT_OF_MEMORY, "out of memory converting outputs");
                 break;
             }
         }
-        err = clEnqueueReadBuffer(ctx->queue, v->buf, CL_FALSE, v->off * sizeof(float), count * sizeof(float),
+        err = clEnqueueReadBuffer(ctx->queue, v->buf, CL_FALSE, v->off * m->elem_size, count * m->elem_size,
                                   into, 0, NULL, NULL);
         if (err != CL_SUCCESS)
             s = clg_ctx_cl_fail(ctx, err, "clEnqueueReadBuffer", "output %s", g->nodes[g->outputs[i]].name);
@@ -439,6 +513,19 @@ static clg_status model_run(clg_model *m, const clg_tensor *inputs, int n_inputs
     err = clFinish(ctx->queue);
     if (!s && err != CL_SUCCESS) s = clg_ctx_cl_fail(ctx, err, "clFinish", "running the model");
     if (!s && flagged != 0.0f) s = index_flag_error(m, flagged);
+    for (int i = 0; i < n_outputs && !s && m->elem_size == 2; i++) {
+        /* Halves back to floats: an f32 output straight into the caller's
+         * memory, another in place, from the last element down (float k
+         * never overlaps a half before k). */
+        size_t count = (size_t)clg_shape_count(&p->values[g->outputs[i]].shape);
+        float *conv = m->convert[n_in + i];
+        float *to = outputs[i].dtype == CLG_DTYPE_F32 ? outputs[i].data : conv;
+        for (size_t k = count; k-- > 0;) {
+            uint16_t h;
+            memcpy(&h, (const char *)conv + 2 * k, sizeof h);
+            to[k] = clg_half_to_float(h);
+        }
+    }
     for (int i = 0; i < n_outputs && !s; i++)
         if (outputs[i].dtype != CLG_DTYPE_F32)
             clg_values_from_float(m->convert[n_in + i], outputs[i].dtype,
@@ -551,6 +638,11 @@ static clg_status model_run_buffers(clg_model *m, const clg_buffer *inputs, int 
     if (n_wait < 0 || (n_wait > 0 && !wait)) {
         snprintf(msg, sizeof msg, "wait_events is NULL with n_wait %d", n_wait);
         return model_fail(m, CLG_ERR_INVALID_ARGUMENT, msg);
+    }
+    if (m->elem_size == 2) {
+        snprintf(msg, sizeof msg, "clg_model_run_buffers takes f32 buffers, and this model holds its tensors "
+                 "in half (precision %s): run it with clg_model_run", clg_precision_name(m->precision));
+        return model_fail(m, CLG_ERR_UNSUPPORTED, msg);
     }
     int n_in = clg_graph_input_count(g);
     if (n_inputs > 0 && !inputs) return model_fail(m, CLG_ERR_INVALID_ARGUMENT, "inputs is NULL");
@@ -700,7 +792,7 @@ clg_status clg_model_stats_get(const clg_model *m, clg_model_stats *st)
     memset(st, 0, sizeof *st);
     st->batch = m->plan->batch;
     st->launches_per_inference = m->plan->n_steps;
-    st->activation_bytes = (uint64_t)m->plan->arena_elems * sizeof(float); /* scratch included */
+    st->activation_bytes = (uint64_t)m->plan->arena_elems * m->plan->elem_size; /* scratch included */
     st->weight_bytes = m->weight_bytes;
     st->prepared_bytes = m->plan->owned_bytes;
     st->build_ms = m->build_ms;
@@ -769,7 +861,10 @@ const char *clg_model_note(const clg_model *m) { return m ? m->note : ""; }
 clg_model *clg_model_alloc(clg_context *ctx)
 {
     clg_model *m = clg_mem_calloc(&ctx->allocator, 1, sizeof *m);
-    if (m) m->ctx = ctx;
+    if (m) {
+        m->ctx = ctx;
+        m->elem_size = sizeof(float);
+    }
     return m;
 }
 
@@ -805,3 +900,5 @@ int clg_model_plans(const clg_model *m, const clg_plan **plans, int capacity)
 }
 
 clg_context *clg_model_context(const clg_model *m) { return m->ctx; }
+
+clg_precision clg_model_precision(const clg_model *m) { return m->precision; }

@@ -68,6 +68,11 @@ static clg_status gemm_check_positions(const clg_lower *lw, const clg_gemm *g)
 clg_status clg_emit_gemm(clg_lower *lw, const clg_gemm *gemm)
 {
     if (gemm->m == 0 || gemm->n == 0 || gemm->batch == 0) return CLG_OK;
+    if (lw->plan->elem_size == 2)
+        return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED,
+                              "this %zux%zux%zu GEMM (batch %zu) runs only through CLBlast's Sgemm, which takes "
+                              "float buffers, and the model holds half ones (precision %s)",
+                              gemm->m, gemm->n, gemm->k, gemm->batch, clg_precision_name(lw->plan->precision));
     /* Final offsets are checked now, the rest when the plan binds. */
     bool placed = gemm->a.block == CLG_BLOCK_NONE && gemm->b.block == CLG_BLOCK_NONE &&
                   gemm->c.block == CLG_BLOCK_NONE;
@@ -104,7 +109,8 @@ clg_status clg_plan_index_flag(clg_lower *lw, const clg_dev_tensor **flag)
 {
     clg_plan *p = lw->plan;
     if (!p->has_index_flag) {
-        clg_status s = clg_plan_buffer(lw, 1, &p->index_flag);
+        /* two elements: room for the one float the kernels store there, at half storage too */
+        clg_status s = clg_plan_buffer(lw, 2, &p->index_flag);
         if (s) return s;
         p->has_index_flag = true;
     }
@@ -125,7 +131,7 @@ clg_status clg_plan_buffer(clg_lower *lw, size_t elems, clg_dev_tensor *out)
         p->owned = o;
         p->cap_owned = cap;
     }
-    size_t bytes = (elems ? elems : 1) * sizeof(float);
+    size_t bytes = (elems ? elems : 1) * p->elem_size;
     if (bytes > lw->ctx->info.max_alloc_bytes)
         return clg_lower_fail(lw, CLG_ERR_OUT_OF_DEVICE_MEMORY,
                               "needs a buffer of %zu bytes, more than the device's largest allocation "
@@ -260,10 +266,12 @@ static void place_values(clg_plan *p, const clg_graph *g, const clg_shape *shape
 }
 
 clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem weights,
-                          const size_t *const_off, const int64_t *sizes)
+                          const size_t *const_off, const int64_t *sizes, clg_precision precision)
 {
     memset(p, 0, sizeof *p);
     p->ctx = ctx;
+    p->precision = precision;
+    p->elem_size = precision == CLG_PRECISION_FP32 ? sizeof(float) : 2;
     p->batch = sizes[0];
     p->n_values = g->n_nodes;
     clg_status s = CLG_OK;
@@ -317,7 +325,7 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     }
     size_t total = p->arena_elems;
     char sizes_text[160];
-    size_t bytes = (total ? total : 1) * sizeof(float);
+    size_t bytes = (total ? total : 1) * p->elem_size;
     if (bytes > ctx->info.max_alloc_bytes) {
         s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
                          "%s needs %zu bytes of activations, more than the device's largest "

@@ -204,6 +204,13 @@ struct clg_gemm_memo;
 
 typedef struct clg_plan {
     clg_context *ctx;
+    /* How floating-point tensors are held (the model's option): at a half
+     * precision every device element, the arena's, the weights' and
+     * scratch's, is a half (elem_size 2) and every kernel is built with
+     * -DSTORE_HALF (kernels/storage.h), -DCOMPUTE_HALF too at
+     * CLG_PRECISION_FP16. Offsets stay counted in elements. */
+    clg_precision precision;
+    size_t elem_size;
     int64_t batch;  /* N's size (1 when the graph has no N) */
     int64_t *sizes; /* every symbol's size as the inputs gave it: the plan's key */
     int n_sizes;
@@ -256,11 +263,12 @@ typedef struct clg_plan {
 CLG_INTERNAL clg_status clg_plan_select(clg_plan *p, const clg_graph *g);
 
 /* Lowers g for the symbol sizes `sizes` (clg_graph_check_inputs's values)
- * into plan. weights holds every constant, node i's at
- * const_off[i]. On failure the plan is left empty and ctx's message says
+ * into plan at precision (clg_precision). weights holds every constant,
+ * node i's at const_off[i] (in elements of the precision). On failure the plan is left empty and ctx's message says
  * which node failed. */
 CLG_INTERNAL clg_status clg_plan_build(clg_plan *plan, clg_context *ctx, clg_graph *g,
-                                       cl_mem weights, const size_t *const_off, const int64_t *sizes);
+                                       cl_mem weights, const size_t *const_off, const int64_t *sizes,
+                                       clg_precision precision);
 CLG_INTERNAL void clg_plan_free(clg_plan *plan);
 /* A device buffer of elems floats that lives as long as lw's plan, for data
  * derived from constants (a packed weight matrix). */
@@ -354,5 +362,6 @@ CLG_INTERNAL void clg_model_fail_release(clg_model *m);
 /* The plans the model has built (up to capacity), newest use not implied. */
 CLG_INTERNAL int clg_model_plans(const clg_model *m, const clg_plan **plans, int capacity);
 CLG_INTERNAL clg_context *clg_model_context(const clg_model *m);
+CLG_INTERNAL clg_precision clg_model_precision(const clg_model *m);
 
 #endif
