@@ -185,6 +185,13 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     /* kernels/gemm_local.cl has no batched form */
     if (batched && v->wm > 0)
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "GEMM variant %s does not run batched products", v->name);
+    /* A vector variant's width is its widest: the device's preferred float
+     * width caps it (d1x1v8 runs 1-wide dot products and n4x16 4 columns
+     * per vector where the device prefers 1 or 4), so that a scalar GPU
+     * gets no float16 of sixteen registers and loads. The name and the
+     * choice file stay the variant's; the build options say the width. */
+    int vw = v->vw < lw->ctx->vector_width ? v->vw : lw->ctx->vector_width;
+    int vn = v->vn < lw->ctx->vector_width ? v->vn : lw->ctx->vector_width;
 
     int64_t bias_st[2] = {0, 0};
     if (has_bias && !strides_2d(&g->bias->shape, m, nn, bias_st))
@@ -214,7 +221,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     else
         snprintf(options, sizeof options,
                  "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s", v->tm, v->tn,
-                 v->vw, v->vn, g->ta, g->tb, has_bias, batched ? " -DBATCHED=1" : "");
+                 vw, vn, g->ta, g->tb, has_bias, batched ? " -DBATCHED=1" : "");
     clg_dev_tensor packed_b;
     if (v->nr > 0 && !g->b_packed) {
         /* gemm.cl's pack_b packs for both files; a work-group variant's own
@@ -267,7 +274,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
         l.local[0] = l.local[1] = 1;
         if (batched) l.local[2] = 1;
     } else {
-        int64_t groups = v->vn > 1 ? (nn + v->vn - 1) / v->vn : (nn + v->tn - 1) / v->tn;
+        int64_t groups = vn > 1 ? (nn + vn - 1) / vn : (nn + v->tn - 1) / v->tn;
         l.global[0] = clg_grid_size(groups);
         l.global[1] = (size_t)((m + v->tm - 1) / v->tm);
     }
