@@ -413,22 +413,23 @@ __kernel void gemm(CLG_GEMM_PARAMS)
         } else {
             /* the last, partial group of columns: element by element */
             for (int k = 0; k < K; k++) {
-                float part[VN];
-                for (int l = 0; l < VN; l++) part[l] = LOAD(b, k * ldb + min(cbase + l, N - 1));
-                const floatv bv = CLG_CAT(vload, VN)(0, part);
-                for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), bv, acc[i]);
+                union { floatv v; float s[VN]; } part;
+                _Pragma("unroll") for (int l = 0; l < VN; l++) part.s[l] = LOAD(b, k * ldb + min(cbase + l, N - 1));
+                _Pragma("unroll") for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), part.v, acc[i]);
             }
         }
-        for (int i = 0; i < TM; i++) {
+        /* Fully unrolled, without breaks, so that part and acc stay in
+         * registers: NVPTX kept them on a stack in local memory otherwise
+         * (scripts/gpu_compile_check.py). */
+        _Pragma("unroll") for (int i = 0; i < TM; i++) {
             const int r = r0 + i;
-            if (r >= M) break;
-            float part[VN];
-            CLG_CAT(vstore, VN)(acc[i], 0, part);
-            for (int l = 0; l < VN; l++) {
+            union { floatv v; float s[VN]; } part;
+            part.v = acc[i];
+            _Pragma("unroll") for (int l = 0; l < VN; l++) {
                 const int c = cbase + l;
-                if (c >= N) break;
-                STORE(y, y_off + Y_INDEX(r, c),
-                      clg_finish(part[l], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS));
+                if (r < M && c < N)
+                    STORE(y, y_off + Y_INDEX(r, c),
+                          clg_finish(part.s[l], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS));
             }
         }
         return;
@@ -454,10 +455,24 @@ __kernel void gemm(CLG_GEMM_PARAMS)
         int k = 0;
         for (; k + VW <= K; k += VW)
             accv = fma(LOADV(VW, arow + k), LOADV(VW, brow + k), accv);
-        float part[VW];
-        CLG_CAT(vstore, VW)(accv, 0, part);
-        float s = 0.0f;
-        for (int i = 0; i < VW; i++) s += part[i];
+        /* the lanes' sum by halves, in registers (a private array here
+         * was a stack in local memory on NVPTX) */
+#if VW == 16
+        const float8 h8 = accv.lo + accv.hi;
+#elif VW == 8
+        const float8 h8 = accv;
+#endif
+#if VW >= 8
+        const float4 h4 = h8.lo + h8.hi;
+#elif VW == 4
+        const float4 h4 = accv;
+#endif
+#if VW >= 4
+        const float2 h2 = h4.lo + h4.hi;
+#else
+        const float2 h2 = accv;
+#endif
+        float s = h2.x + h2.y;
         for (; k < K; k++) s = fma(LOAD(arow, k), LOAD(brow, k), s);
         acc[0][0] = s;
     }
@@ -471,14 +486,15 @@ __kernel void gemm(CLG_GEMM_PARAMS)
     }
 #endif
 
-    for (int i = 0; i < TM; i++) {
+    /* fully unrolled, without breaks: acc stays in registers (NVPTX kept
+     * it on a stack in local memory behind a large epilogue otherwise) */
+    _Pragma("unroll") for (int i = 0; i < TM; i++) {
         const int r = r0 + i;
-        if (r >= M) break;
-        for (int j = 0; j < TN; j++) {
+        _Pragma("unroll") for (int j = 0; j < TN; j++) {
             const int c = c0 + j * groups;
-            if (c >= N) break;
-            STORE(y, y_off + Y_INDEX(r, c),
-                  clg_finish(acc[i][j], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS));
+            if (r < M && c < N)
+                STORE(y, y_off + Y_INDEX(r, c),
+                      clg_finish(acc[i][j], r, c, alpha, bias, bias_off, bias_sr, bias_sc, beta EPILOGUE_PASS));
         }
     }
 }

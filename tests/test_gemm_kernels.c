@@ -609,7 +609,10 @@ static void test_default_choice(void **state)
         assert_int_equal(builds, 1);
         assert_int_equal(seen.from_source, 1);
         assert_int_equal(seen.starts, 1);
-        assert_non_null(strstr(seen.options[0], "-DVW=8")); /* d1x1v8: few rows, B transposed */
+        /* d1x1v8 (few rows, B transposed) at the device's width, 8 at most */
+        char vw[24];
+        snprintf(vw, sizeof vw, "-DVW=%d", ctx->vector_width < 8 ? ctx->vector_width : 8);
+        if (!strstr(seen.options[0], vw)) fail_msg("default GEMM built with %s, not %s", seen.options[0], vw);
     }
     clg_context_destroy(ctx);
 
@@ -692,6 +695,60 @@ static void test_parallel_build_error_names_node(void **state)
     clg_remove_tree(dir);
 }
 
+/* The vector variants' width follows the device (clg_context.vector_width:
+ * its preferred float width, CLGRAPH_VECTOR_WIDTH here to force each one on
+ * any device): d1x1v8's dot products and n1x8/n4x16/n8x16's column vectors
+ * at widths 1, 2, 4, 8 and 16, each capped at the variant's own, built with
+ * that width (the build options say so) and matching the reference at
+ * sizes off every vector edge (N and K odd, one column, fewer columns than
+ * a vector). A width no vector has is the context's error. */
+static void test_vector_widths(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    static const char *const names[] = {"d1x1v8", "n1x8", "n4x16", "n8x16"};
+    static const int widths[] = {1, 2, 4, 8, 16};
+    static const int shapes[][3] = {{3, 17, 33}, {17, 33, 7}, {5, 1, 9}, {2, 3, 130}};
+    char dir[] = "/tmp/clg_gemm_width_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        char w[8];
+        snprintf(w, sizeof w, "%d", widths[wi]);
+        assert_int_equal(setenv("CLGRAPH_VECTOR_WIDTH", w, 1), 0);
+        for (size_t v = 0; v < sizeof names / sizeof *names; v++) {
+            const clg_gemm_variant *x = &clg_gemm_variants[clg_gemm_variant_find(names[v])];
+            int own = x->vw > 1 ? x->vw : x->vn;
+            int want = own < widths[wi] ? own : widths[wi];
+            char gemm[40], define[16];
+            snprintf(gemm, sizeof gemm, "generated:%s", names[v]);
+            snprintf(define, sizeof define, "-D%s=%d", x->vw > 1 ? "VW" : "VN", want);
+            builds_seen seen = {0};
+            clg_context *ctx = context_seeing(dir, gemm, &seen);
+            bool built = false;
+            for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+                /* d1x1v8 takes B transposed, the column variants B as written */
+                write_graph(shapes[s][0], shapes[s][1], shapes[s][2], 0, x->vw > 1, (int)s % 2, &epilogues[s % 2]);
+                int before = seen.done;
+                clg_graph *g = test_parse(text);
+                double err = test_device_error_at(ctx, g, 1, 7, 0);
+                clg_graph_destroy(g);
+                if (!(err <= TOL)) fail_msg("%s at width %s: error %.3g for\n%s", names[v], w, err, text);
+                for (int i = before; i < seen.done && i < 16; i++)
+                    if (strstr(seen.options[i], "-DVW=") && strstr(seen.options[i], define)) built = true;
+            }
+            if (!built) fail_msg("%s at CLGRAPH_VECTOR_WIDTH=%s: no build with %s", names[v], w, define);
+            clg_context_destroy(ctx);
+        }
+    }
+    assert_int_equal(setenv("CLGRAPH_VECTOR_WIDTH", "3", 1), 0);
+    clg_context *bad = NULL;
+    assert_int_equal(clg_context_create(&bad, NULL, 0, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clg_context_errmsg(bad), "CLGRAPH_VECTOR_WIDTH '3'"));
+    clg_context_destroy(bad);
+    unsetenv("CLGRAPH_VECTOR_WIDTH");
+    clg_remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +765,10 @@ int main(void)
         cmocka_unit_test(test_choice_file),
         cmocka_unit_test(test_default_choice),
         cmocka_unit_test(test_parallel_build_error_names_node),
+        cmocka_unit_test(test_vector_widths),
     };
+    /* CLGRAPH_GEMM_TEST=NAME runs only the tests whose names match it
+     * (cmocka's filter, * as a wildcard). */
+    if (getenv("CLGRAPH_GEMM_TEST")) cmocka_set_test_filter(getenv("CLGRAPH_GEMM_TEST"));
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

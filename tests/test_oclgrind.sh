@@ -340,6 +340,42 @@ output ls1
 output ls2
 EOF
 
+cat >"$TMP/rank.clg" <<'EOF'
+# Rank 6 and 8 paths (kernels/pad.cl, gather.cl's gather_elements,
+# reduce.cl's reduce_rows (rows of 65) and reduce_strided with four kept
+# and four reduced dims): tiny shapes, Oclgrind is slow.
+input x6: f32[N, 2, 3, 2, 1, 3]
+input x8: f32[N, 2, 2, 2, 3, 2, 2, 3]
+input y6: f32[N, 2, 1, 2, 5, 13]
+input y8: f32[N, 1, 2, 1, 2, 1, 5, 13]
+p6 = Pad(x6) pads=[0, 1, 0, 0, 1, 2, 0, 0, 1, 1, 0, 1] value=0.25
+p6r = Pad(x6) pads=[0, 0, 2, 1, 0, 1, 0, 0, 1, 0, 0, 2] mode="reflect"
+p8 = Pad(x8) pads=[0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 2, 0, 1, 0] value=-1
+p8e = Pad(x8) pads=[0, 0, 1, 0, 1, 0, 0, 2, 0, 1, 0, 0, 0, 1, 1, -1] mode="edge"
+const g6: i64[1, 2, 2, 2, 1, 3] = [-2, 1, 1, -2, -1, 1, 0, 2, 1, -3, 1, -3, 0, -1, 1, -2, -2, 2, 0, 1, 1, 0, 0, 2]
+ge6 = GatherElements(x6, g6) axis=2
+const g8: i64[1, 2, 1, 2, 1, 2, 1, 2] = [0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1]
+ge8 = GatherElements(x8, g8) axis=5
+r6 = ReduceSum(x6) axes=[5]
+r6s = ReduceMax(x6) axes=[1, 3]
+r8 = ReduceMean(x8) axes=[1, 3, 5, 7]
+r8k = ReduceL2(x8) axes=[2, 4, 6] keepdims=0
+r6w = ReduceLogSumExp(y6) axes=[4, 5]
+r8w = ReduceMean(y8) axes=[6, 7] keepdims=0
+output p6
+output p6r
+output p8
+output p8e
+output ge6
+output ge8
+output r6
+output r6s
+output r8
+output r8k
+output r6w
+output r8w
+EOF
+
 cat >"$TMP/attention.clg" <<'EOF'
 # Attention (kernels/attention.cl): query blocks and key tiles that end part
 # way, a mask, batch dims that broadcast (KT shared across N), and the
@@ -365,8 +401,12 @@ model attention-unfused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAP
 # not know, so a stale list here would test the default variant instead).
 variants=$(sed -n 's/^ *{"\([a-z0-9]*\)", .*/\1/p' "$(dirname "$0")/../runtime/gemm/variants.c")
 [ -n "$variants" ] || fail "no GEMM variant names found in runtime/gemm/variants.c"
+# CLGRAPH_VECTOR_WIDTH=16: Oclgrind's device prefers 1-wide floats, which
+# would build the vector variants (d1x1v8, n1x8, n4x16, n8x16) without
+# their vectors; 16 builds them as the CPUs do, so their vector loads and
+# partial vectors at the edges are what is checked.
 for v in $variants; do
-    model "gemm-$v" "$TMP/gemm.clg" 5 -O2 CLGRAPH_GEMM=generated:$v
+    model "gemm-$v" "$TMP/gemm.clg" 5 -O2 CLGRAPH_GEMM=generated:$v CLGRAPH_VECTOR_WIDTH=16
 done
 model gemm-generated-O0 "$TMP/gemm.clg" 1 -O0 CLGRAPH_GEMM=generated
 for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4x64t generated:p8x32i generated:p12x32i \
@@ -377,6 +417,7 @@ model ops-O0 "$TMP/ops.clg" 3 -O0 CLGRAPH_GEMM=generated
 model ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
 model norm-O0 "$TMP/norm.clg" 3 -O0 CLGRAPH_GEMM=generated
 model norm-O2 "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
+model rank-O2 "$TMP/rank.clg" 2 -O2 CLGRAPH_GEMM=generated
 model seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
 # the default choice times CLBlast and the generated variants on Oclgrind
 model seed-default examples/residual_mlp.clg 2 -O2
@@ -404,6 +445,7 @@ OPTIONS_GPU=$OPTIONS
 OPTIONS=$(echo "$OPTIONS" | sed 's/--max-wgsize 256 --local-mem-size 32768/--max-wgsize 64 --local-mem-size 16384/')
 model wg64-norm-O2 "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
 model wg64-ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
+model wg64-rank-O2 "$TMP/rank.clg" 2 -O2 CLGRAPH_GEMM=generated
 model wg64-attention-fused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model wg64-conv-generated "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model wg64-seed-generated examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
@@ -442,7 +484,7 @@ echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm gemm_local pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
-    reduce_rows reduce_strided layernorm gather cast attention trilu resize conv_transpose argmax; do
+    reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 

@@ -15,6 +15,7 @@
 
 #include "device_check.h"
 #include "models.h"
+#include "runtime.h"
 
 static void check_batches(clg_graph *g, const int64_t *batches, int n, double tol)
 {
@@ -250,10 +251,51 @@ static void test_out_of_device_memory(void **state)
     clg_graph_destroy(g);
 }
 
+/* CL_DEVICE_MAX_MEM_ALLOC_SIZE: a device with a small largest allocation
+ * (faked by lowering the context's copy of it; no device here is that
+ * small) fails the model's creation naming the largest constant when the
+ * weights pass it, and its run naming the one activation that alone
+ * passes it, with both sizes; a batch that fits still runs. */
+static void test_alloc_limit_names_tensor(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    clg_context *ctx = NULL;
+    assert_int_equal(clg_context_create(&ctx, NULL, 0, NULL, NULL), CLG_OK);
+    ctx->info.max_alloc_bytes = 64 * 1024;
+    clg_graph *g = test_parse("input x: f32[N, 16]\nconst small: f32[16, 16] = random(1)\n"
+                              "const big: f32[16, 2048] = random(2)\ny = MatMul(x, big)\noutput y\n");
+    clg_model *m = NULL;
+    assert_int_equal(clg_model_create(&m, ctx, g), CLG_ERR_OUT_OF_DEVICE_MEMORY);
+    if (!strstr(clg_model_errmsg(m), "the largest constant, big, needs 131072") ||
+        !strstr(clg_model_errmsg(m), "(65536 bytes)"))
+        fail_msg("unexpected message: %s", clg_model_errmsg(m));
+    clg_model_destroy(m);
+    m = NULL;
+    clg_graph_destroy(g);
+
+    g = test_parse("input x: f32[N, 16]\nt = Tile(x) repeats=[1, 64]\ny = Relu(t)\noutput y\n");
+    assert_int_equal(clg_model_create(&m, ctx, g), CLG_OK);
+    static float x[64 * 16], y[64 * 16 * 64];
+    clg_tensor in = {x, 2, {64, 16}, CLG_DTYPE_F32};
+    clg_tensor out = {y, 0, {0}, CLG_DTYPE_F32};
+    /* 64 rows: t and y are 256 KiB each, four times the limit */
+    assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_ERR_OUT_OF_DEVICE_MEMORY);
+    const char *msg = clg_model_errmsg(m);
+    if (!strstr(msg, "N=64: tensor t (Tile) alone needs 262144 bytes") || !strstr(msg, "(65536 bytes of "))
+        fail_msg("unexpected message: %s", msg);
+    in.dims[0] = 4; /* 16 KiB each: fits */
+    assert_int_equal(clg_model_run(m, &in, 1, &out, 1), CLG_OK);
+    clg_model_destroy(m);
+    clg_graph_destroy(g);
+    clg_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_model),
+        cmocka_unit_test(test_alloc_limit_names_tensor),
         cmocka_unit_test(test_plan_reuse_and_rebind),
         cmocka_unit_test(test_dense_chain),
         cmocka_unit_test(test_example_model_half),

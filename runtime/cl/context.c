@@ -144,6 +144,43 @@ static clg_status resolve_gemm(clg_context *ctx, const char *option)
 
 #undef OOM
 
+/* The float vector width (clg_context.vector_width). GPUs: the driver's
+ * CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, its advice for kernels (NVIDIA's
+ * drivers report 1: scalar lanes, where a float8 is eight registers and
+ * eight loads). CPUs: CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, the SIMD width,
+ * because Intel's CPU runtime prefers 1 for the sake of its vectoriser
+ * across work-items while a work-item's own contiguous vector loads are
+ * what the GEMM vector variants are made of: d1x1v8 at VW=1 took 1.3-1.8x
+ * as long as at VW=8 there (a 1024-1024-512 Dense chain at batch 1, medians
+ * of 400 runs, three interleaved rounds, 2026-12-06); PoCL reports 16 for
+ * both. Either falls back on the other where it reads 0; a value that is no
+ * power of two rounds down, 16 at most. */
+static clg_status resolve_vector_width(clg_context *ctx)
+{
+    const char *env = getenv("CLGRAPH_VECTOR_WIDTH");
+    if (env && *env) {
+        char *end;
+        long w = strtol(env, &end, 10);
+        if (*end || (w != 1 && w != 2 && w != 4 && w != 8 && w != 16))
+            return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                                "CLGRAPH_VECTOR_WIDTH '%s': expected 1, 2, 4, 8 or 16", env);
+        ctx->vector_width = (int)w;
+        return CLG_OK;
+    }
+    cl_device_info first = ctx->info.type == CLG_DEVICE_CPU ? CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
+                                                            : CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT;
+    cl_device_info second = first == CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT ? CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT
+                                                                         : CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT;
+    cl_uint w = 0;
+    cl_int err = clGetDeviceInfo(ctx->device, first, sizeof w, &w, NULL);
+    if (err == CL_SUCCESS && w == 0) err = clGetDeviceInfo(ctx->device, second, sizeof w, &w, NULL);
+    if (err != CL_SUCCESS)
+        return clg_ctx_cl_fail(ctx, err, "clGetDeviceInfo", "the float vector width of %s", ctx->info.name);
+    ctx->vector_width = 1;
+    while (ctx->vector_width * 2 <= (int)w && ctx->vector_width < 16) ctx->vector_width *= 2;
+    return CLG_OK;
+}
+
 /* Every setting of the context, from options (already read whole by the
  * caller; may be NULL) or else the environment, once. */
 static clg_status resolve_settings(clg_context *ctx, const clg_context_options *options)
@@ -151,6 +188,7 @@ static clg_status resolve_settings(clg_context *ctx, const clg_context_options *
     clg_status s = resolve_cache_dir(ctx, options ? options->cache_dir : NULL);
     if (!s) s = resolve_kernel_dir(ctx, options ? options->kernel_dir : NULL);
     if (!s) s = resolve_gemm(ctx, options ? options->gemm : NULL);
+    if (!s) s = resolve_vector_width(ctx);
     if (!s && options) {
         ctx->on_build = options->on_build;
         ctx->on_build_user = options->on_build_user;

@@ -62,6 +62,12 @@ struct clg_context {
                          default (gemm/choice.c); "measure": the choice file, else timing;
                          "clblast"; "generated"; "generated:NAME" (NAME a variant, or a
                          packed one + "t" for a convolution's flipped product) */
+    int vector_width; /* floats per vector load in kernels that pick a width at lowering (the
+                         GEMM variants' VW and VN): a GPU's (any non-CPU
+                         device's) CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, a CPU's
+                         CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT (context.c says why), as a power
+                         of two in 1..16; CLGRAPH_VECTOR_WIDTH overrides it (tests force each
+                         width on any device) */
     clg_build_fn on_build; /* build events (clg_context_options.on_build); NULL: none */
     void *on_build_user;
     pthread_mutex_t build_report_lock; /* one on_build call at a time */

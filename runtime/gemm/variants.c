@@ -32,6 +32,14 @@ static const clg_kernel_family gemm_local_family = {"gemm_local.cl", "gemm_local
  * variant anywhere). */
 #define ANY_DEVICE (CLG_DEVICE_CPU | CLG_DEVICE_GPU | CLG_DEVICE_ACCELERATOR | CLG_DEVICE_OTHER)
 #define GPU_LIKE (CLG_DEVICE_GPU | CLG_DEVICE_ACCELERATOR | CLG_DEVICE_OTHER)
+/* CPU-shaped: more than 64 accumulators per work-item, right for a CPU's
+ * vector registers (AVX-512's 32 hold a 12 x 32 tile) and wrong for a GPU,
+ * where scripts/gpu_compile_check.py measured them spilling (p12x32: all
+ * 512 VGPRs of gfx90a and 1.8-2.5 KiB of scratch per work-item; p4x64 and
+ * p8x32 ~1.1 KiB; n8x16 up to 576 B). Measuring never times them on other
+ * devices (a GPU's candidates are CLBlast and the l variants), so that
+ * no GPU runs a spilling kernel by choice; docs/portability.md. */
+#define CPU_ONLY CLG_DEVICE_CPU
 
 const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS] = {
     {"g1x1", 1, 1, 1, 1, 0, 0, 0, ANY_DEVICE},
@@ -40,11 +48,11 @@ const clg_gemm_variant clg_gemm_variants[CLG_GEMM_VARIANTS] = {
     {"d1x1v8", 1, 1, 8, 1, 0, 0, 0, ANY_DEVICE},
     {"n1x8", 1, 1, 1, 8, 0, 0, 0, ANY_DEVICE},
     {"n4x16", 4, 1, 1, 16, 0, 0, 0, ANY_DEVICE},
-    {"n8x16", 8, 1, 1, 16, 0, 0, 0, ANY_DEVICE},
+    {"n8x16", 8, 1, 1, 16, 0, 0, 0, CPU_ONLY},
     /* packed B, tm x nr tiles (kernels/gemm.cl MR, NV = nr / 16) */
-    {"p4x64", 4, 1, 1, 1, 64, 0, 0, ANY_DEVICE},
-    {"p8x32", 8, 1, 1, 1, 32, 0, 0, ANY_DEVICE},
-    {"p12x32", 12, 1, 1, 1, 32, 0, 0, ANY_DEVICE},
+    {"p4x64", 4, 1, 1, 1, 64, 0, 0, CPU_ONLY},
+    {"p8x32", 8, 1, 1, 1, 32, 0, 0, CPU_ONLY},
+    {"p12x32", 12, 1, 1, 1, 32, 0, 0, CPU_ONLY},
     /* work-group tiles through local memory, for GPUs (kernels/gemm_local.cl):
      * 16 x 16 work-items of 4 x 4 or 2 x 4 outputs (64 x 64 or 32 x 64
      * per work-group), B as it is or packed in panels of 64 columns (the
@@ -185,6 +193,13 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     /* kernels/gemm_local.cl has no batched form */
     if (batched && v->wm > 0)
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "GEMM variant %s does not run batched products", v->name);
+    /* A vector variant's width is its widest: the device's float vector
+     * width caps it (clg_context.vector_width: d1x1v8 runs 1-wide dot
+     * products and n4x16 4 columns per vector where a GPU prefers 1 or 4),
+     * so that a scalar GPU gets no float16 of sixteen registers and loads. The name and the
+     * choice file stay the variant's; the build options say the width. */
+    int vw = v->vw < lw->ctx->vector_width ? v->vw : lw->ctx->vector_width;
+    int vn = v->vn < lw->ctx->vector_width ? v->vn : lw->ctx->vector_width;
 
     int64_t bias_st[2] = {0, 0};
     if (has_bias && !strides_2d(&g->bias->shape, m, nn, bias_st))
@@ -214,7 +229,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     else
         snprintf(options, sizeof options,
                  "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s", v->tm, v->tn,
-                 v->vw, v->vn, g->ta, g->tb, has_bias, batched ? " -DBATCHED=1" : "");
+                 vw, vn, g->ta, g->tb, has_bias, batched ? " -DBATCHED=1" : "");
     clg_dev_tensor packed_b;
     if (v->nr > 0 && !g->b_packed) {
         /* gemm.cl's pack_b packs for both files; a work-group variant's own
@@ -267,7 +282,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
         l.local[0] = l.local[1] = 1;
         if (batched) l.local[2] = 1;
     } else {
-        int64_t groups = v->vn > 1 ? (nn + v->vn - 1) / v->vn : (nn + v->tn - 1) / v->tn;
+        int64_t groups = vn > 1 ? (nn + vn - 1) / vn : (nn + v->tn - 1) / v->tn;
         l.global[0] = clg_grid_size(groups);
         l.global[1] = (size_t)((m + v->tm - 1) / v->tm);
     }

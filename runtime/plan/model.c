@@ -118,10 +118,23 @@ static clg_status upload_weights(clg_model *m)
     }
     m->weight_bytes = (uint64_t)total * m->elem_size;
     size_t bytes = (total ? total : 1) * m->elem_size;
-    if (bytes > ctx->info.max_alloc_bytes)
+    if (bytes > ctx->info.max_alloc_bytes) {
+        /* every constant shares one buffer: name the largest, which alone
+         * may be what passes the limit */
+        int big = -1;
+        for (int i = 0; i < g->n_nodes; i++)
+            if (g->nodes[i].op == CLG_OP_CONSTANT && (big < 0 || g->nodes[i].constant->count > g->nodes[big].constant->count))
+                big = i;
+        if (big < 0)
+            return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
+                                "the weights need %zu bytes, more than the device's largest allocation "
+                                "(%llu bytes)", bytes, (unsigned long long)ctx->info.max_alloc_bytes);
         return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
                             "the weights need %zu bytes, more than the device's largest allocation "
-                            "(%llu bytes)", bytes, (unsigned long long)ctx->info.max_alloc_bytes);
+                            "(%llu bytes); the largest constant, %s, needs %zu", bytes,
+                            (unsigned long long)ctx->info.max_alloc_bytes, g->nodes[big].name,
+                            g->nodes[big].constant->count * m->elem_size);
+    }
     cl_int err;
     m->weights = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY, bytes, NULL, &err);
     if (err != CL_SUCCESS)

@@ -327,6 +327,26 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     char sizes_text[160];
     size_t bytes = (total ? total : 1) * p->elem_size;
     if (bytes > ctx->info.max_alloc_bytes) {
+        /* One activation that alone passes the limit is the model's
+         * problem on this device whatever the plan: name it. */
+        int big = -1;
+        uint64_t big_bytes = 0;
+        for (int i = 0; i < g->n_nodes; i++) {
+            if (clg_value_root(g, i, shapes) != i || g->nodes[i].op == CLG_OP_CONSTANT) continue;
+            uint64_t b = (uint64_t)clg_shape_count(&shapes[i]) * p->elem_size;
+            if (b > big_bytes) {
+                big = i;
+                big_bytes = b;
+            }
+        }
+        if (big >= 0 && big_bytes > ctx->info.max_alloc_bytes) {
+            s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
+                             "%s: tensor %s (%s) alone needs %llu bytes, more than the device's largest "
+                             "allocation (%llu bytes of %s)", clg_dim_values_str(g, bound, sizes_text, sizeof sizes_text),
+                             g->nodes[big].name, clg_op_name(g->nodes[big].op), (unsigned long long)big_bytes,
+                             (unsigned long long)ctx->info.max_alloc_bytes, ctx->info.name);
+            goto done;
+        }
         s = clg_ctx_fail(ctx, CLG_ERR_OUT_OF_DEVICE_MEMORY,
                          "%s needs %zu bytes of activations, more than the device's largest "
                          "allocation (%llu bytes of %s)", clg_dim_values_str(g, bound, sizes_text, sizeof sizes_text), bytes,
