@@ -508,11 +508,8 @@ CLG_INTERNAL bool clg_dtype_from_name(const char *name, size_t len, clg_dtype *o
 CLG_INTERNAL bool clg_dtype_valid(clg_dtype t);
 CLG_INTERNAL bool clg_dtype_is_int(clg_dtype t); /* I64 or I32 */
 CLG_INTERNAL bool clg_dtype_is_float(clg_dtype t); /* F32 or F16 (held as floats) */
-/* IEEE half precision: a half's bits to the float it is (exact), a float
- * to the nearest half's bits (ties to even, beyond 65520 in magnitude inf,
- * NaN stays NaN), and a float rounded to the nearest half (as a float). */
-CLG_INTERNAL float clg_half_to_float(uint16_t h);
-CLG_INTERNAL uint16_t clg_float_to_half(float f);
+/* A float rounded to the nearest half, as a float (clg_float_to_half and
+ * clg_half_to_float, public, do the two steps). */
 CLG_INTERNAL float clg_round_half(float f);
 /* What values of an integer, bool or f16 type are, for messages ("0 or 1"). */
 CLG_INTERNAL const char *clg_dtype_values_text(clg_dtype t);

@@ -227,6 +227,13 @@ CLG_API const char *clg_dtype_name(clg_dtype dtype);
 /* Bytes per element of a dtype (4, 8, 4, 1, 2), 0 for an unknown one. */
 CLG_API size_t clg_dtype_size(clg_dtype dtype);
 
+/* IEEE half precision for f16 tensors: a half's bits to the float it is
+ * (exact), and a float to the nearest half's bits (round to nearest, ties
+ * to even; beyond 65504 in magnitude, from 65520 on, +-inf; NaN stays NaN)
+ * -- the conversions clgraph itself uses at an f16 tensor's edges. */
+CLG_API float clg_half_to_float(uint16_t h);
+CLG_API uint16_t clg_float_to_half(float f);
+
 /* A dense, C-ordered tensor in host memory. The data is always the
  * caller's (borrowed), except for tensors filled by clg_graph_read_npy.
  * data points to elements of type dtype: with dtype F32 (0, what every

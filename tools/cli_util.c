@@ -107,29 +107,10 @@ static uint64_t splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* IEEE half bits to their value, by the format's definition. */
-static double half_value(uint16_t h)
-{
-    int e = (h >> 10) & 0x1f, f = h & 0x3ff;
-    double v = e == 0x1f ? (f ? NAN : INFINITY) : e ? ldexp(1024 + f, e - 25) : ldexp(f, -24);
-    return h & 0x8000 ? -v : v;
-}
-
-/* k / 1024 (-1024 <= k < 1024) as half bits: exact, a half has 10
- * fraction bits. */
-static uint16_t half_of_1024ths(int k)
-{
-    unsigned m = (unsigned)(k < 0 ? -k : k);
-    if (!m) return 0;
-    int e = 0;
-    while ((m >> (e + 1)) != 0) e++;
-    return (uint16_t)((k < 0 ? 0x8000u : 0u) | (unsigned)(e + 5) << 10 | ((m << (10 - e)) & 0x3ffu));
-}
-
 double tensor_value(const clg_tensor *t, size_t k)
 {
     switch (t->dtype) {
-    case CLG_DTYPE_F16: return half_value(((const uint16_t *)(const void *)t->data)[k]);
+    case CLG_DTYPE_F16: return clg_half_to_float(((const uint16_t *)(const void *)t->data)[k]);
     case CLG_DTYPE_I64: return (double)((const int64_t *)t->data)[k];
     case CLG_DTYPE_I32: return (double)((const int32_t *)t->data)[k];
     case CLG_DTYPE_BOOL: return (double)((const uint8_t *)t->data)[k];
@@ -209,7 +190,7 @@ static int random_input(clg_graph *g, int i, const size_args *sizes, clg_tensor 
         uint16_t *h = count ? malloc(count * sizeof *h) : NULL;
         if (!h) return fail("out of memory generating input %s", name);
         uint64_t state = RANDOM_SEED + (uint64_t)i;
-        for (size_t k = 0; k < count; k++) h[k] = half_of_1024ths((int)(splitmix64(&state) >> 53) - 1024);
+        for (size_t k = 0; k < count; k++) h[k] = clg_float_to_half((float)((int)(splitmix64(&state) >> 53) - 1024) / 1024.0f); /* exact */
         t->data = (float *)(void *)h;
         return 0;
     }
