@@ -20,7 +20,9 @@ SHAPES = [  # name, batch, C, H, W, M, k, stride, pad (bench/conv_paths.c's case
     ('layer1', 16, 64, 16, 16, 64, 3, 1, 1), ('layer2.0', 16, 64, 16, 16, 128, 3, 2, 1),
     ('layer2', 16, 128, 8, 8, 128, 3, 1, 1), ('layer3', 16, 256, 4, 4, 256, 3, 1, 1),
     ('1x1 s2', 16, 64, 16, 16, 128, 1, 2, 0), ('1x1', 16, 64, 16, 16, 64, 1, 1, 0),
-    ('224 b1', 1, 64, 56, 56, 64, 3, 1, 1), ('14x14 b1', 1, 256, 14, 14, 256, 3, 1, 1)]
+    ('224 b1', 1, 64, 56, 56, 64, 3, 1, 1), ('14x14 b1', 1, 256, 14, 14, 256, 3, 1, 1),
+    # short kernels (about 1 ms), which a loaded machine stretches least
+    ('keras b4', 4, 32, 32, 32, 32, 3, 1, 1), ('layer1 b4', 4, 64, 16, 16, 64, 3, 1, 1)]
 
 ORT = r'''
 import sys, time, statistics, numpy as np, onnxruntime as ort

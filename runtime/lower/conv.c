@@ -155,9 +155,9 @@ static double interior_share(const clg_conv_geom *g, int64_t images, int mr)
  * (conv_pad_planes): when that moves a quarter of the tiles or more from
  * the general loop, which works out offsets and bounds again at every
  * tap, to the interior loop (kernels/gemm.cl CONV_KH). A 3x3 32->32
- * convolution on 32x32 images, half its 8-pixel tiles touching the left
- * or right padding, ran its interior-only twin on 34x34 images 1.3x
- * faster (bench/README.md); the copy is one pass over the input. *pg: the
+ * convolution on 32x32 images (half its 8-pixel tiles touch the left or
+ * right padding) ran ~10% faster with p8x32i padded first, the copy (one
+ * pass over the input) included, on PoCL (bench/README.md). *pg: the
  * padded geometry (no pads, the grown planes). */
 static bool pad_first(const clg_node *n, const clg_conv_geom *g, int64_t images, int variant, clg_conv_geom *pg)
 {
