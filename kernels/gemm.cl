@@ -354,17 +354,24 @@ __kernel void gemm(CLG_GEMM_PARAMS)
             _Pragma("unroll") for (int v = 0; v < NV; v++) {
                 float16 x = alpha * tile[i][v];
                 CLG_TILE_BIAS(x, r0 + i, c0 + 16 * v)
-#ifdef EPILOGUE
+#if defined(EPILOGUE) && !defined(EPILOGUE_NCHW)
                 x = clg_epilogue16(x, r0 + i, c0 + 16 * v EPILOGUE_PASS);
 #endif
                 tile[i][v] = x;
             }
-        const int pp = -y_p, img = r0 / pp;
-        __global float *yt = y + y_off + (size_t)(img * N + c0) * pp + (r0 - img * pp);
+        const int pp = -y_p, img = r0 / pp, px0 = r0 - img * pp;
+        __global float *yt = y + y_off + (size_t)(img * N + c0) * pp + px0;
         const float *tf = (const float *)tile;
 #pragma nounroll
         for (int j = 0; j < NR; j++)
+#ifdef EPILOGUE_NCHW
+            /* the epilogue's inputs read channel by channel too (by row,
+             * a residual's 16 channels were 16 loads a plane apart) */
+            _Pragma("unroll") for (int i = 0; i < MR; i++) yt[(size_t)j * pp + i] =
+                clg_epilogue_px(tf[i * NR + j], img, px0 + i, c0 + j EPILOGUE_PASS);
+#else
             _Pragma("unroll") for (int i = 0; i < MR; i++) yt[(size_t)j * pp + i] = tf[i * NR + j];
+#endif
         return;
     }
 #pragma nounroll
