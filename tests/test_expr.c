@@ -811,6 +811,14 @@ static void test_epilogue_prelude(void **state)
     ep.p = -20;
     clg_epilogue_prelude(&ep, buf, sizeof buf);
     assert_non_null(strstr(buf, "    float v2 = x2[x2_off + (r) / epi_p * x2_sn + (r) % epi_p * x2_sp + c * x2_sch];\n"));
+    /* over an NCHW result: by image, pixel and channel, no division */
+    assert_non_null(strstr(buf, "#define EPILOGUE_NCHW 1\nfloat clg_epilogue_px(float v0, int img, int px, int c EPILOGUE_ARGS)\n{\n"
+                                "    float v2 = x2[x2_off + img * x2_sn + px * x2_sp + c * x2_sch];\n"
+                                "    return clg_relu(v0 + v2);\n}\n"));
+    /* none over a plain matrix */
+    ep.p = 0;
+    clg_epilogue_prelude(&ep, buf, sizeof buf);
+    assert_null(strstr(buf, "clg_epilogue_px"));
 }
 
 /* ---------------------------------------------------------------- the op */
