@@ -101,14 +101,14 @@ def models(a, tmp):
                 else:
                     t = re.search(r'latency:\s+median ([\d.]+) ms', out)
                     v = float(t.group(1)) if t else float('nan')
-                res.setdefault((m, e), []).append(v)
+                res.setdefault((m, b, e), []).append(v)  # one model may come at several batches
                 loads.append(load())
     print(f'load average (1 min) {min(loads):.1f}-{max(loads):.1f}')
     for m, b in specs:
-        med = {e: statistics.median(res[(m, e)]) for e in engines}
+        med = {e: statistics.median(res[(m, b, e)]) for e in engines}
         print(f'| {os.path.basename(m)} | {b} | {med["base"]:.1f} ms | {med["new"]:.1f} ms | {med["ort"]:.1f} ms | '
               f'{med["base"] / med["ort"]:.2f} | {med["new"] / med["ort"]:.2f} |  runs: ' +
-              ', '.join(f'{e} {res[(m, e)]}' for e in engines))
+              ', '.join(f'{e} {res[(m, b, e)]}' for e in engines))
 
 
 def main():
