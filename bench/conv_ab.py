@@ -20,7 +20,9 @@ SHAPES = [  # name, batch, C, H, W, M, k, stride, pad (bench/conv_paths.c's case
     ('layer1', 16, 64, 16, 16, 64, 3, 1, 1), ('layer2.0', 16, 64, 16, 16, 128, 3, 2, 1),
     ('layer2', 16, 128, 8, 8, 128, 3, 1, 1), ('layer3', 16, 256, 4, 4, 256, 3, 1, 1),
     ('1x1 s2', 16, 64, 16, 16, 128, 1, 2, 0), ('1x1', 16, 64, 16, 16, 64, 1, 1, 0),
-    ('224 b1', 1, 64, 56, 56, 64, 3, 1, 1), ('14x14 b1', 1, 256, 14, 14, 256, 3, 1, 1)]
+    ('224 b1', 1, 64, 56, 56, 64, 3, 1, 1), ('14x14 b1', 1, 256, 14, 14, 256, 3, 1, 1),
+    # short kernels (about 1 ms), which a loaded machine stretches least
+    ('keras b4', 4, 32, 32, 32, 32, 3, 1, 1), ('layer1 b4', 4, 64, 16, 16, 64, 3, 1, 1)]
 
 ORT = r'''
 import sys, time, statistics, numpy as np, onnxruntime as ort
@@ -99,14 +101,14 @@ def models(a, tmp):
                 else:
                     t = re.search(r'latency:\s+median ([\d.]+) ms', out)
                     v = float(t.group(1)) if t else float('nan')
-                res.setdefault((m, e), []).append(v)
+                res.setdefault((m, b, e), []).append(v)  # one model may come at several batches
                 loads.append(load())
     print(f'load average (1 min) {min(loads):.1f}-{max(loads):.1f}')
     for m, b in specs:
-        med = {e: statistics.median(res[(m, e)]) for e in engines}
+        med = {e: statistics.median(res[(m, b, e)]) for e in engines}
         print(f'| {os.path.basename(m)} | {b} | {med["base"]:.1f} ms | {med["new"]:.1f} ms | {med["ort"]:.1f} ms | '
               f'{med["base"] / med["ort"]:.2f} | {med["new"] / med["ort"]:.2f} |  runs: ' +
-              ', '.join(f'{e} {res[(m, e)]}' for e in engines))
+              ', '.join(f'{e} {res[(m, b, e)]}' for e in engines))
 
 
 def main():

@@ -93,3 +93,27 @@ __kernel void gemm_to_nchw(__global const store_t *t, uint t_off, __global const
     if (has_bias) v += LOAD(bias, bias_off + m);
     STORE(y, y_off + i, v);
 }
+
+/* The implicit GEMM's input with its padding written out (conv_pad_planes
+ * in runtime/lower/conv.c): every plane of x, [planes][height][width],
+ * into [planes][height + pad_top + pad_bottom][width + pad_left +
+ * pad_right] with zeros around it, so the convolution runs unpadded and
+ * every tile within one output row takes kernels/gemm.cl's interior loop.
+ * One work-item per output row (the grid padded to 64, hence the check),
+ * writing its row in a loop, as im2col_rows does. */
+__kernel void pad_planes(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int rows,
+                         int height, int width, int out_h, int out_w, int pad_top, int pad_left)
+{
+    const int i = get_global_id(0);
+    if (i >= rows) return;
+    const int plane = i / out_h, oy = i - plane * out_h, iy = oy - pad_top;
+    __global store_t *dst = y + y_off + (size_t)i * out_w;
+    if (iy < 0 || iy >= height) {
+        for (int ox = 0; ox < out_w; ox++) STORE(dst, ox, 0.0f);
+        return;
+    }
+    const __global store_t *src = x + x_off + ((size_t)plane * height + iy) * width;
+    for (int ox = 0; ox < pad_left; ox++) STORE(dst, ox, 0.0f);
+    for (int ix = 0; ix < width; ix++) STORE(dst, pad_left + ix, LOAD(src, ix));
+    for (int ox = pad_left + width; ox < out_w; ox++) STORE(dst, ox, 0.0f);
+}

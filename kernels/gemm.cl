@@ -321,6 +321,59 @@ __kernel void gemm(CLG_GEMM_PARAMS)
     float16 tile[MR][NV];
     _Pragma("unroll") for (int i = 0; i < MR; i++)
         _Pragma("unroll") for (int v = 0; v < NV; v++) tile[i][v] = acc[i][v];
+    /* alpha, the bias and (ALL_FULL: the tile's 16 columns all inside N)
+     * the epilogue on row r's 16 columns from cv, x */
+#if HAS_BIAS
+    /* a bias per row (a convolution's) or per column (a Dense layer's) as
+     * vectors; other strides element by element */
+#define CLG_TILE_BIAS(x, r, cv)                                                    \
+    if (bias_sc == 0) {                                                            \
+        x += beta * LOAD(bias, bias_off + (r) * bias_sr);                          \
+    } else if (bias_sc == 1 && (cv) + 16 <= N) {                                   \
+        x += beta * LOADV(16, bias + bias_off + (r) * bias_sr + (cv));             \
+    } else {                                                                       \
+        float part[16];                                                            \
+        vstore16(x, 0, part);                                                      \
+        for (int l = 0; l < 16 && (cv) + l < N; l++)                               \
+            part[l] += beta * LOAD(bias, bias_off + (r) * bias_sr + ((cv) + l) * bias_sc); \
+        x = vload16(0, part);                                                      \
+    }
+#else
+#define CLG_TILE_BIAS(x, r, cv)
+#endif
+    /* Rows that are pixels of one NCHW image (the flipped and implicit
+     * convolutions) with the whole tile inside y: each of the NR channels'
+     * MR pixels are neighbours in y, so the tile is stored channel by
+     * channel, MR floats at a time, after its rows are finished. Row by
+     * row it would be NR scattered floats per row, one per channel plane:
+     * planes of 4 KiB (32x32 images) all fall into one L1 set, and each row
+     * evicted the lines the last one wrote (measured in bench/README.md,
+     * "Convolution stores"). */
+    if (y_p < 0 && r0 + MR <= M && c0 + NR <= N && r0 / -y_p == (r0 + MR - 1) / -y_p) {
+        _Pragma("unroll") for (int i = 0; i < MR; i++)
+            _Pragma("unroll") for (int v = 0; v < NV; v++) {
+                float16 x = alpha * tile[i][v];
+                CLG_TILE_BIAS(x, r0 + i, c0 + 16 * v)
+#if defined(EPILOGUE) && !defined(EPILOGUE_NCHW)
+                x = clg_epilogue16(x, r0 + i, c0 + 16 * v EPILOGUE_PASS);
+#endif
+                tile[i][v] = x;
+            }
+        const int pp = -y_p, img = r0 / pp, px0 = r0 - img * pp;
+        __global store_t *yt = y + y_off + (size_t)(img * N + c0) * pp + px0;
+        const float *tf = (const float *)tile;
+#pragma nounroll
+        for (int j = 0; j < NR; j++)
+#ifdef EPILOGUE_NCHW
+            /* the epilogue's inputs read channel by channel too (by row,
+             * a residual's 16 channels were 16 loads a plane apart) */
+            _Pragma("unroll") for (int i = 0; i < MR; i++)
+                STORE(yt, (size_t)j * pp + i, clg_epilogue_px(tf[i * NR + j], img, px0 + i, c0 + j EPILOGUE_PASS));
+#else
+            _Pragma("unroll") for (int i = 0; i < MR; i++) STORE(yt, (size_t)j * pp + i, tf[i * NR + j]);
+#endif
+        return;
+    }
 #pragma nounroll
     for (int i = 0; i < MR; i++) {
         const int r = r0 + i;
@@ -329,21 +382,7 @@ __kernel void gemm(CLG_GEMM_PARAMS)
         for (int v = 0; v < NV; v++) {
             const int cv = c0 + 16 * v;
             float16 x = alpha * tile[i][v];
-#if HAS_BIAS
-            /* a bias per row (a convolution's) or per column (a Dense
-             * layer's) as vectors; other strides element by element */
-            if (bias_sc == 0) {
-                x += beta * LOAD(bias, bias_off + r * bias_sr);
-            } else if (bias_sc == 1 && cv + 16 <= N) {
-                x += beta * LOADV(16, bias + bias_off + r * bias_sr + cv);
-            } else {
-                float part[16];
-                vstore16(x, 0, part);
-                for (int l = 0; l < 16 && cv + l < N; l++)
-                    part[l] += beta * LOAD(bias, bias_off + r * bias_sr + (cv + l) * bias_sc);
-                x = vload16(0, part);
-            }
-#endif
+            CLG_TILE_BIAS(x, r, cv)
             const bool full = cv + 16 <= N;
 #ifdef EPILOGUE
             if (full) x = clg_epilogue16(x, r, cv EPILOGUE_PASS);

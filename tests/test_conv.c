@@ -6,7 +6,9 @@
  * odd sizes and channel counts (one output channel, counts that fill no
  * panel and several panels), interior tiles of wide rows (the kernel's
  * specialised loop) beside edge tiles, with and without a bias and epilogues, at
- * batches 1, 3 and 17 (test_check_text, -O0 and -O2). Also: one launch
+ * batches 1, 3 and 17 (test_check_text, -O0 and -O2); whole panels of
+ * output channels (the tile stored channel by channel) and padded inputs
+ * padded first (runtime/lower/conv.c pad_first). Also: one launch
  * per run with constant weights and no im2col scratch (the activation
  * memory shrinks by the column matrix), weights that are a graph input
  * (packed every run), and grouped convolutions, which the implicit GEMM
@@ -86,6 +88,17 @@ static void test_implicit_geometry(void **state)
         {2, 12, 40, 3, 3, 3, 1, 1, "[2, 2, 2, 2]", 2, 2, 1, NULL, NULL, NULL},
         {3, 9, 30, 4, 7, 7, 1, 1, "[1, 1, 1, 1]", 1, 1, 0, NULL, NULL, NULL},
         {2, 11, 40, 3, 9, 9, 1, 1, "[4, 4, 4, 4]", 1, 1, 0, NULL, NULL, NULL}, /* 81 taps: no interior loop */
+        /* whole panels of output channels (32, 64, 96): tiles inside one
+         * image store channel by channel (kernels/gemm.cl), others row by
+         * row; padded wide rows have their input padded first
+         * (runtime/lower/conv.c pad_first), symmetric, asymmetric, with
+         * strides and dilations; odd widths put tiles across rows and
+         * images */
+        {5, 9, 32, 32, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {7, 10, 33, 64, 3, 3, 1, 1, "[1, 2, 0, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {4, 8, 50, 96, 3, 3, 2, 2, "[1, 1, 1, 1]", 2, 2, 0, NULL, NULL, NULL},
+        {3, 7, 27, 32, 5, 3, 1, 2, "[2, 0, 2, 3]", 1, 1, 1, NULL, NULL, NULL},
+        {3, 5, 5, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL}, /* 25 pixels: tiles across images */
     };
     for (size_t i = 0; i < N_MODES; i++) {
         test_set_gemm(implicit_modes[i]);
@@ -113,6 +126,11 @@ static void test_implicit_epilogues(void **state)
          "const c: f32[6, 1, 1] = random(3)\ninput r: f32[N, 6, 8, 8]\n", ", c, r"},
         {4, 1, 1, 6, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "x0 * x1", "input r: f32[N, 6, 1, 1]\n", ", r"},
         {2, 10, 10, 3, 3, 3, 1, 1, "[0, 1, 2, 1]", 2, 2, 0, "tanh(x0 - x1)", "input r: f32[8]\n", ", r"},
+        /* whole panels, stored channel by channel after the epilogue, the
+         * input padded first */
+        {6, 9, 35, 32, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 32, 9, 35]\n", ", r"},
+        {3, 6, 41, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 0, "x0 * x1 + x2",
+         "input s: f32[N, 64, 1, 1]\ninput t: f32[N, 1, 6, 41]\n", ", s, t"},
     };
     for (size_t i = 0; i < N_MODES; i++) {
         test_set_gemm(implicit_modes[i]);
@@ -142,12 +160,14 @@ static void model_stats(const char *gemm, clg_model_stats *st)
  * implicit path is one launch, the epilogue included, and its activation
  * memory is that of the im2col path less the column matrix at least; with
  * weights that are a graph input, they are packed every run: two
- * launches, still right. */
+ * launches, still right. A padded convolution whose tiles mostly sit in
+ * one output row gets its input padded first: two launches, the padded
+ * copy in place of the column matrix. */
 static void test_implicit_launches_and_memory(void **state)
 {
     (void)state;
     if (!test_context()) skip();
-    const conv_case k = {16, 20, 20, 32, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)",
+    const conv_case k = {16, 22, 22, 32, 3, 3, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "relu(x0 + x1)",
                          "input r: f32[N, 32, 20, 20]\n", ", r"};
     write_conv(&k);
     clg_model_stats implicit, im2col;
@@ -160,6 +180,21 @@ static void test_implicit_launches_and_memory(void **state)
         fail_msg("implicit: %llu activation bytes, im2col: %llu, the column matrix %llu",
                  (unsigned long long)implicit.activation_bytes, (unsigned long long)im2col.activation_bytes,
                  (unsigned long long)columns);
+    /* the same output from 20 x 20 padded: 8-pixel tiles of 20-pixel rows
+     * are 4 in 5 in one row, and padded first every one of those is
+     * interior (36% unpadded) */
+    const conv_case kp = {16, 20, 20, 32, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)",
+                          "input r: f32[N, 32, 20, 20]\n", ", r"};
+    write_conv(&kp);
+    test_set_gemm("generated:p8x32i");
+    test_check_text(text, TOL);
+    model_stats("generated:p8x32i", &implicit);
+    model_stats("generated:p8x32t", &im2col);
+    assert_int_equal(implicit.launches_per_inference, 2);
+    uint64_t padded = (uint64_t)16 * 22 * 22 * sizeof(float);
+    if (implicit.activation_bytes + columns > im2col.activation_bytes + padded)
+        fail_msg("implicit padded first: %llu activation bytes, im2col: %llu", (unsigned long long)implicit.activation_bytes,
+                 (unsigned long long)im2col.activation_bytes);
     snprintf(text, sizeof text,
              "input x: f32[N, 3, 9, 11]\ninput w: f32[5, 3, 3, 3]\nconst b: f32[5] = random(2)\n"
              "y = Conv2D(x, w, b) strides=[2, 1] pads=[1, 0, 0, 1]\noutput y\n");
@@ -167,8 +202,10 @@ static void test_implicit_launches_and_memory(void **state)
         test_set_gemm(implicit_modes[i]);
         test_check_text(text, TOL);
     }
+    /* the weights packed, the input padded first (8-pixel tiles of
+     * 10-pixel rows: 2 in 5 interior padded, 3 in 20 not), the GEMM */
     model_stats("generated:p8x32i", &implicit);
-    assert_int_equal(implicit.launches_per_inference, 2);
+    assert_int_equal(implicit.launches_per_inference, 3);
     test_set_gemm(NULL);
 }
 

@@ -440,22 +440,22 @@ static void test_standalone_op_kernel_source(void **state)
     assert_string_equal(buf,
         "/* Elementwise: leaky_relu(x0, 0.2) */\n"
         "float clg_leaky_relu(float v, float alpha) { return v < 0.0f ? alpha * v : v; }\n"
-        "__kernel void elementwise(__global float *y, uint y_off, int n0, int n1,\n"
-        "    __global const float *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2)\n"
+        "__kernel void elementwise(__global store_t *y, uint y_off, int n0, int n1,\n"
+        "    __global const store_t *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2)\n"
         "{\n"
         "    int i0 = get_global_id(0);\n"
         "    if (i0 >= n0) return;\n"
         "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
-        "    float v0 = x0[x0_off + i2 * x0_s2 + i1 * x0_s1 + i0 * x0_s0];\n"
-        "    y[y_off + (i2 * n1 + i1) * n0 + i0] = clg_leaky_relu(v0, 0.2f);\n"
+        "    float v0 = LOAD(x0, x0_off + i2 * x0_s2 + i1 * x0_s1 + i0 * x0_s0);\n"
+        "    STORE(y, y_off + (i2 * n1 + i1) * n0 + i0, clg_leaky_relu(v0, 0.2f));\n"
         "}\n"
-        "__kernel void elementwise_dense(__global float *y, uint y_off, int n,\n"
-        "    __global const float *x0, uint x0_off)\n"
+        "__kernel void elementwise_dense(__global store_t *y, uint y_off, int n,\n"
+        "    __global const store_t *x0, uint x0_off)\n"
         "{\n"
         "    int i = get_global_id(0);\n"
         "    if (i >= n) return;\n"
-        "    float v0 = x0[x0_off + i];\n"
-        "    y[y_off + i] = clg_leaky_relu(v0, 0.2f);\n"
+        "    float v0 = LOAD(x0, x0_off + i);\n"
+        "    STORE(y, y_off + i, clg_leaky_relu(v0, 0.2f));\n"
         "}\n");
     clg_graph_destroy(g);
 }
@@ -687,26 +687,26 @@ static void test_kernel_source(void **state)
     assert_string_equal(buf,
         "/* Elementwise: relu(x0 + x1) */\n"
         "float clg_relu(float v) { return v < 0.0f ? 0.0f : v; }\n"
-        "__kernel void elementwise(__global float *y, uint y_off, int n0, int n1,\n"
-        "    __global const float *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2,\n"
-        "    __global const float *x1, uint x1_off, int x1_s0, int x1_s1, int x1_s2)\n"
+        "__kernel void elementwise(__global store_t *y, uint y_off, int n0, int n1,\n"
+        "    __global const store_t *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2,\n"
+        "    __global const store_t *x1, uint x1_off, int x1_s0, int x1_s1, int x1_s2)\n"
         "{\n"
         "    int i0 = get_global_id(0);\n"
         "    if (i0 >= n0) return;\n"
         "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
-        "    float v0 = x0[x0_off + i2 * x0_s2 + i1 * x0_s1 + i0 * x0_s0];\n"
-        "    float v1 = x1[x1_off + i2 * x1_s2 + i1 * x1_s1 + i0 * x1_s0];\n"
-        "    y[y_off + (i2 * n1 + i1) * n0 + i0] = clg_relu(v0 + v1);\n"
+        "    float v0 = LOAD(x0, x0_off + i2 * x0_s2 + i1 * x0_s1 + i0 * x0_s0);\n"
+        "    float v1 = LOAD(x1, x1_off + i2 * x1_s2 + i1 * x1_s1 + i0 * x1_s0);\n"
+        "    STORE(y, y_off + (i2 * n1 + i1) * n0 + i0, clg_relu(v0 + v1));\n"
         "}\n"
-        "__kernel void elementwise_dense(__global float *y, uint y_off, int n,\n"
-        "    __global const float *x0, uint x0_off,\n"
-        "    __global const float *x1, uint x1_off)\n"
+        "__kernel void elementwise_dense(__global store_t *y, uint y_off, int n,\n"
+        "    __global const store_t *x0, uint x0_off,\n"
+        "    __global const store_t *x1, uint x1_off)\n"
         "{\n"
         "    int i = get_global_id(0);\n"
         "    if (i >= n) return;\n"
-        "    float v0 = x0[x0_off + i];\n"
-        "    float v1 = x1[x1_off + i];\n"
-        "    y[y_off + i] = clg_relu(v0 + v1);\n"
+        "    float v0 = LOAD(x0, x0_off + i);\n"
+        "    float v1 = LOAD(x1, x1_off + i);\n"
+        "    STORE(y, y_off + i, clg_relu(v0 + v1));\n"
         "}\n");
     /* An unused input keeps its parameters (the launch passes every input)
      * but is not read. */
@@ -714,24 +714,24 @@ static void test_kernel_source(void **state)
     clg_fused_kernel_source(&expr, 2, buf, sizeof buf);
     assert_string_equal(buf,
         "/* Elementwise: x1 * 2 */\n"
-        "__kernel void elementwise(__global float *y, uint y_off, int n0, int n1,\n"
-        "    __global const float *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2,\n"
-        "    __global const float *x1, uint x1_off, int x1_s0, int x1_s1, int x1_s2)\n"
+        "__kernel void elementwise(__global store_t *y, uint y_off, int n0, int n1,\n"
+        "    __global const store_t *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2,\n"
+        "    __global const store_t *x1, uint x1_off, int x1_s0, int x1_s1, int x1_s2)\n"
         "{\n"
         "    int i0 = get_global_id(0);\n"
         "    if (i0 >= n0) return;\n"
         "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
-        "    float v1 = x1[x1_off + i2 * x1_s2 + i1 * x1_s1 + i0 * x1_s0];\n"
-        "    y[y_off + (i2 * n1 + i1) * n0 + i0] = v1 * 2.0f;\n"
+        "    float v1 = LOAD(x1, x1_off + i2 * x1_s2 + i1 * x1_s1 + i0 * x1_s0);\n"
+        "    STORE(y, y_off + (i2 * n1 + i1) * n0 + i0, v1 * 2.0f);\n"
         "}\n"
-        "__kernel void elementwise_dense(__global float *y, uint y_off, int n,\n"
-        "    __global const float *x0, uint x0_off,\n"
-        "    __global const float *x1, uint x1_off)\n"
+        "__kernel void elementwise_dense(__global store_t *y, uint y_off, int n,\n"
+        "    __global const store_t *x0, uint x0_off,\n"
+        "    __global const store_t *x1, uint x1_off)\n"
         "{\n"
         "    int i = get_global_id(0);\n"
         "    if (i >= n) return;\n"
-        "    float v1 = x1[x1_off + i];\n"
-        "    y[y_off + i] = v1 * 2.0f;\n"
+        "    float v1 = LOAD(x1, x1_off + i);\n"
+        "    STORE(y, y_off + i, v1 * 2.0f);\n"
         "}\n");
     /* Measuring first gives the size to allocate; the same expression
      * written differently gives the same program. */
@@ -757,11 +757,11 @@ static void test_epilogue_prelude(void **state)
     size_t n = clg_epilogue_prelude(&ep, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_non_null(strstr(buf, "#define EPILOGUE 1\n"
-                                "#define EPILOGUE_ARGS , __global const float *x1, uint x1_off, int x1_sr, int x1_sc"
-                                " , __global const float *x2, uint x2_off, int x2_sr, int x2_sc\n"
+                                "#define EPILOGUE_ARGS , __global const store_t *x1, uint x1_off, int x1_sr, int x1_sc"
+                                " , __global const store_t *x2, uint x2_off, int x2_sr, int x2_sc\n"
                                 "#define EPILOGUE_PASS , x1, x1_off, x1_sr, x1_sc , x2, x2_off, x2_sr, x2_sc\n"
                                 "float clg_epilogue(float v0, int r, int c EPILOGUE_ARGS)\n{\n"
-                                "    float v2 = x2[x2_off + r * x2_sr + c * x2_sc];\n"
+                                "    float v2 = LOAD(x2, x2_off + r * x2_sr + c * x2_sc);\n"
                                 "    return clg_relu(v0 + v2);\n}\n"));
     assert_non_null(strstr(buf, "float16 clg_epilogue16(float16 v0, int r, int c EPILOGUE_ARGS)\n"));
     /* Arguments: three per input after x0, strides over the 4 x 5 result. */
@@ -783,9 +783,9 @@ static void test_epilogue_prelude(void **state)
     ep = (clg_epilogue){&expr, 3, in, 3, 40, 20, &nchw};
     n = clg_epilogue_prelude(&ep, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
-    assert_non_null(strstr(buf, "#define EPILOGUE_ARGS , int epi_p , __global const float *x1, uint x1_off, int x1_sn, int x1_sch, "
-                                "int x1_sp , __global const float *x2, uint x2_off, int x2_sn, int x2_sch, int x2_sp\n"));
-    assert_non_null(strstr(buf, "    float v2 = x2[x2_off + (c) / epi_p * x2_sn + r * x2_sch + (c) % epi_p * x2_sp];\n"));
+    assert_non_null(strstr(buf, "#define EPILOGUE_ARGS , int epi_p , __global const store_t *x1, uint x1_off, int x1_sn, int x1_sch, "
+                                "int x1_sp , __global const store_t *x2, uint x2_off, int x2_sn, int x2_sch, int x2_sp\n"));
+    assert_non_null(strstr(buf, "    float v2 = LOAD(x2, x2_off + (c) / epi_p * x2_sn + r * x2_sch + (c) % epi_p * x2_sp);\n"));
     /* 16 columns may run into the next image: element by element then */
     assert_non_null(strstr(buf, "if (c % epi_p + 16 <= epi_p)"));
     in[1].shape = (clg_shape){3, {3, 1, 1}};           /* a bias per channel */
@@ -810,7 +810,15 @@ static void test_epilogue_prelude(void **state)
     /* flipped (p = -20): rows are image * 20 + pixel, columns channels */
     ep.p = -20;
     clg_epilogue_prelude(&ep, buf, sizeof buf);
-    assert_non_null(strstr(buf, "    float v2 = x2[x2_off + (r) / epi_p * x2_sn + (r) % epi_p * x2_sp + c * x2_sch];\n"));
+    assert_non_null(strstr(buf, "    float v2 = LOAD(x2, x2_off + (r) / epi_p * x2_sn + (r) % epi_p * x2_sp + c * x2_sch);\n"));
+    /* over an NCHW result: by image, pixel and channel, no division */
+    assert_non_null(strstr(buf, "#define EPILOGUE_NCHW 1\nfloat clg_epilogue_px(float v0, int img, int px, int c EPILOGUE_ARGS)\n{\n"
+                                "    float v2 = LOAD(x2, x2_off + img * x2_sn + px * x2_sp + c * x2_sch);\n"
+                                "    return clg_relu(v0 + v2);\n}\n"));
+    /* none over a plain matrix */
+    ep.p = 0;
+    clg_epilogue_prelude(&ep, buf, sizeof buf);
+    assert_null(strstr(buf, "clg_epilogue_px"));
 }
 
 /* ---------------------------------------------------------------- the op */

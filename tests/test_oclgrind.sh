@@ -192,8 +192,15 @@ const w3: f32[6, 3, 1, 1] = random(6, -0.5, 0.5)
 c3 = Conv2D(c2, w3) group=2
 const w4: f32[4, 6, 2, 2] = random(7, -0.5, 0.5)
 c4 = Conv2D(c3, w4) dilations=[2, 2] pads=[1, 1, 1, 1]
+# a whole panel of 32 output channels on 20-pixel rows: the implicit GEMM
+# pads the input first (pad_planes) and stores tiles channel by channel
+input z: f32[N, 3, 4, 20]
+const w6: f32[32, 3, 3, 3] = random(8, -0.5, 0.5)
+const b6: f32[32] = random(9, -0.1, 0.1)
+c6 = Conv2D(z, w6, b6) pads=[1, 1, 1, 1] epilogue="relu(x0)"
 output c4
 output r5
+output c6
 EOF
 cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
@@ -482,7 +489,7 @@ OPTIONS=$OPTIONS_GPU
 # ---- every kernel family ran
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
-for k in gemm gemm_local pack_b im2col_rows im2col_panel gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
+for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
     reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"

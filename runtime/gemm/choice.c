@@ -459,7 +459,16 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
     /* A convolution: the implicit GEMM (no im2col, so no im2col program)
      * wherever it can run, which measurement picked for 29 of 33
      * convolutions of a ResNet-18 and a MobileNetV2 at batch 1. */
-    if (conv) return generated(packed, conv->implicit_ok ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_AS_WRITTEN, key);
+    if (conv) {
+        /* p8x32 where its 32-column panels leave fewer output channels
+         * empty than p4x64's 64 (32 or 96 channels): only a whole panel
+         * takes kernels/gemm.cl's channel-by-channel store; a Keras 3x3
+         * 32->32 conv at batch 4 ran 0.53 ms with p8x32i, 1.50 with
+         * p4x64i (bench/README.md, "Convolution stores") */
+        int64_t m = conv->in[1].shape.dims[0] / (conv->node->attrs.group > 0 ? conv->node->attrs.group : 1);
+        if (m > 0 && (m + 31) / 32 * 32 < (m + 63) / 64 * 64) packed = clg_gemm_variant_find("p8x32");
+        return generated(packed, conv->implicit_ok ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_AS_WRITTEN, key);
+    }
     /* A few rows against B transposed (a batch-1 Linear layer): dot
      * products along K, which needs no packed copy of B. */
     if (key->m <= 8 && !key->ta && key->tb) return generated(clg_gemm_variant_find("d1x1v8"), CLG_ORIENT_AS_WRITTEN, key);

@@ -56,6 +56,19 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
     clg_text_printf(&t, "    return ");
     clg_expr_write_opencl(e, &t);
     clg_text_printf(&t, ";\n}\n");
+    /* Over an NCHW result, the element of image img, pixel px, channel c:
+     * no division (kernels/gemm.cl's channel-by-channel store, which knows
+     * its tile's image). */
+    if (nchw) {
+        clg_text_printf(&t, "#define EPILOGUE_NCHW 1\nfloat clg_epilogue_px(float v0, int img, int px, int c EPILOGUE_ARGS)\n{\n");
+        for (int k = 1; k < n_inputs; k++)
+            if (e->inputs_used & (1u << k))
+                clg_text_printf(&t, "    float v%d = LOAD(x%d, x%d_off + img * x%d_sn + px * x%d_sp + c * x%d_sch);\n", k,
+                                k, k, k, k, k);
+        clg_text_printf(&t, "    return ");
+        clg_expr_write_opencl(e, &t);
+        clg_text_printf(&t, ";\n}\n");
+    }
     /* The same over 16 neighbouring columns c.. c + 15 (the packed GEMM
      * kernels' stores): inputs that run along the row load as one vector,
      * ones constant along it broadcast. A convolution's columns are pixels

@@ -21,6 +21,10 @@
  *                            the expression for element (r, c)
  *   float16 clg_epilogue16(float16 v, int r, int c EPILOGUE_ARGS)
  *                            the same for elements (r, c) .. (r, c + 15)
+ *   EPILOGUE_NCHW, float clg_epilogue_px(float v, int img, int px, int c
+ *                            EPILOGUE_ARGS)   only over an NCHW result
+ *                            (p != 0): the element of image img, pixel
+ *                            px, channel c, with no division
  * and appends those arguments, in that order, after the launch's own.
  * Without an epilogue the prelude is empty: the file defines
  * EPILOGUE_ARGS and EPILOGUE_PASS as nothing under #ifndef EPILOGUE and
