@@ -518,6 +518,17 @@ static int build_threads(const clg_context *ctx, int n)
     return n < cores ? n : (int)cores;
 }
 
+/* Runs worker on build_threads(ctx, jobs) threads, this one included
+ * (alone when no thread starts), and returns when all are done. */
+static void run_workers(const clg_context *ctx, int jobs, void *(*worker)(void *), void *arg)
+{
+    pthread_t threads[64];
+    int started = 0, want = build_threads(ctx, jobs) - 1;
+    while (started < want && pthread_create(&threads[started], NULL, worker, arg) == 0) started++;
+    worker(arg);
+    for (int t = 0; t < started; t++) pthread_join(threads[t], NULL);
+}
+
 static clg_status build_batch(clg_context *ctx, clg_build_req *reqs, int n, build_job *jobs)
 {
     clg_status s = reserve(ctx, n);
@@ -542,11 +553,7 @@ static clg_status build_batch(clg_context *ctx, clg_build_req *reqs, int n, buil
     clg_build_event start = {CLG_BUILD_START, NULL, NULL, NULL, 0.0, true, false, 0, count};
     if (count > 0) report(ctx, &start);
     build_pool pool = {ctx, jobs, n, count, 0, 0};
-    pthread_t threads[64];
-    int started = 0, want = build_threads(ctx, count) - 1;
-    while (started < want && pthread_create(&threads[started], NULL, build_worker, &pool) == 0) started++;
-    build_worker(&pool); /* this thread builds too (all of them when no thread starts) */
-    for (int t = 0; t < started; t++) pthread_join(threads[t], NULL);
+    run_workers(ctx, count, build_worker, &pool);
     /* In request order, so the first failure reported is the first asked for. */
     for (int i = 0; i < n; i++) {
         build_job *j = &jobs[i];
@@ -705,25 +712,25 @@ clg_status clg_programs_preset(clg_context *ctx, clg_preset_req *reqs, int n)
         reqs[i].skip = false;
     }
     cl_program *progs = clg_mem_calloc(&ctx->allocator, (size_t)n, sizeof *progs);
-    if (!progs) return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    uint64_t *keys = clg_mem_calloc(&ctx->allocator, (size_t)n, sizeof *keys); /* each source hashed once */
+    if (!progs || !keys) {
+        clg_mem_free(&ctx->allocator, progs);
+        clg_mem_free(&ctx->allocator, keys);
+        return clg_ctx_fail(ctx, CLG_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (int i = 0; i < n; i++) keys[i] = clg_program_key(reqs[i].file, reqs[i].source, reqs[i].options);
     pthread_mutex_lock(&ctx->lock);
     clg_status s = reserve(ctx, n);
     int todo = 0;
     for (int i = 0; i < n && !s; i++) {
-        uint64_t key = clg_program_key(reqs[i].file, reqs[i].source, reqs[i].options);
-        reqs[i].skip = memory_find(ctx, key) != NULL;
+        reqs[i].skip = memory_find(ctx, keys[i]) != NULL;
         /* the same program twice in one bundle: the first one takes it */
-        for (int j = 0; j < i && !reqs[i].skip; j++)
-            reqs[i].skip = !reqs[j].skip && key == clg_program_key(reqs[j].file, reqs[j].source, reqs[j].options);
+        for (int j = 0; j < i && !reqs[i].skip; j++) reqs[i].skip = !reqs[j].skip && keys[i] == keys[j];
         todo += !reqs[i].skip;
     }
     if (!s && todo > 0) {
         preset_pool pool = {ctx, reqs, progs, n, 0};
-        pthread_t threads[64];
-        int started = 0, want = build_threads(ctx, todo) - 1;
-        while (started < want && pthread_create(&threads[started], NULL, preset_worker, &pool) == 0) started++;
-        preset_worker(&pool);
-        for (int t = 0; t < started; t++) pthread_join(threads[t], NULL);
+        run_workers(ctx, todo, preset_worker, &pool);
     }
     /* In request order: the first failure is the first asked for; every
      * program that did load or build is kept. */
@@ -737,8 +744,7 @@ clg_status clg_programs_preset(clg_context *ctx, clg_preset_req *reqs, int n)
         }
         if (r->rebuilt) ctx->cache_builds++;
         else ctx->cache_preset_binaries++;
-        ctx->programs[ctx->n_programs] = (clg_program_entry){clg_program_key(r->file, r->source, r->options),
-                                                             progs[i], NULL, NULL, NULL};
+        ctx->programs[ctx->n_programs] = (clg_program_entry){keys[i], progs[i], NULL, NULL, NULL};
         record_origin(ctx, &ctx->programs[ctx->n_programs], r->file, r->source, r->options);
         ctx->n_programs++;
         progs[i] = NULL;
@@ -747,5 +753,6 @@ clg_status clg_programs_preset(clg_context *ctx, clg_preset_req *reqs, int n)
     for (int i = 0; i < n; i++)
         if (progs[i]) clReleaseProgram(progs[i]);
     clg_mem_free(&ctx->allocator, progs);
+    clg_mem_free(&ctx->allocator, keys);
     return s;
 }

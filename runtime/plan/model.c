@@ -323,8 +323,6 @@ static double median_ms(double *ms)
     return (ms[GATE_TRIALS / 2 - 1] + ms[GATE_TRIALS / 2]) / 2;
 }
 
-/* Conversion buffer i with room for count floats (at least one), grown
- * only when a run needs more than it held; NULL when out of memory. */
 /* The plan's chain of steps, between the index flag's reset and (with
  * read_flag) its read into *flagged: index kernels flag an index out of
  * range there (plan.h). */
@@ -372,6 +370,8 @@ static clg_status index_flag_error(clg_model *m, float flagged)
     return CLG_ERR_INVALID_ARGUMENT;
 }
 
+/* Conversion buffer i with room for count floats (at least one), grown
+ * only when a run needs more than it held; NULL when out of memory. */
 static float *convert_buffer(clg_model *m, int i, size_t count)
 {
     if (count < 1) count = 1;
