@@ -1,5 +1,5 @@
-/* Half precision on the host: the precision option's names. The
- * conversions themselves (IEEE 754 binary16, round to nearest even, as
+/* The precision option's names and element sizes. The half conversions
+ * themselves (IEEE 754 binary16, round to nearest even, as
  * vstore_half_rte) are compiler/dtype.c's, shared with f16 tensors. */
 
 #include "plan.h"
@@ -14,3 +14,5 @@ const char *clg_precision_name(clg_precision p)
     return "?";
 }
 
+
+size_t clg_precision_elem_size(clg_precision p) { return p == CLG_PRECISION_FP32 ? sizeof(float) : 2; }

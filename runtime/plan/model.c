@@ -221,7 +221,7 @@ static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_option
                             "precision fp16 needs half arithmetic, and device %s does not report the cl_khr_fp16 "
                             "extension (fp16-storage needs no extension)", ctx->info.name);
     m->precision = opts.precision;
-    m->elem_size = opts.precision == CLG_PRECISION_FP32 ? sizeof(float) : 2;
+    m->elem_size = clg_precision_elem_size(opts.precision);
     clg_status s = clg_graph_clone(g, &m->g);
     if (s) return clg_ctx_fail(ctx, s, "out of memory copying the graph");
     if ((s = clg_graph_optimize(m->g, level, NULL, NULL)))

@@ -271,7 +271,7 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     memset(p, 0, sizeof *p);
     p->ctx = ctx;
     p->precision = precision;
-    p->elem_size = precision == CLG_PRECISION_FP32 ? sizeof(float) : 2;
+    p->elem_size = clg_precision_elem_size(precision);
     p->batch = sizes[0];
     p->n_values = g->n_nodes;
     clg_status s = CLG_OK;

@@ -257,6 +257,10 @@ typedef struct clg_plan {
     int n_pending, cap_pending;
 } clg_plan;
 
+/* Bytes per device element at precision p (half.c): 4 at fp32, 2 at both
+ * half precisions (every buffer holds halves). */
+CLG_INTERNAL size_t clg_precision_elem_size(clg_precision p);
+
 /* Decides what runs each node of g into p->decisions: GEMM-shaped nodes
  * through gemm/choice.c, the rest by their family's rule. Reads only the
  * shapes of p->values. */
