@@ -47,10 +47,10 @@
 #include "plan.h"
 #include "tuning.h"
 
-/* The choice file's first line (gemm.h). Version 2: the packed variants and convolutions' keys; choices made
- * among version 1's candidates are measured again. Version 3: the implicit
- * GEMM's channel-outer loop (kernels/gemm.cl CONV_KH) changed which
- * convolution path wins. */
+/* The choice file's first line (gemm.h). Version 2: the packed variants
+ * and convolutions' keys; choices made among version 1's candidates are
+ * measured again. Version 3: the implicit GEMM's channel-outer loop
+ * (kernels/gemm.cl CONV_KH) changed which convolution path wins. */
 #define FILE_MAGIC CLG_GEMM_CHOICES_MAGIC
 #define MAX_FILE_BYTES (1 << 20)
 #define ROUNDS 3
