@@ -4,6 +4,7 @@
 #ifndef CLG_IR_H
 #define CLG_IR_H
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -269,7 +270,14 @@ CLG_INTERNAL const char *clg_shape_str(const clg_graph *g, const clg_shape *s, c
  * CLG_ERR_OUT_OF_MEMORY, and sets no message: the caller says what failed. */
 static inline bool clg_dim_is_symbolic(int64_t d) { return d < 0; }
 #define CLG_DIM_CODE(e) (-1 - (int64_t)(e))
-#define CLG_DIM_ENTRY(d) ((int)(-1 - (d)))
+/* The table entry a symbolic code names; INT_MAX (never a valid entry)
+ * for codes beyond int, which a parsed or imported file can hold. */
+static inline int clg_dim_entry(int64_t d)
+{
+    int64_t e = -1 - d;
+    return e > INT_MAX ? INT_MAX : (int)e;
+}
+#define CLG_DIM_ENTRY(d) clg_dim_entry(d)
 /* The code of the symbol called name (len bytes), made if new. */
 CLG_INTERNAL clg_status clg_dim_symbol(clg_graph *g, const char *name, size_t len, int64_t *d);
 /* A new anonymous symbol (_1, _2, ...): a size known only once bound. */

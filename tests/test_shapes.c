@@ -537,6 +537,11 @@ static void test_reshape(void **state)
         "cannot reshape [2, 3, 4]: 24 elements do not divide into 5");
     ERR(g, CLG_OP_RESHAPE, "e5", INS("c"), ATTRS(AL("shape", 2, -9, 6)), CLG_ERR_INVALID_GRAPH,
         "shape[1] names no symbolic size of this graph");
+    /* A code beyond int once wrapped to a valid-looking entry (fuzz_optimize). */
+    ERR(g, CLG_OP_RESHAPE, "e5b", INS("c"), ATTRS(AL("shape", -294967267296)), CLG_ERR_INVALID_GRAPH,
+        "shape[0] names no symbolic size of this graph");
+    ERR(g, CLG_OP_RESHAPE, "e5c", INS("c"), ATTRS(AL("shape", INT64_MIN)), CLG_ERR_INVALID_GRAPH,
+        "shape[0] names no symbolic size of this graph");
     ERR(g, CLG_OP_RESHAPE, "e6", INS("c"), ATTRS(AL("shape", 0, 0, 0, 0)), CLG_ERR_INVALID_GRAPH,
         "shape[3] = 0 copies a dimension the input lacks");
     ERR(g, CLG_OP_RESHAPE, "e7", INS("c"), NO_ATTRS, CLG_ERR_INVALID_GRAPH, "attribute shape is required");
@@ -757,6 +762,8 @@ static void test_range(void **state)
     ERR(g, CLG_OP_RANGE, "e2", NULL, 0, ATTRS(AL("shape", 0)), CLG_ERR_INVALID_GRAPH,
         "shape[0] = 0: the length must be 1 to 2^31");
     ERR(g, CLG_OP_RANGE, "e3", NULL, 0, ATTRS(AL("shape", -40)), CLG_ERR_INVALID_GRAPH,
+        "shape[0] names no symbolic size of this graph");
+    ERR(g, CLG_OP_RANGE, "e3b", NULL, 0, ATTRS(AL("shape", -4294967298)), CLG_ERR_INVALID_GRAPH,
         "shape[0] names no symbolic size of this graph");
     ERR(g, CLG_OP_RANGE, "e4", NULL, 0, ATTRS(AL("shape", 4099), af("start", -4096), af("delta", 4096), i64),
         CLG_ERR_UNSUPPORTED, "a Range of length 4099 from -4096 by 4096 goes past 2^24");
