@@ -345,12 +345,12 @@ static int64_t narrow(int64_t v, int32_t to)
     }
 }
 
-static clg_status fold_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+/* in[0] (a host value) cast to the ONNX type `to`: Cast, and CastLike
+ * (onnx_gather.c) with the type of its second input. */
+clg_status ox_fold_cast(ox_ctx *ox, int64_t to, ox_value **in, ox_host *out)
 {
     const ox_host *x = &in[0]->host;
-    int64_t to;
-    clg_status s = ox_attr_int(ox, n, "to", 0, &to);
-    if (s) return s;
+    clg_status s;
     if (!ox_dtype_is_float((int32_t)to) && !ox_dtype_is_int((int32_t)to))
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a cast to %s is not supported", ox_dtype_name((int32_t)to));
     if ((s = ox_host_new(ox, (int32_t)to, x->rank, x->dims, out))) return s;
@@ -844,6 +844,88 @@ static clg_status fold_scatter_nd(ox_ctx *ox, const Onnx__NodeProto *n, ox_value
     return CLG_OK;
 }
 
+/* ---------------------------------------------------------------- Neg */
+
+/* Neg of integer host values (ONNX's expanded LayerNormalization negates
+ * its axis to count the reduced axes). */
+static clg_status fold_neg(ox_ctx *ox, ox_value **in, ox_host *out)
+{
+    const ox_host *x = &in[0]->host;
+    if (x->sym) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the negation of a symbolic size ('%s')", in[0]->name);
+    clg_status s = ox_host_new(ox, x->dtype, x->rank, x->dims, out);
+    if (s) return s;
+    for (size_t k = 0; k < x->count; k++) {
+        if (x->i[k] == INT64_MIN)
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "element %zu of '%s' has no negation in INT64", k, in[0]->name);
+        out->i[k] = narrow(-x->i[k], x->dtype);
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- Size */
+
+/* The element count of a tensor or host value: a rank-0 INT64, symbolic
+ * (N*S*...) when the shape is. */
+static clg_status fold_size(ox_ctx *ox, ox_value **in, ox_host *out)
+{
+    const ox_value *x = in[0];
+    int rank;
+    const int64_t *dims;
+    if (x->kind == OX_TENSOR) {
+        rank = ox->g->nodes[x->node].shape.rank;
+        dims = ox->g->nodes[x->node].shape.dims;
+    } else {
+        rank = x->host.rank;
+        dims = x->host.dims;
+    }
+    int64_t n = 1;
+    for (int k = 0; k < rank; k++)
+        if (clg_dim_mul(ox->g, n, dims[k], &n))
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the element count of '%s' does not fit the size table", x->name);
+    clg_status s = ox_host_new(ox, OX_INT64, 0, NULL, out);
+    if (s) return s;
+    out->i[0] = n;
+    if (clg_dim_is_symbolic(n)) {
+        if ((s = need_sym(ox, out))) return s;
+        out->sym[0] = 1;
+    }
+    return CLG_OK;
+}
+
+/* ---------------------------------------------------------------- EyeLike */
+
+/* Ones on diagonal k of a 2-D shape, zeros elsewhere, in the type of the
+ * `dtype` attribute (default: the input's): a constant, since only the
+ * input's shape matters, and that must be known. */
+static clg_status fold_eye_like(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, ox_host *out)
+{
+    const ox_value *x = in[0];
+    const clg_shape *sh = x->kind == OX_TENSOR ? &ox->g->nodes[x->node].shape : NULL;
+    int rank = sh ? sh->rank : x->host.rank;
+    const int64_t *dims = sh ? sh->dims : x->host.dims;
+    if (rank != 2) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the input '%s' must have rank 2, not %d", x->name, rank);
+    if (clg_dim_is_symbolic(dims[0]) || clg_dim_is_symbolic(dims[1]))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the input '%s' has a symbolic size; EyeLike needs a known shape",
+                       x->name);
+    if (dims[0] > ((int64_t)1 << 24) / (dims[1] ? dims[1] : 1))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "an EyeLike of %lld x %lld elements is too large for a constant",
+                       (long long)dims[0], (long long)dims[1]);
+    int64_t like = sh ? ox_dtype_from_clg(ox->g->nodes[x->node].dtype) : x->host.dtype, dtype, k;
+    clg_status s;
+    if ((s = ox_attr_int(ox, n, "dtype", like, &dtype)) || (s = ox_attr_int(ox, n, "k", 0, &k))) return s;
+    if (!ox_dtype_is_float((int32_t)dtype) && !ox_dtype_is_int((int32_t)dtype))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "an EyeLike of type %s is not supported", ox_dtype_name((int32_t)dtype));
+    if ((s = ox_host_new(ox, (int32_t)dtype, 2, dims, out))) return s;
+    for (int64_t r = 0; r < dims[0]; r++)
+        for (int64_t c = 0; c < dims[1]; c++) {
+            size_t at = (size_t)(r * dims[1] + c);
+            int one = c - r == k;
+            if (out->f) out->f->data[at] = (float)one;
+            else out->i[at] = one;
+        }
+    return CLG_OK;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 /* A float constant sliced to a symbolic size (a positional table cut to the
@@ -876,7 +958,13 @@ clg_status ox_fold_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int
     else if (strcmp(t, "Squeeze") == 0 || strcmp(t, "Unsqueeze") == 0) s = fold_squeeze(ox, n, in, n_in, &h);
     else if (strcmp(t, "Reshape") == 0) s = fold_reshape(ox, n, in, &h);
     else if (strcmp(t, "Concat") == 0) s = fold_concat(ox, n, in, n_in, &h);
-    else if (strcmp(t, "Cast") == 0) s = fold_cast(ox, n, in, &h);
+    else if (strcmp(t, "Cast") == 0) {
+        int64_t to;
+        s = ox_attr_int(ox, n, "to", 0, &to);
+        if (!s) s = ox_fold_cast(ox, to, in, &h);
+    } else if (strcmp(t, "Size") == 0) s = fold_size(ox, in, &h);
+    else if (strcmp(t, "EyeLike") == 0) s = fold_eye_like(ox, n, in, &h);
+    else if (strcmp(t, "Neg") == 0 && all_int(in, 1)) s = fold_neg(ox, in, &h);
     else if (strcmp(t, "Identity") == 0) s = host_reshaped(ox, &in[0]->host, in[0]->host.rank, in[0]->host.dims, &h);
     else if (strcmp(t, "Add") == 0 || strcmp(t, "Sub") == 0 || strcmp(t, "Mul") == 0 || strcmp(t, "Div") == 0)
         s = fold_binary(ox, n, in, &h);

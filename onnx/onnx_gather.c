@@ -122,13 +122,9 @@ clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeProto *n, ox_v
  * Identity when the type does not change, else a Cast node (to an integer
  * truncates toward zero, to BOOL is != 0, to FLOAT16 rounds to the nearest
  * half, ties to even, as ONNX says; from FLOAT16 to FLOAT changes no value). */
-clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
-                           int n_out)
+static clg_status cast_tensor(ox_ctx *ox, int64_t to, ox_value **in, ox_value **out)
 {
-    (void)n_in, (void)n_out;
-    int64_t to;
-    clg_status s = ox_attr_int(ox, n, "to", 0, &to);
-    if (s) return s;
+    clg_status s;
     clg_attrs a;
     clg_attrs_default(CLG_OP_CAST, &a);
     if (!ox_dtype_to_clg((int32_t)to, &a.to))
@@ -141,5 +137,39 @@ clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, 
     if (op == CLG_OP_IDENTITY) clg_attrs_default(op, &a);
     if ((s = ox_append(ox, op, out[0], NULL, &x, 1, &a, &out[0]->node))) return s;
     out[0]->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
+clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                           int n_out)
+{
+    (void)n_in, (void)n_out;
+    int64_t to;
+    clg_status s = ox_attr_int(ox, n, "to", 0, &to);
+    return s ? s : cast_tensor(ox, to, in, out);
+}
+
+/* CastLike (opset 15): Cast to the type of the second input, a graph
+ * tensor or a constant; its values are not read. Folded when the first
+ * input is a constant. */
+clg_status ox_convert_cast_like(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                int n_out)
+{
+    (void)n, (void)n_in, (void)n_out;
+    const ox_value *like = in[1];
+    int64_t to;
+    if (like->kind == OX_HOST) to = like->host.dtype;
+    else if (like->kind == OX_TENSOR) to = ox_dtype_from_clg(ox->g->nodes[like->node].dtype);
+    else return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the target_type input '%s' is not available", like->name);
+    if (in[0]->kind != OX_HOST) return cast_tensor(ox, to, in, out);
+    ox_host h;
+    memset(&h, 0, sizeof h);
+    clg_status s = ox_fold_cast(ox, to, in, &h);
+    if (s) {
+        ox_host_free(ox->g, &h);
+        return s;
+    }
+    out[0]->host = h;
+    out[0]->kind = OX_HOST;
     return CLG_OK;
 }

@@ -203,6 +203,13 @@ CLG_INTERNAL clg_status ox_convert_gather_elements(ox_ctx *ox, const Onnx__NodeP
                                                    int n_in, ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                         ox_value **out, int n_out);
+/* Einsum as Transposes, Reshapes, ReduceSums and MatMuls (onnx_einsum.c). */
+CLG_INTERNAL clg_status ox_convert_einsum(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_cast_like(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                             ox_value **out, int n_out);
+/* in[0], a host value, cast to the ONNX type `to` (onnx_fold.c). */
+CLG_INTERNAL clg_status ox_fold_cast(ox_ctx *ox, int64_t to, ox_value **in, ox_host *out);
 /* ---- activations, unary math, comparisons, logic, Min/Max/Sum/Mean as
  * Elementwise nodes (onnx_elementwise.c); the op table's convert functions */
 CLG_INTERNAL clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,

@@ -746,6 +746,91 @@ static void test_host_mod_transpose(void **state)
     }
 }
 
+/* Einsum as Transposes, Reshapes, ReduceSums and MatMuls
+ * (onnx_einsum.c), on a symbolic batch: x [N, 2, 3] with a weight w [4, 3]
+ * ("bij,kj->bki") and with itself ("bij,bkj->bik"), run on the reference
+ * and compared with the sums written out; then the equations it refuses. */
+static void test_einsum_import(void **state)
+{
+    (void)state;
+    static const float W[4 * 3] = {0.5f, -1, 2, 1, 0.25f, -0.5f, -2, 1.5f, 1, 0, 3, -1};
+    const char *eqs[2] = {"bij,kj->bki", "b i j , b k j -> b i k"};
+    for (int v = 0; v < 2; v++) {
+        mb b;
+        mb_init(&b, 12);
+        mb_input(&b, "x", 3, (int64_t[]){-1, 2, 3});
+        mb_init_f(&b, "w", 2, (int64_t[]){4, 3}, W, true);
+        mb_node(&b, "Einsum", "e", v ? "x,x" : "x,w", "y", 1, A_s(&b, "equation", eqs[v]));
+        mb_output(&b, "y");
+        clg_graph *g = import_ok(&b);
+        char text[64];
+        assert_string_equal(clg_shape_str(g, &find_node(g, "y")->shape, text, sizeof text),
+                            v ? "[N, 2, 2]" : "[N, 4, 2]");
+        float x[3 * 2 * 3], y[3 * 4 * 2];
+        for (int k = 0; k < 18; k++) x[k] = (float)((k * 7) % 11) - 5.0f;
+        clg_tensor out = {0};
+        run1(g, x, 3, (int64_t[]){3, 2, 3}, y, &out);
+        double want[3 * 4 * 2];
+        int cols = v ? 2 : 4;
+        for (int n = 0; n < 3; n++)
+            for (int i = 0; i < 2; i++)
+                for (int k = 0; k < cols; k++) {
+                    double acc = 0;
+                    for (int j = 0; j < 3; j++)
+                        acc += (double)x[n * 6 + i * 3 + j] * (v ? x[n * 6 + k * 3 + j] : W[k * 3 + j]);
+                    want[v ? n * 4 + i * 2 + k : n * 8 + k * 2 + i] = acc;
+                }
+        assert_close(y, want, (size_t)(3 * 2 * cols), 1e-6);
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    static const struct {
+        const char *eq;
+        clg_status status;
+        const char *msg;
+    } bad[] = {
+        {"bijk->b", CLG_ERR_INVALID_GRAPH, "operand 0 has 4 labels for an input of rank 3"},
+        {"bij->", CLG_ERR_UNSUPPORTED, "the output is a scalar"},
+        {"bij->bz", CLG_ERR_INVALID_GRAPH, "output dim 1 of 'bij->bz' is labelled in no operand"},
+        {"bij->bii", CLG_ERR_INVALID_GRAPH, "the output repeats label 'i'"},
+        {"bi->bi", CLG_ERR_INVALID_GRAPH, "operand 0 has 2 labels for an input of rank 3"},
+        {"b1j->bj", CLG_ERR_INVALID_GRAPH, "operand 0: '1' is not a label"},
+        {"bij,jk->bik", CLG_ERR_INVALID_GRAPH, "the equation 'bij,jk->bik' has more operands than the 1 inputs"},
+        {"...i...->i", CLG_ERR_INVALID_GRAPH, "operand 0 has more than one '...'"},
+        {"bjj->bj", CLG_ERR_UNSUPPORTED, "operand 0 repeats label 'j' (a diagonal), which is not supported"},
+        {NULL, CLG_ERR_INVALID_GRAPH, "attribute equation is required"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        mb b;
+        mb_init(&b, 12);
+        mb_input(&b, "x", 3, (int64_t[]){-1, 2, 2});
+        if (bad[k].eq) mb_node(&b, "Einsum", "e", "x", "y", 1, A_s(&b, "equation", bad[k].eq));
+        else mb_node(&b, "Einsum", "e", "x", "y", 0);
+        mb_output(&b, "y");
+        expect_error(&b, bad[k].status, bad[k].msg);
+    }
+}
+
+/* Size of a tensor with a symbolic batch is a symbolic size: x [N, 2, 3]
+ * reshaped to [Size(x)] is [6*N]. */
+static void test_size_symbolic(void **state)
+{
+    (void)state;
+    mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 3, (int64_t[]){-1, 2, 3});
+    mb_node(&b, "Size", NULL, "x", "n", 0);
+    mb_const_i64(&b, "zero", 1, 1, (int64_t[]){0});
+    mb_node(&b, "Unsqueeze", NULL, "n,zero", "shape", 0);
+    mb_node(&b, "Reshape", NULL, "x,shape", "y", 0);
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    char text[64];
+    assert_string_equal(clg_shape_str(g, &find_node(g, "y")->shape, text, sizeof text), "[6*N]");
+    clg_graph_destroy(g);
+    mb_free(&b);
+}
+
 /* ScatterND and Expand of host values, as swin_t builds its shifted-window
  * mask from shapes: data d [3, 4] (d[i][j] = i*4 + j), rows 2 and 0
  * replaced by [1, 2, 3, 4] expanded to [2, 4], added to x [N, 3, 4]. A
@@ -3713,6 +3798,8 @@ int main(void)
         cmocka_unit_test(test_symbolic_max_min),
         cmocka_unit_test(test_symbolic_equal_where),
         cmocka_unit_test(test_host_mod_transpose),
+        cmocka_unit_test(test_einsum_import),
+        cmocka_unit_test(test_size_symbolic),
         cmocka_unit_test(test_host_scatter_nd_expand),
         cmocka_unit_test(test_causal_mask),
         cmocka_unit_test(test_range_symbolic),

@@ -366,6 +366,9 @@ FIXTURE_TEST(embedding_stack, true, HALF_REFUSED)
 /* positions = torch.arange(S) of the ids' sequence length: a Range to a
  * symbolic limit, gathered from a position table and cast to a float ramp */
 FIXTURE_TEST(arange_positions, true, HALF_REFUSED)
+/* attention written with torch.einsum (ONNX Einsum): projections, scores,
+ * heads moved by the equation, and a three-operand bilinear read-out */
+FIXTURE_TEST(einsum_attention, true, HALF_DEEP)
 /* Keras' MultiHeadAttention + LayerNormalization through tf2onnx
  * (make_keras_fixtures.py): its LayerNorms written out, fused at -O2. */
 FIXTURE_TEST(keras_mha_block, true, HALF_DEEP)
@@ -413,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_encoder_seq_first),
         cmocka_unit_test(test_encoder_stack),
         cmocka_unit_test(test_decoder_causal),
+        cmocka_unit_test(test_einsum_attention),
         cmocka_unit_test(test_embedding_stack),
         cmocka_unit_test(test_arange_positions),
         cmocka_unit_test(test_keras_mha_block),
