@@ -367,7 +367,7 @@ CLG_API clg_status clg_graph_parse(clg_graph *g, const char *text, size_t len, c
  * clg_graph_parse, plus CLG_ERR_UNSUPPORTED for ONNX files. */
 CLG_API clg_status clg_graph_load(clg_graph *g, const char *path);
 
-/* ---- ONNX models (docs/onnx.md lists the ops, opsets 9 to 17, and limits) */
+/* ---- ONNX models (docs/onnx.md lists the ops, opsets 9 to 21, and limits) */
 
 /* Imports an ONNX model, a serialized ModelProto of len bytes, into g,
  * which must be empty. data is borrowed for the call; every value the

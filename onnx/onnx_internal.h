@@ -22,7 +22,7 @@ static_assert(OX_MAX_RANK >= CLG_MAX_RANK, "a graph tensor must fit a host value
 /* The newest opset of the default domain the importer understands; older
  * ones import when each op's version is one the op table supports (all of
  * opsets 9 to 17 are covered). */
-#define OX_MAX_OPSET 17
+#define OX_MAX_OPSET 21
 
 /* ONNX TensorProto data types used by name in the importer. */
 enum {
@@ -178,6 +178,10 @@ CLG_INTERNAL clg_status ox_convert_reduce(ox_ctx *ox, const Onnx__NodeProto *n, 
                                           ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_convert_layer_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                               ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_group_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                              ox_value **out, int n_out);
+CLG_INTERNAL clg_status ox_convert_gelu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                        int n_out);
 CLG_INTERNAL clg_status ox_convert_instance_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                                  ox_value **out, int n_out);
 /* True when the importer knows op_type (to fold or to convert). */

@@ -158,7 +158,24 @@ clg_status ox_convert_split(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
         if (total != dim)
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "split sums to %lld, but axis %lld has %lld", (long long)total,
                            (long long)axis, (long long)dim);
+    } else if (ox_attr(n, "num_outputs")) {
+        /* Opset 18: ceil(dim / num_outputs) each, the last one smaller
+         * when that does not divide. */
+        int64_t parts;
+        if (ox->opset < 18)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute num_outputs is part of Split from opset 18");
+        if ((s = ox_attr_int(ox, n, "num_outputs", 0, &parts))) return s;
+        if (parts != n_out)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "num_outputs is %lld for %d outputs", (long long)parts, n_out);
+        if (n_out > MAX_SPLIT) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "more than %d outputs", MAX_SPLIT);
+        int64_t each = (dim + n_out - 1) / n_out;
+        for (int k = 0; k < n_out; k++) {
+            int64_t left = dim - k * each;
+            split[k] = left < 0 ? 0 : left < each ? left : each;
+        }
     } else {
+        if (ox->opset >= 18)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "from opset 18 Split needs the split input or num_outputs");
         if (n_out > MAX_SPLIT) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "more than %d outputs", MAX_SPLIT);
         if (dim % n_out)
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axis %lld (%lld) does not split into %d equal parts",

@@ -432,8 +432,10 @@ static clg_status conv_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     if (rank == 5) {
         if (max && ox->opset < 10 && ox_attr(n, "dilations"))
             return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute dilations is not part of this op's opset");
+        if (!max && ox_attr(n, "dilations") && ox->opset < 19)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute dilations is part of AveragePool from opset 19");
         if (!max && ox_attr(n, "dilations"))
-            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "AveragePool's dilations are not supported");
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "AveragePool's dilations are not supported on 3-D pools");
         return pool_3d(ox, n, op, x, out[0], &a);
     }
     int sp = rank - 2;
@@ -445,7 +447,12 @@ static clg_status conv_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     if ((s = attr_ints(ox, n, "kernel_shape", sp, sp, kernel, NULL, &present))) return s;
     if (!present) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute kernel_shape is required");
     for (int k = 0; k < sp; k++) win.kernel[2 - sp + k] = kernel[k];
-    if ((s = read_window(ox, n, node_shape(ox, x), sp, max && ox->opset >= 10, ox->opset >= 10, &win))) return s;
+    /* MaxPool gained dilations in opset 10, AveragePool in 19 (clgraph's
+     * AveragePool has none: only 1s are taken). */
+    bool dilations = max ? ox->opset >= 10 : ox->opset >= 19;
+    if ((s = read_window(ox, n, node_shape(ox, x), sp, dilations, ox->opset >= 10, &win))) return s;
+    if (!max && (win.dilations[0] != 1 || win.dilations[1] != 1))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "AveragePool's dilations other than 1 are not supported");
     memcpy(a.kernel, win.kernel, sizeof a.kernel);
     memcpy(a.strides, win.strides, sizeof a.strides);
     memcpy(a.pads, win.pads, sizeof a.pads);
@@ -776,10 +783,10 @@ static const ox_op ops[] = {
     {"Asinh", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Atan", 7, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Atanh", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
-    {"AveragePool", 7, 1, 1, "auto_pad ceil_mode count_include_pad kernel_shape pads strides", FOLD_NEVER, conv_pool},
+    {"AveragePool", 7, 1, 1, "auto_pad ceil_mode count_include_pad dilations kernel_shape pads strides", FOLD_NEVER, conv_pool},
     {"BatchNormalization", 9, 5, 5, "epsilon momentum training_mode", FOLD_NEVER, conv_batchnorm},
-    {"Cast", 6, 1, 1, "to", FOLD_IF_HOST, ox_convert_cast},
-    {"CastLike", 15, 2, 2, "", FOLD_NEVER, ox_convert_cast_like},
+    {"Cast", 6, 1, 1, "saturate to", FOLD_IF_HOST, ox_convert_cast},
+    {"CastLike", 15, 2, 2, "saturate", FOLD_NEVER, ox_convert_cast_like},
     {"Ceil", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Celu", 12, 1, 1, "alpha", FOLD_NEVER, ox_conv_activation},
     {"Clip", 6, 1, 3, "min max", FOLD_NEVER, conv_clip},
@@ -806,11 +813,13 @@ static const ox_op ops[] = {
     {"Floor", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Gather", 1, 2, 2, "axis", FOLD_IF_HOST, ox_convert_gather},
     {"GatherElements", 11, 2, 2, "axis", FOLD_NEVER, ox_convert_gather_elements},
+    {"Gelu", 20, 1, 1, "approximate", FOLD_NEVER, ox_convert_gelu},
     {"Gemm", 7, 2, 3, "alpha beta transA transB", FOLD_NEVER, conv_gemm},
     {"GlobalAveragePool", 1, 1, 1, "", FOLD_NEVER, conv_unary},
     {"GlobalMaxPool", 1, 1, 1, "", FOLD_NEVER, ox_convert_global_max_pool},
     {"Greater", 7, 2, 2, "", FOLD_NEVER, ox_conv_compare},
     {"GreaterOrEqual", 12, 2, 2, "", FOLD_NEVER, ox_conv_compare},
+    {"GroupNormalization", 18, 3, 3, "epsilon num_groups stash_type", FOLD_NEVER, ox_convert_group_norm},
     {"HardSigmoid", 6, 1, 1, "alpha beta", FOLD_NEVER, ox_conv_activation},
     {"HardSwish", 14, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Hardmax", 1, 1, 1, "axis", FOLD_NEVER, ox_conv_hardmax},
@@ -842,16 +851,16 @@ static const ox_op ops[] = {
     {"Pow", 7, 2, 2, "", FOLD_NEVER, ox_conv_pow},
     {"Range", 11, 3, 3, "", FOLD_NEVER, ox_convert_range},
     {"Reciprocal", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
-    {"ReduceL1", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
-    {"ReduceL2", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
-    {"ReduceLogSum", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
-    {"ReduceLogSumExp", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
-    {"ReduceMax", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
-    {"ReduceMean", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
-    {"ReduceMin", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
-    {"ReduceProd", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceL1", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceL2", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceLogSum", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceLogSumExp", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMax", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMean", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceMin", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceProd", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
     {"ReduceSum", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
-    {"ReduceSumSquare", 1, 1, 1, "axes keepdims", FOLD_NEVER, ox_convert_reduce},
+    {"ReduceSumSquare", 1, 1, 2, "axes keepdims noop_with_empty_axes", FOLD_NEVER, ox_convert_reduce},
     {"Relu", 6, 1, 1, "", FOLD_NEVER, conv_unary},
     {"Reshape", 5, 2, 2, "allowzero", FOLD_IF_HOST, conv_reshape},
     {"Resize", 10, 1, 4,
@@ -873,7 +882,7 @@ static const ox_op ops[] = {
     {"Softplus", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Softsign", 1, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"SpaceToDepth", 1, 1, 1, "blocksize", FOLD_NEVER, ox_convert_depth_space},
-    {"Split", 2, 1, 2, "axis split", FOLD_NEVER, ox_convert_split},
+    {"Split", 2, 1, 2, "axis num_outputs split", FOLD_NEVER, ox_convert_split},
     {"Sqrt", 6, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Squeeze", 1, 1, 2, "axes", FOLD_IF_HOST, conv_squeeze},
     {"Sub", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},

@@ -1,8 +1,9 @@
-/* ONNX Pad (opsets 2 to 17) to clgraph's Pad. Before opset 11 the pads and
+/* ONNX Pad (opsets 2 to 21) to clgraph's Pad. Before opset 11 the pads and
  * the constant value are attributes; from 11 on they are inputs, which must
  * be constants (initializers, Constant nodes or values folded on the host):
- * clgraph's Pad takes them as attributes. Opset 18's axes input and opset
- * 19's wrap mode are past what the importer reads. */
+ * clgraph's Pad takes them as attributes. Opset 18's axes input (pads for
+ * the listed axes only, the others unpadded) is read; opset 19's wrap mode
+ * is refused by name. */
 #include <stdio.h>
 #include <string.h>
 
@@ -58,8 +59,29 @@ static clg_status pads_from_inputs(ox_ctx *ox, const Onnx__NodeProto *n, ox_valu
 {
     if (ox_attr(n, "pads") || ox_attr(n, "value"))
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attributes pads and value are inputs from opset 11 on");
-    if (n_in > 3 && in[3])
-        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the axes input (Pad-18) is not supported; give pads for every dim");
+    /* axis[k]: the dim pads [k] and [k + count] apply to (all by default) */
+    int64_t axis[CLG_MAX_RANK];
+    int n_axes = rank;
+    for (int k = 0; k < rank; k++) axis[k] = k;
+    if (n_in > 3 && in[3]) {
+        const ox_value *v = in[3];
+        if (ox->opset < 18) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the axes input is part of Pad from opset 18");
+        if (v->kind != OX_HOST || !ox_dtype_is_int(v->host.dtype) || v->host.sym)
+            return ox_fail(ox, CLG_ERR_UNSUPPORTED, "axes '%s' must be a constant integer tensor", v->name);
+        if (v->host.count > (size_t)rank)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axes '%s' has %zu values for an input of rank %d", v->name,
+                           v->host.count, rank);
+        n_axes = (int)v->host.count;
+        bool seen[CLG_MAX_RANK] = {false};
+        for (int k = 0; k < n_axes; k++) {
+            int64_t ax = v->host.i[k] < 0 ? v->host.i[k] + rank : v->host.i[k];
+            if (ax < 0 || ax >= rank || seen[ax])
+                return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axes '%s': %lld is out of range or repeated", v->name,
+                               (long long)v->host.i[k]);
+            seen[ax] = true;
+            axis[k] = ax;
+        }
+    }
     if (n_in < 2 || !in[1]) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the pads input is required");
     const ox_value *p = in[1];
     if (p->kind != OX_HOST || !ox_dtype_is_int(p->host.dtype) || p->host.sym)
@@ -67,10 +89,14 @@ static clg_status pads_from_inputs(ox_ctx *ox, const Onnx__NodeProto *n, ox_valu
                        "pads '%s' is a computed tensor; only constant pads (an initializer or Constant) are "
                        "supported",
                        p->name);
-    if (p->host.count != (size_t)(2 * rank))
-        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "pads '%s' has %zu values; the input of rank %d needs %d", p->name,
-                       p->host.count, rank, 2 * rank);
-    for (int k = 0; k < 2 * rank; k++) a->pad_amounts[k] = p->host.i[k];
+    if (p->host.count != (size_t)(2 * n_axes))
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "pads '%s' has %zu values; %d axes need %d", p->name,
+                       p->host.count, n_axes, 2 * n_axes);
+    for (int k = 0; k < 2 * rank; k++) a->pad_amounts[k] = 0;
+    for (int k = 0; k < n_axes; k++) {
+        a->pad_amounts[axis[k]] = p->host.i[k];
+        a->pad_amounts[rank + axis[k]] = p->host.i[n_axes + k];
+    }
     if (n_in > 2 && in[2]) {
         const ox_value *v = in[2];
         if (v->kind != OX_HOST)

@@ -29,7 +29,9 @@ static clg_status read_reduce_axes(ox_ctx *ox, const Onnx__NodeProto *n, ox_valu
 {
     *n_axes = 0;
     if (axes_input) {
-        if (ox_attr(n, "axes")) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "axes is an input, not an attribute, from opset 13");
+        if (ox_attr(n, "axes"))
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH,
+                           "axes is an input, not an attribute, from opset 18 (ReduceSum: 13)");
         if (n_in < 2 || !in[1]) return CLG_OK;
         const ox_value *v = in[1];
         if (v->kind != OX_HOST || !ox_dtype_is_int(v->host.dtype) || v->host.sym)
@@ -178,7 +180,8 @@ clg_status ox_convert_reduce(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     for (size_t k = 0; k < sizeof reductions / sizeof reductions[0]; k++)
         if (strcmp(n->op_type, reductions[k].onnx) == 0) op = reductions[k].op;
     if (op == CLG_OP_COUNT) return ox_fail(ox, CLG_ERR_INTERNAL, "internal error: not a reduction");
-    bool axes_input = op == CLG_OP_REDUCE_SUM && ox->opset >= 13;
+    /* ReduceSum took its axes as an input from opset 13, the others from 18. */
+    bool axes_input = (op == CLG_OP_REDUCE_SUM && ox->opset >= 13) || ox->opset >= 18;
     if (!axes_input && n_in > 1)
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "takes 1 input before opset 18 (ReduceSum: 13), got %d", n_in);
     clg_attrs a;
@@ -389,6 +392,138 @@ clg_status ox_convert_global_max_pool(ox_ctx *ox, const Onnx__NodeProto *n, ox_v
     for (int d = 2; d < xs.rank; d++) a.axes[a.axes_rank++] = d;
     a.keepdims = 1;
     if ((s = ox_append(ox, CLG_OP_REDUCE_MAX, out[0], NULL, &x, 1, &a, &out[0]->node))) return s;
+    out[0]->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
+/* GroupNormalization (opset 18; 21 changed scale and bias from one per
+ * group to one per channel): x [N, C, D...] as [N, G, C/G * D...],
+ * normalised over the last dim (LayerNorm from axis 2 with a scale of 1),
+ * scaled and shifted per group there (18) or per channel once reshaped
+ * back (21). */
+clg_status ox_convert_group_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                                 int n_out)
+{
+    (void)n_in, (void)n_out;
+    clg_attrs ln;
+    clg_attrs_default(CLG_OP_LAYER_NORM, &ln);
+    int64_t groups, stash = 1;
+    clg_status s;
+    if ((s = ox_attr_float(ox, n, "epsilon", 1e-5f, &ln.epsilon)) || (s = ox_attr_int(ox, n, "num_groups", 0, &groups)) ||
+        (s = ox_attr_int(ox, n, "stash_type", 1, &stash)))
+        return s;
+    if (!ox_attr(n, "num_groups")) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute num_groups is required");
+    if (stash != 1) return ox_fail(ox, CLG_ERR_UNSUPPORTED, "stash_type %lld is not supported (1: float)", (long long)stash);
+    if ((s = ox_require_float(ox, in, 3))) return s;
+    int x, scale, bias;
+    if ((s = tensor(ox, in[0], &x)) || (s = tensor(ox, in[1], &scale)) || (s = tensor(ox, in[2], &bias))) return s;
+    const clg_shape xs = ox->g->nodes[x].shape;
+    if (xs.rank < 3)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "the input must have rank 3 or more, not %d", xs.rank);
+    int64_t ch = xs.dims[1];
+    if (clg_dim_is_symbolic(ch))
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "the channel count of '%s' is symbolic", in[0]->name);
+    if (groups < 1 || ch % groups)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "num_groups %lld does not divide the %lld channels", (long long)groups,
+                       (long long)ch);
+    bool per_group = ox->opset < 21;
+    int64_t want = per_group ? groups : ch;
+    const clg_shape *ss = &ox->g->nodes[scale].shape, *bs = &ox->g->nodes[bias].shape;
+    if (ss->rank != 1 || ss->dims[0] != want || bs->rank != 1 || bs->dims[0] != want)
+        return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "scale and bias must have shape [%lld] (one per %s in opset %lld)",
+                       (long long)want, per_group ? "group" : "channel", (long long)ox->opset);
+    char hint[256];
+    const char *base = out[0]->clg_name;
+    /* [N, G, rest]: N copied (0), rest inferred (-1). */
+    clg_attrs r;
+    clg_attrs_default(CLG_OP_RESHAPE, &r);
+    r.shape_rank = 3;
+    r.shape[0] = 0;
+    r.shape[1] = groups;
+    r.shape[2] = -1;
+    int grouped, normed;
+    snprintf(hint, sizeof hint, "%s/grouped", base);
+    if ((s = ox_append(ox, CLG_OP_RESHAPE, NULL, hint, &x, 1, &r, &grouped))) return s;
+    clg_const *one = clg_const_new(ox->g, 1);
+    if (!one) return ox_oom(ox);
+    one->data[0] = 1.0f;
+    one->init.kind = CLG_INIT_ONES;
+    const char *one_name;
+    snprintf(hint, sizeof hint, "%s/one", base);
+    if (!(one_name = ox_unique_name(ox, hint))) {
+        clg_const_release(ox->g, one);
+        return ox_oom(ox);
+    }
+    clg_shape one_shape = {1, {1}};
+    if ((s = clg_graph_append(ox->g, CLG_OP_CONSTANT, one_name, 0, NULL, 0, NULL, &one_shape, one))) {
+        clg_const_release(ox->g, one);
+        return s == CLG_ERR_OUT_OF_MEMORY ? ox_oom(ox) : ox_fail(ox, s, "%s", ox->g->errmsg);
+    }
+    ln.axis = 2;
+    int ln_in[2] = {grouped, ox->g->n_nodes - 1};
+    snprintf(hint, sizeof hint, "%s/normalised", base);
+    if ((s = ox_append(ox, CLG_OP_LAYER_NORM, NULL, hint, ln_in, 2, &ln, &normed))) return s;
+    clg_attrs none;
+    clg_attrs_default(CLG_OP_MUL, &none);
+    int sc, bi, mul, add;
+    if (per_group) { /* [G, 1] against [N, G, rest] */
+        snprintf(hint, sizeof hint, "%s/scale", base);
+        if ((s = per_channel(ox, scale, groups, 3, hint, &sc))) return s;
+        snprintf(hint, sizeof hint, "%s/bias", base);
+        if ((s = per_channel(ox, bias, groups, 3, hint, &bi))) return s;
+        int mul_in[2] = {normed, sc};
+        snprintf(hint, sizeof hint, "%s/scaled", base);
+        if ((s = ox_append(ox, CLG_OP_MUL, NULL, hint, mul_in, 2, &none, &mul))) return s;
+        int add_in[2] = {mul, bi};
+        snprintf(hint, sizeof hint, "%s/shifted", base);
+        if ((s = ox_append(ox, CLG_OP_ADD, NULL, hint, add_in, 2, &none, &normed))) return s;
+    }
+    /* back to x's shape: N copied, the rest as x has them */
+    r.shape_rank = xs.rank;
+    r.shape[0] = 0;
+    for (int k = 1; k < xs.rank; k++)
+        r.shape[k] = clg_dim_is_symbolic(xs.dims[k]) ? clg_reshape_value(xs.dims[k]) : xs.dims[k];
+    if (per_group) {
+        if ((s = ox_append(ox, CLG_OP_RESHAPE, out[0], NULL, &normed, 1, &r, &out[0]->node))) return s;
+        out[0]->kind = OX_TENSOR;
+        return CLG_OK;
+    }
+    int back;
+    snprintf(hint, sizeof hint, "%s/ungrouped", base);
+    if ((s = ox_append(ox, CLG_OP_RESHAPE, NULL, hint, &normed, 1, &r, &back))) return s;
+    snprintf(hint, sizeof hint, "%s/scale", base);
+    if ((s = per_channel(ox, scale, ch, xs.rank, hint, &sc))) return s;
+    snprintf(hint, sizeof hint, "%s/bias", base);
+    if ((s = per_channel(ox, bias, ch, xs.rank, hint, &bi))) return s;
+    int mul_in[2] = {back, sc};
+    snprintf(hint, sizeof hint, "%s/scaled", base);
+    if ((s = ox_append(ox, CLG_OP_MUL, NULL, hint, mul_in, 2, &none, &mul))) return s;
+    int add_in[2] = {mul, bi};
+    if ((s = ox_append(ox, CLG_OP_ADD, out[0], NULL, add_in, 2, &none, &add))) return s;
+    out[0]->node = add;
+    out[0]->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
+/* Gelu (opset 20): clgraph's Gelu, exact (approximate "none") or the tanh
+ * form, as the patterns of older exports become (onnx_gelu.c). */
+clg_status ox_convert_gelu(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
+                           int n_out)
+{
+    (void)n_in, (void)n_out;
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_GELU, &a);
+    const Onnx__AttributeProto *ap = ox_attr(n, "approximate");
+    if (ap) {
+        if (!ap->has_s) return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute approximate must be a string");
+        if (ap->s.len == 4 && memcmp(ap->s.data, "tanh", 4) == 0) a.approximate = 1;
+        else if (!(ap->s.len == 4 && memcmp(ap->s.data, "none", 4) == 0))
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "attribute approximate must be 'none' or 'tanh'");
+    }
+    int x;
+    clg_status s;
+    if ((s = ox_require_float(ox, in, 1)) || (s = tensor(ox, in[0], &x))) return s;
+    if ((s = ox_append(ox, CLG_OP_GELU, out[0], NULL, &x, 1, &a, &out[0]->node))) return s;
     out[0]->kind = OX_TENSOR;
     return CLG_OK;
 }

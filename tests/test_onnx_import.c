@@ -811,6 +811,76 @@ static void test_einsum_import(void **state)
     }
 }
 
+/* What changed after opset 17, refused where it is wrong or not supported
+ * (tests/fixtures/opset18_ops and opset21_ops run the supported forms
+ * against ONNX Runtime). */
+static void test_opset18_errors(void **state)
+{
+    (void)state;
+    int64_t xd[4] = {-1, 6, 4, 4};
+    static const float six[6] = {1, 1, 1, 1, 1, 1};
+    mb b;
+    mb_init(&b, 17);
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "Split", "s", "x", "a,c", 2, A_i(&b, "axis", 1), A_i(&b, "num_outputs", 2));
+    mb_output(&b, "a");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node s (Split, opset 17): attribute num_outputs is part of Split from opset 18");
+    mb_init(&b, 18);
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "Split", "s", "x", "a,c", 1, A_i(&b, "axis", 1));
+    mb_output(&b, "a");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node s (Split, opset 18): from opset 18 Split needs the split input or num_outputs");
+    mb_init(&b, 18);
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "Split", "s", "x", "a,c", 2, A_i(&b, "axis", 1), A_i(&b, "num_outputs", 3));
+    mb_output(&b, "a");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node s (Split, opset 18): num_outputs is 3 for 2 outputs");
+    for (int v = 0; v < 2; v++) {
+        mb_init(&b, 18);
+        mb_input(&b, "x", 4, xd);
+        mb_init_f(&b, "s", 1, (int64_t[]){v ? 4 : 6}, six, true);
+        mb_node(&b, "GroupNormalization", "gn", "x,s,s", "y", 1, A_i(&b, "num_groups", v ? 4 : 3));
+        mb_output(&b, "y");
+        expect_error(&b, CLG_ERR_INVALID_GRAPH,
+                     v ? "node gn (GroupNormalization, opset 18): num_groups 4 does not divide the 6 channels"
+                       : "node gn (GroupNormalization, opset 18): scale and bias must have shape [3] (one per group in "
+                         "opset 18)");
+    }
+    /* per channel from 21: [6] is right there */
+    mb_init(&b, 21);
+    mb_input(&b, "x", 4, xd);
+    mb_init_f(&b, "s", 1, (int64_t[]){6}, six, true);
+    mb_node(&b, "GroupNormalization", "gn", "x,s,s", "y", 1, A_i(&b, "num_groups", 3));
+    mb_output(&b, "y");
+    clg_graph *g = import_ok(&b);
+    char text[64];
+    assert_string_equal(clg_shape_str(g, &find_node(g, "y")->shape, text, sizeof text), "[N, 6, 4, 4]");
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 20);
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "Gelu", "g", "x", "y", 1, A_s(&b, "approximate", "erf"));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node g (Gelu, opset 20): attribute approximate must be 'none' or 'tanh'");
+    mb_init(&b, 17);
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "Gelu", "g", "x", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node g (Gelu, opset 17): Gelu before opset 20 is not supported");
+    mb_init(&b, 19);
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "AveragePool", "p", "x", "y", 2, A_ints(&b, "kernel_shape", 2, (int64_t[]){2, 2}),
+            A_ints(&b, "dilations", 2, (int64_t[]){2, 2}));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node p (AveragePool, opset 19): AveragePool's dilations other than 1 are not supported");
+    mb_init(&b, 18);
+    mb_input(&b, "x", 4, xd);
+    mb_node(&b, "AveragePool", "p", "x", "y", 2, A_ints(&b, "kernel_shape", 2, (int64_t[]){2, 2}),
+            A_ints(&b, "dilations", 2, (int64_t[]){1, 1}));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (AveragePool, opset 18): attribute dilations is not part of this op's opset");
+}
+
 /* Size of a tensor with a symbolic batch is a symbolic size: x [N, 2, 3]
  * reshaped to [Size(x)] is [6*N]. */
 static void test_size_symbolic(void **state)
@@ -2286,6 +2356,13 @@ static void test_reduce_forms(void **state)
     assert_int_equal(count_op(g, CLG_OP_REDUCE_SUM), 0);
     clg_graph_destroy(g);
     mb_free(&b);
+    /* From opset 18 every reduction takes its axes as an input, and an
+     * attribute is refused. */
+    mb_init(&b, 18);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "ReduceMax", "rm", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){2}));
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node rm (ReduceMax, opset 18): axes is an input, not an attribute, from opset 18");
     /* ReduceMean takes its axes as an attribute up to opset 17. */
     mb_init(&b, 17);
     mb_input(&b, "x", 3, xd);
@@ -2348,7 +2425,7 @@ static void test_reduce_forms(void **state)
     mb_input(&b, "x", 3, xd);
     mb_node(&b, "ReduceSum", "rs", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){1}));
     mb_output(&b, "y");
-    expect_error(&b, CLG_ERR_INVALID_GRAPH, "axes is an input, not an attribute, from opset 13");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "axes is an input, not an attribute, from opset 18 (ReduceSum: 13)");
     mb_init(&b, 11);
     mb_input(&b, "x", 3, xd);
     mb_node(&b, "ReduceMax", "rm", "x", "y", 1, A_ints(&b, "axes", 1, (int64_t[]){3}));
@@ -2559,14 +2636,14 @@ static void test_pad_forms(void **state)
     mb_node(&b, "Pad", "p", "x,pads,v", "y", 0);
     mb_output(&b, "y");
     expect_error(&b, CLG_ERR_UNSUPPORTED, "node p (Pad, opset 13): constant_value 'v' is a computed tensor");
-    /* Opset 18's axes input. */
+    /* Opset 18's axes input, in an older model (test_opset18_ops runs it). */
     mb_init(&b, 17);
     mb_input(&b, "x", 2, xd);
     mb_init_i64(&b, "pads", 1, (int64_t[]){2}, pads);
     mb_init_i64(&b, "axes", 1, (int64_t[]){1}, (int64_t[]){1});
     mb_node(&b, "Pad", "p", "x,pads,,axes", "y", 0);
     mb_output(&b, "y");
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "node p (Pad, opset 17): the axes input (Pad-18) is not supported");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (Pad, opset 17): the axes input is part of Pad from opset 18");
     /* Opset 19's wrap mode. */
     mb_init(&b, 13);
     mb_input(&b, "x", 2, xd);
@@ -2580,7 +2657,7 @@ static void test_pad_forms(void **state)
     mb_init_i64(&b, "pads", 1, (int64_t[]){2}, pads);
     mb_node(&b, "Pad", "p", "x,pads", "y", 0);
     mb_output(&b, "y");
-    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (Pad, opset 13): pads 'pads' has 2 values; the input of rank 2 needs 4");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (Pad, opset 13): pads 'pads' has 2 values; 2 axes need 4");
     mb_init(&b, 10);
     mb_input(&b, "x", 2, xd);
     mb_node(&b, "Pad", "p", "x", "y", 0);
@@ -2911,8 +2988,8 @@ static void test_errors(void **state)
     mb_node(&b, "Frobnicate", NULL, "y", "z", 0); /* unnamed: labelled by its output */
     expect_error(&b, CLG_ERR_UNSUPPORTED, "node z (Frobnicate, opset 13): op Frobnicate is not supported");
 
-    relu_model(&b, 18);
-    expect_error(&b, CLG_ERR_UNSUPPORTED, "the model uses opset 18; clgraph imports opsets up to 17");
+    relu_model(&b, 22);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "the model uses opset 22; clgraph imports opsets up to 21");
 
     relu_model(&b, 5);
     expect_error(&b, CLG_ERR_UNSUPPORTED, "node r (Relu, opset 5): Relu before opset 6 is not supported");
@@ -3800,6 +3877,7 @@ int main(void)
         cmocka_unit_test(test_host_mod_transpose),
         cmocka_unit_test(test_einsum_import),
         cmocka_unit_test(test_size_symbolic),
+        cmocka_unit_test(test_opset18_errors),
         cmocka_unit_test(test_host_scatter_nd_expand),
         cmocka_unit_test(test_causal_mask),
         cmocka_unit_test(test_range_symbolic),

@@ -353,6 +353,12 @@ FIXTURE_TEST(old_ops_opset9, true, HALF_SHALLOW)
 FIXTURE_TEST(tcn_residual_1d, true, HALF_SHALLOW)
 FIXTURE_TEST(pool3d_bicubic, true, HALF_SHALLOW)
 FIXTURE_TEST(if_static_branch, true, HALF_SHALLOW)
+/* after opset 17 (make_opset_fixtures.py, ONNX Runtime's output): opset
+ * 18's GroupNormalization per group, axes inputs of ReduceMean and Pad,
+ * Split's num_outputs; opset 21's GroupNormalization per channel, Gelu
+ * (exact and tanh), AveragePool's dilations, ReduceMax's axes input */
+FIXTURE_TEST(opset18_ops, true, HALF_DEEP)
+FIXTURE_TEST(opset21_ops, true, HALF_DEEP)
 /* Transformers (make_transformer_fixtures.py): symbolic batch and sequence. */
 FIXTURE_TEST(encoder_post_relu, true, HALF_DEEP)
 FIXTURE_TEST(encoder_pre_gelu, true, HALF_DEEP)
@@ -417,6 +423,8 @@ int main(void)
         cmocka_unit_test(test_encoder_stack),
         cmocka_unit_test(test_decoder_causal),
         cmocka_unit_test(test_einsum_attention),
+        cmocka_unit_test(test_opset18_ops),
+        cmocka_unit_test(test_opset21_ops),
         cmocka_unit_test(test_embedding_stack),
         cmocka_unit_test(test_arange_positions),
         cmocka_unit_test(test_keras_mha_block),
