@@ -210,6 +210,9 @@ CLG_INTERNAL clg_status ox_convert_cast(ox_ctx *ox, const Onnx__NodeProto *n, ox
 /* Einsum as Transposes, Reshapes, ReduceSums and MatMuls (onnx_einsum.c). */
 CLG_INTERNAL clg_status ox_convert_einsum(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                           ox_value **out, int n_out);
+/* CumSum as a MatMul by a triangle of ones (onnx_cumsum.c). */
+CLG_INTERNAL clg_status ox_convert_cumsum(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
+                                          ox_value **out, int n_out);
 CLG_INTERNAL clg_status ox_convert_cast_like(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in,
                                              ox_value **out, int n_out);
 /* in[0], a host value, cast to the ONNX type `to` (onnx_fold.c). */

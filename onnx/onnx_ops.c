@@ -799,6 +799,7 @@ static const ox_op ops[] = {
      FOLD_NEVER, ox_convert_conv_transpose},
     {"Cos", 7, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
     {"Cosh", 9, 1, 1, "", FOLD_NEVER, ox_conv_unary_expr},
+    {"CumSum", 11, 2, 2, "exclusive reverse", FOLD_NEVER, ox_convert_cumsum},
     {"DepthToSpace", 1, 1, 1, "blocksize mode", FOLD_NEVER, ox_convert_depth_space},
     {"Div", 7, 2, 2, "", FOLD_IF_HOST, conv_binary},
     {"Dropout", 7, 1, 3, "ratio seed", FOLD_NEVER, conv_identity},

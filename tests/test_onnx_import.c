@@ -881,6 +881,53 @@ static void test_opset18_errors(void **state)
     expect_error(&b, CLG_ERR_INVALID_GRAPH, "node p (AveragePool, opset 18): attribute dilations is not part of this op's opset");
 }
 
+/* CumSum of INT64 ids over a symbolic batch, each variant against the sums
+ * written out on the reference (float CumSum runs on the device in
+ * tests/fixtures/opset18_ops, against ONNX Runtime); its errors. */
+static void test_cumsum_import(void **state)
+{
+    (void)state;
+    const int64_t x[2 * 5] = {3, -1, 4, 1, -5, 9, 2, -6, 5, 3};
+    for (int v = 0; v < 4; v++) {
+        int excl = v & 1, rev = v >> 1;
+        mb b;
+        mb_init(&b, 14);
+        mb_input_t(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 2, (int64_t[]){-1, 5});
+        mb_init_i64(&b, "axis", 0, NULL, (int64_t[]){-1});
+        mb_node(&b, "CumSum", "c", "x,axis", "y", 2, A_i(&b, "exclusive", excl), A_i(&b, "reverse", rev));
+        mb_output_t(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+        clg_graph *g = import_ok(&b);
+        int64_t y[2 * 5] = {0};
+        clg_tensor in = {(float *)x, 2, {2, 5}, CLG_DTYPE_I64};
+        clg_tensor out = {(float *)y, 0, {0}, CLG_DTYPE_I64};
+        if (clg_graph_run_reference(g, &in, 1, &out, 1)) fail_msg("reference: %s", clg_graph_errmsg(g));
+        assert_int_equal(out.rank, 2);
+        for (int r = 0; r < 2; r++)
+            for (int j = 0; j < 5; j++) {
+                int64_t want = 0;
+                for (int i = 0; i < 5; i++)
+                    if (rev ? (excl ? i > j : i >= j) : (excl ? i < j : i <= j)) want += x[r * 5 + i];
+                if (y[r * 5 + j] != want)
+                    fail_msg("variant %d, [%d][%d]: got %lld, want %lld", v, r, j, (long long)y[r * 5 + j], (long long)want);
+            }
+        clg_graph_destroy(g);
+        mb_free(&b);
+    }
+    mb b;
+    mb_init(&b, 14);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 5});
+    mb_input_t(&b, "axis", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, (int64_t[]){1});
+    mb_node(&b, "CumSum", "c", "x,axis", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node c (CumSum, opset 14): axis 'axis' must be a constant integer scalar");
+    mb_init(&b, 14);
+    mb_input(&b, "x", 2, (int64_t[]){-1, 5});
+    mb_init_i64(&b, "axis", 0, NULL, (int64_t[]){2});
+    mb_node(&b, "CumSum", "c", "x,axis", "y", 0);
+    mb_output(&b, "y");
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node c (CumSum, opset 14): axis 2 is out of range for rank 2");
+}
+
 /* Size of a tensor with a symbolic batch is a symbolic size: x [N, 2, 3]
  * reshaped to [Size(x)] is [6*N]. */
 static void test_size_symbolic(void **state)
@@ -3877,6 +3924,7 @@ int main(void)
         cmocka_unit_test(test_host_mod_transpose),
         cmocka_unit_test(test_einsum_import),
         cmocka_unit_test(test_size_symbolic),
+        cmocka_unit_test(test_cumsum_import),
         cmocka_unit_test(test_opset18_errors),
         cmocka_unit_test(test_host_scatter_nd_expand),
         cmocka_unit_test(test_causal_mask),
