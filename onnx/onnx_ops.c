@@ -488,6 +488,53 @@ static clg_status conv_batchnorm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
     return emit(ox, CLG_OP_BATCHNORM, out[0], in, 5, &a);
 }
 
+/* The integer type of v (a graph tensor or a host value), or -1 for a
+ * floating one. */
+static int int_type_of(ox_ctx *ox, const ox_value *v)
+{
+    int32_t t = v->kind == OX_HOST     ? v->host.dtype
+              : v->kind == OX_TENSOR ? ox_dtype_from_clg(ox->g->nodes[v->node].dtype)
+                                     : OX_FLOAT;
+    return ox_dtype_is_int(t) && t != OX_BOOL ? t : -1;
+}
+
+/* Add, Sub, Mul or Div of integer tensors computed in the graph (position
+ * ids: a cumsum of the attention mask times the mask, plus an offset; an
+ * id minus one): the graph computes in float, so each integer tensor is
+ * cast to float, the op runs there, and the result is cast back (to an
+ * integer: toward zero, which is Div's truncation). Exact while every
+ * operand and result stays within +-2^24, as ids, positions, masks and
+ * sizes do (docs/onnx.md). */
+static clg_status int_binary(ox_ctx *ox, clg_op op, ox_value **in, ox_value *out)
+{
+    clg_dtype type = CLG_DTYPE_I64;
+    int idx[2];
+    char hint[256];
+    clg_status s;
+    for (int i = 0; i < 2; i++) {
+        if ((s = ox_tensor_node(ox, in[i], &idx[i]))) return s;
+        clg_dtype t = ox->g->nodes[idx[i]].dtype;
+        if (t != CLG_DTYPE_I64 && t != CLG_DTYPE_I32) continue; /* a constant, held as exact floats */
+        type = t;
+        clg_attrs c;
+        clg_attrs_default(CLG_OP_CAST, &c);
+        c.to = CLG_DTYPE_F32;
+        snprintf(hint, sizeof hint, "%s/float%d", out->clg_name, i);
+        if ((s = ox_append(ox, CLG_OP_CAST, NULL, hint, &idx[i], 1, &c, &idx[i]))) return s;
+    }
+    clg_attrs none;
+    clg_attrs_default(op, &none);
+    int r;
+    snprintf(hint, sizeof hint, "%s/float", out->clg_name);
+    if ((s = ox_append(ox, op, NULL, hint, idx, 2, &none, &r))) return s;
+    clg_attrs c;
+    clg_attrs_default(CLG_OP_CAST, &c);
+    c.to = type;
+    if ((s = ox_append(ox, CLG_OP_CAST, out, NULL, &r, 1, &c, &out->node))) return s;
+    out->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
 static clg_status conv_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int n_in, ox_value **out,
                               int n_out)
 {
@@ -495,6 +542,13 @@ static clg_status conv_binary(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
     const char *t = n->op_type;
     clg_op op = strcmp(t, "Add") == 0 ? CLG_OP_ADD : strcmp(t, "Sub") == 0 ? CLG_OP_SUB
               : strcmp(t, "Mul") == 0 ? CLG_OP_MUL : CLG_OP_DIV;
+    int a = int_type_of(ox, in[0]), b = int_type_of(ox, in[1]);
+    if (a >= 0 && b >= 0 && (in[0]->kind == OX_TENSOR || in[1]->kind == OX_TENSOR)) {
+        if (a != b)
+            return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "inputs '%s' (%s) and '%s' (%s) differ in type", in[0]->name,
+                           ox_dtype_name(a), in[1]->name, ox_dtype_name(b));
+        return int_binary(ox, op, in, out[0]);
+    }
     clg_status s = ox_require_float(ox, in, 2);
     return s ? s : emit(ox, op, out[0], in, 2, NULL);
 }

@@ -928,6 +928,48 @@ static void test_cumsum_import(void **state)
     expect_error(&b, CLG_ERR_INVALID_GRAPH, "node c (CumSum, opset 14): axis 2 is out of range for rank 2");
 }
 
+/* Integer Add, Sub, Mul and Div of computed tensors (through float, cast
+ * back): y = (x * x - 7) / -3 on INT32 ids, Div truncating toward zero as
+ * ONNX's integer Div does, against C's arithmetic on the reference; a
+ * mix of INT32 and INT64 is refused. */
+static void test_int_arithmetic(void **state)
+{
+    (void)state;
+    const int32_t x[2 * 4] = {0, 1, -2, 3, 5, -8, 13, 2047};
+    mb b;
+    mb_init(&b, 14);
+    mb_input_t(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 2, (int64_t[]){-1, 4});
+    Onnx__TensorProto *seven = mb_tensor(&b, "seven", ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 0, NULL);
+    seven->n_int32_data = 1;
+    seven->int32_data = mb_alloc(&b, sizeof(int32_t));
+    seven->int32_data[0] = 7;
+    b.graph.initializer[b.graph.n_initializer++] = seven;
+    Onnx__TensorProto *m3 = mb_tensor(&b, "m3", ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 0, NULL);
+    m3->n_int32_data = 1;
+    m3->int32_data = mb_alloc(&b, sizeof(int32_t));
+    m3->int32_data[0] = -3;
+    b.graph.initializer[b.graph.n_initializer++] = m3;
+    mb_node(&b, "Mul", NULL, "x,x", "sq", 0);
+    mb_node(&b, "Sub", NULL, "sq,seven", "d", 0);
+    mb_node(&b, "Div", NULL, "d,m3", "y", 0);
+    mb_output_t(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__INT32);
+    clg_graph *g = import_ok(&b);
+    int32_t y[8] = {0};
+    clg_tensor in = {(float *)x, 2, {2, 4}, CLG_DTYPE_I32};
+    clg_tensor out = {(float *)y, 0, {0}, CLG_DTYPE_I32};
+    if (clg_graph_run_reference(g, &in, 1, &out, 1)) fail_msg("reference: %s", clg_graph_errmsg(g));
+    for (int k = 0; k < 8; k++)
+        if (y[k] != (x[k] * x[k] - 7) / -3) fail_msg("[%d]: got %d, want %d", k, y[k], (x[k] * x[k] - 7) / -3);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    mb_init(&b, 14);
+    mb_input_t(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 2, (int64_t[]){-1, 4});
+    mb_input_t(&b, "z", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 2, (int64_t[]){-1, 4});
+    mb_node(&b, "Add", "a", "x,z", "y", 0);
+    mb_output_t(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+    expect_error(&b, CLG_ERR_INVALID_GRAPH, "node a (Add, opset 14): inputs 'x' (INT32) and 'z' (INT64) differ in type");
+}
+
 /* Size of a tensor with a symbolic batch is a symbolic size: x [N, 2, 3]
  * reshaped to [Size(x)] is [6*N]. */
 static void test_size_symbolic(void **state)
@@ -3925,6 +3967,7 @@ int main(void)
         cmocka_unit_test(test_einsum_import),
         cmocka_unit_test(test_size_symbolic),
         cmocka_unit_test(test_cumsum_import),
+        cmocka_unit_test(test_int_arithmetic),
         cmocka_unit_test(test_opset18_errors),
         cmocka_unit_test(test_host_scatter_nd_expand),
         cmocka_unit_test(test_causal_mask),

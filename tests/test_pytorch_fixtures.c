@@ -372,6 +372,9 @@ FIXTURE_TEST(embedding_stack, true, HALF_REFUSED)
 /* positions = torch.arange(S) of the ids' sequence length: a Range to a
  * symbolic limit, gathered from a position table and cast to a float ramp */
 FIXTURE_TEST(arange_positions, true, HALF_REFUSED)
+/* RoBERTa's positions from the ids: ids != PAD, an integer CumSum times the
+ * mask plus PAD (integer arithmetic of computed tensors), gathered */
+FIXTURE_TEST(padded_positions, true, HALF_REFUSED)
 /* attention written with torch.einsum (ONNX Einsum): projections, scores,
  * heads moved by the equation, and a three-operand bilinear read-out */
 FIXTURE_TEST(einsum_attention, true, HALF_DEEP)
@@ -423,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_encoder_stack),
         cmocka_unit_test(test_decoder_causal),
         cmocka_unit_test(test_einsum_attention),
+        cmocka_unit_test(test_padded_positions),
         cmocka_unit_test(test_opset18_ops),
         cmocka_unit_test(test_opset21_ops),
         cmocka_unit_test(test_embedding_stack),
