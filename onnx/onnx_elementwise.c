@@ -84,6 +84,31 @@ static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, 
     return s;
 }
 
+/* An op defined on integers (Abs, Neg, Sign, Min, Max, Where's branches)
+ * computes in float like every Elementwise; when its data inputs (from
+ * in[data_from] on) include an integer graph tensor, the result is cast
+ * back to that type, so integer readers (Gather's indices, integer Adds:
+ * T5's relative position buckets) still see an integer tensor. Exact
+ * within 2^24, as every integer the graph holds. */
+static clg_status emit_int_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, int data_from,
+                                const clg_text *text)
+{
+    clg_dtype type = CLG_DTYPE_F32;
+    for (int i = data_from; i < n_in; i++)
+        if (in[i] && in[i]->kind == OX_TENSOR && clg_dtype_is_int(ox->g->nodes[in[i]->node].dtype))
+            type = ox->g->nodes[in[i]->node].dtype;
+    if (type == CLG_DTYPE_F32) return emit_expr(ox, out, in, n_in, true, text);
+    int f;
+    clg_status s = append_expr(ox, NULL, out->name, in, n_in, true, text, &f);
+    if (s) return s;
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_CAST, &a);
+    a.to = type;
+    if ((s = ox_append(ox, CLG_OP_CAST, out, NULL, &f, 1, &a, &out->node))) return s;
+    out->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
 /* A comparison or logic op: its ONNX result is BOOL, held as the floats 0
  * and 1 like every bool. Where the result is a graph output declared BOOL,
  * a Cast to bool follows the formula, so the caller receives it as BOOL;
@@ -150,7 +175,8 @@ clg_status ox_conv_unary_expr(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **i
         clg_text t = {buf, sizeof buf, 0};
         clg_text_printf(&t, "%s", unary[k].expr);
         if (unary[k].boolean) return emit_bool_expr(ox, out[0], in, 1, &t);
-        return emit_expr(ox, out[0], in, 1, unary[k].ints, &t);
+        if (unary[k].ints) return emit_int_expr(ox, out[0], in, 1, 0, &t);
+        return emit_expr(ox, out[0], in, 1, false, &t);
     }
     return ox_fail(ox, CLG_ERR_UNSUPPORTED, "op %s has no formula", n->op_type);
 }
@@ -364,7 +390,7 @@ clg_status ox_conv_where(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, in
     char buf[32];
     clg_text t = {buf, sizeof buf, 0};
     clg_text_printf(&t, "where(x0, x1, x2)");
-    return emit_expr(ox, out[0], in, 3, true, &t);
+    return emit_int_expr(ox, out[0], in, 3, 1, &t);
 }
 
 /* Pow: X must be floating (an integer X gives an integer result, which a
@@ -404,5 +430,6 @@ clg_status ox_conv_variadic(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
         if (is_mean && n_in > 1) clg_text_printf(&t, ") / %d", n_in);
     }
     /* Sum and Mean are defined on floating types only. */
-    return emit_expr(ox, out[0], in, n_in, is_min || is_max, &t);
+    if (is_min || is_max) return emit_int_expr(ox, out[0], in, n_in, 0, &t);
+    return emit_expr(ox, out[0], in, n_in, false, &t);
 }

@@ -962,6 +962,34 @@ static void test_int_arithmetic(void **state)
         if (y[k] != (x[k] * x[k] - 7) / -3) fail_msg("[%d]: got %d, want %d", k, y[k], (x[k] * x[k] - 7) / -3);
     clg_graph_destroy(g);
     mb_free(&b);
+    /* Abs, Min, Neg and Where of integer tensors stay integer tensors
+     * (cast back), so an integer reader takes them: y = where(x > 0,
+     * min(|x|, 3), -x) - 1, INT64 throughout. */
+    const int64_t xi[8] = {0, 1, -2, 3, 5, -8, 13, -1};
+    mb_init(&b, 14);
+    mb_input_t(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 2, (int64_t[]){-1, 4});
+    mb_init_i64(&b, "three", 0, NULL, (int64_t[]){3});
+    mb_init_i64(&b, "zero", 0, NULL, (int64_t[]){0});
+    mb_init_i64(&b, "one", 0, NULL, (int64_t[]){1});
+    mb_node(&b, "Abs", NULL, "x", "a", 0);
+    mb_node(&b, "Min", NULL, "a,three", "m", 0);
+    mb_node(&b, "Neg", NULL, "x", "ng", 0);
+    mb_node(&b, "Greater", NULL, "x,zero", "pos", 0);
+    mb_node(&b, "Where", NULL, "pos,m,ng", "w", 0);
+    mb_node(&b, "Sub", NULL, "w,one", "y", 0);
+    mb_output_t(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+    g = import_ok(&b);
+    assert_int_equal(find_node(g, "w")->dtype, CLG_DTYPE_I64);
+    int64_t yi[8] = {0};
+    clg_tensor in64 = {(float *)xi, 2, {2, 4}, CLG_DTYPE_I64};
+    clg_tensor out64 = {(float *)yi, 0, {0}, CLG_DTYPE_I64};
+    if (clg_graph_run_reference(g, &in64, 1, &out64, 1)) fail_msg("reference: %s", clg_graph_errmsg(g));
+    for (int k = 0; k < 8; k++) {
+        int64_t a = xi[k] < 0 ? -xi[k] : xi[k], want = (xi[k] > 0 ? (a < 3 ? a : 3) : -xi[k]) - 1;
+        if (yi[k] != want) fail_msg("[%d]: got %lld, want %lld", k, (long long)yi[k], (long long)want);
+    }
+    clg_graph_destroy(g);
+    mb_free(&b);
     mb_init(&b, 14);
     mb_input_t(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 2, (int64_t[]){-1, 4});
     mb_input_t(&b, "z", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 2, (int64_t[]){-1, 4});

@@ -375,6 +375,9 @@ FIXTURE_TEST(arange_positions, true, HALF_REFUSED)
 /* RoBERTa's positions from the ids: ids != PAD, an integer CumSum times the
  * mask plus PAD (integer arithmetic of computed tensors), gathered */
 FIXTURE_TEST(padded_positions, true, HALF_REFUSED)
+/* a T5 encoder block: RMS norms, relative-position buckets computed from S
+ * with integer Abs, Min, Where, Greater, Mul and Add of computed tensors */
+FIXTURE_TEST(t5_block, true, HALF_REFUSED)
 /* attention written with torch.einsum (ONNX Einsum): projections, scores,
  * heads moved by the equation, and a three-operand bilinear read-out */
 FIXTURE_TEST(einsum_attention, true, HALF_DEEP)
@@ -427,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_decoder_causal),
         cmocka_unit_test(test_einsum_attention),
         cmocka_unit_test(test_padded_positions),
+        cmocka_unit_test(test_t5_block),
         cmocka_unit_test(test_opset18_ops),
         cmocka_unit_test(test_opset21_ops),
         cmocka_unit_test(test_embedding_stack),
