@@ -844,6 +844,46 @@ static clg_status fold_scatter_nd(ox_ctx *ox, const Onnx__NodeProto *n, ox_value
     return CLG_OK;
 }
 
+/* ---------------------------------------------------------------- sizes as floats */
+
+/* Whether every use of v is the limit of a Range: torch.arange(x.size(1),
+ * dtype=torch.float32), as rotary position embeddings write it, casts the
+ * symbolic S to FLOAT for Range's limit and nothing else. */
+static bool only_range_limits(ox_ctx *ox, const ox_value *v)
+{
+    int found = 0;
+    const Onnx__GraphProto *gr = ox->graph;
+    for (size_t k = 0; k < gr->n_node; k++) {
+        const Onnx__NodeProto *m = gr->node[k];
+        for (size_t i = 0; i < m->n_input; i++) {
+            if (!m->input[i] || strcmp(m->input[i], v->name) != 0) continue;
+            if (strcmp(m->op_type, "Range") != 0 || i != 1) return false;
+            found++;
+        }
+    }
+    return found > 0 && found == v->uses;
+}
+
+/* A symbolic size cast to a floating type, for a Range's limit only
+ * (only_range_limits): the host value keeps the size's code in i and
+ * sym, which onnx_range.c reads; its float data is not the value (0) and
+ * nothing else reads it. */
+static clg_status symbolic_float(ox_ctx *ox, int32_t to, ox_value **in, ox_host *out)
+{
+    const ox_host *x = &in[0]->host;
+    if (x->count != 1)
+        return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a shape of %zu sizes that depends on a symbolic size cast to %s",
+                       x->count, ox_dtype_name(to));
+    clg_status s = ox_host_new(ox, to, x->rank, x->dims, out);
+    if (s) return s;
+    if (!(out->i = clg_malloc(ox->g, sizeof *out->i))) return ox_oom(ox);
+    out->i[0] = x->i[0];
+    if ((s = need_sym(ox, out))) return s;
+    out->sym[0] = x->sym[0];
+    out->f->data[0] = x->sym[0] ? 0.0f : (float)x->i[0];
+    return CLG_OK;
+}
+
 /* ---------------------------------------------------------------- Neg */
 
 /* Neg of integer host values (ONNX's expanded LayerNormalization negates
@@ -961,7 +1001,9 @@ clg_status ox_fold_node(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in, int
     else if (strcmp(t, "Cast") == 0) {
         int64_t to;
         s = ox_attr_int(ox, n, "to", 0, &to);
-        if (!s) s = ox_fold_cast(ox, to, in, &h);
+        if (!s && ox_dtype_is_float((int32_t)to) && in[0]->host.sym && only_range_limits(ox, out[0]))
+            s = symbolic_float(ox, (int32_t)to, in, &h);
+        else if (!s) s = ox_fold_cast(ox, to, in, &h);
     } else if (strcmp(t, "Size") == 0) s = fold_size(ox, in, &h);
     else if (strcmp(t, "EyeLike") == 0) s = fold_eye_like(ox, n, in, &h);
     else if (strcmp(t, "Neg") == 0 && all_int(in, 1)) s = fold_neg(ox, in, &h);

@@ -118,6 +118,15 @@ clg_status ox_convert_range(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in,
     if (v[2] == 0)
         return ox_fail(ox, CLG_ERR_INVALID_GRAPH, "delta '%s' is 0", in[2]->name);
     if (sym[1]) {
+        /* A FLOAT Range to a symbolic size (torch.arange(S, dtype=float)):
+         * integral start and delta count like integers. */
+        for (int k = 0; k < 3 && !ox_dtype_is_int(dtype); k += 2) {
+            if (v[k] != floor(v[k]) || fabs(v[k]) > CLG_MAX_EXACT_INT)
+                return ox_fail(ox, CLG_ERR_UNSUPPORTED,
+                               "%s '%s' is %g; a FLOAT Range to a symbolic limit needs whole numbers", input_names[k],
+                               in[k]->name, v[k]);
+            iv[k] = (int64_t)v[k];
+        }
         int64_t len;
         clg_status s = symbolic_length(ox, in[1], iv[1], iv[0], iv[2], &len);
         if (s) return s;

@@ -998,6 +998,49 @@ static void test_int_arithmetic(void **state)
     expect_error(&b, CLG_ERR_INVALID_GRAPH, "node a (Add, opset 14): inputs 'x' (INT32) and 'z' (INT64) differ in type");
 }
 
+/* torch.arange(S, dtype=float): the symbolic S cast to FLOAT for a Range's
+ * limit only becomes a FLOAT graph Range of length S (rotary embeddings);
+ * the same cast read by anything else, or a fractional start, is refused.
+ * x [N, S] + positions, on the reference. */
+static void build_float_range(mb *b, float start, bool other_use)
+{
+    mb_init(b, 14);
+    mb_input(b, "x", 2, (int64_t[]){-1, -2});
+    mb_node(b, "Shape", NULL, "x", "s", 0);
+    mb_const_i64(b, "c1", 0, 1, (int64_t[]){1});
+    mb_node(b, "Gather", NULL, "s,c1", "seq", 0);
+    mb_node(b, "Cast", "cast", "seq", "limit", 1, A_i(b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT));
+    mb_const_f(b, "start", start);
+    mb_const_f(b, "delta", 1.0f);
+    mb_node(b, "Range", "range", "start,limit,delta", "pos", 0);
+    mb_node(b, "Add", NULL, "x,pos", other_use ? "y0" : "y", 0);
+    if (other_use) mb_node(b, "Mul", NULL, "y0,limit", "y", 0);
+    mb_output(b, "y");
+}
+
+static void test_range_float_symbolic(void **state)
+{
+    (void)state;
+    mb b;
+    build_float_range(&b, 2.0f, false);
+    clg_graph *g = import_ok(&b);
+    char text[64];
+    assert_string_equal(clg_shape_str(g, &find_node(g, "pos")->shape, text, sizeof text), "[seq-2]");
+    assert_int_equal(find_node(g, "pos")->dtype, CLG_DTYPE_F32);
+    /* S = 3: positions [2.0], broadcast over x */
+    float x[2 * 3] = {0, 1, 2, 10, 11, 12}, y[6];
+    clg_tensor out = {0};
+    run1(g, x, 2, (int64_t[]){2, 3}, y, &out);
+    for (int k = 0; k < 6; k++) assert_true(y[k] == x[k] + 2.0f);
+    clg_graph_destroy(g);
+    mb_free(&b);
+    build_float_range(&b, 0.0f, true);
+    expect_error(&b, CLG_ERR_UNSUPPORTED, "node cast (Cast, opset 14): a shape that depends on a symbolic size cast to FLOAT");
+    build_float_range(&b, 0.5f, false);
+    expect_error(&b, CLG_ERR_UNSUPPORTED,
+                 "node range (Range, opset 14): start 'start' is 0.5; a FLOAT Range to a symbolic limit needs whole numbers");
+}
+
 /* Size of a tensor with a symbolic batch is a symbolic size: x [N, 2, 3]
  * reshaped to [Size(x)] is [6*N]. */
 static void test_size_symbolic(void **state)
@@ -3996,6 +4039,7 @@ int main(void)
         cmocka_unit_test(test_size_symbolic),
         cmocka_unit_test(test_cumsum_import),
         cmocka_unit_test(test_int_arithmetic),
+        cmocka_unit_test(test_range_float_symbolic),
         cmocka_unit_test(test_opset18_errors),
         cmocka_unit_test(test_host_scatter_nd_expand),
         cmocka_unit_test(test_causal_mask),

@@ -378,6 +378,9 @@ FIXTURE_TEST(padded_positions, true, HALF_REFUSED)
 /* a T5 encoder block: RMS norms, relative-position buckets computed from S
  * with integer Abs, Min, Where, Greater, Mul and Add of computed tensors */
 FIXTURE_TEST(t5_block, true, HALF_REFUSED)
+/* a LLaMA block: RMS norms, rotary embeddings of torch.arange(S, float)
+ * (a FLOAT Range to the symbolic S), a causal mask, a SiLU-gated FFN */
+FIXTURE_TEST(llama_block, true, HALF_DEEP)
 /* attention written with torch.einsum (ONNX Einsum): projections, scores,
  * heads moved by the equation, and a three-operand bilinear read-out */
 FIXTURE_TEST(einsum_attention, true, HALF_DEEP)
@@ -431,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_einsum_attention),
         cmocka_unit_test(test_padded_positions),
         cmocka_unit_test(test_t5_block),
+        cmocka_unit_test(test_llama_block),
         cmocka_unit_test(test_opset18_ops),
         cmocka_unit_test(test_opset21_ops),
         cmocka_unit_test(test_embedding_stack),
