@@ -32,11 +32,20 @@ int32_t ox_dtype_from_clg(clg_dtype t)
     return 0;
 }
 
+bool ox_graph_int_type(int32_t onnx, clg_dtype *out)
+{
+    if (onnx == OX_INT8 || onnx == OX_UINT8 || onnx == OX_INT16 || onnx == OX_UINT16) {
+        *out = CLG_DTYPE_I32; /* every value fits: an INT32 tensor holds them */
+        return true;
+    }
+    return ox_dtype_to_clg(onnx, out) && !clg_dtype_is_float(*out);
+}
+
 clg_status ox_int_host_const(ox_ctx *ox, const ox_value *v, clg_const **out, clg_dtype *dtype)
 {
     const ox_host *h = &v->host;
     *out = NULL;
-    if (!ox_dtype_to_clg(h->dtype, dtype) || clg_dtype_is_float(*dtype))
+    if (!ox_graph_int_type(h->dtype, dtype))
         return ox_fail(ox, CLG_ERR_UNSUPPORTED,
                        "'%s' has type %s but is used as a graph tensor; clgraph computes in FLOAT, FLOAT16, "
                        "INT64, INT32 and BOOL only", v->name, ox_dtype_name(h->dtype));

@@ -968,11 +968,13 @@ static clg_status fold_eye_like(ox_ctx *ox, const Onnx__NodeProto *n, ox_value *
 
 /* ---------------------------------------------------------------- dispatch */
 
-/* A float constant sliced to a symbolic size (a positional table cut to the
- * sequence length) has no size on the host: it becomes a graph Slice. */
+/* A constant sliced to a symbolic size (a positional table cut to the
+ * sequence length; GPT-2's causal mask, a uint8 buffer, cut to
+ * [S - S : S, :S]) has no size on the host: it becomes a graph Slice
+ * (integer data materialised as exact floats, as graph ops take it). */
 static bool slice_to_symbolic(ox_value **in, int n_in)
 {
-    if (!in[0] || in[0]->kind != OX_HOST || !in[0]->host.f) return false;
+    if (!in[0] || in[0]->kind != OX_HOST || in[0]->host.sym) return false;
     for (int i = 1; i < n_in && i < 3; i++)
         for (size_t k = 0; in[i] && in[i]->kind == OX_HOST && in[i]->host.sym && k < in[i]->host.count; k++)
             if (in[i]->host.sym[k]) return true;

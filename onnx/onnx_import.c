@@ -156,7 +156,7 @@ clg_status ox_tensor_node(ox_ctx *ox, ox_value *v, int *node)
     if (v->node < 0) {
         const ox_host *h = &v->host;
         clg_dtype type;
-        if (!ox_dtype_to_clg(h->dtype, &type))
+        if (!ox_dtype_to_clg(h->dtype, &type) && !ox_graph_int_type(h->dtype, &type))
             return ox_fail(ox, CLG_ERR_UNSUPPORTED,
                            "'%s' has type %s but is used as a graph tensor; clgraph computes in FLOAT, FLOAT16, "
                            "INT64, INT32 and BOOL only", v->name, ox_dtype_name(h->dtype));

@@ -191,6 +191,10 @@ CLG_INTERNAL bool ox_op_known(const char *op_type);
 /* FLOAT, INT64, INT32 and BOOL as clgraph dtypes; false for the others. */
 CLG_INTERNAL bool ox_dtype_to_clg(int32_t onnx, clg_dtype *out);
 CLG_INTERNAL int32_t ox_dtype_from_clg(clg_dtype t);
+/* The graph type an integer constant of ONNX type onnx takes: its own, or
+ * INT32 for the 8- and 16-bit types (GPT-2's uint8 causal mask); false
+ * for a floating or unsupported type. */
+CLG_INTERNAL bool ox_graph_int_type(int32_t onnx, clg_dtype *out);
 /* An INT64, INT32 or BOOL host value as a new constant of exact floats
  * (the caller owns it) and its clgraph dtype; other types, symbolic
  * elements and integers past 2^24 are CLG_ERR_UNSUPPORTED naming v. */

@@ -381,6 +381,9 @@ FIXTURE_TEST(t5_block, true, HALF_REFUSED)
 /* a LLaMA block: RMS norms, rotary embeddings of torch.arange(S, float)
  * (a FLOAT Range to the symbolic S), a causal mask, a SiLU-gated FFN */
 FIXTURE_TEST(llama_block, true, HALF_DEEP)
+/* GPT-2 as transformers writes it: addmm projections, a uint8 causal-mask
+ * buffer sliced to [S - S : S, :S] and applied by Where, tanh GELU */
+FIXTURE_TEST(gpt2_block, true, HALF_REFUSED)
 /* attention written with torch.einsum (ONNX Einsum): projections, scores,
  * heads moved by the equation, and a three-operand bilinear read-out */
 FIXTURE_TEST(einsum_attention, true, HALF_DEEP)
@@ -435,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_padded_positions),
         cmocka_unit_test(test_t5_block),
         cmocka_unit_test(test_llama_block),
+        cmocka_unit_test(test_gpt2_block),
         cmocka_unit_test(test_opset18_ops),
         cmocka_unit_test(test_opset21_ops),
         cmocka_unit_test(test_embedding_stack),
