@@ -316,6 +316,31 @@ static clg_status per_channel(ox_ctx *ox, int from, int64_t channels, int rank, 
     return ox_append(ox, CLG_OP_RESHAPE, NULL, hint, &from, 1, &a, node);
 }
 
+/* A constant [1] of 1.0, named after base: the scale of a LayerNorm that
+ * only normalises (Instance and Group normalisation scale afterwards). */
+static clg_status unit_scale(ox_ctx *ox, const char *base, int *node)
+{
+    char hint[256];
+    clg_const *one = clg_const_new(ox->g, 1);
+    if (!one) return ox_oom(ox);
+    one->data[0] = 1.0f;
+    one->init.kind = CLG_INIT_ONES;
+    const char *one_name;
+    snprintf(hint, sizeof hint, "%s/one", base);
+    if (!(one_name = ox_unique_name(ox, hint))) {
+        clg_const_release(ox->g, one);
+        return ox_oom(ox);
+    }
+    clg_shape one_shape = {1, {1}};
+    clg_status s = clg_graph_append(ox->g, CLG_OP_CONSTANT, one_name, 0, NULL, 0, NULL, &one_shape, one);
+    if (s) {
+        clg_const_release(ox->g, one);
+        return s == CLG_ERR_OUT_OF_MEMORY ? ox_oom(ox) : ox_fail(ox, s, "%s", ox->g->errmsg);
+    }
+    *node = ox->g->n_nodes - 1;
+    return CLG_OK;
+}
+
 /* InstanceNormalization(x [N, C, D...], scale [C], bias [C]): each (n, c)
  * normalised over its spatial dims, then scaled and shifted per channel.
  * Imported as LayerNorm from axis 2 with a scale of 1, then Mul by scale
@@ -342,22 +367,9 @@ clg_status ox_convert_instance_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_val
     a.axis = 2;
     char hint[256];
     const char *base = out[0]->clg_name;
-    clg_const *one = clg_const_new(ox->g, 1);
-    if (!one) return ox_oom(ox);
-    one->data[0] = 1.0f;
-    one->init.kind = CLG_INIT_ONES;
-    const char *one_name;
-    snprintf(hint, sizeof hint, "%s/one", base);
-    if (!(one_name = ox_unique_name(ox, hint))) {
-        clg_const_release(ox->g, one);
-        return ox_oom(ox);
-    }
-    clg_shape one_shape = {1, {1}};
-    if ((s = clg_graph_append(ox->g, CLG_OP_CONSTANT, one_name, 0, NULL, 0, NULL, &one_shape, one))) {
-        clg_const_release(ox->g, one);
-        return s == CLG_ERR_OUT_OF_MEMORY ? ox_oom(ox) : ox_fail(ox, s, "%s", ox->g->errmsg);
-    }
-    int ln_in[2] = {x, ox->g->n_nodes - 1}, ln, sc, bi, mul;
+    int unit;
+    if ((s = unit_scale(ox, base, &unit))) return s;
+    int ln_in[2] = {x, unit}, ln, sc, bi, mul;
     snprintf(hint, sizeof hint, "%s/normalised", base);
     if ((s = ox_append(ox, CLG_OP_LAYER_NORM, NULL, hint, ln_in, 2, &a, &ln))) return s;
     snprintf(hint, sizeof hint, "%s/scale", base);
@@ -444,23 +456,10 @@ clg_status ox_convert_group_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
     int grouped, normed;
     snprintf(hint, sizeof hint, "%s/grouped", base);
     if ((s = ox_append(ox, CLG_OP_RESHAPE, NULL, hint, &x, 1, &r, &grouped))) return s;
-    clg_const *one = clg_const_new(ox->g, 1);
-    if (!one) return ox_oom(ox);
-    one->data[0] = 1.0f;
-    one->init.kind = CLG_INIT_ONES;
-    const char *one_name;
-    snprintf(hint, sizeof hint, "%s/one", base);
-    if (!(one_name = ox_unique_name(ox, hint))) {
-        clg_const_release(ox->g, one);
-        return ox_oom(ox);
-    }
-    clg_shape one_shape = {1, {1}};
-    if ((s = clg_graph_append(ox->g, CLG_OP_CONSTANT, one_name, 0, NULL, 0, NULL, &one_shape, one))) {
-        clg_const_release(ox->g, one);
-        return s == CLG_ERR_OUT_OF_MEMORY ? ox_oom(ox) : ox_fail(ox, s, "%s", ox->g->errmsg);
-    }
+    int unit;
+    if ((s = unit_scale(ox, base, &unit))) return s;
     ln.axis = 2;
-    int ln_in[2] = {grouped, ox->g->n_nodes - 1};
+    int ln_in[2] = {grouped, unit};
     snprintf(hint, sizeof hint, "%s/normalised", base);
     if ((s = ox_append(ox, CLG_OP_LAYER_NORM, NULL, hint, ln_in, 2, &ln, &normed))) return s;
     clg_attrs none;
