@@ -436,7 +436,7 @@ static void test_standalone_op_kernel_source(void **state)
     char err[64];
     assert_int_equal(clg_expr_of_node(&g->nodes[clg_find_value(g, "y")], &expr, err, sizeof err), CLG_OK);
     static char buf[4096];
-    clg_fused_kernel_source(&expr, 1, buf, sizeof buf);
+    clg_fused_kernel_source(&expr, 1, false, buf, sizeof buf);
     assert_string_equal(buf,
         "/* Elementwise: leaky_relu(x0, 0.2) */\n"
         "float clg_leaky_relu(float v, float alpha) { return v < 0.0f ? alpha * v : v; }\n"
@@ -682,7 +682,7 @@ static void test_kernel_source(void **state)
     (void)state;
     static char buf[8192];
     parse_ok("relu(x0 + x1)");
-    size_t n = clg_fused_kernel_source(&expr, 2, buf, sizeof buf);
+    size_t n = clg_fused_kernel_source(&expr, 2, false, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_string_equal(buf,
         "/* Elementwise: relu(x0 + x1) */\n"
@@ -711,7 +711,7 @@ static void test_kernel_source(void **state)
     /* An unused input keeps its parameters (the launch passes every input)
      * but is not read. */
     parse_ok("x1*2");
-    clg_fused_kernel_source(&expr, 2, buf, sizeof buf);
+    clg_fused_kernel_source(&expr, 2, false, buf, sizeof buf);
     assert_string_equal(buf,
         "/* Elementwise: x1 * 2 */\n"
         "__kernel void elementwise(__global store_t *y, uint y_off, int n0, int n1,\n"
@@ -737,9 +737,9 @@ static void test_kernel_source(void **state)
      * written differently gives the same program. */
     char other[8192];
     parse_ok("( x1 )*2.0");
-    size_t need = clg_fused_kernel_source(&expr, 2, NULL, 0);
+    size_t need = clg_fused_kernel_source(&expr, 2, false, NULL, 0);
     assert_int_equal(need, strlen(buf));
-    clg_fused_kernel_source(&expr, 2, other, need + 1);
+    clg_fused_kernel_source(&expr, 2, false, other, need + 1);
     assert_string_equal(other, buf);
 }
 
@@ -750,11 +750,11 @@ static void test_epilogue_prelude(void **state)
 {
     (void)state;
     static char buf[16384];
-    assert_int_equal(clg_epilogue_prelude(NULL, buf, sizeof buf), 0);
+    assert_int_equal(clg_epilogue_prelude(NULL, false, buf, sizeof buf), 0);
     assert_string_equal(buf, "");
     parse_ok("relu(x0 + x2)");
     clg_epilogue ep = {&expr, 3, NULL, 4, 5, 0, NULL};
-    size_t n = clg_epilogue_prelude(&ep, buf, sizeof buf);
+    size_t n = clg_epilogue_prelude(&ep, false, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_non_null(strstr(buf, "#define EPILOGUE 1\n"
                                 "#define EPILOGUE_ARGS , __global const store_t *x1, uint x1_off, int x1_sr, int x1_sc"
@@ -781,7 +781,7 @@ static void test_epilogue_prelude(void **state)
      * 20 + pixel] (p = 20): strides per image, channel and pixel. */
     clg_shape nchw = {4, {2, 3, 4, 5}};
     ep = (clg_epilogue){&expr, 3, in, 3, 40, 20, &nchw};
-    n = clg_epilogue_prelude(&ep, buf, sizeof buf);
+    n = clg_epilogue_prelude(&ep, false, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_non_null(strstr(buf, "#define EPILOGUE_ARGS , int epi_p , __global const store_t *x1, uint x1_off, int x1_sn, int x1_sch, "
                                 "int x1_sp , __global const store_t *x2, uint x2_off, int x2_sn, int x2_sch, int x2_sp\n"));
@@ -809,7 +809,7 @@ static void test_epilogue_prelude(void **state)
     assert_int_equal(cargs[8].i, 1);
     /* flipped (p = -20): rows are image * 20 + pixel, columns channels */
     ep.p = -20;
-    clg_epilogue_prelude(&ep, buf, sizeof buf);
+    clg_epilogue_prelude(&ep, false, buf, sizeof buf);
     assert_non_null(strstr(buf, "    float v2 = LOAD(x2, x2_off + (r) / epi_p * x2_sn + (r) % epi_p * x2_sp + c * x2_sch);\n"));
     /* over an NCHW result: by image, pixel and channel, no division */
     assert_non_null(strstr(buf, "#define EPILOGUE_NCHW 1\nfloat clg_epilogue_px(float v0, int img, int px, int c EPILOGUE_ARGS)\n{\n"
@@ -817,7 +817,7 @@ static void test_epilogue_prelude(void **state)
                                 "    return clg_relu(v0 + v2);\n}\n"));
     /* none over a plain matrix */
     ep.p = 0;
-    clg_epilogue_prelude(&ep, buf, sizeof buf);
+    clg_epilogue_prelude(&ep, false, buf, sizeof buf);
     assert_null(strstr(buf, "clg_epilogue_px"));
 }
 
