@@ -821,6 +821,66 @@ static void test_epilogue_prelude(void **state)
     assert_null(strstr(buf, "clg_epilogue_px"));
 }
 
+/* Half arithmetic (precision fp16): arithmetic, comparisons and clamps in
+ * compute_t (halfW on vectors) with every float literal of a helper's body
+ * a half, the functions that keep float (sigmoid here) from float operands
+ * and rounded to half, the result back in float; an expression without
+ * half arithmetic is its float text, byte for byte (one program for fp16
+ * and fp16-storage). */
+static void test_half_text(void **state)
+{
+    (void)state;
+    static char buf[8192], other[8192];
+    parse_ok("relu(x0 + x1) * sigmoid(x2 - 1)");
+    assert_true(clg_expr_half_arithmetic(&expr));
+    clg_text t = {buf, sizeof buf, 0};
+    clg_expr_write_opencl_helpers_as(&expr, &t, 1, true);
+    clg_expr_write_opencl_as(&expr, &t, 1, true);
+    assert_string_equal(buf,
+        "float clg_sigmoid(float v) { return 1.0f / (1.0f + exp(-v)); }\n"
+        "compute_t clg_relu_h(compute_t v) { return v < (compute_t)(0.0f) ? (compute_t)(0.0f) : v; }\n"
+        "(float)(clg_relu_h((compute_t)(v0) + (compute_t)(v1)) * (compute_t)(clg_sigmoid(v2 - 1.0f)))");
+    t = (clg_text){buf, sizeof buf, 0};
+    clg_expr_write_opencl_helpers_as(&expr, &t, 16, true);
+    clg_expr_write_opencl_as(&expr, &t, 16, true);
+    assert_string_equal(buf,
+        "float16 clg_sigmoid16(float16 v) { return 1.0f / (1.0f + exp(-v)); }\n"
+        "half16 clg_relu_h16(half16 v) { return v < (half16)(0.0f) ? (half16)(0.0f) : v; }\n"
+        "convert_float16(clg_relu_h16(convert_half16(v0) + convert_half16(v1)) * "
+        "convert_half16(clg_sigmoid16(v2 - 1.0f)))");
+    /* @T and literals together; a literal inside a name or after '.' is no literal */
+    parse_ok("sign(x0) + hard_swish(x1)");
+    t = (clg_text){buf, sizeof buf, 0};
+    clg_expr_write_opencl_helpers_as(&expr, &t, 4, true);
+    assert_string_equal(buf,
+        "half4 clg_sign_h4(half4 v) { return v > (half4)(0.0f) ? (half4)((half4)(1.0f)) : v < (half4)(0.0f) ? "
+        "(half4)(-(half4)(1.0f)) : v; }\n"
+        "half4 clg_hard_swish_h4(half4 v) { return (half4)(0.16666667f) * v + (half4)(0.5f) <= (half4)(0.0f) ? "
+        "(half4)(0.0f) : v * ((half4)(0.16666667f) * v + (half4)(0.5f) > (half4)(1.0f) ? (half4)(1.0f) : "
+        "(half4)(0.16666667f) * v + (half4)(0.5f)); }\n");
+    /* no half arithmetic: the float text, byte for byte */
+    static const char *const floats[] = {"sigmoid(x0)", "x1", "2.5", "exp(x0 * x1 + 1)", "gelu(x0) "};
+    for (int k = 0; k < 5; k++) {
+        parse_ok(floats[k]);
+        assert_false(clg_expr_half_arithmetic(&expr));
+        for (int w = 1; w <= 16; w *= 16) {
+            t = (clg_text){buf, sizeof buf, 0};
+            clg_expr_write_opencl_helpers_as(&expr, &t, w, true);
+            clg_expr_write_opencl_as(&expr, &t, w, true);
+            clg_text f = {other, sizeof other, 0};
+            clg_expr_write_opencl_helpers_as(&expr, &f, w, false);
+            clg_expr_write_opencl_as(&expr, &f, w, false);
+            assert_string_equal(buf, other);
+        }
+    }
+    /* the generated kernel: the same text but the expression */
+    parse_ok("x0 + x1");
+    clg_fused_kernel_source(&expr, 2, true, buf, sizeof buf);
+    clg_fused_kernel_source(&expr, 2, false, other, sizeof other);
+    assert_non_null(strstr(buf, "STORE(y, y_off + i, (float)((compute_t)(v0) + (compute_t)(v1)));\n"));
+    assert_null(strstr(other, "compute_t"));
+}
+
 /* ---------------------------------------------------------------- the op */
 
 static clg_graph *parse_graph(const char *text, clg_status want, const char *msg)
@@ -1043,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_kernel_source),
         cmocka_unit_test(test_epilogue_prelude),
         cmocka_unit_test(test_standalone_op_kernel_source),
+        cmocka_unit_test(test_half_text),
         cmocka_unit_test(test_text_format),
         cmocka_unit_test(test_builder),
         cmocka_unit_test(test_reference_broadcast),
