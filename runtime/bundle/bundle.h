@@ -14,11 +14,11 @@
 #include "ir.h"
 
 #define CLG_BUNDLE_MAGIC "CLGBNDL" /* 8 bytes with its NUL */
-/* 3: INFO names the model's precision (a `precision fp16` line); 2: sections
- * summed with clg_sum64; 1: with clg_fnv1a. 1 and 2 are still read (as
- * fp32 bundles: they had no other precision). A clgraph that reads only
- * up to 2 refuses a version-3 bundle by its number, rather than load a
- * half model as fp32. */
+/* 3: INFO names the model's precision (a `precision fp16` line; fp32
+ * without one); 2: sections summed with clg_sum64; 1: with clg_fnv1a. 1
+ * and 2 are still read (as fp32 bundles: they had no other precision). A
+ * clgraph that reads only up to 2 refuses a version-3 bundle by its
+ * number, rather than load a half model as fp32. */
 #define CLG_BUNDLE_VERSION 3
 #define CLG_BUNDLE_HEADER 32
 #define CLG_BUNDLE_ENTRY 32

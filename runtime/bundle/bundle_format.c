@@ -195,9 +195,10 @@ static char *copy_str(const clg_allocator *a, const unsigned char *p, size_t n)
     return s;
 }
 
-/* INFO: "KEY VALUE" lines; clgraph, platform, device and driver needed,
- * and from version 3 the precision. */
-static clg_status parse_info(clg_bundle *b, uint32_t version, char *err, size_t err_size)
+/* INFO: "KEY VALUE" lines; clgraph, platform, device and driver needed;
+ * precision (version 3) optional, fp32 without it (so the sections of an
+ * older bundle written again as version 3 mean the same model). */
+static clg_status parse_info(clg_bundle *b, char *err, size_t err_size)
 {
     const clg_bundle_bytes *s = &b->sec[CLG_SEC_INFO];
     static const char *const keys[5] = {"clgraph", "platform", "device", "driver", "precision"};
@@ -226,7 +227,7 @@ static clg_status parse_info(clg_bundle *b, uint32_t version, char *err, size_t 
         }
         pos += n + 1;
     }
-    for (int k = 0; k < (version >= 3 ? 5 : 4); k++)
+    for (int k = 0; k < 4; k++)
         if (!have[k])
             return format_error(err, err_size, "section INFO (offset %llu): no '%s' line",
                                 (unsigned long long)s->offset, keys[k]);
@@ -357,7 +358,7 @@ static clg_status parse(const unsigned char *d, size_t len, clg_bundle *b, char 
         if (!b->sec[k].data)
             return format_error(err, err_size, "section table (offset %d): no %s section", CLG_BUNDLE_HEADER,
                                 clg_bundle_tags[k]);
-    clg_status s = parse_info(b, version, err, err_size);
+    clg_status s = parse_info(b, err, err_size);
     if (s) return s;
     const clg_bundle_bytes *c = &b->sec[CLG_SEC_CHOICES];
     if (memchr(c->data, '\0', c->size))
