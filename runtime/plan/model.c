@@ -198,10 +198,6 @@ clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g)
 
 static clg_status model_build_optimized(clg_model *m);
 
-/* The model compiles its own copy of g, optimized at the requested level:
- * the caller's graph stays as it was, and the plan, the stats and the
- * profile all speak of the optimized graph's nodes. Failures report through
- * the context, which the caller has pointed at m's message. */
 /* m's precision, checked against its device (model options, bundles). */
 static clg_status set_precision(clg_model *m, clg_precision p)
 {
@@ -217,6 +213,10 @@ static clg_status set_precision(clg_model *m, clg_precision p)
     return CLG_OK;
 }
 
+/* The model compiles its own copy of g, optimized at the requested level:
+ * the caller's graph stays as it was, and the plan, the stats and the
+ * profile all speak of the optimized graph's nodes. Failures report through
+ * the context, which the caller has pointed at m's message. */
 static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_options *options)
 {
     clg_context *ctx = m->ctx;
