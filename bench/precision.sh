@@ -5,7 +5,8 @@
 # load on a shared machine falls on all of them alike. Prints one line per
 # run: model device precision median_ms activation_bytes weight_bytes.
 #
-#   bench/precision.sh [ROUNDS]      (from the repository root, after a build)
+#   bench/precision.sh [ROUNDS]      (from the repository root, after a build;
+#                                     DEVICES="0" for one device, default "0 1")
 set -eu
 ROUNDS=${1:-2}
 CLI=${CLI:-build/clgraph}
@@ -28,7 +29,7 @@ for r in $(seq "$ROUNDS"); do
         set -- $spec
         f=$1
         shift
-        for d in 0 1; do
+        for d in ${DEVICES:-0 1}; do
             for p in fp32 fp16-storage fp16; do
                 [ "$p" = fp16 ] && [ "$d" = 1 ] && continue # PoCL's CPU device has no cl_khr_fp16
                 run "$f" "$d" "$p" "$@"

@@ -3,6 +3,7 @@
  * OpenCL C writer. Every elementwise op (the op table's expr) runs through
  * them: clg_expr_eval holds each function's formula for the reference
  * executor, the functions table below its formula for the device. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -107,6 +108,26 @@ static const struct {
      * magnitude is INFINITY (comparisons, so both work on vectors too) */
     [CLG_EXPR_ISNAN] = {"isnan", 1, "clg_isnan", {"v"}, "v != v ? (@T)(1.0f) : (@T)(0.0f)"},
     [CLG_EXPR_ISINF] = {"isinf", 1, "clg_isinf", {"v"}, "fabs(v) == INFINITY ? (@T)(1.0f) : (@T)(0.0f)"},
+};
+
+/* The operations that compute in half when a program computes in half
+ * (clg_expr_write_opencl_as): arithmetic, comparisons, selections and
+ * clamps, whose result is exact or one rounding of half's own. The rest
+ * (exp, log, sqrt, erf, tanh, pow, sigmoid and the activations made of
+ * them, trigonometry, isnan/isinf) keep float, their result rounded to
+ * half: exp overflows half beyond 11.09 (sigmoid, softplus, elu...),
+ * x^3 beyond 40 (gelu_tanh), and the half versions of the transcendental
+ * builtins are allowed errors of several half ulps (docs/runtime.md
+ * "Precision"). */
+static const bool half_arith[CLG_EXPR_OP_COUNT] = {
+    [CLG_EXPR_NEG] = true, [CLG_EXPR_ADD] = true, [CLG_EXPR_SUB] = true, [CLG_EXPR_MUL] = true,
+    [CLG_EXPR_DIV] = true, [CLG_EXPR_RELU] = true, [CLG_EXPR_LEAKY_RELU] = true, [CLG_EXPR_CLIP] = true,
+    [CLG_EXPR_MIN] = true, [CLG_EXPR_MAX] = true, [CLG_EXPR_ABS] = true, [CLG_EXPR_FLOOR] = true,
+    [CLG_EXPR_CEIL] = true, [CLG_EXPR_ROUND] = true, [CLG_EXPR_SIGN] = true, [CLG_EXPR_HARD_SIGMOID] = true,
+    [CLG_EXPR_HARD_SWISH] = true, [CLG_EXPR_SOFTSIGN] = true, [CLG_EXPR_THRESHOLDED_RELU] = true,
+    [CLG_EXPR_EQ] = true, [CLG_EXPR_LT] = true, [CLG_EXPR_GT] = true, [CLG_EXPR_LE] = true, [CLG_EXPR_GE] = true,
+    [CLG_EXPR_NOT] = true, [CLG_EXPR_AND] = true, [CLG_EXPR_OR] = true, [CLG_EXPR_XOR] = true,
+    [CLG_EXPR_WHERE] = true,
 };
 
 /* ---------------------------------------------------------------- text */
@@ -531,10 +552,30 @@ void clg_expr_write_float(clg_text *t, float v)
 }
 
 /* cl: NULL for clgraph's text, else OpenCL C with cl appended to the names
- * of clgraph's helper functions ("" for the float ones). */
-static void write_node(const clg_expr *e, int i, clg_text *t, const char *cl)
+ * of clgraph's helper functions ("" for the float ones). half: the node is
+ * written in half (compute_t, or halfW for a vector suffix), see
+ * clg_expr_write_opencl_as; only with cl. */
+static void write_node(const clg_expr *e, int i, clg_text *t, const char *cl, bool half)
 {
     const clg_expr_node *n = &e->nodes[i];
+    /* A number or an input in half: the float rounded to half (an input
+     * came from a half buffer or a float accumulator). */
+    if (half && (n->op == CLG_EXPR_NUMBER || n->op == CLG_EXPR_INPUT)) {
+        if (*cl) clg_text_printf(t, n->op == CLG_EXPR_INPUT ? "convert_half%s(" : "(compute_t)(", cl);
+        else clg_text_printf(t, "(compute_t)(");
+        write_node(e, i, t, cl, false);
+        clg_text_printf(t, ")");
+        return;
+    }
+    /* An operation that keeps float inside half arithmetic: computed from
+     * float operands, its result rounded to half. */
+    if (half && !half_arith[n->op]) {
+        if (*cl) clg_text_printf(t, "convert_half%s(", cl);
+        else clg_text_printf(t, "(compute_t)(");
+        write_node(e, i, t, cl, false);
+        clg_text_printf(t, ")");
+        return;
+    }
     switch ((clg_expr_op)n->op) {
     case CLG_EXPR_NUMBER: write_number(t, n->value, cl != NULL); return;
     case CLG_EXPR_INPUT: clg_text_printf(t, "%c%d", cl ? 'v' : 'x', n->input); return;
@@ -543,7 +584,7 @@ static void write_node(const clg_expr *e, int i, clg_text *t, const char *cl)
         const clg_expr_node *a = &e->nodes[n->args[0]];
         bool paren = precedence(a) < 3 || a->op == CLG_EXPR_NEG;
         clg_text_printf(t, paren ? "-(" : "-");
-        write_node(e, n->args[0], t, cl);
+        write_node(e, n->args[0], t, cl, half);
         if (paren) clg_text_printf(t, ")");
         return;
     }
@@ -559,18 +600,19 @@ static void write_node(const clg_expr *e, int i, clg_text *t, const char *cl)
         static const char ops[] = {[CLG_EXPR_ADD] = '+', [CLG_EXPR_SUB] = '-', [CLG_EXPR_MUL] = '*',
                                    [CLG_EXPR_DIV] = '/'};
         if (lp) clg_text_printf(t, "(");
-        write_node(e, n->args[0], t, cl);
+        write_node(e, n->args[0], t, cl, half);
         clg_text_printf(t, "%s %c %s", lp ? ")" : "", ops[n->op], rp ? "(" : "");
-        write_node(e, n->args[1], t, cl);
+        write_node(e, n->args[1], t, cl, half);
         if (rp) clg_text_printf(t, ")");
         return;
     }
     default: {
         const char *name = cl ? functions[n->op].cl_name : functions[n->op].name;
-        clg_text_printf(t, "%s%s(", name, cl && functions[n->op].body ? cl : "");
+        clg_text_printf(t, "%s%s%s(", name, half && functions[n->op].body ? "_h" : "",
+                        cl && functions[n->op].body ? cl : "");
         for (int k = 0; k < functions[n->op].arity; k++) {
             if (k) clg_text_printf(t, ", ");
-            write_node(e, n->args[k], t, cl);
+            write_node(e, n->args[k], t, cl, half);
         }
         clg_text_printf(t, ")");
         return;
@@ -581,7 +623,7 @@ static void write_node(const clg_expr *e, int i, clg_text *t, const char *cl)
 void clg_expr_write(const clg_expr *e, clg_text *t)
 {
     if (t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = '\0';
-    if (e->n_nodes) write_node(e, e->n_nodes - 1, t, NULL);
+    if (e->n_nodes) write_node(e, e->n_nodes - 1, t, NULL, false);
 }
 
 size_t clg_expr_print(const clg_expr *e, char *buf, size_t size)
@@ -591,54 +633,103 @@ size_t clg_expr_print(const clg_expr *e, char *buf, size_t size)
     return t.len;
 }
 
+bool clg_expr_half_arithmetic(const clg_expr *e)
+{
+    if (!e->n_nodes) return false;
+    int op = e->nodes[e->n_nodes - 1].op;
+    return op != CLG_EXPR_NUMBER && op != CLG_EXPR_INPUT && half_arith[op];
+}
+
 void clg_expr_write_opencl(const clg_expr *e, clg_text *t)
 {
-    clg_expr_write_opencl_vector(e, t, 1);
+    clg_expr_write_opencl_as(e, t, 1, false);
 }
 
 void clg_expr_write_opencl_vector(const clg_expr *e, clg_text *t, int width)
 {
+    clg_expr_write_opencl_as(e, t, width, false);
+}
+
+void clg_expr_write_opencl_as(const clg_expr *e, clg_text *t, int width, bool half)
+{
     if (t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = '\0';
     char suffix[16] = "";
     if (width > 1) snprintf(suffix, sizeof suffix, "%d", width);
-    if (e->n_nodes) write_node(e, e->n_nodes - 1, t, suffix);
+    half = half && clg_expr_half_arithmetic(e);
+    if (!e->n_nodes) return;
+    /* the value in float again, for STORE and the float callers */
+    if (half) clg_text_printf(t, width > 1 ? "convert_float%s(" : "(float)(", suffix);
+    write_node(e, e->n_nodes - 1, t, suffix, half);
+    if (half) clg_text_printf(t, ")");
 }
 
 void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t)
 {
-    clg_expr_write_opencl_helpers_vector(e, t, 1);
+    clg_expr_write_opencl_helpers_as(e, t, 1, false);
 }
 
 /* T cl_nameW(T p0, ...) { return body; }, T float or floatW (W omitted for
- * float). */
-static void write_helper(clg_text *t, int op, int width)
+ * float); half: T compute_t or halfW, the name cl_name_hW, and every float
+ * literal of the body a T (a float literal beside a half vector would not
+ * compile, and beside a half scalar would turn the operation into float). */
+static void write_helper(clg_text *t, int op, int width, bool half)
 {
-    char type[16] = "float", suffix[16] = "";
+    char type[16], suffix[16] = "";
     if (width > 1) {
-        snprintf(type, sizeof type, "float%d", width);
+        snprintf(type, sizeof type, "%s%d", half ? "half" : "float", width);
         snprintf(suffix, sizeof suffix, "%d", width);
+    } else {
+        snprintf(type, sizeof type, "%s", half ? "compute_t" : "float");
     }
-    clg_text_printf(t, "%s %s%s(", type, functions[op].cl_name, suffix);
+    clg_text_printf(t, "%s %s%s%s(", type, functions[op].cl_name, half ? "_h" : "", suffix);
     for (int k = 0; k < functions[op].arity; k++)
         clg_text_printf(t, "%s%s %s", k ? ", " : "", type, functions[op].params[k]);
     clg_text_printf(t, ") { return ");
-    for (const char *b = functions[op].body; *b;) {
-        const char *at = strstr(b, "@T");
-        if (!at) {
-            clg_text_printf(t, "%s", b);
-            break;
+    const char *body = functions[op].body;
+    for (const char *b = body; *b;) {
+        if (b[0] == '@' && b[1] == 'T') {
+            clg_text_printf(t, "%s", type);
+            b += 2;
+            continue;
         }
-        clg_text_printf(t, "%.*s%s", (int)(at - b), b, type);
-        b = at + 2;
+        bool starts = (*b >= '0' && *b <= '9') &&
+                      (b == body || !(isalnum((unsigned char)b[-1]) || b[-1] == '_' || b[-1] == '.'));
+        if (half && starts) {
+            size_t len = strspn(b, "0123456789.");
+            if (b[len] == 'f') {
+                clg_text_printf(t, "(%s)(%.*s)", type, (int)len + 1, b);
+                b += len + 1;
+                continue;
+            }
+        }
+        clg_text_printf(t, "%c", *b++);
     }
     clg_text_printf(t, "; }\n");
 }
 
 void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int width)
 {
+    clg_expr_write_opencl_helpers_as(e, t, width, false);
+}
+
+void clg_expr_write_opencl_helpers_as(const clg_expr *e, clg_text *t, int width, bool half)
+{
     if (t->size) t->buf[t->len < t->size ? t->len : t->size - 1] = '\0';
-    bool used[CLG_EXPR_OP_COUNT] = {false};
-    for (int i = 0; i < e->n_nodes; i++) used[e->nodes[i].op] = true;
+    half = half && clg_expr_half_arithmetic(e);
+    /* which helpers the expression calls in float and which in half: the
+     * same walk from the root as write_node's */
+    bool in_float[CLG_EXPR_OP_COUNT] = {false}, in_half[CLG_EXPR_OP_COUNT] = {false};
+    bool node_half[CLG_EXPR_MAX_NODES] = {false};
+    if (e->n_nodes) node_half[e->n_nodes - 1] = half;
+    for (int i = e->n_nodes - 1; i >= 0; i--) { /* every node's operands come before it */
+        const clg_expr_node *n = &e->nodes[i];
+        bool h = node_half[i] && half_arith[n->op];
+        (h ? in_half : in_float)[n->op] = true;
+        int arity = n->op == CLG_EXPR_NEG ? 1 : n->op >= CLG_EXPR_ADD && n->op <= CLG_EXPR_DIV ? 2 : functions[n->op].arity;
+        for (int k = 0; k < arity; k++) node_half[n->args[k]] = h;
+    }
     for (int op = 0; op < CLG_EXPR_OP_COUNT; op++)
-        if (used[op] && functions[op].body) write_helper(t, op, width);
+        if (in_float[op] && functions[op].body) write_helper(t, op, width, false);
+    for (int op = 0; op < CLG_EXPR_OP_COUNT; op++)
+        if (in_half[op] && functions[op].body) write_helper(t, op, width, true);
 }

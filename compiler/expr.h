@@ -168,6 +168,21 @@ CLG_INTERNAL void clg_expr_write_opencl_helpers(const clg_expr *e, clg_text *t);
 CLG_INTERNAL void clg_expr_write_opencl_vector(const clg_expr *e, clg_text *t, int width);
 CLG_INTERNAL void clg_expr_write_opencl_helpers_vector(const clg_expr *e, clg_text *t, int width);
 
+/* Half arithmetic (precision fp16, docs/runtime.md "Precision"): the same
+ * expression written to compute in half where that is safe. With half,
+ * the arithmetic, comparisons, selections and clamps compute in compute_t
+ * (halfW for vectors, cl_khr_fp16), an input or a number rounded to half
+ * where half arithmetic reads it; the functions that keep float (exp, log,
+ * sqrt, erf, tanh, pow, sigmoid and what is made of them) compute from
+ * float operands and round their result to half; the whole value is
+ * converted back to float(W) at the end. Helpers in half are named
+ * cl_name_hW. An expression whose root keeps float, or a lone input or
+ * number, has no half arithmetic (clg_expr_half_arithmetic false) and is
+ * written as without half, byte for byte. */
+CLG_INTERNAL bool clg_expr_half_arithmetic(const clg_expr *e);
+CLG_INTERNAL void clg_expr_write_opencl_as(const clg_expr *e, clg_text *t, int width, bool half);
+CLG_INTERNAL void clg_expr_write_opencl_helpers_as(const clg_expr *e, clg_text *t, int width, bool half);
+
 /* The value of node n as an expression over its inputs: an Elementwise
  * node's expr, or what its op's row of the op table writes (a Relu gives
  * relu(x0), a LeakyRelu with alpha=0.2 leaky_relu(x0, 0.2)). Returns

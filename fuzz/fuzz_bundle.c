@@ -58,8 +58,9 @@ static void check_one(const unsigned char *d, size_t len)
             for (int i = 0; i < CLG_SEC_COUNT; i++)
                 if (c.sec[i].size != b.sec[i].size || memcmp(c.sec[i].data, b.sec[i].data, b.sec[i].size))
                     fail("a section changed when written again", clg_bundle_tags[i]);
-            if (c.n_programs != b.n_programs || strcmp(c.identity, b.identity) || strcmp(c.version, b.version))
-                fail("programs or identity changed when written again", NULL);
+            if (c.n_programs != b.n_programs || strcmp(c.identity, b.identity) || strcmp(c.version, b.version) ||
+                c.precision != b.precision)
+                fail("programs, identity or precision changed when written again", NULL);
             for (int i = 0; i < b.n_programs; i++)
                 if (strcmp(c.programs[i].source, b.programs[i].source) ||
                     c.programs[i].binary_len != b.programs[i].binary_len)

@@ -153,7 +153,7 @@ static size_t saved_len;
  * that every program the model uses is built there, in parallel after
  * planning (clg_plan_build_pending), and the bundle must still carry them
  * all. */
-static void round_trip(const char *path, const char *npy, double tol, bool cold)
+static void round_trip_at(const char *path, const char *npy, double tol, bool cold, clg_precision precision)
 {
     clg_context *ctx = test_context();
     if (!ctx) skip();
@@ -168,7 +168,10 @@ static void round_trip(const char *path, const char *npy, double tol, bool cold)
     clg_model *m = NULL;
     clg_model_options mo = CLG_MODEL_OPTIONS_INIT;
     mo.opt_level = 2;
+    mo.precision = precision;
     if (clg_model_create_ex(&m, ctx, g, &mo) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
+    clg_model_stats st_saved;
+    assert_int_equal(clg_model_stats_get(m, &st_saved), CLG_OK);
     if (clg_model_run(m, a.in, a.n_in, a.out, a.n_out) != CLG_OK) fail_msg("%s", clg_model_errmsg(m));
     make_scratch();
     char file[512];
@@ -192,6 +195,11 @@ static void round_trip(const char *path, const char *npy, double tol, bool cold)
     assert_int_equal(atomic_load(&fresh->gemm_measurements), 0);
     assert_string_equal(clg_model_note(l), "");
     if (clg_model_run(l, b.in, b.n_in, b.out, b.n_out) != CLG_OK) fail_msg("%s", clg_model_errmsg(l));
+    /* at the saved model's precision: its weight bytes (half at a half
+     * precision) and, below, its bits */
+    clg_model_stats st_loaded;
+    assert_int_equal(clg_model_stats_get(l, &st_loaded), CLG_OK);
+    assert_int_equal(st_loaded.weight_bytes, st_saved.weight_bytes);
     clg_program_cache_stats(fresh, NULL, NULL, &builds);
     assert_int_equal(builds, 0);
     assert_int_equal(atomic_load(&fresh->gemm_measurements), 0);
@@ -221,7 +229,57 @@ static void round_trip(const char *path, const char *npy, double tol, bool cold)
     saved = read_all(file, &saved_len);
 }
 
+static unsigned char *find_bytes(void *data, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= len; i++)
+        if (!memcmp((unsigned char *)data + i, s, n)) return (unsigned char *)data + i;
+    return NULL;
+}
+
+static void round_trip(const char *path, const char *npy, double tol, bool cold)
+{
+    round_trip_at(path, npy, tol, cold, CLG_PRECISION_FP32);
+}
+
 static void keep_mlp(void);
+
+/* Format version 3 records the precision: a half model's bundle loads at
+ * its precision (the same bits and weight bytes as the model it was saved
+ * from, within half's bound of the fp32 reference), fp16 where the device
+ * has cl_khr_fp16; elsewhere loading an fp16 bundle is refused naming the
+ * extension (checked by forging the INFO line of an fp16-storage one). */
+static void test_round_trip_half(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    round_trip_at("examples/residual_mlp.clg", NULL, 8 * 4.8828125e-4, true, CLG_PRECISION_FP16_STORAGE);
+    assert_int_equal(clg_le_get32((unsigned char *)saved + 8), 3);
+    assert_non_null(find_bytes(saved, saved_len, "\nprecision fp16-storage\n"));
+    clg_device_info info;
+    assert_int_equal(clg_context_device(ctx, &info), CLG_OK);
+    if (info.fp16) {
+        round_trip_at("examples/residual_mlp.clg", NULL, 8 * 4.8828125e-4, true, CLG_PRECISION_FP16);
+        round_trip_at("tests/fixtures/resnet18_narrow/model.onnx", "tests/fixtures/resnet18_narrow/input.npy",
+                      16 * 4.8828125e-4, false, CLG_PRECISION_FP16);
+        printf("fp16 bundles round-trip on %s\n", info.name);
+        return;
+    }
+    /* "fp16-storage" -> "fp16" plus padding the INFO section's length
+     * keeps: a line of its own after it */
+    unsigned char *p = find_bytes(saved, saved_len, "\nprecision fp16-storage\n");
+    memcpy(p, "\nprecision fp16\nx      \n", 24);
+    clg_bundle_reseal(saved, saved_len);
+    clg_context *fresh = fresh_context();
+    clg_model *l = NULL;
+    assert_int_equal(clg_model_load_bundle_memory(&l, fresh, saved, saved_len), CLG_ERR_UNSUPPORTED);
+    if (!strstr(clg_model_errmsg(l), "cl_khr_fp16") || !strstr(clg_model_errmsg(l), info.name))
+        fail_msg("'%s'", clg_model_errmsg(l));
+    printf("fp16 bundle on %s: refused: %s\n", info.name, clg_model_errmsg(l));
+    clg_model_destroy(l);
+    clg_context_destroy(fresh);
+}
 
 static void test_round_trip_mlp(void **state)
 {
@@ -266,7 +324,7 @@ static void test_device_mismatch_rebuilds(void **state)
     char err[512];
     assert_int_equal(clg_bundle_parse(&a, mlp, mlp_len, &b, err, sizeof err), CLG_OK);
     clg_bytes info = {&a, NULL, 0, 0, false};
-    clg_bundle_put_info(&info, b.version, "Forged platform\nForged Device 9000\ndriver 0.0");
+    clg_bundle_put_info(&info, b.version, "Forged platform\nForged Device 9000\ndriver 0.0", b.precision);
     clg_bundle_out out;
     for (int i = 0; i < CLG_SEC_COUNT; i++) {
         out.data[i] = b.sec[i].data;
@@ -376,9 +434,16 @@ static void test_damaged(void **state)
     d[0] = 'X';
     expect_format(d, mlp_len, "wrong magic", "magic");
     memcpy(d, mlp, mlp_len);
-    d[8] = 3;
+    d[8] = CLG_BUNDLE_VERSION + 1;
     clg_bundle_reseal(d, mlp_len);
-    expect_format(d, mlp_len, "version 3", "version 3");
+    expect_format(d, mlp_len, "version 4", "version 4");
+    /* a precision this clgraph does not know */
+    memcpy(d, mlp, mlp_len);
+    unsigned char *prec = find_bytes(d, mlp_len, "\nprecision fp32\n");
+    assert_non_null(prec);
+    memcpy(prec, "\nprecision fp64\n", 16);
+    clg_bundle_reseal(d, mlp_len);
+    expect_format(d, mlp_len, "precision fp64", "precision 'fp64'");
     memcpy(d, mlp, mlp_len);
     d[8] = 0;
     clg_bundle_reseal(d, mlp_len);
@@ -558,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_load_out_of_memory),
         cmocka_unit_test(test_round_trip_conv),
         cmocka_unit_test(test_round_trip_transformer),
+        cmocka_unit_test(test_round_trip_half),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

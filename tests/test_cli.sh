@@ -211,8 +211,11 @@ if ! "$CLI" devices 2>/dev/null | grep -q '^no OpenCL devices'; then
          END { exit bad || !n }' "$TMP/out" && ok || bad "run --precision fp16-storage --check: error past 3.9e-3"
     run 0 bench "$MLP" --batch 2 --iters 2 --precision fp16-storage --json
     has out '"precision": "fp16-storage"'
-    run 1 compile "$MLP" --bundle -o "$TMP/half.clgb" --precision fp16-storage
-    has err 'bundles record no precision yet'
+    # a bundle records the precision (format version 3): run at it, within half's bound
+    run 0 compile "$MLP" --bundle -o "$TMP/half.clgb" --precision fp16-storage
+    run 0 run "$TMP/half.clgb" --batch 3 --check
+    awk '/^check / { v = $0; sub(/.*\(/, "", v); sub(/ relative.*/, "", v); n++; if (!(v + 0 <= 3.9e-3) || v + 0 == 0) bad = 1 }
+         END { exit bad || !n }' "$TMP/out" && ok || bad "run half.clgb --check: error 0 (not half) or past 3.9e-3"
 fi
 
 # ---- compile --bundle: an AOT bundle run and benched on a fresh cache

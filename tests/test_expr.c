@@ -436,7 +436,7 @@ static void test_standalone_op_kernel_source(void **state)
     char err[64];
     assert_int_equal(clg_expr_of_node(&g->nodes[clg_find_value(g, "y")], &expr, err, sizeof err), CLG_OK);
     static char buf[4096];
-    clg_fused_kernel_source(&expr, 1, buf, sizeof buf);
+    clg_fused_kernel_source(&expr, 1, false, buf, sizeof buf);
     assert_string_equal(buf,
         "/* Elementwise: leaky_relu(x0, 0.2) */\n"
         "float clg_leaky_relu(float v, float alpha) { return v < 0.0f ? alpha * v : v; }\n"
@@ -682,7 +682,7 @@ static void test_kernel_source(void **state)
     (void)state;
     static char buf[8192];
     parse_ok("relu(x0 + x1)");
-    size_t n = clg_fused_kernel_source(&expr, 2, buf, sizeof buf);
+    size_t n = clg_fused_kernel_source(&expr, 2, false, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_string_equal(buf,
         "/* Elementwise: relu(x0 + x1) */\n"
@@ -711,7 +711,7 @@ static void test_kernel_source(void **state)
     /* An unused input keeps its parameters (the launch passes every input)
      * but is not read. */
     parse_ok("x1*2");
-    clg_fused_kernel_source(&expr, 2, buf, sizeof buf);
+    clg_fused_kernel_source(&expr, 2, false, buf, sizeof buf);
     assert_string_equal(buf,
         "/* Elementwise: x1 * 2 */\n"
         "__kernel void elementwise(__global store_t *y, uint y_off, int n0, int n1,\n"
@@ -737,9 +737,9 @@ static void test_kernel_source(void **state)
      * written differently gives the same program. */
     char other[8192];
     parse_ok("( x1 )*2.0");
-    size_t need = clg_fused_kernel_source(&expr, 2, NULL, 0);
+    size_t need = clg_fused_kernel_source(&expr, 2, false, NULL, 0);
     assert_int_equal(need, strlen(buf));
-    clg_fused_kernel_source(&expr, 2, other, need + 1);
+    clg_fused_kernel_source(&expr, 2, false, other, need + 1);
     assert_string_equal(other, buf);
 }
 
@@ -750,11 +750,11 @@ static void test_epilogue_prelude(void **state)
 {
     (void)state;
     static char buf[16384];
-    assert_int_equal(clg_epilogue_prelude(NULL, buf, sizeof buf), 0);
+    assert_int_equal(clg_epilogue_prelude(NULL, false, buf, sizeof buf), 0);
     assert_string_equal(buf, "");
     parse_ok("relu(x0 + x2)");
     clg_epilogue ep = {&expr, 3, NULL, 4, 5, 0, NULL};
-    size_t n = clg_epilogue_prelude(&ep, buf, sizeof buf);
+    size_t n = clg_epilogue_prelude(&ep, false, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_non_null(strstr(buf, "#define EPILOGUE 1\n"
                                 "#define EPILOGUE_ARGS , __global const store_t *x1, uint x1_off, int x1_sr, int x1_sc"
@@ -781,7 +781,7 @@ static void test_epilogue_prelude(void **state)
      * 20 + pixel] (p = 20): strides per image, channel and pixel. */
     clg_shape nchw = {4, {2, 3, 4, 5}};
     ep = (clg_epilogue){&expr, 3, in, 3, 40, 20, &nchw};
-    n = clg_epilogue_prelude(&ep, buf, sizeof buf);
+    n = clg_epilogue_prelude(&ep, false, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_non_null(strstr(buf, "#define EPILOGUE_ARGS , int epi_p , __global const store_t *x1, uint x1_off, int x1_sn, int x1_sch, "
                                 "int x1_sp , __global const store_t *x2, uint x2_off, int x2_sn, int x2_sch, int x2_sp\n"));
@@ -809,7 +809,7 @@ static void test_epilogue_prelude(void **state)
     assert_int_equal(cargs[8].i, 1);
     /* flipped (p = -20): rows are image * 20 + pixel, columns channels */
     ep.p = -20;
-    clg_epilogue_prelude(&ep, buf, sizeof buf);
+    clg_epilogue_prelude(&ep, false, buf, sizeof buf);
     assert_non_null(strstr(buf, "    float v2 = LOAD(x2, x2_off + (r) / epi_p * x2_sn + (r) % epi_p * x2_sp + c * x2_sch);\n"));
     /* over an NCHW result: by image, pixel and channel, no division */
     assert_non_null(strstr(buf, "#define EPILOGUE_NCHW 1\nfloat clg_epilogue_px(float v0, int img, int px, int c EPILOGUE_ARGS)\n{\n"
@@ -817,8 +817,68 @@ static void test_epilogue_prelude(void **state)
                                 "    return clg_relu(v0 + v2);\n}\n"));
     /* none over a plain matrix */
     ep.p = 0;
-    clg_epilogue_prelude(&ep, buf, sizeof buf);
+    clg_epilogue_prelude(&ep, false, buf, sizeof buf);
     assert_null(strstr(buf, "clg_epilogue_px"));
+}
+
+/* Half arithmetic (precision fp16): arithmetic, comparisons and clamps in
+ * compute_t (halfW on vectors) with every float literal of a helper's body
+ * a half, the functions that keep float (sigmoid here) from float operands
+ * and rounded to half, the result back in float; an expression without
+ * half arithmetic is its float text, byte for byte (one program for fp16
+ * and fp16-storage). */
+static void test_half_text(void **state)
+{
+    (void)state;
+    static char buf[8192], other[8192];
+    parse_ok("relu(x0 + x1) * sigmoid(x2 - 1)");
+    assert_true(clg_expr_half_arithmetic(&expr));
+    clg_text t = {buf, sizeof buf, 0};
+    clg_expr_write_opencl_helpers_as(&expr, &t, 1, true);
+    clg_expr_write_opencl_as(&expr, &t, 1, true);
+    assert_string_equal(buf,
+        "float clg_sigmoid(float v) { return 1.0f / (1.0f + exp(-v)); }\n"
+        "compute_t clg_relu_h(compute_t v) { return v < (compute_t)(0.0f) ? (compute_t)(0.0f) : v; }\n"
+        "(float)(clg_relu_h((compute_t)(v0) + (compute_t)(v1)) * (compute_t)(clg_sigmoid(v2 - 1.0f)))");
+    t = (clg_text){buf, sizeof buf, 0};
+    clg_expr_write_opencl_helpers_as(&expr, &t, 16, true);
+    clg_expr_write_opencl_as(&expr, &t, 16, true);
+    assert_string_equal(buf,
+        "float16 clg_sigmoid16(float16 v) { return 1.0f / (1.0f + exp(-v)); }\n"
+        "half16 clg_relu_h16(half16 v) { return v < (half16)(0.0f) ? (half16)(0.0f) : v; }\n"
+        "convert_float16(clg_relu_h16(convert_half16(v0) + convert_half16(v1)) * "
+        "convert_half16(clg_sigmoid16(v2 - 1.0f)))");
+    /* @T and literals together; a literal inside a name or after '.' is no literal */
+    parse_ok("sign(x0) + hard_swish(x1)");
+    t = (clg_text){buf, sizeof buf, 0};
+    clg_expr_write_opencl_helpers_as(&expr, &t, 4, true);
+    assert_string_equal(buf,
+        "half4 clg_sign_h4(half4 v) { return v > (half4)(0.0f) ? (half4)((half4)(1.0f)) : v < (half4)(0.0f) ? "
+        "(half4)(-(half4)(1.0f)) : v; }\n"
+        "half4 clg_hard_swish_h4(half4 v) { return (half4)(0.16666667f) * v + (half4)(0.5f) <= (half4)(0.0f) ? "
+        "(half4)(0.0f) : v * ((half4)(0.16666667f) * v + (half4)(0.5f) > (half4)(1.0f) ? (half4)(1.0f) : "
+        "(half4)(0.16666667f) * v + (half4)(0.5f)); }\n");
+    /* no half arithmetic: the float text, byte for byte */
+    static const char *const floats[] = {"sigmoid(x0)", "x1", "2.5", "exp(x0 * x1 + 1)", "gelu(x0) "};
+    for (int k = 0; k < 5; k++) {
+        parse_ok(floats[k]);
+        assert_false(clg_expr_half_arithmetic(&expr));
+        for (int w = 1; w <= 16; w *= 16) {
+            t = (clg_text){buf, sizeof buf, 0};
+            clg_expr_write_opencl_helpers_as(&expr, &t, w, true);
+            clg_expr_write_opencl_as(&expr, &t, w, true);
+            clg_text f = {other, sizeof other, 0};
+            clg_expr_write_opencl_helpers_as(&expr, &f, w, false);
+            clg_expr_write_opencl_as(&expr, &f, w, false);
+            assert_string_equal(buf, other);
+        }
+    }
+    /* the generated kernel: the same text but the expression */
+    parse_ok("x0 + x1");
+    clg_fused_kernel_source(&expr, 2, true, buf, sizeof buf);
+    clg_fused_kernel_source(&expr, 2, false, other, sizeof other);
+    assert_non_null(strstr(buf, "STORE(y, y_off + i, (float)((compute_t)(v0) + (compute_t)(v1)));\n"));
+    assert_null(strstr(other, "compute_t"));
 }
 
 /* ---------------------------------------------------------------- the op */
@@ -1043,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_kernel_source),
         cmocka_unit_test(test_epilogue_prelude),
         cmocka_unit_test(test_standalone_op_kernel_source),
+        cmocka_unit_test(test_half_text),
         cmocka_unit_test(test_text_format),
         cmocka_unit_test(test_builder),
         cmocka_unit_test(test_reference_broadcast),

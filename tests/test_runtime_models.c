@@ -39,9 +39,11 @@ static void test_example_model(void **state)
 }
 
 /* The seed model at both half precisions against the fp32 reference, at
- * 8 half unit roundoffs (8 * 2^-11: one rounding of every stored value,
- * float accumulation); fp16 only where the device has cl_khr_fp16 (else
- * the refusal, which names the extension). */
+ * fp16-storage within 8 half unit roundoffs (8 * 2^-11: one rounding of
+ * every stored value, float accumulation), at fp16 within 12 (half
+ * arithmetic in the epilogues rounds up to three times per layer:
+ * tests/test_pytorch_fixtures.c's shallow family); fp16 only where the
+ * device has cl_khr_fp16 (else the refusal, which names the extension). */
 static void test_example_model_half(void **state)
 {
     (void)state;
@@ -66,7 +68,8 @@ static void test_example_model_half(void **state)
             }
             if (err < 0) fail_msg("%s: refused: %s", clg_precision_name(precisions[p]), why);
             printf("seed model %s batch %lld: error %.3g\n", clg_precision_name(precisions[p]), (long long)batches[i], err);
-            if (!(err <= 8 * 4.8828125e-4))
+            double bound = (precisions[p] == CLG_PRECISION_FP16 ? 12 : 8) * 4.8828125e-4;
+            if (!(err <= bound))
                 fail_msg("%s batch %lld: error %.3g", clg_precision_name(precisions[p]), (long long)batches[i], err);
         }
     clg_graph_destroy(g);

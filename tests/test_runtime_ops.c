@@ -1416,6 +1416,140 @@ static void test_half_io(void **state)
     check(1e-6);
 }
 
+/* Half arithmetic (precision fp16) against its definition: x0 + x1 + x2
+ * as two half additions, each rounded to half, where fp16-storage adds in
+ * float and rounds once. Every input is a half in [0.25, 4) (or 1 and
+ * 2^-11 twice, where half's 1 + 2^-11 + 2^-11 is 1 by two ties to even but
+ * float's is 1 + 2^-10), so every float sum of them is exact and the
+ * host's rounding of it (clg_float_to_half) is what the device must
+ * store: both precisions are checked exactly, and the inputs are chosen
+ * so that the two definitions differ at many elements: a device that
+ * added in float at fp16 fails. Once as a standalone elementwise kernel
+ * (-O0) and once as a MatMul's epilogue (-O2: the sum absorbed into the
+ * GEMM, an identity matrix keeping the accumulator exact). */
+static float half_round(float v) { return clg_half_to_float(clg_float_to_half(v)); }
+
+static void test_half_arithmetic(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_device_info info;
+    assert_int_equal(clg_context_device(ctx, &info), CLG_OK);
+    enum { R = 64, C = 16, N = R * C };
+    static float a[N], b[N], c[N], y[N];
+    unsigned seed = 12345;
+    float *in3[3] = {a, b, c};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < N; i++) {
+            seed = seed * 1103515245u + 12345u;
+            float m = 0.25f * (float)(1u << (seed >> 12) % 4) * (1.0f + (float)((seed >> 16) % 1024) / 1024.0f);
+            in3[k][i] = (seed >> 28) & 1 ? -m : m;
+        }
+    a[0] = 1.0f, b[0] = c[0] = 0.00048828125f;
+    int differ = 0;
+    for (int i = 0; i < N; i++) differ += half_round(half_round(a[i] + b[i]) + c[i]) != half_round(a[i] + b[i] + c[i]);
+    if (differ < N / 8) fail_msg("only %d of %d elements tell half from float arithmetic", differ, N);
+    static char g_text[16384];
+    int len = snprintf(g_text, sizeof g_text, "input a: f32[%d, %d]\ninput b: f32[%d, %d]\ninput c: f32[%d, %d]\n"
+                       "const w: f32[%d, %d] = [", R, C, R, C, R, C, C, C);
+    for (int i = 0; i < C * C; i++) len += snprintf(g_text + len, sizeof g_text - (size_t)len, "%s%d", i ? ", " : "", i % (C + 1) == 0);
+    snprintf(g_text + len, sizeof g_text - (size_t)len,
+             "]\nm = MatMul(a, w)\ny = Elementwise(m, b, c) expr=\"x0 + x1 + x2\"\noutput y\n");
+    clg_graph *g = test_parse(g_text);
+    static const clg_precision precisions[] = {CLG_PRECISION_FP16_STORAGE, CLG_PRECISION_FP16};
+    for (int p = 0; p < 2; p++)
+        for (int level = 0; level <= 2; level += 2) {
+            const char *pname = clg_precision_name(precisions[p]);
+            if (precisions[p] == CLG_PRECISION_FP16 && !info.fp16) {
+                if (level == 0) printf("half arithmetic fp16: skipped, %s has no cl_khr_fp16\n", info.name);
+                continue;
+            }
+            clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+            o.precision = precisions[p];
+            o.opt_level = level;
+            clg_model *m = NULL;
+            if (clg_model_create_ex(&m, ctx, g, &o) != CLG_OK) fail_msg("%s -O%d: %s", pname, level, clg_model_errmsg(m));
+            clg_tensor in[3] = {{a, 2, {R, C}, CLG_DTYPE_F32}, {b, 2, {R, C}, CLG_DTYPE_F32}, {c, 2, {R, C}, CLG_DTYPE_F32}};
+            clg_tensor out = {y, 0, {0}, CLG_DTYPE_F32};
+            if (clg_model_run(m, in, 3, &out, 1) != CLG_OK) fail_msg("%s -O%d: %s", pname, level, clg_model_errmsg(m));
+            for (int i = 0; i < N; i++) {
+                float want = p ? half_round(half_round(a[i] + b[i]) + c[i]) : half_round(a[i] + b[i] + c[i]);
+                if (y[i] != want)
+                    fail_msg("%s -O%d: element %d: %.9g + %.9g + %.9g gave %.9g, want %.9g", pname, level, i,
+                             (double)a[i], (double)b[i], (double)c[i], (double)y[i], (double)want);
+            }
+            printf("half arithmetic %s -O%d: %d elements exact (%d differ between half and float arithmetic)\n", pname,
+                   level, N, differ);
+            clg_model_destroy(m);
+        }
+    clg_graph_destroy(g);
+}
+
+/* Every operation that computes in half at fp16 (compiler/expr.c
+ * half_arith) builds and agrees with the fp32 reference, standalone (-O0)
+ * and as a MatMul's epilogue (-O2, an identity matrix keeping x0 exact):
+ * the inputs are multiples of 1/8 in [-4, 4), exact in half, so the
+ * discontinuous ones (floor, comparisons, sign) see the reference's
+ * inputs, and the rest are within a few half roundings (2^-9 of the
+ * output's largest value). */
+static void test_half_functions(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_device_info info;
+    assert_int_equal(clg_context_device(ctx, &info), CLG_OK);
+    if (!info.fp16) {
+        printf("half functions: skipped, %s has no cl_khr_fp16\n", info.name);
+        return;
+    }
+    enum { R = 64, C = 32, N = R * C };
+    static float a[N], b[N], y[N], ref[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = (float)((i * 37) % 64 - 32) / 8.0f;
+        b[i] = (float)((i * 11 + 5) % 64 - 32) / 8.0f;
+    }
+    static const char *const exprs[] = {
+        "leaky_relu(x0, 0.125) + clip(x1, -0.5, 0.5) + relu(x1)",
+        "min(x0, x1) - max(x0, 0.25) + abs(x1) * 2",
+        "floor(x0 * 0.75) + ceil(x1) + round(x0 * 0.5) + sign(x1)",
+        "hard_sigmoid(x0, 0.25, 0.5) + hard_swish(x1) + softsign(x0)",
+        "thresholded_relu(x0, 0.5) + eq(x0, x1) + lt(x0, x1) + gt(x0, 0) + le(x1, 0) + ge(x0, x1)",
+        "not(x0) + and(x0, x1) + or(x0, x1) + xor(x0, x1) + where(x1, x0, 3) + x0 / (abs(x1) + 5) - -x1",
+    };
+    static char g_text[16384];
+    for (int e = 0; e < (int)(sizeof exprs / sizeof *exprs); e++) {
+        int len = snprintf(g_text, sizeof g_text, "input a: f32[%d, %d]\ninput b: f32[%d, %d]\nconst w: f32[%d, %d] = [",
+                           R, C, R, C, C, C);
+        for (int i = 0; i < C * C; i++)
+            len += snprintf(g_text + len, sizeof g_text - (size_t)len, "%s%d", i ? ", " : "", i % (C + 1) == 0);
+        snprintf(g_text + len, sizeof g_text - (size_t)len,
+                 "]\nm = MatMul(a, w)\ny = Elementwise(m, b) expr=\"%s\"\noutput y\n", exprs[e]);
+        clg_graph *g = test_parse(g_text);
+        clg_tensor in[2] = {{a, 2, {R, C}, CLG_DTYPE_F32}, {b, 2, {R, C}, CLG_DTYPE_F32}};
+        clg_tensor want = {ref, 0, {0}, CLG_DTYPE_F32};
+        if (clg_graph_run_reference(g, in, 2, &want, 1) != CLG_OK) fail_msg("reference: %s", clg_graph_errmsg(g));
+        double top = 0;
+        for (int i = 0; i < N; i++) top = fmax(top, fabs(ref[i]));
+        for (int level = 0; level <= 2; level += 2) {
+            clg_model_options o = CLG_MODEL_OPTIONS_INIT;
+            o.precision = CLG_PRECISION_FP16;
+            o.opt_level = level;
+            clg_model *m = NULL;
+            if (clg_model_create_ex(&m, ctx, g, &o) != CLG_OK) fail_msg("%s -O%d: %s", exprs[e], level, clg_model_errmsg(m));
+            clg_tensor out = {y, 0, {0}, CLG_DTYPE_F32};
+            if (clg_model_run(m, in, 2, &out, 1) != CLG_OK) fail_msg("%s -O%d: %s", exprs[e], level, clg_model_errmsg(m));
+            double err = 0;
+            for (int i = 0; i < N; i++) err = fmax(err, fabs((double)y[i] - ref[i]));
+            printf("half functions -O%d %s: error %.3g of %.3g\n", level, exprs[e], err, top);
+            if (!(err <= top / 512)) fail_msg("%s -O%d: error %.3g > %.3g", exprs[e], level, err, top / 512);
+            clg_model_destroy(m);
+        }
+        clg_graph_destroy(g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1455,6 +1589,8 @@ int main(void)
         cmocka_unit_test(test_softmax_fully_masked_row),
         cmocka_unit_test(test_half_cast),
         cmocka_unit_test(test_half_io),
+        cmocka_unit_test(test_half_arithmetic),
+        cmocka_unit_test(test_half_functions),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

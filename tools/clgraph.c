@@ -52,7 +52,7 @@ const char usage_text[] =
     "                               OUT.clg.bin) or print it\n"
     "       clgraph compile FILE [-O0|-O1|-O2] --bundle -o OUT.clgb [--device SPEC]\n"
     "                            [--batch N] [--dim NAME=SIZE] [--cache-dir DIR] [--gemm PATH]\n"
-    "                            [--precision P] (bundles record no precision yet: fp32 only)\n"
+    "                            [--precision P] (recorded: the bundle runs at it)\n"
     "                               compile for a device and write an AOT bundle (graph,\n"
     "                               weights, GEMM choices, program binaries and sources):\n"
     "                               run and bench load it without compiling anything\n"

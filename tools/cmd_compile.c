@@ -10,7 +10,7 @@
 typedef struct compile_args {
     const char *file, *out, *dump_after, *dot_before, *dot_after;
     int opt_level;
-    clg_precision precision; /* --precision (a bundle records none yet: only fp32 saves) */
+    clg_precision precision; /* --precision (a bundle records it) */
     /* --bundle: the device, the sizes to plan besides 1, context settings */
     int bundle;
     const char *device;

@@ -14,8 +14,12 @@
 #include "ir.h"
 
 #define CLG_BUNDLE_MAGIC "CLGBNDL" /* 8 bytes with its NUL */
-/* 2: sections summed with clg_sum64; 1 (still read): with clg_fnv1a */
-#define CLG_BUNDLE_VERSION 2
+/* 3: INFO names the model's precision (a `precision fp16` line; fp32
+ * without one); 2: sections summed with clg_sum64; 1: with clg_fnv1a. 1
+ * and 2 are still read (as fp32 bundles: they had no other precision). A
+ * clgraph that reads only up to 2 refuses a version-3 bundle by its
+ * number, rather than load a half model as fp32. */
+#define CLG_BUNDLE_VERSION 3
 #define CLG_BUNDLE_HEADER 32
 #define CLG_BUNDLE_ENTRY 32
 #define CLG_BUNDLE_MAX_SECTIONS 16
@@ -47,6 +51,7 @@ typedef struct clg_bundle {
     clg_bundle_bytes sec[CLG_SEC_COUNT];
     char version[256];       /* the clgraph that wrote it, "0.1.0" */
     char identity[3 * 256];  /* "platform\ndevice\ndriver" it was built on */
+    clg_precision precision; /* the model's (INFO's precision line; fp32 before version 3) */
     char *choices;           /* CHOICES as a NUL-terminated copy */
     clg_bundle_program *programs;
     int n_programs;
@@ -93,6 +98,7 @@ CLG_INTERNAL void clg_bytes_str(clg_bytes *b, const char *s);
 /* Sections PROGRAMS and INFO as clg_bundle_parse reads them. */
 CLG_INTERNAL void clg_bundle_put_program(clg_bytes *out, const char *file, const char *options,
                                          const char *source, const unsigned char *binary, size_t binary_len);
-CLG_INTERNAL void clg_bundle_put_info(clg_bytes *out, const char *version, const char *identity);
+CLG_INTERNAL void clg_bundle_put_info(clg_bytes *out, const char *version, const char *identity,
+                                      clg_precision precision);
 
 #endif

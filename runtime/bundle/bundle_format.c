@@ -112,7 +112,7 @@ void clg_bundle_put_program(clg_bytes *out, const char *file, const char *option
     if (binary) clg_bytes_put(out, binary, binary_len);
 }
 
-void clg_bundle_put_info(clg_bytes *out, const char *version, const char *identity)
+void clg_bundle_put_info(clg_bytes *out, const char *version, const char *identity, clg_precision precision)
 {
     /* identity is "platform\ndevice\ndriver" */
     const char *keys[3] = {"platform ", "device ", "driver "};
@@ -127,6 +127,8 @@ void clg_bundle_put_info(clg_bytes *out, const char *version, const char *identi
         clg_bytes_put(out, p, n);
         p = nl ? nl + 1 : p + n;
     }
+    clg_bytes_str(out, "\nprecision ");
+    clg_bytes_str(out, clg_precision_name(precision));
     clg_bytes_str(out, "\n");
 }
 
@@ -193,13 +195,15 @@ static char *copy_str(const clg_allocator *a, const unsigned char *p, size_t n)
     return s;
 }
 
-/* INFO: "KEY VALUE" lines; clgraph, platform, device and driver needed. */
+/* INFO: "KEY VALUE" lines; clgraph, platform, device and driver needed;
+ * precision (version 3) optional, fp32 without it (so the sections of an
+ * older bundle written again as version 3 mean the same model). */
 static clg_status parse_info(clg_bundle *b, char *err, size_t err_size)
 {
     const clg_bundle_bytes *s = &b->sec[CLG_SEC_INFO];
-    static const char *const keys[4] = {"clgraph", "platform", "device", "driver"};
-    char values[4][256];
-    bool have[4] = {false, false, false, false};
+    static const char *const keys[5] = {"clgraph", "platform", "device", "driver", "precision"};
+    char values[5][256];
+    bool have[5] = {false, false, false, false, false};
     size_t pos = 0;
     while (pos < s->size) {
         const unsigned char *line = s->data + pos;
@@ -209,7 +213,7 @@ static clg_status parse_info(clg_bundle *b, char *err, size_t err_size)
                                 (unsigned long long)s->offset, pos);
         size_t n = (size_t)(nl - line);
         bool known = false;
-        for (int k = 0; k < 4 && !known; k++) {
+        for (int k = 0; k < 5 && !known; k++) {
             size_t kl = strlen(keys[k]);
             if (n <= kl || memcmp(line, keys[k], kl) != 0 || line[kl] != ' ') continue;
             known = true;
@@ -227,6 +231,16 @@ static clg_status parse_info(clg_bundle *b, char *err, size_t err_size)
         if (!have[k])
             return format_error(err, err_size, "section INFO (offset %llu): no '%s' line",
                                 (unsigned long long)s->offset, keys[k]);
+    b->precision = CLG_PRECISION_FP32;
+    if (have[4]) {
+        static const clg_precision all[] = {CLG_PRECISION_FP32, CLG_PRECISION_FP16_STORAGE, CLG_PRECISION_FP16};
+        int k = 0;
+        while (k < 3 && strcmp(values[4], clg_precision_name(all[k]))) k++;
+        if (k == 3)
+            return format_error(err, err_size, "section INFO (offset %llu): precision '%s' is not fp32, "
+                                "fp16-storage or fp16", (unsigned long long)s->offset, values[4]);
+        b->precision = all[k];
+    }
     snprintf(b->version, sizeof b->version, "%s", values[0]);
     snprintf(b->identity, sizeof b->identity, "%s\n%s\n%s", values[1], values[2], values[3]);
     return CLG_OK;

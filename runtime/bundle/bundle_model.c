@@ -171,13 +171,6 @@ clg_status clg_model_save_bundle(clg_model *m, const char *path)
         snprintf(err, err_size, "path is NULL or empty");
         return CLG_ERR_INVALID_ARGUMENT;
     }
-    /* A bundle does not record a precision yet: loaded, it would run at
-     * fp32, so a half model is refused rather than saved as another. */
-    if (clg_model_precision(m) != CLG_PRECISION_FP32) {
-        snprintf(err, err_size, "bundles record no precision yet; this model runs at %s (save it at fp32)",
-                 clg_precision_name(clg_model_precision(m)));
-        return CLG_ERR_UNSUPPORTED;
-    }
     clg_context *ctx = clg_model_context(m);
     clg_graph *g = (clg_graph *)clg_model_graph(m);
     const clg_plan *plans[MAX_PLANS];
@@ -186,7 +179,11 @@ clg_status clg_model_save_bundle(clg_model *m, const char *path)
     for (int i = 0; i < CLG_SEC_COUNT; i++) sec[i] = (clg_bytes){&ctx->allocator, NULL, 0, 0, false};
     char version[64], identity[3 * 128 + 64 + 8];
     clg_program_identity(ctx, identity, sizeof identity);
-    clg_bundle_put_info(&sec[CLG_SEC_INFO], version_string(version, sizeof version), identity);
+    /* the precision too: loaded, the model converts the fp32 weights the
+     * bundle holds and plans at it again, and its programs (built with the
+     * precision's options) are the ones it asks for */
+    clg_bundle_put_info(&sec[CLG_SEC_INFO], version_string(version, sizeof version), identity,
+                        clg_model_precision(m));
     err[0] = '\0';
     clg_status s = graph_sections(g, &sec[CLG_SEC_GRAPH], &sec[CLG_SEC_WEIGHTS]);
     if (s && s != CLG_ERR_OUT_OF_MEMORY) snprintf(err, err_size, "%s", clg_graph_errmsg(g));
@@ -245,6 +242,14 @@ static clg_status load(clg_model *m, clg_context *ctx, const void *data, size_t 
         goto done;
     }
     if ((s = clg_bundle_graph(&b, g, err, err_size))) goto done;
+    /* before its programs: an fp16 bundle's half-arithmetic programs do not
+     * build without the extension */
+    if (b.precision == CLG_PRECISION_FP16 && !ctx->info.fp16) {
+        snprintf(err, err_size, "the bundle's model runs at precision fp16, which needs half arithmetic, and device "
+                 "%s does not report the cl_khr_fp16 extension", ctx->info.name);
+        s = CLG_ERR_UNSUPPORTED;
+        goto done;
+    }
 
     char version[64], identity[3 * 128 + 64 + 8];
     version_string(version, sizeof version);
@@ -287,9 +292,10 @@ static clg_status load(clg_model *m, clg_context *ctx, const void *data, size_t 
         snprintf(err, err_size, "out of memory reading the bundle");
         goto done;
     }
+    clg_precision precision = b.precision;
     clg_bundle_free(&b);
     /* The model takes g, also when it fails. */
-    return clg_model_build_from(m, g);
+    return clg_model_build_from(m, g, precision);
 done:
     clg_graph_destroy(g);
     clg_bundle_free(&b);

@@ -17,7 +17,7 @@ static void write_index(clg_text *t, const clg_epilogue *ep, int k, const char *
                         row, k, col, k);
 }
 
-size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
+size_t clg_epilogue_prelude(const clg_epilogue *ep, bool half, char *buf, size_t size)
 {
     clg_text t = {buf, size, 0};
     if (size) buf[0] = '\0';
@@ -28,7 +28,7 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
     clg_text_printf(&t, "/* epilogue: ");
     clg_expr_write(e, &t);
     clg_text_printf(&t, " */\n");
-    clg_expr_write_opencl_helpers(e, &t);
+    clg_expr_write_opencl_helpers_as(e, &t, 1, half);
     /* A convolution's pixels per image come as an argument, not in the
      * text: one program serves every shape with this expression. */
     clg_text_printf(&t, "#define EPILOGUE 1\n#define EPILOGUE_ARGS%s", nchw ? " , int epi_p" : "");
@@ -54,7 +54,7 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
             clg_text_printf(&t, ");\n");
         }
     clg_text_printf(&t, "    return ");
-    clg_expr_write_opencl(e, &t);
+    clg_expr_write_opencl_as(e, &t, 1, half);
     clg_text_printf(&t, ";\n}\n");
     /* Over an NCHW result, the element of image img, pixel px, channel c:
      * no division (kernels/gemm.cl's channel-by-channel store, which knows
@@ -66,14 +66,14 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
                 clg_text_printf(&t, "    float v%d = LOAD(x%d, x%d_off + img * x%d_sn + px * x%d_sp + c * x%d_sch);\n", k,
                                 k, k, k, k, k);
         clg_text_printf(&t, "    return ");
-        clg_expr_write_opencl(e, &t);
+        clg_expr_write_opencl_as(e, &t, 1, half);
         clg_text_printf(&t, ";\n}\n");
     }
     /* The same over 16 neighbouring columns c.. c + 15 (the packed GEMM
      * kernels' stores): inputs that run along the row load as one vector,
      * ones constant along it broadcast. A convolution's columns are pixels
      * (p > 0), which may run into the next image: then element by element. */
-    clg_expr_write_opencl_helpers_vector(e, &t, 16);
+    clg_expr_write_opencl_helpers_as(e, &t, 16, half);
     clg_text_printf(&t, "float16 clg_load16(__global const store_t *p, int sc)\n{\n"
                         "    if (sc == 1) return LOADV(16, p);\n"
                         "    if (sc == 0) return (float16)(LOAD(p, 0));\n"
@@ -98,7 +98,7 @@ size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size)
         }
     }
     clg_text_printf(&t, "    return ");
-    clg_expr_write_opencl_vector(e, &t, 16);
+    clg_expr_write_opencl_as(e, &t, 16, half);
     clg_text_printf(&t, ";\n}\n");
     return t.len;
 }

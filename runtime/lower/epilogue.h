@@ -64,8 +64,11 @@ typedef struct clg_epilogue {
 } clg_epilogue;
 
 /* The prelude for ep (NULL: none, the empty text), snprintf-style: writes
- * at most size bytes, NUL included, and returns the full length. */
-CLG_INTERNAL size_t clg_epilogue_prelude(const clg_epilogue *ep, char *buf, size_t size);
+ * at most size bytes, NUL included, and returns the full length. half
+ * (precision fp16): the functions' expression in half arithmetic where it
+ * has some (clg_expr_write_opencl_as); their parameters, loads and result
+ * stay float, so the family's file is the same text. */
+CLG_INTERNAL size_t clg_epilogue_prelude(const clg_epilogue *ep, bool half, char *buf, size_t size);
 
 /* ep's kernel arguments (3 per input x1..; with p != 0, |p| and 4 per input) into args, at most room; their
  * count, or -1 when an input does not broadcast to rows x cols or room is

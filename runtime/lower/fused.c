@@ -32,7 +32,7 @@ static_assert(CLG_WALK_TENSORS >= CLG_EXPR_MAX_INPUTS + 1, "one walk holds the o
 #define CACHE_NAME "generated:elementwise"
 
 /* The general kernel: a 3-D grid, each input with its own strides. */
-static void write_strided(clg_text *t, const clg_expr *e, int n_inputs)
+static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool half)
 {
     clg_text_printf(t, "__kernel void " KERNEL_NAME "(__global store_t *y, uint y_off, int n0, int n1");
     for (int k = 0; k < n_inputs; k++)
@@ -47,13 +47,13 @@ static void write_strided(clg_text *t, const clg_expr *e, int n_inputs)
             clg_text_printf(t, "    float v%d = LOAD(x%d, x%d_off + i2 * x%d_s2 + i1 * x%d_s1 + i0 * x%d_s0);\n",
                             k, k, k, k, k, k);
     clg_text_printf(t, "    STORE(y, y_off + (i2 * n1 + i1) * n0 + i0, ");
-    clg_expr_write_opencl(e, t);
+    clg_expr_write_opencl_as(e, t, 1, half);
     clg_text_printf(t, ");\n}\n");
 }
 
 /* Every input dense and of the output's shape (a standalone op on one
  * tensor, a same-shape Add): one dim, no strides. */
-static void write_dense(clg_text *t, const clg_expr *e, int n_inputs)
+static void write_dense(clg_text *t, const clg_expr *e, int n_inputs, bool half)
 {
     clg_text_printf(t, "__kernel void " KERNEL_NAME_DENSE "(__global store_t *y, uint y_off, int n");
     for (int k = 0; k < n_inputs; k++) clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off", k, k);
@@ -63,11 +63,11 @@ static void write_dense(clg_text *t, const clg_expr *e, int n_inputs)
     for (int k = 0; k < n_inputs; k++)
         if (e->inputs_used & (1u << k)) clg_text_printf(t, "    float v%d = LOAD(x%d, x%d_off + i);\n", k, k, k);
     clg_text_printf(t, "    STORE(y, y_off + i, ");
-    clg_expr_write_opencl(e, t);
+    clg_expr_write_opencl_as(e, t, 1, half);
     clg_text_printf(t, ");\n}\n");
 }
 
-size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_t size)
+size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, bool half, char *buf, size_t size)
 {
     clg_text t = {buf, size, 0};
     if (size) buf[0] = '\0';
@@ -76,9 +76,9 @@ size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, char *buf, size_
     clg_text_printf(&t, "/* Elementwise: ");
     clg_expr_write(e, &t);
     clg_text_printf(&t, " */\n");
-    clg_expr_write_opencl_helpers(e, &t);
-    write_strided(&t, e, n_inputs);
-    write_dense(&t, e, n_inputs);
+    clg_expr_write_opencl_helpers_as(e, &t, 1, half);
+    write_strided(&t, e, n_inputs, half);
+    write_dense(&t, e, n_inputs, half);
     return t.len;
 }
 
@@ -107,10 +107,14 @@ clg_status clg_emit_expr(clg_lower *lw, const clg_expr *e, int n_inputs, const c
     clg_walk_grid grid;
     clg_walk_grid_of(&w, &grid);
 
-    size_t len = clg_fused_kernel_source(e, n_inputs, NULL, 0);
+    /* at fp16 in half arithmetic (the text says compute_t, so emit.c
+     * builds it with -DCOMPUTE_HALF); at the other precisions, and for an
+     * expression that keeps float, the float text all precisions share */
+    bool half = lw->plan->precision == CLG_PRECISION_FP16;
+    size_t len = clg_fused_kernel_source(e, n_inputs, half, NULL, 0);
     if (!(source = clg_mem_realloc(mem, NULL, len + 1)))
         return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-    clg_fused_kernel_source(e, n_inputs, source, len + 1);
+    clg_fused_kernel_source(e, n_inputs, half, source, len + 1);
 
     clg_dev_tensor x[CLG_EXPR_MAX_INPUTS], y;
     clg_karg args[3 + 4 * CLG_EXPR_MAX_INPUTS];

@@ -97,9 +97,11 @@ struct clg_expr;
  * "elementwise"(y, y_off, n0, n1, then per input xK, xK_off and its three
  * grid strides), and "elementwise_dense"(y, y_off, n, then per input xK,
  * xK_off) for inputs all dense and of the output's shape. snprintf-style: writes at most size bytes, NUL included,
- * and returns the full length. The same expression and input count always
- * give the same text. */
-CLG_INTERNAL size_t clg_fused_kernel_source(const struct clg_expr *e, int n_inputs, char *buf, size_t size);
+ * and returns the full length. The same expression, input count and half
+ * always give the same text. half: in half arithmetic where the expression
+ * has some (clg_expr_write_opencl_as; for precision fp16), else float. */
+CLG_INTERNAL size_t clg_fused_kernel_source(const struct clg_expr *e, int n_inputs, bool half, char *buf,
+                                           size_t size);
 /* Appends the kernel for e over inputs in[0..n_inputs) (broadcast to out's
  * shape) writing out: an Elementwise node's launch, and an epilogue's run
  * after a GEMM that could not take it (in[0] is then out itself: each

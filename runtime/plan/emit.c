@@ -265,7 +265,14 @@ clg_status clg_emit_kernel_local(clg_lower *lw, const char *name_for_cache, cons
     const clg_allocator *mem = &lw->ctx->allocator;
     const char *prelude = clg_kernel_storage_prelude();
     size_t pre = strlen(prelude), len = strlen(source);
-    const char *defs = !half ? "" : p->precision == CLG_PRECISION_FP16 ? " -DSTORE_HALF -DCOMPUTE_HALF" : " -DSTORE_HALF";
+    /* -DCOMPUTE_HALF (and with it cl_khr_fp16) only for a program that
+     * computes in half, which its text says by naming compute_t (the
+     * generated elementwise kernels and epilogues at fp16: compiler/expr.c
+     * clg_expr_write_opencl_as; no kernel file yet). Every other program
+     * is the same text with the same options at fp16 and fp16-storage:
+     * one program for both in the program cache and in bundles. */
+    bool compute_half = p->precision == CLG_PRECISION_FP16 && strstr(source, "compute_t");
+    const char *defs = !half ? "" : compute_half ? " -DSTORE_HALF -DCOMPUTE_HALF" : " -DSTORE_HALF";
     size_t olen = options ? strlen(options) : 0, dlen = strlen(defs);
     char *text = clg_mem_realloc(mem, NULL, pre + len + 1);
     char *opts = clg_mem_realloc(mem, NULL, olen + dlen + 1);
@@ -478,10 +485,11 @@ clg_status clg_emit_launch(clg_lower *lw, const clg_launch *l)
                                      n_args);
     /* The prelude and the file as one text; the program cache keys it by
      * its text, so each epilogue is its own program. */
-    size_t pre = clg_epilogue_prelude(l->epilogue, NULL, 0), len = strlen(body);
+    bool half = lw->plan->precision == CLG_PRECISION_FP16;
+    size_t pre = clg_epilogue_prelude(l->epilogue, half, NULL, 0), len = strlen(body);
     char *source = clg_mem_realloc(mem, NULL, pre + len + 1);
     if (!source) return clg_lower_fail(lw, CLG_ERR_OUT_OF_MEMORY, "out of memory");
-    clg_epilogue_prelude(l->epilogue, source, pre + 1);
+    clg_epilogue_prelude(l->epilogue, half, source, pre + 1);
     memcpy(source + pre, body, len + 1);
     char name[96];
     snprintf(name, sizeof name, "%s+epilogue", file);

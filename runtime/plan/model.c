@@ -198,6 +198,21 @@ clg_status clg_model_create(clg_model **out, clg_context *ctx, clg_graph *g)
 
 static clg_status model_build_optimized(clg_model *m);
 
+/* m's precision, checked against its device (model options, bundles). */
+static clg_status set_precision(clg_model *m, clg_precision p)
+{
+    clg_context *ctx = m->ctx;
+    if (p < CLG_PRECISION_FP32 || p > CLG_PRECISION_FP16)
+        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "precision %d is not a clg_precision", (int)p);
+    if (p == CLG_PRECISION_FP16 && !ctx->info.fp16)
+        return clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
+                            "precision fp16 needs half arithmetic, and device %s does not report the cl_khr_fp16 "
+                            "extension (fp16-storage needs no extension)", ctx->info.name);
+    m->precision = p;
+    m->elem_size = clg_precision_elem_size(p);
+    return CLG_OK;
+}
+
 /* The model compiles its own copy of g, optimized at the requested level:
  * the caller's graph stays as it was, and the plan, the stats and the
  * profile all speak of the optimized graph's nodes. Failures report through
@@ -214,15 +229,9 @@ static clg_status model_build(clg_model *m, clg_graph *g, const clg_model_option
     int level = opts.opt_level;
     if (level < 0 || level > 2)
         return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "opt_level %d is outside 0..2", level);
-    if (opts.precision < CLG_PRECISION_FP32 || opts.precision > CLG_PRECISION_FP16)
-        return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT, "precision %d is not a clg_precision", (int)opts.precision);
-    if (opts.precision == CLG_PRECISION_FP16 && !ctx->info.fp16)
-        return clg_ctx_fail(ctx, CLG_ERR_UNSUPPORTED,
-                            "precision fp16 needs half arithmetic, and device %s does not report the cl_khr_fp16 "
-                            "extension (fp16-storage needs no extension)", ctx->info.name);
-    m->precision = opts.precision;
-    m->elem_size = clg_precision_elem_size(opts.precision);
-    clg_status s = clg_graph_clone(g, &m->g);
+    clg_status s = set_precision(m, opts.precision);
+    if (s) return s;
+    s = clg_graph_clone(g, &m->g);
     if (s) return clg_ctx_fail(ctx, s, "out of memory copying the graph");
     if ((s = clg_graph_optimize(m->g, level, NULL, NULL)))
         return clg_ctx_fail(ctx, s, "optimizing the graph at level %d: %s", level, clg_graph_errmsg(m->g));
@@ -889,10 +898,11 @@ char *clg_model_errbuf(clg_model *m, size_t *size)
 
 void clg_model_set_note(clg_model *m, const char *note) { snprintf(m->note, sizeof m->note, "%s", note); }
 
-clg_status clg_model_build_from(clg_model *m, clg_graph *g)
+clg_status clg_model_build_from(clg_model *m, clg_graph *g, clg_precision precision)
 {
     m->g = g;
-    clg_status s = model_build_optimized(m);
+    clg_status s = set_precision(m, precision);
+    if (!s) s = model_build_optimized(m);
     if (s) model_release(m);
     m->created = s == CLG_OK;
     return s;

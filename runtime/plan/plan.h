@@ -359,8 +359,9 @@ CLG_INTERNAL clg_model *clg_model_alloc(clg_context *ctx);
 CLG_INTERNAL char *clg_model_errbuf(clg_model *m, size_t *size);
 CLG_INTERNAL void clg_model_set_note(clg_model *m, const char *note);
 /* Finishes creating m from g, an optimized graph it takes (freed with the
- * model, also on failure), as clg_model_create does after optimizing. */
-CLG_INTERNAL clg_status clg_model_build_from(clg_model *m, clg_graph *g);
+ * model, also on failure), at precision, as clg_model_create does after
+ * optimizing (fp16 on a device without cl_khr_fp16: CLG_ERR_UNSUPPORTED). */
+CLG_INTERNAL clg_status clg_model_build_from(clg_model *m, clg_graph *g, clg_precision precision);
 /* Releases what a model holds after a failure before clg_model_build_from. */
 CLG_INTERNAL void clg_model_fail_release(clg_model *m);
 /* The plans the model has built (up to capacity), newest use not implied. */
