@@ -170,6 +170,20 @@ static void test_kernel_source(void **state)
 
 /* ------------------------------------------------------------ the cache */
 
+/* The CLG_BUILD_SAVE reports a context made, and its DONE reports. */
+typedef struct saves_seen {
+    int events, count, done;
+} saves_seen;
+
+static void note_save(const clg_build_event *e, void *user)
+{
+    saves_seen *s = user;
+    if (e->kind == CLG_BUILD_DONE) s->done++;
+    if (e->kind != CLG_BUILD_SAVE) return;
+    s->events++;
+    s->count += e->count;
+}
+
 /* Builds two programs, hits memory, and finds both on disk in a new
  * context, with the binaries saved as CLGRAPH_SAVE_BINARIES says (NULL:
  * the device's default): right after the build, or only when the context
@@ -181,7 +195,13 @@ static void build_memory_disk(const char *when)
     if (when) assert_int_equal(setenv("CLGRAPH_SAVE_BINARIES", when, 1), 0);
     else assert_int_equal(unsetenv("CLGRAPH_SAVE_BINARIES"), 0);
 
-    clg_context *ctx = open_context();
+    saves_seen saves = {0, 0, 0};
+    clg_context_options o = CLG_CONTEXT_OPTIONS_INIT;
+    o.on_build = note_save;
+    o.on_build_user = &saves;
+    clg_context *ctx = NULL;
+    if (clg_context_create_ex(&ctx, NULL, 0, &o, NULL, NULL) != CLG_OK)
+        fail_msg("context: %s", clg_context_errmsg(ctx));
     assert_string_equal(ctx->cache_dir, dir);
     clg_save_binaries expect = strstr(ctx->info.platform, "Portable Computing Language") ? CLG_SAVE_AT_DESTROY
                                                                                          : CLG_SAVE_AT_BUILD;
@@ -206,6 +226,10 @@ static void build_memory_disk(const char *when)
     double t_destroy = now_ms() - t0;
     int saved = expect == CLG_SAVE_NEVER ? 0 : 2;
     assert_int_equal(count_files(dir, ".bin", NULL, 0), saved);
+    /* Saving at destroy is announced (the CLI says so: it takes seconds). */
+    assert_int_equal(saves.events, expect == CLG_SAVE_AT_DESTROY ? 1 : 0);
+    assert_int_equal(saves.count, expect == CLG_SAVE_AT_DESTROY ? 2 : 0);
+    assert_int_equal(saves.done, 2); /* the two builds; memory hits are not reported */
     assert_int_equal(count_files(dir, ".tmp", NULL, 0), 0);
 
     /* A new context finds both on disk (builds them without binaries). */

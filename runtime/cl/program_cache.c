@@ -424,6 +424,10 @@ void clg_program_cache_flush(clg_context *ctx)
     pthread_mutex_lock(&ctx->lock);
     char identity[IDENTITY_SIZE];
     device_identity(ctx, identity, sizeof identity);
+    int count = 0;
+    for (int i = 0; i < ctx->n_programs; i++) count += ctx->programs[i].unsaved && ctx->programs[i].program;
+    clg_build_event save = {CLG_BUILD_SAVE, NULL, NULL, NULL, 0.0, false, false, 0, count};
+    if (count > 0) report(ctx, &save);
     for (int i = 0; i < ctx->n_programs; i++) {
         clg_program_entry *e = &ctx->programs[i];
         if (!e->unsaved || !e->program) continue;
