@@ -1,7 +1,8 @@
 /* The program cache (runtime/cl/program_cache.c) and kernel text
- * (runtime/cl/kernel_source.c): builds, memory hits, disk hits, every kind of
- * damaged cache file, the cache switched off, build errors with their log,
- * and allocation failures. Each test uses a fresh cache directory. Skips
+ * (runtime/cl/kernel_source.c): builds, memory hits, disk hits under each
+ * policy for saving binaries (after the build, at the context's destroy,
+ * never), every kind of damaged cache file, the cache switched off, build
+ * errors with their log, and allocation failures. Each test uses a fresh cache directory. Skips
  * when the machine has no OpenCL device. */
 #include <dirent.h>
 #include <setjmp.h>
