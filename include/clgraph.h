@@ -664,10 +664,16 @@ CLG_API clg_status clg_context_create_borrowed(clg_context **out, void *cl_conte
  *     alone, e.g. while candidates are timed), and `trial` (built to time
  *     a candidate: a GEMM or convolution under CLGRAPH_GEMM=measure, or an
  *     Attention node's two ways).
+ *   CLG_BUILD_SAVE: the context is about to write `count` programs'
+ *     binaries to its disk cache (nothing else set). On PoCL this comes
+ *     from clg_context_destroy, which saves then what was built from
+ *     source (making a PoCL binary compiles every kernel again; docs/
+ *     runtime.md, "Programs and the cache"), so on_build_user must still
+ *     be valid when the context is destroyed.
  * The strings live only during the call. Calls may come from clgraph's
  * build threads, never two at a time, while the context is locked: the
  * callback must not call clgraph with the same context. */
-typedef enum clg_build_event_kind { CLG_BUILD_START = 0, CLG_BUILD_DONE = 1 } clg_build_event_kind;
+typedef enum clg_build_event_kind { CLG_BUILD_START = 0, CLG_BUILD_DONE = 1, CLG_BUILD_SAVE = 2 } clg_build_event_kind;
 typedef struct clg_build_event {
     clg_build_event_kind kind;
     const char *file, *options, *node;

@@ -314,7 +314,28 @@ else
     run 0 run "$MLP" --batch 64 --cache-dir "$TMP/cache/b" --verbose
     has err '^clgraph: loaded gemm.cl'
     run 0 run "$MLP" --batch 64 --cache-dir "$TMP/cache/b"
-    if grep -q 'compiling\|loaded\|built' "$TMP/err"; then bad "a warm run reported builds"; else ok; fi
+    if grep -q 'compiling\|loaded\|built\|saving' "$TMP/err"; then bad "a warm run reported builds"; else ok; fi
+    # Binaries reach the cache when CLGRAPH_SAVE_BINARIES says (by default
+    # at the context's end on PoCL, after the build elsewhere): saved at
+    # the end, the CLI says so after the results; never leaves none; an
+    # unknown value fails naming it.
+    export CLGRAPH_SAVE_BINARIES=destroy
+    run 0 run "$MLP" --batch 64 --cache-dir "$TMP/cache/d"
+    has err '^clgraph: saving [0-9][0-9]* compiled programs in the cache (once)$'
+    if ls "$TMP/cache/d" | grep -q '\.bin$'; then ok; else bad "saving at the end left no binary"; fi
+    run 0 run "$MLP" --batch 64 --cache-dir "$TMP/cache/d"
+    if grep -q 'saving' "$TMP/err"; then bad "a warm run saved binaries"; else ok; fi
+    export CLGRAPH_SAVE_BINARIES=build
+    run 0 run "$MLP" --batch 64 --cache-dir "$TMP/cache/e"
+    if grep -q 'saving' "$TMP/err"; then bad "binaries saved after the build were announced at the end"; else ok; fi
+    if ls "$TMP/cache/e" | grep -q '\.bin$'; then ok; else bad "saving after the build left no binary"; fi
+    export CLGRAPH_SAVE_BINARIES=never
+    run 0 run "$MLP" --batch 64 --cache-dir "$TMP/cache/f"
+    if ls "$TMP/cache/f" | grep -q '\.bin$'; then bad "CLGRAPH_SAVE_BINARIES=never left a binary"; else ok; fi
+    export CLGRAPH_SAVE_BINARIES=later
+    run 1 run "$MLP" --cache-dir "$TMP/cache/f"
+    has err "^clgraph: CLGRAPH_SAVE_BINARIES 'later': expected build, destroy or never$"
+    unset CLGRAPH_SAVE_BINARIES
     mkdir "$TMP/kernels"
     cp kernels/*.cl "$TMP/kernels/" # a kernel directory stands in for every kernels/ file
     printf '#error clg-cli-kernel-dir\n' >"$TMP/kernels/elementwise.cl"

@@ -563,6 +563,7 @@ static void note_build(const clg_build_event *e, void *user)
         b->starts++;
         return;
     }
+    if (e->kind != CLG_BUILD_DONE) return; /* CLG_BUILD_SAVE: test_program_cache */
     if (b->done < 16) snprintf(b->options[b->done], sizeof b->options[0], "%s", e->options ? e->options : "");
     b->done++;
     b->trials += e->trial;

@@ -1,7 +1,8 @@
 /* The program cache (runtime/cl/program_cache.c) and kernel text
- * (runtime/cl/kernel_source.c): builds, memory hits, disk hits, every kind of
- * damaged cache file, the cache switched off, build errors with their log,
- * and allocation failures. Each test uses a fresh cache directory. Skips
+ * (runtime/cl/kernel_source.c): builds, memory hits, disk hits under each
+ * policy for saving binaries (after the build, at the context's destroy,
+ * never), every kind of damaged cache file, the cache switched off, build
+ * errors with their log, and allocation failures. Each test uses a fresh cache directory. Skips
  * when the machine has no OpenCL device. */
 #include <dirent.h>
 #include <setjmp.h>
@@ -170,14 +171,44 @@ static void test_kernel_source(void **state)
 
 /* ------------------------------------------------------------ the cache */
 
-static void test_build_then_memory_then_disk(void **state)
-{
-    (void)state;
-    if (!have_device()) skip();
-    const char *dir = fresh_cache_dir();
+/* The CLG_BUILD_SAVE reports a context made, and its DONE reports. */
+typedef struct saves_seen {
+    int events, count, done;
+} saves_seen;
 
-    clg_context *ctx = open_context();
+static void note_save(const clg_build_event *e, void *user)
+{
+    saves_seen *s = user;
+    if (e->kind == CLG_BUILD_DONE) s->done++;
+    if (e->kind != CLG_BUILD_SAVE) return;
+    s->events++;
+    s->count += e->count;
+}
+
+/* Builds two programs, hits memory, and finds both on disk in a new
+ * context, with the binaries saved as CLGRAPH_SAVE_BINARIES says (NULL:
+ * the device's default): right after the build, or only when the context
+ * is destroyed (after the programs ran, so the binary also carries the
+ * work-group functions the run compiled), or never. */
+static void build_memory_disk(const char *when)
+{
+    const char *dir = fresh_cache_dir();
+    if (when) assert_int_equal(setenv("CLGRAPH_SAVE_BINARIES", when, 1), 0);
+    else assert_int_equal(unsetenv("CLGRAPH_SAVE_BINARIES"), 0);
+
+    saves_seen saves = {0, 0, 0};
+    clg_context_options o = CLG_CONTEXT_OPTIONS_INIT;
+    o.on_build = note_save;
+    o.on_build_user = &saves;
+    clg_context *ctx = NULL;
+    if (clg_context_create_ex(&ctx, NULL, 0, &o, NULL, NULL) != CLG_OK)
+        fail_msg("context: %s", clg_context_errmsg(ctx));
     assert_string_equal(ctx->cache_dir, dir);
+    clg_save_binaries expect = strstr(ctx->info.platform, "Portable Computing Language") ? CLG_SAVE_AT_DESTROY
+                                                                                         : CLG_SAVE_AT_BUILD;
+    if (when) expect = !strcmp(when, "build") ? CLG_SAVE_AT_BUILD
+                       : !strcmp(when, "destroy") ? CLG_SAVE_AT_DESTROY : CLG_SAVE_NEVER;
+    assert_int_equal(ctx->save_binaries, expect);
     double t0 = now_ms();
     cl_program p1 = get_selftest(ctx, NULL);
     double t_build = now_ms() - t0;
@@ -190,22 +221,67 @@ static void test_build_then_memory_then_disk(void **state)
     expect_stats(ctx, 1, 0, 2);
     run_selftest(ctx, p1);
     run_selftest(ctx, p2);
-    assert_int_equal(count_files(dir, ".bin", NULL, 0), 2);
-    assert_int_equal(count_files(dir, ".tmp", NULL, 0), 0);
+    assert_int_equal(count_files(dir, ".bin", NULL, 0), expect == CLG_SAVE_AT_BUILD ? 2 : 0);
+    t0 = now_ms();
     clg_context_destroy(ctx);
+    double t_destroy = now_ms() - t0;
+    int saved = expect == CLG_SAVE_NEVER ? 0 : 2;
+    assert_int_equal(count_files(dir, ".bin", NULL, 0), saved);
+    /* Saving at destroy is announced (the CLI says so: it takes seconds). */
+    assert_int_equal(saves.events, expect == CLG_SAVE_AT_DESTROY ? 1 : 0);
+    assert_int_equal(saves.count, expect == CLG_SAVE_AT_DESTROY ? 2 : 0);
+    assert_int_equal(saves.done, 2); /* the two builds; memory hits are not reported */
+    assert_int_equal(count_files(dir, ".tmp", NULL, 0), 0);
 
-    /* A new context finds both on disk. */
+    /* A new context finds both on disk (builds them without binaries). */
     ctx = open_context();
     t0 = now_ms();
     cl_program p3 = get_selftest(ctx, NULL);
     double t_disk = now_ms() - t0;
-    expect_stats(ctx, 0, 1, 0);
+    expect_stats(ctx, 0, saved / 2, 1 - saved / 2);
     run_selftest(ctx, p3);
     get_selftest(ctx, "-DUNUSED=1");
-    expect_stats(ctx, 0, 2, 0);
+    expect_stats(ctx, 0, saved, 2 - saved);
     clg_context_destroy(ctx);
-    print_message("selftest.cl: built in %.1f ms, loaded from the disk cache in %.1f ms\n", t_build,
-                  t_disk);
+    assert_int_equal(count_files(dir, ".bin", NULL, 0), saved);
+    assert_int_equal(unsetenv("CLGRAPH_SAVE_BINARIES"), 0);
+    print_message("selftest.cl (binaries %s): built in %.1f ms, context destroyed in %.1f ms, "
+                  "loaded in %.1f ms\n", when ? when : "default", t_build, t_destroy, t_disk);
+}
+
+static void test_build_then_memory_then_disk(void **state)
+{
+    (void)state;
+    if (!have_device()) skip();
+    build_memory_disk(NULL);
+    build_memory_disk("build");
+    build_memory_disk("destroy");
+    build_memory_disk("never");
+}
+
+/* Saving at destroy is best effort like every cache write: a cache
+ * directory gone by then costs nothing but the entries; an unknown
+ * CLGRAPH_SAVE_BINARIES is an error naming it. */
+static void test_save_at_destroy_errors(void **state)
+{
+    (void)state;
+    if (!have_device()) skip();
+    const char *dir = fresh_cache_dir();
+    assert_int_equal(setenv("CLGRAPH_SAVE_BINARIES", "destroy", 1), 0);
+    clg_context *ctx = open_context();
+    run_selftest(ctx, get_selftest(ctx, NULL));
+    assert_int_equal(rmdir(dir), 0);
+    clg_context_destroy(ctx);
+    struct stat st;
+    assert_int_equal(stat(dir, &st), -1);
+
+    assert_int_equal(setenv("CLGRAPH_SAVE_BINARIES", "later", 1), 0);
+    ctx = NULL;
+    assert_int_equal(clg_context_create(&ctx, NULL, 0, NULL, NULL), CLG_ERR_INVALID_ARGUMENT);
+    const char *msg = clg_context_errmsg(ctx);
+    if (!strstr(msg, "CLGRAPH_SAVE_BINARIES 'later'")) fail_msg("message: %s", msg);
+    clg_context_destroy(ctx);
+    assert_int_equal(unsetenv("CLGRAPH_SAVE_BINARIES"), 0);
 }
 
 typedef enum damage {
@@ -551,6 +627,34 @@ static void test_allocation_failures(void **state)
     f.budget = 1L << 40;
     clg_context_destroy(ctx);
     assert_int_equal(f.live, 0);
+
+    /* Saving at destroy under failures: whatever fails, nothing leaks and
+     * no temporary file stays; a save that succeeds is a good entry. */
+    assert_int_equal(setenv("CLGRAPH_SAVE_BINARIES", "destroy", 1), 0);
+    for (long budget = 0; budget < 4; budget++) {
+        char sub[600];
+        snprintf(sub, sizeof sub, "%s/destroy%ld", dir, budget);
+        assert_int_equal(mkdir(sub, 0700), 0);
+        assert_int_equal(setenv("CLGRAPH_CACHE_DIR", sub, 1), 0);
+        f = (failing_alloc){1L << 40, 0, 0};
+        assert_int_equal(clg_context_create(&ctx, NULL, 0, failing, &f), CLG_OK);
+        cl_program prog = NULL;
+        assert_int_equal(clg_program_get(ctx, SELFTEST, src, NULL, &prog), CLG_OK);
+        f.budget = f.calls + budget;
+        clg_context_destroy(ctx);
+        assert_int_equal(f.live, 0);
+        assert_int_equal(count_files(sub, ".tmp", NULL, 0), 0);
+        int saved = count_files(sub, ".bin", NULL, 0);
+        assert_true(saved <= 1);
+        if (budget == 3) assert_int_equal(saved, 1);
+        if (saved) {
+            ctx = open_context();
+            run_selftest(ctx, get_selftest(ctx, NULL));
+            expect_stats(ctx, 0, 1, 0);
+            clg_context_destroy(ctx);
+        }
+    }
+    assert_int_equal(unsetenv("CLGRAPH_SAVE_BINARIES"), 0);
 }
 
 /* ------------------------------------------------------------ set-up */
@@ -563,6 +667,7 @@ static int setup(void **state)
     if (!mkdtemp(root)) return -1;
     unsetenv("CLGRAPH_CACHE");
     unsetenv("CLGRAPH_KERNEL_DIR");
+    unsetenv("CLGRAPH_SAVE_BINARIES");
     return 0;
 }
 
@@ -578,6 +683,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_source),
         cmocka_unit_test(test_build_then_memory_then_disk),
+        cmocka_unit_test(test_save_at_destroy_errors),
         cmocka_unit_test(test_damaged_files_are_rebuilt),
         cmocka_unit_test(test_cache_off),
         cmocka_unit_test(test_build_error_has_log),

@@ -259,6 +259,10 @@ static int cmd_run(int argc, char **argv)
                    shape_str(NULL, outputs[i].dtype, outputs[i].rank, outputs[i].dims, buf, sizeof buf), ra.outputs[i]);
         }
     }
+    /* The results reach a pipe before the context goes: closing it may
+     * still write the compiled programs to the cache (on PoCL, seconds on
+     * a first run: docs/runtime.md, "Start-up"). */
+    fflush(stdout);
     engine_close(&e);
     free_inputs(g, ra.n_inputs > 0, inputs, n_in);
     for (int i = 0; outputs && i < n_out; i++) free(outputs[i].data);

@@ -336,6 +336,12 @@ typedef struct build_report {
     int tty, verbose, progress; /* progress: a count is showing on the terminal */
 } build_report;
 
+static void end_progress_of(build_report *r)
+{
+    if (r->progress) fputc('\n', stderr);
+    r->progress = 0;
+}
+
 static void on_build(const clg_build_event *ev, void *user)
 {
     build_report *r = user;
@@ -347,6 +353,15 @@ static void on_build(const clg_build_event *ev, void *user)
                             "from the cache)%s",
                     ev->count, ev->count == 1 ? "" : "s", r->tty && !r->verbose ? "" : "\n");
         r->progress = r->tty && !r->verbose && ev->count >= 2;
+        return;
+    }
+    if (ev->kind == CLG_BUILD_SAVE) {
+        /* After the results, on PoCL: a second or more per program, in
+         * silence it would look like a hang. */
+        end_progress_of(r);
+        if (ev->count >= 2 || r->verbose)
+            fprintf(stderr, "clgraph: saving %d compiled program%s in the cache (once)\n", ev->count,
+                    ev->count == 1 ? "" : "s");
         return;
     }
     if (r->verbose)

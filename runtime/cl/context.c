@@ -181,6 +181,30 @@ static clg_status resolve_vector_width(clg_context *ctx)
     return CLG_OK;
 }
 
+/* When the disk cache takes a program's binary (clg_context.save_binaries):
+ * on PoCL at clg_context_destroy, because asking PoCL for a binary compiles
+ * a work-group function for each kernel (runtime/cl/program_cache.c,
+ * clg_program_cache_flush; measured in docs/runtime.md, "Start-up");
+ * elsewhere right after the build, as the binary is there already.
+ * CLGRAPH_SAVE_BINARIES=build, destroy or never overrides (never: for
+ * caches that live one run, as CI's; PoCL's own cache still works). */
+static clg_status resolve_binaries(clg_context *ctx)
+{
+    const char *env = getenv("CLGRAPH_SAVE_BINARIES");
+    if (env && *env) {
+        if (!strcmp(env, "build")) ctx->save_binaries = CLG_SAVE_AT_BUILD;
+        else if (!strcmp(env, "destroy")) ctx->save_binaries = CLG_SAVE_AT_DESTROY;
+        else if (!strcmp(env, "never")) ctx->save_binaries = CLG_SAVE_NEVER;
+        else
+            return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
+                                "CLGRAPH_SAVE_BINARIES '%s': expected build, destroy or never", env);
+        return CLG_OK;
+    }
+    ctx->save_binaries = strstr(ctx->info.platform, "Portable Computing Language") ? CLG_SAVE_AT_DESTROY
+                                                                                  : CLG_SAVE_AT_BUILD;
+    return CLG_OK;
+}
+
 /* Every setting of the context, from options (already read whole by the
  * caller; may be NULL) or else the environment, once. */
 static clg_status resolve_settings(clg_context *ctx, const clg_context_options *options)
@@ -189,6 +213,7 @@ static clg_status resolve_settings(clg_context *ctx, const clg_context_options *
     if (!s) s = resolve_kernel_dir(ctx, options ? options->kernel_dir : NULL);
     if (!s) s = resolve_gemm(ctx, options ? options->gemm : NULL);
     if (!s) s = resolve_vector_width(ctx);
+    if (!s) s = resolve_binaries(ctx);
     if (!s && options) {
         ctx->on_build = options->on_build;
         ctx->on_build_user = options->on_build_user;
@@ -389,6 +414,7 @@ clg_status clg_context_open_borrowed(clg_context **out, void *cl_context_handle,
 void clg_context_destroy(clg_context *ctx)
 {
     if (!ctx) return;
+    clg_program_cache_flush(ctx);
     for (int i = 0; i < ctx->n_programs; i++) {
         if (ctx->programs[i].program) clReleaseProgram(ctx->programs[i].program);
         clg_mem_free(&ctx->allocator, ctx->programs[i].file);

@@ -33,6 +33,8 @@ static const char MAGIC[8] = "CLGBIN1";
 /* A kernel binary this large is not one of ours; refuse to read it. */
 #define MAX_PAYLOAD ((uint64_t)1 << 30)
 #define MAX_IDENTITY 1024
+/* Room for device_identity's text (three device strings of at most 128). */
+#define IDENTITY_SIZE (3 * 128 + 64 + 8)
 
 /* ------------------------------------------------------------------ hashing */
 
@@ -306,7 +308,7 @@ static void report_done(clg_context *ctx, const char *file, const char *options,
 typedef struct lookup {
     char *opts; /* "-cl-std=CL1.2 OPTIONS" */
     uint64_t key, disk_key;
-    char identity[3 * 128 + 64 + 8];
+    char identity[IDENTITY_SIZE];
     char *path;
 } lookup;
 
@@ -355,7 +357,9 @@ static cl_program memory_find(const clg_context *ctx, uint64_t key)
  * reserved. */
 static void insert(clg_context *ctx, const char *file, const char *source, const lookup *l, cl_program prog)
 {
-    ctx->programs[ctx->n_programs] = (clg_program_entry){l->key, prog, NULL, NULL, NULL};
+    ctx->programs[ctx->n_programs] = (clg_program_entry){.key = l->key, .program = prog, .file = NULL,
+                                                         .source = NULL, .options = NULL, .unsaved = false,
+                                                         .disk_key = 0};
     record_origin(ctx, &ctx->programs[ctx->n_programs], file, source, l->opts);
     ctx->n_programs++;
 }
@@ -388,13 +392,54 @@ static clg_status find_locked(clg_context *ctx, const char *file, const char *so
     return CLG_OK;
 }
 
-/* The binary of a program just built, into the disk cache. */
+/* The binary of a program just built (the last entry), into the disk cache
+ * now, or marked to be saved at clg_context_destroy. */
 static void store(clg_context *ctx, const lookup *l, cl_program prog)
 {
+    if (!l->path || ctx->save_binaries == CLG_SAVE_NEVER) return;
+    if (ctx->save_binaries == CLG_SAVE_AT_DESTROY) {
+        clg_program_entry *e = &ctx->programs[ctx->n_programs - 1];
+        e->unsaved = true;
+        e->disk_key = l->disk_key;
+        return;
+    }
     size_t len = 0;
-    unsigned char *bin = l->path ? program_binary(ctx, prog, &len) : NULL;
+    unsigned char *bin = program_binary(ctx, prog, &len);
     if (bin) disk_write(ctx, l->path, l->disk_key, l->identity, bin, len);
     clg_mem_free(&ctx->allocator, bin);
+}
+
+/* PoCL 3.1 makes a program's binary when it is first asked for, compiling
+ * then a generic work-group function for each of its kernels (any local
+ * size) that a process which built the program from source never runs:
+ * about as long again as the build, all of it one compile at a time under
+ * PoCL's compiler lock, so asked for right after the build it stood
+ * between a cold start and its first result (docs/runtime.md, "Start-up").
+ * Asked for here, when the context goes, it costs the same once but after
+ * the results; the binary then also carries the work-group functions the
+ * runs compiled, so a later process that loads it compiles nothing. */
+void clg_program_cache_flush(clg_context *ctx)
+{
+    if (!ctx || !ctx->cache_dir) return;
+    pthread_mutex_lock(&ctx->lock);
+    char identity[IDENTITY_SIZE];
+    device_identity(ctx, identity, sizeof identity);
+    int count = 0;
+    for (int i = 0; i < ctx->n_programs; i++) count += ctx->programs[i].unsaved && ctx->programs[i].program;
+    clg_build_event save = {CLG_BUILD_SAVE, NULL, NULL, NULL, 0.0, false, false, 0, count};
+    if (count > 0) report(ctx, &save);
+    for (int i = 0; i < ctx->n_programs; i++) {
+        clg_program_entry *e = &ctx->programs[i];
+        if (!e->unsaved || !e->program) continue;
+        e->unsaved = false;
+        char *path = cache_path(ctx, e->disk_key, ".bin");
+        size_t len = 0;
+        unsigned char *bin = path ? program_binary(ctx, e->program, &len) : NULL;
+        if (bin) disk_write(ctx, path, e->disk_key, identity, bin, len);
+        clg_mem_free(&ctx->allocator, bin);
+        clg_mem_free(&ctx->allocator, path);
+    }
+    pthread_mutex_unlock(&ctx->lock);
 }
 
 static clg_status program_get(clg_context *ctx, const char *file, const char *source, const char *options,
@@ -409,8 +454,8 @@ static clg_status program_get(clg_context *ctx, const char *file, const char *so
         if (!s) {
             ctx->cache_builds++;
             report_done(ctx, file, l.opts, node, now_s() - t0, true, trial, 0, 0);
-            store(ctx, &l, *out);
             insert(ctx, file, source, &l, *out);
+            store(ctx, &l, *out);
         }
     }
     lookup_free(ctx, &l);
@@ -567,8 +612,8 @@ static clg_status build_batch(clg_context *ctx, clg_build_req *reqs, int n, buil
             continue;
         }
         ctx->cache_builds++;
-        store(ctx, &j->l, j->prog);
         insert(ctx, reqs[i].file, reqs[i].source, &j->l, j->prog);
+        store(ctx, &j->l, j->prog);
         reqs[i].program = j->prog;
         j->prog = NULL;
     }
@@ -744,7 +789,9 @@ clg_status clg_programs_preset(clg_context *ctx, clg_preset_req *reqs, int n)
         }
         if (r->rebuilt) ctx->cache_builds++;
         else ctx->cache_preset_binaries++;
-        ctx->programs[ctx->n_programs] = (clg_program_entry){keys[i], progs[i], NULL, NULL, NULL};
+        ctx->programs[ctx->n_programs] = (clg_program_entry){.key = keys[i], .program = progs[i], .file = NULL,
+                                                             .source = NULL, .options = NULL, .unsaved = false,
+                                                             .disk_key = 0};
         record_origin(ctx, &ctx->programs[ctx->n_programs], r->file, r->source, r->options);
         ctx->n_programs++;
         progs[i] = NULL;

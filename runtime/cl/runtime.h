@@ -26,7 +26,18 @@ typedef struct clg_program_entry {
      * when the copy could not be allocated (that program is then not
      * bundled). */
     char *file, *source, *options;
+    /* Built from source and its binary not yet in the disk cache: saved by
+     * clg_program_cache_flush (at clg_context_destroy) under disk_key,
+     * when the context saves binaries then (CLG_SAVE_AT_DESTROY). */
+    bool unsaved;
+    uint64_t disk_key;
 } clg_program_entry;
+
+/* When a program built from source goes into the disk cache: right after
+ * the build; at clg_context_destroy (PoCL compiles a work-group function
+ * for every kernel to make a binary: program_cache.c, clg_program_cache_flush);
+ * never (programs are still loaded from the cache; PoCL keeps its own). */
+typedef enum clg_save_binaries { CLG_SAVE_AT_BUILD, CLG_SAVE_AT_DESTROY, CLG_SAVE_NEVER } clg_save_binaries;
 
 struct clg_context {
     clg_allocator allocator;
@@ -62,6 +73,8 @@ struct clg_context {
                          default (gemm/choice.c); "measure": the choice file, else timing;
                          "clblast"; "generated"; "generated:NAME" (NAME a variant, or a
                          packed one + "t" for a convolution's flipped product) */
+    clg_save_binaries save_binaries; /* when the disk cache takes a program built from
+                                 source (context.c, resolve_binaries) */
     int vector_width; /* floats per vector load in kernels that pick a width at lowering (the
                          GEMM variants' VW and VN): a GPU's (any non-CPU
                          device's) CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, a CPU's
@@ -207,6 +220,10 @@ CLG_INTERNAL clg_status clg_device_enumerate(const clg_allocator *a, clg_device_
 /* Counts a request a plan's pending program already covers as a memory
  * hit: it is served by the same build. */
 CLG_INTERNAL void clg_program_cache_note_shared(clg_context *ctx);
+/* Writes the binaries of the programs built from source whose saving was
+ * left for later (CLG_SAVE_AT_DESTROY) to the disk cache; best effort,
+ * like every cache write. clg_context_destroy calls it. */
+CLG_INTERNAL void clg_program_cache_flush(clg_context *ctx);
 CLG_INTERNAL void clg_program_cache_stats(const clg_context *ctx, int *memory_hits, int *disk_hits,
                                           int *builds);
 
