@@ -213,20 +213,16 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the bias does not broadcast to the output");
     clg_epilogue ep = {g->epi, g->n_epi, g->epi_in, m, nn, g->epi_p, &g->y->shape};
 
-    char options[400], conv[200] = "";
+    char options[280], conv[100] = "";
     /* the implicit GEMM: kernels up to 7 x 7 take an interior tile's loop
      * specialised to their size, column stride and dilation (kernels/gemm.cl
      * CONV_KH); with every tap inside the input (no padding, or written out
-     * first) the other tiles a loop over row pointers, specialised to the
-     * input's plane, width, row stride and dilation too (CONV_INB) */
+     * first) the other tiles a loop over row pointers (CONV_INB) */
     const clg_conv_geom *cg = g->conv;
-    if (cg && cg->kh * cg->kw <= 49 && cg->sw <= 8 && cg->dw <= 8) {
-        int n = snprintf(conv, sizeof conv, " -DCONV_A=1 -DCONV_KH=%d -DCONV_KW=%d -DCONV_SW=%d -DCONV_DW=%d",
-                         (int)cg->kh, (int)cg->kw, (int)cg->sw, (int)cg->dw);
-        if (clg_conv_in_bounds(cg))
-            snprintf(conv + n, sizeof conv - (size_t)n, " -DCONV_INB=1 -DCONV_PLANE=%lld -DCONV_PW=%lld -DCONV_SH=%lld -DCONV_DH=%lld",
-                     (long long)(cg->h * cg->w), (long long)cg->w, (long long)cg->sh, (long long)cg->dh);
-    } else if (g->conv)
+    if (cg && cg->kh * cg->kw <= 49 && cg->sw <= 8 && cg->dw <= 8)
+        snprintf(conv, sizeof conv, " -DCONV_A=1 -DCONV_KH=%d -DCONV_KW=%d -DCONV_SW=%d -DCONV_DW=%d%s", (int)cg->kh,
+                 (int)cg->kw, (int)cg->sw, (int)cg->dw, clg_conv_in_bounds(cg) ? " -DCONV_INB=1" : "");
+    else if (g->conv)
         snprintf(conv, sizeof conv, " -DCONV_A=1");
     int wm = 0, wn = 0;
     if (v->wm > 0) {
