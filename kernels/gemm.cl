@@ -286,9 +286,9 @@ __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global st
  * rp[i] plus the tap's offset (a multiple of the row stride plus a
  * constant, the same for every row), the channel step one add per row:
  * no bounds, no offsets per tap and row. The tap-outer loop above
- * (CLG_CONV_TILE_LOOP) sets MR offsets and bounds up again at every tap;
- * 1.3-1.5x slower on 2x2 and 7x7 images with p8x32 (bench/README.md
- * "Multi-row tiles"). The input's sizes stay arguments: built in, they
+ * (CLG_CONV_TILE_LOOP) sets MR offsets and bounds up again at every tap:
+ * 1.3-1.4x the median time with p8x32 on 4x4, 2x2 and 7x7 images
+ * (bench/README.md "Multi-row tiles"). The input's sizes stay arguments: built in, they
  * made a program per input size and ran no faster. Rows past M are
  * clamped to the last pixel, as elsewhere. */
 #define CLG_CONV_ROWS_LOOP                                                                  \

@@ -143,9 +143,10 @@ static void set_epilogue(clg_gemm_gen *g, const conv_epilogue *ce)
  * loop, which works out offsets and bounds again at every tap. Measured
  * on PoCL (bench/README.md): ~10% on the 3x3 32->32 convolution on 32x32
  * images (half its 8-pixel tiles touch the padding), the copy included;
- * 2.5-3.5x on 4x4 and 2x2 images (resnet18's layers 3 and 4 at 64x64,
- * 8-pixel tiles across rows and images); the copy itself costs ~0.2 ms on
- * a 16-image 64x16x16 input. *pg: the padded geometry (no pads, the grown
+ * 1.3-1.4x (median time) with p8x32 on 4x4, 2x2 and 7x7 images
+ * (resnet18's layers 3 and 4 at 64x64 and layer 4 at 224x224: 8-pixel
+ * tiles across rows and images); the copy itself costs 0.1-0.25 ms on a
+ * 16-image 64x16x16 input. *pg: the padded geometry (no pads, the grown
  * planes). */
 static bool pad_first(const clg_node *n, const clg_conv_geom *g, int64_t images, int variant, clg_conv_geom *pg)
 {
