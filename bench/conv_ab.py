@@ -2,7 +2,7 @@
 """Two clgraph builds side by side, interleaved process by process, so machine
 load hits both alike (bench/README.md "Implicit GEMM: interior tiles").
 
-    bench/conv_ab.py shapes BASE_CLGRAPH NEW_CLGRAPH [--rounds R] [--gemm generated:p8x32i,...]
+    bench/conv_ab.py shapes BASE_CLGRAPH NEW_CLGRAPH [--rounds R] [--gemm generated:p8x32i,...] [--only NAME,...]
     bench/conv_ab.py models BASE_CLGRAPH NEW_CLGRAPH --ort PYTHON [--rounds R] MODEL.onnx:BATCH ...
 
 shapes: bench/conv_paths.c's convolutions (bias and a Relu epilogue) as
@@ -20,7 +20,9 @@ SHAPES = [  # name, batch, C, H, W, M, k, stride, pad (bench/conv_paths.c's case
     ('layer1', 16, 64, 16, 16, 64, 3, 1, 1), ('layer2.0', 16, 64, 16, 16, 128, 3, 2, 1),
     ('layer2', 16, 128, 8, 8, 128, 3, 1, 1), ('layer3', 16, 256, 4, 4, 256, 3, 1, 1),
     ('1x1 s2', 16, 64, 16, 16, 128, 1, 2, 0), ('1x1', 16, 64, 16, 16, 64, 1, 1, 0),
-    ('224 b1', 1, 64, 56, 56, 64, 3, 1, 1), ('14x14 b1', 1, 256, 14, 14, 256, 3, 1, 1),
+    ('layer4', 16, 512, 2, 2, 512, 3, 1, 1),
+    ('224 b1', 1, 64, 56, 56, 64, 3, 1, 1), ('28x28 b1', 1, 128, 28, 28, 128, 3, 1, 1),
+    ('14x14 b1', 1, 256, 14, 14, 256, 3, 1, 1), ('7x7 b1', 1, 512, 7, 7, 512, 3, 1, 1),
     # short kernels (about 1 ms), which a loaded machine stretches least
     ('keras b4', 4, 32, 32, 32, 32, 3, 1, 1), ('layer1 b4', 4, 64, 16, 16, 64, 3, 1, 1)]
 
@@ -46,10 +48,14 @@ def load():
     return float(open('/proc/loadavg').read().split()[0])
 
 
+def chosen(a):
+    return [x for x in SHAPES if not a.only or x[0] in a.only.split(',')]
+
+
 def shapes(a, tmp):
     res, loads = {}, []
     for r in range(a.rounds):
-        for name, b, c, h, w, m, k, s, p in SHAPES:
+        for name, b, c, h, w, m, k, s, p in chosen(a):
             path = os.path.join(tmp, 'conv.clg')
             with open(path, 'w') as f:
                 f.write(f'input x: f32[N, {c}, {h}, {w}]\nconst w: f32[{m}, {c}, {k}, {k}] = random(1, -0.1, 0.1)\n'
@@ -63,7 +69,7 @@ def shapes(a, tmp):
                     res.setdefault((name, gemm, which), []).append(float(t.group(1)) if t else float('nan'))
                     loads.append(load())
     print(f'load average (1 min) {min(loads):.1f}-{max(loads):.1f}')
-    for name, b, c, h, w, m, k, s, p in SHAPES:
+    for name, b, c, h, w, m, k, s, p in chosen(a):
         oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
         flops = 2 * b * m * oh * ow * c * k * k
         for gemm in a.gemm.split(','):
@@ -120,6 +126,7 @@ def main():
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--gemm', default='generated:p8x32i,generated:p4x64i')
     p.add_argument('--ort', default=sys.executable)
+    p.add_argument('--only', default='', help='shapes: these names only (comma-separated)')
     a = p.parse_intermixed_args()
     with tempfile.TemporaryDirectory() as tmp:
         (shapes if a.mode == 'shapes' else models)(a, tmp)

@@ -277,6 +277,46 @@ __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global st
     }
 #endif
 
+#ifdef CONV_INB
+/* Every tap of every output pixel inside the input (no padding, or the
+ * padding written out first: runtime/lower/conv.c pad_first). A tile
+ * whose MR pixels are no stretch of one output row (a 4x4 or 2x2 image's
+ * rows, a 28-, 14- or 7-pixel row's straddling tiles, image boundaries)
+ * keeps one pointer per row, rp[i] at pixel i's first tap; each load is
+ * rp[i] plus the tap's offset (a multiple of the row stride plus a
+ * constant, the same for every row), the channel step one add per row:
+ * no bounds, no offsets per tap and row. The tap-outer loop above
+ * (CLG_CONV_TILE_LOOP) sets MR offsets and bounds up again at every tap:
+ * 1.3-1.4x the median time with p8x32 on 4x4, 2x2 and 7x7 images
+ * (bench/README.md "Multi-row tiles"). The input's sizes stay arguments: built in, they
+ * made a program per input size and ran no faster. Rows past M are
+ * clamped to the last pixel, as elsewhere. */
+#define CLG_CONV_ROWS_LOOP                                                                  \
+    {                                                                                       \
+        const int plane = conv_h * conv_w;                                                  \
+        const __global store_t *rp[MR];                                                     \
+        _Pragma("unroll") for (int i = 0; i < MR; i++) {                                    \
+            const int r = min(r0 + i, M - 1), bi = r / conv_p, p = r - bi * conv_p;         \
+            const int oy = p / conv_ow, ox = p - oy * conv_ow;                              \
+            rp[i] = a + (bi * conv_c * plane + oy * conv_sh * conv_w + ox * CONV_SW);       \
+        }                                                                                   \
+        const __global store_t *bk = bp;                                                    \
+        for (int c = 0; c < conv_c; c++) {                                                  \
+            CLG_TAP_UNROLL for (int t = 0; t < CONV_TAPS; t++) {                            \
+                const int tap = t / CONV_KW * conv_dh * conv_w + t % CONV_KW * CONV_DW;     \
+                float16 bv[NV];                                                             \
+                _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = LOADV(16, bk + 16 * v); \
+                bk += NR;                                                                   \
+                _Pragma("unroll") for (int i = 0; i < MR; i++) {                            \
+                    const float16 av = (float16)(LOAD(rp[i], tap));                         \
+                    _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = fma(av, bv[v], acc[i][v]); \
+                }                                                                           \
+            }                                                                               \
+            _Pragma("unroll") for (int i = 0; i < MR; i++) rp[i] += plane;                  \
+        }                                                                                   \
+    }
+#endif
+
 __kernel void gemm(CLG_GEMM_PARAMS)
 {
     const int ti = get_global_id(0), tj = get_global_id(1);
@@ -304,7 +344,11 @@ __kernel void gemm(CLG_GEMM_PARAMS)
         CLG_CONV_INTERIOR_LOOP(ap)
     else
 #endif
+#ifdef CONV_INB
+        CLG_CONV_ROWS_LOOP
+#else
         CLG_CONV_TILE_LOOP
+#endif
 #else
     if (r0 + MR <= M) {
 #define CLG_ROW_FULL(i) (r0 + (i))

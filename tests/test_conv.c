@@ -5,7 +5,8 @@
  * non-square), strides 1 and 2, symmetric and asymmetric pads, dilation 2,
  * odd sizes and channel counts (one output channel, counts that fill no
  * panel and several panels), interior tiles of wide rows (the kernel's
- * specialised loop) beside edge tiles, with and without a bias and epilogues, at
+ * specialised loop) beside edge tiles, tiles across rows and images read
+ * through row pointers (CONV_INB), with and without a bias and epilogues, at
  * batches 1, 3 and 17 (test_check_text, -O0 and -O2); whole panels of
  * output channels (the tile stored channel by channel) and padded inputs
  * padded first (runtime/lower/conv.c pad_first). Also: one launch
@@ -99,6 +100,42 @@ static void test_implicit_geometry(void **state)
         {4, 8, 50, 96, 3, 3, 2, 2, "[1, 1, 1, 1]", 2, 2, 0, NULL, NULL, NULL},
         {3, 7, 27, 32, 5, 3, 1, 2, "[2, 0, 2, 3]", 1, 1, 1, NULL, NULL, NULL},
         {3, 5, 5, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL}, /* 25 pixels: tiles across images */
+    };
+    for (size_t i = 0; i < N_MODES; i++) {
+        test_set_gemm(implicit_modes[i]);
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            write_conv(&cases[c]);
+            test_check_text(text, TOL);
+        }
+    }
+    test_set_gemm(NULL);
+}
+
+/* Tiles that are no stretch of one output row, every tap inside the
+ * input (kernels/gemm.cl CLG_CONV_ROWS_LOOP, CONV_INB): images narrower
+ * than a tile (4x4, 2x2, 1x3: a tile across rows and images), rows whose
+ * last tile runs into the next (7, 14 and 11 pixels wide), unpadded and
+ * padded first (symmetric, only bottom and right), strides and dilations
+ * in each direction, 1x1 and 5x3 kernels, whole panels of output channels
+ * (stored channel by channel) and odd counts, and a residual epilogue. */
+static void test_implicit_row_pointers(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    static const conv_case cases[] = {
+        {9, 4, 4, 32, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {5, 2, 2, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {6, 7, 7, 32, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 0, NULL, NULL, NULL},
+        {4, 14, 14, 17, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {3, 9, 11, 5, 3, 3, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL},
+        {3, 13, 12, 7, 3, 3, 2, 2, "[0, 0, 0, 0]", 1, 1, 0, NULL, NULL, NULL},
+        {2, 11, 13, 6, 3, 3, 1, 2, "[0, 0, 0, 0]", 2, 1, 1, NULL, NULL, NULL},
+        {3, 12, 9, 5, 5, 3, 2, 1, "[0, 0, 1, 1]", 1, 2, 1, NULL, NULL, NULL},
+        {5, 1, 3, 33, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 0, NULL, NULL, NULL},
+        {8, 7, 7, 32, 1, 1, 2, 2, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL},
+        {4, 6, 6, 96, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {3, 4, 4, 32, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 32, 4, 4]\n", ", r"},
+        {3, 2, 5, 7, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 0, "x0 * x1", "input r: f32[N, 7, 2, 5]\n", ", r"},
     };
     for (size_t i = 0; i < N_MODES; i++) {
         test_set_gemm(implicit_modes[i]);
@@ -232,6 +269,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_implicit_geometry),
+        cmocka_unit_test(test_implicit_row_pointers),
         cmocka_unit_test(test_implicit_epilogues),
         cmocka_unit_test(test_implicit_launches_and_memory),
         cmocka_unit_test(test_implicit_forced_on_grouped),

@@ -198,9 +198,15 @@ input z: f32[N, 3, 4, 20]
 const w6: f32[32, 3, 3, 3] = random(8, -0.5, 0.5)
 const b6: f32[32] = random(9, -0.1, 0.1)
 c6 = Conv2D(z, w6, b6) pads=[1, 1, 1, 1] epilogue="relu(x0)"
+# unpadded on 4x4 images: 2x2 outputs, so 8-pixel tiles span rows and
+# images, every tap inside (the implicit GEMM's row-pointer loop, CONV_INB)
+input s: f32[N, 4, 4, 4]
+const w7: f32[6, 4, 3, 3] = random(10, -0.5, 0.5)
+c7 = Conv2D(s, w7)
 output c4
 output r5
 output c6
+output c7
 EOF
 cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per

@@ -39,6 +39,9 @@ CLG_INTERNAL int clg_gemm_variant_parse(const char *name, bool *flipped);
 typedef struct clg_conv_geom {
     int64_t c, h, w, kh, kw, out_w, p, sh, sw, pt, pl, dh, dw;
 } clg_conv_geom;
+/* Whether every tap of every output pixel of g falls inside the input (no
+ * padding to read: kernels/gemm.cl CONV_INB). */
+CLG_INTERNAL bool clg_conv_in_bounds(const clg_conv_geom *g);
 /* One GEMM's operands, as selection times it and lowering runs it:
  * y = epi(alpha * op(A) op(B) + beta * bias) with A [m, k] (ta: [k, m]) of
  * leading dim lda, B [k, n] (tb: [n, k]) of ldb, bias (NULL: none)

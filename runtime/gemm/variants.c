@@ -171,6 +171,13 @@ static clg_status local_group(clg_lower *lw, const clg_gemm_variant *v, int *wm,
     return CLG_OK;
 }
 
+bool clg_conv_in_bounds(const clg_conv_geom *g)
+{
+    int64_t out_h = g->out_w > 0 ? g->p / g->out_w : 0;
+    return g->pt == 0 && g->pl == 0 && out_h > 0 && (out_h - 1) * g->sh + (g->kh - 1) * g->dh < g->h &&
+           (g->out_w - 1) * g->sw + (g->kw - 1) * g->dw < g->w;
+}
+
 size_t clg_gemm_packed_elems(int variant, int64_t n, int64_t k)
 {
     int nr = clg_gemm_variants[variant].nr;
@@ -206,14 +213,15 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the bias does not broadcast to the output");
     clg_epilogue ep = {g->epi, g->n_epi, g->epi_in, m, nn, g->epi_p, &g->y->shape};
 
-    char options[280], conv[80] = "";
+    char options[280], conv[100] = "";
     /* the implicit GEMM: kernels up to 7 x 7 take an interior tile's loop
      * specialised to their size, column stride and dilation (kernels/gemm.cl
-     * CONV_KH) */
+     * CONV_KH); with every tap inside the input (no padding, or written out
+     * first) the other tiles a loop over row pointers (CONV_INB) */
     const clg_conv_geom *cg = g->conv;
     if (cg && cg->kh * cg->kw <= 49 && cg->sw <= 8 && cg->dw <= 8)
-        snprintf(conv, sizeof conv, " -DCONV_A=1 -DCONV_KH=%d -DCONV_KW=%d -DCONV_SW=%d -DCONV_DW=%d", (int)cg->kh,
-                 (int)cg->kw, (int)cg->sw, (int)cg->dw);
+        snprintf(conv, sizeof conv, " -DCONV_A=1 -DCONV_KH=%d -DCONV_KW=%d -DCONV_SW=%d -DCONV_DW=%d%s", (int)cg->kh,
+                 (int)cg->kw, (int)cg->sw, (int)cg->dw, clg_conv_in_bounds(cg) ? " -DCONV_INB=1" : "");
     else if (g->conv)
         snprintf(conv, sizeof conv, " -DCONV_A=1");
     int wm = 0, wn = 0;

@@ -134,31 +134,20 @@ static void set_epilogue(clg_gemm_gen *g, const conv_epilogue *ce)
     g->epi_p = ce->ep.p;
 }
 
-/* How many of the implicit GEMM's row tiles (mr output pixels each) take
- * kernels/gemm.cl's interior loop for geometry g over images images: the
- * tile within one output row, every tap of every pixel inside the input.
- * Counted over at most the first 1 << 16 tiles (the share is what
- * matters). */
-static double interior_share(const clg_conv_geom *g, int64_t images, int mr)
-{
-    int64_t rows = images * g->p, tiles = (rows + mr - 1) / mr, counted = 0, interior = 0;
-    for (int64_t t = 0; t < tiles && t < (1 << 16); t++, counted++) {
-        int64_t r0 = t * mr, p = r0 % g->p, oy = p / g->out_w, ox = p % g->out_w;
-        int64_t iy = oy * g->sh - g->pt, ix = ox * g->sw - g->pl;
-        interior += r0 + mr <= rows && ox + mr <= g->out_w && iy >= 0 && iy + (g->kh - 1) * g->dh < g->h &&
-                    ix >= 0 && ix + (mr - 1) * g->sw + (g->kw - 1) * g->dw < g->w;
-    }
-    return counted ? (double)interior / (double)counted : 0.0;
-}
-
 /* Whether the implicit GEMM gets its input with the padding written out
- * (conv_pad_planes): when that moves a quarter of the tiles or more from
- * the general loop, which works out offsets and bounds again at every
- * tap, to the interior loop (kernels/gemm.cl CONV_KH). A 3x3 32->32
- * convolution on 32x32 images (half its 8-pixel tiles touch the left or
- * right padding) ran ~10% faster with p8x32i padded first, the copy (one
- * pass over the input) included, on PoCL (bench/README.md). *pg: the
- * padded geometry (no pads, the grown planes). */
+ * (conv_pad_planes): whenever it has padding and the kernel has the
+ * specialised loops (gemm/variants.c's CONV_KH condition). In bounds,
+ * a tile in one output row takes kernels/gemm.cl's interior loop and any
+ * other the row-pointer loop (CONV_INB); with the padding read in place,
+ * every tile touching it, and every tile across rows, took the general
+ * loop, which works out offsets and bounds again at every tap. Measured
+ * on PoCL (bench/README.md): ~10% on the 3x3 32->32 convolution on 32x32
+ * images (half its 8-pixel tiles touch the padding), the copy included;
+ * 1.3-1.4x (median time) with p8x32 on 4x4, 2x2 and 7x7 images
+ * (resnet18's layers 3 and 4 at 64x64 and layer 4 at 224x224: 8-pixel
+ * tiles across rows and images); the copy itself costs 0.1-0.25 ms on a
+ * 16-image 64x16x16 input. *pg: the padded geometry (no pads, the grown
+ * planes). */
 static bool pad_first(const clg_node *n, const clg_conv_geom *g, int64_t images, int variant, clg_conv_geom *pg)
 {
     const clg_attrs *at = &n->attrs;
@@ -172,8 +161,7 @@ static bool pad_first(const clg_node *n, const clg_conv_geom *g, int64_t images,
      * condition) and the grown input's offsets still fit an int */
     bool any_pad = at->pads[0] || at->pads[1] || at->pads[2] || at->pads[3];
     if (!any_pad || v->wm > 0 || v->nr == 0 || g->kh * g->kw > 49 || g->sw > 8 || g->dw > 8) return false;
-    if (images * g->c * ph * pw + ph * pw > INT32_MAX) return false;
-    return interior_share(pg, images, v->tm) - interior_share(g, images, v->tm) >= 0.25;
+    return images * g->c * ph * pw + ph * pw <= INT32_MAX;
 }
 
 /* x's planes into scratch with the node's padding written out as zeros
