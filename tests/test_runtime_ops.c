@@ -495,6 +495,14 @@ static void test_attention_strided(void **state)
     snprintf(text, sizeof text,
              "input x: f32[7, N, 45]\nkv = Identity(x)\n%sk2 = Sigmoid(k)\noutput z\noutput k2\n", body);
     check_attention_ways(TOL);
+    /* Q with neither stride 1 and an output whose rows are not
+     * contiguous: absorbed, but copied to scratch (and back) for the
+     * products */
+    snprintf(text, sizeof text,
+             "input x: f32[7, 5, N]\ninput kt: f32[N, 5, 9]\ninput v: f32[N, 9, 3]\n"
+             "q = Transpose(x) perm=[2, 0, 1]\ny = Attention(q, kt, v) scale=0.4\n"
+             "yt = Transpose(y) perm=[2, 1, 0]\noutput yt\n");
+    check_attention_ways(TOL);
     /* a reversed V (negative step) is no layout the products take */
     snprintf(text, sizeof text,
              "input x: f32[N, 3, 9, 5]\ninput kt: f32[N, 3, 5, 9]\n"
