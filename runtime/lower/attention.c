@@ -157,7 +157,7 @@ static const clg_shape *plan_shape(const void *plan, int node)
 /* The operands as the plan placed them: in[k] and out dense unless the
  * chain that computed an input, or the Transpose that reads the output, is
  * absorbed (then the root's memory, as clg_value_is_view made it). */
-static void plan_operands(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out,
+static void plan_operands(clg_lower *lw, const clg_dev_tensor *in, const clg_dev_tensor *out,
                           operand ops[N_OPERANDS])
 {
     const clg_graph *g = lw->g;
@@ -193,7 +193,6 @@ static void plan_operands(clg_lower *lw, const clg_node *n, const clg_dev_tensor
         }
         ops[O_OUT].l = l;
     }
-    (void)n;
 }
 
 static void dense_operands(const clg_dev_tensor *in, const clg_dev_tensor *out, operand ops[N_OPERANDS])
@@ -242,6 +241,19 @@ static clg_status materialize(clg_lower *lw, operand *o, const clg_shape *s)
     if ((st = copy_layout(lw, o, &d, true))) return st;
     o->t = d;
     clg_layout_dense(s, &o->l);
+    return CLG_OK;
+}
+
+/* The output operand o as dense scratch of out's shape (copied to where
+ * o was after the products). */
+static clg_status output_scratch(clg_lower *lw, const clg_dev_tensor *out, operand *o)
+{
+    clg_dev_tensor d;
+    clg_status s = clg_scratch(lw, (size_t)clg_shape_count(&out->shape), &d);
+    if (s) return s;
+    d.shape = out->shape;
+    o->t = d;
+    clg_layout_dense(&out->shape, &o->l);
     return CLG_OK;
 }
 
@@ -428,19 +440,17 @@ static clg_status lower_unfused(clg_lower *lw, const clg_node *n, const clg_dev_
     operand final_out = ops[O_OUT];
     bool out_copy = false;
     clg_walk w;
-    for (int pass = 0; pass < 2; pass++) {
+    /* at most: copies for the forms, then copies of every strided operand
+     * for the walk, then both hold */
+    for (int pass = 0; pass < 3; pass++) {
         bool forms = true;
         for (int t = 0; t < N_OPERANDS; t++) {
             bool f = gemm_form(&ops[t], shapes[t], &mats[t]->trans, &mats[t]->ld) && !(t == O_OUT && mats[t]->trans);
             if (f) continue;
             forms = false;
-            if (pass == 1) return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: attention operand %d", t);
+            if (pass == 2) return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: attention operand %d", t);
             if (t == O_OUT) {
-                clg_dev_tensor d;
-                if ((s = clg_scratch(lw, (size_t)clg_shape_count(&out->shape), &d))) return s;
-                d.shape = out->shape;
-                ops[O_OUT].t = d;
-                clg_layout_dense(&out->shape, &ops[O_OUT].l);
+                if ((s = output_scratch(lw, out, &ops[O_OUT]))) return s;
                 out_copy = true;
             } else if ((s = materialize(lw, &ops[t], shapes[t]))) {
                 return s;
@@ -448,16 +458,12 @@ static clg_status lower_unfused(clg_lower *lw, const clg_node *n, const clg_dev_
         }
         if (!forms) continue;
         if (batch_walk(ops, shapes, a->sq, a->sk, &w)) break;
-        if (pass == 1) return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: attention's batch walk");
+        if (pass == 2) return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: attention's batch walk");
         /* splits that do not nest: every strided operand to dense memory */
         for (int t = O_Q; t <= O_V; t++)
             if (!is_dense(&ops[t]) && (s = materialize(lw, &ops[t], shapes[t]))) return s;
         if (!is_dense(&ops[O_OUT])) {
-            clg_dev_tensor d;
-            if ((s = clg_scratch(lw, (size_t)clg_shape_count(&out->shape), &d))) return s;
-            d.shape = out->shape;
-            ops[O_OUT].t = d;
-            clg_layout_dense(&out->shape, &ops[O_OUT].l);
+            if ((s = output_scratch(lw, out, &ops[O_OUT]))) return s;
             out_copy = true;
         }
     }
@@ -525,7 +531,7 @@ clg_status clg_lower_attention(clg_lower *lw, const clg_node *n, const clg_dev_t
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "attention over %lld keys of size %lld", (long long)a.sk,
                               (long long)a.d);
     operand ops[N_OPERANDS];
-    plan_operands(lw, n, in, out, ops);
+    plan_operands(lw, in, out, ops);
     return clg_decision_of(lw)->variant == UNFUSED ? lower_unfused(lw, n, in, out, &a, ops)
                                                    : lower_fused_ops(lw, n, in, out, &a, ops);
 }
