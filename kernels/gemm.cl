@@ -97,10 +97,15 @@
 /* Where element (r, c) of C goes in y: row-major [M][N] (y_p 0), or NCHW
  * images of P pixels for a convolution's C, which is [channels][images *
  * pixels] (y_p = P) or [images * pixels][channels] (y_p = -P). */
+#ifdef BATCHED
+#define Y_LD y_ld /* a batched product's rows may be further apart than N */
+#else
+#define Y_LD N
+#endif
 #define Y_INDEX(r, c)                                                   \
     (y_p > 0   ? ((c) / y_p * M + (r)) * y_p + (c) % y_p                \
      : y_p < 0 ? ((r) / -y_p * N + (c)) * -y_p + (r) % -y_p             \
-               : (r) * N + (c))
+               : (r) * Y_LD + (c))
 
 /* Both kernels below take these arguments, in this order: the host
  * (runtime/gemm/variants.c) sets one list for every variant. */
@@ -111,14 +116,18 @@
         CLG_BATCH_PARAMS EPILOGUE_ARGS
 
 #ifdef BATCHED
-#define CLG_BATCH_PARAMS , int a_bs, int b_bs, int y_bs
-/* Moves a, b and y to product get_global_id(2) of the batch. */
+#define CLG_BATCH_PARAMS , int a_bs, int b_bs, int y_bs, int zn, int a_bs2, int b_bs2, int y_bs2, int y_ld
+/* Moves a, b and y to product z = get_global_id(2) of the batch. The batch
+ * is two-level: z = z1 * zn + z0 moves each operand z0 * *_bs + z1 * *_bs2
+ * elements (zn = batch and *_bs2 = 0 for one level): attention's heads read
+ * straight from a fused QKV projection are [batch, heads] with strides that
+ * do not merge. y's rows are y_ld apart (N when dense). */
 #define CLG_BATCH_START                                    \
     {                                                      \
-        const size_t z = get_global_id(2);                 \
-        a += z * a_bs;                                     \
-        b += z * b_bs;                                     \
-        y += z * y_bs;                                     \
+        const size_t z = get_global_id(2), z1 = z / zn, z0 = z - z1 * zn; \
+        a += z0 * a_bs + z1 * a_bs2;                       \
+        b += z0 * b_bs + z1 * b_bs2;                       \
+        y += z0 * y_bs + z1 * y_bs2;                       \
     }
 #else
 #define CLG_BATCH_PARAMS
@@ -152,7 +161,7 @@
 
 __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global store_t *p, uint p_off, int N, int K
 #ifdef BATCHED
-                     , int b_bs, int p_bs
+                     , int b_bs, int p_bs, int zn, int b_bs2
 #endif
 )
 {
@@ -161,8 +170,11 @@ __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global st
     b += b_off;
 #ifdef BATCHED
     /* product get_global_id(2)'s B into its own panels, p_bs apart */
-    b += get_global_id(2) * (size_t)b_bs;
-    p += get_global_id(2) * (size_t)p_bs;
+    {
+        const size_t z = get_global_id(2), z1 = z / zn, z0 = z - z1 * zn;
+        b += z0 * b_bs + z1 * b_bs2;
+        p += z * p_bs;
+    }
 #endif
     p += p_off + ((size_t)t * K + k) * NR;
     for (int j = 0; j < NR; j++) {

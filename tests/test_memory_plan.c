@@ -57,7 +57,7 @@ static bool computes(const clg_graph *g, int i, const clg_shape *shapes)
 {
     const clg_node *n = &g->nodes[i];
     return n->op != CLG_OP_INPUT && n->op != CLG_OP_CONSTANT &&
-           !clg_value_is_view(g, i, n->n_inputs > 0 ? &shapes[n->inputs[0]] : NULL);
+           !clg_value_is_view(g, i, shapes);
 }
 
 /* Plans g at batch with the scratch requests and checks the result; returns

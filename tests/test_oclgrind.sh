@@ -404,8 +404,24 @@ vt = Transpose(v) perm=[0, 1, 3, 2]
 s = MatMul(qs, vt)
 p = Softmax(s)
 a2 = MatMul(p, v)
+# Heads cut from one fused projection [S, N, 3E] (3 heads of 5) and read
+# through strides (lower/attention_layout.c): at batch 2 the unfused
+# products run a two-level batch and write C rows 30 apart.
+input x: f32[7, N, 45]
+q3 = Slice(x) starts=[0] ends=[15] axes=[-1]
+k3 = Slice(x) starts=[15] ends=[30] axes=[-1]
+v3 = Slice(x) starts=[30] ends=[45] axes=[-1]
+q3r = Reshape(q3) shape=[0, -1, 5]
+q3t = Transpose(q3r) perm=[1, 0, 2]
+k3r = Reshape(k3) shape=[0, -1, 5]
+k3t = Transpose(k3r) perm=[1, 2, 0]
+v3r = Reshape(v3) shape=[0, -1, 5]
+v3t = Transpose(v3r) perm=[1, 0, 2]
+a3 = Attention(q3t, k3t, v3t) scale=0.4
+a3t = Transpose(a3) perm=[1, 0, 2]
 output a1
 output a2
+output a3t
 EOF
 model attention-fused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model attention-unfused "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
@@ -444,6 +460,7 @@ model seed-fp16-storage examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
 model norm-fp16-storage "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
 model conv-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model attention-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
+model attention-unfused-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
 PRECISION=fp32
 CHECK_TOL=1e-4
 

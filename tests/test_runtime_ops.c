@@ -445,6 +445,73 @@ static void test_attention_pattern(void **state)
     }
 }
 
+/* Attention reading Q, K and V through strides from one fused projection
+ * and writing its heads where the Transpose after it puts them
+ * (lower/attention_layout.c): PyTorch's export of multi-head attention,
+ * [S, N, 3E] cut into heads by Slice, Reshape and Transpose, with odd
+ * sizes (S 7 or 9, 3 heads of 5), as the projection's output and as a
+ * graph input, cross attention (K and V from another tensor, Sk != Sq), a
+ * mask, each way of running attention, at batches 1, 3 and 17 against the
+ * reference. Chains the Attention cannot absorb stay copies: a Slice
+ * another node reads too, a reversed Slice. The launches: the copies are
+ * gone (unfused: the two products, their two pack_b and the Softmax, plus
+ * the Relu and the projection's MatMul). */
+static void test_attention_strided(void **state)
+{
+    (void)state;
+    static const char *heads =
+        "q = Slice(x) starts=[0] ends=[15] axes=[-1]\n"
+        "k = Slice(kv) starts=[%d] ends=[%d] axes=[-1]\n"
+        "v = Slice(kv) starts=[%d] ends=[%d] axes=[2]\n"
+        "qr = Reshape(q) shape=[0, -1, 5]\nqt = Transpose(qr) perm=[1, 0, 2]\n"
+        "kr = Reshape(k) shape=[0, -1, 5]\nkt = Transpose(kr) perm=[1, 2, 0]\n"
+        "vr = Reshape(v) shape=[0, -1, 5]\nvt = Transpose(vr) perm=[1, 0, 2]\n"
+        "y = Attention(qt, kt, vt%s) scale=0.4\n"
+        "yt = Transpose(y) perm=[1, 0, 2]\nyr = Reshape(yt) shape=[0, -1]\nz = Relu(yr)\n";
+    char body[1024];
+    /* self attention on the projection's output */
+    snprintf(body, sizeof body, heads, 15, 30, 30, 45, "");
+    snprintf(text, sizeof text,
+             "input a: f32[7, N, 6]\nconst w: f32[6, 45] = random(5)\nx = MatMul(a, w)\nkv = Identity(x)\n%soutput z\n",
+             body);
+    check_attention_ways(TOL);
+    setenv("CLGRAPH_ATTENTION", "unfused", 1);
+    int o0 = test_launches_at(text, 0);
+    setenv("CLGRAPH_ATTENTION_COPIES", "1", 1);
+    int copies = test_launches_at(text, 0);
+    unsetenv("CLGRAPH_ATTENTION_COPIES");
+    unsetenv("CLGRAPH_ATTENTION");
+    if (o0 != 7 || copies != 14)
+        fail_msg("%d launches at -O0 (%d with the copies), expected 7 (14):\n%s", o0, copies, text);
+    /* cross attention from graph inputs, Sk = 9, with a mask */
+    snprintf(body, sizeof body, heads, 0, 15, 15, 30, ", m");
+    snprintf(text, sizeof text,
+             "input x: f32[7, N, 15]\ninput kv: f32[9, N, 30]\nconst m: f32[7, 9] = random(3, -4, 0)\n%soutput z\n",
+             body);
+    check_attention_ways(TOL);
+    /* K's Slice also read by another node: its chain stays copies (Q's and
+     * V's are absorbed) */
+    snprintf(body, sizeof body, heads, 15, 30, 30, 45, "");
+    snprintf(text, sizeof text,
+             "input x: f32[7, N, 45]\nkv = Identity(x)\n%sk2 = Sigmoid(k)\noutput z\noutput k2\n", body);
+    check_attention_ways(TOL);
+    /* Q with neither stride 1 and an output whose rows are not
+     * contiguous: absorbed, but copied to scratch (and back) for the
+     * products */
+    snprintf(text, sizeof text,
+             "input x: f32[7, 5, N]\ninput kt: f32[N, 5, 9]\ninput v: f32[N, 9, 3]\n"
+             "q = Transpose(x) perm=[2, 0, 1]\ny = Attention(q, kt, v) scale=0.4\n"
+             "yt = Transpose(y) perm=[2, 1, 0]\noutput yt\n");
+    check_attention_ways(TOL);
+    /* a reversed V (negative step) is no layout the products take */
+    snprintf(text, sizeof text,
+             "input x: f32[N, 3, 9, 5]\ninput kt: f32[N, 3, 5, 9]\n"
+             "v = Slice(x) starts=[-1] ends=[-100] steps=[-1] axes=[2]\n"
+             "q = Transpose(x) perm=[0, 1, 2, 3]\n"
+             "y = Attention(q, kt, v) scale=0.4\nyt = Transpose(y) perm=[0, 2, 1, 3]\noutput yt\n");
+    check_attention_ways(TOL);
+}
+
 /* A head larger than the kernel takes (fuse-attention never makes one, a
  * text may) runs unfused; forced to the kernel it is refused when the plan
  * is made, naming the node. */
@@ -1569,6 +1636,7 @@ int main(void)
         cmocka_unit_test(test_log_softmax),
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_attention_pattern),
+        cmocka_unit_test(test_attention_strided),
         cmocka_unit_test(test_attention_head_too_large),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_pad),

@@ -107,36 +107,64 @@ clg_status clg_emit_gemm_decided(clg_lower *lw, const clg_gemm_gen *gen, const c
  * p4x64 27, p8x32 24 (CLBlast 70). p8x32 is the one good on both. */
 #define PRODUCT_VARIANT "p8x32"
 
+/* gm's two-level batch as gm->batch / gm->zn products of one level each. */
+static clg_status split_outer(clg_lower *lw, const clg_gemm *gm)
+{
+    clg_gemm one = *gm;
+    one.batch = gm->zn;
+    one.zn = 0;
+    one.a_stride2 = one.b_stride2 = one.c_stride2 = 0;
+    for (size_t z1 = 0; z1 < gm->batch / gm->zn; z1++) {
+        one.a.off = gm->a.off + z1 * gm->a_stride2;
+        one.b.off = gm->b.off + z1 * gm->b_stride2;
+        one.c.off = gm->c.off + z1 * gm->c_stride2;
+        clg_status s = clg_emit_product(lw, &one);
+        if (s) return s;
+    }
+    return CLG_OK;
+}
+
 clg_status clg_emit_product(clg_lower *lw, const clg_gemm *gm)
 {
     const char *path = lw->ctx->gemm_path;
     bool half = lw->plan->elem_size == 2; /* only the generated kernels read half buffers */
-    if (gm->beta != 0.0f || gm->ldc != gm->n || (path && !strcmp(path, "clblast") && !half) || gm->m > INT32_MAX ||
-        gm->n > INT32_MAX || gm->k > INT32_MAX)
+    bool two_level = gm->zn > 0 && gm->zn < gm->batch;
+    if (gm->beta != 0.0f || (path && !strcmp(path, "clblast") && !half) || gm->m > INT32_MAX ||
+        gm->n > INT32_MAX || gm->k > INT32_MAX || gm->ldc > INT32_MAX) {
+        /* CLBlast's strided batch has one level */
+        if (two_level) return split_outer(lw, gm);
         return clg_emit_gemm(lw, gm);
+    }
     if (gm->m == 0 || gm->n == 0 || gm->batch == 0) return CLG_OK;
     int v = -1;
     if (path && !strncmp(path, "generated:", 10)) v = clg_gemm_variant_find(path + 10);
-    /* kernels/gemm_local.cl has no batched form: a batched product under a
-     * forced work-group variant runs on the default product variant */
-    if (v >= 0 && clg_gemm_variants[v].wm > 0 && gm->batch > 1) v = -1;
+    /* kernels/gemm_local.cl has no batched form: a batched product (or one
+     * whose C rows are ldc apart) under a forced work-group variant runs on
+     * the default product variant */
+    if (v >= 0 && clg_gemm_variants[v].wm > 0 && (gm->batch > 1 || gm->ldc != gm->n)) v = -1;
     if (!clg_gemm_variant_fits(v, gm->trans_a, gm->trans_b)) v = clg_gemm_variant_find(PRODUCT_VARIANT);
     if (!clg_gemm_variant_fits(v, gm->trans_a, gm->trans_b)) v = clg_gemm_variant_find("g1x1");
     /* The operands' shapes as the generated kernels check them: the
-     * products' extent in each buffer. */
+     * products' extent in each buffer (the last product's, the largest
+     * offsets being those of the last z0 and z1). */
     clg_dev_tensor a = gm->a, b = gm->b, y = gm->c;
-    size_t batch = gm->batch;
+    size_t batch = gm->batch, zn = two_level ? gm->zn : batch, outer = batch / zn;
     size_t a_rows = gm->trans_a ? gm->k : gm->m, b_rows = gm->trans_b ? gm->n : gm->k;
-    a.shape = (clg_shape){1, {(int64_t)((batch - 1) * gm->a_stride + a_rows * gm->lda)}};
-    b.shape = (clg_shape){1, {(int64_t)((batch - 1) * gm->b_stride + b_rows * gm->ldb)}};
-    y.shape = (clg_shape){1, {(int64_t)((batch - 1) * gm->c_stride + gm->m * gm->n)}};
+    size_t a_cols = gm->trans_a ? gm->m : gm->k, b_cols = gm->trans_b ? gm->k : gm->n;
+    a.shape = (clg_shape){1, {(int64_t)((zn - 1) * gm->a_stride + (outer - 1) * gm->a_stride2 +
+                                        (a_rows - 1) * gm->lda + a_cols)}};
+    b.shape = (clg_shape){1, {(int64_t)((zn - 1) * gm->b_stride + (outer - 1) * gm->b_stride2 +
+                                        (b_rows - 1) * gm->ldb + b_cols)}};
+    y.shape = (clg_shape){1, {(int64_t)((zn - 1) * gm->c_stride + (outer - 1) * gm->c_stride2 +
+                                        (gm->m - 1) * gm->ldc + gm->n)}};
     const clg_shape *shapes[3] = {&a.shape, &b.shape, &y.shape};
     for (int i = 0; i < 3; i++) {
         clg_status s = clg_check_elems(lw, shapes[i]);
         if (s) return s;
     }
-    if (batch > 1 && (gm->a_stride > INT32_MAX || gm->b_stride > INT32_MAX || gm->c_stride > INT32_MAX))
-        return clg_emit_gemm(lw, gm);
+    if (batch > 1 && (gm->a_stride > INT32_MAX || gm->b_stride > INT32_MAX || gm->c_stride > INT32_MAX ||
+                      gm->a_stride2 > INT32_MAX || gm->b_stride2 > INT32_MAX || gm->c_stride2 > INT32_MAX))
+        return two_level ? split_outer(lw, gm) : clg_emit_gemm(lw, gm);
     clg_gemm_gen g = {0};
     g.a = &a, g.b = &b, g.y = &y;
     g.m = (int64_t)gm->m, g.n = (int64_t)gm->n, g.k = (int64_t)gm->k;
@@ -145,5 +173,10 @@ clg_status clg_emit_product(clg_lower *lw, const clg_gemm *gm)
     g.alpha = gm->alpha;
     g.batch = (int64_t)batch;
     g.a_bs = (int64_t)gm->a_stride, g.b_bs = (int64_t)gm->b_stride, g.y_bs = (int64_t)gm->c_stride;
+    if (two_level) {
+        g.zn = (int64_t)zn;
+        g.a_bs2 = (int64_t)gm->a_stride2, g.b_bs2 = (int64_t)gm->b_stride2, g.y_bs2 = (int64_t)gm->c_stride2;
+    }
+    g.y_ld = (int64_t)gm->ldc;
     return clg_emit_gemm_gen(lw, &g, v);
 }

@@ -69,6 +69,10 @@ typedef struct clg_gemm_gen {
                                      BATCHED), product z's A, B and y a_bs, b_bs, y_bs
                                      elements after product 0's; no epilogue, bias or conv */
     int64_t a_bs, b_bs, y_bs;
+    int64_t zn;                   /* > 0: a two-level batch, product z = z1 * zn + z0 at
+                                     z0 * *_bs + z1 * *_bs2 (attention's [batch, heads]) */
+    int64_t a_bs2, b_bs2, y_bs2;
+    int64_t y_ld;                 /* > 0 (batched only): C's rows y_ld apart, not n */
 } clg_gemm_gen;
 
 /* Operands seen as matrices (a MatMul's A and Y with their batch dims

@@ -126,11 +126,13 @@ static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, cons
     if (s || g->k == 0) return s;
     int from = lw->plan->n_steps;
     /* batched: each product's panels elems apart */
+    bool batched = strstr(options, "-DBATCHED") != NULL;
     clg_karg args[] = {CLG_ARG_T(g->b), CLG_ARG_I(g->ldb), CLG_ARG_T(packed), CLG_ARG_I(g->n), CLG_ARG_I(g->k),
-                       CLG_ARG_I(g->b_bs), CLG_ARG_I((int64_t)elems)};
-    clg_launch l = {&gemm_family, "pack_b", options, batch > 1 ? 3 : 2,
+                       CLG_ARG_I(g->b_bs), CLG_ARG_I((int64_t)elems), CLG_ARG_I(g->zn > 0 ? g->zn : batch),
+                       CLG_ARG_I(g->zn > 0 ? g->b_bs2 : 0)};
+    clg_launch l = {&gemm_family, "pack_b", options, batched ? 3 : 2,
                     {clg_grid_size(g->k), (size_t)((g->n + nr - 1) / nr), (size_t)batch},
-                    {0}, args, batch > 1 ? 7 : 5, ep};
+                    {0}, args, batched ? 9 : 5, ep};
     s = clg_emit_launch(lw, &l);
     if (!s && g->b_constant) s = clg_plan_run_steps_now(lw, from);
     return s;
@@ -194,7 +196,9 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     if ((s = clg_check_elems(lw, &g->y->shape))) return s;
     if ((g->b_packed || g->y_p || g->conv) && v->nr == 0)
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: variant %s takes no packed B", v->name);
-    bool batched = g->batch > 1;
+    /* a single product whose C rows are y_ld apart runs batched too (its
+     * kernel is the one that takes y_ld) */
+    bool batched = g->batch > 1 || (g->y_ld > 0 && g->y_ld != g->n);
     if (batched && (g->epi || g->conv || g->b_packed || g->y_p || has_bias))
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: a batched GEMM takes no epilogue, bias or packing");
     /* kernels/gemm_local.cl has no batched form */
@@ -268,11 +272,19 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     if (batched) {
         /* a packed B: each product's panels, packed_elems apart */
         int64_t b_bs = v->nr > 0 ? (int64_t)clg_gemm_packed_elems(variant, nn, k) : g->b_bs;
+        int64_t zn = g->zn > 0 ? g->zn : (g->batch > 1 ? g->batch : 1);
         args[n_args++] = CLG_ARG_I(g->a_bs);
         args[n_args++] = CLG_ARG_I(b_bs);
         args[n_args++] = CLG_ARG_I(g->y_bs);
+        args[n_args++] = CLG_ARG_I(zn);
+        args[n_args++] = CLG_ARG_I(g->zn > 0 ? g->a_bs2 : 0);
+        /* packed panels are dense over the whole batch */
+        args[n_args++] = CLG_ARG_I(g->zn > 0 ? (v->nr > 0 ? zn * b_bs : g->b_bs2) : 0);
+        args[n_args++] = CLG_ARG_I(g->zn > 0 ? g->y_bs2 : 0);
+        args[n_args++] = CLG_ARG_I(g->y_ld > 0 ? g->y_ld : nn);
     }
-    clg_launch l = {&gemm_family, "gemm", options, batched ? 3 : 2, {0, 0, (size_t)(batched ? g->batch : 1)}, {0},
+    clg_launch l = {&gemm_family, "gemm", options, batched ? 3 : 2,
+                    {0, 0, (size_t)(batched && g->batch > 1 ? g->batch : 1)}, {0},
                     args, n_args, g->epi ? &ep : NULL};
     if (v->wm > 0) {
         /* one work-group per (wm * tm) x (wn * tn) tile of C */

@@ -137,58 +137,350 @@ static clg_status lower_fused(clg_lower *lw, const clg_node *n, const clg_dev_te
     return CLG_OK;
 }
 
-/* C[b] = alpha * A[b] · B[b] for every batch index b of the walk, A, B, C
- * walk tensors ta, tb, tc (C dense over the walk when tc < 0: scratch of
- * m x n per batch index): one strided-batched GEMM per outer index when
- * neither operand broadcasts along the innermost batch dim, else one GEMM
- * per matrix. */
-static clg_status emit_products(clg_lower *lw, const att_shape *a, const clg_dev_tensor *tensors, int ta, int tb,
-                                const clg_dev_tensor *c, bool c_dense, size_t m, size_t nn, size_t k, float alpha)
+/* ---------------------------------------------------------------- operands */
+
+/* An operand (Q, KT, V or the output) as memory and a layout over the
+ * node's shape for it: dense at t's offset, or, absorbed
+ * (attention_layout.c), strided through the root's memory. */
+typedef struct operand {
+    clg_dev_tensor t;
+    clg_layout l;
+} operand;
+
+enum { O_OUT, O_Q, O_KT, O_V, N_OPERANDS };
+
+static const clg_shape *plan_shape(const void *plan, int node)
 {
-    const clg_walk *w = &a->w;
-    int inner = w->rank - 1;
-    int64_t per = w->dims[inner], outer = 1;
-    for (int i = 0; i < inner; i++) outer *= w->dims[i];
-    bool batched = per > 1 && w->st[ta][inner] != 0 && w->st[tb][inner] != 0;
+    return &((const clg_plan *)plan)->values[node].shape;
+}
+
+/* The operands as the plan placed them: in[k] and out dense unless the
+ * chain that computed an input, or the Transpose that reads the output, is
+ * absorbed (then the root's memory, as clg_value_is_view made it). */
+static void plan_operands(clg_lower *lw, const clg_dev_tensor *in, const clg_dev_tensor *out,
+                          operand ops[N_OPERANDS])
+{
+    const clg_graph *g = lw->g;
+    const clg_plan *p = lw->plan;
+    bool copies = getenv("CLGRAPH_ATTENTION_COPIES") != NULL;
+    for (int k = 0; k < 3; k++) {
+        operand *o = &ops[O_Q + k];
+        int root;
+        if (!copies && clg_attention_operand(g, lw->node, k, plan_shape, p, &root, &o->l)) {
+            o->t = p->values[root];
+        } else {
+            o->t = in[k];
+            clg_layout_dense(&in[k].shape, &o->l);
+        }
+    }
+    ops[O_OUT].t = *out;
+    clg_layout_dense(&out->shape, &ops[O_OUT].l);
+    int tr;
+    if (!copies && clg_attention_writes_through(g, lw->node, plan_shape, p, &tr)) {
+        /* output dim perm[j] is the Transpose's dim j */
+        const clg_node *t = &g->nodes[tr];
+        const clg_shape *ts = &p->values[tr].shape;
+        int64_t tst[CLG_MAX_RANK];
+        clg_dense_strides(ts, tst);
+        clg_layout l = {0, {0}, {0}, 0};
+        const clg_shape *os = &out->shape;
+        for (int i = 0; i < os->rank; i++) {
+            if (os->dims[i] == 1) continue;
+            for (int j = 0; j < ts->rank; j++) {
+                int from = t->attrs.perm_rank ? (int)t->attrs.perm[j] : ts->rank - 1 - j;
+                if (from == i) l.size[l.n] = os->dims[i], l.st[l.n] = tst[j], l.n++;
+            }
+        }
+        ops[O_OUT].l = l;
+    }
+}
+
+static void dense_operands(const clg_dev_tensor *in, const clg_dev_tensor *out, operand ops[N_OPERANDS])
+{
+    ops[O_OUT].t = *out;
+    clg_layout_dense(&out->shape, &ops[O_OUT].l);
+    for (int k = 0; k < 3; k++) {
+        ops[O_Q + k].t = in[k];
+        clg_layout_dense(&in[k].shape, &ops[O_Q + k].l);
+    }
+}
+
+static bool is_dense(const operand *o)
+{
+    int64_t run = 1;
+    for (int i = o->l.n - 1; i >= 0; i--) {
+        if (o->l.st[i] != run) return false;
+        run *= o->l.size[i];
+    }
+    return o->l.off == 0;
+}
+
+/* The copy between operand o (shape s) and dense memory d: the walk over
+ * o's atoms, tensor 0 the source. */
+static clg_status copy_layout(clg_lower *lw, const operand *o, const clg_dev_tensor *d, bool to_dense)
+{
+    clg_walk w = {o->l.n > 0 ? o->l.n : 1, 2, {0}, {{0}}};
+    w.dims[0] = 1;
+    int64_t run = 1;
+    for (int i = o->l.n - 1; i >= 0; i--) {
+        w.dims[i] = o->l.size[i];
+        w.st[to_dense ? 0 : 1][i] = o->l.st[i];
+        w.st[to_dense ? 1 : 0][i] = run;
+        run *= o->l.size[i];
+    }
+    return to_dense ? clg_emit_copy(lw, &o->t, o->l.off, d, 0, w) : clg_emit_copy(lw, d, 0, &o->t, o->l.off, w);
+}
+
+/* Input operand o (shape s) copied into dense scratch, which o becomes. */
+static clg_status materialize(clg_lower *lw, operand *o, const clg_shape *s)
+{
+    clg_dev_tensor d;
+    clg_status st = clg_scratch(lw, (size_t)clg_shape_count(s), &d);
+    if (st) return st;
+    d.shape = *s;
+    if ((st = copy_layout(lw, o, &d, true))) return st;
+    o->t = d;
+    clg_layout_dense(s, &o->l);
+    return CLG_OK;
+}
+
+/* The output operand o as dense scratch of out's shape (copied to where
+ * o was after the products). */
+static clg_status output_scratch(clg_lower *lw, const clg_dev_tensor *out, operand *o)
+{
+    clg_dev_tensor d;
+    clg_status s = clg_scratch(lw, (size_t)clg_shape_count(&out->shape), &d);
+    if (s) return s;
+    d.shape = out->shape;
+    o->t = d;
+    clg_layout_dense(&out->shape, &o->l);
+    return CLG_OK;
+}
+
+/* The row and column strides of o's last two dims (rows x cols): a dim of
+ * 1 has any stride, so it takes the one that makes the other contiguous
+ * dim the leading one. False when o's last two dims are not one atom each. */
+static bool matrix_strides(const operand *o, const clg_shape *s, int64_t *rs, int64_t *cs)
+{
+    clg_layout al;
+    int first[CLG_MAX_RANK + 1];
+    if (!clg_layout_aligned(&o->l, s, &al, first)) return false;
+    int r = s->rank;
+    for (int d = r - 2; d < r; d++)
+        if (first[d + 1] - first[d] > 1) return false;
+    int64_t rows = s->dims[r - 2], cols = s->dims[r - 1];
+    *rs = rows > 1 ? al.st[first[r - 2]] : 0;
+    *cs = cols > 1 ? al.st[first[r - 1]] : 0;
+    if (rows == 1) *rs = *cs == 1 || cols == 1 ? cols : 1;
+    if (cols == 1) *cs = *rs == 1 && rows > 1 ? rows : 1;
+    return true;
+}
+
+/* As a GEMM operand: plain (element (r, c) at r * ld + c) or transposed
+ * (at c * ld + r), ld no less than the contiguous extent. */
+static bool gemm_form(const operand *o, const clg_shape *s, bool *trans, size_t *ld)
+{
+    int64_t rs, cs;
+    if (!matrix_strides(o, s, &rs, &cs)) return false;
+    int64_t rows = s->dims[s->rank - 2], cols = s->dims[s->rank - 1];
+    if (cs == 1 && rs >= cols) {
+        *trans = false, *ld = (size_t)rs;
+        return true;
+    }
+    if (rs == 1 && cs >= rows) {
+        *trans = true, *ld = (size_t)cs;
+        return true;
+    }
+    return false;
+}
+
+/* The walk over the output's batch dims, each split where an operand's
+ * atoms are (broadcast dims stride 0), tensors O_OUT..O_V, plus the scores
+ * (tensor N_OPERANDS) dense over it; then merged. False when the operands'
+ * splits of a dim do not nest or there are too many. */
+static bool batch_walk(const operand ops[N_OPERANDS], const clg_shape *shapes[N_OPERANDS], int64_t sq, int64_t sk,
+                       clg_walk *w)
+{
+    const clg_shape *os = shapes[O_OUT];
+    int br = os->rank - 2;
+    clg_layout al[N_OPERANDS];
+    int first[N_OPERANDS][CLG_MAX_RANK + 1];
+    for (int t = 0; t < N_OPERANDS; t++)
+        if (!clg_layout_aligned(&ops[t].l, shapes[t], &al[t], first[t])) return false;
+    memset(w, 0, sizeof *w);
+    w->n_tensors = N_OPERANDS + 1;
+    for (int i = 0; i < br; i++) {
+        int64_t D = os->dims[i];
+        if (D == 1) continue;
+        /* each operand's atoms for dim i, walked from the innermost */
+        int at[N_OPERANDS], lo[N_OPERANDS];
+        int64_t rem[N_OPERANDS], st[N_OPERANDS];
+        bool bc[N_OPERANDS];
+        for (int t = 0; t < N_OPERANDS; t++) {
+            int d = i - (os->rank - shapes[t]->rank);
+            bc[t] = d < 0 || shapes[t]->dims[d] == 1;
+            if (bc[t]) continue;
+            lo[t] = first[t][d];
+            at[t] = first[t][d + 1] - 1;
+            rem[t] = al[t].size[at[t]], st[t] = al[t].st[at[t]];
+        }
+        int64_t dims[CLG_MAX_RANK], sts[CLG_MAX_RANK][N_OPERANDS];
+        int nd = 0;
+        while (D > 1) {
+            int64_t m = D;
+            for (int t = 0; t < N_OPERANDS; t++)
+                if (!bc[t] && rem[t] < m) m = rem[t];
+            if (nd == CLG_MAX_RANK || m <= 1) return false;
+            for (int t = 0; t < N_OPERANDS; t++) {
+                if (bc[t]) {
+                    sts[nd][t] = 0;
+                    continue;
+                }
+                if (rem[t] % m) return false;
+                sts[nd][t] = st[t];
+                rem[t] /= m, st[t] *= m;
+                if (rem[t] == 1 && --at[t] >= lo[t]) rem[t] = al[t].size[at[t]], st[t] = al[t].st[at[t]];
+            }
+            dims[nd++] = m;
+            D /= m;
+        }
+        if (w->rank + nd > CLG_MAX_RANK) return false;
+        for (int j = nd - 1; j >= 0; j--) {
+            w->dims[w->rank] = dims[j];
+            for (int t = 0; t < N_OPERANDS; t++) w->st[t][w->rank] = sts[j][t];
+            w->rank++;
+        }
+    }
+    int64_t run = sq * sk;
+    for (int i = w->rank - 1; i >= 0; i--) {
+        w->st[N_OPERANDS][i] = run;
+        run *= w->dims[i];
+    }
+    if (w->rank == 0) {
+        w->rank = 1;
+        w->dims[0] = 1;
+    }
+    clg_walk_merge(w);
+    return true;
+}
+
+/* One matrix operand of a product: tensor t of the walk, plain or
+ * transposed with its leading dim. */
+typedef struct mat {
+    int t;
+    bool trans;
+    size_t ld;
+} mat;
+
+/* C[b] = alpha * A[b] · B[b] for every batch index b of the walk: the
+ * innermost two batch dims along which neither A nor B broadcasts are one
+ * launch's two-level batch (clg_emit_product), the rest launches. */
+static clg_status emit_products(clg_lower *lw, const clg_walk *w, const clg_dev_tensor *tensors, mat a, mat b,
+                                mat c, size_t m, size_t nn, size_t k, float alpha)
+{
+    int r = w->rank;
+    int levels = 0;
+    for (int i = r - 1; i >= 0 && levels < 2; i--) {
+        if (w->dims[i] > 1 && w->st[a.t][i] != 0 && w->st[b.t][i] != 0) levels++;
+        else break;
+    }
+    int host = r - levels;
+    int64_t launches = 1;
+    for (int i = 0; i < host; i++) launches *= w->dims[i];
     clg_gemm gm = {0};
     gm.m = m, gm.n = nn, gm.k = k;
     gm.alpha = alpha;
-    gm.a = tensors[ta], gm.b = tensors[tb], gm.c = *c;
-    gm.lda = k, gm.ldb = nn, gm.ldc = nn;
-    for (int64_t l = 0; l < outer; l++) {
-        for (int64_t j = 0; j < (batched ? 1 : per); j++) {
-            int64_t b = l * per + j;
-            gm.a.off = tensors[ta].off + walk_offset(w, ta, b);
-            gm.b.off = tensors[tb].off + walk_offset(w, tb, b);
-            gm.c.off = c->off + (c_dense ? (size_t)b * m * nn : walk_offset(w, T_OUT, b));
-            gm.batch = batched ? (size_t)per : 1;
-            gm.a_stride = (size_t)w->st[ta][inner];
-            gm.b_stride = (size_t)w->st[tb][inner];
-            gm.c_stride = c_dense ? m * nn : (size_t)w->st[T_OUT][inner];
-            clg_status s = clg_emit_product(lw, &gm);
-            if (s) return s;
+    gm.a = tensors[a.t], gm.b = tensors[b.t], gm.c = tensors[c.t];
+    gm.trans_a = a.trans, gm.trans_b = b.trans;
+    gm.lda = a.ld, gm.ldb = b.ld, gm.ldc = c.ld;
+    gm.batch = 1;
+    if (levels >= 1) {
+        gm.batch = (size_t)w->dims[r - 1];
+        gm.a_stride = (size_t)w->st[a.t][r - 1];
+        gm.b_stride = (size_t)w->st[b.t][r - 1];
+        gm.c_stride = (size_t)w->st[c.t][r - 1];
+    }
+    if (levels == 2) {
+        gm.zn = gm.batch;
+        gm.batch *= (size_t)w->dims[r - 2];
+        gm.a_stride2 = (size_t)w->st[a.t][r - 2];
+        gm.b_stride2 = (size_t)w->st[b.t][r - 2];
+        gm.c_stride2 = (size_t)w->st[c.t][r - 2];
+    }
+    for (int64_t l = 0; l < launches; l++) {
+        int64_t rest = l, off[3] = {0, 0, 0};
+        int ts[3] = {a.t, b.t, c.t};
+        for (int i = host - 1; i >= 0; i--) {
+            int64_t at = rest % w->dims[i];
+            rest /= w->dims[i];
+            for (int j = 0; j < 3; j++) off[j] += at * w->st[ts[j]][i];
         }
+        gm.a.off = tensors[a.t].off + (size_t)off[0];
+        gm.b.off = tensors[b.t].off + (size_t)off[1];
+        gm.c.off = tensors[c.t].off + (size_t)off[2];
+        clg_status s = clg_emit_product(lw, &gm);
+        if (s) return s;
     }
     return CLG_OK;
 }
 
 static clg_status lower_unfused(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                const clg_dev_tensor *out, const att_shape *a)
+                                const clg_dev_tensor *out, const att_shape *a, operand ops[N_OPERANDS])
 {
+    const clg_shape *shapes[N_OPERANDS] = {&out->shape, &in[0].shape, &in[1].shape, &in[2].shape};
     int br = out->shape.rank - 2;
     int64_t batches = 1;
     for (int i = 0; i < br; i++) batches *= out->shape.dims[i];
     size_t rows = (size_t)(batches * a->sq);
+    clg_status s;
+    /* Each operand as a GEMM takes it, else (a layout the products cannot
+     * read) copied to dense memory; the output then goes through scratch. */
+    mat mq = {O_Q, false, 0}, mkt = {O_KT, false, 0}, mv = {O_V, false, 0}, mo = {O_OUT, false, 0};
+    mat *mats[N_OPERANDS] = {&mo, &mq, &mkt, &mv};
+    operand final_out = ops[O_OUT];
+    bool out_copy = false;
+    clg_walk w;
+    /* at most: copies for the forms, then copies of every strided operand
+     * for the walk, then both hold */
+    for (int pass = 0; pass < 3; pass++) {
+        bool forms = true;
+        for (int t = 0; t < N_OPERANDS; t++) {
+            bool f = gemm_form(&ops[t], shapes[t], &mats[t]->trans, &mats[t]->ld) && !(t == O_OUT && mats[t]->trans);
+            if (f) continue;
+            forms = false;
+            if (pass == 2) return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: attention operand %d", t);
+            if (t == O_OUT) {
+                if ((s = output_scratch(lw, out, &ops[O_OUT]))) return s;
+                out_copy = true;
+            } else if ((s = materialize(lw, &ops[t], shapes[t]))) {
+                return s;
+            }
+        }
+        if (!forms) continue;
+        if (batch_walk(ops, shapes, a->sq, a->sk, &w)) break;
+        if (pass == 2) return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: attention's batch walk");
+        /* splits that do not nest: every strided operand to dense memory */
+        for (int t = O_Q; t <= O_V; t++)
+            if (!is_dense(&ops[t]) && (s = materialize(lw, &ops[t], shapes[t]))) return s;
+        if (!is_dense(&ops[O_OUT])) {
+            if ((s = output_scratch(lw, out, &ops[O_OUT]))) return s;
+            out_copy = true;
+        }
+    }
     clg_dev_tensor scores;
-    clg_status s = clg_scratch(lw, rows * (size_t)a->sk, &scores);
-    if (s) return s;
+    if ((s = clg_scratch(lw, rows * (size_t)a->sk, &scores))) return s;
     /* The scores as [batch..., Sq, Sk], for the mask's broadcast. */
     scores.shape = out->shape;
     scores.shape.dims[br + 1] = a->sk;
     if ((s = clg_check_elems(lw, &scores.shape))) return s;
-    clg_dev_tensor t[N_TENSORS] = {*out, in[0], in[1], in[2]};
-    if ((s = emit_products(lw, a, t, T_Q, T_KT, &scores, true, (size_t)a->sq, (size_t)a->sk, (size_t)a->d,
-                           n->attrs.scale)))
+    clg_dev_tensor t[N_OPERANDS + 1];
+    for (int i = 0; i < N_OPERANDS; i++) {
+        t[i] = ops[i].t;
+        t[i].off += (size_t)ops[i].l.off;
+    }
+    t[N_OPERANDS] = scores;
+    mat ms = {N_OPERANDS, false, (size_t)a->sk};
+    if ((s = emit_products(lw, &w, t, mq, mkt, ms, (size_t)a->sq, (size_t)a->sk, (size_t)a->d, n->attrs.scale)))
         return s;
     if (a->has_mask) {
         clg_expr e;
@@ -202,17 +494,30 @@ static clg_status lower_unfused(clg_lower *lw, const clg_node *n, const clg_dev_
     clg_launch l = {&softmax_family, "softmax", NULL, 1, {clg_grid_size((int64_t)rows)}, {0}, args, 5, NULL};
     if ((s = clg_emit_launch(lw, &l))) return s;
     /* P · V: P is the scores, dense per batch index. */
-    clg_walk pw = a->w;
-    int inner = pw.rank - 1;
-    /* The scores' strides over the merged walk: dense, like the output's
-     * but with Sk columns. */
-    for (int i = 0; i < pw.rank; i++) pw.st[T_MASK][i] = pw.st[T_OUT][i] / a->dv * a->sk;
-    pw.n_tensors = N_TENSORS;
-    att_shape pa = *a;
-    pa.w = pw;
-    (void)inner;
-    clg_dev_tensor u[N_TENSORS] = {*out, in[0], in[1], in[2], scores};
-    return emit_products(lw, &pa, u, T_MASK, T_V, out, false, (size_t)a->sq, (size_t)a->dv, (size_t)a->sk, 1.0f);
+    if ((s = emit_products(lw, &w, t, ms, mv, mo, (size_t)a->sq, (size_t)a->dv, (size_t)a->sk, 1.0f))) return s;
+    return out_copy ? copy_layout(lw, &final_out, &ops[O_OUT].t, false) : CLG_OK;
+}
+
+/* The fused kernel reads dense operands: strided ones are copied first
+ * (and the output written through scratch). */
+static clg_status lower_fused_ops(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                  const clg_dev_tensor *out, const att_shape *a, operand ops[N_OPERANDS])
+{
+    clg_dev_tensor din[4], dout = *out;
+    clg_status s;
+    for (int k = 0; k < n->n_inputs && k < 4; k++) din[k] = in[k];
+    for (int k = 0; k < 3; k++) {
+        if (is_dense(&ops[O_Q + k])) continue;
+        if ((s = materialize(lw, &ops[O_Q + k], &in[k].shape))) return s;
+        din[k] = ops[O_Q + k].t;
+    }
+    bool out_copy = !is_dense(&ops[O_OUT]);
+    if (out_copy) {
+        if ((s = clg_scratch(lw, (size_t)clg_shape_count(&out->shape), &dout))) return s;
+        dout.shape = out->shape;
+    }
+    if ((s = lower_fused(lw, n, din, &dout, a))) return s;
+    return out_copy ? copy_layout(lw, &ops[O_OUT], &dout, false) : CLG_OK;
 }
 
 clg_status clg_lower_attention(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
@@ -225,8 +530,10 @@ clg_status clg_lower_attention(clg_lower *lw, const clg_node *n, const clg_dev_t
     if (a.sk == 0 || a.d == 0)
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "attention over %lld keys of size %lld", (long long)a.sk,
                               (long long)a.d);
-    return clg_decision_of(lw)->variant == UNFUSED ? lower_unfused(lw, n, in, out, &a)
-                                                   : lower_fused(lw, n, in, out, &a);
+    operand ops[N_OPERANDS];
+    plan_operands(lw, in, out, ops);
+    return clg_decision_of(lw)->variant == UNFUSED ? lower_unfused(lw, n, in, out, &a, ops)
+                                                   : lower_fused_ops(lw, n, in, out, &a, ops);
 }
 
 /* ---------------------------------------------------------------- choosing */
@@ -291,7 +598,9 @@ static int measure(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, c
         tmp[v].scratch_owned = true;
         if (!ok) continue;
         clg_lower tl = {ctx, lw->g, lw->node, &tmp[v]};
-        clg_status s = v == FUSED ? lower_fused(&tl, n, t_in, &t_out, a) : lower_unfused(&tl, n, t_in, &t_out, a);
+        operand ops[N_OPERANDS];
+        dense_operands(t_in, &t_out, ops);
+        clg_status s = v == FUSED ? lower_fused(&tl, n, t_in, &t_out, a) : lower_unfused(&tl, n, t_in, &t_out, a, ops);
         if (!s) s = clg_plan_bind(&tmp[v], lw->g, 0);
         usable[v] = !s && time_runs(&tmp[v], lw->g, 1) >= 0;
     }

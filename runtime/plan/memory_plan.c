@@ -120,19 +120,21 @@ static bool transpose_keeps_layout(const clg_node *n, const clg_shape *xs)
     return true;
 }
 
-bool clg_value_is_view(const clg_graph *g, int node, const clg_shape *in_shape)
+static const clg_shape *shape_at(const void *shapes, int node) { return &((const clg_shape *)shapes)[node]; }
+
+bool clg_value_is_view(const clg_graph *g, int node, const clg_shape *shapes)
 {
     const clg_node *n = &g->nodes[node];
     if (n->n_inputs == 0) return false;
     if (clg_lower_is_alias(n->op)) return true;
-    return n->op == CLG_OP_TRANSPOSE && in_shape && transpose_keeps_layout(n, in_shape);
+    if (!shapes || (n->op != CLG_OP_TRANSPOSE && n->op != CLG_OP_SLICE)) return false;
+    if (n->op == CLG_OP_TRANSPOSE && transpose_keeps_layout(n, &shapes[n->inputs[0]])) return true;
+    return clg_attention_absorbs(g, node, shape_at, shapes);
 }
 
 int clg_value_root(const clg_graph *g, int node, const clg_shape *shapes)
 {
-    while (g->nodes[node].n_inputs > 0 &&
-           clg_value_is_view(g, node, shapes ? &shapes[g->nodes[node].inputs[0]] : NULL))
-        node = g->nodes[node].inputs[0];
+    while (g->nodes[node].n_inputs > 0 && clg_value_is_view(g, node, shapes)) node = g->nodes[node].inputs[0];
     return node;
 }
 
@@ -199,7 +201,7 @@ clg_status clg_plan_memory(const clg_allocator *mem, const clg_graph *g, const c
      * node; views extend their root's life to their own readers. */
     for (int i = 0; i < n; i++) {
         const clg_node *nd = &g->nodes[i];
-        bool view = clg_value_is_view(g, i, nd->n_inputs > 0 ? &shapes[nd->inputs[0]] : NULL);
+        bool view = clg_value_is_view(g, i, shapes);
         root[i] = view ? root[nd->inputs[0]] : i;
         last[i] = i;
         if (root[i] == i && clg_value_in_arena(g, i))

@@ -202,13 +202,12 @@ void clg_plan_free(clg_plan *p)
 }
 
 /* Runs every node's lowering function over p->values. */
-static clg_status lower_all(clg_plan *p, clg_context *ctx, const clg_graph *g)
+static clg_status lower_all(clg_plan *p, clg_context *ctx, const clg_graph *g, const clg_shape *shapes)
 {
     clg_status s = CLG_OK;
     for (int i = 0; i < g->n_nodes && !s; i++) {
         const clg_node *n = &g->nodes[i];
-        if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT ||
-            clg_value_is_view(g, i, n->n_inputs > 0 ? &p->values[n->inputs[0]].shape : NULL))
+        if (n->op == CLG_OP_INPUT || n->op == CLG_OP_CONSTANT || clg_value_is_view(g, i, shapes))
             continue;
         clg_dev_tensor stack[CLG_PLAN_INPUTS_STACK], *in = clg_plan_inputs(p, n, stack);
         if (!in) return CLG_ERR_OUT_OF_MEMORY;
@@ -313,7 +312,7 @@ clg_status clg_plan_build(clg_plan *p, clg_context *ctx, clg_graph *g, cl_mem we
     /* Programs the lowering needs that are not built yet are built
      * together after it, in parallel. */
     p->defer_builds = true;
-    if (!s && !chained) s = lower_all(p, ctx, g);
+    if (!s && !chained) s = lower_all(p, ctx, g, shapes);
     g->binding = NULL;
     if (!s) s = clg_plan_build_pending(p, g);
     p->defer_builds = false;

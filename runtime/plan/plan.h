@@ -64,6 +64,10 @@ typedef struct clg_gemm {
     size_t lda, ldb, ldc;
     size_t batch;
     size_t a_stride, b_stride, c_stride;
+    /* > 0 (clg_emit_product only): the batch is two-level, product
+     * z = z1 * zn + z0 at z0 * *_stride + z1 * *_stride2 */
+    size_t zn;
+    size_t a_stride2, b_stride2, c_stride2;
 } clg_gemm;
 
 /* A kernel argument as a step keeps it until the plan binds it. */
@@ -318,11 +322,45 @@ CLG_INTERNAL clg_status clg_plan_enqueue(clg_plan *plan, const clg_graph *g, con
 
 /* ---------------------------------------------------------------- memory_plan.c */
 
-/* Whether node's value is its first input's memory as it is (no step
- * runs for it): an alias op (clg_lower_is_alias: Reshape, Flatten,
- * Identity), or, given its input's concrete shape (in_shape, NULL: none
- * known), a Transpose that only moves dims of 1. */
-CLG_INTERNAL bool clg_value_is_view(const clg_graph *g, int node, const clg_shape *in_shape);
+/* Whether node's value is its first input's memory (no step runs for it):
+ * an alias op (clg_lower_is_alias: Reshape, Flatten, Identity), or, given
+ * the concrete shapes (per node; NULL: none known), a Transpose that only
+ * moves dims of 1, or a Slice or Transpose an Attention absorbs
+ * (clg_attention_absorbs: the Attention reads or writes that memory
+ * through strides; no other node reads the value). */
+CLG_INTERNAL bool clg_value_is_view(const clg_graph *g, int node, const clg_shape *shapes);
+
+/* ---- attention's strided operands (lower/attention_layout.c) */
+#define CLG_LAYOUT_ATOMS 16
+/* Element i of a tensor, i in row-major order over the atoms' sizes
+ * (outermost first), is element off + sum(index_j * st[j]) of its root. */
+typedef struct clg_layout {
+    int n;
+    int64_t size[CLG_LAYOUT_ATOMS], st[CLG_LAYOUT_ATOMS];
+    int64_t off;
+} clg_layout;
+/* A node's concrete shape. */
+typedef const clg_shape *(*clg_shape_fn)(const void *ctx, int node);
+/* The dense layout of shape s. */
+CLG_INTERNAL void clg_layout_dense(const clg_shape *s, clg_layout *l);
+/* l with its atoms split at s's dim boundaries and merged where a dim's
+ * atoms are one run: dim d is atoms [first[d], first[d + 1]) of *out. */
+CLG_INTERNAL bool clg_layout_aligned(const clg_layout *l, const clg_shape *s, clg_layout *out,
+                                     int first[CLG_MAX_RANK + 1]);
+/* Attention node's input slot (0-2) as a layout over *root, through the
+ * chain of movement nodes (Reshape, Slice, Transpose), each read by the
+ * next alone, that computed it: false when that chain does not reduce to
+ * strides (the input is then read as it is). */
+CLG_INTERNAL bool clg_attention_operand(const clg_graph *g, int node, int slot, clg_shape_fn shape,
+                                        const void *ctx, int *root, clg_layout *l);
+/* Whether Slice or Transpose node is a link of such a chain (or the lone
+ * Transpose reading an Attention's output): a view, as above.
+ * CLGRAPH_ATTENTION_COPIES set: never (for measuring against the copies). */
+CLG_INTERNAL bool clg_attention_absorbs(const clg_graph *g, int node, clg_shape_fn shape, const void *ctx);
+/* Whether Attention node's output is read only by a Transpose that is a
+ * view of it (*transpose): the Attention writes the Transpose's layout. */
+CLG_INTERNAL bool clg_attention_writes_through(const clg_graph *g, int node, clg_shape_fn shape,
+                                               const void *ctx, int *transpose);
 /* The node whose memory node's value is: node itself, or for a view
  * (clg_value_is_view, shapes: concrete, per node, or NULL for the alias
  * ops alone) its first input's root. */
