@@ -341,6 +341,31 @@ static clg_status unit_scale(ox_ctx *ox, const char *base, int *node)
     return CLG_OK;
 }
 
+/* from * scale + bias, scale and bias [channels] reshaped to [channels,
+ * 1...] against a rank-`rank` from (dim 1 its channels): into out, or
+ * (out NULL) a helper node *node named after base. */
+static clg_status scale_shift(ox_ctx *ox, int from, int scale, int bias, int64_t channels, int rank,
+                              const char *base, ox_value *out, int *node)
+{
+    char hint[256];
+    int sc, bi, mul;
+    clg_status s;
+    snprintf(hint, sizeof hint, "%s/scale", base);
+    if ((s = per_channel(ox, scale, channels, rank, hint, &sc))) return s;
+    snprintf(hint, sizeof hint, "%s/bias", base);
+    if ((s = per_channel(ox, bias, channels, rank, hint, &bi))) return s;
+    clg_attrs none;
+    clg_attrs_default(CLG_OP_MUL, &none);
+    int mul_in[2] = {from, sc};
+    snprintf(hint, sizeof hint, "%s/scaled", base);
+    if ((s = ox_append(ox, CLG_OP_MUL, NULL, hint, mul_in, 2, &none, &mul))) return s;
+    int add_in[2] = {mul, bi};
+    snprintf(hint, sizeof hint, "%s/shifted", base);
+    if ((s = ox_append(ox, CLG_OP_ADD, out, out ? NULL : hint, add_in, 2, &none, node))) return s;
+    if (out) out->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
 /* InstanceNormalization(x [N, C, D...], scale [C], bias [C]): each (n, c)
  * normalised over its spatial dims, then scaled and shifted per channel.
  * Imported as LayerNorm from axis 2 with a scale of 1, then Mul by scale
@@ -369,22 +394,10 @@ clg_status ox_convert_instance_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_val
     const char *base = out[0]->clg_name;
     int unit;
     if ((s = unit_scale(ox, base, &unit))) return s;
-    int ln_in[2] = {x, unit}, ln, sc, bi, mul;
+    int ln_in[2] = {x, unit}, ln;
     snprintf(hint, sizeof hint, "%s/normalised", base);
     if ((s = ox_append(ox, CLG_OP_LAYER_NORM, NULL, hint, ln_in, 2, &a, &ln))) return s;
-    snprintf(hint, sizeof hint, "%s/scale", base);
-    if ((s = per_channel(ox, scale, ch, xs.rank, hint, &sc))) return s;
-    snprintf(hint, sizeof hint, "%s/bias", base);
-    if ((s = per_channel(ox, bias, ch, xs.rank, hint, &bi))) return s;
-    clg_attrs none;
-    clg_attrs_default(CLG_OP_MUL, &none);
-    int mul_in[2] = {ln, sc};
-    snprintf(hint, sizeof hint, "%s/scaled", base);
-    if ((s = ox_append(ox, CLG_OP_MUL, NULL, hint, mul_in, 2, &none, &mul))) return s;
-    int add_in[2] = {mul, bi};
-    if ((s = ox_append(ox, CLG_OP_ADD, out[0], NULL, add_in, 2, &none, &out[0]->node))) return s;
-    out[0]->kind = OX_TENSOR;
-    return CLG_OK;
+    return scale_shift(ox, ln, scale, bias, ch, xs.rank, base, out[0], &out[0]->node);
 }
 
 /* GlobalMaxPool: ReduceMax over every spatial dim (2 on), kept as 1. */
@@ -462,21 +475,8 @@ clg_status ox_convert_group_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
     int ln_in[2] = {grouped, unit};
     snprintf(hint, sizeof hint, "%s/normalised", base);
     if ((s = ox_append(ox, CLG_OP_LAYER_NORM, NULL, hint, ln_in, 2, &ln, &normed))) return s;
-    clg_attrs none;
-    clg_attrs_default(CLG_OP_MUL, &none);
-    int sc, bi, mul, add;
-    if (per_group) { /* [G, 1] against [N, G, rest] */
-        snprintf(hint, sizeof hint, "%s/scale", base);
-        if ((s = per_channel(ox, scale, groups, 3, hint, &sc))) return s;
-        snprintf(hint, sizeof hint, "%s/bias", base);
-        if ((s = per_channel(ox, bias, groups, 3, hint, &bi))) return s;
-        int mul_in[2] = {normed, sc};
-        snprintf(hint, sizeof hint, "%s/scaled", base);
-        if ((s = ox_append(ox, CLG_OP_MUL, NULL, hint, mul_in, 2, &none, &mul))) return s;
-        int add_in[2] = {mul, bi};
-        snprintf(hint, sizeof hint, "%s/shifted", base);
-        if ((s = ox_append(ox, CLG_OP_ADD, NULL, hint, add_in, 2, &none, &normed))) return s;
-    }
+    /* opset 18: [G, 1] against [N, G, rest] */
+    if (per_group && (s = scale_shift(ox, normed, scale, bias, groups, 3, base, NULL, &normed))) return s;
     /* back to x's shape: N copied, the rest as x has them */
     r.shape_rank = xs.rank;
     r.shape[0] = 0;
@@ -490,18 +490,8 @@ clg_status ox_convert_group_norm(ox_ctx *ox, const Onnx__NodeProto *n, ox_value 
     int back;
     snprintf(hint, sizeof hint, "%s/ungrouped", base);
     if ((s = ox_append(ox, CLG_OP_RESHAPE, NULL, hint, &normed, 1, &r, &back))) return s;
-    snprintf(hint, sizeof hint, "%s/scale", base);
-    if ((s = per_channel(ox, scale, ch, xs.rank, hint, &sc))) return s;
-    snprintf(hint, sizeof hint, "%s/bias", base);
-    if ((s = per_channel(ox, bias, ch, xs.rank, hint, &bi))) return s;
-    int mul_in[2] = {back, sc};
-    snprintf(hint, sizeof hint, "%s/scaled", base);
-    if ((s = ox_append(ox, CLG_OP_MUL, NULL, hint, mul_in, 2, &none, &mul))) return s;
-    int add_in[2] = {mul, bi};
-    if ((s = ox_append(ox, CLG_OP_ADD, out[0], NULL, add_in, 2, &none, &add))) return s;
-    out[0]->node = add;
-    out[0]->kind = OX_TENSOR;
-    return CLG_OK;
+    /* opset 21: one per channel, as InstanceNormalization's */
+    return scale_shift(ox, back, scale, bias, ch, xs.rank, base, out[0], &out[0]->node);
 }
 
 /* Gelu (opset 20): clgraph's Gelu, exact (approximate "none") or the tanh
