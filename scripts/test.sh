@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds the plain and the AddressSanitizer+UBSan
-# configurations with -Werror, runs every test of the plain build on PoCL
+# Installs what is missing, builds the plain, the Release (the demo's) and
+# the AddressSanitizer+UBSan configurations with -Werror, runs every test of the plain build on PoCL
 # (and the Python package's, python/tests) and again on Intel's OpenCL CPU
 # runtime (plus test_oclgrind once, on Oclgrind's simulated device),
 # installs the plain build into a temporary prefix and builds and runs
@@ -20,6 +20,13 @@ intel="Intel(R) OpenCL"
 
 echo "== plain build"
 bash scripts/build.sh build
+# The README's demo builds Release with -Werror (scripts/demo.sh), where
+# gcc's -O3 warns about what -O2 does not (-Wmaybe-uninitialized once
+# broke it while every test passed): build that too, and run the demo's
+# model on the default device.
+echo "== Release build, as scripts/demo.sh makes it, and the demo's run"
+bash scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release
+./build-release/clgraph run examples/residual_mlp.clg --batch 1 >/dev/null
 ./build/clgraph devices
 has_platform() { ./build/clgraph devices | grep -qF "platform   $1"; }
 if ! has_platform "$pocl"; then

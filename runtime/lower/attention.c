@@ -313,8 +313,10 @@ static bool batch_walk(const operand ops[N_OPERANDS], const clg_shape *shapes[N_
         int64_t D = os->dims[i];
         if (D == 1) continue;
         /* each operand's atoms for dim i, walked from the innermost */
-        int at[N_OPERANDS], lo[N_OPERANDS];
-        int64_t rem[N_OPERANDS], st[N_OPERANDS];
+        /* zeroed: only the operands not broadcast along dim i are read,
+         * which gcc's -O3 cannot see (-Wmaybe-uninitialized in Release) */
+        int at[N_OPERANDS] = {0}, lo[N_OPERANDS] = {0};
+        int64_t rem[N_OPERANDS] = {0}, st[N_OPERANDS] = {0};
         bool bc[N_OPERANDS];
         for (int t = 0; t < N_OPERANDS; t++) {
             int d = i - (os->rank - shapes[t]->rank);
