@@ -154,24 +154,18 @@ static clg_status number(parser *ps, double *out, bool *is_int)
     return CLG_OK;
 }
 
+/* Parses an integer token exactly: its digits again through strtoll, since
+ * a double loses precision past 2^53 and a value printed from an imported
+ * model must read back as itself. */
 static clg_status integer(parser *ps, const char *what, int64_t *out)
 {
+    skip_space(ps);
+    const char *start = ps->p;
     double v;
     bool is_int;
     clg_status s = number(ps, &v, &is_int);
     if (s) return s;
     if (!is_int) return syntax(ps, "%s must be an integer", what);
-    *out = (int64_t)v;
-    return CLG_OK;
-}
-
-/* Parses an integer token exactly (doubles lose precision past 2^53). */
-static clg_status exact_integer(parser *ps, const char *what, int64_t *out)
-{
-    skip_space(ps);
-    const char *start = ps->p;
-    clg_status s = integer(ps, what, out);
-    if (s) return s;
     char buf[64];
     size_t len = (size_t)(ps->p - start);
     memcpy(buf, start, len);
@@ -179,6 +173,8 @@ static clg_status exact_integer(parser *ps, const char *what, int64_t *out)
     *out = strtoll(buf, NULL, 10);
     return CLG_OK;
 }
+
+static clg_status exact_integer(parser *ps, const char *what, int64_t *out) { return integer(ps, what, out); }
 
 /* A size in a shape or in Reshape's shape: a plain integer (a leading -
  * allowed, the caller checks the range) or a polynomial in symbols,
@@ -452,11 +448,18 @@ static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size
         } while (accept(ps, ','));
         return expect(ps, ']');
     }
+    skip_space(ps);
+    const char *start = ps->p;
     if ((s = number(ps, &d, &is_int))) return s;
     if (is_int) {
+        /* exactly, from its digits (a double loses precision past 2^53) */
+        char buf[64];
+        size_t len = (size_t)(ps->p - start);
+        memcpy(buf, start, len);
+        buf[len] = '\0';
         v->kind = CLG_ATTR_INT;
         v->count = 1;
-        v->ints[0] = (int64_t)d;
+        v->ints[0] = strtoll(buf, NULL, 10);
     } else {
         v->kind = CLG_ATTR_FLOAT;
         v->f = (float)d;

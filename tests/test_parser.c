@@ -374,6 +374,10 @@ static const pair canonical_cases[] = {
      HEAD "const c: f32[8] = full(2.5)\ny = Add(x, c)\noutput y\n"},
     {"input x: f32[N, 2]\nconst c: f32[2] = [1e-3, +0.10]\ny = Add(x, c)\noutput y\n",
      "input x: f32[N, 2]\nconst c: f32[2] = [0.001, 0.1]\ny = Add(x, c)\noutput y\n"},
+    /* Integers past 2^53 read exactly (they once went through a double):
+     * what an imported model printed must read back as itself. */
+    {"input x: f32[N, 4, 4]\ny = Trilu(x) k=-432345564227567615\noutput y\n",
+     "input x: f32[N, 4, 4]\ny = Trilu(x) k=-432345564227567615\noutput y\n"},
     /* Outputs keep their order; several statements per graph. */
     {HEAD "a = Relu(x)\nb = Tanh(x)\noutput b\noutput a\noutput x\n",
      HEAD "a = Relu(x)\nb = Tanh(x)\noutput b\noutput a\noutput x\n"},
