@@ -84,6 +84,22 @@ static clg_status emit_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, 
     return s;
 }
 
+/* The formula (computed in float) as a helper node, then a Cast of it to
+ * `to` computing out. */
+static clg_status emit_cast_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, const clg_text *text,
+                                 clg_dtype to)
+{
+    int f;
+    clg_status s = append_expr(ox, NULL, out->name, in, n_in, true, text, &f);
+    if (s) return s;
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_CAST, &a);
+    a.to = to;
+    if ((s = ox_append(ox, CLG_OP_CAST, out, NULL, &f, 1, &a, &out->node))) return s;
+    out->kind = OX_TENSOR;
+    return CLG_OK;
+}
+
 /* An op defined on integers (Abs, Neg, Sign, Min, Max, Where's branches)
  * computes in float like every Elementwise; when its data inputs (from
  * in[data_from] on) include an integer graph tensor, the result is cast
@@ -98,15 +114,7 @@ static clg_status emit_int_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_
         if (in[i] && in[i]->kind == OX_TENSOR && clg_dtype_is_int(ox->g->nodes[in[i]->node].dtype))
             type = ox->g->nodes[in[i]->node].dtype;
     if (type == CLG_DTYPE_F32) return emit_expr(ox, out, in, n_in, true, text);
-    int f;
-    clg_status s = append_expr(ox, NULL, out->name, in, n_in, true, text, &f);
-    if (s) return s;
-    clg_attrs a;
-    clg_attrs_default(CLG_OP_CAST, &a);
-    a.to = type;
-    if ((s = ox_append(ox, CLG_OP_CAST, out, NULL, &f, 1, &a, &out->node))) return s;
-    out->kind = OX_TENSOR;
-    return CLG_OK;
+    return emit_cast_expr(ox, out, in, n_in, text, type);
 }
 
 /* A comparison or logic op: its ONNX result is BOOL, held as the floats 0
@@ -116,15 +124,7 @@ static clg_status emit_int_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_
 static clg_status emit_bool_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n_in, const clg_text *text)
 {
     if (!ox_wants_bool_output(ox, out->name)) return emit_expr(ox, out, in, n_in, true, text);
-    int f;
-    clg_status s = append_expr(ox, NULL, out->name, in, n_in, true, text, &f);
-    if (s) return s;
-    clg_attrs a;
-    clg_attrs_default(CLG_OP_CAST, &a);
-    a.to = CLG_DTYPE_BOOL;
-    if ((s = ox_append(ox, CLG_OP_CAST, out, NULL, &f, 1, &a, &out->node))) return s;
-    out->kind = OX_TENSOR;
-    return CLG_OK;
+    return emit_cast_expr(ox, out, in, n_in, text, CLG_DTYPE_BOOL);
 }
 
 /* ---------------------------------------------------------------- one input, no attributes */
