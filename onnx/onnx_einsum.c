@@ -174,21 +174,31 @@ static clg_status sum_out(ox_ctx *ox, term *t, const bool *keep, int index)
     return append(ox, CLG_OP_REDUCE_SUM, NULL, t->node, &a, &t->node);
 }
 
+/* A's and B's labels by role in their product: in both and still needed
+ * (keep), the batch; in both and not, summed; in A only, the rows; in B
+ * only, the columns; each in its operand's order. */
+static void classify(const term *A, const term *B, const bool *keep, int *batch, int *nb, int *rows, int *nr,
+                     int *cols, int *nc, int *sum, int *ns)
+{
+    *nb = *nr = *nc = *ns = 0;
+    for (int d = 0; d < A->rank; d++) {
+        int l = A->label[d];
+        if (!has(B, l)) rows[(*nr)++] = l;
+        else if (keep[l]) batch[(*nb)++] = l;
+        else sum[(*ns)++] = l;
+    }
+    for (int d = 0; d < B->rank; d++)
+        if (!has(A, B->label[d])) cols[(*nc)++] = B->label[d];
+}
+
 /* A and B as one term: a MatMul of [batch, rows, contracted] by
  * [batch, contracted, columns] (keep[]: the labels still needed after it);
  * out: the ONNX output when this is the last node. */
 static clg_status contract(ox_ctx *ox, term *A, term *B, const bool *keep, ox_value *out)
 {
     int batch[CLG_MAX_RANK], rows[CLG_MAX_RANK], cols[CLG_MAX_RANK], sum[CLG_MAX_RANK];
-    int nb = 0, nr = 0, nc = 0, ns = 0;
-    for (int d = 0; d < A->rank; d++) {
-        int l = A->label[d];
-        if (!has(B, l)) rows[nr++] = l;
-        else if (keep[l]) batch[nb++] = l;
-        else sum[ns++] = l;
-    }
-    for (int d = 0; d < B->rank; d++)
-        if (!has(A, B->label[d])) cols[nc++] = B->label[d];
+    int nb, nr, nc, ns;
+    classify(A, B, keep, batch, &nb, rows, &nr, cols, &nc, sum, &ns);
     if (nb + 2 > CLG_MAX_RANK || nb + nr + nc > CLG_MAX_RANK)
         return ox_fail(ox, CLG_ERR_UNSUPPORTED, "a product has more than %d dims", CLG_MAX_RANK);
     int order[CLG_MAX_RANK];
@@ -315,14 +325,11 @@ clg_status ox_convert_einsum(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
             for (int d = 0; d < t[j].rank; d++) keep[t[j].label[d]] = true;
         bool in_order = false;
         if (i == n_in - 1) { /* would the product come out in the output's order? */
-            int nb = 0, nr = 0, nc = 0, lab[MAX_LABELS];
-            for (int d = 0; d < t[0].rank; d++)
-                if (has(&t[i], t[0].label[d]) && keep[t[0].label[d]]) lab[nb++] = t[0].label[d];
-            for (int d = 0; d < t[0].rank; d++)
-                if (!has(&t[i], t[0].label[d])) lab[nb + nr++] = t[0].label[d];
-            for (int d = 0; d < t[i].rank; d++)
-                if (!has(&t[0], t[i].label[d])) lab[nb + nr + nc++] = t[i].label[d];
-            in_order = nb + nr + nc == o.rank && memcmp(lab, o.label, (size_t)o.rank * sizeof *lab) == 0;
+            int b[CLG_MAX_RANK], r[CLG_MAX_RANK], c[CLG_MAX_RANK], sm[CLG_MAX_RANK], nb, nr, nc, ns;
+            classify(&t[0], &t[i], keep, b, &nb, r, &nr, c, &nc, sm, &ns);
+            in_order = nb + nr + nc == o.rank && !memcmp(o.label, b, (size_t)nb * sizeof *b) &&
+                       !memcmp(o.label + nb, r, (size_t)nr * sizeof *r) &&
+                       !memcmp(o.label + nb + nr, c, (size_t)nc * sizeof *c);
         }
         s = contract(ox, &t[0], &t[i], keep, in_order ? out[0] : NULL);
         if (!s && in_order) {
