@@ -23,7 +23,8 @@
  * vectors); the mask has rank 2 or more and does not widen the scores;
  * D and Dv are known sizes no larger than CLG_ATTENTION_MAX_DIM (the device
  * kernel's limit; larger heads keep the unfused launches); and the
- * Attention node's inferred shape equals O's. The scale moves from Q or KT
+ * Attention node's inferred shape and type equal O's (its inputs pass
+ * Attention's type rules). The scale moves from Q or KT
  * to the scores, which changes the rounding (not the value) by an ulp or
  * so. */
 #include <math.h>
@@ -164,12 +165,17 @@ clg_status clg_pass_fuse_attention(clg_graph *g, bool *changed)
         trial.attrs = attrs;
         trial.n_inputs = n_in;
         trial.inputs = ins;
+        /* ... and its type rules: a scale stripped off an integer Q (Div of
+         * an i32 by a float is f32) or an integer mask would leave the
+         * Attention an input it does not take. */
         clg_shape shape;
         if (clg_infer_node(g, &trial, in, &shape)) {
             clg_clear_error(g);
             continue;
         }
-        if (!clg_shape_equal(&shape, &g->nodes[o].shape)) continue;
+        if (!clg_shape_equal(&shape, &g->nodes[o].shape) ||
+            !clg_pass_types_fit(g, CLG_OP_ATTENTION, &attrs, ins, n_in, g->nodes[o].dtype))
+            continue;
         int a = clg_edit_append(g, CLG_OP_ATTENTION, g->nodes[o].name, ins, n_in, &attrs, NULL, NULL, &st);
         if (a < 0) break;
         clg_pass_replace(g, o, a);

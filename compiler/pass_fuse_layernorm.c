@@ -417,9 +417,15 @@ static bool legal(const clg_sweep *sw, const ln_match *m)
     return true;
 }
 
-static clg_status rewrite(clg_graph *g, clg_sweep *sw, const ln_match *m)
+static clg_status rewrite(clg_graph *g, clg_sweep *sw, const ln_match *m, bool *changed)
 {
     clg_status st = CLG_OK;
+    /* An integer gamma or beta (Mul and Add take any numeric type) is no
+     * LayerNorm input: the pattern stays. */
+    for (int k = 0; k < 2; k++) {
+        int p = k ? m->beta : m->gamma;
+        if (p >= 0 && !clg_dtype_is_float(g->nodes[p].dtype)) return CLG_OK;
+    }
     char hint[256];
     snprintf(hint, sizeof hint, "%s", g->nodes[m->out].name);
     int gamma = m->gamma;
@@ -443,6 +449,7 @@ static clg_status rewrite(clg_graph *g, clg_sweep *sw, const ln_match *m)
         clg_sweep_touch(sw, m->nodes[k]);
     }
     clg_sweep_touch(sw, m->x);
+    *changed = true;
     return CLG_OK;
 }
 
@@ -475,6 +482,7 @@ static clg_status fuse_residual(clg_graph *g, clg_sweep *sw, int i, bool *change
     an = &g->nodes[add];
     clg_attrs a = ln->attrs;
     int in[4] = {an->inputs[0], ln->inputs[1], bias, an->inputs[1]};
+    if (!clg_pass_types_fit(g, CLG_OP_LAYER_NORM, &a, in, 4, ln->dtype)) return CLG_OK; /* an integer summand */
     int fused = clg_edit_append(g, CLG_OP_LAYER_NORM, hint, in, 4, &a, NULL, NULL, &st);
     if (fused < 0) return st;
     clg_pass_replace(g, i, fused);
@@ -495,7 +503,7 @@ clg_status clg_pass_fuse_layernorm(clg_graph *g, bool *changed)
         if (!clg_sweep_fresh(&sw, i) || (op != CLG_OP_REDUCE_MEAN && op != CLG_OP_GLOBALAVERAGEPOOL)) continue;
         ln_match m;
         if (!match(g, i, &m) || !legal(&sw, &m)) continue;
-        if (!(st = rewrite(g, &sw, &m))) *changed = true;
+        st = rewrite(g, &sw, &m, changed);
     }
     for (int i = 0; i < sw.n0 && !st; i++)
         if (clg_sweep_fresh(&sw, i) && g->nodes[i].op == CLG_OP_LAYER_NORM) st = fuse_residual(g, &sw, i, changed);

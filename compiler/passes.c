@@ -162,6 +162,17 @@ void clg_sweep_touch(clg_sweep *sw, int i)
 
 bool clg_pass_is_constant(const clg_graph *g, int i) { return g->nodes[i].op == CLG_OP_CONSTANT; }
 
+bool clg_pass_types_fit(clg_graph *g, clg_op op, const clg_attrs *attrs, const int *inputs, int n_inputs,
+                        clg_dtype want)
+{
+    clg_dtype got;
+    if (clg_infer_dtype(g, 0, "", op, attrs, inputs, n_inputs, &got)) {
+        clg_clear_error(g);
+        return false;
+    }
+    return got == want;
+}
+
 bool clg_pass_is_elementwise(clg_op op)
 {
     const clg_op_info *info = clg_op_get(op);

@@ -64,6 +64,12 @@ CLG_INTERNAL void clg_sweep_touch(clg_sweep *sw, int i);
 
 /* True for a constant node. */
 CLG_INTERNAL bool clg_pass_is_constant(const clg_graph *g, int i);
+/* Whether a node of op on these inputs passes the op's type rules and
+ * computes a want value. Elementwise ops take any numeric type (Div of an
+ * i32 by a float is f32), so a pattern matched through them can reach a
+ * value the fused op does not take; a pass checks before it rewrites. */
+CLG_INTERNAL bool clg_pass_types_fit(clg_graph *g, clg_op op, const clg_attrs *attrs, const int *inputs,
+                                     int n_inputs, clg_dtype want);
 /* Ops computed element by element (possibly broadcasting), which elementwise
  * fusion can merge into one generated kernel: those with an expression in
  * the op table, the fused Elementwise op too. */
