@@ -149,8 +149,11 @@ static bool write_group(fuse_state *fs)
         fs->stamp[m] = fs->round;
         fs->value[m] = top;
     }
-    /* The root is the last member; the text is written from the last node. */
-    if (!number_leaves(fs, top)) return false;
+    /* The root is the last member; the text is written from the last node.
+     * A group whose expression reads no input at all (a member like
+     * "sqrt(81)" ignores its own) would be an Elementwise of no inputs,
+     * which no node may be: it is not formed. */
+    if (!number_leaves(fs, top) || fs->n_leaves == 0) return false;
     if (top != fs->built.n_nodes - 1 && append(&fs->built, &fs->built.nodes[top]) < 0) return false;
     if (clg_expr_print(&fs->built, fs->canonical, sizeof fs->canonical) >= sizeof fs->canonical) return false;
     char err[8];
