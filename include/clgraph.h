@@ -1010,6 +1010,11 @@ CLG_API clg_status clg_model_load_bundle_memory(clg_model **out, clg_context *ct
  * or its creation failed. */
 CLG_API const clg_graph *clg_model_graph(const clg_model *m);
 
+/* The precision m runs at: its options' for a created model, the one
+ * recorded in the bundle for a loaded one (CLG_PRECISION_FP32 when m is
+ * NULL or its creation failed). */
+CLG_API clg_precision clg_model_precision(const clg_model *m);
+
 /* A note on how the model was made, "" when there is none: for a bundle
  * opened on another device, driver or clgraph version, which and how many
  * programs were rebuilt from source. Owned by m. Never NULL. */

@@ -194,6 +194,7 @@ static void round_trip_at(const char *path, const char *npy, double tol, bool co
     assert_true(fresh->cache_preset_binaries > 0);
     assert_int_equal(atomic_load(&fresh->gemm_measurements), 0);
     assert_string_equal(clg_model_note(l), "");
+    assert_int_equal(clg_model_precision(l), precision);
     if (clg_model_run(l, b.in, b.n_in, b.out, b.n_out) != CLG_OK) fail_msg("%s", clg_model_errmsg(l));
     /* at the saved model's precision: its weight bytes (half at a half
      * precision) and, below, its bits */
@@ -596,6 +597,7 @@ static void test_bad_arguments(void **state)
     assert_int_equal(clg_model_save_bundle(NULL, "x"), CLG_ERR_INVALID_ARGUMENT);
     assert_null(clg_model_graph(NULL));
     assert_string_equal(clg_model_note(NULL), "");
+    assert_int_equal(clg_model_precision(NULL), CLG_PRECISION_FP32);
     if (!test_context()) skip();
     clg_context *ctx = fresh_context();
     assert_int_equal(clg_model_load_bundle(&m, ctx, "/nonexistent/model.clgb"), CLG_ERR_IO);

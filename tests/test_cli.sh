@@ -216,6 +216,17 @@ if ! "$CLI" devices 2>/dev/null | grep -q '^no OpenCL devices'; then
     run 0 run "$TMP/half.clgb" --batch 3 --check
     awk '/^check / { v = $0; sub(/.*\(/, "", v); sub(/ relative.*/, "", v); n++; if (!(v + 0 <= 3.9e-3) || v + 0 == 0) bad = 1 }
          END { exit bad || !n }' "$TMP/out" && ok || bad "run half.clgb --check: error 0 (not half) or past 3.9e-3"
+    # bench reports the precision the bundle runs at, not the CLI's default
+    run 0 bench "$TMP/half.clgb" --batch 2 --iters 2 --json
+    has out '"precision": "fp16-storage"'
+    has out '"bundle": true'
+    run 0 bench "$TMP/half.clgb" --batch 2 --iters 2
+    has out '^batch: *2 (bundle, fp16-storage)$'
+    # a bundle runs as compiled: -O and --precision are refused, not ignored
+    run 2 run "$TMP/half.clgb" --precision fp32
+    has err '^clgraph: --precision does not apply to a bundle'
+    run 2 bench "$TMP/half.clgb" -O1
+    has err '^clgraph: -O1 does not apply to a bundle'
 fi
 
 # ---- compile --bundle: an AOT bundle run and benched on a fresh cache

@@ -143,6 +143,7 @@ typedef struct run_args {
     int check;
     int opt_level;
     clg_precision precision; /* --precision */
+    const char *compile_option; /* the first -O or --precision given (a bundle takes neither) */
     clg_context_options context; /* --cache-dir, --kernel-dir, --gemm */
 } run_args;
 
@@ -158,8 +159,10 @@ static int parse_run_args(int argc, char **argv, run_args *ra)
         const char *a = argv[i];
         if ((o = opt_option(argc, argv, &i, &ra->opt_level, &rc))) {
             if (o < 0) return rc;
+            if (!ra->compile_option) ra->compile_option = a;
         } else if ((o = precision_option(argc, argv, &i, &ra->precision, &rc))) {
             if (o < 0) return rc;
+            if (!ra->compile_option) ra->compile_option = a;
         } else if ((o = context_option(argc, argv, &i, &ra->context, &rc))) {
             if (o < 0) return rc;
         } else if ((v = option_value(argc, argv, &i, "--input", &missing))) {
@@ -223,6 +226,9 @@ static int cmd_run(int argc, char **argv)
     /* A bundle opens its device first: it compiles nothing there. */
     engine e = {0};
     int bundle = file_is_bundle(ra.file);
+    if (bundle && ra.compile_option)
+        return usage_error("%s does not apply to a bundle: it runs as it was compiled (clgraph compile "
+                           "--bundle takes -O and --precision)", ra.compile_option);
     clg_graph *g = NULL;
     if (bundle && engine_open_bundle(&e, ra.device, ra.file, 0, &ra.context, &g)) return EXIT_FAILURE;
     if (!bundle && !(g = load_graph(ra.file))) return EXIT_FAILURE;

@@ -16,6 +16,7 @@ typedef struct bench_args {
     long long iters, warmup;
     int json, profile, opt_level;
     clg_precision precision; /* --precision */
+    const char *compile_option; /* the first -O or --precision given (a bundle takes neither) */
     clg_context_options context; /* --cache-dir, --kernel-dir, --gemm */
 } bench_args;
 
@@ -31,8 +32,10 @@ static int parse_bench_args(int argc, char **argv, bench_args *ba)
         const char *v, *a = argv[i];
         if ((o = opt_option(argc, argv, &i, &ba->opt_level, &rc))) {
             if (o < 0) return rc;
+            if (!ba->compile_option) ba->compile_option = a;
         } else if ((o = precision_option(argc, argv, &i, &ba->precision, &rc))) {
             if (o < 0) return rc;
+            if (!ba->compile_option) ba->compile_option = a;
         } else if ((o = context_option(argc, argv, &i, &ba->context, &rc))) {
             if (o < 0) return rc;
         } else if ((v = option_value(argc, argv, &i, "--device", &missing))) {
@@ -141,6 +144,9 @@ int cmd_bench(int argc, char **argv)
     if (rc) return rc;
     engine e = {0};
     int bundle = file_is_bundle(ba.file);
+    if (bundle && ba.compile_option)
+        return usage_error("%s does not apply to a bundle: it runs as it was compiled (clgraph compile "
+                           "--bundle takes -O and --precision)", ba.compile_option);
     clg_graph *g = NULL;
     if (bundle && engine_open_bundle(&e, ba.device, ba.file, ba.profile ? CLG_CONTEXT_PROFILING : 0, &ba.context, &g))
         return EXIT_FAILURE;
@@ -175,8 +181,11 @@ int cmd_bench(int argc, char **argv)
             json_string(ba.file);
             printf(",\n  \"device\": ");
             json_string(e.description);
-            printf(",\n  \"opt_level\": %d", ba.opt_level);
-            printf(",\n  \"precision\": \"%s\"", clg_precision_name(ba.precision));
+            /* A bundle runs as it was compiled: its graph is optimized
+             * already (no level applies) and its precision is recorded. */
+            if (bundle) printf(",\n  \"bundle\": true");
+            else printf(",\n  \"opt_level\": %d", ba.opt_level);
+            printf(",\n  \"precision\": \"%s\"", clg_precision_name(clg_model_precision(e.model)));
             printf(",\n  \"batch\": %lld,\n  \"iters\": %lld,\n  \"latency_ms_median\": %.6f,\n"
                    "  \"latency_ms_p90\": %.6f,\n  \"inferences_per_s\": %.3f,\n"
                    "  \"launches_per_inference\": %d,\n  \"activation_bytes\": %llu,\n"
@@ -190,7 +199,11 @@ int cmd_bench(int argc, char **argv)
         } else {
             printf("model:        %s\n", ba.file);
             printf("device:       %s\n", e.description);
-            printf("batch:        %lld (-O%d, %s)\n", (long long)batch, ba.opt_level, clg_precision_name(ba.precision));
+            if (bundle)
+                printf("batch:        %lld (bundle, %s)\n", (long long)batch, clg_precision_name(clg_model_precision(e.model)));
+            else
+                printf("batch:        %lld (-O%d, %s)\n", (long long)batch, ba.opt_level,
+                       clg_precision_name(clg_model_precision(e.model)));
             printf("latency:      median %.4f ms, p90 %.4f ms over %lld runs (after %lld warm-up)\n",
                    median, p90, ba.iters, ba.warmup);
             printf("throughput:   %.1f inferences/s\n", ips);

@@ -878,6 +878,8 @@ done:
 
 const clg_graph *clg_model_graph(const clg_model *m) { return m && m->created ? m->g : NULL; }
 
+clg_precision clg_model_precision(const clg_model *m) { return m && m->created ? m->precision : CLG_PRECISION_FP32; }
+
 const char *clg_model_note(const clg_model *m) { return m ? m->note : ""; }
 
 clg_model *clg_model_alloc(clg_context *ctx)
@@ -924,4 +926,3 @@ int clg_model_plans(const clg_model *m, const clg_plan **plans, int capacity)
 
 clg_context *clg_model_context(const clg_model *m) { return m->ctx; }
 
-clg_precision clg_model_precision(const clg_model *m) { return m->precision; }

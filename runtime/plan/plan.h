@@ -405,6 +405,5 @@ CLG_INTERNAL void clg_model_fail_release(clg_model *m);
 /* The plans the model has built (up to capacity), newest use not implied. */
 CLG_INTERNAL int clg_model_plans(const clg_model *m, const clg_plan **plans, int capacity);
 CLG_INTERNAL clg_context *clg_model_context(const clg_model *m);
-CLG_INTERNAL clg_precision clg_model_precision(const clg_model *m);
 
 #endif
