@@ -39,6 +39,13 @@ fi
 # gets an empty program cache, so every program is built from source, and
 # recorded, at least once even on a machine that ran the tests before.
 root=$PWD
+# No program binaries go to the cache: each test process is short, its
+# caches start empty, and on PoCL a binary compiles every kernel of its
+# program again (docs/runtime.md, "Programs and the cache"): a test of 52
+# random graphs took 258 s from empty caches saving them, 125 s without.
+# PoCL's own cache (under HOME) still serves a program the next process
+# builds again. The tests of the cache itself set their own policy.
+export CLGRAPH_SAVE_BINARIES=never
 programs=$root/build/gpu-programs
 rm -rf "$programs" build/test-cache && mkdir -p "$programs" build/test-cache
 recording() {
