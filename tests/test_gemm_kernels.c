@@ -583,6 +583,44 @@ static clg_context *context_seeing(const char *dir, const char *gemm, builds_see
     return ctx;
 }
 
+/* pack_b is a program of its own whose options are only the panels'
+ * layout (docs/runtime.md, "Start-up"): two packed GEMMs whose gemm
+ * programs differ (one with a bias) share one pack_b program, and no gemm
+ * program is built with PACK_B. Before, each gemm program held pack_b and
+ * a plan built 2 programs here; now 3, of which one is pack_b. The results
+ * still match the reference. */
+static void test_pack_b_shared(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    char dir[] = "/tmp/clg_gemm_pack_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    builds_seen seen = {0};
+    clg_context *ctx = context_seeing(dir, "generated:p4x64", &seen);
+    snprintf(text, sizeof text,
+             "input a: f32[5, 11]\n"
+             "const w: f32[11, 29] = random(1, -1, 1)\n"
+             "const v: f32[11, 29] = random(3, -1, 1)\n"
+             "const b: f32[29] = random(2, -1, 1)\n"
+             "y1 = Gemm(a, w)\n"
+             "y2 = Gemm(a, v, b) alpha=0.5 beta=1.5\n"
+             "output y1\noutput y2\n");
+    check_text(ctx, TOL);
+    int pack = 0, gemm = 0;
+    for (int i = 0; i < seen.done && i < 16; i++) {
+        if (strstr(seen.options[i], "-DPACK_B=1 -DNV=4 -DTRANS_B=0"))
+            pack++;
+        else if (strstr(seen.options[i], "-DMR=4 -DNV=4"))
+            gemm++;
+        if (strstr(seen.options[i], "-DPACK_B") && strstr(seen.options[i], "-DMR="))
+            fail_msg("pack_b built with a gemm program's options: %s", seen.options[i]);
+    }
+    if (pack != 1 || gemm != 2 || seen.done != 3)
+        fail_msg("%d programs: %d pack_b, %d packed gemm (expected 3: 1, 2)", seen.done, pack, gemm);
+    clg_context_destroy(ctx);
+    clg_remove_tree(dir);
+}
+
 /* The default path: nothing remembered, nothing measured. A Gemm with its
  * bias builds one program (a CPU's default variant; on other devices
  * CLBlast, whose programs are its own) and writes no choice file; the
@@ -764,6 +802,7 @@ int main(void)
         cmocka_unit_test(test_conv_as_gemm),
         cmocka_unit_test(test_conv_epilogues),
         cmocka_unit_test(test_choice_file),
+        cmocka_unit_test(test_pack_b_shared),
         cmocka_unit_test(test_default_choice),
         cmocka_unit_test(test_parallel_build_error_names_node),
         cmocka_unit_test(test_vector_widths),
