@@ -267,7 +267,8 @@ __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global st
 
 #ifdef CONV_KH
 /* An interior tile, with the kernel size, the column stride and dilation
- * known at build time (CONV_KH x CONV_KW taps, CONV_SW, CONV_DW): when
+ * known at build time (CONV_KH x CONV_KW taps, CONV_DW; the column
+ * stride CONV_SW is conv_sw, below): when
  * the tile's MR rows are MR neighbouring pixels of one output row and
  * every tap of every row falls inside the image, row i's element for
  * channel c at tap (ky, kx) is ap[c * plane + ky * dh * w + kx * CONV_DW +
@@ -281,6 +282,11 @@ __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global st
  * loop over general offsets, tried, spilled its MR x taps offsets to the
  * stack and ran slower than either. Other tiles take the loop above.
  * Measured: 1.2x on interior-only 3x3 32->32 convolutions (bench/README.md). */
+/* The column stride is the argument conv_sw, not a define: built in, it
+ * made the 3x3 convolutions of stride 1 and 2 two programs (two more
+ * work-group functions for PoCL to compile cold) and measured no faster
+ * (docs/runtime.md "Start-up", item 8). */
+#define CONV_SW conv_sw
 #define CONV_TAPS (CONV_KH * CONV_KW)
 #if CONV_TAPS <= 9
 #define CLG_TAP_UNROLL _Pragma("unroll")

@@ -550,7 +550,7 @@ static void test_one_kernel_per_program(void **state)
         /* pack_b is a program of its own (PACK_B), never in a gemm one */
         {"gemm.cl", "-DMR=4 -DNV=4 -DTRANS_A=0 -DTRANS_B=0 -DHAS_BIAS=1", "gemm"},
         {"gemm.cl", "-DMR=4 -DNV=4 -DTRANS_A=0 -DTRANS_B=0 -DHAS_BIAS=0 -DCONV_A=1 -DCONV_KH=3 -DCONV_KW=3 "
-                    "-DCONV_SW=1 -DCONV_DW=1", "gemm"},
+                    "-DCONV_DW=1 -DCONV_INB=1", "gemm"},
         {"gemm.cl", "-DPACK_B=1 -DNV=2 -DTRANS_B=1 -DBATCHED=1", "pack_b"},
         {"gemm.cl", "-DTM=1 -DTN=1 -DVW=8 -DVN=1 -DTRANS_A=0 -DTRANS_B=1 -DHAS_BIAS=0", "gemm"},
     };

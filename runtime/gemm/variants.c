@@ -227,13 +227,15 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
 
     char options[280], conv[100] = "";
     /* the implicit GEMM: kernels up to 7 x 7 take an interior tile's loop
-     * specialised to their size, column stride and dilation (kernels/gemm.cl
-     * CONV_KH); with every tap inside the input (no padding, or written out
-     * first) the other tiles a loop over row pointers (CONV_INB) */
+     * specialised to their size and column dilation (kernels/gemm.cl
+     * CONV_KH; the column stride, at most 8 there, is an argument, so
+     * strides 1 and 2 share a program); with every tap inside the input (no
+     * padding, or written out first) the other tiles a loop over row
+     * pointers (CONV_INB) */
     const clg_conv_geom *cg = g->conv;
     if (cg && cg->kh * cg->kw <= 49 && cg->sw <= 8 && cg->dw <= 8)
-        snprintf(conv, sizeof conv, " -DCONV_A=1 -DCONV_KH=%d -DCONV_KW=%d -DCONV_SW=%d -DCONV_DW=%d%s", (int)cg->kh,
-                 (int)cg->kw, (int)cg->sw, (int)cg->dw, clg_conv_in_bounds(cg) ? " -DCONV_INB=1" : "");
+        snprintf(conv, sizeof conv, " -DCONV_A=1 -DCONV_KH=%d -DCONV_KW=%d -DCONV_DW=%d%s", (int)cg->kh,
+                 (int)cg->kw, (int)cg->dw, clg_conv_in_bounds(cg) ? " -DCONV_INB=1" : "");
     else if (g->conv)
         snprintf(conv, sizeof conv, " -DCONV_A=1");
     int wm = 0, wn = 0;
