@@ -17,6 +17,8 @@
  *              < 0: NCHW images of -y_p pixels, C's rows run over them
  *   MR, NV     > 0: the packed-B kernel (below): each work-item computes an
  *              MR x (16 * NV) tile of C from B packed by pack_b
+ *   PACK_B     the program is pack_b alone (with NV, TRANS_B, BATCHED),
+ *              no gemm kernel; without it no pack_b
  *   HAS_BIAS   add beta * bias, bias broadcast over C by its strides
  *   CONV_A     (packed-B kernel only) A is no matrix but a convolution's
  *              NCHW input, read in place (an implicit GEMM, no im2col):
@@ -145,20 +147,21 @@
 #define CLG_CONV_PARAMS
 #endif
 
-#if MR > 0
-/* The packed-B kernel, for CPUs: a register tile of MR rows by NR = 16 * NV
- * columns, MR * NV float16 accumulators, B read as one contiguous stream
- * per tile and each element of A broadcast once per k (a BLAS
- * micro-kernel). B must be packed first: panel t holds columns
- * [t * NR, t * NR + NR) as K rows of NR floats, zero past N, so loads never
- * need a bound; rows of A past M are clamped in the last row of tiles.
- * The loops carry "unroll" pragmas because PoCL leaves them rolled, which
- * puts the accumulators in memory (about 3x slower).
- *
- * Grid: dim 0 over ceil(M / MR) row tiles, dim 1 over ceil(N / NR) column
- * panels, one work-item per work-group (each is one tile's whole loop). */
+/* NR = 16 * NV columns per panel of a packed B (pack_b and the packed-B
+ * gemm below). */
 #define NR (16 * NV)
 
+#ifdef PACK_B
+/* PACK_B: this program is pack_b alone, which packs B for every packed
+ * variant (gemm.cl's and gemm_local.cl's): panel t holds columns
+ * [t * NR, t * NR + NR) as K rows of NR floats, zero past N. Its options
+ * are only what the layout needs (NV, TRANS_B, BATCHED), so every GEMM and
+ * convolution of a plan with the same panels shares one program, and no
+ * gemm program holds pack_b: PoCL compiles a work-group function for every
+ * kernel of a program it saves (docs/runtime.md, "Start-up").
+ *
+ * Grid: dim 0 over K rows of B, dim 1 over ceil(N / NR) panels, dim 2 over
+ * the batch (BATCHED). */
 __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global store_t *p, uint p_off, int N, int K
 #ifdef BATCHED
                      , int b_bs, int p_bs, int zn, int b_bs2
@@ -182,6 +185,19 @@ __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global st
         STORE(p, j, c < N ? B_AT(k, c) : 0.0f);
     }
 }
+
+#elif MR > 0
+/* The packed-B kernel, for CPUs: a register tile of MR rows by NR = 16 * NV
+ * columns, MR * NV float16 accumulators, B read as one contiguous stream
+ * per tile and each element of A broadcast once per k (a BLAS
+ * micro-kernel). B must be packed first: panel t holds columns
+ * [t * NR, t * NR + NR) as K rows of NR floats, zero past N, so loads never
+ * need a bound; rows of A past M are clamped in the last row of tiles.
+ * The loops carry "unroll" pragmas because PoCL leaves them rolled, which
+ * puts the accumulators in memory (about 3x slower).
+ *
+ * Grid: dim 0 over ceil(M / MR) row tiles, dim 1 over ceil(N / NR) column
+ * panels, one work-item per work-group (each is one tile's whole loop). */
 
 /* The k loop over rows ROW(i) of A. */
 #define CLG_TILE_LOOP(ROW)                                                                  \
@@ -251,7 +267,8 @@ __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global st
 
 #ifdef CONV_KH
 /* An interior tile, with the kernel size, the column stride and dilation
- * known at build time (CONV_KH x CONV_KW taps, CONV_SW, CONV_DW): when
+ * known at build time (CONV_KH x CONV_KW taps, CONV_DW; the column
+ * stride CONV_SW is conv_sw, below): when
  * the tile's MR rows are MR neighbouring pixels of one output row and
  * every tap of every row falls inside the image, row i's element for
  * channel c at tap (ky, kx) is ap[c * plane + ky * dh * w + kx * CONV_DW +
@@ -265,6 +282,11 @@ __kernel void pack_b(__global const store_t *b, uint b_off, int ldb, __global st
  * loop over general offsets, tried, spilled its MR x taps offsets to the
  * stack and ran slower than either. Other tiles take the loop above.
  * Measured: 1.2x on interior-only 3x3 32->32 convolutions (bench/README.md). */
+/* The column stride is the argument conv_sw, not a define: built in, it
+ * made the 3x3 convolutions of stride 1 and 2 two programs (two more
+ * work-group functions for PoCL to compile cold) and measured no faster
+ * (docs/runtime.md "Start-up", item 8). */
+#define CONV_SW conv_sw
 #define CONV_TAPS (CONV_KH * CONV_KW)
 #if CONV_TAPS <= 9
 #define CLG_TAP_UNROLL _Pragma("unroll")

@@ -583,6 +583,74 @@ static clg_context *context_seeing(const char *dir, const char *gemm, builds_see
     return ctx;
 }
 
+/* pack_b is a program of its own whose options are only the panels'
+ * layout (docs/runtime.md, "Start-up"): two packed GEMMs whose gemm
+ * programs differ (one with a bias) share one pack_b program, and no gemm
+ * program is built with PACK_B. Before, each gemm program held pack_b and
+ * a plan built 2 programs here; now 3, of which one is pack_b. The results
+ * still match the reference. */
+static void test_pack_b_shared(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    char dir[] = "/tmp/clg_gemm_pack_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    builds_seen seen = {0};
+    clg_context *ctx = context_seeing(dir, "generated:p4x64", &seen);
+    snprintf(text, sizeof text,
+             "input a: f32[5, 11]\n"
+             "const w: f32[11, 29] = random(1, -1, 1)\n"
+             "const v: f32[11, 29] = random(3, -1, 1)\n"
+             "const b: f32[29] = random(2, -1, 1)\n"
+             "y1 = Gemm(a, w)\n"
+             "y2 = Gemm(a, v, b) alpha=0.5 beta=1.5\n"
+             "output y1\noutput y2\n");
+    check_text(ctx, TOL);
+    int pack = 0, gemm = 0;
+    for (int i = 0; i < seen.done && i < 16; i++) {
+        if (strstr(seen.options[i], "-DPACK_B=1 -DNV=4 -DTRANS_B=0"))
+            pack++;
+        else if (strstr(seen.options[i], "-DMR=4 -DNV=4"))
+            gemm++;
+        if (strstr(seen.options[i], "-DPACK_B") && strstr(seen.options[i], "-DMR="))
+            fail_msg("pack_b built with a gemm program's options: %s", seen.options[i]);
+    }
+    if (pack != 1 || gemm != 2 || seen.done != 3)
+        fail_msg("%d programs: %d pack_b, %d packed gemm (expected 3: 1, 2)", seen.done, pack, gemm);
+    clg_context_destroy(ctx);
+    clg_remove_tree(dir);
+}
+
+/* The implicit GEMM takes the convolution's column stride as an argument
+ * (kernels/gemm.cl conv_sw), its kernel size as defines: two 3x3
+ * convolutions of strides 1 and 2 with the same epilogue build one gemm
+ * program (before, one per stride). The results match the reference. */
+static void test_conv_strides_share_program(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    char dir[] = "/tmp/clg_gemm_stride_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    builds_seen seen = {0};
+    clg_context *ctx = context_seeing(dir, "generated:p4x64i", &seen);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 3, 9, 40]\n"
+             "const w: f32[5, 3, 3, 3] = random(1, -0.5, 0.5)\n"
+             "const v: f32[5, 3, 3, 3] = random(3, -0.5, 0.5)\n"
+             "y1 = Conv2D(x, w) strides=[1, 1] pads=[1, 1, 1, 1] dilations=[1, 1] epilogue=\"relu(x0)\"\n"
+             "y2 = Conv2D(x, v) strides=[2, 2] pads=[1, 1, 1, 1] dilations=[1, 1] epilogue=\"relu(x0)\"\n"
+             "output y1\noutput y2\n");
+    check_text(ctx, TOL);
+    int conv = 0;
+    for (int i = 0; i < seen.done && i < 16; i++) {
+        if (strstr(seen.options[i], "-DCONV_KH=3")) conv++;
+        if (strstr(seen.options[i], "-DCONV_SW")) fail_msg("built with the stride as a define: %s", seen.options[i]);
+    }
+    if (conv != 1) fail_msg("%d programs, %d of them 3x3 convolutions (expected 1)", seen.done, conv);
+    clg_context_destroy(ctx);
+    clg_remove_tree(dir);
+}
+
 /* The default path: nothing remembered, nothing measured. A Gemm with its
  * bias builds one program (a CPU's default variant; on other devices
  * CLBlast, whose programs are its own) and writes no choice file; the
@@ -764,6 +832,8 @@ int main(void)
         cmocka_unit_test(test_conv_as_gemm),
         cmocka_unit_test(test_conv_epilogues),
         cmocka_unit_test(test_choice_file),
+        cmocka_unit_test(test_pack_b_shared),
+        cmocka_unit_test(test_conv_strides_share_program),
         cmocka_unit_test(test_default_choice),
         cmocka_unit_test(test_parallel_build_error_names_node),
         cmocka_unit_test(test_vector_widths),

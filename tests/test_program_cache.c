@@ -528,7 +528,7 @@ static void *failing(void *user, void *ptr, size_t old_size, size_t new_size)
 }
 
 /* kernels/pool.cl and softmax.cl build only the kernel their lowering
- * names (POOL_KERNEL, SOFTMAX_KERNEL): PoCL compiles a work-group
+ * names (POOL_KERNEL, SOFTMAX_KERNEL), gemm.cl only gemm or only pack_b: PoCL compiles a work-group
  * function for every kernel of a program when the disk cache takes its
  * binary (docs/runtime.md, "Start-up"). Without the define, all of them. */
 static void test_one_kernel_per_program(void **state)
@@ -547,6 +547,12 @@ static void test_one_kernel_per_program(void **state)
         {"softmax.cl", "-DSOFTMAX_KERNEL=1", "softmax"},
         {"softmax.cl", "-DSOFTMAX_KERNEL=2 -DLOG_SOFTMAX", "softmax_group"},
         {"softmax.cl", "", "softmax;softmax_group"},
+        /* pack_b is a program of its own (PACK_B), never in a gemm one */
+        {"gemm.cl", "-DMR=4 -DNV=4 -DTRANS_A=0 -DTRANS_B=0 -DHAS_BIAS=1", "gemm"},
+        {"gemm.cl", "-DMR=4 -DNV=4 -DTRANS_A=0 -DTRANS_B=0 -DHAS_BIAS=0 -DCONV_A=1 -DCONV_KH=3 -DCONV_KW=3 "
+                    "-DCONV_DW=1 -DCONV_INB=1", "gemm"},
+        {"gemm.cl", "-DPACK_B=1 -DNV=2 -DTRANS_B=1 -DBATCHED=1", "pack_b"},
+        {"gemm.cl", "-DTM=1 -DTN=1 -DVW=8 -DVN=1 -DTRANS_A=0 -DTRANS_B=1 -DHAS_BIAS=0", "gemm"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cl_program prog = NULL;

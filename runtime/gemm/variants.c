@@ -16,11 +16,11 @@
 #include "lower_util.h"
 #include "plan.h"
 
-/* kernels/gemm.cl: the gemm kernel takes an epilogue, pack_b shares its
- * program. */
+/* kernels/gemm.cl: the gemm kernel takes an epilogue; pack_b is a
+ * program of its own (-DPACK_B, see pack_b below). */
 static const clg_kernel_family gemm_family = {"gemm.cl", "gemm"};
 /* kernels/gemm_local.cl, the work-group variants (wm > 0); B packed for
- * them by gemm.cl's pack_b. */
+ * them by gemm.cl's pack_b too. */
 static const clg_kernel_family gemm_local_family = {"gemm_local.cl", "gemm_local"};
 /* The depth of the K slices gemm_local.cl stages (its TK), and the most
  * items a work-group of it halves to: tiles below 4 rows or columns would
@@ -114,9 +114,15 @@ static bool strides_2d(const clg_shape *s, int64_t m, int64_t n, int64_t st[2])
 
 /* B packed for a packed variant (kernels/gemm.cl pack_b): panels of nr
  * columns, each k rows of nr floats, zero past n. A constant B is packed
- * once into a buffer of the plan's; any other B every run, into scratch. */
-static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, const clg_epilogue *ep,
-                         const char *options, clg_dev_tensor *packed)
+ * once into a buffer of the plan's; any other B every run, into scratch.
+ * pack_b builds as a program of its own (-DPACK_B) whose options are only
+ * what the panels' layout needs (their width, B's orientation, batched or
+ * not): every GEMM and convolution of a plan with the same panels shares
+ * that one program, whatever its epilogue, bias or convolution geometry,
+ * and the gemm programs hold no pack_b. On PoCL each kernel of a saved
+ * program costs a work-group function compile (docs/runtime.md,
+ * "Start-up"), so a cold ResNet-18 compiled pack_b six times before. */
+static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, bool batched, clg_dev_tensor *packed)
 {
     size_t elems = clg_gemm_packed_elems(variant, g->n, g->k);
     int nr = clg_gemm_variants[variant].nr;
@@ -125,14 +131,16 @@ static clg_status pack_b(clg_lower *lw, const clg_gemm_gen *g, int variant, cons
                                  : clg_scratch(lw, elems * (size_t)batch, packed);
     if (s || g->k == 0) return s;
     int from = lw->plan->n_steps;
+    char options[64];
+    snprintf(options, sizeof options, "-DPACK_B=1 -DNV=%d -DTRANS_B=%d%s", nr / 16, g->tb,
+             batched ? " -DBATCHED=1" : "");
     /* batched: each product's panels elems apart */
-    bool batched = strstr(options, "-DBATCHED") != NULL;
     clg_karg args[] = {CLG_ARG_T(g->b), CLG_ARG_I(g->ldb), CLG_ARG_T(packed), CLG_ARG_I(g->n), CLG_ARG_I(g->k),
                        CLG_ARG_I(g->b_bs), CLG_ARG_I((int64_t)elems), CLG_ARG_I(g->zn > 0 ? g->zn : batch),
                        CLG_ARG_I(g->zn > 0 ? g->b_bs2 : 0)};
     clg_launch l = {&gemm_family, "pack_b", options, batched ? 3 : 2,
                     {clg_grid_size(g->k), (size_t)((g->n + nr - 1) / nr), (size_t)batch},
-                    {0}, args, batched ? 9 : 5, ep};
+                    {0}, args, batched ? 9 : 5, NULL};
     s = clg_emit_launch(lw, &l);
     if (!s && g->b_constant) s = clg_plan_run_steps_now(lw, from);
     return s;
@@ -219,13 +227,15 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
 
     char options[280], conv[100] = "";
     /* the implicit GEMM: kernels up to 7 x 7 take an interior tile's loop
-     * specialised to their size, column stride and dilation (kernels/gemm.cl
-     * CONV_KH); with every tap inside the input (no padding, or written out
-     * first) the other tiles a loop over row pointers (CONV_INB) */
+     * specialised to their size and column dilation (kernels/gemm.cl
+     * CONV_KH; the column stride, at most 8 there, is an argument, so
+     * strides 1 and 2 share a program); with every tap inside the input (no
+     * padding, or written out first) the other tiles a loop over row
+     * pointers (CONV_INB) */
     const clg_conv_geom *cg = g->conv;
     if (cg && cg->kh * cg->kw <= 49 && cg->sw <= 8 && cg->dw <= 8)
-        snprintf(conv, sizeof conv, " -DCONV_A=1 -DCONV_KH=%d -DCONV_KW=%d -DCONV_SW=%d -DCONV_DW=%d%s", (int)cg->kh,
-                 (int)cg->kw, (int)cg->sw, (int)cg->dw, clg_conv_in_bounds(cg) ? " -DCONV_INB=1" : "");
+        snprintf(conv, sizeof conv, " -DCONV_A=1 -DCONV_KH=%d -DCONV_KW=%d -DCONV_DW=%d%s", (int)cg->kh,
+                 (int)cg->kw, (int)cg->dw, clg_conv_in_bounds(cg) ? " -DCONV_INB=1" : "");
     else if (g->conv)
         snprintf(conv, sizeof conv, " -DCONV_A=1");
     int wm = 0, wn = 0;
@@ -244,14 +254,7 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
                  vw, vn, g->ta, g->tb, has_bias, batched ? " -DBATCHED=1" : "");
     clg_dev_tensor packed_b;
     if (v->nr > 0 && !g->b_packed) {
-        /* gemm.cl's pack_b packs for both files; a work-group variant's own
-         * options are not gemm.cl's, so it builds pack_b alone (the program
-         * p4x64 packs with when it has no bias or epilogue) */
-        char pack_options[120];
-        snprintf(pack_options, sizeof pack_options, "-DMR=4 -DNV=%d -DTRANS_A=0 -DTRANS_B=%d -DHAS_BIAS=0",
-                 v->nr / 16, g->tb);
-        s = v->wm > 0 ? pack_b(lw, g, variant, NULL, pack_options, &packed_b)
-                      : pack_b(lw, g, variant, g->epi ? &ep : NULL, options, &packed_b);
+        s = pack_b(lw, g, variant, batched, &packed_b);
         if (s) return s;
     }
     const clg_dev_tensor *b_arg = v->nr > 0 && !g->b_packed ? &packed_b : g->b;
