@@ -131,8 +131,11 @@ static clg_status name(parser *ps, const char *what, char **out)
 }
 
 /* A number token: copies it out (the text is not NUL-terminated) and
- * converts it in full, so "1x" or "--2" are errors rather than prefixes. */
-static clg_status number(parser *ps, double *out, bool *is_int)
+ * converts it in full, so "1x" or "--2" are errors rather than prefixes.
+ * An integer token is also read exactly from its digits into *exact (when
+ * not NULL): a double loses precision past 2^53, and a value printed from
+ * an imported model must read back as itself. */
+static clg_status number_exact(parser *ps, double *out, bool *is_int, int64_t *exact)
 {
     skip_space(ps);
     const char *s = ps->p;
@@ -151,30 +154,22 @@ static clg_status number(parser *ps, double *out, bool *is_int)
     if (*stop || stop == buf) return syntax(ps, "'%s' is not a number", buf);
     *is_int = strspn(buf, "+-0123456789") == len;
     if (*is_int && (errno == ERANGE || fabs(*out) > 9.0e18)) return syntax(ps, "integer %s is too large", buf);
+    if (*is_int && exact) *exact = strtoll(buf, NULL, 10);
     return CLG_OK;
 }
 
-/* Parses an integer token exactly: its digits again through strtoll, since
- * a double loses precision past 2^53 and a value printed from an imported
- * model must read back as itself. */
+static clg_status number(parser *ps, double *out, bool *is_int) { return number_exact(ps, out, is_int, NULL); }
+
+/* An integer token, read exactly. */
 static clg_status integer(parser *ps, const char *what, int64_t *out)
 {
-    skip_space(ps);
-    const char *start = ps->p;
     double v;
     bool is_int;
-    clg_status s = number(ps, &v, &is_int);
+    clg_status s = number_exact(ps, &v, &is_int, out);
     if (s) return s;
     if (!is_int) return syntax(ps, "%s must be an integer", what);
-    char buf[64];
-    size_t len = (size_t)(ps->p - start);
-    memcpy(buf, start, len);
-    buf[len] = '\0';
-    *out = strtoll(buf, NULL, 10);
     return CLG_OK;
 }
-
-static clg_status exact_integer(parser *ps, const char *what, int64_t *out) { return integer(ps, what, out); }
 
 /* A size in a shape or in Reshape's shape: a plain integer (a leading -
  * allowed, the caller checks the range) or a polynomial in symbols,
@@ -348,7 +343,7 @@ static clg_status const_init(parser *ps, stmt *st)
     } else if (word_is(w, len, "random")) {
         in->kind = CLG_INIT_RANDOM;
         int64_t seed;
-        if ((s = expect(ps, '(')) || (s = exact_integer(ps, "the seed", &seed))) return s;
+        if ((s = expect(ps, '(')) || (s = integer(ps, "the seed", &seed))) return s;
         if (seed < 0) return syntax(ps, "the seed must not be negative");
         in->seed = (uint64_t)seed;
         in->lo = -1.0f;
@@ -365,7 +360,7 @@ static clg_status const_init(parser *ps, stmt *st)
     } else if (word_is(w, len, "file")) {
         in->kind = CLG_INIT_FILE;
         int64_t off;
-        if ((s = expect(ps, '(')) || (s = exact_integer(ps, "the offset", &off)) || (s = expect(ps, ')')))
+        if ((s = expect(ps, '(')) || (s = integer(ps, "the offset", &off)) || (s = expect(ps, ')')))
             return s;
         if (off < 0) return syntax(ps, "the offset must not be negative");
         in->offset = (uint64_t)off;
@@ -448,18 +443,12 @@ static clg_status attr_value(parser *ps, clg_attr *v, char *str, size_t str_size
         } while (accept(ps, ','));
         return expect(ps, ']');
     }
-    skip_space(ps);
-    const char *start = ps->p;
-    if ((s = number(ps, &d, &is_int))) return s;
+    int64_t exact;
+    if ((s = number_exact(ps, &d, &is_int, &exact))) return s;
     if (is_int) {
-        /* exactly, from its digits (a double loses precision past 2^53) */
-        char buf[64];
-        size_t len = (size_t)(ps->p - start);
-        memcpy(buf, start, len);
-        buf[len] = '\0';
         v->kind = CLG_ATTR_INT;
         v->count = 1;
-        v->ints[0] = strtoll(buf, NULL, 10);
+        v->ints[0] = exact;
     } else {
         v->kind = CLG_ATTR_FLOAT;
         v->f = (float)d;
