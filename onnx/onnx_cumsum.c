@@ -46,10 +46,8 @@ clg_status ox_convert_cumsum(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
     bool is_int = dtype == CLG_DTYPE_I64 || dtype == CLG_DTYPE_I32;
     clg_attrs a;
     if (is_int || dtype == CLG_DTYPE_F16) { /* sum in float */
-        clg_attrs_default(CLG_OP_CAST, &a);
-        a.to = CLG_DTYPE_F32;
         snprintf(hint, sizeof hint, "%s/float", base);
-        if ((s = append1(ox, CLG_OP_CAST, NULL, hint, x, &a, &x))) return s;
+        if ((s = ox_append_cast(ox, NULL, hint, x, CLG_DTYPE_F32, &x))) return s;
     }
     /* the axis last */
     clg_attrs perm;
@@ -98,9 +96,7 @@ clg_status ox_convert_cumsum(ox_ctx *ox, const Onnx__NodeProto *n, ox_value **in
         if ((s = append1(ox, CLG_OP_TRANSPOSE, last ? out[0] : NULL, hint, x, &perm, &x))) return s;
     }
     if (!last) {
-        clg_attrs_default(CLG_OP_CAST, &a);
-        a.to = dtype;
-        if ((s = append1(ox, CLG_OP_CAST, out[0], NULL, x, &a, &x))) return s;
+        if ((s = ox_append_cast(ox, out[0], NULL, x, dtype, &x))) return s;
     }
     out[0]->node = x;
     out[0]->kind = OX_TENSOR;

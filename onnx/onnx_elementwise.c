@@ -92,10 +92,7 @@ static clg_status emit_cast_expr(ox_ctx *ox, ox_value *out, ox_value **in, int n
     int f;
     clg_status s = append_expr(ox, NULL, out->name, in, n_in, true, text, &f);
     if (s) return s;
-    clg_attrs a;
-    clg_attrs_default(CLG_OP_CAST, &a);
-    a.to = to;
-    if ((s = ox_append(ox, CLG_OP_CAST, out, NULL, &f, 1, &a, &out->node))) return s;
+    if ((s = ox_append_cast(ox, out, NULL, f, to, &out->node))) return s;
     out->kind = OX_TENSOR;
     return CLG_OK;
 }

@@ -15,10 +15,7 @@ static clg_status integer_indices(ox_ctx *ox, const ox_value *out, int *idx)
     if (ox->g->nodes[*idx].dtype != CLG_DTYPE_F32) return CLG_OK;
     char hint[256];
     snprintf(hint, sizeof hint, "%s/indices", out->clg_name);
-    clg_attrs a;
-    clg_attrs_default(CLG_OP_CAST, &a);
-    a.to = CLG_DTYPE_I64;
-    return ox_append(ox, CLG_OP_CAST, NULL, hint, idx, 1, &a, idx);
+    return ox_append_cast(ox, NULL, hint, *idx, CLG_DTYPE_I64, idx);
 }
 
 /* Gather(data, indices) along axis. Constant indices are checked against

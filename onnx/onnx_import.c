@@ -120,6 +120,14 @@ clg_status ox_append(ox_ctx *ox, clg_op op, ox_value *out, const char *hint, con
     return CLG_OK;
 }
 
+clg_status ox_append_cast(ox_ctx *ox, ox_value *out, const char *hint, int from, clg_dtype to, int *node)
+{
+    clg_attrs a;
+    clg_attrs_default(CLG_OP_CAST, &a);
+    a.to = to;
+    return ox_append(ox, CLG_OP_CAST, out, hint, &from, 1, &a, node);
+}
+
 /* Appends an INPUT or CONSTANT node of type dtype for v (constants: takes
  * a reference to c). */
 static clg_status append_leaf(ox_ctx *ox, clg_op op, ox_value *v, const clg_shape *shape, clg_const *c,
@@ -732,11 +740,8 @@ static clg_status half_output(ox_ctx *ox, const Onnx__ValueInfoProto *vi, ox_val
         !t->tensor_type->has_elem_type || t->tensor_type->elem_type != OX_FLOAT16 ||
         ox->g->nodes[*node].dtype != CLG_DTYPE_F32 || ox->g->nodes[*node].op == CLG_OP_INPUT)
         return CLG_OK; /* a FLOAT input declared a FLOAT16 output: check_output refuses it */
-    clg_attrs a;
-    clg_attrs_default(CLG_OP_CAST, &a);
-    a.to = CLG_DTYPE_F16;
     int x = *node, cast;
-    clg_status s = ox_append(ox, CLG_OP_CAST, NULL, vi->name, &x, 1, &a, &cast);
+    clg_status s = ox_append_cast(ox, NULL, vi->name, x, CLG_DTYPE_F16, &cast);
     if (s) return s;
     clg_edit_swap_names(ox->g, x, cast);
     v->node = *node = cast;

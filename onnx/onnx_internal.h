@@ -124,6 +124,9 @@ CLG_INTERNAL bool ox_wants_bool_output(const ox_ctx *ox, const char *name);
  * label. On success *node is its index. */
 CLG_INTERNAL clg_status ox_append(ox_ctx *ox, clg_op op, ox_value *out, const char *hint,
                                   const int *inputs, int n_inputs, const clg_attrs *attrs, int *node);
+/* ox_append of a Cast of node `from` to type `to`. */
+CLG_INTERNAL clg_status ox_append_cast(ox_ctx *ox, ox_value *out, const char *hint, int from, clg_dtype to,
+                                       int *node);
 /* The node of a value used as a float graph tensor, materializing a host
  * value as a constant (a rank-0 one as [1]). */
 CLG_INTERNAL clg_status ox_tensor_node(ox_ctx *ox, ox_value *v, int *node);

@@ -516,21 +516,15 @@ static clg_status int_binary(ox_ctx *ox, clg_op op, ox_value **in, ox_value *out
         clg_dtype t = ox->g->nodes[idx[i]].dtype;
         if (t != CLG_DTYPE_I64 && t != CLG_DTYPE_I32) continue; /* a constant, held as exact floats */
         type = t;
-        clg_attrs c;
-        clg_attrs_default(CLG_OP_CAST, &c);
-        c.to = CLG_DTYPE_F32;
         snprintf(hint, sizeof hint, "%s/float%d", out->clg_name, i);
-        if ((s = ox_append(ox, CLG_OP_CAST, NULL, hint, &idx[i], 1, &c, &idx[i]))) return s;
+        if ((s = ox_append_cast(ox, NULL, hint, idx[i], CLG_DTYPE_F32, &idx[i]))) return s;
     }
     clg_attrs none;
     clg_attrs_default(op, &none);
     int r;
     snprintf(hint, sizeof hint, "%s/float", out->clg_name);
     if ((s = ox_append(ox, op, NULL, hint, idx, 2, &none, &r))) return s;
-    clg_attrs c;
-    clg_attrs_default(CLG_OP_CAST, &c);
-    c.to = type;
-    if ((s = ox_append(ox, CLG_OP_CAST, out, NULL, &r, 1, &c, &out->node))) return s;
+    if ((s = ox_append_cast(ox, out, NULL, r, type, &out->node))) return s;
     out->kind = OX_TENSOR;
     return CLG_OK;
 }
