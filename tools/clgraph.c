@@ -226,9 +226,7 @@ static int cmd_run(int argc, char **argv)
     /* A bundle opens its device first: it compiles nothing there. */
     engine e = {0};
     int bundle = file_is_bundle(ra.file);
-    if (bundle && ra.compile_option)
-        return usage_error("%s does not apply to a bundle: it runs as it was compiled (clgraph compile "
-                           "--bundle takes -O and --precision)", ra.compile_option);
+    if (bundle && ra.compile_option) return bundle_refuses(ra.compile_option);
     clg_graph *g = NULL;
     if (bundle && engine_open_bundle(&e, ra.device, ra.file, 0, &ra.context, &g)) return EXIT_FAILURE;
     if (!bundle && !(g = load_graph(ra.file))) return EXIT_FAILURE;

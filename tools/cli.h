@@ -89,6 +89,9 @@ int precision_option(int argc, char **argv, int *i, clg_precision *precision, in
 int cmd_compile(int argc, char **argv);
 /* Whether path starts with a bundle's magic (docs/bundle.md). */
 int file_is_bundle(const char *path);
+/* The usage error for option (an -O or --precision given to run or bench)
+ * with a bundle, which runs as it was compiled. */
+int bundle_refuses(const char *option);
 /* Opens spec as engine_open does and loads the bundle at path there
  * (nothing compiled or measured when it was built for that device); *g is
  * a copy of the bundle's graph for inputs and checks, destroyed by the

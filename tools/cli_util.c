@@ -457,6 +457,12 @@ int file_is_bundle(const char *path)
     return n == sizeof magic && memcmp(magic, "CLGBNDL", 8) == 0;
 }
 
+int bundle_refuses(const char *option)
+{
+    return usage_error("%s does not apply to a bundle: it runs as it was compiled (clgraph compile --bundle "
+                       "takes -O and --precision)", option);
+}
+
 int engine_open_bundle(engine *e, const char *spec, const char *path, int context_flags,
                        const clg_context_options *options, clg_graph **g)
 {

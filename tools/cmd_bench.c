@@ -144,9 +144,7 @@ int cmd_bench(int argc, char **argv)
     if (rc) return rc;
     engine e = {0};
     int bundle = file_is_bundle(ba.file);
-    if (bundle && ba.compile_option)
-        return usage_error("%s does not apply to a bundle: it runs as it was compiled (clgraph compile "
-                           "--bundle takes -O and --precision)", ba.compile_option);
+    if (bundle && ba.compile_option) return bundle_refuses(ba.compile_option);
     clg_graph *g = NULL;
     if (bundle && engine_open_bundle(&e, ba.device, ba.file, ba.profile ? CLG_CONTEXT_PROFILING : 0, &ba.context, &g))
         return EXIT_FAILURE;
@@ -199,11 +197,9 @@ int cmd_bench(int argc, char **argv)
         } else {
             printf("model:        %s\n", ba.file);
             printf("device:       %s\n", e.description);
-            if (bundle)
-                printf("batch:        %lld (bundle, %s)\n", (long long)batch, clg_precision_name(clg_model_precision(e.model)));
-            else
-                printf("batch:        %lld (-O%d, %s)\n", (long long)batch, ba.opt_level,
-                       clg_precision_name(clg_model_precision(e.model)));
+            char how[16] = "bundle";
+            if (!bundle) snprintf(how, sizeof how, "-O%d", ba.opt_level);
+            printf("batch:        %lld (%s, %s)\n", (long long)batch, how, clg_precision_name(clg_model_precision(e.model)));
             printf("latency:      median %.4f ms, p90 %.4f ms over %lld runs (after %lld warm-up)\n",
                    median, p90, ba.iters, ba.warmup);
             printf("throughput:   %.1f inferences/s\n", ips);
