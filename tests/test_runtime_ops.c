@@ -342,6 +342,13 @@ static void test_layer_norm_residual(void **state)
              "const g: f32[300] = random(2, 0.5, 1.5)\nconst b: f32[300] = random(3)\n"
              "y = LayerNorm(x, g, b, r)\noutput y\n");
     check(TOL);
+    /* Rows enough for an item each on CPUs, read in float8s with a tail of
+     * 3 (kernels/layernorm.cl's ROW_VEC8). */
+    snprintf(text, sizeof text,
+             "input x: f32[N, 40, 27]\ninput r: f32[N, 40, 27]\n"
+             "const g: f32[27] = random(2, 0.5, 1.5)\nconst b: f32[27] = random(3)\n"
+             "y = LayerNorm(x, g, b, r)\noutput y\n");
+    check(TOL);
     snprintf(text, sizeof text,
              "input x: f32[N, 5, 24]\ninput r: f32[N, 5, 24]\nconst g: f32[5, 24] = random(2, 0.5, 1.5)\n"
              "s = Add(x, r)\ny = LayerNorm(s, g) axis=1\noutput y\n");

@@ -195,9 +195,12 @@ clg_status clg_lower_layer_norm(clg_lower *lw, const clg_node *n, const clg_dev_
     args[n_args++] = per_item ? CLG_ARG_I(0) : CLG_ARG_LOCAL(sizeof(float));
     /* Scale and bias of a whole row each index by position (no modulo). */
     bool full = clg_shape_count(&in[1].shape) == len && (!has_bias || clg_shape_count(&in[2].shape) == len);
-    char defines[80];
-    snprintf(defines, sizeof defines, "%s%s%s%s", has_bias ? "-DHAS_BIAS" : "", has_residual ? " -DHAS_RESIDUAL" : "",
-             per_item ? " -DROW_PER_ITEM" : "", full ? " -DFULL_PARAMS" : "");
+    /* An item per row reads its row in float8s where scale and bias index
+     * by position (kernels/layernorm.cl). */
+    bool vec8 = per_item && full;
+    char defines[96];
+    snprintf(defines, sizeof defines, "%s%s%s%s%s", has_bias ? "-DHAS_BIAS" : "", has_residual ? " -DHAS_RESIDUAL" : "",
+             per_item ? " -DROW_PER_ITEM" : "", full ? " -DFULL_PARAMS" : "", vec8 ? " -DROW_VEC8" : "");
     clg_launch l = {&layernorm_family, "layernorm", defines[0] ? defines : NULL, 2,
                     {GROUP_MAX_ITEMS < len ? GROUP_MAX_ITEMS : (size_t)len, (size_t)rows}, {CLG_LOCAL_FIT, 1},
                     args, n_args, NULL};
