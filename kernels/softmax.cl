@@ -4,7 +4,8 @@
  * (o, i) is x[o * len * inner + j * inner + i] for j in [0, len). One
  * work-item per row, n = outer * inner rows; the host pads the grid up to a
  * multiple of 64, hence the check. Finding (o, i) costs one division per
- * row, not per element. Subtracting the row's maximum before exp keeps
+ * row, not per element. ROW_VEC8 (the host defines it when inner is 1):
+ * the row in float8s. Subtracting the row's maximum before exp keeps
  * every term in (0, 1], so nothing overflows. Each element is read before
  * it is written, so y may be x.
  *
@@ -23,6 +24,44 @@ __kernel void softmax(__global const store_t *x, uint x_off, __global store_t *y
     __global const store_t *src = x + x_off + base;
     __global store_t *dst = y + y_off + base;
 
+#ifdef ROW_VEC8
+    /* inner == 1 (the last axis): the row is contiguous, so it is read
+     * eight elements at a time and the row's last len % 8 one by one. The
+     * scalar loops below, vectorised across work-items by CPU compilers,
+     * make every load a gather of elements a row apart: 4096 rows of 128
+     * took 1.1 ms on Intel's runtime and 2.9 ms on PoCL that way. */
+    int len8 = len & ~7;
+    float8 m8 = (float8)(-INFINITY);
+    for (int j = 0; j < len8; j += 8) m8 = fmax(m8, LOADV(8, src + j));
+    float4 m4 = fmax(m8.lo, m8.hi);
+    float mx = fmax(fmax(m4.x, m4.y), fmax(m4.z, m4.w));
+    for (int j = len8; j < len; j++) mx = fmax(mx, LOAD(src, j));
+    float8 s8 = (float8)(0.0f);
+    float sum = 0.0f;
+#ifdef LOG_SOFTMAX
+    for (int j = 0; j < len8; j += 8) s8 += exp(LOADV(8, src + j) - mx);
+    for (int j = len8; j < len; j++) sum += exp(LOAD(src, j) - mx);
+    float4 s4 = s8.lo + s8.hi;
+    float lse = mx + log(sum + ((s4.x + s4.y) + (s4.z + s4.w)));
+    for (int j = 0; j < len8; j += 8) STOREV(8, LOADV(8, src + j) - lse, dst + j);
+    for (int j = len8; j < len; j++) STORE(dst, j, LOAD(src, j) - lse);
+#else
+    for (int j = 0; j < len8; j += 8) {
+        float8 e = exp(LOADV(8, src + j) - mx);
+        STOREV(8, e, dst + j);
+        s8 += e;
+    }
+    for (int j = len8; j < len; j++) {
+        float e = exp(LOAD(src, j) - mx);
+        STORE(dst, j, e);
+        sum += e;
+    }
+    float4 s4 = s8.lo + s8.hi;
+    sum += (s4.x + s4.y) + (s4.z + s4.w);
+    for (int j = 0; j < len8; j += 8) STOREV(8, LOADV(8, dst + j) / sum, dst + j);
+    for (int j = len8; j < len; j++) STORE(dst, j, LOAD(dst, j) / sum);
+#endif
+#else
     float mx = -INFINITY;
     for (int j = 0; j < len; j++) mx = fmax(mx, LOAD(src, j * inner));
     float sum = 0.0f;
@@ -38,6 +77,7 @@ __kernel void softmax(__global const store_t *x, uint x_off, __global store_t *y
     }
     for (int j = 0; j < len; j++) STORE(dst, j * inner, LOAD(dst, j * inner) / sum);
 #endif
+#endif /* ROW_VEC8 */
 }
 #endif
 

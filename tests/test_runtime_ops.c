@@ -366,6 +366,10 @@ static void test_log_softmax(void **state)
                  "y = LogSoftmax(x) axis=%d\noutput y\n", axis);
         check(TOL);
     }
+    /* rows along the last axis in float8s and a tail of 5 (ROW_VEC8) */
+    snprintf(text, sizeof text,
+             "input x0: f32[N, 4, 45]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\ny = LogSoftmax(x)\noutput y\n");
+    check(TOL);
     /* the work-group kernel */
     snprintf(text, sizeof text,
              "input x0: f32[N, 1001]\nconst k: f32[1] = full(8)\nx = Mul(x0, k)\ny = LogSoftmax(x)\noutput y\n");

@@ -493,7 +493,8 @@ static clg_status lower_unfused(clg_lower *lw, const clg_node *n, const clg_dev_
         if ((s = clg_emit_expr(lw, &e, 2, add_in, &scores))) return s;
     }
     clg_karg args[] = {CLG_ARG_T(&scores), CLG_ARG_T(&scores), CLG_ARG_I(rows), CLG_ARG_I(a->sk), CLG_ARG_I(1)};
-    clg_launch l = {&softmax_family, "softmax", NULL, 1, {clg_grid_size((int64_t)rows)}, {0}, args, 5, NULL};
+    clg_launch l = {&softmax_family, "softmax", CLG_SOFTMAX_LAST_AXIS, 1, {clg_grid_size((int64_t)rows)}, {0},
+                    args, 5, NULL};
     if ((s = clg_emit_launch(lw, &l))) return s;
     /* P · V: P is the scores, dense per batch index. */
     if ((s = emit_products(lw, &w, t, ms, mv, mo, (size_t)a->sq, (size_t)a->dv, (size_t)a->sk, 1.0f))) return s;

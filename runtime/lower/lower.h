@@ -49,6 +49,10 @@ CLG_INTERNAL clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const
 CLG_INTERNAL clg_status clg_lower_batchnorm(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 
 /* softmax.c, pool.c: kernels/softmax.cl, kernels/pool.cl */
+/* kernels/softmax.cl's defines for a softmax kernel over rows of contiguous
+ * elements (the last axis), one row per work-item: Softmax and attention's
+ * unfused path share the program. */
+#define CLG_SOFTMAX_LAST_AXIS "-DSOFTMAX_KERNEL=1 -DROW_VEC8"
 CLG_INTERNAL clg_status clg_lower_softmax(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_maxpool(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);
 CLG_INTERNAL clg_status clg_lower_averagepool(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in, const clg_dev_tensor *out);

@@ -37,8 +37,10 @@ clg_status clg_lower_softmax(clg_lower *lw, const clg_node *n, const clg_dev_ten
     if (s) return s;
     /* the program holds the one kernel it runs (kernels/softmax.cl SOFTMAX_KERNEL) */
     bool group = clg_decision_of(lw)->variant == ROW_PER_GROUP, log = n->op == CLG_OP_LOG_SOFTMAX;
+    /* A row per item along the last axis reads the row in float8s. */
     const char *defines = group ? (log ? "-DSOFTMAX_KERNEL=2 -DLOG_SOFTMAX" : "-DSOFTMAX_KERNEL=2")
-                                : (log ? "-DSOFTMAX_KERNEL=1 -DLOG_SOFTMAX" : "-DSOFTMAX_KERNEL=1");
+                          : inner == 1 ? (log ? CLG_SOFTMAX_LAST_AXIS " -DLOG_SOFTMAX" : CLG_SOFTMAX_LAST_AXIS)
+                                       : (log ? "-DSOFTMAX_KERNEL=1 -DLOG_SOFTMAX" : "-DSOFTMAX_KERNEL=1");
     int64_t rows = outer * inner;
     if (rows == 0 || len == 0) return CLG_OK;
     clg_karg args[] = {CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(rows), CLG_ARG_I(len),
