@@ -44,6 +44,22 @@ import time
 # machine they made every engine after PyTorch 2-5x slower).
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
+# Before torch loads Debian's libtbb.so.12 (2021.8): the ICD loader opens
+# every vendor's driver at the first clGetPlatformIDs, and Intel's OpenCL
+# runtime needs the newer libtbb.so.12 it ships. Loaded after torch, the
+# runtime fails on a missing TBB symbol and the ICD loader drops it
+# silently, so clgraph would run on PoCL while the report named Intel's
+# device (every bench/run before this fix did).
+def _open_opencl_platforms():
+    try:
+        cl = ctypes.CDLL('libOpenCL.so.1')
+        cl.clGetPlatformIDs(0, None, ctypes.byref(ctypes.c_uint()))
+    except OSError:
+        pass   # no ICD loader: clgraph's own error says so later
+
+
+_open_opencl_platforms()
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -141,6 +157,12 @@ class ModelOptionsUnsized(ctypes.Structure):
     _fields_ = [('opt_level', ctypes.c_int)]
 
 
+class DeviceInfo(ctypes.Structure):
+    """clg_device_info's leading fields (the rest is room to spare)."""
+    _fields_ = [('index', ctypes.c_int), ('platform_index', ctypes.c_int), ('device_index', ctypes.c_int),
+                ('platform', ctypes.c_char * 128), ('name', ctypes.c_char * 128), ('rest', ctypes.c_char * 4096)]
+
+
 class Clgraph:
     """One compiled model in one context, driven through libclgraph."""
     lib = None
@@ -169,6 +191,10 @@ class Clgraph:
         if lib.clg_model_create_ex(ctypes.byref(self.m), self.ctx, self.g, ctypes.byref(opts)):
             raise RuntimeError(errmsg().decode())
         self.shape = None
+        info = DeviceInfo()
+        self.device = (f'{info.name.decode()} ({info.platform.decode()})'
+                       if hasattr(lib, 'clg_context_device') and lib.clg_context_device(self.ctx, ctypes.byref(info)) == 0
+                       else None)
 
     def _plan(self, x):
         """Input and output tensors for inputs shaped like x: the output's
@@ -724,6 +750,8 @@ def main():
         with torch.inference_mode():
             torch.jit.save(torch.jit.trace(tm, torch.from_numpy(spec.sample)), os.path.join(BENCH, 'models', f'{name}.pt'))
         engines = {'clgraph-O2': Clgraph(path, None, 2), 'clgraph-O0': Clgraph(path, None, 0)}
+        # The device this process opened, which is what was timed.
+        res['default_device'] = engines['clgraph-O2'].device or res['default_device']
         for d in args.device:
             engines[f'clgraph-O2@{d}'] = Clgraph(path, d, 2)
         for t in sorted({1, CORES}):
