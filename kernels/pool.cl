@@ -114,9 +114,10 @@ __kernel void averagepool(__global const store_t *x, uint x_off, __global store_
 #endif
 
 /* The mean of each of n planes of `inner` contiguous elements; one
- * work-item per plane (the host pads n up to a multiple of 64). Planes can be large (224 x 224 = 50 176), and the
- * rounding error of a running float sum grows with its length, so the sum
- * goes in blocks: its error grows with BLOCK + inner / BLOCK instead. */
+ * work-item per plane (the host pads n up to a multiple of 64). Planes can
+ * be large (224 x 224 = 50 176), and the rounding error of a running float
+ * sum grows with its length, so the sum goes in blocks: its error grows
+ * with BLOCK + inner / BLOCK instead. BLOCK is a multiple of 8. */
 #define BLOCK 256
 
 #if !defined(POOL_KERNEL) || POOL_KERNEL == 3
@@ -126,13 +127,23 @@ __kernel void globalaveragepool(__global const store_t *x, uint x_off, __global 
     int plane = get_global_id(0);
     if (plane >= n) return;
     __global const store_t *src = x + x_off + plane * inner;
-    float sum = 0.0f;
-    for (int start = 0; start < inner; start += BLOCK) {
-        int end = min(start + BLOCK, inner);
-        float part = 0.0f;
-        for (int j = start; j < end; j++) part += LOAD(src, j);
-        sum += part;
+    /* Eight lanes along the plane, then its last inner % 8 elements one by
+     * one: vectorised across work-items instead, each load is a gather of
+     * elements a plane apart (Intel's runtime took 4.3 ms for
+     * [16, 512, 7, 7] that way, PoCL 0.22 ms). Each lane's running sum
+     * still goes in blocks. */
+    int inner8 = inner & ~7;
+    float8 sum8 = (float8)(0.0f);
+    for (int start = 0; start < inner8; start += BLOCK) {
+        int end = min(start + BLOCK, inner8);
+        float8 part = (float8)(0.0f);
+        for (int j = start; j < end; j += 8) part += LOADV(8, src + j);
+        sum8 += part;
     }
+    float sum = 0.0f;
+    for (int j = inner8; j < inner; j++) sum += LOAD(src, j);
+    float4 s4 = sum8.lo + sum8.hi;
+    sum += (s4.x + s4.y) + (s4.z + s4.w);
     STORE(y, y_off + plane, sum / (float)inner);
 }
 #endif

@@ -573,6 +573,10 @@ static void test_pools(void **state)
     check(TOL);
     snprintf(text, sizeof text, "input x: f32[N, 17, 7, 3]\ny = GlobalAveragePool(x)\noutput y\n");
     check(TOL);
+    /* Planes read in float8s: 12 x 25 = 300 elements, one whole block of
+     * 256 and a part block, then a tail of 4. */
+    snprintf(text, sizeof text, "input x: f32[N, 5, 12, 25]\ny = GlobalAveragePool(x)\noutput y\n");
+    check(TOL);
     /* The work-group blocks of kernels/pool.cl: rows of more than 64
      * outputs (75), a 1 x 1 output per plane (the group then spans planes,
      * 37 x N of them, padded), overlapping windows inside the input (the
