@@ -165,4 +165,20 @@ def load():
                       + '\n  '.join(tried))
 
 
+def _open_platforms():
+    """Has the OpenCL ICD loader open every vendor's driver now, at import.
+    A driver's libraries can clash with ones a later import brings: Debian's
+    PyTorch loads libtbb.so.12 2021.8, and Intel's OpenCL CPU runtime, which
+    needs the newer libtbb.so.12 it ships, then fails to load and the ICD
+    loader drops its device without a word. Opened first, the driver's
+    libtbb is the one PyTorch finds already loaded. (torch imported before
+    clgraph still hides the device: python/README.md.)"""
+    try:
+        cl = ctypes.CDLL('libOpenCL.so.1')
+        cl.clGetPlatformIDs(0, None, ctypes.byref(ctypes.c_uint()))
+    except (OSError, AttributeError):
+        pass   # no ICD loader here: the library's own error says so when a device is asked for
+
+
 LIB, LIB_PATH = load()
+_open_platforms()

@@ -66,6 +66,22 @@ def test_devices(has_device):
         assert d.compute_units >= 1 and d.global_mem_bytes > 0
 
 
+def test_torch_imported_after_keeps_every_device(has_device):
+    """import clgraph, then torch: every device the CLI lists is still
+    there (Intel's OpenCL runtime, needing a newer libtbb than Debian's
+    PyTorch loads, vanished when torch came first and clgraph opened the
+    drivers later)."""
+    pytest.importorskip('torch')
+    code = ('import clgraph, torch; clgraph.InferenceSession; '
+            'print(len(clgraph.devices()))')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(clgraph.__file__))] + os.environ.get('PYTHONPATH', '').split(os.pathsep)))
+    fresh = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True, env=env)
+    alone = subprocess.run([sys.executable, '-c', 'import clgraph; print(len(clgraph.devices()))'],
+                           capture_output=True, text=True, check=True, env=env)
+    assert int(fresh.stdout.split()[-1]) == int(alone.stdout.split()[-1])
+
+
 def test_device_argument_selects(has_device):
     devs = clgraph.devices()
     for d in (devs[0], devs[-1]):
