@@ -440,6 +440,7 @@ static void test_standalone_op_kernel_source(void **state)
     assert_string_equal(buf,
         "/* Elementwise: leaky_relu(x0, 0.2) */\n"
         "float clg_leaky_relu(float v, float alpha) { return v < 0.0f ? alpha * v : v; }\n"
+        "float8 clg_leaky_relu8(float8 v, float8 alpha) { return v < 0.0f ? alpha * v : v; }\n"
         "__kernel void elementwise(__global store_t *y, uint y_off, int n0, int n1,\n"
         "    __global const store_t *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2)\n"
         "{\n"
@@ -452,10 +453,17 @@ static void test_standalone_op_kernel_source(void **state)
         "__kernel void elementwise_dense(__global store_t *y, uint y_off, int n,\n"
         "    __global const store_t *x0, uint x0_off)\n"
         "{\n"
-        "    int i = get_global_id(0);\n"
+        "    int i = get_global_id(0) * 8;\n"
         "    if (i >= n) return;\n"
-        "    float v0 = LOAD(x0, x0_off + i);\n"
-        "    STORE(y, y_off + i, clg_leaky_relu(v0, 0.2f));\n"
+        "    if (i + 8 <= n) {\n"
+        "        float8 v0 = LOADV(8, x0 + x0_off + i);\n"
+        "        STOREV(8, clg_leaky_relu8(v0, 0.2f), y + y_off + i);\n"
+        "        return;\n"
+        "    }\n"
+        "    for (; i < n; i++) {\n"
+        "        float v0 = LOAD(x0, x0_off + i);\n"
+        "        STORE(y, y_off + i, clg_leaky_relu(v0, 0.2f));\n"
+        "    }\n"
         "}\n");
     clg_graph_destroy(g);
 }
@@ -687,6 +695,7 @@ static void test_kernel_source(void **state)
     assert_string_equal(buf,
         "/* Elementwise: relu(x0 + x1) */\n"
         "float clg_relu(float v) { return v < 0.0f ? 0.0f : v; }\n"
+        "float8 clg_relu8(float8 v) { return v < 0.0f ? 0.0f : v; }\n"
         "__kernel void elementwise(__global store_t *y, uint y_off, int n0, int n1,\n"
         "    __global const store_t *x0, uint x0_off, int x0_s0, int x0_s1, int x0_s2,\n"
         "    __global const store_t *x1, uint x1_off, int x1_s0, int x1_s1, int x1_s2)\n"
@@ -702,11 +711,19 @@ static void test_kernel_source(void **state)
         "    __global const store_t *x0, uint x0_off,\n"
         "    __global const store_t *x1, uint x1_off)\n"
         "{\n"
-        "    int i = get_global_id(0);\n"
+        "    int i = get_global_id(0) * 8;\n"
         "    if (i >= n) return;\n"
-        "    float v0 = LOAD(x0, x0_off + i);\n"
-        "    float v1 = LOAD(x1, x1_off + i);\n"
-        "    STORE(y, y_off + i, clg_relu(v0 + v1));\n"
+        "    if (i + 8 <= n) {\n"
+        "        float8 v0 = LOADV(8, x0 + x0_off + i);\n"
+        "        float8 v1 = LOADV(8, x1 + x1_off + i);\n"
+        "        STOREV(8, clg_relu8(v0 + v1), y + y_off + i);\n"
+        "        return;\n"
+        "    }\n"
+        "    for (; i < n; i++) {\n"
+        "        float v0 = LOAD(x0, x0_off + i);\n"
+        "        float v1 = LOAD(x1, x1_off + i);\n"
+        "        STORE(y, y_off + i, clg_relu(v0 + v1));\n"
+        "    }\n"
         "}\n");
     /* An unused input keeps its parameters (the launch passes every input)
      * but is not read. */
@@ -728,10 +745,17 @@ static void test_kernel_source(void **state)
         "    __global const store_t *x0, uint x0_off,\n"
         "    __global const store_t *x1, uint x1_off)\n"
         "{\n"
-        "    int i = get_global_id(0);\n"
+        "    int i = get_global_id(0) * 8;\n"
         "    if (i >= n) return;\n"
-        "    float v1 = LOAD(x1, x1_off + i);\n"
-        "    STORE(y, y_off + i, v1 * 2.0f);\n"
+        "    if (i + 8 <= n) {\n"
+        "        float8 v1 = LOADV(8, x1 + x1_off + i);\n"
+        "        STOREV(8, v1 * 2.0f, y + y_off + i);\n"
+        "        return;\n"
+        "    }\n"
+        "    for (; i < n; i++) {\n"
+        "        float v1 = LOAD(x1, x1_off + i);\n"
+        "        STORE(y, y_off + i, v1 * 2.0f);\n"
+        "    }\n"
         "}\n");
     /* Measuring first gives the size to allocate; the same expression
      * written differently gives the same program. */

@@ -52,19 +52,34 @@ static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool hal
 }
 
 /* Every input dense and of the output's shape (a standalone op on one
- * tensor, a same-shape Add): one dim, no strides. */
+ * tensor, a same-shape Add): one dim, no strides, DENSE_WIDTH elements per
+ * work-item as one vector (the last item's few one by one). Vectorised
+ * across work-items instead, one element each, a 1M-element op took about
+ * 1 ms on Intel's runtime whatever the expression (8 MB moved: 8 GB/s). */
+#define DENSE_WIDTH 8
 static void write_dense(clg_text *t, const clg_expr *e, int n_inputs, bool half)
 {
     clg_text_printf(t, "__kernel void " KERNEL_NAME_DENSE "(__global store_t *y, uint y_off, int n");
     for (int k = 0; k < n_inputs; k++) clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off", k, k);
     clg_text_printf(t, ")\n{\n"
-                       "    int i = get_global_id(0);\n"
-                       "    if (i >= n) return;\n");
+                       "    int i = get_global_id(0) * %d;\n"
+                       "    if (i >= n) return;\n"
+                       "    if (i + %d <= n) {\n", DENSE_WIDTH, DENSE_WIDTH);
     for (int k = 0; k < n_inputs; k++)
-        if (e->inputs_used & (1u << k)) clg_text_printf(t, "    float v%d = LOAD(x%d, x%d_off + i);\n", k, k, k);
-    clg_text_printf(t, "    STORE(y, y_off + i, ");
+        if (e->inputs_used & (1u << k))
+            clg_text_printf(t, "        float%d v%d = LOADV(%d, x%d + x%d_off + i);\n", DENSE_WIDTH, k, DENSE_WIDTH, k,
+                            k);
+    clg_text_printf(t, "        STOREV(%d, ", DENSE_WIDTH);
+    clg_expr_write_opencl_as(e, t, DENSE_WIDTH, half);
+    clg_text_printf(t, ", y + y_off + i);\n"
+                       "        return;\n"
+                       "    }\n"
+                       "    for (; i < n; i++) {\n");
+    for (int k = 0; k < n_inputs; k++)
+        if (e->inputs_used & (1u << k)) clg_text_printf(t, "        float v%d = LOAD(x%d, x%d_off + i);\n", k, k, k);
+    clg_text_printf(t, "        STORE(y, y_off + i, ");
     clg_expr_write_opencl_as(e, t, 1, half);
-    clg_text_printf(t, ");\n}\n");
+    clg_text_printf(t, ");\n    }\n}\n");
 }
 
 size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, bool half, char *buf, size_t size)
@@ -77,6 +92,7 @@ size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, bool half, char 
     clg_expr_write(e, &t);
     clg_text_printf(&t, " */\n");
     clg_expr_write_opencl_helpers_as(e, &t, 1, half);
+    clg_expr_write_opencl_helpers_as(e, &t, DENSE_WIDTH, half);
     write_strided(&t, e, n_inputs, half);
     write_dense(&t, e, n_inputs, half);
     return t.len;
@@ -129,7 +145,8 @@ clg_status clg_emit_expr(clg_lower *lw, const clg_expr *e, int n_inputs, const c
         args[a++] = CLG_ARG_T(out);
         args[a++] = CLG_ARG_I(grid.n[0]);
         for (int k = 0; k < n_inputs; k++) args[a++] = CLG_ARG_T(&in[k]);
-        s = clg_emit_kernel_source(lw, CACHE_NAME, source, KERNEL_NAME_DENSE, NULL, 1, grid.global, args, a);
+        size_t items = clg_grid_size((grid.n[0] + DENSE_WIDTH - 1) / DENSE_WIDTH);
+        s = clg_emit_kernel_source(lw, CACHE_NAME, source, KERNEL_NAME_DENSE, NULL, 1, &items, args, a);
     }
     for (int64_t l = 0; !dense && l < grid.launches && !s; l++) {
         int a = 0;
