@@ -48,10 +48,10 @@ static float group_sum(__local float *part, float v)
 
 #ifdef HAS_RESIDUAL
 #define X(j) (LOAD(src, j) + LOAD(res, j))
-#define XV8(j) (LOADV(8, src + (j)) + LOADV(8, res + (j)))
+#define XV8(j) (LOAD8(src + (j)) + LOAD8(res + (j)))
 #else
 #define X(j) LOAD(src, j)
-#define XV8(j) LOADV(8, src + (j))
+#define XV8(j) LOAD8(src + (j))
 #endif
 
 #ifdef ROW_VEC8
@@ -122,9 +122,9 @@ __kernel void layernorm(__global const store_t *x, uint x_off, __global store_t 
     bias += bias_off;
 #endif
     for (int j = 0; j < len8; j += 8) {
-        float8 v = (XV8(j) - mean) * inv * LOADV(8, scale + j);
+        float8 v = (XV8(j) - mean) * inv * LOAD8(scale + j);
 #ifdef HAS_BIAS
-        v += LOADV(8, bias + j);
+        v += LOAD8(bias + j);
 #endif
         STOREV(8, v, dst + j);
     }

@@ -137,7 +137,7 @@ __kernel void globalaveragepool(__global const store_t *x, uint x_off, __global 
     for (int start = 0; start < inner8; start += BLOCK) {
         int end = min(start + BLOCK, inner8);
         float8 part = (float8)(0.0f);
-        for (int j = start; j < end; j += 8) part += LOADV(8, src + j);
+        for (int j = start; j < end; j += 8) part += LOAD8(src + j);
         sum8 += part;
     }
     float sum = 0.0f;

@@ -32,22 +32,22 @@ __kernel void softmax(__global const store_t *x, uint x_off, __global store_t *y
      * took 1.1 ms on Intel's runtime and 2.9 ms on PoCL that way. */
     int len8 = len & ~7;
     float8 m8 = (float8)(-INFINITY);
-    for (int j = 0; j < len8; j += 8) m8 = fmax(m8, LOADV(8, src + j));
+    for (int j = 0; j < len8; j += 8) m8 = fmax(m8, LOAD8(src + j));
     float4 m4 = fmax(m8.lo, m8.hi);
     float mx = fmax(fmax(m4.x, m4.y), fmax(m4.z, m4.w));
     for (int j = len8; j < len; j++) mx = fmax(mx, LOAD(src, j));
     float8 s8 = (float8)(0.0f);
     float sum = 0.0f;
 #ifdef LOG_SOFTMAX
-    for (int j = 0; j < len8; j += 8) s8 += exp(LOADV(8, src + j) - mx);
+    for (int j = 0; j < len8; j += 8) s8 += exp(LOAD8(src + j) - mx);
     for (int j = len8; j < len; j++) sum += exp(LOAD(src, j) - mx);
     float4 s4 = s8.lo + s8.hi;
     float lse = mx + log(sum + ((s4.x + s4.y) + (s4.z + s4.w)));
-    for (int j = 0; j < len8; j += 8) STOREV(8, LOADV(8, src + j) - lse, dst + j);
+    for (int j = 0; j < len8; j += 8) STOREV(8, LOAD8(src + j) - lse, dst + j);
     for (int j = len8; j < len; j++) STORE(dst, j, LOAD(src, j) - lse);
 #else
     for (int j = 0; j < len8; j += 8) {
-        float8 e = exp(LOADV(8, src + j) - mx);
+        float8 e = exp(LOAD8(src + j) - mx);
         STOREV(8, e, dst + j);
         s8 += e;
     }
@@ -58,7 +58,7 @@ __kernel void softmax(__global const store_t *x, uint x_off, __global store_t *y
     }
     float4 s4 = s8.lo + s8.hi;
     sum += (s4.x + s4.y) + (s4.z + s4.w);
-    for (int j = 0; j < len8; j += 8) STOREV(8, LOADV(8, dst + j) / sum, dst + j);
+    for (int j = 0; j < len8; j += 8) STOREV(8, LOAD8(dst + j) / sum, dst + j);
     for (int j = len8; j < len; j++) STORE(dst, j, LOAD(dst, j) / sum);
 #endif
 #else

@@ -1632,6 +1632,34 @@ static void test_half_functions(void **state)
     }
 }
 
+/* The kernels that read rows in float8s (LayerNorm, Softmax, LogSoftmax,
+ * GlobalAveragePool, the generated Elementwise) over half buffers, with
+ * rows of odd length so most vectors start off a 16-byte boundary: PoCL
+ * 3.1's vload_half8 segfaulted there (LOAD8 reads halves one by one). At
+ * -O0 every op runs on its own; error bound as test_half_functions'. */
+static void test_half_storage_rows(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    static const char *const texts[] = {
+        "input x: f32[N, 40, 45]\ny = Softmax(x)\noutput y\n",
+        "input x: f32[N, 40, 45]\ny = LogSoftmax(x)\noutput y\n",
+        "input x: f32[N, 40, 27]\ninput r: f32[N, 40, 27]\nconst g: f32[27] = random(2, 0.5, 1.5)\n"
+        "const b: f32[27] = random(3)\ny = LayerNorm(x, g, b, r)\noutput y\n",
+        "input x: f32[N, 5, 12, 25]\ny = GlobalAveragePool(x)\noutput y\n",
+        "input x: f32[N, 7, 45]\nconst b: f32[45] = random(3)\ns = Add(x, b)\ny = Sigmoid(s)\noutput y\n",
+        "input x: f32[N, 7, 45]\ny = Elementwise(x) expr=\"exp(x0)\"\noutput y\n",
+    };
+    for (int t = 0; t < (int)(sizeof texts / sizeof *texts); t++) {
+        clg_graph *g = test_parse(texts[t]);
+        double err = test_device_error_prec(ctx, g, 3, 7, 0, CLG_PRECISION_FP16_STORAGE, NULL, NULL, 0);
+        printf("half storage rows %d: error %.3g\n", t, err);
+        if (!(err <= 1.0 / 256)) fail_msg("%s: error %.3g at fp16 storage", texts[t], err);
+        clg_graph_destroy(g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1674,6 +1702,7 @@ int main(void)
         cmocka_unit_test(test_half_io),
         cmocka_unit_test(test_half_arithmetic),
         cmocka_unit_test(test_half_functions),
+        cmocka_unit_test(test_half_storage_rows),
     };
     return cmocka_run_group_tests(tests, NULL, test_teardown);
 }

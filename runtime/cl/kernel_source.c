@@ -126,6 +126,10 @@ const char *clg_kernel_source(const char *file)
  * STORE (LOADV/STOREV for n-vectors at a pointer), so one text serves
  * float buffers and, with -DSTORE_HALF, half buffers whose elements are
  * converted to float on load and rounded to nearest even on store.
+ * LOAD8(p) reads 8 elements at any element address as a float8: for half
+ * buffers one by one, because PoCL 3.1 segfaults in vload_half8 at an
+ * address that is not 16-byte aligned (OpenCL asks only 2: a Softmax of
+ * rows of 45 halves crashed its work-group function).
  * vload_half and vstore_half are core OpenCL 1.2, so half storage needs no
  * extension; -DCOMPUTE_HALF (CLG_PRECISION_FP16) enables cl_khr_fp16 for
  * the kernels with half arithmetic (compute_t). Local and private arrays
@@ -137,12 +141,15 @@ static const char STORAGE_PRELUDE[] =
     "#define STORE(p, i, v) vstore_half_rte((v), (i), (p))\n"
     "#define CLG_LV_(n) vload_half##n\n"
     "#define CLG_SV_(n) vstore_half##n##_rte\n"
+    "#define LOAD8(p) ((float8)(vload_half(0, (p)), vload_half(1, (p)), vload_half(2, (p)), vload_half(3, (p)), "
+    "vload_half(4, (p)), vload_half(5, (p)), vload_half(6, (p)), vload_half(7, (p))))\n"
     "#else\n"
     "#define store_t float\n"
     "#define LOAD(p, i) ((p)[i])\n"
     "#define STORE(p, i, v) ((p)[i] = (v))\n"
     "#define CLG_LV_(n) vload##n\n"
     "#define CLG_SV_(n) vstore##n\n"
+    "#define LOAD8(p) vload8(0, (p))\n"
     "#endif\n"
     "#define LOADV(n, p) CLG_LV_(n)(0, (p))\n"
     "#define STOREV(n, v, p) CLG_SV_(n)((v), 0, (p))\n"

@@ -31,24 +31,51 @@ static_assert(CLG_WALK_TENSORS >= CLG_EXPR_MAX_INPUTS + 1, "one walk holds the o
  * them apart. */
 #define CACHE_NAME "generated:elementwise"
 
-/* The general kernel: a 3-D grid, each input with its own strides. */
+#define DENSE_WIDTH 8
+/* The kernels work in float8s of their own: the hint keeps Intel's
+ * compiler from vectorising across work-items as well, which made every
+ * access a strided one. Measured on Intel's runtime, 1M elements (device
+ * time, best of 3 interleaved rounds): a bias Add 1.54 -> 0.19 ms, a
+ * broadcast Mul + Gelu 1.96 -> 0.58 ms; PoCL about the same either way. */
+#define VEC_HINT "__attribute__((vec_type_hint(float8))) "
+
+/* The general kernel: a 3-D grid, each input with its own strides; along
+ * dim 0 (contiguous in the output) DENSE_WIDTH elements per work-item as
+ * one vector, each input loaded as a vector (stride 1), broadcast (stride
+ * 0) or element by element, the choice uniform over the launch; the row's
+ * last few one by one. */
 static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool half)
 {
-    clg_text_printf(t, "__kernel void " KERNEL_NAME "(__global store_t *y, uint y_off, int n0, int n1");
+    clg_text_printf(t, VEC_HINT "__kernel void " KERNEL_NAME "(__global store_t *y, uint y_off, int n0, int n1");
     for (int k = 0; k < n_inputs; k++)
         clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off, int x%d_s0, int x%d_s1, int x%d_s2",
                         k, k, k, k, k);
     clg_text_printf(t, ")\n{\n"
-                       "    int i0 = get_global_id(0);\n"
+                       "    int i0 = get_global_id(0) * %d;\n"
                        "    if (i0 >= n0) return;\n"
-                       "    int i1 = get_global_id(1), i2 = get_global_id(2);\n");
+                       "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
+                       "    int y_at = y_off + (i2 * n1 + i1) * n0;\n", DENSE_WIDTH);
     for (int k = 0; k < n_inputs; k++)
         if (e->inputs_used & (1u << k))
-            clg_text_printf(t, "    float v%d = LOAD(x%d, x%d_off + i2 * x%d_s2 + i1 * x%d_s1 + i0 * x%d_s0);\n",
-                            k, k, k, k, k, k);
-    clg_text_printf(t, "    STORE(y, y_off + (i2 * n1 + i1) * n0 + i0, ");
+            clg_text_printf(t, "    int x%d_at = x%d_off + i2 * x%d_s2 + i1 * x%d_s1;\n", k, k, k, k);
+    clg_text_printf(t, "    if (i0 + %d <= n0) {\n", DENSE_WIDTH);
+    for (int k = 0; k < n_inputs; k++)
+        if (e->inputs_used & (1u << k))
+            clg_text_printf(t, "        float%d v%d = x%d_s0 == 1 ? LOAD%d(x%d + x%d_at + i0)\n"
+                               "            : x%d_s0 == 0 ? (float%d)(LOAD(x%d, x%d_at)) : clg_gather%d(x%d + x%d_at + i0 * x%d_s0, x%d_s0);\n",
+                            DENSE_WIDTH, k, k, DENSE_WIDTH, k, k, k, DENSE_WIDTH, k, k, DENSE_WIDTH, k, k, k, k);
+    clg_text_printf(t, "        STOREV(%d, ", DENSE_WIDTH);
+    clg_expr_write_opencl_as(e, t, DENSE_WIDTH, half);
+    clg_text_printf(t, ", y + y_at + i0);\n"
+                       "        return;\n"
+                       "    }\n"
+                       "    for (; i0 < n0; i0++) {\n");
+    for (int k = 0; k < n_inputs; k++)
+        if (e->inputs_used & (1u << k))
+            clg_text_printf(t, "        float v%d = LOAD(x%d, x%d_at + i0 * x%d_s0);\n", k, k, k, k);
+    clg_text_printf(t, "        STORE(y, y_at + i0, ");
     clg_expr_write_opencl_as(e, t, 1, half);
-    clg_text_printf(t, ");\n}\n");
+    clg_text_printf(t, ");\n    }\n}\n");
 }
 
 /* Every input dense and of the output's shape (a standalone op on one
@@ -56,7 +83,6 @@ static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool hal
  * work-item as one vector (the last item's few one by one). Vectorised
  * across work-items instead, one element each, a 1M-element op took about
  * 1 ms on Intel's runtime whatever the expression (8 MB moved: 8 GB/s). */
-#define DENSE_WIDTH 8
 static void write_dense(clg_text *t, const clg_expr *e, int n_inputs, bool half)
 {
     clg_text_printf(t, "__kernel void " KERNEL_NAME_DENSE "(__global store_t *y, uint y_off, int n");
@@ -67,7 +93,7 @@ static void write_dense(clg_text *t, const clg_expr *e, int n_inputs, bool half)
                        "    if (i + %d <= n) {\n", DENSE_WIDTH, DENSE_WIDTH);
     for (int k = 0; k < n_inputs; k++)
         if (e->inputs_used & (1u << k))
-            clg_text_printf(t, "        float%d v%d = LOADV(%d, x%d + x%d_off + i);\n", DENSE_WIDTH, k, DENSE_WIDTH, k,
+            clg_text_printf(t, "        float%d v%d = LOAD%d(x%d + x%d_off + i);\n", DENSE_WIDTH, k, DENSE_WIDTH, k,
                             k);
     clg_text_printf(t, "        STOREV(%d, ", DENSE_WIDTH);
     clg_expr_write_opencl_as(e, t, DENSE_WIDTH, half);
@@ -93,6 +119,12 @@ size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, bool half, char 
     clg_text_printf(&t, " */\n");
     clg_expr_write_opencl_helpers_as(e, &t, 1, half);
     clg_expr_write_opencl_helpers_as(e, &t, DENSE_WIDTH, half);
+    /* an input strided along dim 0, element by element into a vector */
+    clg_text_printf(&t, "float%d clg_gather%d(__global const store_t *p, int s)\n{\n"
+                        "    float part[%d];\n"
+                        "    for (int l = 0; l < %d; l++) part[l] = LOAD(p, l * s);\n"
+                        "    return vload%d(0, part);\n}\n", DENSE_WIDTH, DENSE_WIDTH, DENSE_WIDTH, DENSE_WIDTH,
+                    DENSE_WIDTH);
     write_strided(&t, e, n_inputs, half);
     write_dense(&t, e, n_inputs, half);
     return t.len;
@@ -159,7 +191,8 @@ clg_status clg_emit_expr(clg_lower *lw, const clg_expr *e, int n_inputs, const c
             args[a++] = CLG_ARG_T(&x[k]);
             for (int d = 0; d < 3; d++) args[a++] = CLG_ARG_I(grid.st[k + 1][d]);
         }
-        s = clg_emit_kernel_source(lw, CACHE_NAME, source, KERNEL_NAME, NULL, 3, grid.global, args, a);
+        size_t global[3] = {clg_grid_size((grid.n[0] + DENSE_WIDTH - 1) / DENSE_WIDTH), grid.global[1], grid.global[2]};
+        s = clg_emit_kernel_source(lw, CACHE_NAME, source, KERNEL_NAME, NULL, 3, global, args, a);
     }
     clg_mem_free(mem, source);
     return s;
