@@ -39,11 +39,41 @@ static_assert(CLG_WALK_TENSORS >= CLG_EXPR_MAX_INPUTS + 1, "one walk holds the o
  * broadcast Mul + Gelu 1.96 -> 0.58 ms; PoCL about the same either way. */
 #define VEC_HINT "__attribute__((vec_type_hint(float8))) "
 
-/* The general kernel: a 3-D grid, each input with its own strides; along
- * dim 0 (contiguous in the output) DENSE_WIDTH elements per work-item as
- * one vector, each input loaded as a vector (stride 1), broadcast (stride
- * 0) or element by element, the choice uniform over the launch; the row's
- * last few one by one. */
+/* The body both kernels share once i0 (the first of the work-item's
+ * elements), n0, y_at and each input's xK_at are set: DENSE_WIDTH outputs
+ * as one vector (strided: each input a vector where its stride along dim
+ * 0 is 1, a broadcast scalar where it is 0, gathered otherwise, the choice
+ * uniform over the launch), or, for the row's last few, one by one. */
+static void write_elements(clg_text *t, const clg_expr *e, int n_inputs, bool half, bool strided)
+{
+    clg_text_printf(t, "    if (i0 + %d <= n0) {\n", DENSE_WIDTH);
+    for (int k = 0; k < n_inputs; k++) {
+        if (!(e->inputs_used & (1u << k))) continue;
+        clg_text_printf(t, "        float%d v%d = ", DENSE_WIDTH, k);
+        if (strided)
+            clg_text_printf(t, "x%d_s0 == 1 ? LOAD%d(x%d + x%d_at + i0)\n"
+                               "            : x%d_s0 == 0 ? (float%d)(LOAD(x%d, x%d_at)) : clg_gather%d(x%d + x%d_at + i0 * x%d_s0, x%d_s0);\n",
+                            k, DENSE_WIDTH, k, k, k, DENSE_WIDTH, k, k, DENSE_WIDTH, k, k, k, k);
+        else
+            clg_text_printf(t, "LOAD%d(x%d + x%d_at + i0);\n", DENSE_WIDTH, k, k);
+    }
+    clg_text_printf(t, "        STOREV(%d, ", DENSE_WIDTH);
+    clg_expr_write_opencl_as(e, t, DENSE_WIDTH, half);
+    clg_text_printf(t, ", y + y_at + i0);\n"
+                       "        return;\n"
+                       "    }\n"
+                       "    for (; i0 < n0; i0++) {\n");
+    for (int k = 0; k < n_inputs; k++)
+        if (e->inputs_used & (1u << k))
+            clg_text_printf(t, strided ? "        float v%d = LOAD(x%d, x%d_at + i0 * x%d_s0);\n"
+                                       : "        float v%d = LOAD(x%d, x%d_at + i0);\n", k, k, k, k);
+    clg_text_printf(t, "        STORE(y, y_at + i0, ");
+    clg_expr_write_opencl_as(e, t, 1, half);
+    clg_text_printf(t, ");\n    }\n}\n");
+}
+
+/* The general kernel: a 3-D grid, each input with its own strides, dim 0
+ * contiguous in the output. */
 static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool half)
 {
     clg_text_printf(t, VEC_HINT "__kernel void " KERNEL_NAME "(__global store_t *y, uint y_off, int n0, int n1");
@@ -58,54 +88,24 @@ static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool hal
     for (int k = 0; k < n_inputs; k++)
         if (e->inputs_used & (1u << k))
             clg_text_printf(t, "    int x%d_at = x%d_off + i2 * x%d_s2 + i1 * x%d_s1;\n", k, k, k, k);
-    clg_text_printf(t, "    if (i0 + %d <= n0) {\n", DENSE_WIDTH);
-    for (int k = 0; k < n_inputs; k++)
-        if (e->inputs_used & (1u << k))
-            clg_text_printf(t, "        float%d v%d = x%d_s0 == 1 ? LOAD%d(x%d + x%d_at + i0)\n"
-                               "            : x%d_s0 == 0 ? (float%d)(LOAD(x%d, x%d_at)) : clg_gather%d(x%d + x%d_at + i0 * x%d_s0, x%d_s0);\n",
-                            DENSE_WIDTH, k, k, DENSE_WIDTH, k, k, k, DENSE_WIDTH, k, k, DENSE_WIDTH, k, k, k, k);
-    clg_text_printf(t, "        STOREV(%d, ", DENSE_WIDTH);
-    clg_expr_write_opencl_as(e, t, DENSE_WIDTH, half);
-    clg_text_printf(t, ", y + y_at + i0);\n"
-                       "        return;\n"
-                       "    }\n"
-                       "    for (; i0 < n0; i0++) {\n");
-    for (int k = 0; k < n_inputs; k++)
-        if (e->inputs_used & (1u << k))
-            clg_text_printf(t, "        float v%d = LOAD(x%d, x%d_at + i0 * x%d_s0);\n", k, k, k, k);
-    clg_text_printf(t, "        STORE(y, y_at + i0, ");
-    clg_expr_write_opencl_as(e, t, 1, half);
-    clg_text_printf(t, ");\n    }\n}\n");
+    write_elements(t, e, n_inputs, half, true);
 }
 
 /* Every input dense and of the output's shape (a standalone op on one
- * tensor, a same-shape Add): one dim, no strides, DENSE_WIDTH elements per
- * work-item as one vector (the last item's few one by one). Vectorised
- * across work-items instead, one element each, a 1M-element op took about
- * 1 ms on Intel's runtime whatever the expression (8 MB moved: 8 GB/s). */
+ * tensor, a same-shape Add): one dim, no strides. Vectorised across
+ * work-items instead, one element each, a 1M-element op took about 1 ms on
+ * Intel's runtime whatever the expression (8 MB moved: 8 GB/s). */
 static void write_dense(clg_text *t, const clg_expr *e, int n_inputs, bool half)
 {
-    clg_text_printf(t, "__kernel void " KERNEL_NAME_DENSE "(__global store_t *y, uint y_off, int n");
+    clg_text_printf(t, "__kernel void " KERNEL_NAME_DENSE "(__global store_t *y, uint y_off, int n0");
     for (int k = 0; k < n_inputs; k++) clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off", k, k);
     clg_text_printf(t, ")\n{\n"
-                       "    int i = get_global_id(0) * %d;\n"
-                       "    if (i >= n) return;\n"
-                       "    if (i + %d <= n) {\n", DENSE_WIDTH, DENSE_WIDTH);
+                       "    int i0 = get_global_id(0) * %d;\n"
+                       "    if (i0 >= n0) return;\n"
+                       "    int y_at = y_off;\n", DENSE_WIDTH);
     for (int k = 0; k < n_inputs; k++)
-        if (e->inputs_used & (1u << k))
-            clg_text_printf(t, "        float%d v%d = LOAD%d(x%d + x%d_off + i);\n", DENSE_WIDTH, k, DENSE_WIDTH, k,
-                            k);
-    clg_text_printf(t, "        STOREV(%d, ", DENSE_WIDTH);
-    clg_expr_write_opencl_as(e, t, DENSE_WIDTH, half);
-    clg_text_printf(t, ", y + y_off + i);\n"
-                       "        return;\n"
-                       "    }\n"
-                       "    for (; i < n; i++) {\n");
-    for (int k = 0; k < n_inputs; k++)
-        if (e->inputs_used & (1u << k)) clg_text_printf(t, "        float v%d = LOAD(x%d, x%d_off + i);\n", k, k, k);
-    clg_text_printf(t, "        STORE(y, y_off + i, ");
-    clg_expr_write_opencl_as(e, t, 1, half);
-    clg_text_printf(t, ");\n    }\n}\n");
+        if (e->inputs_used & (1u << k)) clg_text_printf(t, "    int x%d_at = x%d_off;\n", k, k);
+    write_elements(t, e, n_inputs, half, false);
 }
 
 size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, bool half, char *buf, size_t size)
