@@ -162,7 +162,6 @@ static bool normalise(const clg_dim_term *raw, int n, clg_dim_expr *e)
     return true;
 }
 
-/* The code of e: a plain size when e is a constant, else its entry. */
 /* Two canonical expressions alike: member by member, never memcmp (the
  * padding after each int is not copied with the struct by value: a Release
  * build interned N a second time at entry 1, found by valgrind). */
@@ -178,6 +177,7 @@ static bool expr_equal(const clg_dim_expr *a, const clg_dim_expr *b)
     return true;
 }
 
+/* The code of e: a plain size when e is a constant, else its entry. */
 static clg_status intern(clg_graph *g, const clg_dim_expr *e, int64_t *d)
 {
     if (e->n == 0) {

@@ -67,10 +67,10 @@ def test_devices(has_device):
 
 
 def test_torch_imported_after_keeps_every_device(has_device):
-    """import clgraph, then torch: every device the CLI lists is still
-    there (Intel's OpenCL runtime, needing a newer libtbb than Debian's
-    PyTorch loads, vanished when torch came first and clgraph opened the
-    drivers later)."""
+    """import clgraph, then torch: the same devices as import clgraph alone
+    (Intel's OpenCL runtime, needing a newer libtbb than Debian's PyTorch
+    loads, vanished when torch came first and clgraph opened the drivers
+    later). It can fail only where both are installed, as in CI."""
     pytest.importorskip('torch')
     code = ('import clgraph, torch; clgraph.InferenceSession; '
             'print(len(clgraph.devices()))')

@@ -36,24 +36,36 @@ static_assert(CLG_WALK_TENSORS >= CLG_EXPR_MAX_INPUTS + 1, "one walk holds the o
  * compiler from vectorising across work-items as well, which made every
  * access a strided one. Measured on Intel's runtime, 1M elements (device
  * time, best of 3 interleaved rounds): a bias Add 1.54 -> 0.19 ms, a
- * broadcast Mul + Gelu 1.96 -> 0.58 ms; PoCL about the same either way. */
+ * broadcast Mul + Gelu 1.96 -> 0.58 ms; PoCL about the same either way.
+ * It goes before __kernel: written after it (as the OpenCL spec's
+ * examples do), Intel's compiler took the Gelu 1.35 ms again. */
 #define VEC_HINT "__attribute__((vec_type_hint(float8))) "
 
-/* The body both kernels share once i0 (the first of the work-item's
- * elements), n0, y_at and each input's xK_at are set: DENSE_WIDTH outputs
- * as one vector (strided: each input a vector where its stride along dim
- * 0 is 1, a broadcast scalar where it is 0, gathered otherwise, the choice
- * uniform over the launch), or, for the row's last few, one by one. */
+/* The start of both kernels: the work-item's first element i0 along dim 0.
+ * The grid holds ceil(n0 / DENSE_WIDTH) items padded up (clg_grid_size), so
+ * the test is on the item, before any multiplication that could pass
+ * INT_MAX; i0 < n0 after it. */
+#define FIRST_ELEMENT \
+    "    size_t item = get_global_id(0);\n" \
+    "    if (item >= ((size_t)n0 + 7) / 8) return;\n" \
+    "    int i0 = (int)item * 8;\n"
+static_assert(DENSE_WIDTH == 8, "FIRST_ELEMENT spells out DENSE_WIDTH");
+
+/* The body both kernels share once i0, n0, y_at and each input's xK_at
+ * (uint, as the offsets: a buffer may hold up to 2^32 elements) are set:
+ * DENSE_WIDTH outputs as one vector (strided: each input a vector where its
+ * stride along dim 0 is 1, a broadcast scalar where it is 0, the only two
+ * strides clg_emit_expr passes; the choice is uniform over the launch), or,
+ * for the row's last few, one by one. */
 static void write_elements(clg_text *t, const clg_expr *e, int n_inputs, bool half, bool strided)
 {
-    clg_text_printf(t, "    if (i0 + %d <= n0) {\n", DENSE_WIDTH);
+    clg_text_printf(t, "    if (n0 - i0 >= %d) {\n", DENSE_WIDTH);
     for (int k = 0; k < n_inputs; k++) {
         if (!(e->inputs_used & (1u << k))) continue;
         clg_text_printf(t, "        float%d v%d = ", DENSE_WIDTH, k);
         if (strided)
-            clg_text_printf(t, "x%d_s0 == 1 ? LOAD%d(x%d + x%d_at + i0)\n"
-                               "            : x%d_s0 == 0 ? (float%d)(LOAD(x%d, x%d_at)) : clg_gather%d(x%d + x%d_at + i0 * x%d_s0, x%d_s0);\n",
-                            k, DENSE_WIDTH, k, k, k, DENSE_WIDTH, k, k, DENSE_WIDTH, k, k, k, k);
+            clg_text_printf(t, "x%d_s0 ? LOAD%d(x%d + x%d_at + i0) : (float%d)(LOAD(x%d, x%d_at));\n", k, DENSE_WIDTH, k,
+                            k, DENSE_WIDTH, k, k);
         else
             clg_text_printf(t, "LOAD%d(x%d + x%d_at + i0);\n", DENSE_WIDTH, k, k);
     }
@@ -80,14 +92,12 @@ static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool hal
     for (int k = 0; k < n_inputs; k++)
         clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off, int x%d_s0, int x%d_s1, int x%d_s2",
                         k, k, k, k, k);
-    clg_text_printf(t, ")\n{\n"
-                       "    int i0 = get_global_id(0) * %d;\n"
-                       "    if (i0 >= n0) return;\n"
+    clg_text_printf(t, ")\n{\n" FIRST_ELEMENT
                        "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
-                       "    int y_at = y_off + (i2 * n1 + i1) * n0;\n", DENSE_WIDTH);
+                       "    uint y_at = y_off + (i2 * n1 + i1) * n0;\n");
     for (int k = 0; k < n_inputs; k++)
         if (e->inputs_used & (1u << k))
-            clg_text_printf(t, "    int x%d_at = x%d_off + i2 * x%d_s2 + i1 * x%d_s1;\n", k, k, k, k);
+            clg_text_printf(t, "    uint x%d_at = x%d_off + i2 * x%d_s2 + i1 * x%d_s1;\n", k, k, k, k);
     write_elements(t, e, n_inputs, half, true);
 }
 
@@ -99,12 +109,10 @@ static void write_dense(clg_text *t, const clg_expr *e, int n_inputs, bool half)
 {
     clg_text_printf(t, "__kernel void " KERNEL_NAME_DENSE "(__global store_t *y, uint y_off, int n0");
     for (int k = 0; k < n_inputs; k++) clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off", k, k);
-    clg_text_printf(t, ")\n{\n"
-                       "    int i0 = get_global_id(0) * %d;\n"
-                       "    if (i0 >= n0) return;\n"
-                       "    int y_at = y_off;\n", DENSE_WIDTH);
+    clg_text_printf(t, ")\n{\n" FIRST_ELEMENT
+                       "    uint y_at = y_off;\n");
     for (int k = 0; k < n_inputs; k++)
-        if (e->inputs_used & (1u << k)) clg_text_printf(t, "    int x%d_at = x%d_off;\n", k, k);
+        if (e->inputs_used & (1u << k)) clg_text_printf(t, "    uint x%d_at = x%d_off;\n", k, k);
     write_elements(t, e, n_inputs, half, false);
 }
 
@@ -119,12 +127,6 @@ size_t clg_fused_kernel_source(const clg_expr *e, int n_inputs, bool half, char 
     clg_text_printf(&t, " */\n");
     clg_expr_write_opencl_helpers_as(e, &t, 1, half);
     clg_expr_write_opencl_helpers_as(e, &t, DENSE_WIDTH, half);
-    /* an input strided along dim 0, element by element into a vector */
-    clg_text_printf(&t, "float%d clg_gather%d(__global const store_t *p, int s)\n{\n"
-                        "    float part[%d];\n"
-                        "    for (int l = 0; l < %d; l++) part[l] = LOAD(p, l * s);\n"
-                        "    return vload%d(0, part);\n}\n", DENSE_WIDTH, DENSE_WIDTH, DENSE_WIDTH, DENSE_WIDTH,
-                    DENSE_WIDTH);
     write_strided(&t, e, n_inputs, half);
     write_dense(&t, e, n_inputs, half);
     return t.len;
@@ -154,6 +156,13 @@ clg_status clg_emit_expr(clg_lower *lw, const clg_expr *e, int n_inputs, const c
     clg_walk_merge(&w);
     clg_walk_grid grid;
     clg_walk_grid_of(&w, &grid);
+    /* Inputs are dense tensors broadcast to the output, so along the
+     * output's innermost dim each is read with stride 1 or 0: the kernel
+     * loads vectors or broadcasts, nothing else. */
+    for (int k = 0; k < n_inputs; k++)
+        if (grid.st[k + 1][0] != 0 && grid.st[k + 1][0] != 1)
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: input %d has stride %lld along the output's rows",
+                                  k, (long long)grid.st[k + 1][0]);
 
     /* at fp16 in half arithmetic (the text says compute_t, so emit.c
      * builds it with -DCOMPUTE_HALF); at the other precisions, and for an
