@@ -54,13 +54,6 @@ static float group_sum(__local float *part, float v)
 #define XV8(j) LOAD8(src + (j))
 #endif
 
-#ifdef ROW_VEC8
-static float hsum8(float8 v)
-{
-    float4 s = v.lo + v.hi;
-    return (s.x + s.y) + (s.z + s.w);
-}
-#endif
 
 __kernel void layernorm(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int rows, int len,
                         float eps, __global const store_t *scale, uint scale_off, int n_scale,
@@ -105,7 +98,7 @@ __kernel void layernorm(__global const store_t *x, uint x_off, __global store_t 
     float tail = 0.0f;
     for (int j = 0; j < len8; j += 8) acc += XV8(j);
     for (int j = len8; j < len; j++) tail += X(j);
-    float mean = (hsum8(acc) + tail) / (float)len;
+    float mean = (HSUM8(acc) + tail) / (float)len;
     acc = (float8)(0.0f);
     tail = 0.0f;
     for (int j = 0; j < len8; j += 8) {
@@ -116,7 +109,7 @@ __kernel void layernorm(__global const store_t *x, uint x_off, __global store_t 
         float d = X(j) - mean;
         tail += d * d;
     }
-    float inv = rsqrt((hsum8(acc) + tail) / (float)len + eps);
+    float inv = rsqrt((HSUM8(acc) + tail) / (float)len + eps);
     scale += scale_off;
 #ifdef HAS_BIAS
     bias += bias_off;

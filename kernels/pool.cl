@@ -142,8 +142,7 @@ __kernel void globalaveragepool(__global const store_t *x, uint x_off, __global 
     }
     float sum = 0.0f;
     for (int j = inner8; j < inner; j++) sum += LOAD(src, j);
-    float4 s4 = sum8.lo + sum8.hi;
-    sum += (s4.x + s4.y) + (s4.z + s4.w);
+    sum += HSUM8(sum8);
     STORE(y, y_off + plane, sum / (float)inner);
 }
 #endif

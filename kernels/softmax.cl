@@ -41,8 +41,7 @@ __kernel void softmax(__global const store_t *x, uint x_off, __global store_t *y
 #ifdef LOG_SOFTMAX
     for (int j = 0; j < len8; j += 8) s8 += exp(LOAD8(src + j) - mx);
     for (int j = len8; j < len; j++) sum += exp(LOAD(src, j) - mx);
-    float4 s4 = s8.lo + s8.hi;
-    float lse = mx + log(sum + ((s4.x + s4.y) + (s4.z + s4.w)));
+    float lse = mx + log(sum + HSUM8(s8));
     for (int j = 0; j < len8; j += 8) STOREV(8, LOAD8(src + j) - lse, dst + j);
     for (int j = len8; j < len; j++) STORE(dst, j, LOAD(src, j) - lse);
 #else
@@ -56,8 +55,7 @@ __kernel void softmax(__global const store_t *x, uint x_off, __global store_t *y
         STORE(dst, j, e);
         sum += e;
     }
-    float4 s4 = s8.lo + s8.hi;
-    sum += (s4.x + s4.y) + (s4.z + s4.w);
+    sum += HSUM8(s8);
     for (int j = 0; j < len8; j += 8) STOREV(8, LOAD8(dst + j) / sum, dst + j);
     for (int j = len8; j < len; j++) STORE(dst, j, LOAD(dst, j) / sum);
 #endif

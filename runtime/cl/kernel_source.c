@@ -129,7 +129,8 @@ const char *clg_kernel_source(const char *file)
  * LOAD8(p) reads 8 elements at any element address as a float8: for half
  * buffers one by one, because PoCL 3.1 segfaults in vload_half8 at an
  * address that is not 16-byte aligned (OpenCL asks only 2: a Softmax of
- * rows of 45 halves crashed its work-group function).
+ * rows of 45 halves crashed its work-group function). HSUM8(v) is the sum
+ * of a float8 variable's lanes, halves first (the row kernels' reduction).
  * vload_half and vstore_half are core OpenCL 1.2, so half storage needs no
  * extension; -DCOMPUTE_HALF (CLG_PRECISION_FP16) enables cl_khr_fp16 for
  * the kernels with half arithmetic (compute_t). Local and private arrays
@@ -151,6 +152,7 @@ static const char STORAGE_PRELUDE[] =
     "#define CLG_SV_(n) vstore##n\n"
     "#define LOAD8(p) vload8(0, (p))\n"
     "#endif\n"
+    "#define HSUM8(v) ((((v).s0 + (v).s4) + ((v).s1 + (v).s5)) + (((v).s2 + (v).s6) + ((v).s3 + (v).s7)))\n"
     "#define LOADV(n, p) CLG_LV_(n)(0, (p))\n"
     "#define STOREV(n, v, p) CLG_SV_(n)((v), 0, (p))\n"
     "#ifdef COMPUTE_HALF\n"
