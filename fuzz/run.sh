@@ -59,28 +59,42 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # The library never touches OpenCL here, but keep third-party leaks out anyway.
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 mkdir -p build-fuzz/artifacts
-status=0
-for h in "${harnesses[@]}"; do
-  corpus=build-fuzz/corpus/$h
+# One harness per core at a time (each libFuzzer run is one process on one
+# core): on CI's 2 cores the five take three minutes of wall time, not five,
+# each still fuzzing for SECONDS.
+fuzz_one() { # harness $1; its summary goes to build-fuzz/fuzz_$1.summary, status 1 on a failure
+  local h=$1 corpus=build-fuzz/corpus/$1 log=build-fuzz/fuzz_$1.log dict=()
   mkdir -p "$corpus"
   seeds "$h" | while read -r f; do
     dest=$corpus/seed_$(echo "$f" | tr / _)
     [ -e "$dest" ] || cp "$f" "$dest"
   done
-  dict=()
   [ -f "fuzz/$h.dict" ] && dict=(-dict="fuzz/$h.dict")
-  [ "$h" = optimize ] && dict=(-dict=fuzz/parse.dict)
-  log=build-fuzz/fuzz_$h.log
-  echo "== fuzz $h for ${seconds}s"
+  if [ "$h" = optimize ]; then dict=(-dict=fuzz/parse.dict); fi
   if ./build-fuzz/fuzz/fuzz_"$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
        -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/"$h"- "${dict[@]}" \
        "$corpus" "fuzz/regressions/$h" >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    echo "fuzz $h: ${runs:-?} inputs, no crash (corpus $(ls "$corpus" | wc -l) files)"
+    echo "fuzz $h: ${runs:-?} inputs, no crash (corpus $(ls "$corpus" | wc -l) files)" >"build-fuzz/fuzz_$h.summary"
   else
-    status=1
-    echo "fuzz $h: FAILED; the end of $log:"
-    tail -n 60 "$log"
+    { echo "fuzz $h: FAILED; the end of $log:"; tail -n 60 "$log"; } >"build-fuzz/fuzz_$h.summary"
+    return 1
   fi
+}
+status=0
+cores=$(nproc)
+rm -f build-fuzz/fuzz_*.summary
+for h in "${harnesses[@]}"; do
+  echo "== fuzz $h for ${seconds}s"
+  fuzz_one "$h" &
+  while (($(jobs -rp | wc -l) >= cores)); do wait -n || true; done
+done
+wait || true
+# the outcome from each harness's summary (a harness whose summary is
+# missing failed too)
+for h in "${harnesses[@]}"; do
+  summary=build-fuzz/fuzz_$h.summary
+  if [ -f "$summary" ]; then cat "$summary"; else echo "fuzz $h: FAILED, no summary"; status=1; fi
+  if grep -q "FAILED" "$summary" 2>/dev/null; then status=1; fi
 done
 exit $status
