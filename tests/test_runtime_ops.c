@@ -137,6 +137,13 @@ static void test_conv_depthwise(void **state)
         {3, 2, 7, 7, 5, 5, 2, 1, "[2, 2, 2, 2]", 1, 2, 1, "x0 * x1"},
         {5, 1, 6, 17, 1, 3, 1, 1, "[0, 1, 0, 1]", 1, 3, 0, NULL},
         {4, 1, 3, 3, 3, 7, 1, 1, "[1, 3, 1, 3]", 1, 1, 1, "tanh(x0)"}, /* every column at an edge */
+        /* rows of several blocks of 8 outputs: edge blocks, vector
+         * blocks (stride 1, 2 and 3, dilated) and a short last block */
+        {8, 1, 5, 40, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "clip(x0, 0, 6)"},
+        {4, 1, 9, 37, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 0, "relu(x0 + x1)"},
+        {4, 1, 8, 36, 3, 3, 2, 2, "[0, 0, 1, 1]", 1, 1, 1, NULL},
+        {3, 1, 6, 50, 3, 3, 1, 3, "[1, 1, 1, 1]", 1, 1, 1, NULL},
+        {4, 2, 7, 29, 5, 5, 1, 1, "[2, 2, 2, 2]", 1, 2, 1, "x0 * x1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int m = cases[i].c * cases[i].mult;
@@ -1633,7 +1640,7 @@ static void test_half_functions(void **state)
 }
 
 /* The kernels that read rows in float8s (LayerNorm, Softmax, LogSoftmax,
- * GlobalAveragePool, the generated Elementwise) over half buffers, with
+ * GlobalAveragePool, the generated Elementwise, the depthwise convolution) over half buffers, with
  * rows of odd length so most vectors start off a 16-byte boundary: PoCL
  * 3.1's vload_half8 segfaulted there (LOAD8 reads halves one by one). At
  * -O0 every op runs on its own; error bound as test_half_functions'. */
@@ -1650,6 +1657,12 @@ static void test_half_storage_rows(void **state)
         "input x: f32[N, 5, 12, 25]\ny = GlobalAveragePool(x)\noutput y\n",
         "input x: f32[N, 7, 45]\nconst b: f32[45] = random(3)\ns = Add(x, b)\ny = Sigmoid(s)\noutput y\n",
         "input x: f32[N, 7, 45]\ny = Elementwise(x) expr=\"exp(x0)\"\noutput y\n",
+        /* the depthwise convolution's vector blocks, at strides 1 and 2,
+         * rows of an odd length (unaligned vectors) */
+        "input x: f32[N, 3, 5, 37]\nconst w: f32[3, 1, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=3\noutput y\n",
+        "input x: f32[N, 3, 5, 37]\nconst w: f32[3, 1, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) strides=[2, 2] pads=[0, 0, 1, 1] group=3 epilogue=\"clip(x0, 0, 6)\"\noutput y\n",
     };
     for (int t = 0; t < (int)(sizeof texts / sizeof *texts); t++) {
         clg_graph *g = test_parse(texts[t]);

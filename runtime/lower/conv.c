@@ -323,6 +323,7 @@ static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_de
 {
     const clg_attrs *at = &n->attrs;
     const clg_shape *xs = &in[0].shape, *ws = &in[1].shape, *ys = &out->shape;
+    /* a work-item per output row (kernels/conv_depthwise.cl) */
     int64_t rows = ys->dims[0] * ys->dims[1] * ys->dims[2];
     if (rows > INT32_MAX) return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "%lld output rows, more than 2^31", (long long)rows);
     bool has_bias = clg_node_own_inputs(n) == 3, in_kernel = epilogue_fits(ce);
