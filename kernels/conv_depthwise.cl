@@ -12,24 +12,35 @@
  *             image * P + pixel (clg_epilogue's p = P = out_h * out_w)
  *
  * One work-item per output row (image, channel, oy), on a 1-D grid padded
- * to a multiple of 64 (hence the check), taking the row in blocks of 8
- * outputs as float8s. CPUs vectorise across work-items: taken one output
- * at a time, as before, each lane read another row, a gather per tap
- * (Intel's runtime: 7-9 GFLOP/s on MobileNetV2's layers). A block reads a
- * tap's 8 inputs as one vector instead (stride 1: 8 neighbours; stride 2:
- * the even elements of the 15 from the first; others: 8 loads); a tap that
- * reaches outside the row (the blocks at the edges) loads each lane with a
- * bounds check, zero outside. The lanes of a row's last block past its end
- * are computed and not stored. A work-item per block instead of per row
- * was 2-3x slower on both CPU runtimes ([16,96,112,112]): 8 outputs seem
- * too little work to pay for an item's index arithmetic (three divisions)
- * and scheduling. On a GPU neighbouring items a row apart do not coalesce
- * (nor did the kernel before): a GPU-shaped variant is issue 13's. */
+ * to a multiple of 64 (hence the check), in one of two ways:
+ *
+ *   DW_BLOCKS 1  (rows wider than 8 outputs) the row in blocks of 8
+ *             outputs as float8s. CPUs vectorise across work-items: taken
+ *             one output at a time, each lane read another row, a gather
+ *             per tap (Intel's runtime: 7-9 GFLOP/s on MobileNetV2's
+ *             layers). A block reads a tap's 8 inputs as one vector instead
+ *             (stride 1: 8 neighbours; stride 2: the even elements of the
+ *             15 from the first; others: 8 loads); a tap that reaches
+ *             outside the row (the blocks at the edges) loads each lane
+ *             with a bounds check, zero outside. The lanes of a row's last
+ *             block past its end are computed and not stored.
+ *   otherwise    one output at a time, the columns whose taps all fall
+ *             inside the row (the interior) without bounds checks. On rows
+ *             of 2 to 8 outputs (MobileNetV2's later layers) the blocks
+ *             took 2.5-3.5x as long on PoCL (a block of 8 lanes, most of
+ *             them checked or idle) and 1.0-1.2x on Intel's runtime.
+ *
+ * A work-item per block instead of per row was 2-3x slower on both CPU
+ * runtimes ([16,96,112,112]): 8 outputs seem too little work to pay for
+ * an item's index arithmetic (three divisions) and scheduling. On a GPU
+ * neighbouring items a row apart do not coalesce (either way): a
+ * GPU-shaped variant is issue 13's. */
 #ifndef EPILOGUE
 #define EPILOGUE_ARGS
 #define EPILOGUE_PASS
 #endif
 
+#if DW_BLOCKS
 #define DW_PX 8
 
 #ifdef EPILOGUE
@@ -121,3 +132,59 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
         CLG_DW_ROW(CLG_DW_STRIDED)
     }
 }
+
+#else
+
+/* One output element at column ox: its taps, the bias, the epilogue. */
+#define CLG_DW_PIXEL(CHECK_X)                                                                                \
+    {                                                                                                        \
+        const int ix0 = ox * stride_w - pad_left;                                                            \
+        float acc = bv;                                                                                      \
+        _Pragma("unroll") for (int ky = 0; ky < KH; ky++) {                                                  \
+            const int iy = iy0 + ky * dil_h;                                                                 \
+            if (iy < 0 || iy >= height) continue;                                                            \
+            const __global store_t *row = xp + iy * width;                                                   \
+            _Pragma("unroll") for (int kx = 0; kx < KW; kx++) {                                              \
+                const int ix = ix0 + kx * dil_w;                                                             \
+                if (CHECK_X && (ix < 0 || ix >= width)) continue;                                            \
+                acc = fma(LOAD(row, ix), wk[ky * KW + kx], acc);                                             \
+            }                                                                                                \
+        }                                                                                                    \
+        STORE(yp, ox, CLG_DW_ONE(acc));                                                                      \
+    }
+
+#ifdef EPILOGUE
+#define CLG_DW_ONE(acc) clg_epilogue_px((acc), b, oy * out_w + ox, m EPILOGUE_PASS)
+#else
+#define CLG_DW_ONE(acc) (acc)
+#endif
+
+__kernel void depthwise(__global const store_t *x, uint x_off, __global const store_t *w, uint w_off,
+                        __global const store_t *bias, uint bias_off, int has_bias, __global store_t *y,
+                        uint y_off, int batch, int channels, int height, int width, int mult, int out_h,
+                        int out_w, int stride_h, int stride_w, int pad_top, int pad_left, int dil_h,
+                        int dil_w EPILOGUE_ARGS)
+{
+    const int i = get_global_id(0);
+    const int out_ch = channels * mult;
+    if (i >= batch * out_ch * out_h) return;
+    const int plane = i / out_h, oy = i - plane * out_h; /* plane = b * out_ch + m */
+    const int b = plane / out_ch, m = plane - b * out_ch;
+    const __global store_t *xp = x + x_off + (size_t)(b * channels + (mult == 1 ? m : m / mult)) * height * width;
+    __global store_t *yp = y + y_off + (size_t)i * out_w;
+    float wk[KH * KW];
+    _Pragma("unroll") for (int j = 0; j < KH * KW; j++) wk[j] = LOAD(w, w_off + m * (KH * KW) + j);
+    const float bv = has_bias ? LOAD(bias, bias_off + m) : 0.0f;
+    const int iy0 = oy * stride_h - pad_top;
+    /* the interior: ox in [lo, hi) has every tap's ix inside [0, width) */
+    int lo = (pad_left + stride_w - 1) / stride_w;
+    int hi = (width - 1 - (KW - 1) * dil_w + pad_left) / stride_w + 1;
+    if (width - 1 - (KW - 1) * dil_w + pad_left < 0) hi = 0;
+    lo = min(lo, out_w);
+    hi = clamp(hi, lo, out_w);
+    int ox = 0;
+    for (; ox < lo; ox++) CLG_DW_PIXEL(1)
+    for (; ox < hi; ox++) CLG_DW_PIXEL(0)
+    for (; ox < out_w; ox++) CLG_DW_PIXEL(1)
+}
+#endif
