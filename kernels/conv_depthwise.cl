@@ -14,7 +14,7 @@
  * One work-item per output row (image, channel, oy), on a 1-D grid padded
  * to a multiple of 64 (hence the check), in one of two ways:
  *
- *   DW_BLOCKS 1  (rows wider than 8 outputs) the row in blocks of 8
+ *   DW_BLOCKS 1  (on CPUs, rows wider than 8 outputs) the row in blocks of 8
  *             outputs as float8s. CPUs vectorise across work-items: taken
  *             one output at a time, each lane read another row, a gather
  *             per tap (Intel's runtime: 7-9 GFLOP/s on MobileNetV2's
@@ -33,8 +33,9 @@
  * A work-item per block instead of per row was 2-3x slower on both CPU
  * runtimes ([16,96,112,112]): 8 outputs seem too little work to pay for
  * an item's index arithmetic (three divisions) and scheduling. On a GPU
- * neighbouring items a row apart do not coalesce (either way): a
- * GPU-shaped variant is issue 13's. */
+ * neighbouring items a row apart do not coalesce (either way), and the
+ * 5x5 block kernel needed 1220 bytes of scratch on gfx1100: GPUs take the
+ * loop below until a GPU-shaped variant (issue 13). */
 #ifndef EPILOGUE
 #define EPILOGUE_ARGS
 #define EPILOGUE_PASS
@@ -80,6 +81,12 @@
               CLG_DW_AT((ix) + 3 * stride_w), CLG_DW_AT((ix) + 4 * stride_w), CLG_DW_AT((ix) + 5 * stride_w), \
               CLG_DW_AT((ix) + 6 * stride_w), CLG_DW_AT((ix) + 7 * stride_w)))
 
+/* Lane l of a row's last, short block (n outputs), by its component name:
+ * a private array indexed by a loop variable instead went to scratch
+ * memory on GPUs (scripts/gpu_compile_check.py failed it). */
+#define CLG_DW_TAIL(l, comp) \
+    if ((l) < n) STORE(yp, ox0 + (l), CLG_DW_E(acc.comp, l));
+
 /* A row's blocks of 8 outputs, each lane's inputs loaded by LOADX: the
  * blocks whose every tap is inside the row without checks, the others
  * (the edges) with CHECK's per tap; then the bias, the epilogue, the store
@@ -98,9 +105,9 @@
         if (ox0 + DW_PX <= out_w) {                                                                          \
             STOREV(8, CLG_DW_FINISH(acc), yp + ox0);                                                         \
         } else {                                                                                             \
-            float part[DW_PX];                                                                               \
-            vstore8(acc, 0, part);                                                                           \
-            for (int l = 0; l < out_w - ox0; l++) STORE(yp, ox0 + l, CLG_DW_E(part[l], l));                  \
+            const int n = out_w - ox0;                                                                       \
+            CLG_DW_TAIL(0, s0) CLG_DW_TAIL(1, s1) CLG_DW_TAIL(2, s2) CLG_DW_TAIL(3, s3)                      \
+            CLG_DW_TAIL(4, s4) CLG_DW_TAIL(5, s5) CLG_DW_TAIL(6, s6)                                         \
         }                                                                                                    \
     }
 

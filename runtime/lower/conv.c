@@ -328,10 +328,12 @@ static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_de
     if (rows > INT32_MAX) return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "%lld output rows, more than 2^31", (long long)rows);
     bool has_bias = clg_node_own_inputs(n) == 3, in_kernel = epilogue_fits(ce);
     char defines[64];
-    /* rows of more than 8 outputs in float8 blocks, shorter ones an output
-     * at a time (kernels/conv_depthwise.cl says why) */
+    /* on CPUs, rows of more than 8 outputs in float8 blocks, shorter ones
+     * an output at a time (kernels/conv_depthwise.cl says why); the blocks
+     * are CPU-shaped (a 5x5 block kernel needed scratch on gfx1100) */
+    bool blocks = lw->ctx->info.type == CLG_DEVICE_CPU && ys->dims[3] > 8;
     snprintf(defines, sizeof defines, "-DKH=%d -DKW=%d%s", (int)ws->dims[2], (int)ws->dims[3],
-             ys->dims[3] > 8 ? " -DDW_BLOCKS=1" : "");
+             blocks ? " -DDW_BLOCKS=1" : "");
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(has_bias ? &in[2] : &in[1]), CLG_ARG_I(has_bias),
         CLG_ARG_T(out), CLG_ARG_I(xs->dims[0]), CLG_ARG_I(xs->dims[1]), CLG_ARG_I(xs->dims[2]),
