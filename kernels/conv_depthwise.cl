@@ -111,35 +111,6 @@
         }                                                                                                    \
     }
 
-__attribute__((vec_type_hint(float8)))
-__kernel void depthwise(__global const store_t *x, uint x_off, __global const store_t *w, uint w_off,
-                        __global const store_t *bias, uint bias_off, int has_bias, __global store_t *y,
-                        uint y_off, int batch, int channels, int height, int width, int mult, int out_h,
-                        int out_w, int stride_h, int stride_w, int pad_top, int pad_left, int dil_h,
-                        int dil_w EPILOGUE_ARGS)
-{
-    const int i = get_global_id(0);
-    const int out_ch = channels * mult;
-    if (i >= batch * out_ch * out_h) return;
-    const int plane = i / out_h, oy = i - plane * out_h; /* plane = b * out_ch + m */
-    const int b = plane / out_ch, m = plane - b * out_ch;
-    const __global store_t *xp = x + x_off + (size_t)(b * channels + (mult == 1 ? m : m / mult)) * height * width;
-    __global store_t *yp = y + y_off + (size_t)i * out_w;
-    float wk[KH * KW];
-    _Pragma("unroll") for (int j = 0; j < KH * KW; j++) wk[j] = LOAD(w, w_off + m * (KH * KW) + j);
-    const float bv = has_bias ? LOAD(bias, bias_off + m) : 0.0f;
-    const int iy0 = oy * stride_h - pad_top;
-    /* one past the last element a lane-0-based vector tap reads */
-    const int span = stride_w == 2 ? 15 : (DW_PX - 1) * stride_w + 1;
-    if (stride_w == 1) {
-        CLG_DW_ROW(CLG_DW_NEXT)
-    } else if (stride_w == 2) {
-        CLG_DW_ROW(CLG_DW_EVEN)
-    } else {
-        CLG_DW_ROW(CLG_DW_STRIDED)
-    }
-}
-
 #else
 
 /* One output element at column ox: its taps, the bias, the epilogue. */
@@ -166,6 +137,13 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
 #define CLG_DW_ONE(acc) (acc)
 #endif
 
+#endif
+
+/* The two ways share the kernel and its prologue: the row, its weights,
+ * its bias. */
+#if DW_BLOCKS
+__attribute__((vec_type_hint(float8)))
+#endif
 __kernel void depthwise(__global const store_t *x, uint x_off, __global const store_t *w, uint w_off,
                         __global const store_t *bias, uint bias_off, int has_bias, __global store_t *y,
                         uint y_off, int batch, int channels, int height, int width, int mult, int out_h,
@@ -183,6 +161,17 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
     _Pragma("unroll") for (int j = 0; j < KH * KW; j++) wk[j] = LOAD(w, w_off + m * (KH * KW) + j);
     const float bv = has_bias ? LOAD(bias, bias_off + m) : 0.0f;
     const int iy0 = oy * stride_h - pad_top;
+#if DW_BLOCKS
+    /* one past the last element a lane-0-based vector tap reads */
+    const int span = stride_w == 2 ? 15 : (DW_PX - 1) * stride_w + 1;
+    if (stride_w == 1) {
+        CLG_DW_ROW(CLG_DW_NEXT)
+    } else if (stride_w == 2) {
+        CLG_DW_ROW(CLG_DW_EVEN)
+    } else {
+        CLG_DW_ROW(CLG_DW_STRIDED)
+    }
+#else
     /* the interior: ox in [lo, hi) has every tap's ix inside [0, width) */
     int lo = (pad_left + stride_w - 1) / stride_w;
     int hi = (width - 1 - (KW - 1) * dil_w + pad_left) / stride_w + 1;
@@ -193,5 +182,5 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
     for (; ox < lo; ox++) CLG_DW_PIXEL(1)
     for (; ox < hi; ox++) CLG_DW_PIXEL(0)
     for (; ox < out_w; ox++) CLG_DW_PIXEL(1)
-}
 #endif
+}
