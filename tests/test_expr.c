@@ -635,7 +635,7 @@ static void test_opencl_text(void **state)
                         "float16 clg_clip16(float16 v, float16 lo, float16 hi) { return v < lo ? lo : v > hi ? hi : v; }\n"
                         "float16 clg_max16(float16 a, float16 b) { return a > b || isnan(a) ? a : b; }\n");
     /* Every helper, scalar and vector, from the same body. */
-    parse_ok("relu(x0) + leaky_relu(x0, 2) + sigmoid(x0) + clip(x0, 0, 1) + gelu(x0) + gelu_tanh(x0) + min(x0, 1) + "
+    parse_ok("relu(x0) + leaky_relu(x0, 2) + sigmoid(x0) + clip(x0, 0, 1) + gelu_tanh(x0) + min(x0, 1) + "
              "max(x0, 1)");
     char all1[2048], all4[2048];
     clg_text a1 = {all1, sizeof all1, 0}, a4 = {all4, sizeof all4, 0};
@@ -647,7 +647,6 @@ static void test_opencl_text(void **state)
         "float clg_leaky_relu(float v, float alpha) { return v < 0.0f ? alpha * v : v; }\n"
         "float clg_sigmoid(float v) { return 1.0f / (1.0f + exp(-v)); }\n"
         "float clg_clip(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }\n"
-        "float clg_gelu(float v) { return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f)); }\n"
         "float clg_gelu_tanh(float v) { return v / (1.0f + exp(-1.5957691216057308f * (v + 0.044715f * v * v * v))); }\n"
         "float clg_min(float a, float b) { return a < b || isnan(a) ? a : b; }\n"
         "float clg_max(float a, float b) { return a > b || isnan(a) ? a : b; }\n");
@@ -660,6 +659,22 @@ static void test_opencl_text(void **state)
         assert_memory_equal(body1, body4, (size_t)(strchr(body1, '\n') - body1));
         assert_memory_equal(l4, "float4 clg_", 11);
     }
+    /* A body of statements (gelu's): its locals and the bit casts take the
+     * helper's width too, and it returns by itself. */
+    parse_ok("gelu(x0)");
+    char g1[2048], g4[2048];
+    clg_text t1 = {g1, sizeof g1, 0}, t4 = {g4, sizeof g4, 0};
+    clg_expr_write_opencl_helpers(&expr, &t1);
+    clg_expr_write_opencl_helpers_vector(&expr, &t4, 4);
+    assert_true(t1.len < sizeof g1 && t4.len < sizeof g4);
+    assert_memory_equal(g1, "float clg_gelu(float v) { float a = fabs(v), x = v * v; float pa = ", 67);
+    assert_memory_equal(g4, "float4 clg_gelu4(float4 v) { float4 a = fabs(v), x = v * v; float4 pa = ", 72);
+    assert_non_null(strstr(g1, " * as_float((convert_int(n) + 127) << 23) * pb : 0.0f; "));
+    assert_non_null(strstr(g4, " * as_float4((convert_int4(n) + 127) << 23) * pb : 0.0f; "));
+    static const char end[] = " return a < 1.5f ? v * (0.5f + v * pa) : v < 0.0f ? v * tail : v * (1.0f - tail); }\n";
+    assert_true(t1.len > sizeof end && t4.len > sizeof end);
+    assert_string_equal(g1 + t1.len - (sizeof end - 1), end);
+    assert_string_equal(g4 + t4.len - (sizeof end - 1), end);
 
     /* Builtins are called by their OpenCL names; helpers returning 1 or 0
      * name their own type for it, float or floatW. */
