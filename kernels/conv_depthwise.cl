@@ -44,6 +44,11 @@
 #if DW_BLOCKS
 #define DW_PX 8
 
+static inline float8 clg_dw_even(float8 lo, float8 hi)
+{
+    return (float8)(lo.s0, lo.s2, lo.s4, lo.s6, hi.s1, hi.s3, hi.s5, hi.s7);
+}
+
 #ifdef EPILOGUE
 #define CLG_DW_E(v, l) clg_epilogue_px((v), b, px0 + (l), m EPILOGUE_PASS)
 #else
@@ -69,7 +74,12 @@
         }                                                                                                    \
     }
 #define CLG_DW_NEXT(ix) LOAD8(row + (ix))
-#define CLG_DW_EVEN(ix) ((float8)(LOAD8(row + (ix)).even, LOAD8(row + (ix) + 7).odd))
+/* (lo.even, hi.odd) by components: written as two swizzles joined, clang
+ * at -O0 widens each half with undefined lanes (a shufflevector whose mask
+ * has undef elements), and Oclgrind 21.10's --uninitialized check crashes
+ * on those (tests/oclgrind/repro_shuffle_undef.c); optimising compilers
+ * make the same one shuffle of this. */
+#define CLG_DW_EVEN(ix) clg_dw_even(LOAD8(row + (ix)), LOAD8(row + (ix) + 7))
 #define CLG_DW_STRIDED(ix)                                                                                   \
     ((float8)(LOAD(row, ix), LOAD(row, (ix) + stride_w), LOAD(row, (ix) + 2 * stride_w),                     \
               LOAD(row, (ix) + 3 * stride_w), LOAD(row, (ix) + 4 * stride_w), LOAD(row, (ix) + 5 * stride_w), \

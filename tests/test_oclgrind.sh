@@ -208,6 +208,36 @@ output r5
 output c6
 output c7
 EOF
+cat >"$TMP/dw.clg" <<'EOF'
+# Depthwise convolutions (kernels/conv_depthwise.cl), run with each body
+# forced (CLGRAPH_DEPTHWISE): rows of 19 outputs (two float8 blocks and a
+# short one) and of 5 and 2; strides 1, 2 and 3; asymmetric pads; taps
+# past both ends of a row; 5x5 taps at dilation 2 with a channel
+# multiplier of 2; a bias, and an epilogue with an input (the residual).
+input x: f32[N, 4, 6, 19]
+const w1: f32[4, 1, 3, 3] = random(1, -0.5, 0.5)
+const b1: f32[4] = random(2, -0.1, 0.1)
+d1 = Conv2D(x, w1, b1) pads=[1, 1, 1, 1] group=4
+a1 = Add(d1, x)
+r1 = Relu(a1)
+const w2: f32[4, 1, 3, 3] = random(3, -0.5, 0.5)
+d2 = Conv2D(r1, w2) strides=[2, 2] pads=[0, 0, 1, 1] group=4
+const w3: f32[8, 1, 5, 5] = random(4, -0.3, 0.3)
+const b3: f32[8] = random(5, -0.1, 0.1)
+d3 = Conv2D(x, w3, b3) dilations=[2, 2] pads=[4, 4, 4, 4] group=4
+const w4: f32[4, 1, 3, 3] = random(6, -0.5, 0.5)
+d4 = Conv2D(x, w4) strides=[3, 3] pads=[1, 2, 1, 2] group=4
+input s: f32[N, 3, 5, 5]
+const w5: f32[3, 1, 3, 3] = random(7, -0.5, 0.5)
+d5 = Conv2D(s, w5) pads=[1, 1, 1, 1] group=3
+const w6: f32[3, 1, 3, 3] = random(8, -0.5, 0.5)
+d6 = Conv2D(s, w6) strides=[2, 2] group=3
+output d2
+output d3
+output d4
+output d5
+output d6
+EOF
 cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
 # row through local memory for l's few long rows), copies (Transpose,
@@ -442,6 +472,8 @@ for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4
     generated:l2x4pt generated:l4x4pi clblast; do
     model "conv-$v" "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=$v
 done
+model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
+model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model ops-O0 "$TMP/ops.clg" 3 -O0 CLGRAPH_GEMM=generated
 model ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
 model norm-O0 "$TMP/norm.clg" 3 -O0 CLGRAPH_GEMM=generated
@@ -459,6 +491,7 @@ CHECK_TOL=3.9e-3
 model seed-fp16-storage examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
 model norm-fp16-storage "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
 model conv-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
+model dw-blocks-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model attention-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model attention-unfused-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
 PRECISION=fp32
@@ -512,7 +545,7 @@ OPTIONS=$OPTIONS_GPU
 # ---- every kernel family ran
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
-for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense batchnorm maxpool \
+for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense depthwise batchnorm maxpool \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
     reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"

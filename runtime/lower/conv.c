@@ -9,6 +9,7 @@
  * launch after CLBlast. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cache_file.h"
@@ -332,6 +333,12 @@ static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_de
      * an output at a time (kernels/conv_depthwise.cl says why); the blocks
      * are CPU-shaped (a 5x5 block kernel needed scratch on gfx1100) */
     bool blocks = lw->ctx->info.type == CLG_DEVICE_CPU && ys->dims[3] > 8;
+    /* CLGRAPH_DEPTHWISE=blocks or rows forces one body on any device and
+     * row width, so that a device of the other class checks it too
+     * (tests/test_oclgrind.sh: Oclgrind's device is a GPU) */
+    const char *force = getenv("CLGRAPH_DEPTHWISE");
+    if (force && !strcmp(force, "blocks")) blocks = true;
+    if (force && !strcmp(force, "rows")) blocks = false;
     snprintf(defines, sizeof defines, "-DKH=%d -DKW=%d%s", (int)ws->dims[2], (int)ws->dims[3],
              blocks ? " -DDW_BLOCKS=1" : "");
     clg_karg args[] = {
