@@ -38,8 +38,8 @@ program of CPU_ONLY variants only is compiled for NVPTX alone (the front
 end's check and its stack frame): their AMD code generation took 3-4 s per
 program and target, 13 of the check's 16 minutes on PoCL's recorded
 programs (2 cores, 2026-12-07), for code no GPU builds. So is a program of
-the depthwise convolution's float8 row blocks (-DDW_BLOCKS, built for CPUs
-only by runtime/lower/conv.c).
+the depthwise convolution's float8 row blocks and whole planes
+(-DDW_BLOCKS, -DDW_PLANE: built for CPUs only by runtime/lower/conv.c).
 
 usage: gpu_compile_check.py RECORD_DIR [--report FILE.md] [--jobs N] [--per-variant N]
 """
@@ -100,6 +100,8 @@ def cpu_only_reason(kernel, opts, cpu_only):
     """Why kernel built with opts never runs on a GPU, or None when it may."""
     if kernel == "depthwise" and define(opts, "DW_BLOCKS"):
         return "DW_BLOCKS: CPU only (runtime/lower/conv.c builds the float8 row blocks for CPUs)"
+    if kernel == "depthwise" and define(opts, "DW_PLANE"):
+        return "DW_PLANE: CPU only (runtime/lower/conv.c builds the whole-plane body for CPUs)"
     if kernel != "gemm":
         return None
     for kind, tm, second, name in cpu_only:

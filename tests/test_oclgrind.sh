@@ -213,7 +213,8 @@ cat >"$TMP/dw.clg" <<'EOF'
 # forced (CLGRAPH_DEPTHWISE): rows of 19 outputs (two float8 blocks and a
 # short one) and of 5 and 2; strides 1, 2 and 3; asymmetric pads; taps
 # past both ends of a row; 5x5 taps at dilation 2 with a channel
-# multiplier of 2; a bias, and an epilogue with an input (the residual).
+# multiplier of 2; a bias, and an epilogue with an input (the residual);
+# small planes (s, t), which the plane body takes whole.
 input x: f32[N, 4, 6, 19]
 const w1: f32[4, 1, 3, 3] = random(1, -0.5, 0.5)
 const b1: f32[4] = random(2, -0.1, 0.1)
@@ -232,6 +233,12 @@ const w5: f32[3, 1, 3, 3] = random(7, -0.5, 0.5)
 d5 = Conv2D(s, w5) pads=[1, 1, 1, 1] group=3
 const w6: f32[3, 1, 3, 3] = random(8, -0.5, 0.5)
 d6 = Conv2D(s, w6) strides=[2, 2] group=3
+input t: f32[N, 2, 6, 6]
+const w7: f32[4, 1, 3, 3] = random(9, -0.5, 0.5)
+const b7: f32[4] = random(10, -0.1, 0.1)
+d7 = Conv2D(t, w7, b7) dilations=[2, 2] pads=[2, 2, 2, 2] group=2
+r7 = Clip(d7) min=0 max=6
+output r7
 output d2
 output d3
 output d4
@@ -474,6 +481,7 @@ for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4
 done
 model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
 model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
+model dw-plane "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
 model ops-O0 "$TMP/ops.clg" 3 -O0 CLGRAPH_GEMM=generated
 model ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
 model norm-O0 "$TMP/norm.clg" 3 -O0 CLGRAPH_GEMM=generated
@@ -492,6 +500,7 @@ model seed-fp16-storage examples/residual_mlp.clg 3 -O2 CLGRAPH_GEMM=generated
 model norm-fp16-storage "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
 model conv-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model dw-blocks-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
+model dw-plane-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
 model attention-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model attention-unfused-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
 PRECISION=fp32

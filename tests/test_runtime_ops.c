@@ -121,7 +121,9 @@ static void test_conv2d(void **state)
  * channel multiplier 2, kernels of 3x3, 5x5, 1x3 and one larger than the
  * padded input's row (no interior), with and without a bias and an
  * epilogue, at batches 1, 3 and 17 against the reference; one launch
- * each, the epilogue included. */
+ * each, the epilogue included. Each case runs with the device's choice of
+ * body and with each body forced (CLGRAPH_DEPTHWISE: whole planes where
+ * the plane fits, float8 row blocks, one output at a time). */
 static void test_conv_depthwise(void **state)
 {
     (void)state;
@@ -144,7 +146,19 @@ static void test_conv_depthwise(void **state)
         {4, 1, 8, 36, 3, 3, 2, 2, "[0, 0, 1, 1]", 1, 1, 1, NULL},
         {3, 1, 6, 50, 3, 3, 1, 3, "[1, 1, 1, 1]", 1, 1, 1, NULL},
         {4, 2, 7, 29, 5, 5, 1, 1, "[2, 2, 2, 2]", 1, 2, 1, "x0 * x1"},
+        /* small planes, a work-item each on CPUs (MobileNet's late
+         * layers: 4x4, 2x2, 8x8 s2 to 4x4, 7x7; 5x5 taps on 4x4; the
+         * limits: 10x10 inputs, 8x8 outputs of 3x3 taps) */
+        {6, 1, 4, 4, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "clip(x0, 0, 6)"},
+        {5, 1, 2, 2, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 0, "relu(x0 + x1)"},
+        {4, 1, 8, 8, 3, 3, 2, 2, "[0, 0, 1, 1]", 1, 1, 1, NULL},
+        {3, 2, 7, 7, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "x0 * x1"},
+        {4, 1, 4, 4, 5, 5, 1, 1, "[2, 2, 2, 2]", 1, 1, 1, NULL},
+        {2, 1, 10, 10, 3, 3, 1, 1, "[0, 0, 0, 0]", 1, 1, 0, NULL},
+        {3, 1, 8, 8, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "tanh(x0)"},
+        {3, 1, 5, 6, 3, 3, 2, 1, "[1, 0, 0, 2]", 2, 1, 1, NULL},
     };
+    static const char *const bodies[] = {NULL, "plane", "blocks", "rows"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int m = cases[i].c * cases[i].mult;
         int n = snprintf(text, sizeof text,
@@ -160,9 +174,14 @@ static void test_conv_depthwise(void **state)
                       cases[i].dw, cases[i].c);
         if (e) n += snprintf(text + n, sizeof text - (size_t)n, " epilogue=\"%s\"", e);
         snprintf(text + n, sizeof text - (size_t)n, "\noutput y\n");
-        check(TOL);
-        int launches = test_launches_at(text, 0);
-        if (launches >= 0) assert_int_equal(launches, 1);
+        for (size_t b = 0; b < sizeof bodies / sizeof *bodies; b++) {
+            if (bodies[b]) setenv("CLGRAPH_DEPTHWISE", bodies[b], 1);
+            else unsetenv("CLGRAPH_DEPTHWISE");
+            check(TOL);
+            int launches = test_launches_at(text, 0);
+            if (launches >= 0) assert_int_equal(launches, 1);
+        }
+        unsetenv("CLGRAPH_DEPTHWISE");
     }
 }
 
@@ -1663,6 +1682,9 @@ static void test_half_storage_rows(void **state)
         "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=3\noutput y\n",
         "input x: f32[N, 3, 5, 37]\nconst w: f32[3, 1, 3, 3] = random(4, -0.5, 0.5)\n"
         "y = Conv2D(x, w) strides=[2, 2] pads=[0, 0, 1, 1] group=3 epilogue=\"clip(x0, 0, 6)\"\noutput y\n",
+        /* and whole small planes (on CPUs) */
+        "input x: f32[N, 5, 7, 7]\nconst w: f32[5, 1, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=5 epilogue=\"clip(x0, 0, 6)\"\noutput y\n",
     };
     for (int t = 0; t < (int)(sizeof texts / sizeof *texts); t++) {
         clg_graph *g = test_parse(texts[t]);
