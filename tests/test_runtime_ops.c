@@ -157,6 +157,14 @@ static void test_conv_depthwise(void **state)
         {2, 1, 10, 10, 3, 3, 1, 1, "[0, 0, 0, 0]", 1, 1, 0, NULL},
         {3, 1, 8, 8, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "tanh(x0)"},
         {3, 1, 5, 6, 3, 3, 2, 1, "[1, 0, 0, 2]", 2, 1, 1, NULL},
+        /* strips of a plane's rows (16x16: 4 rows; 16x16 stride 2: 2 of
+         * 8; 14x14: 4, the last strip short; 13x13 stride 2: 3 of 7;
+         * dilated with a multiplier: 4 of 10) */
+        {4, 1, 16, 16, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "clip(x0, 0, 6)"},
+        {4, 1, 16, 16, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 0, "relu(x0 + x1)"},
+        {3, 1, 14, 14, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL},
+        {3, 1, 13, 13, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 1, "x0 * x1"},
+        {2, 2, 10, 12, 3, 3, 1, 1, "[2, 2, 2, 2]", 2, 2, 1, NULL},
     };
     static const char *const bodies[] = {NULL, "plane", "blocks", "rows"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -1682,7 +1690,9 @@ static void test_half_storage_rows(void **state)
         "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=3\noutput y\n",
         "input x: f32[N, 3, 5, 37]\nconst w: f32[3, 1, 3, 3] = random(4, -0.5, 0.5)\n"
         "y = Conv2D(x, w) strides=[2, 2] pads=[0, 0, 1, 1] group=3 epilogue=\"clip(x0, 0, 6)\"\noutput y\n",
-        /* and whole small planes (on CPUs) */
+        /* and whole small planes and strips of rows (on CPUs) */
+        "input x: f32[N, 3, 16, 16]\nconst w: f32[3, 1, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=3\noutput y\n",
         "input x: f32[N, 5, 7, 7]\nconst w: f32[5, 1, 3, 3] = random(4, -0.5, 0.5)\n"
         "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=5 epilogue=\"clip(x0, 0, 6)\"\noutput y\n",
     };

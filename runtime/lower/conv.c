@@ -317,14 +317,41 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
     return clg_gemm_decide(lw, &direct, &flipped, &job, d);
 }
 
-/* The depthwise kernel takes a plane whole (DW_PLANE) up to these sizes:
- * its outputs (a work-item's accumulators), its inputs (loads unrolled),
- * outputs times taps (FMAs unrolled). Measured at batch 16, against the
- * rows (2026-12-07, both CPU runtimes, 2 runs): 4x4 and 2x2 planes 1.7-3.5x
- * faster, 8x8 and 7x7 with 3x3 taps 2-4x; beyond, worse on Intel's runtime:
- * 8x8 outputs of 5x5 taps 2.1-2.3 ms against 1.8 (PoCL: 0.6 against
- * 1.3), and 8x8 outputs from 16x16 inputs (stride 2) 0.49 against 0.28. */
-enum { DW_PLANE_MAX_OUT = 64, DW_PLANE_MAX_IN = 100, DW_PLANE_MAX_FMAS = 64 * 9 };
+/* The depthwise kernel's plane body (DW_PLANE) takes a plane, or a strip
+ * of its rows, up to these sizes: outputs (a work-item's accumulators),
+ * inputs (loads unrolled), outputs times taps (FMAs unrolled). Measured at
+ * batch 16 against the rows (2026-12-07, both CPU runtimes, 2 runs): 4x4
+ * and 2x2 planes 1.7-3.5x faster, 8x8 and 7x7 with 3x3 taps 2-4x; beyond,
+ * worse on Intel's runtime: 8x8 outputs of 5x5 taps 2.1-2.3 ms against
+ * 1.8 (PoCL: 0.6 against 1.3), and 8x8 outputs from 16x16 inputs
+ * (stride 2) whole 0.49 against 0.28 (latency); in strips of 2 rows (80
+ * inputs) 0.24 ms of device time against the rows' 0.38 (PoCL 0.14-0.28
+ * against 0.53), of 4 (144 inputs) 1.2-1.3. Against the float8 blocks (rows wider than 8) a strip
+ * must also load each input at most DW_STRIP_LOADS times per output:
+ * [16,144,16,16] in strips of 4 rows (1.5 loads per output) 0.51-0.53 ms
+ * against 0.74 (device time, Intel's runtime), [16,32,32,32] in strips of
+ * one row (3 per output) 0.58-0.60 against 0.44-0.56. */
+enum { DW_PLANE_MAX_OUT = 64, DW_PLANE_MAX_IN = 100, DW_PLANE_MAX_FMAS = 64 * 9, DW_STRIP_LOADS = 2 };
+
+/* How many output rows a work-item of the plane body takes: the whole
+ * plane where it fits the limits above; else the most rows that fit
+ * (and, for rows the float8 blocks would take, load few enough: a strip's
+ * input rows overlap its neighbours' by the taps' height); 0 when none
+ * does. */
+static int64_t plane_rows(const clg_shape *xs, const clg_shape *ws, const clg_shape *ys, const clg_attrs *at)
+{
+    int64_t oh = ys->dims[2], ow = ys->dims[3], taps = ws->dims[2] * ws->dims[3];
+    if (oh * ow <= DW_PLANE_MAX_OUT && xs->dims[2] * xs->dims[3] <= DW_PLANE_MAX_IN &&
+        oh * ow * taps <= DW_PLANE_MAX_FMAS)
+        return oh;
+    for (int64_t r = oh - 1; r >= 1; r--) {
+        int64_t loads = ((r - 1) * at->strides[0] + (ws->dims[2] - 1) * at->dilations[0] + 1) * xs->dims[3];
+        if (r * ow <= DW_PLANE_MAX_OUT && loads <= DW_PLANE_MAX_IN && r * ow * taps <= DW_PLANE_MAX_FMAS &&
+            (ow <= 8 || loads <= DW_STRIP_LOADS * r * ow))
+            return r;
+    }
+    return 0;
+}
 
 /* A depthwise convolution through kernels/conv_depthwise.cl, its bias and
  * epilogue in the store (the epilogue after it when it does not fit). */
@@ -339,17 +366,16 @@ static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_de
     bool has_bias = clg_node_own_inputs(n) == 3, in_kernel = epilogue_fits(ce);
     char defines[256];
     /* On CPUs (kernels/conv_depthwise.cl says why): small planes whole,
-     * a work-item each, their sizes compiled in; rows of more than 8
-     * outputs in float8 blocks; shorter ones an output at a time. Planes
-     * and blocks are CPU-shaped (a 5x5 block kernel needed scratch on
-     * gfx1100). */
-    int64_t in_plane = xs->dims[2] * xs->dims[3], out_plane = ys->dims[2] * ys->dims[3];
+     * or strips of a few rows, a work-item each, their sizes compiled in;
+     * other rows of more than 8 outputs in float8 blocks; the rest an
+     * output at a time. Planes and blocks are CPU-shaped (a 5x5 block
+     * kernel needed scratch on gfx1100). */
     bool cpu = lw->ctx->info.type == CLG_DEVICE_CPU;
-    bool fits_plane = out_plane <= DW_PLANE_MAX_OUT && in_plane <= DW_PLANE_MAX_IN &&
-                      out_plane * ws->dims[2] * ws->dims[3] <= DW_PLANE_MAX_FMAS;
+    int64_t strip = plane_rows(xs, ws, ys, at);
+    bool fits_plane = strip > 0;
     bool plane = cpu && fits_plane, blocks = cpu && !plane && ys->dims[3] > 8;
     /* CLGRAPH_DEPTHWISE=plane, blocks or rows forces one body on any device
-     * (plane: where the plane fits), so that a device of the other class
+     * (plane: where a plane or strip fits), so that a device of the other class
      * checks it too (tests/test_oclgrind.sh: Oclgrind's device is a GPU) */
     const char *force = getenv("CLGRAPH_DEPTHWISE");
     if (force && !strcmp(force, "plane")) plane = fits_plane, blocks = false;
@@ -360,10 +386,10 @@ static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_de
     if (plane)
         snprintf(defines + len, sizeof defines - (size_t)len,
                  " -DDW_PLANE=1 -DDW_IH=%d -DDW_IW=%d -DDW_OH=%d -DDW_OW=%d -DDW_SH=%d -DDW_SW=%d -DDW_PT=%d"
-                 " -DDW_PL=%d -DDW_DH=%d -DDW_DW=%d",
+                 " -DDW_PL=%d -DDW_DH=%d -DDW_DW=%d -DDW_R=%d",
                  (int)xs->dims[2], (int)xs->dims[3], (int)ys->dims[2], (int)ys->dims[3], (int)at->strides[0],
                  (int)at->strides[1], (int)at->pads[0], (int)at->pads[1], (int)at->dilations[0],
-                 (int)at->dilations[1]);
+                 (int)at->dilations[1], (int)strip);
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(has_bias ? &in[2] : &in[1]), CLG_ARG_I(has_bias),
         CLG_ARG_T(out), CLG_ARG_I(xs->dims[0]), CLG_ARG_I(xs->dims[1]), CLG_ARG_I(xs->dims[2]),
@@ -372,7 +398,7 @@ static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_de
         CLG_ARG_I(at->pads[1]), CLG_ARG_I(at->dilations[0]), CLG_ARG_I(at->dilations[1]),
     };
     clg_launch l = {&depthwise_family, "depthwise", defines, 1,
-                    {clg_grid_size(plane ? rows / ys->dims[2] : rows)}, {0}, args,
+                    {clg_grid_size(plane ? rows / ys->dims[2] * ((ys->dims[2] + strip - 1) / strip) : rows)}, {0}, args,
                     (int)(sizeof args / sizeof *args), in_kernel ? &ce->ep : NULL};
     clg_status s = clg_emit_launch(lw, &l);
     if (!s && ce->e && !in_kernel) s = clg_emit_epilogue_launch(lw, n, in, out);
