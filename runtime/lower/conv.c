@@ -326,8 +326,9 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
  * 1.8 (PoCL: 0.6 against 1.3), and 8x8 outputs from 16x16 inputs
  * (stride 2) whole 0.49 against 0.28 (latency); in strips of 2 rows (80
  * inputs) 0.24 ms of device time against the rows' 0.38 (PoCL 0.14-0.28
- * against 0.53), of 4 (144 inputs) 1.2-1.3. Against the float8 blocks (rows wider than 8) a strip
- * must also load each input at most DW_STRIP_LOADS times per output:
+ * against 0.53), of 4 (144 inputs) 1.2-1.3. Against the float8 blocks
+ * (rows wider than 8) a strip must also load each input at most
+ * DW_STRIP_LOADS times per output:
  * [16,144,16,16] in strips of 4 rows (1.5 loads per output) 0.51-0.53 ms
  * against 0.74 (device time, Intel's runtime), [16,32,32,32] in strips of
  * one row (3 per output) 0.58-0.60 against 0.44-0.56. */
@@ -397,8 +398,9 @@ static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_de
         CLG_ARG_I(ys->dims[3]), CLG_ARG_I(at->strides[0]), CLG_ARG_I(at->strides[1]), CLG_ARG_I(at->pads[0]),
         CLG_ARG_I(at->pads[1]), CLG_ARG_I(at->dilations[0]), CLG_ARG_I(at->dilations[1]),
     };
-    clg_launch l = {&depthwise_family, "depthwise", defines, 1,
-                    {clg_grid_size(plane ? rows / ys->dims[2] * ((ys->dims[2] + strip - 1) / strip) : rows)}, {0}, args,
+    /* a work-item per output row, or per strip of `strip` rows */
+    int64_t items = plane ? ys->dims[0] * ys->dims[1] * ((ys->dims[2] + strip - 1) / strip) : rows;
+    clg_launch l = {&depthwise_family, "depthwise", defines, 1, {clg_grid_size(items)}, {0}, args,
                     (int)(sizeof args / sizeof *args), in_kernel ? &ce->ep : NULL};
     clg_status s = clg_emit_launch(lw, &l);
     if (!s && ce->e && !in_kernel) s = clg_emit_epilogue_launch(lw, n, in, out);
