@@ -732,7 +732,8 @@ typedef struct clg_context_options {
      *   "generated:NAME": variant NAME where it fits the GEMM ("p8x32",
      *     "d1x1v8", ...; a name ending in "t" for a convolution's flipped
      *     product, in "i" for its implicit GEMM, which reads the input in
-     *     place without im2col), else as "generated".
+     *     place without im2col, and a vector variant's in "w" ("n8x16w")
+     *     for a pointwise convolution read in place), else as "generated".
      * Any other value is CLG_ERR_INVALID_ARGUMENT. The setting belongs to
      * the context because the measured choices it replaces are per device. */
     const char *gemm;

@@ -514,6 +514,10 @@ float clg_finish(float v, int r, int c, float alpha, __global const store_t *bia
     return v;
 }
 
+/* float16 columns (VN 16): the same hint as the packed kernel's */
+#if VN == 16
+__attribute__((vec_type_hint(float16)))
+#endif
 __kernel void gemm(CLG_GEMM_PARAMS)
 {
     const int r0 = get_global_id(1) * TM;
@@ -526,22 +530,64 @@ __kernel void gemm(CLG_GEMM_PARAMS)
         const int cbase = get_global_id(0) * VN;
         if (cbase >= N) return;
         int rows[TM];
-        for (int i = 0; i < TM; i++) rows[i] = min(r0 + i, M - 1);
+        _Pragma("unroll") for (int i = 0; i < TM; i++) rows[i] = min(r0 + i, M - 1);
         floatv acc[TM];
-        for (int i = 0; i < TM; i++) acc[i] = (floatv)(0.0f);
-        if (cbase + VN <= N) {
+        _Pragma("unroll") for (int i = 0; i < TM; i++) acc[i] = (floatv)(0.0f);
+#ifdef CONV_B1
+        /* B is a pointwise (1x1, stride 1, unpadded) convolution's NCHW
+         * input read in place, no column matrix: column c is pixel c % P
+         * of image c / P (P = y_p, or N for one image), row k input
+         * channel k. A group of VN columns inside one image is one vector
+         * per channel; one that runs into the next image (P no multiple
+         * of VN) goes element by element. */
+        const int pp = y_p > 0 ? y_p : N, img = cbase / pp, px = cbase - img * pp;
+        const __global store_t *bcol = b + (size_t)img * K * pp + px;
+        const int bstep = pp;
+        const bool whole = cbase + VN <= N && px + VN <= pp;
+#define CLG_B_ELEM(k, c) LOAD(b, ((c) / pp * K + (k)) * pp + (c) % pp)
+#else
+        const __global store_t *bcol = b + cbase;
+        const int bstep = ldb;
+        const bool whole = cbase + VN <= N;
+#define CLG_B_ELEM(k, c) LOAD(b, (k) * ldb + (c))
+#endif
+        if (whole) {
             for (int k = 0; k < K; k++) {
-                const floatv bv = LOADV(VN, b + k * ldb + cbase);
-                for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), bv, acc[i]);
+                const floatv bv = LOADV(VN, bcol + k * bstep);
+                _Pragma("unroll") for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), bv, acc[i]);
             }
         } else {
             /* the last, partial group of columns: element by element */
             for (int k = 0; k < K; k++) {
                 union { floatv v; float s[VN]; } part;
-                _Pragma("unroll") for (int l = 0; l < VN; l++) part.s[l] = LOAD(b, k * ldb + min(cbase + l, N - 1));
+                _Pragma("unroll") for (int l = 0; l < VN; l++) part.s[l] = CLG_B_ELEM(k, min(cbase + l, N - 1));
                 _Pragma("unroll") for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), part.v, acc[i]);
             }
         }
+#if VN == 16
+        /* A whole group's rows as vectors: the bias (a row's, or a
+         * vector of the columns'), the epilogue over 16 columns, one
+         * vector store (16 neighbours in y: one image's pixels when NCHW).
+         * Element by element each store and epilogue input was a scalar
+         * access of its own. */
+        if (whole && (y_p == 0 || cbase / y_p == (cbase + 15) / y_p) && (!HAS_BIAS || bias_sc <= 1)) {
+            _Pragma("unroll") for (int i = 0; i < TM; i++) {
+                const int r = r0 + i;
+                if (r < M) {
+                    float16 x = alpha * acc[i];
+#if HAS_BIAS
+                    x += beta * (bias_sc == 0 ? (float16)(LOAD(bias, bias_off + r * bias_sr))
+                                              : LOADV(16, bias + bias_off + r * bias_sr + cbase));
+#endif
+#ifdef EPILOGUE
+                    x = clg_epilogue16(x, r, cbase EPILOGUE_PASS);
+#endif
+                    STOREV(16, x, y + y_off + Y_INDEX(r, cbase));
+                }
+            }
+            return;
+        }
+#endif
         /* Fully unrolled, without breaks, so that part and acc stay in
          * registers: NVPTX kept them on a stack in local memory otherwise
          * (scripts/gpu_compile_check.py). */

@@ -13,8 +13,10 @@
  * per run with constant weights and no im2col scratch (the activation
  * memory shrinks by the column matrix), weights that are a graph input
  * (packed every run), and grouped convolutions, which the implicit GEMM
- * does not take, still right when it is forced. Tolerance: 1e-4 of each
- * output's largest magnitude (tests/device_check.h). */
+ * does not take, still right when it is forced; pointwise convolutions
+ * on the vector variants that read the input in place (test_pointwise).
+ * Tolerance: 1e-4 of each output's largest magnitude
+ * (tests/device_check.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -265,9 +267,55 @@ static void test_implicit_forced_on_grouped(void **state)
     test_set_gemm(NULL);
 }
 
+/* Pointwise convolutions (1x1, stride 1, unpadded) on the vector
+ * variants reading the NCHW input in place (CLG_ORIENT_POINTWISE,
+ * kernels/gemm.cl CONV_B1), forced and as the default picks: images
+ * whose pixels fill whole 16-column groups and images they run across
+ * (35, 20 and 1 pixels: element by element), partial row tiles (3, 33
+ * output channels), deep K, with and without a bias, epilogues whose
+ * inputs are whole, per channel, per image and channel, and per image and
+ * pixel; weights that are a graph input. One launch per run, no scratch. */
+static void test_pointwise(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    static const conv_case cases[] = {
+        {17, 5, 7, 3, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL},
+        {9, 4, 8, 33, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 33, 4, 8]\n", ", r"},
+        {5, 16, 16, 24, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 0, "clip(x0 * x1 + x2, -0.5, 0.5)",
+         "const s: f32[24, 1, 1] = random(3)\ninput t: f32[N, 1, 16, 16]\n", ", s, t"},
+        {4, 1, 1, 6, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "x0 * x1", "input r: f32[N, 6, 1, 1]\n", ", r"},
+        {6, 4, 5, 16, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "tanh(x0 - x1)", "input r: f32[N, 16, 4, 5]\n", ", r"},
+        {300, 6, 8, 10, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL},
+        {32, 8, 8, 16, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "x0 + x1", "input r: f32[N, 16, 8, 8]\n", ", r"},
+    };
+    static const char *const modes[] = {"generated:n8x16w", "generated:n4x16w", "default"};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        test_set_gemm(modes[i]);
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            write_conv(&cases[c]);
+            test_check_text(text, TOL);
+        }
+    }
+    const conv_case k = {16, 12, 12, 24, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "relu(x0 + x1)",
+                         "input r: f32[N, 24, 12, 12]\n", ", r"};
+    write_conv(&k);
+    clg_model_stats st;
+    model_stats("generated:n8x16w", &st);
+    assert_int_equal(st.launches_per_inference, 1);
+    assert_int_equal(st.prepared_bytes, 0);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 7, 3, 9]\ninput w: f32[5, 7, 1, 1]\nconst b: f32[5] = random(2)\n"
+             "y = Conv2D(x, w, b)\noutput y\n");
+    test_set_gemm("generated:n8x16w");
+    test_check_text(text, TOL);
+    test_set_gemm(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pointwise),
         cmocka_unit_test(test_implicit_geometry),
         cmocka_unit_test(test_implicit_row_pointers),
         cmocka_unit_test(test_implicit_epilogues),

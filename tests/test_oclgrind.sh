@@ -203,10 +203,20 @@ c6 = Conv2D(z, w6, b6) pads=[1, 1, 1, 1] epilogue="relu(x0)"
 input s: f32[N, 4, 4, 4]
 const w7: f32[6, 4, 3, 3] = random(10, -0.5, 0.5)
 c7 = Conv2D(s, w7)
+# pointwise (1x1, stride 1, unpadded): the vector variants read the input
+# in place (kernels/gemm.cl CONV_B1): 80-pixel images in whole 16-pixel
+# groups, the epilogue on vectors; 4-pixel ones in groups across images
+const w8: f32[7, 32, 1, 1] = random(11, -0.5, 0.5)
+const b8: f32[7] = random(12, -0.1, 0.1)
+c8 = Conv2D(c6, w8, b8) epilogue="relu(x0)"
+const w9: f32[9, 6, 1, 1] = random(13, -0.5, 0.5)
+c9 = Conv2D(c7, w9)
 output c4
 output r5
 output c6
 output c7
+output c8
+output c9
 EOF
 cat >"$TMP/dw.clg" <<'EOF'
 # Depthwise convolutions (kernels/conv_depthwise.cl), run with each body
@@ -479,6 +489,9 @@ for v in generated generated:p4x64 generated:p8x32 generated:p12x32 generated:p4
     generated:l2x4pt generated:l4x4pi clblast; do
     model "conv-$v" "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=$v
 done
+# the pointwise convolutions on the vector variants, 16 wide as on CPUs
+model conv-n8x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n8x16w CLGRAPH_VECTOR_WIDTH=16
+model conv-n4x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n4x16w CLGRAPH_VECTOR_WIDTH=16
 model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
 model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane

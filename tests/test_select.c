@@ -93,6 +93,39 @@ static void test_conv_decisions(void **state)
     d = decide(conv, "y", 2, NULL);
     assert_true(d.backend == CLG_BACKEND_CLBLAST || d.backend == CLG_BACKEND_GENERATED);
     assert_true(d.backend == CLG_BACKEND_CLBLAST || clg_gemm_variants[d.variant].nr > 0);
+    /* A pointwise one (1x1, stride 1, unpadded) also on a vector variant
+     * reading its input in place; one that is not never. */
+    const char *pw = "input x: f32[N, 6, 5, 7]\nconst w: f32[9, 6, 1, 1] = random(1)\ny = Conv2D(x, w)\noutput y\n";
+    d = decide(pw, "y", 2, "generated:n8x16w");
+    assert_int_equal(d.backend, CLG_BACKEND_GENERATED);
+    assert_int_equal(d.variant, clg_gemm_variant_find("n8x16"));
+    assert_int_equal(d.orientation, CLG_ORIENT_POINTWISE);
+    d = decide(conv, "y", 2, "generated:n8x16w");
+    assert_int_not_equal(d.orientation, CLG_ORIENT_POINTWISE);
+    const char *strided = "input x: f32[N, 6, 5, 7]\nconst w: f32[9, 6, 1, 1] = random(1)\n"
+                          "y = Conv2D(x, w) strides=[2, 2]\noutput y\n";
+    assert_int_not_equal(decide(strided, "y", 2, "generated:n4x16w").orientation, CLG_ORIENT_POINTWISE);
+    d = decide(pw, "y", 2, NULL);
+    if (d.backend == CLG_BACKEND_GENERATED && d.orientation == CLG_ORIENT_POINTWISE)
+        assert_true(clg_gemm_variants[d.variant].vn > 1);
+    else
+        assert_true(d.backend == CLG_BACKEND_CLBLAST || clg_gemm_variants[d.variant].nr > 0);
+    /* The default on a CPU (runtime/gemm/choice.c): n8x16 in place on
+     * 8x8 images from few channels, not on 2x2 ones (16-pixel groups
+     * across images) nor on 8x8 from many; shapes nothing measures, so
+     * that no choice file answers first. */
+    const char *pw8 = "input x: f32[N, 6, 8, 8]\nconst w: f32[11, 6, 1, 1] = random(1)\ny = Conv2D(x, w)\noutput y\n";
+    const char *pw2 = "input x: f32[N, 6, 2, 2]\nconst w: f32[11, 6, 1, 1] = random(1)\ny = Conv2D(x, w)\noutput y\n";
+    const char *deep = "input x: f32[N, 70, 8, 8]\nconst w: f32[11, 70, 1, 1] = random(1)\ny = Conv2D(x, w)\noutput y\n";
+    clg_device_info info;
+    clg_context_device(test_context(), &info);
+    if (info.type == CLG_DEVICE_CPU) {
+        d = decide(pw8, "y", 2, "default");
+        assert_int_equal(d.orientation, CLG_ORIENT_POINTWISE);
+        assert_int_equal(d.variant, clg_gemm_variant_find("n8x16"));
+        assert_int_not_equal(decide(pw2, "y", 2, "default").orientation, CLG_ORIENT_POINTWISE);
+        assert_int_not_equal(decide(deep, "y", 2, "default").orientation, CLG_ORIENT_POINTWISE);
+    }
 }
 
 /* Scratch requests of the node named name of text at batch under gemm. */

@@ -118,16 +118,18 @@ static const char *decision_name(const clg_decision *d, char *buf, size_t size)
 {
     if (d->backend != CLG_BACKEND_GENERATED) return "clblast";
     snprintf(buf, size, "%s%s", clg_gemm_variants[d->variant].name,
-             d->orientation == CLG_ORIENT_FLIPPED    ? "t"
-             : d->orientation == CLG_ORIENT_IMPLICIT ? "i"
-                                                     : "");
+             d->orientation == CLG_ORIENT_FLIPPED     ? "t"
+             : d->orientation == CLG_ORIENT_IMPLICIT  ? "i"
+             : d->orientation == CLG_ORIENT_POINTWISE ? "w"
+                                                      : "");
     return buf;
 }
 
 /* The decision a name stands for (see decision_name) if it can run key's
  * GEMM: any variant that fits the transposes for a GEMM, a packed one
- * (any orientation; the implicit GEMM only where the caller allows it) for
- * a convolution. */
+ * (any orientation; the implicit GEMM only where the caller allows it) or
+ * a vector one read in place (the caller checks that the convolution is
+ * pointwise: runs_conv) for a convolution. */
 static bool decision_for(const char *name, const gemm_key *key, clg_decision *d)
 {
     if (!strcmp(name, "clblast")) {
@@ -138,11 +140,21 @@ static bool decision_for(const char *name, const gemm_key *key, clg_decision *d)
     int v = clg_gemm_variant_parse_orient(name, &o);
     if (v < 0) return false;
     if (key->use == CLG_GEMM_USE_CONV) {
-        if (clg_gemm_variants[v].nr == 0) return false;
+        if (o != CLG_ORIENT_POINTWISE && clg_gemm_variants[v].nr == 0) return false;
     } else if (o != CLG_ORIENT_AS_WRITTEN || !clg_gemm_variant_fits(v, key->ta, key->tb)) {
         return false;
     }
     *d = generated(v, o, key);
+    return true;
+}
+
+/* Whether decision d can run conv (NULL: a GEMM, which takes any): the
+ * implicit GEMM and the pointwise read only where the convolution allows
+ * them. */
+static bool runs_conv(const clg_decision *d, const clg_conv_job *conv)
+{
+    if (d->orientation == CLG_ORIENT_IMPLICIT) return conv && conv->implicit_ok;
+    if (d->orientation == CLG_ORIENT_POINTWISE) return conv && conv->pointwise_ok;
     return true;
 }
 
@@ -388,16 +400,23 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     int n_top = 0;
     /* candidates: CLBlast (c = -1), then each variant in each orientation
      * (a convolution's three, a GEMM's one) */
-    int orientations = conv ? 3 : 1;
+    int orientations = conv ? 4 : 1;
     for (int c = -1; c < orientations * CLG_GEMM_VARIANTS && ok; c++) {
         clg_orientation o = c < 0 ? CLG_ORIENT_AS_WRITTEN : (clg_orientation)(c / CLG_GEMM_VARIANTS);
         int v = c < 0 ? 0 : c % CLG_GEMM_VARIANTS;
         clg_decision d = clblast();
         if (c >= 0) {
-            if (conv ? clg_gemm_variants[v].nr == 0 || (o == CLG_ORIENT_IMPLICIT && !conv->implicit_ok)
-                     : !clg_gemm_variant_fits(v, gen->ta, gen->tb))
+            const clg_gemm_variant *x = &clg_gemm_variants[v];
+            if (o == CLG_ORIENT_POINTWISE) {
+                /* the vector variants of several rows, on their devices */
+                if (!conv->pointwise_ok || x->vn <= 1 || x->tm <= 1 || !(x->devices & (unsigned)ctx->info.type))
+                    continue;
+            } else if (conv ? x->nr == 0 || (o == CLG_ORIENT_IMPLICIT && !conv->implicit_ok)
+                            : !clg_gemm_variant_fits(v, gen->ta, gen->tb)) {
                 continue;
-            if (!worth_timing(ctx, v)) continue;
+            } else if (!worth_timing(ctx, v)) {
+                continue;
+            }
             d = generated(v, o, key);
         }
         double secs = time_candidate(&tl, conv, t, &d, best_t, &remember);
@@ -459,6 +478,23 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
     /* A convolution: the implicit GEMM (no im2col, so no im2col program)
      * wherever it can run, which measurement picked for 29 of 33
      * convolutions of a ResNet-18 and a MobileNetV2 at batch 1. */
+    /* A pointwise convolution on images of whole 16-pixel groups: n8x16
+     * reading its input in place (8 output channels by 16 pixels of one
+     * image per work-item, stored as vectors) where the images are large,
+     * or of 64 pixels and more with few input channels (an expansion).
+     * Elsewhere the implicit GEMM's 64- or 32-channel tiles do more
+     * multiply-adds per load and win. Measured per layer on both CPU
+     * runtimes, torchvision MobileNetV2 at 64x64, batches 1 and 16
+     * (docs/runtime.md "Convolution paths"): 0.2-0.7x the implicit GEMM's
+     * device time on 32x32 and 16x16 images, 0.55-0.9x on 8x8 ones with 32
+     * input channels; 1.0-1.4x on 8x8 ones with 144 or 192, 0.7-1.7x on
+     * 4x4 ones (a win at batch 16 on Intel's runtime only), 2.4-9x on 2x2
+     * ones (16-pixel groups across images go element by element). */
+    if (conv && conv->pointwise_ok) {
+        int64_t p = conv->out->shape.dims[2] * conv->out->shape.dims[3];
+        if (p % 16 == 0 && (p >= 256 || (p >= 64 && key->k <= 64)))
+            return generated(clg_gemm_variant_find("n8x16"), CLG_ORIENT_POINTWISE, key);
+    }
     if (conv) {
         /* p8x32 where its 32-column panels leave fewer output channels
          * empty than p4x64's 64 (32 or 96 channels): only a whole panel
@@ -515,8 +551,7 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
         *out = default_choice(ctx, &key, conv, true);
         clg_decision forced;
         if (env && !strncmp(env, "generated:", 10) && decision_for(env + 10, &key, &forced) &&
-            (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) &&
-            (forced.orientation != CLG_ORIENT_IMPLICIT || conv->implicit_ok))
+            (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) && runs_conv(&forced, conv))
             *out = forced;
         return remember(lw, &key, out);
     }
@@ -532,8 +567,7 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
         /* a flipped product only for a convolution, the implicit GEMM only
          * where it can run it */
         if (env[9] == ':' && decision_for(env + 10, &key, &forced) &&
-            (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) &&
-            (forced.orientation != CLG_ORIENT_IMPLICIT || conv->implicit_ok))
+            (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) && runs_conv(&forced, conv))
             *out = forced;
         return remember(lw, &key, out); /* a bundle carries it (runtime/bundle/) */
     }
@@ -543,11 +577,11 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
             return CLG_OK;
         }
     /* A bundle's choices come before the file (see clg_gemm_preset_lookup). */
-    if (clg_gemm_preset_lookup(ctx, &key, conv && conv->implicit_ok, out)) return remember(lw, &key, out);
+    if (clg_gemm_preset_lookup(ctx, &key, conv, out)) return remember(lw, &key, out);
     char *path = choice_path(ctx);
     char *text = path ? read_file(ctx, path) : NULL;
     bool hit = text && file_lookup(text, &key, out);
-    if (hit && out->orientation == CLG_ORIENT_IMPLICIT && !(conv && conv->implicit_ok)) hit = false;
+    if (hit && !runs_conv(out, conv)) hit = false;
     if (!hit && env && !strcmp(env, "measure")) {
         if (measure(lw, gen, conv, &key, out) && path) file_append(ctx, path, text, &key, out);
     } else if (!hit) {
@@ -568,12 +602,12 @@ int clg_gemm_choice_line(const clg_gemm_key *key, const clg_decision *d, char *l
                     (long long)key->k, key->ta, key->tb, (int)key->use, decision_name(d, name, sizeof name), geom);
 }
 
-bool clg_gemm_preset_lookup(clg_context *ctx, const clg_gemm_key *key, bool implicit_ok, clg_decision *d)
+bool clg_gemm_preset_lookup(clg_context *ctx, const clg_gemm_key *key, const clg_conv_job *conv, clg_decision *d)
 {
     pthread_mutex_lock(&ctx->lock);
     clg_decision found;
     bool hit = ctx->preset_choices && file_lookup(ctx->preset_choices, key, &found) &&
-               (found.orientation != CLG_ORIENT_IMPLICIT || implicit_ok);
+               runs_conv(&found, conv);
     pthread_mutex_unlock(&ctx->lock);
     if (hit) *d = found;
     return hit;

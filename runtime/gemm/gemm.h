@@ -28,7 +28,9 @@ CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);
 CLG_INTERNAL int clg_gemm_variant_find(const char *name);
 /* The variant a GEMM path or the choice file names: a variant's name, or a
  * packed variant's with "t" appended for a convolution's flipped product
- * or "i" for its implicit GEMM (*o set). -1 when it names none. */
+ * or "i" for its implicit GEMM, or a vector variant's (vn > 1) with "w"
+ * for a pointwise convolution read in place (*o set). -1 when it names
+ * none. */
 CLG_INTERNAL int clg_gemm_variant_parse_orient(const char *name, clg_orientation *o);
 /* The same, *flipped set for either suffix. */
 CLG_INTERNAL int clg_gemm_variant_parse(const char *name, bool *flipped);
@@ -57,6 +59,9 @@ typedef struct clg_gemm_gen {
     int64_t y_p;     /* > 0 (packed variants): y is NCHW images of y_p pixels, C's column
                         c = image * y_p + pixel; < 0: y is NCHW images of -y_p pixels and
                         C's row r = image * -y_p + pixel (the flipped convolution) */
+    bool b_nchw;     /* vector variants: B is a pointwise convolution's NCHW input read in
+                        place (kernels/gemm.cl CONV_B1), column c = image * y_p + pixel (y_p 0:
+                        one image), row k input channel k */
     const struct clg_expr *epi;
     int n_epi;                    /* epi's inputs, x0 included */
     const clg_dev_tensor *epi_in; /* [1..n_epi) read; [0] is the GEMM itself */
@@ -134,6 +139,7 @@ typedef struct clg_conv_job {
     const clg_dev_tensor *out;
     uint64_t geom;     /* the key's geom */
     bool implicit_ok;  /* the implicit GEMM can run it (ungrouped, offsets in int) */
+    bool pointwise_ok; /* CLG_ORIENT_POINTWISE can run it (1x1, stride 1, unpadded, ungrouped) */
 } clg_conv_job;
 
 /* conv.c: the convolution n on in/out as decision d would lower it,
@@ -163,9 +169,9 @@ typedef struct clg_gemm_memo {
 /* Bundles: the choice file's line for key and d (with its newline; the
  * snprintf count), and a lookup in the choices a bundle preseeded into
  * ctx (clg_context.preset_choices), read like the file; an implicit GEMM
- * counts only where implicit_ok. */
+ * or a pointwise read counts only where conv (NULL: a GEMM) allows it. */
 CLG_INTERNAL int clg_gemm_choice_line(const clg_gemm_key *key, const clg_decision *d, char *line, size_t size);
-CLG_INTERNAL bool clg_gemm_preset_lookup(clg_context *ctx, const clg_gemm_key *key, bool implicit_ok,
+CLG_INTERNAL bool clg_gemm_preset_lookup(clg_context *ctx, const clg_gemm_key *key, const clg_conv_job *conv,
                                          clg_decision *d);
 
 CLG_INTERNAL clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gemm_gen *flipped,

@@ -85,11 +85,12 @@ int clg_gemm_variant_parse_orient(const char *name, clg_orientation *o)
     int v = clg_gemm_variant_find(name);
     size_t len = strlen(name);
     char base[32];
-    if (v >= 0 || len < 2 || len >= sizeof base || (name[len - 1] != 't' && name[len - 1] != 'i')) return v;
+    char last = len ? name[len - 1] : 0;
+    if (v >= 0 || len < 2 || len >= sizeof base || (last != 't' && last != 'i' && last != 'w')) return v;
     snprintf(base, sizeof base, "%.*s", (int)(len - 1), name);
     v = clg_gemm_variant_find(base);
-    if (v < 0 || clg_gemm_variants[v].nr == 0) return -1;
-    *o = name[len - 1] == 't' ? CLG_ORIENT_FLIPPED : CLG_ORIENT_IMPLICIT;
+    if (v < 0 || (last == 'w' ? clg_gemm_variants[v].vn <= 1 : clg_gemm_variants[v].nr == 0)) return -1;
+    *o = last == 't' ? CLG_ORIENT_FLIPPED : last == 'i' ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_POINTWISE;
     return v;
 }
 
@@ -202,12 +203,14 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     clg_status s = CLG_OK;
     if (m == 0 || nn == 0) return CLG_OK;
     if ((s = clg_check_elems(lw, &g->y->shape))) return s;
-    if ((g->b_packed || g->y_p || g->conv) && v->nr == 0)
+    if ((g->b_packed || (g->y_p && !g->b_nchw) || g->conv) && v->nr == 0)
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: variant %s takes no packed B", v->name);
+    if (g->b_nchw && (v->vn <= 1 || v->wm > 0 || g->tb))
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: variant %s reads no pointwise input", v->name);
     /* a single product whose C rows are y_ld apart runs batched too (its
      * kernel is the one that takes y_ld) */
     bool batched = g->batch > 1 || (g->y_ld > 0 && g->y_ld != g->n);
-    if (batched && (g->epi || g->conv || g->b_packed || g->y_p || has_bias))
+    if (batched && (g->epi || g->conv || g->b_packed || g->y_p || has_bias || g->b_nchw))
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: a batched GEMM takes no epilogue, bias or packing");
     /* kernels/gemm_local.cl has no batched form */
     if (batched && v->wm > 0)
@@ -251,7 +254,8 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     else
         snprintf(options, sizeof options,
                  "-DTM=%d -DTN=%d -DVW=%d -DVN=%d -DTRANS_A=%d -DTRANS_B=%d -DHAS_BIAS=%d%s", v->tm, v->tn,
-                 vw, vn, g->ta, g->tb, has_bias, batched ? " -DBATCHED=1" : "");
+                 vw, vn, g->ta, g->tb, has_bias,
+                 batched ? " -DBATCHED=1" : g->b_nchw ? " -DCONV_B1=1" : "");
     clg_dev_tensor packed_b;
     if (v->nr > 0 && !g->b_packed) {
         s = pack_b(lw, g, variant, batched, &packed_b);

@@ -73,6 +73,18 @@ static bool implicit_geom(const clg_node *n, const clg_shape *xs, const clg_shap
     return at->group == 1 && g->p > 0 && rows <= INT32_MAX && end <= INT32_MAX;
 }
 
+/* Whether n is pointwise (1x1 kernels, stride 1, no padding, ungrouped):
+ * its column matrix is its NCHW input itself, which a vector variant reads
+ * in place (CLG_ORIENT_POINTWISE, kernels/gemm.cl CONV_B1), with every
+ * offset within an int. */
+static bool pointwise(const clg_node *n, const clg_shape *xs, const clg_shape *ws)
+{
+    const clg_attrs *at = &n->attrs;
+    return at->group == 1 && ws->dims[2] == 1 && ws->dims[3] == 1 && at->strides[0] == 1 && at->strides[1] == 1 &&
+           !at->pads[0] && !at->pads[1] && !at->pads[2] && !at->pads[3] && xs->dims[2] * xs->dims[3] > 0 &&
+           clg_shape_count(xs) <= INT32_MAX && xs->dims[0] * ws->dims[0] * xs->dims[2] * xs->dims[3] <= INT32_MAX;
+}
+
 /* What a convolution's choice is keyed by besides its GEMM's shape (the
  * choice file's GEOM): the geometry, the batch and whether it has a bias,
  * which decide what im2col and the implicit GEMM cost. */
@@ -257,6 +269,37 @@ static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_
     return clg_emit_gemm_gen(lw, &g, variant);
 }
 
+/* A pointwise convolution on a vector variant: W [M, C] times the NCHW
+ * input read in place as the column matrix [C, B*P] (kernels/gemm.cl
+ * CONV_B1), each work-item a few output channels by 16 pixels of one
+ * image; the bias, the epilogue and the NCHW store (y_p) in its store. One
+ * launch, no packing: the flipped and implicit products store a pixel's
+ * channels a plane apart and compute whole 32- or 64-channel panels
+ * (MobileNetV2's 32 -> 16). */
+static clg_status lower_conv_pointwise(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                       const clg_dev_tensor *out, int variant, int64_t m, int64_t cols,
+                                       int64_t kdim, int64_t p_count, const conv_epilogue *ce)
+{
+    if (!pointwise(n, &in[0].shape, &in[1].shape))
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the convolution is not pointwise");
+    clg_dev_tensor w = in[1], x = in[0], bias;
+    w.shape = (clg_shape){2, {m, kdim}};
+    x.shape = (clg_shape){2, {kdim, cols}};
+    clg_gemm_gen g;
+    conv_gemm(CLG_ORIENT_AS_WRITTEN, &w, &x, out, false, m, cols, kdim, &g);
+    g.b_nchw = true;
+    g.ldb = p_count;
+    g.y_p = in[0].shape.dims[0] > 1 ? p_count : 0;
+    set_epilogue(&g, ce);
+    if (clg_node_own_inputs(n) == 3) {
+        bias = in[2];
+        bias.shape = (clg_shape){2, {m, 1}};
+        g.bias = &bias;
+        g.beta = 1.0f;
+    }
+    return clg_emit_gemm_gen(lw, &g, variant);
+}
+
 /* The other orientation, for few pixels and many channels: C^T = col^T W^T,
  * [B*P, M], with the weights as the packed operand (packed once: they are
  * constant) and the plain column matrix read transposed; the kernel adds
@@ -313,7 +356,7 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
     /* What is timed is the whole convolution, each way (choice.c). */
     clg_conv_geom geom;
     clg_conv_job job = {n, in, clg_node_own_inputs(n), out, geometry_hash(n, xs, ws, ys),
-                        implicit_geom(n, xs, ws, ys, &geom)};
+                        implicit_geom(n, xs, ws, ys, &geom), pointwise(n, xs, ws)};
     return clg_gemm_decide(lw, &direct, &flipped, &job, d);
 }
 
@@ -437,6 +480,9 @@ static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_ten
     if (depthwise(n, xs, ws)) return lower_depthwise(lw, n, in, out, ce);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_IMPLICIT)
         return lower_conv_implicit(lw, n, in, out, d->variant, (int64_t)m_group, (int64_t)cols, (int64_t)kdim, ce);
+    if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_POINTWISE)
+        return lower_conv_pointwise(lw, n, in, out, d->variant, (int64_t)m_group, (int64_t)cols, (int64_t)kdim,
+                                    (int64_t)p_count, ce);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_FLIPPED)
         return lower_conv_flipped(lw, n, in, out, d->variant, im2col_args, n_im2col_args, im2col_grid,
                                   (int64_t)m_group, (int64_t)cols, (int64_t)kdim, (int64_t)p_count, ce);
@@ -505,7 +551,8 @@ clg_status clg_lower_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_tens
 {
     const clg_decision *d = clg_decision_of(lw);
     /* both products whose rows are pixels: their epilogue's p is negative */
-    bool flipped = d->backend == CLG_BACKEND_GENERATED && d->orientation != CLG_ORIENT_AS_WRITTEN;
+    bool flipped = d->backend == CLG_BACKEND_GENERATED &&
+                   (d->orientation == CLG_ORIENT_FLIPPED || d->orientation == CLG_ORIENT_IMPLICIT);
     conv_epilogue ce;
     clg_status s = epilogue_of(lw, n, in, out, flipped ? -1 : 1, &ce);
     if (s) return s;

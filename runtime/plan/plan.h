@@ -195,6 +195,8 @@ typedef enum clg_orientation {
     CLG_ORIENT_AS_WRITTEN = 0, /* W times the column matrix, which im2col packs */
     CLG_ORIENT_FLIPPED,        /* col^T times W^T: the weights are packed once, per plan */
     CLG_ORIENT_IMPLICIT,       /* as FLIPPED, col^T read from the NCHW input in place (no im2col) */
+    CLG_ORIENT_POINTWISE,      /* as written on a vector variant (n4x16, n8x16), the column matrix
+                                  the NCHW input itself: 1x1 kernels, stride 1, no padding */
 } clg_orientation;
 
 typedef struct clg_decision {
