@@ -83,7 +83,15 @@
 #else
 #define A_AT(r, k) LOAD(a, (r) * lda + (k))
 #endif
-#if TRANS_B
+#ifdef CONV_B1
+/* B is a pointwise (1x1, stride 1, unpadded) convolution's NCHW input,
+ * read in place: column c is pixel c % P of image c / P (P = y_p, or N for
+ * one image), row k input channel k. The vector kernel below reads it a
+ * vector at a time; other widths (a device preferring scalars) element by
+ * element here. */
+#define CLG_B1_P (y_p > 0 ? y_p : N)
+#define B_AT(k, c) LOAD(b, ((c) / CLG_B1_P * K + (k)) * CLG_B1_P + (c) % CLG_B1_P)
+#elif TRANS_B
 #define B_AT(k, c) LOAD(b, (c) * ldb + (k))
 #else
 #define B_AT(k, c) LOAD(b, (k) * ldb + (c))
@@ -534,22 +542,18 @@ __kernel void gemm(CLG_GEMM_PARAMS)
         floatv acc[TM];
         _Pragma("unroll") for (int i = 0; i < TM; i++) acc[i] = (floatv)(0.0f);
 #ifdef CONV_B1
-        /* B is a pointwise (1x1, stride 1, unpadded) convolution's NCHW
-         * input read in place, no column matrix: column c is pixel c % P
-         * of image c / P (P = y_p, or N for one image), row k input
-         * channel k. A group of VN columns inside one image is one vector
-         * per channel; one that runs into the next image (P no multiple
-         * of VN) goes element by element. */
-        const int pp = y_p > 0 ? y_p : N, img = cbase / pp, px = cbase - img * pp;
+        /* A pointwise convolution's input (B_AT above): a group of VN
+         * columns inside one image is one vector per channel; one that
+         * runs into the next image (P no multiple of VN) goes element by
+         * element. */
+        const int pp = CLG_B1_P, img = cbase / pp, px = cbase - img * pp;
         const __global store_t *bcol = b + (size_t)img * K * pp + px;
         const int bstep = pp;
         const bool whole = cbase + VN <= N && px + VN <= pp;
-#define CLG_B_ELEM(k, c) LOAD(b, ((c) / pp * K + (k)) * pp + (c) % pp)
 #else
         const __global store_t *bcol = b + cbase;
         const int bstep = ldb;
         const bool whole = cbase + VN <= N;
-#define CLG_B_ELEM(k, c) LOAD(b, (k) * ldb + (c))
 #endif
         if (whole) {
             for (int k = 0; k < K; k++) {
@@ -560,7 +564,7 @@ __kernel void gemm(CLG_GEMM_PARAMS)
             /* the last, partial group of columns: element by element */
             for (int k = 0; k < K; k++) {
                 union { floatv v; float s[VN]; } part;
-                _Pragma("unroll") for (int l = 0; l < VN; l++) part.s[l] = CLG_B_ELEM(k, min(cbase + l, N - 1));
+                _Pragma("unroll") for (int l = 0; l < VN; l++) part.s[l] = B_AT(k, min(cbase + l, N - 1));
                 _Pragma("unroll") for (int i = 0; i < TM; i++) acc[i] = fma((floatv)(A_AT(rows[i], k)), part.v, acc[i]);
             }
         }

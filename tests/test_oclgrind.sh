@@ -492,6 +492,9 @@ done
 # the pointwise convolutions on the vector variants, 16 wide as on CPUs
 model conv-n8x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n8x16w CLGRAPH_VECTOR_WIDTH=16
 model conv-n4x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n4x16w CLGRAPH_VECTOR_WIDTH=16
+# and at the device's own width (1: the scalar kernel reads the input in
+# place element by element)
+model conv-n8x16w-scalar "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n8x16w
 model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
 model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane

@@ -490,7 +490,7 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
      * input channels; 1.0-1.4x on 8x8 ones with 144 or 192, 0.7-1.7x on
      * 4x4 ones (a win at batch 16 on Intel's runtime only), 2.4-9x on 2x2
      * ones (16-pixel groups across images go element by element). */
-    if (conv && conv->pointwise_ok) {
+    if (conv && conv->pointwise_ok && ctx->info.type == CLG_DEVICE_CPU) {
         int64_t p = conv->out->shape.dims[2] * conv->out->shape.dims[3];
         if (p % 16 == 0 && (p >= 256 || (p >= 64 && key->k <= 64)))
             return generated(clg_gemm_variant_find("n8x16"), CLG_ORIENT_POINTWISE, key);
