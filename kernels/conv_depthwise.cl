@@ -29,6 +29,22 @@
  *             as planes (batch 16, both CPU runtimes); strips of 16x16
  *             planes 1.4-2x faster than the blocks or the rows.
  *
+ *   DW_VEC 1     (on CPUs, output rows of 16 and more at strides 1 and 2)
+ *             the same strips (DW_R rows, every size a define), their
+ *             rows as float16 vectors: each input row of the strip is
+ *             copied once into a private row with the padding written
+ *             out as zeros (stride 2: its even and its odd elements into
+ *             two rows), and every tap of 16 neighbouring outputs is then
+ *             one vector load from it, at any offset, with no bounds check
+ *             and no lane loaded alone (the even lanes of two vectors
+ *             instead, joined component by component as Oclgrind needs,
+ *             took PoCL 1.3x the old body's time at stride 2); bias, epilogue and store a vector per 16
+ *             outputs (the lanes of a row's last vector past its end are
+ *             computed and not stored). The float8 blocks below load an
+ *             edge block's taps lane by lane, and on a 16-wide row every
+ *             block is an edge block; the strips' scalar accumulators
+ *             run scalar multiply-adds.
+ *
  * and a work-item per output row (image, channel, oy):
  *
  *   DW_BLOCKS 1  (on CPUs, rows wider than 8 outputs) the row in blocks of 8
@@ -167,10 +183,12 @@ static inline float8 clg_dw_even(float8 lo, float8 hi)
 #define CLG_DW_ONE(acc, px) (acc)
 #endif
 
-/* The two ways share the kernel and its prologue: the row, its weights,
+/* The bodies share the kernel and its prologue: the row, its weights,
  * its bias. */
 #if DW_BLOCKS
 __attribute__((vec_type_hint(float8)))
+#elif DW_VEC
+__attribute__((vec_type_hint(float16)))
 #endif
 __kernel void depthwise(__global const store_t *x, uint x_off, __global const store_t *w, uint w_off,
                         __global const store_t *bias, uint bias_off, int has_bias, __global store_t *y,
@@ -180,7 +198,7 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
 {
     const int i = get_global_id(0);
     const int out_ch = channels * mult;
-#if DW_PLANE
+#if DW_PLANE || DW_VEC
     /* a strip of DW_R output rows of a plane (all of them: one strip) */
     const int strips = (DW_OH + DW_R - 1) / DW_R;
     if (i >= batch * out_ch * strips) return;
@@ -229,6 +247,76 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
         if (DW_OH % DW_R != 0 && oy0 + r >= DW_OH) break;
         _Pragma("unroll") for (int ox = 0; ox < DW_OW; ox++)
             STORE(yp, r * DW_OW + ox, CLG_DW_ONE(acc[r * DW_OW + ox], (oy0 + r) * DW_OW + ox));
+    }
+#elif DW_VEC
+#define DW_CH ((DW_OW + 15) / 16) /* vectors of 16 outputs per row */
+#define DW_LR ((DW_R - 1) * DW_SH + (KH - 1) * DW_DH + 1)
+/* the private row: DW_PL zeros, the input row, zeros up to the furthest
+ * element the last vector's last tap reads; at stride 2 as its even
+ * elements (pr) and its odd ones (po), DW_PH each */
+#define DW_PW ((DW_CH * 16 - 1) * DW_SW + (KW - 1) * DW_DW + 1)
+#define DW_PH (DW_PW / 2 + 1)
+    float16 acc[DW_R][DW_CH];
+    _Pragma("unroll") for (int r = 0; r < DW_R; r++)
+        _Pragma("unroll") for (int c = 0; c < DW_CH; c++) acc[r][c] = (float16)(bv);
+#if DW_SW == 1
+    float pr[DW_PW];
+    _Pragma("unroll") for (int j = 0; j < DW_PW; j++) pr[j] = 0.0f;
+#else
+    float pr[DW_PH], po[DW_PH];
+    _Pragma("unroll") for (int j = 0; j < DW_PH; j++) pr[j] = po[j] = 0.0f;
+#endif
+    const int iy0 = oy0 * DW_SH - DW_PT;
+    _Pragma("unroll") for (int ly = 0; ly < DW_LR; ly++) {
+        const int iy = iy0 + ly;
+        if (iy < 0 || iy >= DW_IH) continue;
+#if DW_SW == 1
+        _Pragma("unroll") for (int j = 0; j < DW_IW && DW_PL + j < DW_PW; j++) pr[DW_PL + j] = LOAD(xp, iy * DW_IW + j);
+#else
+        _Pragma("unroll") for (int j = 0; j < DW_IW && DW_PL + j < DW_PW; j++) {
+            const int q = DW_PL + j;
+            if (q % 2 == 0)
+                pr[q / 2] = LOAD(xp, iy * DW_IW + j);
+            else
+                po[q / 2] = LOAD(xp, iy * DW_IW + j);
+        }
+#endif
+        _Pragma("unroll") for (int ky = 0; ky < KH; ky++) {
+            /* the output row this input row is tap row ky of, if any */
+            const int ny = ly - ky * DW_DH;
+            if (ny < 0 || ny % DW_SH != 0 || ny / DW_SH >= DW_R) continue;
+            const int r = ny / DW_SH;
+            _Pragma("unroll") for (int c = 0; c < DW_CH; c++)
+                _Pragma("unroll") for (int kx = 0; kx < KW; kx++) {
+                    /* lane l reads padded element q + DW_SW * l */
+                    const int q = c * 16 * DW_SW + kx * DW_DW;
+#if DW_SW == 1
+                    const float16 v = vload16(0, pr + q);
+#else
+                    const float16 v = vload16(0, (q % 2 == 0 ? pr : po) + q / 2);
+#endif
+                    acc[r][c] = fma(v, (float16)(wk[ky * KW + kx]), acc[r][c]);
+                }
+        }
+    }
+    /* the last strip's rows past the plane's end and the last vector's
+     * lanes past the row's end are not stored */
+    _Pragma("unroll") for (int r = 0; r < DW_R; r++) {
+        if (DW_OH % DW_R != 0 && oy0 + r >= DW_OH) break;
+        _Pragma("unroll") for (int c = 0; c < DW_CH; c++) {
+            const int px0 = (oy0 + r) * DW_OW + c * 16;
+            float16 v = acc[r][c];
+            if (c * 16 + 16 <= DW_OW) {
+#ifdef EPILOGUE
+                v = clg_epilogue16(v, m, b * (DW_OH * DW_OW) + px0 EPILOGUE_PASS);
+#endif
+                STOREV(16, v, yp + r * DW_OW + c * 16);
+            } else {
+                float part[16];
+                vstore16(v, 0, part);
+                for (int l = 0; l < DW_OW - c * 16; l++) STORE(yp, r * DW_OW + c * 16 + l, CLG_DW_ONE(part[l], px0 + l));
+            }
+        }
     }
 #elif DW_BLOCKS
     const int iy0 = oy * stride_h - pad_top;

@@ -38,8 +38,9 @@ program of CPU_ONLY variants only is compiled for NVPTX alone (the front
 end's check and its stack frame): their AMD code generation took 3-4 s per
 program and target, 13 of the check's 16 minutes on PoCL's recorded
 programs (2 cores, 2026-12-07), for code no GPU builds. So is a program of
-the depthwise convolution's float8 row blocks and whole planes
-(-DDW_BLOCKS, -DDW_PLANE: built for CPUs only by runtime/lower/conv.c).
+the depthwise convolution's float8 row blocks, whole planes and float16
+rows (-DDW_BLOCKS, -DDW_PLANE, -DDW_VEC: built for CPUs only by
+runtime/lower/conv.c).
 
 usage: gpu_compile_check.py RECORD_DIR [--report FILE.md] [--jobs N] [--per-variant N]
 """
@@ -102,6 +103,8 @@ def cpu_only_reason(kernel, opts, cpu_only):
         return "DW_BLOCKS: CPU only (runtime/lower/conv.c builds the float8 row blocks for CPUs)"
     if kernel == "depthwise" and define(opts, "DW_PLANE"):
         return "DW_PLANE: CPU only (runtime/lower/conv.c builds the whole-plane body for CPUs)"
+    if kernel == "depthwise" and define(opts, "DW_VEC"):
+        return "DW_VEC: CPU only (runtime/lower/conv.c builds the float16-row body for CPUs)"
     if kernel != "gemm":
         return None
     for kind, tm, second, name in cpu_only:

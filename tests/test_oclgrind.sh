@@ -224,7 +224,8 @@ cat >"$TMP/dw.clg" <<'EOF'
 # short one) and of 5 and 2; strides 1, 2 and 3; asymmetric pads; taps
 # past both ends of a row; 5x5 taps at dilation 2 with a channel
 # multiplier of 2; a bias, and an epilogue with an input (the residual);
-# small planes (s, t), which the plane body takes whole.
+# small planes (s, t), which the plane body takes whole; 18 outputs of 36
+# columns at stride 2 (u: the vector body's even and odd private rows).
 input x: f32[N, 4, 6, 19]
 const w1: f32[4, 1, 3, 3] = random(1, -0.5, 0.5)
 const b1: f32[4] = random(2, -0.1, 0.1)
@@ -248,12 +249,16 @@ const w7: f32[4, 1, 3, 3] = random(9, -0.5, 0.5)
 const b7: f32[4] = random(10, -0.1, 0.1)
 d7 = Conv2D(t, w7, b7) dilations=[2, 2] pads=[2, 2, 2, 2] group=2
 r7 = Clip(d7) min=0 max=6
+input u: f32[N, 2, 5, 36]
+const w8: f32[2, 1, 3, 3] = random(11, -0.5, 0.5)
+d8 = Conv2D(u, w8) strides=[2, 2] pads=[1, 1, 1, 1] group=2
 output r7
 output d2
 output d3
 output d4
 output d5
 output d6
+output d8
 EOF
 cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
@@ -495,6 +500,7 @@ model conv-n4x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n4x16w CLGRAPH_VE
 # and at the device's own width (1: the scalar kernel reads the input in
 # place element by element)
 model conv-n8x16w-scalar "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n8x16w
+model dw-vec "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
 model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
 model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
@@ -517,6 +523,7 @@ model norm-fp16-storage "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
 model conv-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model dw-blocks-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
+model dw-vec-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
 model attention-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model attention-unfused-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
 PRECISION=fp32

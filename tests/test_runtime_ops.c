@@ -122,8 +122,8 @@ static void test_conv2d(void **state)
  * padded input's row (no interior), with and without a bias and an
  * epilogue, at batches 1, 3 and 17 against the reference; one launch
  * each, the epilogue included. Each case runs with the device's choice of
- * body and with each body forced (CLGRAPH_DEPTHWISE: whole planes where
- * the plane fits, float8 row blocks, one output at a time). */
+ * body and with each body forced (CLGRAPH_DEPTHWISE: float16 rows and
+ * whole planes where they fit, float8 row blocks, one output at a time). */
 static void test_conv_depthwise(void **state)
 {
     (void)state;
@@ -165,8 +165,19 @@ static void test_conv_depthwise(void **state)
         {3, 1, 14, 14, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL},
         {3, 1, 13, 13, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 1, "x0 * x1"},
         {2, 2, 10, 12, 3, 3, 1, 1, "[2, 2, 2, 2]", 2, 2, 1, NULL},
+        /* rows of 16 and more as float16 vectors from a padded private row
+         * (DW_VEC, on CPUs): 37 outputs (3 vectors, the last 5 lanes
+         * stored) in strips of 5 rows, the last short; 5x5 taps dilated,
+         * with a multiplier; stride 2 in strips of 8 (input rows odd and
+         * even apart), the last short, 17 outputs; stride 2 across only,
+         * asymmetric pads; stride 2 with dilation 2 across */
+        {3, 1, 22, 37, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)"},
+        {2, 2, 11, 40, 5, 5, 1, 1, "[2, 2, 2, 2]", 2, 2, 1, NULL},
+        {3, 1, 33, 34, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 0, "x0 * x1"},
+        {4, 1, 9, 40, 3, 3, 1, 2, "[0, 1, 2, 0]", 1, 1, 1, "clip(x0, 0, 6)"},
+        {2, 1, 6, 44, 3, 3, 1, 2, "[1, 2, 1, 2]", 1, 2, 1, NULL},
     };
-    static const char *const bodies[] = {NULL, "plane", "blocks", "rows"};
+    static const char *const bodies[] = {NULL, "vec", "plane", "blocks", "rows"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int m = cases[i].c * cases[i].mult;
         int n = snprintf(text, sizeof text,
@@ -191,6 +202,23 @@ static void test_conv_depthwise(void **state)
         }
         unsetenv("CLGRAPH_DEPTHWISE");
     }
+    /* Epilogue inputs that differ per image and pixel (a residual, a
+     * per-image scale): each body addresses them by image and pixel. */
+    static const char *const residual[] = {
+        "input x: f32[N, 3, 18, 37]\nconst w: f32[3, 1, 3, 3] = random(4, -0.5, 0.5)\ninput r: f32[N, 3, 18, 37]\n"
+        "input s: f32[N, 3, 1, 1]\ny = Conv2D(x, w, r, s) pads=[1, 1, 1, 1] group=3 epilogue=\"relu(x0 + x1) * x2\"\n"
+        "output y\n",
+        "input x: f32[N, 2, 20, 34]\nconst w: f32[2, 1, 3, 3] = random(4, -0.5, 0.5)\ninput r: f32[N, 2, 10, 17]\n"
+        "y = Conv2D(x, w, r) strides=[2, 2] pads=[1, 1, 1, 1] group=2 epilogue=\"x0 - x1\"\noutput y\n",
+    };
+    for (size_t i = 0; i < sizeof residual / sizeof *residual; i++)
+        for (size_t b = 0; b < sizeof bodies / sizeof *bodies; b++) {
+            snprintf(text, sizeof text, "%s", residual[i]);
+            if (bodies[b]) setenv("CLGRAPH_DEPTHWISE", bodies[b], 1);
+            else unsetenv("CLGRAPH_DEPTHWISE");
+            check(TOL);
+        }
+    unsetenv("CLGRAPH_DEPTHWISE");
 }
 
 static void test_batchnorm(void **state)
@@ -1684,8 +1712,9 @@ static void test_half_storage_rows(void **state)
         "input x: f32[N, 5, 12, 25]\ny = GlobalAveragePool(x)\noutput y\n",
         "input x: f32[N, 7, 45]\nconst b: f32[45] = random(3)\ns = Add(x, b)\ny = Sigmoid(s)\noutput y\n",
         "input x: f32[N, 7, 45]\ny = Elementwise(x) expr=\"exp(x0)\"\noutput y\n",
-        /* the depthwise convolution's vector blocks, at strides 1 and 2,
-         * rows of an odd length (unaligned vectors) */
+        /* the depthwise convolution's vector rows (on CPUs: float16 from a
+         * private row), at strides 1 and 2, rows of an odd length
+         * (unaligned vectors, a short last vector) */
         "input x: f32[N, 3, 5, 37]\nconst w: f32[3, 1, 3, 3] = random(4, -0.5, 0.5)\n"
         "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=3\noutput y\n",
         "input x: f32[N, 3, 5, 37]\nconst w: f32[3, 1, 3, 3] = random(4, -0.5, 0.5)\n"

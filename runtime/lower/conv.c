@@ -397,6 +397,33 @@ static int64_t plane_rows(const clg_shape *xs, const clg_shape *ws, const clg_sh
     return 0;
 }
 
+/* The depthwise vector body (kernels/conv_depthwise.cl DW_VEC) takes
+ * output rows of 16 to DW_VEC_MAX_OW outputs at column strides 1 and 2,
+ * in strips of as many rows as keep DW_VEC_ACC float16 accumulators (a
+ * 16x16 plane whole, 32-wide rows 8 at a time) and read at most
+ * DW_VEC_IN_ROWS input rows (the strip's code is unrolled over them: a
+ * 16x16 plane at stride 2 took PoCL 0.65 ms whole against 0.48 in strips
+ * of 8, [16,96,32,32], 2026-12-07); its private row holds at most
+ * DW_VEC_MAX_ROW floats. Against the plane, strip and block bodies, device
+ * time at batch 16 (3x3, Clip epilogue, 4-6 interleaved runs, minima):
+ * [16,144,16,16] 0.61 -> 0.29-0.31 ms on Intel's runtime, 0.60-0.92 ->
+ * 0.28-0.46 on PoCL; [16,32,32,32] 0.71 -> 0.17, 0.44-0.70 -> 0.21-0.36;
+ * [16,24,37,37] 0.67 -> 0.23, 1.38 -> 0.65; stride 2 [16,96,32,32] 0.42-0.90
+ * -> 0.34-0.38, 0.51-0.55 -> 0.48 (strips of 8). */
+enum { DW_VEC_MAX_OW = 128, DW_VEC_ACC = 16, DW_VEC_IN_ROWS = 18, DW_VEC_MAX_ROW = 512 };
+
+/* Rows per strip of the vector body for this convolution, 0 when it does
+ * not take it. */
+static int64_t vec_rows(const clg_shape *ws, const clg_shape *ys, const clg_attrs *at)
+{
+    int64_t ow = ys->dims[3], ch = (ow + 15) / 16;
+    int64_t row = (ch * 16 - 1) * at->strides[1] + (ws->dims[3] - 1) * at->dilations[1] + 2;
+    if (ow < 16 || ow > DW_VEC_MAX_OW || at->strides[1] > 2 || row > DW_VEC_MAX_ROW) return 0;
+    int64_t r = DW_VEC_ACC / ch;
+    while (r > 1 && (r - 1) * at->strides[0] + (ws->dims[2] - 1) * at->dilations[0] + 1 > DW_VEC_IN_ROWS) r--;
+    return r < ys->dims[2] ? r : ys->dims[2];
+}
+
 /* A depthwise convolution through kernels/conv_depthwise.cl, its bias and
  * epilogue in the store (the epilogue after it when it does not fit). */
 static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
@@ -415,25 +442,29 @@ static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_de
      * output at a time. Planes and blocks are CPU-shaped (a 5x5 block
      * kernel needed scratch on gfx1100). */
     bool cpu = lw->ctx->info.type == CLG_DEVICE_CPU;
-    int64_t strip = plane_rows(xs, ws, ys, at);
-    bool fits_plane = strip > 0;
-    bool plane = cpu && fits_plane, blocks = cpu && !plane && ys->dims[3] > 8;
-    /* CLGRAPH_DEPTHWISE=plane, blocks or rows forces one body on any device
-     * (plane: where a plane or strip fits), so that a device of the other class
-     * checks it too (tests/test_oclgrind.sh: Oclgrind's device is a GPU) */
+    int64_t strip = plane_rows(xs, ws, ys, at), vstrip = vec_rows(ws, ys, at);
+    bool fits_plane = strip > 0, fits_vec = vstrip > 0;
+    bool vec = cpu && fits_vec, plane = cpu && !vec && fits_plane;
+    bool blocks = cpu && !vec && !plane && ys->dims[3] > 8;
+    /* CLGRAPH_DEPTHWISE=vec, plane, blocks or rows forces one body on any
+     * device (vec, plane: where they fit), so that a device of the other
+     * class checks it too (tests/test_oclgrind.sh: Oclgrind's device is a
+     * GPU) */
     const char *force = getenv("CLGRAPH_DEPTHWISE");
-    if (force && !strcmp(force, "plane")) plane = fits_plane, blocks = false;
-    if (force && !strcmp(force, "blocks")) plane = false, blocks = true;
-    if (force && !strcmp(force, "rows")) plane = blocks = false;
+    if (force && !strcmp(force, "vec")) vec = fits_vec, plane = blocks = false;
+    if (force && !strcmp(force, "plane")) plane = fits_plane, vec = blocks = false;
+    if (force && !strcmp(force, "blocks")) plane = vec = false, blocks = true;
+    if (force && !strcmp(force, "rows")) plane = vec = blocks = false;
+    if (vec) strip = vstrip;
     int len = snprintf(defines, sizeof defines, "-DKH=%d -DKW=%d%s", (int)ws->dims[2], (int)ws->dims[3],
                        blocks ? " -DDW_BLOCKS=1" : "");
-    if (plane)
+    if (plane || vec)
         snprintf(defines + len, sizeof defines - (size_t)len,
-                 " -DDW_PLANE=1 -DDW_IH=%d -DDW_IW=%d -DDW_OH=%d -DDW_OW=%d -DDW_SH=%d -DDW_SW=%d -DDW_PT=%d"
+                 " -DDW_%s=1 -DDW_IH=%d -DDW_IW=%d -DDW_OH=%d -DDW_OW=%d -DDW_SH=%d -DDW_SW=%d -DDW_PT=%d"
                  " -DDW_PL=%d -DDW_DH=%d -DDW_DW=%d -DDW_R=%d",
-                 (int)xs->dims[2], (int)xs->dims[3], (int)ys->dims[2], (int)ys->dims[3], (int)at->strides[0],
-                 (int)at->strides[1], (int)at->pads[0], (int)at->pads[1], (int)at->dilations[0],
-                 (int)at->dilations[1], (int)strip);
+                 vec ? "VEC" : "PLANE", (int)xs->dims[2], (int)xs->dims[3], (int)ys->dims[2], (int)ys->dims[3],
+                 (int)at->strides[0], (int)at->strides[1], (int)at->pads[0], (int)at->pads[1],
+                 (int)at->dilations[0], (int)at->dilations[1], (int)strip);
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(&in[1]), CLG_ARG_T(has_bias ? &in[2] : &in[1]), CLG_ARG_I(has_bias),
         CLG_ARG_T(out), CLG_ARG_I(xs->dims[0]), CLG_ARG_I(xs->dims[1]), CLG_ARG_I(xs->dims[2]),
@@ -442,7 +473,7 @@ static clg_status lower_depthwise(clg_lower *lw, const clg_node *n, const clg_de
         CLG_ARG_I(at->pads[1]), CLG_ARG_I(at->dilations[0]), CLG_ARG_I(at->dilations[1]),
     };
     /* a work-item per output row, or per strip of `strip` rows */
-    int64_t items = plane ? ys->dims[0] * ys->dims[1] * ((ys->dims[2] + strip - 1) / strip) : rows;
+    int64_t items = plane || vec ? ys->dims[0] * ys->dims[1] * ((ys->dims[2] + strip - 1) / strip) : rows;
     clg_launch l = {&depthwise_family, "depthwise", defines, 1, {clg_grid_size(items)}, {0}, args,
                     (int)(sizeof args / sizeof *args), in_kernel ? &ce->ep : NULL};
     clg_status s = clg_emit_launch(lw, &l);
