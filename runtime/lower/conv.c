@@ -408,8 +408,9 @@ static int64_t plane_rows(const clg_shape *xs, const clg_shape *ws, const clg_sh
  * time at batch 16 (3x3, Clip epilogue, 4-6 interleaved runs, minima):
  * [16,144,16,16] 0.61 -> 0.29-0.31 ms on Intel's runtime, 0.60-0.92 ->
  * 0.28-0.46 on PoCL; [16,32,32,32] 0.71 -> 0.17, 0.44-0.70 -> 0.21-0.36;
- * [16,24,37,37] 0.67 -> 0.23, 1.38 -> 0.65; stride 2 [16,96,32,32] 0.42-0.90
- * -> 0.34-0.38, 0.51-0.55 -> 0.48 (strips of 8). */
+ * [16,24,37,37] 0.67 -> 0.23, 0.77-1.38 -> 0.60-0.65; stride 2
+ * [16,96,32,32] 0.42-0.90 -> 0.34-0.38, 0.48-0.68 -> 0.48-0.76 on PoCL
+ * (within its noise; strips of 8). */
 enum { DW_VEC_MAX_OW = 128, DW_VEC_ACC = 16, DW_VEC_IN_ROWS = 18, DW_VEC_MAX_ROW = 512 };
 
 /* Rows per strip of the vector body for this convolution, 0 when it does
