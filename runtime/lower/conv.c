@@ -231,6 +231,32 @@ static clg_status lower_conv_implicit(clg_lower *lw, const clg_node *n, const cl
     return clg_emit_gemm_gen(lw, &g, variant);
 }
 
+/* W [m, kdim] times the column matrix col as written: packed by
+ * im2col_panel, or (b_nchw) a pointwise convolution's NCHW input itself;
+ * the bias per row, the epilogue and the NCHW store (y_p) in the kernel's
+ * store. */
+static clg_status emit_as_written(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                  const clg_dev_tensor *out, int variant, const clg_dev_tensor *col, bool b_nchw,
+                                  int64_t m, int64_t cols, int64_t kdim, int64_t p_count, const conv_epilogue *ce)
+{
+    clg_dev_tensor w = in[1], bias;
+    w.shape = (clg_shape){2, {m, kdim}};
+    clg_gemm_gen g;
+    conv_gemm(CLG_ORIENT_AS_WRITTEN, &w, col, out, false, m, cols, kdim, &g);
+    g.b_packed = !b_nchw; /* im2col_panel wrote it packed */
+    g.b_nchw = b_nchw;
+    if (b_nchw) g.ldb = p_count;
+    g.y_p = out->shape.dims[0] > 1 ? p_count : 0;
+    set_epilogue(&g, ce);
+    if (clg_node_own_inputs(n) == 3) {
+        bias = in[2];
+        bias.shape = (clg_shape){2, {m, 1}};
+        g.bias = &bias;
+        g.beta = 1.0f;
+    }
+    return clg_emit_gemm_gen(lw, &g, variant);
+}
+
 /* Convolution through a packed-B GEMM kernel, W times the column matrix (few
  * channels, many pixels): im2col writes the column
  * matrix straight into the kernel's packed layout, and the kernel adds the
@@ -253,20 +279,7 @@ static clg_status lower_conv_packed(clg_lower *lw, const clg_node *n, const clg_
     args[n_im2col_args] = CLG_ARG_I(kdim);
     s = clg_emit_kernel(lw, "conv.cl", "im2col_panel", options, 2, grid, args, n_im2col_args + 1);
     if (s) return s;
-    clg_dev_tensor w = in[1], bias;
-    w.shape = (clg_shape){2, {m, kdim}};
-    clg_gemm_gen g;
-    conv_gemm(CLG_ORIENT_AS_WRITTEN, &w, &col, out, false, m, cols, kdim, &g);
-    g.b_packed = true; /* im2col_panel wrote it packed */
-    g.y_p = out->shape.dims[0] > 1 ? p_count : 0;
-    set_epilogue(&g, ce);
-    if (clg_node_own_inputs(n) == 3) {
-        bias = in[2];
-        bias.shape = (clg_shape){2, {m, 1}};
-        g.bias = &bias;
-        g.beta = 1.0f;
-    }
-    return clg_emit_gemm_gen(lw, &g, variant);
+    return emit_as_written(lw, n, in, out, variant, &col, false, m, cols, kdim, p_count, ce);
 }
 
 /* A pointwise convolution on a vector variant: W [M, C] times the NCHW
@@ -282,22 +295,9 @@ static clg_status lower_conv_pointwise(clg_lower *lw, const clg_node *n, const c
 {
     if (!pointwise(n, &in[0].shape, &in[1].shape))
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the convolution is not pointwise");
-    clg_dev_tensor w = in[1], x = in[0], bias;
-    w.shape = (clg_shape){2, {m, kdim}};
+    clg_dev_tensor x = in[0];
     x.shape = (clg_shape){2, {kdim, cols}};
-    clg_gemm_gen g;
-    conv_gemm(CLG_ORIENT_AS_WRITTEN, &w, &x, out, false, m, cols, kdim, &g);
-    g.b_nchw = true;
-    g.ldb = p_count;
-    g.y_p = in[0].shape.dims[0] > 1 ? p_count : 0;
-    set_epilogue(&g, ce);
-    if (clg_node_own_inputs(n) == 3) {
-        bias = in[2];
-        bias.shape = (clg_shape){2, {m, 1}};
-        g.bias = &bias;
-        g.beta = 1.0f;
-    }
-    return clg_emit_gemm_gen(lw, &g, variant);
+    return emit_as_written(lw, n, in, out, variant, &x, true, m, cols, kdim, p_count, ce);
 }
 
 /* The other orientation, for few pixels and many channels: C^T = col^T W^T,
