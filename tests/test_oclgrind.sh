@@ -260,6 +260,20 @@ output d5
 output d6
 output d8
 EOF
+cat >"$TMP/maxpool.clg" <<'EOF'
+# MaxPool in rows of float16 vectors (kernels/pool.cl maxpool_rows, forced
+# with CLGRAPH_MAXPOOL=rows: a CPU body): stride 2 over 36 columns (odd and
+# even private rows, 18 outputs), stride 1 over 37 (a short last vector),
+# padding and ceil_mode's overhang
+input x: f32[N, 2, 6, 36]
+a = MaxPool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]
+input z: f32[N, 1, 5, 37]
+b = MaxPool(z) kernel_shape=[3, 3] pads=[1, 1, 1, 1]
+c = MaxPool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[0, 2, 2, 1] ceil_mode=1
+output a
+output b
+output c
+EOF
 cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
 # row through local memory for l's few long rows), copies (Transpose,
@@ -501,6 +515,7 @@ model conv-n4x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n4x16w CLGRAPH_VE
 # place element by element)
 model conv-n8x16w-scalar "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n8x16w
 model dw-vec "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
+model maxpool-rows "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
 model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
 model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
@@ -524,6 +539,7 @@ model conv-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model dw-blocks-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
 model dw-vec-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
+model maxpool-rows-fp16-storage "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
 model attention-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model attention-unfused-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
 PRECISION=fp32
@@ -577,7 +593,7 @@ OPTIONS=$OPTIONS_GPU
 # ---- every kernel family ran
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
-for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense depthwise batchnorm maxpool \
+for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense depthwise batchnorm maxpool maxpool_rows \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
     reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"

@@ -3,6 +3,7 @@
  * work-group size, compiled as written (-O0: each op by its own lowering)
  * and optimised (-O2). Tolerances are relative to each output's largest
  * magnitude (tests/device_check.h); 1e-4 unless noted beside a case. */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -662,6 +663,63 @@ static void test_pools(void **state)
              "input x: f32[N, 2, 19, 23]\ny = MaxPool(x) kernel_shape=[2, 3] dilations=[2, 3] pads=[1, 2, 2, 0] "
              "ceil_mode=1\noutput y\n");
     check(TOL);
+}
+
+/* MaxPool's rows of float16 vectors (kernels/pool.cl maxpool_rows, on CPUs:
+ * rows of 16 outputs and more) against the reference, with the device's
+ * choice and with each way forced (CLGRAPH_MAXPOOL): ResNet's 3x3 stride 2
+ * (strips of 8 rows, odd and even private rows), 37 outputs (a short last
+ * vector), 2x2 stride 2, ceil_mode's overhang with asymmetric pads,
+ * dilation with padding, an odd column dilation at stride 2, 5x5 windows;
+ * then -inf and NaN inputs: padding never wins, a window of -inf gives
+ * -FLT_MAX as the window kernel does, NaN propagates. */
+static void test_maxpool_rows(void **state)
+{
+    (void)state;
+    static const struct { const char *input, *attrs; } cases[] = {
+        {"N, 3, 32, 32", "kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]"},
+        {"N, 2, 37, 37", "kernel_shape=[3, 3] pads=[1, 1, 1, 1]"},
+        {"N, 2, 33, 40", "kernel_shape=[2, 2] strides=[2, 2]"},
+        {"N, 2, 35, 35", "kernel_shape=[3, 3] strides=[2, 2] pads=[0, 2, 2, 1] ceil_mode=1"},
+        {"N, 2, 30, 40", "kernel_shape=[3, 3] dilations=[2, 2] pads=[2, 2, 2, 2]"},
+        {"N, 2, 9, 41", "kernel_shape=[2, 2] strides=[1, 2] dilations=[1, 3] pads=[0, 1, 1, 1]"},
+        {"N, 1, 20, 18", "kernel_shape=[5, 5] pads=[2, 2, 2, 2]"},
+    };
+    static const char *const ways[] = {NULL, "rows", "windows"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (size_t w = 0; w < sizeof ways / sizeof *ways; w++) {
+            if (ways[w]) setenv("CLGRAPH_MAXPOOL", ways[w], 1);
+            else unsetenv("CLGRAPH_MAXPOOL");
+            snprintf(text, sizeof text, "input x: f32[%s]\ny = MaxPool(x) %s\noutput y\n", cases[i].input,
+                     cases[i].attrs);
+            check(TOL);
+        }
+    clg_graph *g = test_parse("input x: f32[1, 2, 4, 34]\ny = MaxPool(x) kernel_shape=[3, 3] strides=[2, 2] "
+                              "pads=[1, 1, 1, 1]\noutput y\n");
+    float x[272], ref[2 * 2 * 17], dev[2 * 2 * 17];
+    for (int k = 0; k < 272; k++) x[k] = (float)((k * 13) % 17) - 8.0f;
+    for (int k = 0; k < 136; k++) x[k] = -INFINITY; /* channel 0: all -inf */
+    x[136 + 5] = NAN;                                /* channel 1: one NaN */
+    clg_tensor in = {x, 4, {1, 2, 4, 34}, CLG_DTYPE_F32}, out = {ref, 0, {0}, CLG_DTYPE_F32};
+    assert_int_equal(clg_graph_run_reference(g, &in, 1, &out, 1), CLG_OK);
+    clg_context *ctx = test_context();
+    for (size_t w = 0; ctx && w < sizeof ways / sizeof *ways; w++) {
+        if (ways[w]) setenv("CLGRAPH_MAXPOOL", ways[w], 1);
+        else unsetenv("CLGRAPH_MAXPOOL");
+        clg_model *m = NULL;
+        if (clg_model_create(&m, ctx, g)) fail_msg("create: %s", clg_model_errmsg(m));
+        clg_tensor outd = {dev, 0, {0}, CLG_DTYPE_F32};
+        if (clg_model_run(m, &in, 1, &outd, 1)) fail_msg("run: %s", clg_model_errmsg(m));
+        for (int k = 0; k < 68; k++) {
+            if (k < 34) assert_true(ref[k] == -FLT_MAX);
+            if (isnan(ref[k])) assert_true(isnan(dev[k]));
+            else if (dev[k] != ref[k]) fail_msg("%s: element %d: %g, want %g", ways[w] ? ways[w] : "default", k, dev[k], ref[k]);
+        }
+        assert_true(isnan(ref[34 + 2]) && isnan(ref[34 + 3]));
+        clg_model_destroy(m);
+    }
+    unsetenv("CLGRAPH_MAXPOOL");
+    clg_graph_destroy(g);
 }
 
 /* Pad in every mode on ranks 1 to 5, with negative pads (crops) and pads
@@ -1742,6 +1800,7 @@ int main(void)
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_conv_depthwise),
+        cmocka_unit_test(test_maxpool_rows),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_unary),

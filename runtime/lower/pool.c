@@ -5,6 +5,7 @@
 #include "lower_util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FILE_CL "pool.cl"
@@ -132,6 +133,44 @@ static clg_status check_sizes(clg_lower *lw, const clg_dev_tensor *in, const clg
     return s ? s : clg_check_elems(lw, &out->shape);
 }
 
+/* kernels/pool.cl's maxpool_rows (on CPUs) takes output rows of 16 to
+ * PV_MAX_OW outputs at column strides 1 and 2, in strips of as many rows
+ * as keep PV_ACC float16 maxima and read at most PV_IN_ROWS input rows
+ * (its code is unrolled over them), with a private row of at most
+ * PV_MAX_ROW floats: the depthwise convolution's vector rows' limits
+ * (runtime/lower/conv.c). */
+enum { PV_MAX_OW = 128, PV_ACC = 16, PV_IN_ROWS = 18, PV_MAX_ROW = 512 };
+
+/* Output rows per strip of maxpool_rows, 0 when it does not take the node. */
+static int64_t rows_strip(const clg_attrs *a, const int64_t *y)
+{
+    int64_t ow = y[3], ch = (ow + 15) / 16;
+    int64_t row = (ch * 16 - 1) * a->strides[1] + (a->kernel[1] - 1) * a->dilations[1] + 2;
+    if (ow < 16 || ow > PV_MAX_OW || a->strides[1] > 2 || row > PV_MAX_ROW) return 0;
+    int64_t r = PV_ACC / ch;
+    while (r > 1 && (r - 1) * a->strides[0] + (a->kernel[0] - 1) * a->dilations[0] + 1 > PV_IN_ROWS) r--;
+    return r < y[2] ? r : y[2];
+}
+
+/* MaxPool through maxpool_rows: one launch, a work-item per strip. */
+static clg_status emit_maxpool_rows(clg_lower *lw, const clg_attrs *a, const clg_dev_tensor *in,
+                                    const clg_dev_tensor *out, int64_t strip)
+{
+    const int64_t *x = in->shape.dims, *y = out->shape.dims;
+    char defines[256];
+    snprintf(defines, sizeof defines,
+             "-DPOOL_KERNEL=4 -DKH=%lld -DKW=%lld -DPV_IH=%lld -DPV_IW=%lld -DPV_OH=%lld -DPV_OW=%lld -DPV_SH=%lld"
+             " -DPV_SW=%lld -DPV_PT=%lld -DPV_PL=%lld -DPV_DH=%lld -DPV_DW=%lld -DPV_R=%lld",
+             (long long)a->kernel[0], (long long)a->kernel[1], (long long)x[2], (long long)x[3], (long long)y[2],
+             (long long)y[3], (long long)a->strides[0], (long long)a->strides[1], (long long)a->pads[0],
+             (long long)a->pads[1], (long long)a->dilations[0], (long long)a->dilations[1], (long long)strip);
+    int64_t planes = y[0] * y[1], items = planes * ((y[2] + strip - 1) / strip);
+    if (items > INT32_MAX) return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "%lld pooling strips, more than 2^31", (long long)items);
+    clg_karg args[] = {CLG_ARG_T(in), CLG_ARG_T(out), CLG_ARG_I(planes)};
+    clg_launch l = {&pool_family, "maxpool_rows", defines, 1, {clg_grid_size(items)}, {0}, args, 3, NULL};
+    return clg_emit_launch(lw, &l);
+}
+
 clg_status clg_lower_maxpool(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                              const clg_dev_tensor *out)
 {
@@ -142,6 +181,13 @@ clg_status clg_lower_maxpool(clg_lower *lw, const clg_node *n, const clg_dev_ten
     const clg_attrs *a = &n->attrs;
     const int64_t *x = in[0].shape.dims, *y = out->shape.dims;
     if (clg_shape_count(&out->shape) == 0) return CLG_OK;
+    /* On CPUs rows of 16 outputs and more as vectors; CLGRAPH_MAXPOOL=rows
+     * (where they fit) or windows forces a way on any device
+     * (tests/test_oclgrind.sh: Oclgrind's device is a GPU). */
+    int64_t strip = rows_strip(a, y);
+    const char *force = getenv("CLGRAPH_MAXPOOL");
+    bool rows = strip > 0 && (force ? !strcmp(force, "rows") : lw->ctx->info.type == CLG_DEVICE_CPU);
+    if (rows) return emit_maxpool_rows(lw, a, &in[0], out, strip);
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(y[0] * y[1]),
         CLG_ARG_I(x[2]), CLG_ARG_I(x[3]), CLG_ARG_I(y[2]), CLG_ARG_I(y[3]),
