@@ -149,8 +149,8 @@ __kernel void globalaveragepool(__global const store_t *x, uint x_off, __global 
 #endif
 
 #if POOL_KERNEL == 4
-/* MaxPool in rows of float16 vectors (on CPUs, output rows of 16 and more
- * at column strides 1 and 2: runtime/lower/pool.c), as the depthwise
+/* MaxPool in rows of float16 vectors (on CPUs, output rows of up to 128 at
+ * column strides 1 and 2: runtime/lower/pool.c), as the depthwise
  * convolution's DW_VEC body: a work-item per strip of PV_R output rows of
  * a plane, every size a define (PV_IH, PV_IW, PV_OH, PV_OW, PV_SH, PV_SW,
  * PV_PT, PV_PL, PV_DH, PV_DW, PV_R); each input row of the strip is

@@ -264,12 +264,15 @@ cat >"$TMP/maxpool.clg" <<'EOF'
 # MaxPool in rows of float16 vectors (kernels/pool.cl maxpool_rows, forced
 # with CLGRAPH_MAXPOOL=rows: a CPU body): stride 2 over 36 columns (odd and
 # even private rows, 18 outputs), stride 1 over 37 (a short last vector),
-# padding and ceil_mode's overhang
+# padding and ceil_mode's overhang, 5-wide rows (part of one vector)
 input x: f32[N, 2, 6, 36]
 a = MaxPool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]
 input z: f32[N, 1, 5, 37]
 b = MaxPool(z) kernel_shape=[3, 3] pads=[1, 1, 1, 1]
 c = MaxPool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[0, 2, 2, 1] ceil_mode=1
+input s: f32[N, 3, 5, 5]
+d = MaxPool(s) kernel_shape=[3, 3] pads=[1, 1, 1, 1] ceil_mode=1
+output d
 output a
 output b
 output c

@@ -666,12 +666,12 @@ static void test_pools(void **state)
 }
 
 /* MaxPool's rows of float16 vectors (kernels/pool.cl maxpool_rows, on CPUs:
- * rows of 16 outputs and more) against the reference, with the device's
+ * rows of up to 128 outputs) against the reference, with the device's
  * choice and with each way forced (CLGRAPH_MAXPOOL): ResNet's 3x3 stride 2
  * (strips of 8 rows, odd and even private rows), 37 outputs (a short last
  * vector), 2x2 stride 2, ceil_mode's overhang with asymmetric pads,
- * dilation with padding, an odd column dilation at stride 2, 5x5 windows;
- * then -inf and NaN inputs: padding never wins, a window of -inf gives
+ * dilation with padding, an odd column dilation at stride 2, 5x5 windows,
+ * rows narrower than a vector; then -inf and NaN inputs: padding never wins, a window of -inf gives
  * -FLT_MAX as the window kernel does, NaN propagates. */
 static void test_maxpool_rows(void **state)
 {
@@ -684,6 +684,13 @@ static void test_maxpool_rows(void **state)
         {"N, 2, 30, 40", "kernel_shape=[3, 3] dilations=[2, 2] pads=[2, 2, 2, 2]"},
         {"N, 2, 9, 41", "kernel_shape=[2, 2] strides=[1, 2] dilations=[1, 3] pads=[0, 1, 1, 1]"},
         {"N, 1, 20, 18", "kernel_shape=[5, 5] pads=[2, 2, 2, 2]"},
+        /* rows narrower than a vector: GoogLeNet's padded 3x3 pools with
+         * ceil_mode, a 2x2 stride 2 over 8x8, a 1-wide plane */
+        {"N, 5, 12, 12", "kernel_shape=[3, 3] pads=[1, 1, 1, 1] ceil_mode=1"},
+        {"N, 7, 3, 3", "kernel_shape=[3, 3] pads=[1, 1, 1, 1] ceil_mode=1"},
+        {"N, 6, 13, 13", "kernel_shape=[3, 3] strides=[2, 2] ceil_mode=1"},
+        {"N, 9, 8, 8", "kernel_shape=[2, 2] strides=[2, 2]"},
+        {"N, 2, 6, 1", "kernel_shape=[2, 1]"},
     };
     static const char *const ways[] = {NULL, "rows", "windows"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
