@@ -73,6 +73,12 @@
 #define EPILOGUE_ARGS
 #define EPILOGUE_PASS
 #endif
+/* Input channels per group: 1 (depthwise) but in the DW_VEC body, which
+ * also runs grouped convolutions (runtime/lower/conv.c): each output then
+ * sums DW_CG input channels' taps, W being [M, DW_CG, KH, KW]. */
+#ifndef DW_CG
+#define DW_CG 1
+#endif
 
 #if DW_BLOCKS
 #define DW_PX 8
@@ -197,7 +203,7 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
                         int dil_w EPILOGUE_ARGS)
 {
     const int i = get_global_id(0);
-    const int out_ch = channels * mult;
+    const int out_ch = channels / DW_CG * mult;
 #if DW_PLANE || DW_VEC
     /* a strip of DW_R output rows of a plane (all of them: one strip) */
     const int strips = (DW_OH + DW_R - 1) / DW_R;
@@ -210,9 +216,12 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
     __global store_t *yp = y + y_off + (size_t)i * out_w;
 #endif
     const int b = plane / out_ch, m = plane - b * out_ch;
-    const __global store_t *xp = x + x_off + (size_t)(b * channels + (mult == 1 ? m : m / mult)) * height * width;
+    /* the group's first input channel (DW_CG of them; `mult` outputs per
+     * group) */
+    const __global store_t *xp =
+        x + x_off + (size_t)(b * channels + (mult == 1 ? m : m / mult) * DW_CG) * height * width;
     float wk[KH * KW];
-    _Pragma("unroll") for (int j = 0; j < KH * KW; j++) wk[j] = LOAD(w, w_off + m * (KH * KW) + j);
+    _Pragma("unroll") for (int j = 0; j < KH * KW; j++) wk[j] = LOAD(w, w_off + m * (DW_CG * KH * KW) + j);
     const float bv = has_bias ? LOAD(bias, bias_off + m) : 0.0f;
 #if DW_PLANE
     /* Every input element of the strip's rows once, added to each output
@@ -267,18 +276,28 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
     _Pragma("unroll") for (int j = 0; j < DW_PH; j++) pr[j] = po[j] = 0.0f;
 #endif
     const int iy0 = oy0 * DW_SH - DW_PT;
+    /* a grouped convolution's input channels one after another, each
+     * channel's weights loaded as it starts */
+#if DW_CG > 1
+    for (int ci = 0; ci < DW_CG; ci++) {
+        const __global store_t *xc = xp + ci * (DW_IH * DW_IW);
+        _Pragma("unroll") for (int j = 0; j < KH * KW; j++) wk[j] = LOAD(w, w_off + (m * DW_CG + ci) * (KH * KW) + j);
+#else
+    {
+        const __global store_t *xc = xp;
+#endif
     _Pragma("unroll") for (int ly = 0; ly < DW_LR; ly++) {
         const int iy = iy0 + ly;
         if (iy < 0 || iy >= DW_IH) continue;
 #if DW_SW == 1
-        _Pragma("unroll") for (int j = 0; j < DW_IW && DW_PL + j < DW_PW; j++) pr[DW_PL + j] = LOAD(xp, iy * DW_IW + j);
+        _Pragma("unroll") for (int j = 0; j < DW_IW && DW_PL + j < DW_PW; j++) pr[DW_PL + j] = LOAD(xc, iy * DW_IW + j);
 #else
         _Pragma("unroll") for (int j = 0; j < DW_IW && DW_PL + j < DW_PW; j++) {
             const int q = DW_PL + j;
             if (q % 2 == 0)
-                pr[q / 2] = LOAD(xp, iy * DW_IW + j);
+                pr[q / 2] = LOAD(xc, iy * DW_IW + j);
             else
-                po[q / 2] = LOAD(xp, iy * DW_IW + j);
+                po[q / 2] = LOAD(xc, iy * DW_IW + j);
         }
 #endif
         _Pragma("unroll") for (int ky = 0; ky < KH; ky++) {
@@ -298,6 +317,7 @@ __kernel void depthwise(__global const store_t *x, uint x_off, __global const st
                     acc[r][c] = fma(v, (float16)(wk[ky * KW + kx]), acc[r][c]);
                 }
         }
+    }
     }
     /* the last strip's rows past the plane's end and the last vector's
      * lanes past the row's end are not stored */

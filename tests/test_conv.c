@@ -249,8 +249,8 @@ static void test_implicit_launches_and_memory(void **state)
 }
 
 /* A grouped convolution is no implicit GEMM: forcing one leaves it on its
- * own path (CLBlast's batched GEMM), right; a depthwise one keeps its
- * direct kernel. */
+ * own path (the direct kernel on CPUs, CLBlast's batched GEMM elsewhere),
+ * right; a depthwise one keeps its direct kernel. */
 static void test_implicit_forced_on_grouped(void **state)
 {
     (void)state;

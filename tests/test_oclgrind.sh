@@ -225,7 +225,9 @@ cat >"$TMP/dw.clg" <<'EOF'
 # past both ends of a row; 5x5 taps at dilation 2 with a channel
 # multiplier of 2; a bias, and an epilogue with an input (the residual);
 # small planes (s, t), which the plane body takes whole; 18 outputs of 36
-# columns at stride 2 (u: the vector body's even and odd private rows).
+# columns at stride 2 (u: the vector body's even and odd private rows); a
+# grouped convolution, 2 input channels per group (d9: the vector body
+# under CLGRAPH_DEPTHWISE=vec, CLBlast otherwise).
 input x: f32[N, 4, 6, 19]
 const w1: f32[4, 1, 3, 3] = random(1, -0.5, 0.5)
 const b1: f32[4] = random(2, -0.1, 0.1)
@@ -252,6 +254,8 @@ r7 = Clip(d7) min=0 max=6
 input u: f32[N, 2, 5, 36]
 const w8: f32[2, 1, 3, 3] = random(11, -0.5, 0.5)
 d8 = Conv2D(u, w8) strides=[2, 2] pads=[1, 1, 1, 1] group=2
+const w9: f32[6, 2, 3, 3] = random(12, -0.5, 0.5)
+d9 = Conv2D(x, w9) pads=[1, 1, 1, 1] group=2
 output r7
 output d2
 output d3
@@ -259,6 +263,7 @@ output d4
 output d5
 output d6
 output d8
+output d9
 EOF
 cat >"$TMP/maxpool.clg" <<'EOF'
 # MaxPool in rows of float16 vectors (kernels/pool.cl maxpool_rows, forced

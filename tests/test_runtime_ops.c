@@ -203,6 +203,30 @@ static void test_conv_depthwise(void **state)
         }
         unsetenv("CLGRAPH_DEPTHWISE");
     }
+    /* Grouped convolutions (not depthwise): on CPUs the vector body, each
+     * output summing its group's input channels (DW_CG), on other devices
+     * CLBlast: groups of 4 input channels with 2 outputs each and a
+     * residual; stride 2 with asymmetric pads; 5x5 dilated; grouped 1x1;
+     * 37-wide rows; rows of 140, which the body does not take (CLBlast on
+     * any device). */
+    static const char *const grouped[] = {
+        "input x: f32[N, 12, 9, 20]\nconst w: f32[6, 4, 3, 3] = random(4, -0.5, 0.5)\nconst b: f32[6] = random(5)\n"
+        "input r: f32[N, 6, 9, 20]\ny = Conv2D(x, w, b, r) pads=[1, 1, 1, 1] group=3 epilogue=\"relu(x0 + x1)\"\n"
+        "output y\n",
+        "input x: f32[N, 8, 13, 13]\nconst w: f32[8, 4, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) strides=[2, 2] pads=[0, 1, 1, 0] group=2\noutput y\n",
+        "input x: f32[N, 6, 5, 7]\nconst w: f32[9, 2, 5, 5] = random(4, -0.5, 0.5)\nconst b: f32[9] = random(5)\n"
+        "y = Conv2D(x, w, b) dilations=[2, 2] pads=[4, 4, 4, 4] group=3\noutput y\n",
+        "input x: f32[N, 64, 6, 6]\nconst w: f32[32, 16, 1, 1] = random(4, -0.5, 0.5)\ny = Conv2D(x, w) group=4\noutput y\n",
+        "input x: f32[N, 4, 6, 37]\nconst w: f32[4, 2, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=2 epilogue=\"clip(x0, 0, 6)\"\noutput y\n",
+        "input x: f32[N, 4, 3, 140]\nconst w: f32[4, 2, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=2\noutput y\n",
+    };
+    for (size_t i = 0; i < sizeof grouped / sizeof *grouped; i++) {
+        snprintf(text, sizeof text, "%s", grouped[i]);
+        check(TOL);
+    }
     /* Epilogue inputs that differ per image and pixel (a residual, a
      * per-image scale): each body addresses them by image and pixel. */
     static const char *const residual[] = {
