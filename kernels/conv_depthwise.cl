@@ -29,7 +29,8 @@
  *             as planes (batch 16, both CPU runtimes); strips of 16x16
  *             planes 1.4-2x faster than the blocks or the rows.
  *
- *   DW_VEC 1     (on CPUs, output rows of 16 and more at strides 1 and 2)
+ *   DW_VEC 1     (on CPUs, output rows of 16 to 128 at strides 1 and 2; a
+ *             grouped convolution's rows of any width up to 128, DW_CG)
  *             the same strips (DW_R rows, every size a define), their
  *             rows as float16 vectors: each input row of the strip is
  *             copied once into a private row with the padding written

@@ -26,6 +26,10 @@
  *              pixel r % P), column k input channel k / (KH*KW) at kernel
  *              tap k % (KH*KW); the geometry comes as the conv_* arguments
  *              after beta, lda and TRANS_A are unused
+ *   CONV_B1    (vector kernel, VN > 1, or the scalar one) B is no matrix but
+ *              a pointwise (1x1, stride 1, unpadded) convolution's NCHW
+ *              input, read in place: column c is pixel c % P of image
+ *              c / P (P = y_p, or N for one image), row k input channel k
  *   BATCHED    a batch of products in one launch: grid dim 2 is the
  *              batch index z, and A, B (or its packed panels) and y start
  *              z * a_bs, z * b_bs, z * y_bs elements further (arguments

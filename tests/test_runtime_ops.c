@@ -208,7 +208,7 @@ static void test_conv_depthwise(void **state)
      * CLBlast: groups of 4 input channels with 2 outputs each and a
      * residual; stride 2 with asymmetric pads; 5x5 dilated; grouped 1x1;
      * 37-wide rows; rows of 140, which the body does not take (CLBlast on
-     * any device). */
+     * any device), nor windows of 19 input rows. */
     static const char *const grouped[] = {
         "input x: f32[N, 12, 9, 20]\nconst w: f32[6, 4, 3, 3] = random(4, -0.5, 0.5)\nconst b: f32[6] = random(5)\n"
         "input r: f32[N, 6, 9, 20]\ny = Conv2D(x, w, b, r) pads=[1, 1, 1, 1] group=3 epilogue=\"relu(x0 + x1)\"\n"
@@ -222,6 +222,12 @@ static void test_conv_depthwise(void **state)
         "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=2 epilogue=\"clip(x0, 0, 6)\"\noutput y\n",
         "input x: f32[N, 4, 3, 140]\nconst w: f32[4, 2, 3, 3] = random(4, -0.5, 0.5)\n"
         "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=2\noutput y\n",
+        /* a window of 19 input rows (7x7 at dilation 3): not the body,
+         * whose code is unrolled over at most 18; grouped and depthwise */
+        "input x: f32[N, 4, 20, 20]\nconst w: f32[4, 2, 7, 7] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) dilations=[3, 3] pads=[9, 9, 9, 9] group=2\noutput y\n",
+        "input x: f32[N, 3, 20, 20]\nconst w: f32[3, 1, 7, 7] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) dilations=[3, 3] pads=[9, 9, 9, 9] group=3\noutput y\n",
     };
     for (size_t i = 0; i < sizeof grouped / sizeof *grouped; i++) {
         snprintf(text, sizeof text, "%s", grouped[i]);
@@ -715,6 +721,8 @@ static void test_maxpool_rows(void **state)
         {"N, 6, 13, 13", "kernel_shape=[3, 3] strides=[2, 2] ceil_mode=1"},
         {"N, 9, 8, 8", "kernel_shape=[2, 2] strides=[2, 2]"},
         {"N, 2, 6, 1", "kernel_shape=[2, 1]"},
+        /* 19 input rows a window: the window kernel */
+        {"N, 2, 22, 20", "kernel_shape=[7, 3] dilations=[3, 1] pads=[3, 1, 3, 1]"},
     };
     static const char *const ways[] = {NULL, "rows", "windows"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)

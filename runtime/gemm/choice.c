@@ -369,7 +369,8 @@ static double time_candidate(clg_lower *tl, const clg_conv_job *conv, trial *t, 
 /* Times CLBlast and every fitting variant for gen; for a convolution
  * (conv non-NULL) the whole convolution instead, through CLBlast and the
  * packed variants in each orientation: as written and flipped after
- * im2col, and the implicit GEMM where conv allows it. *best is the
+ * im2col, and the implicit GEMM where conv allows it, and on CPUs the
+ * vector variants reading a pointwise convolution's input in place. *best is the
  * fastest; CLBlast when nothing can be timed. Returns
  * whether the answer is the device's to remember: false when nothing was
  * timed or a candidate failed for want of memory or by a fault of
@@ -399,7 +400,7 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     top_candidate top[TOP];
     int n_top = 0;
     /* candidates: CLBlast (c = -1), then each variant in each orientation
-     * (a convolution's three, a GEMM's one) */
+     * (a convolution's four, a GEMM's one) */
     int orientations = conv ? 4 : 1;
     for (int c = -1; c < orientations * CLG_GEMM_VARIANTS && ok; c++) {
         clg_orientation o = c < 0 ? CLG_ORIENT_AS_WRITTEN : (clg_orientation)(c / CLG_GEMM_VARIANTS);
@@ -408,8 +409,9 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
         if (c >= 0) {
             const clg_gemm_variant *x = &clg_gemm_variants[v];
             if (o == CLG_ORIENT_POINTWISE) {
-                /* the vector variants of several rows, on their devices */
-                if (!conv->pointwise_ok || x->vn <= 1 || x->tm <= 1 || !(x->devices & (unsigned)ctx->info.type))
+                /* the vector variants of several rows, on CPUs (a GPU's
+                 * candidates stay CLBlast and the l variants) */
+                if (!conv->pointwise_ok || x->vn <= 1 || x->tm <= 1 || ctx->info.type != CLG_DEVICE_CPU)
                     continue;
             } else if (conv ? x->nr == 0 || (o == CLG_ORIENT_IMPLICIT && !conv->implicit_ok)
                             : !clg_gemm_variant_fits(v, gen->ta, gen->tb)) {

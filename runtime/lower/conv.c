@@ -445,6 +445,9 @@ static int64_t vec_rows(const clg_shape *ws, const clg_shape *ys, const clg_attr
     if (ow < min_ow || ow > DW_VEC_MAX_OW || at->strides[1] > 2 || row > DW_VEC_MAX_ROW) return 0;
     int64_t r = DW_VEC_ACC / ch;
     while (r > 1 && (r - 1) * at->strides[0] + (ws->dims[2] - 1) * at->dilations[0] + 1 > DW_VEC_IN_ROWS) r--;
+    /* a window taller than that even for one row (a 7x7 one at dilation
+     * 3): not this body, whose code is unrolled over its input rows */
+    if ((r - 1) * at->strides[0] + (ws->dims[2] - 1) * at->dilations[0] + 1 > DW_VEC_IN_ROWS) return 0;
     return r < ys->dims[2] ? r : ys->dims[2];
 }
 

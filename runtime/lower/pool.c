@@ -154,6 +154,8 @@ static int64_t rows_strip(const clg_attrs *a, const int64_t *y)
     if (ow > PV_MAX_OW || a->strides[1] > 2 || row > PV_MAX_ROW) return 0;
     int64_t r = PV_ACC / ch;
     while (r > 1 && (r - 1) * a->strides[0] + (a->kernel[0] - 1) * a->dilations[0] + 1 > PV_IN_ROWS) r--;
+    /* a window taller than that even for one row: the window kernel */
+    if ((r - 1) * a->strides[0] + (a->kernel[0] - 1) * a->dilations[0] + 1 > PV_IN_ROWS) return 0;
     return r < y[2] ? r : y[2];
 }
 
@@ -186,7 +188,7 @@ clg_status clg_lower_maxpool(clg_lower *lw, const clg_node *n, const clg_dev_ten
     const clg_attrs *a = &n->attrs;
     const int64_t *x = in[0].shape.dims, *y = out->shape.dims;
     if (clg_shape_count(&out->shape) == 0) return CLG_OK;
-    /* On CPUs rows of 16 outputs and more as vectors; CLGRAPH_MAXPOOL=rows
+    /* On CPUs rows of up to 128 outputs as vectors; CLGRAPH_MAXPOOL=rows
      * (where they fit) or windows forces a way on any device
      * (tests/test_oclgrind.sh: Oclgrind's device is a GPU). */
     int64_t strip = rows_strip(a, y);
