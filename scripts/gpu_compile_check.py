@@ -72,6 +72,12 @@ EXPLAINED = [
      "keeps a query row and an output row per work-item (qr[HEAD_DIM], acc[VALUE_DIM]): NVPTX puts them in "
      "local memory at every size, and at heads of 128 gfx90a needs 437 VGPRs and gfx1100 scratch; the rows "
      "belong in __local memory on GPUs (attention work, docs/portability.md)"),
+    ("gemm", r"-DVN=16\b",
+     "16-wide vector variants (n4x16) are built at VN=16 only where the device's float vector width is 16, "
+     "which is a CPU's native width (runtime/cl/context.c resolve_vector_width; a GPU's preferred width caps "
+     "VN, NVIDIA's is 1): at VN=16 a whole group finishes through the epilogue's clg_epilogue16, whose "
+     "element-by-element fallback for inputs of other strides holds 16 floats in a private array (64 B of "
+     "NVPTX stack; 0 scratch on the AMD targets)"),
 ]
 
 
