@@ -421,34 +421,22 @@ static int64_t plane_rows(const clg_shape *xs, const clg_shape *ws, const clg_sh
 }
 
 /* The depthwise vector body (kernels/conv_depthwise.cl DW_VEC) takes
- * output rows of 16 to DW_VEC_MAX_OW outputs at column strides 1 and 2,
- * in strips of as many rows as keep DW_VEC_ACC float16 accumulators (a
- * 16x16 plane whole, 32-wide rows 8 at a time) and read at most
- * DW_VEC_IN_ROWS input rows (the strip's code is unrolled over them: a
- * 16x16 plane at stride 2 took PoCL 0.65 ms whole against 0.48 in strips
- * of 8, [16,96,32,32], 2026-12-07); its private row holds at most
- * DW_VEC_MAX_ROW floats. Against the plane, strip and block bodies, device
+ * output rows of 16 outputs and more (a grouped convolution's of any
+ * width, min_ow) within clg_vec_rows_strip's limits (a 16x16 plane whole,
+ * 32-wide rows 8 at a time). Against the plane, strip and block bodies, device
  * time at batch 16 (3x3, Clip epilogue, 4-6 interleaved runs, minima):
  * [16,144,16,16] 0.61 -> 0.29-0.31 ms on Intel's runtime, 0.60-0.92 ->
  * 0.28-0.46 on PoCL; [16,32,32,32] 0.71 -> 0.17, 0.44-0.70 -> 0.21-0.36;
  * [16,24,37,37] 0.67 -> 0.23, 0.77-1.38 -> 0.60-0.65; stride 2
  * [16,96,32,32] 0.42-0.90 -> 0.34-0.38, 0.48-0.68 -> 0.48-0.76 on PoCL
  * (within its noise; strips of 8). */
-enum { DW_VEC_MAX_OW = 128, DW_VEC_ACC = 16, DW_VEC_IN_ROWS = 18, DW_VEC_MAX_ROW = 512 };
-
 /* Rows per strip of the vector body for this convolution, 0 when it does
  * not take it. */
 static int64_t vec_rows(const clg_shape *ws, const clg_shape *ys, const clg_attrs *at, int64_t min_ow)
 {
-    int64_t ow = ys->dims[3], ch = (ow + 15) / 16;
-    int64_t row = (ch * 16 - 1) * at->strides[1] + (ws->dims[3] - 1) * at->dilations[1] + 2;
-    if (ow < min_ow || ow > DW_VEC_MAX_OW || at->strides[1] > 2 || row > DW_VEC_MAX_ROW) return 0;
-    int64_t r = DW_VEC_ACC / ch;
-    while (r > 1 && (r - 1) * at->strides[0] + (ws->dims[2] - 1) * at->dilations[0] + 1 > DW_VEC_IN_ROWS) r--;
-    /* a window taller than that even for one row (a 7x7 one at dilation
-     * 3): not this body, whose code is unrolled over its input rows */
-    if ((r - 1) * at->strides[0] + (ws->dims[2] - 1) * at->dilations[0] + 1 > DW_VEC_IN_ROWS) return 0;
-    return r < ys->dims[2] ? r : ys->dims[2];
+    if (ys->dims[3] < min_ow) return 0;
+    return clg_vec_rows_strip(ys->dims[2], ys->dims[3], ws->dims[2], ws->dims[3], at->strides[0], at->strides[1],
+                              at->dilations[0], at->dilations[1]);
 }
 
 /* A depthwise convolution through kernels/conv_depthwise.cl, its bias and

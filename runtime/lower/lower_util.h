@@ -87,4 +87,16 @@ CLG_INTERNAL int64_t clg_walk_offset(const clg_walk *w, int k, int64_t launch);
 CLG_INTERNAL clg_status clg_emit_copy(clg_lower *lw, const clg_dev_tensor *src, int64_t src_at,
                                       const clg_dev_tensor *dst, int64_t dst_at, clg_walk w);
 
+/* Output rows per strip of a float16-row body (kernels/conv_depthwise.cl
+ * DW_VEC, kernels/pool.cl maxpool_rows) over an oh x ow output from a
+ * window of kh x kw taps at strides sh, sw and dilations dh, dw; 0 when
+ * the body does not take it. The bodies take rows of up to 128 outputs at
+ * column strides 1 and 2, in strips of as many rows as keep 16 float16
+ * accumulators and read at most 18 input rows (their code is unrolled over
+ * them: a 16x16 depthwise plane at stride 2 took PoCL 0.65 ms whole
+ * against 0.48 in strips of 8, [16,96,32,32], 2026-12-07), with a private
+ * row of at most 512 floats. */
+CLG_INTERNAL int64_t clg_vec_rows_strip(int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                        int64_t dh, int64_t dw);
+
 #endif

@@ -133,30 +133,19 @@ static clg_status check_sizes(clg_lower *lw, const clg_dev_tensor *in, const clg
     return s ? s : clg_check_elems(lw, &out->shape);
 }
 
-/* kernels/pool.cl's maxpool_rows (on CPUs) takes output rows of up to
- * PV_MAX_OW outputs at column strides 1 and 2, in strips of as many rows
- * as keep PV_ACC float16 maxima and read at most PV_IN_ROWS input rows
- * (its code is unrolled over them), with a private row of at most
- * PV_MAX_ROW floats: the depthwise convolution's vector rows' limits
- * (runtime/lower/conv.c). Rows narrower than a vector too: GoogLeNet's
+/* kernels/pool.cl's maxpool_rows (on CPUs) takes what
+ * clg_vec_rows_strip allows (the depthwise convolution's vector rows'
+ * limits), rows narrower than a vector too: GoogLeNet's
  * padded 3x3 MaxPools over 12x12, 6x6 and 3x3 planes (batch 8) took the
  * window kernel five launches (the interior and four border strips) and
  * 0.6-1.9 ms, as rows 0.14-0.32 ms (both CPU runtimes, 2026-12-07);
  * an unpadded 2x2 stride-2 one over [8, 256, 8, 8] 0.043 -> 0.029 ms on
  * Intel's runtime, 0.30 -> 0.034 on PoCL. */
-enum { PV_MAX_OW = 128, PV_ACC = 16, PV_IN_ROWS = 18, PV_MAX_ROW = 512 };
-
 /* Output rows per strip of maxpool_rows, 0 when it does not take the node. */
 static int64_t rows_strip(const clg_attrs *a, const int64_t *y)
 {
-    int64_t ow = y[3], ch = (ow + 15) / 16;
-    int64_t row = (ch * 16 - 1) * a->strides[1] + (a->kernel[1] - 1) * a->dilations[1] + 2;
-    if (ow > PV_MAX_OW || a->strides[1] > 2 || row > PV_MAX_ROW) return 0;
-    int64_t r = PV_ACC / ch;
-    while (r > 1 && (r - 1) * a->strides[0] + (a->kernel[0] - 1) * a->dilations[0] + 1 > PV_IN_ROWS) r--;
-    /* a window taller than that even for one row: the window kernel */
-    if ((r - 1) * a->strides[0] + (a->kernel[0] - 1) * a->dilations[0] + 1 > PV_IN_ROWS) return 0;
-    return r < y[2] ? r : y[2];
+    return clg_vec_rows_strip(y[2], y[3], a->kernel[0], a->kernel[1], a->strides[0], a->strides[1],
+                              a->dilations[0], a->dilations[1]);
 }
 
 /* MaxPool through maxpool_rows: one launch, a work-item per strip. */

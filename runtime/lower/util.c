@@ -138,3 +138,18 @@ cl_mem clg_zero_buffer(clg_context *ctx, const clg_shape *s, clg_dev_tensor *t)
     t->shape = *s;
     return b;
 }
+
+int64_t clg_vec_rows_strip(int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
+                           int64_t dw)
+{
+    enum { MAX_OW = 128, ACC = 16, IN_ROWS = 18, MAX_ROW = 512 };
+    int64_t ch = (ow + 15) / 16;
+    int64_t row = (ch * 16 - 1) * sw + (kw - 1) * dw + 2;
+    if (ow > MAX_OW || sw > 2 || row > MAX_ROW) return 0;
+    int64_t r = ACC / ch;
+    while (r > 1 && (r - 1) * sh + (kh - 1) * dh + 1 > IN_ROWS) r--;
+    /* a window taller than that even for one row (a 7x7 one at dilation
+     * 3): not these bodies */
+    if ((r - 1) * sh + (kh - 1) * dh + 1 > IN_ROWS) return 0;
+    return r < oh ? r : oh;
+}
