@@ -121,6 +121,7 @@ static const char *decision_name(const clg_decision *d, char *buf, size_t size)
              d->orientation == CLG_ORIENT_FLIPPED     ? "t"
              : d->orientation == CLG_ORIENT_IMPLICIT  ? "i"
              : d->orientation == CLG_ORIENT_POINTWISE ? "w"
+             : d->orientation == CLG_ORIENT_WINOGRAD  ? "f"
                                                       : "");
     return buf;
 }
@@ -155,6 +156,7 @@ static bool runs_conv(const clg_decision *d, const clg_conv_job *conv)
 {
     if (d->orientation == CLG_ORIENT_IMPLICIT) return conv && conv->implicit_ok;
     if (d->orientation == CLG_ORIENT_POINTWISE) return conv && conv->pointwise_ok;
+    if (d->orientation == CLG_ORIENT_WINOGRAD) return conv && conv->winograd_ok;
     return true;
 }
 
@@ -400,8 +402,8 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     top_candidate top[TOP];
     int n_top = 0;
     /* candidates: CLBlast (c = -1), then each variant in each orientation
-     * (a convolution's four, a GEMM's one) */
-    int orientations = conv ? 4 : 1;
+     * (a convolution's five, a GEMM's one) */
+    int orientations = conv ? 5 : 1;
     for (int c = -1; c < orientations * CLG_GEMM_VARIANTS && ok; c++) {
         clg_orientation o = c < 0 ? CLG_ORIENT_AS_WRITTEN : (clg_orientation)(c / CLG_GEMM_VARIANTS);
         int v = c < 0 ? 0 : c % CLG_GEMM_VARIANTS;
@@ -413,7 +415,8 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
                  * candidates stay CLBlast and the l variants) */
                 if (!conv->pointwise_ok || x->vn <= 1 || x->tm <= 1 || ctx->info.type != CLG_DEVICE_CPU)
                     continue;
-            } else if (conv ? x->nr == 0 || (o == CLG_ORIENT_IMPLICIT && !conv->implicit_ok)
+            } else if (conv ? x->nr == 0 || (o == CLG_ORIENT_IMPLICIT && !conv->implicit_ok) ||
+                                  (o == CLG_ORIENT_WINOGRAD && (!conv->winograd_ok || x->wm > 0))
                             : !clg_gemm_variant_fits(v, gen->ta, gen->tb)) {
                 continue;
             } else if (!worth_timing(ctx, v)) {
@@ -505,6 +508,24 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
          * p4x64i (bench/README.md, "Convolution stores") */
         int64_t m = conv->in[1].shape.dims[0] / (conv->node->attrs.group > 0 ? conv->node->attrs.group : 1);
         if (m > 0 && (m + 31) / 32 * 32 < (m + 63) / 64 * 64) packed = clg_gemm_variant_find("p8x32");
+        /* Winograd F(2x2, 3x3) for a 3x3, stride-1 convolution of 128
+         * input channels or more over 4 tiles of 2x2 outputs or more: its
+         * 16 products of [tiles, C] x [C, M] do 2.25x fewer multiply-adds
+         * than the implicit GEMM, against two memory passes (its
+         * transforms) and weights 16/9 the size, which fewer channels or
+         * tiles do not pay for. Measured per layer, device time at batches
+         * 1, 4 and 16 on both CPU runtimes (docs/runtime.md "Convolution
+         * paths"): ResNet-18's 3x3 layers of 128-512 channels at 64x64
+         * (8x8 to 2x2 images) 0.45-0.9x the implicit GEMM's time; 64
+         * channels on 16x16 images 0.9-1.15x, 32 channels on 32x32 1.1-1.7x
+         * (not taken); 512 channels on a 2x2 image at batch 1 (one tile)
+         * 1.7-2x (not taken). Half-precision plans stay on the implicit
+         * GEMM (not measured). */
+        if (conv->winograd_ok && !half) {
+            const clg_shape *xs = &conv->in[0].shape, *ys = &conv->out->shape;
+            int64_t tiles = xs->dims[0] * ((ys->dims[2] + 1) / 2) * ((ys->dims[3] + 1) / 2);
+            if (xs->dims[1] >= 128 && tiles >= 4) return generated(packed, CLG_ORIENT_WINOGRAD, key);
+        }
         return generated(packed, conv->implicit_ok ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_AS_WRITTEN, key);
     }
     /* A few rows against B transposed (a batch-1 Linear layer): dot

@@ -86,11 +86,17 @@ int clg_gemm_variant_parse_orient(const char *name, clg_orientation *o)
     size_t len = strlen(name);
     char base[32];
     char last = len ? name[len - 1] : 0;
-    if (v >= 0 || len < 2 || len >= sizeof base || (last != 't' && last != 'i' && last != 'w')) return v;
+    if (v >= 0 || len < 2 || len >= sizeof base || (last != 't' && last != 'i' && last != 'w' && last != 'f'))
+        return v;
     snprintf(base, sizeof base, "%.*s", (int)(len - 1), name);
     v = clg_gemm_variant_find(base);
     if (v < 0 || (last == 'w' ? clg_gemm_variants[v].vn <= 1 : clg_gemm_variants[v].nr == 0)) return -1;
-    *o = last == 't' ? CLG_ORIENT_FLIPPED : last == 'i' ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_POINTWISE;
+    /* Winograd's products run batched, which the work-group variants do not */
+    if (last == 'f' && clg_gemm_variants[v].wm > 0) return -1;
+    *o = last == 't'   ? CLG_ORIENT_FLIPPED
+         : last == 'i' ? CLG_ORIENT_IMPLICIT
+         : last == 'f' ? CLG_ORIENT_WINOGRAD
+                       : CLG_ORIENT_POINTWISE;
     return v;
 }
 
@@ -210,8 +216,9 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     /* a single product whose C rows are y_ld apart runs batched too (its
      * kernel is the one that takes y_ld) */
     bool batched = g->batch > 1 || (g->y_ld > 0 && g->y_ld != g->n);
-    if (batched && (g->epi || g->conv || g->b_packed || g->y_p || has_bias || g->b_nchw))
-        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: a batched GEMM takes no epilogue, bias or packing");
+    /* (B already packed, as Winograd's transformed weights are, it may be) */
+    if (batched && (g->epi || g->conv || (g->b_packed && v->nr == 0) || g->y_p || has_bias || g->b_nchw))
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: a batched GEMM takes no epilogue, bias or im2col packing");
     /* kernels/gemm_local.cl has no batched form */
     if (batched && v->wm > 0)
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "GEMM variant %s does not run batched products", v->name);

@@ -379,7 +379,8 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
     /* What is timed is the whole convolution, each way (choice.c). */
     clg_conv_geom geom;
     clg_conv_job job = {n, in, clg_node_own_inputs(n), out, geometry_hash(n, xs, ws, ys),
-                        implicit_geom(n, xs, ws, ys, &geom), pointwise(n, xs, ws)};
+                        implicit_geom(n, xs, ws, ys, &geom), pointwise(n, xs, ws),
+                        clg_conv_winograd_ok(n, xs, ws, ys)};
     return clg_gemm_decide(lw, &direct, &flipped, &job, d);
 }
 
@@ -533,6 +534,8 @@ static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_ten
         return lower_depthwise(lw, n, in, out, ce);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_IMPLICIT)
         return lower_conv_implicit(lw, n, in, out, d->variant, (int64_t)m_group, (int64_t)cols, (int64_t)kdim, ce);
+    if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_WINOGRAD)
+        return clg_lower_conv_winograd(lw, n, in, out, d->variant, epilogue_fits(ce) ? &ce->ep : NULL);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_POINTWISE)
         return lower_conv_pointwise(lw, n, in, out, d->variant, (int64_t)m_group, (int64_t)cols, (int64_t)kdim,
                                     (int64_t)p_count, ce);

@@ -236,7 +236,7 @@ static clg_status attach_kernel(clg_lower *lw, clg_step *st, cl_program program,
 static const char *const HALF_READY[] = {
     "generated:elementwise", "gemm.cl", "gemm_local.cl", "argmax.cl", "attention.cl", "cast.cl", "conv.cl",
     "conv_depthwise.cl", "conv_transpose.cl", "copy.cl", "elementwise.cl", "gather.cl", "layernorm.cl", "pad.cl",
-    "pool.cl", "range.cl", "reduce.cl", "resize.cl", "softmax.cl", "trilu.cl", NULL,
+    "pool.cl", "range.cl", "reduce.cl", "resize.cl", "softmax.cl", "trilu.cl", "winograd.cl", NULL,
 };
 
 static bool half_ready(const char *name)

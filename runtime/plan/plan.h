@@ -197,6 +197,9 @@ typedef enum clg_orientation {
     CLG_ORIENT_IMPLICIT,       /* as FLIPPED, col^T read from the NCHW input in place (no im2col) */
     CLG_ORIENT_POINTWISE,      /* as written on a vector variant (n4x16, n8x16), the column matrix
                                   the NCHW input itself: 1x1 kernels, stride 1, no padding */
+    CLG_ORIENT_WINOGRAD,       /* Winograd F(2x2, 3x3) on a packed variant, the 16 products of
+                                  transformed tiles batched (lower/conv_winograd.c): 3x3 kernels,
+                                  stride 1, undilated, ungrouped */
 } clg_orientation;
 
 typedef struct clg_decision {
