@@ -40,8 +40,9 @@ program and target, 13 of the check's 16 minutes on PoCL's recorded
 programs (2 cores, 2026-12-07), for code no GPU builds. So is a program of
 the depthwise convolution's float8 row blocks, whole planes and float16
 rows (-DDW_BLOCKS, -DDW_PLANE, -DDW_VEC: built for CPUs only by
-runtime/lower/conv.c), and MaxPool's float16 rows (maxpool_rows,
-runtime/lower/pool.c).
+runtime/lower/conv.c), MaxPool's float16 rows (maxpool_rows,
+runtime/lower/pool.c) and Winograd's transforms (kernels/winograd.cl: its
+products run on the CPU_ONLY packed variants).
 
 usage: gpu_compile_check.py RECORD_DIR [--report FILE.md] [--jobs N] [--per-variant N]
 """
@@ -114,6 +115,9 @@ def cpu_only_reason(kernel, opts, cpu_only):
         return "DW_VEC: CPU only (runtime/lower/conv.c builds the float16-row body for CPUs)"
     if kernel == "maxpool_rows":
         return "maxpool_rows: CPU only (runtime/lower/pool.c builds the float16-row MaxPool for CPUs)"
+    if kernel in ("wino_weights", "wino_input", "wino_output"):
+        return ("%s: CPU only (Winograd's products run on the packed variants, which are CPU_ONLY: "
+                "runtime/gemm/choice.c never picks it on a GPU)" % kernel)
     if kernel != "gemm":
         return None
     for kind, tm, second, name in cpu_only:

@@ -14,7 +14,8 @@
  * memory shrinks by the column matrix), weights that are a graph input
  * (packed every run), and grouped convolutions, which the implicit GEMM
  * does not take, still right when it is forced; pointwise convolutions
- * on the vector variants that read the input in place (test_pointwise).
+ * on the vector variants that read the input in place (test_pointwise);
+ * Winograd F(2x2, 3x3) (test_winograd).
  * Tolerance: 1e-4 of each output's largest magnitude
  * (tests/device_check.h). */
 #include <setjmp.h>
@@ -312,9 +313,68 @@ static void test_pointwise(void **state)
     test_set_gemm(NULL);
 }
 
+/* Winograd F(2x2, 3x3) (runtime/lower/conv_winograd.c) on every packed
+ * variant that runs it and by default: odd images (a last tile half
+ * outside), padded and not, asymmetric pads, 1x1 images, channel counts
+ * that leave a part of the float8 of channels (5, 7, 70) and of a weight
+ * panel (6, 33, 100), epilogues with a whole residual, a per-channel
+ * constant and a per-image-pixel input; a convolution Winograd cannot run
+ * (stride 2, 1x1, dilated) stays right when it is forced; weights that are
+ * a graph input (transformed every run). By default a 3x3 stride-1
+ * convolution of 128 channels takes it: three launches (input transform,
+ * the batched products, output transform), the transformed weights
+ * prepared once (16 per 3x3 tap of 9). */
+static void test_winograd(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    static const conv_case cases[] = {
+        {5, 7, 9, 6, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 6, 7, 9]\n", ", r"},
+        {70, 6, 5, 33, 3, 3, 1, 1, "[0, 0, 0, 0]", 1, 1, 0, NULL, NULL, NULL},
+        {3, 1, 1, 65, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {16, 8, 8, 100, 3, 3, 1, 1, "[0, 1, 2, 0]", 1, 1, 1, NULL, NULL, NULL},
+        {7, 4, 13, 1, 3, 3, 1, 1, "[2, 2, 2, 2]", 1, 1, 0, NULL, NULL, NULL},
+        {9, 10, 10, 16, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "clip(x0 * x1 + x2, -0.5, 0.5)",
+         "const s: f32[16, 1, 1] = random(3)\ninput t: f32[N, 1, 10, 10]\n", ", s, t"},
+        {128, 4, 4, 128, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 128, 4, 4]\n",
+         ", r"},
+        {6, 9, 9, 8, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {6, 5, 5, 8, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL},
+        {6, 9, 9, 8, 3, 3, 1, 1, "[2, 2, 2, 2]", 2, 2, 1, NULL, NULL, NULL},
+    };
+    static const char *const modes[] = {"generated:p8x32f", "generated:p4x64f", "generated:p12x32f", "default"};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        test_set_gemm(modes[i]);
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            write_conv(&cases[c]);
+            test_check_text(text, TOL);
+        }
+    }
+    snprintf(text, sizeof text,
+             "input x: f32[N, 7, 6, 9]\ninput w: f32[5, 7, 3, 3]\nconst b: f32[5] = random(2)\n"
+             "y = Conv2D(x, w, b) pads=[1, 1, 1, 1]\noutput y\n");
+    test_set_gemm("generated:p8x32f");
+    test_check_text(text, TOL);
+    const conv_case k = {128, 6, 6, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)",
+                         "input r: f32[N, 64, 6, 6]\n", ", r"};
+    write_conv(&k);
+    clg_model_stats st;
+    model_stats("default", &st);
+    clg_context *ctx = test_context();
+    clg_device_info info;
+    clg_context_device(ctx, &info);
+    if (info.type == CLG_DEVICE_CPU) {
+        assert_int_equal(st.launches_per_inference, 3);
+        /* p4x64's panels: 64 output channels, 16 transformed taps */
+        assert_int_equal(st.prepared_bytes, (uint64_t)16 * 128 * 64 * sizeof(float));
+    }
+    test_set_gemm(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_winograd),
         cmocka_unit_test(test_pointwise),
         cmocka_unit_test(test_implicit_geometry),
         cmocka_unit_test(test_implicit_row_pointers),

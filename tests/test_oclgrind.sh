@@ -524,6 +524,10 @@ model conv-n4x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n4x16w CLGRAPH_VE
 model conv-n8x16w-scalar "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n8x16w
 model dw-vec "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
 model maxpool-rows "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
+# Winograd F(2x2, 3x3) (kernels/winograd.cl) on the 3x3 stride-1
+# convolutions, a residual epilogue in its output transform's store; the
+# others fall back to the default path
+model conv-winograd "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p8x32f
 model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
 model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
@@ -547,6 +551,7 @@ model conv-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model dw-blocks-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
 model dw-vec-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
+model conv-winograd-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p4x64f
 model maxpool-rows-fp16-storage "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
 model attention-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model attention-unfused-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
@@ -602,6 +607,7 @@ OPTIONS=$OPTIONS_GPU
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense depthwise batchnorm maxpool maxpool_rows \
+    wino_weights wino_input wino_output \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
     reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"

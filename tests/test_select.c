@@ -132,6 +132,32 @@ static void test_conv_decisions(void **state)
         assert_int_not_equal(decide(pw2, "y", 2, "default").orientation, CLG_ORIENT_POINTWISE);
         assert_int_not_equal(decide(deep, "y", 2, "default").orientation, CLG_ORIENT_POINTWISE);
     }
+    /* Winograd F(2x2, 3x3): forced where it runs (3x3, stride 1,
+     * undilated, ungrouped), never elsewhere; by default on a CPU for
+     * 128 input channels and more over 4 to 256 tiles (batch 2 of 3x5
+     * outputs: 2 x 2 x 3 tiles), not for fewer channels nor for more
+     * tiles (batch 2 of 24x24 outputs: 288) */
+    const char *w3 = "input x: f32[N, 129, 3, 5]\nconst w: f32[7, 129, 3, 3] = random(1)\n"
+                     "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
+    const char *w3few = "input x: f32[N, 127, 3, 5]\nconst w: f32[7, 127, 3, 3] = random(1)\n"
+                        "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
+    const char *w3big = "input x: f32[N, 129, 24, 24]\nconst w: f32[7, 129, 3, 3] = random(1)\n"
+                        "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
+    const char *w3s2 = "input x: f32[N, 129, 3, 5]\nconst w: f32[7, 129, 3, 3] = random(1)\n"
+                       "y = Conv2D(x, w) pads=[1, 1, 1, 1] strides=[2, 2]\noutput y\n";
+    d = decide(w3, "y", 2, "generated:p8x32f");
+    assert_int_equal(d.backend, CLG_BACKEND_GENERATED);
+    assert_int_equal(d.variant, clg_gemm_variant_find("p8x32"));
+    assert_int_equal(d.orientation, CLG_ORIENT_WINOGRAD);
+    assert_int_not_equal(decide(w3s2, "y", 2, "generated:p8x32f").orientation, CLG_ORIENT_WINOGRAD);
+    assert_int_not_equal(decide(pw, "y", 2, "generated:p4x64f").orientation, CLG_ORIENT_WINOGRAD);
+    assert_int_not_equal(decide(grouped, "y", 2, "generated:p4x64f").orientation, CLG_ORIENT_WINOGRAD);
+    if (info.type == CLG_DEVICE_CPU) {
+        assert_int_equal(decide(w3, "y", 2, "default").orientation, CLG_ORIENT_WINOGRAD);
+        assert_int_not_equal(decide(w3few, "y", 2, "default").orientation, CLG_ORIENT_WINOGRAD);
+        assert_int_not_equal(decide(w3big, "y", 2, "default").orientation, CLG_ORIENT_WINOGRAD);
+        assert_int_not_equal(decide(w3s2, "y", 2, "default").orientation, CLG_ORIENT_WINOGRAD);
+    }
 }
 
 /* Scratch requests of the node named name of text at batch under gemm. */

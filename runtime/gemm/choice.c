@@ -509,22 +509,23 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
         int64_t m = conv->in[1].shape.dims[0] / (conv->node->attrs.group > 0 ? conv->node->attrs.group : 1);
         if (m > 0 && (m + 31) / 32 * 32 < (m + 63) / 64 * 64) packed = clg_gemm_variant_find("p8x32");
         /* Winograd F(2x2, 3x3) for a 3x3, stride-1 convolution of 128
-         * input channels or more over 4 tiles of 2x2 outputs or more: its
+         * input channels or more over 4 to 256 tiles of 2x2 outputs: its
          * 16 products of [tiles, C] x [C, M] do 2.25x fewer multiply-adds
          * than the implicit GEMM, against two memory passes (its
          * transforms) and weights 16/9 the size, which fewer channels or
-         * tiles do not pay for. Measured per layer, device time at batches
-         * 1, 4 and 16 on both CPU runtimes (docs/runtime.md "Convolution
-         * paths"): ResNet-18's 3x3 layers of 128-512 channels at 64x64
-         * (8x8 to 2x2 images) 0.45-0.9x the implicit GEMM's time; 64
-         * channels on 16x16 images 0.9-1.15x, 32 channels on 32x32 1.1-1.7x
-         * (not taken); 512 channels on a 2x2 image at batch 1 (one tile)
-         * 1.7-2x (not taken). Half-precision plans stay on the implicit
+         * tiles do not pay for, and more tiles not on PoCL (the implicit
+         * GEMM runs large images' interior tiles well). Measured per
+         * layer, device time at batches 1, 4 and 16 on both CPU runtimes
+         * (docs/runtime.md "Convolution paths"): 128-512 channels over 4
+         * to 256 tiles 0.50-0.94x the implicit GEMM's time in 21 cells of
+         * 26, 1.02-1.43x in five (four on PoCL); 32 and 64 channels 0.94-2.4x,
+         * one tile (a 2x2 image at batch 1) 1.1-1.9x, 784 and 3136 tiles
+         * 0.8-1.2x (none taken). Half-precision plans stay on the implicit
          * GEMM (not measured). */
         if (conv->winograd_ok && !half) {
             const clg_shape *xs = &conv->in[0].shape, *ys = &conv->out->shape;
             int64_t tiles = xs->dims[0] * ((ys->dims[2] + 1) / 2) * ((ys->dims[3] + 1) / 2);
-            if (xs->dims[1] >= 128 && tiles >= 4) return generated(packed, CLG_ORIENT_WINOGRAD, key);
+            if (xs->dims[1] >= 128 && tiles >= 4 && tiles <= 256) return generated(packed, CLG_ORIENT_WINOGRAD, key);
         }
         return generated(packed, conv->implicit_ok ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_AS_WRITTEN, key);
     }
