@@ -1,28 +1,35 @@
-/* Winograd F(2x2, 3x3) convolution (runtime/lower/conv_winograd.c): a 3x3,
- * stride-1, undilated, ungrouped convolution as 16 products of transformed
- * tiles, 2.25x fewer multiply-adds than the direct sum (16 products per
- * 2x2 outputs and input channel against 36). Three kernels, each a launch:
+/* Winograd convolution F(m x m, 3x3), m = WG_M (2 or 4), by the minimal
+ * filtering of Lavin and Gray ("Fast Algorithms for Convolutional Neural
+ * Networks", 2016; runtime/lower/conv_winograd.c): a 3x3, stride-1,
+ * undilated, ungrouped convolution as a = (m + 2)^2 products of
+ * transformed tiles: per m x m outputs and input channel a multiply-adds
+ * against the direct sum's 9 m^2, 2.25x fewer for F(2x2), 4x for F(4x4).
+ * Three kernels, each a launch:
  *
  *   wino_weights  once per plan (constant weights): U = G g G^T for each
- *                 output channel k and input channel c, 16 values, written
+ *                 output channel k and input channel c, a values, written
  *                 straight into the packed-B panels of kernels/gemm.cl
  *                 (PACK_NR columns per panel, zero past the last channel):
  *                 product xi's B is U[xi] as [C][K]
- *   wino_input    every run: V = B^T d B for each 4x4 input tile d (tiles
- *                 2 apart, zeros outside the input: the padding), written as
- *                 A = V[xi] [T][C], T = images x tile rows x tile columns
+ *   wino_input    every run: V = B^T d B for each (m + 2)^2 input patch d
+ *                 (tiles m apart, zeros outside the input: the padding),
+ *                 written as A = V[xi] [T][C], T = images x tile rows x
+ *                 tile columns
  *   (gemm)        the packed GEMM kernel, batched over xi: M[xi] = V[xi]
  *                 U[xi], [T][K]
- *   wino_output   every run: Y = A^T m A for each tile and output channel,
- *                 2x2 outputs, bias and epilogue, stored into the NCHW
- *                 output (outputs past an odd edge are not stored)
+ *   wino_output   every run: Y = A^T M A for each tile and output channel,
+ *                 m x m outputs, bias and epilogue, stored into the NCHW
+ *                 output (outputs past the edge are not stored)
  *
- * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
- * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1]
- * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
- * 2016). Their coefficients are 0, 1 and 1/2: the transforms add no
- * rounding beyond the sums', and the products' error stays that of a
- * float dot product (tests/test_conv.c checks it against the reference).
+ * F(2x2, 3x3): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+ * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1]:
+ * coefficients 0, +-1 and +-1/2. F(4x4, 3x3) (interpolation points 0,
+ * +-1, +-2): G's rows 1/4 [1 0 0], -1/6 [1 1 1], -1/6 [1 -1 1],
+ * 1/24 [1 2 4], 1/24 [1 -2 4], [0 0 1]; B^T's [4 0 -5 0 1 0],
+ * [0 -4 -4 1 1 0], [0 4 -4 -1 1 0], [0 -2 -1 2 1 0], [0 2 -1 -2 1 0],
+ * [0 4 0 -5 0 1]; A^T's [1 1 1 1 1 0], [0 1 -1 2 -2 0], [0 1 1 4 4 0],
+ * [0 1 -1 8 -8 1]: larger coefficients, so more rounding in the
+ * transforms (tests/test_conv.c checks both against the reference).
  *
  * wino_input and wino_output: a work-item per tile and 8 channels, their
  * arithmetic on float8 vectors of the channels, V and M read and written
@@ -41,42 +48,80 @@
 #ifndef PACK_NR
 #define PACK_NR 32
 #endif
+#ifndef WG_M
+#define WG_M 2
+#endif
+#define WG_A (WG_M + 2)      /* the input patch's side */
+#define WG_XI (WG_A * WG_A) /* products */
 
-/* The 4 rows (or columns) of B^T d: d's rows r0..r3 in, t0..t3 out. */
-#define CLG_WG_BT(r0, r1, r2, r3, t0, t1, t2, t3) \
-    t0 = (r0) - (r2);                             \
-    t1 = (r1) + (r2);                             \
-    t2 = (r2) - (r1);                             \
-    t3 = (r1) - (r3)
+/* The 1-D transforms, from x[xo + i * xs] into y[yo + i * ys]: B^T (WG_A
+ * in, WG_A out), G (3 in, WG_A out), A^T (WG_A in, WG_M out). */
+#define CLG_WG_E(a, o, st, i) a[(o) + (i) * (st)]
+#if WG_M == 2
+#define CLG_WG_BT(x, xo, xs, y, yo, ys) \
+    {                                   \
+        CLG_WG_E(y, yo, ys, 0) = CLG_WG_E(x, xo, xs, 0) - CLG_WG_E(x, xo, xs, 2);          \
+        CLG_WG_E(y, yo, ys, 1) = CLG_WG_E(x, xo, xs, 1) + CLG_WG_E(x, xo, xs, 2);          \
+        CLG_WG_E(y, yo, ys, 2) = CLG_WG_E(x, xo, xs, 2) - CLG_WG_E(x, xo, xs, 1);          \
+        CLG_WG_E(y, yo, ys, 3) = CLG_WG_E(x, xo, xs, 1) - CLG_WG_E(x, xo, xs, 3);          \
+    }
+#define CLG_WG_G(x, xo, xs, y, yo, ys)           \
+    {                                            \
+        CLG_WG_E(y, yo, ys, 0) = CLG_WG_E(x, xo, xs, 0);                           \
+        CLG_WG_E(y, yo, ys, 1) = 0.5f * (CLG_WG_E(x, xo, xs, 0) + CLG_WG_E(x, xo, xs, 1) + CLG_WG_E(x, xo, xs, 2));  \
+        CLG_WG_E(y, yo, ys, 2) = 0.5f * (CLG_WG_E(x, xo, xs, 0) - CLG_WG_E(x, xo, xs, 1) + CLG_WG_E(x, xo, xs, 2));  \
+        CLG_WG_E(y, yo, ys, 3) = CLG_WG_E(x, xo, xs, 2);                           \
+    }
+#define CLG_WG_AT(x, xo, xs, y, yo, ys)  \
+    {                                    \
+        CLG_WG_E(y, yo, ys, 0) = CLG_WG_E(x, xo, xs, 0) + CLG_WG_E(x, xo, xs, 1) + CLG_WG_E(x, xo, xs, 2);   \
+        CLG_WG_E(y, yo, ys, 1) = CLG_WG_E(x, xo, xs, 1) - CLG_WG_E(x, xo, xs, 2) - CLG_WG_E(x, xo, xs, 3);   \
+    }
+#elif WG_M == 4
+#define CLG_WG_BT(x, xo, xs, y, yo, ys)                              \
+    {                                                                \
+        CLG_WG_E(y, yo, ys, 0) = 4.0f * CLG_WG_E(x, xo, xs, 0) - 5.0f * CLG_WG_E(x, xo, xs, 2) + CLG_WG_E(x, xo, xs, 4);                 \
+        CLG_WG_E(y, yo, ys, 1) = CLG_WG_E(x, xo, xs, 3) + CLG_WG_E(x, xo, xs, 4) - 4.0f * (CLG_WG_E(x, xo, xs, 1) + CLG_WG_E(x, xo, xs, 2));              \
+        CLG_WG_E(y, yo, ys, 2) = CLG_WG_E(x, xo, xs, 4) - CLG_WG_E(x, xo, xs, 3) + 4.0f * (CLG_WG_E(x, xo, xs, 1) - CLG_WG_E(x, xo, xs, 2));              \
+        CLG_WG_E(y, yo, ys, 3) = CLG_WG_E(x, xo, xs, 4) - CLG_WG_E(x, xo, xs, 2) + 2.0f * (CLG_WG_E(x, xo, xs, 3) - CLG_WG_E(x, xo, xs, 1));              \
+        CLG_WG_E(y, yo, ys, 4) = CLG_WG_E(x, xo, xs, 4) - CLG_WG_E(x, xo, xs, 2) + 2.0f * (CLG_WG_E(x, xo, xs, 1) - CLG_WG_E(x, xo, xs, 3));              \
+        CLG_WG_E(y, yo, ys, 5) = 4.0f * CLG_WG_E(x, xo, xs, 1) - 5.0f * CLG_WG_E(x, xo, xs, 3) + CLG_WG_E(x, xo, xs, 5);                 \
+    }
+#define CLG_WG_G(x, xo, xs, y, yo, ys)                                          \
+    {                                                                           \
+        CLG_WG_E(y, yo, ys, 0) = 0.25f * CLG_WG_E(x, xo, xs, 0);                                                  \
+        CLG_WG_E(y, yo, ys, 1) = (-1.0f / 6.0f) * (CLG_WG_E(x, xo, xs, 0) + CLG_WG_E(x, xo, xs, 1) + CLG_WG_E(x, xo, xs, 2));                       \
+        CLG_WG_E(y, yo, ys, 2) = (-1.0f / 6.0f) * (CLG_WG_E(x, xo, xs, 0) - CLG_WG_E(x, xo, xs, 1) + CLG_WG_E(x, xo, xs, 2));                       \
+        CLG_WG_E(y, yo, ys, 3) = (1.0f / 24.0f) * CLG_WG_E(x, xo, xs, 0) + (1.0f / 12.0f) * CLG_WG_E(x, xo, xs, 1) + (1.0f / 6.0f) * CLG_WG_E(x, xo, xs, 2); \
+        CLG_WG_E(y, yo, ys, 4) = (1.0f / 24.0f) * CLG_WG_E(x, xo, xs, 0) - (1.0f / 12.0f) * CLG_WG_E(x, xo, xs, 1) + (1.0f / 6.0f) * CLG_WG_E(x, xo, xs, 2); \
+        CLG_WG_E(y, yo, ys, 5) = CLG_WG_E(x, xo, xs, 2);                                                          \
+    }
+#define CLG_WG_AT(x, xo, xs, y, yo, ys)                                       \
+    {                                                                         \
+        CLG_WG_E(y, yo, ys, 0) = CLG_WG_E(x, xo, xs, 0) + CLG_WG_E(x, xo, xs, 1) + CLG_WG_E(x, xo, xs, 2) + CLG_WG_E(x, xo, xs, 3) + CLG_WG_E(x, xo, xs, 4);                        \
+        CLG_WG_E(y, yo, ys, 1) = CLG_WG_E(x, xo, xs, 1) - CLG_WG_E(x, xo, xs, 2) + 2.0f * (CLG_WG_E(x, xo, xs, 3) - CLG_WG_E(x, xo, xs, 4));                       \
+        CLG_WG_E(y, yo, ys, 2) = CLG_WG_E(x, xo, xs, 1) + CLG_WG_E(x, xo, xs, 2) + 4.0f * (CLG_WG_E(x, xo, xs, 3) + CLG_WG_E(x, xo, xs, 4));                       \
+        CLG_WG_E(y, yo, ys, 3) = CLG_WG_E(x, xo, xs, 1) - CLG_WG_E(x, xo, xs, 2) + 8.0f * (CLG_WG_E(x, xo, xs, 3) - CLG_WG_E(x, xo, xs, 4)) + CLG_WG_E(x, xo, xs, 5);               \
+    }
+#else
+#error "WG_M must be 2 or 4"
+#endif
 
 /* U for output channel k (< channels_out; past it zeros, the panel's
  * padding) and input channel c: a work-item per (k, c) of the padded
- * panels, 16 stores, product xi's panels elems apart. */
+ * panels, WG_XI stores, product xi's panels elems apart. */
 __kernel void wino_weights(__global const store_t *w, uint w_off, __global store_t *u, uint u_off, int channels,
                            int channels_out, int padded_out, int elems)
 {
     const int k = get_global_id(0), c = get_global_id(1);
     if (k >= padded_out) return;
-    float g[9], t[12], r[16];
+    float g[9], t[3 * WG_A], r[WG_XI];
     for (int i = 0; i < 9; i++) g[i] = k < channels_out ? LOAD(w, w_off + ((size_t)k * channels + c) * 9 + i) : 0.0f;
-    /* t = G g: 4 rows of 3 */
-    for (int j = 0; j < 3; j++) {
-        const float a = g[j], b = g[3 + j], d = g[6 + j];
-        t[j] = a;
-        t[3 + j] = 0.5f * (a + b + d);
-        t[6 + j] = 0.5f * (a - b + d);
-        t[9 + j] = d;
-    }
-    /* r = t G^T: 4 rows of 4 */
-    for (int i = 0; i < 4; i++) {
-        const float a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
-        r[4 * i] = a;
-        r[4 * i + 1] = 0.5f * (a + b + d);
-        r[4 * i + 2] = 0.5f * (a - b + d);
-        r[4 * i + 3] = d;
-    }
+    /* t = G g ([WG_A][3]: each column of g), r = t G^T (each row of t) */
+    _Pragma("unroll") for (int j = 0; j < 3; j++) CLG_WG_G(g, j, 3, t, j, 3)
+    _Pragma("unroll") for (int i = 0; i < WG_A; i++) CLG_WG_G(t, 3 * i, 1, r, WG_A * i, 1)
     const size_t at = u_off + ((size_t)(k / PACK_NR) * channels + c) * PACK_NR + k % PACK_NR;
-    for (int xi = 0; xi < 16; xi++) STORE(u, at + (size_t)xi * elems, r[xi]);
+    for (int xi = 0; xi < WG_XI; xi++) STORE(u, at + (size_t)xi * elems, r[xi]);
 }
 
 /* float8 of channels c .. c + 7 of p at element offset off, each channel
@@ -88,9 +133,9 @@ static inline float8 clg_wg_gather(const __global store_t *p, size_t off, size_t
     return vload8(0, s);
 }
 
-/* V for tile t and input channels c0 .. c0 + 7: the 4x4 input patch at row
- * 2 * ty - pad_top, column 2 * tx - pad_left of image n (zeros outside),
- * 16 vectors of A = V[xi] [tiles][channels]. */
+/* V for tile t and input channels c0 .. c0 + 7: the WG_A x WG_A input
+ * patch at row WG_M * ty - pad_top, column WG_M * tx - pad_left of image n
+ * (zeros outside), WG_XI vectors of A = V[xi] [tiles][channels]. */
 __attribute__((vec_type_hint(float8)))
 __kernel void wino_input(__global const store_t *x, uint x_off, __global store_t *v, uint v_off, int channels,
                          int height, int width, int tiles_h, int tiles_w, int tiles, int pad_top, int pad_left)
@@ -99,30 +144,25 @@ __kernel void wino_input(__global const store_t *x, uint x_off, __global store_t
     if (t >= tiles) return;
     const int per_image = tiles_h * tiles_w, n = t / per_image, rest = t - n * per_image;
     const int ty = rest / tiles_w, tx = rest - ty * tiles_w;
-    const int y0 = 2 * ty - pad_top, x0 = 2 * tx - pad_left, count = min(8, channels - c0);
+    const int y0 = WG_M * ty - pad_top, x0 = WG_M * tx - pad_left, count = min(8, channels - c0);
     const size_t plane = (size_t)height * width, base = x_off + ((size_t)n * channels + c0) * plane;
-    float8 d[16];
-    _Pragma("unroll") for (int i = 0; i < 4; i++)
-        _Pragma("unroll") for (int j = 0; j < 4; j++) {
+    float8 d[WG_XI];
+    _Pragma("unroll") for (int i = 0; i < WG_A; i++)
+        _Pragma("unroll") for (int j = 0; j < WG_A; j++) {
             const int iy = y0 + i, ix = x0 + j;
-            d[4 * i + j] = iy >= 0 && iy < height && ix >= 0 && ix < width
-                               ? clg_wg_gather(x, base + iy * width + ix, plane, count)
-                               : (float8)(0.0f);
+            d[WG_A * i + j] = iy >= 0 && iy < height && ix >= 0 && ix < width
+                                  ? clg_wg_gather(x, base + iy * width + ix, plane, count)
+                                  : (float8)(0.0f);
         }
-    float8 e[16], r[16];
-    /* e = B^T d (over rows), r = e B (over columns) */
-    _Pragma("unroll") for (int j = 0; j < 4; j++) {
-        CLG_WG_BT(d[j], d[4 + j], d[8 + j], d[12 + j], e[j], e[4 + j], e[8 + j], e[12 + j]);
-    }
-    _Pragma("unroll") for (int i = 0; i < 4; i++) {
-        CLG_WG_BT(e[4 * i], e[4 * i + 1], e[4 * i + 2], e[4 * i + 3], r[4 * i], r[4 * i + 1], r[4 * i + 2],
-                  r[4 * i + 3]);
-    }
+    float8 e[WG_XI], r[WG_XI];
+    /* e = B^T d (each column), r = e B (each row) */
+    _Pragma("unroll") for (int j = 0; j < WG_A; j++) CLG_WG_BT(d, j, WG_A, e, j, WG_A)
+    _Pragma("unroll") for (int i = 0; i < WG_A; i++) CLG_WG_BT(e, WG_A * i, 1, r, WG_A * i, 1)
     const size_t at = v_off + (size_t)t * channels + c0, step = (size_t)tiles * channels;
     if (count == 8) {
-        _Pragma("unroll") for (int xi = 0; xi < 16; xi++) STOREV(8, r[xi], v + at + xi * step);
+        _Pragma("unroll") for (int xi = 0; xi < WG_XI; xi++) STOREV(8, r[xi], v + at + xi * step);
     } else {
-        for (int xi = 0; xi < 16; xi++) {
+        for (int xi = 0; xi < WG_XI; xi++) {
             float s[8];
             vstore8(r[xi], 0, s);
             for (int l = 0; l < count; l++) STORE(v, at + xi * step + l, s[l]);
@@ -130,9 +170,10 @@ __kernel void wino_input(__global const store_t *x, uint x_off, __global store_t
     }
 }
 
-/* Y for tile t and output channels k0 .. k0 + 7 from M = the 16 products
- * [16][tiles][channels_out]: A^T m A, the bias, the epilogue (over the NCHW
- * output: image n, pixel oy * out_w + ox, channel k), stored where inside. */
+/* Y for tile t and output channels k0 .. k0 + 7 from M = the WG_XI products
+ * [WG_XI][tiles][channels_out]: A^T M A, the bias, the epilogue (over the
+ * NCHW output: image n, pixel oy * out_w + ox, channel k), stored where
+ * inside. */
 __attribute__((vec_type_hint(float8)))
 __kernel void wino_output(__global const store_t *m, uint m_off, __global const store_t *bias, uint bias_off,
                           int has_bias, __global store_t *y, uint y_off, int channels_out, int out_h, int out_w,
@@ -143,27 +184,19 @@ __kernel void wino_output(__global const store_t *m, uint m_off, __global const 
     const int per_image = tiles_h * tiles_w, n = t / per_image, rest = t - n * per_image;
     const int ty = rest / tiles_w, tx = rest - ty * tiles_w, count = min(8, channels_out - k0);
     const size_t at = m_off + (size_t)t * channels_out + k0, step = (size_t)tiles * channels_out;
-    float8 s[16], h[8];
-    _Pragma("unroll") for (int xi = 0; xi < 16; xi++)
+    float8 s[WG_XI], h[WG_M * WG_A], o[WG_M * WG_M];
+    _Pragma("unroll") for (int xi = 0; xi < WG_XI; xi++)
         s[xi] = count == 8 ? LOADV(8, m + at + xi * step) : clg_wg_gather(m, at + xi * step, 1, count);
-    /* h = A^T s (over rows): 2 rows of 4 */
-    _Pragma("unroll") for (int j = 0; j < 4; j++) {
-        h[j] = s[j] + s[4 + j] + s[8 + j];
-        h[4 + j] = s[4 + j] - s[8 + j] - s[12 + j];
-    }
+    /* h = A^T s (each column: [WG_M][WG_A]), o = h A (each row) */
+    _Pragma("unroll") for (int j = 0; j < WG_A; j++) CLG_WG_AT(s, j, WG_A, h, j, WG_A)
+    _Pragma("unroll") for (int i = 0; i < WG_M; i++) CLG_WG_AT(h, WG_A * i, 1, o, WG_M * i, 1)
     const float8 b = has_bias ? clg_wg_gather(bias, bias_off + k0, 1, count) : (float8)(0.0f);
-    /* (h A) over columns: outputs o[2 * i + j] at (2 * ty + i, 2 * tx + j) */
-    float8 o[4];
-    _Pragma("unroll") for (int i = 0; i < 2; i++) {
-        o[2 * i] = h[4 * i] + h[4 * i + 1] + h[4 * i + 2] + b;
-        o[2 * i + 1] = h[4 * i + 1] - h[4 * i + 2] - h[4 * i + 3] + b;
-    }
-    float f[4][8];
-    _Pragma("unroll") for (int q = 0; q < 4; q++) vstore8(o[q], 0, f[q]);
+    float f[WG_M * WG_M][8];
+    _Pragma("unroll") for (int q = 0; q < WG_M * WG_M; q++) vstore8(o[q] + b, 0, f[q]);
     const size_t plane = (size_t)out_h * out_w;
     __global store_t *yk = y + y_off + ((size_t)n * channels_out + k0) * plane;
-    for (int q = 0; q < 4; q++) {
-        const int oy = 2 * ty + q / 2, ox = 2 * tx + q % 2;
+    for (int q = 0; q < WG_M * WG_M; q++) {
+        const int oy = WG_M * ty + q / WG_M, ox = WG_M * tx + q % WG_M;
         if (oy >= out_h || ox >= out_w) continue;
         const int px = oy * out_w + ox;
         for (int l = 0; l < count; l++)

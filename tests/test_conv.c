@@ -313,17 +313,17 @@ static void test_pointwise(void **state)
     test_set_gemm(NULL);
 }
 
-/* Winograd F(2x2, 3x3) (runtime/lower/conv_winograd.c) on every packed
- * variant that runs it and by default: odd images (a last tile half
- * outside), padded and not, asymmetric pads, 1x1 images, channel counts
+/* Winograd F(2x2, 3x3) and F(4x4, 3x3) (runtime/lower/conv_winograd.c) on
+ * every packed variant that runs them and by default: odd images (a last
+ * tile partly outside), padded and not, asymmetric pads, 1x1 images, channel counts
  * that leave a part of the float8 of channels (5, 7, 70) and of a weight
  * panel (6, 33, 100), epilogues with a whole residual, a per-channel
  * constant and a per-image-pixel input; a convolution Winograd cannot run
  * (stride 2, 1x1, dilated) stays right when it is forced; weights that are
  * a graph input (transformed every run). By default a 3x3 stride-1
- * convolution of 128 channels takes it: three launches (input transform,
- * the batched products, output transform), the transformed weights
- * prepared once (16 per 3x3 tap of 9). */
+ * convolution of 128 channels on 6x6 images takes F(4x4): three launches
+ * (input transform, the batched products, output transform), the
+ * transformed weights prepared once (36 per 3x3 taps' 9). */
 static void test_winograd(void **state)
 {
     (void)state;
@@ -342,7 +342,8 @@ static void test_winograd(void **state)
         {6, 5, 5, 8, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL},
         {6, 9, 9, 8, 3, 3, 1, 1, "[2, 2, 2, 2]", 2, 2, 1, NULL, NULL, NULL},
     };
-    static const char *const modes[] = {"generated:p8x32f", "generated:p4x64f", "generated:p12x32f", "default"};
+    static const char *const modes[] = {"generated:p8x32f", "generated:p4x64f", "generated:p12x32f",
+                                        "generated:p8x32g", "generated:p4x64g", "generated:p12x32g", "default"};
     for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
         test_set_gemm(modes[i]);
         for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
@@ -355,6 +356,8 @@ static void test_winograd(void **state)
              "y = Conv2D(x, w, b) pads=[1, 1, 1, 1]\noutput y\n");
     test_set_gemm("generated:p8x32f");
     test_check_text(text, TOL);
+    test_set_gemm("generated:p4x64g");
+    test_check_text(text, TOL);
     const conv_case k = {128, 6, 6, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)",
                          "input r: f32[N, 64, 6, 6]\n", ", r"};
     write_conv(&k);
@@ -365,8 +368,8 @@ static void test_winograd(void **state)
     clg_context_device(ctx, &info);
     if (info.type == CLG_DEVICE_CPU) {
         assert_int_equal(st.launches_per_inference, 3);
-        /* p4x64's panels: 64 output channels, 16 transformed taps */
-        assert_int_equal(st.prepared_bytes, (uint64_t)16 * 128 * 64 * sizeof(float));
+        /* p4x64's panels: 64 output channels, 36 transformed taps */
+        assert_int_equal(st.prepared_bytes, (uint64_t)36 * 128 * 64 * sizeof(float));
     }
     test_set_gemm(NULL);
 }

@@ -524,10 +524,11 @@ model conv-n4x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n4x16w CLGRAPH_VE
 model conv-n8x16w-scalar "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n8x16w
 model dw-vec "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
 model maxpool-rows "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
-# Winograd F(2x2, 3x3) (kernels/winograd.cl) on the 3x3 stride-1
+# Winograd F(2x2, 3x3) and F(4x4, 3x3) (kernels/winograd.cl) on the 3x3 stride-1
 # convolutions, a residual epilogue in its output transform's store; the
 # others fall back to the default path
 model conv-winograd "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p8x32f
+model conv-winograd4 "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p4x64g
 model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
 model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane

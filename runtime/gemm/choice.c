@@ -122,6 +122,7 @@ static const char *decision_name(const clg_decision *d, char *buf, size_t size)
              : d->orientation == CLG_ORIENT_IMPLICIT  ? "i"
              : d->orientation == CLG_ORIENT_POINTWISE ? "w"
              : d->orientation == CLG_ORIENT_WINOGRAD  ? "f"
+             : d->orientation == CLG_ORIENT_WINOGRAD4 ? "g"
                                                       : "");
     return buf;
 }
@@ -156,7 +157,8 @@ static bool runs_conv(const clg_decision *d, const clg_conv_job *conv)
 {
     if (d->orientation == CLG_ORIENT_IMPLICIT) return conv && conv->implicit_ok;
     if (d->orientation == CLG_ORIENT_POINTWISE) return conv && conv->pointwise_ok;
-    if (d->orientation == CLG_ORIENT_WINOGRAD) return conv && conv->winograd_ok;
+    if (d->orientation == CLG_ORIENT_WINOGRAD || d->orientation == CLG_ORIENT_WINOGRAD4)
+        return conv && conv->winograd_ok;
     return true;
 }
 
@@ -402,8 +404,8 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     top_candidate top[TOP];
     int n_top = 0;
     /* candidates: CLBlast (c = -1), then each variant in each orientation
-     * (a convolution's five, a GEMM's one) */
-    int orientations = conv ? 5 : 1;
+     * (a convolution's six, a GEMM's one) */
+    int orientations = conv ? 6 : 1;
     for (int c = -1; c < orientations * CLG_GEMM_VARIANTS && ok; c++) {
         clg_orientation o = c < 0 ? CLG_ORIENT_AS_WRITTEN : (clg_orientation)(c / CLG_GEMM_VARIANTS);
         int v = c < 0 ? 0 : c % CLG_GEMM_VARIANTS;
@@ -416,7 +418,8 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
                 if (!conv->pointwise_ok || x->vn <= 1 || x->tm <= 1 || ctx->info.type != CLG_DEVICE_CPU)
                     continue;
             } else if (conv ? x->nr == 0 || (o == CLG_ORIENT_IMPLICIT && !conv->implicit_ok) ||
-                                  (o == CLG_ORIENT_WINOGRAD && (!conv->winograd_ok || x->wm > 0))
+                                  ((o == CLG_ORIENT_WINOGRAD || o == CLG_ORIENT_WINOGRAD4) &&
+                                   (!conv->winograd_ok || x->wm > 0))
                             : !clg_gemm_variant_fits(v, gen->ta, gen->tb)) {
                 continue;
             } else if (!worth_timing(ctx, v)) {
@@ -508,24 +511,26 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
          * p4x64i (bench/README.md, "Convolution stores") */
         int64_t m = conv->in[1].shape.dims[0] / (conv->node->attrs.group > 0 ? conv->node->attrs.group : 1);
         if (m > 0 && (m + 31) / 32 * 32 < (m + 63) / 64 * 64) packed = clg_gemm_variant_find("p8x32");
-        /* Winograd F(2x2, 3x3) for a 3x3, stride-1 convolution of 128
-         * input channels or more over 4 to 256 tiles of 2x2 outputs: its
-         * 16 products of [tiles, C] x [C, M] do 2.25x fewer multiply-adds
-         * than the implicit GEMM, against two memory passes (its
-         * transforms) and weights 16/9 the size, which fewer channels or
-         * tiles do not pay for, and more tiles not on PoCL (the implicit
-         * GEMM runs large images' interior tiles well). Measured per
-         * layer, device time at batches 1, 4 and 16 on both CPU runtimes
-         * (docs/runtime.md "Convolution paths"): 128-512 channels over 4
-         * to 256 tiles 0.50-0.94x the implicit GEMM's time in 21 cells of
-         * 26, 1.02-1.43x in five (four on PoCL); 32 and 64 channels 0.94-2.4x,
-         * one tile (a 2x2 image at batch 1) 1.1-1.9x, 784 and 3136 tiles
-         * 0.8-1.2x (none taken). Half-precision plans stay on the implicit
-         * GEMM (not measured). */
+        /* Winograd for a 3x3, stride-1 convolution (its multiply-adds
+         * 4x fewer as F(4x4, 3x3), 2.25x as F(2x2, 3x3), against two
+         * memory passes, its transforms, and weights 4x or 16/9 the
+         * size): F(4x4) for 64 input channels or more on images of 4x4
+         * outputs or more, over at least 4 of its tiles and at most 2^17
+         * tiles times channels (its transformed input, 36 floats per tile
+         * and channel, within 18 MiB); else F(2x2) for 128 channels or
+         * more over 4 to 256 of its tiles. Fewer channels, tiles or
+         * outputs do not pay for the transforms (an image of 2x2 outputs
+         * wastes 3/4 of a 4x4 tile), more tiles leave the caches. Measured
+         * per layer, device time at batches 1, 4 and 16 on both CPU
+         * runtimes (docs/runtime.md "Convolution paths"). Half-precision
+         * plans stay on the implicit GEMM (not measured). */
         if (conv->winograd_ok && !half) {
             const clg_shape *xs = &conv->in[0].shape, *ys = &conv->out->shape;
-            int64_t tiles = xs->dims[0] * ((ys->dims[2] + 1) / 2) * ((ys->dims[3] + 1) / 2);
-            if (xs->dims[1] >= 128 && tiles >= 4 && tiles <= 256) return generated(packed, CLG_ORIENT_WINOGRAD, key);
+            int64_t c = xs->dims[1], oh = ys->dims[2], ow = ys->dims[3];
+            int64_t t4 = xs->dims[0] * ((oh + 3) / 4) * ((ow + 3) / 4), t2 = xs->dims[0] * ((oh + 1) / 2) * ((ow + 1) / 2);
+            if (c >= 64 && oh >= 4 && ow >= 4 && t4 >= 4 && t4 * c <= ((int64_t)1 << 17))
+                return generated(packed, CLG_ORIENT_WINOGRAD4, key);
+            if (c >= 128 && t2 >= 4 && t2 <= 256) return generated(packed, CLG_ORIENT_WINOGRAD, key);
         }
         return generated(packed, conv->implicit_ok ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_AS_WRITTEN, key);
     }

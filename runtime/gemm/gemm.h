@@ -28,7 +28,8 @@ CLG_INTERNAL bool clg_gemm_variant_fits(int v, bool trans_a, bool trans_b);
 CLG_INTERNAL int clg_gemm_variant_find(const char *name);
 /* The variant a GEMM path or the choice file names: a variant's name, or a
  * packed variant's with "t" appended for a convolution's flipped product,
- * "i" for its implicit GEMM or "f" for Winograd F(2x2, 3x3), or a vector variant's (vn > 1) with "w"
+ * "i" for its implicit GEMM, "f" for Winograd F(2x2, 3x3) or "g" for
+ * F(4x4, 3x3), or a vector variant's (vn > 1) with "w"
  * for a pointwise convolution read in place (*o set). -1 when it names
  * none. */
 CLG_INTERNAL int clg_gemm_variant_parse_orient(const char *name, clg_orientation *o);
@@ -140,18 +141,19 @@ typedef struct clg_conv_job {
     uint64_t geom;     /* the key's geom */
     bool implicit_ok;  /* the implicit GEMM can run it (ungrouped, offsets in int) */
     bool pointwise_ok; /* CLG_ORIENT_POINTWISE can run it (1x1, stride 1, unpadded, ungrouped) */
-    bool winograd_ok;  /* CLG_ORIENT_WINOGRAD can run it (clg_conv_winograd_ok) */
+    bool winograd_ok;  /* CLG_ORIENT_WINOGRAD(4) can run it (clg_conv_winograd_ok) */
 } clg_conv_job;
 
-/* conv_winograd.c: whether Winograd F(2x2, 3x3) can run the convolution n
- * (3x3, stride 1, undilated, ungrouped, every offset within an int), and
- * the convolution lowered so on packed variant `variant`, ep (NULL: none)
- * in its last kernel's store. */
+/* conv_winograd.c: whether Winograd F(2x2, 3x3) and F(4x4, 3x3) can run
+ * the convolution n (3x3, stride 1, undilated, ungrouped, every offset
+ * within an int), and the convolution lowered so, F(tile x tile, 3x3)
+ * (tile 2 or 4) on packed variant `variant`, ep (NULL: none) in its last
+ * kernel's store. */
 CLG_INTERNAL bool clg_conv_winograd_ok(const clg_node *n, const clg_shape *xs, const clg_shape *ws,
                                        const clg_shape *ys);
 struct clg_epilogue;
 CLG_INTERNAL clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                                const clg_dev_tensor *out, int variant,
+                                                const clg_dev_tensor *out, int variant, int tile,
                                                 const struct clg_epilogue *ep);
 
 /* conv.c: the convolution n on in/out as decision d would lower it,

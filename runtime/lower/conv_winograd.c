@@ -1,12 +1,14 @@
-/* Conv2D by Winograd's minimal filtering, F(2x2, 3x3) (kernels/winograd.cl
- * says the algorithm): the input's 4x4 tiles and the weights transformed,
- * 16 products of [tiles, C] by [C, M] on a packed GEMM variant in one
- * batched launch, and the products transformed back into 2x2 outputs with
- * the bias and the epilogue. 2.25x fewer multiply-adds than the implicit
- * GEMM for 3x3, stride-1 convolutions, for two memory passes (the
- * transformed input, 4x the input's size, and the products, 4x the
- * output's) and weights 16/9 the size; selection times it against the
- * other paths (CLG_ORIENT_WINOGRAD, names ending in "f"). */
+/* Conv2D by Winograd's minimal filtering, F(m x m, 3x3) for m = 2 or 4
+ * (kernels/winograd.cl says the algorithm): the input's (m + 2)^2 patches
+ * and the weights transformed, (m + 2)^2 products of [tiles, C] by [C, M]
+ * on a packed GEMM variant in one batched launch, and the products
+ * transformed back into m x m outputs with the bias and the epilogue.
+ * F(2x2) does 2.25x fewer multiply-adds than the implicit GEMM, F(4x4) 4x,
+ * for two memory passes (the transformed input, (m + 2)^2 / m^2 times the
+ * input's size: 4x and 2.25x, and the products, as much against the
+ * output) and weights (m + 2)^2 / 9 the size; selection times both
+ * against the other paths (CLG_ORIENT_WINOGRAD, names ending in "f", and
+ * CLG_ORIENT_WINOGRAD4, "g"). */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,11 +18,11 @@
 
 static const clg_kernel_family winograd_family = {"winograd.cl", "wino_output"};
 
-/* The tiles of 2x2 outputs: rows and columns per image, and all of them. */
-static void tiles_of(const clg_shape *xs, const clg_shape *ys, int64_t *th, int64_t *tw, int64_t *all)
+/* The tiles of m x m outputs: rows and columns per image, and all of them. */
+static void tiles_of(const clg_shape *xs, const clg_shape *ys, int64_t m, int64_t *th, int64_t *tw, int64_t *all)
 {
-    *th = (ys->dims[2] + 1) / 2;
-    *tw = (ys->dims[3] + 1) / 2;
+    *th = (ys->dims[2] + m - 1) / m;
+    *tw = (ys->dims[3] + m - 1) / m;
     *all = xs->dims[0] * *th * *tw;
 }
 
@@ -30,35 +32,38 @@ bool clg_conv_winograd_ok(const clg_node *n, const clg_shape *xs, const clg_shap
     if (at->group != 1 || ws->dims[2] != 3 || ws->dims[3] != 3 || at->strides[0] != 1 || at->strides[1] != 1 ||
         at->dilations[0] != 1 || at->dilations[1] != 1)
         return false;
-    int64_t th, tw, tiles, c = xs->dims[1], m = ws->dims[0];
-    tiles_of(xs, ys, &th, &tw, &tiles);
-    /* every offset the kernels and the batched GEMM form within an int:
-     * the transformed input and products (16 per tile and channel), the
-     * weights' panels (padded to 64 channels at most) */
+    int64_t th, tw, t2, t4, c = xs->dims[1], m = ws->dims[0];
+    tiles_of(xs, ys, 2, &th, &tw, &t2);
+    tiles_of(xs, ys, 4, &th, &tw, &t4);
+    /* every offset the kernels and the batched GEMM form within an int,
+     * for either tile: the transformed input and products (16 or 36 per
+     * tile and channel), the weights' panels (padded to 64 channels at
+     * most) */
     int64_t widest = c > m + 64 ? c : m + 64;
-    return tiles > 0 && c > 0 && m > 0 && 16 * tiles * widest <= INT32_MAX && 16 * c * (m + 64) <= INT32_MAX &&
-           clg_shape_count(xs) <= INT32_MAX && clg_shape_count(ys) <= INT32_MAX;
+    return t2 > 0 && c > 0 && m > 0 && 16 * t2 * widest <= INT32_MAX && 36 * t4 * widest <= INT32_MAX &&
+           36 * c * (m + 64) <= INT32_MAX && clg_shape_count(xs) <= INT32_MAX && clg_shape_count(ys) <= INT32_MAX;
 }
 
 clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
-                                   const clg_dev_tensor *out, int variant, const clg_epilogue *ep)
+                                   const clg_dev_tensor *out, int variant, int tile, const clg_epilogue *ep)
 {
     const clg_shape *xs = &in[0].shape, *ws = &in[1].shape, *ys = &out->shape;
     const clg_gemm_variant *v = &clg_gemm_variants[variant];
-    if (!clg_conv_winograd_ok(n, xs, ws, ys) || v->nr == 0 || v->wm > 0)
-        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: Winograd F(2x2, 3x3) cannot run this convolution on %s",
+    if (!clg_conv_winograd_ok(n, xs, ws, ys) || v->nr == 0 || v->wm > 0 || (tile != 2 && tile != 4))
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL,
+                              "internal error: Winograd F(%dx%d, 3x3) cannot run this convolution on %s", tile, tile,
                               v->name);
-    int64_t th, tw, tiles, c = xs->dims[1], m = ws->dims[0];
-    tiles_of(xs, ys, &th, &tw, &tiles);
+    int64_t th, tw, tiles, c = xs->dims[1], m = ws->dims[0], xis = (tile + 2) * (tile + 2);
+    tiles_of(xs, ys, tile, &th, &tw, &tiles);
     int64_t padded = (m + v->nr - 1) / v->nr * v->nr, elems = padded * c;
-    char defines[32];
-    snprintf(defines, sizeof defines, "-DPACK_NR=%d", v->nr);
+    char defines[40];
+    snprintf(defines, sizeof defines, "-DPACK_NR=%d -DWG_M=%d", v->nr, tile);
 
     /* U, the weights transformed into the GEMM's packed panels: once, into
      * a buffer of the plan's, when they are a constant; else every run */
     bool constant = !clg_value_in_arena(lw->g, n->inputs[1]);
     clg_dev_tensor u;
-    clg_status s = constant ? clg_plan_buffer(lw, (size_t)(16 * elems), &u) : clg_scratch(lw, (size_t)(16 * elems), &u);
+    clg_status s = constant ? clg_plan_buffer(lw, (size_t)(xis * elems), &u) : clg_scratch(lw, (size_t)(xis * elems), &u);
     if (s) return s;
     int from = lw->plan->n_steps;
     clg_karg wargs[] = {CLG_ARG_T(&in[1]), CLG_ARG_T(&u), CLG_ARG_I(c), CLG_ARG_I(m), CLG_ARG_I(padded),
@@ -68,9 +73,9 @@ clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_d
     if ((s = clg_emit_launch(lw, &wl))) return s;
     if (constant && (s = clg_plan_run_steps_now(lw, from))) return s;
 
-    /* V, the input's tiles transformed: A of the 16 products, [tiles][C] each */
+    /* V, the input's tiles transformed: A of the xis products, [tiles][C] each */
     clg_dev_tensor tv, prod;
-    if ((s = clg_scratch(lw, (size_t)(16 * tiles * c), &tv))) return s;
+    if ((s = clg_scratch(lw, (size_t)(xis * tiles * c), &tv))) return s;
     clg_karg iargs[] = {CLG_ARG_T(&in[0]),    CLG_ARG_T(&tv),    CLG_ARG_I(c),
                         CLG_ARG_I(xs->dims[2]), CLG_ARG_I(xs->dims[3]), CLG_ARG_I(th),
                         CLG_ARG_I(tw),        CLG_ARG_I(tiles),  CLG_ARG_I(n->attrs.pads[0]),
@@ -79,8 +84,8 @@ clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_d
                      {0},              iargs,        10,      NULL};
     if ((s = clg_emit_launch(lw, &il))) return s;
 
-    /* the 16 products, [tiles][M] each, in one batched launch */
-    if ((s = clg_scratch(lw, (size_t)(16 * tiles * m), &prod))) return s;
+    /* the xis products, [tiles][M] each, in one batched launch */
+    if ((s = clg_scratch(lw, (size_t)(xis * tiles * m), &prod))) return s;
     clg_gemm_gen g;
     memset(&g, 0, sizeof g);
     g.a = &tv;
@@ -93,7 +98,7 @@ clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_d
     g.n = m;
     g.k = c;
     g.alpha = 1.0f;
-    g.batch = 16;
+    g.batch = xis;
     g.a_bs = tiles * c;
     g.y_bs = tiles * m;
     if ((s = clg_emit_gemm_gen(lw, &g, variant))) return s;

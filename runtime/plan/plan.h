@@ -200,6 +200,7 @@ typedef enum clg_orientation {
     CLG_ORIENT_WINOGRAD,       /* Winograd F(2x2, 3x3) on a packed variant, the 16 products of
                                   transformed tiles batched (lower/conv_winograd.c): 3x3 kernels,
                                   stride 1, undilated, ungrouped */
+    CLG_ORIENT_WINOGRAD4,      /* the same, F(4x4, 3x3): 36 products */
 } clg_orientation;
 
 typedef struct clg_decision {
