@@ -4,7 +4,11 @@
  * undilated, ungrouped convolution as a = (m + 2)^2 products of
  * transformed tiles: per m x m outputs and input channel a multiply-adds
  * against the direct sum's 9 m^2, 2.25x fewer for F(2x2), 4x for F(4x4).
- * Three kernels, each a launch:
+ * Three kernels, each a launch, in two programs: wino_weights and
+ * wino_input, and (-DWG_OUT) wino_output alone, the one that takes the
+ * epilogue, so that a model's epilogues (a Relu, a residual Add and Relu)
+ * make programs of one kernel each (PoCL compiles each kernel of a program
+ * once more when it saves it):
  *
  *   wino_weights  once per plan (constant weights): U = G g G^T for each
  *                 output channel k and input channel c, a values, written
@@ -44,9 +48,6 @@
 #ifndef EPILOGUE
 #define EPILOGUE_ARGS
 #define EPILOGUE_PASS
-#endif
-#ifndef PACK_NR
-#define PACK_NR 32
 #endif
 #ifndef WG_M
 #define WG_M 2
@@ -107,11 +108,22 @@
 #error "WG_M must be 2 or 4"
 #endif
 
+/* float8 of channels c .. c + 7 of p at element offset off, each channel
+ * `step` elements apart; lanes past `count` channels repeat the last. */
+static inline float8 clg_wg_gather(const __global store_t *p, size_t off, size_t step, int count)
+{
+    float s[8];
+    for (int l = 0; l < 8; l++) s[l] = LOAD(p, off + (size_t)min(l, count - 1) * step);
+    return vload8(0, s);
+}
+
+#ifndef WG_OUT
 /* U for output channel k (< channels_out; past it zeros, the panel's
  * padding) and input channel c: a work-item per (k, c) of the padded
- * panels, WG_XI stores, product xi's panels elems apart. */
+ * panels (`panel` columns each: the GEMM variant's NR), WG_XI stores,
+ * product xi's panels elems apart. */
 __kernel void wino_weights(__global const store_t *w, uint w_off, __global store_t *u, uint u_off, int channels,
-                           int channels_out, int padded_out, int elems)
+                           int channels_out, int padded_out, int elems, int panel)
 {
     const int k = get_global_id(0), c = get_global_id(1);
     if (k >= padded_out) return;
@@ -120,17 +132,8 @@ __kernel void wino_weights(__global const store_t *w, uint w_off, __global store
     /* t = G g ([WG_A][3]: each column of g), r = t G^T (each row of t) */
     _Pragma("unroll") for (int j = 0; j < 3; j++) CLG_WG_G(g, j, 3, t, j, 3)
     _Pragma("unroll") for (int i = 0; i < WG_A; i++) CLG_WG_G(t, 3 * i, 1, r, WG_A * i, 1)
-    const size_t at = u_off + ((size_t)(k / PACK_NR) * channels + c) * PACK_NR + k % PACK_NR;
+    const size_t at = u_off + ((size_t)(k / panel) * channels + c) * panel + k % panel;
     for (int xi = 0; xi < WG_XI; xi++) STORE(u, at + (size_t)xi * elems, r[xi]);
-}
-
-/* float8 of channels c .. c + 7 of p at element offset off, each channel
- * `step` elements apart; lanes past `count` channels repeat the last. */
-static inline float8 clg_wg_gather(const __global store_t *p, size_t off, size_t step, int count)
-{
-    float s[8];
-    for (int l = 0; l < 8; l++) s[l] = LOAD(p, off + (size_t)min(l, count - 1) * step);
-    return vload8(0, s);
 }
 
 /* V for tile t and input channels c0 .. c0 + 7: the WG_A x WG_A input
@@ -170,6 +173,7 @@ __kernel void wino_input(__global const store_t *x, uint x_off, __global store_t
     }
 }
 
+#else
 /* Y for tile t and output channels k0 .. k0 + 7 from M = the WG_XI products
  * [WG_XI][tiles][channels_out]: A^T M A, the bias, the epilogue (over the
  * NCHW output: image n, pixel oy * out_w + ox, channel k), stored where
@@ -195,10 +199,12 @@ __kernel void wino_output(__global const store_t *m, uint m_off, __global const 
     _Pragma("unroll") for (int q = 0; q < WG_M * WG_M; q++) vstore8(o[q] + b, 0, f[q]);
     const size_t plane = (size_t)out_h * out_w;
     __global store_t *yk = y + y_off + ((size_t)n * channels_out + k0) * plane;
+#pragma nounroll
     for (int q = 0; q < WG_M * WG_M; q++) {
         const int oy = WG_M * ty + q / WG_M, ox = WG_M * tx + q % WG_M;
         if (oy >= out_h || ox >= out_w) continue;
         const int px = oy * out_w + ox;
+#pragma nounroll
         for (int l = 0; l < count; l++)
 #ifdef EPILOGUE
             STORE(yk, l * plane + px, clg_epilogue_px(f[q][l], n, px, k0 + l EPILOGUE_PASS));
@@ -207,3 +213,4 @@ __kernel void wino_output(__global const store_t *m, uint m_off, __global const 
 #endif
     }
 }
+#endif

@@ -321,7 +321,7 @@ static void test_pointwise(void **state)
  * constant and a per-image-pixel input; a convolution Winograd cannot run
  * (stride 2, 1x1, dilated) stays right when it is forced; weights that are
  * a graph input (transformed every run). By default a 3x3 stride-1
- * convolution of 128 channels on 6x6 images takes F(4x4): three launches
+ * convolution of 128 channels on 32x32 images takes F(4x4): three launches
  * (input transform, the batched products, output transform), the
  * transformed weights prepared once (36 per 3x3 taps' 9). */
 static void test_winograd(void **state)
@@ -358,8 +358,8 @@ static void test_winograd(void **state)
     test_check_text(text, TOL);
     test_set_gemm("generated:p4x64g");
     test_check_text(text, TOL);
-    const conv_case k = {128, 6, 6, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)",
-                         "input r: f32[N, 64, 6, 6]\n", ", r"};
+    const conv_case k = {128, 32, 32, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)",
+                         "input r: f32[N, 64, 32, 32]\n", ", r"};
     write_conv(&k);
     clg_model_stats st;
     model_stats("default", &st);

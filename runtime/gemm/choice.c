@@ -518,19 +518,29 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
          * outputs or more, over at least 4 of its tiles and at most 2^17
          * tiles times channels (its transformed input, 36 floats per tile
          * and channel, within 18 MiB); else F(2x2) for 128 channels or
-         * more over 4 to 256 of its tiles. Fewer channels, tiles or
-         * outputs do not pay for the transforms (an image of 2x2 outputs
-         * wastes 3/4 of a 4x4 tile), more tiles leave the caches. Measured
-         * per layer, device time at batches 1, 4 and 16 on both CPU
-         * runtimes (docs/runtime.md "Convolution paths"). Half-precision
-         * plans stay on the implicit GEMM (not measured). */
+         * more over 4 to 256 of its tiles; both only for convolutions of
+         * 2^26 multiply-adds or more. Fewer channels, tiles or outputs do
+         * not pay for the transforms (an image of 2x2 outputs wastes 3/4
+         * of a 4x4 tile), more tiles leave the caches. Measured per layer,
+         * device time at batches 1, 4 and 16 on both CPU runtimes
+         * (docs/runtime.md "Convolution paths"). The smaller convolutions
+         * gained at most 0.1 ms each (ResNet-18 at 64x64 and batch 1: its
+         * 9.4 M multiply-add layers 0.41-0.82x) and the model nothing
+         * measurable, for two more launches per layer and two to four more
+         * programs per model to build: PoCL's cold start of that model
+         * went from 5 to 10 s. Half-precision plans stay on the implicit
+         * GEMM (not measured). */
         if (conv->winograd_ok && !half) {
             const clg_shape *xs = &conv->in[0].shape, *ys = &conv->out->shape;
             int64_t c = xs->dims[1], oh = ys->dims[2], ow = ys->dims[3];
             int64_t t4 = xs->dims[0] * ((oh + 3) / 4) * ((ow + 3) / 4), t2 = xs->dims[0] * ((oh + 1) / 2) * ((ow + 1) / 2);
-            if (c >= 64 && oh >= 4 && ow >= 4 && t4 >= 4 && t4 * c <= ((int64_t)1 << 17))
+            double macs = (double)clg_shape_count(ys) * (double)c * 9.0;
+            if (macs < (double)((int64_t)1 << 26)) {
+                /* too small: the implicit GEMM below */
+            } else if (c >= 64 && oh >= 4 && ow >= 4 && t4 >= 4 && t4 * c <= ((int64_t)1 << 17))
                 return generated(packed, CLG_ORIENT_WINOGRAD4, key);
-            if (c >= 128 && t2 >= 4 && t2 <= 256) return generated(packed, CLG_ORIENT_WINOGRAD, key);
+            else if (c >= 128 && t2 >= 4 && t2 <= 256)
+                return generated(packed, CLG_ORIENT_WINOGRAD, key);
         }
         return generated(packed, conv->implicit_ok ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_AS_WRITTEN, key);
     }

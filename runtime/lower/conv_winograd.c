@@ -56,8 +56,13 @@ clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_d
     int64_t th, tw, tiles, c = xs->dims[1], m = ws->dims[0], xis = (tile + 2) * (tile + 2);
     tiles_of(xs, ys, tile, &th, &tw, &tiles);
     int64_t padded = (m + v->nr - 1) / v->nr * v->nr, elems = padded * c;
-    char defines[40];
-    snprintf(defines, sizeof defines, "-DPACK_NR=%d -DWG_M=%d", v->nr, tile);
+    /* the input side (weights and input transforms) and the output
+     * transform, which takes the epilogue, build as programs of their own
+     * (kernels/winograd.cl WG_OUT); the panels' width is an argument, so
+     * that every variant shares them */
+    char defines[24], out_defines[40];
+    snprintf(defines, sizeof defines, "-DWG_M=%d", tile);
+    snprintf(out_defines, sizeof out_defines, "-DWG_M=%d -DWG_OUT=1", tile);
 
     /* U, the weights transformed into the GEMM's packed panels: once, into
      * a buffer of the plan's, when they are a constant; else every run */
@@ -66,10 +71,10 @@ clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_d
     clg_status s = constant ? clg_plan_buffer(lw, (size_t)(xis * elems), &u) : clg_scratch(lw, (size_t)(xis * elems), &u);
     if (s) return s;
     int from = lw->plan->n_steps;
-    clg_karg wargs[] = {CLG_ARG_T(&in[1]), CLG_ARG_T(&u), CLG_ARG_I(c), CLG_ARG_I(m), CLG_ARG_I(padded),
-                        CLG_ARG_I(elems)};
+    clg_karg wargs[] = {CLG_ARG_T(&in[1]), CLG_ARG_T(&u),        CLG_ARG_I(c),    CLG_ARG_I(m),
+                        CLG_ARG_I(padded), CLG_ARG_I(elems), CLG_ARG_I(v->nr)};
     clg_launch wl = {&winograd_family, "wino_weights", defines, 2, {clg_grid_size(padded), (size_t)c},
-                     {0},              wargs,          6,       NULL};
+                     {0},              wargs,          7,       NULL};
     if ((s = clg_emit_launch(lw, &wl))) return s;
     if (constant && (s = clg_plan_run_steps_now(lw, from))) return s;
 
@@ -109,7 +114,7 @@ clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_d
                         CLG_ARG_T(out),   CLG_ARG_I(m),                        CLG_ARG_I(ys->dims[2]),
                         CLG_ARG_I(ys->dims[3]), CLG_ARG_I(th),                  CLG_ARG_I(tw),
                         CLG_ARG_I(tiles)};
-    clg_launch ol = {&winograd_family, "wino_output", defines, 2, {clg_grid_size(tiles), (size_t)((m + 7) / 8)},
+    clg_launch ol = {&winograd_family, "wino_output", out_defines, 2, {clg_grid_size(tiles), (size_t)((m + 7) / 8)},
                      {0},              oargs,         10,      ep};
     return clg_emit_launch(lw, &ol);
 }
