@@ -26,12 +26,16 @@ typedef struct { int b, c, h, w, m, k, stride, pad; } conv_case;
 
 #define ITERS 11
 
-/* GEMM paths: three im2col ones, three implicit ones, and the measured
- * choice ("measure"). */
+/* GEMM paths: three im2col ones, three implicit ones, Winograd F(2x2,
+ * 3x3) and F(4x4, 3x3) (3x3 stride-1 convolutions only: forced on another,
+ * the convolution takes the default path), and the measured choice
+ * ("measure"). GFLOP/s count the direct convolution's multiply-adds, also
+ * for Winograd, which does fewer. */
 static const char *const paths[] = {"generated:p8x32",  "generated:p8x32t",  "generated:p4x64t", "generated:p8x32i",
-                                    "generated:p12x32i", "generated:p4x64i", "measure"};
+                                    "generated:p12x32i", "generated:p4x64i", "generated:p4x64f", "generated:p4x64g",
+                                    "measure"};
 static const char *const labels[] = {"col p8x32", "col p8x32t", "col p4x64t", "imp p8x32i", "imp p12x32i", "imp p4x64i",
-                                     "measured"};
+                                     "wino p4x64f", "wino p4x64g", "measured"};
 #define N_PATHS (int)(sizeof paths / sizeof *paths)
 
 int main(int argc, char **argv)
