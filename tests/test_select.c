@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -142,47 +143,48 @@ static void test_conv_decisions(void **state)
      * channels to 700: 8 tiles, 79 M), neither for fewer channels, more
      * tiles (batch 2 of 200x200 outputs from 65 channels: 5000 x 65 of
      * 4x4) nor fewer multiply-adds (the first at 24 output channels) */
-    const char *w3 = "input x: f32[N, 700, 3, 3]\nconst w: f32[700, 700, 3, 3] = random(1)\n"
-                     "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
-    const char *w3few = "input x: f32[N, 127, 3, 5]\nconst w: f32[7, 127, 3, 3] = random(1)\n"
-                        "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
-    const char *w4 = "input x: f32[N, 65, 32, 32]\nconst w: f32[64, 65, 3, 3] = random(1)\n"
-                     "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
-    const char *w4small = "input x: f32[N, 65, 32, 32]\nconst w: f32[24, 65, 3, 3] = random(1)\n"
-                          "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
-    const char *w4few = "input x: f32[N, 63, 32, 32]\nconst w: f32[64, 63, 3, 3] = random(1)\n"
-                        "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
-    const char *w4big = "input x: f32[N, 65, 200, 200]\nconst w: f32[7, 65, 3, 3] = random(1)\n"
-                        "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
-    const char *w3s2 = "input x: f32[N, 129, 3, 5]\nconst w: f32[7, 129, 3, 3] = random(1)\n"
-                       "y = Conv2D(x, w) pads=[1, 1, 1, 1] strides=[2, 2]\noutput y\n";
-    const char *w3s = "input x: f32[N, 129, 3, 5]\nconst w: f32[7, 129, 3, 3] = random(1)\n"
-                      "y = Conv2D(x, w) pads=[1, 1, 1, 1]\noutput y\n";
-    d = decide(w3s, "y", 2, "generated:p8x32f");
-    assert_int_equal(d.backend, CLG_BACKEND_GENERATED);
-    assert_int_equal(d.variant, clg_gemm_variant_find("p8x32"));
-    assert_int_equal(d.orientation, CLG_ORIENT_WINOGRAD);
-    assert_int_not_equal(decide(w3s2, "y", 2, "generated:p8x32f").orientation, CLG_ORIENT_WINOGRAD);
+    /* forced: a GEMM path, and the orientation (-1: neither Winograd) and
+     * variant it gives; by_default: the default's orientation (-1: neither) */
+    static const struct {
+        int c, hw, m, stride;
+        const char *forced, *variant;
+        int forced_to, by_default;
+    } cases[] = {
+        {129, 3, 7, 1, "generated:p8x32f", "p8x32", CLG_ORIENT_WINOGRAD, -1}, /* forced; 243 K multiply-adds */
+        {129, 3, 7, 2, "generated:p8x32f", NULL, -1, -1},                     /* stride 2: never */
+        {129, 3, 7, 2, "generated:p8x32g", NULL, -1, -1},
+        {65, 32, 64, 1, "generated:p4x64g", "p4x64", CLG_ORIENT_WINOGRAD4, CLG_ORIENT_WINOGRAD4}, /* 77 M */
+        {700, 3, 700, 1, NULL, NULL, 0, CLG_ORIENT_WINOGRAD}, /* 3x3 outputs: F(2x2), 79 M */
+        {65, 32, 24, 1, NULL, NULL, 0, -1},                   /* 29 M multiply-adds */
+        {127, 3, 7, 1, NULL, NULL, 0, -1},                    /* too few channels for F(2x2) */
+        {63, 32, 64, 1, NULL, NULL, 0, -1},                   /* too few for F(4x4) */
+        {65, 200, 7, 1, NULL, NULL, 0, -1},                   /* 5000 x 65 of 4x4 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "input x: f32[N, %d, %d, %d]\nconst w: f32[%d, %d, 3, 3] = random(1)\n"
+                 "y = Conv2D(x, w) pads=[1, 1, 1, 1] strides=[%d, %d]\noutput y\n",
+                 cases[i].c, cases[i].hw, cases[i].hw, cases[i].m, cases[i].c, cases[i].stride, cases[i].stride);
+        if (cases[i].forced) {
+            d = decide(text, "y", 2, cases[i].forced);
+            if (cases[i].forced_to >= 0) {
+                assert_int_equal(d.backend, CLG_BACKEND_GENERATED);
+                assert_int_equal(d.variant, clg_gemm_variant_find(cases[i].variant));
+                assert_int_equal(d.orientation, cases[i].forced_to);
+            } else {
+                assert_true(d.orientation != CLG_ORIENT_WINOGRAD && d.orientation != CLG_ORIENT_WINOGRAD4);
+            }
+        }
+        if (info.type != CLG_DEVICE_CPU) continue;
+        d = decide(text, "y", 2, "default");
+        if (cases[i].by_default >= 0)
+            assert_int_equal(d.orientation, cases[i].by_default);
+        else
+            assert_true(d.orientation != CLG_ORIENT_WINOGRAD && d.orientation != CLG_ORIENT_WINOGRAD4);
+    }
     assert_int_not_equal(decide(pw, "y", 2, "generated:p4x64f").orientation, CLG_ORIENT_WINOGRAD);
     assert_int_not_equal(decide(grouped, "y", 2, "generated:p4x64f").orientation, CLG_ORIENT_WINOGRAD);
-    d = decide(w4, "y", 2, "generated:p4x64g");
-    assert_int_equal(d.variant, clg_gemm_variant_find("p4x64"));
-    assert_int_equal(d.orientation, CLG_ORIENT_WINOGRAD4);
-    assert_int_not_equal(decide(w3s2, "y", 2, "generated:p8x32g").orientation, CLG_ORIENT_WINOGRAD4);
-    if (info.type == CLG_DEVICE_CPU) {
-        assert_int_equal(decide(w3, "y", 2, "default").orientation, CLG_ORIENT_WINOGRAD);
-        assert_int_equal(decide(w4, "y", 2, "default").orientation, CLG_ORIENT_WINOGRAD4);
-        d = decide(w4small, "y", 2, "default");
-        assert_true(d.orientation != CLG_ORIENT_WINOGRAD && d.orientation != CLG_ORIENT_WINOGRAD4);
-        d = decide(w3few, "y", 2, "default");
-        assert_true(d.orientation != CLG_ORIENT_WINOGRAD && d.orientation != CLG_ORIENT_WINOGRAD4);
-        d = decide(w4few, "y", 2, "default");
-        assert_true(d.orientation != CLG_ORIENT_WINOGRAD && d.orientation != CLG_ORIENT_WINOGRAD4);
-        d = decide(w4big, "y", 2, "default");
-        assert_true(d.orientation != CLG_ORIENT_WINOGRAD && d.orientation != CLG_ORIENT_WINOGRAD4);
-        d = decide(w3s2, "y", 2, "default");
-        assert_true(d.orientation != CLG_ORIENT_WINOGRAD && d.orientation != CLG_ORIENT_WINOGRAD4);
-    }
 }
 
 /* Scratch requests of the node named name of text at batch under gemm. */
