@@ -28,7 +28,8 @@ typedef struct { int b, c, h, w, m, k, stride, pad; } conv_case;
 
 /* GEMM paths: three im2col ones, three implicit ones, Winograd F(2x2,
  * 3x3) and F(4x4, 3x3) (3x3 stride-1 convolutions only: forced on another,
- * the convolution takes the default path), and the measured choice
+ * the convolution runs im2col and p8x32, CLGRAPH_GEMM=generated's
+ * variant), and the measured choice
  * ("measure"). GFLOP/s count the direct convolution's multiply-adds, also
  * for Winograd, which does fewer. */
 static const char *const paths[] = {"generated:p8x32",  "generated:p8x32t",  "generated:p4x64t", "generated:p8x32i",

@@ -13,7 +13,7 @@
  *   wino_weights  once per plan (constant weights): U = G g G^T for each
  *                 output channel k and input channel c, a values, written
  *                 straight into the packed-B panels of kernels/gemm.cl
- *                 (PACK_NR columns per panel, zero past the last channel):
+ *                 (`panel` columns each, zero past the last channel):
  *                 product xi's B is U[xi] as [C][K]
  *   wino_input    every run: V = B^T d B for each (m + 2)^2 input patch d
  *                 (tiles m apart, zeros outside the input: the padding),
@@ -108,6 +108,22 @@
 #error "WG_M must be 2 or 4"
 #endif
 
+/* 8 neighbouring elements of a tile's channels from or to p, at any
+ * element address: half buffers element by element, since PoCL 3.1
+ * segfaults in vload_half8/vstore_half8 at an address that is not 16-byte
+ * aligned (the storage prelude's LOAD8 says so), and a tile's channels
+ * start at t * C. */
+#ifdef STORE_HALF
+#define CLG_WG_STORE8(v, p)                                          \
+    {                                                                \
+        float s_[8];                                                 \
+        vstore8((v), 0, s_);                                         \
+        for (int l_ = 0; l_ < 8; l_++) STORE((p), l_, s_[l_]);       \
+    }
+#else
+#define CLG_WG_STORE8(v, p) { vstore8((v), 0, (p)); }
+#endif
+
 /* float8 of channels c .. c + 7 of p at element offset off, each channel
  * `step` elements apart; lanes past `count` channels repeat the last. */
 static inline float8 clg_wg_gather(const __global store_t *p, size_t off, size_t step, int count)
@@ -163,7 +179,7 @@ __kernel void wino_input(__global const store_t *x, uint x_off, __global store_t
     _Pragma("unroll") for (int i = 0; i < WG_A; i++) CLG_WG_BT(e, WG_A * i, 1, r, WG_A * i, 1)
     const size_t at = v_off + (size_t)t * channels + c0, step = (size_t)tiles * channels;
     if (count == 8) {
-        _Pragma("unroll") for (int xi = 0; xi < WG_XI; xi++) STOREV(8, r[xi], v + at + xi * step);
+        _Pragma("unroll") for (int xi = 0; xi < WG_XI; xi++) CLG_WG_STORE8(r[xi], v + at + xi * step)
     } else {
         for (int xi = 0; xi < WG_XI; xi++) {
             float s[8];
@@ -190,7 +206,7 @@ __kernel void wino_output(__global const store_t *m, uint m_off, __global const 
     const size_t at = m_off + (size_t)t * channels_out + k0, step = (size_t)tiles * channels_out;
     float8 s[WG_XI], h[WG_M * WG_A], o[WG_M * WG_M];
     _Pragma("unroll") for (int xi = 0; xi < WG_XI; xi++)
-        s[xi] = count == 8 ? LOADV(8, m + at + xi * step) : clg_wg_gather(m, at + xi * step, 1, count);
+        s[xi] = count == 8 ? LOAD8(m + at + xi * step) : clg_wg_gather(m, at + xi * step, 1, count);
     /* h = A^T s (each column: [WG_M][WG_A]), o = h A (each row) */
     _Pragma("unroll") for (int j = 0; j < WG_A; j++) CLG_WG_AT(s, j, WG_A, h, j, WG_A)
     _Pragma("unroll") for (int i = 0; i < WG_M; i++) CLG_WG_AT(h, WG_A * i, 1, o, WG_M * i, 1)

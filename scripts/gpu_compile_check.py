@@ -117,7 +117,8 @@ def cpu_only_reason(kernel, opts, cpu_only):
         return "maxpool_rows: CPU only (runtime/lower/pool.c builds the float16-row MaxPool for CPUs)"
     if kernel in ("wino_weights", "wino_input", "wino_output"):
         return ("%s: CPU only (Winograd's products run on the packed variants, which are CPU_ONLY: "
-                "runtime/gemm/choice.c never picks it on a GPU)" % kernel)
+                "measuring and the default never pick it on a GPU; CLGRAPH_GEMM or a bundle made on a "
+                "CPU can force it, as they can the packed variants)" % kernel)
     if kernel != "gemm":
         return None
     for kind, tm, second, name in cpu_only:

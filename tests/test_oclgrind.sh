@@ -526,7 +526,8 @@ model dw-vec "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
 model maxpool-rows "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
 # Winograd F(2x2, 3x3) and F(4x4, 3x3) (kernels/winograd.cl) on the 3x3 stride-1
 # convolutions, a residual epilogue in its output transform's store; the
-# others fall back to the default path
+# others run im2col and p8x32 (what a forced path that cannot run falls
+# back to)
 model conv-winograd "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p8x32f
 model conv-winograd4 "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p4x64g
 model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows

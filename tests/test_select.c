@@ -142,23 +142,25 @@ static void test_conv_decisions(void **state)
      * of its tiles where F(4x4) is not taken (batch 2 of 3x3 outputs, 700
      * channels to 700: 8 tiles, 79 M), neither for fewer channels, more
      * tiles (batch 2 of 200x200 outputs from 65 channels: 5000 x 65 of
-     * 4x4) nor fewer multiply-adds (the first at 24 output channels) */
-    /* forced: a GEMM path, and the orientation (-1: neither Winograd) and
-     * variant it gives; by_default: the default's orientation (-1: neither) */
+     * 4x4; batch 72 of 3x3 outputs: 288 of 2x2) nor fewer multiply-adds */
+    /* at batch `batch`; forced: a GEMM path, and the orientation (-1:
+     * neither Winograd) and variant it gives; by_default: the default's
+     * orientation (-1: neither) */
     static const struct {
-        int c, hw, m, stride;
+        int c, hw, m, stride, batch;
         const char *forced, *variant;
         int forced_to, by_default;
     } cases[] = {
-        {129, 3, 7, 1, "generated:p8x32f", "p8x32", CLG_ORIENT_WINOGRAD, -1}, /* forced; 243 K multiply-adds */
-        {129, 3, 7, 2, "generated:p8x32f", NULL, -1, -1},                     /* stride 2: never */
-        {129, 3, 7, 2, "generated:p8x32g", NULL, -1, -1},
-        {65, 32, 64, 1, "generated:p4x64g", "p4x64", CLG_ORIENT_WINOGRAD4, CLG_ORIENT_WINOGRAD4}, /* 77 M */
-        {700, 3, 700, 1, NULL, NULL, 0, CLG_ORIENT_WINOGRAD}, /* 3x3 outputs: F(2x2), 79 M */
-        {65, 32, 24, 1, NULL, NULL, 0, -1},                   /* 29 M multiply-adds */
-        {127, 3, 7, 1, NULL, NULL, 0, -1},                    /* too few channels for F(2x2) */
-        {63, 32, 64, 1, NULL, NULL, 0, -1},                   /* too few for F(4x4) */
-        {65, 200, 7, 1, NULL, NULL, 0, -1},                   /* 5000 x 65 of 4x4 */
+        {129, 3, 7, 1, 2, "generated:p8x32f", "p8x32", CLG_ORIENT_WINOGRAD, -1}, /* forced; 146 K multiply-adds */
+        {129, 3, 7, 2, 2, "generated:p8x32f", NULL, -1, -1},                     /* stride 2: never */
+        {129, 3, 7, 2, 2, "generated:p8x32g", NULL, -1, -1},
+        {65, 32, 64, 1, 2, "generated:p4x64g", "p4x64", CLG_ORIENT_WINOGRAD4, CLG_ORIENT_WINOGRAD4}, /* 77 M */
+        {700, 3, 700, 1, 2, NULL, NULL, 0, CLG_ORIENT_WINOGRAD}, /* 3x3 outputs: F(2x2), 8 tiles, 79 M */
+        {700, 3, 700, 1, 72, NULL, NULL, 0, -1},                 /* 288 tiles of 2x2 */
+        {127, 3, 3300, 1, 2, NULL, NULL, 0, -1},                 /* 68 M, too few channels for F(2x2) */
+        {65, 32, 24, 1, 2, NULL, NULL, 0, -1},                   /* 29 M multiply-adds */
+        {63, 32, 64, 1, 2, NULL, NULL, 0, -1},                   /* too few channels for F(4x4) */
+        {65, 200, 7, 1, 2, NULL, NULL, 0, -1},                   /* 5000 x 65 of 4x4 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[256];
@@ -167,7 +169,7 @@ static void test_conv_decisions(void **state)
                  "y = Conv2D(x, w) pads=[1, 1, 1, 1] strides=[%d, %d]\noutput y\n",
                  cases[i].c, cases[i].hw, cases[i].hw, cases[i].m, cases[i].c, cases[i].stride, cases[i].stride);
         if (cases[i].forced) {
-            d = decide(text, "y", 2, cases[i].forced);
+            d = decide(text, "y", cases[i].batch, cases[i].forced);
             if (cases[i].forced_to >= 0) {
                 assert_int_equal(d.backend, CLG_BACKEND_GENERATED);
                 assert_int_equal(d.variant, clg_gemm_variant_find(cases[i].variant));
@@ -177,7 +179,7 @@ static void test_conv_decisions(void **state)
             }
         }
         if (info.type != CLG_DEVICE_CPU) continue;
-        d = decide(text, "y", 2, "default");
+        d = decide(text, "y", cases[i].batch, "default");
         if (cases[i].by_default >= 0)
             assert_int_equal(d.orientation, cases[i].by_default);
         else

@@ -584,13 +584,19 @@ clg_status clg_gemm_decide(clg_lower *lw, const clg_gemm_gen *gen, const clg_gem
     /* Half buffers: only the generated kernels read them (CLBlast's Sgemm
      * takes float), and the choice file's measurements were made at fp32,
      * so a half plan takes the default generated variant (or the one
-     * CLGRAPH_GEMM=generated:NAME forces). */
+     * CLGRAPH_GEMM=generated:NAME forces, but Winograd F(4x4, 3x3): its
+     * transformed values, through coefficients up to 5 and 8, lose too
+     * much in half buffers, 8.5e-3 to 9.2e-3 of the largest output against
+     * F(2x2)'s 5.6e-4 to 7.6e-4 and the implicit GEMM's 3.1e-4 to 5.0e-4,
+     * on 3x3 convolutions of 12 and 64 channels at fp16-storage, both CPU
+     * runtimes). */
     if (p->elem_size == 2) {
         if (key.m == 0 || key.n == 0) return CLG_OK; /* nothing runs */
         *out = default_choice(ctx, &key, conv, true);
         clg_decision forced;
         if (env && !strncmp(env, "generated:", 10) && decision_for(env + 10, &key, &forced) &&
-            (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) && runs_conv(&forced, conv))
+            (forced.orientation == CLG_ORIENT_AS_WRITTEN || (conv && flipped)) && runs_conv(&forced, conv) &&
+            forced.orientation != CLG_ORIENT_WINOGRAD4)
             *out = forced;
         return remember(lw, &key, out);
     }

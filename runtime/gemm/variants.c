@@ -218,9 +218,10 @@ clg_status clg_emit_gemm_gen(clg_lower *lw, const clg_gemm_gen *g, int variant)
     /* a single product whose C rows are y_ld apart runs batched too (its
      * kernel is the one that takes y_ld) */
     bool batched = g->batch > 1 || (g->y_ld > 0 && g->y_ld != g->n);
-    /* (B already packed, as Winograd's transformed weights are, it may be) */
-    if (batched && (g->epi || g->conv || (g->b_packed && v->nr == 0) || g->y_p || has_bias || g->b_nchw))
-        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: a batched GEMM takes no epilogue, bias or im2col packing");
+    /* (B already packed, as Winograd's transformed weights are, it may be:
+     * the check above made sure the variant packs) */
+    if (batched && (g->epi || g->conv || g->y_p || has_bias || g->b_nchw))
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: a batched GEMM takes no epilogue, bias or NCHW store");
     /* kernels/gemm_local.cl has no batched form */
     if (batched && v->wm > 0)
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "GEMM variant %s does not run batched products", v->name);

@@ -39,9 +39,11 @@ bool clg_conv_winograd_ok(const clg_node *n, const clg_shape *xs, const clg_shap
      * for either tile: the transformed input and products (16 or 36 per
      * tile and channel), the weights' panels (padded to 64 channels at
      * most) */
+    if (clg_shape_count(xs) > INT32_MAX || clg_shape_count(ys) > INT32_MAX || c <= 0 || m <= 0 || c > INT32_MAX ||
+        m > INT32_MAX || t2 <= 0)
+        return false; /* (and the products below stay far inside an int64) */
     int64_t widest = c > m + 64 ? c : m + 64;
-    return t2 > 0 && c > 0 && m > 0 && 16 * t2 * widest <= INT32_MAX && 36 * t4 * widest <= INT32_MAX &&
-           36 * c * (m + 64) <= INT32_MAX && clg_shape_count(xs) <= INT32_MAX && clg_shape_count(ys) <= INT32_MAX;
+    return 16 * t2 * widest <= INT32_MAX && 36 * t4 * widest <= INT32_MAX && 36 * c * (m + 64) <= INT32_MAX;
 }
 
 clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,

@@ -1,6 +1,7 @@
 /* The epilogue contract between the host and a kernel family's .cl file,
- * written down once. Any family may take an epilogue (GEMM and the
- * depthwise convolution today; pooling, normalisation as they come): an
+ * written down once. Any family may take an epilogue (GEMM, the
+ * depthwise convolution and Winograd's output transform today; pooling,
+ * normalisation as they come): an
  * Elementwise expression applied to each element of the kernel's 2-D result
  * [rows, cols] (or a convolution's NCHW result seen so: clg_epilogue's p)
  * before it is stored, x0 being that element and x1.. further tensors
@@ -31,7 +32,9 @@
  * calls the functions only under #ifdef EPILOGUE. Only the family's
  * epilogue kernel (clg_kernel_family.epilogue_kernel) takes the
  * arguments; every other kernel of the file is built from the same text
- * (one program) and takes none. */
+ * (one program) and takes none, unless the file's defines leave it out of
+ * the program (kernels/winograd.cl builds its epilogue kernel alone,
+ * -DWG_OUT). */
 #ifndef CLG_EPILOGUE_H
 #define CLG_EPILOGUE_H
 
