@@ -526,6 +526,23 @@ const char *clg_dim_values_str(const clg_graph *g, const int64_t *values, char *
     return buf;
 }
 
+/* The first graph input that has symbol k as a dimension of its own (its
+ * name, and the dimension in *dim), or NULL: where a run's value of k came
+ * from, for messages. */
+static const char *symbol_source(const clg_graph *g, int k, int *dim)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const clg_node *n = &g->nodes[i];
+        if (n->op != CLG_OP_INPUT) continue;
+        for (int d = 0; d < n->shape.rank; d++)
+            if (clg_dim_is_symbolic(n->shape.dims[d]) && clg_dim_symbol_of(g, n->shape.dims[d]) == k) {
+                *dim = d;
+                return n->name;
+            }
+    }
+    return NULL;
+}
+
 /* Checks node i's concrete shape against its symbolic one, binding the
  * symbols only it determines (an anonymous size, a Reshape's inferred -1). */
 static clg_status bind_check(clg_graph *g, int i, const clg_shape *have, int64_t *values)
@@ -544,11 +561,26 @@ static clg_status bind_check(clg_graph *g, int i, const clg_shape *have, int64_t
         else if (clg_dim_eval(g, w, values, &v)) ok = v == have->dims[d];
     }
     if (ok) return CLG_OK;
-    char a[160], b[160], c[160];
+    char a[160], b[160], c[160], why[200] = "the sizes are inconsistent";
+    /* Name the first dimension that does not fit, both sizes, and the
+     * input that gave its symbol (a sequence longer than a positional
+     * table: "its dimension 0 is S = 20 (input x's dimension 1) where this
+     * node has 16"). */
+    for (int d = 0; have->rank == want->rank && d < want->rank; d++) {
+        int64_t w = want->dims[d], v;
+        if (!clg_dim_is_symbolic(w) || !clg_dim_eval(g, w, values, &v) || v == have->dims[d]) continue;
+        char e[64], from[96] = "";
+        int k = clg_dim_symbol_of(g, w), in_dim = -1;
+        const char *in_name = k >= 0 ? symbol_source(g, k, &in_dim) : NULL;
+        if (in_name) snprintf(from, sizeof from, " (input %s's dimension %d)", in_name, in_dim);
+        snprintf(why, sizeof why, "its dimension %d is %s = %lld%s where this node has %lld", d,
+                 clg_dim_str(g, w, e, sizeof e), (long long)v, from, (long long)have->dims[d]);
+        break;
+    }
     return clg_fail_node(g, CLG_ERR_INVALID_ARGUMENT, n->line, n->name, n->op,
-                         "for %s the shape is %s, but the graph was built for %s: the sizes are inconsistent",
+                         "for %s the shape is %s, but the graph was built for %s: %s",
                          clg_dim_values_str(g, values, c, sizeof c), clg_shape_str(g, have, a, sizeof a),
-                         clg_shape_str(g, want, b, sizeof b));
+                         clg_shape_str(g, want, b, sizeof b), why);
 }
 
 clg_status clg_graph_bind(clg_graph *g, int64_t *values, clg_shape *shapes)

@@ -304,7 +304,8 @@ static void test_symbolic_slices(void **state)
     clg_tensor out20[2] = {{yb, 0, {0}, CLG_DTYPE_F32}, {vb, 0, {0}, CLG_DTYPE_F32}};
     assert_int_equal(clg_graph_run_reference(g, &in20, 1, out20, 2), CLG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clg_graph_errmsg(g), "node p (Slice): for N=1, S=20 the shape is [16, 4], but the graph "
-                                                "was built for [S, 4]"));
+                                                "was built for [S, 4]: its dimension 0 is S = 20 (input x's "
+                                                "dimension 1) where this node has 16"));
     clg_graph_destroy(g);
 }
 
