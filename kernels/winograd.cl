@@ -40,10 +40,11 @@
  * as vectors of 8 neighbours (a tile's channels are neighbours in both);
  * grid dim 0 over tiles (padded to a multiple of 64, checked here), dim 1
  * over groups of 8 channels. One channel per work-item, left to the
- * compilers to vectorise across work-items, took 4-5x as long on PoCL
- * (c. 1.2 ms each way for a 3x3 64->64 convolution on 16x16 images at
- * batch 16, against 0.3 for its products); tiles as neighbours (V and M
- * tile-major) also slowed the products: A read a row of tiles apart per k. */
+ * compilers to vectorise across work-items, made a 3x3 64->64
+ * convolution on 16x16 images at batch 16 take 3.4-3.7 ms on PoCL
+ * (about 1.1-1.2 ms per transform) against 1.6 ms this way; tiles as
+ * neighbours (V and M tile-major) took 3.3 ms on Intel's runtime against
+ * 1.5: the products read A a row of tiles apart per k. */
 
 #ifndef EPILOGUE
 #define EPILOGUE_ARGS
