@@ -64,6 +64,20 @@ static void write_conv(const conv_case *k)
     snprintf(text + n, sizeof text - (size_t)n, "\noutput y\n");
 }
 
+/* Each case under each GEMM path, checked against the reference
+ * (test_check_text); the path reset after. */
+static void check_cases(const char *const *modes, size_t n_modes, const conv_case *cases, size_t n_cases)
+{
+    for (size_t i = 0; i < n_modes; i++) {
+        test_set_gemm(modes[i]);
+        for (size_t c = 0; c < n_cases; c++) {
+            write_conv(&cases[c]);
+            test_check_text(text, TOL);
+        }
+    }
+    test_set_gemm(NULL);
+}
+
 /* Geometry: every kernel size, stride, pad and dilation the kernel's
  * index arithmetic handles, on odd sizes. */
 static void test_implicit_geometry(void **state)
@@ -104,14 +118,7 @@ static void test_implicit_geometry(void **state)
         {3, 7, 27, 32, 5, 3, 1, 2, "[2, 0, 2, 3]", 1, 1, 1, NULL, NULL, NULL},
         {3, 5, 5, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL}, /* 25 pixels: tiles across images */
     };
-    for (size_t i = 0; i < N_MODES; i++) {
-        test_set_gemm(implicit_modes[i]);
-        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-            write_conv(&cases[c]);
-            test_check_text(text, TOL);
-        }
-    }
-    test_set_gemm(NULL);
+    check_cases(implicit_modes, N_MODES, cases, sizeof cases / sizeof *cases);
 }
 
 /* Tiles that are no stretch of one output row, every tap inside the
@@ -140,14 +147,7 @@ static void test_implicit_row_pointers(void **state)
         {3, 4, 4, 32, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 32, 4, 4]\n", ", r"},
         {3, 2, 5, 7, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 0, "x0 * x1", "input r: f32[N, 7, 2, 5]\n", ", r"},
     };
-    for (size_t i = 0; i < N_MODES; i++) {
-        test_set_gemm(implicit_modes[i]);
-        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-            write_conv(&cases[c]);
-            test_check_text(text, TOL);
-        }
-    }
-    test_set_gemm(NULL);
+    check_cases(implicit_modes, N_MODES, cases, sizeof cases / sizeof *cases);
 }
 
 /* Epilogues in the implicit kernel's NCHW store: a whole residual, per
@@ -172,14 +172,7 @@ static void test_implicit_epilogues(void **state)
         {3, 6, 41, 64, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 0, "x0 * x1 + x2",
          "input s: f32[N, 64, 1, 1]\ninput t: f32[N, 1, 6, 41]\n", ", s, t"},
     };
-    for (size_t i = 0; i < N_MODES; i++) {
-        test_set_gemm(implicit_modes[i]);
-        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-            write_conv(&cases[c]);
-            test_check_text(text, TOL);
-        }
-    }
-    test_set_gemm(NULL);
+    check_cases(implicit_modes, N_MODES, cases, sizeof cases / sizeof *cases);
 }
 
 /* Launches per run and activation memory of the model for text under a
@@ -291,13 +284,7 @@ static void test_pointwise(void **state)
         {32, 8, 8, 16, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "x0 + x1", "input r: f32[N, 16, 8, 8]\n", ", r"},
     };
     static const char *const modes[] = {"generated:n8x16w", "generated:n4x16w", "default"};
-    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
-        test_set_gemm(modes[i]);
-        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-            write_conv(&cases[c]);
-            test_check_text(text, TOL);
-        }
-    }
+    check_cases(modes, sizeof modes / sizeof *modes, cases, sizeof cases / sizeof *cases);
     const conv_case k = {16, 12, 12, 24, 1, 1, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, "relu(x0 + x1)",
                          "input r: f32[N, 24, 12, 12]\n", ", r"};
     write_conv(&k);
@@ -344,13 +331,7 @@ static void test_winograd(void **state)
     };
     static const char *const modes[] = {"generated:p8x32f", "generated:p4x64f", "generated:p12x32f",
                                         "generated:p8x32g", "generated:p4x64g", "generated:p12x32g", "default"};
-    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
-        test_set_gemm(modes[i]);
-        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-            write_conv(&cases[c]);
-            test_check_text(text, TOL);
-        }
-    }
+    check_cases(modes, sizeof modes / sizeof *modes, cases, sizeof cases / sizeof *cases);
     snprintf(text, sizeof text,
              "input x: f32[N, 7, 6, 9]\ninput w: f32[5, 7, 3, 3]\nconst b: f32[5] = random(2)\n"
              "y = Conv2D(x, w, b) pads=[1, 1, 1, 1]\noutput y\n");

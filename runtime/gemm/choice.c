@@ -157,8 +157,7 @@ static bool runs_conv(const clg_decision *d, const clg_conv_job *conv)
 {
     if (d->orientation == CLG_ORIENT_IMPLICIT) return conv && conv->implicit_ok;
     if (d->orientation == CLG_ORIENT_POINTWISE) return conv && conv->pointwise_ok;
-    if (d->orientation == CLG_ORIENT_WINOGRAD || d->orientation == CLG_ORIENT_WINOGRAD4)
-        return conv && conv->winograd_ok;
+    if (clg_winograd_tile(d->orientation)) return conv && conv->winograd_ok;
     return true;
 }
 
@@ -418,8 +417,7 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
                 if (!conv->pointwise_ok || x->vn <= 1 || x->tm <= 1 || ctx->info.type != CLG_DEVICE_CPU)
                     continue;
             } else if (conv ? x->nr == 0 || (o == CLG_ORIENT_IMPLICIT && !conv->implicit_ok) ||
-                                  ((o == CLG_ORIENT_WINOGRAD || o == CLG_ORIENT_WINOGRAD4) &&
-                                   (!conv->winograd_ok || x->wm > 0))
+                                  (clg_winograd_tile(o) && (!conv->winograd_ok || x->wm > 0))
                             : !clg_gemm_variant_fits(v, gen->ta, gen->tb)) {
                 continue;
             } else if (!worth_timing(ctx, v)) {
@@ -530,17 +528,13 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
          * programs per model to build: PoCL's cold start of that model
          * went from 5 to 10 s. Half-precision plans stay on the implicit
          * GEMM (not measured). */
-        if (conv->winograd_ok && !half) {
-            const clg_shape *xs = &conv->in[0].shape, *ys = &conv->out->shape;
-            int64_t c = xs->dims[1], oh = ys->dims[2], ow = ys->dims[3];
-            int64_t t4 = xs->dims[0] * ((oh + 3) / 4) * ((ow + 3) / 4), t2 = xs->dims[0] * ((oh + 1) / 2) * ((ow + 1) / 2);
-            double macs = (double)clg_shape_count(ys) * (double)c * 9.0;
-            if (macs < (double)((int64_t)1 << 26)) {
-                /* too small: the implicit GEMM below */
-            } else if (c >= 64 && oh >= 4 && ow >= 4 && t4 >= 4 && t4 * c <= ((int64_t)1 << 17))
+        const clg_shape *xs = &conv->in[0].shape, *ys = &conv->out->shape;
+        int64_t c = xs->dims[1], oh = ys->dims[2], ow = ys->dims[3];
+        if (conv->winograd_ok && !half && (double)clg_shape_count(ys) * (double)c * 9.0 >= (double)((int64_t)1 << 26)) {
+            int64_t t4 = clg_winograd_tiles(xs, ys, 4), t2 = clg_winograd_tiles(xs, ys, 2);
+            if (c >= 64 && oh >= 4 && ow >= 4 && t4 >= 4 && t4 * c <= ((int64_t)1 << 17))
                 return generated(packed, CLG_ORIENT_WINOGRAD4, key);
-            else if (c >= 128 && t2 >= 4 && t2 <= 256)
-                return generated(packed, CLG_ORIENT_WINOGRAD, key);
+            if (c >= 128 && t2 >= 4 && t2 <= 256) return generated(packed, CLG_ORIENT_WINOGRAD, key);
         }
         return generated(packed, conv->implicit_ok ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_AS_WRITTEN, key);
     }

@@ -151,6 +151,8 @@ typedef struct clg_conv_job {
  * kernel's store. */
 CLG_INTERNAL bool clg_conv_winograd_ok(const clg_node *n, const clg_shape *xs, const clg_shape *ws,
                                        const clg_shape *ys);
+/* Tiles of m x m outputs over all images of an output ys of input xs. */
+CLG_INTERNAL int64_t clg_winograd_tiles(const clg_shape *xs, const clg_shape *ys, int64_t m);
 struct clg_epilogue;
 CLG_INTERNAL clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                                 const clg_dev_tensor *out, int variant, int tile,

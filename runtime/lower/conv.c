@@ -534,9 +534,8 @@ static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_ten
         return lower_depthwise(lw, n, in, out, ce);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_IMPLICIT)
         return lower_conv_implicit(lw, n, in, out, d->variant, (int64_t)m_group, (int64_t)cols, (int64_t)kdim, ce);
-    if (d->backend == CLG_BACKEND_GENERATED &&
-        (d->orientation == CLG_ORIENT_WINOGRAD || d->orientation == CLG_ORIENT_WINOGRAD4))
-        return clg_lower_conv_winograd(lw, n, in, out, d->variant, d->orientation == CLG_ORIENT_WINOGRAD4 ? 4 : 2,
+    if (d->backend == CLG_BACKEND_GENERATED && clg_winograd_tile(d->orientation))
+        return clg_lower_conv_winograd(lw, n, in, out, d->variant, clg_winograd_tile(d->orientation),
                                        epilogue_fits(ce) ? &ce->ep : NULL);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_POINTWISE)
         return lower_conv_pointwise(lw, n, in, out, d->variant, (int64_t)m_group, (int64_t)cols, (int64_t)kdim,

@@ -18,12 +18,9 @@
 
 static const clg_kernel_family winograd_family = {"winograd.cl", "wino_output"};
 
-/* The tiles of m x m outputs: rows and columns per image, and all of them. */
-static void tiles_of(const clg_shape *xs, const clg_shape *ys, int64_t m, int64_t *th, int64_t *tw, int64_t *all)
+int64_t clg_winograd_tiles(const clg_shape *xs, const clg_shape *ys, int64_t m)
 {
-    *th = (ys->dims[2] + m - 1) / m;
-    *tw = (ys->dims[3] + m - 1) / m;
-    *all = xs->dims[0] * *th * *tw;
+    return xs->dims[0] * ((ys->dims[2] + m - 1) / m) * ((ys->dims[3] + m - 1) / m);
 }
 
 bool clg_conv_winograd_ok(const clg_node *n, const clg_shape *xs, const clg_shape *ws, const clg_shape *ys)
@@ -32,9 +29,7 @@ bool clg_conv_winograd_ok(const clg_node *n, const clg_shape *xs, const clg_shap
     if (at->group != 1 || ws->dims[2] != 3 || ws->dims[3] != 3 || at->strides[0] != 1 || at->strides[1] != 1 ||
         at->dilations[0] != 1 || at->dilations[1] != 1)
         return false;
-    int64_t th, tw, t2, t4, c = xs->dims[1], m = ws->dims[0];
-    tiles_of(xs, ys, 2, &th, &tw, &t2);
-    tiles_of(xs, ys, 4, &th, &tw, &t4);
+    int64_t t2 = clg_winograd_tiles(xs, ys, 2), t4 = clg_winograd_tiles(xs, ys, 4), c = xs->dims[1], m = ws->dims[0];
     /* every offset the kernels and the batched GEMM form within an int,
      * for either tile: the transformed input and products (16 or 36 per
      * tile and channel), the weights' panels (padded to 64 channels at
@@ -55,8 +50,8 @@ clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_d
         return clg_lower_fail(lw, CLG_ERR_INTERNAL,
                               "internal error: Winograd F(%dx%d, 3x3) cannot run this convolution on %s", tile, tile,
                               v->name);
-    int64_t th, tw, tiles, c = xs->dims[1], m = ws->dims[0], xis = (tile + 2) * (tile + 2);
-    tiles_of(xs, ys, tile, &th, &tw, &tiles);
+    int64_t th = (ys->dims[2] + tile - 1) / tile, tw = (ys->dims[3] + tile - 1) / tile;
+    int64_t tiles = clg_winograd_tiles(xs, ys, tile), c = xs->dims[1], m = ws->dims[0], xis = (tile + 2) * (tile + 2);
     int64_t padded = (m + v->nr - 1) / v->nr * v->nr, elems = padded * c;
     /* the input side (weights and input transforms) and the output
      * transform, which takes the epilogue, build as programs of their own

@@ -203,6 +203,13 @@ typedef enum clg_orientation {
     CLG_ORIENT_WINOGRAD4,      /* the same, F(4x4, 3x3): 36 products */
 } clg_orientation;
 
+/* The output tile m of a Winograd orientation, F(m x m, 3x3); 0 for the
+ * others. */
+static inline int clg_winograd_tile(clg_orientation o)
+{
+    return o == CLG_ORIENT_WINOGRAD ? 2 : o == CLG_ORIENT_WINOGRAD4 ? 4 : 0;
+}
+
 typedef struct clg_decision {
     clg_backend backend;
     int variant; /* GENERATED: index in clg_gemm_variants; DEFAULT: the family's variant */
