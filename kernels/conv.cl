@@ -117,3 +117,20 @@ __kernel void pad_planes(__global const store_t *x, uint x_off, __global store_t
     for (int ix = 0; ix < width; ix++) STORE(dst, pad_left + ix, LOAD(src, ix));
     for (int ox = pad_left + width; ox < out_w; ox++) STORE(dst, ox, 0.0f);
 }
+
+/* kernels/conv_direct.cl's weights: W [out_c, k] (k = input channel *
+ * KH*KW + tap, as ONNX stores it) into blocks of `co` output channels,
+ * each k rows of `co` weights next to each other, zero past out_c. One
+ * work-item per (k, block), on the grid (k padded to 64, hence the check,
+ * blocks); once per plan when the weights are a constant. */
+__kernel void direct_weights(__global const store_t *w, uint w_off, __global store_t *p, uint p_off, int out_c,
+                             int k, int co)
+{
+    const int r = get_global_id(0), b = get_global_id(1);
+    if (r >= k) return;
+    __global store_t *dst = p + p_off + ((size_t)b * k + r) * co;
+    for (int j = 0; j < co; j++) {
+        const int m = b * co + j;
+        STORE(dst, j, m < out_c ? LOAD(w, w_off + (size_t)m * k + r) : 0.0f);
+    }
+}

@@ -41,8 +41,9 @@ programs (2 cores, 2026-12-07), for code no GPU builds. So is a program of
 the depthwise convolution's float8 row blocks, whole planes and float16
 rows (-DDW_BLOCKS, -DDW_PLANE, -DDW_VEC: built for CPUs only by
 runtime/lower/conv.c), MaxPool's float16 rows (maxpool_rows,
-runtime/lower/pool.c) and Winograd's transforms (kernels/winograd.cl: its
-products run on the CPU_ONLY packed variants).
+runtime/lower/pool.c), Winograd's transforms (kernels/winograd.cl: its
+products run on the CPU_ONLY packed variants) and the direct convolution
+(kernels/conv_direct.cl: on the packed variants' tiles).
 
 usage: gpu_compile_check.py RECORD_DIR [--report FILE.md] [--jobs N] [--per-variant N]
 """
@@ -119,6 +120,10 @@ def cpu_only_reason(kernel, opts, cpu_only):
         return ("%s: CPU only (Winograd's products run on the packed variants, which are CPU_ONLY: "
                 "measuring and the default never pick it on a GPU; CLGRAPH_GEMM or a bundle made on a "
                 "CPU can force it, as they can the packed variants)" % kernel)
+    if kernel == "conv_direct":
+        return ("conv_direct: CPU only (its tiles are the packed variants' p4x64 and p8x32, CPU_ONLY: "
+                "measuring and the default never pick it on a GPU; CLGRAPH_GEMM or a bundle made on a "
+                "CPU can force it)")
     if kernel != "gemm":
         return None
     for kind, tm, second, name in cpu_only:

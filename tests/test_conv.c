@@ -15,7 +15,8 @@
  * (packed every run), and grouped convolutions, which the implicit GEMM
  * does not take, still right when it is forced; pointwise convolutions
  * on the vector variants that read the input in place (test_pointwise);
- * Winograd F(2x2, 3x3) (test_winograd).
+ * Winograd F(2x2, 3x3) and F(4x4, 3x3) (test_winograd); the direct
+ * convolution (test_direct).
  * Tolerance: 1e-4 of each output's largest magnitude
  * (tests/device_check.h). */
 #include <setjmp.h>
@@ -355,10 +356,69 @@ static void test_winograd(void **state)
     test_set_gemm(NULL);
 }
 
+/* The direct convolution (runtime/lower/conv_direct.c, kernels/conv_direct.cl)
+ * on both of its tiles (p8x32d: 8 channels by 2 rows of 16 pixels; p4x64d:
+ * 4 by 4) and by default: kernels 1x1 to 7x7 and non-square, dilations,
+ * symmetric and asymmetric pads, rows that end inside their last 16-pixel
+ * segment (9, 35 and 20 outputs wide) and whole ones read in place
+ * (unpadded, 16 wide), a last block of rows moved up (5 and 7 rows),
+ * output channels that fill no block (1, 6, 33), one input channel,
+ * epilogues with a whole residual, a per-channel constant and a
+ * per-image-pixel input; convolutions it cannot run (stride 2, 3 output
+ * rows) stay right when it is forced; weights that are a graph input
+ * (packed every run). Launches: the padding written out first and the
+ * convolution (2), or the convolution alone when the input needs no
+ * padding (1); the weights packed once, into blocks of the tile's
+ * channels. */
+static void test_direct(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    static const conv_case cases[] = {
+        {5, 7, 9, 6, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 6, 7, 9]\n", ", r"},
+        {4, 18, 18, 5, 3, 3, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL},
+        {3, 6, 35, 33, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 0, "clip(x0 * x1 + x2, -0.5, 0.5)",
+         "const s: f32[33, 1, 1] = random(3)\ninput t: f32[N, 1, 6, 35]\n", ", s, t"},
+        {6, 12, 20, 10, 5, 3, 1, 1, "[2, 1, 0, 3]", 2, 1, 1, NULL, NULL, NULL},
+        {3, 9, 17, 8, 7, 7, 1, 1, "[3, 3, 3, 3]", 1, 1, 1, "relu(x0)", "", ""},
+        {8, 6, 6, 9, 1, 1, 1, 1, "[1, 0, 1, 0]", 1, 1, 1, NULL, NULL, NULL},
+        {1, 5, 16, 1, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 2, 1, NULL, NULL, NULL},
+        {16, 32, 32, 16, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 16, 32, 32]\n",
+         ", r"},
+        {9, 9, 9, 7, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
+        {4, 3, 12, 5, 3, 3, 1, 1, "[0, 1, 0, 1]", 1, 1, 1, NULL, NULL, NULL},
+    };
+    static const char *const modes[] = {"generated:p8x32d", "generated:p4x64d", "default"};
+    check_cases(modes, sizeof modes / sizeof *modes, cases, sizeof cases / sizeof *cases);
+    snprintf(text, sizeof text,
+             "input x: f32[N, 7, 6, 9]\ninput w: f32[5, 7, 3, 3]\nconst b: f32[5] = random(2)\n"
+             "y = Conv2D(x, w, b) pads=[1, 1, 1, 1]\noutput y\n");
+    test_set_gemm("generated:p8x32d");
+    test_check_text(text, TOL);
+    test_set_gemm("generated:p4x64d");
+    test_check_text(text, TOL);
+    /* padded: the copy and the convolution; the weights in blocks of 8
+     * (33 channels: 5 blocks) */
+    const conv_case k = {6, 20, 20, 33, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, "relu(x0 + x1)",
+                         "input r: f32[N, 33, 20, 20]\n", ", r"};
+    write_conv(&k);
+    clg_model_stats st;
+    model_stats("generated:p8x32d", &st);
+    assert_int_equal(st.launches_per_inference, 2);
+    assert_int_equal(st.prepared_bytes, (uint64_t)40 * 6 * 9 * sizeof(float));
+    /* unpadded and 16 wide: the convolution alone */
+    const conv_case k1 = {6, 18, 18, 8, 3, 3, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL};
+    write_conv(&k1);
+    model_stats("generated:p4x64d", &st);
+    assert_int_equal(st.launches_per_inference, 1);
+    test_set_gemm(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_winograd),
+        cmocka_unit_test(test_direct),
         cmocka_unit_test(test_pointwise),
         cmocka_unit_test(test_implicit_geometry),
         cmocka_unit_test(test_implicit_row_pointers),

@@ -530,6 +530,12 @@ model maxpool-rows "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
 # back to)
 model conv-winograd "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p8x32f
 model conv-winograd4 "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p4x64g
+# the direct convolution (kernels/conv_direct.cl) on both of its tiles:
+# rows that end inside their 16-pixel segment, the padding written out
+# first, a residual epilogue element by element in the partial segments;
+# the strided and grouped ones fall back
+model conv-direct "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p8x32d
+model conv-direct4 "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p4x64d
 model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
 model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
@@ -554,6 +560,7 @@ model dw-blocks-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
 model dw-vec-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
 model conv-winograd-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p4x64f
+model conv-direct-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p8x32d
 model maxpool-rows-fp16-storage "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
 model attention-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model attention-unfused-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
@@ -609,7 +616,7 @@ OPTIONS=$OPTIONS_GPU
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense depthwise batchnorm maxpool maxpool_rows \
-    wino_weights wino_input wino_output \
+    wino_weights wino_input wino_output direct_weights conv_direct \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
     reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"

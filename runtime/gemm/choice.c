@@ -123,6 +123,7 @@ static const char *decision_name(const clg_decision *d, char *buf, size_t size)
              : d->orientation == CLG_ORIENT_POINTWISE ? "w"
              : d->orientation == CLG_ORIENT_WINOGRAD  ? "f"
              : d->orientation == CLG_ORIENT_WINOGRAD4 ? "g"
+             : d->orientation == CLG_ORIENT_DIRECT     ? "d"
                                                       : "");
     return buf;
 }
@@ -158,6 +159,7 @@ static bool runs_conv(const clg_decision *d, const clg_conv_job *conv)
     if (d->orientation == CLG_ORIENT_IMPLICIT) return conv && conv->implicit_ok;
     if (d->orientation == CLG_ORIENT_POINTWISE) return conv && conv->pointwise_ok;
     if (clg_winograd_tile(d->orientation)) return conv && conv->winograd_ok;
+    if (d->orientation == CLG_ORIENT_DIRECT) return conv && conv->direct_ok;
     return true;
 }
 
@@ -403,15 +405,20 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     top_candidate top[TOP];
     int n_top = 0;
     /* candidates: CLBlast (c = -1), then each variant in each orientation
-     * (a convolution's six, a GEMM's one) */
-    int orientations = conv ? 6 : 1;
+     * (a convolution's seven, a GEMM's one) */
+    int orientations = conv ? 7 : 1;
     for (int c = -1; c < orientations * CLG_GEMM_VARIANTS && ok; c++) {
         clg_orientation o = c < 0 ? CLG_ORIENT_AS_WRITTEN : (clg_orientation)(c / CLG_GEMM_VARIANTS);
         int v = c < 0 ? 0 : c % CLG_GEMM_VARIANTS;
         clg_decision d = clblast();
         if (c >= 0) {
             const clg_gemm_variant *x = &clg_gemm_variants[v];
-            if (o == CLG_ORIENT_POINTWISE) {
+            int co, pv;
+            if (o == CLG_ORIENT_DIRECT) {
+                /* the direct convolution's tiles (p4x64, p8x32), on CPUs */
+                if (!conv->direct_ok || !clg_conv_direct_tile(v, &co, &pv) || ctx->info.type != CLG_DEVICE_CPU)
+                    continue;
+            } else if (o == CLG_ORIENT_POINTWISE) {
                 /* the vector variants of several rows, on CPUs (a GPU's
                  * candidates stay CLBlast and the l variants) */
                 if (!conv->pointwise_ok || x->vn <= 1 || x->tm <= 1 || ctx->info.type != CLG_DEVICE_CPU)
@@ -528,7 +535,7 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
          * programs per model to build: PoCL's cold start of that model
          * went from 5 to 10 s. Half-precision plans stay on the implicit
          * GEMM (not measured). */
-        const clg_shape *xs = &conv->in[0].shape, *ys = &conv->out->shape;
+        const clg_shape *xs = &conv->in[0].shape, *ws = &conv->in[1].shape, *ys = &conv->out->shape;
         int64_t c = xs->dims[1], oh = ys->dims[2], ow = ys->dims[3];
         if (conv->winograd_ok && !half && (double)clg_shape_count(ys) * (double)c * 9.0 >= (double)((int64_t)1 << 26)) {
             int64_t t4 = clg_winograd_tiles(xs, ys, 4), t2 = clg_winograd_tiles(xs, ys, 2);
@@ -536,6 +543,24 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
                 return generated(packed, CLG_ORIENT_WINOGRAD4, key);
             if (c >= 128 && t2 >= 4 && t2 <= 256) return generated(packed, CLG_ORIENT_WINOGRAD, key);
         }
+        /* The direct convolution (p8x32d: 8 output channels by 2 rows of
+         * 16 pixels per work-item, vectors along the pixels) for few
+         * output channels on rows of 12 pixels or more, where the implicit
+         * GEMM's 32- and 64-channel panels are mostly padding and it
+         * stores each pixel's channels a plane apart: 16 output channels
+         * or fewer on CPUs, 32 or fewer from at most 64 input channels on
+         * PoCL. Per layer (3x3, pad 1, device time, minima of 3
+         * interleaved runs, docs/runtime.md "Convolution paths"): 16 -> 16
+         * on 32x32 images 0.23-0.53x the default's time on both runtimes
+         * at batches 1, 16 and 32, 3 -> 16 and 32 -> 16 0.25-0.53x, 16x16
+         * and 28x28 images 0.37-0.78x; 32 -> 32 on 32x32 0.75-0.89x on
+         * PoCL and 0.93-1.26x on Intel's runtime; 8x8 and 7x7 images
+         * 0.88-1.16x; 64 -> 64 and 5x5 32 -> 64 lose to the implicit GEMM
+         * and Winograd on Intel's runtime (1.4-3.6x). */
+        int64_t om = ws->dims[0];
+        bool pocl = strstr(ctx->info.platform, "Portable Computing Language") != NULL;
+        if (conv->direct_ok && ow >= 12 && (om <= 16 || (pocl && om <= 32 && c <= 64)))
+            return generated(clg_gemm_variant_find("p8x32"), CLG_ORIENT_DIRECT, key);
         return generated(packed, conv->implicit_ok ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_AS_WRITTEN, key);
     }
     /* A few rows against B transposed (a batch-1 Linear layer): dot

@@ -142,6 +142,7 @@ typedef struct clg_conv_job {
     bool implicit_ok;  /* the implicit GEMM can run it (ungrouped, offsets in int) */
     bool pointwise_ok; /* CLG_ORIENT_POINTWISE can run it (1x1, stride 1, unpadded, ungrouped) */
     bool winograd_ok;  /* CLG_ORIENT_WINOGRAD(4) can run it (clg_conv_winograd_ok) */
+    bool direct_ok;    /* CLG_ORIENT_DIRECT can run it (clg_conv_direct_ok) */
 } clg_conv_job;
 
 /* conv_winograd.c: whether Winograd F(2x2, 3x3) and F(4x4, 3x3) can run
@@ -157,6 +158,24 @@ struct clg_epilogue;
 CLG_INTERNAL clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                                 const clg_dev_tensor *out, int variant, int tile,
                                                 const struct clg_epilogue *ep);
+/* conv_direct.c: the direct convolution's tile on packed variant
+ * `variant` (*co output channels by *pv rows of 16 pixels: p4x64 4 by 4,
+ * p8x32 8 by 2), false for a variant that has none; whether it can run the
+ * convolution n (stride 1, ungrouped, kernels up to 7x7, dilations up to
+ * 8, output planes of 4 rows or more, every offset within an int); and
+ * the convolution lowered so, ep (NULL: none) in its store. */
+CLG_INTERNAL bool clg_conv_direct_tile(int variant, int *co, int *pv);
+CLG_INTERNAL bool clg_conv_direct_ok(const clg_node *n, const clg_shape *xs, const clg_shape *ws,
+                                     const clg_shape *ys);
+CLG_INTERNAL clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                              const clg_dev_tensor *out, int variant,
+                                              const struct clg_epilogue *ep);
+
+/* conv.c: x's planes (NCHW) into scratch grown to ph x pw with n's top
+ * and left padding written out as zeros and zeros past x's bottom and
+ * right edges (kernels/conv.cl pad_planes), *xp the copy. */
+CLG_INTERNAL clg_status clg_conv_pad_planes(clg_lower *lw, const clg_node *n, const clg_dev_tensor *x, int64_t ph,
+                                            int64_t pw, clg_dev_tensor *xp);
 
 /* conv.c: the convolution n on in/out as decision d would lower it,
  * without its epilogue (what measuring times). */

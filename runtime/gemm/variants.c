@@ -86,18 +86,22 @@ int clg_gemm_variant_parse_orient(const char *name, clg_orientation *o)
     size_t len = strlen(name);
     char base[32];
     char last = len ? name[len - 1] : 0;
-    if (v >= 0 || len < 2 || len >= sizeof base || (last != 't' && last != 'i' && last != 'w' && last != 'f' &&
-                                                        last != 'g'))
+    if (v >= 0 || len < 2 || len >= sizeof base ||
+        (last != 't' && last != 'i' && last != 'w' && last != 'f' && last != 'g' && last != 'd'))
         return v;
     snprintf(base, sizeof base, "%.*s", (int)(len - 1), name);
     v = clg_gemm_variant_find(base);
     if (v < 0 || (last == 'w' ? clg_gemm_variants[v].vn <= 1 : clg_gemm_variants[v].nr == 0)) return -1;
     /* Winograd's products run batched, which the work-group variants do not */
     if ((last == 'f' || last == 'g') && clg_gemm_variants[v].wm > 0) return -1;
+    /* the direct convolution has tiles for p4x64 and p8x32 */
+    int co, pv;
+    if (last == 'd' && !clg_conv_direct_tile(v, &co, &pv)) return -1;
     *o = last == 't'   ? CLG_ORIENT_FLIPPED
          : last == 'i' ? CLG_ORIENT_IMPLICIT
          : last == 'f' ? CLG_ORIENT_WINOGRAD
          : last == 'g' ? CLG_ORIENT_WINOGRAD4
+         : last == 'd' ? CLG_ORIENT_DIRECT
                        : CLG_ORIENT_POINTWISE;
     return v;
 }

@@ -198,20 +198,18 @@ static bool pad_first(const clg_node *n, const clg_conv_geom *g, int64_t images,
     return images * g->c * ph * pw + ph * pw <= INT32_MAX;
 }
 
-/* x's planes into scratch with the node's padding written out as zeros
- * (kernels/conv.cl pad_planes), *xp the copy. */
-static clg_status conv_pad_planes(clg_lower *lw, const clg_node *n, const clg_dev_tensor *x,
-                                  const clg_conv_geom *pg, clg_dev_tensor *xp)
+clg_status clg_conv_pad_planes(clg_lower *lw, const clg_node *n, const clg_dev_tensor *x, int64_t ph, int64_t pw,
+                               clg_dev_tensor *xp)
 {
     const clg_shape *xs = &x->shape;
-    int64_t rows = xs->dims[0] * xs->dims[1] * pg->h;
-    clg_status s = clg_scratch(lw, (size_t)(rows * pg->w), xp);
+    int64_t rows = xs->dims[0] * xs->dims[1] * ph;
+    clg_status s = clg_scratch(lw, (size_t)(rows * pw), xp);
     if (s) return s;
-    xp->shape = (clg_shape){4, {xs->dims[0], xs->dims[1], pg->h, pg->w}};
+    xp->shape = (clg_shape){4, {xs->dims[0], xs->dims[1], ph, pw}};
     size_t grid[1] = {clg_grid_size(rows)};
     clg_karg args[] = {
         CLG_ARG_T(x),         CLG_ARG_T(xp),        CLG_ARG_I(rows), CLG_ARG_I(xs->dims[2]),
-        CLG_ARG_I(xs->dims[3]), CLG_ARG_I(pg->h),   CLG_ARG_I(pg->w), CLG_ARG_I(n->attrs.pads[0]),
+        CLG_ARG_I(xs->dims[3]), CLG_ARG_I(ph),      CLG_ARG_I(pw),    CLG_ARG_I(n->attrs.pads[0]),
         CLG_ARG_I(n->attrs.pads[1]),
     };
     return clg_emit_kernel(lw, "conv.cl", "pad_planes", NULL, 1, grid, args, (int)(sizeof args / sizeof *args));
@@ -232,7 +230,7 @@ static clg_status lower_conv_implicit(clg_lower *lw, const clg_node *n, const cl
     clg_conv_geom padded;
     clg_dev_tensor x = in[0];
     if (pad_first(n, &geom, in[0].shape.dims[0], variant, &padded)) {
-        clg_status s = conv_pad_planes(lw, n, &in[0], &padded, &x);
+        clg_status s = clg_conv_pad_planes(lw, n, &in[0], padded.h, padded.w, &x);
         if (s) return s;
         geom = padded;
     }
@@ -380,7 +378,7 @@ clg_status clg_select_conv2d(clg_lower *lw, const clg_node *n, const clg_dev_ten
     clg_conv_geom geom;
     clg_conv_job job = {n, in, clg_node_own_inputs(n), out, geometry_hash(n, xs, ws, ys),
                         implicit_geom(n, xs, ws, ys, &geom), pointwise(n, xs, ws),
-                        clg_conv_winograd_ok(n, xs, ws, ys)};
+                        clg_conv_winograd_ok(n, xs, ws, ys), clg_conv_direct_ok(n, xs, ws, ys)};
     return clg_gemm_decide(lw, &direct, &flipped, &job, d);
 }
 
@@ -537,6 +535,8 @@ static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_ten
     if (d->backend == CLG_BACKEND_GENERATED && clg_winograd_tile(d->orientation))
         return clg_lower_conv_winograd(lw, n, in, out, d->variant, clg_winograd_tile(d->orientation),
                                        epilogue_fits(ce) ? &ce->ep : NULL);
+    if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_DIRECT)
+        return clg_lower_conv_direct(lw, n, in, out, d->variant, epilogue_fits(ce) ? &ce->ep : NULL);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_POINTWISE)
         return lower_conv_pointwise(lw, n, in, out, d->variant, (int64_t)m_group, (int64_t)cols, (int64_t)kdim,
                                     (int64_t)p_count, ce);

@@ -201,6 +201,9 @@ typedef enum clg_orientation {
                                   transformed tiles batched (lower/conv_winograd.c): 3x3 kernels,
                                   stride 1, undilated, ungrouped */
     CLG_ORIENT_WINOGRAD4,      /* the same, F(4x4, 3x3): 36 products */
+    CLG_ORIENT_DIRECT,         /* a direct convolution, vectors along the output pixels
+                                  (lower/conv_direct.c) on a packed variant's tile: tm output
+                                  channels by nr pixels (p4x64, p8x32): stride 1, ungrouped */
 } clg_orientation;
 
 /* The output tile m of a Winograd orientation, F(m x m, 3x3); 0 for the
