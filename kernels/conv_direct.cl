@@ -16,12 +16,21 @@
  * this layout ran the convolution 1.3-3.5x faster (docs/runtime.md,
  * "Convolution paths").
  *
- * The input must hold every tap of every segment: x is the convolution's
- * input with its padding written out (kernels/conv.cl pad_planes) and
- * each row long enough for its last segment's 16 lanes plus the taps
- * (lanes past the output row compute values that are never stored), or,
- * unpadded with whole segments, the input itself. in_h and in_w are that
- * input's plane; out_h >= DC_PV.
+ * The input: with DC_PL defined (the left padding; rows a multiple of 16
+ * wide, DC_PL <= 16 and (DC_KW - 1) * DC_DW - DC_PL <= 16), the
+ * convolution's input itself, its padding read in place: a segment's
+ * row is three aligned vectors, the 16 inputs left of the segment, its
+ * own 16 and the 16 right of it, each either inside the row or wholly
+ * outside it (then zero, as is a row in the padding, which adds
+ * nothing), and every tap's vector is a shuffle of two of them. The copy
+ * pad_planes writes is a pass over the input and a launch: 8-16% of a 3x3
+ * 16- or 32-channel convolution on 32x32 images (docs/runtime.md).
+ * Without DC_PL, every tap of every segment must be inside x: the input
+ * with its padding written out (kernels/conv.cl pad_planes) and each row
+ * long enough for its last segment's 16 lanes plus the taps (lanes past
+ * the output row compute values that are never stored), or, unpadded
+ * with whole segments, the input itself. in_h and in_w are x's plane;
+ * out_h >= DC_PV.
  *
  * Weights come packed by kernels/conv.cl direct_weights: block b of DC_CO
  * output channels holds, for k = input channel * KH * KW + tap, the
@@ -62,6 +71,8 @@
 #define DC_DW 1
 #endif
 #define DC_TAPS (DC_KH * DC_KW)
+/* lane indices 0..15, for shuffle2's masks */
+#define DC_LANES ((uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 /* input rows a tile reads per channel */
 #define DC_ROWS (DC_PV + (DC_KH - 1) * DC_DH)
 
@@ -69,7 +80,7 @@ __attribute__((vec_type_hint(float16)))
 __kernel void conv_direct(__global const store_t *x, uint x_off, __global const store_t *w, uint w_off,
                           __global const store_t *bias, uint bias_off, int has_bias, __global store_t *y,
                           uint y_off, int images, int channels, int out_c, int out_h, int out_w, int in_h,
-                          int in_w, int segs EPILOGUE_ARGS)
+                          int in_w, int segs, int pad_top EPILOGUE_ARGS)
 {
     const int g = get_global_id(0), cb = get_global_id(1);
     const int blocks = (out_h + DC_PV - 1) / DC_PV;
@@ -79,16 +90,39 @@ __kernel void conv_direct(__global const store_t *x, uint x_off, __global const 
     const int oy0 = min(rb * DC_PV, out_h - DC_PV), x0 = seg * 16;
     const int plane = in_h * in_w;
     const __global store_t *xp = x + x_off + ((size_t)img * channels * in_h + oy0) * in_w + x0;
+    (void)pad_top;
     const __global store_t *wp = w + w_off + (size_t)cb * channels * DC_TAPS * DC_CO;
     float16 acc[DC_PV][DC_CO];
     _Pragma("unroll") for (int p = 0; p < DC_PV; p++)
         _Pragma("unroll") for (int j = 0; j < DC_CO; j++) acc[p][j] = (float16)(0.0f);
+#ifdef DC_PL
+    /* the padding read in place (see DC_PL above): the tile's input row r
+     * is row oy0 - pad_top + r, its segment's three aligned vectors */
+    const int iy0 = oy0 - pad_top;
+    const bool has_l = x0 >= 16 && x0 - 16 < in_w, has_a = x0 < in_w, has_b = x0 + 16 < in_w;
+    xp = x + x_off + (size_t)img * channels * plane;
+#endif
     for (int c = 0; c < channels; c++, xp += plane, wp += DC_TAPS * DC_CO)
-        _Pragma("unroll") for (int r = 0; r < DC_ROWS; r++)
+        _Pragma("unroll") for (int r = 0; r < DC_ROWS; r++) {
+#ifdef DC_PL
+            /* a row in the padding adds nothing */
+            if (iy0 + r < 0 || iy0 + r >= in_h) continue;
+            const __global store_t *row = xp + (iy0 + r) * in_w + x0;
+            const float16 zero = (float16)(0.0f);
+            const float16 vl = has_l && DC_PL > 0 ? LOADV(16, row - 16) : zero;
+            const float16 va = has_a ? LOADV(16, row) : zero;
+            const float16 vb = has_b && (DC_KW - 1) * DC_DW > DC_PL ? LOADV(16, row + 16) : zero;
+#endif
             _Pragma("unroll") for (int kx = 0; kx < DC_KW; kx++) {
                 /* input row r of the tile at tap column kx: a tap of
                  * output row p where r = p + ky * DC_DH */
+#ifdef DC_PL
+                const int o = kx * DC_DW - DC_PL;
+                const float16 v = o < 0 ? shuffle2(vl, va, DC_LANES + (uint)(16 + o))
+                                        : shuffle2(va, vb, DC_LANES + (uint)o);
+#else
                 const float16 v = LOADV(16, xp + r * in_w + kx * DC_DW);
+#endif
                 _Pragma("unroll") for (int p = 0; p < DC_PV; p++) {
                     const int d = r - p;
                     if (d >= 0 && d % DC_DH == 0 && d / DC_DH < DC_KH) {
@@ -98,6 +132,7 @@ __kernel void conv_direct(__global const store_t *x, uint x_off, __global const 
                     }
                 }
             }
+        }
     /* The tile leaves the registers once; the stores stay rolled loops
      * over it in private memory (one copy of the epilogue, as in
      * kernels/gemm.cl). */

@@ -366,10 +366,12 @@ static void test_winograd(void **state)
  * epilogues with a whole residual, a per-channel constant and a
  * per-image-pixel input; convolutions it cannot run (stride 2, 3 output
  * rows) stay right when it is forced; weights that are a graph input
- * (packed every run). Launches: the padding written out first and the
- * convolution (2), or the convolution alone when the input needs no
- * padding (1); the weights packed once, into blocks of the tile's
- * channels. */
+ * (packed every run); rows a multiple of 16 wide, whose padding the kernel
+ * reads in place (DC_PL: symmetric and asymmetric, 7x7, dilated, pads
+ * wider than the taps, segments wholly past the input). Launches: the
+ * padding written out first and the convolution (2), or the convolution
+ * alone when the input needs no padding or its rows are 16 wide (1); the
+ * weights packed once, into blocks of the tile's channels. */
 static void test_direct(void **state)
 {
     (void)state;
@@ -387,6 +389,13 @@ static void test_direct(void **state)
          ", r"},
         {9, 9, 9, 7, 3, 3, 2, 2, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL},
         {4, 3, 12, 5, 3, 3, 1, 1, "[0, 1, 0, 1]", 1, 1, 1, NULL, NULL, NULL},
+        /* rows a multiple of 16 wide: the padding read in place */
+        {5, 9, 16, 6, 3, 3, 1, 1, "[1, 2, 0, 1]", 1, 1, 1, "relu(x0 + x1)", "input r: f32[N, 6, 8, 17]\n", ", r"},
+        {3, 6, 16, 4, 7, 7, 1, 1, "[3, 3, 3, 3]", 1, 1, 1, NULL, NULL, NULL},
+        {4, 8, 32, 5, 3, 3, 1, 1, "[2, 2, 2, 2]", 2, 2, 0, NULL, NULL, NULL},
+        {2, 5, 16, 3, 3, 3, 1, 1, "[2, 2, 2, 2]", 1, 1, 1, "x0 * x1", "input r: f32[N, 3, 7, 18]\n", ", r"},
+        {3, 4, 48, 5, 1, 5, 1, 1, "[0, 2, 0, 2]", 1, 1, 1, NULL, NULL, NULL},
+        {7, 5, 32, 9, 3, 3, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL},
     };
     static const char *const modes[] = {"generated:p8x32d", "generated:p4x64d", "default"};
     check_cases(modes, sizeof modes / sizeof *modes, cases, sizeof cases / sizeof *cases);
@@ -406,10 +415,15 @@ static void test_direct(void **state)
     model_stats("generated:p8x32d", &st);
     assert_int_equal(st.launches_per_inference, 2);
     assert_int_equal(st.prepared_bytes, (uint64_t)40 * 6 * 9 * sizeof(float));
-    /* unpadded and 16 wide: the convolution alone */
+    /* unpadded and 16 wide: the convolution alone; so with rows a
+     * multiple of 16 wide, the padding read in place */
     const conv_case k1 = {6, 18, 18, 8, 3, 3, 1, 1, "[0, 0, 0, 0]", 1, 1, 1, NULL, NULL, NULL};
     write_conv(&k1);
     model_stats("generated:p4x64d", &st);
+    assert_int_equal(st.launches_per_inference, 1);
+    const conv_case k2 = {6, 10, 32, 8, 3, 3, 1, 1, "[1, 1, 1, 1]", 1, 1, 1, NULL, NULL, NULL};
+    write_conv(&k2);
+    model_stats("generated:p8x32d", &st);
     assert_int_equal(st.launches_per_inference, 1);
     test_set_gemm(NULL);
 }

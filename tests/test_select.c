@@ -189,6 +189,74 @@ static void test_conv_decisions(void **state)
     assert_int_not_equal(decide(grouped, "y", 2, "generated:p4x64f").orientation, CLG_ORIENT_WINOGRAD);
 }
 
+/* The direct convolution (CLG_ORIENT_DIRECT): forced on its two tiles
+ * (p8x32d, p4x64d) where it runs (stride 1, ungrouped, output planes of 4
+ * rows or more), never elsewhere; by default on CPUs (where Winograd is
+ * not taken) on rows of 12 outputs or more, for 16 output channels or
+ * fewer, and where it reads the input's padding in place (rows a multiple
+ * of 16 wide) for 32 or fewer, or 64 or fewer from at most 64 input
+ * channels. */
+static void test_direct_decisions(void **state)
+{
+    (void)state;
+    clg_context *ctx = test_context();
+    if (!ctx) skip();
+    clg_device_info info;
+    clg_context_device(ctx, &info);
+    /* channels in and out, image side, kernel, stride (pads 1, batch 2);
+     * forced: the variant it gives (NULL: not direct); by default: direct
+     * or not on a CPU */
+    static const struct {
+        int c, m, hw, k, stride;
+        const char *forced, *variant;
+        bool by_default;
+    } cases[] = {
+        {16, 16, 32, 3, 1, "generated:p8x32d", "p8x32", true},
+        {16, 16, 32, 3, 1, "generated:p4x64d", "p4x64", true},
+        {128, 16, 14, 3, 1, NULL, NULL, true},  /* padding written out: 16 channels */
+        {3, 8, 20, 5, 1, NULL, NULL, true},     /* 5x5 */
+        {16, 32, 28, 3, 1, NULL, NULL, false},  /* padding written out: 32 channels */
+        {16, 16, 8, 3, 1, NULL, NULL, false},   /* rows of 8 */
+        {32, 32, 32, 3, 1, NULL, NULL, true},   /* padding in place */
+        {256, 32, 16, 3, 1, NULL, NULL, true},
+        {64, 64, 16, 3, 1, NULL, NULL, true},
+        {65, 64, 16, 3, 1, NULL, NULL, false},  /* 64 output channels from 65 */
+        {32, 65, 32, 3, 1, NULL, NULL, false},  /* 65 output channels */
+        {64, 64, 32, 3, 1, NULL, NULL, false},  /* 75 M multiply-adds: Winograd F(4x4) */
+        {16, 16, 32, 3, 2, "generated:p8x32d", NULL, false}, /* stride 2: never */
+        {16, 16, 3, 3, 1, "generated:p8x32d", NULL, false},  /* 3 output rows */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "input x: f32[N, %d, %d, %d]\nconst w: f32[%d, %d, %d, %d] = random(1)\n"
+                 "y = Conv2D(x, w) pads=[1, 1, 1, 1] strides=[%d, %d]\noutput y\n",
+                 cases[i].c, cases[i].hw, cases[i].hw, cases[i].m, cases[i].c, cases[i].k, cases[i].k,
+                 cases[i].stride, cases[i].stride);
+        clg_decision d;
+        if (cases[i].forced) {
+            d = decide(text, "y", 2, cases[i].forced);
+            if (cases[i].variant) {
+                assert_int_equal(d.backend, CLG_BACKEND_GENERATED);
+                assert_int_equal(d.variant, clg_gemm_variant_find(cases[i].variant));
+                assert_int_equal(d.orientation, CLG_ORIENT_DIRECT);
+            } else {
+                assert_int_not_equal(d.orientation, CLG_ORIENT_DIRECT);
+            }
+        }
+        if (info.type != CLG_DEVICE_CPU) continue;
+        d = decide(text, "y", 2, "default");
+        bool direct = d.backend == CLG_BACKEND_GENERATED && d.orientation == CLG_ORIENT_DIRECT;
+        if (direct != cases[i].by_default)
+            fail_msg("case %zu (%d -> %d, %dx%d, %dx%d kernel): direct %d by default", i, cases[i].c, cases[i].m,
+                     cases[i].hw, cases[i].hw, cases[i].k, cases[i].k, direct);
+        if (direct) assert_int_equal(d.variant, clg_gemm_variant_find("p8x32"));
+    }
+    /* no tile on p12x32 */
+    clg_orientation o;
+    assert_int_equal(clg_gemm_variant_parse_orient("p12x32d", &o), -1);
+}
+
 /* Scratch requests of the node named name of text at batch under gemm. */
 static int scratch_requests(const char *text, int64_t batch, const char *gemm)
 {
@@ -238,6 +306,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_decisions),
         cmocka_unit_test(test_conv_decisions),
+        cmocka_unit_test(test_direct_decisions),
         cmocka_unit_test(test_conv_scratch),
         cmocka_unit_test(test_softmax_and_default_decisions),
     };

@@ -544,23 +544,26 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
             if (c >= 128 && t2 >= 4 && t2 <= 256) return generated(packed, CLG_ORIENT_WINOGRAD, key);
         }
         /* The direct convolution (p8x32d: 8 output channels by 2 rows of
-         * 16 pixels per work-item, vectors along the pixels) for few
-         * output channels on rows of 12 pixels or more, where the implicit
-         * GEMM's 32- and 64-channel panels are mostly padding and it
-         * stores each pixel's channels a plane apart: 16 output channels
-         * or fewer on CPUs, 32 or fewer from at most 64 input channels on
-         * PoCL. Per layer (3x3, pad 1, device time, minima of 3
-         * interleaved runs, docs/runtime.md "Convolution paths"): 16 -> 16
-         * on 32x32 images 0.23-0.53x the default's time on both runtimes
-         * at batches 1, 16 and 32, 3 -> 16 and 32 -> 16 0.25-0.53x, 16x16
-         * and 28x28 images 0.37-0.78x; 32 -> 32 on 32x32 0.75-0.89x on
-         * PoCL and 0.93-1.26x on Intel's runtime; 8x8 and 7x7 images
-         * 0.88-1.16x; 64 -> 64 and 5x5 32 -> 64 lose to the implicit GEMM
-         * and Winograd on Intel's runtime (1.4-3.6x). */
+         * 16 pixels per work-item, vectors along the pixels) on rows of 12
+         * outputs or more, for few output channels, where the implicit
+         * GEMM's 32- and 64-channel panels are mostly padding and it stores
+         * each pixel's channels a plane apart: 32 output channels or fewer,
+         * or 64 from at most 64 input channels, where it reads the input's
+         * padding in place (rows a multiple of 16 wide); 16 or fewer where
+         * it writes the padding out first. Per layer (3x3, pad 1, device
+         * time, minima of 3 interleaved runs at batches 1 and 16, both CPU
+         * runtimes; docs/runtime.md "Convolution paths"), against the
+         * implicit GEMM: 16, 32 and 64 channels on 16x16 and 32x32 images
+         * 0.30-0.89x, 3 -> 32 0.37-0.89x; on 28x28 images (padding written
+         * out) 16 -> 16 0.47-0.99x, but 5x5 32 -> 64 1.03-1.41x and 64 and
+         * 128 channels on 56x56 and 28x28 images 1.07-1.63x; 8x8 images
+         * 0.95-1.28x. */
         int64_t om = ws->dims[0];
-        bool pocl = strstr(ctx->info.platform, "Portable Computing Language") != NULL;
-        if (conv->direct_ok && ow >= 12 && (om <= 16 || (pocl && om <= 32 && c <= 64)))
-            return generated(clg_gemm_variant_find("p8x32"), CLG_ORIENT_DIRECT, key);
+        if (conv->direct_ok && ow >= 12) {
+            bool copies = clg_conv_direct_copies(conv->node, xs, ws, ys);
+            if (om <= 16 || (!copies && (om <= 32 || (om <= 64 && c <= 64))))
+                return generated(clg_gemm_variant_find("p8x32"), CLG_ORIENT_DIRECT, key);
+        }
         return generated(packed, conv->implicit_ok ? CLG_ORIENT_IMPLICIT : CLG_ORIENT_AS_WRITTEN, key);
     }
     /* A few rows against B transposed (a batch-1 Linear layer): dot

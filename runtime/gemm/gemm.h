@@ -167,6 +167,11 @@ CLG_INTERNAL clg_status clg_lower_conv_winograd(clg_lower *lw, const clg_node *n
 CLG_INTERNAL bool clg_conv_direct_tile(int variant, int *co, int *pv);
 CLG_INTERNAL bool clg_conv_direct_ok(const clg_node *n, const clg_shape *xs, const clg_shape *ws,
                                      const clg_shape *ys);
+/* Whether the direct convolution writes n's input out padded first (its
+ * rows not a multiple of 16 wide, or its taps reaching further than 16
+ * past a segment) rather than reading it, padding included, in place. */
+CLG_INTERNAL bool clg_conv_direct_copies(const clg_node *n, const clg_shape *xs, const clg_shape *ws,
+                                         const clg_shape *ys);
 CLG_INTERNAL clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                               const clg_dev_tensor *out, int variant,
                                               const struct clg_epilogue *ep);

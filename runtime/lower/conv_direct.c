@@ -1,10 +1,11 @@
 /* Conv2D as a direct convolution on NCHW (kernels/conv_direct.cl says the
  * kernel): stride 1, ungrouped, vectors of 16 neighbouring output pixels
  * by a few output channels per work-item, the weights packed once into
- * blocks of those channels (kernels/conv.cl direct_weights), the input
- * with its padding written out first (pad_planes) unless it needs none.
- * One launch per run (two with the padding), the bias and the epilogue in
- * the store. Selection times it against the other paths
+ * blocks of those channels (kernels/conv.cl direct_weights), the input's
+ * padding read in place where its rows are a multiple of 16 wide, else
+ * written out first (pad_planes) unless it needs none. One launch per run
+ * (two with the padding written out), the bias and the epilogue in the
+ * store. Selection times it against the other paths
  * (CLG_ORIENT_DIRECT, names ending in "d": p4x64d, 4 channels by 4 rows
  * of 16 pixels; p8x32d, 8 channels by 2 rows). */
 #include <stdio.h>
@@ -28,19 +29,28 @@ bool clg_conv_direct_tile(int variant, int *co, int *pv)
     return true;
 }
 
-/* The input's plane as the kernel reads it: with the padding written out,
- * each row long enough for its last segment and the taps past it; or the
- * input itself where it has no padding and whole segments. */
-static bool padded_plane(const clg_node *n, const clg_shape *xs, const clg_shape *ws, const clg_shape *ys,
-                         int64_t *ph, int64_t *pw)
+/* How the kernel gets its input (kernels/conv_direct.cl): as it is
+ * (unpadded, whole segments), its padding read in place (DC_PL: rows a
+ * multiple of 16 wide, the taps within 16 of the segment), or a copy with
+ * the padding written out, each row long enough for its last segment and
+ * the taps past it. *ph x *pw: the plane the kernel reads. */
+typedef enum { INPUT_AS_IS, INPUT_PAD_IN_KERNEL, INPUT_PADDED_COPY } input_mode;
+
+static input_mode input_of(const clg_node *n, const clg_shape *xs, const clg_shape *ws, const clg_shape *ys,
+                           int64_t *ph, int64_t *pw)
 {
     const clg_attrs *at = &n->attrs;
-    int64_t ow = ys->dims[3], segs = (ow + SEG - 1) / SEG, reach = segs * SEG + (ws->dims[3] - 1) * at->dilations[1];
+    int64_t w = xs->dims[3], ow = ys->dims[3], segs = (ow + SEG - 1) / SEG;
+    int64_t span = (ws->dims[3] - 1) * at->dilations[1], reach = segs * SEG + span;
     bool pads = at->pads[0] || at->pads[1] || at->pads[2] || at->pads[3];
+    *ph = xs->dims[2];
+    *pw = w;
+    if (!pads && ow % SEG == 0) return INPUT_AS_IS;
+    if (w % SEG == 0 && at->pads[1] <= SEG && span - at->pads[1] <= SEG) return INPUT_PAD_IN_KERNEL;
     *ph = xs->dims[2] + at->pads[0] + at->pads[2];
-    *pw = xs->dims[3] + at->pads[1] + at->pads[3];
+    *pw = w + at->pads[1] + at->pads[3];
     if (*pw < reach) *pw = reach;
-    return pads || ow % SEG != 0;
+    return INPUT_PADDED_COPY;
 }
 
 bool clg_conv_direct_ok(const clg_node *n, const clg_shape *xs, const clg_shape *ws, const clg_shape *ys)
@@ -50,11 +60,17 @@ bool clg_conv_direct_ok(const clg_node *n, const clg_shape *xs, const clg_shape 
         at->dilations[0] > 8 || at->dilations[1] > 8 || ys->dims[2] < 4 || ys->dims[3] < 1 || xs->dims[1] < 1)
         return false;
     int64_t ph, pw;
-    padded_plane(n, xs, ws, ys, &ph, &pw);
+    input_of(n, xs, ws, ys, &ph, &pw);
     /* every offset the kernels form within an int: the padded input, the
      * output, the packed weights (blocks of up to 8 channels) */
     return xs->dims[0] * xs->dims[1] * ph * pw <= INT32_MAX && clg_shape_count(ys) <= INT32_MAX &&
            (ws->dims[0] + 8) * xs->dims[1] * ws->dims[2] * ws->dims[3] <= INT32_MAX;
+}
+
+bool clg_conv_direct_copies(const clg_node *n, const clg_shape *xs, const clg_shape *ws, const clg_shape *ys)
+{
+    int64_t ph, pw;
+    return input_of(n, xs, ws, ys, &ph, &pw) == INPUT_PADDED_COPY;
 }
 
 clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
@@ -81,30 +97,26 @@ clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, const clg_dev
     if ((s = clg_emit_kernel(lw, "conv.cl", "direct_weights", NULL, 2, wgrid, wargs, 5))) return s;
     if (constant && (s = clg_plan_run_steps_now(lw, from))) return s;
 
-    /* the input, its padding written out where it has some (or its rows
-     * end inside the last segment) */
+    /* the input: as it is, its padding read in place, or written out */
     int64_t ph, pw;
     clg_dev_tensor x = in[0];
-    if (padded_plane(n, xs, ws, ys, &ph, &pw)) {
-        if ((s = clg_conv_pad_planes(lw, n, &in[0], ph, pw, &x))) return s;
-    } else {
-        ph = xs->dims[2];
-        pw = xs->dims[3];
-    }
+    input_mode mode = input_of(n, xs, ws, ys, &ph, &pw);
+    if (mode == INPUT_PADDED_COPY && (s = clg_conv_pad_planes(lw, n, &in[0], ph, pw, &x))) return s;
 
     int64_t oh = ys->dims[2], ow = ys->dims[3], segs = (ow + SEG - 1) / SEG;
     int64_t items = xs->dims[0] * ((oh + pv - 1) / pv) * segs;
     if (items > INT32_MAX)
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "%lld work-items, more than 2^31", (long long)items);
-    char defines[112];
-    snprintf(defines, sizeof defines, "-DDC_CO=%d -DDC_PV=%d -DDC_KH=%d -DDC_KW=%d -DDC_DH=%d -DDC_DW=%d", co, pv,
-             (int)ws->dims[2], (int)ws->dims[3], (int)at->dilations[0], (int)at->dilations[1]);
+    char defines[128];
+    int len = snprintf(defines, sizeof defines, "-DDC_CO=%d -DDC_PV=%d -DDC_KH=%d -DDC_KW=%d -DDC_DH=%d -DDC_DW=%d",
+                       co, pv, (int)ws->dims[2], (int)ws->dims[3], (int)at->dilations[0], (int)at->dilations[1]);
+    if (mode == INPUT_PAD_IN_KERNEL) snprintf(defines + len, sizeof defines - (size_t)len, " -DDC_PL=%d", (int)at->pads[1]);
     bool has_bias = clg_node_own_inputs(n) == 3;
     clg_karg args[] = {
         CLG_ARG_T(&x),          CLG_ARG_T(&wp),       CLG_ARG_T(has_bias ? &in[2] : &wp), CLG_ARG_I(has_bias),
         CLG_ARG_T(out),         CLG_ARG_I(xs->dims[0]), CLG_ARG_I(c),                     CLG_ARG_I(m),
         CLG_ARG_I(oh),          CLG_ARG_I(ow),        CLG_ARG_I(ph),                      CLG_ARG_I(pw),
-        CLG_ARG_I(segs),
+        CLG_ARG_I(segs),        CLG_ARG_I(mode == INPUT_PAD_IN_KERNEL ? at->pads[0] : 0),
     };
     /* one work-item per work-group: each is a tile's whole loop, as in
      * the packed GEMM */
