@@ -77,7 +77,8 @@ CORES = os.cpu_count() or 1
 # (model, batches): the issue's model set. A model is a fixture of
 # tests/fixtures/make_fixtures.py or one of BUILT.
 MODELS = [('example_mlp', [1, 64, 1024]), ('residual_mlp24', [64]), ('resnet18_narrow', [1, 16]),
-          ('encoder_gelu_256', [1, 8]), ('tv_resnet18_64', [1, 16]), ('tv_mobilenet_v2_64', [1, 16])]
+          ('encoder_gelu_256', [1, 8]), ('tv_resnet18_64', [1, 16]), ('tv_mobilenet_v2_64', [1, 16]),
+          ('cifar_resnet20', [1, 32])]
 
 
 def encoder_gelu_256():
@@ -95,6 +96,44 @@ def tv_mobilenet_v2_64():
     return torchvision.models.mobilenet_v2(num_classes=100)
 
 
+class _CifarBlock(torch.nn.Module):
+    """A basic residual block of He et al.'s CIFAR-10 ResNets: two 3x3
+    convolutions with BatchNorm, a 1x1 projection where the shape changes."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        nn = torch.nn
+        self.c1, self.b1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
+        self.c2, self.b2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+        self.sc = None
+        if stride != 1 or cin != cout:
+            self.sc = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.b2(self.c2(torch.relu(self.b1(self.c1(x)))))
+        return torch.relu(y + (x if self.sc is None else self.sc(x)))
+
+
+def cifar_resnet20():
+    """ResNet-20 for 32x32 images: 16, 32 and 64 channels, three blocks each,
+    BatchNorm statistics drawn at random so that folding them matters."""
+    nn = torch.nn
+    layers, cin = [], 16
+    for cout, stride in [(16, 1), (32, 2), (64, 2)]:
+        for i in range(3):
+            layers.append(_CifarBlock(cin, cout, stride if i == 0 else 1))
+            cin = cout
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), *layers,
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.1, 0.1)
+    return model
+
+
 # Models built and exported when the benchmark runs (random weights from a
 # fixed seed, eval mode), so their weights (~3 MB each) are never committed:
 # name: (constructor, input shape after the batch, {symbol: size} of the
@@ -103,6 +142,7 @@ BUILT = {
     'encoder_gelu_256': (encoder_gelu_256, (128, 256), {'S': 128}, 17, {0: 'N', 1: 'S'}),
     'tv_resnet18_64': (tv_resnet18_64, (3, 64, 64), {}, 13, {0: 'N'}),
     'tv_mobilenet_v2_64': (tv_mobilenet_v2_64, (3, 64, 64), {}, 13, {0: 'N'}),
+    'cifar_resnet20': (cifar_resnet20, (3, 32, 32), {}, 13, {0: 'N'}),
 }
 ABOUT = {
     'encoder_gelu_256': "`nn.TransformerEncoderLayer(256, 4, 1024, activation='gelu', batch_first=True)` "
@@ -113,6 +153,9 @@ ABOUT = {
                       'eval mode, 64x64 inputs, exported by `bench/run` at opset 13 with a dynamic batch',
     'tv_mobilenet_v2_64': 'torchvision `mobilenet_v2(num_classes=100)` (depthwise convolutions, ReLU6), random '
                           'weights, eval mode, 64x64 inputs, exported by `bench/run` at opset 13 with a dynamic batch',
+    'cifar_resnet20': 'ResNet-20 for CIFAR-10 (He et al. 2016: 3x3 convolutions of 16, 32 and 64 channels on '
+                      '32x32, 16x16 and 8x8 images, BatchNorm, 1x1 projections), random weights and BatchNorm '
+                      'statistics, eval mode, 32x32 inputs, exported by `bench/run` at opset 13 with a dynamic batch',
 }
 
 sys.path.insert(0, FIXTURES)

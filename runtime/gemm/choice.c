@@ -554,7 +554,7 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
          * time, minima of 3 interleaved runs at batches 1 and 16, both CPU
          * runtimes; docs/runtime.md "Convolution paths"), against the
          * implicit GEMM: 16, 32 and 64 channels on 16x16 and 32x32 images
-         * 0.30-0.89x, 3 -> 32 0.37-0.89x; on 28x28 images (padding written
+         * 0.30-0.89x, 3 -> 32 0.36-0.89x; on 28x28 images (padding written
          * out) 16 -> 16 0.47-0.99x, but 5x5 32 -> 64 1.03-1.41x and 64 and
          * 128 channels on 56x56 and 28x28 images 1.07-1.63x; 8x8 images
          * 0.95-1.28x. */

@@ -29,7 +29,9 @@ static clg_status check_gemm_variant(clg_context *ctx, const clg_context_options
                                  clg_gemm_variants[i].name);
     return clg_ctx_fail(ctx, CLG_ERR_INVALID_ARGUMENT,
                         "gemm option '%s': no variant %s (variants: %s; a packed one, p... or l...p, "
-                        "may end in t for a convolution's flipped product or i for its implicit GEMM)",
+                        "may end in t for a convolution's flipped product, i for its implicit GEMM, f or g for "
+                        "Winograd F(2x2) or F(4x4), d (p4x64, p8x32) for the direct convolution; a vector one, "
+                        "n...x16, in w for a pointwise one read in place)",
                         v, name, names);
 }
 
