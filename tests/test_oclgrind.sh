@@ -211,12 +211,23 @@ const b8: f32[7] = random(12, -0.1, 0.1)
 c8 = Conv2D(c6, w8, b8) epilogue="relu(x0)"
 const w9: f32[9, 6, 1, 1] = random(13, -0.5, 0.5)
 c9 = Conv2D(c7, w9)
+# rows of 32: the direct convolution reads the padding in place (DC_PL,
+# shuffles of aligned vectors), 3x3 with a residual and 5x3 dilated with
+# asymmetric pads
+input q: f32[N, 4, 6, 32]
+const wa: f32[5, 4, 3, 3] = random(14, -0.5, 0.5)
+const ba: f32[5] = random(15, -0.1, 0.1)
+ca = Conv2D(q, wa, ba) pads=[1, 1, 1, 1]
+const wb: f32[4, 5, 5, 3] = random(16, -0.5, 0.5)
+cb = Conv2D(ca, wb) pads=[2, 3, 2, 1] dilations=[1, 2]
+ab = Add(cb, q)
 output c4
 output r5
 output c6
 output c7
 output c8
 output c9
+output ab
 EOF
 cat >"$TMP/dw.clg" <<'EOF'
 # Depthwise convolutions (kernels/conv_depthwise.cl), run with each body
