@@ -229,6 +229,13 @@ output c8
 output c9
 output ab
 EOF
+cat >"$TMP/range.clg" <<'EOF'
+# Range (kernels/range.cl), which -O0 runs as a kernel instead of folding
+input x: f32[N, 6]
+y = Range() start=-1 delta=0.5 shape=[6]
+z = Add(x, y)
+output z
+EOF
 cat >"$TMP/dw.clg" <<'EOF'
 # Depthwise convolutions (kernels/conv_depthwise.cl), run with each body
 # forced (CLGRAPH_DEPTHWISE): rows of 19 outputs (two float8 blocks and a
@@ -551,6 +558,7 @@ model dw-rows "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=rows
 model dw-blocks "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
 model ops-O0 "$TMP/ops.clg" 3 -O0 CLGRAPH_GEMM=generated
+model range-O0 "$TMP/range.clg" 2 -O0
 model ops-O2 "$TMP/ops.clg" 3 -O2 CLGRAPH_GEMM=generated
 model norm-O0 "$TMP/norm.clg" 3 -O0 CLGRAPH_GEMM=generated
 model norm-O2 "$TMP/norm.clg" 3 -O2 CLGRAPH_GEMM=generated
@@ -629,7 +637,8 @@ sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense depthwise batchnorm maxpool maxpool_rows \
     wino_weights wino_input wino_output direct_weights conv_direct \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
-    reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax; do
+    reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax \
+    range dense_chain; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done
 
