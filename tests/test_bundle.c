@@ -2,7 +2,7 @@
  * and loaded on a fresh context (empty cache directory) gives the same
  * bits as the model it was saved from, on the same device, and agrees with
  * the reference executor; loading builds no program from source and
- * measures nothing; a bundle whose recorded device differs rebuilds from
+ * measures nothing; a bundle whose recorded device or clgraph version differs
  * the sources it carries, with a note; every damaged form is
  * CLG_ERR_FORMAT (the allocator here counts blocks: no leak on any path). */
 #include <setjmp.h>
@@ -314,18 +314,21 @@ static void test_round_trip_transformer(void **state)
 
 /* ---------------------------------------------------------------- another device */
 
-/* The seed model's bundle with INFO saying another device built it. */
-static void test_device_mismatch_rebuilds(void **state)
+/* The MLP's bundle with its info section forged to say it was made by
+ * clgraph `version` (NULL: this one) for the device `identity` (NULL: this
+ * one), loaded on a fresh context: it must rebuild every program from the
+ * sources it carries (no binary taken, nothing measured), say so in its
+ * note, naming `says`, and run exactly as the genuine bundle does, within
+ * the reference executor's tolerance. */
+static void check_mismatch_rebuilds(const char *version, const char *identity, const char *says)
 {
-    (void)state;
-    if (!test_context()) skip();
     keep_mlp();
     clg_allocator a = {counting_alloc, NULL};
     clg_bundle b;
     char err[512];
     assert_int_equal(clg_bundle_parse(&a, mlp, mlp_len, &b, err, sizeof err), CLG_OK);
     clg_bytes info = {&a, NULL, 0, 0, false};
-    clg_bundle_put_info(&info, b.version, "Forged platform\nForged Device 9000\ndriver 0.0", b.precision);
+    clg_bundle_put_info(&info, version ? version : b.version, identity ? identity : b.identity, b.precision);
     clg_bundle_out out;
     for (int i = 0; i < CLG_SEC_COUNT; i++) {
         out.data[i] = b.sec[i].data;
@@ -347,8 +350,7 @@ static void test_device_mismatch_rebuilds(void **state)
     if (clg_model_load_bundle_memory(&rebuilt, c2, forged, forged_len) != CLG_OK)
         fail_msg("%s", clg_model_errmsg(rebuilt));
     const char *note = clg_model_note(rebuilt);
-    if (!strstr(note, "Forged Device 9000") || !strstr(note, "rebuilt from the sources"))
-        fail_msg("note: '%s'", note);
+    if (!strstr(note, says) || !strstr(note, "rebuilt from the sources")) fail_msg("note: '%s'", note);
     int builds = 0, binaries = 0;
     clg_program_cache_stats(c2, NULL, NULL, &builds);
     binaries = c2->cache_preset_binaries;
@@ -381,6 +383,25 @@ static void test_device_mismatch_rebuilds(void **state)
     clg_mem_free(&a, forged);
     assert_int_equal(live_blocks, 0);
 }
+
+static void test_device_mismatch_rebuilds(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    check_mismatch_rebuilds(NULL, "Forged platform\nForged Device 9000\ndriver 0.0", "Forged Device 9000");
+}
+
+/* A bundle made by another clgraph version (the sources it carries are
+ * that version's kernels as it built them) on this very device: the
+ * binaries are not tried, the programs rebuilt, the note names both
+ * versions. */
+static void test_version_mismatch_rebuilds(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    check_mismatch_rebuilds("0.0.0-forged", NULL, "clgraph 0.0.0-forged");
+}
+
 
 /* ---------------------------------------------------------------- damage */
 
@@ -620,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_round_trip_mlp),
         cmocka_unit_test(test_device_mismatch_rebuilds),
+        cmocka_unit_test(test_version_mismatch_rebuilds),
         cmocka_unit_test(test_damaged),
         cmocka_unit_test(test_version1_still_loads),
         cmocka_unit_test(test_load_out_of_memory),
