@@ -3,7 +3,7 @@
  * bits as the model it was saved from, on the same device, and agrees with
  * the reference executor; loading builds no program from source and
  * measures nothing; a bundle whose recorded device or clgraph version differs
- * the sources it carries, with a note; every damaged form is
+ * rebuilds from the sources it carries, with a note; every damaged form is
  * CLG_ERR_FORMAT (the allocator here counts blocks: no leak on any path). */
 #include <setjmp.h>
 #include <stdbool.h>
