@@ -533,8 +533,8 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
          * 9.4 M multiply-add layers 0.41-0.82x) and the model nothing
          * measurable, for two more launches per layer and two to four more
          * programs per model to build: PoCL's cold start of that model
-         * went from 5 to 10 s. Half-precision plans stay on the implicit
-         * GEMM (not measured). */
+         * went from 5 to 10 s. Half-precision plans take neither (F(4x4)'s
+         * error at half storage, docs/runtime.md; F(2x2) not measured). */
         const clg_shape *xs = &conv->in[0].shape, *ws = &conv->in[1].shape, *ys = &conv->out->shape;
         int64_t c = xs->dims[1], oh = ys->dims[2], ow = ys->dims[3];
         if (conv->winograd_ok && !half && (double)clg_shape_count(ys) * (double)c * 9.0 >= (double)((int64_t)1 << 26)) {
@@ -559,7 +559,7 @@ static clg_decision default_choice(const clg_context *ctx, const gemm_key *key, 
          * 128 channels on 56x56 and 28x28 images 1.07-1.63x; 8x8 images
          * 0.95-1.28x. */
         int64_t om = ws->dims[0];
-        if (conv->direct_ok && ow >= 12) {
+        if (conv->direct_ok && ow >= 12 && ctx->info.type == CLG_DEVICE_CPU) {
             bool copies = clg_conv_direct_copies(conv->node, xs, ws, ys);
             if (om <= 16 || (!copies && (om <= 32 || (om <= 64 && c <= 64))))
                 return generated(clg_gemm_variant_find("p8x32"), CLG_ORIENT_DIRECT, key);

@@ -23,7 +23,8 @@ bool clg_conv_direct_tile(int variant, int *co, int *pv)
 {
     if (variant < 0 || variant >= CLG_GEMM_VARIANTS) return false;
     const clg_gemm_variant *v = &clg_gemm_variants[variant];
-    if (v->nr == 0 || v->wm > 0 || (v->tm != 4 && v->tm != 8)) return false;
+    /* tiles of at most 4 rows: clg_conv_direct_ok asks for 4 output rows */
+    if (v->nr == 0 || v->wm > 0 || (v->tm != 4 && v->tm != 8) || v->nr % SEG != 0 || v->nr / SEG > 4) return false;
     *co = v->tm;
     *pv = v->nr / SEG;
     return true;
@@ -79,10 +80,12 @@ clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, const clg_dev
     const clg_shape *xs = &in[0].shape, *ws = &in[1].shape, *ys = &out->shape;
     const clg_attrs *at = &n->attrs;
     int co, pv;
-    if (!clg_conv_direct_ok(n, xs, ws, ys) || !clg_conv_direct_tile(variant, &co, &pv))
-        return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: the direct convolution cannot run this convolution on %s",
-                              clg_gemm_variants[variant].name);
+    if (!clg_conv_direct_tile(variant, &co, &pv) || !clg_conv_direct_ok(n, xs, ws, ys))
+        return clg_lower_fail(lw, CLG_ERR_INTERNAL,
+                              "internal error: the direct convolution cannot run this convolution on variant %d", variant);
     int64_t c = xs->dims[1], m = ws->dims[0], k = c * ws->dims[2] * ws->dims[3], blocks = (m + co - 1) / co;
+    int64_t oh = ys->dims[2], ow = ys->dims[3], segs = (ow + SEG - 1) / SEG;
+    int64_t items = xs->dims[0] * ((oh + pv - 1) / pv) * segs;
 
     /* the weights in blocks of co channels: once, into a buffer of the
      * plan's, when they are a constant; else every run */
@@ -103,10 +106,6 @@ clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, const clg_dev
     input_mode mode = input_of(n, xs, ws, ys, &ph, &pw);
     if (mode == INPUT_PADDED_COPY && (s = clg_conv_pad_planes(lw, n, &in[0], ph, pw, &x))) return s;
 
-    int64_t oh = ys->dims[2], ow = ys->dims[3], segs = (ow + SEG - 1) / SEG;
-    int64_t items = xs->dims[0] * ((oh + pv - 1) / pv) * segs;
-    if (items > INT32_MAX)
-        return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "%lld work-items, more than 2^31", (long long)items);
     char defines[128];
     int len = snprintf(defines, sizeof defines, "-DDC_CO=%d -DDC_PV=%d -DDC_KH=%d -DDC_KW=%d -DDC_DH=%d -DDC_DW=%d",
                        co, pv, (int)ws->dims[2], (int)ws->dims[3], (int)at->dilations[0], (int)at->dilations[1]);
