@@ -89,19 +89,22 @@ __kernel void conv_direct(__global const store_t *x, uint x_off, __global const 
     if (img >= images || co0 >= out_c) return;
     const int oy0 = min(rb * DC_PV, out_h - DC_PV), x0 = seg * 16;
     const int plane = in_h * in_w;
+#ifdef DC_PL
+    /* the padding read in place (see DC_PL above): the tile's input row r
+     * is row oy0 - pad_top + r of the image's planes, each row's segment
+     * three aligned vectors */
+    const __global store_t *xp = x + x_off + (size_t)img * channels * plane;
+    const int iy0 = oy0 - pad_top;
+    const bool has_l = x0 >= 16 && x0 - 16 < in_w, has_a = x0 < in_w, has_b = x0 + 16 < in_w;
+#else
+    /* the tile's input row r is row oy0 + r */
     const __global store_t *xp = x + x_off + ((size_t)img * channels * in_h + oy0) * in_w + x0;
     (void)pad_top;
+#endif
     const __global store_t *wp = w + w_off + (size_t)cb * channels * DC_TAPS * DC_CO;
     float16 acc[DC_PV][DC_CO];
     _Pragma("unroll") for (int p = 0; p < DC_PV; p++)
         _Pragma("unroll") for (int j = 0; j < DC_CO; j++) acc[p][j] = (float16)(0.0f);
-#ifdef DC_PL
-    /* the padding read in place (see DC_PL above): the tile's input row r
-     * is row oy0 - pad_top + r, its segment's three aligned vectors */
-    const int iy0 = oy0 - pad_top;
-    const bool has_l = x0 >= 16 && x0 - 16 < in_w, has_a = x0 < in_w, has_b = x0 + 16 < in_w;
-    xp = x + x_off + (size_t)img * channels * plane;
-#endif
     for (int c = 0; c < channels; c++, xp += plane, wp += DC_TAPS * DC_CO)
         _Pragma("unroll") for (int r = 0; r < DC_ROWS; r++) {
 #ifdef DC_PL

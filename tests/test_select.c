@@ -65,6 +65,16 @@ static void test_gemm_decisions(void **state)
     assert_int_equal(d.epilogue_in_kernel, d.backend == CLG_BACKEND_GENERATED);
 }
 
+/* A convolution of c channels on hw x hw images into m channels, k x k
+ * kernels, pads 1, the stride on both axes, into text. */
+static void conv_text(char *text, size_t size, int c, int hw, int m, int k, int stride)
+{
+    snprintf(text, size,
+             "input x: f32[N, %d, %d, %d]\nconst w: f32[%d, %d, %d, %d] = random(1)\n"
+             "y = Conv2D(x, w) pads=[1, 1, 1, 1] strides=[%d, %d]\noutput y\n",
+             c, hw, hw, m, c, k, k, stride, stride);
+}
+
 /* A convolution: a packed variant in either orientation after im2col, the
  * implicit GEMM (no im2col: no scratch requested), or CLBlast; a grouped
  * one the direct kernel on CPUs and CLBlast elsewhere, the implicit GEMM
@@ -164,10 +174,7 @@ static void test_conv_decisions(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[256];
-        snprintf(text, sizeof text,
-                 "input x: f32[N, %d, %d, %d]\nconst w: f32[%d, %d, 3, 3] = random(1)\n"
-                 "y = Conv2D(x, w) pads=[1, 1, 1, 1] strides=[%d, %d]\noutput y\n",
-                 cases[i].c, cases[i].hw, cases[i].hw, cases[i].m, cases[i].c, cases[i].stride, cases[i].stride);
+        conv_text(text, sizeof text, cases[i].c, cases[i].hw, cases[i].m, 3, cases[i].stride);
         if (cases[i].forced) {
             d = decide(text, "y", cases[i].batch, cases[i].forced);
             if (cases[i].forced_to >= 0) {
@@ -228,11 +235,7 @@ static void test_direct_decisions(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[256];
-        snprintf(text, sizeof text,
-                 "input x: f32[N, %d, %d, %d]\nconst w: f32[%d, %d, %d, %d] = random(1)\n"
-                 "y = Conv2D(x, w) pads=[1, 1, 1, 1] strides=[%d, %d]\noutput y\n",
-                 cases[i].c, cases[i].hw, cases[i].hw, cases[i].m, cases[i].c, cases[i].k, cases[i].k,
-                 cases[i].stride, cases[i].stride);
+        conv_text(text, sizeof text, cases[i].c, cases[i].hw, cases[i].m, cases[i].k, cases[i].stride);
         clg_decision d;
         if (cases[i].forced) {
             d = decide(text, "y", 2, cases[i].forced);

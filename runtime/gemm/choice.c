@@ -405,17 +405,17 @@ static bool measure(clg_lower *lw, const clg_gemm_gen *gen, const clg_conv_job *
     top_candidate top[TOP];
     int n_top = 0;
     /* candidates: CLBlast (c = -1), then each variant in each orientation
-     * (a convolution's seven, a GEMM's one) */
-    int orientations = conv ? 7 : 1;
+     * (a convolution's every one, a GEMM's one) */
+    int orientations = conv ? CLG_ORIENT_COUNT : 1;
     for (int c = -1; c < orientations * CLG_GEMM_VARIANTS && ok; c++) {
         clg_orientation o = c < 0 ? CLG_ORIENT_AS_WRITTEN : (clg_orientation)(c / CLG_GEMM_VARIANTS);
         int v = c < 0 ? 0 : c % CLG_GEMM_VARIANTS;
         clg_decision d = clblast();
         if (c >= 0) {
             const clg_gemm_variant *x = &clg_gemm_variants[v];
-            int co, pv;
             if (o == CLG_ORIENT_DIRECT) {
                 /* the direct convolution's tiles (p4x64, p8x32), on CPUs */
+                int co, pv;
                 if (!conv->direct_ok || !clg_conv_direct_tile(v, &co, &pv) || ctx->info.type != CLG_DEVICE_CPU)
                     continue;
             } else if (o == CLG_ORIENT_POINTWISE) {

@@ -204,6 +204,7 @@ typedef enum clg_orientation {
     CLG_ORIENT_DIRECT,         /* a direct convolution, vectors along the output pixels
                                   (lower/conv_direct.c) on a packed variant's tile: tm output
                                   channels by nr pixels (p4x64, p8x32): stride 1, ungrouped */
+    CLG_ORIENT_COUNT           /* how many there are (what measuring times a convolution in) */
 } clg_orientation;
 
 /* The output tile m of a Winograd orientation, F(m x m, 3x3); 0 for the
