@@ -296,6 +296,86 @@ def run_all(out, clgraph, device, levels, timeout, tol, only):
     return bad
 
 
+def ort_latency(path, batch, threads, iters):
+    """ORT's median latency (seconds) of one call on a random input at
+    `batch`, `threads` intra-op threads, spinning off (clgraph's calls wait
+    without spinning too)."""
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    s = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+    i = s.get_inputs()[0]
+    shape = [batch] + [d if isinstance(d, int) else batch for d in i.shape[1:]]
+    x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+    for _ in range(3):
+        s.run(None, {i.name: x})
+    t = []
+    for _ in range(iters):
+        a = time.perf_counter()
+        s.run(None, {i.name: x})
+        t.append(time.perf_counter() - a)
+    return float(np.median(t))
+
+
+def clgraph_latency(clgraph, device, path, batch, iters):
+    """clgraph bench's median latency (seconds), or its first error line."""
+    p = subprocess.run([clgraph, 'bench', path, '--batch', str(batch), '--device', device, '--iters', str(iters),
+                        '--json'], capture_output=True, text=True)
+    if p.returncode != 0:
+        lines = [l for l in (p.stderr + p.stdout).splitlines() if l.strip()]
+        return None, lines[0] if lines else f'exit status {p.returncode}'
+    import json
+    return json.loads(p.stdout)['latency_ms_median'] / 1e3, None
+
+
+def speed_all(out, clgraph, devices, batches, rounds, iters, only):
+    """Each model's call against ONNX Runtime's, interleaved: per round a new
+    random order of the engines (ORT at 1 and at 2 threads, clgraph on each
+    device), each engine's median of `iters` calls; the table takes each
+    engine's best round (the machine is shared) and ORT's better thread
+    count, and gives clgraph / ORT."""
+    import random
+    rng = random.Random(0)
+    rows = []
+    for entry in sorted(os.listdir(out)):
+        d = os.path.join(out, entry)
+        path = os.path.join(d, 'model.onnx')
+        if not os.path.isdir(d) or '_' not in entry or (only and entry not in only) or not os.path.exists(path):
+            continue
+        for batch in batches:
+            best, errors = {}, {}
+            engines = [('ort', 1), ('ort', 2)] + [('clg', dev) for dev in devices]
+            for _ in range(rounds):
+                rng.shuffle(engines)
+                for kind, arg in engines:
+                    if (kind, arg) in errors:
+                        continue
+                    if kind == 'ort':
+                        t, msg = ort_latency(path, batch, arg, iters), None
+                    else:
+                        t, msg = clgraph_latency(clgraph, arg, path, batch, iters)
+                    if msg is not None:
+                        errors[(kind, arg)] = msg
+                    else:
+                        best[(kind, arg)] = min(best.get((kind, arg), t), t)
+            ort_t = min(best[('ort', 1)], best[('ort', 2)])
+            ort_n = 1 if best[('ort', 1)] <= best[('ort', 2)] else 2
+            cells = []
+            for dev in devices:
+                if ('clg', dev) in errors:
+                    cells += ['error: ' + errors[('clg', dev)].replace('|', '\\|'), '']
+                else:
+                    t = best[('clg', dev)]
+                    cells += [f'{t * 1e3:.3f} ms', f'{t / ort_t:.2f}']
+            rows.append((entry, batch, f'{ort_t * 1e3:.3f} ms ({ort_n})', cells))
+            print(entry, batch, rows[-1][2], cells, file=sys.stderr, flush=True)
+    print('| model | batch | ORT (threads) | ' + ' | '.join(f'clgraph {dev} | /ORT' for dev in devices) + ' |')
+    print('| --- | --- | --- | ' + ' | '.join('--- | ---' for _ in devices) + ' |')
+    for entry, batch, ort_cell, cells in rows:
+        print(f'| {entry} | {batch} | {ort_cell} | ' + ' | '.join(cells) + ' |')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -312,7 +392,19 @@ def main():
     p.add_argument('--levels', default='0,2')
     p.add_argument('--timeout', type=int, default=900, help='seconds per clgraph run')
     p.add_argument('--tolerance', type=float, default=1e-4)
+    p = sub.add_parser('speed', help="each model's call time against ONNX Runtime's (needs onnxruntime)")
+    p.add_argument('dir')
+    p.add_argument('models', nargs='*', help='FRAMEWORK_MODEL directories of DIR (default: all)')
+    p.add_argument('--clgraph', default='build/clgraph')
+    p.add_argument('--devices', default='0,1', help="clgraph --device specs, comma-separated")
+    p.add_argument('--batches', default='1,16')
+    p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--iters', type=int, default=20)
     a = ap.parse_args()
+    if a.cmd == 'speed':
+        speed_all(a.dir, a.clgraph, a.devices.split(','), [int(v) for v in a.batches.split(',')], a.rounds, a.iters,
+                  a.models)
+        return
     if a.cmd == 'run':
         bad = run_all(a.dir, a.clgraph, a.device, [int(v) for v in a.levels.split(',')], a.timeout, a.tolerance, a.models)
         sys.exit(1 if bad else 0)

@@ -233,6 +233,47 @@ static void test_conv_depthwise(void **state)
         snprintf(text, sizeof text, "%s", grouped[i]);
         check(TOL);
     }
+    /* kernels/conv_grouped.cl (vectors of a group's output channels by 8
+     * or fewer pixels; on CPUs where it fills more lanes than the row
+     * body, CLGRAPH_GROUPED=kernel on any device, =vec the row body where
+     * it fits): channel vectors of 16, 8 (24 outputs per group), 4 and 2;
+     * images of 2x2, 1x1, 5x7 (a last block of 3 pixels) and 3x1 pixels;
+     * stride 2 with asymmetric pads, dilation, 7x7 and 1x3 kernels; a
+     * bias, a residual and a per-image scale in the store; weights that
+     * are a graph input (packed every run); 3 outputs per group, which no
+     * vector divides (the row body or CLBlast). */
+    static const char *const grouped_kernel[] = {
+        "input x: f32[N, 32, 4, 4]\nconst w: f32[32, 16, 3, 3] = random(4, -0.5, 0.5)\nconst b: f32[32] = random(5)\n"
+        "input r: f32[N, 32, 4, 4]\ny = Conv2D(x, w, b, r) pads=[1, 1, 1, 1] group=2 epilogue=\"relu(x0 + x1)\"\n"
+        "output y\n",
+        "input x: f32[N, 32, 2, 2]\nconst w: f32[48, 16, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=2\noutput y\n",
+        "input x: f32[N, 12, 9, 13]\nconst w: f32[16, 3, 3, 3] = random(4, -0.5, 0.5)\nconst b: f32[16] = random(5)\n"
+        "input s: f32[N, 16, 1, 1]\ny = Conv2D(x, w, b, s) strides=[2, 2] pads=[0, 1, 1, 0] group=4 "
+        "epilogue=\"clip(x0, 0, 6) * x1\"\noutput y\n",
+        "input x: f32[N, 8, 6, 7]\nconst w: f32[4, 4, 5, 5] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) dilations=[2, 2] pads=[3, 4, 5, 2] group=2\noutput y\n",
+        "input x: f32[N, 6, 3, 1]\nconst w: f32[12, 2, 7, 7] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) pads=[3, 3, 3, 3] group=3\noutput y\n",
+        "input x: f32[N, 16, 1, 1]\nconst w: f32[32, 4, 1, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) pads=[0, 1, 0, 1] group=4\noutput y\n",
+        "input x: f32[N, 16, 5, 7]\ninput w: f32[16, 8, 3, 3]\ny = Conv2D(x, w) pads=[1, 1, 1, 1] group=2\noutput y\n",
+        "input x: f32[N, 9, 5, 6]\nconst w: f32[9, 3, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=3\noutput y\n",
+    };
+    static const char *const grouped_ways[] = {NULL, "kernel", "vec"};
+    for (size_t i = 0; i < sizeof grouped_kernel / sizeof *grouped_kernel; i++)
+        for (size_t k = 0; k < sizeof grouped_ways / sizeof *grouped_ways; k++) {
+            snprintf(text, sizeof text, "%s", grouped_kernel[i]);
+            if (grouped_ways[k]) setenv("CLGRAPH_GROUPED", grouped_ways[k], 1);
+            else unsetenv("CLGRAPH_GROUPED");
+            check(TOL);
+            /* one launch, the epilogue in it, when the kernel runs it
+             * with constant weights (the first six cases) */
+            int launches = test_launches_at(text, 2);
+            if (launches >= 0 && k == 1 && i < 6) assert_int_equal(launches, 1);
+        }
+    unsetenv("CLGRAPH_GROUPED");
     /* Epilogue inputs that differ per image and pixel (a residual, a
      * per-image scale): each body addresses them by image and pixel. */
     static const char *const residual[] = {
@@ -1821,6 +1862,12 @@ static void test_half_storage_rows(void **state)
         "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=3\noutput y\n",
         "input x: f32[N, 5, 7, 7]\nconst w: f32[5, 1, 3, 3] = random(4, -0.5, 0.5)\n"
         "y = Conv2D(x, w) pads=[1, 1, 1, 1] group=5 epilogue=\"clip(x0, 0, 6)\"\noutput y\n",
+        /* grouped (on CPUs kernels/conv_grouped.cl): channel vectors of
+         * 16 and 4 at any element address (half loads) */
+        "input x: f32[N, 32, 4, 5]\nconst w: f32[32, 16, 3, 3] = random(4, -0.5, 0.5)\nconst b: f32[32] = random(5)\n"
+        "y = Conv2D(x, w, b) pads=[1, 1, 1, 1] group=2 epilogue=\"relu(x0)\"\noutput y\n",
+        "input x: f32[N, 12, 9, 13]\nconst w: f32[16, 3, 3, 3] = random(4, -0.5, 0.5)\n"
+        "y = Conv2D(x, w) strides=[2, 2] pads=[0, 1, 1, 0] group=4\noutput y\n",
     };
     for (int t = 0; t < (int)(sizeof texts / sizeof *texts); t++) {
         clg_graph *g = test_parse(texts[t]);

@@ -176,6 +176,16 @@ CLG_INTERNAL clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, 
                                               const clg_dev_tensor *out, int variant,
                                               const struct clg_epilogue *ep);
 
+/* conv_grouped.c: whether kernels/conv_grouped.cl can run the grouped
+ * convolution n (more than one input channel per group, outputs per group
+ * a multiple of 2, kernels up to 7x7, every offset within an int); and n
+ * lowered so, ep (NULL: none) in its store. */
+CLG_INTERNAL int clg_conv_grouped_width(const clg_node *n, const clg_shape *ws); /* channels per vector */
+CLG_INTERNAL bool clg_conv_grouped_ok(const clg_node *n, const clg_shape *xs, const clg_shape *ws,
+                                      const clg_shape *ys);
+CLG_INTERNAL clg_status clg_lower_conv_grouped(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                               const clg_dev_tensor *out, const struct clg_epilogue *ep);
+
 /* conv.c: x's planes (NCHW) into scratch grown to ph x pw with n's top
  * and left padding written out as zeros and zeros past x's bottom and
  * right edges (kernels/conv.cl pad_planes), *xp the copy. */

@@ -69,14 +69,53 @@ static int64_t vec_rows(const clg_shape *ws, const clg_shape *ys, const clg_attr
  * 2) and a group has at most 256 input channels. torchvision's RegNet-Y
  * 400MF and ResNeXt-50 32x4d at 96x96, batch 8, took 4-5x ONNX Runtime's
  * time through CLBlast (2026-12-07). */
-static bool grouped_direct(const clg_context *ctx, const clg_node *n, const clg_shape *xs, const clg_shape *ws,
-                           const clg_shape *ys)
+static bool grouped_vec(const clg_context *ctx, const clg_node *n, const clg_shape *xs, const clg_shape *ws,
+                        const clg_shape *ys)
 {
     const char *force = getenv("CLGRAPH_DEPTHWISE");
     bool on = ctx->info.type == CLG_DEVICE_CPU || (force && !strcmp(force, "vec"));
     return on && n->attrs.group > 1 && !depthwise(n, xs, ws) && xs->dims[1] % n->attrs.group == 0 &&
            ws->dims[0] % n->attrs.group == 0 && ws->dims[1] == xs->dims[1] / n->attrs.group &&
            ws->dims[1] <= 256 && vec_rows(ws, ys, &n->attrs, 1) > 0;
+}
+
+/* Whether the grouped (not depthwise) convolution n runs
+ * kernels/conv_grouped.cl (runtime/lower/conv_grouped.c: vectors of a
+ * group's output channels, as many as divide the outputs per group, up to
+ * 16) rather than the depthwise kernel's vector body (vectors of 16 along
+ * an output row) or CLBlast. On CPUs, where it can, whichever fills more
+ * of its 16 lanes, ties to the grouped kernel: at batch 16 (device time,
+ * both CPU runtimes, 2 runs, 2026-12-07) ResNeXt-50 32x4d's 4-channel
+ * groups on 16x16 planes took it 1.7-2.4 ms against the row body's
+ * 0.7-0.9, its 8-channel groups on 8x8 planes 0.66-1.08 against
+ * 1.25-3.8, its 16- and 32-channel groups on 4x4 and 2x2 planes 0.38-0.57
+ * against 2.7-11; RegNet-Y 400MF's 8-channel groups on 16x16 outputs
+ * (stride 2) 0.62-1.06 against 1.36-2.3. CLGRAPH_GROUPED=vec sends every
+ * one the row body takes there, CLGRAPH_GROUPED=kernel every one this
+ * kernel can run to it, on any device (Oclgrind's GPU-like device checks
+ * it so). */
+static bool grouped_kernel(const clg_context *ctx, const clg_node *n, const clg_shape *xs, const clg_shape *ws,
+                           const clg_shape *ys)
+{
+    if (depthwise(n, xs, ws) || !clg_conv_grouped_ok(n, xs, ws, ys)) return false;
+    const char *force = getenv("CLGRAPH_GROUPED");
+    if (force && !strcmp(force, "kernel")) return true;
+    if (ctx->info.type != CLG_DEVICE_CPU) return false;
+    if (!grouped_vec(ctx, n, xs, ws, ys)) return true;
+    if (force && !strcmp(force, "vec")) return false;
+    /* lanes filled: the grouped kernel's vw of 16, the row body's a row's
+     * outputs of its vectors' */
+    int64_t ow = ys->dims[3], row_lanes = (ow + 15) / 16 * 16;
+    return clg_conv_grouped_width(n, ws) * row_lanes >= 16 * ow;
+}
+
+/* Whether a grouped (not depthwise) convolution runs a direct kernel of
+ * clgraph's own (grouped_kernel's or the depthwise kernel's vector body)
+ * instead of CLBlast's batched GEMM. */
+static bool grouped_direct(const clg_context *ctx, const clg_node *n, const clg_shape *xs, const clg_shape *ws,
+                           const clg_shape *ys)
+{
+    return grouped_kernel(ctx, n, xs, ws, ys) || grouped_vec(ctx, n, xs, ws, ys);
 }
 
 /* The implicit GEMM's geometry for n (*g), and whether it can run n:
@@ -528,6 +567,11 @@ static clg_status lower_conv(clg_lower *lw, const clg_node *n, const clg_dev_ten
     int n_im2col_args = (int)(sizeof im2col_args / sizeof *im2col_args);
     clg_status s;
 
+    if (groups > 1 && d->backend == CLG_BACKEND_DEFAULT && grouped_kernel(lw->ctx, n, xs, ws, ys)) {
+        s = clg_lower_conv_grouped(lw, n, in, out, epilogue_fits(ce) ? &ce->ep : NULL);
+        if (!s && ce->e && !epilogue_fits(ce)) s = clg_emit_epilogue_launch(lw, n, in, out);
+        return s;
+    }
     if (depthwise(n, xs, ws) || (groups > 1 && d->backend == CLG_BACKEND_DEFAULT))
         return lower_depthwise(lw, n, in, out, ce);
     if (d->backend == CLG_BACKEND_GENERATED && d->orientation == CLG_ORIENT_IMPLICIT)

@@ -235,7 +235,7 @@ static clg_status attach_kernel(clg_lower *lw, clg_step *st, cl_program program,
  * refused, naming its file, rather than read half buffers as float). */
 static const char *const HALF_READY[] = {
     "generated:elementwise", "gemm.cl", "gemm_local.cl", "argmax.cl", "attention.cl", "cast.cl", "conv.cl",
-    "conv_depthwise.cl", "conv_direct.cl", "conv_transpose.cl", "copy.cl", "elementwise.cl", "gather.cl", "layernorm.cl", "pad.cl",
+    "conv_depthwise.cl", "conv_direct.cl", "conv_grouped.cl", "conv_transpose.cl", "copy.cl", "elementwise.cl", "gather.cl", "layernorm.cl", "pad.cl",
     "pool.cl", "range.cl", "reduce.cl", "resize.cl", "softmax.cl", "trilu.cl", "winograd.cl", NULL,
 };
 
