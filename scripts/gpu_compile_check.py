@@ -42,8 +42,10 @@ the depthwise convolution's float8 row blocks, whole planes and float16
 rows (-DDW_BLOCKS, -DDW_PLANE, -DDW_VEC: built for CPUs only by
 runtime/lower/conv.c), MaxPool's float16 rows (maxpool_rows,
 runtime/lower/pool.c), Winograd's transforms (kernels/winograd.cl: its
-products run on the CPU_ONLY packed variants) and the direct convolution
-(kernels/conv_direct.cl: on the packed variants' tiles).
+products run on the CPU_ONLY packed variants) the direct convolution
+(kernels/conv_direct.cl: on the packed variants' tiles) and the grouped
+convolution (kernels/conv_grouped.cl: runtime/lower/conv.c picks it on
+CPUs).
 
 usage: gpu_compile_check.py RECORD_DIR [--report FILE.md] [--jobs N] [--per-variant N]
 """
@@ -124,6 +126,9 @@ def cpu_only_reason(kernel, opts, cpu_only):
         return ("conv_direct: CPU only (its tiles are the packed variants' p4x64 and p8x32, CPU_ONLY: "
                 "measuring and the default never pick it on a GPU; CLGRAPH_GEMM or a bundle made on a "
                 "CPU can force it)")
+    if kernel == "conv_grouped":
+        return ("conv_grouped: CPU only (runtime/lower/conv.c picks it on CPUs; CLGRAPH_GROUPED=kernel "
+                "can force it elsewhere, as Oclgrind's check does)")
     if kernel != "gemm":
         return None
     for kind, tm, second, name in cpu_only:

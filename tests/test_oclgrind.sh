@@ -283,6 +283,36 @@ output d6
 output d8
 output d9
 EOF
+cat >"$TMP/grouped.clg" <<'EOF'
+# Grouped convolutions through kernels/conv_grouped.cl (forced with
+# CLGRAPH_GROUPED=kernel: a CPU body): output-channel vectors of 16 (a
+# bias and a residual in the store), 8 (24 outputs per group, 2x2 images:
+# blocks of 4 pixels), 4 (stride 2, asymmetric pads, 5x7 outputs: a last
+# block of 3 pixels) and 2 (5x5 taps at dilation 2); weights that are a
+# graph input, packed every run
+input x: f32[N, 32, 4, 5]
+const w1: f32[32, 16, 3, 3] = random(1, -0.3, 0.3)
+const b1: f32[32] = random(2, -0.1, 0.1)
+g1 = Conv2D(x, w1, b1) pads=[1, 1, 1, 1] group=2
+a1 = Add(g1, x)
+r1 = Relu(a1)
+input s: f32[N, 32, 2, 2]
+const w2: f32[48, 16, 3, 3] = random(3, -0.3, 0.3)
+g2 = Conv2D(s, w2) pads=[1, 1, 1, 1] group=2
+input t: f32[N, 12, 9, 13]
+const w3: f32[16, 3, 3, 3] = random(4, -0.5, 0.5)
+g3 = Conv2D(t, w3) strides=[2, 2] pads=[0, 1, 1, 0] group=4
+input u: f32[N, 8, 6, 7]
+const w4: f32[4, 4, 5, 5] = random(5, -0.3, 0.3)
+g4 = Conv2D(u, w4) dilations=[2, 2] pads=[3, 4, 5, 2] group=2
+input w5: f32[16, 8, 3, 3]
+g5 = Conv2D(x, w5) pads=[1, 1, 1, 1] group=4
+output r1
+output g2
+output g3
+output g4
+output g5
+EOF
 cat >"$TMP/maxpool.clg" <<'EOF'
 # MaxPool in rows of float16 vectors (kernels/pool.cl maxpool_rows, forced
 # with CLGRAPH_MAXPOOL=rows: a CPU body): stride 2 over 36 columns (odd and
@@ -541,6 +571,7 @@ model conv-n4x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n4x16w CLGRAPH_VE
 # place element by element)
 model conv-n8x16w-scalar "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n8x16w
 model dw-vec "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
+model grouped "$TMP/grouped.clg" 2 -O2 CLGRAPH_GROUPED=kernel
 model maxpool-rows "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
 # Winograd F(2x2, 3x3) and F(4x4, 3x3) (kernels/winograd.cl) on the 3x3 stride-1
 # convolutions, a residual epilogue in its output transform's store; the
@@ -578,6 +609,7 @@ model conv-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated
 model dw-blocks-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=blocks
 model dw-plane-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=plane
 model dw-vec-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
+model grouped-fp16-storage "$TMP/grouped.clg" 2 -O2 CLGRAPH_GROUPED=kernel
 model conv-winograd-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p4x64f
 model conv-direct-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p8x32d
 model maxpool-rows-fp16-storage "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
@@ -635,7 +667,7 @@ OPTIONS=$OPTIONS_GPU
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense depthwise batchnorm maxpool maxpool_rows \
-    wino_weights wino_input wino_output direct_weights conv_direct \
+    wino_weights wino_input wino_output direct_weights conv_direct conv_grouped \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
     reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax \
     range dense_chain; do

@@ -3,9 +3,11 @@
  * reading the NCHW input in place: no im2col, no column matrix in
  * scratch), as selection decided (runtime/gemm/choice.c times the whole
  * convolution each way); depthwise convolutions through a direct kernel
- * (kernels/conv_depthwise.cl), on CPUs other grouped ones too (its vector
- * body summing each group's channels), elsewhere through CLBlast's batched
- * GEMM. A node's epilogue (clg_op_takes_epilogue) runs in the generated and
+ * (kernels/conv_depthwise.cl); on CPUs other grouped ones through
+ * kernels/conv_grouped.cl (vectors of a group's output channels) or the
+ * depthwise kernel's vector body (summing each group's channels along an
+ * output row), whichever fills more lanes, elsewhere through CLBlast's
+ * batched GEMM. A node's epilogue (clg_op_takes_epilogue) runs in the generated and
  * direct kernels' stores, over the NCHW result (clg_epilogue's p), and as a
  * launch after CLBlast. */
 #include <stdint.h>
