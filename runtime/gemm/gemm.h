@@ -176,6 +176,13 @@ CLG_INTERNAL clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, 
                                               const clg_dev_tensor *out, int variant,
                                               const struct clg_epilogue *ep);
 
+/* conv_direct.c: n's weights w, [m, k] (k = input channels * taps), into
+ * blocks of co output channels (kernels/conv.cl direct_weights: per k the
+ * block's co weights next to each other, zero past m), *wp: once into a
+ * buffer of the plan's when they are a constant, else into scratch every
+ * run. */
+CLG_INTERNAL clg_status clg_conv_weight_blocks(clg_lower *lw, const clg_node *n, const clg_dev_tensor *w, int64_t m,
+                                               int64_t k, int co, clg_dev_tensor *wp);
 /* conv_grouped.c: whether kernels/conv_grouped.cl can run the grouped
  * convolution n (more than one input channel per group, outputs per group
  * a multiple of 2, kernels up to 7x7, every offset within an int); and n

@@ -74,6 +74,23 @@ bool clg_conv_direct_copies(const clg_node *n, const clg_shape *xs, const clg_sh
     return input_of(n, xs, ws, ys, &ph, &pw) == INPUT_PADDED_COPY;
 }
 
+clg_status clg_conv_weight_blocks(clg_lower *lw, const clg_node *n, const clg_dev_tensor *w, int64_t m, int64_t k,
+                                  int co, clg_dev_tensor *wp)
+{
+    /* once, into a buffer of the plan's, when they are a constant; else
+     * every run */
+    int64_t blocks = (m + co - 1) / co;
+    bool constant = !clg_value_in_arena(lw->g, n->inputs[1]);
+    clg_status s = constant ? clg_plan_buffer(lw, (size_t)(blocks * co * k), wp)
+                            : clg_scratch(lw, (size_t)(blocks * co * k), wp);
+    if (s) return s;
+    int from = lw->plan->n_steps;
+    size_t wgrid[2] = {clg_grid_size(k), (size_t)blocks};
+    clg_karg wargs[] = {CLG_ARG_T(w), CLG_ARG_T(wp), CLG_ARG_I(m), CLG_ARG_I(k), CLG_ARG_I(co)};
+    if ((s = clg_emit_kernel(lw, "conv.cl", "direct_weights", NULL, 2, wgrid, wargs, 5))) return s;
+    return constant ? clg_plan_run_steps_now(lw, from) : CLG_OK;
+}
+
 clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                  const clg_dev_tensor *out, int variant, const clg_epilogue *ep)
 {
@@ -87,18 +104,9 @@ clg_status clg_lower_conv_direct(clg_lower *lw, const clg_node *n, const clg_dev
     int64_t oh = ys->dims[2], ow = ys->dims[3], segs = (ow + SEG - 1) / SEG;
     int64_t items = xs->dims[0] * ((oh + pv - 1) / pv) * segs;
 
-    /* the weights in blocks of co channels: once, into a buffer of the
-     * plan's, when they are a constant; else every run */
-    bool constant = !clg_value_in_arena(lw->g, n->inputs[1]);
     clg_dev_tensor wp;
-    clg_status s = constant ? clg_plan_buffer(lw, (size_t)(blocks * co * k), &wp)
-                            : clg_scratch(lw, (size_t)(blocks * co * k), &wp);
+    clg_status s = clg_conv_weight_blocks(lw, n, &in[1], m, k, co, &wp);
     if (s) return s;
-    int from = lw->plan->n_steps;
-    size_t wgrid[2] = {clg_grid_size(k), (size_t)blocks};
-    clg_karg wargs[] = {CLG_ARG_T(&in[1]), CLG_ARG_T(&wp), CLG_ARG_I(m), CLG_ARG_I(k), CLG_ARG_I(co)};
-    if ((s = clg_emit_kernel(lw, "conv.cl", "direct_weights", NULL, 2, wgrid, wargs, 5))) return s;
-    if (constant && (s = clg_plan_run_steps_now(lw, from))) return s;
 
     /* the input: as it is, its padding read in place, or written out */
     int64_t ph, pw;

@@ -58,17 +58,10 @@ clg_status clg_lower_conv_grouped(clg_lower *lw, const clg_node *n, const clg_de
     int64_t pixels = ys->dims[2] * ys->dims[3], r = pixels < GC_PIXELS ? pixels : GC_PIXELS;
     int64_t pblocks = (pixels + r - 1) / r, blocks = m / vw;
 
-    /* the weights in blocks of vw channels: once, into a buffer of the
-     * plan's, when they are a constant; else every run */
-    bool constant = !clg_value_in_arena(lw->g, n->inputs[1]);
+    /* the weights in blocks of vw channels (vw divides m) */
     clg_dev_tensor wp;
-    clg_status s = constant ? clg_plan_buffer(lw, (size_t)(m * k), &wp) : clg_scratch(lw, (size_t)(m * k), &wp);
+    clg_status s = clg_conv_weight_blocks(lw, n, &in[1], m, k, vw, &wp);
     if (s) return s;
-    int from = lw->plan->n_steps;
-    size_t wgrid[2] = {clg_grid_size(k), (size_t)blocks};
-    clg_karg wargs[] = {CLG_ARG_T(&in[1]), CLG_ARG_T(&wp), CLG_ARG_I(m), CLG_ARG_I(k), CLG_ARG_I(vw)};
-    if ((s = clg_emit_kernel(lw, "conv.cl", "direct_weights", NULL, 2, wgrid, wargs, 5))) return s;
-    if (constant && (s = clg_plan_run_steps_now(lw, from))) return s;
 
     char defines[96];
     snprintf(defines, sizeof defines, "-DGC_VW=%d -DGC_R=%d -DGC_KH=%d -DGC_KW=%d", vw, (int)r, (int)ws->dims[2],
