@@ -333,10 +333,10 @@ EOF
 cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
 # row through local memory for l's few long rows), copies (Transpose,
-# Concat, Flatten, Reshape, a Slice with negative steps, Expand, Tile's
-# wrapping variant, DepthToSpace in both modes, SpaceToDepth), every unary
-# op and the binary ops with broadcasting, Pad in its three modes (with
-# crops), Gather (rows of a table by int64 ids, and along the last axis),
+# Concat of 2 inputs and of 10 (two launches of concat8), Flatten,
+# Reshape, a Slice with negative steps, Expand, Tile's wrapping variant,
+# DepthToSpace in both modes, SpaceToDepth), every unary op and the
+# binary ops with broadcasting, Pad in its three modes (with crops), Gather (rows of a table by int64 ids, and along the last axis),
 # Cast and Trilu (upper and lower), Resize (bilinear up, nearest down,
 # bicubic up with exclude_outside and down), trigonometric functions,
 # ConvTranspose2D (strided, grouped, with a negative end pad and a bias),
@@ -380,6 +380,7 @@ u5 = LeakyRelu(x) alpha=0.1
 lr = Div(u5, two)
 u6 = Relu(x)
 cl = Clip(u6) min=-0.5 max=0.5
+cm = Concat(x, ap2, u6, x, ap2, u6, x, ap2, u6, x) axis=2
 pz = Pad(x) pads=[0, 1, -1, 2, 0, 0, 1, -1] value=0.5
 pr = Pad(x) pads=[0, 0, 2, 1, 0, 0, 1, 3] mode="reflect"
 pe = Pad(x) pads=[0, 0, 1, 0, 0, 1, 0, 2] mode="edge"
@@ -402,6 +403,7 @@ gl = Gather(x, gi) axis=-1
 ci = Cast(gl) to="i64"
 cb = Cast(x) to="bool"
 output mp
+output cm
 output sm
 output sm2
 output sl
@@ -669,7 +671,7 @@ sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense depthwise batchnorm maxpool maxpool_rows \
     wino_weights wino_input wino_output direct_weights conv_direct conv_grouped \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
-    reduce_rows reduce_strided layernorm gather gather_elements cast attention trilu resize conv_transpose argmax \
+    reduce_rows reduce_strided concat8 layernorm gather gather_elements cast attention trilu resize conv_transpose argmax \
     range dense_chain; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"
 done

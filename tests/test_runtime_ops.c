@@ -1262,6 +1262,33 @@ static void test_movement(void **state)
     }
     snprintf(text, sizeof text, "input a: f32[5]\ninput b: f32[3]\ny = Concat(a, b, a) axis=0\noutput y\n");
     check(TOL);
+    /* DenseNet's Concat of many inputs (kernels/copy.cl concat8, up to 8
+     * per launch): 11 inputs in 2 launches, of three sizes along the
+     * axis, computed ones, the same input two or three times; along
+     * channels, along the batch and along the last axis; the strided
+     * copies (CLGRAPH_CONCAT_COPIES=1, a launch per input) alike */
+    static const struct {
+        int axis;
+        const char *a, *b, *e;
+    } many[] = {
+        {1, "[N, 2, 4, 5]", "[N, 1, 4, 5]", "[N, 3, 4, 5]"},
+        {0, "[2, 3, 4, 5]", "[1, 3, 4, 5]", "[3, 3, 4, 5]"},
+        {3, "[N, 3, 4, 2]", "[N, 3, 4, 1]", "[N, 3, 4, 3]"},
+    };
+    for (int copies = 0; copies < 2; copies++)
+        for (size_t i = 0; i < sizeof many / sizeof *many; i++) {
+            snprintf(text, sizeof text,
+                     "input a: f32%s\ninput b: f32%s\ninput e: f32%s\nr = Relu(a)\ns = Sigmoid(b)\nt = Tanh(a)\n"
+                     "y = Concat(a, b, e, r, s, a, t, b, r, e, s) axis=%d\noutput y\n",
+                     many[i].a, many[i].b, many[i].e, many[i].axis);
+            if (copies) setenv("CLGRAPH_CONCAT_COPIES", "1", 1);
+            else unsetenv("CLGRAPH_CONCAT_COPIES");
+            check(TOL); /* Sigmoid and Tanh round unlike the reference's */
+            /* Relu, Sigmoid and Tanh, then the Concat's */
+            int launches = test_launches_at(text, 0);
+            if (launches >= 0) assert_int_equal(launches, 3 + (copies ? 11 : 2));
+        }
+    unsetenv("CLGRAPH_CONCAT_COPIES");
     /* ShuffleNet v2's block as exported: a channel split by Slice, a
      * Concat, and the shuffle's Reshape -> Transpose -> Reshape */
     snprintf(text, sizeof text,

@@ -2,6 +2,8 @@
  * the walk launcher every data-movement op uses (movement.c has Slice,
  * Expand, Tile, DepthToSpace, SpaceToDepth), Transpose, Concat, and the
  * broadcast copy that pre-fills a GEMM's C. */
+#include <stdlib.h>
+
 #include "lower.h"
 #include "lower_util.h"
 
@@ -94,6 +96,55 @@ clg_status clg_lower_transpose(clg_lower *lw, const clg_node *n, const clg_dev_t
     return clg_emit_copy(lw, &in[0], 0, out, 0, w);
 }
 
+/* Inputs per concat8 launch (kernels/copy.cl). */
+enum { CONCAT_PER_LAUNCH = 8 };
+
+/* Whether a Concat can run as rows (kernels/copy.cl concat8): every
+ * offset within an int. CLGRAPH_CONCAT_COPIES=1 takes the strided copy,
+ * a launch per input, instead. */
+static bool concat_rows_fit(const clg_dev_tensor *in, int n_in, const clg_shape *ys)
+{
+    if (clg_shape_count(ys) > INT32_MAX) return false;
+    for (int k = 0; k < n_in; k++)
+        if (in[k].shape.rank != ys->rank) return false;
+    return true;
+}
+
+/* The Concat as rows: the output as outer rows of row_out elements, the
+ * inputs' rows runs of them, up to 8 inputs per launch. */
+static clg_status lower_concat_rows(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
+                                    const clg_dev_tensor *out, int64_t axis)
+{
+    const clg_shape *ys = &out->shape;
+    int64_t outer = 1, inner = 1;
+    for (int i = 0; i < axis; i++) outer *= ys->dims[i];
+    for (int i = (int)axis + 1; i < ys->rank; i++) inner *= ys->dims[i];
+    int64_t row_out = ys->dims[axis] * inner, col = 0;
+    if (outer == 0 || row_out == 0) return CLG_OK;
+    for (int k0 = 0; k0 < n->n_inputs; k0 += CONCAT_PER_LAUNCH) {
+        int nk = n->n_inputs - k0 < CONCAT_PER_LAUNCH ? n->n_inputs - k0 : CONCAT_PER_LAUNCH;
+        int64_t ends[CONCAT_PER_LAUNCH], total = 0;
+        for (int k = 0; k < nk; k++) ends[k] = total += in[k0 + k].shape.dims[axis] * inner;
+        if (col + total > row_out)
+            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: input %d does not fit the output",
+                                  k0 + nk - 1);
+        clg_dev_tensor y = clg_tensor_advance(out, (size_t)col);
+        clg_karg args[4 + 3 * CONCAT_PER_LAUNCH] = {CLG_ARG_T(&y), CLG_ARG_I(row_out), CLG_ARG_I(total)};
+        int na = 3;
+        for (int k = 0; k < CONCAT_PER_LAUNCH; k++) {
+            /* slots past the launch's inputs: its last one, never taken */
+            const clg_dev_tensor *x = &in[k0 + (k < nk ? k : nk - 1)];
+            args[na++] = CLG_ARG_T(x);
+            args[na++] = CLG_ARG_I(k < nk ? ends[k] : total);
+        }
+        size_t grid[2] = {clg_grid_size(total), (size_t)outer};
+        clg_status s = clg_emit_kernel(lw, "copy.cl", "concat8", NULL, 2, grid, args, na);
+        if (s) return s;
+        col += total;
+    }
+    return CLG_OK;
+}
+
 clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                             const clg_dev_tensor *out)
 {
@@ -102,6 +153,9 @@ clg_status clg_lower_concat(clg_lower *lw, const clg_node *n, const clg_dev_tens
     if (axis < 0 || axis >= ys->rank)
         return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: axis %lld is out of range for rank %d",
                               (long long)n->attrs.axis, ys->rank);
+    const char *copies = getenv("CLGRAPH_CONCAT_COPIES");
+    if (concat_rows_fit(in, n->n_inputs, ys) && !(copies && *copies == '1'))
+        return lower_concat_rows(lw, n, in, out, axis);
     int64_t out_st[CLG_MAX_RANK];
     clg_dense_strides(ys, out_st);
     /* Each input is a block of the output: same dims, the output's strides,
