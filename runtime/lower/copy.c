@@ -104,14 +104,17 @@ enum { CONCAT_PER_LAUNCH = 8 };
  * a launch per input, instead. */
 static bool concat_rows_fit(const clg_dev_tensor *in, int n_in, const clg_shape *ys)
 {
-    if (clg_shape_count(ys) > INT32_MAX) return false;
+    /* the output and, padded, one row's work-items within an int */
+    if (clg_shape_count(ys) > INT32_MAX - (int64_t)CONCAT_PER_LAUNCH * CLG_GRID_MULTIPLE) return false;
     for (int k = 0; k < n_in; k++)
         if (in[k].shape.rank != ys->rank) return false;
     return true;
 }
 
 /* The Concat as rows: the output as outer rows of row_out elements, the
- * inputs' rows runs of them, up to 8 inputs per launch. */
+ * inputs' rows runs of them, up to 8 inputs per launch, a work-item per
+ * 16 elements of a run, each run's work-items padded to a multiple of 64
+ * (kernels/copy.cl concat8). */
 static clg_status lower_concat_rows(clg_lower *lw, const clg_node *n, const clg_dev_tensor *in,
                                     const clg_dev_tensor *out, int64_t axis)
 {
@@ -123,24 +126,30 @@ static clg_status lower_concat_rows(clg_lower *lw, const clg_node *n, const clg_
     if (outer == 0 || row_out == 0) return CLG_OK;
     for (int k0 = 0; k0 < n->n_inputs; k0 += CONCAT_PER_LAUNCH) {
         int nk = n->n_inputs - k0 < CONCAT_PER_LAUNCH ? n->n_inputs - k0 : CONCAT_PER_LAUNCH;
-        int64_t ends[CONCAT_PER_LAUNCH], total = 0;
-        for (int k = 0; k < nk; k++) ends[k] = total += in[k0 + k].shape.dims[axis] * inner;
-        if (col + total > row_out)
-            return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: input %d does not fit the output",
-                                  k0 + nk - 1);
-        clg_dev_tensor y = clg_tensor_advance(out, (size_t)col);
-        clg_karg args[4 + 3 * CONCAT_PER_LAUNCH] = {CLG_ARG_T(&y), CLG_ARG_I(row_out), CLG_ARG_I(total)};
-        int na = 3;
+        clg_karg args[3 + 5 * CONCAT_PER_LAUNCH] = {CLG_ARG_T(out), CLG_ARG_I(row_out)};
+        int na = 2;
+        int64_t items = 0;
         for (int k = 0; k < CONCAT_PER_LAUNCH; k++) {
             /* slots past the launch's inputs: its last one, never taken */
             const clg_dev_tensor *x = &in[k0 + (k < nk ? k : nk - 1)];
+            int64_t len = k < nk ? x->shape.dims[axis] * inner : 0;
+            if (col + len > row_out)
+                return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: input %d does not fit the output",
+                                      k0 + k);
+            /* a work-item per 16 elements, the run padded to 64 of them */
+            items += ((len + 15) / 16 + CLG_GRID_MULTIPLE - 1) / CLG_GRID_MULTIPLE * CLG_GRID_MULTIPLE;
+            if (items > INT32_MAX) return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "a Concat row of %lld elements",
+                                                         (long long)items);
             args[na++] = CLG_ARG_T(x);
-            args[na++] = CLG_ARG_I(k < nk ? ends[k] : total);
+            args[na++] = CLG_ARG_I(items);
+            args[na++] = CLG_ARG_I(len);
+            args[na++] = CLG_ARG_I(col);
+            col += len;
         }
-        size_t grid[2] = {clg_grid_size(total), (size_t)outer};
+        if (items == 0) continue;
+        size_t grid[2] = {(size_t)items, (size_t)outer};
         clg_status s = clg_emit_kernel(lw, "copy.cl", "concat8", NULL, 2, grid, args, na);
         if (s) return s;
-        col += total;
     }
     return CLG_OK;
 }
