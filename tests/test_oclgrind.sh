@@ -336,8 +336,10 @@ cat >"$TMP/ops.clg" <<'EOF'
 # Concat of 2 inputs and of 10 (two launches of concat8), Flatten,
 # Reshape, a Slice with negative steps, Expand, Tile's wrapping variant,
 # DepthToSpace in both modes, SpaceToDepth), every unary op and the
-# binary ops with broadcasting, Pad in its three modes (with crops), Gather (rows of a table by int64 ids, and along the last axis),
-# Cast and Trilu (upper and lower), Resize (bilinear up, nearest down,
+# binary ops with broadcasting (rows of 35 and 5 elements, the rows
+# kernel; of 301, the general one), Pad in its three modes (with crops),
+# Gather (rows of a table by int64 ids, and along the last axis), Cast
+# and Trilu (upper and lower), Resize (bilinear up, nearest down,
 # bicubic up with exclude_outside and down), trigonometric functions,
 # ConvTranspose2D (strided, grouped, with a negative end pad and a bias),
 # ArgMax and ArgMin.
@@ -356,6 +358,8 @@ gp = GlobalAveragePool(bn)
 sm = Softmax(ap) axis=1
 sm2 = Softmax(x)
 sl = Softmax(l)
+const c301: f32[301] = random(11, -1, 1)
+lb = Add(l, c301)
 tr = Transpose(x) perm=[0, 2, 3, 1]
 cc = Concat(x, ap2) axis=1
 fl = Flatten(mp) axis=1
@@ -404,6 +408,7 @@ ci = Cast(gl) to="i64"
 cb = Cast(x) to="bool"
 output mp
 output cm
+output lb
 output sm
 output sm2
 output sl
@@ -668,7 +673,7 @@ OPTIONS=$OPTIONS_GPU
 # ---- every kernel family ran
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
-for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_dense depthwise batchnorm maxpool maxpool_rows \
+for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_rows elementwise_dense depthwise batchnorm maxpool maxpool_rows \
     wino_weights wino_input wino_output direct_weights conv_direct conv_grouped \
     averagepool globalaveragepool softmax softmax_group copy_strided pad \
     reduce_rows reduce_strided concat8 layernorm gather gather_elements cast attention trilu resize conv_transpose argmax \

@@ -328,6 +328,24 @@ static void test_binary(void **state)
     }
     snprintf(text, sizeof text, "input a: f32[N, 17]\ninput b: f32[N, 17]\ny = Add(a, b)\noutput y\n");
     check(TOL);
+    /* Rows shorter than 256 elements take the rows kernel (several rows
+     * on grid dim 0, 2^shift items each), longer ones the general one: a
+     * per-channel scale and shift over rows of 1, 4, 9 (one vector and
+     * one element), 16, 49, 255 and 256; a squeeze-and-excitation scale
+     * [N, C, 1, 1]; a row broadcast down the columns */
+    static const char *const rows[][2] = {
+        {"[N, 5, 1, 1]", "[5, 1, 1]"}, {"[N, 6, 2, 2]", "[6, 1, 1]"}, {"[N, 7, 3, 3]", "[7, 1, 1]"},
+        {"[N, 9, 4, 4]", "[9, 1, 1]"}, {"[N, 4, 7, 7]", "[4, 1, 1]"}, {"[N, 3, 255]", "[3, 1]"},
+        {"[N, 3, 256]", "[3, 1]"},     {"[N, 11, 3, 5]", "[N, 11, 1, 1]"}, {"[N, 13, 9]", "[N, 1, 9]"},
+    };
+    for (size_t p = 0; p < sizeof rows / sizeof *rows; p++) {
+        bool per_image = rows[p][1][1] == 'N';
+        snprintf(text, sizeof text,
+                 "input a: f32%s\n%s b: f32%s%s\nconst c: f32[1] = full(0.25)\n"
+                 "y = Elementwise(a, b, c) expr=\"relu(x0 * x1 + x2)\"\noutput y\n",
+                 rows[p][0], per_image ? "input" : "const", rows[p][1], per_image ? "" : " = random(8)");
+        check(TOL);
+    }
 }
 
 static void test_unary(void **state)
