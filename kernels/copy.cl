@@ -36,6 +36,21 @@ __kernel void copy_strided(__global const store_t *src, uint src_off, __global s
           LOAD(src, src_off + AT(i0, m0) * s0 + AT(i1, m1) * s1 + AT(i2, m2) * s2));
 }
 
+/* copy_strided for short rows (n0 <= 32: a transpose or slice of small
+ * planes, ShuffleNet's channel shuffle over 4x4 and 2x2 ones): grid dim 0
+ * walks dims 0 and 1 together, 2^shift items per row (the fewest that
+ * hold n0), dim 1 walks dim 2; a shift and a mask, no division. With dim
+ * 0 padded to 64 instead, a row of 4 elements kept 4 of 64 work-items
+ * busy. */
+__kernel void copy_rows(__global const store_t *src, uint src_off, __global store_t *dst, uint dst_off, int n0,
+                        int n1, int shift, int s0, int s1, int s2, int d0, int d1, int d2)
+{
+    const int item = get_global_id(0), i1 = item >> shift, i0 = item & ((1 << shift) - 1);
+    if (i1 >= n1 || i0 >= n0) return;
+    const int i2 = get_global_id(1);
+    STORE(dst, dst_off + i0 * d0 + i1 * d1 + i2 * d2, LOAD(src, src_off + i0 * s0 + i1 * s1 + i2 * s2));
+}
+
 /* Up to eight inputs of a Concat in one launch (runtime/lower/copy.c
  * lower_concat_rows): the output seen as rows (dim 1 of the grid: one per
  * index of the dims before the axis) of row_out elements, this launch's

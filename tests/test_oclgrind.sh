@@ -332,8 +332,9 @@ output c
 EOF
 cat >"$TMP/ops.clg" <<'EOF'
 # BatchNorm, pooling, softmax (a row per work-item, and a work-group per
-# row through local memory for l's few long rows), copies (Transpose,
-# Concat of 2 inputs and of 10 (two launches of concat8), Flatten,
+# row through local memory for l's few long rows), copies (Transpose:
+# rows of 6, copy_rows; Concat of 2 inputs and of 10, two launches of
+# concat8; Flatten,
 # Reshape, a Slice with negative steps, Expand, Tile's wrapping variant,
 # DepthToSpace in both modes, SpaceToDepth), every unary op and the
 # binary ops with broadcasting (rows of 35 and 5 elements, the rows
@@ -675,7 +676,7 @@ echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
 for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_rows elementwise_dense depthwise batchnorm maxpool maxpool_rows \
     wino_weights wino_input wino_output direct_weights conv_direct conv_grouped \
-    averagepool globalaveragepool softmax softmax_group copy_strided pad \
+    averagepool globalaveragepool softmax softmax_group copy_strided copy_rows pad \
     reduce_rows reduce_strided concat8 layernorm gather gather_elements cast attention trilu resize conv_transpose argmax \
     range dense_chain; do
     grep -qx "$k" "$KERNELS" || fail "kernel $k never ran"

@@ -57,11 +57,29 @@ clg_status clg_emit_copy(clg_lower *lw, const clg_dev_tensor *src, int64_t src_a
     grid_largest(&w);
     clg_walk_grid grid;
     clg_walk_grid_of(&w, &grid);
+    /* rows of 32 elements or fewer, many of them: copy_rows, 2^shift
+     * work-items per row on grid dim 0 */
+    int shift = 0;
+    while (((int64_t)1 << shift) < grid.n[0]) shift++;
+    bool rows = grid.n[0] <= 32 && grid.n[1] > 1 && (grid.n[1] << shift) <= INT32_MAX;
     for (int64_t l = 0; l < grid.launches; l++) {
         /* Signed until here: a reversed axis (a Slice with a negative
          * step) walks back from its first element. */
         clg_dev_tensor from = clg_tensor_advance(src, (size_t)(src_at + clg_walk_offset(&w, 0, l)));
         clg_dev_tensor to = clg_tensor_advance(dst, (size_t)(dst_at + clg_walk_offset(&w, 1, l)));
+        if (rows) {
+            clg_karg args[] = {
+                CLG_ARG_T(&from),         CLG_ARG_T(&to),           CLG_ARG_I(grid.n[0]),
+                CLG_ARG_I(grid.n[1]),     CLG_ARG_I(shift),         CLG_ARG_I(grid.st[0][0]),
+                CLG_ARG_I(grid.st[0][1]), CLG_ARG_I(grid.st[0][2]), CLG_ARG_I(grid.st[1][0]),
+                CLG_ARG_I(grid.st[1][1]), CLG_ARG_I(grid.st[1][2]),
+            };
+            size_t global[2] = {clg_grid_size(grid.n[1] << shift), grid.global[2]};
+            if ((s = clg_emit_kernel(lw, "copy.cl", "copy_rows", NULL, 2, global, args,
+                                     (int)(sizeof args / sizeof args[0]))))
+                return s;
+            continue;
+        }
         clg_karg args[] = {
             CLG_ARG_T(&from), CLG_ARG_T(&to), CLG_ARG_I(grid.n[0]),
             CLG_ARG_I(grid.st[0][0]), CLG_ARG_I(grid.st[0][1]), CLG_ARG_I(grid.st[0][2]),
