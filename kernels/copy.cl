@@ -36,8 +36,8 @@ __kernel void copy_strided(__global const store_t *src, uint src_off, __global s
           LOAD(src, src_off + AT(i0, m0) * s0 + AT(i1, m1) * s1 + AT(i2, m2) * s2));
 }
 
-/* copy_strided for short rows (n0 <= 32: a transpose or slice of small
- * planes, ShuffleNet's channel shuffle over 4x4 and 2x2 ones): grid dim 0
+/* copy_strided for short rows (n0 <= 8: a transpose or slice of small
+ * planes, ShuffleNet's channel shuffle over 2x2 ones): grid dim 0
  * walks dims 0 and 1 together, 2^shift items per row (the fewest that
  * hold n0), dim 1 walks dim 2; a shift and a mask, no division. With dim
  * 0 padded to 64 instead, a row of 4 elements kept 4 of 64 work-items

@@ -57,11 +57,17 @@ clg_status clg_emit_copy(clg_lower *lw, const clg_dev_tensor *src, int64_t src_a
     grid_largest(&w);
     clg_walk_grid grid;
     clg_walk_grid_of(&w, &grid);
-    /* rows of 32 elements or fewer, many of them: copy_rows, 2^shift
-     * work-items per row on grid dim 0 */
+    /* rows of 8 elements or fewer, many of them: copy_rows, 2^shift
+     * work-items per row on grid dim 0. A transpose [16, 2, 232, 4] ->
+     * [16, 232, 2, 4] (ShuffleNet's shuffle over 2x2 planes) took 0.093
+     * -> 0.044 ms of device time on Intel's runtime and 0.130 -> 0.035 on
+     * PoCL; rows of 16 the same either way; rows of 32 (Swin's head split,
+     * [16, 49, 3, 3, 32] -> [3, 16, 3, 49, 32]) 0.28 -> 0.40 and 0.13 ->
+     * 0.30: a vector of work-items then spans two rows and every access
+     * is a gather (minima of 3 runs, 2026-12-07). */
     int shift = 0;
     while (((int64_t)1 << shift) < grid.n[0]) shift++;
-    bool rows = grid.n[0] <= 32 && grid.n[1] > 1 && (grid.n[1] << shift) <= INT32_MAX;
+    bool rows = grid.n[0] <= 8 && grid.n[1] > 1 && (grid.n[1] << shift) <= INT32_MAX;
     for (int64_t l = 0; l < grid.launches; l++) {
         /* Signed until here: a reversed axis (a Slice with a negative
          * step) walks back from its first element. */
