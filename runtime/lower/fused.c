@@ -87,21 +87,30 @@ static void write_elements(clg_text *t, const clg_expr *e, int n_inputs, bool ha
     clg_text_printf(t, ");\n    }\n}\n");
 }
 
-/* The general kernel: a 3-D grid, each input with its own strides, dim 0
- * contiguous in the output. */
-static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool half)
+/* The strided kernels' parameters (after y, y_off, n0, n1 and `extra`:
+ * each input with its strides along the grid's three dims) and, once i1
+ * and i2 are set, where the output's and each read input's row starts;
+ * then the body. */
+static void write_strided_kernel(clg_text *t, const clg_expr *e, int n_inputs, bool half, const char *name,
+                                 const char *extra, const char *start)
 {
-    clg_text_printf(t, VEC_HINT "__kernel void " KERNEL_NAME "(__global store_t *y, uint y_off, int n0, int n1");
+    clg_text_printf(t, VEC_HINT "__kernel void %s(__global store_t *y, uint y_off, int n0, int n1%s", name, extra);
     for (int k = 0; k < n_inputs; k++)
         clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off, int x%d_s0, int x%d_s1, int x%d_s2",
                         k, k, k, k, k);
-    clg_text_printf(t, ")\n{\n" FIRST_ELEMENT
-                       "    int i1 = get_global_id(1), i2 = get_global_id(2);\n"
-                       "    uint y_at = y_off + (i2 * n1 + i1) * n0;\n");
+    clg_text_printf(t, ")\n{\n%s    uint y_at = y_off + (i2 * n1 + i1) * n0;\n", start);
     for (int k = 0; k < n_inputs; k++)
         if (e->inputs_used & (1u << k))
             clg_text_printf(t, "    uint x%d_at = x%d_off + i2 * x%d_s2 + i1 * x%d_s1;\n", k, k, k, k);
     write_elements(t, e, n_inputs, half, true);
+}
+
+/* The general kernel: a 3-D grid, each input with its own strides, dim 0
+ * contiguous in the output. */
+static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool half)
+{
+    write_strided_kernel(t, e, n_inputs, half, KERNEL_NAME, "",
+                         FIRST_ELEMENT "    int i1 = get_global_id(1), i2 = get_global_id(2);\n");
 }
 
 /* The general kernel for short rows (fewer than 256 elements along dim
@@ -114,21 +123,11 @@ static void write_strided(clg_text *t, const clg_expr *e, int n_inputs, bool hal
  * 4-6 GB/s through the general kernel. */
 static void write_rows(clg_text *t, const clg_expr *e, int n_inputs, bool half)
 {
-    clg_text_printf(t, VEC_HINT "__kernel void " KERNEL_NAME_ROWS "(__global store_t *y, uint y_off, int n0, int n1, "
-                       "int shift");
-    for (int k = 0; k < n_inputs; k++)
-        clg_text_printf(t, ",\n    __global const store_t *x%d, uint x%d_off, int x%d_s0, int x%d_s1, int x%d_s2",
-                        k, k, k, k, k);
-    clg_text_printf(t, ")\n{\n"
-                       "    size_t item = get_global_id(0);\n"
-                       "    int i1 = (int)(item >> shift), i0 = ((int)item & ((1 << shift) - 1)) * 8;\n"
-                       "    if (i1 >= n1 || i0 >= n0) return;\n"
-                       "    int i2 = get_global_id(1);\n"
-                       "    uint y_at = y_off + (i2 * n1 + i1) * n0;\n");
-    for (int k = 0; k < n_inputs; k++)
-        if (e->inputs_used & (1u << k))
-            clg_text_printf(t, "    uint x%d_at = x%d_off + i2 * x%d_s2 + i1 * x%d_s1;\n", k, k, k, k);
-    write_elements(t, e, n_inputs, half, true);
+    write_strided_kernel(t, e, n_inputs, half, KERNEL_NAME_ROWS, ", int shift",
+                         "    size_t item = get_global_id(0);\n"
+                         "    int i1 = (int)(item >> shift), i0 = ((int)item & ((1 << shift) - 1)) * 8;\n"
+                         "    if (i1 >= n1 || i0 >= n0) return;\n"
+                         "    int i2 = get_global_id(1);\n");
 }
 
 /* Every input dense and of the output's shape (a standalone op on one
