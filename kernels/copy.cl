@@ -66,7 +66,7 @@ __kernel void copy_rows(__global const store_t *src, uint src_off, __global stor
  * Why: DenseNet concatenates every earlier layer's features before each
  * layer (DenseNet-121 at 64x64, batch 16: about 106 MB read and written
  * per call). As a strided copy per input, an element per work-item (a
- * work-group per 256 bytes), its Concats took 11-14 ms of Intel's
+ * work-group per 256 bytes), its Concats took 11-22 ms of Intel's
  * runtime's device time (ONNX Runtime: 3.7 ms) and 593 launches; a run
  * chosen per item instead of per group made every load a gather. Slots
  * past the launch's inputs have p_k = the last padded end and are never

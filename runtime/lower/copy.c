@@ -65,9 +65,8 @@ clg_status clg_emit_copy(clg_lower *lw, const clg_dev_tensor *src, int64_t src_a
      * [16, 49, 3, 3, 32] -> [3, 16, 3, 49, 32]) 0.28 -> 0.40 and 0.13 ->
      * 0.30: a vector of work-items then spans two rows and every access
      * is a gather (minima of 3 runs, 2026-12-07). */
-    int shift = 0;
-    while (((int64_t)1 << shift) < grid.n[0]) shift++;
-    bool rows = grid.n[0] <= 8 && grid.n[1] > 1 && (grid.n[1] << shift) <= INT32_MAX;
+    int shift;
+    bool rows = clg_walk_grid_rows(&grid, 1, 8, &shift);
     for (int64_t l = 0; l < grid.launches; l++) {
         /* Signed until here: a reversed axis (a Slice with a negative
          * step) walks back from its first element. */
@@ -161,9 +160,8 @@ static clg_status lower_concat_rows(clg_lower *lw, const clg_node *n, const clg_
                 return clg_lower_fail(lw, CLG_ERR_INTERNAL, "internal error: input %d does not fit the output",
                                       k0 + k);
             /* a work-item per 16 elements, the run padded to 64 of them */
+            /* (within an int: concat_rows_fit) */
             items += ((len + 15) / 16 + CLG_GRID_MULTIPLE - 1) / CLG_GRID_MULTIPLE * CLG_GRID_MULTIPLE;
-            if (items > INT32_MAX) return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "a Concat row of %lld elements",
-                                                         (long long)items);
             args[na++] = CLG_ARG_T(x);
             args[na++] = CLG_ARG_I(items);
             args[na++] = CLG_ARG_I(len);

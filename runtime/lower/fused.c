@@ -28,8 +28,8 @@ static_assert(CLG_WALK_TENSORS >= CLG_EXPR_MAX_INPUTS + 1, "one walk holds the o
 #define KERNEL_NAME "elementwise"
 #define KERNEL_NAME_DENSE "elementwise_dense"
 #define KERNEL_NAME_ROWS "elementwise_rows"
-/* Rows shorter than this many elements take the rows kernel. */
-#define ROWS_BELOW 256
+/* Rows of at most this many elements take the rows kernel. */
+#define ROWS_MAX 255
 /* The program cache's name for generated programs; their source tells
  * them apart. */
 #define CACHE_NAME "generated:elementwise"
@@ -220,9 +220,8 @@ clg_status clg_emit_expr(clg_lower *lw, const clg_expr *e, int n_inputs, const c
         s = clg_emit_kernel_source(lw, CACHE_NAME, source, KERNEL_NAME_DENSE, NULL, 1, &items, args, a);
     }
     /* short rows of many: the rows kernel, 2^shift items per row */
-    int shift = 0;
-    while (((int64_t)DENSE_WIDTH << shift) < grid.n[0]) shift++;
-    bool rows = !dense && grid.n[0] < ROWS_BELOW && grid.n[1] > 1 && (grid.n[1] << shift) <= INT32_MAX;
+    int shift;
+    bool rows = !dense && clg_walk_grid_rows(&grid, DENSE_WIDTH, ROWS_MAX, &shift);
     for (int64_t l = 0; !dense && l < grid.launches && !s; l++) {
         int a = 0;
         y = clg_tensor_advance(out, clg_walk_offset(&w, 0, l));

@@ -75,6 +75,14 @@ typedef struct clg_walk_grid {
 } clg_walk_grid;
 
 CLG_INTERNAL void clg_walk_grid_of(const clg_walk *w, clg_walk_grid *grid);
+/* Whether grid runs as rows: grid dim 0 over its dims 0 and 1 together,
+ * 2^*shift work-items per row of n[0] elements (the fewest that hold it at
+ * per_item elements each; the kernel splits an item by a shift and a mask),
+ * dim 1 over dim 2. For rows of at most max_n0 elements, more than one of
+ * them, every item index within an int: a padded first dim gives a short
+ * row 64 work-items, most of them idle (kernels/copy.cl copy_rows, the
+ * generated elementwise_rows). */
+CLG_INTERNAL bool clg_walk_grid_rows(const clg_walk_grid *grid, int per_item, int64_t max_n0, int *shift);
 /* How far tensor k's first element moves for launch number `launch`
  * (negative along a dim of negative stride). */
 CLG_INTERNAL int64_t clg_walk_offset(const clg_walk *w, int k, int64_t launch);

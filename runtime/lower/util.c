@@ -110,6 +110,13 @@ void clg_walk_grid_of(const clg_walk *w, clg_walk_grid *grid)
     grid->global[2] = (size_t)grid->n[2];
 }
 
+bool clg_walk_grid_rows(const clg_walk_grid *grid, int per_item, int64_t max_n0, int *shift)
+{
+    *shift = 0;
+    while (((int64_t)per_item << *shift) < grid->n[0]) (*shift)++;
+    return grid->n[0] <= max_n0 && grid->n[1] > 1 && (grid->n[1] << *shift) <= INT32_MAX;
+}
+
 int64_t clg_walk_offset(const clg_walk *w, int k, int64_t launch)
 {
     int lead = w->rank > 3 ? w->rank - 3 : 0;
