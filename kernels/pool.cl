@@ -19,7 +19,8 @@
  * pads only matter to AveragePool's count_include_pad divisor. */
 
 /* A program holds the one kernel POOL_KERNEL names (1 maxpool, 2
- * averagepool, 3 globalaveragepool, 4 maxpool_rows; the first three
+ * averagepool, 3 globalaveragepool, 4 maxpool_rows, 5 averagepool_rows;
+ * the first three
  * without it): PoCL compiles
  * a work-group function for every kernel of a program when its binary is
  * taken for the cache, and a model's pooling programs each run one
@@ -148,27 +149,57 @@ __kernel void globalaveragepool(__global const store_t *x, uint x_off, __global 
 }
 #endif
 
+#if POOL_KERNEL == 4 || POOL_KERNEL == 5
+/* MaxPool (4) and AveragePool (5) in rows of float16 vectors (on CPUs,
+ * output rows of up to 128 at column strides 1 and 2: runtime/lower/pool.c),
+ * as the depthwise convolution's DW_VEC body: a work-item per strip of PV_R
+ * output rows of a plane, every size a define (PV_IH, PV_IW, PV_OH, PV_OW,
+ * PV_SH, PV_SW, PV_PT, PV_PL, PV_DH, PV_DW, PV_R); each input row of the
+ * strip is copied once into a private row with the padding (and ceil_mode's
+ * overhang) written out as PV_PAD (at stride 2 its even and its odd
+ * elements into two rows), so every tap of 16 neighbouring outputs is one
+ * vector load, at any offset, with no bounds check. The window kernels
+ * above take one output per work-item, and CPUs vectorise across
+ * work-items: at stride 2 each tap was a gather (ResNet-18's 3x3 MaxPool
+ * over [16, 64, 32, 32]: 1.5 ms on Intel's runtime, 2.5 on PoCL, three
+ * launches), and a padded window took five launches (the interior and four
+ * border strips).
+ * MaxPool gives the window kernel's results: best starts at -FLT_MAX,
+ * padding (-inf) never wins, NaN propagates. AveragePool pads with 0 and
+ * sums in the window kernel's order (window rows, then columns, a 0 for
+ * every tap off the input), so its sums are the same; the divisor is the
+ * window kernel's too, per output (PV_PB, PV_PR: the bottom and right pads;
+ * PV_CIP: count_include_pad). */
 #if POOL_KERNEL == 4
-/* MaxPool in rows of float16 vectors (on CPUs, output rows of up to 128 at
- * column strides 1 and 2: runtime/lower/pool.c), as the depthwise
- * convolution's DW_VEC body: a work-item per strip of PV_R output rows of
- * a plane, every size a define (PV_IH, PV_IW, PV_OH, PV_OW, PV_SH, PV_SW,
- * PV_PT, PV_PL, PV_DH, PV_DW, PV_R); each input row of the strip is
- * copied once into a private row with the padding (and ceil_mode's
- * overhang) written out as -inf (at stride 2 its even and its odd elements
- * into two rows), so every tap of 16 neighbouring outputs is one vector
- * load, at any offset, with no bounds check. The kernel above takes one
- * output per work-item, and CPUs vectorise across work-items: at stride 2
- * each tap was a gather (ResNet-18's 3x3 MaxPool over [16, 64, 32, 32]:
- * 1.5 ms on Intel's runtime, 2.5 on PoCL, three launches). The same
- * results: best starts at -FLT_MAX, padding (-inf) never wins, NaN
- * propagates. */
+#define PV_NAME maxpool_rows
+#define PV_PAD (-INFINITY)
+#define PV_START (-FLT_MAX)
+#define PV_TAKE(acc, v) select(acc, v, ((v) > (acc)) | isnan(v))
+#else
+#define PV_NAME averagepool_rows
+#define PV_PAD 0.0f
+#define PV_START 0.0f
+#define PV_TAKE(acc, v) ((acc) + (v))
+
+/* The divisor of the 16 outputs from column c * 16 of output row oy: the
+ * window's rows times its columns, each cut at the padded input's end
+ * (ceil_mode) and, without count_include_pad, to the input. */
+inline float16 pv_count(int oy, int c)
+{
+    const int ys = oy * PV_SH - PV_PT, ye = min(ys + KH, PV_IH + PV_PB);
+    const int cy = PV_CIP ? ye - ys : min(ye, PV_IH) - max(ys, 0);
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int16 xs = (lane + c * 16) * PV_SW - PV_PL, xe = min(xs + KW, (int16)(PV_IW + PV_PR));
+    const int16 cx = PV_CIP ? xe - xs : min(xe, (int16)(PV_IW)) - max(xs, (int16)(0));
+    return convert_float16(cy * cx);
+}
+#endif
 #define PV_CH ((PV_OW + 15) / 16)
 #define PV_LR ((PV_R - 1) * PV_SH + (KH - 1) * PV_DH + 1)
 #define PV_PW ((PV_CH * 16 - 1) * PV_SW + (KW - 1) * PV_DW + 1)
 #define PV_PH (PV_PW / 2 + 1)
 __attribute__((vec_type_hint(float16)))
-__kernel void maxpool_rows(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int planes)
+__kernel void PV_NAME(__global const store_t *x, uint x_off, __global store_t *y, uint y_off, int planes)
 {
     const int strips = (PV_OH + PV_R - 1) / PV_R, i = get_global_id(0);
     if (i >= planes * strips) return;
@@ -177,13 +208,13 @@ __kernel void maxpool_rows(__global const store_t *x, uint x_off, __global store
     __global store_t *yp = y + y_off + (size_t)plane * (PV_OH * PV_OW) + oy0 * PV_OW;
     float16 best[PV_R][PV_CH];
     _Pragma("unroll") for (int r = 0; r < PV_R; r++)
-        _Pragma("unroll") for (int c = 0; c < PV_CH; c++) best[r][c] = (float16)(-FLT_MAX);
+        _Pragma("unroll") for (int c = 0; c < PV_CH; c++) best[r][c] = (float16)(PV_START);
 #if PV_SW == 1
     float pr[PV_PW];
-    _Pragma("unroll") for (int j = 0; j < PV_PW; j++) pr[j] = -INFINITY;
+    _Pragma("unroll") for (int j = 0; j < PV_PW; j++) pr[j] = PV_PAD;
 #else
     float pr[PV_PH], po[PV_PH];
-    _Pragma("unroll") for (int j = 0; j < PV_PH; j++) pr[j] = po[j] = -INFINITY;
+    _Pragma("unroll") for (int j = 0; j < PV_PH; j++) pr[j] = po[j] = PV_PAD;
 #endif
     const int iy0 = oy0 * PV_SH - PV_PT;
     _Pragma("unroll") for (int ly = 0; ly < PV_LR; ly++) {
@@ -214,7 +245,7 @@ __kernel void maxpool_rows(__global const store_t *x, uint x_off, __global store
 #else
                     const float16 v = vload16(0, (q % 2 == 0 ? pr : po) + q / 2);
 #endif
-                    best[r][c] = select(best[r][c], v, (v > best[r][c]) | isnan(v));
+                    best[r][c] = PV_TAKE(best[r][c], v);
                 }
         }
     }
@@ -223,11 +254,19 @@ __kernel void maxpool_rows(__global const store_t *x, uint x_off, __global store
     _Pragma("unroll") for (int r = 0; r < PV_R; r++) {
         if (PV_OH % PV_R != 0 && oy0 + r >= PV_OH) break;
         _Pragma("unroll") for (int c = 0; c < PV_CH; c++) {
+#if POOL_KERNEL == 5
+            /* shape inference keeps every window on the input; guard
+             * anyway, as the window kernel does */
+            const float16 count = pv_count(oy0 + r, c);
+            const float16 out = select((float16)(0.0f), best[r][c] / count, count > 0.0f);
+#else
+            const float16 out = best[r][c];
+#endif
             if (c * 16 + 16 <= PV_OW) {
-                STOREV(16, best[r][c], yp + r * PV_OW + c * 16);
+                STOREV(16, out, yp + r * PV_OW + c * 16);
             } else {
                 float part[16];
-                vstore16(best[r][c], 0, part);
+                vstore16(out, 0, part);
                 for (int l = 0; l < PV_OW - c * 16; l++) STORE(yp, r * PV_OW + c * 16 + l, part[l]);
             }
         }

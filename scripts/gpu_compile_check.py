@@ -40,8 +40,8 @@ program and target, 13 of the check's 16 minutes on PoCL's recorded
 programs (2 cores, 2026-12-07), for code no GPU builds. So is a program of
 the depthwise convolution's float8 row blocks, whole planes and float16
 rows (-DDW_BLOCKS, -DDW_PLANE, -DDW_VEC: built for CPUs only by
-runtime/lower/conv.c), MaxPool's float16 rows (maxpool_rows,
-runtime/lower/pool.c), Winograd's transforms (kernels/winograd.cl: its
+runtime/lower/conv.c), MaxPool's and AveragePool's float16 rows
+(maxpool_rows, averagepool_rows: runtime/lower/pool.c), Winograd's transforms (kernels/winograd.cl: its
 products run on the CPU_ONLY packed variants) the direct convolution
 (kernels/conv_direct.cl: on the packed variants' tiles) and the grouped
 convolution (kernels/conv_grouped.cl: runtime/lower/conv.c picks it on
@@ -116,8 +116,8 @@ def cpu_only_reason(kernel, opts, cpu_only):
         return "DW_PLANE: CPU only (runtime/lower/conv.c builds the whole-plane body for CPUs)"
     if kernel == "depthwise" and define(opts, "DW_VEC"):
         return "DW_VEC: CPU only (runtime/lower/conv.c builds the float16-row body for CPUs)"
-    if kernel == "maxpool_rows":
-        return "maxpool_rows: CPU only (runtime/lower/pool.c builds the float16-row MaxPool for CPUs)"
+    if kernel in ("maxpool_rows", "averagepool_rows"):
+        return "%s: CPU only (runtime/lower/pool.c builds the float16-row pools for CPUs)" % kernel
     if kernel in ("wino_weights", "wino_input", "wino_output"):
         return ("%s: CPU only (Winograd's products run on the packed variants, which are CPU_ONLY: "
                 "measuring and the default never pick it on a GPU; CLGRAPH_GEMM or a bundle made on a "

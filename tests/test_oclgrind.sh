@@ -313,11 +313,12 @@ output g3
 output g4
 output g5
 EOF
-cat >"$TMP/maxpool.clg" <<'EOF'
-# MaxPool in rows of float16 vectors (kernels/pool.cl maxpool_rows, forced
-# with CLGRAPH_MAXPOOL=rows: a CPU body): stride 2 over 36 columns (odd and
-# even private rows, 18 outputs), stride 1 over 37 (a short last vector),
-# padding and ceil_mode's overhang, 5-wide rows (part of one vector)
+cat >"$TMP/pool.clg" <<'EOF'
+# MaxPool and AveragePool in rows of float16 vectors (kernels/pool.cl
+# maxpool_rows and averagepool_rows, forced with CLGRAPH_POOL=rows: CPU
+# bodies): stride 2 over 36 columns (odd and even private rows, 18 outputs),
+# stride 1 over 37 (a short last vector), padding and ceil_mode's overhang,
+# 5-wide rows (part of one vector)
 input x: f32[N, 2, 6, 36]
 a = MaxPool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]
 input z: f32[N, 1, 5, 37]
@@ -325,9 +326,15 @@ b = MaxPool(z) kernel_shape=[3, 3] pads=[1, 1, 1, 1]
 c = MaxPool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[0, 2, 2, 1] ceil_mode=1
 input s: f32[N, 3, 5, 5]
 d = MaxPool(s) kernel_shape=[3, 3] pads=[1, 1, 1, 1] ceil_mode=1
+e = AveragePool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[0, 2, 2, 1] ceil_mode=1
+f = AveragePool(z) kernel_shape=[3, 3] pads=[1, 1, 1, 1] count_include_pad=1
+g = AveragePool(s) kernel_shape=[3, 3] pads=[1, 1, 1, 1] ceil_mode=1
 output d
 output a
 output b
+output e
+output f
+output g
 output c
 EOF
 cat >"$TMP/ops.clg" <<'EOF'
@@ -580,7 +587,7 @@ model conv-n4x16w "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n4x16w CLGRAPH_VE
 model conv-n8x16w-scalar "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:n8x16w
 model dw-vec "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
 model grouped "$TMP/grouped.clg" 2 -O2 CLGRAPH_GROUPED=kernel
-model maxpool-rows "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
+model pool-rows "$TMP/pool.clg" 2 -O2 CLGRAPH_POOL=rows
 # Winograd F(2x2, 3x3) and F(4x4, 3x3) (kernels/winograd.cl) on the 3x3 stride-1
 # convolutions, a residual epilogue in its output transform's store; the
 # others run im2col and p8x32 (what a forced path that cannot run falls
@@ -620,7 +627,7 @@ model dw-vec-fp16-storage "$TMP/dw.clg" 2 -O2 CLGRAPH_DEPTHWISE=vec
 model grouped-fp16-storage "$TMP/grouped.clg" 2 -O2 CLGRAPH_GROUPED=kernel
 model conv-winograd-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p4x64f
 model conv-direct-fp16-storage "$TMP/conv.clg" 2 -O2 CLGRAPH_GEMM=generated:p8x32d
-model maxpool-rows-fp16-storage "$TMP/maxpool.clg" 2 -O2 CLGRAPH_MAXPOOL=rows
+model pool-rows-fp16-storage "$TMP/pool.clg" 2 -O2 CLGRAPH_POOL=rows
 model attention-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=fused
 model attention-unfused-fp16-storage "$TMP/attention.clg" 2 -O2 CLGRAPH_GEMM=generated CLGRAPH_ATTENTION=unfused
 PRECISION=fp32
@@ -674,7 +681,7 @@ OPTIONS=$OPTIONS_GPU
 # ---- every kernel family ran
 echo "kernels launched (clgraph's and CLBlast's):"
 sort "$KERNELS" | uniq -c | sed 's/^/  /'
-for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_rows elementwise_dense depthwise batchnorm maxpool maxpool_rows \
+for k in gemm gemm_local pack_b im2col_rows im2col_panel pad_planes gemm_to_nchw elementwise elementwise_rows elementwise_dense depthwise batchnorm maxpool maxpool_rows averagepool_rows \
     wino_weights wino_input wino_output direct_weights conv_direct conv_grouped \
     averagepool globalaveragepool softmax softmax_group copy_strided copy_rows pad \
     reduce_rows reduce_strided concat8 layernorm gather gather_elements cast attention trilu resize conv_transpose argmax \

@@ -701,9 +701,9 @@ static void test_attention_head_too_large(void **state)
     clg_graph_destroy(g);
 }
 
-static void test_pools(void **state)
+/* The pooling cases of test_pools, with the way set in CLGRAPH_POOL. */
+static void pool_cases(void)
 {
-    (void)state;
     static const char *attrs[] = {
         "kernel_shape=[2, 2] strides=[2, 2]",
         "kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]",
@@ -754,15 +754,29 @@ static void test_pools(void **state)
     check(TOL);
 }
 
-/* MaxPool's rows of float16 vectors (kernels/pool.cl maxpool_rows, on CPUs:
- * rows of up to 128 outputs) against the reference, with the device's
- * choice and with each way forced (CLGRAPH_MAXPOOL): ResNet's 3x3 stride 2
+/* Pooling against the reference, the device's way and the window kernels
+ * forced (on CPUs the rows kernels take most of these). */
+static void test_pools(void **state)
+{
+    (void)state;
+    unsetenv("CLGRAPH_POOL");
+    pool_cases();
+    setenv("CLGRAPH_POOL", "windows", 1);
+    pool_cases();
+    unsetenv("CLGRAPH_POOL");
+}
+
+/* MaxPool's and AveragePool's rows of float16 vectors (kernels/pool.cl
+ * maxpool_rows and averagepool_rows, on CPUs: rows of up to 128 outputs)
+ * against the reference, with the device's choice and with each way forced
+ * (CLGRAPH_POOL), AveragePool with and without count_include_pad where it
+ * takes the window (no dilation): ResNet's 3x3 stride 2
  * (strips of 8 rows, odd and even private rows), 37 outputs (a short last
  * vector), 2x2 stride 2, ceil_mode's overhang with asymmetric pads,
  * dilation with padding, an odd column dilation at stride 2, 5x5 windows,
  * rows narrower than a vector; then -inf and NaN inputs: padding never wins, a window of -inf gives
  * -FLT_MAX as the window kernel does, NaN propagates. */
-static void test_maxpool_rows(void **state)
+static void test_pool_rows(void **state)
 {
     (void)state;
     static const struct { const char *input, *attrs; } cases[] = {
@@ -780,17 +794,26 @@ static void test_maxpool_rows(void **state)
         {"N, 6, 13, 13", "kernel_shape=[3, 3] strides=[2, 2] ceil_mode=1"},
         {"N, 9, 8, 8", "kernel_shape=[2, 2] strides=[2, 2]"},
         {"N, 2, 6, 1", "kernel_shape=[2, 1]"},
+        /* Inception-v3's last AveragePools: 1x1 planes, all padding */
+        {"N, 4, 1, 1", "kernel_shape=[3, 3] pads=[1, 1, 1, 1]"},
         /* 19 input rows a window: the window kernel */
         {"N, 2, 22, 20", "kernel_shape=[7, 3] dilations=[3, 1] pads=[3, 1, 3, 1]"},
+        {"N, 2, 24, 10", "kernel_shape=[19, 2] strides=[2, 1] pads=[1, 0, 1, 1]"},
     };
     static const char *const ways[] = {NULL, "rows", "windows"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         for (size_t w = 0; w < sizeof ways / sizeof *ways; w++) {
-            if (ways[w]) setenv("CLGRAPH_MAXPOOL", ways[w], 1);
-            else unsetenv("CLGRAPH_MAXPOOL");
+            if (ways[w]) setenv("CLGRAPH_POOL", ways[w], 1);
+            else unsetenv("CLGRAPH_POOL");
             snprintf(text, sizeof text, "input x: f32[%s]\ny = MaxPool(x) %s\noutput y\n", cases[i].input,
                      cases[i].attrs);
             check(TOL);
+            if (strstr(cases[i].attrs, "dilations")) continue;
+            for (int cip = 0; cip < 2; cip++) {
+                snprintf(text, sizeof text, "input x: f32[%s]\ny = AveragePool(x) %s count_include_pad=%d\noutput y\n",
+                         cases[i].input, cases[i].attrs, cip);
+                check(TOL);
+            }
         }
     clg_graph *g = test_parse("input x: f32[1, 2, 4, 34]\ny = MaxPool(x) kernel_shape=[3, 3] strides=[2, 2] "
                               "pads=[1, 1, 1, 1]\noutput y\n");
@@ -802,8 +825,8 @@ static void test_maxpool_rows(void **state)
     assert_int_equal(clg_graph_run_reference(g, &in, 1, &out, 1), CLG_OK);
     clg_context *ctx = test_context();
     for (size_t w = 0; ctx && w < sizeof ways / sizeof *ways; w++) {
-        if (ways[w]) setenv("CLGRAPH_MAXPOOL", ways[w], 1);
-        else unsetenv("CLGRAPH_MAXPOOL");
+        if (ways[w]) setenv("CLGRAPH_POOL", ways[w], 1);
+        else unsetenv("CLGRAPH_POOL");
         clg_model *m = NULL;
         if (clg_model_create(&m, ctx, g)) fail_msg("create: %s", clg_model_errmsg(m));
         clg_tensor outd = {dev, 0, {0}, CLG_DTYPE_F32};
@@ -816,7 +839,7 @@ static void test_maxpool_rows(void **state)
         assert_true(isnan(ref[34 + 2]) && isnan(ref[34 + 3]));
         clg_model_destroy(m);
     }
-    unsetenv("CLGRAPH_MAXPOOL");
+    unsetenv("CLGRAPH_POOL");
     clg_graph_destroy(g);
 }
 
@@ -1931,7 +1954,7 @@ int main(void)
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_conv_depthwise),
-        cmocka_unit_test(test_maxpool_rows),
+        cmocka_unit_test(test_pool_rows),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_unary),

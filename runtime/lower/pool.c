@@ -133,7 +133,7 @@ static clg_status check_sizes(clg_lower *lw, const clg_dev_tensor *in, const clg
     return s ? s : clg_check_elems(lw, &out->shape);
 }
 
-/* kernels/pool.cl's maxpool_rows (on CPUs) takes what
+/* kernels/pool.cl's maxpool_rows and averagepool_rows (on CPUs) take what
  * clg_vec_rows_strip allows (the depthwise convolution's vector rows'
  * limits), rows narrower than a vector too: GoogLeNet's
  * padded 3x3 MaxPools over 12x12, 6x6 and 3x3 planes (batch 8) took the
@@ -141,29 +141,46 @@ static clg_status check_sizes(clg_lower *lw, const clg_dev_tensor *in, const clg
  * 0.6-1.9 ms, as rows 0.14-0.32 ms (both CPU runtimes, 2026-12-07);
  * an unpadded 2x2 stride-2 one over [8, 256, 8, 8] 0.043 -> 0.029 ms on
  * Intel's runtime, 0.30 -> 0.034 on PoCL. */
-/* Output rows per strip of maxpool_rows, 0 when it does not take the node. */
+/* Output rows per strip of the rows kernels, 0 when they do not take the
+ * node. */
 static int64_t rows_strip(const clg_attrs *a, const int64_t *y)
 {
     return clg_vec_rows_strip(y[2], y[3], a->kernel[0], a->kernel[1], a->strides[0], a->strides[1],
                               a->dilations[0], a->dilations[1]);
 }
 
-/* MaxPool through maxpool_rows: one launch, a work-item per strip. */
-static clg_status emit_maxpool_rows(clg_lower *lw, const clg_attrs *a, const clg_dev_tensor *in,
-                                    const clg_dev_tensor *out, int64_t strip)
+/* Whether the rows kernels take a pooling node whose strips are `strip`
+ * rows: on CPUs where they fit; CLGRAPH_POOL=rows (where they fit) or
+ * windows forces a way on any device (tests/test_oclgrind.sh: Oclgrind's
+ * device is a GPU). */
+static bool use_rows(clg_lower *lw, int64_t strip)
+{
+    const char *force = getenv("CLGRAPH_POOL");
+    return strip > 0 && (force ? !strcmp(force, "rows") : lw->ctx->info.type == CLG_DEVICE_CPU);
+}
+
+/* MaxPool (avg false) or AveragePool through the rows kernels: one launch,
+ * a work-item per strip. */
+static clg_status emit_pool_rows(clg_lower *lw, const clg_attrs *a, const clg_dev_tensor *in,
+                                 const clg_dev_tensor *out, int64_t strip, bool avg)
 {
     const int64_t *x = in->shape.dims, *y = out->shape.dims;
-    char defines[256];
-    snprintf(defines, sizeof defines,
-             "-DPOOL_KERNEL=4 -DKH=%lld -DKW=%lld -DPV_IH=%lld -DPV_IW=%lld -DPV_OH=%lld -DPV_OW=%lld -DPV_SH=%lld"
-             " -DPV_SW=%lld -DPV_PT=%lld -DPV_PL=%lld -DPV_DH=%lld -DPV_DW=%lld -DPV_R=%lld",
-             (long long)a->kernel[0], (long long)a->kernel[1], (long long)x[2], (long long)x[3], (long long)y[2],
-             (long long)y[3], (long long)a->strides[0], (long long)a->strides[1], (long long)a->pads[0],
-             (long long)a->pads[1], (long long)a->dilations[0], (long long)a->dilations[1], (long long)strip);
+    char defines[320];
+    int len = snprintf(defines, sizeof defines,
+                       "-DPOOL_KERNEL=%d -DKH=%lld -DKW=%lld -DPV_IH=%lld -DPV_IW=%lld -DPV_OH=%lld -DPV_OW=%lld"
+                       " -DPV_SH=%lld -DPV_SW=%lld -DPV_PT=%lld -DPV_PL=%lld -DPV_DH=%lld -DPV_DW=%lld -DPV_R=%lld",
+                       avg ? 5 : 4, (long long)a->kernel[0], (long long)a->kernel[1], (long long)x[2],
+                       (long long)x[3], (long long)y[2], (long long)y[3], (long long)a->strides[0],
+                       (long long)a->strides[1], (long long)a->pads[0], (long long)a->pads[1],
+                       (long long)a->dilations[0], (long long)a->dilations[1], (long long)strip);
+    if (avg)
+        snprintf(defines + len, sizeof defines - (size_t)len, " -DPV_PB=%lld -DPV_PR=%lld -DPV_CIP=%d",
+                 (long long)a->pads[2], (long long)a->pads[3], a->count_include_pad != 0);
     int64_t planes = y[0] * y[1], items = planes * ((y[2] + strip - 1) / strip);
     if (items > INT32_MAX) return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "%lld pooling strips, more than 2^31", (long long)items);
     clg_karg args[] = {CLG_ARG_T(in), CLG_ARG_T(out), CLG_ARG_I(planes)};
-    clg_launch l = {&pool_family, "maxpool_rows", defines, 1, {clg_grid_size(items)}, {0}, args, 3, NULL};
+    clg_launch l = {&pool_family, avg ? "averagepool_rows" : "maxpool_rows", defines, 1, {clg_grid_size(items)},
+                    {0}, args, 3, NULL};
     return clg_emit_launch(lw, &l);
 }
 
@@ -177,13 +194,8 @@ clg_status clg_lower_maxpool(clg_lower *lw, const clg_node *n, const clg_dev_ten
     const clg_attrs *a = &n->attrs;
     const int64_t *x = in[0].shape.dims, *y = out->shape.dims;
     if (clg_shape_count(&out->shape) == 0) return CLG_OK;
-    /* On CPUs rows of up to 128 outputs as vectors; CLGRAPH_MAXPOOL=rows
-     * (where they fit) or windows forces a way on any device
-     * (tests/test_oclgrind.sh: Oclgrind's device is a GPU). */
     int64_t strip = rows_strip(a, y);
-    const char *force = getenv("CLGRAPH_MAXPOOL");
-    bool rows = strip > 0 && (force ? !strcmp(force, "rows") : lw->ctx->info.type == CLG_DEVICE_CPU);
-    if (rows) return emit_maxpool_rows(lw, a, &in[0], out, strip);
+    if (use_rows(lw, strip)) return emit_pool_rows(lw, a, &in[0], out, strip, false);
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(y[0] * y[1]),
         CLG_ARG_I(x[2]), CLG_ARG_I(x[3]), CLG_ARG_I(y[2]), CLG_ARG_I(y[3]),
@@ -206,6 +218,8 @@ clg_status clg_lower_averagepool(clg_lower *lw, const clg_node *n, const clg_dev
         return clg_lower_fail(lw, CLG_ERR_UNSUPPORTED, "only undilated 2-D pooling (NCHW)");
     const int64_t *x = in[0].shape.dims, *y = out->shape.dims;
     if (clg_shape_count(&out->shape) == 0) return CLG_OK;
+    int64_t strip = rows_strip(a, y);
+    if (use_rows(lw, strip)) return emit_pool_rows(lw, a, &in[0], out, strip, true);
     clg_karg args[] = {
         CLG_ARG_T(&in[0]), CLG_ARG_T(out), CLG_ARG_I(y[0] * y[1]),
         CLG_ARG_I(x[2]), CLG_ARG_I(x[3]), CLG_ARG_I(y[2]), CLG_ARG_I(y[3]),
