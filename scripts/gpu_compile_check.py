@@ -48,6 +48,7 @@ convolution (kernels/conv_grouped.cl: runtime/lower/conv.c picks it on
 CPUs).
 
 usage: gpu_compile_check.py RECORD_DIR [--report FILE.md] [--jobs N] [--per-variant N]
+       gpu_compile_check.py --summarize FILE.md   (a report's table per kernel)
 """
 import argparse
 import concurrent.futures
@@ -244,7 +245,56 @@ def compile_one(path, options, tmp, amd=True):
     return results
 
 
+def kernel_summary(table_lines):
+    """The per-variant table's rows (Markdown lines as main writes them)
+    summed up per kernel: how many variants are GPU candidates and how many
+    CPU-only, the ranges over the GPU candidates (what a GPU would run),
+    and the worst scratch and stack of the CPU-only ones (never built for
+    a GPU). docs/portability.md's per-kernel table is this output."""
+    def rng(cell):
+        if cell == "-":
+            return None
+        parts = cell.split("–")
+        return int(parts[0]), int(parts[-1])
+
+    def merge(a, b):
+        return b if a is None else a if b is None else (min(a[0], b[0]), max(a[1], b[1]))
+
+    def fmt(r):
+        return "-" if r is None else str(r[0]) if r[0] == r[1] else "%d–%d" % r
+
+    kernels = {}
+    for line in table_lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 10 or not cells[0].startswith("`"):
+            continue
+        k = kernels.setdefault(cells[0], {"gpu": 0, "cpu": 0, "gpu_cols": [None] * 6, "cpu_cols": [None] * 2})
+        if cells[9].startswith("no"):
+            k["cpu"] += 1
+            # gfx1100 scratch, nvptx stack (CPU-only programs get NVPTX alone
+            # when all their kernels are CPU-only)
+            for i, col in enumerate((6, 8)):
+                k["cpu_cols"][i] = merge(k["cpu_cols"][i], rng(cells[col]))
+        else:
+            k["gpu"] += 1
+            for i, col in enumerate((3, 4, 5, 6, 7, 8)):
+                k["gpu_cols"][i] = merge(k["gpu_cols"][i], rng(cells[col]))
+    out = ["| kernel | GPU candidates | CPU-only | gfx90a VGPRs | gfx90a scratch B | gfx1100 VGPRs "
+           "| gfx1100 scratch B | LDS B | nvptx stack B | CPU-only: gfx1100 scratch B, nvptx stack B |",
+           "| --- | ---: | ---: | --- | --- | --- | --- | --- | --- | --- |"]
+    for name in sorted(kernels, key=lambda n: n.strip("`")):
+        k = kernels[name]
+        gpu = [fmt(r) for r in k["gpu_cols"]] if k["gpu"] else ["-"] * 6
+        cpu = "%s, %s" % tuple(fmt(r) for r in k["cpu_cols"]) if k["cpu"] else "-"
+        out.append("| %s | %d | %d | %s | %s |" % (name, k["gpu"], k["cpu"], " | ".join(gpu), cpu))
+    return out
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--summarize":
+        # a report written by --report, summed up per kernel
+        print("\n".join(kernel_summary(open(sys.argv[2], encoding="utf-8").read().splitlines())))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("record_dir")
     ap.add_argument("--report", help="write the per-kernel table (Markdown) here")
@@ -372,7 +422,7 @@ def main():
             print("  %s  %s  [%s: %s]" % (kernel, o, cls, why))
     if args.report:
         with open(args.report, "w") as f:
-            f.write(summary + "\n\n" + table + "\n")
+            f.write(summary + "\n\n" + table + "\n\nPer kernel:\n\n" + "\n".join(kernel_summary(lines)) + "\n")
             if spills:
                 f.write("\nVariants with scratch or spills:\n\n")
                 for kernel, o, cls, why in spills:
