@@ -5,8 +5,13 @@
 
 #include "passes.h"
 
-/* Order matters: a Pad folds into the window op it feeds once constant
- * folding has taken the Pads of constants; BatchNorm folding wants constant
+/* Order matters: Transposes sink (and cancel) once LayerNorm is one node
+ * (written out, its ops are layout-blind, and moved to another layout it
+ * would no longer be recognised) and attention matched (its Transposes
+ * are its own) and BatchNorms that could not fold are Mul/Add (which can
+ * then move); that leaves Pads right before the Convs they pad, and a Pad
+ * folds into the window op it feeds once constant folding has taken the
+ * Pads of constants; BatchNorm folding wants constant
  * weights (so it runs after constant folding); what it cannot fold becomes
  * Mul/Add for fusion; sibling projections would merge once their weights are
  * final (after folding; no level runs that today); attention is matched before elementwise fusion and
@@ -19,7 +24,6 @@ static const clg_pass passes[] = {
     {"dce", 1, false, clg_pass_dce},
     {"identity", 1, false, clg_pass_identity},
     {"fold-constants", 1, true, clg_pass_fold_constants},
-    {"fold-pad", 1, true, clg_pass_fold_pad},
     {"fold-batchnorm", 1, true, clg_pass_fold_batchnorm},
     /* Level 3: no -O level runs it (only clg_pass_run_named). One GEMM
      * plus a Slice per member measured slower than the members' own GEMMs
@@ -29,6 +33,8 @@ static const clg_pass passes[] = {
     {"fuse-layernorm", 2, true, clg_pass_fuse_layernorm},
     {"fuse-attention", 2, true, clg_pass_fuse_attention},
     {"batchnorm-scale-shift", 2, false, clg_pass_batchnorm_scale_shift},
+    {"sink-transpose", 1, true, clg_pass_sink_transpose},
+    {"fold-pad", 1, true, clg_pass_fold_pad},
     {"split-bias", 2, false, clg_pass_split_bias},
     {"fuse-elementwise", 2, true, clg_pass_fuse_elementwise},
     {"absorb-epilogue", 2, false, clg_pass_absorb_epilogue},

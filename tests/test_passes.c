@@ -447,6 +447,152 @@ static void test_fold_pad_numerics(void **state)
     }
 }
 
+/* ---------------------------------------------------------------- sink-transpose */
+
+/* tf2onnx's NHWC Keras model when its own optimiser gave up: a Transpose
+ * into and out of each Conv, a batch norm's Add, a Relu, a squeeze-and-
+ * excitation ReduceMean and Mul and a Pad in NHWC between them. The region
+ * computes in NCHW: the constant becomes [1, C, 1, 1], the axes and pads
+ * move with the dims, and both Transposes between the Convs go. */
+static void test_sink_transpose(void **state)
+{
+    (void)state;
+    check_pass("sink-transpose",
+               "input x: f32[N, 3, 4, 2]\n"
+               "const w: f32[2, 2, 1, 1] = [1, 2, 3, 4]\n"
+               "const s: f32[2] = [5, 6]\n"
+               "t = Transpose(x) perm=[0, 3, 1, 2]\n"
+               "c = Conv2D(t, w)\n"
+               "u = Transpose(c) perm=[0, 2, 3, 1]\n"
+               "a = Add(u, s)\n"
+               "r = Relu(a)\n"
+               "m = ReduceMean(r) axes=[1, 2]\n"
+               "e = Mul(r, m)\n"
+               "p = Pad(e) pads=[0, 1, 0, 0, 0, 1, 2, 0]\n"
+               "t2 = Transpose(p) perm=[0, 3, 1, 2]\n"
+               "y = Conv2D(t2, w)\n"
+               "output y\n",
+               "input x: f32[N, 3, 4, 2]\n"
+               "const w: f32[2, 2, 1, 1] = [1, 2, 3, 4]\n"
+               "t = Transpose(x) perm=[0, 3, 1, 2]\n"
+               "c = Conv2D(t, w)\n"
+               "const s/permuted: f32[1, 2, 1, 1] = [5, 6]\n"
+               "a/in_layout = Add(c, s/permuted)\n"
+               "r/in_layout = Relu(a/in_layout)\n"
+               "m/in_layout = ReduceMean(r/in_layout) axes=[2, 3]\n"
+               "e/in_layout = Mul(r/in_layout, m/in_layout)\n"
+               "p/in_layout = Pad(e/in_layout) pads=[0, 0, 1, 0, 0, 0, 1, 2]\n"
+               "y = Conv2D(p/in_layout, w)\n"
+               "output y\n");
+    /* Two Transposes of one perm into an Add (a residual in NHWC), a
+     * Concat along NHWC's channels, and a graph output inside the region,
+     * which gets a Transpose back under its own name. */
+    check_pass("sink-transpose",
+               "input x: f32[N, 2, 3, 4]\n"
+               "input z: f32[N, 2, 3, 4]\n"
+               "a = Transpose(x) perm=[0, 2, 3, 1]\n"
+               "b = Transpose(z) perm=[0, 2, 3, 1]\n"
+               "s = Add(a, b)\n"
+               "k = Concat(s, a) axis=3\n"
+               "y = Transpose(k) perm=[0, 3, 1, 2]\n"
+               "output y\n"
+               "output s\n",
+               "input x: f32[N, 2, 3, 4]\n"
+               "input z: f32[N, 2, 3, 4]\n"
+               "s/in_layout = Add(x, z)\n"
+               "y = Concat(s/in_layout, x)\n"
+               "s = Transpose(s/in_layout) perm=[0, 2, 3, 1]\n"
+               "output y\n"
+               "output s\n");
+}
+
+/* Moves that would copy more than they save stay undone. */
+static void test_sink_transpose_refused(void **state)
+{
+    (void)state;
+    /* The Add's other input is neither a constant nor a Transpose: it
+     * would need a Transpose of its own, and the output one back. */
+    check_unchanged("sink-transpose",
+                    "input x: f32[N, 2, 3, 4]\n"
+                    "input z: f32[N, 3, 4, 2]\n"
+                    "a = Transpose(x) perm=[0, 2, 3, 1]\n"
+                    "y = Add(a, z)\n"
+                    "output y\n");
+    /* Transposes of two perms into one node. */
+    check_unchanged("sink-transpose",
+                    "input x: f32[N, 2, 3, 4]\n"
+                    "input z: f32[N, 3, 2, 4]\n"
+                    "a = Transpose(x) perm=[0, 2, 3, 1]\n"
+                    "b = Transpose(z) perm=[0, 1, 3, 2]\n"
+                    "s = Add(a, b)\n"
+                    "y = Transpose(s) perm=[0, 3, 1, 2]\n"
+                    "output y\n");
+    /* No layout-blind reader: a Conv, a reduction that drops its dims,
+     * Softmax (its axis semantics are left alone). */
+    check_unchanged("sink-transpose",
+                    "input x: f32[N, 3, 4, 2]\n"
+                    "const w: f32[2, 2, 1, 1] = [1, 2, 3, 4]\n"
+                    "t = Transpose(x) perm=[0, 3, 1, 2]\n"
+                    "c = Conv2D(t, w)\n"
+                    "m = ReduceMean(t) axes=[2, 3] keepdims=0\n"
+                    "s = Softmax(t) axis=1\n"
+                    "output c\n"
+                    "output m\n"
+                    "output s\n");
+}
+
+/* Each region's results against the reference executor before the pass,
+ * with every Transpose between the layers gone: constants with two
+ * non-unit dims (permuted data, not only a new shape), an entry that a
+ * Conv also reads (kept), a Pad in NHWC, reductions, a Concat. */
+static void test_sink_transpose_numerics(void **state)
+{
+    (void)state;
+    static const struct { const char *text; int transposes; } cases[] = {
+        {"input x: f32[N, 5, 4, 3]\n"
+         "const w: f32[3, 3, 1, 1] = random(1)\n"
+         "const q: f32[4, 3] = random(2)\n"
+         "const k: f32[1, 5, 1, 3] = random(3)\n"
+         "t = Transpose(x) perm=[0, 3, 1, 2]\n"
+         "c = Conv2D(t, w)\n"
+         "u = Transpose(c) perm=[0, 2, 3, 1]\n"
+         "a = Elementwise(u, q, k) expr=\"relu(x0 * x1 + x2)\"\n"
+         "m = ReduceMax(a) axes=[1, 2]\n"
+         "e = Mul(a, m)\n"
+         "p = Pad(e) pads=[0, 1, 2, 0, 0, 2, 1, 0]\n"
+         "t2 = Transpose(p) perm=[0, 3, 1, 2]\n"
+         "y = Conv2D(t2, w) strides=[2, 2]\n"
+         "output y\n",
+         1},
+        /* a Concat of the entry and a node of the region, a reduction
+         * over the channels, the region's end a graph output */
+        {"input x: f32[N, 5, 4, 3]\n"
+         "const w: f32[3, 3, 3, 3] = random(1)\n"
+         "t = Transpose(x) perm=[0, 3, 1, 2]\n"
+         "c = Conv2D(t, w) pads=[1, 1, 1, 1]\n"
+         "u = Transpose(c) perm=[0, 2, 3, 1]\n"
+         "r = Sigmoid(u)\n"
+         "k = Concat(r, u) axis=3\n"
+         "s = ReduceSum(k) axes=[3]\n"
+         "t2 = Transpose(s) perm=[0, 3, 1, 2]\n"
+         "output t2\n",
+         1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        clg_graph *g = parse(cases[i].text), *o = NULL;
+        assert_int_equal(clg_graph_clone(g, &o), CLG_OK);
+        assert_int_equal(clg_graph_optimize(o, 1, NULL, NULL), CLG_OK);
+        if (count_op(o, CLG_OP_TRANSPOSE) != cases[i].transposes)
+            fail_msg("case %zu: %d Transposes left, want %d", i, count_op(o, CLG_OP_TRANSPOSE), cases[i].transposes);
+        for (int64_t batch = 1; batch <= 2; batch++) {
+            double d = reference_difference(g, o, batch);
+            if (d > 1e-6) fail_msg("case %zu, batch %lld: difference %g", i, (long long)batch, d);
+        }
+        clg_graph_destroy(o);
+        clg_graph_destroy(g);
+    }
+}
+
 /* ---------------------------------------------------------------- fuse-attention */
 
 /* PyTorch's MultiheadAttention: the scores' Transpose of K, Q divided by
@@ -2398,6 +2544,9 @@ int main(void)
         cmocka_unit_test(test_fold_pad),
         cmocka_unit_test(test_fold_pad_refused),
         cmocka_unit_test(test_fold_pad_numerics),
+        cmocka_unit_test(test_sink_transpose),
+        cmocka_unit_test(test_sink_transpose_refused),
+        cmocka_unit_test(test_sink_transpose_numerics),
         cmocka_unit_test(test_fold_batchnorm_backward_gemm),
         cmocka_unit_test(test_fold_batchnorm_backward_conv),
         cmocka_unit_test(test_fold_batchnorm_forward_gemm),
