@@ -1,6 +1,6 @@
 /* fold-pad: a Pad that adds a constant around H and W of an NCHW tensor,
- * read only by a Conv2D (as its X), MaxPool or AveragePool, becomes that
- * op's own padding, so the padded copy is never written. Keras writes this
+ * read only by Conv2Ds (as their X), MaxPools or AveragePools, becomes
+ * each one's own padding, so the padded copy is never written. Keras writes this
  * pattern for ZeroPadding2D and for padding="same" with strides (tf2onnx
  * exports it as Pad then Conv).
  *
@@ -77,6 +77,36 @@ static bool foldable(const clg_graph *g, const clg_node *p, const clg_node *c, c
     return true;
 }
 
+/* Whether consumer ci of Pad p (node i) can take the Pad's pads, reading
+ * the Pad only as its X; *attrs gets its attributes with them. */
+static bool consumer_folds(clg_graph *g, const clg_sweep *sw, int i, int ci, const int64_t add[4],
+                           clg_attrs *attrs)
+{
+    const clg_node *p = &g->nodes[i], *c = &g->nodes[ci];
+    if (!clg_sweep_fresh(sw, ci) || c->inputs[0] != i || clg_node_has_epilogue(c)) return false;
+    for (int k = 1; k < c->n_inputs; k++)
+        if (c->inputs[k] == i) return false;
+    if (!foldable(g, p, c, add, attrs)) return false;
+    /* The consumer as it would be, through its own shape rules. */
+    const clg_shape *in[3];
+    int n_in = c->n_inputs < 3 ? c->n_inputs : 3;
+    in[0] = &g->nodes[p->inputs[0]].shape;
+    for (int k = 1; k < n_in; k++) in[k] = &g->nodes[c->inputs[k]].shape;
+    clg_node trial = *c;
+    trial.attrs = *attrs;
+    clg_shape out;
+    if (clg_infer_node(g, &trial, in, &out)) {
+        clg_clear_error(g);
+        return false;
+    }
+    return clg_shape_equal(&out, &c->shape);
+}
+
+/* A Pad read by several window ops (NASNet's separable convolutions share
+ * one Pad) folds into each when every one of them can take it; a Pad some
+ * reader needs stays for all. */
+#define MAX_READERS 8
+
 clg_status clg_pass_fold_pad(clg_graph *g, bool *changed)
 {
     clg_sweep sw;
@@ -85,32 +115,32 @@ clg_status clg_pass_fold_pad(clg_graph *g, bool *changed)
     for (int i = 0; i < sw.n0; i++) {
         const clg_node *p = &g->nodes[i];
         int64_t add[4];
-        if (!clg_sweep_fresh(&sw, i) || !spatial_pads(p, add)) continue;
-        int ci = clg_sweep_sole_consumer(&sw, i);
-        if (ci < 0 || !clg_sweep_fresh(&sw, ci)) continue;
-        clg_node *c = &g->nodes[ci];
-        if (c->inputs[0] != i || clg_node_has_epilogue(c)) continue;
-        clg_attrs attrs;
-        if (!foldable(g, p, c, add, &attrs)) continue;
-        /* The consumer as it would be, through its own shape rules. */
-        const clg_shape *in[3];
-        int n_in = c->n_inputs < 3 ? c->n_inputs : 3;
-        in[0] = &g->nodes[p->inputs[0]].shape;
-        for (int k = 1; k < n_in; k++) in[k] = &g->nodes[c->inputs[k]].shape;
-        clg_node trial = *c;
-        trial.attrs = attrs;
-        clg_shape out;
-        if (clg_infer_node(g, &trial, in, &out)) {
-            clg_clear_error(g);
-            continue;
+        if (!clg_sweep_fresh(&sw, i) || !spatial_pads(p, add) || clg_edit_is_output(g, i)) continue;
+        int readers[MAX_READERS], n = 0;
+        bool ok = true;
+        for (int c = i + 1; c < sw.n0 && ok; c++) {
+            const clg_node *cn = &g->nodes[c];
+            if (cn->dead) continue;
+            bool reads = false;
+            for (int k = 0; k < cn->n_inputs; k++) reads = reads || cn->inputs[k] == i;
+            if (!reads) continue;
+            if (n == MAX_READERS) ok = false;
+            else readers[n++] = c;
         }
-        if (!clg_shape_equal(&out, &c->shape)) continue;
-        c->attrs = attrs;
-        c->inputs[0] = p->inputs[0];
+        if (!ok || n == 0) continue;
+        clg_attrs attrs[MAX_READERS];
+        for (int r = 0; r < n && ok; r++) ok = consumer_folds(g, &sw, i, readers[r], add, &attrs[r]);
+        if (!ok) continue;
+        int src = p->inputs[0];
+        for (int r = 0; r < n; r++) {
+            clg_node *c = &g->nodes[readers[r]];
+            c->attrs = attrs[r];
+            c->inputs[0] = src;
+            clg_sweep_touch(&sw, readers[r]);
+        }
         g->nodes[i].dead = true;
         clg_sweep_touch(&sw, i);
-        clg_sweep_touch(&sw, ci);
-        clg_sweep_touch(&sw, c->inputs[0]);
+        clg_sweep_touch(&sw, src);
         *changed = true;
     }
     clg_sweep_end(&sw);

@@ -325,10 +325,40 @@ static void test_fold_pad(void **state)
                "output y\n");
 }
 
+/* A Pad shared by several window ops (NASNet's separable convolutions)
+ * folds into each, and goes. */
+static void test_fold_pad_shared(void **state)
+{
+    (void)state;
+    check_pass("fold-pad",
+               "input x: f32[N, 3, 8, 8]\n"
+               "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 2, 1]\n"
+               "const w: f32[4, 3, 3, 3] = random(1)\n"
+               "y = Conv2D(p, w) strides=[2, 2]\n"
+               "z = AveragePool(p) kernel_shape=[3, 3] strides=[2, 2]\n"
+               "output y\n"
+               "output z\n",
+               "input x: f32[N, 3, 8, 8]\n"
+               "const w: f32[4, 3, 3, 3] = random(1)\n"
+               "y = Conv2D(x, w) strides=[2, 2] pads=[1, 1, 2, 1]\n"
+               "z = AveragePool(x) kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 2, 1] count_include_pad=1\n"
+               "output y\n"
+               "output z\n");
+}
+
 static void test_fold_pad_refused(void **state)
 {
     (void)state;
     static const char *cases[] = {
+        /* Shared by a Conv2D and a MaxPool of a possibly negative input
+         * (a 0 pad can win its max): the Pad stays for both ... */
+        "input x: f32[N, 3, 8, 8]\n"
+        "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n"
+        "const w: f32[4, 3, 3, 3] = random(1)\n"
+        "y = Conv2D(p, w)\n"
+        "z = MaxPool(p) kernel_shape=[3, 3]\n"
+        "output y\n"
+        "output z\n",
         /* The padded tensor has another user ... */
         "input x: f32[N, 3, 8, 8]\n"
         "p = Pad(x) pads=[0, 0, 1, 1, 0, 0, 1, 1]\n"
@@ -2544,6 +2574,7 @@ int main(void)
         cmocka_unit_test(test_fold_pad),
         cmocka_unit_test(test_fold_pad_refused),
         cmocka_unit_test(test_fold_pad_numerics),
+        cmocka_unit_test(test_fold_pad_shared),
         cmocka_unit_test(test_sink_transpose),
         cmocka_unit_test(test_sink_transpose_refused),
         cmocka_unit_test(test_sink_transpose_numerics),
