@@ -73,6 +73,9 @@ KERAS_MODELS = {
     'Xception': 71,
     'InceptionV3': 75,
     'NASNetMobile': 64,
+    'EfficientNetV2S': 64,
+    'DenseNet169': 64,
+    'ResNet101V2': 64,
 }
 
 
