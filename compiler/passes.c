@@ -11,7 +11,8 @@
  * are its own) and BatchNorms that could not fold are Mul/Add (which can
  * then move); that leaves Pads right before the Convs they pad, and a Pad
  * folds into the window op it feeds once constant folding has taken the
- * Pads of constants; BatchNorm folding wants constant
+ * Pads of constants; a Conv's kernel shrinks to the taps that read its
+ * input once all its padding is its own; BatchNorm folding wants constant
  * weights (so it runs after constant folding); what it cannot fold becomes
  * Mul/Add for fusion; sibling projections would merge once their weights are
  * final (after folding; no level runs that today); attention is matched before elementwise fusion and
@@ -35,6 +36,7 @@ static const clg_pass passes[] = {
     {"batchnorm-scale-shift", 2, false, clg_pass_batchnorm_scale_shift},
     {"sink-transpose", 1, true, clg_pass_sink_transpose},
     {"fold-pad", 1, true, clg_pass_fold_pad},
+    {"shrink-conv", 1, false, clg_pass_shrink_conv},
     {"split-bias", 2, false, clg_pass_split_bias},
     {"fuse-elementwise", 2, true, clg_pass_fuse_elementwise},
     {"absorb-epilogue", 2, false, clg_pass_absorb_epilogue},

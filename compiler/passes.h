@@ -26,6 +26,7 @@ CLG_INTERNAL clg_status clg_pass_fold_constants(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_fold_batchnorm(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_fold_pad(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_sink_transpose(clg_graph *g, bool *changed);
+CLG_INTERNAL clg_status clg_pass_shrink_conv(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_merge_projections(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_fuse_layernorm(clg_graph *g, bool *changed);
 CLG_INTERNAL clg_status clg_pass_fuse_attention(clg_graph *g, bool *changed);

@@ -314,6 +314,29 @@ static void test_pointwise(void **state)
     test_set_gemm(NULL);
 }
 
+/* Kernels whose outer taps read only padding (compiler/pass_shrink_conv.c
+ * shrinks them at -O1 and up; -O0 runs them whole): DeepLabV3's ASPP at
+ * dilation 12 over a 4x4 map (a 1x1 convolution then), a 5x5 depthwise
+ * over 2x2 planes (3x3), a 7-tall kernel over 3 rows with a bias and an
+ * epilogue. */
+static void test_shrunk_taps(void **state)
+{
+    (void)state;
+    if (!test_context()) skip();
+    static const char *cases[] = {
+        "input x: f32[N, 40, 4, 4]\nconst w: f32[24, 40, 3, 3] = random(1)\n"
+        "y = Conv2D(x, w) pads=[12, 12, 12, 12] dilations=[12, 12]\noutput y\n",
+        "input x: f32[N, 16, 2, 2]\nconst w: f32[16, 1, 5, 5] = random(1)\n"
+        "y = Conv2D(x, w) pads=[2, 2, 2, 2] group=16\noutput y\n",
+        "input x: f32[N, 8, 3, 5]\nconst w: f32[6, 8, 7, 1] = random(1)\nconst b: f32[6] = random(2)\n"
+        "c = Conv2D(x, w, b) pads=[3, 0, 3, 0]\ny = Relu(c)\noutput y\n",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(text, sizeof text, "%s", cases[i]);
+        test_check_text(text, TOL);
+    }
+}
+
 /* Winograd F(2x2, 3x3) and F(4x4, 3x3) (runtime/lower/conv_winograd.c) on
  * every packed variant that runs them and by default: odd images (a last
  * tile partly outside), padded and not, asymmetric pads, 1x1 images, channel counts
@@ -454,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_winograd),
         cmocka_unit_test(test_direct),
         cmocka_unit_test(test_pointwise),
+        cmocka_unit_test(test_shrunk_taps),
         cmocka_unit_test(test_implicit_geometry),
         cmocka_unit_test(test_implicit_row_pointers),
         cmocka_unit_test(test_implicit_epilogues),

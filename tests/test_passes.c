@@ -477,6 +477,91 @@ static void test_fold_pad_numerics(void **state)
     }
 }
 
+/* ---------------------------------------------------------------- shrink-conv */
+
+/* DeepLabV3's ASPP on a small map: a 3x3 at dilation 12 over 4x4 reads
+ * padding at every tap but the centre: a 1x1 convolution. A 5x5 depthwise
+ * over 2x2 planes (EfficientNet's last stages) reads only its middle 3x3. */
+static void test_shrink_conv(void **state)
+{
+    (void)state;
+    check_pass("shrink-conv",
+               "input x: f32[N, 1, 4, 4]\n"
+               "const w: f32[1, 1, 3, 3] = [1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+               "y = Conv2D(x, w) pads=[12, 12, 12, 12] dilations=[12, 12]\n"
+               "output y\n",
+               "input x: f32[N, 1, 4, 4]\n"
+               "const w/taps: f32[1, 1, 1, 1] = [5]\n"
+               "y = Conv2D(x, w/taps)\n"
+               "output y\n");
+    check_pass("shrink-conv",
+               "input x: f32[N, 1, 2, 2]\n"
+               "const w: f32[1, 1, 5, 5] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, "
+               "22, 23, 24, 25]\n"
+               "y = Conv2D(x, w) pads=[2, 2, 2, 2]\n"
+               "output y\n",
+               "input x: f32[N, 1, 2, 2]\n"
+               "const w/taps: f32[1, 1, 3, 3] = [7, 8, 9, 12, 13, 14, 17, 18, 19]\n"
+               "y = Conv2D(x, w/taps) pads=[1, 1, 1, 1]\n"
+               "output y\n");
+}
+
+static void test_shrink_conv_refused(void **state)
+{
+    (void)state;
+    /* Every tap reads the input somewhere. */
+    check_unchanged("shrink-conv",
+                    "input x: f32[N, 1, 5, 5]\n"
+                    "const w: f32[1, 1, 3, 3] = random(1)\n"
+                    "y = Conv2D(x, w) pads=[1, 1, 1, 1]\n"
+                    "output y\n");
+    /* Only the last tap reads, but input rows 1 and 2 are read by no
+     * window: the shrunk kernel would need a negative end pad. */
+    check_unchanged("shrink-conv",
+                    "input x: f32[N, 1, 3, 3]\n"
+                    "const w: f32[1, 1, 3, 3] = random(1)\n"
+                    "y = Conv2D(x, w) strides=[3, 3] pads=[2, 2, 0, 0]\n"
+                    "output y\n");
+    /* The weight is an input, not a constant. */
+    check_unchanged("shrink-conv",
+                    "input x: f32[N, 1, 4, 4]\n"
+                    "input w: f32[1, 1, 3, 3]\n"
+                    "y = Conv2D(x, w) pads=[12, 12, 12, 12] dilations=[12, 12]\n"
+                    "output y\n");
+}
+
+/* The reference executor's results before and after, over geometries:
+ * dilation on one axis, strides, asymmetric pads, groups and a bias, a
+ * weight another Conv shares (it keeps the full kernel). */
+static void test_shrink_conv_numerics(void **state)
+{
+    (void)state;
+    static const char *cases[] = {
+        "input x: f32[N, 4, 4, 6]\nconst w: f32[5, 4, 3, 3] = random(1)\nconst b: f32[5] = random(2)\n"
+        "y = Conv2D(x, w, b) pads=[6, 1, 6, 1] dilations=[6, 1]\noutput y\n",
+        "input x: f32[N, 3, 3, 3]\nconst w: f32[3, 1, 7, 7] = random(1)\n"
+        "y = Conv2D(x, w) pads=[3, 3, 3, 3] group=3\noutput y\n",
+        "input x: f32[N, 2, 5, 4]\nconst w: f32[2, 2, 5, 3] = random(1)\n"
+        "y = Conv2D(x, w) strides=[2, 2] pads=[4, 2, 3, 2] dilations=[2, 1]\noutput y\n",
+        "input x: f32[N, 2, 4, 4]\nconst w: f32[2, 2, 3, 3] = random(1)\n"
+        "y = Conv2D(x, w) pads=[8, 8, 8, 8] dilations=[8, 8]\nz = Conv2D(y, w) pads=[1, 1, 1, 1]\noutput z\n",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        clg_graph *g = parse(cases[i]), *o = NULL;
+        assert_int_equal(clg_graph_clone(g, &o), CLG_OK);
+        assert_int_equal(clg_pass_run_named(o, "shrink-conv"), CLG_OK);
+        char *text = print(o);
+        if (!strstr(text, "/taps")) fail_msg("case %zu: not shrunk:\n%s", i, text);
+        free(text);
+        for (int64_t batch = 1; batch <= 2; batch++) {
+            double d = reference_difference(g, o, batch);
+            if (d > 1e-6) fail_msg("case %zu, batch %lld: difference %g", i, (long long)batch, d);
+        }
+        clg_graph_destroy(o);
+        clg_graph_destroy(g);
+    }
+}
+
 /* ---------------------------------------------------------------- sink-transpose */
 
 /* tf2onnx's NHWC Keras model when its own optimiser gave up: a Transpose
@@ -2575,6 +2660,9 @@ int main(void)
         cmocka_unit_test(test_fold_pad_refused),
         cmocka_unit_test(test_fold_pad_numerics),
         cmocka_unit_test(test_fold_pad_shared),
+        cmocka_unit_test(test_shrink_conv),
+        cmocka_unit_test(test_shrink_conv_refused),
+        cmocka_unit_test(test_shrink_conv_numerics),
         cmocka_unit_test(test_sink_transpose),
         cmocka_unit_test(test_sink_transpose_refused),
         cmocka_unit_test(test_sink_transpose_numerics),
