@@ -81,6 +81,26 @@ static void activation(gen *g, value *v)
     static const char *acts[] = {"Relu(%s)", "LeakyRelu(%s) alpha=0.1", "Sigmoid(%s)", "Tanh(%s)",
                                  "Clip(%s) min=-0.5 max=2", "Gelu(%s)", "Relu(%s)", "Relu(%s)"};
     char out[32], call[96];
+    /* One conv activation in four as tf2onnx writes a Keras model whose
+     * Transposes its optimiser left: into NHWC, a per-channel scale [C]
+     * (broadcast along the last dim), the activation, back to NCHW, which
+     * sink-transpose undoes. Decided by next_seed, not pick, so the other
+     * choices of every seed stay as they were. */
+    if (v->conv && g->next_seed % 4 == 1) {
+        char t[32], sc[32], act[32];
+        fresh(g, t, "nhwc");
+        emit(g, "%s = Transpose(%s) perm=[0, 2, 3, 1]\n", t, v->name);
+        fresh(g, sc, "scale");
+        emit(g, "const %s_c: f32[%d] = random(%d, 0.5, 1.5)\n", sc, v->ch, g->next_seed++);
+        emit(g, "%s = Mul(%s, %s_c)\n", sc, t, sc);
+        fresh(g, act, "act");
+        snprintf(call, sizeof call, acts[pick(g, 8)], sc);
+        emit(g, "%s = %s\n", act, call);
+        fresh(g, out, "nchw");
+        emit(g, "%s = Transpose(%s) perm=[0, 3, 1, 2]\n", out, act);
+        snprintf(v->name, sizeof v->name, "%s", out);
+        return;
+    }
     fresh(g, out, "act");
     snprintf(call, sizeof call, acts[pick(g, 8)], v->name);
     emit(g, "%s = %s\n", out, call);
