@@ -180,7 +180,7 @@ static bool region_grow(clg_graph *g, const users *u, const char *busy, int n0, 
 /* The copies the rewrite would remove and add, into r->removed and
  * r->added; false when an entry is a Transpose of another perm or of a
  * node of the region. */
-static bool region_cost(clg_graph *g, const users *u, region *r)
+static bool region_cost(clg_graph *g, const users *u, int n0, region *r)
 {
     r->removed = r->added = 0;
     r->n_removed = r->n_added = 0;
@@ -201,7 +201,7 @@ static bool region_cost(clg_graph *g, const users *u, region *r)
                 int p[CLG_MAX_RANK];
                 /* a Transpose from the region back into it (ConvNeXt's
                  * permutes around its LayerNorm): left alone */
-                if (r->in[e->inputs[0]]) return false;
+                if (e->inputs[0] >= n0 || r->in[e->inputs[0]]) return false;
                 perm_of(e, r->rank, p);
                 if (memcmp(p, r->perm, sizeof p[0] * (size_t)r->rank) != 0) return false;
                 bool only_region = !clg_edit_is_output(g, in);
@@ -395,8 +395,13 @@ static clg_status region_rewrite(clg_graph *g, const users *u, region *r, int n0
             if (in >= n0 || r->in[in] || g->nodes[in].dead || !is_transpose(g, in, r->rank) ||
                 clg_edit_is_output(g, in))
                 continue;
+            /* every live reader, not only those of the round's lists: a
+             * node an earlier region appended may read it */
             bool read = false;
-            for (int j = u->start[in]; j < u->start[in + 1] && !read; j++) read = !g->nodes[u->list[j]].dead;
+            for (int j = 0; j < g->n_nodes && !read; j++) {
+                if (g->nodes[j].dead) continue;
+                for (int q = 0; q < g->nodes[j].n_inputs; q++) read = read || g->nodes[j].inputs[q] == in;
+            }
             if (!read) g->nodes[in].dead = true;
         }
     }
@@ -436,7 +441,7 @@ clg_status clg_pass_sink_transpose(clg_graph *g, bool *changed)
                 r.nodes[r.n++] = user;
             }
         }
-        if (r.n == 0 || !region_grow(g, &u, busy, n0, &r) || !region_cost(g, &u, &r)) continue;
+        if (r.n == 0 || !region_grow(g, &u, busy, n0, &r) || !region_cost(g, &u, n0, &r)) continue;
         /* fewer elements copied, or as many (none: views) by fewer
          * Transposes, which leaves the region's ops next to the
          * convolutions whose epilogues can take them */
@@ -446,7 +451,13 @@ clg_status clg_pass_sink_transpose(clg_graph *g, bool *changed)
         for (int at = 0; at < r.n; at++) {
             int v = r.nodes[at];
             busy[v] = 1;
-            for (int k = 0; k < g->nodes[v].n_inputs; k++) busy[g->nodes[v].inputs[k]] = 1;
+            for (int k = 0; k < g->nodes[v].n_inputs; k++) {
+                int in = g->nodes[v].inputs[k];
+                busy[in] = 1;
+                /* an entry's input: the new nodes read it, which the
+                 * round's reader lists do not know */
+                if (g->nodes[in].op == CLG_OP_TRANSPOSE && g->nodes[in].inputs[0] < n0) busy[g->nodes[in].inputs[0]] = 1;
+            }
             for (int j = u.start[v]; j < u.start[v + 1]; j++) busy[u.list[j]] = 1;
         }
         st = region_rewrite(g, &u, &r, n0, fresh, entry);

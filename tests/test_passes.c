@@ -692,6 +692,18 @@ static void test_sink_transpose_numerics(void **state)
          "t2 = Transpose(s) perm=[0, 3, 1, 2]\n"
          "output t2\n",
          1},
+        /* a region's rewrite moves an exit's reader onto a node appended
+         * in the same round (read out of bounds before the fix) */
+        {"input x: f32[N, 3, 4, 5]\n"
+         "const c: f32[3] = [1, 2, 3]\n"
+         "t1 = Transpose(x) perm=[0, 2, 3, 1]\n"
+         "r = Add(t1, c)\n"
+         "u = Transpose(r) perm=[0, 3, 1, 2]\n"
+         "e = Transpose(u) perm=[0, 2, 3, 1]\n"
+         "s = Relu(e)\n"
+         "v = Transpose(s) perm=[0, 3, 1, 2]\n"
+         "output v\n",
+         0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         clg_graph *g = parse(cases[i].text), *o = NULL;
