@@ -92,14 +92,7 @@ static bool consumer_folds(clg_graph *g, const clg_sweep *sw, int i, int ci, con
     int n_in = c->n_inputs < 3 ? c->n_inputs : 3;
     in[0] = &g->nodes[p->inputs[0]].shape;
     for (int k = 1; k < n_in; k++) in[k] = &g->nodes[c->inputs[k]].shape;
-    clg_node trial = *c;
-    trial.attrs = *attrs;
-    clg_shape out;
-    if (clg_infer_node(g, &trial, in, &out)) {
-        clg_clear_error(g);
-        return false;
-    }
-    return clg_shape_equal(&out, &c->shape);
+    return clg_pass_keeps_shape(g, c, attrs, in);
 }
 
 /* A Pad read by several window ops (NASNet's separable convolutions share

@@ -195,6 +195,18 @@ bool clg_shape_equal(const clg_shape *a, const clg_shape *b)
     return true;
 }
 
+bool clg_pass_keeps_shape(clg_graph *g, const clg_node *n, const clg_attrs *attrs, const clg_shape *const *in)
+{
+    clg_node trial = *n;
+    trial.attrs = *attrs;
+    clg_shape out;
+    if (clg_infer_node(g, &trial, in, &out)) {
+        clg_clear_error(g);
+        return false;
+    }
+    return clg_shape_equal(&out, &n->shape);
+}
+
 void clg_pass_replace(clg_graph *g, int old, int repl)
 {
     clg_edit_replace_uses(g, old, repl);

@@ -77,6 +77,12 @@ CLG_INTERNAL bool clg_pass_types_fit(clg_graph *g, clg_op op, const clg_attrs *a
  * the op table, the fused Elementwise op too. */
 CLG_INTERNAL bool clg_pass_is_elementwise(clg_op op);
 CLG_INTERNAL bool clg_shape_equal(const clg_shape *a, const clg_shape *b);
+/* Whether node n with attrs instead of its own, on inputs of shapes in
+ * (n_inputs of them), passes its op's shape rules with its own output
+ * shape: a rewrite that changes attributes or an input keeps the node's
+ * result. A refusal's error is cleared. */
+CLG_INTERNAL bool clg_pass_keeps_shape(clg_graph *g, const clg_node *n, const clg_attrs *attrs,
+                                       const clg_shape *const *in);
 /* Replaces node old by node repl (appended by the caller): every use moves to
  * repl, repl takes old's name (so graph outputs keep theirs), old dies. */
 CLG_INTERNAL void clg_pass_replace(clg_graph *g, int old, int repl);
